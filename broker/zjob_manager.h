@@ -1,0 +1,176 @@
+/*  =========================================================================
+    zjob_manager - the job manager: job operations, ready queue, dispatch
+
+    The manager is the broker's model, with no sockets: it can be driven
+    and measured in-process. It owns a store (zjob_store.h) and keeps, on
+    top of it, the ready queue and the set of jobs that workers hold.
+
+    Ready queue. Per workflow, one FIFO list per priority, linked through
+    the jobs themselves: enqueue, dequeue and removal (pause or cancel of a
+    queued job) are O(1), and take for a worker that serves k workflows is
+    O(4k). Within one priority, jobs of different workflows are taken in
+    enqueue order (a global sequence number). At most max_concurrent jobs
+    are held by workers at once (running, or paused while still held);
+    take returns nothing at the limit.
+
+    Every change goes through the store before the call returns, so the
+    store's view is always the manager's; durability is the store's sync,
+    which the owner calls (zjob_manager_sync) before acknowledging.
+
+    Recovery. zjob_manager_new rebuilds the queue from the store: queued
+    jobs re-enter in their (priority, queued_at, id) order, and jobs that
+    were running or held-paused when the process stopped go back to queued
+    with attempts + 1, since no worker holds them any more (at-least-once).
+
+    Listener. The owner may register one function that hears every status
+    change and progress update (the broker publishes them as events and
+    tells workers of pause and cancel).
+    ========================================================================= */
+
+#ifndef ZJOB_MANAGER_H_INCLUDED
+#define ZJOB_MANAGER_H_INCLUDED
+
+#include "zjob_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZJOB_MAX_CONCURRENT_DEFAULT 10              //  jobs held by workers at once
+#define ZJOB_RETENTION_DEFAULT_MS   (7LL * 24 * 3600 * 1000)   //  msecs terminal jobs are kept
+
+typedef struct _zjob_manager_t zjob_manager_t;
+
+typedef struct {
+    size_t max_concurrent;              //  0 = unlimited
+    int64_t retention_ms;               //  For cleanup; 0 = the default
+} zjob_manager_config_t;
+
+typedef enum {
+    ZJOB_EVENT_STATUS = 0,              //  A status changed (old -> job->status)
+    ZJOB_EVENT_PROGRESS,                //  progress / progress_message changed
+    ZJOB_EVENT_DELETED                  //  The job was deleted (or cleaned up)
+} zjob_event_t;
+
+//  Hears a change after it is in the store. job is borrowed; old_status is
+//  the status before the change (equal to job->status for progress).
+typedef void (zjob_manager_listener_fn) (zjob_event_t event, const zjob_job_t *job,
+                                         zjob_status_t old_status, void *arg);
+
+//  Create a manager over store, taking ownership of it (*store_p becomes
+//  NULL), and rebuild the queues from it. config may be NULL for defaults.
+//  Returns NULL with err filled if recovery fails to write to the store.
+zjob_manager_t *
+    zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
+                      zjob_error_t *err);
+
+//  Destroy the manager and its store (synced first). Accepts NULL.
+void
+    zjob_manager_destroy (zjob_manager_t **self_p);
+
+//  Set the one listener (NULL to remove).
+void
+    zjob_manager_set_listener (zjob_manager_t *self, zjob_manager_listener_fn *fn, void *arg);
+
+//  Create a job; with auto_start it is queued at once. Returns a new
+//  reference to the job (the caller destroys it), or NULL with err filled.
+zjob_job_t *
+    zjob_manager_create (zjob_manager_t *self, const zjob_spec_t *spec, bool auto_start,
+                         zjob_error_t *err);
+
+//  Create count jobs, all or none: every spec is validated first, and if
+//  one is bad nothing is created and err names its index. On success
+//  jobs[i] is a new reference to the i-th job. Returns 0 or -1.
+int
+    zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                               bool auto_start, zjob_job_t **jobs, zjob_error_t *err);
+
+//  The job with id (a new reference), or NULL with ZJOB_NOT_FOUND.
+zjob_job_t *
+    zjob_manager_get (zjob_manager_t *self, const char *id, zjob_error_t *err);
+
+//  List jobs matching query->filter, sorted and paged. *jobs_p becomes an
+//  array of *count_p new references (free each, then the array with free);
+//  *total_p (if not NULL) is the number matching before paging.
+//  Returns 0 or -1 with err filled for an invalid query.
+int
+    zjob_manager_list (zjob_manager_t *self, const zjob_query_t *query,
+                       zjob_job_t ***jobs_p, size_t *count_p, size_t *total_p,
+                       zjob_error_t *err);
+
+//  Delete a job; a running or paused job is cancelled first. 0 or -1.
+int
+    zjob_manager_delete (zjob_manager_t *self, const char *id, zjob_error_t *err);
+
+//  The user's lifecycle operations, by the transition table. Each returns
+//  0 or -1 with err filled (ZJOB_NOT_FOUND, ZJOB_CONFLICT).
+int
+    zjob_manager_start (zjob_manager_t *self, const char *id, zjob_error_t *err);
+int
+    zjob_manager_pause (zjob_manager_t *self, const char *id, zjob_error_t *err);
+int
+    zjob_manager_resume (zjob_manager_t *self, const char *id, zjob_error_t *err);
+int
+    zjob_manager_cancel (zjob_manager_t *self, const char *id, zjob_error_t *err);
+
+//  The job's status, or -1 with ZJOB_NOT_FOUND.
+int
+    zjob_manager_status (zjob_manager_t *self, const char *id, zjob_error_t *err);
+
+//  The results of a finished job: a new reference to it when it is
+//  completed (read outputs) or failed (read error_kind, error_message);
+//  NULL with ZJOB_CONFLICT while it is not finished or was cancelled,
+//  ZJOB_NOT_FOUND if unknown.
+zjob_job_t *
+    zjob_manager_results (zjob_manager_t *self, const char *id, zjob_error_t *err);
+
+//  Delete terminal jobs completed more than retention ago (now_ms minus
+//  the configured retention). Queued, running and paused jobs are never
+//  touched. Returns the number deleted, or -1 with err filled.
+int
+    zjob_manager_cleanup (zjob_manager_t *self, int64_t now_ms, zjob_error_t *err);
+
+//  Hand the next job to worker_id: the highest-priority, earliest queued
+//  job among workflows (count names; count 0 = any workflow), if fewer than
+//  max_concurrent jobs are held. The job becomes running, attempts + 1.
+//  Returns a new reference, or NULL when there is nothing to give.
+zjob_job_t *
+    zjob_manager_take (zjob_manager_t *self, const char *const *workflows, size_t count,
+                       const char *worker_id);
+
+//  A worker's reports on a job it holds. Each fails with ZJOB_CONFLICT if
+//  worker_id does not hold the job in a state that allows the report.
+int
+    zjob_manager_complete (zjob_manager_t *self, const char *id, const char *worker_id,
+                           const uint8_t *outputs, size_t size, zjob_error_t *err);
+int
+    zjob_manager_fail (zjob_manager_t *self, const char *id, const char *worker_id,
+                       const char *kind, const char *message, zjob_error_t *err);
+int
+    zjob_manager_progress (zjob_manager_t *self, const char *id, const char *worker_id,
+                           float progress, const char *message, zjob_error_t *err);
+
+//  The worker that held the job is gone: put the job back at the front of
+//  its queue (a held paused job stays paused, no longer held). 0 or -1.
+int
+    zjob_manager_requeue (zjob_manager_t *self, const char *id, zjob_error_t *err);
+
+//  The store's durability point; see zjob_store_sync.
+int
+    zjob_manager_sync (zjob_manager_t *self, zjob_error_t *err);
+
+//  Jobs queued now, jobs held by workers now.
+size_t
+    zjob_manager_queued (zjob_manager_t *self);
+size_t
+    zjob_manager_active (zjob_manager_t *self);
+
+//  The store underneath (borrowed), for stats.
+zjob_store_t *
+    zjob_manager_store (zjob_manager_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

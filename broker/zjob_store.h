@@ -1,0 +1,126 @@
+/*  =========================================================================
+    zjob_store - the job store interface, and opening a store from a spec
+
+    The job manager never knows which store it runs on. A store is a table
+    of functions (zjob_store_ops_t) over an implementation's own state; the
+    manager reaches it only through the zjob_store_* calls below. A store is
+    opened from a spec string:
+
+        memory:                                 all in RAM, lost on exit
+        file:DIR[?fsync=always|interval:50ms|never][&compact=N][&salvage=truncate]
+
+    Durability contract. put and remove change the store's view at once
+    (a get right after sees the change) but promise nothing about disk.
+    sync is the durability point: when it returns 0, every earlier put and
+    remove has reached the store's medium by the rules of its fsync policy
+    (file store: "always" = fsynced; "interval:N" = written to the OS, and
+    fsynced at most N ms later; "never" = written to the OS). The broker
+    calls sync once per loop pass and only then acknowledges what it did:
+    group commit. A put that cannot be made durable makes sync return -1,
+    and the owner must not acknowledge.
+
+    Jobs are shared, not copied: put may keep a reference to the job it is
+    given (the memory and file stores do), and get returns a reference.
+    The owner changes a job in place and calls put again to record the
+    change; a store that keeps jobs elsewhere (SQL) encodes them on put.
+    ========================================================================= */
+
+#ifndef ZJOB_STORE_H_INCLUDED
+#define ZJOB_STORE_H_INCLUDED
+
+#include <czmq.h>
+#include "zjob_job.h"
+#include "zjob_query.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _zjob_store_t zjob_store_t;
+
+//  Called for each job iterate visits; the job is borrowed for the call.
+//  Return 0 to go on, non-zero to stop the iteration.
+typedef int (zjob_store_visit_fn) (zjob_job_t *job, void *arg);
+
+//  What an implementation provides; self is its own state.
+typedef struct {
+    const char *name;                                       //  "memory", "file"
+    int  (*put) (void *self, zjob_job_t *job, zjob_error_t *err);
+    zjob_job_t *(*get) (void *self, const char *id);
+    int  (*remove) (void *self, const char *id, zjob_error_t *err);
+    int  (*iterate) (void *self, const zjob_filter_t *filter,
+                     zjob_store_visit_fn *visit, void *arg);
+    size_t (*count) (void *self);
+    int  (*sync) (void *self, zjob_error_t *err);
+    void (*stats) (void *self, zhashx_t *into);             //  may be NULL
+    void (*close) (void *self);                             //  frees self
+} zjob_store_ops_t;
+
+//  Open a store from spec (see above). Returns NULL with err filled in
+//  for a bad spec (ZJOB_BAD_REQUEST), or a store that cannot be opened or
+//  recovered (ZJOB_INTERNAL, naming the file and offset).
+zjob_store_t *
+    zjob_store_open (const char *spec, zjob_error_t *err);
+
+//  Wrap an implementation in a store; used by zjob_store_open and by
+//  stores defined elsewhere. Takes ownership of impl.
+zjob_store_t *
+    zjob_store_new (const zjob_store_ops_t *ops, void *impl);
+
+//  Sync, close and free the store. Accepts NULL; sets *self_p to NULL.
+void
+    zjob_store_destroy (zjob_store_t **self_p);
+
+//  Insert or replace the job with job->id. 0, or -1 with err filled.
+int
+    zjob_store_put (zjob_store_t *self, zjob_job_t *job, zjob_error_t *err);
+
+//  The job with id (a new reference for the caller), or NULL if absent.
+zjob_job_t *
+    zjob_store_get (zjob_store_t *self, const char *id);
+
+//  Remove the job with id. 0, or -1 with ZJOB_NOT_FOUND if absent.
+int
+    zjob_store_remove (zjob_store_t *self, const char *id, zjob_error_t *err);
+
+//  Call visit for each job that matches filter (NULL = all), in no given
+//  order. The visitor must not put or remove. Returns the number visited.
+int
+    zjob_store_iterate (zjob_store_t *self, const zjob_filter_t *filter,
+                        zjob_store_visit_fn *visit, void *arg);
+
+//  Number of jobs stored.
+size_t
+    zjob_store_count (zjob_store_t *self);
+
+//  Remove every terminal job (completed, failed, cancelled) whose
+//  completed_at is before before_ms. Never touches other jobs. Returns the
+//  number removed, or -1 with err filled.
+int
+    zjob_store_cleanup (zjob_store_t *self, int64_t before_ms, zjob_error_t *err);
+
+//  The durability point (see above). 0, or -1 with err filled.
+int
+    zjob_store_sync (zjob_store_t *self, zjob_error_t *err);
+
+//  Name of the implementation ("memory", "file").
+const char *
+    zjob_store_name (zjob_store_t *self);
+
+//  Add the store's figures (journal bytes, syncs, compactions...) to into,
+//  as string keys and string values. Does nothing for a store without any.
+void
+    zjob_store_stats (zjob_store_t *self, zhashx_t *into);
+
+//  Constructors of the built-in stores, used by zjob_store_open.
+//  options is the part of the spec after '?', or NULL.
+zjob_store_t *
+    zjob_store_memory_new (void);
+zjob_store_t *
+    zjob_store_file_new (const char *dir, const char *options, zjob_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

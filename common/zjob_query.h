@@ -1,0 +1,70 @@
+/*  =========================================================================
+    zjob_query - which jobs a list, a cleanup or a bulk operation applies to
+
+    A filter is a conjunction: a job matches when it passes every criterion
+    that is set (a zero or NULL criterion is "any"). The same struct is
+    pushed down to a store's iterate (a SQL store can turn it into a WHERE
+    clause), evaluated in memory by zjob_filter_match, and carried on the
+    wire. Sorting and paging sit on top, in zjob_query_t.
+    ========================================================================= */
+
+#ifndef ZJOB_QUERY_H_INCLUDED
+#define ZJOB_QUERY_H_INCLUDED
+
+#include "zjob_job.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZJOB_LIST_LIMIT_MAX 10000       //  jobs in one list page at most
+
+typedef struct {
+    uint32_t status_mask;               //  Bit (1 << status) per status; 0 = any
+    const char *workflow_id;            //  NULL = any
+    const char *user_id;                //  NULL = any
+    const char *const *tags;            //  Job must carry all of these
+    size_t tag_count;
+    int64_t created_after;              //  ms UTC, exclusive; 0 = unbounded
+    int64_t created_before;             //  ms UTC, exclusive; 0 = unbounded
+} zjob_filter_t;
+
+typedef enum {
+    ZJOB_SORT_CREATED = 0,              //  The default; ties broken by id
+    ZJOB_SORT_UPDATED,
+    ZJOB_SORT_PRIORITY,                 //  By rank, not by name
+    ZJOB_SORT_STATUS
+} zjob_sort_t;
+
+typedef struct {
+    zjob_filter_t filter;
+    zjob_sort_t sort_by;
+    bool descending;                    //  Default ascending
+    size_t limit;                       //  0 = ZJOB_LIST_LIMIT_MAX
+    size_t offset;                      //  Jobs to skip after sorting
+} zjob_query_t;
+
+//  True if job passes every criterion of filter (a NULL filter matches all).
+bool
+    zjob_filter_match (const zjob_filter_t *filter, const zjob_job_t *job);
+
+//  Validate filter fields (names within limits, a status mask within the
+//  known statuses). Returns 0 or -1 with err filled (ZJOB_BAD_REQUEST).
+int
+    zjob_filter_validate (const zjob_filter_t *filter, zjob_error_t *err);
+
+//  qsort-style comparison of two jobs by sort_by then id; descending flips.
+int
+    zjob_job_compare (const zjob_job_t *a, const zjob_job_t *b, zjob_sort_t sort_by, bool descending);
+
+//  Names for zjob_sort_t ("created", "updated", "priority", "status").
+const char *
+    zjob_sort_name (zjob_sort_t sort);
+int
+    zjob_sort_parse (const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,63 @@
+/*  =========================================================================
+    zjob_util - clocks, job ids and checksums shared by every layer
+
+    Job ids are 20 characters of Crockford base32 encoding 100 bits: 48 bits
+    of wall-clock milliseconds followed by 52 bits that start random in each
+    process and increase by one per id. Two properties follow: ids sort as
+    strings in creation order (so "newest first" needs no second key), and
+    ids from one process are strictly increasing even when the wall clock
+    steps back, because a new id never goes below the last one issued.
+
+    The journal checksum is CRC-32C (Castagnoli, as in iSCSI and ext4). No
+    Debian package for C ships it, so it is here: the SSE4.2 crc32
+    instruction where the CPU has it, a slicing-by-8 table otherwise.
+    ========================================================================= */
+
+#ifndef ZJOB_UTIL_H_INCLUDED
+#define ZJOB_UTIL_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZJOB_ID_LEN 20          //  characters in a job id, without the NUL
+
+//  Wall-clock time in milliseconds since the Unix epoch, UTC.
+int64_t
+    zjob_clock_ms (void);
+
+//  Monotonic time in milliseconds; for intervals and deadlines only.
+int64_t
+    zjob_mono_ms (void);
+
+//  Write a new job id into id (ZJOB_ID_LEN + 1 bytes, NUL-terminated).
+//  Not thread-safe: each process (or broker thread) issues its own ids.
+void
+    zjob_id_new (char *id);
+
+//  True if id has the form of a job id (20 Crockford base32 characters).
+bool
+    zjob_id_valid (const char *id);
+
+//  Milliseconds encoded in the id's first 48 bits, or -1 if not an id.
+int64_t
+    zjob_id_time_ms (const char *id);
+
+//  CRC-32C of size bytes at data, continuing from crc (0 to start).
+uint32_t
+    zjob_crc32c (uint32_t crc, const void *data, size_t size);
+
+//  Parse a duration such as "50ms", "2s", "5m", "7d" or "250" (msecs).
+//  Returns msecs, or -1 if the text is not a duration.
+int64_t
+    zjob_duration_parse (const char *text);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
