@@ -1,0 +1,253 @@
+/*  =========================================================================
+    bench_core - in-process figures for the job manager and its stores
+
+    Measures, with no sockets:
+      1. resident memory per queued job, with --jobs queued jobs of
+         100-byte inputs on the memory store (RSS growth / jobs, minus the
+         input bytes), measured first while the heap is fresh.
+      2. create -> take -> complete cycles per second, on the memory store
+         and on the file store under each fsync policy. Mutations are
+         committed in groups of --group cycles per sync, as the broker
+         commits one loop pass per sync; each figure is also printed as a
+         ratio to the memory store measured in the same run, since this
+         machine is shared and its absolute speed varies.
+      3. time to reopen (recover) a file store holding --jobs jobs.
+
+    Usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]
+    This is a benchmark, not a test: it prints figures and exits 0.
+    ========================================================================= */
+
+#include "zjob_manager.h"
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static size_t s_jobs = 1000000;        //  queued jobs for memory/recovery
+static size_t s_cycles = 500000;       //  cycles per throughput figure
+static size_t s_group = 256;           //  cycles per sync (one loop pass)
+static const char *s_dir = NULL;       //  where file stores go
+
+//  A msgpack map of about 100 bytes: {"payload": "xxxx..."}
+static uint8_t s_inputs [128];
+static size_t s_inputs_size;
+
+static void
+s_make_inputs (void)
+{
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    char body [100 - 12];
+    memset (body, 'x', sizeof body);
+    msgpack_pack_map (&pk, 1);
+    msgpack_pack_str_with_body (&pk, "payload", 7);
+    msgpack_pack_str_with_body (&pk, body, sizeof body);
+    assert (sbuf.size <= sizeof s_inputs);
+    memcpy (s_inputs, sbuf.data, sbuf.size);
+    s_inputs_size = sbuf.size;
+    msgpack_sbuffer_destroy (&sbuf);
+}
+
+static zjob_manager_t *
+s_manager (const char *spec, size_t max_concurrent)
+{
+    zjob_error_t err;
+    zjob_store_t *store = zjob_store_open (spec, &err);
+    if (!store) {
+        fprintf (stderr, "bench_core: cannot open %s: %s\n", spec, err.text);
+        exit (1);
+    }
+    zjob_manager_config_t config = { .max_concurrent = max_concurrent };
+    zjob_manager_t *manager = zjob_manager_new (&store, &config, &err);
+    if (!manager) {
+        fprintf (stderr, "bench_core: manager on %s: %s\n", spec, err.text);
+        exit (1);
+    }
+    return manager;
+}
+
+//  Runs create -> take -> complete cycles in groups, one sync per group.
+//  Returns cycles per second.
+static double
+s_cycles_per_sec (const char *spec)
+{
+    zjob_manager_t *manager = s_manager (spec, 0);
+    zjob_spec_t job_spec = {
+        .workflow_id = "bench", .inputs = s_inputs, .inputs_size = s_inputs_size,
+        .priority = ZJOB_PRIORITY_MEDIUM
+    };
+    const char *workflows [] = { "bench" };
+    zjob_job_t **held = calloc (s_group, sizeof *held);
+    zjob_error_t err;
+    static const uint8_t outputs [] = { 0x81, 0xa2, 'o', 'k', 0xc3 };   //  {"ok": true}
+
+    int64_t start = zclock_usecs ();
+    size_t done = 0;
+    while (done < s_cycles) {
+        size_t group = s_cycles - done < s_group? s_cycles - done: s_group;
+        for (size_t i = 0; i < group; i++) {
+            zjob_job_t *job = zjob_manager_create (manager, &job_spec, true, &err);
+            if (!job) {
+                fprintf (stderr, "bench_core: create: %s\n", err.text);
+                exit (1);
+            }
+            zjob_job_destroy (&job);
+        }
+        if (zjob_manager_sync (manager, &err)) {
+            fprintf (stderr, "bench_core: sync: %s\n", err.text);
+            exit (1);
+        }
+        for (size_t i = 0; i < group; i++) {
+            held [i] = zjob_manager_take (manager, workflows, 1, "w1");
+            assert (held [i]);
+        }
+        for (size_t i = 0; i < group; i++) {
+            if (zjob_manager_complete (manager, held [i]->id, "w1",
+                                       outputs, sizeof outputs, &err)) {
+                fprintf (stderr, "bench_core: complete: %s\n", err.text);
+                exit (1);
+            }
+            zjob_job_destroy (&held [i]);
+        }
+        if (zjob_manager_sync (manager, &err)) {
+            fprintf (stderr, "bench_core: sync: %s\n", err.text);
+            exit (1);
+        }
+        done += group;
+    }
+    double secs = (zclock_usecs () - start) / 1e6;
+    free (held);
+    zjob_manager_destroy (&manager);
+    return done / secs;
+}
+
+static size_t
+s_rss_bytes (void)
+{
+    FILE *file = fopen ("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    if (file) {
+        if (fscanf (file, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose (file);
+    }
+    return resident * (size_t) sysconf (_SC_PAGESIZE);
+}
+
+static void
+s_fill (zjob_manager_t *manager, size_t count)
+{
+    zjob_spec_t job_spec = {
+        .workflow_id = "bench", .inputs = s_inputs, .inputs_size = s_inputs_size
+    };
+    zjob_error_t err;
+    for (size_t i = 0; i < count; i++) {
+        job_spec.priority = (zjob_priority_t) (i % ZJOB_PRIORITY_COUNT);
+        zjob_job_t *job = zjob_manager_create (manager, &job_spec, true, &err);
+        if (!job) {
+            fprintf (stderr, "bench_core: create: %s\n", err.text);
+            exit (1);
+        }
+        zjob_job_destroy (&job);
+        if (i % 4096 == 4095 && zjob_manager_sync (manager, &err)) {
+            fprintf (stderr, "bench_core: sync: %s\n", err.text);
+            exit (1);
+        }
+    }
+}
+
+static void
+s_remove_tree (const char *dir)
+{
+    char command [4096];
+    snprintf (command, sizeof command, "rm -rf '%s'", dir);
+    if (system (command) != 0)
+        fprintf (stderr, "bench_core: could not remove %s\n", dir);
+}
+
+int
+main (int argc, char *argv [])
+{
+    for (int arg = 1; arg < argc; arg++) {
+        if (streq (argv [arg], "--quick")) {
+            s_jobs = 100000;
+            s_cycles = 50000;
+        }
+        else
+        if (streq (argv [arg], "--jobs") && arg + 1 < argc)
+            s_jobs = strtoul (argv [++arg], NULL, 10);
+        else
+        if (streq (argv [arg], "--cycles") && arg + 1 < argc)
+            s_cycles = strtoul (argv [++arg], NULL, 10);
+        else
+        if (streq (argv [arg], "--group") && arg + 1 < argc)
+            s_group = strtoul (argv [++arg], NULL, 10);
+        else
+        if (streq (argv [arg], "--dir") && arg + 1 < argc)
+            s_dir = argv [++arg];
+        else {
+            fprintf (stderr, "usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]\n");
+            return 2;
+        }
+    }
+    if (s_group == 0 || s_cycles == 0 || s_jobs == 0) {
+        fprintf (stderr, "bench_core: --jobs, --cycles and --group must be > 0\n");
+        return 2;
+    }
+    s_make_inputs ();
+    char tmpl [] = "/tmp/zjob-bench-XXXXXX";
+    char *dir = s_dir? (char *) s_dir: mkdtemp (tmpl);
+    if (!dir) {
+        perror ("bench_core: mkdtemp");
+        return 1;
+    }
+    printf ("zjob bench_core: %zu cycles per figure, %zu cycles per sync, "
+            "%zu-byte inputs, store dir %s\n\n", s_cycles, s_group, s_inputs_size, dir);
+
+    //  1. Memory per queued job, first, while the heap is fresh
+    size_t before = s_rss_bytes ();
+    zjob_manager_t *manager = s_manager ("memory:", 0);
+    s_fill (manager, s_jobs);
+    size_t after = s_rss_bytes ();
+    double per_job = (double) (after - before) / s_jobs;
+    printf ("resident memory, %zu queued jobs on memory:\n", s_jobs);
+    printf ("  %.0f bytes per job, %.0f beyond its %zu-byte inputs\n",
+            per_job, per_job - s_inputs_size, s_inputs_size);
+    zjob_manager_destroy (&manager);
+
+
+    //  2. Throughput
+    const char *policies [] = { "always", "interval:50ms", "never" };
+    printf ("\ncreate -> take -> complete cycles\n");
+    double memory = s_cycles_per_sec ("memory:");
+    printf ("  %-28s %10.0f cycles/s   1.00x\n", "memory:", memory);
+    for (size_t index = 0; index < 3; index++) {
+        char spec [4200];
+        snprintf (spec, sizeof spec, "file:%s/cycles-%zu?fsync=%s", dir, index, policies [index]);
+        double rate = s_cycles_per_sec (spec);
+        char label [64];
+        snprintf (label, sizeof label, "file: fsync=%s", policies [index]);
+        printf ("  %-28s %10.0f cycles/s   %.2fx\n", label, rate, rate / memory);
+    }
+
+    //  3. Recovery
+    char spec [4200];
+    snprintf (spec, sizeof spec, "file:%s/recover?fsync=never", dir);
+    manager = s_manager (spec, 0);
+    s_fill (manager, s_jobs);
+    zjob_manager_destroy (&manager);
+    int64_t start = zclock_usecs ();
+    manager = s_manager (spec, 0);
+    double secs = (zclock_usecs () - start) / 1e6;
+    printf ("\nrecovery of a file store with %zu queued jobs\n", s_jobs);
+    printf ("  %.2f s (%.0f jobs/s), %zu jobs queued after reopen\n",
+            secs, s_jobs / secs, zjob_manager_queued (manager));
+    zjob_manager_destroy (&manager);
+
+    if (!s_dir)
+        s_remove_tree (dir);
+    return 0;
+}
