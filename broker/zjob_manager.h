@@ -19,8 +19,12 @@
 
     Recovery. zjob_manager_new rebuilds the queue from the store: queued
     jobs re-enter in their (priority, queued_at, id) order, and jobs that
-    were running or held-paused when the process stopped go back to queued
-    with attempts + 1, since no worker holds them any more (at-least-once).
+    were running when the process stopped go back to queued, ahead of the
+    jobs of their priority that were waiting (as a requeue puts them),
+    since no worker holds them any more (at-least-once). attempts counts
+    dispatches: it was incremented when the interrupted attempt was handed
+    out, so the crashed attempt is already counted and attempts is not
+    raised again. Jobs paused while held stay paused, no longer held.
 
     Listener. The owner may register one function that hears every status
     change and progress update (the broker publishes them as events and
@@ -53,7 +57,9 @@ typedef enum {
 } zjob_event_t;
 
 //  Hears a change after it is in the store. job is borrowed; old_status is
-//  the status before the change (equal to job->status for progress).
+//  the status before the change (equal to job->status for progress). A new
+//  job is heard once, as ZJOB_EVENT_STATUS with old_status ZJOB_CREATED
+//  (job->status is queued if it was created with auto_start).
 typedef void (zjob_manager_listener_fn) (zjob_event_t event, const zjob_job_t *job,
                                          zjob_status_t old_status, void *arg);
 
@@ -98,7 +104,8 @@ int
                        zjob_job_t ***jobs_p, size_t *count_p, size_t *total_p,
                        zjob_error_t *err);
 
-//  Delete a job; a running or paused job is cancelled first. 0 or -1.
+//  Delete a job; a queued, running or paused job is cancelled first (the
+//  listener hears the cancel, then ZJOB_EVENT_DELETED). 0 or -1.
 int
     zjob_manager_delete (zjob_manager_t *self, const char *id, zjob_error_t *err);
 
@@ -164,6 +171,11 @@ size_t
     zjob_manager_queued (zjob_manager_t *self);
 size_t
     zjob_manager_active (zjob_manager_t *self);
+
+//  Copy the number of stored jobs in each status into counts (indexed by
+//  zjob_status_t); O(1), kept up to date by every operation. Returns 0.
+int
+    zjob_manager_counts (zjob_manager_t *self, size_t counts [ZJOB_STATUS_COUNT]);
 
 //  The store underneath (borrowed), for stats.
 zjob_store_t *

@@ -76,7 +76,7 @@ typedef enum {
     ZJOB_OP_DISPATCH,                   //  queued -> running
     ZJOB_OP_COMPLETE,                   //  running -> completed
     ZJOB_OP_FAIL,                       //  running -> failed
-    ZJOB_OP_REQUEUE                     //  running/paused(held) -> queued
+    ZJOB_OP_REQUEUE                     //  running -> queued; paused(held) -> paused
 } zjob_op_t;
 #define ZJOB_OP_COUNT 8
 
@@ -188,6 +188,11 @@ bool
 //  from paused.
 int
     zjob_transition (zjob_status_t from, zjob_op_t op, bool held, zjob_error_t *err);
+
+//  True if name is a valid workflow id, user id, tag or idempotency key:
+//  1..ZJOB_NAME_MAX bytes of printable ASCII without spaces.
+bool
+    zjob_name_valid (const char *name);
 
 //  True for completed, failed and cancelled.
 bool

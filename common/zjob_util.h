@@ -51,6 +51,11 @@ int64_t
 uint32_t
     zjob_crc32c (uint32_t crc, const void *data, size_t size);
 
+//  The same CRC by the portable table only, whatever the CPU; exposed so
+//  the tests can check that both paths agree.
+uint32_t
+    zjob_crc32c_portable (uint32_t crc, const void *data, size_t size);
+
 //  Parse a duration such as "50ms", "2s", "5m", "7d" or "250" (msecs).
 //  Returns msecs, or -1 if the text is not a duration.
 int64_t

@@ -1,0 +1,1275 @@
+/*  =========================================================================
+    zjob_manager - the job manager: job operations, ready queue, dispatch
+
+    Every operation follows one path: fetch the job (a reference), ask the
+    transition table whether the operation is legal, change the job in
+    place, put it to the store, and only when the store has accepted the
+    change update the ready queue, the held set and the status counts, then
+    tell the listener. A put that fails restores the job's fields from a
+    snapshot taken before the change, so a failed call leaves the job, the
+    store and the queues exactly as they were.
+
+    Ready queue. workflows maps a workflow name to four intrusive FIFO
+    lists, one per priority, threaded through job->next/prev. Each enqueue
+    stamps job->seq from a global counter, and every list is kept sorted by
+    seq: a new job goes to the tail (it has the largest seq), a job whose
+    worker was lost goes back ahead of every job enqueued after it (it
+    keeps its old seq, which puts it at the front). take compares, for each
+    workflow the worker serves, the head of its highest non-empty priority
+    list: the winner is the highest priority, then the smallest seq, so
+    jobs of one priority are served in enqueue order across workflows. A
+    workflow entry is dropped when its last job leaves, so "any workflow"
+    scans only workflows with queued work. The queue holds one reference
+    per queued job.
+
+    Held set. held maps job id to the job (a reference) and the time it
+    last became running, for every job a worker holds: running, or paused
+    while the worker has not let go. Its size is the number of active jobs
+    that max_concurrent bounds. Cancelling a held job releases it at once
+    (the broker tells the worker to stop), so a late complete from that
+    worker is a conflict.
+
+    The manager relies on the store handing back the job object it was
+    given (the memory and file stores share jobs, see zjob_store.h): a
+    queued job is linked into the queue through its own fields. Held jobs
+    are looked up in the held set first in any case.
+    ========================================================================= */
+
+#include <stdlib.h>
+#include <string.h>
+#include "zjob_manager.h"
+
+//  The four priority lists of one workflow, oldest (smallest seq) first
+typedef struct {
+    zjob_job_t *head [ZJOB_PRIORITY_COUNT];     //  Next to take, per priority
+    zjob_job_t *tail [ZJOB_PRIORITY_COUNT];     //  Last enqueued, per priority
+    size_t size;                                //  Jobs in the four lists
+} s_workflow_t;
+
+//  A job a worker holds
+typedef struct {
+    zjob_job_t *job;                    //  One reference
+    int64_t running_since;              //  ms UTC it last became running
+} s_held_t;
+
+//  A job's changing fields, copied before a change so that a failed put
+//  can be undone
+typedef struct {
+    uint8_t status;                     //  Status before the change
+    uint8_t held;                       //  Held flag before the change
+    uint32_t attempts;                  //  Dispatch count
+    float progress;                     //  0.0 .. 1.0
+    int64_t updated_at;                 //  The times, as they were
+    int64_t queued_at;
+    int64_t started_at;
+    int64_t completed_at;
+    int64_t execution_ms;
+    int64_t queued_ms;
+    char *progress_message;             //  Copies, NULL if unset
+    char *error_kind;
+    char *error_message;
+    char *worker_id;
+    uint8_t *outputs;                   //  Copy of the encoded outputs
+    size_t outputs_size;
+} s_snapshot_t;
+
+struct _zjob_manager_t {
+    zjob_store_t *store;                //  The jobs; owned
+    size_t max_concurrent;              //  Held jobs at most; 0 = unlimited
+    int64_t retention_ms;               //  How long terminal jobs are kept
+    zhashx_t *workflows;                //  workflow_id -> s_workflow_t
+    zhashx_t *held;                     //  job id -> s_held_t
+    size_t queued;                      //  Jobs in all ready lists
+    uint64_t seq;                       //  Last enqueue number issued
+    size_t counts [ZJOB_STATUS_COUNT];  //  Stored jobs per status
+    zjob_manager_listener_fn *listener; //  Hears every change, or NULL
+    void *listener_arg;                 //  Passed to the listener
+};
+
+
+//  --------------------------------------------------------------------------
+//  Small helpers
+
+static void
+s_workflow_destroy (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+static void
+s_held_destroy (void **item_p)
+{
+    s_held_t *held = (s_held_t *) *item_p;
+    if (held) {
+        zjob_job_destroy (&held->job);
+        free (held);
+    }
+    *item_p = NULL;
+}
+
+static char *
+s_strdup (const char *text)
+{
+    return text ? strdup (text) : NULL;
+}
+
+static bool
+s_streq (const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp (a, b) == 0;
+}
+
+//  Index of the job's priority list; a decoded job is validated, the
+//  clamp only keeps a bad value from indexing out of bounds
+static size_t
+s_rank (const zjob_job_t *job)
+{
+    return job->priority < ZJOB_PRIORITY_COUNT? job->priority: ZJOB_PRIORITY_COUNT - 1;
+}
+
+static void
+s_notify (zjob_manager_t *self, zjob_event_t event, const zjob_job_t *job,
+          zjob_status_t old_status)
+{
+    if (self->listener)
+        self->listener (event, job, old_status, self->listener_arg);
+}
+
+static void
+s_count_move (zjob_manager_t *self, int from, int to)
+{
+    if (from >= 0 && from < ZJOB_STATUS_COUNT && self->counts [from] > 0)
+        self->counts [from]--;
+    if (to >= 0 && to < ZJOB_STATUS_COUNT)
+        self->counts [to]++;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Ready queue
+
+//  Link job into its workflow's list for its priority, before the first
+//  job with a greater seq, scanning from the front when front is set (a
+//  requeued job belongs near the head) and from the back otherwise. Takes
+//  a reference. Returns 0, or -1 if out of memory.
+static int
+s_queue_insert (zjob_manager_t *self, zjob_job_t *job, bool front)
+{
+    s_workflow_t *workflow = (s_workflow_t *) zhashx_lookup (self->workflows, job->workflow_id);
+    if (!workflow) {
+        workflow = (s_workflow_t *) calloc (1, sizeof (s_workflow_t));
+        if (!workflow)
+            return -1;
+        zhashx_insert (self->workflows, job->workflow_id, workflow);
+    }
+    size_t rank = s_rank (job);
+    zjob_job_t *after = NULL;           //  Job goes right after this one
+    if (front) {
+        zjob_job_t *cursor = workflow->head [rank];
+        while (cursor && cursor->seq < job->seq) {
+            after = cursor;
+            cursor = cursor->next;
+        }
+    }
+    else {
+        after = workflow->tail [rank];
+        while (after && after->seq > job->seq)
+            after = after->prev;
+    }
+    zjob_job_t *before = after? after->next: workflow->head [rank];
+    job->prev = after;
+    job->next = before;
+    if (after)
+        after->next = job;
+    else
+        workflow->head [rank] = job;
+    if (before)
+        before->prev = job;
+    else
+        workflow->tail [rank] = job;
+    workflow->size++;
+    self->queued++;
+    zjob_job_ref (job);
+    return 0;
+}
+
+//  Enqueue job at the back of its list with a new sequence number.
+static int
+s_queue_append (zjob_manager_t *self, zjob_job_t *job)
+{
+    job->seq = ++self->seq;
+    return s_queue_insert (self, job, false);
+}
+
+//  Unlink job from its list and drop the queue's reference; the caller
+//  must hold its own.
+static void
+s_queue_remove (zjob_manager_t *self, zjob_job_t *job)
+{
+    s_workflow_t *workflow = (s_workflow_t *) zhashx_lookup (self->workflows, job->workflow_id);
+    if (!workflow)
+        return;                         //  Not queued: nothing to unlink
+    size_t rank = s_rank (job);
+    if (job->prev)
+        job->prev->next = job->next;
+    else
+    if (workflow->head [rank] == job)
+        workflow->head [rank] = job->next;
+    else
+        return;                         //  Not in this list
+    if (job->next)
+        job->next->prev = job->prev;
+    else
+        workflow->tail [rank] = job->prev;
+    job->next = job->prev = NULL;
+    self->queued--;
+    if (--workflow->size == 0)
+        zhashx_delete (self->workflows, job->workflow_id);
+    zjob_job_destroy (&job);
+}
+
+//  Consider workflow's best job against *best: higher priority wins, then
+//  the smaller sequence number.
+static void
+s_queue_consider (s_workflow_t *workflow, zjob_job_t **best)
+{
+    for (int rank = ZJOB_PRIORITY_COUNT - 1; rank >= 0; rank--) {
+        zjob_job_t *head = workflow->head [rank];
+        if (!head)
+            continue;
+        if (!*best
+        ||  s_rank (*best) < (size_t) rank
+        || (s_rank (*best) == (size_t) rank && head->seq < (*best)->seq))
+            *best = head;
+        return;
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Snapshots: undoing a change the store refused
+
+static int
+s_snapshot_take (s_snapshot_t *snap, const zjob_job_t *job)
+{
+    memset (snap, 0, sizeof (*snap));
+    snap->status = job->status;
+    snap->held = job->held;
+    snap->attempts = job->attempts;
+    snap->progress = job->progress;
+    snap->updated_at = job->updated_at;
+    snap->queued_at = job->queued_at;
+    snap->started_at = job->started_at;
+    snap->completed_at = job->completed_at;
+    snap->execution_ms = job->execution_ms;
+    snap->queued_ms = job->queued_ms;
+    snap->progress_message = s_strdup (job->progress_message);
+    snap->error_kind = s_strdup (job->error_kind);
+    snap->error_message = s_strdup (job->error_message);
+    snap->worker_id = s_strdup (job->worker_id);
+    if (job->outputs.size) {
+        snap->outputs = (uint8_t *) malloc (job->outputs.size);
+        if (snap->outputs) {
+            memcpy (snap->outputs, job->outputs.data, job->outputs.size);
+            snap->outputs_size = job->outputs.size;
+        }
+    }
+    if ((job->progress_message && !snap->progress_message)
+    ||  (job->error_kind && !snap->error_kind)
+    ||  (job->error_message && !snap->error_message)
+    ||  (job->worker_id && !snap->worker_id)
+    ||  (job->outputs.size && !snap->outputs))
+        return -1;
+    return 0;
+}
+
+static void
+s_snapshot_free (s_snapshot_t *snap)
+{
+    free (snap->progress_message);
+    free (snap->error_kind);
+    free (snap->error_message);
+    free (snap->worker_id);
+    free (snap->outputs);
+    memset (snap, 0, sizeof (*snap));
+}
+
+//  Put every field the snapshot holds back into job. The setters stamp
+//  updated_at, so the scalars are restored after them.
+static void
+s_snapshot_restore (const s_snapshot_t *snap, zjob_job_t *job)
+{
+    if (!s_streq (job->worker_id, snap->worker_id))
+        zjob_job_set_worker (job, snap->worker_id);
+    if (!s_streq (job->error_kind, snap->error_kind)
+    ||  !s_streq (job->error_message, snap->error_message))
+        zjob_job_set_error (job, snap->error_kind, snap->error_message);
+    if (!s_streq (job->progress_message, snap->progress_message))
+        zjob_job_set_progress (job, snap->progress, snap->progress_message, NULL);
+    if (job->outputs.size != snap->outputs_size
+    || (snap->outputs_size && memcmp (job->outputs.data, snap->outputs, snap->outputs_size)))
+        zjob_job_set_outputs (job, snap->outputs, snap->outputs_size, NULL);
+    job->status = snap->status;
+    job->held = snap->held;
+    job->attempts = snap->attempts;
+    job->progress = snap->progress;
+    job->updated_at = snap->updated_at;
+    job->queued_at = snap->queued_at;
+    job->started_at = snap->started_at;
+    job->completed_at = snap->completed_at;
+    job->execution_ms = snap->execution_ms;
+    job->queued_ms = snap->queued_ms;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The one path every status change takes
+
+//  Find job id: the held set first (the manager's own reference), then the
+//  store. Returns a new reference, or NULL with ZJOB_NOT_FOUND.
+static zjob_job_t *
+s_lookup (zjob_manager_t *self, const char *id, zjob_error_t *err)
+{
+    if (!id || !*id) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "job id: required");
+        return NULL;
+    }
+    s_held_t *held = (s_held_t *) zhashx_lookup (self->held, id);
+    if (held)
+        return zjob_job_ref (held->job);
+    zjob_job_t *job = zjob_store_get (self->store, id);
+    if (!job)
+        zjob_error_set (err, ZJOB_NOT_FOUND, "job %s not found", id);
+    return job;
+}
+
+//  Move job (already checked and snapshot into snap) to status to by op:
+//  stamp its times, put it, then update queue, held set and counts, and
+//  tell the listener. On a put failure the job is restored from snap and
+//  nothing else changes. Returns 0 or -1.
+static int
+s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
+          const s_snapshot_t *snap, zjob_error_t *err)
+{
+    int from = snap->status;
+    int64_t now = zjob_clock_ms ();
+    s_held_t *held = (s_held_t *) zhashx_lookup (self->held, job->id);
+
+    if (from == ZJOB_QUEUED && to != ZJOB_QUEUED && job->queued_at > 0 && now > job->queued_at)
+        job->queued_ms += now - job->queued_at;
+    if (from == ZJOB_RUNNING && to != ZJOB_RUNNING && held && now > held->running_since)
+        job->execution_ms += now - held->running_since;
+
+    if (to == ZJOB_QUEUED) {
+        job->queued_at = now;
+        job->held = 0;
+    }
+    else
+    if (to == ZJOB_RUNNING && from == ZJOB_QUEUED) {
+        job->attempts++;
+        if (job->started_at == 0)
+            job->started_at = now;
+        job->held = 1;
+    }
+    else
+    if (to == ZJOB_PAUSED && op == ZJOB_OP_REQUEUE)
+        job->held = 0;
+    else
+    if (zjob_status_terminal ((zjob_status_t) to)) {
+        job->completed_at = now;
+        job->held = 0;
+    }
+    job->status = (uint8_t) to;
+    job->updated_at = now;
+
+    s_held_t *new_held = NULL;
+    if (to == ZJOB_RUNNING && from == ZJOB_QUEUED) {
+        new_held = (s_held_t *) calloc (1, sizeof (s_held_t));
+        if (!new_held) {
+            s_snapshot_restore (snap, job);
+            return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+        }
+    }
+    if (zjob_store_put (self->store, job, err)) {
+        free (new_held);
+        s_snapshot_restore (snap, job);
+        return -1;
+    }
+
+    //  The store has it: bring the queue and the held set along
+    if (from == ZJOB_QUEUED && to != ZJOB_QUEUED)
+        s_queue_remove (self, job);
+    if (to == ZJOB_QUEUED && from != ZJOB_QUEUED) {
+        int rc = op == ZJOB_OP_REQUEUE? s_queue_insert (self, job, true)
+                                      : s_queue_append (self, job);
+        if (rc)
+            zsys_error ("zjob_manager: out of memory queueing job %s", job->id);
+    }
+    if (new_held) {
+        new_held->job = zjob_job_ref (job);
+        new_held->running_since = now;
+        zhashx_insert (self->held, job->id, new_held);
+    }
+    else
+    if (to == ZJOB_RUNNING && held)
+        held->running_since = now;      //  Resumed while held
+    if (snap->held && !job->held)
+        zhashx_delete (self->held, job->id);
+
+    if (from != to) {
+        s_count_move (self, from, to);
+        s_notify (self, ZJOB_EVENT_STATUS, job, (zjob_status_t) from);
+    }
+    return 0;
+}
+
+//  Put the job's id into a transition error ("job is queued; cannot
+//  start" becomes "job 0J... is queued; cannot start"). Returns -1.
+static int
+s_name_job (zjob_error_t *err, const zjob_job_t *job)
+{
+    if (err && strncmp (err->text, "job ", 4) == 0) {
+        char cause [ZJOB_ERROR_TEXT_MAX];
+        snprintf (cause, sizeof (cause), "%s", err->text + 4);
+        zjob_error_set (err, err->code, "job %s %s", job->id, cause);
+    }
+    return -1;
+}
+
+//  What an operation writes into the job besides status and times
+typedef struct {
+    bool set_worker;                    //  Dispatch: the worker taking it
+    const char *worker_id;
+    bool set_outputs;                   //  Complete: the worker's outputs
+    const uint8_t *outputs;
+    size_t outputs_size;
+    bool set_error;                     //  Fail: what went wrong
+    const char *error_kind;
+    const char *error_message;
+} s_edits_t;
+
+//  Apply op to job (a reference the caller keeps) if the transition table
+//  allows it, with edits (NULL for none). Returns 0, or -1 with err filled
+//  and the job as it was.
+static int
+s_apply (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, const s_edits_t *edits,
+         zjob_error_t *err)
+{
+    int to = zjob_transition ((zjob_status_t) job->status, op, job->held, err);
+    if (to < 0)
+        return s_name_job (err, job);
+    s_snapshot_t snap;
+    int rc = s_snapshot_take (&snap, job);
+    if (rc)
+        zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    if (rc == 0 && edits && edits->set_worker
+    &&  zjob_job_set_worker (job, edits->worker_id))
+        rc = zjob_error_set (err, ZJOB_INTERNAL, "worker id: out of memory");
+    if (rc == 0 && edits && edits->set_outputs) {
+        rc = zjob_job_set_outputs (job, edits->outputs, edits->outputs_size, err);
+        job->progress = 1.0f;
+    }
+    if (rc == 0 && edits && edits->set_error
+    &&  zjob_job_set_error (job, edits->error_kind, edits->error_message))
+        rc = zjob_error_set (err, ZJOB_INTERNAL, "error: out of memory");
+    if (rc == 0)
+        rc = s_commit (self, job, op, to, &snap, err);
+    else
+        s_snapshot_restore (&snap, job);
+    s_snapshot_free (&snap);
+    return rc;
+}
+
+//  Apply one of the user's operations (start, pause, resume, cancel) or a
+//  requeue to job id.
+static int
+s_operate (zjob_manager_t *self, const char *id, zjob_op_t op, zjob_error_t *err)
+{
+    zjob_job_t *job = s_lookup (self, id, err);
+    if (!job)
+        return -1;
+    int rc = s_apply (self, job, op, NULL, err);
+    zjob_job_destroy (&job);
+    return rc;
+}
+
+//  Return a reference to job id if worker_id holds it, else NULL with
+//  ZJOB_NOT_FOUND or ZJOB_CONFLICT.
+static zjob_job_t *
+s_lookup_held (zjob_manager_t *self, const char *id, const char *worker_id,
+               zjob_error_t *err)
+{
+    zjob_job_t *job = s_lookup (self, id, err);
+    if (!job)
+        return NULL;
+    if (!job->held
+    ||  !zhashx_lookup (self->held, job->id)
+    ||  !s_streq (job->worker_id, worker_id)) {
+        zjob_error_set (err, ZJOB_CONFLICT, "job %s is not held by worker %s",
+                        job->id, worker_id? worker_id: "(none)");
+        zjob_job_destroy (&job);
+    }
+    return job;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Recovery
+
+//  A job recovery puts back in the queue, and its place in line
+typedef struct {
+    zjob_job_t *job;                    //  A reference
+    int requeued;                       //  1 if it was held: it goes first
+    int64_t queued_at;                  //  When it was last enqueued
+} s_recovered_t;
+
+typedef struct {
+    zjob_manager_t *self;               //  Counting statuses into
+    zjob_job_t **fix;                   //  Jobs to rewrite (held ones)
+    size_t fix_count;
+    size_t fix_max;
+    int failed;                         //  Out of memory
+} s_scan_t;
+
+static int
+s_recovery_visit (zjob_job_t *job, void *arg)
+{
+    s_scan_t *scan = (s_scan_t *) arg;
+    if (job->status < ZJOB_STATUS_COUNT)
+        scan->self->counts [job->status]++;
+    //  Running jobs, held paused ones, and anything queued: the first two
+    //  need rewriting, all of them go into the queue or lose their worker
+    if (job->status == ZJOB_RUNNING || job->status == ZJOB_QUEUED || job->held) {
+        if (scan->fix_count == scan->fix_max) {
+            size_t max = scan->fix_max? scan->fix_max * 2: 256;
+            zjob_job_t **fix = (zjob_job_t **) realloc (scan->fix, max * sizeof (zjob_job_t *));
+            if (!fix) {
+                scan->failed = 1;
+                return -1;
+            }
+            scan->fix = fix;
+            scan->fix_max = max;
+        }
+        scan->fix [scan->fix_count++] = zjob_job_ref (job);
+    }
+    return 0;
+}
+
+static int
+s_recovered_compare (const void *a, const void *b)
+{
+    const s_recovered_t *x = (const s_recovered_t *) a;
+    const s_recovered_t *y = (const s_recovered_t *) b;
+    if (x->requeued != y->requeued)
+        return y->requeued - x->requeued;
+    if (x->job->priority != y->job->priority)
+        return (int) y->job->priority - (int) x->job->priority;
+    if (x->queued_at != y->queued_at)
+        return x->queued_at < y->queued_at? -1: 1;
+    return strcmp (x->job->id, y->job->id);
+}
+
+//  Rebuild counts and queue from the store. Jobs a worker held when the
+//  process stopped are released: running ones become queued ahead of the
+//  jobs that were waiting (as a requeue would put them), held paused ones
+//  stay paused. Returns 0, or -1 with err filled if a rewrite fails.
+static int
+s_recover (zjob_manager_t *self, zjob_error_t *err)
+{
+    s_scan_t scan = { self, NULL, 0, 0, 0 };
+    zjob_store_iterate (self->store, NULL, s_recovery_visit, &scan);
+    int rc = 0;
+    s_recovered_t *line = NULL;
+    if (scan.failed)
+        rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory recovering the queue");
+    else
+    if (scan.fix_count) {
+        line = (s_recovered_t *) calloc (scan.fix_count, sizeof (s_recovered_t));
+        if (!line)
+            rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory recovering the queue");
+    }
+    size_t queued = 0;
+    int64_t now = zjob_clock_ms ();
+    for (size_t index = 0; rc == 0 && index < scan.fix_count; index++) {
+        zjob_job_t *job = scan.fix [index];
+        int64_t queued_at = job->queued_at;
+        int from = job->status;
+        if (from == ZJOB_RUNNING || job->held) {
+            //  No worker holds it now. attempts counts dispatches, so the
+            //  interrupted attempt is already counted.
+            if (from == ZJOB_RUNNING) {
+                job->status = ZJOB_QUEUED;
+                job->queued_at = now;
+            }
+            job->held = 0;
+            job->updated_at = now;
+            if (zjob_store_put (self->store, job, err)) {
+                rc = -1;
+                break;
+            }
+            s_count_move (self, from, job->status);
+        }
+        if (job->status == ZJOB_QUEUED) {
+            line [queued].job = job;
+            line [queued].requeued = from == ZJOB_RUNNING;
+            line [queued].queued_at = queued_at;
+            queued++;
+        }
+    }
+    if (rc == 0 && queued) {
+        qsort (line, queued, sizeof (s_recovered_t), s_recovered_compare);
+        for (size_t index = 0; index < queued; index++) {
+            line [index].job->next = line [index].job->prev = NULL;
+            if (s_queue_append (self, line [index].job)) {
+                rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory recovering the queue");
+                break;
+            }
+        }
+    }
+    for (size_t index = 0; index < scan.fix_count; index++)
+        zjob_job_destroy (&scan.fix [index]);
+    free (scan.fix);
+    free (line);
+    return rc;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Create a manager over store, taking ownership of it, and rebuild the
+//  queues from it. Returns NULL with err filled if recovery fails.
+
+zjob_manager_t *
+zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
+                  zjob_error_t *err)
+{
+    assert (store_p);
+    if (!*store_p) {
+        zjob_error_set (err, ZJOB_INTERNAL, "no store");
+        return NULL;
+    }
+    zjob_manager_t *self = (zjob_manager_t *) calloc (1, sizeof (zjob_manager_t));
+    if (!self) {
+        zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+        return NULL;
+    }
+    self->store = *store_p;
+    *store_p = NULL;
+    self->max_concurrent = config? config->max_concurrent: ZJOB_MAX_CONCURRENT_DEFAULT;
+    self->retention_ms = config && config->retention_ms > 0? config->retention_ms
+                                                            : ZJOB_RETENTION_DEFAULT_MS;
+    self->workflows = zhashx_new ();
+    self->held = zhashx_new ();
+    if (!self->workflows || !self->held) {
+        zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+        zjob_manager_destroy (&self);
+        return NULL;
+    }
+    zhashx_set_destructor (self->workflows, s_workflow_destroy);
+    zhashx_set_destructor (self->held, s_held_destroy);
+    if (s_recover (self, err))
+        zjob_manager_destroy (&self);
+    return self;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Destroy the manager and its store (synced first). Accepts NULL.
+
+void
+zjob_manager_destroy (zjob_manager_t **self_p)
+{
+    assert (self_p);
+    zjob_manager_t *self = *self_p;
+    if (!self)
+        return;
+    //  Drop the queue's references, list by list
+    if (self->workflows) {
+        s_workflow_t *workflow = (s_workflow_t *) zhashx_first (self->workflows);
+        for (; workflow; workflow = (s_workflow_t *) zhashx_next (self->workflows)) {
+            for (int rank = 0; rank < ZJOB_PRIORITY_COUNT; rank++) {
+                zjob_job_t *job = workflow->head [rank];
+                while (job) {
+                    zjob_job_t *next = job->next;
+                    job->next = job->prev = NULL;
+                    zjob_job_destroy (&job);
+                    job = next;
+                }
+            }
+        }
+        zhashx_destroy (&self->workflows);
+    }
+    zhashx_destroy (&self->held);
+    zjob_store_destroy (&self->store);
+    free (self);
+    *self_p = NULL;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Set the one listener (NULL to remove).
+
+void
+zjob_manager_set_listener (zjob_manager_t *self, zjob_manager_listener_fn *fn, void *arg)
+{
+    assert (self);
+    self->listener = fn;
+    self->listener_arg = fn? arg: NULL;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Make a new job from spec, queued already when auto_start (one put).
+//  Returns the job with one reference, or NULL with err filled.
+
+static zjob_job_t *
+s_job_prepare (const zjob_spec_t *spec, bool auto_start, zjob_error_t *err)
+{
+    if (!spec) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "job spec: required");
+        return NULL;
+    }
+    zjob_job_t *job = zjob_job_new (spec, err);
+    if (job && auto_start) {
+        int to = zjob_transition (ZJOB_CREATED, ZJOB_OP_START, false, err);
+        if (to < 0) {
+            zjob_job_destroy (&job);
+            return NULL;
+        }
+        job->status = (uint8_t) to;
+        job->queued_at = job->updated_at = zjob_clock_ms ();
+    }
+    return job;
+}
+
+//  Account for a job the store has just accepted, and announce it.
+static void
+s_job_created (zjob_manager_t *self, zjob_job_t *job)
+{
+    if (job->status == ZJOB_QUEUED && s_queue_append (self, job))
+        zsys_error ("zjob_manager: out of memory queueing job %s", job->id);
+    s_count_move (self, -1, job->status);
+    s_notify (self, ZJOB_EVENT_STATUS, job, ZJOB_CREATED);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Create a job; with auto_start it is queued at once. Returns a new
+//  reference, or NULL with err filled.
+
+zjob_job_t *
+zjob_manager_create (zjob_manager_t *self, const zjob_spec_t *spec, bool auto_start,
+                     zjob_error_t *err)
+{
+    assert (self);
+    zjob_job_t *job = s_job_prepare (spec, auto_start, err);
+    if (!job)
+        return NULL;
+    if (zjob_store_put (self->store, job, err)) {
+        zjob_job_destroy (&job);
+        return NULL;
+    }
+    s_job_created (self, job);
+    return job;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Create count jobs, all or none. Returns 0 or -1 with err naming the
+//  first bad spec's index.
+
+int
+zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                           bool auto_start, zjob_job_t **jobs, zjob_error_t *err)
+{
+    assert (self);
+    if (count == 0)
+        return 0;
+    if (!specs)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs: required");
+    zjob_job_t **made = (zjob_job_t **) calloc (count, sizeof (zjob_job_t *));
+    if (!made)
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+
+    int rc = 0;
+    size_t index;
+    for (index = 0; index < count; index++) {
+        zjob_error_t cause = { 0, "" };
+        made [index] = s_job_prepare (&specs [index], auto_start, &cause);
+        if (!made [index]) {
+            rc = zjob_error_set (err, cause.code? cause.code: ZJOB_BAD_REQUEST,
+                                 "jobs[%zu]: %s", index, cause.text);
+            break;
+        }
+    }
+    size_t stored = 0;                  //  Jobs the store has accepted
+    while (rc == 0 && stored < count) {
+        if (zjob_store_put (self->store, made [stored], err))
+            rc = -1;
+        else
+            stored++;
+    }
+    if (rc) {
+        //  Take back what went in, so that none of the batch remains
+        for (index = 0; index < stored; index++)
+            zjob_store_remove (self->store, made [index]->id, NULL);
+        for (index = 0; index < count; index++)
+            zjob_job_destroy (&made [index]);
+        free (made);
+        return -1;
+    }
+    for (index = 0; index < count; index++) {
+        s_job_created (self, made [index]);
+        if (jobs)
+            jobs [index] = made [index];
+        else
+            zjob_job_destroy (&made [index]);
+    }
+    free (made);
+    return 0;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The job with id (a new reference), or NULL with ZJOB_NOT_FOUND.
+
+zjob_job_t *
+zjob_manager_get (zjob_manager_t *self, const char *id, zjob_error_t *err)
+{
+    assert (self);
+    return s_lookup (self, id, err);
+}
+
+
+//  --------------------------------------------------------------------------
+//  List jobs matching query->filter, sorted and paged.
+
+typedef struct {
+    zjob_job_t **jobs;                  //  References collected
+    size_t count;
+    size_t max;
+    int failed;                         //  Out of memory
+} s_collect_t;
+
+static int
+s_collect_visit (zjob_job_t *job, void *arg)
+{
+    s_collect_t *collect = (s_collect_t *) arg;
+    if (collect->count == collect->max) {
+        size_t max = collect->max? collect->max * 2: 64;
+        zjob_job_t **jobs = (zjob_job_t **) realloc (collect->jobs, max * sizeof (zjob_job_t *));
+        if (!jobs) {
+            collect->failed = 1;
+            return -1;
+        }
+        collect->jobs = jobs;
+        collect->max = max;
+    }
+    collect->jobs [collect->count++] = zjob_job_ref (job);
+    return 0;
+}
+
+static int
+s_list_compare (const void *a, const void *b, void *arg)
+{
+    const zjob_query_t *query = (const zjob_query_t *) arg;
+    return zjob_job_compare (*(zjob_job_t *const *) a, *(zjob_job_t *const *) b,
+                             query->sort_by, query->descending);
+}
+
+int
+zjob_manager_list (zjob_manager_t *self, const zjob_query_t *query,
+                   zjob_job_t ***jobs_p, size_t *count_p, size_t *total_p,
+                   zjob_error_t *err)
+{
+    assert (self);
+    assert (jobs_p);
+    assert (count_p);
+    *jobs_p = NULL;
+    *count_p = 0;
+    if (total_p)
+        *total_p = 0;
+    zjob_query_t fallback;
+    memset (&fallback, 0, sizeof (fallback));
+    if (!query)
+        query = &fallback;
+    if (query->limit > ZJOB_LIST_LIMIT_MAX)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "limit: at most %d, not %zu",
+                               ZJOB_LIST_LIMIT_MAX, query->limit);
+    if ((int) query->sort_by < 0 || query->sort_by > ZJOB_SORT_STATUS)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "sort: unknown key %d",
+                               (int) query->sort_by);
+    if (zjob_filter_validate (&query->filter, err))
+        return -1;
+
+    s_collect_t collect = { NULL, 0, 0, 0 };
+    zjob_store_iterate (self->store, &query->filter, s_collect_visit, &collect);
+    if (collect.failed) {
+        for (size_t index = 0; index < collect.count; index++)
+            zjob_job_destroy (&collect.jobs [index]);
+        free (collect.jobs);
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory listing jobs");
+    }
+    if (collect.count > 1)
+        qsort_r (collect.jobs, collect.count, sizeof (zjob_job_t *), s_list_compare,
+                 (void *) query);
+
+    size_t limit = query->limit? query->limit: ZJOB_LIST_LIMIT_MAX;
+    size_t first = query->offset < collect.count? query->offset: collect.count;
+    size_t count = collect.count - first < limit? collect.count - first: limit;
+    //  Never NULL on success, even for an empty page
+    zjob_job_t **page = (zjob_job_t **) calloc (count? count: 1, sizeof (zjob_job_t *));
+    if (!page) {
+        for (size_t index = 0; index < collect.count; index++)
+            zjob_job_destroy (&collect.jobs [index]);
+        free (collect.jobs);
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory listing jobs");
+    }
+    for (size_t index = 0; index < collect.count; index++) {
+        if (index >= first && index < first + count)
+            page [index - first] = collect.jobs [index];
+        else
+            zjob_job_destroy (&collect.jobs [index]);
+    }
+    free (collect.jobs);
+    *jobs_p = page;
+    *count_p = count;
+    if (total_p)
+        *total_p = collect.count;
+    return 0;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Delete a job; a queued, running or paused job is cancelled first, so
+//  the listener hears the cancel, then the deletion. 0 or -1.
+
+int
+zjob_manager_delete (zjob_manager_t *self, const char *id, zjob_error_t *err)
+{
+    assert (self);
+    zjob_job_t *job = s_lookup (self, id, err);
+    if (!job)
+        return -1;
+    if (job->status == ZJOB_QUEUED || job->status == ZJOB_RUNNING
+    ||  job->status == ZJOB_PAUSED) {
+        int rc = s_apply (self, job, ZJOB_OP_CANCEL, NULL, err);
+        zjob_job_destroy (&job);
+        if (rc == 0)
+            job = s_lookup (self, id, err);
+        if (!job)
+            return -1;
+    }
+    int rc = zjob_store_remove (self->store, job->id, err);
+    if (rc == 0) {
+        s_count_move (self, job->status, -1);
+        s_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
+    }
+    zjob_job_destroy (&job);
+    return rc;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The user's lifecycle operations, by the transition table.
+
+int
+zjob_manager_start (zjob_manager_t *self, const char *id, zjob_error_t *err)
+{
+    assert (self);
+    return s_operate (self, id, ZJOB_OP_START, err);
+}
+
+int
+zjob_manager_pause (zjob_manager_t *self, const char *id, zjob_error_t *err)
+{
+    assert (self);
+    return s_operate (self, id, ZJOB_OP_PAUSE, err);
+}
+
+int
+zjob_manager_resume (zjob_manager_t *self, const char *id, zjob_error_t *err)
+{
+    assert (self);
+    return s_operate (self, id, ZJOB_OP_RESUME, err);
+}
+
+int
+zjob_manager_cancel (zjob_manager_t *self, const char *id, zjob_error_t *err)
+{
+    assert (self);
+    return s_operate (self, id, ZJOB_OP_CANCEL, err);
+}
+
+
+//  --------------------------------------------------------------------------
+//  The job's status, or -1 with ZJOB_NOT_FOUND.
+
+int
+zjob_manager_status (zjob_manager_t *self, const char *id, zjob_error_t *err)
+{
+    assert (self);
+    zjob_job_t *job = s_lookup (self, id, err);
+    if (!job)
+        return -1;
+    int status = job->status;
+    zjob_job_destroy (&job);
+    return status;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The results of a completed or failed job (a new reference), else NULL
+//  with ZJOB_CONFLICT or ZJOB_NOT_FOUND.
+
+zjob_job_t *
+zjob_manager_results (zjob_manager_t *self, const char *id, zjob_error_t *err)
+{
+    assert (self);
+    zjob_job_t *job = s_lookup (self, id, err);
+    if (!job)
+        return NULL;
+    if (job->status == ZJOB_COMPLETED || job->status == ZJOB_FAILED)
+        return job;
+    if (job->status == ZJOB_CANCELLED)
+        zjob_error_set (err, ZJOB_CONFLICT, "job %s was cancelled; it has no results", job->id);
+    else
+        zjob_error_set (err, ZJOB_CONFLICT,
+                        "job %s is %s; results exist once it completes or fails",
+                        job->id, zjob_status_name ((zjob_status_t) job->status));
+    zjob_job_destroy (&job);
+    return NULL;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Delete terminal jobs completed before now_ms minus the retention.
+//  Returns the number deleted, or -1 with err filled.
+
+typedef struct {
+    int64_t before_ms;                  //  Completed strictly before this
+    char (*ids) [ZJOB_ID_LEN + 1];      //  Ids to delete
+    size_t count;                       //  Used entries of ids
+    size_t max;                         //  Allocated entries of ids
+    int failed;                         //  Out of memory
+} s_expired_t;
+
+static int
+s_expired_visit (zjob_job_t *job, void *arg)
+{
+    s_expired_t *expired = (s_expired_t *) arg;
+    if (!zjob_status_terminal ((zjob_status_t) job->status)
+    ||  job->completed_at >= expired->before_ms)
+        return 0;
+    if (expired->count == expired->max) {
+        size_t max = expired->max? expired->max * 2: 64;
+        void *ids = realloc (expired->ids, max * sizeof (*expired->ids));
+        if (!ids) {
+            expired->failed = 1;
+            return -1;
+        }
+        expired->ids = (char (*) [ZJOB_ID_LEN + 1]) ids;
+        expired->max = max;
+    }
+    snprintf (expired->ids [expired->count++], ZJOB_ID_LEN + 1, "%s", job->id);
+    return 0;
+}
+
+int
+zjob_manager_cleanup (zjob_manager_t *self, int64_t now_ms, zjob_error_t *err)
+{
+    assert (self);
+    //  Collect first, remove after: a visitor may not change the store
+    s_expired_t expired = { now_ms - self->retention_ms, NULL, 0, 0, 0 };
+    zjob_filter_t terminal;
+    memset (&terminal, 0, sizeof (terminal));
+    terminal.status_mask = (1u << ZJOB_COMPLETED) | (1u << ZJOB_FAILED) | (1u << ZJOB_CANCELLED);
+    zjob_store_iterate (self->store, &terminal, s_expired_visit, &expired);
+    if (expired.failed) {
+        free (expired.ids);
+        return zjob_error_set (err, ZJOB_INTERNAL, "cleanup: out of memory");
+    }
+    int removed = 0;
+    for (size_t index = 0; index < expired.count; index++) {
+        zjob_job_t *job = zjob_store_get (self->store, expired.ids [index]);
+        if (!job)
+            continue;
+        if (zjob_store_remove (self->store, job->id, err)) {
+            zjob_job_destroy (&job);
+            free (expired.ids);
+            return -1;
+        }
+        removed++;
+        s_count_move (self, job->status, -1);
+        s_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
+        zjob_job_destroy (&job);
+    }
+    free (expired.ids);
+    return removed;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Hand the next job to worker_id; NULL when there is nothing to give or
+//  max_concurrent jobs are held.
+
+zjob_job_t *
+zjob_manager_take (zjob_manager_t *self, const char *const *workflows, size_t count,
+                   const char *worker_id)
+{
+    assert (self);
+    if (self->max_concurrent && zhashx_size (self->held) >= self->max_concurrent)
+        return NULL;
+    if (self->queued == 0)
+        return NULL;
+
+    zjob_job_t *best = NULL;
+    if (count && workflows) {
+        for (size_t index = 0; index < count; index++) {
+            s_workflow_t *workflow = workflows [index]
+                ? (s_workflow_t *) zhashx_lookup (self->workflows, workflows [index]): NULL;
+            if (workflow)
+                s_queue_consider (workflow, &best);
+        }
+    }
+    else {
+        s_workflow_t *workflow = (s_workflow_t *) zhashx_first (self->workflows);
+        for (; workflow; workflow = (s_workflow_t *) zhashx_next (self->workflows))
+            s_queue_consider (workflow, &best);
+    }
+    if (!best)
+        return NULL;
+
+    zjob_job_t *job = zjob_job_ref (best);
+    zjob_error_t err = { 0, "" };
+    s_edits_t edits = { .set_worker = true, .worker_id = worker_id };
+    if (s_apply (self, job, ZJOB_OP_DISPATCH, &edits, &err)) {
+        //  The store refused: the job stays where it is, and the worker
+        //  gets nothing this time
+        zsys_warning ("zjob_manager: cannot dispatch job %s: %s", job->id, err.text);
+        zjob_job_destroy (&job);
+    }
+    return job;
+}
+
+
+//  --------------------------------------------------------------------------
+//  A worker's reports on a job it holds.
+
+int
+zjob_manager_complete (zjob_manager_t *self, const char *id, const char *worker_id,
+                       const uint8_t *outputs, size_t size, zjob_error_t *err)
+{
+    assert (self);
+    zjob_job_t *job = s_lookup_held (self, id, worker_id, err);
+    if (!job)
+        return -1;
+    s_edits_t edits = { .set_outputs = true, .outputs = outputs, .outputs_size = size };
+    int rc = s_apply (self, job, ZJOB_OP_COMPLETE, &edits, err);
+    zjob_job_destroy (&job);
+    return rc;
+}
+
+int
+zjob_manager_fail (zjob_manager_t *self, const char *id, const char *worker_id,
+                   const char *kind, const char *message, zjob_error_t *err)
+{
+    assert (self);
+    zjob_job_t *job = s_lookup_held (self, id, worker_id, err);
+    if (!job)
+        return -1;
+    s_edits_t edits = { .set_error = true, .error_kind = kind && *kind? kind: "error",
+                        .error_message = message };
+    int rc = s_apply (self, job, ZJOB_OP_FAIL, &edits, err);
+    zjob_job_destroy (&job);
+    return rc;
+}
+
+int
+zjob_manager_progress (zjob_manager_t *self, const char *id, const char *worker_id,
+                       float progress, const char *message, zjob_error_t *err)
+{
+    assert (self);
+    zjob_job_t *job = s_lookup_held (self, id, worker_id, err);
+    if (!job)
+        return -1;
+    int rc = -1;
+    s_snapshot_t snap;
+    memset (&snap, 0, sizeof (snap));
+    if (job->status != ZJOB_RUNNING && job->status != ZJOB_PAUSED)
+        zjob_error_set (err, ZJOB_CONFLICT, "job %s is %s; progress needs it running",
+                        job->id, zjob_status_name ((zjob_status_t) job->status));
+    else
+    if (s_snapshot_take (&snap, job))
+        zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    else
+    if (zjob_job_set_progress (job, progress, message, err)
+    ||  zjob_store_put (self->store, job, err))
+        s_snapshot_restore (&snap, job);
+    else
+        rc = 0;
+    s_snapshot_free (&snap);
+    if (rc == 0)
+        s_notify (self, ZJOB_EVENT_PROGRESS, job, (zjob_status_t) job->status);
+    zjob_job_destroy (&job);
+    return rc;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The worker that held the job is gone: a running job goes back to the
+//  front of its queue, a held paused job stays paused and is let go.
+
+int
+zjob_manager_requeue (zjob_manager_t *self, const char *id, zjob_error_t *err)
+{
+    assert (self);
+    return s_operate (self, id, ZJOB_OP_REQUEUE, err);
+}
+
+
+//  --------------------------------------------------------------------------
+//  The store's durability point.
+
+int
+zjob_manager_sync (zjob_manager_t *self, zjob_error_t *err)
+{
+    assert (self);
+    return zjob_store_sync (self->store, err);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Figures
+
+size_t
+zjob_manager_queued (zjob_manager_t *self)
+{
+    assert (self);
+    return self->queued;
+}
+
+size_t
+zjob_manager_active (zjob_manager_t *self)
+{
+    assert (self);
+    return zhashx_size (self->held);
+}
+
+int
+zjob_manager_counts (zjob_manager_t *self, size_t counts [ZJOB_STATUS_COUNT])
+{
+    assert (self);
+    assert (counts);
+    memcpy (counts, self->counts, sizeof (self->counts));
+    return 0;
+}
+
+zjob_store_t *
+zjob_manager_store (zjob_manager_t *self)
+{
+    assert (self);
+    return self->store;
+}

@@ -1,0 +1,204 @@
+/*  =========================================================================
+    zjob_store - the job store interface, and opening a store from a spec
+
+    A store is an ops table and the implementation's state; every call here
+    is a thin dispatch, so a new store (SQL, say) is one more ops table and
+    nothing else changes. What all stores share is written once here:
+    parsing the spec, and cleanup, which is built from iterate and remove
+    (collect the ids of terminal jobs completed before the cutoff, then
+    remove each) so that no store has to get it right on its own, and the
+    visitor never changes the store under its own iteration.
+    ========================================================================= */
+
+#include "zjob_store.h"
+
+#define ZJOB_STORE_SPECS \
+    "memory: or file:DIR[?fsync=always|interval:<duration>|never][&compact=<bytes>][&salvage=truncate]"
+
+struct _zjob_store_t {
+    const zjob_store_ops_t *ops;        //  The implementation's functions
+    void *impl;                         //  Its state, owned, freed by ops->close
+};
+
+zjob_store_t *
+zjob_store_new (const zjob_store_ops_t *ops, void *impl)
+{
+    assert (ops);
+    zjob_store_t *self = (zjob_store_t *) calloc (1, sizeof *self);
+    if (!self) {
+        ops->close (impl);
+        return NULL;
+    }
+    self->ops = ops;
+    self->impl = impl;
+    return self;
+}
+
+zjob_store_t *
+zjob_store_open (const char *spec, zjob_error_t *err)
+{
+    if (!spec)
+        spec = "";
+    if (streq (spec, "memory:") || streq (spec, "memory")) {
+        zjob_store_t *store = zjob_store_memory_new ();
+        if (!store)
+            zjob_error_set (err, ZJOB_INTERNAL, "store %s: out of memory", spec);
+        return store;
+    }
+    if (strncmp (spec, "memory:", 7) == 0) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST,
+                        "store '%.64s': memory: takes no path or options", spec);
+        return NULL;
+    }
+    if (strncmp (spec, "file:", 5) == 0) {
+        const char *path = spec + 5;
+        const char *query = strchr (path, '?');
+        size_t length = query? (size_t) (query - path): strlen (path);
+        if (length == 0) {
+            zjob_error_set (err, ZJOB_BAD_REQUEST,
+                            "store '%.64s': file: needs a directory, as in file:/var/lib/zjob", spec);
+            return NULL;
+        }
+        char *dir = strndup (path, length);
+        if (!dir) {
+            zjob_error_set (err, ZJOB_INTERNAL, "store: out of memory");
+            return NULL;
+        }
+        zjob_store_t *store = zjob_store_file_new (dir, query? query + 1: NULL, err);
+        free (dir);
+        return store;
+    }
+    zjob_error_set (err, ZJOB_BAD_REQUEST,
+                    "unknown store '%.64s': expected " ZJOB_STORE_SPECS, spec);
+    return NULL;
+}
+
+void
+zjob_store_destroy (zjob_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zjob_store_t *self = *self_p;
+    zjob_error_t err;
+    if (self->ops->sync (self->impl, &err))
+        zsys_warning ("zjob_store: %s store: last sync failed: %s", self->ops->name, err.text);
+    self->ops->close (self->impl);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+zjob_store_put (zjob_store_t *self, zjob_job_t *job, zjob_error_t *err)
+{
+    assert (self);
+    return self->ops->put (self->impl, job, err);
+}
+
+zjob_job_t *
+zjob_store_get (zjob_store_t *self, const char *id)
+{
+    assert (self);
+    return id? self->ops->get (self->impl, id): NULL;
+}
+
+int
+zjob_store_remove (zjob_store_t *self, const char *id, zjob_error_t *err)
+{
+    assert (self);
+    if (!id)
+        return zjob_error_set (err, ZJOB_NOT_FOUND, "job (null) not found");
+    return self->ops->remove (self->impl, id, err);
+}
+
+int
+zjob_store_iterate (zjob_store_t *self, const zjob_filter_t *filter,
+                    zjob_store_visit_fn *visit, void *arg)
+{
+    assert (self);
+    assert (visit);
+    return self->ops->iterate (self->impl, filter, visit, arg);
+}
+
+size_t
+zjob_store_count (zjob_store_t *self)
+{
+    assert (self);
+    return self->ops->count (self->impl);
+}
+
+//  Ids collected by cleanup before it removes anything
+typedef struct {
+    int64_t before;                     //  Cutoff, ms UTC
+    char (*ids) [ZJOB_ID_LEN + 1];      //  Collected ids
+    size_t count;                       //  Used entries of ids
+    size_t alloc;                       //  Allocated entries of ids
+    bool oom;                           //  Ran out of memory collecting
+} s_cleanup_t;
+
+static int
+s_collect (zjob_job_t *job, void *arg)
+{
+    s_cleanup_t *cleanup = (s_cleanup_t *) arg;
+    if (!zjob_status_terminal ((zjob_status_t) job->status)
+    ||  job->completed_at >= cleanup->before)
+        return 0;
+    if (cleanup->count == cleanup->alloc) {
+        size_t alloc = cleanup->alloc? cleanup->alloc * 2: 256;
+        void *ids = realloc (cleanup->ids, alloc * sizeof *cleanup->ids);
+        if (!ids) {
+            cleanup->oom = true;
+            return -1;
+        }
+        cleanup->ids = ids;
+        cleanup->alloc = alloc;
+    }
+    snprintf (cleanup->ids [cleanup->count++], ZJOB_ID_LEN + 1, "%s", job->id);
+    return 0;
+}
+
+int
+zjob_store_cleanup (zjob_store_t *self, int64_t before_ms, zjob_error_t *err)
+{
+    assert (self);
+    zjob_filter_t filter = {
+        .status_mask = (1u << ZJOB_COMPLETED) | (1u << ZJOB_FAILED) | (1u << ZJOB_CANCELLED)
+    };
+    s_cleanup_t cleanup = { .before = before_ms };
+    zjob_store_iterate (self, &filter, s_collect, &cleanup);
+    if (cleanup.oom) {
+        free (cleanup.ids);
+        return zjob_error_set (err, ZJOB_INTERNAL, "store cleanup: out of memory");
+    }
+    int removed = 0;
+    for (size_t index = 0; index < cleanup.count; index++) {
+        if (self->ops->remove (self->impl, cleanup.ids [index], err)) {
+            free (cleanup.ids);
+            return -1;
+        }
+        removed++;
+    }
+    free (cleanup.ids);
+    return removed;
+}
+
+int
+zjob_store_sync (zjob_store_t *self, zjob_error_t *err)
+{
+    assert (self);
+    return self->ops->sync (self->impl, err);
+}
+
+const char *
+zjob_store_name (zjob_store_t *self)
+{
+    assert (self);
+    return self->ops->name;
+}
+
+void
+zjob_store_stats (zjob_store_t *self, zhashx_t *into)
+{
+    assert (self);
+    if (self->ops->stats && into)
+        self->ops->stats (self->impl, into);
+}

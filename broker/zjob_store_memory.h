@@ -1,0 +1,76 @@
+/*  =========================================================================
+    zjob_store_memory - the job table of the memory store (broker-private)
+
+    The public constructor, zjob_store_memory_new, is in zjob_store.h. This
+    header is for the file store only: it keeps its live jobs in the very
+    same table and adds a journal, so the table's calls are shared here
+    rather than copied. Each entry may carry a 32-bit size, which the file
+    store uses for the bytes of the job's latest journal record.
+    ========================================================================= */
+
+#ifndef ZJOB_STORE_MEMORY_H_INCLUDED
+#define ZJOB_STORE_MEMORY_H_INCLUDED
+
+#include "zjob_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _zjob_store_memory_t zjob_store_memory_t;
+
+//  Called for each job of a walk, with a pointer to the job's size (NULL
+//  in a table made without sizes) that the walker may change. Return 0 to
+//  go on, non-zero to stop.
+typedef int (zjob_store_memory_walk_fn) (zjob_job_t *job, uint32_t *size, void *arg);
+
+//  The operations of the memory store, over a zjob_store_memory_t.
+extern const zjob_store_ops_t zjob_store_memory_ops;
+
+//  An empty table; with_sizes adds a 32-bit size per entry. NULL if out
+//  of memory.
+zjob_store_memory_t *
+    zjob_store_memory_table_new (bool with_sizes);
+
+//  Drop the table's reference to every job and free it. Accepts NULL.
+void
+    zjob_store_memory_table_destroy (zjob_store_memory_t **self_p);
+
+//  Store job (taking a reference) under job->id with size, replacing and
+//  dropping any other job with that id; the same pointer again only
+//  updates the size. *old_size_p (if not NULL) gets the size the id had,
+//  0 if it was absent. Returns 0, or -1 if out of memory.
+int
+    zjob_store_memory_insert (zjob_store_memory_t *self, zjob_job_t *job,
+                              uint32_t size, uint32_t *old_size_p);
+
+//  The job with id, borrowed, or NULL.
+zjob_job_t *
+    zjob_store_memory_lookup (zjob_store_memory_t *self, const char *id);
+
+//  Start loading the table slots where id belongs into the cache; a hint
+//  for bulk inserts (recovery) that do other work before the insert.
+void
+    zjob_store_memory_prefetch (zjob_store_memory_t *self, const char *id);
+
+//  Remove the job with id and drop the table's reference. *old_size_p
+//  (if not NULL) gets its size. Returns 0, or -1 if absent.
+int
+    zjob_store_memory_delete (zjob_store_memory_t *self, const char *id,
+                              uint32_t *old_size_p);
+
+//  Number of jobs in the table.
+size_t
+    zjob_store_memory_size (zjob_store_memory_t *self);
+
+//  Call walk for every job, in table order. Returns 0, or the non-zero
+//  value that stopped the walk.
+int
+    zjob_store_memory_walk (zjob_store_memory_t *self,
+                            zjob_store_memory_walk_fn *walk, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,497 @@
+/*  =========================================================================
+    test_zjob_store - the store interface, on the memory and the file store
+
+    Every test body runs once per store, through zjob_store.h only: what it
+    asserts is what the job manager relies on, whatever the store. The file
+    store's own matters (journal, recovery, compaction, crashes) are in
+    test_zjob_store_file.c.
+    ========================================================================= */
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "zjob_store.h"
+
+//  --------------------------------------------------------------------------
+//  Helpers
+
+static char *
+s_tmpdir (void)
+{
+    const char *base = getenv ("ZJOB_TEST_TMP");
+    if (!base || !*base)
+        base = "/tmp";
+    if (mkdir (base, 0755) && errno != EEXIST)
+        cr_assert_fail ("cannot make %s: %s", base, strerror (errno));
+    char *path = zsys_sprintf ("%s/test_zjob_store.XXXXXX", base);
+    cr_assert_not_null (mkdtemp (path), "mkdtemp: %s", strerror (errno));
+    return path;
+}
+
+static void
+s_tmpdir_remove (char **path_p)
+{
+    zdir_t *dir = zdir_new (*path_p, NULL);
+    if (dir) {
+        zdir_remove (dir, true);
+        zdir_destroy (&dir);
+    }
+    rmdir (*path_p);
+    cr_assert (!zsys_file_exists (*path_p), "%s not removed", *path_p);
+    zstr_free (path_p);
+}
+
+//  The stores every test runs on: memory, and file in a fresh directory
+#define STORES 2
+
+typedef struct {
+    char *dir;                          //  Temporary directory, or NULL
+    char *spec;                         //  The spec the store was opened with
+    zjob_store_t *store;
+} s_fixture_t;
+
+static void
+s_open (s_fixture_t *fixture, int which)
+{
+    memset (fixture, 0, sizeof *fixture);
+    if (which == 0)
+        fixture->spec = strdup ("memory:");
+    else {
+        fixture->dir = s_tmpdir ();
+        fixture->spec = zsys_sprintf ("file:%s/store?fsync=never", fixture->dir);
+    }
+    zjob_error_t err = { 0, "" };
+    fixture->store = zjob_store_open (fixture->spec, &err);
+    cr_assert_not_null (fixture->store, "open %s: %s", fixture->spec, err.text);
+}
+
+static void
+s_close (s_fixture_t *fixture)
+{
+    zjob_error_t err = { 0, "" };
+    cr_assert_eq (zjob_store_sync (fixture->store, &err), 0, "%s: sync: %s", fixture->spec, err.text);
+    zjob_store_destroy (&fixture->store);
+    cr_assert_null (fixture->store);
+    if (fixture->dir)
+        s_tmpdir_remove (&fixture->dir);
+    free (fixture->spec);
+}
+
+//  A new job (one reference, the caller's) in workflow with status
+static zjob_job_t *
+s_job (const char *workflow, zjob_status_t status)
+{
+    zjob_spec_t spec;
+    memset (&spec, 0, sizeof spec);
+    spec.workflow_id = workflow;
+    zjob_error_t err = { 0, "" };
+    zjob_job_t *job = zjob_job_new (&spec, &err);
+    cr_assert_not_null (job, "job: %s", err.text);
+    job->status = (uint8_t) status;
+    return job;
+}
+
+//  Put job and drop the caller's reference: the store keeps the job alive
+static void
+s_put (zjob_store_t *store, zjob_job_t **job_p)
+{
+    zjob_error_t err = { 0, "" };
+    cr_assert_eq (zjob_store_put (store, *job_p, &err), 0, "put: %s", err.text);
+    zjob_job_destroy (job_p);
+}
+
+static bool
+s_has (zjob_store_t *store, const char *id)
+{
+    zjob_job_t *job = zjob_store_get (store, id);
+    bool found = job != NULL;
+    zjob_job_destroy (&job);
+    return found;
+}
+
+//  Visitor: collect the ids seen, stop after limit (0 = never)
+typedef struct {
+    char ids [64][ZJOB_ID_LEN + 1];
+    int count;
+    int limit;
+} s_seen_t;
+
+static int
+s_seen_visit (zjob_job_t *job, void *arg)
+{
+    s_seen_t *seen = (s_seen_t *) arg;
+    cr_assert_lt (seen->count, 64);
+    strcpy (seen->ids [seen->count++], job->id);
+    return seen->limit && seen->count >= seen->limit;
+}
+
+static bool
+s_seen_has (const s_seen_t *seen, const char *id)
+{
+    for (int index = 0; index < seen->count; index++)
+        if (streq (seen->ids [index], id))
+            return true;
+    return false;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Put, get, remove
+
+Test (store, put_get_remove)
+{
+    for (int which = 0; which < STORES; which++) {
+        s_fixture_t fixture;
+        s_open (&fixture, which);
+        zjob_store_t *store = fixture.store;
+        cr_assert_str_eq (zjob_store_name (store), which? "file": "memory");
+        cr_assert_eq (zjob_store_count (store), 0);
+
+        char ids [3][ZJOB_ID_LEN + 1];
+        for (int index = 0; index < 3; index++) {
+            zjob_job_t *job = s_job ("resize", ZJOB_CREATED);
+            strcpy (ids [index], job->id);
+            s_put (store, &job);
+        }
+        cr_assert_eq (zjob_store_count (store), 3, "%s", fixture.spec);
+
+        //  get hands out a reference to the stored object itself
+        zjob_job_t *job = zjob_store_get (store, ids [1]);
+        cr_assert_not_null (job, "%s: get", fixture.spec);
+        cr_assert_str_eq (job->id, ids [1]);
+        cr_assert_str_eq (job->workflow_id, "resize");
+        zjob_job_t *again = zjob_store_get (store, ids [1]);
+        cr_assert_eq (again, job, "%s: jobs are shared, not copied", fixture.spec);
+        cr_assert_eq (job->refs, 3, "store + two gets");
+        zjob_job_destroy (&again);
+        zjob_job_destroy (&job);
+
+        cr_assert_null (zjob_store_get (store, "0000000000000000000Z"));
+        cr_assert_null (zjob_store_get (store, ""));
+        cr_assert_null (zjob_store_get (store, NULL));
+
+        zjob_error_t err = { 0, "" };
+        cr_assert_eq (zjob_store_remove (store, ids [1], &err), 0, "remove: %s", err.text);
+        cr_assert_eq (zjob_store_count (store), 2);
+        cr_assert_not (s_has (store, ids [1]));
+        cr_assert (s_has (store, ids [0]));
+        cr_assert (s_has (store, ids [2]));
+
+        //  Unknown ids, including one just removed
+        cr_assert_eq (zjob_store_remove (store, ids [1], &err), -1);
+        cr_assert_eq (err.code, ZJOB_NOT_FOUND, "%s: %d %s", fixture.spec, err.code, err.text);
+        cr_assert (strstr (err.text, ids [1]), "names the id: %s", err.text);
+        err.code = 0;
+        cr_assert_eq (zjob_store_remove (store, "nonsense", &err), -1);
+        cr_assert_eq (err.code, ZJOB_NOT_FOUND);
+        cr_assert_eq (zjob_store_remove (store, "nonsense", NULL), -1, "err may be NULL");
+        cr_assert_eq (zjob_store_count (store), 2);
+        s_close (&fixture);
+    }
+}
+
+Test (store, replace)
+{
+    for (int which = 0; which < STORES; which++) {
+        s_fixture_t fixture;
+        s_open (&fixture, which);
+        zjob_store_t *store = fixture.store;
+        zjob_error_t err = { 0, "" };
+
+        zjob_job_t *first = s_job ("resize", ZJOB_CREATED);
+        cr_assert_eq (zjob_store_put (store, first, &err), 0, "put: %s", err.text);
+        cr_assert_eq (first->refs, 2);
+
+        //  The owner changes the job in place and puts the same object again
+        first->status = ZJOB_QUEUED;
+        cr_assert_eq (zjob_store_put (store, first, &err), 0, "put: %s", err.text);
+        cr_assert_eq (first->refs, 2, "%s: a second put of the same job takes no reference",
+                      fixture.spec);
+        cr_assert_eq (zjob_store_count (store), 1);
+
+        //  A different object with the same id replaces it
+        zjob_job_t *second = zjob_job_dup (first);
+        cr_assert_not_null (second);
+        second->status = ZJOB_RUNNING;
+        cr_assert_eq (zjob_store_put (store, second, &err), 0, "put: %s", err.text);
+        cr_assert_eq (first->refs, 1, "%s: the store dropped the replaced job", fixture.spec);
+        cr_assert_eq (second->refs, 2);
+        cr_assert_eq (zjob_store_count (store), 1);
+        zjob_job_t *got = zjob_store_get (store, first->id);
+        cr_assert_eq (got, second);
+        cr_assert_eq (got->status, ZJOB_RUNNING);
+        zjob_job_destroy (&got);
+        zjob_job_destroy (&first);
+        zjob_job_destroy (&second);
+
+        //  Bad input is refused, not stored
+        cr_assert_eq (zjob_store_put (store, NULL, &err), -1);
+        cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+        cr_assert_eq (zjob_store_count (store), 1);
+        s_close (&fixture);
+    }
+}
+
+Test (store, many_jobs)
+{
+    //  Enough to grow the table several times and to shrink it again
+    for (int which = 0; which < STORES; which++) {
+        s_fixture_t fixture;
+        s_open (&fixture, which);
+        zjob_store_t *store = fixture.store;
+        enum { COUNT = 5000 };
+        char (*ids) [ZJOB_ID_LEN + 1] = calloc (COUNT, sizeof *ids);
+        cr_assert_not_null (ids);
+        for (int index = 0; index < COUNT; index++) {
+            zjob_job_t *job = s_job ("bulk", ZJOB_QUEUED);
+            strcpy (ids [index], job->id);
+            s_put (store, &job);
+        }
+        cr_assert_eq (zjob_store_count (store), COUNT);
+        zjob_error_t err = { 0, "" };
+        cr_assert_eq (zjob_store_sync (store, &err), 0, "sync: %s", err.text);
+        for (int index = 0; index < COUNT; index += 2)
+            cr_assert_eq (zjob_store_remove (store, ids [index], &err), 0, "remove: %s", err.text);
+        cr_assert_eq (zjob_store_count (store), COUNT / 2);
+        for (int index = 0; index < COUNT; index++)
+            cr_assert_eq (s_has (store, ids [index]), index % 2 == 1,
+                          "%s: job %d", fixture.spec, index);
+        for (int index = 1; index < COUNT - 10; index += 2)
+            cr_assert_eq (zjob_store_remove (store, ids [index], &err), 0, "remove: %s", err.text);
+        cr_assert_eq (zjob_store_count (store), 5);
+        for (int index = COUNT - 10; index < COUNT; index++)
+            cr_assert_eq (s_has (store, ids [index]), index % 2 == 1);
+        free (ids);
+        s_close (&fixture);
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Iterate and count
+
+Test (store, iterate_filters)
+{
+    for (int which = 0; which < STORES; which++) {
+        s_fixture_t fixture;
+        s_open (&fixture, which);
+        zjob_store_t *store = fixture.store;
+
+        //  resize: queued x2, running; thumbs: queued (tagged, user ann), completed
+        const char *tags [] = { "red", "big" };
+        zjob_spec_t spec;
+        memset (&spec, 0, sizeof spec);
+        spec.workflow_id = "thumbs";
+        spec.user_id = "ann";
+        spec.tags = tags;
+        spec.tag_count = 2;
+        zjob_error_t err = { 0, "" };
+        zjob_job_t *tagged = zjob_job_new (&spec, &err);
+        cr_assert_not_null (tagged, "%s", err.text);
+        tagged->status = ZJOB_QUEUED;
+        char tagged_id [ZJOB_ID_LEN + 1];
+        strcpy (tagged_id, tagged->id);
+        s_put (store, &tagged);
+
+        zjob_job_t *jobs [4] = {
+            s_job ("resize", ZJOB_QUEUED), s_job ("resize", ZJOB_QUEUED),
+            s_job ("resize", ZJOB_RUNNING), s_job ("thumbs", ZJOB_COMPLETED)
+        };
+        char ids [4][ZJOB_ID_LEN + 1];
+        for (int index = 0; index < 4; index++) {
+            strcpy (ids [index], jobs [index]->id);
+            s_put (store, &jobs [index]);
+        }
+        cr_assert_eq (zjob_store_count (store), 5);
+
+        s_seen_t seen = { .count = 0 };
+        cr_assert_eq (zjob_store_iterate (store, NULL, s_seen_visit, &seen), 5);
+        cr_assert_eq (seen.count, 5);
+
+        memset (&seen, 0, sizeof seen);
+        zjob_filter_t filter = { .status_mask = 1u << ZJOB_QUEUED };
+        cr_assert_eq (zjob_store_iterate (store, &filter, s_seen_visit, &seen), 3, "%s", fixture.spec);
+        cr_assert (s_seen_has (&seen, ids [0]) && s_seen_has (&seen, ids [1])
+                && s_seen_has (&seen, tagged_id));
+
+        memset (&seen, 0, sizeof seen);
+        filter = (zjob_filter_t) { .workflow_id = "resize",
+                                   .status_mask = 1u << ZJOB_QUEUED | 1u << ZJOB_RUNNING };
+        cr_assert_eq (zjob_store_iterate (store, &filter, s_seen_visit, &seen), 3);
+        cr_assert (s_seen_has (&seen, ids [2]));
+        cr_assert_not (s_seen_has (&seen, tagged_id));
+
+        memset (&seen, 0, sizeof seen);
+        const char *red [] = { "red" };
+        filter = (zjob_filter_t) { .tags = red, .tag_count = 1 };
+        cr_assert_eq (zjob_store_iterate (store, &filter, s_seen_visit, &seen), 1);
+        cr_assert_str_eq (seen.ids [0], tagged_id);
+
+        memset (&seen, 0, sizeof seen);
+        filter = (zjob_filter_t) { .user_id = "bob" };
+        cr_assert_eq (zjob_store_iterate (store, &filter, s_seen_visit, &seen), 0);
+        cr_assert_eq (seen.count, 0);
+
+        //  A visitor that returns non-zero stops the walk
+        memset (&seen, 0, sizeof seen);
+        seen.limit = 2;
+        cr_assert_eq (zjob_store_iterate (store, NULL, s_seen_visit, &seen), 2);
+        cr_assert_eq (seen.count, 2);
+        s_close (&fixture);
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Cleanup
+
+Test (store, cleanup)
+{
+    int64_t now = zjob_clock_ms ();
+    int64_t old = now - 3600 * 1000;
+    for (int which = 0; which < STORES; which++) {
+        s_fixture_t fixture;
+        s_open (&fixture, which);
+        zjob_store_t *store = fixture.store;
+        struct {
+            zjob_status_t status;
+            int64_t completed_at;
+            bool removed;
+        } cases [] = {
+            { ZJOB_COMPLETED, old, true },
+            { ZJOB_FAILED, old, true },
+            { ZJOB_CANCELLED, old, true },
+            { ZJOB_COMPLETED, now, false },         //  Not old enough
+            { ZJOB_CANCELLED, now - 1000, false },  //  Cutoff is exclusive of this
+            { ZJOB_QUEUED, old, false },            //  Never a non-terminal job,
+            { ZJOB_RUNNING, old, false },           //  whatever its times say
+            { ZJOB_PAUSED, old, false },
+            { ZJOB_CREATED, 0, false },
+        };
+        size_t count = sizeof cases / sizeof cases [0];
+        char ids [16][ZJOB_ID_LEN + 1];
+        for (size_t index = 0; index < count; index++) {
+            zjob_job_t *job = s_job ("clean", cases [index].status);
+            job->completed_at = cases [index].completed_at;
+            strcpy (ids [index], job->id);
+            s_put (store, &job);
+        }
+        zjob_error_t err = { 0, "" };
+        int removed = zjob_store_cleanup (store, now - 1000, &err);
+        cr_assert_eq (removed, 3, "%s: cleanup removed %d: %s", fixture.spec, removed, err.text);
+        for (size_t index = 0; index < count; index++)
+            cr_assert_eq (s_has (store, ids [index]), !cases [index].removed,
+                          "%s: case %zu", fixture.spec, index);
+        cr_assert_eq (zjob_store_count (store), count - 3);
+        cr_assert_eq (zjob_store_cleanup (store, now - 1000, &err), 0, "nothing left to clean");
+
+        //  A cutoff in the future takes every terminal job, and only those
+        cr_assert_eq (zjob_store_cleanup (store, now + 1000, &err), 2);
+        cr_assert_eq (zjob_store_count (store), 4);
+        s_close (&fixture);
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Specs
+
+Test (store, spec_errors)
+{
+    char *dir = s_tmpdir ();
+    struct {
+        const char *spec;
+        const char *says;               //  In the message
+    } cases [] = {
+        { "", "memory:" },
+        { "postgres://localhost/jobs", "file:DIR" },
+        { "memory:/tmp/x", "no path or options" },
+        { "memory:?fsync=never", "no path or options" },
+        { "file:", "needs a directory" },
+        { "file:?fsync=always", "needs a directory" },
+        { "file:%s/a?fsync=sometimes", "interval:" },
+        { "file:%s/a?fsync=interval:soon", "interval:" },
+        { "file:%s/a?fsync", "accepted are" },
+        { "file:%s/a?color=blue", "accepted are fsync=" },
+        { "file:%s/a?fsync=never&colour=blue", "colour" },
+        { "file:%s/a?compact=lots", "compact=lots" },
+        { "file:%s/a?compact=-5", "compact" },
+        { "file:%s/a?salvage=yes", "truncate" },
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
+        char *spec = zsys_sprintf (cases [index].spec, dir);
+        zjob_error_t err = { 0, "" };
+        zjob_store_t *store = zjob_store_open (spec, &err);
+        cr_assert_null (store, "'%s' opened", spec);
+        cr_assert_eq (err.code, ZJOB_BAD_REQUEST, "'%s': %d %s", spec, err.code, err.text);
+        cr_assert (strstr (err.text, cases [index].says),
+                   "'%s': \"%s\" does not say %s", spec, err.text, cases [index].says);
+        zstr_free (&spec);
+    }
+    cr_assert_null (zjob_store_open (NULL, NULL), "a NULL spec, and no err");
+
+    //  Every accepted form opens
+    const char *good [] = {
+        "memory:", "memory",
+        "file:%s/b", "file:%s/c?", "file:%s/d?fsync=always", "file:%s/e?fsync=never",
+        "file:%s/f?fsync=interval:50ms&compact=1m", "file:%s/g?compact=4096&salvage=truncate",
+        "file:%s/h/deeper/still?compact=64MiB"
+    };
+    for (size_t index = 0; index < sizeof good / sizeof good [0]; index++) {
+        char *spec = zsys_sprintf (good [index], dir);
+        zjob_error_t err = { 0, "" };
+        zjob_store_t *store = zjob_store_open (spec, &err);
+        cr_assert_not_null (store, "'%s': %s", spec, err.text);
+        cr_assert_str_eq (zjob_store_name (store), index < 2? "memory": "file");
+        zjob_store_destroy (&store);
+        zstr_free (&spec);
+    }
+    s_tmpdir_remove (&dir);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Sync and stats
+
+Test (store, sync_and_stats)
+{
+    for (int which = 0; which < STORES; which++) {
+        s_fixture_t fixture;
+        s_open (&fixture, which);
+        zjob_store_t *store = fixture.store;
+        zjob_job_t *job = s_job ("stats", ZJOB_QUEUED);
+        s_put (store, &job);
+        zjob_error_t err = { 0, "" };
+        cr_assert_eq (zjob_store_sync (store, &err), 0, "sync: %s", err.text);
+        cr_assert_eq (zjob_store_sync (store, &err), 0, "an empty sync: %s", err.text);
+
+        zhashx_t *stats = zhashx_new ();
+        zhashx_set_duplicator (stats, (zhashx_duplicator_fn *) strdup);
+        zhashx_set_destructor (stats, (zhashx_destructor_fn *) zstr_free);
+        zjob_store_stats (store, stats);
+        if (which == 0)
+            cr_assert_eq (zhashx_size (stats), 0, "the memory store has no figures");
+        else {
+            const char *keys [] = {
+                "journal_bytes", "live_bytes", "records", "syncs", "fsyncs",
+                "compactions", "last_fsync_us", "policy", "pending_bytes"
+            };
+            for (size_t index = 0; index < sizeof keys / sizeof keys [0]; index++)
+                cr_assert_not_null (zhashx_lookup (stats, keys [index]), "no %s", keys [index]);
+            cr_assert_str_eq (zhashx_lookup (stats, "policy"), "never");
+            cr_assert_str_eq (zhashx_lookup (stats, "records"), "1");
+            cr_assert_str_eq (zhashx_lookup (stats, "syncs"), "2");
+            cr_assert_str_eq (zhashx_lookup (stats, "fsyncs"), "0");
+            long live = atol (zhashx_lookup (stats, "live_bytes"));
+            long journal = atol (zhashx_lookup (stats, "journal_bytes"));
+            cr_assert_gt (live, 20, "one job is more than its id");
+            cr_assert_eq (journal, live + 8, "the header and one record");
+        }
+        zhashx_destroy (&stats);
+        zjob_store_stats (store, NULL);
+        s_close (&fixture);
+    }
+}

@@ -1,0 +1,941 @@
+/*  =========================================================================
+    test_zjob_store_file - the file store: journal, recovery, compaction
+
+    What a user of the file store counts on: every job and its latest state
+    survive a close and reopen; a torn tail (a crash in mid-write) is cut
+    off and the store opens; corruption before the end refuses the open,
+    names the offset, and salvage=truncate recovers what came before it;
+    the journal stays proportional to the live jobs; a process killed with
+    SIGKILL loses nothing it had synced; a failed write is retried. The
+    tests write damage into the journal by hand, following the format in
+    the banner of broker/zjob_store_file.c.
+    ========================================================================= */
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "zjob_store.h"
+
+//  --------------------------------------------------------------------------
+//  Helpers
+
+static char *
+s_tmpdir (void)
+{
+    const char *base = getenv ("ZJOB_TEST_TMP");
+    if (!base || !*base)
+        base = "/tmp";
+    if (mkdir (base, 0755) && errno != EEXIST)
+        cr_assert_fail ("cannot make %s: %s", base, strerror (errno));
+    char *path = zsys_sprintf ("%s/test_zjob_store_file.XXXXXX", base);
+    cr_assert_not_null (mkdtemp (path), "mkdtemp: %s", strerror (errno));
+    return path;
+}
+
+static void
+s_tmpdir_remove (char **path_p)
+{
+    zdir_t *dir = zdir_new (*path_p, NULL);
+    if (dir) {
+        zdir_remove (dir, true);
+        zdir_destroy (&dir);
+    }
+    rmdir (*path_p);
+    cr_assert (!zsys_file_exists (*path_p), "%s not removed", *path_p);
+    zstr_free (path_p);
+}
+
+//  Open file:DIR/store?options, or NULL with err filled
+static zjob_store_t *
+s_try_open (const char *dir, const char *options, zjob_error_t *err)
+{
+    char *spec = zsys_sprintf ("file:%s/store%s%s", dir, options? "?": "", options? options: "");
+    zjob_store_t *store = zjob_store_open (spec, err);
+    zstr_free (&spec);
+    return store;
+}
+
+static zjob_store_t *
+s_open (const char *dir, const char *options)
+{
+    zjob_error_t err = { 0, "" };
+    zjob_store_t *store = s_try_open (dir, options, &err);
+    cr_assert_not_null (store, "open %s/store?%s: %s", dir, options? options: "", err.text);
+    return store;
+}
+
+static void
+s_sync (zjob_store_t *store)
+{
+    zjob_error_t err = { 0, "" };
+    cr_assert_eq (zjob_store_sync (store, &err), 0, "sync: %s", err.text);
+}
+
+static char *
+s_journal (const char *dir)
+{
+    return zsys_sprintf ("%s/store/journal", dir);
+}
+
+static off_t
+s_size (const char *path)
+{
+    struct stat status;
+    cr_assert_eq (stat (path, &status), 0, "stat %s: %s", path, strerror (errno));
+    return status.st_size;
+}
+
+static void
+s_append (const char *path, const void *data, size_t size)
+{
+    int fd = open (path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+    cr_assert_geq (fd, 0, "open %s: %s", path, strerror (errno));
+    cr_assert_eq (write (fd, data, size), (ssize_t) size);
+    close (fd);
+}
+
+//  Read size bytes of path at offset into data
+static void
+s_read_at (const char *path, off_t offset, void *data, size_t size)
+{
+    int fd = open (path, O_RDONLY);
+    cr_assert_geq (fd, 0, "open %s: %s", path, strerror (errno));
+    cr_assert_eq (pread (fd, data, size, offset), (ssize_t) size);
+    close (fd);
+}
+
+static void
+s_write_at (const char *path, off_t offset, const void *data, size_t size)
+{
+    int fd = open (path, O_WRONLY);
+    cr_assert_geq (fd, 0, "open %s: %s", path, strerror (errno));
+    cr_assert_eq (pwrite (fd, data, size, offset), (ssize_t) size);
+    close (fd);
+}
+
+//  Offsets of the journal's records, from their length fields; returns
+//  how many (at most max)
+static size_t
+s_record_offsets (const char *path, off_t *offsets, size_t max)
+{
+    off_t size = s_size (path);
+    off_t offset = 8;
+    size_t count = 0;
+    while (offset + 8 <= size && count < max) {
+        uint8_t header [4];
+        s_read_at (path, offset, header, 4);
+        uint32_t length = header [0] | header [1] << 8 | header [2] << 16 | (uint32_t) header [3] << 24;
+        offsets [count++] = offset;
+        offset += 8 + length;
+    }
+    return count;
+}
+
+static void
+s_le32 (uint8_t *at, uint32_t value)
+{
+    for (int index = 0; index < 4; index++)
+        at [index] = (uint8_t) (value >> (8 * index));
+}
+
+//  A new job whose user_id is "n<number>", so that tests can find it
+static zjob_job_t *
+s_job (int number, zjob_status_t status)
+{
+    char user [32];
+    snprintf (user, sizeof user, "n%d", number);
+    zjob_spec_t spec;
+    memset (&spec, 0, sizeof spec);
+    spec.workflow_id = "journal";
+    spec.user_id = user;
+    zjob_error_t err = { 0, "" };
+    zjob_job_t *job = zjob_job_new (&spec, &err);
+    cr_assert_not_null (job, "job: %s", err.text);
+    job->status = (uint8_t) status;
+    return job;
+}
+
+static void
+s_put (zjob_store_t *store, zjob_job_t *job)
+{
+    zjob_error_t err = { 0, "" };
+    cr_assert_eq (zjob_store_put (store, job, &err), 0, "put %s: %s", job->id, err.text);
+}
+
+//  Put n new jobs, syncing after each; their ids go to ids
+static void
+s_put_new (zjob_store_t *store, int first, int count, char (*ids) [ZJOB_ID_LEN + 1])
+{
+    for (int index = 0; index < count; index++) {
+        zjob_job_t *job = s_job (first + index, ZJOB_QUEUED);
+        s_put (store, job);
+        strcpy (ids [index], job->id);
+        zjob_job_destroy (&job);
+        s_sync (store);
+    }
+}
+
+static bool
+s_has (zjob_store_t *store, const char *id)
+{
+    zjob_job_t *job = zjob_store_get (store, id);
+    bool found = job != NULL;
+    zjob_job_destroy (&job);
+    return found;
+}
+
+static uint64_t
+s_stat (zjob_store_t *store, const char *key)
+{
+    zhashx_t *stats = zhashx_new ();
+    zhashx_set_duplicator (stats, (zhashx_duplicator_fn *) strdup);
+    zhashx_set_destructor (stats, (zhashx_destructor_fn *) zstr_free);
+    zjob_store_stats (store, stats);
+    const char *value = (const char *) zhashx_lookup (stats, key);
+    cr_assert_not_null (value, "no stat %s", key);
+    uint64_t number = strtoull (value, NULL, 10);
+    zhashx_destroy (&stats);
+    return number;
+}
+
+//  The job's encoding, to compare whole states; caller frees
+static zchunk_t *
+s_encoding (const zjob_job_t *job)
+{
+    uint8_t *data;
+    size_t size;
+    cr_assert_eq (zjob_job_encode (job, &data, &size), 0);
+    zchunk_t *chunk = zchunk_new (data, size);
+    free (data);
+    return chunk;
+}
+
+static bool
+s_same (zchunk_t *one, zchunk_t *other)
+{
+    return zchunk_size (one) == zchunk_size (other)
+        && memcmp (zchunk_data (one), zchunk_data (other), zchunk_size (one)) == 0;
+}
+
+//  Name of the first file in dir that starts with prefix, or NULL; caller frees
+static char *
+s_find_file (const char *dir, const char *prefix)
+{
+    zdir_t *listing = zdir_new (dir, NULL);
+    cr_assert_not_null (listing, "list %s", dir);
+    zfile_t **files = zdir_flatten (listing);
+    char *found = NULL;
+    for (size_t index = 0; files [index] && !found; index++) {
+        const char *name = strrchr (zfile_filename (files [index], NULL), '/');
+        name = name? name + 1: zfile_filename (files [index], NULL);
+        if (strncmp (name, prefix, strlen (prefix)) == 0)
+            found = strdup (zfile_filename (files [index], NULL));
+    }
+    zdir_flatten_free (&files);
+    zdir_destroy (&listing);
+    return found;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Reopen
+
+Test (file_store, reopen_keeps_latest_state)
+{
+    char *dir = s_tmpdir ();
+    zjob_store_t *store = s_open (dir, NULL);
+    enum { COUNT = 60 };
+    zjob_job_t *jobs [COUNT];
+    static const uint8_t outputs [] = { 0x81, 0xa2, 'o', 'k', 0xc3 };   //  {"ok": true}
+    zjob_error_t err = { 0, "" };
+
+    //  Jobs with 64 KiB inputs make the write buffer pass its chunk size,
+    //  so puts also write early, before the sync
+    size_t big_size = 65536;
+    uint8_t *big = (uint8_t *) malloc (big_size);
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    msgpack_pack_str_with_body (&pk, "blob", 4);
+    memset (big, 'b', big_size);
+    msgpack_pack_bin_with_body (&pk, big, big_size - 16);
+    free (big);
+
+    for (int index = 0; index < COUNT; index++) {
+        if (index % 2) {
+            zjob_spec_t spec;
+            memset (&spec, 0, sizeof spec);
+            spec.workflow_id = "large";
+            spec.inputs = (const uint8_t *) sbuf.data;
+            spec.inputs_size = sbuf.size;
+            jobs [index] = zjob_job_new (&spec, &err);
+            cr_assert_not_null (jobs [index], "%s", err.text);
+        }
+        else
+            jobs [index] = s_job (index, ZJOB_CREATED);
+        s_put (store, jobs [index]);
+    }
+    msgpack_sbuffer_destroy (&sbuf);
+    s_sync (store);
+
+    //  Change most of them, in place, then put again; remove some
+    for (int index = 0; index < COUNT; index++) {
+        zjob_job_t *job = jobs [index];
+        if (index % 3 == 0) {
+            job->status = ZJOB_COMPLETED;
+            job->completed_at = zjob_clock_ms ();
+            cr_assert_eq (zjob_job_set_outputs (job, outputs, sizeof outputs, &err), 0, "%s", err.text);
+        }
+        else
+        if (index % 3 == 1) {
+            job->status = ZJOB_FAILED;
+            zjob_job_set_error (job, "Timeout", "took too long");
+        }
+        else {
+            job->status = ZJOB_RUNNING;
+            zjob_job_set_worker (job, "worker-1");
+            cr_assert_eq (zjob_job_set_progress (job, 0.5f, "half way", &err), 0, "%s", err.text);
+        }
+        s_put (store, job);
+    }
+    for (int index = 0; index < COUNT; index += 7)
+        cr_assert_eq (zjob_store_remove (store, jobs [index]->id, &err), 0, "%s", err.text);
+    s_sync (store);
+    size_t live = zjob_store_count (store);
+    cr_assert_eq (live, COUNT - (COUNT + 6) / 7);
+
+    zchunk_t *expected [COUNT];
+    for (int index = 0; index < COUNT; index++)
+        expected [index] = s_encoding (jobs [index]);
+    zjob_store_destroy (&store);
+
+    //  Twice: a reopen that changed nothing changes nothing either
+    for (int round = 0; round < 2; round++) {
+        store = s_open (dir, NULL);
+        cr_assert_eq (zjob_store_count (store), live, "round %d", round);
+        for (int index = 0; index < COUNT; index++) {
+            zjob_job_t *job = zjob_store_get (store, jobs [index]->id);
+            if (index % 7 == 0) {
+                cr_assert_null (job, "job %d was removed", index);
+                continue;
+            }
+            cr_assert_not_null (job, "job %d lost", index);
+            zchunk_t *got = s_encoding (job);
+            cr_assert (s_same (got, expected [index]), "job %d not in its latest state", index);
+            zchunk_destroy (&got);
+            zjob_job_destroy (&job);
+        }
+        zjob_store_destroy (&store);
+    }
+    for (int index = 0; index < COUNT; index++) {
+        zchunk_destroy (&expected [index]);
+        zjob_job_destroy (&jobs [index]);
+    }
+    s_tmpdir_remove (&dir);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Torn tails
+
+typedef enum {
+    TORN_HALF_RECORD,                   //  The first half of a real record
+    TORN_SHORT_GARBAGE,                 //  Fewer bytes than a record header
+    TORN_LONG_GARBAGE,                  //  Garbage whose "length" runs past EOF
+    TORN_LENGTH_PAST_EOF,               //  A header claiming 1000 bytes, then 10
+    TORN_CRC_AT_END,                    //  A whole record with a wrong CRC, at EOF
+    TORN_ZEROS                          //  Zeros, as a filesystem may leave
+} s_torn_t;
+
+static void
+s_torn (s_torn_t kind)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    zjob_store_t *store = s_open (dir, NULL);
+    char ids [12][ZJOB_ID_LEN + 1];
+    s_put_new (store, 0, 9, ids);
+    off_t before_last = s_size (journal);
+    s_put_new (store, 9, 1, ids + 9);
+    zjob_store_destroy (&store);
+    off_t good = s_size (journal);
+
+    uint8_t tail [1000];
+    size_t tail_size = 0;
+    switch (kind) {
+        case TORN_HALF_RECORD:
+            tail_size = (size_t) (good - before_last) / 2;
+            s_read_at (journal, before_last, tail, tail_size);
+            break;
+        case TORN_SHORT_GARBAGE:
+            tail_size = 5;
+            memcpy (tail, "\xde\xad\xbe\xef\x01", tail_size);
+            break;
+        case TORN_LONG_GARBAGE:
+            tail_size = 13;
+            memset (tail, 0xab, tail_size);
+            break;
+        case TORN_LENGTH_PAST_EOF:
+            s_le32 (tail, 1000);
+            s_le32 (tail + 4, 0x12345678);
+            memset (tail + 8, 0x92, 10);
+            tail_size = 18;
+            break;
+        case TORN_CRC_AT_END:
+            s_le32 (tail, 6);
+            s_le32 (tail + 4, 0);
+            memcpy (tail + 8, "\x92\x02\xa3\x61\x62\x63", 6);     //  [2, "abc"]
+            tail_size = 14;
+            break;
+        case TORN_ZEROS:
+            memset (tail, 0, 64);
+            tail_size = 64;
+            break;
+    }
+    s_append (journal, tail, tail_size);
+    cr_assert_eq (s_size (journal), good + (off_t) tail_size);
+
+    store = s_open (dir, NULL);
+    cr_assert_eq (zjob_store_count (store), 10, "torn kind %d", kind);
+    for (int index = 0; index < 10; index++)
+        cr_assert (s_has (store, ids [index]), "job %d lost", index);
+    cr_assert_eq (s_size (journal), good, "the torn tail is cut off");
+
+    //  Appending after the cut is durable too
+    s_put_new (store, 10, 1, ids + 10);
+    zjob_store_destroy (&store);
+    store = s_open (dir, NULL);
+    cr_assert_eq (zjob_store_count (store), 11);
+    for (int index = 0; index < 11; index++)
+        cr_assert (s_has (store, ids [index]), "job %d lost", index);
+    zjob_store_destroy (&store);
+    zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
+
+Test (file_store, torn_half_record)     { s_torn (TORN_HALF_RECORD); }
+Test (file_store, torn_short_garbage)   { s_torn (TORN_SHORT_GARBAGE); }
+Test (file_store, torn_long_garbage)    { s_torn (TORN_LONG_GARBAGE); }
+Test (file_store, torn_length_past_eof) { s_torn (TORN_LENGTH_PAST_EOF); }
+Test (file_store, torn_crc_at_end)      { s_torn (TORN_CRC_AT_END); }
+Test (file_store, torn_zero_tail)       { s_torn (TORN_ZEROS); }
+
+
+//  --------------------------------------------------------------------------
+//  Corruption
+
+Test (file_store, corrupt_middle_refused_then_salvaged)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    zjob_store_t *store = s_open (dir, NULL);
+    char ids [13][ZJOB_ID_LEN + 1];
+    s_put_new (store, 0, 12, ids);
+    zjob_store_destroy (&store);
+
+    off_t offsets [16];
+    cr_assert_eq (s_record_offsets (journal, offsets, 16), 12);
+    off_t size = s_size (journal);
+    uint8_t byte;
+    s_read_at (journal, offsets [4] + 20, &byte, 1);
+    byte ^= 0x40;
+    s_write_at (journal, offsets [4] + 20, &byte, 1);
+
+    zjob_error_t err = { 0, "" };
+    cr_assert_null (s_try_open (dir, NULL, &err), "a corrupt journal opened");
+    cr_assert_eq (err.code, ZJOB_INTERNAL, "%d %s", err.code, err.text);
+    char *says = zsys_sprintf ("offset %jd (crc mismatch)", (intmax_t) offsets [4]);
+    cr_assert (strstr (err.text, says), "\"%s\" does not say %s", err.text, says);
+    cr_assert (strstr (err.text, journal), "\"%s\" does not name %s", err.text, journal);
+    cr_assert (strstr (err.text, "salvage=truncate to keep the 4 records"), "%s", err.text);
+    zstr_free (&says);
+    cr_assert_eq (s_size (journal), size, "a refused open changes nothing");
+
+    store = s_open (dir, "salvage=truncate");
+    cr_assert_eq (zjob_store_count (store), 4);
+    for (int index = 0; index < 12; index++)
+        cr_assert_eq (s_has (store, ids [index]), index < 4, "job %d", index);
+    cr_assert_eq (s_size (journal), offsets [4], "cut at the bad record");
+    char *store_dir = zsys_sprintf ("%s/store", dir);
+    char *copy = s_find_file (store_dir, "journal.corrupt-");
+    cr_assert_not_null (copy, "no journal.corrupt-<ms> copy");
+    cr_assert_eq (s_size (copy), size, "the copy is the whole original");
+
+    //  The salvaged journal goes on like any other
+    s_put_new (store, 12, 1, ids + 12);
+    zjob_store_destroy (&store);
+    store = s_open (dir, NULL);
+    cr_assert_eq (zjob_store_count (store), 5);
+    cr_assert (s_has (store, ids [12]));
+    zjob_store_destroy (&store);
+    zstr_free (&copy);
+    zstr_free (&store_dir);
+    zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
+
+//  Append a record with a correct CRC around payload
+static void
+s_append_record (const char *path, const void *payload, uint32_t length)
+{
+    uint8_t header [8];
+    s_le32 (header, length);
+    s_le32 (header + 4, zjob_crc32c (0, payload, length));
+    s_append (path, header, 8);
+    s_append (path, payload, length);
+}
+
+Test (file_store, valid_crc_bad_content_is_corruption)
+{
+    //  Content the CRC vouches for was written so: no tear explains it,
+    //  even at the very end of the file
+    struct {
+        const char *payload;
+        uint32_t length;
+        const char *says;
+    } cases [] = {
+        { "\xc1\xc1", 2, "invalid msgpack" },
+        { "\x92\x01", 2, "invalid msgpack" },                  //  [1, ...missing
+        { "\x92\x01\x81\xa1x\x01", 6, "invalid job" },         //  [1, {"x": 1}]
+        { "\x92\x07\xa1x", 4, "unknown record type 7" },       //  [7, "x"]
+        { "\x93\x01\x02\x03", 4, "not a record" },             //  [1, 2, 3]
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
+        char *dir = s_tmpdir ();
+        char *journal = s_journal (dir);
+        zjob_store_t *store = s_open (dir, NULL);
+        char ids [2][ZJOB_ID_LEN + 1];
+        s_put_new (store, 0, 2, ids);
+        zjob_store_destroy (&store);
+        off_t size = s_size (journal);
+        s_append_record (journal, cases [index].payload, cases [index].length);
+
+        zjob_error_t err = { 0, "" };
+        cr_assert_null (s_try_open (dir, NULL, &err), "case %zu opened", index);
+        cr_assert_eq (err.code, ZJOB_INTERNAL);
+        char *says = zsys_sprintf ("offset %jd (%s", (intmax_t) size, cases [index].says);
+        cr_assert (strstr (err.text, says), "case %zu: \"%s\" does not say %s", index, err.text, says);
+        zstr_free (&says);
+        zstr_free (&journal);
+        s_tmpdir_remove (&dir);
+    }
+}
+
+Test (file_store, bad_header)
+{
+    char *dir = s_tmpdir ();
+    char *store_dir = zsys_sprintf ("%s/store", dir);
+    char *journal = s_journal (dir);
+    cr_assert_eq (mkdir (store_dir, 0700), 0);
+
+    //  Not our file: refused
+    s_append (journal, "SQLite format 3\0", 16);
+    zjob_error_t err = { 0, "" };
+    cr_assert_null (s_try_open (dir, NULL, &err));
+    cr_assert_eq (err.code, ZJOB_INTERNAL);
+    cr_assert (strstr (err.text, "bad magic"), "%s", err.text);
+
+    unlink (journal);
+    s_append (journal, "XYZ", 3);
+    cr_assert_null (s_try_open (dir, NULL, &err));
+    cr_assert (strstr (err.text, "not a zjob journal"), "%s", err.text);
+
+    //  A header cut short at creation: an empty store
+    unlink (journal);
+    s_append (journal, "ZJO", 3);
+    zjob_store_t *store = s_open (dir, NULL);
+    cr_assert_eq (zjob_store_count (store), 0);
+    char ids [1][ZJOB_ID_LEN + 1];
+    s_put_new (store, 0, 1, ids);
+    zjob_store_destroy (&store);
+    store = s_open (dir, NULL);
+    cr_assert (s_has (store, ids [0]));
+    zjob_store_destroy (&store);
+
+    zstr_free (&journal);
+    zstr_free (&store_dir);
+    s_tmpdir_remove (&dir);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Compaction
+
+Test (file_store, compaction_keeps_journal_bounded)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    zjob_store_t *store = s_open (dir, "fsync=never&compact=4k");
+    enum { COUNT = 100, ROUNDS = 60 };
+    zjob_job_t *jobs [COUNT];
+    for (int index = 0; index < COUNT; index++) {
+        jobs [index] = s_job (index, ZJOB_RUNNING);
+        s_put (store, jobs [index]);
+    }
+    s_sync (store);
+    zjob_error_t err = { 0, "" };
+    for (int round = 1; round <= ROUNDS; round++) {
+        if (round == ROUNDS / 2)
+            for (int index = 0; index < COUNT; index += 3)
+                cr_assert_eq (zjob_store_remove (store, jobs [index]->id, &err), 0, "%s", err.text);
+        for (int index = 0; index < COUNT; index++) {
+            if (round >= ROUNDS / 2 && index % 3 == 0)
+                continue;
+            cr_assert_eq (zjob_job_set_progress (jobs [index], (float) round / ROUNDS, "working", &err),
+                          0, "%s", err.text);
+            s_put (store, jobs [index]);
+        }
+        s_sync (store);
+        uint64_t live = s_stat (store, "live_bytes");
+        uint64_t journal_bytes = s_stat (store, "journal_bytes");
+        cr_assert_eq ((uint64_t) s_size (journal), journal_bytes, "round %d", round);
+        cr_assert_lt (journal_bytes, 4 * live, "round %d: journal %" PRIu64 " bytes for %" PRIu64
+                      " live bytes", round, journal_bytes, live);
+    }
+    cr_assert_gt (s_stat (store, "compactions"), 5);
+    size_t live_count = zjob_store_count (store);
+    cr_assert_eq (live_count, COUNT - (COUNT + 2) / 3);
+    zchunk_t *expected [COUNT];
+    for (int index = 0; index < COUNT; index++)
+        expected [index] = s_encoding (jobs [index]);
+    zjob_store_destroy (&store);
+
+    char *tmp = zsys_sprintf ("%s/store/journal.tmp", dir);
+    cr_assert_not (zsys_file_exists (tmp), "journal.tmp left behind");
+    zstr_free (&tmp);
+
+    store = s_open (dir, NULL);
+    cr_assert_eq (zjob_store_count (store), live_count);
+    for (int index = 0; index < COUNT; index++) {
+        zjob_job_t *job = zjob_store_get (store, jobs [index]->id);
+        if (index % 3 == 0)
+            cr_assert_null (job, "removed job %d is back", index);
+        else {
+            cr_assert_not_null (job, "job %d lost", index);
+            zchunk_t *got = s_encoding (job);
+            cr_assert (s_same (got, expected [index]), "job %d not in its latest state", index);
+            cr_assert_float_eq (job->progress, 1.0f, 1e-6);
+            zchunk_destroy (&got);
+        }
+        zjob_job_destroy (&job);
+        zchunk_destroy (&expected [index]);
+        zjob_job_destroy (&jobs [index]);
+    }
+    zjob_store_destroy (&store);
+    zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
+
+Test (file_store, stale_tmp_is_ignored)
+{
+    //  A compaction killed before its rename leaves journal.tmp: the
+    //  journal is still the whole truth
+    char *dir = s_tmpdir ();
+    zjob_store_t *store = s_open (dir, NULL);
+    char ids [3][ZJOB_ID_LEN + 1];
+    s_put_new (store, 0, 3, ids);
+    zjob_store_destroy (&store);
+    char *tmp = zsys_sprintf ("%s/store/journal.tmp", dir);
+    s_append (tmp, "ZJOBJNL1garbage", 15);
+
+    store = s_open (dir, NULL);
+    cr_assert_eq (zjob_store_count (store), 3);
+    cr_assert_not (zsys_file_exists (tmp));
+    zjob_store_destroy (&store);
+    zstr_free (&tmp);
+    s_tmpdir_remove (&dir);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Crash: SIGKILL loses nothing that was synced
+
+//  Rounds of three new jobs (put created, then put again queued) and the
+//  completion of the job of an earlier round; one sync per round, then the
+//  count of jobs synced goes to the parent. In lockstep (go >= 0) it then
+//  waits for a byte on go before the next round. Never returns.
+static void
+s_crash_child (const char *dir, int report, int go)
+{
+    zjob_error_t err;
+    zjob_store_t *store = s_try_open (dir, "fsync=always&compact=16k", &err);
+    if (!store)
+        _exit (2);
+    enum { ROUNDS = 100000 };
+    char (*ids) [ZJOB_ID_LEN + 1] = calloc (3 * ROUNDS, sizeof *ids);
+    for (uint64_t round = 0; round < ROUNDS; round++) {
+        for (int index = 0; index < 3; index++) {
+            char user [32];
+            snprintf (user, sizeof user, "n%d", (int) (round * 3 + index));
+            zjob_spec_t spec = { .workflow_id = "crash", .user_id = user };
+            zjob_job_t *job = zjob_job_new (&spec, &err);
+            if (!job || zjob_store_put (store, job, &err))
+                _exit (3);
+            job->status = ZJOB_QUEUED;
+            if (zjob_store_put (store, job, &err))
+                _exit (3);
+            strcpy (ids [round * 3 + index], job->id);
+            zjob_job_destroy (&job);
+        }
+        zjob_job_t *job = zjob_store_get (store, ids [round]);
+        if (!job)
+            _exit (4);
+        job->status = ZJOB_COMPLETED;
+        job->completed_at = (int64_t) round + 1;
+        if (zjob_store_put (store, job, &err))
+            _exit (3);
+        zjob_job_destroy (&job);
+        if (zjob_store_sync (store, &err))
+            _exit (5);
+        uint64_t synced = (round + 1) * 3;
+        if (write (report, &synced, sizeof synced) != sizeof synced)
+            _exit (6);
+        char byte;
+        if (go >= 0 && read (go, &byte, 1) != 1)
+            _exit (7);
+    }
+    _exit (0);
+}
+
+//  What the reopened store holds, by job number
+typedef struct {
+    uint8_t *status;                    //  status + 1 per number, 0 = absent
+    int64_t *completed_at;
+    size_t size;
+} s_found_t;
+
+static int
+s_found_visit (zjob_job_t *job, void *arg)
+{
+    s_found_t *found = (s_found_t *) arg;
+    cr_assert_not_null (job->user_id);
+    size_t number = strtoul (job->user_id + 1, NULL, 10);
+    if (number < found->size) {
+        found->status [number] = job->status + 1;
+        found->completed_at [number] = job->completed_at;
+    }
+    return 0;
+}
+
+//  Run the child until it has reported target syncs and kill it: in
+//  lockstep, while it waits right after a sync; else wherever it is (in a
+//  put, a write, a compaction...). Then every synced job must be there.
+static void
+s_crash (bool lockstep)
+{
+    char *dir = s_tmpdir ();
+    int reports_pipe [2], go_pipe [2];
+    cr_assert_eq (pipe (reports_pipe), 0);
+    cr_assert_eq (pipe (go_pipe), 0);
+    pid_t pid = fork ();
+    cr_assert_geq (pid, 0, "fork: %s", strerror (errno));
+    if (pid == 0) {
+        close (reports_pipe [0]);
+        close (go_pipe [1]);
+        s_crash_child (dir, reports_pipe [1], lockstep? go_pipe [0]: -1);
+    }
+    close (reports_pipe [1]);
+    close (go_pipe [0]);
+
+    int target = 61;
+    uint64_t synced = 0;
+    int reports = 0;
+    int64_t deadline = zclock_mono () + 60000;
+    while (reports < target && zclock_mono () < deadline) {
+        struct pollfd item = { reports_pipe [0], POLLIN, 0 };
+        if (poll (&item, 1, 100) <= 0)
+            continue;
+        uint64_t count;
+        if (read (reports_pipe [0], &count, sizeof count) != sizeof count)
+            break;                      //  The child ended: its status says why
+        synced = count;
+        reports++;
+        if (lockstep && reports < target)
+            cr_assert_eq (write (go_pipe [1], "g", 1), 1);
+    }
+    cr_assert_eq (kill (pid, SIGKILL), 0);
+    int status;
+    cr_assert_eq (waitpid (pid, &status, 0), pid);
+    cr_assert (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL,
+               "the child ended on its own (status %d) after %d reports", status, reports);
+    cr_assert_eq (reports, target, "only %d reports", reports);
+    //  Counts already in the pipe were sent after their sync returned
+    uint64_t count;
+    while (read (reports_pipe [0], &count, sizeof count) == sizeof count)
+        synced = count;
+    close (reports_pipe [0]);
+    close (go_pipe [1]);
+
+    zjob_store_t *store = s_open (dir, NULL);
+    size_t stored = zjob_store_count (store);
+    cr_assert_geq (stored, synced, "%zu jobs stored, %" PRIu64 " synced", stored, synced);
+    s_found_t found = {
+        .status = (uint8_t *) calloc (synced, 1),
+        .completed_at = (int64_t *) calloc (synced, sizeof (int64_t)),
+        .size = synced
+    };
+    zjob_store_iterate (store, NULL, s_found_visit, &found);
+    uint64_t rounds = synced / 3;
+    for (uint64_t number = 0; number < synced; number++) {
+        cr_assert (found.status [number], "synced job n%" PRIu64 " lost (%" PRIu64 " synced)",
+                   number, synced);
+        int job_status = found.status [number] - 1;
+        if (number < rounds) {
+            //  Completed in a synced round
+            cr_assert_eq (job_status, ZJOB_COMPLETED, "job n%" PRIu64, number);
+            cr_assert_eq (found.completed_at [number], (int64_t) number + 1);
+        }
+        else
+            cr_assert (job_status == ZJOB_QUEUED || job_status == ZJOB_COMPLETED,
+                       "job n%" PRIu64 " is %d", number, job_status);
+    }
+    free (found.status);
+    free (found.completed_at);
+    zjob_store_destroy (&store);
+    s_tmpdir_remove (&dir);
+}
+
+Test (file_store, sigkill_after_sync_keeps_synced_jobs, .timeout = 120)
+{
+    s_crash (true);
+}
+
+Test (file_store, sigkill_anywhere_keeps_synced_jobs, .timeout = 120)
+{
+    s_crash (false);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Policies and failures
+
+Test (file_store, fsync_policies)
+{
+    char *dir = s_tmpdir ();
+    char ids [20][ZJOB_ID_LEN + 1];
+
+    //  always: one fdatasync per sync that wrote, however many puts
+    zjob_store_t *store = s_open (dir, NULL);
+    cr_assert_eq (s_stat (store, "fsyncs"), 0);
+    for (int index = 0; index < 5; index++) {
+        zjob_job_t *job = s_job (index, ZJOB_QUEUED);
+        s_put (store, job);
+        strcpy (ids [index], job->id);
+        zjob_job_destroy (&job);
+    }
+    s_sync (store);
+    cr_assert_eq (s_stat (store, "fsyncs"), 1, "group commit: five puts, one fsync");
+    s_sync (store);
+    cr_assert_eq (s_stat (store, "fsyncs"), 1, "nothing written, nothing to fsync");
+    zjob_store_destroy (&store);
+
+    //  never: written, never fsynced; still there after a clean close
+    store = s_open (dir, "fsync=never");
+    s_put_new (store, 5, 5, ids + 5);
+    cr_assert_eq (s_stat (store, "syncs"), 5);
+    cr_assert_eq (s_stat (store, "fsyncs"), 0);
+    zjob_store_destroy (&store);
+
+    //  interval: fsyncs only once the interval has passed since the last
+    store = s_open (dir, "fsync=interval:100ms");
+    zhashx_t *stats = zhashx_new ();
+    zhashx_set_duplicator (stats, (zhashx_duplicator_fn *) strdup);
+    zhashx_set_destructor (stats, (zhashx_destructor_fn *) zstr_free);
+    zjob_store_stats (store, stats);
+    cr_assert_str_eq (zhashx_lookup (stats, "policy"), "interval:100ms");
+    zhashx_destroy (&stats);
+    int index = 10;
+    int64_t deadline = zclock_mono () + 10000;
+    while (s_stat (store, "fsyncs") < 2 && zclock_mono () < deadline) {
+        if (index < 20) {
+            s_put_new (store, index, 1, ids + index);
+            index++;
+        }
+        else {
+            zjob_job_t *job = zjob_store_get (store, ids [19]);
+            s_put (store, job);
+            zjob_job_destroy (&job);
+            s_sync (store);
+        }
+        zclock_sleep (5);
+    }
+    cr_assert_geq (s_stat (store, "fsyncs"), 2, "no fsync within 10 s");
+    cr_assert_gt (s_stat (store, "syncs"), s_stat (store, "fsyncs"), "at most one fsync per interval");
+    zjob_store_destroy (&store);
+
+    store = s_open (dir, NULL);
+    cr_assert_eq (zjob_store_count (store), (size_t) index);
+    for (int number = 0; number < index; number++)
+        cr_assert (s_has (store, ids [number]), "job %d lost", number);
+    zjob_store_destroy (&store);
+    s_tmpdir_remove (&dir);
+}
+
+Test (file_store, write_failure_is_reported_and_retried)
+{
+    //  RLIMIT_FSIZE makes write(2) fail with EFBIG past a given size
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    zjob_store_t *store = s_open (dir, "fsync=never");
+    char ids [21][ZJOB_ID_LEN + 1];
+    s_put_new (store, 0, 1, ids);
+    off_t size = s_size (journal);
+
+    signal (SIGXFSZ, SIG_IGN);
+    struct rlimit saved, limit;
+    cr_assert_eq (getrlimit (RLIMIT_FSIZE, &saved), 0);
+    limit = saved;
+    limit.rlim_cur = (rlim_t) size + 100;
+    cr_assert_eq (setrlimit (RLIMIT_FSIZE, &limit), 0);
+    for (int index = 1; index < 21; index++) {
+        zjob_job_t *job = s_job (index, ZJOB_QUEUED);
+        s_put (store, job);
+        strcpy (ids [index], job->id);
+        zjob_job_destroy (&job);
+    }
+    zjob_error_t err = { 0, "" };
+    int rc = zjob_store_sync (store, &err);
+    int rc_again = zjob_store_sync (store, &err);
+    cr_assert_eq (setrlimit (RLIMIT_FSIZE, &saved), 0);
+    cr_assert_eq (rc, -1, "a write past the limit succeeded");
+    cr_assert_eq (rc_again, -1, "a second try past the limit succeeded");
+    cr_assert_eq (err.code, ZJOB_INTERNAL);
+    cr_assert (strstr (err.text, "write failed") && strstr (err.text, strerror (EFBIG)), "%s", err.text);
+    cr_assert_eq (zjob_store_count (store), 21, "the store's view is unchanged");
+
+    //  With room again, the next sync writes what was left
+    s_sync (store);
+    zjob_store_destroy (&store);
+    store = s_open (dir, NULL);
+    cr_assert_eq (zjob_store_count (store), 21);
+    for (int index = 0; index < 21; index++)
+        cr_assert (s_has (store, ids [index]), "job %d lost", index);
+    zjob_store_destroy (&store);
+    zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
+
+Test (file_store, one_process_per_directory)
+{
+    char *dir = s_tmpdir ();
+    zjob_store_t *store = s_open (dir, NULL);
+    zjob_error_t err = { 0, "" };
+    cr_assert_null (s_try_open (dir, NULL, &err), "two stores on one journal");
+    cr_assert_eq (err.code, ZJOB_INTERNAL);
+    cr_assert (strstr (err.text, "in use"), "%s", err.text);
+    zjob_store_destroy (&store);
+    store = s_open (dir, NULL);
+    zjob_store_destroy (&store);
+    s_tmpdir_remove (&dir);
+}
