@@ -106,21 +106,23 @@ typedef struct {
 } zjob_spec_t;
 
 struct _zjob_job_t {
+    //  Fields are ordered to leave no padding: a million queued jobs are a
+    //  million of these, so every 8 bytes is 8 MB.
+
     //  Fixed at creation; the strings and bytes point into this allocation
     char id [ZJOB_ID_LEN + 1];          //  Time-sortable printable id
     uint8_t priority;                   //  zjob_priority_t
     uint8_t status;                     //  zjob_status_t
     uint8_t held;                       //  1 while a worker holds it (running,
                                         //  or paused while running)
-    uint8_t reserved;
     uint16_t tag_count;                 //  Entries in tags
+    uint32_t max_attempts;              //  0 = broker default
     const char *workflow_id;            //  Never NULL
     const char *user_id;                //  NULL if none
     const char **tags;                  //  tag_count strings, NULL if none
     zjob_bytes_t inputs;                //  Encoded msgpack map
     zjob_bytes_t metadata;              //  Encoded msgpack map, may be empty
     const char *idempotency_key;        //  NULL if none
-    uint32_t max_attempts;              //  0 = broker default
     int64_t run_at;                     //  ms UTC; 0 = as soon as queued
 
     //  Changes over the job's life
@@ -140,7 +142,7 @@ struct _zjob_job_t {
     zjob_bytes_t outputs;               //  Encoded map, set when completed
 
     //  Process-local bookkeeping, never encoded
-    int refs;                           //  References held
+    int32_t refs;                       //  References held
     zjob_job_t *next;                   //  Intrusive links for the owner's queue
     zjob_job_t *prev;
     uint64_t seq;                       //  Enqueue order, set by the owner
