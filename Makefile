@@ -3,7 +3,7 @@
 # that are missing, and driving the normal and sanitizer builds.
 
 DEBS      := build-essential cmake pkg-config libzmq3-dev libczmq-dev \
-             libmsgpack-dev libcriterion-dev
+             libmsgpack-dev libcriterion-dev libjansson-dev
 BUILD     := build
 ASAN      := build-asan
 JOBS      ?= 2

@@ -79,6 +79,7 @@ struct _zjob_manager_t {
     int64_t retention_ms;               //  How long terminal jobs are kept
     zhashx_t *workflows;                //  workflow_id -> s_workflow_t
     zhashx_t *held;                     //  job id -> s_held_t
+    zhashx_t *keys;                     //  idempotency key -> job id (a copy)
     size_t queued;                      //  Jobs in all ready lists
     uint64_t seq;                       //  Last enqueue number issued
     size_t counts [ZJOB_STATUS_COUNT];  //  Stored jobs per status
@@ -106,6 +107,30 @@ s_held_destroy (void **item_p)
         free (held);
     }
     *item_p = NULL;
+}
+
+//  The idempotency key index: key -> job id, for jobs that carry a key
+static void
+s_key_destroy (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+static void
+s_key_add (zjob_manager_t *self, const zjob_job_t *job)
+{
+    if (job->idempotency_key && self->keys)
+        zhashx_update (self->keys, job->idempotency_key, strdup (job->id));
+}
+
+static void
+s_key_remove (zjob_manager_t *self, const zjob_job_t *job)
+{
+    const char *id = job->idempotency_key && self->keys
+                   ? (const char *) zhashx_lookup (self->keys, job->idempotency_key): NULL;
+    if (id && strcmp (id, job->id) == 0)
+        zhashx_delete (self->keys, job->idempotency_key);
 }
 
 static char *
@@ -455,12 +480,24 @@ typedef struct {
 //  allows it, with edits (NULL for none). Returns 0, or -1 with err filled
 //  and the job as it was.
 static int
+s_apply_to (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
+            const s_edits_t *edits, zjob_error_t *err);
+
+static int
 s_apply (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, const s_edits_t *edits,
          zjob_error_t *err)
 {
     int to = zjob_transition ((zjob_status_t) job->status, op, job->held, err);
     if (to < 0)
         return s_name_job (err, job);
+    return s_apply_to (self, job, op, to, edits, err);
+}
+
+//  Apply op to job, leading to status to (already decided), with edits
+static int
+s_apply_to (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
+            const s_edits_t *edits, zjob_error_t *err)
+{
     s_snapshot_t snap;
     int rc = s_snapshot_take (&snap, job);
     if (rc)
@@ -540,6 +577,7 @@ s_recovery_visit (zjob_job_t *job, void *arg)
     s_scan_t *scan = (s_scan_t *) arg;
     if (job->status < ZJOB_STATUS_COUNT)
         scan->self->counts [job->status]++;
+    s_key_add (scan->self, job);
     //  Running jobs, held paused ones, and anything queued: the first two
     //  need rewriting, all of them go into the queue or lose their worker
     if (job->status == ZJOB_RUNNING || job->status == ZJOB_QUEUED || job->held) {
@@ -662,6 +700,7 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
                                                             : ZJOB_RETENTION_DEFAULT_MS;
     self->workflows = zhashx_new ();
     self->held = zhashx_new ();
+    self->keys = zhashx_new ();
     if (!self->workflows || !self->held) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_manager_destroy (&self);
@@ -669,6 +708,8 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     }
     zhashx_set_destructor (self->workflows, s_workflow_destroy);
     zhashx_set_destructor (self->held, s_held_destroy);
+    if (self->keys)
+        zhashx_set_destructor (self->keys, s_key_destroy);
     if (s_recover (self, err))
         zjob_manager_destroy (&self);
     return self;
@@ -702,6 +743,7 @@ zjob_manager_destroy (zjob_manager_t **self_p)
         zhashx_destroy (&self->workflows);
     }
     zhashx_destroy (&self->held);
+    zhashx_destroy (&self->keys);
     zjob_store_destroy (&self->store);
     free (self);
     *self_p = NULL;
@@ -751,6 +793,7 @@ s_job_created (zjob_manager_t *self, zjob_job_t *job)
     if (job->status == ZJOB_QUEUED && s_queue_append (self, job))
         zsys_error ("zjob_manager: out of memory queueing job %s", job->id);
     s_count_move (self, -1, job->status);
+    s_key_add (self, job);
     s_notify (self, ZJOB_EVENT_STATUS, job, ZJOB_CREATED);
 }
 
@@ -965,6 +1008,7 @@ zjob_manager_delete (zjob_manager_t *self, const char *id, zjob_error_t *err)
     int rc = zjob_store_remove (self->store, job->id, err);
     if (rc == 0) {
         s_count_move (self, job->status, -1);
+        s_key_remove (self, job);
         s_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
     }
     zjob_job_destroy (&job);
@@ -1103,6 +1147,7 @@ zjob_manager_cleanup (zjob_manager_t *self, int64_t now_ms, zjob_error_t *err)
         }
         removed++;
         s_count_move (self, job->status, -1);
+        s_key_remove (self, job);
         s_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
         zjob_job_destroy (&job);
     }
@@ -1115,11 +1160,38 @@ zjob_manager_cleanup (zjob_manager_t *self, int64_t now_ms, zjob_error_t *err)
 //  Hand the next job to worker_id; NULL when there is nothing to give or
 //  max_concurrent jobs are held.
 
+static zjob_job_t *
+s_take (zjob_manager_t *self, const char *const *workflows, size_t count,
+        const char *worker_id, uint64_t max_seq);
+
 zjob_job_t *
 zjob_manager_take (zjob_manager_t *self, const char *const *workflows, size_t count,
                    const char *worker_id)
 {
     assert (self);
+    return s_take (self, workflows, count, worker_id, UINT64_MAX);
+}
+
+zjob_job_t *
+zjob_manager_take_before (zjob_manager_t *self, const char *const *workflows, size_t count,
+                          const char *worker_id, uint64_t max_seq)
+{
+    assert (self);
+    return s_take (self, workflows, count, worker_id, max_seq);
+}
+
+uint64_t
+zjob_manager_seq (zjob_manager_t *self)
+{
+    assert (self);
+    return self->seq;
+}
+
+//  The best job for the worker, if it was enqueued at or before max_seq
+static zjob_job_t *
+s_take (zjob_manager_t *self, const char *const *workflows, size_t count,
+        const char *worker_id, uint64_t max_seq)
+{
     if (self->max_concurrent && zhashx_size (self->held) >= self->max_concurrent)
         return NULL;
     if (self->queued == 0)
@@ -1139,8 +1211,8 @@ zjob_manager_take (zjob_manager_t *self, const char *const *workflows, size_t co
         for (; workflow; workflow = (s_workflow_t *) zhashx_next (self->workflows))
             s_queue_consider (workflow, &best);
     }
-    if (!best)
-        return NULL;
+    if (!best || best->seq > max_seq)
+        return NULL;                    //  Nothing, or the best is too recent
 
     zjob_job_t *job = zjob_job_ref (best);
     zjob_error_t err = { 0, "" };
@@ -1272,4 +1344,83 @@ zjob_manager_store (zjob_manager_t *self)
 {
     assert (self);
     return self->store;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The job created with an idempotency key (a new reference), or NULL.
+
+zjob_job_t *
+zjob_manager_find_key (zjob_manager_t *self, const char *key)
+{
+    assert (self);
+    const char *id = key && self->keys? (const char *) zhashx_lookup (self->keys, key): NULL;
+    return id? s_lookup (self, id, NULL): NULL;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Accept a worker's result whoever holds the job now. Returns 1 if the
+//  job was finished by this call, 0 if it was terminal already, -1.
+
+int
+zjob_manager_finish (zjob_manager_t *self, const char *id, const char *worker_id,
+                     bool completed, const uint8_t *outputs, size_t size,
+                     const char *kind, const char *message, zjob_error_t *err)
+{
+    assert (self);
+    zjob_job_t *job = s_lookup (self, id, err);
+    if (!job)
+        return -1;
+    if (zjob_status_terminal ((zjob_status_t) job->status)) {
+        zjob_job_destroy (&job);
+        return 0;
+    }
+    s_edits_t edits = { .set_worker = worker_id != NULL, .worker_id = worker_id };
+    if (completed) {
+        edits.set_outputs = true;
+        edits.outputs = outputs;
+        edits.outputs_size = size;
+    }
+    else {
+        edits.set_error = true;
+        edits.error_kind = kind && *kind? kind: "error";
+        edits.error_message = message;
+    }
+    //  The table's rule (running only) is waived: the work was done
+    int rc = s_apply_to (self, job, completed? ZJOB_OP_COMPLETE: ZJOB_OP_FAIL,
+                         completed? ZJOB_COMPLETED: ZJOB_FAILED, &edits, err);
+    zjob_job_destroy (&job);
+    return rc? -1: 1;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Give a queued job back to the worker that still runs it.
+
+zjob_job_t *
+zjob_manager_adopt (zjob_manager_t *self, const char *id, const char *worker_id,
+                    zjob_error_t *err)
+{
+    assert (self);
+    zjob_job_t *job = s_lookup (self, id, err);
+    if (!job)
+        return NULL;
+    if (job->status != ZJOB_QUEUED || job->attempts == 0) {
+        zjob_error_set (err, ZJOB_CONFLICT, "job %s is %s%s: it cannot be adopted", job->id,
+                        zjob_status_name ((zjob_status_t) job->status),
+                        job->attempts? "": " and was never handed out");
+        zjob_job_destroy (&job);
+        return NULL;
+    }
+    //  A dispatch of this very job, but not a new attempt: the attempt it
+    //  continues was counted when it was first handed out
+    uint32_t attempts = job->attempts;
+    job->attempts--;
+    s_edits_t edits = { .set_worker = true, .worker_id = worker_id };
+    if (s_apply (self, job, ZJOB_OP_DISPATCH, &edits, err)) {
+        job->attempts = attempts;
+        zjob_job_destroy (&job);
+    }
+    return job;
 }

@@ -177,6 +177,49 @@ size_t
 int
     zjob_manager_counts (zjob_manager_t *self, size_t counts [ZJOB_STATUS_COUNT]);
 
+//  As zjob_manager_take, but only if the job it would hand out was
+//  enqueued at or before max_seq (a value of zjob_manager_seq): the owner
+//  dispatches before its group commit only jobs whose enqueue an earlier
+//  commit made durable. The best job is never passed over for a lesser
+//  one: if it is too recent, this returns NULL.
+zjob_job_t *
+    zjob_manager_take_before (zjob_manager_t *self, const char *const *workflows,
+                              size_t count, const char *worker_id, uint64_t max_seq);
+
+//  The sequence number of the latest enqueue (job->seq of the job last
+//  appended to a queue); a job requeued at the front keeps its old one.
+uint64_t
+    zjob_manager_seq (zjob_manager_t *self);
+
+//  The job that was created with idempotency key (a new reference), or
+//  NULL if no stored job carries it. The index is rebuilt at recovery and
+//  forgets a key when its job is deleted.
+zjob_job_t *
+    zjob_manager_find_key (zjob_manager_t *self, const char *key);
+
+//  Accept a worker's result for job id from whichever worker reports it,
+//  holder or not: the result of an attempt given up on (the worker was
+//  presumed lost, or the process restarted) is still the job's result. A
+//  job that is not terminal becomes completed (with outputs) or failed
+//  (kind, message), leaving the queue or the held set, with worker_id
+//  recorded; a terminal job is left unchanged. Returns 1 if finished by
+//  this call, 0 if already terminal, -1 with err filled (ZJOB_NOT_FOUND,
+//  ZJOB_BAD_REQUEST for bad outputs, ZJOB_INTERNAL for the store).
+int
+    zjob_manager_finish (zjob_manager_t *self, const char *id, const char *worker_id,
+                         bool completed, const uint8_t *outputs, size_t size,
+                         const char *kind, const char *message, zjob_error_t *err);
+
+//  A worker that reconnects still runs job id, which recovery (or a
+//  requeue) put back in the queue: hand it to worker_id again (queued ->
+//  running) instead of running it twice. attempts is not raised: the
+//  attempt was counted when first handed out. Returns a new reference, or
+//  NULL with ZJOB_CONFLICT if the job is not queued or was never handed
+//  out, ZJOB_NOT_FOUND if unknown.
+zjob_job_t *
+    zjob_manager_adopt (zjob_manager_t *self, const char *id, const char *worker_id,
+                        zjob_error_t *err);
+
 //  The store underneath (borrowed), for stats.
 zjob_store_t *
     zjob_manager_store (zjob_manager_t *self);

@@ -1,0 +1,2509 @@
+/*  =========================================================================
+    zjob_broker - the broker: a CZMQ actor that serves clients and workers
+
+    One thread, one loop, no locks. The actor owns three sockets (a ROUTER
+    for clients, a ROUTER for workers, an XPUB for events), a job manager
+    over the store, and a registry of workers. Everything the broker does
+    happens in a loop pass:
+
+      1. poll, with a timeout that ends at the next heartbeat tick;
+      2. drain: read what is readable on each socket without blocking, at
+         most `batch` messages per socket (workers first: their results
+         free the credit that new jobs need), and apply each request to
+         the manager at once. Frames are received into zmq_msg_t and
+         decoded in place (no copy); nothing is sent yet: each reply is
+         encoded into a reused arena with its peer's routing id;
+      3. expire silent workers, requeue what dead workers held;
+      4. dispatch what is already durable (below), so that workers run
+         jobs while the sync waits for the disk;
+      5. commit: one zjob_manager_sync for the whole pass (group commit:
+         with fsync=always one fsync covers every submit, result and state
+         change of the pass). If the sync fails, every queued reply to a
+         request that changed something becomes ERROR 503, so nothing
+         that may be lost is acknowledged; reads are still answered;
+      6. dispatch the jobs this pass queued, then send the queued replies
+         and the PAUSE/RESUME/CANCEL that status changes called for;
+      7. publish the pass's events.
+    A dispatch is committed by the next pass's sync: one that a crash
+    forgets is a job that recovery queues again (at-least-once). But a job
+    is never handed out before its own enqueue is durable: step 4 takes
+    only jobs enqueued before the last sync (zjob_manager_take_before with
+    the sequence number the sync covered), and never passes the best job
+    over for a lesser one; step 6 takes the rest once committed. So a job
+    that a crash would lose has never run, and priorities hold.
+
+    Dispatch and credit. A worker announces its slots in READY and the
+    broker grants that much credit; each JOB spends one, each RESULT (or
+    CREDIT) gives back what it carries. Workers with credit are kept in a
+    ring; dispatch walks the ring from where it last stopped and hands
+    each worker in turn the best job for it (zjob_manager_take: highest
+    priority, then oldest, among the workflows it serves), one per visit,
+    so work spreads evenly over workers. A worker that gets nothing is
+    skipped for the rest of the walk, so a walk costs O(jobs handed out +
+    workers), and it runs only when something changed (a job was queued,
+    credit came back, a worker joined).
+
+    Which worker holds which job is the broker's own record (holders: job
+    id -> worker connection), kept apart from the manager's: a cancelled
+    job is released by the manager at once, but its worker still has it
+    until it answers the CANCEL, and that answer is what frees the slot.
+    A worker is sent no JOB before the OK to its READY has gone out.
+
+    Workers that vanish. Three signals, whichever comes first:
+      - heartbeats: both sides send HEARTBEAT every heartbeat_ms (default
+        1000); a worker silent for heartbeat_ms x liveness (default 3 s)
+        is dead. Any message counts as a sign of life.
+      - TCP disconnect: a zmonitor on the workers socket reports
+        DISCONNECTED with the closed file descriptor. The broker learnt
+        each worker's descriptor from its READY (ZMQ_SRCFD) together with
+        the peer's address (getpeername); on the event it asks the
+        descriptor for its peer again, and a worker whose descriptor is
+        closed, or now belongs to another peer (the number was reused), is
+        dead. libzmq reports the event just before it closes the
+        descriptor, so a connection that still looks alive is checked
+        again every 10 ms, 20 times. So a worker process that exits or
+        crashes has its jobs requeued within milliseconds, not seconds.
+        (TCP only: over ipc:// the heartbeats decide.)
+      - the workers ROUTER is ROUTER_MANDATORY, so a send to a peer that
+        is gone fails with EHOSTUNREACH, which also means dead.
+    A dead worker's jobs are requeued at once, at the front of their
+    priority (zjob_manager_requeue); the next dispatch counts the new
+    attempt. ZMTP heartbeats (ZMQ_HEARTBEAT_IVL/TIMEOUT) on the workers
+    socket close half-open connections, which then reach the monitor.
+
+    Results that arrive late. A worker keeps a result it could not deliver
+    and sends it again after reconnecting, possibly to a new broker
+    process that requeued the job at recovery, or after the broker gave
+    the worker up for dead. A RESULT is therefore accepted from any worker
+    for a job that was handed out at least once: if the job is not
+    terminal it is completed or failed (zjob_manager_finish) and a worker
+    that was given the job since is told to CANCEL it; if it is terminal
+    already, the RESULT is acknowledged without change, so a duplicate
+    never becomes an error the worker would retry for ever. A worker that
+    re-registers lists the jobs it still runs; those the broker can give
+    back to it (queued again, or already its own) are adopted, the others
+    are named in the reply's "drop". After a restart that found jobs
+    handed out before (queued again by recovery), dispatch waits one
+    liveness period (heartbeat x liveness) so that the workers still
+    running them can reconnect and take them back before anyone else is
+    given them: that is what lets a result finished while the broker was
+    down be delivered rather than dropped.
+
+    Events. The manager's listener hears every status change and progress
+    update; the broker encodes each as an EVENT under the topics of
+    PROTOCOL.md, but only when the XPUB has seen a subscription that
+    matches one of them: with nobody listening an event costs nothing,
+    which matters at 200k jobs/s. Worker joins and leaves are events too.
+
+    Bad input never stops the loop: a message that does not decode gets
+    the ERROR that zjob_msg_error_for builds (400, 413, 505...), or is
+    dropped and logged when it carries no request id to answer. Messages
+    over max-message bytes (default the protocol's 16 MiB, ZJOB_MSG_MAX)
+    never reach the broker: ZMQ_MAXMSGSIZE makes libzmq drop the
+    connection before the frame is read (no reply is possible; the peer's
+    DEALER reconnects by itself, and what it had queued is lost). Fields
+    over their own limits (1 MiB of inputs...) are 413 replies.
+
+    Shutdown ($TERM, i.e. SIGTERM/SIGINT in zjobd): the loop ends between
+    passes, so no request is half-applied; workers are sent DISCONNECT
+    (they start reconnecting at once); the store is synced and closed.
+    Jobs that workers were running stay running in the store, and the
+    next start's recovery queues them again.
+
+    Endpoints are bound with libzmq's zmq_bind, so "tcp://127.0.0.1:*" is
+    a port the kernel picks (ENDPOINTS on the pipe, and zjobd's ready
+    line, tell which). Both ROUTERs set ROUTER_HANDOVER, so a peer that
+    reconnects under a routing id of its own choosing takes it over.
+    ========================================================================= */
+
+#include "zjob_broker.h"
+#include "zjob_manager.h"
+#include "zjob_proto.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+//  --------------------------------------------------------------------------
+//  Options: one setter knows every option by the name zjobd takes as a flag
+//  (--name value) and a config file uses as a key, so the two cannot drift
+//  apart. Config files are ZPL (CZMQ zconfig); an unknown key is an error.
+
+static const char *s_level_names [] = { "error", "warning", "info", "debug" };
+
+const char *
+zjob_log_level_name (int level)
+{
+    if (level < ZJOB_LOG_ERROR || level > ZJOB_LOG_DEBUG)
+        return "unknown";
+    return s_level_names [level];
+}
+
+int
+zjob_log_level_parse (const char *name)
+{
+    for (int level = ZJOB_LOG_ERROR; name && level <= ZJOB_LOG_DEBUG; level++)
+        if (streq (name, s_level_names [level]))
+            return level;
+    return -1;
+}
+
+void
+zjob_broker_config_init (zjob_broker_config_t *config)
+{
+    assert (config);
+    memset (config, 0, sizeof (*config));
+    snprintf (config->clients, sizeof (config->clients), "%s", ZJOB_BROKER_CLIENTS_DEFAULT);
+    snprintf (config->workers, sizeof (config->workers), "%s", ZJOB_BROKER_WORKERS_DEFAULT);
+    snprintf (config->events, sizeof (config->events), "%s", ZJOB_BROKER_EVENTS_DEFAULT);
+    snprintf (config->data_dir, sizeof (config->data_dir), "%s", ZJOB_BROKER_DATA_DIR_DEFAULT);
+    config->max_concurrent = ZJOB_MAX_CONCURRENT_DEFAULT;
+    config->heartbeat_ms = ZJOB_BROKER_HEARTBEAT_DEFAULT;
+    config->liveness = ZJOB_BROKER_LIVENESS_DEFAULT;
+    config->log_level = ZJOB_LOG_INFO;
+    config->batch = ZJOB_BROKER_BATCH_DEFAULT;
+    config->max_message = ZJOB_BROKER_MAXMSG_DEFAULT;
+    config->retention_ms = 0;
+}
+
+//  Copy value into a fixed field, refusing what does not fit
+static int
+s_set_text (char *field, size_t size, const char *name, const char *value, zjob_error_t *err)
+{
+    size_t len = strlen (value);
+    if (len == 0 || len >= size)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: must be 1..%zu bytes",
+                               name, size - 1);
+    memcpy (field, value, len + 1);
+    return 0;
+}
+
+//  A whole decimal number in [min, max], or -1 with err filled
+static int
+s_set_number (int64_t *number, int64_t min, int64_t max, const char *name,
+              const char *value, zjob_error_t *err)
+{
+    char *end = NULL;
+    errno = 0;
+    long long parsed = strtoll (value, &end, 10);
+    if (errno || end == value || *end || parsed < min || parsed > max)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: '%s' is not a number in %lld..%lld",
+                               name, value, (long long) min, (long long) max);
+    *number = parsed;
+    return 0;
+}
+
+int
+zjob_broker_config_set (zjob_broker_config_t *config, const char *name, const char *value,
+                        zjob_error_t *err)
+{
+    assert (config);
+    if (!name || !value)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "option: name and value required");
+    int64_t number = 0;
+    if (streq (name, "clients"))
+        return s_set_text (config->clients, sizeof (config->clients), name, value, err);
+    if (streq (name, "workers"))
+        return s_set_text (config->workers, sizeof (config->workers), name, value, err);
+    if (streq (name, "events"))
+        return s_set_text (config->events, sizeof (config->events), name, value, err);
+    if (streq (name, "store"))
+        return s_set_text (config->store, sizeof (config->store), name, value, err);
+    if (streq (name, "data-dir"))
+        return s_set_text (config->data_dir, sizeof (config->data_dir), name, value, err);
+    if (streq (name, "max-concurrent")) {
+        if (s_set_number (&number, 0, 100000000, name, value, err))
+            return -1;
+        config->max_concurrent = (size_t) number;
+        return 0;
+    }
+    if (streq (name, "heartbeat")) {
+        int64_t msecs = zjob_duration_parse (value);
+        if (msecs < 10 || msecs > 3600 * 1000)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                   "heartbeat: '%s' is not a duration in 10ms..1h", value);
+        config->heartbeat_ms = msecs;
+        return 0;
+    }
+    if (streq (name, "liveness")) {
+        if (s_set_number (&number, 1, 1000, name, value, err))
+            return -1;
+        config->liveness = (int) number;
+        return 0;
+    }
+    if (streq (name, "log-level")) {
+        int level = zjob_log_level_parse (value);
+        if (level < 0)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                   "log-level: '%s' is not error, warning, info or debug", value);
+        config->log_level = level;
+        return 0;
+    }
+    if (streq (name, "batch")) {
+        if (s_set_number (&number, 1, 1000000, name, value, err))
+            return -1;
+        config->batch = (size_t) number;
+        return 0;
+    }
+    if (streq (name, "max-message")) {
+        if (s_set_number (&number, 4096, ZJOB_MSG_MAX, name, value, err))
+            return -1;
+        config->max_message = number;
+        return 0;
+    }
+    if (streq (name, "retention")) {
+        int64_t msecs = zjob_duration_parse (value);
+        if (msecs <= 0)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                   "retention: '%s' is not a positive duration", value);
+        config->retention_ms = msecs;
+        return 0;
+    }
+    return zjob_error_set (err, ZJOB_BAD_REQUEST, "unknown option '%s'", name);
+}
+
+//  Apply every key under section as an option
+static int
+s_load_section (zjob_broker_config_t *config, zconfig_t *section, const char *path,
+                zjob_error_t *err)
+{
+    zconfig_t *item = zconfig_child (section);
+    for (; item; item = zconfig_next (item)) {
+        const char *name = zconfig_name (item);
+        if (streq (name, "broker") && section != NULL && zconfig_child (item)) {
+            if (s_load_section (config, item, path, err))
+                return -1;
+            continue;
+        }
+        if (zconfig_child (item))
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: '%s' is a section, not an option",
+                                   path, name);
+        const char *value = zconfig_value (item);
+        zjob_error_t cause;
+        if (zjob_broker_config_set (config, name, value? value: "", &cause))
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: %s", path, cause.text);
+    }
+    return 0;
+}
+
+int
+zjob_broker_config_load (zjob_broker_config_t *config, const char *path, zjob_error_t *err)
+{
+    assert (config);
+    if (!path || !zsys_file_exists (path))
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "config file %s: not found",
+                               path? path: "(none)");
+    zconfig_t *root = zconfig_load (path);
+    if (!root)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "config file %s: not valid ZPL", path);
+    int rc = s_load_section (config, root, path, err);
+    zconfig_destroy (&root);
+    return rc;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The broker's state
+
+typedef enum {
+    S_CLIENTS = 0,                          //  The clients ROUTER
+    S_WORKERS = 1                           //  The workers ROUTER
+} s_side_t;
+
+#define S_RID_MAX       256                 //  bytes in a routing id (libzmq allows 255)
+#define S_RATE_SLOTS    16                  //  one-second buckets kept for the rates
+#define S_RATE_WINDOW   10                  //  seconds the rates are averaged over
+#define S_ARENA_KEEP    (8 << 20)           //  bytes of reply arena kept between passes
+#define S_SUBS_MAX      64                  //  subscriptions matched one by one; past
+                                            //  this many, every topic is published
+
+//  Worker event types (PROTOCOL.md, "Events")
+#define S_EVENT_WORKER_JOINED   "worker_joined"
+#define S_EVENT_WORKER_LEFT     "worker_left"
+
+typedef struct _s_worker_t s_worker_t;
+
+//  A worker connection, from its READY until it leaves or is found dead
+struct _s_worker_t {
+    char key [S_RID_MAX * 2 + 1];           //  Routing id in hex: the registry key
+    uint8_t rid [S_RID_MAX];                //  Routing id, to address it
+    size_t rid_size;
+    char *worker_id;                        //  Id it announced (job->worker_id)
+    char *name;                             //  Display name, or NULL
+    char **workflows;                       //  Workflows it serves
+    size_t workflow_count;
+    size_t slots;                           //  Jobs it runs at once, as announced
+    size_t credit;                          //  Jobs it may be sent now
+    size_t holding;                         //  Jobs sent to it and not yet reported
+    int64_t expires_at;                     //  Monotonic ms: dead if silent past this
+    int64_t seen_at;                        //  Monotonic ms of its last message
+    int64_t joined_at;                      //  ms UTC of its READY
+    uint64_t results;                       //  Results it reported
+    int fd;                                 //  Its TCP connection (ZMQ_SRCFD), or -1
+    struct sockaddr_storage peer;           //  That connection's far end, to tell a
+    socklen_t peer_size;                    //  reused descriptor; 0 if unknown
+    s_worker_t *next;                       //  Credit ring: workers with credit
+    s_worker_t *prev;
+    bool in_ring;                           //  True while linked into the ring
+    bool dead;                              //  Found gone; removed after the pass
+    const char *dead_reason;                //  "expired" or "disconnect", when dead
+    int rechecks;                           //  Disconnect checks still to make
+    bool joining;                           //  READY answered this pass: no JOB
+                                            //  before that answer is sent
+};
+
+//  A message to send once the pass's sync has succeeded
+typedef struct {
+    uint8_t side;                           //  s_side_t
+    bool mutating;                          //  Answers a change: an error if the sync fails
+    size_t rid_offset;                      //  Routing id of the peer, in the arena
+    size_t rid_size;
+    size_t offset;                          //  Encoded message in the arena
+    size_t size;
+    uint64_t request_id;                    //  Request answered (for the error)
+} s_out_t;
+
+//  Growable byte buffer, reused across passes: no allocation once warm
+typedef struct {
+    uint8_t *data;
+    size_t size;
+    size_t max;
+} s_arena_t;
+
+//  Counts per second over the last S_RATE_SLOTS seconds
+typedef struct {
+    int64_t second [S_RATE_SLOTS];          //  Which second each bucket counts
+    uint64_t count [S_RATE_SLOTS];
+} s_rate_t;
+
+typedef struct {
+    zsock_t *pipe;                          //  Actor command pipe
+    zjob_broker_config_t config;            //  Our copy of the options
+    zsock_t *clients;                       //  ROUTER for clients
+    zsock_t *workers;                       //  ROUTER for workers (mandatory routing)
+    zsock_t *events;                        //  XPUB for events
+    void *clients_handle;                   //  The libzmq sockets, for the hot path
+    void *workers_handle;
+    void *events_handle;
+    zactor_t *monitor;                      //  zmonitor on the workers socket
+    char *clients_endpoint;                 //  As bound, with the real port
+    char *workers_endpoint;
+    char *events_endpoint;
+    zjob_manager_t *manager;                //  The jobs
+    zjob_msg_builder_t *builder;            //  Encodes replies and jobs
+    zjob_msg_builder_t *side_builder;       //  Encodes what the listener sends (events,
+                                            //  worker control), even mid-reply
+    zjob_error_t start_error;               //  Why the broker is not serving, if not
+
+    zhashx_t *registry;                     //  Routing id (hex) -> s_worker_t, owns
+    zhashx_t *by_worker_id;                 //  Worker id -> s_worker_t (the latest)
+    zhashx_t *holders;                      //  Job id -> s_worker_t it was sent to
+    s_worker_t *ring;                       //  Next worker in the credit ring, or NULL
+    size_t ring_size;                       //  Workers in the ring
+    bool dispatch_needed;                   //  Something changed since the last walk
+    bool dirty;                             //  Mutations since the last sync
+    size_t dead_count;                      //  Workers marked dead, not yet removed
+    size_t joining_count;                   //  Workers whose READY's OK is not sent yet
+    uint64_t committed_seq;                 //  Enqueues up to this one are durable
+    bool sync_failing;                      //  The last sync failed: no busy retry
+    bool creating;                          //  Inside a create: events are of new jobs
+
+    s_out_t *out;                           //  Messages of this pass, in order
+    size_t out_count;
+    size_t out_max;
+    s_arena_t arena;                        //  Their bytes
+    s_arena_t event_arena;                  //  Events of this pass: topics and bodies
+    size_t event_count;                     //  Events (each: topics, then a body)
+
+    zhashx_t *subscriptions;                //  Topic prefixes subscribers asked for
+    bool subs_all;                          //  Some subscription is "" (everything)
+
+    s_rate_t created;                       //  Jobs created per second
+    s_rate_t completed;                     //  Jobs completed per second
+    s_rate_t failed;                        //  Jobs failed per second
+    uint64_t event_seq;                     //  Sequence number of the last event
+    int64_t started_at;                     //  Monotonic ms of the start
+    int64_t now;                            //  Monotonic ms at the start of the pass
+    s_worker_t *last_worker;                //  The last worker looked up, a cache
+    int64_t next_tick;                      //  Monotonic ms of the next heartbeat tick
+    int64_t recheck_at;                     //  Monotonic ms of the next disconnect
+                                            //  check, 0 = none due
+    int64_t hold_until;                     //  Monotonic ms: no dispatch before (reclaim
+                                            //  window after a restart), 0 = none
+    uint64_t passes;                        //  Loop passes run
+    uint64_t dropped;                       //  Messages dropped without a reply
+    bool terminated;                        //  $TERM seen
+} s_broker_t;
+
+//  Logging, filtered by level before any formatting
+#define s_log_error(self, ...) \
+    do { if ((self)->config.log_level >= ZJOB_LOG_ERROR) zsys_error (__VA_ARGS__); } while (0)
+#define s_log_warning(self, ...) \
+    do { if ((self)->config.log_level >= ZJOB_LOG_WARNING) zsys_warning (__VA_ARGS__); } while (0)
+#define s_log_info(self, ...) \
+    do { if ((self)->config.log_level >= ZJOB_LOG_INFO) zsys_info (__VA_ARGS__); } while (0)
+#define s_log_debug(self, ...) \
+    do { if ((self)->config.log_level >= ZJOB_LOG_DEBUG) zsys_debug (__VA_ARGS__); } while (0)
+
+
+//  --------------------------------------------------------------------------
+//  Small helpers
+
+//  Reserve size bytes at the end of the arena; returns their offset, or -1
+static int64_t
+s_arena_append (s_arena_t *arena, const void *data, size_t size)
+{
+    if (arena->size + size > arena->max) {
+        size_t max = arena->max? arena->max: 65536;
+        while (max < arena->size + size)
+            max *= 2;
+        uint8_t *grown = (uint8_t *) realloc (arena->data, max);
+        if (!grown)
+            return -1;
+        arena->data = grown;
+        arena->max = max;
+    }
+    size_t offset = arena->size;
+    if (size)
+        memcpy (arena->data + offset, data, size);
+    arena->size += size;
+    return (int64_t) offset;
+}
+
+//  Count count events at now (monotonic ms)
+static void
+s_rate_add (s_rate_t *rate, int64_t now, uint64_t count)
+{
+    int64_t second = now / 1000;
+    size_t slot = (size_t) (second % S_RATE_SLOTS);
+    if (rate->second [slot] != second) {
+        rate->second [slot] = second;
+        rate->count [slot] = 0;
+    }
+    rate->count [slot] += count;
+}
+
+//  Events per second over the last S_RATE_WINDOW whole seconds
+static double
+s_rate_per_sec (const s_rate_t *rate)
+{
+    int64_t now = zjob_mono_ms () / 1000;
+    uint64_t total = 0;
+    for (size_t slot = 0; slot < S_RATE_SLOTS; slot++)
+        if (rate->second [slot] < now && rate->second [slot] >= now - S_RATE_WINDOW)
+            total += rate->count [slot];
+    return (double) total / S_RATE_WINDOW;
+}
+
+static void
+s_hex (char *hex, const uint8_t *data, size_t size)
+{
+    static const char digits [] = "0123456789abcdef";
+    for (size_t index = 0; index < size; index++) {
+        hex [index * 2] = digits [data [index] >> 4];
+        hex [index * 2 + 1] = digits [data [index] & 15];
+    }
+    hex [size * 2] = 0;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The worker registry and the credit ring
+
+static void
+s_ring_add (s_broker_t *self, s_worker_t *worker)
+{
+    if (worker->in_ring || worker->credit == 0 || worker->dead || worker->joining)
+        return;
+    if (self->ring) {
+        //  Join just behind the cursor: last in this round
+        worker->next = self->ring;
+        worker->prev = self->ring->prev;
+        worker->prev->next = worker;
+        self->ring->prev = worker;
+    }
+    else {
+        worker->next = worker->prev = worker;
+        self->ring = worker;
+    }
+    worker->in_ring = true;
+    self->ring_size++;
+    self->dispatch_needed = true;
+}
+
+static void
+s_ring_remove (s_broker_t *self, s_worker_t *worker)
+{
+    if (!worker->in_ring)
+        return;
+    if (worker->next == worker)
+        self->ring = NULL;
+    else {
+        worker->prev->next = worker->next;
+        worker->next->prev = worker->prev;
+        if (self->ring == worker)
+            self->ring = worker->next;
+    }
+    worker->next = worker->prev = NULL;
+    worker->in_ring = false;
+    self->ring_size--;
+}
+
+//  Registry destructor: the record only; the caller has already unlinked it
+static void
+s_worker_destroy (void **item_p)
+{
+    s_worker_t *worker = (s_worker_t *) *item_p;
+    if (worker) {
+        for (size_t index = 0; index < worker->workflow_count; index++)
+            free (worker->workflows [index]);
+        free (worker->workflows);
+        free (worker->worker_id);
+        free (worker->name);
+        free (worker);
+    }
+    *item_p = NULL;
+}
+
+//  The registered worker behind a routing id, or NULL
+static s_worker_t *
+s_worker_lookup (s_broker_t *self, const uint8_t *rid, size_t rid_size)
+{
+    if (rid_size == 0 || rid_size >= S_RID_MAX)
+        return NULL;
+    //  Messages come in runs from one worker: try the last one first
+    s_worker_t *last = self->last_worker;
+    if (last && last->rid_size == rid_size && memcmp (last->rid, rid, rid_size) == 0)
+        return last;
+    char key [S_RID_MAX * 2 + 1];
+    s_hex (key, rid, rid_size);
+    s_worker_t *worker = (s_worker_t *) zhashx_lookup (self->registry, key);
+    if (worker)
+        self->last_worker = worker;
+    return worker;
+}
+
+//  Give credit back to a worker, never beyond its free slots
+static void
+s_worker_credit (s_broker_t *self, s_worker_t *worker, size_t credit)
+{
+    size_t free_slots = worker->slots > worker->holding? worker->slots - worker->holding: 0;
+    worker->credit += credit;
+    if (worker->credit > free_slots)
+        worker->credit = free_slots;
+    if (worker->credit)
+        s_ring_add (self, worker);
+}
+
+//  A job has left the worker (reported, or given up): forget the holder
+static void
+s_holder_forget (s_broker_t *self, const char *job_id, s_worker_t *worker)
+{
+    if (zhashx_lookup (self->holders, job_id) == worker) {
+        zhashx_delete (self->holders, job_id);
+        if (worker->holding)
+            worker->holding--;
+    }
+}
+
+static void s_event_worker (s_broker_t *self, const char *type, s_worker_t *worker,
+                            const char *reason);
+
+//  Take a worker out of service: requeue what it held (at the front of
+//  their queues) and drop its record. keep lists job ids to hand over to
+//  heir instead of requeueing (a worker that re-registered), or NULL.
+static void
+s_worker_remove (s_broker_t *self, s_worker_t *worker, const char *reason,
+                 s_worker_t *heir, const char *const *keep, size_t keep_count)
+{
+    s_ring_remove (self, worker);
+    if (worker->holding) {
+        //  Collect first: requeueing changes the holders table
+        zlistx_t *ids = zlistx_new ();
+        if (ids) {
+            zlistx_set_duplicator (ids, (zlistx_duplicator_fn *) strdup);
+            zlistx_set_destructor (ids, (zlistx_destructor_fn *) zstr_free);
+        }
+        const void *item = zhashx_first (self->holders);
+        for (; item; item = zhashx_next (self->holders))
+            if (item == worker && ids)
+                zlistx_add_end (ids, (void *) zhashx_cursor (self->holders));
+        const char *job_id = ids? (const char *) zlistx_first (ids): NULL;
+        for (; job_id; job_id = (const char *) zlistx_next (ids)) {
+            char id [ZJOB_ID_LEN + 1];
+            snprintf (id, sizeof (id), "%s", job_id);
+            bool handed = false;
+            for (size_t index = 0; heir && index < keep_count; index++)
+                if (streq (keep [index], id)) {
+                    zhashx_update (self->holders, id, heir);
+                    heir->holding++;
+                    handed = true;
+                    break;
+                }
+            if (handed)
+                continue;
+            zhashx_delete (self->holders, id);
+            zjob_error_t err;
+            zjob_job_t *job = zjob_manager_get (self->manager, id, NULL);
+            bool failed = false;
+            if (job && job->status == ZJOB_RUNNING
+            &&  job->max_attempts && job->attempts >= job->max_attempts)
+                //  That was its last attempt: fail it rather than run it again
+                failed = zjob_manager_fail (self->manager, id, job->worker_id, "worker_lost",
+                                            "the worker was lost on the last attempt",
+                                            NULL) == 0;
+            if (job && job->held && !failed
+            &&  zjob_manager_requeue (self->manager, id, &err))
+                s_log_warning (self, "zjob_broker: cannot requeue job %s: %s", id, err.text);
+            zjob_job_destroy (&job);
+            self->dirty = true;
+        }
+        zlistx_destroy (&ids);
+    }
+    worker->holding = 0;
+    s_log_info (self, "zjob_broker: worker %s left (%s)", worker->worker_id, reason);
+    s_event_worker (self, S_EVENT_WORKER_LEFT, worker, reason);
+    if (zhashx_lookup (self->by_worker_id, worker->worker_id) == worker)
+        zhashx_delete (self->by_worker_id, worker->worker_id);
+    if (self->last_worker == worker)
+        self->last_worker = NULL;
+    zhashx_delete (self->registry, worker->key);
+    self->dispatch_needed = true;
+}
+
+//  The workers whose READY was answered this pass may now be sent jobs
+static void
+s_workers_join (s_broker_t *self)
+{
+    if (self->joining_count == 0)
+        return;
+    self->joining_count = 0;
+    s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
+    for (; worker; worker = (s_worker_t *) zhashx_next (self->registry))
+        if (worker->joining) {
+            worker->joining = false;
+            s_ring_add (self, worker);
+        }
+}
+
+//  Remove the workers found dead during the pass
+static void
+s_workers_reap (s_broker_t *self)
+{
+    if (self->dead_count == 0)
+        return;
+    self->dead_count = 0;
+    s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
+    while (worker) {
+        if (worker->dead) {
+            s_worker_remove (self, worker,
+                             worker->dead_reason? worker->dead_reason: "disconnect",
+                             NULL, NULL, 0);
+            worker = (s_worker_t *) zhashx_first (self->registry);
+        }
+        else
+            worker = (s_worker_t *) zhashx_next (self->registry);
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Outgoing messages: queued during the pass, sent after its sync
+
+//  Reserve the next entry; NULL if out of memory
+static s_out_t *
+s_out_next (s_broker_t *self)
+{
+    if (self->out_count == self->out_max) {
+        size_t max = self->out_max? self->out_max * 2: 1024;
+        s_out_t *grown = (s_out_t *) realloc (self->out, max * sizeof (s_out_t));
+        if (!grown)
+            return NULL;
+        self->out = grown;
+        self->out_max = max;
+    }
+    return &self->out [self->out_count];
+}
+
+//  Queue size bytes at data for the peer rid on side
+static void
+s_queue_bytes (s_broker_t *self, s_side_t side, const uint8_t *rid, size_t rid_size,
+               uint64_t request_id, bool mutating, const uint8_t *data, size_t size)
+{
+    s_out_t *out = s_out_next (self);
+    int64_t rid_offset = out? s_arena_append (&self->arena, rid, rid_size): -1;
+    int64_t offset = rid_offset >= 0? s_arena_append (&self->arena, data, size): -1;
+    if (offset < 0) {
+        s_log_error (self, "zjob_broker: out of memory queueing a reply");
+        self->dropped++;
+        return;
+    }
+    out->side = (uint8_t) side;
+    out->mutating = mutating;
+    out->rid_offset = (size_t) rid_offset;
+    out->rid_size = rid_size;
+    out->offset = (size_t) offset;
+    out->size = size;
+    out->request_id = request_id;
+    self->out_count++;
+}
+
+//  Queue a frame (destroyed)
+static void
+s_queue_frame (s_broker_t *self, s_side_t side, const uint8_t *rid, size_t rid_size,
+               uint64_t request_id, bool mutating, zframe_t **frame_p)
+{
+    if (*frame_p)
+        s_queue_bytes (self, side, rid, rid_size, request_id, mutating,
+                       zframe_data (*frame_p), zframe_size (*frame_p));
+    else
+        s_log_error (self, "zjob_broker: out of memory encoding a reply");
+    zframe_destroy (frame_p);
+}
+
+//  Queue an ERROR reply with err's code and message
+static void
+s_queue_error (s_broker_t *self, s_side_t side, const uint8_t *rid, size_t rid_size,
+               uint64_t request_id, const zjob_error_t *err)
+{
+    zframe_t *frame = zjob_msg_error_new (request_id, err);
+    s_queue_frame (self, side, rid, rid_size, request_id, false, &frame);
+}
+
+//  Queue the message in the builder; one that cannot be finished (too
+//  large, out of memory) becomes an ERROR instead
+static void
+s_queue_built_by (s_broker_t *self, zjob_msg_builder_t *builder, s_side_t side,
+                  const uint8_t *rid, size_t rid_size, uint64_t request_id, bool mutating)
+{
+    zjob_error_t err;
+    size_t size;
+    const uint8_t *data = zjob_msg_end_data (builder, &size, &err);
+    if (data)
+        s_queue_bytes (self, side, rid, rid_size, request_id, mutating, data, size);
+    else
+        s_queue_error (self, side, rid, rid_size, request_id, &err);
+}
+
+#define s_queue_built(self, side, rid, rid_size, request_id, mutating) \
+    s_queue_built_by ((self), (self)->builder, (side), (rid), (rid_size), (request_id), (mutating))
+
+//  Send rid + data on side now. Returns 0, or -1 with errno (EHOSTUNREACH:
+//  the worker is gone; EAGAIN: its pipe is full)
+static int
+s_send_now (s_broker_t *self, s_side_t side, const uint8_t *rid, size_t rid_size,
+            const uint8_t *data, size_t size)
+{
+    void *handle = side == S_CLIENTS? self->clients_handle: self->workers_handle;
+    if (zmq_send (handle, rid, rid_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
+        return -1;
+    if (zmq_send (handle, data, size, ZMQ_DONTWAIT) == -1)
+        return -1;
+    return 0;
+}
+
+//  A send to a worker failed: if it is gone, it is dead
+static void
+s_worker_send_failed (s_broker_t *self, const uint8_t *rid, size_t rid_size)
+{
+    int error = zmq_errno ();
+    s_worker_t *worker = s_worker_lookup (self, rid, rid_size);
+    if (!worker)
+        return;
+    if (error == EHOSTUNREACH) {
+        s_log_info (self, "zjob_broker: worker %s is unreachable", worker->worker_id);
+        worker->dead = true;
+        self->dead_count++;
+        worker->dead_reason = "disconnect";
+    }
+    else
+        s_log_warning (self, "zjob_broker: cannot send to worker %s: %s",
+                       worker->worker_id, zmq_strerror (error));
+}
+
+//  Send the pass's messages. When the sync failed (sync_err set), replies
+//  to changes become that error, 503, and acknowledge nothing.
+static void
+s_flush (s_broker_t *self, const zjob_error_t *sync_err)
+{
+    for (size_t index = 0; index < self->out_count; index++) {
+        s_out_t *out = &self->out [index];
+        const uint8_t *rid = self->arena.data + out->rid_offset;
+        const uint8_t *data = self->arena.data + out->offset;
+        size_t size = out->size;
+        zframe_t *frame = NULL;
+        if (sync_err && out->mutating) {
+            zjob_error_t err;
+            zjob_error_set (&err, ZJOB_UNAVAILABLE, "not committed: %s", sync_err->text);
+            frame = zjob_msg_error_new (out->request_id, &err);
+            if (!frame)
+                continue;
+            data = zframe_data (frame);
+            size = zframe_size (frame);
+        }
+        if (s_send_now (self, (s_side_t) out->side, rid, out->rid_size, data, size)) {
+            if (out->side == S_WORKERS)
+                s_worker_send_failed (self, rid, out->rid_size);
+            else
+                self->dropped++;        //  A client's pipe is full: it stopped reading
+        }
+        zframe_destroy (&frame);
+    }
+    self->out_count = 0;
+    self->arena.size = 0;
+    if (self->arena.max > S_ARENA_KEEP) {
+        //  A pass with a huge reply (a long LIST) does not pin its memory
+        free (self->arena.data);
+        self->arena.data = NULL;
+        self->arena.max = 0;
+    }
+}
+
+//  Queue a request to a worker: PAUSE, RESUME or CANCEL of a job it holds
+static void
+s_queue_control (s_broker_t *self, s_worker_t *worker, zjob_cmd_t cmd, const char *job_id)
+{
+    static uint64_t s_control_id = 0;
+    zjob_msg_begin (self->side_builder, cmd, ++s_control_id);
+    zjob_msg_add_str (self->side_builder, "id", job_id);
+    s_queue_built_by (self, self->side_builder, S_WORKERS, worker->rid, worker->rid_size,
+                      s_control_id, false);
+    s_log_debug (self, "zjob_broker: %s job %s on worker %s", zjob_cmd_name (cmd), job_id,
+                 worker->worker_id);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Events: encoded when they happen (only under topics someone wants),
+//  published at the end of the pass
+
+//  True if a subscriber wants topic
+static bool
+s_topic_wanted (s_broker_t *self, const char *topic)
+{
+    if (self->subs_all)
+        return true;
+    if (zhashx_size (self->subscriptions) > S_SUBS_MAX)
+        return true;
+    const char *prefix = (const char *) zhashx_first (self->subscriptions);
+    for (; prefix; prefix = (const char *) zhashx_next (self->subscriptions))
+        if (strncmp (topic, prefix, strlen (prefix)) == 0)
+            return true;
+    return false;
+}
+
+//  Store the builder's message under the wanted ones of count topics
+static void
+s_event_store (s_broker_t *self, char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX],
+               size_t count, const bool *wanted)
+{
+    zjob_error_t err;
+    size_t size;
+    const uint8_t *data = zjob_msg_end_data (self->side_builder, &size, &err);
+    if (!data) {
+        s_log_warning (self, "zjob_broker: cannot encode an event: %s", err.text);
+        return;
+    }
+    for (size_t index = 0; index < count; index++) {
+        if (!wanted [index])
+            continue;
+        //  Each record: topic size (uint32), topic, body size (uint32), body
+        uint32_t topic_size = (uint32_t) strlen (topics [index]);
+        uint32_t body_size = (uint32_t) size;
+        if (s_arena_append (&self->event_arena, &topic_size, sizeof (topic_size)) < 0
+        ||  s_arena_append (&self->event_arena, topics [index], topic_size) < 0
+        ||  s_arena_append (&self->event_arena, &body_size, sizeof (body_size)) < 0
+        ||  s_arena_append (&self->event_arena, data, size) < 0) {
+            s_log_error (self, "zjob_broker: out of memory queueing an event");
+            return;
+        }
+        self->event_count++;
+    }
+}
+
+static void
+s_event_job (s_broker_t *self, const char *type, const zjob_job_t *job, int old_status)
+{
+    self->event_seq++;                  //  Counted even when nobody listens
+    if (zhashx_size (self->subscriptions) == 0)
+        return;                         //  Nobody listens: costs nothing
+    char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX];
+    size_t count = zjob_event_topics (type, job->workflow_id, job->id, topics);
+    bool wanted [ZJOB_EVENT_TOPICS] = { false };
+    bool any = false;
+    for (size_t index = 0; index < count; index++)
+        any |= wanted [index] = s_topic_wanted (self, topics [index]);
+    if (!any)
+        return;
+    zjob_msg_begin (self->side_builder, ZJOB_CMD_EVENT, self->event_seq);
+    zjob_msg_add_job_event (self->side_builder, type, job, old_status);
+    s_event_store (self, topics, count, wanted);
+}
+
+static void
+s_event_worker (s_broker_t *self, const char *type, s_worker_t *worker, const char *reason)
+{
+    self->event_seq++;
+    if (zhashx_size (self->subscriptions) == 0)
+        return;
+    char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX];
+    size_t count = zjob_event_topics (type, NULL, worker->worker_id, topics);
+    bool wanted [ZJOB_EVENT_TOPICS] = { false };
+    if (count == 0 || !(wanted [0] = s_topic_wanted (self, topics [0])))
+        return;
+    zjob_msg_begin (self->side_builder, ZJOB_CMD_EVENT, self->event_seq);
+    zjob_msg_add_str (self->side_builder, "type", type);
+    zjob_msg_add_uint (self->side_builder, "time", (uint64_t) zjob_clock_ms ());
+    zjob_msg_add_str (self->side_builder, "worker_id", worker->worker_id);
+    zjob_msg_add_str (self->side_builder, "name", worker->name);
+    zjob_msg_add_strs (self->side_builder, "workflows", (const char *const *) worker->workflows,
+                       worker->workflow_count);
+    zjob_msg_add_uint (self->side_builder, "slots", worker->slots);
+    zjob_msg_add_str (self->side_builder, "reason", reason);
+    s_event_store (self, topics, 1, wanted);
+}
+
+//  Publish the pass's events: [topic][EVENT]
+static void
+s_events_publish (s_broker_t *self)
+{
+    const uint8_t *cursor = self->event_arena.data;
+    for (size_t index = 0; index < self->event_count; index++) {
+        uint32_t topic_size, body_size;
+        memcpy (&topic_size, cursor, sizeof (topic_size));
+        const uint8_t *topic = cursor + sizeof (topic_size);
+        memcpy (&body_size, topic + topic_size, sizeof (body_size));
+        const uint8_t *body = topic + topic_size + sizeof (body_size);
+        cursor = body + body_size;
+        if (zmq_send (self->events_handle, topic, topic_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1
+        ||  zmq_send (self->events_handle, body, body_size, ZMQ_DONTWAIT) == -1)
+            self->dropped++;
+    }
+    self->event_count = 0;
+    self->event_arena.size = 0;
+}
+
+//  Read the subscriptions the XPUB passes up: 1 + prefix, or 0 + prefix
+static void
+s_events_subscriptions (s_broker_t *self)
+{
+    for (size_t count = 0; count < self->config.batch; count++) {
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, self->events_handle, ZMQ_DONTWAIT) == -1) {
+            zmq_msg_close (&msg);
+            break;
+        }
+        const uint8_t *data = (const uint8_t *) zmq_msg_data (&msg);
+        size_t size = zmq_msg_size (&msg);
+        if (size >= 1 && size <= ZJOB_TOPIC_MAX && (data [0] == 0 || data [0] == 1)) {
+            char prefix [ZJOB_TOPIC_MAX + 1];
+            memcpy (prefix, data + 1, size - 1);
+            prefix [size - 1] = 0;
+            if (data [0] == 1)
+                zhashx_update (self->subscriptions, prefix, (void *) "");
+            else
+                zhashx_delete (self->subscriptions, prefix);
+            self->subs_all = zhashx_lookup (self->subscriptions, "") != NULL;
+            s_log_debug (self, "zjob_broker: %s '%s' (%zu topics)",
+                         data [0]? "subscribe": "unsubscribe", prefix,
+                         zhashx_size (self->subscriptions));
+        }
+        zmq_msg_close (&msg);
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  The manager's listener: events, worker control, dispatch and rate hints
+
+static void
+s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status, void *arg)
+{
+    s_broker_t *self = (s_broker_t *) arg;
+    self->dirty = true;
+    if (event == ZJOB_EVENT_STATUS) {
+        zjob_status_t status = (zjob_status_t) job->status;
+        if (status == ZJOB_QUEUED)
+            self->dispatch_needed = true;
+        else
+        if (status == ZJOB_COMPLETED)
+            s_rate_add (&self->completed, self->now, 1);
+        else
+        if (status == ZJOB_FAILED)
+            s_rate_add (&self->failed, self->now, 1);
+        //  A job a worker still has (the reporter itself is forgotten
+        //  before its result is applied): tell it what changed
+        s_worker_t *holder = (s_worker_t *) zhashx_lookup (self->holders, job->id);
+        if (holder && !holder->dead) {
+            if (old_status == ZJOB_RUNNING && status == ZJOB_PAUSED)
+                s_queue_control (self, holder, ZJOB_CMD_PAUSE, job->id);
+            else
+            if (old_status == ZJOB_PAUSED && status == ZJOB_RUNNING)
+                s_queue_control (self, holder, ZJOB_CMD_RESUME, job->id);
+            else
+            if (zjob_status_terminal (status))
+                s_queue_control (self, holder, ZJOB_CMD_CANCEL, job->id);
+        }
+        //  A new job's first event has no old status (PROTOCOL.md 11.2)
+        s_event_job (self, zjob_status_name (status), job,
+                     self->creating? -1: (int) old_status);
+    }
+    else
+    if (event == ZJOB_EVENT_PROGRESS)
+        s_event_job (self, "progress", job, -1);
+    else
+        s_event_job (self, "deleted", job, -1);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Client requests
+
+//  The peer a request came from, and its request id
+typedef struct {
+    const uint8_t *rid;
+    size_t rid_size;
+    uint64_t request_id;
+} s_peer_t;
+
+static void
+s_reply_error (s_broker_t *self, s_side_t side, const s_peer_t *peer, const zjob_error_t *err)
+{
+    s_log_debug (self, "zjob_broker: request %" PRIu64 ": %d %s", peer->request_id,
+                 err->code, err->text);
+    s_queue_error (self, side, peer->rid, peer->rid_size, peer->request_id, err);
+}
+
+//  SUBMIT: create each spec, or find the job an idempotency key already
+//  made. The batch is all-or-none for the jobs it creates.
+static void
+s_client_submit (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
+{
+    size_t count = 0;
+    const zjob_spec_t *specs = zjob_msg_specs (msg, &count);
+    bool auto_start = zjob_msg_auto_start (msg);
+    zjob_error_t err;
+
+    //  The common case, one job, allocates nothing here
+    zjob_job_t *one_job = NULL;
+    zjob_job_t **jobs = &one_job;
+    const char *one_id = NULL;
+    const char **ids = &one_id;
+    uint64_t one_existing = 0;
+    uint64_t *existing = &one_existing;     //  Indices of specs whose key is known
+    size_t existing_count = 0;
+    int rc = 0;
+
+    if (count > 1) {
+        jobs = (zjob_job_t **) calloc (count, sizeof (zjob_job_t *));
+        ids = (const char **) calloc (count, sizeof (char *));
+        existing = (uint64_t *) calloc (count, sizeof (uint64_t));
+        if (!jobs || !ids || !existing)
+            rc = zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
+    }
+    //  Which specs name a key that is known, or that an earlier spec of
+    //  the batch gave (batch_keys: key -> index + 1 of that spec)
+    zhashx_t *batch_keys = NULL;
+    for (size_t index = 0; rc == 0 && index < count; index++) {
+        const char *key = specs [index].idempotency_key;
+        if (!key)
+            continue;
+        zjob_job_t *job = zjob_manager_find_key (self->manager, key);
+        if (job) {
+            jobs [index] = job;
+            existing [existing_count++] = index;
+            continue;
+        }
+        if (count == 1)
+            continue;
+        if (!batch_keys && (batch_keys = zhashx_new ()) == NULL) {
+            rc = zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
+            break;
+        }
+        if (zhashx_lookup (batch_keys, key))
+            existing [existing_count++] = index;
+        else
+            zhashx_insert (batch_keys, key, (void *) (uintptr_t) (index + 1));
+    }
+    //  Create the rest, all or none
+    size_t fresh_count = count - existing_count;
+    self->creating = true;
+    if (rc == 0 && fresh_count == 1 && count == 1) {
+        one_job = zjob_manager_create (self->manager, &specs [0], auto_start, &err);
+        if (!one_job)
+            rc = -1;
+    }
+    else
+    if (rc == 0 && fresh_count == count)
+        rc = zjob_manager_create_batch (self->manager, specs, count, auto_start, jobs, &err);
+    else
+    if (rc == 0 && fresh_count) {
+        zjob_spec_t *fresh = (zjob_spec_t *) calloc (fresh_count, sizeof (zjob_spec_t));
+        zjob_job_t **made = (zjob_job_t **) calloc (fresh_count, sizeof (zjob_job_t *));
+        if (!fresh || !made)
+            rc = zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
+        size_t next = 0, known = 0;
+        for (size_t index = 0; rc == 0 && index < count; index++) {
+            if (known < existing_count && existing [known] == index)
+                known++;
+            else
+                fresh [next++] = specs [index];
+        }
+        if (rc == 0)
+            rc = zjob_manager_create_batch (self->manager, fresh, fresh_count, auto_start,
+                                            made, &err);
+        next = known = 0;
+        for (size_t index = 0; rc == 0 && index < count; index++) {
+            if (known < existing_count && existing [known] == index)
+                known++;
+            else
+                jobs [index] = made [next++];
+        }
+        free (fresh);
+        free (made);
+    }
+    self->creating = false;
+    if (rc == 0) {
+        s_rate_add (&self->created, self->now, fresh_count);
+        //  A repeated key within the batch answers with its first job
+        for (size_t index = 0; index < count; index++) {
+            if (!jobs [index]) {
+                size_t first = (size_t) (uintptr_t) zhashx_lookup (
+                    batch_keys, specs [index].idempotency_key) - 1;
+                jobs [index] = zjob_job_ref (jobs [first]);
+            }
+            ids [index] = jobs [index]->id;
+        }
+        zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+        zjob_msg_add_strs (self->builder, "ids", ids, count);
+        if (existing_count)
+            zjob_msg_add_uints (self->builder, "existing", existing, existing_count);
+        s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, true);
+    }
+    else
+        s_reply_error (self, S_CLIENTS, peer, &err);
+
+    for (size_t index = 0; index < count; index++)
+        if (jobs)
+            zjob_job_destroy (&jobs [index]);
+    if (count > 1) {
+        free (jobs);
+        free (ids);
+        free (existing);
+    }
+    zhashx_destroy (&batch_keys);
+}
+
+static void
+s_client_get (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
+{
+    zjob_error_t err;
+    zjob_job_t *job = zjob_manager_get (self->manager, zjob_msg_str (msg, "id"), &err);
+    if (!job) {
+        s_reply_error (self, S_CLIENTS, peer, &err);
+        return;
+    }
+    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+    zjob_msg_add_job (self->builder, "job", job);
+    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
+    zjob_job_destroy (&job);
+}
+
+static void
+s_client_list (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
+{
+    zjob_error_t err;
+    const zjob_query_t *query = zjob_msg_query (msg);
+    zjob_job_t **jobs = NULL;
+    size_t count = 0, total = 0;
+    if (!query || zjob_manager_list (self->manager, query, &jobs, &count, &total, &err)) {
+        if (!query)
+            zjob_error_set (&err, ZJOB_BAD_REQUEST, "LIST: no query");
+        s_reply_error (self, S_CLIENTS, peer, &err);
+        return;
+    }
+    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+    zjob_msg_add_jobs (self->builder, "jobs", jobs, count);
+    zjob_msg_add_uint (self->builder, "total", total);
+    zjob_msg_add_uint (self->builder, "offset", query->offset);
+    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
+    for (size_t index = 0; index < count; index++)
+        zjob_job_destroy (&jobs [index]);
+    free (jobs);
+}
+
+//  Apply a lifecycle command to one job id. Returns 0 or -1 with err.
+static int
+s_apply_op (s_broker_t *self, zjob_cmd_t cmd, const char *id, zjob_error_t *err)
+{
+    switch (cmd) {
+        case ZJOB_CMD_DELETE: return zjob_manager_delete (self->manager, id, err);
+        case ZJOB_CMD_START:  return zjob_manager_start (self->manager, id, err);
+        case ZJOB_CMD_PAUSE:  return zjob_manager_pause (self->manager, id, err);
+        case ZJOB_CMD_RESUME: return zjob_manager_resume (self->manager, id, err);
+        case ZJOB_CMD_CANCEL: return zjob_manager_cancel (self->manager, id, err);
+        default:
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "not a job operation");
+    }
+}
+
+//  Collects the ids of the jobs a filter matches for which the operation
+//  is legal (PROTOCOL.md 9.5); the visitor must not change jobs
+typedef struct {
+    zlistx_t *ids;                      //  Copies of the ids
+    int op;                             //  zjob_op_t, or -1 for DELETE (always legal)
+} s_collect_t;
+
+static int
+s_collect_id (zjob_job_t *job, void *arg)
+{
+    s_collect_t *collect = (s_collect_t *) arg;
+    if (collect->op < 0
+    ||  zjob_transition ((zjob_status_t) job->status, (zjob_op_t) collect->op,
+                         job->held, NULL) >= 0)
+        zlistx_add_end (collect->ids, job->id);
+    return 0;
+}
+
+//  A failure within a bulk operation
+typedef struct {
+    char id [ZJOB_ID_LEN + 1];
+    zjob_error_t err;
+} s_bulk_error_t;
+
+//  DELETE, START, PAUSE, RESUME, CANCEL of one job, a list, or a filter
+static void
+s_client_target (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, zjob_cmd_t cmd)
+{
+    zjob_error_t err;
+    const zjob_target_t *target = zjob_msg_target (msg);
+    if (!target) {
+        zjob_error_set (&err, ZJOB_BAD_REQUEST, "%s: no target", zjob_cmd_name (cmd));
+        s_reply_error (self, S_CLIENTS, peer, &err);
+        return;
+    }
+    if (target->id) {
+        if (s_apply_op (self, cmd, target->id, &err)) {
+            s_reply_error (self, S_CLIENTS, peer, &err);
+            return;
+        }
+        zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+        zjob_msg_add_str (self->builder, "id", target->id);
+        if (cmd != ZJOB_CMD_DELETE) {
+            int status = zjob_manager_status (self->manager, target->id, NULL);
+            if (status >= 0)
+                zjob_msg_add_str (self->builder, "status",
+                                  zjob_status_name ((zjob_status_t) status));
+        }
+        s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, true);
+        return;
+    }
+    //  Many: by list, or every job the filter matches now
+    zlistx_t *matched = NULL;
+    const char *const *ids = target->ids;
+    size_t id_count = target->id_count;
+    const char **collected = NULL;
+    if (!ids && target->filter) {
+        matched = zlistx_new ();
+        if (matched) {
+            zlistx_set_duplicator (matched, (zlistx_duplicator_fn *) strdup);
+            zlistx_set_destructor (matched, (zlistx_destructor_fn *) zstr_free);
+            s_collect_t collect = {
+                matched,
+                cmd == ZJOB_CMD_START? ZJOB_OP_START: cmd == ZJOB_CMD_PAUSE? ZJOB_OP_PAUSE:
+                cmd == ZJOB_CMD_RESUME? ZJOB_OP_RESUME: cmd == ZJOB_CMD_CANCEL? ZJOB_OP_CANCEL: -1
+            };
+            zjob_store_iterate (zjob_manager_store (self->manager), target->filter,
+                                s_collect_id, &collect);
+            id_count = zlistx_size (matched);
+            collected = (const char **) calloc (id_count? id_count: 1, sizeof (char *));
+        }
+        if (!collected) {
+            zlistx_destroy (&matched);
+            zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
+            s_reply_error (self, S_CLIENTS, peer, &err);
+            return;
+        }
+        size_t index = 0;
+        const char *id = (const char *) zlistx_first (matched);
+        for (; id; id = (const char *) zlistx_next (matched))
+            collected [index++] = id;
+        ids = collected;
+    }
+    size_t done = 0, failed = 0, kept = 0;
+    s_bulk_error_t *errors = NULL;
+    for (size_t index = 0; index < id_count; index++) {
+        if (s_apply_op (self, cmd, ids [index], &err) == 0) {
+            done++;
+            continue;
+        }
+        failed++;
+        if (kept < ZJOB_BULK_ERRORS_MAX) {
+            if (!errors)
+                errors = (s_bulk_error_t *) calloc (ZJOB_BULK_ERRORS_MAX, sizeof (s_bulk_error_t));
+            if (errors) {
+                snprintf (errors [kept].id, sizeof (errors [kept].id), "%s", ids [index]);
+                errors [kept++].err = err;
+            }
+        }
+    }
+    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+    zjob_msg_add_uint (self->builder, "done", done);
+    zjob_msg_add_uint (self->builder, "failed", failed);
+    if (kept) {
+        msgpack_packer *pk = zjob_msg_add_key (self->builder, "errors");
+        msgpack_pack_array (pk, (uint32_t) kept);
+        for (size_t index = 0; index < kept; index++) {
+            msgpack_pack_map (pk, 3);
+            msgpack_pack_str_with_body (pk, "id", 2);
+            msgpack_pack_str_with_body (pk, errors [index].id, strlen (errors [index].id));
+            msgpack_pack_str_with_body (pk, "code", 4);
+            msgpack_pack_unsigned_int (pk, (unsigned) errors [index].err.code);
+            msgpack_pack_str_with_body (pk, "message", 7);
+            msgpack_pack_str_with_body (pk, errors [index].err.text,
+                                        strlen (errors [index].err.text));
+        }
+    }
+    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, done > 0);
+    free (errors);
+    free (collected);
+    zlistx_destroy (&matched);
+}
+
+static void
+s_client_status (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
+{
+    zjob_error_t err;
+    zjob_job_t *job = zjob_manager_get (self->manager, zjob_msg_str (msg, "id"), &err);
+    if (!job) {
+        s_reply_error (self, S_CLIENTS, peer, &err);
+        return;
+    }
+    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+    zjob_msg_add_str (self->builder, "id", job->id);
+    zjob_msg_add_str (self->builder, "status", zjob_status_name ((zjob_status_t) job->status));
+    zjob_msg_add_float (self->builder, "progress", job->progress);
+    zjob_msg_add_str (self->builder, "progress_message", job->progress_message);
+    zjob_msg_add_uint (self->builder, "updated_at", (uint64_t) job->updated_at);
+    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
+    zjob_job_destroy (&job);
+}
+
+static void
+s_client_results (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
+{
+    zjob_error_t err;
+    zjob_job_t *job = zjob_manager_results (self->manager, zjob_msg_str (msg, "id"), &err);
+    if (!job) {
+        s_reply_error (self, S_CLIENTS, peer, &err);
+        return;
+    }
+    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+    zjob_msg_add_str (self->builder, "id", job->id);
+    zjob_msg_add_str (self->builder, "status", zjob_status_name ((zjob_status_t) job->status));
+    zjob_msg_add_bin (self->builder, "outputs", job->outputs.data, job->outputs.size);
+    zjob_msg_add_str (self->builder, "error_kind", job->error_kind);
+    zjob_msg_add_str (self->builder, "error_message", job->error_message);
+    zjob_msg_add_uint (self->builder, "completed_at", (uint64_t) job->completed_at);
+    zjob_msg_add_uint (self->builder, "execution_ms", (uint64_t) job->execution_ms);
+    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
+    zjob_job_destroy (&job);
+}
+
+static void
+s_client_cleanup (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
+{
+    zjob_error_t err;
+    int64_t now = zjob_clock_ms ();
+    //  The manager keeps its configured retention; a request's own
+    //  retention moves "now" by the difference
+    int64_t configured = self->config.retention_ms > 0? self->config.retention_ms
+                                                      : ZJOB_RETENTION_DEFAULT_MS;
+    if (zjob_msg_has (msg, "retention_ms"))
+        now += configured - (int64_t) zjob_msg_uint (msg, "retention_ms", 0);
+    int deleted = zjob_manager_cleanup (self->manager, now, &err);
+    if (deleted < 0) {
+        s_reply_error (self, S_CLIENTS, peer, &err);
+        return;
+    }
+    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+    zjob_msg_add_uint (self->builder, "deleted", (uint64_t) deleted);
+    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, deleted > 0);
+}
+
+//  Counts per workflow and status, for STATS
+static int
+s_count_workflow (zjob_job_t *job, void *arg)
+{
+    zhashx_t *by_workflow = (zhashx_t *) arg;
+    uint64_t *counts = (uint64_t *) zhashx_lookup (by_workflow, job->workflow_id);
+    if (!counts) {
+        counts = (uint64_t *) calloc (ZJOB_STATUS_COUNT, sizeof (uint64_t));
+        if (!counts)
+            return -1;
+        zhashx_insert (by_workflow, job->workflow_id, counts);
+    }
+    if (job->status < ZJOB_STATUS_COUNT)
+        counts [job->status]++;
+    return 0;
+}
+
+static void
+s_free_item (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+static void
+s_pack_str (msgpack_packer *pk, const char *text)
+{
+    msgpack_pack_str_with_body (pk, text, strlen (text));
+}
+
+static void
+s_client_stats (s_broker_t *self, const s_peer_t *peer)
+{
+    size_t counts [ZJOB_STATUS_COUNT];
+    zjob_manager_counts (self->manager, counts);
+    size_t total = 0;
+    for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
+        total += counts [status];
+
+    //  Per workflow: one walk over the store (O(jobs), on request only)
+    zhashx_t *by_workflow = zhashx_new ();
+    if (by_workflow) {
+        zhashx_set_destructor (by_workflow, s_free_item);
+        zjob_store_iterate (zjob_manager_store (self->manager), NULL, s_count_workflow,
+                            by_workflow);
+    }
+    size_t slots = 0, busy = 0;
+    s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
+    for (; worker; worker = (s_worker_t *) zhashx_next (self->registry)) {
+        slots += worker->slots;
+        busy += worker->holding;
+    }
+    zhashx_t *store_stats = zhashx_new ();
+    if (store_stats)
+        zjob_store_stats (zjob_manager_store (self->manager), store_stats);
+
+    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+    zjob_msg_add_uint (self->builder, "jobs", total);
+    msgpack_packer *pk = zjob_msg_add_key (self->builder, "by_status");
+    msgpack_pack_map (pk, ZJOB_STATUS_COUNT);
+    for (int status = 0; status < ZJOB_STATUS_COUNT; status++) {
+        s_pack_str (pk, zjob_status_name ((zjob_status_t) status));
+        msgpack_pack_uint64 (pk, counts [status]);
+    }
+    pk = zjob_msg_add_key (self->builder, "by_workflow");
+    msgpack_pack_map (pk, by_workflow? (uint32_t) zhashx_size (by_workflow): 0);
+    uint64_t *wf_counts = by_workflow? (uint64_t *) zhashx_first (by_workflow): NULL;
+    for (; wf_counts; wf_counts = (uint64_t *) zhashx_next (by_workflow)) {
+        s_pack_str (pk, (const char *) zhashx_cursor (by_workflow));
+        uint32_t present = 0;
+        for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
+            present += wf_counts [status] > 0;
+        msgpack_pack_map (pk, present);
+        for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
+            if (wf_counts [status]) {
+                s_pack_str (pk, zjob_status_name ((zjob_status_t) status));
+                msgpack_pack_uint64 (pk, wf_counts [status]);
+            }
+    }
+    zjob_msg_add_uint (self->builder, "queued", zjob_manager_queued (self->manager));
+    zjob_msg_add_uint (self->builder, "active", zjob_manager_active (self->manager));
+    zjob_msg_add_uint (self->builder, "workers", zhashx_size (self->registry));
+    zjob_msg_add_uint (self->builder, "slots", slots);
+    zjob_msg_add_uint (self->builder, "busy", busy);
+    pk = zjob_msg_add_key (self->builder, "rates");
+    msgpack_pack_map (pk, 3);
+    s_pack_str (pk, "submitted");
+    msgpack_pack_double (pk, s_rate_per_sec (&self->created));
+    s_pack_str (pk, "completed");
+    msgpack_pack_double (pk, s_rate_per_sec (&self->completed));
+    s_pack_str (pk, "failed");
+    msgpack_pack_double (pk, s_rate_per_sec (&self->failed));
+    zjob_msg_add_uint (self->builder, "rate_window_ms", S_RATE_WINDOW * 1000);
+    zjob_msg_add_uint (self->builder, "uptime_ms",
+                       (uint64_t) (zjob_mono_ms () - self->started_at));
+    zjob_msg_add_uint (self->builder, "subscriptions", zhashx_size (self->subscriptions));
+    if (store_stats) {
+        pk = zjob_msg_add_key (self->builder, "store");
+        msgpack_pack_map (pk, (uint32_t) zhashx_size (store_stats) + 1);
+        s_pack_str (pk, "name");
+        s_pack_str (pk, zjob_store_name (zjob_manager_store (self->manager)));
+        const char *value = (const char *) zhashx_first (store_stats);
+        for (; value; value = (const char *) zhashx_next (store_stats)) {
+            s_pack_str (pk, (const char *) zhashx_cursor (store_stats));
+            s_pack_str (pk, value);
+        }
+    }
+    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
+    zhashx_destroy (&by_workflow);
+    zhashx_destroy (&store_stats);
+}
+
+static void
+s_client_workers (s_broker_t *self, const s_peer_t *peer)
+{
+    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+    msgpack_packer *pk = zjob_msg_add_key (self->builder, "workers");
+    msgpack_pack_array (pk, (uint32_t) zhashx_size (self->registry));
+    int64_t now_mono = zjob_mono_ms ();
+    int64_t now = zjob_clock_ms ();
+    s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
+    for (; worker; worker = (s_worker_t *) zhashx_next (self->registry)) {
+        msgpack_pack_map (pk, 9);
+        s_pack_str (pk, "worker_id");
+        s_pack_str (pk, worker->worker_id);
+        s_pack_str (pk, "name");
+        s_pack_str (pk, worker->name? worker->name: worker->worker_id);
+        s_pack_str (pk, "workflows");
+        msgpack_pack_array (pk, (uint32_t) worker->workflow_count);
+        for (size_t index = 0; index < worker->workflow_count; index++)
+            s_pack_str (pk, worker->workflows [index]);
+        s_pack_str (pk, "slots");
+        msgpack_pack_uint64 (pk, worker->slots);
+        s_pack_str (pk, "busy");
+        msgpack_pack_uint64 (pk, worker->holding);
+        s_pack_str (pk, "credit");
+        msgpack_pack_uint64 (pk, worker->credit);
+        //  Its jobs: a walk over the holders, on request only
+        s_pack_str (pk, "jobs");
+        msgpack_pack_array (pk, (uint32_t) worker->holding);
+        size_t packed = 0;
+        const void *holder = zhashx_first (self->holders);
+        for (; holder && packed < worker->holding; holder = zhashx_next (self->holders))
+            if (holder == worker) {
+                s_pack_str (pk, (const char *) zhashx_cursor (self->holders));
+                packed++;
+            }
+        for (; packed < worker->holding; packed++)
+            s_pack_str (pk, "");        //  Never: holding counts the holders
+        s_pack_str (pk, "connected_at");
+        msgpack_pack_uint64 (pk, (uint64_t) worker->joined_at);
+        s_pack_str (pk, "last_seen");
+        msgpack_pack_uint64 (pk, (uint64_t) (now - (now_mono - worker->seen_at)));
+    }
+    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
+}
+
+static void
+s_client_ping (s_broker_t *self, const s_peer_t *peer)
+{
+    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+    zjob_msg_add_uint (self->builder, "version", ZJOB_PROTO_VERSION);
+    zjob_msg_add_uint (self->builder, "time", (uint64_t) zjob_clock_ms ());
+    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
+}
+
+static void
+s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
+{
+    zjob_cmd_t cmd = zjob_msg_command (msg);
+    switch (cmd) {
+        case ZJOB_CMD_SUBMIT:   s_client_submit (self, msg, peer); break;
+        case ZJOB_CMD_GET:      s_client_get (self, msg, peer); break;
+        case ZJOB_CMD_LIST:     s_client_list (self, msg, peer); break;
+        case ZJOB_CMD_DELETE:
+        case ZJOB_CMD_START:
+        case ZJOB_CMD_PAUSE:
+        case ZJOB_CMD_RESUME:
+        case ZJOB_CMD_CANCEL:   s_client_target (self, msg, peer, cmd); break;
+        case ZJOB_CMD_STATUS:   s_client_status (self, msg, peer); break;
+        case ZJOB_CMD_RESULTS:  s_client_results (self, msg, peer); break;
+        case ZJOB_CMD_CLEANUP:  s_client_cleanup (self, msg, peer); break;
+        case ZJOB_CMD_STATS:    s_client_stats (self, peer); break;
+        case ZJOB_CMD_WORKERS:  s_client_workers (self, peer); break;
+        case ZJOB_CMD_PING:     s_client_ping (self, peer); break;
+        default: {
+            //  The decoder lets through only what the route allows
+            zjob_error_t err;
+            zjob_error_set (&err, ZJOB_BAD_REQUEST, "%s: not a client request",
+                            zjob_cmd_name (cmd));
+            s_reply_error (self, S_CLIENTS, peer, &err);
+        }
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Worker messages
+
+//  READY: register (or re-register) the worker on this connection. It
+//  lists the jobs it still runs; those it can keep are adopted, the rest
+//  are named in "drop". fd is the connection's descriptor (ZMQ_SRCFD).
+static void
+s_worker_ready (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int fd)
+{
+    zjob_error_t err;
+    const char *worker_id = zjob_msg_str (msg, "worker_id");
+    const char *name = zjob_msg_str (msg, "name");
+    size_t workflow_count = 0, keep_count = 0;
+    const char *const *workflows = zjob_msg_strs (msg, "workflows", &workflow_count);
+    const char *const *keep = zjob_msg_strs (msg, "jobs", &keep_count);
+    size_t slots = (size_t) zjob_msg_uint (msg, "slots", 1);
+
+    s_worker_t *worker = (s_worker_t *) calloc (1, sizeof (s_worker_t));
+    if (worker) {
+        worker->worker_id = strdup (worker_id);
+        worker->name = name? strdup (name): NULL;
+        worker->workflows = (char **) calloc (workflow_count? workflow_count: 1, sizeof (char *));
+    }
+    bool ok = worker && worker->worker_id && (!name || worker->name) && worker->workflows;
+    for (size_t index = 0; ok && index < workflow_count; index++)
+        ok = (worker->workflows [worker->workflow_count++] = strdup (workflows [index])) != NULL;
+    if (!ok) {
+        void *item = worker;
+        s_worker_destroy (&item);
+        zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
+        s_reply_error (self, S_WORKERS, peer, &err);
+        return;
+    }
+    memcpy (worker->rid, peer->rid, peer->rid_size);
+    worker->rid_size = peer->rid_size;
+    s_hex (worker->key, peer->rid, peer->rid_size);
+    worker->slots = slots;
+    worker->fd = fd;
+    worker->peer_size = sizeof (worker->peer);
+    if (fd < 0 || getpeername (fd, (struct sockaddr *) &worker->peer, &worker->peer_size))
+        worker->peer_size = 0;
+    worker->joined_at = zjob_clock_ms ();
+    worker->seen_at = zjob_mono_ms ();
+    worker->expires_at = worker->seen_at + self->config.heartbeat_ms * self->config.liveness;
+
+    //  The same connection again, or the same worker on a new connection:
+    //  the old record goes, handing over the jobs the worker still runs
+    s_worker_t *old = (s_worker_t *) zhashx_lookup (self->registry, worker->key);
+    if (old)
+        s_worker_remove (self, old, "replaced", worker, keep, keep_count);
+    old = (s_worker_t *) zhashx_lookup (self->by_worker_id, worker_id);
+    if (old)
+        s_worker_remove (self, old, "replaced", worker, keep, keep_count);
+    zhashx_insert (self->registry, worker->key, worker);
+    zhashx_update (self->by_worker_id, worker->worker_id, worker);
+
+    //  The jobs it still runs: keep what can be kept
+    const char **drop = keep_count? (const char **) calloc (keep_count, sizeof (char *)): NULL;
+    size_t drop_count = 0;
+    bool adopted = false;
+    for (size_t index = 0; index < keep_count; index++) {
+        s_worker_t *holder = (s_worker_t *) zhashx_lookup (self->holders, keep [index]);
+        if (holder == worker)
+            continue;                   //  Handed over from its old record
+        zjob_job_t *job = holder? NULL
+                        : zjob_manager_adopt (self->manager, keep [index], worker_id, NULL);
+        if (job) {
+            zhashx_insert (self->holders, job->id, worker);
+            worker->holding++;
+            adopted = true;
+            zjob_job_destroy (&job);
+        }
+        else
+        if (drop)
+            drop [drop_count++] = keep [index];
+    }
+    worker->credit = worker->slots > worker->holding? worker->slots - worker->holding: 0;
+    //  It joins the credit ring once the OK is sent (s_workers_join)
+    worker->joining = true;
+    self->joining_count++;
+    s_log_info (self, "zjob_broker: worker %s ready: %zu slots, %zu workflows, %zu jobs kept",
+                worker->worker_id, worker->slots, worker->workflow_count, worker->holding);
+    s_event_worker (self, S_EVENT_WORKER_JOINED, worker, NULL);
+
+    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+    zjob_msg_add_uint (self->builder, "heartbeat_ms", (uint64_t) self->config.heartbeat_ms);
+    zjob_msg_add_uint (self->builder, "liveness", (uint64_t) self->config.liveness);
+    zjob_msg_add_uint (self->builder, "credit", worker->credit);
+    if (drop_count)
+        zjob_msg_add_strs (self->builder, "drop", drop, drop_count);
+    zjob_msg_add_uint (self->builder, "max_message", (uint64_t) self->config.max_message);
+    s_queue_built (self, S_WORKERS, peer->rid, peer->rid_size, peer->request_id, adopted);
+    free (drop);
+}
+
+//  RESULT: the outcome of a job. From the worker that holds it, the job
+//  ends and its slot is free again. From a worker that no longer holds
+//  it (given up for dead, or the broker restarted), it is still the
+//  job's result if the job has not ended since.
+static void
+s_worker_result (s_broker_t *self, s_worker_t *worker, zjob_msg_t *msg, const s_peer_t *peer)
+{
+    zjob_error_t err;
+    const char *id = zjob_msg_str (msg, "id");
+    bool completed = zjob_status_parse (zjob_msg_str (msg, "status")) == ZJOB_COMPLETED;
+    size_t outputs_size = 0;
+    const uint8_t *outputs = zjob_msg_bin (msg, "outputs", &outputs_size);
+    const char *kind = zjob_msg_str (msg, "error_kind");
+    const char *message = zjob_msg_str (msg, "error_message");
+    worker->results++;
+
+    //  Forget the holder first: the listener then sends the reporter no
+    //  CANCEL, but does send one to any other worker given the job since
+    bool held = zhashx_lookup (self->holders, id) == worker;
+    if (held)
+        s_holder_forget (self, id, worker);
+    int rc;
+    zjob_job_t *job = held? NULL: zjob_manager_get (self->manager, id, &err);
+    if (!held && !job)
+        rc = -1;                        //  404
+    else
+    if (!held && job->attempts == 0)
+        //  Never handed out: no worker can have run it
+        rc = zjob_error_set (&err, ZJOB_CONFLICT, "job %s is not held by worker %s",
+                             id, worker->worker_id);
+    else {
+        if (!held)
+            s_log_info (self, "zjob_broker: late result for job %s from worker %s", id,
+                        worker->worker_id);
+        rc = zjob_manager_finish (self->manager, id, worker->worker_id, completed,
+                                  outputs, outputs_size, kind, message, &err);
+    }
+    zjob_job_destroy (&job);
+    //  The slot is free whatever the answer (PROTOCOL.md 10.5)
+    s_worker_credit (self, worker, (size_t) zjob_msg_uint (msg, "credit", 1));
+
+    if (rc < 0 && !(held && err.code == ZJOB_NOT_FOUND)) {
+        //  Unknown job (404), never handed out (409), or the store failed
+        //  (500: the worker sends it again). A holder's report on a job
+        //  deleted meanwhile is simply acknowledged.
+        s_reply_error (self, S_WORKERS, peer, &err);
+        return;
+    }
+    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+    zjob_msg_add_str (self->builder, "id", id);
+    s_queue_built (self, S_WORKERS, peer->rid, peer->rid_size, peer->request_id, rc > 0);
+}
+
+static void
+s_worker_progress (s_broker_t *self, s_worker_t *worker, zjob_msg_t *msg)
+{
+    zjob_error_t err;
+    const char *id = zjob_msg_str (msg, "id");
+    if (zhashx_lookup (self->holders, id) != worker) {
+        //  Work it does not own: tell it to stop (PROTOCOL.md 10.4)
+        s_log_debug (self, "zjob_broker: progress from worker %s on job %s it does not hold",
+                     worker->worker_id, id);
+        s_queue_control (self, worker, ZJOB_CMD_CANCEL, id);
+        return;
+    }
+    if (zjob_manager_progress (self->manager, id, worker->worker_id,
+                               (float) zjob_msg_float (msg, "progress", 0),
+                               zjob_msg_str (msg, "message"), &err))
+        s_log_debug (self, "zjob_broker: progress on job %s: %s", id, err.text);
+}
+
+//  OK to a PAUSE, RESUME or CANCEL. Once the job has ended (cancelled, or
+//  finished by another worker's result) the OK means the worker has let
+//  it go: its slot is free (PROTOCOL.md 10.6).
+static void
+s_worker_confirmed (s_broker_t *self, s_worker_t *worker, const char *id)
+{
+    if (!id || zhashx_lookup (self->holders, id) != worker)
+        return;
+    int status = zjob_manager_status (self->manager, id, NULL);
+    if (status < 0 || zjob_status_terminal ((zjob_status_t) status)) {
+        s_holder_forget (self, id, worker);
+        s_worker_credit (self, worker, 1);
+    }
+}
+
+static void
+s_worker_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int fd)
+{
+    zjob_cmd_t cmd = zjob_msg_command (msg);
+    if (cmd == ZJOB_CMD_READY) {
+        s_worker_ready (self, msg, peer, fd);
+        return;
+    }
+    s_worker_t *worker = s_worker_lookup (self, peer->rid, peer->rid_size);
+    if (!worker || worker->dead) {
+        //  Not registered (the broker restarted, or gave it up): it must
+        //  send READY again. Replies and goodbyes need no answer.
+        if (cmd == ZJOB_CMD_OK || cmd == ZJOB_CMD_ERROR || cmd == ZJOB_CMD_DISCONNECT)
+            return;
+        zjob_msg_begin (self->builder, ZJOB_CMD_RECONNECT, peer->request_id);
+        zjob_msg_add_str (self->builder, "reason", "unknown worker");
+        s_queue_built (self, S_WORKERS, peer->rid, peer->rid_size, peer->request_id, false);
+        return;
+    }
+    worker->seen_at = self->now;
+    worker->expires_at = worker->seen_at + self->config.heartbeat_ms * self->config.liveness;
+    switch (cmd) {
+        case ZJOB_CMD_RESULT:
+            s_worker_result (self, worker, msg, peer);
+            break;
+        case ZJOB_CMD_PROGRESS:
+            s_worker_progress (self, worker, msg);
+            break;
+        case ZJOB_CMD_CREDIT:
+            s_worker_credit (self, worker, (size_t) zjob_msg_uint (msg, "credit", 0));
+            break;
+        case ZJOB_CMD_HEARTBEAT:
+            break;
+        case ZJOB_CMD_DISCONNECT: {
+            s_log_debug (self, "zjob_broker: worker %s says goodbye: %s", worker->worker_id,
+                         zjob_msg_str (msg, "reason")? zjob_msg_str (msg, "reason"): "");
+            s_worker_remove (self, worker, "disconnect", NULL, NULL, 0);
+            break;
+        }
+        case ZJOB_CMD_ERROR: {
+            zjob_error_t err;
+            zjob_msg_error (msg, &err);
+            s_log_warning (self, "zjob_broker: worker %s refused request %" PRIu64 ": %d %s",
+                           worker->worker_id, zjob_msg_request_id (msg), err.code, err.text);
+            break;
+        }
+        case ZJOB_CMD_OK:
+            s_worker_confirmed (self, worker, zjob_msg_str (msg, "id"));
+            break;
+        default: {
+            zjob_error_t err;
+            zjob_error_set (&err, ZJOB_BAD_REQUEST, "%s: not a worker message",
+                            zjob_cmd_name (cmd));
+            if (zjob_cmd_is_request (cmd, ZJOB_ROUTE_WORKER_BROKER))
+                s_reply_error (self, S_WORKERS, peer, &err);
+        }
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Reading the sockets
+
+//  Read one message from a ROUTER, if any, and handle it. Returns 0 if a
+//  message was read, -1 if none was waiting.
+static int
+s_read_one (s_broker_t *self, s_side_t side)
+{
+    void *handle = side == S_CLIENTS? self->clients_handle: self->workers_handle;
+    zmq_msg_t rid, body;
+    zmq_msg_init (&rid);
+    if (zmq_msg_recv (&rid, handle, ZMQ_DONTWAIT) == -1) {
+        zmq_msg_close (&rid);
+        return -1;
+    }
+    zmq_msg_init (&body);
+    bool more = zmq_msg_more (&rid);
+    if (more && zmq_msg_recv (&body, handle, 0) == -1)
+        more = false;
+    size_t frames = more? 2: 1;
+    if (more && zmq_msg_more (&body)) {
+        //  The protocol has one frame: swallow the rest
+        zmq_msg_t extra;
+        zmq_msg_init (&extra);
+        while (zmq_msg_recv (&extra, handle, 0) != -1) {
+            frames++;
+            if (!zmq_msg_more (&extra))
+                break;
+        }
+        zmq_msg_close (&extra);
+    }
+    s_peer_t peer = {
+        (const uint8_t *) zmq_msg_data (&rid), zmq_msg_size (&rid), 0
+    };
+    const uint8_t *data = (const uint8_t *) zmq_msg_data (&body);
+    size_t size = zmq_msg_size (&body);
+    zjob_route_t route = side == S_CLIENTS? ZJOB_ROUTE_CLIENT_BROKER: ZJOB_ROUTE_WORKER_BROKER;
+    zjob_error_t err;
+    zjob_msg_t *msg = NULL;
+    if (peer.rid_size == 0 || peer.rid_size >= S_RID_MAX)
+        zjob_error_set (&err, ZJOB_BAD_REQUEST, "bad routing id");
+    else
+    if (frames != 2)
+        zjob_error_set (&err, ZJOB_BAD_REQUEST,
+                        "a message is one frame (after the routing id), not %zu", frames - 1);
+    else
+        msg = zjob_msg_decode (data, size, route, &err);
+
+    if (msg) {
+        peer.request_id = zjob_msg_request_id (msg);
+        if (side == S_CLIENTS)
+            s_client_message (self, msg, &peer);
+        else {
+            int fd = zjob_msg_command (msg) == ZJOB_CMD_READY? zmq_msg_get (&body, ZMQ_SRCFD): -1;
+            s_worker_message (self, msg, &peer, fd);
+        }
+        zjob_msg_destroy (&msg);
+    }
+    else
+    if (peer.rid_size > 0 && peer.rid_size < S_RID_MAX) {
+        zframe_t *reply = size? zjob_msg_error_for (data, size, &err): NULL;
+        if (reply) {
+            s_log_debug (self, "zjob_broker: bad message: %d %s", err.code, err.text);
+            zjob_msg_peek (data, size, &peer.request_id, NULL);
+            s_queue_frame (self, side, peer.rid, peer.rid_size, peer.request_id, false, &reply);
+        }
+        else {
+            s_log_warning (self, "zjob_broker: dropped a message on the %s socket: %s",
+                           side == S_CLIENTS? "clients": "workers", err.text);
+            self->dropped++;
+        }
+    }
+    zmq_msg_close (&body);
+    zmq_msg_close (&rid);
+    return 0;
+}
+
+//  Read up to batch messages from side
+static size_t
+s_drain (s_broker_t *self, s_side_t side)
+{
+    size_t count = 0;
+    while (count < self->config.batch && s_read_one (self, side) == 0)
+        count++;
+    return count;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Dispatch: round-robin over the workers with credit
+
+//  Send job to worker now. Returns 0, or -1 (errno as s_send_now)
+static int
+s_send_job (s_broker_t *self, s_worker_t *worker, const zjob_job_t *job)
+{
+    zjob_error_t err;
+    size_t size;
+    zjob_msg_begin (self->builder, ZJOB_CMD_JOB, 0);
+    zjob_msg_add_job (self->builder, "job", job);
+    const uint8_t *data = zjob_msg_end_data (self->builder, &size, &err);
+    if (!data) {
+        s_log_error (self, "zjob_broker: cannot encode job %s: %s", job->id, err.text);
+        errno = ENOMEM;
+        return -1;
+    }
+    return s_send_now (self, S_WORKERS, worker->rid, worker->rid_size, data, size);
+}
+
+//  Hand out jobs. Before the pass's sync (committed), only jobs whose
+//  enqueue is already durable go out, so that no job runs before the
+//  broker could lose it; after the sync, any job.
+static void
+s_dispatch (s_broker_t *self, bool committed)
+{
+    if (!self->dispatch_needed)
+        return;
+    if (self->hold_until) {
+        if (zjob_mono_ms () < self->hold_until)
+            return;                     //  Still leaving workers time to reclaim
+        self->hold_until = 0;
+    }
+    uint64_t max_seq = committed? UINT64_MAX: self->committed_seq;
+    if (committed)
+        self->dispatch_needed = false;
+    size_t misses = 0;                  //  Workers in a row that got nothing
+    s_worker_t *worker = self->ring;
+    while (worker && misses < self->ring_size) {
+        s_worker_t *next = worker->next;
+        if (worker->dead) {
+            s_ring_remove (self, worker);
+            worker = self->ring && next != worker && next->in_ring? next: self->ring;
+            continue;
+        }
+        zjob_job_t *job = zjob_manager_take_before (self->manager,
+                                                    (const char *const *) worker->workflows,
+                                                    worker->workflow_count, worker->worker_id,
+                                                    max_seq);
+        if (!job) {
+            if (zjob_manager_queued (self->manager) == 0
+            || (self->config.max_concurrent
+                && zjob_manager_active (self->manager) >= self->config.max_concurrent))
+                break;                  //  Nothing for anyone
+            misses++;
+            worker = next;
+            continue;
+        }
+        misses = 0;
+        self->dirty = true;
+        if (s_send_job (self, worker, job) == 0) {
+            zhashx_insert (self->holders, job->id, worker);
+            worker->holding++;
+            worker->credit--;
+        }
+        else {
+            //  Not delivered: the job goes back to the front of its queue
+            zjob_error_t err;
+            if (errno == EHOSTUNREACH) {
+                worker->dead = true;
+                self->dead_count++;
+                worker->dead_reason = "disconnect";
+            }
+            else
+                worker->credit = 0;     //  Its pipe is full: wait for a result
+            if (zjob_manager_requeue (self->manager, job->id, &err))
+                s_log_error (self, "zjob_broker: cannot requeue job %s: %s", job->id, err.text);
+            self->dispatch_needed = true;
+        }
+        zjob_job_destroy (&job);
+        if (worker->credit == 0 || worker->dead) {
+            s_ring_remove (self, worker);
+            if (!self->ring)
+                break;
+            if (next == worker || !next->in_ring)
+                next = self->ring;
+        }
+        worker = next;
+    }
+    if (worker && worker->in_ring)
+        self->ring = worker;            //  The next walk starts where this one ended
+}
+
+
+//  --------------------------------------------------------------------------
+//  Heartbeats and disconnects
+
+//  Every heartbeat_ms: expire silent workers, send HEARTBEAT to the others
+static void
+s_heartbeat (s_broker_t *self)
+{
+    int64_t now = zjob_mono_ms ();
+    if (now < self->next_tick)
+        return;
+    self->next_tick = now + self->config.heartbeat_ms;
+    zframe_t *heartbeat = zjob_msg_empty_new (ZJOB_CMD_HEARTBEAT, 0);
+    s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
+    for (; worker; worker = (s_worker_t *) zhashx_next (self->registry)) {
+        if (worker->dead)
+            continue;
+        if (now >= worker->expires_at) {
+            s_log_info (self, "zjob_broker: worker %s is silent, giving it up",
+                        worker->worker_id);
+            worker->dead = true;
+            self->dead_count++;
+            worker->dead_reason = "expired";
+        }
+        else
+        if (heartbeat
+        &&  s_send_now (self, S_WORKERS, worker->rid, worker->rid_size,
+                        zframe_data (heartbeat), zframe_size (heartbeat))) {
+            if (zmq_errno () == EHOSTUNREACH) {
+                worker->dead = true;
+                self->dead_count++;
+                worker->dead_reason = "disconnect";
+            }
+        }
+    }
+    zframe_destroy (&heartbeat);
+}
+
+//  True if the worker's connection is no longer the one it registered on
+static bool
+s_worker_disconnected (s_worker_t *worker)
+{
+    if (worker->peer_size == 0)
+        return false;                   //  Unknown: the heartbeats will tell
+    struct sockaddr_storage peer;
+    socklen_t peer_size = sizeof (peer);
+    if (getpeername (worker->fd, (struct sockaddr *) &peer, &peer_size))
+        return true;                    //  Closed
+    return peer_size != worker->peer_size || memcmp (&peer, &worker->peer, peer_size) != 0;
+}
+
+#define S_RECHECK_MS    10                  //  msecs between disconnect checks
+#define S_RECHECKS      20                  //  checks after a DISCONNECTED event
+
+//  Check the workers a DISCONNECTED event may be about. libzmq reports the
+//  event just before it closes the descriptor, so a worker whose
+//  connection still looks alive is checked again a few times.
+static void
+s_workers_recheck (s_broker_t *self)
+{
+    self->recheck_at = 0;
+    s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
+    for (; worker; worker = (s_worker_t *) zhashx_next (self->registry)) {
+        if (worker->dead || worker->rechecks == 0)
+            continue;
+        if (s_worker_disconnected (worker)) {
+            s_log_info (self, "zjob_broker: worker %s disconnected", worker->worker_id);
+            worker->dead = true;
+            self->dead_count++;
+            worker->dead_reason = "disconnect";
+            worker->rechecks = 0;
+        }
+        else
+        if (--worker->rechecks)
+            self->recheck_at = zjob_mono_ms () + S_RECHECK_MS;
+    }
+}
+
+//  A DISCONNECTED event from the workers socket's monitor
+static void
+s_monitor_event (s_broker_t *self)
+{
+    zmsg_t *event = zmsg_recv (self->monitor);
+    if (!event)
+        return;
+    char *name = zmsg_popstr (event);
+    char *value = zmsg_popstr (event);
+    if (name && value && streq (name, "DISCONNECTED")) {
+        int fd = atoi (value);
+        s_log_debug (self, "zjob_broker: connection %d closed", fd);
+        s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
+        for (; worker; worker = (s_worker_t *) zhashx_next (self->registry))
+            if (!worker->dead && worker->fd == fd)
+                worker->rechecks = S_RECHECKS;
+        s_workers_recheck (self);
+    }
+    zstr_free (&name);
+    zstr_free (&value);
+    zmsg_destroy (&event);
+}
+
+
+//  --------------------------------------------------------------------------
+//  The actor
+
+//  A command on the actor pipe
+static void
+s_pipe_command (s_broker_t *self)
+{
+    zmsg_t *request = zmsg_recv (self->pipe);
+    if (!request) {
+        self->terminated = true;        //  Interrupted
+        return;
+    }
+    char *command = zmsg_popstr (request);
+    if (!command || streq (command, "$TERM"))
+        self->terminated = true;
+    else
+    if (streq (command, "ENDPOINTS"))
+        zstr_sendx (self->pipe, self->clients_endpoint? self->clients_endpoint: "",
+                    self->workers_endpoint? self->workers_endpoint: "",
+                    self->events_endpoint? self->events_endpoint: "", NULL);
+    else
+    if (streq (command, "STATUS")) {
+        char code [16];
+        snprintf (code, sizeof (code), "%d", self->start_error.code);
+        zstr_sendx (self->pipe, code, self->start_error.text, NULL);
+    }
+    else
+    if (streq (command, "SUBSCRIPTIONS"))
+        zstr_sendf (self->pipe, "%zu", zhashx_size (self->subscriptions));
+    else
+    if (streq (command, "VERBOSE"))
+        self->config.log_level = ZJOB_LOG_DEBUG;
+    else
+        s_log_warning (self, "zjob_broker: unknown pipe command '%s'", command);
+    zstr_free (&command);
+    zmsg_destroy (&request);
+}
+
+//  Bind sock to endpoint; returns the endpoint as bound (freshly
+//  allocated), or NULL with err filled. libzmq's own bind, not CZMQ's: a
+//  port of '*' is then the kernel's choice of ephemeral port, not the
+//  first free one from 49152 up (which tests running side by side would
+//  keep handing to each other's leftover peers).
+static char *
+s_bind (zsock_t *sock, const char *what, const char *endpoint, zjob_error_t *err)
+{
+    if (zmq_bind (zsock_resolve (sock), endpoint) == -1) {
+        zjob_error_set (err, ZJOB_UNAVAILABLE, "cannot bind the %s socket to %s: %s",
+                        what, endpoint, zmq_strerror (zmq_errno ()));
+        return NULL;
+    }
+    char *bound = zsock_last_endpoint (sock);
+    if (!bound)
+        zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    return bound;
+}
+
+static void
+s_broker_destroy (s_broker_t **self_p)
+{
+    s_broker_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->manager) {
+        zjob_error_t err;
+        if (zjob_manager_sync (self->manager, &err))
+            s_log_error (self, "zjob_broker: final sync failed: %s", err.text);
+        zjob_manager_set_listener (self->manager, NULL, NULL);
+    }
+    zhashx_destroy (&self->holders);
+    zhashx_destroy (&self->by_worker_id);
+    zhashx_destroy (&self->registry);
+    zhashx_destroy (&self->subscriptions);
+    zjob_manager_destroy (&self->manager);
+    zactor_destroy (&self->monitor);
+    zsock_destroy (&self->clients);
+    zsock_destroy (&self->workers);
+    zsock_destroy (&self->events);
+    zjob_msg_builder_destroy (&self->builder);
+    zjob_msg_builder_destroy (&self->side_builder);
+    zstr_free (&self->clients_endpoint);
+    zstr_free (&self->workers_endpoint);
+    zstr_free (&self->events_endpoint);
+    free (self->out);
+    free (self->arena.data);
+    free (self->event_arena.data);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Counts queued jobs that were handed out before (recovered or requeued)
+static int
+s_count_handed_out (zjob_job_t *job, void *arg)
+{
+    if (job->attempts > 0)
+        (*(size_t *) arg)++;
+    return 0;
+}
+
+//  Set up sockets and the manager. Returns 0, or -1 with self->start_error
+static int
+s_broker_start (s_broker_t *self)
+{
+    zjob_error_t *err = &self->start_error;
+    zjob_broker_config_t *config = &self->config;
+    self->started_at = zjob_mono_ms ();
+    self->registry = zhashx_new ();
+    self->by_worker_id = zhashx_new ();
+    self->holders = zhashx_new ();
+    self->subscriptions = zhashx_new ();
+    self->builder = zjob_msg_builder_new ();
+    self->side_builder = zjob_msg_builder_new ();
+    if (!self->registry || !self->by_worker_id || !self->holders || !self->subscriptions
+    ||  !self->builder || !self->side_builder)
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    zhashx_set_destructor (self->registry, s_worker_destroy);
+
+    //  The store: the file store under data-dir unless a spec is given
+    char spec [ZJOB_BROKER_PATH_MAX + 8];
+    if (*config->store)
+        snprintf (spec, sizeof (spec), "%s", config->store);
+    else {
+        if (zsys_dir_create ("%s", config->data_dir))
+            return zjob_error_set (err, ZJOB_UNAVAILABLE, "cannot create data directory %s",
+                                   config->data_dir);
+        snprintf (spec, sizeof (spec), "file:%s", config->data_dir);
+    }
+    zjob_store_t *store = zjob_store_open (spec, err);
+    if (!store)
+        return -1;
+    zjob_manager_config_t manager_config = {
+        .max_concurrent = config->max_concurrent, .retention_ms = config->retention_ms
+    };
+    self->manager = zjob_manager_new (&store, &manager_config, err);
+    zjob_store_destroy (&store);
+    if (!self->manager)
+        return -1;
+    zjob_manager_set_listener (self->manager, s_on_change, self);
+    self->dispatch_needed = true;       //  Recovery may have queued jobs
+    self->dirty = true;                 //  And rewritten some: commit them first
+
+    //  Jobs that were handed out before the restart are queued again; the
+    //  workers that still run them get a moment to reconnect and take
+    //  them back (READY "jobs") before anyone else is given them
+    zjob_filter_t queued = { .status_mask = 1u << ZJOB_QUEUED };
+    size_t handed_out = 0;
+    zjob_store_iterate (zjob_manager_store (self->manager), &queued, s_count_handed_out,
+                        &handed_out);
+    if (handed_out) {
+        self->hold_until = zjob_mono_ms () + config->heartbeat_ms * config->liveness;
+        s_log_info (self, "zjob_broker: %zu recovered jobs: dispatch starts in %" PRId64 " ms",
+                    handed_out, config->heartbeat_ms * config->liveness);
+    }
+
+    self->clients = zsock_new (ZMQ_ROUTER);
+    self->workers = zsock_new (ZMQ_ROUTER);
+    self->events = zsock_new (ZMQ_XPUB);
+    if (!self->clients || !self->workers || !self->events)
+        return zjob_error_set (err, ZJOB_INTERNAL, "cannot create sockets");
+    zjob_proto_socket_setup (self->clients);
+    zjob_proto_socket_setup (self->workers);
+    zjob_proto_socket_setup (self->events);
+    zsock_set_maxmsgsize (self->clients, config->max_message);
+    zsock_set_maxmsgsize (self->workers, config->max_message);
+    zsock_set_router_mandatory (self->workers, 1);
+    //  A peer that reconnects with the routing id it chose takes it over
+    zsock_set_router_handover (self->clients, 1);
+    zsock_set_router_handover (self->workers, 1);
+    //  ZMTP heartbeats close half-open worker connections (the monitor
+    //  then reports them); the application heartbeats decide liveness
+    zsock_set_heartbeat_ivl (self->workers, (int) config->heartbeat_ms);
+    zsock_set_heartbeat_timeout (self->workers, (int) (config->heartbeat_ms * config->liveness));
+    zsock_set_linger (self->clients, 200);
+    zsock_set_linger (self->workers, 200);
+    zsock_set_linger (self->events, 0);
+
+    //  Watch worker disconnects before anyone can connect
+    self->monitor = zactor_new (zmonitor, self->workers);
+    if (!self->monitor)
+        return zjob_error_set (err, ZJOB_INTERNAL, "cannot start the socket monitor");
+    zstr_sendx (self->monitor, "LISTEN", "DISCONNECTED", NULL);
+    zstr_sendx (self->monitor, "START", NULL);
+    zsock_wait (self->monitor);
+
+    if (!(self->clients_endpoint = s_bind (self->clients, "clients", config->clients, err))
+    ||  !(self->workers_endpoint = s_bind (self->workers, "workers", config->workers, err))
+    ||  !(self->events_endpoint = s_bind (self->events, "events", config->events, err)))
+        return -1;
+    self->clients_handle = zsock_resolve (self->clients);
+    self->workers_handle = zsock_resolve (self->workers);
+    self->events_handle = zsock_resolve (self->events);
+    self->next_tick = zjob_mono_ms () + config->heartbeat_ms;
+    s_log_info (self, "zjob_broker: serving clients=%s workers=%s events=%s store=%s "
+                "(%zu jobs, %zu queued)", self->clients_endpoint, self->workers_endpoint,
+                self->events_endpoint, spec,
+                zjob_store_count (zjob_manager_store (self->manager)),
+                zjob_manager_queued (self->manager));
+    return 0;
+}
+
+//  One loop pass after the poll: drain, commit, reply, dispatch, publish
+static void
+s_broker_pass (s_broker_t *self, zmq_pollitem_t *items)
+{
+    self->passes++;
+    self->now = zjob_mono_ms ();
+    if (items [3].revents & ZMQ_POLLIN)
+        s_events_subscriptions (self);
+    if (items [4].revents & ZMQ_POLLIN)
+        s_monitor_event (self);
+    else
+    if (self->recheck_at && zjob_mono_ms () >= self->recheck_at)
+        s_workers_recheck (self);
+    //  Workers first: their results free the credit that submits use
+    s_drain (self, S_WORKERS);
+    s_drain (self, S_CLIENTS);
+    s_heartbeat (self);
+    s_workers_reap (self);
+    //  Jobs already durable go out now, so that workers run them while
+    //  the sync below waits for the disk
+    s_dispatch (self, false);
+
+    //  Group commit: one sync for everything the pass changed
+    zjob_error_t sync_err;
+    bool synced = true;
+    if (self->dirty) {
+        uint64_t seq = zjob_manager_seq (self->manager);
+        synced = zjob_manager_sync (self->manager, &sync_err) == 0;
+        if (synced) {
+            self->dirty = false;
+            self->committed_seq = seq;
+        }
+        else
+            s_log_error (self, "zjob_broker: store sync failed: %s", sync_err.text);
+        self->sync_failing = !synced;
+    }
+    else
+        self->committed_seq = zjob_manager_seq (self->manager);
+    //  The jobs this pass queued go out first: a worker waiting for work
+    //  gets it a little sooner than the client its OK
+    if (synced)
+        s_dispatch (self, true);
+    s_flush (self, synced? NULL: &sync_err);
+    s_workers_join (self);              //  Their OK is sent: next pass, jobs
+    s_workers_reap (self);              //  Found unreachable while sending
+    s_events_publish (self);
+}
+
+void
+zjob_broker_actor (zsock_t *pipe, void *args)
+{
+    s_broker_t *self = (s_broker_t *) calloc (1, sizeof (s_broker_t));
+    if (!self) {
+        zsock_signal (pipe, 1);
+        return;
+    }
+    self->pipe = pipe;
+    if (args)
+        self->config = *(const zjob_broker_config_t *) args;
+    else
+        zjob_broker_config_init (&self->config);
+    zjob_error_clear (&self->start_error);
+    int rc = s_broker_start (self);
+    zsock_signal (pipe, 0);
+
+    if (rc) {
+        //  Not serving: answer STATUS with the reason until told to stop
+        s_log_error (self, "zjob_broker: cannot start: %s", self->start_error.text);
+        while (!self->terminated)
+            s_pipe_command (self);
+        s_broker_destroy (&self);
+        return;
+    }
+    zmq_pollitem_t items [] = {
+        { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
+        { self->clients_handle, 0, ZMQ_POLLIN, 0 },
+        { self->workers_handle, 0, ZMQ_POLLIN, 0 },
+        { self->events_handle, 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 }
+    };
+    while (!self->terminated) {
+        int64_t timeout = self->next_tick - zjob_mono_ms ();
+        if (timeout < 0)
+            timeout = 0;
+        if (self->recheck_at && self->recheck_at - zjob_mono_ms () < timeout)
+            timeout = self->recheck_at > zjob_mono_ms ()? self->recheck_at - zjob_mono_ms (): 0;
+        if (self->dispatch_needed && self->ring && !self->hold_until && !self->sync_failing)
+            timeout = 0;
+        int ready = zmq_poll (items, 5, (long) timeout);
+        if (ready == -1 && zmq_errno () != EINTR)
+            break;                      //  Context terminated
+        if (ready > 0 && (items [0].revents & ZMQ_POLLIN))
+            s_pipe_command (self);
+        if (self->terminated)
+            break;
+        s_broker_pass (self, items);
+    }
+    //  Tell the workers, so that they start reconnecting at once
+    zjob_msg_begin (self->builder, ZJOB_CMD_DISCONNECT, 0);
+    zjob_msg_add_str (self->builder, "reason", "broker stopping");
+    size_t size;
+    const uint8_t *data = zjob_msg_end_data (self->builder, &size, NULL);
+    s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
+    for (; worker && data; worker = (s_worker_t *) zhashx_next (self->registry))
+        s_send_now (self, S_WORKERS, worker->rid, worker->rid_size, data, size);
+    s_log_info (self, "zjob_broker: stopping after %" PRIu64 " passes, %" PRIu64
+                " messages dropped", self->passes, self->dropped);
+    s_broker_destroy (&self);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Starting a broker
+
+zactor_t *
+zjob_broker_new (const zjob_broker_config_t *config, zjob_error_t *err)
+{
+    zactor_t *actor = zactor_new (zjob_broker_actor, (void *) config);
+    if (!actor) {
+        zjob_error_set (err, ZJOB_INTERNAL, "cannot start the broker thread");
+        return NULL;
+    }
+    zstr_send (actor, "STATUS");
+    char *code = NULL, *text = NULL;
+    if (zstr_recvx (actor, &code, &text, NULL) < 2 || atoi (code) != ZJOB_OK) {
+        zjob_error_set (err, code? atoi (code): ZJOB_INTERNAL, "%s",
+                        text && *text? text: "the broker did not start");
+        zactor_destroy (&actor);
+    }
+    zstr_free (&code);
+    zstr_free (&text);
+    return actor;
+}
+
+int
+zjob_broker_endpoints (zactor_t *self, char **clients, char **workers, char **events)
+{
+    assert (self);
+    char *bound [3] = { NULL, NULL, NULL };
+    if (zstr_send (self, "ENDPOINTS")
+    ||  zstr_recvx (self, &bound [0], &bound [1], &bound [2], NULL) < 3) {
+        for (int index = 0; index < 3; index++)
+            zstr_free (&bound [index]);
+        return -1;
+    }
+    char **wanted [3] = { clients, workers, events };
+    for (int index = 0; index < 3; index++) {
+        if (wanted [index])
+            *wanted [index] = bound [index];
+        else
+            zstr_free (&bound [index]);
+    }
+    return 0;
+}

@@ -1,0 +1,981 @@
+/*  =========================================================================
+    zjob_client - the client API of libzjob: job operations and events
+
+    One path carries every request. A request is built with the proto
+    builder, registered in `inflight` under its request id (the value is
+    the command, so the reply can be checked against that command's reply
+    table), and sent without blocking. Replies are read, decoded and
+    matched by request id; a reply for an id that is not in flight (a late
+    answer to a call that timed out, or a duplicate answer to a request
+    sent twice) is dropped. The window is inflight's size, bounded by
+    ZJOB_INFLIGHT_MAX.
+
+    A synchronous call is the same path plus a wait for its own id. While
+    it waits, replies to the caller's asynchronous requests go to `backlog`
+    in arrival order, and zjob_client_recv serves the backlog before the
+    socket, so the two APIs can be mixed on one client.
+
+    Resending. A message can be lost only when the connection under it
+    breaks (the broker restarted): ZeroMQ reconnects by itself, but what
+    was in flight on the old connection is gone. A synchronous call whose
+    request is safe to repeat therefore sends the same frame (same request
+    id, so either answer will do) again every third of the timeout. For
+    SUBMIT, safe means the idempotency key: every spec gets one, made up
+    here from a random per-client prefix and a counter when the caller
+    gave none, and the broker answers a repeated key with the job it made
+    the first time. State-changing operations on existing jobs (DELETE,
+    START, PAUSE, RESUME, CANCEL, CLEANUP) are sent once: a second copy
+    would turn a success into a spurious 404 or 409.
+    ========================================================================= */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include "zjob_client.h"
+
+#define KEY_PREFIX_LEN 32               //  hex characters of the random key prefix
+#define KEY_MAX        64               //  bytes in a made-up idempotency key, with the NUL
+
+struct _zjob_client_t {
+    zsock_t *sock;                      //  DEALER, connected to the broker
+    char *endpoint;                     //  The endpoint, as given
+    int timeout;                        //  msecs a synchronous call waits
+    uint64_t next_id;                   //  Request id of the next request (from 1)
+    zhashx_t *inflight;                 //  request id -> zjob_cmd_t, awaiting a reply
+    zlistx_t *backlog;                  //  zjob_reply_t kept aside by synchronous calls
+    zjob_msg_builder_t *builder;        //  Reused for every request
+    char key_prefix [KEY_PREFIX_LEN + 1];   //  Random, unique to this client
+    uint64_t key_seq;                   //  Counter of made-up keys
+    int timeouts;                       //  Synchronous calls timed out in a row
+};
+
+struct _zjob_reply_t {
+    uint64_t request_id;                //  The request it answers
+    zjob_cmd_t request;                 //  That request's command
+    zjob_error_t error;                 //  ZJOB_OK, or the error
+    zjob_msg_t *msg;                    //  The decoded reply; NULL if it did not decode
+};
+
+struct _zjob_events_t {
+    zsock_t *sock;                      //  SUB, connected to the broker's events
+    uint64_t last_seq;                  //  Sequence number of the last event returned
+};
+
+//  --------------------------------------------------------------------------
+//  Request ids are the hash keys themselves (cast to pointers), never 0
+
+static size_t
+s_id_hash (const void *key)
+{
+    uint64_t id = (uint64_t) (uintptr_t) key;
+    return (size_t) (id * 0x9E3779B97F4A7C15ULL >> 16);
+}
+
+static int
+s_id_compare (const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
+    return x < y? -1: x > y;
+}
+
+#define ID_KEY(id) ((const void *) (uintptr_t) (id))
+
+static void
+s_reply_free (void **item_p)
+{
+    zjob_reply_destroy ((zjob_reply_t **) item_p);
+}
+
+//  Wait until sock is readable, at most timeout_ms (-1: forever).
+//  Returns 1 when readable, 0 at the timeout, -1 when interrupted.
+static int
+s_wait_readable (zsock_t *sock, int timeout_ms)
+{
+    zmq_pollitem_t item = { zsock_resolve (sock), 0, ZMQ_POLLIN, 0 };
+    int rc = zmq_poll (&item, 1, timeout_ms);
+    if (rc < 0)
+        return errno == EINTR && !zsys_interrupted? 0: -1;
+    return rc > 0? 1: 0;
+}
+
+static int
+s_remaining (int64_t deadline)
+{
+    int64_t left = deadline - zjob_mono_ms ();
+    return left > 0? (int) left: 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Connecting
+
+zjob_client_t *
+zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err)
+{
+    if (!endpoint || !*endpoint) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "no broker endpoint given");
+        return NULL;
+    }
+    zjob_client_t *self = (zjob_client_t *) zmalloc (sizeof (zjob_client_t));
+    if (!self) {
+        zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+        return NULL;
+    }
+    self->timeout = timeout_ms > 0? timeout_ms: ZJOB_CLIENT_TIMEOUT_DEFAULT;
+    self->next_id = 1;
+    self->endpoint = strdup (endpoint);
+    self->sock = zsock_new (ZMQ_DEALER);
+    self->inflight = zhashx_new ();
+    self->backlog = zlistx_new ();
+    self->builder = zjob_msg_builder_new ();
+    zuuid_t *uuid = zuuid_new ();
+    if (!self->endpoint || !self->sock || !self->inflight || !self->backlog || !self->builder
+    ||  !uuid) {
+        zuuid_destroy (&uuid);
+        zjob_client_destroy (&self);
+        zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+        return NULL;
+    }
+    snprintf (self->key_prefix, sizeof (self->key_prefix), "%s", zuuid_str (uuid));
+    zuuid_destroy (&uuid);
+    zhashx_set_key_hasher (self->inflight, s_id_hash);
+    zhashx_set_key_comparator (self->inflight, s_id_compare);
+    zhashx_set_key_duplicator (self->inflight, NULL);
+    zhashx_set_key_destructor (self->inflight, NULL);
+    zlistx_set_destructor (self->backlog, s_reply_free);
+
+    zjob_proto_socket_setup (self->sock);
+    zsock_set_linger (self->sock, 0);
+    if (zsock_connect (self->sock, "%s", endpoint) != 0) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "cannot connect to \"%s\": %s", endpoint,
+                        zmq_strerror (zmq_errno ()));
+        zjob_client_destroy (&self);
+        return NULL;
+    }
+    zjob_error_t local;
+    if (zjob_client_ping (self, &local) != 0) {
+        if (local.code == ZJOB_UNAVAILABLE)
+            zjob_error_set (err, ZJOB_UNAVAILABLE, "broker at %s did not answer within %d ms",
+                            endpoint, self->timeout);
+        else
+        if (err)
+            *err = local;
+        zjob_client_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+zjob_client_destroy (zjob_client_t **self_p)
+{
+    if (self_p && *self_p) {
+        zjob_client_t *self = *self_p;
+        zsock_destroy (&self->sock);
+        zhashx_destroy (&self->inflight);
+        zlistx_destroy (&self->backlog);
+        zjob_msg_builder_destroy (&self->builder);
+        free (self->endpoint);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+zjob_client_set_timeout (zjob_client_t *self, int timeout_ms)
+{
+    if (timeout_ms > 0)
+        self->timeout = timeout_ms;
+}
+
+zsock_t *
+zjob_client_sock (zjob_client_t *self)
+{
+    return self->sock;
+}
+
+const char *
+zjob_client_endpoint (zjob_client_t *self)
+{
+    return self->endpoint;
+}
+
+size_t
+zjob_client_inflight (zjob_client_t *self)
+{
+    return zhashx_size (self->inflight);
+}
+
+void
+zjob_client_forget (zjob_client_t *self, uint64_t request_id)
+{
+    if (request_id)
+        zhashx_delete (self->inflight, ID_KEY (request_id));
+    else
+        zhashx_purge (self->inflight);
+}
+
+//  --------------------------------------------------------------------------
+//  Sending and receiving
+
+//  Start a request: a new request id, the builder begun with it. The
+//  window is checked here, before anything is built.
+static uint64_t
+s_begin (zjob_client_t *self, zjob_cmd_t cmd, zjob_error_t *err)
+{
+    if (zhashx_size (self->inflight) >= ZJOB_INFLIGHT_MAX) {
+        zjob_error_set (err, ZJOB_TOO_MANY, "%d requests already wait for a reply",
+                        ZJOB_INFLIGHT_MAX);
+        return 0;
+    }
+    uint64_t id = self->next_id++;
+    zjob_msg_begin (self->builder, cmd, id);
+    return id;
+}
+
+//  Finish the request begun with id and send it. With frame_p, a copy of
+//  the frame is kept there for a resend. Returns id, or 0 with err filled.
+static uint64_t
+s_send (zjob_client_t *self, zjob_cmd_t cmd, uint64_t id, zframe_t **frame_p, zjob_error_t *err)
+{
+    zframe_t *frame = zjob_msg_end (self->builder, err);
+    if (!frame)
+        return 0;
+    if (frame_p)
+        *frame_p = zframe_dup (frame);
+    if (zframe_send (&frame, self->sock, ZFRAME_DONTWAIT) != 0) {
+        zframe_destroy (&frame);
+        if (frame_p)
+            zframe_destroy (frame_p);
+        zjob_error_set (err, ZJOB_UNAVAILABLE, "cannot send %s to %s: %s", zjob_cmd_name (cmd),
+                        self->endpoint, zmq_strerror (zmq_errno ()));
+        return 0;
+    }
+    zhashx_insert (self->inflight, ID_KEY (id), (void *) (uintptr_t) cmd);
+    return id;
+}
+
+static zjob_reply_t *
+s_reply_new (uint64_t request_id, zjob_cmd_t request)
+{
+    zjob_reply_t *reply = (zjob_reply_t *) zmalloc (sizeof (zjob_reply_t));
+    if (reply) {
+        reply->request_id = request_id;
+        reply->request = request;
+        zjob_error_clear (&reply->error);
+    }
+    return reply;
+}
+
+//  Read one message from the socket. Returns the reply to a request in
+//  flight (which leaves the window), or NULL for anything else (dropped).
+static zjob_reply_t *
+s_read (zjob_client_t *self)
+{
+    zmsg_t *zmsg = zmsg_recv (self->sock);
+    if (!zmsg)
+        return NULL;
+    zframe_t *frame = zmsg_size (zmsg) == 1? zmsg_pop (zmsg): NULL;
+    zmsg_destroy (&zmsg);
+    if (!frame)
+        return NULL;
+    uint64_t request_id = 0;
+    zjob_msg_peek (zframe_data (frame), zframe_size (frame), &request_id, NULL);
+    zjob_cmd_t request = request_id? (zjob_cmd_t) (uintptr_t)
+                         zhashx_lookup (self->inflight, ID_KEY (request_id)): ZJOB_CMD_UNKNOWN;
+    if (request == ZJOB_CMD_UNKNOWN) {
+        zframe_destroy (&frame);        //  Not in flight: late, or a repeat
+        return NULL;
+    }
+    zhashx_delete (self->inflight, ID_KEY (request_id));
+    zjob_reply_t *reply = s_reply_new (request_id, request);
+    if (!reply) {
+        zframe_destroy (&frame);
+        return NULL;
+    }
+    zjob_error_t error;
+    reply->msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                  ZJOB_ROUTE_BROKER_CLIENT, &error);
+    if (!reply->msg) {
+        zframe_destroy (&frame);
+        zjob_error_set (&reply->error, ZJOB_BAD_REQUEST, "malformed reply to %s: %s",
+                        zjob_cmd_name (request), error.text);
+        return reply;
+    }
+    zjob_msg_adopt (reply->msg, &frame);
+    zjob_cmd_t command = zjob_msg_command (reply->msg);
+    if (command == ZJOB_CMD_ERROR)
+        zjob_msg_error (reply->msg, &reply->error);
+    else
+    if (command != ZJOB_CMD_OK)
+        zjob_error_set (&reply->error, ZJOB_BAD_REQUEST, "%s is not a reply to %s",
+                        zjob_cmd_name (command), zjob_cmd_name (request));
+    else
+    if (zjob_msg_check_reply (reply->msg, request, &error) != 0)
+        zjob_error_set (&reply->error, ZJOB_BAD_REQUEST, "malformed reply: %s", error.text);
+    return reply;
+}
+
+zjob_reply_t *
+zjob_client_recv (zjob_client_t *self, int timeout_ms, zjob_error_t *err)
+{
+    zjob_reply_t *reply = (zjob_reply_t *) zlistx_first (self->backlog);
+    if (reply) {
+        zlistx_detach_cur (self->backlog);
+        return reply;
+    }
+    int64_t deadline = timeout_ms < 0? INT64_MAX: zjob_mono_ms () + timeout_ms;
+    while (true) {
+        while (zsock_events (self->sock) & ZMQ_POLLIN)
+            if ((reply = s_read (self)))
+                return reply;
+        int wait = timeout_ms < 0? -1: s_remaining (deadline);
+        if (timeout_ms >= 0 && wait == 0)
+            break;
+        int rc = s_wait_readable (self->sock, wait);
+        if (rc < 0) {
+            zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");
+            return NULL;
+        }
+    }
+    zjob_error_set (err, ZJOB_UNAVAILABLE, "no reply from %s within %d ms", self->endpoint,
+                    timeout_ms);
+    return NULL;
+}
+
+//  Wait for the reply to request id, sent as frame (which is destroyed);
+//  with resend, send the frame again every third of the timeout. Replies
+//  to other requests go to the backlog. Returns the reply if it is OK;
+//  NULL with err filled for an ERROR reply or no reply in time.
+static void s_reconnect (zjob_client_t *self);
+
+static zjob_reply_t *
+s_await (zjob_client_t *self, zjob_cmd_t cmd, uint64_t id, zframe_t *frame, bool resend,
+         zjob_error_t *err)
+{
+    int64_t start = zjob_mono_ms ();
+    int64_t deadline = start + self->timeout;
+    int interval = self->timeout / 3;
+    if (interval < ZJOB_CLIENT_RESEND_MIN_MS)
+        interval = ZJOB_CLIENT_RESEND_MIN_MS;
+    int64_t resend_at = resend? start + interval: INT64_MAX;
+    zjob_reply_t *reply = NULL;
+    while (!reply) {
+        while (!reply && (zsock_events (self->sock) & ZMQ_POLLIN)) {
+            zjob_reply_t *other = s_read (self);
+            if (other && other->request_id == id)
+                reply = other;
+            else
+            if (other)
+                zlistx_add_end (self->backlog, other);
+        }
+        if (reply)
+            break;
+        int64_t now = zjob_mono_ms ();
+        if (now >= deadline)
+            break;
+        if (now >= resend_at && frame) {
+            zframe_t *copy = zframe_dup (frame);
+            if (copy && zframe_send (&copy, self->sock, ZFRAME_DONTWAIT) != 0)
+                zframe_destroy (&copy);
+            resend_at = now + interval;
+        }
+        int64_t until = resend_at < deadline? resend_at: deadline;
+        if (s_wait_readable (self->sock, (int) (until - now)) < 0) {
+            zhashx_delete (self->inflight, ID_KEY (id));
+            zframe_destroy (&frame);
+            zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");
+            return NULL;
+        }
+    }
+    zframe_destroy (&frame);
+    if (!reply) {
+        zhashx_delete (self->inflight, ID_KEY (id));
+        zjob_error_set (err, ZJOB_UNAVAILABLE, "broker at %s did not answer %s within %d ms",
+                        self->endpoint, zjob_cmd_name (cmd), self->timeout);
+        if (++self->timeouts >= ZJOB_CLIENT_RECONNECT_AFTER)
+            s_reconnect (self);
+        return NULL;
+    }
+    self->timeouts = 0;
+    if (reply->error.code != ZJOB_OK) {
+        if (err)
+            *err = reply->error;
+        zjob_reply_destroy (&reply);
+        return NULL;
+    }
+    return reply;
+}
+
+//  A new connection, so that requests queued on the old one are not
+//  delivered late; the replies to requests in flight cannot come back
+static void
+s_reconnect (zjob_client_t *self)
+{
+    zsock_disconnect (self->sock, "%s", self->endpoint);
+    zsock_connect (self->sock, "%s", self->endpoint);
+    zhashx_purge (self->inflight);
+    self->timeouts = 0;
+}
+
+//  Send the request begun with id and wait for its OK reply
+static zjob_reply_t *
+s_call (zjob_client_t *self, zjob_cmd_t cmd, uint64_t id, bool resend, zjob_error_t *err)
+{
+    zframe_t *frame = NULL;
+    if (!s_send (self, cmd, id, resend? &frame: NULL, err))
+        return NULL;
+    return s_await (self, cmd, id, frame, resend, err);
+}
+
+//  --------------------------------------------------------------------------
+//  Building requests
+
+static bool
+s_is_target_cmd (zjob_cmd_t cmd)
+{
+    return cmd == ZJOB_CMD_DELETE || cmd == ZJOB_CMD_START || cmd == ZJOB_CMD_PAUSE
+        || cmd == ZJOB_CMD_RESUME || cmd == ZJOB_CMD_CANCEL;
+}
+
+static bool
+s_is_id_cmd (zjob_cmd_t cmd)
+{
+    return s_is_target_cmd (cmd) || cmd == ZJOB_CMD_GET || cmd == ZJOB_CMD_STATUS
+        || cmd == ZJOB_CMD_RESULTS;
+}
+
+//  Begin a SUBMIT of count specs, each with an idempotency key
+static uint64_t
+s_begin_submit (zjob_client_t *self, const zjob_spec_t *specs, size_t count, bool auto_start,
+                zjob_error_t *err)
+{
+    if (!specs || count == 0 || count > ZJOB_BATCH_MAX) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "a submit takes 1 to %d jobs, not %zu",
+                        ZJOB_BATCH_MAX, specs? count: 0);
+        return 0;
+    }
+    size_t missing = 0;
+    for (size_t i = 0; i < count; i++)
+        missing += specs [i].idempotency_key == NULL;
+    zjob_spec_t *keyed = NULL;
+    char (*keys) [KEY_MAX] = NULL;
+    if (missing) {
+        keyed = (zjob_spec_t *) malloc (count * sizeof (zjob_spec_t));
+        keys = (char (*) [KEY_MAX]) malloc (missing * KEY_MAX);
+        if (!keyed || !keys) {
+            free (keyed);
+            free (keys);
+            zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+            return 0;
+        }
+        memcpy (keyed, specs, count * sizeof (zjob_spec_t));
+        size_t k = 0;
+        for (size_t i = 0; i < count; i++)
+            if (!keyed [i].idempotency_key) {
+                snprintf (keys [k], KEY_MAX, "%s-%" PRIu64, self->key_prefix, ++self->key_seq);
+                keyed [i].idempotency_key = keys [k++];
+            }
+        specs = keyed;
+    }
+    uint64_t id = s_begin (self, ZJOB_CMD_SUBMIT, err);
+    if (id) {
+        zjob_msg_add_specs (self->builder, "jobs", specs, count);
+        if (!auto_start)
+            zjob_msg_add_bool (self->builder, "auto_start", false);
+    }
+    free (keyed);
+    free (keys);
+    return id;
+}
+
+//  Copy the ids of a SUBMIT reply into ids
+static int
+s_submit_ids (zjob_reply_t *reply, size_t count, char (*ids) [ZJOB_ID_LEN + 1],
+              zjob_error_t *err)
+{
+    size_t got;
+    const char *const *answered = zjob_msg_strs (reply->msg, "ids", &got);
+    if (!answered || got != count)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                               "broker answered %zu ids for %zu jobs", got, count);
+    for (size_t i = 0; i < count; i++)
+        snprintf (ids [i], ZJOB_ID_LEN + 1, "%s", answered [i]);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Synchronous job operations
+
+int
+zjob_client_submit (zjob_client_t *self, const zjob_spec_t *spec, bool auto_start,
+                    char *id, zjob_error_t *err)
+{
+    return zjob_client_submit_batch (self, spec, 1, auto_start,
+                                     (char (*) [ZJOB_ID_LEN + 1]) id, err);
+}
+
+int
+zjob_client_submit_batch (zjob_client_t *self, const zjob_spec_t *specs, size_t count,
+                          bool auto_start, char (*ids) [ZJOB_ID_LEN + 1], zjob_error_t *err)
+{
+    if (!ids)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "no room given for the job ids");
+    uint64_t request = s_begin_submit (self, specs, count, auto_start, err);
+    if (!request)
+        return -1;
+    zjob_reply_t *reply = s_call (self, ZJOB_CMD_SUBMIT, request, true, err);
+    if (!reply)
+        return -1;
+    int rc = s_submit_ids (reply, count, ids, err);
+    zjob_reply_destroy (&reply);
+    return rc;
+}
+
+//  One request about one job, waited for; reads are resent if need be
+static zjob_reply_t *
+s_call_id (zjob_client_t *self, zjob_cmd_t cmd, const char *id, zjob_error_t *err)
+{
+    if (!id) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: no job id given", zjob_cmd_name (cmd));
+        return NULL;
+    }
+    uint64_t request = s_begin (self, cmd, err);
+    if (!request)
+        return NULL;
+    zjob_msg_add_str (self->builder, "id", id);
+    return s_call (self, cmd, request, !s_is_target_cmd (cmd), err);
+}
+
+zjob_job_t *
+zjob_client_get (zjob_client_t *self, const char *id, zjob_error_t *err)
+{
+    zjob_reply_t *reply = s_call_id (self, ZJOB_CMD_GET, id, err);
+    if (!reply)
+        return NULL;
+    zjob_job_t *job = zjob_msg_job (reply->msg, "job", err);
+    zjob_reply_destroy (&reply);
+    return job;
+}
+
+int
+zjob_client_list (zjob_client_t *self, const zjob_query_t *query, zjob_job_t ***jobs_p,
+                  size_t *count_p, size_t *total_p, zjob_error_t *err)
+{
+    *jobs_p = NULL;
+    *count_p = 0;
+    uint64_t request = s_begin (self, ZJOB_CMD_LIST, err);
+    if (!request)
+        return -1;
+    zjob_msg_add_query (self->builder, query);
+    zjob_reply_t *reply = s_call (self, ZJOB_CMD_LIST, request, true, err);
+    if (!reply)
+        return -1;
+    int rc = zjob_msg_jobs (reply->msg, "jobs", jobs_p, count_p, err);
+    if (rc == 0 && total_p)
+        *total_p = (size_t) zjob_msg_uint (reply->msg, "total", *count_p);
+    zjob_reply_destroy (&reply);
+    return rc;
+}
+
+static int
+s_operation (zjob_client_t *self, zjob_cmd_t cmd, const char *id, zjob_error_t *err)
+{
+    zjob_reply_t *reply = s_call_id (self, cmd, id, err);
+    int rc = reply? 0: -1;
+    zjob_reply_destroy (&reply);
+    return rc;
+}
+
+int
+zjob_client_delete (zjob_client_t *self, const char *id, zjob_error_t *err)
+{
+    return s_operation (self, ZJOB_CMD_DELETE, id, err);
+}
+
+int
+zjob_client_start (zjob_client_t *self, const char *id, zjob_error_t *err)
+{
+    return s_operation (self, ZJOB_CMD_START, id, err);
+}
+
+int
+zjob_client_pause (zjob_client_t *self, const char *id, zjob_error_t *err)
+{
+    return s_operation (self, ZJOB_CMD_PAUSE, id, err);
+}
+
+int
+zjob_client_resume (zjob_client_t *self, const char *id, zjob_error_t *err)
+{
+    return s_operation (self, ZJOB_CMD_RESUME, id, err);
+}
+
+int
+zjob_client_cancel (zjob_client_t *self, const char *id, zjob_error_t *err)
+{
+    return s_operation (self, ZJOB_CMD_CANCEL, id, err);
+}
+
+int
+zjob_client_apply (zjob_client_t *self, zjob_cmd_t command, const zjob_target_t *target,
+                   zjob_error_t *err)
+{
+    uint64_t request = zjob_client_send_target (self, command, target, err);
+    if (!request)
+        return -1;
+    //  Sent once: a repeat of a state change is not harmless
+    zjob_reply_t *reply = s_await (self, command, request, NULL, false, err);
+    if (!reply)
+        return -1;
+    int done = (int) zjob_msg_uint (reply->msg, "done", 1);
+    zjob_reply_destroy (&reply);
+    return done;
+}
+
+int
+zjob_client_status (zjob_client_t *self, const char *id, zjob_error_t *err)
+{
+    zjob_reply_t *reply = s_call_id (self, ZJOB_CMD_STATUS, id, err);
+    if (!reply)
+        return -1;
+    int status = zjob_status_parse (zjob_msg_str (reply->msg, "status"));
+    zjob_reply_destroy (&reply);
+    if (status < 0)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "STATUS reply without a status");
+    return status;
+}
+
+zjob_reply_t *
+zjob_client_results (zjob_client_t *self, const char *id, zjob_error_t *err)
+{
+    return s_call_id (self, ZJOB_CMD_RESULTS, id, err);
+}
+
+int
+zjob_client_cleanup (zjob_client_t *self, int64_t retention_ms, zjob_error_t *err)
+{
+    uint64_t request = s_begin (self, ZJOB_CMD_CLEANUP, err);
+    if (!request)
+        return -1;
+    if (retention_ms >= 0)
+        zjob_msg_add_uint (self->builder, "retention_ms", (uint64_t) retention_ms);
+    zjob_reply_t *reply = s_call (self, ZJOB_CMD_CLEANUP, request, false, err);
+    if (!reply)
+        return -1;
+    int deleted = (int) zjob_msg_uint (reply->msg, "deleted", 0);
+    zjob_reply_destroy (&reply);
+    return deleted;
+}
+
+static zjob_reply_t *
+s_call_empty (zjob_client_t *self, zjob_cmd_t cmd, zjob_error_t *err)
+{
+    uint64_t request = s_begin (self, cmd, err);
+    if (!request)
+        return NULL;
+    return s_call (self, cmd, request, true, err);
+}
+
+zjob_reply_t *
+zjob_client_stats (zjob_client_t *self, zjob_error_t *err)
+{
+    return s_call_empty (self, ZJOB_CMD_STATS, err);
+}
+
+zjob_reply_t *
+zjob_client_workers (zjob_client_t *self, zjob_error_t *err)
+{
+    return s_call_empty (self, ZJOB_CMD_WORKERS, err);
+}
+
+int
+zjob_client_ping (zjob_client_t *self, zjob_error_t *err)
+{
+    zjob_reply_t *reply = s_call_empty (self, ZJOB_CMD_PING, err);
+    int rc = reply? 0: -1;
+    zjob_reply_destroy (&reply);
+    return rc;
+}
+
+int
+zjob_client_wait (zjob_client_t *self, const char *id, int timeout_ms, zjob_error_t *err)
+{
+    int64_t deadline = zjob_mono_ms () + (timeout_ms > 0? timeout_ms: 0);
+    int pause = ZJOB_CLIENT_WAIT_MIN_MS;
+    while (true) {
+        int status = zjob_client_status (self, id, err);
+        if (status < 0 || zjob_status_terminal ((zjob_status_t) status))
+            return status;
+        int left = s_remaining (deadline);
+        if (left == 0)
+            return zjob_error_set (err, ZJOB_ACCEPTED, "job %s is still %s after %d ms", id,
+                                   zjob_status_name ((zjob_status_t) status), timeout_ms);
+        zclock_sleep (pause < left? pause: left);
+        if (zsys_interrupted)
+            return zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");
+        pause = pause * 2 > ZJOB_CLIENT_WAIT_MAX_MS? ZJOB_CLIENT_WAIT_MAX_MS: pause * 2;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Asynchronous requests
+
+uint64_t
+zjob_client_send_submit (zjob_client_t *self, const zjob_spec_t *specs, size_t count,
+                         bool auto_start, zjob_error_t *err)
+{
+    uint64_t request = s_begin_submit (self, specs, count, auto_start, err);
+    return request? s_send (self, ZJOB_CMD_SUBMIT, request, NULL, err): 0;
+}
+
+uint64_t
+zjob_client_send_id (zjob_client_t *self, zjob_cmd_t command, const char *id,
+                     zjob_error_t *err)
+{
+    if (!s_is_id_cmd (command) || !id) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "%s of one job needs a job id%s",
+                        zjob_cmd_name (command), s_is_id_cmd (command)? "": " (not a job command)");
+        return 0;
+    }
+    uint64_t request = s_begin (self, command, err);
+    if (!request)
+        return 0;
+    zjob_msg_add_str (self->builder, "id", id);
+    return s_send (self, command, request, NULL, err);
+}
+
+uint64_t
+zjob_client_send_target (zjob_client_t *self, zjob_cmd_t command,
+                         const zjob_target_t *target, zjob_error_t *err)
+{
+    if (!s_is_target_cmd (command) || !target
+    ||  !!target->id + !!target->ids + !!target->filter != 1) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "%s needs a target of one id, ids or a filter",
+                        zjob_cmd_name (command));
+        return 0;
+    }
+    uint64_t request = s_begin (self, command, err);
+    if (!request)
+        return 0;
+    zjob_msg_add_target (self->builder, target);
+    return s_send (self, command, request, NULL, err);
+}
+
+uint64_t
+zjob_client_send_list (zjob_client_t *self, const zjob_query_t *query, zjob_error_t *err)
+{
+    uint64_t request = s_begin (self, ZJOB_CMD_LIST, err);
+    if (!request)
+        return 0;
+    zjob_msg_add_query (self->builder, query);
+    return s_send (self, ZJOB_CMD_LIST, request, NULL, err);
+}
+
+uint64_t
+zjob_client_send_cmd (zjob_client_t *self, zjob_cmd_t command, zjob_error_t *err)
+{
+    if (command != ZJOB_CMD_CLEANUP && command != ZJOB_CMD_STATS
+    &&  command != ZJOB_CMD_WORKERS && command != ZJOB_CMD_PING) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "%s is not sent without arguments",
+                        zjob_cmd_name (command));
+        return 0;
+    }
+    uint64_t request = s_begin (self, command, err);
+    return request? s_send (self, command, request, NULL, err): 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Replies
+
+void
+zjob_reply_destroy (zjob_reply_t **self_p)
+{
+    if (self_p && *self_p) {
+        zjob_msg_destroy (&(*self_p)->msg);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+uint64_t
+zjob_reply_request_id (zjob_reply_t *self)
+{
+    return self->request_id;
+}
+
+zjob_cmd_t
+zjob_reply_request (zjob_reply_t *self)
+{
+    return self->request;
+}
+
+int
+zjob_reply_status (zjob_reply_t *self)
+{
+    return self->error.code;
+}
+
+int
+zjob_reply_error (zjob_reply_t *self, zjob_error_t *err)
+{
+    if (err)
+        *err = self->error;
+    return self->error.code;
+}
+
+zjob_msg_t *
+zjob_reply_msg (zjob_reply_t *self)
+{
+    return self->msg;
+}
+
+//  --------------------------------------------------------------------------
+//  Events
+
+zjob_events_t *
+zjob_events_new (const char *endpoint, zjob_error_t *err)
+{
+    if (!endpoint || !*endpoint) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "no events endpoint given");
+        return NULL;
+    }
+    zjob_events_t *self = (zjob_events_t *) zmalloc (sizeof (zjob_events_t));
+    if (self)
+        self->sock = zsock_new (ZMQ_SUB);
+    if (!self || !self->sock) {
+        zjob_events_destroy (&self);
+        zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+        return NULL;
+    }
+    zjob_proto_socket_setup (self->sock);
+    zsock_set_linger (self->sock, 0);
+    if (zsock_connect (self->sock, "%s", endpoint) != 0) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "cannot connect to \"%s\": %s", endpoint,
+                        zmq_strerror (zmq_errno ()));
+        zjob_events_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+zjob_events_destroy (zjob_events_t **self_p)
+{
+    if (self_p && *self_p) {
+        zsock_destroy (&(*self_p)->sock);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+static int
+s_events_prefix (char *prefix, const char *type, const char *workflow_id, const char *id,
+                 zjob_error_t *err)
+{
+    if (zjob_event_prefix (prefix, ZJOB_TOPIC_MAX, type, workflow_id, id) != 0)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "subscription does not fit in %d bytes",
+                               ZJOB_TOPIC_MAX);
+    return 0;
+}
+
+int
+zjob_events_subscribe (zjob_events_t *self, const char *type, const char *workflow_id,
+                       const char *id, zjob_error_t *err)
+{
+    char prefix [ZJOB_TOPIC_MAX];
+    if (s_events_prefix (prefix, type, workflow_id, id, err))
+        return -1;
+    zsock_set_subscribe (self->sock, prefix);
+    return 0;
+}
+
+int
+zjob_events_unsubscribe (zjob_events_t *self, const char *type, const char *workflow_id,
+                         const char *id, zjob_error_t *err)
+{
+    char prefix [ZJOB_TOPIC_MAX];
+    if (s_events_prefix (prefix, type, workflow_id, id, err))
+        return -1;
+    zsock_set_unsubscribe (self->sock, prefix);
+    return 0;
+}
+
+static void
+s_copy_field (char *into, size_t size, zjob_msg_t *msg, const char *key)
+{
+    const char *value = zjob_msg_str (msg, key);
+    snprintf (into, size, "%s", value? value: "");
+}
+
+static int
+s_status_field (zjob_msg_t *msg, const char *key)
+{
+    const char *name = zjob_msg_str (msg, key);
+    return name? zjob_status_parse (name): -1;
+}
+
+//  Decode one [topic, EVENT] message into event; -1 if it is not one
+static int
+s_event_decode (zmsg_t *zmsg, zjob_event_info_t *event)
+{
+    zframe_t *body = zmsg_size (zmsg) == 2? zmsg_last (zmsg): NULL;
+    if (!body)
+        return -1;
+    zjob_msg_t *msg = zjob_msg_decode (zframe_data (body), zframe_size (body),
+                                       ZJOB_ROUTE_EVENTS, NULL);
+    if (!msg || zjob_msg_command (msg) != ZJOB_CMD_EVENT) {
+        zjob_msg_destroy (&msg);
+        return -1;
+    }
+    memset (event, 0, sizeof (*event));
+    s_copy_field (event->type, sizeof (event->type), msg, "type");
+    s_copy_field (event->id, sizeof (event->id), msg, "id");
+    s_copy_field (event->workflow_id, sizeof (event->workflow_id), msg, "workflow_id");
+    s_copy_field (event->user_id, sizeof (event->user_id), msg, "user_id");
+    s_copy_field (event->worker_id, sizeof (event->worker_id), msg, "worker_id");
+    s_copy_field (event->error_kind, sizeof (event->error_kind), msg, "error_kind");
+    const char *message = zjob_msg_str (msg, "error_message");
+    if (!message)
+        message = zjob_msg_str (msg, "progress_message");
+    if (!message)
+        message = zjob_msg_str (msg, "reason");
+    snprintf (event->message, sizeof (event->message), "%s", message? message: "");
+    event->status = s_status_field (msg, "status");
+    event->old_status = s_status_field (msg, "old_status");
+    event->attempts = (uint32_t) zjob_msg_uint (msg, "attempts", 0);
+    event->progress = (float) zjob_msg_float (msg, "progress", 0);
+    event->time = (int64_t) zjob_msg_uint (msg, "time", 0);
+    event->seq = zjob_msg_request_id (msg);
+    zjob_msg_destroy (&msg);
+    return 0;
+}
+
+int
+zjob_events_recv (zjob_events_t *self, zjob_event_info_t *event, int timeout_ms,
+                  zjob_error_t *err)
+{
+    int64_t deadline = timeout_ms < 0? INT64_MAX: zjob_mono_ms () + timeout_ms;
+    while (true) {
+        while (zsock_events (self->sock) & ZMQ_POLLIN) {
+            zmsg_t *zmsg = zmsg_recv (self->sock);
+            int rc = zmsg? s_event_decode (zmsg, event): -1;
+            zmsg_destroy (&zmsg);
+            if (rc == 0 && event->seq != self->last_seq) {
+                self->last_seq = event->seq;
+                return 0;
+            }
+        }
+        int wait = timeout_ms < 0? -1: s_remaining (deadline);
+        if (timeout_ms >= 0 && wait == 0)
+            break;
+        if (s_wait_readable (self->sock, wait) < 0)
+            return zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");
+    }
+    return zjob_error_set (err, ZJOB_UNAVAILABLE, "no event within %d ms", timeout_ms);
+}
+
+zsock_t *
+zjob_events_sock (zjob_events_t *self)
+{
+    return self->sock;
+}

@@ -1,0 +1,395 @@
+/*  =========================================================================
+    zjob_proto - the wire protocol: commands, limits, message codec
+
+    This is the only module that knows the wire layout; the broker, the
+    client library and the worker library speak through it and never pack
+    or parse a message by hand. proto/PROTOCOL.md is the specification;
+    this header is its C binding, and the two change together.
+
+    A message is one ZeroMQ frame (after the ROUTER identity) holding one
+    msgpack array [version, command, request_id, body]. Decoding checks the
+    whole frame before trusting any of it: the size, then the msgpack
+    structure (without allocating), then the envelope, the version, the
+    command and the body against the command's field table. A message that
+    decodes is therefore complete and typed: the broker reads its fields
+    without further checks. Decoding never copies the frame: strings and
+    bins point into it, so the bytes must outlive the message (or be handed
+    to it with zjob_msg_adopt). Everything decode allocates lives in one
+    msgpack zone that zjob_msg_destroy frees at once.
+
+    Encoding goes through a reusable builder: begin, add fields, end into a
+    frame. The body is written as a map32 whose count is patched at the
+    end, so fields are added one by one without counting them first.
+    ========================================================================= */
+
+#ifndef ZJOB_PROTO_H_INCLUDED
+#define ZJOB_PROTO_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <czmq.h>
+#include <msgpack.h>
+#include "zjob_error.h"
+#include "zjob_job.h"
+#include "zjob_query.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  --------------------------------------------------------------------------
+//  Protocol constants (PROTOCOL.md, "Limits" and "Heartbeats")
+
+#define ZJOB_PROTO_VERSION      1               //  The one version this code speaks
+#define ZJOB_MSG_MAX            (16 << 20)      //  bytes in one message frame
+#define ZJOB_MSG_OBJECTS_MAX    (1 << 21)       //  msgpack values in one message
+#define ZJOB_MSG_DEPTH_MAX      16              //  nesting of arrays and maps
+#define ZJOB_BATCH_MAX          10000           //  specs in a SUBMIT, ids in a bulk op
+#define ZJOB_BULK_ERRORS_MAX    100             //  per-job errors in a bulk reply
+#define ZJOB_WORKFLOWS_MAX      64              //  workflows one worker serves
+#define ZJOB_SLOTS_MAX          1000            //  slots (credit) of one worker
+#define ZJOB_HWM                10000           //  messages queued per peer pipe
+#define ZJOB_INFLIGHT_MAX       1000            //  requests a client keeps in flight
+#define ZJOB_HEARTBEAT_MS       1000            //  msecs between heartbeats
+#define ZJOB_LIVENESS           3               //  heartbeats missed = peer dead
+#define ZJOB_TOPIC_MAX          300             //  bytes in an event topic, with the NUL
+#define ZJOB_EVENT_TOPICS       3               //  topics one job event is sent under
+
+//  --------------------------------------------------------------------------
+//  Commands and routes
+
+typedef enum {
+    ZJOB_CMD_UNKNOWN = 0,
+    //  client -> broker, clients socket; each is a request
+    ZJOB_CMD_SUBMIT,
+    ZJOB_CMD_GET,
+    ZJOB_CMD_LIST,
+    ZJOB_CMD_DELETE,
+    ZJOB_CMD_START,
+    ZJOB_CMD_PAUSE,                     //  also broker -> worker
+    ZJOB_CMD_RESUME,                    //  also broker -> worker
+    ZJOB_CMD_CANCEL,                    //  also broker -> worker
+    ZJOB_CMD_STATUS,
+    ZJOB_CMD_RESULTS,
+    ZJOB_CMD_CLEANUP,
+    ZJOB_CMD_STATS,
+    ZJOB_CMD_WORKERS,
+    ZJOB_CMD_PING,
+    //  replies, on both ROUTER sockets, either way
+    ZJOB_CMD_OK,
+    ZJOB_CMD_ERROR,
+    //  workers socket
+    ZJOB_CMD_READY,                     //  worker -> broker, request
+    ZJOB_CMD_JOB,                       //  broker -> worker, notification
+    ZJOB_CMD_PROGRESS,                  //  worker -> broker, notification
+    ZJOB_CMD_RESULT,                    //  worker -> broker, request
+    ZJOB_CMD_CREDIT,                    //  worker -> broker, notification
+    ZJOB_CMD_HEARTBEAT,                 //  both ways, notification
+    ZJOB_CMD_RECONNECT,                 //  broker -> worker, reply or notification
+    ZJOB_CMD_DISCONNECT,                //  both ways, notification
+    //  events socket
+    ZJOB_CMD_EVENT                      //  broker -> subscriber
+} zjob_cmd_t;
+#define ZJOB_CMD_COUNT 26
+
+//  Who sends to whom on which socket; a decoder is told its route so that
+//  a command that does not belong there is a 400, and a command that means
+//  two things (PAUSE from a client or to a worker) is read right.
+typedef enum {
+    ZJOB_ROUTE_CLIENT_BROKER = 0,       //  clients socket, client -> broker
+    ZJOB_ROUTE_BROKER_CLIENT,           //  clients socket, broker -> client
+    ZJOB_ROUTE_WORKER_BROKER,           //  workers socket, worker -> broker
+    ZJOB_ROUTE_BROKER_WORKER,           //  workers socket, broker -> worker
+    ZJOB_ROUTE_EVENTS                   //  events socket, broker -> subscriber
+} zjob_route_t;
+#define ZJOB_ROUTE_COUNT 5
+
+//  The command's wire name ("SUBMIT"), "UNKNOWN" for anything else.
+const char *
+    zjob_cmd_name (zjob_cmd_t cmd);
+
+//  The command named name (exact, upper case), or ZJOB_CMD_UNKNOWN.
+zjob_cmd_t
+    zjob_cmd_parse (const char *name);
+
+//  True if cmd may be sent on route.
+bool
+    zjob_cmd_allowed (zjob_cmd_t cmd, zjob_route_t route);
+
+//  True if cmd on route is a request: the receiver answers it with exactly
+//  one OK or ERROR (or, to a worker, RECONNECT) echoing its request id.
+bool
+    zjob_cmd_is_request (zjob_cmd_t cmd, zjob_route_t route);
+
+//  Short name of a route ("client->broker").
+const char *
+    zjob_route_name (zjob_route_t route);
+
+//  Apply the protocol's socket options to sock: ZMQ_MAXMSGSIZE of
+//  ZJOB_MSG_MAX and send/receive high-water marks of ZJOB_HWM. Call it
+//  before bind or connect, on every zjob socket (ROUTER, DEALER, PUB, SUB).
+void
+    zjob_proto_socket_setup (zsock_t *sock);
+
+//  --------------------------------------------------------------------------
+//  Structured request fields, as decoded (all borrowed from the message)
+
+//  Which jobs a DELETE/START/PAUSE/RESUME/CANCEL applies to: exactly one
+//  of id, ids or filter is set.
+typedef struct {
+    const char *id;                     //  One job, or NULL
+    const char *const *ids;             //  id_count jobs, or NULL
+    size_t id_count;
+    const zjob_filter_t *filter;        //  Every matching job, or NULL
+} zjob_target_t;
+
+//  --------------------------------------------------------------------------
+//  Decoding
+
+typedef struct _zjob_msg_t zjob_msg_t;
+
+//  Decode one message of size bytes at data, received on route. The bytes
+//  are borrowed and must outlive the message. Returns the message, or NULL
+//  with err filled: ZJOB_BAD_REQUEST (malformed, naming the field),
+//  ZJOB_TOO_LARGE (over ZJOB_MSG_MAX or another limit) or
+//  ZJOB_VERSION_MISMATCH (naming the supported version). Never crashes on
+//  any input; on failure nothing is left allocated.
+zjob_msg_t *
+    zjob_msg_decode (const void *data, size_t size, zjob_route_t route, zjob_error_t *err);
+
+//  Read just the envelope's request id (and command, if command_p) from a
+//  message that may not decode. Returns true if a request id is readable,
+//  i.e. the bytes start with a msgpack array of 3 or more items whose third
+//  is an unsigned integer; *command_p is ZJOB_CMD_UNKNOWN if unreadable.
+bool
+    zjob_msg_peek (const void *data, size_t size, uint64_t *request_id_p,
+                   zjob_cmd_t *command_p);
+
+//  The ERROR reply to send back for bytes that failed to decode with err,
+//  echoing their request id; NULL when no reply is possible (no request id
+//  can be read, or the message was itself a reply or an event): the
+//  receiver then logs err and drops the message. Caller owns the frame.
+zframe_t *
+    zjob_msg_error_for (const void *data, size_t size, const zjob_error_t *err);
+
+//  Give the message ownership of the frame holding its bytes; the frame is
+//  destroyed with the message. *frame_p becomes NULL.
+void
+    zjob_msg_adopt (zjob_msg_t *self, zframe_t **frame_p);
+
+//  Destroy the message and all it allocated. Accepts NULL.
+void
+    zjob_msg_destroy (zjob_msg_t **self_p);
+
+//  Check an OK reply's body against the reply table of the request it
+//  answers (the request's command; the caller matched it by request id).
+//  ERROR and RECONNECT bodies are checked at decode; for them this returns
+//  0. Returns 0, or -1 with err filled (ZJOB_BAD_REQUEST naming the field).
+int
+    zjob_msg_check_reply (zjob_msg_t *self, zjob_cmd_t request, zjob_error_t *err);
+
+//  The envelope
+uint32_t
+    zjob_msg_version (zjob_msg_t *self);
+zjob_cmd_t
+    zjob_msg_command (zjob_msg_t *self);
+const char *
+    zjob_msg_command_name (zjob_msg_t *self);
+uint64_t
+    zjob_msg_request_id (zjob_msg_t *self);
+zjob_route_t
+    zjob_msg_route (zjob_msg_t *self);
+//  The body map (borrowed; valid while the message lives)
+const msgpack_object *
+    zjob_msg_body (zjob_msg_t *self);
+
+//  Field readers, by key. They never fail: an absent key, a nil value or a
+//  value of another type gives NULL or the default. (Decode has already
+//  checked the types of every field a command defines; an OK reply's body
+//  is checked by zjob_msg_check_reply.)
+//  The value of key, or NULL.
+const msgpack_object *
+    zjob_msg_field (zjob_msg_t *self, const char *key);
+//  True if key is present and not nil.
+bool
+    zjob_msg_has (zjob_msg_t *self, const char *key);
+//  A NUL-terminated copy of a str value, valid while the message lives.
+const char *
+    zjob_msg_str (zjob_msg_t *self, const char *key);
+uint64_t
+    zjob_msg_uint (zjob_msg_t *self, const char *key, uint64_t dflt);
+int64_t
+    zjob_msg_int (zjob_msg_t *self, const char *key, int64_t dflt);
+//  A float, or an integer as a double.
+double
+    zjob_msg_float (zjob_msg_t *self, const char *key, double dflt);
+bool
+    zjob_msg_bool (zjob_msg_t *self, const char *key, bool dflt);
+//  A bin value's bytes (pointing into the frame) and *size_p, or NULL/0.
+const uint8_t *
+    zjob_msg_bin (zjob_msg_t *self, const char *key, size_t *size_p);
+//  An array of str as NUL-terminated strings (*count_p entries), or NULL
+//  with *count_p 0. An array with a non-string item also gives NULL.
+const char *const *
+    zjob_msg_strs (zjob_msg_t *self, const char *key, size_t *count_p);
+
+//  Structured fields, decoded and validated with the message.
+//  SUBMIT: the job specs (*count_p of them); NULL for other commands.
+const zjob_spec_t *
+    zjob_msg_specs (zjob_msg_t *self, size_t *count_p);
+//  SUBMIT: the auto_start flag (default true).
+bool
+    zjob_msg_auto_start (zjob_msg_t *self);
+//  LIST: the query (filter, sort, paging); NULL for other commands.
+const zjob_query_t *
+    zjob_msg_query (zjob_msg_t *self);
+//  DELETE/START/PAUSE/RESUME/CANCEL: which jobs (from a worker: PAUSE,
+//  RESUME, CANCEL carry an id only); NULL for other commands.
+const zjob_target_t *
+    zjob_msg_target (zjob_msg_t *self);
+
+//  Decode the job map at key (GET reply "job", JOB "job"). Returns a new
+//  job (the caller destroys it) or NULL with err filled.
+zjob_job_t *
+    zjob_msg_job (zjob_msg_t *self, const char *key, zjob_error_t *err);
+
+//  Decode the array of job maps at key (LIST reply "jobs"). On success
+//  *jobs_p is a fresh array of *count_p new jobs (destroy each, then free
+//  the array); returns 0, or -1 with err filled and nothing allocated.
+int
+    zjob_msg_jobs (zjob_msg_t *self, const char *key, zjob_job_t ***jobs_p, size_t *count_p,
+                   zjob_error_t *err);
+
+//  Copy an ERROR message's code and message into err. Returns the code
+//  (ZJOB_OK with an empty message if the message is not an ERROR).
+int
+    zjob_msg_error (zjob_msg_t *self, zjob_error_t *err);
+
+//  --------------------------------------------------------------------------
+//  Encoding
+
+typedef struct _zjob_msg_builder_t zjob_msg_builder_t;
+
+//  A new builder, reusable for any number of messages. NULL if out of memory.
+zjob_msg_builder_t *
+    zjob_msg_builder_new (void);
+
+//  Destroy the builder. Accepts NULL; sets *self_p to NULL.
+void
+    zjob_msg_builder_destroy (zjob_msg_builder_t **self_p);
+
+//  Start a message: the envelope with the current version, and an empty
+//  body. Drops anything the builder held.
+void
+    zjob_msg_begin (zjob_msg_builder_t *self, zjob_cmd_t cmd, uint64_t request_id);
+
+//  Add one body field each. A NULL string or bin adds nothing, so optional
+//  fields can be passed as they are. A failure (memory) is kept and
+//  reported by zjob_msg_end.
+void
+    zjob_msg_add_str (zjob_msg_builder_t *self, const char *key, const char *value);
+void
+    zjob_msg_add_uint (zjob_msg_builder_t *self, const char *key, uint64_t value);
+void
+    zjob_msg_add_int (zjob_msg_builder_t *self, const char *key, int64_t value);
+void
+    zjob_msg_add_float (zjob_msg_builder_t *self, const char *key, double value);
+void
+    zjob_msg_add_bool (zjob_msg_builder_t *self, const char *key, bool value);
+void
+    zjob_msg_add_bin (zjob_msg_builder_t *self, const char *key, const void *data, size_t size);
+//  An array of count strings (empty if count is 0).
+void
+    zjob_msg_add_strs (zjob_msg_builder_t *self, const char *key, const char *const *values,
+                       size_t count);
+void
+    zjob_msg_add_uints (zjob_msg_builder_t *self, const char *key, const uint64_t *values,
+                        size_t count);
+//  SUBMIT's "jobs": count specs, each as a spec map.
+void
+    zjob_msg_add_specs (zjob_msg_builder_t *self, const char *key, const zjob_spec_t *specs,
+                        size_t count);
+//  A filter map at key (criteria left unset are left out).
+void
+    zjob_msg_add_filter (zjob_msg_builder_t *self, const char *key, const zjob_filter_t *filter);
+//  LIST's fields: filter, sort_by, order, limit, offset.
+void
+    zjob_msg_add_query (zjob_msg_builder_t *self, const zjob_query_t *query);
+//  A target's one field: id, ids or filter.
+void
+    zjob_msg_add_target (zjob_msg_builder_t *self, const zjob_target_t *target);
+//  A job map (zjob_job_pack) at key.
+void
+    zjob_msg_add_job (zjob_msg_builder_t *self, const char *key, const zjob_job_t *job);
+//  An array of job maps at key, as many of the count as fit in the
+//  message with room to spare for a few more fields (ZJOB_MSG_MAX less
+//  64 KiB). Returns the number added; the rest is the next page's.
+size_t
+    zjob_msg_add_jobs (zjob_msg_builder_t *self, const char *key, zjob_job_t *const *jobs,
+                       size_t count);
+//  The fields of a job event about job: type (a status name, "progress" or
+//  "deleted"), time, id, workflow_id, status, old_status (if old_status
+//  >= 0), and the user, progress, error and worker fields that are set.
+void
+    zjob_msg_add_job_event (zjob_msg_builder_t *self, const char *type, const zjob_job_t *job,
+                            int old_status);
+//  Add key and return the packer: the caller packs exactly one value with
+//  msgpack-c (for nested maps such as STATS' by_status).
+msgpack_packer *
+    zjob_msg_add_key (zjob_msg_builder_t *self, const char *key);
+
+//  Bytes written so far.
+size_t
+    zjob_msg_builder_size (zjob_msg_builder_t *self);
+
+//  Finish the message into a new frame (the caller owns it). Returns NULL
+//  with err filled if a pack failed (ZJOB_INTERNAL) or the message is over
+//  ZJOB_MSG_MAX (ZJOB_TOO_LARGE). The builder is ready to begin again.
+zframe_t *
+    zjob_msg_end (zjob_msg_builder_t *self, zjob_error_t *err);
+
+//  Finish the message and lend its bytes (valid until the next begin), for
+//  sending one payload under several topics without a copy. Returns the
+//  bytes and *size_p, or NULL with err filled as zjob_msg_end.
+const uint8_t *
+    zjob_msg_end_data (zjob_msg_builder_t *self, size_t *size_p, zjob_error_t *err);
+
+//  One-shot messages, returned as a new frame, NULL only if out of memory.
+//  An ERROR reply with err's code and message (505 also lists the
+//  supported versions).
+zframe_t *
+    zjob_msg_error_new (uint64_t request_id, const zjob_error_t *err);
+//  A message with an empty body (HEARTBEAT, PING, STATS, WORKERS, OK...).
+zframe_t *
+    zjob_msg_empty_new (zjob_cmd_t cmd, uint64_t request_id);
+
+//  --------------------------------------------------------------------------
+//  Event topics (PROTOCOL.md, "Events")
+
+//  Write into topics the topic frames one event is published under:
+//  for a job event (workflow_id and id set) three,
+//      ev/<type>/<workflow_id>/<id>   wf/<workflow_id>/<type>/<id>   job/<id>/<type>
+//  for a worker event (workflow_id NULL, id the worker id) one,
+//      ev/<type>/<id>
+//  Returns the number written, or 0 if a topic would not fit.
+size_t
+    zjob_event_topics (const char *type, const char *workflow_id, const char *id,
+                       char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX]);
+
+//  Write into buf the subscription prefix for the events a subscriber
+//  wants, from the most specific criterion given (NULL = any):
+//      id                  "job/<id>/"          (type: "job/<id>/<type>")
+//      workflow_id         "wf/<workflow_id>/"  (type: "wf/<workflow_id>/<type>/")
+//      type                "ev/<type>/"
+//      nothing             "ev/"                (every event, once)
+//  Returns 0, or -1 if it does not fit in size bytes.
+int
+    zjob_event_prefix (char *buf, size_t size, const char *type, const char *workflow_id,
+                       const char *id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

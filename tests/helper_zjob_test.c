@@ -1,0 +1,277 @@
+/*  =========================================================================
+    helper_zjob_test - utilities shared by the integration tests
+
+    See helper_zjob_test.h. Kept generic: no test's own assertions here,
+    only plumbing that returns NULL or -1 when something does not happen
+    in time, so each test states what it expects.
+    ========================================================================= */
+
+#include "helper_zjob_test.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char *
+zjob_test_tmpdir (void)
+{
+    const char *base = getenv ("ZJOB_TEST_TMP");
+    if (!base || !*base)
+        base = "/tmp";
+    zsys_dir_create ("%s", base);
+    char *path = NULL;
+    if (asprintf (&path, "%s/zjob-test-XXXXXX", base) < 0)
+        return NULL;
+    if (!mkdtemp (path)) {
+        free (path);
+        return NULL;
+    }
+    return path;
+}
+
+static int
+s_remove_entry (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void) sb; (void) flag; (void) ftw;
+    remove (path);
+    return 0;
+}
+
+void
+zjob_test_rmtree (const char *path)
+{
+    if (path)
+        nftw (path, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+zsock_t *
+zjob_test_dealer (const char *endpoint)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    if (!sock)
+        return NULL;
+    zjob_proto_socket_setup (sock);
+    zsock_set_linger (sock, 0);
+    if (zsock_connect (sock, "%s", endpoint)) {
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    return sock;
+}
+
+int
+zjob_test_send (zsock_t *sock, zframe_t **frame_p)
+{
+    if (!frame_p || !*frame_p)
+        return -1;
+    return zframe_send (frame_p, sock, 0);
+}
+
+zjob_msg_t *
+zjob_test_recv (zsock_t *sock, zjob_route_t route, int timeout_ms)
+{
+    zpoller_t *poller = zpoller_new (sock, NULL);
+    if (!poller)
+        return NULL;
+    void *which = zpoller_wait (poller, timeout_ms);
+    zpoller_destroy (&poller);
+    if (which != sock)
+        return NULL;
+    zframe_t *frame = zframe_recv (sock);
+    while (frame && zframe_more (frame)) {
+        //  Events are [topic][message]: keep the last frame
+        zframe_destroy (&frame);
+        frame = zframe_recv (sock);
+    }
+    if (!frame)
+        return NULL;
+    zjob_error_t err;
+    zjob_msg_t *msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame), route, &err);
+    if (msg)
+        zjob_msg_adopt (msg, &frame);
+    else
+        zsys_warning ("zjob_test_recv: cannot decode: %s", err.text);
+    zframe_destroy (&frame);
+    return msg;
+}
+
+zjob_msg_t *
+zjob_test_expect (zsock_t *sock, zjob_route_t route, zjob_cmd_t cmd, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (true) {
+        int64_t left = deadline - zclock_mono ();
+        if (left < 0)
+            return NULL;
+        zjob_msg_t *msg = zjob_test_recv (sock, route, (int) left);
+        if (!msg)
+            return NULL;
+        if (zjob_msg_command (msg) == cmd)
+            return msg;
+        zjob_msg_destroy (&msg);
+    }
+}
+
+zjob_msg_t *
+zjob_test_call (zsock_t *sock, zjob_msg_builder_t *builder, int timeout_ms)
+{
+    zjob_error_t err;
+    size_t size;
+    const uint8_t *data = zjob_msg_end_data (builder, &size, &err);
+    if (!data)
+        return NULL;
+    //  The request id is in the envelope that the caller began
+    uint64_t request_id = 0;
+    if (!zjob_msg_peek (data, size, &request_id, NULL))
+        return NULL;
+    if (zmq_send (zsock_resolve (sock), data, size, 0) == -1)
+        return NULL;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (true) {
+        int64_t left = deadline - zclock_mono ();
+        if (left < 0)
+            return NULL;
+        zjob_msg_t *reply = zjob_test_recv (sock, ZJOB_ROUTE_BROKER_CLIENT, (int) left);
+        if (!reply)
+            return NULL;
+        if (zjob_msg_request_id (reply) == request_id)
+            return reply;
+        zjob_msg_destroy (&reply);
+    }
+}
+
+static uint64_t s_request_id = 1000000;
+
+char *
+zjob_test_submit (zsock_t *client, const char *workflow, const char *priority,
+                  const char *key)
+{
+    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
+    if (!builder)
+        return NULL;
+    zjob_spec_t spec;
+    memset (&spec, 0, sizeof (spec));
+    spec.workflow_id = workflow;
+    spec.priority = priority? (zjob_priority_t) zjob_priority_parse (priority)
+                            : ZJOB_PRIORITY_LOW;
+    spec.idempotency_key = key;
+    zjob_msg_begin (builder, ZJOB_CMD_SUBMIT, ++s_request_id);
+    zjob_msg_add_specs (builder, "jobs", &spec, 1);
+    zjob_msg_t *reply = zjob_test_call (client, builder, 5000);
+    zjob_msg_builder_destroy (&builder);
+    char *id = NULL;
+    if (reply && zjob_msg_command (reply) == ZJOB_CMD_OK) {
+        size_t count = 0;
+        const char *const *ids = zjob_msg_strs (reply, "ids", &count);
+        if (ids && count == 1)
+            id = strdup (ids [0]);
+    }
+    zjob_msg_destroy (&reply);
+    return id;
+}
+
+zjob_job_t *
+zjob_test_get (zsock_t *client, const char *id)
+{
+    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
+    if (!builder)
+        return NULL;
+    zjob_msg_begin (builder, ZJOB_CMD_GET, ++s_request_id);
+    zjob_msg_add_str (builder, "id", id);
+    zjob_msg_t *reply = zjob_test_call (client, builder, 5000);
+    zjob_msg_builder_destroy (&builder);
+    zjob_job_t *job = NULL;
+    if (reply && zjob_msg_command (reply) == ZJOB_CMD_OK)
+        job = zjob_msg_job (reply, "job", NULL);
+    zjob_msg_destroy (&reply);
+    return job;
+}
+
+pid_t
+zjob_test_spawn (char *const argv [], int *stdout_fd)
+{
+    int fds [2] = { -1, -1 };
+    if (stdout_fd && pipe2 (fds, O_CLOEXEC))
+        return -1;
+    pid_t pid = fork ();
+    if (pid < 0) {
+        if (stdout_fd) {
+            close (fds [0]);
+            close (fds [1]);
+        }
+        return -1;
+    }
+    if (pid == 0) {
+        if (stdout_fd)
+            dup2 (fds [1], STDOUT_FILENO);
+        execv (argv [0], argv);
+        _exit (127);
+    }
+    if (stdout_fd) {
+        close (fds [1]);
+        *stdout_fd = fds [0];
+    }
+    return pid;
+}
+
+char *
+zjob_test_read_line (int fd, int timeout_ms)
+{
+    char line [4096];
+    size_t size = 0;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (size < sizeof (line) - 1) {
+        int64_t left = deadline - zclock_mono ();
+        if (left < 0)
+            return NULL;
+        struct pollfd item = { fd, POLLIN, 0 };
+        int rc = poll (&item, 1, (int) left);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            return NULL;
+        char c;
+        ssize_t got = read (fd, &c, 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return NULL;
+        if (c == '\n')
+            break;
+        line [size++] = c;
+    }
+    line [size] = 0;
+    return strdup (line);
+}
+
+int
+zjob_test_wait_exit (pid_t pid, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (true) {
+        int status = 0;
+        pid_t done = waitpid (pid, &status, WNOHANG);
+        if (done == pid) {
+            if (WIFEXITED (status))
+                return WEXITSTATUS (status);
+            if (WIFSIGNALED (status))
+                return 128 + WTERMSIG (status);
+            return -1;
+        }
+        if (done < 0)
+            return -1;
+        if (zclock_mono () >= deadline) {
+            kill (pid, SIGKILL);
+            waitpid (pid, &status, 0);
+            return -1;
+        }
+        zclock_sleep (5);           //  Polling a child's exit: no event to wait on
+    }
+}

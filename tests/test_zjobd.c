@@ -1,0 +1,298 @@
+/*  =========================================================================
+    test_zjobd - the zjobd daemon, as a child process
+
+    Starts the real binary (ZJOB_BIN_DIR "/zjobd") on ephemeral ports,
+    learns them from its "zjobd ready" line, speaks the protocol to it over
+    raw sockets, and stops it with SIGTERM (a clean shutdown) or SIGKILL (a
+    crash). Every child is reaped, every data directory removed.
+    ========================================================================= */
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include "zjob_broker.h"
+#include "helper_zjob_test.h"
+
+#define S_WAIT 5000                     //  msecs the daemon may take to answer
+
+typedef struct {
+    pid_t pid;                          //  The child, or -1
+    int out;                            //  Its stdout
+    char clients [256];                 //  Its endpoints, from the ready line
+    char workers [256];
+    char events [256];
+} s_daemon_t;
+
+static s_daemon_t s_daemons [4];
+static size_t s_daemon_count = 0;
+static char *s_dir = NULL;
+
+static void
+s_teardown (void)
+{
+    for (size_t index = 0; index < s_daemon_count; index++)
+        if (s_daemons [index].pid > 0) {
+            kill (s_daemons [index].pid, SIGKILL);
+            zjob_test_wait_exit (s_daemons [index].pid, S_WAIT);
+        }
+    if (s_dir) {
+        zjob_test_rmtree (s_dir);
+        free (s_dir);
+        s_dir = NULL;
+    }
+}
+
+TestSuite (zjobd, .fini = s_teardown, .timeout = 60);
+
+//  Start zjobd with the given extra arguments (NULL-terminated) on
+//  ephemeral ports; returns it once it printed its ready line
+static s_daemon_t *
+s_zjobd (const char *first, ...)
+{
+    char *argv [32];
+    size_t argc = 0;
+    argv [argc++] = (char *) ZJOB_BIN_DIR "/zjobd";
+    argv [argc++] = (char *) "--clients";
+    argv [argc++] = (char *) "tcp://127.0.0.1:*";
+    argv [argc++] = (char *) "--workers";
+    argv [argc++] = (char *) "tcp://127.0.0.1:*";
+    argv [argc++] = (char *) "--events";
+    argv [argc++] = (char *) "tcp://127.0.0.1:*";
+    argv [argc++] = (char *) "--log-level";
+    argv [argc++] = (char *) "error";
+    va_list args;
+    va_start (args, first);
+    for (const char *arg = first; arg && argc < 31; arg = va_arg (args, const char *))
+        argv [argc++] = (char *) arg;
+    va_end (args);
+    argv [argc] = NULL;
+
+    cr_assert_lt (s_daemon_count, 4);
+    s_daemon_t *daemon = &s_daemons [s_daemon_count++];
+    daemon->pid = zjob_test_spawn (argv, &daemon->out);
+    cr_assert_gt (daemon->pid, 0);
+    char *line = zjob_test_read_line (daemon->out, S_WAIT);
+    cr_assert_not_null (line, "zjobd printed no ready line");
+    int fields = sscanf (line, "zjobd ready clients=%255s workers=%255s events=%255s",
+                         daemon->clients, daemon->workers, daemon->events);
+    cr_assert_eq (fields, 3, "unexpected line: %s", line);
+    cr_assert (strncmp (daemon->clients, "tcp://127.0.0.1:", 16) == 0);
+    cr_assert_neq (strcmp (daemon->clients + 16, "*"), 0, "the real port, not '*'");
+    free (line);
+    return daemon;
+}
+
+//  Stop it with signal; returns its exit status
+static int
+s_stop (s_daemon_t *daemon, int signal)
+{
+    kill (daemon->pid, signal);
+    int status = zjob_test_wait_exit (daemon->pid, S_WAIT);
+    daemon->pid = -1;
+    close (daemon->out);
+    return status;
+}
+
+static void
+s_ping (zsock_t *client)
+{
+    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
+    zjob_msg_begin (builder, ZJOB_CMD_PING, 1);
+    zjob_msg_t *reply = zjob_test_call (client, builder, S_WAIT);
+    cr_assert_not_null (reply, "zjobd does not answer PING");
+    cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK);
+    cr_assert_eq (zjob_msg_uint (reply, "version", 0), ZJOB_PROTO_VERSION);
+    zjob_msg_destroy (&reply);
+    zjob_msg_builder_destroy (&builder);
+}
+
+Test (zjobd, serves_and_stops_cleanly_on_sigterm)
+{
+    s_dir = zjob_test_tmpdir ();
+    cr_assert_not_null (s_dir);
+    s_daemon_t *daemon = s_zjobd ("--data-dir", s_dir, NULL);
+    zsock_t *client = zjob_test_dealer (daemon->clients);
+    s_ping (client);
+    enum { JOBS = 20 };
+    char *ids [JOBS];
+    for (int index = 0; index < JOBS; index++) {
+        ids [index] = zjob_test_submit (client, "report", index % 2? "high": "low", NULL);
+        cr_assert_not_null (ids [index]);
+    }
+    zsock_destroy (&client);
+    cr_assert_eq (s_stop (daemon, SIGTERM), 0, "zjobd did not exit 0 on SIGTERM");
+
+    //  Restarted on the same data directory, it has every job
+    daemon = s_zjobd ("--data-dir", s_dir, NULL);
+    client = zjob_test_dealer (daemon->clients);
+    for (int index = 0; index < JOBS; index++) {
+        zjob_job_t *job = zjob_test_get (client, ids [index]);
+        cr_assert_not_null (job, "job %s lost over a clean restart", ids [index]);
+        cr_assert_eq (job->status, ZJOB_QUEUED);
+        cr_assert_str_eq (job->workflow_id, "report");
+        zjob_job_destroy (&job);
+        free (ids [index]);
+    }
+    zsock_destroy (&client);
+    cr_assert_eq (s_stop (daemon, SIGINT), 0, "zjobd did not exit 0 on SIGINT");
+}
+
+Test (zjobd, options_from_a_config_file_and_flags)
+{
+    s_dir = zjob_test_tmpdir ();
+    char path [512];
+    snprintf (path, sizeof (path), "%s/zjobd.cfg", s_dir);
+    FILE *file = fopen (path, "w");
+    cr_assert_not_null (file);
+    //  The file says memory and 5 s heartbeats; the flag says 250 ms
+    fprintf (file, "broker\n    store = \"memory:\"\n    heartbeat = 5s\n"
+                   "    clients = \"tcp://127.0.0.1:1\"\n");
+    fclose (file);
+    s_daemon_t *daemon = s_zjobd ("--config", path, "--heartbeat", "250ms", NULL);
+    //  The flags' ephemeral endpoint won over the file's port 1
+    cr_assert_neq (strcmp (daemon->clients, "tcp://127.0.0.1:1"), 0);
+    zsock_t *worker = zjob_test_dealer (daemon->workers);
+    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
+    zjob_msg_begin (builder, ZJOB_CMD_READY, 1);
+    const char *workflow = "any";
+    zjob_msg_add_str (builder, "worker_id", "w-config");
+    zjob_msg_add_strs (builder, "workflows", &workflow, 1);
+    zjob_msg_add_uint (builder, "slots", 1);
+    zframe_t *frame = zjob_msg_end (builder, NULL);
+    zjob_test_send (worker, &frame);
+    zjob_msg_t *reply = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_OK, S_WAIT);
+    cr_assert_not_null (reply);
+    cr_assert_eq (zjob_msg_uint (reply, "heartbeat_ms", 0), 250);
+    zjob_msg_destroy (&reply);
+    zjob_msg_builder_destroy (&builder);
+    zsock_destroy (&worker);
+    //  No data directory was made: the store is memory
+    char data [600];
+    snprintf (data, sizeof (data), "%s/zjob-data", s_dir);
+    cr_assert_not (zsys_file_exists (data));
+    cr_assert_eq (s_stop (daemon, SIGTERM), 0);
+
+    //  Bad options: exit 2; a store that cannot open: exit 1
+    char *bad_flag [] = { (char *) ZJOB_BIN_DIR "/zjobd", (char *) "--colour", (char *) "blue", NULL };
+    pid_t pid = zjob_test_spawn (bad_flag, NULL);
+    cr_assert_eq (zjob_test_wait_exit (pid, S_WAIT), 2);
+    char *bad_store [] = { (char *) ZJOB_BIN_DIR "/zjobd", (char *) "--store",
+                           (char *) "tape:/dev/st0", (char *) "--log-level", (char *) "error",
+                           (char *) "--clients", (char *) "tcp://127.0.0.1:*",
+                           (char *) "--workers", (char *) "tcp://127.0.0.1:*",
+                           (char *) "--events", (char *) "tcp://127.0.0.1:*", NULL };
+    pid = zjob_test_spawn (bad_store, NULL);
+    cr_assert_eq (zjob_test_wait_exit (pid, S_WAIT), 1);
+}
+
+Test (zjobd, killed_under_load_loses_no_acknowledged_job)
+{
+    s_dir = zjob_test_tmpdir ();
+    char spec [600];
+    snprintf (spec, sizeof (spec), "file:%s?fsync=always", s_dir);
+    s_daemon_t *daemon = s_zjobd ("--store", spec, "--max-concurrent", "0", NULL);
+
+    //  A worker that takes jobs and never finishes them
+    zsock_t *worker = zjob_test_dealer (daemon->workers);
+    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
+    zjob_msg_begin (builder, ZJOB_CMD_READY, 1);
+    const char *workflow = "load";
+    zjob_msg_add_str (builder, "worker_id", "w-load");
+    zjob_msg_add_strs (builder, "workflows", &workflow, 1);
+    zjob_msg_add_uint (builder, "slots", 8);
+    zframe_t *frame = zjob_msg_end (builder, NULL);
+    zjob_test_send (worker, &frame);
+    zjob_msg_t *reply = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_OK, S_WAIT);
+    cr_assert_not_null (reply);
+    zjob_msg_destroy (&reply);
+
+    //  A client pipelining submits, 64 in flight, for 400 ms
+    zsock_t *client = zjob_test_dealer (daemon->clients);
+    enum { MAX_JOBS = 200000 };
+    char (*acked) [ZJOB_ID_LEN + 1] = calloc (MAX_JOBS, ZJOB_ID_LEN + 1);
+    cr_assert_not_null (acked);
+    size_t acked_count = 0, sent = 0, in_flight = 0;
+    zjob_spec_t spec_one = { .workflow_id = "load" };
+    int64_t stop_at = zclock_mono () + 400;
+    while (zclock_mono () < stop_at && sent < MAX_JOBS) {
+        while (in_flight < 64 && sent < MAX_JOBS) {
+            zjob_msg_begin (builder, ZJOB_CMD_SUBMIT, ++sent);
+            zjob_msg_add_specs (builder, "jobs", &spec_one, 1);
+            frame = zjob_msg_end (builder, NULL);
+            cr_assert_eq (zjob_test_send (client, &frame), 0);
+            in_flight++;
+        }
+        reply = zjob_test_recv (client, ZJOB_ROUTE_BROKER_CLIENT, S_WAIT);
+        cr_assert_not_null (reply, "no reply under load");
+        in_flight--;
+        if (zjob_msg_command (reply) == ZJOB_CMD_OK) {
+            size_t count = 0;
+            const char *const *ids = zjob_msg_strs (reply, "ids", &count);
+            cr_assert_eq (count, 1);
+            snprintf (acked [acked_count++], ZJOB_ID_LEN + 1, "%s", ids [0]);
+        }
+        zjob_msg_destroy (&reply);
+    }
+    //  The jobs the worker was given before the crash
+    char running [8][ZJOB_ID_LEN + 1];
+    size_t running_count = 0;
+    while (running_count < 8) {
+        zjob_msg_t *msg = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_JOB, 500);
+        if (!msg)
+            break;
+        zjob_job_t *job = zjob_msg_job (msg, "job", NULL);
+        cr_assert_not_null (job);
+        snprintf (running [running_count++], ZJOB_ID_LEN + 1, "%s", job->id);
+        zjob_job_destroy (&job);
+        zjob_msg_destroy (&msg);
+    }
+    cr_assert_gt (acked_count, 100, "only %zu jobs acknowledged", acked_count);
+    cr_log_info ("%zu jobs acknowledged, %zu running at the crash", acked_count, running_count);
+    cr_assert_gt (running_count, 0);
+
+    //  Crash, with requests still in flight
+    for (size_t index = 0; index < 32; index++) {
+        zjob_msg_begin (builder, ZJOB_CMD_SUBMIT, ++sent);
+        zjob_msg_add_specs (builder, "jobs", &spec_one, 1);
+        frame = zjob_msg_end (builder, NULL);
+        zjob_test_send (client, &frame);
+    }
+    cr_assert_eq (s_stop (daemon, SIGKILL), 128 + SIGKILL);
+    zsock_destroy (&client);
+    zsock_destroy (&worker);
+
+    //  Restart: every acknowledged job is there, the running ones queued
+    daemon = s_zjobd ("--store", spec, NULL);
+    client = zjob_test_dealer (daemon->clients);
+    //  (GETs pipelined 256 at a time; request id = index + 1)
+    size_t asked = 0, found = 0;
+    while (found < acked_count) {
+        while (asked < acked_count && asked - found < 256) {
+            zjob_msg_begin (builder, ZJOB_CMD_GET, asked + 1);
+            zjob_msg_add_str (builder, "id", acked [asked]);
+            frame = zjob_msg_end (builder, NULL);
+            cr_assert_eq (zjob_test_send (client, &frame), 0);
+            asked++;
+        }
+        reply = zjob_test_recv (client, ZJOB_ROUTE_BROKER_CLIENT, S_WAIT);
+        cr_assert_not_null (reply, "no GET reply");
+        size_t index = zjob_msg_request_id (reply) - 1;
+        cr_assert_lt (index, acked_count);
+        cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK,
+                      "acknowledged job %s lost", acked [index]);
+        zjob_msg_destroy (&reply);
+        found++;
+    }
+    for (size_t index = 0; index < running_count; index++) {
+        zjob_job_t *job = zjob_test_get (client, running [index]);
+        cr_assert_not_null (job);
+        cr_assert_eq (job->status, ZJOB_QUEUED, "job %s was running: %s", job->id,
+                      zjob_status_name ((zjob_status_t) job->status));
+        zjob_job_destroy (&job);
+    }
+    free (acked);
+    zjob_msg_builder_destroy (&builder);
+    zsock_destroy (&client);
+    cr_assert_eq (s_stop (daemon, SIGTERM), 0);
+}

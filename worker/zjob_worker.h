@@ -1,0 +1,226 @@
+/*  =========================================================================
+    zjob_worker - the worker API of libzjob: take jobs, report, stay alive
+
+    A worker is one DEALER socket connected to the broker's workers
+    endpoint. It registers with READY for one or more workflows and a
+    number of slots (the jobs it runs at once); the broker then pushes JOB
+    messages while the worker has free slots, and the worker answers each
+    job with one RESULT (outputs or an error), reporting PROGRESS on the
+    way. The broker also tells the worker to PAUSE, RESUME or CANCEL a job
+    it holds.
+
+    Two levels. The engine (zjob_worker_new, zjob_worker_recv, and
+    zjob_worker_progress/complete/fail) is single-threaded and pollable:
+    a program with its own loop (zjob-worker runs a child process per job)
+    polls zjob_worker_sock next to its own descriptors and calls recv with
+    timeout 0 when the socket is readable or zjob_worker_timeout has run
+    out. Everything that keeps the worker alive happens inside recv:
+    heartbeats, the broker's liveness, credit, re-registration and
+    reconnection. zjob_worker_run is the simple level on top: it calls a
+    handler for each job on a pool of one thread per slot, while the
+    socket stays on the calling thread.
+
+    Reliability. A result is kept until the broker settles it (OK, or an
+    ERROR saying it will never take it; a 5xx is retried), and sent again
+    after a reconnection: if the broker restarted, it learns again, from
+    the worker's READY, which jobs this worker still holds, so a job
+    finished while the broker was down is completed by its result rather
+    than run twice. The broker is presumed dead when it has sent nothing for
+    `liveness` heartbeat intervals (both figures come from its answer to
+    READY; ZJOB_LIVENESS and ZJOB_HEARTBEAT_MS until then); the worker then
+    reconnects its socket and sends READY, again after pauses growing from
+    ZJOB_WORKER_RECONNECT_MIN_MS to ZJOB_WORKER_RECONNECT_MAX_MS while READY
+    goes unanswered. A broker that does not know the worker (it restarted,
+    or gave the worker up for dead) says so, and the worker registers again
+    at once.
+
+    Tasks. A task is one job as handed to this worker: its id, workflow,
+    inputs, attempt and priority. It stays valid until the program reports
+    its end with zjob_worker_complete or zjob_worker_fail (in run, until
+    the handler returns). A cancelled task must still be ended this way;
+    its result is then not sent, since the broker no longer wants it. A
+    task that ends while paused keeps its result until the job is resumed
+    (the broker refuses results of paused jobs), or drops it if cancelled.
+    ========================================================================= */
+
+#ifndef ZJOB_WORKER_H_INCLUDED
+#define ZJOB_WORKER_H_INCLUDED
+
+#include <czmq.h>
+#include "zjob_error.h"
+#include "zjob_job.h"
+#include "zjob_proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZJOB_WORKER_RECONNECT_MIN_MS    100     //  msecs before the first reconnection
+#define ZJOB_WORKER_RECONNECT_MAX_MS    2000    //  msecs between reconnections, at most
+#define ZJOB_WORKER_LINGER_MS           2000    //  msecs stop waits for results to be acked
+
+typedef struct _zjob_worker_t zjob_worker_t;
+typedef struct _zjob_task_t zjob_task_t;
+
+//  What zjob_worker_recv has for the program
+typedef enum {
+    ZJOB_WORKER_NOTHING = 0,            //  Nothing within the timeout
+    ZJOB_WORKER_TASK,                   //  A new task to run
+    ZJOB_WORKER_PAUSE,                  //  Pause the task (it stays held)
+    ZJOB_WORKER_RESUME,                 //  Resume the paused task
+    ZJOB_WORKER_CANCEL                  //  Stop the task; its result is not wanted
+} zjob_worker_event_t;
+
+//  --------------------------------------------------------------------------
+//  The engine
+
+//  Connect to the broker's workers endpoint and register as name for
+//  count workflows (1..ZJOB_WORKFLOWS_MAX) with slots jobs at once
+//  (1..ZJOB_SLOTS_MAX). Registration completes inside recv: the broker
+//  need not be up yet. Returns NULL with err filled (ZJOB_BAD_REQUEST)
+//  for a bad name, workflow, count or slots.
+zjob_worker_t *
+    zjob_worker_new (const char *endpoint, const char *name, const char *const *workflows,
+                     size_t count, size_t slots, zjob_error_t *err);
+
+//  Say DISCONNECT to the broker (which requeues the jobs still held) and
+//  close. Results not yet acknowledged are lost; call zjob_worker_flush
+//  first to wait for them. Accepts NULL; sets *self_p to NULL.
+void
+    zjob_worker_destroy (zjob_worker_t **self_p);
+
+//  Run the engine for at most timeout_ms (0: only what is due now; -1:
+//  until something comes) and return what the program must act on; *task_p
+//  is the task concerned (borrowed, see Tasks above). Returns -1 with err
+//  filled (ZJOB_UNAVAILABLE) when the wait was interrupted by a signal
+//  (zsys_interrupted). A broker that is down or refuses READY is not an
+//  error: the engine keeps trying, with its backoff.
+int
+    zjob_worker_recv (zjob_worker_t *self, int timeout_ms, zjob_task_t **task_p,
+                      zjob_error_t *err);
+
+//  Report progress (0.0 .. 1.0, message may be NULL) on a task. Sent at
+//  once, never resent: a lost progress report is superseded by the next.
+//  0, or -1 if the task is not held.
+int
+    zjob_worker_progress (zjob_worker_t *self, zjob_task_t *task, float progress,
+                          const char *message);
+
+//  End a task with its outputs (a msgpack map of size bytes; NULL for {})
+//  or with an error (kind: a short class such as "timeout", may be NULL;
+//  message may be NULL). The result is sent and kept until acknowledged.
+//  The task is freed. 0, or -1 with err filled (outputs not a msgpack map
+//  or too large: the task is then failed with that error instead).
+int
+    zjob_worker_complete (zjob_worker_t *self, zjob_task_t **task_p, const uint8_t *outputs,
+                          size_t size, zjob_error_t *err);
+int
+    zjob_worker_fail (zjob_worker_t *self, zjob_task_t **task_p, const char *kind,
+                      const char *message);
+
+//  Run the engine until every result sent is acknowledged, at most
+//  timeout_ms. Returns 0, or -1 if some are still waiting.
+int
+    zjob_worker_flush (zjob_worker_t *self, int timeout_ms);
+
+//  The DEALER socket, for a poll loop; it is the same socket for the
+//  worker's whole life (a reconnection reuses it). Borrowed; do not read.
+//  A loop that also watches plain descriptors (child processes' pipes)
+//  polls them together with this socket in one zmq_poll.
+zsock_t *
+    zjob_worker_sock (zjob_worker_t *self);
+
+//  Msecs until the engine has a timer due (heartbeat, liveness, resend):
+//  the longest a poll loop may wait before calling recv again.
+int
+    zjob_worker_timeout (zjob_worker_t *self);
+
+//  True once the broker has acknowledged the registration (and after a
+//  reconnection, again when it has acknowledged the new one).
+bool
+    zjob_worker_registered (zjob_worker_t *self);
+
+//  The worker's name; its id (the name and a random suffix, fixed for
+//  its life: what the broker knows it by and sets as a job's worker_id);
+//  and the number of tasks it holds now.
+const char *
+    zjob_worker_name (zjob_worker_t *self);
+const char *
+    zjob_worker_id (zjob_worker_t *self);
+size_t
+    zjob_worker_held (zjob_worker_t *self);
+
+//  --------------------------------------------------------------------------
+//  Tasks
+
+//  What the broker handed out (borrowed, valid while the task is).
+const char *
+    zjob_task_id (zjob_task_t *self);
+const char *
+    zjob_task_workflow (zjob_task_t *self);
+//  The inputs: a msgpack map of *size_p bytes.
+const uint8_t *
+    zjob_task_inputs (zjob_task_t *self, size_t *size_p);
+//  1 for the first run; more after the job was requeued.
+uint32_t
+    zjob_task_attempt (zjob_task_t *self);
+zjob_priority_t
+    zjob_task_priority (zjob_task_t *self);
+//  The job as dispatched (user, tags, metadata...). Borrowed.
+const zjob_job_t *
+    zjob_task_job (zjob_task_t *self);
+
+//  The task's state as the broker last told it. Safe from any thread.
+bool
+    zjob_task_paused (zjob_task_t *self);
+bool
+    zjob_task_cancelled (zjob_task_t *self);
+
+//  --------------------------------------------------------------------------
+//  The simple API: a handler per job, on a thread pool
+
+//  Runs one task on a pool thread. Return its outputs: a msgpack map in a
+//  malloc'd buffer (msgpack_sbuffer's data will do) that the library
+//  frees, with *size_p set. Return NULL to fail the task, with the error
+//  given to zjob_task_fail (or "handler", "no outputs" if none was).
+typedef uint8_t *(zjob_handler_fn) (zjob_task_t *task, size_t *size_p, void *arg);
+
+//  Take jobs and run handler on each, with one thread per slot, until
+//  zjob_worker_stop or an interrupt (SIGINT/SIGTERM through CZMQ). On stop
+//  no new task is started (results give no credit back), running handlers
+//  see zjob_task_cancelled and zjob_task_checkpoint report the stop,
+//  results of handlers that still completed are delivered (waiting at most
+//  ZJOB_WORKER_LINGER_MS for the acks; a NULL return then hands the job
+//  back instead of failing it), and DISCONNECT hands back the jobs left.
+//  Call it once per worker. Returns 0, or -1 with err filled when the
+//  thread pool cannot start.
+int
+    zjob_worker_run (zjob_worker_t *self, zjob_handler_fn *handler, void *arg,
+                     zjob_error_t *err);
+
+//  Ask zjob_worker_run to stop and return. Safe from a signal handler or
+//  another thread: it only sets a flag, read within ZJOB_HEARTBEAT_MS / 10.
+void
+    zjob_worker_stop (zjob_worker_t *self);
+
+//  From a handler: report progress (0.0 .. 1.0, message may be NULL).
+//  0, or -1 if the task is no longer wanted (cancelled or stopping).
+int
+    zjob_task_progress (zjob_task_t *self, float progress, const char *message);
+
+//  From a handler: block while the task is paused. Returns 0 to go on, or
+//  -1 when the task is cancelled or the worker is stopping (the handler
+//  should return at once; its result is not sent as a failure).
+int
+    zjob_task_checkpoint (zjob_task_t *self);
+
+//  From a handler: set the error the task fails with when the handler
+//  returns NULL (kind and message copied; either may be NULL).
+void
+    zjob_task_fail (zjob_task_t *self, const char *kind, const char *message);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
