@@ -47,7 +47,7 @@ bench: build
 	./$(BUILD)/bench_core
 
 demo: build
-	./$(BUILD)/bench_core --quick
+	examples/demo.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN)

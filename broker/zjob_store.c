@@ -199,6 +199,10 @@ void
 zjob_store_stats (zjob_store_t *self, zhashx_t *into)
 {
     assert (self);
-    if (self->ops->stats && into)
+    if (self->ops->stats && into) {
+        //  Implementations insert from their own buffers: into keeps copies
+        zhashx_set_duplicator (into, (zhashx_duplicator_fn *) strdup);
+        zhashx_set_destructor (into, (zhashx_destructor_fn *) zstr_free);
         self->ops->stats (self->impl, into);
+    }
 }

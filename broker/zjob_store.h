@@ -108,7 +108,9 @@ const char *
     zjob_store_name (zjob_store_t *self);
 
 //  Add the store's figures (journal bytes, syncs, compactions...) to into,
-//  as string keys and string values. Does nothing for a store without any.
+//  as string keys and string values. into keeps copies of the values: this
+//  call sets its duplicator (strdup) and destructor (zstr_free), so pass a
+//  hash that holds nothing else. Does nothing for a store without figures.
 void
     zjob_store_stats (zjob_store_t *self, zhashx_t *into);
 
