@@ -6,7 +6,10 @@
     over the store, and a registry of workers. Everything the broker does
     happens in a loop pass:
 
-      1. poll, with a timeout that ends at the next heartbeat tick;
+      1. poll, with a timeout that ends at the next heartbeat tick or
+         when the next scheduled job is due, whichever comes first; then
+         promote the scheduled jobs that are due (zjob_manager_promote)
+         into the ready queue;
       2. drain: read what is readable on each socket without blocking, at
          most `batch` messages per socket (workers first: their results
          free the credit that new jobs need), and apply each request to
@@ -32,6 +35,16 @@
     over for a lesser one; step 6 takes the rest once committed. So a job
     that a crash would lose has never run, and priorities hold.
 
+    Scheduled jobs (run_at ahead) are queued in the store like any other
+    but wait in the manager's scheduled set, not in the ready queue. The
+    poll wakes when the earliest is due (zjob_manager_next_due, wall
+    clock), and the pass promotes it. Promotion is in memory only: it
+    changes nothing stored, so it makes nothing dirty and needs no sync.
+    A promoted job gets a new enqueue number, above the one the last sync
+    covered, so step 4 leaves it to step 6, after the pass's sync; its
+    enqueue was made durable by the sync of the pass that scheduled it in
+    any case, which is what the rule above is for.
+
     Dispatch and credit. A worker announces its slots in READY and the
     broker grants that much credit; each JOB spends one, each RESULT (or
     CREDIT) gives back what it carries. Workers with credit are kept in a
@@ -40,8 +53,13 @@
     priority, then oldest, among the workflows it serves), one per visit,
     so work spreads evenly over workers. A worker that gets nothing is
     skipped for the rest of the walk, so a walk costs O(jobs handed out +
-    workers), and it runs only when something changed (a job was queued,
-    credit came back, a worker joined).
+    workers), and it runs only when something could now be handed out
+    that could not before: a job was queued or became due, a worker
+    joined or left, credit came back to a worker out of the ring, the
+    reclaim window after a restart ended, or, under max-concurrent, a
+    held job was let go (finished, cancelled, requeued). The last matters
+    because a walk that stops at the limit leaves its workers in the
+    ring: the credit their results bring back restarts nothing.
 
     Which worker holds which job is the broker's own record (holders: job
     id -> worker connection), kept apart from the manager's: a cancelled
@@ -669,6 +687,8 @@ s_worker_remove (s_broker_t *self, s_worker_t *worker, const char *reason,
     if (self->last_worker == worker)
         self->last_worker = NULL;
     zhashx_delete (self->registry, worker->key);
+    //  Its jobs are back in the queue, or let go under max-concurrent (a
+    //  held paused job's requeue changes no status: no listener hears it)
     self->dispatch_needed = true;
 }
 
@@ -1025,9 +1045,14 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
     self->dirty = true;
     if (event == ZJOB_EVENT_STATUS) {
         zjob_status_t status = (zjob_status_t) job->status;
-        if (status == ZJOB_QUEUED)
+        //  A job to hand out, or (under max_concurrent) a held job let go:
+        //  finished, cancelled or requeued, running or paused. A walk that
+        //  stopped at the limit left its workers in the ring, so the
+        //  credit their results bring back does not restart it: this does.
+        if (status == ZJOB_QUEUED
+        ||  (self->config.max_concurrent && !job->held
+             && (old_status == ZJOB_RUNNING || old_status == ZJOB_PAUSED)))
             self->dispatch_needed = true;
-        else
         if (status == ZJOB_COMPLETED)
             s_rate_add (&self->completed, self->now, 1);
         else
@@ -2346,10 +2371,10 @@ s_broker_start (s_broker_t *self)
     self->events_handle = zsock_resolve (self->events);
     self->next_tick = zjob_mono_ms () + config->heartbeat_ms;
     s_log_info (self, "zjob_broker: serving clients=%s workers=%s events=%s store=%s "
-                "(%zu jobs, %zu queued)", self->clients_endpoint, self->workers_endpoint,
-                self->events_endpoint, spec,
+                "(%zu jobs, %zu queued, %zu scheduled)", self->clients_endpoint,
+                self->workers_endpoint, self->events_endpoint, spec,
                 zjob_store_count (zjob_manager_store (self->manager)),
-                zjob_manager_queued (self->manager));
+                zjob_manager_queued (self->manager), zjob_manager_scheduled (self->manager));
     return 0;
 }
 
@@ -2366,6 +2391,10 @@ s_broker_pass (s_broker_t *self, zmq_pollitem_t *items)
     else
     if (self->recheck_at && zjob_mono_ms () >= self->recheck_at)
         s_workers_recheck (self);
+    //  Scheduled jobs whose time has come join the ready queue (in memory
+    //  only: nothing to commit)
+    if (zjob_manager_promote (self->manager, zjob_clock_ms ()) > 0)
+        self->dispatch_needed = true;
     //  Workers first: their results free the credit that submits use
     s_drain (self, S_WORKERS);
     s_drain (self, S_CLIENTS);
@@ -2439,6 +2468,14 @@ zjob_broker_actor (zsock_t *pipe, void *args)
             timeout = 0;
         if (self->recheck_at && self->recheck_at - zjob_mono_ms () < timeout)
             timeout = self->recheck_at > zjob_mono_ms ()? self->recheck_at - zjob_mono_ms (): 0;
+        //  Wake when the next scheduled job is due (run_at is wall clock)
+        int64_t due = zjob_manager_next_due (self->manager);
+        if (due && due - zjob_clock_ms () < timeout)
+            timeout = due > zjob_clock_ms ()? due - zjob_clock_ms (): 0;
+        //  Wake when the reclaim window ends, if something waits for it
+        if (self->hold_until && self->dispatch_needed
+        &&  self->hold_until - zjob_mono_ms () < timeout)
+            timeout = self->hold_until > zjob_mono_ms ()? self->hold_until - zjob_mono_ms (): 0;
         if (self->dispatch_needed && self->ring && !self->hold_until && !self->sync_failing)
             timeout = 0;
         int ready = zmq_poll (items, 5, (long) timeout);

@@ -29,6 +29,26 @@
     (the broker tells the worker to stop), so a late complete from that
     worker is a conflict.
 
+    Scheduled set. A queued job whose run_at is ahead waits in a binary
+    min-heap of (run_at, token, job) entries instead of a ready list, so
+    that scheduling, promotion and finding the next due time are O(log n).
+    The job struct has no room for its heap index, so removal is lazy: the
+    token is a number from the same counter as seq, and job->seq is set to
+    it when the job is scheduled. An entry is live while its job is
+    queued, carries that token in seq, and is in no ready list; any other
+    entry is stale (the job was paused, cancelled, deleted, adopted, or
+    scheduled again under a new token) and is dropped when it reaches the
+    top. scheduled counts the live entries exactly (a scheduled job that
+    leaves the queued status is uncounted then), and when stale entries
+    outnumber live ones (plus a slack) the heap is rebuilt without them,
+    so it never holds more than about twice the scheduled jobs: amortized
+    O(1) per removal. Each entry holds a job reference, so a stale entry
+    never points at freed memory. The array is grown before the store
+    put that schedules a job, so an accepted change is never lost to an
+    allocation failure. Promotion appends each due job to its ready list
+    with a fresh seq, in (run_at, token) order; it touches no stored field
+    (queued_at is when the job was queued, not when it became due).
+
     The manager relies on the store handing back the job object it was
     given (the memory and file stores share jobs, see zjob_store.h): a
     queued job is linked into the queue through its own fields. Held jobs
@@ -51,6 +71,17 @@ typedef struct {
     zjob_job_t *job;                    //  One reference
     int64_t running_since;              //  ms UTC it last became running
 } s_held_t;
+
+//  A scheduled job: live while job->status is queued, job->seq == seq and
+//  the job is in no ready list
+typedef struct {
+    int64_t run_at;                     //  ms UTC it becomes due
+    uint64_t seq;                       //  Token: order among equal run_at
+    zjob_job_t *job;                    //  One reference
+} s_timer_t;
+
+//  Stale heap entries tolerated beyond the live ones before a rebuild
+#define S_HEAP_SLACK 64
 
 //  A job's changing fields, copied before a change so that a failed put
 //  can be undone
@@ -81,6 +112,10 @@ struct _zjob_manager_t {
     zhashx_t *held;                     //  job id -> s_held_t
     zhashx_t *keys;                     //  idempotency key -> job id (a copy)
     size_t queued;                      //  Jobs in all ready lists
+    s_timer_t *heap;                    //  Scheduled set, a min-heap by (run_at, seq)
+    size_t heap_size;                   //  Entries in heap, stale ones included
+    size_t heap_max;                    //  Entries allocated
+    size_t scheduled;                   //  Live entries: jobs waiting for run_at
     uint64_t seq;                       //  Last enqueue number issued
     size_t counts [ZJOB_STATUS_COUNT];  //  Stored jobs per status
     zjob_manager_listener_fn *listener; //  Hears every change, or NULL
@@ -274,6 +309,176 @@ s_queue_consider (s_workflow_t *workflow, zjob_job_t **best)
 }
 
 
+//  True if job is linked into one of the ready lists
+static bool
+s_queue_linked (zjob_manager_t *self, const zjob_job_t *job)
+{
+    if (job->prev)
+        return true;
+    s_workflow_t *workflow = (s_workflow_t *) zhashx_lookup (self->workflows, job->workflow_id);
+    return workflow && workflow->head [s_rank (job)] == job;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Scheduled set
+
+static bool
+s_timer_less (const s_timer_t *a, const s_timer_t *b)
+{
+    return a->run_at < b->run_at || (a->run_at == b->run_at && a->seq < b->seq);
+}
+
+static bool
+s_timer_live (zjob_manager_t *self, const s_timer_t *timer)
+{
+    const zjob_job_t *job = timer->job;
+    return job->status == ZJOB_QUEUED && job->seq == timer->seq && !s_queue_linked (self, job);
+}
+
+static void
+s_heap_up (zjob_manager_t *self, size_t index)
+{
+    s_timer_t timer = self->heap [index];
+    while (index > 0) {
+        size_t parent = (index - 1) / 2;
+        if (!s_timer_less (&timer, &self->heap [parent]))
+            break;
+        self->heap [index] = self->heap [parent];
+        index = parent;
+    }
+    self->heap [index] = timer;
+}
+
+static void
+s_heap_down (zjob_manager_t *self, size_t index)
+{
+    s_timer_t timer = self->heap [index];
+    while (true) {
+        size_t child = 2 * index + 1;
+        if (child >= self->heap_size)
+            break;
+        if (child + 1 < self->heap_size
+        &&  s_timer_less (&self->heap [child + 1], &self->heap [child]))
+            child++;
+        if (!s_timer_less (&self->heap [child], &timer))
+            break;
+        self->heap [index] = self->heap [child];
+        index = child;
+    }
+    self->heap [index] = timer;
+}
+
+//  Make room for count more entries. Returns 0, or -1 if out of memory.
+static int
+s_heap_reserve (zjob_manager_t *self, size_t count)
+{
+    if (self->heap_size + count <= self->heap_max)
+        return 0;
+    size_t max = self->heap_max? self->heap_max: 64;
+    while (max < self->heap_size + count)
+        max *= 2;
+    s_timer_t *heap = (s_timer_t *) realloc (self->heap, max * sizeof (s_timer_t));
+    if (!heap)
+        return -1;
+    self->heap = heap;
+    self->heap_max = max;
+    return 0;
+}
+
+//  Schedule queued job for its run_at under a new token. Room must have
+//  been reserved. Takes a reference.
+static void
+s_heap_push (zjob_manager_t *self, zjob_job_t *job)
+{
+    assert (self->heap_size < self->heap_max);
+    job->seq = ++self->seq;
+    job->next = job->prev = NULL;
+    s_timer_t *timer = &self->heap [self->heap_size++];
+    timer->run_at = job->run_at;
+    timer->seq = job->seq;
+    timer->job = zjob_job_ref (job);
+    s_heap_up (self, self->heap_size - 1);
+    self->scheduled++;
+}
+
+//  Remove the top entry into *timer (the caller takes its reference)
+static void
+s_heap_pop (zjob_manager_t *self, s_timer_t *timer)
+{
+    *timer = self->heap [0];
+    self->heap [0] = self->heap [--self->heap_size];
+    if (self->heap_size)
+        s_heap_down (self, 0);
+}
+
+//  Drop stale entries from the top, so that the top, if any, is live
+static void
+s_heap_prune (zjob_manager_t *self)
+{
+    while (self->heap_size && !s_timer_live (self, &self->heap [0])) {
+        s_timer_t timer;
+        s_heap_pop (self, &timer);
+        zjob_job_destroy (&timer.job);
+    }
+}
+
+//  Rebuild the heap from its live entries when stale ones dominate
+static void
+s_heap_compact (zjob_manager_t *self)
+{
+    if (self->heap_size - self->scheduled <= self->scheduled + S_HEAP_SLACK)
+        return;
+    size_t kept = 0;
+    for (size_t index = 0; index < self->heap_size; index++) {
+        if (s_timer_live (self, &self->heap [index]))
+            self->heap [kept++] = self->heap [index];
+        else
+            zjob_job_destroy (&self->heap [index].job);
+    }
+    self->heap_size = kept;
+    for (size_t index = kept / 2; index-- > 0;)
+        s_heap_down (self, index);
+    if (self->heap_max > 4 * (kept + S_HEAP_SLACK)) {
+        //  Give back most of a heap that once was large; failing is harmless
+        size_t max = 2 * (kept + S_HEAP_SLACK);
+        s_timer_t *heap = (s_timer_t *) realloc (self->heap, max * sizeof (s_timer_t));
+        if (heap) {
+            self->heap = heap;
+            self->heap_max = max;
+        }
+    }
+}
+
+//  Take job out of the queue it waits in, ready list or scheduled set; its
+//  status is still queued. The caller holds its own reference.
+static void
+s_unqueue (zjob_manager_t *self, zjob_job_t *job)
+{
+    if (s_queue_linked (self, job))
+        s_queue_remove (self, job);
+    else
+    if (job->run_at > job->queued_at && self->scheduled > 0) {
+        //  Its entry goes stale as soon as the status changes
+        self->scheduled--;
+        s_heap_compact (self);
+    }
+}
+
+//  Put queued job into the scheduled set if its run_at is after now_ms,
+//  else at the back of its ready list. Scheduling needs room reserved.
+//  Returns 0, or -1 if out of memory.
+static int
+s_enqueue (zjob_manager_t *self, zjob_job_t *job, int64_t now_ms)
+{
+    if (job->run_at > now_ms) {
+        s_heap_push (self, job);
+        return 0;
+    }
+    return s_queue_append (self, job);
+}
+
+
 //  --------------------------------------------------------------------------
 //  Snapshots: undoing a change the store refused
 
@@ -418,6 +623,12 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
             return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         }
     }
+    //  A job queued by the user (not requeued) waits for its run_at
+    bool enqueue = to == ZJOB_QUEUED && from != ZJOB_QUEUED;
+    if (enqueue && op != ZJOB_OP_REQUEUE && job->run_at > now && s_heap_reserve (self, 1)) {
+        s_snapshot_restore (snap, job);
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    }
     if (zjob_store_put (self->store, job, err)) {
         free (new_held);
         s_snapshot_restore (snap, job);
@@ -426,10 +637,10 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
 
     //  The store has it: bring the queue and the held set along
     if (from == ZJOB_QUEUED && to != ZJOB_QUEUED)
-        s_queue_remove (self, job);
-    if (to == ZJOB_QUEUED && from != ZJOB_QUEUED) {
+        s_unqueue (self, job);
+    if (enqueue) {
         int rc = op == ZJOB_OP_REQUEUE? s_queue_insert (self, job, true)
-                                      : s_queue_append (self, job);
+                                      : s_enqueue (self, job, now);
         if (rc)
             zsys_error ("zjob_manager: out of memory queueing job %s", job->id);
     }
@@ -610,10 +821,11 @@ s_recovered_compare (const void *a, const void *b)
     return strcmp (x->job->id, y->job->id);
 }
 
-//  Rebuild counts and queue from the store. Jobs a worker held when the
-//  process stopped are released: running ones become queued ahead of the
-//  jobs that were waiting (as a requeue would put them), held paused ones
-//  stay paused. Returns 0, or -1 with err filled if a rewrite fails.
+//  Rebuild counts, queue and schedule from the store. Jobs a worker held
+//  when the process stopped are released: running ones become queued
+//  ahead of the jobs that were waiting (as a requeue would put them),
+//  held paused ones stay paused. Queued jobs whose run_at is ahead are
+//  scheduled again. Returns 0, or -1 with err filled if a rewrite fails.
 static int
 s_recover (zjob_manager_t *self, zjob_error_t *err)
 {
@@ -630,6 +842,7 @@ s_recover (zjob_manager_t *self, zjob_error_t *err)
             rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory recovering the queue");
     }
     size_t queued = 0;
+    size_t timers = 0;                  //  Queued jobs whose run_at is ahead
     int64_t now = zjob_clock_ms ();
     for (size_t index = 0; rc == 0 && index < scan.fix_count; index++) {
         zjob_job_t *job = scan.fix [index];
@@ -653,15 +866,23 @@ s_recover (zjob_manager_t *self, zjob_error_t *err)
         if (job->status == ZJOB_QUEUED) {
             line [queued].job = job;
             line [queued].requeued = from == ZJOB_RUNNING;
-            line [queued].queued_at = queued_at;
+            //  A job that waited for its run_at joined the line when due
+            line [queued].queued_at = from == ZJOB_QUEUED && job->run_at > queued_at
+                                    ? job->run_at: queued_at;
+            if (from == ZJOB_QUEUED && job->run_at > now)
+                timers++;
             queued++;
         }
     }
+    if (rc == 0 && timers && s_heap_reserve (self, timers))
+        rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory recovering the schedule");
     if (rc == 0 && queued) {
         qsort (line, queued, sizeof (s_recovered_t), s_recovered_compare);
         for (size_t index = 0; index < queued; index++) {
-            line [index].job->next = line [index].job->prev = NULL;
-            if (s_queue_append (self, line [index].job)) {
+            zjob_job_t *job = line [index].job;
+            job->next = job->prev = NULL;
+            //  Running jobs put back ignore run_at: they were due already
+            if (s_enqueue (self, job, line [index].requeued? INT64_MAX: now)) {
                 rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory recovering the queue");
                 break;
             }
@@ -742,6 +963,9 @@ zjob_manager_destroy (zjob_manager_t **self_p)
         }
         zhashx_destroy (&self->workflows);
     }
+    for (size_t index = 0; index < self->heap_size; index++)
+        zjob_job_destroy (&self->heap [index].job);
+    free (self->heap);
     zhashx_destroy (&self->held);
     zhashx_destroy (&self->keys);
     zjob_store_destroy (&self->store);
@@ -786,11 +1010,18 @@ s_job_prepare (const zjob_spec_t *spec, bool auto_start, zjob_error_t *err)
     return job;
 }
 
+//  True if a job s_job_prepare made will wait for its run_at
+static bool
+s_job_scheduled (const zjob_job_t *job)
+{
+    return job->status == ZJOB_QUEUED && job->run_at > job->queued_at;
+}
+
 //  Account for a job the store has just accepted, and announce it.
 static void
 s_job_created (zjob_manager_t *self, zjob_job_t *job)
 {
-    if (job->status == ZJOB_QUEUED && s_queue_append (self, job))
+    if (job->status == ZJOB_QUEUED && s_enqueue (self, job, job->queued_at))
         zsys_error ("zjob_manager: out of memory queueing job %s", job->id);
     s_count_move (self, -1, job->status);
     s_key_add (self, job);
@@ -810,6 +1041,11 @@ zjob_manager_create (zjob_manager_t *self, const zjob_spec_t *spec, bool auto_st
     zjob_job_t *job = s_job_prepare (spec, auto_start, err);
     if (!job)
         return NULL;
+    if (s_job_scheduled (job) && s_heap_reserve (self, 1)) {
+        zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+        zjob_job_destroy (&job);
+        return NULL;
+    }
     if (zjob_store_put (self->store, job, err)) {
         zjob_job_destroy (&job);
         return NULL;
@@ -847,6 +1083,11 @@ zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_
             break;
         }
     }
+    size_t timers = 0;                  //  Jobs that will wait for run_at
+    for (index = 0; rc == 0 && index < count; index++)
+        timers += s_job_scheduled (made [index]);
+    if (rc == 0 && timers && s_heap_reserve (self, timers))
+        rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     size_t stored = 0;                  //  Jobs the store has accepted
     while (rc == 0 && stored < count) {
         if (zjob_store_put (self->store, made [stored], err))
@@ -1194,6 +1435,8 @@ s_take (zjob_manager_t *self, const char *const *workflows, size_t count,
 {
     if (self->max_concurrent && zhashx_size (self->held) >= self->max_concurrent)
         return NULL;
+    if (self->heap_size)
+        zjob_manager_promote (self, zjob_clock_ms ());
     if (self->queued == 0)
         return NULL;
 
@@ -1328,6 +1571,52 @@ zjob_manager_active (zjob_manager_t *self)
 {
     assert (self);
     return zhashx_size (self->held);
+}
+
+size_t
+zjob_manager_scheduled (zjob_manager_t *self)
+{
+    assert (self);
+    return self->scheduled;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The scheduled set: when the next job is due, and promoting due jobs
+
+int64_t
+zjob_manager_next_due (zjob_manager_t *self)
+{
+    assert (self);
+    s_heap_prune (self);
+    return self->heap_size? self->heap [0].run_at: 0;
+}
+
+int
+zjob_manager_promote (zjob_manager_t *self, int64_t now_ms)
+{
+    assert (self);
+    int promoted = 0;
+    while (true) {
+        s_heap_prune (self);
+        if (self->heap_size == 0 || self->heap [0].run_at > now_ms)
+            break;
+        s_timer_t timer;
+        s_heap_pop (self, &timer);
+        self->scheduled--;
+        if (s_queue_append (self, timer.job)) {
+            //  Out of memory: put it back as it was, and try again later
+            zsys_error ("zjob_manager: out of memory promoting job %s", timer.job->id);
+            timer.job->seq = timer.seq;
+            self->heap [self->heap_size++] = timer;
+            s_heap_up (self, self->heap_size - 1);
+            self->scheduled++;
+            break;
+        }
+        zjob_job_destroy (&timer.job);
+        promoted++;
+    }
+    return promoted;
 }
 
 int

@@ -13,6 +13,28 @@
     are held by workers at once (running, or paused while still held);
     take returns nothing at the limit.
 
+    Scheduled jobs. A queued job whose run_at is still in the future is
+    not in the ready queue but in a scheduled set ordered by (run_at,
+    order scheduled). Its status is queued all the same ("queued, not
+    before run_at"): no new status, no new event. It becomes ready when
+    it is due: zjob_manager_promote moves every job whose run_at has come
+    to the back of its ready list (earliest run_at first, each with a new
+    enqueue number), and take promotes due jobs itself before it looks,
+    so an owner that never calls promote still sees them. Start, resume
+    and auto_start respect run_at; the requeue of a job whose worker was
+    lost ignores it (the job was due once already). run_at 0, or a time
+    already past, means ready at once. Promotion changes nothing stored:
+    queued_at stays the time the job was queued, so queued_ms counts the
+    wait for run_at too.
+
+    max_attempts is not enforced here: take hands a job out whatever its
+    attempts, and recovery queues a job that was running again whatever
+    its attempts. The broker uses it for one case only: when a worker is
+    lost, a job on its max_attempts-th attempt (or later) fails with
+    error kind "worker_lost" instead of being requeued. A failure the
+    worker reports is final on any attempt (there is no automatic retry),
+    and max_attempts 0 means no limit.
+
     Every change goes through the store before the call returns, so the
     store's view is always the manager's; durability is the store's sync,
     which the owner calls (zjob_manager_sync) before acknowledging.
@@ -25,6 +47,8 @@
     dispatches: it was incremented when the interrupted attempt was handed
     out, so the crashed attempt is already counted and attempts is not
     raised again. Jobs paused while held stay paused, no longer held.
+    Queued jobs whose run_at is still ahead go back to the scheduled set;
+    the running jobs put back in the queue ignore run_at.
 
     Listener. The owner may register one function that hears every status
     change and progress update (the broker publishes them as events and
@@ -139,8 +163,10 @@ int
 
 //  Hand the next job to worker_id: the highest-priority, earliest queued
 //  job among workflows (count names; count 0 = any workflow), if fewer than
-//  max_concurrent jobs are held. The job becomes running, attempts + 1.
-//  Returns a new reference, or NULL when there is nothing to give.
+//  max_concurrent jobs are held. Scheduled jobs due by the clock are
+//  promoted first; one whose run_at is ahead is never taken. The job
+//  becomes running, attempts + 1. Returns a new reference, or NULL when
+//  there is nothing to give.
 zjob_job_t *
     zjob_manager_take (zjob_manager_t *self, const char *const *workflows, size_t count,
                        const char *worker_id);
@@ -158,7 +184,8 @@ int
                            float progress, const char *message, zjob_error_t *err);
 
 //  The worker that held the job is gone: put the job back at the front of
-//  its queue (a held paused job stays paused, no longer held). 0 or -1.
+//  its queue, whatever its run_at (a held paused job stays paused, no
+//  longer held). 0 or -1.
 int
     zjob_manager_requeue (zjob_manager_t *self, const char *id, zjob_error_t *err);
 
@@ -166,11 +193,27 @@ int
 int
     zjob_manager_sync (zjob_manager_t *self, zjob_error_t *err);
 
-//  Jobs queued now, jobs held by workers now.
+//  Jobs in the ready queue now (queued and due), jobs held by workers now.
 size_t
     zjob_manager_queued (zjob_manager_t *self);
 size_t
     zjob_manager_active (zjob_manager_t *self);
+
+//  Queued jobs waiting for their run_at (not in the ready queue). The
+//  status count of queued is zjob_manager_queued plus this.
+size_t
+    zjob_manager_scheduled (zjob_manager_t *self);
+
+//  run_at (ms UTC) of the earliest scheduled job, or 0 if none: the owner
+//  wakes then to promote it. O(log n) amortized.
+int64_t
+    zjob_manager_next_due (zjob_manager_t *self);
+
+//  Move every scheduled job whose run_at is at or before now_ms into its
+//  ready list, earliest run_at first, each with a new enqueue number (as
+//  if enqueued now). Changes nothing in the store. Returns how many.
+int
+    zjob_manager_promote (zjob_manager_t *self, int64_t now_ms);
 
 //  Copy the number of stored jobs in each status into counts (indexed by
 //  zjob_status_t); O(1), kept up to date by every operation. Returns 0.
@@ -187,7 +230,8 @@ zjob_job_t *
                               size_t count, const char *worker_id, uint64_t max_seq);
 
 //  The sequence number of the latest enqueue (job->seq of the job last
-//  appended to a queue); a job requeued at the front keeps its old one.
+//  appended to a queue or scheduled); a job requeued at the front keeps
+//  its old one, a promoted job gets a new one.
 uint64_t
     zjob_manager_seq (zjob_manager_t *self);
 

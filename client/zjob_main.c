@@ -1287,7 +1287,7 @@ s_print_job_json (const zjob_job_t *job, bool compact)
 static int
 s_cmd_get (s_cli_t *cli, int argc, char *argv [])
 {
-    const char *id;
+    const char *id = NULL;
     int rc = s_parse_id_command (cli, argc, argv, &id);
     if (rc >= 0)
         return rc;
@@ -1306,7 +1306,7 @@ s_cmd_get (s_cli_t *cli, int argc, char *argv [])
 static int
 s_cmd_status (s_cli_t *cli, int argc, char *argv [])
 {
-    const char *id;
+    const char *id = NULL;
     int rc = s_parse_id_command (cli, argc, argv, &id);
     if (rc >= 0)
         return rc;
@@ -1348,7 +1348,7 @@ s_cmd_status (s_cli_t *cli, int argc, char *argv [])
 static int
 s_cmd_result (s_cli_t *cli, int argc, char *argv [])
 {
-    const char *id;
+    const char *id = NULL;
     int rc = s_parse_id_command (cli, argc, argv, &id);
     if (rc >= 0)
         return rc;
@@ -1865,7 +1865,7 @@ s_print_outcome (const zjob_job_t *job)
 static int
 s_cmd_wait (s_cli_t *cli, int argc, char *argv [])
 {
-    const char *id;
+    const char *id = NULL;
     int64_t timeout;
     int rc = s_parse_wait (cli, argc, argv, &id, &timeout);
     if (rc >= 0)
@@ -2101,7 +2101,7 @@ s_watch_loop (s_cli_t *cli, zjob_events_t *events, const char *id, int64_t timeo
 static int
 s_cmd_watch (s_cli_t *cli, int argc, char *argv [])
 {
-    const char *id;
+    const char *id = NULL;
     int64_t timeout;
     int rc = s_parse_wait (cli, argc, argv, &id, &timeout);
     if (rc >= 0)

@@ -1015,7 +1015,7 @@ s_get_uint (const msgpack_object *obj, s_key_t k, uint64_t max, uint64_t *value,
 static int
 s_get_time (const msgpack_object *obj, s_key_t k, int64_t *value, zjob_error_t *err)
 {
-    uint64_t u;
+    uint64_t u = 0;
     if (s_get_uint (obj, k, INT64_MAX, &u, err))
         return -1;
     *value = (int64_t) u;
@@ -1150,7 +1150,7 @@ zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err)
     }
 
     //  The plain fields
-    uint64_t priority, status, max_attempts = 0, attempts = 0;
+    uint64_t priority = 0, status = 0, max_attempts = 0, attempts = 0;
     int64_t times [K_COUNT] = { 0 };
     if (s_get_uint (values [K_PRI], K_PRI, ZJOB_PRIORITY_COUNT - 1, &priority, err)
     ||  s_get_uint (values [K_ST], K_ST, ZJOB_STATUS_COUNT - 1, &status, err)

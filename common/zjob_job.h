@@ -101,7 +101,7 @@ typedef struct {
     const uint8_t *metadata;            //  msgpack map, or NULL for {}
     size_t metadata_size;
     const char *idempotency_key;        //  NULL for none; see the broker
-    uint32_t max_attempts;              //  0 = broker default
+    uint32_t max_attempts;              //  0 = no limit
     int64_t run_at;                     //  ms UTC not to start before; 0 = now
 } zjob_spec_t;
 
@@ -116,7 +116,7 @@ struct _zjob_job_t {
     uint8_t held;                       //  1 while a worker holds it (running,
                                         //  or paused while running)
     uint16_t tag_count;                 //  Entries in tags
-    uint32_t max_attempts;              //  0 = broker default
+    uint32_t max_attempts;              //  0 = no limit
     const char *workflow_id;            //  Never NULL
     const char *user_id;                //  NULL if none
     const char **tags;                  //  tag_count strings, NULL if none

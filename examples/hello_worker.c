@@ -46,7 +46,7 @@ s_hello (zjob_task_t *task, size_t *size_p, void *arg)
     char name [64];
     s_input_str (inputs, size, "name", name, sizeof (name));
     if (!*name) {
-        zjob_task_fail (task, "bad-input", "inputs need a \"name\" string");
+        zjob_task_fail (task, ZJOB_KIND_BAD_INPUT, "inputs need a \"name\" string");
         return NULL;
     }
     zjob_task_progress (task, 0.5, "composing");

@@ -1484,3 +1484,288 @@ Test (broker, a_result_from_a_worker_given_up_completes_the_job)
     zsock_destroy (&second);
     zsock_destroy (&client);
 }
+
+
+//  --------------------------------------------------------------------------
+//  Scheduled jobs
+
+//  The uint at key in a msgpack map, or -1 if absent
+static int64_t
+s_map_uint (const msgpack_object *map, const char *key)
+{
+    cr_assert_eq (map->type, MSGPACK_OBJECT_MAP);
+    for (uint32_t index = 0; index < map->via.map.size; index++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr [index];
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen (key)
+        &&  memcmp (kv->key.via.str.ptr, key, strlen (key)) == 0)
+            return (int64_t) kv->val.via.u64;
+    }
+    return -1;
+}
+
+Test (broker, a_job_with_run_at_reaches_a_worker_at_its_time)
+{
+    //  Heartbeats every 2 s: a job that went out at a heartbeat tick
+    //  rather than at its time would be seen late
+    s_start ("heartbeat", "2s", NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    zsock_t *worker = s_worker ("w-sched", "sched", 1);
+
+    //  A critical job not before 400 ms from now, then a low one for now
+    zjob_spec_t spec;
+    memset (&spec, 0, sizeof (spec));
+    spec.workflow_id = "sched";
+    spec.priority = ZJOB_PRIORITY_CRITICAL;
+    spec.run_at = zjob_clock_ms () + 400;
+    zjob_msg_begin (s_builder, ZJOB_CMD_SUBMIT, ++s_request);
+    zjob_msg_add_specs (s_builder, "jobs", &spec, 1);
+    zjob_msg_t *reply = s_call (client);
+    cr_assert_eq (s_code (reply), ZJOB_OK);
+    size_t count = 0;
+    const char *const *ids = zjob_msg_strs (reply, "ids", &count);
+    cr_assert_eq (count, 1);
+    char later [ZJOB_ID_LEN + 1];
+    snprintf (later, sizeof (later), "%s", ids [0]);
+    zjob_msg_destroy (&reply);
+    char *now = zjob_test_submit (client, "sched", "low", NULL);
+    cr_assert_not_null (now);
+
+    //  The job for now goes first, whatever the other's priority
+    zjob_msg_t *msg = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_JOB, S_WAIT);
+    cr_assert_not_null (msg, "the job for now was not sent");
+    zjob_error_t err;
+    zjob_job_t *job = zjob_msg_job (msg, "job", &err);
+    cr_assert_not_null (job, "%s", err.text);
+    cr_assert_str_eq (job->id, now);
+    zjob_job_destroy (&job);
+    zjob_msg_destroy (&msg);
+
+    //  Meanwhile the other is queued, but not in the ready queue
+    job = zjob_test_get (client, later);
+    cr_assert_not_null (job);
+    cr_assert_eq (job->status, ZJOB_QUEUED);
+    cr_assert_eq (job->run_at, spec.run_at);
+    zjob_job_destroy (&job);
+    zjob_msg_begin (s_builder, ZJOB_CMD_STATS, ++s_request);
+    reply = s_call (client);
+    cr_assert_eq (zjob_msg_check_reply (reply, ZJOB_CMD_STATS, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_msg_uint (reply, "queued", 99), 0);
+    cr_assert_eq (s_map_uint (zjob_msg_field (reply, "by_status"), "queued"), 1);
+    zjob_msg_destroy (&reply);
+
+    uint8_t outputs [32];
+    size_t outputs_size = s_map (outputs, sizeof (outputs), "ok", 1);
+    reply = s_result (worker, now, outputs, outputs_size);
+    cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK);
+    zjob_msg_destroy (&reply);
+
+    //  Now wait without a word to the broker: only its own timer wakes it
+    msg = s_stash_take (worker);
+    if (!msg)
+        msg = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_JOB, S_WAIT);
+    int64_t arrived = zjob_clock_ms ();
+    cr_assert_not_null (msg, "the scheduled job was never sent");
+    job = zjob_msg_job (msg, "job", &err);
+    cr_assert_not_null (job, "%s", err.text);
+    cr_assert_str_eq (job->id, later);
+    cr_assert_eq (job->attempts, 1);
+    cr_assert_geq (job->started_at, spec.run_at, "dispatched %" PRId64 " ms early",
+                   spec.run_at - job->started_at);
+    cr_assert_geq (arrived, spec.run_at);
+    cr_assert_lt (arrived - spec.run_at, 500, "arrived %" PRId64 " ms after its time",
+                  arrived - spec.run_at);
+    zjob_job_destroy (&job);
+    zjob_msg_destroy (&msg);
+    free (now);
+    zsock_destroy (&worker);
+    zsock_destroy (&client);
+}
+
+
+//  --------------------------------------------------------------------------
+//  max-concurrent
+
+//  Read whatever JOBs are waiting on the workers, within timeout_ms for
+//  the first and a few msecs for the rest of the same burst; each is
+//  added to held (ids), counted per worker in holding
+static void
+s_collect_jobs (zsock_t **workers, size_t worker_count, zhashx_t *held, size_t *holding,
+                int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    bool got = false;
+    while (zclock_mono () < deadline) {
+        zmq_pollitem_t items [2];
+        for (size_t index = 0; index < worker_count; index++)
+            items [index] = (zmq_pollitem_t) { zsock_resolve (workers [index]), 0, ZMQ_POLLIN, 0 };
+        int64_t left = deadline - zclock_mono ();
+        if (zmq_poll (items, (int) worker_count, (long) (left > 0? left: 0)) <= 0)
+            break;
+        for (size_t index = 0; index < worker_count; index++) {
+            if (!(items [index].revents & ZMQ_POLLIN))
+                continue;
+            zjob_msg_t *msg = zjob_test_recv (workers [index], ZJOB_ROUTE_BROKER_WORKER, 0);
+            if (msg && zjob_msg_command (msg) == ZJOB_CMD_JOB) {
+                zjob_job_t *job = zjob_msg_job (msg, "job", NULL);
+                cr_assert_not_null (job);
+                cr_assert_null (zhashx_lookup (held, job->id), "job %s sent twice", job->id);
+                zhashx_insert (held, job->id, workers [index]);
+                holding [index]++;
+                zjob_job_destroy (&job);
+                got = true;
+            }
+            zjob_msg_destroy (&msg);
+        }
+        //  Once something came, a moment more for the rest of its burst
+        if (got && deadline - zclock_mono () > 5)
+            deadline = zclock_mono () + 5;
+    }
+}
+
+Test (broker, max_concurrent_is_held_and_results_keep_dispatch_going)
+{
+    //  The benchmark's stall: a walk that stopped at the limit left the
+    //  workers in the ring, and the credit of their results, going to
+    //  workers already there, never started another walk
+    s_start ("max-concurrent", "2", NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    enum { JOBS = 40, LIMIT = 2 };
+    //  Everything queued before any worker comes: from then on, only the
+    //  results can move dispatch on
+    zjob_spec_t specs [JOBS];
+    memset (specs, 0, sizeof (specs));
+    for (int index = 0; index < JOBS; index++)
+        specs [index].workflow_id = "burst";
+    zjob_msg_begin (s_builder, ZJOB_CMD_SUBMIT, ++s_request);
+    zjob_msg_add_specs (s_builder, "jobs", specs, JOBS);
+    zjob_msg_t *reply = s_call (client);
+    cr_assert_eq (s_code (reply), ZJOB_OK);
+    size_t count = 0;
+    const char *const *got_ids = zjob_msg_strs (reply, "ids", &count);
+    cr_assert_eq (count, JOBS);
+    char ids [JOBS][ZJOB_ID_LEN + 1];
+    for (int index = 0; index < JOBS; index++)
+        snprintf (ids [index], sizeof (ids [index]), "%s", got_ids [index]);
+    zjob_msg_destroy (&reply);
+
+    zsock_t *workers [2] = { s_worker ("w-lim-a", "burst", 4), s_worker ("w-lim-b", "burst", 4) };
+    zhashx_t *done = zhashx_new ();
+    uint8_t outputs [32];
+    size_t outputs_size = s_map (outputs, sizeof (outputs), "ok", 1);
+    size_t max_held = 0;
+    size_t served [2] = { 0, 0 };
+    int64_t deadline = zclock_mono () + 5000;
+    int64_t heartbeat_at = 0;
+    while (zhashx_size (done) < JOBS && zclock_mono () < deadline) {
+        if (zclock_mono () >= heartbeat_at) {
+            for (int index = 0; index < 2; index++) {
+                zframe_t *heartbeat = zjob_msg_empty_new (ZJOB_CMD_HEARTBEAT, ++s_request);
+                zjob_test_send (workers [index], &heartbeat);
+            }
+            heartbeat_at = zclock_mono () + 250;
+        }
+        //  What the workers hold at once, then every one of them finished
+        zhashx_t *held = zhashx_new ();
+        size_t holding [2] = { 0, 0 };
+        s_collect_jobs (workers, 2, held, holding, 50);
+        size_t now_held = holding [0] + holding [1];
+        cr_assert_leq (now_held, LIMIT, "%zu jobs held at once (%zu + %zu), limit %d",
+                       now_held, holding [0], holding [1], LIMIT);
+        if (now_held > max_held)
+            max_held = now_held;
+        for (zsock_t *worker = (zsock_t *) zhashx_first (held); worker;
+             worker = (zsock_t *) zhashx_next (held)) {
+            const char *id = (const char *) zhashx_cursor (held);
+            zjob_msg_begin (s_builder, ZJOB_CMD_RESULT, ++s_request);
+            zjob_msg_add_str (s_builder, "id", id);
+            zjob_msg_add_str (s_builder, "status", "completed");
+            zjob_msg_add_bin (s_builder, "outputs", outputs, outputs_size);
+            s_send (worker);            //  Its OK is read and dropped later
+            zhashx_insert (done, id, worker);
+            served [worker == workers [0]? 0: 1]++;
+        }
+        zhashx_destroy (&held);
+    }
+    cr_assert_eq (zhashx_size (done), JOBS, "only %zu of %d jobs done in 5 s: dispatch stalled",
+                  zhashx_size (done), JOBS);
+    cr_assert_eq (max_held, LIMIT, "the limit was never reached");
+    cr_log_info ("served %zu + %zu", served [0], served [1]);
+    //  And the broker agrees: all completed, none held
+    for (int index = 0; index < JOBS; index++)
+        cr_assert_eq (s_status (client, ids [index]), ZJOB_COMPLETED, "job %s", ids [index]);
+    zjob_msg_begin (s_builder, ZJOB_CMD_STATS, ++s_request);
+    reply = s_call (client);
+    cr_assert_eq (zjob_msg_uint (reply, "active", 99), 0);
+    cr_assert_eq (zjob_msg_uint (reply, "queued", 99), 0);
+    zjob_msg_destroy (&reply);
+    zhashx_destroy (&done);
+    zsock_destroy (&workers [0]);
+    zsock_destroy (&workers [1]);
+    zsock_destroy (&client);
+}
+
+//  Answer a PAUSE or CANCEL that worker must be sent about id
+static void
+s_confirm (zsock_t *worker, zjob_cmd_t cmd, const char *id)
+{
+    zjob_msg_t *control = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, cmd, S_WAIT);
+    cr_assert_not_null (control, "worker not sent %s", zjob_cmd_name (cmd));
+    cr_assert_str_eq (zjob_msg_str (control, "id"), id);
+    zjob_msg_begin (s_builder, ZJOB_CMD_OK, zjob_msg_request_id (control));
+    zjob_msg_add_str (s_builder, "id", id);
+    s_send (worker);
+    zjob_msg_destroy (&control);
+}
+
+Test (broker, a_held_job_let_go_frees_its_place_under_max_concurrent)
+{
+    s_start ("max-concurrent", "1", NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    char *first = zjob_test_submit (client, "lim", NULL, NULL);
+    char *second = zjob_test_submit (client, "lim", NULL, NULL);
+    char *third = zjob_test_submit (client, "lim", NULL, NULL);
+    cr_assert (first && second && third);
+    zsock_t *one = s_worker ("w-one", "lim", 2);
+    zjob_job_t *job = s_take (one, S_WAIT);
+    cr_assert_not_null (job);
+    cr_assert_str_eq (job->id, first);
+    zjob_job_destroy (&job);
+    job = s_take (one, 200);
+    cr_assert_null (job, "a second job went out past max-concurrent 1");
+
+    //  Paused, the job is still held: its place stays taken
+    cr_assert_eq (s_operate (client, ZJOB_CMD_PAUSE, first, NULL, 0), ZJOB_OK);
+    s_confirm (one, ZJOB_CMD_PAUSE, first);
+    job = s_take (one, 200);
+    cr_assert_null (job, "a job went out while a paused one is held");
+
+    //  Cancelled, it is let go at once: the next job goes to the free
+    //  slot, even before the worker confirms (the credit never left it)
+    cr_assert_eq (s_operate (client, ZJOB_CMD_CANCEL, first, NULL, 0), ZJOB_OK);
+    job = s_take (one, S_WAIT);
+    cr_assert_not_null (job, "cancelling the held paused job freed no place");
+    cr_assert_str_eq (job->id, second);
+    zjob_job_destroy (&job);
+    s_confirm (one, ZJOB_CMD_CANCEL, first);
+
+    //  Held paused again, then its worker leaves: the job is let go (no
+    //  status changes), and the third job goes to the other worker
+    cr_assert_eq (s_operate (client, ZJOB_CMD_PAUSE, second, NULL, 0), ZJOB_OK);
+    s_confirm (one, ZJOB_CMD_PAUSE, second);
+    zsock_t *two = s_worker ("w-two", "lim", 1);
+    job = s_take (two, 200);
+    cr_assert_null (job, "a job went out while a paused one is held");
+    zjob_msg_begin (s_builder, ZJOB_CMD_DISCONNECT, ++s_request);
+    s_send (one);
+    job = s_take (two, S_WAIT);
+    cr_assert_not_null (job, "the leaving worker's held job freed no place");
+    cr_assert_str_eq (job->id, third);
+    zjob_job_destroy (&job);
+    cr_assert_eq (s_status (client, second), ZJOB_PAUSED);
+    free (first);
+    free (second);
+    free (third);
+    zsock_destroy (&one);
+    zsock_destroy (&two);
+    zsock_destroy (&client);
+}

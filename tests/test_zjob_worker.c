@@ -6,8 +6,11 @@
     tests take a job through its whole life with the engine and with the
     handler pool, watch progress from a client, pause, resume and cancel
     running jobs, kill a worker process mid-job, restart the broker under a
-    running handler, check priorities across workers, and stop a worker
-    that holds jobs. Every wait polls a condition with a deadline.
+    running handler, check priorities across workers, and stop or drain a
+    worker that holds jobs. A fake broker (a raw ROUTER speaking through
+    the proto codec) checks what no real broker does: a JOB before READY's
+    answer, and the exact messages of a drain. Every wait polls a
+    condition with a deadline.
     ========================================================================= */
 
 #include <criterion/criterion.h>
@@ -216,6 +219,61 @@ s_expect_results (zjob_client_t *client, const char *id, const char *status,
     zjob_reply_destroy (&reply);
 }
 
+//  What the broker's WORKERS says of worker_id: its slots and credit, or
+//  false if it is not listed
+static bool
+s_worker_listed (zjob_client_t *client, const char *worker_id, uint64_t *slots_p,
+                 uint64_t *credit_p)
+{
+    zjob_error_t err;
+    zjob_reply_t *reply = zjob_client_workers (client, &err);
+    cr_assert_not_null (reply, "%s", err.text);
+    const msgpack_object *workers = zjob_msg_field (zjob_reply_msg (reply), "workers");
+    cr_assert (workers && workers->type == MSGPACK_OBJECT_ARRAY);
+    bool found = false;
+    for (uint32_t i = 0; i < workers->via.array.size && !found; i++) {
+        const msgpack_object *map = &workers->via.array.ptr [i];
+        uint64_t values [2] = { 0, 0 };
+        bool mine = false;
+        for (uint32_t k = 0; map->type == MSGPACK_OBJECT_MAP && k < map->via.map.size; k++) {
+            const msgpack_object *key = &map->via.map.ptr [k].key;
+            const msgpack_object *val = &map->via.map.ptr [k].val;
+            if (key->type != MSGPACK_OBJECT_STR)
+                continue;
+            const char *names [] = { "slots", "credit" };
+            for (int n = 0; n < 2; n++)
+                if (key->via.str.size == strlen (names [n])
+                &&  memcmp (key->via.str.ptr, names [n], key->via.str.size) == 0
+                &&  val->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                    values [n] = val->via.u64;
+            if (key->via.str.size == 9 && memcmp (key->via.str.ptr, "worker_id", 9) == 0
+            &&  val->type == MSGPACK_OBJECT_STR && val->via.str.size == strlen (worker_id)
+            &&  memcmp (val->via.str.ptr, worker_id, val->via.str.size) == 0)
+                mine = true;
+        }
+        if (mine) {
+            found = true;
+            *slots_p = values [0];
+            *credit_p = values [1];
+        }
+    }
+    zjob_reply_destroy (&reply);
+    return found;
+}
+
+//  The job is queued and was never handed out
+static void
+s_expect_unattempted (zjob_client_t *client, const char *id)
+{
+    zjob_error_t err;
+    zjob_job_t *job = zjob_client_get (client, id, &err);
+    cr_assert_not_null (job, "%s", err.text);
+    cr_assert_eq (job->status, ZJOB_QUEUED, "job %s is %s", id, zjob_status_name (job->status));
+    cr_assert_eq (job->attempts, 0, "job %s was handed out %u times", id,
+                  (unsigned) job->attempts);
+    zjob_job_destroy (&job);
+}
+
 //  --------------------------------------------------------------------------
 //  The engine
 
@@ -354,7 +412,7 @@ Test (worker, engine_runs_a_job_through_its_life)
     cr_assert_eq (zjob_worker_complete (worker, &task, not_a_map, sizeof (not_a_map), &err), -1);
     cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
     cr_assert_eq (zjob_client_wait (client, id, DEADLINE_MS, &err), ZJOB_FAILED, "%s", err.text);
-    s_expect_results (client, id, "failed", NULL, 0, "bad-outputs");
+    s_expect_results (client, id, "failed", NULL, 0, "bad_output");
 
     //  The broker lists the worker, and forgets it when it closes
     zjob_reply_t *reply = zjob_client_workers (client, &err);
@@ -430,6 +488,110 @@ Test (worker, engine_pause_resume_cancel)
     cr_assert_eq (zjob_worker_complete (worker, &task, NULL, 0, &err), 0);
     cr_assert_eq (zjob_client_wait (client, id, DEADLINE_MS, &err), ZJOB_COMPLETED, "%s", err.text);
 
+    zjob_worker_destroy (&worker);
+    zjob_client_destroy (&client);
+    s_broker_stop (&broker);
+}
+
+
+Test (worker, drain_takes_no_new_job)
+{
+    s_broker_t broker;
+    s_broker_start (&broker, "memory:", NULL);
+    zjob_client_t *client = s_client (&broker);
+    zjob_worker_t *worker = s_worker (&broker, "drainer", "drain", 1);
+    zjob_error_t err;
+
+    //  One slot, one job running, two more queued
+    char running [ZJOB_ID_LEN + 1], queued [2][ZJOB_ID_LEN + 1];
+    s_submit (client, "drain", "x", 0, ZJOB_PRIORITY_HIGH, running);
+    zjob_task_t *task = s_expect (worker, ZJOB_WORKER_TASK);
+    cr_assert_str_eq (zjob_task_id (task), running);
+    s_submit (client, "drain", "x", 1, ZJOB_PRIORITY_LOW, queued [0]);
+    s_submit (client, "drain", "x", 2, ZJOB_PRIORITY_LOW, queued [1]);
+
+    //  Draining while it runs: finishing it frees no slot
+    cr_assert_eq (zjob_worker_drain (worker), 0);
+    cr_assert_eq (zjob_worker_drain (worker), 0, "again: nothing more");
+    cr_assert_eq (zjob_worker_progress (worker, task, 0.5, "still reporting"), 0);
+    cr_assert_eq (zjob_worker_complete (worker, &task, NULL, 0, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_worker_flush (worker, DEADLINE_MS), 0);
+    cr_assert_eq (zjob_client_wait (client, running, DEADLINE_MS, &err), ZJOB_COMPLETED);
+    uint64_t slots, credit;
+    cr_assert (s_worker_listed (client, zjob_worker_id (worker), &slots, &credit));
+    cr_assert_eq (credit, 0, "the result gave no credit back");
+    s_pump (worker, 300);               //  Three heartbeats: no job comes
+    for (int i = 0; i < 2; i++)
+        s_expect_unattempted (client, queued [i]);
+    cr_assert_eq (zjob_worker_held (worker), 0);
+
+    //  Gone, its queue goes to the next worker, first attempts
+    zjob_worker_destroy (&worker);
+    worker = s_worker (&broker, "next", "drain", 1);
+    task = s_expect (worker, ZJOB_WORKER_TASK);
+    cr_assert_str_eq (zjob_task_id (task), queued [0]);
+    cr_assert_eq (zjob_task_attempt (task), 1);
+    cr_assert_eq (zjob_worker_complete (worker, &task, NULL, 0, &err), 0);
+    zjob_worker_destroy (&worker);
+    zjob_client_destroy (&client);
+    s_broker_stop (&broker);
+}
+
+Test (worker, drain_takes_back_free_slots)
+{
+    s_broker_t broker;
+    s_broker_start (&broker, "memory:", NULL);
+    zjob_client_t *client = s_client (&broker);
+    zjob_worker_t *worker = s_worker (&broker, "wide", "wide", 3);
+    zjob_error_t err;
+    char running [ZJOB_ID_LEN + 1], later [ZJOB_ID_LEN + 1];
+    s_submit (client, "wide", "x", 0, ZJOB_PRIORITY_LOW, running);
+    zjob_task_t *task = s_expect (worker, ZJOB_WORKER_TASK);
+
+    //  Two free slots: drain registers again with one, and the broker
+    //  grants nothing more
+    cr_assert_eq (zjob_worker_drain (worker), 0);
+    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
+    uint64_t slots = 0, credit = 1;
+    while (zjob_mono_ms () < deadline
+       &&  !(s_worker_listed (client, zjob_worker_id (worker), &slots, &credit)
+             && slots == 1 && credit == 0 && zjob_worker_registered (worker)))
+        s_pump (worker, 10);
+    cr_assert_eq (slots, 1, "registered again with the one job it holds");
+    cr_assert_eq (credit, 0);
+    s_expect_status (client, running, ZJOB_RUNNING, worker);
+
+    //  A job submitted now is not sent, and the running one still ends
+    s_submit (client, "wide", "x", 1, ZJOB_PRIORITY_LOW, later);
+    s_pump (worker, 300);
+    s_expect_unattempted (client, later);
+    cr_assert_eq (zjob_worker_complete (worker, &task, NULL, 0, &err), 0);
+    cr_assert_eq (zjob_client_wait (client, running, DEADLINE_MS, &err), ZJOB_COMPLETED);
+    zjob_job_t *job = zjob_client_get (client, running, &err);
+    cr_assert_not_null (job);
+    cr_assert_eq (job->attempts, 1);
+    zjob_job_destroy (&job);
+    s_pump (worker, 100);
+    s_expect_unattempted (client, later);
+    zjob_worker_destroy (&worker);
+
+    //  Drained with nothing held, a worker leaves at once
+    worker = s_worker (&broker, "idle", "idle", 2);
+    deadline = zjob_mono_ms () + DEADLINE_MS;
+    while (!zjob_worker_registered (worker) && zjob_mono_ms () < deadline)
+        s_pump (worker, 10);
+    cr_assert (s_worker_listed (client, zjob_worker_id (worker), &slots, &credit));
+    cr_assert_eq (zjob_worker_drain (worker), 0);
+    cr_assert_not (zjob_worker_registered (worker));
+    deadline = zjob_mono_ms () + DEADLINE_MS;
+    while (s_worker_listed (client, zjob_worker_id (worker), &slots, &credit)
+       &&  zjob_mono_ms () < deadline)
+        s_pump (worker, 10);
+    cr_assert_not (s_worker_listed (client, zjob_worker_id (worker), &slots, &credit),
+                   "DISCONNECT took it off the broker's list");
+    s_submit (client, "idle", "x", 1, ZJOB_PRIORITY_LOW, later);
+    s_pump (worker, 100);
+    s_expect_unattempted (client, later);
     zjob_worker_destroy (&worker);
     zjob_client_destroy (&client);
     s_broker_stop (&broker);
@@ -634,7 +796,11 @@ Test (worker, stop_finishes_or_hands_back)
     cr_assert_eq (zjob_client_wait (client, finished, DEADLINE_MS, &err), ZJOB_COMPLETED, "%s",
                   err.text);
     s_expect_status (client, back, ZJOB_QUEUED, NULL);
-    cr_assert_eq (zjob_client_status (client, waiting, &err), ZJOB_QUEUED);
+    zjob_job_t *job = zjob_client_get (client, waiting, &err);
+    cr_assert_not_null (job, "%s", err.text);
+    cr_assert_eq (job->status, ZJOB_QUEUED);
+    cr_assert_eq (job->attempts, 0, "never sent to the stopping worker");
+    zjob_job_destroy (&job);
     zjob_worker_destroy (&runner.worker);
 
     //  Another worker does what was handed back
@@ -829,4 +995,284 @@ Test (worker, priorities_across_workers)
         cr_assert_eq (zjob_client_status (client, ids [i], &err), ZJOB_COMPLETED);
     zjob_client_destroy (&client);
     s_broker_stop (&broker);
+}
+
+//  --------------------------------------------------------------------------
+//  A fake broker: a ROUTER that speaks through the proto codec, for what a
+//  real broker never does
+
+typedef struct {
+    zsock_t *router;
+    char endpoint [64];
+    zframe_t *peer;                     //  The worker's routing id, once heard
+    zjob_msg_builder_t *builder;
+} s_fake_t;
+
+static void
+s_fake_start (s_fake_t *fake)
+{
+    fake->router = zsock_new (ZMQ_ROUTER);
+    cr_assert_not_null (fake->router);
+    zjob_proto_socket_setup (fake->router);
+    int port = zsock_bind (fake->router, "tcp://127.0.0.1:*");
+    cr_assert_gt (port, 0);
+    snprintf (fake->endpoint, sizeof (fake->endpoint), "tcp://127.0.0.1:%d", port);
+    fake->peer = NULL;
+    fake->builder = zjob_msg_builder_new ();
+    cr_assert_not_null (fake->builder);
+}
+
+static void
+s_fake_stop (s_fake_t *fake)
+{
+    zframe_destroy (&fake->peer);
+    zjob_msg_builder_destroy (&fake->builder);
+    zsock_destroy (&fake->router);
+}
+
+//  Send what the builder holds to the worker
+static void
+s_fake_send (s_fake_t *fake)
+{
+    cr_assert_not_null (fake->peer, "no worker heard yet");
+    zjob_error_t err;
+    zframe_t *frame = zjob_msg_end (fake->builder, &err);
+    cr_assert_not_null (frame, "%s", err.text);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *) { zframe_dup (fake->peer) });
+    zmsg_append (msg, &frame);
+    cr_assert_eq (zmsg_send (&msg, fake->router), 0);
+}
+
+//  Keep the worker's engine running (it may have no event) until the fake
+//  receives a message other than HEARTBEAT; it must be cmd. Returns it.
+static zjob_msg_t *
+s_fake_expect (s_fake_t *fake, zjob_worker_t *worker, zjob_cmd_t cmd)
+{
+    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
+    while (zjob_mono_ms () < deadline) {
+        zjob_task_t *task;
+        cr_assert_eq (zjob_worker_recv (worker, 0, &task, NULL), ZJOB_WORKER_NOTHING,
+                      "no event while the fake waits for %s", zjob_cmd_name (cmd));
+        zmq_pollitem_t item = { zsock_resolve (fake->router), 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, 10) <= 0)
+            continue;
+        zmsg_t *zmsg = zmsg_recv (fake->router);
+        cr_assert_not_null (zmsg);
+        cr_assert_eq (zmsg_size (zmsg), 2);
+        zframe_t *peer = zmsg_pop (zmsg);
+        zframe_t *frame = zmsg_pop (zmsg);
+        zmsg_destroy (&zmsg);
+        zframe_destroy (&fake->peer);
+        fake->peer = peer;
+        zjob_error_t err;
+        zjob_msg_t *msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                           ZJOB_ROUTE_WORKER_BROKER, &err);
+        cr_assert_not_null (msg, "%s", err.text);
+        zjob_msg_adopt (msg, &frame);
+        if (zjob_msg_command (msg) == ZJOB_CMD_HEARTBEAT) {
+            zjob_msg_destroy (&msg);
+            continue;
+        }
+        cr_assert_eq (zjob_msg_command (msg), cmd, "expected %s, got %s", zjob_cmd_name (cmd),
+                      zjob_msg_command_name (msg));
+        return msg;
+    }
+    cr_assert_fail ("the fake broker got no %s", zjob_cmd_name (cmd));
+    return NULL;
+}
+
+//  Answer READY with OK: slow heartbeats, and credit
+static void
+s_fake_ready_ok (s_fake_t *fake, zjob_msg_t *ready, uint64_t credit)
+{
+    zjob_msg_begin (fake->builder, ZJOB_CMD_OK, zjob_msg_request_id (ready));
+    zjob_msg_add_uint (fake->builder, "heartbeat_ms", 1000);
+    zjob_msg_add_uint (fake->builder, "liveness", 3);
+    zjob_msg_add_uint (fake->builder, "credit", credit);
+    s_fake_send (fake);
+}
+
+//  Send a JOB of workflow "fake"; its id goes to id
+static void
+s_fake_job (s_fake_t *fake, char *id)
+{
+    zjob_spec_t spec = { .workflow_id = "fake" };
+    zjob_error_t err;
+    zjob_job_t *job = zjob_job_new (&spec, &err);
+    cr_assert_not_null (job, "%s", err.text);
+    job->status = ZJOB_RUNNING;
+    job->attempts = 1;
+    snprintf (id, ZJOB_ID_LEN + 1, "%s", job->id);
+    zjob_msg_begin (fake->builder, ZJOB_CMD_JOB, 0);
+    zjob_msg_add_job (fake->builder, "job", job);
+    s_fake_send (fake);
+    zjob_job_destroy (&job);
+}
+
+//  Keep the engine running until it is registered
+static void
+s_until_registered (zjob_worker_t *worker)
+{
+    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
+    while (!zjob_worker_registered (worker) && zjob_mono_ms () < deadline)
+        s_pump (worker, 10);
+    cr_assert (zjob_worker_registered (worker));
+}
+
+//  Check READY's slots and the jobs it lists: those of ids (NULL-ended),
+//  in any order
+static void
+s_expect_ready (zjob_msg_t *ready, uint64_t slots, const char *const *ids)
+{
+    cr_assert_eq (zjob_msg_uint (ready, "slots", 0), slots);
+    size_t count, expected = 0;
+    const char *const *jobs = zjob_msg_strs (ready, "jobs", &count);
+    for (; ids && ids [expected]; expected++) {
+        bool listed = false;
+        for (size_t i = 0; i < count; i++)
+            listed = listed || streq (jobs [i], ids [expected]);
+        cr_assert (listed, "READY does not list %s", ids [expected]);
+    }
+    cr_assert_eq (count, expected, "READY lists %zu jobs, not %zu", count, expected);
+}
+
+Test (worker, job_before_ready_ok_reaches_the_program)
+{
+    s_fake_t fake;
+    s_fake_start (&fake);
+    const char *workflows [] = { "fake" };
+    zjob_error_t err;
+    zjob_worker_t *worker = zjob_worker_new (fake.endpoint, "early", workflows, 1, 2, &err);
+    cr_assert_not_null (worker, "%s", err.text);
+
+    //  The JOB overtakes READY's OK: the program gets it all the same
+    zjob_msg_t *ready = s_fake_expect (&fake, worker, ZJOB_CMD_READY);
+    char id [ZJOB_ID_LEN + 1];
+    s_fake_job (&fake, id);
+    s_fake_ready_ok (&fake, ready, 1);
+    zjob_msg_destroy (&ready);
+    zjob_task_t *task = s_expect (worker, ZJOB_WORKER_TASK);
+    cr_assert_str_eq (zjob_task_id (task), id);
+    cr_assert_eq (zjob_task_attempt (task), 1);
+    cr_assert_eq (zjob_worker_held (worker), 1);
+
+    //  Its result goes to the broker once registered
+    cr_assert_eq (zjob_worker_complete (worker, &task, NULL, 0, &err), 0, "%s", err.text);
+    zjob_msg_t *result = s_fake_expect (&fake, worker, ZJOB_CMD_RESULT);
+    cr_assert (zjob_worker_registered (worker));
+    cr_assert_str_eq (zjob_msg_str (result, "id"), id);
+    cr_assert_str_eq (zjob_msg_str (result, "status"), "completed");
+    cr_assert_eq (zjob_msg_uint (result, "credit", 1), 1);
+    zjob_msg_begin (fake.builder, ZJOB_CMD_OK, zjob_msg_request_id (result));
+    zjob_msg_add_str (fake.builder, "id", id);
+    s_fake_send (&fake);
+    zjob_msg_destroy (&result);
+    cr_assert_eq (zjob_worker_flush (worker, DEADLINE_MS), 0);
+
+    //  On a registration again, a JOB before the OK was sent under the
+    //  session that READY replaces without listing it: the broker requeues
+    //  it, so the program must not run it
+    zjob_msg_begin (fake.builder, ZJOB_CMD_RECONNECT, 0);
+    s_fake_send (&fake);
+    ready = s_fake_expect (&fake, worker, ZJOB_CMD_READY);
+    s_expect_ready (ready, 2, NULL);
+    char stale [ZJOB_ID_LEN + 1];
+    s_fake_job (&fake, stale);
+    s_fake_ready_ok (&fake, ready, 2);
+    zjob_msg_destroy (&ready);
+    s_until_registered (worker);
+    s_pump (worker, 50);
+    cr_assert_eq (zjob_worker_held (worker), 0);
+
+    zjob_worker_destroy (&worker);
+    s_fake_stop (&fake);
+}
+
+Test (worker, drain_hands_back_what_still_comes)
+{
+    s_fake_t fake;
+    s_fake_start (&fake);
+    const char *workflows [] = { "fake" };
+    zjob_error_t err;
+    zjob_worker_t *worker = zjob_worker_new (fake.endpoint, "drained", workflows, 1, 3, &err);
+    cr_assert_not_null (worker, "%s", err.text);
+    zjob_msg_t *ready = s_fake_expect (&fake, worker, ZJOB_CMD_READY);
+    s_expect_ready (ready, 3, NULL);
+    s_fake_ready_ok (&fake, ready, 3);
+    zjob_msg_destroy (&ready);
+
+    //  One task runs; another has a result not yet acknowledged
+    char held [ZJOB_ID_LEN + 1], done [ZJOB_ID_LEN + 1], unseen [ZJOB_ID_LEN + 1];
+    s_fake_job (&fake, held);
+    zjob_task_t *task = s_expect (worker, ZJOB_WORKER_TASK);
+    cr_assert_str_eq (zjob_task_id (task), held);
+    s_fake_job (&fake, done);
+    zjob_task_t *other = s_expect (worker, ZJOB_WORKER_TASK);
+    cr_assert_eq (zjob_worker_complete (worker, &other, NULL, 0, &err), 0);
+    zjob_msg_t *result = s_fake_expect (&fake, worker, ZJOB_CMD_RESULT);
+    cr_assert_str_eq (zjob_msg_str (result, "id"), done);
+    cr_assert_eq (zjob_msg_uint (result, "credit", 0), 1);
+    zjob_msg_destroy (&result);
+
+    //  A third job is read by flush, which does not hand it to the program
+    s_fake_job (&fake, unseen);
+    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
+    while (zjob_worker_held (worker) < 2 && zjob_mono_ms () < deadline)
+        cr_assert_eq (zjob_worker_flush (worker, 20), -1, "the result waits for its OK");
+    cr_assert_eq (zjob_worker_held (worker), 2);
+
+    //  Drain hands it back: READY lists what is held (the running task and
+    //  the unsettled result), announcing as many slots
+    cr_assert_eq (zjob_worker_drain (worker), 0);
+    cr_assert_eq (zjob_worker_held (worker), 1);
+    ready = s_fake_expect (&fake, worker, ZJOB_CMD_READY);
+    s_expect_ready (ready, 2, (const char *[]) { held, done, NULL });
+    s_fake_ready_ok (&fake, ready, 0);
+    zjob_msg_destroy (&ready);
+    //  The result is sent again after the OK, now with no credit
+    result = s_fake_expect (&fake, worker, ZJOB_CMD_RESULT);
+    cr_assert_str_eq (zjob_msg_str (result, "id"), done);
+    cr_assert_eq (zjob_msg_uint (result, "credit", 1), 0);
+    zjob_msg_begin (fake.builder, ZJOB_CMD_OK, zjob_msg_request_id (result));
+    zjob_msg_add_str (fake.builder, "id", done);
+    s_fake_send (&fake);
+    zjob_msg_destroy (&result);
+    cr_assert_eq (zjob_worker_flush (worker, DEADLINE_MS), 0);
+
+    //  A job that comes anyway is handed back the same way, at once
+    char stray [ZJOB_ID_LEN + 1];
+    s_fake_job (&fake, stray);
+    ready = s_fake_expect (&fake, worker, ZJOB_CMD_READY);
+    s_expect_ready (ready, 1, (const char *[]) { held, NULL });
+    s_fake_ready_ok (&fake, ready, 0);
+    zjob_msg_destroy (&ready);
+    s_until_registered (worker);
+    cr_assert_eq (zjob_worker_held (worker), 1);
+
+    //  The held task goes on; its result gives no credit back
+    cr_assert_eq (zjob_worker_progress (worker, task, 0.5, NULL), 0);
+    zjob_msg_t *progress = s_fake_expect (&fake, worker, ZJOB_CMD_PROGRESS);
+    zjob_msg_destroy (&progress);
+    cr_assert_eq (zjob_worker_fail (worker, &task, NULL, "no kind given"), 0);
+    result = s_fake_expect (&fake, worker, ZJOB_CMD_RESULT);
+    cr_assert_str_eq (zjob_msg_str (result, "id"), held);
+    cr_assert_str_eq (zjob_msg_str (result, "status"), "failed");
+    cr_assert_str_eq (zjob_msg_str (result, "error_kind"), "error");
+    cr_assert_eq (zjob_msg_uint (result, "credit", 1), 0);
+    zjob_msg_begin (fake.builder, ZJOB_CMD_OK, zjob_msg_request_id (result));
+    zjob_msg_add_str (fake.builder, "id", held);
+    s_fake_send (&fake);
+    zjob_msg_destroy (&result);
+    cr_assert_eq (zjob_worker_flush (worker, DEADLINE_MS), 0);
+
+    //  Holding nothing, a job that comes makes it leave
+    s_fake_job (&fake, stray);
+    zjob_msg_t *bye = s_fake_expect (&fake, worker, ZJOB_CMD_DISCONNECT);
+    zjob_msg_destroy (&bye);
+    cr_assert_not (zjob_worker_registered (worker));
+    cr_assert_eq (zjob_worker_held (worker), 0);
+
+    zjob_worker_destroy (&worker);
+    s_fake_stop (&fake);
 }

@@ -627,10 +627,33 @@ Test (worker_cmd, sigterm_hands_back_a_running_job)
     zjob_job_destroy (&job);
 }
 
+//  The credit the broker's WORKERS shows for its only worker, -1 if none
+static int64_t
+s_worker_credit (void)
+{
+    zjob_error_t err;
+    zjob_reply_t *reply = zjob_client_workers (s_env.client, &err);
+    cr_assert_not_null (reply, "%s", err.text);
+    const msgpack_object *workers = zjob_msg_field (zjob_reply_msg (reply), "workers");
+    cr_assert (workers && workers->type == MSGPACK_OBJECT_ARRAY);
+    int64_t credit = -1;
+    if (workers->via.array.size == 1 && workers->via.array.ptr [0].type == MSGPACK_OBJECT_MAP) {
+        const msgpack_object_map *map = &workers->via.array.ptr [0].via.map;
+        for (uint32_t i = 0; i < map->size; i++)
+            if (map->ptr [i].key.type == MSGPACK_OBJECT_STR && map->ptr [i].key.via.str.size == 6
+            &&  memcmp (map->ptr [i].key.via.str.ptr, "credit", 6) == 0
+            &&  map->ptr [i].val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                credit = (int64_t) map->ptr [i].val.via.u64;
+    }
+    zjob_reply_destroy (&reply);
+    return credit;
+}
+
 Test (worker_cmd, sigterm_lets_a_job_finish_within_the_grace)
 {
-    s_worker_start (true, "-w", "loop", "--grace", "4", "--", "/bin/sh", "-c", LOOP_SCRIPT,
-                    "sh", s_env.dir, NULL);
+    //  Two slots, one job: the stop must take back the free slot's credit
+    s_worker_start (true, "-w", "loop", "--slots", "2", "--grace", "4", "--", "/bin/sh", "-c",
+                    LOOP_SCRIPT, "sh", s_env.dir, NULL);
     char id [ZJOB_ID_LEN + 1], later [ZJOB_ID_LEN + 1];
     s_submit ("loop", "{}", ZJOB_PRIORITY_LOW, id);
     pid_t pid = s_read_pid ("pid");
@@ -642,6 +665,10 @@ Test (worker_cmd, sigterm_lets_a_job_finish_within_the_grace)
     while (!s_file_holds (s_env.log, "taking no new job") && zjob_mono_ms () < deadline)
         zclock_sleep (5);               //  Polling the log for the worker's answer
     cr_assert (s_file_holds (s_env.log, "taking no new job"));
+    deadline = zjob_mono_ms () + DEADLINE_MS;
+    while (s_worker_credit () != 0 && zjob_mono_ms () < deadline)
+        zclock_sleep (10);              //  Polling the broker for a change
+    cr_assert_eq (s_worker_credit (), 0, "the stopping worker takes no job");
     s_submit ("loop", "{}", ZJOB_PRIORITY_LOW, later);
     s_touch ("stop");
     cr_assert_eq (zjob_test_wait_exit (s_env.worker, DEADLINE_MS), 0);
@@ -650,7 +677,10 @@ Test (worker_cmd, sigterm_lets_a_job_finish_within_the_grace)
     cr_assert (s_wait_gone (pid));
     zjob_job_t *job = s_expect_end (id, ZJOB_COMPLETED);
     zjob_job_destroy (&job);
-    s_expect_status (later, ZJOB_QUEUED);
+    job = s_get (later);
+    cr_assert_eq (job->status, ZJOB_QUEUED);
+    cr_assert_eq (job->attempts, 0, "never handed to the stopping worker");
+    zjob_job_destroy (&job);
 }
 
 Test (worker_cmd, killed_worker_leaves_no_command)

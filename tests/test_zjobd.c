@@ -8,6 +8,7 @@
     ========================================================================= */
 
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -295,4 +296,98 @@ Test (zjobd, killed_under_load_loses_no_acknowledged_job)
     zjob_msg_builder_destroy (&builder);
     zsock_destroy (&client);
     cr_assert_eq (s_stop (daemon, SIGTERM), 0);
+}
+
+//  Run a daemon at log level through a little life (a worker comes, runs
+//  a job and leaves; a client submits) and a SIGTERM; returns what it
+//  wrote on stderr (freshly allocated)
+static char *
+s_logged_life (const char *level, const char *log_path)
+{
+    //  The child inherits our stderr: point it at the log for the spawn
+    int log_fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    cr_assert_geq (log_fd, 0);
+    int saved = dup (STDERR_FILENO);
+    cr_assert_geq (saved, 0);
+    dup2 (log_fd, STDERR_FILENO);
+    s_daemon_t *daemon = s_zjobd ("--store", "memory:", "--log-level", level, NULL);
+    dup2 (saved, STDERR_FILENO);
+    close (saved);
+    close (log_fd);
+
+    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
+    zsock_t *worker = zjob_test_dealer (daemon->workers);
+    zjob_msg_begin (builder, ZJOB_CMD_READY, 1);
+    const char *workflow = "logs";
+    zjob_msg_add_str (builder, "worker_id", "w-logs");
+    zjob_msg_add_strs (builder, "workflows", &workflow, 1);
+    zjob_msg_add_uint (builder, "slots", 1);
+    zframe_t *frame = zjob_msg_end (builder, NULL);
+    zjob_test_send (worker, &frame);
+    zjob_msg_t *reply = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_OK, S_WAIT);
+    cr_assert_not_null (reply);
+    zjob_msg_destroy (&reply);
+    zsock_t *client = zjob_test_dealer (daemon->clients);
+    char *id = zjob_test_submit (client, "logs", NULL, NULL);
+    cr_assert_not_null (id);
+    zjob_msg_t *msg = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_JOB, S_WAIT);
+    cr_assert_not_null (msg, "the job was not dispatched");
+    zjob_msg_destroy (&msg);
+    zjob_msg_begin (builder, ZJOB_CMD_DISCONNECT, 2);
+    frame = zjob_msg_end (builder, NULL);
+    zjob_test_send (worker, &frame);
+    //  The job is queued again once the worker is gone
+    int64_t deadline = zclock_mono () + S_WAIT;
+    zjob_job_t *job = zjob_test_get (client, id);
+    while (job && job->status != ZJOB_QUEUED && zclock_mono () < deadline) {
+        zjob_job_destroy (&job);
+        job = zjob_test_get (client, id);
+    }
+    cr_assert (job && job->status == ZJOB_QUEUED, "the leaving worker's job was not requeued");
+    zjob_job_destroy (&job);
+    free (id);
+    zsock_destroy (&client);
+    zsock_destroy (&worker);
+    zjob_msg_builder_destroy (&builder);
+    cr_assert_eq (s_stop (daemon, SIGTERM), 0);
+
+    FILE *file = fopen (log_path, "r");
+    cr_assert_not_null (file);
+    char *text = (char *) calloc (1, 65536);
+    cr_assert_not_null (text);
+    size_t size = fread (text, 1, 65535, file);
+    text [size] = 0;
+    fclose (file);
+    return text;
+}
+
+//  Lines of text that start with prefix ("I:" for info)
+static size_t
+s_lines_with (const char *text, const char *prefix)
+{
+    size_t count = 0;
+    for (const char *line = text; line && *line; line = strchr (line, '\n')? strchr (line, '\n') + 1: NULL)
+        if (strncmp (line, prefix, strlen (prefix)) == 0)
+            count++;
+    return count;
+}
+
+Test (zjobd, log_level_warning_prints_no_info_lines)
+{
+    s_dir = zjob_test_tmpdir ();
+    cr_assert_not_null (s_dir);
+    char log_path [600];
+    //  At info (the control: the log is caught), the life is told
+    snprintf (log_path, sizeof (log_path), "%s/info.log", s_dir);
+    char *text = s_logged_life ("info", log_path);
+    cr_assert (strstr (text, "shutting down"), "no shutdown line at info:\n%s", text);
+    cr_assert (strstr (text, "worker w-logs ready"), "no worker line at info:\n%s", text);
+    cr_assert_gt (s_lines_with (text, "I:"), 2, "%s", text);
+    free (text);
+    //  At warning, none of it
+    snprintf (log_path, sizeof (log_path), "%s/warning.log", s_dir);
+    text = s_logged_life ("warning", log_path);
+    cr_assert_eq (s_lines_with (text, "I:"), 0, "info lines at --log-level warning:\n%s", text);
+    cr_assert_eq (s_lines_with (text, "D:"), 0, "debug lines at --log-level warning:\n%s", text);
+    free (text);
 }

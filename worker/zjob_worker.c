@@ -29,12 +29,34 @@
     matched to answers by job id, whichever RESULT an answer is to.
 
     Credit (PROTOCOL.md 10.6). The broker sends a JOB only against credit:
-    READY's answer grants the free slots, each RESULT gives one back (none
-    while zjob_worker_run drains), and the OK to a CANCEL gives one back,
-    so a cancelled task ends with nothing sent. A job the broker told the
-    worker to drop was left out of READY's credit, so it returns nothing.
-    A result of a paused job is held back ("parked") until RESUME, since
-    the broker refuses results of paused jobs.
+    READY's answer grants the free slots, each RESULT gives one back, and
+    the OK to a CANCEL gives one back, so a cancelled task ends with
+    nothing sent. A job the broker told the worker to drop was left out of
+    READY's credit, so it returns nothing. A result of a paused job is held
+    back ("parked") until RESUME, since the broker refuses results of
+    paused jobs.
+
+    Draining (zjob_worker_drain). Results then carry credit 0. CREDIT can
+    only add (10.6), so to take back credit already granted the engine
+    re-registers: a READY on the same connection replaces the session and
+    keeps the jobs it lists (10.2), and while draining READY announces as
+    many slots as it lists jobs, so the broker's answer grants none. It
+    does so at drain when some slot may be free (it holds fewer jobs than
+    slots, or tasks not yet given to the program were handed back), and
+    again whenever credit may have come back (the OK to a CANCEL, a READY
+    answer that dropped jobs) or a JOB came anyway. Such a JOB never reaches
+    the program: the READY does not list it, so the broker requeues it at
+    once. A drained worker that holds nothing says DISCONNECT instead: a
+    READY must announce at least one slot.
+
+    A JOB before READY's answer. A broker sends none (10.2), but one that
+    comes is never silently lost. If this READY is the worker's first, no
+    earlier session can have sent it, so the broker registered the worker
+    before its OK reached us: the job is taken as if the OK had come. After
+    that, it was sent under the session that the READY (pending, or the
+    next one) replaces without listing it, so the broker requeues it: it
+    is logged as handed back and not given to the program, which would
+    run a job the broker has given up.
 
     Threads. The engine and its socket belong to one thread. A task's
     paused/cancelled/stopping flags are the only state another thread may
@@ -77,7 +99,6 @@ typedef struct {
     size_t outputs_size;
     char *error_kind;                   //  Failed: copies, never NULL
     char *error_message;
-    size_t credit;                      //  Slots given back with it: 1, or 0 when draining
     uint64_t request_id;                //  Of the RESULT last sent, 0 if not sent
     int64_t resend_at;                  //  mono ms to send again (after a 5xx); 0 = not due
     bool parked;                        //  The job is paused: held back until RESUME
@@ -103,6 +124,7 @@ struct _zjob_worker_t {
     bool registered;                    //  The broker acknowledged our READY
     uint64_t ready_id;                  //  Id of the READY awaiting its answer, 0 if none
     uint64_t last_ready_id;             //  Id of the latest READY sent
+    size_t readies;                     //  READYs sent so far
     int64_t ready_deadline;             //  mono ms when an unanswered READY is given up
     int64_t retry_at;                   //  mono ms to reconnect and send READY, when none waits
     int retry_ivl;                      //  msecs of the next backoff pause
@@ -110,7 +132,9 @@ struct _zjob_worker_t {
     int64_t liveness;                   //  Heartbeats missed before the broker is dead
     int64_t last_heard;                 //  mono ms we last heard from the broker
     int64_t last_sent;                  //  mono ms we last sent to the broker
-    bool draining;                      //  Stopping: results give no credit back
+    bool draining;                      //  zjob_worker_drain: take no more jobs
+    bool rejoin;                        //  Draining, and the broker may have credit for
+                                        //  us: send READY again (or DISCONNECT)
     bool disconnected;                  //  DISCONNECT sent; nothing more goes out
 
     zhashx_t *tasks;                    //  job id -> zjob_task_t, handed out, not ended
@@ -337,24 +361,24 @@ s_result_post (zjob_worker_t *self, s_result_t *result)
     }
     else
         zjob_msg_add_bin (self->builder, "outputs", result->outputs, result->outputs_size);
-    zjob_msg_add_uint (self->builder, "credit", result->credit);
+    //  Draining: no slot comes back, even for a result finished before
+    zjob_msg_add_uint (self->builder, "credit", self->draining? 0: 1);
     s_send_built (self);
 }
 
 //  --------------------------------------------------------------------------
 //  Registration
 
+static void s_disconnect (zjob_worker_t *self, const char *reason);
+
 //  Send READY with the jobs still held; with reconnect, on a new connection
-//  (closing the old one drops whatever was queued on it)
+//  (closing the old one drops whatever was queued on it). While draining
+//  it announces as many slots as it lists jobs, so that the broker grants
+//  no credit; with none to list it says DISCONNECT instead.
 static void
 s_register (zjob_worker_t *self, bool reconnect)
 {
     int64_t now = zjob_mono_ms ();
-    self->registered = false;
-    if (reconnect) {
-        zsock_disconnect (self->sock, "%s", self->endpoint);
-        zsock_connect (self->sock, "%s", self->endpoint);
-    }
     //  Held: running or paused tasks, and results not settled
     size_t held = zhashx_size (self->tasks) + zlistx_size (self->results);
     const char **ids = (const char **) calloc (held? held: 1, sizeof (char *));
@@ -369,12 +393,24 @@ s_register (zjob_worker_t *self, bool reconnect)
             if (count < ZJOB_SLOTS_MAX)
                 ids [count++] = result->id;
     }
+    self->rejoin = false;
+    if (self->draining && ids && count == 0) {
+        free (ids);
+        s_disconnect (self, "worker drained");
+        return;
+    }
+    self->registered = false;
+    if (reconnect) {
+        zsock_disconnect (self->sock, "%s", self->endpoint);
+        zsock_connect (self->sock, "%s", self->endpoint);
+    }
     self->ready_id = self->last_ready_id = s_begin (self, ZJOB_CMD_READY);
+    self->readies++;
     zjob_msg_add_str (self->builder, "worker_id", self->worker_id);
     zjob_msg_add_str (self->builder, "name", self->name);
     zjob_msg_add_strs (self->builder, "workflows", (const char *const *) self->workflows,
                        self->workflow_count);
-    zjob_msg_add_uint (self->builder, "slots", self->slots);
+    zjob_msg_add_uint (self->builder, "slots", self->draining && count? count: self->slots);
     if (count)
         zjob_msg_add_strs (self->builder, "jobs", ids, count);
     free (ids);
@@ -413,6 +449,9 @@ s_on_ready_ok (zjob_worker_t *self, zjob_msg_t *msg)
     self->liveness = (int64_t) zjob_msg_uint (msg, "liveness", ZJOB_LIVENESS);
     size_t count;
     const char *const *drop = zjob_msg_strs (msg, "drop", &count);
+    //  Draining: the broker's credit counts the dropped jobs as free slots
+    if (self->draining && count)
+        self->rejoin = true;
     for (size_t i = 0; i < count; i++) {
         if (s_result_of (self, drop [i]))
             zlistx_delete (self->results, zlistx_cursor (self->results));
@@ -446,8 +485,10 @@ s_on_control (zjob_worker_t *self, zjob_msg_t *msg)
         s_result_t *result = s_result_of (self, id);
         bool parked = result && result->parked;
         s_answer (self, request_id, id, parked);
-        if (parked && cmd == ZJOB_CMD_CANCEL)
+        if (parked && cmd == ZJOB_CMD_CANCEL) {
             zlistx_delete (self->results, zlistx_cursor (self->results));
+            self->rejoin = self->rejoin || self->draining;     //  The OK gave a slot back
+        }
         else
         if (parked && cmd == ZJOB_CMD_RESUME) {
             result->parked = false;
@@ -457,6 +498,7 @@ s_on_control (zjob_worker_t *self, zjob_msg_t *msg)
     }
     s_answer (self, request_id, id, true);
     if (cmd == ZJOB_CMD_CANCEL) {
+        self->rejoin = self->rejoin || self->draining;         //  The OK gave a slot back
         s_task_flag (task, &task->cancelled, true);
         s_queue_event (self, ZJOB_WORKER_CANCEL, task);
     }
@@ -486,6 +528,31 @@ s_on_job (zjob_worker_t *self, zjob_msg_t *msg)
         zjob_job_destroy (&job);        //  Already ours: ignored (PROTOCOL.md 10.3)
         return;
     }
+    //  Before READY's answer (see the banner): taken only when this READY
+    //  is the first, else the READY, which does not list it, hands it back
+    bool early = !self->registered;
+    if (self->disconnected) {
+        zsys_info ("zjob_worker: %s: job %s came after DISCONNECT, which hands it back",
+                   self->worker_id, job->id);
+        zjob_job_destroy (&job);
+        return;
+    }
+    if (early && !(self->ready_id && self->readies == 1)) {
+        zsys_info ("zjob_worker: %s: job %s came before the answer to READY: handed back "
+                   "(that READY does not list it)", self->worker_id, job->id);
+        zjob_job_destroy (&job);
+        return;
+    }
+    if (self->draining) {
+        zsys_info ("zjob_worker: %s: job %s came while draining: handed back",
+                   self->worker_id, job->id);
+        self->rejoin = true;            //  A READY that does not list it
+        zjob_job_destroy (&job);
+        return;
+    }
+    if (early)
+        zsys_debug ("zjob_worker: %s: job %s came before the answer to READY: taken",
+                    self->worker_id, job->id);
     zjob_task_t *task = s_task_new (self, job);
     if (!task) {
         zjob_job_destroy (&job);
@@ -563,10 +630,7 @@ s_read (zjob_worker_t *self)
     uint64_t request_id = zjob_msg_request_id (msg);
     switch (zjob_msg_command (msg)) {
         case ZJOB_CMD_JOB:
-            //  A JOB sent before the broker read our READY: that READY did
-            //  not list it, so the broker requeues it (PROTOCOL.md 10.2)
-            if (self->registered)
-                s_on_job (self, msg);
+            s_on_job (self, msg);
             break;
         case ZJOB_CMD_PAUSE:
         case ZJOB_CMD_RESUME:
@@ -603,6 +667,10 @@ s_timers (zjob_worker_t *self)
     if (self->disconnected)
         return;
     int64_t now = zjob_mono_ms ();
+    if (self->registered && self->rejoin) {
+        s_register (self, false);       //  Draining: take back the broker's credit
+        return;
+    }
     if (self->registered) {
         if (now - self->last_heard > self->heartbeat_ms * self->liveness) {
             //  The broker is presumed dead: reconnect at once
@@ -636,7 +704,7 @@ s_timers (zjob_worker_t *self)
 int
 zjob_worker_timeout (zjob_worker_t *self)
 {
-    if (zlistx_size (self->events))
+    if (zlistx_size (self->events) || (self->registered && self->rejoin))
         return 0;
     int64_t now = zjob_mono_ms ();
     int64_t due;
@@ -748,6 +816,7 @@ s_disconnect (zjob_worker_t *self, const char *reason)
         zjob_msg_add_str (self->builder, "reason", reason);
         s_send_built (self);
     }
+    self->registered = false;
     self->disconnected = true;
 }
 
@@ -851,6 +920,45 @@ s_task_end (zjob_worker_t *self, zjob_task_t **task_p, bool *paused_p)
     return wanted;
 }
 
+//  A task whose TASK event the program has not had yet, or NULL
+static zjob_task_t *
+s_unseen_task (zjob_worker_t *self)
+{
+    for (s_event_t *event = (s_event_t *) zlistx_first (self->events); event;
+         event = (s_event_t *) zlistx_next (self->events))
+        if (event->kind == ZJOB_WORKER_TASK)
+            return event->task;
+    return NULL;
+}
+
+int
+zjob_worker_drain (zjob_worker_t *self)
+{
+    if (self->draining)
+        return 0;
+    self->draining = true;
+    //  Tasks the program has not been given go back with the READY below
+    bool handed = false;
+    zjob_task_t *unseen;
+    while ((unseen = s_unseen_task (self))) {
+        zsys_info ("zjob_worker: %s: job %s handed back unstarted: draining",
+                   self->worker_id, unseen->job->id);
+        s_task_end (self, &unseen, NULL);
+        handed = true;
+    }
+    //  With every slot held the broker has no credit for us: results with
+    //  credit 0 are enough. Else take its credit back with a READY.
+    size_t held = zlistx_size (self->results);
+    for (zjob_task_t *task = (zjob_task_t *) zhashx_first (self->tasks); task;
+         task = (zjob_task_t *) zhashx_next (self->tasks))
+        held += !task->cancelled && !task->dropped;
+    if (handed || held < self->slots || !self->registered)
+        self->rejoin = true;
+    if (self->registered && self->rejoin && !self->disconnected)
+        s_register (self, false);
+    return 0;
+}
+
 int
 zjob_worker_progress (zjob_worker_t *self, zjob_task_t *task, float progress,
                       const char *message)
@@ -884,11 +992,10 @@ s_finish (zjob_worker_t *self, zjob_task_t **task_p, const uint8_t *outputs, siz
     if (ok) {
         snprintf (result->id, sizeof (result->id), "%s", (*task_p)->job->id);
         result->failed = failed;
-        result->credit = self->draining? 0: 1;
         if (failed) {
             //  Cut to the protocol's limits rather than lose the result
             char kind_buf [ZJOB_NAME_MAX + 1];
-            snprintf (kind_buf, sizeof (kind_buf), "%s", kind && *kind? kind: "error");
+            snprintf (kind_buf, sizeof (kind_buf), "%s", kind && *kind? kind: ZJOB_KIND_ERROR);
             char message_buf [ZJOB_MESSAGE_MAX + 1];
             snprintf (message_buf, sizeof (message_buf), "%s", message? message: "");
             result->error_kind = strdup (kind_buf);
@@ -940,7 +1047,7 @@ zjob_worker_complete (zjob_worker_t *self, zjob_task_t **task_p, const uint8_t *
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory keeping a result");
     }
     //  Outputs the broker would refuse: the job fails, saying why
-    s_finish (self, task_p, NULL, 0, "bad-outputs", err->text, true);
+    s_finish (self, task_p, NULL, 0, ZJOB_KIND_BAD_OUTPUT, err->text, true);
     return -1;
 }
 
@@ -1127,7 +1234,7 @@ s_pool_report (s_pool_t *pool, s_report_t *report)
             //  Interrupted by the stop: hand the job back, do not fail it
             s_task_end (worker, &task, NULL);
         else
-            zjob_worker_fail (worker, &task, task->fail_kind? task->fail_kind: "handler",
+            zjob_worker_fail (worker, &task, task->fail_kind? task->fail_kind: ZJOB_KIND_HANDLER,
                               task->fail_message? task->fail_message: "no outputs");
     }
     free (report->message);
@@ -1203,9 +1310,9 @@ zjob_worker_run (zjob_worker_t *self, zjob_handler_fn *handler, void *arg, zjob_
         if (kind < 0)
             serving = false;            //  Interrupted
     }
-    //  Stop: take no more jobs, hand back what has not started, tell the
-    //  handlers (checkpoint returns -1), and wait for them to return
-    self->draining = true;
+    //  Stop: end what has not started, tell the handlers (checkpoint
+    //  returns -1), drain (which hands the unstarted jobs back and takes
+    //  no more), and wait for the handlers to return
     pthread_mutex_lock (&self->lock);
     pool.closing = true;
     zlistx_t *unstarted = pool.queue? zlistx_dup (pool.queue): NULL;
@@ -1222,6 +1329,7 @@ zjob_worker_run (zjob_worker_t *self, zjob_handler_fn *handler, void *arg, zjob_
         s_task_end (self, &doomed, NULL);
     }
     zlistx_destroy (&unstarted);
+    zjob_worker_drain (self);
     while (pull) {
         pthread_mutex_lock (&self->lock);
         size_t running = pool.running;
@@ -1229,7 +1337,7 @@ zjob_worker_run (zjob_worker_t *self, zjob_handler_fn *handler, void *arg, zjob_
         if (running == 0)
             break;
         //  Keep the engine alive (heartbeats, answers) while handlers
-        //  finish; jobs that come meanwhile are handed back at DISCONNECT
+        //  finish; drained, it gives no new task
         zjob_task_t *task;
         while (zjob_worker_recv (self, 0, &task, NULL) > ZJOB_WORKER_NOTHING)
             ;

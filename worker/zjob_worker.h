@@ -59,6 +59,23 @@ extern "C" {
 #define ZJOB_WORKER_RECONNECT_MAX_MS    2000    //  msecs between reconnections, at most
 #define ZJOB_WORKER_LINGER_MS           2000    //  msecs stop waits for results to be acked
 
+//  Error kinds (a RESULT's error_kind, PROTOCOL.md 10.5). A program names
+//  its own; those zjob's own components produce are snake_case, and are:
+#define ZJOB_KIND_ERROR         "error"         //  A failure given no kind (libzjob, broker)
+#define ZJOB_KIND_BAD_OUTPUT    "bad_output"    //  Outputs not one msgpack map, or too large
+                                                //  (zjob_worker_complete); stdout not one
+                                                //  JSON object, or too large (zjob-worker)
+#define ZJOB_KIND_HANDLER       "handler"       //  A zjob_worker_run handler returned NULL
+                                                //  without zjob_task_fail
+#define ZJOB_KIND_BAD_INPUT     "bad_input"     //  zjob-worker: inputs not expressible as JSON
+#define ZJOB_KIND_EXIT          "exit"          //  zjob-worker: the command exited non-zero
+#define ZJOB_KIND_SIGNAL        "signal"        //  zjob-worker: the command died by a signal
+#define ZJOB_KIND_EXEC          "exec"          //  zjob-worker: the command cannot be executed
+#define ZJOB_KIND_TIMEOUT       "timeout"       //  zjob-worker: the command ran past --timeout
+#define ZJOB_KIND_SPAWN         "spawn"         //  zjob-worker: no process could be started
+#define ZJOB_KIND_WORKER_LOST   "worker_lost"   //  Broker: the worker was lost on the job's
+                                                //  last attempt (max_attempts)
+
 typedef struct _zjob_worker_t zjob_worker_t;
 typedef struct _zjob_task_t zjob_task_t;
 
@@ -107,16 +124,29 @@ int
                           const char *message);
 
 //  End a task with its outputs (a msgpack map of size bytes; NULL for {})
-//  or with an error (kind: a short class such as "timeout", may be NULL;
-//  message may be NULL). The result is sent and kept until acknowledged.
-//  The task is freed. 0, or -1 with err filled (outputs not a msgpack map
-//  or too large: the task is then failed with that error instead).
+//  or with an error (kind: a short snake_case class such as "timeout",
+//  NULL for "error"; message may be NULL). The result is sent and kept
+//  until acknowledged. The task is freed. 0, or -1 with err filled
+//  (outputs not a msgpack map or too large: the task is then failed with
+//  kind "bad_output" and that error's text instead).
 int
     zjob_worker_complete (zjob_worker_t *self, zjob_task_t **task_p, const uint8_t *outputs,
                           size_t size, zjob_error_t *err);
 int
     zjob_worker_fail (zjob_worker_t *self, zjob_task_t **task_p, const char *kind,
                       const char *message);
+
+//  Stop taking jobs, for good (a worker about to stop). From now on
+//  results give no slot back; the broker's credit for slots still free is
+//  taken back by registering again, announcing only the jobs held (CREDIT
+//  cannot lower it, PROTOCOL.md 10.6). Tasks not yet returned by recv,
+//  and any JOB that still comes, are handed back to the broker at once
+//  (it queues them again) and never reach the program. Held tasks go on
+//  as before. A drained worker that holds nothing leaves (DISCONNECT).
+//  Call it on the engine's thread (zjob_worker_run drains by itself on
+//  stop). Returns 0; calling it again does nothing.
+int
+    zjob_worker_drain (zjob_worker_t *self);
 
 //  Run the engine until every result sent is acknowledged, at most
 //  timeout_ms. Returns 0, or -1 if some are still waiting.
@@ -182,16 +212,17 @@ bool
 //  Runs one task on a pool thread. Return its outputs: a msgpack map in a
 //  malloc'd buffer (msgpack_sbuffer's data will do) that the library
 //  frees, with *size_p set. Return NULL to fail the task, with the error
-//  given to zjob_task_fail (or "handler", "no outputs" if none was).
+//  given to zjob_task_fail (or ZJOB_KIND_HANDLER, "no outputs" if none was).
 typedef uint8_t *(zjob_handler_fn) (zjob_task_t *task, size_t *size_p, void *arg);
 
 //  Take jobs and run handler on each, with one thread per slot, until
 //  zjob_worker_stop or an interrupt (SIGINT/SIGTERM through CZMQ). On stop
-//  no new task is started (results give no credit back), running handlers
-//  see zjob_task_cancelled and zjob_task_checkpoint report the stop,
-//  results of handlers that still completed are delivered (waiting at most
-//  ZJOB_WORKER_LINGER_MS for the acks; a NULL return then hands the job
-//  back instead of failing it), and DISCONNECT hands back the jobs left.
+//  the worker drains (zjob_worker_drain: tasks not started yet are handed
+//  back, no new one comes), running handlers see zjob_task_cancelled and
+//  zjob_task_checkpoint report the stop, results of handlers that still
+//  completed are delivered (waiting at most ZJOB_WORKER_LINGER_MS for the
+//  acks; a NULL return then hands the job back instead of failing it), and
+//  DISCONNECT hands back the jobs left.
 //  Call it once per worker. Returns 0, or -1 with err filled when the
 //  thread pool cannot start.
 int

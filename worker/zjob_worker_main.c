@@ -24,14 +24,16 @@
     CZMQ's own SIGINT/SIGTERM handler is turned off: this program decides
     what a signal means.
 
-    Stopping. SIGTERM or SIGINT stops taking jobs; running commands get
-    the grace to finish (their results are delivered), then are stopped as
-    on cancel, and their jobs are left held, not failed: the DISCONNECT
-    that zjob_worker_destroy sends makes the broker queue them again, as it
-    does jobs that arrived during the stop and were never started. A second
-    signal kills the commands at once. Whatever happens, every child is
-    killed and reaped before the program exits (the runner's destructor
-    guarantees it), and PR_SET_PDEATHSIG covers a worker killed outright.
+    Stopping. SIGTERM or SIGINT drains the engine (zjob_worker_drain): no
+    new job comes, and the broker's credit for free slots is taken back at
+    once, so jobs submitted during the stop stay queued, unattempted.
+    Running commands get the grace to finish (their results are
+    delivered), then are stopped as on cancel, and their jobs are left
+    held, not failed: the DISCONNECT that zjob_worker_destroy sends makes
+    the broker queue them again. A second signal kills the commands at
+    once. Whatever happens, every child is killed and reaped before the
+    program exits (the runner's destructor guarantees it), and
+    PR_SET_PDEATHSIG covers a worker killed outright.
     ========================================================================= */
 
 #include <errno.h>
@@ -69,7 +71,7 @@ typedef struct {
 //  One job this worker holds
 typedef struct {
     zjob_task_t *task;                  //  The engine's; ended by complete/fail, or held
-    zjob_runner_t *runner;              //  Its command; NULL if never started (stopping)
+    zjob_runner_t *runner;              //  Its command
     char id [ZJOB_ID_LEN + 1];          //  The job's id, for logs
     bool cancelled;                     //  The broker cancelled it: no result is wanted
     bool handed_back;                   //  Stopped by our own stop: leave it to the broker
@@ -411,14 +413,14 @@ s_finish (s_app_t *app, s_run_t *run)
     }
     if (run->cancelled) {
         zsys_info ("job %s cancelled: its command stopped after %.1fs", run->id, seconds);
-        s_fail (app, run, "cancelled", "cancelled");
+        s_fail (app, run, "cancelled", "cancelled");    //  Not sent: unwanted
     }
     else
     if (zjob_runner_timed_out (runner)) {
         snprintf (what, sizeof (what), "ran longer than the time limit of %.3gs",
                   (double) app->options->timeout_ms / 1000);
         s_failure_message (message, sizeof (message), what, zjob_runner_errors (runner));
-        s_fail (app, run, "timeout", message);
+        s_fail (app, run, ZJOB_KIND_TIMEOUT, message);
     }
     else
     if (zjob_runner_signal (runner)) {
@@ -427,19 +429,19 @@ s_finish (s_app_t *app, s_run_t *run)
         snprintf (what, sizeof (what), "killed by signal %d (SIG%s)", sig,
                   abbrev? abbrev: "?");
         s_failure_message (message, sizeof (message), what, zjob_runner_errors (runner));
-        s_fail (app, run, "signal", message);
+        s_fail (app, run, ZJOB_KIND_SIGNAL, message);
     }
     else
     if (zjob_runner_exit_status (runner) != 0) {
         snprintf (what, sizeof (what), "exit status %d", zjob_runner_exit_status (runner));
         s_failure_message (message, sizeof (message), what, zjob_runner_errors (runner));
-        s_fail (app, run, "exit", message);
+        s_fail (app, run, ZJOB_KIND_EXIT, message);
     }
     else
     if (zjob_runner_overflow (runner)) {
         snprintf (message, sizeof (message), "stdout is over the limit of %d bytes",
                   ZJOB_DATA_MAX);
-        s_fail (app, run, "bad_output", message);
+        s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, message);
     }
     else {
         size_t size;
@@ -448,19 +450,19 @@ s_finish (s_app_t *app, s_run_t *run)
         size_t outputs_size = 0;
         zjob_error_t err;
         if (strlen (output) != size)
-            s_fail (app, run, "bad_output", "stdout holds a NUL byte: it must be a JSON object");
+            s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, "stdout holds a NUL byte: it must be a JSON object");
         else
         if (output [strspn (output, " \t\r\n")] != '\0'
         &&  zjob_json_to_msgpack (output, &outputs, &outputs_size, &err) != 0) {
             snprintf (message, sizeof (message), "stdout is not a JSON object: %s", err.text);
-            s_fail (app, run, "bad_output", message);
+            s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, message);
         }
         else
         if (outputs_size > ZJOB_DATA_MAX) {
             snprintf (message, sizeof (message),
                       "outputs of %zu bytes (as msgpack) are over the limit of %d bytes",
                       outputs_size, ZJOB_DATA_MAX);
-            s_fail (app, run, "bad_output", message);
+            s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, message);
         }
         else {
             zsys_info ("job %s completed in %.1fs", run->id, seconds);
@@ -477,7 +479,7 @@ s_start (s_app_t *app, zjob_task_t *task)
 {
     s_run_t *run = (s_run_t *) zmalloc (sizeof (s_run_t));
     if (!run) {
-        zjob_worker_fail (app->worker, &task, "spawn", "zjob-worker is out of memory");
+        zjob_worker_fail (app->worker, &task, ZJOB_KIND_SPAWN, "zjob-worker is out of memory");
         return;
     }
     run->task = task;
@@ -496,7 +498,7 @@ s_start (s_app_t *app, zjob_task_t *task)
         char message [ZJOB_MESSAGE_MAX];
         snprintf (message, sizeof (message), "inputs cannot be given as JSON: %s",
                   size? err.text: "out of memory");
-        s_fail (app, run, "bad_input", message);
+        s_fail (app, run, ZJOB_KIND_BAD_INPUT, message);
         s_run_delete (app, run);
         return;
     }
@@ -528,7 +530,7 @@ s_start (s_app_t *app, zjob_task_t *task)
         zstr_free (&env [i]);
     zstr_free (&input);
     if (!run->runner) {
-        s_fail (app, run, err.code == ZJOB_BAD_REQUEST? "exec": "spawn", err.text);
+        s_fail (app, run, err.code == ZJOB_BAD_REQUEST? ZJOB_KIND_EXEC: ZJOB_KIND_SPAWN, err.text);
         s_run_delete (app, run);
         return;
     }
@@ -556,17 +558,7 @@ static void
 s_on_event (s_app_t *app, int kind, zjob_task_t *task)
 {
     if (kind == ZJOB_WORKER_TASK) {
-        if (!app->stopping)
-            s_start (app, task);
-        else {
-            //  Hold it unstarted: the DISCONNECT at exit hands it back
-            s_run_t *run = (s_run_t *) zmalloc (sizeof (s_run_t));
-            if (run) {
-                run->task = task;
-                snprintf (run->id, sizeof (run->id), "%s", zjob_task_id (task));
-                zlistx_add_end (app->runs, run);
-            }
-        }
+        s_start (app, task);            //  Never while stopping: the engine is drained
         return;
     }
     s_run_t *run = s_run_find (app, task);
@@ -587,15 +579,10 @@ s_on_event (s_app_t *app, int kind, zjob_task_t *task)
     if (kind == ZJOB_WORKER_CANCEL) {
         run->cancelled = true;
         run->handed_back = false;
-        if (run->runner && zjob_runner_stop (run->runner) == 0)
+        if (zjob_runner_stop (run->runner) == 0)
             zsys_info ("job %s cancelled: SIGTERM to process group %d, SIGKILL in %.3gs",
                        run->id, (int) zjob_runner_pid (run->runner),
                        (double) app->options->grace_ms / 1000);
-        else
-        if (!run->runner) {
-            zjob_worker_fail (app->worker, &run->task, "cancelled", "cancelled");
-            s_run_delete (app, run);
-        }
     }
 }
 
@@ -614,6 +601,7 @@ s_on_signals (s_app_t *app, bool *reap_p)
             if (!app->stopping) {
                 app->stopping = true;
                 app->stop_at = zjob_mono_ms () + app->options->grace_ms;
+                zjob_worker_drain (app->worker);
                 zsys_info ("%s: taking no new job; %zu running get %.3gs to finish "
                            "(signal again to stop them now)",
                            sigabbrev_np (signals [i])? sigabbrev_np (signals [i]): "signal",
