@@ -25,12 +25,11 @@
 
     msgpack input checks. msgpack-c allocates a container's object array
     from the count in its header before reading the items, so a five-byte
-    "array of 4 billion" asks for ~100 GB. zjob_msgpack_is_map and
-    zjob_job_decode therefore walk the bytes first (s_msgpack_walk, no
-    allocation): every header must fit the buffer, and nesting stops at
-    msgpack-c's own limit (MSGPACK_EMBED_STACK_SIZE containers), so a map
-    accepted here is one every msgpack-c reader can unpack, and the unpack
-    that follows allocates at most a small multiple of the input size.
+    "array of 4 billion" asks for ~100 GB. zjob_job_decode and the field
+    checks therefore scan the bytes first (zjob_msgpack.h, no allocation),
+    so a map accepted here is one every msgpack-c reader can unpack, and
+    the unpack that follows allocates at most a small multiple of the
+    input size.
 
     Codec. A job is a msgpack map with short string keys. Always written:
     id, wf, pri, st, ct, ut. The others are left out while zero, empty or
@@ -78,7 +77,6 @@
 #include <string.h>
 #include <strings.h>
 #include <math.h>
-#include <msgpack/unpack_define.h>      //  MSGPACK_EMBED_STACK_SIZE
 #include "zjob_job.h"
 
 _Static_assert (sizeof (zjob_job_t) % _Alignof (const char *) == 0,
@@ -100,129 +98,6 @@ typedef struct {
     zjob_bytes_t inputs;                //  Empty: data NULL, size 0
     zjob_bytes_t metadata;
 } s_fixed_t;
-
-
-//  --------------------------------------------------------------------------
-//  msgpack walking: one object, bounds checked, no allocation
-
-#define MSGPACK_DEPTH_MAX MSGPACK_EMBED_STACK_SIZE
-
-//  Big-endian unsigned of width bytes at p
-static uint64_t
-s_read_be (const uint8_t *p, int width)
-{
-    uint64_t value = 0;
-    for (int i = 0; i < width; i++)
-        value = (value << 8) | p [i];
-    return value;
-}
-
-//  Walk the msgpack object starting at *pos_p; on success set *pos_p just
-//  past it and return 0. Returns -1 if the buffer ends inside the object,
-//  -2 if the bytes are not msgpack or nest deeper than msgpack-c accepts.
-static int
-s_msgpack_walk (const uint8_t *data, size_t size, size_t *pos_p)
-{
-    uint64_t pending [MSGPACK_DEPTH_MAX];   //  Items left per open container
-    int depth = 0;
-    size_t pos = *pos_p;
-    do {
-        if (pos >= size)
-            return -1;
-        uint8_t byte = data [pos++];
-        int width = 0;                  //  Bytes of length or count field
-        uint64_t skip = 0;              //  Payload bytes after that field
-        uint64_t items = 0;             //  Objects in a container
-        bool container = false;
-        bool is_map = false;
-        if (byte <= 0x7f || byte >= 0xe0 || byte == 0xc0 || byte == 0xc2 || byte == 0xc3)
-            ;                           //  fixint, nil, bool: the byte alone
-        else
-        if (byte <= 0x8f) {
-            container = is_map = true;
-            items = byte & 0x0f;
-        }
-        else
-        if (byte <= 0x9f) {
-            container = true;
-            items = byte & 0x0f;
-        }
-        else
-        if (byte <= 0xbf)
-            skip = byte & 0x1f;         //  fixstr
-        else
-        switch (byte) {
-            case 0xc4: case 0xd9: width = 1; break;     //  bin8, str8
-            case 0xc5: case 0xda: width = 2; break;     //  bin16, str16
-            case 0xc6: case 0xdb: width = 4; break;     //  bin32, str32
-            case 0xc7: width = 1; skip = 1; break;      //  ext8 (+ type)
-            case 0xc8: width = 2; skip = 1; break;      //  ext16
-            case 0xc9: width = 4; skip = 1; break;      //  ext32
-            case 0xca: skip = 4; break;                 //  float32
-            case 0xcb: skip = 8; break;                 //  float64
-            case 0xcc: case 0xd0: skip = 1; break;      //  (u)int8
-            case 0xcd: case 0xd1: skip = 2; break;      //  (u)int16
-            case 0xce: case 0xd2: skip = 4; break;      //  (u)int32
-            case 0xcf: case 0xd3: skip = 8; break;      //  (u)int64
-            case 0xd4: skip = 2; break;                 //  fixext1 (+ type)
-            case 0xd5: skip = 3; break;
-            case 0xd6: skip = 5; break;
-            case 0xd7: skip = 9; break;
-            case 0xd8: skip = 17; break;
-            case 0xdc: width = 2; container = true; break;
-            case 0xdd: width = 4; container = true; break;
-            case 0xde: width = 2; container = is_map = true; break;
-            case 0xdf: width = 4; container = is_map = true; break;
-            default: return -2;                         //  0xc1, never used
-        }
-        if (width) {
-            if ((size_t) width > size - pos)
-                return -1;
-            uint64_t length = s_read_be (data + pos, width);
-            pos += width;
-            if (container)
-                items = length;
-            else
-                skip += length;
-        }
-        if (container) {
-            //  msgpack-c refuses any container header at this depth
-            if (depth >= MSGPACK_DEPTH_MAX)
-                return -2;
-            if (is_map)
-                items *= 2;
-            if (items > 0) {
-                //  Every item takes a byte at least
-                if (items > size - pos)
-                    return -1;
-                pending [depth++] = items;
-                continue;
-            }
-        }
-        else {
-            if (skip > size - pos)
-                return -1;
-            pos += skip;
-        }
-        //  One object is complete; close the containers it completes
-        while (depth > 0 && --pending [depth - 1] == 0)
-            depth--;
-    } while (depth > 0);
-    *pos_p = pos;
-    return 0;
-}
-
-bool
-zjob_msgpack_is_map (const uint8_t *data, size_t size)
-{
-    if (!data || size == 0)
-        return false;
-    uint8_t byte = data [0];
-    if (!((byte >= 0x80 && byte <= 0x8f) || byte == 0xde || byte == 0xdf))
-        return false;
-    size_t pos = 0;
-    return s_msgpack_walk (data, size, &pos) == 0 && pos == size;
-}
 
 
 //  --------------------------------------------------------------------------
@@ -1254,12 +1129,12 @@ zjob_job_decode (const uint8_t *data, size_t size, zjob_error_t *err)
         return NULL;
     }
     size_t end = 0;
-    int rc = s_msgpack_walk (data, size, &end);
-    if (rc == -1) {
+    zjob_scan_t scan = zjob_msgpack_scan (data, size, ZJOB_MSGPACK_DEPTH_MAX, UINT64_MAX, &end);
+    if (scan == ZJOB_SCAN_TRUNCATED) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "job: truncated record (%zu bytes)", size);
         return NULL;
     }
-    if (rc < 0) {
+    if (scan != ZJOB_SCAN_OK) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "job: not msgpack");
         return NULL;
     }

@@ -34,6 +34,7 @@
 #include <msgpack.h>
 #include "zjob_error.h"
 #include "zjob_util.h"
+#include "zjob_msgpack.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -232,10 +233,6 @@ zjob_job_t *
 //  msgpack map. Corrupt or truncated input returns NULL with err filled in.
 zjob_job_t *
     zjob_job_decode (const uint8_t *data, size_t size, zjob_error_t *err);
-
-//  True if size bytes at data are exactly one msgpack map (empty is not).
-bool
-    zjob_msgpack_is_map (const uint8_t *data, size_t size);
 
 #ifdef __cplusplus
 }
