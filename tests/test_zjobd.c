@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include "zjob_broker.h"
 #include "helper_zjob_test.h"
+#include "zjob_client.h"
+#include "zjob_worker.h"
 
 #define S_WAIT 5000                     //  msecs the daemon may take to answer
 
@@ -292,6 +294,46 @@ Test (zjobd, killed_under_load_loses_no_acknowledged_job)
                       zjob_status_name ((zjob_status_t) job->status));
         zjob_job_destroy (&job);
     }
+
+    //  At-least-once: a worker now completes every job, the ones running
+    //  at the crash included, and no job is left unfinished
+    const char *workflows [] = { "load" };
+    zjob_error_t err;
+    zjob_worker_t *engine = zjob_worker_new (daemon->workers, "w-after", workflows, 1, 64, &err);
+    cr_assert_not_null (engine, "%s", err.text);
+    zjob_client_t *lib = zjob_client_new (daemon->clients, S_WAIT, &err);
+    cr_assert_not_null (lib, "%s", err.text);
+    zjob_query_t unfinished = {
+        .filter.status_mask = (1u << ZJOB_CREATED) | (1u << ZJOB_QUEUED)
+                            | (1u << ZJOB_RUNNING) | (1u << ZJOB_PAUSED),
+        .limit = 1
+    };
+    size_t left = SIZE_MAX, completed = 0;
+    int64_t deadline = zclock_mono () + 60000;
+    while (left > 0 && zclock_mono () < deadline) {
+        zjob_task_t *task = NULL;
+        int event = zjob_worker_recv (engine, 100, &task, &err);
+        if (event == ZJOB_WORKER_TASK) {
+            cr_assert_eq (zjob_worker_complete (engine, &task, NULL, 0, &err), 0, "%s", err.text);
+            completed++;
+        }
+        else
+        if (event == ZJOB_WORKER_NOTHING) {
+            zjob_job_t **jobs = NULL;
+            size_t count = 0;
+            cr_assert_eq (zjob_client_list (lib, &unfinished, &jobs, &count, &left, &err), 0,
+                          "%s", err.text);
+            for (size_t index = 0; index < count; index++)
+                zjob_job_destroy (&jobs [index]);
+            free (jobs);
+        }
+    }
+    cr_assert_eq (left, 0, "%zu jobs still unfinished after the restart", left);
+    cr_assert_geq (completed, acked_count, "only %zu of %zu acknowledged jobs completed",
+                   completed, acked_count);
+    cr_assert_eq (zjob_worker_flush (engine, S_WAIT), 0, "results not acknowledged");
+    zjob_worker_destroy (&engine);
+    zjob_client_destroy (&lib);
     free (acked);
     zjob_msg_builder_destroy (&builder);
     zsock_destroy (&client);
