@@ -22,6 +22,10 @@
                 (asynchronous API); workers have --slots (16) slots.
       batch     each producer keeps --batch-window SUBMITs of --batch specs
                 in flight; workers have 16 slots.
+      *-single  window and batch ("unbatched" in the table) with workers
+                that do not batch (ZJOB_WORKER_BATCH=0: one job per JOB,
+                one result per RESULT, PROTOCOL.md 10.3, 10.5), to compare
+                with the batching default in the same run.
       *-file    the same on the file store with fsync=always (every SUBMIT
                 and RESULT fsynced before its OK, one fsync per loop pass).
       latency   producers submit at a paced --rate jobs/s in all, each
@@ -196,6 +200,8 @@ typedef struct {
     size_t slots;                       //  slots per worker
     double target;                      //  jobs/s to reach, 0 = none (latency: not 0 =
                                         //  judged against the latency targets)
+    bool single;                        //  workers without batching (ZJOB_WORKER_BATCH=0):
+                                        //  one job per JOB, one result per RESULT
 } s_scenario_t;
 
 //  What a scenario measured
@@ -1044,6 +1050,8 @@ s_worker (s_role_t *role)
     char name [32];
     snprintf (name, sizeof name, "bench-w%zu", role->index);
     zjob_error_t err;
+    if (scenario->single)
+        setenv ("ZJOB_WORKER_BATCH", "0", 1);  //  This process only (a forked child)
     zjob_worker_t *worker = zjob_worker_new (role->endpoint, name, workflows, 1,
                                              scenario->slots, &err);
     if (!worker)
@@ -1477,7 +1485,8 @@ s_usage (void)
         "                 [--slots N] [--timeout SECS] [--dir D] [--only LIST]\n"
         "                 [--max-concurrent N]\n"
         "  --only takes scenario keys separated by commas: echo, echo2, strict,\n"
-        "  window, batch, strict-file, window-file, batch-file, latency, latency-file,\n"
+        "  window, window-single, batch, batch-single, strict-file, window-file,\n"
+        "  batch-file, latency, latency-file,\n"
         "  echo-end (the echo again, to see how the machine's speed drifted)\n");
 }
 
@@ -1559,17 +1568,21 @@ main (int argc, char *argv [])
     }
 
     s_scenario_t scenarios [] = {
-        { "echo",         "", S_ECHO,   false, 1, 1, 1, 1, 0 },
-        { "echo2",        "", S_ECHO,   false, 2, 1, 1, 1, 0 },
-        { "strict",       "", S_STRICT, false, s_strict_jobs, 1, 1, 1, 30000 },
-        { "window",       "", S_WINDOW, false, s_jobs, s_window, 1, s_slots, 200000 },
-        { "batch",        "", S_BATCH,  false, s_jobs, s_batch_window, s_batch, s_slots, 200000 },
-        { "strict-file",  "", S_STRICT, true,  s_strict_jobs / 6, 1, 1, 1, 0 },
-        { "window-file",  "", S_WINDOW, true,  s_jobs, s_window, 1, s_slots, 100000 },
-        { "batch-file",   "", S_BATCH,  true,  s_jobs, s_batch_window, s_batch, s_slots, 100000 },
-        { "latency",      "", S_PACED,  false, s_latency_jobs, 1, 1, s_slots, 1 },
-        { "latency-file", "", S_PACED,  true,  s_latency_jobs, 1, 1, s_slots, 0 },
-        { "echo-end",     "", S_ECHO,   false, 1, 1, 1, 1, 0 },
+        { "echo",         "", S_ECHO,   false, 1, 1, 1, 1, 0, false },
+        { "echo2",        "", S_ECHO,   false, 2, 1, 1, 1, 0, false },
+        { "strict",       "", S_STRICT, false, s_strict_jobs, 1, 1, 1, 30000, false },
+        { "window",       "", S_WINDOW, false, s_jobs, s_window, 1, s_slots, 200000, false },
+        { "window-single", "", S_WINDOW, false, s_jobs, s_window, 1, s_slots, 0, true },
+        { "batch",        "", S_BATCH,  false, s_jobs, s_batch_window, s_batch, s_slots, 200000,
+          false },
+        { "batch-single", "", S_BATCH,  false, s_jobs, s_batch_window, s_batch, s_slots, 0, true },
+        { "strict-file",  "", S_STRICT, true,  s_strict_jobs / 6, 1, 1, 1, 0, false },
+        { "window-file",  "", S_WINDOW, true,  s_jobs, s_window, 1, s_slots, 100000, false },
+        { "batch-file",   "", S_BATCH,  true,  s_jobs, s_batch_window, s_batch, s_slots, 100000,
+          false },
+        { "latency",      "", S_PACED,  false, s_latency_jobs, 1, 1, s_slots, 1, false },
+        { "latency-file", "", S_PACED,  true,  s_latency_jobs, 1, 1, s_slots, 0, false },
+        { "echo-end",     "", S_ECHO,   false, 1, 1, 1, 1, 0, false },
     };
     size_t count = sizeof scenarios / sizeof scenarios [0];
     char rate [32];
@@ -1585,13 +1598,21 @@ main (int argc, char *argv [])
                 snprintf (scenario->label, sizeof scenario->label, "strict w=1, 1 slot");
                 break;
             case S_WINDOW:
-                snprintf (scenario->label, sizeof scenario->label, "pipelined w=%zu, %zu slots",
-                          scenario->window, scenario->slots);
+                if (scenario->single)
+                    snprintf (scenario->label, sizeof scenario->label, "pipelined w=%zu, unbatched",
+                              scenario->window);
+                else
+                    snprintf (scenario->label, sizeof scenario->label, "pipelined w=%zu, %zu slots",
+                              scenario->window, scenario->slots);
                 break;
             case S_BATCH:
-                snprintf (scenario->label, sizeof scenario->label,
-                          "batched %zu x w=%zu, %zu slots", scenario->batch, scenario->window,
-                          scenario->slots);
+                if (scenario->single)
+                    snprintf (scenario->label, sizeof scenario->label,
+                              "batched %zu x w=%zu, unbatched", scenario->batch, scenario->window);
+                else
+                    snprintf (scenario->label, sizeof scenario->label,
+                              "batched %zu x w=%zu, %zu slots", scenario->batch, scenario->window,
+                              scenario->slots);
                 break;
             case S_PACED:
                 snprintf (scenario->label, sizeof scenario->label, "latency @%s/s, %zu slots",

@@ -61,6 +61,17 @@
     because a walk that stops at the limit leaves its workers in the
     ring: the credit their results bring back restarts nothing.
 
+    Batching (PROTOCOL.md 10.2). A worker whose READY announces `batch`
+    is not sent each job as it is taken: the walk keeps the jobs it gives
+    that worker (held, credit spent, as if sent) and sends them at the
+    walk's end in one JOB (`jobs`), or earlier when it has `batch` of
+    them; a JOB that cannot go out puts its jobs back at the front of
+    their queue, in order. The spread over workers is the same; what
+    changes is one message per worker per walk instead of one per job.
+    Such a worker may also send several results in one RESULT; each is
+    applied as a RESULT of its own would be, and one OK answers them all
+    after the pass's sync, listing in `errors` those refused.
+
     Which worker holds which job is the broker's own record (holders: job
     id -> worker connection), kept apart from the manager's: a cancelled
     job is released by the manager at once, but its worker still has it
@@ -369,6 +380,11 @@ struct _s_worker_t {
     int rechecks;                           //  Disconnect checks still to make
     bool joining;                           //  READY answered this pass: no JOB
                                             //  before that answer is sent
+    size_t batch;                           //  Jobs it takes in one JOB (READY's
+                                            //  batch; 1: the single form only)
+    zjob_job_t **pending;                   //  Batching: jobs taken for it in this
+    size_t pending_count;                   //  dispatch walk, sent at the walk's end
+    bool pending_listed;                    //  On the broker's pending list
 };
 
 //  A message to send once the pass's sync has succeeded
@@ -419,6 +435,9 @@ typedef struct {
     zhashx_t *holders;                      //  Job id -> s_worker_t it was sent to
     s_worker_t *ring;                       //  Next worker in the credit ring, or NULL
     size_t ring_size;                       //  Workers in the ring
+    s_worker_t **pending;                   //  Workers with jobs taken in this walk
+    size_t pending_count;                   //  (batching workers), sent at its end
+    size_t pending_max;
     bool dispatch_needed;                   //  Something changed since the last walk
     bool dirty;                             //  Mutations since the last sync
     size_t dead_count;                      //  Workers marked dead, not yet removed
@@ -577,6 +596,9 @@ s_worker_destroy (void **item_p)
         for (size_t index = 0; index < worker->workflow_count; index++)
             free (worker->workflows [index]);
         free (worker->workflows);
+        for (size_t index = 0; index < worker->pending_count; index++)
+            zjob_job_destroy (&worker->pending [index]);
+        free (worker->pending);
         free (worker->worker_id);
         free (worker->name);
         free (worker);
@@ -1691,6 +1713,13 @@ s_worker_ready (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int fd)
     worker->rid_size = peer->rid_size;
     s_hex (worker->key, peer->rid, peer->rid_size);
     worker->slots = slots;
+    //  A batching worker gets the jobs of a dispatch walk in one JOB
+    worker->batch = (size_t) zjob_msg_uint (msg, "batch", 1);
+    if (worker->batch > slots)
+        worker->batch = slots;
+    if (worker->batch > 1
+    &&  !(worker->pending = (zjob_job_t **) calloc (worker->batch, sizeof (zjob_job_t *))))
+        worker->batch = 1;
     worker->fd = fd;
     worker->peer_size = sizeof (worker->peer);
     if (fd < 0 || getpeername (fd, (struct sockaddr *) &worker->peer, &worker->peer_size))
@@ -1745,61 +1774,102 @@ s_worker_ready (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int fd)
     if (drop_count)
         zjob_msg_add_strs (self->builder, "drop", drop, drop_count);
     zjob_msg_add_uint (self->builder, "max_message", (uint64_t) self->config.max_message);
+    //  Results it may send in one RESULT (PROTOCOL.md 10.5)
+    zjob_msg_add_uint (self->builder, "batch", ZJOB_SLOTS_MAX);
     s_queue_built (self, S_WORKERS, peer->rid, peer->rid_size, peer->request_id, adopted);
     free (drop);
 }
 
-//  RESULT: the outcome of a job. From the worker that holds it, the job
-//  ends and its slot is free again. From a worker that no longer holds
-//  it (given up for dead, or the broker restarted), it is still the
-//  job's result if the job has not ended since.
-static void
-s_worker_result (s_broker_t *self, s_worker_t *worker, zjob_msg_t *msg, const s_peer_t *peer)
+//  One result of a RESULT: the outcome of a job. From the worker that
+//  holds it, the job ends and its slot is free again. From a worker that
+//  no longer holds it (given up for dead, or the broker restarted), it is
+//  still the job's result if the job has not ended since. Returns 1 if
+//  the result changed the job, 0 if it was acknowledged without change,
+//  -1 with err filled if it is refused.
+static int
+s_worker_result_one (s_broker_t *self, s_worker_t *worker, const zjob_result_t *result,
+                     zjob_error_t *err)
 {
-    zjob_error_t err;
-    const char *id = zjob_msg_str (msg, "id");
-    bool completed = zjob_status_parse (zjob_msg_str (msg, "status")) == ZJOB_COMPLETED;
-    size_t outputs_size = 0;
-    const uint8_t *outputs = zjob_msg_bin (msg, "outputs", &outputs_size);
-    const char *kind = zjob_msg_str (msg, "error_kind");
-    const char *message = zjob_msg_str (msg, "error_message");
+    const char *id = result->id;
     worker->results++;
-
     //  Forget the holder first: the listener then sends the reporter no
     //  CANCEL, but does send one to any other worker given the job since
     bool held = zhashx_lookup (self->holders, id) == worker;
     if (held)
         s_holder_forget (self, id, worker);
     int rc;
-    zjob_job_t *job = held? NULL: zjob_manager_get (self->manager, id, &err);
+    zjob_job_t *job = held? NULL: zjob_manager_get (self->manager, id, err);
     if (!held && !job)
         rc = -1;                        //  404
     else
     if (!held && job->attempts == 0)
         //  Never handed out: no worker can have run it
-        rc = zjob_error_set (&err, ZJOB_CONFLICT, "job %s is not held by worker %s",
+        rc = zjob_error_set (err, ZJOB_CONFLICT, "job %s is not held by worker %s",
                              id, worker->worker_id);
     else {
         if (!held)
             s_log_info (self, "zjob_broker: late result for job %s from worker %s", id,
                         worker->worker_id);
-        rc = zjob_manager_finish (self->manager, id, worker->worker_id, completed,
-                                  outputs, outputs_size, kind, message, &err);
+        rc = zjob_manager_finish (self->manager, id, worker->worker_id, result->completed,
+                                  result->outputs, result->outputs_size, result->error_kind,
+                                  result->error_message, err);
     }
     zjob_job_destroy (&job);
-    //  The slot is free whatever the answer (PROTOCOL.md 10.5)
-    s_worker_credit (self, worker, (size_t) zjob_msg_uint (msg, "credit", 1));
+    //  Unknown job (404), never handed out (409), or the store failed (500:
+    //  the worker sends it again). A holder's report on a job deleted
+    //  meanwhile is simply acknowledged.
+    if (rc < 0 && held && err->code == ZJOB_NOT_FOUND)
+        rc = 0;
+    return rc < 0? -1: rc > 0? 1: 0;
+}
 
-    if (rc < 0 && !(held && err.code == ZJOB_NOT_FOUND)) {
-        //  Unknown job (404), never handed out (409), or the store failed
-        //  (500: the worker sends it again). A holder's report on a job
-        //  deleted meanwhile is simply acknowledged.
+//  RESULT: one result (id, status...) answered OK {id} or ERROR, or
+//  several (results) answered by one OK whose "errors" lists the refused
+//  ones; the others are recorded. The slots come back whatever the answer
+//  (PROTOCOL.md 10.5). Every OK goes out after the pass's sync.
+static void
+s_worker_result (s_broker_t *self, s_worker_t *worker, zjob_msg_t *msg, const s_peer_t *peer)
+{
+    size_t count;
+    const zjob_result_t *results = zjob_msg_results (msg, &count);
+    bool single = zjob_msg_has (msg, "id");
+    const char **ids = NULL;
+    zjob_error_t *errors = NULL;
+    if (!single
+    && (!(ids = (const char **) calloc (count, sizeof (char *)))
+     || !(errors = (zjob_error_t *) calloc (count, sizeof (zjob_error_t))))) {
+        free (ids);
+        zjob_error_t err;
+        zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
         s_reply_error (self, S_WORKERS, peer, &err);
-        return;
+        return;                         //  Nothing applied: the worker sends them again
     }
-    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-    zjob_msg_add_str (self->builder, "id", id);
-    s_queue_built (self, S_WORKERS, peer->rid, peer->rid_size, peer->request_id, rc > 0);
+    size_t refused = 0;
+    bool changed = false;
+    zjob_error_t err;
+    int rc = 0;
+    for (size_t index = 0; index < count; index++) {
+        rc = s_worker_result_one (self, worker, &results [index], &err);
+        changed |= rc > 0;
+        if (rc < 0 && !single) {
+            ids [refused] = results [index].id;
+            errors [refused++] = err;
+        }
+    }
+    s_worker_credit (self, worker, (size_t) zjob_msg_uint (msg, "credit", single? 1: count));
+    if (single && rc < 0)
+        s_reply_error (self, S_WORKERS, peer, &err);
+    else {
+        zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+        if (single)
+            zjob_msg_add_str (self->builder, "id", results [0].id);
+        else
+        if (refused)
+            zjob_msg_add_result_errors (self->builder, ids, errors, refused);
+        s_queue_built (self, S_WORKERS, peer->rid, peer->rid_size, peer->request_id, changed);
+    }
+    free (ids);
+    free (errors);
 }
 
 static void
@@ -2003,6 +2073,100 @@ s_send_job (s_broker_t *self, s_worker_t *worker, const zjob_job_t *job)
     return s_send_now (self, S_WORKERS, worker->rid, worker->rid_size, data, size);
 }
 
+//  A JOB could not go out: the jobs go back to the front of their queue.
+//  A worker that is gone is dead; one whose pipe is full gets no more
+//  until a result comes back.
+static void
+s_send_failed (s_broker_t *self, s_worker_t *worker, int error)
+{
+    if (error == EHOSTUNREACH) {
+        if (!worker->dead) {
+            worker->dead = true;
+            self->dead_count++;
+            worker->dead_reason = "disconnect";
+        }
+    }
+    else
+        worker->credit = 0;             //  Its pipe is full: wait for a result
+    self->dispatch_needed = true;
+}
+
+//  Send the jobs taken for a batching worker in this walk: one JOB, its
+//  "jobs" as many as fit in a message (the single form for one job). What
+//  cannot be sent is requeued, as s_send_job's caller does.
+static void
+s_pending_send (s_broker_t *self, s_worker_t *worker)
+{
+    size_t sent = 0;
+    int error = 0;
+    while (sent < worker->pending_count) {
+        size_t left = worker->pending_count - sent;
+        size_t added = 1;
+        zjob_msg_begin (self->builder, ZJOB_CMD_JOB, 0);
+        if (left == 1)
+            zjob_msg_add_job (self->builder, "job", worker->pending [sent]);
+        else
+            added = zjob_msg_add_jobs (self->builder, "jobs", worker->pending + sent, left);
+        zjob_error_t err;
+        size_t size;
+        const uint8_t *data = added? zjob_msg_end_data (self->builder, &size, &err): NULL;
+        if (!data) {
+            s_log_error (self, "zjob_broker: cannot encode a JOB of %zu jobs for worker %s",
+                         left, worker->worker_id);
+            error = ENOMEM;
+            break;
+        }
+        if (s_send_now (self, S_WORKERS, worker->rid, worker->rid_size, data, size)) {
+            error = zmq_errno ();
+            break;
+        }
+        sent += added;
+    }
+    //  Last first: each goes to the front, so they keep their order
+    for (size_t index = worker->pending_count; index > sent; index--) {
+        zjob_job_t *job = worker->pending [index - 1];
+        zjob_error_t err;
+        s_holder_forget (self, job->id, worker);
+        if (zjob_manager_requeue (self->manager, job->id, &err))
+            s_log_error (self, "zjob_broker: cannot requeue job %s: %s", job->id, err.text);
+    }
+    if (sent < worker->pending_count) {
+        s_send_failed (self, worker, error);
+        s_ring_remove (self, worker);
+    }
+    for (size_t index = 0; index < worker->pending_count; index++)
+        zjob_job_destroy (&worker->pending [index]);
+    worker->pending_count = 0;
+}
+
+//  Keep job for a batching worker until the walk's end (or until it has
+//  a JOB's worth). Returns 0, or -1 if out of memory (job untouched).
+static int
+s_pending_add (s_broker_t *self, s_worker_t *worker, zjob_job_t **job_p)
+{
+    if (!worker->pending_listed) {
+        if (self->pending_count == self->pending_max) {
+            size_t max = self->pending_max? self->pending_max * 2: 16;
+            s_worker_t **grown = (s_worker_t **) realloc (self->pending,
+                                                          max * sizeof (s_worker_t *));
+            if (!grown)
+                return -1;
+            self->pending = grown;
+            self->pending_max = max;
+        }
+        self->pending [self->pending_count++] = worker;
+        worker->pending_listed = true;
+    }
+    zhashx_insert (self->holders, (*job_p)->id, worker);
+    worker->holding++;
+    worker->credit--;
+    worker->pending [worker->pending_count++] = *job_p;
+    *job_p = NULL;
+    if (worker->pending_count == worker->batch)
+        s_pending_send (self, worker);
+    return 0;
+}
+
 //  Hand out jobs. Before the pass's sync (committed), only jobs whose
 //  enqueue is already durable go out, so that no job runs before the
 //  broker could lose it; after the sync, any job.
@@ -2043,6 +2207,9 @@ s_dispatch (s_broker_t *self, bool committed)
         }
         misses = 0;
         self->dirty = true;
+        if (worker->batch > 1 && s_pending_add (self, worker, &job) == 0)
+            ;                           //  Sent with the others at the walk's end
+        else
         if (s_send_job (self, worker, job) == 0) {
             zhashx_insert (self->holders, job->id, worker);
             worker->holding++;
@@ -2074,6 +2241,14 @@ s_dispatch (s_broker_t *self, bool committed)
     }
     if (worker && worker->in_ring)
         self->ring = worker;            //  The next walk starts where this one ended
+    //  The batching workers' JOBs: one each, all this walk gave them
+    for (size_t index = 0; index < self->pending_count; index++) {
+        s_worker_t *batched = self->pending [index];
+        batched->pending_listed = false;
+        if (batched->pending_count)
+            s_pending_send (self, batched);
+    }
+    self->pending_count = 0;
 }
 
 
@@ -2262,6 +2437,7 @@ s_broker_destroy (s_broker_t **self_p)
     zstr_free (&self->workers_endpoint);
     zstr_free (&self->events_endpoint);
     free (self->out);
+    free (self->pending);
     free (self->arena.data);
     free (self->event_arena.data);
     free (self);

@@ -266,32 +266,47 @@ s_reply_new (uint64_t request_id, zjob_cmd_t request)
     return reply;
 }
 
-//  Read one message from the socket. Returns the reply to a request in
+//  Read one message from the socket without blocking. Returns false if
+//  none was waiting; else true, with *reply_p the reply to a request in
 //  flight (which leaves the window), or NULL for anything else (dropped).
-static zjob_reply_t *
-s_read (zjob_client_t *self)
+//  One non-blocking receive per message: asking zsock_events first would
+//  cost a second trip through libzmq's pipes for every reply.
+static bool
+s_read (zjob_client_t *self, zjob_reply_t **reply_p)
 {
-    zmsg_t *zmsg = zmsg_recv (self->sock);
-    if (!zmsg)
-        return NULL;
-    zframe_t *frame = zmsg_size (zmsg) == 1? zmsg_pop (zmsg): NULL;
-    zmsg_destroy (&zmsg);
-    if (!frame)
-        return NULL;
+    *reply_p = NULL;
+    void *handle = zsock_resolve (self->sock);
+    zmq_msg_t part;
+    zmq_msg_init (&part);
+    if (zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) == -1) {
+        zmq_msg_close (&part);
+        return false;
+    }
+    if (zmq_msg_more (&part)) {
+        //  The protocol has one frame: drop the message, all of it
+        while (zmq_msg_more (&part) && zmq_msg_recv (&part, handle, 0) != -1)
+            ;
+        zmq_msg_close (&part);
+        return true;
+    }
     uint64_t request_id = 0;
-    zjob_msg_peek (zframe_data (frame), zframe_size (frame), &request_id, NULL);
+    zjob_msg_peek (zmq_msg_data (&part), zmq_msg_size (&part), &request_id, NULL);
     zjob_cmd_t request = request_id? (zjob_cmd_t) (uintptr_t)
                          zhashx_lookup (self->inflight, ID_KEY (request_id)): ZJOB_CMD_UNKNOWN;
     if (request == ZJOB_CMD_UNKNOWN) {
-        zframe_destroy (&frame);        //  Not in flight: late, or a repeat
-        return NULL;
+        zmq_msg_close (&part);          //  Not in flight: late, or a repeat
+        return true;
     }
     zhashx_delete (self->inflight, ID_KEY (request_id));
     zjob_reply_t *reply = s_reply_new (request_id, request);
-    if (!reply) {
-        zframe_destroy (&frame);
-        return NULL;
+    //  The reply keeps its bytes (the decoded message points into them)
+    zframe_t *frame = reply? zframe_new (zmq_msg_data (&part), zmq_msg_size (&part)): NULL;
+    zmq_msg_close (&part);
+    if (!frame) {
+        zjob_reply_destroy (&reply);
+        return true;
     }
+    *reply_p = reply;
     zjob_error_t error;
     reply->msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
                                   ZJOB_ROUTE_BROKER_CLIENT, &error);
@@ -299,7 +314,7 @@ s_read (zjob_client_t *self)
         zframe_destroy (&frame);
         zjob_error_set (&reply->error, ZJOB_BAD_REQUEST, "malformed reply to %s: %s",
                         zjob_cmd_name (request), error.text);
-        return reply;
+        return true;
     }
     zjob_msg_adopt (reply->msg, &frame);
     zjob_cmd_t command = zjob_msg_command (reply->msg);
@@ -312,7 +327,7 @@ s_read (zjob_client_t *self)
     else
     if (zjob_msg_check_reply (reply->msg, request, &error) != 0)
         zjob_error_set (&reply->error, ZJOB_BAD_REQUEST, "malformed reply: %s", error.text);
-    return reply;
+    return true;
 }
 
 zjob_reply_t *
@@ -325,8 +340,8 @@ zjob_client_recv (zjob_client_t *self, int timeout_ms, zjob_error_t *err)
     }
     int64_t deadline = timeout_ms < 0? INT64_MAX: zjob_mono_ms () + timeout_ms;
     while (true) {
-        while (zsock_events (self->sock) & ZMQ_POLLIN)
-            if ((reply = s_read (self)))
+        while (s_read (self, &reply))
+            if (reply)
                 return reply;
         int wait = timeout_ms < 0? -1: s_remaining (deadline);
         if (timeout_ms >= 0 && wait == 0)
@@ -360,8 +375,8 @@ s_await (zjob_client_t *self, zjob_cmd_t cmd, uint64_t id, zframe_t *frame, bool
     int64_t resend_at = resend? start + interval: INT64_MAX;
     zjob_reply_t *reply = NULL;
     while (!reply) {
-        while (!reply && (zsock_events (self->sock) & ZMQ_POLLIN)) {
-            zjob_reply_t *other = s_read (self);
+        zjob_reply_t *other;
+        while (!reply && s_read (self, &other)) {
             if (other && other->request_id == id)
                 reply = other;
             else
@@ -916,13 +931,9 @@ s_status_field (zjob_msg_t *msg, const char *key)
 
 //  Decode one [topic, EVENT] message into event; -1 if it is not one
 static int
-s_event_decode (zmsg_t *zmsg, zjob_event_info_t *event)
+s_event_decode (const void *data, size_t size, zjob_event_info_t *event)
 {
-    zframe_t *body = zmsg_size (zmsg) == 2? zmsg_last (zmsg): NULL;
-    if (!body)
-        return -1;
-    zjob_msg_t *msg = zjob_msg_decode (zframe_data (body), zframe_size (body),
-                                       ZJOB_ROUTE_EVENTS, NULL);
+    zjob_msg_t *msg = zjob_msg_decode (data, size, ZJOB_ROUTE_EVENTS, NULL);
     if (!msg || zjob_msg_command (msg) != ZJOB_CMD_EVENT) {
         zjob_msg_destroy (&msg);
         return -1;
@@ -956,15 +967,30 @@ zjob_events_recv (zjob_events_t *self, zjob_event_info_t *event, int timeout_ms,
 {
     int64_t deadline = timeout_ms < 0? INT64_MAX: zjob_mono_ms () + timeout_ms;
     while (true) {
-        while (zsock_events (self->sock) & ZMQ_POLLIN) {
-            zmsg_t *zmsg = zmsg_recv (self->sock);
-            int rc = zmsg? s_event_decode (zmsg, event): -1;
-            zmsg_destroy (&zmsg);
+        //  One non-blocking receive per frame, no zsock_events first
+        void *handle = zsock_resolve (self->sock);
+        zmq_msg_t topic, body;
+        zmq_msg_init (&topic);
+        zmq_msg_init (&body);
+        while (zmq_msg_recv (&topic, handle, ZMQ_DONTWAIT) != -1) {
+            //  An event is [topic][message]; anything else is dropped whole
+            size_t frames = 1;
+            bool more = zmq_msg_more (&topic);
+            while (more && zmq_msg_recv (&body, handle, 0) != -1) {
+                frames++;
+                more = zmq_msg_more (&body);
+            }
+            int rc = frames == 2? s_event_decode (zmq_msg_data (&body), zmq_msg_size (&body),
+                                                  event): -1;
             if (rc == 0 && event->seq != self->last_seq) {
                 self->last_seq = event->seq;
+                zmq_msg_close (&topic);
+                zmq_msg_close (&body);
                 return 0;
             }
         }
+        zmq_msg_close (&topic);
+        zmq_msg_close (&body);
         int wait = timeout_ms < 0? -1: s_remaining (deadline);
         if (timeout_ms >= 0 && wait == 0)
             break;

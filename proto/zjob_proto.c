@@ -163,8 +163,12 @@ typedef enum {
     F_UINTS,                            //  array of at most max unsigned integers
     F_STATUSES,                         //  array of status names
     F_FILTER,                           //  filter map (s_filter_fields)
-    F_SPECS                             //  array of min..max spec maps (s_spec_fields)
+    F_SPECS,                            //  array of min..max spec maps (s_spec_fields)
+    F_ITEMS                             //  array of min..max maps, each checked against
+                                        //  the field's items table
 } s_type_t;
+
+struct _s_table_t;
 
 typedef struct {
     const char *key;                    //  Wire key
@@ -172,15 +176,17 @@ typedef struct {
     bool required;                      //  Must be present and not nil
     uint64_t min;                       //  F_STR length, F_UINT value, array count
     uint64_t max;                       //  Same; 0 = no bound for arrays, F_STR, F_BIN
+    const struct _s_table_t *items;     //  F_ITEMS: the table of each item, else NULL
 } s_field_t;
 
-typedef struct {
+typedef struct _s_table_t {
     const s_field_t *fields;
     size_t count;
 } s_table_t;
 
 #define TABLE(fields) { fields, sizeof (fields) / sizeof (fields [0]) }
 #define NO_TABLE { NULL, 0 }
+#define FIELDS_MAX 32                   //  Fields in the largest table
 #define REQ true
 #define OPT false
 #define TEXT_MAX ZJOB_MESSAGE_MAX
@@ -190,188 +196,217 @@ typedef struct {
 enum { SP_WORKFLOW, SP_INPUTS, SP_PRIORITY, SP_USER, SP_TAGS, SP_METADATA, SP_IDEM,
        SP_MAXA, SP_RUNAT };
 static const s_field_t s_spec_fields [] = {
-    [SP_WORKFLOW] = { "workflow_id",     F_NAME,     REQ, 0, 0 },
-    [SP_INPUTS]   = { "inputs",          F_BIN,      OPT, 0, ZJOB_DATA_MAX },
-    [SP_PRIORITY] = { "priority",        F_PRIORITY, OPT, 0, 0 },
-    [SP_USER]     = { "user_id",         F_NAME,     OPT, 0, 0 },
-    [SP_TAGS]     = { "tags",            F_NAMES,    OPT, 0, ZJOB_TAGS_MAX },
-    [SP_METADATA] = { "metadata",        F_BIN,      OPT, 0, ZJOB_DATA_MAX },
-    [SP_IDEM]     = { "idempotency_key", F_NAME,     OPT, 0, 0 },
-    [SP_MAXA]     = { "max_attempts",    F_UINT,     OPT, 0, UINT32_MAX },
-    [SP_RUNAT]    = { "run_at",          F_UINT,     OPT, 0, TIME_MAX },
+    [SP_WORKFLOW] = { "workflow_id",     F_NAME,     REQ, 0, 0, NULL },
+    [SP_INPUTS]   = { "inputs",          F_BIN,      OPT, 0, ZJOB_DATA_MAX, NULL },
+    [SP_PRIORITY] = { "priority",        F_PRIORITY, OPT, 0, 0, NULL },
+    [SP_USER]     = { "user_id",         F_NAME,     OPT, 0, 0, NULL },
+    [SP_TAGS]     = { "tags",            F_NAMES,    OPT, 0, ZJOB_TAGS_MAX, NULL },
+    [SP_METADATA] = { "metadata",        F_BIN,      OPT, 0, ZJOB_DATA_MAX, NULL },
+    [SP_IDEM]     = { "idempotency_key", F_NAME,     OPT, 0, 0, NULL },
+    [SP_MAXA]     = { "max_attempts",    F_UINT,     OPT, 0, UINT32_MAX, NULL },
+    [SP_RUNAT]    = { "run_at",          F_UINT,     OPT, 0, TIME_MAX, NULL },
 };
 static const s_table_t s_spec_table = TABLE (s_spec_fields);
 
 //  A filter, in LIST and in bulk operations
 enum { FI_STATUS, FI_WORKFLOW, FI_USER, FI_TAGS, FI_AFTER, FI_BEFORE };
 static const s_field_t s_filter_fields [] = {
-    [FI_STATUS]   = { "status",          F_STATUSES, OPT, 0, ZJOB_STATUS_COUNT },
-    [FI_WORKFLOW] = { "workflow_id",     F_NAME,     OPT, 0, 0 },
-    [FI_USER]     = { "user_id",         F_NAME,     OPT, 0, 0 },
-    [FI_TAGS]     = { "tags",            F_NAMES,    OPT, 0, ZJOB_TAGS_MAX },
-    [FI_AFTER]    = { "created_after",   F_UINT,     OPT, 0, TIME_MAX },
-    [FI_BEFORE]   = { "created_before",  F_UINT,     OPT, 0, TIME_MAX },
+    [FI_STATUS]   = { "status",          F_STATUSES, OPT, 0, ZJOB_STATUS_COUNT, NULL },
+    [FI_WORKFLOW] = { "workflow_id",     F_NAME,     OPT, 0, 0, NULL },
+    [FI_USER]     = { "user_id",         F_NAME,     OPT, 0, 0, NULL },
+    [FI_TAGS]     = { "tags",            F_NAMES,    OPT, 0, ZJOB_TAGS_MAX, NULL },
+    [FI_AFTER]    = { "created_after",   F_UINT,     OPT, 0, TIME_MAX, NULL },
+    [FI_BEFORE]   = { "created_before",  F_UINT,     OPT, 0, TIME_MAX, NULL },
 };
 static const s_table_t s_filter_table = TABLE (s_filter_fields);
 
 //  Request and notification bodies
 enum { SU_JOBS, SU_AUTO };
 static const s_field_t s_submit [] = {
-    [SU_JOBS]     = { "jobs",            F_SPECS,    REQ, 1, ZJOB_BATCH_MAX },
-    [SU_AUTO]     = { "auto_start",      F_BOOL,     OPT, 0, 0 },
+    [SU_JOBS]     = { "jobs",            F_SPECS,    REQ, 1, ZJOB_BATCH_MAX, NULL },
+    [SU_AUTO]     = { "auto_start",      F_BOOL,     OPT, 0, 0, NULL },
 };
 static const s_field_t s_id_only [] = {
-    { "id",              F_ID,       REQ, 0, 0 },
+    { "id",              F_ID,       REQ, 0, 0, NULL },
 };
 enum { LI_FILTER, LI_SORT, LI_ORDER, LI_LIMIT, LI_OFFSET };
 static const s_field_t s_list [] = {
-    [LI_FILTER]   = { "filter",          F_FILTER,   OPT, 0, 0 },
-    [LI_SORT]     = { "sort_by",         F_SORT,     OPT, 0, 0 },
-    [LI_ORDER]    = { "order",           F_ORDER,    OPT, 0, 0 },
-    [LI_LIMIT]    = { "limit",           F_UINT,     OPT, 0, ZJOB_LIST_LIMIT_MAX },
-    [LI_OFFSET]   = { "offset",          F_UINT,     OPT, 0, UINT32_MAX },
+    [LI_FILTER]   = { "filter",          F_FILTER,   OPT, 0, 0, NULL },
+    [LI_SORT]     = { "sort_by",         F_SORT,     OPT, 0, 0, NULL },
+    [LI_ORDER]    = { "order",           F_ORDER,    OPT, 0, 0, NULL },
+    [LI_LIMIT]    = { "limit",           F_UINT,     OPT, 0, ZJOB_LIST_LIMIT_MAX, NULL },
+    [LI_OFFSET]   = { "offset",          F_UINT,     OPT, 0, UINT32_MAX, NULL },
 };
 enum { TA_ID, TA_IDS, TA_FILTER };
 static const s_field_t s_target [] = {
-    [TA_ID]       = { "id",              F_ID,       OPT, 0, 0 },
-    [TA_IDS]      = { "ids",             F_IDS,      OPT, 1, ZJOB_BATCH_MAX },
-    [TA_FILTER]   = { "filter",          F_FILTER,   OPT, 0, 0 },
+    [TA_ID]       = { "id",              F_ID,       OPT, 0, 0, NULL },
+    [TA_IDS]      = { "ids",             F_IDS,      OPT, 1, ZJOB_BATCH_MAX, NULL },
+    [TA_FILTER]   = { "filter",          F_FILTER,   OPT, 0, 0, NULL },
 };
 static const s_field_t s_cleanup [] = {
-    { "retention_ms",    F_UINT,     OPT, 0, TIME_MAX },
+    { "retention_ms",    F_UINT,     OPT, 0, TIME_MAX, NULL },
 };
 static const s_field_t s_ready [] = {
-    { "worker_id",       F_NAME,     REQ, 0, 0 },
-    { "name",            F_NAME,     OPT, 0, 0 },
-    { "workflows",       F_NAMES,    REQ, 1, ZJOB_WORKFLOWS_MAX },
-    { "slots",           F_UINT,     REQ, 1, ZJOB_SLOTS_MAX },
-    { "jobs",            F_IDS,      OPT, 0, ZJOB_SLOTS_MAX },
+    { "worker_id",       F_NAME,     REQ, 0, 0, NULL },
+    { "name",            F_NAME,     OPT, 0, 0, NULL },
+    { "workflows",       F_NAMES,    REQ, 1, ZJOB_WORKFLOWS_MAX, NULL },
+    { "slots",           F_UINT,     REQ, 1, ZJOB_SLOTS_MAX, NULL },
+    { "jobs",            F_IDS,      OPT, 0, ZJOB_SLOTS_MAX, NULL },
+    { "batch",           F_UINT,     OPT, 1, ZJOB_SLOTS_MAX, NULL },
 };
+enum { JO_JOB, JO_JOBS };
 static const s_field_t s_job [] = {
-    { "job",             F_MAP,      REQ, 0, 0 },
+    [JO_JOB]      = { "job",             F_MAP,      OPT, 0, 0, NULL },
+    [JO_JOBS]     = { "jobs",            F_MAPS,     OPT, 1, ZJOB_SLOTS_MAX, NULL },
 };
 static const s_field_t s_progress [] = {
-    { "id",              F_ID,       REQ, 0, 0 },
-    { "progress",        F_PROGRESS, REQ, 0, 0 },
-    { "message",         F_STR,      OPT, 0, TEXT_MAX },
+    { "id",              F_ID,       REQ, 0, 0, NULL },
+    { "progress",        F_PROGRESS, REQ, 0, 0, NULL },
+    { "message",         F_STR,      OPT, 0, TEXT_MAX, NULL },
 };
-enum { RE_ID, RE_STATUS, RE_OUTPUTS, RE_KIND, RE_MESSAGE, RE_CREDIT };
+//  One result: the body of a single RESULT, and each item of "results"
+//  (the item table is the first five fields)
+enum { RE_ID, RE_STATUS, RE_OUTPUTS, RE_KIND, RE_MESSAGE, RE_CREDIT, RE_RESULTS };
+static const s_table_t s_result_item_table;
 static const s_field_t s_result [] = {
-    [RE_ID]       = { "id",              F_ID,       REQ, 0, 0 },
-    [RE_STATUS]   = { "status",          F_STATUS,   REQ, 0, 0 },
-    [RE_OUTPUTS]  = { "outputs",         F_BIN,      OPT, 0, ZJOB_DATA_MAX },
-    [RE_KIND]     = { "error_kind",      F_STR,      OPT, 1, ZJOB_NAME_MAX },
-    [RE_MESSAGE]  = { "error_message",   F_STR,      OPT, 0, TEXT_MAX },
-    [RE_CREDIT]   = { "credit",          F_UINT,     OPT, 0, ZJOB_SLOTS_MAX },
+    [RE_ID]       = { "id",              F_ID,       OPT, 0, 0, NULL },
+    [RE_STATUS]   = { "status",          F_STATUS,   OPT, 0, 0, NULL },
+    [RE_OUTPUTS]  = { "outputs",         F_BIN,      OPT, 0, ZJOB_DATA_MAX, NULL },
+    [RE_KIND]     = { "error_kind",      F_STR,      OPT, 1, ZJOB_NAME_MAX, NULL },
+    [RE_MESSAGE]  = { "error_message",   F_STR,      OPT, 0, TEXT_MAX, NULL },
+    [RE_CREDIT]   = { "credit",          F_UINT,     OPT, 0, ZJOB_SLOTS_MAX, NULL },
+    [RE_RESULTS]  = { "results",         F_ITEMS,    OPT, 1, ZJOB_SLOTS_MAX,
+                      &s_result_item_table },
 };
+static const s_field_t s_result_item [] = {
+    [RE_ID]       = { "id",              F_ID,       REQ, 0, 0, NULL },
+    [RE_STATUS]   = { "status",          F_STATUS,   REQ, 0, 0, NULL },
+    [RE_OUTPUTS]  = { "outputs",         F_BIN,      OPT, 0, ZJOB_DATA_MAX, NULL },
+    [RE_KIND]     = { "error_kind",      F_STR,      OPT, 1, ZJOB_NAME_MAX, NULL },
+    [RE_MESSAGE]  = { "error_message",   F_STR,      OPT, 0, TEXT_MAX, NULL },
+};
+static const s_table_t s_result_item_table = TABLE (s_result_item);
 static const s_field_t s_credit [] = {
-    { "credit",          F_UINT,     REQ, 1, ZJOB_SLOTS_MAX },
+    { "credit",          F_UINT,     REQ, 1, ZJOB_SLOTS_MAX, NULL },
 };
 static const s_field_t s_reason [] = {
-    { "reason",          F_STR,      OPT, 0, TEXT_MAX },
+    { "reason",          F_STR,      OPT, 0, TEXT_MAX, NULL },
 };
 static const s_field_t s_error [] = {
-    { "code",            F_UINT,     REQ, 100, 599 },
-    { "message",         F_STR,      REQ, 0, TEXT_MAX },
-    { "supported",       F_UINTS,    OPT, 0, 64 },
+    { "code",            F_UINT,     REQ, 100, 599, NULL },
+    { "message",         F_STR,      REQ, 0, TEXT_MAX, NULL },
+    { "supported",       F_UINTS,    OPT, 0, 64, NULL },
 };
 static const s_field_t s_event [] = {
-    { "type",            F_NAME,     REQ, 0, 0 },
-    { "time",            F_UINT,     REQ, 0, TIME_MAX },
-    { "id",              F_ID,       OPT, 0, 0 },
-    { "workflow_id",     F_NAME,     OPT, 0, 0 },
-    { "user_id",         F_NAME,     OPT, 0, 0 },
-    { "status",          F_STATUS,   OPT, 0, 0 },
-    { "old_status",      F_STATUS,   OPT, 0, 0 },
-    { "attempts",        F_UINT,     OPT, 0, UINT32_MAX },
-    { "progress",        F_PROGRESS, OPT, 0, 0 },
-    { "progress_message", F_STR,     OPT, 0, TEXT_MAX },
-    { "error_kind",      F_STR,      OPT, 0, ZJOB_NAME_MAX },
-    { "error_message",   F_STR,      OPT, 0, TEXT_MAX },
-    { "worker_id",       F_NAME,     OPT, 0, 0 },
-    { "name",            F_NAME,     OPT, 0, 0 },
-    { "workflows",       F_NAMES,    OPT, 0, ZJOB_WORKFLOWS_MAX },
-    { "slots",           F_UINT,     OPT, 0, ZJOB_SLOTS_MAX },
-    { "reason",          F_STR,      OPT, 0, TEXT_MAX },
+    { "type",            F_NAME,     REQ, 0, 0, NULL },
+    { "time",            F_UINT,     REQ, 0, TIME_MAX, NULL },
+    { "id",              F_ID,       OPT, 0, 0, NULL },
+    { "workflow_id",     F_NAME,     OPT, 0, 0, NULL },
+    { "user_id",         F_NAME,     OPT, 0, 0, NULL },
+    { "status",          F_STATUS,   OPT, 0, 0, NULL },
+    { "old_status",      F_STATUS,   OPT, 0, 0, NULL },
+    { "attempts",        F_UINT,     OPT, 0, UINT32_MAX, NULL },
+    { "progress",        F_PROGRESS, OPT, 0, 0, NULL },
+    { "progress_message", F_STR,     OPT, 0, TEXT_MAX, NULL },
+    { "error_kind",      F_STR,      OPT, 0, ZJOB_NAME_MAX, NULL },
+    { "error_message",   F_STR,      OPT, 0, TEXT_MAX, NULL },
+    { "worker_id",       F_NAME,     OPT, 0, 0, NULL },
+    { "name",            F_NAME,     OPT, 0, 0, NULL },
+    { "workflows",       F_NAMES,    OPT, 0, ZJOB_WORKFLOWS_MAX, NULL },
+    { "slots",           F_UINT,     OPT, 0, ZJOB_SLOTS_MAX, NULL },
+    { "reason",          F_STR,      OPT, 0, TEXT_MAX, NULL },
 };
 
 //  OK reply bodies
 static const s_field_t s_submit_ok [] = {
-    { "ids",             F_IDS,      REQ, 1, ZJOB_BATCH_MAX },
-    { "existing",        F_UINTS,    OPT, 0, ZJOB_BATCH_MAX },
+    { "ids",             F_IDS,      REQ, 1, ZJOB_BATCH_MAX, NULL },
+    { "existing",        F_UINTS,    OPT, 0, ZJOB_BATCH_MAX, NULL },
 };
 static const s_field_t s_get_ok [] = {
-    { "job",             F_MAP,      REQ, 0, 0 },
+    { "job",             F_MAP,      REQ, 0, 0, NULL },
 };
 static const s_field_t s_list_ok [] = {
-    { "jobs",            F_MAPS,     REQ, 0, ZJOB_LIST_LIMIT_MAX },
-    { "total",           F_UINT,     REQ, 0, UINT64_MAX },
-    { "offset",          F_UINT,     OPT, 0, UINT64_MAX },
+    { "jobs",            F_MAPS,     REQ, 0, ZJOB_LIST_LIMIT_MAX, NULL },
+    { "total",           F_UINT,     REQ, 0, UINT64_MAX, NULL },
+    { "offset",          F_UINT,     OPT, 0, UINT64_MAX, NULL },
 };
 static const s_field_t s_target_ok [] = {
-    { "id",              F_ID,       OPT, 0, 0 },
-    { "status",          F_STATUS,   OPT, 0, 0 },
-    { "done",            F_UINT,     OPT, 0, UINT64_MAX },
-    { "failed",          F_UINT,     OPT, 0, UINT64_MAX },
-    { "errors",          F_MAPS,     OPT, 0, ZJOB_BULK_ERRORS_MAX },
+    { "id",              F_ID,       OPT, 0, 0, NULL },
+    { "status",          F_STATUS,   OPT, 0, 0, NULL },
+    { "done",            F_UINT,     OPT, 0, UINT64_MAX, NULL },
+    { "failed",          F_UINT,     OPT, 0, UINT64_MAX, NULL },
+    { "errors",          F_MAPS,     OPT, 0, ZJOB_BULK_ERRORS_MAX, NULL },
 };
 static const s_field_t s_status_ok [] = {
-    { "id",              F_ID,       REQ, 0, 0 },
-    { "status",          F_STATUS,   REQ, 0, 0 },
-    { "progress",        F_PROGRESS, OPT, 0, 0 },
-    { "progress_message", F_STR,     OPT, 0, TEXT_MAX },
-    { "updated_at",      F_UINT,     OPT, 0, TIME_MAX },
+    { "id",              F_ID,       REQ, 0, 0, NULL },
+    { "status",          F_STATUS,   REQ, 0, 0, NULL },
+    { "progress",        F_PROGRESS, OPT, 0, 0, NULL },
+    { "progress_message", F_STR,     OPT, 0, TEXT_MAX, NULL },
+    { "updated_at",      F_UINT,     OPT, 0, TIME_MAX, NULL },
 };
 static const s_field_t s_results_ok [] = {
-    { "id",              F_ID,       REQ, 0, 0 },
-    { "status",          F_STATUS,   REQ, 0, 0 },
-    { "outputs",         F_BIN,      OPT, 0, ZJOB_DATA_MAX },
-    { "error_kind",      F_STR,      OPT, 0, ZJOB_NAME_MAX },
-    { "error_message",   F_STR,      OPT, 0, TEXT_MAX },
-    { "completed_at",    F_UINT,     OPT, 0, TIME_MAX },
-    { "execution_ms",    F_UINT,     OPT, 0, TIME_MAX },
+    { "id",              F_ID,       REQ, 0, 0, NULL },
+    { "status",          F_STATUS,   REQ, 0, 0, NULL },
+    { "outputs",         F_BIN,      OPT, 0, ZJOB_DATA_MAX, NULL },
+    { "error_kind",      F_STR,      OPT, 0, ZJOB_NAME_MAX, NULL },
+    { "error_message",   F_STR,      OPT, 0, TEXT_MAX, NULL },
+    { "completed_at",    F_UINT,     OPT, 0, TIME_MAX, NULL },
+    { "execution_ms",    F_UINT,     OPT, 0, TIME_MAX, NULL },
 };
 static const s_field_t s_cleanup_ok [] = {
-    { "deleted",         F_UINT,     REQ, 0, UINT64_MAX },
+    { "deleted",         F_UINT,     REQ, 0, UINT64_MAX, NULL },
 };
 static const s_field_t s_stats_ok [] = {
-    { "jobs",            F_UINT,     REQ, 0, UINT64_MAX },
-    { "by_status",       F_MAP,      REQ, 0, 0 },
-    { "by_workflow",     F_MAP,      REQ, 0, 0 },
-    { "queued",          F_UINT,     REQ, 0, UINT64_MAX },
-    { "active",          F_UINT,     REQ, 0, UINT64_MAX },
-    { "workers",         F_UINT,     REQ, 0, UINT64_MAX },
-    { "slots",           F_UINT,     REQ, 0, UINT64_MAX },
-    { "busy",            F_UINT,     REQ, 0, UINT64_MAX },
-    { "rates",           F_MAP,      REQ, 0, 0 },
-    { "rate_window_ms",  F_UINT,     REQ, 0, TIME_MAX },
-    { "uptime_ms",       F_UINT,     REQ, 0, TIME_MAX },
-    { "store",           F_MAP,      OPT, 0, 0 },
-    { "subscriptions",   F_UINT,     OPT, 0, UINT64_MAX },
+    { "jobs",            F_UINT,     REQ, 0, UINT64_MAX, NULL },
+    { "by_status",       F_MAP,      REQ, 0, 0, NULL },
+    { "by_workflow",     F_MAP,      REQ, 0, 0, NULL },
+    { "queued",          F_UINT,     REQ, 0, UINT64_MAX, NULL },
+    { "active",          F_UINT,     REQ, 0, UINT64_MAX, NULL },
+    { "workers",         F_UINT,     REQ, 0, UINT64_MAX, NULL },
+    { "slots",           F_UINT,     REQ, 0, UINT64_MAX, NULL },
+    { "busy",            F_UINT,     REQ, 0, UINT64_MAX, NULL },
+    { "rates",           F_MAP,      REQ, 0, 0, NULL },
+    { "rate_window_ms",  F_UINT,     REQ, 0, TIME_MAX, NULL },
+    { "uptime_ms",       F_UINT,     REQ, 0, TIME_MAX, NULL },
+    { "store",           F_MAP,      OPT, 0, 0, NULL },
+    { "subscriptions",   F_UINT,     OPT, 0, UINT64_MAX, NULL },
 };
 static const s_field_t s_workers_ok [] = {
-    { "workers",         F_MAPS,     REQ, 0, 0 },
+    { "workers",         F_MAPS,     REQ, 0, 0, NULL },
 };
 static const s_field_t s_ping_ok [] = {
-    { "version",         F_UINT,     REQ, 0, UINT32_MAX },
-    { "time",            F_UINT,     REQ, 0, TIME_MAX },
+    { "version",         F_UINT,     REQ, 0, UINT32_MAX, NULL },
+    { "time",            F_UINT,     REQ, 0, TIME_MAX, NULL },
 };
 static const s_field_t s_ready_ok [] = {
-    { "heartbeat_ms",    F_UINT,     REQ, 1, TIME_MAX },
-    { "liveness",        F_UINT,     REQ, 1, 1000 },
-    { "credit",          F_UINT,     REQ, 0, ZJOB_SLOTS_MAX },
-    { "drop",            F_IDS,      OPT, 0, ZJOB_SLOTS_MAX },
-    { "max_message",     F_UINT,     OPT, 0, UINT64_MAX },
+    { "heartbeat_ms",    F_UINT,     REQ, 1, TIME_MAX, NULL },
+    { "liveness",        F_UINT,     REQ, 1, 1000, NULL },
+    { "credit",          F_UINT,     REQ, 0, ZJOB_SLOTS_MAX, NULL },
+    { "drop",            F_IDS,      OPT, 0, ZJOB_SLOTS_MAX, NULL },
+    { "max_message",     F_UINT,     OPT, 0, UINT64_MAX, NULL },
+    { "batch",           F_UINT,     OPT, 1, ZJOB_SLOTS_MAX, NULL },
 };
 static const s_field_t s_id_ok [] = {
-    { "id",              F_ID,       OPT, 0, 0 },
+    { "id",              F_ID,       OPT, 0, 0, NULL },
+};
+//  A result a multi-result RESULT's OK refuses
+enum { RX_ID, RX_CODE, RX_MESSAGE };
+static const s_field_t s_result_error [] = {
+    [RX_ID]       = { "id",              F_ID,       REQ, 0, 0, NULL },
+    [RX_CODE]     = { "code",            F_UINT,     REQ, 100, 599, NULL },
+    [RX_MESSAGE]  = { "message",         F_STR,      REQ, 0, TEXT_MAX, NULL },
+};
+static const s_table_t s_result_error_table = TABLE (s_result_error);
+static const s_field_t s_result_ok [] = {
+    { "id",              F_ID,       OPT, 0, 0, NULL },
+    { "errors",          F_ITEMS,    OPT, 0, ZJOB_SLOTS_MAX, &s_result_error_table },
 };
 
 typedef struct _s_ctx_t s_ctx_t;
 typedef int (s_post_fn) (s_ctx_t *ctx, const msgpack_object **values);
 
 static s_post_fn s_post_submit, s_post_list, s_post_target, s_post_worker_target,
-                 s_post_result;
+                 s_post_result, s_post_job;
 
 //  One command on one route: its body, its OK reply's body, and the
 //  function that builds structures from a checked body
@@ -400,11 +435,11 @@ static const s_schema_t s_schemas [] = {
     { ZJOB_CMD_PING,       ZJOB_ROUTE_CLIENT_BROKER, NO_TABLE,           TABLE (s_ping_ok),    NULL },
     { ZJOB_CMD_READY,      ZJOB_ROUTE_WORKER_BROKER, TABLE (s_ready),    TABLE (s_ready_ok),   NULL },
     { ZJOB_CMD_PROGRESS,   ZJOB_ROUTE_WORKER_BROKER, TABLE (s_progress), NO_TABLE,             NULL },
-    { ZJOB_CMD_RESULT,     ZJOB_ROUTE_WORKER_BROKER, TABLE (s_result),   TABLE (s_id_ok),      s_post_result },
+    { ZJOB_CMD_RESULT,     ZJOB_ROUTE_WORKER_BROKER, TABLE (s_result),   TABLE (s_result_ok),  s_post_result },
     { ZJOB_CMD_CREDIT,     ZJOB_ROUTE_WORKER_BROKER, TABLE (s_credit),   NO_TABLE,             NULL },
     { ZJOB_CMD_HEARTBEAT,  ZJOB_ROUTE_WORKER_BROKER, NO_TABLE,           NO_TABLE,             NULL },
     { ZJOB_CMD_DISCONNECT, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_reason),   NO_TABLE,             NULL },
-    { ZJOB_CMD_JOB,        ZJOB_ROUTE_BROKER_WORKER, TABLE (s_job),      NO_TABLE,             NULL },
+    { ZJOB_CMD_JOB,        ZJOB_ROUTE_BROKER_WORKER, TABLE (s_job),      NO_TABLE,             s_post_job },
     { ZJOB_CMD_PAUSE,      ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only),  TABLE (s_id_ok),      s_post_worker_target },
     { ZJOB_CMD_RESUME,     ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only),  TABLE (s_id_ok),      s_post_worker_target },
     { ZJOB_CMD_CANCEL,     ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only),  TABLE (s_id_ok),      s_post_worker_target },
@@ -449,6 +484,8 @@ struct _zjob_msg_t {
     bool has_query;
     zjob_target_t target;               //  DELETE..CANCEL: which jobs
     bool has_target;
+    zjob_result_t *results;             //  RESULT: result_count results, in the zone
+    size_t result_count;
 };
 
 //  How a field was reached, for error messages: a chain from the field up
@@ -479,111 +516,12 @@ s_read_be (const uint8_t *p, int width)
     return value;
 }
 
-typedef enum {
-    SCAN_OK = 0,
-    SCAN_TRUNCATED,                     //  The bytes end inside a value
-    SCAN_INVALID,                       //  0xc1, never used by msgpack
-    SCAN_TOO_DEEP,                      //  Nesting over ZJOB_MSG_DEPTH_MAX
-    SCAN_TOO_MANY                       //  More than ZJOB_MSG_OBJECTS_MAX values
-} s_scan_t;
-
-//  Walk the one msgpack value at data; on SCAN_OK *end_p is its length.
-//  Every container header must declare no more items than bytes remain
-//  (each item takes one byte at least), which bounds what msgpack-c will
-//  allocate to unpack it.
-static s_scan_t
+//  Walk the one msgpack value at data within the wire's limits (see
+//  zjob_msgpack.h); on ZJOB_SCAN_OK *end_p is its length
+static zjob_scan_t
 s_scan (const uint8_t *data, size_t size, size_t *end_p)
 {
-    uint64_t pending [ZJOB_MSG_DEPTH_MAX];  //  Items left in each open container
-    int depth = 0;
-    size_t pos = 0;
-    uint64_t objects = 0;
-    do {
-        if (pos >= size)
-            return SCAN_TRUNCATED;
-        uint8_t byte = data [pos++];
-        int width = 0;                  //  Bytes of the length or count field
-        uint64_t skip = 0;              //  Payload bytes after it
-        uint64_t items = 0;             //  Items of a container
-        bool container = false;
-        bool is_map = false;
-        if (byte <= 0x7f || byte >= 0xe0 || byte == 0xc0 || byte == 0xc2 || byte == 0xc3)
-            ;                           //  fixint, nil, bool: the byte alone
-        else
-        if (byte <= 0x8f) {
-            container = is_map = true;
-            items = byte & 0x0f;
-        }
-        else
-        if (byte <= 0x9f) {
-            container = true;
-            items = byte & 0x0f;
-        }
-        else
-        if (byte <= 0xbf)
-            skip = byte & 0x1f;         //  fixstr
-        else
-        switch (byte) {
-            case 0xc4: case 0xd9: width = 1; break;     //  bin8, str8
-            case 0xc5: case 0xda: width = 2; break;     //  bin16, str16
-            case 0xc6: case 0xdb: width = 4; break;     //  bin32, str32
-            case 0xc7: width = 1; skip = 1; break;      //  ext8, + type byte
-            case 0xc8: width = 2; skip = 1; break;      //  ext16
-            case 0xc9: width = 4; skip = 1; break;      //  ext32
-            case 0xca: skip = 4; break;                 //  float32
-            case 0xcb: skip = 8; break;                 //  float64
-            case 0xcc: case 0xd0: skip = 1; break;      //  (u)int8
-            case 0xcd: case 0xd1: skip = 2; break;      //  (u)int16
-            case 0xce: case 0xd2: skip = 4; break;      //  (u)int32
-            case 0xcf: case 0xd3: skip = 8; break;      //  (u)int64
-            case 0xd4: skip = 2; break;                 //  fixext1, + type byte
-            case 0xd5: skip = 3; break;
-            case 0xd6: skip = 5; break;
-            case 0xd7: skip = 9; break;
-            case 0xd8: skip = 17; break;
-            case 0xdc: width = 2; container = true; break;
-            case 0xdd: width = 4; container = true; break;
-            case 0xde: width = 2; container = is_map = true; break;
-            case 0xdf: width = 4; container = is_map = true; break;
-            default: return SCAN_INVALID;               //  0xc1
-        }
-        if (width) {
-            if ((size_t) width > size - pos)
-                return SCAN_TRUNCATED;
-            uint64_t length = s_read_be (data + pos, width);
-            pos += width;
-            if (container)
-                items = length;
-            else
-                skip += length;
-        }
-        if (++objects > ZJOB_MSG_OBJECTS_MAX)
-            return SCAN_TOO_MANY;
-        if (container) {
-            if (is_map)
-                items *= 2;
-            if (items > 0) {
-                if (depth >= ZJOB_MSG_DEPTH_MAX)
-                    return SCAN_TOO_DEEP;
-                if (items > size - pos)
-                    return SCAN_TRUNCATED;
-                if (objects + items > ZJOB_MSG_OBJECTS_MAX)
-                    return SCAN_TOO_MANY;
-                pending [depth++] = items;
-                continue;
-            }
-        }
-        else {
-            if (skip > size - pos)
-                return SCAN_TRUNCATED;
-            pos += (size_t) skip;
-        }
-        //  A value is complete; close the containers it completes
-        while (depth > 0 && --pending [depth - 1] == 0)
-            depth--;
-    } while (depth > 0);
-    *end_p = pos;
-    return SCAN_OK;
+    return zjob_msgpack_scan (data, size, ZJOB_MSG_DEPTH_MAX, ZJOB_MSG_OBJECTS_MAX, end_p);
 }
 
 //  Read an unsigned integer (any integer format, non-negative) at *pos_p.
@@ -691,7 +629,7 @@ s_peek (const uint8_t *data, size_t size, s_head_t *head)
     if (s_read_uint (data, size, &pos, &head->version))
         head->has_version = true;
     else
-    if (s_scan (data + pos, size - pos, &end) == SCAN_OK)
+    if (s_scan (data + pos, size - pos, &end) == ZJOB_SCAN_OK)
         pos += end;
     else
         return;
@@ -704,7 +642,7 @@ s_peek (const uint8_t *data, size_t size, s_head_t *head)
         head->command_len = len;
     }
     else
-    if (s_scan (data + pos, size - pos, &end) == SCAN_OK)
+    if (s_scan (data + pos, size - pos, &end) == ZJOB_SCAN_OK)
         pos += end;
     else
         return;
@@ -1105,9 +1043,9 @@ s_check_value (s_ctx_t *ctx, const msgpack_object *value, const s_field_t *field
                 [F_STATUSES] = "an array of status names"
             };
             static const s_field_t items [] = {
-                [F_MAPS] = { NULL, F_MAP, OPT, 0, 0 }, [F_NAMES] = { NULL, F_NAME, OPT, 0, 0 },
-                [F_IDS] = { NULL, F_ID, OPT, 0, 0 }, [F_UINTS] = { NULL, F_UINT, OPT, 0, UINT64_MAX },
-                [F_STATUSES] = { NULL, F_STATUS, OPT, 0, 0 }
+                [F_MAPS] = { NULL, F_MAP, OPT, 0, 0, NULL }, [F_NAMES] = { NULL, F_NAME, OPT, 0, 0, NULL },
+                [F_IDS] = { NULL, F_ID, OPT, 0, 0, NULL }, [F_UINTS] = { NULL, F_UINT, OPT, 0, UINT64_MAX, NULL },
+                [F_STATUSES] = { NULL, F_STATUS, OPT, 0, 0, NULL }
             };
             if (s_check_array (ctx, value, field, path, expected [field->type]))
                 return -1;
@@ -1156,6 +1094,20 @@ s_check_value (s_ctx_t *ctx, const msgpack_object *value, const s_field_t *field
             if (ctx->msg) {
                 ctx->msg->specs = specs;
                 ctx->msg->spec_count = count;
+            }
+            return 0;
+        }
+        case F_ITEMS: {
+            if (s_check_array (ctx, value, field, path, "an array of maps"))
+                return -1;
+            for (uint32_t i = 0; i < value->via.array.size; i++) {
+                s_path_t item = { path, NULL, i };
+                const msgpack_object *map = &value->via.array.ptr [i];
+                if (map->type != MSGPACK_OBJECT_MAP)
+                    return s_fail_type (ctx, &item, "a map", map);
+                const msgpack_object *values [FIELDS_MAX];
+                if (s_check_map (ctx, map, field->items, values, &item))
+                    return -1;
             }
             return 0;
         }
@@ -1285,14 +1237,74 @@ s_post_worker_target (s_ctx_t *ctx, const msgpack_object **values)
     return 0;
 }
 
+//  Build one result from a checked result map's values (RE_ID..RE_MESSAGE)
+static int
+s_build_result (s_ctx_t *ctx, const msgpack_object **v, const s_path_t *path,
+                zjob_result_t *result)
+{
+    int status = s_enum_value (v [RE_STATUS], s_status_of, ZJOB_STATUS_COUNT);
+    if (status != ZJOB_COMPLETED && status != ZJOB_FAILED) {
+        s_path_t field = { path, "status", 0 };
+        return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "must be completed or failed");
+    }
+    memset (result, 0, sizeof (*result));
+    msgpack_zone *zone = ctx->msg->zone;
+    result->completed = status == ZJOB_COMPLETED;
+    if (!(result->id = s_zone_str (zone, v [RE_ID])))
+        return s_fail_memory (ctx);
+    if (v [RE_OUTPUTS] && v [RE_OUTPUTS]->via.bin.size) {
+        result->outputs = (const uint8_t *) v [RE_OUTPUTS]->via.bin.ptr;
+        result->outputs_size = v [RE_OUTPUTS]->via.bin.size;
+    }
+    if (v [RE_KIND] && !(result->error_kind = s_zone_str (zone, v [RE_KIND])))
+        return s_fail_memory (ctx);
+    if (v [RE_MESSAGE] && !(result->error_message = s_zone_str (zone, v [RE_MESSAGE])))
+        return s_fail_memory (ctx);
+    return 0;
+}
+
+//  RESULT: one result (id, status...) or several (results), not both
 static int
 s_post_result (s_ctx_t *ctx, const msgpack_object **values)
 {
-    int status = s_enum_value (values [RE_STATUS], s_status_of, ZJOB_STATUS_COUNT);
-    if (status != ZJOB_COMPLETED && status != ZJOB_FAILED) {
-        s_path_t field = { NULL, "status", 0 };
-        return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "must be completed or failed");
+    const msgpack_object *list = values [RE_RESULTS];
+    if (list && (values [RE_ID] || values [RE_STATUS] || values [RE_OUTPUTS]
+              || values [RE_KIND] || values [RE_MESSAGE]))
+        return s_fail (ctx, NULL, ZJOB_BAD_REQUEST,
+                       "give either one result (id, status...) or results, not both");
+    if (!list) {
+        s_path_t field = { NULL, values [RE_ID]? "status": "id", 0 };
+        if (!values [RE_ID] || !values [RE_STATUS])
+            return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "missing");
     }
+    size_t count = list? list->via.array.size: 1;
+    zjob_result_t *results = (zjob_result_t *) msgpack_zone_malloc (ctx->msg->zone,
+                                                                     count * sizeof (zjob_result_t));
+    if (!results)
+        return s_fail_memory (ctx);
+    if (!list && s_build_result (ctx, values, NULL, &results [0]))
+        return -1;
+    for (size_t i = 0; list && i < count; i++) {
+        s_path_t field = { NULL, "results", 0 };
+        s_path_t item = { &field, NULL, i };
+        const msgpack_object *v [FIELDS_MAX];
+        if (s_check_map (ctx, &list->via.array.ptr [i], &s_result_item_table, v, &item)
+        ||  s_build_result (ctx, v, &item, &results [i]))
+            return -1;
+    }
+    ctx->msg->results = results;
+    ctx->msg->result_count = count;
+    return 0;
+}
+
+//  JOB: one job (job) or several (jobs), exactly one of the two
+static int
+s_post_job (s_ctx_t *ctx, const msgpack_object **values)
+{
+    if (!values [JO_JOB] == !values [JO_JOBS])
+        return s_fail (ctx, NULL, ZJOB_BAD_REQUEST,
+                       values [JO_JOB]? "give either job or jobs, not both"
+                                      : "give one of job and jobs");
     return 0;
 }
 
@@ -1300,7 +1312,6 @@ s_post_result (s_ctx_t *ctx, const msgpack_object **values)
 //  --------------------------------------------------------------------------
 //  Decoding
 
-#define FIELDS_MAX 32                   //  Fields in the largest table
 _Static_assert (sizeof (s_event) / sizeof (s_event [0]) <= FIELDS_MAX, "FIELDS_MAX too small");
 _Static_assert (sizeof (s_stats_ok) / sizeof (s_stats_ok [0]) <= FIELDS_MAX, "FIELDS_MAX too small");
 
@@ -1327,19 +1338,19 @@ zjob_msg_decode (const void *data, size_t size, zjob_route_t route, zjob_error_t
     }
     size_t end = 0;
     switch (s_scan (bytes, size, &end)) {
-        case SCAN_OK:
+        case ZJOB_SCAN_OK:
             break;
-        case SCAN_TRUNCATED:
+        case ZJOB_SCAN_TRUNCATED:
             zjob_error_set (err, ZJOB_BAD_REQUEST, "not msgpack: the message is truncated");
             return NULL;
-        case SCAN_INVALID:
+        case ZJOB_SCAN_INVALID:
             zjob_error_set (err, ZJOB_BAD_REQUEST, "not msgpack: invalid byte 0xc1");
             return NULL;
-        case SCAN_TOO_DEEP:
+        case ZJOB_SCAN_TOO_DEEP:
             zjob_error_set (err, ZJOB_BAD_REQUEST, "nested deeper than %d levels",
                             ZJOB_MSG_DEPTH_MAX);
             return NULL;
-        case SCAN_TOO_MANY:
+        case ZJOB_SCAN_TOO_MANY:
             zjob_error_set (err, ZJOB_TOO_LARGE, "more than %d values in one message",
                             ZJOB_MSG_OBJECTS_MAX);
             return NULL;
@@ -1680,6 +1691,45 @@ const zjob_target_t *
 zjob_msg_target (zjob_msg_t *self)
 {
     return self && self->has_target? &self->target: NULL;
+}
+
+const zjob_result_t *
+zjob_msg_results (zjob_msg_t *self, size_t *count_p)
+{
+    *count_p = self && self->results? self->result_count: 0;
+    return self && self->results? self->results: NULL;
+}
+
+size_t
+zjob_msg_result_errors (zjob_msg_t *self)
+{
+    const msgpack_object *errors = zjob_msg_field (self, "errors");
+    return errors && errors->type == MSGPACK_OBJECT_ARRAY? errors->via.array.size: 0;
+}
+
+const char *
+zjob_msg_result_error (zjob_msg_t *self, size_t index, zjob_error_t *err)
+{
+    zjob_error_t local;
+    if (!err)
+        err = &local;
+    zjob_error_clear (err);
+    const msgpack_object *errors = zjob_msg_field (self, "errors");
+    if (!errors || errors->type != MSGPACK_OBJECT_ARRAY || index >= errors->via.array.size
+    ||  errors->via.array.ptr [index].type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    //  Checked by zjob_msg_check_reply: read it with the same table
+    s_ctx_t ctx = { NULL, "OK to RESULT", err };
+    const msgpack_object *v [FIELDS_MAX];
+    if (s_check_map (&ctx, &errors->via.array.ptr [index], &s_result_error_table, v, NULL))
+        return NULL;
+    char message [ZJOB_MESSAGE_MAX + 1];
+    size_t len = v [RX_MESSAGE]->via.str.size < ZJOB_MESSAGE_MAX
+               ? v [RX_MESSAGE]->via.str.size: ZJOB_MESSAGE_MAX;
+    memcpy (message, v [RX_MESSAGE]->via.str.ptr, len);
+    message [len] = 0;
+    zjob_error_set (err, (int) v [RX_CODE]->via.u64, "%s", message);
+    return s_zone_str (self->zone, v [RX_ID]);
 }
 
 zjob_job_t *
@@ -2054,6 +2104,65 @@ zjob_msg_add_jobs (zjob_msg_builder_t *self, const char *key, zjob_job_t *const 
     }
     s_patch_count (self, at, (uint32_t) added);
     return added;
+}
+
+//  Pack one result map (the fields of a single RESULT but credit)
+static void
+s_pack_result (zjob_msg_builder_t *self, const zjob_result_t *result)
+{
+    bool failed = !result->completed;
+    bool outputs = !failed && result->outputs;
+    uint32_t fields = 2 + (outputs? 1: 0) + (failed && result->error_kind? 1: 0)
+                    + (failed && result->error_message? 1: 0);
+    self->failed |= msgpack_pack_map (&self->pk, fields) != 0;
+    s_pack_cstr (self, "id");
+    s_pack_cstr (self, result->id? result->id: "");
+    s_pack_cstr (self, "status");
+    s_pack_cstr (self, failed? "failed": "completed");
+    if (outputs) {
+        s_pack_cstr (self, "outputs");
+        self->failed |= msgpack_pack_bin_with_body (&self->pk, result->outputs,
+                                                    result->outputs_size) != 0;
+    }
+    if (failed && result->error_kind) {
+        s_pack_cstr (self, "error_kind");
+        s_pack_cstr (self, result->error_kind);
+    }
+    if (failed && result->error_message) {
+        s_pack_cstr (self, "error_message");
+        s_pack_cstr (self, result->error_message);
+    }
+}
+
+void
+zjob_msg_add_results (zjob_msg_builder_t *self, const char *key, const zjob_result_t *results,
+                      size_t count)
+{
+    zjob_msg_add_key (self, key);
+    if (!results)
+        count = 0;
+    self->failed |= msgpack_pack_array (&self->pk, count) != 0;
+    for (size_t i = 0; i < count; i++)
+        s_pack_result (self, &results [i]);
+}
+
+void
+zjob_msg_add_result_errors (zjob_msg_builder_t *self, const char *const *ids,
+                            const zjob_error_t *errors, size_t count)
+{
+    zjob_msg_add_key (self, "errors");
+    if (!ids || !errors)
+        count = 0;
+    self->failed |= msgpack_pack_array (&self->pk, count) != 0;
+    for (size_t i = 0; i < count; i++) {
+        self->failed |= msgpack_pack_map (&self->pk, 3) != 0;
+        s_pack_cstr (self, "id");
+        s_pack_cstr (self, ids [i]? ids [i]: "");
+        s_pack_cstr (self, "code");
+        self->failed |= msgpack_pack_uint64 (&self->pk, (uint64_t) errors [i].code) != 0;
+        s_pack_cstr (self, "message");
+        s_pack_cstr (self, errors [i].text);
+    }
 }
 
 void

@@ -144,6 +144,17 @@ typedef struct {
     const zjob_filter_t *filter;        //  Every matching job, or NULL
 } zjob_target_t;
 
+//  One job's result, as a RESULT carries it (PROTOCOL.md 10.5): decoded
+//  (borrowed from the message) or given to the encoder.
+typedef struct {
+    const char *id;                     //  The job
+    bool completed;                     //  Else failed
+    const uint8_t *outputs;             //  Completed: outputs (a msgpack map), or NULL
+    size_t outputs_size;
+    const char *error_kind;             //  Failed: short class, or NULL
+    const char *error_message;          //  Failed: what went wrong, or NULL
+} zjob_result_t;
+
 //  --------------------------------------------------------------------------
 //  Decoding
 
@@ -249,6 +260,19 @@ const zjob_query_t *
 const zjob_target_t *
     zjob_msg_target (zjob_msg_t *self);
 
+//  RESULT: its results, in order (*count_p of them): the one result of
+//  the single form (id, status...) or each item of "results". NULL with
+//  *count_p 0 for other commands.
+const zjob_result_t *
+    zjob_msg_results (zjob_msg_t *self, size_t *count_p);
+//  OK to a RESULT carrying "results" (checked with zjob_msg_check_reply):
+//  the number of results it refuses ("errors"), and the job id of the
+//  index-th refusal (valid while the message lives) with its code and
+//  message in err; NULL if there is no such refusal.
+size_t
+    zjob_msg_result_errors (zjob_msg_t *self);
+const char *
+    zjob_msg_result_error (zjob_msg_t *self, size_t index, zjob_error_t *err);
 //  Decode the job map at key (GET reply "job", JOB "job"). Returns a new
 //  job (the caller destroys it) or NULL with err filled.
 zjob_job_t *
@@ -328,6 +352,16 @@ void
 size_t
     zjob_msg_add_jobs (zjob_msg_builder_t *self, const char *key, zjob_job_t *const *jobs,
                        size_t count);
+//  RESULT's "results": count result maps (id, status, and the outputs or
+//  error fields that are set).
+void
+    zjob_msg_add_results (zjob_msg_builder_t *self, const char *key,
+                          const zjob_result_t *results, size_t count);
+//  The "errors" of the OK to a multi-result RESULT: for each of count
+//  refused results, its job id and the error (code and text).
+void
+    zjob_msg_add_result_errors (zjob_msg_builder_t *self, const char *const *ids,
+                                const zjob_error_t *errors, size_t count);
 //  The fields of a job event about job: type (a status name, "progress" or
 //  "deleted"), time, id, workflow_id, status, old_status (if old_status
 //  >= 0), and the user, progress, error and worker fields that are set.

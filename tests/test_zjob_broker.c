@@ -1769,3 +1769,172 @@ Test (broker, a_held_job_let_go_frees_its_place_under_max_concurrent)
     zsock_destroy (&two);
     zsock_destroy (&client);
 }
+
+
+//  --------------------------------------------------------------------------
+//  Batching workers (PROTOCOL.md 10.2, 10.3, 10.5)
+
+//  The answer to request on worker, skipping JOBs and HEARTBEATs
+static zjob_msg_t *
+s_answer_to (zsock_t *worker, uint64_t request)
+{
+    int64_t deadline = zclock_mono () + S_WAIT;
+    while (zclock_mono () < deadline) {
+        zjob_msg_t *reply = zjob_test_recv (worker, ZJOB_ROUTE_BROKER_WORKER,
+                                            (int) (deadline - zclock_mono ()));
+        if (!reply)
+            break;
+        zjob_cmd_t cmd = zjob_msg_command (reply);
+        if ((cmd == ZJOB_CMD_OK || cmd == ZJOB_CMD_ERROR) && zjob_msg_request_id (reply) == request)
+            return reply;
+        zjob_msg_destroy (&reply);
+    }
+    cr_assert_fail ("request %" PRIu64 " not answered", request);
+    return NULL;
+}
+
+Test (broker, a_batching_worker_takes_jobs_and_gives_results_in_batches)
+{
+    s_start (NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    char *ids [5];
+    for (int index = 0; index < 5; index++) {
+        ids [index] = zjob_test_submit (client, "crunch", NULL, NULL);
+        cr_assert_not_null (ids [index]);
+    }
+    //  A job nobody serves: queued, never handed out
+    char *idle = zjob_test_submit (client, "nobody", NULL, NULL);
+    cr_assert_not_null (idle);
+
+    //  READY announcing batches; the answer gives the broker's
+    zsock_t *worker = zjob_test_dealer (s_workers);
+    cr_assert_not_null (worker);
+    const char *workflow = "crunch";
+    zjob_msg_begin (s_builder, ZJOB_CMD_READY, ++s_request);
+    zjob_msg_add_str (s_builder, "worker_id", "w-batch");
+    zjob_msg_add_strs (s_builder, "workflows", &workflow, 1);
+    zjob_msg_add_uint (s_builder, "slots", 8);
+    zjob_msg_add_uint (s_builder, "batch", 16);
+    s_send (worker);
+    zjob_msg_t *reply = s_answer_to (worker, s_request);
+    zjob_error_t err;
+    cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK);
+    cr_assert_eq (zjob_msg_check_reply (reply, ZJOB_CMD_READY, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_msg_uint (reply, "credit", 0), 8);
+    cr_assert_eq (zjob_msg_uint (reply, "batch", 0), ZJOB_SLOTS_MAX);
+    zjob_msg_destroy (&reply);
+
+    //  The five queued jobs come in fewer JOBs than jobs: one walk's worth each
+    zjob_job_t *jobs [5];
+    size_t taken = 0, messages = 0, largest = 0;
+    while (taken < 5) {
+        zjob_msg_t *msg = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_JOB,
+                                            S_WAIT);
+        cr_assert_not_null (msg, "%zu of 5 jobs came", taken);
+        messages++;
+        if (zjob_msg_has (msg, "jobs")) {
+            zjob_job_t **batch;
+            size_t count;
+            cr_assert_eq (zjob_msg_jobs (msg, "jobs", &batch, &count, &err), 0, "%s", err.text);
+            cr_assert_leq (taken + count, 5, "more jobs than were queued");
+            for (size_t index = 0; index < count; index++)
+                jobs [taken++] = batch [index];
+            free (batch);
+            largest = count > largest? count: largest;
+        }
+        else {
+            jobs [taken] = zjob_msg_job (msg, "job", &err);
+            cr_assert_not_null (jobs [taken++], "%s", err.text);
+            largest = largest? largest: 1;
+        }
+        zjob_msg_destroy (&msg);
+    }
+    cr_assert_gt (largest, 1, "no JOB carried several jobs");
+    cr_assert_lt (messages, 5);
+    //  In priority order, then oldest first: the order they were submitted
+    for (size_t index = 0; index < 5; index++)
+        cr_assert_str_eq (jobs [index]->id, ids [index]);
+
+    //  One RESULT for three jobs, with two a broker must refuse: an unknown
+    //  job (404) and one never handed out (409). The good ones are applied.
+    uint8_t outputs [32];
+    size_t size = s_map (outputs, sizeof outputs, "n", 7);
+    zjob_result_t results [5] = {
+        { .id = jobs [0]->id, .completed = true, .outputs = outputs, .outputs_size = size },
+        { .id = "01JD6ZQ8XKTBV3M9W2N4", .completed = true },
+        { .id = jobs [1]->id, .completed = false, .error_kind = "exception",
+          .error_message = "it broke" },
+        { .id = idle, .completed = true },
+        { .id = jobs [2]->id, .completed = true }
+    };
+    uint64_t request = ++s_request;
+    zjob_msg_begin (s_builder, ZJOB_CMD_RESULT, request);
+    zjob_msg_add_results (s_builder, "results", results, 5);
+    s_send (worker);
+    reply = s_answer_to (worker, request);
+    cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK, "the RESULT was refused whole");
+    cr_assert_eq (zjob_msg_check_reply (reply, ZJOB_CMD_RESULT, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_msg_result_errors (reply), 2);
+    const char *refused = zjob_msg_result_error (reply, 0, &err);
+    cr_assert_str_eq (refused, "01JD6ZQ8XKTBV3M9W2N4");
+    cr_assert_eq (err.code, ZJOB_NOT_FOUND, "%d %s", err.code, err.text);
+    refused = zjob_msg_result_error (reply, 1, &err);
+    cr_assert_str_eq (refused, idle);
+    cr_assert_eq (err.code, ZJOB_CONFLICT, "%d %s", err.code, err.text);
+    zjob_msg_destroy (&reply);
+    cr_assert_eq (s_status (client, jobs [0]->id), ZJOB_COMPLETED);
+    cr_assert_eq (s_status (client, jobs [1]->id), ZJOB_FAILED);
+    cr_assert_eq (s_status (client, jobs [2]->id), ZJOB_COMPLETED);
+    cr_assert_eq (s_status (client, idle), ZJOB_QUEUED, "a refused result changed its job");
+    zjob_job_t *done = zjob_test_get (client, jobs [0]->id);
+    cr_assert_not_null (done);
+    cr_assert_eq (done->outputs.size, size);
+    cr_assert_eq (memcmp (done->outputs.data, outputs, size), 0);
+    zjob_job_destroy (&done);
+
+    //  The rest, with a duplicate of one already recorded: all acknowledged
+    zjob_result_t rest [3] = {
+        { .id = jobs [3]->id, .completed = true },
+        { .id = jobs [0]->id, .completed = true },
+        { .id = jobs [4]->id, .completed = true }
+    };
+    request = ++s_request;
+    zjob_msg_begin (s_builder, ZJOB_CMD_RESULT, request);
+    zjob_msg_add_results (s_builder, "results", rest, 3);
+    s_send (worker);
+    reply = s_answer_to (worker, request);
+    cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK);
+    cr_assert_eq (zjob_msg_check_reply (reply, ZJOB_CMD_RESULT, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_msg_result_errors (reply), 0);
+    cr_assert_null (zjob_msg_str (reply, "id"), "a multi-result OK names no single job");
+    zjob_msg_destroy (&reply);
+    cr_assert_eq (s_status (client, jobs [3]->id), ZJOB_COMPLETED);
+    cr_assert_eq (s_status (client, jobs [4]->id), ZJOB_COMPLETED);
+
+    //  Every slot came back (credit defaults to the number of results):
+    //  eight new jobs come, in batches again
+    char *more [8];
+    for (int index = 0; index < 8; index++) {
+        more [index] = zjob_test_submit (client, "crunch", NULL, NULL);
+        cr_assert_not_null (more [index]);
+    }
+    taken = 0;
+    while (taken < 8) {
+        zjob_msg_t *msg = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_JOB,
+                                            S_WAIT);
+        cr_assert_not_null (msg, "%zu of 8 jobs came: credit not given back", taken);
+        const msgpack_object *batch = zjob_msg_field (msg, "jobs");
+        taken += batch? batch->via.array.size: 1;
+        zjob_msg_destroy (&msg);
+    }
+    cr_assert_eq (taken, 8);
+    for (int index = 0; index < 8; index++)
+        free (more [index]);
+    for (int index = 0; index < 5; index++) {
+        zjob_job_destroy (&jobs [index]);
+        free (ids [index]);
+    }
+    free (idle);
+    zsock_destroy (&worker);
+    zsock_destroy (&client);
+}

@@ -1644,3 +1644,282 @@ Test (proto, decode_speed)
     cr_assert_lt (decode_ms, 10000);
     zjob_msg_builder_destroy (&b);
 }
+
+//  --------------------------------------------------------------------------
+//  Batched worker messages (PROTOCOL.md 10.2, 10.3, 10.5)
+
+//  Decode an OK on the worker route and check it against request's table
+static int
+s_check_ok (zjob_msg_builder_t *b, zjob_cmd_t request, zjob_msg_t **msg_p, zjob_error_t *err)
+{
+    *msg_p = s_decode (s_end (b), ZJOB_ROUTE_BROKER_WORKER);
+    return zjob_msg_check_reply (*msg_p, request, err);
+}
+
+Test (proto, batch_capability)
+{
+    zjob_msg_builder_t *b = zjob_msg_builder_new ();
+    const char *wf [] = { "resize" };
+    zjob_msg_begin (b, ZJOB_CMD_READY, 1);
+    zjob_msg_add_str (b, "worker_id", "w1");
+    zjob_msg_add_strs (b, "workflows", wf, 1);
+    zjob_msg_add_uint (b, "slots", 16);
+    zjob_msg_add_uint (b, "batch", 16);
+    zjob_msg_t *msg = s_decode (s_end (b), ZJOB_ROUTE_WORKER_BROKER);
+    cr_assert_eq (zjob_msg_uint (msg, "batch", 1), 16);
+    zjob_msg_destroy (&msg);
+    //  batch is 1..1000
+    uint64_t bad [] = { 0, ZJOB_SLOTS_MAX + 1 };
+    for (size_t i = 0; i < 2; i++) {
+        zjob_msg_begin (b, ZJOB_CMD_READY, 1);
+        zjob_msg_add_str (b, "worker_id", "w1");
+        zjob_msg_add_strs (b, "workflows", wf, 1);
+        zjob_msg_add_uint (b, "slots", 16);
+        zjob_msg_add_uint (b, "batch", bad [i]);
+        zframe_t *frame = s_end (b);
+        s_expect_frame_error (&frame, ZJOB_ROUTE_WORKER_BROKER, ZJOB_BAD_REQUEST, "batch");
+    }
+    //  The broker's answer carries its own batch
+    zjob_error_t err;
+    zjob_msg_begin (b, ZJOB_CMD_OK, 1);
+    zjob_msg_add_uint (b, "heartbeat_ms", 1000);
+    zjob_msg_add_uint (b, "liveness", 3);
+    zjob_msg_add_uint (b, "credit", 16);
+    zjob_msg_add_uint (b, "batch", ZJOB_SLOTS_MAX);
+    cr_assert_eq (s_check_ok (b, ZJOB_CMD_READY, &msg, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_msg_uint (msg, "batch", 1), ZJOB_SLOTS_MAX);
+    zjob_msg_destroy (&msg);
+    zjob_msg_begin (b, ZJOB_CMD_OK, 1);
+    zjob_msg_add_uint (b, "heartbeat_ms", 1000);
+    zjob_msg_add_uint (b, "liveness", 3);
+    zjob_msg_add_uint (b, "credit", 16);
+    zjob_msg_add_str (b, "batch", "yes");
+    cr_assert_eq (s_check_ok (b, ZJOB_CMD_READY, &msg, &err), -1);
+    cr_assert (strstr (err.text, "batch"), "%s", err.text);
+    zjob_msg_destroy (&msg);
+    zjob_msg_builder_destroy (&b);
+}
+
+Test (proto, job_batches)
+{
+    zjob_job_t *jobs [3];
+    for (size_t i = 0; i < 3; i++)
+        jobs [i] = s_job_new ();
+    zjob_msg_builder_t *b = zjob_msg_builder_new ();
+    zjob_msg_begin (b, ZJOB_CMD_JOB, 0);
+    cr_assert_eq (zjob_msg_add_jobs (b, "jobs", jobs, 3), 3);
+    zjob_msg_t *msg = s_decode (s_end (b), ZJOB_ROUTE_BROKER_WORKER);
+    zjob_error_t err;
+    zjob_job_t **decoded;
+    size_t count;
+    cr_assert_eq (zjob_msg_jobs (msg, "jobs", &decoded, &count, &err), 0, "%s", err.text);
+    cr_assert_eq (count, 3);
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert_str_eq (decoded [i]->id, jobs [i]->id);
+        cr_assert_eq (decoded [i]->inputs.size, s_inputs_size);
+        zjob_job_destroy (&decoded [i]);
+    }
+    free (decoded);
+    zjob_msg_destroy (&msg);
+
+    //  One of job and jobs: not both, not neither, not an empty batch
+    zjob_msg_begin (b, ZJOB_CMD_JOB, 0);
+    zjob_msg_add_job (b, "job", jobs [0]);
+    zjob_msg_add_jobs (b, "jobs", jobs, 2);
+    zframe_t *frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_BROKER_WORKER, ZJOB_BAD_REQUEST, "not both");
+    zjob_msg_begin (b, ZJOB_CMD_JOB, 0);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_BROKER_WORKER, ZJOB_BAD_REQUEST,
+                          "one of job and jobs");
+    zjob_msg_begin (b, ZJOB_CMD_JOB, 0);
+    zjob_msg_add_jobs (b, "jobs", jobs, 0);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_BROKER_WORKER, ZJOB_BAD_REQUEST, "jobs");
+    //  An item that is not a map
+    s_raw_t raw;
+    s_raw_envelope (&raw, 1, "JOB", 0);
+    msgpack_pack_map (&raw.pk, 1);
+    s_raw_str (&raw, "jobs");
+    msgpack_pack_array (&raw.pk, 1);
+    s_raw_str (&raw, jobs [0]->id);
+    s_expect_error (raw.buffer.data, raw.buffer.size, ZJOB_ROUTE_BROKER_WORKER,
+                    ZJOB_BAD_REQUEST, "jobs[0]");
+    s_raw_destroy (&raw);
+    zjob_msg_builder_destroy (&b);
+    for (size_t i = 0; i < 3; i++)
+        zjob_job_destroy (&jobs [i]);
+}
+
+Test (proto, result_batches)
+{
+    zjob_job_t *a = s_job_new ();
+    zjob_job_t *c = s_job_new ();
+    zjob_msg_builder_t *b = zjob_msg_builder_new ();
+    zjob_result_t results [2] = {
+        { .id = a->id, .completed = true, .outputs = s_inputs, .outputs_size = s_inputs_size },
+        { .id = c->id, .completed = false, .error_kind = "timeout",
+          .error_message = "took more than 30 s" }
+    };
+    zjob_msg_begin (b, ZJOB_CMD_RESULT, 9);
+    zjob_msg_add_results (b, "results", results, 2);
+    zjob_msg_add_uint (b, "credit", 2);
+    zjob_msg_t *msg = s_decode (s_end (b), ZJOB_ROUTE_WORKER_BROKER);
+    size_t count;
+    const zjob_result_t *got = zjob_msg_results (msg, &count);
+    cr_assert_eq (count, 2);
+    cr_assert_str_eq (got [0].id, a->id);
+    cr_assert (got [0].completed);
+    cr_assert_eq (got [0].outputs_size, s_inputs_size);
+    cr_assert_eq (memcmp (got [0].outputs, s_inputs, s_inputs_size), 0);
+    cr_assert_null (got [0].error_kind);
+    cr_assert_str_eq (got [1].id, c->id);
+    cr_assert_not (got [1].completed);
+    cr_assert_null (got [1].outputs);
+    cr_assert_str_eq (got [1].error_kind, "timeout");
+    cr_assert_str_eq (got [1].error_message, "took more than 30 s");
+    cr_assert_eq (zjob_msg_uint (msg, "credit", 0), 2);
+    zjob_msg_destroy (&msg);
+
+    //  The single form reads the same way
+    zjob_msg_begin (b, ZJOB_CMD_RESULT, 10);
+    zjob_msg_add_str (b, "id", c->id);
+    zjob_msg_add_str (b, "status", "failed");
+    zjob_msg_add_str (b, "error_kind", "exit");
+    msg = s_decode (s_end (b), ZJOB_ROUTE_WORKER_BROKER);
+    got = zjob_msg_results (msg, &count);
+    cr_assert_eq (count, 1);
+    cr_assert_str_eq (got [0].id, c->id);
+    cr_assert_not (got [0].completed);
+    cr_assert_str_eq (got [0].error_kind, "exit");
+    cr_assert_null (got [0].error_message);
+    zjob_msg_destroy (&msg);
+    //  Other commands have none
+    msg = s_decode (zjob_msg_empty_new (ZJOB_CMD_HEARTBEAT, 1), ZJOB_ROUTE_WORKER_BROKER);
+    cr_assert_null (zjob_msg_results (msg, &count));
+    cr_assert_eq (count, 0);
+    zjob_msg_destroy (&msg);
+
+    //  Both forms at once; neither
+    zjob_msg_begin (b, ZJOB_CMD_RESULT, 11);
+    zjob_msg_add_str (b, "id", a->id);
+    zjob_msg_add_results (b, "results", results, 2);
+    zframe_t *frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_WORKER_BROKER, ZJOB_BAD_REQUEST, "not both");
+    zjob_msg_begin (b, ZJOB_CMD_RESULT, 11);
+    zjob_msg_add_uint (b, "credit", 1);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_WORKER_BROKER, ZJOB_BAD_REQUEST, "RESULT: id: missing");
+    zjob_msg_begin (b, ZJOB_CMD_RESULT, 11);
+    zjob_msg_add_str (b, "id", a->id);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_WORKER_BROKER, ZJOB_BAD_REQUEST, "status: missing");
+    //  An empty batch
+    zjob_msg_begin (b, ZJOB_CMD_RESULT, 11);
+    zjob_msg_add_results (b, "results", results, 0);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_WORKER_BROKER, ZJOB_BAD_REQUEST, "results");
+    //  A bad item names its index
+    zjob_result_t bad [2] = { results [0], { .id = NULL, .completed = true } };
+    zjob_msg_begin (b, ZJOB_CMD_RESULT, 11);
+    zjob_msg_add_results (b, "results", bad, 2);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_WORKER_BROKER, ZJOB_BAD_REQUEST, "results[1].id");
+    bad [1] = (zjob_result_t) { .id = c->id, .completed = false, .error_kind = "" };
+    zjob_msg_begin (b, ZJOB_CMD_RESULT, 11);
+    zjob_msg_add_results (b, "results", bad, 2);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_WORKER_BROKER, ZJOB_BAD_REQUEST,
+                          "results[1].error_kind");
+    //  Raw: an item without status, an item with status running, an item
+    //  that is not a map
+    const char *statuses [] = { NULL, "running" };
+    for (size_t i = 0; i < 2; i++) {
+        s_raw_t raw;
+        s_raw_envelope (&raw, 1, "RESULT", 11);
+        msgpack_pack_map (&raw.pk, 1);
+        s_raw_str (&raw, "results");
+        msgpack_pack_array (&raw.pk, 1);
+        msgpack_pack_map (&raw.pk, statuses [i]? 2: 1);
+        s_raw_str (&raw, "id");
+        s_raw_str (&raw, a->id);
+        if (statuses [i]) {
+            s_raw_str (&raw, "status");
+            s_raw_str (&raw, statuses [i]);
+        }
+        s_expect_error (raw.buffer.data, raw.buffer.size, ZJOB_ROUTE_WORKER_BROKER,
+                        ZJOB_BAD_REQUEST, i? "results[0].status: must be completed or failed"
+                                           : "results[0].status: missing");
+        s_raw_destroy (&raw);
+    }
+    s_raw_t raw;
+    s_raw_envelope (&raw, 1, "RESULT", 11);
+    msgpack_pack_map (&raw.pk, 1);
+    s_raw_str (&raw, "results");
+    msgpack_pack_array (&raw.pk, 1);
+    msgpack_pack_uint8 (&raw.pk, 7);
+    s_expect_error (raw.buffer.data, raw.buffer.size, ZJOB_ROUTE_WORKER_BROKER,
+                    ZJOB_BAD_REQUEST, "results[0]: expected a map");
+    s_raw_destroy (&raw);
+    //  Over the limit of 1000 results
+    zjob_result_t *many = (zjob_result_t *) calloc (ZJOB_SLOTS_MAX + 1, sizeof (zjob_result_t));
+    for (size_t i = 0; i <= ZJOB_SLOTS_MAX; i++)
+        many [i] = results [1];
+    zjob_msg_begin (b, ZJOB_CMD_RESULT, 11);
+    zjob_msg_add_results (b, "results", many, ZJOB_SLOTS_MAX + 1);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_WORKER_BROKER, ZJOB_TOO_LARGE, "results");
+    free (many);
+
+    //  The OK: per-result refusals
+    const char *ids [2] = { a->id, c->id };
+    zjob_error_t errors [2];
+    zjob_error_set (&errors [0], ZJOB_NOT_FOUND, "no job %s", a->id);
+    zjob_error_set (&errors [1], ZJOB_INTERNAL, "store failed");
+    zjob_msg_begin (b, ZJOB_CMD_OK, 9);
+    zjob_msg_add_result_errors (b, ids, errors, 2);
+    zjob_error_t err;
+    cr_assert_eq (s_check_ok (b, ZJOB_CMD_RESULT, &msg, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_msg_result_errors (msg), 2);
+    const char *id = zjob_msg_result_error (msg, 0, &err);
+    cr_assert_str_eq (id, a->id);
+    cr_assert_eq (err.code, ZJOB_NOT_FOUND);
+    cr_assert (strstr (err.text, a->id));
+    id = zjob_msg_result_error (msg, 1, &err);
+    cr_assert_str_eq (id, c->id);
+    cr_assert_eq (err.code, ZJOB_INTERNAL);
+    cr_assert_str_eq (err.text, "store failed");
+    cr_assert_null (zjob_msg_result_error (msg, 2, &err));
+    zjob_msg_destroy (&msg);
+    //  An OK without errors refuses nothing
+    zjob_msg_begin (b, ZJOB_CMD_OK, 9);
+    cr_assert_eq (s_check_ok (b, ZJOB_CMD_RESULT, &msg, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_msg_result_errors (msg), 0);
+    zjob_msg_destroy (&msg);
+    //  A refusal with a bad code, or without an id
+    zjob_error_set (&errors [0], 99, "too low");
+    zjob_msg_begin (b, ZJOB_CMD_OK, 9);
+    zjob_msg_add_result_errors (b, ids, errors, 1);
+    cr_assert_eq (s_check_ok (b, ZJOB_CMD_RESULT, &msg, &err), -1);
+    cr_assert (strstr (err.text, "errors[0].code"), "%s", err.text);
+    zjob_msg_destroy (&msg);
+    s_raw_envelope (&raw, 1, "OK", 9);
+    msgpack_pack_map (&raw.pk, 1);
+    s_raw_str (&raw, "errors");
+    msgpack_pack_array (&raw.pk, 1);
+    msgpack_pack_map (&raw.pk, 2);
+    s_raw_str (&raw, "code");
+    msgpack_pack_uint16 (&raw.pk, 404);
+    s_raw_str (&raw, "message");
+    s_raw_str (&raw, "gone");
+    msg = zjob_msg_decode (raw.buffer.data, raw.buffer.size, ZJOB_ROUTE_BROKER_WORKER, &err);
+    cr_assert_not_null (msg, "%s", err.text);
+    cr_assert_eq (zjob_msg_check_reply (msg, ZJOB_CMD_RESULT, &err), -1);
+    cr_assert (strstr (err.text, "errors[0].id: missing"), "%s", err.text);
+    zjob_msg_destroy (&msg);
+    s_raw_destroy (&raw);
+
+    zjob_msg_builder_destroy (&b);
+    zjob_job_destroy (&a);
+    zjob_job_destroy (&c);
+}

@@ -58,6 +58,17 @@
     is logged as handed back and not given to the program, which would
     run a job the broker has given up.
 
+    Batching (PROTOCOL.md 10.2). READY announces `batch` (unless
+    ZJOB_WORKER_BATCH=0 is in the environment), so the broker may send
+    several jobs in one JOB: they become one task event each, in order.
+    When the broker's answer allows it, results are not sent one by one
+    but marked due, and go out together in one RESULT (`results`) when
+    the program has taken every event recv had queued (it finished the
+    tasks of one JOB), at the next recv, flush or timeout of 0, or, in
+    zjob_worker_run, once per batch of handler reports. An OK to such a
+    RESULT settles each of its results but those it lists as refused,
+    which are handled as a refused single result is.
+
     Threads. The engine and its socket belong to one thread. A task's
     paused/cancelled/stopping flags are the only state another thread may
     touch, and they sit under one mutex with a condition variable that
@@ -102,6 +113,7 @@ typedef struct {
     uint64_t request_id;                //  Of the RESULT last sent, 0 if not sent
     int64_t resend_at;                  //  mono ms to send again (after a 5xx); 0 = not due
     bool parked;                        //  The job is paused: held back until RESUME
+    bool due;                           //  Batching: goes out with the next RESULT
 } s_result_t;
 
 //  Something recv has for the program
@@ -136,6 +148,13 @@ struct _zjob_worker_t {
     bool rejoin;                        //  Draining, and the broker may have credit for
                                         //  us: send READY again (or DISCONNECT)
     bool disconnected;                  //  DISCONNECT sent; nothing more goes out
+    bool batch;                         //  Announce batching in READY (unless
+                                        //  ZJOB_WORKER_BATCH=0 in the environment)
+    size_t result_batch;                //  Results per RESULT the broker takes (its
+                                        //  READY answer's batch; 1: one at a time)
+    bool results_due;                   //  Some result waits for s_results_flush
+    bool gathering;                     //  zjob_worker_run is ending several tasks:
+                                        //  their results go out together after
 
     zhashx_t *tasks;                    //  job id -> zjob_task_t, handed out, not ended
     zlistx_t *results;                  //  s_result_t, oldest first
@@ -347,10 +366,11 @@ s_result_sent_as (zjob_worker_t *self, uint64_t request_id)
     return NULL;
 }
 
-//  Send a kept result, with a new request id
+//  Send a kept result alone, with a new request id
 static void
-s_result_post (zjob_worker_t *self, s_result_t *result)
+s_result_send (zjob_worker_t *self, s_result_t *result)
 {
+    result->due = false;
     result->request_id = s_begin (self, ZJOB_CMD_RESULT);
     result->resend_at = 0;
     zjob_msg_add_str (self->builder, "id", result->id);
@@ -364,6 +384,73 @@ s_result_post (zjob_worker_t *self, s_result_t *result)
     //  Draining: no slot comes back, even for a result finished before
     zjob_msg_add_uint (self->builder, "credit", self->draining? 0: 1);
     s_send_built (self);
+}
+
+//  Send a kept result: at once, or, when the broker takes several results
+//  in one RESULT, with the others due at the next s_results_flush
+static void
+s_result_post (zjob_worker_t *self, s_result_t *result)
+{
+    if (self->result_batch > 1) {
+        result->due = true;
+        result->resend_at = 0;
+        self->results_due = true;
+    }
+    else
+        s_result_send (self, result);
+}
+
+//  Send the results that are due, as few RESULTs as the broker's batch
+//  and the message limit allow (outputs are up to 1 MiB each). Each
+//  result takes the request id of the RESULT that carries it.
+#define S_RESULT_BYTES_MAX (ZJOB_MSG_MAX / 2)   //  Outputs in one RESULT, at most
+static void
+s_results_flush (zjob_worker_t *self)
+{
+    if (!self->results_due || !self->registered || self->disconnected)
+        return;
+    self->results_due = false;
+    size_t batch = self->result_batch > 1? self->result_batch: 1;
+    s_result_t **chosen = (s_result_t **) calloc (batch, sizeof (s_result_t *));
+    zjob_result_t *items = (zjob_result_t *) calloc (batch, sizeof (zjob_result_t));
+    s_result_t *result = (s_result_t *) zlistx_first (self->results);
+    while (result) {
+        size_t count = 0, bytes = 0;
+        for (; result && count < batch; result = (s_result_t *) zlistx_next (self->results)) {
+            if (!result->due || result->parked)
+                continue;
+            if (count && bytes + result->outputs_size > S_RESULT_BYTES_MAX)
+                break;                  //  It opens the next RESULT
+            bytes += result->outputs_size;
+            if (chosen && items)
+                chosen [count++] = result;
+            else
+                s_result_send (self, result);   //  Out of memory: one by one
+        }
+        if (count == 1)
+            s_result_send (self, chosen [0]);
+        else
+        if (count > 1) {
+            uint64_t request_id = s_begin (self, ZJOB_CMD_RESULT);
+            for (size_t index = 0; index < count; index++) {
+                s_result_t *item = chosen [index];
+                item->due = false;
+                item->request_id = request_id;
+                items [index] = (zjob_result_t) {
+                    .id = item->id, .completed = !item->failed,
+                    .outputs = item->outputs, .outputs_size = item->outputs_size,
+                    .error_kind = item->error_kind, .error_message = item->error_message
+                };
+            }
+            zjob_msg_add_results (self->builder, "results", items, count);
+            //  Draining: no slot comes back, even for results finished before
+            zjob_msg_add_uint (self->builder, "credit", self->draining? 0: count);
+            s_send_built (self);
+        }
+        //  The list's cursor is still on result, if any: the next RESULT's first
+    }
+    free (chosen);
+    free (items);
 }
 
 //  --------------------------------------------------------------------------
@@ -413,6 +500,8 @@ s_register (zjob_worker_t *self, bool reconnect)
     zjob_msg_add_uint (self->builder, "slots", self->draining && count? count: self->slots);
     if (count)
         zjob_msg_add_strs (self->builder, "jobs", ids, count);
+    if (self->batch)
+        zjob_msg_add_uint (self->builder, "batch", ZJOB_SLOTS_MAX);
     free (ids);
     s_send_built (self);
     self->ready_deadline = now + self->heartbeat_ms * self->liveness;
@@ -447,6 +536,8 @@ s_on_ready_ok (zjob_worker_t *self, zjob_msg_t *msg)
     self->retry_ivl = ZJOB_WORKER_RECONNECT_MIN_MS;
     self->heartbeat_ms = (int64_t) zjob_msg_uint (msg, "heartbeat_ms", ZJOB_HEARTBEAT_MS);
     self->liveness = (int64_t) zjob_msg_uint (msg, "liveness", ZJOB_LIVENESS);
+    //  A broker that does not batch (an older one) gives no batch: 1
+    self->result_batch = self->batch? (size_t) zjob_msg_uint (msg, "batch", 1): 1;
     size_t count;
     const char *const *drop = zjob_msg_strs (msg, "drop", &count);
     //  Draining: the broker's credit counts the dropped jobs as free slots
@@ -467,6 +558,7 @@ s_on_ready_ok (zjob_worker_t *self, zjob_msg_t *msg)
          result = (s_result_t *) zlistx_next (self->results))
         if (!result->parked)
             s_result_post (self, result);
+    s_results_flush (self);
 }
 
 //  --------------------------------------------------------------------------
@@ -514,16 +606,10 @@ s_on_control (zjob_worker_t *self, zjob_msg_t *msg)
     }
 }
 
+//  One job of a JOB (owned)
 static void
-s_on_job (zjob_worker_t *self, zjob_msg_t *msg)
+s_take_job (zjob_worker_t *self, zjob_job_t *job)
 {
-    zjob_error_t error;
-    zjob_job_t *job = zjob_msg_job (msg, "job", &error);
-    if (!job) {
-        zsys_warning ("zjob_worker: %s: dropped a JOB that does not decode: %s",
-                      self->worker_id, error.text);
-        return;
-    }
     if (zhashx_lookup (self->tasks, job->id) || s_result_of (self, job->id)) {
         zjob_job_destroy (&job);        //  Already ours: ignored (PROTOCOL.md 10.3)
         return;
@@ -562,6 +648,34 @@ s_on_job (zjob_worker_t *self, zjob_msg_t *msg)
     s_queue_event (self, ZJOB_WORKER_TASK, task);
 }
 
+//  A JOB: one job ("job"), or several ("jobs", as a batching worker may
+//  be sent), taken in order
+static void
+s_on_job (zjob_worker_t *self, zjob_msg_t *msg)
+{
+    zjob_error_t error;
+    if (zjob_msg_has (msg, "jobs")) {
+        zjob_job_t **jobs;
+        size_t count;
+        if (zjob_msg_jobs (msg, "jobs", &jobs, &count, &error)) {
+            zsys_warning ("zjob_worker: %s: dropped a JOB that does not decode: %s",
+                          self->worker_id, error.text);
+            return;
+        }
+        for (size_t index = 0; index < count; index++)
+            s_take_job (self, jobs [index]);
+        free (jobs);
+        return;
+    }
+    zjob_job_t *job = zjob_msg_job (msg, "job", &error);
+    if (!job) {
+        zsys_warning ("zjob_worker: %s: dropped a JOB that does not decode: %s",
+                      self->worker_id, error.text);
+        return;
+    }
+    s_take_job (self, job);
+}
+
 //  An OK or ERROR answering one of our requests
 static void
 s_on_reply (zjob_worker_t *self, zjob_msg_t *msg)
@@ -585,47 +699,78 @@ s_on_reply (zjob_worker_t *self, zjob_msg_t *msg)
     }
     //  Results are settled by job id, whichever RESULT the answer is to
     s_result_t *result = ok? s_result_of (self, zjob_msg_str (msg, "id")): NULL;
-    if (!result)
-        result = s_result_sent_as (self, request_id);
-    if (!result || result->parked)
+    if (result) {
+        if (!result->parked)
+            zlistx_delete (self->results, zlistx_cursor (self->results));
         return;
-    if (ok)
-        zlistx_delete (self->results, zlistx_cursor (self->results));
-    else {
+    }
+    //  Else every result the RESULT answered carried (one, or several): an
+    //  OK settles each but those its "errors" refuse; an ERROR is for all
+    if (ok && zjob_msg_check_reply (msg, ZJOB_CMD_RESULT, &error)) {
+        zsys_warning ("zjob_worker: %s: malformed answer to RESULT: %s", self->worker_id,
+                      error.text);
+        return;                         //  Settles nothing: resent after a reconnection
+    }
+    if (!ok)
         zjob_msg_error (msg, &error);
-        if (error.code >= 500)          //  Not recorded: send it again later
+    size_t refusals = ok? zjob_msg_result_errors (msg): 0;
+    while (request_id && (result = s_result_sent_as (self, request_id))) {
+        zjob_error_t refusal;
+        const zjob_error_t *why = ok? NULL: &error;
+        for (size_t index = 0; index < refusals && !why; index++) {
+            const char *id = zjob_msg_result_error (msg, index, &refusal);
+            if (id && streq (id, result->id))
+                why = &refusal;
+        }
+        if (why && why->code >= 500) {
+            //  Not recorded: send it again later
+            result->request_id = 0;
             result->resend_at = zjob_mono_ms () + self->heartbeat_ms;
+        }
         else {
-            //  The broker will never take it (cancelled, deleted, not ours)
-            zsys_debug ("zjob_worker: %s: result for %s refused: %d %s", self->worker_id,
-                        result->id, error.code, error.text);
+            //  Recorded; or the broker will never take it (cancelled,
+            //  deleted, not ours)
+            if (why)
+                zsys_debug ("zjob_worker: %s: result for %s refused: %d %s", self->worker_id,
+                            result->id, why->code, why->text);
             zlistx_delete (self->results, zlistx_cursor (self->results));
         }
     }
 }
 
-//  Read and handle one message from the broker
-static void
+//  Read one message from the broker without blocking, and handle it.
+//  Returns true if a message was read (handled or dropped), false if none
+//  was waiting. One non-blocking receive per message, straight into a
+//  zmq_msg_t that the decoded message borrows: asking zsock_events first
+//  would cost a second trip through libzmq's pipes for every message.
+static bool
 s_read (zjob_worker_t *self)
 {
-    zmsg_t *zmsg = zmsg_recv (self->sock);
-    if (!zmsg)
-        return;
-    zframe_t *frame = zmsg_size (zmsg) == 1? zmsg_pop (zmsg): NULL;
-    zmsg_destroy (&zmsg);
-    if (!frame)
-        return;
+    void *handle = zsock_resolve (self->sock);
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
+    if (zmq_msg_recv (&frame, handle, ZMQ_DONTWAIT) == -1) {
+        zmq_msg_close (&frame);
+        return false;
+    }
+    if (zmq_msg_more (&frame)) {
+        //  The protocol has one frame: drop the message, all of it
+        while (zmq_msg_more (&frame) && zmq_msg_recv (&frame, handle, 0) != -1)
+            ;
+        zmq_msg_close (&frame);
+        return true;
+    }
+    const uint8_t *data = (const uint8_t *) zmq_msg_data (&frame);
+    size_t size = zmq_msg_size (&frame);
     zjob_error_t error;
-    zjob_msg_t *msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
-                                       ZJOB_ROUTE_BROKER_WORKER, &error);
+    zjob_msg_t *msg = zjob_msg_decode (data, size, ZJOB_ROUTE_BROKER_WORKER, &error);
     if (!msg) {
         //  Tell the broker when it asked something; never answer an answer
-        zframe_t *reply = zjob_msg_error_for (zframe_data (frame), zframe_size (frame), &error);
-        zframe_destroy (&frame);
+        zframe_t *reply = zjob_msg_error_for (data, size, &error);
+        zmq_msg_close (&frame);
         s_send_frame (self, &reply);
-        return;
+        return true;
     }
-    zjob_msg_adopt (msg, &frame);
     self->last_heard = zjob_mono_ms ();
     uint64_t request_id = zjob_msg_request_id (msg);
     switch (zjob_msg_command (msg)) {
@@ -658,6 +803,8 @@ s_read (zjob_worker_t *self)
             break;                      //  HEARTBEAT: being heard was the point
     }
     zjob_msg_destroy (&msg);
+    zmq_msg_close (&frame);
+    return true;
 }
 
 //  Run whatever timer is due
@@ -704,7 +851,8 @@ s_timers (zjob_worker_t *self)
 int
 zjob_worker_timeout (zjob_worker_t *self)
 {
-    if (zlistx_size (self->events) || (self->registered && self->rejoin))
+    if (zlistx_size (self->events) || (self->registered && self->rejoin)
+    ||  (self->registered && self->results_due))
         return 0;
     int64_t now = zjob_mono_ms ();
     int64_t due;
@@ -792,6 +940,9 @@ zjob_worker_new (const char *endpoint, const char *name, const char *const *work
     self->heartbeat_ms = ZJOB_HEARTBEAT_MS;
     self->liveness = ZJOB_LIVENESS;
     self->retry_ivl = ZJOB_WORKER_RECONNECT_MIN_MS;
+    const char *batch = getenv ("ZJOB_WORKER_BATCH");
+    self->batch = !(batch && streq (batch, "0"));
+    self->result_batch = 1;
 
     zjob_proto_socket_setup (self->sock);
     zsock_set_linger (self->sock, 0);
@@ -875,11 +1026,11 @@ zjob_worker_recv (zjob_worker_t *self, int timeout_ms, zjob_task_t **task_p,
             zlistx_delete (self->events, zlistx_cursor (self->events));
             return kind;
         }
+        //  The program has taken every event: what it finished goes out
+        s_results_flush (self);
         s_timers (self);
-        if (zsock_events (self->sock) & ZMQ_POLLIN) {
-            s_read (self);
+        if (s_read (self))
             continue;
-        }
         int64_t now = zjob_mono_ms ();
         if (now >= deadline)
             return ZJOB_WORKER_NOTHING;
@@ -1020,8 +1171,13 @@ s_finish (zjob_worker_t *self, zjob_task_t **task_p, const uint8_t *outputs, siz
     }
     result->parked = paused;
     zlistx_add_end (self->results, result);
-    if (self->registered && !result->parked)
+    if (self->registered && !result->parked) {
         s_result_post (self, result);
+        //  Batching: while the program has events still to take (the rest
+        //  of a JOB's jobs), its next recv sends this with the others
+        if (zlistx_size (self->events) == 0 && !self->gathering)
+            s_results_flush (self);
+    }
     return 0;
 }
 
@@ -1079,10 +1235,9 @@ zjob_worker_flush (zjob_worker_t *self, int timeout_ms)
         int left = (int) (deadline - zjob_mono_ms ());
         if (left <= 0)
             break;
+        s_results_flush (self);
         s_timers (self);
-        if (zsock_events (self->sock) & ZMQ_POLLIN)
-            s_read (self);
-        else {
+        if (!s_read (self)) {
             int wait = zjob_worker_timeout (self);
             if (s_wait_readable (self->sock, wait < left? wait: left) < 0)
                 break;
@@ -1246,11 +1401,19 @@ s_pool_report (s_pool_t *pool, s_report_t *report)
 static void
 s_pool_drain (s_pool_t *pool, zsock_t *pull)
 {
-    while (zsock_events (pull) & ZMQ_POLLIN) {
-        void *pointer = NULL;
-        if (zsock_recv (pull, "p", &pointer) == 0 && pointer)
+    //  Their results go out together, in as few RESULTs as the broker takes
+    pool->worker->gathering = true;
+    //  Each report is one frame holding a pointer (zsock_send "p"): read
+    //  without asking zsock_events first
+    void *pointer = NULL;
+    while (zmq_recv (zsock_resolve (pull), &pointer, sizeof (pointer), ZMQ_DONTWAIT)
+           == (int) sizeof (pointer)) {
+        if (pointer)
             s_pool_report (pool, (s_report_t *) pointer);
+        pointer = NULL;
     }
+    pool->worker->gathering = false;
+    s_results_flush (pool->worker);
 }
 
 //  A task came, or the broker said something about one

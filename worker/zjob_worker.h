@@ -126,7 +126,10 @@ int
 //  End a task with its outputs (a msgpack map of size bytes; NULL for {})
 //  or with an error (kind: a short snake_case class such as "timeout",
 //  NULL for "error"; message may be NULL). The result is sent and kept
-//  until acknowledged. The task is freed. 0, or -1 with err filled
+//  until acknowledged; with batching (the default; ZJOB_WORKER_BATCH=0 in
+//  the environment turns it off, PROTOCOL.md 10.2), while recv still has
+//  events queued for the program it waits to go out with the others in
+//  one RESULT when they are taken (zjob_worker_timeout is 0 meanwhile). The task is freed. 0, or -1 with err filled
 //  (outputs not a msgpack map or too large: the task is then failed with
 //  kind "bad_output" and that error's text instead).
 int
