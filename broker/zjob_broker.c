@@ -1123,6 +1123,25 @@ s_reply_error (s_broker_t *self, s_side_t side, const s_peer_t *peer, const zjob
     s_queue_error (self, side, peer->rid, peer->rid_size, peer->request_id, err);
 }
 
+//  The manager named a bad spec by its index among the specs it was given
+//  ("jobs[i]: ..."); when the specs whose key is known were left out
+//  (existing: their indices, ascending), name it by its index in the
+//  client's batch instead.
+static void
+s_name_spec (zjob_error_t *err, const uint64_t *existing, size_t existing_count)
+{
+    size_t index = 0;
+    int prefix = 0;
+    if (sscanf (err->text, "jobs[%zu]: %n", &index, &prefix) != 1 || prefix == 0)
+        return;
+    //  The index-th spec that was not left out
+    for (size_t known = 0; known < existing_count && existing [known] <= index; known++)
+        index++;
+    char cause [ZJOB_ERROR_TEXT_MAX];
+    snprintf (cause, sizeof (cause), "%s", err->text + prefix);
+    zjob_error_set (err, err->code, "jobs[%zu]: %s", index, cause);
+}
+
 //  SUBMIT: create each spec, or find the job an idempotency key already
 //  made. The batch is all-or-none for the jobs it creates.
 static void
@@ -1201,6 +1220,8 @@ s_client_submit (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
         if (rc == 0)
             rc = zjob_manager_create_batch (self->manager, fresh, fresh_count, auto_start,
                                             made, &err);
+        if (rc)
+            s_name_spec (&err, existing, existing_count);
         next = known = 0;
         for (size_t index = 0; rc == 0 && index < count; index++) {
             if (known < existing_count && existing [known] == index)
@@ -1480,34 +1501,27 @@ s_client_cleanup (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
     s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, deleted > 0);
 }
 
-//  Counts per workflow and status, for STATS
-static int
-s_count_workflow (zjob_job_t *job, void *arg)
-{
-    zhashx_t *by_workflow = (zhashx_t *) arg;
-    uint64_t *counts = (uint64_t *) zhashx_lookup (by_workflow, job->workflow_id);
-    if (!counts) {
-        counts = (uint64_t *) calloc (ZJOB_STATUS_COUNT, sizeof (uint64_t));
-        if (!counts)
-            return -1;
-        zhashx_insert (by_workflow, job->workflow_id, counts);
-    }
-    if (job->status < ZJOB_STATUS_COUNT)
-        counts [job->status]++;
-    return 0;
-}
-
-static void
-s_free_item (void **item_p)
-{
-    free (*item_p);
-    *item_p = NULL;
-}
-
 static void
 s_pack_str (msgpack_packer *pk, const char *text)
 {
     msgpack_pack_str_with_body (pk, text, strlen (text));
+}
+
+//  One workflow's entry of STATS by_workflow: the statuses it has jobs in
+static void
+s_pack_workflow (const char *workflow_id, const size_t counts [ZJOB_STATUS_COUNT], void *arg)
+{
+    msgpack_packer *pk = (msgpack_packer *) arg;
+    s_pack_str (pk, workflow_id);
+    uint32_t present = 0;
+    for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
+        present += counts [status] > 0;
+    msgpack_pack_map (pk, present);
+    for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
+        if (counts [status]) {
+            s_pack_str (pk, zjob_status_name ((zjob_status_t) status));
+            msgpack_pack_uint64 (pk, counts [status]);
+        }
 }
 
 static void
@@ -1519,13 +1533,6 @@ s_client_stats (s_broker_t *self, const s_peer_t *peer)
     for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
         total += counts [status];
 
-    //  Per workflow: one walk over the store (O(jobs), on request only)
-    zhashx_t *by_workflow = zhashx_new ();
-    if (by_workflow) {
-        zhashx_set_destructor (by_workflow, s_free_item);
-        zjob_store_iterate (zjob_manager_store (self->manager), NULL, s_count_workflow,
-                            by_workflow);
-    }
     size_t slots = 0, busy = 0;
     s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
     for (; worker; worker = (s_worker_t *) zhashx_next (self->registry)) {
@@ -1544,21 +1551,10 @@ s_client_stats (s_broker_t *self, const s_peer_t *peer)
         s_pack_str (pk, zjob_status_name ((zjob_status_t) status));
         msgpack_pack_uint64 (pk, counts [status]);
     }
+    //  Per workflow: kept by the manager, O(workflows)
     pk = zjob_msg_add_key (self->builder, "by_workflow");
-    msgpack_pack_map (pk, by_workflow? (uint32_t) zhashx_size (by_workflow): 0);
-    uint64_t *wf_counts = by_workflow? (uint64_t *) zhashx_first (by_workflow): NULL;
-    for (; wf_counts; wf_counts = (uint64_t *) zhashx_next (by_workflow)) {
-        s_pack_str (pk, (const char *) zhashx_cursor (by_workflow));
-        uint32_t present = 0;
-        for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
-            present += wf_counts [status] > 0;
-        msgpack_pack_map (pk, present);
-        for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
-            if (wf_counts [status]) {
-                s_pack_str (pk, zjob_status_name ((zjob_status_t) status));
-                msgpack_pack_uint64 (pk, wf_counts [status]);
-            }
-    }
+    msgpack_pack_map (pk, (uint32_t) zjob_manager_workflows (self->manager));
+    zjob_manager_workflow_counts (self->manager, s_pack_workflow, pk);
     zjob_msg_add_uint (self->builder, "queued", zjob_manager_queued (self->manager));
     zjob_msg_add_uint (self->builder, "active", zjob_manager_active (self->manager));
     zjob_msg_add_uint (self->builder, "workers", zhashx_size (self->registry));
@@ -1588,7 +1584,6 @@ s_client_stats (s_broker_t *self, const s_peer_t *peer)
         }
     }
     s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
-    zhashx_destroy (&by_workflow);
     zhashx_destroy (&store_stats);
 }
 

@@ -49,6 +49,14 @@
     with a fresh seq, in (run_at, token) order; it touches no stored field
     (queued_at is when the job was queued, not when it became due).
 
+    Counts. counts holds the stored jobs per status and tallies the same
+    per workflow (an entry per workflow with at least one stored job), so
+    that STATS costs O(workflows), not a walk over the store. Both move
+    together in s_count_move, which every create, status change, delete,
+    cleanup and recovery calls once the store has accepted the change. A
+    new job's tally is allocated before its put, so that running out of
+    memory refuses the create instead of leaving an uncounted job.
+
     The manager relies on the store handing back the job object it was
     given (the memory and file stores share jobs, see zjob_store.h): a
     queued job is linked into the queue through its own fields. Held jobs
@@ -65,6 +73,12 @@ typedef struct {
     zjob_job_t *tail [ZJOB_PRIORITY_COUNT];     //  Last enqueued, per priority
     size_t size;                                //  Jobs in the four lists
 } s_workflow_t;
+
+//  Stored jobs of one workflow, per status
+typedef struct {
+    size_t counts [ZJOB_STATUS_COUNT];  //  Jobs per status
+    size_t total;                       //  Sum of counts; the entry goes at 0
+} s_tally_t;
 
 //  A job a worker holds
 typedef struct {
@@ -118,6 +132,7 @@ struct _zjob_manager_t {
     size_t scheduled;                   //  Live entries: jobs waiting for run_at
     uint64_t seq;                       //  Last enqueue number issued
     size_t counts [ZJOB_STATUS_COUNT];  //  Stored jobs per status
+    zhashx_t *tallies;                  //  workflow_id -> s_tally_t, jobs > 0
     zjob_manager_listener_fn *listener; //  Hears every change, or NULL
     void *listener_arg;                 //  Passed to the listener
 };
@@ -198,13 +213,59 @@ s_notify (zjob_manager_t *self, zjob_event_t event, const zjob_job_t *job,
         self->listener (event, job, old_status, self->listener_arg);
 }
 
-static void
-s_count_move (zjob_manager_t *self, int from, int to)
+//  The tally of workflow, made (empty) if it has none yet. A new job's
+//  tally is made before its store put, so that an accepted job is never
+//  left uncounted for want of memory. Returns NULL if out of memory.
+static s_tally_t *
+s_tally_require (zjob_manager_t *self, const char *workflow)
 {
-    if (from >= 0 && from < ZJOB_STATUS_COUNT && self->counts [from] > 0)
+    s_tally_t *tally = (s_tally_t *) zhashx_lookup (self->tallies, workflow);
+    if (!tally) {
+        tally = (s_tally_t *) calloc (1, sizeof (s_tally_t));
+        if (!tally)
+            return NULL;
+        zhashx_insert (self->tallies, workflow, tally);
+    }
+    return tally;
+}
+
+//  Drop workflow's tally if it counts no job (a create the store refused)
+static void
+s_tally_trim (zjob_manager_t *self, const char *workflow)
+{
+    s_tally_t *tally = (s_tally_t *) zhashx_lookup (self->tallies, workflow);
+    if (tally && tally->total == 0)
+        zhashx_delete (self->tallies, workflow);
+}
+
+//  Move one of job's counts from status from to status to (-1: none), in
+//  the totals and in its workflow's tally
+static void
+s_count_move (zjob_manager_t *self, const zjob_job_t *job, int from, int to)
+{
+    bool was = from >= 0 && from < ZJOB_STATUS_COUNT;
+    bool is = to >= 0 && to < ZJOB_STATUS_COUNT;
+    if (was && self->counts [from] > 0)
         self->counts [from]--;
-    if (to >= 0 && to < ZJOB_STATUS_COUNT)
+    if (is)
         self->counts [to]++;
+    s_tally_t *tally = is? s_tally_require (self, job->workflow_id)
+                         : (s_tally_t *) zhashx_lookup (self->tallies, job->workflow_id);
+    if (!tally) {
+        if (is)
+            zsys_error ("zjob_manager: out of memory counting workflow %s", job->workflow_id);
+        return;
+    }
+    if (was && tally->counts [from] > 0) {
+        tally->counts [from]--;
+        tally->total--;
+    }
+    if (is) {
+        tally->counts [to]++;
+        tally->total++;
+    }
+    if (tally->total == 0)
+        zhashx_delete (self->tallies, job->workflow_id);
 }
 
 
@@ -656,7 +717,7 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
         zhashx_delete (self->held, job->id);
 
     if (from != to) {
-        s_count_move (self, from, to);
+        s_count_move (self, job, from, to);
         s_notify (self, ZJOB_EVENT_STATUS, job, (zjob_status_t) from);
     }
     return 0;
@@ -786,8 +847,11 @@ static int
 s_recovery_visit (zjob_job_t *job, void *arg)
 {
     s_scan_t *scan = (s_scan_t *) arg;
-    if (job->status < ZJOB_STATUS_COUNT)
-        scan->self->counts [job->status]++;
+    if (!s_tally_require (scan->self, job->workflow_id)) {
+        scan->failed = 1;
+        return -1;
+    }
+    s_count_move (scan->self, job, -1, job->status);
     s_key_add (scan->self, job);
     //  Running jobs, held paused ones, and anything queued: the first two
     //  need rewriting, all of them go into the queue or lose their worker
@@ -861,7 +925,7 @@ s_recover (zjob_manager_t *self, zjob_error_t *err)
                 rc = -1;
                 break;
             }
-            s_count_move (self, from, job->status);
+            s_count_move (self, job, from, job->status);
         }
         if (job->status == ZJOB_QUEUED) {
             line [queued].job = job;
@@ -922,13 +986,15 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     self->workflows = zhashx_new ();
     self->held = zhashx_new ();
     self->keys = zhashx_new ();
-    if (!self->workflows || !self->held) {
+    self->tallies = zhashx_new ();
+    if (!self->workflows || !self->held || !self->tallies) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_manager_destroy (&self);
         return NULL;
     }
     zhashx_set_destructor (self->workflows, s_workflow_destroy);
     zhashx_set_destructor (self->held, s_held_destroy);
+    zhashx_set_destructor (self->tallies, s_workflow_destroy);    //  A plain free
     if (self->keys)
         zhashx_set_destructor (self->keys, s_key_destroy);
     if (s_recover (self, err))
@@ -968,6 +1034,7 @@ zjob_manager_destroy (zjob_manager_t **self_p)
     free (self->heap);
     zhashx_destroy (&self->held);
     zhashx_destroy (&self->keys);
+    zhashx_destroy (&self->tallies);
     zjob_store_destroy (&self->store);
     free (self);
     *self_p = NULL;
@@ -1023,7 +1090,7 @@ s_job_created (zjob_manager_t *self, zjob_job_t *job)
 {
     if (job->status == ZJOB_QUEUED && s_enqueue (self, job, job->queued_at))
         zsys_error ("zjob_manager: out of memory queueing job %s", job->id);
-    s_count_move (self, -1, job->status);
+    s_count_move (self, job, -1, job->status);
     s_key_add (self, job);
     s_notify (self, ZJOB_EVENT_STATUS, job, ZJOB_CREATED);
 }
@@ -1041,12 +1108,14 @@ zjob_manager_create (zjob_manager_t *self, const zjob_spec_t *spec, bool auto_st
     zjob_job_t *job = s_job_prepare (spec, auto_start, err);
     if (!job)
         return NULL;
-    if (s_job_scheduled (job) && s_heap_reserve (self, 1)) {
+    if ((s_job_scheduled (job) && s_heap_reserve (self, 1))
+    ||  !s_tally_require (self, job->workflow_id)) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_job_destroy (&job);
         return NULL;
     }
     if (zjob_store_put (self->store, job, err)) {
+        s_tally_trim (self, job->workflow_id);
         zjob_job_destroy (&job);
         return NULL;
     }
@@ -1088,6 +1157,9 @@ zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_
         timers += s_job_scheduled (made [index]);
     if (rc == 0 && timers && s_heap_reserve (self, timers))
         rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    for (index = 0; rc == 0 && index < count; index++)
+        if (!s_tally_require (self, made [index]->workflow_id))
+            rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     size_t stored = 0;                  //  Jobs the store has accepted
     while (rc == 0 && stored < count) {
         if (zjob_store_put (self->store, made [stored], err))
@@ -1099,8 +1171,11 @@ zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_
         //  Take back what went in, so that none of the batch remains
         for (index = 0; index < stored; index++)
             zjob_store_remove (self->store, made [index]->id, NULL);
-        for (index = 0; index < count; index++)
+        for (index = 0; index < count; index++) {
+            if (made [index])
+                s_tally_trim (self, made [index]->workflow_id);
             zjob_job_destroy (&made [index]);
+        }
         free (made);
         return -1;
     }
@@ -1130,28 +1205,83 @@ zjob_manager_get (zjob_manager_t *self, const char *id, zjob_error_t *err)
 //  --------------------------------------------------------------------------
 //  List jobs matching query->filter, sorted and paged.
 
+//  The page is selected, not sorted whole: a bounded max-heap keeps the
+//  keep = offset + limit first jobs in the query's order (its top is the
+//  last of them), so a list costs O(n log keep) time and O(keep) memory
+//  over n matching jobs, however many there are. The order is total (ties
+//  broken by id), so the page is exactly that of a full sort.
 typedef struct {
-    zjob_job_t **jobs;                  //  References collected
-    size_t count;
-    size_t max;
+    const zjob_query_t *query;          //  Its order decides
+    zjob_job_t **jobs;                  //  Max-heap of references, worst on top
+    size_t count;                       //  Entries in jobs
+    size_t max;                         //  Entries allocated
+    size_t keep;                        //  Entries kept at most (offset + limit)
+    size_t total;                       //  Jobs matching, all visited
     int failed;                         //  Out of memory
-} s_collect_t;
+} s_select_t;
+
+//  True if a comes after b in the query's order
+static bool
+s_select_after (const s_select_t *select, const zjob_job_t *a, const zjob_job_t *b)
+{
+    return zjob_job_compare (a, b, select->query->sort_by, select->query->descending) > 0;
+}
+
+static void
+s_select_down (s_select_t *select, size_t index)
+{
+    zjob_job_t **jobs = select->jobs;
+    zjob_job_t *job = jobs [index];
+    while (true) {
+        size_t child = 2 * index + 1;
+        if (child >= select->count)
+            break;
+        if (child + 1 < select->count && s_select_after (select, jobs [child + 1], jobs [child]))
+            child++;
+        if (!s_select_after (select, jobs [child], job))
+            break;
+        jobs [index] = jobs [child];
+        index = child;
+    }
+    jobs [index] = job;
+}
 
 static int
-s_collect_visit (zjob_job_t *job, void *arg)
+s_select_visit (zjob_job_t *job, void *arg)
 {
-    s_collect_t *collect = (s_collect_t *) arg;
-    if (collect->count == collect->max) {
-        size_t max = collect->max? collect->max * 2: 64;
-        zjob_job_t **jobs = (zjob_job_t **) realloc (collect->jobs, max * sizeof (zjob_job_t *));
+    s_select_t *select = (s_select_t *) arg;
+    select->total++;
+    if (select->count == select->keep) {
+        //  Full: job replaces the worst kept one if it comes before it
+        if (s_select_after (select, job, select->jobs [0]))
+            return 0;
+        zjob_job_destroy (&select->jobs [0]);
+        select->jobs [0] = zjob_job_ref (job);
+        s_select_down (select, 0);
+        return 0;
+    }
+    if (select->count == select->max) {
+        size_t max = select->max? select->max * 2: 64;
+        if (max > select->keep)
+            max = select->keep;
+        zjob_job_t **jobs = (zjob_job_t **) realloc (select->jobs, max * sizeof (zjob_job_t *));
         if (!jobs) {
-            collect->failed = 1;
+            select->failed = 1;
             return -1;
         }
-        collect->jobs = jobs;
-        collect->max = max;
+        select->jobs = jobs;
+        select->max = max;
     }
-    collect->jobs [collect->count++] = zjob_job_ref (job);
+    //  Sift up
+    size_t index = select->count++;
+    while (index > 0) {
+        size_t parent = (index - 1) / 2;
+        if (!s_select_after (select, job, select->jobs [parent]))
+            break;
+        select->jobs [index] = select->jobs [parent];
+        index = parent;
+    }
+    select->jobs [index] = zjob_job_ref (job);
     return 0;
 }
 
@@ -1188,40 +1318,32 @@ zjob_manager_list (zjob_manager_t *self, const zjob_query_t *query,
     if (zjob_filter_validate (&query->filter, err))
         return -1;
 
-    s_collect_t collect = { NULL, 0, 0, 0 };
-    zjob_store_iterate (self->store, &query->filter, s_collect_visit, &collect);
-    if (collect.failed) {
-        for (size_t index = 0; index < collect.count; index++)
-            zjob_job_destroy (&collect.jobs [index]);
-        free (collect.jobs);
-        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory listing jobs");
-    }
-    if (collect.count > 1)
-        qsort_r (collect.jobs, collect.count, sizeof (zjob_job_t *), s_list_compare,
-                 (void *) query);
-
     size_t limit = query->limit? query->limit: ZJOB_LIST_LIMIT_MAX;
-    size_t first = query->offset < collect.count? query->offset: collect.count;
-    size_t count = collect.count - first < limit? collect.count - first: limit;
+    s_select_t select = { query, NULL, 0, 0, 0, 0, 0 };
+    select.keep = query->offset > SIZE_MAX - limit? SIZE_MAX: query->offset + limit;
+    zjob_store_iterate (self->store, &query->filter, s_select_visit, &select);
+    //  The kept jobs in order; the page is their last count (at most limit)
+    size_t first = query->offset < select.count? query->offset: select.count;
+    size_t count = select.count - first;
     //  Never NULL on success, even for an empty page
-    zjob_job_t **page = (zjob_job_t **) calloc (count? count: 1, sizeof (zjob_job_t *));
-    if (!page) {
-        for (size_t index = 0; index < collect.count; index++)
-            zjob_job_destroy (&collect.jobs [index]);
-        free (collect.jobs);
-        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory listing jobs");
-    }
-    for (size_t index = 0; index < collect.count; index++) {
-        if (index >= first && index < first + count)
-            page [index - first] = collect.jobs [index];
+    zjob_job_t **page = select.failed? NULL
+                      : (zjob_job_t **) calloc (count? count: 1, sizeof (zjob_job_t *));
+    if (page && select.count > 1)
+        qsort_r (select.jobs, select.count, sizeof (zjob_job_t *), s_list_compare,
+                 (void *) query);
+    for (size_t index = 0; index < select.count; index++) {
+        if (page && index >= first)
+            page [index - first] = select.jobs [index];
         else
-            zjob_job_destroy (&collect.jobs [index]);
+            zjob_job_destroy (&select.jobs [index]);
     }
-    free (collect.jobs);
+    free (select.jobs);
+    if (!page)
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory listing jobs");
     *jobs_p = page;
     *count_p = count;
     if (total_p)
-        *total_p = collect.count;
+        *total_p = select.total;
     return 0;
 }
 
@@ -1248,7 +1370,7 @@ zjob_manager_delete (zjob_manager_t *self, const char *id, zjob_error_t *err)
     }
     int rc = zjob_store_remove (self->store, job->id, err);
     if (rc == 0) {
-        s_count_move (self, job->status, -1);
+        s_count_move (self, job, job->status, -1);
         s_key_remove (self, job);
         s_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
     }
@@ -1387,7 +1509,7 @@ zjob_manager_cleanup (zjob_manager_t *self, int64_t now_ms, zjob_error_t *err)
             return -1;
         }
         removed++;
-        s_count_move (self, job->status, -1);
+        s_count_move (self, job, job->status, -1);
         s_key_remove (self, job);
         s_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
         zjob_job_destroy (&job);
@@ -1626,6 +1748,27 @@ zjob_manager_counts (zjob_manager_t *self, size_t counts [ZJOB_STATUS_COUNT])
     assert (counts);
     memcpy (counts, self->counts, sizeof (self->counts));
     return 0;
+}
+
+size_t
+zjob_manager_workflows (zjob_manager_t *self)
+{
+    assert (self);
+    return zhashx_size (self->tallies);
+}
+
+int
+zjob_manager_workflow_counts (zjob_manager_t *self, zjob_manager_workflow_fn *fn, void *arg)
+{
+    assert (self);
+    assert (fn);
+    int visited = 0;
+    s_tally_t *tally = (s_tally_t *) zhashx_first (self->tallies);
+    for (; tally; tally = (s_tally_t *) zhashx_next (self->tallies)) {
+        fn ((const char *) zhashx_cursor (self->tallies), tally->counts, arg);
+        visited++;
+    }
+    return visited;
 }
 
 zjob_store_t *

@@ -220,6 +220,24 @@ int
 int
     zjob_manager_counts (zjob_manager_t *self, size_t counts [ZJOB_STATUS_COUNT]);
 
+//  Hears one workflow's counts: counts (indexed by zjob_status_t) are the
+//  stored jobs of workflow_id in each status. Both are borrowed for the
+//  call; the function must not call back into the manager.
+typedef void (zjob_manager_workflow_fn) (const char *workflow_id,
+                                         const size_t counts [ZJOB_STATUS_COUNT], void *arg);
+
+//  Call fn once per workflow that has at least one stored job, in no set
+//  order, with that workflow's counts per status; O(workflows), kept up to
+//  date by every operation as zjob_manager_counts is. Returns how many
+//  workflows fn heard.
+int
+    zjob_manager_workflow_counts (zjob_manager_t *self, zjob_manager_workflow_fn *fn, void *arg);
+
+//  The number of workflows that have at least one stored job (the calls
+//  zjob_manager_workflow_counts would make now).
+size_t
+    zjob_manager_workflows (zjob_manager_t *self);
+
 //  As zjob_manager_take, but only if the job it would hand out was
 //  enqueued at or before max_seq (a value of zjob_manager_seq): the owner
 //  dispatches before its group commit only jobs whose enqueue an earlier

@@ -269,26 +269,14 @@ s_reply_new (uint64_t request_id, zjob_cmd_t request)
 //  Read one message from the socket without blocking. Returns false if
 //  none was waiting; else true, with *reply_p the reply to a request in
 //  flight (which leaves the window), or NULL for anything else (dropped).
-//  One non-blocking receive per message: asking zsock_events first would
-//  cost a second trip through libzmq's pipes for every reply.
 static bool
 s_read (zjob_client_t *self, zjob_reply_t **reply_p)
 {
     *reply_p = NULL;
-    void *handle = zsock_resolve (self->sock);
     zmq_msg_t part;
-    zmq_msg_init (&part);
-    if (zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) == -1) {
-        zmq_msg_close (&part);
-        return false;
-    }
-    if (zmq_msg_more (&part)) {
-        //  The protocol has one frame: drop the message, all of it
-        while (zmq_msg_more (&part) && zmq_msg_recv (&part, handle, 0) != -1)
-            ;
-        zmq_msg_close (&part);
-        return true;
-    }
+    int got = zjob_proto_recv_frame (self->sock, &part);
+    if (got <= 0)
+        return got < 0;                 //  A message of several frames is dropped
     uint64_t request_id = 0;
     zjob_msg_peek (zmq_msg_data (&part), zmq_msg_size (&part), &request_id, NULL);
     zjob_cmd_t request = request_id? (zjob_cmd_t) (uintptr_t)

@@ -140,6 +140,24 @@ zjob_proto_socket_setup (zsock_t *sock)
     zsock_set_rcvhwm (sock, ZJOB_HWM);
 }
 
+int
+zjob_proto_recv_frame (zsock_t *sock, zmq_msg_t *frame)
+{
+    void *handle = zsock_resolve (sock);
+    zmq_msg_init (frame);
+    if (zmq_msg_recv (frame, handle, ZMQ_DONTWAIT) == -1) {
+        zmq_msg_close (frame);
+        return 0;
+    }
+    if (zmq_msg_more (frame)) {
+        while (zmq_msg_more (frame) && zmq_msg_recv (frame, handle, 0) != -1)
+            ;
+        zmq_msg_close (frame);
+        return -1;
+    }
+    return 1;
+}
+
 
 //  --------------------------------------------------------------------------
 //  Field tables

@@ -132,6 +132,15 @@ const char *
 void
     zjob_proto_socket_setup (zsock_t *sock);
 
+//  Receive one message from a DEALER without blocking, straight into
+//  frame (initialised here; the caller closes it when it returns 1).
+//  Returns 1 with a one-frame message, 0 if none was waiting, -1 if a
+//  message of several frames came, which the protocol never sends: it was
+//  read whole and dropped. One receive per message: asking ZMQ_EVENTS
+//  first costs a second trip through libzmq's pipes for every message.
+int
+    zjob_proto_recv_frame (zsock_t *sock, zmq_msg_t *frame);
+
 //  --------------------------------------------------------------------------
 //  Structured request fields, as decoded (all borrowed from the message)
 

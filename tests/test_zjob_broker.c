@@ -1188,6 +1188,78 @@ Test (broker, a_retried_create_with_a_key_creates_once)
     zsock_destroy (&client);
 }
 
+//  STATS "jobs": the number of stored jobs
+static uint64_t
+s_stored_jobs (zsock_t *client)
+{
+    zjob_msg_begin (s_builder, ZJOB_CMD_STATS, ++s_request);
+    zjob_msg_t *reply = s_call (client);
+    cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK);
+    uint64_t jobs = zjob_msg_uint (reply, "jobs", UINT64_MAX);
+    zjob_msg_destroy (&reply);
+    return jobs;
+}
+
+//  SUBMIT specs; the reply must be ERROR 400 whose message names prefix
+static void
+s_submit_refused (zsock_t *client, const zjob_spec_t *specs, size_t count, const char *prefix)
+{
+    zjob_msg_begin (s_builder, ZJOB_CMD_SUBMIT, ++s_request);
+    zjob_msg_add_specs (s_builder, "jobs", specs, count);
+    zjob_msg_t *reply = s_call (client);
+    zjob_error_t err;
+    cr_assert_eq (zjob_msg_error (reply, &err), ZJOB_BAD_REQUEST, "got %d %s", err.code, err.text);
+    cr_assert (strstr (err.text, prefix) == err.text, "\"%s\" should start with \"%s\"",
+               err.text, prefix);
+    zjob_msg_destroy (&reply);
+}
+
+Test (broker, a_bad_spec_among_known_keys_is_named_by_its_index_in_the_batch)
+{
+    s_start (NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    char *known = zjob_test_submit (client, "pay", NULL, "known-1");
+    char *also = zjob_test_submit (client, "pay", NULL, "known-2");
+    cr_assert_not_null (known);
+    cr_assert_not_null (also);
+    const char *twice [] = { "a", "a" };
+
+    //  Two known keys ahead of a good new spec and a bad one (a tag given
+    //  twice): the bad one is jobs[3], not jobs[1] of the new specs
+    zjob_spec_t specs [6] = {
+        { .workflow_id = "pay", .idempotency_key = "known-1" },
+        { .workflow_id = "pay", .idempotency_key = "known-2" },
+        { .workflow_id = "pay", .idempotency_key = "new-1" },
+        { .workflow_id = "pay", .tags = twice, .tag_count = 2 },
+    };
+    s_submit_refused (client, specs, 4, "jobs[3]: tags:");
+
+    //  Known keys and a key repeated within the batch, all left out of the
+    //  creation, before and after new specs
+    specs [0] = (zjob_spec_t) { .workflow_id = "pay", .idempotency_key = "new-2" };
+    specs [1] = (zjob_spec_t) { .workflow_id = "pay", .idempotency_key = "known-1" };
+    specs [2] = (zjob_spec_t) { .workflow_id = "pay", .idempotency_key = "new-2" };
+    specs [3] = (zjob_spec_t) { .workflow_id = "pay" };
+    specs [4] = (zjob_spec_t) { .workflow_id = "pay", .idempotency_key = "known-2" };
+    specs [5] = (zjob_spec_t) { .workflow_id = "pay", .tags = twice, .tag_count = 2 };
+    s_submit_refused (client, specs, 6, "jobs[5]: tags:");
+    //  The bad spec first: nothing is left out ahead of it
+    specs [0] = specs [5];
+    s_submit_refused (client, specs, 5, "jobs[0]: tags:");
+    //  Only new specs: the manager's index is the client's
+    zjob_spec_t fresh [2] = {
+        { .workflow_id = "pay" },
+        { .workflow_id = "pay", .tags = twice, .tag_count = 2 }
+    };
+    s_submit_refused (client, fresh, 2, "jobs[1]: tags:");
+
+    //  All or none: no refused batch created a job
+    cr_assert_eq (s_stored_jobs (client), 2);
+    free (known);
+    free (also);
+    zsock_destroy (&client);
+}
+
 Test (broker, stats_workers_list_and_bulk_operations)
 {
     s_start (NULL);

@@ -1214,6 +1214,359 @@ Test (manager, list_sort_and_page)
 }
 
 
+//  A reference for paging: every matching job, fully sorted with qsort
+static const zjob_query_t *s_ref_query;
+
+static int
+s_ref_compare (const void *a, const void *b)
+{
+    return zjob_job_compare (*(zjob_job_t *const *) a, *(zjob_job_t *const *) b,
+                             s_ref_query->sort_by, s_ref_query->descending);
+}
+
+typedef struct {
+    const zjob_filter_t *filter;
+    zjob_job_t **jobs;
+    size_t count;
+} s_ref_t;
+
+static int
+s_ref_visit (zjob_job_t *job, void *arg)
+{
+    s_ref_t *ref = (s_ref_t *) arg;
+    if (zjob_filter_match (ref->filter, job))
+        ref->jobs [ref->count++] = zjob_job_ref (job);
+    return 0;
+}
+
+//  The page must be exactly the reference's [offset, offset + limit)
+static void
+s_check_page (zjob_manager_t *manager, const zjob_query_t *query,
+              zjob_job_t **sorted, size_t matching)
+{
+    zjob_job_t **jobs;
+    size_t count, total;
+    s_list (manager, query, &jobs, &count, &total);
+    size_t limit = query->limit? query->limit: ZJOB_LIST_LIMIT_MAX;
+    size_t first = query->offset < matching? query->offset: matching;
+    size_t expected = matching - first < limit? matching - first: limit;
+    cr_assert_eq (total, matching);
+    cr_assert_eq (count, expected, "%s %s offset %zu limit %zu: %zu jobs, not %zu",
+                  zjob_sort_name (query->sort_by), query->descending? "desc": "asc",
+                  query->offset, query->limit, count, expected);
+    for (size_t index = 0; index < count; index++)
+        cr_assert_str_eq (jobs [index]->id, sorted [first + index]->id,
+                          "%s %s offset %zu limit %zu: job %zu differs",
+                          zjob_sort_name (query->sort_by), query->descending? "desc": "asc",
+                          query->offset, query->limit, index);
+    s_list_free (&jobs, count);
+}
+
+//  Pages taken by bounded selection equal pages of a full sort, for every
+//  key and order, with heavy ties (broken by id), filtered or not
+Test (manager, list_pages_equal_a_full_sort)
+{
+    #define PAGE_JOBS 600
+    zjob_store_t *store = zjob_store_memory_new ();
+    unsigned seed = 12345;
+    for (int index = 0; index < PAGE_JOBS; index++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = seed >> 8;
+        zjob_spec_t spec = s_spec (r % 3? "busy": "rare", (zjob_priority_t) (r % 4));
+        zjob_error_t err = { 0, "" };
+        zjob_job_t *job = zjob_job_new (&spec, &err);
+        cr_assert_not_null (job, "%s", err.text);
+        //  Few distinct times: most comparisons fall to the id
+        job->created_at = s_base + (r / 7) % 40;
+        job->updated_at = s_base + (r / 11) % 25;
+        job->status = (uint8_t) s_list_status [(r / 13) % 6];
+        cr_assert_eq (zjob_store_put (store, job, &err), 0, "%s", err.text);
+        zjob_job_destroy (&job);
+    }
+    zjob_manager_t *manager = s_manager_over (store, 0);
+
+    const struct { size_t offset, limit; } pages [] = {
+        { 0, 0 }, { 0, 1 }, { 0, 20 }, { 1, 1 }, { 5, 17 }, { 99, 1 }, { 250, 100 },
+        { 390, 20 }, { 395, 10 }, { 399, 1 }, { 400, 5 }, { 580, 30 }, { 599, 1 },
+        { 599, 2 }, { 600, 1 }, { 601, 10 }, { 5000, 3 }, { SIZE_MAX - 5, 10 },
+        { 0, ZJOB_LIST_LIMIT_MAX }, { 10, ZJOB_LIST_LIMIT_MAX }
+    };
+    zjob_filter_t filters [2];
+    memset (filters, 0, sizeof (filters));
+    filters [1].workflow_id = "busy";
+    zjob_job_t **sorted = (zjob_job_t **) calloc (PAGE_JOBS, sizeof (zjob_job_t *));
+    cr_assert_not_null (sorted);
+    for (int which = 0; which < 2; which++) {
+        for (int sort = ZJOB_SORT_CREATED; sort <= ZJOB_SORT_STATUS; sort++) {
+            for (int descending = 0; descending < 2; descending++) {
+                zjob_query_t query;
+                memset (&query, 0, sizeof (query));
+                query.filter = filters [which];
+                query.sort_by = (zjob_sort_t) sort;
+                query.descending = descending;
+                s_ref_t ref = { &query.filter, sorted, 0 };
+                zjob_store_iterate (zjob_manager_store (manager), NULL, s_ref_visit, &ref);
+                cr_assert (which? ref.count < PAGE_JOBS && ref.count > PAGE_JOBS / 2
+                                : ref.count == PAGE_JOBS);
+                s_ref_query = &query;
+                qsort (sorted, ref.count, sizeof (zjob_job_t *), s_ref_compare);
+                for (size_t page = 0; page < sizeof (pages) / sizeof (pages [0]); page++) {
+                    query.offset = pages [page].offset;
+                    query.limit = pages [page].limit;
+                    s_check_page (manager, &query, sorted, ref.count);
+                }
+                //  Around the end of this selection's total, and at random
+                for (size_t offset = ref.count - 3; offset <= ref.count + 1; offset++) {
+                    query.offset = offset;
+                    query.limit = 2;
+                    s_check_page (manager, &query, sorted, ref.count);
+                }
+                for (int trial = 0; trial < 20; trial++) {
+                    seed = seed * 1103515245u + 12345u;
+                    query.offset = (seed >> 8) % (PAGE_JOBS + 10);
+                    query.limit = 1 + (seed >> 20) % 50;
+                    s_check_page (manager, &query, sorted, ref.count);
+                }
+                for (size_t index = 0; index < ref.count; index++)
+                    zjob_job_destroy (&sorted [index]);
+            }
+        }
+    }
+    free (sorted);
+    zjob_manager_destroy (&manager);
+    #undef PAGE_JOBS
+}
+
+
+//  --------------------------------------------------------------------------
+//  Counts per workflow
+
+#define TALLY_WORKFLOWS 5
+static const char *s_tally_names [TALLY_WORKFLOWS] = { "w0", "w1", "w2", "w3", "w4" };
+
+static int
+s_tally_index (const char *workflow)
+{
+    for (int index = 0; index < TALLY_WORKFLOWS; index++)
+        if (streq (s_tally_names [index], workflow))
+            return index;
+    cr_assert_fail ("unexpected workflow %s", workflow);
+    return -1;
+}
+
+typedef struct {
+    size_t counts [TALLY_WORKFLOWS][ZJOB_STATUS_COUNT];
+    bool seen [TALLY_WORKFLOWS];
+} s_tally_t;
+
+static int
+s_recount_visit (zjob_job_t *job, void *arg)
+{
+    s_tally_t *tally = (s_tally_t *) arg;
+    int index = s_tally_index (job->workflow_id);
+    tally->counts [index][job->status]++;
+    tally->seen [index] = true;
+    return 0;
+}
+
+static void
+s_tally_heard (const char *workflow_id, const size_t counts [ZJOB_STATUS_COUNT], void *arg)
+{
+    s_tally_t *tally = (s_tally_t *) arg;
+    int index = s_tally_index (workflow_id);
+    cr_assert_not (tally->seen [index], "workflow %s heard twice", workflow_id);
+    tally->seen [index] = true;
+    size_t total = 0;
+    for (int status = 0; status < ZJOB_STATUS_COUNT; status++) {
+        tally->counts [index][status] = counts [status];
+        total += counts [status];
+    }
+    cr_assert_gt (total, 0, "workflow %s heard with no jobs", workflow_id);
+}
+
+//  The manager's counts per workflow equal a full recount of the store,
+//  and add up to zjob_manager_counts
+static void
+s_assert_tallies (zjob_manager_t *manager, const char *when)
+{
+    s_tally_t recount, heard;
+    memset (&recount, 0, sizeof (recount));
+    memset (&heard, 0, sizeof (heard));
+    zjob_store_iterate (zjob_manager_store (manager), NULL, s_recount_visit, &recount);
+    int workflows = zjob_manager_workflow_counts (manager, s_tally_heard, &heard);
+    size_t expected = 0;
+    for (int index = 0; index < TALLY_WORKFLOWS; index++)
+        expected += recount.seen [index];
+    cr_assert_eq ((size_t) workflows, expected, "%s: %d workflows, not %zu", when,
+                  workflows, expected);
+    cr_assert_eq (zjob_manager_workflows (manager), expected, "%s", when);
+    size_t counts [ZJOB_STATUS_COUNT];
+    zjob_manager_counts (manager, counts);
+    for (int status = 0; status < ZJOB_STATUS_COUNT; status++) {
+        size_t sum = 0;
+        for (int index = 0; index < TALLY_WORKFLOWS; index++) {
+            cr_assert_eq (heard.counts [index][status], recount.counts [index][status],
+                          "%s: workflow %s, %s: %zu counted, %zu stored", when,
+                          s_tally_names [index], zjob_status_name ((zjob_status_t) status),
+                          heard.counts [index][status], recount.counts [index][status]);
+            sum += heard.counts [index][status];
+        }
+        cr_assert_eq (sum, counts [status], "%s: %s", when,
+                      zjob_status_name ((zjob_status_t) status));
+    }
+    s_assert_counts (manager);
+}
+
+Test (manager, workflow_counts_follow_every_operation, .fini = s_tmpdir_fini)
+{
+    #define TALLY_IDS 1200
+    s_dir = s_tmpdir ();
+    zjob_manager_t *manager = s_manager_over (s_file_store (s_dir), 0);
+    s_assert_tallies (manager, "empty");
+    char (*ids) [ZJOB_ID_LEN + 1] = calloc (TALLY_IDS, ZJOB_ID_LEN + 1);
+    cr_assert_not_null (ids);
+    size_t id_count = 0;
+    unsigned seed = 4242;
+    int64_t now = zjob_clock_ms ();
+    int reopened = 0, cleaned = 0;
+    bool reached [ZJOB_STATUS_COUNT] = { false };
+    size_t counts [ZJOB_STATUS_COUNT];
+    for (int step = 0; step < 3000; step++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = seed >> 8;
+        const char *workflow = s_tally_names [r % TALLY_WORKFLOWS];
+        const char *id = id_count? ids [(r / 7) % id_count]: "none";
+        const char *worker = (r / 3) % 2? "wa": "wb";
+        unsigned op = (r / 11) % 100;
+        zjob_error_t err = { 0, "" };
+        if (op < 25 && id_count < TALLY_IDS - 3) {
+            zjob_spec_t spec = s_spec (workflow, (zjob_priority_t) ((r / 5) % 4));
+            //  Some wait for their run_at (the scheduled set)
+            if (op < 4)
+                spec.run_at = now + 3600 * 1000;
+            if (op % 5 == 0) {
+                zjob_spec_t specs [3] = { spec, s_spec (s_tally_names [(r / 13) % TALLY_WORKFLOWS],
+                                                         ZJOB_PRIORITY_MEDIUM), spec };
+                zjob_job_t *made [3];
+                cr_assert_eq (zjob_manager_create_batch (manager, specs, 3, op % 2, made, &err),
+                              0, "%s", err.text);
+                for (int index = 0; index < 3; index++) {
+                    strcpy (ids [id_count++], made [index]->id);
+                    zjob_job_destroy (&made [index]);
+                }
+            }
+            else
+                s_create (manager, workflow, (zjob_priority_t) ((r / 5) % 4), op % 2,
+                          ids [id_count++]);
+        }
+        else
+        if (op < 35)
+            zjob_manager_start (manager, id, &err);
+        else
+        if (op < 50) {
+            zjob_job_t *job = zjob_manager_take (manager, NULL, 0, worker);
+            zjob_job_destroy (&job);
+        }
+        else
+        if (op < 60)
+            zjob_manager_complete (manager, id, worker, s_outputs, sizeof (s_outputs), &err);
+        else
+        if (op < 65)
+            zjob_manager_fail (manager, id, worker, "boom", "it broke", &err);
+        else
+        if (op < 68)
+            zjob_manager_finish (manager, id, worker, r % 2, s_outputs, sizeof (s_outputs),
+                                 "boom", "late", &err);
+        else
+        if (op < 72)
+            zjob_manager_pause (manager, id, &err);
+        else
+        if (op < 76)
+            zjob_manager_resume (manager, id, &err);
+        else
+        if (op < 81)
+            zjob_manager_cancel (manager, id, &err);
+        else
+        if (op < 84)
+            zjob_manager_requeue (manager, id, &err);
+        else
+        if (op < 86) {
+            zjob_job_t *job = zjob_manager_adopt (manager, id, worker, &err);
+            zjob_job_destroy (&job);
+        }
+        else
+        if (op < 94)
+            zjob_manager_delete (manager, id, &err);
+        else
+        if (op < 96) {
+            //  Far enough ahead that every terminal job has expired
+            int deleted = zjob_manager_cleanup (manager, now + 3 * ZJOB_RETENTION_DEFAULT_MS, &err);
+            cr_assert_geq (deleted, 0, "%s", err.text);
+            cleaned += deleted;
+        }
+        else
+        if (op < 97 || step == 1500) {
+            //  Recovery: running jobs go back to the queue, held paused
+            //  ones are let go, and the counts are rebuilt from the store
+            s_assert_tallies (manager, "before reopening");
+            zjob_manager_destroy (&manager);
+            manager = s_manager_over (s_file_store (s_dir), 0);
+            reopened++;
+            s_assert_tallies (manager, "after reopening");
+        }
+        else
+            zjob_manager_promote (manager, now + 7200 * 1000);
+        if (step % 100 == 0)
+            s_assert_tallies (manager, "during the run");
+        zjob_manager_counts (manager, counts);
+        for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
+            reached [status] |= counts [status] > 0;
+    }
+    s_assert_tallies (manager, "at the end");
+    cr_assert_gt (reopened, 2);
+    cr_assert_gt (cleaned, 0);
+    //  Every status was reached on the way
+    for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
+        cr_assert (reached [status], "no job was %s", zjob_status_name ((zjob_status_t) status));
+
+    //  A workflow whose last job goes is dropped
+    for (size_t index = 0; index < id_count; index++)
+        zjob_manager_delete (manager, ids [index], NULL);
+    s_assert_tallies (manager, "all deleted");
+    cr_assert_eq (zjob_manager_workflows (manager), 0);
+    free (ids);
+    zjob_manager_destroy (&manager);
+    #undef TALLY_IDS
+}
+
+//  A create the store refuses leaves no workflow behind
+Test (manager, workflow_counts_after_refused_creates)
+{
+    s_flaky_t *flaky;
+    zjob_manager_t *manager = s_manager_over (s_flaky_new (&flaky), 0);
+    char id [ZJOB_ID_LEN + 1];
+    s_create (manager, "w0", ZJOB_PRIORITY_MEDIUM, true, id);
+    flaky->refuse_put = true;
+    zjob_spec_t specs [2] = { s_spec ("w1", ZJOB_PRIORITY_MEDIUM),
+                              s_spec ("w0", ZJOB_PRIORITY_HIGH) };
+    zjob_error_t err = { 0, "" };
+    zjob_job_t *job = zjob_manager_create (manager, &specs [0], true, &err);
+    cr_assert_null (job);
+    zjob_job_t *made [2];
+    cr_assert_eq (zjob_manager_create_batch (manager, specs, 2, false, made, &err), -1);
+    s_assert_tallies (manager, "refused");
+    cr_assert_eq (zjob_manager_workflows (manager), 1);
+    flaky->refuse_put = false;
+    cr_assert_eq (zjob_manager_create_batch (manager, specs, 2, false, made, &err), 0, "%s",
+                  err.text);
+    zjob_job_destroy (&made [0]);
+    zjob_job_destroy (&made [1]);
+    s_assert_tallies (manager, "accepted");
+    cr_assert_eq (zjob_manager_workflows (manager), 2);
+    zjob_manager_destroy (&manager);
+}
+
+
 //  --------------------------------------------------------------------------
 //  Cleanup
 

@@ -1923,3 +1923,44 @@ Test (proto, result_batches)
     zjob_job_destroy (&a);
     zjob_job_destroy (&c);
 }
+
+//  --------------------------------------------------------------------------
+//  Receiving one frame
+
+Test (proto, recv_frame_takes_one_frame_and_drops_more)
+{
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    cr_assert_not_null (router);
+    cr_assert_eq (zsock_bind (router, "inproc://test-recv-frame"), 0);
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    cr_assert_eq (zsock_connect (dealer, "inproc://test-recv-frame"), 0);
+    zmq_msg_t frame;
+    cr_assert_eq (zjob_proto_recv_frame (dealer, &frame), 0, "nothing waiting");
+
+    //  Learn the dealer's routing id, then send it two messages
+    zstr_send (dealer, "hello");
+    zmsg_t *hello = zmsg_recv (router);
+    cr_assert_not_null (hello);
+    zframe_t *routing = zmsg_pop (hello);
+    zmsg_destroy (&hello);
+    zframe_send (&routing, router, ZFRAME_MORE + ZFRAME_REUSE);
+    zstr_sendm (router, "one");
+    zstr_send (router, "two");                  //  A message of two frames
+    zframe_send (&routing, router, ZFRAME_MORE);
+    zstr_send (router, "single");
+
+    zpoller_t *poller = zpoller_new (dealer, NULL);
+    int got = 0;
+    while ((got = zjob_proto_recv_frame (dealer, &frame)) == 0)
+        cr_assert_not_null (zpoller_wait (poller, 5000), "no message within 5 s");
+    cr_assert_eq (got, -1, "a message of several frames is dropped whole");
+    while ((got = zjob_proto_recv_frame (dealer, &frame)) == 0)
+        cr_assert_not_null (zpoller_wait (poller, 5000), "no message within 5 s");
+    zpoller_destroy (&poller);
+    cr_assert_eq (got, 1);
+    cr_assert_eq (zmq_msg_size (&frame), 6);
+    cr_assert (memcmp (zmq_msg_data (&frame), "single", 6) == 0);
+    zmq_msg_close (&frame);
+    zsock_destroy (&dealer);
+    zsock_destroy (&router);
+}

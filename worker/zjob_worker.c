@@ -740,26 +740,14 @@ s_on_reply (zjob_worker_t *self, zjob_msg_t *msg)
 
 //  Read one message from the broker without blocking, and handle it.
 //  Returns true if a message was read (handled or dropped), false if none
-//  was waiting. One non-blocking receive per message, straight into a
-//  zmq_msg_t that the decoded message borrows: asking zsock_events first
-//  would cost a second trip through libzmq's pipes for every message.
+//  was waiting. The decoded message borrows the received frame.
 static bool
 s_read (zjob_worker_t *self)
 {
-    void *handle = zsock_resolve (self->sock);
     zmq_msg_t frame;
-    zmq_msg_init (&frame);
-    if (zmq_msg_recv (&frame, handle, ZMQ_DONTWAIT) == -1) {
-        zmq_msg_close (&frame);
-        return false;
-    }
-    if (zmq_msg_more (&frame)) {
-        //  The protocol has one frame: drop the message, all of it
-        while (zmq_msg_more (&frame) && zmq_msg_recv (&frame, handle, 0) != -1)
-            ;
-        zmq_msg_close (&frame);
-        return true;
-    }
+    int got = zjob_proto_recv_frame (self->sock, &frame);
+    if (got <= 0)
+        return got < 0;                 //  A message of several frames is dropped
     const uint8_t *data = (const uint8_t *) zmq_msg_data (&frame);
     size_t size = zmq_msg_size (&frame);
     zjob_error_t error;
