@@ -1184,7 +1184,7 @@ s_client_submit (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
         }
         if (count == 1)
             continue;
-        if (!batch_keys && (batch_keys = zhashx_new ()) == NULL) {
+        if (!batch_keys && (batch_keys = zjob_hashx_new ()) == NULL) {
             rc = zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
             break;
         }
@@ -1539,7 +1539,7 @@ s_client_stats (s_broker_t *self, const s_peer_t *peer)
         slots += worker->slots;
         busy += worker->holding;
     }
-    zhashx_t *store_stats = zhashx_new ();
+    zhashx_t *store_stats = zjob_hashx_new ();
     if (store_stats)
         zjob_store_stats (zjob_manager_store (self->manager), store_stats);
 
@@ -2455,10 +2455,10 @@ s_broker_start (s_broker_t *self)
     zjob_error_t *err = &self->start_error;
     zjob_broker_config_t *config = &self->config;
     self->started_at = zjob_mono_ms ();
-    self->registry = zhashx_new ();
-    self->by_worker_id = zhashx_new ();
-    self->holders = zhashx_new ();
-    self->subscriptions = zhashx_new ();
+    self->registry = zjob_hashx_new ();
+    self->by_worker_id = zjob_hashx_new ();
+    self->holders = zjob_hashx_new ();
+    self->subscriptions = zjob_hashx_new ();
     self->builder = zjob_msg_builder_new ();
     self->side_builder = zjob_msg_builder_new ();
     if (!self->registry || !self->by_worker_id || !self->holders || !self->subscriptions

@@ -983,10 +983,10 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     self->max_concurrent = config? config->max_concurrent: ZJOB_MAX_CONCURRENT_DEFAULT;
     self->retention_ms = config && config->retention_ms > 0? config->retention_ms
                                                             : ZJOB_RETENTION_DEFAULT_MS;
-    self->workflows = zhashx_new ();
-    self->held = zhashx_new ();
-    self->keys = zhashx_new ();
-    self->tallies = zhashx_new ();
+    self->workflows = zjob_hashx_new ();
+    self->held = zjob_hashx_new ();
+    self->keys = zjob_hashx_new ();
+    self->tallies = zjob_hashx_new ();
     if (!self->workflows || !self->held || !self->tallies) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_manager_destroy (&self);

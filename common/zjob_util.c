@@ -291,3 +291,43 @@ zjob_duration_parse (const char *text)
         return -1;
     return value * unit;
 }
+
+
+//  --------------------------------------------------------------------------
+//  String hashing for zhashx
+
+static uint64_t s_hash_seed;            //  Random per process, 0 until set
+static pthread_once_t s_hash_once = PTHREAD_ONCE_INIT;
+
+static void
+s_hash_seed_init (void)
+{
+    s_hash_seed = s_random_u64 ();
+}
+
+size_t
+zjob_hash_string (const void *key)
+{
+    uint64_t hash = 14695981039346656037ULL ^ s_hash_seed;
+    for (const unsigned char *c = (const unsigned char *) key; *c; c++) {
+        hash ^= *c;
+        hash *= 1099511628211ULL;
+    }
+    //  Finalizer: spread every input bit over every output bit
+    hash ^= hash >> 33;
+    hash *= 0xff51afd7ed558ccdULL;
+    hash ^= hash >> 33;
+    hash *= 0xc4ceb9fe1a85ec53ULL;
+    hash ^= hash >> 33;
+    return (size_t) hash;
+}
+
+zhashx_t *
+zjob_hashx_new (void)
+{
+    pthread_once (&s_hash_once, s_hash_seed_init);
+    zhashx_t *hash = zhashx_new ();
+    if (hash)
+        zhashx_set_key_hasher (hash, zjob_hash_string);
+    return hash;
+}

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <czmq.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,6 +56,22 @@ uint32_t
 //  the tests can check that both paths agree.
 uint32_t
     zjob_crc32c_portable (uint32_t crc, const void *data, size_t size);
+
+//  A zhashx keyed by strings, with a sound hash function. CZMQ's default
+//  (Bernstein's, with xor) gives exact collisions for strings as alike as
+//  job ids (182 pairs among 1,024 ids that differ in their last two
+//  characters, such as ...V17400 and ...V1743S), and zhashx answers a
+//  chain longer than its limit by growing its table on every lookup, past
+//  the end of its table of sizes, until malloc fails. This hash is
+//  FNV-1a with a per-process random seed and a 64-bit finalizer, so keys
+//  that others choose (idempotency keys, names) cannot be made to collide
+//  without knowing the seed. Use it for every string-keyed zhashx.
+zhashx_t *
+    zjob_hashx_new (void);
+
+//  The hash zjob_hashx_new installs, for a NUL-terminated string key.
+size_t
+    zjob_hash_string (const void *key);
 
 //  Parse a duration such as "50ms", "2s", "5m", "7d" or "250" (msecs).
 //  Returns msecs, or -1 if the text is not a duration.

@@ -906,7 +906,7 @@ zjob_worker_new (const char *endpoint, const char *name, const char *const *work
     self->slots = slots;
     self->sock = zsock_new (ZMQ_DEALER);
     self->builder = zjob_msg_builder_new ();
-    self->tasks = zhashx_new ();
+    self->tasks = zjob_hashx_new ();
     self->results = zlistx_new ();
     self->events = zlistx_new ();
     bool ok = self->endpoint && self->name && self->workflows && self->sock && self->builder
