@@ -14,6 +14,7 @@
     ========================================================================= */
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -125,13 +126,57 @@ s_proc_state (pid_t pid)
     return paren && paren [1] == ' '? paren [2]: 0;
 }
 
-//  Wait until pid is in state (or, with not, in another state)
+//  The parent pid of pid, from /proc, or 0
+static pid_t
+s_proc_parent (pid_t pid)
+{
+    char path [64], line [512];
+    snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return 0;
+    char *got = fgets (line, sizeof (line), file);
+    fclose (file);
+    char *paren = got? strrchr (line, ')'): NULL;
+    int parent = 0;
+    if (!paren || sscanf (paren + 1, " %*c %d", &parent) != 1)
+        return 0;
+    return (pid_t) parent;
+}
+
+//  True if pid is stopped: in state T, or blocked (D) in a vfork whose
+//  child is stopped. A shell that runs a command vforks, and a SIGSTOP to
+//  the group that lands between the vfork and the exec stops the child and
+//  leaves the shell waiting for it, in D, for as long as the pause lasts.
 static bool
-s_wait_state (pid_t pid, char state, bool not)
+s_stopped (pid_t pid)
+{
+    char state = s_proc_state (pid);
+    if (state == 'T')
+        return true;
+    if (state != 'D')
+        return false;
+    DIR *proc = opendir ("/proc");
+    if (!proc)
+        return false;
+    bool stopped_child = false;
+    struct dirent *entry;
+    while (!stopped_child && (entry = readdir (proc))) {
+        pid_t child = (pid_t) atoi (entry->d_name);
+        if (child > 0 && s_proc_parent (child) == pid && s_proc_state (child) == 'T')
+            stopped_child = true;
+    }
+    closedir (proc);
+    return stopped_child;
+}
+
+//  Wait until pid is stopped (or, with not, until it runs again)
+static bool
+s_wait_stopped (pid_t pid, bool not)
 {
     int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
     while (zjob_mono_ms () < deadline) {
-        if ((s_proc_state (pid) == state) != not)
+        if (s_stopped (pid) != not)
             return true;
         zclock_sleep (5);               //  Polling /proc: no event to wait on
     }
@@ -496,11 +541,11 @@ Test (worker_cmd, pause_stops_the_process_and_resume_continues_it)
 
     cr_assert_eq (zjob_client_pause (s_env.client, id, &err), 0, "%s", err.text);
     s_expect_status (id, ZJOB_PAUSED);
-    cr_assert (s_wait_state (pid, 'T', false), "paused: the process is stopped");
+    cr_assert (s_wait_stopped (pid, false), "paused: the process is stopped");
 
     cr_assert_eq (zjob_client_resume (s_env.client, id, &err), 0, "%s", err.text);
     s_expect_status (id, ZJOB_RUNNING);
-    cr_assert (s_wait_state (pid, 'T', true), "resumed: the process runs again");
+    cr_assert (s_wait_stopped (pid, true), "resumed: the process runs again");
 
     s_touch ("stop");
     zjob_job_t *job = s_expect_end (id, ZJOB_COMPLETED);
@@ -523,7 +568,7 @@ Test (worker_cmd, cancel_kills_the_process_and_frees_the_slot)
     //  Also a paused job: it must still see the SIGTERM
     zjob_error_t err;
     cr_assert_eq (zjob_client_pause (s_env.client, id, &err), 0, "%s", err.text);
-    cr_assert (s_wait_state (pid, 'T', false));
+    cr_assert (s_wait_stopped (pid, false), "paused: the process is stopped");
     int64_t cancelled_at = zjob_mono_ms ();
     cr_assert_eq (zjob_client_cancel (s_env.client, id, &err), 0, "%s", err.text);
     s_expect_status (id, ZJOB_CANCELLED);
