@@ -83,7 +83,7 @@ echo "submitted 6 jobs; the critical and high ones are served before the others 
 show list --tag demo --sort created
 
 step "Pause a running job: its process is stopped (SIGSTOP), then resumed (SIGCONT)"
-is_running () { zjob status "$pauser" | grep -q '^running'; }
+is_running () { [[ $(zjob status "$pauser") == running* ]]; }
 wait_for 20 is_running
 show pause "$pauser"
 show status "$pauser"

@@ -22,8 +22,12 @@ for example in hello_client hello_worker; do
     cc "$source/examples/$example.c" $flags ${ZJOB_EXTRA_LDFLAGS:-} -o "$prefix/$example"
 done
 libdir=$(pkg-config --variable=libdir libzjob)
-LD_LIBRARY_PATH=$libdir ldd "$prefix/hello_client" | grep -q "$libdir/libzjob.so" \
-    || { echo "install_test: hello_client does not use the installed libzjob" >&2; exit 1; }
+#  (ldd's output whole first: grep -q would close the pipe early, and
+#  pipefail would count ldd's SIGPIPE as a failure)
+libraries=$(LD_LIBRARY_PATH=$libdir ldd "$prefix/hello_client")
+grep -q "$libdir/libzjob.so" <<< "$libraries" \
+    || { echo "install_test: hello_client does not use the installed libzjob:" >&2;
+         echo "$libraries" >&2; exit 1; }
 #  With no broker it must fail cleanly, saying so, within its timeout
 if output=$(LD_LIBRARY_PATH=$libdir timeout 20 "$prefix/hello_client" Ada tcp://127.0.0.1:1 2>&1); then
     echo "install_test: hello_client succeeded without a broker" >&2; exit 1
