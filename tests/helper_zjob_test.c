@@ -7,6 +7,7 @@
     ========================================================================= */
 
 #include "helper_zjob_test.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -274,4 +275,134 @@ zjob_test_wait_exit (pid_t pid, int timeout_ms)
         }
         zclock_sleep (5);           //  Polling a child's exit: no event to wait on
     }
+}
+
+
+//  --------------------------------------------------------------------------
+//  An in-process broker
+
+int
+zjob_test_broker_start (zjob_test_broker_t *broker, const char *store,
+                        const zjob_test_broker_t *like, zjob_error_t *err)
+{
+    memset (broker, 0, sizeof (*broker));
+    zjob_broker_config_t config;
+    zjob_broker_config_init (&config);
+    const char *options [][2] = {
+        { "clients", like? like->clients: "tcp://127.0.0.1:*" },
+        { "workers", like? like->workers: "tcp://127.0.0.1:*" },
+        { "events", like? like->events: "tcp://127.0.0.1:*" },
+        { "store", store }, { "heartbeat", "100ms" }, { "log-level", "error" }
+    };
+    for (size_t i = 0; i < sizeof (options) / sizeof (options [0]); i++)
+        if (zjob_broker_config_set (&config, options [i][0], options [i][1], err))
+            return -1;
+    //  The ports of a broker just stopped may take a moment to be free
+    int64_t deadline = zjob_mono_ms () + 5000;
+    while (!(broker->actor = zjob_broker_new (&config, err))) {
+        if (!like || zjob_mono_ms () >= deadline)
+            return -1;
+        zclock_sleep (20);              //  Retrying a bind: no event to wait on
+    }
+    if (zjob_broker_endpoints (broker->actor, &broker->clients, &broker->workers,
+                               &broker->events)) {
+        zjob_test_broker_stop (broker);
+        return zjob_error_set (err, ZJOB_INTERNAL, "the broker gave no endpoints");
+    }
+    return 0;
+}
+
+void
+zjob_test_broker_stop (zjob_test_broker_t *broker)
+{
+    zactor_destroy (&broker->actor);
+    zstr_free (&broker->clients);
+    zstr_free (&broker->workers);
+    zstr_free (&broker->events);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Processes, as /proc shows them
+
+//  The fields after the command name in /proc/pid/stat, or NULL
+static char *
+s_proc_stat (pid_t pid, char *line, size_t size)
+{
+    char path [64];
+    snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return NULL;
+    char *got = fgets (line, (int) size, file);
+    fclose (file);
+    char *paren = got? strrchr (line, ')'): NULL;
+    return paren && paren [1] == ' '? paren + 2: NULL;
+}
+
+char
+zjob_test_proc_state (pid_t pid)
+{
+    char line [512];
+    char *fields = s_proc_stat (pid, line, sizeof (line));
+    return fields? fields [0]: 0;
+}
+
+//  The parent of pid, or 0
+static pid_t
+s_proc_parent (pid_t pid)
+{
+    char line [512];
+    char *fields = s_proc_stat (pid, line, sizeof (line));
+    int parent = 0;
+    if (!fields || sscanf (fields, "%*c %d", &parent) != 1)
+        return 0;
+    return (pid_t) parent;
+}
+
+bool
+zjob_test_proc_stopped (pid_t pid)
+{
+    char state = zjob_test_proc_state (pid);
+    if (state == 'T')
+        return true;
+    if (state != 'D')
+        return false;
+    DIR *proc = opendir ("/proc");
+    if (!proc)
+        return false;
+    bool stopped_child = false;
+    struct dirent *entry;
+    while (!stopped_child && (entry = readdir (proc))) {
+        pid_t child = (pid_t) atoi (entry->d_name);
+        if (child > 0 && s_proc_parent (child) == pid && zjob_test_proc_state (child) == 'T')
+            stopped_child = true;
+    }
+    closedir (proc);
+    return stopped_child;
+}
+
+bool
+zjob_test_wait_stopped (pid_t pid, bool stopped, int timeout_ms)
+{
+    int64_t deadline = zjob_mono_ms () + timeout_ms;
+    while (zjob_mono_ms () < deadline) {
+        if (zjob_test_proc_stopped (pid) == stopped)
+            return true;
+        zclock_sleep (5);               //  Polling /proc: no event to wait on
+    }
+    return false;
+}
+
+bool
+zjob_test_wait_gone (pid_t pid, int timeout_ms)
+{
+    int64_t deadline = zjob_mono_ms () + timeout_ms;
+    while (zjob_mono_ms () < deadline) {
+        char state = zjob_test_proc_state (pid);
+        if (state == 0 || state == 'Z')
+            return true;
+        zclock_sleep (5);               //  Polling /proc: no event to wait on
+    }
+    return false;
 }

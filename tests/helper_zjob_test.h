@@ -13,6 +13,7 @@
 #include <czmq.h>
 #include <sys/types.h>
 #include "zjob_proto.h"
+#include "zjob_broker.h"
 
 //  A fresh directory under $ZJOB_TEST_TMP (or /tmp); the caller frees the
 //  path with free() after removing the tree with zjob_test_rmtree.
@@ -72,5 +73,46 @@ char *
 //  killed with SIGKILL and reaped).
 int
     zjob_test_wait_exit (pid_t pid, int timeout_ms);
+
+//  A broker actor run in the test's own process, and its bound endpoints
+typedef struct {
+    zactor_t *actor;
+    char *clients;
+    char *workers;
+    char *events;
+} zjob_test_broker_t;
+
+//  Start a broker on store (heartbeat 100 ms, log level error) on
+//  ephemeral ports of 127.0.0.1, or on the endpoints of like (a stopped
+//  broker's) if given, retrying for up to 5 s while the kernel frees them.
+//  Returns 0, or -1 with err filled.
+int
+    zjob_test_broker_start (zjob_test_broker_t *broker, const char *store,
+                            const zjob_test_broker_t *like, zjob_error_t *err);
+
+//  Stop the broker and free its endpoints; safe twice.
+void
+    zjob_test_broker_stop (zjob_test_broker_t *broker);
+
+//  The state letter of pid in /proc ('R', 'S', 'T', 'Z'...), 0 if gone.
+char
+    zjob_test_proc_state (pid_t pid);
+
+//  True if pid is stopped: in state T, or blocked (D) in a vfork whose
+//  child is stopped. A shell vforks to run a command, and a SIGSTOP to the
+//  group that lands between the vfork and the exec stops the child and
+//  leaves the shell waiting for it, in D, for as long as the pause lasts.
+bool
+    zjob_test_proc_stopped (pid_t pid);
+
+//  Wait up to timeout_ms until pid is stopped (with stopped) or runs (with
+//  !stopped). Polls /proc, which has no event to wait on. True if so.
+bool
+    zjob_test_wait_stopped (pid_t pid, bool stopped, int timeout_ms);
+
+//  Wait up to timeout_ms until pid is gone, or a zombie nobody here will
+//  reap. True if so.
+bool
+    zjob_test_wait_gone (pid_t pid, int timeout_ms);
 
 #endif

@@ -16,48 +16,20 @@
 #include "zjob_client.h"
 #include "zjob_worker.h"
 #include "zjob_broker.h"
+#include "helper_zjob_test.h"
 
 //  --------------------------------------------------------------------------
 //  Helpers
 
-typedef struct {
-    zactor_t *actor;
-    char *clients;
-    char *workers;
-    char *events;
-} s_broker_t;
-
 static void
-s_broker_start (s_broker_t *broker)
+s_broker_start (zjob_test_broker_t *broker)
 {
-    zjob_broker_config_t config;
-    zjob_broker_config_init (&config);
     zjob_error_t err;
-    const char *options [][2] = {
-        { "clients", "tcp://127.0.0.1:*" }, { "workers", "tcp://127.0.0.1:*" },
-        { "events", "tcp://127.0.0.1:*" }, { "store", "memory:" },
-        { "heartbeat", "100ms" }, { "log-level", "error" }
-    };
-    for (size_t i = 0; i < sizeof (options) / sizeof (options [0]); i++)
-        cr_assert_eq (zjob_broker_config_set (&config, options [i][0], options [i][1], &err), 0,
-                      "%s: %s", options [i][0], err.text);
-    broker->actor = zjob_broker_new (&config, &err);
-    cr_assert_not_null (broker->actor, "broker: %s", err.text);
-    cr_assert_eq (zjob_broker_endpoints (broker->actor, &broker->clients, &broker->workers,
-                                         &broker->events), 0);
-}
-
-static void
-s_broker_stop (s_broker_t *broker)
-{
-    zactor_destroy (&broker->actor);
-    zstr_free (&broker->clients);
-    zstr_free (&broker->workers);
-    zstr_free (&broker->events);
+    cr_assert_eq (zjob_test_broker_start (broker, "memory:", NULL, &err), 0, "broker: %s", err.text);
 }
 
 static zjob_client_t *
-s_client (s_broker_t *broker)
+s_client (zjob_test_broker_t *broker)
 {
     zjob_error_t err;
     zjob_client_t *client = zjob_client_new (broker->clients, 2000, &err);
@@ -153,7 +125,7 @@ Test (client, connect_and_broker_down)
     cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
 
     //  A broker that goes away: calls fail quickly, with 503
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker);
     client = s_client (&broker);
     cr_assert_str_eq (zjob_client_endpoint (client), broker.clients);
@@ -162,7 +134,7 @@ Test (client, connect_and_broker_down)
     //  Hold the port with a silent socket, so that no broker of a parallel
     //  test can take it and answer
     char *clients = strdup (broker.clients);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
     silent = zsock_new (ZMQ_ROUTER);
     int64_t deadline = zjob_mono_ms () + 2000;
     while (zsock_bind (silent, "%s", clients) < 0 && zjob_mono_ms () < deadline)
@@ -186,7 +158,7 @@ Test (client, connect_and_broker_down)
 
 Test (client, every_operation)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker);
     zjob_client_t *client = s_client (&broker);
     zjob_error_t err;
@@ -306,12 +278,12 @@ Test (client, every_operation)
     cr_assert_eq (err.code, ZJOB_NOT_FOUND);
 
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 Test (client, errors_reach_the_caller)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker);
     zjob_client_t *client = s_client (&broker);
     zjob_error_t err;
@@ -369,7 +341,7 @@ Test (client, errors_reach_the_caller)
     cr_assert_eq (zjob_client_inflight (client), 0);
 
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 //  --------------------------------------------------------------------------
@@ -377,7 +349,7 @@ Test (client, errors_reach_the_caller)
 
 Test (client, pipeline_ten_thousand_submits)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker);
     zjob_client_t *client = s_client (&broker);
     zjob_error_t err;
@@ -431,12 +403,12 @@ Test (client, pipeline_ten_thousand_submits)
     free (specs);
     zhashx_destroy (&ids);
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 Test (client, window_backlog_and_forget)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker);
     zjob_client_t *client = s_client (&broker);
     zjob_error_t err;
@@ -494,12 +466,12 @@ Test (client, window_backlog_and_forget)
     cr_assert_null (zjob_client_recv (client, 200, &err));
 
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 Test (client, hundred_clients)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker);
     zjob_error_t err;
     zjob_client_t *clients [100];
@@ -542,7 +514,7 @@ Test (client, hundred_clients)
     free (jobs);
     for (int i = 0; i < 100; i++)
         zjob_client_destroy (&clients [i]);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 //  --------------------------------------------------------------------------
@@ -550,7 +522,7 @@ Test (client, hundred_clients)
 
 Test (client, idempotent_submit)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker);
     zjob_client_t *client = s_client (&broker);
     zjob_error_t err;
@@ -589,7 +561,7 @@ Test (client, idempotent_submit)
         zjob_job_destroy (&jobs [i]);
     free (jobs);
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 //  A fake broker for the wire-level tests. It answers PING; it ignores
@@ -705,7 +677,7 @@ Test (client, lost_reply_is_resent_with_the_same_key)
 
 Test (client, wait_for_jobs)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker);
     zjob_client_t *client = s_client (&broker);
     zjob_error_t err;
@@ -747,7 +719,7 @@ Test (client, wait_for_jobs)
     zjob_client_destroy (&other);
 
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 //  Receive events until one for job id of type, within timeout_ms;
@@ -772,7 +744,7 @@ s_expect_event (zjob_events_t *events, const char *id, const char *type, char *s
 
 Test (client, events_follow_a_job)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker);
     zjob_client_t *client = s_client (&broker);
     zjob_error_t err;
@@ -839,5 +811,5 @@ Test (client, events_follow_a_job)
     zjob_events_destroy (&events);
     zjob_events_destroy (&events);
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }

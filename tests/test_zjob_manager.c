@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "zjob_manager.h"
+#include "helper_zjob_test.h"
 
 //  --------------------------------------------------------------------------
 //  Helpers
@@ -255,27 +256,18 @@ s_flaky_new (s_flaky_t **flaky_p)
 static char *
 s_tmpdir (void)
 {
-    const char *base = getenv ("ZJOB_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    if (mkdir (base, 0755) && errno != EEXIST)
-        cr_assert_fail ("cannot make %s: %s", base, strerror (errno));
-    char *path = zsys_sprintf ("%s/test_zjob_manager.XXXXXX", base);
-    cr_assert_not_null (mkdtemp (path), "mkdtemp: %s", strerror (errno));
-    return path;
+    char *dir = zjob_test_tmpdir ();
+    cr_assert_not_null (dir, "cannot make a temporary directory");
+    return dir;
 }
 
 static void
 s_tmpdir_remove (char **path_p)
 {
-    zdir_t *dir = zdir_new (*path_p, NULL);
-    if (dir) {
-        zdir_remove (dir, true);
-        zdir_destroy (&dir);
-    }
-    rmdir (*path_p);
+    zjob_test_rmtree (*path_p);
     cr_assert (!zsys_file_exists (*path_p), "%s not removed", *path_p);
-    zstr_free (path_p);
+    free (*path_p);
+    *path_p = NULL;
 }
 
 //  The directory of the running test, removed by s_tmpdir_fini even when

@@ -62,49 +62,6 @@ s_finish (zjob_runner_t *runner, int timeout_ms)
     return zjob_runner_finished (runner);
 }
 
-//  The state letter of pid in /proc ('R', 'S', 'T', 'Z'...), 0 if gone
-static char
-s_proc_state (pid_t pid)
-{
-    char path [64], line [512];
-    snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return 0;
-    char *got = fgets (line, sizeof (line), file);
-    fclose (file);
-    char *paren = got? strrchr (line, ')'): NULL;
-    return paren && paren [1] == ' '? paren [2]: 0;
-}
-
-//  Wait until pid's state is (or, with not, is not) state; true if so
-static bool
-s_wait_state (pid_t pid, char state, bool not)
-{
-    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
-    while (zjob_mono_ms () < deadline) {
-        char now = s_proc_state (pid);
-        if ((now == state) != not)
-            return true;
-        zclock_sleep (5);               //  Polling /proc: no event to wait on
-    }
-    return false;
-}
-
-//  True once pid is gone (or a zombie nobody here will reap)
-static bool
-s_wait_gone (pid_t pid)
-{
-    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
-    while (zjob_mono_ms () < deadline) {
-        char state = s_proc_state (pid);
-        if (state == 0 || state == 'Z')
-            return true;
-        zclock_sleep (5);
-    }
-    return false;
-}
-
 //  --------------------------------------------------------------------------
 //  Text helpers
 
@@ -351,7 +308,7 @@ Test (runner, progress_is_throttled)
                    "%d reports in %lld ms", reports, (long long) elapsed);
     pid_t pid = zjob_runner_pid (runner);
     zjob_runner_destroy (&runner);
-    cr_assert (s_wait_gone (pid));
+    cr_assert (zjob_test_wait_gone (pid, DEADLINE_MS));
 }
 
 //  --------------------------------------------------------------------------
@@ -364,14 +321,14 @@ Test (runner, pause_resume_stop_reach_the_process)
     pid_t pid = zjob_runner_pid (runner);
     cr_assert_eq (zjob_runner_pause (runner), 0);
     cr_assert (zjob_runner_paused (runner));
-    cr_assert (s_wait_state (pid, 'T', false), "paused: state T");
+    cr_assert (zjob_test_wait_stopped (pid, true, DEADLINE_MS), "paused: state T");
     cr_assert_eq (zjob_runner_resume (runner), 0);
     cr_assert_not (zjob_runner_paused (runner));
-    cr_assert (s_wait_state (pid, 'T', true), "resumed: no longer T");
+    cr_assert (zjob_test_wait_stopped (pid, false, DEADLINE_MS), "resumed: no longer T");
 
     //  Stop a paused command: it must still see SIGTERM
     cr_assert_eq (zjob_runner_pause (runner), 0);
-    cr_assert (s_wait_state (pid, 'T', false));
+    cr_assert (zjob_test_wait_stopped (pid, true, DEADLINE_MS));
     cr_assert_eq (zjob_runner_stop (runner), 0);
     cr_assert (s_finish (runner, DEADLINE_MS));
     cr_assert_eq (zjob_runner_signal (runner), SIGTERM);
@@ -383,7 +340,7 @@ Test (runner, pause_resume_stop_reach_the_process)
     cr_assert_eq (zjob_runner_stop (runner), -1);
     cr_assert_eq (zjob_runner_kill (runner), -1);
     zjob_runner_destroy (&runner);
-    cr_assert_eq (s_proc_state (pid), 0, "reaped");
+    cr_assert_eq (zjob_test_proc_state (pid), 0, "reaped");
 }
 
 Test (runner, signals_reach_the_whole_group)
@@ -406,12 +363,12 @@ Test (runner, signals_reach_the_whole_group)
     cr_assert_eq (fscanf (file, "%d", &child), 1);
     fclose (file);
     cr_assert_eq (zjob_runner_pause (runner), 0);
-    cr_assert (s_wait_state (child, 'T', false), "the shell's child is paused too");
+    cr_assert (zjob_test_wait_stopped (child, true, DEADLINE_MS), "the shell's child is paused too");
     cr_assert_eq (zjob_runner_resume (runner), 0);
-    cr_assert (s_wait_state (child, 'T', true));
+    cr_assert (zjob_test_wait_stopped (child, false, DEADLINE_MS));
     cr_assert_eq (zjob_runner_stop (runner), 0);
     cr_assert (s_finish (runner, DEADLINE_MS));
-    cr_assert (s_wait_gone (child), "the shell's child is stopped too");
+    cr_assert (zjob_test_wait_gone (child, DEADLINE_MS), "the shell's child is stopped too");
     zjob_runner_destroy (&runner);
     zjob_test_rmtree (dir);
     free (dir);
@@ -482,7 +439,7 @@ Test (runner, leftovers_in_the_group_are_killed_at_exit)
     cr_assert_eq (zjob_runner_exit_status (runner), 0);
     pid_t leftover = (pid_t) atoi (zjob_runner_output (runner, NULL));
     cr_assert_gt (leftover, 0);
-    cr_assert (s_wait_gone (leftover));
+    cr_assert (zjob_test_wait_gone (leftover, DEADLINE_MS));
     zjob_runner_destroy (&runner);
 }
 
@@ -507,7 +464,7 @@ Test (runner, escaped_process_is_given_up_after_draining)
     cr_assert_geq (zjob_mono_ms () - exited, ZJOB_RUNNER_DRAIN_MS - 150);
     pid_t escaped = (pid_t) atoi (zjob_runner_output (runner, NULL));
     cr_assert_gt (escaped, 0);
-    cr_assert_neq (s_proc_state (escaped), 0, "not ours to kill");
+    cr_assert_neq (zjob_test_proc_state (escaped), 0, "not ours to kill");
     kill (escaped, SIGKILL);
     zjob_runner_destroy (&runner);
     zjob_test_rmtree (dir);
@@ -519,7 +476,7 @@ Test (runner, destroy_kills_a_running_command)
     const char *argv [] = { "sleep", "30", NULL };
     zjob_runner_t *runner = s_start (argv, NULL, 0, 1000);
     pid_t pid = zjob_runner_pid (runner);
-    cr_assert (s_proc_state (pid) != 0);
+    cr_assert (zjob_test_proc_state (pid) != 0);
     zjob_runner_destroy (&runner);
-    cr_assert_eq (s_proc_state (pid), 0, "killed and reaped");
+    cr_assert_eq (zjob_test_proc_state (pid), 0, "killed and reaped");
 }

@@ -30,51 +30,15 @@
 //  --------------------------------------------------------------------------
 //  Helpers
 
-typedef struct {
-    zactor_t *actor;
-    char *clients;
-    char *workers;
-    char *events;
-} s_broker_t;
-
-//  Start a broker on store; on the endpoints of like (a stopped broker's)
-//  if given, else on ephemeral ports
 static void
-s_broker_start (s_broker_t *broker, const char *store, const s_broker_t *like)
+s_broker_start (zjob_test_broker_t *broker, const char *store, const zjob_test_broker_t *like)
 {
-    zjob_broker_config_t config;
-    zjob_broker_config_init (&config);
     zjob_error_t err;
-    const char *options [][2] = {
-        { "clients", like? like->clients: "tcp://127.0.0.1:*" },
-        { "workers", like? like->workers: "tcp://127.0.0.1:*" },
-        { "events", like? like->events: "tcp://127.0.0.1:*" },
-        { "store", store }, { "heartbeat", "100ms" }, { "log-level", "error" }
-    };
-    for (size_t i = 0; i < sizeof (options) / sizeof (options [0]); i++)
-        cr_assert_eq (zjob_broker_config_set (&config, options [i][0], options [i][1], &err), 0,
-                      "%s: %s", options [i][0], err.text);
-    //  The ports of a broker just stopped may take a moment to be free
-    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
-    do
-        broker->actor = zjob_broker_new (&config, &err);
-    while (!broker->actor && like && zjob_mono_ms () < deadline && (zclock_sleep (20), true));
-    cr_assert_not_null (broker->actor, "broker: %s", err.text);
-    cr_assert_eq (zjob_broker_endpoints (broker->actor, &broker->clients, &broker->workers,
-                                         &broker->events), 0);
-}
-
-static void
-s_broker_stop (s_broker_t *broker)
-{
-    zactor_destroy (&broker->actor);
-    zstr_free (&broker->clients);
-    zstr_free (&broker->workers);
-    zstr_free (&broker->events);
+    cr_assert_eq (zjob_test_broker_start (broker, store, like, &err), 0, "broker: %s", err.text);
 }
 
 static zjob_client_t *
-s_client (s_broker_t *broker)
+s_client (zjob_test_broker_t *broker)
 {
     zjob_error_t err;
     zjob_client_t *client = zjob_client_new (broker->clients, 2000, &err);
@@ -83,7 +47,7 @@ s_client (s_broker_t *broker)
 }
 
 static zjob_worker_t *
-s_worker (s_broker_t *broker, const char *name, const char *workflow, size_t slots)
+s_worker (zjob_test_broker_t *broker, const char *name, const char *workflow, size_t slots)
 {
     zjob_error_t err;
     const char *workflows [] = { workflow };
@@ -334,7 +298,7 @@ Test (worker, new_checks_its_arguments)
 
 Test (worker, engine_runs_a_job_through_its_life)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker, "memory:", NULL);
     zjob_client_t *client = s_client (&broker);
     zjob_worker_t *worker = s_worker (&broker, "engine", "eng", 2);
@@ -434,12 +398,12 @@ Test (worker, engine_runs_a_job_through_its_life)
     cr_assert_eq (count, 0, "DISCONNECT unregisters the worker");
 
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 Test (worker, engine_pause_resume_cancel)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker, "memory:", NULL);
     zjob_client_t *client = s_client (&broker);
     zjob_worker_t *worker = s_worker (&broker, "ctl", "ctl", 1);
@@ -490,13 +454,13 @@ Test (worker, engine_pause_resume_cancel)
 
     zjob_worker_destroy (&worker);
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 
 Test (worker, drain_takes_no_new_job)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker, "memory:", NULL);
     zjob_client_t *client = s_client (&broker);
     zjob_worker_t *worker = s_worker (&broker, "drainer", "drain", 1);
@@ -534,12 +498,12 @@ Test (worker, drain_takes_no_new_job)
     cr_assert_eq (zjob_worker_complete (worker, &task, NULL, 0, &err), 0);
     zjob_worker_destroy (&worker);
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 Test (worker, drain_takes_back_free_slots)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker, "memory:", NULL);
     zjob_client_t *client = s_client (&broker);
     zjob_worker_t *worker = s_worker (&broker, "wide", "wide", 3);
@@ -594,7 +558,7 @@ Test (worker, drain_takes_back_free_slots)
     s_expect_unattempted (client, later);
     zjob_worker_destroy (&worker);
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 //  --------------------------------------------------------------------------
@@ -681,7 +645,7 @@ s_wait_for (atomic_int *counter, int value)
 
 Test (worker, run_calls_the_handler)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker, "memory:", NULL);
     zjob_client_t *client = s_client (&broker);
     s_seen_t seen = { 0 };
@@ -716,12 +680,12 @@ Test (worker, run_calls_the_handler)
     cr_assert_eq (runner.rc, 0);
     zjob_worker_destroy (&runner.worker);
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 Test (worker, run_pause_resume_cancel)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker, "memory:", NULL);
     zjob_client_t *client = s_client (&broker);
     s_seen_t seen = { 0 };
@@ -765,12 +729,12 @@ Test (worker, run_pause_resume_cancel)
     cr_assert_eq (runner.rc, 0);
     zjob_worker_destroy (&runner.worker);
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 Test (worker, stop_finishes_or_hands_back)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker, "memory:", NULL);
     zjob_client_t *client = s_client (&broker);
     s_seen_t seen = { 0 };
@@ -814,7 +778,7 @@ Test (worker, stop_finishes_or_hands_back)
     cr_assert_eq (zjob_client_wait (client, waiting, DEADLINE_MS, &err), ZJOB_COMPLETED);
     zjob_worker_destroy (&worker);
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 //  --------------------------------------------------------------------------
@@ -843,7 +807,7 @@ Test (worker, killed_worker_job_is_requeued)
         _exit (2);                      //  Not reached: killed first
     }
     close (to_child [0]);
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker, "memory:", NULL);
     cr_assert_eq (write (to_child [1], broker.workers, strlen (broker.workers)),
                   (ssize_t) strlen (broker.workers));
@@ -878,7 +842,7 @@ Test (worker, killed_worker_job_is_requeued)
 
     zjob_worker_destroy (&worker);
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 Test (worker, result_survives_a_broker_restart)
@@ -887,7 +851,7 @@ Test (worker, result_survives_a_broker_restart)
     cr_assert_not_null (dir);
     char store [1024];
     snprintf (store, sizeof (store), "file:%s?fsync=never", dir);
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker, store, NULL);
     zjob_client_t *client = s_client (&broker);
     s_seen_t seen = { 0 };
@@ -901,17 +865,17 @@ Test (worker, result_survives_a_broker_restart)
     s_submit (client, "durable", "x", 1001, ZJOB_PRIORITY_LOW, id);
     s_wait_for (&seen.started, 1);
     s_expect_status (client, id, ZJOB_RUNNING, NULL);
-    s_broker_t old = {
+    zjob_test_broker_t old = {
         NULL, strdup (broker.clients), strdup (broker.workers), strdup (broker.events)
     };
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 
     //  It finishes while there is no broker; a new broker starts on the
     //  same store and endpoints, the worker registers again listing the
     //  job, and its kept result completes it
     seen.release = 1;
     s_broker_start (&broker, store, &old);
-    s_broker_stop (&old);
+    zjob_test_broker_stop (&old);
     cr_assert_eq (zjob_client_wait (client, id, DEADLINE_MS, &err), ZJOB_COMPLETED, "%s", err.text);
     s_expect_results (client, id, "completed", "y", 2002, NULL);
     zjob_job_t *job = zjob_client_get (client, id, &err);
@@ -924,7 +888,7 @@ Test (worker, result_survives_a_broker_restart)
     pthread_join (thread, NULL);
     zjob_worker_destroy (&runner.worker);
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
     zjob_test_rmtree (dir);
     free (dir);
 }
@@ -934,7 +898,7 @@ Test (worker, result_survives_a_broker_restart)
 
 Test (worker, priorities_across_workers)
 {
-    s_broker_t broker;
+    zjob_test_broker_t broker;
     s_broker_start (&broker, "memory:", NULL);
     zjob_client_t *client = s_client (&broker);
 
@@ -994,7 +958,7 @@ Test (worker, priorities_across_workers)
     for (int i = 0; i < TOTAL; i++)
         cr_assert_eq (zjob_client_status (client, ids [i], &err), ZJOB_COMPLETED);
     zjob_client_destroy (&client);
-    s_broker_stop (&broker);
+    zjob_test_broker_stop (&broker);
 }
 
 //  --------------------------------------------------------------------------

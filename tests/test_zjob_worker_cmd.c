@@ -14,7 +14,6 @@
     ========================================================================= */
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -109,92 +108,6 @@ s_worker_start (bool with_broker, const char *arg, ...)
     argv [argc] = NULL;
     s_env.worker = s_spawn (argv, NULL, s_env.log);
     cr_assert_gt (s_env.worker, 0);
-}
-
-//  The state letter of pid in /proc ('R', 'S', 'T', 'Z'...), 0 if gone
-static char
-s_proc_state (pid_t pid)
-{
-    char path [64], line [512];
-    snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return 0;
-    char *got = fgets (line, sizeof (line), file);
-    fclose (file);
-    char *paren = got? strrchr (line, ')'): NULL;
-    return paren && paren [1] == ' '? paren [2]: 0;
-}
-
-//  The parent pid of pid, from /proc, or 0
-static pid_t
-s_proc_parent (pid_t pid)
-{
-    char path [64], line [512];
-    snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return 0;
-    char *got = fgets (line, sizeof (line), file);
-    fclose (file);
-    char *paren = got? strrchr (line, ')'): NULL;
-    int parent = 0;
-    if (!paren || sscanf (paren + 1, " %*c %d", &parent) != 1)
-        return 0;
-    return (pid_t) parent;
-}
-
-//  True if pid is stopped: in state T, or blocked (D) in a vfork whose
-//  child is stopped. A shell that runs a command vforks, and a SIGSTOP to
-//  the group that lands between the vfork and the exec stops the child and
-//  leaves the shell waiting for it, in D, for as long as the pause lasts.
-static bool
-s_stopped (pid_t pid)
-{
-    char state = s_proc_state (pid);
-    if (state == 'T')
-        return true;
-    if (state != 'D')
-        return false;
-    DIR *proc = opendir ("/proc");
-    if (!proc)
-        return false;
-    bool stopped_child = false;
-    struct dirent *entry;
-    while (!stopped_child && (entry = readdir (proc))) {
-        pid_t child = (pid_t) atoi (entry->d_name);
-        if (child > 0 && s_proc_parent (child) == pid && s_proc_state (child) == 'T')
-            stopped_child = true;
-    }
-    closedir (proc);
-    return stopped_child;
-}
-
-//  Wait until pid is stopped (or, with not, until it runs again)
-static bool
-s_wait_stopped (pid_t pid, bool not)
-{
-    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
-    while (zjob_mono_ms () < deadline) {
-        if (s_stopped (pid) != not)
-            return true;
-        zclock_sleep (5);               //  Polling /proc: no event to wait on
-    }
-    return false;
-}
-
-//  Wait until pid is gone (or a zombie that is not ours to reap)
-static bool
-s_wait_gone (pid_t pid)
-{
-    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
-    while (zjob_mono_ms () < deadline) {
-        char state = s_proc_state (pid);
-        if (state == 0 || state == 'Z')
-            return true;
-        zclock_sleep (5);
-    }
-    return false;
 }
 
 //  --------------------------------------------------------------------------
@@ -541,11 +454,11 @@ Test (worker_cmd, pause_stops_the_process_and_resume_continues_it)
 
     cr_assert_eq (zjob_client_pause (s_env.client, id, &err), 0, "%s", err.text);
     s_expect_status (id, ZJOB_PAUSED);
-    cr_assert (s_wait_stopped (pid, false), "paused: the process is stopped");
+    cr_assert (zjob_test_wait_stopped (pid, true, DEADLINE_MS), "paused: the process is stopped");
 
     cr_assert_eq (zjob_client_resume (s_env.client, id, &err), 0, "%s", err.text);
     s_expect_status (id, ZJOB_RUNNING);
-    cr_assert (s_wait_stopped (pid, true), "resumed: the process runs again");
+    cr_assert (zjob_test_wait_stopped (pid, false, DEADLINE_MS), "resumed: the process runs again");
 
     s_touch ("stop");
     zjob_job_t *job = s_expect_end (id, ZJOB_COMPLETED);
@@ -553,7 +466,7 @@ Test (worker_cmd, pause_stops_the_process_and_resume_continues_it)
     cr_assert_gt (json_integer_value (json_object_get (outputs, "loops")), 0);
     json_decref (outputs);
     zjob_job_destroy (&job);
-    cr_assert (s_wait_gone (pid));
+    cr_assert (zjob_test_wait_gone (pid, DEADLINE_MS));
 }
 
 Test (worker_cmd, cancel_kills_the_process_and_frees_the_slot)
@@ -568,11 +481,11 @@ Test (worker_cmd, cancel_kills_the_process_and_frees_the_slot)
     //  Also a paused job: it must still see the SIGTERM
     zjob_error_t err;
     cr_assert_eq (zjob_client_pause (s_env.client, id, &err), 0, "%s", err.text);
-    cr_assert (s_wait_stopped (pid, false), "paused: the process is stopped");
+    cr_assert (zjob_test_wait_stopped (pid, true, DEADLINE_MS), "paused: the process is stopped");
     int64_t cancelled_at = zjob_mono_ms ();
     cr_assert_eq (zjob_client_cancel (s_env.client, id, &err), 0, "%s", err.text);
     s_expect_status (id, ZJOB_CANCELLED);
-    cr_assert (s_wait_gone (pid), "the command is gone");
+    cr_assert (zjob_test_wait_gone (pid, DEADLINE_MS), "the command is gone");
     cr_assert_lt (zjob_mono_ms () - cancelled_at, 1900, "SIGTERM did it, not the SIGKILL");
 
     //  The one slot is free again
@@ -595,7 +508,7 @@ Test (worker_cmd, cancel_kills_a_command_that_ignores_sigterm)
     int64_t cancelled_at = zjob_mono_ms ();
     zjob_error_t err;
     cr_assert_eq (zjob_client_cancel (s_env.client, id, &err), 0, "%s", err.text);
-    cr_assert (s_wait_gone (pid), "SIGKILL after the grace");
+    cr_assert (zjob_test_wait_gone (pid, DEADLINE_MS), "SIGKILL after the grace");
     cr_assert_geq (zjob_mono_ms () - cancelled_at, 250, "not before the grace");
     s_expect_status (id, ZJOB_CANCELLED);
 }
@@ -660,7 +573,7 @@ Test (worker_cmd, sigterm_hands_back_a_running_job)
     kill (s_env.worker, SIGTERM);
     cr_assert_eq (zjob_test_wait_exit (s_env.worker, DEADLINE_MS), 0, "a clean exit");
     s_env.worker = 0;
-    cr_assert (s_wait_gone (pid), "no command is left running");
+    cr_assert (zjob_test_wait_gone (pid, DEADLINE_MS), "no command is left running");
     s_expect_status (id, ZJOB_QUEUED);
     cr_assert (s_file_holds (s_env.log, "handed back to the broker"));
 
@@ -721,7 +634,7 @@ Test (worker_cmd, sigterm_lets_a_job_finish_within_the_grace)
     cr_assert_eq (zjob_test_wait_exit (s_env.worker, DEADLINE_MS), 0);
     s_env.worker = 0;
     cr_assert_lt (zjob_mono_ms () - signalled_at, 3500, "it did not wait for the whole grace");
-    cr_assert (s_wait_gone (pid));
+    cr_assert (zjob_test_wait_gone (pid, DEADLINE_MS));
     zjob_job_t *job = s_expect_end (id, ZJOB_COMPLETED);
     zjob_job_destroy (&job);
     job = s_get (later);
@@ -740,7 +653,7 @@ Test (worker_cmd, killed_worker_leaves_no_command)
     kill (s_env.worker, SIGKILL);
     cr_assert_eq (zjob_test_wait_exit (s_env.worker, DEADLINE_MS), 128 + SIGKILL);
     s_env.worker = 0;
-    cr_assert (s_wait_gone (pid), "the command died with the worker");
+    cr_assert (zjob_test_wait_gone (pid, DEADLINE_MS), "the command died with the worker");
 }
 
 //  --------------------------------------------------------------------------
