@@ -1141,6 +1141,54 @@ Test (broker, a_hundred_concurrent_clients)
         zsock_destroy (&clients [index]);
 }
 
+//  The broker waits on its sockets' fds, which signal edges only (see
+//  zjob_broker.c's banner): an input whose signal a send swallowed would
+//  wait for the next timer. With a 10 s heartbeat, every answer here must
+//  still come within S_WAIT, over rounds in which the broker reads and
+//  sends on each socket in the same passes: two clients, a worker, and a
+//  subscriber that makes every change publish an event.
+Test (broker, no_message_waits_for_a_timer)
+{
+    s_start ("heartbeat", "10s", NULL);
+    zsock_t *sub = s_subscriber ("");
+    zsock_t *client = zjob_test_dealer (s_clients);
+    zsock_t *other = zjob_test_dealer (s_clients);
+    zsock_t *worker = s_worker ("w1.fast", "fast", 1);
+    int64_t slowest = 0;
+    for (int round = 0; round < 2000; round++) {
+        int64_t start = zclock_mono ();
+        zjob_spec_t spec = { .workflow_id = "fast" };
+        zjob_msg_begin (s_builder, ZJOB_CMD_SUBMIT, ++s_request);
+        zjob_msg_add_specs (s_builder, "jobs", &spec, 1);
+        s_send (client);
+        uint64_t submitted = s_request;
+        zjob_msg_begin (s_builder, ZJOB_CMD_PING, ++s_request);
+        s_send (other);
+        zjob_msg_t *reply = zjob_test_recv (client, ZJOB_ROUTE_BROKER_CLIENT, S_WAIT);
+        cr_assert_not_null (reply, "round %d: no answer to SUBMIT", round);
+        cr_assert_eq (zjob_msg_request_id (reply), submitted);
+        cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK);
+        zjob_msg_destroy (&reply);
+        reply = zjob_test_recv (other, ZJOB_ROUTE_BROKER_CLIENT, S_WAIT);
+        cr_assert_not_null (reply, "round %d: no answer to PING", round);
+        zjob_msg_destroy (&reply);
+        zjob_job_t *job = s_take (worker, S_WAIT);
+        cr_assert_not_null (job, "round %d: no JOB", round);
+        reply = s_result (worker, job->id, NULL, 0);
+        cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK, "round %d", round);
+        zjob_msg_destroy (&reply);
+        zjob_job_destroy (&job);
+        int64_t took = zclock_mono () - start;
+        slowest = took > slowest? took: slowest;
+    }
+    //  A round that waited for a timer took seconds; none is near that
+    cr_assert_lt (slowest, S_WAIT, "slowest round %" PRId64 " ms", slowest);
+    zsock_destroy (&sub);
+    zsock_destroy (&worker);
+    zsock_destroy (&other);
+    zsock_destroy (&client);
+}
+
 Test (broker, a_retried_create_with_a_key_creates_once)
 {
     s_start (NULL);
