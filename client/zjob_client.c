@@ -86,18 +86,6 @@ s_reply_free (void **item_p)
     zjob_reply_destroy ((zjob_reply_t **) item_p);
 }
 
-//  Wait until sock is readable, at most timeout_ms (-1: forever).
-//  Returns 1 when readable, 0 at the timeout, -1 when interrupted.
-static int
-s_wait_readable (zsock_t *sock, int timeout_ms)
-{
-    zmq_pollitem_t item = { zsock_resolve (sock), 0, ZMQ_POLLIN, 0 };
-    int rc = zmq_poll (&item, 1, timeout_ms);
-    if (rc < 0)
-        return errno == EINTR && !zsys_interrupted? 0: -1;
-    return rc > 0? 1: 0;
-}
-
 static int
 s_remaining (int64_t deadline)
 {
@@ -334,7 +322,7 @@ zjob_client_recv (zjob_client_t *self, int timeout_ms, zjob_error_t *err)
         int wait = timeout_ms < 0? -1: s_remaining (deadline);
         if (timeout_ms >= 0 && wait == 0)
             break;
-        int rc = s_wait_readable (self->sock, wait);
+        int rc = zjob_proto_wait_input (self->sock, wait);
         if (rc < 0) {
             zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");
             return NULL;
@@ -381,9 +369,10 @@ s_await (zjob_client_t *self, zjob_cmd_t cmd, uint64_t id, zframe_t *frame, bool
             if (copy && zframe_send (&copy, self->sock, ZFRAME_DONTWAIT) != 0)
                 zframe_destroy (&copy);
             resend_at = now + interval;
+            continue;                   //  Receive before waiting, after a send
         }
         int64_t until = resend_at < deadline? resend_at: deadline;
-        if (s_wait_readable (self->sock, (int) (until - now)) < 0) {
+        if (zjob_proto_wait_input (self->sock, (int) (until - now)) < 0) {
             zhashx_delete (self->inflight, ID_KEY (id));
             zframe_destroy (&frame);
             zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");
@@ -982,7 +971,7 @@ zjob_events_recv (zjob_events_t *self, zjob_event_info_t *event, int timeout_ms,
         int wait = timeout_ms < 0? -1: s_remaining (deadline);
         if (timeout_ms >= 0 && wait == 0)
             break;
-        if (s_wait_readable (self->sock, wait) < 0)
+        if (zjob_proto_wait_input (self->sock, wait) < 0)
             return zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");
     }
     return zjob_error_set (err, ZJOB_UNAVAILABLE, "no event within %d ms", timeout_ms);

@@ -33,8 +33,10 @@
     message costs msgpack-c's zone (two mallocs) and nothing else.
     ========================================================================= */
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +158,20 @@ zjob_proto_recv_frame (zsock_t *sock, zmq_msg_t *frame)
         return -1;
     }
     return 1;
+}
+
+int
+zjob_proto_wait_input (zsock_t *sock, int timeout_ms)
+{
+    int fd;
+    size_t size = sizeof (fd);
+    if (zmq_getsockopt (zsock_resolve (sock), ZMQ_FD, &fd, &size))
+        return -1;
+    struct pollfd item = { fd, POLLIN, 0 };
+    int rc = poll (&item, 1, timeout_ms);
+    if (rc < 0)
+        return errno == EINTR && !zsys_interrupted? 0: -1;
+    return rc > 0? 1: 0;
 }
 
 

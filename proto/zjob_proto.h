@@ -141,6 +141,17 @@ void
 int
     zjob_proto_recv_frame (zsock_t *sock, zmq_msg_t *frame);
 
+//  Wait until sock may have input, at most timeout_ms (-1: forever), in
+//  one poll(2) of its ZMQ_FD. Only right after a receive on sock found
+//  nothing, with no send since: the fd signals edges only, and a send may
+//  swallow the signal of an input (zjob_broker.c's banner). zmq_poll asks
+//  ZMQ_EVENTS before and after it waits instead, four more system calls
+//  per wait. A wake may be spurious: the caller receives again. Returns 1
+//  when the fd signalled, 0 at the timeout or on EINTR, -1 when the
+//  process is interrupted (zsys_interrupted) or on an error.
+int
+    zjob_proto_wait_input (zsock_t *sock, int timeout_ms);
+
 //  --------------------------------------------------------------------------
 //  Structured request fields, as decoded (all borrowed from the message)
 

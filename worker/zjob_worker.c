@@ -988,18 +988,6 @@ zjob_worker_destroy (zjob_worker_t **self_p)
     }
 }
 
-//  Wait until sock is readable, at most timeout_ms (-1: forever).
-//  Returns 1 when readable, 0 at the timeout, -1 when interrupted.
-static int
-s_wait_readable (zsock_t *sock, int timeout_ms)
-{
-    zmq_pollitem_t item = { zsock_resolve (sock), 0, ZMQ_POLLIN, 0 };
-    int rc = zmq_poll (&item, 1, timeout_ms);
-    if (rc < 0)
-        return errno == EINTR && !zsys_interrupted? 0: -1;
-    return rc > 0? 1: 0;
-}
-
 int
 zjob_worker_recv (zjob_worker_t *self, int timeout_ms, zjob_task_t **task_p,
                   zjob_error_t *err)
@@ -1025,7 +1013,7 @@ zjob_worker_recv (zjob_worker_t *self, int timeout_ms, zjob_task_t **task_p,
         int64_t wait = zjob_worker_timeout (self);
         if (deadline - now < wait)
             wait = deadline - now;
-        if (s_wait_readable (self->sock, (int) wait) < 0)
+        if (zjob_proto_wait_input (self->sock, (int) wait) < 0)
             return zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");
     }
 }
@@ -1227,7 +1215,7 @@ zjob_worker_flush (zjob_worker_t *self, int timeout_ms)
         s_timers (self);
         if (!s_read (self)) {
             int wait = zjob_worker_timeout (self);
-            if (s_wait_readable (self->sock, wait < left? wait: left) < 0)
+            if (zjob_proto_wait_input (self->sock, wait < left? wait: left) < 0)
                 break;
         }
     }
