@@ -1128,8 +1128,10 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
         if (status == ZJOB_FAILED)
             s_rate_add (&self->failed, self->now, 1);
         //  A job a worker still has (the reporter itself is forgotten
-        //  before its result is applied): tell it what changed
-        s_worker_t *holder = (s_worker_t *) zhashx_lookup (self->holders, job->id);
+        //  before its result is applied): tell it what changed. Only a
+        //  job that was running or paused can have one.
+        s_worker_t *holder = old_status == ZJOB_RUNNING || old_status == ZJOB_PAUSED
+                           ? (s_worker_t *) zhashx_lookup (self->holders, job->id): NULL;
         if (holder && !holder->dead) {
             if (old_status == ZJOB_RUNNING && status == ZJOB_PAUSED)
                 s_queue_control (self, holder, ZJOB_CMD_PAUSE, job->id);

@@ -37,21 +37,13 @@ struct _zjob_store_memory_t {
     size_t count;                       //  Jobs stored
 };
 
-//  FNV-1a over the id, then a finaliser so that ids differing only in
-//  their last characters spread over the low bits we index with. Never 0,
-//  which marks an empty slot.
+//  The id's hash (zjob_hash_string: its finalizer spreads ids that differ
+//  only in their last characters over the low bits we index with). Never
+//  0, which marks an empty slot.
 static inline uint32_t
 s_hash (const char *id)
 {
-    uint64_t hash = 14695981039346656037ULL;
-    for (const unsigned char *c = (const unsigned char *) id; *c; c++) {
-        hash ^= *c;
-        hash *= 1099511628211ULL;
-    }
-    hash ^= hash >> 33;
-    hash *= 0xff51afd7ed558ccdULL;
-    hash ^= hash >> 33;
-    return (uint32_t) hash | 1u << 31;
+    return (uint32_t) zjob_hash_string (id) | 1u << 31;
 }
 
 //  Index of the slot holding id, or of the empty slot where it would go.

@@ -63,9 +63,9 @@ uint32_t
 //  characters, such as ...V17400 and ...V1743S), and zhashx answers a
 //  chain longer than its limit by growing its table on every lookup, past
 //  the end of its table of sizes, until malloc fails. This hash is
-//  FNV-1a with a per-process random seed and a 64-bit finalizer, so keys
-//  that others choose (idempotency keys, names) cannot be made to collide
-//  without knowing the seed. Use it for every string-keyed zhashx.
+//  A word-at-a-time multiply-xor hash with a per-process random seed and
+//  a 64-bit finalizer (CZMQ's default confuses job ids: see the tests).
+//  Use it for every string-keyed zhashx.
 zhashx_t *
     zjob_hashx_new (void);
 

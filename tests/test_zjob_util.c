@@ -245,6 +245,15 @@ Test (id, validity)
     cr_assert_not (zjob_id_valid ("0123456789ABCDEFGHJU"));
     cr_assert_not (zjob_id_valid ("0123456789ABCDEFGH-K"));
     cr_assert_not (zjob_id_valid ("0123456789ABCDEFGH K"));
+    //  Every byte: valid in an id exactly when it is one of the 32 digits
+    const char *digits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    for (int byte = 1; byte < 256; byte++) {
+        char id [ZJOB_ID_LEN + 1];
+        memset (id, '0', ZJOB_ID_LEN);
+        id [ZJOB_ID_LEN] = 0;
+        id [7] = (char) byte;
+        cr_assert_eq (zjob_id_valid (id), strchr (digits, byte) != NULL, "byte %d", byte);
+    }
 }
 
 Test (id, time_is_the_first_48_bits)
