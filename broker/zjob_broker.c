@@ -14,9 +14,10 @@
          most `batch` messages per socket (workers first: their results
          free the credit that new jobs need, and jobs already durable
          refill it before the clients are read, as in step 4), and apply
-         each request to the manager at once. Frames are received into zmq_msg_t and
-         decoded in place (no copy); nothing is sent yet: each reply is
-         encoded into a reused arena with its peer's routing id;
+         each request to the manager at once. Frames are received into
+         zmq_msg_t and decoded in place (no copy); nothing is sent yet:
+         each reply is encoded into a reused arena with its peer's
+         routing id;
       3. expire silent workers, requeue what dead workers held;
       4. dispatch what is already durable (below), so that workers run
          jobs while the sync waits for the disk;
