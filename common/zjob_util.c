@@ -331,8 +331,17 @@ zjob_hash_string (const void *key)
         bytes += sizeof (word);
         left -= sizeof (word);
     }
-    word = 0;
-    memcpy (&word, bytes, left);
+    //  The last 0 to 7 bytes in two loads that may overlap (the length,
+    //  mixed in above, tells them apart): no byte loop
+    if (left >= 4) {
+        uint32_t head, tail;
+        memcpy (&head, bytes, 4);
+        memcpy (&tail, bytes + left - 4, 4);
+        word = (uint64_t) head | (uint64_t) tail << 32;
+    }
+    else
+        word = left? (uint64_t) bytes [0] | (uint64_t) bytes [left / 2] << 8
+                   | (uint64_t) bytes [left - 1] << 16: 0;
     hash = (hash ^ word) * 0xbf58476d1ce4e5b9ULL;
     //  Finalizer: spread every input bit over every output bit
     hash ^= hash >> 33;

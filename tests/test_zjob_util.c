@@ -422,3 +422,45 @@ Test (util, hash_separates_ids_that_bernstein_confuses)
     cr_assert_eq (zhashx_size (table), 512);
     zhashx_destroy (&table);
 }
+
+static int
+s_compare_hashes (const void *a, const void *b)
+{
+    size_t x = *(const size_t *) a, y = *(const size_t *) b;
+    return x < y? -1: x > y;
+}
+
+//  Short keys (names, keys) end in the hash's tail, read in overlapping
+//  loads: every string of 0 to 3 letters and every one-letter change of a
+//  12-byte key hash apart
+Test (util, hash_separates_short_and_nearby_keys)
+{
+    enum { SHORT = 1 + 26 + 26 * 26 + 26 * 26 * 26, NEAR = 12 * 26 };
+    size_t *hashes = (size_t *) calloc (SHORT + NEAR, sizeof (size_t));
+    cr_assert_not_null (hashes);
+    size_t count = 0;
+    char key [16];
+    for (int length = 0; length <= 3; length++) {
+        int total = 1;
+        for (int i = 0; i < length; i++)
+            total *= 26;
+        for (int n = 0; n < total; n++) {
+            int rest = n;
+            for (int i = 0; i < length; i++, rest /= 26)
+                key [i] = (char) ('a' + rest % 26);
+            key [length] = 0;
+            hashes [count++] = zjob_hash_string (key);
+        }
+    }
+    for (int at = 0; at < 12; at++)
+        for (int letter = 0; letter < 26; letter++) {
+            memcpy (key, "key-00000000", 13);
+            key [at] = (char) ('A' + letter);     //  Never the original byte
+            hashes [count++] = zjob_hash_string (key);
+        }
+    cr_assert_eq (count, SHORT + NEAR);
+    qsort (hashes, count, sizeof (size_t), s_compare_hashes);
+    for (size_t index = 1; index < count; index++)
+        cr_assert_neq (hashes [index], hashes [index - 1], "two keys share a hash");
+    free (hashes);
+}
