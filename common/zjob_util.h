@@ -62,9 +62,9 @@ uint32_t
 //  job ids (182 pairs among 1,024 ids that differ in their last two
 //  characters, such as ...V17400 and ...V1743S), and zhashx answers a
 //  chain longer than its limit by growing its table on every lookup, past
-//  the end of its table of sizes, until malloc fails. This hash is
-//  A word-at-a-time multiply-xor hash with a per-process random seed and
-//  a 64-bit finalizer (CZMQ's default confuses job ids: see the tests).
+//  the end of its table of sizes, until malloc fails. This hash is a
+//  word-at-a-time multiply-xor hash with a per-process random seed and a
+//  64-bit finalizer (see the tests for the ids CZMQ's default confuses).
 //  Use it for every string-keyed zhashx.
 zhashx_t *
     zjob_hashx_new (void);
