@@ -285,6 +285,14 @@ int
 zjob_test_broker_start (zjob_test_broker_t *broker, const char *store,
                         const zjob_test_broker_t *like, zjob_error_t *err)
 {
+    return zjob_test_broker_start_with (broker, store, like, NULL, 0, err);
+}
+
+int
+zjob_test_broker_start_with (zjob_test_broker_t *broker, const char *store,
+                             const zjob_test_broker_t *like,
+                             const char *const (*extra) [2], size_t count, zjob_error_t *err)
+{
     memset (broker, 0, sizeof (*broker));
     zjob_broker_config_t config;
     zjob_broker_config_init (&config);
@@ -296,6 +304,9 @@ zjob_test_broker_start (zjob_test_broker_t *broker, const char *store,
     };
     for (size_t i = 0; i < sizeof (options) / sizeof (options [0]); i++)
         if (zjob_broker_config_set (&config, options [i][0], options [i][1], err))
+            return -1;
+    for (size_t i = 0; i < count; i++)
+        if (zjob_broker_config_set (&config, extra [i][0], extra [i][1], err))
             return -1;
     //  The ports of a broker just stopped may take a moment to be free
     int64_t deadline = zjob_mono_ms () + 5000;

@@ -90,6 +90,14 @@ int
     zjob_test_broker_start (zjob_test_broker_t *broker, const char *store,
                             const zjob_test_broker_t *like, zjob_error_t *err);
 
+//  The same, with more configuration: count (name, value) pairs, set
+//  after the ones above (so they can override them).
+int
+    zjob_test_broker_start_with (zjob_test_broker_t *broker, const char *store,
+                                 const zjob_test_broker_t *like,
+                                 const char *const (*options) [2], size_t count,
+                                 zjob_error_t *err);
+
 //  Stop the broker and free its endpoints; safe twice.
 void
     zjob_test_broker_stop (zjob_test_broker_t *broker);

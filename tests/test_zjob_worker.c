@@ -401,6 +401,47 @@ Test (worker, engine_runs_a_job_through_its_life)
     zjob_test_broker_stop (&broker);
 }
 
+//  Jobs that came in one JOB are finished before the program takes the
+//  next: their results wait and go out together, more in one RESULT than
+//  the flush's scratch first holds (it grows), and every one is recorded
+Test (worker, engine_results_of_a_batch_go_out_together)
+{
+    //  No concurrency limit: all of them run at once
+    zjob_test_broker_t broker;
+    const char *const options [][2] = { { "max-concurrent", "0" } };
+    zjob_error_t err;
+    cr_assert_eq (zjob_test_broker_start_with (&broker, "memory:", NULL, options, 1, &err), 0,
+                  "broker: %s", err.text);
+    zjob_client_t *client = s_client (&broker);
+    enum { JOBS = 40 };
+    char ids [JOBS][ZJOB_ID_LEN + 1];
+    for (int i = 0; i < JOBS; i++)
+        s_submit (client, "many", "x", i, ZJOB_PRIORITY_MEDIUM, ids [i]);
+    //  Registered after the jobs are queued: the broker hands them out in
+    //  as few JOBs as its batch allows
+    zjob_worker_t *worker = s_worker (&broker, "many", "many", JOBS);
+    for (int i = 0; i < JOBS; i++) {
+        zjob_task_t *task = s_expect (worker, ZJOB_WORKER_TASK);
+        size_t size;
+        const uint8_t *inputs = zjob_task_inputs (task, &size);
+        uint8_t buffer [MAP_MAX];
+        const uint8_t *outputs = s_map ("y", 2 * s_map_int (inputs, size, "x", -1), buffer,
+                                        &size);
+        cr_assert_eq (zjob_worker_complete (worker, &task, outputs, size, &err), 0, "%s",
+                      err.text);
+    }
+    for (int i = 0; i < JOBS; i++) {
+        cr_assert_eq (zjob_client_wait (client, ids [i], DEADLINE_MS, &err), ZJOB_COMPLETED,
+                      "job %d: %s", i, err.text);
+        s_expect_results (client, ids [i], "completed", "y", 2 * i, NULL);
+    }
+    //  Every result is settled: nothing is left to send again
+    cr_assert_eq (zjob_worker_flush (worker, DEADLINE_MS), 0);
+    zjob_worker_destroy (&worker);
+    zjob_client_destroy (&client);
+    zjob_test_broker_stop (&broker);
+}
+
 Test (worker, engine_pause_resume_cancel)
 {
     zjob_test_broker_t broker;

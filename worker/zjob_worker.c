@@ -153,6 +153,9 @@ struct _zjob_worker_t {
     size_t result_batch;                //  Results per RESULT the broker takes (its
                                         //  READY answer's batch; 1: one at a time)
     bool results_due;                   //  Some result waits for s_results_flush
+    s_result_t **flush_chosen;          //  s_results_flush's scratch: the results of
+    zjob_result_t *flush_items;         //  one RESULT, and their wire view;
+    size_t flush_max;                   //  entries allocated (grown up to the batch)
     bool gathering;                     //  zjob_worker_run is ending several tasks:
                                         //  their results go out together after
 
@@ -404,6 +407,32 @@ s_result_post (zjob_worker_t *self, s_result_t *result)
 //  and the message limit allow (outputs are up to 1 MiB each). Each
 //  result takes the request id of the RESULT that carries it.
 #define S_RESULT_BYTES_MAX (ZJOB_MSG_MAX / 2)   //  Outputs in one RESULT, at most
+//  Make room for count results in the flush scratch arrays, growing them
+//  by doubling (up to the broker's batch). They live as long as the
+//  worker: a flush per job must not allocate, let alone clear, room for a
+//  whole batch (1000 results, 60 KB) each time. 0, or -1 if out of memory.
+static int
+s_flush_reserve (zjob_worker_t *self, size_t count, size_t batch)
+{
+    if (count <= self->flush_max)
+        return 0;
+    size_t max = self->flush_max? self->flush_max * 2: 16;
+    if (max > batch)
+        max = batch;
+    if (max < count)
+        max = count;
+    s_result_t **chosen = (s_result_t **) realloc (self->flush_chosen, max * sizeof *chosen);
+    if (chosen)
+        self->flush_chosen = chosen;
+    zjob_result_t *items = (zjob_result_t *) realloc (self->flush_items, max * sizeof *items);
+    if (items)
+        self->flush_items = items;
+    if (!chosen || !items)
+        return -1;
+    self->flush_max = max;
+    return 0;
+}
+
 static void
 s_results_flush (zjob_worker_t *self)
 {
@@ -411,8 +440,6 @@ s_results_flush (zjob_worker_t *self)
         return;
     self->results_due = false;
     size_t batch = self->result_batch > 1? self->result_batch: 1;
-    s_result_t **chosen = (s_result_t **) calloc (batch, sizeof (s_result_t *));
-    zjob_result_t *items = (zjob_result_t *) calloc (batch, sizeof (zjob_result_t));
     s_result_t *result = (s_result_t *) zlistx_first (self->results);
     while (result) {
         size_t count = 0, bytes = 0;
@@ -422,18 +449,19 @@ s_results_flush (zjob_worker_t *self)
             if (count && bytes + result->outputs_size > S_RESULT_BYTES_MAX)
                 break;                  //  It opens the next RESULT
             bytes += result->outputs_size;
-            if (chosen && items)
-                chosen [count++] = result;
+            if (s_flush_reserve (self, count + 1, batch) == 0)
+                self->flush_chosen [count++] = result;
             else
                 s_result_send (self, result);   //  Out of memory: one by one
         }
         if (count == 1)
-            s_result_send (self, chosen [0]);
+            s_result_send (self, self->flush_chosen [0]);
         else
         if (count > 1) {
+            zjob_result_t *items = self->flush_items;
             uint64_t request_id = s_begin (self, ZJOB_CMD_RESULT);
             for (size_t index = 0; index < count; index++) {
-                s_result_t *item = chosen [index];
+                s_result_t *item = self->flush_chosen [index];
                 item->due = false;
                 item->request_id = request_id;
                 items [index] = (zjob_result_t) {
@@ -449,8 +477,6 @@ s_results_flush (zjob_worker_t *self)
         }
         //  The list's cursor is still on result, if any: the next RESULT's first
     }
-    free (chosen);
-    free (items);
 }
 
 //  --------------------------------------------------------------------------
@@ -979,6 +1005,8 @@ zjob_worker_destroy (zjob_worker_t **self_p)
         for (size_t i = 0; self->workflows && i < self->workflow_count; i++)
             free (self->workflows [i]);
         free (self->workflows);
+        free (self->flush_chosen);
+        free (self->flush_items);
         free (self->endpoint);
         free (self->name);
         pthread_cond_destroy (&self->changed);
