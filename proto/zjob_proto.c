@@ -37,6 +37,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1162,10 +1163,13 @@ s_check_map (s_ctx_t *ctx, const msgpack_object *map, const s_table_t *table,
         const msgpack_object_kv *kv = &map->via.map.ptr [i];
         if (kv->key.type != MSGPACK_OBJECT_STR)
             return s_fail (ctx, path, ZJOB_BAD_REQUEST, "a key is not a string");
+        //  The first byte turns most fields down before a strlen
+        uint32_t size = kv->key.via.str.size;
+        const char *name = kv->key.via.str.ptr;
         for (size_t f = 0; f < table->count; f++) {
             const char *key = table->fields [f].key;
-            if (strlen (key) == kv->key.via.str.size
-            &&  memcmp (key, kv->key.via.str.ptr, kv->key.via.str.size) == 0) {
+            if (size && key [0] == name [0] && strlen (key) == size
+            &&  memcmp (key, name, size) == 0) {
                 s_path_t field = { path, key, 0 };
                 if (seen & (1ull << f))
                     return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "key given twice");
@@ -1349,6 +1353,56 @@ s_post_job (s_ctx_t *ctx, const msgpack_object **values)
 _Static_assert (sizeof (s_event) / sizeof (s_event [0]) <= FIELDS_MAX, "FIELDS_MAX too small");
 _Static_assert (sizeof (s_stats_ok) / sizeof (s_stats_ok [0]) <= FIELDS_MAX, "FIELDS_MAX too small");
 
+//  The zones messages are decoded into. Each thread keeps the zone of the
+//  last message it destroyed, cleared, for its next decode: a zone is an
+//  8 KB malloc, and a broker, client or worker decodes one per message,
+//  typically destroying each before the next arrives. The spare is freed
+//  when its thread ends (the key's destructor); the main thread's, at
+//  exit, stays reachable from its thread data.
+static pthread_key_t s_zone_key;
+static pthread_once_t s_zone_once = PTHREAD_ONCE_INIT;
+static bool s_zone_keyed;               //  The key was made
+
+static void
+s_zone_release (void *zone)
+{
+    msgpack_zone_free ((msgpack_zone *) zone);
+}
+
+static void
+s_zone_key_make (void)
+{
+    s_zone_keyed = pthread_key_create (&s_zone_key, s_zone_release) == 0;
+}
+
+static msgpack_zone *
+s_zone_take (void)
+{
+    pthread_once (&s_zone_once, s_zone_key_make);
+    msgpack_zone *zone = s_zone_keyed? (msgpack_zone *) pthread_getspecific (s_zone_key): NULL;
+    if (zone) {
+        pthread_setspecific (s_zone_key, NULL);
+        return zone;
+    }
+    return msgpack_zone_new (MSGPACK_ZONE_CHUNK_SIZE);
+}
+
+//  Give back a zone taken by s_zone_take (NULL does nothing): it becomes
+//  the thread's spare, cleared to its first chunk, or is freed if the
+//  thread has one already
+static void
+s_zone_give (msgpack_zone *zone)
+{
+    if (!zone)
+        return;
+    if (s_zone_keyed && !pthread_getspecific (s_zone_key)) {
+        msgpack_zone_clear (zone);
+        if (pthread_setspecific (s_zone_key, zone) == 0)
+            return;
+    }
+    msgpack_zone_free (zone);
+}
+
 zjob_msg_t *
 zjob_msg_decode (const void *data, size_t size, zjob_route_t route, zjob_error_t *err)
 {
@@ -1434,22 +1488,25 @@ zjob_msg_decode (const void *data, size_t size, zjob_route_t route, zjob_error_t
                         zjob_cmd_name (cmd));
         return NULL;
     }
-    //  Unpack; the walk above bounds what msgpack-c allocates
-    msgpack_unpacked result;
-    msgpack_unpacked_init (&result);
+    //  Unpack into a zone (the thread's spare one if it has it); the walk
+    //  above bounds what msgpack-c allocates. msgpack_unpack is the call
+    //  that takes a zone; msgpack_unpack_next would make a new one.
+    msgpack_zone *zone = s_zone_take ();
+    msgpack_object top;
     size_t offset = 0;
-    msgpack_unpack_return rc = msgpack_unpack_next (&result, (const char *) bytes, size, &offset);
-    if (rc != MSGPACK_UNPACK_SUCCESS || result.data.type != MSGPACK_OBJECT_ARRAY
-    ||  result.data.via.array.size != 4 || !result.zone) {
-        msgpack_unpacked_destroy (&result);
+    msgpack_unpack_return rc = zone? msgpack_unpack ((const char *) bytes, size, &offset, zone,
+                                                     &top)
+                                   : MSGPACK_UNPACK_NOMEM_ERROR;
+    if (rc != MSGPACK_UNPACK_SUCCESS || top.type != MSGPACK_OBJECT_ARRAY
+    ||  top.via.array.size != 4) {
+        s_zone_give (zone);
         zjob_error_set (err, rc == MSGPACK_UNPACK_NOMEM_ERROR? ZJOB_INTERNAL: ZJOB_BAD_REQUEST,
                         "%s: msgpack could not unpack the message", zjob_cmd_name (cmd));
         return NULL;
     }
-    msgpack_zone *zone = msgpack_unpacked_release_zone (&result);
     zjob_msg_t *self = (zjob_msg_t *) msgpack_zone_malloc (zone, sizeof (zjob_msg_t));
     if (!self) {
-        msgpack_zone_free (zone);
+        s_zone_give (zone);
         zjob_error_set (err, ZJOB_INTERNAL, "%s: out of memory decoding", zjob_cmd_name (cmd));
         return NULL;
     }
@@ -1459,11 +1516,11 @@ zjob_msg_decode (const void *data, size_t size, zjob_route_t route, zjob_error_t
     self->command = cmd;
     self->route = route;
     self->request_id = head.request_id;
-    self->body = &result.data.via.array.ptr [3];
+    self->body = &top.via.array.ptr [3];
     s_ctx_t ctx = { self, zjob_cmd_name (cmd), err };
     if (self->body->type != MSGPACK_OBJECT_MAP) {
         s_fail_type (&ctx, NULL, "a map", self->body);
-        msgpack_zone_free (zone);
+        s_zone_give (zone);
         return NULL;
     }
     const s_schema_t *schema = s_schema_find (cmd, route);
@@ -1471,7 +1528,7 @@ zjob_msg_decode (const void *data, size_t size, zjob_route_t route, zjob_error_t
         const msgpack_object *values [FIELDS_MAX];
         if (s_check_map (&ctx, self->body, &schema->body, values, NULL)
         || (schema->post && schema->post (&ctx, values))) {
-            msgpack_zone_free (zone);
+            s_zone_give (zone);
             return NULL;
         }
     }
@@ -1527,7 +1584,7 @@ zjob_msg_destroy (zjob_msg_t **self_p)
     if (self_p && *self_p) {
         zjob_msg_t *self = *self_p;
         zframe_destroy (&self->frame);
-        msgpack_zone_free (self->zone);     //  self lives in the zone
+        s_zone_give (self->zone);           //  self lives in the zone
         *self_p = NULL;
     }
 }
