@@ -687,10 +687,15 @@ s_key_lookup (const char *key, size_t len)
 //  --------------------------------------------------------------------------
 //  Codec: encoding
 
+//  A key is a fixstr (2 to 5 bytes): header and body in one write
 static int
 s_pack_key (msgpack_packer *pk, s_key_t k)
 {
-    return msgpack_pack_str_with_body (pk, s_keys [k].key, s_keys [k].len);
+    char bytes [8];
+    size_t len = s_keys [k].len;
+    bytes [0] = (char) (0xa0 | len);
+    memcpy (bytes + 1, s_keys [k].key, len);
+    return pk->callback (pk->data, bytes, len + 1);
 }
 
 static int
@@ -855,7 +860,7 @@ zjob_job_encode (const zjob_job_t *job, uint8_t **data_p, size_t *size_p)
         return -1;
     buffer.alloc = estimate;
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_packer_init (&pk, &buffer, zjob_msgpack_write);
     if (zjob_job_pack (job, &pk)) {
         msgpack_sbuffer_destroy (&buffer);
         return -1;

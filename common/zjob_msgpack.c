@@ -1,5 +1,6 @@
 /*  =========================================================================
-    zjob_msgpack - checking msgpack bytes before msgpack-c unpacks them
+    zjob_msgpack - checking msgpack bytes before msgpack-c unpacks them,
+    and a faster writer for msgpack-c's packer
 
     One pass over the bytes, no allocation: a stack of "items left" per
     open container. A value's first byte says what it is (the msgpack spec's
@@ -132,4 +133,20 @@ zjob_msgpack_is_map (const uint8_t *data, size_t size)
     size_t end = 0;
     return zjob_msgpack_scan (data, size, ZJOB_MSGPACK_DEPTH_MAX, UINT64_MAX, &end)
            == ZJOB_SCAN_OK && end == size;
+}
+
+int
+zjob_msgpack_write (void *data, const char *buf, size_t len)
+{
+    msgpack_sbuffer *sbuf = (msgpack_sbuffer *) data;
+    if (sbuf->alloc - sbuf->size < len || !buf)
+        return msgpack_sbuffer_write (data, buf, len);
+    char *to = sbuf->data + sbuf->size;
+    sbuf->size += len;
+    if (len > 16)
+        memcpy (to, buf, len);
+    else
+        for (size_t index = 0; index < len; index++)
+            to [index] = buf [index];
+    return 0;
 }
