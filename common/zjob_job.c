@@ -687,21 +687,18 @@ s_key_lookup (const char *key, size_t len)
 //  --------------------------------------------------------------------------
 //  Codec: encoding
 
-//  A key is a fixstr (2 to 5 bytes): header and body in one write
-static int
-s_pack_key (msgpack_packer *pk, s_key_t k)
+//  The values go through a zjob_packbuf: a job is one write to the
+//  packer, or a few when it has large inputs or outputs (written through)
+static void
+s_pack_key (zjob_packbuf_t *pb, s_key_t k)
 {
-    char bytes [8];
-    size_t len = s_keys [k].len;
-    bytes [0] = (char) (0xa0 | len);
-    memcpy (bytes + 1, s_keys [k].key, len);
-    return pk->callback (pk->data, bytes, len + 1);
+    zjob_packbuf_str (pb, s_keys [k].key, s_keys [k].len);
 }
 
-static int
-s_pack_cstr (msgpack_packer *pk, const char *text)
+static void
+s_pack_cstr (zjob_packbuf_t *pb, const char *text)
 {
-    return msgpack_pack_str_with_body (pk, text, strlen (text));
+    zjob_packbuf_str (pb, text, strlen (text));
 }
 
 int
@@ -729,106 +726,108 @@ zjob_job_pack (const zjob_job_t *job, msgpack_packer *pk)
     has [K_EMSG] = job->error_message != NULL;
     has [K_WK] = job->worker_id != NULL;
     has [K_OUT] = job->outputs.size > 0;
-    size_t count = 0;
+    uint32_t count = 0;
     for (int k = 0; k < K_COUNT; k++)
         count += has [k];
 
-    int rc = msgpack_pack_map (pk, count);
-    rc |= s_pack_key (pk, K_ID);
-    rc |= msgpack_pack_str_with_body (pk, job->id, strnlen (job->id, ZJOB_ID_LEN));
-    rc |= s_pack_key (pk, K_WF);
-    rc |= s_pack_cstr (pk, job->workflow_id);
-    rc |= s_pack_key (pk, K_PRI);
-    rc |= msgpack_pack_uint8 (pk, job->priority);
-    rc |= s_pack_key (pk, K_ST);
-    rc |= msgpack_pack_uint8 (pk, job->status);
+    zjob_packbuf_t pb;
+    zjob_packbuf_init (&pb, pk);
+    zjob_packbuf_map (&pb, count);
+    s_pack_key (&pb, K_ID);
+    zjob_packbuf_str (&pb, job->id, strnlen (job->id, ZJOB_ID_LEN));
+    s_pack_key (&pb, K_WF);
+    s_pack_cstr (&pb, job->workflow_id);
+    s_pack_key (&pb, K_PRI);
+    zjob_packbuf_uint (&pb, job->priority);
+    s_pack_key (&pb, K_ST);
+    zjob_packbuf_uint (&pb, job->status);
     if (has [K_HELD]) {
-        rc |= s_pack_key (pk, K_HELD);
-        rc |= msgpack_pack_true (pk);
+        s_pack_key (&pb, K_HELD);
+        zjob_packbuf_bool (&pb, true);
     }
     if (has [K_USER]) {
-        rc |= s_pack_key (pk, K_USER);
-        rc |= s_pack_cstr (pk, job->user_id);
+        s_pack_key (&pb, K_USER);
+        s_pack_cstr (&pb, job->user_id);
     }
     if (has [K_TAGS]) {
-        rc |= s_pack_key (pk, K_TAGS);
-        rc |= msgpack_pack_array (pk, job->tag_count);
+        s_pack_key (&pb, K_TAGS);
+        zjob_packbuf_array (&pb, (uint32_t) job->tag_count);
         for (size_t i = 0; i < job->tag_count; i++)
-            rc |= s_pack_cstr (pk, job->tags [i]);
+            s_pack_cstr (&pb, job->tags [i]);
     }
     if (has [K_IN]) {
-        rc |= s_pack_key (pk, K_IN);
-        rc |= msgpack_pack_bin_with_body (pk, job->inputs.data, job->inputs.size);
+        s_pack_key (&pb, K_IN);
+        zjob_packbuf_bin (&pb, job->inputs.data, job->inputs.size);
     }
     if (has [K_META]) {
-        rc |= s_pack_key (pk, K_META);
-        rc |= msgpack_pack_bin_with_body (pk, job->metadata.data, job->metadata.size);
+        s_pack_key (&pb, K_META);
+        zjob_packbuf_bin (&pb, job->metadata.data, job->metadata.size);
     }
     if (has [K_IDEM]) {
-        rc |= s_pack_key (pk, K_IDEM);
-        rc |= s_pack_cstr (pk, job->idempotency_key);
+        s_pack_key (&pb, K_IDEM);
+        s_pack_cstr (&pb, job->idempotency_key);
     }
     if (has [K_MAXA]) {
-        rc |= s_pack_key (pk, K_MAXA);
-        rc |= msgpack_pack_uint32 (pk, job->max_attempts);
+        s_pack_key (&pb, K_MAXA);
+        zjob_packbuf_uint (&pb, job->max_attempts);
     }
     if (has [K_RUNAT]) {
-        rc |= s_pack_key (pk, K_RUNAT);
-        rc |= msgpack_pack_int64 (pk, job->run_at);
+        s_pack_key (&pb, K_RUNAT);
+        zjob_packbuf_int (&pb, job->run_at);
     }
     if (has [K_ATT]) {
-        rc |= s_pack_key (pk, K_ATT);
-        rc |= msgpack_pack_uint32 (pk, job->attempts);
+        s_pack_key (&pb, K_ATT);
+        zjob_packbuf_uint (&pb, job->attempts);
     }
     if (has [K_PROG]) {
-        rc |= s_pack_key (pk, K_PROG);
-        rc |= msgpack_pack_float (pk, job->progress);
+        s_pack_key (&pb, K_PROG);
+        zjob_packbuf_float (&pb, job->progress);
     }
     if (has [K_PMSG]) {
-        rc |= s_pack_key (pk, K_PMSG);
-        rc |= s_pack_cstr (pk, job->progress_message);
+        s_pack_key (&pb, K_PMSG);
+        s_pack_cstr (&pb, job->progress_message);
     }
-    rc |= s_pack_key (pk, K_CT);
-    rc |= msgpack_pack_int64 (pk, job->created_at);
-    rc |= s_pack_key (pk, K_UT);
-    rc |= msgpack_pack_int64 (pk, job->updated_at);
+    s_pack_key (&pb, K_CT);
+    zjob_packbuf_int (&pb, job->created_at);
+    s_pack_key (&pb, K_UT);
+    zjob_packbuf_int (&pb, job->updated_at);
     if (has [K_QT]) {
-        rc |= s_pack_key (pk, K_QT);
-        rc |= msgpack_pack_int64 (pk, job->queued_at);
+        s_pack_key (&pb, K_QT);
+        zjob_packbuf_int (&pb, job->queued_at);
     }
     if (has [K_SAT]) {
-        rc |= s_pack_key (pk, K_SAT);
-        rc |= msgpack_pack_int64 (pk, job->started_at);
+        s_pack_key (&pb, K_SAT);
+        zjob_packbuf_int (&pb, job->started_at);
     }
     if (has [K_CAT]) {
-        rc |= s_pack_key (pk, K_CAT);
-        rc |= msgpack_pack_int64 (pk, job->completed_at);
+        s_pack_key (&pb, K_CAT);
+        zjob_packbuf_int (&pb, job->completed_at);
     }
     if (has [K_XMS]) {
-        rc |= s_pack_key (pk, K_XMS);
-        rc |= msgpack_pack_int64 (pk, job->execution_ms);
+        s_pack_key (&pb, K_XMS);
+        zjob_packbuf_int (&pb, job->execution_ms);
     }
     if (has [K_QMS]) {
-        rc |= s_pack_key (pk, K_QMS);
-        rc |= msgpack_pack_int64 (pk, job->queued_ms);
+        s_pack_key (&pb, K_QMS);
+        zjob_packbuf_int (&pb, job->queued_ms);
     }
     if (has [K_EKIND]) {
-        rc |= s_pack_key (pk, K_EKIND);
-        rc |= s_pack_cstr (pk, job->error_kind);
+        s_pack_key (&pb, K_EKIND);
+        s_pack_cstr (&pb, job->error_kind);
     }
     if (has [K_EMSG]) {
-        rc |= s_pack_key (pk, K_EMSG);
-        rc |= s_pack_cstr (pk, job->error_message);
+        s_pack_key (&pb, K_EMSG);
+        s_pack_cstr (&pb, job->error_message);
     }
     if (has [K_WK]) {
-        rc |= s_pack_key (pk, K_WK);
-        rc |= s_pack_cstr (pk, job->worker_id);
+        s_pack_key (&pb, K_WK);
+        s_pack_cstr (&pb, job->worker_id);
     }
     if (has [K_OUT]) {
-        rc |= s_pack_key (pk, K_OUT);
-        rc |= msgpack_pack_bin_with_body (pk, job->outputs.data, job->outputs.size);
+        s_pack_key (&pb, K_OUT);
+        zjob_packbuf_bin (&pb, job->outputs.data, job->outputs.size);
     }
-    return rc? -1: 0;
+    return zjob_packbuf_flush (&pb);
 }
 
 int

@@ -135,18 +135,205 @@ zjob_msgpack_is_map (const uint8_t *data, size_t size)
            == ZJOB_SCAN_OK && end == size;
 }
 
+//  Copy len bytes; up to 16 in two overlapping loads (as the string hash
+//  reads its tail), since a call to memcpy costs more than such a copy
+static inline void
+s_copy (char *to, const char *from, size_t len)
+{
+    if (len >= 8 && len <= 16) {
+        uint64_t head, tail;
+        memcpy (&head, from, 8);
+        memcpy (&tail, from + len - 8, 8);
+        memcpy (to, &head, 8);
+        memcpy (to + len - 8, &tail, 8);
+    }
+    else
+    if (len >= 4 && len < 8) {
+        uint32_t head, tail;
+        memcpy (&head, from, 4);
+        memcpy (&tail, from + len - 4, 4);
+        memcpy (to, &head, 4);
+        memcpy (to + len - 4, &tail, 4);
+    }
+    else
+    if (len > 0 && len < 4) {
+        to [0] = from [0];
+        to [len / 2] = from [len / 2];
+        to [len - 1] = from [len - 1];
+    }
+    else
+    if (len > 16)
+        memcpy (to, from, len);
+}
+
 int
 zjob_msgpack_write (void *data, const char *buf, size_t len)
 {
     msgpack_sbuffer *sbuf = (msgpack_sbuffer *) data;
     if (sbuf->alloc - sbuf->size < len || !buf)
         return msgpack_sbuffer_write (data, buf, len);
-    char *to = sbuf->data + sbuf->size;
+    s_copy (sbuf->data + sbuf->size, buf, len);
     sbuf->size += len;
-    if (len > 16)
-        memcpy (to, buf, len);
-    else
-        for (size_t index = 0; index < len; index++)
-            to [index] = buf [index];
     return 0;
+}
+
+
+//  --------------------------------------------------------------------------
+//  zjob_packbuf: encoding into a buffer
+
+void
+zjob_packbuf_init (zjob_packbuf_t *self, msgpack_packer *pk)
+{
+    self->pk = pk;
+    self->used = 0;
+    self->rc = 0;
+}
+
+int
+zjob_packbuf_flush (zjob_packbuf_t *self)
+{
+    if (self->used) {
+        self->rc |= self->pk->callback (self->pk->data, self->bytes, self->used) != 0;
+        self->used = 0;
+    }
+    return self->rc? -1: 0;
+}
+
+//  Room for len more bytes in the buffer (len <= ZJOB_PACKBUF_SIZE)
+static inline char *
+s_room (zjob_packbuf_t *self, size_t len)
+{
+    if (ZJOB_PACKBUF_SIZE - self->used < len)
+        zjob_packbuf_flush (self);
+    char *at = self->bytes + self->used;
+    self->used += len;
+    return at;
+}
+
+//  A type byte and a big-endian number of width bytes (1, 2, 4 or 8)
+static inline void
+s_put_typed (zjob_packbuf_t *self, uint8_t type, uint64_t value, int width)
+{
+    char *at = s_room (self, 1 + (size_t) width);
+    at [0] = (char) type;
+    for (int index = width; index > 0; index--, value >>= 8)
+        at [index] = (char) (value & 0xff);
+}
+
+void
+zjob_packbuf_raw (zjob_packbuf_t *self, const void *data, size_t len)
+{
+    if (len >= ZJOB_PACKBUF_DIRECT) {
+        zjob_packbuf_flush (self);
+        self->rc |= self->pk->callback (self->pk->data, (const char *) data, len) != 0;
+    }
+    else
+        s_copy (s_room (self, len), (const char *) data, len);
+}
+
+//  The header of a map or array: fix, 16 or 32 (fix_type holds up to 15)
+static void
+s_put_container (zjob_packbuf_t *self, uint8_t fix_type, uint8_t type16, uint32_t count)
+{
+    if (count < 16)
+        *s_room (self, 1) = (char) (fix_type | count);
+    else
+    if (count < 0x10000)
+        s_put_typed (self, type16, count, 2);
+    else
+        s_put_typed (self, (uint8_t) (type16 + 1), count, 4);
+}
+
+void
+zjob_packbuf_map (zjob_packbuf_t *self, uint32_t count)
+{
+    s_put_container (self, 0x80, 0xde, count);
+}
+
+void
+zjob_packbuf_array (zjob_packbuf_t *self, uint32_t count)
+{
+    s_put_container (self, 0x90, 0xdc, count);
+}
+
+void
+zjob_packbuf_str (zjob_packbuf_t *self, const char *text, size_t len)
+{
+    if (len < 32)
+        *s_room (self, 1) = (char) (0xa0 | len);
+    else
+    if (len < 0x100)
+        s_put_typed (self, 0xd9, len, 1);
+    else
+    if (len < 0x10000)
+        s_put_typed (self, 0xda, len, 2);
+    else
+        s_put_typed (self, 0xdb, len, 4);
+    zjob_packbuf_raw (self, text, len);
+}
+
+void
+zjob_packbuf_bin (zjob_packbuf_t *self, const void *data, size_t len)
+{
+    if (len < 0x100)
+        s_put_typed (self, 0xc4, len, 1);
+    else
+    if (len < 0x10000)
+        s_put_typed (self, 0xc5, len, 2);
+    else
+        s_put_typed (self, 0xc6, len, 4);
+    zjob_packbuf_raw (self, data, len);
+}
+
+void
+zjob_packbuf_uint (zjob_packbuf_t *self, uint64_t value)
+{
+    if (value < 0x80)
+        *s_room (self, 1) = (char) value;
+    else
+    if (value < 0x100)
+        s_put_typed (self, 0xcc, value, 1);
+    else
+    if (value < 0x10000)
+        s_put_typed (self, 0xcd, value, 2);
+    else
+    if (value < 0x100000000ull)
+        s_put_typed (self, 0xce, value, 4);
+    else
+        s_put_typed (self, 0xcf, value, 8);
+}
+
+void
+zjob_packbuf_int (zjob_packbuf_t *self, int64_t value)
+{
+    if (value >= 0)
+        zjob_packbuf_uint (self, (uint64_t) value);
+    else
+    if (value >= -32)
+        *s_room (self, 1) = (char) (uint8_t) value;
+    else
+    if (value >= -0x80)
+        s_put_typed (self, 0xd0, (uint64_t) value, 1);
+    else
+    if (value >= -0x8000)
+        s_put_typed (self, 0xd1, (uint64_t) value, 2);
+    else
+    if (value >= -0x80000000ll)
+        s_put_typed (self, 0xd2, (uint64_t) value, 4);
+    else
+        s_put_typed (self, 0xd3, (uint64_t) value, 8);
+}
+
+void
+zjob_packbuf_float (zjob_packbuf_t *self, float value)
+{
+    uint32_t bits;
+    memcpy (&bits, &value, sizeof bits);
+    s_put_typed (self, 0xca, bits, 4);
+}
+
+void
+zjob_packbuf_bool (zjob_packbuf_t *self, bool value)
+{
+    *s_room (self, 1) = (char) (value? 0xc3: 0xc2);
 }

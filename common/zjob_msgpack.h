@@ -55,6 +55,48 @@ bool
 int
     zjob_msgpack_write (void *data, const char *buf, size_t len);
 
+//  A buffer in front of a msgpack_packer, for records of many small
+//  values (a job is some 45): each value is encoded straight into bytes,
+//  in msgpack-c's own choice of formats (the smallest that holds it), and
+//  the buffer reaches the packer's callback in one write when it fills or
+//  is flushed. A str or bin body of ZJOB_PACKBUF_DIRECT bytes or more goes
+//  to the callback directly, not through the buffer. A failed write is
+//  remembered; zjob_packbuf_flush returns it.
+#define ZJOB_PACKBUF_SIZE   512
+#define ZJOB_PACKBUF_DIRECT 128
+
+typedef struct {
+    msgpack_packer *pk;                 //  Where the bytes go
+    size_t used;                        //  Bytes waiting in bytes
+    int rc;                             //  Nonzero once a write failed
+    char bytes [ZJOB_PACKBUF_SIZE];
+} zjob_packbuf_t;
+
+void
+    zjob_packbuf_init (zjob_packbuf_t *self, msgpack_packer *pk);
+void
+    zjob_packbuf_map (zjob_packbuf_t *self, uint32_t count);
+void
+    zjob_packbuf_array (zjob_packbuf_t *self, uint32_t count);
+void
+    zjob_packbuf_str (zjob_packbuf_t *self, const char *text, size_t len);
+void
+    zjob_packbuf_bin (zjob_packbuf_t *self, const void *data, size_t len);
+void
+    zjob_packbuf_uint (zjob_packbuf_t *self, uint64_t value);
+void
+    zjob_packbuf_int (zjob_packbuf_t *self, int64_t value);
+void
+    zjob_packbuf_float (zjob_packbuf_t *self, float value);
+void
+    zjob_packbuf_bool (zjob_packbuf_t *self, bool value);
+//  Bytes that are already msgpack (a constant key, say)
+void
+    zjob_packbuf_raw (zjob_packbuf_t *self, const void *data, size_t len);
+//  Write what is buffered; 0, or -1 if any write failed
+int
+    zjob_packbuf_flush (zjob_packbuf_t *self);
+
 #ifdef __cplusplus
 }
 #endif

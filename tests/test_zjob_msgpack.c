@@ -140,3 +140,99 @@ Test (msgpack, write_packs_what_sbuffer_write_packs)
     }
     msgpack_sbuffer_destroy (&expected);
 }
+
+//  The same values through msgpack-c's packer and through a zjob_packbuf
+//  in front of a packer: the bytes must be the same, at every boundary
+//  between formats. A small buffer size is not needed: a 512-byte buffer
+//  fills many times over here.
+Test (msgpack, packbuf_writes_what_msgpack_c_writes)
+{
+    static const uint64_t uints [] = {
+        0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffffull, 0x100000000ull,
+        UINT64_MAX
+    };
+    static const int64_t ints [] = {
+        0, 5, -1, -32, -33, -0x80, -0x81, -0x8000, -0x8001, -0x80000000ll,
+        -0x80000001ll, INT64_MIN, INT64_MAX, 0x7f, 0x80, 0x10000
+    };
+    static const size_t lens [] = { 0, 1, 31, 32, 127, 128, 255, 256, 0xffff, 0x10000 };
+    static const uint32_t counts [] = { 0, 15, 16, 0xffff, 0x10000 };
+    static const float floats [] = { 0.0f, 0.5f, 1.0f, -2.25f, 1e30f };
+    char *text = (char *) malloc (0x10000);
+    cr_assert_not_null (text);
+    for (size_t i = 0; i < 0x10000; i++)
+        text [i] = (char) ('a' + i % 26);
+
+    msgpack_sbuffer expected, got;
+    msgpack_sbuffer_init (&expected);
+    msgpack_sbuffer_init (&got);
+    msgpack_packer pk, inner;
+    msgpack_packer_init (&pk, &expected, msgpack_sbuffer_write);
+    msgpack_packer_init (&inner, &got, msgpack_sbuffer_write);
+    zjob_packbuf_t pb;
+    zjob_packbuf_init (&pb, &inner);
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < sizeof uints / sizeof uints [0]; i++) {
+            msgpack_pack_uint64 (&pk, uints [i]);
+            zjob_packbuf_uint (&pb, uints [i]);
+        }
+        for (size_t i = 0; i < sizeof ints / sizeof ints [0]; i++) {
+            msgpack_pack_int64 (&pk, ints [i]);
+            zjob_packbuf_int (&pb, ints [i]);
+        }
+        for (size_t i = 0; i < sizeof lens / sizeof lens [0]; i++) {
+            msgpack_pack_str_with_body (&pk, text, lens [i]);
+            zjob_packbuf_str (&pb, text, lens [i]);
+            msgpack_pack_bin_with_body (&pk, text, lens [i]);
+            zjob_packbuf_bin (&pb, text, lens [i]);
+        }
+        for (size_t i = 0; i < sizeof counts / sizeof counts [0]; i++) {
+            msgpack_pack_map (&pk, counts [i]);
+            zjob_packbuf_map (&pb, counts [i]);
+            msgpack_pack_array (&pk, counts [i]);
+            zjob_packbuf_array (&pb, counts [i]);
+        }
+        for (size_t i = 0; i < sizeof floats / sizeof floats [0]; i++) {
+            msgpack_pack_float (&pk, floats [i]);
+            zjob_packbuf_float (&pb, floats [i]);
+        }
+        msgpack_pack_true (&pk);
+        zjob_packbuf_bool (&pb, true);
+        msgpack_pack_false (&pk);
+        zjob_packbuf_bool (&pb, false);
+        msgpack_pack_str_with_body (&pk, "key", 3);
+        zjob_packbuf_raw (&pb, "\xa3key", 4);
+    }
+    cr_assert_eq (zjob_packbuf_flush (&pb), 0);
+    cr_assert_eq (got.size, expected.size);
+    for (size_t i = 0; i < got.size; i++)
+        cr_assert_eq ((uint8_t) got.data [i], (uint8_t) expected.data [i], "byte %zu", i);
+    msgpack_sbuffer_destroy (&expected);
+    msgpack_sbuffer_destroy (&got);
+    free (text);
+}
+
+//  A failed write is kept and reported by flush
+static int
+s_refuse (void *data, const char *buf, size_t len)
+{
+    (void) buf;
+    (void) len;
+    (*(int *) data)++;
+    return -1;
+}
+
+Test (msgpack, packbuf_reports_a_failed_write)
+{
+    int calls = 0;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &calls, s_refuse);
+    zjob_packbuf_t pb;
+    zjob_packbuf_init (&pb, &pk);
+    zjob_packbuf_uint (&pb, 7);
+    cr_assert_eq (calls, 0, "nothing is written before a flush or a full buffer");
+    cr_assert_eq (zjob_packbuf_flush (&pb), -1);
+    cr_assert_eq (calls, 1);
+    zjob_packbuf_uint (&pb, 8);
+    cr_assert_eq (zjob_packbuf_flush (&pb), -1, "the failure is remembered");
+}
