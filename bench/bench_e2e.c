@@ -68,6 +68,13 @@
     2 workers (and the ZeroMQ I/O thread of each), so CPU contention is
     part of every figure.
 
+    Rounds. On a shared machine one run of a scenario can land 20% away
+    from the next. --rounds N runs the selection N times in turn (echo,
+    strict, echo, strict, ...), so each round's ratios compare figures
+    taken minutes apart at most, and ends with the median of each
+    scenario's rate, of its ratio to the echo of its own round, and, for
+    strict, of its share of its own round's echo4 ceiling.
+
     Usage: bench_e2e [--quick] [--jobs N] [--strict-jobs N] [--latency-jobs N]
                      [--rate R] [--window W] [--batch B] [--batch-window W]
                      [--slots N] [--timeout SECS] [--dir D] [--only LIST]
@@ -119,6 +126,7 @@ static size_t s_jobs = 200000;          //  jobs per pipelined/batched scenario
 static size_t s_strict_jobs = 60000;    //  jobs per strict scenario
 static size_t s_latency_jobs = 3000;    //  jobs per latency scenario
 static size_t s_echo_trips = 20000;     //  round trips per echo client
+static size_t s_rounds = 1;             //  times the selection runs (--rounds)
 static double s_rate = 1000;            //  jobs/s, in total, in the latency scenarios
 static size_t s_window = 100;           //  single-job SUBMITs in flight per producer
 static size_t s_batch = 100;            //  specs per SUBMIT, batched scenarios
@@ -1497,6 +1505,125 @@ s_print_details (const s_scenario_t *scenario, const s_result_t *result)
 
 //  --------------------------------------------------------------------------
 
+//  The median of count values (sorted in place); 0 if none
+static int
+s_double_compare (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y? -1: x > y;
+}
+
+static double
+s_median (double *values, size_t count)
+{
+    if (count == 0)
+        return 0;
+    qsort (values, count, sizeof (double), s_double_compare);
+    return count % 2? values [count / 2]: (values [count / 2 - 1] + values [count / 2]) / 2;
+}
+
+//  After --rounds N: each scenario's median rate (with its range), its
+//  median ratio to the 1-connection echo of the same round, and for strict
+//  its median share of the same round's echo4 ceiling; latency, the
+//  median p50 and p99. Rounds where a scenario or its echo failed are left
+//  out of its medians.
+static void
+s_print_medians (const s_scenario_t *scenarios, size_t count, const s_result_t *rounds)
+{
+    double *rates = (double *) calloc (s_rounds, sizeof (double));
+    double *ratios = (double *) calloc (s_rounds, sizeof (double));
+    double *shares = (double *) calloc (s_rounds, sizeof (double));
+    double *tails = (double *) calloc (s_rounds, sizeof (double));
+    if (!rates || !ratios || !shares || !tails) {
+        free (rates), free (ratios), free (shares), free (tails);
+        return;
+    }
+    size_t echo4 = count;
+    for (size_t i = 0; i < count; i++)
+        if (scenarios [i].mode == S_ECHO && scenarios [i].jobs == S_ECHO_CLIENTS_MAX)
+            echo4 = i;
+    printf ("Medians of %zu rounds (each ratio within its own round)\n", s_rounds);
+    for (size_t i = 0; i < count; i++) {
+        const s_scenario_t *scenario = &scenarios [i];
+        size_t rated = 0, compared = 0, shared = 0;
+        double low = 0, high = 0;
+        for (size_t round = 0; round < s_rounds; round++) {
+            const s_result_t *results = rounds + round * count;
+            const s_result_t *result = &results [i];
+            if (!result->ran || !result->ok)
+                continue;
+            double value = scenario->mode == S_PACED? result->p50: result->rate;
+            if (rated == 0 || value < low)
+                low = value;
+            if (rated == 0 || value > high)
+                high = value;
+            if (scenario->mode == S_PACED)
+                tails [rated] = result->p99;
+            rates [rated++] = value;
+            if (results [0].ran && results [0].ok && results [0].rate > 0) {
+                //  Latency: p50 and p99 in this round's echo round trips
+                if (scenario->mode == S_PACED) {
+                    ratios [compared] = result->p50 / results [0].usecs;
+                    shares [compared] = result->p99 / results [0].usecs;
+                    compared++;
+                }
+                else
+                    ratios [compared++] = result->rate / results [0].rate;
+            }
+            if (scenario->mode != S_PACED && echo4 < count && results [echo4].ran
+            &&  results [echo4].ok && results [echo4].rate > 0)
+                shares [shared++] = result->rate / (results [echo4].rate / 2);
+        }
+        if (rated == 0) {
+            bool ran = false;
+            for (size_t round = 0; round < s_rounds; round++)
+                ran |= rounds [round * count + i].ran;
+            if (ran)
+                printf ("%-30s %-11s failed in every round\n", scenario->label,
+                        s_store_name (scenario));
+            continue;
+        }
+        char median [32], from [32], to [32];
+        if (scenario->mode == S_PACED) {
+            printf ("%-30s %-11s p50 %.0f us (%.0f..%.0f), p99 %.0f us", scenario->label,
+                    s_store_name (scenario), s_median (rates, rated), low, high,
+                    s_median (tails, rated));
+            //  The issue's 150 us and 1 ms were set where a round trip took 50 us
+            if (compared) {
+                double p50 = s_median (ratios, compared), p99 = s_median (shares, compared);
+                printf (" = %.1f / %.1f round trips", p50, p99);
+                if (scenario->target > 0)
+                    printf (", scaled target 3 / 20: %s", p50 <= 3 && p99 <= 20? "met": "MISSED");
+            }
+            printf ("; %zu rounds\n", rated);
+            continue;
+        }
+        printf ("%-30s %-11s %8s %s (%s..%s)", scenario->label, s_store_name (scenario),
+                s_thousands (s_median (rates, rated), median, sizeof median),
+                scenario->mode == S_ECHO? "rt/s  ": "jobs/s", s_thousands (low, from, sizeof from),
+                s_thousands (high, to, sizeof to));
+        if (compared && i > 0)
+            printf ("  %5.2fx the echo", s_median (ratios, compared));
+        if (scenario->mode == S_STRICT && scenario->target > 0 && shared) {
+            double want = scenario->target / (S_ISSUE_ECHO4_RATE / 2);
+            double got = s_median (shares, shared);
+            printf ("; %.0f%% of the echo4 ceiling, target %.0f%%: %s", 100 * got, 100 * want,
+                    got >= want? "met": "MISSED");
+        }
+        else
+        if (scenario->mode != S_ECHO && scenario->target > 0 && compared) {
+            double want = scenario->target / S_ISSUE_ECHO_RATE;
+            double got = s_median (ratios, compared);
+            printf (", scaled target %.2fx: %s", want, got >= want? "met": "MISSED");
+        }
+        printf ("; %zu rounds\n", rated);
+    }
+    free (rates);
+    free (ratios);
+    free (shares);
+    free (tails);
+}
+
 static bool
 s_selected (const char *key)
 {
@@ -1519,11 +1646,12 @@ s_usage (void)
         "usage: bench_e2e [--quick] [--jobs N] [--strict-jobs N] [--latency-jobs N]\n"
         "                 [--rate R] [--window W] [--batch B] [--batch-window W]\n"
         "                 [--slots N] [--timeout SECS] [--dir D] [--only LIST]\n"
-        "                 [--max-concurrent N]\n"
+        "                 [--max-concurrent N] [--rounds N]\n"
         "  --only takes scenario keys separated by commas: echo, echo2, echo4, strict,\n"
         "  window, window-single, batch, batch-single, strict-file, window-file,\n"
         "  batch-file, latency, latency-file,\n"
-        "  echo-end (the echo again, to see how the machine's speed drifted)\n");
+        "  echo-end (the echo again, to see how the machine's speed drifted)\n"
+        "  --rounds N runs the selection N times in turn and ends with medians\n");
 }
 
 static size_t
@@ -1591,6 +1719,9 @@ main (int argc, char *argv [])
         else
         if (streq (flag, "--max-concurrent"))
             s_max_concurrent = value;
+        else
+        if (streq (flag, "--rounds"))
+            s_rounds = s_size_arg (value);
         else {
             s_usage ();
             return 2;
@@ -1699,29 +1830,45 @@ main (int argc, char *argv [])
     printf ("  scaled target = the issue's target x (echo here / %s, the echo rate the targets"
             " were set against)\n\n", "20,000");
 
-    s_result_t results [sizeof scenarios / sizeof scenarios [0]];
-    memset (results, 0, sizeof results);
-    for (size_t i = 0; i < count; i++) {
-        s_scenario_t *scenario = &scenarios [i];
-        if (!s_selected (scenario->key))
-            continue;
-        results [i].ran = true;
-        if (scenario->mode == S_ECHO) {
-            s_run_echo (scenario, &results [i]);
-            if (scenario->jobs == S_ECHO_CLIENTS_MAX)
-                s_echo4 = &results [i];
+    s_result_t *rounds = (s_result_t *) calloc (s_rounds * count, sizeof (s_result_t));
+    if (!rounds) {
+        fprintf (stderr, "bench_e2e: out of memory\n");
+        return 1;
+    }
+    for (size_t round = 0; round < s_rounds; round++) {
+        s_result_t *results = rounds + round * count;
+        if (s_rounds > 1)
+            printf ("Round %zu of %zu\n", round + 1, s_rounds);
+        s_echo4 = NULL;
+        for (size_t i = 0; i < count; i++) {
+            s_scenario_t *scenario = &scenarios [i];
+            if (!s_selected (scenario->key))
+                continue;
+            results [i].ran = true;
+            if (scenario->mode == S_ECHO) {
+                s_run_echo (scenario, &results [i]);
+                if (scenario->jobs == S_ECHO_CLIENTS_MAX)
+                    s_echo4 = &results [i];
+            }
+            else
+                s_run_jobs (scenario, dir, &results [i]);
+            s_print_row (scenario, &results [i], &results [0]);
+            s_print_details (scenario, &results [i]);
+            fflush (stdout);
         }
-        else
-            s_run_jobs (scenario, dir, &results [i]);
-        s_print_row (scenario, &results [i], &results [0]);
-        s_print_details (scenario, &results [i]);
-        fflush (stdout);
+        if (s_rounds > 1)
+            printf ("\n");
     }
 
-    printf ("\nSummary\n");
-    for (size_t i = 0; i < count; i++)
-        if (results [i].ran)
-            s_print_row (&scenarios [i], &results [i], &results [0]);
+    if (s_rounds == 1) {
+        printf ("\nSummary\n");
+        for (size_t i = 0; i < count; i++)
+            if (rounds [i].ran)
+                s_print_row (&scenarios [i], &rounds [i], &rounds [0]);
+    }
+    else
+        s_print_medians (scenarios, count, rounds);
+    free (rounds);
     if (*dir)
         nftw (dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     return 0;
