@@ -410,7 +410,7 @@ s_result_post (zjob_worker_t *self, s_result_t *result)
 //  Make room for count results in the flush scratch arrays, growing them
 //  by doubling (up to the broker's batch). They live as long as the
 //  worker: a flush per job must not allocate, let alone clear, room for a
-//  whole batch (1000 results, 60 KB) each time. 0, or -1 if out of memory.
+//  whole batch (1000 results, 56 KB) each time. 0, or -1 if out of memory.
 static int
 s_flush_reserve (zjob_worker_t *self, size_t count, size_t batch)
 {
