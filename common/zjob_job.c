@@ -859,7 +859,7 @@ zjob_job_encode (const zjob_job_t *job, uint8_t **data_p, size_t *size_p)
         return -1;
     buffer.alloc = estimate;
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, zjob_msgpack_write);
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     if (zjob_job_pack (job, &pk)) {
         msgpack_sbuffer_destroy (&buffer);
         return -1;

@@ -1,6 +1,6 @@
 /*  =========================================================================
     zjob_msgpack - checking msgpack bytes before msgpack-c unpacks them,
-    and a faster writer for msgpack-c's packer
+    and zjob_packbuf, a buffered encoder for records of many small values
 
     One pass over the bytes, no allocation: a stack of "items left" per
     open container. A value's first byte says what it is (the msgpack spec's
@@ -135,49 +135,6 @@ zjob_msgpack_is_map (const uint8_t *data, size_t size)
            == ZJOB_SCAN_OK && end == size;
 }
 
-//  Copy len bytes; up to 16 in two overlapping loads (as the string hash
-//  reads its tail), since a call to memcpy costs more than such a copy
-static inline void
-s_copy (char *to, const char *from, size_t len)
-{
-    if (len >= 8 && len <= 16) {
-        uint64_t head, tail;
-        memcpy (&head, from, 8);
-        memcpy (&tail, from + len - 8, 8);
-        memcpy (to, &head, 8);
-        memcpy (to + len - 8, &tail, 8);
-    }
-    else
-    if (len >= 4 && len < 8) {
-        uint32_t head, tail;
-        memcpy (&head, from, 4);
-        memcpy (&tail, from + len - 4, 4);
-        memcpy (to, &head, 4);
-        memcpy (to + len - 4, &tail, 4);
-    }
-    else
-    if (len > 0 && len < 4) {
-        to [0] = from [0];
-        to [len / 2] = from [len / 2];
-        to [len - 1] = from [len - 1];
-    }
-    else
-    if (len > 16)
-        memcpy (to, from, len);
-}
-
-int
-zjob_msgpack_write (void *data, const char *buf, size_t len)
-{
-    msgpack_sbuffer *sbuf = (msgpack_sbuffer *) data;
-    if (sbuf->alloc - sbuf->size < len || !buf)
-        return msgpack_sbuffer_write (data, buf, len);
-    s_copy (sbuf->data + sbuf->size, buf, len);
-    sbuf->size += len;
-    return 0;
-}
-
-
 //  --------------------------------------------------------------------------
 //  zjob_packbuf: encoding into a buffer
 
@@ -228,7 +185,7 @@ zjob_packbuf_raw (zjob_packbuf_t *self, const void *data, size_t len)
         self->rc |= self->pk->callback (self->pk->data, (const char *) data, len) != 0;
     }
     else
-        s_copy (s_room (self, len), (const char *) data, len);
+        memcpy (s_room (self, len), data, len);
 }
 
 //  The header of a map or array: fix, 16 or 32 (fix_type holds up to 15)
@@ -256,32 +213,38 @@ zjob_packbuf_array (zjob_packbuf_t *self, uint32_t count)
     s_put_container (self, 0x90, 0xdc, count);
 }
 
+//  A type byte from a run (for a value of 1, 2, 4 or 8 bytes: uint from
+//  0xcc; bin from 0xc4, str from 0xd9, which stop at 4) and the value in
+//  the fewest bytes that hold it
+static void
+s_put_sized (zjob_packbuf_t *self, uint8_t first, uint64_t value)
+{
+    if (value < 0x100)
+        s_put_typed (self, first, value, 1);
+    else
+    if (value < 0x10000)
+        s_put_typed (self, (uint8_t) (first + 1), value, 2);
+    else
+    if (value < 0x100000000ull)
+        s_put_typed (self, (uint8_t) (first + 2), value, 4);
+    else
+        s_put_typed (self, (uint8_t) (first + 3), value, 8);
+}
+
 void
 zjob_packbuf_str (zjob_packbuf_t *self, const char *text, size_t len)
 {
     if (len < 32)
         *s_room (self, 1) = (char) (0xa0 | len);
     else
-    if (len < 0x100)
-        s_put_typed (self, 0xd9, len, 1);
-    else
-    if (len < 0x10000)
-        s_put_typed (self, 0xda, len, 2);
-    else
-        s_put_typed (self, 0xdb, len, 4);
+        s_put_sized (self, 0xd9, len);
     zjob_packbuf_raw (self, text, len);
 }
 
 void
 zjob_packbuf_bin (zjob_packbuf_t *self, const void *data, size_t len)
 {
-    if (len < 0x100)
-        s_put_typed (self, 0xc4, len, 1);
-    else
-    if (len < 0x10000)
-        s_put_typed (self, 0xc5, len, 2);
-    else
-        s_put_typed (self, 0xc6, len, 4);
+    s_put_sized (self, 0xc4, len);
     zjob_packbuf_raw (self, data, len);
 }
 
@@ -291,16 +254,7 @@ zjob_packbuf_uint (zjob_packbuf_t *self, uint64_t value)
     if (value < 0x80)
         *s_room (self, 1) = (char) value;
     else
-    if (value < 0x100)
-        s_put_typed (self, 0xcc, value, 1);
-    else
-    if (value < 0x10000)
-        s_put_typed (self, 0xcd, value, 2);
-    else
-    if (value < 0x100000000ull)
-        s_put_typed (self, 0xce, value, 4);
-    else
-        s_put_typed (self, 0xcf, value, 8);
+        s_put_sized (self, 0xcc, value);
 }
 
 void

@@ -1,6 +1,6 @@
 /*  =========================================================================
     zjob_msgpack - checking msgpack bytes before msgpack-c unpacks them,
-    and a faster writer for msgpack-c's packer
+    and zjob_packbuf, a buffered encoder for records of many small values
 
     msgpack-c sizes a container's object array from the count in its header
     before it reads the items, so a five-byte "array of 4 billion" from the
@@ -47,13 +47,6 @@ zjob_scan_t
 //  True if size bytes at data are exactly one msgpack map (empty is not).
 bool
     zjob_msgpack_is_map (const uint8_t *data, size_t size);
-
-//  A msgpack_packer write callback into a msgpack_sbuffer: the same as
-//  msgpack_sbuffer_write (which it calls to grow the buffer), with the
-//  packer's many writes of a few bytes copied inline rather than through
-//  memcpy. Packing a job is some 40 writes, most of 1 to 9 bytes.
-int
-    zjob_msgpack_write (void *data, const char *buf, size_t len);
 
 //  A buffer in front of a msgpack_packer, for records of many small
 //  values (a job is some 45): each value is encoded straight into bytes,

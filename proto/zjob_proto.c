@@ -1900,7 +1900,7 @@ zjob_msg_builder_new (void)
     zjob_msg_builder_t *self = (zjob_msg_builder_t *) calloc (1, sizeof (zjob_msg_builder_t));
     if (self) {
         msgpack_sbuffer_init (&self->buffer);
-        msgpack_packer_init (&self->pk, &self->buffer, zjob_msgpack_write);
+        msgpack_packer_init (&self->pk, &self->buffer, msgpack_sbuffer_write);
     }
     return self;
 }

@@ -1,6 +1,6 @@
 /*  =========================================================================
     test_zjob_msgpack - the scan that guards every msgpack-c unpack, and
-    the packer's sbuffer writer
+    the buffered encoder
     ========================================================================= */
 
 #include <criterion/criterion.h>
@@ -91,54 +91,6 @@ Test (msgpack, is_map)
     cr_assert_not (zjob_msgpack_is_map (trailing, sizeof trailing));
     cr_assert_not (zjob_msgpack_is_map (map, sizeof map - 1));
     cr_assert_not (zjob_msgpack_is_map (NULL, 0));
-}
-
-//  Pack the same values through a writer into a fresh sbuffer of initial
-//  room bytes (0: none), returning the sbuffer
-static msgpack_sbuffer
-s_pack_with (msgpack_packer_write write, size_t room)
-{
-    msgpack_sbuffer sbuf;
-    msgpack_sbuffer_init (&sbuf);
-    if (room) {
-        sbuf.data = (char *) malloc (room);
-        sbuf.alloc = room;
-    }
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sbuf, write);
-    char big [3000];
-    for (size_t i = 0; i < sizeof big; i++)
-        big [i] = (char) (i * 7);
-    msgpack_pack_map (&pk, 40);
-    for (int i = 0; i < 40; i++) {
-        char key [16];
-        int len = snprintf (key, sizeof key, "k%d", i);
-        msgpack_pack_str_with_body (&pk, key, (size_t) len);
-        switch (i % 5) {
-            case 0: msgpack_pack_uint64 (&pk, (uint64_t) i << (i % 60)); break;
-            case 1: msgpack_pack_int64 (&pk, -(int64_t) i * 100000); break;
-            case 2: msgpack_pack_bin_with_body (&pk, big, (size_t) i * 71); break;
-            case 3: msgpack_pack_str_with_body (&pk, big, (size_t) i % 17); break;
-            default: msgpack_pack_double (&pk, i / 3.0); break;
-        }
-    }
-    msgpack_pack_str_with_body (&pk, "", 0);
-    return sbuf;
-}
-
-Test (msgpack, write_packs_what_sbuffer_write_packs)
-{
-    msgpack_sbuffer expected = s_pack_with (msgpack_sbuffer_write, 0);
-    //  No room, a little (it must grow many times), and plenty
-    size_t rooms [] = { 0, 1, 9, 100000 };
-    for (size_t r = 0; r < sizeof rooms / sizeof rooms [0]; r++) {
-        msgpack_sbuffer got = s_pack_with (zjob_msgpack_write, rooms [r]);
-        cr_assert_eq (got.size, expected.size, "room %zu", rooms [r]);
-        cr_assert_eq (memcmp (got.data, expected.data, got.size), 0, "room %zu", rooms [r]);
-        cr_assert_leq (got.size, got.alloc);
-        msgpack_sbuffer_destroy (&got);
-    }
-    msgpack_sbuffer_destroy (&expected);
 }
 
 //  The same values through msgpack-c's packer and through a zjob_packbuf
