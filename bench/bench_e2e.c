@@ -113,6 +113,7 @@
 #define S_BROKER_STOP_MS    15000       //  msecs zjobd has to exit after SIGTERM
 #define S_REPORT_EVERY      1024        //  completions between a worker's reports
 #define S_REPORT_IDLE_MS    20          //  msecs without a job before a worker reports
+#define S_WAIT_MIN_NS       20000       //  a recv that took longer waited for a JOB
 #define S_CONTROL_MS        100         //  msecs between an idle worker's looks at its
                                         //  control pipe
 #define S_FDS_MAX           64          //  pipe ends the parent holds at once
@@ -243,6 +244,8 @@ typedef struct {
     double cpu_workers [S_WORKERS];     //  same, each worker process
     double cpu_wall;                    //  nsecs the CPU figures cover
     double cpu_sys;                     //  % of all that CPU spent in the kernel
+    int64_t waits;                      //  workers' recv calls that waited for a job
+    int64_t waited_ns;                  //  the time those calls took, in all
 } s_result_t;
 
 //  --------------------------------------------------------------------------
@@ -1067,7 +1070,10 @@ s_producer (s_role_t *role)
 //  job woke the parent as often, CPU taken from the run it measures); in
 //  a paced run, every job, with the time from submit to recv handing the
 //  job over. The report's time is the last completion's, so the delay
-//  does not enter the figures.
+//  does not enter the figures. A progress report also carries how often
+//  recv had to wait for the next job (it took over S_WAIT_MIN_NS: a JOB
+//  had to come, rather than being already there) and for how long in all:
+//  a worker with credit but nothing to do is waiting on the broker.
 
 static void
 s_worker (s_role_t *role)
@@ -1094,18 +1100,26 @@ s_worker (s_role_t *role)
     s_report (role, S_REC_READY, 0, 0, 0, 0, NULL);
 
     bool paced = scenario->mode == S_PACED;
-    int64_t count = 0, reported = 0, last = 0;
+    int64_t count = 0, reported = 0, last = 0, waits = 0, waited = 0;
     while (true) {
         //  Wait in the library (its one-poll wait); a count not yet
         //  reported is reported once no job came for S_REPORT_IDLE_MS
         zjob_task_t *task;
+        int64_t asked = s_now_ns ();
         int event = zjob_worker_recv (worker, count != reported? S_REPORT_IDLE_MS: S_CONTROL_MS,
                                       &task, &err);
         if (event < 0)
             break;                      //  Interrupted
+        if (event == ZJOB_WORKER_TASK && count > 0) {
+            int64_t took = s_now_ns () - asked;
+            if (took > S_WAIT_MIN_NS) {
+                waits++;
+                waited += took;
+            }
+        }
         if (event == ZJOB_WORKER_NOTHING) {
             if (count != reported) {
-                s_report (role, S_REC_PROGRESS, count, 0, last, 0, NULL);
+                s_report (role, S_REC_PROGRESS, count, waited, last, waits, NULL);
                 reported = count;
             }
             struct pollfd control = { role->control, POLLIN, 0 };
@@ -1133,7 +1147,7 @@ s_worker (s_role_t *role)
         }
         else
         if (count - reported >= S_REPORT_EVERY) {
-            s_report (role, S_REC_PROGRESS, count, 0, last, 0, NULL);
+            s_report (role, S_REC_PROGRESS, count, waited, last, waits, NULL);
             reported = count;
         }
     }
@@ -1249,6 +1263,10 @@ s_run_jobs (const s_scenario_t *scenario, const char *dir, s_result_t *result)
             completed += record.count - kid->count;
             kid->count = record.count;
             kid->t1 = record.t1;
+            if (record.kind == S_REC_PROGRESS) {
+                kid->t0 = record.t0;    //  Waits so far, and their time
+                kid->value = record.value;
+            }
             if (record.kind == S_REC_SAMPLE && record.value >= 0
             &&  sample_count < scenario->jobs)
                 samples [sample_count++] = record.value;
@@ -1277,8 +1295,11 @@ s_run_jobs (const s_scenario_t *scenario, const char *dir, s_result_t *result)
         double cpu = 100.0 * (double) used / wall;
         cpu_all += used;
         sys_end += sys;
-        if (i < S_WORKERS)
+        if (i < S_WORKERS) {
             result->cpu_workers [i] = cpu;
+            result->waits += kids [i].value;
+            result->waited_ns += kids [i].t0;
+        }
         else
             result->cpu_producers [i - S_WORKERS] = cpu;
     }
@@ -1493,6 +1514,17 @@ s_print_details (const s_scenario_t *scenario, const s_result_t *result)
                 " %s jobs/s\n", result->cpu_broker * per_job, producers * per_job,
                 workers * per_job, all * per_job, cpus,
                 s_thousands (1e6 * (double) cpus / (all * per_job), bound, sizeof bound));
+    }
+    //  Where the workers' time went: waiting on the broker for their next
+    //  JOB, as a share of the run's span, each
+    if (result->waits > 0 && result->rate > 0 && scenario->mode != S_PACED) {
+        double span = (double) result->done / result->rate * 1e9 * S_WORKERS;
+        printf ("    workers waited for their next JOB %s times, %.0f us each (from asking to"
+                " having a job), %.1f jobs between waits; %.0f%% of the run's span\n",
+                s_thousands ((double) result->waits, done, sizeof done),
+                (double) result->waited_ns / 1e3 / (double) result->waits,
+                (double) result->done / (double) result->waits,
+                100.0 * (double) result->waited_ns / span);
     }
     if (result->fsyncs > 0)
         printf ("    the store fsynced %s times: %.1f jobs per fsync, %.0f fsyncs/s\n",
