@@ -4,7 +4,11 @@
     Measures, with no sockets:
       1. resident memory per queued job, with --jobs queued jobs of
          100-byte inputs on the memory store (RSS growth / jobs, minus the
-         input bytes), measured first while the heap is fresh.
+         input bytes), measured first while the heap is fresh; then the
+         same with an idempotency key on every job, shaped as the one
+         libzjob makes up for a spec without one (a client's 32-hex-digit
+         prefix, a dash and a sequence number), since every job submitted
+         through the library carries one.
       2. create -> take -> complete cycles per second, on the memory store
          and on the file store under each fsync policy. Mutations are
          committed in groups of --group cycles per sync, as the broker
@@ -23,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 static size_t s_jobs = 1000000;        //  queued jobs for memory/recovery
 static size_t s_cycles = 500000;       //  cycles per throughput figure
@@ -146,14 +151,19 @@ s_rss_bytes (void)
 }
 
 static void
-s_fill (zjob_manager_t *manager, size_t count)
+s_fill (zjob_manager_t *manager, size_t count, bool keyed)
 {
     zjob_spec_t job_spec = {
         .workflow_id = "bench", .inputs = s_inputs, .inputs_size = s_inputs_size
     };
     zjob_error_t err;
+    char key [64];
     for (size_t i = 0; i < count; i++) {
         job_spec.priority = (zjob_priority_t) (i % ZJOB_PRIORITY_COUNT);
+        if (keyed) {
+            snprintf (key, sizeof key, "6f1c0e9a2b7d4c58a3e1f0b9d2c4e6a8-%zu", i + 1);
+            job_spec.idempotency_key = key;
+        }
         zjob_job_t *job = zjob_manager_create (manager, &job_spec, true, &err);
         if (!job) {
             fprintf (stderr, "bench_core: create: %s\n", err.text);
@@ -215,16 +225,27 @@ main (int argc, char *argv [])
     printf ("zjob bench_core: %zu cycles per figure, %zu cycles per sync, "
             "%zu-byte inputs, store dir %s\n\n", s_cycles, s_group, s_inputs_size, dir);
 
-    //  1. Memory per queued job, first, while the heap is fresh
-    size_t before = s_rss_bytes ();
-    zjob_manager_t *manager = s_manager ("memory:", 0);
-    s_fill (manager, s_jobs);
-    size_t after = s_rss_bytes ();
-    double per_job = (double) (after - before) / s_jobs;
+    //  1. Memory per queued job, each in a child process whose heap is
+    //  fresh (memory a first fill freed would hide a second one's growth)
     printf ("resident memory, %zu queued jobs on memory:\n", s_jobs);
-    printf ("  %.0f bytes per job, %.0f beyond its %zu-byte inputs\n",
-            per_job, per_job - s_inputs_size, s_inputs_size);
-    zjob_manager_destroy (&manager);
+    fflush (stdout);
+    for (int keyed = 0; keyed < 2; keyed++) {
+        pid_t pid = fork ();
+        if (pid == 0) {
+            size_t before = s_rss_bytes ();
+            zjob_manager_t *manager = s_manager ("memory:", 0);
+            s_fill (manager, s_jobs, keyed);
+            size_t after = s_rss_bytes ();
+            double per_job = after > before? (double) (after - before) / s_jobs: 0;
+            printf ("  %-34s %.0f bytes per job, %.0f beyond its %zu-byte inputs\n",
+                    keyed? "with a 42-byte idempotency key:": "without idempotency keys:",
+                    per_job, per_job - s_inputs_size, s_inputs_size);
+            fflush (stdout);
+            _exit (0);
+        }
+        if (pid < 0 || waitpid (pid, NULL, 0) != pid)
+            fprintf (stderr, "bench_core: the memory figure's process failed\n");
+    }
 
 
     //  2. Throughput
@@ -249,8 +270,8 @@ main (int argc, char *argv [])
     //  3. Recovery
     char spec [4200];
     snprintf (spec, sizeof spec, "file:%s/recover?fsync=never", dir);
-    manager = s_manager (spec, 0);
-    s_fill (manager, s_jobs);
+    zjob_manager_t *manager = s_manager (spec, 0);
+    s_fill (manager, s_jobs, false);
     zjob_manager_destroy (&manager);
     int64_t start = zclock_usecs ();
     manager = s_manager (spec, 0);

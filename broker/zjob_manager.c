@@ -66,6 +66,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "zjob_manager.h"
+#include "zjob_keyindex.h"
 
 //  The four priority lists of one workflow, oldest (smallest seq) first
 typedef struct {
@@ -124,7 +125,7 @@ struct _zjob_manager_t {
     int64_t retention_ms;               //  How long terminal jobs are kept
     zhashx_t *workflows;                //  workflow_id -> s_workflow_t
     zhashx_t *held;                     //  job id -> s_held_t
-    zhashx_t *keys;                     //  idempotency key -> job id (a copy)
+    zjob_keyindex_t *keys;              //  idempotency key -> job id
     size_t queued;                      //  Jobs in all ready lists
     s_timer_t *heap;                    //  Scheduled set, a min-heap by (run_at, seq)
     size_t heap_size;                   //  Entries in heap, stale ones included
@@ -159,28 +160,45 @@ s_held_destroy (void **item_p)
     *item_p = NULL;
 }
 
-//  The idempotency key index: key -> job id, for jobs that carry a key
-static void
-s_key_destroy (void **item_p)
+//  The idempotency key index: key -> job id, for jobs that carry a key.
+//  The index keeps a hash of each key, not the key: an entry is confirmed
+//  by looking its job up (zjob_keyindex.h).
+static zjob_job_t *s_lookup (zjob_manager_t *self, const char *id, zjob_error_t *err);
+
+typedef struct {
+    zjob_manager_t *self;
+    zjob_job_t *job;                    //  find: the job confirmed, a reference
+} s_key_search_t;
+
+static bool
+s_key_match (const char *id, const char *key, void *arg)
 {
-    free (*item_p);
-    *item_p = NULL;
+    s_key_search_t *search = (s_key_search_t *) arg;
+    zjob_job_t *job = s_lookup (search->self, id, NULL);
+    bool match = job && job->idempotency_key && streq (job->idempotency_key, key);
+    if (match && !search->job)
+        search->job = job;              //  Kept for zjob_manager_find_key
+    else
+        zjob_job_destroy (&job);
+    return match;
 }
 
 static void
 s_key_add (zjob_manager_t *self, const zjob_job_t *job)
 {
-    if (job->idempotency_key && self->keys)
-        zhashx_update (self->keys, job->idempotency_key, strdup (job->id));
+    if (!job->idempotency_key)
+        return;
+    s_key_search_t search = { self, NULL };
+    if (zjob_keyindex_put (self->keys, job->idempotency_key, job->id, s_key_match, &search))
+        zsys_error ("zjob_manager: out of memory indexing the key of job %s", job->id);
+    zjob_job_destroy (&search.job);
 }
 
 static void
 s_key_remove (zjob_manager_t *self, const zjob_job_t *job)
 {
-    const char *id = job->idempotency_key && self->keys
-                   ? (const char *) zhashx_lookup (self->keys, job->idempotency_key): NULL;
-    if (id && strcmp (id, job->id) == 0)
-        zhashx_delete (self->keys, job->idempotency_key);
+    if (job->idempotency_key)
+        zjob_keyindex_remove (self->keys, job->idempotency_key, job->id);
 }
 
 static char *
@@ -985,9 +1003,9 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
                                                             : ZJOB_RETENTION_DEFAULT_MS;
     self->workflows = zjob_hashx_new ();
     self->held = zjob_hashx_new ();
-    self->keys = zjob_hashx_new ();
+    self->keys = zjob_keyindex_new ();
     self->tallies = zjob_hashx_new ();
-    if (!self->workflows || !self->held || !self->tallies) {
+    if (!self->workflows || !self->held || !self->keys || !self->tallies) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_manager_destroy (&self);
         return NULL;
@@ -995,8 +1013,6 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     zhashx_set_destructor (self->workflows, s_workflow_destroy);
     zhashx_set_destructor (self->held, s_held_destroy);
     zhashx_set_destructor (self->tallies, s_workflow_destroy);    //  A plain free
-    if (self->keys)
-        zhashx_set_destructor (self->keys, s_key_destroy);
     if (s_recover (self, err))
         zjob_manager_destroy (&self);
     return self;
@@ -1033,7 +1049,7 @@ zjob_manager_destroy (zjob_manager_t **self_p)
         zjob_job_destroy (&self->heap [index].job);
     free (self->heap);
     zhashx_destroy (&self->held);
-    zhashx_destroy (&self->keys);
+    zjob_keyindex_destroy (&self->keys);
     zhashx_destroy (&self->tallies);
     zjob_store_destroy (&self->store);
     free (self);
@@ -1786,8 +1802,11 @@ zjob_job_t *
 zjob_manager_find_key (zjob_manager_t *self, const char *key)
 {
     assert (self);
-    const char *id = key && self->keys? (const char *) zhashx_lookup (self->keys, key): NULL;
-    return id? s_lookup (self, id, NULL): NULL;
+    s_key_search_t search = { self, NULL };
+    char id [ZJOB_ID_LEN + 1];
+    if (key)
+        zjob_keyindex_find (self->keys, key, s_key_match, &search, id);
+    return search.job;
 }
 
 
