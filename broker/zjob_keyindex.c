@@ -164,9 +164,7 @@ zjob_keyindex_remove (zjob_keyindex_t *self, const char *key, const char *id)
         if (!other)
             break;
         size_t home = other & self->mask;
-        bool stays = hole <= index? (home > hole && home <= index)
-                                  : (home > hole || home <= index);
-        if (stays)
+        if (zjob_probe_stays (hole, index, home))
             continue;
         self->slots [hole] = self->slots [index];
         self->slots [index].hash = 0;

@@ -208,9 +208,7 @@ zjob_store_memory_delete (zjob_store_memory_t *self, const char *id,
         if (!hash)
             break;
         size_t home = hash & self->mask;
-        bool stays = hole <= index? (home > hole && home <= index)
-                                  : (home > hole || home <= index);
-        if (stays)
+        if (zjob_probe_stays (hole, index, home))
             continue;
         self->slots [hole] = self->slots [index];
         self->hashes [hole] = hash;

@@ -73,6 +73,17 @@ zhashx_t *
 size_t
     zjob_hash_string (const void *key);
 
+//  Open addressing with linear probing, removal by backward shift: after
+//  a removal leaves slot hole empty, the entry at index (further along the
+//  run) whose hash puts its home slot at home must stay where it is if
+//  home lies cyclically in (hole, index]; else it moves into the hole.
+static inline bool
+zjob_probe_stays (size_t hole, size_t index, size_t home)
+{
+    return hole <= index? (home > hole && home <= index)
+                        : (home > hole || home <= index);
+}
+
 //  Parse a duration such as "50ms", "2s", "5m", "7d" or "250" (msecs).
 //  Returns msecs, or -1 if the text is not a duration.
 int64_t
