@@ -1875,8 +1875,9 @@ static void s_dispatch (s_broker_t *self, bool committed);
 //  listener sends the reporter no CANCEL, but does send one to any other
 //  worker given a job since), the credit returns, and jobs already
 //  durable go out, before the results are applied. The worker idles until
-//  that JOB comes, and applying 16 results took most of the 50 us the
-//  broker spent between reading a RESULT and sending the JOB it paid for.
+//  that JOB comes, and applying 16 results was about half the time from
+//  reading a RESULT to sending the JOB it pays for (measured: 70 - 109 us
+//  before, 40 - 57 us after).
 static void
 s_worker_result (s_broker_t *self, s_worker_t *worker, zjob_msg_t *msg, const s_peer_t *peer)
 {
