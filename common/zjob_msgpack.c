@@ -12,16 +12,6 @@
 
 #include "zjob_msgpack.h"
 
-//  Big-endian unsigned of width bytes at p
-static uint64_t
-s_read_be (const uint8_t *p, int width)
-{
-    uint64_t value = 0;
-    for (int i = 0; i < width; i++)
-        value = (value << 8) | p [i];
-    return value;
-}
-
 zjob_scan_t
 zjob_msgpack_scan (const uint8_t *data, size_t size, int max_depth,
                    uint64_t max_objects, size_t *end_p)
@@ -84,7 +74,7 @@ zjob_msgpack_scan (const uint8_t *data, size_t size, int max_depth,
         if (width) {
             if ((size_t) width > size - pos)
                 return ZJOB_SCAN_TRUNCATED;
-            uint64_t length = s_read_be (data + pos, width);
+            uint64_t length = zjob_msgpack_read_be (data + pos, width);
             pos += width;
             if (container)
                 items = length;

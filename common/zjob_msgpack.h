@@ -48,6 +48,17 @@ zjob_scan_t
 bool
     zjob_msgpack_is_map (const uint8_t *data, size_t size);
 
+//  The big-endian unsigned number of width bytes at p (a msgpack length,
+//  count or integer body); the caller has checked that they are there.
+static inline uint64_t
+zjob_msgpack_read_be (const uint8_t *p, int width)
+{
+    uint64_t value = 0;
+    for (int i = 0; i < width; i++)
+        value = (value << 8) | p [i];
+    return value;
+}
+
 //  A buffer in front of a msgpack_packer, for records of many small
 //  values (a job is some 45): each value is encoded straight into bytes,
 //  in msgpack-c's own choice of formats (the smallest that holds it), and

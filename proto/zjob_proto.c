@@ -541,16 +541,6 @@ struct _s_ctx_t {
 //  --------------------------------------------------------------------------
 //  msgpack byte walking: bounds-checked, no allocation
 
-//  Big-endian unsigned of width bytes at p
-static uint64_t
-s_read_be (const uint8_t *p, int width)
-{
-    uint64_t value = 0;
-    for (int i = 0; i < width; i++)
-        value = (value << 8) | p [i];
-    return value;
-}
-
 //  Walk the one msgpack value at data within the wire's limits (see
 //  zjob_msgpack.h); on ZJOB_SCAN_OK *end_p is its length
 static zjob_scan_t
@@ -588,7 +578,7 @@ s_read_uint (const uint8_t *data, size_t size, size_t *pos_p, uint64_t *value)
     }
     if ((size_t) width > size - pos)
         return false;
-    uint64_t raw = s_read_be (data + pos, width);
+    uint64_t raw = zjob_msgpack_read_be (data + pos, width);
     if (is_signed && (raw >> (width * 8 - 1)) & 1)
         return false;                   //  Negative
     *value = raw;
@@ -613,7 +603,7 @@ s_read_str (const uint8_t *data, size_t size, size_t *pos_p, size_t *at_p, size_
         width = byte == 0xd9? 1: byte == 0xda? 2: 4;
         if ((size_t) width > size - pos)
             return false;
-        len = s_read_be (data + pos, width);
+        len = zjob_msgpack_read_be (data + pos, width);
         pos += width;
     }
     else
@@ -652,7 +642,7 @@ s_peek (const uint8_t *data, size_t size, s_head_t *head)
     else
     if ((byte == 0xdc && size >= 3) || (byte == 0xdd && size >= 5)) {
         int width = byte == 0xdc? 2: 4;
-        head->items = s_read_be (data + 1, width);
+        head->items = zjob_msgpack_read_be (data + 1, width);
         pos += width;
     }
     else

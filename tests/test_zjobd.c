@@ -110,6 +110,33 @@ s_ping (zsock_t *client)
     zjob_msg_builder_destroy (&builder);
 }
 
+
+//  A worker speaking the protocol by hand: READY for workflow with slots
+//  on daemon's worker endpoint, answered OK. Its reply goes to *reply_p
+//  if asked for, else it is dropped.
+static zsock_t *
+s_raw_worker (s_daemon_t *daemon, const char *worker_id, const char *workflow,
+              uint64_t slots, zjob_msg_t **reply_p)
+{
+    zsock_t *worker = zjob_test_dealer (daemon->workers);
+    cr_assert_not_null (worker);
+    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
+    zjob_msg_begin (builder, ZJOB_CMD_READY, 1);
+    zjob_msg_add_str (builder, "worker_id", worker_id);
+    zjob_msg_add_strs (builder, "workflows", &workflow, 1);
+    zjob_msg_add_uint (builder, "slots", slots);
+    zframe_t *frame = zjob_msg_end (builder, NULL);
+    zjob_test_send (worker, &frame);
+    zjob_msg_builder_destroy (&builder);
+    zjob_msg_t *reply = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_OK, S_WAIT);
+    cr_assert_not_null (reply, "READY of %s not answered", worker_id);
+    if (reply_p)
+        *reply_p = reply;
+    else
+        zjob_msg_destroy (&reply);
+    return worker;
+}
+
 Test (zjobd, serves_and_stops_cleanly_on_sigterm)
 {
     s_dir = zjob_test_tmpdir ();
@@ -155,20 +182,10 @@ Test (zjobd, options_from_a_config_file_and_flags)
     s_daemon_t *daemon = s_zjobd ("--config", path, "--heartbeat", "250ms", NULL);
     //  The flags' ephemeral endpoint won over the file's port 1
     cr_assert_neq (strcmp (daemon->clients, "tcp://127.0.0.1:1"), 0);
-    zsock_t *worker = zjob_test_dealer (daemon->workers);
-    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
-    zjob_msg_begin (builder, ZJOB_CMD_READY, 1);
-    const char *workflow = "any";
-    zjob_msg_add_str (builder, "worker_id", "w-config");
-    zjob_msg_add_strs (builder, "workflows", &workflow, 1);
-    zjob_msg_add_uint (builder, "slots", 1);
-    zframe_t *frame = zjob_msg_end (builder, NULL);
-    zjob_test_send (worker, &frame);
-    zjob_msg_t *reply = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_OK, S_WAIT);
-    cr_assert_not_null (reply);
+    zjob_msg_t *reply;
+    zsock_t *worker = s_raw_worker (daemon, "w-config", "any", 1, &reply);
     cr_assert_eq (zjob_msg_uint (reply, "heartbeat_ms", 0), 250);
     zjob_msg_destroy (&reply);
-    zjob_msg_builder_destroy (&builder);
     zsock_destroy (&worker);
     //  No data directory was made: the store is memory
     char data [600];
@@ -197,18 +214,10 @@ Test (zjobd, killed_under_load_loses_no_acknowledged_job)
     s_daemon_t *daemon = s_zjobd ("--store", spec, "--max-concurrent", "0", NULL);
 
     //  A worker that takes jobs and never finishes them
-    zsock_t *worker = zjob_test_dealer (daemon->workers);
+    zsock_t *worker = s_raw_worker (daemon, "w-load", "load", 8, NULL);
     zjob_msg_builder_t *builder = zjob_msg_builder_new ();
-    zjob_msg_begin (builder, ZJOB_CMD_READY, 1);
-    const char *workflow = "load";
-    zjob_msg_add_str (builder, "worker_id", "w-load");
-    zjob_msg_add_strs (builder, "workflows", &workflow, 1);
-    zjob_msg_add_uint (builder, "slots", 8);
-    zframe_t *frame = zjob_msg_end (builder, NULL);
-    zjob_test_send (worker, &frame);
-    zjob_msg_t *reply = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_OK, S_WAIT);
-    cr_assert_not_null (reply);
-    zjob_msg_destroy (&reply);
+    zframe_t *frame;
+    zjob_msg_t *reply;
 
     //  A client pipelining submits, 64 in flight, for 400 ms
     zsock_t *client = zjob_test_dealer (daemon->clients);
@@ -358,17 +367,8 @@ s_logged_life (const char *level, const char *log_path)
     close (log_fd);
 
     zjob_msg_builder_t *builder = zjob_msg_builder_new ();
-    zsock_t *worker = zjob_test_dealer (daemon->workers);
-    zjob_msg_begin (builder, ZJOB_CMD_READY, 1);
-    const char *workflow = "logs";
-    zjob_msg_add_str (builder, "worker_id", "w-logs");
-    zjob_msg_add_strs (builder, "workflows", &workflow, 1);
-    zjob_msg_add_uint (builder, "slots", 1);
-    zframe_t *frame = zjob_msg_end (builder, NULL);
-    zjob_test_send (worker, &frame);
-    zjob_msg_t *reply = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_OK, S_WAIT);
-    cr_assert_not_null (reply);
-    zjob_msg_destroy (&reply);
+    zsock_t *worker = s_raw_worker (daemon, "w-logs", "logs", 1, NULL);
+    zframe_t *frame;
     zsock_t *client = zjob_test_dealer (daemon->clients);
     char *id = zjob_test_submit (client, "logs", NULL, NULL);
     cr_assert_not_null (id);
