@@ -174,184 +174,6 @@
 #include <sys/stat.h>
 
 //  --------------------------------------------------------------------------
-//  Options: one setter knows every option by the name zjobd takes as a flag
-//  (--name value) and a config file uses as a key, so the two cannot drift
-//  apart. Config files are ZPL (CZMQ zconfig); an unknown key is an error.
-
-static const char *s_level_names [] = { "error", "warning", "info", "debug" };
-
-const char *
-zjob_log_level_name (int level)
-{
-    if (level < ZJOB_LOG_ERROR || level > ZJOB_LOG_DEBUG)
-        return "unknown";
-    return s_level_names [level];
-}
-
-int
-zjob_log_level_parse (const char *name)
-{
-    for (int level = ZJOB_LOG_ERROR; name && level <= ZJOB_LOG_DEBUG; level++)
-        if (streq (name, s_level_names [level]))
-            return level;
-    return -1;
-}
-
-void
-zjob_broker_config_init (zjob_broker_config_t *config)
-{
-    assert (config);
-    memset (config, 0, sizeof (*config));
-    snprintf (config->clients, sizeof (config->clients), "%s", ZJOB_BROKER_CLIENTS_DEFAULT);
-    snprintf (config->workers, sizeof (config->workers), "%s", ZJOB_BROKER_WORKERS_DEFAULT);
-    snprintf (config->events, sizeof (config->events), "%s", ZJOB_BROKER_EVENTS_DEFAULT);
-    snprintf (config->data_dir, sizeof (config->data_dir), "%s", ZJOB_BROKER_DATA_DIR_DEFAULT);
-    config->max_concurrent = ZJOB_MAX_CONCURRENT_DEFAULT;
-    config->heartbeat_ms = ZJOB_BROKER_HEARTBEAT_DEFAULT;
-    config->liveness = ZJOB_BROKER_LIVENESS_DEFAULT;
-    config->log_level = ZJOB_LOG_INFO;
-    config->batch = ZJOB_BROKER_BATCH_DEFAULT;
-    config->max_message = ZJOB_BROKER_MAXMSG_DEFAULT;
-    config->retention_ms = 0;
-}
-
-//  Copy value into a fixed field, refusing what does not fit
-static int
-s_set_text (char *field, size_t size, const char *name, const char *value, zjob_error_t *err)
-{
-    size_t len = strlen (value);
-    if (len == 0 || len >= size)
-        return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: must be 1..%zu bytes",
-                               name, size - 1);
-    memcpy (field, value, len + 1);
-    return 0;
-}
-
-//  A whole decimal number in [min, max], or -1 with err filled
-static int
-s_set_number (int64_t *number, int64_t min, int64_t max, const char *name,
-              const char *value, zjob_error_t *err)
-{
-    char *end = NULL;
-    errno = 0;
-    long long parsed = strtoll (value, &end, 10);
-    if (errno || end == value || *end || parsed < min || parsed > max)
-        return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: '%s' is not a number in %lld..%lld",
-                               name, value, (long long) min, (long long) max);
-    *number = parsed;
-    return 0;
-}
-
-int
-zjob_broker_config_set (zjob_broker_config_t *config, const char *name, const char *value,
-                        zjob_error_t *err)
-{
-    assert (config);
-    if (!name || !value)
-        return zjob_error_set (err, ZJOB_BAD_REQUEST, "option: name and value required");
-    int64_t number = 0;
-    if (streq (name, "clients"))
-        return s_set_text (config->clients, sizeof (config->clients), name, value, err);
-    if (streq (name, "workers"))
-        return s_set_text (config->workers, sizeof (config->workers), name, value, err);
-    if (streq (name, "events"))
-        return s_set_text (config->events, sizeof (config->events), name, value, err);
-    if (streq (name, "store"))
-        return s_set_text (config->store, sizeof (config->store), name, value, err);
-    if (streq (name, "data-dir"))
-        return s_set_text (config->data_dir, sizeof (config->data_dir), name, value, err);
-    if (streq (name, "max-concurrent")) {
-        if (s_set_number (&number, 0, 100000000, name, value, err))
-            return -1;
-        config->max_concurrent = (size_t) number;
-        return 0;
-    }
-    if (streq (name, "heartbeat")) {
-        int64_t msecs = zjob_duration_parse (value);
-        if (msecs < 10 || msecs > 3600 * 1000)
-            return zjob_error_set (err, ZJOB_BAD_REQUEST,
-                                   "heartbeat: '%s' is not a duration in 10ms..1h", value);
-        config->heartbeat_ms = msecs;
-        return 0;
-    }
-    if (streq (name, "liveness")) {
-        if (s_set_number (&number, 1, 1000, name, value, err))
-            return -1;
-        config->liveness = (int) number;
-        return 0;
-    }
-    if (streq (name, "log-level")) {
-        int level = zjob_log_level_parse (value);
-        if (level < 0)
-            return zjob_error_set (err, ZJOB_BAD_REQUEST,
-                                   "log-level: '%s' is not error, warning, info or debug", value);
-        config->log_level = level;
-        return 0;
-    }
-    if (streq (name, "batch")) {
-        if (s_set_number (&number, 1, 1000000, name, value, err))
-            return -1;
-        config->batch = (size_t) number;
-        return 0;
-    }
-    if (streq (name, "max-message")) {
-        if (s_set_number (&number, 4096, ZJOB_MSG_MAX, name, value, err))
-            return -1;
-        config->max_message = number;
-        return 0;
-    }
-    if (streq (name, "retention")) {
-        int64_t msecs = zjob_duration_parse (value);
-        if (msecs <= 0)
-            return zjob_error_set (err, ZJOB_BAD_REQUEST,
-                                   "retention: '%s' is not a positive duration", value);
-        config->retention_ms = msecs;
-        return 0;
-    }
-    return zjob_error_set (err, ZJOB_BAD_REQUEST, "unknown option '%s'", name);
-}
-
-//  Apply every key under section as an option
-static int
-s_load_section (zjob_broker_config_t *config, zconfig_t *section, const char *path,
-                zjob_error_t *err)
-{
-    zconfig_t *item = zconfig_child (section);
-    for (; item; item = zconfig_next (item)) {
-        const char *name = zconfig_name (item);
-        if (streq (name, "broker") && section != NULL && zconfig_child (item)) {
-            if (s_load_section (config, item, path, err))
-                return -1;
-            continue;
-        }
-        if (zconfig_child (item))
-            return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: '%s' is a section, not an option",
-                                   path, name);
-        const char *value = zconfig_value (item);
-        zjob_error_t cause;
-        if (zjob_broker_config_set (config, name, value? value: "", &cause))
-            return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: %s", path, cause.text);
-    }
-    return 0;
-}
-
-int
-zjob_broker_config_load (zjob_broker_config_t *config, const char *path, zjob_error_t *err)
-{
-    assert (config);
-    if (!path || !zsys_file_exists (path))
-        return zjob_error_set (err, ZJOB_BAD_REQUEST, "config file %s: not found",
-                               path? path: "(none)");
-    zconfig_t *root = zconfig_load (path);
-    if (!root)
-        return zjob_error_set (err, ZJOB_BAD_REQUEST, "config file %s: not valid ZPL", path);
-    int rc = s_load_section (config, root, path, err);
-    zconfig_destroy (&root);
-    return rc;
-}
-
-
-//  --------------------------------------------------------------------------
 //  The broker's state
 
 typedef enum {
@@ -716,18 +538,9 @@ s_worker_remove (s_broker_t *self, s_worker_t *worker, const char *reason,
                 continue;
             zhashx_delete (self->holders, id);
             zjob_error_t err;
-            zjob_job_t *job = zjob_manager_get (self->manager, id, NULL);
-            bool failed = false;
-            if (job && job->status == ZJOB_RUNNING
-            &&  job->max_attempts && job->attempts >= job->max_attempts)
-                //  That was its last attempt: fail it rather than run it again
-                failed = zjob_manager_fail (self->manager, id, job->worker_id, "worker_lost",
-                                            "the worker was lost on the last attempt",
-                                            NULL) == 0;
-            if (job && job->held && !failed
-            &&  zjob_manager_requeue (self->manager, id, &err))
+            if (zjob_manager_worker_lost (self->manager, id, &err) < 0
+            &&  err.code != ZJOB_NOT_FOUND)
                 s_log_warning (self, "zjob_broker: cannot requeue job %s: %s", id, err.text);
-            zjob_job_destroy (&job);
             self->dirty = true;
         }
         zlistx_destroy (&ids);
@@ -1174,33 +987,13 @@ s_reply_error (s_broker_t *self, s_side_t side, const s_peer_t *peer, const zjob
     s_queue_error (self, side, peer->rid, peer->rid_size, peer->request_id, err);
 }
 
-//  The manager named a bad spec by its index among the specs it was given
-//  ("jobs[i]: ..."); when the specs whose key is known were left out
-//  (existing: their indices, ascending), name it by its index in the
-//  client's batch instead.
-static void
-s_name_spec (zjob_error_t *err, const uint64_t *existing, size_t existing_count)
-{
-    size_t index = 0;
-    int prefix = 0;
-    if (sscanf (err->text, "jobs[%zu]: %n", &index, &prefix) != 1 || prefix == 0)
-        return;
-    //  The index-th spec that was not left out
-    for (size_t known = 0; known < existing_count && existing [known] <= index; known++)
-        index++;
-    char cause [ZJOB_ERROR_TEXT_MAX];
-    snprintf (cause, sizeof (cause), "%s", err->text + prefix);
-    zjob_error_set (err, err->code, "jobs[%zu]: %s", index, cause);
-}
-
-//  SUBMIT: create each spec, or find the job an idempotency key already
-//  made. The batch is all-or-none for the jobs it creates.
+//  SUBMIT: the manager creates each spec, or finds the job an idempotency
+//  key already made (zjob_manager_submit)
 static void
 s_client_submit (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
 {
     size_t count = 0;
     const zjob_spec_t *specs = zjob_msg_specs (msg, &count);
-    bool auto_start = zjob_msg_auto_start (msg);
     zjob_error_t err;
 
     //  The common case, one job, allocates nothing here
@@ -1211,90 +1004,24 @@ s_client_submit (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
     uint64_t one_existing = 0;
     uint64_t *existing = &one_existing;     //  Indices of specs whose key is known
     size_t existing_count = 0;
-    int rc = 0;
-
+    int created = 0;
     if (count > 1) {
         jobs = (zjob_job_t **) calloc (count, sizeof (zjob_job_t *));
         ids = (const char **) calloc (count, sizeof (char *));
         existing = (uint64_t *) calloc (count, sizeof (uint64_t));
         if (!jobs || !ids || !existing)
-            rc = zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
+            created = zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
     }
-    //  Which specs name a key that is known, or that an earlier spec of
-    //  the batch gave (batch_keys: key -> index + 1 of that spec)
-    zhashx_t *batch_keys = NULL;
-    for (size_t index = 0; rc == 0 && index < count; index++) {
-        const char *key = specs [index].idempotency_key;
-        if (!key)
-            continue;
-        zjob_job_t *job = zjob_manager_find_key (self->manager, key);
-        if (job) {
-            jobs [index] = job;
-            existing [existing_count++] = index;
-            continue;
-        }
-        if (count == 1)
-            continue;
-        if (!batch_keys && (batch_keys = zjob_hashx_new ()) == NULL) {
-            rc = zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
-            break;
-        }
-        if (zhashx_lookup (batch_keys, key))
-            existing [existing_count++] = index;
-        else
-            zhashx_insert (batch_keys, key, (void *) (uintptr_t) (index + 1));
+    if (created == 0) {
+        self->creating = true;
+        created = zjob_manager_submit (self->manager, specs, count, zjob_msg_auto_start (msg),
+                                       jobs, existing, &existing_count, &err);
+        self->creating = false;
     }
-    //  Create the rest, all or none
-    size_t fresh_count = count - existing_count;
-    self->creating = true;
-    if (rc == 0 && fresh_count == 1 && count == 1) {
-        one_job = zjob_manager_create (self->manager, &specs [0], auto_start, &err);
-        if (!one_job)
-            rc = -1;
-    }
-    else
-    if (rc == 0 && fresh_count == count)
-        rc = zjob_manager_create_batch (self->manager, specs, count, auto_start, jobs, &err);
-    else
-    if (rc == 0 && fresh_count) {
-        zjob_spec_t *fresh = (zjob_spec_t *) calloc (fresh_count, sizeof (zjob_spec_t));
-        zjob_job_t **made = (zjob_job_t **) calloc (fresh_count, sizeof (zjob_job_t *));
-        if (!fresh || !made)
-            rc = zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
-        size_t next = 0, known = 0;
-        for (size_t index = 0; rc == 0 && index < count; index++) {
-            if (known < existing_count && existing [known] == index)
-                known++;
-            else
-                fresh [next++] = specs [index];
-        }
-        if (rc == 0)
-            rc = zjob_manager_create_batch (self->manager, fresh, fresh_count, auto_start,
-                                            made, &err);
-        if (rc)
-            s_name_spec (&err, existing, existing_count);
-        next = known = 0;
-        for (size_t index = 0; rc == 0 && index < count; index++) {
-            if (known < existing_count && existing [known] == index)
-                known++;
-            else
-                jobs [index] = made [next++];
-        }
-        free (fresh);
-        free (made);
-    }
-    self->creating = false;
-    if (rc == 0) {
-        s_rate_add (&self->created, self->now, fresh_count);
-        //  A repeated key within the batch answers with its first job
-        for (size_t index = 0; index < count; index++) {
-            if (!jobs [index]) {
-                size_t first = (size_t) (uintptr_t) zhashx_lookup (
-                    batch_keys, specs [index].idempotency_key) - 1;
-                jobs [index] = zjob_job_ref (jobs [first]);
-            }
+    if (created >= 0) {
+        s_rate_add (&self->created, self->now, (uint64_t) created);
+        for (size_t index = 0; index < count; index++)
             ids [index] = jobs [index]->id;
-        }
         zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
         zjob_msg_add_strs (self->builder, "ids", ids, count);
         if (existing_count)
@@ -1304,15 +1031,13 @@ s_client_submit (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
     else
         s_reply_error (self, S_CLIENTS, peer, &err);
 
-    for (size_t index = 0; index < count; index++)
-        if (jobs)
-            zjob_job_destroy (&jobs [index]);
+    for (size_t index = 0; jobs && index < count; index++)
+        zjob_job_destroy (&jobs [index]);
     if (count > 1) {
         free (jobs);
         free (ids);
         free (existing);
     }
-    zhashx_destroy (&batch_keys);
 }
 
 static void
@@ -1353,44 +1078,14 @@ s_client_list (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
     free (jobs);
 }
 
-//  Apply a lifecycle command to one job id. Returns 0 or -1 with err.
-static int
-s_apply_op (s_broker_t *self, zjob_cmd_t cmd, const char *id, zjob_error_t *err)
+//  The manager's operation for a client command
+static zjob_apply_t
+s_apply_of (zjob_cmd_t cmd)
 {
-    switch (cmd) {
-        case ZJOB_CMD_DELETE: return zjob_manager_delete (self->manager, id, err);
-        case ZJOB_CMD_START:  return zjob_manager_start (self->manager, id, err);
-        case ZJOB_CMD_PAUSE:  return zjob_manager_pause (self->manager, id, err);
-        case ZJOB_CMD_RESUME: return zjob_manager_resume (self->manager, id, err);
-        case ZJOB_CMD_CANCEL: return zjob_manager_cancel (self->manager, id, err);
-        default:
-            return zjob_error_set (err, ZJOB_BAD_REQUEST, "not a job operation");
-    }
+    return cmd == ZJOB_CMD_START? ZJOB_APPLY_START: cmd == ZJOB_CMD_PAUSE? ZJOB_APPLY_PAUSE:
+           cmd == ZJOB_CMD_RESUME? ZJOB_APPLY_RESUME: cmd == ZJOB_CMD_CANCEL? ZJOB_APPLY_CANCEL:
+           ZJOB_APPLY_DELETE;
 }
-
-//  Collects the ids of the jobs a filter matches for which the operation
-//  is legal (PROTOCOL.md 9.5); the visitor must not change jobs
-typedef struct {
-    zlistx_t *ids;                      //  Copies of the ids
-    int op;                             //  zjob_op_t, or -1 for DELETE (always legal)
-} s_collect_t;
-
-static int
-s_collect_id (zjob_job_t *job, void *arg)
-{
-    s_collect_t *collect = (s_collect_t *) arg;
-    if (collect->op < 0
-    ||  zjob_transition ((zjob_status_t) job->status, (zjob_op_t) collect->op,
-                         job->held, NULL) >= 0)
-        zlistx_add_end (collect->ids, job->id);
-    return 0;
-}
-
-//  A failure within a bulk operation
-typedef struct {
-    char id [ZJOB_ID_LEN + 1];
-    zjob_error_t err;
-} s_bulk_error_t;
 
 //  DELETE, START, PAUSE, RESUME, CANCEL of one job, a list, or a filter
 static void
@@ -1404,7 +1099,7 @@ s_client_target (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, zjob_c
         return;
     }
     if (target->id) {
-        if (s_apply_op (self, cmd, target->id, &err)) {
+        if (zjob_manager_apply (self->manager, s_apply_of (cmd), target->id, &err)) {
             s_reply_error (self, S_CLIENTS, peer, &err);
             return;
         }
@@ -1420,75 +1115,27 @@ s_client_target (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, zjob_c
         return;
     }
     //  Many: by list, or every job the filter matches now
-    zlistx_t *matched = NULL;
-    const char *const *ids = target->ids;
-    size_t id_count = target->id_count;
-    const char **collected = NULL;
-    if (!ids && target->filter) {
-        matched = zlistx_new ();
-        if (matched) {
-            zlistx_set_duplicator (matched, (zlistx_duplicator_fn *) strdup);
-            zlistx_set_destructor (matched, (zlistx_destructor_fn *) zstr_free);
-            s_collect_t collect = {
-                matched,
-                cmd == ZJOB_CMD_START? ZJOB_OP_START: cmd == ZJOB_CMD_PAUSE? ZJOB_OP_PAUSE:
-                cmd == ZJOB_CMD_RESUME? ZJOB_OP_RESUME: cmd == ZJOB_CMD_CANCEL? ZJOB_OP_CANCEL: -1
-            };
-            zjob_store_iterate (zjob_manager_store (self->manager), target->filter,
-                                s_collect_id, &collect);
-            id_count = zlistx_size (matched);
-            collected = (const char **) calloc (id_count? id_count: 1, sizeof (char *));
-        }
-        if (!collected) {
-            zlistx_destroy (&matched);
-            zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
-            s_reply_error (self, S_CLIENTS, peer, &err);
-            return;
-        }
-        size_t index = 0;
-        const char *id = (const char *) zlistx_first (matched);
-        for (; id; id = (const char *) zlistx_next (matched))
-            collected [index++] = id;
-        ids = collected;
+    zjob_bulk_t *bulk = (zjob_bulk_t *) malloc (sizeof (zjob_bulk_t));
+    if (!bulk) {
+        zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
+        s_reply_error (self, S_CLIENTS, peer, &err);
+        return;
     }
-    size_t done = 0, failed = 0, kept = 0;
-    s_bulk_error_t *errors = NULL;
-    for (size_t index = 0; index < id_count; index++) {
-        if (s_apply_op (self, cmd, ids [index], &err) == 0) {
-            done++;
-            continue;
-        }
-        failed++;
-        if (kept < ZJOB_BULK_ERRORS_MAX) {
-            if (!errors)
-                errors = (s_bulk_error_t *) calloc (ZJOB_BULK_ERRORS_MAX, sizeof (s_bulk_error_t));
-            if (errors) {
-                snprintf (errors [kept].id, sizeof (errors [kept].id), "%s", ids [index]);
-                errors [kept++].err = err;
-            }
-        }
+    if (zjob_manager_apply_bulk (self->manager, s_apply_of (cmd), target->ids,
+                                 target->id_count, target->filter, bulk, &err)) {
+        s_reply_error (self, S_CLIENTS, peer, &err);
+        free (bulk);
+        return;
     }
+    const char *ids [ZJOB_BULK_ERRORS_MAX];
+    for (size_t index = 0; index < bulk->error_count; index++)
+        ids [index] = bulk->ids [index];
     zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-    zjob_msg_add_uint (self->builder, "done", done);
-    zjob_msg_add_uint (self->builder, "failed", failed);
-    if (kept) {
-        msgpack_packer *pk = zjob_msg_add_key (self->builder, "errors");
-        msgpack_pack_array (pk, (uint32_t) kept);
-        for (size_t index = 0; index < kept; index++) {
-            msgpack_pack_map (pk, 3);
-            msgpack_pack_str_with_body (pk, "id", 2);
-            msgpack_pack_str_with_body (pk, errors [index].id, strlen (errors [index].id));
-            msgpack_pack_str_with_body (pk, "code", 4);
-            msgpack_pack_unsigned_int (pk, (unsigned) errors [index].err.code);
-            msgpack_pack_str_with_body (pk, "message", 7);
-            msgpack_pack_str_with_body (pk, errors [index].err.text,
-                                        strlen (errors [index].err.text));
-        }
-    }
-    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, done > 0);
-    free (errors);
-    free (collected);
-    zlistx_destroy (&matched);
+    zjob_msg_add_bulk (self->builder, bulk->done, bulk->failed, ids, bulk->errors,
+                       bulk->error_count);
+    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id,
+                   bulk->done > 0);
+    free (bulk);
 }
 
 static void
@@ -1552,135 +1199,138 @@ s_client_cleanup (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
     s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, deleted > 0);
 }
 
-static void
-s_pack_str (msgpack_packer *pk, const char *text)
-{
-    msgpack_pack_str_with_body (pk, text, strlen (text));
-}
+//  Collects the manager's per-workflow counts for STATS
+typedef struct {
+    const char **ids;
+    size_t (*counts) [ZJOB_STATUS_COUNT];
+    size_t count;
+    size_t max;
+} s_workflows_t;
 
-//  One workflow's entry of STATS by_workflow: the statuses it has jobs in
 static void
-s_pack_workflow (const char *workflow_id, const size_t counts [ZJOB_STATUS_COUNT], void *arg)
+s_collect_workflow (const char *workflow_id, const size_t counts [ZJOB_STATUS_COUNT], void *arg)
 {
-    msgpack_packer *pk = (msgpack_packer *) arg;
-    s_pack_str (pk, workflow_id);
-    uint32_t present = 0;
-    for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
-        present += counts [status] > 0;
-    msgpack_pack_map (pk, present);
-    for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
-        if (counts [status]) {
-            s_pack_str (pk, zjob_status_name ((zjob_status_t) status));
-            msgpack_pack_uint64 (pk, counts [status]);
-        }
+    s_workflows_t *workflows = (s_workflows_t *) arg;
+    if (workflows->count < workflows->max) {
+        workflows->ids [workflows->count] = workflow_id;
+        memcpy (workflows->counts [workflows->count], counts,
+                sizeof (size_t) * ZJOB_STATUS_COUNT);
+        workflows->count++;
+    }
 }
 
 static void
 s_client_stats (s_broker_t *self, const s_peer_t *peer)
 {
-    size_t counts [ZJOB_STATUS_COUNT];
-    zjob_manager_counts (self->manager, counts);
-    size_t total = 0;
-    for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
-        total += counts [status];
-
-    size_t slots = 0, busy = 0;
+    zjob_stats_t stats = { .rate_window_ms = S_RATE_WINDOW * 1000 };
+    zjob_manager_counts (self->manager, stats.by_status);
+    //  Per workflow: kept by the manager, O(workflows). The ids are the
+    //  manager's, valid until it changes, which it does not during this call
+    size_t max = zjob_manager_workflows (self->manager);
+    s_workflows_t workflows = {
+        (const char **) calloc (max? max: 1, sizeof (char *)),
+        (size_t (*) [ZJOB_STATUS_COUNT]) calloc (max? max: 1, sizeof (size_t [ZJOB_STATUS_COUNT])),
+        0, max
+    };
+    if (!workflows.ids || !workflows.counts) {
+        free (workflows.ids);
+        free (workflows.counts);
+        zjob_error_t err;
+        zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
+        s_reply_error (self, S_CLIENTS, peer, &err);
+        return;
+    }
+    zjob_manager_workflow_counts (self->manager, s_collect_workflow, &workflows);
+    stats.workflow_ids = workflows.ids;
+    stats.workflow_counts = (const size_t (*) [ZJOB_STATUS_COUNT]) workflows.counts;
+    stats.workflow_count = workflows.count;
+    stats.queued = zjob_manager_queued (self->manager);
+    stats.active = zjob_manager_active (self->manager);
     s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
     for (; worker; worker = (s_worker_t *) zhashx_next (self->registry)) {
-        slots += worker->slots;
-        busy += worker->holding;
+        stats.slots += worker->slots;
+        stats.busy += worker->holding;
     }
-    zhashx_t *store_stats = zjob_hashx_new ();
-    if (store_stats)
-        zjob_store_stats (zjob_manager_store (self->manager), store_stats);
+    stats.workers = zhashx_size (self->registry);
+    stats.submitted_rate = s_rate_per_sec (&self->created);
+    stats.completed_rate = s_rate_per_sec (&self->completed);
+    stats.failed_rate = s_rate_per_sec (&self->failed);
+    stats.uptime_ms = (uint64_t) (zjob_mono_ms () - self->started_at);
+    stats.subscriptions = zhashx_size (self->subscriptions);
 
-    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-    zjob_msg_add_uint (self->builder, "jobs", total);
-    msgpack_packer *pk = zjob_msg_add_key (self->builder, "by_status");
-    msgpack_pack_map (pk, ZJOB_STATUS_COUNT);
-    for (int status = 0; status < ZJOB_STATUS_COUNT; status++) {
-        s_pack_str (pk, zjob_status_name ((zjob_status_t) status));
-        msgpack_pack_uint64 (pk, counts [status]);
-    }
-    //  Per workflow: kept by the manager, O(workflows)
-    pk = zjob_msg_add_key (self->builder, "by_workflow");
-    msgpack_pack_map (pk, (uint32_t) zjob_manager_workflows (self->manager));
-    zjob_manager_workflow_counts (self->manager, s_pack_workflow, pk);
-    zjob_msg_add_uint (self->builder, "queued", zjob_manager_queued (self->manager));
-    zjob_msg_add_uint (self->builder, "active", zjob_manager_active (self->manager));
-    zjob_msg_add_uint (self->builder, "workers", zhashx_size (self->registry));
-    zjob_msg_add_uint (self->builder, "slots", slots);
-    zjob_msg_add_uint (self->builder, "busy", busy);
-    pk = zjob_msg_add_key (self->builder, "rates");
-    msgpack_pack_map (pk, 3);
-    s_pack_str (pk, "submitted");
-    msgpack_pack_double (pk, s_rate_per_sec (&self->created));
-    s_pack_str (pk, "completed");
-    msgpack_pack_double (pk, s_rate_per_sec (&self->completed));
-    s_pack_str (pk, "failed");
-    msgpack_pack_double (pk, s_rate_per_sec (&self->failed));
-    zjob_msg_add_uint (self->builder, "rate_window_ms", S_RATE_WINDOW * 1000);
-    zjob_msg_add_uint (self->builder, "uptime_ms",
-                       (uint64_t) (zjob_mono_ms () - self->started_at));
-    zjob_msg_add_uint (self->builder, "subscriptions", zhashx_size (self->subscriptions));
-    if (store_stats) {
-        pk = zjob_msg_add_key (self->builder, "store");
-        msgpack_pack_map (pk, (uint32_t) zhashx_size (store_stats) + 1);
-        s_pack_str (pk, "name");
-        s_pack_str (pk, zjob_store_name (zjob_manager_store (self->manager)));
+    //  The store's own figures, as key/value strings
+    zhashx_t *store_stats = zjob_hashx_new ();
+    size_t figures = store_stats? (zjob_manager_store_stats (self->manager, store_stats),
+                                   zhashx_size (store_stats)): 0;
+    const char **keys = (const char **) calloc (figures + 1, sizeof (char *));
+    const char **values = (const char **) calloc (figures + 1, sizeof (char *));
+    if (store_stats && keys && values) {
         const char *value = (const char *) zhashx_first (store_stats);
-        for (; value; value = (const char *) zhashx_next (store_stats)) {
-            s_pack_str (pk, (const char *) zhashx_cursor (store_stats));
-            s_pack_str (pk, value);
+        for (; value && stats.store_count < figures;
+               value = (const char *) zhashx_next (store_stats)) {
+            keys [stats.store_count] = (const char *) zhashx_cursor (store_stats);
+            values [stats.store_count++] = value;
         }
+        stats.store_name = zjob_manager_store_name (self->manager);
+        stats.store_keys = keys;
+        stats.store_values = values;
     }
+    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+    zjob_msg_add_stats (self->builder, &stats);
     s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
+    free (keys);
+    free (values);
     zhashx_destroy (&store_stats);
+    free (workflows.ids);
+    free (workflows.counts);
 }
 
 static void
 s_client_workers (s_broker_t *self, const s_peer_t *peer)
 {
-    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-    msgpack_packer *pk = zjob_msg_add_key (self->builder, "workers");
-    msgpack_pack_array (pk, (uint32_t) zhashx_size (self->registry));
+    size_t count = zhashx_size (self->registry);
+    size_t held = zhashx_size (self->holders);
+    zjob_worker_info_t *infos = (zjob_worker_info_t *) calloc (count? count: 1,
+                                                               sizeof (zjob_worker_info_t));
+    const char **jobs = (const char **) calloc (held? held: 1, sizeof (char *));
+    if (!infos || !jobs) {
+        free (infos);
+        free (jobs);
+        zjob_error_t err;
+        zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
+        s_reply_error (self, S_CLIENTS, peer, &err);
+        return;
+    }
     int64_t now_mono = zjob_mono_ms ();
     int64_t now = zjob_clock_ms ();
+    size_t index = 0, used = 0;      //  Workers listed, job ids used
     s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
-    for (; worker; worker = (s_worker_t *) zhashx_next (self->registry)) {
-        msgpack_pack_map (pk, 9);
-        s_pack_str (pk, "worker_id");
-        s_pack_str (pk, worker->worker_id);
-        s_pack_str (pk, "name");
-        s_pack_str (pk, worker->name? worker->name: worker->worker_id);
-        s_pack_str (pk, "workflows");
-        msgpack_pack_array (pk, (uint32_t) worker->workflow_count);
-        for (size_t index = 0; index < worker->workflow_count; index++)
-            s_pack_str (pk, worker->workflows [index]);
-        s_pack_str (pk, "slots");
-        msgpack_pack_uint64 (pk, worker->slots);
-        s_pack_str (pk, "busy");
-        msgpack_pack_uint64 (pk, worker->holding);
-        s_pack_str (pk, "credit");
-        msgpack_pack_uint64 (pk, worker->credit);
+    for (; worker && index < count; worker = (s_worker_t *) zhashx_next (self->registry)) {
+        zjob_worker_info_t *info = &infos [index++];
+        info->worker_id = worker->worker_id;
+        info->name = worker->name;
+        info->workflows = (const char *const *) worker->workflows;
+        info->workflow_count = worker->workflow_count;
+        info->slots = worker->slots;
+        info->busy = worker->holding;
+        info->credit = worker->credit;
+        info->connected_at = (uint64_t) worker->joined_at;
+        info->last_seen = (uint64_t) (now - (now_mono - worker->seen_at));
         //  Its jobs: a walk over the holders, on request only
-        s_pack_str (pk, "jobs");
-        msgpack_pack_array (pk, (uint32_t) worker->holding);
-        size_t packed = 0;
+        info->jobs = jobs + used;
         const void *holder = zhashx_first (self->holders);
-        for (; holder && packed < worker->holding; holder = zhashx_next (self->holders))
+        for (; holder && info->job_count < worker->holding && used < held;
+               holder = zhashx_next (self->holders))
             if (holder == worker) {
-                s_pack_str (pk, (const char *) zhashx_cursor (self->holders));
-                packed++;
+                jobs [used++] = (const char *) zhashx_cursor (self->holders);
+                info->job_count++;
             }
-        for (; packed < worker->holding; packed++)
-            s_pack_str (pk, "");        //  Never: holding counts the holders
-        s_pack_str (pk, "connected_at");
-        msgpack_pack_uint64 (pk, (uint64_t) worker->joined_at);
-        s_pack_str (pk, "last_seen");
-        msgpack_pack_uint64 (pk, (uint64_t) (now - (now_mono - worker->seen_at)));
     }
+    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
+    zjob_msg_add_workers (self->builder, infos, index);
     s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
+    free (infos);
+    free (jobs);
 }
 
 static void
@@ -2513,15 +2163,6 @@ s_broker_destroy (s_broker_t **self_p)
     *self_p = NULL;
 }
 
-//  Counts queued jobs that were handed out before (recovered or requeued)
-static int
-s_count_handed_out (zjob_job_t *job, void *arg)
-{
-    if (job->attempts > 0)
-        (*(size_t *) arg)++;
-    return 0;
-}
-
 //  Set up sockets and the manager. Returns 0, or -1 with self->start_error
 static int
 s_broker_start (s_broker_t *self)
@@ -2550,14 +2191,10 @@ s_broker_start (s_broker_t *self)
                                    config->data_dir);
         snprintf (spec, sizeof (spec), "file:%s", config->data_dir);
     }
-    zjob_store_t *store = zjob_store_open (spec, err);
-    if (!store)
-        return -1;
     zjob_manager_config_t manager_config = {
         .max_concurrent = config->max_concurrent, .retention_ms = config->retention_ms
     };
-    self->manager = zjob_manager_new (&store, &manager_config, err);
-    zjob_store_destroy (&store);
+    self->manager = zjob_manager_open (spec, &manager_config, err);
     if (!self->manager)
         return -1;
     zjob_manager_set_listener (self->manager, s_on_change, self);
@@ -2567,10 +2204,7 @@ s_broker_start (s_broker_t *self)
     //  Jobs that were handed out before the restart are queued again; the
     //  workers that still run them get a moment to reconnect and take
     //  them back (READY "jobs") before anyone else is given them
-    zjob_filter_t queued = { .status_mask = 1u << ZJOB_QUEUED };
-    size_t handed_out = 0;
-    zjob_store_iterate (zjob_manager_store (self->manager), &queued, s_count_handed_out,
-                        &handed_out);
+    size_t handed_out = zjob_manager_reclaimable (self->manager);
     if (handed_out) {
         self->hold_until = zjob_mono_ms () + config->heartbeat_ms * config->liveness;
         s_log_info (self, "zjob_broker: %zu recovered jobs: dispatch starts in %" PRId64 " ms",
@@ -2618,7 +2252,7 @@ s_broker_start (s_broker_t *self)
     s_log_info (self, "zjob_broker: serving clients=%s workers=%s events=%s store=%s "
                 "(%zu jobs, %zu queued, %zu scheduled)", self->clients_endpoint,
                 self->workers_endpoint, self->events_endpoint, spec,
-                zjob_store_count (zjob_manager_store (self->manager)),
+                zjob_manager_stored (self->manager),
                 zjob_manager_queued (self->manager), zjob_manager_scheduled (self->manager));
     return 0;
 }

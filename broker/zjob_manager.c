@@ -1144,15 +1144,14 @@ zjob_manager_create (zjob_manager_t *self, const zjob_spec_t *spec, bool auto_st
 //  Create count jobs, all or none. Returns 0 or -1 with err naming the
 //  first bad spec's index.
 
-int
-zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
-                           bool auto_start, zjob_job_t **jobs, zjob_error_t *err)
+//  Create the specs whose skip entry is false (skip NULL: all of them),
+//  all or none; jobs[i] receives the i-th job, the skipped entries are
+//  left alone. An error names the spec by its index in specs, the
+//  client's batch. Returns 0 or -1.
+static int
+s_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                const bool *skip, bool auto_start, zjob_job_t **jobs, zjob_error_t *err)
 {
-    assert (self);
-    if (count == 0)
-        return 0;
-    if (!specs)
-        return zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs: required");
     zjob_job_t **made = (zjob_job_t **) calloc (count, sizeof (zjob_job_t *));
     if (!made)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
@@ -1160,6 +1159,8 @@ zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_
     int rc = 0;
     size_t index;
     for (index = 0; index < count; index++) {
+        if (skip && skip [index])
+            continue;
         zjob_error_t cause = { 0, "" };
         made [index] = s_job_prepare (&specs [index], auto_start, &cause);
         if (!made [index]) {
@@ -1170,15 +1171,15 @@ zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_
     }
     size_t timers = 0;                  //  Jobs that will wait for run_at
     for (index = 0; rc == 0 && index < count; index++)
-        timers += s_job_scheduled (made [index]);
+        timers += made [index] && s_job_scheduled (made [index]);
     if (rc == 0 && timers && s_heap_reserve (self, timers))
         rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     for (index = 0; rc == 0 && index < count; index++)
-        if (!s_tally_require (self, made [index]->workflow_id))
+        if (made [index] && !s_tally_require (self, made [index]->workflow_id))
             rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-    size_t stored = 0;                  //  Jobs the store has accepted
+    size_t stored = 0;                  //  Entries of made the store has accepted
     while (rc == 0 && stored < count) {
-        if (zjob_store_put (self->store, made [stored], err))
+        if (made [stored] && zjob_store_put (self->store, made [stored], err))
             rc = -1;
         else
             stored++;
@@ -1186,7 +1187,8 @@ zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_
     if (rc) {
         //  Take back what went in, so that none of the batch remains
         for (index = 0; index < stored; index++)
-            zjob_store_remove (self->store, made [index]->id, NULL);
+            if (made [index])
+                zjob_store_remove (self->store, made [index]->id, NULL);
         for (index = 0; index < count; index++) {
             if (made [index])
                 s_tally_trim (self, made [index]->workflow_id);
@@ -1196,6 +1198,8 @@ zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_
         return -1;
     }
     for (index = 0; index < count; index++) {
+        if (!made [index])
+            continue;
         s_job_created (self, made [index]);
         if (jobs)
             jobs [index] = made [index];
@@ -1204,6 +1208,97 @@ zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_
     }
     free (made);
     return 0;
+}
+
+
+int
+zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                           bool auto_start, zjob_job_t **jobs, zjob_error_t *err)
+{
+    assert (self);
+    if (count == 0)
+        return 0;
+    if (!specs)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs: required");
+    return s_create_batch (self, specs, count, NULL, auto_start, jobs, err);
+}
+
+
+//  --------------------------------------------------------------------------
+//  SUBMIT (PROTOCOL.md 9.2): create each spec, or answer with the job its
+//  idempotency key already made, or an earlier spec of the same batch
+//  with the same key made. All or none for the jobs it creates.
+
+int
+zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                     bool auto_start, zjob_job_t **jobs, uint64_t *existing,
+                     size_t *existing_count_p, zjob_error_t *err)
+{
+    assert (self);
+    assert (jobs && existing && existing_count_p);
+    *existing_count_p = 0;
+    if (count == 0 || !specs)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs: required");
+    if (count == 1) {
+        //  The common case allocates nothing here
+        const char *key = specs [0].idempotency_key;
+        jobs [0] = key? zjob_manager_find_key (self, key): NULL;
+        if (jobs [0]) {
+            existing [(*existing_count_p)++] = 0;
+            return 0;
+        }
+        jobs [0] = zjob_manager_create (self, &specs [0], auto_start, err);
+        return jobs [0]? 1: -1;
+    }
+    //  first [i]: index + 1 of the spec whose job answers spec i, if not
+    //  its own (a known key: 0 with jobs [i] set)
+    bool *skip = (bool *) calloc (count, sizeof (bool));
+    size_t *first = (size_t *) calloc (count, sizeof (size_t));
+    zhashx_t *batch_keys = NULL;        //  key -> index + 1 of its first spec
+    int rc = skip && first? 0: zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    for (size_t index = 0; index < count; index++)
+        jobs [index] = NULL;
+    for (size_t index = 0; rc == 0 && index < count; index++) {
+        const char *key = specs [index].idempotency_key;
+        if (!key)
+            continue;
+        if ((jobs [index] = zjob_manager_find_key (self, key)) != NULL) {
+            skip [index] = true;
+            continue;
+        }
+        if (!batch_keys && (batch_keys = zjob_hashx_new ()) == NULL) {
+            rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+            break;
+        }
+        size_t earlier = (size_t) (uintptr_t) zhashx_lookup (batch_keys, key);
+        if (earlier) {
+            skip [index] = true;
+            first [index] = earlier;
+        }
+        else
+            zhashx_insert (batch_keys, key, (void *) (uintptr_t) (index + 1));
+    }
+    size_t created = 0;
+    for (size_t index = 0; rc == 0 && index < count; index++)
+        created += !skip [index];
+    if (rc == 0 && created)
+        rc = s_create_batch (self, specs, count, skip, auto_start, jobs, err);
+    for (size_t index = 0; index < count; index++) {
+        if (rc == 0 && skip && skip [index]) {
+            existing [(*existing_count_p)++] = index;
+            if (first [index])
+                jobs [index] = zjob_job_ref (jobs [first [index] - 1]);
+        }
+        else
+        if (rc)
+            zjob_job_destroy (&jobs [index]);
+    }
+    if (rc)
+        *existing_count_p = 0;
+    free (skip);
+    free (first);
+    zhashx_destroy (&batch_keys);
+    return rc? -1: (int) created;
 }
 
 
@@ -1874,4 +1969,175 @@ zjob_manager_adopt (zjob_manager_t *self, const char *id, const char *worker_id,
         zjob_job_destroy (&job);
     }
     return job;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The worker holding job id was lost: requeue the job, or fail it with
+//  kind worker_lost when that was its last attempt.
+
+int
+zjob_manager_worker_lost (zjob_manager_t *self, const char *id, zjob_error_t *err)
+{
+    assert (self);
+    zjob_job_t *job = s_lookup (self, id, err);
+    if (!job)
+        return -1;
+    int rc = 0;
+    if (job->status == ZJOB_RUNNING
+    &&  job->max_attempts && job->attempts >= job->max_attempts) {
+        //  That was its last attempt: fail it rather than run it again
+        char worker_id [ZJOB_NAME_MAX + 1];
+        snprintf (worker_id, sizeof (worker_id), "%s", job->worker_id? job->worker_id: "");
+        if (zjob_manager_fail (self, id, worker_id, "worker_lost",
+                               "the worker was lost on the last attempt", err) == 0)
+            rc = ZJOB_LOST_FAILED;
+        else
+            rc = -1;
+    }
+    if (rc == 0 && job->held)
+        rc = zjob_manager_requeue (self, id, err) == 0? ZJOB_LOST_REQUEUED: -1;
+    zjob_job_destroy (&job);
+    return rc;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The user's operations by name, on one job, a list, or a filter
+
+int
+zjob_manager_apply (zjob_manager_t *self, zjob_apply_t what, const char *id,
+                    zjob_error_t *err)
+{
+    assert (self);
+    switch (what) {
+        case ZJOB_APPLY_DELETE: return zjob_manager_delete (self, id, err);
+        case ZJOB_APPLY_START:  return zjob_manager_start (self, id, err);
+        case ZJOB_APPLY_PAUSE:  return zjob_manager_pause (self, id, err);
+        case ZJOB_APPLY_RESUME: return zjob_manager_resume (self, id, err);
+        case ZJOB_APPLY_CANCEL: return zjob_manager_cancel (self, id, err);
+    }
+    return zjob_error_set (err, ZJOB_BAD_REQUEST, "not a job operation");
+}
+
+//  Collects the ids of the jobs a filter matches for which the operation
+//  is legal (PROTOCOL.md 9.5); the visitor must not change jobs
+typedef struct {
+    zlistx_t *ids;                      //  Copies of the ids
+    int op;                             //  zjob_op_t, or -1 for delete (always legal)
+} s_collect_t;
+
+static int
+s_collect_id (zjob_job_t *job, void *arg)
+{
+    s_collect_t *collect = (s_collect_t *) arg;
+    if (collect->op < 0
+    ||  zjob_transition ((zjob_status_t) job->status, (zjob_op_t) collect->op,
+                         job->held, NULL) >= 0)
+        zlistx_add_end (collect->ids, job->id);
+    return 0;
+}
+
+//  Apply what to one id, counting it in bulk
+static void
+s_bulk_one (zjob_manager_t *self, zjob_apply_t what, const char *id, zjob_bulk_t *bulk)
+{
+    zjob_error_t err;
+    if (zjob_manager_apply (self, what, id, &err) == 0) {
+        bulk->done++;
+        return;
+    }
+    bulk->failed++;
+    if (bulk->error_count < ZJOB_BULK_ERRORS_MAX) {
+        snprintf (bulk->ids [bulk->error_count], sizeof (bulk->ids [0]), "%s", id? id: "");
+        bulk->errors [bulk->error_count++] = err;
+    }
+}
+
+int
+zjob_manager_apply_bulk (zjob_manager_t *self, zjob_apply_t what, const char *const *ids,
+                         size_t count, const zjob_filter_t *filter, zjob_bulk_t *bulk,
+                         zjob_error_t *err)
+{
+    assert (self);
+    assert (bulk);
+    bulk->done = bulk->failed = bulk->error_count = 0;
+    if (ids) {
+        for (size_t index = 0; index < count; index++)
+            s_bulk_one (self, what, ids [index], bulk);
+        return 0;
+    }
+    if (!filter)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "no ids and no filter");
+    //  Collect first: the operations change what the filter matches
+    zlistx_t *matched = zlistx_new ();
+    if (!matched)
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    zlistx_set_duplicator (matched, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_destructor (matched, (zlistx_destructor_fn *) zstr_free);
+    s_collect_t collect = {
+        matched,
+        what == ZJOB_APPLY_START? ZJOB_OP_START: what == ZJOB_APPLY_PAUSE? ZJOB_OP_PAUSE:
+        what == ZJOB_APPLY_RESUME? ZJOB_OP_RESUME: what == ZJOB_APPLY_CANCEL? ZJOB_OP_CANCEL: -1
+    };
+    zjob_store_iterate (self->store, filter, s_collect_id, &collect);
+    const char *id = (const char *) zlistx_first (matched);
+    for (; id; id = (const char *) zlistx_next (matched))
+        s_bulk_one (self, what, id, bulk);
+    zlistx_destroy (&matched);
+    return 0;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The store, seen through the manager
+
+zjob_manager_t *
+zjob_manager_open (const char *spec, const zjob_manager_config_t *config, zjob_error_t *err)
+{
+    zjob_store_t *store = zjob_store_open (spec, err);
+    if (!store)
+        return NULL;
+    zjob_manager_t *self = zjob_manager_new (&store, config, err);
+    zjob_store_destroy (&store);
+    return self;
+}
+
+const char *
+zjob_manager_store_name (zjob_manager_t *self)
+{
+    assert (self);
+    return zjob_store_name (self->store);
+}
+
+void
+zjob_manager_store_stats (zjob_manager_t *self, zhashx_t *into)
+{
+    assert (self);
+    zjob_store_stats (self->store, into);
+}
+
+size_t
+zjob_manager_stored (zjob_manager_t *self)
+{
+    assert (self);
+    return zjob_store_count (self->store);
+}
+
+static int
+s_count_handed_out (zjob_job_t *job, void *arg)
+{
+    if (job->attempts > 0)
+        (*(size_t *) arg)++;
+    return 0;
+}
+
+size_t
+zjob_manager_reclaimable (zjob_manager_t *self)
+{
+    assert (self);
+    zjob_filter_t queued = { .status_mask = 1u << ZJOB_QUEUED };
+    size_t handed_out = 0;
+    zjob_store_iterate (self->store, &queued, s_count_handed_out, &handed_out);
+    return handed_out;
 }

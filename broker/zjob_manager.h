@@ -59,6 +59,7 @@
 #define ZJOB_MANAGER_H_INCLUDED
 
 #include "zjob_store.h"
+#include "zjob_proto.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -281,6 +282,87 @@ int
 zjob_job_t *
     zjob_manager_adopt (zjob_manager_t *self, const char *id, const char *worker_id,
                         zjob_error_t *err);
+
+//  SUBMIT's rule (PROTOCOL.md 9.2) over count specs: a spec whose
+//  idempotency key is known, or was given by an earlier spec of the same
+//  batch, is answered by that job; the others are created, all or none.
+//  jobs (count entries) receives a new reference per spec; existing (count
+//  entries) receives the indices of the specs answered by a job that was
+//  there, ascending, and *existing_count_p their number. Returns the number
+//  of jobs created, or -1 with err filled, naming a bad spec by its index
+//  in specs ("jobs[i]: ..."); nothing is then created or returned.
+int
+    zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                         bool auto_start, zjob_job_t **jobs, uint64_t *existing,
+                         size_t *existing_count_p, zjob_error_t *err);
+
+//  What zjob_manager_worker_lost did
+#define ZJOB_LOST_REQUEUED  1           //  The job is queued again (or paused, let go)
+#define ZJOB_LOST_FAILED    2           //  Its last attempt: failed, kind "worker_lost"
+
+//  The worker that held job id is gone. A running job on its max_attempts-th
+//  attempt (or later) fails with error kind "worker_lost"; any other held
+//  job is requeued (zjob_manager_requeue). Returns ZJOB_LOST_REQUEUED,
+//  ZJOB_LOST_FAILED, 0 if the job was not held (nothing to do), or -1 with
+//  err filled (ZJOB_NOT_FOUND, or the store failed).
+int
+    zjob_manager_worker_lost (zjob_manager_t *self, const char *id, zjob_error_t *err);
+
+//  The user's operations on jobs (PROTOCOL.md 9.5)
+typedef enum {
+    ZJOB_APPLY_DELETE = 0,
+    ZJOB_APPLY_START,
+    ZJOB_APPLY_PAUSE,
+    ZJOB_APPLY_RESUME,
+    ZJOB_APPLY_CANCEL
+} zjob_apply_t;
+
+//  Apply what to job id, as zjob_manager_delete/start/pause/resume/cancel.
+int
+    zjob_manager_apply (zjob_manager_t *self, zjob_apply_t what, const char *id,
+                        zjob_error_t *err);
+
+//  The outcome of a bulk operation: counts, and the first failures
+typedef struct {
+    size_t done;                                    //  Jobs it was applied to
+    size_t failed;                                  //  Jobs it failed on
+    size_t error_count;                             //  Failures kept below
+    char ids [ZJOB_BULK_ERRORS_MAX][ZJOB_ID_LEN + 1];   //  Each kept failure's job
+    zjob_error_t errors [ZJOB_BULK_ERRORS_MAX];     //  and its error
+} zjob_bulk_t;
+
+//  Apply what to each of count ids, or (ids NULL) to every job filter
+//  matches now for which the operation is legal (any job, for delete).
+//  Fills bulk. Returns 0, or -1 with err filled when there is neither ids
+//  nor a filter, or memory runs out (nothing is then applied).
+int
+    zjob_manager_apply_bulk (zjob_manager_t *self, zjob_apply_t what, const char *const *ids,
+                             size_t count, const zjob_filter_t *filter, zjob_bulk_t *bulk,
+                             zjob_error_t *err);
+
+//  Open the store spec names (zjob_store_open) and create a manager over
+//  it. Returns NULL with err filled if either fails.
+zjob_manager_t *
+    zjob_manager_open (const char *spec, const zjob_manager_config_t *config,
+                       zjob_error_t *err);
+
+//  The store's name ("memory", "file"), and its own figures added to into
+//  (zjob_store_stats: string keys and values; the hash gets strdup and
+//  zstr_free as duplicator and destructor).
+const char *
+    zjob_manager_store_name (zjob_manager_t *self);
+void
+    zjob_manager_store_stats (zjob_manager_t *self, zhashx_t *into);
+
+//  The number of jobs stored, whatever their status.
+size_t
+    zjob_manager_stored (zjob_manager_t *self);
+
+//  Queued jobs that were handed out before (recovered after a restart, or
+//  requeued): a worker that still runs one may reconnect and adopt it.
+//  O(stored jobs): for start-up, not for a loop pass.
+size_t
+    zjob_manager_reclaimable (zjob_manager_t *self);
 
 //  The store underneath (borrowed), for stats.
 zjob_store_t *

@@ -2247,6 +2247,110 @@ zjob_msg_add_result_errors (zjob_msg_builder_t *self, const char *const *ids,
 }
 
 void
+zjob_msg_add_bulk (zjob_msg_builder_t *self, uint64_t done, uint64_t failed,
+                   const char *const *ids, const zjob_error_t *errors, size_t count)
+{
+    zjob_msg_add_uint (self, "done", done);
+    zjob_msg_add_uint (self, "failed", failed);
+    if (count && ids && errors)
+        zjob_msg_add_result_errors (self, ids, errors, count);
+}
+
+//  A map of status name -> count: every status, or (sparse) those > 0
+static void
+s_pack_status_counts (zjob_msg_builder_t *self, const size_t counts [ZJOB_STATUS_COUNT],
+                      bool sparse)
+{
+    uint32_t present = 0;
+    for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
+        present += !sparse || counts [status] > 0;
+    self->failed |= msgpack_pack_map (&self->pk, present) != 0;
+    for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
+        if (!sparse || counts [status]) {
+            s_pack_cstr (self, zjob_status_name ((zjob_status_t) status));
+            self->failed |= msgpack_pack_uint64 (&self->pk, counts [status]) != 0;
+        }
+}
+
+void
+zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats)
+{
+    uint64_t total = 0;
+    for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
+        total += stats->by_status [status];
+    zjob_msg_add_uint (self, "jobs", total);
+    zjob_msg_add_key (self, "by_status");
+    s_pack_status_counts (self, stats->by_status, false);
+    zjob_msg_add_key (self, "by_workflow");
+    size_t workflows = stats->workflow_ids && stats->workflow_counts? stats->workflow_count: 0;
+    self->failed |= msgpack_pack_map (&self->pk, (uint32_t) workflows) != 0;
+    for (size_t index = 0; index < workflows; index++) {
+        s_pack_cstr (self, stats->workflow_ids [index]? stats->workflow_ids [index]: "");
+        s_pack_status_counts (self, stats->workflow_counts [index], true);
+    }
+    zjob_msg_add_uint (self, "queued", stats->queued);
+    zjob_msg_add_uint (self, "active", stats->active);
+    zjob_msg_add_uint (self, "workers", stats->workers);
+    zjob_msg_add_uint (self, "slots", stats->slots);
+    zjob_msg_add_uint (self, "busy", stats->busy);
+    zjob_msg_add_key (self, "rates");
+    self->failed |= msgpack_pack_map (&self->pk, 3) != 0;
+    s_pack_cstr (self, "submitted");
+    self->failed |= msgpack_pack_double (&self->pk, stats->submitted_rate) != 0;
+    s_pack_cstr (self, "completed");
+    self->failed |= msgpack_pack_double (&self->pk, stats->completed_rate) != 0;
+    s_pack_cstr (self, "failed");
+    self->failed |= msgpack_pack_double (&self->pk, stats->failed_rate) != 0;
+    zjob_msg_add_uint (self, "rate_window_ms", stats->rate_window_ms);
+    zjob_msg_add_uint (self, "uptime_ms", stats->uptime_ms);
+    zjob_msg_add_uint (self, "subscriptions", stats->subscriptions);
+    if (stats->store_name) {
+        size_t figures = stats->store_keys && stats->store_values? stats->store_count: 0;
+        zjob_msg_add_key (self, "store");
+        self->failed |= msgpack_pack_map (&self->pk, (uint32_t) figures + 1) != 0;
+        s_pack_cstr (self, "name");
+        s_pack_cstr (self, stats->store_name);
+        for (size_t index = 0; index < figures; index++) {
+            s_pack_cstr (self, stats->store_keys [index]? stats->store_keys [index]: "");
+            s_pack_cstr (self, stats->store_values [index]? stats->store_values [index]: "");
+        }
+    }
+}
+
+void
+zjob_msg_add_workers (zjob_msg_builder_t *self, const zjob_worker_info_t *workers,
+                      size_t count)
+{
+    zjob_msg_add_key (self, "workers");
+    if (!workers)
+        count = 0;
+    self->failed |= msgpack_pack_array (&self->pk, (uint32_t) count) != 0;
+    for (size_t index = 0; index < count; index++) {
+        const zjob_worker_info_t *worker = &workers [index];
+        const char *worker_id = worker->worker_id? worker->worker_id: "";
+        self->failed |= msgpack_pack_map (&self->pk, 9) != 0;
+        s_pack_cstr (self, "worker_id");
+        s_pack_cstr (self, worker_id);
+        s_pack_cstr (self, "name");
+        s_pack_cstr (self, worker->name? worker->name: worker_id);
+        s_pack_cstr (self, "workflows");
+        s_pack_strs (self, worker->workflows, worker->workflows? worker->workflow_count: 0);
+        s_pack_cstr (self, "slots");
+        self->failed |= msgpack_pack_uint64 (&self->pk, worker->slots) != 0;
+        s_pack_cstr (self, "busy");
+        self->failed |= msgpack_pack_uint64 (&self->pk, worker->busy) != 0;
+        s_pack_cstr (self, "credit");
+        self->failed |= msgpack_pack_uint64 (&self->pk, worker->credit) != 0;
+        s_pack_cstr (self, "jobs");
+        s_pack_strs (self, worker->jobs, worker->jobs? worker->job_count: 0);
+        s_pack_cstr (self, "connected_at");
+        self->failed |= msgpack_pack_uint64 (&self->pk, worker->connected_at) != 0;
+        s_pack_cstr (self, "last_seen");
+        self->failed |= msgpack_pack_uint64 (&self->pk, worker->last_seen) != 0;
+    }
+}
+
+void
 zjob_msg_add_job_event (zjob_msg_builder_t *self, const char *type, const zjob_job_t *job,
                         int old_status)
 {

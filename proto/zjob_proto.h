@@ -382,6 +382,68 @@ void
 void
     zjob_msg_add_result_errors (zjob_msg_builder_t *self, const char *const *ids,
                                 const zjob_error_t *errors, size_t count);
+//  The reply to a bulk DELETE/START/PAUSE/RESUME/CANCEL (PROTOCOL.md 9.5):
+//  "done" and "failed", and, when count > 0, "errors" listing for each of
+//  count failures its job id and error, as zjob_msg_add_result_errors.
+//  The caller keeps count within ZJOB_BULK_ERRORS_MAX.
+void
+    zjob_msg_add_bulk (zjob_msg_builder_t *self, uint64_t done, uint64_t failed,
+                       const char *const *ids, const zjob_error_t *errors, size_t count);
+
+//  What the OK to STATS reports (PROTOCOL.md 9.9). Everything is borrowed
+//  for the call to zjob_msg_add_stats.
+typedef struct {
+    size_t by_status [ZJOB_STATUS_COUNT];   //  Stored jobs per status; "jobs" is their sum
+    const char *const *workflow_ids;        //  by_workflow: each workflow with jobs,
+    const size_t (*workflow_counts) [ZJOB_STATUS_COUNT];    //  and its jobs per status
+    size_t workflow_count;
+    uint64_t queued;                        //  Jobs in the ready queue
+    uint64_t active;                        //  Jobs held by workers
+    uint64_t workers;                       //  Workers connected
+    uint64_t slots;                         //  Their slots, summed
+    uint64_t busy;                          //  Jobs they hold, summed
+    double submitted_rate;                  //  Jobs per second over the rate window
+    double completed_rate;
+    double failed_rate;
+    uint64_t rate_window_ms;                //  msecs the rates are averaged over
+    uint64_t uptime_ms;                     //  msecs since the broker started
+    uint64_t subscriptions;                 //  Distinct event topic prefixes subscribed
+    const char *store_name;                 //  NULL: no "store" map
+    const char *const *store_keys;          //  The store's own figures, as strings
+    const char *const *store_values;
+    size_t store_count;
+} zjob_stats_t;
+
+//  The fields of the OK to STATS: jobs, by_status (every status, zeros
+//  included), by_workflow (per workflow, only the statuses it has jobs
+//  in), queued, active, workers, slots, busy, rates (submitted, completed,
+//  failed), rate_window_ms, uptime_ms, subscriptions, and store (name and
+//  the store's figures) when store_name is set.
+void
+    zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats);
+
+//  One connected worker, as the OK to WORKERS lists it (PROTOCOL.md 9.10).
+//  Everything is borrowed for the call to zjob_msg_add_workers.
+typedef struct {
+    const char *worker_id;
+    const char *name;                       //  NULL: the worker id is shown
+    const char *const *workflows;           //  Workflows it serves
+    size_t workflow_count;
+    uint64_t slots;                         //  Jobs it runs at once
+    uint64_t busy;                          //  Jobs it holds (job_count)
+    uint64_t credit;                        //  Jobs it may be sent now
+    const char *const *jobs;                //  Ids of the jobs it holds
+    size_t job_count;
+    uint64_t connected_at;                  //  ms UTC of its READY
+    uint64_t last_seen;                     //  ms UTC of its last message
+} zjob_worker_info_t;
+
+//  The "workers" array of the OK to WORKERS: one map of nine fields per
+//  worker (worker_id, name, workflows, slots, busy, credit, jobs,
+//  connected_at, last_seen).
+void
+    zjob_msg_add_workers (zjob_msg_builder_t *self, const zjob_worker_info_t *workers,
+                          size_t count);
 //  The fields of a job event about job: type (a status name, "progress" or
 //  "deleted"), time, id, workflow_id, status, old_status (if old_status
 //  >= 0), and the user, progress, error and worker fields that are set.

@@ -344,60 +344,6 @@ s_event (zsock_t *sub, const char *type, const char *id)
 }
 
 
-//  --------------------------------------------------------------------------
-//  Options
-
-Test (broker, config_options_and_files)
-{
-    zjob_broker_config_t config;
-    zjob_broker_config_init (&config);
-    cr_assert_str_eq (config.clients, ZJOB_BROKER_CLIENTS_DEFAULT);
-    cr_assert_str_eq (config.workers, "tcp://127.0.0.1:5571");
-    cr_assert_str_eq (config.events, "tcp://127.0.0.1:5572");
-    cr_assert_eq (config.heartbeat_ms, 1000);
-    cr_assert_eq (config.liveness, 3);
-    cr_assert_eq (config.max_concurrent, ZJOB_MAX_CONCURRENT_DEFAULT);
-
-    zjob_error_t err;
-    cr_assert_eq (zjob_broker_config_set (&config, "heartbeat", "250ms", &err), 0);
-    cr_assert_eq (config.heartbeat_ms, 250);
-    cr_assert_eq (zjob_broker_config_set (&config, "log-level", "debug", &err), 0);
-    cr_assert_eq (config.log_level, ZJOB_LOG_DEBUG);
-    cr_assert_eq (zjob_broker_config_set (&config, "heartbeat", "soon", &err), -1);
-    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
-    cr_assert_eq (zjob_broker_config_set (&config, "liveness", "0", &err), -1);
-    cr_assert_eq (zjob_broker_config_set (&config, "max-concurrent", "-1", &err), -1);
-    cr_assert_eq (zjob_broker_config_set (&config, "max-message", "999999999999", &err), -1);
-    cr_assert_eq (zjob_broker_config_set (&config, "log-level", "loud", &err), -1);
-    cr_assert_eq (zjob_broker_config_set (&config, "colour", "blue", &err), -1);
-    cr_assert (strstr (err.text, "colour"));
-
-    char *dir = zjob_test_tmpdir ();
-    cr_assert_not_null (dir);
-    char path [512];
-    snprintf (path, sizeof (path), "%s/zjobd.cfg", dir);
-    FILE *file = fopen (path, "w");
-    cr_assert_not_null (file);
-    fprintf (file, "#   zjobd options\nbroker\n    clients = \"tcp://127.0.0.1:6000\"\n"
-                   "    max-concurrent = 32\n    store = \"memory:\"\n    heartbeat = 2s\n");
-    fclose (file);
-    cr_assert_eq (zjob_broker_config_load (&config, path, &err), 0, "%s", err.text);
-    cr_assert_str_eq (config.clients, "tcp://127.0.0.1:6000");
-    cr_assert_eq (config.max_concurrent, 32);
-    cr_assert_str_eq (config.store, "memory:");
-    cr_assert_eq (config.heartbeat_ms, 2000);
-
-    file = fopen (path, "w");
-    fprintf (file, "broker\n    heartbeats = 2s\n");
-    fclose (file);
-    cr_assert_eq (zjob_broker_config_load (&config, path, &err), -1);
-    cr_assert (strstr (err.text, "heartbeats"), "%s", err.text);
-    snprintf (path, sizeof (path), "%s/missing.cfg", dir);
-    cr_assert_eq (zjob_broker_config_load (&config, path, &err), -1);
-    zjob_test_rmtree (dir);
-    free (dir);
-}
-
 Test (broker, refuses_to_start_without_its_store_or_port)
 {
     zjob_broker_config_t config;

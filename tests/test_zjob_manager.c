@@ -2288,3 +2288,223 @@ Test (manager, recovery_keeps_the_schedule, .fini = s_tmpdir_fini)
     s_assert_counts (manager);
     zjob_manager_destroy (&manager);
 }
+
+
+//  --------------------------------------------------------------------------
+//  The job rules the broker used to keep around the manager: SUBMIT's
+//  idempotency, bulk operations, a lost worker's jobs
+
+Test (manager, submit_one_with_and_without_key)
+{
+    zjob_manager_t *manager = s_manager (0);
+    zjob_spec_t spec = s_spec ("wf", ZJOB_PRIORITY_MEDIUM);
+    spec.idempotency_key = "order-1";
+    zjob_job_t *jobs [1] = { NULL };
+    uint64_t existing [1];
+    size_t existing_count = 99;
+    zjob_error_t err = { 0, "" };
+    cr_assert_eq (zjob_manager_submit (manager, &spec, 1, true, jobs, existing,
+                                       &existing_count, &err), 1, "%s", err.text);
+    cr_assert_eq (existing_count, 0);
+    char id [ZJOB_ID_LEN + 1];
+    strcpy (id, jobs [0]->id);
+    zjob_job_destroy (&jobs [0]);
+    //  The same key again: the same job, nothing created
+    cr_assert_eq (zjob_manager_submit (manager, &spec, 1, true, jobs, existing,
+                                       &existing_count, &err), 0);
+    cr_assert_str_eq (jobs [0]->id, id);
+    cr_assert_eq (existing_count, 1);
+    cr_assert_eq (existing [0], 0);
+    zjob_job_destroy (&jobs [0]);
+    size_t counts [ZJOB_STATUS_COUNT];
+    zjob_manager_counts (manager, counts);
+    cr_assert_eq (counts [ZJOB_QUEUED], 1);
+    //  A bad spec is refused
+    spec.workflow_id = NULL;
+    spec.idempotency_key = NULL;
+    cr_assert_eq (zjob_manager_submit (manager, &spec, 1, true, jobs, existing,
+                                       &existing_count, &err), -1);
+    cr_assert_null (jobs [0]);
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    zjob_manager_destroy (&manager);
+}
+
+Test (manager, submit_batch_keys_and_error_index)
+{
+    zjob_manager_t *manager = s_manager (0);
+    zjob_spec_t known = s_spec ("wf", ZJOB_PRIORITY_MEDIUM);
+    known.idempotency_key = "known";
+    zjob_job_t *jobs [5] = { NULL };
+    uint64_t existing [5];
+    size_t existing_count = 0;
+    zjob_error_t err = { 0, "" };
+    cr_assert_eq (zjob_manager_submit (manager, &known, 1, true, jobs, existing,
+                                       &existing_count, &err), 1);
+    char known_id [ZJOB_ID_LEN + 1];
+    strcpy (known_id, jobs [0]->id);
+    zjob_job_destroy (&jobs [0]);
+
+    //  [known, fresh "a", plain, "a" again, plain]
+    zjob_spec_t specs [5];
+    for (size_t index = 0; index < 5; index++)
+        specs [index] = s_spec ("wf", ZJOB_PRIORITY_MEDIUM);
+    specs [0].idempotency_key = "known";
+    specs [1].idempotency_key = "a";
+    specs [3].idempotency_key = "a";
+    cr_assert_eq (zjob_manager_submit (manager, specs, 5, true, jobs, existing,
+                                       &existing_count, &err), 3, "%s", err.text);
+    cr_assert_eq (existing_count, 2);
+    cr_assert_eq (existing [0], 0);
+    cr_assert_eq (existing [1], 3);
+    cr_assert_str_eq (jobs [0]->id, known_id);
+    cr_assert_str_eq (jobs [3]->id, jobs [1]->id);
+    cr_assert_str_neq (jobs [2]->id, jobs [4]->id);
+    for (size_t index = 0; index < 5; index++)
+        zjob_job_destroy (&jobs [index]);
+
+    //  A bad spec after a known one is named by its index in the batch,
+    //  not among the specs created, and nothing is created
+    specs [0].idempotency_key = "known";
+    specs [1].idempotency_key = "b";
+    specs [3].idempotency_key = NULL;
+    specs [4].workflow_id = NULL;
+    size_t counts [ZJOB_STATUS_COUNT];
+    zjob_manager_counts (manager, counts);
+    size_t before = counts [ZJOB_QUEUED];
+    cr_assert_eq (zjob_manager_submit (manager, specs, 5, true, jobs, existing,
+                                       &existing_count, &err), -1);
+    cr_assert (strncmp (err.text, "jobs[4]: ", 9) == 0, "%s", err.text);
+    cr_assert_eq (existing_count, 0);
+    for (size_t index = 0; index < 5; index++)
+        cr_assert_null (jobs [index]);
+    zjob_manager_counts (manager, counts);
+    cr_assert_eq (counts [ZJOB_QUEUED], before);
+    cr_assert_null (zjob_manager_find_key (manager, "b"));
+    zjob_manager_destroy (&manager);
+}
+
+Test (manager, worker_lost_requeues_or_fails_on_last_attempt)
+{
+    zjob_manager_t *manager = s_manager (0);
+    zjob_spec_t spec = s_spec ("wf", ZJOB_PRIORITY_MEDIUM);
+    spec.max_attempts = 2;
+    zjob_error_t err = { 0, "" };
+    zjob_job_t *job = zjob_manager_create (manager, &spec, true, &err);
+    cr_assert_not_null (job);
+    char id [ZJOB_ID_LEN + 1];
+    strcpy (id, job->id);
+    zjob_job_destroy (&job);
+
+    //  First attempt lost: queued again
+    job = zjob_manager_take (manager, NULL, 0, "w1");
+    cr_assert_not_null (job);
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_manager_worker_lost (manager, id, &err), ZJOB_LOST_REQUEUED, "%s",
+                  err.text);
+    cr_assert_eq (s_status (manager, id), ZJOB_QUEUED);
+    cr_assert_eq (zjob_manager_active (manager), 0);
+    //  Not held: nothing to do
+    cr_assert_eq (zjob_manager_worker_lost (manager, id, &err), 0);
+    //  Second (last) attempt lost: failed, worker_lost
+    job = zjob_manager_take (manager, NULL, 0, "w2");
+    cr_assert_eq (job->attempts, 2);
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_manager_worker_lost (manager, id, &err), ZJOB_LOST_FAILED, "%s",
+                  err.text);
+    job = s_get (manager, id);
+    cr_assert_eq (job->status, ZJOB_FAILED);
+    cr_assert_str_eq (job->error_kind, "worker_lost");
+    cr_assert_eq (zjob_manager_active (manager), 0);
+    zjob_job_destroy (&job);
+    //  Unknown job
+    cr_assert_eq (zjob_manager_worker_lost (manager, "nope", &err), -1);
+    cr_assert_eq (err.code, ZJOB_NOT_FOUND);
+
+    //  A held paused job stays paused, no longer held
+    char paused [ZJOB_ID_LEN + 1];
+    s_create (manager, "wf", ZJOB_PRIORITY_MEDIUM, true, paused);
+    job = zjob_manager_take (manager, NULL, 0, "w3");
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_manager_pause (manager, paused, &err), 0);
+    cr_assert_eq (zjob_manager_active (manager), 1);
+    cr_assert_eq (zjob_manager_worker_lost (manager, paused, &err), ZJOB_LOST_REQUEUED);
+    cr_assert_eq (s_status (manager, paused), ZJOB_PAUSED);
+    cr_assert_eq (zjob_manager_active (manager), 0);
+    zjob_manager_destroy (&manager);
+}
+
+Test (manager, apply_bulk_by_ids_and_by_filter)
+{
+    zjob_manager_t *manager = s_manager (0);
+    char ids [4][ZJOB_ID_LEN + 1];
+    s_create (manager, "a", ZJOB_PRIORITY_MEDIUM, true, ids [0]);
+    s_create (manager, "a", ZJOB_PRIORITY_MEDIUM, false, ids [1]);
+    s_create (manager, "b", ZJOB_PRIORITY_MEDIUM, true, ids [2]);
+    s_create (manager, "a", ZJOB_PRIORITY_MEDIUM, true, ids [3]);
+    zjob_error_t err = { 0, "" };
+    cr_assert_eq (zjob_manager_cancel (manager, ids [3], &err), 0);
+    zjob_bulk_t *bulk = (zjob_bulk_t *) malloc (sizeof (zjob_bulk_t));
+    cr_assert_not_null (bulk);
+
+    //  By ids: the one it cannot apply is listed with its error
+    const char *list [] = { ids [0], "0000000000000000nope", ids [3] };
+    cr_assert_eq (zjob_manager_apply_bulk (manager, ZJOB_APPLY_PAUSE, list, 3, NULL, bulk,
+                                           &err), 0);
+    cr_assert_eq (bulk->done, 1);
+    cr_assert_eq (bulk->failed, 2);
+    cr_assert_eq (bulk->error_count, 2);
+    cr_assert_str_eq (bulk->ids [0], list [1]);
+    cr_assert_eq (bulk->errors [0].code, ZJOB_NOT_FOUND);
+    cr_assert_str_eq (bulk->ids [1], ids [3]);
+    cr_assert_eq (bulk->errors [1].code, ZJOB_CONFLICT);
+    cr_assert_eq (s_status (manager, ids [0]), ZJOB_PAUSED);
+
+    //  By filter: only the jobs the operation is legal for (the paused
+    //  and the created one start; cancelled and queued are left alone)
+    zjob_filter_t filter = { 0 };
+    filter.workflow_id = "a";
+    cr_assert_eq (zjob_manager_apply_bulk (manager, ZJOB_APPLY_START, NULL, 0, &filter, bulk,
+                                           &err), 0);
+    cr_assert_eq (bulk->failed, 0);
+    cr_assert_eq (bulk->done, 2);
+    cr_assert_eq (s_status (manager, ids [0]), ZJOB_QUEUED);
+    cr_assert_eq (s_status (manager, ids [1]), ZJOB_QUEUED);
+    cr_assert_eq (s_status (manager, ids [3]), ZJOB_CANCELLED);
+    //  Delete by filter: every match, whatever its status
+    cr_assert_eq (zjob_manager_apply_bulk (manager, ZJOB_APPLY_DELETE, NULL, 0, &filter, bulk,
+                                           &err), 0);
+    cr_assert_eq (bulk->done, 3);
+    cr_assert_eq (zjob_manager_stored (manager), 1);
+    //  Neither ids nor a filter
+    cr_assert_eq (zjob_manager_apply_bulk (manager, ZJOB_APPLY_CANCEL, NULL, 0, NULL, bulk,
+                                           &err), -1);
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    //  One job by name
+    cr_assert_eq (zjob_manager_apply (manager, ZJOB_APPLY_CANCEL, ids [2], &err), 0);
+    cr_assert_eq (s_status (manager, ids [2]), ZJOB_CANCELLED);
+    free (bulk);
+    zjob_manager_destroy (&manager);
+}
+
+Test (manager, open_and_store_figures)
+{
+    zjob_error_t err = { 0, "" };
+    cr_assert_null (zjob_manager_open ("tape:/dev/st0", NULL, &err));
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    zjob_manager_t *manager = zjob_manager_open ("memory:", NULL, &err);
+    cr_assert_not_null (manager, "%s", err.text);
+    cr_assert_str_eq (zjob_manager_store_name (manager), "memory");
+    zhashx_t *figures = zjob_hashx_new ();
+    zjob_manager_store_stats (manager, figures);
+    zhashx_destroy (&figures);
+    char id [ZJOB_ID_LEN + 1];
+    s_create (manager, "wf", ZJOB_PRIORITY_MEDIUM, true, id);
+    cr_assert_eq (zjob_manager_stored (manager), 1);
+    cr_assert_eq (zjob_manager_reclaimable (manager), 0);
+    //  Handed out, then requeued: a worker may reclaim it
+    zjob_job_t *job = zjob_manager_take (manager, NULL, 0, "w");
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_manager_requeue (manager, id, &err), 0);
+    cr_assert_eq (zjob_manager_reclaimable (manager), 1);
+    zjob_manager_destroy (&manager);
+}

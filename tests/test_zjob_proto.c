@@ -1964,3 +1964,187 @@ Test (proto, recv_frame_takes_one_frame_and_drops_more)
     zsock_destroy (&dealer);
     zsock_destroy (&router);
 }
+
+
+//  --------------------------------------------------------------------------
+//  Reply builders: STATS, WORKERS, bulk operations. Each reply is decoded
+//  and checked against its table (zjob_msg_check_reply), then read field
+//  by field as PROTOCOL.md 9.5, 9.9 and 9.10 describe them.
+
+//  The value at key in a msgpack map, or NULL
+static const msgpack_object *
+s_map_get (const msgpack_object *map, const char *key)
+{
+    cr_assert_eq (map->type, MSGPACK_OBJECT_MAP);
+    for (uint32_t index = 0; index < map->via.map.size; index++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr [index];
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen (key)
+        &&  memcmp (kv->key.via.str.ptr, key, kv->key.via.str.size) == 0)
+            return &kv->val;
+    }
+    return NULL;
+}
+
+static uint64_t
+s_map_uint (const msgpack_object *map, const char *key)
+{
+    const msgpack_object *value = s_map_get (map, key);
+    cr_assert_not_null (value, "no %s", key);
+    cr_assert_eq (value->type, MSGPACK_OBJECT_POSITIVE_INTEGER, "%s: not a uint", key);
+    return value->via.u64;
+}
+
+static bool
+s_str_is (const msgpack_object *value, const char *text)
+{
+    return value && value->type == MSGPACK_OBJECT_STR && value->via.str.size == strlen (text)
+        && memcmp (value->via.str.ptr, text, strlen (text)) == 0;
+}
+
+Test (proto, stats_reply_builder)
+{
+    zjob_msg_builder_t *b = zjob_msg_builder_new ();
+    zjob_stats_t stats = { .queued = 3, .active = 2, .workers = 1, .slots = 8, .busy = 2,
+                           .submitted_rate = 12.5, .completed_rate = 10, .failed_rate = 0.25,
+                           .rate_window_ms = 10000, .uptime_ms = 60000, .subscriptions = 4 };
+    stats.by_status [ZJOB_QUEUED] = 3;
+    stats.by_status [ZJOB_RUNNING] = 2;
+    stats.by_status [ZJOB_COMPLETED] = 5;
+    const char *workflows [] = { "resize", "encode" };
+    size_t counts [2][ZJOB_STATUS_COUNT] = { { 0 } };
+    counts [0][ZJOB_QUEUED] = 3;
+    counts [0][ZJOB_COMPLETED] = 5;
+    counts [1][ZJOB_RUNNING] = 2;
+    stats.workflow_ids = workflows;
+    stats.workflow_counts = (const size_t (*) [ZJOB_STATUS_COUNT]) counts;
+    stats.workflow_count = 2;
+    const char *keys [] = { "journal_bytes", "syncs" };
+    const char *values [] = { "4096", "17" };
+    stats.store_name = "file";
+    stats.store_keys = keys;
+    stats.store_values = values;
+    stats.store_count = 2;
+    zjob_msg_begin (b, ZJOB_CMD_OK, 7);
+    zjob_msg_add_stats (b, &stats);
+    zjob_msg_t *msg = s_decode (s_end (b), ZJOB_ROUTE_BROKER_CLIENT);
+    zjob_error_t err = { 0, "" };
+    cr_assert_eq (zjob_msg_check_reply (msg, ZJOB_CMD_STATS, &err), 0, "%s", err.text);
+
+    cr_assert_eq (zjob_msg_uint (msg, "jobs", 0), 10);
+    const msgpack_object *by_status = zjob_msg_field (msg, "by_status");
+    cr_assert_eq (by_status->via.map.size, ZJOB_STATUS_COUNT, "every status, zeros too");
+    cr_assert_eq (s_map_uint (by_status, "queued"), 3);
+    cr_assert_eq (s_map_uint (by_status, "failed"), 0);
+    const msgpack_object *by_workflow = zjob_msg_field (msg, "by_workflow");
+    cr_assert_eq (by_workflow->via.map.size, 2);
+    const msgpack_object *resize = s_map_get (by_workflow, "resize");
+    cr_assert_eq (resize->via.map.size, 2, "only the statuses it has jobs in");
+    cr_assert_eq (s_map_uint (resize, "completed"), 5);
+    cr_assert_eq (s_map_uint (s_map_get (by_workflow, "encode"), "running"), 2);
+    cr_assert_eq (zjob_msg_uint (msg, "queued", 0), 3);
+    cr_assert_eq (zjob_msg_uint (msg, "active", 0), 2);
+    cr_assert_eq (zjob_msg_uint (msg, "workers", 0), 1);
+    cr_assert_eq (zjob_msg_uint (msg, "slots", 0), 8);
+    cr_assert_eq (zjob_msg_uint (msg, "busy", 0), 2);
+    const msgpack_object *rates = zjob_msg_field (msg, "rates");
+    cr_assert_eq (rates->via.map.size, 3);
+    cr_assert_float_eq (s_map_get (rates, "submitted")->via.f64, 12.5, 1e-9);
+    cr_assert_float_eq (s_map_get (rates, "failed")->via.f64, 0.25, 1e-9);
+    cr_assert_eq (zjob_msg_uint (msg, "rate_window_ms", 0), 10000);
+    cr_assert_eq (zjob_msg_uint (msg, "uptime_ms", 0), 60000);
+    cr_assert_eq (zjob_msg_uint (msg, "subscriptions", 0), 4);
+    const msgpack_object *store = zjob_msg_field (msg, "store");
+    cr_assert_eq (store->via.map.size, 3);
+    cr_assert (s_str_is (s_map_get (store, "name"), "file"));
+    cr_assert (s_str_is (s_map_get (store, "syncs"), "17"));
+    zjob_msg_destroy (&msg);
+
+    //  No store, no workflows: no "store" map, an empty by_workflow
+    zjob_stats_t empty = { .rate_window_ms = 10000 };
+    zjob_msg_begin (b, ZJOB_CMD_OK, 8);
+    zjob_msg_add_stats (b, &empty);
+    msg = s_decode (s_end (b), ZJOB_ROUTE_BROKER_CLIENT);
+    cr_assert_eq (zjob_msg_check_reply (msg, ZJOB_CMD_STATS, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_msg_uint (msg, "jobs", 99), 0);
+    cr_assert_eq (zjob_msg_field (msg, "by_workflow")->via.map.size, 0);
+    cr_assert_not (zjob_msg_has (msg, "store"));
+    zjob_msg_destroy (&msg);
+    zjob_msg_builder_destroy (&b);
+}
+
+Test (proto, workers_reply_builder)
+{
+    zjob_msg_builder_t *b = zjob_msg_builder_new ();
+    const char *workflows [] = { "resize", "encode" };
+    const char *jobs [] = { "06H4E76Q144DM4VV8R9F" };
+    zjob_worker_info_t workers [2] = {
+        { .worker_id = "gpu-1", .name = "GPU one", .workflows = workflows,
+          .workflow_count = 2, .slots = 4, .busy = 1, .credit = 3, .jobs = jobs,
+          .job_count = 1, .connected_at = 1750000000000, .last_seen = 1750000001000 },
+        { .worker_id = "cpu-1", .slots = 1 }
+    };
+    zjob_msg_begin (b, ZJOB_CMD_OK, 9);
+    zjob_msg_add_workers (b, workers, 2);
+    zjob_msg_t *msg = s_decode (s_end (b), ZJOB_ROUTE_BROKER_CLIENT);
+    zjob_error_t err = { 0, "" };
+    cr_assert_eq (zjob_msg_check_reply (msg, ZJOB_CMD_WORKERS, &err), 0, "%s", err.text);
+    const msgpack_object *list = zjob_msg_field (msg, "workers");
+    cr_assert_eq (list->type, MSGPACK_OBJECT_ARRAY);
+    cr_assert_eq (list->via.array.size, 2);
+    const msgpack_object *first = &list->via.array.ptr [0];
+    cr_assert_eq (first->via.map.size, 9);
+    cr_assert (s_str_is (s_map_get (first, "worker_id"), "gpu-1"));
+    cr_assert (s_str_is (s_map_get (first, "name"), "GPU one"));
+    const msgpack_object *served = s_map_get (first, "workflows");
+    cr_assert_eq (served->via.array.size, 2);
+    cr_assert (s_str_is (&served->via.array.ptr [1], "encode"));
+    cr_assert_eq (s_map_uint (first, "slots"), 4);
+    cr_assert_eq (s_map_uint (first, "busy"), 1);
+    cr_assert_eq (s_map_uint (first, "credit"), 3);
+    const msgpack_object *held = s_map_get (first, "jobs");
+    cr_assert_eq (held->via.array.size, 1);
+    cr_assert (s_str_is (&held->via.array.ptr [0], jobs [0]));
+    cr_assert_eq (s_map_uint (first, "connected_at"), 1750000000000);
+    cr_assert_eq (s_map_uint (first, "last_seen"), 1750000001000);
+    //  No name: the worker id stands in; no workflows or jobs: empty arrays
+    const msgpack_object *second = &list->via.array.ptr [1];
+    cr_assert (s_str_is (s_map_get (second, "name"), "cpu-1"));
+    cr_assert_eq (s_map_get (second, "workflows")->via.array.size, 0);
+    cr_assert_eq (s_map_get (second, "jobs")->via.array.size, 0);
+    zjob_msg_destroy (&msg);
+    zjob_msg_builder_destroy (&b);
+}
+
+Test (proto, bulk_reply_builder)
+{
+    zjob_msg_builder_t *b = zjob_msg_builder_new ();
+    const char *ids [] = { "06H4E76Q144DM4VV8R9F", "06H4E76Q144DM4VV8R9G" };
+    zjob_error_t errors [2];
+    zjob_error_set (&errors [0], ZJOB_NOT_FOUND, "job %s: not found", ids [0]);
+    zjob_error_set (&errors [1], ZJOB_CONFLICT, "completed: cannot pause");
+    zjob_msg_begin (b, ZJOB_CMD_OK, 10);
+    zjob_msg_add_bulk (b, 5, 2, ids, errors, 2);
+    zjob_msg_t *msg = s_decode (s_end (b), ZJOB_ROUTE_BROKER_CLIENT);
+    zjob_error_t err = { 0, "" };
+    cr_assert_eq (zjob_msg_check_reply (msg, ZJOB_CMD_PAUSE, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_msg_uint (msg, "done", 0), 5);
+    cr_assert_eq (zjob_msg_uint (msg, "failed", 0), 2);
+    const msgpack_object *list = zjob_msg_field (msg, "errors");
+    cr_assert_eq (list->via.array.size, 2);
+    const msgpack_object *second = &list->via.array.ptr [1];
+    cr_assert_eq (second->via.map.size, 3);
+    cr_assert (s_str_is (s_map_get (second, "id"), ids [1]));
+    cr_assert_eq (s_map_uint (second, "code"), ZJOB_CONFLICT);
+    cr_assert (s_str_is (s_map_get (second, "message"), "completed: cannot pause"));
+    zjob_msg_destroy (&msg);
+
+    //  Nothing failed: no "errors"
+    zjob_msg_begin (b, ZJOB_CMD_OK, 11);
+    zjob_msg_add_bulk (b, 3, 0, NULL, NULL, 0);
+    msg = s_decode (s_end (b), ZJOB_ROUTE_BROKER_CLIENT);
+    cr_assert_eq (zjob_msg_check_reply (msg, ZJOB_CMD_CANCEL, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_msg_uint (msg, "done", 0), 3);
+    cr_assert_not (zjob_msg_has (msg, "errors"));
+    zjob_msg_destroy (&msg);
+    zjob_msg_builder_destroy (&b);
+}

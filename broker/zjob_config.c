@@ -1,0 +1,187 @@
+/*  =========================================================================
+    zjob_config - the broker's options: defaults, one setter, ZPL files
+
+    See zjob_config.h. Each option is parsed and bounded here, once; the
+    broker trusts the values it is given. Durations ("500ms", "1s") go
+    through zjob_duration_parse, numbers through strtoll with the whole
+    string consumed, so "10x" is an error rather than 10.
+    ========================================================================= */
+
+#include "zjob_config.h"
+#include "zjob_manager.h"
+#include "zjob_proto.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *s_level_names [] = { "error", "warning", "info", "debug" };
+
+const char *
+zjob_log_level_name (int level)
+{
+    if (level < ZJOB_LOG_ERROR || level > ZJOB_LOG_DEBUG)
+        return "unknown";
+    return s_level_names [level];
+}
+
+int
+zjob_log_level_parse (const char *name)
+{
+    for (int level = ZJOB_LOG_ERROR; name && level <= ZJOB_LOG_DEBUG; level++)
+        if (streq (name, s_level_names [level]))
+            return level;
+    return -1;
+}
+
+void
+zjob_broker_config_init (zjob_broker_config_t *config)
+{
+    assert (config);
+    memset (config, 0, sizeof (*config));
+    snprintf (config->clients, sizeof (config->clients), "%s", ZJOB_BROKER_CLIENTS_DEFAULT);
+    snprintf (config->workers, sizeof (config->workers), "%s", ZJOB_BROKER_WORKERS_DEFAULT);
+    snprintf (config->events, sizeof (config->events), "%s", ZJOB_BROKER_EVENTS_DEFAULT);
+    snprintf (config->data_dir, sizeof (config->data_dir), "%s", ZJOB_BROKER_DATA_DIR_DEFAULT);
+    config->max_concurrent = ZJOB_MAX_CONCURRENT_DEFAULT;
+    config->heartbeat_ms = ZJOB_BROKER_HEARTBEAT_DEFAULT;
+    config->liveness = ZJOB_BROKER_LIVENESS_DEFAULT;
+    config->log_level = ZJOB_LOG_INFO;
+    config->batch = ZJOB_BROKER_BATCH_DEFAULT;
+    config->max_message = ZJOB_BROKER_MAXMSG_DEFAULT;
+    config->retention_ms = 0;
+}
+
+//  Copy value into a fixed field, refusing what does not fit
+static int
+s_set_text (char *field, size_t size, const char *name, const char *value, zjob_error_t *err)
+{
+    size_t len = strlen (value);
+    if (len == 0 || len >= size)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: must be 1..%zu bytes",
+                               name, size - 1);
+    memcpy (field, value, len + 1);
+    return 0;
+}
+
+//  A whole decimal number in [min, max], or -1 with err filled
+static int
+s_set_number (int64_t *number, int64_t min, int64_t max, const char *name,
+              const char *value, zjob_error_t *err)
+{
+    char *end = NULL;
+    errno = 0;
+    long long parsed = strtoll (value, &end, 10);
+    if (errno || end == value || *end || parsed < min || parsed > max)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: '%s' is not a number in %lld..%lld",
+                               name, value, (long long) min, (long long) max);
+    *number = parsed;
+    return 0;
+}
+
+int
+zjob_broker_config_set (zjob_broker_config_t *config, const char *name, const char *value,
+                        zjob_error_t *err)
+{
+    assert (config);
+    if (!name || !value)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "option: name and value required");
+    int64_t number = 0;
+    if (streq (name, "clients"))
+        return s_set_text (config->clients, sizeof (config->clients), name, value, err);
+    if (streq (name, "workers"))
+        return s_set_text (config->workers, sizeof (config->workers), name, value, err);
+    if (streq (name, "events"))
+        return s_set_text (config->events, sizeof (config->events), name, value, err);
+    if (streq (name, "store"))
+        return s_set_text (config->store, sizeof (config->store), name, value, err);
+    if (streq (name, "data-dir"))
+        return s_set_text (config->data_dir, sizeof (config->data_dir), name, value, err);
+    if (streq (name, "max-concurrent")) {
+        if (s_set_number (&number, 0, 100000000, name, value, err))
+            return -1;
+        config->max_concurrent = (size_t) number;
+        return 0;
+    }
+    if (streq (name, "heartbeat")) {
+        int64_t msecs = zjob_duration_parse (value);
+        if (msecs < 10 || msecs > 3600 * 1000)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                   "heartbeat: '%s' is not a duration in 10ms..1h", value);
+        config->heartbeat_ms = msecs;
+        return 0;
+    }
+    if (streq (name, "liveness")) {
+        if (s_set_number (&number, 1, 1000, name, value, err))
+            return -1;
+        config->liveness = (int) number;
+        return 0;
+    }
+    if (streq (name, "log-level")) {
+        int level = zjob_log_level_parse (value);
+        if (level < 0)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                   "log-level: '%s' is not error, warning, info or debug", value);
+        config->log_level = level;
+        return 0;
+    }
+    if (streq (name, "batch")) {
+        if (s_set_number (&number, 1, 1000000, name, value, err))
+            return -1;
+        config->batch = (size_t) number;
+        return 0;
+    }
+    if (streq (name, "max-message")) {
+        if (s_set_number (&number, 4096, ZJOB_MSG_MAX, name, value, err))
+            return -1;
+        config->max_message = number;
+        return 0;
+    }
+    if (streq (name, "retention")) {
+        int64_t msecs = zjob_duration_parse (value);
+        if (msecs <= 0)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                   "retention: '%s' is not a positive duration", value);
+        config->retention_ms = msecs;
+        return 0;
+    }
+    return zjob_error_set (err, ZJOB_BAD_REQUEST, "unknown option '%s'", name);
+}
+
+//  Apply every key under section as an option
+static int
+s_load_section (zjob_broker_config_t *config, zconfig_t *section, const char *path,
+                zjob_error_t *err)
+{
+    zconfig_t *item = zconfig_child (section);
+    for (; item; item = zconfig_next (item)) {
+        const char *name = zconfig_name (item);
+        if (streq (name, "broker") && section != NULL && zconfig_child (item)) {
+            if (s_load_section (config, item, path, err))
+                return -1;
+            continue;
+        }
+        if (zconfig_child (item))
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: '%s' is a section, not an option",
+                                   path, name);
+        const char *value = zconfig_value (item);
+        zjob_error_t cause;
+        if (zjob_broker_config_set (config, name, value? value: "", &cause))
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: %s", path, cause.text);
+    }
+    return 0;
+}
+
+int
+zjob_broker_config_load (zjob_broker_config_t *config, const char *path, zjob_error_t *err)
+{
+    assert (config);
+    if (!path || !zsys_file_exists (path))
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "config file %s: not found",
+                               path? path: "(none)");
+    zconfig_t *root = zconfig_load (path);
+    if (!root)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "config file %s: not valid ZPL", path);
+    int rc = s_load_section (config, root, path, err);
+    zconfig_destroy (&root);
+    return rc;
+}
