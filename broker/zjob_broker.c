@@ -165,6 +165,7 @@
 
 #include "zjob_broker.h"
 #include "zjob_manager.h"
+#include "zjob_registry.h"
 #include "zjob_proto.h"
 #include <errno.h>
 #include <poll.h>
@@ -191,7 +192,7 @@ typedef enum {
     S_POLL_COUNT
 } s_poll_t;
 
-#define S_RID_MAX       256                 //  bytes in a routing id (libzmq allows 255)
+#define S_RID_MAX       ZJOB_RID_MAX        //  bytes in a routing id (libzmq allows 255)
 #define S_RATE_SLOTS    16                  //  one-second buckets kept for the rates
 #define S_RATE_WINDOW   10                  //  seconds the rates are averaged over
 #define S_ARENA_KEEP    (8 << 20)           //  bytes of reply arena kept between passes
@@ -202,41 +203,8 @@ typedef enum {
 #define S_EVENT_WORKER_JOINED   "worker_joined"
 #define S_EVENT_WORKER_LEFT     "worker_left"
 
-typedef struct _s_worker_t s_worker_t;
-
-//  A worker connection, from its READY until it leaves or is found dead
-struct _s_worker_t {
-    char key [S_RID_MAX * 2 + 1];           //  Routing id in hex: the registry key
-    uint8_t rid [S_RID_MAX];                //  Routing id, to address it
-    size_t rid_size;
-    char *worker_id;                        //  Id it announced (job->worker_id)
-    char *name;                             //  Display name, or NULL
-    char **workflows;                       //  Workflows it serves
-    size_t workflow_count;
-    size_t slots;                           //  Jobs it runs at once, as announced
-    size_t credit;                          //  Jobs it may be sent now
-    size_t holding;                         //  Jobs sent to it and not yet reported
-    int64_t expires_at;                     //  Monotonic ms: dead if silent past this
-    int64_t seen_at;                        //  Monotonic ms of its last message
-    int64_t joined_at;                      //  ms UTC of its READY
-    uint64_t results;                       //  Results it reported
-    int fd;                                 //  Its TCP connection (ZMQ_SRCFD), or -1
-    struct sockaddr_storage peer;           //  That connection's far end, to tell a
-    socklen_t peer_size;                    //  reused descriptor; 0 if unknown
-    s_worker_t *next;                       //  Credit ring: workers with credit
-    s_worker_t *prev;
-    bool in_ring;                           //  True while linked into the ring
-    bool dead;                              //  Found gone; removed after the pass
-    const char *dead_reason;                //  "expired" or "disconnect", when dead
-    int rechecks;                           //  Disconnect checks still to make
-    bool joining;                           //  READY answered this pass: no JOB
-                                            //  before that answer is sent
-    size_t batch;                           //  Jobs it takes in one JOB (READY's
-                                            //  batch; 1: the single form only)
-    zjob_job_t **pending;                   //  Batching: jobs taken for it in this
-    size_t pending_count;                   //  dispatch walk, sent at the walk's end
-    bool pending_listed;                    //  On the broker's pending list
-};
+//  A worker connection: the registry's record
+typedef zjob_registry_worker_t s_worker_t;
 
 //  A message to send once the pass's sync has succeeded
 typedef struct {
@@ -281,18 +249,12 @@ typedef struct {
                                             //  worker control), even mid-reply
     zjob_error_t start_error;               //  Why the broker is not serving, if not
 
-    zhashx_t *registry;                     //  Routing id (hex) -> s_worker_t, owns
-    zhashx_t *by_worker_id;                 //  Worker id -> s_worker_t (the latest)
-    zhashx_t *holders;                      //  Job id -> s_worker_t it was sent to
-    s_worker_t *ring;                       //  Next worker in the credit ring, or NULL
-    size_t ring_size;                       //  Workers in the ring
+    zjob_registry_t *registry;              //  The workers, their credit and jobs
     s_worker_t **pending;                   //  Workers with jobs taken in this walk
     size_t pending_count;                   //  (batching workers), sent at its end
     size_t pending_max;
     bool dispatch_needed;                   //  Something changed since the last walk
     bool dirty;                             //  Mutations since the last sync
-    size_t dead_count;                      //  Workers marked dead, not yet removed
-    size_t joining_count;                   //  Workers whose READY's OK is not sent yet
     uint64_t committed_seq;                 //  Enqueues up to this one are durable
     bool sync_failing;                      //  The last sync failed: no busy retry
     bool creating;                          //  Inside a create: events are of new jobs
@@ -313,10 +275,7 @@ typedef struct {
     uint64_t event_seq;                     //  Sequence number of the last event
     int64_t started_at;                     //  Monotonic ms of the start
     int64_t now;                            //  Monotonic ms at the start of the pass
-    s_worker_t *last_worker;                //  The last worker looked up, a cache
     int64_t next_tick;                      //  Monotonic ms of the next heartbeat tick
-    int64_t recheck_at;                     //  Monotonic ms of the next disconnect
-                                            //  check, 0 = none due
     int64_t hold_until;                     //  Monotonic ms: no dispatch before (reclaim
                                             //  window after a restart), 0 = none
     uint64_t passes;                        //  Loop passes run
@@ -386,211 +345,43 @@ s_rate_per_sec (const s_rate_t *rate)
     return (double) total / S_RATE_WINDOW;
 }
 
-static void
-s_hex (char *hex, const uint8_t *data, size_t size)
-{
-    static const char digits [] = "0123456789abcdef";
-    for (size_t index = 0; index < size; index++) {
-        hex [index * 2] = digits [data [index] >> 4];
-        hex [index * 2 + 1] = digits [data [index] & 15];
-    }
-    hex [size * 2] = 0;
-}
 
 
 //  --------------------------------------------------------------------------
-//  The worker registry and the credit ring
-
-static void
-s_ring_add (s_broker_t *self, s_worker_t *worker)
-{
-    if (worker->in_ring || worker->credit == 0 || worker->dead || worker->joining)
-        return;
-    if (self->ring) {
-        //  Join just behind the cursor: last in this round
-        worker->next = self->ring;
-        worker->prev = self->ring->prev;
-        worker->prev->next = worker;
-        self->ring->prev = worker;
-    }
-    else {
-        worker->next = worker->prev = worker;
-        self->ring = worker;
-    }
-    worker->in_ring = true;
-    self->ring_size++;
-    self->dispatch_needed = true;
-}
-
-static void
-s_ring_remove (s_broker_t *self, s_worker_t *worker)
-{
-    if (!worker->in_ring)
-        return;
-    if (worker->next == worker)
-        self->ring = NULL;
-    else {
-        worker->prev->next = worker->next;
-        worker->next->prev = worker->prev;
-        if (self->ring == worker)
-            self->ring = worker->next;
-    }
-    worker->next = worker->prev = NULL;
-    worker->in_ring = false;
-    self->ring_size--;
-}
-
-//  Registry destructor: the record only; the caller has already unlinked it
-static void
-s_worker_destroy (void **item_p)
-{
-    s_worker_t *worker = (s_worker_t *) *item_p;
-    if (worker) {
-        for (size_t index = 0; index < worker->workflow_count; index++)
-            free (worker->workflows [index]);
-        free (worker->workflows);
-        for (size_t index = 0; index < worker->pending_count; index++)
-            zjob_job_destroy (&worker->pending [index]);
-        free (worker->pending);
-        free (worker->worker_id);
-        free (worker->name);
-        free (worker);
-    }
-    *item_p = NULL;
-}
-
-//  The registered worker behind a routing id, or NULL
-static s_worker_t *
-s_worker_lookup (s_broker_t *self, const uint8_t *rid, size_t rid_size)
-{
-    if (rid_size == 0 || rid_size >= S_RID_MAX)
-        return NULL;
-    //  Messages come in runs from one worker: try the last one first
-    s_worker_t *last = self->last_worker;
-    if (last && last->rid_size == rid_size && memcmp (last->rid, rid, rid_size) == 0)
-        return last;
-    char key [S_RID_MAX * 2 + 1];
-    s_hex (key, rid, rid_size);
-    s_worker_t *worker = (s_worker_t *) zhashx_lookup (self->registry, key);
-    if (worker)
-        self->last_worker = worker;
-    return worker;
-}
-
-//  Give credit back to a worker, never beyond its free slots
-static void
-s_worker_credit (s_broker_t *self, s_worker_t *worker, size_t credit)
-{
-    size_t free_slots = worker->slots > worker->holding? worker->slots - worker->holding: 0;
-    worker->credit += credit;
-    if (worker->credit > free_slots)
-        worker->credit = free_slots;
-    if (worker->credit)
-        s_ring_add (self, worker);
-}
-
-//  A job has left the worker (reported, or given up): forget the holder
-static void
-s_holder_forget (s_broker_t *self, const char *job_id, s_worker_t *worker)
-{
-    if (zhashx_lookup (self->holders, job_id) == worker) {
-        zhashx_delete (self->holders, job_id);
-        if (worker->holding)
-            worker->holding--;
-    }
-}
+//  The registry's callbacks: a lost worker's jobs, a worker leaving
 
 static void s_event_worker (s_broker_t *self, const char *type, s_worker_t *worker,
                             const char *reason);
 
-//  Take a worker out of service: requeue what it held (at the front of
-//  their queues) and drop its record. keep lists job ids to hand over to
-//  heir instead of requeueing (a worker that re-registered), or NULL.
+//  A job whose worker is gone: requeued, or failed on its last attempt
 static void
-s_worker_remove (s_broker_t *self, s_worker_t *worker, const char *reason,
-                 s_worker_t *heir, const char *const *keep, size_t keep_count)
+s_job_lost (const char *job_id, void *arg)
 {
-    s_ring_remove (self, worker);
-    if (worker->holding) {
-        //  Collect first: requeueing changes the holders table
-        zlistx_t *ids = zlistx_new ();
-        if (ids) {
-            zlistx_set_duplicator (ids, (zlistx_duplicator_fn *) strdup);
-            zlistx_set_destructor (ids, (zlistx_destructor_fn *) zstr_free);
-        }
-        const void *item = zhashx_first (self->holders);
-        for (; item; item = zhashx_next (self->holders))
-            if (item == worker && ids)
-                zlistx_add_end (ids, (void *) zhashx_cursor (self->holders));
-        const char *job_id = ids? (const char *) zlistx_first (ids): NULL;
-        for (; job_id; job_id = (const char *) zlistx_next (ids)) {
-            char id [ZJOB_ID_LEN + 1];
-            snprintf (id, sizeof (id), "%s", job_id);
-            bool handed = false;
-            for (size_t index = 0; heir && index < keep_count; index++)
-                if (streq (keep [index], id)) {
-                    zhashx_update (self->holders, id, heir);
-                    heir->holding++;
-                    handed = true;
-                    break;
-                }
-            if (handed)
-                continue;
-            zhashx_delete (self->holders, id);
-            zjob_error_t err;
-            if (zjob_manager_worker_lost (self->manager, id, &err) < 0
-            &&  err.code != ZJOB_NOT_FOUND)
-                s_log_warning (self, "zjob_broker: cannot requeue job %s: %s", id, err.text);
-            self->dirty = true;
-        }
-        zlistx_destroy (&ids);
-    }
-    worker->holding = 0;
+    s_broker_t *self = (s_broker_t *) arg;
+    zjob_error_t err;
+    if (zjob_manager_worker_lost (self->manager, job_id, &err) < 0
+    &&  err.code != ZJOB_NOT_FOUND)
+        s_log_warning (self, "zjob_broker: cannot requeue job %s: %s", job_id, err.text);
+    self->dirty = true;
+}
+
+static void
+s_worker_left (s_worker_t *worker, const char *reason, void *arg)
+{
+    s_broker_t *self = (s_broker_t *) arg;
     s_log_info (self, "zjob_broker: worker %s left (%s)", worker->worker_id, reason);
     s_event_worker (self, S_EVENT_WORKER_LEFT, worker, reason);
-    if (zhashx_lookup (self->by_worker_id, worker->worker_id) == worker)
-        zhashx_delete (self->by_worker_id, worker->worker_id);
-    if (self->last_worker == worker)
-        self->last_worker = NULL;
-    zhashx_delete (self->registry, worker->key);
     //  Its jobs are back in the queue, or let go under max-concurrent (a
     //  held paused job's requeue changes no status: no listener hears it)
     self->dispatch_needed = true;
 }
 
-//  The workers whose READY was answered this pass may now be sent jobs
+//  Give credit back to a worker; one that rejoins the ring may be given jobs
 static void
-s_workers_join (s_broker_t *self)
+s_worker_credit (s_broker_t *self, s_worker_t *worker, size_t credit)
 {
-    if (self->joining_count == 0)
-        return;
-    self->joining_count = 0;
-    s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
-    for (; worker; worker = (s_worker_t *) zhashx_next (self->registry))
-        if (worker->joining) {
-            worker->joining = false;
-            s_ring_add (self, worker);
-        }
-}
-
-//  Remove the workers found dead during the pass
-static void
-s_workers_reap (s_broker_t *self)
-{
-    if (self->dead_count == 0)
-        return;
-    self->dead_count = 0;
-    s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
-    while (worker) {
-        if (worker->dead) {
-            s_worker_remove (self, worker,
-                             worker->dead_reason? worker->dead_reason: "disconnect",
-                             NULL, NULL, 0);
-            worker = (s_worker_t *) zhashx_first (self->registry);
-        }
-        else
-            worker = (s_worker_t *) zhashx_next (self->registry);
-    }
+    if (zjob_registry_credit (self->registry, worker, credit))
+        self->dispatch_needed = true;
 }
 
 
@@ -706,14 +497,12 @@ static void
 s_worker_send_failed (s_broker_t *self, const uint8_t *rid, size_t rid_size)
 {
     int error = zmq_errno ();
-    s_worker_t *worker = s_worker_lookup (self, rid, rid_size);
+    s_worker_t *worker = zjob_registry_lookup (self->registry, rid, rid_size);
     if (!worker)
         return;
     if (error == EHOSTUNREACH) {
         s_log_info (self, "zjob_broker: worker %s is unreachable", worker->worker_id);
-        worker->dead = true;
-        self->dead_count++;
-        worker->dead_reason = "disconnect";
+        zjob_registry_mark_dead (self->registry, worker, "disconnect");
     }
     else
         s_log_warning (self, "zjob_broker: cannot send to worker %s: %s",
@@ -946,7 +735,7 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
         //  before its result is applied): tell it what changed. Only a
         //  job that was running or paused can have one.
         s_worker_t *holder = old_status == ZJOB_RUNNING || old_status == ZJOB_PAUSED
-                           ? (s_worker_t *) zhashx_lookup (self->holders, job->id): NULL;
+                           ? zjob_registry_holder (self->registry, job->id): NULL;
         if (holder && !holder->dead) {
             if (old_status == ZJOB_RUNNING && status == ZJOB_PAUSED)
                 s_queue_control (self, holder, ZJOB_CMD_PAUSE, job->id);
@@ -1246,12 +1035,12 @@ s_client_stats (s_broker_t *self, const s_peer_t *peer)
     stats.workflow_count = workflows.count;
     stats.queued = zjob_manager_queued (self->manager);
     stats.active = zjob_manager_active (self->manager);
-    s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
-    for (; worker; worker = (s_worker_t *) zhashx_next (self->registry)) {
+    s_worker_t *worker = zjob_registry_first (self->registry);
+    for (; worker; worker = zjob_registry_next (self->registry)) {
         stats.slots += worker->slots;
         stats.busy += worker->holding;
     }
-    stats.workers = zhashx_size (self->registry);
+    stats.workers = zjob_registry_size (self->registry);
     stats.submitted_rate = s_rate_per_sec (&self->created);
     stats.completed_rate = s_rate_per_sec (&self->completed);
     stats.failed_rate = s_rate_per_sec (&self->failed);
@@ -1288,8 +1077,8 @@ s_client_stats (s_broker_t *self, const s_peer_t *peer)
 static void
 s_client_workers (s_broker_t *self, const s_peer_t *peer)
 {
-    size_t count = zhashx_size (self->registry);
-    size_t held = zhashx_size (self->holders);
+    size_t count = zjob_registry_size (self->registry);
+    size_t held = zjob_registry_held (self->registry);
     zjob_worker_info_t *infos = (zjob_worker_info_t *) calloc (count? count: 1,
                                                                sizeof (zjob_worker_info_t));
     const char **jobs = (const char **) calloc (held? held: 1, sizeof (char *));
@@ -1304,8 +1093,8 @@ s_client_workers (s_broker_t *self, const s_peer_t *peer)
     int64_t now_mono = zjob_mono_ms ();
     int64_t now = zjob_clock_ms ();
     size_t index = 0, used = 0;      //  Workers listed, job ids used
-    s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
-    for (; worker && index < count; worker = (s_worker_t *) zhashx_next (self->registry)) {
+    s_worker_t *worker = zjob_registry_first (self->registry);
+    for (; worker && index < count; worker = zjob_registry_next (self->registry)) {
         zjob_worker_info_t *info = &infos [index++];
         info->worker_id = worker->worker_id;
         info->name = worker->name;
@@ -1318,13 +1107,9 @@ s_client_workers (s_broker_t *self, const s_peer_t *peer)
         info->last_seen = (uint64_t) (now - (now_mono - worker->seen_at));
         //  Its jobs: a walk over the holders, on request only
         info->jobs = jobs + used;
-        const void *holder = zhashx_first (self->holders);
-        for (; holder && info->job_count < worker->holding && used < held;
-               holder = zhashx_next (self->holders))
-            if (holder == worker) {
-                jobs [used++] = (const char *) zhashx_cursor (self->holders);
-                info->job_count++;
-            }
+        info->job_count = zjob_registry_jobs (self->registry, worker, jobs + used,
+                                              held - used);
+        used += info->job_count;
     }
     zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
     zjob_msg_add_workers (self->builder, infos, index);
@@ -1383,82 +1168,40 @@ s_worker_ready (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int fd)
 {
     zjob_error_t err;
     const char *worker_id = zjob_msg_str (msg, "worker_id");
-    const char *name = zjob_msg_str (msg, "name");
     size_t workflow_count = 0, keep_count = 0;
     const char *const *workflows = zjob_msg_strs (msg, "workflows", &workflow_count);
     const char *const *keep = zjob_msg_strs (msg, "jobs", &keep_count);
     size_t slots = (size_t) zjob_msg_uint (msg, "slots", 1);
-
-    s_worker_t *worker = (s_worker_t *) calloc (1, sizeof (s_worker_t));
-    if (worker) {
-        worker->worker_id = strdup (worker_id);
-        worker->name = name? strdup (name): NULL;
-        worker->workflows = (char **) calloc (workflow_count? workflow_count: 1, sizeof (char *));
-    }
-    bool ok = worker && worker->worker_id && (!name || worker->name) && worker->workflows;
-    for (size_t index = 0; ok && index < workflow_count; index++)
-        ok = (worker->workflows [worker->workflow_count++] = strdup (workflows [index])) != NULL;
-    if (!ok) {
-        void *item = worker;
-        s_worker_destroy (&item);
+    s_worker_t *worker = zjob_registry_join (self->registry, peer->rid, peer->rid_size,
+                                             worker_id, zjob_msg_str (msg, "name"),
+                                             workflows, workflow_count, slots,
+                                             (size_t) zjob_msg_uint (msg, "batch", 1),
+                                             fd, zjob_mono_ms (), keep, keep_count);
+    if (!worker) {
         zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
         s_reply_error (self, S_WORKERS, peer, &err);
         return;
     }
-    memcpy (worker->rid, peer->rid, peer->rid_size);
-    worker->rid_size = peer->rid_size;
-    s_hex (worker->key, peer->rid, peer->rid_size);
-    worker->slots = slots;
-    //  A batching worker gets the jobs of a dispatch walk in one JOB
-    worker->batch = (size_t) zjob_msg_uint (msg, "batch", 1);
-    if (worker->batch > slots)
-        worker->batch = slots;
-    if (worker->batch > 1
-    &&  !(worker->pending = (zjob_job_t **) calloc (worker->batch, sizeof (zjob_job_t *))))
-        worker->batch = 1;
-    worker->fd = fd;
-    worker->peer_size = sizeof (worker->peer);
-    if (fd < 0 || getpeername (fd, (struct sockaddr *) &worker->peer, &worker->peer_size))
-        worker->peer_size = 0;
-    worker->joined_at = zjob_clock_ms ();
-    worker->seen_at = zjob_mono_ms ();
-    worker->expires_at = worker->seen_at + self->config.heartbeat_ms * self->config.liveness;
-
-    //  The same connection again, or the same worker on a new connection:
-    //  the old record goes, handing over the jobs the worker still runs
-    s_worker_t *old = (s_worker_t *) zhashx_lookup (self->registry, worker->key);
-    if (old)
-        s_worker_remove (self, old, "replaced", worker, keep, keep_count);
-    old = (s_worker_t *) zhashx_lookup (self->by_worker_id, worker_id);
-    if (old)
-        s_worker_remove (self, old, "replaced", worker, keep, keep_count);
-    zhashx_insert (self->registry, worker->key, worker);
-    zhashx_update (self->by_worker_id, worker->worker_id, worker);
-
     //  The jobs it still runs: keep what can be kept
     const char **drop = keep_count? (const char **) calloc (keep_count, sizeof (char *)): NULL;
     size_t drop_count = 0;
     bool adopted = false;
     for (size_t index = 0; index < keep_count; index++) {
-        s_worker_t *holder = (s_worker_t *) zhashx_lookup (self->holders, keep [index]);
+        s_worker_t *holder = zjob_registry_holder (self->registry, keep [index]);
         if (holder == worker)
             continue;                   //  Handed over from its old record
         zjob_job_t *job = holder? NULL
                         : zjob_manager_adopt (self->manager, keep [index], worker_id, NULL);
-        if (job) {
-            zhashx_insert (self->holders, job->id, worker);
-            worker->holding++;
+        if (job && zjob_registry_hold (self->registry, worker, job->id) == 0)
             adopted = true;
-            zjob_job_destroy (&job);
-        }
         else
         if (drop)
             drop [drop_count++] = keep [index];
+        zjob_job_destroy (&job);
     }
-    worker->credit = worker->slots > worker->holding? worker->slots - worker->holding: 0;
-    //  It joins the credit ring once the OK is sent (s_workers_join)
-    worker->joining = true;
-    self->joining_count++;
+    //  Its credit: the slots it has free. It joins the credit ring once
+    //  the OK is sent (zjob_registry_admit)
+    s_worker_credit (self, worker, worker->slots);
     s_log_info (self, "zjob_broker: worker %s ready: %zu slots, %zu workflows, %zu jobs kept",
                 worker->worker_id, worker->slots, worker->workflow_count, worker->holding);
     s_event_worker (self, S_EVENT_WORKER_JOINED, worker, NULL);
@@ -1550,9 +1293,7 @@ s_worker_result (s_broker_t *self, s_worker_t *worker, zjob_msg_t *msg, const s_
         count = ZJOB_SLOTS_MAX;
     for (size_t index = 0; index < count; index++) {
         const char *id = results [index].id;
-        held [index] = zhashx_lookup (self->holders, id) == worker;
-        if (held [index])
-            s_holder_forget (self, id, worker);
+        held [index] = zjob_registry_release (self->registry, id, worker);
     }
     s_worker_credit (self, worker, (size_t) zjob_msg_uint (msg, "credit", single? 1: count));
     s_dispatch (self, false);
@@ -1589,7 +1330,7 @@ s_worker_progress (s_broker_t *self, s_worker_t *worker, zjob_msg_t *msg)
 {
     zjob_error_t err;
     const char *id = zjob_msg_str (msg, "id");
-    if (zhashx_lookup (self->holders, id) != worker) {
+    if (zjob_registry_holder (self->registry, id) != worker) {
         //  Work it does not own: tell it to stop (PROTOCOL.md 10.4)
         s_log_debug (self, "zjob_broker: progress from worker %s on job %s it does not hold",
                      worker->worker_id, id);
@@ -1608,11 +1349,11 @@ s_worker_progress (s_broker_t *self, s_worker_t *worker, zjob_msg_t *msg)
 static void
 s_worker_confirmed (s_broker_t *self, s_worker_t *worker, const char *id)
 {
-    if (!id || zhashx_lookup (self->holders, id) != worker)
+    if (!id || zjob_registry_holder (self->registry, id) != worker)
         return;
     int status = zjob_manager_status (self->manager, id, NULL);
     if (status < 0 || zjob_status_terminal ((zjob_status_t) status)) {
-        s_holder_forget (self, id, worker);
+        zjob_registry_release (self->registry, id, worker);
         s_worker_credit (self, worker, 1);
     }
 }
@@ -1625,7 +1366,7 @@ s_worker_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int f
         s_worker_ready (self, msg, peer, fd);
         return;
     }
-    s_worker_t *worker = s_worker_lookup (self, peer->rid, peer->rid_size);
+    s_worker_t *worker = zjob_registry_lookup (self->registry, peer->rid, peer->rid_size);
     if (!worker || worker->dead) {
         //  Not registered (the broker restarted, or gave it up): it must
         //  send READY again. Replies and goodbyes need no answer.
@@ -1636,8 +1377,7 @@ s_worker_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int f
         s_queue_built (self, S_WORKERS, peer->rid, peer->rid_size, peer->request_id, false);
         return;
     }
-    worker->seen_at = self->now;
-    worker->expires_at = worker->seen_at + self->config.heartbeat_ms * self->config.liveness;
+    zjob_registry_touch (self->registry, worker, self->now);
     switch (cmd) {
         case ZJOB_CMD_RESULT:
             s_worker_result (self, worker, msg, peer);
@@ -1653,7 +1393,7 @@ s_worker_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int f
         case ZJOB_CMD_DISCONNECT: {
             s_log_debug (self, "zjob_broker: worker %s says goodbye: %s", worker->worker_id,
                          zjob_msg_str (msg, "reason")? zjob_msg_str (msg, "reason"): "");
-            s_worker_remove (self, worker, "disconnect", NULL, NULL, 0);
+            zjob_registry_remove (self->registry, worker, "disconnect", NULL, NULL, 0);
             break;
         }
         case ZJOB_CMD_ERROR: {
@@ -1798,13 +1538,8 @@ s_send_job (s_broker_t *self, s_worker_t *worker, const zjob_job_t *job)
 static void
 s_send_failed (s_broker_t *self, s_worker_t *worker, int error)
 {
-    if (error == EHOSTUNREACH) {
-        if (!worker->dead) {
-            worker->dead = true;
-            self->dead_count++;
-            worker->dead_reason = "disconnect";
-        }
-    }
+    if (error == EHOSTUNREACH)
+        zjob_registry_mark_dead (self->registry, worker, "disconnect");
     else
         worker->credit = 0;             //  Its pipe is full: wait for a result
     self->dispatch_needed = true;
@@ -1845,13 +1580,13 @@ s_pending_send (s_broker_t *self, s_worker_t *worker)
     for (size_t index = worker->pending_count; index > sent; index--) {
         zjob_job_t *job = worker->pending [index - 1];
         zjob_error_t err;
-        s_holder_forget (self, job->id, worker);
+        zjob_registry_release (self->registry, job->id, worker);
         if (zjob_manager_requeue (self->manager, job->id, &err))
             s_log_error (self, "zjob_broker: cannot requeue job %s: %s", job->id, err.text);
     }
     if (sent < worker->pending_count) {
         s_send_failed (self, worker, error);
-        s_ring_remove (self, worker);
+        zjob_registry_ring_remove (self->registry, worker);
     }
     for (size_t index = 0; index < worker->pending_count; index++)
         zjob_job_destroy (&worker->pending [index]);
@@ -1876,8 +1611,8 @@ s_pending_add (s_broker_t *self, s_worker_t *worker, zjob_job_t **job_p)
         self->pending [self->pending_count++] = worker;
         worker->pending_listed = true;
     }
-    zhashx_insert (self->holders, (*job_p)->id, worker);
-    worker->holding++;
+    if (zjob_registry_hold (self->registry, worker, (*job_p)->id))
+        return -1;
     worker->credit--;
     worker->pending [worker->pending_count++] = *job_p;
     *job_p = NULL;
@@ -1903,14 +1638,10 @@ s_dispatch (s_broker_t *self, bool committed)
     if (committed)
         self->dispatch_needed = false;
     size_t misses = 0;                  //  Workers in a row that got nothing
-    s_worker_t *worker = self->ring;
-    while (worker && misses < self->ring_size) {
+    zjob_registry_t *registry = self->registry;
+    s_worker_t *worker = zjob_registry_ring (registry);
+    while (worker && misses < zjob_registry_ring_size (registry)) {
         s_worker_t *next = worker->next;
-        if (worker->dead) {
-            s_ring_remove (self, worker);
-            worker = self->ring && next != worker && next->in_ring? next: self->ring;
-            continue;
-        }
         zjob_job_t *job = zjob_manager_take_before (self->manager,
                                                     (const char *const *) worker->workflows,
                                                     worker->workflow_count, worker->worker_id,
@@ -1930,36 +1661,29 @@ s_dispatch (s_broker_t *self, bool committed)
             ;                           //  Sent with the others at the walk's end
         else
         if (s_send_job (self, worker, job) == 0) {
-            zhashx_insert (self->holders, job->id, worker);
-            worker->holding++;
+            if (zjob_registry_hold (registry, worker, job->id))
+                s_log_error (self, "zjob_broker: out of memory recording job %s", job->id);
             worker->credit--;
         }
         else {
             //  Not delivered: the job goes back to the front of its queue
             zjob_error_t err;
-            if (errno == EHOSTUNREACH) {
-                worker->dead = true;
-                self->dead_count++;
-                worker->dead_reason = "disconnect";
-            }
-            else
-                worker->credit = 0;     //  Its pipe is full: wait for a result
+            s_send_failed (self, worker, errno);
             if (zjob_manager_requeue (self->manager, job->id, &err))
                 s_log_error (self, "zjob_broker: cannot requeue job %s: %s", job->id, err.text);
-            self->dispatch_needed = true;
         }
         zjob_job_destroy (&job);
         if (worker->credit == 0 || worker->dead) {
-            s_ring_remove (self, worker);
-            if (!self->ring)
+            zjob_registry_ring_remove (registry, worker);
+            if (!zjob_registry_ring (registry))
                 break;
             if (next == worker || !next->in_ring)
-                next = self->ring;
+                next = zjob_registry_ring (registry);
         }
         worker = next;
     }
-    if (worker && worker->in_ring)
-        self->ring = worker;            //  The next walk starts where this one ended
+    //  The next walk starts where this one ended
+    zjob_registry_ring_set (registry, worker);
     //  The batching workers' JOBs: one each, all this walk gave them
     for (size_t index = 0; index < self->pending_count; index++) {
         s_worker_t *batched = self->pending [index];
@@ -1982,73 +1706,20 @@ s_heartbeat (s_broker_t *self)
     if (now < self->next_tick)
         return;
     self->next_tick = now + self->config.heartbeat_ms;
+    zjob_registry_expire (self->registry, now);     //  Each is logged as it leaves
     zframe_t *heartbeat = zjob_msg_empty_new (ZJOB_CMD_HEARTBEAT, 0);
-    s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
-    for (; worker; worker = (s_worker_t *) zhashx_next (self->registry)) {
-        if (worker->dead)
-            continue;
-        if (now >= worker->expires_at) {
-            s_log_info (self, "zjob_broker: worker %s is silent, giving it up",
-                        worker->worker_id);
-            worker->dead = true;
-            self->dead_count++;
-            worker->dead_reason = "expired";
-        }
-        else
-        if (heartbeat
+    s_worker_t *worker = zjob_registry_first (self->registry);
+    for (; worker && heartbeat; worker = zjob_registry_next (self->registry))
+        if (!worker->dead
         &&  s_send_now (self, S_WORKERS, worker->rid, worker->rid_size,
-                        zframe_data (heartbeat), zframe_size (heartbeat))) {
-            if (zmq_errno () == EHOSTUNREACH) {
-                worker->dead = true;
-                self->dead_count++;
-                worker->dead_reason = "disconnect";
-            }
-        }
-    }
+                        zframe_data (heartbeat), zframe_size (heartbeat))
+        &&  zmq_errno () == EHOSTUNREACH)
+            zjob_registry_mark_dead (self->registry, worker, "disconnect");
     zframe_destroy (&heartbeat);
 }
 
-//  True if the worker's connection is no longer the one it registered on
-static bool
-s_worker_disconnected (s_worker_t *worker)
-{
-    if (worker->peer_size == 0)
-        return false;                   //  Unknown: the heartbeats will tell
-    struct sockaddr_storage peer;
-    socklen_t peer_size = sizeof (peer);
-    if (getpeername (worker->fd, (struct sockaddr *) &peer, &peer_size))
-        return true;                    //  Closed
-    return peer_size != worker->peer_size || memcmp (&peer, &worker->peer, peer_size) != 0;
-}
-
-#define S_RECHECK_MS    10                  //  msecs between disconnect checks
-#define S_RECHECKS      20                  //  checks after a DISCONNECTED event
-
-//  Check the workers a DISCONNECTED event may be about. libzmq reports the
-//  event just before it closes the descriptor, so a worker whose
-//  connection still looks alive is checked again a few times.
-static void
-s_workers_recheck (s_broker_t *self)
-{
-    self->recheck_at = 0;
-    s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
-    for (; worker; worker = (s_worker_t *) zhashx_next (self->registry)) {
-        if (worker->dead || worker->rechecks == 0)
-            continue;
-        if (s_worker_disconnected (worker)) {
-            s_log_info (self, "zjob_broker: worker %s disconnected", worker->worker_id);
-            worker->dead = true;
-            self->dead_count++;
-            worker->dead_reason = "disconnect";
-            worker->rechecks = 0;
-        }
-        else
-        if (--worker->rechecks)
-            self->recheck_at = zjob_mono_ms () + S_RECHECK_MS;
-    }
-}
-
-//  A DISCONNECTED event from the workers socket's monitor
+//  A DISCONNECTED event from the workers socket's monitor: the registry
+//  checks the workers on that descriptor
 static void
 s_monitor_event (s_broker_t *self)
 {
@@ -2060,11 +1731,7 @@ s_monitor_event (s_broker_t *self)
     if (name && value && streq (name, "DISCONNECTED")) {
         int fd = atoi (value);
         s_log_debug (self, "zjob_broker: connection %d closed", fd);
-        s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
-        for (; worker; worker = (s_worker_t *) zhashx_next (self->registry))
-            if (!worker->dead && worker->fd == fd)
-                worker->rechecks = S_RECHECKS;
-        s_workers_recheck (self);
+        zjob_registry_disconnected (self->registry, fd, zjob_mono_ms ());
     }
     zstr_free (&name);
     zstr_free (&value);
@@ -2141,9 +1808,7 @@ s_broker_destroy (s_broker_t **self_p)
             s_log_error (self, "zjob_broker: final sync failed: %s", err.text);
         zjob_manager_set_listener (self->manager, NULL, NULL);
     }
-    zhashx_destroy (&self->holders);
-    zhashx_destroy (&self->by_worker_id);
-    zhashx_destroy (&self->registry);
+    zjob_registry_destroy (&self->registry);
     zhashx_destroy (&self->subscriptions);
     zjob_manager_destroy (&self->manager);
     zactor_destroy (&self->monitor);
@@ -2170,16 +1835,14 @@ s_broker_start (s_broker_t *self)
     zjob_error_t *err = &self->start_error;
     zjob_broker_config_t *config = &self->config;
     self->started_at = zjob_mono_ms ();
-    self->registry = zjob_hashx_new ();
-    self->by_worker_id = zjob_hashx_new ();
-    self->holders = zjob_hashx_new ();
+    self->registry = zjob_registry_new (config->heartbeat_ms, config->liveness);
     self->subscriptions = zjob_hashx_new ();
     self->builder = zjob_msg_builder_new ();
     self->side_builder = zjob_msg_builder_new ();
-    if (!self->registry || !self->by_worker_id || !self->holders || !self->subscriptions
+    if (!self->registry || !self->subscriptions
     ||  !self->builder || !self->side_builder)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-    zhashx_set_destructor (self->registry, s_worker_destroy);
+    zjob_registry_set_listener (self->registry, s_job_lost, s_worker_left, self);
 
     //  The store: the file store under data-dir unless a spec is given
     char spec [ZJOB_BROKER_PATH_MAX + 8];
@@ -2275,8 +1938,9 @@ s_broker_pass (s_broker_t *self)
         }
         self->unsettled [S_POLL_MONITOR] = count == self->config.batch;
     }
-    if (!monitored && self->recheck_at && zjob_mono_ms () >= self->recheck_at)
-        s_workers_recheck (self);
+    int64_t recheck_at = zjob_registry_recheck_at (self->registry);
+    if (!monitored && recheck_at && zjob_mono_ms () >= recheck_at)
+        zjob_registry_recheck (self->registry, zjob_mono_ms ());
     //  Scheduled jobs whose time has come join the ready queue (in memory
     //  only: nothing to commit)
     if (zjob_manager_promote (self->manager, zjob_clock_ms ()) > 0)
@@ -2290,7 +1954,7 @@ s_broker_pass (s_broker_t *self)
         s_dispatch (self, false);
     s_drain (self, S_CLIENTS);
     s_heartbeat (self);
-    s_workers_reap (self);
+    zjob_registry_reap (self->registry);
     //  Jobs already durable go out now, so that workers run them while
     //  the sync below waits for the disk
     s_dispatch (self, false);
@@ -2316,8 +1980,10 @@ s_broker_pass (s_broker_t *self)
     if (synced)
         s_dispatch (self, true);
     s_flush (self, synced? NULL: &sync_err);
-    s_workers_join (self);              //  Their OK is sent: next pass, jobs
-    s_workers_reap (self);              //  Found unreachable while sending
+    //  The workers whose READY was answered may now be sent jobs
+    if (zjob_registry_admit (self->registry))
+        self->dispatch_needed = true;
+    zjob_registry_reap (self->registry);    //  Found unreachable while sending
     s_events_publish (self);
 }
 
@@ -2365,8 +2031,9 @@ zjob_broker_actor (zsock_t *pipe, void *args)
         int64_t timeout = self->next_tick - zjob_mono_ms ();
         if (timeout < 0)
             timeout = 0;
-        if (self->recheck_at && self->recheck_at - zjob_mono_ms () < timeout)
-            timeout = self->recheck_at > zjob_mono_ms ()? self->recheck_at - zjob_mono_ms (): 0;
+        int64_t recheck_at = zjob_registry_recheck_at (self->registry);
+        if (recheck_at && recheck_at - zjob_mono_ms () < timeout)
+            timeout = recheck_at > zjob_mono_ms ()? recheck_at - zjob_mono_ms (): 0;
         //  Wake when the next scheduled job is due (run_at is wall clock)
         int64_t due = zjob_manager_next_due (self->manager);
         if (due && due - zjob_clock_ms () < timeout)
@@ -2375,7 +2042,8 @@ zjob_broker_actor (zsock_t *pipe, void *args)
         if (self->hold_until && self->dispatch_needed
         &&  self->hold_until - zjob_mono_ms () < timeout)
             timeout = self->hold_until > zjob_mono_ms ()? self->hold_until - zjob_mono_ms (): 0;
-        if (self->dispatch_needed && self->ring && !self->hold_until && !self->sync_failing)
+        if (self->dispatch_needed && zjob_registry_ring (self->registry)
+        &&  !self->hold_until && !self->sync_failing)
             timeout = 0;
         bool unsettled = false;
         for (size_t index = 0; index < S_POLL_COUNT; index++)
@@ -2405,8 +2073,8 @@ zjob_broker_actor (zsock_t *pipe, void *args)
     zjob_msg_add_str (self->builder, "reason", "broker stopping");
     size_t size;
     const uint8_t *data = zjob_msg_end_data (self->builder, &size, NULL);
-    s_worker_t *worker = (s_worker_t *) zhashx_first (self->registry);
-    for (; worker && data; worker = (s_worker_t *) zhashx_next (self->registry))
+    s_worker_t *worker = zjob_registry_first (self->registry);
+    for (; worker && data; worker = zjob_registry_next (self->registry))
         s_send_now (self, S_WORKERS, worker->rid, worker->rid_size, data, size);
     s_log_info (self, "zjob_broker: stopping after %" PRIu64 " passes, %" PRIu64
                 " messages dropped", self->passes, self->dropped);
