@@ -166,6 +166,7 @@
 #include "zjob_broker.h"
 #include "zjob_manager.h"
 #include "zjob_registry.h"
+#include "zjob_outbox.h"
 #include "zjob_proto.h"
 #include <errno.h>
 #include <poll.h>
@@ -195,7 +196,6 @@ typedef enum {
 #define S_RID_MAX       ZJOB_RID_MAX        //  bytes in a routing id (libzmq allows 255)
 #define S_RATE_SLOTS    16                  //  one-second buckets kept for the rates
 #define S_RATE_WINDOW   10                  //  seconds the rates are averaged over
-#define S_ARENA_KEEP    (8 << 20)           //  bytes of reply arena kept between passes
 #define S_SUBS_MAX      64                  //  subscriptions matched one by one; past
                                             //  this many, every topic is published
 
@@ -205,17 +205,6 @@ typedef enum {
 
 //  A worker connection: the registry's record
 typedef zjob_registry_worker_t s_worker_t;
-
-//  A message to send once the pass's sync has succeeded
-typedef struct {
-    uint8_t side;                           //  s_side_t
-    bool mutating;                          //  Answers a change: an error if the sync fails
-    size_t rid_offset;                      //  Routing id of the peer, in the arena
-    size_t rid_size;
-    size_t offset;                          //  Encoded message in the arena
-    size_t size;
-    uint64_t request_id;                    //  Request answered (for the error)
-} s_out_t;
 
 //  Growable byte buffer, reused across passes: no allocation once warm
 typedef struct {
@@ -259,10 +248,7 @@ typedef struct {
     bool sync_failing;                      //  The last sync failed: no busy retry
     bool creating;                          //  Inside a create: events are of new jobs
 
-    s_out_t *out;                           //  Messages of this pass, in order
-    size_t out_count;
-    size_t out_max;
-    s_arena_t arena;                        //  Their bytes
+    zjob_outbox_t *outbox;                  //  Messages of this pass, sent after its sync
     s_arena_t event_arena;                  //  Events of this pass: topics and bodies
     size_t event_count;                     //  Events (each: topics, then a body)
 
@@ -388,42 +374,15 @@ s_worker_credit (s_broker_t *self, s_worker_t *worker, size_t credit)
 //  --------------------------------------------------------------------------
 //  Outgoing messages: queued during the pass, sent after its sync
 
-//  Reserve the next entry; NULL if out of memory
-static s_out_t *
-s_out_next (s_broker_t *self)
-{
-    if (self->out_count == self->out_max) {
-        size_t max = self->out_max? self->out_max * 2: 1024;
-        s_out_t *grown = (s_out_t *) realloc (self->out, max * sizeof (s_out_t));
-        if (!grown)
-            return NULL;
-        self->out = grown;
-        self->out_max = max;
-    }
-    return &self->out [self->out_count];
-}
-
 //  Queue size bytes at data for the peer rid on side
 static void
 s_queue_bytes (s_broker_t *self, s_side_t side, const uint8_t *rid, size_t rid_size,
                uint64_t request_id, bool mutating, const uint8_t *data, size_t size)
 {
-    s_out_t *out = s_out_next (self);
-    int64_t rid_offset = out? s_arena_append (&self->arena, rid, rid_size): -1;
-    int64_t offset = rid_offset >= 0? s_arena_append (&self->arena, data, size): -1;
-    if (offset < 0) {
+    if (zjob_outbox_add (self->outbox, side, rid, rid_size, request_id, mutating, data, size)) {
         s_log_error (self, "zjob_broker: out of memory queueing a reply");
         self->dropped++;
-        return;
     }
-    out->side = (uint8_t) side;
-    out->mutating = mutating;
-    out->rid_offset = (size_t) rid_offset;
-    out->rid_size = rid_size;
-    out->offset = (size_t) offset;
-    out->size = size;
-    out->request_id = request_id;
-    self->out_count++;
 }
 
 //  Queue a frame (destroyed)
@@ -509,42 +468,27 @@ s_worker_send_failed (s_broker_t *self, const uint8_t *rid, size_t rid_size)
                        worker->worker_id, zmq_strerror (error));
 }
 
+//  The outbox's send: a failure to a worker may mean it is gone
+static int
+s_send_out (int side, const uint8_t *rid, size_t rid_size, const uint8_t *data, size_t size,
+            void *arg)
+{
+    s_broker_t *self = (s_broker_t *) arg;
+    if (s_send_now (self, (s_side_t) side, rid, rid_size, data, size) == 0)
+        return 0;
+    if (side == S_WORKERS)
+        s_worker_send_failed (self, rid, rid_size);
+    else
+        self->dropped++;                //  A client's pipe is full: it stopped reading
+    return -1;
+}
+
 //  Send the pass's messages. When the sync failed (sync_err set), replies
 //  to changes become that error, 503, and acknowledge nothing.
 static void
 s_flush (s_broker_t *self, const zjob_error_t *sync_err)
 {
-    for (size_t index = 0; index < self->out_count; index++) {
-        s_out_t *out = &self->out [index];
-        const uint8_t *rid = self->arena.data + out->rid_offset;
-        const uint8_t *data = self->arena.data + out->offset;
-        size_t size = out->size;
-        zframe_t *frame = NULL;
-        if (sync_err && out->mutating) {
-            zjob_error_t err;
-            zjob_error_set (&err, ZJOB_UNAVAILABLE, "not committed: %s", sync_err->text);
-            frame = zjob_msg_error_new (out->request_id, &err);
-            if (!frame)
-                continue;
-            data = zframe_data (frame);
-            size = zframe_size (frame);
-        }
-        if (s_send_now (self, (s_side_t) out->side, rid, out->rid_size, data, size)) {
-            if (out->side == S_WORKERS)
-                s_worker_send_failed (self, rid, out->rid_size);
-            else
-                self->dropped++;        //  A client's pipe is full: it stopped reading
-        }
-        zframe_destroy (&frame);
-    }
-    self->out_count = 0;
-    self->arena.size = 0;
-    if (self->arena.max > S_ARENA_KEEP) {
-        //  A pass with a huge reply (a long LIST) does not pin its memory
-        free (self->arena.data);
-        self->arena.data = NULL;
-        self->arena.max = 0;
-    }
+    zjob_outbox_flush (self->outbox, sync_err, s_send_out, self);
 }
 
 //  Queue a request to a worker: PAUSE, RESUME or CANCEL of a job it holds
@@ -1820,9 +1764,8 @@ s_broker_destroy (s_broker_t **self_p)
     zstr_free (&self->clients_endpoint);
     zstr_free (&self->workers_endpoint);
     zstr_free (&self->events_endpoint);
-    free (self->out);
+    zjob_outbox_destroy (&self->outbox);
     free (self->pending);
-    free (self->arena.data);
     free (self->event_arena.data);
     free (self);
     *self_p = NULL;
@@ -1839,7 +1782,8 @@ s_broker_start (s_broker_t *self)
     self->subscriptions = zjob_hashx_new ();
     self->builder = zjob_msg_builder_new ();
     self->side_builder = zjob_msg_builder_new ();
-    if (!self->registry || !self->subscriptions
+    self->outbox = zjob_outbox_new ();
+    if (!self->registry || !self->outbox || !self->subscriptions
     ||  !self->builder || !self->side_builder)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     zjob_registry_set_listener (self->registry, s_job_lost, s_worker_left, self);
