@@ -167,6 +167,7 @@
 #include "zjob_manager.h"
 #include "zjob_registry.h"
 #include "zjob_outbox.h"
+#include "zjob_publisher.h"
 #include "zjob_proto.h"
 #include <errno.h>
 #include <poll.h>
@@ -196,8 +197,6 @@ typedef enum {
 #define S_RID_MAX       ZJOB_RID_MAX        //  bytes in a routing id (libzmq allows 255)
 #define S_RATE_SLOTS    16                  //  one-second buckets kept for the rates
 #define S_RATE_WINDOW   10                  //  seconds the rates are averaged over
-#define S_SUBS_MAX      64                  //  subscriptions matched one by one; past
-                                            //  this many, every topic is published
 
 //  Worker event types (PROTOCOL.md, "Events")
 #define S_EVENT_WORKER_JOINED   "worker_joined"
@@ -205,13 +204,6 @@ typedef enum {
 
 //  A worker connection: the registry's record
 typedef zjob_registry_worker_t s_worker_t;
-
-//  Growable byte buffer, reused across passes: no allocation once warm
-typedef struct {
-    uint8_t *data;
-    size_t size;
-    size_t max;
-} s_arena_t;
 
 //  Counts per second over the last S_RATE_SLOTS seconds
 typedef struct {
@@ -234,8 +226,8 @@ typedef struct {
     char *events_endpoint;
     zjob_manager_t *manager;                //  The jobs
     zjob_msg_builder_t *builder;            //  Encodes replies and jobs
-    zjob_msg_builder_t *side_builder;       //  Encodes what the listener sends (events,
-                                            //  worker control), even mid-reply
+    zjob_msg_builder_t *side_builder;       //  Encodes what the listener sends (worker
+                                            //  control), even mid-reply
     zjob_error_t start_error;               //  Why the broker is not serving, if not
 
     zjob_registry_t *registry;              //  The workers, their credit and jobs
@@ -249,16 +241,12 @@ typedef struct {
     bool creating;                          //  Inside a create: events are of new jobs
 
     zjob_outbox_t *outbox;                  //  Messages of this pass, sent after its sync
-    s_arena_t event_arena;                  //  Events of this pass: topics and bodies
-    size_t event_count;                     //  Events (each: topics, then a body)
 
-    zhashx_t *subscriptions;                //  Topic prefixes subscribers asked for
-    bool subs_all;                          //  Some subscription is "" (everything)
+    zjob_publisher_t *publisher;            //  Events, encoded if anyone listens
 
     s_rate_t created;                       //  Jobs created per second
     s_rate_t completed;                     //  Jobs completed per second
     s_rate_t failed;                        //  Jobs failed per second
-    uint64_t event_seq;                     //  Sequence number of the last event
     int64_t started_at;                     //  Monotonic ms of the start
     int64_t now;                            //  Monotonic ms at the start of the pass
     int64_t next_tick;                      //  Monotonic ms of the next heartbeat tick
@@ -284,27 +272,6 @@ typedef struct {
 
 //  --------------------------------------------------------------------------
 //  Small helpers
-
-//  Reserve size bytes at the end of the arena; returns their offset, or -1
-static int64_t
-s_arena_append (s_arena_t *arena, const void *data, size_t size)
-{
-    if (arena->size + size > arena->max) {
-        size_t max = arena->max? arena->max: 65536;
-        while (max < arena->size + size)
-            max *= 2;
-        uint8_t *grown = (uint8_t *) realloc (arena->data, max);
-        if (!grown)
-            return -1;
-        arena->data = grown;
-        arena->max = max;
-    }
-    size_t offset = arena->size;
-    if (size)
-        memcpy (arena->data + offset, data, size);
-    arena->size += size;
-    return (int64_t) offset;
-}
 
 //  Count count events at now (monotonic ms)
 static void
@@ -506,148 +473,32 @@ s_queue_control (s_broker_t *self, s_worker_t *worker, zjob_cmd_t cmd, const cha
 
 
 //  --------------------------------------------------------------------------
-//  Events: encoded when they happen (only under topics someone wants),
-//  published at the end of the pass
-
-//  True if a subscriber wants topic
-static bool
-s_topic_wanted (s_broker_t *self, const char *topic)
-{
-    if (self->subs_all)
-        return true;
-    if (zhashx_size (self->subscriptions) > S_SUBS_MAX)
-        return true;
-    const char *prefix = (const char *) zhashx_first (self->subscriptions);
-    for (; prefix; prefix = (const char *) zhashx_next (self->subscriptions))
-        if (strncmp (topic, prefix, strlen (prefix)) == 0)
-            return true;
-    return false;
-}
-
-//  Store the builder's message under the wanted ones of count topics
-static void
-s_event_store (s_broker_t *self, char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX],
-               size_t count, const bool *wanted)
-{
-    zjob_error_t err;
-    size_t size;
-    const uint8_t *data = zjob_msg_end_data (self->side_builder, &size, &err);
-    if (!data) {
-        s_log_warning (self, "zjob_broker: cannot encode an event: %s", err.text);
-        return;
-    }
-    for (size_t index = 0; index < count; index++) {
-        if (!wanted [index])
-            continue;
-        //  Each record: topic size (uint32), topic, body size (uint32), body
-        uint32_t topic_size = (uint32_t) strlen (topics [index]);
-        uint32_t body_size = (uint32_t) size;
-        if (s_arena_append (&self->event_arena, &topic_size, sizeof (topic_size)) < 0
-        ||  s_arena_append (&self->event_arena, topics [index], topic_size) < 0
-        ||  s_arena_append (&self->event_arena, &body_size, sizeof (body_size)) < 0
-        ||  s_arena_append (&self->event_arena, data, size) < 0) {
-            s_log_error (self, "zjob_broker: out of memory queueing an event");
-            return;
-        }
-        self->event_count++;
-    }
-}
-
-static void
-s_event_job (s_broker_t *self, const char *type, const zjob_job_t *job, int old_status)
-{
-    self->event_seq++;                  //  Counted even when nobody listens
-    if (zhashx_size (self->subscriptions) == 0)
-        return;                         //  Nobody listens: costs nothing
-    char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX];
-    size_t count = zjob_event_topics (type, job->workflow_id, job->id, topics);
-    bool wanted [ZJOB_EVENT_TOPICS] = { false };
-    bool any = false;
-    for (size_t index = 0; index < count; index++)
-        any |= wanted [index] = s_topic_wanted (self, topics [index]);
-    if (!any)
-        return;
-    zjob_msg_begin (self->side_builder, ZJOB_CMD_EVENT, self->event_seq);
-    zjob_msg_add_job_event (self->side_builder, type, job, old_status);
-    s_event_store (self, topics, count, wanted);
-}
+//  Events: the publisher encodes them when they happen, if anyone listens
 
 static void
 s_event_worker (s_broker_t *self, const char *type, s_worker_t *worker, const char *reason)
 {
-    self->event_seq++;
-    if (zhashx_size (self->subscriptions) == 0)
-        return;
-    char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX];
-    size_t count = zjob_event_topics (type, NULL, worker->worker_id, topics);
-    bool wanted [ZJOB_EVENT_TOPICS] = { false };
-    if (count == 0 || !(wanted [0] = s_topic_wanted (self, topics [0])))
-        return;
-    zjob_msg_begin (self->side_builder, ZJOB_CMD_EVENT, self->event_seq);
-    zjob_msg_add_str (self->side_builder, "type", type);
-    zjob_msg_add_uint (self->side_builder, "time", (uint64_t) zjob_clock_ms ());
-    zjob_msg_add_str (self->side_builder, "worker_id", worker->worker_id);
-    zjob_msg_add_str (self->side_builder, "name", worker->name);
-    zjob_msg_add_strs (self->side_builder, "workflows", (const char *const *) worker->workflows,
-                       worker->workflow_count);
-    zjob_msg_add_uint (self->side_builder, "slots", worker->slots);
-    zjob_msg_add_str (self->side_builder, "reason", reason);
-    s_event_store (self, topics, 1, wanted);
+    zjob_publisher_worker (self->publisher, type, worker->worker_id, worker->name,
+                           (const char *const *) worker->workflows, worker->workflow_count,
+                           worker->slots, reason);
 }
 
-//  Publish the pass's events: [topic][EVENT]
+//  Publish the pass's events
 static void
 s_events_publish (s_broker_t *self)
 {
-    if (self->event_count)
-        self->unsettled [S_POLL_EVENTS] = true;
-    const uint8_t *cursor = self->event_arena.data;
-    for (size_t index = 0; index < self->event_count; index++) {
-        uint32_t topic_size, body_size;
-        memcpy (&topic_size, cursor, sizeof (topic_size));
-        const uint8_t *topic = cursor + sizeof (topic_size);
-        memcpy (&body_size, topic + topic_size, sizeof (body_size));
-        const uint8_t *body = topic + topic_size + sizeof (body_size);
-        cursor = body + body_size;
-        if (zmq_send (self->events_handle, topic, topic_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1
-        ||  zmq_send (self->events_handle, body, body_size, ZMQ_DONTWAIT) == -1)
-            self->dropped++;
-    }
-    self->event_count = 0;
-    self->event_arena.size = 0;
+    size_t dropped = 0;
+    if (zjob_publisher_flush (self->publisher, &dropped))
+        self->unsettled [S_POLL_EVENTS] = true;     //  A send may swallow a signal
+    self->dropped += dropped;
 }
 
-//  Read the subscriptions the XPUB passes up: 1 + prefix, or 0 + prefix.
-//  Up to batch of them; reading until recv finds nothing settles the
-//  socket.
+//  Read the subscriptions the XPUB passes up, up to batch of them; reading
+//  until recv finds nothing settles the socket
 static void
 s_events_subscriptions (s_broker_t *self)
 {
-    size_t count = 0;
-    for (; count < self->config.batch; count++) {
-        zmq_msg_t msg;
-        zmq_msg_init (&msg);
-        if (zmq_msg_recv (&msg, self->events_handle, ZMQ_DONTWAIT) == -1) {
-            zmq_msg_close (&msg);
-            break;
-        }
-        const uint8_t *data = (const uint8_t *) zmq_msg_data (&msg);
-        size_t size = zmq_msg_size (&msg);
-        if (size >= 1 && size <= ZJOB_TOPIC_MAX && (data [0] == 0 || data [0] == 1)) {
-            char prefix [ZJOB_TOPIC_MAX + 1];
-            memcpy (prefix, data + 1, size - 1);
-            prefix [size - 1] = 0;
-            if (data [0] == 1)
-                zhashx_update (self->subscriptions, prefix, (void *) "");
-            else
-                zhashx_delete (self->subscriptions, prefix);
-            self->subs_all = zhashx_lookup (self->subscriptions, "") != NULL;
-            s_log_debug (self, "zjob_broker: %s '%s' (%zu topics)",
-                         data [0]? "subscribe": "unsubscribe", prefix,
-                         zhashx_size (self->subscriptions));
-        }
-        zmq_msg_close (&msg);
-    }
+    size_t count = zjob_publisher_read (self->publisher, self->config.batch);
     self->unsettled [S_POLL_EVENTS] = count == self->config.batch;
 }
 
@@ -691,14 +542,14 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
                 s_queue_control (self, holder, ZJOB_CMD_CANCEL, job->id);
         }
         //  A new job's first event has no old status (PROTOCOL.md 11.2)
-        s_event_job (self, zjob_status_name (status), job,
-                     self->creating? -1: (int) old_status);
+        zjob_publisher_job (self->publisher, zjob_status_name (status), job,
+                            self->creating? -1: (int) old_status);
     }
     else
     if (event == ZJOB_EVENT_PROGRESS)
-        s_event_job (self, "progress", job, -1);
+        zjob_publisher_job (self->publisher, "progress", job, -1);
     else
-        s_event_job (self, "deleted", job, -1);
+        zjob_publisher_job (self->publisher, "deleted", job, -1);
 }
 
 
@@ -989,7 +840,7 @@ s_client_stats (s_broker_t *self, const s_peer_t *peer)
     stats.completed_rate = s_rate_per_sec (&self->completed);
     stats.failed_rate = s_rate_per_sec (&self->failed);
     stats.uptime_ms = (uint64_t) (zjob_mono_ms () - self->started_at);
-    stats.subscriptions = zhashx_size (self->subscriptions);
+    stats.subscriptions = zjob_publisher_subscriptions (self->publisher);
 
     //  The store's own figures, as key/value strings
     zhashx_t *store_stats = zjob_hashx_new ();
@@ -1711,7 +1562,8 @@ s_pipe_command (s_broker_t *self)
     }
     else
     if (streq (command, "SUBSCRIPTIONS"))
-        zstr_sendf (self->pipe, "%zu", zhashx_size (self->subscriptions));
+        zstr_sendf (self->pipe, "%zu",
+                    self->publisher? zjob_publisher_subscriptions (self->publisher): 0);
     else
     if (streq (command, "VERBOSE"))
         self->config.log_level = ZJOB_LOG_DEBUG;
@@ -1753,7 +1605,7 @@ s_broker_destroy (s_broker_t **self_p)
         zjob_manager_set_listener (self->manager, NULL, NULL);
     }
     zjob_registry_destroy (&self->registry);
-    zhashx_destroy (&self->subscriptions);
+    zjob_publisher_destroy (&self->publisher);
     zjob_manager_destroy (&self->manager);
     zactor_destroy (&self->monitor);
     zsock_destroy (&self->clients);
@@ -1766,7 +1618,6 @@ s_broker_destroy (s_broker_t **self_p)
     zstr_free (&self->events_endpoint);
     zjob_outbox_destroy (&self->outbox);
     free (self->pending);
-    free (self->event_arena.data);
     free (self);
     *self_p = NULL;
 }
@@ -1779,11 +1630,10 @@ s_broker_start (s_broker_t *self)
     zjob_broker_config_t *config = &self->config;
     self->started_at = zjob_mono_ms ();
     self->registry = zjob_registry_new (config->heartbeat_ms, config->liveness);
-    self->subscriptions = zjob_hashx_new ();
     self->builder = zjob_msg_builder_new ();
     self->side_builder = zjob_msg_builder_new ();
     self->outbox = zjob_outbox_new ();
-    if (!self->registry || !self->outbox || !self->subscriptions
+    if (!self->registry || !self->outbox
     ||  !self->builder || !self->side_builder)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     zjob_registry_set_listener (self->registry, s_job_lost, s_worker_left, self);
@@ -1855,6 +1705,8 @@ s_broker_start (s_broker_t *self)
     self->clients_handle = zsock_resolve (self->clients);
     self->workers_handle = zsock_resolve (self->workers);
     self->events_handle = zsock_resolve (self->events);
+    if (!(self->publisher = zjob_publisher_new (self->events_handle)))
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     self->next_tick = zjob_mono_ms () + config->heartbeat_ms;
     s_log_info (self, "zjob_broker: serving clients=%s workers=%s events=%s store=%s "
                 "(%zu jobs, %zu queued, %zu scheduled)", self->clients_endpoint,
