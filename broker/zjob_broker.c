@@ -168,6 +168,7 @@
 #include "zjob_registry.h"
 #include "zjob_outbox.h"
 #include "zjob_publisher.h"
+#include "zjob_clients.h"
 #include "zjob_proto.h"
 #include <errno.h>
 #include <poll.h>
@@ -195,8 +196,6 @@ typedef enum {
 } s_poll_t;
 
 #define S_RID_MAX       ZJOB_RID_MAX        //  bytes in a routing id (libzmq allows 255)
-#define S_RATE_SLOTS    16                  //  one-second buckets kept for the rates
-#define S_RATE_WINDOW   10                  //  seconds the rates are averaged over
 
 //  Worker event types (PROTOCOL.md, "Events")
 #define S_EVENT_WORKER_JOINED   "worker_joined"
@@ -204,12 +203,6 @@ typedef enum {
 
 //  A worker connection: the registry's record
 typedef zjob_registry_worker_t s_worker_t;
-
-//  Counts per second over the last S_RATE_SLOTS seconds
-typedef struct {
-    int64_t second [S_RATE_SLOTS];          //  Which second each bucket counts
-    uint64_t count [S_RATE_SLOTS];
-} s_rate_t;
 
 typedef struct {
     zsock_t *pipe;                          //  Actor command pipe
@@ -238,16 +231,12 @@ typedef struct {
     bool dirty;                             //  Mutations since the last sync
     uint64_t committed_seq;                 //  Enqueues up to this one are durable
     bool sync_failing;                      //  The last sync failed: no busy retry
-    bool creating;                          //  Inside a create: events are of new jobs
 
     zjob_outbox_t *outbox;                  //  Messages of this pass, sent after its sync
 
     zjob_publisher_t *publisher;            //  Events, encoded if anyone listens
 
-    s_rate_t created;                       //  Jobs created per second
-    s_rate_t completed;                     //  Jobs completed per second
-    s_rate_t failed;                        //  Jobs failed per second
-    int64_t started_at;                     //  Monotonic ms of the start
+    zjob_clients_t *clients_handler;        //  Answers client requests, keeps the rates
     int64_t now;                            //  Monotonic ms at the start of the pass
     int64_t next_tick;                      //  Monotonic ms of the next heartbeat tick
     int64_t hold_until;                     //  Monotonic ms: no dispatch before (reclaim
@@ -268,36 +257,6 @@ typedef struct {
     do { if ((self)->config.log_level >= ZJOB_LOG_INFO) zsys_info (__VA_ARGS__); } while (0)
 #define s_log_debug(self, ...) \
     do { if ((self)->config.log_level >= ZJOB_LOG_DEBUG) zsys_debug (__VA_ARGS__); } while (0)
-
-
-//  --------------------------------------------------------------------------
-//  Small helpers
-
-//  Count count events at now (monotonic ms)
-static void
-s_rate_add (s_rate_t *rate, int64_t now, uint64_t count)
-{
-    int64_t second = now / 1000;
-    size_t slot = (size_t) (second % S_RATE_SLOTS);
-    if (rate->second [slot] != second) {
-        rate->second [slot] = second;
-        rate->count [slot] = 0;
-    }
-    rate->count [slot] += count;
-}
-
-//  Events per second over the last S_RATE_WINDOW whole seconds
-static double
-s_rate_per_sec (const s_rate_t *rate)
-{
-    int64_t now = zjob_mono_ms () / 1000;
-    uint64_t total = 0;
-    for (size_t slot = 0; slot < S_RATE_SLOTS; slot++)
-        if (rate->second [slot] < now && rate->second [slot] >= now - S_RATE_WINDOW)
-            total += rate->count [slot];
-    return (double) total / S_RATE_WINDOW;
-}
-
 
 
 //  --------------------------------------------------------------------------
@@ -521,11 +480,9 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
         ||  (self->config.max_concurrent && !job->held
              && (old_status == ZJOB_RUNNING || old_status == ZJOB_PAUSED)))
             self->dispatch_needed = true;
-        if (status == ZJOB_COMPLETED)
-            s_rate_add (&self->completed, self->now, 1);
-        else
-        if (status == ZJOB_FAILED)
-            s_rate_add (&self->failed, self->now, 1);
+        if (status == ZJOB_COMPLETED || status == ZJOB_FAILED)
+            zjob_clients_count (self->clients_handler, status == ZJOB_COMPLETED
+                                ? ZJOB_RATE_COMPLETED: ZJOB_RATE_FAILED, self->now, 1);
         //  A job a worker still has (the reporter itself is forgotten
         //  before its result is applied): tell it what changed. Only a
         //  job that was running or paused can have one.
@@ -543,7 +500,8 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
         }
         //  A new job's first event has no old status (PROTOCOL.md 11.2)
         zjob_publisher_job (self->publisher, zjob_status_name (status), job,
-                            self->creating? -1: (int) old_status);
+                            zjob_clients_creating (self->clients_handler)? -1
+                                                                         : (int) old_status);
     }
     else
     if (event == ZJOB_EVENT_PROGRESS)
@@ -571,384 +529,16 @@ s_reply_error (s_broker_t *self, s_side_t side, const s_peer_t *peer, const zjob
     s_queue_error (self, side, peer->rid, peer->rid_size, peer->request_id, err);
 }
 
-//  SUBMIT: the manager creates each spec, or finds the job an idempotency
-//  key already made (zjob_manager_submit)
-static void
-s_client_submit (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
-{
-    size_t count = 0;
-    const zjob_spec_t *specs = zjob_msg_specs (msg, &count);
-    zjob_error_t err;
-
-    //  The common case, one job, allocates nothing here
-    zjob_job_t *one_job = NULL;
-    zjob_job_t **jobs = &one_job;
-    const char *one_id = NULL;
-    const char **ids = &one_id;
-    uint64_t one_existing = 0;
-    uint64_t *existing = &one_existing;     //  Indices of specs whose key is known
-    size_t existing_count = 0;
-    int created = 0;
-    if (count > 1) {
-        jobs = (zjob_job_t **) calloc (count, sizeof (zjob_job_t *));
-        ids = (const char **) calloc (count, sizeof (char *));
-        existing = (uint64_t *) calloc (count, sizeof (uint64_t));
-        if (!jobs || !ids || !existing)
-            created = zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
-    }
-    if (created == 0) {
-        self->creating = true;
-        created = zjob_manager_submit (self->manager, specs, count, zjob_msg_auto_start (msg),
-                                       jobs, existing, &existing_count, &err);
-        self->creating = false;
-    }
-    if (created >= 0) {
-        s_rate_add (&self->created, self->now, (uint64_t) created);
-        for (size_t index = 0; index < count; index++)
-            ids [index] = jobs [index]->id;
-        zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-        zjob_msg_add_strs (self->builder, "ids", ids, count);
-        if (existing_count)
-            zjob_msg_add_uints (self->builder, "existing", existing, existing_count);
-        s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, true);
-    }
-    else
-        s_reply_error (self, S_CLIENTS, peer, &err);
-
-    for (size_t index = 0; jobs && index < count; index++)
-        zjob_job_destroy (&jobs [index]);
-    if (count > 1) {
-        free (jobs);
-        free (ids);
-        free (existing);
-    }
-}
-
-static void
-s_client_get (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
-{
-    zjob_error_t err;
-    zjob_job_t *job = zjob_manager_get (self->manager, zjob_msg_str (msg, "id"), &err);
-    if (!job) {
-        s_reply_error (self, S_CLIENTS, peer, &err);
-        return;
-    }
-    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-    zjob_msg_add_job (self->builder, "job", job);
-    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
-    zjob_job_destroy (&job);
-}
-
-static void
-s_client_list (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
-{
-    zjob_error_t err;
-    const zjob_query_t *query = zjob_msg_query (msg);
-    zjob_job_t **jobs = NULL;
-    size_t count = 0, total = 0;
-    if (!query || zjob_manager_list (self->manager, query, &jobs, &count, &total, &err)) {
-        if (!query)
-            zjob_error_set (&err, ZJOB_BAD_REQUEST, "LIST: no query");
-        s_reply_error (self, S_CLIENTS, peer, &err);
-        return;
-    }
-    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-    zjob_msg_add_jobs (self->builder, "jobs", jobs, count);
-    zjob_msg_add_uint (self->builder, "total", total);
-    zjob_msg_add_uint (self->builder, "offset", query->offset);
-    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
-    for (size_t index = 0; index < count; index++)
-        zjob_job_destroy (&jobs [index]);
-    free (jobs);
-}
-
-//  The manager's operation for a client command
-static zjob_apply_t
-s_apply_of (zjob_cmd_t cmd)
-{
-    return cmd == ZJOB_CMD_START? ZJOB_APPLY_START: cmd == ZJOB_CMD_PAUSE? ZJOB_APPLY_PAUSE:
-           cmd == ZJOB_CMD_RESUME? ZJOB_APPLY_RESUME: cmd == ZJOB_CMD_CANCEL? ZJOB_APPLY_CANCEL:
-           ZJOB_APPLY_DELETE;
-}
-
-//  DELETE, START, PAUSE, RESUME, CANCEL of one job, a list, or a filter
-static void
-s_client_target (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, zjob_cmd_t cmd)
-{
-    zjob_error_t err;
-    const zjob_target_t *target = zjob_msg_target (msg);
-    if (!target) {
-        zjob_error_set (&err, ZJOB_BAD_REQUEST, "%s: no target", zjob_cmd_name (cmd));
-        s_reply_error (self, S_CLIENTS, peer, &err);
-        return;
-    }
-    if (target->id) {
-        if (zjob_manager_apply (self->manager, s_apply_of (cmd), target->id, &err)) {
-            s_reply_error (self, S_CLIENTS, peer, &err);
-            return;
-        }
-        zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-        zjob_msg_add_str (self->builder, "id", target->id);
-        if (cmd != ZJOB_CMD_DELETE) {
-            int status = zjob_manager_status (self->manager, target->id, NULL);
-            if (status >= 0)
-                zjob_msg_add_str (self->builder, "status",
-                                  zjob_status_name ((zjob_status_t) status));
-        }
-        s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, true);
-        return;
-    }
-    //  Many: by list, or every job the filter matches now
-    zjob_bulk_t *bulk = (zjob_bulk_t *) malloc (sizeof (zjob_bulk_t));
-    if (!bulk) {
-        zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
-        s_reply_error (self, S_CLIENTS, peer, &err);
-        return;
-    }
-    if (zjob_manager_apply_bulk (self->manager, s_apply_of (cmd), target->ids,
-                                 target->id_count, target->filter, bulk, &err)) {
-        s_reply_error (self, S_CLIENTS, peer, &err);
-        free (bulk);
-        return;
-    }
-    const char *ids [ZJOB_BULK_ERRORS_MAX];
-    for (size_t index = 0; index < bulk->error_count; index++)
-        ids [index] = bulk->ids [index];
-    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-    zjob_msg_add_bulk (self->builder, bulk->done, bulk->failed, ids, bulk->errors,
-                       bulk->error_count);
-    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id,
-                   bulk->done > 0);
-    free (bulk);
-}
-
-static void
-s_client_status (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
-{
-    zjob_error_t err;
-    zjob_job_t *job = zjob_manager_get (self->manager, zjob_msg_str (msg, "id"), &err);
-    if (!job) {
-        s_reply_error (self, S_CLIENTS, peer, &err);
-        return;
-    }
-    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-    zjob_msg_add_str (self->builder, "id", job->id);
-    zjob_msg_add_str (self->builder, "status", zjob_status_name ((zjob_status_t) job->status));
-    zjob_msg_add_float (self->builder, "progress", job->progress);
-    zjob_msg_add_str (self->builder, "progress_message", job->progress_message);
-    zjob_msg_add_uint (self->builder, "updated_at", (uint64_t) job->updated_at);
-    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
-    zjob_job_destroy (&job);
-}
-
-static void
-s_client_results (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
-{
-    zjob_error_t err;
-    zjob_job_t *job = zjob_manager_results (self->manager, zjob_msg_str (msg, "id"), &err);
-    if (!job) {
-        s_reply_error (self, S_CLIENTS, peer, &err);
-        return;
-    }
-    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-    zjob_msg_add_str (self->builder, "id", job->id);
-    zjob_msg_add_str (self->builder, "status", zjob_status_name ((zjob_status_t) job->status));
-    zjob_msg_add_bin (self->builder, "outputs", job->outputs.data, job->outputs.size);
-    zjob_msg_add_str (self->builder, "error_kind", job->error_kind);
-    zjob_msg_add_str (self->builder, "error_message", job->error_message);
-    zjob_msg_add_uint (self->builder, "completed_at", (uint64_t) job->completed_at);
-    zjob_msg_add_uint (self->builder, "execution_ms", (uint64_t) job->execution_ms);
-    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
-    zjob_job_destroy (&job);
-}
-
-static void
-s_client_cleanup (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
-{
-    zjob_error_t err;
-    int64_t now = zjob_clock_ms ();
-    //  The manager keeps its configured retention; a request's own
-    //  retention moves "now" by the difference
-    int64_t configured = self->config.retention_ms > 0? self->config.retention_ms
-                                                      : ZJOB_RETENTION_DEFAULT_MS;
-    if (zjob_msg_has (msg, "retention_ms"))
-        now += configured - (int64_t) zjob_msg_uint (msg, "retention_ms", 0);
-    int deleted = zjob_manager_cleanup (self->manager, now, &err);
-    if (deleted < 0) {
-        s_reply_error (self, S_CLIENTS, peer, &err);
-        return;
-    }
-    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-    zjob_msg_add_uint (self->builder, "deleted", (uint64_t) deleted);
-    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, deleted > 0);
-}
-
-//  Collects the manager's per-workflow counts for STATS
-typedef struct {
-    const char **ids;
-    size_t (*counts) [ZJOB_STATUS_COUNT];
-    size_t count;
-    size_t max;
-} s_workflows_t;
-
-static void
-s_collect_workflow (const char *workflow_id, const size_t counts [ZJOB_STATUS_COUNT], void *arg)
-{
-    s_workflows_t *workflows = (s_workflows_t *) arg;
-    if (workflows->count < workflows->max) {
-        workflows->ids [workflows->count] = workflow_id;
-        memcpy (workflows->counts [workflows->count], counts,
-                sizeof (size_t) * ZJOB_STATUS_COUNT);
-        workflows->count++;
-    }
-}
-
-static void
-s_client_stats (s_broker_t *self, const s_peer_t *peer)
-{
-    zjob_stats_t stats = { .rate_window_ms = S_RATE_WINDOW * 1000 };
-    zjob_manager_counts (self->manager, stats.by_status);
-    //  Per workflow: kept by the manager, O(workflows). The ids are the
-    //  manager's, valid until it changes, which it does not during this call
-    size_t max = zjob_manager_workflows (self->manager);
-    s_workflows_t workflows = {
-        (const char **) calloc (max? max: 1, sizeof (char *)),
-        (size_t (*) [ZJOB_STATUS_COUNT]) calloc (max? max: 1, sizeof (size_t [ZJOB_STATUS_COUNT])),
-        0, max
-    };
-    if (!workflows.ids || !workflows.counts) {
-        free (workflows.ids);
-        free (workflows.counts);
-        zjob_error_t err;
-        zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
-        s_reply_error (self, S_CLIENTS, peer, &err);
-        return;
-    }
-    zjob_manager_workflow_counts (self->manager, s_collect_workflow, &workflows);
-    stats.workflow_ids = workflows.ids;
-    stats.workflow_counts = (const size_t (*) [ZJOB_STATUS_COUNT]) workflows.counts;
-    stats.workflow_count = workflows.count;
-    stats.queued = zjob_manager_queued (self->manager);
-    stats.active = zjob_manager_active (self->manager);
-    s_worker_t *worker = zjob_registry_first (self->registry);
-    for (; worker; worker = zjob_registry_next (self->registry)) {
-        stats.slots += worker->slots;
-        stats.busy += worker->holding;
-    }
-    stats.workers = zjob_registry_size (self->registry);
-    stats.submitted_rate = s_rate_per_sec (&self->created);
-    stats.completed_rate = s_rate_per_sec (&self->completed);
-    stats.failed_rate = s_rate_per_sec (&self->failed);
-    stats.uptime_ms = (uint64_t) (zjob_mono_ms () - self->started_at);
-    stats.subscriptions = zjob_publisher_subscriptions (self->publisher);
-
-    //  The store's own figures, as key/value strings
-    zhashx_t *store_stats = zjob_hashx_new ();
-    size_t figures = store_stats? (zjob_manager_store_stats (self->manager, store_stats),
-                                   zhashx_size (store_stats)): 0;
-    const char **keys = (const char **) calloc (figures + 1, sizeof (char *));
-    const char **values = (const char **) calloc (figures + 1, sizeof (char *));
-    if (store_stats && keys && values) {
-        const char *value = (const char *) zhashx_first (store_stats);
-        for (; value && stats.store_count < figures;
-               value = (const char *) zhashx_next (store_stats)) {
-            keys [stats.store_count] = (const char *) zhashx_cursor (store_stats);
-            values [stats.store_count++] = value;
-        }
-        stats.store_name = zjob_manager_store_name (self->manager);
-        stats.store_keys = keys;
-        stats.store_values = values;
-    }
-    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-    zjob_msg_add_stats (self->builder, &stats);
-    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
-    free (keys);
-    free (values);
-    zhashx_destroy (&store_stats);
-    free (workflows.ids);
-    free (workflows.counts);
-}
-
-static void
-s_client_workers (s_broker_t *self, const s_peer_t *peer)
-{
-    size_t count = zjob_registry_size (self->registry);
-    size_t held = zjob_registry_held (self->registry);
-    zjob_worker_info_t *infos = (zjob_worker_info_t *) calloc (count? count: 1,
-                                                               sizeof (zjob_worker_info_t));
-    const char **jobs = (const char **) calloc (held? held: 1, sizeof (char *));
-    if (!infos || !jobs) {
-        free (infos);
-        free (jobs);
-        zjob_error_t err;
-        zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
-        s_reply_error (self, S_CLIENTS, peer, &err);
-        return;
-    }
-    int64_t now_mono = zjob_mono_ms ();
-    int64_t now = zjob_clock_ms ();
-    size_t index = 0, used = 0;      //  Workers listed, job ids used
-    s_worker_t *worker = zjob_registry_first (self->registry);
-    for (; worker && index < count; worker = zjob_registry_next (self->registry)) {
-        zjob_worker_info_t *info = &infos [index++];
-        info->worker_id = worker->worker_id;
-        info->name = worker->name;
-        info->workflows = (const char *const *) worker->workflows;
-        info->workflow_count = worker->workflow_count;
-        info->slots = worker->slots;
-        info->busy = worker->holding;
-        info->credit = worker->credit;
-        info->connected_at = (uint64_t) worker->joined_at;
-        info->last_seen = (uint64_t) (now - (now_mono - worker->seen_at));
-        //  Its jobs: a walk over the holders, on request only
-        info->jobs = jobs + used;
-        info->job_count = zjob_registry_jobs (self->registry, worker, jobs + used,
-                                              held - used);
-        used += info->job_count;
-    }
-    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-    zjob_msg_add_workers (self->builder, infos, index);
-    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
-    free (infos);
-    free (jobs);
-}
-
-static void
-s_client_ping (s_broker_t *self, const s_peer_t *peer)
-{
-    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-    zjob_msg_add_uint (self->builder, "version", ZJOB_PROTO_VERSION);
-    zjob_msg_add_uint (self->builder, "time", (uint64_t) zjob_clock_ms ());
-    s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, false);
-}
-
+//  A client request: the handler applies it and encodes the OK, or the error
 static void
 s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
 {
-    zjob_cmd_t cmd = zjob_msg_command (msg);
-    switch (cmd) {
-        case ZJOB_CMD_SUBMIT:   s_client_submit (self, msg, peer); break;
-        case ZJOB_CMD_GET:      s_client_get (self, msg, peer); break;
-        case ZJOB_CMD_LIST:     s_client_list (self, msg, peer); break;
-        case ZJOB_CMD_DELETE:
-        case ZJOB_CMD_START:
-        case ZJOB_CMD_PAUSE:
-        case ZJOB_CMD_RESUME:
-        case ZJOB_CMD_CANCEL:   s_client_target (self, msg, peer, cmd); break;
-        case ZJOB_CMD_STATUS:   s_client_status (self, msg, peer); break;
-        case ZJOB_CMD_RESULTS:  s_client_results (self, msg, peer); break;
-        case ZJOB_CMD_CLEANUP:  s_client_cleanup (self, msg, peer); break;
-        case ZJOB_CMD_STATS:    s_client_stats (self, peer); break;
-        case ZJOB_CMD_WORKERS:  s_client_workers (self, peer); break;
-        case ZJOB_CMD_PING:     s_client_ping (self, peer); break;
-        default: {
-            //  The decoder lets through only what the route allows
-            zjob_error_t err;
-            zjob_error_set (&err, ZJOB_BAD_REQUEST, "%s: not a client request",
-                            zjob_cmd_name (cmd));
-            s_reply_error (self, S_CLIENTS, peer, &err);
-        }
-    }
+    zjob_error_t err;
+    int rc = zjob_clients_handle (self->clients_handler, msg, self->builder, self->now, &err);
+    if (rc < 0)
+        s_reply_error (self, S_CLIENTS, peer, &err);
+    else
+        s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, rc > 0);
 }
 
 
@@ -1605,6 +1195,7 @@ s_broker_destroy (s_broker_t **self_p)
         zjob_manager_set_listener (self->manager, NULL, NULL);
     }
     zjob_registry_destroy (&self->registry);
+    zjob_clients_destroy (&self->clients_handler);
     zjob_publisher_destroy (&self->publisher);
     zjob_manager_destroy (&self->manager);
     zactor_destroy (&self->monitor);
@@ -1628,7 +1219,6 @@ s_broker_start (s_broker_t *self)
 {
     zjob_error_t *err = &self->start_error;
     zjob_broker_config_t *config = &self->config;
-    self->started_at = zjob_mono_ms ();
     self->registry = zjob_registry_new (config->heartbeat_ms, config->liveness);
     self->builder = zjob_msg_builder_new ();
     self->side_builder = zjob_msg_builder_new ();
@@ -1654,7 +1244,6 @@ s_broker_start (s_broker_t *self)
     self->manager = zjob_manager_open (spec, &manager_config, err);
     if (!self->manager)
         return -1;
-    zjob_manager_set_listener (self->manager, s_on_change, self);
     self->dispatch_needed = true;       //  Recovery may have queued jobs
     self->dirty = true;                 //  And rewritten some: commit them first
 
@@ -1705,8 +1294,14 @@ s_broker_start (s_broker_t *self)
     self->clients_handle = zsock_resolve (self->clients);
     self->workers_handle = zsock_resolve (self->workers);
     self->events_handle = zsock_resolve (self->events);
-    if (!(self->publisher = zjob_publisher_new (self->events_handle)))
+    self->publisher = zjob_publisher_new (self->events_handle);
+    self->clients_handler = self->publisher
+                          ? zjob_clients_new (self->manager, self->registry, self->publisher,
+                                              config->retention_ms): NULL;
+    if (!self->clients_handler)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    //  The listener publishes: it starts hearing once the publisher exists
+    zjob_manager_set_listener (self->manager, s_on_change, self);
     self->next_tick = zjob_mono_ms () + config->heartbeat_ms;
     s_log_info (self, "zjob_broker: serving clients=%s workers=%s events=%s store=%s "
                 "(%zu jobs, %zu queued, %zu scheduled)", self->clients_endpoint,

@@ -1,0 +1,452 @@
+/*  =========================================================================
+    zjob_clients - the broker's answers to client requests
+
+    Each request is a small function: read the fields the decoder has
+    already validated, call the manager (the job rules are there), encode
+    the OK. Only SUBMIT is on the hot path: for one job it allocates
+    nothing here (its arrays are one-element locals).
+
+    Rates are counted in one-second buckets, ZJOB_RATE_WINDOW_MS / 1000 of
+    them averaged, over whole seconds only: the current second is still
+    counting.
+    ========================================================================= */
+
+#include "zjob_clients.h"
+#include "zjob_proto.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define S_RATE_SLOTS    16                  //  one-second buckets kept (> the window)
+#define S_RATE_WINDOW   (ZJOB_RATE_WINDOW_MS / 1000)    //  whole seconds averaged
+
+//  Counts per second over the last S_RATE_SLOTS seconds
+typedef struct {
+    int64_t second [S_RATE_SLOTS];          //  Which second each bucket counts
+    uint64_t count [S_RATE_SLOTS];
+} s_rate_t;
+
+struct _zjob_clients_t {
+    zjob_manager_t *manager;                //  The jobs (borrowed)
+    zjob_registry_t *registry;              //  The workers (borrowed)
+    zjob_publisher_t *publisher;            //  Events (borrowed), or NULL
+    int64_t retention_ms;                   //  The manager's retention
+    int64_t started_at;                     //  Monotonic ms of the start, for uptime
+    bool creating;                          //  Inside a SUBMIT's creates
+    s_rate_t rates [ZJOB_RATE_COUNT];       //  Submitted, completed, failed
+    zjob_msg_builder_t *builder;            //  The reply being built (borrowed)
+    uint64_t request_id;                    //  The request being answered
+};
+
+zjob_clients_t *
+zjob_clients_new (zjob_manager_t *manager, zjob_registry_t *registry,
+                  zjob_publisher_t *publisher, int64_t retention_ms)
+{
+    assert (manager && registry);
+    zjob_clients_t *self = (zjob_clients_t *) calloc (1, sizeof (zjob_clients_t));
+    if (self) {
+        self->manager = manager;
+        self->registry = registry;
+        self->publisher = publisher;
+        self->retention_ms = retention_ms > 0? retention_ms: ZJOB_RETENTION_DEFAULT_MS;
+        self->started_at = zjob_mono_ms ();
+    }
+    return self;
+}
+
+void
+zjob_clients_destroy (zjob_clients_t **self_p)
+{
+    assert (self_p);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+bool
+zjob_clients_creating (zjob_clients_t *self)
+{
+    assert (self);
+    return self->creating;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Rates
+
+void
+zjob_clients_count (zjob_clients_t *self, zjob_rate_t kind, int64_t now_mono, uint64_t count)
+{
+    assert (self && kind < ZJOB_RATE_COUNT);
+    s_rate_t *rate = &self->rates [kind];
+    int64_t second = now_mono / 1000;
+    size_t slot = (size_t) (second % S_RATE_SLOTS);
+    if (rate->second [slot] != second) {
+        rate->second [slot] = second;
+        rate->count [slot] = 0;
+    }
+    rate->count [slot] += count;
+}
+
+double
+zjob_clients_rate (zjob_clients_t *self, zjob_rate_t kind, int64_t now_mono)
+{
+    assert (self && kind < ZJOB_RATE_COUNT);
+    const s_rate_t *rate = &self->rates [kind];
+    int64_t now = now_mono / 1000;
+    uint64_t total = 0;
+    for (size_t slot = 0; slot < S_RATE_SLOTS; slot++)
+        if (rate->second [slot] < now && rate->second [slot] >= now - S_RATE_WINDOW)
+            total += rate->count [slot];
+    return (double) total / S_RATE_WINDOW;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The requests. Each returns 1 (an OK to a change), 0 (an OK), or -1
+//  with err filled.
+
+static void
+s_ok (zjob_clients_t *self)
+{
+    zjob_msg_begin (self->builder, ZJOB_CMD_OK, self->request_id);
+}
+
+//  SUBMIT: the manager creates each spec, or finds the job an idempotency
+//  key already made (zjob_manager_submit)
+static int
+s_submit (zjob_clients_t *self, zjob_msg_t *msg, int64_t now_mono, zjob_error_t *err)
+{
+    size_t count = 0;
+    const zjob_spec_t *specs = zjob_msg_specs (msg, &count);
+    //  The common case, one job, allocates nothing here
+    zjob_job_t *one_job = NULL;
+    zjob_job_t **jobs = &one_job;
+    const char *one_id = NULL;
+    const char **ids = &one_id;
+    uint64_t one_existing = 0;
+    uint64_t *existing = &one_existing;     //  Indices of specs whose key is known
+    size_t existing_count = 0;
+    int created = 0;
+    if (count > 1) {
+        jobs = (zjob_job_t **) calloc (count, sizeof (zjob_job_t *));
+        ids = (const char **) calloc (count, sizeof (char *));
+        existing = (uint64_t *) calloc (count, sizeof (uint64_t));
+        if (!jobs || !ids || !existing)
+            created = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    }
+    if (created == 0) {
+        self->creating = true;
+        created = zjob_manager_submit (self->manager, specs, count, zjob_msg_auto_start (msg),
+                                       jobs, existing, &existing_count, err);
+        self->creating = false;
+    }
+    if (created >= 0) {
+        zjob_clients_count (self, ZJOB_RATE_SUBMITTED, now_mono, (uint64_t) created);
+        for (size_t index = 0; index < count; index++)
+            ids [index] = jobs [index]->id;
+        s_ok (self);
+        zjob_msg_add_strs (self->builder, "ids", ids, count);
+        if (existing_count)
+            zjob_msg_add_uints (self->builder, "existing", existing, existing_count);
+    }
+    for (size_t index = 0; jobs && index < count; index++)
+        zjob_job_destroy (&jobs [index]);
+    if (count > 1) {
+        free (jobs);
+        free (ids);
+        free (existing);
+    }
+    return created >= 0? 1: -1;
+}
+
+static int
+s_get (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
+{
+    zjob_job_t *job = zjob_manager_get (self->manager, zjob_msg_str (msg, "id"), err);
+    if (!job)
+        return -1;
+    s_ok (self);
+    zjob_msg_add_job (self->builder, "job", job);
+    zjob_job_destroy (&job);
+    return 0;
+}
+
+static int
+s_list (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
+{
+    const zjob_query_t *query = zjob_msg_query (msg);
+    if (!query)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "LIST: no query");
+    zjob_job_t **jobs = NULL;
+    size_t count = 0, total = 0;
+    if (zjob_manager_list (self->manager, query, &jobs, &count, &total, err))
+        return -1;
+    s_ok (self);
+    zjob_msg_add_jobs (self->builder, "jobs", jobs, count);
+    zjob_msg_add_uint (self->builder, "total", total);
+    zjob_msg_add_uint (self->builder, "offset", query->offset);
+    for (size_t index = 0; index < count; index++)
+        zjob_job_destroy (&jobs [index]);
+    free (jobs);
+    return 0;
+}
+
+//  The manager's operation for a client command
+static zjob_apply_t
+s_apply_of (zjob_cmd_t cmd)
+{
+    return cmd == ZJOB_CMD_START? ZJOB_APPLY_START: cmd == ZJOB_CMD_PAUSE? ZJOB_APPLY_PAUSE:
+           cmd == ZJOB_CMD_RESUME? ZJOB_APPLY_RESUME: cmd == ZJOB_CMD_CANCEL? ZJOB_APPLY_CANCEL:
+           ZJOB_APPLY_DELETE;
+}
+
+//  DELETE, START, PAUSE, RESUME, CANCEL of one job, a list, or a filter
+static int
+s_target (zjob_clients_t *self, zjob_msg_t *msg, zjob_cmd_t cmd, zjob_error_t *err)
+{
+    const zjob_target_t *target = zjob_msg_target (msg);
+    if (!target)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: no target", zjob_cmd_name (cmd));
+    if (target->id) {
+        if (zjob_manager_apply (self->manager, s_apply_of (cmd), target->id, err))
+            return -1;
+        s_ok (self);
+        zjob_msg_add_str (self->builder, "id", target->id);
+        if (cmd != ZJOB_CMD_DELETE) {
+            int status = zjob_manager_status (self->manager, target->id, NULL);
+            if (status >= 0)
+                zjob_msg_add_str (self->builder, "status",
+                                  zjob_status_name ((zjob_status_t) status));
+        }
+        return 1;
+    }
+    //  Many: by list, or every job the filter matches now
+    zjob_bulk_t *bulk = (zjob_bulk_t *) malloc (sizeof (zjob_bulk_t));
+    if (!bulk)
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    if (zjob_manager_apply_bulk (self->manager, s_apply_of (cmd), target->ids,
+                                 target->id_count, target->filter, bulk, err)) {
+        free (bulk);
+        return -1;
+    }
+    const char *ids [ZJOB_BULK_ERRORS_MAX];
+    for (size_t index = 0; index < bulk->error_count; index++)
+        ids [index] = bulk->ids [index];
+    s_ok (self);
+    zjob_msg_add_bulk (self->builder, bulk->done, bulk->failed, ids, bulk->errors,
+                       bulk->error_count);
+    int rc = bulk->done > 0;
+    free (bulk);
+    return rc;
+}
+
+static int
+s_status (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
+{
+    zjob_job_t *job = zjob_manager_get (self->manager, zjob_msg_str (msg, "id"), err);
+    if (!job)
+        return -1;
+    s_ok (self);
+    zjob_msg_add_str (self->builder, "id", job->id);
+    zjob_msg_add_str (self->builder, "status", zjob_status_name ((zjob_status_t) job->status));
+    zjob_msg_add_float (self->builder, "progress", job->progress);
+    zjob_msg_add_str (self->builder, "progress_message", job->progress_message);
+    zjob_msg_add_uint (self->builder, "updated_at", (uint64_t) job->updated_at);
+    zjob_job_destroy (&job);
+    return 0;
+}
+
+static int
+s_results (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
+{
+    zjob_job_t *job = zjob_manager_results (self->manager, zjob_msg_str (msg, "id"), err);
+    if (!job)
+        return -1;
+    s_ok (self);
+    zjob_msg_add_str (self->builder, "id", job->id);
+    zjob_msg_add_str (self->builder, "status", zjob_status_name ((zjob_status_t) job->status));
+    zjob_msg_add_bin (self->builder, "outputs", job->outputs.data, job->outputs.size);
+    zjob_msg_add_str (self->builder, "error_kind", job->error_kind);
+    zjob_msg_add_str (self->builder, "error_message", job->error_message);
+    zjob_msg_add_uint (self->builder, "completed_at", (uint64_t) job->completed_at);
+    zjob_msg_add_uint (self->builder, "execution_ms", (uint64_t) job->execution_ms);
+    zjob_job_destroy (&job);
+    return 0;
+}
+
+static int
+s_cleanup (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
+{
+    int64_t now = zjob_clock_ms ();
+    //  The manager keeps its configured retention; a request's own
+    //  retention moves "now" by the difference
+    if (zjob_msg_has (msg, "retention_ms"))
+        now += self->retention_ms - (int64_t) zjob_msg_uint (msg, "retention_ms", 0);
+    int deleted = zjob_manager_cleanup (self->manager, now, err);
+    if (deleted < 0)
+        return -1;
+    s_ok (self);
+    zjob_msg_add_uint (self->builder, "deleted", (uint64_t) deleted);
+    return deleted > 0;
+}
+
+//  Collects the manager's per-workflow counts for STATS
+typedef struct {
+    const char **ids;
+    size_t (*counts) [ZJOB_STATUS_COUNT];
+    size_t count;
+    size_t max;
+} s_workflows_t;
+
+static void
+s_collect_workflow (const char *workflow_id, const size_t counts [ZJOB_STATUS_COUNT], void *arg)
+{
+    s_workflows_t *workflows = (s_workflows_t *) arg;
+    if (workflows->count < workflows->max) {
+        workflows->ids [workflows->count] = workflow_id;
+        memcpy (workflows->counts [workflows->count], counts,
+                sizeof (size_t) * ZJOB_STATUS_COUNT);
+        workflows->count++;
+    }
+}
+
+//  STATS' store figures: the store's own, as key/value strings (keys and
+//  values borrowed from figures, which the caller destroys)
+static void
+s_store_figures (zjob_clients_t *self, zjob_stats_t *stats, zhashx_t *figures,
+                 const char **keys, const char **values, size_t max)
+{
+    const char *value = (const char *) zhashx_first (figures);
+    for (; value && stats->store_count < max; value = (const char *) zhashx_next (figures)) {
+        keys [stats->store_count] = (const char *) zhashx_cursor (figures);
+        values [stats->store_count++] = value;
+    }
+    stats->store_name = zjob_manager_store_name (self->manager);
+    stats->store_keys = keys;
+    stats->store_values = values;
+}
+
+static int
+s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
+{
+    zjob_stats_t stats = { .rate_window_ms = S_RATE_WINDOW * 1000 };
+    zjob_manager_counts (self->manager, stats.by_status);
+    //  Per workflow: kept by the manager, O(workflows). The ids are the
+    //  manager's, valid until it changes, which it does not during this call
+    size_t max = zjob_manager_workflows (self->manager);
+    s_workflows_t workflows = {
+        (const char **) calloc (max? max: 1, sizeof (char *)),
+        (size_t (*) [ZJOB_STATUS_COUNT]) calloc (max? max: 1, sizeof (size_t [ZJOB_STATUS_COUNT])),
+        0, max
+    };
+    zhashx_t *figures = zjob_hashx_new ();
+    size_t figure_count = figures? (zjob_manager_store_stats (self->manager, figures),
+                                    zhashx_size (figures)): 0;
+    const char **keys = (const char **) calloc (figure_count + 1, sizeof (char *));
+    const char **values = (const char **) calloc (figure_count + 1, sizeof (char *));
+    int rc = 0;
+    if (!workflows.ids || !workflows.counts || !figures || !keys || !values)
+        rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    else {
+        zjob_manager_workflow_counts (self->manager, s_collect_workflow, &workflows);
+        stats.workflow_ids = workflows.ids;
+        stats.workflow_counts = (const size_t (*) [ZJOB_STATUS_COUNT]) workflows.counts;
+        stats.workflow_count = workflows.count;
+        stats.queued = zjob_manager_queued (self->manager);
+        stats.active = zjob_manager_active (self->manager);
+        zjob_registry_worker_t *worker = zjob_registry_first (self->registry);
+        for (; worker; worker = zjob_registry_next (self->registry)) {
+            stats.slots += worker->slots;
+            stats.busy += worker->holding;
+        }
+        stats.workers = zjob_registry_size (self->registry);
+        stats.submitted_rate = zjob_clients_rate (self, ZJOB_RATE_SUBMITTED, now_mono);
+        stats.completed_rate = zjob_clients_rate (self, ZJOB_RATE_COMPLETED, now_mono);
+        stats.failed_rate = zjob_clients_rate (self, ZJOB_RATE_FAILED, now_mono);
+        stats.uptime_ms = (uint64_t) (now_mono - self->started_at);
+        stats.subscriptions = self->publisher? zjob_publisher_subscriptions (self->publisher): 0;
+        s_store_figures (self, &stats, figures, keys, values, figure_count);
+        s_ok (self);
+        zjob_msg_add_stats (self->builder, &stats);
+    }
+    free (keys);
+    free (values);
+    zhashx_destroy (&figures);
+    free (workflows.ids);
+    free (workflows.counts);
+    return rc;
+}
+
+static int
+s_workers (zjob_clients_t *self, zjob_error_t *err)
+{
+    size_t count = zjob_registry_size (self->registry);
+    size_t held = zjob_registry_held (self->registry);
+    zjob_worker_info_t *infos = (zjob_worker_info_t *) calloc (count? count: 1,
+                                                               sizeof (zjob_worker_info_t));
+    const char **jobs = (const char **) calloc (held? held: 1, sizeof (char *));
+    if (!infos || !jobs) {
+        free (infos);
+        free (jobs);
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    }
+    int64_t now_mono = zjob_mono_ms ();
+    int64_t now = zjob_clock_ms ();
+    size_t index = 0, used = 0;         //  Workers listed, job ids used
+    zjob_registry_worker_t *worker = zjob_registry_first (self->registry);
+    for (; worker && index < count; worker = zjob_registry_next (self->registry)) {
+        zjob_worker_info_t *info = &infos [index++];
+        info->worker_id = worker->worker_id;
+        info->name = worker->name;
+        info->workflows = (const char *const *) worker->workflows;
+        info->workflow_count = worker->workflow_count;
+        info->slots = worker->slots;
+        info->busy = worker->holding;
+        info->credit = worker->credit;
+        info->connected_at = (uint64_t) worker->joined_at;
+        info->last_seen = (uint64_t) (now - (now_mono - worker->seen_at));
+        //  Its jobs: a walk over the holders, on request only
+        info->jobs = jobs + used;
+        info->job_count = zjob_registry_jobs (self->registry, worker, jobs + used,
+                                              held - used);
+        used += info->job_count;
+    }
+    s_ok (self);
+    zjob_msg_add_workers (self->builder, infos, index);
+    free (infos);
+    free (jobs);
+    return 0;
+}
+
+int
+zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *builder,
+                     int64_t now_mono, zjob_error_t *err)
+{
+    assert (self && msg && builder);
+    self->builder = builder;
+    self->request_id = zjob_msg_request_id (msg);
+    zjob_cmd_t cmd = zjob_msg_command (msg);
+    switch (cmd) {
+        case ZJOB_CMD_SUBMIT:   return s_submit (self, msg, now_mono, err);
+        case ZJOB_CMD_GET:      return s_get (self, msg, err);
+        case ZJOB_CMD_LIST:     return s_list (self, msg, err);
+        case ZJOB_CMD_DELETE:
+        case ZJOB_CMD_START:
+        case ZJOB_CMD_PAUSE:
+        case ZJOB_CMD_RESUME:
+        case ZJOB_CMD_CANCEL:   return s_target (self, msg, cmd, err);
+        case ZJOB_CMD_STATUS:   return s_status (self, msg, err);
+        case ZJOB_CMD_RESULTS:  return s_results (self, msg, err);
+        case ZJOB_CMD_CLEANUP:  return s_cleanup (self, msg, err);
+        case ZJOB_CMD_STATS:    return s_stats (self, now_mono, err);
+        case ZJOB_CMD_WORKERS:  return s_workers (self, err);
+        case ZJOB_CMD_PING:
+            s_ok (self);
+            zjob_msg_add_uint (self->builder, "version", ZJOB_PROTO_VERSION);
+            zjob_msg_add_uint (self->builder, "time", (uint64_t) zjob_clock_ms ());
+            return 0;
+        default:
+            //  The decoder lets through only what the route allows
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: not a client request",
+                                   zjob_cmd_name (cmd));
+    }
+}

@@ -1,0 +1,81 @@
+/*  =========================================================================
+    zjob_clients - the broker's answers to client requests
+
+    One call per decoded client request (PROTOCOL.md 9): SUBMIT, GET, LIST,
+    DELETE/START/PAUSE/RESUME/CANCEL (of one job, a list or a filter),
+    STATUS, RESULTS, CLEANUP, STATS, WORKERS, PING. Each is applied to the
+    manager at once and its OK encoded into the caller's builder; the
+    caller queues it in the outbox, to go out after the pass's sync. The
+    call says whether the OK acknowledges a change (a "mutating" reply,
+    which a failed sync turns into 503) or fails with the error to answer.
+
+    The class also keeps the throughput rates STATS reports: jobs created
+    per second (counted here, at SUBMIT), completed and failed (counted by
+    the broker's listener through zjob_clients_count). No socket is
+    involved, so a test drives it with a manager and a registry.
+    ========================================================================= */
+
+#ifndef ZJOB_CLIENTS_H_INCLUDED
+#define ZJOB_CLIENTS_H_INCLUDED
+
+#include "zjob_manager.h"
+#include "zjob_registry.h"
+#include "zjob_publisher.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZJOB_RATE_WINDOW_MS     10000   //  msecs the STATS rates are averaged over
+
+typedef struct _zjob_clients_t zjob_clients_t;
+
+//  What the rates count
+typedef enum {
+    ZJOB_RATE_SUBMITTED = 0,
+    ZJOB_RATE_COMPLETED,
+    ZJOB_RATE_FAILED,
+    ZJOB_RATE_COUNT
+} zjob_rate_t;
+
+//  A handler over manager, registry and publisher (borrowed: they must
+//  outlive it; publisher may be NULL, for no "subscriptions" figure).
+//  retention_ms is the manager's configured retention (0: the default),
+//  which CLEANUP's own retention is measured against. NULL if out of
+//  memory.
+zjob_clients_t *
+    zjob_clients_new (zjob_manager_t *manager, zjob_registry_t *registry,
+                      zjob_publisher_t *publisher, int64_t retention_ms);
+
+//  Destroy the handler. Accepts NULL; sets *self_p to NULL.
+void
+    zjob_clients_destroy (zjob_clients_t **self_p);
+
+//  Answer msg, a decoded client request, at now_mono (monotonic ms, for
+//  the rates): the OK is begun and filled in builder (the caller ends and
+//  queues it). Returns 1 if the OK acknowledges a change, 0 if not, or -1
+//  with err filled when the answer is that ERROR (builder then unused).
+int
+    zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *builder,
+                         int64_t now_mono, zjob_error_t *err);
+
+//  True while a SUBMIT is creating jobs: the manager's listener hears new
+//  jobs then (their first event has no old status).
+bool
+    zjob_clients_creating (zjob_clients_t *self);
+
+//  Count count events of kind at now_mono for the rates.
+void
+    zjob_clients_count (zjob_clients_t *self, zjob_rate_t kind, int64_t now_mono,
+                        uint64_t count);
+
+//  Events of kind per second over the last ZJOB_RATE_WINDOW_MS, at
+//  now_mono.
+double
+    zjob_clients_rate (zjob_clients_t *self, zjob_rate_t kind, int64_t now_mono);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
