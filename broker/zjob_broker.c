@@ -2,165 +2,86 @@
     zjob_broker - the broker: a CZMQ actor that serves clients and workers
 
     One thread, one loop, no locks. The actor owns three sockets (a ROUTER
-    for clients, a ROUTER for workers, an XPUB for events), a job manager
-    over the store, and a registry of workers. Everything the broker does
-    happens in a loop pass:
+    for clients, a ROUTER for workers, an XPUB for events) and the objects
+    that do the work, each in its own class:
 
-      1. poll, with a timeout that ends at the next heartbeat tick or
-         when the next scheduled job is due, whichever comes first (the
-         wait, below); then promote the scheduled jobs that are due
-         (zjob_manager_promote) into the ready queue;
+      zjob_manager    the jobs: every job rule, the ready queue, the store
+      zjob_clients    answers client requests (and keeps the STATS rates)
+      zjob_workers    answers worker messages (READY, RESULT, PROGRESS...)
+      zjob_registry   the workers: credit ring, holders, liveness
+      zjob_outbox     replies held until the sync that covers them
+      zjob_publisher  events, encoded only for topics somebody wants
+
+    This file keeps the actor, the loop, the pass, routing and dispatch.
+    Everything the broker does happens in a loop pass:
+
+      1. poll, with a timeout that ends at the next heartbeat tick, the
+         next disconnect re-check, or when the next scheduled job is due,
+         whichever comes first; then promote the scheduled jobs that are
+         due (zjob_manager_promote) into the ready queue;
       2. drain: read what is readable on each socket without blocking, at
          most `batch` messages per socket (workers first: their results
          free the credit that new jobs need, and jobs already durable
-         refill it before the clients are read, as in step 4; a RESULT's
-         credit is refilled even before its results are applied), and
-         apply each request to the manager at once. Frames are received into
-         zmq_msg_t and decoded in place (no copy); nothing is sent yet:
-         each reply is encoded into a reused arena with its peer's
-         routing id;
-      3. expire silent workers, requeue what dead workers held;
+         refill it before the clients are read), and route each message to
+         zjob_workers or zjob_clients, which apply it at once. Frames are
+         received into zmq_msg_t and decoded in place (no copy); nothing
+         is sent yet: each reply goes to the outbox;
+      3. expire silent workers; the registry's reap gives what dead workers
+         held back to the manager (zjob_manager_worker_lost);
       4. dispatch what is already durable (below), so that workers run
          jobs while the sync waits for the disk;
       5. commit: one zjob_manager_sync for the whole pass (group commit:
          with fsync=always one fsync covers every submit, result and state
-         change of the pass). If the sync fails, every queued reply to a
-         request that changed something becomes ERROR 503, so nothing
-         that may be lost is acknowledged; reads are still answered;
-      6. dispatch the jobs this pass queued, then send the queued replies
-         and the PAUSE/RESUME/CANCEL that status changes called for;
+         change of the pass). If the sync fails, the outbox turns every
+         reply to a change into ERROR 503; reads are still answered;
+      6. dispatch the jobs this pass queued, then flush the outbox;
       7. publish the pass's events.
     A dispatch is committed by the next pass's sync: one that a crash
     forgets is a job that recovery queues again (at-least-once). But a job
     is never handed out before its own enqueue is durable: step 4 takes
     only jobs enqueued before the last sync (zjob_manager_take_before with
     the sequence number the sync covered), and never passes the best job
-    over for a lesser one; step 6 takes the rest once committed. So a job
-    that a crash would lose has never run, and priorities hold.
+    over for a lesser one; step 6 takes the rest once committed.
 
-    The wait is poll(2) on the sockets' ZMQ_FDs, not zmq_poll. zmq_poll
-    asks every socket for ZMQ_EVENTS before and after it waits, and each
-    such question on an idle socket is a getpid and a poll of its mailbox:
-    with five sockets, some 22 system calls per wake, which measured half
-    of the broker thread's time with one request in flight per client.
-    A ZMQ_FD is edge-triggered: it signals only when a command reaches a
-    socket whose mailbox was drained. So the loop keeps, per socket, a
-    flag "unsettled": the socket may hold input its fd will not signal.
-    It is set when poll reports the fd, and by every send on the socket
-    (a send may process, and so swallow, the signal of an incoming
-    message); it is cleared only by a read that found nothing (recv
-    returning EAGAIN, or ZMQ_EVENTS without POLLIN: both process the
-    mailbox fully, after which the next message signals the fd). The
-    loop blocks only when no socket is unsettled.
+    The wait is poll(2) on the sockets' ZMQ_FDs, not zmq_poll, which asks
+    every socket for ZMQ_EVENTS before and after it waits (some 22 system
+    calls per wake with five sockets: half the broker thread's time with
+    one request in flight per client). A ZMQ_FD is edge-triggered, so the
+    loop keeps, per socket, a flag "unsettled": the socket may hold input
+    its fd will not signal. It is set when poll reports the fd, and by
+    every send on the socket (a send may process, and so swallow, the
+    signal of an incoming message); it is cleared only by a read that
+    found nothing. The loop blocks only when no socket is unsettled.
 
-    Scheduled jobs (run_at ahead) are queued in the store like any other
-    but wait in the manager's scheduled set, not in the ready queue. The
-    poll wakes when the earliest is due (zjob_manager_next_due, wall
-    clock), and the pass promotes it. Promotion is in memory only: it
-    changes nothing stored, so it makes nothing dirty and needs no sync.
-    A promoted job gets a new enqueue number, above the one the last sync
-    covered, so step 4 leaves it to step 6, after the pass's sync; its
-    enqueue was made durable by the sync of the pass that scheduled it in
-    any case, which is what the rule above is for.
-
-    Dispatch and credit. A worker announces its slots in READY and the
-    broker grants that much credit; each JOB spends one, each RESULT (or
-    CREDIT) gives back what it carries. Workers with credit are kept in a
-    ring; dispatch walks the ring from where it last stopped and hands
-    each worker in turn the best job for it (zjob_manager_take: highest
-    priority, then oldest, among the workflows it serves), one per visit,
-    so work spreads evenly over workers. A worker that gets nothing is
-    skipped for the rest of the walk, so a walk costs O(jobs handed out +
-    workers), and it runs only when something could now be handed out
-    that could not before: a job was queued or became due, a worker
-    joined or left, credit came back to a worker out of the ring, the
-    reclaim window after a restart ended, or, under max-concurrent, a
-    held job was let go (finished, cancelled, requeued). The last matters
-    because a walk that stops at the limit leaves its workers in the
-    ring: the credit their results bring back restarts nothing.
-
-    Batching (PROTOCOL.md 10.2). A worker whose READY announces `batch`
-    is not sent each job as it is taken: the walk keeps the jobs it gives
-    that worker (held, credit spent, as if sent) and sends them at the
-    walk's end in one JOB (`jobs`), or earlier when it has `batch` of
-    them; a JOB that cannot go out puts its jobs back at the front of
-    their queue, in order. The spread over workers is the same; what
-    changes is one message per worker per walk instead of one per job.
-    Such a worker may also send several results in one RESULT; each is
-    applied as a RESULT of its own would be, and one OK answers them all
-    after the pass's sync, listing in `errors` those refused.
-
-    Which worker holds which job is the broker's own record (holders: job
-    id -> worker connection), kept apart from the manager's: a cancelled
-    job is released by the manager at once, but its worker still has it
-    until it answers the CANCEL, and that answer is what frees the slot.
-    A worker is sent no JOB before the OK to its READY has gone out.
-
-    Workers that vanish. Three signals, whichever comes first:
-      - heartbeats: both sides send HEARTBEAT every heartbeat_ms (default
-        1000); a worker silent for heartbeat_ms x liveness (default 3 s)
-        is dead. Any message counts as a sign of life.
-      - TCP disconnect: a zmonitor on the workers socket reports
-        DISCONNECTED with the closed file descriptor. The broker learnt
-        each worker's descriptor from its READY (ZMQ_SRCFD) together with
-        the peer's address (getpeername); on the event it asks the
-        descriptor for its peer again, and a worker whose descriptor is
-        closed, or now belongs to another peer (the number was reused), is
-        dead. libzmq reports the event just before it closes the
-        descriptor, so a connection that still looks alive is checked
-        again every 10 ms, 20 times. So a worker process that exits or
-        crashes has its jobs requeued within milliseconds, not seconds.
-        (TCP only: over ipc:// the heartbeats decide.)
-      - the workers ROUTER is ROUTER_MANDATORY, so a send to a peer that
-        is gone fails with EHOSTUNREACH, which also means dead.
-    A dead worker's jobs are requeued at once, at the front of their
-    priority (zjob_manager_requeue); the next dispatch counts the new
-    attempt. ZMTP heartbeats (ZMQ_HEARTBEAT_IVL/TIMEOUT) on the workers
-    socket close half-open connections, which then reach the monitor.
-
-    Results that arrive late. A worker keeps a result it could not deliver
-    and sends it again after reconnecting, possibly to a new broker
-    process that requeued the job at recovery, or after the broker gave
-    the worker up for dead. A RESULT is therefore accepted from any worker
-    for a job that was handed out at least once: if the job is not
-    terminal it is completed or failed (zjob_manager_finish) and a worker
-    that was given the job since is told to CANCEL it; if it is terminal
-    already, the RESULT is acknowledged without change, so a duplicate
-    never becomes an error the worker would retry for ever. A worker that
-    re-registers lists the jobs it still runs; those the broker can give
-    back to it (queued again, or already its own) are adopted, the others
-    are named in the reply's "drop". After a restart that found jobs
-    handed out before (queued again by recovery), dispatch waits one
-    liveness period (heartbeat x liveness) so that the workers still
-    running them can reconnect and take them back before anyone else is
-    given them: that is what lets a result finished while the broker was
-    down be delivered rather than dropped.
-
-    Events. The manager's listener hears every status change and progress
-    update; the broker encodes each as an EVENT under the topics of
-    PROTOCOL.md, but only when the XPUB has seen a subscription that
-    matches one of them: with nobody listening an event costs nothing,
-    which matters at 200k jobs/s. Worker joins and leaves are events too.
+    Dispatch and credit. Workers with credit are in the registry's ring;
+    dispatch walks it from where it last stopped and hands each worker in
+    turn the best job for it (zjob_manager_take: highest priority, then
+    oldest, among the workflows it serves), one per visit, so work spreads
+    evenly. A worker that gets nothing is skipped for the rest of the
+    walk, so a walk costs O(jobs handed out + workers), and it runs only
+    when something could now be handed out that could not before: a job
+    was queued or became due, a worker joined or left, credit came back,
+    the reclaim window after a restart ended, or, under max-concurrent, a
+    held job was let go. A batching worker (READY "batch") is sent the
+    jobs a walk gives it in one JOB at the walk's end; a JOB that cannot
+    go out puts its jobs back at the front of their queue, in order. A
+    worker is sent no JOB before the OK to its READY has gone out. After
+    a restart that found jobs handed out before, dispatch waits one
+    liveness period so that the workers still running them can reconnect
+    and take them back (READY "jobs") before anyone else is given them.
 
     Bad input never stops the loop: a message that does not decode gets
     the ERROR that zjob_msg_error_for builds (400, 413, 505...), or is
     dropped and logged when it carries no request id to answer. Messages
-    over max-message bytes (default the protocol's 16 MiB, ZJOB_MSG_MAX)
-    never reach the broker: ZMQ_MAXMSGSIZE makes libzmq drop the
-    connection before the frame is read (no reply is possible; the peer's
-    DEALER reconnects by itself, and what it had queued is lost). Fields
-    over their own limits (1 MiB of inputs...) are 413 replies.
+    over max-message bytes never reach the broker: ZMQ_MAXMSGSIZE makes
+    libzmq drop the connection before the frame is read.
 
-    Shutdown ($TERM, i.e. SIGTERM/SIGINT in zjobd): the loop ends between
-    passes, so no request is half-applied; workers are sent DISCONNECT
-    (they start reconnecting at once); the store is synced and closed.
-    Jobs that workers were running stay running in the store, and the
-    next start's recovery queues them again.
-
-    Endpoints are bound with libzmq's zmq_bind, so "tcp://127.0.0.1:*" is
-    a port the kernel picks (ENDPOINTS on the pipe, and zjobd's ready
-    line, tell which). Both ROUTERs set ROUTER_HANDOVER, so a peer that
-    reconnects under a routing id of its own choosing takes it over.
+    Shutdown ($TERM): the loop ends between passes, so no request is
+    half-applied; workers are sent DISCONNECT; the store is synced and
+    closed. Endpoints are bound with libzmq's zmq_bind, so
+    "tcp://127.0.0.1:*" is a port the kernel picks; both ROUTERs set
+    ROUTER_HANDOVER, and the workers ROUTER is ROUTER_MANDATORY, so a send
+    to a worker that is gone fails with EHOSTUNREACH: it is dead.
     ========================================================================= */
 
 #include "zjob_broker.h"
@@ -169,6 +90,7 @@
 #include "zjob_outbox.h"
 #include "zjob_publisher.h"
 #include "zjob_clients.h"
+#include "zjob_workers.h"
 #include "zjob_proto.h"
 #include <errno.h>
 #include <poll.h>
@@ -196,10 +118,6 @@ typedef enum {
 } s_poll_t;
 
 #define S_RID_MAX       ZJOB_RID_MAX        //  bytes in a routing id (libzmq allows 255)
-
-//  Worker event types (PROTOCOL.md, "Events")
-#define S_EVENT_WORKER_JOINED   "worker_joined"
-#define S_EVENT_WORKER_LEFT     "worker_left"
 
 //  A worker connection: the registry's record
 typedef zjob_registry_worker_t s_worker_t;
@@ -237,6 +155,7 @@ typedef struct {
     zjob_publisher_t *publisher;            //  Events, encoded if anyone listens
 
     zjob_clients_t *clients_handler;        //  Answers client requests, keeps the rates
+    zjob_workers_t *workers_handler;        //  Answers worker messages
     int64_t now;                            //  Monotonic ms at the start of the pass
     int64_t next_tick;                      //  Monotonic ms of the next heartbeat tick
     int64_t hold_until;                     //  Monotonic ms: no dispatch before (reclaim
@@ -262,9 +181,6 @@ typedef struct {
 //  --------------------------------------------------------------------------
 //  The registry's callbacks: a lost worker's jobs, a worker leaving
 
-static void s_event_worker (s_broker_t *self, const char *type, s_worker_t *worker,
-                            const char *reason);
-
 //  A job whose worker is gone: requeued, or failed on its last attempt
 static void
 s_job_lost (const char *job_id, void *arg)
@@ -282,20 +198,13 @@ s_worker_left (s_worker_t *worker, const char *reason, void *arg)
 {
     s_broker_t *self = (s_broker_t *) arg;
     s_log_info (self, "zjob_broker: worker %s left (%s)", worker->worker_id, reason);
-    s_event_worker (self, S_EVENT_WORKER_LEFT, worker, reason);
+    zjob_publisher_worker (self->publisher, "worker_left", worker->worker_id, worker->name,
+                           (const char *const *) worker->workflows, worker->workflow_count,
+                           worker->slots, reason);
     //  Its jobs are back in the queue, or let go under max-concurrent (a
     //  held paused job's requeue changes no status: no listener hears it)
     self->dispatch_needed = true;
 }
-
-//  Give credit back to a worker; one that rejoins the ring may be given jobs
-static void
-s_worker_credit (s_broker_t *self, s_worker_t *worker, size_t credit)
-{
-    if (zjob_registry_credit (self->registry, worker, credit))
-        self->dispatch_needed = true;
-}
-
 
 //  --------------------------------------------------------------------------
 //  Outgoing messages: queued during the pass, sent after its sync
@@ -311,26 +220,15 @@ s_queue_bytes (s_broker_t *self, s_side_t side, const uint8_t *rid, size_t rid_s
     }
 }
 
-//  Queue a frame (destroyed)
-static void
-s_queue_frame (s_broker_t *self, s_side_t side, const uint8_t *rid, size_t rid_size,
-               uint64_t request_id, bool mutating, zframe_t **frame_p)
-{
-    if (*frame_p)
-        s_queue_bytes (self, side, rid, rid_size, request_id, mutating,
-                       zframe_data (*frame_p), zframe_size (*frame_p));
-    else
-        s_log_error (self, "zjob_broker: out of memory encoding a reply");
-    zframe_destroy (frame_p);
-}
-
 //  Queue an ERROR reply with err's code and message
 static void
 s_queue_error (s_broker_t *self, s_side_t side, const uint8_t *rid, size_t rid_size,
                uint64_t request_id, const zjob_error_t *err)
 {
-    zframe_t *frame = zjob_msg_error_new (request_id, err);
-    s_queue_frame (self, side, rid, rid_size, request_id, false, &frame);
+    if (zjob_outbox_add_error (self->outbox, side, rid, rid_size, request_id, err)) {
+        s_log_error (self, "zjob_broker: out of memory queueing a reply");
+        self->dropped++;
+    }
 }
 
 //  Queue the message in the builder; one that cannot be finished (too
@@ -409,14 +307,6 @@ s_send_out (int side, const uint8_t *rid, size_t rid_size, const uint8_t *data, 
     return -1;
 }
 
-//  Send the pass's messages. When the sync failed (sync_err set), replies
-//  to changes become that error, 503, and acknowledge nothing.
-static void
-s_flush (s_broker_t *self, const zjob_error_t *sync_err)
-{
-    zjob_outbox_flush (self->outbox, sync_err, s_send_out, self);
-}
-
 //  Queue a request to a worker: PAUSE, RESUME or CANCEL of a job it holds
 static void
 s_queue_control (s_broker_t *self, s_worker_t *worker, zjob_cmd_t cmd, const char *job_id)
@@ -433,14 +323,6 @@ s_queue_control (s_broker_t *self, s_worker_t *worker, zjob_cmd_t cmd, const cha
 
 //  --------------------------------------------------------------------------
 //  Events: the publisher encodes them when they happen, if anyone listens
-
-static void
-s_event_worker (s_broker_t *self, const char *type, s_worker_t *worker, const char *reason)
-{
-    zjob_publisher_worker (self->publisher, type, worker->worker_id, worker->name,
-                           (const char *const *) worker->workflows, worker->workflow_count,
-                           worker->slots, reason);
-}
 
 //  Publish the pass's events
 static void
@@ -545,260 +427,30 @@ s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
 //  --------------------------------------------------------------------------
 //  Worker messages
 
-//  READY: register (or re-register) the worker on this connection. It
-//  lists the jobs it still runs; those it can keep are adopted, the rest
-//  are named in "drop". fd is the connection's descriptor (ZMQ_SRCFD).
-static void
-s_worker_ready (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int fd)
-{
-    zjob_error_t err;
-    const char *worker_id = zjob_msg_str (msg, "worker_id");
-    size_t workflow_count = 0, keep_count = 0;
-    const char *const *workflows = zjob_msg_strs (msg, "workflows", &workflow_count);
-    const char *const *keep = zjob_msg_strs (msg, "jobs", &keep_count);
-    size_t slots = (size_t) zjob_msg_uint (msg, "slots", 1);
-    s_worker_t *worker = zjob_registry_join (self->registry, peer->rid, peer->rid_size,
-                                             worker_id, zjob_msg_str (msg, "name"),
-                                             workflows, workflow_count, slots,
-                                             (size_t) zjob_msg_uint (msg, "batch", 1),
-                                             fd, zjob_mono_ms (), keep, keep_count);
-    if (!worker) {
-        zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
-        s_reply_error (self, S_WORKERS, peer, &err);
-        return;
-    }
-    //  The jobs it still runs: keep what can be kept
-    const char **drop = keep_count? (const char **) calloc (keep_count, sizeof (char *)): NULL;
-    size_t drop_count = 0;
-    bool adopted = false;
-    for (size_t index = 0; index < keep_count; index++) {
-        s_worker_t *holder = zjob_registry_holder (self->registry, keep [index]);
-        if (holder == worker)
-            continue;                   //  Handed over from its old record
-        zjob_job_t *job = holder? NULL
-                        : zjob_manager_adopt (self->manager, keep [index], worker_id, NULL);
-        if (job && zjob_registry_hold (self->registry, worker, job->id) == 0)
-            adopted = true;
-        else
-        if (drop)
-            drop [drop_count++] = keep [index];
-        zjob_job_destroy (&job);
-    }
-    //  Its credit: the slots it has free. It joins the credit ring once
-    //  the OK is sent (zjob_registry_admit)
-    s_worker_credit (self, worker, worker->slots);
-    s_log_info (self, "zjob_broker: worker %s ready: %zu slots, %zu workflows, %zu jobs kept",
-                worker->worker_id, worker->slots, worker->workflow_count, worker->holding);
-    s_event_worker (self, S_EVENT_WORKER_JOINED, worker, NULL);
-
-    zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-    zjob_msg_add_uint (self->builder, "heartbeat_ms", (uint64_t) self->config.heartbeat_ms);
-    zjob_msg_add_uint (self->builder, "liveness", (uint64_t) self->config.liveness);
-    zjob_msg_add_uint (self->builder, "credit", worker->credit);
-    if (drop_count)
-        zjob_msg_add_strs (self->builder, "drop", drop, drop_count);
-    zjob_msg_add_uint (self->builder, "max_message", (uint64_t) self->config.max_message);
-    //  Results it may send in one RESULT (PROTOCOL.md 10.5)
-    zjob_msg_add_uint (self->builder, "batch", ZJOB_SLOTS_MAX);
-    s_queue_built (self, S_WORKERS, peer->rid, peer->rid_size, peer->request_id, adopted);
-    free (drop);
-}
-
-//  One result of a RESULT: the outcome of a job. From the worker that
-//  holds it, the job ends and its slot is free again. From a worker that
-//  no longer holds it (given up for dead, or the broker restarted), it is
-//  still the job's result if the job has not ended since. Returns 1 if
-//  the result changed the job, 0 if it was acknowledged without change,
-//  -1 with err filled if it is refused.
-static int
-s_worker_result_one (s_broker_t *self, s_worker_t *worker, const zjob_result_t *result,
-                     bool held, zjob_error_t *err)
-{
-    const char *id = result->id;
-    worker->results++;
-    int rc;
-    zjob_job_t *job = held? NULL: zjob_manager_get (self->manager, id, err);
-    if (!held && !job)
-        rc = -1;                        //  404
-    else
-    if (!held && job->attempts == 0)
-        //  Never handed out: no worker can have run it
-        rc = zjob_error_set (err, ZJOB_CONFLICT, "job %s is not held by worker %s",
-                             id, worker->worker_id);
-    else {
-        if (!held)
-            s_log_info (self, "zjob_broker: late result for job %s from worker %s", id,
-                        worker->worker_id);
-        rc = zjob_manager_finish (self->manager, id, worker->worker_id, result->completed,
-                                  result->outputs, result->outputs_size, result->error_kind,
-                                  result->error_message, err);
-    }
-    zjob_job_destroy (&job);
-    //  Unknown job (404), never handed out (409), or the store failed (500:
-    //  the worker sends it again). A holder's report on a job deleted
-    //  meanwhile is simply acknowledged.
-    if (rc < 0 && held && err->code == ZJOB_NOT_FOUND)
-        rc = 0;
-    return rc < 0? -1: rc > 0? 1: 0;
-}
-
 static void s_dispatch (s_broker_t *self, bool committed);
 
-//  RESULT: one result (id, status...) answered OK {id} or ERROR, or
-//  several (results) answered by one OK whose "errors" lists the refused
-//  ones; the others are recorded. The slots come back whatever the answer
-//  (PROTOCOL.md 10.5). Every OK goes out after the pass's sync.
-//
-//  The slots come back first: the holders are forgotten (so that the
-//  listener sends the reporter no CANCEL, but does send one to any other
-//  worker given a job since), the credit returns, and jobs already
-//  durable go out, before the results are applied. The worker idles until
-//  that JOB comes, and applying 16 results was about half the time from
-//  reading a RESULT to sending the JOB it pays for (measured: 70 - 109 us
-//  before, 40 - 57 us after).
+//  Credit came back to a worker (zjob_workers): dispatch now, or soon
 static void
-s_worker_result (s_broker_t *self, s_worker_t *worker, zjob_msg_t *msg, const s_peer_t *peer)
+s_credit_back (bool now, void *arg)
 {
-    size_t count;
-    const zjob_result_t *results = zjob_msg_results (msg, &count);
-    bool single = zjob_msg_has (msg, "id");
-    const char **ids = NULL;
-    zjob_error_t *errors = NULL;
-    if (!single
-    && (!(ids = (const char **) calloc (count, sizeof (char *)))
-     || !(errors = (zjob_error_t *) calloc (count, sizeof (zjob_error_t))))) {
-        free (ids);
-        zjob_error_t err;
-        zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
-        s_reply_error (self, S_WORKERS, peer, &err);
-        return;                         //  Nothing applied: the worker sends them again
-    }
-    bool held [ZJOB_SLOTS_MAX];         //  The decoder allows no more results
-    if (count > ZJOB_SLOTS_MAX)
-        count = ZJOB_SLOTS_MAX;
-    for (size_t index = 0; index < count; index++) {
-        const char *id = results [index].id;
-        held [index] = zjob_registry_release (self->registry, id, worker);
-    }
-    s_worker_credit (self, worker, (size_t) zjob_msg_uint (msg, "credit", single? 1: count));
-    s_dispatch (self, false);
-
-    size_t refused = 0;
-    bool changed = false;
-    zjob_error_t err;
-    int rc = 0;
-    for (size_t index = 0; index < count; index++) {
-        rc = s_worker_result_one (self, worker, &results [index], held [index], &err);
-        changed |= rc > 0;
-        if (rc < 0 && !single) {
-            ids [refused] = results [index].id;
-            errors [refused++] = err;
-        }
-    }
-    if (single && rc < 0)
-        s_reply_error (self, S_WORKERS, peer, &err);
-    else {
-        zjob_msg_begin (self->builder, ZJOB_CMD_OK, peer->request_id);
-        if (single)
-            zjob_msg_add_str (self->builder, "id", results [0].id);
-        else
-        if (refused)
-            zjob_msg_add_result_errors (self->builder, ids, errors, refused);
-        s_queue_built (self, S_WORKERS, peer->rid, peer->rid_size, peer->request_id, changed);
-    }
-    free (ids);
-    free (errors);
+    s_broker_t *self = (s_broker_t *) arg;
+    self->dispatch_needed = true;
+    if (now)
+        s_dispatch (self, false);
 }
 
-static void
-s_worker_progress (s_broker_t *self, s_worker_t *worker, zjob_msg_t *msg)
-{
-    zjob_error_t err;
-    const char *id = zjob_msg_str (msg, "id");
-    if (zjob_registry_holder (self->registry, id) != worker) {
-        //  Work it does not own: tell it to stop (PROTOCOL.md 10.4)
-        s_log_debug (self, "zjob_broker: progress from worker %s on job %s it does not hold",
-                     worker->worker_id, id);
-        s_queue_control (self, worker, ZJOB_CMD_CANCEL, id);
-        return;
-    }
-    if (zjob_manager_progress (self->manager, id, worker->worker_id,
-                               (float) zjob_msg_float (msg, "progress", 0),
-                               zjob_msg_str (msg, "message"), &err))
-        s_log_debug (self, "zjob_broker: progress on job %s: %s", id, err.text);
-}
-
-//  OK to a PAUSE, RESUME or CANCEL. Once the job has ended (cancelled, or
-//  finished by another worker's result) the OK means the worker has let
-//  it go: its slot is free (PROTOCOL.md 10.6).
-static void
-s_worker_confirmed (s_broker_t *self, s_worker_t *worker, const char *id)
-{
-    if (!id || zjob_registry_holder (self->registry, id) != worker)
-        return;
-    int status = zjob_manager_status (self->manager, id, NULL);
-    if (status < 0 || zjob_status_terminal ((zjob_status_t) status)) {
-        zjob_registry_release (self->registry, id, worker);
-        s_worker_credit (self, worker, 1);
-    }
-}
-
+//  A worker message: the handler applies it and encodes the reply, if any
 static void
 s_worker_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int fd)
 {
-    zjob_cmd_t cmd = zjob_msg_command (msg);
-    if (cmd == ZJOB_CMD_READY) {
-        s_worker_ready (self, msg, peer, fd);
-        return;
-    }
-    s_worker_t *worker = zjob_registry_lookup (self->registry, peer->rid, peer->rid_size);
-    if (!worker || worker->dead) {
-        //  Not registered (the broker restarted, or gave it up): it must
-        //  send READY again. Replies and goodbyes need no answer.
-        if (cmd == ZJOB_CMD_OK || cmd == ZJOB_CMD_ERROR || cmd == ZJOB_CMD_DISCONNECT)
-            return;
-        zjob_msg_begin (self->builder, ZJOB_CMD_RECONNECT, peer->request_id);
-        zjob_msg_add_str (self->builder, "reason", "unknown worker");
-        s_queue_built (self, S_WORKERS, peer->rid, peer->rid_size, peer->request_id, false);
-        return;
-    }
-    zjob_registry_touch (self->registry, worker, self->now);
-    switch (cmd) {
-        case ZJOB_CMD_RESULT:
-            s_worker_result (self, worker, msg, peer);
-            break;
-        case ZJOB_CMD_PROGRESS:
-            s_worker_progress (self, worker, msg);
-            break;
-        case ZJOB_CMD_CREDIT:
-            s_worker_credit (self, worker, (size_t) zjob_msg_uint (msg, "credit", 0));
-            break;
-        case ZJOB_CMD_HEARTBEAT:
-            break;
-        case ZJOB_CMD_DISCONNECT: {
-            s_log_debug (self, "zjob_broker: worker %s says goodbye: %s", worker->worker_id,
-                         zjob_msg_str (msg, "reason")? zjob_msg_str (msg, "reason"): "");
-            zjob_registry_remove (self->registry, worker, "disconnect", NULL, NULL, 0);
-            break;
-        }
-        case ZJOB_CMD_ERROR: {
-            zjob_error_t err;
-            zjob_msg_error (msg, &err);
-            s_log_warning (self, "zjob_broker: worker %s refused request %" PRIu64 ": %d %s",
-                           worker->worker_id, zjob_msg_request_id (msg), err.code, err.text);
-            break;
-        }
-        case ZJOB_CMD_OK:
-            s_worker_confirmed (self, worker, zjob_msg_str (msg, "id"));
-            break;
-        default: {
-            zjob_error_t err;
-            zjob_error_set (&err, ZJOB_BAD_REQUEST, "%s: not a worker message",
-                            zjob_cmd_name (cmd));
-            if (zjob_cmd_is_request (cmd, ZJOB_ROUTE_WORKER_BROKER))
-                s_reply_error (self, S_WORKERS, peer, &err);
-        }
-    }
+    zjob_error_t err;
+    int rc = zjob_workers_handle (self->workers_handler, msg, peer->rid, peer->rid_size, fd,
+                                  self->builder, self->now, &err);
+    if (rc < 0)
+        s_reply_error (self, S_WORKERS, peer, &err);
+    else
+    if (rc != ZJOB_WORKERS_NO_REPLY)
+        s_queue_built (self, S_WORKERS, peer->rid, peer->rid_size, peer->request_id, rc > 0);
 }
 
 
@@ -868,7 +520,9 @@ s_read_one (s_broker_t *self, s_side_t side)
         if (reply) {
             s_log_debug (self, "zjob_broker: bad message: %d %s", err.code, err.text);
             zjob_msg_peek (data, size, &peer.request_id, NULL);
-            s_queue_frame (self, side, peer.rid, peer.rid_size, peer.request_id, false, &reply);
+            s_queue_bytes (self, side, peer.rid, peer.rid_size, peer.request_id, false,
+                           zframe_data (reply), zframe_size (reply));
+            zframe_destroy (&reply);
         }
         else {
             s_log_warning (self, "zjob_broker: dropped a message on the %s socket: %s",
@@ -1196,6 +850,7 @@ s_broker_destroy (s_broker_t **self_p)
     }
     zjob_registry_destroy (&self->registry);
     zjob_clients_destroy (&self->clients_handler);
+    zjob_workers_destroy (&self->workers_handler);
     zjob_publisher_destroy (&self->publisher);
     zjob_manager_destroy (&self->manager);
     zactor_destroy (&self->monitor);
@@ -1298,8 +953,14 @@ s_broker_start (s_broker_t *self)
     self->clients_handler = self->publisher
                           ? zjob_clients_new (self->manager, self->registry, self->publisher,
                                               config->retention_ms): NULL;
-    if (!self->clients_handler)
+    zjob_workers_config_t workers_config = {
+        config->heartbeat_ms, config->liveness, config->max_message, config->log_level
+    };
+    self->workers_handler = zjob_workers_new (self->manager, self->registry, self->publisher,
+                                              &workers_config);
+    if (!self->clients_handler || !self->workers_handler)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    zjob_workers_set_dispatch (self->workers_handler, s_credit_back, self);
     //  The listener publishes: it starts hearing once the publisher exists
     zjob_manager_set_listener (self->manager, s_on_change, self);
     self->next_tick = zjob_mono_ms () + config->heartbeat_ms;
@@ -1370,7 +1031,8 @@ s_broker_pass (s_broker_t *self)
     //  gets it a little sooner than the client its OK
     if (synced)
         s_dispatch (self, true);
-    s_flush (self, synced? NULL: &sync_err);
+    //  The replies: when the sync failed, those to changes become 503
+    zjob_outbox_flush (self->outbox, synced? NULL: &sync_err, s_send_out, self);
     //  The workers whose READY was answered may now be sent jobs
     if (zjob_registry_admit (self->registry))
         self->dispatch_needed = true;
