@@ -134,6 +134,8 @@ struct _zjob_manager_t {
     uint64_t seq;                       //  Last enqueue number issued
     size_t counts [ZJOB_STATUS_COUNT];  //  Stored jobs per status
     zhashx_t *tallies;                  //  workflow_id -> s_tally_t, jobs > 0
+    zhashx_t *earlier;                  //  job id -> workers of its earlier attempts
+                                        //  ("a\nb\n"), for jobs given to more than one
     zjob_manager_listener_fn *listener; //  Hears every change, or NULL
     void *listener_arg;                 //  Passed to the listener
 };
@@ -766,6 +768,32 @@ typedef struct {
     const char *error_message;
 } s_edits_t;
 
+//  True if worker_id ran an earlier attempt of job id
+static bool
+s_earlier_has (zjob_manager_t *self, const char *id, const char *worker_id)
+{
+    const char *list = (const char *) zhashx_lookup (self->earlier, id);
+    size_t size = strlen (worker_id);
+    for (; list && *list; list = strchr (list, '\n') + 1)
+        if (strncmp (list, worker_id, size) == 0 && list [size] == '\n')
+            return true;
+    return false;
+}
+
+//  Remember that worker_id ran an attempt of job id. 0 or -1 (memory).
+static int
+s_earlier_add (zjob_manager_t *self, const char *id, const char *worker_id, zjob_error_t *err)
+{
+    if (strchr (worker_id, '\n') || s_earlier_has (self, id, worker_id))
+        return 0;
+    const char *list = (const char *) zhashx_lookup (self->earlier, id);
+    char *grown = zsys_sprintf ("%s%s\n", list? list: "", worker_id);
+    if (!grown)
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    zhashx_update (self->earlier, id, grown);
+    return 0;
+}
+
 //  Apply op to job (a reference the caller keeps) if the transition table
 //  allows it, with edits (NULL for none). Returns 0, or -1 with err filled
 //  and the job as it was.
@@ -792,6 +820,11 @@ s_apply_to (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
     int rc = s_snapshot_take (&snap, job);
     if (rc)
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    if (rc == 0 && edits && edits->set_worker && job->worker_id && edits->worker_id
+    &&  !streq (job->worker_id, edits->worker_id))
+        //  Another worker takes the job over: the one before ran an
+        //  earlier attempt, and its result is still the job's result
+        rc = s_earlier_add (self, job->id, job->worker_id, err);
     if (rc == 0 && edits && edits->set_worker
     &&  zjob_job_set_worker (job, edits->worker_id))
         rc = zjob_error_set (err, ZJOB_INTERNAL, "worker id: out of memory");
@@ -1005,7 +1038,8 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     self->held = zjob_hashx_new ();
     self->keys = zjob_keyindex_new ();
     self->tallies = zjob_hashx_new ();
-    if (!self->workflows || !self->held || !self->keys || !self->tallies) {
+    self->earlier = zjob_hashx_new ();
+    if (!self->workflows || !self->held || !self->keys || !self->tallies || !self->earlier) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_manager_destroy (&self);
         return NULL;
@@ -1013,6 +1047,7 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     zhashx_set_destructor (self->workflows, s_workflow_destroy);
     zhashx_set_destructor (self->held, s_held_destroy);
     zhashx_set_destructor (self->tallies, s_workflow_destroy);    //  A plain free
+    zhashx_set_destructor (self->earlier, s_workflow_destroy);    //  A plain free
     if (s_recover (self, err))
         zjob_manager_destroy (&self);
     return self;
@@ -1051,6 +1086,7 @@ zjob_manager_destroy (zjob_manager_t **self_p)
     zhashx_destroy (&self->held);
     zjob_keyindex_destroy (&self->keys);
     zhashx_destroy (&self->tallies);
+    zhashx_destroy (&self->earlier);
     zjob_store_destroy (&self->store);
     free (self);
     *self_p = NULL;
@@ -1483,6 +1519,7 @@ zjob_manager_delete (zjob_manager_t *self, const char *id, zjob_error_t *err)
     if (rc == 0) {
         s_count_move (self, job, job->status, -1);
         s_key_remove (self, job);
+        zhashx_delete (self->earlier, job->id);
         s_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
     }
     zjob_job_destroy (&job);
@@ -1622,6 +1659,7 @@ zjob_manager_cleanup (zjob_manager_t *self, int64_t now_ms, zjob_error_t *err)
         removed++;
         s_count_move (self, job, job->status, -1);
         s_key_remove (self, job);
+        zhashx_delete (self->earlier, job->id);
         s_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
         zjob_job_destroy (&job);
     }
@@ -1911,6 +1949,7 @@ zjob_manager_find_key (zjob_manager_t *self, const char *key)
 
 int
 zjob_manager_finish (zjob_manager_t *self, const char *id, const char *worker_id,
+                     const char *const *workflows, size_t workflow_count,
                      bool completed, const uint8_t *outputs, size_t size,
                      const char *kind, const char *message, zjob_error_t *err)
 {
@@ -1918,6 +1957,24 @@ zjob_manager_finish (zjob_manager_t *self, const char *id, const char *worker_id
     zjob_job_t *job = s_lookup (self, id, err);
     if (!job)
         return -1;
+    //  The one rule: from the worker of the current (or last) attempt, or
+    //  of an earlier one, and only if it serves the job's workflow
+    bool served = !workflows || workflow_count == 0;
+    for (size_t index = 0; !served && index < workflow_count; index++)
+        served = workflows [index] && streq (workflows [index], job->workflow_id);
+    if (!worker_id
+    || (!s_streq (job->worker_id, worker_id) && !s_earlier_has (self, job->id, worker_id))) {
+        zjob_error_set (err, ZJOB_CONFLICT, "job %s was never given to worker %s", job->id,
+                        worker_id? worker_id: "(none)");
+        zjob_job_destroy (&job);
+        return -1;
+    }
+    if (!served) {
+        zjob_error_set (err, ZJOB_CONFLICT, "worker %s does not serve workflow %s of job %s",
+                        worker_id, job->workflow_id, job->id);
+        zjob_job_destroy (&job);
+        return -1;
+    }
     if (zjob_status_terminal ((zjob_status_t) job->status)) {
         zjob_job_destroy (&job);
         return 0;

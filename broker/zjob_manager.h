@@ -260,16 +260,23 @@ uint64_t
 zjob_job_t *
     zjob_manager_find_key (zjob_manager_t *self, const char *key);
 
-//  Accept a worker's result for job id from whichever worker reports it,
-//  holder or not: the result of an attempt given up on (the worker was
-//  presumed lost, or the process restarted) is still the job's result. A
-//  job that is not terminal becomes completed (with outputs) or failed
-//  (kind, message), leaving the queue or the held set, with worker_id
-//  recorded; a terminal job is left unchanged. Returns 1 if finished by
-//  this call, 0 if already terminal, -1 with err filled (ZJOB_NOT_FOUND,
-//  ZJOB_BAD_REQUEST for bad outputs, ZJOB_INTERNAL for the store).
+//  A worker's result for job id, by the one rule of PROTOCOL.md 10.5: it
+//  is accepted from worker_id only if worker_id holds the job's current
+//  attempt or held an earlier one (the manager records which worker each
+//  attempt went to: job->worker_id, which the store keeps across a
+//  restart, and in memory the workers before it), and only if worker_id
+//  serves the job's workflow (workflows: the count it serves; NULL or 0 =
+//  any). The result of an attempt given up on (the worker was presumed
+//  lost, or the process restarted) is still the job's result. A job that
+//  is not terminal becomes completed (with outputs) or failed (kind,
+//  message), leaving the queue or the held set, with worker_id recorded; a
+//  terminal job is left unchanged. Returns 1 if finished by this call, 0
+//  if already terminal, -1 with err filled (ZJOB_NOT_FOUND; ZJOB_CONFLICT
+//  from any other worker; ZJOB_BAD_REQUEST for bad outputs; ZJOB_INTERNAL
+//  for the store).
 int
     zjob_manager_finish (zjob_manager_t *self, const char *id, const char *worker_id,
+                         const char *const *workflows, size_t workflow_count,
                          bool completed, const uint8_t *outputs, size_t size,
                          const char *kind, const char *message, zjob_error_t *err);
 

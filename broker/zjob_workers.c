@@ -159,25 +159,15 @@ s_result_one (zjob_workers_t *self, zjob_registry_worker_t *worker,
 {
     const char *id = result->id;
     worker->results++;
-    int rc;
-    zjob_job_t *job = held? NULL: zjob_manager_get (self->manager, id, err);
-    if (!held && !job)
-        rc = -1;                        //  404
-    else
-    if (!held && job->attempts == 0)
-        //  Never handed out: no worker can have run it
-        rc = zjob_error_set (err, ZJOB_CONFLICT, "job %s is not held by worker %s",
-                             id, worker->worker_id);
-    else {
-        if (!held)
-            s_log_info (self, "zjob_broker: late result for job %s from worker %s", id,
-                        worker->worker_id);
-        rc = zjob_manager_finish (self->manager, id, worker->worker_id, result->completed,
-                                  result->outputs, result->outputs_size, result->error_kind,
+    int rc = zjob_manager_finish (self->manager, id, worker->worker_id,
+                                  (const char *const *) worker->workflows,
+                                  worker->workflow_count, result->completed, result->outputs,
+                                  result->outputs_size, result->error_kind,
                                   result->error_message, err);
-    }
-    zjob_job_destroy (&job);
-    //  Unknown job (404), never handed out (409), or the store failed (500:
+    if (rc > 0 && !held)
+        s_log_info (self, "zjob_broker: late result for job %s from worker %s", id,
+                    worker->worker_id);
+    //  Unknown job (404), not this worker's (409), or the store failed (500:
     //  the worker sends it again). A holder's report on a job deleted
     //  meanwhile is simply acknowledged.
     if (rc < 0 && held && err->code == ZJOB_NOT_FOUND)

@@ -1522,7 +1522,7 @@ Test (broker, a_result_from_a_worker_given_up_completes_the_job)
     cr_assert_not_null (job);
     zjob_job_destroy (&job);
     //  Worker first says goodbye without its job (say it crashed and came
-    //  back under another id); the job goes to worker second
+    //  back on a new connection); the job goes to worker second
     zjob_msg_begin (s_builder, ZJOB_CMD_DISCONNECT, ++s_request);
     s_send (first);
     zsock_destroy (&first);
@@ -1531,8 +1531,9 @@ Test (broker, a_result_from_a_worker_given_up_completes_the_job)
     cr_assert_not_null (job);
     cr_assert_str_eq (job->id, id);
     zjob_job_destroy (&job);
-    //  The first one's result arrives after all, from its new session
-    zsock_t *back = s_worker ("w-first-again", "other", 1);
+    //  The first one's result arrives after all, from its new session (a
+    //  worker that ran an earlier attempt: PROTOCOL.md 10.5)
+    zsock_t *back = s_worker ("w-first", "mail", 1);
     uint8_t outputs [32];
     size_t outputs_size = s_map (outputs, sizeof (outputs), "sent", 1);
     zjob_msg_t *reply = s_result (back, id, outputs, outputs_size);
@@ -1548,6 +1549,51 @@ Test (broker, a_result_from_a_worker_given_up_completes_the_job)
     free (id);
     zsock_destroy (&back);
     zsock_destroy (&second);
+    zsock_destroy (&client);
+}
+
+
+Test (broker, a_result_from_a_worker_that_never_held_the_job_is_refused)
+{
+    s_start (NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    zsock_t *a = s_worker ("w-a", "wfA", 1);
+    zsock_t *b = s_worker ("w-b", "wfB", 1);
+    char *id = zjob_test_submit (client, "wfA", NULL, NULL);
+    zjob_job_t *job = s_take (a, S_WAIT);
+    cr_assert_not_null (job);
+    cr_assert_str_eq (job->id, id);
+    zjob_job_destroy (&job);
+    //  Worker b (another workflow, never given the job) reports it done
+    uint8_t outputs [32];
+    size_t outputs_size = s_map (outputs, sizeof (outputs), "forged", 1);
+    zjob_msg_t *reply = s_result (b, id, outputs, outputs_size);
+    cr_assert_eq (s_code (reply), ZJOB_CONFLICT, "got %d", s_code (reply));
+    zjob_msg_destroy (&reply);
+    cr_assert_eq (s_status (client, id), ZJOB_RUNNING);
+    //  Batched, it is an errors entry
+    uint64_t request = ++s_request;
+    zjob_msg_begin (s_builder, ZJOB_CMD_RESULT, request);
+    zjob_result_t result = { .id = id, .completed = true };
+    zjob_msg_add_results (s_builder, "results", &result, 1);
+    s_send (b);
+    reply = zjob_test_expect (b, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_OK, S_WAIT);
+    cr_assert_not_null (reply);
+    zjob_error_t err;
+    cr_assert_eq (zjob_msg_check_reply (reply, ZJOB_CMD_RESULT, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_msg_result_errors (reply), 1);
+    cr_assert_str_eq (zjob_msg_result_error (reply, 0, &err), id);
+    cr_assert_eq (err.code, ZJOB_CONFLICT);
+    zjob_msg_destroy (&reply);
+    cr_assert_eq (s_status (client, id), ZJOB_RUNNING);
+    //  The holder's own result completes it
+    reply = s_result (a, id, outputs, outputs_size);
+    cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK);
+    zjob_msg_destroy (&reply);
+    cr_assert_eq (s_status (client, id), ZJOB_COMPLETED);
+    free (id);
+    zsock_destroy (&a);
+    zsock_destroy (&b);
     zsock_destroy (&client);
 }
 

@@ -1467,8 +1467,8 @@ Test (manager, workflow_counts_follow_every_operation, .fini = s_tmpdir_fini)
             zjob_manager_fail (manager, id, worker, "boom", "it broke", &err);
         else
         if (op < 68)
-            zjob_manager_finish (manager, id, worker, r % 2, s_outputs, sizeof (s_outputs),
-                                 "boom", "late", &err);
+            zjob_manager_finish (manager, id, worker, NULL, 0, r % 2, s_outputs,
+                                 sizeof (s_outputs), "boom", "late", &err);
         else
         if (op < 72)
             zjob_manager_pause (manager, id, &err);
@@ -2506,5 +2506,67 @@ Test (manager, open_and_store_figures)
     zjob_job_destroy (&job);
     cr_assert_eq (zjob_manager_requeue (manager, id, &err), 0);
     cr_assert_eq (zjob_manager_reclaimable (manager), 1);
+    zjob_manager_destroy (&manager);
+}
+
+Test (manager, finish_only_from_a_worker_that_ran_an_attempt)
+{
+    zjob_manager_t *manager = s_manager (0);
+    char id [ZJOB_ID_LEN + 1];
+    s_create (manager, "wfA", ZJOB_PRIORITY_MEDIUM, true, id);
+    const char *serves_a [] = { "wfA" };
+    const char *serves_b [] = { "wfB" };
+    zjob_error_t err = { 0, "" };
+    //  Never handed out: nobody's
+    cr_assert_eq (zjob_manager_finish (manager, id, "a", serves_a, 1, true, s_outputs,
+                                       sizeof (s_outputs), NULL, NULL, &err), -1);
+    cr_assert_eq (err.code, ZJOB_CONFLICT);
+    zjob_job_t *job = zjob_manager_take (manager, NULL, 0, "a");
+    zjob_job_destroy (&job);
+    //  Another worker, or the holder while it does not serve the workflow
+    cr_assert_eq (zjob_manager_finish (manager, id, "b", serves_a, 1, true, s_outputs,
+                                       sizeof (s_outputs), NULL, NULL, &err), -1);
+    cr_assert_eq (err.code, ZJOB_CONFLICT);
+    cr_assert (strstr (err.text, "never given to worker b"), "%s", err.text);
+    cr_assert_eq (zjob_manager_finish (manager, id, "a", serves_b, 1, true, s_outputs,
+                                       sizeof (s_outputs), NULL, NULL, &err), -1);
+    cr_assert_eq (err.code, ZJOB_CONFLICT);
+    cr_assert_eq (s_status (manager, id), ZJOB_RUNNING);
+    //  a is lost, b takes the next attempt; a's late result still counts
+    cr_assert_eq (zjob_manager_requeue (manager, id, &err), 0);
+    job = zjob_manager_take (manager, NULL, 0, "b");
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_manager_finish (manager, id, "a", serves_a, 1, true, s_outputs,
+                                       sizeof (s_outputs), NULL, NULL, &err), 1, "%s",
+                  err.text);
+    cr_assert_eq (s_status (manager, id), ZJOB_COMPLETED);
+    //  b's result afterwards is a duplicate: accepted, nothing changes
+    cr_assert_eq (zjob_manager_finish (manager, id, "b", NULL, 0, false, NULL, 0, "x", "y",
+                                       &err), 0);
+    cr_assert_eq (zjob_manager_finish (manager, id, "c", NULL, 0, false, NULL, 0, "x", "y",
+                                       &err), -1);
+    zjob_manager_destroy (&manager);
+}
+
+Test (manager, finish_after_a_restart_from_the_last_holder, .fini = s_tmpdir_fini)
+{
+    //  The worker of the last attempt is stored with the job
+    s_dir = s_tmpdir ();
+    zjob_manager_t *manager = s_manager_over (s_file_store (s_dir), 0);
+    char id [ZJOB_ID_LEN + 1];
+    s_create (manager, "wf", ZJOB_PRIORITY_MEDIUM, true, id);
+    zjob_job_t *job = zjob_manager_take (manager, NULL, 0, "a");
+    zjob_job_destroy (&job);
+    zjob_error_t err = { 0, "" };
+    cr_assert_eq (zjob_manager_sync (manager, &err), 0);
+    zjob_manager_destroy (&manager);
+    manager = s_manager_over (s_file_store (s_dir), 0);
+    cr_assert_eq (s_status (manager, id), ZJOB_QUEUED, "recovery queues it again");
+    cr_assert_eq (zjob_manager_finish (manager, id, "b", NULL, 0, true, s_outputs,
+                                       sizeof (s_outputs), NULL, NULL, &err), -1);
+    cr_assert_eq (zjob_manager_finish (manager, id, "a", NULL, 0, true, s_outputs,
+                                       sizeof (s_outputs), NULL, NULL, &err), 1, "%s",
+                  err.text);
+    cr_assert_eq (s_status (manager, id), ZJOB_COMPLETED);
     zjob_manager_destroy (&manager);
 }
