@@ -516,6 +516,12 @@ s_read_one (s_broker_t *self, s_side_t side)
     }
     else
     if (peer.rid_size > 0 && peer.rid_size < S_RID_MAX) {
+        //  Any message from a registered worker is a sign of life, one
+        //  that does not decode too (PROTOCOL.md 10.7)
+        s_worker_t *worker = side == S_WORKERS
+                           ? zjob_registry_lookup (self->registry, peer.rid, peer.rid_size): NULL;
+        if (worker && !worker->dead)
+            zjob_registry_touch (self->registry, worker, self->now);
         zframe_t *reply = size? zjob_msg_error_for (data, size, &err): NULL;
         if (reply) {
             s_log_debug (self, "zjob_broker: bad message: %d %s", err.code, err.text);

@@ -781,6 +781,48 @@ Test (broker, a_silent_worker_has_its_job_requeued_to_another)
     zsock_destroy (&client);
 }
 
+Test (broker, a_worker_sending_only_malformed_messages_stays_alive)
+{
+    //  PROTOCOL.md 10.7: any message is a sign of life, one that does not
+    //  decode included
+    s_start ("heartbeat", "100ms", NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    zsock_t *garbled = s_worker ("w-garbled", "scan", 1);
+    char *id = zjob_test_submit (client, "scan", NULL, NULL);
+    zjob_job_t *job = s_take (garbled, S_WAIT);
+    cr_assert_not_null (job);
+    zjob_job_destroy (&job);
+    //  An envelope with an unknown command: [1, "FROB", 7, {}]
+    const uint8_t frob [] = { 0x94, 0x01, 0xa4, 'F', 'R', 'O', 'B', 0x07, 0x80 };
+    //  For 8 liveness periods (3 x 100 ms), nothing but that, each answered
+    int64_t start = zclock_mono ();
+    while (zclock_mono () - start < 2400) {
+        cr_assert_neq (zmq_send (zsock_resolve (garbled), frob, sizeof (frob), 0), -1);
+        zjob_msg_t *reply = zjob_test_expect (garbled, ZJOB_ROUTE_BROKER_WORKER,
+                                              ZJOB_CMD_ERROR, S_WAIT);
+        cr_assert_not_null (reply, "a malformed message was not answered");
+        cr_assert_eq (s_code (reply), ZJOB_BAD_REQUEST);
+        zjob_msg_destroy (&reply);
+        zmq_pollitem_t item = { zsock_resolve (garbled), 0, ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, 50);        //  Paced by the poll's timeout
+    }
+    //  Still registered, still holding its job
+    job = zjob_test_get (client, id);
+    cr_assert_not_null (job);
+    cr_assert_eq (job->status, ZJOB_RUNNING, "the worker was expired");
+    cr_assert_eq (job->attempts, 1);
+    zjob_job_destroy (&job);
+    zjob_msg_begin (s_builder, ZJOB_CMD_WORKERS, ++s_request);
+    zjob_msg_t *reply = s_call (client);
+    const msgpack_object *workers = zjob_msg_field (reply, "workers");
+    cr_assert_not_null (workers);
+    cr_assert_eq (workers->via.array.size, 1);
+    zjob_msg_destroy (&reply);
+    free (id);
+    zsock_destroy (&garbled);
+    zsock_destroy (&client);
+}
+
 Test (broker, a_disconnected_worker_has_its_job_requeued_at_once)
 {
     //  Heartbeats of 2 s: only the TCP disconnect can explain a fast requeue
