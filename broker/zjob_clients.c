@@ -155,7 +155,7 @@ s_submit (zjob_clients_t *self, zjob_msg_t *msg, int64_t now_mono, zjob_error_t 
         free (ids);
         free (existing);
     }
-    return created >= 0? 1: -1;
+    return created >= 0? 1: -1;         //  Confirms state, even a known key's job
 }
 
 static int
@@ -234,9 +234,8 @@ s_target (zjob_clients_t *self, zjob_msg_t *msg, zjob_cmd_t cmd, zjob_error_t *e
     s_ok (self);
     zjob_msg_add_bulk (self->builder, bulk->done, bulk->failed, ids, bulk->errors,
                        bulk->error_count);
-    int rc = bulk->done > 0;
     free (bulk);
-    return rc;
+    return 1;                           //  Confirms state, even if nothing changed
 }
 
 static int
@@ -286,7 +285,7 @@ s_cleanup (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
         return -1;
     s_ok (self);
     zjob_msg_add_uint (self->builder, "deleted", (uint64_t) deleted);
-    return deleted > 0;
+    return 1;                           //  Confirms state, even if nothing was deleted
 }
 
 //  Collects the manager's per-workflow counts for STATS

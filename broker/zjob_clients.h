@@ -6,8 +6,10 @@
     STATUS, RESULTS, CLEANUP, STATS, WORKERS, PING. Each is applied to the
     manager at once and its OK encoded into the caller's builder; the
     caller queues it in the outbox, to go out after the pass's sync. The
-    call says whether the OK acknowledges a change (a "mutating" reply,
-    which a failed sync turns into 503) or fails with the error to answer.
+    call says whether the OK confirms state (the reply to any write, which
+    a failed sync turns into 503: nothing is acknowledged unless the state
+    it acknowledges is durable, whether or not this request changed it) or
+    fails with the error to answer.
 
     The class also keeps the throughput rates STATS reports: jobs created
     per second (counted here, at SUBMIT), completed and failed (counted by
@@ -53,8 +55,11 @@ void
 
 //  Answer msg, a decoded client request, at now_mono (monotonic ms, for
 //  the rates): the OK is begun and filled in builder (the caller ends and
-//  queues it). Returns 1 if the OK acknowledges a change, 0 if not, or -1
-//  with err filled when the answer is that ERROR (builder then unused).
+//  queues it). Returns 1 if the OK confirms state (any write request:
+//  SUBMIT, DELETE/START/PAUSE/RESUME/CANCEL, CLEANUP, whether or not this
+//  request changed anything; it must wait for a successful sync, or be
+//  answered 503), 0 for a read, or -1 with err filled when the answer is
+//  that ERROR (builder then unused).
 int
     zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *builder,
                          int64_t now_mono, zjob_error_t *err);

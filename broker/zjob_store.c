@@ -181,10 +181,21 @@ zjob_store_cleanup (zjob_store_t *self, int64_t before_ms, zjob_error_t *err)
     return removed;
 }
 
+//  Test hook: while set, every sync fails (process-wide)
+static volatile int s_fail_syncs = 0;
+
+void
+zjob_store_fail_syncs (bool fail)
+{
+    __atomic_store_n (&s_fail_syncs, fail? 1: 0, __ATOMIC_SEQ_CST);
+}
+
 int
 zjob_store_sync (zjob_store_t *self, zjob_error_t *err)
 {
     assert (self);
+    if (__atomic_load_n (&s_fail_syncs, __ATOMIC_SEQ_CST))
+        return zjob_error_set (err, ZJOB_INTERNAL, "sync failed (injected)");
     return self->ops->sync (self->impl, err);
 }
 

@@ -103,6 +103,12 @@ int
 int
     zjob_store_sync (zjob_store_t *self, zjob_error_t *err);
 
+//  Fault injection for tests: while fail is true, every store's sync
+//  returns -1 (ZJOB_INTERNAL, "sync failed (injected)") without calling
+//  the implementation, as a full disk would. Process-wide; off by default.
+void
+    zjob_store_fail_syncs (bool fail);
+
 //  Name of the implementation ("memory", "file").
 const char *
     zjob_store_name (zjob_store_t *self);

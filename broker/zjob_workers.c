@@ -213,11 +213,9 @@ s_result (zjob_workers_t *self, zjob_registry_worker_t *worker, zjob_msg_t *msg,
         self->dispatch (true, self->dispatch_arg);
 
     size_t refused = 0;
-    bool changed = false;
     int rc = 0;
     for (size_t index = 0; index < count; index++) {
         rc = s_result_one (self, worker, &results [index], held [index], err);
-        changed |= rc > 0;
         if (rc < 0 && !single) {
             ids [refused] = results [index].id;
             errors [refused++] = *err;
@@ -230,7 +228,10 @@ s_result (zjob_workers_t *self, zjob_registry_worker_t *worker, zjob_msg_t *msg,
         else
         if (refused)
             zjob_msg_add_result_errors (self->builder, ids, errors, refused);
-        rc = changed;
+        //  An OK confirms the job's state whether or not this RESULT changed
+        //  it (a retry after a 503 changes nothing, but what it confirms
+        //  may still be unwritten): it waits for a successful sync
+        rc = 1;
     }
     free (ids);
     free (errors);

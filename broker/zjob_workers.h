@@ -62,7 +62,9 @@ void
 //  Handle msg, a decoded message from the peer with routing id rid, at
 //  now_mono; fd is its connection's descriptor (ZMQ_SRCFD) for a READY,
 //  else -1. A reply is begun and filled in builder (the caller ends and
-//  queues it). Returns 1 if it acknowledges a change, 0 if not,
+//  queues it). Returns 1 if it confirms state (the OK to a RESULT, whether
+//  or not it changed the job; the OK to a READY that adopted jobs), 0 if
+//  not,
 //  ZJOB_WORKERS_NO_REPLY if there is nothing to answer, or -1 with err
 //  filled when the answer is that ERROR.
 int

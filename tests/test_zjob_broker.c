@@ -13,6 +13,7 @@
 #include <string.h>
 #include "zjob_broker.h"
 #include "zjob_manager.h"
+#include "zjob_store.h"
 #include "helper_zjob_test.h"
 
 #define S_WAIT 3000                     //  msecs any expected message may take
@@ -820,6 +821,43 @@ Test (broker, a_worker_sending_only_malformed_messages_stays_alive)
     zjob_msg_destroy (&reply);
     free (id);
     zsock_destroy (&garbled);
+    zsock_destroy (&client);
+}
+
+Test (broker, a_result_retried_while_syncs_fail_is_not_acknowledged)
+{
+    //  Disk full: nothing is acknowledged unless the state it acknowledges
+    //  is durable, whether or not this message changed it
+    s_start (NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    zsock_t *worker = s_worker ("w-disk", "scan", 1);
+    char *id = zjob_test_submit (client, "scan", NULL, NULL);
+    zjob_job_t *job = s_take (worker, S_WAIT);
+    cr_assert_not_null (job);
+    zjob_job_destroy (&job);
+    zjob_store_fail_syncs (true);
+    uint8_t outputs [32];
+    size_t outputs_size = s_map (outputs, sizeof (outputs), "n", 1);
+    zjob_msg_t *reply = s_result (worker, id, outputs, outputs_size);
+    cr_assert_eq (s_code (reply), ZJOB_UNAVAILABLE);
+    zjob_msg_destroy (&reply);
+    //  The same RESULT again changes nothing in memory, but the completion
+    //  is still unwritten: not acknowledged either
+    reply = s_result (worker, id, outputs, outputs_size);
+    cr_assert_eq (s_code (reply), ZJOB_UNAVAILABLE, "acknowledged while syncs fail");
+    zjob_msg_destroy (&reply);
+    //  A read is answered all the same
+    zjob_job_t *read = zjob_test_get (client, id);
+    cr_assert_not_null (read, "reads are answered while syncs fail");
+    zjob_job_destroy (&read);
+    //  The disk has room again: the retry is acknowledged
+    zjob_store_fail_syncs (false);
+    reply = s_result (worker, id, outputs, outputs_size);
+    cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK);
+    zjob_msg_destroy (&reply);
+    cr_assert_eq (s_status (client, id), ZJOB_COMPLETED);
+    free (id);
+    zsock_destroy (&worker);
     zsock_destroy (&client);
 }
 

@@ -151,11 +151,13 @@ Test (workers, result_from_the_holder, .init = s_setup, .fini = s_teardown)
     cr_assert_eq (worker->holding, 0);
     cr_assert_eq (worker->credit, 1, "the slot came back");
     cr_assert_geq (s_dispatches, 1);
-    //  The same result again: acknowledged, nothing changed
+    //  The same result again: acknowledged, nothing changed, but its OK
+    //  still confirms state (held for the sync like any other)
     zjob_msg_begin (s_request, ZJOB_CMD_RESULT, 8);
     zjob_msg_add_str (s_request, "id", job->id);
     zjob_msg_add_str (s_request, "status", "completed");
-    cr_assert_eq (s_handle ("rid-a", &reply, &err), 0);
+    cr_assert_eq (s_handle ("rid-a", &reply, &err), 1);
+    cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK);
     zjob_msg_destroy (&reply);
     zjob_job_destroy (&job);
 }
