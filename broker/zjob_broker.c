@@ -33,7 +33,11 @@
       5. commit: one zjob_manager_sync for the whole pass (group commit:
          with fsync=always one fsync covers every submit, result and state
          change of the pass). If the sync fails, the outbox turns every
-         reply to a change into ERROR 503; reads are still answered;
+         reply to a write into ERROR 503, changed or not (nothing is
+         acknowledged that is not durable); reads are still answered. While
+         syncs fail nothing is dispatched (a dispatch is a change too), so
+         the unwritten backlog stops growing; each pass retries the sync,
+         and the first that succeeds lets dispatch resume;
       6. dispatch the jobs this pass queued, then flush the outbox;
       7. publish the pass's events.
     A dispatch is committed by the next pass's sync: one that a crash
@@ -674,6 +678,9 @@ s_dispatch (s_broker_t *self, bool committed)
 {
     if (!self->dispatch_needed)
         return;
+    if (self->sync_failing)
+        return;                         //  A dispatch is a change that cannot be
+                                        //  written: wait for a sync that succeeds
     if (self->hold_until) {
         if (zjob_mono_ms () < self->hold_until)
             return;                     //  Still leaving workers time to reclaim
@@ -1026,9 +1033,13 @@ s_broker_pass (s_broker_t *self)
         if (synced) {
             self->dirty = false;
             self->committed_seq = seq;
+            if (self->sync_failing)
+                s_log_info (self, "zjob_broker: the store writes again: dispatch resumes");
         }
         else
-            s_log_error (self, "zjob_broker: store sync failed: %s", sync_err.text);
+        if (!self->sync_failing)
+            s_log_error (self, "zjob_broker: store sync failed: %s (writes are answered "
+                         "503 and no job is dispatched until a sync succeeds)", sync_err.text);
         self->sync_failing = !synced;
     }
     else

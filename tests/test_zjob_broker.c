@@ -861,6 +861,41 @@ Test (broker, a_result_retried_while_syncs_fail_is_not_acknowledged)
     zsock_destroy (&client);
 }
 
+Test (broker, no_job_is_dispatched_while_syncs_fail)
+{
+    //  While the store cannot write, dispatching (a change) stops, so the
+    //  unwritten backlog stops growing; it resumes after a good sync
+    s_start ("heartbeat", "100ms", NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    zsock_t *worker = s_worker ("w-full", "scan", 1);
+    char *first = zjob_test_submit (client, "scan", NULL, NULL);
+    zjob_job_t *job = s_take (worker, S_WAIT);
+    cr_assert_not_null (job);
+    zjob_job_destroy (&job);
+    char *second = zjob_test_submit (client, "scan", NULL, NULL);    //  Durable, waiting
+    zjob_store_fail_syncs (true);
+    //  A write finds the store failing (until a sync fails, nothing is
+    //  known: a pass dispatches durable jobs before its sync)
+    cr_assert_null (zjob_test_submit (client, "other", NULL, NULL), "a SUBMIT was acknowledged");
+    //  The first one's RESULT frees the slot: the second must not go out
+    uint8_t outputs [32];
+    size_t outputs_size = s_map (outputs, sizeof (outputs), "n", 1);
+    zjob_msg_t *reply = s_result (worker, first, outputs, outputs_size);
+    cr_assert_eq (s_code (reply), ZJOB_UNAVAILABLE);
+    zjob_msg_destroy (&reply);
+    job = s_take (worker, 600);         //  Six heartbeat periods of passes
+    cr_assert_null (job, "job %s dispatched while syncs fail", job? job->id: "");
+    zjob_store_fail_syncs (false);
+    job = s_take (worker, S_WAIT);
+    cr_assert_not_null (job, "dispatch did not resume after a good sync");
+    cr_assert_str_eq (job->id, second);
+    zjob_job_destroy (&job);
+    free (first);
+    free (second);
+    zsock_destroy (&worker);
+    zsock_destroy (&client);
+}
+
 Test (broker, a_disconnected_worker_has_its_job_requeued_at_once)
 {
     //  Heartbeats of 2 s: only the TCP disconnect can explain a fast requeue
