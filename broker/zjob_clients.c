@@ -6,9 +6,12 @@
     the OK. Only SUBMIT is on the hot path: for one job it allocates
     nothing here (its arrays are one-element locals).
 
-    Rates are counted in one-second buckets, ZJOB_RATE_WINDOW_MS / 1000 of
-    them averaged, over whole seconds only: the current second is still
-    counting.
+    Rates are counted in one-second buckets; a rate is what the buckets of
+    the window (the current second included) counted, divided by the part
+    of the window that has elapsed: the window's whole seconds plus the
+    current one's elapsed part, or less if the broker started since. So a
+    rate read right after a burst is the burst's rate, not 0 (whole seconds
+    only, as before, showed nothing until the second was over).
     ========================================================================= */
 
 #include "zjob_clients.h"
@@ -94,9 +97,16 @@ zjob_clients_rate (zjob_clients_t *self, zjob_rate_t kind, int64_t now_mono)
     int64_t now = now_mono / 1000;
     uint64_t total = 0;
     for (size_t slot = 0; slot < S_RATE_SLOTS; slot++)
-        if (rate->second [slot] < now && rate->second [slot] >= now - S_RATE_WINDOW)
+        if (rate->second [slot] <= now && rate->second [slot] > now - S_RATE_WINDOW)
             total += rate->count [slot];
-    return (double) total / S_RATE_WINDOW;
+    //  The window began at the start of its first second, or at our start
+    int64_t begun = (now - S_RATE_WINDOW + 1) * 1000;
+    if (begun < self->started_at)
+        begun = self->started_at;
+    int64_t elapsed = now_mono - begun;
+    if (elapsed < 1)
+        elapsed = 1;
+    return (double) total * 1000.0 / (double) elapsed;
 }
 
 
@@ -352,11 +362,18 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
         stats.workflow_count = workflows.count;
         stats.queued = zjob_manager_queued (self->manager);
         stats.active = zjob_manager_active (self->manager);
+        stats.max_concurrent = zjob_manager_max_concurrent (self->manager);
+        stats.scheduled = zjob_manager_scheduled (self->manager);
+        uint64_t credit = 0;
         zjob_registry_worker_t *worker = zjob_registry_first (self->registry);
         for (; worker; worker = zjob_registry_next (self->registry)) {
             stats.slots += worker->slots;
             stats.busy += worker->holding;
+            credit += worker->dead? 0: worker->credit;
         }
+        //  Jobs are ready and workers could take them: only the cap holds them
+        stats.held_by_limit = stats.max_concurrent && stats.queued && credit
+                           && stats.active >= stats.max_concurrent;
         stats.workers = zjob_registry_size (self->registry);
         stats.submitted_rate = zjob_clients_rate (self, ZJOB_RATE_SUBMITTED, now_mono);
         stats.completed_rate = zjob_clients_rate (self, ZJOB_RATE_COMPLETED, now_mono);

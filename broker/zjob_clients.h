@@ -74,8 +74,10 @@ void
     zjob_clients_count (zjob_clients_t *self, zjob_rate_t kind, int64_t now_mono,
                         uint64_t count);
 
-//  Events of kind per second over the last ZJOB_RATE_WINDOW_MS, at
-//  now_mono.
+//  Events of kind per second at now_mono: those counted in the last
+//  ZJOB_RATE_WINDOW_MS (the current second included), over the part of
+//  that window that has elapsed (less than the window right after the
+//  start), so a rate read right after activity is not 0.
 double
     zjob_clients_rate (zjob_clients_t *self, zjob_rate_t kind, int64_t now_mono);
 

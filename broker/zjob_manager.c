@@ -1838,6 +1838,13 @@ zjob_manager_queued (zjob_manager_t *self)
 }
 
 size_t
+zjob_manager_max_concurrent (zjob_manager_t *self)
+{
+    assert (self);
+    return self->max_concurrent;
+}
+
+size_t
 zjob_manager_active (zjob_manager_t *self)
 {
     assert (self);

@@ -65,7 +65,8 @@
 extern "C" {
 #endif
 
-#define ZJOB_MAX_CONCURRENT_DEFAULT 10              //  jobs held by workers at once
+#define ZJOB_MAX_CONCURRENT_DEFAULT 0               //  jobs held by workers at once; 0 = no
+                                                    //  global cap (per-workflow limits later)
 #define ZJOB_RETENTION_DEFAULT_MS   (7LL * 24 * 3600 * 1000)   //  msecs terminal jobs are kept
 
 typedef struct _zjob_manager_t zjob_manager_t;
@@ -193,6 +194,10 @@ int
 //  The store's durability point; see zjob_store_sync.
 int
     zjob_manager_sync (zjob_manager_t *self, zjob_error_t *err);
+
+//  The cap on jobs held by workers at once (0 = none), as configured.
+size_t
+    zjob_manager_max_concurrent (zjob_manager_t *self);
 
 //  Jobs in the ready queue now (queued and due), jobs held by workers now.
 size_t

@@ -400,6 +400,9 @@ static const s_field_t s_stats_ok [] = {
     { "workers",         F_UINT,     REQ, 0, UINT64_MAX, NULL },
     { "slots",           F_UINT,     REQ, 0, UINT64_MAX, NULL },
     { "busy",            F_UINT,     REQ, 0, UINT64_MAX, NULL },
+    { "max_concurrent",  F_UINT,     OPT, 0, UINT64_MAX, NULL },
+    { "scheduled",       F_UINT,     OPT, 0, UINT64_MAX, NULL },
+    { "held_by_limit",   F_BOOL,     OPT, 0, 0, NULL },
     { "rates",           F_MAP,      REQ, 0, 0, NULL },
     { "rate_window_ms",  F_UINT,     REQ, 0, TIME_MAX, NULL },
     { "uptime_ms",       F_UINT,     REQ, 0, TIME_MAX, NULL },
@@ -2293,6 +2296,9 @@ zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats)
     zjob_msg_add_uint (self, "workers", stats->workers);
     zjob_msg_add_uint (self, "slots", stats->slots);
     zjob_msg_add_uint (self, "busy", stats->busy);
+    zjob_msg_add_uint (self, "max_concurrent", stats->max_concurrent);
+    zjob_msg_add_uint (self, "scheduled", stats->scheduled);
+    zjob_msg_add_bool (self, "held_by_limit", stats->held_by_limit);
     zjob_msg_add_key (self, "rates");
     self->failed |= msgpack_pack_map (&self->pk, 3) != 0;
     s_pack_cstr (self, "submitted");

@@ -402,6 +402,10 @@ typedef struct {
     uint64_t workers;                       //  Workers connected
     uint64_t slots;                         //  Their slots, summed
     uint64_t busy;                          //  Jobs they hold, summed
+    uint64_t max_concurrent;                //  The global cap on held jobs; 0 = none
+    uint64_t scheduled;                     //  Queued jobs waiting for their run_at
+    bool held_by_limit;                     //  Ready jobs and free credit, held back
+                                            //  by max_concurrent alone
     double submitted_rate;                  //  Jobs per second over the rate window
     double completed_rate;
     double failed_rate;
@@ -416,9 +420,10 @@ typedef struct {
 
 //  The fields of the OK to STATS: jobs, by_status (every status, zeros
 //  included), by_workflow (per workflow, only the statuses it has jobs
-//  in), queued, active, workers, slots, busy, rates (submitted, completed,
-//  failed), rate_window_ms, uptime_ms, subscriptions, and store (name and
-//  the store's figures) when store_name is set.
+//  in), queued, active, workers, slots, busy, max_concurrent, scheduled,
+//  held_by_limit, rates (submitted, completed, failed), rate_window_ms,
+//  uptime_ms, subscriptions, and store (name and the store's figures) when
+//  store_name is set.
 void
     zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats);
 

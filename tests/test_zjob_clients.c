@@ -162,19 +162,104 @@ Test (clients, stats_workers_ping, .init = s_setup, .fini = s_teardown)
     zjob_msg_destroy (&reply);
 }
 
-Test (clients, rates_count_whole_seconds, .init = s_setup, .fini = s_teardown)
+Test (clients, rates_over_the_elapsed_part_of_the_window, .init = s_setup, .fini = s_teardown)
 {
-    int64_t base = 1000000;             //  A monotonic ms, on a second boundary
+    //  A second boundary well past the start: the window is all elapsed
+    int64_t base = (zjob_mono_ms () / 1000 + 30) * 1000;
+    int64_t window = ZJOB_RATE_WINDOW_MS / 1000;
     zjob_clients_count (s_clients, ZJOB_RATE_COMPLETED, base, 30);
     zjob_clients_count (s_clients, ZJOB_RATE_COMPLETED, base + 1500, 20);
-    //  Within the second still counting, nothing is complete yet
-    cr_assert_float_eq (zjob_clients_rate (s_clients, ZJOB_RATE_COMPLETED, base + 900), 0,
-                        1e-9);
-    //  Two seconds later both buckets are whole: 50 over the window
+    //  Read right after: 30 in the window's (window - 1) s + 0.5 s
+    cr_assert_float_eq (zjob_clients_rate (s_clients, ZJOB_RATE_COMPLETED, base + 500),
+                        30.0 / (window - 0.5), 1e-9, "a rate right after activity is not 0");
+    //  50 over the window, whose current second has just begun
     cr_assert_float_eq (zjob_clients_rate (s_clients, ZJOB_RATE_COMPLETED, base + 2000),
-                        50.0 / (ZJOB_RATE_WINDOW_MS / 1000), 1e-9);
+                        50.0 / (window - 1), 1e-9);
+    cr_assert_float_eq (zjob_clients_rate (s_clients, ZJOB_RATE_COMPLETED, base + 2999),
+                        50.0 / (window - 0.001), 1e-9);
     cr_assert_float_eq (zjob_clients_rate (s_clients, ZJOB_RATE_FAILED, base + 2000), 0, 1e-9);
     //  Past the window, forgotten
     cr_assert_float_eq (zjob_clients_rate (s_clients, ZJOB_RATE_COMPLETED,
                                            base + ZJOB_RATE_WINDOW_MS + 3000), 0, 1e-9);
+}
+
+Test (clients, rate_right_after_the_start, .init = s_setup, .fini = s_teardown)
+{
+    //  Shortly after the start, the elapsed part is the time since it
+    int64_t now = zjob_mono_ms ();
+    zjob_clients_count (s_clients, ZJOB_RATE_SUBMITTED, now, 10);
+    double rate = zjob_clients_rate (s_clients, ZJOB_RATE_SUBMITTED, now + 200);
+    cr_assert_gt (rate, 10.0, "10 jobs in about 200 ms: %f", rate);
+}
+
+Test (clients, stats_cap_scheduled_and_held_by_limit)
+{
+    zjob_error_t err;
+    zjob_manager_config_t config = { .max_concurrent = 1 };
+    zjob_manager_t *manager = zjob_manager_open ("memory:", &config, &err);
+    zjob_registry_t *registry = zjob_registry_new (1000, 3);
+    zjob_clients_t *clients = zjob_clients_new (manager, registry, NULL, 0);
+    zjob_msg_builder_t *request = zjob_msg_builder_new ();
+    zjob_msg_builder_t *reply_builder = zjob_msg_builder_new ();
+    cr_assert (manager && registry && clients && request && reply_builder);
+    zjob_spec_t spec;
+    memset (&spec, 0, sizeof (spec));
+    spec.workflow_id = "wf";
+    for (int index = 0; index < 2; index++) {
+        zjob_job_t *job = zjob_manager_create (manager, &spec, true, &err);
+        zjob_job_destroy (&job);
+    }
+    spec.run_at = zjob_clock_ms () + 3600 * 1000;
+    zjob_job_t *later = zjob_manager_create (manager, &spec, true, &err);
+    zjob_job_destroy (&later);
+    zjob_job_t *taken = zjob_manager_take (manager, NULL, 0, "w1");
+    cr_assert_not_null (taken);
+    zjob_job_destroy (&taken);
+    const char *workflows [] = { "wf" };
+    zjob_registry_worker_t *worker = zjob_registry_join (
+        registry, (const uint8_t *) "rid", 3, "w2", NULL, workflows, 1, 2, 1, -1,
+        zjob_mono_ms (), NULL, 0);
+    zjob_registry_credit (registry, worker, 2);
+
+    //  One job ready, a worker with credit, the cap reached
+    zjob_msg_begin (request, ZJOB_CMD_STATS, 1);
+    zframe_t *frame = zjob_msg_end (request, &err);
+    zjob_msg_t *msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                       ZJOB_ROUTE_CLIENT_BROKER, &err);
+    cr_assert_eq (zjob_clients_handle (clients, msg, reply_builder, zjob_mono_ms (), &err), 0);
+    zjob_msg_destroy (&msg);
+    zframe_destroy (&frame);
+    frame = zjob_msg_end (reply_builder, &err);
+    zjob_msg_t *reply = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                         ZJOB_ROUTE_BROKER_CLIENT, &err);
+    cr_assert_not_null (reply, "%s", err.text);
+    cr_assert_eq (zjob_msg_check_reply (reply, ZJOB_CMD_STATS, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_msg_uint (reply, "max_concurrent", 99), 1);
+    cr_assert_eq (zjob_msg_uint (reply, "scheduled", 99), 1);
+    cr_assert_eq (zjob_msg_uint (reply, "queued", 99), 1);
+    cr_assert (zjob_msg_bool (reply, "held_by_limit", false));
+    zjob_msg_destroy (&reply);
+    zframe_destroy (&frame);
+
+    //  Without credit, it is not the cap that holds the job back
+    worker->credit = 0;
+    zjob_msg_begin (request, ZJOB_CMD_STATS, 2);
+    frame = zjob_msg_end (request, &err);
+    msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame), ZJOB_ROUTE_CLIENT_BROKER,
+                           &err);
+    zjob_clients_handle (clients, msg, reply_builder, zjob_mono_ms (), &err);
+    zjob_msg_destroy (&msg);
+    zframe_destroy (&frame);
+    frame = zjob_msg_end (reply_builder, &err);
+    reply = zjob_msg_decode (zframe_data (frame), zframe_size (frame), ZJOB_ROUTE_BROKER_CLIENT,
+                             &err);
+    cr_assert_not (zjob_msg_bool (reply, "held_by_limit", true));
+    zjob_msg_destroy (&reply);
+    zframe_destroy (&frame);
+
+    zjob_msg_builder_destroy (&request);
+    zjob_msg_builder_destroy (&reply_builder);
+    zjob_clients_destroy (&clients);
+    zjob_registry_destroy (&registry);
+    zjob_manager_destroy (&manager);
 }

@@ -620,16 +620,19 @@ Test (manager, max_concurrent)
 
 Test (manager, default_config)
 {
+    //  No global cap by default: every ready job can be handed out
+    cr_assert_eq (ZJOB_MAX_CONCURRENT_DEFAULT, 0);
     zjob_store_t *store = zjob_store_memory_new ();
     zjob_manager_t *manager = zjob_manager_new (&store, NULL, NULL);
     cr_assert_not_null (manager);
+    cr_assert_eq (zjob_manager_max_concurrent (manager), 0);
     char id [ZJOB_ID_LEN + 1];
-    for (int index = 0; index < ZJOB_MAX_CONCURRENT_DEFAULT + 2; index++)
+    for (int index = 0; index < 25; index++)
         s_create (manager, "w", ZJOB_PRIORITY_LOW, true, id);
-    for (int index = 0; index < ZJOB_MAX_CONCURRENT_DEFAULT; index++)
+    for (int index = 0; index < 25; index++)
         s_take (manager, "w", id);
     cr_assert_null (zjob_manager_take (manager, NULL, 0, "w"));
-    cr_assert_eq (zjob_manager_active (manager), ZJOB_MAX_CONCURRENT_DEFAULT);
+    cr_assert_eq (zjob_manager_active (manager), 25);
     zjob_manager_destroy (&manager);
 }
 

@@ -2005,6 +2005,7 @@ Test (proto, stats_reply_builder)
 {
     zjob_msg_builder_t *b = zjob_msg_builder_new ();
     zjob_stats_t stats = { .queued = 3, .active = 2, .workers = 1, .slots = 8, .busy = 2,
+                           .max_concurrent = 2, .scheduled = 1, .held_by_limit = true,
                            .submitted_rate = 12.5, .completed_rate = 10, .failed_rate = 0.25,
                            .rate_window_ms = 10000, .uptime_ms = 60000, .subscriptions = 4 };
     stats.by_status [ZJOB_QUEUED] = 3;
@@ -2046,6 +2047,9 @@ Test (proto, stats_reply_builder)
     cr_assert_eq (zjob_msg_uint (msg, "workers", 0), 1);
     cr_assert_eq (zjob_msg_uint (msg, "slots", 0), 8);
     cr_assert_eq (zjob_msg_uint (msg, "busy", 0), 2);
+    cr_assert_eq (zjob_msg_uint (msg, "max_concurrent", 0), 2);
+    cr_assert_eq (zjob_msg_uint (msg, "scheduled", 0), 1);
+    cr_assert (zjob_msg_bool (msg, "held_by_limit", false));
     const msgpack_object *rates = zjob_msg_field (msg, "rates");
     cr_assert_eq (rates->via.map.size, 3);
     cr_assert_float_eq (s_map_get (rates, "submitted")->via.f64, 12.5, 1e-9);
