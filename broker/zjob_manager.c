@@ -1261,6 +1261,42 @@ zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_
 
 
 //  --------------------------------------------------------------------------
+//  True if two inputs are the same msgpack bytes (none is the empty map)
+
+static bool
+s_same_inputs (const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size)
+{
+    static const uint8_t empty [] = { 0x80 };
+    if (a_size == 0) {
+        a = empty;
+        a_size = 1;
+    }
+    if (b_size == 0) {
+        b = empty;
+        b_size = 1;
+    }
+    return a_size == b_size && memcmp (a, b, a_size) == 0;
+}
+
+//  A spec that reuses the key of what (a job's id, or "jobs[i]") must ask
+//  for the same workflow and inputs; else 409, naming both. 0 or -1.
+static int
+s_key_reuse (const zjob_spec_t *spec, size_t index, const char *workflow_id,
+             const uint8_t *inputs, size_t inputs_size, const char *what, zjob_error_t *err)
+{
+    if (!s_streq (spec->workflow_id, workflow_id))
+        return zjob_error_set (err, ZJOB_CONFLICT, "jobs[%zu]: idempotency key \"%s\" is "
+                               "already used by %s with a different workflow (%s)", index,
+                               spec->idempotency_key, what, workflow_id? workflow_id: "");
+    if (!s_same_inputs (spec->inputs, spec->inputs_size, inputs, inputs_size))
+        return zjob_error_set (err, ZJOB_CONFLICT, "jobs[%zu]: idempotency key \"%s\" is "
+                               "already used by %s with different inputs", index,
+                               spec->idempotency_key, what);
+    return 0;
+}
+
+
+//  --------------------------------------------------------------------------
 //  SUBMIT (PROTOCOL.md 9.2): create each spec, or answer with the job its
 //  idempotency key already made, or an earlier spec of the same batch
 //  with the same key made. All or none for the jobs it creates.
@@ -1280,6 +1316,13 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
         const char *key = specs [0].idempotency_key;
         jobs [0] = key? zjob_manager_find_key (self, key): NULL;
         if (jobs [0]) {
+            char what [ZJOB_ID_LEN + 8];
+            snprintf (what, sizeof (what), "job %s", jobs [0]->id);
+            if (s_key_reuse (&specs [0], 0, jobs [0]->workflow_id, jobs [0]->inputs.data,
+                             jobs [0]->inputs.size, what, err)) {
+                zjob_job_destroy (&jobs [0]);
+                return -1;
+            }
             existing [(*existing_count_p)++] = 0;
             return 0;
         }
@@ -1299,6 +1342,10 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
         if (!key)
             continue;
         if ((jobs [index] = zjob_manager_find_key (self, key)) != NULL) {
+            char what [ZJOB_ID_LEN + 8];
+            snprintf (what, sizeof (what), "job %s", jobs [index]->id);
+            rc = s_key_reuse (&specs [index], index, jobs [index]->workflow_id,
+                              jobs [index]->inputs.data, jobs [index]->inputs.size, what, err);
             skip [index] = true;
             continue;
         }
@@ -1308,6 +1355,11 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
         }
         size_t earlier = (size_t) (uintptr_t) zhashx_lookup (batch_keys, key);
         if (earlier) {
+            const zjob_spec_t *before = &specs [earlier - 1];
+            char what [32];
+            snprintf (what, sizeof (what), "jobs[%zu]", earlier - 1);
+            rc = s_key_reuse (&specs [index], index, before->workflow_id, before->inputs,
+                              before->inputs_size, what, err);
             skip [index] = true;
             first [index] = earlier;
         }

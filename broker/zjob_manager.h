@@ -297,7 +297,10 @@ zjob_job_t *
 
 //  SUBMIT's rule (PROTOCOL.md 9.2) over count specs: a spec whose
 //  idempotency key is known, or was given by an earlier spec of the same
-//  batch, is answered by that job; the others are created, all or none.
+//  batch, is answered by that job if it asks for the same workflow and
+//  inputs (msgpack bytes; none = {}), else it is refused with
+//  ZJOB_CONFLICT naming the spec's index and the job (or the earlier
+//  spec) that holds the key; the others are created, all or none.
 //  jobs (count entries) receives a new reference per spec; existing (count
 //  entries) receives the indices of the specs answered by a job that was
 //  there, ascending, and *existing_count_p their number. Returns the number

@@ -2573,3 +2573,83 @@ Test (manager, finish_after_a_restart_from_the_last_holder, .fini = s_tmpdir_fin
     cr_assert_eq (s_status (manager, id), ZJOB_COMPLETED);
     zjob_manager_destroy (&manager);
 }
+
+Test (manager, submit_key_reused_with_other_inputs_is_a_conflict)
+{
+    zjob_manager_t *manager = s_manager (0);
+    static const uint8_t one [] = { 0x81, 0xa1, 'n', 0x01 };       //  {"n": 1}
+    static const uint8_t two [] = { 0x81, 0xa1, 'n', 0x02 };       //  {"n": 2}
+    zjob_spec_t spec = s_spec ("pay", ZJOB_PRIORITY_MEDIUM);
+    spec.idempotency_key = "k";
+    spec.inputs = one;
+    spec.inputs_size = sizeof (one);
+    zjob_job_t *jobs [3] = { NULL };
+    uint64_t existing [3];
+    size_t existing_count = 0;
+    zjob_error_t err = { 0, "" };
+    cr_assert_eq (zjob_manager_submit (manager, &spec, 1, true, jobs, existing,
+                                       &existing_count, &err), 1);
+    char id [ZJOB_ID_LEN + 1];
+    strcpy (id, jobs [0]->id);
+    zjob_job_destroy (&jobs [0]);
+    //  Same workflow, same inputs: the same job
+    cr_assert_eq (zjob_manager_submit (manager, &spec, 1, true, jobs, existing,
+                                       &existing_count, &err), 0);
+    cr_assert_str_eq (jobs [0]->id, id);
+    zjob_job_destroy (&jobs [0]);
+    //  Other inputs: 409, naming the spec and the job
+    spec.inputs = two;
+    cr_assert_eq (zjob_manager_submit (manager, &spec, 1, true, jobs, existing,
+                                       &existing_count, &err), -1);
+    cr_assert_eq (err.code, ZJOB_CONFLICT);
+    char expected [ZJOB_ERROR_TEXT_MAX];
+    snprintf (expected, sizeof (expected),
+              "jobs[0]: idempotency key \"k\" is already used by job %s with different inputs",
+              id);
+    cr_assert_str_eq (err.text, expected);
+    cr_assert_null (jobs [0]);
+    //  Another workflow: 409 too
+    spec.inputs = one;
+    spec.workflow_id = "refund";
+    cr_assert_eq (zjob_manager_submit (manager, &spec, 1, true, jobs, existing,
+                                       &existing_count, &err), -1);
+    cr_assert_eq (err.code, ZJOB_CONFLICT);
+    cr_assert (strstr (err.text, id) && strstr (err.text, "different workflow"), "%s",
+               err.text);
+    //  In a batch, at its index; nothing is created
+    zjob_spec_t specs [3] = { s_spec ("pay", ZJOB_PRIORITY_MEDIUM),
+                              s_spec ("pay", ZJOB_PRIORITY_MEDIUM), spec };
+    specs [2].workflow_id = "pay";
+    specs [2].inputs = two;
+    cr_assert_eq (zjob_manager_submit (manager, specs, 3, true, jobs, existing,
+                                       &existing_count, &err), -1);
+    snprintf (expected, sizeof (expected),
+              "jobs[2]: idempotency key \"k\" is already used by job %s with different inputs",
+              id);
+    cr_assert_str_eq (err.text, expected);
+    cr_assert_eq (zjob_manager_stored (manager), 1);
+    //  Two specs of one batch with one key and different inputs
+    specs [0].idempotency_key = "fresh";
+    specs [1].idempotency_key = "fresh";
+    specs [1].inputs = two;
+    specs [1].inputs_size = sizeof (two);
+    cr_assert_eq (zjob_manager_submit (manager, specs, 2, true, jobs, existing,
+                                       &existing_count, &err), -1);
+    cr_assert_eq (err.code, ZJOB_CONFLICT);
+    cr_assert (strstr (err.text, "jobs[1]: idempotency key \"fresh\" is already used by jobs[0]"),
+               "%s", err.text);
+    cr_assert_eq (zjob_manager_stored (manager), 1);
+    //  No inputs and {} are the same
+    zjob_spec_t bare = s_spec ("pay", ZJOB_PRIORITY_MEDIUM);
+    bare.idempotency_key = "bare";
+    cr_assert_eq (zjob_manager_submit (manager, &bare, 1, true, jobs, existing,
+                                       &existing_count, &err), 1);
+    zjob_job_destroy (&jobs [0]);
+    static const uint8_t empty [] = { 0x80 };
+    bare.inputs = empty;
+    bare.inputs_size = 1;
+    cr_assert_eq (zjob_manager_submit (manager, &bare, 1, true, jobs, existing,
+                                       &existing_count, &err), 0, "%s", err.text);
+    zjob_job_destroy (&jobs [0]);
+    zjob_manager_destroy (&manager);
+}
