@@ -27,13 +27,19 @@
     queued_at stays the time the job was queued, so queued_ms counts the
     wait for run_at too.
 
-    max_attempts is not enforced here: take hands a job out whatever its
+    max_attempts is not enforced by take: it hands a job out whatever its
     attempts, and recovery queues a job that was running again whatever
-    its attempts. The broker uses it for one case only: when a worker is
-    lost, a job on its max_attempts-th attempt (or later) fails with
-    error kind "worker_lost" instead of being requeued. A failure the
-    worker reports is final on any attempt (there is no automatic retry),
-    and max_attempts 0 means no limit.
+    its attempts. It counts in one case only: when a worker is lost
+    (zjob_manager_worker_lost), a job on its max_attempts-th attempt (or
+    later) fails with error kind "worker_lost" instead of being requeued.
+    A failure the worker reports is final on any attempt (there is no
+    automatic retry), and max_attempts 0 means no limit.
+
+    The job rules the broker applies live here, so that a test drives
+    them without sockets: SUBMIT's idempotency (zjob_manager_submit),
+    bulk operations by ids or by filter (zjob_manager_apply_bulk), a lost
+    worker's jobs (zjob_manager_worker_lost), and whose result counts
+    (zjob_manager_finish).
 
     Every change goes through the store before the call returns, so the
     store's view is always the manager's; durability is the store's sync,
