@@ -528,27 +528,6 @@ Test (zjob_cli, wait_times_out)
     free (id);
 }
 
-//  Wait until the "slow" job id is running at 50%
-static void
-s_wait_halfway (const char *id)
-{
-    zjob_error_t err;
-    zjob_client_t *client = zjob_client_new (s_clients, 5000, &err);
-    cr_assert_not_null (client, "%s", err.text);
-    int64_t deadline = zjob_mono_ms () + 15000;
-    bool halfway = false;
-    while (!halfway && zjob_mono_ms () < deadline) {
-        zjob_job_t *job = zjob_client_get (client, id, &err);
-        cr_assert_not_null (job, "%s", err.text);
-        halfway = job->status == ZJOB_RUNNING && job->progress >= 0.5f;
-        zjob_job_destroy (&job);
-        if (!halfway)
-            zclock_sleep (20);          //  Polling a condition with a deadline
-    }
-    cr_assert (halfway, "the job never reached 50%%");
-    zjob_client_destroy (&client);
-}
-
 Test (zjob_cli, watch_follows_progress_to_the_end)
 {
     atomic_store (&s_release, 0);

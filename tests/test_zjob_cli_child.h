@@ -230,6 +230,9 @@ s_broker_start (void)
 {
     s_tmp = zjob_test_tmpdir ();
     cr_assert_not_null (s_tmp);
+    //  watch's bar is as wide as $COLUMNS says when the terminal does not
+    //  know; the tests that want another width set it themselves
+    unsetenv ("COLUMNS");
     char *argv [] = {
         ZJOB_BIN_DIR "/zjobd", "--clients", "tcp://127.0.0.1:*", "--workers",
         "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*", "--store", "memory:",
@@ -404,6 +407,27 @@ s_worker_stop (s_worker_t **self_p)
     zjob_worker_destroy (&self->worker);
     free (self);
     *self_p = NULL;
+}
+
+//  Wait until the "slow" job id is running at 50%
+static inline void
+s_wait_halfway (const char *id)
+{
+    zjob_error_t err;
+    zjob_client_t *client = zjob_client_new (s_clients, 5000, &err);
+    cr_assert_not_null (client, "%s", err.text);
+    int64_t deadline = zjob_mono_ms () + 15000;
+    bool halfway = false;
+    while (!halfway && zjob_mono_ms () < deadline) {
+        zjob_job_t *job = zjob_client_get (client, id, &err);
+        cr_assert_not_null (job, "%s", err.text);
+        halfway = job->status == ZJOB_RUNNING && job->progress >= 0.5f;
+        zjob_job_destroy (&job);
+        if (!halfway)
+            zclock_sleep (20);          //  Polling a condition with a deadline
+    }
+    cr_assert (halfway, "the job never reached 50%%");
+    zjob_client_destroy (&client);
 }
 
 #endif
