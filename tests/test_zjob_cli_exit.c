@@ -300,6 +300,17 @@ Test (zjob_cli_exit, json_errors_and_worker_times)
     json_decref (error);
     s_child_destroy (&child);
 
+    //  No results yet: a conflict, as JSON too
+    char *id = s_submit ("nobody", "{}", NULL);
+    child = s_zjob ("result", id, "--json");
+    cr_assert_eq (child->code, 4, "%s", child->err);
+    error = s_json (child);
+    cr_assert_str_eq (json_string_value (json_object_get (error, "id")), id);
+    cr_assert_eq (json_integer_value (json_object_get (error, "code")), 409);
+    json_decref (error);
+    s_child_destroy (&child);
+    free (id);
+
     s_worker_t *worker = s_worker_start ();
     child = s_zjob ("workers", "--json");
     cr_assert_eq (child->code, 0, "%s", child->err);

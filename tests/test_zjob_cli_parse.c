@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli_core.h"
 #include "cli_args.h"
 #include "cli_output.h"
@@ -394,4 +395,64 @@ Test (zjob_cli_parse, every_command_has_help)
         cr_assert_gt (strlen (commands [index].help), 20);
     }
     cr_assert_null (zjob_cli_command_find ("frobnicate"));
+}
+
+//  A STATS reply as today's broker sends it, with the fields of newer
+//  brokers when extra is given
+static json_t *
+s_stats (const char *extra)
+{
+    char text [1024];
+    snprintf (text, sizeof text,
+              "{\"jobs\": 14, \"by_status\": {\"created\": 0, \"queued\": 12, \"running\": 2,"
+              " \"paused\": 0, \"completed\": 0, \"failed\": 0, \"cancelled\": 0},"
+              " \"by_workflow\": {\"render\": {\"queued\": 12, \"running\": 2}},"
+              " \"queued\": 2, \"active\": 2, \"workers\": 1, \"slots\": 4, \"busy\": 2,"
+              " \"rates\": {\"submitted\": 1.5, \"completed\": 0, \"failed\": 0},"
+              " \"rate_window_ms\": 10000, \"uptime_ms\": 61000%s}", extra ? extra : "");
+    json_t *stats = json_loads (text, 0, NULL);
+    cr_assert_not_null (stats);
+    return stats;
+}
+
+//  What zjob_cli_print_stats prints for stats, into out (stdout goes to a
+//  file meanwhile: each Criterion test is a process of its own)
+static void
+s_stats_text (json_t *stats, char *out, size_t size)
+{
+    char path [] = "/tmp/test_zjob_cli_parse.XXXXXX";
+    int fd = mkstemp (path);
+    cr_assert_geq (fd, 0);
+    fflush (stdout);
+    int saved = dup (STDOUT_FILENO);
+    cr_assert_geq (dup2 (fd, STDOUT_FILENO), 0);
+    zjob_cli_print_stats (stats);
+    fflush (stdout);
+    dup2 (saved, STDOUT_FILENO);
+    close (saved);
+    ssize_t got = pread (fd, out, size - 1, 0);
+    out [got > 0 ? got : 0] = '\0';
+    close (fd);
+    unlink (path);
+    json_decref (stats);
+}
+
+Test (zjob_cli_parse, stats_of_an_older_broker)
+{
+    char out [4096];
+    s_stats_text (s_stats (NULL), out, sizeof out);
+    cr_assert_not_null (strstr (out, "queue      12 queued: 2 ready, 10 scheduled; 2 held by "
+                                     "workers\n"), "%s", out);
+    cr_assert_null (strstr (out, "limit"), "%s", out);
+    cr_assert_not_null (strstr (out, "(over the last 10.0s)"), "%s", out);
+}
+
+Test (zjob_cli_parse, stats_with_the_limit_fields)
+{
+    char out [4096];
+    s_stats_text (s_stats (", \"scheduled\": 9, \"max_concurrent\": 2, "
+                           "\"held_by_limit\": true"), out, sizeof out);
+    cr_assert_not_null (strstr (out, "12 queued: 2 ready, 9 scheduled"), "%s", out);
+    cr_assert_not_null (strstr (out, "limit      2 of 2 held at once; ready jobs held back by "
+                                     "--max-concurrent 2\n"), "%s", out);
 }

@@ -93,11 +93,13 @@ s_print_stats_head (json_t *stats)
             "queue", queued, s_int (stats, "queued"), s_scheduled (stats),
             s_int (stats, "active"));
     json_int_t limit = s_int (stats, "max_concurrent");
-    if (limit > 0)
-        printf ("%-10s %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT " held at once%s\n",
-                "limit", s_int (stats, "active"), limit,
-                json_is_true (json_object_get (stats, "held_by_limit"))
-                ? ": ready jobs are held back by --max-concurrent" : "");
+    if (limit > 0) {
+        printf ("%-10s %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT " held at once",
+                "limit", s_int (stats, "active"), limit);
+        if (json_is_true (json_object_get (stats, "held_by_limit")))
+            printf ("; ready jobs held back by --max-concurrent %" JSON_INTEGER_FORMAT, limit);
+        printf ("\n");
+    }
     printf ("%-10s %" JSON_INTEGER_FORMAT " connected, %" JSON_INTEGER_FORMAT " of %"
             JSON_INTEGER_FORMAT " slots busy\n", "workers", s_int (stats, "workers"),
             s_int (stats, "busy"), s_int (stats, "slots"));
@@ -129,8 +131,8 @@ s_stats_row (zjob_cli_table_t *table, const char *workflow, json_t *counts)
     zjob_cli_table_add (table, row);
 }
 
-static void
-s_print_stats (json_t *stats)
+void
+zjob_cli_print_stats (json_t *stats)
 {
     s_print_stats_head (stats);
     //  Jobs by status, all of them and per workflow
@@ -215,7 +217,7 @@ zjob_cli_cmd_stats (zjob_cli_t *cli, int argc, char *argv [])
         json_decref (sorted);
     }
     else
-        s_print_stats (stats);
+        zjob_cli_print_stats (stats);
     json_decref (stats);
     zjob_reply_destroy (&reply);
     return ZJOB_EXIT_OK;

@@ -54,6 +54,12 @@ int zjob_cli_cmd_stats (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_workers (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_help (zjob_cli_t *cli, int argc, char *argv []);
 
+//  A STATS reply (as JSON) for people: the queue with its ready and
+//  scheduled jobs, the limit when the broker has one, workers, rates, the
+//  jobs by status and workflow, the store
+void
+    zjob_cli_print_stats (json_t *stats);
+
 //  The filter options shared by list and the lifecycle commands
 #define ZJOB_CLI_FILTER_OPTIONS \
     { "status", required_argument, NULL, 's' }, \

@@ -141,9 +141,8 @@ s_workers_endpoint (const zjob_error_t *err)
         && strstr (err->text, "worker->broker route");
 }
 
-//  With --json and one job, the error as {"id", "code", "error"} on stdout
-static void
-s_fail_json (zjob_cli_t *cli, int code, const char *text)
+void
+zjob_cli_fail_json (zjob_cli_t *cli, int code, const char *text)
 {
     if (!cli->json || !cli->job_id)
         return;
@@ -174,7 +173,7 @@ zjob_cli_fail (zjob_cli_t *cli, const zjob_error_t *err)
         zjob_cli_error (cli, "interrupted");
         return ZJOB_EXIT_INTERRUPTED;
     }
-    s_fail_json (cli, err->code, err->text);
+    zjob_cli_fail_json (cli, err->code, err->text);
     if (s_workers_endpoint (err)) {
         zjob_cli_error (cli, "%s looks like zjobd's workers endpoint; clients use the "
                         "clients endpoint (default :5570)", cli->broker);
@@ -242,7 +241,7 @@ zjob_cli_connect (zjob_cli_t *cli)
     if (zjob_cli_no_answer (&err)) {
         //  The time the user gave: --timeout when it was the shorter
         bool bounded = timeout < cli->request_timeout_ms;
-        s_fail_json (cli, err.code, err.text);
+        zjob_cli_fail_json (cli, err.code, err.text);
         zjob_cli_error (cli, "no broker answered at %s within %d ms; is zjobd running? "
                         "(set --broker or ZJOB_BROKER, or allow more time with %s)",
                         cli->broker, bounded ? (int) cli->timeout_ms : timeout,
@@ -250,7 +249,7 @@ zjob_cli_connect (zjob_cli_t *cli)
         return ZJOB_EXIT_UNAVAILABLE;
     }
     if (err.code == ZJOB_BAD_REQUEST && !s_workers_endpoint (&err)) {
-        s_fail_json (cli, err.code, err.text);
+        zjob_cli_fail_json (cli, err.code, err.text);
         zjob_cli_error (cli, "cannot use broker endpoint '%s': %s (give tcp://HOST:PORT with "
                         "--broker or ZJOB_BROKER)", cli->broker, err.text);
         return ZJOB_EXIT_BAD_INPUT;
@@ -274,7 +273,7 @@ zjob_cli_check_id (zjob_cli_t *cli, const char *id)
     char text [ZJOB_ERROR_TEXT_MAX];
     snprintf (text, sizeof text, "no job can have id '%.40s': ids are %d characters such "
               "as 01JD6ZQ8XKTBV3M9W2N4", id, ZJOB_ID_LEN);
-    s_fail_json (cli, ZJOB_NOT_FOUND, text);
+    zjob_cli_fail_json (cli, ZJOB_NOT_FOUND, text);
     zjob_cli_error (cli, "%s ('zjob list' shows the jobs)", text);
     return ZJOB_EXIT_NOT_FOUND;
 }

@@ -101,6 +101,11 @@ int
 bool
     zjob_cli_no_answer (const zjob_error_t *err);
 
+//  With --json and one job (cli->job_id), the failure as {"id", "code",
+//  "error"} on stdout; nothing otherwise. code is the status code (404...).
+void
+    zjob_cli_fail_json (zjob_cli_t *cli, int code, const char *text);
+
 //  Report a failed request with what to do about it (with --json and one
 //  job, also {"id", "code", "error"} on stdout). Returns the exit code.
 int

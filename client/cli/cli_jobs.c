@@ -493,13 +493,17 @@ s_no_results (zjob_cli_t *cli, const char *id)
 {
     zjob_error_t local;
     int status = zjob_client_status (zjob_cli_client (cli), id, &local);
+    char text [ZJOB_ERROR_TEXT_MAX];
     if (status == ZJOB_CANCELLED) {
-        zjob_cli_error (cli, "job %s was cancelled: it has no results", id);
+        snprintf (text, sizeof text, "job %s was cancelled: it has no results", id);
+        zjob_cli_fail_json (cli, ZJOB_CONFLICT, text);
+        zjob_cli_error (cli, "%s", text);
         return ZJOB_EXIT_JOB_FAILED;
     }
-    zjob_cli_error (cli, "job %s is %s and has no results yet; wait for them with "
-                    "'zjob wait %s'", id, status >= 0
-                    ? zjob_status_name ((zjob_status_t) status) : "not finished", id);
+    snprintf (text, sizeof text, "job %s is %s and has no results yet", id, status >= 0
+              ? zjob_status_name ((zjob_status_t) status) : "not finished");
+    zjob_cli_fail_json (cli, ZJOB_CONFLICT, text);
+    zjob_cli_error (cli, "%s; wait for them with 'zjob wait %s'", text, id);
     return ZJOB_EXIT_CONFLICT;
 }
 
