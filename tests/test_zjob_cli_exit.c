@@ -360,7 +360,9 @@ s_refusing_broker (zsock_t *pipe, void *args)
     zsock_t *router = zsock_new_router ("tcp://127.0.0.1:*");
     assert (router);
     zsock_signal (pipe, 0);
-    zstr_send (pipe, zsock_last_endpoint (router));
+    char *endpoint = zsock_last_endpoint (router);
+    zstr_send (pipe, endpoint);
+    zstr_free (&endpoint);
     zjob_msg_builder_t *builder = zjob_msg_builder_new ();
     zpoller_t *poller = zpoller_new (pipe, router, NULL);
     while (true) {
