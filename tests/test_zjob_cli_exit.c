@@ -8,6 +8,7 @@
     a store that cannot write). Every one of them failed before its fix.
     ========================================================================= */
 
+#include <sys/ioctl.h>
 #include "test_zjob_cli_child.h"
 
 TestSuite (zjob_cli_exit, .init = s_broker_start, .fini = s_broker_stop, .timeout = 120);
@@ -503,11 +504,21 @@ Test (zjob_cli_exit, watch_fits_its_bar_to_the_terminal)
     s_child_t *child = s_spawn_to (argv, NULL, NULL, true);
     unsetenv ("COLUMNS");
     cr_assert (s_child_wait_for (child, "]  50%", 10000), "'%s'", child->out);
+    s_assert_lines_fit (child->out, 40);
+    cr_assert_null (strstr (child->out, id), "no room for the id at 40 columns");
+
+    //  The window grows to 60 columns: the terminal says so, over $COLUMNS,
+    //  and the next redraw (the job completed) follows
+    struct winsize size = { .ws_row = 24, .ws_col = 60 };
+    cr_assert_eq (ioctl (child->out_fd, TIOCSWINSZ, &size), 0);
+    size_t drawn = strlen (child->out);
     atomic_store (&s_release, 1);
     cr_assert (s_child_wait_for (child, " completed after ", 10000), "'%s'", child->out);
     s_child_finish (child, S_RUN_TIMEOUT_MS);
     cr_assert_eq (child->code, 0, "%s", child->err);
-    s_assert_lines_fit (child->out, 40);
+    s_assert_lines_fit (child->out + drawn, 60);
+    s_assert_contains (child->out + drawn, id);
+    s_assert_contains (child->out + drawn, "completed [");
     s_child_destroy (&child);
     free (id);
     s_worker_stop (&worker);

@@ -37,6 +37,10 @@ const zjob_cli_command_t *
 void
     zjob_cli_print_help (FILE *out);
 
+//  The commands. Each runs on argv [0..argc) (argv [0] is its name), prints
+//  its output on stdout and its errors on stderr, and returns the exit code;
+//  it connects (cli->client) only after its arguments are checked, and
+//  never for --help.
 int zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_get (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_status (zjob_cli_t *cli, int argc, char *argv []);
