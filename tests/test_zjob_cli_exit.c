@@ -197,6 +197,11 @@ Test (zjob_cli_exit, timeout_bounds_wait_wherever_it_is_written)
         s_assert_contains (child->err, "is still queued after 2.0s");
         s_child_destroy (&child);
     }
+    //  A spent --timeout still reads the job once: not finished, not 'no broker'
+    s_child_t *child = s_zjob ("wait", id, "--timeout", "0");
+    cr_assert_eq (child->code, 7, "%s", child->err);
+    s_assert_contains (child->err, "is still queued after 0ms");
+    s_child_destroy (&child);
     free (id);
 }
 

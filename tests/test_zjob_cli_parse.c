@@ -456,3 +456,26 @@ Test (zjob_cli_parse, stats_with_the_limit_fields)
     cr_assert_not_null (strstr (out, "limit      2 of 2 held at once; ready jobs held back by "
                                      "--max-concurrent 2\n"), "%s", out);
 }
+
+Test (zjob_cli_parse, request_time_within_the_command_time)
+{
+    zjob_cli_t cli;
+    zjob_cli_init (&cli);
+    //  No --timeout: each request gets the request timeout
+    cr_assert_eq (zjob_cli_time_left (&cli), -1);
+    cr_assert_eq (zjob_cli_request_ms (&cli), ZJOB_CLI_REQUEST_TIMEOUT);
+    //  --timeout 2s: what is left of it, when that is shorter
+    cli.timeout_ms = 2000;
+    cli.started = zjob_mono_ms ();
+    int request = zjob_cli_request_ms (&cli);
+    cr_assert (request > 1900 && request <= 2000, "%d", request);
+    cli.timeout_ms = 60000;
+    cr_assert_eq (zjob_cli_request_ms (&cli), ZJOB_CLI_REQUEST_TIMEOUT);
+    //  Spent: no time left, but a request can still be made
+    cli.timeout_ms = 0;
+    cr_assert_eq (zjob_cli_time_left (&cli), 0);
+    cr_assert_eq (zjob_cli_request_ms (&cli), ZJOB_CLI_REQUEST_MIN);
+    cli.request_timeout_ms = 20;
+    cr_assert_eq (zjob_cli_request_ms (&cli), 20);
+    zjob_cli_fini (&cli);
+}

@@ -225,7 +225,9 @@ zjob_cli_request_ms (zjob_cli_t *cli)
     int64_t timeout = cli->request_timeout_ms;
     if (left >= 0 && left < timeout)
         timeout = left;
-    return timeout > 0 ? (int) timeout : 1;
+    int64_t floor = cli->request_timeout_ms < ZJOB_CLI_REQUEST_MIN
+                  ? cli->request_timeout_ms : ZJOB_CLI_REQUEST_MIN;
+    return (int) (timeout > floor ? timeout : floor);
 }
 
 int
@@ -244,7 +246,8 @@ zjob_cli_connect (zjob_cli_t *cli)
         zjob_cli_fail_json (cli, err.code, err.text);
         zjob_cli_error (cli, "no broker answered at %s within %d ms; is zjobd running? "
                         "(set --broker or ZJOB_BROKER, or allow more time with %s)",
-                        cli->broker, bounded ? (int) cli->timeout_ms : timeout,
+                        cli->broker, bounded && cli->timeout_ms > timeout
+                                     ? (int) cli->timeout_ms : timeout,
                         bounded ? "--timeout" : "--request-timeout");
         return ZJOB_EXIT_UNAVAILABLE;
     }

@@ -13,7 +13,9 @@
     take to answer it); --timeout bounds the whole command, wherever it is
     written (before or after the command's name): wait and watch end with
     exit 7 when the job is not finished by then, and every request is given
-    at most the time left, so no command outlives --timeout.
+    at most the time left (ZJOB_CLI_REQUEST_MIN at least, so that a spent
+    --timeout can still read the job), so no command outlives --timeout by
+    more than that.
     ========================================================================= */
 
 #ifndef ZJOB_CLI_CORE_H_INCLUDED
@@ -28,6 +30,8 @@
 #define ZJOB_CLI_BROKER_DEFAULT     "tcp://127.0.0.1:5570"
 #define ZJOB_CLI_EVENTS_DEFAULT     "tcp://127.0.0.1:5572"
 #define ZJOB_CLI_REQUEST_TIMEOUT    3000    //  msecs the broker has to answer a request
+#define ZJOB_CLI_REQUEST_MIN        100     //  msecs a request gets even when --timeout
+                                            //  is (nearly) spent
 #define ZJOB_CLI_ENDPOINT_MAX       256     //  bytes of an endpoint, with its NUL
 
 //  Exit codes, the same for every command (README.md, `zjob help`)
@@ -112,7 +116,9 @@ int
     zjob_cli_fail (zjob_cli_t *cli, const zjob_error_t *err);
 
 //  msecs the next request may take: the request timeout, or less when the
-//  command's --timeout leaves less (at least 1).
+//  command's --timeout leaves less, but at least ZJOB_CLI_REQUEST_MIN (or
+//  the request timeout, when that is shorter): `wait ID --timeout 0` can
+//  still ask once.
 int
     zjob_cli_request_ms (zjob_cli_t *cli);
 
