@@ -1,0 +1,726 @@
+/*  =========================================================================
+    cli_jobs - the zjob commands that create and read jobs: submit, get,
+    status, result, list
+
+    A command checks everything it can before it connects (option values,
+    JSON, every line of a batch, the job model's own rules), so that bad
+    input is exit 2 with nothing sent, and `--help` never needs a broker.
+    submit --batch sends its lines in messages of ZJOB_BATCH_MAX jobs and
+    half the message limit at most, each all or none, and on a failure
+    prints the ids already created, so that the user knows what exists.
+    ========================================================================= */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli_commands.h"
+#include "cli_args.h"
+#include "cli_output.h"
+
+#define S_LIST_LIMIT    100             //  jobs list shows without --limit
+
+
+//  --------------------------------------------------------------------------
+//  Parsing shared by several commands
+
+int
+zjob_cli_filter_option (zjob_cli_t *cli, int opt, const char *arg, zjob_cli_filter_t *filter,
+                        int *rc_p)
+{
+    zjob_filter_t *criteria = &filter->filter;
+    switch (opt) {
+        case 's': {
+            char bad [64];
+            int64_t mask = zjob_cli_parse_statuses (arg, bad, sizeof bad);
+            if (mask < 0) {
+                *rc_p = zjob_cli_bad_value (cli, "--status: unknown status '%s' (created, "
+                                            "queued, running, paused, completed, failed, "
+                                            "cancelled)", bad);
+                return -1;
+            }
+            criteria->status_mask |= (uint32_t) mask;
+            break;
+        }
+        case 'w': criteria->workflow_id = arg; break;
+        case 'u': criteria->user_id = arg; break;
+        case 't': {
+            const char **bigger = (const char **) realloc (filter->tags,
+                                      (criteria->tag_count + 1) * sizeof (char *));
+            if (!bigger) {
+                *rc_p = ZJOB_EXIT_INTERNAL;
+                return -1;
+            }
+            filter->tags = bigger;
+            filter->tags [criteria->tag_count++] = arg;
+            criteria->tags = filter->tags;
+            break;
+        }
+        case ZJOB_OPT_CREATED_AFTER:
+        case ZJOB_OPT_CREATED_BEFORE: {
+            int64_t when = zjob_cli_parse_time (arg, -1);
+            const char *name = opt == ZJOB_OPT_CREATED_AFTER ? "--created-after"
+                                                              : "--created-before";
+            if (when < 0) {
+                *rc_p = zjob_cli_bad_value (cli, "%s: '%s' is not a time (2024-05-01T12:00:00Z, "
+                                            "or a duration ago such as 2h)", name, arg);
+                return -1;
+            }
+            if (opt == ZJOB_OPT_CREATED_AFTER)
+                criteria->created_after = when;
+            else
+                criteria->created_before = when;
+            break;
+        }
+        default:
+            return 0;
+    }
+    filter->given = true;
+    return 1;
+}
+
+int
+zjob_cli_parse_id_command (zjob_cli_t *cli, int argc, char *argv [], const char **id_p)
+{
+    static const struct option options [] = { ZJOB_CLI_COMMON_OPTIONS };
+    int opt, rc;
+    zjob_cli_getopt_reset ();
+    while ((opt = zjob_cli_getopt (cli, argc, argv, "", options, &rc)) != -1)
+        return zjob_cli_getopt_end (cli, opt, rc);
+    if (argc - optind != 1)
+        return zjob_cli_usage (cli, argc - optind ? "one job id only, please"
+                                                  : "which job? give its ID");
+    *id_p = argv [optind];
+    cli->job_id = *id_p;
+    rc = zjob_cli_check_id (cli, *id_p);
+    if (rc == 0)
+        rc = zjob_cli_connect (cli);
+    return rc ? rc : ZJOB_CLI_CONTINUE;
+}
+
+int
+zjob_cli_parse_plain (zjob_cli_t *cli, int argc, char *argv [])
+{
+    static const struct option options [] = { ZJOB_CLI_COMMON_OPTIONS };
+    int opt, rc;
+    zjob_cli_getopt_reset ();
+    while ((opt = zjob_cli_getopt (cli, argc, argv, "", options, &rc)) != -1)
+        return zjob_cli_getopt_end (cli, opt, rc);
+    if (optind < argc)
+        return zjob_cli_usage (cli, "unexpected argument '%s'", argv [optind]);
+    rc = zjob_cli_connect (cli);
+    return rc ? rc : ZJOB_CLI_CONTINUE;
+}
+
+
+//  --------------------------------------------------------------------------
+//  submit
+
+//  Options of submit that become spec fields (strings borrowed from argv)
+typedef struct {
+    zjob_cli_defaults_t defaults;       //  Workflow, priority, user, tags, attempts
+    zjob_cli_strings_t tags;
+    const char *input;
+    const char *metadata;
+    const char *idempotency_key;
+    int64_t run_at;                     //  0 if not given
+    bool no_start;
+    const char *batch;
+} s_submit_t;
+
+//  Print the ids of submitted jobs: one a line, or {"count", "ids"}
+static void
+s_print_ids (zjob_cli_t *cli, char (*ids) [ZJOB_ID_LEN + 1], size_t count)
+{
+    if (cli->json) {
+        json_t *array = json_array ();
+        for (size_t index = 0; index < count; index++)
+            json_array_append_new (array, json_string (ids [index]));
+        json_t *object = json_pack ("{s:I, s:o}", "count", (json_int_t) count, "ids", array);
+        zjob_cli_print_json (object, false);
+        json_decref (object);
+    }
+    else {
+        for (size_t index = 0; index < count; index++)
+            puts (ids [index]);
+        fflush (stdout);
+    }
+}
+
+//  Send the lines in chunks; prints the ids. Returns the exit code.
+static int
+s_submit_lines (zjob_cli_t *cli, s_submit_t *opts, zjob_cli_line_t *lines, size_t count)
+{
+    zjob_spec_t *specs = (zjob_spec_t *) calloc (count, sizeof (zjob_spec_t));
+    char (*ids) [ZJOB_ID_LEN + 1] = calloc (count, ZJOB_ID_LEN + 1);
+    if (!specs || !ids) {
+        free (specs);
+        free (ids);
+        zjob_cli_error (cli, "out of memory for %zu jobs", count);
+        return ZJOB_EXIT_INTERNAL;
+    }
+    for (size_t index = 0; index < count; index++)
+        specs [index] = lines [index].spec;
+    size_t done = 0;
+    int rc = 0;
+    while (done < count && rc == 0) {
+        size_t chunk = 0, bytes = 0;
+        while (done + chunk < count && chunk < ZJOB_BATCH_MAX
+        &&     (chunk == 0 || bytes < ZJOB_MSG_MAX / 2)) {
+            const zjob_spec_t *spec = &specs [done + chunk];
+            bytes += spec->inputs_size + spec->metadata_size + 256;
+            chunk++;
+        }
+        zjob_error_t err;
+        if (zjob_client_submit_batch (zjob_cli_client (cli), specs + done, chunk,
+                                      !opts->no_start, ids + done, &err) == 0) {
+            done += chunk;
+            continue;
+        }
+        //  The broker names the spec as jobs[i]: name the line instead
+        unsigned index;
+        int skip = 0;
+        if (sscanf (err.text, "jobs[%u].%n", &index, &skip) == 1 && skip > 0 && index < chunk) {
+            char text [ZJOB_ERROR_TEXT_MAX];
+            snprintf (text, sizeof text, "line %zu: %s", lines [done + index].line,
+                      err.text + skip);
+            snprintf (err.text, sizeof err.text, "%s", text);
+        }
+        s_print_ids (cli, ids, done);
+        rc = zjob_cli_fail (cli, &err);
+        zjob_cli_error (cli, "%zu jobs were submitted (their ids are printed), lines from %zu "
+                        "on were not", done, lines [done].line);
+    }
+    if (rc == 0)
+        s_print_ids (cli, ids, done);
+    free (ids);
+    free (specs);
+    return rc;
+}
+
+static int
+s_submit_batch (zjob_cli_t *cli, s_submit_t *opts)
+{
+    FILE *file = zjob_cli_open_arg (cli, "--batch", opts->batch);
+    if (!file)
+        return ZJOB_EXIT_BAD_INPUT;
+    size_t count = 0;
+    zjob_error_t err;
+    zjob_cli_line_t *lines = zjob_cli_batch_parse (file, streq (opts->batch, "-") ? "stdin"
+                                                   : opts->batch, &opts->defaults, &count,
+                                                   &err);
+    if (file != stdin)
+        fclose (file);
+    if (!lines) {
+        zjob_cli_error (cli, "%s", err.text);
+        return zjob_cli_exit_code (err.code);
+    }
+    int rc = zjob_cli_connect (cli);
+    if (rc == 0)
+        rc = s_submit_lines (cli, opts, lines, count);
+    zjob_cli_lines_free (lines, count);
+    return rc;
+}
+
+//  Print the job just submitted: its id, or with --json the job as accepted
+static void
+s_print_submitted (zjob_cli_t *cli, const char *id)
+{
+    if (!cli->json) {
+        puts (id);
+        fflush (stdout);
+        return;
+    }
+    zjob_error_t err;
+    zjob_job_t *job = zjob_client_get (zjob_cli_client (cli), id, &err);
+    json_t *object = job ? zjob_job_to_json (job) : json_pack ("{s:s}", "id", id);
+    zjob_cli_print_json (object, false);
+    json_decref (object);
+    zjob_job_destroy (&job);
+}
+
+static int
+s_submit_one (zjob_cli_t *cli, s_submit_t *opts)
+{
+    uint8_t *inputs = NULL, *metadata = NULL;
+    size_t inputs_size = 0, metadata_size = 0;
+    int rc = 0;
+    if (opts->input)
+        rc = zjob_cli_json_arg (cli, "inputs", opts->input, &inputs, &inputs_size);
+    if (rc == 0 && opts->metadata)
+        rc = zjob_cli_json_arg (cli, "metadata", opts->metadata, &metadata, &metadata_size);
+    const zjob_cli_defaults_t *defaults = &opts->defaults;
+    zjob_spec_t spec = {
+        .workflow_id = defaults->workflow_id,
+        .inputs = inputs, .inputs_size = inputs_size,
+        .priority = defaults->priority >= 0 ? (zjob_priority_t) defaults->priority
+                                            : ZJOB_PRIORITY_LOW,
+        .user_id = defaults->user_id,
+        .tags = opts->tags.items, .tag_count = opts->tags.count,
+        .metadata = metadata, .metadata_size = metadata_size,
+        .idempotency_key = opts->idempotency_key,
+        .max_attempts = defaults->max_attempts >= 0 ? (uint32_t) defaults->max_attempts : 0,
+        .run_at = opts->run_at
+    };
+    zjob_error_t err;
+    if (rc == 0) {
+        //  The job model's checks first: a bad field needs no broker
+        zjob_job_t *probe = zjob_job_new (&spec, &err);
+        if (probe)
+            zjob_job_destroy (&probe);
+        else {
+            zjob_cli_error (cli, "%s", err.text);
+            rc = zjob_cli_exit_code (err.code);
+        }
+    }
+    if (rc == 0)
+        rc = zjob_cli_connect (cli);
+    char id [ZJOB_ID_LEN + 1];
+    if (rc == 0 && zjob_client_submit (zjob_cli_client (cli), &spec, !opts->no_start, id, &err))
+        rc = zjob_cli_fail (cli, &err);
+    if (rc == 0)
+        s_print_submitted (cli, id);
+    free (inputs);
+    free (metadata);
+    return rc;
+}
+
+//  One option of submit. Returns ZJOB_CLI_CONTINUE, or an exit code.
+static int
+s_submit_option (zjob_cli_t *cli, int opt, const char *arg, s_submit_t *opts)
+{
+    switch (opt) {
+        case 'i': opts->input = arg; break;
+        case 'm': opts->metadata = arg; break;
+        case 'u': opts->defaults.user_id = arg; break;
+        case 'k': opts->idempotency_key = arg; break;
+        case ZJOB_OPT_NO_START: opts->no_start = true; break;
+        case ZJOB_OPT_BATCH: opts->batch = arg; break;
+        case 't':
+            if (zjob_cli_strings_add (&opts->tags, arg))
+                return ZJOB_EXIT_INTERNAL;
+            break;
+        case 'p':
+            opts->defaults.priority = zjob_cli_parse_priority (arg);
+            if (opts->defaults.priority < 0)
+                return zjob_cli_bad_value (cli, "--priority: '%s' is not low, medium, high or "
+                                           "critical", arg);
+            break;
+        case ZJOB_OPT_MAX_ATTEMPTS:
+            opts->defaults.max_attempts = zjob_cli_parse_count (arg, UINT32_MAX);
+            if (opts->defaults.max_attempts < 0)
+                return zjob_cli_bad_value (cli, "--max-attempts: '%s' is not a count", arg);
+            break;
+        case ZJOB_OPT_RUN_AT:
+            opts->run_at = zjob_cli_parse_time (arg, 1);
+            if (opts->run_at < 0)
+                return zjob_cli_bad_value (cli, "--run-at: '%s' is not a time "
+                                           "(2024-05-01T12:00:00Z)", arg);
+            break;
+        case ZJOB_OPT_DELAY: {
+            int64_t delay = zjob_cli_parse_duration (arg);
+            if (delay < 0)
+                return zjob_cli_bad_value (cli, "--delay: '%s' is not a duration (30s, 5m)",
+                                           arg);
+            opts->run_at = zjob_clock_ms () + delay;
+            break;
+        }
+        default:
+            return ZJOB_EXIT_USAGE;
+    }
+    return ZJOB_CLI_CONTINUE;
+}
+
+//  The arguments after submit's options. Returns ZJOB_CLI_CONTINUE or an exit code.
+static int
+s_submit_args (zjob_cli_t *cli, int argc, char *argv [], s_submit_t *opts)
+{
+    int args = argc - optind;
+    if (args > 1)
+        return zjob_cli_usage (cli, "one WORKFLOW at most, got '%s' too", argv [optind + 1]);
+    if (args == 1)
+        opts->defaults.workflow_id = argv [optind];
+    else
+    if (!opts->batch)
+        return zjob_cli_usage (cli, "which workflow? give WORKFLOW (or --batch FILE)");
+    if (opts->batch && (opts->input || opts->metadata || opts->idempotency_key
+                        || opts->run_at))
+        return zjob_cli_usage (cli, "--batch takes inputs, metadata, keys and times from its "
+                               "lines: drop --input, --metadata, --idempotency-key, --run-at "
+                               "and --delay");
+    return ZJOB_CLI_CONTINUE;
+}
+
+int
+zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
+{
+    static const struct option options [] = {
+        { "input", required_argument, NULL, 'i' },
+        { "priority", required_argument, NULL, 'p' },
+        { "user", required_argument, NULL, 'u' },
+        { "tag", required_argument, NULL, 't' },
+        { "metadata", required_argument, NULL, 'm' },
+        { "idempotency-key", required_argument, NULL, 'k' },
+        { "max-attempts", required_argument, NULL, ZJOB_OPT_MAX_ATTEMPTS },
+        { "run-at", required_argument, NULL, ZJOB_OPT_RUN_AT },
+        { "delay", required_argument, NULL, ZJOB_OPT_DELAY },
+        { "no-start", no_argument, NULL, ZJOB_OPT_NO_START },
+        { "batch", required_argument, NULL, ZJOB_OPT_BATCH },
+        ZJOB_CLI_COMMON_OPTIONS
+    };
+    s_submit_t opts = { .defaults = { .priority = -1, .max_attempts = -1 } };
+    int rc = ZJOB_CLI_CONTINUE;
+    int opt;
+    zjob_cli_getopt_reset ();
+    while (rc == ZJOB_CLI_CONTINUE
+    &&    (opt = zjob_cli_getopt (cli, argc, argv, "i:p:u:t:m:k:", options, &rc)) != -1) {
+        if (opt == ZJOB_OPT_HELP || opt == ZJOB_OPT_INVALID)
+            rc = zjob_cli_getopt_end (cli, opt, rc);
+        else
+            rc = s_submit_option (cli, opt, optarg, &opts);
+    }
+    if (rc == ZJOB_CLI_CONTINUE)
+        rc = s_submit_args (cli, argc, argv, &opts);
+    if (rc == ZJOB_CLI_CONTINUE) {
+        opts.defaults.tags = opts.tags.items;
+        opts.defaults.tag_count = opts.tags.count;
+        rc = opts.batch ? s_submit_batch (cli, &opts) : s_submit_one (cli, &opts);
+    }
+    free (opts.tags.items);
+    return rc;
+}
+
+
+//  --------------------------------------------------------------------------
+//  get, status, result: one job by id
+
+int
+zjob_cli_cmd_get (zjob_cli_t *cli, int argc, char *argv [])
+{
+    const char *id = NULL;
+    int rc = zjob_cli_parse_id_command (cli, argc, argv, &id);
+    if (rc != ZJOB_CLI_CONTINUE)
+        return rc;
+    zjob_error_t err;
+    zjob_job_t *job = zjob_client_get (zjob_cli_client (cli), id, &err);
+    if (!job)
+        return zjob_cli_fail (cli, &err);
+    if (cli->json) {
+        json_t *object = zjob_job_to_json (job);
+        zjob_cli_print_json (object, false);
+        json_decref (object);
+    }
+    else
+        zjob_cli_print_job (job);
+    zjob_job_destroy (&job);
+    return ZJOB_EXIT_OK;
+}
+
+//  A queued job's run_at when it is in the future (GET: STATUS has none),
+//  else 0
+static int64_t
+s_scheduled_for (zjob_cli_t *cli, const char *id)
+{
+    zjob_error_t err;
+    zjob_job_t *job = zjob_client_get (zjob_cli_client (cli), id, &err);
+    int64_t run_at = job && job->status == ZJOB_QUEUED && job->run_at > zjob_clock_ms ()
+                   ? job->run_at : 0;
+    zjob_job_destroy (&job);
+    return run_at;
+}
+
+//  status for people: "queued, scheduled for TIME (in 4m)", "running  50%"
+static void
+s_print_status (const char *status, zjob_msg_t *msg, int64_t run_at)
+{
+    const char *message = zjob_msg_str (msg, "progress_message");
+    double progress = zjob_msg_float (msg, "progress", 0.0);
+    int64_t updated_at = zjob_msg_int (msg, "updated_at", 0);
+    char iso [ZJOB_ISO_TIME_LEN], ago [32];
+    int64_t now = zjob_clock_ms ();
+    printf ("%s", status ? status : "?");
+    if (run_at)
+        printf (", scheduled for %s (%s)", zjob_iso_time (run_at, iso),
+                zjob_cli_format_ago (run_at, now, ago, sizeof ago));
+    if (progress > 0 || message)
+        printf ("  %d%%%s%s", (int) (progress * 100.0 + 0.5), message ? "  " : "",
+                message ? message : "");
+    if (updated_at)
+        printf ("  (updated %s)", zjob_cli_format_ago (updated_at, now, ago, sizeof ago));
+    printf ("\n");
+    fflush (stdout);
+}
+
+int
+zjob_cli_cmd_status (zjob_cli_t *cli, int argc, char *argv [])
+{
+    const char *id = NULL;
+    int rc = zjob_cli_parse_id_command (cli, argc, argv, &id);
+    if (rc != ZJOB_CLI_CONTINUE)
+        return rc;
+    zjob_error_t err;
+    zjob_reply_t *reply = zjob_cli_reply (cli, zjob_client_send_id (cli->client,
+                                          ZJOB_CMD_STATUS, id, &err), &err);
+    if (!reply)
+        return zjob_cli_fail (cli, &err);
+    zjob_msg_t *msg = zjob_reply_msg (reply);
+    const char *status = zjob_msg_str (msg, "status");
+    int64_t run_at = status && streq (status, "queued") ? s_scheduled_for (cli, id) : 0;
+    if (cli->json) {
+        json_t *object = zjob_msgpack_object_to_json (zjob_msg_body (msg));
+        char iso [ZJOB_ISO_TIME_LEN];
+        int64_t updated_at = zjob_msg_int (msg, "updated_at", 0);
+        if (updated_at) {
+            json_object_set_new (object, "updated_at",
+                                 json_string (zjob_iso_time (updated_at, iso)));
+            json_object_set_new (object, "updated_at_ms", json_integer (updated_at));
+        }
+        if (run_at) {
+            json_object_set_new (object, "run_at", json_string (zjob_iso_time (run_at, iso)));
+            json_object_set_new (object, "run_at_ms", json_integer (run_at));
+        }
+        zjob_cli_print_json (object, false);
+        json_decref (object);
+    }
+    else
+        s_print_status (status, msg, run_at);
+    zjob_reply_destroy (&reply);
+    return ZJOB_EXIT_OK;
+}
+
+//  result without results: say whether they will come. Returns the exit code.
+static int
+s_no_results (zjob_cli_t *cli, const char *id)
+{
+    zjob_error_t local;
+    int status = zjob_client_status (zjob_cli_client (cli), id, &local);
+    char text [ZJOB_ERROR_TEXT_MAX];
+    if (status == ZJOB_CANCELLED) {
+        snprintf (text, sizeof text, "job %s was cancelled: it has no results", id);
+        zjob_cli_fail_json (cli, ZJOB_CONFLICT, text);
+        zjob_cli_error (cli, "%s", text);
+        return ZJOB_EXIT_JOB_FAILED;
+    }
+    snprintf (text, sizeof text, "job %s is %s and has no results yet", id, status >= 0
+              ? zjob_status_name ((zjob_status_t) status) : "not finished");
+    zjob_cli_fail_json (cli, ZJOB_CONFLICT, text);
+    zjob_cli_error (cli, "%s; wait for them with 'zjob wait %s'", text, id);
+    return ZJOB_EXIT_CONFLICT;
+}
+
+//  result --json: {"id", "status", "outputs", "error", "completed_at", ...}
+static void
+s_print_result_json (const char *id, zjob_msg_t *msg, bool completed, json_t *outputs)
+{
+    json_t *object = json_pack ("{s:s, s:s}", "id", id, "status",
+                                completed ? "completed" : "failed");
+    json_object_set (object, "outputs", completed && outputs ? outputs : json_null ());
+    json_object_set_new (object, "error", completed ? json_null ()
+        : json_pack ("{s:s?, s:s?}", "kind", zjob_msg_str (msg, "error_kind"),
+                     "message", zjob_msg_str (msg, "error_message")));
+    int64_t completed_at = zjob_msg_int (msg, "completed_at", 0);
+    char iso [ZJOB_ISO_TIME_LEN];
+    json_object_set_new (object, "completed_at", completed_at
+                         ? json_string (zjob_iso_time (completed_at, iso)) : json_null ());
+    json_object_set_new (object, "completed_at_ms", json_integer (completed_at));
+    json_object_set_new (object, "execution_ms",
+                         json_integer (zjob_msg_int (msg, "execution_ms", 0)));
+    zjob_cli_print_json (object, false);
+    json_decref (object);
+}
+
+int
+zjob_cli_cmd_result (zjob_cli_t *cli, int argc, char *argv [])
+{
+    const char *id = NULL;
+    int rc = zjob_cli_parse_id_command (cli, argc, argv, &id);
+    if (rc != ZJOB_CLI_CONTINUE)
+        return rc;
+    zjob_error_t err;
+    zjob_reply_t *reply = zjob_client_results (zjob_cli_client (cli), id, &err);
+    if (!reply)
+        return err.code == ZJOB_CONFLICT ? s_no_results (cli, id) : zjob_cli_fail (cli, &err);
+    zjob_msg_t *msg = zjob_reply_msg (reply);
+    const char *status = zjob_msg_str (msg, "status");
+    bool completed = status && streq (status, "completed");
+    size_t size = 0;
+    const uint8_t *outputs = zjob_msg_bin (msg, "outputs", &size);
+    json_t *outputs_json = size ? zjob_msgpack_to_json_value (outputs, size, &err)
+                                : json_object ();
+    if (cli->json)
+        s_print_result_json (id, msg, completed, outputs_json);
+    else
+    if (completed && outputs_json)
+        zjob_cli_print_json (outputs_json, false);
+    if (!completed) {
+        const char *kind = zjob_msg_str (msg, "error_kind");
+        const char *message = zjob_msg_str (msg, "error_message");
+        zjob_cli_error (cli, "job %s failed: %s%s%s", id, kind ? kind : "",
+                        kind && message ? ": " : "", message ? message : "");
+    }
+    json_decref (outputs_json);
+    zjob_reply_destroy (&reply);
+    return completed ? ZJOB_EXIT_OK : ZJOB_EXIT_JOB_FAILED;
+}
+
+
+//  --------------------------------------------------------------------------
+//  list
+
+//  The page(s) read, and what to say about them
+typedef struct {
+    zjob_job_t **jobs;
+    size_t count;                       //  Jobs read
+    size_t total;                       //  Jobs matching
+    size_t first;                       //  Offset of jobs [0]
+} s_pages_t;
+
+static void
+s_print_list (zjob_cli_t *cli, s_pages_t *pages, bool filtered)
+{
+    if (cli->json) {
+        json_t *array = json_array ();
+        for (size_t index = 0; index < pages->count; index++)
+            json_array_append_new (array, zjob_job_to_json (pages->jobs [index]));
+        json_t *object = json_pack ("{s:I, s:I, s:I, s:o}", "total", (json_int_t) pages->total,
+                                    "offset", (json_int_t) pages->first,
+                                    "count", (json_int_t) pages->count, "jobs", array);
+        zjob_cli_print_json (object, false);
+        json_decref (object);
+        return;
+    }
+    size_t count = pages->count, total = pages->total, first = pages->first;
+    if (count)
+        zjob_cli_print_jobs_table (pages->jobs, count);
+    if (total == 0)
+        printf ("no jobs%s\n", filtered ? " match" : "");
+    else
+    if (count == 0)
+        printf ("no jobs from offset %zu: %zu job%s in all\n", first, total,
+                total == 1 ? "" : "s");
+    else
+    if (count < total)
+        printf ("jobs %zu-%zu of %zu%s\n", first + 1, first + count, total,
+                first + count < total ? " (more with --offset or --all)" : "");
+    else
+        printf ("%zu job%s\n", total, total == 1 ? "" : "s");
+    fflush (stdout);
+}
+
+//  One page, or with all every page from the query's offset on
+static int
+s_list_run (zjob_cli_t *cli, zjob_query_t *query, bool all, bool filtered)
+{
+    s_pages_t pages = { NULL, 0, 0, query->offset };
+    zjob_error_t err;
+    int rc = 0;
+    while (true) {
+        zjob_job_t **page;
+        size_t page_count, page_total;
+        if (zjob_client_list (zjob_cli_client (cli), query, &page, &page_count, &page_total,
+                              &err)) {
+            rc = zjob_cli_fail (cli, &err);
+            break;
+        }
+        pages.total = page_total;
+        zjob_job_t **bigger = (zjob_job_t **) realloc (pages.jobs, (pages.count + page_count
+                                                                    + 1) * sizeof (zjob_job_t *));
+        if (!bigger) {
+            for (size_t index = 0; index < page_count; index++)
+                zjob_job_destroy (&page [index]);
+            free (page);
+            zjob_cli_error (cli, "out of memory after %zu jobs", pages.count);
+            rc = ZJOB_EXIT_INTERNAL;
+            break;
+        }
+        pages.jobs = bigger;
+        memcpy (pages.jobs + pages.count, page, page_count * sizeof (zjob_job_t *));
+        pages.count += page_count;
+        free (page);
+        query->offset += page_count;
+        if (!all || page_count == 0 || query->offset >= page_total)
+            break;
+    }
+    if (rc == 0)
+        s_print_list (cli, &pages, filtered);
+    for (size_t index = 0; index < pages.count; index++)
+        zjob_job_destroy (&pages.jobs [index]);
+    free (pages.jobs);
+    return rc;
+}
+
+//  One option of list (not a filter one). Returns ZJOB_CLI_CONTINUE or an exit code.
+static int
+s_list_option (zjob_cli_t *cli, int opt, const char *arg, zjob_query_t *query, bool *all)
+{
+    switch (opt) {
+        case ZJOB_OPT_SORT: {
+            int sort = zjob_sort_parse (arg);
+            if (sort < 0)
+                return zjob_cli_bad_value (cli, "--sort: '%s' is not created, updated, "
+                                           "priority or status", arg);
+            query->sort_by = (zjob_sort_t) sort;
+            break;
+        }
+        case ZJOB_OPT_ASC: query->descending = false; break;
+        case ZJOB_OPT_DESC: query->descending = true; break;
+        case ZJOB_OPT_ALL: *all = true; break;
+        case 'n': {
+            int64_t value = zjob_cli_parse_count (arg, ZJOB_LIST_LIMIT_MAX);
+            if (value <= 0)
+                return zjob_cli_bad_value (cli, "--limit: '%s' is not 1..%d", arg,
+                                           ZJOB_LIST_LIMIT_MAX);
+            query->limit = (size_t) value;
+            break;
+        }
+        case ZJOB_OPT_OFFSET: {
+            int64_t value = zjob_cli_parse_count (arg, INT32_MAX);
+            if (value < 0)
+                return zjob_cli_bad_value (cli, "--offset: '%s' is not a count", arg);
+            query->offset = (size_t) value;
+            break;
+        }
+        default:
+            return ZJOB_EXIT_USAGE;
+    }
+    return ZJOB_CLI_CONTINUE;
+}
+
+int
+zjob_cli_cmd_list (zjob_cli_t *cli, int argc, char *argv [])
+{
+    static const struct option options [] = {
+        ZJOB_CLI_FILTER_OPTIONS,
+        { "sort", required_argument, NULL, ZJOB_OPT_SORT },
+        { "asc", no_argument, NULL, ZJOB_OPT_ASC },
+        { "desc", no_argument, NULL, ZJOB_OPT_DESC },
+        { "limit", required_argument, NULL, 'n' },
+        { "offset", required_argument, NULL, ZJOB_OPT_OFFSET },
+        { "all", no_argument, NULL, ZJOB_OPT_ALL },
+        ZJOB_CLI_COMMON_OPTIONS
+    };
+    zjob_cli_filter_t filter = { .given = false };
+    //  Newest first unless --asc: what was just submitted is what one looks for
+    zjob_query_t query = { .limit = S_LIST_LIMIT, .descending = true };
+    bool all = false;
+    int rc = ZJOB_CLI_CONTINUE;
+    int opt;
+    zjob_cli_getopt_reset ();
+    while (rc == ZJOB_CLI_CONTINUE
+    &&    (opt = zjob_cli_getopt (cli, argc, argv, "s:w:u:t:n:", options, &rc)) != -1) {
+        if (opt == ZJOB_OPT_HELP || opt == ZJOB_OPT_INVALID)
+            rc = zjob_cli_getopt_end (cli, opt, rc);
+        else
+        if (zjob_cli_filter_option (cli, opt, optarg, &filter, &rc) == 0)
+            rc = s_list_option (cli, opt, optarg, &query, &all);
+    }
+    if (rc == ZJOB_CLI_CONTINUE && optind < argc)
+        rc = zjob_cli_usage (cli, "unexpected argument '%s'", argv [optind]);
+    if (rc == ZJOB_CLI_CONTINUE && (rc = zjob_cli_connect (cli)) == 0) {
+        query.filter = filter.filter;
+        if (all)
+            query.limit = ZJOB_LIST_LIMIT_MAX;
+        rc = s_list_run (cli, &query, all, filter.given);
+    }
+    free (filter.tags);
+    return rc;
+}
