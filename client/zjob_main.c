@@ -50,6 +50,7 @@
 #include <unistd.h>
 #include "zjob_client.h"
 #include "zjob_json.h"
+#include "zjob_proto.h"
 
 //  The daemon's defaults (ZJOB_BROKER_*_DEFAULT in broker/zjob_broker.h,
 //  which the client side does not include: a lower layer never sees it)
