@@ -40,6 +40,8 @@
 #define ZJOB_CLIENT_H_INCLUDED
 
 #include <czmq.h>
+#include "zjob_export.h"
+#include "zjob_version.h"
 #include "zjob_error.h"
 #include "zjob_job.h"
 #include "zjob_query.h"

@@ -47,6 +47,8 @@
 #define ZJOB_WORKER_H_INCLUDED
 
 #include <czmq.h>
+#include "zjob_export.h"
+#include "zjob_version.h"
 #include "zjob_error.h"
 #include "zjob_job.h"
 #include "zjob_msg.h"
