@@ -201,7 +201,8 @@ ZJOB_EXPORT uint32_t
     zjob_task_attempt (zjob_task_t *self);
 ZJOB_EXPORT zjob_priority_t
     zjob_task_priority (zjob_task_t *self);
-//  The job as dispatched (user, tags, metadata...). Borrowed.
+//  The job as dispatched (user, tags, metadata...), to read with the
+//  zjob_job_* accessors. Borrowed.
 ZJOB_EXPORT const zjob_job_t *
     zjob_task_job (zjob_task_t *self);
 
