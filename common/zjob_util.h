@@ -38,7 +38,8 @@ int64_t
     zjob_mono_ms (void);
 
 //  Write a new job id into id (ZJOB_ID_LEN + 1 bytes, NUL-terminated).
-//  Not thread-safe: each process (or broker thread) issues its own ids.
+//  The issuer's state is per thread: ids from one thread strictly increase,
+//  and each thread (as each process) starts its counter at a random value.
 void
     zjob_id_new (char *id);
 
