@@ -1,20 +1,27 @@
 # zjob - the two commands: `make demo` and `make test`.
 # Everything CMake does not do lives here: installing the Debian packages
-# that are missing, and driving the normal and sanitizer builds.
+# that are missing, driving the normal and sanitizer builds, and the code
+# tools (`make format`, `make format-check`, `make lint`), which are not
+# part of `make test`.
 
 DEBS      := build-essential cmake pkg-config libzmq3-dev libczmq-dev \
              libmsgpack-dev libcriterion-dev libjansson-dev
+TOOL_DEBS := clang-format cppcheck
 BUILD     := build
 ASAN      := build-asan
 JOBS      ?= 2
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The C files clang-format looks after: those git tracks
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
 
-.PHONY: all deps build build-asan test test-release test-asan demo bench clean
+.PHONY: all deps deps-tools build build-asan test test-release test-asan demo bench \
+        format format-check lint clean
 
 all: build
 
-deps:
-	@missing=$$(for p in $(DEBS); do \
+# Install those of the packages $(1) that are missing
+define install_missing
+	@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
 	  done); \
 	if [ -n "$$missing" ]; then \
@@ -22,6 +29,13 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEBS))
+
+deps-tools:
+	$(call install_missing,$(TOOL_DEBS))
 
 $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZJOB_WERROR=ON
@@ -48,6 +62,23 @@ bench: build
 
 demo: build
 	examples/demo.sh $(BUILD)
+
+# clang-format with .clang-format, in place; format-check changes nothing
+# and fails listing the files that format would change. .clang-format says
+# what of the house style it cannot express: use it on new code.
+format: deps-tools
+	clang-format -i $(FORMAT_FILES)
+
+format-check: deps-tools
+	@changed=$$(for f in $(FORMAT_FILES); do \
+	    clang-format --dry-run --Werror $$f >/dev/null 2>&1 || echo $$f; done); \
+	if [ -n "$$changed" ]; then \
+	  echo "zjob: make format would change:"; echo "$$changed" | sed 's/^/    /'; exit 1; \
+	fi; echo "zjob: formatted"
+
+# cppcheck on every file the build compiles (tests/lint.sh)
+lint: deps-tools $(BUILD)/Makefile
+	JOBS=$(JOBS) tests/lint.sh . $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN)

@@ -29,7 +29,7 @@
 #define ZJOB_STORE_H_INCLUDED
 
 #include <czmq.h>
-#include "zjob_job.h"
+#include "zjob_job_impl.h"
 #include "zjob_query.h"
 
 #ifdef __cplusplus

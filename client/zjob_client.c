@@ -32,6 +32,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include "zjob_client.h"
+#include "zjob_proto.h"
 
 #define KEY_PREFIX_LEN 32               //  hex characters of the random key prefix
 #define KEY_MAX        64               //  bytes in a made-up idempotency key, with the NUL

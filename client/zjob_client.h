@@ -40,10 +40,12 @@
 #define ZJOB_CLIENT_H_INCLUDED
 
 #include <czmq.h>
+#include "zjob_export.h"
+#include "zjob_version.h"
 #include "zjob_error.h"
 #include "zjob_job.h"
 #include "zjob_query.h"
-#include "zjob_proto.h"
+#include "zjob_msg.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,24 +68,24 @@ typedef struct _zjob_reply_t zjob_reply_t;
 //  call; <= 0 means ZJOB_CLIENT_TIMEOUT_DEFAULT). Returns NULL with err
 //  filled: ZJOB_UNAVAILABLE if the broker did not answer, ZJOB_BAD_REQUEST
 //  for an endpoint that cannot be connected.
-zjob_client_t *
+ZJOB_EXPORT zjob_client_t *
     zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err);
 
 //  Close the client; replies still in flight are dropped. Accepts NULL.
-void
+ZJOB_EXPORT void
     zjob_client_destroy (zjob_client_t **self_p);
 
 //  Change the timeout of synchronous calls (msecs, > 0).
-void
+ZJOB_EXPORT void
     zjob_client_set_timeout (zjob_client_t *self, int timeout_ms);
 
 //  The DEALER socket, for a poll loop: when it is readable, call
 //  zjob_client_recv with timeout 0. Borrowed; do not read from it.
-zsock_t *
+ZJOB_EXPORT zsock_t *
     zjob_client_sock (zjob_client_t *self);
 
 //  The endpoint the client connected to.
-const char *
+ZJOB_EXPORT const char *
     zjob_client_endpoint (zjob_client_t *self);
 
 //  --------------------------------------------------------------------------
@@ -92,74 +94,74 @@ const char *
 
 //  Create one job from spec, queued at once if auto_start. On success id
 //  (ZJOB_ID_LEN + 1 bytes) receives the job id and 0 is returned.
-int
+ZJOB_EXPORT int
     zjob_client_submit (zjob_client_t *self, const zjob_spec_t *spec, bool auto_start,
                         char *id, zjob_error_t *err);
 
 //  Create count jobs in one message, all or none (ZJOB_BATCH_MAX at most).
 //  On success ids[i] receives the i-th job's id and 0 is returned.
-int
+ZJOB_EXPORT int
     zjob_client_submit_batch (zjob_client_t *self, const zjob_spec_t *specs, size_t count,
                               bool auto_start, char (*ids) [ZJOB_ID_LEN + 1],
                               zjob_error_t *err);
 
 //  The job with id; the caller destroys it.
-zjob_job_t *
+ZJOB_EXPORT zjob_job_t *
     zjob_client_get (zjob_client_t *self, const char *id, zjob_error_t *err);
 
 //  The jobs matching query (NULL: the first page of all jobs). *jobs_p
 //  becomes an array of *count_p jobs (destroy each, then free the array);
 //  *total_p, if not NULL, the number matching before paging. 0 or -1.
-int
+ZJOB_EXPORT int
     zjob_client_list (zjob_client_t *self, const zjob_query_t *query, zjob_job_t ***jobs_p,
                       size_t *count_p, size_t *total_p, zjob_error_t *err);
 
 //  One operation on one job. 0 or -1 (ZJOB_NOT_FOUND, ZJOB_CONFLICT...).
-int
+ZJOB_EXPORT int
     zjob_client_delete (zjob_client_t *self, const char *id, zjob_error_t *err);
-int
+ZJOB_EXPORT int
     zjob_client_start (zjob_client_t *self, const char *id, zjob_error_t *err);
-int
+ZJOB_EXPORT int
     zjob_client_pause (zjob_client_t *self, const char *id, zjob_error_t *err);
-int
+ZJOB_EXPORT int
     zjob_client_resume (zjob_client_t *self, const char *id, zjob_error_t *err);
-int
+ZJOB_EXPORT int
     zjob_client_cancel (zjob_client_t *self, const char *id, zjob_error_t *err);
 
 //  One of DELETE, START, PAUSE, RESUME or CANCEL on every job of target
 //  (ids or a filter). Returns the number of jobs it applied to; the jobs it
 //  could not apply to (a conflict, say) are not an error. -1 with err
 //  filled when the request itself fails.
-int
+ZJOB_EXPORT int
     zjob_client_apply (zjob_client_t *self, zjob_cmd_t command, const zjob_target_t *target,
                        zjob_error_t *err);
 
 //  The job's status (a zjob_status_t), or -1.
-int
+ZJOB_EXPORT int
     zjob_client_status (zjob_client_t *self, const char *id, zjob_error_t *err);
 
 //  The RESULTS reply of a finished job: read "status", "outputs" (bin,
 //  completed) or "error_kind" and "error_message" (failed) with the
 //  zjob_msg_* readers on zjob_reply_msg. NULL with ZJOB_CONFLICT while the
 //  job is not finished. The caller destroys the reply.
-zjob_reply_t *
+ZJOB_EXPORT zjob_reply_t *
     zjob_client_results (zjob_client_t *self, const char *id, zjob_error_t *err);
 
 //  Delete the terminal jobs that finished more than retention_ms ago
 //  (< 0: the broker's retention). Returns the number deleted, or -1.
-int
+ZJOB_EXPORT int
     zjob_client_cleanup (zjob_client_t *self, int64_t retention_ms, zjob_error_t *err);
 
 //  The broker's STATS or WORKERS reply, to read with zjob_reply_msg and
 //  the zjob_msg_* field readers (PROTOCOL.md lists the fields). The caller
 //  destroys it.
-zjob_reply_t *
+ZJOB_EXPORT zjob_reply_t *
     zjob_client_stats (zjob_client_t *self, zjob_error_t *err);
-zjob_reply_t *
+ZJOB_EXPORT zjob_reply_t *
     zjob_client_workers (zjob_client_t *self, zjob_error_t *err);
 
 //  Check that the broker answers. 0 or -1 (ZJOB_UNAVAILABLE).
-int
+ZJOB_EXPORT int
     zjob_client_ping (zjob_client_t *self, zjob_error_t *err);
 
 //  Wait until the job is finished, at most timeout_ms. It polls STATUS
@@ -167,7 +169,7 @@ int
 //  so it needs no event subscription and cannot miss a change. Returns
 //  the terminal status; -1 with ZJOB_ACCEPTED if the job is still not
 //  finished at the deadline, or with the error of a failed STATUS.
-int
+ZJOB_EXPORT int
     zjob_client_wait (zjob_client_t *self, const char *id, int timeout_ms, zjob_error_t *err);
 
 //  --------------------------------------------------------------------------
@@ -179,26 +181,26 @@ int
 
 //  SUBMIT of count specs (1..ZJOB_BATCH_MAX); specs without an idempotency
 //  key get one made up by the library.
-uint64_t
+ZJOB_EXPORT uint64_t
     zjob_client_send_submit (zjob_client_t *self, const zjob_spec_t *specs, size_t count,
                              bool auto_start, zjob_error_t *err);
 
 //  GET, STATUS, RESULTS, DELETE, START, PAUSE, RESUME or CANCEL of one job.
-uint64_t
+ZJOB_EXPORT uint64_t
     zjob_client_send_id (zjob_client_t *self, zjob_cmd_t command, const char *id,
                          zjob_error_t *err);
 
 //  DELETE, START, PAUSE, RESUME or CANCEL of a target (id, ids or filter).
-uint64_t
+ZJOB_EXPORT uint64_t
     zjob_client_send_target (zjob_client_t *self, zjob_cmd_t command,
                              const zjob_target_t *target, zjob_error_t *err);
 
 //  LIST with query (NULL: every job, first page).
-uint64_t
+ZJOB_EXPORT uint64_t
     zjob_client_send_list (zjob_client_t *self, const zjob_query_t *query, zjob_error_t *err);
 
 //  CLEANUP, STATS, WORKERS or PING.
-uint64_t
+ZJOB_EXPORT uint64_t
     zjob_client_send_cmd (zjob_client_t *self, zjob_cmd_t command, zjob_error_t *err);
 
 //  The next reply to an asynchronous request, waiting at most timeout_ms
@@ -207,42 +209,42 @@ uint64_t
 //  wait was interrupted. A reply's status is the broker's verdict on the
 //  request; a reply that does not match its request's reply table comes
 //  as status ZJOB_BAD_REQUEST.
-zjob_reply_t *
+ZJOB_EXPORT zjob_reply_t *
     zjob_client_recv (zjob_client_t *self, int timeout_ms, zjob_error_t *err);
 
 //  Requests sent and not yet answered.
-size_t
+ZJOB_EXPORT size_t
     zjob_client_inflight (zjob_client_t *self);
 
 //  Stop waiting for the reply to request_id (0: for every request in
 //  flight), freeing its place in the window; a late reply is dropped.
-void
+ZJOB_EXPORT void
     zjob_client_forget (zjob_client_t *self, uint64_t request_id);
 
 //  --------------------------------------------------------------------------
 //  Replies
 
 //  Destroy a reply. Accepts NULL; sets *self_p to NULL.
-void
+ZJOB_EXPORT void
     zjob_reply_destroy (zjob_reply_t **self_p);
 
 //  The request id it answers, and that request's command.
-uint64_t
+ZJOB_EXPORT uint64_t
     zjob_reply_request_id (zjob_reply_t *self);
-zjob_cmd_t
+ZJOB_EXPORT zjob_cmd_t
     zjob_reply_request (zjob_reply_t *self);
 
 //  ZJOB_OK, or the error code of an ERROR reply.
-int
+ZJOB_EXPORT int
     zjob_reply_status (zjob_reply_t *self);
 
 //  Copy the reply's error into err (ZJOB_OK and "" for an OK reply).
 //  Returns the status.
-int
+ZJOB_EXPORT int
     zjob_reply_error (zjob_reply_t *self, zjob_error_t *err);
 
 //  The decoded message, for the zjob_msg_* field readers. Borrowed.
-zjob_msg_t *
+ZJOB_EXPORT zjob_msg_t *
     zjob_reply_msg (zjob_reply_t *self);
 
 //  --------------------------------------------------------------------------
@@ -274,11 +276,11 @@ typedef struct {
 
 //  Connect a SUB socket to the broker's events endpoint, subscribed to
 //  nothing yet. Returns NULL with err filled for a bad endpoint.
-zjob_events_t *
+ZJOB_EXPORT zjob_events_t *
     zjob_events_new (const char *endpoint, zjob_error_t *err);
 
 //  Close the subscriber. Accepts NULL; sets *self_p to NULL.
-void
+ZJOB_EXPORT void
     zjob_events_destroy (zjob_events_t **self_p);
 
 //  Subscribe to the events of job id, or of workflow_id, or of type (a
@@ -287,12 +289,12 @@ void
 //  subscribes to every event. The broker learns of a subscription after
 //  a short delay: events published before it arrives are not seen.
 //  Returns 0, or -1 with err filled (a name that does not fit a topic).
-int
+ZJOB_EXPORT int
     zjob_events_subscribe (zjob_events_t *self, const char *type, const char *workflow_id,
                            const char *id, zjob_error_t *err);
 
 //  Undo one zjob_events_subscribe with the same arguments. 0 or -1.
-int
+ZJOB_EXPORT int
     zjob_events_unsubscribe (zjob_events_t *self, const char *type, const char *workflow_id,
                              const char *id, zjob_error_t *err);
 
@@ -301,12 +303,12 @@ int
 //  interrupted (err: ZJOB_UNAVAILABLE). Malformed events are skipped, and
 //  so is the repeat of an event that overlapping subscriptions deliver
 //  twice in a row (same sequence number).
-int
+ZJOB_EXPORT int
     zjob_events_recv (zjob_events_t *self, zjob_event_info_t *event, int timeout_ms,
                       zjob_error_t *err);
 
 //  The SUB socket, for a poll loop. Borrowed; do not read from it.
-zsock_t *
+ZJOB_EXPORT zsock_t *
     zjob_events_sock (zjob_events_t *self);
 
 #ifdef __cplusplus

@@ -26,6 +26,7 @@
 #include <czmq.h>
 #include <msgpack/unpack_define.h>      //  MSGPACK_EMBED_STACK_SIZE
 #include "zjob_json.h"
+#include "zjob_job_impl.h"
 
 _Static_assert (ZJOB_JSON_DEPTH_MAX == MSGPACK_EMBED_STACK_SIZE,
                 "JSON nesting must stop where msgpack-c's readers stop");

@@ -54,6 +54,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include <msgpack.h>
+#include "zjob_export.h"
 #include "zjob_error.h"
 #include "zjob_job.h"
 
@@ -73,29 +74,29 @@ extern "C" {
 //  object_only, the top level must be an object. Returns the value (the
 //  caller json_decrefs it), or NULL with err filled (ZJOB_BAD_REQUEST,
 //  naming line and column).
-json_t *
+ZJOB_EXPORT json_t *
     zjob_json_parse (const char *json_text, bool object_only, zjob_error_t *err);
 
 //  Convert JSON text whose top level is an object to a msgpack map in a
 //  fresh buffer; the caller frees *data_p with free(). Returns 0, or -1
 //  with err filled (ZJOB_BAD_REQUEST).
-int
+ZJOB_EXPORT int
     zjob_json_to_msgpack (const char *json_text, uint8_t **data_p, size_t *size_p,
                           zjob_error_t *err);
 
 //  The same for any JSON value at the top level (a number, a string...).
-int
+ZJOB_EXPORT int
     zjob_json_any_to_msgpack (const char *json_text, uint8_t **data_p, size_t *size_p,
                               zjob_error_t *err);
 
 //  Append value to pk. Returns 0, or -1 if value nests deeper than
 //  ZJOB_JSON_DEPTH_MAX or packing fails.
-int
+ZJOB_EXPORT int
     zjob_json_value_to_msgpack (json_t *value, msgpack_packer *pk);
 
 //  Encode value to a fresh buffer (free with free()). Returns 0, or -1
 //  with err filled (ZJOB_BAD_REQUEST for too deep a value).
-int
+ZJOB_EXPORT int
     zjob_json_value_encode (json_t *value, uint8_t **data_p, size_t *size_p,
                             zjob_error_t *err);
 
@@ -104,23 +105,23 @@ int
 //  (ZJOB_BAD_REQUEST) for bytes that are empty, not msgpack, truncated,
 //  followed by more bytes, or nested deeper than msgpack-c reads (a map
 //  ZJOB_JSON_DEPTH_MAX deep; any other top-level value one level less).
-json_t *
+ZJOB_EXPORT json_t *
     zjob_msgpack_to_json_value (const uint8_t *data, size_t size, zjob_error_t *err);
 
 //  Convert an unpacked msgpack object to a new JSON value; NULL only when
 //  out of memory.
-json_t *
+ZJOB_EXPORT json_t *
     zjob_msgpack_object_to_json (const msgpack_object *obj);
 
 //  Convert size bytes of msgpack to JSON text printed with flags
 //  (ZJOB_JSON_*). Returns a string the caller frees with free(), or NULL
 //  with err filled as for zjob_msgpack_to_json_value.
-char *
+ZJOB_EXPORT char *
     zjob_msgpack_to_json (const uint8_t *data, size_t size, int flags, zjob_error_t *err);
 
 //  Print value with flags (ZJOB_JSON_*); any value, not only containers.
 //  Returns a string the caller frees with free(), or NULL if out of memory.
-char *
+ZJOB_EXPORT char *
     zjob_json_dumps (const json_t *value, int flags);
 
 //  A job as a JSON object with readable fields: id, workflow_id, status
@@ -130,12 +131,12 @@ char *
 //  created_at_ms...), progress, progress_message, error {kind, message}
 //  (null when none), attempts, max_attempts, worker_id, execution_ms,
 //  queued_ms. NULL if out of memory; the caller json_decrefs it.
-json_t *
+ZJOB_EXPORT json_t *
     zjob_job_to_json (const zjob_job_t *job);
 
 //  Write ms UTC as "2024-01-31T12:34:56.789Z" into buf (at least
 //  ZJOB_ISO_TIME_LEN bytes). Returns buf.
-char *
+ZJOB_EXPORT char *
     zjob_iso_time (int64_t ms, char *buf);
 
 #ifdef __cplusplus

@@ -14,6 +14,7 @@
 #define ZJOB_ERROR_H_INCLUDED
 
 #include <stdarg.h>
+#include "zjob_export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,16 +41,16 @@ typedef struct {
 
 //  Fill in err (if not NULL) with code and a printf-style message.
 //  Always returns -1, so callers can write `return zjob_error_set (...)`.
-int
+ZJOB_EXPORT int
     zjob_error_set (zjob_error_t *err, int code, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 //  Reset err (if not NULL) to ZJOB_OK with an empty message.
-void
+ZJOB_EXPORT void
     zjob_error_clear (zjob_error_t *err);
 
 //  Short name of a status code ("not found"), never NULL.
-const char *
+ZJOB_EXPORT const char *
     zjob_error_name (int code);
 
 #ifdef __cplusplus

@@ -77,7 +77,7 @@
 #include <string.h>
 #include <strings.h>
 #include <math.h>
-#include "zjob_job.h"
+#include "zjob_job_impl.h"
 
 _Static_assert (sizeof (zjob_job_t) % _Alignof (const char *) == 0,
                 "the tags array placed behind the struct must be aligned");
@@ -1157,4 +1157,167 @@ zjob_job_decode (const uint8_t *data, size_t size, zjob_error_t *err)
         zjob_error_set (err, ZJOB_BAD_REQUEST, "job: not msgpack");
     msgpack_unpacked_destroy (&result);
     return job;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Accessors, for programs that see the job as an opaque type
+
+const char *
+zjob_job_id (const zjob_job_t *job)
+{
+    return job->id;
+}
+
+const char *
+zjob_job_workflow (const zjob_job_t *job)
+{
+    return job->workflow_id;
+}
+
+zjob_status_t
+zjob_job_status (const zjob_job_t *job)
+{
+    return (zjob_status_t) job->status;
+}
+
+zjob_priority_t
+zjob_job_priority (const zjob_job_t *job)
+{
+    return (zjob_priority_t) job->priority;
+}
+
+const char *
+zjob_job_user (const zjob_job_t *job)
+{
+    return job->user_id;
+}
+
+const char *
+zjob_job_idempotency_key (const zjob_job_t *job)
+{
+    return job->idempotency_key;
+}
+
+const char *const *
+zjob_job_tags (const zjob_job_t *job, size_t *count_p)
+{
+    *count_p = job->tag_count;
+    return job->tag_count? (const char *const *) job->tags: NULL;
+}
+
+//  The bytes of a data field, NULL with size 0 when empty
+static const uint8_t *
+s_bytes (zjob_bytes_t bytes, size_t *size_p)
+{
+    *size_p = bytes.size;
+    return bytes.size? bytes.data: NULL;
+}
+
+const uint8_t *
+zjob_job_inputs (const zjob_job_t *job, size_t *size_p)
+{
+    return s_bytes (job->inputs, size_p);
+}
+
+const uint8_t *
+zjob_job_metadata (const zjob_job_t *job, size_t *size_p)
+{
+    return s_bytes (job->metadata, size_p);
+}
+
+const uint8_t *
+zjob_job_outputs (const zjob_job_t *job, size_t *size_p)
+{
+    return s_bytes (job->outputs, size_p);
+}
+
+float
+zjob_job_progress (const zjob_job_t *job)
+{
+    return job->progress;
+}
+
+const char *
+zjob_job_progress_message (const zjob_job_t *job)
+{
+    return job->progress_message;
+}
+
+const char *
+zjob_job_error_kind (const zjob_job_t *job)
+{
+    return job->error_kind;
+}
+
+const char *
+zjob_job_error_message (const zjob_job_t *job)
+{
+    return job->error_message;
+}
+
+const char *
+zjob_job_worker (const zjob_job_t *job)
+{
+    return job->worker_id;
+}
+
+uint32_t
+zjob_job_attempts (const zjob_job_t *job)
+{
+    return job->attempts;
+}
+
+uint32_t
+zjob_job_max_attempts (const zjob_job_t *job)
+{
+    return job->max_attempts;
+}
+
+int64_t
+zjob_job_created_at (const zjob_job_t *job)
+{
+    return job->created_at;
+}
+
+int64_t
+zjob_job_updated_at (const zjob_job_t *job)
+{
+    return job->updated_at;
+}
+
+int64_t
+zjob_job_queued_at (const zjob_job_t *job)
+{
+    return job->queued_at;
+}
+
+int64_t
+zjob_job_started_at (const zjob_job_t *job)
+{
+    return job->started_at;
+}
+
+int64_t
+zjob_job_completed_at (const zjob_job_t *job)
+{
+    return job->completed_at;
+}
+
+int64_t
+zjob_job_run_at (const zjob_job_t *job)
+{
+    return job->run_at;
+}
+
+int64_t
+zjob_job_execution_ms (const zjob_job_t *job)
+{
+    return job->execution_ms;
+}
+
+int64_t
+zjob_job_queued_ms (const zjob_job_t *job)
+{
+    return job->queued_ms;
 }

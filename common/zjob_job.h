@@ -23,6 +23,11 @@
     skips keys it does not know, so later fields (retry policy, scheduling,
     dependencies, batches) can be added without breaking stored journals or
     older peers.
+
+    This header is what libzjob installs: the job is opaque to programs,
+    which read it through the accessors below. The struct, the transition
+    table, the setters and the codec are the tree's own, in
+    zjob_job_impl.h, so they can change without breaking the ABI.
     ========================================================================= */
 
 #ifndef ZJOB_JOB_H_INCLUDED
@@ -31,10 +36,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
-#include <msgpack.h>
+#include "zjob_export.h"
 #include "zjob_error.h"
-#include "zjob_util.h"
-#include "zjob_msgpack.h"
+#include "zjob_id.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -67,20 +71,6 @@ typedef enum {
 } zjob_priority_t;
 #define ZJOB_PRIORITY_COUNT 4
 
-//  What can happen to a job. The first four are the user's operations;
-//  the rest are the broker's, driven by workers and by recovery.
-typedef enum {
-    ZJOB_OP_START = 0,                  //  created/paused -> queued
-    ZJOB_OP_PAUSE,                      //  created/queued/running -> paused
-    ZJOB_OP_RESUME,                     //  paused -> queued (or running, if held)
-    ZJOB_OP_CANCEL,                     //  any non-terminal -> cancelled
-    ZJOB_OP_DISPATCH,                   //  queued -> running
-    ZJOB_OP_COMPLETE,                   //  running -> completed
-    ZJOB_OP_FAIL,                       //  running -> failed
-    ZJOB_OP_REQUEUE                     //  running -> queued; paused(held) -> paused
-} zjob_op_t;
-#define ZJOB_OP_COUNT 8
-
 //  Encoded msgpack bytes (a map), owned by whoever owns the job.
 typedef struct {
     const uint8_t *data;                //  NULL when empty
@@ -106,133 +96,110 @@ typedef struct {
     int64_t run_at;                     //  ms UTC not to start before; 0 = now
 } zjob_spec_t;
 
-struct _zjob_job_t {
-    //  Fields are ordered to leave no padding: a million queued jobs are a
-    //  million of these, so every 8 bytes is 8 MB.
-
-    //  Fixed at creation; the strings and bytes point into this allocation
-    char id [ZJOB_ID_LEN + 1];          //  Time-sortable printable id
-    uint8_t priority;                   //  zjob_priority_t
-    uint8_t status;                     //  zjob_status_t
-    uint8_t held;                       //  1 while a worker holds it (running,
-                                        //  or paused while running)
-    uint16_t tag_count;                 //  Entries in tags
-    uint32_t max_attempts;              //  0 = no limit
-    const char *workflow_id;            //  Never NULL
-    const char *user_id;                //  NULL if none
-    const char **tags;                  //  tag_count strings, NULL if none
-    zjob_bytes_t inputs;                //  Encoded msgpack map
-    zjob_bytes_t metadata;              //  Encoded msgpack map, may be empty
-    const char *idempotency_key;        //  NULL if none
-    int64_t run_at;                     //  ms UTC; 0 = as soon as queued
-
-    //  Changes over the job's life
-    uint32_t attempts;                  //  Times handed to a worker
-    float progress;                     //  0.0 .. 1.0
-    int64_t created_at;                 //  ms UTC
-    int64_t updated_at;                 //  ms UTC, every change
-    int64_t queued_at;                  //  ms UTC of the last enqueue, 0 if never
-    int64_t started_at;                 //  ms UTC of the first dispatch, 0 if never
-    int64_t completed_at;               //  ms UTC of reaching a terminal state
-    int64_t execution_ms;               //  Time spent running, all attempts
-    int64_t queued_ms;                  //  Time spent queued, all attempts
-    char *progress_message;             //  NULL if none
-    char *error_kind;                   //  NULL unless failed (or last attempt failed)
-    char *error_message;                //  NULL unless failed
-    char *worker_id;                    //  Worker holding or last holding the job
-    zjob_bytes_t outputs;               //  Encoded map, set when completed
-
-    //  Process-local bookkeeping, never encoded
-    int32_t refs;                       //  References held
-    zjob_job_t *next;                   //  Intrusive links for the owner's queue
-    zjob_job_t *prev;
-    uint64_t seq;                       //  Enqueue order, set by the owner
-};
-
-//  Create a job from spec with a new id, status created and the times set
-//  to now. Validates every field; on a bad one returns NULL and fills err
-//  (ZJOB_BAD_REQUEST or ZJOB_TOO_LARGE). The caller owns one reference.
-zjob_job_t *
-    zjob_job_new (const zjob_spec_t *spec, zjob_error_t *err);
-
 //  Take one more reference to job; returns job.
-zjob_job_t *
+ZJOB_EXPORT zjob_job_t *
     zjob_job_ref (zjob_job_t *job);
 
 //  Drop one reference; the job is freed with the last. Accepts NULL and
 //  sets *self_p to NULL.
-void
+ZJOB_EXPORT void
     zjob_job_destroy (zjob_job_t **self_p);
 
-//  A deep copy with one reference and no queue links.
-zjob_job_t *
+//  A deep copy with one reference, as independent of job as a new job.
+ZJOB_EXPORT zjob_job_t *
     zjob_job_dup (const zjob_job_t *job);
 
-//  Setters for the changing fields; they copy what they are given and set
-//  updated_at to now. data/text may be NULL to clear. Return 0, or -1 with
-//  err filled in when a value is over its limit or not a msgpack map.
-int
-    zjob_job_set_outputs (zjob_job_t *job, const uint8_t *data, size_t size, zjob_error_t *err);
-int
-    zjob_job_set_error (zjob_job_t *job, const char *kind, const char *message);
-int
-    zjob_job_set_progress (zjob_job_t *job, float progress, const char *message, zjob_error_t *err);
-int
-    zjob_job_set_worker (zjob_job_t *job, const char *worker_id);
-
-//  True if job carries every one of the tag_count tags.
-bool
-    zjob_job_has_tags (const zjob_job_t *job, const char *const *tags, size_t tag_count);
-
-//  The transition table. Returns the status op leads to from status from,
-//  or -1 if op is illegal there (and fills err with ZJOB_CONFLICT naming
-//  both). held says whether a worker still holds the job: it decides where
-//  resume leads (running if held, else queued) and whether requeue is legal
-//  from paused.
-int
-    zjob_transition (zjob_status_t from, zjob_op_t op, bool held, zjob_error_t *err);
-
-//  True if name is a valid workflow id, user id, tag or idempotency key:
-//  1..ZJOB_NAME_MAX bytes of printable ASCII without spaces.
-bool
-    zjob_name_valid (const char *name);
-
 //  True for completed, failed and cancelled.
-bool
+ZJOB_EXPORT bool
     zjob_status_terminal (zjob_status_t status);
 
-//  Names as used on the wire, in the CLI and in logs ("queued", "high",
-//  "pause"). The _parse functions return -1 for an unknown name.
-const char *
+//  Names as used on the wire, in the CLI and in logs ("queued", "high").
+//  The _parse functions return -1 for an unknown name.
+ZJOB_EXPORT const char *
     zjob_status_name (zjob_status_t status);
-int
+ZJOB_EXPORT int
     zjob_status_parse (const char *name);
-const char *
+ZJOB_EXPORT const char *
     zjob_priority_name (zjob_priority_t priority);
-int
+ZJOB_EXPORT int
     zjob_priority_parse (const char *name);
-const char *
-    zjob_op_name (zjob_op_t op);
 
-//  Append the job as a msgpack map to pk. Returns 0 or -1 on a pack error.
-int
-    zjob_job_pack (const zjob_job_t *job, msgpack_packer *pk);
+//  --------------------------------------------------------------------------
+//  Accessors. Strings and bytes are borrowed: valid while the job lives
+//  and is not changed. Times are ms UTC, 0 while unset.
 
-//  Encode to a fresh buffer; the caller frees *data_p with free().
-//  Returns 0, or -1 if out of memory.
-int
-    zjob_job_encode (const zjob_job_t *job, uint8_t **data_p, size_t *size_p);
+//  The id (ZJOB_ID_LEN characters), the workflow, the status and priority.
+ZJOB_EXPORT const char *
+    zjob_job_id (const zjob_job_t *job);
+ZJOB_EXPORT const char *
+    zjob_job_workflow (const zjob_job_t *job);
+ZJOB_EXPORT zjob_status_t
+    zjob_job_status (const zjob_job_t *job);
+ZJOB_EXPORT zjob_priority_t
+    zjob_job_priority (const zjob_job_t *job);
 
-//  Decode a job from a msgpack object (a map as written by zjob_job_pack).
-//  Returns a new job with one reference, or NULL with err filled in
-//  (ZJOB_BAD_REQUEST) for a wrong type, a missing or invalid field.
-zjob_job_t *
-    zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err);
+//  The user and the idempotency key the job was submitted with; NULL if none.
+ZJOB_EXPORT const char *
+    zjob_job_user (const zjob_job_t *job);
+ZJOB_EXPORT const char *
+    zjob_job_idempotency_key (const zjob_job_t *job);
 
-//  Decode a job from size bytes at data, which must hold exactly one
-//  msgpack map. Corrupt or truncated input returns NULL with err filled in.
-zjob_job_t *
-    zjob_job_decode (const uint8_t *data, size_t size, zjob_error_t *err);
+//  The tags: an array of *count_p strings, NULL with *count_p 0 if none.
+ZJOB_EXPORT const char *const *
+    zjob_job_tags (const zjob_job_t *job, size_t *count_p);
+
+//  The inputs, metadata and outputs: one encoded msgpack map of *size_p
+//  bytes, or NULL with *size_p 0 when empty (outputs: until completed).
+ZJOB_EXPORT const uint8_t *
+    zjob_job_inputs (const zjob_job_t *job, size_t *size_p);
+ZJOB_EXPORT const uint8_t *
+    zjob_job_metadata (const zjob_job_t *job, size_t *size_p);
+ZJOB_EXPORT const uint8_t *
+    zjob_job_outputs (const zjob_job_t *job, size_t *size_p);
+
+//  Progress as last reported (0.0 .. 1.0) and its message (NULL if none).
+ZJOB_EXPORT float
+    zjob_job_progress (const zjob_job_t *job);
+ZJOB_EXPORT const char *
+    zjob_job_progress_message (const zjob_job_t *job);
+
+//  The error of a failed job (or of its last failed attempt): a short
+//  snake_case kind and a message, each NULL if none.
+ZJOB_EXPORT const char *
+    zjob_job_error_kind (const zjob_job_t *job);
+ZJOB_EXPORT const char *
+    zjob_job_error_message (const zjob_job_t *job);
+
+//  The worker holding or last holding the job, NULL if none yet.
+ZJOB_EXPORT const char *
+    zjob_job_worker (const zjob_job_t *job);
+
+//  Times handed to a worker, and the most allowed (0: no limit).
+ZJOB_EXPORT uint32_t
+    zjob_job_attempts (const zjob_job_t *job);
+ZJOB_EXPORT uint32_t
+    zjob_job_max_attempts (const zjob_job_t *job);
+
+//  Created, last changed, last queued, first started, finished (reached a
+//  terminal status), and the time it may not start before (0: at once).
+ZJOB_EXPORT int64_t
+    zjob_job_created_at (const zjob_job_t *job);
+ZJOB_EXPORT int64_t
+    zjob_job_updated_at (const zjob_job_t *job);
+ZJOB_EXPORT int64_t
+    zjob_job_queued_at (const zjob_job_t *job);
+ZJOB_EXPORT int64_t
+    zjob_job_started_at (const zjob_job_t *job);
+ZJOB_EXPORT int64_t
+    zjob_job_completed_at (const zjob_job_t *job);
+ZJOB_EXPORT int64_t
+    zjob_job_run_at (const zjob_job_t *job);
+
+//  Msecs spent running and spent queued, over all attempts.
+ZJOB_EXPORT int64_t
+    zjob_job_execution_ms (const zjob_job_t *job);
+ZJOB_EXPORT int64_t
+    zjob_job_queued_ms (const zjob_job_t *job);
 
 #ifdef __cplusplus
 }

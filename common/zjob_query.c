@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include "zjob_query.h"
+#include "zjob_job_impl.h"
 
 #define STATUS_MASK_ALL ((1u << ZJOB_STATUS_COUNT) - 1)
 

@@ -11,6 +11,7 @@
 #ifndef ZJOB_QUERY_H_INCLUDED
 #define ZJOB_QUERY_H_INCLUDED
 
+#include "zjob_export.h"
 #include "zjob_job.h"
 
 #ifdef __cplusplus
@@ -45,22 +46,22 @@ typedef struct {
 } zjob_query_t;
 
 //  True if job passes every criterion of filter (a NULL filter matches all).
-bool
+ZJOB_EXPORT bool
     zjob_filter_match (const zjob_filter_t *filter, const zjob_job_t *job);
 
 //  Validate filter fields (names within limits, a status mask within the
 //  known statuses). Returns 0 or -1 with err filled (ZJOB_BAD_REQUEST).
-int
+ZJOB_EXPORT int
     zjob_filter_validate (const zjob_filter_t *filter, zjob_error_t *err);
 
 //  qsort-style comparison of two jobs by sort_by then id; descending flips.
-int
+ZJOB_EXPORT int
     zjob_job_compare (const zjob_job_t *a, const zjob_job_t *b, zjob_sort_t sort_by, bool descending);
 
 //  Names for zjob_sort_t ("created", "updated", "priority", "status").
-const char *
+ZJOB_EXPORT const char *
     zjob_sort_name (zjob_sort_t sort);
-int
+ZJOB_EXPORT int
     zjob_sort_parse (const char *name);
 
 #ifdef __cplusplus

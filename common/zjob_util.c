@@ -8,9 +8,9 @@
     ids, and it steps by one per id, so ids from one issuer are strictly
     increasing. When the clock steps back, the issuer keeps writing the last
     msecs it used; if the counter wraps within one msec, the msecs move one
-    forward. The state is per thread (each broker thread issues its own
-    ids, as the header says) and is reseeded in a forked child, which would
-    otherwise repeat its parent's ids.
+    forward. The state is per thread (each thread issues its own
+    sequence, as the header says) and is reseeded in a forked child,
+    which would otherwise repeat its parent's ids.
 
     CRC-32C. The reflected Castagnoli polynomial 0x82F63B78 with the usual
     pre- and post-inversion, so zjob_crc32c (0, "123456789", 9) is the

@@ -8,9 +8,16 @@
     ids from one process are strictly increasing even when the wall clock
     steps back, because a new id never goes below the last one issued.
 
-    The journal checksum is CRC-32C (Castagnoli, as in iSCSI and ext4). No
-    Debian package for C ships it, so it is here: the SSE4.2 crc32
-    instruction where the CPU has it, a slicing-by-8 table otherwise.
+    The journal checksum is CRC-32C (Castagnoli, as in iSCSI and ext4),
+    here rather than from ISA-L (Debian's libisal-dev) on measurement: the
+    two are level on journal-sized records (a few hundred bytes) and this
+    one is faster on small ones (bench/bench_crc.c, README "Dependencies").
+    The SSE4.2 crc32 instruction where the CPU has it, a slicing-by-8
+    table otherwise.
+
+    This header is internal to the tree. What libzjob's users need of it
+    (the id length, checking an id, the wall clock) is declared in
+    zjob_id.h, which it includes and libzjob installs.
     ========================================================================= */
 
 #ifndef ZJOB_UTIL_H_INCLUDED
@@ -20,33 +27,21 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <czmq.h>
+#include "zjob_id.h"                    //  ZJOB_ID_LEN, clock, id checks
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define ZJOB_ID_LEN 20          //  characters in a job id, without the NUL
-
-//  Wall-clock time in milliseconds since the Unix epoch, UTC.
-int64_t
-    zjob_clock_ms (void);
 
 //  Monotonic time in milliseconds; for intervals and deadlines only.
 int64_t
     zjob_mono_ms (void);
 
 //  Write a new job id into id (ZJOB_ID_LEN + 1 bytes, NUL-terminated).
-//  Not thread-safe: each process (or broker thread) issues its own ids.
+//  The issuer's state is per thread: ids from one thread strictly increase,
+//  and each thread (as each process) starts its counter at a random value.
 void
     zjob_id_new (char *id);
-
-//  True if id has the form of a job id (20 Crockford base32 characters).
-bool
-    zjob_id_valid (const char *id);
-
-//  Milliseconds encoded in the id's first 48 bits, or -1 if not an id.
-int64_t
-    zjob_id_time_ms (const char *id);
 
 //  CRC-32C of size bytes at data, continuing from crc (0 to start).
 uint32_t

@@ -4,7 +4,9 @@
     Connects to the broker (failing within two seconds if it does not
     answer), subscribes to the job's events, submits one job, waits for it
     to finish, and prints the events it saw and the outputs. Run it with
-    examples/hello_worker and a zjobd on the default endpoints.
+    examples/hello_worker and a zjobd on the default endpoints. It uses
+    only libzjob's installed headers: the job it reads back is opaque,
+    seen through its accessors (zjob_job.h).
 
         cc hello_client.c $(pkg-config --cflags --libs libzjob) -o hello_client
         ./hello_client [name] [tcp://127.0.0.1:5570] [tcp://127.0.0.1:5572]
@@ -12,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <msgpack.h>
 #include <zjob_client.h>
 
 int
@@ -84,6 +87,15 @@ main (int argc, char *argv [])
                 printf ("error: %s: %s\n", kind? kind: "-", message? message: "-");
             }
             zjob_reply_destroy (&results);
+        }
+        //  The job record: who ran it, how often, for how long
+        zjob_job_t *job = zjob_client_get (client, id, &err);
+        if (job) {
+            const char *worker = zjob_job_worker (job);
+            printf ("job %s: attempt %u on %s, ran %lld ms\n", zjob_job_id (job),
+                    zjob_job_attempts (job), worker? worker: "-",
+                    (long long) zjob_job_execution_ms (job));
+            zjob_job_destroy (&job);
         }
     }
     //  The events that had arrived meanwhile (subscriptions take effect

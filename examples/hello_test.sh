@@ -33,4 +33,5 @@ pids+=($!)
 output=$(timeout 30 "$bin/hello_client" Ada "${clients#clients=}" "${events#events=}")
 echo "$output"
 grep -q 'Hello, Ada!' <<< "$output" || { echo "hello_test: no greeting in the client's output" >&2; exit 1; }
+grep -q 'attempt 1 on hello-worker' <<< "$output" || { echo "hello_test: no job record in the client's output" >&2; exit 1; }
 echo "1 passed, 0 failed"

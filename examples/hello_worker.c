@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <msgpack.h>
 #include <zjob_worker.h>
 
 //  Copy the str value of key in the msgpack map data into buf ("" if none)

@@ -20,6 +20,10 @@
     Encoding goes through a reusable builder: begin, add fields, end into a
     frame. The body is written as a map32 whose count is patched at the
     end, so fields are added one by one without counting them first.
+
+    What a libzjob user needs of all this (the limits, the commands, the
+    field readers of a reply) is in zjob_msg.h, which libzjob installs and
+    exports; the rest of this header is internal to the tree.
     ========================================================================= */
 
 #ifndef ZJOB_PROTO_H_INCLUDED
@@ -31,67 +35,16 @@
 #include <czmq.h>
 #include <msgpack.h>
 #include "zjob_error.h"
-#include "zjob_job.h"
+#include "zjob_job_impl.h"
 #include "zjob_query.h"
+#include "zjob_msg.h"                   //  Constants, commands, message readers
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 //  --------------------------------------------------------------------------
-//  Protocol constants (PROTOCOL.md, "Limits" and "Heartbeats")
-
-#define ZJOB_PROTO_VERSION      1               //  The one version this code speaks
-#define ZJOB_MSG_MAX            (16 << 20)      //  bytes in one message frame
-#define ZJOB_MSG_OBJECTS_MAX    (1 << 21)       //  msgpack values in one message
-#define ZJOB_MSG_DEPTH_MAX      16              //  nesting of arrays and maps
-#define ZJOB_BATCH_MAX          10000           //  specs in a SUBMIT, ids in a bulk op
-#define ZJOB_BULK_ERRORS_MAX    100             //  per-job errors in a bulk reply
-#define ZJOB_WORKFLOWS_MAX      64              //  workflows one worker serves
-#define ZJOB_SLOTS_MAX          1000            //  slots (credit) of one worker
-#define ZJOB_HWM                10000           //  messages queued per peer pipe
-#define ZJOB_INFLIGHT_MAX       1000            //  requests a client keeps in flight
-#define ZJOB_HEARTBEAT_MS       1000            //  msecs between heartbeats
-#define ZJOB_LIVENESS           3               //  heartbeats missed = peer dead
-#define ZJOB_TOPIC_MAX          300             //  bytes in an event topic, with the NUL
-#define ZJOB_EVENT_TOPICS       3               //  topics one job event is sent under
-
-//  --------------------------------------------------------------------------
-//  Commands and routes
-
-typedef enum {
-    ZJOB_CMD_UNKNOWN = 0,
-    //  client -> broker, clients socket; each is a request
-    ZJOB_CMD_SUBMIT,
-    ZJOB_CMD_GET,
-    ZJOB_CMD_LIST,
-    ZJOB_CMD_DELETE,
-    ZJOB_CMD_START,
-    ZJOB_CMD_PAUSE,                     //  also broker -> worker
-    ZJOB_CMD_RESUME,                    //  also broker -> worker
-    ZJOB_CMD_CANCEL,                    //  also broker -> worker
-    ZJOB_CMD_STATUS,
-    ZJOB_CMD_RESULTS,
-    ZJOB_CMD_CLEANUP,
-    ZJOB_CMD_STATS,
-    ZJOB_CMD_WORKERS,
-    ZJOB_CMD_PING,
-    //  replies, on both ROUTER sockets, either way
-    ZJOB_CMD_OK,
-    ZJOB_CMD_ERROR,
-    //  workers socket
-    ZJOB_CMD_READY,                     //  worker -> broker, request
-    ZJOB_CMD_JOB,                       //  broker -> worker, notification
-    ZJOB_CMD_PROGRESS,                  //  worker -> broker, notification
-    ZJOB_CMD_RESULT,                    //  worker -> broker, request
-    ZJOB_CMD_CREDIT,                    //  worker -> broker, notification
-    ZJOB_CMD_HEARTBEAT,                 //  both ways, notification
-    ZJOB_CMD_RECONNECT,                 //  broker -> worker, reply or notification
-    ZJOB_CMD_DISCONNECT,                //  both ways, notification
-    //  events socket
-    ZJOB_CMD_EVENT                      //  broker -> subscriber
-} zjob_cmd_t;
-#define ZJOB_CMD_COUNT 26
+//  Routes
 
 //  Who sends to whom on which socket; a decoder is told its route so that
 //  a command that does not belong there is a 400, and a command that means
@@ -104,14 +57,6 @@ typedef enum {
     ZJOB_ROUTE_EVENTS                   //  events socket, broker -> subscriber
 } zjob_route_t;
 #define ZJOB_ROUTE_COUNT 5
-
-//  The command's wire name ("SUBMIT"), "UNKNOWN" for anything else.
-const char *
-    zjob_cmd_name (zjob_cmd_t cmd);
-
-//  The command named name (exact, upper case), or ZJOB_CMD_UNKNOWN.
-zjob_cmd_t
-    zjob_cmd_parse (const char *name);
 
 //  True if cmd may be sent on route.
 bool
@@ -155,15 +100,6 @@ int
 //  --------------------------------------------------------------------------
 //  Structured request fields, as decoded (all borrowed from the message)
 
-//  Which jobs a DELETE/START/PAUSE/RESUME/CANCEL applies to: exactly one
-//  of id, ids or filter is set.
-typedef struct {
-    const char *id;                     //  One job, or NULL
-    const char *const *ids;             //  id_count jobs, or NULL
-    size_t id_count;
-    const zjob_filter_t *filter;        //  Every matching job, or NULL
-} zjob_target_t;
-
 //  One job's result, as a RESULT carries it (PROTOCOL.md 10.5): decoded
 //  (borrowed from the message) or given to the encoder.
 typedef struct {
@@ -177,8 +113,6 @@ typedef struct {
 
 //  --------------------------------------------------------------------------
 //  Decoding
-
-typedef struct _zjob_msg_t zjob_msg_t;
 
 //  Decode one message of size bytes at data, received on route. The bytes
 //  are borrowed and must outlive the message. Returns the message, or NULL
@@ -220,50 +154,10 @@ void
 int
     zjob_msg_check_reply (zjob_msg_t *self, zjob_cmd_t request, zjob_error_t *err);
 
-//  The envelope
-uint32_t
-    zjob_msg_version (zjob_msg_t *self);
-zjob_cmd_t
-    zjob_msg_command (zjob_msg_t *self);
-const char *
-    zjob_msg_command_name (zjob_msg_t *self);
-uint64_t
-    zjob_msg_request_id (zjob_msg_t *self);
+//  The route the message was decoded for (the envelope's other readers
+//  are in zjob_msg.h).
 zjob_route_t
     zjob_msg_route (zjob_msg_t *self);
-//  The body map (borrowed; valid while the message lives)
-const msgpack_object *
-    zjob_msg_body (zjob_msg_t *self);
-
-//  Field readers, by key. They never fail: an absent key, a nil value or a
-//  value of another type gives NULL or the default. (Decode has already
-//  checked the types of every field a command defines; an OK reply's body
-//  is checked by zjob_msg_check_reply.)
-//  The value of key, or NULL.
-const msgpack_object *
-    zjob_msg_field (zjob_msg_t *self, const char *key);
-//  True if key is present and not nil.
-bool
-    zjob_msg_has (zjob_msg_t *self, const char *key);
-//  A NUL-terminated copy of a str value, valid while the message lives.
-const char *
-    zjob_msg_str (zjob_msg_t *self, const char *key);
-uint64_t
-    zjob_msg_uint (zjob_msg_t *self, const char *key, uint64_t dflt);
-int64_t
-    zjob_msg_int (zjob_msg_t *self, const char *key, int64_t dflt);
-//  A float, or an integer as a double.
-double
-    zjob_msg_float (zjob_msg_t *self, const char *key, double dflt);
-bool
-    zjob_msg_bool (zjob_msg_t *self, const char *key, bool dflt);
-//  A bin value's bytes (pointing into the frame) and *size_p, or NULL/0.
-const uint8_t *
-    zjob_msg_bin (zjob_msg_t *self, const char *key, size_t *size_p);
-//  An array of str as NUL-terminated strings (*count_p entries), or NULL
-//  with *count_p 0. An array with a non-string item also gives NULL.
-const char *const *
-    zjob_msg_strs (zjob_msg_t *self, const char *key, size_t *count_p);
 
 //  Structured fields, decoded and validated with the message.
 //  SUBMIT: the job specs (*count_p of them); NULL for other commands.
@@ -293,22 +187,6 @@ size_t
     zjob_msg_result_errors (zjob_msg_t *self);
 const char *
     zjob_msg_result_error (zjob_msg_t *self, size_t index, zjob_error_t *err);
-//  Decode the job map at key (GET reply "job", JOB "job"). Returns a new
-//  job (the caller destroys it) or NULL with err filled.
-zjob_job_t *
-    zjob_msg_job (zjob_msg_t *self, const char *key, zjob_error_t *err);
-
-//  Decode the array of job maps at key (LIST reply "jobs"). On success
-//  *jobs_p is a fresh array of *count_p new jobs (destroy each, then free
-//  the array); returns 0, or -1 with err filled and nothing allocated.
-int
-    zjob_msg_jobs (zjob_msg_t *self, const char *key, zjob_job_t ***jobs_p, size_t *count_p,
-                   zjob_error_t *err);
-
-//  Copy an ERROR message's code and message into err. Returns the code
-//  (ZJOB_OK with an empty message if the message is not an ERROR).
-int
-    zjob_msg_error (zjob_msg_t *self, zjob_error_t *err);
 
 //  --------------------------------------------------------------------------
 //  Encoding
@@ -487,6 +365,9 @@ zframe_t *
 
 //  --------------------------------------------------------------------------
 //  Event topics (PROTOCOL.md, "Events")
+
+#define ZJOB_TOPIC_MAX          300             //  bytes in an event topic, with the NUL
+#define ZJOB_EVENT_TOPICS       3               //  topics one job event is sent under
 
 //  Write into topics the topic frames one event is published under:
 //  for a job event (workflow_id and id set) three,

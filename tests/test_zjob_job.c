@@ -14,7 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "zjob_job.h"
+#include "zjob_job_impl.h"
 
 //  Deterministic random numbers for reproducible tests
 static uint64_t
@@ -1444,4 +1444,73 @@ Test (codec, decoded_job_is_one_block)
     cr_assert_eq (malloc_usable_size (copy), malloc_usable_size (job));
     zjob_job_destroy (&job);
     zjob_job_destroy (&copy);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Accessors: what a program on the installed headers reads of a job
+
+Test (accessors, read_every_field)
+{
+    zjob_job_t *job = s_new_full ();
+    cr_assert_str_eq (zjob_job_id (job), job->id);
+    cr_assert_str_eq (zjob_job_workflow (job), "image.resize");
+    cr_assert_eq (zjob_job_status (job), ZJOB_PAUSED);
+    cr_assert_eq (zjob_job_priority (job), ZJOB_PRIORITY_HIGH);
+    cr_assert_str_eq (zjob_job_user (job), "alice@example.com");
+    cr_assert_str_eq (zjob_job_idempotency_key (job), "req-42");
+    size_t count;
+    const char *const *tags = zjob_job_tags (job, &count);
+    cr_assert_eq (count, 3);
+    cr_assert_str_eq (tags [0], "blue");
+    cr_assert_str_eq (tags [2], "red");
+    size_t size;
+    const uint8_t *data = zjob_job_inputs (job, &size);
+    cr_assert_eq (size, sizeof (s_map));
+    cr_assert_arr_eq (data, s_map, sizeof (s_map));
+    data = zjob_job_metadata (job, &size);
+    cr_assert_eq (size, sizeof (s_map2));
+    cr_assert_arr_eq (data, s_map2, sizeof (s_map2));
+    data = zjob_job_outputs (job, &size);
+    cr_assert_eq (size, sizeof (s_map3));
+    cr_assert_arr_eq (data, s_map3, sizeof (s_map3));
+    cr_assert_float_eq (zjob_job_progress (job), 0.25f, 1e-6);
+    cr_assert_str_eq (zjob_job_progress_message (job), "a quarter done");
+    cr_assert_str_eq (zjob_job_error_kind (job), "Timeout");
+    cr_assert_str_eq (zjob_job_error_message (job), "took too long: 30 s");
+    cr_assert_str_eq (zjob_job_worker (job), "worker-7@host");
+    cr_assert_eq (zjob_job_attempts (job), 3);
+    cr_assert_eq (zjob_job_max_attempts (job), 5);
+    cr_assert_eq (zjob_job_created_at (job), 1700000000001);
+    cr_assert_eq (zjob_job_updated_at (job), 1700000000009);
+    cr_assert_eq (zjob_job_queued_at (job), 1700000000002);
+    cr_assert_eq (zjob_job_started_at (job), 1700000000003);
+    cr_assert_eq (zjob_job_completed_at (job), 1700000000004);
+    cr_assert_eq (zjob_job_run_at (job), 1700000000123);
+    cr_assert_eq (zjob_job_execution_ms (job), 123456789012);
+    cr_assert_eq (zjob_job_queued_ms (job), 42);
+    zjob_job_destroy (&job);
+}
+
+Test (accessors, unset_fields_read_as_none)
+{
+    zjob_job_t *job = s_new_minimal ();
+    cr_assert_eq (zjob_job_status (job), ZJOB_CREATED);
+    cr_assert_null (zjob_job_user (job));
+    cr_assert_null (zjob_job_idempotency_key (job));
+    size_t count = 99;
+    cr_assert_null (zjob_job_tags (job, &count));
+    cr_assert_eq (count, 0);
+    size_t size = 99;
+    cr_assert_null (zjob_job_outputs (job, &size));
+    cr_assert_eq (size, 0);
+    cr_assert_null (zjob_job_progress_message (job));
+    cr_assert_null (zjob_job_error_kind (job));
+    cr_assert_null (zjob_job_error_message (job));
+    cr_assert_null (zjob_job_worker (job));
+    cr_assert_eq (zjob_job_attempts (job), 0);
+    cr_assert_eq (zjob_job_started_at (job), 0);
+    cr_assert_eq (zjob_job_run_at (job), 0);
+    cr_assert (zjob_job_created_at (job) > 0);
+    zjob_job_destroy (&job);
 }

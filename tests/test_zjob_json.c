@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 #include "zjob_json.h"
+#include "zjob_job_impl.h"
 
 //  JSON text -> msgpack -> compact JSON text
 static char *

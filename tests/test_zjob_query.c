@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "zjob_query.h"
+#include "zjob_job_impl.h"
 
 static zjob_job_t *
 s_job (const char *workflow, const char *user, const char *const *tags, size_t tag_count,

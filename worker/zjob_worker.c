@@ -85,6 +85,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "zjob_worker.h"
+#include "zjob_proto.h"
 
 #define POLL_SLICE_MS (ZJOB_HEARTBEAT_MS / 10)  //  msecs between checks of the stop flag
 

@@ -47,9 +47,11 @@
 #define ZJOB_WORKER_H_INCLUDED
 
 #include <czmq.h>
+#include "zjob_export.h"
+#include "zjob_version.h"
 #include "zjob_error.h"
 #include "zjob_job.h"
-#include "zjob_proto.h"
+#include "zjob_msg.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -96,14 +98,14 @@ typedef enum {
 //  (1..ZJOB_SLOTS_MAX). Registration completes inside recv: the broker
 //  need not be up yet. Returns NULL with err filled (ZJOB_BAD_REQUEST)
 //  for a bad name, workflow, count or slots.
-zjob_worker_t *
+ZJOB_EXPORT zjob_worker_t *
     zjob_worker_new (const char *endpoint, const char *name, const char *const *workflows,
                      size_t count, size_t slots, zjob_error_t *err);
 
 //  Say DISCONNECT to the broker (which requeues the jobs still held) and
 //  close. Results not yet acknowledged are lost; call zjob_worker_flush
 //  first to wait for them. Accepts NULL; sets *self_p to NULL.
-void
+ZJOB_EXPORT void
     zjob_worker_destroy (zjob_worker_t **self_p);
 
 //  Run the engine for at most timeout_ms (0: only what is due now; -1:
@@ -112,14 +114,14 @@ void
 //  filled (ZJOB_UNAVAILABLE) when the wait was interrupted by a signal
 //  (zsys_interrupted). A broker that is down or refuses READY is not an
 //  error: the engine keeps trying, with its backoff.
-int
+ZJOB_EXPORT int
     zjob_worker_recv (zjob_worker_t *self, int timeout_ms, zjob_task_t **task_p,
                       zjob_error_t *err);
 
 //  Report progress (0.0 .. 1.0, message may be NULL) on a task. Sent at
 //  once, never resent: a lost progress report is superseded by the next.
 //  0, or -1 if the task is not held.
-int
+ZJOB_EXPORT int
     zjob_worker_progress (zjob_worker_t *self, zjob_task_t *task, float progress,
                           const char *message);
 
@@ -132,10 +134,10 @@ int
 //  one RESULT when they are taken (zjob_worker_timeout is 0 meanwhile). The task is freed. 0, or -1 with err filled
 //  (outputs not a msgpack map or too large: the task is then failed with
 //  kind "bad_output" and that error's text instead).
-int
+ZJOB_EXPORT int
     zjob_worker_complete (zjob_worker_t *self, zjob_task_t **task_p, const uint8_t *outputs,
                           size_t size, zjob_error_t *err);
-int
+ZJOB_EXPORT int
     zjob_worker_fail (zjob_worker_t *self, zjob_task_t **task_p, const char *kind,
                       const char *message);
 
@@ -148,65 +150,66 @@ int
 //  as before. A drained worker that holds nothing leaves (DISCONNECT).
 //  Call it on the engine's thread (zjob_worker_run drains by itself on
 //  stop). Returns 0; calling it again does nothing.
-int
+ZJOB_EXPORT int
     zjob_worker_drain (zjob_worker_t *self);
 
 //  Run the engine until every result sent is acknowledged, at most
 //  timeout_ms. Returns 0, or -1 if some are still waiting.
-int
+ZJOB_EXPORT int
     zjob_worker_flush (zjob_worker_t *self, int timeout_ms);
 
 //  The DEALER socket, for a poll loop; it is the same socket for the
 //  worker's whole life (a reconnection reuses it). Borrowed; do not read.
 //  A loop that also watches plain descriptors (child processes' pipes)
 //  polls them together with this socket in one zmq_poll.
-zsock_t *
+ZJOB_EXPORT zsock_t *
     zjob_worker_sock (zjob_worker_t *self);
 
 //  Msecs until the engine has a timer due (heartbeat, liveness, resend):
 //  the longest a poll loop may wait before calling recv again.
-int
+ZJOB_EXPORT int
     zjob_worker_timeout (zjob_worker_t *self);
 
 //  True once the broker has acknowledged the registration (and after a
 //  reconnection, again when it has acknowledged the new one).
-bool
+ZJOB_EXPORT bool
     zjob_worker_registered (zjob_worker_t *self);
 
 //  The worker's name; its id (the name and a random suffix, fixed for
 //  its life: what the broker knows it by and sets as a job's worker_id);
 //  and the number of tasks it holds now.
-const char *
+ZJOB_EXPORT const char *
     zjob_worker_name (zjob_worker_t *self);
-const char *
+ZJOB_EXPORT const char *
     zjob_worker_id (zjob_worker_t *self);
-size_t
+ZJOB_EXPORT size_t
     zjob_worker_held (zjob_worker_t *self);
 
 //  --------------------------------------------------------------------------
 //  Tasks
 
 //  What the broker handed out (borrowed, valid while the task is).
-const char *
+ZJOB_EXPORT const char *
     zjob_task_id (zjob_task_t *self);
-const char *
+ZJOB_EXPORT const char *
     zjob_task_workflow (zjob_task_t *self);
 //  The inputs: a msgpack map of *size_p bytes.
-const uint8_t *
+ZJOB_EXPORT const uint8_t *
     zjob_task_inputs (zjob_task_t *self, size_t *size_p);
 //  1 for the first run; more after the job was requeued.
-uint32_t
+ZJOB_EXPORT uint32_t
     zjob_task_attempt (zjob_task_t *self);
-zjob_priority_t
+ZJOB_EXPORT zjob_priority_t
     zjob_task_priority (zjob_task_t *self);
-//  The job as dispatched (user, tags, metadata...). Borrowed.
-const zjob_job_t *
+//  The job as dispatched (user, tags, metadata...), to read with the
+//  zjob_job_* accessors. Borrowed.
+ZJOB_EXPORT const zjob_job_t *
     zjob_task_job (zjob_task_t *self);
 
 //  The task's state as the broker last told it. Safe from any thread.
-bool
+ZJOB_EXPORT bool
     zjob_task_paused (zjob_task_t *self);
-bool
+ZJOB_EXPORT bool
     zjob_task_cancelled (zjob_task_t *self);
 
 //  --------------------------------------------------------------------------
@@ -228,29 +231,29 @@ typedef uint8_t *(zjob_handler_fn) (zjob_task_t *task, size_t *size_p, void *arg
 //  DISCONNECT hands back the jobs left.
 //  Call it once per worker. Returns 0, or -1 with err filled when the
 //  thread pool cannot start.
-int
+ZJOB_EXPORT int
     zjob_worker_run (zjob_worker_t *self, zjob_handler_fn *handler, void *arg,
                      zjob_error_t *err);
 
 //  Ask zjob_worker_run to stop and return. Safe from a signal handler or
 //  another thread: it only sets a flag, read within ZJOB_HEARTBEAT_MS / 10.
-void
+ZJOB_EXPORT void
     zjob_worker_stop (zjob_worker_t *self);
 
 //  From a handler: report progress (0.0 .. 1.0, message may be NULL).
 //  0, or -1 if the task is no longer wanted (cancelled or stopping).
-int
+ZJOB_EXPORT int
     zjob_task_progress (zjob_task_t *self, float progress, const char *message);
 
 //  From a handler: block while the task is paused. Returns 0 to go on, or
 //  -1 when the task is cancelled or the worker is stopping (the handler
 //  should return at once; its result is not sent as a failure).
-int
+ZJOB_EXPORT int
     zjob_task_checkpoint (zjob_task_t *self);
 
 //  From a handler: set the error the task fails with when the handler
 //  returns NULL (kind and message copied; either may be NULL).
-void
+ZJOB_EXPORT void
     zjob_task_fail (zjob_task_t *self, const char *kind, const char *message);
 
 #ifdef __cplusplus

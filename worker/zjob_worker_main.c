@@ -48,6 +48,7 @@
 #include "zjob_json.h"
 #include "zjob_runner.h"
 #include "zjob_worker.h"
+#include "zjob_proto.h"
 
 #define BROKER_DEFAULT      "tcp://127.0.0.1:5571"  //  zjobd's default workers endpoint
 #define BROKER_ENV          "ZJOB_WORKER_BROKER"    //  the variable naming the endpoint

@@ -24,6 +24,9 @@
 #include <getopt.h>
 #include "zjob_client.h"
 #include "zjob_json.h"
+#include "zjob_job_impl.h"       //  In-tree: the CLI reads job fields
+#include "zjob_proto.h"
+#include "zjob_util.h"
 
 //  The daemon's defaults (ZJOB_BROKER_*_DEFAULT in broker/zjob_broker.h,
 //  which the client side does not include: a lower layer never sees it)
