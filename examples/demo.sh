@@ -74,10 +74,10 @@ show workers
 
 step "Jobs of mixed priorities; two workers, so most of them wait their turn"
 long=$(zjob submit render --input '{"steps": 6, "sleep_ms": 250}' --priority low --tag demo)
-pauser=$(zjob submit render --input '{"steps": 8, "sleep_ms": 200}' --priority medium --tag demo)
+pauser=$(zjob submit render --input '{"steps": 40, "sleep_ms": 200}' --priority medium --tag demo)
 low=$(zjob submit render --input '{"steps": 3, "sleep_ms": 150}' --priority low --tag demo)
 doomed=$(zjob submit render --input '{"steps": 2, "sleep_ms": 100, "fail": true}' --priority high --tag demo)
-victim=$(zjob submit render --input '{"steps": 20, "sleep_ms": 200}' --priority medium --tag demo)
+victim=$(zjob submit render --input '{"steps": 100, "sleep_ms": 200}' --priority medium --tag demo)
 urgent=$(zjob submit render --input '{"steps": 4, "sleep_ms": 150}' --priority critical --tag demo --user ops)
 echo "submitted 6 jobs; the critical and high ones are served before the others still queued"
 show list --tag demo --sort created
