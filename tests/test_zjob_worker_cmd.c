@@ -656,6 +656,48 @@ Test (worker_cmd, killed_worker_leaves_no_command)
     cr_assert (zjob_test_wait_gone (pid, DEADLINE_MS), "the command died with the worker");
 }
 
+Test (worker_cmd, killed_worker_takes_the_jobs_whole_group_along)
+{
+    //  The job starts a sleep in the background and one in the foreground;
+    //  PR_SET_PDEATHSIG alone would kill only the shell and leave both
+    //  running while the broker queues the job again (two copies running)
+    s_worker_start (true, "-w", "tree", "--", "/bin/sh", "-c",
+                    "d=$1; sleep 30 & echo $! > \"$d/bg.tmp\"; mv \"$d/bg.tmp\" \"$d/bg\"; "
+                    "sh -c 'echo $$ > \"$1/fg.tmp\"; mv \"$1/fg.tmp\" \"$1/fg\"; exec sleep 30' "
+                    "sh \"$d\"; echo '{}'",
+                    "sh", s_env.dir, NULL);
+    char id [ZJOB_ID_LEN + 1];
+    s_submit ("tree", "{}", ZJOB_PRIORITY_LOW, id);
+    pid_t background = s_read_pid ("bg");
+    pid_t foreground = s_read_pid ("fg");
+    kill (s_env.worker, SIGKILL);
+    cr_assert_eq (zjob_test_wait_exit (s_env.worker, DEADLINE_MS), 128 + SIGKILL);
+    s_env.worker = 0;
+    cr_assert (zjob_test_wait_gone (background, DEADLINE_MS), "the background sleep is killed");
+    cr_assert (zjob_test_wait_gone (foreground, DEADLINE_MS), "the foreground sleep is killed");
+}
+
+Test (worker_cmd, last_progress_line_goes_before_the_result)
+{
+    //  Progress written just before the exit is read after it; it must
+    //  still reach the broker, and before the RESULT (a progress after the
+    //  result would be refused). Many runs, since the race is in the timing
+    enum { RUNS = 50 };
+    s_worker_start (true, "-w", "quick", "--slots", "4", "--", "/bin/sh", "-c",
+                    "printf '0.5 a\\n1.0 last\\n' >&3", NULL);
+    char ids [RUNS][ZJOB_ID_LEN + 1];
+    for (int run = 0; run < RUNS; run++)
+        s_submit ("quick", "{}", ZJOB_PRIORITY_LOW, ids [run]);
+    int lost = 0;
+    for (int run = 0; run < RUNS; run++) {
+        zjob_job_t *job = s_expect_end (ids [run], ZJOB_COMPLETED);
+        if (!job->progress_message || !streq (job->progress_message, "last"))
+            lost++;
+        zjob_job_destroy (&job);
+    }
+    cr_assert_eq (lost, 0, "%d of %d jobs lost their last progress line", lost, RUNS);
+}
+
 //  --------------------------------------------------------------------------
 //  Usage
 

@@ -32,8 +32,9 @@
     held, not failed: the DISCONNECT that zjob_worker_destroy sends makes
     the broker queue them again. A second signal kills the commands at
     once. Whatever happens, every child is killed and reaped before the
-    program exits (the runner's destructor guarantees it), and
-    PR_SET_PDEATHSIG covers a worker killed outright.
+    program exits (the runner's destructor guarantees it); a worker killed
+    outright (SIGKILL) takes every job's whole process group along, through
+    each job's watcher process (zjob_runner.h).
     ========================================================================= */
 
 #include <errno.h>
@@ -141,7 +142,9 @@ s_usage (FILE *out)
 "SIGTERM or SIGINT stops the worker: it takes no new job, running jobs get the\n"
 "grace to finish, then their commands are stopped as on cancel and the jobs\n"
 "are handed back to the broker, which queues them again. A second signal kills\n"
-"the commands at once. The commands die with the worker if it is killed.\n"
+"the commands at once. The commands die with the worker even if it is killed\n"
+"with SIGKILL: each job has a watcher process that kills the job's whole process\n"
+"group when the worker dies.\n"
 "\n"
 "Exit status: 0 after a stop by signal; 1 on bad usage, or when the worker\n"
 "cannot start (an endpoint that cannot be used). A broker that is down or\n"
