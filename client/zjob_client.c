@@ -103,6 +103,11 @@ zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err)
         zjob_error_set (err, ZJOB_BAD_REQUEST, "no broker endpoint given");
         return NULL;
     }
+    //  CZMQ set up once, whatever other threads do now (zjob_util.h)
+    if (zjob_czmq_init ()) {
+        zjob_error_set (err, ZJOB_INTERNAL, "CZMQ cannot start (zsys_init failed)");
+        return NULL;
+    }
     zjob_client_t *self = (zjob_client_t *) zmalloc (sizeof (zjob_client_t));
     if (!self) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
@@ -829,6 +834,10 @@ zjob_events_new (const char *endpoint, zjob_error_t *err)
 {
     if (!endpoint || !*endpoint) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "no events endpoint given");
+        return NULL;
+    }
+    if (zjob_czmq_init ()) {
+        zjob_error_set (err, ZJOB_INTERNAL, "CZMQ cannot start (zsys_init failed)");
         return NULL;
     }
     zjob_events_t *self = (zjob_events_t *) zmalloc (sizeof (zjob_events_t));

@@ -918,6 +918,11 @@ zjob_worker_new (const char *endpoint, const char *name, const char *const *work
                         ZJOB_SLOTS_MAX, slots);
         return NULL;
     }
+    //  CZMQ set up once, whatever other threads do now (zjob_util.h)
+    if (zjob_czmq_init ()) {
+        zjob_error_set (err, ZJOB_INTERNAL, "CZMQ cannot start (zsys_init failed)");
+        return NULL;
+    }
     zjob_worker_t *self = (zjob_worker_t *) zmalloc (sizeof (zjob_worker_t));
     if (!self) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");

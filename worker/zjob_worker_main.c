@@ -757,9 +757,10 @@ main (int argc, char *argv [])
         return status;
     s_standard_fds ();
 
-    //  Our own signal handling, in place of CZMQ's
+    //  Our own signal handling, in place of CZMQ's; then CZMQ's set-up and
+    //  its logging, all before any socket exists (zsys_set_* must be)
     zsys_handler_set (NULL);
-    zsys_init ();
+    zjob_czmq_init ();
     zsys_set_logstream (stderr);
     zsys_set_logident ("zjob-worker");
     if (s_signals_setup () != 0) {
