@@ -1281,3 +1281,26 @@ Test (worker, drain_hands_back_what_still_comes)
     zjob_worker_destroy (&worker);
     s_fake_stop (&fake);
 }
+
+//  --------------------------------------------------------------------------
+//  Endpoints
+
+Test (endpoints, a_missing_transport_is_named_with_an_example)
+{
+    //  libzmq says only "Invalid argument"; the constructors say what is wrong
+    const char *workflows [] = { "w" };
+    zjob_error_t err;
+    zjob_worker_t *worker = zjob_worker_new ("127.0.0.1:5571", "hint", workflows, 1, 1, &err);
+    cr_assert_null (worker);
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    cr_assert (strstr (err.text, "endpoint must include a transport, e.g. tcp://127.0.0.1:5571"),
+               "%s", err.text);
+    zjob_client_t *client = zjob_client_new ("127.0.0.1:5570", 100, &err);
+    cr_assert_null (client);
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    cr_assert (strstr (err.text, "endpoint must include a transport, e.g. tcp://127.0.0.1:5570"),
+               "%s", err.text);
+    zjob_events_t *events = zjob_events_new ("localhost:5572", &err);
+    cr_assert_null (events);
+    cr_assert (strstr (err.text, "e.g. tcp://localhost:5572"), "%s", err.text);
+}

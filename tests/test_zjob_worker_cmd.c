@@ -744,30 +744,43 @@ Test (worker_cmd_usage, help_and_bad_usage)
     cr_assert (strstr (out, "echo \"0.4 resizing\" >&3"));
     cr_assert (strstr (out, "ZJOB_WORKER_BROKER"));
 
+    cr_assert (strstr (out, "Exit status: 0"), "%s", out);
+
+    //  Exit 1 for usage (an unknown option, a missing argument), 2 for an
+    //  invalid value, as the zjob CLI
     struct {
         const char *args [8];
+        int status;
         const char *says;
     } cases [] = {
-        { { NULL }, "no workflow given" },
-        { { "-w", "x", NULL }, "no command given" },
-        { { "-w", "bad name", "--", "true", NULL }, "bad workflow name \"bad name\"" },
-        { { "-w", "x", "--slots", "0", "--", "true", NULL }, "bad --slots \"0\"" },
-        { { "-w", "x", "--grace", "soon", "--", "true", NULL }, "bad --grace \"soon\"" },
-        { { "-w", "x", "--timeout", "-1", "--", "true", NULL }, "bad --timeout \"-1\"" },
-        { { "-w", "x", "--name", "a b", "--", "true", NULL }, "bad --name \"a b\"" },
-        { { "-w", "x", "--frobnicate", "--", "true", NULL }, "unknown option --frobnicate" },
-        { { "-w", NULL }, "-w needs a value" }
+        { { NULL }, 1, "no workflow given" },
+        { { "-w", "x", NULL }, 1, "no command given" },
+        { { "-w", "x", "--frobnicate", "--", "true", NULL }, 1, "unknown option --frobnicate" },
+        { { "-w", NULL }, 1, "-w needs a value" },
+        { { "-w", "bad name", "--", "true", NULL }, 2, "bad workflow name \"bad name\"" },
+        { { "-w", "x", "--slots", "0", "--", "true", NULL }, 2, "bad --slots \"0\"" },
+        { { "-w", "x", "--grace", "soon", "--", "true", NULL }, 2, "bad --grace \"soon\"" },
+        { { "-w", "x", "--timeout", "-1", "--", "true", NULL }, 2, "bad --timeout \"-1\"" },
+        { { "-w", "x", "--name", "a b", "--", "true", NULL }, 2, "bad --name \"a b\"" }
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases [0]); i++) {
-        cr_assert_eq (s_run_worker (cases [i].args, out, err, sizeof (out)), 1,
-                      "case %zu exits 1", i);
+        int status = s_run_worker (cases [i].args, out, err, sizeof (out));
+        cr_assert_eq (status, cases [i].status, "case %zu exits %d, not %d", i,
+                      cases [i].status, status);
         cr_assert (strstr (err, cases [i].says), "case %zu: \"%s\" not in: %s", i,
                    cases [i].says, err);
         cr_assert (strstr (err, "usage: zjob-worker"), "case %zu shows the usage", i);
     }
 
-    //  An endpoint that cannot be used is an error at start
+    //  An endpoint that cannot be used is bad input, said with a hint
+    const char *no_transport [] = { "-b", "127.0.0.1:5571", "-w", "x", "--", "true", NULL };
+    cr_assert_eq (s_run_worker (no_transport, out, err, sizeof (out)), 2, "%s", err);
+    cr_assert (strstr (err, "endpoint must include a transport, e.g. tcp://127.0.0.1:5571"),
+               "%s", err);
     const char *nonsense [] = { "--broker", "nonsense", "-w", "x", "--", "true", NULL };
-    cr_assert_eq (s_run_worker (nonsense, out, err, sizeof (out)), 1);
-    cr_assert (strstr (err, "cannot connect to \"nonsense\""), "%s", err);
+    cr_assert_eq (s_run_worker (nonsense, out, err, sizeof (out)), 2, "%s", err);
+    cr_assert (strstr (err, "\"nonsense\""), "%s", err);
+    const char *bad_host [] = { "--broker", "tcp://", "-w", "x", "--", "true", NULL };
+    cr_assert_eq (s_run_worker (bad_host, out, err, sizeof (out)), 2, "%s", err);
+    cr_assert (strstr (err, "cannot connect to \"tcp://\""), "%s", err);
 }

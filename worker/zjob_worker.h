@@ -95,7 +95,8 @@ typedef enum {
 //  count workflows (1..ZJOB_WORKFLOWS_MAX) with slots jobs at once
 //  (1..ZJOB_SLOTS_MAX). Registration completes inside recv: the broker
 //  need not be up yet. Returns NULL with err filled (ZJOB_BAD_REQUEST)
-//  for a bad name, workflow, count or slots. Any number of threads may
+//  for a bad name, workflow, count or slots, or an endpoint that cannot be
+//  used (one without a transport is told so: "e.g. tcp://..."). Any number of threads may
 //  create workers and clients at once: CZMQ is set up once, before the
 //  first socket (zjob_czmq_init).
 zjob_worker_t *
