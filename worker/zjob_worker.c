@@ -772,6 +772,10 @@ s_read (zjob_worker_t *self)
 {
     zmq_msg_t frame;
     int got = zjob_proto_recv_frame (self->sock, &frame);
+    //  Any message at all is a sign of life (PROTOCOL.md 10.7), even one
+    //  that does not decode: the broker is there, whatever it said
+    if (got != 0)
+        self->last_heard = zjob_mono_ms ();
     if (got <= 0)
         return got < 0;                 //  A message of several frames is dropped
     const uint8_t *data = (const uint8_t *) zmq_msg_data (&frame);
@@ -785,7 +789,6 @@ s_read (zjob_worker_t *self)
         s_send_frame (self, &reply);
         return true;
     }
-    self->last_heard = zjob_mono_ms ();
     uint64_t request_id = zjob_msg_request_id (msg);
     switch (zjob_msg_command (msg)) {
         case ZJOB_CMD_JOB:

@@ -25,9 +25,10 @@
     after a reconnection: if the broker restarted, it learns again, from
     the worker's READY, which jobs this worker still holds, so a job
     finished while the broker was down is completed by its result rather
-    than run twice. The broker is presumed dead when it has sent nothing for
-    `liveness` heartbeat intervals (both figures come from its answer to
-    READY; ZJOB_LIVENESS and ZJOB_HEARTBEAT_MS until then); the worker then
+    than run twice. The broker is presumed dead when it has sent nothing (anything
+    counts, even a message the worker cannot decode) for `liveness`
+    heartbeat intervals (both figures come from its answer to READY;
+    ZJOB_LIVENESS and ZJOB_HEARTBEAT_MS until then); the worker then
     reconnects its socket and sends READY, again after pauses growing from
     ZJOB_WORKER_RECONNECT_MIN_MS to ZJOB_WORKER_RECONNECT_MAX_MS while READY
     goes unanswered. A broker that does not know the worker (it restarted,
