@@ -350,6 +350,38 @@ s_reap (pid_t pid)
     return status;
 }
 
+//  Writes to a pipe whose reader may be gone: SIGPIPE is blocked meanwhile,
+//  and one they raised is taken back, so that a command that exits without
+//  reading its stdin (or a watcher killed by someone) is an EPIPE here,
+//  not the death of the program
+typedef struct {
+    sigset_t pipe_set;                  //  SIGPIPE alone
+    sigset_t old_set;                   //  The thread's mask before
+    bool was_pending;                   //  A SIGPIPE was pending before: not ours
+} s_quiet_t;
+
+static void
+s_quiet_begin (s_quiet_t *quiet)
+{
+    sigemptyset (&quiet->pipe_set);
+    sigaddset (&quiet->pipe_set, SIGPIPE);
+    pthread_sigmask (SIG_BLOCK, &quiet->pipe_set, &quiet->old_set);
+    sigset_t pending;
+    sigpending (&pending);
+    quiet->was_pending = sigismember (&pending, SIGPIPE);
+}
+
+static void
+s_quiet_end (s_quiet_t *quiet)
+{
+    if (!quiet->was_pending) {
+        struct timespec zero = { 0, 0 };
+        while (sigtimedwait (&quiet->pipe_set, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask (SIG_SETMASK, &quiet->old_set, NULL);
+}
+
 //  The job is over: kill and reap its watcher, before the command's zombie
 //  is reaped, so that the watcher can never kill a group id reused since
 static void
@@ -473,11 +505,14 @@ zjob_runner_new (const zjob_runner_config_t *config, zjob_error_t *err)
     //  Arm the watcher with the group, then let the command go: it runs
     //  only once the watcher can kill its group (the pipe holds the bytes
     //  even if the watcher has not read them yet)
+    s_quiet_t quiet;
+    s_quiet_begin (&quiet);
     bool armed = write (self->life_fd, &pid, sizeof (pid)) == (ssize_t) sizeof (pid);
     char go = 1;
-    if (armed && write (pipes [5][1], &go, 1) != 1) {
-        //  The command is gone already: the exec pipe says why
-    }
+    //  A command already gone (EPIPE) cannot take the byte: its exit says why
+    if (armed)
+        armed = write (pipes [5][1], &go, 1) == 1 || errno == EPIPE;
+    s_quiet_end (&quiet);
     close (pipes [5][1]);               //  End of file without the byte: it gives up
 
     //  Wait for the exec: end of file on the exec pipe means it happened
@@ -538,27 +573,16 @@ zjob_runner_destroy (zjob_runner_t **self_p)
 
 static void s_write_some (zjob_runner_t *self);
 
-//  Write what the pipe takes of the input. SIGPIPE is blocked meanwhile,
-//  and one it raised is taken back, so that a command that exits without
-//  reading its stdin is an EPIPE here, not the death of the program.
+//  Write what the pipe takes of the input. See s_quiet_begin.
 static void
 s_write_input (zjob_runner_t *self)
 {
     if (self->in_fd < 0)
         return;
-    sigset_t pipe_set, old_set, pending;
-    sigemptyset (&pipe_set);
-    sigaddset (&pipe_set, SIGPIPE);
-    pthread_sigmask (SIG_BLOCK, &pipe_set, &old_set);
-    sigpending (&pending);
-    bool was_pending = sigismember (&pending, SIGPIPE);
+    s_quiet_t quiet;
+    s_quiet_begin (&quiet);
     s_write_some (self);
-    if (!was_pending) {
-        struct timespec zero = { 0, 0 };
-        while (sigtimedwait (&pipe_set, NULL, &zero) < 0 && errno == EINTR)
-            ;
-    }
-    pthread_sigmask (SIG_SETMASK, &old_set, NULL);
+    s_quiet_end (&quiet);
 }
 
 static void
