@@ -291,10 +291,12 @@ Test (runner, last_progress_before_the_exit_is_reported)
     zjob_runner_t *runner = s_start (argv, NULL, 0, 1000);
     cr_assert (s_finish (runner, DEADLINE_MS));
     cr_assert_eq (zjob_runner_exit_status (runner), 0);
+    cr_assert_eq (zjob_runner_timeout (runner), 0, "the report is due now");
     float progress = 0;
     const char *message = NULL;
     cr_assert (zjob_runner_progress (runner, &progress, &message),
                "the last line is reported after the exit");
+    cr_assert_eq (zjob_runner_timeout (runner), -1, "nothing left to wait for");
     cr_assert_float_eq (progress, 1.0, 0.001);
     cr_assert_str_eq (message, "last");
     cr_assert_not (zjob_runner_progress (runner, &progress, &message), "reported once");

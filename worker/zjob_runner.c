@@ -833,6 +833,9 @@ zjob_runner_timeout (zjob_runner_t *self)
     else
     if (self->out_fd >= 0 || self->err_fd >= 0 || self->progress_fd >= 0)
         due = self->exited_at + ZJOB_RUNNER_DRAIN_MS;
+    else
+    if (self->progress_new)
+        due = now;                      //  Finished: the last report is due at once
     if (due == INT64_MAX)
         return -1;
     return due > now? (int) (due - now): 0;
