@@ -1370,3 +1370,42 @@ Test (worker, any_message_from_the_broker_is_a_sign_of_life)
     zjob_worker_destroy (&worker);
     s_fake_stop (&fake);
 }
+
+Test (worker, a_busy_program_still_hears_the_broker)
+{
+    //  The program does not call the engine for longer than the liveness
+    //  period, while the broker keeps heartbeating: the heartbeats waiting
+    //  on the socket are signs of life, read before the broker is judged
+    s_fake_t fake;
+    s_fake_start (&fake);
+    const char *workflows [] = { "fake" };
+    zjob_error_t err;
+    zjob_worker_t *worker = zjob_worker_new (fake.endpoint, "busy", workflows, 1, 1, &err);
+    cr_assert_not_null (worker, "%s", err.text);
+    zjob_msg_t *ready = s_fake_expect (&fake, worker, ZJOB_CMD_READY);
+    zjob_msg_begin (fake.builder, ZJOB_CMD_OK, zjob_msg_request_id (ready));
+    zjob_msg_add_uint (fake.builder, "heartbeat_ms", 100);
+    zjob_msg_add_uint (fake.builder, "liveness", 3);
+    zjob_msg_add_uint (fake.builder, "credit", 1);
+    s_fake_send (&fake);
+    zjob_msg_destroy (&ready);
+    s_until_registered (worker);
+
+    //  600 ms (twice the liveness period) of heartbeats the program does
+    //  not read; the fake's poll on its own socket paces them
+    int64_t until = zjob_mono_ms () + 600;
+    while (zjob_mono_ms () < until) {
+        zjob_msg_begin (fake.builder, ZJOB_CMD_HEARTBEAT, 0);
+        s_fake_send (&fake);
+        zmq_pollitem_t item = { zsock_resolve (fake.router), 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, 50) > 0) {
+            zmsg_t *zmsg = zmsg_recv (fake.router);
+            zmsg_destroy (&zmsg);       //  The worker's own heartbeats: not looked at
+        }
+    }
+    zjob_task_t *task;
+    cr_assert_eq (zjob_worker_recv (worker, 0, &task, NULL), ZJOB_WORKER_NOTHING);
+    cr_assert (zjob_worker_registered (worker), "a busy worker judged a live broker dead");
+    zjob_worker_destroy (&worker);
+    s_fake_stop (&fake);
+}

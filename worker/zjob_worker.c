@@ -836,8 +836,10 @@ s_timers (zjob_worker_t *self)
         return;
     }
     if (self->registered) {
-        if (now - self->last_heard > self->heartbeat_ms * self->liveness) {
-            //  The broker is presumed dead: reconnect at once
+        //  The broker is presumed dead: reconnect at once. Unless a message
+        //  waits, unread (the program was busy): it is a sign of life too
+        if (now - self->last_heard > self->heartbeat_ms * self->liveness
+        &&  !(zsock_events (self->sock) & ZMQ_POLLIN)) {
             s_register (self, true);
             return;
         }
