@@ -1344,6 +1344,10 @@ Test (worker, any_message_from_the_broker_is_a_sign_of_life)
             cr_assert_eq (zmsg_send (&msg, fake.router), 0);
             sent++;
             next_send = zjob_mono_ms () + 50;
+            //  Let it arrive before the engine runs, as a poll loop would
+            zmq_pollitem_t arrived = { zsock_resolve (zjob_worker_sock (worker)), 0,
+                                       ZMQ_POLLIN, 0 };
+            zmq_poll (&arrived, 1, 100);
         }
         zjob_task_t *task;
         cr_assert_eq (zjob_worker_recv (worker, 0, &task, NULL), ZJOB_WORKER_NOTHING);
