@@ -10,17 +10,54 @@
     on stdout once every socket is bound (with the real ports, so that
     "tcp://127.0.0.1:*" is usable by scripts and tests); and on SIGTERM or
     SIGINT destroys the actor, which stops taking work, syncs the store
-    and closes. Exit status: 0 after a clean shutdown, 1 when the broker
-    cannot start or stops by itself, 2 for bad options. Logs go to stderr.
+    and closes. Logs go to stderr, or to --log-file.
+
+    Signals. SIGTERM, SIGINT and SIGHUP are blocked in every thread from
+    the start (the broker's threads inherit the mask) and read here from a
+    signalfd, polled next to the actor's pipe: a signal is handled between
+    two waits, never inside a handler, and CZMQ's own handler stays off.
+    SIGHUP is a reload (s_reload): the log file is reopened, so that a log
+    rotation (rename, then SIGHUP) or `systemctl reload` never stops the
+    broker; it is also where the broker's keys will be reloaded.
+
+    Exit status, the convention of the zjob CLI: 0 after a clean shutdown,
+    1 for bad usage (an unknown option, a missing value), 2 for bad input
+    (an invalid option value, in a flag or the config file, or one the
+    broker refuses when it starts, such as an unknown store), 8 when the
+    broker cannot start (a socket that cannot bind, a store that cannot be
+    opened) or stops by itself.
+
+    Errors are said once. The broker actor logs why it could not start, so
+    when the log is stderr this program adds nothing; when the log is a
+    file it says it on stderr too, for whoever started the daemon.
     ========================================================================= */
 
 #include "zjob_broker.h"
 #include "zjob_manager.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define EXIT_USAGE      1               //  an unknown option, a missing value
+#define EXIT_BAD_INPUT  2               //  an invalid option value
+#define EXIT_FAILURE_   8               //  the broker cannot start, or stopped by itself
+
+//  The options a flag may name (--NAME VALUE), besides --config, --log-file
+//  and --help; zjob_broker_config_set judges the values
+static const char *s_options [] = {
+    "clients", "workers", "events", "store", "data-dir", "max-concurrent", "heartbeat",
+    "liveness", "log-level", "batch", "max-message", "retention", NULL
+};
+
+static char *s_log_path = NULL;         //  --log-file, or NULL for stderr
+static FILE *s_log_file = NULL;         //  The log stream when s_log_path is set
 
 static void
 s_usage (FILE *out)
@@ -39,103 +76,281 @@ s_usage (FILE *out)
         "  --heartbeat DURATION   between heartbeats, both ways (default %dms)\n"
         "  --liveness N           heartbeats missed before a worker is dead (default %d)\n"
         "  --log-level LEVEL      error, warning, info, debug (default info)\n"
+        "  --log-file PATH        log to PATH (appended) instead of stderr\n"
         "  --batch N              messages read per socket per loop pass (default %d)\n"
         "  --max-message BYTES    larger messages disconnect their sender (default %lld)\n"
         "  --retention DURATION   how long finished jobs are kept (default 7d)\n"
-        "  --help                 this text\n",
+        "  --help                 this text\n"
+        "An ENDPOINT includes its transport: tcp://127.0.0.1:5570, tcp://*:5570.\n"
+        "\n"
+        "Signals: SIGTERM or SIGINT stops the broker cleanly; SIGHUP reopens the log\n"
+        "file (after a rotation renamed it) and the broker goes on serving.\n"
+        "\n"
+        "Exit status: 0 after a clean stop; 1 bad usage (an unknown option, a missing\n"
+        "value); 2 bad input (an invalid option value, in a flag or the config file,\n"
+        "or a store spec the broker refuses); 8 the broker cannot start (an endpoint\n"
+        "that cannot be bound, a store that cannot be opened) or stopped by itself.\n",
         (int) ZJOB_MAX_CONCURRENT_DEFAULT, ZJOB_BROKER_HEARTBEAT_DEFAULT,
         ZJOB_BROKER_LIVENESS_DEFAULT, ZJOB_BROKER_BATCH_DEFAULT,
         (long long) ZJOB_BROKER_MAXMSG_DEFAULT);
 }
+
+//  Say what is wrong with the command line; returns status
+static int
+s_error (int status, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    fprintf (stderr, "zjobd: ");
+    vfprintf (stderr, format, args);
+    va_end (args);
+    fprintf (stderr, status == EXIT_USAGE? " (see zjobd --help)\n": "\n");
+    return status;
+}
+
+static bool
+s_known_option (const char *name)
+{
+    for (size_t index = 0; s_options [index]; index++)
+        if (streq (s_options [index], name))
+            return true;
+    return false;
+}
+
+//  An endpoint must name its transport: "127.0.0.1:5570" is a common slip
+//  that libzmq reports only as "Invalid argument". 0, or the exit status.
+static int
+s_check_endpoint (const char *what, const char *endpoint, const char *example)
+{
+    if (strstr (endpoint, "://"))
+        return 0;
+    return s_error (EXIT_BAD_INPUT, "bad %s endpoint \"%s\": an endpoint must include a "
+                    "transport, e.g. %s", what, endpoint, example);
+}
+
+//  Parse the config file and the flags into config; 0, or the exit status
+//  (after --help: 0 with *done_p set)
+static int
+s_parse (int argc, char *argv [], zjob_broker_config_t *config, bool *done_p)
+{
+    zjob_error_t err;
+    *done_p = true;
+    //  --help and the config file first, whatever their place: flags
+    //  override the file
+    for (int arg = 1; arg < argc; arg++) {
+        if (streq (argv [arg], "--help") || streq (argv [arg], "-h")) {
+            s_usage (stdout);
+            return 0;
+        }
+    }
+    for (int arg = 1; arg < argc; arg++) {
+        if (streq (argv [arg], "--config")) {
+            if (arg + 1 >= argc)
+                return s_error (EXIT_USAGE, "--config needs a file");
+            if (zjob_broker_config_load (config, argv [arg + 1], &err))
+                return s_error (EXIT_BAD_INPUT, "%s", err.text);
+        }
+    }
+    for (int arg = 1; arg < argc; arg++) {
+        const char *flag = argv [arg];
+        if (strncmp (flag, "--", 2) != 0)
+            return s_error (EXIT_USAGE, "unexpected argument '%s'", flag);
+        const char *name = flag + 2;
+        if (!streq (name, "config") && !streq (name, "log-file") && !s_known_option (name))
+            return s_error (EXIT_USAGE, "unknown option '%s'", flag);
+        if (arg + 1 >= argc)
+            return s_error (EXIT_USAGE, "%s needs a value", flag);
+        const char *value = argv [++arg];
+        if (streq (name, "config"))
+            continue;
+        if (streq (name, "log-file")) {
+            if (!*value)
+                return s_error (EXIT_BAD_INPUT, "--log-file needs a path");
+            free (s_log_path);
+            s_log_path = strdup (value);
+            continue;
+        }
+        if (zjob_broker_config_set (config, name, value, &err))
+            return s_error (EXIT_BAD_INPUT, "%s", err.text);
+    }
+    int status = s_check_endpoint ("clients", config->clients, ZJOB_BROKER_CLIENTS_DEFAULT);
+    if (!status)
+        status = s_check_endpoint ("workers", config->workers, ZJOB_BROKER_WORKERS_DEFAULT);
+    if (!status)
+        status = s_check_endpoint ("events", config->events, ZJOB_BROKER_EVENTS_DEFAULT);
+    if (status)
+        return status;
+    *done_p = false;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  The log
+
+//  Open the log file (appending) as the log stream; 0 or -1 with errno
+static int
+s_log_open (void)
+{
+    int fd = open (s_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    s_log_file = fdopen (fd, "a");
+    if (!s_log_file) {
+        int saved = errno;
+        close (fd);
+        errno = saved;
+        return -1;
+    }
+    zsys_set_logstream (s_log_file);
+    return 0;
+}
+
+//  Reopen the log file under its name (a rotation renamed the old one):
+//  the new descriptor takes the old one's number, so the stream, which the
+//  broker's thread may be writing through at this moment, stays valid and
+//  every line after this goes to the new file. 0, or -1 with errno (the
+//  old file is kept).
+static int
+s_log_reopen (void)
+{
+    int fd = open (s_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    fflush (s_log_file);
+    int rc = dup3 (fd, fileno (s_log_file), O_CLOEXEC) < 0? -1: 0;
+    int saved = errno;
+    close (fd);
+    errno = saved;
+    return rc;
+}
+
+//  SIGHUP: reload what can change under a running broker. Today that is
+//  the log file; the security work's keys are to be reloaded here too, so
+//  that one signal reloads everything.
+static void
+s_reload (const zjob_broker_config_t *config)
+{
+    if (!s_log_path) {
+        if (config->log_level >= ZJOB_LOG_INFO)
+            zsys_info ("SIGHUP: logging to stderr, no log file to reopen");
+    }
+    else
+    if (s_log_reopen () == 0) {
+        if (config->log_level >= ZJOB_LOG_INFO)
+            zsys_info ("SIGHUP: log reopened (%s)", s_log_path);
+    }
+    else
+    if (config->log_level >= ZJOB_LOG_ERROR)
+        zsys_error ("SIGHUP: cannot reopen the log file %s: %s; logging on to the old one",
+                    s_log_path, strerror (errno));
+}
+
+//  --------------------------------------------------------------------------
+//  Main
 
 int
 main (int argc, char *argv [])
 {
     zjob_broker_config_t config;
     zjob_broker_config_init (&config);
-    zjob_error_t err;
-
-    //  The config file first, whatever its place: flags override it
-    for (int arg = 1; arg < argc; arg++) {
-        if (streq (argv [arg], "--help") || streq (argv [arg], "-h")) {
-            s_usage (stdout);
-            return 0;
-        }
-        if (streq (argv [arg], "--config")) {
-            if (arg + 1 >= argc) {
-                fprintf (stderr, "zjobd: --config needs a file\n");
-                return 2;
-            }
-            if (zjob_broker_config_load (&config, argv [arg + 1], &err)) {
-                fprintf (stderr, "zjobd: %s\n", err.text);
-                return 2;
-            }
-        }
-    }
-    for (int arg = 1; arg < argc; arg++) {
-        const char *flag = argv [arg];
-        if (strncmp (flag, "--", 2) != 0 || arg + 1 >= argc) {
-            fprintf (stderr, "zjobd: unexpected argument '%s' (see --help)\n", flag);
-            return 2;
-        }
-        const char *value = argv [++arg];
-        if (streq (flag, "--config"))
-            continue;
-        if (zjob_broker_config_set (&config, flag + 2, value, &err)) {
-            fprintf (stderr, "zjobd: %s\n", err.text);
-            return 2;
-        }
+    bool done;
+    int status = s_parse (argc, argv, &config, &done);
+    if (done) {
+        free (s_log_path);
+        return status;
     }
 
-    //  Logs go to stderr; stdout carries only the ready line
-    zsys_init ();
-    zsys_set_logstream (stderr);
-    zsys_set_logident ("zjobd");
-
-    //  The threads started from here on (the broker's) inherit a mask
-    //  that blocks SIGTERM and SIGINT, so that they reach this thread and
-    //  break its poll at once
-    sigset_t signals, saved;
+    //  Every thread from here on (the broker's, libzmq's) inherits a mask
+    //  that blocks the signals read from the signalfd, and CZMQ installs
+    //  no handler of its own
+    sigset_t signals;
     sigemptyset (&signals);
     sigaddset (&signals, SIGTERM);
     sigaddset (&signals, SIGINT);
-    pthread_sigmask (SIG_BLOCK, &signals, &saved);
+    sigaddset (&signals, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, &signals, NULL);
+    int signal_fd = signalfd (-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (signal_fd < 0) {
+        fprintf (stderr, "zjobd: cannot read signals: %s\n", strerror (errno));
+        free (s_log_path);
+        return EXIT_FAILURE_;
+    }
+    zsys_handler_set (NULL);
+    zjob_czmq_init ();
+
+    //  Logs go to stderr or the log file; stdout carries only the ready line
+    zsys_set_logstream (stderr);
+    zsys_set_logident ("zjobd");
+    if (s_log_path && s_log_open ()) {
+        int error = errno;
+        status = s_error (EXIT_BAD_INPUT, "cannot open the log file %s: %s", s_log_path,
+                          strerror (error));
+        close (signal_fd);
+        free (s_log_path);
+        return status;
+    }
+
+    zjob_error_t err;
     zactor_t *broker = zjob_broker_new (&config, &err);
-    pthread_sigmask (SIG_SETMASK, &saved, NULL);
     if (!broker) {
-        fprintf (stderr, "zjobd: cannot start: %s\n", err.text);
-        return 1;
+        //  The actor logged why; on stderr only if the log is elsewhere
+        if (s_log_path)
+            fprintf (stderr, "zjobd: cannot start: %s\n", err.text);
+        status = err.code == ZJOB_BAD_REQUEST? EXIT_BAD_INPUT: EXIT_FAILURE_;
     }
     char *clients = NULL, *workers = NULL, *events = NULL;
-    if (zjob_broker_endpoints (broker, &clients, &workers, &events)) {
-        fprintf (stderr, "zjobd: the broker does not answer\n");
+    if (broker && zjob_broker_endpoints (broker, &clients, &workers, &events)) {
+        zsys_error ("the broker does not answer");
         zactor_destroy (&broker);
-        return 1;
+        status = EXIT_FAILURE_;
     }
-    printf ("zjobd ready clients=%s workers=%s events=%s\n", clients, workers, events);
-    fflush (stdout);
+    if (broker) {
+        printf ("zjobd ready clients=%s workers=%s events=%s\n", clients, workers, events);
+        fflush (stdout);
+    }
     zstr_free (&clients);
     zstr_free (&workers);
     zstr_free (&events);
 
-    //  Wait for a signal (CZMQ's handler sets zsys_interrupted and breaks
-    //  the poll) or for the actor to stop by itself (a message on its pipe)
-    int rc = 0;
-    zpoller_t *poller = zpoller_new (broker, NULL);
-    while (!zsys_interrupted) {
-        void *which = zpoller_wait (poller, 1000);
-        if (which == broker) {
-            if (config.log_level >= ZJOB_LOG_ERROR)
-                zsys_error ("the broker stopped by itself");
-            rc = 1;
+    //  Serve until SIGTERM or SIGINT, or until the actor stops by itself
+    //  (a message on its pipe); SIGHUP reloads
+    bool serving = broker != NULL;
+    while (serving) {
+        zmq_pollitem_t items [] = {
+            { zsock_resolve (broker), 0, ZMQ_POLLIN, 0 },
+            { NULL, signal_fd, ZMQ_POLLIN, 0 }
+        };
+        if (zmq_poll (items, 2, -1) < 0) {
+            if (zmq_errno () == EINTR)
+                continue;
+            zsys_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
+            status = EXIT_FAILURE_;
             break;
         }
-        if (zpoller_terminated (poller))
+        if (items [0].revents) {
+            if (config.log_level >= ZJOB_LOG_ERROR)
+                zsys_error ("the broker stopped by itself");
+            status = EXIT_FAILURE_;
             break;
+        }
+        struct signalfd_siginfo info;
+        while (read (signal_fd, &info, sizeof (info)) == (ssize_t) sizeof (info)) {
+            if (info.ssi_signo == SIGHUP)
+                s_reload (&config);
+            else {
+                if (config.log_level >= ZJOB_LOG_INFO)
+                    zsys_info ("%s: shutting down",
+                               info.ssi_signo == SIGINT? "SIGINT": "SIGTERM");
+                serving = false;
+            }
+        }
     }
-    zpoller_destroy (&poller);
-    if (rc == 0 && config.log_level >= ZJOB_LOG_INFO)
-        zsys_info ("shutting down");
     zactor_destroy (&broker);
-    return rc;
+    close (signal_fd);
+    if (s_log_file) {
+        zsys_set_logstream (stderr);
+        fclose (s_log_file);
+    }
+    free (s_log_path);
+    return status;
 }

@@ -97,11 +97,29 @@ s_remaining (int64_t deadline)
 //  --------------------------------------------------------------------------
 //  Connecting
 
+//  An endpoint without a transport ("127.0.0.1:5571") is a common slip that
+//  libzmq reports only as "Invalid argument"; 0, or -1 with err filled
+static int
+s_check_endpoint (const char *endpoint, zjob_error_t *err)
+{
+    if (strstr (endpoint, "://"))
+        return 0;
+    return zjob_error_set (err, ZJOB_BAD_REQUEST, "bad endpoint \"%s\": an endpoint must "
+                           "include a transport, e.g. tcp://%s", endpoint, endpoint);
+}
+
 zjob_client_t *
 zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err)
 {
     if (!endpoint || !*endpoint) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "no broker endpoint given");
+        return NULL;
+    }
+    if (s_check_endpoint (endpoint, err))
+        return NULL;
+    //  CZMQ set up once, whatever other threads do now (zjob_util.h)
+    if (zjob_czmq_init ()) {
+        zjob_error_set (err, ZJOB_INTERNAL, "CZMQ cannot start (zsys_init failed)");
         return NULL;
     }
     zjob_client_t *self = (zjob_client_t *) zmalloc (sizeof (zjob_client_t));
@@ -830,6 +848,12 @@ zjob_events_new (const char *endpoint, zjob_error_t *err)
 {
     if (!endpoint || !*endpoint) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "no events endpoint given");
+        return NULL;
+    }
+    if (s_check_endpoint (endpoint, err))
+        return NULL;
+    if (zjob_czmq_init ()) {
+        zjob_error_set (err, ZJOB_INTERNAL, "CZMQ cannot start (zsys_init failed)");
         return NULL;
     }
     zjob_events_t *self = (zjob_events_t *) zmalloc (sizeof (zjob_events_t));

@@ -362,3 +362,24 @@ zjob_hashx_new (void)
         zhashx_set_key_hasher (hash, zjob_hash_string);
     return hash;
 }
+
+
+//  --------------------------------------------------------------------------
+//  CZMQ's set-up, once (zsys_init, then CZMQ's own zsys_set_* calls inside
+//  it, all before any socket: see zjob_util.h)
+
+static pthread_once_t s_czmq_once = PTHREAD_ONCE_INIT;
+static void *s_czmq_context;            //  zsys_init's answer, NULL if it failed
+
+static void
+s_czmq_init_once (void)
+{
+    s_czmq_context = zsys_init ();
+}
+
+int
+zjob_czmq_init (void)
+{
+    pthread_once (&s_czmq_once, s_czmq_init_once);
+    return s_czmq_context? 0: -1;
+}

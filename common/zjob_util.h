@@ -84,6 +84,14 @@ zjob_probe_stays (size_t hole, size_t index, size_t home)
 int64_t
     zjob_duration_parse (const char *text);
 
+//  CZMQ's process-wide set-up (zsys_init), done exactly once however many
+//  threads ask at the same moment. zsys_init is not thread-safe: threads
+//  that create their first sockets together abort inside CZMQ. libzjob
+//  calls this before it creates any socket, so that threads may create
+//  clients and workers at once. Returns 0, or -1 if CZMQ could not start.
+int
+    zjob_czmq_init (void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,10 +10,12 @@
     ========================================================================= */
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "zjob_runner.h"
 #include "zjob_util.h"
@@ -281,6 +283,26 @@ Test (runner, progress_lines_are_reported_latest_first)
     free (dir);
 }
 
+Test (runner, last_progress_before_the_exit_is_reported)
+{
+    //  Lines written just before the exit are read after it: the last one
+    //  is still due, at once, however recent the report before it
+    const char *argv [] = { "/bin/sh", "-c", "printf '0.5 a\\n1.0 last\\n' >&3", NULL };
+    zjob_runner_t *runner = s_start (argv, NULL, 0, 1000);
+    cr_assert (s_finish (runner, DEADLINE_MS));
+    cr_assert_eq (zjob_runner_exit_status (runner), 0);
+    cr_assert_eq (zjob_runner_timeout (runner), 0, "the report is due now");
+    float progress = 0;
+    const char *message = NULL;
+    cr_assert (zjob_runner_progress (runner, &progress, &message),
+               "the last line is reported after the exit");
+    cr_assert_eq (zjob_runner_timeout (runner), -1, "nothing left to wait for");
+    cr_assert_float_eq (progress, 1.0, 0.001);
+    cr_assert_str_eq (message, "last");
+    cr_assert_not (zjob_runner_progress (runner, &progress, &message), "reported once");
+    zjob_runner_destroy (&runner);
+}
+
 Test (runner, progress_is_throttled)
 {
     //  A flood of lines becomes a few reports, the last one the last line
@@ -479,4 +501,119 @@ Test (runner, destroy_kills_a_running_command)
     cr_assert (zjob_test_proc_state (pid) != 0);
     zjob_runner_destroy (&runner);
     cr_assert_eq (zjob_test_proc_state (pid), 0, "killed and reaped");
+}
+
+//  Read a pid the job wrote into dir/name, waiting for the file
+static pid_t
+s_pid_in (const char *dir, const char *name)
+{
+    char path [600];
+    snprintf (path, sizeof (path), "%s/%s", dir, name);
+    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
+    while (!zsys_file_exists (path) && zjob_mono_ms () < deadline)
+        zclock_sleep (5);               //  Polling for a file the job writes
+    FILE *file = fopen (path, "r");
+    cr_assert_not_null (file, "the job did not write %s", name);
+    int pid = 0;
+    cr_assert_eq (fscanf (file, "%d", &pid), 1);
+    fclose (file);
+    cr_assert_gt (pid, 1);
+    return (pid_t) pid;
+}
+
+Test (runner, a_killed_worker_takes_the_whole_group_along)
+{
+    //  The "worker" is a child of the test that starts the runner and then
+    //  is killed with SIGKILL: no destructor runs. Its command has a
+    //  background and a foreground grandchild, which PR_SET_PDEATHSIG
+    //  alone would leave running
+    char *dir = zjob_test_tmpdir ();
+    char script [1024];
+    snprintf (script, sizeof (script),
+              "sleep 30 & echo $! > %s/bg.tmp; mv %s/bg.tmp %s/bg; "
+              "sh -c 'echo $$ > %s/fg.tmp; mv %s/fg.tmp %s/fg; exec sleep 30'",
+              dir, dir, dir, dir, dir, dir);
+    pid_t worker = fork ();
+    cr_assert_geq (worker, 0);
+    if (worker == 0) {
+        const char *argv [] = { "/bin/sh", "-c", script, NULL };
+        zjob_runner_config_t config = { .argv = argv, .grace_ms = 1000 };
+        zjob_error_t err;
+        zjob_runner_t *runner = zjob_runner_new (&config, &err);
+        if (!runner)
+            _exit (1);
+        while (true)
+            pause ();                   //  Until the SIGKILL
+    }
+    pid_t background = s_pid_in (dir, "bg");
+    pid_t foreground = s_pid_in (dir, "fg");
+    cr_assert_neq (zjob_test_proc_state (background), 0);
+    cr_assert_neq (zjob_test_proc_state (foreground), 0);
+    kill (worker, SIGKILL);
+    cr_assert_eq (zjob_test_wait_exit (worker, DEADLINE_MS), 128 + SIGKILL);
+    cr_assert (zjob_test_wait_gone (background, DEADLINE_MS), "the background sleep is killed");
+    cr_assert (zjob_test_wait_gone (foreground, DEADLINE_MS), "the foreground sleep is killed");
+    zjob_test_rmtree (dir);
+    free (dir);
+}
+
+Test (runner, a_paused_job_is_still_watched)
+{
+    //  The watcher is outside the job's group: a pause does not stop it, and
+    //  a worker killed while the job is paused takes the job along. (The
+    //  sleep ignores SIGHUP, which the kernel sends to a stopped group that
+    //  its parent's death orphans.)
+    char *dir = zjob_test_tmpdir ();
+    char script [1024];
+    snprintf (script, sizeof (script),
+              "trap '' HUP; sleep 30 & echo $! > %s/bg.tmp; mv %s/bg.tmp %s/bg; wait",
+              dir, dir, dir);
+    int ready [2];
+    cr_assert_eq (pipe (ready), 0);
+    pid_t worker = fork ();
+    cr_assert_geq (worker, 0);
+    if (worker == 0) {
+        const char *argv [] = { "/bin/sh", "-c", script, NULL };
+        zjob_runner_config_t config = { .argv = argv, .grace_ms = 1000 };
+        zjob_error_t err;
+        zjob_runner_t *runner = zjob_runner_new (&config, &err);
+        if (!runner)
+            _exit (1);
+        char path [600];
+        snprintf (path, sizeof (path), "%s/bg", dir);
+        while (!zsys_file_exists (path))
+            zclock_sleep (5);           //  Polling for a file the job writes
+        zjob_runner_pause (runner);
+        if (write (ready [1], "p", 1) != 1)
+            _exit (1);
+        while (true)
+            pause ();                   //  Until the SIGKILL
+    }
+    close (ready [1]);
+    char byte;
+    cr_assert_eq (read (ready [0], &byte, 1), 1, "the runner paused the job");
+    close (ready [0]);
+    pid_t background = s_pid_in (dir, "bg");
+    cr_assert (zjob_test_wait_stopped (background, true, DEADLINE_MS));
+    kill (worker, SIGKILL);
+    cr_assert_eq (zjob_test_wait_exit (worker, DEADLINE_MS), 128 + SIGKILL);
+    cr_assert (zjob_test_wait_gone (background, DEADLINE_MS), "the paused sleep is killed");
+    zjob_test_rmtree (dir);
+    free (dir);
+}
+
+Test (runner, destroy_leaves_no_watcher)
+{
+    //  The runner's only children are the command and its watcher: once
+    //  the runner is destroyed, this process has no child left
+    const char *argv [] = { "/bin/sh", "-c", "exit 3", NULL };
+    zjob_runner_t *runner = s_start (argv, NULL, 0, 1000);
+    cr_assert (s_finish (runner, DEADLINE_MS));
+    cr_assert_eq (zjob_runner_exit_status (runner), 3);
+    zjob_runner_destroy (&runner);
+    const char *sleeper [] = { "sleep", "30", NULL };
+    runner = s_start (sleeper, NULL, 0, 1000);
+    zjob_runner_destroy (&runner);
+    cr_assert_eq (waitpid (-1, NULL, WNOHANG), -1, "no child left to reap");
+    cr_assert_eq (errno, ECHILD);
 }

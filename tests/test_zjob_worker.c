@@ -1281,3 +1281,135 @@ Test (worker, drain_hands_back_what_still_comes)
     zjob_worker_destroy (&worker);
     s_fake_stop (&fake);
 }
+
+//  --------------------------------------------------------------------------
+//  Endpoints
+
+Test (endpoints, a_missing_transport_is_named_with_an_example)
+{
+    //  libzmq says only "Invalid argument"; the constructors say what is wrong
+    const char *workflows [] = { "w" };
+    zjob_error_t err;
+    zjob_worker_t *worker = zjob_worker_new ("127.0.0.1:5571", "hint", workflows, 1, 1, &err);
+    cr_assert_null (worker);
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    cr_assert (strstr (err.text, "endpoint must include a transport, e.g. tcp://127.0.0.1:5571"),
+               "%s", err.text);
+    zjob_client_t *client = zjob_client_new ("127.0.0.1:5570", 100, &err);
+    cr_assert_null (client);
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    cr_assert (strstr (err.text, "endpoint must include a transport, e.g. tcp://127.0.0.1:5570"),
+               "%s", err.text);
+    zjob_events_t *events = zjob_events_new ("localhost:5572", &err);
+    cr_assert_null (events);
+    cr_assert (strstr (err.text, "e.g. tcp://localhost:5572"), "%s", err.text);
+}
+
+//  --------------------------------------------------------------------------
+//  Liveness (PROTOCOL.md 10.7): any message from the broker is a sign of
+//  life, even one this worker cannot make sense of
+
+Test (worker, any_message_from_the_broker_is_a_sign_of_life)
+{
+    s_fake_t fake;
+    s_fake_start (&fake);
+    const char *workflows [] = { "fake" };
+    zjob_error_t err;
+    zjob_worker_t *worker = zjob_worker_new (fake.endpoint, "alive", workflows, 1, 1, &err);
+    cr_assert_not_null (worker, "%s", err.text);
+    zjob_msg_t *ready = s_fake_expect (&fake, worker, ZJOB_CMD_READY);
+    //  Heartbeats of 100 ms: the broker is dead after 300 ms of silence
+    zjob_msg_begin (fake.builder, ZJOB_CMD_OK, zjob_msg_request_id (ready));
+    zjob_msg_add_uint (fake.builder, "heartbeat_ms", 100);
+    zjob_msg_add_uint (fake.builder, "liveness", 3);
+    zjob_msg_add_uint (fake.builder, "credit", 1);
+    s_fake_send (&fake);
+    zjob_msg_destroy (&ready);
+    s_until_registered (worker);
+
+    //  For five liveness periods the broker says only what this worker
+    //  cannot decode (bytes that are no message, a message of two frames):
+    //  it is alive all the same, so the worker stays registered and never
+    //  reconnects with a new READY
+    int64_t until = zjob_mono_ms () + 1500;
+    int64_t next_send = 0;
+    int sent = 0;
+    while (zjob_mono_ms () < until) {
+        if (zjob_mono_ms () >= next_send) {
+            zmsg_t *msg = zmsg_new ();
+            zmsg_append (msg, &(zframe_t *) { zframe_dup (fake.peer) });
+            zmsg_addmem (msg, "\xc1 not msgpack", 13);
+            if (sent % 2)
+                zmsg_addmem (msg, "", 0);
+            cr_assert_eq (zmsg_send (&msg, fake.router), 0);
+            sent++;
+            next_send = zjob_mono_ms () + 50;
+            //  Let it arrive before the engine runs, as a poll loop would
+            zmq_pollitem_t arrived = { zsock_resolve (zjob_worker_sock (worker)), 0,
+                                       ZMQ_POLLIN, 0 };
+            zmq_poll (&arrived, 1, 100);
+        }
+        zjob_task_t *task;
+        cr_assert_eq (zjob_worker_recv (worker, 0, &task, NULL), ZJOB_WORKER_NOTHING);
+        cr_assert (zjob_worker_registered (worker),
+                   "the worker judged a broker that talks to it dead");
+        zmq_pollitem_t item = { zsock_resolve (fake.router), 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, 10) <= 0)
+            continue;
+        zmsg_t *zmsg = zmsg_recv (fake.router);
+        cr_assert_not_null (zmsg);
+        zframe_t *peer = zmsg_pop (zmsg);
+        zframe_t *frame = zmsg_pop (zmsg);
+        cr_assert (zframe_eq (peer, fake.peer), "the worker came back on a new connection");
+        zjob_msg_t *heard = frame? zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                                    ZJOB_ROUTE_WORKER_BROKER, &err): NULL;
+        cr_assert (!heard || zjob_msg_command (heard) != ZJOB_CMD_READY,
+                   "the worker registered again");
+        zjob_msg_destroy (&heard);
+        zframe_destroy (&frame);
+        zframe_destroy (&peer);
+        zmsg_destroy (&zmsg);
+    }
+    cr_assert_gt (sent, 20);
+    zjob_worker_destroy (&worker);
+    s_fake_stop (&fake);
+}
+
+Test (worker, a_busy_program_still_hears_the_broker)
+{
+    //  The program does not call the engine for longer than the liveness
+    //  period, while the broker keeps heartbeating: the heartbeats waiting
+    //  on the socket are signs of life, read before the broker is judged
+    s_fake_t fake;
+    s_fake_start (&fake);
+    const char *workflows [] = { "fake" };
+    zjob_error_t err;
+    zjob_worker_t *worker = zjob_worker_new (fake.endpoint, "busy", workflows, 1, 1, &err);
+    cr_assert_not_null (worker, "%s", err.text);
+    zjob_msg_t *ready = s_fake_expect (&fake, worker, ZJOB_CMD_READY);
+    zjob_msg_begin (fake.builder, ZJOB_CMD_OK, zjob_msg_request_id (ready));
+    zjob_msg_add_uint (fake.builder, "heartbeat_ms", 100);
+    zjob_msg_add_uint (fake.builder, "liveness", 3);
+    zjob_msg_add_uint (fake.builder, "credit", 1);
+    s_fake_send (&fake);
+    zjob_msg_destroy (&ready);
+    s_until_registered (worker);
+
+    //  600 ms (twice the liveness period) of heartbeats the program does
+    //  not read; the fake's poll on its own socket paces them
+    int64_t until = zjob_mono_ms () + 600;
+    while (zjob_mono_ms () < until) {
+        zjob_msg_begin (fake.builder, ZJOB_CMD_HEARTBEAT, 0);
+        s_fake_send (&fake);
+        zmq_pollitem_t item = { zsock_resolve (fake.router), 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, 50) > 0) {
+            zmsg_t *zmsg = zmsg_recv (fake.router);
+            zmsg_destroy (&zmsg);       //  The worker's own heartbeats: not looked at
+        }
+    }
+    zjob_task_t *task;
+    cr_assert_eq (zjob_worker_recv (worker, 0, &task, NULL), ZJOB_WORKER_NOTHING);
+    cr_assert (zjob_worker_registered (worker), "a busy worker judged a live broker dead");
+    zjob_worker_destroy (&worker);
+    s_fake_stop (&fake);
+}

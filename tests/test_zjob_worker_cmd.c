@@ -656,6 +656,48 @@ Test (worker_cmd, killed_worker_leaves_no_command)
     cr_assert (zjob_test_wait_gone (pid, DEADLINE_MS), "the command died with the worker");
 }
 
+Test (worker_cmd, killed_worker_takes_the_jobs_whole_group_along)
+{
+    //  The job starts a sleep in the background and one in the foreground;
+    //  PR_SET_PDEATHSIG alone would kill only the shell and leave both
+    //  running while the broker queues the job again (two copies running)
+    s_worker_start (true, "-w", "tree", "--", "/bin/sh", "-c",
+                    "d=$1; sleep 30 & echo $! > \"$d/bg.tmp\"; mv \"$d/bg.tmp\" \"$d/bg\"; "
+                    "sh -c 'echo $$ > \"$1/fg.tmp\"; mv \"$1/fg.tmp\" \"$1/fg\"; exec sleep 30' "
+                    "sh \"$d\"; echo '{}'",
+                    "sh", s_env.dir, NULL);
+    char id [ZJOB_ID_LEN + 1];
+    s_submit ("tree", "{}", ZJOB_PRIORITY_LOW, id);
+    pid_t background = s_read_pid ("bg");
+    pid_t foreground = s_read_pid ("fg");
+    kill (s_env.worker, SIGKILL);
+    cr_assert_eq (zjob_test_wait_exit (s_env.worker, DEADLINE_MS), 128 + SIGKILL);
+    s_env.worker = 0;
+    cr_assert (zjob_test_wait_gone (background, DEADLINE_MS), "the background sleep is killed");
+    cr_assert (zjob_test_wait_gone (foreground, DEADLINE_MS), "the foreground sleep is killed");
+}
+
+Test (worker_cmd, last_progress_line_goes_before_the_result)
+{
+    //  Progress written just before the exit is read after it; it must
+    //  still reach the broker, and before the RESULT (a progress after the
+    //  result would be refused). Many runs, since the race is in the timing
+    enum { RUNS = 50 };
+    s_worker_start (true, "-w", "quick", "--slots", "4", "--", "/bin/sh", "-c",
+                    "printf '0.5 a\\n1.0 last\\n' >&3", NULL);
+    char ids [RUNS][ZJOB_ID_LEN + 1];
+    for (int run = 0; run < RUNS; run++)
+        s_submit ("quick", "{}", ZJOB_PRIORITY_LOW, ids [run]);
+    int lost = 0;
+    for (int run = 0; run < RUNS; run++) {
+        zjob_job_t *job = s_expect_end (ids [run], ZJOB_COMPLETED);
+        if (!job->progress_message || !streq (job->progress_message, "last"))
+            lost++;
+        zjob_job_destroy (&job);
+    }
+    cr_assert_eq (lost, 0, "%d of %d jobs lost their last progress line", lost, RUNS);
+}
+
 //  --------------------------------------------------------------------------
 //  Usage
 
@@ -702,30 +744,43 @@ Test (worker_cmd_usage, help_and_bad_usage)
     cr_assert (strstr (out, "echo \"0.4 resizing\" >&3"));
     cr_assert (strstr (out, "ZJOB_WORKER_BROKER"));
 
+    cr_assert (strstr (out, "Exit status: 0"), "%s", out);
+
+    //  Exit 1 for usage (an unknown option, a missing argument), 2 for an
+    //  invalid value, as the zjob CLI
     struct {
         const char *args [8];
+        int status;
         const char *says;
     } cases [] = {
-        { { NULL }, "no workflow given" },
-        { { "-w", "x", NULL }, "no command given" },
-        { { "-w", "bad name", "--", "true", NULL }, "bad workflow name \"bad name\"" },
-        { { "-w", "x", "--slots", "0", "--", "true", NULL }, "bad --slots \"0\"" },
-        { { "-w", "x", "--grace", "soon", "--", "true", NULL }, "bad --grace \"soon\"" },
-        { { "-w", "x", "--timeout", "-1", "--", "true", NULL }, "bad --timeout \"-1\"" },
-        { { "-w", "x", "--name", "a b", "--", "true", NULL }, "bad --name \"a b\"" },
-        { { "-w", "x", "--frobnicate", "--", "true", NULL }, "unknown option --frobnicate" },
-        { { "-w", NULL }, "-w needs a value" }
+        { { NULL }, 1, "no workflow given" },
+        { { "-w", "x", NULL }, 1, "no command given" },
+        { { "-w", "x", "--frobnicate", "--", "true", NULL }, 1, "unknown option --frobnicate" },
+        { { "-w", NULL }, 1, "-w needs a value" },
+        { { "-w", "bad name", "--", "true", NULL }, 2, "bad workflow name \"bad name\"" },
+        { { "-w", "x", "--slots", "0", "--", "true", NULL }, 2, "bad --slots \"0\"" },
+        { { "-w", "x", "--grace", "soon", "--", "true", NULL }, 2, "bad --grace \"soon\"" },
+        { { "-w", "x", "--timeout", "-1", "--", "true", NULL }, 2, "bad --timeout \"-1\"" },
+        { { "-w", "x", "--name", "a b", "--", "true", NULL }, 2, "bad --name \"a b\"" }
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases [0]); i++) {
-        cr_assert_eq (s_run_worker (cases [i].args, out, err, sizeof (out)), 1,
-                      "case %zu exits 1", i);
+        int status = s_run_worker (cases [i].args, out, err, sizeof (out));
+        cr_assert_eq (status, cases [i].status, "case %zu exits %d, not %d", i,
+                      cases [i].status, status);
         cr_assert (strstr (err, cases [i].says), "case %zu: \"%s\" not in: %s", i,
                    cases [i].says, err);
         cr_assert (strstr (err, "usage: zjob-worker"), "case %zu shows the usage", i);
     }
 
-    //  An endpoint that cannot be used is an error at start
+    //  An endpoint that cannot be used is bad input, said with a hint
+    const char *no_transport [] = { "-b", "127.0.0.1:5571", "-w", "x", "--", "true", NULL };
+    cr_assert_eq (s_run_worker (no_transport, out, err, sizeof (out)), 2, "%s", err);
+    cr_assert (strstr (err, "endpoint must include a transport, e.g. tcp://127.0.0.1:5571"),
+               "%s", err);
     const char *nonsense [] = { "--broker", "nonsense", "-w", "x", "--", "true", NULL };
-    cr_assert_eq (s_run_worker (nonsense, out, err, sizeof (out)), 1);
-    cr_assert (strstr (err, "cannot connect to \"nonsense\""), "%s", err);
+    cr_assert_eq (s_run_worker (nonsense, out, err, sizeof (out)), 2, "%s", err);
+    cr_assert (strstr (err, "\"nonsense\""), "%s", err);
+    const char *bad_host [] = { "--broker", "tcp://", "-w", "x", "--", "true", NULL };
+    cr_assert_eq (s_run_worker (bad_host, out, err, sizeof (out)), 2, "%s", err);
+    cr_assert (strstr (err, "cannot connect to \"tcp://\""), "%s", err);
 }

@@ -193,17 +193,18 @@ Test (zjobd, options_from_a_config_file_and_flags)
     cr_assert_not (zsys_file_exists (data));
     cr_assert_eq (s_stop (daemon, SIGTERM), 0);
 
-    //  Bad options: exit 2; a store that cannot open: exit 1
+    //  An unknown option: exit 1 (usage); a store spec the broker refuses:
+    //  exit 2 (bad input); see exit_codes_and_errors_said_once
     char *bad_flag [] = { (char *) ZJOB_BIN_DIR "/zjobd", (char *) "--colour", (char *) "blue", NULL };
     pid_t pid = zjob_test_spawn (bad_flag, NULL);
-    cr_assert_eq (zjob_test_wait_exit (pid, S_WAIT), 2);
+    cr_assert_eq (zjob_test_wait_exit (pid, S_WAIT), 1);
     char *bad_store [] = { (char *) ZJOB_BIN_DIR "/zjobd", (char *) "--store",
                            (char *) "tape:/dev/st0", (char *) "--log-level", (char *) "error",
                            (char *) "--clients", (char *) "tcp://127.0.0.1:*",
                            (char *) "--workers", (char *) "tcp://127.0.0.1:*",
                            (char *) "--events", (char *) "tcp://127.0.0.1:*", NULL };
     pid = zjob_test_spawn (bad_store, NULL);
-    cr_assert_eq (zjob_test_wait_exit (pid, S_WAIT), 1);
+    cr_assert_eq (zjob_test_wait_exit (pid, S_WAIT), 2);
 }
 
 Test (zjobd, killed_under_load_loses_no_acknowledged_job)
@@ -432,4 +433,189 @@ Test (zjobd, log_level_warning_prints_no_info_lines)
     cr_assert_eq (s_lines_with (text, "I:"), 0, "info lines at --log-level warning:\n%s", text);
     cr_assert_eq (s_lines_with (text, "D:"), 0, "debug lines at --log-level warning:\n%s", text);
     free (text);
+}
+
+//  --------------------------------------------------------------------------
+//  Signals, exit codes, errors
+
+//  The whole of the file at path (freshly allocated; "" if none)
+static char *
+s_slurp (const char *path)
+{
+    char *text = (char *) calloc (1, 65536);
+    cr_assert_not_null (text);
+    FILE *file = fopen (path, "r");
+    if (file) {
+        size_t size = fread (text, 1, 65535, file);
+        text [size] = 0;
+        fclose (file);
+    }
+    return text;
+}
+
+//  Times needle occurs in text
+static size_t
+s_count (const char *text, const char *needle)
+{
+    size_t count = 0;
+    for (const char *at = strstr (text, needle); at; at = strstr (at + 1, needle))
+        count++;
+    return count;
+}
+
+//  Wait until the file at path holds needle; true if it did in time
+static bool
+s_wait_for_text (const char *path, const char *needle)
+{
+    int64_t deadline = zclock_mono () + S_WAIT;
+    while (true) {
+        char *text = s_slurp (path);
+        bool found = strstr (text, needle) != NULL;
+        free (text);
+        if (found || zclock_mono () >= deadline)
+            return found;
+        zclock_sleep (10);              //  Polling a file the daemon writes
+    }
+}
+
+Test (zjobd, sighup_keeps_serving_and_reopens_the_log_file)
+{
+    s_dir = zjob_test_tmpdir ();
+    cr_assert_not_null (s_dir);
+    char log_path [600], rotated [600];
+    snprintf (log_path, sizeof (log_path), "%s/zjobd.log", s_dir);
+    snprintf (rotated, sizeof (rotated), "%s/zjobd.log.1", s_dir);
+    s_daemon_t *daemon = s_zjobd ("--store", "memory:", "--log-level", "info",
+                                  "--log-file", log_path, NULL);
+    zsock_t *client = zjob_test_dealer (daemon->clients);
+    s_ping (client);
+    cr_assert (s_wait_for_text (log_path, "serving"), "the log file has the start");
+
+    //  A rotation: rename, then SIGHUP; the broker goes on, in a new file
+    cr_assert_eq (rename (log_path, rotated), 0);
+    kill (daemon->pid, SIGHUP);
+    cr_assert (s_wait_for_text (log_path, "SIGHUP: log reopened"), "no new log file");
+    s_ping (client);
+    zsock_t *worker = s_raw_worker (daemon, "w-rotated", "rotate", 1, NULL);
+    cr_assert (s_wait_for_text (log_path, "w-rotated"), "the broker's lines go to the new file");
+    zsock_destroy (&worker);
+    zsock_destroy (&client);
+    cr_assert_eq (s_stop (daemon, SIGTERM), 0, "a clean stop after SIGHUP");
+    char *text = s_slurp (log_path);
+    cr_assert (strstr (text, "shutting down"), "%s", text);
+    free (text);
+    text = s_slurp (rotated);
+    cr_assert (strstr (text, "serving"), "%s", text);
+    cr_assert_null (strstr (text, "SIGHUP"), "nothing after the rotation in the old file");
+    cr_assert_null (strstr (text, "shutting down"), "%s", text);
+    free (text);
+}
+
+Test (zjobd, sighup_when_logging_to_stderr_keeps_serving)
+{
+    s_daemon_t *daemon = s_zjobd ("--store", "memory:", NULL);
+    zsock_t *client = zjob_test_dealer (daemon->clients);
+    s_ping (client);
+    kill (daemon->pid, SIGHUP);
+    kill (daemon->pid, SIGHUP);
+    s_ping (client);
+    cr_assert_eq (zjob_test_proc_state (daemon->pid) != 0 && zjob_test_proc_state (daemon->pid) != 'Z',
+                  true, "zjobd survived SIGHUP");
+    zsock_destroy (&client);
+    cr_assert_eq (s_stop (daemon, SIGTERM), 0);
+}
+
+//  Run zjobd with args (NULL-terminated) to its end, stdout and stderr
+//  kept in out and err (fresh strings); returns its exit status
+static int
+s_run (const char *const *args, char **out, char **err)
+{
+    if (!s_dir)
+        s_dir = zjob_test_tmpdir ();
+    char out_path [600], err_path [600];
+    snprintf (out_path, sizeof (out_path), "%s/run.out", s_dir);
+    snprintf (err_path, sizeof (err_path), "%s/run.err", s_dir);
+    pid_t pid = fork ();
+    cr_assert_geq (pid, 0);
+    if (pid == 0) {
+        int out_fd = open (out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err_fd = open (err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (out_fd < 0 || err_fd < 0)
+            _exit (127);
+        dup2 (out_fd, STDOUT_FILENO);
+        dup2 (err_fd, STDERR_FILENO);
+        char *argv [32] = { (char *) ZJOB_BIN_DIR "/zjobd" };
+        for (int index = 0; args [index] && index < 30; index++)
+            argv [index + 1] = (char *) args [index];
+        execv (argv [0], argv);
+        _exit (127);
+    }
+    int status = zjob_test_wait_exit (pid, S_WAIT);
+    *out = s_slurp (out_path);
+    *err = s_slurp (err_path);
+    return status;
+}
+
+Test (zjobd, exit_codes_and_errors_said_once)
+{
+    char *out, *err;
+    const char *help [] = { "--help", NULL };
+    cr_assert_eq (s_run (help, &out, &err), 0);
+    cr_assert (strstr (out, "Exit status"), "%s", out);
+    cr_assert (strstr (out, "SIGHUP"), "%s", out);
+    free (out);
+    free (err);
+
+    struct {
+        const char *args [16];
+        int status;
+        const char *says;
+    } cases [] = {
+        { { "--colour", "blue", NULL }, 1, "unknown option '--colour'" },
+        { { "--store", NULL }, 1, "--store needs a value" },
+        { { "stray", NULL }, 1, "unexpected argument 'stray'" },
+        { { "--config", NULL }, 1, "--config needs a file" },
+        { { "--heartbeat", "soon", NULL }, 2, "'soon' is not a duration" },
+        { { "--config", "/nonexistent/zjobd.cfg", NULL }, 2, "not found" },
+        { { "--clients", "127.0.0.1:5570", NULL }, 2,
+          "endpoint must include a transport, e.g. tcp://127.0.0.1:5570" },
+        { { "--store", "tape:/dev/st0", "--log-level", "error",
+            "--clients", "tcp://127.0.0.1:*", "--workers", "tcp://127.0.0.1:*",
+            "--events", "tcp://127.0.0.1:*", NULL }, 2, "unknown store 'tape:/dev/st0'" },
+        { { "--log-file", "/nonexistent/dir/zjobd.log", NULL }, 2, "cannot open the log file" }
+    };
+    for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++) {
+        int status = s_run (cases [index].args, &out, &err);
+        cr_assert_eq (status, cases [index].status, "case %zu exits %d, not %d: %s", index,
+                      cases [index].status, status, err);
+        cr_assert_eq (s_count (err, cases [index].says), 1, "case %zu says \"%s\" once: %s",
+                      index, cases [index].says, err);
+        free (out);
+        free (err);
+    }
+
+    //  An endpoint already bound by another broker: cannot start, said once
+    s_daemon_t *daemon = s_zjobd ("--store", "memory:", NULL);
+    const char *taken [] = { "--store", "memory:", "--clients", daemon->clients,
+                             "--workers", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*",
+                             NULL };
+    cr_assert_eq (s_run (taken, &out, &err), 8, "%s", err);
+    cr_assert_eq (s_count (err, "cannot bind the clients socket"), 1, "%s", err);
+    free (out);
+    free (err);
+
+    //  With a log file, the log has it once and stderr once
+    char log_path [600];
+    snprintf (log_path, sizeof (log_path), "%s/taken.log", s_dir);
+    const char *logged [] = { "--store", "memory:", "--clients", daemon->clients,
+                              "--workers", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*",
+                              "--log-file", log_path, NULL };
+    cr_assert_eq (s_run (logged, &out, &err), 8, "%s", err);
+    cr_assert_eq (s_count (err, "cannot bind the clients socket"), 1, "%s", err);
+    char *text = s_slurp (log_path);
+    cr_assert_eq (s_count (text, "cannot bind the clients socket"), 1, "%s", text);
+    free (text);
+    free (out);
+    free (err);
+    cr_assert_eq (s_stop (daemon, SIGTERM), 0);
 }

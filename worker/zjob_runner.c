@@ -17,9 +17,16 @@
     unless a process escaped the group with the pipes open (a daemon that
     called setsid): those are given up after ZJOB_RUNNER_DRAIN_MS.
 
+    A job is two forks: the watcher first (zjob_runner.h), then the
+    command, which waits on a "go" pipe until the runner has written the
+    group id into the watcher's life pipe. The watcher closes every
+    descriptor but its own, so that it never holds another job's pipes
+    open. Ending it before the command is reaped matters: a watcher that
+    outlived the command's zombie could kill a group id since reused.
+
     The child between fork and exec is in a copy of a multi-threaded
     process (libzmq's I/O threads), so it calls only async-signal-safe
-    functions: everything it needs (argv, the environment) is built before
+    functions (the watcher, which never execs, too): everything it needs (argv, the environment) is built before
     the fork. It moves its pipe ends above the standard descriptors before
     putting them in place, so the program's own descriptor numbers never
     matter, and marks every other descriptor close-on-exec.
@@ -48,6 +55,8 @@ extern char **environ;
 
 struct _zjob_runner_t {
     pid_t pid;                          //  The command, leader of its process group
+    pid_t watcher;                      //  Its watcher (see the banner), 0 once reaped
+    int life_fd;                        //  Our end of the watcher's life pipe, -1 once closed
     char *command;                      //  argv[0], for messages
     int in_fd;                          //  Our end of its stdin, -1 once closed
     int out_fd;                         //  Our end of its stdout, -1 once closed
@@ -227,16 +236,26 @@ s_environment (const char *const *extra)
     return envp;
 }
 
-//  In the child: become a group leader, take the pipes as descriptors 0
-//  to 3, exec. Only async-signal-safe calls. On failure, errno goes to
-//  the parent on exec_fd.
+//  In the child: become a group leader, wait until the watcher knows the
+//  group (a byte on go_fd; end of file means the worker died: give up),
+//  take the pipes as descriptors 0 to 3, exec. Only async-signal-safe
+//  calls. On failure, errno goes to the parent on exec_fd.
 static void
-s_child (const int fds [4], int exec_fd, pid_t parent, char *const argv [], char *const envp [])
+s_child (const int fds [4], int exec_fd, int go_fd [2], pid_t parent, char *const argv [],
+         char *const envp [])
 {
     setpgid (0, 0);
     prctl (PR_SET_PDEATHSIG, SIGKILL);
     if (getppid () != parent)
         _exit (127);                    //  The worker died before prctl
+    close (go_fd [1]);                  //  Else our own copy would keep the pipe open
+    char go;
+    ssize_t got;
+    while ((got = read (go_fd [0], &go, 1)) < 0 && errno == EINTR)
+        ;
+    if (got != 1)
+        _exit (127);                    //  The worker died before the watcher was armed
+    close (go_fd [0]);
     //  Default dispositions (SIGPIPE is ignored in the worker) and no mask
     struct sigaction dfl;
     memset (&dfl, 0, sizeof (dfl));
@@ -263,6 +282,44 @@ s_child (const int fds [4], int exec_fd, pid_t parent, char *const argv [], char
     if (write (error_fd >= 0? error_fd: exec_fd, &error, sizeof (error)) < 0)
         _exit (127);
     _exit (127);
+}
+
+//  In the watcher, a fork of the worker that never execs: keep nothing but
+//  the life pipe, read the job's process group id from it, then wait for
+//  its end of file, which comes when the worker has died (the worker kills
+//  the watcher before it ends a job, so the end of file never comes from
+//  a job that ended normally); then kill the group. Every signal is
+//  blocked, so that nothing but SIGKILL (from the runner) ends it early:
+//  not a Ctrl-C to the worker's terminal, not a pause of the job. Only
+//  async-signal-safe calls.
+static void
+s_watcher (int life_fd)
+{
+    sigset_t all;
+    sigfillset (&all);
+    sigprocmask (SIG_SETMASK, &all, NULL);
+    if (life_fd > 0)
+        close_range (0, (unsigned) life_fd - 1, 0);
+    close_range ((unsigned) life_fd + 1, ~0U, 0);
+    pid_t group = 0;
+    size_t have = 0;
+    while (have < sizeof (group)) {
+        ssize_t got = read (life_fd, (char *) &group + have, sizeof (group) - have);
+        if (got > 0)
+            have += (size_t) got;
+        else
+        if (got < 0 && errno == EINTR)
+            continue;
+        else
+            _exit (0);                  //  The worker died before it started the job
+    }
+    char byte;
+    ssize_t got;
+    while ((got = read (life_fd, &byte, 1)) > 0 || (got < 0 && errno == EINTR))
+        ;
+    if (group > 1)
+        kill (-group, SIGKILL);
+    _exit (0);
 }
 
 static void
@@ -293,6 +350,51 @@ s_reap (pid_t pid)
     return status;
 }
 
+//  Writes to a pipe whose reader may be gone: SIGPIPE is blocked meanwhile,
+//  and one they raised is taken back, so that a command that exits without
+//  reading its stdin (or a watcher killed by someone) is an EPIPE here,
+//  not the death of the program
+typedef struct {
+    sigset_t pipe_set;                  //  SIGPIPE alone
+    sigset_t old_set;                   //  The thread's mask before
+    bool was_pending;                   //  A SIGPIPE was pending before: not ours
+} s_quiet_t;
+
+static void
+s_quiet_begin (s_quiet_t *quiet)
+{
+    sigemptyset (&quiet->pipe_set);
+    sigaddset (&quiet->pipe_set, SIGPIPE);
+    pthread_sigmask (SIG_BLOCK, &quiet->pipe_set, &quiet->old_set);
+    sigset_t pending;
+    sigpending (&pending);
+    quiet->was_pending = sigismember (&pending, SIGPIPE);
+}
+
+static void
+s_quiet_end (s_quiet_t *quiet)
+{
+    if (!quiet->was_pending) {
+        struct timespec zero = { 0, 0 };
+        while (sigtimedwait (&quiet->pipe_set, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask (SIG_SETMASK, &quiet->old_set, NULL);
+}
+
+//  The job is over: kill and reap its watcher, before the command's zombie
+//  is reaped, so that the watcher can never kill a group id reused since
+static void
+s_watcher_end (zjob_runner_t *self)
+{
+    if (self->watcher > 0) {
+        kill (self->watcher, SIGKILL);
+        s_reap (self->watcher);
+        self->watcher = 0;
+    }
+    s_close (&self->life_fd);
+}
+
 zjob_runner_t *
 zjob_runner_new (const zjob_runner_config_t *config, zjob_error_t *err)
 {
@@ -305,7 +407,7 @@ zjob_runner_new (const zjob_runner_config_t *config, zjob_error_t *err)
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         return NULL;
     }
-    self->in_fd = self->out_fd = self->err_fd = self->progress_fd = -1;
+    self->in_fd = self->out_fd = self->err_fd = self->progress_fd = self->life_fd = -1;
     self->status = -1;
     self->output_max = config->output_max? config->output_max: ZJOB_DATA_MAX;
     self->timeout_ms = config->timeout_ms > 0? config->timeout_ms: 0;
@@ -330,26 +432,50 @@ zjob_runner_new (const zjob_runner_config_t *config, zjob_error_t *err)
     }
     self->output [0] = '\0';
 
-    //  pipes [i]: [0] read end, [1] write end; the child gets one end of
-    //  each of stdin, stdout, stderr and progress, and the exec pipe's
-    //  write end
-    int pipes [5][2];
-    int made = 0;
-    for (; made < 5; made++)
-        if (pipe2 (pipes [made], O_CLOEXEC) != 0)
-            break;
-    pid_t pid = -1;
+    //  The watcher first, with the life pipe: whatever starts later is
+    //  covered by it (see the banner)
+    int life [2];
+    pid_t parent = getpid ();
+    pid_t watcher = -1;
     int fork_errno = 0;
-    if (made == 5) {
-        pid_t parent = getpid ();
-        int child_fds [4] = { pipes [0][0], pipes [1][1], pipes [2][1], pipes [3][1] };
-        pid = fork ();
-        if (pid == 0)
-            s_child (child_fds, pipes [4][1], parent, (char *const *) config->argv, envp);
+    const char *failed = "pipe";
+    if (pipe2 (life, O_CLOEXEC) == 0) {
+        failed = "fork";
+        watcher = fork ();
+        if (watcher == 0)
+            s_watcher (life [0]);
         fork_errno = errno;
+        close (life [0]);
+        if (watcher > 0) {
+            self->watcher = watcher;
+            self->life_fd = life [1];
+        }
+        else
+            close (life [1]);
     }
     else
         fork_errno = errno;
+
+    //  pipes [i]: [0] read end, [1] write end; the child gets one end of
+    //  each of stdin, stdout, stderr and progress, the exec pipe's write
+    //  end, and the go pipe's read end
+    int pipes [6][2];
+    int made = 0;
+    for (; watcher > 0 && made < 6; made++)
+        if (pipe2 (pipes [made], O_CLOEXEC) != 0) {
+            failed = "pipe";
+            fork_errno = errno;
+            break;
+        }
+    pid_t pid = -1;
+    if (made == 6) {
+        int child_fds [4] = { pipes [0][0], pipes [1][1], pipes [2][1], pipes [3][1] };
+        pid = fork ();
+        if (pid == 0)
+            s_child (child_fds, pipes [4][1], pipes [5], parent, (char *const *) config->argv,
+                     envp);
+        fork_errno = errno;
+    }
     free (envp);
     if (pid < 0) {
         for (int i = 0; i < made; i++) {
@@ -358,7 +484,7 @@ zjob_runner_new (const zjob_runner_config_t *config, zjob_error_t *err)
         }
         zjob_runner_destroy (&self);
         zjob_error_set (err, ZJOB_INTERNAL, "cannot start \"%s\": %s: %s", config->argv [0],
-                        made == 5? "fork": "pipe", strerror (fork_errno));
+                        failed, strerror (fork_errno));
         return NULL;
     }
     //  Both sides set the group, so it exists whichever runs first
@@ -370,10 +496,24 @@ zjob_runner_new (const zjob_runner_config_t *config, zjob_error_t *err)
     close (pipes [2][1]);
     close (pipes [3][1]);
     close (pipes [4][1]);
+    close (pipes [5][0]);
     self->in_fd = pipes [0][1];
     self->out_fd = pipes [1][0];
     self->err_fd = pipes [2][0];
     self->progress_fd = pipes [3][0];
+
+    //  Arm the watcher with the group, then let the command go: it runs
+    //  only once the watcher can kill its group (the pipe holds the bytes
+    //  even if the watcher has not read them yet)
+    s_quiet_t quiet;
+    s_quiet_begin (&quiet);
+    bool armed = write (self->life_fd, &pid, sizeof (pid)) == (ssize_t) sizeof (pid);
+    char go = 1;
+    //  A command already gone (EPIPE) cannot take the byte: its exit says why
+    if (armed)
+        armed = write (pipes [5][1], &go, 1) == 1 || errno == EPIPE;
+    s_quiet_end (&quiet);
+    close (pipes [5][1]);               //  End of file without the byte: it gives up
 
     //  Wait for the exec: end of file on the exec pipe means it happened
     int child_errno = 0;
@@ -382,11 +522,16 @@ zjob_runner_new (const zjob_runner_config_t *config, zjob_error_t *err)
         got = read (pipes [4][0], &child_errno, sizeof (child_errno));
     while (got < 0 && errno == EINTR);
     close (pipes [4][0]);
-    if (got > 0) {
+    if (got > 0 || !armed) {
+        s_watcher_end (self);
         s_reap (pid);
         self->exited = true;            //  Nothing to kill in destroy
-        zjob_error_set (err, ZJOB_BAD_REQUEST, "cannot execute \"%s\": %s", config->argv [0],
-                        got == sizeof (child_errno)? strerror (child_errno): "unknown error");
+        if (got > 0)
+            zjob_error_set (err, ZJOB_BAD_REQUEST, "cannot execute \"%s\": %s", config->argv [0],
+                            got == sizeof (child_errno)? strerror (child_errno): "unknown error");
+        else
+            zjob_error_set (err, ZJOB_INTERNAL, "cannot start \"%s\": its watcher is gone",
+                            config->argv [0]);
         zjob_runner_destroy (&self);
         return NULL;
     }
@@ -407,8 +552,10 @@ zjob_runner_destroy (zjob_runner_t **self_p)
         if (self->pid > 0 && !self->exited) {
             kill (-self->pid, SIGKILL);
             kill (self->pid, SIGKILL);  //  Should the group not exist yet
+            s_watcher_end (self);       //  Before the reap frees the group id
             s_reap (self->pid);
         }
+        s_watcher_end (self);
         s_close (&self->in_fd);
         s_close (&self->out_fd);
         s_close (&self->err_fd);
@@ -426,27 +573,16 @@ zjob_runner_destroy (zjob_runner_t **self_p)
 
 static void s_write_some (zjob_runner_t *self);
 
-//  Write what the pipe takes of the input. SIGPIPE is blocked meanwhile,
-//  and one it raised is taken back, so that a command that exits without
-//  reading its stdin is an EPIPE here, not the death of the program.
+//  Write what the pipe takes of the input. See s_quiet_begin.
 static void
 s_write_input (zjob_runner_t *self)
 {
     if (self->in_fd < 0)
         return;
-    sigset_t pipe_set, old_set, pending;
-    sigemptyset (&pipe_set);
-    sigaddset (&pipe_set, SIGPIPE);
-    pthread_sigmask (SIG_BLOCK, &pipe_set, &old_set);
-    sigpending (&pending);
-    bool was_pending = sigismember (&pending, SIGPIPE);
+    s_quiet_t quiet;
+    s_quiet_begin (&quiet);
     s_write_some (self);
-    if (!was_pending) {
-        struct timespec zero = { 0, 0 };
-        while (sigtimedwait (&pipe_set, NULL, &zero) < 0 && errno == EINTR)
-            ;
-    }
-    pthread_sigmask (SIG_SETMASK, &old_set, NULL);
+    s_quiet_end (&quiet);
 }
 
 static void
@@ -598,12 +734,14 @@ s_check_exit (zjob_runner_t *self)
     if (rc == 0) {
         //  A zombie keeps its pid, so the group is still ours to kill
         kill (-self->pid, SIGKILL);
+        s_watcher_end (self);
         status = s_reap (self->pid);
     }
     else
     if (errno == EINTR)
         return;
     //  (ECHILD: reaped by someone else; the outcome is unknown)
+    s_watcher_end (self);
     self->run_ms = zjob_runner_run_ms (self);
     self->exited = true;
     self->exited_at = zjob_mono_ms ();
@@ -695,6 +833,9 @@ zjob_runner_timeout (zjob_runner_t *self)
     else
     if (self->out_fd >= 0 || self->err_fd >= 0 || self->progress_fd >= 0)
         due = self->exited_at + ZJOB_RUNNER_DRAIN_MS;
+    else
+    if (self->progress_new)
+        due = now;                      //  Finished: the last report is due at once
     if (due == INT64_MAX)
         return -1;
     return due > now? (int) (due - now): 0;
@@ -703,10 +844,13 @@ zjob_runner_timeout (zjob_runner_t *self)
 bool
 zjob_runner_progress (zjob_runner_t *self, float *progress_p, const char **message_p)
 {
-    if (self->exited || !self->progress_new)
+    if (!self->progress_new)
         return false;
+    //  Throttled while the pipes may bring more; once the outcome is final
+    //  the last line is due at once, so that it goes before the result
     int64_t now = zjob_mono_ms ();
-    if (self->reported_at && now < self->reported_at + ZJOB_RUNNER_PROGRESS_MS)
+    if (!zjob_runner_finished (self)
+    &&  self->reported_at && now < self->reported_at + ZJOB_RUNNER_PROGRESS_MS)
         return false;
     self->reported_at = now;
     self->progress_new = false;

@@ -27,8 +27,18 @@
     stopped with it. When the command exits, whatever it left running in
     its group is killed, before the command is reaped (so the group id
     cannot have been reused by then): a job ends with all its processes.
-    Each child also asks the kernel for SIGKILL when its parent dies
-    (PR_SET_PDEATHSIG), so nothing outlives a worker that is killed.
+
+    Nothing outlives a worker that is killed, even by SIGKILL. The command
+    asks the kernel for SIGKILL when its parent dies (PR_SET_PDEATHSIG),
+    but that reaches only the command, not what it started. So each job
+    also has a watcher: a small process forked from the worker (it never
+    execs, and sits outside the job's group, so a pause does not stop it)
+    that holds the read end of a pipe whose only writer is the worker.
+    When the worker dies, by any means, the kernel closes the pipe and the
+    watcher kills the job's whole process group (SIGKILL). The command
+    execs only once its watcher knows the group, so there is no moment in
+    which a job runs unwatched. When a job ends normally, the runner kills
+    and reaps the watcher before it reaps the command.
 
     Start-up is checked: the command is exec'd behind a close-on-exec pipe
     on which the child writes errno if exec fails, so zjob_runner_new knows
@@ -79,8 +89,8 @@ zjob_runner_t *
     zjob_runner_new (const zjob_runner_config_t *config, zjob_error_t *err);
 
 //  Destroy the runner. A command still running is killed with its process
-//  group (SIGKILL) and reaped first: destroying a runner leaves no process
-//  behind. Accepts NULL; sets *self_p to NULL.
+//  group (SIGKILL) and reaped first, and the watcher with it: destroying a
+//  runner leaves no process behind. Accepts NULL; sets *self_p to NULL.
 void
     zjob_runner_destroy (zjob_runner_t **self_p);
 
@@ -104,8 +114,10 @@ void
 
 //  True, with the latest progress the command reported, when a report is
 //  due: at most one per ZJOB_RUNNER_PROGRESS_MS, the last line winning.
-//  *message_p is NULL or a string borrowed until the next call. Nothing
-//  is reported once the command has exited.
+//  *message_p is NULL or a string borrowed until the next call. Once the
+//  runner is finished (zjob_runner_finished), a report still waiting is
+//  due at once: a program that asks for progress before it reports the
+//  outcome never loses a line the command wrote before it exited.
 bool
     zjob_runner_progress (zjob_runner_t *self, float *progress_p, const char **message_p);
 

@@ -773,6 +773,10 @@ s_read (zjob_worker_t *self)
 {
     zmq_msg_t frame;
     int got = zjob_proto_recv_frame (self->sock, &frame);
+    //  Any message at all is a sign of life (PROTOCOL.md 10.7), even one
+    //  that does not decode: the broker is there, whatever it said
+    if (got != 0)
+        self->last_heard = zjob_mono_ms ();
     if (got <= 0)
         return got < 0;                 //  A message of several frames is dropped
     const uint8_t *data = (const uint8_t *) zmq_msg_data (&frame);
@@ -786,7 +790,6 @@ s_read (zjob_worker_t *self)
         s_send_frame (self, &reply);
         return true;
     }
-    self->last_heard = zjob_mono_ms ();
     uint64_t request_id = zjob_msg_request_id (msg);
     switch (zjob_msg_command (msg)) {
         case ZJOB_CMD_JOB:
@@ -834,8 +837,10 @@ s_timers (zjob_worker_t *self)
         return;
     }
     if (self->registered) {
-        if (now - self->last_heard > self->heartbeat_ms * self->liveness) {
-            //  The broker is presumed dead: reconnect at once
+        //  The broker is presumed dead: reconnect at once. Unless a message
+        //  waits, unread (the program was busy): it is a sign of life too
+        if (now - self->last_heard > self->heartbeat_ms * self->liveness
+        &&  !(zsock_events (self->sock) & ZMQ_POLLIN)) {
             s_register (self, true);
             return;
         }
@@ -889,6 +894,17 @@ zjob_worker_timeout (zjob_worker_t *self)
 //  --------------------------------------------------------------------------
 //  The engine's public face
 
+//  An endpoint without a transport ("127.0.0.1:5571") is a common slip that
+//  libzmq reports only as "Invalid argument"; 0, or -1 with err filled
+static int
+s_check_endpoint (const char *endpoint, zjob_error_t *err)
+{
+    if (strstr (endpoint, "://"))
+        return 0;
+    return zjob_error_set (err, ZJOB_BAD_REQUEST, "bad endpoint \"%s\": an endpoint must "
+                           "include a transport, e.g. tcp://%s", endpoint, endpoint);
+}
+
 zjob_worker_t *
 zjob_worker_new (const char *endpoint, const char *name, const char *const *workflows,
                  size_t count, size_t slots, zjob_error_t *err)
@@ -897,6 +913,8 @@ zjob_worker_new (const char *endpoint, const char *name, const char *const *work
         zjob_error_set (err, ZJOB_BAD_REQUEST, "no broker endpoint given");
         return NULL;
     }
+    if (s_check_endpoint (endpoint, err))
+        return NULL;
     //  The worker id adds a pid and a random suffix and must stay a name
     if (!name || !zjob_name_valid (name) || strlen (name) > ZJOB_NAME_MAX - 20) {
         zjob_error_set (err, ZJOB_BAD_REQUEST,
@@ -917,6 +935,11 @@ zjob_worker_new (const char *endpoint, const char *name, const char *const *work
     if (slots == 0 || slots > ZJOB_SLOTS_MAX) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "slots must be 1 to %d, not %zu",
                         ZJOB_SLOTS_MAX, slots);
+        return NULL;
+    }
+    //  CZMQ set up once, whatever other threads do now (zjob_util.h)
+    if (zjob_czmq_init ()) {
+        zjob_error_set (err, ZJOB_INTERNAL, "CZMQ cannot start (zsys_init failed)");
         return NULL;
     }
     zjob_worker_t *self = (zjob_worker_t *) zmalloc (sizeof (zjob_worker_t));

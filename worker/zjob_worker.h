@@ -25,9 +25,10 @@
     after a reconnection: if the broker restarted, it learns again, from
     the worker's READY, which jobs this worker still holds, so a job
     finished while the broker was down is completed by its result rather
-    than run twice. The broker is presumed dead when it has sent nothing for
-    `liveness` heartbeat intervals (both figures come from its answer to
-    READY; ZJOB_LIVENESS and ZJOB_HEARTBEAT_MS until then); the worker then
+    than run twice. The broker is presumed dead when it has sent nothing (anything
+    counts, even a message the worker cannot decode) for `liveness`
+    heartbeat intervals (both figures come from its answer to READY;
+    ZJOB_LIVENESS and ZJOB_HEARTBEAT_MS until then); the worker then
     reconnects its socket and sends READY, again after pauses growing from
     ZJOB_WORKER_RECONNECT_MIN_MS to ZJOB_WORKER_RECONNECT_MAX_MS while READY
     goes unanswered. A broker that does not know the worker (it restarted,
@@ -97,7 +98,10 @@ typedef enum {
 //  count workflows (1..ZJOB_WORKFLOWS_MAX) with slots jobs at once
 //  (1..ZJOB_SLOTS_MAX). Registration completes inside recv: the broker
 //  need not be up yet. Returns NULL with err filled (ZJOB_BAD_REQUEST)
-//  for a bad name, workflow, count or slots.
+//  for a bad name, workflow, count or slots, or an endpoint that cannot be
+//  used (one without a transport is told so: "e.g. tcp://..."). Any number
+//  of threads may create workers and clients at once: CZMQ is set up once,
+//  before the first socket (zjob_czmq_init).
 ZJOB_EXPORT zjob_worker_t *
     zjob_worker_new (const char *endpoint, const char *name, const char *const *workflows,
                      size_t count, size_t slots, zjob_error_t *err);

@@ -32,8 +32,9 @@
     held, not failed: the DISCONNECT that zjob_worker_destroy sends makes
     the broker queue them again. A second signal kills the commands at
     once. Whatever happens, every child is killed and reaped before the
-    program exits (the runner's destructor guarantees it), and
-    PR_SET_PDEATHSIG covers a worker killed outright.
+    program exits (the runner's destructor guarantees it); a worker killed
+    outright (SIGKILL) takes every job's whole process group along, through
+    each job's watcher process (zjob_runner.h).
     ========================================================================= */
 
 #include <errno.h>
@@ -55,6 +56,9 @@
 #define GRACE_DEFAULT_MS    10000   //  msecs from SIGTERM to SIGKILL, and to finish on stop
 #define POLL_MAX_MS         1000    //  msecs one poll waits at most
 #define LOG_TEXT_MAX        200     //  bytes of an error quoted in a log line
+#define EXIT_USAGE          1       //  exit status: an unknown option, a missing argument
+#define EXIT_BAD_INPUT      2       //  exit status: an invalid option value
+#define EXIT_INTERNAL       8       //  exit status: the worker cannot set itself up or go on
 
 //  The command line
 typedef struct {
@@ -142,17 +146,22 @@ s_usage (FILE *out)
 "SIGTERM or SIGINT stops the worker: it takes no new job, running jobs get the\n"
 "grace to finish, then their commands are stopped as on cancel and the jobs\n"
 "are handed back to the broker, which queues them again. A second signal kills\n"
-"the commands at once. The commands die with the worker if it is killed.\n"
+"the commands at once. The commands die with the worker even if it is killed\n"
+"with SIGKILL: each job has a watcher process that kills the job's whole process\n"
+"group when the worker dies.\n"
 "\n"
-"Exit status: 0 after a stop by signal; 1 on bad usage, or when the worker\n"
-"cannot start (an endpoint that cannot be used). A broker that is down or\n"
-"refuses the worker is tried again and again. Logs go to stderr.\n",
+"Exit status: 0 after a stop by signal; 1 bad usage (an unknown option, a\n"
+"missing argument or value); 2 bad input (an invalid option value, such as an\n"
+"endpoint that cannot be used); 8 the worker cannot set itself up or go on (no\n"
+"memory, no signal handling). A broker that is down or refuses the worker is\n"
+"tried again and again. Logs go to stderr.\n",
         ZJOB_WORKFLOWS_MAX, ZJOB_SLOTS_MAX, GRACE_DEFAULT_MS / 1000);
 }
 
-//  Say what is wrong with the command line; returns 1, the exit status
+//  Say what is wrong with the command line; returns status, the exit
+//  status (EXIT_USAGE or EXIT_BAD_INPUT)
 static int
-s_usage_error (const char *format, ...)
+s_usage_error (int status, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
@@ -162,7 +171,7 @@ s_usage_error (const char *format, ...)
     fprintf (stderr,
         "\nusage: zjob-worker [options] --workflow NAME [--workflow NAME...] -- COMMAND [ARGS...]\n"
         "Try 'zjob-worker --help' for more.\n");
-    return 1;
+    return status;
 }
 
 //  SECONDS as a number of seconds or a duration with a unit; msecs or -1
@@ -230,19 +239,19 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
                 break;
             case 'w':
                 if (!zjob_name_valid (optarg))
-                    return s_usage_error ("bad workflow name \"%s\": it takes 1 to %d "
-                                          "printable characters without spaces",
+                    return s_usage_error (EXIT_BAD_INPUT, "bad workflow name \"%s\": it takes 1 "
+                                          "to %d printable characters without spaces",
                                           optarg, ZJOB_NAME_MAX);
                 if (options->workflow_count == ZJOB_WORKFLOWS_MAX)
-                    return s_usage_error ("too many workflows: %d at most",
+                    return s_usage_error (EXIT_USAGE, "too many workflows: %d at most",
                                           ZJOB_WORKFLOWS_MAX);
                 options->workflows [options->workflow_count++] = optarg;
                 break;
             case 's': {
                 long slots = strtol (optarg, &end, 10);
                 if (end == optarg || *end || slots < 1 || slots > ZJOB_SLOTS_MAX)
-                    return s_usage_error ("bad --slots \"%s\": give a number from 1 to %d",
-                                          optarg, ZJOB_SLOTS_MAX);
+                    return s_usage_error (EXIT_BAD_INPUT, "bad --slots \"%s\": give a number "
+                                          "from 1 to %d", optarg, ZJOB_SLOTS_MAX);
                 options->slots = (size_t) slots;
                 break;
             }
@@ -253,8 +262,8 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
             case 't': {
                 int64_t ms = s_parse_seconds (optarg);
                 if (ms < 0)
-                    return s_usage_error ("bad --%s \"%s\": give seconds (10, 0.5) or a "
-                                          "duration (500ms, 2m)",
+                    return s_usage_error (EXIT_BAD_INPUT, "bad --%s \"%s\": give seconds "
+                                          "(10, 0.5) or a duration (500ms, 2m)",
                                           opt == 'g'? "grace": "timeout", optarg);
                 *(opt == 'g'? &options->grace_ms: &options->timeout_ms) = ms;
                 break;
@@ -266,17 +275,17 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
                 s_usage (stdout);
                 return 0;
             case ':':
-                return s_usage_error ("%s needs a value", argv [optind - 1]);
+                return s_usage_error (EXIT_USAGE, "%s needs a value", argv [optind - 1]);
             default:
                 if (optopt)
-                    return s_usage_error ("unknown option -%c", optopt);
-                return s_usage_error ("unknown option %s", argv [optind - 1]);
+                    return s_usage_error (EXIT_USAGE, "unknown option -%c", optopt);
+                return s_usage_error (EXIT_USAGE, "unknown option %s", argv [optind - 1]);
         }
     }
     if (options->workflow_count == 0)
-        return s_usage_error ("no workflow given: name one with --workflow NAME");
+        return s_usage_error (EXIT_USAGE, "no workflow given: name one with --workflow NAME");
     if (optind >= argc)
-        return s_usage_error ("no command given: put it after --, as in "
+        return s_usage_error (EXIT_USAGE, "no command given: put it after --, as in "
                               "zjob-worker -w resize -- ./resize.sh");
     options->command = argv + optind;
     if (!options->endpoint)
@@ -285,8 +294,8 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
         options->endpoint = BROKER_DEFAULT;
     if (name) {
         if (!zjob_name_valid (name) || strlen (name) > ZJOB_NAME_MAX - 9)
-            return s_usage_error ("bad --name \"%s\": it takes 1 to %d printable characters "
-                                  "without spaces", name, ZJOB_NAME_MAX - 9);
+            return s_usage_error (EXIT_BAD_INPUT, "bad --name \"%s\": it takes 1 to %d "
+                                  "printable characters without spaces", name, ZJOB_NAME_MAX - 9);
         snprintf (options->name, sizeof (options->name), "%s", name);
     }
     else
@@ -755,14 +764,15 @@ main (int argc, char *argv [])
         return status;
     s_standard_fds ();
 
-    //  Our own signal handling, in place of CZMQ's
+    //  Our own signal handling, in place of CZMQ's; then CZMQ's set-up and
+    //  its logging, all before any socket exists (zsys_set_* must be)
     zsys_handler_set (NULL);
-    zsys_init ();
+    zjob_czmq_init ();
     zsys_set_logstream (stderr);
     zsys_set_logident ("zjob-worker");
     if (s_signals_setup () != 0) {
         fprintf (stderr, "zjob-worker: cannot set up signal handling: %s\n", strerror (errno));
-        return 1;
+        return EXIT_INTERNAL;
     }
     zjob_error_t err;
     s_app_t app = { &options, NULL, zlistx_new (), NULL, NULL, 0, false, 0, false };
@@ -770,9 +780,10 @@ main (int argc, char *argv [])
                                   options.workflow_count, options.slots, &err);
     if (!app.worker || !app.runs) {
         fprintf (stderr, "zjob-worker: %s\n", app.worker? "out of memory": err.text);
+        status = !app.worker && err.code == ZJOB_BAD_REQUEST? EXIT_BAD_INPUT: EXIT_INTERNAL;
         zjob_worker_destroy (&app.worker);
         zlistx_destroy (&app.runs);
-        return 1;
+        return status;
     }
     char *command = strdup (options.command [0]);
     for (int i = 1; command && options.command [i]; i++) {
@@ -807,5 +818,5 @@ main (int argc, char *argv [])
     zlistx_destroy (&app.runs);
     free (app.items);
     free (app.owners);
-    return rc == 0? 0: 1;
+    return rc == 0? 0: EXIT_INTERNAL;
 }
