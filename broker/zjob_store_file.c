@@ -8,27 +8,39 @@
     fsync policy. Many mutations thus cost one write and at most one
     fdatasync (group commit).
 
-    Journal format. The file starts with the 8 bytes "ZJOBJNL1" (format 1).
+    Journal format. The file starts with the 8 bytes "ZJOBJNL2" (format 2).
     Then records, each
 
-        [u32 length, LE][u32 CRC-32C of the payload, LE][payload: length bytes]
+        [u32 length][u32 CRC-32C of the payload][u32 CRC-32C of the 8 bytes
+        before][payload: length bytes]                      (all LE)
 
     where the payload is msgpack: [1, job map] (PUT, the job's whole state,
     by zjob_job_pack) or [2, id] (DEL). Replaying in order, PUT replaces
-    and DEL removes, gives the live jobs.
+    and DEL removes, gives the live jobs. The header's own CRC is what lets
+    a reader trust a length before it reads what the length points to.
+    Format 1 ("ZJOBJNL1", records without the header CRC) is still read;
+    such a journal is rewritten in format 2 as soon as it is opened, so
+    records of the two formats never share a file.
 
     Recovery. The journal is mapped and read in one pass, with no syscall
     per record; each job's table slot is prefetched while the next record
-    is decoded (a million jobs reopen in about a second). A crash can only tear the end of the file, so a bad record
-    at the tail (fewer than 8 header bytes left, a length running past the
-    end, a CRC mismatch on the record that ends the file, or a tail of zero
-    bytes as some filesystems leave after a crash) is cut off with a
-    warning. A bad record followed by more data is corruption, which a
-    restart must not silently hide: the open fails, naming the file and the
-    offset; with salvage=truncate the original is first copied to
-    DIR/journal.corrupt-<ms> and the journal is cut at the bad record. A
-    record whose CRC is right but whose content does not decode is
-    corruption wherever it is.
+    is decoded (a million jobs reopen in about a second). A crash can only
+    tear the last record, so that is all that is cut off, with a warning:
+    fewer than 12 header bytes left; a header that checks out but whose
+    length runs past the end; a CRC mismatch on the record that ends the
+    file; a damaged header with no intact record anywhere after it; a
+    tail of zero bytes, as some filesystems leave after a crash. A bad
+    record with an intact one after it is corruption (a damaged header
+    means a damaged length, which a restart must not take for a tear and
+    cut half the journal for): the open fails, naming the file, the
+    offset and how many intact records follow; with salvage=truncate the
+    original is first copied to DIR/journal.corrupt-<ms> and the journal
+    is cut at the bad record. Records after the damage are never replayed:
+    the damaged one may have been a DEL, and skipping it would bring a
+    deleted job back without a word. A record whose CRC is right but whose
+    content does not decode is corruption wherever it is. In format 1,
+    which has no header CRC, a length running past the end is a torn tail
+    only if no intact record follows it.
 
     Failure. A failed write(2) keeps the unwritten bytes buffered: sync
     returns -1 and the next sync writes them again at the same offset, so
@@ -69,9 +81,11 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define ZJOB_JOURNAL_MAGIC      "ZJOBJNL1"
+#define ZJOB_JOURNAL_MAGIC      "ZJOBJNL2"          //  What this code writes
+#define ZJOB_JOURNAL_MAGIC_V1   "ZJOBJNL1"          //  Read, then rewritten as format 2
 #define ZJOB_MAGIC_SIZE         8                   //  bytes of the file header
-#define ZJOB_RECORD_HEADER      8                   //  bytes: length, CRC
+#define ZJOB_RECORD_HEADER      12                  //  bytes: length, payload CRC, header CRC
+#define ZJOB_RECORD_HEADER_V1   8                   //  bytes: length, payload CRC
 #define ZJOB_RECORD_PUT         1
 #define ZJOB_RECORD_DEL         2
 #define ZJOB_COMPACT_DEFAULT    (64ULL << 20)       //  bytes of journal before compacting
@@ -160,6 +174,7 @@ s_encode (msgpack_sbuffer *buffer, const zjob_job_t *job, const char *id, uint32
     uint8_t *record = (uint8_t *) buffer->data + start;
     s_put_le32 (record, (uint32_t) length);
     s_put_le32 (record + 4, zjob_crc32c (0, record + ZJOB_RECORD_HEADER, length));
+    s_put_le32 (record + 8, zjob_crc32c (0, record, 8));
     *size_p = (uint32_t) (length + ZJOB_RECORD_HEADER);
     return 0;
 }
@@ -488,42 +503,113 @@ s_truncate (zjob_store_file_t *self, uint64_t offset, zjob_error_t *err)
     return 0;
 }
 
-//  Replay the open journal into the table (see the banner). 0, or -1 with
-//  err filled.
+//  Whether a record of format version starts at offset and is intact:
+//  its header checks out (format 2: the header CRC; format 1, which has
+//  none: a length that fits), its payload CRC matches, and the payload
+//  starts as a record does ([1, ...] or [2, ...]).
+static bool
+s_intact_at (int version, const uint8_t *data, size_t size, size_t offset)
+{
+    size_t header = version == 1? ZJOB_RECORD_HEADER_V1: ZJOB_RECORD_HEADER;
+    if (size - offset < header + 2)
+        return false;
+    const uint8_t *at = data + offset;
+    const uint8_t *payload = at + header;
+    //  The cheap tests first: most offsets fail on these three bytes
+    if (payload [0] != 0x92 || (payload [1] != ZJOB_RECORD_PUT && payload [1] != ZJOB_RECORD_DEL))
+        return false;
+    uint32_t length = s_get_le32 (at);
+    if (length < 2 || length > size - offset - header)
+        return false;
+    if (version != 1 && zjob_crc32c (0, at, 8) != s_get_le32 (at + 8))
+        return false;
+    return zjob_crc32c (0, payload, length) == s_get_le32 (at + 4);
+}
+
+//  Offset of the first intact record at or after from, or 0 if none (the
+//  failure path only: a scan of the rest of the file).
+static size_t
+s_next_intact (int version, const uint8_t *data, size_t size, size_t from)
+{
+    for (size_t offset = from; offset < size; offset++)
+        if (s_intact_at (version, data, size, offset))
+            return offset;
+    return 0;
+}
+
+//  Intact records from offset on, hopping from one to the next and
+//  scanning again after a bad one: what the saved copy still holds.
+static uint64_t
+s_count_intact (int version, const uint8_t *data, size_t size, size_t offset)
+{
+    size_t header = version == 1? ZJOB_RECORD_HEADER_V1: ZJOB_RECORD_HEADER;
+    uint64_t count = 0;
+    while ((offset = s_next_intact (version, data, size, offset))) {
+        count++;
+        offset += header + s_get_le32 (data + offset);
+    }
+    return count;
+}
+
+//  Replay the open journal, of format version (1 or 2), into the table
+//  (see the banner). 0, or -1 with err filled.
 static int
-s_replay (zjob_store_file_t *self, const uint8_t *data, size_t size, zjob_error_t *err)
+s_replay (zjob_store_file_t *self, int version, const uint8_t *data, size_t size,
+          zjob_error_t *err)
 {
     s_replay_t replay = { .deferred = NULL };
     if (!msgpack_zone_init (&replay.zone, 4096))
         return zjob_error_set (err, ZJOB_INTERNAL, "journal %s: out of memory", self->path);
+    size_t header = version == 1? ZJOB_RECORD_HEADER_V1: ZJOB_RECORD_HEADER;
     size_t offset = ZJOB_MAGIC_SIZE;
     uint64_t records = 0;
     bool torn = false;
     int rc = 0;
     while (offset < size) {
         size_t left = size - offset;
-        if (left < ZJOB_RECORD_HEADER) {
+        if (left < header) {
             snprintf (replay.why, sizeof replay.why, "incomplete record header");
             torn = true;
             break;
         }
         uint32_t length = s_get_le32 (data + offset);
         uint32_t crc = s_get_le32 (data + offset + 4);
-        if (length > left - ZJOB_RECORD_HEADER) {
-            snprintf (replay.why, sizeof replay.why, "length %" PRIu32 " runs past the end", length);
-            torn = true;
+        if (version != 1 && zjob_crc32c (0, data + offset, 8) != s_get_le32 (data + offset + 8)) {
+            //  The length cannot be believed. Only the last record can be
+            //  torn: an intact record after this one says it is damage
+            size_t next = s_next_intact (version, data, size, offset + 1);
+            snprintf (replay.why, sizeof replay.why, "record header CRC mismatch, length "
+                      "field %" PRIu32 " damaged%s", length,
+                      next? ", with intact records after it": "");
+            torn = next == 0;
             break;
         }
-        const uint8_t *payload = data + offset + ZJOB_RECORD_HEADER;
+        if (length > left - header) {
+            //  Format 2: the header checked out, so this is the last record
+            //  cut short. Format 1 cannot tell a damaged length from that,
+            //  except by what follows: an intact record after it says the
+            //  length is what is wrong
+            size_t next = version == 1? s_next_intact (version, data, size, offset + 1): 0;
+            if (next)
+                snprintf (replay.why, sizeof replay.why, "length %" PRIu32 " runs past the end, "
+                          "but an intact record follows at offset %zu: a damaged length",
+                          length, next);
+            else
+                snprintf (replay.why, sizeof replay.why, "length %" PRIu32 " runs past the end",
+                          length);
+            torn = next == 0;
+            break;
+        }
+        const uint8_t *payload = data + offset + header;
         if (zjob_crc32c (0, payload, length) != crc) {
             snprintf (replay.why, sizeof replay.why, "crc mismatch");
-            torn = (offset + ZJOB_RECORD_HEADER + length == size);
+            torn = (offset + header + length == size);
             break;
         }
         rc = s_apply (self, payload, length, &replay);
         if (rc)
             break;
-        offset += ZJOB_RECORD_HEADER + length;
+        offset += header + length;
         records++;
     }
     if (rc != -2 && s_apply_deferred (self, &replay))
@@ -548,17 +634,23 @@ s_replay (zjob_store_file_t *self, const uint8_t *data, size_t size, zjob_error_
                       self->path, offset, replay.why, size - offset, records);
         return s_truncate (self, offset, err);
     }
+    //  What the damaged part still holds, for the message; it is never
+    //  replayed (see the README: a lost delete must not bring a job back)
+    uint64_t after = s_count_intact (version, data, size, offset + 1);
     if (!self->salvage)
         return zjob_error_set (err, ZJOB_INTERNAL,
-                               "journal %s: corrupt record at offset %zu (%s); "
-                               "start with ?salvage=truncate to keep the %" PRIu64 " records before it",
-                               self->path, offset, replay.why, records);
+                               "journal %s: corrupt record at offset %zu (%s), %" PRIu64
+                               " intact records after it; start with ?salvage=truncate to keep "
+                               "the %" PRIu64 " records before it",
+                               self->path, offset, replay.why, after, records);
     char name [64];
     if (s_save_copy (self, data, size, name, sizeof name, err))
         return -1;
     zsys_warning ("journal %s: corrupt record at offset %zu (%s): salvage=truncate "
-                  "keeps the %" PRIu64 " records before it, original saved as %s/%s",
-                  self->path, offset, replay.why, records, self->dir, name);
+                  "keeps the %" PRIu64 " records before it and drops the %zu bytes from it "
+                  "on (%" PRIu64 " intact records among them), original saved as %s/%s",
+                  self->path, offset, replay.why, records, size - offset, after,
+                  self->dir, name);
     return s_truncate (self, offset, err);
 }
 
@@ -575,7 +667,8 @@ s_recover (zjob_store_file_t *self, zjob_error_t *err)
         //  Only a creation cut short leaves a prefix of the header
         char head [ZJOB_MAGIC_SIZE];
         ssize_t got = size? pread (self->fd, head, size, 0): 0;
-        if (got != (ssize_t) size || memcmp (head, ZJOB_JOURNAL_MAGIC, size) != 0)
+        if (got != (ssize_t) size || (memcmp (head, ZJOB_JOURNAL_MAGIC, size) != 0
+                                   && memcmp (head, ZJOB_JOURNAL_MAGIC_V1, size) != 0))
             return zjob_error_set (err, ZJOB_INTERNAL,
                                    "journal %s: not a zjob journal (%zu bytes, no " ZJOB_JOURNAL_MAGIC " header)",
                                    self->path, size);
@@ -591,13 +684,24 @@ s_recover (zjob_store_file_t *self, zjob_error_t *err)
                                self->path, strerror (errno));
     madvise (map, size, MADV_SEQUENTIAL);
     int rc;
-    if (memcmp (map, ZJOB_JOURNAL_MAGIC, ZJOB_MAGIC_SIZE) != 0)
+    int version = memcmp (map, ZJOB_JOURNAL_MAGIC, ZJOB_MAGIC_SIZE) == 0? 2
+                : memcmp (map, ZJOB_JOURNAL_MAGIC_V1, ZJOB_MAGIC_SIZE) == 0? 1: 0;
+    if (version == 0)
         rc = zjob_error_set (err, ZJOB_INTERNAL,
-                             "journal %s: not a zjob journal (bad magic, expected " ZJOB_JOURNAL_MAGIC ")",
-                             self->path);
+                             "journal %s: not a zjob journal (bad magic, expected " ZJOB_JOURNAL_MAGIC
+                             " or " ZJOB_JOURNAL_MAGIC_V1 ")", self->path);
     else
-        rc = s_replay (self, (const uint8_t *) map, size, err);
+        rc = s_replay (self, version, (const uint8_t *) map, size, err);
     munmap (map, size);
+    if (rc == 0 && version == 1) {
+        //  Records are appended in format 2 only, so an old journal is
+        //  rewritten whole before anything is added to it
+        if (s_rewrite (self, err))
+            return -1;
+        self->compactions = 0;
+        zsys_info ("journal %s: upgraded from format 1 to format 2 (%" PRIu64 " records)",
+                   self->path, self->records);
+    }
     return rc;
 }
 

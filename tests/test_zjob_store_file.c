@@ -114,6 +114,9 @@ s_write_at (const char *path, off_t offset, const void *data, size_t size)
     close (fd);
 }
 
+//  Format 2: [length][CRC of the payload][CRC of the 8 bytes before]
+#define S_HEADER 12
+
 //  Offsets of the journal's records, from their length fields; returns
 //  how many (at most max)
 static size_t
@@ -122,12 +125,12 @@ s_record_offsets (const char *path, off_t *offsets, size_t max)
     off_t size = s_size (path);
     off_t offset = 8;
     size_t count = 0;
-    while (offset + 8 <= size && count < max) {
+    while (offset + S_HEADER <= size && count < max) {
         uint8_t header [4];
         s_read_at (path, offset, header, 4);
         uint32_t length = header [0] | header [1] << 8 | header [2] << 16 | (uint32_t) header [3] << 24;
         offsets [count++] = offset;
-        offset += 8 + length;
+        offset += S_HEADER + length;
     }
     return count;
 }
@@ -381,14 +384,16 @@ s_torn (s_torn_t kind)
         case TORN_LENGTH_PAST_EOF:
             s_le32 (tail, 1000);
             s_le32 (tail + 4, 0x12345678);
-            memset (tail + 8, 0x92, 10);
-            tail_size = 18;
+            s_le32 (tail + 8, zjob_crc32c (0, tail, 8));
+            memset (tail + 12, 0x92, 10);
+            tail_size = 22;
             break;
         case TORN_CRC_AT_END:
             s_le32 (tail, 6);
             s_le32 (tail + 4, 0);
-            memcpy (tail + 8, "\x92\x02\xa3\x61\x62\x63", 6);     //  [2, "abc"]
-            tail_size = 14;
+            s_le32 (tail + 8, zjob_crc32c (0, tail, 8));
+            memcpy (tail + 12, "\x92\x02\xa3\x61\x62\x63", 6);    //  [2, "abc"]
+            tail_size = 18;
             break;
         case TORN_ZEROS:
             memset (tail, 0, 64);
@@ -481,10 +486,11 @@ Test (file_store, corrupt_middle_refused_then_salvaged)
 static void
 s_append_record (const char *path, const void *payload, uint32_t length)
 {
-    uint8_t header [8];
+    uint8_t header [S_HEADER];
     s_le32 (header, length);
     s_le32 (header + 4, zjob_crc32c (0, payload, length));
-    s_append (path, header, 8);
+    s_le32 (header + 8, zjob_crc32c (0, header, 8));
+    s_append (path, header, S_HEADER);
     s_append (path, payload, length);
 }
 
@@ -929,5 +935,234 @@ Test (file_store, one_process_per_directory)
     zjob_store_destroy (&store);
     store = s_open (dir, NULL);
     zjob_store_destroy (&store);
+    s_tmpdir_remove (&dir);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Damaged lengths: a torn tail or corruption
+
+//  A journal of count jobs, one record each; their ids go to ids
+static void
+s_journal_of (const char *dir, int count, char (*ids) [ZJOB_ID_LEN + 1])
+{
+    zjob_store_t *store = s_open (dir, "fsync=never");
+    for (int index = 0; index < count; index++) {
+        zjob_job_t *job = s_job (index, ZJOB_QUEUED);
+        s_put (store, job);
+        strcpy (ids [index], job->id);
+        zjob_job_destroy (&job);
+    }
+    s_sync (store);
+    zjob_store_destroy (&store);
+}
+
+static void
+s_flip_bit (const char *path, off_t offset, int bit)
+{
+    uint8_t byte;
+    s_read_at (path, offset, &byte, 1);
+    byte ^= (uint8_t) (1u << bit);
+    s_write_at (path, offset, &byte, 1);
+}
+
+//  One flipped bit in the length of a record in the middle is corruption,
+//  whichever bit: the open is refused, naming the offset, and nothing is
+//  cut; salvage=truncate keeps the records before it
+Test (file_store, length_flip_in_the_middle_is_corruption, .timeout = 60)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    enum { COUNT = 200, DAMAGED = 120 };
+    char ids [COUNT][ZJOB_ID_LEN + 1];
+    s_journal_of (dir, COUNT, ids);
+    off_t offsets [COUNT];
+    cr_assert_eq (s_record_offsets (journal, offsets, COUNT), COUNT);
+    off_t size = s_size (journal);
+    for (int bit = 0; bit < 32; bit++) {
+        s_flip_bit (journal, offsets [DAMAGED] + bit / 8, bit % 8);
+        zjob_error_t err = { 0, "" };
+        cr_assert_null (s_try_open (dir, NULL, &err), "bit %d: opened", bit);
+        cr_assert_eq (err.code, ZJOB_INTERNAL);
+        char *says = zsys_sprintf ("corrupt record at offset %jd (record header CRC mismatch",
+                                   (intmax_t) offsets [DAMAGED]);
+        cr_assert (strstr (err.text, says), "bit %d: \"%s\" does not say %s", bit, err.text, says);
+        zstr_free (&says);
+        cr_assert (strstr (err.text, "79 intact records after it"), "bit %d: %s", bit, err.text);
+        cr_assert_eq (s_size (journal), size, "bit %d: a refused open cuts nothing", bit);
+        s_flip_bit (journal, offsets [DAMAGED] + bit / 8, bit % 8);
+    }
+    //  salvage=truncate: the records before, and a copy of the whole
+    s_flip_bit (journal, offsets [DAMAGED] + 2, 3);
+    zjob_store_t *store = s_open (dir, "salvage=truncate");
+    cr_assert_eq (zjob_store_count (store), DAMAGED);
+    for (int index = 0; index < COUNT; index++)
+        cr_assert_eq (s_has (store, ids [index]), index < DAMAGED, "job %d", index);
+    zjob_store_destroy (&store);
+    char *store_dir = zsys_sprintf ("%s/store", dir);
+    char *copy = s_find_file (store_dir, "journal.corrupt-");
+    cr_assert_not_null (copy);
+    cr_assert_eq (s_size (copy), size);
+    zstr_free (&copy);
+    zstr_free (&store_dir);
+    zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
+
+//  The same flip in the last record is a torn tail: it is cut, the rest
+//  kept
+Test (file_store, length_flip_in_the_last_record_is_torn)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    enum { COUNT = 20 };
+    char ids [COUNT][ZJOB_ID_LEN + 1];
+    s_journal_of (dir, COUNT, ids);
+    off_t offsets [COUNT];
+    cr_assert_eq (s_record_offsets (journal, offsets, COUNT), COUNT);
+    for (int bit = 0; bit < 32; bit += 5) {
+        s_flip_bit (journal, offsets [COUNT - 1] + bit / 8, bit % 8);
+        zjob_store_t *store = s_open (dir, NULL);
+        cr_assert_eq (zjob_store_count (store), COUNT - 1, "bit %d", bit);
+        cr_assert_not (s_has (store, ids [COUNT - 1]));
+        cr_assert_eq (s_size (journal), offsets [COUNT - 1], "bit %d: cut at the last record", bit);
+        //  Put the last job back for the next round
+        zjob_job_t *job = s_job (COUNT - 1, ZJOB_QUEUED);
+        strcpy (ids [COUNT - 1], job->id);
+        s_put (store, job);
+        zjob_job_destroy (&job);
+        s_sync (store);
+        zjob_store_destroy (&store);
+    }
+    zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
+
+//  The last record cut at every byte is a torn tail
+Test (file_store, last_record_cut_at_every_byte_is_torn, .timeout = 60)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    enum { COUNT = 10 };
+    char ids [COUNT][ZJOB_ID_LEN + 1];
+    s_journal_of (dir, COUNT, ids);
+    off_t offsets [COUNT];
+    cr_assert_eq (s_record_offsets (journal, offsets, COUNT), COUNT);
+    off_t size = s_size (journal);
+    off_t last = offsets [COUNT - 1];
+    uint8_t *record = (uint8_t *) malloc ((size_t) (size - last));
+    s_read_at (journal, last, record, (size_t) (size - last));
+    for (off_t cut = last + 1; cut < size; cut++) {
+        cr_assert_eq (truncate (journal, last), 0);
+        s_append (journal, record, (size_t) (cut - last));
+        zjob_store_t *store = s_open (dir, NULL);
+        cr_assert_eq (zjob_store_count (store), COUNT - 1, "cut at %jd", (intmax_t) cut);
+        cr_assert_eq (s_size (journal), last, "cut at %jd", (intmax_t) cut);
+        zjob_store_destroy (&store);
+    }
+    free (record);
+    zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Format 1 journals, as zjob wrote them before the header CRC
+
+//  Append a format 1 record: [length][CRC of the payload][payload]
+static void
+s_append_v1 (const char *path, const uint8_t *payload, uint32_t length)
+{
+    uint8_t header [8];
+    s_le32 (header, length);
+    s_le32 (header + 4, zjob_crc32c (0, payload, length));
+    s_append (path, header, 8);
+    s_append (path, payload, length);
+}
+
+//  A format 1 journal in DIR/store: a PUT of each of count jobs, then a
+//  DEL of the first; their ids go to ids, the record offsets to offsets
+static void
+s_write_v1 (const char *dir, int count, char (*ids) [ZJOB_ID_LEN + 1], off_t *offsets)
+{
+    char *store_dir = zsys_sprintf ("%s/store", dir);
+    cr_assert_eq (mkdir (store_dir, 0700), 0);
+    char *journal = s_journal (dir);
+    s_append (journal, "ZJOBJNL1", 8);
+    for (int index = 0; index < count; index++) {
+        zjob_job_t *job = s_job (index, ZJOB_QUEUED);
+        strcpy (ids [index], job->id);
+        uint8_t *data;
+        size_t size;
+        cr_assert_eq (zjob_job_encode (job, &data, &size), 0);
+        uint8_t *payload = (uint8_t *) malloc (size + 2);
+        payload [0] = 0x92;
+        payload [1] = 0x01;
+        memcpy (payload + 2, data, size);
+        offsets [index] = s_size (journal);
+        s_append_v1 (journal, payload, (uint32_t) (size + 2));
+        free (payload);
+        free (data);
+        zjob_job_destroy (&job);
+    }
+    uint8_t del [2 + 1 + ZJOB_ID_LEN] = { 0x92, 0x02, 0xa0 | ZJOB_ID_LEN };
+    memcpy (del + 3, ids [0], ZJOB_ID_LEN);
+    offsets [count] = s_size (journal);
+    s_append_v1 (journal, del, sizeof del);
+    zstr_free (&journal);
+    zstr_free (&store_dir);
+}
+
+//  A journal of the old format opens, keeps every job, and is rewritten
+//  in the new format, which then reopens
+Test (file_store, format_1_journal_opens_and_is_upgraded)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    enum { COUNT = 50 };
+    char ids [COUNT][ZJOB_ID_LEN + 1];
+    off_t offsets [COUNT + 1];
+    s_write_v1 (dir, COUNT, ids, offsets);
+    for (int round = 0; round < 2; round++) {
+        zjob_store_t *store = s_open (dir, NULL);
+        cr_assert_eq (zjob_store_count (store), COUNT - 1, "round %d", round);
+        for (int index = 0; index < COUNT; index++)
+            cr_assert_eq (s_has (store, ids [index]), index > 0, "round %d job %d", round, index);
+        zjob_store_destroy (&store);
+        char magic [8];
+        s_read_at (journal, 0, magic, 8);
+        cr_assert (memcmp (magic, "ZJOBJNL2", 8) == 0, "rewritten in format 2");
+    }
+    zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
+
+//  In the old format, a length made to run past the end by one flipped
+//  bit was taken for a torn tail and half the journal cut: intact records
+//  after it now say it is corruption
+Test (file_store, format_1_length_past_the_end_with_records_after_is_corruption)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    enum { COUNT = 100, DAMAGED = 30 };
+    char ids [COUNT][ZJOB_ID_LEN + 1];
+    off_t offsets [COUNT + 1];
+    s_write_v1 (dir, COUNT, ids, offsets);
+    off_t size = s_size (journal);
+    s_flip_bit (journal, offsets [DAMAGED] + 3, 6);       //  The length's high byte
+    zjob_error_t err = { 0, "" };
+    cr_assert_null (s_try_open (dir, NULL, &err), "a damaged length was taken for a torn tail");
+    char *says = zsys_sprintf ("corrupt record at offset %jd (length", (intmax_t) offsets [DAMAGED]);
+    cr_assert (strstr (err.text, says), "\"%s\" does not say %s", err.text, says);
+    cr_assert (strstr (err.text, "a damaged length"), "%s", err.text);
+    zstr_free (&says);
+    cr_assert_eq (s_size (journal), size, "nothing cut");
+    //  The same flip in the last record is still a torn tail
+    s_flip_bit (journal, offsets [DAMAGED] + 3, 6);
+    s_flip_bit (journal, offsets [COUNT] + 3, 6);
+    zjob_store_t *store = s_open (dir, NULL);
+    cr_assert_eq (zjob_store_count (store), COUNT, "the DEL is cut, the first job is back");
+    zjob_store_destroy (&store);
+    zstr_free (&journal);
     s_tmpdir_remove (&dir);
 }
