@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "zjob_store.h"
+#include "zjob_store_file.h"
 #include "helper_zjob_test.h"
 
 //  --------------------------------------------------------------------------
@@ -200,6 +201,21 @@ s_stat (zjob_store_t *store, const char *key)
     uint64_t number = strtoull (value, NULL, 10);
     zhashx_destroy (&stats);
     return number;
+}
+
+//  Sync until no compaction is under way: a compaction runs on its own
+//  thread and the store switches to its journal at the first sync after
+//  it is done. Polls with a deadline.
+static void
+s_settle (zjob_store_t *store)
+{
+    int64_t deadline = zclock_mono () + 20000;
+    s_sync (store);
+    while (s_stat (store, "compacting")) {
+        cr_assert_lt (zclock_mono (), deadline, "a compaction did not finish in 20 s");
+        zclock_sleep (1);
+        s_sync (store);
+    }
 }
 
 //  The job's encoding, to compare whole states; caller frees
@@ -594,7 +610,7 @@ Test (file_store, compaction_keeps_journal_bounded)
                           0, "%s", err.text);
             s_put (store, jobs [index]);
         }
-        s_sync (store);
+        s_settle (store);
         uint64_t live = s_stat (store, "live_bytes");
         uint64_t journal_bytes = s_stat (store, "journal_bytes");
         cr_assert_eq ((uint64_t) s_size (journal), journal_bytes, "round %d", round);
@@ -1164,5 +1180,183 @@ Test (file_store, format_1_length_past_the_end_with_records_after_is_corruption)
     cr_assert_eq (zjob_store_count (store), COUNT, "the DEL is cut, the first job is back");
     zjob_store_destroy (&store);
     zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Crash during a compaction: whatever the step, nothing acknowledged is
+//  lost and no deleted job comes back
+
+//  Rounds of: three new jobs (n3r, n3r+1, n3r+2, queued, each put four
+//  times); the completion
+//  of job nr (unless it is one that gets deleted); the deletion of the
+//  middle job of the round before. One sync per round, then the round's
+//  number goes to the parent. The store compacts when its journal passes
+//  twice the live data, on its own thread; the process _exits at step.
+static void
+s_compact_crash_child (const char *dir, const char *step, int report)
+{
+    zjob_store_file_crash_at (step);
+    zjob_error_t err;
+    zjob_store_t *store = s_try_open (dir, "fsync=always&compact=8k", &err);
+    if (!store)
+        _exit (2);
+    enum { ROUNDS = 20000 };
+    char (*ids) [ZJOB_ID_LEN + 1] = calloc (3 * ROUNDS, sizeof *ids);
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int index = 0; index < 3; index++) {
+            zjob_job_t *job = s_job (round * 3 + index, ZJOB_QUEUED);
+            //  Progress, put by put: the journal outgrows the live data
+            for (int put = 0; put < 4; put++) {
+                job->attempts = (uint32_t) put;
+                if (zjob_store_put (store, job, &err))
+                    _exit (3);
+            }
+            strcpy (ids [round * 3 + index], job->id);
+            zjob_job_destroy (&job);
+        }
+        if (round % 3 != 1) {
+            zjob_job_t *job = zjob_store_get (store, ids [round]);
+            if (!job)
+                _exit (4);
+            job->status = ZJOB_COMPLETED;
+            job->completed_at = round + 1;
+            if (zjob_store_put (store, job, &err))
+                _exit (3);
+            zjob_job_destroy (&job);
+        }
+        if (round > 0 && zjob_store_remove (store, ids [(round - 1) * 3 + 1], &err))
+            _exit (4);
+        if (zjob_store_sync (store, &err))
+            _exit (5);
+        int32_t synced = round;
+        if (write (report, &synced, sizeof synced) != sizeof synced)
+            _exit (6);
+    }
+    _exit (0);
+}
+
+static void
+s_compact_crash (const char *step)
+{
+    char *dir = s_tmpdir ();
+    int reports [2];
+    cr_assert_eq (pipe (reports), 0);
+    pid_t pid = fork ();
+    cr_assert_geq (pid, 0, "fork: %s", strerror (errno));
+    if (pid == 0) {
+        close (reports [0]);
+        s_compact_crash_child (dir, step, reports [1]);
+    }
+    close (reports [1]);
+    //  Every round the child reports was synced; it ends at step
+    int32_t round, acked = -1;
+    while (read (reports [0], &round, sizeof round) == sizeof round)
+        acked = round;
+    close (reports [0]);
+    int status;
+    cr_assert_eq (waitpid (pid, &status, 0), pid);
+    cr_assert (WIFEXITED (status) && WEXITSTATUS (status) == ZJOB_STORE_FILE_CRASH_STATUS,
+               "%s: the child did not stop there (status %d, %d rounds)", step, status, acked + 1);
+    cr_assert_geq (acked, 0, "%s: nothing synced", step);
+
+    zjob_store_t *store = s_open (dir, NULL);
+    char *tmp = zsys_sprintf ("%s/store/journal.tmp", dir);
+    cr_assert_not (zsys_file_exists (tmp), "%s: journal.tmp left after the open", step);
+    zstr_free (&tmp);
+    size_t size = 3 * ((size_t) acked + 2);
+    s_found_t found = {
+        .status = (uint8_t *) calloc (size, 1),
+        .completed_at = (int64_t *) calloc (size, sizeof (int64_t)),
+        .size = size
+    };
+    zjob_store_iterate (store, NULL, s_found_visit, &found);
+    int rounds = acked + 1;                         //  Rounds 0..acked were synced
+    for (int number = 0; number < 3 * rounds; number++) {
+        bool deleted = number % 3 == 1 && number / 3 + 1 < rounds;
+        if (deleted) {
+            cr_assert_not (found.status [number], "%s: deleted job n%d is back", step, number);
+            continue;
+        }
+        if (number % 3 == 1 && number / 3 + 1 == rounds)
+            continue;                               //  Its deletion may or may not be there
+        cr_assert (found.status [number], "%s: synced job n%d lost (%d rounds synced)",
+                   step, number, rounds);
+        if (number < rounds && number % 3 != 1) {
+            cr_assert_eq (found.status [number] - 1, ZJOB_COMPLETED, "%s: job n%d", step, number);
+            cr_assert_eq (found.completed_at [number], number + 1, "%s: job n%d", step, number);
+        }
+    }
+    free (found.status);
+    free (found.completed_at);
+    //  The store goes on from there, and compacts again
+    zjob_store_destroy (&store);
+    s_tmpdir_remove (&dir);
+}
+
+Test (file_store, crash_at_compaction_start, .timeout = 60)    { s_compact_crash ("started"); }
+Test (file_store, crash_after_compaction_scan, .timeout = 60)  { s_compact_crash ("scanned"); }
+Test (file_store, crash_after_compaction_write, .timeout = 60) { s_compact_crash ("written"); }
+Test (file_store, crash_after_compaction_sync, .timeout = 60)  { s_compact_crash ("synced"); }
+Test (file_store, crash_in_compaction_tail, .timeout = 60)     { s_compact_crash ("tail"); }
+Test (file_store, crash_after_compaction_rename, .timeout = 60) { s_compact_crash ("renamed"); }
+Test (file_store, crash_after_compaction_switch, .timeout = 60) { s_compact_crash ("switched"); }
+
+//  A compaction runs on its own thread: while it runs, puts and syncs go
+//  on into the old journal, and what they did is in the new one
+Test (file_store, compaction_runs_beside_puts_and_syncs)
+{
+    char *dir = s_tmpdir ();
+    zjob_store_t *store = s_open (dir, "fsync=never&compact=4k");
+    enum { COUNT = 2000 };
+    zjob_job_t *jobs [COUNT];
+    for (int index = 0; index < COUNT; index++) {
+        jobs [index] = s_job (index, ZJOB_QUEUED);
+        s_put (store, jobs [index]);
+    }
+    s_sync (store);
+    //  Churn until a compaction is under way, then change every job while
+    //  it runs (it may finish at any point of this)
+    int64_t deadline = zclock_mono () + 20000;
+    uint64_t compactions = s_stat (store, "compactions");
+    for (int index = 0; !s_stat (store, "compacting"); index = (index + 1) % COUNT) {
+        cr_assert_lt (zclock_mono (), deadline, "no compaction started");
+        cr_assert_eq (s_stat (store, "compactions"), compactions, "it ran without a thread");
+        jobs [index]->attempts++;
+        s_put (store, jobs [index]);
+        if (index % 100 == 99)
+            s_sync (store);
+    }
+    zjob_error_t err;
+    for (int index = 0; index < COUNT; index++) {
+        if (index % 2) {
+            jobs [index]->status = ZJOB_COMPLETED;
+            jobs [index]->completed_at = 1000 + index;
+            s_put (store, jobs [index]);
+        }
+        else
+            cr_assert_eq (zjob_store_remove (store, jobs [index]->id, &err), 0);
+        if (index % 100 == 99)
+            s_sync (store);
+    }
+    s_settle (store);
+    cr_assert_gt (s_stat (store, "compactions"), compactions);
+    zjob_store_destroy (&store);
+    store = s_open (dir, NULL);
+    cr_assert_eq (zjob_store_count (store), COUNT / 2);
+    for (int index = 0; index < COUNT; index++) {
+        zjob_job_t *job = zjob_store_get (store, jobs [index]->id);
+        if (index % 2) {
+            cr_assert_not_null (job, "job %d lost", index);
+            cr_assert_eq (job->status, ZJOB_COMPLETED);
+            cr_assert_eq (job->completed_at, 1000 + index);
+        }
+        else
+            cr_assert_null (job, "deleted job %d is back", index);
+        zjob_job_destroy (&job);
+        zjob_job_destroy (&jobs [index]);
+    }
+    zjob_store_destroy (&store);
     s_tmpdir_remove (&dir);
 }
