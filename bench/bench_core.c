@@ -21,9 +21,12 @@
          --group puts per sync, until the journal passes twice the live
          data and a compaction runs and completes; a call that blocks for
          the whole rewrite shows here as a pause of the broker's loop.
+      5. resident memory given back after a cleanup: --jobs jobs on the
+         memory store, all but one in a thousand removed, RSS before and
+         after the sync that trims (malloc_trim), and how long that took.
 
     Usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]
-                      [--only memory|cycles|recovery|compaction]
+                      [--only memory|cycles|recovery|compaction|trim]
     This is a benchmark, not a test: it prints figures and exits 0.
     ========================================================================= */
 
@@ -292,6 +295,49 @@ s_compaction_pauses (const char *dir)
 
 static void s_recovery (const char *dir);
 
+//  Fill a memory store, remove all but one job in a thousand, and show
+//  the resident memory before and after the sync that gives it back
+static void
+s_trim_figures (void)
+{
+    zjob_error_t err;
+    size_t start = s_rss_bytes ();
+    zjob_store_t *store = zjob_store_open ("memory:", &err);
+    zjob_spec_t job_spec = {
+        .workflow_id = "bench", .inputs = s_inputs, .inputs_size = s_inputs_size
+    };
+    char (*ids) [ZJOB_ID_LEN + 1] = calloc (s_jobs, sizeof *ids);
+    for (size_t i = 0; i < s_jobs; i++) {
+        zjob_job_t *job = zjob_job_new (&job_spec, &err);
+        if (!job || zjob_store_put (store, job, &err)) {
+            fprintf (stderr, "bench_core: fill: %s\n", err.text);
+            exit (1);
+        }
+        strcpy (ids [i], job->id);
+        zjob_job_destroy (&job);
+    }
+    zjob_store_sync (store, &err);
+    size_t full = s_rss_bytes ();
+    int64_t removing = zclock_usecs ();
+    for (size_t i = 0; i < s_jobs; i++)
+        if (i % 1000 != 999)
+            zjob_store_remove (store, ids [i], &err);
+    removing = zclock_usecs () - removing;
+    free (ids);
+    size_t removed = s_rss_bytes ();
+    int64_t begin = zclock_usecs ();
+    zjob_store_sync (store, &err);
+    int64_t took = zclock_usecs () - begin;
+    size_t trimmed = s_rss_bytes ();
+    printf ("\nresident memory, %zu jobs on memory:, then all but %zu removed\n",
+            s_jobs, zjob_store_count (store));
+    printf ("  at start %.0f MB, full %.0f MB, after the removals %.0f MB, after the next "
+            "sync %.0f MB (that sync, with its malloc_trim, took %.1f ms)\n",
+            start / 1e6, full / 1e6, removed / 1e6, trimmed / 1e6, took / 1e3);
+    printf ("  (the removals themselves took %.1f ms)\n", removing / 1e3);
+    zjob_store_destroy (&store);
+}
+
 static void
 s_remove_tree (const char *dir)
 {
@@ -326,7 +372,7 @@ main (int argc, char *argv [])
             s_only = argv [++arg];
         else {
             fprintf (stderr, "usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]\n"
-                             "                  [--only memory|cycles|recovery|compaction]\n");
+                             "                  [--only memory|cycles|recovery|compaction|trim]\n");
             return 2;
         }
     }
@@ -397,6 +443,19 @@ main (int argc, char *argv [])
     //  4. Longest store call during a compaction
     if (s_runs ("compaction"))
         s_compaction_pauses (dir);
+
+    //  5. Memory back after a cleanup, in a child whose heap is fresh
+    if (s_runs ("trim")) {
+        fflush (stdout);
+        pid_t pid = fork ();
+        if (pid == 0) {
+            s_trim_figures ();
+            fflush (stdout);
+            _exit (0);
+        }
+        if (pid < 0 || waitpid (pid, NULL, 0) != pid)
+            fprintf (stderr, "bench_core: the trim figure's process failed\n");
+    }
 
     if (!s_dir)
         s_remove_tree (dir);

@@ -84,7 +84,8 @@
     stores never pay for a rewrite; k, m, g suffixes), salvage=truncate.
     Stats: journal_bytes (written), pending_bytes, live_bytes, records,
     syncs, fsyncs, compactions, compacting (1 while one is under way),
-    last_compact_us, last_fsync_us, policy.
+    last_compact_us, last_fsync_us, trims (malloc_trims, see
+    zjob_store_memory.c), policy.
     ========================================================================= */
 
 #include "zjob_store_memory.h"
@@ -1516,6 +1517,7 @@ s_sync (void *self_, zjob_error_t *err)
 {
     zjob_store_file_t *self = (zjob_store_file_t *) self_;
     self->syncs++;
+    zjob_store_memory_trim (self->table);
     int64_t now = zclock_mono ();
     if (self->broken) {
         //  Only a full rewrite from memory makes the journal trustworthy again
@@ -1602,6 +1604,7 @@ s_stats (void *self_, zhashx_t *into)
     s_stat (into, "fsyncs", self->fsyncs);
     s_stat (into, "compactions", self->compactions);
     s_stat (into, "compacting", self->compact != NULL);
+    s_stat (into, "trims", zjob_store_memory_trims (self->table));
     s_stat (into, "last_compact_us", (uint64_t) self->last_compact_us);
     s_stat (into, "last_fsync_us", (uint64_t) self->last_fsync_us);
     char policy [48];
