@@ -134,6 +134,7 @@ typedef struct {
 //  S_COMPACT_RUNNING; then the store owns it all.
 typedef struct {
     pthread_t thread;
+    bool joined;                        //  The store has joined the thread
     int source_fd;                      //  The old journal (a dup), read only
     int fd;                             //  DIR/journal.tmp
     uint64_t snapshot_end;              //  Old journal bytes the snapshot covers
@@ -551,12 +552,12 @@ s_record_id (const uint8_t *payload, uint32_t length, msgpack_zone *zone,
         return -1;
     *kind = payload [1];
     const uint8_t *at = payload + 2;
-    if (*kind == ZJOB_RECORD_PUT && length >= 2 + 5 + 3 + 1 + ZJOB_ID_LEN) {
+    if (*kind == ZJOB_RECORD_PUT && length >= 2 + 5 + 4 + ZJOB_ID_LEN) {
         //  Map header (fixmap, map16, map32), then "id", then a fixstr
-        at += (*at & 0xf0) == 0x80? 1: *at == 0xde? 3: *at == 0xdf? 5: length;
-        if (at + 4 + ZJOB_ID_LEN <= payload + length
-        &&  memcmp (at, "\xa2" "id", 3) == 0 && at [3] == (0xa0 | ZJOB_ID_LEN)) {
-            memcpy (id, at + 4, ZJOB_ID_LEN);
+        size_t skip = (*at & 0xf0) == 0x80? 1: *at == 0xde? 3: *at == 0xdf? 5: 0;
+        if (skip && memcmp (at + skip, "\xa2" "id", 3) == 0
+        &&  at [skip + 3] == (0xa0 | ZJOB_ID_LEN)) {
+            memcpy (id, at + skip + 4, ZJOB_ID_LEN);
             return 0;
         }
     }
@@ -814,7 +815,8 @@ s_compact_abort (zjob_store_file_t *self)
     if (!compact)
         return;
     atomic_store (&compact->cancel, true);
-    pthread_join (compact->thread, NULL);
+    if (!compact->joined)
+        pthread_join (compact->thread, NULL);
     close (compact->fd);
     close (compact->source_fd);
     unlinkat (self->dirfd, "journal.tmp", 0);
@@ -875,6 +877,7 @@ s_compact_finish (zjob_store_file_t *self, zjob_error_t *err)
 {
     s_compact_t *compact = self->compact;
     pthread_join (compact->thread, NULL);
+    compact->joined = true;
     uint8_t buffer [64 * 1024];
     int rc = s_copy_range (compact, compact->copied_end, self->journal_bytes,
                            buffer, sizeof buffer);
@@ -1557,7 +1560,6 @@ s_sync (void *self_, zjob_error_t *err)
             return s_compact_finish (self, err);
         if (state == S_COMPACT_FAILED) {
             s_compact_t *compact = self->compact;
-            pthread_join (compact->thread, NULL);
             if (compact->step && streq (compact->step, "read a record"))
                 zsys_warning ("journal %s: compaction failed: the record at offset %" PRIu64
                               " no longer reads back (damage on the disk?); retried in %d s",

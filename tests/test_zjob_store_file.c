@@ -1360,3 +1360,49 @@ Test (file_store, compaction_runs_beside_puts_and_syncs)
     zjob_store_destroy (&store);
     s_tmpdir_remove (&dir);
 }
+
+//  A record damaged on the disk after the open makes a compaction fail
+//  (it never copies damage into a new journal): the store goes on with
+//  its journal, and the next open reports the damage
+Test (file_store, compaction_of_a_damaged_journal_fails_safely)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    zjob_store_t *store = s_open (dir, "fsync=never&compact=4k");
+    enum { COUNT = 200 };
+    zjob_job_t *jobs [COUNT];
+    for (int index = 0; index < COUNT; index++) {
+        jobs [index] = s_job (index, ZJOB_QUEUED);
+        s_put (store, jobs [index]);
+    }
+    s_sync (store);
+    off_t offsets [COUNT];
+    cr_assert_eq (s_record_offsets (journal, offsets, COUNT), COUNT);
+    s_flip_bit (journal, offsets [COUNT / 2] + S_HEADER + 5, 2);
+    //  Churn until a compaction has started and ended
+    int64_t deadline = zclock_mono () + 20000;
+    bool started = false;
+    for (int index = 0; !started || s_stat (store, "compacting"); index = (index + 1) % COUNT) {
+        cr_assert_lt (zclock_mono (), deadline, "no compaction came and went");
+        jobs [index]->attempts++;
+        s_put (store, jobs [index]);
+        s_sync (store);
+        started = started || s_stat (store, "compacting");
+    }
+    cr_assert_eq (s_stat (store, "compactions"), 0, "a damaged journal was compacted");
+    char *tmp = zsys_sprintf ("%s/store/journal.tmp", dir);
+    cr_assert_not (zsys_file_exists (tmp), "journal.tmp left behind");
+    zstr_free (&tmp);
+    s_put (store, jobs [0]);
+    s_sync (store);
+    zjob_store_destroy (&store);
+    zjob_error_t err = { 0, "" };
+    cr_assert_null (s_try_open (dir, NULL, &err), "the damage was hidden");
+    char *says = zsys_sprintf ("offset %jd (crc mismatch)", (intmax_t) offsets [COUNT / 2]);
+    cr_assert (strstr (err.text, says), "\"%s\" does not say %s", err.text, says);
+    zstr_free (&says);
+    for (int index = 0; index < COUNT; index++)
+        zjob_job_destroy (&jobs [index]);
+    zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
