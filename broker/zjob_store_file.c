@@ -63,7 +63,8 @@
     header into DIR/journal.tmp, then fdatasyncs it. Meanwhile the store
     appends to the old journal as ever; the thread then copies that tail
     too (the same bytes, in order: replaying them after the snapshot gives
-    the same jobs), fdatasyncing, until less than 256 KB is left. At the
+    the same jobs), fdatasyncing, until less than 256 KB is left (or
+    after 64 rounds, should the store write faster than it copies). At the
     next sync the store switches: it copies the last of the tail, with
     every record of that sync already written, fdatasyncs journal.tmp,
     renames it over DIR/journal, fsyncs the directory and appends to the
