@@ -16,8 +16,17 @@
          ratio to the memory store measured in the same run, since this
          machine is shared and its absolute speed varies.
       3. time to reopen (recover) a file store holding --jobs jobs.
+      4. the longest single store call (put, sync) while the file store
+         compacts a journal of --jobs live jobs: each job is put again,
+         --group puts per sync, until the journal passes twice the live
+         data and a compaction runs and completes; a call that blocks for
+         the whole rewrite shows here as a pause of the broker's loop.
+      5. resident memory given back after a cleanup: --jobs jobs on the
+         memory store, all but one in a thousand removed, RSS before and
+         after the sync that trims (malloc_trim), and how long that took.
 
     Usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]
+                      [--only memory|cycles|recovery|compaction|trim]
     This is a benchmark, not a test: it prints figures and exits 0.
     ========================================================================= */
 
@@ -33,6 +42,13 @@ static size_t s_jobs = 1000000;        //  queued jobs for memory/recovery
 static size_t s_cycles = 500000;       //  cycles per throughput figure
 static size_t s_group = 256;           //  cycles per sync (one loop pass)
 static const char *s_dir = NULL;       //  where file stores go
+static const char *s_only = NULL;      //  the one section to run, or NULL
+
+static bool
+s_runs (const char *section)
+{
+    return !s_only || streq (s_only, section);
+}
 
 //  A msgpack map of about 100 bytes: {"payload": "xxxx..."}
 static uint8_t s_inputs [128];
@@ -177,6 +193,151 @@ s_fill (zjob_manager_t *manager, size_t count, bool keyed)
     }
 }
 
+static uint64_t
+s_store_stat (zjob_store_t *store, const char *key)
+{
+    zhashx_t *stats = zhashx_new ();
+    zjob_store_stats (store, stats);
+    const char *value = (const char *) zhashx_lookup (stats, key);
+    uint64_t number = value? strtoull (value, NULL, 10): 0;
+    zhashx_destroy (&stats);
+    return number;
+}
+
+//  Put --jobs jobs in a file store, then put each again, --group puts per
+//  sync, until a compaction has run and finished; print the longest put,
+//  the longest sync and the compaction's duration
+static void
+s_compaction_pauses (const char *dir)
+{
+    char spec [4200];
+    snprintf (spec, sizeof spec, "file:%s/compact?fsync=never", dir);
+    zjob_error_t err;
+    zjob_store_t *store = zjob_store_open (spec, &err);
+    if (!store) {
+        fprintf (stderr, "bench_core: cannot open %s: %s\n", spec, err.text);
+        exit (1);
+    }
+    zjob_spec_t job_spec = {
+        .workflow_id = "bench", .inputs = s_inputs, .inputs_size = s_inputs_size,
+        .priority = ZJOB_PRIORITY_MEDIUM
+    };
+    zjob_job_t **jobs = (zjob_job_t **) calloc (s_jobs, sizeof *jobs);
+    for (size_t i = 0; i < s_jobs; i++) {
+        jobs [i] = zjob_job_new (&job_spec, &err);
+        if (!jobs [i] || zjob_store_put (store, jobs [i], &err)
+        || (i % s_group == s_group - 1 && zjob_store_sync (store, &err))) {
+            fprintf (stderr, "bench_core: fill: %s\n", err.text);
+            exit (1);
+        }
+    }
+    if (zjob_store_sync (store, &err)) {
+        fprintf (stderr, "bench_core: sync: %s\n", err.text);
+        exit (1);
+    }
+    uint64_t compactions = s_store_stat (store, "compactions");
+    int64_t max_put = 0, max_sync = 0, started = 0, finished = 0, begin = zclock_usecs ();
+    int64_t max_put_before = 0, max_sync_before = 0;   //  Before the compaction began
+    size_t puts = 0, syncs = 0;
+    //  Until the compaction has finished, or a minute at most
+    int64_t deadline = zclock_usecs () + 60 * 1000000LL;
+    for (size_t i = 0; finished == 0 && zclock_usecs () < deadline; i++) {
+        zjob_job_t *job = jobs [i % s_jobs];
+        job->updated_at++;
+        int64_t start = zclock_usecs ();
+        int rc = zjob_store_put (store, job, &err);
+        int64_t took = zclock_usecs () - start;
+        max_put = took > max_put? took: max_put;
+        if (!started)
+            max_put_before = took > max_put_before? took: max_put_before;
+        puts++;
+        if (rc == 0 && i % s_group == s_group - 1) {
+            bool running = s_store_stat (store, "compacting") > 0;
+            start = zclock_usecs ();
+            rc = zjob_store_sync (store, &err);
+            took = zclock_usecs () - start;
+            max_sync = took > max_sync? took: max_sync;
+            if (!started && !running && s_store_stat (store, "compacting") == 0
+            &&  s_store_stat (store, "compactions") == compactions)
+                max_sync_before = took > max_sync_before? took: max_sync_before;
+            syncs++;
+            if (!started && (running || s_store_stat (store, "compacting") > 0))
+                started = start;
+            if (s_store_stat (store, "compactions") > compactions) {
+                finished = zclock_usecs ();
+                if (!started)
+                    started = start;    //  It ran inside this one sync
+            }
+        }
+        if (rc) {
+            fprintf (stderr, "bench_core: churn: %s\n", err.text);
+            exit (1);
+        }
+    }
+    printf ("\ncompaction of a journal of %zu live jobs (fsync=never, %zu puts per sync)\n",
+            s_jobs, s_group);
+    if (finished)
+        printf ("  compaction took %.2f s; during the whole run (%.1f s, %zu puts, %zu syncs) "
+                "the longest put took %.2f ms, the longest sync %.2f ms\n",
+                (finished - started) / 1e6, (zclock_usecs () - begin) / 1e6, puts, syncs,
+                max_put / 1e3, max_sync / 1e3);
+    if (finished)
+        printf ("  before the compaction began: longest put %.2f ms, longest sync %.2f ms\n",
+                max_put_before / 1e3, max_sync_before / 1e3);
+    else
+        printf ("  no compaction finished in a minute (%zu puts, %zu syncs, %s)\n",
+                puts, syncs, started? "one started": "none started");
+    for (size_t i = 0; i < s_jobs; i++)
+        zjob_job_destroy (&jobs [i]);
+    free (jobs);
+    zjob_store_destroy (&store);
+}
+
+static void s_recovery (const char *dir);
+
+//  Fill a memory store, remove all but one job in a thousand, and show
+//  the resident memory before and after the sync that gives it back
+static void
+s_trim_figures (void)
+{
+    zjob_error_t err;
+    size_t start = s_rss_bytes ();
+    zjob_store_t *store = zjob_store_open ("memory:", &err);
+    zjob_spec_t job_spec = {
+        .workflow_id = "bench", .inputs = s_inputs, .inputs_size = s_inputs_size
+    };
+    char (*ids) [ZJOB_ID_LEN + 1] = calloc (s_jobs, sizeof *ids);
+    for (size_t i = 0; i < s_jobs; i++) {
+        zjob_job_t *job = zjob_job_new (&job_spec, &err);
+        if (!job || zjob_store_put (store, job, &err)) {
+            fprintf (stderr, "bench_core: fill: %s\n", err.text);
+            exit (1);
+        }
+        strcpy (ids [i], job->id);
+        zjob_job_destroy (&job);
+    }
+    zjob_store_sync (store, &err);
+    size_t full = s_rss_bytes ();
+    int64_t removing = zclock_usecs ();
+    for (size_t i = 0; i < s_jobs; i++)
+        if (i % 1000 != 999)
+            zjob_store_remove (store, ids [i], &err);
+    removing = zclock_usecs () - removing;
+    free (ids);
+    size_t removed = s_rss_bytes ();
+    int64_t begin = zclock_usecs ();
+    zjob_store_sync (store, &err);
+    int64_t took = zclock_usecs () - begin;
+    size_t trimmed = s_rss_bytes ();
+    printf ("\nresident memory, %zu jobs on memory:, then all but %zu removed\n",
+            s_jobs, zjob_store_count (store));
+    printf ("  at start %.0f MB, full %.0f MB, after the removals %.0f MB, after the next "
+            "sync %.0f MB (that sync, with its malloc_trim, took %.1f ms)\n",
+            start / 1e6, full / 1e6, removed / 1e6, trimmed / 1e6, took / 1e3);
+    printf ("  (the removals themselves took %.1f ms)\n", removing / 1e3);
+    zjob_store_destroy (&store);
+}
+
 static void
 s_remove_tree (const char *dir)
 {
@@ -206,8 +367,12 @@ main (int argc, char *argv [])
         else
         if (streq (argv [arg], "--dir") && arg + 1 < argc)
             s_dir = argv [++arg];
+        else
+        if (streq (argv [arg], "--only") && arg + 1 < argc)
+            s_only = argv [++arg];
         else {
-            fprintf (stderr, "usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]\n");
+            fprintf (stderr, "usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]\n"
+                             "                  [--only memory|cycles|recovery|compaction|trim]\n");
             return 2;
         }
     }
@@ -227,9 +392,10 @@ main (int argc, char *argv [])
 
     //  1. Memory per queued job, each in a child process whose heap is
     //  fresh (memory a first fill freed would hide a second one's growth)
-    printf ("resident memory, %zu queued jobs on memory:\n", s_jobs);
+    if (s_runs ("memory"))
+        printf ("resident memory, %zu queued jobs on memory:\n", s_jobs);
     fflush (stdout);
-    for (int keyed = 0; keyed < 2; keyed++) {
+    for (int keyed = 0; keyed < 2 && s_runs ("memory"); keyed++) {
         pid_t pid = fork ();
         if (pid == 0) {
             size_t before = s_rss_bytes ();
@@ -250,10 +416,13 @@ main (int argc, char *argv [])
 
     //  2. Throughput
     const char *policies [] = { "always", "interval:50ms", "never" };
-    printf ("\ncreate -> take -> complete cycles\n");
-    double memory = s_cycles_per_sec ("memory:", NULL);
-    printf ("  %-28s %10.0f cycles/s   1.00x\n", "memory:", memory);
-    for (size_t index = 0; index < 3; index++) {
+    double memory = 0;
+    if (s_runs ("cycles")) {
+        printf ("\ncreate -> take -> complete cycles\n");
+        memory = s_cycles_per_sec ("memory:", NULL);
+        printf ("  %-28s %10.0f cycles/s   1.00x\n", "memory:", memory);
+    }
+    for (size_t index = 0; index < 3 && s_runs ("cycles"); index++) {
         char spec [4200];
         snprintf (spec, sizeof spec, "file:%s/cycles-%zu?fsync=%s", dir, index, policies [index]);
         long fsyncs = 0;
@@ -268,6 +437,34 @@ main (int argc, char *argv [])
     }
 
     //  3. Recovery
+    if (s_runs ("recovery"))
+        s_recovery (dir);
+
+    //  4. Longest store call during a compaction
+    if (s_runs ("compaction"))
+        s_compaction_pauses (dir);
+
+    //  5. Memory back after a cleanup, in a child whose heap is fresh
+    if (s_runs ("trim")) {
+        fflush (stdout);
+        pid_t pid = fork ();
+        if (pid == 0) {
+            s_trim_figures ();
+            fflush (stdout);
+            _exit (0);
+        }
+        if (pid < 0 || waitpid (pid, NULL, 0) != pid)
+            fprintf (stderr, "bench_core: the trim figure's process failed\n");
+    }
+
+    if (!s_dir)
+        s_remove_tree (dir);
+    return 0;
+}
+
+static void
+s_recovery (const char *dir)
+{
     char spec [4200];
     snprintf (spec, sizeof spec, "file:%s/recover?fsync=never", dir);
     zjob_manager_t *manager = s_manager (spec, 0);
@@ -280,8 +477,4 @@ main (int argc, char *argv [])
     printf ("  %.2f s (%.0f jobs/s), %zu jobs queued after reopen\n",
             secs, s_jobs / secs, zjob_manager_queued (manager));
     zjob_manager_destroy (&manager);
-
-    if (!s_dir)
-        s_remove_tree (dir);
-    return 0;
 }

@@ -59,6 +59,18 @@ int
     zjob_store_memory_delete (zjob_store_memory_t *self, const char *id,
                               uint32_t *old_size_p);
 
+//  Give freed memory back to the OS (malloc_trim) if the table has
+//  fallen below half of its peak size since the last trim, at most every
+//  5 s, and only after a peak of 4096 jobs or more. Call it after a batch
+//  of removals (the stores do at each sync); it costs two compares when
+//  there is nothing to do. Returns true if it trimmed.
+bool
+    zjob_store_memory_trim (zjob_store_memory_t *self);
+
+//  Trims done so far (a figure for stats).
+uint64_t
+    zjob_store_memory_trims (zjob_store_memory_t *self);
+
 //  Number of jobs in the table.
 size_t
     zjob_store_memory_size (zjob_store_memory_t *self);

@@ -291,7 +291,9 @@ zjob_job_new (const zjob_spec_t *spec, zjob_error_t *err)
     if (s_check_tags_unique (fixed.tags, fixed.tag_count, err))
         return NULL;
 
-    if ((unsigned) spec->priority >= ZJOB_PRIORITY_COUNT) {
+    zjob_priority_t priority = spec->priority == ZJOB_PRIORITY_UNSET
+                             ? ZJOB_PRIORITY_DEFAULT: spec->priority;
+    if ((unsigned) priority >= ZJOB_PRIORITY_COUNT) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "priority: %d is not a priority (0..%d)",
                         (int) spec->priority, ZJOB_PRIORITY_COUNT - 1);
         return NULL;
@@ -310,7 +312,7 @@ zjob_job_new (const zjob_spec_t *spec, zjob_error_t *err)
         return NULL;
     }
     zjob_id_new (job->id);
-    job->priority = (uint8_t) spec->priority;
+    job->priority = (uint8_t) priority;
     job->status = ZJOB_CREATED;
     job->max_attempts = spec->max_attempts;
     job->run_at = spec->run_at;
@@ -964,6 +966,7 @@ zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err)
     }
     //  Find the values by key first, then check them field by field
     const msgpack_object *values [K_COUNT] = { NULL };
+    uint32_t unknown = 0;               //  Keys of a later version
     for (uint32_t i = 0; i < obj->via.map.size; i++) {
         const msgpack_object_kv *kv = &obj->via.map.ptr [i];
         if (kv->key.type != MSGPACK_OBJECT_STR) {
@@ -971,14 +974,30 @@ zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err)
             return NULL;
         }
         int k = s_key_lookup (kv->key.via.str.ptr, kv->key.via.str.size);
-        if (k < 0)
-            continue;                   //  A later version's field
+        if (k < 0) {
+            unknown++;                  //  A later version's field
+            continue;
+        }
         if (values [k]) {
             zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: key \"%s\" given twice",
                             s_keys [k].field, s_keys [k].key);
             return NULL;
         }
         values [k] = &kv->val;
+    }
+    //  Skipped keys are refused twice all the same; only they can repeat
+    //  one another, so a map without two of them costs nothing more
+    uint32_t repeat;
+    int repeated = unknown > 1? zjob_msgpack_map_repeated (obj, &repeat): 0;
+    if (repeated < 0) {
+        zjob_error_set (err, ZJOB_INTERNAL, "job: out of memory decoding");
+        return NULL;
+    }
+    if (repeated) {
+        const msgpack_object_str *key = &obj->via.map.ptr [repeat].key.via.str;
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "job: key \"%.*s\" given twice",
+                        key->size > 64? 64: (int) key->size, key->ptr);
+        return NULL;
     }
     static const s_key_t required [] = { K_ID, K_WF, K_PRI, K_ST, K_CT };
     for (size_t i = 0; i < sizeof (required) / sizeof (required [0]); i++)

@@ -62,14 +62,18 @@ typedef enum {
 } zjob_status_t;
 #define ZJOB_STATUS_COUNT 7
 
-//  Explicit ranks: a higher number is served first.
+//  Explicit ranks: a higher number is served first. ZJOB_PRIORITY_UNSET
+//  is not a rank: in a spec it asks for the default, ZJOB_PRIORITY_DEFAULT,
+//  the middle of the four (a job is never stored with it).
 typedef enum {
+    ZJOB_PRIORITY_UNSET = -1,
     ZJOB_PRIORITY_LOW = 0,
     ZJOB_PRIORITY_MEDIUM = 1,
     ZJOB_PRIORITY_HIGH = 2,
     ZJOB_PRIORITY_CRITICAL = 3
 } zjob_priority_t;
 #define ZJOB_PRIORITY_COUNT 4
+#define ZJOB_PRIORITY_DEFAULT ZJOB_PRIORITY_MEDIUM  //  A job's priority when none is given
 
 //  Encoded msgpack bytes (a map), owned by whoever owns the job.
 typedef struct {
@@ -80,12 +84,14 @@ typedef struct {
 typedef struct _zjob_job_t zjob_job_t;
 
 //  Everything a job is created with. Strings and bytes are borrowed: the
-//  job copies them. Zero/NULL fields take their defaults.
+//  job copies them. Zero/NULL fields take their defaults, except priority
+//  (zero is low, a real rank; ZJOB_PRIORITY_UNSET takes the default).
 typedef struct {
     const char *workflow_id;            //  Required, 1..ZJOB_NAME_MAX bytes
     const uint8_t *inputs;              //  msgpack map, or NULL for {}
     size_t inputs_size;
-    zjob_priority_t priority;           //  Default ZJOB_PRIORITY_LOW (0)
+    zjob_priority_t priority;           //  ZJOB_PRIORITY_UNSET for the default
+                                        //  (medium); beware: zero is LOW
     const char *user_id;                //  NULL for none
     const char *const *tags;            //  tag_count strings
     size_t tag_count;

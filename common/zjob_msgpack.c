@@ -10,6 +10,8 @@
     for why.
     ========================================================================= */
 
+#include <stdlib.h>
+#include <string.h>
 #include "zjob_msgpack.h"
 
 zjob_scan_t
@@ -124,6 +126,70 @@ zjob_msgpack_is_map (const uint8_t *data, size_t size)
     return zjob_msgpack_scan (data, size, ZJOB_MSGPACK_DEPTH_MAX, UINT64_MAX, &end)
            == ZJOB_SCAN_OK && end == size;
 }
+
+//  --------------------------------------------------------------------------
+//  Repeated keys: a few keys are compared pairwise (no allocation, and
+//  the length check turns most pairs down at once); many are sorted by
+//  length then bytes, so that a repeat ends up next to its twin.
+
+static int
+s_key_compare (const msgpack_object_str *a, const msgpack_object_str *b)
+{
+    if (a->size != b->size)
+        return a->size < b->size? -1: 1;
+    return a->size? memcmp (a->ptr, b->ptr, a->size): 0;
+}
+
+static int
+s_kv_compare (const void *a, const void *b)
+{
+    const msgpack_object_kv *x = *(const msgpack_object_kv *const *) a;
+    const msgpack_object_kv *y = *(const msgpack_object_kv *const *) b;
+    int rc = s_key_compare (&x->key.via.str, &y->key.via.str);
+    //  Equal keys keep their order, so the later one is the repeat
+    return rc? rc: (x > y) - (x < y);
+}
+
+int
+zjob_msgpack_map_repeated (const msgpack_object *map, uint32_t *index_p)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return 0;
+    uint32_t size = map->via.map.size;
+    const msgpack_object_kv *kvs = map->via.map.ptr;
+    if (size <= ZJOB_MSGPACK_PAIRWISE_MAX) {
+        for (uint32_t i = 1; i < size; i++) {
+            if (kvs [i].key.type != MSGPACK_OBJECT_STR)
+                continue;
+            for (uint32_t j = 0; j < i; j++)
+                if (kvs [j].key.type == MSGPACK_OBJECT_STR
+                &&  s_key_compare (&kvs [i].key.via.str, &kvs [j].key.via.str) == 0) {
+                    if (index_p)
+                        *index_p = i;
+                    return 1;
+                }
+        }
+        return 0;
+    }
+    const msgpack_object_kv **sorted = (const msgpack_object_kv **) malloc (size * sizeof (*sorted));
+    if (!sorted)
+        return -1;
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < size; i++)
+        if (kvs [i].key.type == MSGPACK_OBJECT_STR)
+            sorted [count++] = &kvs [i];
+    qsort (sorted, count, sizeof (*sorted), s_kv_compare);
+    int rc = 0;
+    for (uint32_t i = 1; i < count && rc == 0; i++)
+        if (s_key_compare (&sorted [i]->key.via.str, &sorted [i - 1]->key.via.str) == 0) {
+            if (index_p)
+                *index_p = (uint32_t) (sorted [i] - kvs);
+            rc = 1;
+        }
+    free (sorted);
+    return rc;
+}
+
 
 //  --------------------------------------------------------------------------
 //  zjob_packbuf: encoding into a buffer

@@ -48,6 +48,15 @@ zjob_scan_t
 bool
     zjob_msgpack_is_map (const uint8_t *data, size_t size);
 
+//  Whether a map's string keys are all distinct. Returns 0 if they are,
+//  1 if one repeats an earlier one (*index_p, if not NULL, gets the index
+//  of the repeat in map->via.map.ptr), -1 if out of memory. Keys that are
+//  not strings are ignored (decoders refuse them before). Pairwise up to
+//  ZJOB_MSGPACK_PAIRWISE_MAX keys, sorted beyond: a big map costs n log n.
+#define ZJOB_MSGPACK_PAIRWISE_MAX 24
+int
+    zjob_msgpack_map_repeated (const msgpack_object *map, uint32_t *index_p);
+
 //  The big-endian unsigned number of width bytes at p (a msgpack length,
 //  count or integer body); the caller has checked that they are there.
 static inline uint64_t

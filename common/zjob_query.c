@@ -2,7 +2,10 @@
     zjob_query - which jobs a list, a cleanup or a bulk operation applies to
 
     Matching is evaluated cheapest first (status bit, times, then string
-    compares, then tags), since a store scans every job with it. The filter
+    compares, then tags, then scheduled, which may read the clock), since
+    a store scans every job with it. "Scheduled" depends on when it is
+    asked, so the filter carries its own now: the caller fixes the instant
+    (one for a whole scan, any for a test), or leaves 0 for the clock. The filter
     borrows its strings; validation refuses what can never name a job
     (a bad name, an unknown status bit) so a typo is an error, not an
     empty list.
@@ -39,7 +42,21 @@ zjob_filter_match (const zjob_filter_t *filter, const zjob_job_t *job)
     if (filter->tag_count && filter->tags
     && !zjob_job_has_tags (job, filter->tags, filter->tag_count))
         return false;
+    if (filter->scheduled != ZJOB_SCHEDULED_ANY) {
+        //  Only a queued job with a run_at can be scheduled: the clock is
+        //  read for those alone
+        bool scheduled = job->status == ZJOB_QUEUED && job->run_at > 0
+                      && zjob_job_scheduled (job, filter->now? filter->now: zjob_clock_ms ());
+        if (scheduled != (filter->scheduled == ZJOB_SCHEDULED_YES))
+            return false;
+    }
     return true;
+}
+
+bool
+zjob_job_scheduled (const zjob_job_t *job, int64_t now)
+{
+    return job->status == ZJOB_QUEUED && job->run_at > now;
 }
 
 int
@@ -66,6 +83,11 @@ zjob_filter_validate (const zjob_filter_t *filter, zjob_error_t *err)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "created_after: negative");
     if (filter->created_before < 0)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "created_before: negative");
+    if ((unsigned) filter->scheduled > ZJOB_SCHEDULED_NO)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "scheduled: %d is not a choice",
+                               (int) filter->scheduled);
+    if (filter->now < 0)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "now: negative");
     return 0;
 }
 

@@ -244,7 +244,7 @@ static const s_field_t s_spec_fields [] = {
 static const s_table_t s_spec_table = TABLE (s_spec_fields);
 
 //  A filter, in LIST and in bulk operations
-enum { FI_STATUS, FI_WORKFLOW, FI_USER, FI_TAGS, FI_AFTER, FI_BEFORE };
+enum { FI_STATUS, FI_WORKFLOW, FI_USER, FI_TAGS, FI_AFTER, FI_BEFORE, FI_SCHEDULED };
 static const s_field_t s_filter_fields [] = {
     [FI_STATUS]   = { "status",          F_STATUSES, OPT, 0, ZJOB_STATUS_COUNT, NULL },
     [FI_WORKFLOW] = { "workflow_id",     F_NAME,     OPT, 0, 0, NULL },
@@ -252,6 +252,7 @@ static const s_field_t s_filter_fields [] = {
     [FI_TAGS]     = { "tags",            F_NAMES,    OPT, 0, ZJOB_TAGS_MAX, NULL },
     [FI_AFTER]    = { "created_after",   F_UINT,     OPT, 0, TIME_MAX, NULL },
     [FI_BEFORE]   = { "created_before",  F_UINT,     OPT, 0, TIME_MAX, NULL },
+    [FI_SCHEDULED] = { "scheduled",      F_BOOL,     OPT, 0, 0, NULL },
 };
 static const s_table_t s_filter_table = TABLE (s_filter_fields);
 
@@ -270,7 +271,7 @@ static const s_field_t s_list [] = {
     [LI_SORT]     = { "sort_by",         F_SORT,     OPT, 0, 0, NULL },
     [LI_ORDER]    = { "order",           F_ORDER,    OPT, 0, 0, NULL },
     [LI_LIMIT]    = { "limit",           F_UINT,     OPT, 0, ZJOB_LIST_LIMIT_MAX, NULL },
-    [LI_OFFSET]   = { "offset",          F_UINT,     OPT, 0, UINT32_MAX, NULL },
+    [LI_OFFSET]   = { "offset",          F_UINT,     OPT, 0, UINT64_MAX, NULL },
 };
 enum { TA_ID, TA_IDS, TA_FILTER };
 static const s_field_t s_target [] = {
@@ -939,6 +940,9 @@ s_build_filter (s_ctx_t *ctx, const msgpack_object **v, zjob_filter_t *filter)
         filter->created_after = (int64_t) v [FI_AFTER]->via.u64;
     if (v [FI_BEFORE])
         filter->created_before = (int64_t) v [FI_BEFORE]->via.u64;
+    //  now stays 0: the broker's clock decides when it matches
+    if (v [FI_SCHEDULED])
+        filter->scheduled = v [FI_SCHEDULED]->via.boolean? ZJOB_SCHEDULED_YES: ZJOB_SCHEDULED_NO;
     return 0;
 }
 
@@ -954,9 +958,10 @@ s_build_spec (s_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *spec)
         spec->inputs = (const uint8_t *) v [SP_INPUTS]->via.bin.ptr;
         spec->inputs_size = v [SP_INPUTS]->via.bin.size;
     }
-    if (v [SP_PRIORITY])
-        spec->priority = (zjob_priority_t) s_enum_value (v [SP_PRIORITY], s_priority_of,
-                                                         ZJOB_PRIORITY_COUNT);
+    spec->priority = v [SP_PRIORITY]
+                   ? (zjob_priority_t) s_enum_value (v [SP_PRIORITY], s_priority_of,
+                                                     ZJOB_PRIORITY_COUNT)
+                   : ZJOB_PRIORITY_DEFAULT;
     if (v [SP_USER] && !(spec->user_id = s_zone_str (zone, v [SP_USER])))
         return s_fail_memory (ctx);
     if (v [SP_TAGS]) {
@@ -1152,6 +1157,7 @@ s_check_map (s_ctx_t *ctx, const msgpack_object *map, const s_table_t *table,
     for (size_t i = 0; i < table->count; i++)
         values [i] = NULL;
     uint64_t seen = 0;                  //  Bit per field: its key was read
+    uint32_t unknown = 0;               //  Keys not in the table
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object_kv *kv = &map->via.map.ptr [i];
         if (kv->key.type != MSGPACK_OBJECT_STR)
@@ -1159,7 +1165,8 @@ s_check_map (s_ctx_t *ctx, const msgpack_object *map, const s_table_t *table,
         //  The first byte turns most fields down before a strlen
         uint32_t size = kv->key.via.str.size;
         const char *name = kv->key.via.str.ptr;
-        for (size_t f = 0; f < table->count; f++) {
+        size_t f;
+        for (f = 0; f < table->count; f++) {
             const char *key = table->fields [f].key;
             if (size && key [0] == name [0] && strlen (key) == size
             &&  memcmp (key, name, size) == 0) {
@@ -1172,6 +1179,20 @@ s_check_map (s_ctx_t *ctx, const msgpack_object *map, const s_table_t *table,
                 break;
             }
         }
+        unknown += f == table->count;
+    }
+    //  An unknown key can only repeat another unknown key, so the usual
+    //  body, with at most one, pays nothing for this
+    uint32_t repeat;
+    int repeated = unknown > 1? zjob_msgpack_map_repeated (map, &repeat): 0;
+    if (repeated < 0)
+        return s_fail_memory (ctx);
+    if (repeated) {
+        const msgpack_object_str *key = &map->via.map.ptr [repeat].key.via.str;
+        char name [64], problem [120];
+        s_printable (name, sizeof (name), key->ptr, key->size);
+        snprintf (problem, sizeof (problem), "key \"%s\" given twice", name);
+        return s_fail (ctx, path, ZJOB_BAD_REQUEST, problem);
     }
     //  What was sent is checked before what is missing: a field of the
     //  wrong type is the more useful thing to hear about
@@ -1213,7 +1234,10 @@ s_post_list (s_ctx_t *ctx, const msgpack_object **values)
     if (values [LI_LIMIT])
         query->limit = (size_t) values [LI_LIMIT]->via.u64;
     if (values [LI_OFFSET])
-        query->offset = (size_t) values [LI_OFFSET]->via.u64;
+        //  Any uint64: past the total it is an empty page (SIZE_MAX is
+        //  past any total a 32-bit broker can hold)
+        query->offset = values [LI_OFFSET]->via.u64 > SIZE_MAX
+                      ? SIZE_MAX: (size_t) values [LI_OFFSET]->via.u64;
     ctx->msg->has_query = true;
     return 0;
 }
@@ -1222,7 +1246,8 @@ static bool
 s_filter_empty (const zjob_filter_t *filter)
 {
     return !filter->status_mask && !filter->workflow_id && !filter->user_id
-        && !filter->tag_count && !filter->created_after && !filter->created_before;
+        && !filter->tag_count && !filter->created_after && !filter->created_before
+        && filter->scheduled == ZJOB_SCHEDULED_ANY;
 }
 
 static int
@@ -2035,7 +2060,8 @@ s_pack_spec (zjob_msg_builder_t *self, const zjob_spec_t *spec)
     bool inputs = spec->inputs && spec->inputs_size;
     bool metadata = spec->metadata && spec->metadata_size;
     bool tags = spec->tags && spec->tag_count;
-    size_t count = 1 + inputs + (spec->priority != 0) + (spec->user_id != NULL) + tags
+    bool priority = spec->priority != ZJOB_PRIORITY_UNSET;
+    size_t count = 1 + inputs + priority + (spec->user_id != NULL) + tags
                  + metadata + (spec->idempotency_key != NULL) + (spec->max_attempts != 0)
                  + (spec->run_at > 0);
     msgpack_packer *pk = &self->pk;
@@ -2046,7 +2072,7 @@ s_pack_spec (zjob_msg_builder_t *self, const zjob_spec_t *spec)
         s_pack_cstr (self, "inputs");
         self->failed |= msgpack_pack_bin_with_body (pk, spec->inputs, spec->inputs_size) != 0;
     }
-    if (spec->priority != 0) {
+    if (priority) {
         s_pack_cstr (self, "priority");
         s_pack_cstr (self, zjob_priority_name (spec->priority));
     }
@@ -2101,7 +2127,8 @@ zjob_msg_add_filter (zjob_msg_builder_t *self, const char *key, const zjob_filte
     for (int s = 0; s < ZJOB_STATUS_COUNT; s++)
         statuses += (filter->status_mask >> s) & 1;
     size_t count = (statuses > 0) + (filter->workflow_id != NULL) + (filter->user_id != NULL)
-                 + tags + (filter->created_after > 0) + (filter->created_before > 0);
+                 + tags + (filter->created_after > 0) + (filter->created_before > 0)
+                 + (filter->scheduled != ZJOB_SCHEDULED_ANY);
     msgpack_packer *pk = zjob_msg_add_key (self, key);
     self->failed |= msgpack_pack_map (pk, count) != 0;
     if (statuses) {
@@ -2130,6 +2157,12 @@ zjob_msg_add_filter (zjob_msg_builder_t *self, const char *key, const zjob_filte
     if (filter->created_before > 0) {
         s_pack_cstr (self, "created_before");
         self->failed |= msgpack_pack_uint64 (pk, (uint64_t) filter->created_before) != 0;
+    }
+    //  filter->now is not sent: the broker matches by its own clock
+    if (filter->scheduled != ZJOB_SCHEDULED_ANY) {
+        s_pack_cstr (self, "scheduled");
+        self->failed |= (filter->scheduled == ZJOB_SCHEDULED_YES
+                         ? msgpack_pack_true (pk): msgpack_pack_false (pk)) != 0;
     }
 }
 

@@ -466,7 +466,7 @@ Test (job_new, priority_and_run_at)
 {
     zjob_spec_t spec = { .workflow_id = "wf", .priority = (zjob_priority_t) 4 };
     s_expect_refused (&spec, ZJOB_BAD_REQUEST, "priority: ");
-    spec.priority = (zjob_priority_t) -1;
+    spec.priority = (zjob_priority_t) -2;
     s_expect_refused (&spec, ZJOB_BAD_REQUEST, "priority: ");
     spec = (zjob_spec_t) { .workflow_id = "wf", .run_at = -1 };
     s_expect_refused (&spec, ZJOB_BAD_REQUEST, "run_at: negative");
@@ -477,6 +477,32 @@ Test (job_new, priority_and_run_at)
         cr_assert_eq (job->priority, p);
         zjob_job_destroy (&job);
     }
+}
+
+//  No priority given is medium, the middle of the four; zero is low, a
+//  priority like the others
+Test (job_new, default_priority_is_medium)
+{
+    cr_assert_eq (ZJOB_PRIORITY_DEFAULT, ZJOB_PRIORITY_MEDIUM);
+    zjob_spec_t spec = { .workflow_id = "wf", .priority = ZJOB_PRIORITY_UNSET };
+    zjob_job_t *job = zjob_job_new (&spec, NULL);
+    cr_assert_not_null (job);
+    cr_assert_eq (job->priority, ZJOB_PRIORITY_MEDIUM);
+    cr_assert_str_eq (zjob_priority_name ((zjob_priority_t) job->priority), "medium");
+    //  It is stored and read back as medium, never as "unset"
+    uint8_t *data;
+    size_t size;
+    cr_assert_eq (zjob_job_encode (job, &data, &size), 0);
+    zjob_job_t *copy = zjob_job_decode (data, size, NULL);
+    cr_assert_not_null (copy);
+    cr_assert_eq (copy->priority, ZJOB_PRIORITY_MEDIUM);
+    free (data);
+    zjob_job_destroy (&copy);
+    zjob_job_destroy (&job);
+    spec.priority = ZJOB_PRIORITY_LOW;
+    job = zjob_job_new (&spec, NULL);
+    cr_assert_eq (job->priority, ZJOB_PRIORITY_LOW);
+    zjob_job_destroy (&job);
 }
 
 Test (job_new, ids_of_successive_jobs_increase)
@@ -1408,6 +1434,12 @@ Test (codec, duplicate_and_non_string_keys_are_refused)
     cr_assert_null (zjob_job_decode (data, size, &err));
     cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
     cr_assert_str_eq (err.text, "user_id: key \"user\" given twice");
+    free (data);
+    //  A key the decoder skips is refused twice all the same
+    s_encode_custom ("retry", s_pack_string, 2, &data, &size);
+    cr_assert_null (zjob_job_decode (data, size, &err));
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    cr_assert_str_eq (err.text, "job: key \"retry\" given twice");
     free (data);
 
     //  {1: 2, ...the base fields}

@@ -188,3 +188,67 @@ Test (msgpack, packbuf_reports_a_failed_write)
     zjob_packbuf_uint (&pb, 8);
     cr_assert_eq (zjob_packbuf_flush (&pb), -1, "the failure is remembered");
 }
+
+//  Unpack a map of count string keys, key i being names[i]
+static msgpack_object
+s_map_of (msgpack_zone *zone, msgpack_sbuffer *buffer, const char *const *names, size_t count)
+{
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, (uint32_t) count);
+    for (size_t i = 0; i < count; i++) {
+        msgpack_pack_str_with_body (&pk, names [i], strlen (names [i]));
+        msgpack_pack_nil (&pk);
+    }
+    msgpack_object object;
+    size_t offset = 0;
+    cr_assert_eq (msgpack_unpack (buffer->data, buffer->size, &offset, zone, &object),
+                  MSGPACK_UNPACK_SUCCESS);
+    return object;
+}
+
+Test (msgpack, map_repeated_finds_a_key_given_twice)
+{
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 4096);
+    //  Small maps (pairwise) and large ones (sorted), with and without a repeat
+    for (size_t count = 0; count <= 3 * ZJOB_MSGPACK_PAIRWISE_MAX; count += 7) {
+        char storage [80][8];
+        const char *names [80];
+        for (size_t i = 0; i < count; i++) {
+            snprintf (storage [i], sizeof storage [i], "k%zu", i);
+            names [i] = storage [i];
+        }
+        msgpack_sbuffer buffer;
+        msgpack_sbuffer_init (&buffer);
+        msgpack_object map = s_map_of (&zone, &buffer, names, count);
+        uint32_t index = 999;
+        cr_assert_eq (zjob_msgpack_map_repeated (&map, &index), 0, "%zu distinct keys", count);
+        msgpack_sbuffer_destroy (&buffer);
+        if (count < 2)
+            continue;
+        //  The last key repeats one in the middle, of the same length
+        names [count - 1] = names [count / 2];
+        msgpack_sbuffer_init (&buffer);
+        map = s_map_of (&zone, &buffer, names, count);
+        cr_assert_eq (zjob_msgpack_map_repeated (&map, &index), 1, "%zu keys", count);
+        cr_assert_eq (index, count - 1);
+        msgpack_sbuffer_destroy (&buffer);
+    }
+    //  Same length, different bytes; a prefix is not a repeat; "" twice is
+    const char *distinct [] = { "ab", "ba", "a", "abc", "" };
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_object map = s_map_of (&zone, &buffer, distinct, 5);
+    cr_assert_eq (zjob_msgpack_map_repeated (&map, NULL), 0);
+    msgpack_sbuffer_destroy (&buffer);
+    const char *empty_twice [] = { "", "x", "" };
+    msgpack_sbuffer_init (&buffer);
+    map = s_map_of (&zone, &buffer, empty_twice, 3);
+    cr_assert_eq (zjob_msgpack_map_repeated (&map, NULL), 1);
+    msgpack_sbuffer_destroy (&buffer);
+    //  Not a map: nothing repeats
+    msgpack_object nil = { .type = MSGPACK_OBJECT_NIL };
+    cr_assert_eq (zjob_msgpack_map_repeated (&nil, NULL), 0);
+    msgpack_zone_destroy (&zone);
+}

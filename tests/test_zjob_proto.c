@@ -2149,6 +2149,200 @@ Test (proto, bulk_reply_builder)
     cr_assert_eq (zjob_msg_check_reply (msg, ZJOB_CMD_CANCEL, &err), 0, "%s", err.text);
     cr_assert_eq (zjob_msg_uint (msg, "done", 0), 3);
     cr_assert_not (zjob_msg_has (msg, "errors"));
+//  PROTOCOL.md section 3: any key given twice in one map is 400, a key
+//  the decoder skips included, at the top level and in nested maps
+Test (proto, unknown_key_given_twice)
+{
+    zjob_job_t *job = s_job_new ();
+    s_raw_t raw;
+    //  Top level: GET with an unknown key twice
+    s_raw_envelope (&raw, 1, "GET", 1);
+    msgpack_pack_map (&raw.pk, 3);
+    s_raw_str (&raw, "later");
+    msgpack_pack_uint8 (&raw.pk, 1);
+    s_raw_str (&raw, "id");
+    s_raw_str (&raw, job->id);
+    s_raw_str (&raw, "later");
+    msgpack_pack_uint8 (&raw.pk, 2);
+    s_expect_error (raw.buffer.data, raw.buffer.size, ZJOB_ROUTE_CLIENT_BROKER,
+                    ZJOB_BAD_REQUEST, "GET: body: key \"later\" given twice");
+    s_raw_destroy (&raw);
+    //  Two different unknown keys are skipped as before
+    s_raw_envelope (&raw, 1, "GET", 1);
+    msgpack_pack_map (&raw.pk, 3);
+    s_raw_str (&raw, "later");
+    msgpack_pack_uint8 (&raw.pk, 1);
+    s_raw_str (&raw, "id");
+    s_raw_str (&raw, job->id);
+    s_raw_str (&raw, "later2");
+    msgpack_pack_uint8 (&raw.pk, 2);
+    zjob_error_t err;
+    zjob_msg_t *msg = zjob_msg_decode (raw.buffer.data, raw.buffer.size,
+                                       ZJOB_ROUTE_CLIENT_BROKER, &err);
+    cr_assert_not_null (msg, "%s", err.text);
+    zjob_msg_destroy (&msg);
+    s_raw_destroy (&raw);
+    //  In a filter (LIST), in a spec (SUBMIT), in a result item (RESULT)
+    s_raw_envelope (&raw, 1, "LIST", 1);
+    msgpack_pack_map (&raw.pk, 1);
+    s_raw_str (&raw, "filter");
+    msgpack_pack_map (&raw.pk, 2);
+    s_raw_str (&raw, "x");
+    msgpack_pack_true (&raw.pk);
+    s_raw_str (&raw, "x");
+    msgpack_pack_false (&raw.pk);
+    s_expect_error (raw.buffer.data, raw.buffer.size, ZJOB_ROUTE_CLIENT_BROKER,
+                    ZJOB_BAD_REQUEST, "LIST: filter: key \"x\" given twice");
+    s_raw_destroy (&raw);
+    s_raw_envelope (&raw, 1, "SUBMIT", 1);
+    msgpack_pack_map (&raw.pk, 1);
+    s_raw_str (&raw, "jobs");
+    msgpack_pack_array (&raw.pk, 1);
+    msgpack_pack_map (&raw.pk, 3);
+    s_raw_str (&raw, "workflow_id");
+    s_raw_str (&raw, "w");
+    s_raw_str (&raw, "deadline");
+    msgpack_pack_uint8 (&raw.pk, 1);
+    s_raw_str (&raw, "deadline");
+    msgpack_pack_uint8 (&raw.pk, 1);
+    s_expect_error (raw.buffer.data, raw.buffer.size, ZJOB_ROUTE_CLIENT_BROKER,
+                    ZJOB_BAD_REQUEST, "SUBMIT: jobs[0]: key \"deadline\" given twice");
+    s_raw_destroy (&raw);
+    s_raw_envelope (&raw, 1, "RESULT", 1);
+    msgpack_pack_map (&raw.pk, 1);
+    s_raw_str (&raw, "results");
+    msgpack_pack_array (&raw.pk, 1);
+    msgpack_pack_map (&raw.pk, 4);
+    s_raw_str (&raw, "id");
+    s_raw_str (&raw, job->id);
+    s_raw_str (&raw, "status");
+    s_raw_str (&raw, "completed");
+    s_raw_str (&raw, "z");
+    msgpack_pack_nil (&raw.pk);
+    s_raw_str (&raw, "z");
+    msgpack_pack_nil (&raw.pk);
+    s_expect_error (raw.buffer.data, raw.buffer.size, ZJOB_ROUTE_WORKER_BROKER,
+                    ZJOB_BAD_REQUEST, "RESULT: results[0]: key \"z\" given twice");
+    s_raw_destroy (&raw);
+    //  Many keys (past the pairwise check): the repeat is found all the same
+    s_raw_envelope (&raw, 1, "GET", 1);
+    msgpack_pack_map (&raw.pk, 41);
+    s_raw_str (&raw, "id");
+    s_raw_str (&raw, job->id);
+    char key [16];
+    for (int index = 0; index < 40; index++) {
+        snprintf (key, sizeof key, "k%d", index == 39? 7: index);
+        s_raw_str (&raw, key);
+        msgpack_pack_uint8 (&raw.pk, 0);
+    }
+    s_expect_error (raw.buffer.data, raw.buffer.size, ZJOB_ROUTE_CLIENT_BROKER,
+                    ZJOB_BAD_REQUEST, "key \"k7\" given twice");
+    s_raw_destroy (&raw);
+    zjob_job_destroy (&job);
+}
+
+//  LIST offset is any uint64 (PROTOCOL.md 9.4 gives it no bound)
+Test (proto, list_offset_is_any_uint64)
+{
+    uint64_t offsets [] = { (uint64_t) UINT32_MAX + 1, UINT64_MAX };
+    for (size_t i = 0; i < 2; i++) {
+        s_raw_t raw;
+        s_raw_envelope (&raw, 1, "LIST", 1);
+        msgpack_pack_map (&raw.pk, 1);
+        s_raw_str (&raw, "offset");
+        msgpack_pack_uint64 (&raw.pk, offsets [i]);
+        zjob_error_t err;
+        zjob_msg_t *msg = zjob_msg_decode (raw.buffer.data, raw.buffer.size,
+                                           ZJOB_ROUTE_CLIENT_BROKER, &err);
+        cr_assert_not_null (msg, "offset %" PRIu64 ": %s", offsets [i], err.text);
+        const zjob_query_t *query = zjob_msg_query (msg);
+        cr_assert_eq ((uint64_t) query->offset, offsets [i] > SIZE_MAX? SIZE_MAX: offsets [i]);
+        zjob_msg_destroy (&msg);
+        s_raw_destroy (&raw);
+    }
+}
+
+//  The filter's scheduled criterion goes over the wire both ways, and
+//  alone it is a criterion (a bulk operation may use it)
+Test (proto, filter_scheduled)
+{
+    zjob_scheduled_t values [] = { ZJOB_SCHEDULED_YES, ZJOB_SCHEDULED_NO, ZJOB_SCHEDULED_ANY };
+    for (size_t i = 0; i < 3; i++) {
+        zjob_msg_builder_t *b = zjob_msg_builder_new ();
+        zjob_query_t sent;
+        memset (&sent, 0, sizeof sent);
+        sent.filter.status_mask = 1u << ZJOB_QUEUED;
+        sent.filter.scheduled = values [i];
+        zjob_msg_begin (b, ZJOB_CMD_LIST, 1);
+        zjob_msg_add_query (b, &sent);
+        zjob_msg_t *msg = s_decode (s_end (b), ZJOB_ROUTE_CLIENT_BROKER);
+        const zjob_query_t *query = zjob_msg_query (msg);
+        cr_assert_eq (query->filter.scheduled, values [i]);
+        cr_assert_eq (query->filter.now, 0, "now is the broker's");
+        zjob_msg_destroy (&msg);
+        zjob_msg_builder_destroy (&b);
+    }
+    //  A bulk CANCEL by scheduled alone is a filter with a criterion
+    zjob_msg_builder_t *b = zjob_msg_builder_new ();
+    zjob_filter_t filter;
+    memset (&filter, 0, sizeof filter);
+    filter.scheduled = ZJOB_SCHEDULED_YES;
+    zjob_target_t target = { .filter = &filter };
+    zjob_msg_begin (b, ZJOB_CMD_CANCEL, 2);
+    zjob_msg_add_target (b, &target);
+    zjob_msg_t *msg = s_decode (s_end (b), ZJOB_ROUTE_CLIENT_BROKER);
+    const zjob_target_t *got = zjob_msg_target (msg);
+    cr_assert_not_null (got);
+    cr_assert_not_null (got->filter);
+    cr_assert_eq (got->filter->scheduled, ZJOB_SCHEDULED_YES);
+    zjob_msg_destroy (&msg);
+    zjob_msg_builder_destroy (&b);
+    //  Not a boolean: 400
+    s_raw_t raw;
+    s_raw_envelope (&raw, 1, "LIST", 1);
+    msgpack_pack_map (&raw.pk, 1);
+    s_raw_str (&raw, "filter");
+    msgpack_pack_map (&raw.pk, 1);
+    s_raw_str (&raw, "scheduled");
+    msgpack_pack_uint8 (&raw.pk, 1);
+    s_expect_error (raw.buffer.data, raw.buffer.size, ZJOB_ROUTE_CLIENT_BROKER,
+                    ZJOB_BAD_REQUEST, "filter.scheduled: expected a boolean");
+    s_raw_destroy (&raw);
+}
+
+//  A spec without a priority is medium; an explicit low is sent as low
+Test (proto, priority_default_is_medium)
+{
+    s_raw_t raw;
+    s_raw_envelope (&raw, 1, "SUBMIT", 1);
+    msgpack_pack_map (&raw.pk, 1);
+    s_raw_str (&raw, "jobs");
+    msgpack_pack_array (&raw.pk, 1);
+    msgpack_pack_map (&raw.pk, 1);
+    s_raw_str (&raw, "workflow_id");
+    s_raw_str (&raw, "w");
+    zjob_error_t err;
+    zjob_msg_t *msg = zjob_msg_decode (raw.buffer.data, raw.buffer.size,
+                                       ZJOB_ROUTE_CLIENT_BROKER, &err);
+    cr_assert_not_null (msg, "%s", err.text);
+    size_t count;
+    const zjob_spec_t *specs = zjob_msg_specs (msg, &count);
+    cr_assert_eq (specs [0].priority, ZJOB_PRIORITY_MEDIUM);
+    zjob_msg_destroy (&msg);
+    s_raw_destroy (&raw);
+
+    zjob_spec_t sent [2] = {
+        { .workflow_id = "w", .priority = ZJOB_PRIORITY_LOW },
+        { .workflow_id = "w", .priority = ZJOB_PRIORITY_UNSET }
+    };
+    zjob_msg_builder_t *b = zjob_msg_builder_new ();
+    zjob_msg_begin (b, ZJOB_CMD_SUBMIT, 2);
+    zjob_msg_add_specs (b, "jobs", sent, 2);
+    msg = s_decode (s_end (b), ZJOB_ROUTE_CLIENT_BROKER);
+    specs = zjob_msg_specs (msg, &count);
+    cr_assert_eq (count, 2);
+    cr_assert_eq (specs [0].priority, ZJOB_PRIORITY_LOW);
+    cr_assert_eq (specs [1].priority, ZJOB_PRIORITY_MEDIUM);
     zjob_msg_destroy (&msg);
     zjob_msg_builder_destroy (&b);
 }

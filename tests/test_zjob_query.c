@@ -163,6 +163,48 @@ s_expect_invalid (const zjob_filter_t *filter, const char *prefix)
                   "message \"%s\", expected \"%s...\"", err.text, prefix);
 }
 
+//  scheduled: queued and waiting for a run_at after now. NO is everything
+//  else, so status [queued] + NO is the ready jobs
+Test (filter_match, scheduled_against_the_filters_now)
+{
+    const int64_t now = 1750000000000;
+    struct { zjob_status_t status; int64_t run_at; bool scheduled; } cases [] = {
+        { ZJOB_QUEUED,    now + 1,    true },       //  waits for its time
+        { ZJOB_QUEUED,    now,        false },      //  due exactly now: ready
+        { ZJOB_QUEUED,    now - 1000, false },      //  was due
+        { ZJOB_QUEUED,    0,          false },      //  never had a time
+        { ZJOB_CREATED,   now + 1000, false },      //  not queued yet
+        { ZJOB_PAUSED,    now + 1000, false },
+        { ZJOB_RUNNING,   now + 1000, false },
+        { ZJOB_COMPLETED, now + 1000, false },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        zjob_job_t *job = s_job ("wf", NULL, NULL, 0, cases [i].status, ZJOB_PRIORITY_LOW, 5, 5);
+        job->run_at = cases [i].run_at;
+        cr_assert_eq (zjob_job_scheduled (job, now), cases [i].scheduled, "case %zu", i);
+        zjob_filter_t yes = { .scheduled = ZJOB_SCHEDULED_YES, .now = now };
+        zjob_filter_t no = { .scheduled = ZJOB_SCHEDULED_NO, .now = now };
+        zjob_filter_t any = { .now = now };
+        zjob_filter_t ready = { .status_mask = 1u << ZJOB_QUEUED,
+                                .scheduled = ZJOB_SCHEDULED_NO, .now = now };
+        cr_assert_eq (zjob_filter_match (&yes, job), cases [i].scheduled, "case %zu", i);
+        cr_assert_eq (zjob_filter_match (&no, job), !cases [i].scheduled, "case %zu", i);
+        cr_assert (zjob_filter_match (&any, job));
+        cr_assert_eq (zjob_filter_match (&ready, job),
+                      cases [i].status == ZJOB_QUEUED && !cases [i].scheduled, "case %zu", i);
+        zjob_job_destroy (&job);
+    }
+    //  now = 0 is the clock: a job an hour ahead is scheduled, one an hour
+    //  behind is not
+    zjob_job_t *job = s_job ("wf", NULL, NULL, 0, ZJOB_QUEUED, ZJOB_PRIORITY_LOW, 5, 5);
+    zjob_filter_t yes = { .scheduled = ZJOB_SCHEDULED_YES };
+    job->run_at = zjob_clock_ms () + 3600 * 1000;
+    cr_assert (zjob_filter_match (&yes, job));
+    job->run_at = zjob_clock_ms () - 3600 * 1000;
+    cr_assert_not (zjob_filter_match (&yes, job));
+    zjob_job_destroy (&job);
+}
+
 Test (filter_validate, accepts_valid_filters)
 {
     const char *tags [] = { "a", "b" };
@@ -202,6 +244,10 @@ Test (filter_validate, refuses_bad_fields)
     s_expect_invalid (&filter, "created_after: ");
     filter = (zjob_filter_t) { .created_before = -1 };
     s_expect_invalid (&filter, "created_before: ");
+    filter = (zjob_filter_t) { .scheduled = (zjob_scheduled_t) 3 };
+    s_expect_invalid (&filter, "scheduled: ");
+    filter = (zjob_filter_t) { .scheduled = ZJOB_SCHEDULED_YES, .now = -1 };
+    s_expect_invalid (&filter, "now: ");
     //  A NULL err is allowed
     cr_assert_eq (zjob_filter_validate (&filter, NULL), -1);
 }

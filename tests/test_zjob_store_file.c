@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "zjob_store.h"
+#include "zjob_store_file.h"
 #include "helper_zjob_test.h"
 
 //  --------------------------------------------------------------------------
@@ -114,6 +115,9 @@ s_write_at (const char *path, off_t offset, const void *data, size_t size)
     close (fd);
 }
 
+//  Format 2: [length][CRC of the payload][CRC of the 8 bytes before]
+#define S_HEADER 12
+
 //  Offsets of the journal's records, from their length fields; returns
 //  how many (at most max)
 static size_t
@@ -122,12 +126,12 @@ s_record_offsets (const char *path, off_t *offsets, size_t max)
     off_t size = s_size (path);
     off_t offset = 8;
     size_t count = 0;
-    while (offset + 8 <= size && count < max) {
+    while (offset + S_HEADER <= size && count < max) {
         uint8_t header [4];
         s_read_at (path, offset, header, 4);
         uint32_t length = header [0] | header [1] << 8 | header [2] << 16 | (uint32_t) header [3] << 24;
         offsets [count++] = offset;
-        offset += 8 + length;
+        offset += S_HEADER + length;
     }
     return count;
 }
@@ -197,6 +201,21 @@ s_stat (zjob_store_t *store, const char *key)
     uint64_t number = strtoull (value, NULL, 10);
     zhashx_destroy (&stats);
     return number;
+}
+
+//  Sync until no compaction is under way: a compaction runs on its own
+//  thread and the store switches to its journal at the first sync after
+//  it is done. Polls with a deadline.
+static void
+s_settle (zjob_store_t *store)
+{
+    int64_t deadline = zclock_mono () + 20000;
+    s_sync (store);
+    while (s_stat (store, "compacting")) {
+        cr_assert_lt (zclock_mono (), deadline, "a compaction did not finish in 20 s");
+        zclock_sleep (1);
+        s_sync (store);
+    }
 }
 
 //  The job's encoding, to compare whole states; caller frees
@@ -381,14 +400,16 @@ s_torn (s_torn_t kind)
         case TORN_LENGTH_PAST_EOF:
             s_le32 (tail, 1000);
             s_le32 (tail + 4, 0x12345678);
-            memset (tail + 8, 0x92, 10);
-            tail_size = 18;
+            s_le32 (tail + 8, zjob_crc32c (0, tail, 8));
+            memset (tail + 12, 0x92, 10);
+            tail_size = 22;
             break;
         case TORN_CRC_AT_END:
             s_le32 (tail, 6);
             s_le32 (tail + 4, 0);
-            memcpy (tail + 8, "\x92\x02\xa3\x61\x62\x63", 6);     //  [2, "abc"]
-            tail_size = 14;
+            s_le32 (tail + 8, zjob_crc32c (0, tail, 8));
+            memcpy (tail + 12, "\x92\x02\xa3\x61\x62\x63", 6);    //  [2, "abc"]
+            tail_size = 18;
             break;
         case TORN_ZEROS:
             memset (tail, 0, 64);
@@ -481,10 +502,11 @@ Test (file_store, corrupt_middle_refused_then_salvaged)
 static void
 s_append_record (const char *path, const void *payload, uint32_t length)
 {
-    uint8_t header [8];
+    uint8_t header [S_HEADER];
     s_le32 (header, length);
     s_le32 (header + 4, zjob_crc32c (0, payload, length));
-    s_append (path, header, 8);
+    s_le32 (header + 8, zjob_crc32c (0, header, 8));
+    s_append (path, header, S_HEADER);
     s_append (path, payload, length);
 }
 
@@ -588,7 +610,7 @@ Test (file_store, compaction_keeps_journal_bounded)
                           0, "%s", err.text);
             s_put (store, jobs [index]);
         }
-        s_sync (store);
+        s_settle (store);
         uint64_t live = s_stat (store, "live_bytes");
         uint64_t journal_bytes = s_stat (store, "journal_bytes");
         cr_assert_eq ((uint64_t) s_size (journal), journal_bytes, "round %d", round);
@@ -929,5 +951,458 @@ Test (file_store, one_process_per_directory)
     zjob_store_destroy (&store);
     store = s_open (dir, NULL);
     zjob_store_destroy (&store);
+    s_tmpdir_remove (&dir);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Damaged lengths: a torn tail or corruption
+
+//  A journal of count jobs, one record each; their ids go to ids
+static void
+s_journal_of (const char *dir, int count, char (*ids) [ZJOB_ID_LEN + 1])
+{
+    zjob_store_t *store = s_open (dir, "fsync=never");
+    for (int index = 0; index < count; index++) {
+        zjob_job_t *job = s_job (index, ZJOB_QUEUED);
+        s_put (store, job);
+        strcpy (ids [index], job->id);
+        zjob_job_destroy (&job);
+    }
+    s_sync (store);
+    zjob_store_destroy (&store);
+}
+
+static void
+s_flip_bit (const char *path, off_t offset, int bit)
+{
+    uint8_t byte;
+    s_read_at (path, offset, &byte, 1);
+    byte ^= (uint8_t) (1u << bit);
+    s_write_at (path, offset, &byte, 1);
+}
+
+//  One flipped bit in the length of a record in the middle is corruption,
+//  whichever bit: the open is refused, naming the offset, and nothing is
+//  cut; salvage=truncate keeps the records before it
+Test (file_store, length_flip_in_the_middle_is_corruption, .timeout = 60)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    enum { COUNT = 200, DAMAGED = 120 };
+    char ids [COUNT][ZJOB_ID_LEN + 1];
+    s_journal_of (dir, COUNT, ids);
+    off_t offsets [COUNT];
+    cr_assert_eq (s_record_offsets (journal, offsets, COUNT), COUNT);
+    off_t size = s_size (journal);
+    for (int bit = 0; bit < 32; bit++) {
+        s_flip_bit (journal, offsets [DAMAGED] + bit / 8, bit % 8);
+        zjob_error_t err = { 0, "" };
+        cr_assert_null (s_try_open (dir, NULL, &err), "bit %d: opened", bit);
+        cr_assert_eq (err.code, ZJOB_INTERNAL);
+        char *says = zsys_sprintf ("corrupt record at offset %jd (record header CRC mismatch",
+                                   (intmax_t) offsets [DAMAGED]);
+        cr_assert (strstr (err.text, says), "bit %d: \"%s\" does not say %s", bit, err.text, says);
+        zstr_free (&says);
+        cr_assert (strstr (err.text, "79 intact records after it"), "bit %d: %s", bit, err.text);
+        cr_assert_eq (s_size (journal), size, "bit %d: a refused open cuts nothing", bit);
+        s_flip_bit (journal, offsets [DAMAGED] + bit / 8, bit % 8);
+    }
+    //  salvage=truncate: the records before, and a copy of the whole
+    s_flip_bit (journal, offsets [DAMAGED] + 2, 3);
+    zjob_store_t *store = s_open (dir, "salvage=truncate");
+    cr_assert_eq (zjob_store_count (store), DAMAGED);
+    for (int index = 0; index < COUNT; index++)
+        cr_assert_eq (s_has (store, ids [index]), index < DAMAGED, "job %d", index);
+    zjob_store_destroy (&store);
+    char *store_dir = zsys_sprintf ("%s/store", dir);
+    char *copy = s_find_file (store_dir, "journal.corrupt-");
+    cr_assert_not_null (copy);
+    cr_assert_eq (s_size (copy), size);
+    zstr_free (&copy);
+    zstr_free (&store_dir);
+    zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
+
+//  The same flip in the last record is a torn tail: it is cut, the rest
+//  kept
+Test (file_store, length_flip_in_the_last_record_is_torn)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    enum { COUNT = 20 };
+    char ids [COUNT][ZJOB_ID_LEN + 1];
+    s_journal_of (dir, COUNT, ids);
+    off_t offsets [COUNT];
+    cr_assert_eq (s_record_offsets (journal, offsets, COUNT), COUNT);
+    for (int bit = 0; bit < 32; bit += 5) {
+        s_flip_bit (journal, offsets [COUNT - 1] + bit / 8, bit % 8);
+        zjob_store_t *store = s_open (dir, NULL);
+        cr_assert_eq (zjob_store_count (store), COUNT - 1, "bit %d", bit);
+        cr_assert_not (s_has (store, ids [COUNT - 1]));
+        cr_assert_eq (s_size (journal), offsets [COUNT - 1], "bit %d: cut at the last record", bit);
+        //  Put the last job back for the next round
+        zjob_job_t *job = s_job (COUNT - 1, ZJOB_QUEUED);
+        strcpy (ids [COUNT - 1], job->id);
+        s_put (store, job);
+        zjob_job_destroy (&job);
+        s_sync (store);
+        zjob_store_destroy (&store);
+    }
+    zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
+
+//  The last record cut at every byte is a torn tail
+Test (file_store, last_record_cut_at_every_byte_is_torn, .timeout = 60)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    enum { COUNT = 10 };
+    char ids [COUNT][ZJOB_ID_LEN + 1];
+    s_journal_of (dir, COUNT, ids);
+    off_t offsets [COUNT];
+    cr_assert_eq (s_record_offsets (journal, offsets, COUNT), COUNT);
+    off_t size = s_size (journal);
+    off_t last = offsets [COUNT - 1];
+    uint8_t *record = (uint8_t *) malloc ((size_t) (size - last));
+    s_read_at (journal, last, record, (size_t) (size - last));
+    for (off_t cut = last + 1; cut < size; cut++) {
+        cr_assert_eq (truncate (journal, last), 0);
+        s_append (journal, record, (size_t) (cut - last));
+        zjob_store_t *store = s_open (dir, NULL);
+        cr_assert_eq (zjob_store_count (store), COUNT - 1, "cut at %jd", (intmax_t) cut);
+        cr_assert_eq (s_size (journal), last, "cut at %jd", (intmax_t) cut);
+        zjob_store_destroy (&store);
+    }
+    free (record);
+    zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Format 1 journals, as zjob wrote them before the header CRC
+
+//  Append a format 1 record: [length][CRC of the payload][payload]
+static void
+s_append_v1 (const char *path, const uint8_t *payload, uint32_t length)
+{
+    uint8_t header [8];
+    s_le32 (header, length);
+    s_le32 (header + 4, zjob_crc32c (0, payload, length));
+    s_append (path, header, 8);
+    s_append (path, payload, length);
+}
+
+//  A format 1 journal in DIR/store: a PUT of each of count jobs, then a
+//  DEL of the first; their ids go to ids, the record offsets to offsets
+static void
+s_write_v1 (const char *dir, int count, char (*ids) [ZJOB_ID_LEN + 1], off_t *offsets)
+{
+    char *store_dir = zsys_sprintf ("%s/store", dir);
+    cr_assert_eq (mkdir (store_dir, 0700), 0);
+    char *journal = s_journal (dir);
+    s_append (journal, "ZJOBJNL1", 8);
+    for (int index = 0; index < count; index++) {
+        zjob_job_t *job = s_job (index, ZJOB_QUEUED);
+        strcpy (ids [index], job->id);
+        uint8_t *data;
+        size_t size;
+        cr_assert_eq (zjob_job_encode (job, &data, &size), 0);
+        uint8_t *payload = (uint8_t *) malloc (size + 2);
+        payload [0] = 0x92;
+        payload [1] = 0x01;
+        memcpy (payload + 2, data, size);
+        offsets [index] = s_size (journal);
+        s_append_v1 (journal, payload, (uint32_t) (size + 2));
+        free (payload);
+        free (data);
+        zjob_job_destroy (&job);
+    }
+    uint8_t del [2 + 1 + ZJOB_ID_LEN] = { 0x92, 0x02, 0xa0 | ZJOB_ID_LEN };
+    memcpy (del + 3, ids [0], ZJOB_ID_LEN);
+    offsets [count] = s_size (journal);
+    s_append_v1 (journal, del, sizeof del);
+    zstr_free (&journal);
+    zstr_free (&store_dir);
+}
+
+//  A journal of the old format opens, keeps every job, and is rewritten
+//  in the new format, which then reopens
+Test (file_store, format_1_journal_opens_and_is_upgraded)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    enum { COUNT = 50 };
+    char ids [COUNT][ZJOB_ID_LEN + 1];
+    off_t offsets [COUNT + 1];
+    s_write_v1 (dir, COUNT, ids, offsets);
+    for (int round = 0; round < 2; round++) {
+        zjob_store_t *store = s_open (dir, NULL);
+        cr_assert_eq (zjob_store_count (store), COUNT - 1, "round %d", round);
+        for (int index = 0; index < COUNT; index++)
+            cr_assert_eq (s_has (store, ids [index]), index > 0, "round %d job %d", round, index);
+        zjob_store_destroy (&store);
+        char magic [8];
+        s_read_at (journal, 0, magic, 8);
+        cr_assert (memcmp (magic, "ZJOBJNL2", 8) == 0, "rewritten in format 2");
+    }
+    zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
+
+//  In the old format, a length made to run past the end by one flipped
+//  bit was taken for a torn tail and half the journal cut: intact records
+//  after it now say it is corruption
+Test (file_store, format_1_length_past_the_end_with_records_after_is_corruption)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    enum { COUNT = 100, DAMAGED = 30 };
+    char ids [COUNT][ZJOB_ID_LEN + 1];
+    off_t offsets [COUNT + 1];
+    s_write_v1 (dir, COUNT, ids, offsets);
+    off_t size = s_size (journal);
+    s_flip_bit (journal, offsets [DAMAGED] + 3, 6);       //  The length's high byte
+    zjob_error_t err = { 0, "" };
+    cr_assert_null (s_try_open (dir, NULL, &err), "a damaged length was taken for a torn tail");
+    char *says = zsys_sprintf ("corrupt record at offset %jd (length", (intmax_t) offsets [DAMAGED]);
+    cr_assert (strstr (err.text, says), "\"%s\" does not say %s", err.text, says);
+    cr_assert (strstr (err.text, "a damaged length"), "%s", err.text);
+    zstr_free (&says);
+    cr_assert_eq (s_size (journal), size, "nothing cut");
+    //  The same flip in the last record is still a torn tail
+    s_flip_bit (journal, offsets [DAMAGED] + 3, 6);
+    s_flip_bit (journal, offsets [COUNT] + 3, 6);
+    zjob_store_t *store = s_open (dir, NULL);
+    cr_assert_eq (zjob_store_count (store), COUNT, "the DEL is cut, the first job is back");
+    zjob_store_destroy (&store);
+    zstr_free (&journal);
+    s_tmpdir_remove (&dir);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Crash during a compaction: whatever the step, nothing acknowledged is
+//  lost and no deleted job comes back
+
+//  Rounds of: three new jobs (n3r, n3r+1, n3r+2, queued, each put four
+//  times); the completion
+//  of job nr (unless it is one that gets deleted); the deletion of the
+//  middle job of the round before. One sync per round, then the round's
+//  number goes to the parent. The store compacts when its journal passes
+//  twice the live data, on its own thread; the process _exits at step.
+static void
+s_compact_crash_child (const char *dir, const char *step, int report)
+{
+    zjob_store_file_crash_at (step);
+    zjob_error_t err;
+    zjob_store_t *store = s_try_open (dir, "fsync=always&compact=8k", &err);
+    if (!store)
+        _exit (2);
+    enum { ROUNDS = 20000 };
+    char (*ids) [ZJOB_ID_LEN + 1] = calloc (3 * ROUNDS, sizeof *ids);
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int index = 0; index < 3; index++) {
+            zjob_job_t *job = s_job (round * 3 + index, ZJOB_QUEUED);
+            //  Progress, put by put: the journal outgrows the live data
+            for (int put = 0; put < 4; put++) {
+                job->attempts = (uint32_t) put;
+                if (zjob_store_put (store, job, &err))
+                    _exit (3);
+            }
+            strcpy (ids [round * 3 + index], job->id);
+            zjob_job_destroy (&job);
+        }
+        if (round % 3 != 1) {
+            zjob_job_t *job = zjob_store_get (store, ids [round]);
+            if (!job)
+                _exit (4);
+            job->status = ZJOB_COMPLETED;
+            job->completed_at = round + 1;
+            if (zjob_store_put (store, job, &err))
+                _exit (3);
+            zjob_job_destroy (&job);
+        }
+        if (round > 0 && zjob_store_remove (store, ids [(round - 1) * 3 + 1], &err))
+            _exit (4);
+        if (zjob_store_sync (store, &err))
+            _exit (5);
+        int32_t synced = round;
+        if (write (report, &synced, sizeof synced) != sizeof synced)
+            _exit (6);
+    }
+    _exit (0);
+}
+
+static void
+s_compact_crash (const char *step)
+{
+    char *dir = s_tmpdir ();
+    int reports [2];
+    cr_assert_eq (pipe (reports), 0);
+    pid_t pid = fork ();
+    cr_assert_geq (pid, 0, "fork: %s", strerror (errno));
+    if (pid == 0) {
+        close (reports [0]);
+        s_compact_crash_child (dir, step, reports [1]);
+    }
+    close (reports [1]);
+    //  Every round the child reports was synced; it ends at step
+    int32_t round, acked = -1;
+    while (read (reports [0], &round, sizeof round) == sizeof round)
+        acked = round;
+    close (reports [0]);
+    int status;
+    cr_assert_eq (waitpid (pid, &status, 0), pid);
+    cr_assert (WIFEXITED (status) && WEXITSTATUS (status) == ZJOB_STORE_FILE_CRASH_STATUS,
+               "%s: the child did not stop there (status %d, %d rounds)", step, status, acked + 1);
+    cr_assert_geq (acked, 0, "%s: nothing synced", step);
+
+    zjob_store_t *store = s_open (dir, NULL);
+    char *tmp = zsys_sprintf ("%s/store/journal.tmp", dir);
+    cr_assert_not (zsys_file_exists (tmp), "%s: journal.tmp left after the open", step);
+    zstr_free (&tmp);
+    size_t size = 3 * ((size_t) acked + 2);
+    s_found_t found = {
+        .status = (uint8_t *) calloc (size, 1),
+        .completed_at = (int64_t *) calloc (size, sizeof (int64_t)),
+        .size = size
+    };
+    zjob_store_iterate (store, NULL, s_found_visit, &found);
+    int rounds = acked + 1;                         //  Rounds 0..acked were synced
+    for (int number = 0; number < 3 * rounds; number++) {
+        bool deleted = number % 3 == 1 && number / 3 + 1 < rounds;
+        if (deleted) {
+            cr_assert_not (found.status [number], "%s: deleted job n%d is back", step, number);
+            continue;
+        }
+        if (number % 3 == 1 && number / 3 + 1 == rounds)
+            continue;                               //  Its deletion may or may not be there
+        cr_assert (found.status [number], "%s: synced job n%d lost (%d rounds synced)",
+                   step, number, rounds);
+        if (number < rounds && number % 3 != 1) {
+            cr_assert_eq (found.status [number] - 1, ZJOB_COMPLETED, "%s: job n%d", step, number);
+            cr_assert_eq (found.completed_at [number], number + 1, "%s: job n%d", step, number);
+        }
+    }
+    free (found.status);
+    free (found.completed_at);
+    //  The store goes on from there, and compacts again
+    zjob_store_destroy (&store);
+    s_tmpdir_remove (&dir);
+}
+
+Test (file_store, crash_at_compaction_start, .timeout = 60)    { s_compact_crash ("started"); }
+Test (file_store, crash_after_compaction_scan, .timeout = 60)  { s_compact_crash ("scanned"); }
+Test (file_store, crash_after_compaction_write, .timeout = 60) { s_compact_crash ("written"); }
+Test (file_store, crash_after_compaction_sync, .timeout = 60)  { s_compact_crash ("synced"); }
+Test (file_store, crash_in_compaction_tail, .timeout = 60)     { s_compact_crash ("tail"); }
+Test (file_store, crash_after_compaction_rename, .timeout = 60) { s_compact_crash ("renamed"); }
+Test (file_store, crash_after_compaction_switch, .timeout = 60) { s_compact_crash ("switched"); }
+
+//  A compaction runs on its own thread: while it runs, puts and syncs go
+//  on into the old journal, and what they did is in the new one
+Test (file_store, compaction_runs_beside_puts_and_syncs)
+{
+    char *dir = s_tmpdir ();
+    zjob_store_t *store = s_open (dir, "fsync=never&compact=4k");
+    enum { COUNT = 2000 };
+    zjob_job_t *jobs [COUNT];
+    for (int index = 0; index < COUNT; index++) {
+        jobs [index] = s_job (index, ZJOB_QUEUED);
+        s_put (store, jobs [index]);
+    }
+    s_sync (store);
+    //  Churn until a compaction is under way, then change every job while
+    //  it runs (it may finish at any point of this)
+    int64_t deadline = zclock_mono () + 20000;
+    uint64_t compactions = s_stat (store, "compactions");
+    for (int index = 0; !s_stat (store, "compacting"); index = (index + 1) % COUNT) {
+        cr_assert_lt (zclock_mono (), deadline, "no compaction started");
+        cr_assert_eq (s_stat (store, "compactions"), compactions, "it ran without a thread");
+        jobs [index]->attempts++;
+        s_put (store, jobs [index]);
+        if (index % 100 == 99)
+            s_sync (store);
+    }
+    zjob_error_t err;
+    for (int index = 0; index < COUNT; index++) {
+        if (index % 2) {
+            jobs [index]->status = ZJOB_COMPLETED;
+            jobs [index]->completed_at = 1000 + index;
+            s_put (store, jobs [index]);
+        }
+        else
+            cr_assert_eq (zjob_store_remove (store, jobs [index]->id, &err), 0);
+        if (index % 100 == 99)
+            s_sync (store);
+    }
+    s_settle (store);
+    cr_assert_gt (s_stat (store, "compactions"), compactions);
+    zjob_store_destroy (&store);
+    store = s_open (dir, NULL);
+    cr_assert_eq (zjob_store_count (store), COUNT / 2);
+    for (int index = 0; index < COUNT; index++) {
+        zjob_job_t *job = zjob_store_get (store, jobs [index]->id);
+        if (index % 2) {
+            cr_assert_not_null (job, "job %d lost", index);
+            cr_assert_eq (job->status, ZJOB_COMPLETED);
+            cr_assert_eq (job->completed_at, 1000 + index);
+        }
+        else
+            cr_assert_null (job, "deleted job %d is back", index);
+        zjob_job_destroy (&job);
+        zjob_job_destroy (&jobs [index]);
+    }
+    zjob_store_destroy (&store);
+    s_tmpdir_remove (&dir);
+}
+
+//  A record damaged on the disk after the open makes a compaction fail
+//  (it never copies damage into a new journal): the store goes on with
+//  its journal, and the next open reports the damage
+Test (file_store, compaction_of_a_damaged_journal_fails_safely)
+{
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    zjob_store_t *store = s_open (dir, "fsync=never&compact=4k");
+    enum { COUNT = 200 };
+    zjob_job_t *jobs [COUNT];
+    for (int index = 0; index < COUNT; index++) {
+        jobs [index] = s_job (index, ZJOB_QUEUED);
+        s_put (store, jobs [index]);
+    }
+    s_sync (store);
+    off_t offsets [COUNT];
+    cr_assert_eq (s_record_offsets (journal, offsets, COUNT), COUNT);
+    s_flip_bit (journal, offsets [COUNT / 2] + S_HEADER + 5, 2);
+    //  Churn until a compaction has started and ended
+    int64_t deadline = zclock_mono () + 20000;
+    bool started = false;
+    for (int index = 0; !started || s_stat (store, "compacting"); index = (index + 1) % COUNT) {
+        cr_assert_lt (zclock_mono (), deadline, "no compaction came and went");
+        jobs [index]->attempts++;
+        s_put (store, jobs [index]);
+        s_sync (store);
+        started = started || s_stat (store, "compacting");
+    }
+    cr_assert_eq (s_stat (store, "compactions"), 0, "a damaged journal was compacted");
+    char *tmp = zsys_sprintf ("%s/store/journal.tmp", dir);
+    cr_assert_not (zsys_file_exists (tmp), "journal.tmp left behind");
+    zstr_free (&tmp);
+    s_put (store, jobs [0]);
+    s_sync (store);
+    zjob_store_destroy (&store);
+    zjob_error_t err = { 0, "" };
+    cr_assert_null (s_try_open (dir, NULL, &err), "the damage was hidden");
+    char *says = zsys_sprintf ("offset %jd (crc mismatch)", (intmax_t) offsets [COUNT / 2]);
+    cr_assert (strstr (err.text, says), "\"%s\" does not say %s", err.text, says);
+    zstr_free (&says);
+    for (int index = 0; index < COUNT; index++)
+        zjob_job_destroy (&jobs [index]);
+    zstr_free (&journal);
     s_tmpdir_remove (&dir);
 }
