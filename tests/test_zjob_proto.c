@@ -2149,6 +2149,10 @@ Test (proto, bulk_reply_builder)
     cr_assert_eq (zjob_msg_check_reply (msg, ZJOB_CMD_CANCEL, &err), 0, "%s", err.text);
     cr_assert_eq (zjob_msg_uint (msg, "done", 0), 3);
     cr_assert_not (zjob_msg_has (msg, "errors"));
+    zjob_msg_destroy (&msg);
+    zjob_msg_builder_destroy (&b);
+}
+
 //  PROTOCOL.md section 3: any key given twice in one map is 400, a key
 //  the decoder skips included, at the top level and in nested maps
 Test (proto, unknown_key_given_twice)
