@@ -317,6 +317,45 @@ Test (zjob_cli, list_filters_sorts_and_pages)
 }
 
 
+//  --status scheduled and --status ready split the queued jobs of a
+//  workflow nobody serves by whether their run time has come
+Test (zjob_cli, list_scheduled_and_ready)
+{
+    char *ids [2];
+    const char *delays [] = { "1h", NULL };
+    for (int index = 0; index < 2; index++) {
+        s_child_t *child = delays [index]
+            ? s_zjob ("submit", "schedwf", "--delay", delays [index], "--json")
+            : s_zjob ("submit", "schedwf", "--json");
+        cr_assert_eq (child->code, 0, "%s", child->err);
+        json_t *job = s_json (child);
+        ids [index] = strdup (json_string_value (json_object_get (job, "id")));
+        json_decref (job);
+        s_child_destroy (&child);
+    }
+    const char *which [] = { "scheduled", "ready", "scheduled,ready" };
+    const size_t totals [] = { 1, 1, 2 };
+    for (int index = 0; index < 3; index++) {
+        s_child_t *child = s_zjob ("list", "--workflow", "schedwf", "--status", which [index],
+                                   "--asc", "--json");
+        cr_assert_eq (child->code, 0, "%s: %s", which [index], child->err);
+        json_t *list = s_json (child);
+        cr_assert_eq (json_integer_value (json_object_get (list, "total")), (json_int_t) totals [index],
+                      "--status %s", which [index]);
+        json_t *jobs = json_object_get (list, "jobs");
+        cr_assert_str_eq (s_job_id (jobs, 0), ids [index == 1]);
+        json_decref (list);
+        s_child_destroy (&child);
+    }
+    s_child_t *child = s_zjob ("list", "--status", "scheduled,running");
+    cr_assert_eq (child->code, 2);
+    s_assert_contains (child->err, "cannot be combined");
+    s_child_destroy (&child);
+    for (int index = 0; index < 2; index++)
+        free (ids [index]);
+}
+
+
 //  --------------------------------------------------------------------------
 //  start, pause, resume, cancel, delete
 

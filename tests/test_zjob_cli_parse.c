@@ -92,6 +92,9 @@ Test (zjob_cli_parse, status_lists)
     cr_assert_eq (zjob_cli_parse_statuses ("queued,", bad, sizeof bad), -1);
     cr_assert_str_eq (bad, "");
     cr_assert_eq (zjob_cli_parse_statuses ("", bad, sizeof bad), -1);
+    cr_assert_eq (zjob_cli_parse_statuses ("scheduled", bad, sizeof bad), ZJOB_CLI_SCHEDULED);
+    cr_assert_eq (zjob_cli_parse_statuses ("ready,scheduled", bad, sizeof bad),
+                  ZJOB_CLI_READY | ZJOB_CLI_SCHEDULED);
     cr_assert_eq (zjob_cli_parse_statuses ("completed,failed,cancelled", NULL, 0),
                   (1 << ZJOB_COMPLETED) | (1 << ZJOB_FAILED) | (1 << ZJOB_CANCELLED));
 }

@@ -94,23 +94,31 @@ zjob_cli_parse_statuses (const char *text, char *bad, size_t bad_size)
             snprintf (bad, bad_size, "%s", "");
         return -1;
     }
-    uint32_t mask = 0;
+    int64_t mask = 0;
     const char *start = text;
     while (true) {
         size_t length = strcspn (start, ",");
         char name [32];
-        int status = -1;
+        int64_t bit = -1;
         if (length > 0 && length < sizeof name) {
             memcpy (name, start, length);
             name [length] = '\0';
-            status = zjob_status_parse (name);
+            int status = zjob_status_parse (name);
+            if (status >= 0)
+                bit = INT64_C (1) << status;
+            else
+            if (streq (name, "scheduled"))
+                bit = ZJOB_CLI_SCHEDULED;
+            else
+            if (streq (name, "ready"))
+                bit = ZJOB_CLI_READY;
         }
-        if (status < 0) {
+        if (bit < 0) {
             if (bad && bad_size)
                 snprintf (bad, bad_size, "%.*s", (int) length, start);
             return -1;
         }
-        mask |= 1u << status;
+        mask |= bit;
         if (!start [length])
             break;
         start += length + 1;

@@ -38,8 +38,12 @@ int
     zjob_cli_parse_priority (const char *text);
 
 //  A list of status names "queued,running" into a mask (bit 1 << status).
-//  Returns the mask, or -1 with the first unknown name copied into bad
-//  (bad_size bytes, may be NULL).
+//  Two names that are not statuses narrow `queued`: "scheduled" (waiting
+//  for its run_at) sets ZJOB_CLI_SCHEDULED, "ready" (due, waiting for a
+//  worker) ZJOB_CLI_READY. Returns the mask, or -1 with the first unknown
+//  name copied into bad (bad_size bytes, may be NULL).
+#define ZJOB_CLI_SCHEDULED  (INT64_C (1) << 32)
+#define ZJOB_CLI_READY      (INT64_C (1) << 33)
 int64_t
     zjob_cli_parse_statuses (const char *text, char *bad, size_t bad_size);
 

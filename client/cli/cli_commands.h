@@ -78,6 +78,8 @@ typedef struct {
     zjob_filter_t filter;
     const char **tags;                  //  The filter's tags (freed by the caller)
     bool given;                         //  Some criterion was given
+    bool plain;                         //  --status named a real status
+    int64_t narrowed;                   //  ZJOB_CLI_SCHEDULED | ZJOB_CLI_READY seen
 } zjob_cli_filter_t;
 
 //  Take one filter option. Returns 1 if opt was one, 0 if not, or -1 after

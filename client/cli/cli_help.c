@@ -26,7 +26,9 @@
 
 #define S_FILTER_HELP \
     "  -s, --status S[,S...]      status is one of these (created, queued, running,\n" \
-    "                             paused, completed, failed, cancelled)\n" \
+    "                             paused, completed, failed, cancelled); or\n" \
+    "                             scheduled (queued, waiting for its run time) or\n" \
+    "                             ready (queued and due), alone\n" \
     "  -w, --workflow W           of workflow W\n" \
     "  -u, --user U               of user U\n" \
     "  -t, --tag T                carrying tag T; repeat for more (all must match)\n" \

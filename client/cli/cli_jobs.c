@@ -34,11 +34,29 @@ zjob_cli_filter_option (zjob_cli_t *cli, int opt, const char *arg, zjob_cli_filt
             int64_t mask = zjob_cli_parse_statuses (arg, bad, sizeof bad);
             if (mask < 0) {
                 *rc_p = zjob_cli_bad_value (cli, "--status: unknown status '%s' (created, "
-                                            "queued, running, paused, completed, failed, "
-                                            "cancelled)", bad);
+                                            "queued, scheduled, ready, running, paused, "
+                                            "completed, failed, cancelled)", bad);
                 return -1;
             }
-            criteria->status_mask |= (uint32_t) mask;
+            if (mask & (ZJOB_CLI_SCHEDULED | ZJOB_CLI_READY))
+                filter->narrowed |= mask & (ZJOB_CLI_SCHEDULED | ZJOB_CLI_READY);
+            else
+                filter->plain = true;
+            if (filter->narrowed && (filter->plain || (mask & 0xffffffff))) {
+                *rc_p = zjob_cli_bad_value (cli, "--status: scheduled and ready narrow "
+                                            "queued; they cannot be combined with "
+                                            "other statuses");
+                return -1;
+            }
+            if (filter->narrowed) {
+                //  Both narrowings together are every queued job
+                criteria->status_mask = 1u << ZJOB_QUEUED;
+                criteria->scheduled = filter->narrowed == ZJOB_CLI_SCHEDULED? ZJOB_SCHEDULED_YES:
+                                      filter->narrowed == ZJOB_CLI_READY? ZJOB_SCHEDULED_NO:
+                                      ZJOB_SCHEDULED_ANY;
+            }
+            else
+                criteria->status_mask |= (uint32_t) mask;
             break;
         }
         case 'w': criteria->workflow_id = arg; break;
