@@ -317,6 +317,29 @@ Test (zjob_cli, list_filters_sorts_and_pages)
 }
 
 
+//  A job submitted without --priority is medium, alone or in a batch
+Test (zjob_cli, default_priority_is_medium)
+{
+    s_child_t *child = s_zjob ("submit", "priowf", "--json");
+    cr_assert_eq (child->code, 0, "%s", child->err);
+    json_t *job = s_json (child);
+    cr_assert_str_eq (json_string_value (json_object_get (job, "priority")), "medium");
+    json_decref (job);
+    s_child_destroy (&child);
+    child = s_zjob_in ("{\"inputs\": {}}\n", "submit", "priowf", "--batch", "-", NULL);
+    cr_assert_eq (child->code, 0, "%s", child->err);
+    s_child_destroy (&child);
+    child = s_zjob ("list", "--workflow", "priowf", "--json");
+    json_t *list = s_json (child);
+    json_t *jobs = json_object_get (list, "jobs");
+    cr_assert_eq (json_array_size (jobs), 2);
+    for (size_t index = 0; index < 2; index++)
+        cr_assert_str_eq (json_string_value (json_object_get (json_array_get (jobs, index),
+                                                              "priority")), "medium");
+    json_decref (list);
+    s_child_destroy (&child);
+}
+
 //  --status scheduled and --status ready split the queued jobs of a
 //  workflow nobody serves by whether their run time has come
 Test (zjob_cli, list_scheduled_and_ready)

@@ -331,7 +331,7 @@ zjob_cli_line_spec (zjob_cli_line_t *line, const zjob_cli_defaults_t *defaults,
     zjob_spec_t *spec = &line->spec;
     spec->workflow_id = defaults->workflow_id;
     spec->priority = defaults->priority >= 0 ? (zjob_priority_t) defaults->priority
-                                             : ZJOB_PRIORITY_LOW;
+                                             : ZJOB_PRIORITY_UNSET;
     spec->user_id = defaults->user_id;
     spec->tags = (const char **) defaults->tags;
     spec->tag_count = defaults->tag_count;

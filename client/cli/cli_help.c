@@ -80,7 +80,7 @@
     "job as a JSON object.\n\n" \
     "  -i, --input JSON           the inputs, a JSON object: inline, @FILE, or - for\n" \
     "                             stdin (default {}; at most 1 MiB once encoded)\n" \
-    "  -p, --priority P           low (default), medium, high or critical\n" \
+    "  -p, --priority P           low, medium (default), high or critical\n" \
     "  -u, --user USER            who the job belongs to\n" \
     "  -t, --tag TAG              a tag; repeat for more (at most 32)\n" \
     "  -m, --metadata JSON        a JSON object kept with the job (inline, @FILE, -)\n" \

@@ -271,7 +271,7 @@ s_submit_one (zjob_cli_t *cli, s_submit_t *opts)
         .workflow_id = defaults->workflow_id,
         .inputs = inputs, .inputs_size = inputs_size,
         .priority = defaults->priority >= 0 ? (zjob_priority_t) defaults->priority
-                                            : ZJOB_PRIORITY_LOW,
+                                            : ZJOB_PRIORITY_UNSET,
         .user_id = defaults->user_id,
         .tags = opts->tags.items, .tag_count = opts->tags.count,
         .metadata = metadata, .metadata_size = metadata_size,
