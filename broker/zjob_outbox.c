@@ -9,6 +9,7 @@
 
 #include "zjob_outbox.h"
 #include "zjob_proto.h"
+#include "zjob_util.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,38 +53,21 @@ zjob_outbox_destroy (zjob_outbox_t **self_p)
     }
 }
 
-//  Make room for size more bytes in the arena; 0 or -1
-static int
-s_arena_reserve (zjob_outbox_t *self, size_t size)
-{
-    if (self->arena_size + size <= self->arena_max)
-        return 0;
-    size_t max = self->arena_max? self->arena_max: 65536;
-    while (max < self->arena_size + size)
-        max *= 2;
-    uint8_t *grown = (uint8_t *) realloc (self->arena, max);
-    if (!grown)
-        return -1;
-    self->arena = grown;
-    self->arena_max = max;
-    return 0;
-}
-
 int
 zjob_outbox_add (zjob_outbox_t *self, int side, const uint8_t *rid, size_t rid_size,
                  uint64_t request_id, bool mutating, const uint8_t *data, size_t size)
 {
     assert (self);
-    if (self->count == self->max) {
-        size_t max = self->max? self->max * 2: 1024;
-        s_out_t *grown = (s_out_t *) realloc (self->out, max * sizeof (s_out_t));
-        if (!grown)
-            return -1;
-        self->out = grown;
-        self->max = max;
-    }
-    if (s_arena_reserve (self, rid_size + size))
+    s_out_t *out_grown = (s_out_t *) zjob_grow (self->out, &self->max, self->count + 1,
+                                                sizeof (s_out_t), 1024);
+    if (!out_grown)
         return -1;
+    self->out = out_grown;
+    uint8_t *grown = (uint8_t *) zjob_grow (self->arena, &self->arena_max,
+                                            self->arena_size + rid_size + size, 1, 65536);
+    if (!grown)
+        return -1;
+    self->arena = grown;
     s_out_t *out = &self->out [self->count++];
     out->side = side;
     out->mutating = mutating;

@@ -112,16 +112,11 @@ zjob_publisher_wanted (zjob_publisher_t *self, const char *topic)
 static int
 s_append (zjob_publisher_t *self, const void *data, size_t size)
 {
-    if (self->arena_size + size > self->arena_max) {
-        size_t max = self->arena_max? self->arena_max: 65536;
-        while (max < self->arena_size + size)
-            max *= 2;
-        uint8_t *grown = (uint8_t *) realloc (self->arena, max);
-        if (!grown)
-            return -1;
-        self->arena = grown;
-        self->arena_max = max;
-    }
+    uint8_t *grown = (uint8_t *) zjob_grow (self->arena, &self->arena_max,
+                                            self->arena_size + size, 1, 65536);
+    if (!grown)
+        return -1;
+    self->arena = grown;
     memcpy (self->arena + self->arena_size, data, size);
     self->arena_size += size;
     return 0;

@@ -383,3 +383,24 @@ zjob_czmq_init (void)
     pthread_once (&s_czmq_once, s_czmq_init_once);
     return s_czmq_context? 0: -1;
 }
+
+
+//  --------------------------------------------------------------------------
+//  Growing arrays
+
+void *
+zjob_grow (void *data, size_t *capacity, size_t needed, size_t item_size, size_t first)
+{
+    if (needed <= *capacity)
+        return data;
+    size_t max = *capacity? *capacity: (first? first: 1);
+    while (max < needed) {
+        if (max > SIZE_MAX / 2 / item_size)
+            return NULL;
+        max *= 2;
+    }
+    void *grown = realloc (data, max * item_size);
+    if (grown)
+        *capacity = max;
+    return grown;
+}

@@ -92,6 +92,14 @@ int64_t
 int
     zjob_czmq_init (void);
 
+//  An array of item_size-byte items that grows by doubling: returns data
+//  grown to hold at least needed items (from first items, then twice as
+//  many each time), with *capacity set to its new size; or data itself
+//  when it holds enough already; or NULL when memory ran out (data and
+//  *capacity are then unchanged and still valid).
+void *
+    zjob_grow (void *data, size_t *capacity, size_t needed, size_t item_size, size_t first);
+
 #ifdef __cplusplus
 }
 #endif

@@ -478,3 +478,23 @@ Test (util, hash_separates_short_and_nearby_keys)
         cr_assert_neq (hashes [index], hashes [index - 1], "two keys share a hash");
     free (hashes);
 }
+
+
+//  zjob_grow: doubling from first, unchanged when big enough, and the old
+//  array kept when the size would overflow
+Test (util, grow_doubles_and_keeps_on_failure)
+{
+    size_t capacity = 0;
+    int *items = (int *) zjob_grow (NULL, &capacity, 3, sizeof (int), 4);
+    cr_assert_not_null (items);
+    cr_assert_eq (capacity, 4);
+    for (int index = 0; index < 4; index++)
+        items [index] = index;
+    cr_assert_eq (zjob_grow (items, &capacity, 4, sizeof (int), 4), items, "enough already");
+    items = (int *) zjob_grow (items, &capacity, 9, sizeof (int), 4);
+    cr_assert_eq (capacity, 16);
+    cr_assert_eq (items [3], 3, "contents kept");
+    cr_assert_null (zjob_grow (items, &capacity, SIZE_MAX / 2, sizeof (int), 4));
+    cr_assert_eq (capacity, 16, "capacity unchanged on failure");
+    free (items);
+}
