@@ -123,6 +123,14 @@ int
     zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
                                bool auto_start, zjob_job_t **jobs, zjob_error_t *err);
 
+//  As zjob_manager_create_batch, but the specs whose skip entry is true
+//  (skip NULL: none) are left out and their jobs entries left alone. An
+//  error names a spec by its index in specs. Returns 0 or -1.
+int
+    zjob_manager_create_some (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                              const bool *skip, bool auto_start, zjob_job_t **jobs,
+                              zjob_error_t *err);
+
 //  The job with id (a new reference), or NULL with ZJOB_NOT_FOUND.
 zjob_job_t *
     zjob_manager_get (zjob_manager_t *self, const char *id, zjob_error_t *err);
