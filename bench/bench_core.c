@@ -16,8 +16,14 @@
          ratio to the memory store measured in the same run, since this
          machine is shared and its absolute speed varies.
       3. time to reopen (recover) a file store holding --jobs jobs.
+      4. the loop-pass bounds: with --jobs finished jobs on the memory
+         store, the longest single manager call while a cleanup deletes
+         all of them (one call per loop pass), and a list of 100 at offset
+         0 and at offset jobs - 100. The broker answers nothing else while
+         one of these runs, so each is a PING's worst extra wait.
 
-    Usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]
+    Usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D] [--loop]
+    --loop runs only section 4.
     This is a benchmark, not a test: it prints figures and exits 0.
     ========================================================================= */
 
@@ -33,6 +39,7 @@ static size_t s_jobs = 1000000;        //  queued jobs for memory/recovery
 static size_t s_cycles = 500000;       //  cycles per throughput figure
 static size_t s_group = 256;           //  cycles per sync (one loop pass)
 static const char *s_dir = NULL;       //  where file stores go
+static bool s_loop_only = false;       //  --loop: section 4 only
 
 //  A msgpack map of about 100 bytes: {"payload": "xxxx..."}
 static uint8_t s_inputs [128];
@@ -186,6 +193,82 @@ s_remove_tree (const char *dir)
         fprintf (stderr, "bench_core: could not remove %s\n", dir);
 }
 
+static int
+s_double_compare (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y? -1: x > y;
+}
+
+//  4. The loop-pass bounds: the longest manager call a loop pass makes
+//  for a cleanup of s_jobs finished jobs, and for a deep list
+static void
+s_loop_bounds (void)
+{
+    printf ("\nloop-pass bounds, %zu completed jobs on memory:\n", s_jobs);
+    zjob_manager_t *manager = s_manager ("memory:", 0);
+    s_fill (manager, s_jobs, false);
+    zjob_error_t err;
+    static const uint8_t outputs [] = { 0x81, 0xa2, 'o', 'k', 0xc3 };
+    for (size_t i = 0; i < s_jobs; i++) {
+        zjob_job_t *job = zjob_manager_take (manager, NULL, 0, "w1");
+        if (!job || zjob_manager_complete (manager, job->id, "w1", outputs, sizeof outputs,
+                                           &err)) {
+            fprintf (stderr, "bench_core: complete: %s\n", job? err.text: "nothing to take");
+            exit (1);
+        }
+        zjob_job_destroy (&job);
+    }
+    size_t offsets [2] = { 0, s_jobs > 100? s_jobs - 100: 0 };
+    for (size_t index = 0; index < 2; index++) {
+        zjob_query_t query;
+        memset (&query, 0, sizeof query);
+        query.offset = offsets [index];
+        query.limit = 100;
+        query.sort_by = ZJOB_SORT_CREATED;
+        zjob_job_t **jobs;
+        size_t count, total;
+        int64_t start = zclock_usecs ();
+        if (zjob_manager_list (manager, &query, &jobs, &count, &total, &err)) {
+            fprintf (stderr, "bench_core: list: %s\n", err.text);
+            exit (1);
+        }
+        double ms = (zclock_usecs () - start) / 1e3;
+        printf ("  list of %zu at offset %-8zu %8.1f ms\n", count, offsets [index], ms);
+        for (size_t job = 0; job < count; job++)
+            zjob_job_destroy (&jobs [job]);
+        free (jobs);
+    }
+    //  Everything is past a retention of 7 days from a year ahead
+    int64_t later = zjob_clock_ms () + 365LL * 24 * 3600 * 1000;
+    size_t deleted = 0;
+    size_t steps = 0;
+    double longest = 0;
+    static double step_ms [1 << 16];    //  Each step's time, for the percentiles
+    int64_t begun = zclock_usecs ();
+    int more = 1;
+    while (more > 0) {
+        int64_t start = zclock_usecs ();
+        more = zjob_manager_cleanup_step (manager, later, ZJOB_CLEANUP_STEP, &deleted, &err);
+        double ms = (zclock_usecs () - start) / 1e3;
+        longest = ms > longest? ms: longest;
+        if (steps < sizeof step_ms / sizeof step_ms [0])
+            step_ms [steps] = ms;
+        steps++;
+    }
+    if (more < 0) {
+        fprintf (stderr, "bench_core: cleanup: %s\n", err.text);
+        exit (1);
+    }
+    double all = (zclock_usecs () - begun) / 1e3;
+    size_t kept = steps < sizeof step_ms / sizeof step_ms [0]? steps: sizeof step_ms / sizeof step_ms [0];
+    qsort (step_ms, kept, sizeof (double), s_double_compare);
+    printf ("  cleanup of %zu jobs: %zu steps of at most %d: median %.2f ms, p99 %.2f ms, "
+            "longest %.2f ms (all %.0f ms)\n", deleted, steps, ZJOB_CLEANUP_STEP,
+            step_ms [kept / 2], step_ms [kept * 99 / 100], longest, all);
+    zjob_manager_destroy (&manager);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -206,8 +289,11 @@ main (int argc, char *argv [])
         else
         if (streq (argv [arg], "--dir") && arg + 1 < argc)
             s_dir = argv [++arg];
+        else
+        if (streq (argv [arg], "--loop"))
+            s_loop_only = true;
         else {
-            fprintf (stderr, "usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]\n");
+            fprintf (stderr, "usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D] [--loop]\n");
             return 2;
         }
     }
@@ -216,6 +302,10 @@ main (int argc, char *argv [])
         return 2;
     }
     s_make_inputs ();
+    if (s_loop_only) {
+        s_loop_bounds ();
+        return 0;
+    }
     char tmpl [] = "/tmp/zjob-bench-XXXXXX";
     char *dir = s_dir? (char *) s_dir: mkdtemp (tmpl);
     if (!dir) {
@@ -281,6 +371,7 @@ main (int argc, char *argv [])
             secs, s_jobs / secs, zjob_manager_queued (manager));
     zjob_manager_destroy (&manager);
 
+    s_loop_bounds ();
     if (!s_dir)
         s_remove_tree (dir);
     return 0;

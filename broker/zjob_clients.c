@@ -38,6 +38,7 @@ struct _zjob_clients_t {
     s_rate_t rates [ZJOB_RATE_COUNT];       //  Submitted, completed, failed
     zjob_msg_builder_t *builder;            //  The reply being built (borrowed)
     uint64_t request_id;                    //  The request being answered
+    zjob_clients_cleanup_t pending;         //  The CLEANUP handle last left pending
 };
 
 zjob_clients_t *
@@ -282,19 +283,41 @@ s_results (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
     return 0;
 }
 
+//  CLEANUP deletes nothing here: it is left pending, and the owner runs it
+//  in steps, one per loop pass (zjob_clients_cleanup_step)
 static int
-s_cleanup (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
+s_cleanup (zjob_clients_t *self, zjob_msg_t *msg)
 {
     int64_t now = zjob_clock_ms ();
     //  The manager keeps its configured retention; a request's own
     //  retention moves "now" by the difference
     if (zjob_msg_has (msg, "retention_ms"))
         now += self->retention_ms - (int64_t) zjob_msg_uint (msg, "retention_ms", 0);
-    int deleted = zjob_manager_cleanup (self->manager, now, err);
-    if (deleted < 0)
-        return -1;
+    self->pending.now_ms = now;
+    self->pending.deleted = 0;
+    return ZJOB_CLIENTS_PENDING;
+}
+
+void
+zjob_clients_pending (zjob_clients_t *self, zjob_clients_cleanup_t *cleanup)
+{
+    assert (self && cleanup);
+    *cleanup = self->pending;
+}
+
+int
+zjob_clients_cleanup_step (zjob_clients_t *self, zjob_clients_cleanup_t *cleanup,
+                           zjob_msg_builder_t *builder, uint64_t request_id, zjob_error_t *err)
+{
+    assert (self && cleanup && builder);
+    int rc = zjob_manager_cleanup_step (self->manager, cleanup->now_ms, ZJOB_CLEANUP_STEP,
+                                        &cleanup->deleted, err);
+    if (rc != 0)
+        return rc > 0? ZJOB_CLIENTS_PENDING: -1;
+    self->builder = builder;
+    self->request_id = request_id;
     s_ok (self);
-    zjob_msg_add_uint (self->builder, "deleted", (uint64_t) deleted);
+    zjob_msg_add_uint (self->builder, "deleted", (uint64_t) cleanup->deleted);
     return 1;                           //  Confirms state, even if nothing was deleted
 }
 
@@ -452,7 +475,7 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *
         case ZJOB_CMD_CANCEL:   return s_target (self, msg, cmd, err);
         case ZJOB_CMD_STATUS:   return s_status (self, msg, err);
         case ZJOB_CMD_RESULTS:  return s_results (self, msg, err);
-        case ZJOB_CMD_CLEANUP:  return s_cleanup (self, msg, err);
+        case ZJOB_CMD_CLEANUP:  return s_cleanup (self, msg);
         case ZJOB_CMD_STATS:    return s_stats (self, now_mono, err);
         case ZJOB_CMD_WORKERS:  return s_workers (self, err);
         case ZJOB_CMD_PING:

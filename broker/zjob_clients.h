@@ -9,7 +9,10 @@
     call says whether the OK confirms state (the reply to any write, which
     a failed sync turns into 503: nothing is acknowledged unless the state
     it acknowledges is durable, whether or not this request changed it) or
-    fails with the error to answer.
+    fails with the error to answer. CLEANUP alone is not applied at once:
+    deleting a million jobs takes seconds, and the loop must not stop that
+    long, so the handler leaves it pending and the caller runs it in
+    bounded steps, one per loop pass (zjob_clients_cleanup_step).
 
     The class also keeps the throughput rates STATS reports: jobs created
     per second (counted here, at SUBMIT), completed and failed (counted by
@@ -53,16 +56,41 @@ zjob_clients_t *
 void
     zjob_clients_destroy (zjob_clients_t **self_p);
 
+#define ZJOB_CLIENTS_PENDING    2       //  handle: the request goes on in later passes
+
+//  A CLEANUP under way, continued one step per loop pass
+typedef struct {
+    int64_t now_ms;                     //  Its "now" (ms UTC): the manager deletes
+                                        //  what finished a retention before it
+    size_t deleted;                     //  Jobs deleted so far
+} zjob_clients_cleanup_t;
+
 //  Answer msg, a decoded client request, at now_mono (monotonic ms, for
 //  the rates): the OK is begun and filled in builder (the caller ends and
 //  queues it). Returns 1 if the OK confirms state (any write request:
-//  SUBMIT, DELETE/START/PAUSE/RESUME/CANCEL, CLEANUP, whether or not this
-//  request changed anything; it must wait for a successful sync, or be
-//  answered 503), 0 for a read, or -1 with err filled when the answer is
-//  that ERROR (builder then unused).
+//  SUBMIT, DELETE/START/PAUSE/RESUME/CANCEL, whether or not this request
+//  changed anything; it must wait for a successful sync, or be answered
+//  503), 0 for a read, or -1 with err filled when the answer is that
+//  ERROR (builder then unused). CLEANUP returns ZJOB_CLIENTS_PENDING and
+//  builds nothing: the caller takes it with zjob_clients_pending and
+//  runs it with zjob_clients_cleanup_step, one step per loop pass.
 int
     zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *builder,
                          int64_t now_mono, zjob_error_t *err);
+
+//  The CLEANUP that zjob_clients_handle just left pending, into cleanup.
+void
+    zjob_clients_pending (zjob_clients_t *self, zjob_clients_cleanup_t *cleanup);
+
+//  One step of cleanup: at most ZJOB_CLEANUP_STEP jobs deleted (a few ms).
+//  While more have expired, returns ZJOB_CLIENTS_PENDING (call again in a
+//  later pass); when none is left, begins and fills the OK to request_id
+//  in builder (deleted: the total) and returns 1 (it confirms state: send
+//  it after a sync); -1 with err filled if the store refused a removal.
+int
+    zjob_clients_cleanup_step (zjob_clients_t *self, zjob_clients_cleanup_t *cleanup,
+                               zjob_msg_builder_t *builder, uint64_t request_id,
+                               zjob_error_t *err);
 
 //  True while a SUBMIT is creating jobs: the manager's listener hears new
 //  jobs then (their first event has no old status).

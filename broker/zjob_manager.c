@@ -53,6 +53,7 @@
 #include "zjob_snapshot.h"
 #include "zjob_listing.h"
 #include "zjob_recovery.h"
+#include "zjob_expiry.h"
 
 //  A job a worker holds
 typedef struct {
@@ -68,6 +69,7 @@ struct _zjob_manager_t {
     zhashx_t *held;                     //  job id -> s_held_t
     zjob_keyindex_t *keys;              //  idempotency key -> job id
     zjob_tally_t *tally;                //  Stored jobs per status and per workflow
+    zjob_expiry_t *expiry;              //  Terminal jobs by completed_at, for cleanup
     zhashx_t *earlier;                  //  job id -> workers of its earlier attempts
                                         //  ("a\nb\n"), for jobs given to more than one
     zjob_manager_listener_fn *listener; //  Hears every change, or NULL
@@ -224,7 +226,11 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
     }
     //  A job queued by the user (not requeued) waits for its run_at
     bool enqueue = to == ZJOB_QUEUED && from != ZJOB_QUEUED;
-    if (enqueue && op != ZJOB_OP_REQUEUE && job->run_at > now && zjob_queue_reserve (self->queue, 1)) {
+    bool terminal = zjob_status_terminal ((zjob_status_t) to) && from != to;
+    if ((enqueue && op != ZJOB_OP_REQUEUE && job->run_at > now
+                 && zjob_queue_reserve (self->queue, 1))
+    ||  (terminal && zjob_expiry_reserve (self->expiry, 1))) {
+        free (new_held);
         zjob_snapshot_restore (snap, job);
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     }
@@ -253,6 +259,8 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
         held->running_since = now;      //  Resumed while held
     if (snap->held && !job->held)
         zhashx_delete (self->held, job->id);
+    if (terminal)
+        zjob_expiry_append (self->expiry, job);
 
     if (from != to) {
         zjob_tally_move (self->tally, job, from, to);
@@ -400,7 +408,13 @@ s_lookup_held (zjob_manager_t *self, const char *id, const char *worker_id,
 static int
 s_recovered (zjob_job_t *job, void *arg)
 {
-    s_key_add ((zjob_manager_t *) arg, job);
+    zjob_manager_t *self = (zjob_manager_t *) arg;
+    s_key_add (self, job);
+    if (zjob_status_terminal ((zjob_status_t) job->status)) {
+        if (zjob_expiry_reserve (self->expiry, 1))
+            return -1;
+        zjob_expiry_append (self->expiry, job);
+    }
     return 0;
 }
 
@@ -432,8 +446,9 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     self->held = zjob_hashx_new ();
     self->keys = zjob_keyindex_new ();
     self->tally = zjob_tally_new ();
+    self->expiry = zjob_expiry_new ();
     self->earlier = zjob_hashx_new ();
-    if (!self->queue || !self->held || !self->keys || !self->tally || !self->earlier) {
+    if (!self->queue || !self->held || !self->keys || !self->tally || !self->expiry || !self->earlier) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_manager_destroy (&self);
         return NULL;
@@ -442,6 +457,8 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     zhashx_set_destructor (self->earlier, s_free_destroy);
     if (zjob_recovery_run (self->store, self->tally, self->queue, s_recovered, self, err))
         zjob_manager_destroy (&self);
+    else
+        zjob_expiry_sort (self->expiry);
     return self;
 }
 
@@ -460,6 +477,7 @@ zjob_manager_destroy (zjob_manager_t **self_p)
     zhashx_destroy (&self->held);
     zjob_keyindex_destroy (&self->keys);
     zjob_tally_destroy (&self->tally);
+    zjob_expiry_destroy (&self->expiry);
     zhashx_destroy (&self->earlier);
     zjob_store_destroy (&self->store);
     free (self);
@@ -761,71 +779,51 @@ zjob_manager_results (zjob_manager_t *self, const char *id, zjob_error_t *err)
 
 
 //  --------------------------------------------------------------------------
-//  Delete terminal jobs completed before now_ms minus the retention.
-//  Returns the number deleted, or -1 with err filled.
-
-typedef struct {
-    int64_t before_ms;                  //  Completed strictly before this
-    char (*ids) [ZJOB_ID_LEN + 1];      //  Ids to delete
-    size_t count;                       //  Used entries of ids
-    size_t max;                         //  Allocated entries of ids
-    int failed;                         //  Out of memory
-} s_expired_t;
-
-static int
-s_expired_visit (zjob_job_t *job, void *arg)
-{
-    s_expired_t *expired = (s_expired_t *) arg;
-    if (!zjob_status_terminal ((zjob_status_t) job->status)
-    ||  job->completed_at >= expired->before_ms)
-        return 0;
-    if (expired->count == expired->max) {
-        size_t max = expired->max? expired->max * 2: 64;
-        void *ids = realloc (expired->ids, max * sizeof (*expired->ids));
-        if (!ids) {
-            expired->failed = 1;
-            return -1;
-        }
-        expired->ids = (char (*) [ZJOB_ID_LEN + 1]) ids;
-        expired->max = max;
-    }
-    snprintf (expired->ids [expired->count++], ZJOB_ID_LEN + 1, "%s", job->id);
-    return 0;
-}
+//  Delete terminal jobs completed before now_ms minus the retention, from
+//  the front of the expiry line (oldest first), at most max per call.
 
 int
-zjob_manager_cleanup (zjob_manager_t *self, int64_t now_ms, zjob_error_t *err)
+zjob_manager_cleanup_step (zjob_manager_t *self, int64_t now_ms, size_t max,
+                           size_t *deleted_p, zjob_error_t *err)
 {
     assert (self);
-    //  Collect first, remove after: a visitor may not change the store
-    s_expired_t expired = { now_ms - self->retention_ms, NULL, 0, 0, 0 };
-    zjob_filter_t terminal;
-    memset (&terminal, 0, sizeof (terminal));
-    terminal.status_mask = (1u << ZJOB_COMPLETED) | (1u << ZJOB_FAILED) | (1u << ZJOB_CANCELLED);
-    zjob_store_iterate (self->store, &terminal, s_expired_visit, &expired);
-    if (expired.failed) {
-        free (expired.ids);
-        return zjob_error_set (err, ZJOB_INTERNAL, "cleanup: out of memory");
-    }
-    int removed = 0;
-    for (size_t index = 0; index < expired.count; index++) {
-        zjob_job_t *job = zjob_store_get (self->store, expired.ids [index]);
-        if (!job)
+    assert (deleted_p);
+    int64_t before_ms = now_ms - self->retention_ms;
+    //  Stale entries (jobs deleted since) count toward max too: a call
+    //  does at most max units of work, whatever the line holds
+    char id [ZJOB_ID_LEN + 1];
+    for (size_t done = 0; done < max; done++) {
+        if (!zjob_expiry_pop (self->expiry, before_ms, id))
+            return 0;
+        zjob_job_t *job = zjob_store_get (self->store, id);
+        if (!job || !zjob_status_terminal ((zjob_status_t) job->status)) {
+            zjob_job_destroy (&job);    //  Stale: deleted since
             continue;
+        }
         if (zjob_store_remove (self->store, job->id, err)) {
+            zjob_expiry_unpop (self->expiry, job);     //  A later call tries again
             zjob_job_destroy (&job);
-            free (expired.ids);
             return -1;
         }
-        removed++;
+        (*deleted_p)++;
         zjob_tally_move (self->tally, job, job->status, -1);
         s_key_remove (self, job);
         zhashx_delete (self->earlier, job->id);
         s_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
         zjob_job_destroy (&job);
     }
-    free (expired.ids);
-    return removed;
+    return zjob_expiry_due (self->expiry, before_ms)? 1: 0;
+}
+
+int
+zjob_manager_cleanup (zjob_manager_t *self, int64_t now_ms, zjob_error_t *err)
+{
+    assert (self);
+    size_t deleted = 0;
+    int rc;
+    while ((rc = zjob_manager_cleanup_step (self, now_ms, ZJOB_CLEANUP_STEP, &deleted, err)) > 0)
+        ;
+    return rc < 0? -1: (int) deleted;
 }
 
 

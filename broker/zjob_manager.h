@@ -74,6 +74,9 @@ extern "C" {
 #define ZJOB_MAX_CONCURRENT_DEFAULT 0               //  jobs held by workers at once; 0 = no
                                                     //  global cap (per-workflow limits later)
 #define ZJOB_RETENTION_DEFAULT_MS   (7LL * 24 * 3600 * 1000)   //  msecs terminal jobs are kept
+#define ZJOB_CLEANUP_STEP           2000        //  jobs a CLEANUP deletes per loop pass
+                                                //  at most (bench_core --loop: median
+                                                //  0.9 ms a step, memory store)
 
 typedef struct _zjob_manager_t zjob_manager_t;
 
@@ -172,8 +175,20 @@ zjob_job_t *
     zjob_manager_results (zjob_manager_t *self, const char *id, zjob_error_t *err);
 
 //  Delete terminal jobs completed more than retention ago (now_ms minus
-//  the configured retention). Queued, running and paused jobs are never
-//  touched. Returns the number deleted, or -1 with err filled.
+//  the configured retention), oldest first, at most max of them (stale
+//  index entries of jobs deleted since count too), adding the number
+//  deleted to *deleted_p. Finding them costs O(expired), not a scan: the
+//  manager keeps terminal jobs in order of completed_at. Queued, running
+//  and paused jobs are never touched. Returns 1 if more have expired (call
+//  again, e.g. in the next loop pass), 0 when none is left, -1 with err
+//  filled if the store refused a removal.
+int
+    zjob_manager_cleanup_step (zjob_manager_t *self, int64_t now_ms, size_t max,
+                               size_t *deleted_p, zjob_error_t *err);
+
+//  zjob_manager_cleanup_step until none is left, in one call (O(expired)
+//  time: for tests and tools, not for a loop pass). Returns the number
+//  deleted, or -1 with err filled.
 int
     zjob_manager_cleanup (zjob_manager_t *self, int64_t now_ms, zjob_error_t *err);
 

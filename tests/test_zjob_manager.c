@@ -977,6 +977,71 @@ s_check_page (zjob_manager_t *manager, const zjob_query_t *query,
     s_list_free (&jobs, count);
 }
 
+//  Deep pages (offset + limit past 4096: the matching jobs are collected
+//  and the page found by selection, not kept in a heap) equal pages of a
+//  full sort, for every key and order, with heavy ties, filtered or not
+Test (manager, deep_pages_by_selection_equal_a_full_sort)
+{
+    #define DEEP_JOBS 9000
+    zjob_store_t *store = zjob_store_memory_new ();
+    unsigned seed = 777;
+    for (int index = 0; index < DEEP_JOBS; index++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = seed >> 8;
+        zjob_spec_t spec = s_spec (r % 3? "busy": "rare", (zjob_priority_t) (r % 4));
+        zjob_error_t err = { 0, "" };
+        zjob_job_t *job = zjob_job_new (&spec, &err);
+        cr_assert_not_null (job, "%s", err.text);
+        job->created_at = s_base + (r / 7) % 40;
+        job->updated_at = s_base + (r / 11) % 25;
+        job->status = (uint8_t) s_list_status [(r / 13) % 6];
+        cr_assert_eq (zjob_store_put (store, job, &err), 0, "%s", err.text);
+        zjob_job_destroy (&job);
+    }
+    zjob_manager_t *manager = s_manager_over (store, 0);
+    const struct { size_t offset, limit; } pages [] = {
+        { 4096, 1 }, { 4000, 200 }, { 5000, 17 }, { 5990, 20 }, { 7000, 1000 },
+        { 8999, 1 }, { 8990, 100 }, { 9000, 1 }, { 0, ZJOB_LIST_LIMIT_MAX },
+        { 3500, ZJOB_LIST_LIMIT_MAX }
+    };
+    zjob_filter_t filters [2];
+    memset (filters, 0, sizeof (filters));
+    filters [1].workflow_id = "busy";
+    zjob_job_t **sorted = (zjob_job_t **) calloc (DEEP_JOBS, sizeof (zjob_job_t *));
+    cr_assert_not_null (sorted);
+    for (int which = 0; which < 2; which++) {
+        for (int sort = ZJOB_SORT_CREATED; sort <= ZJOB_SORT_STATUS; sort++) {
+            for (int descending = 0; descending < 2; descending++) {
+                zjob_query_t query;
+                memset (&query, 0, sizeof (query));
+                query.filter = filters [which];
+                query.sort_by = (zjob_sort_t) sort;
+                query.descending = descending;
+                s_ref_t ref = { &query.filter, sorted, 0 };
+                zjob_store_iterate (zjob_manager_store (manager), NULL, s_ref_visit, &ref);
+                s_ref_query = &query;
+                qsort (sorted, ref.count, sizeof (zjob_job_t *), s_ref_compare);
+                for (size_t page = 0; page < sizeof (pages) / sizeof (pages [0]); page++) {
+                    query.offset = pages [page].offset;
+                    query.limit = pages [page].limit;
+                    s_check_page (manager, &query, sorted, ref.count);
+                }
+                for (int trial = 0; trial < 10; trial++) {
+                    seed = seed * 1103515245u + 12345u;
+                    query.offset = 4096 + (seed >> 8) % (DEEP_JOBS - 4000);
+                    query.limit = 1 + (seed >> 20) % 300;
+                    s_check_page (manager, &query, sorted, ref.count);
+                }
+                for (size_t index = 0; index < ref.count; index++)
+                    zjob_job_destroy (&sorted [index]);
+            }
+        }
+    }
+    free (sorted);
+    zjob_manager_destroy (&manager);
+    #undef DEEP_JOBS
+}
+
 //  Pages taken by bounded selection equal pages of a full sort, for every
 //  key and order, with heavy ties (broken by id), filtered or not
 Test (manager, list_pages_equal_a_full_sort)

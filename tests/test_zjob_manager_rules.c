@@ -300,6 +300,75 @@ Test (manager, cleanup_only_old_terminal_jobs)
     zjob_manager_destroy (&manager);
 }
 
+//  Cleanup in bounded steps: oldest first, at most max per call, stale
+//  entries (jobs deleted since) skipped, live jobs never touched
+Test (manager, cleanup_steps_are_bounded_and_oldest_first)
+{
+    zjob_manager_config_t config = { 0, 1 };        //  Retention: 1 ms
+    zjob_error_t err = { 0, "" };
+    zjob_manager_t *manager = zjob_manager_new (&(zjob_store_t *) { zjob_store_memory_new () },
+                                                &config, &err);
+    cr_assert_not_null (manager, "%s", err.text);
+    //  2,500 jobs finish first, 2,500 later; 10 of the first are deleted
+    //  by hand; a queued, a running and a paused job stay
+    char first [2500][ZJOB_ID_LEN + 1];
+    for (int batch = 0; batch < 2; batch++) {
+        for (int index = 0; index < 2500; index++) {
+            zjob_spec_t spec = s_spec ("w", ZJOB_PRIORITY_LOW);
+            zjob_job_t *job = zjob_manager_create (manager, &spec, false, &err);
+            cr_assert_not_null (job, "%s", err.text);
+            cr_assert_eq (zjob_manager_cancel (manager, job->id, &err), 0, "%s", err.text);
+            if (batch == 0)
+                strcpy (first [index], job->id);
+            zjob_job_destroy (&job);
+        }
+        if (batch == 0)
+            s_let_time_pass (2);
+    }
+    for (int index = 0; index < 10; index++)
+        cr_assert_eq (zjob_manager_delete (manager, first [index * 7], &err), 0);
+    char id [ZJOB_ID_LEN + 1];
+    s_create (manager, "w", ZJOB_PRIORITY_LOW, true, id);
+    s_create (manager, "w", ZJOB_PRIORITY_LOW, true, id);
+    s_take (manager, "w1", id);
+    cr_assert_eq (zjob_manager_pause (manager, id, &err), 0, "%s", err.text);
+    s_create (manager, "w", ZJOB_PRIORITY_LOW, true, id);
+    s_take (manager, "w1", id);
+
+    //  A "now" between the two batches: only the first goes
+    zjob_job_t *last = zjob_manager_get (manager, first [2499], &err);
+    cr_assert_not_null (last);
+    int64_t between = last->completed_at + 1 + 1;     //  before = completed_at + 1
+    zjob_job_destroy (&last);
+    size_t deleted = 0;
+    int steps = 0;
+    int rc;
+    while ((rc = zjob_manager_cleanup_step (manager, between, 1000, &deleted, &err)) > 0) {
+        steps++;
+        cr_assert_leq (deleted, (size_t) steps * 1000, "at most max per call");
+    }
+    cr_assert_eq (rc, 0, "%s", err.text);
+    cr_assert_eq (deleted, 2490);
+    cr_assert_eq (steps, 2, "2,500 entries, 1,000 a call: 3 calls");
+    for (int index = 0; index < 2500; index++)
+        cr_assert_lt (zjob_manager_status (manager, first [index], NULL), 0);
+    cr_assert_eq (zjob_manager_stored (manager), 2503);
+    s_assert_counts (manager);
+    //  Later, the rest; the live jobs stay
+    deleted = 0;
+    cr_assert_eq (zjob_manager_cleanup_step (manager, zjob_clock_ms () + 10, 3000, &deleted,
+                                             &err), 0);
+    cr_assert_eq (deleted, 2500);
+    cr_assert_eq (zjob_manager_stored (manager), 3);
+    size_t counts [ZJOB_STATUS_COUNT];
+    zjob_manager_counts (manager, counts);
+    cr_assert_eq (counts [ZJOB_QUEUED], 1);
+    cr_assert_eq (counts [ZJOB_RUNNING], 1);
+    cr_assert_eq (counts [ZJOB_PAUSED], 1);
+    s_assert_counts (manager);
+    zjob_manager_destroy (&manager);
+}
+
 Test (manager, cleanup_default_retention)
 {
     zjob_manager_t *manager = s_manager (0);
