@@ -26,11 +26,8 @@
          zjob_workers or zjob_clients, which apply it at once. Frames are
          received into zmq_msg_t and decoded in place (no copy); nothing
          is sent yet: each reply goes to the outbox;
-         then one step of the oldest CLEANUP under way (at most
-         ZJOB_CLEANUP_STEP jobs deleted: a few ms; the request stays
-         pending across passes, and its OK, with the total, goes out after
-         the sync of the pass that deleted the last of them), so that no
-         request stops the loop for long;
+         then one bounded step of the oldest CLEANUP under way (it stays
+         pending across passes: zjob_clients_step);
       3. expire silent workers; the registry's reap gives what dead workers
          held back to the manager (zjob_manager_worker_lost);
       4. dispatch what is already durable (below), so that workers run
@@ -131,14 +128,6 @@ typedef enum {
 //  A worker connection: the registry's record
 typedef zjob_registry_worker_t s_worker_t;
 
-//  A CLEANUP under way, and the client to answer when it is done
-typedef struct {
-    uint8_t rid [S_RID_MAX];                //  The client's routing id
-    size_t rid_size;
-    uint64_t request_id;                    //  The request to answer
-    zjob_clients_cleanup_t cleanup;         //  What it deletes, how many so far
-} s_cleanup_t;
-
 typedef struct {
     zsock_t *pipe;                          //  Actor command pipe
     zjob_broker_config_t config;            //  Our copy of the options
@@ -168,9 +157,6 @@ typedef struct {
     bool sync_failing;                      //  The last sync failed: no busy retry
 
     zjob_outbox_t *outbox;                  //  Messages of this pass, sent after its sync
-    s_cleanup_t *cleanups;                  //  CLEANUPs under way, oldest first: the
-    size_t cleanup_count;                   //  first runs a step per pass
-    size_t cleanup_max;
 
     zjob_publisher_t *publisher;            //  Events, encoded if anyone listens
 
@@ -431,49 +417,14 @@ s_reply_error (s_broker_t *self, s_side_t side, const s_peer_t *peer, const zjob
     s_queue_error (self, side, peer->rid, peer->rid_size, peer->request_id, err);
 }
 
-//  A CLEANUP the handler left pending joins the line of those under way.
-//  Returns 0, or -1 with err filled.
-static int
-s_cleanup_add (s_broker_t *self, const s_peer_t *peer, zjob_error_t *err)
-{
-    if (self->cleanup_count == self->cleanup_max) {
-        size_t max = self->cleanup_max? self->cleanup_max * 2: 4;
-        s_cleanup_t *cleanups = (s_cleanup_t *) realloc (self->cleanups,
-                                                         max * sizeof (s_cleanup_t));
-        if (!cleanups)
-            return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-        self->cleanups = cleanups;
-        self->cleanup_max = max;
-    }
-    s_cleanup_t *cleanup = &self->cleanups [self->cleanup_count++];
-    cleanup->rid_size = peer->rid_size < S_RID_MAX? peer->rid_size: S_RID_MAX;
-    memcpy (cleanup->rid, peer->rid, cleanup->rid_size);
-    cleanup->request_id = peer->request_id;
-    zjob_clients_pending (self->clients_handler, &cleanup->cleanup);
-    return 0;
-}
-
-//  One step of the oldest CLEANUP under way (a few ms at most); when it
-//  is done, its OK goes out after this pass's sync, and the next one
-//  starts in the next pass. Two CLEANUPs at once run one after the other.
+//  Queue the reply a handler built (rc >= 0: 1 if it confirms state) or err
 static void
-s_cleanup_step (s_broker_t *self)
+s_reply_built (s_broker_t *self, const s_peer_t *peer, int rc, const zjob_error_t *err)
 {
-    if (self->cleanup_count == 0)
-        return;
-    s_cleanup_t *cleanup = &self->cleanups [0];
-    s_peer_t peer = { cleanup->rid, cleanup->rid_size, cleanup->request_id };
-    zjob_error_t err;
-    int rc = zjob_clients_cleanup_step (self->clients_handler, &cleanup->cleanup,
-                                        self->builder, cleanup->request_id, &err);
-    if (rc == ZJOB_CLIENTS_PENDING)
-        return;
     if (rc < 0)
-        s_reply_error (self, S_CLIENTS, &peer, &err);
+        s_reply_error (self, S_CLIENTS, peer, err);
     else
-        s_queue_built (self, S_CLIENTS, peer.rid, peer.rid_size, peer.request_id, true);
-    memmove (self->cleanups, self->cleanups + 1,
-             --self->cleanup_count * sizeof (s_cleanup_t));
+        s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, rc > 0);
 }
 
 //  A client request: the handler applies it and encodes the OK, or the error
@@ -482,12 +433,11 @@ s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
 {
     zjob_error_t err;
     int rc = zjob_clients_handle (self->clients_handler, msg, self->builder, self->now, &err);
-    if (rc == ZJOB_CLIENTS_PENDING && s_cleanup_add (self, peer, &err) == 0)
-        return;                         //  Answered when done, passes later
-    if (rc < 0 || rc == ZJOB_CLIENTS_PENDING)
-        s_reply_error (self, S_CLIENTS, peer, &err);
-    else
-        s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, rc > 0);
+    if (rc == ZJOB_CLIENTS_PENDING)     //  Answered when done, passes later
+        rc = zjob_clients_defer (self->clients_handler, peer->rid, peer->rid_size, &err)
+           ? -1: ZJOB_CLIENTS_PENDING;
+    if (rc != ZJOB_CLIENTS_PENDING)
+        s_reply_built (self, peer, rc, &err);
 }
 
 
@@ -939,7 +889,6 @@ s_broker_destroy (s_broker_t **self_p)
     zstr_free (&self->workers_endpoint);
     zstr_free (&self->events_endpoint);
     zjob_outbox_destroy (&self->outbox);
-    free (self->cleanups);
     free (self->pending);
     free (self);
     *self_p = NULL;
@@ -1055,6 +1004,7 @@ s_broker_pass (s_broker_t *self)
 {
     self->passes++;
     self->now = zjob_mono_ms ();
+    zjob_error_t sync_err;
     if (self->unsettled [S_POLL_EVENTS])
         s_events_subscriptions (self);
     bool monitored = false;
@@ -1082,7 +1032,11 @@ s_broker_pass (s_broker_t *self)
     if (s_drain (self, S_WORKERS))
         s_dispatch (self, false);
     s_drain (self, S_CLIENTS);
-    s_cleanup_step (self);
+    s_peer_t peer;                      //  A CLEANUP finished: answer it
+    int rc = zjob_clients_step (self->clients_handler, self->builder, &peer.rid,
+                                &peer.rid_size, &peer.request_id, &sync_err);
+    if (rc)
+        s_reply_built (self, &peer, rc, &sync_err);
     s_heartbeat (self);
     zjob_registry_reap (self->registry);
     //  Jobs already durable go out now, so that workers run them while
@@ -1090,7 +1044,6 @@ s_broker_pass (s_broker_t *self)
     s_dispatch (self, false);
 
     //  Group commit: one sync for everything the pass changed
-    zjob_error_t sync_err;
     bool synced = true;
     if (self->dirty) {
         uint64_t seq = zjob_manager_seq (self->manager);
@@ -1180,7 +1133,7 @@ zjob_broker_actor (zsock_t *pipe, void *args)
         if (self->dispatch_needed && zjob_registry_ring (self->registry)
         &&  !self->hold_until && !self->sync_failing)
             timeout = 0;
-        if (self->cleanup_count)
+        if (zjob_clients_deferred (self->clients_handler))
             timeout = 0;                //  A CLEANUP goes on in the next pass
         bool unsettled = false;
         for (size_t index = 0; index < S_POLL_COUNT; index++)
