@@ -5,6 +5,8 @@
     takes. The rest is in files of its own: zjob_queue.c (ready lists and
     scheduled set), zjob_listing.c (LIST's page), zjob_recovery.c (the
     start), zjob_tally.c (counts), zjob_snapshot.c (undoing a refused put),
+    zjob_expiry.c (terminal jobs in order, for cleanup), zjob_times.c (a
+    job's times, and undoing a provisional requeue),
     zjob_manager_rules.c (rules made of the manager's calls: SUBMIT's
     idempotency, bulk operations, a lost worker's job).
 
@@ -54,12 +56,14 @@
 #include "zjob_listing.h"
 #include "zjob_recovery.h"
 #include "zjob_expiry.h"
+#include "zjob_times.h"
 
 //  A job a worker holds
 typedef struct {
     zjob_job_t *job;                    //  One reference
-    int64_t running_since;              //  ms UTC it last became running
 } s_held_t;
+
+
 
 struct _zjob_manager_t {
     zjob_store_t *store;                //  The jobs; owned
@@ -70,6 +74,8 @@ struct _zjob_manager_t {
     zjob_keyindex_t *keys;              //  idempotency key -> job id
     zjob_tally_t *tally;                //  Stored jobs per status and per workflow
     zjob_expiry_t *expiry;              //  Terminal jobs by completed_at, for cleanup
+    zhashx_t *provisional;              //  job id -> zjob_requeue_t, for queued jobs
+                                        //  requeued while their worker may still run them
     zhashx_t *earlier;                  //  job id -> workers of its earlier attempts
                                         //  ("a\nb\n"), for jobs given to more than one
     zjob_manager_listener_fn *listener; //  Hears every change, or NULL
@@ -177,41 +183,30 @@ s_lookup (zjob_manager_t *self, const char *id, zjob_error_t *err)
     return job;
 }
 
-//  Move job (already checked and snapshot into snap) to status to by op:
-//  stamp its times, put it, then update queue, held set and counts, and
-//  tell the listener. On a put failure the job is restored from snap and
-//  nothing else changes. Returns 0 or -1.
+//  Move job (already checked and snapshot into snap) to status to by op
+//  (adopt: a dispatch that continues the job's last attempt): stamp its
+//  times, put it, then update queue, held set and counts, and tell the
+//  listener. On a put failure the job is restored from snap and nothing
+//  else changes. Returns 0 or -1.
 static int
-s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
+s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to, bool adopt,
           const zjob_snapshot_t *snap, zjob_error_t *err)
 {
     int from = snap->status;
     int64_t now = zjob_clock_ms ();
-    s_held_t *held = (s_held_t *) zhashx_lookup (self->held, job->id);
-
-    if (from == ZJOB_QUEUED && to != ZJOB_QUEUED && job->queued_at > 0 && now > job->queued_at)
-        job->queued_ms += now - job->queued_at;
-    if (from == ZJOB_RUNNING && to != ZJOB_RUNNING && held && now > held->running_since)
-        job->execution_ms += now - held->running_since;
-
-    if (to == ZJOB_QUEUED) {
-        job->queued_at = now;
-        job->held = 0;
-    }
-    else
-    if (to == ZJOB_RUNNING && from == ZJOB_QUEUED) {
-        job->attempts++;
-        if (job->started_at == 0)
-            job->started_at = now;
-        job->held = 1;
-    }
-    else
-    if (to == ZJOB_PAUSED && op == ZJOB_OP_REQUEUE)
-        job->held = 0;
-    else
-    if (zjob_status_terminal ((zjob_status_t) to)) {
-        job->completed_at = now;
-        job->held = 0;
+    zjob_requeue_t *prov = from == ZJOB_QUEUED
+                          ? (zjob_requeue_t *) zhashx_lookup (self->provisional, job->id): NULL;
+    int64_t ran = zjob_times_stamp (job, op, to, adopt, prov, snap, now);
+    //  A requeue is provisional: its worker may come back with the job
+    zjob_requeue_t *new_prov = NULL;
+    if (to == ZJOB_QUEUED && op == ZJOB_OP_REQUEUE) {
+        new_prov = (zjob_requeue_t *) malloc (sizeof (zjob_requeue_t));
+        if (!new_prov) {
+            zjob_snapshot_restore (snap, job);
+            return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+        }
+        new_prov->queued_at = snap->queued_at;
+        new_prov->counted = ran;
     }
     job->status = (uint8_t) to;
     job->updated_at = now;
@@ -220,6 +215,7 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
     if (to == ZJOB_RUNNING && from == ZJOB_QUEUED) {
         new_held = (s_held_t *) calloc (1, sizeof (s_held_t));
         if (!new_held) {
+            free (new_prov);
             zjob_snapshot_restore (snap, job);
             return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         }
@@ -231,14 +227,20 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
                  && zjob_queue_reserve (self->queue, 1))
     ||  (terminal && zjob_expiry_reserve (self->expiry, 1))) {
         free (new_held);
+        free (new_prov);
         zjob_snapshot_restore (snap, job);
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     }
     if (zjob_store_put (self->store, job, err)) {
         free (new_held);
+        free (new_prov);
         zjob_snapshot_restore (snap, job);
         return -1;
     }
+    if (prov && to != ZJOB_QUEUED)
+        zhashx_delete (self->provisional, job->id);
+    if (new_prov)
+        zhashx_update (self->provisional, job->id, new_prov);
 
     //  The store has it: bring the queue and the held set along
     if (from == ZJOB_QUEUED && to != ZJOB_QUEUED)
@@ -251,12 +253,8 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
     }
     if (new_held) {
         new_held->job = zjob_job_ref (job);
-        new_held->running_since = now;
         zhashx_insert (self->held, job->id, new_held);
     }
-    else
-    if (to == ZJOB_RUNNING && held)
-        held->running_since = now;      //  Resumed while held
     if (snap->held && !job->held)
         zhashx_delete (self->held, job->id);
     if (terminal)
@@ -292,6 +290,7 @@ typedef struct {
     bool set_error;                     //  Fail: what went wrong
     const char *error_kind;
     const char *error_message;
+    bool adopt;                         //  Dispatch: the attempt goes on, not a new one
 } s_edits_t;
 
 //  True if worker_id ran an earlier attempt of job id
@@ -362,7 +361,7 @@ s_apply_to (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
     &&  zjob_job_set_error (job, edits->error_kind, edits->error_message))
         rc = zjob_error_set (err, ZJOB_INTERNAL, "error: out of memory");
     if (rc == 0)
-        rc = s_commit (self, job, op, to, &snap, err);
+        rc = s_commit (self, job, op, to, edits && edits->adopt, &snap, err);
     else
         zjob_snapshot_restore (&snap, job);
     zjob_snapshot_free (&snap);
@@ -403,7 +402,8 @@ s_lookup_held (zjob_manager_t *self, const char *id, const char *worker_id,
 
 
 //  --------------------------------------------------------------------------
-//  Recovery (zjob_recovery.c) calls this for every stored job
+//  Recovery (zjob_recovery.c) calls these: for every stored job, and for
+//  every job a worker held when the process stopped
 
 static int
 s_recovered (zjob_job_t *job, void *arg)
@@ -415,6 +415,23 @@ s_recovered (zjob_job_t *job, void *arg)
             return -1;
         zjob_expiry_append (self->expiry, job);
     }
+    return 0;
+}
+
+//  No worker holds the job now: its attempt ends (as a lost worker's
+//  does), and a running job is queued again, provisionally (its worker,
+//  if it still runs, may adopt it)
+static int
+s_released (zjob_job_t *job, int64_t now, void *arg)
+{
+    zjob_manager_t *self = (zjob_manager_t *) arg;
+    zjob_requeue_t *prov = (zjob_requeue_t *) malloc (sizeof (zjob_requeue_t));
+    if (!prov)
+        return -1;
+    if (zjob_times_release (job, now, prov))
+        zhashx_update (self->provisional, job->id, prov);
+    else
+        free (prov);
     return 0;
 }
 
@@ -447,15 +464,18 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     self->keys = zjob_keyindex_new ();
     self->tally = zjob_tally_new ();
     self->expiry = zjob_expiry_new ();
+    self->provisional = zjob_hashx_new ();
     self->earlier = zjob_hashx_new ();
-    if (!self->queue || !self->held || !self->keys || !self->tally || !self->expiry || !self->earlier) {
+    if (!self->queue || !self->held || !self->keys || !self->tally || !self->expiry || !self->provisional || !self->earlier) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_manager_destroy (&self);
         return NULL;
     }
     zhashx_set_destructor (self->held, s_held_destroy);
     zhashx_set_destructor (self->earlier, s_free_destroy);
-    if (zjob_recovery_run (self->store, self->tally, self->queue, s_recovered, self, err))
+    zhashx_set_destructor (self->provisional, s_free_destroy);
+    zjob_recovery_hooks_t hooks = { s_recovered, s_released, self };
+    if (zjob_recovery_run (self->store, self->tally, self->queue, &hooks, err))
         zjob_manager_destroy (&self);
     else
         zjob_expiry_sort (self->expiry);
@@ -478,6 +498,7 @@ zjob_manager_destroy (zjob_manager_t **self_p)
     zjob_keyindex_destroy (&self->keys);
     zjob_tally_destroy (&self->tally);
     zjob_expiry_destroy (&self->expiry);
+    zhashx_destroy (&self->provisional);
     zhashx_destroy (&self->earlier);
     zjob_store_destroy (&self->store);
     free (self);
@@ -1142,13 +1163,10 @@ zjob_manager_adopt (zjob_manager_t *self, const char *id, const char *worker_id,
         return NULL;
     }
     //  A dispatch of this very job, but not a new attempt: the attempt it
-    //  continues was counted when it was first handed out
-    uint32_t attempts = job->attempts;
-    job->attempts--;
-    s_edits_t edits = { .set_worker = true, .worker_id = worker_id };
-    if (s_apply (self, job, ZJOB_OP_DISPATCH, &edits, err)) {
-        job->attempts = attempts;
+    //  continues was counted when it was first handed out, and keeps its
+    //  started_at
+    s_edits_t edits = { .set_worker = true, .worker_id = worker_id, .adopt = true };
+    if (s_apply (self, job, ZJOB_OP_DISPATCH, &edits, err))
         zjob_job_destroy (&job);
-    }
     return job;
 }

@@ -24,8 +24,16 @@
     and auto_start respect run_at; the requeue of a job whose worker was
     lost ignores it (the job was due once already). run_at 0, or a time
     already past, means ready at once. Promotion changes nothing stored:
-    queued_at stays the time the job was queued, so queued_ms counts the
-    wait for run_at too.
+    queued_at stays the time the job was queued; queued_ms counts from
+    the later of queued_at and run_at.
+
+    Times (PROTOCOL.md 12) are stamped in one place, the manager's commit:
+    started_at at each dispatch that counts an attempt, execution_ms when
+    an attempt ends (a result, a cancel of a held job, a lost worker, a
+    restart), queued_ms when the job leaves queued. A requeue of a held
+    job (lost worker, recovery) is provisional: the manager remembers, in
+    memory, the queued_at it replaced and the time it counted, and an
+    adoption or the late result of that attempt undoes it.
 
     max_attempts is not enforced by take: it hands a job out whatever its
     attempts, and recovery queues a job that was running again whatever
@@ -316,8 +324,9 @@ int
 
 //  A worker that reconnects still runs job id, which recovery (or a
 //  requeue) put back in the queue: hand it to worker_id again (queued ->
-//  running) instead of running it twice. attempts is not raised: the
-//  attempt was counted when first handed out. Returns a new reference, or
+//  running) instead of running it twice. attempts is not raised and
+//  started_at is kept: the attempt goes on; the requeue is undone
+//  (queued_at back to what it was, the time it counted taken back). Returns a new reference, or
 //  NULL with ZJOB_CONFLICT if the job is not queued or was never handed
 //  out, ZJOB_NOT_FOUND if unknown.
 zjob_job_t *

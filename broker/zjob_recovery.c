@@ -31,8 +31,7 @@ typedef struct {
 
 typedef struct {
     zjob_tally_t *tally;                //  Counting statuses into
-    zjob_recovery_fn *visit;            //  Hears every stored job
-    void *arg;
+    const zjob_recovery_hooks_t *hooks; //  Hears every stored job
     zjob_job_t **fix;                   //  Jobs to rewrite (held ones)
     size_t fix_count;
     size_t fix_max;
@@ -44,7 +43,7 @@ s_recovery_visit (zjob_job_t *job, void *arg)
 {
     s_scan_t *scan = (s_scan_t *) arg;
     if (zjob_tally_require (scan->tally, job->workflow_id)
-    ||  scan->visit (job, scan->arg)) {
+    ||  scan->hooks->visit (job, scan->hooks->arg)) {
         scan->failed = 1;
         return -1;
     }
@@ -83,10 +82,10 @@ s_recovered_compare (const void *a, const void *b)
 
 int
 zjob_recovery_run (zjob_store_t *store, zjob_tally_t *tally, zjob_queue_t *queue,
-                   zjob_recovery_fn *visit, void *arg, zjob_error_t *err)
+                   const zjob_recovery_hooks_t *hooks, zjob_error_t *err)
 {
-    assert (store && tally && queue && visit);
-    s_scan_t scan = { tally, visit, arg, NULL, 0, 0, 0 };
+    assert (store && tally && queue && hooks && hooks->visit && hooks->release);
+    s_scan_t scan = { tally, hooks, NULL, 0, 0, 0 };
     zjob_store_iterate (store, NULL, s_recovery_visit, &scan);
     int rc = 0;
     s_recovered_t *line = NULL;
@@ -106,14 +105,14 @@ zjob_recovery_run (zjob_store_t *store, zjob_tally_t *tally, zjob_queue_t *queue
         int64_t queued_at = job->queued_at;
         int from = job->status;
         if (from == ZJOB_RUNNING || job->held) {
-            //  No worker holds it now. attempts counts dispatches, so the
-            //  interrupted attempt is already counted.
-            if (from == ZJOB_RUNNING) {
-                job->status = ZJOB_QUEUED;
-                job->queued_at = now;
+            //  No worker holds it now: the owner lets it go (a running job
+            //  becomes queued, its times stamped). attempts counts
+            //  dispatches, so the interrupted attempt is already counted.
+            if (hooks->release (job, now, hooks->arg)) {
+                rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory recovering job %s",
+                                     job->id);
+                break;
             }
-            job->held = 0;
-            job->updated_at = now;
             if (zjob_store_put (store, job, err)) {
                 rc = -1;
                 break;
