@@ -2173,7 +2173,7 @@ Test (broker, a_batching_worker_takes_jobs_and_gives_results_in_batches)
 
 #define S_CLEANUP_JOBS  200000
 
-Test (broker, a_long_cleanup_lets_pings_through_and_counts_every_job, .timeout = 240)
+Test (broker, a_long_cleanup_lets_pings_through_and_counts_every_job)
 {
     char *dir = zjob_test_tmpdir ();
     cr_assert_not_null (dir);
@@ -2216,7 +2216,7 @@ Test (broker, a_long_cleanup_lets_pings_through_and_counts_every_job, .timeout =
     int64_t longest = 0;                //  The slowest PING answered during it
     size_t pings = 0;                   //  PINGs answered during it
     zjob_msg_t *done = NULL;
-    int64_t deadline = started + 120000;
+    int64_t deadline = started + 50000;
     while (!done) {
         cr_assert_lt (zclock_mono (), deadline, "the cleanup never ended");
         zjob_msg_begin (s_builder, ZJOB_CMD_PING, ++s_request);
