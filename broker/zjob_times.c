@@ -16,6 +16,12 @@
     memory): the queued_at the requeue replaced and the time it counted;
     the adoption or result then undoes the requeue, and the attempt is
     counted whole when it ends, the time the broker was down included.
+    The records are in memory only: should the broker restart a second
+    time before the worker comes back, the record is gone, and an
+    adoption then keeps the later queued_at and counts the time up to the
+    first restart twice. The reclaim window (dispatch waits one liveness
+    period after a start for workers to take their jobs back) keeps that
+    rare.
     ========================================================================= */
 
 #include "zjob_times.h"
