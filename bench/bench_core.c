@@ -25,8 +25,14 @@
          memory store, all but one in a thousand removed, RSS before and
          after the sync that trims (malloc_trim), and how long that took.
 
+      6. the loop-pass bounds: with --jobs finished jobs on the memory
+         store, the longest single manager call while a cleanup deletes
+         all of them (one call per loop pass), and a list of 100 at offset
+         0 and at offset jobs - 100. The broker answers nothing else while
+         one of these runs, so each is a PING's worst extra wait.
+
     Usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]
-                      [--only memory|cycles|recovery|compaction|trim]
+                      [--only memory|cycles|recovery|compaction|trim|loop]
     This is a benchmark, not a test: it prints figures and exits 0.
     ========================================================================= */
 
@@ -347,6 +353,82 @@ s_remove_tree (const char *dir)
         fprintf (stderr, "bench_core: could not remove %s\n", dir);
 }
 
+static int
+s_double_compare (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y? -1: x > y;
+}
+
+//  4. The loop-pass bounds: the longest manager call a loop pass makes
+//  for a cleanup of s_jobs finished jobs, and for a deep list
+static void
+s_loop_bounds (void)
+{
+    printf ("\nloop-pass bounds, %zu completed jobs on memory:\n", s_jobs);
+    zjob_manager_t *manager = s_manager ("memory:", 0);
+    s_fill (manager, s_jobs, false);
+    zjob_error_t err;
+    static const uint8_t outputs [] = { 0x81, 0xa2, 'o', 'k', 0xc3 };
+    for (size_t i = 0; i < s_jobs; i++) {
+        zjob_job_t *job = zjob_manager_take (manager, NULL, 0, "w1");
+        if (!job || zjob_manager_complete (manager, job->id, "w1", outputs, sizeof outputs,
+                                           &err)) {
+            fprintf (stderr, "bench_core: complete: %s\n", job? err.text: "nothing to take");
+            exit (1);
+        }
+        zjob_job_destroy (&job);
+    }
+    size_t offsets [2] = { 0, s_jobs > 100? s_jobs - 100: 0 };
+    for (size_t index = 0; index < 2; index++) {
+        zjob_query_t query;
+        memset (&query, 0, sizeof query);
+        query.offset = offsets [index];
+        query.limit = 100;
+        query.sort_by = ZJOB_SORT_CREATED;
+        zjob_job_t **jobs;
+        size_t count, total;
+        int64_t start = zclock_usecs ();
+        if (zjob_manager_list (manager, &query, &jobs, &count, &total, &err)) {
+            fprintf (stderr, "bench_core: list: %s\n", err.text);
+            exit (1);
+        }
+        double ms = (zclock_usecs () - start) / 1e3;
+        printf ("  list of %zu at offset %-8zu %8.1f ms\n", count, offsets [index], ms);
+        for (size_t job = 0; job < count; job++)
+            zjob_job_destroy (&jobs [job]);
+        free (jobs);
+    }
+    //  Everything is past a retention of 7 days from a year ahead
+    int64_t later = zjob_clock_ms () + 365LL * 24 * 3600 * 1000;
+    size_t deleted = 0;
+    size_t steps = 0;
+    double longest = 0;
+    static double step_ms [1 << 16];    //  Each step's time, for the percentiles
+    int64_t begun = zclock_usecs ();
+    int more = 1;
+    while (more > 0) {
+        int64_t start = zclock_usecs ();
+        more = zjob_manager_cleanup_step (manager, later, ZJOB_CLEANUP_STEP, &deleted, &err);
+        double ms = (zclock_usecs () - start) / 1e3;
+        longest = ms > longest? ms: longest;
+        if (steps < sizeof step_ms / sizeof step_ms [0])
+            step_ms [steps] = ms;
+        steps++;
+    }
+    if (more < 0) {
+        fprintf (stderr, "bench_core: cleanup: %s\n", err.text);
+        exit (1);
+    }
+    double all = (zclock_usecs () - begun) / 1e3;
+    size_t kept = steps < sizeof step_ms / sizeof step_ms [0]? steps: sizeof step_ms / sizeof step_ms [0];
+    qsort (step_ms, kept, sizeof (double), s_double_compare);
+    printf ("  cleanup of %zu jobs: %zu steps of at most %d: median %.2f ms, p99 %.2f ms, "
+            "longest %.2f ms (all %.0f ms)\n", deleted, steps, ZJOB_CLEANUP_STEP,
+            step_ms [kept / 2], step_ms [kept * 99 / 100], longest, all);
+    zjob_manager_destroy (&manager);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -372,7 +454,7 @@ main (int argc, char *argv [])
             s_only = argv [++arg];
         else {
             fprintf (stderr, "usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]\n"
-                             "                  [--only memory|cycles|recovery|compaction|trim]\n");
+                             "                  [--only memory|cycles|recovery|compaction|trim|loop]\n");
             return 2;
         }
     }
@@ -456,6 +538,10 @@ main (int argc, char *argv [])
         if (pid < 0 || waitpid (pid, NULL, 0) != pid)
             fprintf (stderr, "bench_core: the trim figure's process failed\n");
     }
+
+    //  6. The bounds of one loop pass: cleanup steps and deep list pages
+    if (s_runs ("loop"))
+        s_loop_bounds ();
 
     if (!s_dir)
         s_remove_tree (dir);

@@ -26,6 +26,8 @@
          zjob_workers or zjob_clients, which apply it at once. Frames are
          received into zmq_msg_t and decoded in place (no copy); nothing
          is sent yet: each reply goes to the outbox;
+         then one bounded step of the oldest CLEANUP under way (it stays
+         pending across passes: zjob_clients_step);
       3. expire silent workers; the registry's reap gives what dead workers
          held back to the manager (zjob_manager_worker_lost);
       4. dispatch what is already durable (below), so that workers run
@@ -415,16 +417,27 @@ s_reply_error (s_broker_t *self, s_side_t side, const s_peer_t *peer, const zjob
     s_queue_error (self, side, peer->rid, peer->rid_size, peer->request_id, err);
 }
 
+//  Queue the reply a handler built (rc >= 0: 1 if it confirms state) or err
+static void
+s_reply_built (s_broker_t *self, const s_peer_t *peer, int rc, const zjob_error_t *err)
+{
+    if (rc < 0)
+        s_reply_error (self, S_CLIENTS, peer, err);
+    else
+        s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, rc > 0);
+}
+
 //  A client request: the handler applies it and encodes the OK, or the error
 static void
 s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
 {
     zjob_error_t err;
     int rc = zjob_clients_handle (self->clients_handler, msg, self->builder, self->now, &err);
-    if (rc < 0)
-        s_reply_error (self, S_CLIENTS, peer, &err);
-    else
-        s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, rc > 0);
+    if (rc == ZJOB_CLIENTS_PENDING)     //  Answered when done, passes later
+        rc = zjob_clients_defer (self->clients_handler, peer->rid, peer->rid_size, &err)
+           ? -1: ZJOB_CLIENTS_PENDING;
+    if (rc != ZJOB_CLIENTS_PENDING)
+        s_reply_built (self, peer, rc, &err);
 }
 
 
@@ -991,6 +1004,7 @@ s_broker_pass (s_broker_t *self)
 {
     self->passes++;
     self->now = zjob_mono_ms ();
+    zjob_error_t sync_err;
     if (self->unsettled [S_POLL_EVENTS])
         s_events_subscriptions (self);
     bool monitored = false;
@@ -1018,6 +1032,11 @@ s_broker_pass (s_broker_t *self)
     if (s_drain (self, S_WORKERS))
         s_dispatch (self, false);
     s_drain (self, S_CLIENTS);
+    s_peer_t peer;                      //  A CLEANUP finished: answer it
+    int rc = zjob_clients_step (self->clients_handler, self->builder, &peer.rid,
+                                &peer.rid_size, &peer.request_id, &sync_err);
+    if (rc)
+        s_reply_built (self, &peer, rc, &sync_err);
     s_heartbeat (self);
     zjob_registry_reap (self->registry);
     //  Jobs already durable go out now, so that workers run them while
@@ -1025,7 +1044,6 @@ s_broker_pass (s_broker_t *self)
     s_dispatch (self, false);
 
     //  Group commit: one sync for everything the pass changed
-    zjob_error_t sync_err;
     bool synced = true;
     if (self->dirty) {
         uint64_t seq = zjob_manager_seq (self->manager);
@@ -1115,6 +1133,8 @@ zjob_broker_actor (zsock_t *pipe, void *args)
         if (self->dispatch_needed && zjob_registry_ring (self->registry)
         &&  !self->hold_until && !self->sync_failing)
             timeout = 0;
+        if (zjob_clients_deferred (self->clients_handler))
+            timeout = 0;                //  A CLEANUP goes on in the next pass
         bool unsettled = false;
         for (size_t index = 0; index < S_POLL_COUNT; index++)
             unsettled |= self->unsettled [index];

@@ -28,6 +28,16 @@ typedef struct {
     uint64_t count [S_RATE_SLOTS];
 } s_rate_t;
 
+//  A CLEANUP under way, continued one step per loop pass
+typedef struct {
+    int64_t now_ms;                         //  Its "now" (ms UTC): the manager deletes
+                                            //  what finished a retention before it
+    size_t deleted;                         //  Jobs deleted so far
+    uint64_t request_id;                    //  The request to answer
+    uint8_t rid [ZJOB_RID_MAX];             //  The client's routing id
+    size_t rid_size;
+} s_cleanup_t;
+
 struct _zjob_clients_t {
     zjob_manager_t *manager;                //  The jobs (borrowed)
     zjob_registry_t *registry;              //  The workers (borrowed)
@@ -38,6 +48,11 @@ struct _zjob_clients_t {
     s_rate_t rates [ZJOB_RATE_COUNT];       //  Submitted, completed, failed
     zjob_msg_builder_t *builder;            //  The reply being built (borrowed)
     uint64_t request_id;                    //  The request being answered
+    s_cleanup_t pending;                    //  The CLEANUP handle last left pending
+    s_cleanup_t *cleanups;                  //  CLEANUPs under way, oldest first
+    size_t cleanup_count;
+    size_t cleanup_max;
+    s_cleanup_t answered;                   //  The last one finished, being answered
 };
 
 zjob_clients_t *
@@ -60,6 +75,8 @@ void
 zjob_clients_destroy (zjob_clients_t **self_p)
 {
     assert (self_p);
+    if (*self_p)
+        free ((*self_p)->cleanups);
     free (*self_p);
     *self_p = NULL;
 }
@@ -282,19 +299,74 @@ s_results (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
     return 0;
 }
 
+//  CLEANUP deletes nothing here: it is left pending, and the owner runs it
+//  in steps, one per loop pass (zjob_clients_defer, zjob_clients_step)
 static int
-s_cleanup (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
+s_cleanup (zjob_clients_t *self, zjob_msg_t *msg)
 {
     int64_t now = zjob_clock_ms ();
     //  The manager keeps its configured retention; a request's own
     //  retention moves "now" by the difference
     if (zjob_msg_has (msg, "retention_ms"))
         now += self->retention_ms - (int64_t) zjob_msg_uint (msg, "retention_ms", 0);
-    int deleted = zjob_manager_cleanup (self->manager, now, err);
-    if (deleted < 0)
+    self->pending.now_ms = now;
+    self->pending.deleted = 0;
+    self->pending.request_id = self->request_id;
+    return ZJOB_CLIENTS_PENDING;
+}
+
+int
+zjob_clients_defer (zjob_clients_t *self, const uint8_t *rid, size_t rid_size,
+                    zjob_error_t *err)
+{
+    assert (self);
+    if (self->cleanup_count == self->cleanup_max) {
+        size_t max = self->cleanup_max? self->cleanup_max * 2: 4;
+        s_cleanup_t *cleanups = (s_cleanup_t *) realloc (self->cleanups,
+                                                         max * sizeof (s_cleanup_t));
+        if (!cleanups)
+            return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+        self->cleanups = cleanups;
+        self->cleanup_max = max;
+    }
+    s_cleanup_t *cleanup = &self->cleanups [self->cleanup_count++];
+    *cleanup = self->pending;
+    cleanup->rid_size = rid_size < ZJOB_RID_MAX? rid_size: ZJOB_RID_MAX;
+    memcpy (cleanup->rid, rid, cleanup->rid_size);
+    return 0;
+}
+
+size_t
+zjob_clients_deferred (zjob_clients_t *self)
+{
+    assert (self);
+    return self->cleanup_count;
+}
+
+int
+zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder, const uint8_t **rid_p,
+                   size_t *rid_size_p, uint64_t *request_id_p, zjob_error_t *err)
+{
+    assert (self && builder && rid_p && rid_size_p && request_id_p);
+    if (self->cleanup_count == 0)
+        return 0;
+    s_cleanup_t *cleanup = &self->cleanups [0];
+    int rc = zjob_manager_cleanup_step (self->manager, cleanup->now_ms, ZJOB_CLEANUP_STEP,
+                                        &cleanup->deleted, err);
+    if (rc > 0)
+        return 0;                       //  More next pass
+    //  Finished (or failed): answer it, and the next one starts next pass
+    self->answered = *cleanup;
+    memmove (self->cleanups, self->cleanups + 1, --self->cleanup_count * sizeof (s_cleanup_t));
+    *rid_p = self->answered.rid;
+    *rid_size_p = self->answered.rid_size;
+    *request_id_p = self->answered.request_id;
+    if (rc < 0)
         return -1;
+    self->builder = builder;
+    self->request_id = self->answered.request_id;
     s_ok (self);
-    zjob_msg_add_uint (self->builder, "deleted", (uint64_t) deleted);
+    zjob_msg_add_uint (self->builder, "deleted", (uint64_t) self->answered.deleted);
     return 1;                           //  Confirms state, even if nothing was deleted
 }
 
@@ -452,7 +524,7 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *
         case ZJOB_CMD_CANCEL:   return s_target (self, msg, cmd, err);
         case ZJOB_CMD_STATUS:   return s_status (self, msg, err);
         case ZJOB_CMD_RESULTS:  return s_results (self, msg, err);
-        case ZJOB_CMD_CLEANUP:  return s_cleanup (self, msg, err);
+        case ZJOB_CMD_CLEANUP:  return s_cleanup (self, msg);
         case ZJOB_CMD_STATS:    return s_stats (self, now_mono, err);
         case ZJOB_CMD_WORKERS:  return s_workers (self, err);
         case ZJOB_CMD_PING:

@@ -2165,3 +2165,92 @@ Test (broker, a_batching_worker_takes_jobs_and_gives_results_in_batches)
     zsock_destroy (&worker);
     zsock_destroy (&client);
 }
+
+
+//  --------------------------------------------------------------------------
+//  A long CLEANUP does not stop the loop: it runs in bounded steps, one
+//  per pass, and PINGs are answered in between
+
+#define S_CLEANUP_JOBS  200000
+
+Test (broker, a_long_cleanup_lets_pings_through_and_counts_every_job)
+{
+    char *dir = zjob_test_tmpdir ();
+    cr_assert_not_null (dir);
+    char spec [600];
+    snprintf (spec, sizeof (spec), "file:%s?fsync=never", dir);
+    //  200,000 finished (cancelled) jobs, written by a manager beforehand
+    zjob_error_t err = { 0, "" };
+    zjob_manager_t *manager = zjob_manager_open (spec, NULL, &err);
+    cr_assert_not_null (manager, "%s", err.text);
+    zjob_spec_t job_spec;
+    memset (&job_spec, 0, sizeof (job_spec));
+    job_spec.workflow_id = "old";
+    for (int index = 0; index < S_CLEANUP_JOBS; index++) {
+        zjob_job_t *job = zjob_manager_create (manager, &job_spec, false, &err);
+        cr_assert_not_null (job, "%s", err.text);
+        cr_assert_eq (zjob_manager_cancel (manager, job->id, &err), 0, "%s", err.text);
+        zjob_job_destroy (&job);
+    }
+    zjob_manager_destroy (&manager);
+    s_start ("store", spec, NULL);
+
+    //  One client asks for the cleanup, another pings while it runs
+    zsock_t *cleaner = zjob_test_dealer (s_clients);
+    zsock_t *pinger = zjob_test_dealer (s_clients);
+    //  Connected and served before the clock starts
+    zjob_msg_begin (s_builder, ZJOB_CMD_PING, ++s_request);
+    zjob_msg_t *reply = zjob_test_call (pinger, s_builder, S_WAIT);
+    cr_assert_not_null (reply);
+    zjob_msg_destroy (&reply);
+    zjob_msg_begin (s_builder, ZJOB_CMD_CLEANUP, ++s_request);
+    zjob_msg_add_uint (s_builder, "retention_ms", 0);
+    uint64_t cleanup_request = s_request;
+    size_t size;
+    const uint8_t *data = zjob_msg_end_data (s_builder, &size, &err);
+    cr_assert_not_null (data, "%s", err.text);
+    zframe_t *frame = zframe_new (data, size);
+    int64_t started = zclock_mono ();
+    cr_assert_eq (zjob_test_send (cleaner, &frame), 0);
+
+    int64_t longest = 0;                //  The slowest PING answered during it
+    size_t pings = 0;                   //  PINGs answered during it
+    zjob_msg_t *done = NULL;
+    int64_t deadline = started + 50000;
+    while (!done) {
+        cr_assert_lt (zclock_mono (), deadline, "the cleanup never ended");
+        zjob_msg_begin (s_builder, ZJOB_CMD_PING, ++s_request);
+        int64_t sent = zclock_mono ();
+        reply = zjob_test_call (pinger, s_builder, S_WAIT);
+        int64_t waited = zclock_mono () - sent;
+        cr_assert_not_null (reply, "a PING went unanswered for %d ms", S_WAIT);
+        zjob_msg_destroy (&reply);
+        done = zjob_test_recv (cleaner, ZJOB_ROUTE_BROKER_CLIENT, 0);
+        if (!done) {
+            pings++;
+            longest = waited > longest? waited: longest;
+        }
+    }
+    int64_t took = zclock_mono () - started;
+    cr_assert_eq (zjob_msg_request_id (done), cleanup_request);
+    cr_assert_eq (zjob_msg_command (done), ZJOB_CMD_OK);
+    cr_assert_eq (zjob_msg_uint (done, "deleted", 0), S_CLEANUP_JOBS,
+                  "the OK counts every job deleted");
+    zjob_msg_destroy (&done);
+    //  Several PINGs were answered while it ran, none after a wait near
+    //  the whole cleanup's (one pass at a time in between)
+    cr_assert_geq (pings, 3, "only %zu PINGs during a cleanup of %" PRId64 " ms", pings, took);
+    cr_assert_lt (longest, took / 3 + 1,
+                  "a PING waited %" PRId64 " ms during a cleanup of %" PRId64 " ms", longest, took);
+    cr_assert_lt (longest, 1000, "a PING waited %" PRId64 " ms", longest);
+    zjob_msg_begin (s_builder, ZJOB_CMD_STATS, ++s_request);
+    reply = zjob_test_call (pinger, s_builder, S_WAIT);
+    cr_assert_eq (zjob_msg_uint (reply, "jobs", 99), 0);
+    zjob_msg_destroy (&reply);
+
+    zsock_destroy (&cleaner);
+    zsock_destroy (&pinger);
+    s_stop ();
+    zjob_test_rmtree (dir);
+    free (dir);
+}

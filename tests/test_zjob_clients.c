@@ -263,3 +263,87 @@ Test (clients, stats_cap_scheduled_and_held_by_limit)
     zjob_registry_destroy (&registry);
     zjob_manager_destroy (&manager);
 }
+
+//  Hand the CLEANUP in s_request to the handler, which leaves it pending,
+//  and keep it for the client whose routing id is rid
+static void
+s_cleanup_deferred (const char *rid)
+{
+    zjob_error_t err;
+    zframe_t *frame = zjob_msg_end (s_request, &err);
+    cr_assert_not_null (frame);
+    zjob_msg_t *request = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                           ZJOB_ROUTE_CLIENT_BROKER, &err);
+    cr_assert_not_null (request, "%s", err.text);
+    cr_assert_eq (zjob_clients_handle (s_clients, request, s_reply, zjob_mono_ms (), &err),
+                  ZJOB_CLIENTS_PENDING, "a CLEANUP goes on in later passes");
+    cr_assert_eq (zjob_clients_defer (s_clients, (const uint8_t *) rid, strlen (rid), &err), 0);
+    zjob_msg_destroy (&request);
+    zframe_destroy (&frame);
+}
+
+//  Two CLEANUPs at once run one after the other, each in steps of at most
+//  ZJOB_CLEANUP_STEP jobs, each answered with the jobs it deleted itself
+Test (clients, cleanups_run_in_steps_one_after_the_other, .init = s_setup, .fini = s_teardown)
+{
+    #define DOOMED (2 * ZJOB_CLEANUP_STEP + 10)
+    zjob_spec_t spec;
+    memset (&spec, 0, sizeof (spec));
+    spec.workflow_id = "wf";
+    zjob_error_t err;
+    for (int index = 0; index < DOOMED; index++) {
+        zjob_job_t *job = zjob_manager_create (s_manager, &spec, false, &err);
+        cr_assert_not_null (job);
+        cr_assert_eq (zjob_manager_cancel (s_manager, job->id, &err), 0);
+        zjob_job_destroy (&job);
+    }
+    //  Past their retention of 0 once the clock has moved
+    int64_t after = zjob_clock_ms () + 1;
+    int64_t deadline = zjob_mono_ms () + 5000;
+    while (zjob_clock_ms () <= after)
+        cr_assert_lt (zjob_mono_ms (), deadline);
+    zjob_msg_begin (s_request, ZJOB_CMD_CLEANUP, 7);
+    zjob_msg_add_uint (s_request, "retention_ms", 0);
+    s_cleanup_deferred ("first");
+    zjob_msg_begin (s_request, ZJOB_CMD_CLEANUP, 8);
+    zjob_msg_add_uint (s_request, "retention_ms", 0);
+    s_cleanup_deferred ("second");
+    cr_assert_eq (zjob_clients_deferred (s_clients), 2);
+
+    const char *answered [2] = { NULL, NULL };
+    uint64_t deleted [2] = { 99, 99 };
+    int steps = 0;
+    size_t count = 0;
+    while (count < 2) {
+        cr_assert_lt (steps++, 10, "the cleanups never end");
+        size_t stored = zjob_manager_stored (s_manager);
+        const uint8_t *rid;
+        size_t rid_size;
+        uint64_t request_id;
+        int rc = zjob_clients_step (s_clients, s_reply, &rid, &rid_size, &request_id, &err);
+        cr_assert_geq (rc, 0, "%s", err.text);
+        cr_assert_leq (stored - zjob_manager_stored (s_manager), ZJOB_CLEANUP_STEP);
+        if (rc == 0)
+            continue;
+        zframe_t *frame = zjob_msg_end (s_reply, &err);
+        zjob_msg_t *reply = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                             ZJOB_ROUTE_BROKER_CLIENT, &err);
+        cr_assert_not_null (reply, "%s", err.text);
+        cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK);
+        cr_assert_eq (zjob_msg_request_id (reply), request_id);
+        answered [count] = rid_size == 5 && memcmp (rid, "first", 5) == 0? "first": "second";
+        deleted [count] = zjob_msg_uint (reply, "deleted", 99);
+        cr_assert_eq (request_id, count? 8: 7);
+        count++;
+        zjob_msg_destroy (&reply);
+        zframe_destroy (&frame);
+    }
+    cr_assert_str_eq (answered [0], "first");
+    cr_assert_eq (deleted [0], DOOMED, "the OK counts every step's deletions");
+    cr_assert_str_eq (answered [1], "second");
+    cr_assert_eq (deleted [1], 0, "the first deleted them all");
+    cr_assert_eq (steps, 4, "3 steps for the first, 1 for the second");
+    cr_assert_eq (zjob_clients_deferred (s_clients), 0);
+    cr_assert_eq (zjob_manager_stored (s_manager), 0);
+    #undef DOOMED
+}

@@ -1,0 +1,326 @@
+/*  =========================================================================
+    zjob_manager_rules - the job rules the broker applies, over the manager
+
+    These are the rules of PROTOCOL.md that are made of the manager's own
+    operations rather than of a change to one job: SUBMIT's idempotency
+    (9.2: a known key answers with its job if the workflow and inputs are
+    the same, else 409), a lost worker's job (requeued, or failed on its
+    last attempt), and the user's operations by name, on a list of ids or
+    on every job a filter matches (9.5). They use only the manager's
+    public functions, so they run, and are tested, without sockets; the
+    manager's own file keeps the one path every change takes. The store's
+    figures, seen through the manager, are here for the same reason.
+    ========================================================================= */
+
+#include <stdlib.h>
+#include <string.h>
+#include "zjob_manager.h"
+
+static bool
+s_streq (const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp (a, b) == 0;
+}
+
+
+//  --------------------------------------------------------------------------
+//  True if two inputs are the same msgpack bytes (none is the empty map)
+
+static bool
+s_same_inputs (const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size)
+{
+    static const uint8_t empty [] = { 0x80 };
+    if (a_size == 0) {
+        a = empty;
+        a_size = 1;
+    }
+    if (b_size == 0) {
+        b = empty;
+        b_size = 1;
+    }
+    return a_size == b_size && memcmp (a, b, a_size) == 0;
+}
+
+//  A spec that reuses the key of what (a job's id, or "jobs[i]") must ask
+//  for the same workflow and inputs; else 409, naming both. 0 or -1.
+static int
+s_key_reuse (const zjob_spec_t *spec, size_t index, const char *workflow_id,
+             const uint8_t *inputs, size_t inputs_size, const char *what, zjob_error_t *err)
+{
+    if (!s_streq (spec->workflow_id, workflow_id))
+        return zjob_error_set (err, ZJOB_CONFLICT, "jobs[%zu]: idempotency key \"%s\" is "
+                               "already used by %s with a different workflow (%s)", index,
+                               spec->idempotency_key, what, workflow_id? workflow_id: "");
+    if (!s_same_inputs (spec->inputs, spec->inputs_size, inputs, inputs_size))
+        return zjob_error_set (err, ZJOB_CONFLICT, "jobs[%zu]: idempotency key \"%s\" is "
+                               "already used by %s with different inputs", index,
+                               spec->idempotency_key, what);
+    return 0;
+}
+
+
+//  --------------------------------------------------------------------------
+//  SUBMIT (PROTOCOL.md 9.2): create each spec, or answer with the job its
+//  idempotency key already made, or an earlier spec of the same batch
+//  with the same key made. All or none for the jobs it creates.
+
+int
+zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                     bool auto_start, zjob_job_t **jobs, uint64_t *existing,
+                     size_t *existing_count_p, zjob_error_t *err)
+{
+    assert (self);
+    assert (jobs && existing && existing_count_p);
+    *existing_count_p = 0;
+    if (count == 0 || !specs)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs: required");
+    if (count == 1) {
+        //  The common case allocates nothing here
+        const char *key = specs [0].idempotency_key;
+        jobs [0] = key? zjob_manager_find_key (self, key): NULL;
+        if (jobs [0]) {
+            char what [ZJOB_ID_LEN + 8];
+            snprintf (what, sizeof (what), "job %s", jobs [0]->id);
+            if (s_key_reuse (&specs [0], 0, jobs [0]->workflow_id, jobs [0]->inputs.data,
+                             jobs [0]->inputs.size, what, err)) {
+                zjob_job_destroy (&jobs [0]);
+                return -1;
+            }
+            existing [(*existing_count_p)++] = 0;
+            return 0;
+        }
+        jobs [0] = zjob_manager_create (self, &specs [0], auto_start, err);
+        return jobs [0]? 1: -1;
+    }
+    //  first [i]: index + 1 of the spec whose job answers spec i, if not
+    //  its own (a known key: 0 with jobs [i] set)
+    bool *skip = (bool *) calloc (count, sizeof (bool));
+    size_t *first = (size_t *) calloc (count, sizeof (size_t));
+    zhashx_t *batch_keys = NULL;        //  key -> index + 1 of its first spec
+    int rc = skip && first? 0: zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    for (size_t index = 0; index < count; index++)
+        jobs [index] = NULL;
+    for (size_t index = 0; rc == 0 && index < count; index++) {
+        const char *key = specs [index].idempotency_key;
+        if (!key)
+            continue;
+        if ((jobs [index] = zjob_manager_find_key (self, key)) != NULL) {
+            char what [ZJOB_ID_LEN + 8];
+            snprintf (what, sizeof (what), "job %s", jobs [index]->id);
+            rc = s_key_reuse (&specs [index], index, jobs [index]->workflow_id,
+                              jobs [index]->inputs.data, jobs [index]->inputs.size, what, err);
+            skip [index] = true;
+            continue;
+        }
+        if (!batch_keys && (batch_keys = zjob_hashx_new ()) == NULL) {
+            rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+            break;
+        }
+        size_t earlier = (size_t) (uintptr_t) zhashx_lookup (batch_keys, key);
+        if (earlier) {
+            const zjob_spec_t *before = &specs [earlier - 1];
+            char what [32];
+            snprintf (what, sizeof (what), "jobs[%zu]", earlier - 1);
+            rc = s_key_reuse (&specs [index], index, before->workflow_id, before->inputs,
+                              before->inputs_size, what, err);
+            skip [index] = true;
+            first [index] = earlier;
+        }
+        else
+            zhashx_insert (batch_keys, key, (void *) (uintptr_t) (index + 1));
+    }
+    size_t created = 0;
+    for (size_t index = 0; rc == 0 && index < count; index++)
+        created += !skip [index];
+    if (rc == 0 && created)
+        rc = zjob_manager_create_some (self, specs, count, skip, auto_start, jobs, err);
+    for (size_t index = 0; index < count; index++) {
+        if (rc == 0 && skip && skip [index]) {
+            existing [(*existing_count_p)++] = index;
+            if (first [index])
+                jobs [index] = zjob_job_ref (jobs [first [index] - 1]);
+        }
+        else
+        if (rc)
+            zjob_job_destroy (&jobs [index]);
+    }
+    if (rc)
+        *existing_count_p = 0;
+    free (skip);
+    free (first);
+    zhashx_destroy (&batch_keys);
+    return rc? -1: (int) created;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The worker holding job id was lost: requeue the job, or fail it with
+//  kind worker_lost when that was its last attempt.
+
+int
+zjob_manager_worker_lost (zjob_manager_t *self, const char *id, zjob_error_t *err)
+{
+    assert (self);
+    zjob_job_t *job = zjob_manager_get (self, id, err);
+    if (!job)
+        return -1;
+    int rc = 0;
+    if (job->status == ZJOB_RUNNING
+    &&  job->max_attempts && job->attempts >= job->max_attempts) {
+        //  That was its last attempt: fail it rather than run it again
+        char worker_id [ZJOB_NAME_MAX + 1];
+        snprintf (worker_id, sizeof (worker_id), "%s", job->worker_id? job->worker_id: "");
+        if (zjob_manager_fail (self, id, worker_id, "worker_lost",
+                               "the worker was lost on the last attempt", err) == 0)
+            rc = ZJOB_LOST_FAILED;
+        else
+            rc = -1;
+    }
+    if (rc == 0 && job->held)
+        rc = zjob_manager_requeue (self, id, err) == 0? ZJOB_LOST_REQUEUED: -1;
+    zjob_job_destroy (&job);
+    return rc;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The user's operations by name, on one job, a list, or a filter
+
+int
+zjob_manager_apply (zjob_manager_t *self, zjob_apply_t what, const char *id,
+                    zjob_error_t *err)
+{
+    assert (self);
+    switch (what) {
+        case ZJOB_APPLY_DELETE: return zjob_manager_delete (self, id, err);
+        case ZJOB_APPLY_START:  return zjob_manager_start (self, id, err);
+        case ZJOB_APPLY_PAUSE:  return zjob_manager_pause (self, id, err);
+        case ZJOB_APPLY_RESUME: return zjob_manager_resume (self, id, err);
+        case ZJOB_APPLY_CANCEL: return zjob_manager_cancel (self, id, err);
+    }
+    return zjob_error_set (err, ZJOB_BAD_REQUEST, "not a job operation");
+}
+
+//  Collects the ids of the jobs a filter matches for which the operation
+//  is legal (PROTOCOL.md 9.5); the visitor must not change jobs
+typedef struct {
+    zlistx_t *ids;                      //  Copies of the ids
+    int op;                             //  zjob_op_t, or -1 for delete (always legal)
+} s_collect_t;
+
+static int
+s_collect_id (zjob_job_t *job, void *arg)
+{
+    s_collect_t *collect = (s_collect_t *) arg;
+    if (collect->op < 0
+    ||  zjob_transition ((zjob_status_t) job->status, (zjob_op_t) collect->op,
+                         job->held, NULL) >= 0)
+        zlistx_add_end (collect->ids, job->id);
+    return 0;
+}
+
+//  Apply what to one id, counting it in bulk
+static void
+s_bulk_one (zjob_manager_t *self, zjob_apply_t what, const char *id, zjob_bulk_t *bulk)
+{
+    zjob_error_t err;
+    if (zjob_manager_apply (self, what, id, &err) == 0) {
+        bulk->done++;
+        return;
+    }
+    bulk->failed++;
+    if (bulk->error_count < ZJOB_BULK_ERRORS_MAX) {
+        snprintf (bulk->ids [bulk->error_count], sizeof (bulk->ids [0]), "%s", id? id: "");
+        bulk->errors [bulk->error_count++] = err;
+    }
+}
+
+int
+zjob_manager_apply_bulk (zjob_manager_t *self, zjob_apply_t what, const char *const *ids,
+                         size_t count, const zjob_filter_t *filter, zjob_bulk_t *bulk,
+                         zjob_error_t *err)
+{
+    assert (self);
+    assert (bulk);
+    bulk->done = bulk->failed = bulk->error_count = 0;
+    if (ids) {
+        for (size_t index = 0; index < count; index++)
+            s_bulk_one (self, what, ids [index], bulk);
+        return 0;
+    }
+    if (!filter)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "no ids and no filter");
+    //  Collect first: the operations change what the filter matches
+    zlistx_t *matched = zlistx_new ();
+    if (!matched)
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    zlistx_set_duplicator (matched, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_destructor (matched, (zlistx_destructor_fn *) zstr_free);
+    s_collect_t collect = {
+        matched,
+        what == ZJOB_APPLY_START? ZJOB_OP_START: what == ZJOB_APPLY_PAUSE? ZJOB_OP_PAUSE:
+        what == ZJOB_APPLY_RESUME? ZJOB_OP_RESUME: what == ZJOB_APPLY_CANCEL? ZJOB_OP_CANCEL: -1
+    };
+    zjob_store_iterate (zjob_manager_store (self), filter, s_collect_id, &collect);
+    const char *id = (const char *) zlistx_first (matched);
+    for (; id; id = (const char *) zlistx_next (matched))
+        s_bulk_one (self, what, id, bulk);
+    zlistx_destroy (&matched);
+    return 0;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The store, seen through the manager
+
+zjob_manager_t *
+zjob_manager_open (const char *spec, const zjob_manager_config_t *config, zjob_error_t *err)
+{
+    zjob_store_t *store = zjob_store_open (spec, err);
+    if (!store)
+        return NULL;
+    zjob_manager_t *self = zjob_manager_new (&store, config, err);
+    zjob_store_destroy (&store);
+    return self;
+}
+
+const char *
+zjob_manager_store_name (zjob_manager_t *self)
+{
+    assert (self);
+    return zjob_store_name (zjob_manager_store (self));
+}
+
+void
+zjob_manager_store_stats (zjob_manager_t *self, zhashx_t *into)
+{
+    assert (self);
+    zjob_store_stats (zjob_manager_store (self), into);
+}
+
+size_t
+zjob_manager_stored (zjob_manager_t *self)
+{
+    assert (self);
+    return zjob_store_count (zjob_manager_store (self));
+}
+
+static int
+s_count_handed_out (zjob_job_t *job, void *arg)
+{
+    if (job->attempts > 0)
+        (*(size_t *) arg)++;
+    return 0;
+}
+
+size_t
+zjob_manager_reclaimable (zjob_manager_t *self)
+{
+    assert (self);
+    zjob_filter_t queued = { .status_mask = 1u << ZJOB_QUEUED };
+    size_t handed_out = 0;
+    zjob_store_iterate (zjob_manager_store (self), &queued, s_count_handed_out, &handed_out);
+    return handed_out;
+}
