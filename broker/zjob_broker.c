@@ -9,6 +9,7 @@
       zjob_clients    answers client requests (and keeps the STATS rates)
       zjob_workers    answers worker messages (READY, RESULT, PROGRESS...)
       zjob_registry   the workers: credit ring, holders, liveness
+      zjob_dispatch   the dispatch walk over the credit ring
       zjob_outbox     replies held until the sync that covers them
       zjob_publisher  events, encoded only for topics somebody wants
 
@@ -59,22 +60,18 @@
     signal of an incoming message); it is cleared only by a read that
     found nothing. The loop blocks only when no socket is unsettled.
 
-    Dispatch and credit. Workers with credit are in the registry's ring;
-    dispatch walks it from where it last stopped and hands each worker in
-    turn the best job for it (zjob_manager_take: highest priority, then
-    oldest, among the workflows it serves), one per visit, so work spreads
-    evenly. A worker that gets nothing is skipped for the rest of the
-    walk, so a walk costs O(jobs handed out + workers), and it runs only
-    when something could now be handed out that could not before: a job
-    was queued or became due, a worker joined or left, credit came back,
-    the reclaim window after a restart ended, or, under max-concurrent, a
-    held job was let go. A batching worker (READY "batch") is sent the
-    jobs a walk gives it in one JOB at the walk's end; a JOB that cannot
-    go out puts its jobs back at the front of their queue, in order. A
-    worker is sent no JOB before the OK to its READY has gone out. After
-    a restart that found jobs handed out before, dispatch waits one
-    liveness period so that the workers still running them can reconnect
-    and take them back (READY "jobs") before anyone else is given them.
+    Dispatch and credit. zjob_dispatch walks the registry's credit ring
+    and hands each worker in turn the best job for it (its banner says
+    how); this file decides when a walk runs: only when something could
+    now be handed out that could not before (a job was queued or became
+    due, a worker joined or left, credit came back, the reclaim window
+    after a restart ended, or, under max-concurrent, a held job was let
+    go), never while syncs fail, and before the pass's sync only over jobs
+    whose enqueue is durable. A worker is sent no JOB before the OK to its
+    READY has gone out. After a restart that found jobs handed out before,
+    dispatch waits one liveness period so that the workers still running
+    them can reconnect and take them back (READY "jobs") before anyone
+    else is given them.
 
     Bad input never stops the loop: a message that does not decode gets
     the ERROR that zjob_msg_error_for builds (400, 413, 505...), or is
@@ -93,6 +90,7 @@
 #include "zjob_broker.h"
 #include "zjob_manager.h"
 #include "zjob_registry.h"
+#include "zjob_dispatch.h"
 #include "zjob_outbox.h"
 #include "zjob_publisher.h"
 #include "zjob_clients.h"
@@ -148,9 +146,7 @@ typedef struct {
     zjob_error_t start_error;               //  Why the broker is not serving, if not
 
     zjob_registry_t *registry;              //  The workers, their credit and jobs
-    s_worker_t **pending;                   //  Workers with jobs taken in this walk
-    size_t pending_count;                   //  (batching workers), sent at its end
-    size_t pending_max;
+    zjob_dispatch_t *dispatcher;            //  The dispatch walk
     bool dispatch_needed;                   //  Something changed since the last walk
     bool dirty;                             //  Mutations since the last sync
     uint64_t committed_seq;                 //  Enqueues up to this one are durable
@@ -575,112 +571,13 @@ s_drain (s_broker_t *self, s_side_t side)
 
 
 //  --------------------------------------------------------------------------
-//  Dispatch: round-robin over the workers with credit
+//  Dispatch: zjob_dispatch walks the credit ring; this decides when
 
-//  Send job to worker now. Returns 0, or -1 (errno as s_send_now)
+//  The dispatcher's send: a JOB to a worker, now
 static int
-s_send_job (s_broker_t *self, s_worker_t *worker, const zjob_job_t *job)
+s_send_job (const uint8_t *rid, size_t rid_size, const uint8_t *data, size_t size, void *arg)
 {
-    zjob_error_t err;
-    size_t size;
-    zjob_msg_begin (self->builder, ZJOB_CMD_JOB, 0);
-    zjob_msg_add_job (self->builder, "job", job);
-    const uint8_t *data = zjob_msg_end_data (self->builder, &size, &err);
-    if (!data) {
-        s_log_error (self, "zjob_broker: cannot encode job %s: %s", job->id, err.text);
-        errno = ENOMEM;
-        return -1;
-    }
-    return s_send_now (self, S_WORKERS, worker->rid, worker->rid_size, data, size);
-}
-
-//  A JOB could not go out: the jobs go back to the front of their queue.
-//  A worker that is gone is dead; one whose pipe is full gets no more
-//  until a result comes back.
-static void
-s_send_failed (s_broker_t *self, s_worker_t *worker, int error)
-{
-    if (error == EHOSTUNREACH)
-        zjob_registry_mark_dead (self->registry, worker, "disconnect");
-    else
-        worker->credit = 0;             //  Its pipe is full: wait for a result
-    self->dispatch_needed = true;
-}
-
-//  Send the jobs taken for a batching worker in this walk: one JOB, its
-//  "jobs" as many as fit in a message (the single form for one job). What
-//  cannot be sent is requeued, as s_send_job's caller does.
-static void
-s_pending_send (s_broker_t *self, s_worker_t *worker)
-{
-    size_t sent = 0;
-    int error = 0;
-    while (sent < worker->pending_count) {
-        size_t left = worker->pending_count - sent;
-        size_t added = 1;
-        zjob_msg_begin (self->builder, ZJOB_CMD_JOB, 0);
-        if (left == 1)
-            zjob_msg_add_job (self->builder, "job", worker->pending [sent]);
-        else
-            added = zjob_msg_add_jobs (self->builder, "jobs", worker->pending + sent, left);
-        zjob_error_t err;
-        size_t size;
-        const uint8_t *data = added? zjob_msg_end_data (self->builder, &size, &err): NULL;
-        if (!data) {
-            s_log_error (self, "zjob_broker: cannot encode a JOB of %zu jobs for worker %s",
-                         left, worker->worker_id);
-            error = ENOMEM;
-            break;
-        }
-        if (s_send_now (self, S_WORKERS, worker->rid, worker->rid_size, data, size)) {
-            error = zmq_errno ();
-            break;
-        }
-        sent += added;
-    }
-    //  Last first: each goes to the front, so they keep their order
-    for (size_t index = worker->pending_count; index > sent; index--) {
-        zjob_job_t *job = worker->pending [index - 1];
-        zjob_error_t err;
-        zjob_registry_release (self->registry, job->id, worker);
-        if (zjob_manager_requeue (self->manager, job->id, &err))
-            s_log_error (self, "zjob_broker: cannot requeue job %s: %s", job->id, err.text);
-    }
-    if (sent < worker->pending_count) {
-        s_send_failed (self, worker, error);
-        zjob_registry_ring_remove (self->registry, worker);
-    }
-    for (size_t index = 0; index < worker->pending_count; index++)
-        zjob_job_destroy (&worker->pending [index]);
-    worker->pending_count = 0;
-}
-
-//  Keep job for a batching worker until the walk's end (or until it has
-//  a JOB's worth). Returns 0, or -1 if out of memory (job untouched).
-static int
-s_pending_add (s_broker_t *self, s_worker_t *worker, zjob_job_t **job_p)
-{
-    if (!worker->pending_listed) {
-        if (self->pending_count == self->pending_max) {
-            size_t max = self->pending_max? self->pending_max * 2: 16;
-            s_worker_t **grown = (s_worker_t **) realloc (self->pending,
-                                                          max * sizeof (s_worker_t *));
-            if (!grown)
-                return -1;
-            self->pending = grown;
-            self->pending_max = max;
-        }
-        self->pending [self->pending_count++] = worker;
-        worker->pending_listed = true;
-    }
-    if (zjob_registry_hold (self->registry, worker, (*job_p)->id))
-        return -1;
-    worker->credit--;
-    worker->pending [worker->pending_count++] = *job_p;
-    *job_p = NULL;
-    if (worker->pending_count == worker->batch)
-        s_pending_send (self, worker);
-    return 0;
+    return s_send_now ((s_broker_t *) arg, S_WORKERS, rid, rid_size, data, size);
 }
 
 //  Hand out jobs. Before the pass's sync (committed), only jobs whose
@@ -699,64 +596,13 @@ s_dispatch (s_broker_t *self, bool committed)
             return;                     //  Still leaving workers time to reclaim
         self->hold_until = 0;
     }
-    uint64_t max_seq = committed? UINT64_MAX: self->committed_seq;
     if (committed)
         self->dispatch_needed = false;
-    size_t misses = 0;                  //  Workers in a row that got nothing
-    zjob_registry_t *registry = self->registry;
-    s_worker_t *worker = zjob_registry_ring (registry);
-    while (worker && misses < zjob_registry_ring_size (registry)) {
-        s_worker_t *next = worker->next;
-        zjob_job_t *job = zjob_manager_take_before (self->manager,
-                                                    (const char *const *) worker->workflows,
-                                                    worker->workflow_count, worker->worker_id,
-                                                    max_seq);
-        if (!job) {
-            if (zjob_manager_queued (self->manager) == 0
-            || (self->config.max_concurrent
-                && zjob_manager_active (self->manager) >= self->config.max_concurrent))
-                break;                  //  Nothing for anyone
-            misses++;
-            worker = next;
-            continue;
-        }
-        misses = 0;
+    bool again = false;
+    if (zjob_dispatch_walk (self->dispatcher, committed? UINT64_MAX: self->committed_seq, &again))
         self->dirty = true;
-        if (worker->batch > 1 && s_pending_add (self, worker, &job) == 0)
-            ;                           //  Sent with the others at the walk's end
-        else
-        if (s_send_job (self, worker, job) == 0) {
-            if (zjob_registry_hold (registry, worker, job->id))
-                s_log_error (self, "zjob_broker: out of memory recording job %s", job->id);
-            worker->credit--;
-        }
-        else {
-            //  Not delivered: the job goes back to the front of its queue
-            zjob_error_t err;
-            s_send_failed (self, worker, errno);
-            if (zjob_manager_requeue (self->manager, job->id, &err))
-                s_log_error (self, "zjob_broker: cannot requeue job %s: %s", job->id, err.text);
-        }
-        zjob_job_destroy (&job);
-        if (worker->credit == 0 || worker->dead) {
-            zjob_registry_ring_remove (registry, worker);
-            if (!zjob_registry_ring (registry))
-                break;
-            if (next == worker || !next->in_ring)
-                next = zjob_registry_ring (registry);
-        }
-        worker = next;
-    }
-    //  The next walk starts where this one ended
-    zjob_registry_ring_set (registry, worker);
-    //  The batching workers' JOBs: one each, all this walk gave them
-    for (size_t index = 0; index < self->pending_count; index++) {
-        s_worker_t *batched = self->pending [index];
-        batched->pending_listed = false;
-        if (batched->pending_count)
-            s_pending_send (self, batched);
-    }
-    self->pending_count = 0;
+    if (again)
+        self->dispatch_needed = true;
 }
 
 
@@ -889,7 +735,7 @@ s_broker_destroy (s_broker_t **self_p)
     zstr_free (&self->workers_endpoint);
     zstr_free (&self->events_endpoint);
     zjob_outbox_destroy (&self->outbox);
-    free (self->pending);
+    zjob_dispatch_destroy (&self->dispatcher);
     free (self);
     *self_p = NULL;
 }
@@ -925,6 +771,14 @@ s_broker_start (s_broker_t *self)
     self->manager = zjob_manager_open (spec, &manager_config, err);
     if (!self->manager)
         return -1;
+    zjob_dispatch_config_t dispatch_config = {
+        .manager = self->manager, .registry = self->registry, .builder = self->builder,
+        .send = s_send_job, .send_arg = self,
+        .max_concurrent = (size_t) config->max_concurrent, .log_level = config->log_level
+    };
+    self->dispatcher = zjob_dispatch_new (&dispatch_config);
+    if (!self->dispatcher)
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     self->dispatch_needed = true;       //  Recovery may have queued jobs
     self->dirty = true;                 //  And rewritten some: commit them first
 
