@@ -115,7 +115,7 @@ Test (job_new, name_limits)
     cr_assert_not_null (job, "names of exactly ZJOB_NAME_MAX bytes are valid");
     zjob_job_destroy (&job);
     //  Every printable ASCII character but space is allowed
-    char all [100];
+    char all [ZJOB_NAME_MAX + 1];
     int n = 0;
     for (int c = '!'; c <= '~'; c++)
         if (n < ZJOB_NAME_MAX)

@@ -191,9 +191,10 @@ void
     e2e_report (e2e_role_t *role, e2e_rec_kind_t kind, int64_t count, int64_t t0, int64_t t1,
               int64_t value, const char *text);
 
-//  In a child: report a failure and end
+//  In a child: report a failure and end (exit 1); never returns
 void
-    e2e_fail (e2e_role_t *role, const char *what, const char *detail);
+    e2e_fail (e2e_role_t *role, const char *what, const char *detail)
+    __attribute__ ((noreturn));
 
 //  In a child: wait for a command from the parent (a byte and a 64-bit
 //  argument, into *argument_p if not NULL). Returns it, or 0 at EOF.
