@@ -717,6 +717,20 @@ s_check_filter (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_fiel
     return 0;
 }
 
+//  Item i of array (an array at path) must be a map (expected says what
+//  kind, for the error) that passes table; values as s_check_map
+static int
+s_check_item (zjob_proto_ctx_t *ctx, const msgpack_object *array, uint32_t i,
+              const s_path_t *path, const s_table_t *table, const char *expected,
+              const msgpack_object **values)
+{
+    s_path_t item = { path, NULL, i };
+    const msgpack_object *map = &array->via.array.ptr [i];
+    if (map->type != MSGPACK_OBJECT_MAP)
+        return s_fail_type (ctx, &item, expected, map);
+    return s_check_map (ctx, map, table, values, &item);
+}
+
 //  SUBMIT's specs, each checked and built into the message's zone
 static int
 s_check_specs (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_t *field,
@@ -733,12 +747,8 @@ s_check_specs (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field
             return s_fail_memory (ctx);
     }
     for (uint32_t i = 0; i < count; i++) {
-        s_path_t item = { path, NULL, i };
-        const msgpack_object *spec = &value->via.array.ptr [i];
-        if (spec->type != MSGPACK_OBJECT_MAP)
-            return s_fail_type (ctx, &item, "a job spec map", spec);
         const msgpack_object *values [sizeof (s_spec_fields) / sizeof (s_spec_fields [0])];
-        if (s_check_map (ctx, spec, &s_spec_table, values, &item))
+        if (s_check_item (ctx, value, i, path, &s_spec_table, "a job spec map", values))
             return -1;
         if (specs && s_build_spec (ctx, values, &specs [i]))
             return -1;
@@ -758,12 +768,8 @@ s_check_items (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field
     if (s_check_array (ctx, value, field, path, "an array of maps"))
         return -1;
     for (uint32_t i = 0; i < value->via.array.size; i++) {
-        s_path_t item = { path, NULL, i };
-        const msgpack_object *map = &value->via.array.ptr [i];
-        if (map->type != MSGPACK_OBJECT_MAP)
-            return s_fail_type (ctx, &item, "a map", map);
         const msgpack_object *values [FIELDS_MAX];
-        if (s_check_map (ctx, map, field->items, values, &item))
+        if (s_check_item (ctx, value, i, path, field->items, "a map", values))
             return -1;
     }
     return 0;
