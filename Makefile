@@ -1,12 +1,14 @@
 # zjob - the two commands: `make demo` and `make test`.
 # Everything CMake does not do lives here: installing the Debian packages
 # that are missing, driving the normal and sanitizer builds, and the code
-# tools (`make format`, `make format-check`, `make lint`), which are not
-# part of `make test`.
+# tools: `make lint` (cppcheck), which `make test` runs after the tests,
+# and `make format` / `make format-check` (clang-format), which it does not.
 
 DEBS      := build-essential cmake pkg-config libzmq3-dev libczmq-dev \
              libmsgpack-dev libcriterion-dev libjansson-dev
-TOOL_DEBS := clang-format cppcheck
+# What make test needs beyond the build: cppcheck, for its lint
+TEST_DEBS := cppcheck
+TOOL_DEBS := clang-format
 BUILD     := build
 ASAN      := build-asan
 JOBS      ?= 2
@@ -14,7 +16,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The C files clang-format looks after: those git tracks
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
 
-.PHONY: all deps deps-tools build build-asan test test-release test-asan demo bench \
+.PHONY: all deps deps-test deps-tools build build-asan test test-release test-asan demo bench \
         format format-check lint clean
 
 all: build
@@ -33,6 +35,9 @@ endef
 
 deps:
 	$(call install_missing,$(DEBS))
+
+deps-test:
+	$(call install_missing,$(TEST_DEBS))
 
 deps-tools:
 	$(call install_missing,$(TOOL_DEBS))
@@ -55,7 +60,7 @@ test-release: build
 test-asan: build-asan
 	tests/sanitize_check.sh $(ASAN) -j $(JOBS)
 
-test: test-release test-asan
+test: test-release test-asan lint
 
 bench: build
 	./$(BUILD)/bench_core
@@ -76,8 +81,8 @@ format-check: deps-tools
 	  echo "zjob: make format would change:"; echo "$$changed" | sed 's/^/    /'; exit 1; \
 	fi; echo "zjob: formatted"
 
-# cppcheck on every file the build compiles (tests/lint.sh)
-lint: deps-tools $(BUILD)/Makefile
+# cppcheck on every file the build compiles (tests/lint.sh); part of make test
+lint: deps-test $(BUILD)/Makefile
 	JOBS=$(JOBS) tests/lint.sh . $(BUILD)
 
 clean:

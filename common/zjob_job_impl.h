@@ -12,7 +12,7 @@
     "Public API and ABI").
 
     The design of the job, its memory layout and its codec are described
-    at the top of zjob_job.h and zjob_job.c.
+    at the top of zjob_job.h, zjob_job.c and zjob_job_codec.c.
     ========================================================================= */
 
 #ifndef ZJOB_JOB_IMPL_H_INCLUDED

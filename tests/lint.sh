@@ -5,8 +5,9 @@
 #  any finding. Checks: warning, performance and portability (errors are
 #  always on); cppcheck's "style" class is left out, a matter of taste
 #  that the code review covers. Each suppression is in tests/cppcheck.supp
-#  with its reason; Criterion's macros are described to cppcheck by
-#  tests/cppcheck_criterion.cfg. Usage: tests/lint.sh SOURCE_DIR BUILD_DIR
+#  with its reason; Criterion's and jansson's macros are described to
+#  cppcheck by tests/cppcheck_criterion.cfg and tests/cppcheck_jansson.cfg.
+#  Usage: tests/lint.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 source=$(cd "${1:?usage: lint.sh SOURCE_DIR BUILD_DIR}" && pwd)
 build=$(cd "${2:?usage: lint.sh SOURCE_DIR BUILD_DIR}" && pwd)
@@ -14,12 +15,22 @@ build=$(cd "${2:?usage: lint.sh SOURCE_DIR BUILD_DIR}" && pwd)
     || { echo "lint: no $build/compile_commands.json (configure the build first)" >&2; exit 2; }
 mkdir -p "$build/cppcheck"
 cd "$source"
-#  Paths relative to the source tree, so that the suppressions match
-cppcheck --project="$build/compile_commands.json" \
+#  Paths relative to the source tree, so that the suppressions match.
+#  Any line cppcheck prints (--quiet: findings only) is a finding: 2.10
+#  does not count those of its whole-program pass (ctunullpointer...) in
+#  its exit code.
+status=0
+findings=$(cppcheck --project="$build/compile_commands.json" \
     --cppcheck-build-dir="$build/cppcheck" \
     --library="$source/tests/cppcheck_criterion.cfg" \
+    --library="$source/tests/cppcheck_jansson.cfg" \
     --suppressions-list="$source/tests/cppcheck.supp" \
     --enable=warning,performance,portability --std=c11 \
     --relative-paths="$source" -j "${JOBS:-2}" --quiet --error-exitcode=1 \
-    --template='{file}:{line}: {severity} ({id}): {message}'
+    --template='{file}:{line}: {severity} ({id}): {message}' 2>&1) || status=$?
+if [ -n "$findings" ] || [ "$status" != 0 ]; then
+    [ -z "$findings" ] || echo "$findings"
+    echo "lint: cppcheck found the above (exit status $status)" >&2
+    exit 1
+fi
 echo "lint: cppcheck found nothing"

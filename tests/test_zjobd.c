@@ -545,7 +545,7 @@ s_run (const char *const *args, char **out, char **err)
         dup2 (out_fd, STDOUT_FILENO);
         dup2 (err_fd, STDERR_FILENO);
         char *argv [32] = { (char *) ZJOB_BIN_DIR "/zjobd" };
-        for (int index = 0; args [index] && index < 30; index++)
+        for (int index = 0; index < 30 && args [index]; index++)
             argv [index + 1] = (char *) args [index];
         execv (argv [0], argv);
         _exit (127);

@@ -141,7 +141,7 @@ zjob_cli_print_stats (json_t *stats)
     for (int status = 0; status < ZJOB_STATUS_COUNT; status++) {
         const char *name = zjob_status_name ((zjob_status_t) status);
         size_t index = 0;
-        for (; name [index] && index < 15; index++)
+        for (; index < 15 && name [index]; index++)
             names [status][index] = (char) toupper ((unsigned char) name [index]);
         names [status][index] = '\0';
         header [status + 1] = names [status];

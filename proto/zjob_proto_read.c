@@ -1,0 +1,250 @@
+/*  =========================================================================
+    zjob_proto_read - the typed readers of a decoded message
+
+    What a broker, client or worker reads of a message that zjob_msg_decode
+    accepted: the envelope, any body field by key (typed, with a default
+    when absent), and the structures the schema built (specs, query,
+    target, results), jobs and errors. A decoded message is already
+    checked, so these readers never fail on a field its table defines;
+    for other fields they answer the default. Copies they make live in the
+    message's zone and die with it. zjob_msg_result_error, which reads with
+    a field table, is in zjob_proto_schema.c.
+    ========================================================================= */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "zjob_proto_impl.h"
+
+uint32_t
+zjob_msg_version (zjob_msg_t *self)
+{
+    return self? self->version: 0;
+}
+
+zjob_cmd_t
+zjob_msg_command (zjob_msg_t *self)
+{
+    return self? self->command: ZJOB_CMD_UNKNOWN;
+}
+
+const char *
+zjob_msg_command_name (zjob_msg_t *self)
+{
+    return zjob_cmd_name (zjob_msg_command (self));
+}
+
+uint64_t
+zjob_msg_request_id (zjob_msg_t *self)
+{
+    return self? self->request_id: 0;
+}
+
+zjob_route_t
+zjob_msg_route (zjob_msg_t *self)
+{
+    return self? self->route: ZJOB_ROUTE_CLIENT_BROKER;
+}
+
+const msgpack_object *
+zjob_msg_body (zjob_msg_t *self)
+{
+    return self? self->body: NULL;
+}
+
+const msgpack_object *
+zjob_msg_field (zjob_msg_t *self, const char *key)
+{
+    if (!self || !key)
+        return NULL;
+    size_t len = strlen (key);
+    const msgpack_object_map *map = &self->body->via.map;
+    for (uint32_t i = 0; i < map->size; i++) {
+        const msgpack_object *k = &map->ptr [i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len
+        &&  memcmp (k->via.str.ptr, key, len) == 0)
+            return map->ptr [i].val.type == MSGPACK_OBJECT_NIL? NULL: &map->ptr [i].val;
+    }
+    return NULL;
+}
+
+bool
+zjob_msg_has (zjob_msg_t *self, const char *key)
+{
+    return zjob_msg_field (self, key) != NULL;
+}
+
+const char *
+zjob_msg_str (zjob_msg_t *self, const char *key)
+{
+    const msgpack_object *value = zjob_msg_field (self, key);
+    if (!value || value->type != MSGPACK_OBJECT_STR)
+        return NULL;
+    return zjob_proto_zone_str (self->zone, value);
+}
+
+uint64_t
+zjob_msg_uint (zjob_msg_t *self, const char *key, uint64_t dflt)
+{
+    const msgpack_object *value = zjob_msg_field (self, key);
+    return value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER? value->via.u64: dflt;
+}
+
+int64_t
+zjob_msg_int (zjob_msg_t *self, const char *key, int64_t dflt)
+{
+    const msgpack_object *value = zjob_msg_field (self, key);
+    if (value && value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        return value->via.i64;
+    if (value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER && value->via.u64 <= INT64_MAX)
+        return (int64_t) value->via.u64;
+    return dflt;
+}
+
+double
+zjob_msg_float (zjob_msg_t *self, const char *key, double dflt)
+{
+    const msgpack_object *value = zjob_msg_field (self, key);
+    if (!value)
+        return dflt;
+    switch (value->type) {
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:            return value->via.f64;
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:   return (double) value->via.u64;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:   return (double) value->via.i64;
+        default:                                return dflt;
+    }
+}
+
+bool
+zjob_msg_bool (zjob_msg_t *self, const char *key, bool dflt)
+{
+    const msgpack_object *value = zjob_msg_field (self, key);
+    return value && value->type == MSGPACK_OBJECT_BOOLEAN? value->via.boolean: dflt;
+}
+
+const uint8_t *
+zjob_msg_bin (zjob_msg_t *self, const char *key, size_t *size_p)
+{
+    const msgpack_object *value = zjob_msg_field (self, key);
+    bool is_bin = value && value->type == MSGPACK_OBJECT_BIN;
+    if (size_p)
+        *size_p = is_bin? value->via.bin.size: 0;
+    return is_bin? (const uint8_t *) value->via.bin.ptr: NULL;
+}
+
+const char *const *
+zjob_msg_strs (zjob_msg_t *self, const char *key, size_t *count_p)
+{
+    if (count_p)
+        *count_p = 0;
+    const msgpack_object *value = zjob_msg_field (self, key);
+    if (!value || value->type != MSGPACK_OBJECT_ARRAY)
+        return NULL;
+    for (uint32_t i = 0; i < value->via.array.size; i++)
+        if (value->via.array.ptr [i].type != MSGPACK_OBJECT_STR)
+            return NULL;
+    bool ok;
+    const char *const *strs = zjob_proto_zone_strs (self->zone, value, &ok);
+    if (strs && count_p)
+        *count_p = value->via.array.size;
+    return strs;
+}
+
+const zjob_spec_t *
+zjob_msg_specs (zjob_msg_t *self, size_t *count_p)
+{
+    if (count_p)
+        *count_p = self? self->spec_count: 0;
+    return self? self->specs: NULL;
+}
+
+bool
+zjob_msg_auto_start (zjob_msg_t *self)
+{
+    return self && self->command == ZJOB_CMD_SUBMIT? self->auto_start: false;
+}
+
+const zjob_query_t *
+zjob_msg_query (zjob_msg_t *self)
+{
+    return self && self->has_query? &self->query: NULL;
+}
+
+const zjob_target_t *
+zjob_msg_target (zjob_msg_t *self)
+{
+    return self && self->has_target? &self->target: NULL;
+}
+
+const zjob_result_t *
+zjob_msg_results (zjob_msg_t *self, size_t *count_p)
+{
+    *count_p = self && self->results? self->result_count: 0;
+    return self && self->results? self->results: NULL;
+}
+
+size_t
+zjob_msg_result_errors (zjob_msg_t *self)
+{
+    const msgpack_object *errors = zjob_msg_field (self, "errors");
+    return errors && errors->type == MSGPACK_OBJECT_ARRAY? errors->via.array.size: 0;
+}
+
+zjob_job_t *
+zjob_msg_job (zjob_msg_t *self, const char *key, zjob_error_t *err)
+{
+    const msgpack_object *value = zjob_msg_field (self, key);
+    if (!value) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: %s: missing", zjob_msg_command_name (self),
+                        key? key: "(null)");
+        return NULL;
+    }
+    return zjob_job_from_object (value, err);
+}
+
+int
+zjob_msg_jobs (zjob_msg_t *self, const char *key, zjob_job_t ***jobs_p, size_t *count_p,
+               zjob_error_t *err)
+{
+    *jobs_p = NULL;
+    *count_p = 0;
+    const msgpack_object *value = zjob_msg_field (self, key);
+    if (!value || value->type != MSGPACK_OBJECT_ARRAY)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: %s: expected an array of jobs",
+                               zjob_msg_command_name (self), key? key: "(null)");
+    uint32_t count = value->via.array.size;
+    zjob_job_t **jobs = (zjob_job_t **) calloc (count? count: 1, sizeof (zjob_job_t *));
+    if (!jobs)
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    for (uint32_t i = 0; i < count; i++) {
+        jobs [i] = zjob_job_from_object (&value->via.array.ptr [i], err);
+        if (!jobs [i]) {
+            while (i > 0)
+                zjob_job_destroy (&jobs [--i]);
+            free (jobs);
+            return -1;
+        }
+    }
+    *jobs_p = jobs;
+    *count_p = count;
+    return 0;
+}
+
+int
+zjob_msg_error (zjob_msg_t *self, zjob_error_t *err)
+{
+    if (!self || self->command != ZJOB_CMD_ERROR) {
+        zjob_error_clear (err);
+        return ZJOB_OK;
+    }
+    int code = (int) zjob_msg_uint (self, "code", ZJOB_INTERNAL);
+    const msgpack_object *message = zjob_msg_field (self, "message");
+    if (message && message->type == MSGPACK_OBJECT_STR)
+        zjob_error_set (err, code, "%.*s", (int) message->via.str.size, message->via.str.ptr);
+    else
+        zjob_error_set (err, code, "%s", zjob_error_name (code));
+    return code;
+}
+

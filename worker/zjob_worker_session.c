@@ -1,0 +1,661 @@
+/*  =========================================================================
+    zjob_worker_session - the worker engine's conversation with the broker
+
+    Everything the engine sends and receives: the request ids, the results
+    kept until the broker settles them, registration (READY and its
+    answer), the handling of each message from the broker, and the timers
+    (heartbeats, READY's retries with backoff, results sent again after a
+    5xx). The engine's state machine and its results' life are described
+    at the top of zjob_worker.c; this file holds the rules below.
+
+    Credit (PROTOCOL.md 10.6). The broker sends a JOB only against credit:
+    READY's answer grants the free slots, each RESULT gives one back, and
+    the OK to a CANCEL gives one back, so a cancelled task ends with
+    nothing sent. A job the broker told the worker to drop was left out of
+    READY's credit, so it returns nothing. A result of a paused job is held
+    back ("parked") until RESUME, since the broker refuses results of
+    paused jobs.
+
+    Draining (zjob_worker_drain). Results then carry credit 0. CREDIT can
+    only add (10.6), so to take back credit already granted the engine
+    re-registers: a READY on the same connection replaces the session and
+    keeps the jobs it lists (10.2), and while draining READY announces as
+    many slots as it lists jobs, so the broker's answer grants none. It
+    does so at drain when some slot may be free (it holds fewer jobs than
+    slots, or tasks not yet given to the program were handed back), and
+    again whenever credit may have come back (the OK to a CANCEL, a READY
+    answer that dropped jobs) or a JOB came anyway. Such a JOB never reaches
+    the program: the READY does not list it, so the broker requeues it at
+    once. A drained worker that holds nothing says DISCONNECT instead: a
+    READY must announce at least one slot.
+
+    A JOB before READY's answer. A broker sends none (10.2), but one that
+    comes is never silently lost. If this READY is the worker's first, no
+    earlier session can have sent it, so the broker registered the worker
+    before its OK reached us: the job is taken as if the OK had come. After
+    that, it was sent under the session that the READY (pending, or the
+    next one) replaces without listing it, so the broker requeues it: it
+    is logged as handed back and not given to the program, which would
+    run a job the broker has given up.
+
+    Batching (PROTOCOL.md 10.2). READY announces `batch` (unless
+    ZJOB_WORKER_BATCH=0 is in the environment), so the broker may send
+    several jobs in one JOB: they become one task event each, in order.
+    When the broker's answer allows it, results are not sent one by one
+    but marked due, and go out together in one RESULT (`results`) when
+    the program has taken every event recv had queued (it finished the
+    tasks of one JOB), at the next recv, flush or timeout of 0, or, in
+    zjob_worker_run, once per batch of handler reports. An OK to such a
+    RESULT settles each of its results but those it lists as refused,
+    ========================================================================= */
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include "zjob_worker_impl.h"
+
+//  --------------------------------------------------------------------------
+//  Sending. Every message the worker sends takes the next id of one
+//  counter (PROTOCOL.md 2), so that a RECONNECT can be told stale.
+
+static void
+s_send_frame (zjob_worker_t *self, zframe_t **frame_p)
+{
+    if (*frame_p && !self->disconnected
+    &&  zframe_send (frame_p, self->sock, ZFRAME_DONTWAIT) == 0)
+        self->last_sent = zjob_mono_ms ();
+    zframe_destroy (frame_p);
+}
+
+//  Begin a message with the next id; returns the id
+uint64_t
+zjob_worker_begin (zjob_worker_t *self, zjob_cmd_t cmd)
+{
+    uint64_t id = self->next_id++;
+    zjob_msg_begin (self->builder, cmd, id);
+    return id;
+}
+
+//  Finish the message in the builder and send it
+void
+zjob_worker_send_built (zjob_worker_t *self)
+{
+    zframe_t *frame = zjob_msg_end (self->builder, NULL);
+    s_send_frame (self, &frame);
+}
+
+//  Answer a broker's request (PAUSE, RESUME, CANCEL) about job id
+static void
+s_answer (zjob_worker_t *self, uint64_t request_id, const char *id, bool held)
+{
+    zframe_t *frame;
+    if (held) {
+        zjob_msg_begin (self->builder, ZJOB_CMD_OK, request_id);
+        zjob_msg_add_str (self->builder, "id", id);
+        frame = zjob_msg_end (self->builder, NULL);
+    }
+    else {
+        zjob_error_t error;
+        zjob_error_set (&error, ZJOB_NOT_FOUND, "worker %s does not hold job %s",
+                        self->worker_id, id);
+        frame = zjob_msg_error_new (request_id, &error);
+    }
+    s_send_frame (self, &frame);
+}
+
+//  --------------------------------------------------------------------------
+//  Results
+
+void
+zjob_worker_result_destroy (void **item_p)
+{
+    if (item_p && *item_p) {
+        zjob_worker_result_t *result = (zjob_worker_result_t *) *item_p;
+        free (result->outputs);
+        free (result->error_kind);
+        free (result->error_message);
+        free (result);
+        *item_p = NULL;
+    }
+}
+
+//  The kept result of job id (cursor on it), or NULL
+static zjob_worker_result_t *
+s_result_of (zjob_worker_t *self, const char *id)
+{
+    for (zjob_worker_result_t *result = (zjob_worker_result_t *) zlistx_first (self->results); result;
+         result = (zjob_worker_result_t *) zlistx_next (self->results))
+        if (id && streq (result->id, id))
+            return result;
+    return NULL;
+}
+
+//  The kept result last sent as request_id (cursor on it), or NULL
+static zjob_worker_result_t *
+s_result_sent_as (zjob_worker_t *self, uint64_t request_id)
+{
+    for (zjob_worker_result_t *result = (zjob_worker_result_t *) zlistx_first (self->results); result;
+         result = (zjob_worker_result_t *) zlistx_next (self->results))
+        if (request_id && result->request_id == request_id)
+            return result;
+    return NULL;
+}
+
+//  Send a kept result alone, with a new request id
+static void
+s_result_send (zjob_worker_t *self, zjob_worker_result_t *result)
+{
+    result->due = false;
+    result->request_id = zjob_worker_begin (self, ZJOB_CMD_RESULT);
+    result->resend_at = 0;
+    zjob_msg_add_str (self->builder, "id", result->id);
+    zjob_msg_add_str (self->builder, "status", result->failed? "failed": "completed");
+    if (result->failed) {
+        zjob_msg_add_str (self->builder, "error_kind", result->error_kind);
+        zjob_msg_add_str (self->builder, "error_message", result->error_message);
+    }
+    else
+        zjob_msg_add_bin (self->builder, "outputs", result->outputs, result->outputs_size);
+    //  Draining: no slot comes back, even for a result finished before
+    zjob_msg_add_uint (self->builder, "credit", self->draining? 0: 1);
+    zjob_worker_send_built (self);
+}
+
+//  Send a kept result: at once, or, when the broker takes several results
+//  in one RESULT, with the others due at the next zjob_worker_results_flush
+void
+zjob_worker_result_post (zjob_worker_t *self, zjob_worker_result_t *result)
+{
+    if (self->result_batch > 1) {
+        result->due = true;
+        result->resend_at = 0;
+        self->results_due = true;
+    }
+    else
+        s_result_send (self, result);
+}
+
+//  Send the results that are due, as few RESULTs as the broker's batch
+//  and the message limit allow (outputs are up to 1 MiB each). Each
+//  result takes the request id of the RESULT that carries it.
+#define S_RESULT_BYTES_MAX (ZJOB_MSG_MAX / 2)   //  Outputs in one RESULT, at most
+//  Make room for count results in the flush scratch arrays, growing them
+//  by doubling (up to the broker's batch). They live as long as the
+//  worker: a flush per job must not allocate, let alone clear, room for a
+//  whole batch (1000 results, 56 KB) each time. 0, or -1 if out of memory.
+static int
+s_flush_reserve (zjob_worker_t *self, size_t count, size_t batch)
+{
+    if (count <= self->flush_max)
+        return 0;
+    size_t max = self->flush_max? self->flush_max * 2: 16;
+    if (max > batch)
+        max = batch;
+    if (max < count)
+        max = count;
+    zjob_worker_result_t **chosen = (zjob_worker_result_t **) realloc (self->flush_chosen, max * sizeof *chosen);
+    if (chosen)
+        self->flush_chosen = chosen;
+    zjob_result_t *items = (zjob_result_t *) realloc (self->flush_items, max * sizeof *items);
+    if (items)
+        self->flush_items = items;
+    if (!chosen || !items)
+        return -1;
+    self->flush_max = max;
+    return 0;
+}
+
+void
+zjob_worker_results_flush (zjob_worker_t *self)
+{
+    if (!self->results_due || !self->registered || self->disconnected)
+        return;
+    self->results_due = false;
+    size_t batch = self->result_batch > 1? self->result_batch: 1;
+    zjob_worker_result_t *result = (zjob_worker_result_t *) zlistx_first (self->results);
+    while (result) {
+        size_t count = 0, bytes = 0;
+        for (; result && count < batch; result = (zjob_worker_result_t *) zlistx_next (self->results)) {
+            if (!result->due || result->parked)
+                continue;
+            if (count && bytes + result->outputs_size > S_RESULT_BYTES_MAX)
+                break;                  //  It opens the next RESULT
+            bytes += result->outputs_size;
+            if (s_flush_reserve (self, count + 1, batch) == 0)
+                self->flush_chosen [count++] = result;
+            else
+                s_result_send (self, result);   //  Out of memory: one by one
+        }
+        if (count == 1)
+            s_result_send (self, self->flush_chosen [0]);
+        else
+        if (count > 1) {
+            zjob_result_t *items = self->flush_items;
+            uint64_t request_id = zjob_worker_begin (self, ZJOB_CMD_RESULT);
+            for (size_t index = 0; index < count; index++) {
+                zjob_worker_result_t *item = self->flush_chosen [index];
+                item->due = false;
+                item->request_id = request_id;
+                items [index] = (zjob_result_t) {
+                    .id = item->id, .completed = !item->failed,
+                    .outputs = item->outputs, .outputs_size = item->outputs_size,
+                    .error_kind = item->error_kind, .error_message = item->error_message
+                };
+            }
+            zjob_msg_add_results (self->builder, "results", items, count);
+            //  Draining: no slot comes back, even for results finished before
+            zjob_msg_add_uint (self->builder, "credit", self->draining? 0: count);
+            zjob_worker_send_built (self);
+        }
+        //  The list's cursor is still on result, if any: the next RESULT's first
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Registration
+
+//  Send READY with the jobs still held; with reconnect, on a new connection
+//  (closing the old one drops whatever was queued on it). While draining
+//  it announces as many slots as it lists jobs, so that the broker grants
+//  no credit; with none to list it says DISCONNECT instead.
+void
+zjob_worker_register (zjob_worker_t *self, bool reconnect)
+{
+    int64_t now = zjob_mono_ms ();
+    //  Held: running or paused tasks, and results not settled
+    size_t held = zhashx_size (self->tasks) + zlistx_size (self->results);
+    const char **ids = (const char **) calloc (held? held: 1, sizeof (char *));
+    size_t count = 0;
+    if (ids) {
+        for (zjob_task_t *task = (zjob_task_t *) zhashx_first (self->tasks); task;
+             task = (zjob_task_t *) zhashx_next (self->tasks))
+            if (!task->cancelled && !task->dropped && count < ZJOB_SLOTS_MAX)
+                ids [count++] = task->job->id;
+        for (zjob_worker_result_t *result = (zjob_worker_result_t *) zlistx_first (self->results); result;
+             result = (zjob_worker_result_t *) zlistx_next (self->results))
+            if (count < ZJOB_SLOTS_MAX)
+                ids [count++] = result->id;
+    }
+    self->rejoin = false;
+    if (self->draining && ids && count == 0) {
+        free (ids);
+        zjob_worker_disconnect (self, "worker drained");
+        return;
+    }
+    self->registered = false;
+    if (reconnect) {
+        zsock_disconnect (self->sock, "%s", self->endpoint);
+        zsock_connect (self->sock, "%s", self->endpoint);
+    }
+    self->ready_id = self->last_ready_id = zjob_worker_begin (self, ZJOB_CMD_READY);
+    self->readies++;
+    zjob_msg_add_str (self->builder, "worker_id", self->worker_id);
+    zjob_msg_add_str (self->builder, "name", self->name);
+    zjob_msg_add_strs (self->builder, "workflows", (const char *const *) self->workflows,
+                       self->workflow_count);
+    zjob_msg_add_uint (self->builder, "slots", self->draining && count? count: self->slots);
+    if (count)
+        zjob_msg_add_strs (self->builder, "jobs", ids, count);
+    if (self->batch)
+        zjob_msg_add_uint (self->builder, "batch", ZJOB_SLOTS_MAX);
+    free (ids);
+    zjob_worker_send_built (self);
+    self->ready_deadline = now + self->heartbeat_ms * self->liveness;
+    self->last_heard = now;
+}
+
+void
+zjob_worker_event_destroy (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+static void
+s_queue_event (zjob_worker_t *self, zjob_worker_event_t kind, zjob_task_t *task)
+{
+    zjob_worker_notice_t *event = (zjob_worker_notice_t *) malloc (sizeof (zjob_worker_notice_t));
+    if (event) {
+        event->kind = kind;
+        event->task = task;
+        zlistx_add_end (self->events, event);
+    }
+}
+
+//  The broker acknowledged READY: take its figures, abandon what it says
+//  to drop, and send every result it has not settled
+static void
+s_on_ready_ok (zjob_worker_t *self, zjob_msg_t *msg)
+{
+    self->registered = true;
+    self->ready_id = 0;
+    self->retry_ivl = ZJOB_WORKER_RECONNECT_MIN_MS;
+    self->heartbeat_ms = (int64_t) zjob_msg_uint (msg, "heartbeat_ms", ZJOB_HEARTBEAT_MS);
+    self->liveness = (int64_t) zjob_msg_uint (msg, "liveness", ZJOB_LIVENESS);
+    //  A broker that does not batch (an older one) gives no batch: 1
+    self->result_batch = self->batch? (size_t) zjob_msg_uint (msg, "batch", 1): 1;
+    size_t count;
+    const char *const *drop = zjob_msg_strs (msg, "drop", &count);
+    //  Draining: the broker's credit counts the dropped jobs as free slots
+    if (self->draining && count)
+        self->rejoin = true;
+    for (size_t i = 0; i < count; i++) {
+        if (s_result_of (self, drop [i]))
+            zlistx_delete (self->results, zlistx_cursor (self->results));
+        zjob_task_t *task = (zjob_task_t *) zhashx_lookup (self->tasks, drop [i]);
+        if (task && !task->dropped) {
+            bool told = task->cancelled;
+            zjob_worker_task_flag (task, &task->dropped, true);
+            if (!told)
+                s_queue_event (self, ZJOB_WORKER_CANCEL, task);
+        }
+    }
+    for (zjob_worker_result_t *result = (zjob_worker_result_t *) zlistx_first (self->results); result;
+         result = (zjob_worker_result_t *) zlistx_next (self->results))
+        if (!result->parked)
+            zjob_worker_result_post (self, result);
+    zjob_worker_results_flush (self);
+}
+
+//  --------------------------------------------------------------------------
+//  Receiving
+
+//  A PAUSE, RESUME or CANCEL from the broker
+static void
+s_on_control (zjob_worker_t *self, zjob_msg_t *msg)
+{
+    zjob_cmd_t cmd = zjob_msg_command (msg);
+    const char *id = zjob_msg_str (msg, "id");
+    uint64_t request_id = zjob_msg_request_id (msg);
+    zjob_task_t *task = (zjob_task_t *) zhashx_lookup (self->tasks, id);
+    if (!task || task->cancelled || task->dropped) {
+        //  A result held back while paused is still this worker's job
+        zjob_worker_result_t *result = s_result_of (self, id);
+        bool parked = result && result->parked;
+        s_answer (self, request_id, id, parked);
+        if (parked && cmd == ZJOB_CMD_CANCEL) {
+            zlistx_delete (self->results, zlistx_cursor (self->results));
+            self->rejoin = self->rejoin || self->draining;     //  The OK gave a slot back
+        }
+        else
+        if (parked && cmd == ZJOB_CMD_RESUME) {
+            result->parked = false;
+            zjob_worker_result_post (self, result);
+        }
+        return;
+    }
+    s_answer (self, request_id, id, true);
+    if (cmd == ZJOB_CMD_CANCEL) {
+        self->rejoin = self->rejoin || self->draining;         //  The OK gave a slot back
+        zjob_worker_task_flag (task, &task->cancelled, true);
+        s_queue_event (self, ZJOB_WORKER_CANCEL, task);
+    }
+    else
+    if (cmd == ZJOB_CMD_PAUSE && !task->paused) {
+        zjob_worker_task_flag (task, &task->paused, true);
+        s_queue_event (self, ZJOB_WORKER_PAUSE, task);
+    }
+    else
+    if (cmd == ZJOB_CMD_RESUME && task->paused) {
+        zjob_worker_task_flag (task, &task->paused, false);
+        s_queue_event (self, ZJOB_WORKER_RESUME, task);
+    }
+}
+
+//  One job of a JOB (owned)
+static void
+s_take_job (zjob_worker_t *self, zjob_job_t *job)
+{
+    if (zhashx_lookup (self->tasks, job->id) || s_result_of (self, job->id)) {
+        zjob_job_destroy (&job);        //  Already ours: ignored (PROTOCOL.md 10.3)
+        return;
+    }
+    //  Before READY's answer (see the banner): taken only when this READY
+    //  is the first, else the READY, which does not list it, hands it back
+    bool early = !self->registered;
+    if (self->disconnected) {
+        zsys_info ("zjob_worker: %s: job %s came after DISCONNECT, which hands it back",
+                   self->worker_id, job->id);
+        zjob_job_destroy (&job);
+        return;
+    }
+    if (early && !(self->ready_id && self->readies == 1)) {
+        zsys_info ("zjob_worker: %s: job %s came before the answer to READY: handed back "
+                   "(that READY does not list it)", self->worker_id, job->id);
+        zjob_job_destroy (&job);
+        return;
+    }
+    if (self->draining) {
+        zsys_info ("zjob_worker: %s: job %s came while draining: handed back",
+                   self->worker_id, job->id);
+        self->rejoin = true;            //  A READY that does not list it
+        zjob_job_destroy (&job);
+        return;
+    }
+    if (early)
+        zsys_debug ("zjob_worker: %s: job %s came before the answer to READY: taken",
+                    self->worker_id, job->id);
+    zjob_task_t *task = zjob_worker_task_new (self, job);
+    if (!task) {
+        zjob_job_destroy (&job);
+        return;
+    }
+    zhashx_insert (self->tasks, job->id, task);
+    s_queue_event (self, ZJOB_WORKER_TASK, task);
+}
+
+//  A JOB: one job ("job"), or several ("jobs", as a batching worker may
+//  be sent), taken in order
+static void
+s_on_job (zjob_worker_t *self, zjob_msg_t *msg)
+{
+    zjob_error_t error;
+    if (zjob_msg_has (msg, "jobs")) {
+        zjob_job_t **jobs;
+        size_t count;
+        if (zjob_msg_jobs (msg, "jobs", &jobs, &count, &error)) {
+            zsys_warning ("zjob_worker: %s: dropped a JOB that does not decode: %s",
+                          self->worker_id, error.text);
+            return;
+        }
+        for (size_t index = 0; index < count; index++)
+            s_take_job (self, jobs [index]);
+        free (jobs);
+        return;
+    }
+    zjob_job_t *job = zjob_msg_job (msg, "job", &error);
+    if (!job) {
+        zsys_warning ("zjob_worker: %s: dropped a JOB that does not decode: %s",
+                      self->worker_id, error.text);
+        return;
+    }
+    s_take_job (self, job);
+}
+
+//  An OK or ERROR answering one of our requests
+static void
+s_on_reply (zjob_worker_t *self, zjob_msg_t *msg)
+{
+    uint64_t request_id = zjob_msg_request_id (msg);
+    bool ok = zjob_msg_command (msg) == ZJOB_CMD_OK;
+    zjob_error_t error;
+    if (request_id && request_id == self->ready_id) {
+        if (ok && zjob_msg_check_reply (msg, ZJOB_CMD_READY, &error) == 0)
+            s_on_ready_ok (self, msg);
+        else {
+            if (!ok)
+                zjob_msg_error (msg, &error);
+            //  Try again after a heartbeat interval (PROTOCOL.md 10.2)
+            zsys_warning ("zjob_worker: %s: READY refused: %d %s", self->worker_id,
+                          error.code, error.text);
+            self->ready_id = 0;
+            self->retry_at = zjob_mono_ms () + self->heartbeat_ms;
+        }
+        return;
+    }
+    //  Results are settled by job id, whichever RESULT the answer is to
+    zjob_worker_result_t *result = ok? s_result_of (self, zjob_msg_str (msg, "id")): NULL;
+    if (result) {
+        if (!result->parked)
+            zlistx_delete (self->results, zlistx_cursor (self->results));
+        return;
+    }
+    //  Else every result the RESULT answered carried (one, or several): an
+    //  OK settles each but those its "errors" refuse; an ERROR is for all
+    if (ok && zjob_msg_check_reply (msg, ZJOB_CMD_RESULT, &error)) {
+        zsys_warning ("zjob_worker: %s: malformed answer to RESULT: %s", self->worker_id,
+                      error.text);
+        return;                         //  Settles nothing: resent after a reconnection
+    }
+    if (!ok)
+        zjob_msg_error (msg, &error);
+    size_t refusals = ok? zjob_msg_result_errors (msg): 0;
+    while (request_id && (result = s_result_sent_as (self, request_id))) {
+        zjob_error_t refusal;
+        const zjob_error_t *why = ok? NULL: &error;
+        for (size_t index = 0; index < refusals && !why; index++) {
+            const char *id = zjob_msg_result_error (msg, index, &refusal);
+            if (id && streq (id, result->id))
+                why = &refusal;
+        }
+        if (why && why->code >= 500) {
+            //  Not recorded: send it again later
+            result->request_id = 0;
+            result->resend_at = zjob_mono_ms () + self->heartbeat_ms;
+        }
+        else {
+            //  Recorded; or the broker will never take it (cancelled,
+            //  deleted, not ours)
+            if (why)
+                zsys_debug ("zjob_worker: %s: result for %s refused: %d %s", self->worker_id,
+                            result->id, why->code, why->text);
+            zlistx_delete (self->results, zlistx_cursor (self->results));
+        }
+    }
+}
+
+//  Read one message from the broker without blocking, and handle it.
+//  Returns true if a message was read (handled or dropped), false if none
+//  was waiting. The decoded message borrows the received frame.
+bool
+zjob_worker_read (zjob_worker_t *self)
+{
+    zmq_msg_t frame;
+    int got = zjob_proto_recv_frame (self->sock, &frame);
+    //  Any message at all is a sign of life (PROTOCOL.md 10.7), even one
+    //  that does not decode: the broker is there, whatever it said
+    if (got != 0)
+        self->last_heard = zjob_mono_ms ();
+    if (got <= 0)
+        return got < 0;                 //  A message of several frames is dropped
+    const uint8_t *data = (const uint8_t *) zmq_msg_data (&frame);
+    size_t size = zmq_msg_size (&frame);
+    zjob_error_t error;
+    zjob_msg_t *msg = zjob_msg_decode (data, size, ZJOB_ROUTE_BROKER_WORKER, &error);
+    if (!msg) {
+        //  Tell the broker when it asked something; never answer an answer
+        zframe_t *reply = zjob_msg_error_for (data, size, &error);
+        zmq_msg_close (&frame);
+        s_send_frame (self, &reply);
+        return true;
+    }
+    uint64_t request_id = zjob_msg_request_id (msg);
+    switch (zjob_msg_command (msg)) {
+        case ZJOB_CMD_JOB:
+            s_on_job (self, msg);
+            break;
+        case ZJOB_CMD_PAUSE:
+        case ZJOB_CMD_RESUME:
+        case ZJOB_CMD_CANCEL:
+            s_on_control (self, msg);
+            break;
+        case ZJOB_CMD_OK:
+        case ZJOB_CMD_ERROR:
+            s_on_reply (self, msg);
+            break;
+        case ZJOB_CMD_RECONNECT:
+            //  Stale if a READY waits for its answer or was sent after the
+            //  message it answers (an id of 0 cannot be told: obey it)
+            if (!self->ready_id && (request_id == 0 || request_id >= self->last_ready_id))
+                zjob_worker_register (self, false);
+            break;
+        case ZJOB_CMD_DISCONNECT:
+            //  The broker is stopping: as if it were dead, try READY again
+            //  after a pause, keeping jobs and results
+            self->registered = false;
+            self->ready_id = 0;
+            self->retry_at = self->last_heard + self->retry_ivl;
+            break;
+        default:
+            break;                      //  HEARTBEAT: being heard was the point
+    }
+    zjob_msg_destroy (&msg);
+    zmq_msg_close (&frame);
+    return true;
+}
+
+//  Run whatever timer is due
+void
+zjob_worker_timers (zjob_worker_t *self)
+{
+    if (self->disconnected)
+        return;
+    int64_t now = zjob_mono_ms ();
+    if (self->registered && self->rejoin) {
+        zjob_worker_register (self, false);       //  Draining: take back the broker's credit
+        return;
+    }
+    if (self->registered) {
+        //  The broker is presumed dead: reconnect at once. Unless a message
+        //  waits, unread (the program was busy): it is a sign of life too
+        if (now - self->last_heard > self->heartbeat_ms * self->liveness
+        &&  !(zsock_events (self->sock) & ZMQ_POLLIN)) {
+            zjob_worker_register (self, true);
+            return;
+        }
+        for (zjob_worker_result_t *result = (zjob_worker_result_t *) zlistx_first (self->results); result;
+             result = (zjob_worker_result_t *) zlistx_next (self->results))
+            if (result->resend_at && now >= result->resend_at && !result->parked)
+                zjob_worker_result_post (self, result);
+        if (now - self->last_sent >= self->heartbeat_ms) {
+            zframe_t *frame = zjob_msg_empty_new (ZJOB_CMD_HEARTBEAT, self->next_id++);
+            s_send_frame (self, &frame);
+        }
+    }
+    else
+    if (self->ready_id) {
+        if (now >= self->ready_deadline) {
+            //  No answer to READY: pause, growing, then a new connection
+            self->ready_id = 0;
+            self->retry_at = now + self->retry_ivl;
+            self->retry_ivl = self->retry_ivl * 2 > ZJOB_WORKER_RECONNECT_MAX_MS
+                            ? ZJOB_WORKER_RECONNECT_MAX_MS: self->retry_ivl * 2;
+        }
+    }
+    else
+    if (now >= self->retry_at)
+        zjob_worker_register (self, true);
+}
+
+int
+zjob_worker_timeout (zjob_worker_t *self)
+{
+    if (zlistx_size (self->events) || (self->registered && self->rejoin)
+    ||  (self->registered && self->results_due))
+        return 0;
+    int64_t now = zjob_mono_ms ();
+    int64_t due;
+    if (self->registered) {
+        due = self->last_sent + self->heartbeat_ms;
+        int64_t dead = self->last_heard + self->heartbeat_ms * self->liveness + 1;
+        if (dead < due)
+            due = dead;
+        for (zjob_worker_result_t *result = (zjob_worker_result_t *) zlistx_first (self->results); result;
+             result = (zjob_worker_result_t *) zlistx_next (self->results))
+            if (result->resend_at && !result->parked && result->resend_at < due)
+                due = result->resend_at;
+    }
+    else
+        due = self->ready_id? self->ready_deadline: self->retry_at;
+    return due > now? (int) (due - now): 0;
+}
