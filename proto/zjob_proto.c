@@ -17,7 +17,8 @@
          version gets 505 and not a confusing 400.
       4. msgpack-c unpacks the frame into one zone; strings and bins point
          into the frame, so nothing is copied.
-      5. the body is checked against the command's field table (s_table_t):
+      5. the body is checked against the command's field table (s_table_t, in
+         zjob_proto_schema.c):
          every field a command defines has a type and bounds, required
          fields must be there, unknown keys are skipped (a later minor
          revision may add optional fields), nil is the same as absent, a

@@ -249,6 +249,41 @@ s_sample (zjob_msg_builder_t *b, zjob_cmd_t cmd, zjob_route_t route, const zjob_
     }
 }
 
+//  The body of a sample OK to STATS, into builder
+static inline void
+s_sample_stats_reply (zjob_msg_builder_t *b)
+{
+    zjob_msg_add_uint (b, "jobs", 3);
+    msgpack_packer *pk = zjob_msg_add_key (b, "by_status");
+    msgpack_pack_map (pk, ZJOB_STATUS_COUNT);
+    for (int s = 0; s < ZJOB_STATUS_COUNT; s++) {
+        const char *name = zjob_status_name ((zjob_status_t) s);
+        msgpack_pack_str_with_body (pk, name, strlen (name));
+        msgpack_pack_uint32 (pk, s == ZJOB_QUEUED? 3: 0);
+    }
+    pk = zjob_msg_add_key (b, "by_workflow");
+    msgpack_pack_map (pk, 1);
+    msgpack_pack_str_with_body (pk, "resize", 6);
+    msgpack_pack_map (pk, 1);
+    msgpack_pack_str_with_body (pk, "queued", 6);
+    msgpack_pack_uint32 (pk, 3);
+    zjob_msg_add_uint (b, "queued", 3);
+    zjob_msg_add_uint (b, "active", 0);
+    zjob_msg_add_uint (b, "workers", 1);
+    zjob_msg_add_uint (b, "slots", 8);
+    zjob_msg_add_uint (b, "busy", 0);
+    pk = zjob_msg_add_key (b, "rates");
+    msgpack_pack_map (pk, 3);
+    msgpack_pack_str_with_body (pk, "submitted", 9);
+    msgpack_pack_double (pk, 12.5);
+    msgpack_pack_str_with_body (pk, "completed", 9);
+    msgpack_pack_double (pk, 10.0);
+    msgpack_pack_str_with_body (pk, "failed", 6);
+    msgpack_pack_double (pk, 0.0);
+    zjob_msg_add_uint (b, "rate_window_ms", 10000);
+    zjob_msg_add_uint (b, "uptime_ms", 60000);
+}
+
 //  A valid OK reply to request (on its request route) into builder
 static inline void
 s_sample_reply (zjob_msg_builder_t *b, zjob_cmd_t request, zjob_route_t route,
@@ -312,38 +347,9 @@ s_sample_reply (zjob_msg_builder_t *b, zjob_cmd_t request, zjob_route_t route,
         case ZJOB_CMD_CLEANUP:
             zjob_msg_add_uint (b, "deleted", 17);
             break;
-        case ZJOB_CMD_STATS: {
-            zjob_msg_add_uint (b, "jobs", 3);
-            msgpack_packer *pk = zjob_msg_add_key (b, "by_status");
-            msgpack_pack_map (pk, ZJOB_STATUS_COUNT);
-            for (int s = 0; s < ZJOB_STATUS_COUNT; s++) {
-                const char *name = zjob_status_name ((zjob_status_t) s);
-                msgpack_pack_str_with_body (pk, name, strlen (name));
-                msgpack_pack_uint32 (pk, s == ZJOB_QUEUED? 3: 0);
-            }
-            pk = zjob_msg_add_key (b, "by_workflow");
-            msgpack_pack_map (pk, 1);
-            msgpack_pack_str_with_body (pk, "resize", 6);
-            msgpack_pack_map (pk, 1);
-            msgpack_pack_str_with_body (pk, "queued", 6);
-            msgpack_pack_uint32 (pk, 3);
-            zjob_msg_add_uint (b, "queued", 3);
-            zjob_msg_add_uint (b, "active", 0);
-            zjob_msg_add_uint (b, "workers", 1);
-            zjob_msg_add_uint (b, "slots", 8);
-            zjob_msg_add_uint (b, "busy", 0);
-            pk = zjob_msg_add_key (b, "rates");
-            msgpack_pack_map (pk, 3);
-            msgpack_pack_str_with_body (pk, "submitted", 9);
-            msgpack_pack_double (pk, 12.5);
-            msgpack_pack_str_with_body (pk, "completed", 9);
-            msgpack_pack_double (pk, 10.0);
-            msgpack_pack_str_with_body (pk, "failed", 6);
-            msgpack_pack_double (pk, 0.0);
-            zjob_msg_add_uint (b, "rate_window_ms", 10000);
-            zjob_msg_add_uint (b, "uptime_ms", 60000);
+        case ZJOB_CMD_STATS:
+            s_sample_stats_reply (b);
             break;
-        }
         case ZJOB_CMD_WORKERS: {
             msgpack_packer *pk = zjob_msg_add_key (b, "workers");
             msgpack_pack_array (pk, 1);
