@@ -97,17 +97,6 @@ s_remaining (int64_t deadline)
 //  --------------------------------------------------------------------------
 //  Connecting
 
-//  An endpoint without a transport ("127.0.0.1:5571") is a common slip that
-//  libzmq reports only as "Invalid argument"; 0, or -1 with err filled
-static int
-s_check_endpoint (const char *endpoint, zjob_error_t *err)
-{
-    if (strstr (endpoint, "://"))
-        return 0;
-    return zjob_error_set (err, ZJOB_BAD_REQUEST, "bad endpoint \"%s\": an endpoint must "
-                           "include a transport, e.g. tcp://%s", endpoint, endpoint);
-}
-
 zjob_client_t *
 zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err)
 {
@@ -115,7 +104,7 @@ zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err)
         zjob_error_set (err, ZJOB_BAD_REQUEST, "no broker endpoint given");
         return NULL;
     }
-    if (s_check_endpoint (endpoint, err))
+    if (zjob_endpoint_check (endpoint, err))
         return NULL;
     //  CZMQ set up once, whatever other threads do now (zjob_util.h)
     if (zjob_czmq_init ()) {
@@ -850,7 +839,7 @@ zjob_events_new (const char *endpoint, zjob_error_t *err)
         zjob_error_set (err, ZJOB_BAD_REQUEST, "no events endpoint given");
         return NULL;
     }
-    if (s_check_endpoint (endpoint, err))
+    if (zjob_endpoint_check (endpoint, err))
         return NULL;
     if (zjob_czmq_init ()) {
         zjob_error_set (err, ZJOB_INTERNAL, "CZMQ cannot start (zsys_init failed)");

@@ -386,6 +386,20 @@ zjob_czmq_init (void)
 
 
 //  --------------------------------------------------------------------------
+//  Endpoints
+
+int
+zjob_endpoint_check (const char *endpoint, zjob_error_t *err)
+{
+    if (endpoint && strstr (endpoint, "://"))
+        return 0;
+    return zjob_error_set (err, ZJOB_BAD_REQUEST, "bad endpoint \"%s\": an endpoint must "
+                           "include a transport, e.g. tcp://%s", endpoint? endpoint: "",
+                           endpoint? endpoint: "HOST:PORT");
+}
+
+
+//  --------------------------------------------------------------------------
 //  Growing arrays
 
 void *

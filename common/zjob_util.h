@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <czmq.h>
 #include "zjob_id.h"                    //  ZJOB_ID_LEN, clock, id checks
+#include "zjob_error.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -91,6 +92,12 @@ int64_t
 //  clients and workers at once. Returns 0, or -1 if CZMQ could not start.
 int
     zjob_czmq_init (void);
+
+//  An endpoint without a transport ("127.0.0.1:5571") is a common slip
+//  that libzmq reports only as "Invalid argument". Returns 0 if endpoint
+//  names one, else -1 with err filled (ZJOB_BAD_REQUEST) and an example.
+int
+    zjob_endpoint_check (const char *endpoint, zjob_error_t *err);
 
 //  An array of item_size-byte items that grows by doubling: returns data
 //  grown to hold at least needed items (from first items, then twice as

@@ -160,17 +160,6 @@ zjob_worker_task_flag (zjob_task_t *task, bool *flag, bool value)
 //  --------------------------------------------------------------------------
 //  The engine's public face
 
-//  An endpoint without a transport ("127.0.0.1:5571") is a common slip that
-//  libzmq reports only as "Invalid argument"; 0, or -1 with err filled
-static int
-s_check_endpoint (const char *endpoint, zjob_error_t *err)
-{
-    if (strstr (endpoint, "://"))
-        return 0;
-    return zjob_error_set (err, ZJOB_BAD_REQUEST, "bad endpoint \"%s\": an endpoint must "
-                           "include a transport, e.g. tcp://%s", endpoint, endpoint);
-}
-
 zjob_worker_t *
 zjob_worker_new (const char *endpoint, const char *name, const char *const *workflows,
                  size_t count, size_t slots, zjob_error_t *err)
@@ -179,7 +168,7 @@ zjob_worker_new (const char *endpoint, const char *name, const char *const *work
         zjob_error_set (err, ZJOB_BAD_REQUEST, "no broker endpoint given");
         return NULL;
     }
-    if (s_check_endpoint (endpoint, err))
+    if (zjob_endpoint_check (endpoint, err))
         return NULL;
     //  The worker id adds a pid and a random suffix and must stay a name
     if (!name || !zjob_name_valid (name) || strlen (name) > ZJOB_NAME_MAX - 20) {
