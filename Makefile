@@ -1,14 +1,15 @@
 # zjob - the two commands: `make demo` and `make test`.
 # Everything CMake does not do lives here: installing the Debian packages
 # that are missing, driving the normal and sanitizer builds, and the code
-# tools: `make lint` (cppcheck), which `make test` runs after the tests,
-# and `make format` / `make format-check` (clang-format), which it does not.
+# tools: `make lint` (cppcheck) and `make format-check` (clang-format),
+# which `make test` runs after the tests, and `make format`, which fixes
+# what format-check finds.
 
 DEBS      := build-essential cmake pkg-config libzmq3-dev libczmq-dev \
              libmsgpack-dev libcriterion-dev libjansson-dev
-# What make test needs beyond the build: cppcheck, for its lint
-TEST_DEBS := cppcheck
-TOOL_DEBS := clang-format
+# What make test needs beyond the build: cppcheck for its lint and
+# clang-format for its format check
+TEST_DEBS := cppcheck clang-format
 BUILD     := build
 ASAN      := build-asan
 JOBS      ?= 2
@@ -16,7 +17,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The C files clang-format looks after: those git tracks
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
 
-.PHONY: all deps deps-test deps-tools build build-asan test test-release test-asan demo bench \
+.PHONY: all deps deps-test build build-asan test test-release test-asan demo bench \
         format format-check lint clean
 
 all: build
@@ -39,9 +40,6 @@ deps:
 deps-test:
 	$(call install_missing,$(TEST_DEBS))
 
-deps-tools:
-	$(call install_missing,$(TOOL_DEBS))
-
 $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZJOB_WERROR=ON
 
@@ -60,7 +58,7 @@ test-release: build
 test-asan: build-asan
 	tests/sanitize_check.sh $(ASAN) -j $(JOBS)
 
-test: test-release test-asan lint
+test: test-release test-asan lint format-check
 
 bench: build
 	./$(BUILD)/bench_core
@@ -71,10 +69,10 @@ demo: build
 # clang-format with .clang-format, in place; format-check changes nothing
 # and fails listing the files that format would change. .clang-format says
 # what of the house style it cannot express: use it on new code.
-format: deps-tools
+format: deps-test
 	clang-format -i $(FORMAT_FILES)
 
-format-check: deps-tools
+format-check: deps-test
 	@changed=$$(for f in $(FORMAT_FILES); do \
 	    clang-format --dry-run --Werror $$f >/dev/null 2>&1 || echo $$f; done); \
 	if [ -n "$$changed" ]; then \
