@@ -740,6 +740,50 @@ s_broker_destroy (s_broker_t **self_p)
     *self_p = NULL;
 }
 
+//  Create the three sockets with their options, watch the workers socket
+//  for disconnects and bind them. Returns 0, or -1 with self->start_error
+static int
+s_broker_sockets (s_broker_t *self)
+{
+    zjob_error_t *err = &self->start_error;
+    zjob_broker_config_t *config = &self->config;
+    self->clients = zsock_new (ZMQ_ROUTER);
+    self->workers = zsock_new (ZMQ_ROUTER);
+    self->events = zsock_new (ZMQ_XPUB);
+    if (!self->clients || !self->workers || !self->events)
+        return zjob_error_set (err, ZJOB_INTERNAL, "cannot create sockets");
+    zjob_proto_socket_setup (self->clients);
+    zjob_proto_socket_setup (self->workers);
+    zjob_proto_socket_setup (self->events);
+    zsock_set_maxmsgsize (self->clients, config->max_message);
+    zsock_set_maxmsgsize (self->workers, config->max_message);
+    zsock_set_router_mandatory (self->workers, 1);
+    //  A peer that reconnects with the routing id it chose takes it over
+    zsock_set_router_handover (self->clients, 1);
+    zsock_set_router_handover (self->workers, 1);
+    //  ZMTP heartbeats close half-open worker connections (the monitor
+    //  then reports them); the application heartbeats decide liveness
+    zsock_set_heartbeat_ivl (self->workers, (int) config->heartbeat_ms);
+    zsock_set_heartbeat_timeout (self->workers, (int) (config->heartbeat_ms * config->liveness));
+    zsock_set_linger (self->clients, 200);
+    zsock_set_linger (self->workers, 200);
+    zsock_set_linger (self->events, 0);
+
+    //  Watch worker disconnects before anyone can connect
+    self->monitor = zactor_new (zmonitor, self->workers);
+    if (!self->monitor)
+        return zjob_error_set (err, ZJOB_INTERNAL, "cannot start the socket monitor");
+    zstr_sendx (self->monitor, "LISTEN", "DISCONNECTED", NULL);
+    zstr_sendx (self->monitor, "START", NULL);
+    zsock_wait (self->monitor);
+
+    if (!(self->clients_endpoint = s_bind (self->clients, "clients", config->clients, err))
+    ||  !(self->workers_endpoint = s_bind (self->workers, "workers", config->workers, err))
+    ||  !(self->events_endpoint = s_bind (self->events, "events", config->events, err)))
+        return -1;
+    return 0;
+}
+
 //  Set up sockets and the manager. Returns 0, or -1 with self->start_error
 static int
 s_broker_start (s_broker_t *self)
@@ -792,39 +836,7 @@ s_broker_start (s_broker_t *self)
                     handed_out, config->heartbeat_ms * config->liveness);
     }
 
-    self->clients = zsock_new (ZMQ_ROUTER);
-    self->workers = zsock_new (ZMQ_ROUTER);
-    self->events = zsock_new (ZMQ_XPUB);
-    if (!self->clients || !self->workers || !self->events)
-        return zjob_error_set (err, ZJOB_INTERNAL, "cannot create sockets");
-    zjob_proto_socket_setup (self->clients);
-    zjob_proto_socket_setup (self->workers);
-    zjob_proto_socket_setup (self->events);
-    zsock_set_maxmsgsize (self->clients, config->max_message);
-    zsock_set_maxmsgsize (self->workers, config->max_message);
-    zsock_set_router_mandatory (self->workers, 1);
-    //  A peer that reconnects with the routing id it chose takes it over
-    zsock_set_router_handover (self->clients, 1);
-    zsock_set_router_handover (self->workers, 1);
-    //  ZMTP heartbeats close half-open worker connections (the monitor
-    //  then reports them); the application heartbeats decide liveness
-    zsock_set_heartbeat_ivl (self->workers, (int) config->heartbeat_ms);
-    zsock_set_heartbeat_timeout (self->workers, (int) (config->heartbeat_ms * config->liveness));
-    zsock_set_linger (self->clients, 200);
-    zsock_set_linger (self->workers, 200);
-    zsock_set_linger (self->events, 0);
-
-    //  Watch worker disconnects before anyone can connect
-    self->monitor = zactor_new (zmonitor, self->workers);
-    if (!self->monitor)
-        return zjob_error_set (err, ZJOB_INTERNAL, "cannot start the socket monitor");
-    zstr_sendx (self->monitor, "LISTEN", "DISCONNECTED", NULL);
-    zstr_sendx (self->monitor, "START", NULL);
-    zsock_wait (self->monitor);
-
-    if (!(self->clients_endpoint = s_bind (self->clients, "clients", config->clients, err))
-    ||  !(self->workers_endpoint = s_bind (self->workers, "workers", config->workers, err))
-    ||  !(self->events_endpoint = s_bind (self->events, "events", config->events, err)))
+    if (s_broker_sockets (self))
         return -1;
     self->clients_handle = zsock_resolve (self->clients);
     self->workers_handle = zsock_resolve (self->workers);

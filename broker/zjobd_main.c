@@ -248,6 +248,43 @@ s_reload (const zjob_broker_config_t *config)
 //  --------------------------------------------------------------------------
 //  Main
 
+//  Serve until SIGTERM or SIGINT, or until the actor stops by itself
+//  (a message on its pipe); SIGHUP reloads. Returns the exit status.
+static int
+s_serve (zactor_t *broker, int signal_fd, zjob_broker_config_t *config)
+{
+    bool serving = true;
+    while (serving) {
+        zmq_pollitem_t items [] = {
+            { zsock_resolve (broker), 0, ZMQ_POLLIN, 0 },
+            { NULL, signal_fd, ZMQ_POLLIN, 0 }
+        };
+        if (zmq_poll (items, 2, -1) < 0) {
+            if (zmq_errno () == EINTR)
+                continue;
+            zsys_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
+            return EXIT_FAILURE_;
+        }
+        if (items [0].revents) {
+            if (config->log_level >= ZJOB_LOG_ERROR)
+                zsys_error ("the broker stopped by itself");
+            return EXIT_FAILURE_;
+        }
+        struct signalfd_siginfo info;
+        while (read (signal_fd, &info, sizeof (info)) == (ssize_t) sizeof (info)) {
+            if (info.ssi_signo == SIGHUP)
+                s_reload (config);
+            else {
+                if (config->log_level >= ZJOB_LOG_INFO)
+                    zsys_info ("%s: shutting down",
+                               info.ssi_signo == SIGINT? "SIGINT": "SIGTERM");
+                serving = false;
+            }
+        }
+    }
+    return 0;
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -312,39 +349,8 @@ main (int argc, char *argv [])
     zstr_free (&workers);
     zstr_free (&events);
 
-    //  Serve until SIGTERM or SIGINT, or until the actor stops by itself
-    //  (a message on its pipe); SIGHUP reloads
-    bool serving = broker != NULL;
-    while (serving) {
-        zmq_pollitem_t items [] = {
-            { zsock_resolve (broker), 0, ZMQ_POLLIN, 0 },
-            { NULL, signal_fd, ZMQ_POLLIN, 0 }
-        };
-        if (zmq_poll (items, 2, -1) < 0) {
-            if (zmq_errno () == EINTR)
-                continue;
-            zsys_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
-            status = EXIT_FAILURE_;
-            break;
-        }
-        if (items [0].revents) {
-            if (config.log_level >= ZJOB_LOG_ERROR)
-                zsys_error ("the broker stopped by itself");
-            status = EXIT_FAILURE_;
-            break;
-        }
-        struct signalfd_siginfo info;
-        while (read (signal_fd, &info, sizeof (info)) == (ssize_t) sizeof (info)) {
-            if (info.ssi_signo == SIGHUP)
-                s_reload (&config);
-            else {
-                if (config.log_level >= ZJOB_LOG_INFO)
-                    zsys_info ("%s: shutting down",
-                               info.ssi_signo == SIGINT? "SIGINT": "SIGTERM");
-                serving = false;
-            }
-        }
-    }
+    if (broker)
+        status = s_serve (broker, signal_fd, &config);
     zactor_destroy (&broker);
     close (signal_fd);
     if (s_log_file) {
