@@ -395,6 +395,98 @@ s_watcher_end (zjob_runner_t *self)
     s_close (&self->life_fd);
 }
 
+//  Start the job's watcher (see the banner) with the life pipe, whose
+//  write end self keeps. Returns its pid, or -1 with *failed naming the
+//  step and *fork_errno its errno.
+static pid_t
+s_watcher_start (zjob_runner_t *self, const char **failed, int *fork_errno)
+{
+    int life [2];
+    pid_t watcher = -1;
+    *failed = "pipe";
+    if (pipe2 (life, O_CLOEXEC) == 0) {
+        *failed = "fork";
+        watcher = fork ();
+        if (watcher == 0)
+            s_watcher (life [0]);
+        *fork_errno = errno;
+        close (life [0]);
+        if (watcher > 0) {
+            self->watcher = watcher;
+            self->life_fd = life [1];
+        }
+        else
+            close (life [1]);
+    }
+    else
+        *fork_errno = errno;
+    return watcher;
+}
+
+//  After the fork: close the child's ends of pipes (see zjob_runner_new)
+//  and keep ours, non-blocking: the command's stdin, stdout, stderr and
+//  progress. The exec pipe's read end and the go pipe's write end stay
+//  open for s_release.
+static void
+s_keep_ends (zjob_runner_t *self, int pipes [6][2])
+{
+    close (pipes [0][0]);
+    close (pipes [1][1]);
+    close (pipes [2][1]);
+    close (pipes [3][1]);
+    close (pipes [4][1]);
+    close (pipes [5][0]);
+    self->in_fd = pipes [0][1];
+    self->out_fd = pipes [1][0];
+    self->err_fd = pipes [2][0];
+    self->progress_fd = pipes [3][0];
+    s_set_nonblocking (self->in_fd);
+    s_set_nonblocking (self->out_fd);
+    s_set_nonblocking (self->err_fd);
+    s_set_nonblocking (self->progress_fd);
+}
+
+//  Arm the watcher with the group of pid, then let the command go through
+//  go_fd: it runs only once the watcher can kill its group (the pipe holds
+//  the bytes even if the watcher has not read them yet). Then wait for the
+//  exec on exec_fd. Closes both. Returns 0, or -1 with err filled (the
+//  command and the watcher are then reaped).
+static int
+s_release (zjob_runner_t *self, pid_t pid, int go_fd, int exec_fd, const char *command,
+           zjob_error_t *err)
+{
+    s_quiet_t quiet;
+    s_quiet_begin (&quiet);
+    bool armed = write (self->life_fd, &pid, sizeof (pid)) == (ssize_t) sizeof (pid);
+    char go = 1;
+    //  A command already gone (EPIPE) cannot take the byte: its exit says why
+    if (armed)
+        armed = write (go_fd, &go, 1) == 1 || errno == EPIPE;
+    s_quiet_end (&quiet);
+    close (go_fd);                      //  End of file without the byte: it gives up
+
+    //  Wait for the exec: end of file on the exec pipe means it happened
+    int child_errno = 0;
+    ssize_t got;
+    do
+        got = read (exec_fd, &child_errno, sizeof (child_errno));
+    while (got < 0 && errno == EINTR);
+    close (exec_fd);
+    if (got > 0 || !armed) {
+        s_watcher_end (self);
+        s_reap (pid);
+        self->exited = true;            //  Nothing to kill in destroy
+        if (got > 0)
+            zjob_error_set (err, ZJOB_BAD_REQUEST, "cannot execute \"%s\": %s", command,
+                            got == sizeof (child_errno)? strerror (child_errno): "unknown error");
+        else
+            zjob_error_set (err, ZJOB_INTERNAL, "cannot start \"%s\": its watcher is gone",
+                            command);
+        return -1;
+    }
+    return 0;
+}
+
 zjob_runner_t *
 zjob_runner_new (const zjob_runner_config_t *config, zjob_error_t *err)
 {
@@ -434,27 +526,10 @@ zjob_runner_new (const zjob_runner_config_t *config, zjob_error_t *err)
 
     //  The watcher first, with the life pipe: whatever starts later is
     //  covered by it (see the banner)
-    int life [2];
     pid_t parent = getpid ();
-    pid_t watcher = -1;
-    int fork_errno = 0;
     const char *failed = "pipe";
-    if (pipe2 (life, O_CLOEXEC) == 0) {
-        failed = "fork";
-        watcher = fork ();
-        if (watcher == 0)
-            s_watcher (life [0]);
-        fork_errno = errno;
-        close (life [0]);
-        if (watcher > 0) {
-            self->watcher = watcher;
-            self->life_fd = life [1];
-        }
-        else
-            close (life [1]);
-    }
-    else
-        fork_errno = errno;
+    int fork_errno = 0;
+    pid_t watcher = s_watcher_start (self, &failed, &fork_errno);
 
     //  pipes [i]: [0] read end, [1] write end; the child gets one end of
     //  each of stdin, stdout, stderr and progress, the exec pipe's write
@@ -491,54 +566,12 @@ zjob_runner_new (const zjob_runner_config_t *config, zjob_error_t *err)
     setpgid (pid, pid);
     self->pid = pid;
     self->started_at = zjob_mono_ms ();
-    close (pipes [0][0]);
-    close (pipes [1][1]);
-    close (pipes [2][1]);
-    close (pipes [3][1]);
-    close (pipes [4][1]);
-    close (pipes [5][0]);
-    self->in_fd = pipes [0][1];
-    self->out_fd = pipes [1][0];
-    self->err_fd = pipes [2][0];
-    self->progress_fd = pipes [3][0];
+    s_keep_ends (self, pipes);
 
-    //  Arm the watcher with the group, then let the command go: it runs
-    //  only once the watcher can kill its group (the pipe holds the bytes
-    //  even if the watcher has not read them yet)
-    s_quiet_t quiet;
-    s_quiet_begin (&quiet);
-    bool armed = write (self->life_fd, &pid, sizeof (pid)) == (ssize_t) sizeof (pid);
-    char go = 1;
-    //  A command already gone (EPIPE) cannot take the byte: its exit says why
-    if (armed)
-        armed = write (pipes [5][1], &go, 1) == 1 || errno == EPIPE;
-    s_quiet_end (&quiet);
-    close (pipes [5][1]);               //  End of file without the byte: it gives up
-
-    //  Wait for the exec: end of file on the exec pipe means it happened
-    int child_errno = 0;
-    ssize_t got;
-    do
-        got = read (pipes [4][0], &child_errno, sizeof (child_errno));
-    while (got < 0 && errno == EINTR);
-    close (pipes [4][0]);
-    if (got > 0 || !armed) {
-        s_watcher_end (self);
-        s_reap (pid);
-        self->exited = true;            //  Nothing to kill in destroy
-        if (got > 0)
-            zjob_error_set (err, ZJOB_BAD_REQUEST, "cannot execute \"%s\": %s", config->argv [0],
-                            got == sizeof (child_errno)? strerror (child_errno): "unknown error");
-        else
-            zjob_error_set (err, ZJOB_INTERNAL, "cannot start \"%s\": its watcher is gone",
-                            config->argv [0]);
+    if (s_release (self, pid, pipes [5][1], pipes [4][0], config->argv [0], err)) {
         zjob_runner_destroy (&self);
         return NULL;
     }
-    s_set_nonblocking (self->in_fd);
-    s_set_nonblocking (self->out_fd);
-    s_set_nonblocking (self->err_fd);
-    s_set_nonblocking (self->progress_fd);
     if (self->input_size == 0)
         s_close (&self->in_fd);
     return self;
