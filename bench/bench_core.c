@@ -429,8 +429,9 @@ s_loop_bounds (void)
     zjob_manager_destroy (&manager);
 }
 
-int
-main (int argc, char *argv [])
+//  The options into the s_ settings. Returns 0, or 2 (usage) after saying why
+static int
+s_parse (int argc, char *argv [])
 {
     for (int arg = 1; arg < argc; arg++) {
         if (streq (argv [arg], "--quick")) {
@@ -462,6 +463,14 @@ main (int argc, char *argv [])
         fprintf (stderr, "bench_core: --jobs, --cycles and --group must be > 0\n");
         return 2;
     }
+    return 0;
+}
+
+int
+main (int argc, char *argv [])
+{
+    if (s_parse (argc, argv))
+        return 2;
     s_make_inputs ();
     char tmpl [] = "/tmp/zjob-bench-XXXXXX";
     char *dir = s_dir? (char *) s_dir: mkdtemp (tmpl);
