@@ -84,7 +84,7 @@ Test (broker, credit_bounds_what_a_worker_is_sent)
         cr_assert_not_null (jobs [index]);
     }
     //  No fourth while all three slots are busy
-    zjob_job_t *extra = s_take (worker, 300);
+    zjob_job_t *extra = s_take_none (worker);
     cr_assert_null (extra, "a fourth job was sent to a 3-slot worker");
     //  A result with credit 0 (draining) frees nothing; CREDIT does
     zjob_msg_begin (s_builder, ZJOB_CMD_RESULT, ++s_request);
@@ -95,7 +95,7 @@ Test (broker, credit_bounds_what_a_worker_is_sent)
     zjob_msg_t *reply = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_OK, S_WAIT);
     cr_assert_not_null (reply);
     zjob_msg_destroy (&reply);
-    extra = s_take (worker, 300);
+    extra = s_take_none (worker);
     cr_assert_null (extra, "a job was sent without credit");
     zjob_msg_begin (s_builder, ZJOB_CMD_CREDIT, ++s_request);
     zjob_msg_add_uint (s_builder, "credit", 5);
@@ -103,7 +103,7 @@ Test (broker, credit_bounds_what_a_worker_is_sent)
     extra = s_take (worker, S_WAIT);
     cr_assert_not_null (extra, "CREDIT gave nothing");
     //  Credit never exceeds slots minus jobs held: still one at a time
-    zjob_job_t *more = s_take (worker, 300);
+    zjob_job_t *more = s_take_none (worker);
     cr_assert_null (more, "credit went past the worker's slots");
     zjob_job_destroy (&extra);
     for (int index = 0; index < 3; index++)
@@ -404,13 +404,13 @@ Test (broker, a_held_job_let_go_frees_its_place_under_max_concurrent)
     cr_assert_not_null (job);
     cr_assert_str_eq (job->id, first);
     zjob_job_destroy (&job);
-    job = s_take (one, 200);
+    job = s_take_none (one);
     cr_assert_null (job, "a second job went out past max-concurrent 1");
 
     //  Paused, the job is still held: its place stays taken
     cr_assert_eq (s_operate (client, ZJOB_CMD_PAUSE, first, NULL, 0), ZJOB_OK);
     s_confirm (one, ZJOB_CMD_PAUSE, first);
-    job = s_take (one, 200);
+    job = s_take_none (one);
     cr_assert_null (job, "a job went out while a paused one is held");
 
     //  Cancelled, it is let go at once: the next job goes to the free
@@ -427,7 +427,7 @@ Test (broker, a_held_job_let_go_frees_its_place_under_max_concurrent)
     cr_assert_eq (s_operate (client, ZJOB_CMD_PAUSE, second, NULL, 0), ZJOB_OK);
     s_confirm (one, ZJOB_CMD_PAUSE, second);
     zsock_t *two = s_worker ("w-two", "lim", 1);
-    job = s_take (two, 200);
+    job = s_take_none (two);
     cr_assert_null (job, "a job went out while a paused one is held");
     zjob_msg_begin (s_builder, ZJOB_CMD_DISCONNECT, ++s_request);
     s_send (one);
