@@ -237,6 +237,25 @@ s_take (zsock_t *worker, int timeout_ms)
     return job;
 }
 
+//  As zjob_test_expect on a worker, but a JOB that comes first is kept for
+//  s_take or s_take_none rather than dropped: a JOB sent before the
+//  message a test waits for is still seen
+static inline zjob_msg_t *
+s_expect_keeping_jobs (zsock_t *worker, zjob_cmd_t cmd)
+{
+    int64_t deadline = zclock_mono () + S_WAIT;
+    while (zclock_mono () < deadline) {
+        zjob_msg_t *msg = zjob_test_recv (worker, ZJOB_ROUTE_BROKER_WORKER,
+                                          (int) (deadline - zclock_mono ()));
+        if (!msg || zjob_msg_command (msg) == cmd)
+            return msg;
+        if (zjob_msg_command (msg) == ZJOB_CMD_JOB)
+            s_stash_job (worker, &msg);
+        zjob_msg_destroy (&msg);
+    }
+    return NULL;
+}
+
 //  A job id no job has: a time of 0 ms, before any id this broker made
 #define S_NO_SUCH_JOB "00000000000000000000"
 
