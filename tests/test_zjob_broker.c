@@ -224,7 +224,7 @@ Test (broker, pause_resume_cancel_of_a_queued_job)
     cr_assert_eq (s_operate (client, ZJOB_CMD_RESUME, id, NULL, 0), ZJOB_CONFLICT);
     //  A cancelled job is never dispatched
     zsock_t *worker = s_worker ("w-late", "later", 1);
-    zjob_job_t *job = s_take (worker, 300);
+    zjob_job_t *job = s_take_none (worker);
     cr_assert_null (job);
     free (id);
     zsock_destroy (&worker);
@@ -271,10 +271,10 @@ Test (broker, pause_resume_cancel_of_a_running_job_reach_its_worker)
     cr_assert_not_null (next);
     cr_assert_eq (s_operate (client, ZJOB_CMD_CANCEL, id, status, sizeof (status)), ZJOB_OK);
     cr_assert_str_eq (status, "cancelled");
-    control = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_CANCEL, S_WAIT);
+    control = s_expect_keeping_jobs (worker, ZJOB_CMD_CANCEL);
     cr_assert_not_null (control, "worker not told to cancel");
     cr_assert_str_eq (zjob_msg_str (control, "id"), id);
-    job = s_take (worker, 200);
+    job = s_take_none (worker);
     cr_assert_null (job, "a job was sent before the cancelled one was let go");
     zjob_msg_begin (s_builder, ZJOB_CMD_OK, zjob_msg_request_id (control));
     zjob_msg_add_str (s_builder, "id", id);
@@ -368,20 +368,14 @@ s_expect_serving (zsock_t *client)
     zjob_msg_destroy (&reply);
 }
 
-Test (broker, every_class_of_bad_input_is_answered_and_harmless)
+//  Envelopes refused with a 4xx, each answered by its request id (71-76):
+//  two frames, an unknown command, another route's, another version, a
+//  field of the wrong type, a required field missing
+static void
+s_bad_envelopes_refused (zsock_t *client)
 {
-    s_start ("max-message", "4194304", NULL);
-    zsock_t *client = zjob_test_dealer (s_clients);
-    char *kept = zjob_test_submit (client, "keep", "high", NULL);
-    cr_assert_not_null (kept);
     uint8_t buffer [256];
     size_t size;
-
-    //  Garbage, and an empty frame: no request id, dropped
-    s_send_raw (client, "\xc1\xc1\xc1 not msgpack", 15, false);
-    s_send_raw (client, "", 0, false);
-    s_expect_serving (client);
-
     //  Two frames: refused, answered by the first frame's request id
     size = s_envelope (buffer, sizeof (buffer), 1, "PING", 71, NULL, 0);
     s_send_raw (client, buffer, size, true);
@@ -406,17 +400,12 @@ Test (broker, every_class_of_bad_input_is_answered_and_harmless)
     size = s_envelope (buffer, sizeof (buffer), 1, "GET", 76, NULL, 0);
     s_send_raw (client, buffer, size, false);
     s_expect_error (client, ZJOB_ROUTE_BROKER_CLIENT, 76, ZJOB_BAD_REQUEST);
+}
 
-    //  An unknown job id; an illegal transition
-    size = s_envelope (buffer, sizeof (buffer), 1, "GET", 77, "id", 1);
-    s_send_raw (client, buffer, size, false);
-    s_expect_error (client, ZJOB_ROUTE_BROKER_CLIENT, 77, ZJOB_NOT_FOUND);
-    zjob_msg_begin (s_builder, ZJOB_CMD_RESUME, 78);
-    zjob_msg_add_str (s_builder, "id", kept);
-    s_send (client);
-    s_expect_error (client, ZJOB_ROUTE_BROKER_CLIENT, 78, ZJOB_CONFLICT);
-
-    //  A field over its limit: 413, answered
+//  A SUBMIT whose job has inputs over ZJOB_DATA_MAX, as request
+static void
+s_send_too_large_inputs (zsock_t *client, uint64_t request)
+{
     uint8_t *big = (uint8_t *) malloc (ZJOB_DATA_MAX + 16);
     cr_assert_not_null (big);
     msgpack_sbuffer sbuf;
@@ -426,7 +415,7 @@ Test (broker, every_class_of_bad_input_is_answered_and_harmless)
     msgpack_pack_array (&pk, 4);
     msgpack_pack_uint64 (&pk, 1);
     msgpack_pack_str_with_body (&pk, "SUBMIT", 6);
-    msgpack_pack_uint64 (&pk, 79);
+    msgpack_pack_uint64 (&pk, request);
     msgpack_pack_map (&pk, 1);
     msgpack_pack_str_with_body (&pk, "jobs", 4);
     msgpack_pack_array (&pk, 1);
@@ -438,6 +427,36 @@ Test (broker, every_class_of_bad_input_is_answered_and_harmless)
     msgpack_pack_bin_with_body (&pk, big, ZJOB_DATA_MAX + 16);
     s_send_raw (client, sbuf.data, sbuf.size, false);
     msgpack_sbuffer_destroy (&sbuf);
+    free (big);
+}
+
+Test (broker, every_class_of_bad_input_is_answered_and_harmless)
+{
+    s_start ("max-message", "4194304", NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    char *kept = zjob_test_submit (client, "keep", "high", NULL);
+    cr_assert_not_null (kept);
+    uint8_t buffer [256];
+    size_t size;
+
+    //  Garbage, and an empty frame: no request id, dropped
+    s_send_raw (client, "\xc1\xc1\xc1 not msgpack", 15, false);
+    s_send_raw (client, "", 0, false);
+    s_expect_serving (client);
+
+    s_bad_envelopes_refused (client);
+
+    //  An unknown job id; an illegal transition
+    size = s_envelope (buffer, sizeof (buffer), 1, "GET", 77, "id", 1);
+    s_send_raw (client, buffer, size, false);
+    s_expect_error (client, ZJOB_ROUTE_BROKER_CLIENT, 77, ZJOB_NOT_FOUND);
+    zjob_msg_begin (s_builder, ZJOB_CMD_RESUME, 78);
+    zjob_msg_add_str (s_builder, "id", kept);
+    s_send (client);
+    s_expect_error (client, ZJOB_ROUTE_BROKER_CLIENT, 78, ZJOB_CONFLICT);
+
+    //  A field over its limit: 413, answered
+    s_send_too_large_inputs (client, 79);
     s_expect_error (client, ZJOB_ROUTE_BROKER_CLIENT, 79, ZJOB_TOO_LARGE);
 
     //  A message over max-message: libzmq drops the connection before the
@@ -447,7 +466,6 @@ Test (broker, every_class_of_bad_input_is_answered_and_harmless)
     size = s_envelope (huge, 64, 1, "PING", 80, NULL, 0);
     s_send_raw (client, huge, 5 << 20, false);
     free (huge);
-    free (big);
     zjob_msg_t *nothing = zjob_test_recv (client, ZJOB_ROUTE_BROKER_CLIENT, 300);
     cr_assert_null (nothing, "an oversize message was answered");
     s_expect_serving (client);
@@ -725,32 +743,13 @@ Test (broker, a_bad_spec_among_known_keys_is_named_by_its_index_in_the_batch)
     zsock_destroy (&client);
 }
 
-Test (broker, stats_workers_list_and_bulk_operations)
+//  STATS after stats_workers_list_and_bulk_operations's start: 6 jobs
+//  (4 alpha, 2 beta), one worker of 2 slots holding one job
+static void
+s_check_stats (zsock_t *client)
 {
-    s_start (NULL);
-    zsock_t *client = zjob_test_dealer (s_clients);
-    char *ids [6];
-    for (int index = 0; index < 6; index++) {
-        ids [index] = zjob_test_submit (client, index < 4? "alpha": "beta", NULL, NULL);
-        cr_assert_not_null (ids [index]);
-    }
-    zsock_t *worker = s_worker ("w-stats", "alpha", 2);
-    zjob_job_t *held = s_take (worker, S_WAIT);
-    cr_assert_not_null (held);
-    zjob_job_t *second = s_take (worker, S_WAIT);
-    cr_assert_not_null (second);
-    //  Completed, with no credit back: the worker keeps one job
-    zjob_msg_begin (s_builder, ZJOB_CMD_RESULT, ++s_request);
-    zjob_msg_add_str (s_builder, "id", second->id);
-    zjob_msg_add_str (s_builder, "status", "completed");
-    zjob_msg_add_uint (s_builder, "credit", 0);
-    s_send (worker);
-    zjob_msg_t *reply = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_OK, S_WAIT);
-    cr_assert_not_null (reply);
-    zjob_msg_destroy (&reply);
-
     zjob_msg_begin (s_builder, ZJOB_CMD_STATS, ++s_request);
-    reply = s_call (client);
+    zjob_msg_t *reply = s_call (client);
     zjob_error_t err;
     cr_assert_eq (zjob_msg_check_reply (reply, ZJOB_CMD_STATS, &err), 0, "%s", err.text);
     cr_assert_eq (zjob_msg_uint (reply, "jobs", 0), 6);
@@ -776,6 +775,59 @@ Test (broker, stats_workers_list_and_bulk_operations)
     }
     cr_assert (seen_beta);
     zjob_msg_destroy (&reply);
+}
+
+//  LIST of the alpha jobs, newest first: 4 of them, newest first
+static void
+s_check_list (zsock_t *client, const char *newest)
+{
+    zjob_query_t query;
+    memset (&query, 0, sizeof (query));
+    query.filter.workflow_id = "alpha";
+    query.descending = true;
+    zjob_msg_begin (s_builder, ZJOB_CMD_LIST, ++s_request);
+    zjob_msg_add_query (s_builder, &query);
+    zjob_msg_t *reply = s_call (client);
+    zjob_error_t err;
+    cr_assert_eq (zjob_msg_check_reply (reply, ZJOB_CMD_LIST, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_msg_uint (reply, "total", 0), 4);
+    zjob_job_t **jobs = NULL;
+    size_t count = 0;
+    cr_assert_eq (zjob_msg_jobs (reply, "jobs", &jobs, &count, &err), 0);
+    cr_assert_eq (count, 4);
+    cr_assert_str_eq (jobs [0]->id, newest);
+    for (size_t index = 0; index < count; index++)
+        zjob_job_destroy (&jobs [index]);
+    free (jobs);
+    zjob_msg_destroy (&reply);
+}
+
+Test (broker, stats_workers_list_and_bulk_operations)
+{
+    s_start (NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    char *ids [6];
+    for (int index = 0; index < 6; index++) {
+        ids [index] = zjob_test_submit (client, index < 4? "alpha": "beta", NULL, NULL);
+        cr_assert_not_null (ids [index]);
+    }
+    zsock_t *worker = s_worker ("w-stats", "alpha", 2);
+    zjob_job_t *held = s_take (worker, S_WAIT);
+    cr_assert_not_null (held);
+    zjob_job_t *second = s_take (worker, S_WAIT);
+    cr_assert_not_null (second);
+    //  Completed, with no credit back: the worker keeps one job
+    zjob_msg_begin (s_builder, ZJOB_CMD_RESULT, ++s_request);
+    zjob_msg_add_str (s_builder, "id", second->id);
+    zjob_msg_add_str (s_builder, "status", "completed");
+    zjob_msg_add_uint (s_builder, "credit", 0);
+    s_send (worker);
+    zjob_msg_t *reply = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_OK, S_WAIT);
+    cr_assert_not_null (reply);
+    zjob_msg_destroy (&reply);
+
+    s_check_stats (client);
+    zjob_error_t err;
 
     zjob_msg_begin (s_builder, ZJOB_CMD_WORKERS, ++s_request);
     reply = s_call (client);
@@ -785,24 +837,7 @@ Test (broker, stats_workers_list_and_bulk_operations)
     zjob_msg_destroy (&reply);
 
     //  LIST by workflow, newest first
-    zjob_query_t query;
-    memset (&query, 0, sizeof (query));
-    query.filter.workflow_id = "alpha";
-    query.descending = true;
-    zjob_msg_begin (s_builder, ZJOB_CMD_LIST, ++s_request);
-    zjob_msg_add_query (s_builder, &query);
-    reply = s_call (client);
-    cr_assert_eq (zjob_msg_check_reply (reply, ZJOB_CMD_LIST, &err), 0, "%s", err.text);
-    cr_assert_eq (zjob_msg_uint (reply, "total", 0), 4);
-    zjob_job_t **jobs = NULL;
-    size_t count = 0;
-    cr_assert_eq (zjob_msg_jobs (reply, "jobs", &jobs, &count, &err), 0);
-    cr_assert_eq (count, 4);
-    cr_assert_str_eq (jobs [0]->id, ids [3]);
-    for (size_t index = 0; index < count; index++)
-        zjob_job_destroy (&jobs [index]);
-    free (jobs);
-    zjob_msg_destroy (&reply);
+    s_check_list (client, ids [3]);
 
     //  Bulk CANCEL by filter: only the jobs that can be cancelled count
     zjob_filter_t filter;

@@ -237,6 +237,76 @@ s_take (zsock_t *worker, int timeout_ms)
     return job;
 }
 
+//  As zjob_test_expect on a worker, but a JOB that comes first is kept for
+//  s_take or s_take_none rather than dropped: a JOB sent before the
+//  message a test waits for is still seen
+static inline zjob_msg_t *
+s_expect_keeping_jobs (zsock_t *worker, zjob_cmd_t cmd)
+{
+    int64_t deadline = zclock_mono () + S_WAIT;
+    while (zclock_mono () < deadline) {
+        zjob_msg_t *msg = zjob_test_recv (worker, ZJOB_ROUTE_BROKER_WORKER,
+                                          (int) (deadline - zclock_mono ()));
+        if (!msg || zjob_msg_command (msg) == cmd)
+            return msg;
+        if (zjob_msg_command (msg) == ZJOB_CMD_JOB)
+            s_stash_job (worker, &msg);
+        zjob_msg_destroy (&msg);
+    }
+    return NULL;
+}
+
+//  A job id no job has: a time of 0 ms, before any id this broker made
+#define S_NO_SUCH_JOB "00000000000000000000"
+
+//  Prove that no JOB is sent to worker now, by waiting on an event rather
+//  than a window: the broker handles one connection's messages in order,
+//  and sends any JOB a pass produces before or with that pass's replies,
+//  so a JOB that the steps before this call cause comes before the answer
+//  to a request sent now. That request is a RESULT for S_NO_SUCH_JOB with
+//  credit 0, answered ERROR 404 and changing no job and no credit
+//  (PROTOCOL.md 10.5). Returns the first JOB received before the answer
+//  (or kept from an earlier wait), or NULL; the caller destroys it.
+static inline zjob_job_t *
+s_take_none (zsock_t *worker)
+{
+    zjob_msg_t *msg = s_stash_take (worker);
+    uint64_t request = ++s_request;
+    zjob_msg_begin (s_builder, ZJOB_CMD_RESULT, request);
+    zjob_msg_add_str (s_builder, "id", S_NO_SUCH_JOB);
+    zjob_msg_add_str (s_builder, "status", "failed");
+    zjob_msg_add_uint (s_builder, "credit", 0);
+    s_send (worker);
+    zjob_msg_t *answer = NULL;
+    int64_t deadline = zclock_mono () + S_WAIT;
+    while (!answer && zclock_mono () < deadline) {
+        zjob_msg_t *reply = zjob_test_recv (worker, ZJOB_ROUTE_BROKER_WORKER,
+                                            (int) (deadline - zclock_mono ()));
+        if (!reply)
+            break;
+        zjob_cmd_t cmd = zjob_msg_command (reply);
+        if ((cmd == ZJOB_CMD_OK || cmd == ZJOB_CMD_ERROR || cmd == ZJOB_CMD_RECONNECT)
+        &&  zjob_msg_request_id (reply) == request)
+            answer = reply;
+        else
+        if (cmd == ZJOB_CMD_JOB && !msg)
+            msg = reply;
+        else
+            zjob_msg_destroy (&reply);
+    }
+    cr_assert_not_null (answer, "the RESULT for a job that does not exist was not answered");
+    cr_assert_eq (s_code (answer), ZJOB_NOT_FOUND,
+                  "the RESULT for a job that does not exist was answered %d", s_code (answer));
+    zjob_msg_destroy (&answer);
+    if (!msg)
+        return NULL;
+    zjob_error_t err;
+    zjob_job_t *job = zjob_msg_job (msg, "job", &err);
+    cr_assert_not_null (job, "JOB: %s", err.text);
+    zjob_msg_destroy (&msg);
+    return job;
+}
+
 //  Send a RESULT (completed with outputs, or failed) and return the
 //  broker's answer
 static inline zjob_msg_t *

@@ -84,7 +84,7 @@ Test (broker, credit_bounds_what_a_worker_is_sent)
         cr_assert_not_null (jobs [index]);
     }
     //  No fourth while all three slots are busy
-    zjob_job_t *extra = s_take (worker, 300);
+    zjob_job_t *extra = s_take_none (worker);
     cr_assert_null (extra, "a fourth job was sent to a 3-slot worker");
     //  A result with credit 0 (draining) frees nothing; CREDIT does
     zjob_msg_begin (s_builder, ZJOB_CMD_RESULT, ++s_request);
@@ -92,10 +92,10 @@ Test (broker, credit_bounds_what_a_worker_is_sent)
     zjob_msg_add_str (s_builder, "status", "failed");
     zjob_msg_add_uint (s_builder, "credit", 0);
     s_send (worker);
-    zjob_msg_t *reply = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_OK, S_WAIT);
+    zjob_msg_t *reply = s_expect_keeping_jobs (worker, ZJOB_CMD_OK);
     cr_assert_not_null (reply);
     zjob_msg_destroy (&reply);
-    extra = s_take (worker, 300);
+    extra = s_take_none (worker);
     cr_assert_null (extra, "a job was sent without credit");
     zjob_msg_begin (s_builder, ZJOB_CMD_CREDIT, ++s_request);
     zjob_msg_add_uint (s_builder, "credit", 5);
@@ -103,7 +103,7 @@ Test (broker, credit_bounds_what_a_worker_is_sent)
     extra = s_take (worker, S_WAIT);
     cr_assert_not_null (extra, "CREDIT gave nothing");
     //  Credit never exceeds slots minus jobs held: still one at a time
-    zjob_job_t *more = s_take (worker, 300);
+    zjob_job_t *more = s_take_none (worker);
     cr_assert_null (more, "credit went past the worker's slots");
     zjob_job_destroy (&extra);
     for (int index = 0; index < 3; index++)
@@ -404,13 +404,13 @@ Test (broker, a_held_job_let_go_frees_its_place_under_max_concurrent)
     cr_assert_not_null (job);
     cr_assert_str_eq (job->id, first);
     zjob_job_destroy (&job);
-    job = s_take (one, 200);
+    job = s_take_none (one);
     cr_assert_null (job, "a second job went out past max-concurrent 1");
 
     //  Paused, the job is still held: its place stays taken
     cr_assert_eq (s_operate (client, ZJOB_CMD_PAUSE, first, NULL, 0), ZJOB_OK);
     s_confirm (one, ZJOB_CMD_PAUSE, first);
-    job = s_take (one, 200);
+    job = s_take_none (one);
     cr_assert_null (job, "a job went out while a paused one is held");
 
     //  Cancelled, it is let go at once: the next job goes to the free
@@ -427,7 +427,7 @@ Test (broker, a_held_job_let_go_frees_its_place_under_max_concurrent)
     cr_assert_eq (s_operate (client, ZJOB_CMD_PAUSE, second, NULL, 0), ZJOB_OK);
     s_confirm (one, ZJOB_CMD_PAUSE, second);
     zsock_t *two = s_worker ("w-two", "lim", 1);
-    job = s_take (two, 200);
+    job = s_take_none (two);
     cr_assert_null (job, "a job went out while a paused one is held");
     zjob_msg_begin (s_builder, ZJOB_CMD_DISCONNECT, ++s_request);
     s_send (one);
@@ -467,20 +467,11 @@ s_answer_to (zsock_t *worker, uint64_t request)
     return NULL;
 }
 
-Test (broker, a_batching_worker_takes_jobs_and_gives_results_in_batches)
+//  A worker of "crunch" with 8 slots whose READY announces batches of 16;
+//  the broker's OK gives 8 credits and its own batch limit
+static zsock_t *
+s_batching_worker (void)
 {
-    s_start (NULL);
-    zsock_t *client = zjob_test_dealer (s_clients);
-    char *ids [5];
-    for (int index = 0; index < 5; index++) {
-        ids [index] = zjob_test_submit (client, "crunch", NULL, NULL);
-        cr_assert_not_null (ids [index]);
-    }
-    //  A job nobody serves: queued, never handed out
-    char *idle = zjob_test_submit (client, "nobody", NULL, NULL);
-    cr_assert_not_null (idle);
-
-    //  READY announcing batches; the answer gives the broker's
     zsock_t *worker = zjob_test_dealer (s_workers);
     cr_assert_not_null (worker);
     const char *workflow = "crunch";
@@ -497,9 +488,14 @@ Test (broker, a_batching_worker_takes_jobs_and_gives_results_in_batches)
     cr_assert_eq (zjob_msg_uint (reply, "credit", 0), 8);
     cr_assert_eq (zjob_msg_uint (reply, "batch", 0), ZJOB_SLOTS_MAX);
     zjob_msg_destroy (&reply);
+    return worker;
+}
 
-    //  The five queued jobs come in fewer JOBs than jobs: one walk's worth each
-    zjob_job_t *jobs [5];
+//  The five queued jobs, in fewer JOBs than jobs: one walk's worth each
+static void
+s_take_five_in_batches (zsock_t *worker, zjob_job_t **jobs)
+{
+    zjob_error_t err;
     size_t taken = 0, messages = 0, largest = 0;
     while (taken < 5) {
         zjob_msg_t *msg = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_JOB,
@@ -525,6 +521,44 @@ Test (broker, a_batching_worker_takes_jobs_and_gives_results_in_batches)
     }
     cr_assert_gt (largest, 1, "no JOB carried several jobs");
     cr_assert_lt (messages, 5);
+}
+
+//  Eight jobs, in JOBs of one or several
+static void
+s_take_eight (zsock_t *worker)
+{
+    size_t taken = 0;
+    while (taken < 8) {
+        zjob_msg_t *msg = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_JOB,
+                                            S_WAIT);
+        cr_assert_not_null (msg, "%zu of 8 jobs came: credit not given back", taken);
+        const msgpack_object *batch = zjob_msg_field (msg, "jobs");
+        taken += batch? batch->via.array.size: 1;
+        zjob_msg_destroy (&msg);
+    }
+    cr_assert_eq (taken, 8);
+}
+
+Test (broker, a_batching_worker_takes_jobs_and_gives_results_in_batches)
+{
+    s_start (NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    char *ids [5];
+    for (int index = 0; index < 5; index++) {
+        ids [index] = zjob_test_submit (client, "crunch", NULL, NULL);
+        cr_assert_not_null (ids [index]);
+    }
+    //  A job nobody serves: queued, never handed out
+    char *idle = zjob_test_submit (client, "nobody", NULL, NULL);
+    cr_assert_not_null (idle);
+
+    //  READY announcing batches; the answer gives the broker's
+    zsock_t *worker = s_batching_worker ();
+    zjob_error_t err;
+
+    //  The five queued jobs come in fewer JOBs than jobs: one walk's worth each
+    zjob_job_t *jobs [5];
+    s_take_five_in_batches (worker, jobs);
     //  In priority order, then oldest first: the order they were submitted
     for (size_t index = 0; index < 5; index++)
         cr_assert_str_eq (jobs [index]->id, ids [index]);
@@ -545,7 +579,7 @@ Test (broker, a_batching_worker_takes_jobs_and_gives_results_in_batches)
     zjob_msg_begin (s_builder, ZJOB_CMD_RESULT, request);
     zjob_msg_add_results (s_builder, "results", results, 5);
     s_send (worker);
-    reply = s_answer_to (worker, request);
+    zjob_msg_t *reply = s_answer_to (worker, request);
     cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK, "the RESULT was refused whole");
     cr_assert_eq (zjob_msg_check_reply (reply, ZJOB_CMD_RESULT, &err), 0, "%s", err.text);
     cr_assert_eq (zjob_msg_result_errors (reply), 2);
@@ -592,16 +626,7 @@ Test (broker, a_batching_worker_takes_jobs_and_gives_results_in_batches)
         more [index] = zjob_test_submit (client, "crunch", NULL, NULL);
         cr_assert_not_null (more [index]);
     }
-    taken = 0;
-    while (taken < 8) {
-        zjob_msg_t *msg = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_JOB,
-                                            S_WAIT);
-        cr_assert_not_null (msg, "%zu of 8 jobs came: credit not given back", taken);
-        const msgpack_object *batch = zjob_msg_field (msg, "jobs");
-        taken += batch? batch->via.array.size: 1;
-        zjob_msg_destroy (&msg);
-    }
-    cr_assert_eq (taken, 8);
+    s_take_eight (worker);
     for (int index = 0; index < 8; index++)
         free (more [index]);
     for (int index = 0; index < 5; index++) {

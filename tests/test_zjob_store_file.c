@@ -18,28 +18,57 @@
 //  --------------------------------------------------------------------------
 //  Reopen
 
+//  Inputs of 64 KiB: {"blob": <bin>}, into sbuf (the caller destroys it)
+static void
+s_big_inputs (msgpack_sbuffer *sbuf)
+{
+    size_t big_size = 65536;
+    uint8_t *big = (uint8_t *) malloc (big_size);
+    msgpack_sbuffer_init (sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, sbuf, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    msgpack_pack_str_with_body (&pk, "blob", 4);
+    memset (big, 'b', big_size);
+    msgpack_pack_bin_with_body (&pk, big, big_size - 16);
+    free (big);
+}
+
+//  Change job in place by its number: completed, failed or running
+static void
+s_change (zjob_job_t *job, int index)
+{
+    static const uint8_t outputs [] = { 0x81, 0xa2, 'o', 'k', 0xc3 };   //  {"ok": true}
+    zjob_error_t err = { 0, "" };
+    if (index % 3 == 0) {
+        job->status = ZJOB_COMPLETED;
+        job->completed_at = zjob_clock_ms ();
+        cr_assert_eq (zjob_job_set_outputs (job, outputs, sizeof outputs, &err), 0, "%s", err.text);
+    }
+    else
+    if (index % 3 == 1) {
+        job->status = ZJOB_FAILED;
+        zjob_job_set_error (job, "Timeout", "took too long");
+    }
+    else {
+        job->status = ZJOB_RUNNING;
+        zjob_job_set_worker (job, "worker-1");
+        cr_assert_eq (zjob_job_set_progress (job, 0.5f, "half way", &err), 0, "%s", err.text);
+    }
+}
+
 Test (file_store, reopen_keeps_latest_state)
 {
     char *dir = s_tmpdir ();
     zjob_store_t *store = s_open (dir, NULL);
     enum { COUNT = 60 };
     zjob_job_t *jobs [COUNT];
-    static const uint8_t outputs [] = { 0x81, 0xa2, 'o', 'k', 0xc3 };   //  {"ok": true}
     zjob_error_t err = { 0, "" };
 
     //  Jobs with 64 KiB inputs make the write buffer pass its chunk size,
     //  so puts also write early, before the sync
-    size_t big_size = 65536;
-    uint8_t *big = (uint8_t *) malloc (big_size);
     msgpack_sbuffer sbuf;
-    msgpack_sbuffer_init (&sbuf);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 1);
-    msgpack_pack_str_with_body (&pk, "blob", 4);
-    memset (big, 'b', big_size);
-    msgpack_pack_bin_with_body (&pk, big, big_size - 16);
-    free (big);
+    s_big_inputs (&sbuf);
 
     for (int index = 0; index < COUNT; index++) {
         if (index % 2) {
@@ -60,23 +89,8 @@ Test (file_store, reopen_keeps_latest_state)
 
     //  Change most of them, in place, then put again; remove some
     for (int index = 0; index < COUNT; index++) {
-        zjob_job_t *job = jobs [index];
-        if (index % 3 == 0) {
-            job->status = ZJOB_COMPLETED;
-            job->completed_at = zjob_clock_ms ();
-            cr_assert_eq (zjob_job_set_outputs (job, outputs, sizeof outputs, &err), 0, "%s", err.text);
-        }
-        else
-        if (index % 3 == 1) {
-            job->status = ZJOB_FAILED;
-            zjob_job_set_error (job, "Timeout", "took too long");
-        }
-        else {
-            job->status = ZJOB_RUNNING;
-            zjob_job_set_worker (job, "worker-1");
-            cr_assert_eq (zjob_job_set_progress (job, 0.5f, "half way", &err), 0, "%s", err.text);
-        }
-        s_put (store, job);
+        s_change (jobs [index], index);
+        s_put (store, jobs [index]);
     }
     for (int index = 0; index < COUNT; index += 7)
         cr_assert_eq (zjob_store_remove (store, jobs [index]->id, &err), 0, "%s", err.text);
