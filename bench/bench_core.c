@@ -44,11 +44,11 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
-static size_t s_jobs = 1000000;        //  queued jobs for memory/recovery
-static size_t s_cycles = 500000;       //  cycles per throughput figure
-static size_t s_group = 256;           //  cycles per sync (one loop pass)
-static const char *s_dir = NULL;       //  where file stores go
-static const char *s_only = NULL;      //  the one section to run, or NULL
+static size_t s_jobs = 1000000;    //  queued jobs for memory/recovery
+static size_t s_cycles = 500000;   //  cycles per throughput figure
+static size_t s_group = 256;       //  cycles per sync (one loop pass)
+static const char *s_dir = NULL;   //  where file stores go
+static const char *s_only = NULL;  //  the one section to run, or NULL
 
 static bool
 s_runs (const char *section)
@@ -104,18 +104,17 @@ s_cycles_per_sec (const char *spec, long *fsyncs_p)
 {
     zjob_manager_t *manager = s_manager (spec, 0);
     zjob_spec_t job_spec = {
-        .workflow_id = "bench", .inputs = s_inputs, .inputs_size = s_inputs_size,
-        .priority = ZJOB_PRIORITY_MEDIUM
+        .workflow_id = "bench", .inputs = s_inputs, .inputs_size = s_inputs_size, .priority = ZJOB_PRIORITY_MEDIUM
     };
     const char *workflows [] = { "bench" };
     zjob_job_t **held = calloc (s_group, sizeof *held);
     zjob_error_t err;
-    static const uint8_t outputs [] = { 0x81, 0xa2, 'o', 'k', 0xc3 };   //  {"ok": true}
+    static const uint8_t outputs [] = { 0x81, 0xa2, 'o', 'k', 0xc3 };  //  {"ok": true}
 
     int64_t start = zclock_usecs ();
     size_t done = 0;
     while (done < s_cycles) {
-        size_t group = s_cycles - done < s_group? s_cycles - done: s_group;
+        size_t group = s_cycles - done < s_group ? s_cycles - done : s_group;
         for (size_t i = 0; i < group; i++) {
             zjob_job_t *job = zjob_manager_create (manager, &job_spec, true, &err);
             if (!job) {
@@ -152,7 +151,7 @@ s_cycles_per_sec (const char *spec, long *fsyncs_p)
         zhashx_t *stats = zhashx_new ();
         zjob_store_stats (zjob_manager_store (manager), stats);
         const char *fsyncs = (const char *) zhashx_lookup (stats, "fsyncs");
-        *fsyncs_p = fsyncs? atol (fsyncs): 0;
+        *fsyncs_p = fsyncs ? atol (fsyncs) : 0;
         zhashx_destroy (&stats);
     }
     zjob_manager_destroy (&manager);
@@ -205,7 +204,7 @@ s_store_stat (zjob_store_t *store, const char *key)
     zhashx_t *stats = zhashx_new ();
     zjob_store_stats (store, stats);
     const char *value = (const char *) zhashx_lookup (stats, key);
-    uint64_t number = value? strtoull (value, NULL, 10): 0;
+    uint64_t number = value ? strtoull (value, NULL, 10) : 0;
     zhashx_destroy (&stats);
     return number;
 }
@@ -225,14 +224,13 @@ s_compaction_pauses (const char *dir)
         exit (1);
     }
     zjob_spec_t job_spec = {
-        .workflow_id = "bench", .inputs = s_inputs, .inputs_size = s_inputs_size,
-        .priority = ZJOB_PRIORITY_MEDIUM
+        .workflow_id = "bench", .inputs = s_inputs, .inputs_size = s_inputs_size, .priority = ZJOB_PRIORITY_MEDIUM
     };
     zjob_job_t **jobs = (zjob_job_t **) calloc (s_jobs, sizeof *jobs);
     for (size_t i = 0; i < s_jobs; i++) {
         jobs [i] = zjob_job_new (&job_spec, &err);
         if (!jobs [i] || zjob_store_put (store, jobs [i], &err)
-        || (i % s_group == s_group - 1 && zjob_store_sync (store, &err))) {
+            || (i % s_group == s_group - 1 && zjob_store_sync (store, &err))) {
             fprintf (stderr, "bench_core: fill: %s\n", err.text);
             exit (1);
         }
@@ -243,7 +241,7 @@ s_compaction_pauses (const char *dir)
     }
     uint64_t compactions = s_store_stat (store, "compactions");
     int64_t max_put = 0, max_sync = 0, started = 0, finished = 0, begin = zclock_usecs ();
-    int64_t max_put_before = 0, max_sync_before = 0;   //  Before the compaction began
+    int64_t max_put_before = 0, max_sync_before = 0;  //  Before the compaction began
     size_t puts = 0, syncs = 0;
     //  Until the compaction has finished, or a minute at most
     int64_t deadline = zclock_usecs () + 60 * 1000000LL;
@@ -253,26 +251,26 @@ s_compaction_pauses (const char *dir)
         int64_t start = zclock_usecs ();
         int rc = zjob_store_put (store, job, &err);
         int64_t took = zclock_usecs () - start;
-        max_put = took > max_put? took: max_put;
+        max_put = took > max_put ? took : max_put;
         if (!started)
-            max_put_before = took > max_put_before? took: max_put_before;
+            max_put_before = took > max_put_before ? took : max_put_before;
         puts++;
         if (rc == 0 && i % s_group == s_group - 1) {
             bool running = s_store_stat (store, "compacting") > 0;
             start = zclock_usecs ();
             rc = zjob_store_sync (store, &err);
             took = zclock_usecs () - start;
-            max_sync = took > max_sync? took: max_sync;
+            max_sync = took > max_sync ? took : max_sync;
             if (!started && !running && s_store_stat (store, "compacting") == 0
-            &&  s_store_stat (store, "compactions") == compactions)
-                max_sync_before = took > max_sync_before? took: max_sync_before;
+                && s_store_stat (store, "compactions") == compactions)
+                max_sync_before = took > max_sync_before ? took : max_sync_before;
             syncs++;
             if (!started && (running || s_store_stat (store, "compacting") > 0))
                 started = start;
             if (s_store_stat (store, "compactions") > compactions) {
                 finished = zclock_usecs ();
                 if (!started)
-                    started = start;    //  It ran inside this one sync
+                    started = start;  //  It ran inside this one sync
             }
         }
         if (rc) {
@@ -292,7 +290,7 @@ s_compaction_pauses (const char *dir)
                 max_put_before / 1e3, max_sync_before / 1e3);
     else
         printf ("  no compaction finished in a minute (%zu puts, %zu syncs, %s)\n",
-                puts, syncs, started? "one started": "none started");
+                puts, syncs, started ? "one started" : "none started");
     for (size_t i = 0; i < s_jobs; i++)
         zjob_job_destroy (&jobs [i]);
     free (jobs);
@@ -357,7 +355,7 @@ static int
 s_double_compare (const void *a, const void *b)
 {
     double x = *(const double *) a, y = *(const double *) b;
-    return x < y? -1: x > y;
+    return x < y ? -1 : x > y;
 }
 
 //  4. The loop-pass bounds: the longest manager call a loop pass makes
@@ -372,14 +370,13 @@ s_loop_bounds (void)
     static const uint8_t outputs [] = { 0x81, 0xa2, 'o', 'k', 0xc3 };
     for (size_t i = 0; i < s_jobs; i++) {
         zjob_job_t *job = zjob_manager_take (manager, NULL, 0, "w1");
-        if (!job || zjob_manager_complete (manager, job->id, "w1", outputs, sizeof outputs,
-                                           &err)) {
-            fprintf (stderr, "bench_core: complete: %s\n", job? err.text: "nothing to take");
+        if (!job || zjob_manager_complete (manager, job->id, "w1", outputs, sizeof outputs, &err)) {
+            fprintf (stderr, "bench_core: complete: %s\n", job ? err.text : "nothing to take");
             exit (1);
         }
         zjob_job_destroy (&job);
     }
-    size_t offsets [2] = { 0, s_jobs > 100? s_jobs - 100: 0 };
+    size_t offsets [2] = { 0, s_jobs > 100 ? s_jobs - 100 : 0 };
     for (size_t index = 0; index < 2; index++) {
         zjob_query_t query;
         memset (&query, 0, sizeof query);
@@ -404,14 +401,14 @@ s_loop_bounds (void)
     size_t deleted = 0;
     size_t steps = 0;
     double longest = 0;
-    static double step_ms [1 << 16];    //  Each step's time, for the percentiles
+    static double step_ms [1 << 16];  //  Each step's time, for the percentiles
     int64_t begun = zclock_usecs ();
     int more = 1;
     while (more > 0) {
         int64_t start = zclock_usecs ();
         more = zjob_manager_cleanup_step (manager, later, ZJOB_CLEANUP_STEP, &deleted, &err);
         double ms = (zclock_usecs () - start) / 1e3;
-        longest = ms > longest? ms: longest;
+        longest = ms > longest ? ms : longest;
         if (steps < sizeof step_ms / sizeof step_ms [0])
             step_ms [steps] = ms;
         steps++;
@@ -421,10 +418,11 @@ s_loop_bounds (void)
         exit (1);
     }
     double all = (zclock_usecs () - begun) / 1e3;
-    size_t kept = steps < sizeof step_ms / sizeof step_ms [0]? steps: sizeof step_ms / sizeof step_ms [0];
+    size_t kept = steps < sizeof step_ms / sizeof step_ms [0] ? steps : sizeof step_ms / sizeof step_ms [0];
     qsort (step_ms, kept, sizeof (double), s_double_compare);
     printf ("  cleanup of %zu jobs: %zu steps of at most %d: median %.2f ms, p99 %.2f ms, "
-            "longest %.2f ms (all %.0f ms)\n", deleted, steps, ZJOB_CLEANUP_STEP,
+            "longest %.2f ms (all %.0f ms)\n",
+            deleted, steps, ZJOB_CLEANUP_STEP,
             step_ms [kept / 2], step_ms [kept * 99 / 100], longest, all);
     zjob_manager_destroy (&manager);
 }
@@ -438,20 +436,15 @@ s_parse (int argc, char *argv [])
             s_jobs = 100000;
             s_cycles = 50000;
         }
-        else
-        if (streq (argv [arg], "--jobs") && arg + 1 < argc)
+        else if (streq (argv [arg], "--jobs") && arg + 1 < argc)
             s_jobs = strtoul (argv [++arg], NULL, 10);
-        else
-        if (streq (argv [arg], "--cycles") && arg + 1 < argc)
+        else if (streq (argv [arg], "--cycles") && arg + 1 < argc)
             s_cycles = strtoul (argv [++arg], NULL, 10);
-        else
-        if (streq (argv [arg], "--group") && arg + 1 < argc)
+        else if (streq (argv [arg], "--group") && arg + 1 < argc)
             s_group = strtoul (argv [++arg], NULL, 10);
-        else
-        if (streq (argv [arg], "--dir") && arg + 1 < argc)
+        else if (streq (argv [arg], "--dir") && arg + 1 < argc)
             s_dir = argv [++arg];
-        else
-        if (streq (argv [arg], "--only") && arg + 1 < argc)
+        else if (streq (argv [arg], "--only") && arg + 1 < argc)
             s_only = argv [++arg];
         else {
             fprintf (stderr, "usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]\n"
@@ -473,13 +466,14 @@ main (int argc, char *argv [])
         return 2;
     s_make_inputs ();
     char tmpl [] = "/tmp/zjob-bench-XXXXXX";
-    char *dir = s_dir? (char *) s_dir: mkdtemp (tmpl);
+    char *dir = s_dir ? (char *) s_dir : mkdtemp (tmpl);
     if (!dir) {
         perror ("bench_core: mkdtemp");
         return 1;
     }
     printf ("zjob bench_core: %zu cycles per figure, %zu cycles per sync, "
-            "%zu-byte inputs, store dir %s\n\n", s_cycles, s_group, s_inputs_size, dir);
+            "%zu-byte inputs, store dir %s\n\n",
+            s_cycles, s_group, s_inputs_size, dir);
 
     //  1. Memory per queued job, each in a child process whose heap is
     //  fresh (memory a first fill freed would hide a second one's growth)
@@ -493,9 +487,9 @@ main (int argc, char *argv [])
             zjob_manager_t *manager = s_manager ("memory:", 0);
             s_fill (manager, s_jobs, keyed);
             size_t after = s_rss_bytes ();
-            double per_job = after > before? (double) (after - before) / s_jobs: 0;
+            double per_job = after > before ? (double) (after - before) / s_jobs : 0;
             printf ("  %-34s %.0f bytes per job, %.0f beyond its %zu-byte inputs\n",
-                    keyed? "with a 42-byte idempotency key:": "without idempotency keys:",
+                    keyed ? "with a 42-byte idempotency key:" : "without idempotency keys:",
                     per_job, per_job - s_inputs_size, s_inputs_size);
             fflush (stdout);
             _exit (0);

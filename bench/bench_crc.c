@@ -31,11 +31,11 @@
 #include <time.h>
 #include "zjob_util.h"
 #ifdef ZJOB_HAVE_ISAL
-#   include <isa-l/crc.h>
+#include <isa-l/crc.h>
 #endif
 
-static int s_rounds = 7;                //  rounds per figure (median)
-static size_t s_bytes = 64 << 20;       //  bytes checksummed per round
+static int s_rounds = 7;           //  rounds per figure (median)
+static size_t s_bytes = 64 << 20;  //  bytes checksummed per round
 
 typedef uint32_t (s_crc_fn) (uint32_t crc, const void *data, size_t size);
 
@@ -71,7 +71,7 @@ s_time (s_crc_fn *fn, const uint8_t *buffer, size_t size)
     double start = s_now ();
     uint32_t crc = 0;
     for (size_t i = 0; i < calls; i++)
-        crc = fn (crc, buffer, size);   //  Chained: no call is dead code
+        crc = fn (crc, buffer, size);  //  Chained: no call is dead code
     double seconds = (s_now () - start) / calls;
     static volatile uint32_t sink;
     sink ^= crc;
@@ -91,8 +91,7 @@ main (int argc, char *argv [])
     for (int i = 1; i < argc; i++) {
         if (streq (argv [i], "--rounds") && i + 1 < argc)
             s_rounds = atoi (argv [++i]);
-        else
-        if (streq (argv [i], "--bytes") && i + 1 < argc)
+        else if (streq (argv [i], "--bytes") && i + 1 < argc)
             s_bytes = (size_t) atoll (argv [++i]);
         else {
             fprintf (stderr, "usage: bench_crc [--rounds N] [--bytes N]\n");
@@ -130,7 +129,7 @@ main (int argc, char *argv [])
     }
     uint8_t *buffer = block + 1;
     for (size_t i = 1; i < impl_count; i++)
-        for (size_t size = 0; size <= 65536; size += size < 300? 1: 4093)
+        for (size_t size = 0; size <= 65536; size += size < 300 ? 1 : 4093)
             if (impls [i].fn (0x12345678, buffer, size) != zjob_crc32c (0x12345678, buffer, size)) {
                 fprintf (stderr, "bench_crc: %s disagrees with zjob at %zu bytes\n",
                          impls [i].name, size);

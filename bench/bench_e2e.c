@@ -100,20 +100,20 @@
 #include "e2e.h"
 
 //  Options (declared in e2e.h, where the other parts read them)
-size_t e2e_jobs = 200000;               //  jobs per pipelined/batched scenario
-size_t e2e_strict_jobs = 60000;         //  jobs per strict scenario
-size_t e2e_latency_jobs = 3000;         //  jobs per latency scenario
-size_t e2e_echo_trips = 20000;          //  round trips per echo client
-size_t e2e_rounds = 1;                  //  times the selection runs (--rounds)
-double e2e_rate = 1000;                 //  jobs/s, in total, in the latency scenarios
-size_t e2e_window = 100;                //  single-job SUBMITs in flight per producer
-size_t e2e_batch = 100;                 //  specs per SUBMIT, batched scenarios
-size_t e2e_batch_window = 10;           //  batched SUBMITs in flight per producer
-size_t e2e_slots = 16;                  //  slots per worker, pipelined scenarios
-int e2e_timeout_s = 60;                 //  secs a scenario may take
-const char *e2e_base_dir = NULL;        //  where the file stores go
-const char *e2e_only = NULL;            //  comma-separated scenario keys, or all
-const char *e2e_max_concurrent = "0";   //  zjobd --max-concurrent (0: no limit)
+size_t e2e_jobs = 200000;              //  jobs per pipelined/batched scenario
+size_t e2e_strict_jobs = 60000;        //  jobs per strict scenario
+size_t e2e_latency_jobs = 3000;        //  jobs per latency scenario
+size_t e2e_echo_trips = 20000;         //  round trips per echo client
+size_t e2e_rounds = 1;                 //  times the selection runs (--rounds)
+double e2e_rate = 1000;                //  jobs/s, in total, in the latency scenarios
+size_t e2e_window = 100;               //  single-job SUBMITs in flight per producer
+size_t e2e_batch = 100;                //  specs per SUBMIT, batched scenarios
+size_t e2e_batch_window = 10;          //  batched SUBMITs in flight per producer
+size_t e2e_slots = 16;                 //  slots per worker, pipelined scenarios
+int e2e_timeout_s = 60;                //  secs a scenario may take
+const char *e2e_base_dir = NULL;       //  where the file stores go
+const char *e2e_only = NULL;           //  comma-separated scenario keys, or all
+const char *e2e_max_concurrent = "0";  //  zjobd --max-concurrent (0: no limit)
 
 static bool
 s_selected (const char *key)
@@ -121,7 +121,7 @@ s_selected (const char *key)
     if (!e2e_only)
         return true;
     size_t length = strlen (key);
-    for (const char *at = e2e_only; *at; ) {
+    for (const char *at = e2e_only; *at;) {
         size_t item = strcspn (at, ",");
         if (item == length && strncmp (at, key, length) == 0)
             return true;
@@ -134,15 +134,15 @@ static void
 s_usage (void)
 {
     fprintf (stderr,
-        "usage: bench_e2e [--quick] [--jobs N] [--strict-jobs N] [--latency-jobs N]\n"
-        "                 [--rate R] [--window W] [--batch B] [--batch-window W]\n"
-        "                 [--slots N] [--timeout SECS] [--dir D] [--only LIST]\n"
-        "                 [--max-concurrent N] [--rounds N]\n"
-        "  --only takes scenario keys separated by commas: echo, echo2, echo4, strict,\n"
-        "  window, window-single, batch, batch-single, strict-file, window-file,\n"
-        "  batch-file, latency, latency-file,\n"
-        "  echo-end (the echo again, to see how the machine's speed drifted)\n"
-        "  --rounds N runs the selection N times in turn and ends with medians\n");
+             "usage: bench_e2e [--quick] [--jobs N] [--strict-jobs N] [--latency-jobs N]\n"
+             "                 [--rate R] [--window W] [--batch B] [--batch-window W]\n"
+             "                 [--slots N] [--timeout SECS] [--dir D] [--only LIST]\n"
+             "                 [--max-concurrent N] [--rounds N]\n"
+             "  --only takes scenario keys separated by commas: echo, echo2, echo4, strict,\n"
+             "  window, window-single, batch, batch-single, strict-file, window-file,\n"
+             "  batch-file, latency, latency-file,\n"
+             "  echo-end (the echo again, to see how the machine's speed drifted)\n"
+             "  --rounds N runs the selection N times in turn and ends with medians\n");
 }
 
 static size_t
@@ -164,7 +164,7 @@ s_parse_options (int argc, char *argv [])
 {
     for (int arg = 1; arg < argc; arg++) {
         const char *flag = argv [arg];
-        const char *value = arg + 1 < argc? argv [arg + 1]: NULL;
+        const char *value = arg + 1 < argc ? argv [arg + 1] : NULL;
         if (streq (flag, "--quick")) {
             e2e_jobs = 40000;
             e2e_strict_jobs = 10000;
@@ -179,41 +179,29 @@ s_parse_options (int argc, char *argv [])
         arg++;
         if (streq (flag, "--jobs"))
             e2e_jobs = s_size_arg (value);
-        else
-        if (streq (flag, "--strict-jobs"))
+        else if (streq (flag, "--strict-jobs"))
             e2e_strict_jobs = s_size_arg (value);
-        else
-        if (streq (flag, "--latency-jobs"))
+        else if (streq (flag, "--latency-jobs"))
             e2e_latency_jobs = s_size_arg (value);
-        else
-        if (streq (flag, "--rate"))
+        else if (streq (flag, "--rate"))
             e2e_rate = (double) s_size_arg (value);
-        else
-        if (streq (flag, "--window"))
+        else if (streq (flag, "--window"))
             e2e_window = s_size_arg (value);
-        else
-        if (streq (flag, "--batch"))
+        else if (streq (flag, "--batch"))
             e2e_batch = s_size_arg (value);
-        else
-        if (streq (flag, "--batch-window"))
+        else if (streq (flag, "--batch-window"))
             e2e_batch_window = s_size_arg (value);
-        else
-        if (streq (flag, "--slots"))
+        else if (streq (flag, "--slots"))
             e2e_slots = s_size_arg (value);
-        else
-        if (streq (flag, "--timeout"))
+        else if (streq (flag, "--timeout"))
             e2e_timeout_s = (int) s_size_arg (value);
-        else
-        if (streq (flag, "--dir"))
+        else if (streq (flag, "--dir"))
             e2e_base_dir = value;
-        else
-        if (streq (flag, "--only"))
+        else if (streq (flag, "--only"))
             e2e_only = value;
-        else
-        if (streq (flag, "--max-concurrent"))
+        else if (streq (flag, "--max-concurrent"))
             e2e_max_concurrent = value;
-        else
-        if (streq (flag, "--rounds"))
+        else if (streq (flag, "--rounds"))
             e2e_rounds = s_size_arg (value);
         else {
             s_usage ();
@@ -221,7 +209,7 @@ s_parse_options (int argc, char *argv [])
         }
     }
     if (e2e_window > ZJOB_INFLIGHT_MAX || e2e_batch_window > ZJOB_INFLIGHT_MAX
-    ||  e2e_batch > ZJOB_BATCH_MAX || e2e_slots > ZJOB_SLOTS_MAX) {
+        || e2e_batch > ZJOB_BATCH_MAX || e2e_slots > ZJOB_SLOTS_MAX) {
         fprintf (stderr, "bench_e2e: windows are at most %d, batches %d, slots %d\n",
                  ZJOB_INFLIGHT_MAX, ZJOB_BATCH_MAX, ZJOB_SLOTS_MAX);
         return 2;
@@ -239,8 +227,8 @@ s_label (e2e_scenario_t *scenarios, size_t count)
         switch (scenario->mode) {
             case E2E_ECHO:
                 snprintf (scenario->label, sizeof scenario->label, "echo round trip, %zu conn%s%s",
-                          scenario->jobs, scenario->jobs > 1? "s": "",
-                          i > 0 && scenario->jobs == 1? ", again": "");
+                          scenario->jobs, scenario->jobs > 1 ? "s" : "",
+                          i > 0 && scenario->jobs == 1 ? ", again" : "");
                 break;
             case E2E_STRICT:
                 snprintf (scenario->label, sizeof scenario->label, "strict w=1, 1 slot");
@@ -284,9 +272,11 @@ s_print_header (const char *dir, bool files)
         fclose (file);
     }
     printf ("bench_e2e: zjobd + %d producer processes + %d worker processes, %d-byte inputs,"
-            " no-op work\n", E2E_PRODUCERS, E2E_WORKERS, E2E_INPUT_SIZE);
+            " no-op work\n",
+            E2E_PRODUCERS, E2E_WORKERS, E2E_INPUT_SIZE);
     printf ("  %ld CPUs online, shared by all of them (contention is part of every figure);"
-            " load average before: %s\n", sysconf (_SC_NPROCESSORS_ONLN), load);
+            " load average before: %s\n",
+            sysconf (_SC_NPROCESSORS_ONLN), load);
     printf ("  broker: %s/zjobd --store memory: | file:DIR?fsync=always --max-concurrent %s\n",
             ZJOB_BIN_DIR, e2e_max_concurrent);
     if (files)
@@ -299,7 +289,8 @@ s_print_header (const char *dir, bool files)
     printf ("  latency = recv handing the job to the worker - submit call, per job; also in"
             " 1-connection echo round trips\n");
     printf ("  scaled target = the issue's target x (echo here / %s, the echo rate the targets"
-            " were set against)\n\n", "20,000");
+            " were set against)\n\n",
+            "20,000");
 }
 
 int
@@ -310,25 +301,25 @@ main (int argc, char *argv [])
         return code;
 
     e2e_scenario_t scenarios [] = {
-        { "echo",         "", E2E_ECHO,   false, 1, 1, 1, 1, 0, false },
-        { "echo2",        "", E2E_ECHO,   false, 2, 1, 1, 1, 0, false },
-        { "echo4",        "", E2E_ECHO,   false, 4, 1, 1, 1, 0, false },
-        { "strict",       "", E2E_STRICT, false, e2e_strict_jobs, 1, 1, 1, 30000, false },
-        { "window",       "", E2E_WINDOW, false, e2e_jobs, e2e_window, 1, e2e_slots, 200000,
+        { "echo", "", E2E_ECHO, false, 1, 1, 1, 1, 0, false },
+        { "echo2", "", E2E_ECHO, false, 2, 1, 1, 1, 0, false },
+        { "echo4", "", E2E_ECHO, false, 4, 1, 1, 1, 0, false },
+        { "strict", "", E2E_STRICT, false, e2e_strict_jobs, 1, 1, 1, 30000, false },
+        { "window", "", E2E_WINDOW, false, e2e_jobs, e2e_window, 1, e2e_slots, 200000,
           false },
         { "window-single", "", E2E_WINDOW, false, e2e_jobs, e2e_window, 1, e2e_slots, 0, true },
-        { "batch",        "", E2E_BATCH,  false, e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
+        { "batch", "", E2E_BATCH, false, e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
           200000, false },
-        { "batch-single", "", E2E_BATCH,  false, e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
+        { "batch-single", "", E2E_BATCH, false, e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
           0, true },
-        { "strict-file",  "", E2E_STRICT, true,  e2e_strict_jobs / 6, 1, 1, 1, 0, false },
-        { "window-file",  "", E2E_WINDOW, true,  e2e_jobs, e2e_window, 1, e2e_slots, 100000,
+        { "strict-file", "", E2E_STRICT, true, e2e_strict_jobs / 6, 1, 1, 1, 0, false },
+        { "window-file", "", E2E_WINDOW, true, e2e_jobs, e2e_window, 1, e2e_slots, 100000,
           false },
-        { "batch-file",   "", E2E_BATCH,  true,  e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
+        { "batch-file", "", E2E_BATCH, true, e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
           100000, false },
-        { "latency",      "", E2E_PACED,  false, e2e_latency_jobs, 1, 1, e2e_slots, 1, false },
-        { "latency-file", "", E2E_PACED,  true,  e2e_latency_jobs, 1, 1, e2e_slots, 0, false },
-        { "echo-end",     "", E2E_ECHO,   false, 1, 1, 1, 1, 0, false },
+        { "latency", "", E2E_PACED, false, e2e_latency_jobs, 1, 1, e2e_slots, 1, false },
+        { "latency-file", "", E2E_PACED, true, e2e_latency_jobs, 1, 1, e2e_slots, 0, false },
+        { "echo-end", "", E2E_ECHO, false, 1, 1, 1, 1, 0, false },
     };
     size_t count = sizeof scenarios / sizeof scenarios [0];
     s_label (scenarios, count);
@@ -339,7 +330,8 @@ main (int argc, char *argv [])
     for (size_t i = 0; i < count; i++)
         files |= scenarios [i].file && s_selected (scenarios [i].key);
     {
-        const char *base = e2e_base_dir? e2e_base_dir: getenv ("TMPDIR")? getenv ("TMPDIR"): "/tmp";
+        const char *base = e2e_base_dir ? e2e_base_dir : getenv ("TMPDIR") ? getenv ("TMPDIR")
+                                                                           : "/tmp";
         snprintf (dir, sizeof dir, "%s/zjob-bench-XXXXXX", base);
         if (!mkdtemp (dir)) {
             fprintf (stderr, "bench_e2e: cannot create a directory in %s: %s\n", base,

@@ -107,77 +107,89 @@
 //  The broker's state
 
 typedef enum {
-    S_CLIENTS = 0,                          //  The clients ROUTER
-    S_WORKERS = 1                           //  The workers ROUTER
+    S_CLIENTS = 0,  //  The clients ROUTER
+    S_WORKERS = 1   //  The workers ROUTER
 } s_side_t;
 
 //  The sockets the loop waits on, in the order of its pollfds
 typedef enum {
     S_POLL_CLIENTS = S_CLIENTS,
     S_POLL_WORKERS = S_WORKERS,
-    S_POLL_PIPE,                            //  The actor pipe
-    S_POLL_EVENTS,                          //  The XPUB: subscriptions
-    S_POLL_MONITOR,                         //  The workers ROUTER's monitor
+    S_POLL_PIPE,     //  The actor pipe
+    S_POLL_EVENTS,   //  The XPUB: subscriptions
+    S_POLL_MONITOR,  //  The workers ROUTER's monitor
     S_POLL_COUNT
 } s_poll_t;
 
-#define S_RID_MAX       ZJOB_RID_MAX        //  bytes in a routing id (libzmq allows 255)
+#define S_RID_MAX ZJOB_RID_MAX  //  bytes in a routing id (libzmq allows 255)
 
 //  A worker connection: the registry's record
 typedef zjob_registry_worker_t s_worker_t;
 
 typedef struct {
-    zsock_t *pipe;                          //  Actor command pipe
-    zjob_broker_config_t config;            //  Our copy of the options
-    zsock_t *clients;                       //  ROUTER for clients
-    zsock_t *workers;                       //  ROUTER for workers (mandatory routing)
-    zsock_t *events;                        //  XPUB for events
-    void *clients_handle;                   //  The libzmq sockets, for the hot path
+    zsock_t *pipe;                //  Actor command pipe
+    zjob_broker_config_t config;  //  Our copy of the options
+    zsock_t *clients;             //  ROUTER for clients
+    zsock_t *workers;             //  ROUTER for workers (mandatory routing)
+    zsock_t *events;              //  XPUB for events
+    void *clients_handle;         //  The libzmq sockets, for the hot path
     void *workers_handle;
     void *events_handle;
-    zactor_t *monitor;                      //  zmonitor on the workers socket
-    char *clients_endpoint;                 //  As bound, with the real port
+    zactor_t *monitor;       //  zmonitor on the workers socket
+    char *clients_endpoint;  //  As bound, with the real port
     char *workers_endpoint;
     char *events_endpoint;
-    zjob_manager_t *manager;                //  The jobs
-    zjob_msg_builder_t *builder;            //  Encodes replies and jobs
-    zjob_msg_builder_t *side_builder;       //  Encodes what the listener sends (worker
-                                            //  control), even mid-reply
-    zjob_error_t start_error;               //  Why the broker is not serving, if not
+    zjob_manager_t *manager;           //  The jobs
+    zjob_msg_builder_t *builder;       //  Encodes replies and jobs
+    zjob_msg_builder_t *side_builder;  //  Encodes what the listener sends (worker
+                                       //  control), even mid-reply
+    zjob_error_t start_error;          //  Why the broker is not serving, if not
 
-    zjob_registry_t *registry;              //  The workers, their credit and jobs
-    zjob_dispatch_t *dispatcher;            //  The dispatch walk
-    bool dispatch_needed;                   //  Something changed since the last walk
-    bool dirty;                             //  Mutations since the last sync
-    uint64_t committed_seq;                 //  Enqueues up to this one are durable
-    bool sync_failing;                      //  The last sync failed: no busy retry
+    zjob_registry_t *registry;    //  The workers, their credit and jobs
+    zjob_dispatch_t *dispatcher;  //  The dispatch walk
+    bool dispatch_needed;         //  Something changed since the last walk
+    bool dirty;                   //  Mutations since the last sync
+    uint64_t committed_seq;       //  Enqueues up to this one are durable
+    bool sync_failing;            //  The last sync failed: no busy retry
 
-    zjob_outbox_t *outbox;                  //  Messages of this pass, sent after its sync
+    zjob_outbox_t *outbox;  //  Messages of this pass, sent after its sync
 
-    zjob_publisher_t *publisher;            //  Events, encoded if anyone listens
+    zjob_publisher_t *publisher;  //  Events, encoded if anyone listens
 
-    zjob_clients_t *clients_handler;        //  Answers client requests, keeps the rates
-    zjob_workers_t *workers_handler;        //  Answers worker messages
-    int64_t now;                            //  Monotonic ms at the start of the pass
-    int64_t next_tick;                      //  Monotonic ms of the next heartbeat tick
-    int64_t hold_until;                     //  Monotonic ms: no dispatch before (reclaim
-                                            //  window after a restart), 0 = none
-    uint64_t passes;                        //  Loop passes run
-    bool unsettled [S_POLL_COUNT];          //  May hold input its fd will not
-                                            //  signal (see the banner)
-    uint64_t dropped;                       //  Messages dropped without a reply
-    bool terminated;                        //  $TERM seen
+    zjob_clients_t *clients_handler;  //  Answers client requests, keeps the rates
+    zjob_workers_t *workers_handler;  //  Answers worker messages
+    int64_t now;                      //  Monotonic ms at the start of the pass
+    int64_t next_tick;                //  Monotonic ms of the next heartbeat tick
+    int64_t hold_until;               //  Monotonic ms: no dispatch before (reclaim
+                                      //  window after a restart), 0 = none
+    uint64_t passes;                  //  Loop passes run
+    bool unsettled [S_POLL_COUNT];    //  May hold input its fd will not
+                                      //  signal (see the banner)
+    uint64_t dropped;                 //  Messages dropped without a reply
+    bool terminated;                  //  $TERM seen
 } s_broker_t;
 
 //  Logging, filtered by level before any formatting
-#define s_log_error(self, ...) \
-    do { if ((self)->config.log_level >= ZJOB_LOG_ERROR) zsys_error (__VA_ARGS__); } while (0)
-#define s_log_warning(self, ...) \
-    do { if ((self)->config.log_level >= ZJOB_LOG_WARNING) zsys_warning (__VA_ARGS__); } while (0)
-#define s_log_info(self, ...) \
-    do { if ((self)->config.log_level >= ZJOB_LOG_INFO) zsys_info (__VA_ARGS__); } while (0)
-#define s_log_debug(self, ...) \
-    do { if ((self)->config.log_level >= ZJOB_LOG_DEBUG) zsys_debug (__VA_ARGS__); } while (0)
+#define s_log_error(self, ...)                          \
+    do {                                                \
+        if ((self)->config.log_level >= ZJOB_LOG_ERROR) \
+            zsys_error (__VA_ARGS__);                   \
+    } while (0)
+#define s_log_warning(self, ...)                          \
+    do {                                                  \
+        if ((self)->config.log_level >= ZJOB_LOG_WARNING) \
+            zsys_warning (__VA_ARGS__);                   \
+    } while (0)
+#define s_log_info(self, ...)                          \
+    do {                                               \
+        if ((self)->config.log_level >= ZJOB_LOG_INFO) \
+            zsys_info (__VA_ARGS__);                   \
+    } while (0)
+#define s_log_debug(self, ...)                          \
+    do {                                                \
+        if ((self)->config.log_level >= ZJOB_LOG_DEBUG) \
+            zsys_debug (__VA_ARGS__);                   \
+    } while (0)
 
 
 //  --------------------------------------------------------------------------
@@ -190,7 +202,7 @@ s_job_lost (const char *job_id, void *arg)
     s_broker_t *self = (s_broker_t *) arg;
     zjob_error_t err;
     if (zjob_manager_worker_lost (self->manager, job_id, &err) < 0
-    &&  err.code != ZJOB_NOT_FOUND)
+        && err.code != ZJOB_NOT_FOUND)
         s_log_warning (self, "zjob_broker: cannot requeue job %s: %s", job_id, err.text);
     self->dirty = true;
 }
@@ -268,8 +280,8 @@ static int
 s_send_now (s_broker_t *self, s_side_t side, const uint8_t *rid, size_t rid_size,
             const uint8_t *data, size_t size)
 {
-    void *handle = side == S_CLIENTS? self->clients_handle: self->workers_handle;
-    self->unsettled [side] = true;      //  A send may swallow an input's signal
+    void *handle = side == S_CLIENTS ? self->clients_handle : self->workers_handle;
+    self->unsettled [side] = true;  //  A send may swallow an input's signal
     if (zmq_send (handle, rid, rid_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
         return -1;
     if (zmq_send (handle, data, size, ZMQ_DONTWAIT) == -1)
@@ -305,7 +317,7 @@ s_send_out (int side, const uint8_t *rid, size_t rid_size, const uint8_t *data, 
     if (side == S_WORKERS)
         s_worker_send_failed (self, rid, rid_size);
     else
-        self->dropped++;                //  A client's pipe is full: it stopped reading
+        self->dropped++;  //  A client's pipe is full: it stopped reading
     return -1;
 }
 
@@ -332,7 +344,7 @@ s_events_publish (s_broker_t *self)
 {
     size_t dropped = 0;
     if (zjob_publisher_flush (self->publisher, &dropped))
-        self->unsettled [S_POLL_EVENTS] = true;     //  A send may swallow a signal
+        self->unsettled [S_POLL_EVENTS] = true;  //  A send may swallow a signal
     self->dropped += dropped;
 }
 
@@ -361,34 +373,31 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
         //  stopped at the limit left its workers in the ring, so the
         //  credit their results bring back does not restart it: this does.
         if (status == ZJOB_QUEUED
-        ||  (self->config.max_concurrent && !job->held
-             && (old_status == ZJOB_RUNNING || old_status == ZJOB_PAUSED)))
+            || (self->config.max_concurrent && !job->held
+                && (old_status == ZJOB_RUNNING || old_status == ZJOB_PAUSED)))
             self->dispatch_needed = true;
         if (status == ZJOB_COMPLETED || status == ZJOB_FAILED)
-            zjob_clients_count (self->clients_handler, status == ZJOB_COMPLETED
-                                ? ZJOB_RATE_COMPLETED: ZJOB_RATE_FAILED, self->now, 1);
+            zjob_clients_count (self->clients_handler, status == ZJOB_COMPLETED ? ZJOB_RATE_COMPLETED : ZJOB_RATE_FAILED, self->now, 1);
         //  A job a worker still has (the reporter itself is forgotten
         //  before its result is applied): tell it what changed. Only a
         //  job that was running or paused can have one.
         s_worker_t *holder = old_status == ZJOB_RUNNING || old_status == ZJOB_PAUSED
-                           ? zjob_registry_holder (self->registry, job->id): NULL;
+            ? zjob_registry_holder (self->registry, job->id)
+            : NULL;
         if (holder && !holder->dead) {
             if (old_status == ZJOB_RUNNING && status == ZJOB_PAUSED)
                 s_queue_control (self, holder, ZJOB_CMD_PAUSE, job->id);
-            else
-            if (old_status == ZJOB_PAUSED && status == ZJOB_RUNNING)
+            else if (old_status == ZJOB_PAUSED && status == ZJOB_RUNNING)
                 s_queue_control (self, holder, ZJOB_CMD_RESUME, job->id);
-            else
-            if (zjob_status_terminal (status))
+            else if (zjob_status_terminal (status))
                 s_queue_control (self, holder, ZJOB_CMD_CANCEL, job->id);
         }
         //  A new job's first event has no old status (PROTOCOL.md 11.2)
         zjob_publisher_job (self->publisher, zjob_status_name (status), job,
-                            zjob_clients_creating (self->clients_handler)? -1
-                                                                         : (int) old_status);
+                            zjob_clients_creating (self->clients_handler) ? -1
+                                                                          : (int) old_status);
     }
-    else
-    if (event == ZJOB_EVENT_PROGRESS)
+    else if (event == ZJOB_EVENT_PROGRESS)
         zjob_publisher_job (self->publisher, "progress", job, -1);
     else
         zjob_publisher_job (self->publisher, "deleted", job, -1);
@@ -429,9 +438,10 @@ s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
 {
     zjob_error_t err;
     int rc = zjob_clients_handle (self->clients_handler, msg, self->builder, self->now, &err);
-    if (rc == ZJOB_CLIENTS_PENDING)     //  Answered when done, passes later
+    if (rc == ZJOB_CLIENTS_PENDING)  //  Answered when done, passes later
         rc = zjob_clients_defer (self->clients_handler, peer->rid, peer->rid_size, &err)
-           ? -1: ZJOB_CLIENTS_PENDING;
+            ? -1
+            : ZJOB_CLIENTS_PENDING;
     if (rc != ZJOB_CLIENTS_PENDING)
         s_reply_built (self, peer, rc, &err);
 }
@@ -461,8 +471,7 @@ s_worker_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int f
                                   self->builder, self->now, &err);
     if (rc < 0)
         s_reply_error (self, S_WORKERS, peer, &err);
-    else
-    if (rc != ZJOB_WORKERS_NO_REPLY)
+    else if (rc != ZJOB_WORKERS_NO_REPLY)
         s_queue_built (self, S_WORKERS, peer->rid, peer->rid_size, peer->request_id, rc > 0);
 }
 
@@ -475,12 +484,12 @@ s_worker_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int f
 static int
 s_read_one (s_broker_t *self, s_side_t side)
 {
-    void *handle = side == S_CLIENTS? self->clients_handle: self->workers_handle;
+    void *handle = side == S_CLIENTS ? self->clients_handle : self->workers_handle;
     zmq_msg_t rid, body;
     zmq_msg_init (&rid);
     if (zmq_msg_recv (&rid, handle, ZMQ_DONTWAIT) == -1) {
         if (zmq_errno () == ETERM)
-            self->terminated = true;    //  The context is ending
+            self->terminated = true;  //  The context is ending
         zmq_msg_close (&rid);
         return -1;
     }
@@ -488,7 +497,7 @@ s_read_one (s_broker_t *self, s_side_t side)
     bool more = zmq_msg_more (&rid);
     if (more && zmq_msg_recv (&body, handle, 0) == -1)
         more = false;
-    size_t frames = more? 2: 1;
+    size_t frames = more ? 2 : 1;
     if (more && zmq_msg_more (&body)) {
         //  The protocol has one frame: swallow the rest
         zmq_msg_t extra;
@@ -505,13 +514,12 @@ s_read_one (s_broker_t *self, s_side_t side)
     };
     const uint8_t *data = (const uint8_t *) zmq_msg_data (&body);
     size_t size = zmq_msg_size (&body);
-    zjob_route_t route = side == S_CLIENTS? ZJOB_ROUTE_CLIENT_BROKER: ZJOB_ROUTE_WORKER_BROKER;
+    zjob_route_t route = side == S_CLIENTS ? ZJOB_ROUTE_CLIENT_BROKER : ZJOB_ROUTE_WORKER_BROKER;
     zjob_error_t err;
     zjob_msg_t *msg = NULL;
     if (peer.rid_size == 0 || peer.rid_size >= S_RID_MAX)
         zjob_error_set (&err, ZJOB_BAD_REQUEST, "bad routing id");
-    else
-    if (frames != 2)
+    else if (frames != 2)
         zjob_error_set (&err, ZJOB_BAD_REQUEST,
                         "a message is one frame (after the routing id), not %zu", frames - 1);
     else
@@ -522,20 +530,20 @@ s_read_one (s_broker_t *self, s_side_t side)
         if (side == S_CLIENTS)
             s_client_message (self, msg, &peer);
         else {
-            int fd = zjob_msg_command (msg) == ZJOB_CMD_READY? zmq_msg_get (&body, ZMQ_SRCFD): -1;
+            int fd = zjob_msg_command (msg) == ZJOB_CMD_READY ? zmq_msg_get (&body, ZMQ_SRCFD) : -1;
             s_worker_message (self, msg, &peer, fd);
         }
         zjob_msg_destroy (&msg);
     }
-    else
-    if (peer.rid_size > 0 && peer.rid_size < S_RID_MAX) {
+    else if (peer.rid_size > 0 && peer.rid_size < S_RID_MAX) {
         //  Any message from a registered worker is a sign of life, one
         //  that does not decode too (PROTOCOL.md 10.7)
         s_worker_t *worker = side == S_WORKERS
-                           ? zjob_registry_lookup (self->registry, peer.rid, peer.rid_size): NULL;
+            ? zjob_registry_lookup (self->registry, peer.rid, peer.rid_size)
+            : NULL;
         if (worker && !worker->dead)
             zjob_registry_touch (self->registry, worker, self->now);
-        zframe_t *reply = size? zjob_msg_error_for (data, size, &err): NULL;
+        zframe_t *reply = size ? zjob_msg_error_for (data, size, &err) : NULL;
         if (reply) {
             s_log_debug (self, "zjob_broker: bad message: %d %s", err.code, err.text);
             zjob_msg_peek (data, size, &peer.request_id, NULL);
@@ -545,7 +553,7 @@ s_read_one (s_broker_t *self, s_side_t side)
         }
         else {
             s_log_warning (self, "zjob_broker: dropped a message on the %s socket: %s",
-                           side == S_CLIENTS? "clients": "workers", err.text);
+                           side == S_CLIENTS ? "clients" : "workers", err.text);
             self->dropped++;
         }
     }
@@ -589,17 +597,17 @@ s_dispatch (s_broker_t *self, bool committed)
     if (!self->dispatch_needed)
         return;
     if (self->sync_failing)
-        return;                         //  A dispatch is a change that cannot be
-                                        //  written: wait for a sync that succeeds
+        return;  //  A dispatch is a change that cannot be
+                 //  written: wait for a sync that succeeds
     if (self->hold_until) {
         if (zjob_mono_ms () < self->hold_until)
-            return;                     //  Still leaving workers time to reclaim
+            return;  //  Still leaving workers time to reclaim
         self->hold_until = 0;
     }
     if (committed)
         self->dispatch_needed = false;
     bool again = false;
-    if (zjob_dispatch_walk (self->dispatcher, committed? UINT64_MAX: self->committed_seq, &again))
+    if (zjob_dispatch_walk (self->dispatcher, committed ? UINT64_MAX : self->committed_seq, &again))
         self->dirty = true;
     if (again)
         self->dispatch_needed = true;
@@ -617,14 +625,14 @@ s_heartbeat (s_broker_t *self)
     if (now < self->next_tick)
         return;
     self->next_tick = now + self->config.heartbeat_ms;
-    zjob_registry_expire (self->registry, now);     //  Each is logged as it leaves
+    zjob_registry_expire (self->registry, now);  //  Each is logged as it leaves
     zframe_t *heartbeat = zjob_msg_empty_new (ZJOB_CMD_HEARTBEAT, 0);
     s_worker_t *worker = zjob_registry_first (self->registry);
     for (; worker && heartbeat; worker = zjob_registry_next (self->registry))
         if (!worker->dead
-        &&  s_send_now (self, S_WORKERS, worker->rid, worker->rid_size,
-                        zframe_data (heartbeat), zframe_size (heartbeat))
-        &&  zmq_errno () == EHOSTUNREACH)
+            && s_send_now (self, S_WORKERS, worker->rid, worker->rid_size,
+                           zframe_data (heartbeat), zframe_size (heartbeat))
+            && zmq_errno () == EHOSTUNREACH)
             zjob_registry_mark_dead (self->registry, worker, "disconnect");
     zframe_destroy (&heartbeat);
 }
@@ -659,29 +667,25 @@ s_pipe_command (s_broker_t *self)
 {
     zmsg_t *request = zmsg_recv (self->pipe);
     if (!request) {
-        self->terminated = true;        //  Interrupted
+        self->terminated = true;  //  Interrupted
         return;
     }
     char *command = zmsg_popstr (request);
     if (!command || streq (command, "$TERM"))
         self->terminated = true;
-    else
-    if (streq (command, "ENDPOINTS"))
-        zstr_sendx (self->pipe, self->clients_endpoint? self->clients_endpoint: "",
-                    self->workers_endpoint? self->workers_endpoint: "",
-                    self->events_endpoint? self->events_endpoint: "", NULL);
-    else
-    if (streq (command, "STATUS")) {
+    else if (streq (command, "ENDPOINTS"))
+        zstr_sendx (self->pipe, self->clients_endpoint ? self->clients_endpoint : "",
+                    self->workers_endpoint ? self->workers_endpoint : "",
+                    self->events_endpoint ? self->events_endpoint : "", NULL);
+    else if (streq (command, "STATUS")) {
         char code [16];
         snprintf (code, sizeof (code), "%d", self->start_error.code);
         zstr_sendx (self->pipe, code, self->start_error.text, NULL);
     }
-    else
-    if (streq (command, "SUBSCRIPTIONS"))
+    else if (streq (command, "SUBSCRIPTIONS"))
         zstr_sendf (self->pipe, "%zu",
-                    self->publisher? zjob_publisher_subscriptions (self->publisher): 0);
-    else
-    if (streq (command, "VERBOSE"))
+                    self->publisher ? zjob_publisher_subscriptions (self->publisher) : 0);
+    else if (streq (command, "VERBOSE"))
         self->config.log_level = ZJOB_LOG_DEBUG;
     else
         s_log_warning (self, "zjob_broker: unknown pipe command '%s'", command);
@@ -778,8 +782,8 @@ s_broker_sockets (s_broker_t *self)
     zsock_wait (self->monitor);
 
     if (!(self->clients_endpoint = s_bind (self->clients, "clients", config->clients, err))
-    ||  !(self->workers_endpoint = s_bind (self->workers, "workers", config->workers, err))
-    ||  !(self->events_endpoint = s_bind (self->events, "events", config->events, err)))
+        || !(self->workers_endpoint = s_bind (self->workers, "workers", config->workers, err))
+        || !(self->events_endpoint = s_bind (self->events, "events", config->events, err)))
         return -1;
     return 0;
 }
@@ -795,7 +799,7 @@ s_broker_start (s_broker_t *self)
     self->side_builder = zjob_msg_builder_new ();
     self->outbox = zjob_outbox_new ();
     if (!self->registry || !self->outbox
-    ||  !self->builder || !self->side_builder)
+        || !self->builder || !self->side_builder)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     zjob_registry_set_listener (self->registry, s_job_lost, s_worker_left, self);
 
@@ -816,15 +820,13 @@ s_broker_start (s_broker_t *self)
     if (!self->manager)
         return -1;
     zjob_dispatch_config_t dispatch_config = {
-        .manager = self->manager, .registry = self->registry, .builder = self->builder,
-        .send = s_send_job, .send_arg = self,
-        .max_concurrent = (size_t) config->max_concurrent, .log_level = config->log_level
+        .manager = self->manager, .registry = self->registry, .builder = self->builder, .send = s_send_job, .send_arg = self, .max_concurrent = (size_t) config->max_concurrent, .log_level = config->log_level
     };
     self->dispatcher = zjob_dispatch_new (&dispatch_config);
     if (!self->dispatcher)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-    self->dispatch_needed = true;       //  Recovery may have queued jobs
-    self->dirty = true;                 //  And rewritten some: commit them first
+    self->dispatch_needed = true;  //  Recovery may have queued jobs
+    self->dirty = true;            //  And rewritten some: commit them first
 
     //  Jobs that were handed out before the restart are queued again; the
     //  workers that still run them get a moment to reconnect and take
@@ -843,8 +845,9 @@ s_broker_start (s_broker_t *self)
     self->events_handle = zsock_resolve (self->events);
     self->publisher = zjob_publisher_new (self->events_handle);
     self->clients_handler = self->publisher
-                          ? zjob_clients_new (self->manager, self->registry, self->publisher,
-                                              config->retention_ms): NULL;
+        ? zjob_clients_new (self->manager, self->registry, self->publisher,
+                            config->retention_ms)
+        : NULL;
     zjob_workers_config_t workers_config = {
         config->heartbeat_ms, config->liveness, config->max_message, config->log_level
     };
@@ -857,7 +860,8 @@ s_broker_start (s_broker_t *self)
     zjob_manager_set_listener (self->manager, s_on_change, self);
     self->next_tick = zjob_mono_ms () + config->heartbeat_ms;
     s_log_info (self, "zjob_broker: serving clients=%s workers=%s events=%s store=%s "
-                "(%zu jobs, %zu queued, %zu scheduled)", self->clients_endpoint,
+                      "(%zu jobs, %zu queued, %zu scheduled)",
+                self->clients_endpoint,
                 self->workers_endpoint, self->events_endpoint, spec,
                 zjob_manager_stored (self->manager),
                 zjob_manager_queued (self->manager), zjob_manager_scheduled (self->manager));
@@ -898,7 +902,7 @@ s_broker_pass (s_broker_t *self)
     if (s_drain (self, S_WORKERS))
         s_dispatch (self, false);
     s_drain (self, S_CLIENTS);
-    s_peer_t peer;                      //  A CLEANUP finished: answer it
+    s_peer_t peer;  //  A CLEANUP finished: answer it
     int rc = zjob_clients_step (self->clients_handler, self->builder, &peer.rid,
                                 &peer.rid_size, &peer.request_id, &sync_err);
     if (rc)
@@ -920,10 +924,10 @@ s_broker_pass (s_broker_t *self)
             if (self->sync_failing)
                 s_log_info (self, "zjob_broker: the store writes again: dispatch resumes");
         }
-        else
-        if (!self->sync_failing)
+        else if (!self->sync_failing)
             s_log_error (self, "zjob_broker: store sync failed: %s (writes are answered "
-                         "503 and no job is dispatched until a sync succeeds)", sync_err.text);
+                               "503 and no job is dispatched until a sync succeeds)",
+                         sync_err.text);
         self->sync_failing = !synced;
     }
     else
@@ -933,11 +937,11 @@ s_broker_pass (s_broker_t *self)
     if (synced)
         s_dispatch (self, true);
     //  The replies: when the sync failed, those to changes become 503
-    zjob_outbox_flush (self->outbox, synced? NULL: &sync_err, s_send_out, self);
+    zjob_outbox_flush (self->outbox, synced ? NULL : &sync_err, s_send_out, self);
     //  The workers whose READY was answered may now be sent jobs
     if (zjob_registry_admit (self->registry))
         self->dispatch_needed = true;
-    zjob_registry_reap (self->registry);    //  Found unreachable while sending
+    zjob_registry_reap (self->registry);  //  Found unreachable while sending
     s_events_publish (self);
 }
 
@@ -978,8 +982,8 @@ zjob_broker_actor (zsock_t *pipe, void *args)
         size_t size = sizeof (int);
         fds [index].events = POLLIN;
         if (zmq_getsockopt (handles [index], ZMQ_FD, &fds [index].fd, &size))
-            fds [index].fd = -1;        //  Cannot be: the socket is ours
-        self->unsettled [index] = true; //  Nothing is known of them yet
+            fds [index].fd = -1;         //  Cannot be: the socket is ours
+        self->unsettled [index] = true;  //  Nothing is known of them yet
     }
     while (!self->terminated) {
         int64_t timeout = self->next_tick - zjob_mono_ms ();
@@ -987,26 +991,26 @@ zjob_broker_actor (zsock_t *pipe, void *args)
             timeout = 0;
         int64_t recheck_at = zjob_registry_recheck_at (self->registry);
         if (recheck_at && recheck_at - zjob_mono_ms () < timeout)
-            timeout = recheck_at > zjob_mono_ms ()? recheck_at - zjob_mono_ms (): 0;
+            timeout = recheck_at > zjob_mono_ms () ? recheck_at - zjob_mono_ms () : 0;
         //  Wake when the next scheduled job is due (run_at is wall clock)
         int64_t due = zjob_manager_next_due (self->manager);
         if (due && due - zjob_clock_ms () < timeout)
-            timeout = due > zjob_clock_ms ()? due - zjob_clock_ms (): 0;
+            timeout = due > zjob_clock_ms () ? due - zjob_clock_ms () : 0;
         //  Wake when the reclaim window ends, if something waits for it
         if (self->hold_until && self->dispatch_needed
-        &&  self->hold_until - zjob_mono_ms () < timeout)
-            timeout = self->hold_until > zjob_mono_ms ()? self->hold_until - zjob_mono_ms (): 0;
+            && self->hold_until - zjob_mono_ms () < timeout)
+            timeout = self->hold_until > zjob_mono_ms () ? self->hold_until - zjob_mono_ms () : 0;
         if (self->dispatch_needed && zjob_registry_ring (self->registry)
-        &&  !self->hold_until && !self->sync_failing)
+            && !self->hold_until && !self->sync_failing)
             timeout = 0;
         if (zjob_clients_deferred (self->clients_handler))
-            timeout = 0;                //  A CLEANUP goes on in the next pass
+            timeout = 0;  //  A CLEANUP goes on in the next pass
         bool unsettled = false;
         for (size_t index = 0; index < S_POLL_COUNT; index++)
             unsettled |= self->unsettled [index];
         if (!unsettled) {
             //  Every socket settled: block until one signals
-            int ready = poll (fds, S_POLL_COUNT, timeout > INT32_MAX? INT32_MAX: (int) timeout);
+            int ready = poll (fds, S_POLL_COUNT, timeout > INT32_MAX ? INT32_MAX : (int) timeout);
             if (ready == -1 && errno != EINTR && errno != ENOMEM) {
                 s_log_error (self, "zjob_broker: poll: %s", strerror (errno));
                 break;
@@ -1032,8 +1036,7 @@ zjob_broker_actor (zsock_t *pipe, void *args)
     s_worker_t *worker = zjob_registry_first (self->registry);
     for (; worker && data; worker = zjob_registry_next (self->registry))
         s_send_now (self, S_WORKERS, worker->rid, worker->rid_size, data, size);
-    s_log_info (self, "zjob_broker: stopping after %" PRIu64 " passes, %" PRIu64
-                " messages dropped", self->passes, self->dropped);
+    s_log_info (self, "zjob_broker: stopping after %" PRIu64 " passes, %" PRIu64 " messages dropped", self->passes, self->dropped);
     s_broker_destroy (&self);
 }
 
@@ -1052,8 +1055,8 @@ zjob_broker_new (const zjob_broker_config_t *config, zjob_error_t *err)
     zstr_send (actor, "STATUS");
     char *code = NULL, *text = NULL;
     if (zstr_recvx (actor, &code, &text, NULL) < 2 || atoi (code) != ZJOB_OK) {
-        zjob_error_set (err, code? atoi (code): ZJOB_INTERNAL, "%s",
-                        text && *text? text: "the broker did not start");
+        zjob_error_set (err, code ? atoi (code) : ZJOB_INTERNAL, "%s",
+                        text && *text ? text : "the broker did not start");
         zactor_destroy (&actor);
     }
     zstr_free (&code);
@@ -1067,7 +1070,7 @@ zjob_broker_endpoints (zactor_t *self, char **clients, char **workers, char **ev
     assert (self);
     char *bound [3] = { NULL, NULL, NULL };
     if (zstr_send (self, "ENDPOINTS")
-    ||  zstr_recvx (self, &bound [0], &bound [1], &bound [2], NULL) < 3) {
+        || zstr_recvx (self, &bound [0], &bound [1], &bound [2], NULL) < 3) {
         for (int index = 0; index < 3; index++)
             zstr_free (&bound [index]);
         return -1;

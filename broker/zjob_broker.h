@@ -45,19 +45,19 @@ extern "C" {
 //  The actor function; args is a const zjob_broker_config_t * (copied
 //  before the actor signals, so it may live on the caller's stack).
 void
-    zjob_broker_actor (zsock_t *pipe, void *args);
+zjob_broker_actor (zsock_t *pipe, void *args);
 
 //  Start a broker actor with config and check that it is serving.
 //  Returns the actor (destroy it with zactor_destroy), or NULL with err
 //  filled when a socket cannot bind or the store cannot be opened.
 zactor_t *
-    zjob_broker_new (const zjob_broker_config_t *config, zjob_error_t *err);
+zjob_broker_new (const zjob_broker_config_t *config, zjob_error_t *err);
 
 //  Ask a running broker for its bound endpoints. Each of clients, workers
 //  and events (any may be NULL) receives a fresh string the caller frees.
 //  Returns 0, or -1 if the actor did not answer.
 int
-    zjob_broker_endpoints (zactor_t *self, char **clients, char **workers, char **events);
+zjob_broker_endpoints (zactor_t *self, char **clients, char **workers, char **events);
 
 #ifdef __cplusplus
 }

@@ -19,40 +19,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_RATE_SLOTS    16                  //  one-second buckets kept (> the window)
-#define S_RATE_WINDOW   (ZJOB_RATE_WINDOW_MS / 1000)    //  whole seconds averaged
+#define S_RATE_SLOTS 16                             //  one-second buckets kept (> the window)
+#define S_RATE_WINDOW (ZJOB_RATE_WINDOW_MS / 1000)  //  whole seconds averaged
 
 //  Counts per second over the last S_RATE_SLOTS seconds
 typedef struct {
-    int64_t second [S_RATE_SLOTS];          //  Which second each bucket counts
+    int64_t second [S_RATE_SLOTS];  //  Which second each bucket counts
     uint64_t count [S_RATE_SLOTS];
 } s_rate_t;
 
 //  A CLEANUP under way, continued one step per loop pass
 typedef struct {
-    int64_t now_ms;                         //  Its "now" (ms UTC): the manager deletes
-                                            //  what finished a retention before it
-    size_t deleted;                         //  Jobs deleted so far
-    uint64_t request_id;                    //  The request to answer
-    uint8_t rid [ZJOB_RID_MAX];             //  The client's routing id
+    int64_t now_ms;              //  Its "now" (ms UTC): the manager deletes
+                                 //  what finished a retention before it
+    size_t deleted;              //  Jobs deleted so far
+    uint64_t request_id;         //  The request to answer
+    uint8_t rid [ZJOB_RID_MAX];  //  The client's routing id
     size_t rid_size;
 } s_cleanup_t;
 
 struct _zjob_clients_t {
-    zjob_manager_t *manager;                //  The jobs (borrowed)
-    zjob_registry_t *registry;              //  The workers (borrowed)
-    zjob_publisher_t *publisher;            //  Events (borrowed), or NULL
-    int64_t retention_ms;                   //  The manager's retention
-    int64_t started_at;                     //  Monotonic ms of the start, for uptime
-    bool creating;                          //  Inside a SUBMIT's creates
-    s_rate_t rates [ZJOB_RATE_COUNT];       //  Submitted, completed, failed
-    zjob_msg_builder_t *builder;            //  The reply being built (borrowed)
-    uint64_t request_id;                    //  The request being answered
-    s_cleanup_t pending;                    //  The CLEANUP handle last left pending
-    s_cleanup_t *cleanups;                  //  CLEANUPs under way, oldest first
+    zjob_manager_t *manager;           //  The jobs (borrowed)
+    zjob_registry_t *registry;         //  The workers (borrowed)
+    zjob_publisher_t *publisher;       //  Events (borrowed), or NULL
+    int64_t retention_ms;              //  The manager's retention
+    int64_t started_at;                //  Monotonic ms of the start, for uptime
+    bool creating;                     //  Inside a SUBMIT's creates
+    s_rate_t rates [ZJOB_RATE_COUNT];  //  Submitted, completed, failed
+    zjob_msg_builder_t *builder;       //  The reply being built (borrowed)
+    uint64_t request_id;               //  The request being answered
+    s_cleanup_t pending;               //  The CLEANUP handle last left pending
+    s_cleanup_t *cleanups;             //  CLEANUPs under way, oldest first
     size_t cleanup_count;
     size_t cleanup_max;
-    s_cleanup_t answered;                   //  The last one finished, being answered
+    s_cleanup_t answered;  //  The last one finished, being answered
 };
 
 zjob_clients_t *
@@ -65,7 +65,7 @@ zjob_clients_new (zjob_manager_t *manager, zjob_registry_t *registry,
         self->manager = manager;
         self->registry = registry;
         self->publisher = publisher;
-        self->retention_ms = retention_ms > 0? retention_ms: ZJOB_RETENTION_DEFAULT_MS;
+        self->retention_ms = retention_ms > 0 ? retention_ms : ZJOB_RETENTION_DEFAULT_MS;
         self->started_at = zjob_mono_ms ();
     }
     return self;
@@ -150,7 +150,7 @@ s_submit (zjob_clients_t *self, zjob_msg_t *msg, int64_t now_mono, zjob_error_t 
     const char *one_id = NULL;
     const char **ids = &one_id;
     uint64_t one_existing = 0;
-    uint64_t *existing = &one_existing;     //  Indices of specs whose key is known
+    uint64_t *existing = &one_existing;  //  Indices of specs whose key is known
     size_t existing_count = 0;
     int created = 0;
     if (count > 1) {
@@ -182,7 +182,7 @@ s_submit (zjob_clients_t *self, zjob_msg_t *msg, int64_t now_mono, zjob_error_t 
         free (ids);
         free (existing);
     }
-    return created >= 0? 1: -1;         //  Confirms state, even a known key's job
+    return created >= 0 ? 1 : -1;  //  Confirms state, even a known key's job
 }
 
 static int
@@ -221,9 +221,10 @@ s_list (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
 static zjob_apply_t
 s_apply_of (zjob_cmd_t cmd)
 {
-    return cmd == ZJOB_CMD_START? ZJOB_APPLY_START: cmd == ZJOB_CMD_PAUSE? ZJOB_APPLY_PAUSE:
-           cmd == ZJOB_CMD_RESUME? ZJOB_APPLY_RESUME: cmd == ZJOB_CMD_CANCEL? ZJOB_APPLY_CANCEL:
-           ZJOB_APPLY_DELETE;
+    return cmd == ZJOB_CMD_START ? ZJOB_APPLY_START : cmd == ZJOB_CMD_PAUSE ? ZJOB_APPLY_PAUSE
+        : cmd == ZJOB_CMD_RESUME                                            ? ZJOB_APPLY_RESUME
+        : cmd == ZJOB_CMD_CANCEL                                            ? ZJOB_APPLY_CANCEL
+                                                                            : ZJOB_APPLY_DELETE;
 }
 
 //  DELETE, START, PAUSE, RESUME, CANCEL of one job, a list, or a filter
@@ -262,7 +263,7 @@ s_target (zjob_clients_t *self, zjob_msg_t *msg, zjob_cmd_t cmd, zjob_error_t *e
     zjob_msg_add_bulk (self->builder, bulk->done, bulk->failed, ids, bulk->errors,
                        bulk->error_count);
     free (bulk);
-    return 1;                           //  Confirms state, even if nothing changed
+    return 1;  //  Confirms state, even if nothing changed
 }
 
 static int
@@ -321,7 +322,7 @@ zjob_clients_defer (zjob_clients_t *self, const uint8_t *rid, size_t rid_size,
 {
     assert (self);
     if (self->cleanup_count == self->cleanup_max) {
-        size_t max = self->cleanup_max? self->cleanup_max * 2: 4;
+        size_t max = self->cleanup_max ? self->cleanup_max * 2 : 4;
         s_cleanup_t *cleanups = (s_cleanup_t *) realloc (self->cleanups,
                                                          max * sizeof (s_cleanup_t));
         if (!cleanups)
@@ -331,7 +332,7 @@ zjob_clients_defer (zjob_clients_t *self, const uint8_t *rid, size_t rid_size,
     }
     s_cleanup_t *cleanup = &self->cleanups [self->cleanup_count++];
     *cleanup = self->pending;
-    cleanup->rid_size = rid_size < ZJOB_RID_MAX? rid_size: ZJOB_RID_MAX;
+    cleanup->rid_size = rid_size < ZJOB_RID_MAX ? rid_size : ZJOB_RID_MAX;
     memcpy (cleanup->rid, rid, cleanup->rid_size);
     return 0;
 }
@@ -354,7 +355,7 @@ zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder, const uint
     int rc = zjob_manager_cleanup_step (self->manager, cleanup->now_ms, ZJOB_CLEANUP_STEP,
                                         &cleanup->deleted, err);
     if (rc > 0)
-        return 0;                       //  More next pass
+        return 0;  //  More next pass
     //  Finished (or failed): answer it, and the next one starts next pass
     self->answered = *cleanup;
     memmove (self->cleanups, self->cleanups + 1, --self->cleanup_count * sizeof (s_cleanup_t));
@@ -367,7 +368,7 @@ zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder, const uint
     self->request_id = self->answered.request_id;
     s_ok (self);
     zjob_msg_add_uint (self->builder, "deleted", (uint64_t) self->answered.deleted);
-    return 1;                           //  Confirms state, even if nothing was deleted
+    return 1;  //  Confirms state, even if nothing was deleted
 }
 
 //  Collects the manager's per-workflow counts for STATS
@@ -415,13 +416,14 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
     //  manager's, valid until it changes, which it does not during this call
     size_t max = zjob_manager_workflows (self->manager);
     s_workflows_t workflows = {
-        (const char **) calloc (max? max: 1, sizeof (char *)),
-        (size_t (*) [ZJOB_STATUS_COUNT]) calloc (max? max: 1, sizeof (size_t [ZJOB_STATUS_COUNT])),
+        (const char **) calloc (max ? max : 1, sizeof (char *)),
+        (size_t (*) [ZJOB_STATUS_COUNT]) calloc (max ? max : 1, sizeof (size_t [ZJOB_STATUS_COUNT])),
         0, max
     };
     zhashx_t *figures = zjob_hashx_new ();
-    size_t figure_count = figures? (zjob_manager_store_stats (self->manager, figures),
-                                    zhashx_size (figures)): 0;
+    size_t figure_count = figures ? (zjob_manager_store_stats (self->manager, figures),
+                                     zhashx_size (figures))
+                                  : 0;
     const char **keys = (const char **) calloc (figure_count + 1, sizeof (char *));
     const char **values = (const char **) calloc (figure_count + 1, sizeof (char *));
     int rc = 0;
@@ -441,17 +443,17 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
         for (; worker; worker = zjob_registry_next (self->registry)) {
             stats.slots += worker->slots;
             stats.busy += worker->holding;
-            credit += worker->dead? 0: worker->credit;
+            credit += worker->dead ? 0 : worker->credit;
         }
         //  Jobs are ready and workers could take them: only the cap holds them
         stats.held_by_limit = stats.max_concurrent && stats.queued && credit
-                           && stats.active >= stats.max_concurrent;
+            && stats.active >= stats.max_concurrent;
         stats.workers = zjob_registry_size (self->registry);
         stats.submitted_rate = zjob_clients_rate (self, ZJOB_RATE_SUBMITTED, now_mono);
         stats.completed_rate = zjob_clients_rate (self, ZJOB_RATE_COMPLETED, now_mono);
         stats.failed_rate = zjob_clients_rate (self, ZJOB_RATE_FAILED, now_mono);
         stats.uptime_ms = (uint64_t) (now_mono - self->started_at);
-        stats.subscriptions = self->publisher? zjob_publisher_subscriptions (self->publisher): 0;
+        stats.subscriptions = self->publisher ? zjob_publisher_subscriptions (self->publisher) : 0;
         s_store_figures (self, &stats, figures, keys, values, figure_count);
         s_ok (self);
         zjob_msg_add_stats (self->builder, &stats);
@@ -469,9 +471,9 @@ s_workers (zjob_clients_t *self, zjob_error_t *err)
 {
     size_t count = zjob_registry_size (self->registry);
     size_t held = zjob_registry_held (self->registry);
-    zjob_worker_info_t *infos = (zjob_worker_info_t *) calloc (count? count: 1,
+    zjob_worker_info_t *infos = (zjob_worker_info_t *) calloc (count ? count : 1,
                                                                sizeof (zjob_worker_info_t));
-    const char **jobs = (const char **) calloc (held? held: 1, sizeof (char *));
+    const char **jobs = (const char **) calloc (held ? held : 1, sizeof (char *));
     if (!infos || !jobs) {
         free (infos);
         free (jobs);
@@ -479,7 +481,7 @@ s_workers (zjob_clients_t *self, zjob_error_t *err)
     }
     int64_t now_mono = zjob_mono_ms ();
     int64_t now = zjob_clock_ms ();
-    size_t index = 0, used = 0;         //  Workers listed, job ids used
+    size_t index = 0, used = 0;  //  Workers listed, job ids used
     zjob_registry_worker_t *worker = zjob_registry_first (self->registry);
     for (; worker && index < count; worker = zjob_registry_next (self->registry)) {
         zjob_worker_info_t *info = &infos [index++];
@@ -514,19 +516,19 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *
     self->request_id = zjob_msg_request_id (msg);
     zjob_cmd_t cmd = zjob_msg_command (msg);
     switch (cmd) {
-        case ZJOB_CMD_SUBMIT:   return s_submit (self, msg, now_mono, err);
-        case ZJOB_CMD_GET:      return s_get (self, msg, err);
-        case ZJOB_CMD_LIST:     return s_list (self, msg, err);
+        case ZJOB_CMD_SUBMIT: return s_submit (self, msg, now_mono, err);
+        case ZJOB_CMD_GET: return s_get (self, msg, err);
+        case ZJOB_CMD_LIST: return s_list (self, msg, err);
         case ZJOB_CMD_DELETE:
         case ZJOB_CMD_START:
         case ZJOB_CMD_PAUSE:
         case ZJOB_CMD_RESUME:
-        case ZJOB_CMD_CANCEL:   return s_target (self, msg, cmd, err);
-        case ZJOB_CMD_STATUS:   return s_status (self, msg, err);
-        case ZJOB_CMD_RESULTS:  return s_results (self, msg, err);
-        case ZJOB_CMD_CLEANUP:  return s_cleanup (self, msg);
-        case ZJOB_CMD_STATS:    return s_stats (self, now_mono, err);
-        case ZJOB_CMD_WORKERS:  return s_workers (self, err);
+        case ZJOB_CMD_CANCEL: return s_target (self, msg, cmd, err);
+        case ZJOB_CMD_STATUS: return s_status (self, msg, err);
+        case ZJOB_CMD_RESULTS: return s_results (self, msg, err);
+        case ZJOB_CMD_CLEANUP: return s_cleanup (self, msg);
+        case ZJOB_CMD_STATS: return s_stats (self, now_mono, err);
+        case ZJOB_CMD_WORKERS: return s_workers (self, err);
         case ZJOB_CMD_PING:
             s_ok (self);
             zjob_msg_add_uint (self->builder, "version", ZJOB_PROTO_VERSION);

@@ -31,7 +31,7 @@
 extern "C" {
 #endif
 
-#define ZJOB_RATE_WINDOW_MS     10000   //  msecs the STATS rates are averaged over
+#define ZJOB_RATE_WINDOW_MS 10000  //  msecs the STATS rates are averaged over
 
 typedef struct _zjob_clients_t zjob_clients_t;
 
@@ -49,14 +49,14 @@ typedef enum {
 //  which CLEANUP's own retention is measured against. NULL if out of
 //  memory.
 zjob_clients_t *
-    zjob_clients_new (zjob_manager_t *manager, zjob_registry_t *registry,
-                      zjob_publisher_t *publisher, int64_t retention_ms);
+zjob_clients_new (zjob_manager_t *manager, zjob_registry_t *registry,
+                  zjob_publisher_t *publisher, int64_t retention_ms);
 
 //  Destroy the handler. Accepts NULL; sets *self_p to NULL.
 void
-    zjob_clients_destroy (zjob_clients_t **self_p);
+zjob_clients_destroy (zjob_clients_t **self_p);
 
-#define ZJOB_CLIENTS_PENDING    2       //  handle: the request goes on in later passes
+#define ZJOB_CLIENTS_PENDING 2  //  handle: the request goes on in later passes
 
 //  Answer msg, a decoded client request, at now_mono (monotonic ms, for
 //  the rates): the OK is begun and filled in builder (the caller ends and
@@ -68,19 +68,19 @@ void
 //  builds nothing: the caller keeps it with zjob_clients_defer and runs
 //  it with zjob_clients_step, one step per loop pass.
 int
-    zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *builder,
-                         int64_t now_mono, zjob_error_t *err);
+zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *builder,
+                     int64_t now_mono, zjob_error_t *err);
 
 //  Keep the CLEANUP that zjob_clients_handle has just left pending, to
 //  answer the client whose routing id is rid (rid_size bytes, copied).
 //  Returns 0, or -1 with err filled (out of memory: answer it that).
 int
-    zjob_clients_defer (zjob_clients_t *self, const uint8_t *rid, size_t rid_size,
-                        zjob_error_t *err);
+zjob_clients_defer (zjob_clients_t *self, const uint8_t *rid, size_t rid_size,
+                    zjob_error_t *err);
 
 //  CLEANUPs kept and not yet answered.
 size_t
-    zjob_clients_deferred (zjob_clients_t *self);
+zjob_clients_deferred (zjob_clients_t *self);
 
 //  One step of the oldest CLEANUP kept: at most ZJOB_CLEANUP_STEP jobs
 //  deleted (about a millisecond). Returns 0 while it goes on (or if there
@@ -91,26 +91,26 @@ size_t
 //  name whom to answer (borrowed until the next call); the next CLEANUP
 //  kept starts at the next call, so two at once run one after the other.
 int
-    zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder,
-                       const uint8_t **rid_p, size_t *rid_size_p, uint64_t *request_id_p,
-                       zjob_error_t *err);
+zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder,
+                   const uint8_t **rid_p, size_t *rid_size_p, uint64_t *request_id_p,
+                   zjob_error_t *err);
 
 //  True while a SUBMIT is creating jobs: the manager's listener hears new
 //  jobs then (their first event has no old status).
 bool
-    zjob_clients_creating (zjob_clients_t *self);
+zjob_clients_creating (zjob_clients_t *self);
 
 //  Count count events of kind at now_mono for the rates.
 void
-    zjob_clients_count (zjob_clients_t *self, zjob_rate_t kind, int64_t now_mono,
-                        uint64_t count);
+zjob_clients_count (zjob_clients_t *self, zjob_rate_t kind, int64_t now_mono,
+                    uint64_t count);
 
 //  Events of kind per second at now_mono: those counted in the last
 //  ZJOB_RATE_WINDOW_MS (the current second included), over the part of
 //  that window that has elapsed (less than the window right after the
 //  start), so a rate read right after activity is not 0.
 double
-    zjob_clients_rate (zjob_clients_t *self, zjob_rate_t kind, int64_t now_mono);
+zjob_clients_rate (zjob_clients_t *self, zjob_rate_t kind, int64_t now_mono);
 
 #ifdef __cplusplus
 }

@@ -165,7 +165,7 @@ s_load_section (zjob_broker_config_t *config, zconfig_t *section, const char *pa
                                    path, name);
         const char *value = zconfig_value (item);
         zjob_error_t cause;
-        if (zjob_broker_config_set (config, name, value? value: "", &cause))
+        if (zjob_broker_config_set (config, name, value ? value : "", &cause))
             return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: %s", path, cause.text);
     }
     return 0;
@@ -177,7 +177,7 @@ zjob_broker_config_load (zjob_broker_config_t *config, const char *path, zjob_er
     assert (config);
     if (!path || !zsys_file_exists (path))
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "config file %s: not found",
-                               path? path: "(none)");
+                               path ? path : "(none)");
     zconfig_t *root = zconfig_load (path);
     if (!root)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "config file %s: not valid ZPL", path);

@@ -27,15 +27,16 @@ extern "C" {
 
 //  Defaults. The three endpoints bind to loopback: to serve other hosts,
 //  name an address (tcp://0.0.0.0:5570) explicitly.
-#define ZJOB_BROKER_CLIENTS_DEFAULT     "tcp://127.0.0.1:5570"  //  ROUTER, clients
-#define ZJOB_BROKER_WORKERS_DEFAULT     "tcp://127.0.0.1:5571"  //  ROUTER, workers
-#define ZJOB_BROKER_EVENTS_DEFAULT      "tcp://127.0.0.1:5572"  //  PUB, events
-#define ZJOB_BROKER_DATA_DIR_DEFAULT    "./zjob-data"           //  file store's directory
-#define ZJOB_BROKER_HEARTBEAT_DEFAULT   1000    //  msecs between heartbeats, both ways
-#define ZJOB_BROKER_LIVENESS_DEFAULT    3       //  heartbeats missed before a peer is dead
-#define ZJOB_BROKER_BATCH_DEFAULT       512     //  messages read per socket per loop pass
-#define ZJOB_BROKER_MAXMSG_DEFAULT      (16LL << 20)    //  bytes (ZJOB_MSG_MAX); ZMQ_MAXMSGSIZE:
-                                                        //  a peer sending more is disconnected
+#define ZJOB_BROKER_CLIENTS_DEFAULT "tcp://127.0.0.1:5570"  //  ROUTER, clients
+#define ZJOB_BROKER_WORKERS_DEFAULT "tcp://127.0.0.1:5571"  //  ROUTER, workers
+#define ZJOB_BROKER_EVENTS_DEFAULT "tcp://127.0.0.1:5572"   //  PUB, events
+#define ZJOB_BROKER_DATA_DIR_DEFAULT "./zjob-data"          //  file store's directory
+#define ZJOB_BROKER_HEARTBEAT_DEFAULT 1000                  //  msecs between heartbeats, both ways
+#define ZJOB_BROKER_LIVENESS_DEFAULT 3                      //  heartbeats missed before a peer is dead
+#define ZJOB_BROKER_BATCH_DEFAULT 512                       //  messages read per socket per loop pass
+//  bytes (ZJOB_MSG_MAX); ZMQ_MAXMSGSIZE:
+//  a peer sending more is disconnected
+#define ZJOB_BROKER_MAXMSG_DEFAULT (16LL << 20)
 
 //  Log levels, in increasing verbosity
 typedef enum {
@@ -45,29 +46,29 @@ typedef enum {
     ZJOB_LOG_DEBUG
 } zjob_log_level_t;
 
-#define ZJOB_BROKER_ENDPOINT_MAX    256         //  bytes in an endpoint, with the NUL
-#define ZJOB_BROKER_PATH_MAX        1024        //  bytes in a store spec or a path
+#define ZJOB_BROKER_ENDPOINT_MAX 256  //  bytes in an endpoint, with the NUL
+#define ZJOB_BROKER_PATH_MAX 1024     //  bytes in a store spec or a path
 
 //  What the broker is started with. Plain values, so that a config is
 //  copied by assignment and needs no destructor.
 typedef struct {
-    char clients [ZJOB_BROKER_ENDPOINT_MAX];    //  Client ROUTER endpoint to bind
-    char workers [ZJOB_BROKER_ENDPOINT_MAX];    //  Worker ROUTER endpoint to bind
-    char events [ZJOB_BROKER_ENDPOINT_MAX];     //  Event PUB endpoint to bind
-    char store [ZJOB_BROKER_PATH_MAX];          //  Store spec; "" = file:<data_dir>
-    char data_dir [ZJOB_BROKER_PATH_MAX];       //  Directory of the default file store
-    size_t max_concurrent;                      //  Jobs held by workers at once; 0 = no limit
-    int64_t heartbeat_ms;                       //  msecs between heartbeats
-    int liveness;                               //  Heartbeats missed before a worker is dead
-    int log_level;                              //  zjob_log_level_t
-    size_t batch;                               //  Messages per socket per loop pass
-    int64_t max_message;                        //  bytes; ZMQ_MAXMSGSIZE on the ROUTERs
-    int64_t retention_ms;                       //  Terminal jobs kept this long; 0 = default
+    char clients [ZJOB_BROKER_ENDPOINT_MAX];  //  Client ROUTER endpoint to bind
+    char workers [ZJOB_BROKER_ENDPOINT_MAX];  //  Worker ROUTER endpoint to bind
+    char events [ZJOB_BROKER_ENDPOINT_MAX];   //  Event PUB endpoint to bind
+    char store [ZJOB_BROKER_PATH_MAX];        //  Store spec; "" = file:<data_dir>
+    char data_dir [ZJOB_BROKER_PATH_MAX];     //  Directory of the default file store
+    size_t max_concurrent;                    //  Jobs held by workers at once; 0 = no limit
+    int64_t heartbeat_ms;                     //  msecs between heartbeats
+    int liveness;                             //  Heartbeats missed before a worker is dead
+    int log_level;                            //  zjob_log_level_t
+    size_t batch;                             //  Messages per socket per loop pass
+    int64_t max_message;                      //  bytes; ZMQ_MAXMSGSIZE on the ROUTERs
+    int64_t retention_ms;                     //  Terminal jobs kept this long; 0 = default
 } zjob_broker_config_t;
 
 //  Fill config with the defaults above.
 void
-    zjob_broker_config_init (zjob_broker_config_t *config);
+zjob_broker_config_init (zjob_broker_config_t *config);
 
 //  Set one option by the name used for flags and in config files:
 //  clients, workers, events, store, data-dir, max-concurrent, heartbeat
@@ -77,8 +78,8 @@ void
 //  Returns 0, or -1 with err filled (ZJOB_BAD_REQUEST) for an unknown
 //  name or a bad value.
 int
-    zjob_broker_config_set (zjob_broker_config_t *config, const char *name, const char *value,
-                            zjob_error_t *err);
+zjob_broker_config_set (zjob_broker_config_t *config, const char *name, const char *value,
+                        zjob_error_t *err);
 
 //  Load options from a ZPL file (CZMQ zconfig): every key under a
 //  "broker" section, or at the top level, is an option as above, e.g.
@@ -87,13 +88,13 @@ int
 //          store = "file:/var/lib/zjob?fsync=always"
 //  Returns 0, or -1 with err filled for an unreadable file or a bad option.
 int
-    zjob_broker_config_load (zjob_broker_config_t *config, const char *path, zjob_error_t *err);
+zjob_broker_config_load (zjob_broker_config_t *config, const char *path, zjob_error_t *err);
 
 //  Name of a log level, and its parse (-1 for an unknown name).
 const char *
-    zjob_log_level_name (int level);
+zjob_log_level_name (int level);
 int
-    zjob_log_level_parse (const char *name);
+zjob_log_level_parse (const char *name);
 
 #ifdef __cplusplus
 }

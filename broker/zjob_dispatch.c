@@ -26,15 +26,18 @@
 #include <stdlib.h>
 
 struct _zjob_dispatch_t {
-    zjob_dispatch_config_t config;      //  What it works on
-    zjob_registry_worker_t **batched;   //  Batching workers given jobs in this walk
+    zjob_dispatch_config_t config;     //  What it works on
+    zjob_registry_worker_t **batched;  //  Batching workers given jobs in this walk
     size_t batched_count;
     size_t batched_max;
-    bool again;                         //  A send failed in this walk
+    bool again;  //  A send failed in this walk
 };
 
-#define s_log_error(self, ...) \
-    do { if ((self)->config.log_level >= ZJOB_LOG_ERROR) zsys_error (__VA_ARGS__); } while (0)
+#define s_log_error(self, ...)                          \
+    do {                                                \
+        if ((self)->config.log_level >= ZJOB_LOG_ERROR) \
+            zsys_error (__VA_ARGS__);                   \
+    } while (0)
 
 
 zjob_dispatch_t *
@@ -171,7 +174,7 @@ static void
 s_give (zjob_dispatch_t *self, zjob_registry_worker_t *worker, zjob_job_t *job)
 {
     if (worker->batch > 1 && s_batch_add (self, worker, &job) == 0)
-        return;                         //  Sent with the others at the walk's end
+        return;  //  Sent with the others at the walk's end
     zjob_msg_begin (self->config.builder, ZJOB_CMD_JOB, 0);
     zjob_msg_add_job (self->config.builder, "job", job);
     if (s_send_built (self, worker, 1) == 0) {
@@ -194,7 +197,7 @@ zjob_dispatch_walk (zjob_dispatch_t *self, uint64_t max_seq, bool *again)
     zjob_registry_t *registry = self->config.registry;
     self->again = false;
     size_t taken = 0;
-    size_t misses = 0;                  //  Workers in a row that got nothing
+    size_t misses = 0;  //  Workers in a row that got nothing
     zjob_registry_worker_t *worker = zjob_registry_ring (registry);
     while (worker && misses < zjob_registry_ring_size (registry)) {
         zjob_registry_worker_t *next = worker->next;
@@ -204,9 +207,9 @@ zjob_dispatch_walk (zjob_dispatch_t *self, uint64_t max_seq, bool *again)
                                                     max_seq);
         if (!job) {
             if (zjob_manager_queued (manager) == 0
-            || (self->config.max_concurrent
-                && zjob_manager_active (manager) >= self->config.max_concurrent))
-                break;                  //  Nothing for anyone
+                || (self->config.max_concurrent
+                    && zjob_manager_active (manager) >= self->config.max_concurrent))
+                break;  //  Nothing for anyone
             misses++;
             worker = next;
             continue;

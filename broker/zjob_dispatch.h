@@ -30,22 +30,22 @@ typedef int (zjob_dispatch_send_fn) (const uint8_t *rid, size_t rid_size,
                                      const uint8_t *data, size_t size, void *arg);
 
 typedef struct {
-    zjob_manager_t *manager;            //  The jobs (borrowed)
-    zjob_registry_t *registry;          //  The workers and their ring (borrowed)
-    zjob_msg_builder_t *builder;        //  Encodes JOBs (borrowed)
-    zjob_dispatch_send_fn *send;        //  Sends one JOB
+    zjob_manager_t *manager;      //  The jobs (borrowed)
+    zjob_registry_t *registry;    //  The workers and their ring (borrowed)
+    zjob_msg_builder_t *builder;  //  Encodes JOBs (borrowed)
+    zjob_dispatch_send_fn *send;  //  Sends one JOB
     void *send_arg;
-    size_t max_concurrent;              //  Jobs held by all workers at most, 0 = any
-    int log_level;                      //  ZJOB_LOG_*: errors are logged at ERROR
+    size_t max_concurrent;  //  Jobs held by all workers at most, 0 = any
+    int log_level;          //  ZJOB_LOG_*: errors are logged at ERROR
 } zjob_dispatch_config_t;
 
 //  A dispatcher over config's objects. NULL if out of memory.
 zjob_dispatch_t *
-    zjob_dispatch_new (const zjob_dispatch_config_t *config);
+zjob_dispatch_new (const zjob_dispatch_config_t *config);
 
 //  Destroy it. Accepts NULL; sets *self_p to NULL.
 void
-    zjob_dispatch_destroy (zjob_dispatch_t **self_p);
+zjob_dispatch_destroy (zjob_dispatch_t **self_p);
 
 //  One walk over the credit ring, taking only jobs enqueued up to max_seq
 //  (zjob_manager_take_before; UINT64_MAX for any). Returns the number of
@@ -53,7 +53,7 @@ void
 //  *again when a JOB could not be sent, so that another walk is needed
 //  once the worker's state is known.
 size_t
-    zjob_dispatch_walk (zjob_dispatch_t *self, uint64_t max_seq, bool *again);
+zjob_dispatch_walk (zjob_dispatch_t *self, uint64_t max_seq, bool *again);
 
 #ifdef __cplusplus
 }

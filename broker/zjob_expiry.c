@@ -15,15 +15,15 @@
 #include "zjob_job_impl.h"
 
 typedef struct {
-    int64_t completed_at;               //  The job's, when appended
-    char id [ZJOB_ID_LEN + 1];          //  The job's id
+    int64_t completed_at;       //  The job's, when appended
+    char id [ZJOB_ID_LEN + 1];  //  The job's id
 } s_entry_t;
 
 struct _zjob_expiry_t {
-    s_entry_t *ring;                    //  max entries, size used from front
-    size_t max;                         //  Entries allocated
-    size_t front;                       //  Index of the oldest entry
-    size_t size;                        //  Entries in use
+    s_entry_t *ring;  //  max entries, size used from front
+    size_t max;       //  Entries allocated
+    size_t front;     //  Index of the oldest entry
+    size_t size;      //  Entries in use
 };
 
 zjob_expiry_t *
@@ -50,7 +50,7 @@ zjob_expiry_reserve (zjob_expiry_t *self, size_t count)
     assert (self);
     if (self->size + count <= self->max)
         return 0;
-    size_t max = self->max? self->max: 1024;
+    size_t max = self->max ? self->max : 1024;
     while (max < self->size + count)
         max *= 2;
     s_entry_t *ring = (s_entry_t *) malloc (max * sizeof (s_entry_t));
@@ -82,7 +82,7 @@ s_entry_compare (const void *a, const void *b)
     const s_entry_t *x = (const s_entry_t *) a;
     const s_entry_t *y = (const s_entry_t *) b;
     if (x->completed_at != y->completed_at)
-        return x->completed_at < y->completed_at? -1: 1;
+        return x->completed_at < y->completed_at ? -1 : 1;
     return strcmp (x->id, y->id);
 }
 

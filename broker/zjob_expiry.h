@@ -31,44 +31,44 @@ typedef struct _zjob_expiry_t zjob_expiry_t;
 
 //  A new, empty line. NULL if out of memory.
 zjob_expiry_t *
-    zjob_expiry_new (void);
+zjob_expiry_new (void);
 
 //  Destroy the line, dropping its references. Accepts NULL.
 void
-    zjob_expiry_destroy (zjob_expiry_t **self_p);
+zjob_expiry_destroy (zjob_expiry_t **self_p);
 
 //  Make room for count more entries, so that an append after the store
 //  has accepted a change cannot fail. 0, or -1 if out of memory.
 int
-    zjob_expiry_reserve (zjob_expiry_t *self, size_t count);
+zjob_expiry_reserve (zjob_expiry_t *self, size_t count);
 
 //  Append terminal job's id and completed_at; room must be reserved.
 void
-    zjob_expiry_append (zjob_expiry_t *self, zjob_job_t *job);
+zjob_expiry_append (zjob_expiry_t *self, zjob_job_t *job);
 
 //  Sort the line by (completed_at, id): after recovery appended jobs in
 //  the store's order.
 void
-    zjob_expiry_sort (zjob_expiry_t *self);
+zjob_expiry_sort (zjob_expiry_t *self);
 
 //  If the front entry finished before before_ms, remove it and copy its
 //  job's id into id: true; else false (the line may be empty). O(1).
 bool
-    zjob_expiry_pop (zjob_expiry_t *self, int64_t before_ms, char id [ZJOB_ID_LEN + 1]);
+zjob_expiry_pop (zjob_expiry_t *self, int64_t before_ms, char id [ZJOB_ID_LEN + 1]);
 
 //  Put job back at the front, where an entry was just popped (so there is
 //  room): a pop that was not acted on.
 void
-    zjob_expiry_unpop (zjob_expiry_t *self, const zjob_job_t *job);
+zjob_expiry_unpop (zjob_expiry_t *self, const zjob_job_t *job);
 
 //  True if the front entry finished before before_ms (a pop would
 //  succeed).
 bool
-    zjob_expiry_due (zjob_expiry_t *self, int64_t before_ms);
+zjob_expiry_due (zjob_expiry_t *self, int64_t before_ms);
 
 //  Entries in the line, stale ones included.
 size_t
-    zjob_expiry_size (zjob_expiry_t *self);
+zjob_expiry_size (zjob_expiry_t *self);
 
 #ifdef __cplusplus
 }

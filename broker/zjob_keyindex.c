@@ -16,17 +16,17 @@
 #include "zjob_keyindex.h"
 #include "zjob_util.h"
 
-#define S_MIN_SLOTS 64                  //  Slots in a new table (power of two)
+#define S_MIN_SLOTS 64  //  Slots in a new table (power of two)
 
 typedef struct {
-    uint32_t hash;                      //  0: empty
-    char id [ZJOB_ID_LEN];              //  Not NUL-terminated
+    uint32_t hash;          //  0: empty
+    char id [ZJOB_ID_LEN];  //  Not NUL-terminated
 } s_slot_t;
 
 struct _zjob_keyindex_t {
     s_slot_t *slots;
-    size_t mask;                        //  Slots - 1
-    size_t count;                       //  Entries
+    size_t mask;   //  Slots - 1
+    size_t count;  //  Entries
 };
 
 static uint32_t
@@ -104,7 +104,7 @@ zjob_keyindex_put (zjob_keyindex_t *self, const char *key, const char *id,
         char other [ZJOB_ID_LEN + 1];
         s_copy_id (slot, other);
         if (streq (other, id) || (match && match (other, key, arg))) {
-            memcpy (slot->id, id, ZJOB_ID_LEN);     //  The latest job with key
+            memcpy (slot->id, id, ZJOB_ID_LEN);  //  The latest job with key
             return 0;
         }
     }
@@ -148,7 +148,7 @@ zjob_keyindex_remove (zjob_keyindex_t *self, const char *key, const char *id)
     size_t hole = hash & self->mask;
     for (; self->slots [hole].hash; hole = (hole + 1) & self->mask)
         if (self->slots [hole].hash == hash
-        &&  memcmp (self->slots [hole].id, id, ZJOB_ID_LEN) == 0)
+            && memcmp (self->slots [hole].id, id, ZJOB_ID_LEN) == 0)
             break;
     if (!self->slots [hole].hash)
         return false;
@@ -180,11 +180,11 @@ zjob_keyindex_remove (zjob_keyindex_t *self, const char *key, const char *id)
 size_t
 zjob_keyindex_size (zjob_keyindex_t *self)
 {
-    return self? self->count: 0;
+    return self ? self->count : 0;
 }
 
 size_t
 zjob_keyindex_bytes (zjob_keyindex_t *self)
 {
-    return self? (self->mask + 1) * sizeof (s_slot_t): 0;
+    return self ? (self->mask + 1) * sizeof (s_slot_t) : 0;
 }

@@ -33,36 +33,36 @@ typedef bool (zjob_keyindex_match_fn) (const char *id, const char *key, void *ar
 
 //  An empty index, or NULL if out of memory.
 zjob_keyindex_t *
-    zjob_keyindex_new (void);
+zjob_keyindex_new (void);
 
 //  Free the index. Accepts NULL.
 void
-    zjob_keyindex_destroy (zjob_keyindex_t **self_p);
+zjob_keyindex_destroy (zjob_keyindex_t **self_p);
 
 //  Record that key names job id (an id of ZJOB_ID_LEN characters),
 //  replacing the job it named before, if match says one did. Returns 0,
 //  or -1 if out of memory or id is not a job id (the index is unchanged).
 int
-    zjob_keyindex_put (zjob_keyindex_t *self, const char *key, const char *id,
-                       zjob_keyindex_match_fn *match, void *arg);
+zjob_keyindex_put (zjob_keyindex_t *self, const char *key, const char *id,
+                   zjob_keyindex_match_fn *match, void *arg);
 
 //  Copy into id (ZJOB_ID_LEN + 1 bytes) the job key names, the first entry
 //  match confirms. Returns true if there is one.
 bool
-    zjob_keyindex_find (zjob_keyindex_t *self, const char *key,
-                        zjob_keyindex_match_fn *match, void *arg, char *id);
+zjob_keyindex_find (zjob_keyindex_t *self, const char *key,
+                    zjob_keyindex_match_fn *match, void *arg, char *id);
 
 //  Forget that key names job id, if it does. Returns true if it did.
 bool
-    zjob_keyindex_remove (zjob_keyindex_t *self, const char *key, const char *id);
+zjob_keyindex_remove (zjob_keyindex_t *self, const char *key, const char *id);
 
 //  Entries in the index.
 size_t
-    zjob_keyindex_size (zjob_keyindex_t *self);
+zjob_keyindex_size (zjob_keyindex_t *self);
 
 //  Bytes the index holds (its table), for memory accounting.
 size_t
-    zjob_keyindex_bytes (zjob_keyindex_t *self);
+zjob_keyindex_bytes (zjob_keyindex_t *self);
 
 #ifdef __cplusplus
 }

@@ -24,13 +24,13 @@
 #include "zjob_listing.h"
 
 typedef struct {
-    const zjob_query_t *query;          //  Its order decides
-    zjob_job_t **jobs;                  //  Max-heap of references, worst on top
-    size_t count;                       //  Entries in jobs
-    size_t max;                         //  Entries allocated
-    size_t keep;                        //  Entries kept at most (offset + limit)
-    size_t total;                       //  Jobs matching, all visited
-    int failed;                         //  Out of memory
+    const zjob_query_t *query;  //  Its order decides
+    zjob_job_t **jobs;          //  Max-heap of references, worst on top
+    size_t count;               //  Entries in jobs
+    size_t max;                 //  Entries allocated
+    size_t keep;                //  Entries kept at most (offset + limit)
+    size_t total;               //  Jobs matching, all visited
+    int failed;                 //  Out of memory
 } s_select_t;
 
 //  True if a comes after b in the query's order
@@ -74,7 +74,7 @@ s_select_visit (zjob_job_t *job, void *arg)
         return 0;
     }
     if (select->count == select->max) {
-        size_t max = select->max? select->max * 2: 64;
+        size_t max = select->max ? select->max * 2 : 64;
         if (max > select->keep)
             max = select->keep;
         zjob_job_t **jobs = (zjob_job_t **) realloc (select->jobs, max * sizeof (zjob_job_t *));
@@ -107,14 +107,14 @@ s_list_compare (const void *a, const void *b, void *arg)
 }
 
 //  offset + limit beyond which a page is selected, not kept in a heap
-#define S_HEAP_KEEP     4096
+#define S_HEAP_KEEP 4096
 
 //  Collects every matching job, borrowed
 typedef struct {
-    zjob_job_t **jobs;                  //  Borrowed pointers
-    size_t count;                       //  Entries in jobs
-    size_t max;                         //  Entries allocated
-    int failed;                         //  Out of memory
+    zjob_job_t **jobs;  //  Borrowed pointers
+    size_t count;       //  Entries in jobs
+    size_t max;         //  Entries allocated
+    int failed;         //  Out of memory
 } s_collect_t;
 
 static int
@@ -122,7 +122,7 @@ s_collect_visit (zjob_job_t *job, void *arg)
 {
     s_collect_t *collect = (s_collect_t *) arg;
     if (collect->count == collect->max) {
-        size_t max = collect->max? collect->max * 2: 4096;
+        size_t max = collect->max ? collect->max * 2 : 4096;
         zjob_job_t **jobs = (zjob_job_t **) realloc (collect->jobs, max * sizeof (zjob_job_t *));
         if (!jobs) {
             collect->failed = 1;
@@ -204,10 +204,10 @@ s_page_by_selection (zjob_store_t *store, const zjob_query_t *query, size_t limi
     s_collect_t collect = { NULL, 0, 0, 0 };
     zjob_store_iterate (store, &query->filter, s_collect_visit, &collect);
     size_t total = collect.count;
-    size_t first = query->offset < total? query->offset: total;
-    size_t end = total - first < limit? total: first + limit;
-    zjob_job_t **page = collect.failed? NULL
-                      : (zjob_job_t **) calloc (end > first? end - first: 1, sizeof (zjob_job_t *));
+    size_t first = query->offset < total ? query->offset : total;
+    size_t end = total - first < limit ? total : first + limit;
+    zjob_job_t **page = collect.failed ? NULL
+                                       : (zjob_job_t **) calloc (end > first ? end - first : 1, sizeof (zjob_job_t *));
     if (page && end > first) {
         s_select_nth (collect.jobs, 0, total, first, query);
         s_select_nth (collect.jobs, first, total, end - 1, query);
@@ -251,9 +251,9 @@ zjob_listing_page (zjob_store_t *store, const zjob_query_t *query,
     if (zjob_filter_validate (&query->filter, err))
         return -1;
 
-    size_t limit = query->limit? query->limit: ZJOB_LIST_LIMIT_MAX;
+    size_t limit = query->limit ? query->limit : ZJOB_LIST_LIMIT_MAX;
     s_select_t select = { query, NULL, 0, 0, 0, 0, 0 };
-    select.keep = query->offset > SIZE_MAX - limit? SIZE_MAX: query->offset + limit;
+    select.keep = query->offset > SIZE_MAX - limit ? SIZE_MAX : query->offset + limit;
     if (select.keep > S_HEAP_KEEP) {
         if (s_page_by_selection (store, query, limit, jobs_p, count_p, total_p))
             return zjob_error_set (err, ZJOB_INTERNAL, "out of memory listing jobs");
@@ -261,11 +261,11 @@ zjob_listing_page (zjob_store_t *store, const zjob_query_t *query,
     }
     zjob_store_iterate (store, &query->filter, s_select_visit, &select);
     //  The kept jobs in order; the page is their last count (at most limit)
-    size_t first = query->offset < select.count? query->offset: select.count;
+    size_t first = query->offset < select.count ? query->offset : select.count;
     size_t count = select.count - first;
     //  Never NULL on success, even for an empty page
-    zjob_job_t **page = select.failed? NULL
-                      : (zjob_job_t **) calloc (count? count: 1, sizeof (zjob_job_t *));
+    zjob_job_t **page = select.failed ? NULL
+                                      : (zjob_job_t **) calloc (count ? count : 1, sizeof (zjob_job_t *));
     if (page && select.count > 1)
         qsort_r (select.jobs, select.count, sizeof (zjob_job_t *), s_list_compare,
                  (void *) query);

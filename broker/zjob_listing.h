@@ -23,9 +23,9 @@ extern "C" {
 //  never NULL on success) and *total_p (if not NULL) the number matching
 //  before paging. Returns 0, or -1 with err filled.
 int
-    zjob_listing_page (zjob_store_t *store, const zjob_query_t *query,
-                       zjob_job_t ***jobs_p, size_t *count_p, size_t *total_p,
-                       zjob_error_t *err);
+zjob_listing_page (zjob_store_t *store, const zjob_query_t *query,
+                   zjob_job_t ***jobs_p, size_t *count_p, size_t *total_p,
+                   zjob_error_t *err);
 
 #ifdef __cplusplus
 }

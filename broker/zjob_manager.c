@@ -60,26 +60,25 @@
 
 //  A job a worker holds
 typedef struct {
-    zjob_job_t *job;                    //  One reference
+    zjob_job_t *job;  //  One reference
 } s_held_t;
 
 
-
 struct _zjob_manager_t {
-    zjob_store_t *store;                //  The jobs; owned
-    size_t max_concurrent;              //  Held jobs at most; 0 = unlimited
-    int64_t retention_ms;               //  How long terminal jobs are kept
-    zjob_queue_t *queue;                //  Ready lists and scheduled set
-    zhashx_t *held;                     //  job id -> s_held_t
-    zjob_keyindex_t *keys;              //  idempotency key -> job id
-    zjob_tally_t *tally;                //  Stored jobs per status and per workflow
-    zjob_expiry_t *expiry;              //  Terminal jobs by completed_at, for cleanup
-    zhashx_t *provisional;              //  job id -> zjob_requeue_t, for queued jobs
-                                        //  requeued while their worker may still run them
-    zhashx_t *earlier;                  //  job id -> workers of its earlier attempts
-                                        //  ("a\nb\n"), for jobs given to more than one
-    zjob_manager_listener_fn *listener; //  Hears every change, or NULL
-    void *listener_arg;                 //  Passed to the listener
+    zjob_store_t *store;                 //  The jobs; owned
+    size_t max_concurrent;               //  Held jobs at most; 0 = unlimited
+    int64_t retention_ms;                //  How long terminal jobs are kept
+    zjob_queue_t *queue;                 //  Ready lists and scheduled set
+    zhashx_t *held;                      //  job id -> s_held_t
+    zjob_keyindex_t *keys;               //  idempotency key -> job id
+    zjob_tally_t *tally;                 //  Stored jobs per status and per workflow
+    zjob_expiry_t *expiry;               //  Terminal jobs by completed_at, for cleanup
+    zhashx_t *provisional;               //  job id -> zjob_requeue_t, for queued jobs
+                                         //  requeued while their worker may still run them
+    zhashx_t *earlier;                   //  job id -> workers of its earlier attempts
+                                         //  ("a\nb\n"), for jobs given to more than one
+    zjob_manager_listener_fn *listener;  //  Hears every change, or NULL
+    void *listener_arg;                  //  Passed to the listener
 };
 
 
@@ -111,7 +110,7 @@ static zjob_job_t *s_lookup (zjob_manager_t *self, const char *id, zjob_error_t 
 
 typedef struct {
     zjob_manager_t *self;
-    zjob_job_t *job;                    //  find: the job confirmed, a reference
+    zjob_job_t *job;  //  find: the job confirmed, a reference
 } s_key_search_t;
 
 static bool
@@ -121,7 +120,7 @@ s_key_match (const char *id, const char *key, void *arg)
     zjob_job_t *job = s_lookup (search->self, id, NULL);
     bool match = job && job->idempotency_key && streq (job->idempotency_key, key);
     if (match && !search->job)
-        search->job = job;              //  Kept for zjob_manager_find_key
+        search->job = job;  //  Kept for zjob_manager_find_key
     else
         zjob_job_destroy (&job);
     return match;
@@ -195,7 +194,8 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to, bool adop
     int from = snap->status;
     int64_t now = zjob_clock_ms ();
     zjob_requeue_t *prov = from == ZJOB_QUEUED
-                          ? (zjob_requeue_t *) zhashx_lookup (self->provisional, job->id): NULL;
+        ? (zjob_requeue_t *) zhashx_lookup (self->provisional, job->id)
+        : NULL;
     int64_t ran = zjob_times_stamp (job, op, to, adopt, prov, snap, now);
     //  A requeue is provisional: its worker may come back with the job
     zjob_requeue_t *new_prov = NULL;
@@ -224,8 +224,8 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to, bool adop
     bool enqueue = to == ZJOB_QUEUED && from != ZJOB_QUEUED;
     bool terminal = zjob_status_terminal ((zjob_status_t) to) && from != to;
     if ((enqueue && op != ZJOB_OP_REQUEUE && job->run_at > now
-                 && zjob_queue_reserve (self->queue, 1))
-    ||  (terminal && zjob_expiry_reserve (self->expiry, 1))) {
+         && zjob_queue_reserve (self->queue, 1))
+        || (terminal && zjob_expiry_reserve (self->expiry, 1))) {
         free (new_held);
         free (new_prov);
         zjob_snapshot_restore (snap, job);
@@ -246,8 +246,8 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to, bool adop
     if (from == ZJOB_QUEUED && to != ZJOB_QUEUED)
         zjob_queue_remove (self->queue, job);
     if (enqueue) {
-        int rc = op == ZJOB_OP_REQUEUE? zjob_queue_requeue (self->queue, job)
-                                      : zjob_queue_enqueue (self->queue, job, now);
+        int rc = op == ZJOB_OP_REQUEUE ? zjob_queue_requeue (self->queue, job)
+                                       : zjob_queue_enqueue (self->queue, job, now);
         if (rc)
             zsys_error ("zjob_manager: out of memory queueing job %s", job->id);
     }
@@ -282,15 +282,15 @@ s_name_job (zjob_error_t *err, const zjob_job_t *job)
 
 //  What an operation writes into the job besides status and times
 typedef struct {
-    bool set_worker;                    //  Dispatch: the worker taking it
+    bool set_worker;  //  Dispatch: the worker taking it
     const char *worker_id;
-    bool set_outputs;                   //  Complete: the worker's outputs
+    bool set_outputs;  //  Complete: the worker's outputs
     const uint8_t *outputs;
     size_t outputs_size;
-    bool set_error;                     //  Fail: what went wrong
+    bool set_error;  //  Fail: what went wrong
     const char *error_kind;
     const char *error_message;
-    bool adopt;                         //  Dispatch: the attempt goes on, not a new one
+    bool adopt;  //  Dispatch: the attempt goes on, not a new one
 } s_edits_t;
 
 //  True if worker_id ran an earlier attempt of job id
@@ -312,7 +312,7 @@ s_earlier_add (zjob_manager_t *self, const char *id, const char *worker_id, zjob
     if (strchr (worker_id, '\n') || s_earlier_has (self, id, worker_id))
         return 0;
     const char *list = (const char *) zhashx_lookup (self->earlier, id);
-    char *grown = zsys_sprintf ("%s%s\n", list? list: "", worker_id);
+    char *grown = zsys_sprintf ("%s%s\n", list ? list : "", worker_id);
     if (!grown)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     zhashx_update (self->earlier, id, grown);
@@ -346,19 +346,19 @@ s_apply_to (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
     if (rc)
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     if (rc == 0 && edits && edits->set_worker && job->worker_id && edits->worker_id
-    &&  !streq (job->worker_id, edits->worker_id))
+        && !streq (job->worker_id, edits->worker_id))
         //  Another worker takes the job over: the one before ran an
         //  earlier attempt, and its result is still the job's result
         rc = s_earlier_add (self, job->id, job->worker_id, err);
     if (rc == 0 && edits && edits->set_worker
-    &&  zjob_job_set_worker (job, edits->worker_id))
+        && zjob_job_set_worker (job, edits->worker_id))
         rc = zjob_error_set (err, ZJOB_INTERNAL, "worker id: out of memory");
     if (rc == 0 && edits && edits->set_outputs) {
         rc = zjob_job_set_outputs (job, edits->outputs, edits->outputs_size, err);
         job->progress = 1.0f;
     }
     if (rc == 0 && edits && edits->set_error
-    &&  zjob_job_set_error (job, edits->error_kind, edits->error_message))
+        && zjob_job_set_error (job, edits->error_kind, edits->error_message))
         rc = zjob_error_set (err, ZJOB_INTERNAL, "error: out of memory");
     if (rc == 0)
         rc = s_commit (self, job, op, to, edits && edits->adopt, &snap, err);
@@ -391,10 +391,10 @@ s_lookup_held (zjob_manager_t *self, const char *id, const char *worker_id,
     if (!job)
         return NULL;
     if (!job->held
-    ||  !zhashx_lookup (self->held, job->id)
-    ||  !s_streq (job->worker_id, worker_id)) {
+        || !zhashx_lookup (self->held, job->id)
+        || !s_streq (job->worker_id, worker_id)) {
         zjob_error_set (err, ZJOB_CONFLICT, "job %s is not held by worker %s",
-                        job->id, worker_id? worker_id: "(none)");
+                        job->id, worker_id ? worker_id : "(none)");
         zjob_job_destroy (&job);
     }
     return job;
@@ -456,8 +456,8 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     }
     self->store = *store_p;
     *store_p = NULL;
-    self->max_concurrent = config? config->max_concurrent: ZJOB_MAX_CONCURRENT_DEFAULT;
-    self->retention_ms = config && config->retention_ms > 0? config->retention_ms
+    self->max_concurrent = config ? config->max_concurrent : ZJOB_MAX_CONCURRENT_DEFAULT;
+    self->retention_ms = config && config->retention_ms > 0 ? config->retention_ms
                                                             : ZJOB_RETENTION_DEFAULT_MS;
     self->queue = zjob_queue_new ();
     self->held = zjob_hashx_new ();
@@ -514,7 +514,7 @@ zjob_manager_set_listener (zjob_manager_t *self, zjob_manager_listener_fn *fn, v
 {
     assert (self);
     self->listener = fn;
-    self->listener_arg = fn? arg: NULL;
+    self->listener_arg = fn ? arg : NULL;
 }
 
 
@@ -574,7 +574,7 @@ zjob_manager_create (zjob_manager_t *self, const zjob_spec_t *spec, bool auto_st
     if (!job)
         return NULL;
     if ((s_job_scheduled (job) && zjob_queue_reserve (self->queue, 1))
-    ||  zjob_tally_require (self->tally, job->workflow_id)) {
+        || zjob_tally_require (self->tally, job->workflow_id)) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_job_destroy (&job);
         return NULL;
@@ -611,12 +611,12 @@ zjob_manager_create_some (zjob_manager_t *self, const zjob_spec_t *specs, size_t
         zjob_error_t cause = { 0, "" };
         made [index] = s_job_prepare (&specs [index], auto_start, &cause);
         if (!made [index]) {
-            rc = zjob_error_set (err, cause.code? cause.code: ZJOB_BAD_REQUEST,
+            rc = zjob_error_set (err, cause.code ? cause.code : ZJOB_BAD_REQUEST,
                                  "jobs[%zu]: %s", index, cause.text);
             break;
         }
     }
-    size_t timers = 0;                  //  Jobs that will wait for run_at
+    size_t timers = 0;  //  Jobs that will wait for run_at
     for (index = 0; rc == 0 && index < count; index++)
         timers += made [index] && s_job_scheduled (made [index]);
     if (rc == 0 && timers && zjob_queue_reserve (self->queue, timers))
@@ -624,7 +624,7 @@ zjob_manager_create_some (zjob_manager_t *self, const zjob_spec_t *specs, size_t
     for (index = 0; rc == 0 && index < count; index++)
         if (made [index] && zjob_tally_require (self->tally, made [index]->workflow_id))
             rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-    size_t stored = 0;                  //  Entries of made the store has accepted
+    size_t stored = 0;  //  Entries of made the store has accepted
     while (rc == 0 && stored < count) {
         if (made [stored] && zjob_store_put (self->store, made [stored], err))
             rc = -1;
@@ -707,7 +707,7 @@ zjob_manager_delete (zjob_manager_t *self, const char *id, zjob_error_t *err)
     if (!job)
         return -1;
     if (job->status == ZJOB_QUEUED || job->status == ZJOB_RUNNING
-    ||  job->status == ZJOB_PAUSED) {
+        || job->status == ZJOB_PAUSED) {
         int rc = s_apply (self, job, ZJOB_OP_CANCEL, NULL, err);
         zjob_job_destroy (&job);
         if (rc == 0)
@@ -818,11 +818,11 @@ zjob_manager_cleanup_step (zjob_manager_t *self, int64_t now_ms, size_t max,
             return 0;
         zjob_job_t *job = zjob_store_get (self->store, id);
         if (!job || !zjob_status_terminal ((zjob_status_t) job->status)) {
-            zjob_job_destroy (&job);    //  Stale: deleted since
+            zjob_job_destroy (&job);  //  Stale: deleted since
             continue;
         }
         if (zjob_store_remove (self->store, job->id, err)) {
-            zjob_expiry_unpop (self->expiry, job);     //  A later call tries again
+            zjob_expiry_unpop (self->expiry, job);  //  A later call tries again
             zjob_job_destroy (&job);
             return -1;
         }
@@ -833,7 +833,7 @@ zjob_manager_cleanup_step (zjob_manager_t *self, int64_t now_ms, size_t max,
         s_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
         zjob_job_destroy (&job);
     }
-    return zjob_expiry_due (self->expiry, before_ms)? 1: 0;
+    return zjob_expiry_due (self->expiry, before_ms) ? 1 : 0;
 }
 
 int
@@ -844,7 +844,7 @@ zjob_manager_cleanup (zjob_manager_t *self, int64_t now_ms, zjob_error_t *err)
     int rc;
     while ((rc = zjob_manager_cleanup_step (self, now_ms, ZJOB_CLEANUP_STEP, &deleted, err)) > 0)
         ;
-    return rc < 0? -1: (int) deleted;
+    return rc < 0 ? -1 : (int) deleted;
 }
 
 
@@ -892,7 +892,7 @@ s_take (zjob_manager_t *self, const char *const *workflows, size_t count,
         return NULL;
     zjob_job_t *best = zjob_queue_best (self->queue, workflows, count);
     if (!best || best->seq > max_seq)
-        return NULL;                    //  Nothing, or the best is too recent
+        return NULL;  //  Nothing, or the best is too recent
 
     zjob_job_t *job = zjob_job_ref (best);
     zjob_error_t err = { 0, "" };
@@ -932,8 +932,7 @@ zjob_manager_fail (zjob_manager_t *self, const char *id, const char *worker_id,
     zjob_job_t *job = s_lookup_held (self, id, worker_id, err);
     if (!job)
         return -1;
-    s_edits_t edits = { .set_error = true, .error_kind = kind && *kind? kind: "error",
-                        .error_message = message };
+    s_edits_t edits = { .set_error = true, .error_kind = kind && *kind ? kind : "error", .error_message = message };
     int rc = s_apply (self, job, ZJOB_OP_FAIL, &edits, err);
     zjob_job_destroy (&job);
     return rc;
@@ -953,12 +952,10 @@ zjob_manager_progress (zjob_manager_t *self, const char *id, const char *worker_
     if (job->status != ZJOB_RUNNING && job->status != ZJOB_PAUSED)
         zjob_error_set (err, ZJOB_CONFLICT, "job %s is %s; progress needs it running",
                         job->id, zjob_status_name ((zjob_status_t) job->status));
-    else
-    if (zjob_snapshot_take (&snap, job))
+    else if (zjob_snapshot_take (&snap, job))
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-    else
-    if (zjob_job_set_progress (job, progress, message, err)
-    ||  zjob_store_put (self->store, job, err))
+    else if (zjob_job_set_progress (job, progress, message, err)
+             || zjob_store_put (self->store, job, err))
         zjob_snapshot_restore (&snap, job);
     else
         rc = 0;
@@ -1109,9 +1106,9 @@ zjob_manager_finish (zjob_manager_t *self, const char *id, const char *worker_id
     for (size_t index = 0; !served && index < workflow_count; index++)
         served = workflows [index] && streq (workflows [index], job->workflow_id);
     if (!worker_id
-    || (!s_streq (job->worker_id, worker_id) && !s_earlier_has (self, job->id, worker_id))) {
+        || (!s_streq (job->worker_id, worker_id) && !s_earlier_has (self, job->id, worker_id))) {
         zjob_error_set (err, ZJOB_CONFLICT, "job %s was never given to worker %s", job->id,
-                        worker_id? worker_id: "(none)");
+                        worker_id ? worker_id : "(none)");
         zjob_job_destroy (&job);
         return -1;
     }
@@ -1133,14 +1130,14 @@ zjob_manager_finish (zjob_manager_t *self, const char *id, const char *worker_id
     }
     else {
         edits.set_error = true;
-        edits.error_kind = kind && *kind? kind: "error";
+        edits.error_kind = kind && *kind ? kind : "error";
         edits.error_message = message;
     }
     //  The table's rule (running only) is waived: the work was done
-    int rc = s_apply_to (self, job, completed? ZJOB_OP_COMPLETE: ZJOB_OP_FAIL,
-                         completed? ZJOB_COMPLETED: ZJOB_FAILED, &edits, err);
+    int rc = s_apply_to (self, job, completed ? ZJOB_OP_COMPLETE : ZJOB_OP_FAIL,
+                         completed ? ZJOB_COMPLETED : ZJOB_FAILED, &edits, err);
     zjob_job_destroy (&job);
-    return rc? -1: 1;
+    return rc ? -1 : 1;
 }
 
 
@@ -1158,7 +1155,7 @@ zjob_manager_adopt (zjob_manager_t *self, const char *id, const char *worker_id,
     if (job->status != ZJOB_QUEUED || job->attempts == 0) {
         zjob_error_set (err, ZJOB_CONFLICT, "job %s is %s%s: it cannot be adopted", job->id,
                         zjob_status_name ((zjob_status_t) job->status),
-                        job->attempts? "": " and was never handed out");
+                        job->attempts ? "" : " and was never handed out");
         zjob_job_destroy (&job);
         return NULL;
     }

@@ -79,24 +79,26 @@
 extern "C" {
 #endif
 
-#define ZJOB_MAX_CONCURRENT_DEFAULT 0               //  jobs held by workers at once; 0 = no
-                                                    //  global cap (per-workflow limits later)
-#define ZJOB_RETENTION_DEFAULT_MS   (7LL * 24 * 3600 * 1000)   //  msecs terminal jobs are kept
-#define ZJOB_CLEANUP_STEP           2000        //  jobs a CLEANUP deletes per loop pass
-                                                //  at most (bench_core --loop: median
-                                                //  0.9 ms a step, memory store)
+//  jobs held by workers at once; 0 = no
+//  global cap (per-workflow limits later)
+#define ZJOB_MAX_CONCURRENT_DEFAULT 0
+#define ZJOB_RETENTION_DEFAULT_MS (7LL * 24 * 3600 * 1000)  //  msecs terminal jobs are kept
+//  jobs a CLEANUP deletes per loop pass
+//  at most (bench_core --loop: median
+//  0.9 ms a step, memory store)
+#define ZJOB_CLEANUP_STEP 2000
 
 typedef struct _zjob_manager_t zjob_manager_t;
 
 typedef struct {
-    size_t max_concurrent;              //  0 = unlimited
-    int64_t retention_ms;               //  For cleanup; 0 = the default
+    size_t max_concurrent;  //  0 = unlimited
+    int64_t retention_ms;   //  For cleanup; 0 = the default
 } zjob_manager_config_t;
 
 typedef enum {
-    ZJOB_EVENT_STATUS = 0,              //  A status changed (old -> job->status)
-    ZJOB_EVENT_PROGRESS,                //  progress / progress_message changed
-    ZJOB_EVENT_DELETED                  //  The job was deleted (or cleaned up)
+    ZJOB_EVENT_STATUS = 0,  //  A status changed (old -> job->status)
+    ZJOB_EVENT_PROGRESS,    //  progress / progress_message changed
+    ZJOB_EVENT_DELETED      //  The job was deleted (or cleaned up)
 } zjob_event_t;
 
 //  Hears a change after it is in the store. job is borrowed; old_status is
@@ -110,77 +112,77 @@ typedef void (zjob_manager_listener_fn) (zjob_event_t event, const zjob_job_t *j
 //  NULL), and rebuild the queues from it. config may be NULL for defaults.
 //  Returns NULL with err filled if recovery fails to write to the store.
 zjob_manager_t *
-    zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
-                      zjob_error_t *err);
+zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
+                  zjob_error_t *err);
 
 //  Destroy the manager and its store (synced first). Accepts NULL.
 void
-    zjob_manager_destroy (zjob_manager_t **self_p);
+zjob_manager_destroy (zjob_manager_t **self_p);
 
 //  Set the one listener (NULL to remove).
 void
-    zjob_manager_set_listener (zjob_manager_t *self, zjob_manager_listener_fn *fn, void *arg);
+zjob_manager_set_listener (zjob_manager_t *self, zjob_manager_listener_fn *fn, void *arg);
 
 //  Create a job; with auto_start it is queued at once. Returns a new
 //  reference to the job (the caller destroys it), or NULL with err filled.
 zjob_job_t *
-    zjob_manager_create (zjob_manager_t *self, const zjob_spec_t *spec, bool auto_start,
-                         zjob_error_t *err);
+zjob_manager_create (zjob_manager_t *self, const zjob_spec_t *spec, bool auto_start,
+                     zjob_error_t *err);
 
 //  Create count jobs, all or none: every spec is validated first, and if
 //  one is bad nothing is created and err names its index. On success
 //  jobs[i] is a new reference to the i-th job. Returns 0 or -1.
 int
-    zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
-                               bool auto_start, zjob_job_t **jobs, zjob_error_t *err);
+zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                           bool auto_start, zjob_job_t **jobs, zjob_error_t *err);
 
 //  As zjob_manager_create_batch, but the specs whose skip entry is true
 //  (skip NULL: none) are left out and their jobs entries left alone. An
 //  error names a spec by its index in specs. Returns 0 or -1.
 int
-    zjob_manager_create_some (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
-                              const bool *skip, bool auto_start, zjob_job_t **jobs,
-                              zjob_error_t *err);
+zjob_manager_create_some (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                          const bool *skip, bool auto_start, zjob_job_t **jobs,
+                          zjob_error_t *err);
 
 //  The job with id (a new reference), or NULL with ZJOB_NOT_FOUND.
 zjob_job_t *
-    zjob_manager_get (zjob_manager_t *self, const char *id, zjob_error_t *err);
+zjob_manager_get (zjob_manager_t *self, const char *id, zjob_error_t *err);
 
 //  List jobs matching query->filter, sorted and paged. *jobs_p becomes an
 //  array of *count_p new references (free each, then the array with free);
 //  *total_p (if not NULL) is the number matching before paging.
 //  Returns 0 or -1 with err filled for an invalid query.
 int
-    zjob_manager_list (zjob_manager_t *self, const zjob_query_t *query,
-                       zjob_job_t ***jobs_p, size_t *count_p, size_t *total_p,
-                       zjob_error_t *err);
+zjob_manager_list (zjob_manager_t *self, const zjob_query_t *query,
+                   zjob_job_t ***jobs_p, size_t *count_p, size_t *total_p,
+                   zjob_error_t *err);
 
 //  Delete a job; a queued, running or paused job is cancelled first (the
 //  listener hears the cancel, then ZJOB_EVENT_DELETED). 0 or -1.
 int
-    zjob_manager_delete (zjob_manager_t *self, const char *id, zjob_error_t *err);
+zjob_manager_delete (zjob_manager_t *self, const char *id, zjob_error_t *err);
 
 //  The user's lifecycle operations, by the transition table. Each returns
 //  0 or -1 with err filled (ZJOB_NOT_FOUND, ZJOB_CONFLICT).
 int
-    zjob_manager_start (zjob_manager_t *self, const char *id, zjob_error_t *err);
+zjob_manager_start (zjob_manager_t *self, const char *id, zjob_error_t *err);
 int
-    zjob_manager_pause (zjob_manager_t *self, const char *id, zjob_error_t *err);
+zjob_manager_pause (zjob_manager_t *self, const char *id, zjob_error_t *err);
 int
-    zjob_manager_resume (zjob_manager_t *self, const char *id, zjob_error_t *err);
+zjob_manager_resume (zjob_manager_t *self, const char *id, zjob_error_t *err);
 int
-    zjob_manager_cancel (zjob_manager_t *self, const char *id, zjob_error_t *err);
+zjob_manager_cancel (zjob_manager_t *self, const char *id, zjob_error_t *err);
 
 //  The job's status, or -1 with ZJOB_NOT_FOUND.
 int
-    zjob_manager_status (zjob_manager_t *self, const char *id, zjob_error_t *err);
+zjob_manager_status (zjob_manager_t *self, const char *id, zjob_error_t *err);
 
 //  The results of a finished job: a new reference to it when it is
 //  completed (read outputs) or failed (read error_kind, error_message);
 //  NULL with ZJOB_CONFLICT while it is not finished or was cancelled,
 //  ZJOB_NOT_FOUND if unknown.
 zjob_job_t *
-    zjob_manager_results (zjob_manager_t *self, const char *id, zjob_error_t *err);
+zjob_manager_results (zjob_manager_t *self, const char *id, zjob_error_t *err);
 
 //  Delete terminal jobs completed more than retention ago (now_ms minus
 //  the configured retention), oldest first, at most max of them (stale
@@ -191,14 +193,14 @@ zjob_job_t *
 //  again, e.g. in the next loop pass), 0 when none is left, -1 with err
 //  filled if the store refused a removal.
 int
-    zjob_manager_cleanup_step (zjob_manager_t *self, int64_t now_ms, size_t max,
-                               size_t *deleted_p, zjob_error_t *err);
+zjob_manager_cleanup_step (zjob_manager_t *self, int64_t now_ms, size_t max,
+                           size_t *deleted_p, zjob_error_t *err);
 
 //  zjob_manager_cleanup_step until none is left, in one call (O(expired)
 //  time: for tests and tools, not for a loop pass). Returns the number
 //  deleted, or -1 with err filled.
 int
-    zjob_manager_cleanup (zjob_manager_t *self, int64_t now_ms, zjob_error_t *err);
+zjob_manager_cleanup (zjob_manager_t *self, int64_t now_ms, zjob_error_t *err);
 
 //  Hand the next job to worker_id: the highest-priority, earliest queued
 //  job among workflows (count names; count 0 = any workflow), if fewer than
@@ -207,61 +209,61 @@ int
 //  becomes running, attempts + 1. Returns a new reference, or NULL when
 //  there is nothing to give.
 zjob_job_t *
-    zjob_manager_take (zjob_manager_t *self, const char *const *workflows, size_t count,
-                       const char *worker_id);
+zjob_manager_take (zjob_manager_t *self, const char *const *workflows, size_t count,
+                   const char *worker_id);
 
 //  A worker's reports on a job it holds. Each fails with ZJOB_CONFLICT if
 //  worker_id does not hold the job in a state that allows the report.
 int
-    zjob_manager_complete (zjob_manager_t *self, const char *id, const char *worker_id,
-                           const uint8_t *outputs, size_t size, zjob_error_t *err);
+zjob_manager_complete (zjob_manager_t *self, const char *id, const char *worker_id,
+                       const uint8_t *outputs, size_t size, zjob_error_t *err);
 int
-    zjob_manager_fail (zjob_manager_t *self, const char *id, const char *worker_id,
-                       const char *kind, const char *message, zjob_error_t *err);
+zjob_manager_fail (zjob_manager_t *self, const char *id, const char *worker_id,
+                   const char *kind, const char *message, zjob_error_t *err);
 int
-    zjob_manager_progress (zjob_manager_t *self, const char *id, const char *worker_id,
-                           float progress, const char *message, zjob_error_t *err);
+zjob_manager_progress (zjob_manager_t *self, const char *id, const char *worker_id,
+                       float progress, const char *message, zjob_error_t *err);
 
 //  The worker that held the job is gone: put the job back at the front of
 //  its queue, whatever its run_at (a held paused job stays paused, no
 //  longer held). 0 or -1.
 int
-    zjob_manager_requeue (zjob_manager_t *self, const char *id, zjob_error_t *err);
+zjob_manager_requeue (zjob_manager_t *self, const char *id, zjob_error_t *err);
 
 //  The store's durability point; see zjob_store_sync.
 int
-    zjob_manager_sync (zjob_manager_t *self, zjob_error_t *err);
+zjob_manager_sync (zjob_manager_t *self, zjob_error_t *err);
 
 //  The cap on jobs held by workers at once (0 = none), as configured.
 size_t
-    zjob_manager_max_concurrent (zjob_manager_t *self);
+zjob_manager_max_concurrent (zjob_manager_t *self);
 
 //  Jobs in the ready queue now (queued and due), jobs held by workers now.
 size_t
-    zjob_manager_queued (zjob_manager_t *self);
+zjob_manager_queued (zjob_manager_t *self);
 size_t
-    zjob_manager_active (zjob_manager_t *self);
+zjob_manager_active (zjob_manager_t *self);
 
 //  Queued jobs waiting for their run_at (not in the ready queue). The
 //  status count of queued is zjob_manager_queued plus this.
 size_t
-    zjob_manager_scheduled (zjob_manager_t *self);
+zjob_manager_scheduled (zjob_manager_t *self);
 
 //  run_at (ms UTC) of the earliest scheduled job, or 0 if none: the owner
 //  wakes then to promote it. O(log n) amortized.
 int64_t
-    zjob_manager_next_due (zjob_manager_t *self);
+zjob_manager_next_due (zjob_manager_t *self);
 
 //  Move every scheduled job whose run_at is at or before now_ms into its
 //  ready list, earliest run_at first, each with a new enqueue number (as
 //  if enqueued now). Changes nothing in the store. Returns how many.
 int
-    zjob_manager_promote (zjob_manager_t *self, int64_t now_ms);
+zjob_manager_promote (zjob_manager_t *self, int64_t now_ms);
 
 //  Copy the number of stored jobs in each status into counts (indexed by
 //  zjob_status_t); O(1), kept up to date by every operation. Returns 0.
 int
-    zjob_manager_counts (zjob_manager_t *self, size_t counts [ZJOB_STATUS_COUNT]);
+zjob_manager_counts (zjob_manager_t *self, size_t counts [ZJOB_STATUS_COUNT]);
 
 //  Hears one workflow's counts: counts (indexed by zjob_status_t) are the
 //  stored jobs of workflow_id in each status. Both are borrowed for the
@@ -274,12 +276,12 @@ typedef void (zjob_manager_workflow_fn) (const char *workflow_id,
 //  date by every operation as zjob_manager_counts is. Returns how many
 //  workflows fn heard.
 int
-    zjob_manager_workflow_counts (zjob_manager_t *self, zjob_manager_workflow_fn *fn, void *arg);
+zjob_manager_workflow_counts (zjob_manager_t *self, zjob_manager_workflow_fn *fn, void *arg);
 
 //  The number of workflows that have at least one stored job (the calls
 //  zjob_manager_workflow_counts would make now).
 size_t
-    zjob_manager_workflows (zjob_manager_t *self);
+zjob_manager_workflows (zjob_manager_t *self);
 
 //  As zjob_manager_take, but only if the job it would hand out was
 //  enqueued at or before max_seq (a value of zjob_manager_seq): the owner
@@ -287,20 +289,20 @@ size_t
 //  commit made durable. The best job is never passed over for a lesser
 //  one: if it is too recent, this returns NULL.
 zjob_job_t *
-    zjob_manager_take_before (zjob_manager_t *self, const char *const *workflows,
-                              size_t count, const char *worker_id, uint64_t max_seq);
+zjob_manager_take_before (zjob_manager_t *self, const char *const *workflows,
+                          size_t count, const char *worker_id, uint64_t max_seq);
 
 //  The sequence number of the latest enqueue (job->seq of the job last
 //  appended to a queue or scheduled); a job requeued at the front keeps
 //  its old one, a promoted job gets a new one.
 uint64_t
-    zjob_manager_seq (zjob_manager_t *self);
+zjob_manager_seq (zjob_manager_t *self);
 
 //  The job that was created with idempotency key (a new reference), or
 //  NULL if no stored job carries it. The index is rebuilt at recovery and
 //  forgets a key when its job is deleted.
 zjob_job_t *
-    zjob_manager_find_key (zjob_manager_t *self, const char *key);
+zjob_manager_find_key (zjob_manager_t *self, const char *key);
 
 //  A worker's result for job id, by the one rule of PROTOCOL.md 10.5: it
 //  is accepted from worker_id only if worker_id holds the job's current
@@ -317,10 +319,10 @@ zjob_job_t *
 //  from any other worker; ZJOB_BAD_REQUEST for bad outputs; ZJOB_INTERNAL
 //  for the store).
 int
-    zjob_manager_finish (zjob_manager_t *self, const char *id, const char *worker_id,
-                         const char *const *workflows, size_t workflow_count,
-                         bool completed, const uint8_t *outputs, size_t size,
-                         const char *kind, const char *message, zjob_error_t *err);
+zjob_manager_finish (zjob_manager_t *self, const char *id, const char *worker_id,
+                     const char *const *workflows, size_t workflow_count,
+                     bool completed, const uint8_t *outputs, size_t size,
+                     const char *kind, const char *message, zjob_error_t *err);
 
 //  A worker that reconnects still runs job id, which recovery (or a
 //  requeue) put back in the queue: hand it to worker_id again (queued ->
@@ -330,8 +332,8 @@ int
 //  NULL with ZJOB_CONFLICT if the job is not queued or was never handed
 //  out, ZJOB_NOT_FOUND if unknown.
 zjob_job_t *
-    zjob_manager_adopt (zjob_manager_t *self, const char *id, const char *worker_id,
-                        zjob_error_t *err);
+zjob_manager_adopt (zjob_manager_t *self, const char *id, const char *worker_id,
+                    zjob_error_t *err);
 
 //  SUBMIT's rule (PROTOCOL.md 9.2) over count specs: a spec whose
 //  idempotency key is known, or was given by an earlier spec of the same
@@ -345,13 +347,13 @@ zjob_job_t *
 //  of jobs created, or -1 with err filled, naming a bad spec by its index
 //  in specs ("jobs[i]: ..."); nothing is then created or returned.
 int
-    zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
-                         bool auto_start, zjob_job_t **jobs, uint64_t *existing,
-                         size_t *existing_count_p, zjob_error_t *err);
+zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                     bool auto_start, zjob_job_t **jobs, uint64_t *existing,
+                     size_t *existing_count_p, zjob_error_t *err);
 
 //  What zjob_manager_worker_lost did
-#define ZJOB_LOST_REQUEUED  1           //  The job is queued again (or paused, let go)
-#define ZJOB_LOST_FAILED    2           //  Its last attempt: failed, kind "worker_lost"
+#define ZJOB_LOST_REQUEUED 1  //  The job is queued again (or paused, let go)
+#define ZJOB_LOST_FAILED 2    //  Its last attempt: failed, kind "worker_lost"
 
 //  The worker that held job id is gone. A running job on its max_attempts-th
 //  attempt (or later) fails with error kind "worker_lost"; any other held
@@ -359,7 +361,7 @@ int
 //  ZJOB_LOST_FAILED, 0 if the job was not held (nothing to do), or -1 with
 //  err filled (ZJOB_NOT_FOUND, or the store failed).
 int
-    zjob_manager_worker_lost (zjob_manager_t *self, const char *id, zjob_error_t *err);
+zjob_manager_worker_lost (zjob_manager_t *self, const char *id, zjob_error_t *err);
 
 //  The user's operations on jobs (PROTOCOL.md 9.5)
 typedef enum {
@@ -372,16 +374,16 @@ typedef enum {
 
 //  Apply what to job id, as zjob_manager_delete/start/pause/resume/cancel.
 int
-    zjob_manager_apply (zjob_manager_t *self, zjob_apply_t what, const char *id,
-                        zjob_error_t *err);
+zjob_manager_apply (zjob_manager_t *self, zjob_apply_t what, const char *id,
+                    zjob_error_t *err);
 
 //  The outcome of a bulk operation: counts, and the first failures
 typedef struct {
-    size_t done;                                    //  Jobs it was applied to
-    size_t failed;                                  //  Jobs it failed on
-    size_t error_count;                             //  Failures kept below
-    char ids [ZJOB_BULK_ERRORS_MAX][ZJOB_ID_LEN + 1];   //  Each kept failure's job
-    zjob_error_t errors [ZJOB_BULK_ERRORS_MAX];     //  and its error
+    size_t done;                                       //  Jobs it was applied to
+    size_t failed;                                     //  Jobs it failed on
+    size_t error_count;                                //  Failures kept below
+    char ids [ZJOB_BULK_ERRORS_MAX][ZJOB_ID_LEN + 1];  //  Each kept failure's job
+    zjob_error_t errors [ZJOB_BULK_ERRORS_MAX];        //  and its error
 } zjob_bulk_t;
 
 //  Apply what to each of count ids, or (ids NULL) to every job filter
@@ -389,37 +391,37 @@ typedef struct {
 //  Fills bulk. Returns 0, or -1 with err filled when there is neither ids
 //  nor a filter, or memory runs out (nothing is then applied).
 int
-    zjob_manager_apply_bulk (zjob_manager_t *self, zjob_apply_t what, const char *const *ids,
-                             size_t count, const zjob_filter_t *filter, zjob_bulk_t *bulk,
-                             zjob_error_t *err);
+zjob_manager_apply_bulk (zjob_manager_t *self, zjob_apply_t what, const char *const *ids,
+                         size_t count, const zjob_filter_t *filter, zjob_bulk_t *bulk,
+                         zjob_error_t *err);
 
 //  Open the store spec names (zjob_store_open) and create a manager over
 //  it. Returns NULL with err filled if either fails.
 zjob_manager_t *
-    zjob_manager_open (const char *spec, const zjob_manager_config_t *config,
-                       zjob_error_t *err);
+zjob_manager_open (const char *spec, const zjob_manager_config_t *config,
+                   zjob_error_t *err);
 
 //  The store's name ("memory", "file"), and its own figures added to into
 //  (zjob_store_stats: string keys and values; the hash gets strdup and
 //  zstr_free as duplicator and destructor).
 const char *
-    zjob_manager_store_name (zjob_manager_t *self);
+zjob_manager_store_name (zjob_manager_t *self);
 void
-    zjob_manager_store_stats (zjob_manager_t *self, zhashx_t *into);
+zjob_manager_store_stats (zjob_manager_t *self, zhashx_t *into);
 
 //  The number of jobs stored, whatever their status.
 size_t
-    zjob_manager_stored (zjob_manager_t *self);
+zjob_manager_stored (zjob_manager_t *self);
 
 //  Queued jobs that were handed out before (recovered after a restart, or
 //  requeued): a worker that still runs one may reconnect and adopt it.
 //  O(stored jobs): for start-up, not for a loop pass.
 size_t
-    zjob_manager_reclaimable (zjob_manager_t *self);
+zjob_manager_reclaimable (zjob_manager_t *self);
 
 //  The store underneath (borrowed), for stats.
 zjob_store_t *
-    zjob_manager_store (zjob_manager_t *self);
+zjob_manager_store (zjob_manager_t *self);
 
 #ifdef __cplusplus
 }

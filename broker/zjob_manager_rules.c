@@ -51,11 +51,13 @@ s_key_reuse (const zjob_spec_t *spec, size_t index, const char *workflow_id,
 {
     if (!s_streq (spec->workflow_id, workflow_id))
         return zjob_error_set (err, ZJOB_CONFLICT, "jobs[%zu]: idempotency key \"%s\" is "
-                               "already used by %s with a different workflow (%s)", index,
-                               spec->idempotency_key, what, workflow_id? workflow_id: "");
+                                                   "already used by %s with a different workflow (%s)",
+                               index,
+                               spec->idempotency_key, what, workflow_id ? workflow_id : "");
     if (!s_same_inputs (spec->inputs, spec->inputs_size, inputs, inputs_size))
         return zjob_error_set (err, ZJOB_CONFLICT, "jobs[%zu]: idempotency key \"%s\" is "
-                               "already used by %s with different inputs", index,
+                                                   "already used by %s with different inputs",
+                               index,
                                spec->idempotency_key, what);
     return 0;
 }
@@ -79,7 +81,7 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
     if (count == 1) {
         //  The common case allocates nothing here
         const char *key = specs [0].idempotency_key;
-        jobs [0] = key? zjob_manager_find_key (self, key): NULL;
+        jobs [0] = key ? zjob_manager_find_key (self, key) : NULL;
         if (jobs [0]) {
             char what [ZJOB_ID_LEN + 8];
             snprintf (what, sizeof (what), "job %s", jobs [0]->id);
@@ -92,14 +94,14 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
             return 0;
         }
         jobs [0] = zjob_manager_create (self, &specs [0], auto_start, err);
-        return jobs [0]? 1: -1;
+        return jobs [0] ? 1 : -1;
     }
     //  first [i]: index + 1 of the spec whose job answers spec i, if not
     //  its own (a known key: 0 with jobs [i] set)
     bool *skip = (bool *) calloc (count, sizeof (bool));
     size_t *first = (size_t *) calloc (count, sizeof (size_t));
-    zhashx_t *batch_keys = NULL;        //  key -> index + 1 of its first spec
-    int rc = skip && first? 0: zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    zhashx_t *batch_keys = NULL;  //  key -> index + 1 of its first spec
+    int rc = skip && first ? 0 : zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     for (size_t index = 0; index < count; index++)
         jobs [index] = NULL;
     for (size_t index = 0; rc == 0 && index < count; index++) {
@@ -142,8 +144,7 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
             if (first [index])
                 jobs [index] = zjob_job_ref (jobs [first [index] - 1]);
         }
-        else
-        if (rc)
+        else if (rc)
             zjob_job_destroy (&jobs [index]);
     }
     if (rc)
@@ -151,7 +152,7 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
     free (skip);
     free (first);
     zhashx_destroy (&batch_keys);
-    return rc? -1: (int) created;
+    return rc ? -1 : (int) created;
 }
 
 
@@ -168,18 +169,19 @@ zjob_manager_worker_lost (zjob_manager_t *self, const char *id, zjob_error_t *er
         return -1;
     int rc = 0;
     if (job->status == ZJOB_RUNNING
-    &&  job->max_attempts && job->attempts >= job->max_attempts) {
+        && job->max_attempts && job->attempts >= job->max_attempts) {
         //  That was its last attempt: fail it rather than run it again
         char worker_id [ZJOB_NAME_MAX + 1];
-        snprintf (worker_id, sizeof (worker_id), "%s", job->worker_id? job->worker_id: "");
+        snprintf (worker_id, sizeof (worker_id), "%s", job->worker_id ? job->worker_id : "");
         if (zjob_manager_fail (self, id, worker_id, "worker_lost",
-                               "the worker was lost on the last attempt", err) == 0)
+                               "the worker was lost on the last attempt", err)
+            == 0)
             rc = ZJOB_LOST_FAILED;
         else
             rc = -1;
     }
     if (rc == 0 && job->held)
-        rc = zjob_manager_requeue (self, id, err) == 0? ZJOB_LOST_REQUEUED: -1;
+        rc = zjob_manager_requeue (self, id, err) == 0 ? ZJOB_LOST_REQUEUED : -1;
     zjob_job_destroy (&job);
     return rc;
 }
@@ -195,8 +197,8 @@ zjob_manager_apply (zjob_manager_t *self, zjob_apply_t what, const char *id,
     assert (self);
     switch (what) {
         case ZJOB_APPLY_DELETE: return zjob_manager_delete (self, id, err);
-        case ZJOB_APPLY_START:  return zjob_manager_start (self, id, err);
-        case ZJOB_APPLY_PAUSE:  return zjob_manager_pause (self, id, err);
+        case ZJOB_APPLY_START: return zjob_manager_start (self, id, err);
+        case ZJOB_APPLY_PAUSE: return zjob_manager_pause (self, id, err);
         case ZJOB_APPLY_RESUME: return zjob_manager_resume (self, id, err);
         case ZJOB_APPLY_CANCEL: return zjob_manager_cancel (self, id, err);
     }
@@ -206,8 +208,8 @@ zjob_manager_apply (zjob_manager_t *self, zjob_apply_t what, const char *id,
 //  Collects the ids of the jobs a filter matches for which the operation
 //  is legal (PROTOCOL.md 9.5); the visitor must not change jobs
 typedef struct {
-    zlistx_t *ids;                      //  Copies of the ids
-    int op;                             //  zjob_op_t, or -1 for delete (always legal)
+    zlistx_t *ids;  //  Copies of the ids
+    int op;         //  zjob_op_t, or -1 for delete (always legal)
 } s_collect_t;
 
 static int
@@ -215,8 +217,9 @@ s_collect_id (zjob_job_t *job, void *arg)
 {
     s_collect_t *collect = (s_collect_t *) arg;
     if (collect->op < 0
-    ||  zjob_transition ((zjob_status_t) job->status, (zjob_op_t) collect->op,
-                         job->held, NULL) >= 0)
+        || zjob_transition ((zjob_status_t) job->status, (zjob_op_t) collect->op,
+                            job->held, NULL)
+            >= 0)
         zlistx_add_end (collect->ids, job->id);
     return 0;
 }
@@ -232,7 +235,7 @@ s_bulk_one (zjob_manager_t *self, zjob_apply_t what, const char *id, zjob_bulk_t
     }
     bulk->failed++;
     if (bulk->error_count < ZJOB_BULK_ERRORS_MAX) {
-        snprintf (bulk->ids [bulk->error_count], sizeof (bulk->ids [0]), "%s", id? id: "");
+        snprintf (bulk->ids [bulk->error_count], sizeof (bulk->ids [0]), "%s", id ? id : "");
         bulk->errors [bulk->error_count++] = err;
     }
 }
@@ -260,8 +263,10 @@ zjob_manager_apply_bulk (zjob_manager_t *self, zjob_apply_t what, const char *co
     zlistx_set_destructor (matched, (zlistx_destructor_fn *) zstr_free);
     s_collect_t collect = {
         matched,
-        what == ZJOB_APPLY_START? ZJOB_OP_START: what == ZJOB_APPLY_PAUSE? ZJOB_OP_PAUSE:
-        what == ZJOB_APPLY_RESUME? ZJOB_OP_RESUME: what == ZJOB_APPLY_CANCEL? ZJOB_OP_CANCEL: -1
+        what == ZJOB_APPLY_START ? ZJOB_OP_START : what == ZJOB_APPLY_PAUSE ? ZJOB_OP_PAUSE
+            : what == ZJOB_APPLY_RESUME                                     ? ZJOB_OP_RESUME
+            : what == ZJOB_APPLY_CANCEL                                     ? ZJOB_OP_CANCEL
+                                                                            : -1
     };
     zjob_store_iterate (zjob_manager_store (self), filter, s_collect_id, &collect);
     const char *id = (const char *) zlistx_first (matched);

@@ -15,21 +15,21 @@
 
 //  A message to send after the sync
 typedef struct {
-    int side;                           //  The owner's socket
-    bool mutating;                      //  Answers a change: 503 if the sync fails
-    size_t rid_offset;                  //  Routing id of the peer, in the arena
+    int side;           //  The owner's socket
+    bool mutating;      //  Answers a change: 503 if the sync fails
+    size_t rid_offset;  //  Routing id of the peer, in the arena
     size_t rid_size;
-    size_t offset;                      //  Encoded message in the arena
+    size_t offset;  //  Encoded message in the arena
     size_t size;
-    uint64_t request_id;                //  Request answered (for the 503)
+    uint64_t request_id;  //  Request answered (for the 503)
 } s_out_t;
 
 struct _zjob_outbox_t {
-    s_out_t *out;                       //  Messages, in order
+    s_out_t *out;  //  Messages, in order
     size_t count;
     size_t max;
-    size_t mutating;                    //  Of them, mutating
-    uint8_t *arena;                     //  Their routing ids and bytes
+    size_t mutating;  //  Of them, mutating
+    uint8_t *arena;   //  Their routing ids and bytes
     size_t arena_size;
     size_t arena_max;
 };

@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-#define ZJOB_OUTBOX_KEEP    (8 << 20)   //  bytes of arena kept between flushes
+#define ZJOB_OUTBOX_KEEP (8 << 20)  //  bytes of arena kept between flushes
 
 typedef struct _zjob_outbox_t zjob_outbox_t;
 
@@ -39,40 +39,40 @@ typedef int (zjob_outbox_send_fn) (int side, const uint8_t *rid, size_t rid_size
 
 //  A new, empty outbox. NULL if out of memory.
 zjob_outbox_t *
-    zjob_outbox_new (void);
+zjob_outbox_new (void);
 
 //  Destroy the outbox and what it holds, unsent. Accepts NULL; sets
 //  *self_p to NULL.
 void
-    zjob_outbox_destroy (zjob_outbox_t **self_p);
+zjob_outbox_destroy (zjob_outbox_t **self_p);
 
 //  Queue a copy of size bytes at data for peer rid (rid_size bytes) on
 //  side; request_id is the request answered (for the 503), mutating says
 //  whether it acknowledges a change. Returns 0, or -1 if out of memory
 //  (nothing queued).
 int
-    zjob_outbox_add (zjob_outbox_t *self, int side, const uint8_t *rid, size_t rid_size,
-                     uint64_t request_id, bool mutating, const uint8_t *data, size_t size);
+zjob_outbox_add (zjob_outbox_t *self, int side, const uint8_t *rid, size_t rid_size,
+                 uint64_t request_id, bool mutating, const uint8_t *data, size_t size);
 
 //  Queue an ERROR reply to request_id with err's code and message (never
 //  mutating). Returns 0, or -1 if out of memory.
 int
-    zjob_outbox_add_error (zjob_outbox_t *self, int side, const uint8_t *rid,
-                           size_t rid_size, uint64_t request_id, const zjob_error_t *err);
+zjob_outbox_add_error (zjob_outbox_t *self, int side, const uint8_t *rid,
+                       size_t rid_size, uint64_t request_id, const zjob_error_t *err);
 
 //  Messages queued, and those among them that are mutating.
 size_t
-    zjob_outbox_size (zjob_outbox_t *self);
+zjob_outbox_size (zjob_outbox_t *self);
 size_t
-    zjob_outbox_mutating (zjob_outbox_t *self);
+zjob_outbox_mutating (zjob_outbox_t *self);
 
 //  Send every queued message with send, in order, and empty the outbox.
 //  sync_err NULL: the pass's sync succeeded, everything goes as queued;
 //  otherwise each mutating message becomes ERROR 503 "not committed:
 //  <sync_err's text>" to its request. Returns the number send refused.
 size_t
-    zjob_outbox_flush (zjob_outbox_t *self, const zjob_error_t *sync_err,
-                       zjob_outbox_send_fn *send, void *arg);
+zjob_outbox_flush (zjob_outbox_t *self, const zjob_error_t *sync_err,
+                   zjob_outbox_send_fn *send, void *arg);
 
 #ifdef __cplusplus
 }

@@ -17,15 +17,15 @@
 #include <string.h>
 
 struct _zjob_publisher_t {
-    void *xpub;                         //  The XPUB (libzmq handle), borrowed
-    zjob_msg_builder_t *builder;        //  Encodes the events
-    zhashx_t *subscriptions;            //  Topic prefixes subscribers asked for
-    bool all;                           //  Some subscription is "" (everything)
-    uint8_t *arena;                     //  Encoded events of this pass
+    void *xpub;                   //  The XPUB (libzmq handle), borrowed
+    zjob_msg_builder_t *builder;  //  Encodes the events
+    zhashx_t *subscriptions;      //  Topic prefixes subscribers asked for
+    bool all;                     //  Some subscription is "" (everything)
+    uint8_t *arena;               //  Encoded events of this pass
     size_t arena_size;
     size_t arena_max;
-    size_t count;                       //  Records in the arena
-    uint64_t seq;                       //  Sequence number of the last event
+    size_t count;  //  Records in the arena
+    uint64_t seq;  //  Sequence number of the last event
 };
 
 zjob_publisher_t *
@@ -142,10 +142,10 @@ s_store (zjob_publisher_t *self, char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX]
         uint32_t body_size = (uint32_t) size;
         size_t mark = self->arena_size;
         if (s_append (self, &topic_size, sizeof (topic_size))
-        ||  s_append (self, topics [index], topic_size)
-        ||  s_append (self, &body_size, sizeof (body_size))
-        ||  s_append (self, data, size)) {
-            self->arena_size = mark;    //  No half record
+            || s_append (self, topics [index], topic_size)
+            || s_append (self, &body_size, sizeof (body_size))
+            || s_append (self, data, size)) {
+            self->arena_size = mark;  //  No half record
             zsys_error ("zjob_publisher: out of memory queueing an event");
             return;
         }
@@ -158,9 +158,9 @@ zjob_publisher_job (zjob_publisher_t *self, const char *type, const zjob_job_t *
                     int old_status)
 {
     assert (self && type && job);
-    self->seq++;                        //  Counted even when nobody listens
+    self->seq++;  //  Counted even when nobody listens
     if (zhashx_size (self->subscriptions) == 0)
-        return;                         //  Nobody listens: costs nothing
+        return;  //  Nobody listens: costs nothing
     char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX];
     size_t count = zjob_event_topics (type, job->workflow_id, job->id, topics);
     bool wanted [ZJOB_EVENT_TOPICS] = { false };
@@ -213,7 +213,7 @@ zjob_publisher_flush (zjob_publisher_t *self, size_t *dropped_p)
         const uint8_t *body = topic + topic_size + sizeof (body_size);
         cursor = body + body_size;
         if (zmq_send (self->xpub, topic, topic_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1
-        ||  zmq_send (self->xpub, body, body_size, ZMQ_DONTWAIT) == -1)
+            || zmq_send (self->xpub, body, body_size, ZMQ_DONTWAIT) == -1)
             dropped++;
     }
     size_t sent = self->count;

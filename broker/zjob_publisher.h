@@ -26,58 +26,59 @@
 extern "C" {
 #endif
 
-#define ZJOB_PUBLISHER_SUBS_MAX 64      //  prefixes matched one by one; past this
-                                        //  many, every topic is taken as wanted
+//  prefixes matched one by one; past this
+//  many, every topic is taken as wanted
+#define ZJOB_PUBLISHER_SUBS_MAX 64
 
 typedef struct _zjob_publisher_t zjob_publisher_t;
 
 //  A publisher over xpub, a libzmq XPUB socket handle (borrowed: it must
 //  outlive the publisher). NULL if out of memory.
 zjob_publisher_t *
-    zjob_publisher_new (void *xpub);
+zjob_publisher_new (void *xpub);
 
 //  Destroy the publisher and the events not yet published. Accepts NULL;
 //  sets *self_p to NULL.
 void
-    zjob_publisher_destroy (zjob_publisher_t **self_p);
+zjob_publisher_destroy (zjob_publisher_t **self_p);
 
 //  Read up to max subscription messages from the XPUB (1 + prefix to
 //  subscribe, 0 + prefix to unsubscribe; others are ignored) without
 //  blocking. Returns how many were read: max means there may be more.
 size_t
-    zjob_publisher_read (zjob_publisher_t *self, size_t max);
+zjob_publisher_read (zjob_publisher_t *self, size_t max);
 
 //  The number of distinct prefixes subscribed now.
 size_t
-    zjob_publisher_subscriptions (zjob_publisher_t *self);
+zjob_publisher_subscriptions (zjob_publisher_t *self);
 
 //  True if some subscriber wants topic.
 bool
-    zjob_publisher_wanted (zjob_publisher_t *self, const char *topic);
+zjob_publisher_wanted (zjob_publisher_t *self, const char *topic);
 
 //  A job event: type (a status name, "progress", "deleted") about job;
 //  old_status is the status before (-1: none, for a new job, progress,
 //  deletion). Encoded under each of the job's topics someone wants.
 void
-    zjob_publisher_job (zjob_publisher_t *self, const char *type, const zjob_job_t *job,
-                        int old_status);
+zjob_publisher_job (zjob_publisher_t *self, const char *type, const zjob_job_t *job,
+                    int old_status);
 
 //  A worker event ("worker_joined", "worker_left") about worker_id, with
 //  its name (may be NULL), workflows, slots and reason (may be NULL).
 void
-    zjob_publisher_worker (zjob_publisher_t *self, const char *type, const char *worker_id,
-                           const char *name, const char *const *workflows,
-                           size_t workflow_count, size_t slots, const char *reason);
+zjob_publisher_worker (zjob_publisher_t *self, const char *type, const char *worker_id,
+                       const char *name, const char *const *workflows,
+                       size_t workflow_count, size_t slots, const char *reason);
 
 //  Publish the events encoded since the last flush, [topic][EVENT] each,
 //  without blocking. Returns how many messages were sent; *dropped_p (if
 //  not NULL) gets those the XPUB refused.
 size_t
-    zjob_publisher_flush (zjob_publisher_t *self, size_t *dropped_p);
+zjob_publisher_flush (zjob_publisher_t *self, size_t *dropped_p);
 
 //  The sequence number of the last event (counted even when unheard).
 uint64_t
-    zjob_publisher_seq (zjob_publisher_t *self);
+zjob_publisher_seq (zjob_publisher_t *self);
 
 #ifdef __cplusplus
 }

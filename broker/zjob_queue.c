@@ -40,30 +40,30 @@
 
 //  The four priority lists of one workflow, oldest (smallest seq) first
 typedef struct {
-    zjob_job_t *head [ZJOB_PRIORITY_COUNT];     //  Next to take, per priority
-    zjob_job_t *tail [ZJOB_PRIORITY_COUNT];     //  Last enqueued, per priority
-    size_t size;                                //  Jobs in the four lists
+    zjob_job_t *head [ZJOB_PRIORITY_COUNT];  //  Next to take, per priority
+    zjob_job_t *tail [ZJOB_PRIORITY_COUNT];  //  Last enqueued, per priority
+    size_t size;                             //  Jobs in the four lists
 } s_workflow_t;
 
 //  A scheduled job: live while job->status is queued, job->seq == seq and
 //  the job is in no ready list
 typedef struct {
-    int64_t run_at;                     //  ms UTC it becomes due
-    uint64_t seq;                       //  Token: order among equal run_at
-    zjob_job_t *job;                    //  One reference
+    int64_t run_at;   //  ms UTC it becomes due
+    uint64_t seq;     //  Token: order among equal run_at
+    zjob_job_t *job;  //  One reference
 } s_timer_t;
 
 //  Stale heap entries tolerated beyond the live ones before a rebuild
 #define S_HEAP_SLACK 64
 
 struct _zjob_queue_t {
-    zhashx_t *workflows;                //  workflow_id -> s_workflow_t
-    size_t queued;                      //  Jobs in all ready lists
-    s_timer_t *heap;                    //  Scheduled set, a min-heap by (run_at, seq)
-    size_t heap_size;                   //  Entries in heap, stale ones included
-    size_t heap_max;                    //  Entries allocated
-    size_t scheduled;                   //  Live entries: jobs waiting for run_at
-    uint64_t seq;                       //  Last enqueue number issued
+    zhashx_t *workflows;  //  workflow_id -> s_workflow_t
+    size_t queued;        //  Jobs in all ready lists
+    s_timer_t *heap;      //  Scheduled set, a min-heap by (run_at, seq)
+    size_t heap_size;     //  Entries in heap, stale ones included
+    size_t heap_max;      //  Entries allocated
+    size_t scheduled;     //  Live entries: jobs waiting for run_at
+    uint64_t seq;         //  Last enqueue number issued
 };
 
 static void
@@ -78,7 +78,7 @@ s_workflow_destroy (void **item_p)
 static size_t
 s_rank (const zjob_job_t *job)
 {
-    return job->priority < ZJOB_PRIORITY_COUNT? job->priority: ZJOB_PRIORITY_COUNT - 1;
+    return job->priority < ZJOB_PRIORITY_COUNT ? job->priority : ZJOB_PRIORITY_COUNT - 1;
 }
 
 zjob_queue_t *
@@ -140,7 +140,7 @@ s_queue_insert (zjob_queue_t *self, zjob_job_t *job, bool front)
         zhashx_insert (self->workflows, job->workflow_id, workflow);
     }
     size_t rank = s_rank (job);
-    zjob_job_t *after = NULL;           //  Job goes right after this one
+    zjob_job_t *after = NULL;  //  Job goes right after this one
     if (front) {
         zjob_job_t *cursor = workflow->head [rank];
         while (cursor && cursor->seq < job->seq) {
@@ -153,7 +153,7 @@ s_queue_insert (zjob_queue_t *self, zjob_job_t *job, bool front)
         while (after && after->seq > job->seq)
             after = after->prev;
     }
-    zjob_job_t *before = after? after->next: workflow->head [rank];
+    zjob_job_t *before = after ? after->next : workflow->head [rank];
     job->prev = after;
     job->next = before;
     if (after)
@@ -192,15 +192,14 @@ s_list_remove (zjob_queue_t *self, zjob_job_t *job)
 {
     s_workflow_t *workflow = (s_workflow_t *) zhashx_lookup (self->workflows, job->workflow_id);
     if (!workflow)
-        return;                         //  Not queued: nothing to unlink
+        return;  //  Not queued: nothing to unlink
     size_t rank = s_rank (job);
     if (job->prev)
         job->prev->next = job->next;
-    else
-    if (workflow->head [rank] == job)
+    else if (workflow->head [rank] == job)
         workflow->head [rank] = job->next;
     else
-        return;                         //  Not in this list
+        return;  //  Not in this list
     if (job->next)
         job->next->prev = job->prev;
     else
@@ -222,8 +221,8 @@ s_queue_consider (s_workflow_t *workflow, zjob_job_t **best)
         if (!head)
             continue;
         if (!*best
-        ||  s_rank (*best) < (size_t) rank
-        || (s_rank (*best) == (size_t) rank && head->seq < (*best)->seq))
+            || s_rank (*best) < (size_t) rank
+            || (s_rank (*best) == (size_t) rank && head->seq < (*best)->seq))
             *best = head;
         return;
     }
@@ -280,7 +279,7 @@ s_heap_down (zjob_queue_t *self, size_t index)
         if (child >= self->heap_size)
             break;
         if (child + 1 < self->heap_size
-        &&  s_timer_less (&self->heap [child + 1], &self->heap [child]))
+            && s_timer_less (&self->heap [child + 1], &self->heap [child]))
             child++;
         if (!s_timer_less (&self->heap [child], &timer))
             break;
@@ -296,7 +295,7 @@ zjob_queue_reserve (zjob_queue_t *self, size_t count)
     assert (self);
     if (self->heap_size + count <= self->heap_max)
         return 0;
-    size_t max = self->heap_max? self->heap_max: 64;
+    size_t max = self->heap_max ? self->heap_max : 64;
     while (max < self->heap_size + count)
         max *= 2;
     s_timer_t *heap = (s_timer_t *) realloc (self->heap, max * sizeof (s_timer_t));
@@ -377,8 +376,7 @@ zjob_queue_remove (zjob_queue_t *self, zjob_job_t *job)
     assert (self);
     if (s_queue_linked (self, job))
         s_list_remove (self, job);
-    else
-    if (job->run_at > job->queued_at && self->scheduled > 0) {
+    else if (job->run_at > job->queued_at && self->scheduled > 0) {
         //  Its entry goes stale as soon as the status changes
         self->scheduled--;
         s_heap_compact (self);
@@ -408,7 +406,8 @@ zjob_queue_best (zjob_queue_t *self, const char *const *workflows, size_t count)
     if (count && workflows) {
         for (size_t index = 0; index < count; index++) {
             s_workflow_t *workflow = workflows [index]
-                ? (s_workflow_t *) zhashx_lookup (self->workflows, workflows [index]): NULL;
+                ? (s_workflow_t *) zhashx_lookup (self->workflows, workflows [index])
+                : NULL;
             if (workflow)
                 s_queue_consider (workflow, &best);
         }
@@ -426,7 +425,7 @@ zjob_queue_next_due (zjob_queue_t *self)
 {
     assert (self);
     s_heap_prune (self);
-    return self->heap_size? self->heap [0].run_at: 0;
+    return self->heap_size ? self->heap [0].run_at : 0;
 }
 
 int

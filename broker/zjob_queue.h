@@ -30,64 +30,64 @@ typedef struct _zjob_queue_t zjob_queue_t;
 
 //  A new, empty queue. NULL if out of memory.
 zjob_queue_t *
-    zjob_queue_new (void);
+zjob_queue_new (void);
 
 //  Destroy the queue, dropping its references. Accepts NULL.
 void
-    zjob_queue_destroy (zjob_queue_t **self_p);
+zjob_queue_destroy (zjob_queue_t **self_p);
 
 //  Append job (status queued) to the back of its ready list with a new
 //  sequence number. Takes a reference. 0, or -1 if out of memory.
 int
-    zjob_queue_append (zjob_queue_t *self, zjob_job_t *job);
+zjob_queue_append (zjob_queue_t *self, zjob_job_t *job);
 
 //  Put job back in its ready list under the sequence number it has (a
 //  requeue: ahead of every job enqueued after it). Takes a reference.
 //  0, or -1 if out of memory.
 int
-    zjob_queue_requeue (zjob_queue_t *self, zjob_job_t *job);
+zjob_queue_requeue (zjob_queue_t *self, zjob_job_t *job);
 
 //  Put job into the scheduled set if its run_at is after now_ms (room
 //  must have been reserved), else append it to its ready list. Takes a
 //  reference. 0, or -1 if out of memory.
 int
-    zjob_queue_enqueue (zjob_queue_t *self, zjob_job_t *job, int64_t now_ms);
+zjob_queue_enqueue (zjob_queue_t *self, zjob_job_t *job, int64_t now_ms);
 
 //  Make room in the scheduled set for count more jobs, so that an
 //  enqueue the store has accepted cannot fail. 0, or -1 if out of memory.
 int
-    zjob_queue_reserve (zjob_queue_t *self, size_t count);
+zjob_queue_reserve (zjob_queue_t *self, size_t count);
 
 //  Take job, still queued, out of the ready list or the scheduled set it
 //  waits in (call before its status changes). The caller holds its own
 //  reference.
 void
-    zjob_queue_remove (zjob_queue_t *self, zjob_job_t *job);
+zjob_queue_remove (zjob_queue_t *self, zjob_job_t *job);
 
 //  The best ready job among workflows (count names; count 0 or NULL =
 //  any): the highest priority, then the smallest sequence number.
 //  Borrowed; NULL if none.
 zjob_job_t *
-    zjob_queue_best (zjob_queue_t *self, const char *const *workflows, size_t count);
+zjob_queue_best (zjob_queue_t *self, const char *const *workflows, size_t count);
 
 //  run_at of the earliest scheduled job, or 0 if none. O(log n) amortized.
 int64_t
-    zjob_queue_next_due (zjob_queue_t *self);
+zjob_queue_next_due (zjob_queue_t *self);
 
 //  Move every scheduled job whose run_at is at or before now_ms to the
 //  back of its ready list, earliest first, each with a new sequence
 //  number. Returns how many.
 int
-    zjob_queue_promote (zjob_queue_t *self, int64_t now_ms);
+zjob_queue_promote (zjob_queue_t *self, int64_t now_ms);
 
 //  Jobs in the ready lists; jobs in the scheduled set; the last sequence
 //  number issued.
 size_t
-    zjob_queue_ready (zjob_queue_t *self);
+zjob_queue_ready (zjob_queue_t *self);
 size_t
-    zjob_queue_scheduled (zjob_queue_t *self);
+zjob_queue_scheduled (zjob_queue_t *self);
 uint64_t
-    zjob_queue_seq (zjob_queue_t *self);
+zjob_queue_seq (zjob_queue_t *self);
 
 #ifdef __cplusplus
 }

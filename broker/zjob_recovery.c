@@ -24,18 +24,18 @@
 
 //  A job recovery puts back in the queue, and its place in line
 typedef struct {
-    zjob_job_t *job;                    //  A reference
-    int requeued;                       //  1 if it was held: it goes first
-    int64_t queued_at;                  //  When it was last enqueued
+    zjob_job_t *job;    //  A reference
+    int requeued;       //  1 if it was held: it goes first
+    int64_t queued_at;  //  When it was last enqueued
 } s_recovered_t;
 
 typedef struct {
-    zjob_tally_t *tally;                //  Counting statuses into
-    const zjob_recovery_hooks_t *hooks; //  Hears every stored job
-    zjob_job_t **fix;                   //  Jobs to rewrite (held ones)
+    zjob_tally_t *tally;                 //  Counting statuses into
+    const zjob_recovery_hooks_t *hooks;  //  Hears every stored job
+    zjob_job_t **fix;                    //  Jobs to rewrite (held ones)
     size_t fix_count;
     size_t fix_max;
-    int failed;                         //  Out of memory
+    int failed;  //  Out of memory
 } s_scan_t;
 
 static int
@@ -43,7 +43,7 @@ s_recovery_visit (zjob_job_t *job, void *arg)
 {
     s_scan_t *scan = (s_scan_t *) arg;
     if (zjob_tally_require (scan->tally, job->workflow_id)
-    ||  scan->hooks->visit (job, scan->hooks->arg)) {
+        || scan->hooks->visit (job, scan->hooks->arg)) {
         scan->failed = 1;
         return -1;
     }
@@ -52,7 +52,7 @@ s_recovery_visit (zjob_job_t *job, void *arg)
     //  need rewriting, all of them go into the queue or lose their worker
     if (job->status == ZJOB_RUNNING || job->status == ZJOB_QUEUED || job->held) {
         if (scan->fix_count == scan->fix_max) {
-            size_t max = scan->fix_max? scan->fix_max * 2: 256;
+            size_t max = scan->fix_max ? scan->fix_max * 2 : 256;
             zjob_job_t **fix = (zjob_job_t **) realloc (scan->fix, max * sizeof (zjob_job_t *));
             if (!fix) {
                 scan->failed = 1;
@@ -76,7 +76,7 @@ s_recovered_compare (const void *a, const void *b)
     if (x->job->priority != y->job->priority)
         return (int) y->job->priority - (int) x->job->priority;
     if (x->queued_at != y->queued_at)
-        return x->queued_at < y->queued_at? -1: 1;
+        return x->queued_at < y->queued_at ? -1 : 1;
     return strcmp (x->job->id, y->job->id);
 }
 
@@ -91,14 +91,13 @@ zjob_recovery_run (zjob_store_t *store, zjob_tally_t *tally, zjob_queue_t *queue
     s_recovered_t *line = NULL;
     if (scan.failed)
         rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory recovering the queue");
-    else
-    if (scan.fix_count) {
+    else if (scan.fix_count) {
         line = (s_recovered_t *) calloc (scan.fix_count, sizeof (s_recovered_t));
         if (!line)
             rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory recovering the queue");
     }
     size_t queued = 0;
-    size_t timers = 0;                  //  Queued jobs whose run_at is ahead
+    size_t timers = 0;  //  Queued jobs whose run_at is ahead
     int64_t now = zjob_clock_ms ();
     for (size_t index = 0; rc == 0 && index < scan.fix_count; index++) {
         zjob_job_t *job = scan.fix [index];
@@ -124,7 +123,8 @@ zjob_recovery_run (zjob_store_t *store, zjob_tally_t *tally, zjob_queue_t *queue
             line [queued].requeued = from == ZJOB_RUNNING;
             //  A job that waited for its run_at joined the line when due
             line [queued].queued_at = from == ZJOB_QUEUED && job->run_at > queued_at
-                                    ? job->run_at: queued_at;
+                ? job->run_at
+                : queued_at;
             if (from == ZJOB_QUEUED && job->run_at > now)
                 timers++;
             queued++;
@@ -138,7 +138,7 @@ zjob_recovery_run (zjob_store_t *store, zjob_tally_t *tally, zjob_queue_t *queue
             zjob_job_t *job = line [index].job;
             job->next = job->prev = NULL;
             //  Running jobs put back ignore run_at: they were due already
-            if (zjob_queue_enqueue (queue, job, line [index].requeued? INT64_MAX: now)) {
+            if (zjob_queue_enqueue (queue, job, line [index].requeued ? INT64_MAX : now)) {
                 rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory recovering the queue");
                 break;
             }

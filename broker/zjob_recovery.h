@@ -26,7 +26,7 @@ typedef struct {
     //  and, for a running job, makes it queued (it stamps the times, the
     //  one place that does). Recovery then puts it. 0, or -1 (out of memory).
     int (*release) (zjob_job_t *job, int64_t now, void *arg);
-    void *arg;                          //  Passed to both
+    void *arg;  //  Passed to both
 } zjob_recovery_hooks_t;
 
 //  Rebuild tally and queue (both empty) from store, calling hooks->visit
@@ -36,8 +36,8 @@ typedef struct {
 //  scheduled again. Returns 0, or -1 with err filled if a rewrite fails
 //  or memory runs out.
 int
-    zjob_recovery_run (zjob_store_t *store, zjob_tally_t *tally, zjob_queue_t *queue,
-                       const zjob_recovery_hooks_t *hooks, zjob_error_t *err);
+zjob_recovery_run (zjob_store_t *store, zjob_tally_t *tally, zjob_queue_t *queue,
+                   const zjob_recovery_hooks_t *hooks, zjob_error_t *err);
 
 #ifdef __cplusplus
 }

@@ -20,19 +20,19 @@
 #include <string.h>
 
 struct _zjob_registry_t {
-    zhashx_t *workers;                  //  Routing id (hex) -> record, owns
-    zhashx_t *by_worker_id;             //  Worker id -> record (the latest)
-    zhashx_t *holders;                  //  Job id -> record holding it
-    zjob_registry_worker_t *ring;       //  Ring cursor: the next to visit, or NULL
-    size_t ring_size;                   //  Workers in the ring
-    zjob_registry_worker_t *last;       //  The last worker looked up, a cache
-    size_t dead_count;                  //  Workers marked dead, not yet removed
-    size_t joining_count;               //  Workers not yet admitted
-    int64_t expiry_ms;                  //  msecs of silence after which one is dead
-    int64_t recheck_at;                 //  Monotonic ms of the next disconnect
-                                        //  check, 0 = none due
-    zjob_registry_lost_fn *lost;        //  Hears the jobs of removed workers
-    zjob_registry_left_fn *left;        //  Hears removed workers
+    zhashx_t *workers;             //  Routing id (hex) -> record, owns
+    zhashx_t *by_worker_id;        //  Worker id -> record (the latest)
+    zhashx_t *holders;             //  Job id -> record holding it
+    zjob_registry_worker_t *ring;  //  Ring cursor: the next to visit, or NULL
+    size_t ring_size;              //  Workers in the ring
+    zjob_registry_worker_t *last;  //  The last worker looked up, a cache
+    size_t dead_count;             //  Workers marked dead, not yet removed
+    size_t joining_count;          //  Workers not yet admitted
+    int64_t expiry_ms;             //  msecs of silence after which one is dead
+    int64_t recheck_at;            //  Monotonic ms of the next disconnect
+                                   //  check, 0 = none due
+    zjob_registry_lost_fn *lost;   //  Hears the jobs of removed workers
+    zjob_registry_left_fn *left;   //  Hears removed workers
     void *listener_arg;
 };
 
@@ -182,7 +182,7 @@ bool
 zjob_registry_credit (zjob_registry_t *self, zjob_registry_worker_t *worker, size_t credit)
 {
     assert (self && worker);
-    size_t free_slots = worker->slots > worker->holding? worker->slots - worker->holding: 0;
+    size_t free_slots = worker->slots > worker->holding ? worker->slots - worker->holding : 0;
     worker->credit += credit;
     if (worker->credit > free_slots)
         worker->credit = free_slots;
@@ -214,7 +214,7 @@ zjob_registry_worker_t *
 zjob_registry_holder (zjob_registry_t *self, const char *job_id)
 {
     assert (self);
-    return job_id? (zjob_registry_worker_t *) zhashx_lookup (self->holders, job_id): NULL;
+    return job_id ? (zjob_registry_worker_t *) zhashx_lookup (self->holders, job_id) : NULL;
 }
 
 bool
@@ -238,7 +238,7 @@ zjob_registry_jobs (zjob_registry_t *self, zjob_registry_worker_t *worker,
     size_t count = 0;
     const void *holder = zhashx_first (self->holders);
     for (; holder && count < max && count < worker->holding;
-           holder = zhashx_next (self->holders))
+         holder = zhashx_next (self->holders))
         if (holder == worker)
             ids [count++] = (const char *) zhashx_cursor (self->holders);
     return count;
@@ -266,7 +266,7 @@ zjob_registry_remove (zjob_registry_t *self, zjob_registry_worker_t *worker,
         for (; item; item = zhashx_next (self->holders))
             if (item == worker && ids)
                 zlistx_add_end (ids, (void *) zhashx_cursor (self->holders));
-        const char *job_id = ids? (const char *) zlistx_first (ids): NULL;
+        const char *job_id = ids ? (const char *) zlistx_first (ids) : NULL;
         for (; job_id; job_id = (const char *) zlistx_next (ids)) {
             bool handed = false;
             for (size_t index = 0; heir && index < keep_count; index++)
@@ -306,12 +306,11 @@ zjob_registry_join (zjob_registry_t *self, const uint8_t *rid, size_t rid_size,
     assert (self);
     if (!rid || rid_size == 0 || rid_size >= ZJOB_RID_MAX || !worker_id)
         return NULL;
-    zjob_registry_worker_t *worker =
-        (zjob_registry_worker_t *) calloc (1, sizeof (zjob_registry_worker_t));
+    zjob_registry_worker_t *worker = (zjob_registry_worker_t *) calloc (1, sizeof (zjob_registry_worker_t));
     if (worker) {
         worker->worker_id = strdup (worker_id);
-        worker->name = name? strdup (name): NULL;
-        worker->workflows = (char **) calloc (workflow_count? workflow_count: 1, sizeof (char *));
+        worker->name = name ? strdup (name) : NULL;
+        worker->workflows = (char **) calloc (workflow_count ? workflow_count : 1, sizeof (char *));
     }
     bool ok = worker && worker->worker_id && (!name || worker->name) && worker->workflows;
     for (size_t index = 0; ok && index < workflow_count; index++)
@@ -326,9 +325,9 @@ zjob_registry_join (zjob_registry_t *self, const uint8_t *rid, size_t rid_size,
     s_hex (worker->key, rid, rid_size);
     worker->slots = slots;
     //  A batching worker gets the jobs of a dispatch walk in one JOB
-    worker->batch = batch > slots? slots: batch;
+    worker->batch = batch > slots ? slots : batch;
     if (worker->batch > 1
-    &&  !(worker->pending = (zjob_job_t **) calloc (worker->batch, sizeof (zjob_job_t *))))
+        && !(worker->pending = (zjob_job_t **) calloc (worker->batch, sizeof (zjob_job_t *))))
         worker->batch = 1;
     worker->fd = fd;
     worker->peer_size = sizeof (worker->peer);
@@ -431,11 +430,11 @@ zjob_registry_reap (zjob_registry_t *self)
         while (worker && !worker->dead)
             worker = (zjob_registry_worker_t *) zhashx_next (self->workers);
         if (!worker) {
-            self->dead_count = 0;       //  Cannot be: every dead one is listed
+            self->dead_count = 0;  //  Cannot be: every dead one is listed
             break;
         }
         zjob_registry_remove (self, worker,
-                              worker->dead_reason? worker->dead_reason: "disconnect",
+                              worker->dead_reason ? worker->dead_reason : "disconnect",
                               NULL, NULL, 0);
         reaped++;
     }
@@ -461,11 +460,11 @@ static bool
 s_worker_disconnected (zjob_registry_worker_t *worker)
 {
     if (worker->peer_size == 0)
-        return false;                   //  Unknown: the heartbeats will tell
+        return false;  //  Unknown: the heartbeats will tell
     struct sockaddr_storage peer;
     socklen_t peer_size = sizeof (peer);
     if (getpeername (worker->fd, (struct sockaddr *) &peer, &peer_size))
-        return true;                    //  Closed
+        return true;  //  Closed
     return peer_size != worker->peer_size || memcmp (&peer, &worker->peer, peer_size) != 0;
 }
 
@@ -480,8 +479,7 @@ zjob_registry_recheck (zjob_registry_t *self, int64_t now_mono)
             continue;
         if (s_worker_disconnected (worker))
             zjob_registry_mark_dead (self, worker, "disconnect");
-        else
-        if (--worker->rechecks)
+        else if (--worker->rechecks)
             self->recheck_at = now_mono + ZJOB_RECHECK_MS;
     }
     return self->recheck_at;

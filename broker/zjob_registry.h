@@ -42,43 +42,43 @@
 extern "C" {
 #endif
 
-#define ZJOB_RID_MAX        256         //  bytes in a routing id (libzmq allows 255)
-#define ZJOB_RECHECK_MS     10          //  msecs between disconnect checks
-#define ZJOB_RECHECKS       20          //  checks after a DISCONNECTED event
+#define ZJOB_RID_MAX 256    //  bytes in a routing id (libzmq allows 255)
+#define ZJOB_RECHECK_MS 10  //  msecs between disconnect checks
+#define ZJOB_RECHECKS 20    //  checks after a DISCONNECTED event
 
 typedef struct _zjob_registry_t zjob_registry_t;
 typedef struct _zjob_registry_worker_t zjob_registry_worker_t;
 
 //  A worker connection
 struct _zjob_registry_worker_t {
-    char key [ZJOB_RID_MAX * 2 + 1];    //  Routing id in hex: the registry key
-    uint8_t rid [ZJOB_RID_MAX];         //  Routing id, to address it
+    char key [ZJOB_RID_MAX * 2 + 1];  //  Routing id in hex: the registry key
+    uint8_t rid [ZJOB_RID_MAX];       //  Routing id, to address it
     size_t rid_size;
-    char *worker_id;                    //  Id it announced (job->worker_id)
-    char *name;                         //  Display name, or NULL
-    char **workflows;                   //  Workflows it serves
+    char *worker_id;   //  Id it announced (job->worker_id)
+    char *name;        //  Display name, or NULL
+    char **workflows;  //  Workflows it serves
     size_t workflow_count;
-    size_t slots;                       //  Jobs it runs at once, as announced
-    size_t credit;                      //  Jobs it may be sent now
-    size_t holding;                     //  Jobs sent to it and not yet reported
-    int64_t expires_at;                 //  Monotonic ms: dead if silent past this
-    int64_t seen_at;                    //  Monotonic ms of its last message
-    int64_t joined_at;                  //  ms UTC of its READY
-    uint64_t results;                   //  Results it reported
-    int fd;                             //  Its TCP connection (ZMQ_SRCFD), or -1
-    struct sockaddr_storage peer;       //  That connection's far end, to tell a
-    socklen_t peer_size;                //  reused descriptor; 0 if unknown
-    zjob_registry_worker_t *next;       //  Credit ring: workers with credit
+    size_t slots;                  //  Jobs it runs at once, as announced
+    size_t credit;                 //  Jobs it may be sent now
+    size_t holding;                //  Jobs sent to it and not yet reported
+    int64_t expires_at;            //  Monotonic ms: dead if silent past this
+    int64_t seen_at;               //  Monotonic ms of its last message
+    int64_t joined_at;             //  ms UTC of its READY
+    uint64_t results;              //  Results it reported
+    int fd;                        //  Its TCP connection (ZMQ_SRCFD), or -1
+    struct sockaddr_storage peer;  //  That connection's far end, to tell a
+    socklen_t peer_size;           //  reused descriptor; 0 if unknown
+    zjob_registry_worker_t *next;  //  Credit ring: workers with credit
     zjob_registry_worker_t *prev;
-    bool in_ring;                       //  True while linked into the ring
-    bool dead;                          //  Found gone; removed by the reap
-    const char *dead_reason;            //  "expired" or "disconnect", when dead
-    int rechecks;                       //  Disconnect checks still to make
-    bool joining;                       //  READY not yet answered: no JOB before
-    size_t batch;                       //  Jobs it takes in one JOB (1: single form)
-    zjob_job_t **pending;               //  Batching: jobs taken for it in this
-    size_t pending_count;               //  dispatch walk (batch entries), sent at
-    bool pending_listed;                //  the walk's end; on the broker's list
+    bool in_ring;             //  True while linked into the ring
+    bool dead;                //  Found gone; removed by the reap
+    const char *dead_reason;  //  "expired" or "disconnect", when dead
+    int rechecks;             //  Disconnect checks still to make
+    bool joining;             //  READY not yet answered: no JOB before
+    size_t batch;             //  Jobs it takes in one JOB (1: single form)
+    zjob_job_t **pending;     //  Batching: jobs taken for it in this
+    size_t pending_count;     //  dispatch walk (batch entries), sent at
+    bool pending_listed;      //  the walk's end; on the broker's list
 };
 
 //  Hears each job a removed worker held and did not hand over: the owner
@@ -92,17 +92,17 @@ typedef void (zjob_registry_left_fn) (zjob_registry_worker_t *worker, const char
 //  A new, empty registry: a worker is dead after heartbeat_ms x liveness
 //  msecs of silence. NULL if out of memory.
 zjob_registry_t *
-    zjob_registry_new (int64_t heartbeat_ms, int liveness);
+zjob_registry_new (int64_t heartbeat_ms, int liveness);
 
 //  Destroy the registry and every record (no callback is called). Accepts
 //  NULL; sets *self_p to NULL.
 void
-    zjob_registry_destroy (zjob_registry_t **self_p);
+zjob_registry_destroy (zjob_registry_t **self_p);
 
 //  Set the callbacks that hear lost jobs and leaving workers (either NULL).
 void
-    zjob_registry_set_listener (zjob_registry_t *self, zjob_registry_lost_fn *lost,
-                                zjob_registry_left_fn *left, void *arg);
+zjob_registry_set_listener (zjob_registry_t *self, zjob_registry_lost_fn *lost,
+                            zjob_registry_left_fn *left, void *arg);
 
 //  Register the worker that sent READY on routing id rid: worker_id, name
 //  (may be NULL), its workflows, slots, batch (jobs per JOB; capped at
@@ -115,53 +115,53 @@ void
 //  ring at zjob_registry_admit. Returns the record
 //  (owned by the registry), or NULL if out of memory (nothing changed).
 zjob_registry_worker_t *
-    zjob_registry_join (zjob_registry_t *self, const uint8_t *rid, size_t rid_size,
-                        const char *worker_id, const char *name,
-                        const char *const *workflows, size_t workflow_count,
-                        size_t slots, size_t batch, int fd, int64_t now_mono,
-                        const char *const *keep, size_t keep_count);
+zjob_registry_join (zjob_registry_t *self, const uint8_t *rid, size_t rid_size,
+                    const char *worker_id, const char *name,
+                    const char *const *workflows, size_t workflow_count,
+                    size_t slots, size_t batch, int fd, int64_t now_mono,
+                    const char *const *keep, size_t keep_count);
 
 //  The workers that joined since the last call may now be sent jobs: they
 //  enter the credit ring. Returns true if one did.
 bool
-    zjob_registry_admit (zjob_registry_t *self);
+zjob_registry_admit (zjob_registry_t *self);
 
 //  The worker behind routing id rid, or NULL. O(1); the last one found is
 //  tried first, since messages come in runs from one worker.
 zjob_registry_worker_t *
-    zjob_registry_lookup (zjob_registry_t *self, const uint8_t *rid, size_t rid_size);
+zjob_registry_lookup (zjob_registry_t *self, const uint8_t *rid, size_t rid_size);
 
 //  A message came from worker at now_mono: it is alive until now_mono +
 //  heartbeat_ms x liveness.
 void
-    zjob_registry_touch (zjob_registry_t *self, zjob_registry_worker_t *worker,
-                         int64_t now_mono);
+zjob_registry_touch (zjob_registry_t *self, zjob_registry_worker_t *worker,
+                     int64_t now_mono);
 
 //  THE way a worker is found dead (silent, disconnected, unreachable):
 //  it leaves the credit ring and is removed by the next zjob_registry_reap.
 //  reason ("expired", "disconnect") is a static string. A worker already
 //  dead is left as it is.
 void
-    zjob_registry_mark_dead (zjob_registry_t *self, zjob_registry_worker_t *worker,
-                             const char *reason);
+zjob_registry_mark_dead (zjob_registry_t *self, zjob_registry_worker_t *worker,
+                         const char *reason);
 
 //  Remove worker now, for reason: the lost callback hears each job it held
 //  (but those in keep, which go to heir, if heir is not NULL), the left
 //  callback hears the worker, and the record is freed.
 void
-    zjob_registry_remove (zjob_registry_t *self, zjob_registry_worker_t *worker,
-                          const char *reason, zjob_registry_worker_t *heir,
-                          const char *const *keep, size_t keep_count);
+zjob_registry_remove (zjob_registry_t *self, zjob_registry_worker_t *worker,
+                      const char *reason, zjob_registry_worker_t *heir,
+                      const char *const *keep, size_t keep_count);
 
 //  Remove every worker marked dead, as zjob_registry_remove. Returns how
 //  many.
 size_t
-    zjob_registry_reap (zjob_registry_t *self);
+zjob_registry_reap (zjob_registry_t *self);
 
 //  Mark dead ("expired") every live worker silent past its expiry at
 //  now_mono. Returns how many.
 size_t
-    zjob_registry_expire (zjob_registry_t *self, int64_t now_mono);
+zjob_registry_expire (zjob_registry_t *self, int64_t now_mono);
 
 //  A DISCONNECTED event for descriptor fd: the live workers registered on
 //  it get their connection checked, now and then every ZJOB_RECHECK_MS up
@@ -169,68 +169,68 @@ size_t
 //  the descriptor). A worker whose descriptor is closed, or now has
 //  another peer, is marked dead ("disconnect").
 void
-    zjob_registry_disconnected (zjob_registry_t *self, int fd, int64_t now_mono);
+zjob_registry_disconnected (zjob_registry_t *self, int fd, int64_t now_mono);
 
 //  Run the checks that are due at now_mono. Returns the monotonic ms of
 //  the next one, 0 if none.
 int64_t
-    zjob_registry_recheck (zjob_registry_t *self, int64_t now_mono);
+zjob_registry_recheck (zjob_registry_t *self, int64_t now_mono);
 
 //  The monotonic ms of the next disconnect check, 0 if none is due.
 int64_t
-    zjob_registry_recheck_at (zjob_registry_t *self);
+zjob_registry_recheck_at (zjob_registry_t *self);
 
 //  Give credit back to worker, never beyond its free slots; a worker with
 //  credit joins the ring. Returns true if it joined the ring now.
 bool
-    zjob_registry_credit (zjob_registry_t *self, zjob_registry_worker_t *worker,
-                          size_t credit);
+zjob_registry_credit (zjob_registry_t *self, zjob_registry_worker_t *worker,
+                      size_t credit);
 
 //  The credit ring: its cursor (the next worker to visit, NULL if empty),
 //  its size, and moving the cursor. ring_remove unlinks a worker (it is
 //  linked again by credit).
 zjob_registry_worker_t *
-    zjob_registry_ring (zjob_registry_t *self);
+zjob_registry_ring (zjob_registry_t *self);
 size_t
-    zjob_registry_ring_size (zjob_registry_t *self);
+zjob_registry_ring_size (zjob_registry_t *self);
 void
-    zjob_registry_ring_set (zjob_registry_t *self, zjob_registry_worker_t *worker);
+zjob_registry_ring_set (zjob_registry_t *self, zjob_registry_worker_t *worker);
 void
-    zjob_registry_ring_remove (zjob_registry_t *self, zjob_registry_worker_t *worker);
+zjob_registry_ring_remove (zjob_registry_t *self, zjob_registry_worker_t *worker);
 
 //  worker now holds job_id (sent, or adopted): one more of its slots is
 //  busy. Spending its credit is the caller's (a dispatch spends one, an
 //  adoption at READY none). Returns 0, or -1 if out of memory.
 int
-    zjob_registry_hold (zjob_registry_t *self, zjob_registry_worker_t *worker,
-                        const char *job_id);
+zjob_registry_hold (zjob_registry_t *self, zjob_registry_worker_t *worker,
+                    const char *job_id);
 
 //  The worker holding job_id, or NULL.
 zjob_registry_worker_t *
-    zjob_registry_holder (zjob_registry_t *self, const char *job_id);
+zjob_registry_holder (zjob_registry_t *self, const char *job_id);
 
 //  job_id has left worker (reported, given up): forget it, if worker
 //  holds it. Returns true if it did.
 bool
-    zjob_registry_release (zjob_registry_t *self, const char *job_id,
-                           zjob_registry_worker_t *worker);
+zjob_registry_release (zjob_registry_t *self, const char *job_id,
+                       zjob_registry_worker_t *worker);
 
 //  Write into ids (max entries) the ids of the jobs worker holds, borrowed
 //  until the holders change. Returns how many. O(jobs held by anyone).
 size_t
-    zjob_registry_jobs (zjob_registry_t *self, zjob_registry_worker_t *worker,
-                        const char **ids, size_t max);
+zjob_registry_jobs (zjob_registry_t *self, zjob_registry_worker_t *worker,
+                    const char **ids, size_t max);
 
 //  Workers registered, jobs held (by all), and iteration over the workers
 //  in no set order (the registry must not change during it).
 size_t
-    zjob_registry_size (zjob_registry_t *self);
+zjob_registry_size (zjob_registry_t *self);
 size_t
-    zjob_registry_held (zjob_registry_t *self);
+zjob_registry_held (zjob_registry_t *self);
 zjob_registry_worker_t *
-    zjob_registry_first (zjob_registry_t *self);
+zjob_registry_first (zjob_registry_t *self);
 zjob_registry_worker_t *
-    zjob_registry_next (zjob_registry_t *self);
+zjob_registry_next (zjob_registry_t *self);
 
 #ifdef __cplusplus
 }

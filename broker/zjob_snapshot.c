@@ -51,10 +51,10 @@ zjob_snapshot_take (zjob_snapshot_t *snap, const zjob_job_t *job)
         }
     }
     if ((job->progress_message && !snap->progress_message)
-    ||  (job->error_kind && !snap->error_kind)
-    ||  (job->error_message && !snap->error_message)
-    ||  (job->worker_id && !snap->worker_id)
-    ||  (job->outputs.size && !snap->outputs))
+        || (job->error_kind && !snap->error_kind)
+        || (job->error_message && !snap->error_message)
+        || (job->worker_id && !snap->worker_id)
+        || (job->outputs.size && !snap->outputs))
         return -1;
     return 0;
 }
@@ -77,12 +77,12 @@ zjob_snapshot_restore (const zjob_snapshot_t *snap, zjob_job_t *job)
     if (!s_streq (job->worker_id, snap->worker_id))
         zjob_job_set_worker (job, snap->worker_id);
     if (!s_streq (job->error_kind, snap->error_kind)
-    ||  !s_streq (job->error_message, snap->error_message))
+        || !s_streq (job->error_message, snap->error_message))
         zjob_job_set_error (job, snap->error_kind, snap->error_message);
     if (!s_streq (job->progress_message, snap->progress_message))
         zjob_job_set_progress (job, snap->progress, snap->progress_message, NULL);
     if (job->outputs.size != snap->outputs_size
-    || (snap->outputs_size && memcmp (job->outputs.data, snap->outputs, snap->outputs_size)))
+        || (snap->outputs_size && memcmp (job->outputs.data, snap->outputs, snap->outputs_size)))
         zjob_job_set_outputs (job, snap->outputs, snap->outputs_size, NULL);
     job->status = snap->status;
     job->held = snap->held;

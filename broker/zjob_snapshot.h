@@ -22,21 +22,21 @@ extern "C" {
 //  A job's changing fields, copied before a change so that a failed put
 //  can be undone
 typedef struct {
-    uint8_t status;                     //  Status before the change
-    uint8_t held;                       //  Held flag before the change
-    uint32_t attempts;                  //  Dispatch count
-    float progress;                     //  0.0 .. 1.0
-    int64_t updated_at;                 //  The times, as they were
+    uint8_t status;      //  Status before the change
+    uint8_t held;        //  Held flag before the change
+    uint32_t attempts;   //  Dispatch count
+    float progress;      //  0.0 .. 1.0
+    int64_t updated_at;  //  The times, as they were
     int64_t queued_at;
     int64_t started_at;
     int64_t completed_at;
     int64_t execution_ms;
     int64_t queued_ms;
-    char *progress_message;             //  Copies, NULL if unset
+    char *progress_message;  //  Copies, NULL if unset
     char *error_kind;
     char *error_message;
     char *worker_id;
-    uint8_t *outputs;                   //  Copy of the encoded outputs
+    uint8_t *outputs;  //  Copy of the encoded outputs
     size_t outputs_size;
 } zjob_snapshot_t;
 
@@ -44,15 +44,15 @@ typedef struct {
 //  Copy job's changing fields into snap. Returns 0, or -1 if out of memory
 //  (snap must still be freed).
 int
-    zjob_snapshot_take (zjob_snapshot_t *snap, const zjob_job_t *job);
+zjob_snapshot_take (zjob_snapshot_t *snap, const zjob_job_t *job);
 
 //  Free the copies snap holds and zero it. Safe on a zeroed snapshot.
 void
-    zjob_snapshot_free (zjob_snapshot_t *snap);
+zjob_snapshot_free (zjob_snapshot_t *snap);
 
 //  Put every field snap holds back into job.
 void
-    zjob_snapshot_restore (const zjob_snapshot_t *snap, zjob_job_t *job);
+zjob_snapshot_restore (const zjob_snapshot_t *snap, zjob_job_t *job);
 
 #ifdef __cplusplus
 }

@@ -16,8 +16,8 @@
     "memory: or file:DIR[?fsync=always|interval:<duration>|never][&compact=<bytes>][&salvage=truncate]"
 
 struct _zjob_store_t {
-    const zjob_store_ops_t *ops;        //  The implementation's functions
-    void *impl;                         //  Its state, owned, freed by ops->close
+    const zjob_store_ops_t *ops;  //  The implementation's functions
+    void *impl;                   //  Its state, owned, freed by ops->close
 };
 
 zjob_store_t *
@@ -53,7 +53,7 @@ zjob_store_open (const char *spec, zjob_error_t *err)
     if (strncmp (spec, "file:", 5) == 0) {
         const char *path = spec + 5;
         const char *query = strchr (path, '?');
-        size_t length = query? (size_t) (query - path): strlen (path);
+        size_t length = query ? (size_t) (query - path) : strlen (path);
         if (length == 0) {
             zjob_error_set (err, ZJOB_BAD_REQUEST,
                             "store '%.64s': file: needs a directory, as in file:/var/lib/zjob", spec);
@@ -64,7 +64,7 @@ zjob_store_open (const char *spec, zjob_error_t *err)
             zjob_error_set (err, ZJOB_INTERNAL, "store: out of memory");
             return NULL;
         }
-        zjob_store_t *store = zjob_store_file_new (dir, query? query + 1: NULL, err);
+        zjob_store_t *store = zjob_store_file_new (dir, query ? query + 1 : NULL, err);
         free (dir);
         return store;
     }
@@ -98,7 +98,7 @@ zjob_job_t *
 zjob_store_get (zjob_store_t *self, const char *id)
 {
     assert (self);
-    return id? self->ops->get (self->impl, id): NULL;
+    return id ? self->ops->get (self->impl, id) : NULL;
 }
 
 int
@@ -128,11 +128,11 @@ zjob_store_count (zjob_store_t *self)
 
 //  Ids collected by cleanup before it removes anything
 typedef struct {
-    int64_t before;                     //  Cutoff, ms UTC
-    char (*ids) [ZJOB_ID_LEN + 1];      //  Collected ids
-    size_t count;                       //  Used entries of ids
-    size_t alloc;                       //  Allocated entries of ids
-    bool oom;                           //  Ran out of memory collecting
+    int64_t before;                 //  Cutoff, ms UTC
+    char (*ids) [ZJOB_ID_LEN + 1];  //  Collected ids
+    size_t count;                   //  Used entries of ids
+    size_t alloc;                   //  Allocated entries of ids
+    bool oom;                       //  Ran out of memory collecting
 } s_cleanup_t;
 
 static int
@@ -140,10 +140,10 @@ s_collect (zjob_job_t *job, void *arg)
 {
     s_cleanup_t *cleanup = (s_cleanup_t *) arg;
     if (!zjob_status_terminal ((zjob_status_t) job->status)
-    ||  job->completed_at >= cleanup->before)
+        || job->completed_at >= cleanup->before)
         return 0;
     if (cleanup->count == cleanup->alloc) {
-        size_t alloc = cleanup->alloc? cleanup->alloc * 2: 256;
+        size_t alloc = cleanup->alloc ? cleanup->alloc * 2 : 256;
         void *ids = realloc (cleanup->ids, alloc * sizeof *cleanup->ids);
         if (!ids) {
             cleanup->oom = true;
@@ -187,7 +187,7 @@ static volatile int s_fail_syncs = 0;
 void
 zjob_store_fail_syncs (bool fail)
 {
-    __atomic_store_n (&s_fail_syncs, fail? 1: 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n (&s_fail_syncs, fail ? 1 : 0, __ATOMIC_SEQ_CST);
 }
 
 int

@@ -44,88 +44,88 @@ typedef int (zjob_store_visit_fn) (zjob_job_t *job, void *arg);
 
 //  What an implementation provides; self is its own state.
 typedef struct {
-    const char *name;                                       //  "memory", "file"
-    int  (*put) (void *self, zjob_job_t *job, zjob_error_t *err);
+    const char *name;  //  "memory", "file"
+    int (*put) (void *self, zjob_job_t *job, zjob_error_t *err);
     zjob_job_t *(*get) (void *self, const char *id);
-    int  (*remove) (void *self, const char *id, zjob_error_t *err);
-    int  (*iterate) (void *self, const zjob_filter_t *filter,
-                     zjob_store_visit_fn *visit, void *arg);
+    int (*remove) (void *self, const char *id, zjob_error_t *err);
+    int (*iterate) (void *self, const zjob_filter_t *filter,
+                    zjob_store_visit_fn *visit, void *arg);
     size_t (*count) (void *self);
-    int  (*sync) (void *self, zjob_error_t *err);
-    void (*stats) (void *self, zhashx_t *into);             //  may be NULL
-    void (*close) (void *self);                             //  frees self
+    int (*sync) (void *self, zjob_error_t *err);
+    void (*stats) (void *self, zhashx_t *into);  //  may be NULL
+    void (*close) (void *self);                  //  frees self
 } zjob_store_ops_t;
 
 //  Open a store from spec (see above). Returns NULL with err filled in
 //  for a bad spec (ZJOB_BAD_REQUEST), or a store that cannot be opened or
 //  recovered (ZJOB_INTERNAL, naming the file and offset).
 zjob_store_t *
-    zjob_store_open (const char *spec, zjob_error_t *err);
+zjob_store_open (const char *spec, zjob_error_t *err);
 
 //  Wrap an implementation in a store; used by zjob_store_open and by
 //  stores defined elsewhere. Takes ownership of impl.
 zjob_store_t *
-    zjob_store_new (const zjob_store_ops_t *ops, void *impl);
+zjob_store_new (const zjob_store_ops_t *ops, void *impl);
 
 //  Sync, close and free the store. Accepts NULL; sets *self_p to NULL.
 void
-    zjob_store_destroy (zjob_store_t **self_p);
+zjob_store_destroy (zjob_store_t **self_p);
 
 //  Insert or replace the job with job->id. 0, or -1 with err filled.
 int
-    zjob_store_put (zjob_store_t *self, zjob_job_t *job, zjob_error_t *err);
+zjob_store_put (zjob_store_t *self, zjob_job_t *job, zjob_error_t *err);
 
 //  The job with id (a new reference for the caller), or NULL if absent.
 zjob_job_t *
-    zjob_store_get (zjob_store_t *self, const char *id);
+zjob_store_get (zjob_store_t *self, const char *id);
 
 //  Remove the job with id. 0, or -1 with ZJOB_NOT_FOUND if absent.
 int
-    zjob_store_remove (zjob_store_t *self, const char *id, zjob_error_t *err);
+zjob_store_remove (zjob_store_t *self, const char *id, zjob_error_t *err);
 
 //  Call visit for each job that matches filter (NULL = all), in no given
 //  order. The visitor must not put or remove. Returns the number visited.
 int
-    zjob_store_iterate (zjob_store_t *self, const zjob_filter_t *filter,
-                        zjob_store_visit_fn *visit, void *arg);
+zjob_store_iterate (zjob_store_t *self, const zjob_filter_t *filter,
+                    zjob_store_visit_fn *visit, void *arg);
 
 //  Number of jobs stored.
 size_t
-    zjob_store_count (zjob_store_t *self);
+zjob_store_count (zjob_store_t *self);
 
 //  Remove every terminal job (completed, failed, cancelled) whose
 //  completed_at is before before_ms. Never touches other jobs. Returns the
 //  number removed, or -1 with err filled.
 int
-    zjob_store_cleanup (zjob_store_t *self, int64_t before_ms, zjob_error_t *err);
+zjob_store_cleanup (zjob_store_t *self, int64_t before_ms, zjob_error_t *err);
 
 //  The durability point (see above). 0, or -1 with err filled.
 int
-    zjob_store_sync (zjob_store_t *self, zjob_error_t *err);
+zjob_store_sync (zjob_store_t *self, zjob_error_t *err);
 
 //  Fault injection for tests: while fail is true, every store's sync
 //  returns -1 (ZJOB_INTERNAL, "sync failed (injected)") without calling
 //  the implementation, as a full disk would. Process-wide; off by default.
 void
-    zjob_store_fail_syncs (bool fail);
+zjob_store_fail_syncs (bool fail);
 
 //  Name of the implementation ("memory", "file").
 const char *
-    zjob_store_name (zjob_store_t *self);
+zjob_store_name (zjob_store_t *self);
 
 //  Add the store's figures (journal bytes, syncs, compactions...) to into,
 //  as string keys and string values. into keeps copies of the values: this
 //  call sets its duplicator (strdup) and destructor (zstr_free), so pass a
 //  hash that holds nothing else. Does nothing for a store without figures.
 void
-    zjob_store_stats (zjob_store_t *self, zhashx_t *into);
+zjob_store_stats (zjob_store_t *self, zhashx_t *into);
 
 //  Constructors of the built-in stores, used by zjob_store_open.
 //  options is the part of the spec after '?', or NULL.
 zjob_store_t *
-    zjob_store_memory_new (void);
+zjob_store_memory_new (void);
 zjob_store_t *
-    zjob_store_file_new (const char *dir, const char *options, zjob_error_t *err);
+zjob_store_file_new (const char *dir, const char *options, zjob_error_t *err);
 
 #ifdef __cplusplus
 }

@@ -91,13 +91,13 @@ s_encode (msgpack_sbuffer *buffer, const zjob_job_t *job, const char *id, uint32
     msgpack_packer packer;
     msgpack_packer_init (&packer, buffer, msgpack_sbuffer_write);
     int rc = msgpack_sbuffer_write (buffer, header, sizeof header)
-          || msgpack_pack_array (&packer, 2);
+        || msgpack_pack_array (&packer, 2);
     if (job)
         rc = rc || msgpack_pack_uint8 (&packer, ZJOB_RECORD_PUT)
-                || zjob_job_pack (job, &packer);
+            || zjob_job_pack (job, &packer);
     else
         rc = rc || msgpack_pack_uint8 (&packer, ZJOB_RECORD_DEL)
-                || msgpack_pack_str_with_body (&packer, id, strlen (id));
+            || msgpack_pack_str_with_body (&packer, id, strlen (id));
     size_t length = buffer->size - start - ZJOB_RECORD_HEADER;
     if (rc || length > UINT32_MAX - ZJOB_RECORD_HEADER) {
         buffer->size = start;
@@ -167,12 +167,12 @@ s_sync_journal (zjob_store_file_t *self, zjob_error_t *err)
 
 //  State of a rewrite while it walks the table
 typedef struct {
-    msgpack_sbuffer buffer;             //  Records not yet written
-    int fd;                             //  DIR/journal.tmp
-    uint64_t offset;                    //  Bytes written to it
-    int64_t live_delta;                 //  Change of the live bytes
-    uint64_t records;                   //  Records encoded
-    int error;                          //  errno of a failed write, ENOMEM
+    msgpack_sbuffer buffer;  //  Records not yet written
+    int fd;                  //  DIR/journal.tmp
+    uint64_t offset;         //  Bytes written to it
+    int64_t live_delta;      //  Change of the live bytes
+    uint64_t records;        //  Records encoded
+    int error;               //  errno of a failed write, ENOMEM
 } s_rewrite_t;
 
 static int
@@ -214,7 +214,7 @@ s_rewrite_one (zjob_job_t *job, uint32_t *size, void *arg)
 static int
 s_rewrite (zjob_store_file_t *self, zjob_error_t *err)
 {
-    zjob_store_file_compact_abort (self);             //  What it was doing is moot now
+    zjob_store_file_compact_abort (self);  //  What it was doing is moot now
     s_rewrite_t rewrite = { .offset = 0 };
     msgpack_sbuffer_init (&rewrite.buffer);
     rewrite.fd = openat (self->dirfd, "journal.tmp",
@@ -277,7 +277,6 @@ failed:
 }
 
 
-
 //  ---------------------------------------------------------------------
 //  Recovery
 
@@ -285,10 +284,10 @@ failed:
 //  one is decoded, with its table slot prefetched meanwhile, so that the
 //  cache miss of a random slot overlaps with useful work.
 typedef struct {
-    msgpack_zone zone;                  //  Objects of the record at hand
-    zjob_job_t *deferred;               //  Decoded job not yet in the table
-    uint32_t deferred_size;             //  Its record size
-    char why [ZJOB_ERROR_TEXT_MAX];     //  What is wrong with a bad record
+    msgpack_zone zone;               //  Objects of the record at hand
+    zjob_job_t *deferred;            //  Decoded job not yet in the table
+    uint32_t deferred_size;          //  Its record size
+    char why [ZJOB_ERROR_TEXT_MAX];  //  What is wrong with a bad record
 } s_replay_t;
 
 //  Insert the deferred job, if any. 0, or -1 if out of memory.
@@ -323,7 +322,7 @@ s_apply (zjob_store_file_t *self, const uint8_t *payload, uint32_t length, s_rep
         return -1;
     }
     if (object.type != MSGPACK_OBJECT_ARRAY || object.via.array.size != 2
-    ||  object.via.array.ptr [0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        || object.via.array.ptr [0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
         snprintf (replay->why, sizeof replay->why, "not a record");
         return -1;
     }
@@ -333,7 +332,7 @@ s_apply (zjob_store_file_t *self, const uint8_t *payload, uint32_t length, s_rep
         zjob_error_t err;
         zjob_job_t *job = zjob_job_from_object (body, &err);
         if (!job && err.code == ZJOB_INTERNAL)
-            return -2;                  //  Out of memory, not corruption
+            return -2;  //  Out of memory, not corruption
         if (!job) {
             snprintf (replay->why, sizeof replay->why, "invalid job: %.160s", err.text);
             return -1;
@@ -346,8 +345,7 @@ s_apply (zjob_store_file_t *self, const uint8_t *payload, uint32_t length, s_rep
         replay->deferred = job;
         replay->deferred_size = length + ZJOB_RECORD_HEADER;
     }
-    else
-    if (kind == ZJOB_RECORD_DEL) {
+    else if (kind == ZJOB_RECORD_DEL) {
         char id [ZJOB_ID_LEN + 1];
         if (body->type != MSGPACK_OBJECT_STR || body->via.str.size > ZJOB_ID_LEN) {
             snprintf (replay->why, sizeof replay->why, "invalid id in a delete");
@@ -416,7 +414,7 @@ s_truncate (zjob_store_file_t *self, uint64_t offset, zjob_error_t *err)
 static bool
 s_intact_at (int version, const uint8_t *data, size_t size, size_t offset)
 {
-    size_t header = version == 1? ZJOB_RECORD_HEADER_V1: ZJOB_RECORD_HEADER;
+    size_t header = version == 1 ? ZJOB_RECORD_HEADER_V1 : ZJOB_RECORD_HEADER;
     if (size - offset < header + 2)
         return false;
     const uint8_t *at = data + offset;
@@ -448,7 +446,7 @@ s_next_intact (int version, const uint8_t *data, size_t size, size_t from)
 static uint64_t
 s_count_intact (int version, const uint8_t *data, size_t size, size_t offset)
 {
-    size_t header = version == 1? ZJOB_RECORD_HEADER_V1: ZJOB_RECORD_HEADER;
+    size_t header = version == 1 ? ZJOB_RECORD_HEADER_V1 : ZJOB_RECORD_HEADER;
     uint64_t count = 0;
     while ((offset = s_next_intact (version, data, size, offset))) {
         count++;
@@ -466,7 +464,7 @@ s_replay (zjob_store_file_t *self, int version, const uint8_t *data, size_t size
     s_replay_t replay = { .deferred = NULL };
     if (!msgpack_zone_init (&replay.zone, 4096))
         return zjob_error_set (err, ZJOB_INTERNAL, "journal %s: out of memory", self->path);
-    size_t header = version == 1? ZJOB_RECORD_HEADER_V1: ZJOB_RECORD_HEADER;
+    size_t header = version == 1 ? ZJOB_RECORD_HEADER_V1 : ZJOB_RECORD_HEADER;
     size_t offset = ZJOB_MAGIC_SIZE;
     uint64_t records = 0;
     bool torn = false;
@@ -485,8 +483,9 @@ s_replay (zjob_store_file_t *self, int version, const uint8_t *data, size_t size
             //  torn: an intact record after this one says it is damage
             size_t next = s_next_intact (version, data, size, offset + 1);
             snprintf (replay.why, sizeof replay.why, "record header CRC mismatch, length "
-                      "field %" PRIu32 " damaged%s", length,
-                      next? ", with intact records after it": "");
+                                                     "field %" PRIu32 " damaged%s",
+                      length,
+                      next ? ", with intact records after it" : "");
             torn = next == 0;
             break;
         }
@@ -495,10 +494,10 @@ s_replay (zjob_store_file_t *self, int version, const uint8_t *data, size_t size
             //  cut short. Format 1 cannot tell a damaged length from that,
             //  except by what follows: an intact record after it says the
             //  length is what is wrong
-            size_t next = version == 1? s_next_intact (version, data, size, offset + 1): 0;
+            size_t next = version == 1 ? s_next_intact (version, data, size, offset + 1) : 0;
             if (next)
                 snprintf (replay.why, sizeof replay.why, "length %" PRIu32 " runs past the end, "
-                          "but an intact record follows at offset %zu: a damaged length",
+                                                         "but an intact record follows at offset %zu: a damaged length",
                           length, next);
             else
                 snprintf (replay.why, sizeof replay.why, "length %" PRIu32 " runs past the end",
@@ -524,7 +523,8 @@ s_replay (zjob_store_file_t *self, int version, const uint8_t *data, size_t size
     msgpack_zone_destroy (&replay.zone);
     if (rc == -2)
         return zjob_error_set (err, ZJOB_INTERNAL, "journal %s: out of memory replaying "
-                               "the record at offset %zu", self->path, offset);
+                                                   "the record at offset %zu",
+                               self->path, offset);
     self->journal_bytes = offset;
     self->records = records;
     if (offset == size)
@@ -572,9 +572,8 @@ s_recover (zjob_store_file_t *self, zjob_error_t *err)
     if (size < ZJOB_MAGIC_SIZE) {
         //  Only a creation cut short leaves a prefix of the header
         char head [ZJOB_MAGIC_SIZE];
-        ssize_t got = size? pread (self->fd, head, size, 0): 0;
-        if (got != (ssize_t) size || (memcmp (head, ZJOB_JOURNAL_MAGIC, size) != 0
-                                   && memcmp (head, ZJOB_JOURNAL_MAGIC_V1, size) != 0))
+        ssize_t got = size ? pread (self->fd, head, size, 0) : 0;
+        if (got != (ssize_t) size || (memcmp (head, ZJOB_JOURNAL_MAGIC, size) != 0 && memcmp (head, ZJOB_JOURNAL_MAGIC_V1, size) != 0))
             return zjob_error_set (err, ZJOB_INTERNAL,
                                    "journal %s: not a zjob journal (%zu bytes, no " ZJOB_JOURNAL_MAGIC " header)",
                                    self->path, size);
@@ -590,12 +589,14 @@ s_recover (zjob_store_file_t *self, zjob_error_t *err)
                                self->path, strerror (errno));
     madvise (map, size, MADV_SEQUENTIAL);
     int rc;
-    int version = memcmp (map, ZJOB_JOURNAL_MAGIC, ZJOB_MAGIC_SIZE) == 0? 2
-                : memcmp (map, ZJOB_JOURNAL_MAGIC_V1, ZJOB_MAGIC_SIZE) == 0? 1: 0;
+    int version = memcmp (map, ZJOB_JOURNAL_MAGIC, ZJOB_MAGIC_SIZE) == 0 ? 2
+        : memcmp (map, ZJOB_JOURNAL_MAGIC_V1, ZJOB_MAGIC_SIZE) == 0      ? 1
+                                                                         : 0;
     if (version == 0)
         rc = zjob_error_set (err, ZJOB_INTERNAL,
                              "journal %s: not a zjob journal (bad magic, expected " ZJOB_JOURNAL_MAGIC
-                             " or " ZJOB_JOURNAL_MAGIC_V1 ")", self->path);
+                             " or " ZJOB_JOURNAL_MAGIC_V1 ")",
+                             self->path);
     else
         rc = s_replay (self, version, (const uint8_t *) map, size, err);
     munmap (map, size);
@@ -632,9 +633,18 @@ s_bytes_parse (const char *text)
         return -1;
     unsigned shift = 0;
     switch (tolower ((unsigned char) *end)) {
-        case 'k': shift = 10; end++; break;
-        case 'm': shift = 20; end++; break;
-        case 'g': shift = 30; end++; break;
+        case 'k':
+            shift = 10;
+            end++;
+            break;
+        case 'm':
+            shift = 20;
+            end++;
+            break;
+        case 'g':
+            shift = 30;
+            end++;
+            break;
         default: break;
     }
     if (shift && (*end == 'i' || *end == 'I'))
@@ -664,30 +674,28 @@ s_parse_options (zjob_store_file_t *self, const char *options, zjob_error_t *err
         if (streq (option, "fsync") && value) {
             if (streq (value, "always"))
                 self->policy = S_FSYNC_ALWAYS;
-            else
-            if (streq (value, "never"))
+            else if (streq (value, "never"))
                 self->policy = S_FSYNC_NEVER;
-            else
-            if (strncmp (value, "interval:", 9) == 0
-            &&  (self->interval_ms = zjob_duration_parse (value + 9)) >= 0)
+            else if (strncmp (value, "interval:", 9) == 0
+                     && (self->interval_ms = zjob_duration_parse (value + 9)) >= 0)
                 self->policy = S_FSYNC_INTERVAL;
             else
                 rc = zjob_error_set (err, ZJOB_BAD_REQUEST,
                                      "file store: fsync=%.40s: expected always, "
-                                     "interval:<duration> (as interval:50ms) or never", value);
+                                     "interval:<duration> (as interval:50ms) or never",
+                                     value);
         }
-        else
-        if (streq (option, "compact") && value) {
+        else if (streq (option, "compact") && value) {
             int64_t bytes = s_bytes_parse (value);
             if (bytes < 0)
                 rc = zjob_error_set (err, ZJOB_BAD_REQUEST,
                                      "file store: compact=%.40s: expected a size in bytes "
-                                     "(as 1048576, 512k or 64m)", value);
+                                     "(as 1048576, 512k or 64m)",
+                                     value);
             else
                 self->compact_min = (uint64_t) bytes;
         }
-        else
-        if (streq (option, "salvage") && value) {
+        else if (streq (option, "salvage") && value) {
             if (streq (value, "truncate"))
                 self->salvage = true;
             else
@@ -697,7 +705,7 @@ s_parse_options (zjob_store_file_t *self, const char *options, zjob_error_t *err
         else
             rc = zjob_error_set (err, ZJOB_BAD_REQUEST,
                                  "file store: unknown option '%.40s%s%.40s': accepted are " ZJOB_FILE_OPTIONS,
-                                 option, value? "=": "", value? value: "");
+                                 option, value ? "=" : "", value ? value : "");
     }
     free (copy);
     return rc;
@@ -743,7 +751,7 @@ s_close (void *self_)
     if (self->fd >= 0)
         close (self->fd);
     if (self->lockfd >= 0)
-        close (self->lockfd);           //  Releases the flock
+        close (self->lockfd);  //  Releases the flock
     if (self->dirfd >= 0)
         close (self->dirfd);
     zjob_store_memory_table_destroy (&self->table);
@@ -829,7 +837,7 @@ s_get (void *self_, const char *id)
 {
     zjob_store_file_t *self = (zjob_store_file_t *) self_;
     zjob_job_t *job = zjob_store_memory_lookup (self->table, id);
-    return job? zjob_job_ref (job): NULL;
+    return job ? zjob_job_ref (job) : NULL;
 }
 
 static int
@@ -895,8 +903,8 @@ s_sync (void *self_, zjob_error_t *err)
     if (s_write_pending (self, err))
         return -1;
     if (self->unsynced
-    && (self->policy == S_FSYNC_ALWAYS
-    ||  (self->policy == S_FSYNC_INTERVAL && now - self->last_fsync_ms >= self->interval_ms))) {
+        && (self->policy == S_FSYNC_ALWAYS
+            || (self->policy == S_FSYNC_INTERVAL && now - self->last_fsync_ms >= self->interval_ms))) {
         if (s_sync_journal (self, &self->failure)) {
             self->broken = true;
             self->retry_at = 0;
@@ -917,7 +925,8 @@ s_sync (void *self_, zjob_error_t *err)
                               self->path, compact->copied_end, ZJOB_COMPACT_RETRY_MS / 1000);
             else
                 zsys_warning ("journal %s: compaction failed (%s of %s/journal.tmp): %s; "
-                              "retried in %d s", self->path, compact->step, self->dir,
+                              "retried in %d s",
+                              self->path, compact->step, self->dir,
                               strerror (compact->error), ZJOB_COMPACT_RETRY_MS / 1000);
             zjob_store_file_compact_abort (self);
             self->compact_at = now + ZJOB_COMPACT_RETRY_MS;
@@ -925,7 +934,8 @@ s_sync (void *self_, zjob_error_t *err)
         return 0;
     }
     uint64_t threshold = self->compact_min > 2 * self->live_bytes
-                       ? self->compact_min: 2 * self->live_bytes;
+        ? self->compact_min
+        : 2 * self->live_bytes;
     if (self->journal_bytes - ZJOB_MAGIC_SIZE > threshold && now >= self->compact_at) {
         zjob_error_t failure;
         if (zjob_store_file_compact_start (self, &failure)) {
@@ -964,7 +974,7 @@ s_stats (void *self_, zhashx_t *into)
     if (self->policy == S_FSYNC_INTERVAL)
         snprintf (policy, sizeof policy, "interval:%" PRId64 "ms", self->interval_ms);
     else
-        snprintf (policy, sizeof policy, "%s", self->policy == S_FSYNC_ALWAYS? "always": "never");
+        snprintf (policy, sizeof policy, "%s", self->policy == S_FSYNC_ALWAYS ? "always" : "never");
     zhashx_update (into, "policy", policy);
 }
 

@@ -28,7 +28,7 @@ extern "C" {
 //  over journal, the directory not yet fsynced), "switched" (the store
 //  appends to the new journal). NULL turns it off. Process-wide.
 void
-    zjob_store_file_crash_at (const char *step);
+zjob_store_file_crash_at (const char *step);
 
 #ifdef __cplusplus
 }

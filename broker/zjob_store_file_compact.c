@@ -42,15 +42,16 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#define ZJOB_CATCHUP_BYTES      (256 << 10)         //  tail bytes the compactor leaves to
-                                                    //  the switch at most (unless it gives up)
-#define ZJOB_CATCHUP_ROUNDS     64                  //  tail copies before it gives up
+//  tail bytes the compactor leaves to
+//  the switch at most (unless it gives up)
+#define ZJOB_CATCHUP_BYTES (256 << 10)
+#define ZJOB_CATCHUP_ROUNDS 64  //  tail copies before it gives up
 
 //  One live job in the compactor's index: the latest PUT of id
 typedef struct {
-    char id [ZJOB_ID_LEN];              //  Not NUL-terminated
-    uint32_t size;                      //  Bytes of the record
-    uint64_t offset;                    //  Of the record in the old journal; 0 = empty slot
+    char id [ZJOB_ID_LEN];  //  Not NUL-terminated
+    uint32_t size;          //  Bytes of the record
+    uint64_t offset;        //  Of the record in the old journal; 0 = empty slot
 } s_live_t;
 
 
@@ -75,7 +76,7 @@ s_crash_point (const char *step)
 //  The compactor's index of live ids: open addressing over s_live_t with
 //  linear probing, removal by backward shift
 typedef struct {
-    s_live_t *slots;                    //  mask + 1 of them
+    s_live_t *slots;  //  mask + 1 of them
     size_t mask;
     size_t count;
 } s_index_t;
@@ -106,7 +107,7 @@ s_index_init (s_index_t *index, size_t expected)
     index->slots = (s_live_t *) calloc (capacity, sizeof (s_live_t));
     index->mask = capacity - 1;
     index->count = 0;
-    return index->slots? 0: -1;
+    return index->slots ? 0 : -1;
 }
 
 static int
@@ -169,9 +170,14 @@ s_record_id (const uint8_t *payload, uint32_t length, msgpack_zone *zone,
     const uint8_t *at = payload + 2;
     if (*kind == ZJOB_RECORD_PUT && length >= 2 + 5 + 4 + ZJOB_ID_LEN) {
         //  Map header (fixmap, map16, map32), then "id", then a fixstr
-        size_t skip = (*at & 0xf0) == 0x80? 1: *at == 0xde? 3: *at == 0xdf? 5: 0;
-        if (skip && memcmp (at + skip, "\xa2" "id", 3) == 0
-        &&  at [skip + 3] == (0xa0 | ZJOB_ID_LEN)) {
+        size_t skip = (*at & 0xf0) == 0x80 ? 1 : *at == 0xde ? 3
+            : *at == 0xdf                                    ? 5
+                                                             : 0;
+        if (skip && memcmp (at + skip, "\xa2"
+                                       "id",
+                            3)
+                == 0
+            && at [skip + 3] == (0xa0 | ZJOB_ID_LEN)) {
             memcpy (id, at + skip + 4, ZJOB_ID_LEN);
             return 0;
         }
@@ -185,19 +191,19 @@ s_record_id (const uint8_t *payload, uint32_t length, msgpack_zone *zone,
     msgpack_object object;
     size_t offset = 0;
     if (msgpack_unpack ((const char *) payload, length, &offset, zone, &object)
-        != MSGPACK_UNPACK_SUCCESS || object.type != MSGPACK_OBJECT_ARRAY
-    ||  object.via.array.size != 2)
+            != MSGPACK_UNPACK_SUCCESS
+        || object.type != MSGPACK_OBJECT_ARRAY
+        || object.via.array.size != 2)
         return -1;
     const msgpack_object *body = &object.via.array.ptr [1];
     const msgpack_object *value = NULL;
     if (*kind == ZJOB_RECORD_DEL)
         value = body;
-    else
-    if (*kind == ZJOB_RECORD_PUT && body->type == MSGPACK_OBJECT_MAP)
+    else if (*kind == ZJOB_RECORD_PUT && body->type == MSGPACK_OBJECT_MAP)
         for (uint32_t i = 0; i < body->via.map.size && !value; i++) {
             const msgpack_object *key = &body->via.map.ptr [i].key;
             if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == 2
-            &&  memcmp (key->via.str.ptr, "id", 2) == 0)
+                && memcmp (key->via.str.ptr, "id", 2) == 0)
                 value = &body->via.map.ptr [i].val;
         }
     if (!value || value->type != MSGPACK_OBJECT_STR || value->via.str.size != ZJOB_ID_LEN)
@@ -219,12 +225,12 @@ static int
 s_copy_range (s_compact_t *compact, uint64_t offset, uint64_t end, uint8_t *buffer, size_t room)
 {
     while (offset < end) {
-        size_t want = end - offset < room? (size_t) (end - offset): room;
+        size_t want = end - offset < room ? (size_t) (end - offset) : room;
         ssize_t got = pread (compact->source_fd, buffer, want, (off_t) offset);
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0) {
-            compact->error = got? errno: EIO;
+            compact->error = got ? errno : EIO;
             compact->step = "read the journal's tail";
             return -1;
         }
@@ -264,17 +270,17 @@ s_compact_scan (s_compact_t *compact, const uint8_t *data, size_t size, s_index_
         }
         //  Written by this store since it checked the whole file at open:
         //  a record that fails its checks now is damage on the disk
-        uint32_t length = size - offset >= ZJOB_RECORD_HEADER? s_get_le32 (data + offset): 0;
+        uint32_t length = size - offset >= ZJOB_RECORD_HEADER ? s_get_le32 (data + offset) : 0;
         const uint8_t *payload = data + offset + ZJOB_RECORD_HEADER;
         char id [ZJOB_ID_LEN];
         int kind;
         if (size - offset < ZJOB_RECORD_HEADER
-        ||  zjob_crc32c (0, data + offset, 8) != s_get_le32 (data + offset + 8)
-        ||  length > size - offset - ZJOB_RECORD_HEADER
-        ||  zjob_crc32c (0, payload, length) != s_get_le32 (data + offset + 4)
-        ||  s_record_id (payload, length, &zone, id, &kind)) {
+            || zjob_crc32c (0, data + offset, 8) != s_get_le32 (data + offset + 8)
+            || length > size - offset - ZJOB_RECORD_HEADER
+            || zjob_crc32c (0, payload, length) != s_get_le32 (data + offset + 4)
+            || s_record_id (payload, length, &zone, id, &kind)) {
             rc = s_compact_fail (compact, "read a record", EIO);
-            compact->copied_end = offset;       //  Where, for the message
+            compact->copied_end = offset;  //  Where, for the message
             break;
         }
         if (kind == ZJOB_RECORD_PUT) {
@@ -303,7 +309,7 @@ s_compact_write (s_compact_t *compact, const uint8_t *data, s_index_t *index, ui
     memcpy (buffer, ZJOB_JOURNAL_MAGIC, ZJOB_MAGIC_SIZE);
     size_t used = ZJOB_MAGIC_SIZE;
     for (size_t entry = 0; entry <= live; entry++) {
-        size_t record = entry < live? index->slots [entry].size: 0;
+        size_t record = entry < live ? index->slots [entry].size : 0;
         if (entry == live || used + record > ZJOB_WRITE_CHUNK) {
             if (s_pwrite_all (compact->fd, buffer, used, compact->bytes) < used)
                 return s_compact_fail (compact, "write", errno);
@@ -365,8 +371,8 @@ s_compact_work (s_compact_t *compact)
     uint8_t *buffer = (uint8_t *) malloc (ZJOB_WRITE_CHUNK);
     int rc;
     if (map == MAP_FAILED || !buffer)
-        rc = s_compact_fail (compact, map == MAP_FAILED? "map": "allocate",
-                             map == MAP_FAILED? errno: ENOMEM);
+        rc = s_compact_fail (compact, map == MAP_FAILED ? "map" : "allocate",
+                             map == MAP_FAILED ? errno : ENOMEM);
     else {
         madvise (map, size, MADV_SEQUENTIAL);
         rc = s_compact_scan (compact, (const uint8_t *) map, size, &index);
@@ -396,7 +402,7 @@ s_compact_thread (void *arg)
 {
     s_compact_t *compact = (s_compact_t *) arg;
     int rc = s_compact_work (compact);
-    atomic_store (&compact->state, rc? S_COMPACT_FAILED: S_COMPACT_DONE);
+    atomic_store (&compact->state, rc ? S_COMPACT_FAILED : S_COMPACT_DONE);
     return NULL;
 }
 
@@ -470,7 +476,8 @@ zjob_store_file_compact_start (zjob_store_file_t *self, zjob_error_t *err)
         }
         free (compact);
         return zjob_error_set (err, ZJOB_INTERNAL, "journal %s: cannot start a compaction "
-                               "(%s/journal.tmp): %s", self->path, self->dir, strerror (error));
+                                                   "(%s/journal.tmp): %s",
+                               self->path, self->dir, strerror (error));
     }
     compact->snapshot_end = self->journal_bytes;
     compact->snapshot_records = self->records;
@@ -516,7 +523,8 @@ zjob_store_file_compact_finish (zjob_store_file_t *self, zjob_error_t *err)
         rc = s_compact_fail (compact, "rename", errno);
     if (rc) {
         zsys_warning ("journal %s: compaction failed (%s of %s/journal.tmp): %s; "
-                      "retried in %d s", self->path, compact->step, self->dir,
+                      "retried in %d s",
+                      self->path, compact->step, self->dir,
                       strerror (compact->error), ZJOB_COMPACT_RETRY_MS / 1000);
         zjob_store_file_compact_abort (self);
         self->compact_at = zclock_mono () + ZJOB_COMPACT_RETRY_MS;

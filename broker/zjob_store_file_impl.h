@@ -20,25 +20,25 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#define ZJOB_JOURNAL_MAGIC      "ZJOBJNL2"          //  What this code writes
-#define ZJOB_JOURNAL_MAGIC_V1   "ZJOBJNL1"          //  Read, then rewritten as format 2
-#define ZJOB_MAGIC_SIZE         8                   //  bytes of the file header
-#define ZJOB_RECORD_HEADER      12                  //  bytes: length, payload CRC, header CRC
-#define ZJOB_RECORD_HEADER_V1   8                   //  bytes: length, payload CRC
-#define ZJOB_RECORD_PUT         1
-#define ZJOB_RECORD_DEL         2
-#define ZJOB_COMPACT_DEFAULT    (64ULL << 20)       //  bytes of journal before compacting
-#define ZJOB_WRITE_CHUNK        (1 << 20)           //  bytes buffered before a put writes early
-#define ZJOB_REWRITE_RETRY_MS   1000                //  msecs between rewrites while broken
-#define ZJOB_COMPACT_RETRY_MS   10000               //  msecs after a failed compaction
+#define ZJOB_JOURNAL_MAGIC "ZJOBJNL2"     //  What this code writes
+#define ZJOB_JOURNAL_MAGIC_V1 "ZJOBJNL1"  //  Read, then rewritten as format 2
+#define ZJOB_MAGIC_SIZE 8                 //  bytes of the file header
+#define ZJOB_RECORD_HEADER 12             //  bytes: length, payload CRC, header CRC
+#define ZJOB_RECORD_HEADER_V1 8           //  bytes: length, payload CRC
+#define ZJOB_RECORD_PUT 1
+#define ZJOB_RECORD_DEL 2
+#define ZJOB_COMPACT_DEFAULT (64ULL << 20)  //  bytes of journal before compacting
+#define ZJOB_WRITE_CHUNK (1 << 20)          //  bytes buffered before a put writes early
+#define ZJOB_REWRITE_RETRY_MS 1000          //  msecs between rewrites while broken
+#define ZJOB_COMPACT_RETRY_MS 10000         //  msecs after a failed compaction
 
 
 //  Where a background compaction is (s_compact_t.state)
 enum {
-    S_COMPACT_RUNNING,                  //  The thread works
-    S_COMPACT_DONE,                     //  journal.tmp holds the snapshot and most of
-                                        //  the tail, fdatasynced; the switch may go
-    S_COMPACT_FAILED                    //  error and step say why
+    S_COMPACT_RUNNING,  //  The thread works
+    S_COMPACT_DONE,     //  journal.tmp holds the snapshot and most of
+                        //  the tail, fdatasynced; the switch may go
+    S_COMPACT_FAILED    //  error and step say why
 };
 
 //  A background compaction, shared by the store and its thread. The
@@ -46,22 +46,22 @@ enum {
 //  S_COMPACT_RUNNING; then the store owns it all.
 typedef struct {
     pthread_t thread;
-    bool joined;                        //  The store has joined the thread
-    int source_fd;                      //  The old journal (a dup), read only
-    int fd;                             //  DIR/journal.tmp
-    uint64_t snapshot_end;              //  Old journal bytes the snapshot covers
-    uint64_t snapshot_records;          //  Records of the store then
-    uint64_t copied_end;                //  Old journal bytes copied (snapshot + tail)
-    uint64_t bytes;                     //  Bytes written to journal.tmp
-    uint64_t records;                   //  Records of the snapshot written to it
-    size_t live_hint;                   //  Live jobs when it started
-    _Atomic uint64_t source_end;        //  Old journal bytes written; the store
-                                        //  publishes it after each write
-    atomic_bool cancel;                 //  The store asks the thread to stop
-    atomic_int state;                   //  S_COMPACT_*
-    int error;                          //  errno of a failure
-    const char *step;                   //  What failed
-    int64_t started_us;                 //  For the figures
+    bool joined;                  //  The store has joined the thread
+    int source_fd;                //  The old journal (a dup), read only
+    int fd;                       //  DIR/journal.tmp
+    uint64_t snapshot_end;        //  Old journal bytes the snapshot covers
+    uint64_t snapshot_records;    //  Records of the store then
+    uint64_t copied_end;          //  Old journal bytes copied (snapshot + tail)
+    uint64_t bytes;               //  Bytes written to journal.tmp
+    uint64_t records;             //  Records of the snapshot written to it
+    size_t live_hint;             //  Live jobs when it started
+    _Atomic uint64_t source_end;  //  Old journal bytes written; the store
+                                  //  publishes it after each write
+    atomic_bool cancel;           //  The store asks the thread to stop
+    atomic_int state;             //  S_COMPACT_*
+    int error;                    //  errno of a failure
+    const char *step;             //  What failed
+    int64_t started_us;           //  For the figures
 } s_compact_t;
 
 typedef enum {
@@ -71,34 +71,34 @@ typedef enum {
 } s_policy_t;
 
 typedef struct {
-    char *dir;                          //  The directory, for messages
-    char *path;                         //  DIR/journal, for messages
-    int dirfd;                          //  The directory: openat, fsync
-    int lockfd;                         //  DIR/lock, flocked while open
-    int fd;                             //  The journal; we pwrite at journal_bytes
-    zjob_store_memory_t *table;         //  Live jobs with their record sizes
-    msgpack_sbuffer pending;            //  Records encoded but not yet written
-    s_policy_t policy;                  //  When sync fdatasyncs
-    int64_t interval_ms;                //  For S_FSYNC_INTERVAL
-    uint64_t compact_min;               //  Journal bytes below which we never compact
-    bool salvage;                       //  salvage=truncate was given
-    uint64_t journal_bytes;             //  Bytes written to the journal file
-                                        //  (pending ones are not counted)
-    uint64_t live_bytes;                //  Sum of the table's record sizes
-    uint64_t records;                   //  Records in the journal, pending included
-    uint64_t syncs;                     //  Calls of sync
-    uint64_t fsyncs;                    //  fdatasyncs of the journal
-    uint64_t compactions;               //  Rewrites of the journal
-    int64_t last_fsync_us;              //  Duration of the last fdatasync
-    int64_t last_fsync_ms;              //  Monotonic time of the last fdatasync
-    bool unsynced;                      //  Written bytes not yet fdatasynced
-    bool write_failed;                  //  The last write failed: puts do not retry
-    bool broken;                        //  fdatasync failed: rewrite before trusting
-    zjob_error_t failure;               //  Why broken; repeated by sync
-    int64_t retry_at;                   //  Monotonic ms of the next rewrite try
-    int64_t compact_at;                 //  Monotonic ms before which not to compact
-    s_compact_t *compact;               //  The compaction under way, or NULL
-    int64_t last_compact_us;            //  Duration of the last compaction
+    char *dir;                   //  The directory, for messages
+    char *path;                  //  DIR/journal, for messages
+    int dirfd;                   //  The directory: openat, fsync
+    int lockfd;                  //  DIR/lock, flocked while open
+    int fd;                      //  The journal; we pwrite at journal_bytes
+    zjob_store_memory_t *table;  //  Live jobs with their record sizes
+    msgpack_sbuffer pending;     //  Records encoded but not yet written
+    s_policy_t policy;           //  When sync fdatasyncs
+    int64_t interval_ms;         //  For S_FSYNC_INTERVAL
+    uint64_t compact_min;        //  Journal bytes below which we never compact
+    bool salvage;                //  salvage=truncate was given
+    uint64_t journal_bytes;      //  Bytes written to the journal file
+                                 //  (pending ones are not counted)
+    uint64_t live_bytes;         //  Sum of the table's record sizes
+    uint64_t records;            //  Records in the journal, pending included
+    uint64_t syncs;              //  Calls of sync
+    uint64_t fsyncs;             //  fdatasyncs of the journal
+    uint64_t compactions;        //  Rewrites of the journal
+    int64_t last_fsync_us;       //  Duration of the last fdatasync
+    int64_t last_fsync_ms;       //  Monotonic time of the last fdatasync
+    bool unsynced;               //  Written bytes not yet fdatasynced
+    bool write_failed;           //  The last write failed: puts do not retry
+    bool broken;                 //  fdatasync failed: rewrite before trusting
+    zjob_error_t failure;        //  Why broken; repeated by sync
+    int64_t retry_at;            //  Monotonic ms of the next rewrite try
+    int64_t compact_at;          //  Monotonic ms before which not to compact
+    s_compact_t *compact;        //  The compaction under way, or NULL
+    int64_t last_compact_us;     //  Duration of the last compaction
 } zjob_store_file_t;
 
 
@@ -118,7 +118,7 @@ static inline uint32_t
 s_get_le32 (const uint8_t *at)
 {
     return (uint32_t) at [0] | (uint32_t) at [1] << 8
-         | (uint32_t) at [2] << 16 | (uint32_t) at [3] << 24;
+        | (uint32_t) at [2] << 16 | (uint32_t) at [3] << 24;
 }
 
 //  Write size bytes at offset, through short writes and EINTR. Returns
@@ -159,18 +159,18 @@ s_fdatasync (int fd)
 //  Start a compaction on a thread; the journal must hold every record
 //  (nothing pending). 0, or -1 with err filled.
 int
-    zjob_store_file_compact_start (zjob_store_file_t *self, zjob_error_t *err);
+zjob_store_file_compact_start (zjob_store_file_t *self, zjob_error_t *err);
 
 //  The switch, at a sync, once the compactor is done (state
 //  S_COMPACT_DONE) and every record is written to the old journal.
 //  0 (done, or given up with a warning: the old journal stays, complete),
 //  or -1 with err filled if the store is broken.
 int
-    zjob_store_file_compact_finish (zjob_store_file_t *self, zjob_error_t *err);
+zjob_store_file_compact_finish (zjob_store_file_t *self, zjob_error_t *err);
 
 //  Stop and forget the compaction under way, if any, and its journal.tmp;
 //  does nothing without one.
 void
-    zjob_store_file_compact_abort (zjob_store_file_t *self);
+zjob_store_file_compact_abort (zjob_store_file_t *self);
 
 #endif

@@ -43,22 +43,22 @@
 
 #include "zjob_store_memory.h"
 #ifdef __GLIBC__
-#   include <malloc.h>                  //  malloc_trim
+#include <malloc.h>  //  malloc_trim
 #endif
 
-#define ZJOB_TABLE_MIN  64              //  slots in a new table (power of two)
-#define ZJOB_TRIM_INTERVAL_MS 5000      //  msecs between two trims at least
-#define ZJOB_TRIM_MIN_JOBS 4096         //  a peak below this is not worth a trim
+#define ZJOB_TABLE_MIN 64           //  slots in a new table (power of two)
+#define ZJOB_TRIM_INTERVAL_MS 5000  //  msecs between two trims at least
+#define ZJOB_TRIM_MIN_JOBS 4096     //  a peak below this is not worth a trim
 
 struct _zjob_store_memory_t {
-    zjob_job_t **slots;                 //  capacity entries, NULL = empty
-    uint32_t *hashes;                   //  Parallel: the id's hash, 0 = empty
-    uint32_t *sizes;                    //  Parallel: sizes, or NULL
-    size_t mask;                        //  capacity - 1; capacity is a power of 2
-    size_t count;                       //  Jobs stored
-    size_t peak;                        //  Most jobs stored since the last trim
-    int64_t trimmed_at;                 //  Monotonic ms of the last trim, 0 if none
-    uint64_t trims;                     //  Trims done
+    zjob_job_t **slots;  //  capacity entries, NULL = empty
+    uint32_t *hashes;    //  Parallel: the id's hash, 0 = empty
+    uint32_t *sizes;     //  Parallel: sizes, or NULL
+    size_t mask;         //  capacity - 1; capacity is a power of 2
+    size_t count;        //  Jobs stored
+    size_t peak;         //  Most jobs stored since the last trim
+    int64_t trimmed_at;  //  Monotonic ms of the last trim, 0 if none
+    uint64_t trims;      //  Trims done
 };
 
 //  The id's hash (zjob_hash_string: its finalizer spreads ids that differ
@@ -92,7 +92,7 @@ s_resize (zjob_store_memory_t *self, size_t capacity)
 {
     zjob_job_t **slots = (zjob_job_t **) calloc (capacity, sizeof *slots);
     uint32_t *hashes = (uint32_t *) calloc (capacity, sizeof *hashes);
-    uint32_t *sizes = self->sizes? (uint32_t *) calloc (capacity, sizeof *sizes): NULL;
+    uint32_t *sizes = self->sizes ? (uint32_t *) calloc (capacity, sizeof *sizes) : NULL;
     if (!slots || !hashes || (self->sizes && !sizes)) {
         free (slots);
         free (hashes);
@@ -164,7 +164,7 @@ zjob_store_memory_insert (zjob_store_memory_t *self, zjob_job_t *job,
     size_t index = s_find (self, job->id, hash);
     zjob_job_t *old = self->slots [index];
     if (old_size_p)
-        *old_size_p = old && self->sizes? self->sizes [index]: 0;
+        *old_size_p = old && self->sizes ? self->sizes [index] : 0;
     if (old) {
         if (old != job) {
             self->slots [index] = zjob_job_ref (job);
@@ -220,7 +220,7 @@ zjob_store_memory_delete (zjob_store_memory_t *self, const char *id,
     if (!self->slots [hole])
         return -1;
     if (old_size_p)
-        *old_size_p = self->sizes? self->sizes [hole]: 0;
+        *old_size_p = self->sizes ? self->sizes [hole] : 0;
     zjob_job_destroy (&self->slots [hole]);
     self->hashes [hole] = 0;
     self->count--;
@@ -295,7 +295,7 @@ zjob_store_memory_walk (zjob_store_memory_t *self,
         zjob_job_t *job = self->slots [index];
         if (!job)
             continue;
-        int rc = walk (job, self->sizes? &self->sizes [index]: NULL, arg);
+        int rc = walk (job, self->sizes ? &self->sizes [index] : NULL, arg);
         if (rc)
             return rc;
     }
@@ -320,22 +320,22 @@ static zjob_job_t *
 s_get (void *self, const char *id)
 {
     zjob_job_t *job = zjob_store_memory_lookup ((zjob_store_memory_t *) self, id);
-    return job? zjob_job_ref (job): NULL;
+    return job ? zjob_job_ref (job) : NULL;
 }
 
 static int
 s_remove (void *self, const char *id, zjob_error_t *err)
 {
     if (zjob_store_memory_delete ((zjob_store_memory_t *) self, id, NULL))
-        return zjob_error_set (err, ZJOB_NOT_FOUND, "job %s not found", id? id: "(null)");
+        return zjob_error_set (err, ZJOB_NOT_FOUND, "job %s not found", id ? id : "(null)");
     return 0;
 }
 
 typedef struct {
-    const zjob_filter_t *filter;        //  NULL = every job
-    zjob_store_visit_fn *visit;         //  The caller's visitor
-    void *arg;                          //  Its argument
-    int visited;                        //  Jobs passed to visit
+    const zjob_filter_t *filter;  //  NULL = every job
+    zjob_store_visit_fn *visit;   //  The caller's visitor
+    void *arg;                    //  Its argument
+    int visited;                  //  Jobs passed to visit
 } s_iteration_t;
 
 static int
@@ -366,7 +366,7 @@ static int
 s_sync (void *self, zjob_error_t *err)
 {
     zjob_store_memory_trim ((zjob_store_memory_t *) self);
-    return 0;                           //  Nothing is promised beyond RAM
+    return 0;  //  Nothing is promised beyond RAM
 }
 
 

@@ -30,34 +30,34 @@ extern const zjob_store_ops_t zjob_store_memory_ops;
 //  An empty table; with_sizes adds a 32-bit size per entry. NULL if out
 //  of memory.
 zjob_store_memory_t *
-    zjob_store_memory_table_new (bool with_sizes);
+zjob_store_memory_table_new (bool with_sizes);
 
 //  Drop the table's reference to every job and free it. Accepts NULL.
 void
-    zjob_store_memory_table_destroy (zjob_store_memory_t **self_p);
+zjob_store_memory_table_destroy (zjob_store_memory_t **self_p);
 
 //  Store job (taking a reference) under job->id with size, replacing and
 //  dropping any other job with that id; the same pointer again only
 //  updates the size. *old_size_p (if not NULL) gets the size the id had,
 //  0 if it was absent. Returns 0, or -1 if out of memory.
 int
-    zjob_store_memory_insert (zjob_store_memory_t *self, zjob_job_t *job,
-                              uint32_t size, uint32_t *old_size_p);
+zjob_store_memory_insert (zjob_store_memory_t *self, zjob_job_t *job,
+                          uint32_t size, uint32_t *old_size_p);
 
 //  The job with id, borrowed, or NULL.
 zjob_job_t *
-    zjob_store_memory_lookup (zjob_store_memory_t *self, const char *id);
+zjob_store_memory_lookup (zjob_store_memory_t *self, const char *id);
 
 //  Start loading the table slots where id belongs into the cache; a hint
 //  for bulk inserts (recovery) that do other work before the insert.
 void
-    zjob_store_memory_prefetch (zjob_store_memory_t *self, const char *id);
+zjob_store_memory_prefetch (zjob_store_memory_t *self, const char *id);
 
 //  Remove the job with id and drop the table's reference. *old_size_p
 //  (if not NULL) gets its size. Returns 0, or -1 if absent.
 int
-    zjob_store_memory_delete (zjob_store_memory_t *self, const char *id,
-                              uint32_t *old_size_p);
+zjob_store_memory_delete (zjob_store_memory_t *self, const char *id,
+                          uint32_t *old_size_p);
 
 //  Give freed memory back to the OS (malloc_trim) if the table has
 //  fallen below half of its peak size since the last trim, at most every
@@ -65,21 +65,21 @@ int
 //  of removals (the stores do at each sync); it costs two compares when
 //  there is nothing to do. Returns true if it trimmed.
 bool
-    zjob_store_memory_trim (zjob_store_memory_t *self);
+zjob_store_memory_trim (zjob_store_memory_t *self);
 
 //  Trims done so far (a figure for stats).
 uint64_t
-    zjob_store_memory_trims (zjob_store_memory_t *self);
+zjob_store_memory_trims (zjob_store_memory_t *self);
 
 //  Number of jobs in the table.
 size_t
-    zjob_store_memory_size (zjob_store_memory_t *self);
+zjob_store_memory_size (zjob_store_memory_t *self);
 
 //  Call walk for every job, in table order. Returns 0, or the non-zero
 //  value that stopped the walk.
 int
-    zjob_store_memory_walk (zjob_store_memory_t *self,
-                            zjob_store_memory_walk_fn *walk, void *arg);
+zjob_store_memory_walk (zjob_store_memory_t *self,
+                        zjob_store_memory_walk_fn *walk, void *arg);
 
 #ifdef __cplusplus
 }

@@ -74,7 +74,7 @@ int
 zjob_tally_require (zjob_tally_t *self, const char *workflow)
 {
     assert (self);
-    return s_require (self, workflow)? 0: -1;
+    return s_require (self, workflow) ? 0 : -1;
 }
 
 void
@@ -96,8 +96,8 @@ zjob_tally_move (zjob_tally_t *self, const zjob_job_t *job, int from, int to)
         self->totals [from]--;
     if (is)
         self->totals [to]++;
-    s_entry_t *entry = is? s_require (self, job->workflow_id)
-                         : (s_entry_t *) zhashx_lookup (self->workflows, job->workflow_id);
+    s_entry_t *entry = is ? s_require (self, job->workflow_id)
+                          : (s_entry_t *) zhashx_lookup (self->workflows, job->workflow_id);
     if (!entry) {
         if (is)
             zsys_error ("zjob_tally: out of memory counting workflow %s", job->workflow_id);

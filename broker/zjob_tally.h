@@ -29,36 +29,36 @@ typedef void (zjob_tally_fn) (const char *workflow_id,
 
 //  A new tally with every count 0. NULL if out of memory.
 zjob_tally_t *
-    zjob_tally_new (void);
+zjob_tally_new (void);
 
 //  Destroy the tally. Accepts NULL.
 void
-    zjob_tally_destroy (zjob_tally_t **self_p);
+zjob_tally_destroy (zjob_tally_t **self_p);
 
 //  Make sure workflow has an entry (empty if new). 0, or -1 if out of memory.
 int
-    zjob_tally_require (zjob_tally_t *self, const char *workflow);
+zjob_tally_require (zjob_tally_t *self, const char *workflow);
 
 //  Drop workflow's entry if it counts no job (a create the store refused).
 void
-    zjob_tally_trim (zjob_tally_t *self, const char *workflow);
+zjob_tally_trim (zjob_tally_t *self, const char *workflow);
 
 //  Move one of job's counts from status from to status to (-1: none: a
 //  job that is new, or deleted), in the totals and in its workflow's.
 void
-    zjob_tally_move (zjob_tally_t *self, const zjob_job_t *job, int from, int to);
+zjob_tally_move (zjob_tally_t *self, const zjob_job_t *job, int from, int to);
 
 //  Copy the totals per status into counts.
 void
-    zjob_tally_counts (zjob_tally_t *self, size_t counts [ZJOB_STATUS_COUNT]);
+zjob_tally_counts (zjob_tally_t *self, size_t counts [ZJOB_STATUS_COUNT]);
 
 //  Workflows with at least one job.
 size_t
-    zjob_tally_workflows (zjob_tally_t *self);
+zjob_tally_workflows (zjob_tally_t *self);
 
 //  Call fn once per workflow with a job, in no set order. Returns how many.
 int
-    zjob_tally_each (zjob_tally_t *self, zjob_tally_fn *fn, void *arg);
+zjob_tally_each (zjob_tally_t *self, zjob_tally_fn *fn, void *arg);
 
 #ifdef __cplusplus
 }

@@ -30,7 +30,7 @@
 int64_t
 zjob_times_elapsed (int64_t since, int64_t until)
 {
-    return since > 0 && until > since? until - since: 0;
+    return since > 0 && until > since ? until - since : 0;
 }
 
 int64_t
@@ -43,34 +43,30 @@ zjob_times_stamp (zjob_job_t *job, zjob_op_t op, int to, bool adopt,
     //  An adoption, or the result of the attempt a requeue gave up on: the
     //  attempt went on all along, so the requeue is undone
     bool resumed = leaves_queue && prov
-                && (adopt || op == ZJOB_OP_COMPLETE || op == ZJOB_OP_FAIL);
+        && (adopt || op == ZJOB_OP_COMPLETE || op == ZJOB_OP_FAIL);
     if (resumed) {
         job->queued_at = prov->queued_at;
-        job->execution_ms = job->execution_ms > prov->counted? job->execution_ms - prov->counted
-                                                             : 0;
+        job->execution_ms = job->execution_ms > prov->counted ? job->execution_ms - prov->counted
+                                                              : 0;
     }
-    else
-    if (leaves_queue && !adopt)
+    else if (leaves_queue && !adopt)
         //  Waiting for a worker, not for run_at
-        job->queued_ms += zjob_times_elapsed (job->run_at > job->queued_at? job->run_at: job->queued_at,
-                                     now);
+        job->queued_ms += zjob_times_elapsed (job->run_at > job->queued_at ? job->run_at : job->queued_at,
+                                              now);
     if (to == ZJOB_QUEUED) {
         job->queued_at = now;
         job->held = 0;
     }
-    else
-    if (to == ZJOB_RUNNING && from == ZJOB_QUEUED) {
+    else if (to == ZJOB_RUNNING && from == ZJOB_QUEUED) {
         if (!adopt) {
-            job->attempts++;            //  A new attempt
+            job->attempts++;  //  A new attempt
             job->started_at = now;
         }
         job->held = 1;
     }
-    else
-    if (to == ZJOB_PAUSED && op == ZJOB_OP_REQUEUE)
+    else if (to == ZJOB_PAUSED && op == ZJOB_OP_REQUEUE)
         job->held = 0;
-    else
-    if (zjob_status_terminal ((zjob_status_t) to)) {
+    else if (zjob_status_terminal ((zjob_status_t) to)) {
         job->completed_at = now;
         job->held = 0;
     }

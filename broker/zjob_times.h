@@ -19,14 +19,14 @@ extern "C" {
 //  presumed lost, or the broker restarted): what its adoption, or the
 //  late result of that attempt, undoes
 typedef struct {
-    int64_t queued_at;                  //  queued_at before the requeue
-    int64_t counted;                    //  execution_ms the requeue added
+    int64_t queued_at;  //  queued_at before the requeue
+    int64_t counted;    //  execution_ms the requeue added
 } zjob_requeue_t;
 
 //  The milliseconds from since to until; 0 if since is unset (0) or the
 //  clock went back.
 int64_t
-    zjob_times_elapsed (int64_t since, int64_t until);
+zjob_times_elapsed (int64_t since, int64_t until);
 
 //  Stamp the times of job, which moves from snap's status to status to by
 //  op at now (ms UTC), before the manager puts it. adopt: a dispatch that
@@ -35,15 +35,15 @@ int64_t
 //  attempts. Returns the execution time an attempt ending here added (a
 //  requeue records it in its zjob_requeue_t).
 int64_t
-    zjob_times_stamp (zjob_job_t *job, zjob_op_t op, int to, bool adopt,
-                      const zjob_requeue_t *prov, const zjob_snapshot_t *snap, int64_t now);
+zjob_times_stamp (zjob_job_t *job, zjob_op_t op, int to, bool adopt,
+                  const zjob_requeue_t *prov, const zjob_snapshot_t *snap, int64_t now);
 
 //  Recovery: no worker holds job (running, or paused while held) any
 //  more at now. Its attempt ends; a running job becomes queued, and
 //  prov is filled with what an adoption would undo. Returns true if the
 //  job was requeued (prov filled), false if it stays paused.
 bool
-    zjob_times_release (zjob_job_t *job, int64_t now, zjob_requeue_t *prov);
+zjob_times_release (zjob_job_t *job, int64_t now, zjob_requeue_t *prov);
 
 #ifdef __cplusplus
 }

@@ -27,23 +27,32 @@
 #include <string.h>
 
 struct _zjob_workers_t {
-    zjob_manager_t *manager;            //  The jobs (borrowed)
-    zjob_registry_t *registry;          //  The workers (borrowed)
-    zjob_publisher_t *publisher;        //  Events (borrowed), or NULL
-    zjob_workers_config_t config;       //  What READY's OK says, the log level
-    zjob_workers_dispatch_fn *dispatch; //  Hears credit come back
+    zjob_manager_t *manager;             //  The jobs (borrowed)
+    zjob_registry_t *registry;           //  The workers (borrowed)
+    zjob_publisher_t *publisher;         //  Events (borrowed), or NULL
+    zjob_workers_config_t config;        //  What READY's OK says, the log level
+    zjob_workers_dispatch_fn *dispatch;  //  Hears credit come back
     void *dispatch_arg;
-    zjob_msg_builder_t *builder;        //  The reply being built (borrowed)
-    uint64_t request_id;                //  The message being answered
-    uint64_t control_id;                //  Request ids of the broker's own CANCELs
+    zjob_msg_builder_t *builder;  //  The reply being built (borrowed)
+    uint64_t request_id;          //  The message being answered
+    uint64_t control_id;          //  Request ids of the broker's own CANCELs
 };
 
-#define s_log_info(self, ...) \
-    do { if ((self)->config.log_level >= ZJOB_LOG_INFO) zsys_info (__VA_ARGS__); } while (0)
-#define s_log_warning(self, ...) \
-    do { if ((self)->config.log_level >= ZJOB_LOG_WARNING) zsys_warning (__VA_ARGS__); } while (0)
-#define s_log_debug(self, ...) \
-    do { if ((self)->config.log_level >= ZJOB_LOG_DEBUG) zsys_debug (__VA_ARGS__); } while (0)
+#define s_log_info(self, ...)                          \
+    do {                                               \
+        if ((self)->config.log_level >= ZJOB_LOG_INFO) \
+            zsys_info (__VA_ARGS__);                   \
+    } while (0)
+#define s_log_warning(self, ...)                          \
+    do {                                                  \
+        if ((self)->config.log_level >= ZJOB_LOG_WARNING) \
+            zsys_warning (__VA_ARGS__);                   \
+    } while (0)
+#define s_log_debug(self, ...)                          \
+    do {                                                \
+        if ((self)->config.log_level >= ZJOB_LOG_DEBUG) \
+            zsys_debug (__VA_ARGS__);                   \
+    } while (0)
 
 zjob_workers_t *
 zjob_workers_new (zjob_manager_t *manager, zjob_registry_t *registry,
@@ -109,19 +118,18 @@ s_ready (zjob_workers_t *self, zjob_msg_t *msg, const uint8_t *rid, size_t rid_s
     if (!worker)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     //  The jobs it still runs: keep what can be kept
-    const char **drop = keep_count? (const char **) calloc (keep_count, sizeof (char *)): NULL;
+    const char **drop = keep_count ? (const char **) calloc (keep_count, sizeof (char *)) : NULL;
     size_t drop_count = 0;
     bool adopted = false;
     for (size_t index = 0; index < keep_count; index++) {
         zjob_registry_worker_t *holder = zjob_registry_holder (self->registry, keep [index]);
         if (holder == worker)
-            continue;                   //  Handed over from its old record
-        zjob_job_t *job = holder? NULL
-                        : zjob_manager_adopt (self->manager, keep [index], worker_id, NULL);
+            continue;  //  Handed over from its old record
+        zjob_job_t *job = holder ? NULL
+                                 : zjob_manager_adopt (self->manager, keep [index], worker_id, NULL);
         if (job && zjob_registry_hold (self->registry, worker, job->id) == 0)
             adopted = true;
-        else
-        if (drop)
+        else if (drop)
             drop [drop_count++] = keep [index];
         zjob_job_destroy (&job);
     }
@@ -172,7 +180,8 @@ s_result_one (zjob_workers_t *self, zjob_registry_worker_t *worker,
     //  meanwhile is simply acknowledged.
     if (rc < 0 && held && err->code == ZJOB_NOT_FOUND)
         rc = 0;
-    return rc < 0? -1: rc > 0? 1: 0;
+    return rc < 0 ? -1 : rc > 0 ? 1
+                                : 0;
 }
 
 //  RESULT: one result (id, status...) answered OK {id} or ERROR, or
@@ -197,18 +206,18 @@ s_result (zjob_workers_t *self, zjob_registry_worker_t *worker, zjob_msg_t *msg,
     const char **ids = NULL;
     zjob_error_t *errors = NULL;
     if (!single
-    && (!(ids = (const char **) calloc (count, sizeof (char *)))
-     || !(errors = (zjob_error_t *) calloc (count, sizeof (zjob_error_t))))) {
+        && (!(ids = (const char **) calloc (count, sizeof (char *)))
+            || !(errors = (zjob_error_t *) calloc (count, sizeof (zjob_error_t))))) {
         free (ids);
         //  Nothing applied: the worker sends them again
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     }
-    bool held [ZJOB_SLOTS_MAX];         //  The decoder allows no more results
+    bool held [ZJOB_SLOTS_MAX];  //  The decoder allows no more results
     if (count > ZJOB_SLOTS_MAX)
         count = ZJOB_SLOTS_MAX;
     for (size_t index = 0; index < count; index++)
         held [index] = zjob_registry_release (self->registry, results [index].id, worker);
-    s_credit (self, worker, (size_t) zjob_msg_uint (msg, "credit", single? 1: count));
+    s_credit (self, worker, (size_t) zjob_msg_uint (msg, "credit", single ? 1 : count));
     if (self->dispatch)
         self->dispatch (true, self->dispatch_arg);
 
@@ -225,8 +234,7 @@ s_result (zjob_workers_t *self, zjob_registry_worker_t *worker, zjob_msg_t *msg,
         s_ok (self);
         if (single)
             zjob_msg_add_str (self->builder, "id", results [0].id);
-        else
-        if (refused)
+        else if (refused)
             zjob_msg_add_result_errors (self->builder, ids, errors, refused);
         //  An OK confirms the job's state whether or not this RESULT changed
         //  it (a retry after a 503 changes nothing, but what it confirms
@@ -309,7 +317,7 @@ zjob_workers_handle (zjob_workers_t *self, zjob_msg_t *msg, const uint8_t *rid,
             return ZJOB_WORKERS_NO_REPLY;
         case ZJOB_CMD_DISCONNECT:
             s_log_debug (self, "zjob_broker: worker %s says goodbye: %s", worker->worker_id,
-                         zjob_msg_str (msg, "reason")? zjob_msg_str (msg, "reason"): "");
+                         zjob_msg_str (msg, "reason") ? zjob_msg_str (msg, "reason") : "");
             zjob_registry_remove (self->registry, worker, "disconnect", NULL, NULL, 0);
             return ZJOB_WORKERS_NO_REPLY;
         case ZJOB_CMD_ERROR: {
@@ -325,6 +333,7 @@ zjob_workers_handle (zjob_workers_t *self, zjob_msg_t *msg, const uint8_t *rid,
             zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: not a worker message",
                             zjob_cmd_name (cmd));
             return zjob_cmd_is_request (cmd, ZJOB_ROUTE_WORKER_BROKER)
-                 ? -1: ZJOB_WORKERS_NO_REPLY;
+                ? -1
+                : ZJOB_WORKERS_NO_REPLY;
     }
 }

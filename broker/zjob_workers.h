@@ -29,7 +29,7 @@
 extern "C" {
 #endif
 
-#define ZJOB_WORKERS_NO_REPLY   2       //  zjob_workers_handle: nothing to answer
+#define ZJOB_WORKERS_NO_REPLY 2  //  zjob_workers_handle: nothing to answer
 
 typedef struct _zjob_workers_t zjob_workers_t;
 
@@ -39,25 +39,25 @@ typedef void (zjob_workers_dispatch_fn) (bool now, void *arg);
 
 //  What READY's OK tells a worker
 typedef struct {
-    int64_t heartbeat_ms;               //  msecs between heartbeats
-    int liveness;                       //  Heartbeats missed before it is dead
-    int64_t max_message;                //  bytes in a message at most
-    int log_level;                      //  zjob_log_level_t, for this class's logs
+    int64_t heartbeat_ms;  //  msecs between heartbeats
+    int liveness;          //  Heartbeats missed before it is dead
+    int64_t max_message;   //  bytes in a message at most
+    int log_level;         //  zjob_log_level_t, for this class's logs
 } zjob_workers_config_t;
 
 //  A handler over manager, registry and publisher (borrowed: they must
 //  outlive it; publisher may be NULL). NULL if out of memory.
 zjob_workers_t *
-    zjob_workers_new (zjob_manager_t *manager, zjob_registry_t *registry,
-                      zjob_publisher_t *publisher, const zjob_workers_config_t *config);
+zjob_workers_new (zjob_manager_t *manager, zjob_registry_t *registry,
+                  zjob_publisher_t *publisher, const zjob_workers_config_t *config);
 
 //  Destroy the handler. Accepts NULL; sets *self_p to NULL.
 void
-    zjob_workers_destroy (zjob_workers_t **self_p);
+zjob_workers_destroy (zjob_workers_t **self_p);
 
 //  Set the function that hears credit come back (NULL: none).
 void
-    zjob_workers_set_dispatch (zjob_workers_t *self, zjob_workers_dispatch_fn *fn, void *arg);
+zjob_workers_set_dispatch (zjob_workers_t *self, zjob_workers_dispatch_fn *fn, void *arg);
 
 //  Handle msg, a decoded message from the peer with routing id rid, at
 //  now_mono; fd is its connection's descriptor (ZMQ_SRCFD) for a READY,
@@ -68,9 +68,9 @@ void
 //  ZJOB_WORKERS_NO_REPLY if there is nothing to answer, or -1 with err
 //  filled when the answer is that ERROR.
 int
-    zjob_workers_handle (zjob_workers_t *self, zjob_msg_t *msg, const uint8_t *rid,
-                         size_t rid_size, int fd, zjob_msg_builder_t *builder,
-                         int64_t now_mono, zjob_error_t *err);
+zjob_workers_handle (zjob_workers_t *self, zjob_msg_t *msg, const uint8_t *rid,
+                     size_t rid_size, int fd, zjob_msg_builder_t *builder,
+                     int64_t now_mono, zjob_error_t *err);
 
 #ifdef __cplusplus
 }

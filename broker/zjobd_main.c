@@ -45,9 +45,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define EXIT_USAGE      1               //  an unknown option, a missing value
-#define EXIT_BAD_INPUT  2               //  an invalid option value
-#define EXIT_FAILURE_   8               //  the broker cannot start, or stopped by itself
+#define EXIT_USAGE 1      //  an unknown option, a missing value
+#define EXIT_BAD_INPUT 2  //  an invalid option value
+#define EXIT_FAILURE_ 8   //  the broker cannot start, or stopped by itself
 
 //  The options a flag may name (--NAME VALUE), besides --config, --log-file
 //  and --help; zjob_broker_config_set judges the values
@@ -56,43 +56,42 @@ static const char *s_options [] = {
     "liveness", "log-level", "batch", "max-message", "retention", NULL
 };
 
-static char *s_log_path = NULL;         //  --log-file, or NULL for stderr
-static FILE *s_log_file = NULL;         //  The log stream when s_log_path is set
+static char *s_log_path = NULL;  //  --log-file, or NULL for stderr
+static FILE *s_log_file = NULL;  //  The log stream when s_log_path is set
 
 static void
 s_usage (FILE *out)
 {
     fprintf (out,
-        "usage: zjobd [options]\n"
-        "  --config FILE          read options from FILE (ZPL; keys under 'broker')\n"
-        "  --clients ENDPOINT     client ROUTER        (default " ZJOB_BROKER_CLIENTS_DEFAULT ")\n"
-        "  --workers ENDPOINT     worker ROUTER        (default " ZJOB_BROKER_WORKERS_DEFAULT ")\n"
-        "  --events ENDPOINT      event PUB            (default " ZJOB_BROKER_EVENTS_DEFAULT ")\n"
-        "  --store SPEC           memory: | file:DIR[?fsync=always|interval:50ms|never]\n"
-        "                         (default file:DATA-DIR)\n"
-        "  --data-dir DIR         directory of the default file store (default "
-                                  ZJOB_BROKER_DATA_DIR_DEFAULT ")\n"
-        "  --max-concurrent N     jobs held by workers at once, 0 = no limit (default %d)\n"
-        "  --heartbeat DURATION   between heartbeats, both ways (default %dms)\n"
-        "  --liveness N           heartbeats missed before a worker is dead (default %d)\n"
-        "  --log-level LEVEL      error, warning, info, debug (default info)\n"
-        "  --log-file PATH        log to PATH (appended) instead of stderr\n"
-        "  --batch N              messages read per socket per loop pass (default %d)\n"
-        "  --max-message BYTES    larger messages disconnect their sender (default %lld)\n"
-        "  --retention DURATION   how long finished jobs are kept (default 7d)\n"
-        "  --help                 this text\n"
-        "An ENDPOINT includes its transport: tcp://127.0.0.1:5570, tcp://*:5570.\n"
-        "\n"
-        "Signals: SIGTERM or SIGINT stops the broker cleanly; SIGHUP reopens the log\n"
-        "file (after a rotation renamed it) and the broker goes on serving.\n"
-        "\n"
-        "Exit status: 0 after a clean stop; 1 bad usage (an unknown option, a missing\n"
-        "value); 2 bad input (an invalid option value, in a flag or the config file,\n"
-        "or a store spec the broker refuses); 8 the broker cannot start (an endpoint\n"
-        "that cannot be bound, a store that cannot be opened) or stopped by itself.\n",
-        (int) ZJOB_MAX_CONCURRENT_DEFAULT, ZJOB_BROKER_HEARTBEAT_DEFAULT,
-        ZJOB_BROKER_LIVENESS_DEFAULT, ZJOB_BROKER_BATCH_DEFAULT,
-        (long long) ZJOB_BROKER_MAXMSG_DEFAULT);
+             "usage: zjobd [options]\n"
+             "  --config FILE          read options from FILE (ZPL; keys under 'broker')\n"
+             "  --clients ENDPOINT     client ROUTER        (default " ZJOB_BROKER_CLIENTS_DEFAULT ")\n"
+             "  --workers ENDPOINT     worker ROUTER        (default " ZJOB_BROKER_WORKERS_DEFAULT ")\n"
+             "  --events ENDPOINT      event PUB            (default " ZJOB_BROKER_EVENTS_DEFAULT ")\n"
+             "  --store SPEC           memory: | file:DIR[?fsync=always|interval:50ms|never]\n"
+             "                         (default file:DATA-DIR)\n"
+             "  --data-dir DIR         directory of the default file store (default " ZJOB_BROKER_DATA_DIR_DEFAULT ")\n"
+             "  --max-concurrent N     jobs held by workers at once, 0 = no limit (default %d)\n"
+             "  --heartbeat DURATION   between heartbeats, both ways (default %dms)\n"
+             "  --liveness N           heartbeats missed before a worker is dead (default %d)\n"
+             "  --log-level LEVEL      error, warning, info, debug (default info)\n"
+             "  --log-file PATH        log to PATH (appended) instead of stderr\n"
+             "  --batch N              messages read per socket per loop pass (default %d)\n"
+             "  --max-message BYTES    larger messages disconnect their sender (default %lld)\n"
+             "  --retention DURATION   how long finished jobs are kept (default 7d)\n"
+             "  --help                 this text\n"
+             "An ENDPOINT includes its transport: tcp://127.0.0.1:5570, tcp://*:5570.\n"
+             "\n"
+             "Signals: SIGTERM or SIGINT stops the broker cleanly; SIGHUP reopens the log\n"
+             "file (after a rotation renamed it) and the broker goes on serving.\n"
+             "\n"
+             "Exit status: 0 after a clean stop; 1 bad usage (an unknown option, a missing\n"
+             "value); 2 bad input (an invalid option value, in a flag or the config file,\n"
+             "or a store spec the broker refuses); 8 the broker cannot start (an endpoint\n"
+             "that cannot be bound, a store that cannot be opened) or stopped by itself.\n",
+             (int) ZJOB_MAX_CONCURRENT_DEFAULT, ZJOB_BROKER_HEARTBEAT_DEFAULT,
+             ZJOB_BROKER_LIVENESS_DEFAULT, ZJOB_BROKER_BATCH_DEFAULT,
+             (long long) ZJOB_BROKER_MAXMSG_DEFAULT);
 }
 
 //  Say what is wrong with the command line; returns status
@@ -104,7 +103,7 @@ s_error (int status, const char *format, ...)
     fprintf (stderr, "zjobd: ");
     vfprintf (stderr, format, args);
     va_end (args);
-    fprintf (stderr, status == EXIT_USAGE? " (see zjobd --help)\n": "\n");
+    fprintf (stderr, status == EXIT_USAGE ? " (see zjobd --help)\n" : "\n");
     return status;
 }
 
@@ -125,7 +124,8 @@ s_check_endpoint (const char *what, const char *endpoint, const char *example)
     if (strstr (endpoint, "://"))
         return 0;
     return s_error (EXIT_BAD_INPUT, "bad %s endpoint \"%s\": an endpoint must include a "
-                    "transport, e.g. %s", what, endpoint, example);
+                                    "transport, e.g. %s",
+                    what, endpoint, example);
 }
 
 //  Parse the config file and the flags into config; 0, or the exit status
@@ -217,7 +217,7 @@ s_log_reopen (void)
     if (fd < 0)
         return -1;
     fflush (s_log_file);
-    int rc = dup3 (fd, fileno (s_log_file), O_CLOEXEC) < 0? -1: 0;
+    int rc = dup3 (fd, fileno (s_log_file), O_CLOEXEC) < 0 ? -1 : 0;
     int saved = errno;
     close (fd);
     errno = saved;
@@ -234,13 +234,11 @@ s_reload (const zjob_broker_config_t *config)
         if (config->log_level >= ZJOB_LOG_INFO)
             zsys_info ("SIGHUP: logging to stderr, no log file to reopen");
     }
-    else
-    if (s_log_reopen () == 0) {
+    else if (s_log_reopen () == 0) {
         if (config->log_level >= ZJOB_LOG_INFO)
             zsys_info ("SIGHUP: log reopened (%s)", s_log_path);
     }
-    else
-    if (config->log_level >= ZJOB_LOG_ERROR)
+    else if (config->log_level >= ZJOB_LOG_ERROR)
         zsys_error ("SIGHUP: cannot reopen the log file %s: %s; logging on to the old one",
                     s_log_path, strerror (errno));
 }
@@ -277,7 +275,7 @@ s_serve (zactor_t *broker, int signal_fd, zjob_broker_config_t *config)
             else {
                 if (config->log_level >= ZJOB_LOG_INFO)
                     zsys_info ("%s: shutting down",
-                               info.ssi_signo == SIGINT? "SIGINT": "SIGTERM");
+                               info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
                 serving = false;
             }
         }
@@ -333,7 +331,7 @@ main (int argc, char *argv [])
         //  The actor logged why; on stderr only if the log is elsewhere
         if (s_log_path)
             fprintf (stderr, "zjobd: cannot start: %s\n", err.text);
-        status = err.code == ZJOB_BAD_REQUEST? EXIT_BAD_INPUT: EXIT_FAILURE_;
+        status = err.code == ZJOB_BAD_REQUEST ? EXIT_BAD_INPUT : EXIT_FAILURE_;
     }
     char *clients = NULL, *workers = NULL, *events = NULL;
     if (broker && zjob_broker_endpoints (broker, &clients, &workers, &events)) {

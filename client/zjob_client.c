@@ -34,32 +34,32 @@
 #include "zjob_client.h"
 #include "zjob_proto.h"
 
-#define KEY_PREFIX_LEN 32               //  hex characters of the random key prefix
-#define KEY_MAX        64               //  bytes in a made-up idempotency key, with the NUL
+#define KEY_PREFIX_LEN 32  //  hex characters of the random key prefix
+#define KEY_MAX 64         //  bytes in a made-up idempotency key, with the NUL
 
 struct _zjob_client_t {
-    zsock_t *sock;                      //  DEALER, connected to the broker
-    char *endpoint;                     //  The endpoint, as given
-    int timeout;                        //  msecs a synchronous call waits
-    uint64_t next_id;                   //  Request id of the next request (from 1)
-    zhashx_t *inflight;                 //  request id -> zjob_cmd_t, awaiting a reply
-    zlistx_t *backlog;                  //  zjob_reply_t kept aside by synchronous calls
-    zjob_msg_builder_t *builder;        //  Reused for every request
-    char key_prefix [KEY_PREFIX_LEN + 1];   //  Random, unique to this client
-    uint64_t key_seq;                   //  Counter of made-up keys
-    int timeouts;                       //  Synchronous calls timed out in a row
+    zsock_t *sock;                         //  DEALER, connected to the broker
+    char *endpoint;                        //  The endpoint, as given
+    int timeout;                           //  msecs a synchronous call waits
+    uint64_t next_id;                      //  Request id of the next request (from 1)
+    zhashx_t *inflight;                    //  request id -> zjob_cmd_t, awaiting a reply
+    zlistx_t *backlog;                     //  zjob_reply_t kept aside by synchronous calls
+    zjob_msg_builder_t *builder;           //  Reused for every request
+    char key_prefix [KEY_PREFIX_LEN + 1];  //  Random, unique to this client
+    uint64_t key_seq;                      //  Counter of made-up keys
+    int timeouts;                          //  Synchronous calls timed out in a row
 };
 
 struct _zjob_reply_t {
-    uint64_t request_id;                //  The request it answers
-    zjob_cmd_t request;                 //  That request's command
-    zjob_error_t error;                 //  ZJOB_OK, or the error
-    zjob_msg_t *msg;                    //  The decoded reply; NULL if it did not decode
+    uint64_t request_id;  //  The request it answers
+    zjob_cmd_t request;   //  That request's command
+    zjob_error_t error;   //  ZJOB_OK, or the error
+    zjob_msg_t *msg;      //  The decoded reply; NULL if it did not decode
 };
 
 struct _zjob_events_t {
-    zsock_t *sock;                      //  SUB, connected to the broker's events
-    uint64_t last_seq;                  //  Sequence number of the last event returned
+    zsock_t *sock;      //  SUB, connected to the broker's events
+    uint64_t last_seq;  //  Sequence number of the last event returned
 };
 
 //  --------------------------------------------------------------------------
@@ -76,7 +76,7 @@ static int
 s_id_compare (const void *a, const void *b)
 {
     uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
-    return x < y? -1: x > y;
+    return x < y ? -1 : x > y;
 }
 
 #define ID_KEY(id) ((const void *) (uintptr_t) (id))
@@ -91,7 +91,7 @@ static int
 s_remaining (int64_t deadline)
 {
     int64_t left = deadline - zjob_mono_ms ();
-    return left > 0? (int) left: 0;
+    return left > 0 ? (int) left : 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -116,7 +116,7 @@ zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err)
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         return NULL;
     }
-    self->timeout = timeout_ms > 0? timeout_ms: ZJOB_CLIENT_TIMEOUT_DEFAULT;
+    self->timeout = timeout_ms > 0 ? timeout_ms : ZJOB_CLIENT_TIMEOUT_DEFAULT;
     self->next_id = 1;
     self->endpoint = strdup (endpoint);
     self->sock = zsock_new (ZMQ_DEALER);
@@ -125,7 +125,7 @@ zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err)
     self->builder = zjob_msg_builder_new ();
     zuuid_t *uuid = zuuid_new ();
     if (!self->endpoint || !self->sock || !self->inflight || !self->backlog || !self->builder
-    ||  !uuid) {
+        || !uuid) {
         zuuid_destroy (&uuid);
         zjob_client_destroy (&self);
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
@@ -152,8 +152,7 @@ zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err)
         if (local.code == ZJOB_UNAVAILABLE)
             zjob_error_set (err, ZJOB_UNAVAILABLE, "broker at %s did not answer within %d ms",
                             endpoint, self->timeout);
-        else
-        if (err)
+        else if (err)
             *err = local;
         zjob_client_destroy (&self);
         return NULL;
@@ -272,19 +271,20 @@ s_read (zjob_client_t *self, zjob_reply_t **reply_p)
     zmq_msg_t part;
     int got = zjob_proto_recv_frame (self->sock, &part);
     if (got <= 0)
-        return got < 0;                 //  A message of several frames is dropped
+        return got < 0;  //  A message of several frames is dropped
     uint64_t request_id = 0;
     zjob_msg_peek (zmq_msg_data (&part), zmq_msg_size (&part), &request_id, NULL);
-    zjob_cmd_t request = request_id? (zjob_cmd_t) (uintptr_t)
-                         zhashx_lookup (self->inflight, ID_KEY (request_id)): ZJOB_CMD_UNKNOWN;
+    zjob_cmd_t request = request_id ? (zjob_cmd_t) (uintptr_t)
+                             zhashx_lookup (self->inflight, ID_KEY (request_id))
+                                    : ZJOB_CMD_UNKNOWN;
     if (request == ZJOB_CMD_UNKNOWN) {
-        zmq_msg_close (&part);          //  Not in flight: late, or a repeat
+        zmq_msg_close (&part);  //  Not in flight: late, or a repeat
         return true;
     }
     zhashx_delete (self->inflight, ID_KEY (request_id));
     zjob_reply_t *reply = s_reply_new (request_id, request);
     //  The reply keeps its bytes (the decoded message points into them)
-    zframe_t *frame = reply? zframe_new (zmq_msg_data (&part), zmq_msg_size (&part)): NULL;
+    zframe_t *frame = reply ? zframe_new (zmq_msg_data (&part), zmq_msg_size (&part)) : NULL;
     zmq_msg_close (&part);
     if (!frame) {
         zjob_reply_destroy (&reply);
@@ -304,12 +304,10 @@ s_read (zjob_client_t *self, zjob_reply_t **reply_p)
     zjob_cmd_t command = zjob_msg_command (reply->msg);
     if (command == ZJOB_CMD_ERROR)
         zjob_msg_error (reply->msg, &reply->error);
-    else
-    if (command != ZJOB_CMD_OK)
+    else if (command != ZJOB_CMD_OK)
         zjob_error_set (&reply->error, ZJOB_BAD_REQUEST, "%s is not a reply to %s",
                         zjob_cmd_name (command), zjob_cmd_name (request));
-    else
-    if (zjob_msg_check_reply (reply->msg, request, &error) != 0)
+    else if (zjob_msg_check_reply (reply->msg, request, &error) != 0)
         zjob_error_set (&reply->error, ZJOB_BAD_REQUEST, "malformed reply: %s", error.text);
     return true;
 }
@@ -322,12 +320,12 @@ zjob_client_recv (zjob_client_t *self, int timeout_ms, zjob_error_t *err)
         zlistx_detach_cur (self->backlog);
         return reply;
     }
-    int64_t deadline = timeout_ms < 0? INT64_MAX: zjob_mono_ms () + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : zjob_mono_ms () + timeout_ms;
     while (true) {
         while (s_read (self, &reply))
             if (reply)
                 return reply;
-        int wait = timeout_ms < 0? -1: s_remaining (deadline);
+        int wait = timeout_ms < 0 ? -1 : s_remaining (deadline);
         if (timeout_ms >= 0 && wait == 0)
             break;
         int rc = zjob_proto_wait_input (self->sock, wait);
@@ -356,15 +354,14 @@ s_await (zjob_client_t *self, zjob_cmd_t cmd, uint64_t id, zframe_t *frame, bool
     int interval = self->timeout / 3;
     if (interval < ZJOB_CLIENT_RESEND_MIN_MS)
         interval = ZJOB_CLIENT_RESEND_MIN_MS;
-    int64_t resend_at = resend? start + interval: INT64_MAX;
+    int64_t resend_at = resend ? start + interval : INT64_MAX;
     zjob_reply_t *reply = NULL;
     while (!reply) {
         zjob_reply_t *other;
         while (!reply && s_read (self, &other)) {
             if (other && other->request_id == id)
                 reply = other;
-            else
-            if (other)
+            else if (other)
                 zlistx_add_end (self->backlog, other);
         }
         if (reply)
@@ -377,9 +374,9 @@ s_await (zjob_client_t *self, zjob_cmd_t cmd, uint64_t id, zframe_t *frame, bool
             if (copy && zframe_send (&copy, self->sock, ZFRAME_DONTWAIT) != 0)
                 zframe_destroy (&copy);
             resend_at = now + interval;
-            continue;                   //  Receive before waiting, after a send
+            continue;  //  Receive before waiting, after a send
         }
-        int64_t until = resend_at < deadline? resend_at: deadline;
+        int64_t until = resend_at < deadline ? resend_at : deadline;
         if (zjob_proto_wait_input (self->sock, (int) (until - now)) < 0) {
             zhashx_delete (self->inflight, ID_KEY (id));
             zframe_destroy (&frame);
@@ -422,7 +419,7 @@ static zjob_reply_t *
 s_call (zjob_client_t *self, zjob_cmd_t cmd, uint64_t id, bool resend, zjob_error_t *err)
 {
     zframe_t *frame = NULL;
-    if (!s_send (self, cmd, id, resend? &frame: NULL, err))
+    if (!s_send (self, cmd, id, resend ? &frame : NULL, err))
         return NULL;
     return s_await (self, cmd, id, frame, resend, err);
 }
@@ -451,7 +448,7 @@ s_begin_submit (zjob_client_t *self, const zjob_spec_t *specs, size_t count, boo
 {
     if (!specs || count == 0 || count > ZJOB_BATCH_MAX) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "a submit takes 1 to %d jobs, not %zu",
-                        ZJOB_BATCH_MAX, specs? count: 0);
+                        ZJOB_BATCH_MAX, specs ? count : 0);
         return 0;
     }
     size_t missing = 0;
@@ -581,7 +578,7 @@ static int
 s_operation (zjob_client_t *self, zjob_cmd_t cmd, const char *id, zjob_error_t *err)
 {
     zjob_reply_t *reply = s_call_id (self, cmd, id, err);
-    int rc = reply? 0: -1;
+    int rc = reply ? 0 : -1;
     zjob_reply_destroy (&reply);
     return rc;
 }
@@ -692,7 +689,7 @@ int
 zjob_client_ping (zjob_client_t *self, zjob_error_t *err)
 {
     zjob_reply_t *reply = s_call_empty (self, ZJOB_CMD_PING, err);
-    int rc = reply? 0: -1;
+    int rc = reply ? 0 : -1;
     zjob_reply_destroy (&reply);
     return rc;
 }
@@ -700,7 +697,7 @@ zjob_client_ping (zjob_client_t *self, zjob_error_t *err)
 int
 zjob_client_wait (zjob_client_t *self, const char *id, int timeout_ms, zjob_error_t *err)
 {
-    int64_t deadline = zjob_mono_ms () + (timeout_ms > 0? timeout_ms: 0);
+    int64_t deadline = zjob_mono_ms () + (timeout_ms > 0 ? timeout_ms : 0);
     int pause = ZJOB_CLIENT_WAIT_MIN_MS;
     while (true) {
         int status = zjob_client_status (self, id, err);
@@ -710,10 +707,10 @@ zjob_client_wait (zjob_client_t *self, const char *id, int timeout_ms, zjob_erro
         if (left == 0)
             return zjob_error_set (err, ZJOB_ACCEPTED, "job %s is still %s after %d ms", id,
                                    zjob_status_name ((zjob_status_t) status), timeout_ms);
-        zclock_sleep (pause < left? pause: left);
+        zclock_sleep (pause < left ? pause : left);
         if (zsys_interrupted)
             return zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");
-        pause = pause * 2 > ZJOB_CLIENT_WAIT_MAX_MS? ZJOB_CLIENT_WAIT_MAX_MS: pause * 2;
+        pause = pause * 2 > ZJOB_CLIENT_WAIT_MAX_MS ? ZJOB_CLIENT_WAIT_MAX_MS : pause * 2;
     }
 }
 
@@ -725,7 +722,7 @@ zjob_client_send_submit (zjob_client_t *self, const zjob_spec_t *specs, size_t c
                          bool auto_start, zjob_error_t *err)
 {
     uint64_t request = s_begin_submit (self, specs, count, auto_start, err);
-    return request? s_send (self, ZJOB_CMD_SUBMIT, request, NULL, err): 0;
+    return request ? s_send (self, ZJOB_CMD_SUBMIT, request, NULL, err) : 0;
 }
 
 uint64_t
@@ -734,7 +731,7 @@ zjob_client_send_id (zjob_client_t *self, zjob_cmd_t command, const char *id,
 {
     if (!s_is_id_cmd (command) || !id) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "%s of one job needs a job id%s",
-                        zjob_cmd_name (command), s_is_id_cmd (command)? "": " (not a job command)");
+                        zjob_cmd_name (command), s_is_id_cmd (command) ? "" : " (not a job command)");
         return 0;
     }
     uint64_t request = s_begin (self, command, err);
@@ -749,7 +746,7 @@ zjob_client_send_target (zjob_client_t *self, zjob_cmd_t command,
                          const zjob_target_t *target, zjob_error_t *err)
 {
     if (!s_is_target_cmd (command) || !target
-    ||  !!target->id + !!target->ids + !!target->filter != 1) {
+        || !!target->id + !!target->ids + !!target->filter != 1) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "%s needs a target of one id, ids or a filter",
                         zjob_cmd_name (command));
         return 0;
@@ -775,13 +772,13 @@ uint64_t
 zjob_client_send_cmd (zjob_client_t *self, zjob_cmd_t command, zjob_error_t *err)
 {
     if (command != ZJOB_CMD_CLEANUP && command != ZJOB_CMD_STATS
-    &&  command != ZJOB_CMD_WORKERS && command != ZJOB_CMD_PING) {
+        && command != ZJOB_CMD_WORKERS && command != ZJOB_CMD_PING) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "%s is not sent without arguments",
                         zjob_cmd_name (command));
         return 0;
     }
     uint64_t request = s_begin (self, command, err);
-    return request? s_send (self, command, request, NULL, err): 0;
+    return request ? s_send (self, command, request, NULL, err) : 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -910,14 +907,14 @@ static void
 s_copy_field (char *into, size_t size, zjob_msg_t *msg, const char *key)
 {
     const char *value = zjob_msg_str (msg, key);
-    snprintf (into, size, "%s", value? value: "");
+    snprintf (into, size, "%s", value ? value : "");
 }
 
 static int
 s_status_field (zjob_msg_t *msg, const char *key)
 {
     const char *name = zjob_msg_str (msg, key);
-    return name? zjob_status_parse (name): -1;
+    return name ? zjob_status_parse (name) : -1;
 }
 
 //  Decode one [topic, EVENT] message into event; -1 if it is not one
@@ -941,7 +938,7 @@ s_event_decode (const void *data, size_t size, zjob_event_info_t *event)
         message = zjob_msg_str (msg, "progress_message");
     if (!message)
         message = zjob_msg_str (msg, "reason");
-    snprintf (event->message, sizeof (event->message), "%s", message? message: "");
+    snprintf (event->message, sizeof (event->message), "%s", message ? message : "");
     event->status = s_status_field (msg, "status");
     event->old_status = s_status_field (msg, "old_status");
     event->attempts = (uint32_t) zjob_msg_uint (msg, "attempts", 0);
@@ -956,7 +953,7 @@ int
 zjob_events_recv (zjob_events_t *self, zjob_event_info_t *event, int timeout_ms,
                   zjob_error_t *err)
 {
-    int64_t deadline = timeout_ms < 0? INT64_MAX: zjob_mono_ms () + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : zjob_mono_ms () + timeout_ms;
     while (true) {
         //  One non-blocking receive per frame, no zsock_events first
         void *handle = zsock_resolve (self->sock);
@@ -971,8 +968,9 @@ zjob_events_recv (zjob_events_t *self, zjob_event_info_t *event, int timeout_ms,
                 frames++;
                 more = zmq_msg_more (&body);
             }
-            int rc = frames == 2? s_event_decode (zmq_msg_data (&body), zmq_msg_size (&body),
-                                                  event): -1;
+            int rc = frames == 2 ? s_event_decode (zmq_msg_data (&body), zmq_msg_size (&body),
+                                                   event)
+                                 : -1;
             if (rc == 0 && event->seq != self->last_seq) {
                 self->last_seq = event->seq;
                 zmq_msg_close (&topic);
@@ -982,7 +980,7 @@ zjob_events_recv (zjob_events_t *self, zjob_event_info_t *event, int timeout_ms,
         }
         zmq_msg_close (&topic);
         zmq_msg_close (&body);
-        int wait = timeout_ms < 0? -1: s_remaining (deadline);
+        int wait = timeout_ms < 0 ? -1 : s_remaining (deadline);
         if (timeout_ms >= 0 && wait == 0)
             break;
         if (zjob_proto_wait_input (self->sock, wait) < 0)

@@ -51,11 +51,11 @@
 extern "C" {
 #endif
 
-#define ZJOB_CLIENT_TIMEOUT_DEFAULT 5000    //  msecs a synchronous call waits
-#define ZJOB_CLIENT_RESEND_MIN_MS   250     //  msecs before a lost request is sent again
-#define ZJOB_CLIENT_WAIT_MIN_MS     5       //  msecs between the first STATUS polls of wait
-#define ZJOB_CLIENT_WAIT_MAX_MS     250     //  msecs between STATUS polls of wait, at most
-#define ZJOB_CLIENT_RECONNECT_AFTER 3       //  timeouts in a row before a new connection
+#define ZJOB_CLIENT_TIMEOUT_DEFAULT 5000  //  msecs a synchronous call waits
+#define ZJOB_CLIENT_RESEND_MIN_MS 250     //  msecs before a lost request is sent again
+#define ZJOB_CLIENT_WAIT_MIN_MS 5         //  msecs between the first STATUS polls of wait
+#define ZJOB_CLIENT_WAIT_MAX_MS 250       //  msecs between STATUS polls of wait, at most
+#define ZJOB_CLIENT_RECONNECT_AFTER 3     //  timeouts in a row before a new connection
 
 typedef struct _zjob_client_t zjob_client_t;
 typedef struct _zjob_reply_t zjob_reply_t;
@@ -69,24 +69,24 @@ typedef struct _zjob_reply_t zjob_reply_t;
 //  filled: ZJOB_UNAVAILABLE if the broker did not answer, ZJOB_BAD_REQUEST
 //  for an endpoint that cannot be connected.
 ZJOB_EXPORT zjob_client_t *
-    zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err);
+zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err);
 
 //  Close the client; replies still in flight are dropped. Accepts NULL.
 ZJOB_EXPORT void
-    zjob_client_destroy (zjob_client_t **self_p);
+zjob_client_destroy (zjob_client_t **self_p);
 
 //  Change the timeout of synchronous calls (msecs, > 0).
 ZJOB_EXPORT void
-    zjob_client_set_timeout (zjob_client_t *self, int timeout_ms);
+zjob_client_set_timeout (zjob_client_t *self, int timeout_ms);
 
 //  The DEALER socket, for a poll loop: when it is readable, call
 //  zjob_client_recv with timeout 0. Borrowed; do not read from it.
 ZJOB_EXPORT zsock_t *
-    zjob_client_sock (zjob_client_t *self);
+zjob_client_sock (zjob_client_t *self);
 
 //  The endpoint the client connected to.
 ZJOB_EXPORT const char *
-    zjob_client_endpoint (zjob_client_t *self);
+zjob_client_endpoint (zjob_client_t *self);
 
 //  --------------------------------------------------------------------------
 //  Synchronous job operations. Each waits for the reply, at most the
@@ -95,74 +95,74 @@ ZJOB_EXPORT const char *
 //  Create one job from spec, queued at once if auto_start. On success id
 //  (ZJOB_ID_LEN + 1 bytes) receives the job id and 0 is returned.
 ZJOB_EXPORT int
-    zjob_client_submit (zjob_client_t *self, const zjob_spec_t *spec, bool auto_start,
-                        char *id, zjob_error_t *err);
+zjob_client_submit (zjob_client_t *self, const zjob_spec_t *spec, bool auto_start,
+                    char *id, zjob_error_t *err);
 
 //  Create count jobs in one message, all or none (ZJOB_BATCH_MAX at most).
 //  On success ids[i] receives the i-th job's id and 0 is returned.
 ZJOB_EXPORT int
-    zjob_client_submit_batch (zjob_client_t *self, const zjob_spec_t *specs, size_t count,
-                              bool auto_start, char (*ids) [ZJOB_ID_LEN + 1],
-                              zjob_error_t *err);
+zjob_client_submit_batch (zjob_client_t *self, const zjob_spec_t *specs, size_t count,
+                          bool auto_start, char (*ids) [ZJOB_ID_LEN + 1],
+                          zjob_error_t *err);
 
 //  The job with id; the caller destroys it.
 ZJOB_EXPORT zjob_job_t *
-    zjob_client_get (zjob_client_t *self, const char *id, zjob_error_t *err);
+zjob_client_get (zjob_client_t *self, const char *id, zjob_error_t *err);
 
 //  The jobs matching query (NULL: the first page of all jobs). *jobs_p
 //  becomes an array of *count_p jobs (destroy each, then free the array);
 //  *total_p, if not NULL, the number matching before paging. 0 or -1.
 ZJOB_EXPORT int
-    zjob_client_list (zjob_client_t *self, const zjob_query_t *query, zjob_job_t ***jobs_p,
-                      size_t *count_p, size_t *total_p, zjob_error_t *err);
+zjob_client_list (zjob_client_t *self, const zjob_query_t *query, zjob_job_t ***jobs_p,
+                  size_t *count_p, size_t *total_p, zjob_error_t *err);
 
 //  One operation on one job. 0 or -1 (ZJOB_NOT_FOUND, ZJOB_CONFLICT...).
 ZJOB_EXPORT int
-    zjob_client_delete (zjob_client_t *self, const char *id, zjob_error_t *err);
+zjob_client_delete (zjob_client_t *self, const char *id, zjob_error_t *err);
 ZJOB_EXPORT int
-    zjob_client_start (zjob_client_t *self, const char *id, zjob_error_t *err);
+zjob_client_start (zjob_client_t *self, const char *id, zjob_error_t *err);
 ZJOB_EXPORT int
-    zjob_client_pause (zjob_client_t *self, const char *id, zjob_error_t *err);
+zjob_client_pause (zjob_client_t *self, const char *id, zjob_error_t *err);
 ZJOB_EXPORT int
-    zjob_client_resume (zjob_client_t *self, const char *id, zjob_error_t *err);
+zjob_client_resume (zjob_client_t *self, const char *id, zjob_error_t *err);
 ZJOB_EXPORT int
-    zjob_client_cancel (zjob_client_t *self, const char *id, zjob_error_t *err);
+zjob_client_cancel (zjob_client_t *self, const char *id, zjob_error_t *err);
 
 //  One of DELETE, START, PAUSE, RESUME or CANCEL on every job of target
 //  (ids or a filter). Returns the number of jobs it applied to; the jobs it
 //  could not apply to (a conflict, say) are not an error. -1 with err
 //  filled when the request itself fails.
 ZJOB_EXPORT int
-    zjob_client_apply (zjob_client_t *self, zjob_cmd_t command, const zjob_target_t *target,
-                       zjob_error_t *err);
+zjob_client_apply (zjob_client_t *self, zjob_cmd_t command, const zjob_target_t *target,
+                   zjob_error_t *err);
 
 //  The job's status (a zjob_status_t), or -1.
 ZJOB_EXPORT int
-    zjob_client_status (zjob_client_t *self, const char *id, zjob_error_t *err);
+zjob_client_status (zjob_client_t *self, const char *id, zjob_error_t *err);
 
 //  The RESULTS reply of a finished job: read "status", "outputs" (bin,
 //  completed) or "error_kind" and "error_message" (failed) with the
 //  zjob_msg_* readers on zjob_reply_msg. NULL with ZJOB_CONFLICT while the
 //  job is not finished. The caller destroys the reply.
 ZJOB_EXPORT zjob_reply_t *
-    zjob_client_results (zjob_client_t *self, const char *id, zjob_error_t *err);
+zjob_client_results (zjob_client_t *self, const char *id, zjob_error_t *err);
 
 //  Delete the terminal jobs that finished more than retention_ms ago
 //  (< 0: the broker's retention). Returns the number deleted, or -1.
 ZJOB_EXPORT int
-    zjob_client_cleanup (zjob_client_t *self, int64_t retention_ms, zjob_error_t *err);
+zjob_client_cleanup (zjob_client_t *self, int64_t retention_ms, zjob_error_t *err);
 
 //  The broker's STATS or WORKERS reply, to read with zjob_reply_msg and
 //  the zjob_msg_* field readers (PROTOCOL.md lists the fields). The caller
 //  destroys it.
 ZJOB_EXPORT zjob_reply_t *
-    zjob_client_stats (zjob_client_t *self, zjob_error_t *err);
+zjob_client_stats (zjob_client_t *self, zjob_error_t *err);
 ZJOB_EXPORT zjob_reply_t *
-    zjob_client_workers (zjob_client_t *self, zjob_error_t *err);
+zjob_client_workers (zjob_client_t *self, zjob_error_t *err);
 
 //  Check that the broker answers. 0 or -1 (ZJOB_UNAVAILABLE).
 ZJOB_EXPORT int
-    zjob_client_ping (zjob_client_t *self, zjob_error_t *err);
+zjob_client_ping (zjob_client_t *self, zjob_error_t *err);
 
 //  Wait until the job is finished, at most timeout_ms. It polls STATUS
 //  with a backoff from ZJOB_CLIENT_WAIT_MIN_MS to ZJOB_CLIENT_WAIT_MAX_MS,
@@ -170,7 +170,7 @@ ZJOB_EXPORT int
 //  the terminal status; -1 with ZJOB_ACCEPTED if the job is still not
 //  finished at the deadline, or with the error of a failed STATUS.
 ZJOB_EXPORT int
-    zjob_client_wait (zjob_client_t *self, const char *id, int timeout_ms, zjob_error_t *err);
+zjob_client_wait (zjob_client_t *self, const char *id, int timeout_ms, zjob_error_t *err);
 
 //  --------------------------------------------------------------------------
 //  Asynchronous requests. Each sends one request without waiting and
@@ -182,26 +182,26 @@ ZJOB_EXPORT int
 //  SUBMIT of count specs (1..ZJOB_BATCH_MAX); specs without an idempotency
 //  key get one made up by the library.
 ZJOB_EXPORT uint64_t
-    zjob_client_send_submit (zjob_client_t *self, const zjob_spec_t *specs, size_t count,
-                             bool auto_start, zjob_error_t *err);
+zjob_client_send_submit (zjob_client_t *self, const zjob_spec_t *specs, size_t count,
+                         bool auto_start, zjob_error_t *err);
 
 //  GET, STATUS, RESULTS, DELETE, START, PAUSE, RESUME or CANCEL of one job.
 ZJOB_EXPORT uint64_t
-    zjob_client_send_id (zjob_client_t *self, zjob_cmd_t command, const char *id,
-                         zjob_error_t *err);
+zjob_client_send_id (zjob_client_t *self, zjob_cmd_t command, const char *id,
+                     zjob_error_t *err);
 
 //  DELETE, START, PAUSE, RESUME or CANCEL of a target (id, ids or filter).
 ZJOB_EXPORT uint64_t
-    zjob_client_send_target (zjob_client_t *self, zjob_cmd_t command,
-                             const zjob_target_t *target, zjob_error_t *err);
+zjob_client_send_target (zjob_client_t *self, zjob_cmd_t command,
+                         const zjob_target_t *target, zjob_error_t *err);
 
 //  LIST with query (NULL: every job, first page).
 ZJOB_EXPORT uint64_t
-    zjob_client_send_list (zjob_client_t *self, const zjob_query_t *query, zjob_error_t *err);
+zjob_client_send_list (zjob_client_t *self, const zjob_query_t *query, zjob_error_t *err);
 
 //  CLEANUP, STATS, WORKERS or PING.
 ZJOB_EXPORT uint64_t
-    zjob_client_send_cmd (zjob_client_t *self, zjob_cmd_t command, zjob_error_t *err);
+zjob_client_send_cmd (zjob_client_t *self, zjob_cmd_t command, zjob_error_t *err);
 
 //  The next reply to an asynchronous request, waiting at most timeout_ms
 //  (0: only what has arrived; -1: forever). Returns the reply (the caller
@@ -210,78 +210,78 @@ ZJOB_EXPORT uint64_t
 //  request; a reply that does not match its request's reply table comes
 //  as status ZJOB_BAD_REQUEST.
 ZJOB_EXPORT zjob_reply_t *
-    zjob_client_recv (zjob_client_t *self, int timeout_ms, zjob_error_t *err);
+zjob_client_recv (zjob_client_t *self, int timeout_ms, zjob_error_t *err);
 
 //  Requests sent and not yet answered.
 ZJOB_EXPORT size_t
-    zjob_client_inflight (zjob_client_t *self);
+zjob_client_inflight (zjob_client_t *self);
 
 //  Stop waiting for the reply to request_id (0: for every request in
 //  flight), freeing its place in the window; a late reply is dropped.
 ZJOB_EXPORT void
-    zjob_client_forget (zjob_client_t *self, uint64_t request_id);
+zjob_client_forget (zjob_client_t *self, uint64_t request_id);
 
 //  --------------------------------------------------------------------------
 //  Replies
 
 //  Destroy a reply. Accepts NULL; sets *self_p to NULL.
 ZJOB_EXPORT void
-    zjob_reply_destroy (zjob_reply_t **self_p);
+zjob_reply_destroy (zjob_reply_t **self_p);
 
 //  The request id it answers, and that request's command.
 ZJOB_EXPORT uint64_t
-    zjob_reply_request_id (zjob_reply_t *self);
+zjob_reply_request_id (zjob_reply_t *self);
 ZJOB_EXPORT zjob_cmd_t
-    zjob_reply_request (zjob_reply_t *self);
+zjob_reply_request (zjob_reply_t *self);
 
 //  ZJOB_OK, or the error code of an ERROR reply.
 ZJOB_EXPORT int
-    zjob_reply_status (zjob_reply_t *self);
+zjob_reply_status (zjob_reply_t *self);
 
 //  Copy the reply's error into err (ZJOB_OK and "" for an OK reply).
 //  Returns the status.
 ZJOB_EXPORT int
-    zjob_reply_error (zjob_reply_t *self, zjob_error_t *err);
+zjob_reply_error (zjob_reply_t *self, zjob_error_t *err);
 
 //  The decoded message, for the zjob_msg_* field readers. Borrowed.
 ZJOB_EXPORT zjob_msg_t *
-    zjob_reply_msg (zjob_reply_t *self);
+zjob_reply_msg (zjob_reply_t *self);
 
 //  --------------------------------------------------------------------------
 //  Events
 
 typedef struct _zjob_events_t zjob_events_t;
 
-#define ZJOB_EVENT_TYPE_MAX 32              //  bytes in an event type, with the NUL
+#define ZJOB_EVENT_TYPE_MAX 32  //  bytes in an event type, with the NUL
 
 //  One event, as received. Strings are copied in and cut to fit.
 typedef struct {
-    uint64_t seq;                           //  The broker's sequence number: a gap
-                                            //  means events were missed
-    char type [ZJOB_EVENT_TYPE_MAX];        //  A status name, "progress", "deleted",
-                                            //  "worker_joined", "worker_left"...
-    int64_t time;                           //  ms UTC of the change
-    char id [ZJOB_ID_LEN + 1];              //  Job id; "" for a worker event
-    char workflow_id [ZJOB_NAME_MAX + 1];   //  "" for a worker event
-    char user_id [ZJOB_NAME_MAX + 1];       //  "" if none
-    int status;                             //  zjob_status_t, -1 if not given
-    int old_status;                         //  zjob_status_t, -1 if not given
-    uint32_t attempts;                      //  Times dispatched, 0 if not given
-    float progress;                         //  0.0 .. 1.0, as last reported
-    char worker_id [ZJOB_NAME_MAX + 1];     //  "" if none
-    char error_kind [ZJOB_NAME_MAX + 1];    //  "" unless failed
-    char message [ZJOB_MESSAGE_MAX + 1];    //  Error, progress message or worker
-                                            //  event's reason; "" if none
+    uint64_t seq;                          //  The broker's sequence number: a gap
+                                           //  means events were missed
+    char type [ZJOB_EVENT_TYPE_MAX];       //  A status name, "progress", "deleted",
+                                           //  "worker_joined", "worker_left"...
+    int64_t time;                          //  ms UTC of the change
+    char id [ZJOB_ID_LEN + 1];             //  Job id; "" for a worker event
+    char workflow_id [ZJOB_NAME_MAX + 1];  //  "" for a worker event
+    char user_id [ZJOB_NAME_MAX + 1];      //  "" if none
+    int status;                            //  zjob_status_t, -1 if not given
+    int old_status;                        //  zjob_status_t, -1 if not given
+    uint32_t attempts;                     //  Times dispatched, 0 if not given
+    float progress;                        //  0.0 .. 1.0, as last reported
+    char worker_id [ZJOB_NAME_MAX + 1];    //  "" if none
+    char error_kind [ZJOB_NAME_MAX + 1];   //  "" unless failed
+    char message [ZJOB_MESSAGE_MAX + 1];   //  Error, progress message or worker
+                                           //  event's reason; "" if none
 } zjob_event_info_t;
 
 //  Connect a SUB socket to the broker's events endpoint, subscribed to
 //  nothing yet. Returns NULL with err filled for a bad endpoint.
 ZJOB_EXPORT zjob_events_t *
-    zjob_events_new (const char *endpoint, zjob_error_t *err);
+zjob_events_new (const char *endpoint, zjob_error_t *err);
 
 //  Close the subscriber. Accepts NULL; sets *self_p to NULL.
 ZJOB_EXPORT void
-    zjob_events_destroy (zjob_events_t **self_p);
+zjob_events_destroy (zjob_events_t **self_p);
 
 //  Subscribe to the events of job id, or of workflow_id, or of type (a
 //  status name, "progress", "deleted"), each NULL for any; the most
@@ -290,13 +290,13 @@ ZJOB_EXPORT void
 //  a short delay: events published before it arrives are not seen.
 //  Returns 0, or -1 with err filled (a name that does not fit a topic).
 ZJOB_EXPORT int
-    zjob_events_subscribe (zjob_events_t *self, const char *type, const char *workflow_id,
-                           const char *id, zjob_error_t *err);
+zjob_events_subscribe (zjob_events_t *self, const char *type, const char *workflow_id,
+                       const char *id, zjob_error_t *err);
 
 //  Undo one zjob_events_subscribe with the same arguments. 0 or -1.
 ZJOB_EXPORT int
-    zjob_events_unsubscribe (zjob_events_t *self, const char *type, const char *workflow_id,
-                             const char *id, zjob_error_t *err);
+zjob_events_unsubscribe (zjob_events_t *self, const char *type, const char *workflow_id,
+                         const char *id, zjob_error_t *err);
 
 //  Receive the next event into event, waiting at most timeout_ms (-1:
 //  forever). Returns 0, or -1 when none came in time or the wait was
@@ -304,12 +304,12 @@ ZJOB_EXPORT int
 //  so is the repeat of an event that overlapping subscriptions deliver
 //  twice in a row (same sequence number).
 ZJOB_EXPORT int
-    zjob_events_recv (zjob_events_t *self, zjob_event_info_t *event, int timeout_ms,
-                      zjob_error_t *err);
+zjob_events_recv (zjob_events_t *self, zjob_event_info_t *event, int timeout_ms,
+                  zjob_error_t *err);
 
 //  The SUB socket, for a poll loop. Borrowed; do not read from it.
 ZJOB_EXPORT zsock_t *
-    zjob_events_sock (zjob_events_t *self);
+zjob_events_sock (zjob_events_t *self);
 
 #ifdef __cplusplus
 }

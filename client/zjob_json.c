@@ -24,12 +24,12 @@
 #include <math.h>
 #include <time.h>
 #include <czmq.h>
-#include <msgpack/unpack_define.h>      //  MSGPACK_EMBED_STACK_SIZE
+#include <msgpack/unpack_define.h>  //  MSGPACK_EMBED_STACK_SIZE
 #include "zjob_json.h"
 #include "zjob_job_impl.h"
 
-_Static_assert (ZJOB_JSON_DEPTH_MAX == MSGPACK_EMBED_STACK_SIZE,
-                "JSON nesting must stop where msgpack-c's readers stop");
+_Static_assert(ZJOB_JSON_DEPTH_MAX == MSGPACK_EMBED_STACK_SIZE,
+               "JSON nesting must stop where msgpack-c's readers stop");
 
 
 //  --------------------------------------------------------------------------
@@ -39,14 +39,14 @@ static const char *
 s_type_name (const json_t *value)
 {
     switch (json_typeof (value)) {
-        case JSON_OBJECT:  return "an object";
-        case JSON_ARRAY:   return "an array";
-        case JSON_STRING:  return "a string";
+        case JSON_OBJECT: return "an object";
+        case JSON_ARRAY: return "an array";
+        case JSON_STRING: return "a string";
         case JSON_INTEGER: return "an integer";
-        case JSON_REAL:    return "a real number";
-        case JSON_TRUE:    return "true";
-        case JSON_FALSE:   return "false";
-        case JSON_NULL:    return "null";
+        case JSON_REAL: return "a real number";
+        case JSON_TRUE: return "true";
+        case JSON_FALSE: return "false";
+        case JSON_NULL: return "null";
     }
     return "a value";
 }
@@ -63,8 +63,7 @@ zjob_json_parse (const char *json_text, bool object_only, zjob_error_t *err)
         return NULL;
     }
     json_error_t jerr;
-    json_t *value = json_loads (json_text, JSON_DECODE_ANY | JSON_ALLOW_NUL
-                                           | JSON_REJECT_DUPLICATES, &jerr);
+    json_t *value = json_loads (json_text, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &jerr);
     if (!value) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "invalid JSON at line %d column %d: %s",
                         jerr.line, jerr.column, jerr.text);
@@ -119,10 +118,11 @@ s_pack_value (json_t *value, msgpack_packer *pk, int depth)
             const char *key;
             size_t key_len;
             json_t *member;
-            json_object_keylen_foreach (value, key, key_len, member) {
+            json_object_keylen_foreach (value, key, key_len, member)
+            {
                 if (msgpack_pack_str (pk, key_len)
-                ||  msgpack_pack_str_body (pk, key, key_len)
-                ||  s_pack_value (member, pk, depth + 1))
+                    || msgpack_pack_str_body (pk, key, key_len)
+                    || s_pack_value (member, pk, depth + 1))
                     return -1;
             }
             return 0;
@@ -147,7 +147,8 @@ s_depth (json_t *value)
     if (json_is_object (value)) {
         const char *key;
         json_t *member;
-        json_object_foreach (value, key, member) {
+        json_object_foreach (value, key, member)
+        {
             int depth = s_depth (member);
             if (depth > deepest)
                 deepest = depth;
@@ -183,7 +184,7 @@ zjob_json_value_encode (json_t *value, uint8_t **data_p, size_t *size_p, zjob_er
         msgpack_sbuffer_destroy (&buffer);
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory encoding JSON");
     }
-    *size_p = buffer.size;              //  release zeroes it
+    *size_p = buffer.size;  //  release zeroes it
     *data_p = (uint8_t *) msgpack_sbuffer_release (&buffer);
     return 0;
 }
@@ -223,7 +224,7 @@ s_base64 (const char *data, size_t size)
 {
     if (size == 0)
         return json_string ("");
-    zarmour_t *armour = zarmour_new ();        //  Base64, padded, no line breaks
+    zarmour_t *armour = zarmour_new ();  //  Base64, padded, no line breaks
     if (!armour)
         return NULL;
     char *text = zarmour_encode (armour, (const byte *) data, size);
@@ -241,7 +242,7 @@ s_bytes (const char *data, size_t size)
 {
     if (size == 0)
         return json_string ("");
-    json_t *string = json_stringn (data, size);     //  NULL unless valid UTF-8
+    json_t *string = json_stringn (data, size);  //  NULL unless valid UTF-8
     return string ? string : s_base64 (data, size);
 }
 
@@ -281,7 +282,7 @@ zjob_msgpack_object_to_json (const msgpack_object *obj)
             json_t *array = json_array ();
             for (uint32_t index = 0; array && index < obj->via.array.size; index++)
                 if (json_array_append_new (array,
-                        zjob_msgpack_object_to_json (&obj->via.array.ptr [index])))
+                                           zjob_msgpack_object_to_json (&obj->via.array.ptr [index])))
                     json_decref (array), array = NULL;
             return array;
         }
@@ -304,9 +305,9 @@ zjob_msgpack_object_to_json (const msgpack_object *obj)
                     }
                 }
                 int rc = name && value
-                       ? json_object_setn_new (object, json_string_value (name),
-                                               json_string_length (name), value)
-                       : (json_decref (value), -1);
+                    ? json_object_setn_new (object, json_string_value (name),
+                                            json_string_length (name), value)
+                    : (json_decref (value), -1);
                 json_decref (name);
                 if (rc)
                     json_decref (object), object = NULL;
@@ -329,8 +330,8 @@ s_msgpack_safe (const uint8_t *data, size_t size)
     uint8_t *wrapped = (uint8_t *) malloc (size + 2);
     if (!wrapped)
         return false;
-    wrapped [0] = 0x81;                 //  fixmap of one entry
-    wrapped [1] = 0xa0;                 //  key: empty fixstr
+    wrapped [0] = 0x81;  //  fixmap of one entry
+    wrapped [1] = 0xa0;  //  key: empty fixstr
     memcpy (wrapped + 2, data, size);
     bool safe = zjob_msgpack_is_map (wrapped, size + 2);
     free (wrapped);
@@ -347,7 +348,8 @@ zjob_msgpack_to_json_value (const uint8_t *data, size_t size, zjob_error_t *err)
     if (!s_msgpack_safe (data, size)) {
         zjob_error_set (err, ZJOB_BAD_REQUEST,
                         "not one msgpack value (%zu bytes: corrupt, truncated, followed by "
-                        "more bytes, or nested deeper than %d)", size, ZJOB_JSON_DEPTH_MAX);
+                        "more bytes, or nested deeper than %d)",
+                        size, ZJOB_JSON_DEPTH_MAX);
         return NULL;
     }
     msgpack_unpacked unpacked;
@@ -386,9 +388,7 @@ s_reals_exact (const json_t *value, int precision)
     if (json_is_object (value)) {
         const char *key;
         json_t *member;
-        json_object_foreach ((json_t *) value, key, member)
-            if (!s_reals_exact (member, precision))
-                return false;
+        json_object_foreach ((json_t *) value, key, member) if (!s_reals_exact (member, precision)) return false;
     }
     return true;
 }
@@ -455,8 +455,7 @@ s_set_time (json_t *object, const char *name, int64_t ms)
     char key [64];
     snprintf (key, sizeof key, "%s_ms", name);
     char iso [ZJOB_ISO_TIME_LEN];
-    return json_object_set_new (object, name, ms ? json_string (zjob_iso_time (ms, iso))
-                                                 : json_null ())
+    return json_object_set_new (object, name, ms ? json_string (zjob_iso_time (ms, iso)) : json_null ())
         || json_object_set_new (object, key, json_integer (ms));
 }
 
@@ -500,7 +499,8 @@ zjob_job_to_json (const zjob_job_t *job)
     //  A float progress shows as its 4 first decimals, 0.3 and not 0.300000012
     //  (rounded by hand: libzjob does not link libm for one call)
     double progress = job->progress > 0
-                    ? (double) (int64_t) ((double) job->progress * 10000.0 + 0.5) / 10000.0 : 0.0;
+        ? (double) (int64_t) ((double) job->progress * 10000.0 + 0.5) / 10000.0
+        : 0.0;
 
     int rc = json_object_set_new (object, "id", json_string (job->id))
         || json_object_set_new (object, "workflow_id", json_string (job->workflow_id))

@@ -63,42 +63,42 @@ extern "C" {
 #endif
 
 //  Flags for zjob_msgpack_to_json and zjob_json_dumps
-#define ZJOB_JSON_COMPACT   0           //  One line, no spaces
-#define ZJOB_JSON_PRETTY    1           //  Indented by 2, one member a line
-#define ZJOB_JSON_ASCII     2           //  Escape every non-ASCII character
+#define ZJOB_JSON_COMPACT 0  //  One line, no spaces
+#define ZJOB_JSON_PRETTY 1   //  Indented by 2, one member a line
+#define ZJOB_JSON_ASCII 2    //  Escape every non-ASCII character
 
-#define ZJOB_JSON_DEPTH_MAX 32          //  containers nested at most (msgpack-c's limit)
-#define ZJOB_ISO_TIME_LEN   25          //  bytes of "2024-01-31T12:34:56.789Z" + NUL
+#define ZJOB_JSON_DEPTH_MAX 32  //  containers nested at most (msgpack-c's limit)
+#define ZJOB_ISO_TIME_LEN 25    //  bytes of "2024-01-31T12:34:56.789Z" + NUL
 
 //  Parse json_text (NUL-terminated) into a new JSON value; with
 //  object_only, the top level must be an object. Returns the value (the
 //  caller json_decrefs it), or NULL with err filled (ZJOB_BAD_REQUEST,
 //  naming line and column).
 ZJOB_EXPORT json_t *
-    zjob_json_parse (const char *json_text, bool object_only, zjob_error_t *err);
+zjob_json_parse (const char *json_text, bool object_only, zjob_error_t *err);
 
 //  Convert JSON text whose top level is an object to a msgpack map in a
 //  fresh buffer; the caller frees *data_p with free(). Returns 0, or -1
 //  with err filled (ZJOB_BAD_REQUEST).
 ZJOB_EXPORT int
-    zjob_json_to_msgpack (const char *json_text, uint8_t **data_p, size_t *size_p,
-                          zjob_error_t *err);
+zjob_json_to_msgpack (const char *json_text, uint8_t **data_p, size_t *size_p,
+                      zjob_error_t *err);
 
 //  The same for any JSON value at the top level (a number, a string...).
 ZJOB_EXPORT int
-    zjob_json_any_to_msgpack (const char *json_text, uint8_t **data_p, size_t *size_p,
-                              zjob_error_t *err);
+zjob_json_any_to_msgpack (const char *json_text, uint8_t **data_p, size_t *size_p,
+                          zjob_error_t *err);
 
 //  Append value to pk. Returns 0, or -1 if value nests deeper than
 //  ZJOB_JSON_DEPTH_MAX or packing fails.
 ZJOB_EXPORT int
-    zjob_json_value_to_msgpack (json_t *value, msgpack_packer *pk);
+zjob_json_value_to_msgpack (json_t *value, msgpack_packer *pk);
 
 //  Encode value to a fresh buffer (free with free()). Returns 0, or -1
 //  with err filled (ZJOB_BAD_REQUEST for too deep a value).
 ZJOB_EXPORT int
-    zjob_json_value_encode (json_t *value, uint8_t **data_p, size_t *size_p,
-                            zjob_error_t *err);
+zjob_json_value_encode (json_t *value, uint8_t **data_p, size_t *size_p,
+                        zjob_error_t *err);
 
 //  Convert size bytes holding exactly one msgpack value to a new JSON
 //  value (the caller json_decrefs it). NULL with err filled
@@ -106,23 +106,23 @@ ZJOB_EXPORT int
 //  followed by more bytes, or nested deeper than msgpack-c reads (a map
 //  ZJOB_JSON_DEPTH_MAX deep; any other top-level value one level less).
 ZJOB_EXPORT json_t *
-    zjob_msgpack_to_json_value (const uint8_t *data, size_t size, zjob_error_t *err);
+zjob_msgpack_to_json_value (const uint8_t *data, size_t size, zjob_error_t *err);
 
 //  Convert an unpacked msgpack object to a new JSON value; NULL only when
 //  out of memory.
 ZJOB_EXPORT json_t *
-    zjob_msgpack_object_to_json (const msgpack_object *obj);
+zjob_msgpack_object_to_json (const msgpack_object *obj);
 
 //  Convert size bytes of msgpack to JSON text printed with flags
 //  (ZJOB_JSON_*). Returns a string the caller frees with free(), or NULL
 //  with err filled as for zjob_msgpack_to_json_value.
 ZJOB_EXPORT char *
-    zjob_msgpack_to_json (const uint8_t *data, size_t size, int flags, zjob_error_t *err);
+zjob_msgpack_to_json (const uint8_t *data, size_t size, int flags, zjob_error_t *err);
 
 //  Print value with flags (ZJOB_JSON_*); any value, not only containers.
 //  Returns a string the caller frees with free(), or NULL if out of memory.
 ZJOB_EXPORT char *
-    zjob_json_dumps (const json_t *value, int flags);
+zjob_json_dumps (const json_t *value, int flags);
 
 //  A job as a JSON object with readable fields: id, workflow_id, status
 //  and priority by name, user_id, tags, inputs/outputs/metadata as JSON
@@ -132,12 +132,12 @@ ZJOB_EXPORT char *
 //  (null when none), attempts, max_attempts, worker_id, execution_ms,
 //  queued_ms. NULL if out of memory; the caller json_decrefs it.
 ZJOB_EXPORT json_t *
-    zjob_job_to_json (const zjob_job_t *job);
+zjob_job_to_json (const zjob_job_t *job);
 
 //  Write ms UTC as "2024-01-31T12:34:56.789Z" into buf (at least
 //  ZJOB_ISO_TIME_LEN bytes). Returns buf.
 ZJOB_EXPORT char *
-    zjob_iso_time (int64_t ms, char *buf);
+zjob_iso_time (int64_t ms, char *buf);
 
 #ifdef __cplusplus
 }

@@ -43,17 +43,17 @@ const char *
 zjob_error_name (int code)
 {
     switch (code) {
-        case ZJOB_OK:               return "ok";
-        case ZJOB_ACCEPTED:         return "accepted";
-        case ZJOB_BAD_REQUEST:      return "bad request";
-        case ZJOB_UNAUTHORIZED:     return "unauthorized";
-        case ZJOB_NOT_FOUND:        return "not found";
-        case ZJOB_CONFLICT:         return "conflict";
-        case ZJOB_TOO_LARGE:        return "too large";
-        case ZJOB_TOO_MANY:         return "too many";
-        case ZJOB_INTERNAL:         return "internal error";
-        case ZJOB_UNAVAILABLE:      return "unavailable";
+        case ZJOB_OK: return "ok";
+        case ZJOB_ACCEPTED: return "accepted";
+        case ZJOB_BAD_REQUEST: return "bad request";
+        case ZJOB_UNAUTHORIZED: return "unauthorized";
+        case ZJOB_NOT_FOUND: return "not found";
+        case ZJOB_CONFLICT: return "conflict";
+        case ZJOB_TOO_LARGE: return "too large";
+        case ZJOB_TOO_MANY: return "too many";
+        case ZJOB_INTERNAL: return "internal error";
+        case ZJOB_UNAVAILABLE: return "unavailable";
         case ZJOB_VERSION_MISMATCH: return "version mismatch";
-        default:                    return "unknown";
+        default: return "unknown";
     }
 }

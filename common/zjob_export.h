@@ -16,10 +16,10 @@
 #ifndef ZJOB_EXPORT_H_INCLUDED
 #define ZJOB_EXPORT_H_INCLUDED
 
-#if defined (__GNUC__) && __GNUC__ >= 4
-#   define ZJOB_EXPORT __attribute__ ((visibility ("default")))
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define ZJOB_EXPORT __attribute__ ((visibility ("default")))
 #else
-#   define ZJOB_EXPORT
+#define ZJOB_EXPORT
 #endif
 
 #endif

@@ -21,19 +21,19 @@
 extern "C" {
 #endif
 
-#define ZJOB_ID_LEN 20          //  characters in a job id, without the NUL
+#define ZJOB_ID_LEN 20  //  characters in a job id, without the NUL
 
 //  Wall-clock time in milliseconds since the Unix epoch, UTC.
 ZJOB_EXPORT int64_t
-    zjob_clock_ms (void);
+zjob_clock_ms (void);
 
 //  True if id has the form of a job id (20 Crockford base32 characters).
 ZJOB_EXPORT bool
-    zjob_id_valid (const char *id);
+zjob_id_valid (const char *id);
 
 //  Milliseconds encoded in the id's first 48 bits, or -1 if not an id.
 ZJOB_EXPORT int64_t
-    zjob_id_time_ms (const char *id);
+zjob_id_time_ms (const char *id);
 
 #ifdef __cplusplus
 }

@@ -42,8 +42,8 @@
 #include <math.h>
 #include "zjob_job_alloc.h"
 
-_Static_assert (sizeof (zjob_job_t) % _Alignof (const char *) == 0,
-                "the tags array placed behind the struct must be aligned");
+_Static_assert(sizeof (zjob_job_t) % _Alignof(const char *) == 0,
+               "the tags array placed behind the struct must be aligned");
 
 
 //  --------------------------------------------------------------------------
@@ -108,7 +108,7 @@ zjob_job_check_tags_unique (const zjob_text_t *tags, size_t count, zjob_error_t 
     for (size_t i = 1; i < count; i++)
         for (size_t j = 0; j < i; j++)
             if (tags [i].len == tags [j].len
-            &&  memcmp (tags [i].ptr, tags [j].ptr, tags [i].len) == 0)
+                && memcmp (tags [i].ptr, tags [j].ptr, tags [i].len) == 0)
                 return zjob_error_set (err, ZJOB_BAD_REQUEST, "tags: \"%.*s\" given twice",
                                        (int) tags [i].len, tags [i].ptr);
     return 0;
@@ -117,7 +117,7 @@ zjob_job_check_tags_unique (const zjob_text_t *tags, size_t count, zjob_error_t 
 //  Encoded map bytes; size 0 is the empty map
 int
 zjob_job_check_data (const char *field, const uint8_t *data, size_t size, zjob_bytes_t *out,
-              zjob_error_t *err)
+                     zjob_error_t *err)
 {
     out->data = NULL;
     out->size = 0;
@@ -168,9 +168,9 @@ zjob_job_t *
 zjob_job_alloc (const zjob_job_fixed_t *fixed)
 {
     size_t size = sizeof (zjob_job_t)
-                + fixed->tag_count * sizeof (const char *)
-                + fixed->inputs.size + fixed->metadata.size
-                + fixed->workflow_id.len + 1;
+        + fixed->tag_count * sizeof (const char *)
+        + fixed->inputs.size + fixed->metadata.size
+        + fixed->workflow_id.len + 1;
     if (fixed->user_id.ptr)
         size += fixed->user_id.len + 1;
     if (fixed->idempotency_key.ptr)
@@ -214,9 +214,9 @@ zjob_job_new (const zjob_spec_t *spec, zjob_error_t *err)
     }
     zjob_job_fixed_t fixed;
     if (s_check_cname ("workflow_id", spec->workflow_id, true, &fixed.workflow_id, err)
-    ||  s_check_cname ("user_id", spec->user_id, false, &fixed.user_id, err)
-    ||  s_check_cname ("idempotency_key", spec->idempotency_key, false,
-                       &fixed.idempotency_key, err))
+        || s_check_cname ("user_id", spec->user_id, false, &fixed.user_id, err)
+        || s_check_cname ("idempotency_key", spec->idempotency_key, false,
+                          &fixed.idempotency_key, err))
         return NULL;
 
     if (spec->tag_count > ZJOB_TAGS_MAX) {
@@ -238,7 +238,8 @@ zjob_job_new (const zjob_spec_t *spec, zjob_error_t *err)
         return NULL;
 
     zjob_priority_t priority = spec->priority == ZJOB_PRIORITY_UNSET
-                             ? ZJOB_PRIORITY_DEFAULT: spec->priority;
+        ? ZJOB_PRIORITY_DEFAULT
+        : spec->priority;
     if ((unsigned) priority >= ZJOB_PRIORITY_COUNT) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "priority: %d is not a priority (0..%d)",
                         (int) spec->priority, ZJOB_PRIORITY_COUNT - 1);
@@ -249,7 +250,7 @@ zjob_job_new (const zjob_spec_t *spec, zjob_error_t *err)
         return NULL;
     }
     if (zjob_job_check_data ("inputs", spec->inputs, spec->inputs_size, &fixed.inputs, err)
-    ||  zjob_job_check_data ("metadata", spec->metadata, spec->metadata_size, &fixed.metadata, err))
+        || zjob_job_check_data ("metadata", spec->metadata, spec->metadata_size, &fixed.metadata, err))
         return NULL;
 
     zjob_job_t *job = zjob_job_alloc (&fixed);
@@ -318,13 +319,14 @@ zjob_job_dup (const zjob_job_t *job)
     if (!job)
         return NULL;
     zjob_job_fixed_t fixed;
-    fixed.workflow_id = (zjob_text_t) { job->workflow_id, strlen (job->workflow_id) };
-    fixed.user_id = (zjob_text_t) { job->user_id, job->user_id? strlen (job->user_id): 0 };
-    fixed.idempotency_key = (zjob_text_t) {
-        job->idempotency_key, job->idempotency_key? strlen (job->idempotency_key): 0 };
+    fixed.workflow_id = (zjob_text_t){ job->workflow_id, strlen (job->workflow_id) };
+    fixed.user_id = (zjob_text_t){ job->user_id, job->user_id ? strlen (job->user_id) : 0 };
+    fixed.idempotency_key = (zjob_text_t){
+        job->idempotency_key, job->idempotency_key ? strlen (job->idempotency_key) : 0
+    };
     fixed.tag_count = job->tag_count;
     for (size_t i = 0; i < fixed.tag_count; i++)
-        fixed.tags [i] = (zjob_text_t) { job->tags [i], strlen (job->tags [i]) };
+        fixed.tags [i] = (zjob_text_t){ job->tags [i], strlen (job->tags [i]) };
     fixed.inputs = job->inputs;
     fixed.metadata = job->metadata;
 
@@ -343,18 +345,18 @@ zjob_job_dup (const zjob_job_t *job)
     copy->refs = 1;
     copy->next = copy->prev = NULL;
 
-    copy->progress_message = job->progress_message? strdup (job->progress_message): NULL;
-    copy->error_kind = job->error_kind? strdup (job->error_kind): NULL;
-    copy->error_message = job->error_message? strdup (job->error_message): NULL;
-    copy->worker_id = job->worker_id? strdup (job->worker_id): NULL;
-    copy->outputs.data = job->outputs.size? zjob_job_memdup (job->outputs.data, job->outputs.size)
-                                          : NULL;
-    copy->outputs.size = copy->outputs.data? job->outputs.size: 0;
+    copy->progress_message = job->progress_message ? strdup (job->progress_message) : NULL;
+    copy->error_kind = job->error_kind ? strdup (job->error_kind) : NULL;
+    copy->error_message = job->error_message ? strdup (job->error_message) : NULL;
+    copy->worker_id = job->worker_id ? strdup (job->worker_id) : NULL;
+    copy->outputs.data = job->outputs.size ? zjob_job_memdup (job->outputs.data, job->outputs.size)
+                                           : NULL;
+    copy->outputs.size = copy->outputs.data ? job->outputs.size : 0;
     if ((job->progress_message && !copy->progress_message)
-    ||  (job->error_kind && !copy->error_kind)
-    ||  (job->error_message && !copy->error_message)
-    ||  (job->worker_id && !copy->worker_id)
-    ||  (job->outputs.size && !copy->outputs.data))
+        || (job->error_kind && !copy->error_kind)
+        || (job->error_message && !copy->error_message)
+        || (job->worker_id && !copy->worker_id)
+        || (job->outputs.size && !copy->outputs.data))
         zjob_job_destroy (&copy);
     return copy;
 }
@@ -373,7 +375,7 @@ s_cut_length (const char *text, size_t max)
         return len;
     len = max;
     while (len > 0 && ((unsigned char) text [len] & 0xC0) == 0x80)
-        len--;                          //  text [len] continues a sequence
+        len--;  //  text [len] continues a sequence
     return len;
 }
 
@@ -413,7 +415,7 @@ zjob_job_set_error (zjob_job_t *job, const char *kind, const char *message)
     if (kind && !(kind_copy = zjob_job_strndup (kind, s_cut_length (kind, ZJOB_NAME_MAX))))
         return -1;
     if (message
-    && !(message_copy = zjob_job_strndup (message, s_cut_length (message, ZJOB_MESSAGE_MAX)))) {
+        && !(message_copy = zjob_job_strndup (message, s_cut_length (message, ZJOB_MESSAGE_MAX)))) {
         free (kind_copy);
         return -1;
     }
@@ -428,9 +430,9 @@ zjob_job_set_error (zjob_job_t *job, const char *kind, const char *message)
 int
 zjob_job_set_progress (zjob_job_t *job, float progress, const char *message, zjob_error_t *err)
 {
-    if (!(progress >= 0.0f && progress <= 1.0f))        //  Also refuses NaN
+    if (!(progress >= 0.0f && progress <= 1.0f))  //  Also refuses NaN
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "progress: not between 0 and 1");
-    size_t len = message? strnlen (message, ZJOB_MESSAGE_MAX + 1): 0;
+    size_t len = message ? strnlen (message, ZJOB_MESSAGE_MAX + 1) : 0;
     if (len > ZJOB_MESSAGE_MAX)
         return zjob_error_set (err, ZJOB_TOO_LARGE, "progress_message: longer than %d bytes",
                                ZJOB_MESSAGE_MAX);
@@ -444,7 +446,7 @@ zjob_job_set_progress (zjob_job_t *job, float progress, const char *message, zjo
 int
 zjob_job_set_worker (zjob_job_t *job, const char *worker_id)
 {
-    size_t len = worker_id? s_cut_length (worker_id, ZJOB_NAME_MAX): 0;
+    size_t len = worker_id ? s_cut_length (worker_id, ZJOB_NAME_MAX) : 0;
     if (s_replace_text (&job->worker_id, worker_id, len))
         return -1;
     job->updated_at = zjob_clock_ms ();
@@ -474,7 +476,7 @@ typedef struct {
     int8_t held;
 } s_move_t;
 
-#define X_  -1                          //  Illegal
+#define X_ -1  //  Illegal
 #define CR_ ZJOB_CREATED
 #define QU_ ZJOB_QUEUED
 #define RU_ ZJOB_RUNNING
@@ -489,14 +491,14 @@ typedef struct {
 //  but no longer held. Terminal states accept nothing.
 static const s_move_t s_transitions [ZJOB_OP_COUNT][ZJOB_STATUS_COUNT] = {
     //                    created    queued     running    paused     completed  failed     cancelled
-    [ZJOB_OP_START]    = {{QU_,QU_}, {X_, X_ }, {X_, X_ }, {QU_,X_ }, {X_, X_ }, {X_, X_ }, {X_, X_ }},
-    [ZJOB_OP_PAUSE]    = {{PA_,PA_}, {PA_,PA_}, {PA_,PA_}, {X_, X_ }, {X_, X_ }, {X_, X_ }, {X_, X_ }},
-    [ZJOB_OP_RESUME]   = {{X_, X_ }, {X_, X_ }, {X_, X_ }, {QU_,RU_}, {X_, X_ }, {X_, X_ }, {X_, X_ }},
-    [ZJOB_OP_CANCEL]   = {{CA_,CA_}, {CA_,CA_}, {CA_,CA_}, {CA_,CA_}, {X_, X_ }, {X_, X_ }, {X_, X_ }},
-    [ZJOB_OP_DISPATCH] = {{X_, X_ }, {RU_,RU_}, {X_, X_ }, {X_, X_ }, {X_, X_ }, {X_, X_ }, {X_, X_ }},
-    [ZJOB_OP_COMPLETE] = {{X_, X_ }, {X_, X_ }, {CO_,CO_}, {X_, X_ }, {X_, X_ }, {X_, X_ }, {X_, X_ }},
-    [ZJOB_OP_FAIL]     = {{X_, X_ }, {X_, X_ }, {FA_,FA_}, {X_, X_ }, {X_, X_ }, {X_, X_ }, {X_, X_ }},
-    [ZJOB_OP_REQUEUE]  = {{X_, X_ }, {X_, X_ }, {QU_,QU_}, {X_, PA_}, {X_, X_ }, {X_, X_ }, {X_, X_ }},
+    [ZJOB_OP_START] = { { QU_, QU_ }, { X_, X_ }, { X_, X_ }, { QU_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_PAUSE] = { { PA_, PA_ }, { PA_, PA_ }, { PA_, PA_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_RESUME] = { { X_, X_ }, { X_, X_ }, { X_, X_ }, { QU_, RU_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_CANCEL] = { { CA_, CA_ }, { CA_, CA_ }, { CA_, CA_ }, { CA_, CA_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_DISPATCH] = { { X_, X_ }, { RU_, RU_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_COMPLETE] = { { X_, X_ }, { X_, X_ }, { CO_, CO_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_FAIL] = { { X_, X_ }, { X_, X_ }, { FA_, FA_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_REQUEUE] = { { X_, X_ }, { X_, X_ }, { QU_, QU_ }, { X_, PA_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
 };
 
 int
@@ -506,11 +508,11 @@ zjob_transition (zjob_status_t from, zjob_op_t op, bool held, zjob_error_t *err)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "unknown status %d or operation %d",
                                (int) from, (int) op);
     const s_move_t *move = &s_transitions [op][from];
-    int to = held? move->held: move->free;
+    int to = held ? move->held : move->free;
     if (to < 0)
         return zjob_error_set (err, ZJOB_CONFLICT, "job is %s%s; cannot %s",
                                zjob_status_name (from),
-                               held && from == ZJOB_PAUSED? " and held by a worker": "",
+                               held && from == ZJOB_PAUSED ? " and held by a worker" : "",
                                zjob_op_name (op));
     return to;
 }
@@ -548,7 +550,7 @@ s_name_index (const char *const *names, int count, const char *name)
 const char *
 zjob_status_name (zjob_status_t status)
 {
-    return (unsigned) status < ZJOB_STATUS_COUNT? s_status_names [status]: "unknown";
+    return (unsigned) status < ZJOB_STATUS_COUNT ? s_status_names [status] : "unknown";
 }
 
 int
@@ -560,7 +562,7 @@ zjob_status_parse (const char *name)
 const char *
 zjob_priority_name (zjob_priority_t priority)
 {
-    return (unsigned) priority < ZJOB_PRIORITY_COUNT? s_priority_names [priority]: "unknown";
+    return (unsigned) priority < ZJOB_PRIORITY_COUNT ? s_priority_names [priority] : "unknown";
 }
 
 int
@@ -572,7 +574,7 @@ zjob_priority_parse (const char *name)
 const char *
 zjob_op_name (zjob_op_t op)
 {
-    return (unsigned) op < ZJOB_OP_COUNT? s_op_names [op]: "unknown";
+    return (unsigned) op < ZJOB_OP_COUNT ? s_op_names [op] : "unknown";
 }
 
 
@@ -619,7 +621,7 @@ const char *const *
 zjob_job_tags (const zjob_job_t *job, size_t *count_p)
 {
     *count_p = job->tag_count;
-    return job->tag_count? (const char *const *) job->tags: NULL;
+    return job->tag_count ? (const char *const *) job->tags : NULL;
 }
 
 //  The bytes of a data field, NULL with size 0 when empty
@@ -627,7 +629,7 @@ static const uint8_t *
 s_bytes (zjob_bytes_t bytes, size_t *size_p)
 {
     *size_p = bytes.size;
-    return bytes.size? bytes.data: NULL;
+    return bytes.size ? bytes.data : NULL;
 }
 
 const uint8_t *

@@ -46,19 +46,19 @@ extern "C" {
 
 //  Limits on what a job may carry; larger input is a ZJOB_BAD_REQUEST or
 //  ZJOB_TOO_LARGE error at creation.
-#define ZJOB_NAME_MAX       128         //  bytes in workflow_id, user_id, a tag
-#define ZJOB_TAGS_MAX       32          //  tags on one job
-#define ZJOB_DATA_MAX       (1 << 20)   //  bytes of encoded inputs, metadata or outputs
-#define ZJOB_MESSAGE_MAX    1024        //  bytes of an error or progress message
+#define ZJOB_NAME_MAX 128        //  bytes in workflow_id, user_id, a tag
+#define ZJOB_TAGS_MAX 32         //  tags on one job
+#define ZJOB_DATA_MAX (1 << 20)  //  bytes of encoded inputs, metadata or outputs
+#define ZJOB_MESSAGE_MAX 1024    //  bytes of an error or progress message
 
 typedef enum {
-    ZJOB_CREATED = 0,                   //  Stored, not yet asked to run
-    ZJOB_QUEUED,                        //  Waiting in the ready queue
-    ZJOB_RUNNING,                       //  Held by a worker
-    ZJOB_PAUSED,                        //  Stopped; a worker may still hold it
-    ZJOB_COMPLETED,                     //  Terminal: outputs are set
-    ZJOB_FAILED,                        //  Terminal: error is set
-    ZJOB_CANCELLED                      //  Terminal
+    ZJOB_CREATED = 0,  //  Stored, not yet asked to run
+    ZJOB_QUEUED,       //  Waiting in the ready queue
+    ZJOB_RUNNING,      //  Held by a worker
+    ZJOB_PAUSED,       //  Stopped; a worker may still hold it
+    ZJOB_COMPLETED,    //  Terminal: outputs are set
+    ZJOB_FAILED,       //  Terminal: error is set
+    ZJOB_CANCELLED     //  Terminal
 } zjob_status_t;
 #define ZJOB_STATUS_COUNT 7
 
@@ -77,8 +77,8 @@ typedef enum {
 
 //  Encoded msgpack bytes (a map), owned by whoever owns the job.
 typedef struct {
-    const uint8_t *data;                //  NULL when empty
-    size_t size;                        //  0 when empty
+    const uint8_t *data;  //  NULL when empty
+    size_t size;          //  0 when empty
 } zjob_bytes_t;
 
 typedef struct _zjob_job_t zjob_job_t;
@@ -87,48 +87,48 @@ typedef struct _zjob_job_t zjob_job_t;
 //  job copies them. Zero/NULL fields take their defaults, except priority
 //  (zero is low, a real rank; ZJOB_PRIORITY_UNSET takes the default).
 typedef struct {
-    const char *workflow_id;            //  Required, 1..ZJOB_NAME_MAX bytes
-    const uint8_t *inputs;              //  msgpack map, or NULL for {}
+    const char *workflow_id;  //  Required, 1..ZJOB_NAME_MAX bytes
+    const uint8_t *inputs;    //  msgpack map, or NULL for {}
     size_t inputs_size;
-    zjob_priority_t priority;           //  ZJOB_PRIORITY_UNSET for the default
-                                        //  (medium); beware: zero is LOW
-    const char *user_id;                //  NULL for none
-    const char *const *tags;            //  tag_count strings
+    zjob_priority_t priority;  //  ZJOB_PRIORITY_UNSET for the default
+                               //  (medium); beware: zero is LOW
+    const char *user_id;       //  NULL for none
+    const char *const *tags;   //  tag_count strings
     size_t tag_count;
-    const uint8_t *metadata;            //  msgpack map, or NULL for {}
+    const uint8_t *metadata;  //  msgpack map, or NULL for {}
     size_t metadata_size;
-    const char *idempotency_key;        //  NULL for none; see the broker
-    uint32_t max_attempts;              //  0 = no limit
-    int64_t run_at;                     //  ms UTC not to start before; 0 = now
+    const char *idempotency_key;  //  NULL for none; see the broker
+    uint32_t max_attempts;        //  0 = no limit
+    int64_t run_at;               //  ms UTC not to start before; 0 = now
 } zjob_spec_t;
 
 //  Take one more reference to job; returns job.
 ZJOB_EXPORT zjob_job_t *
-    zjob_job_ref (zjob_job_t *job);
+zjob_job_ref (zjob_job_t *job);
 
 //  Drop one reference; the job is freed with the last. Accepts NULL and
 //  sets *self_p to NULL.
 ZJOB_EXPORT void
-    zjob_job_destroy (zjob_job_t **self_p);
+zjob_job_destroy (zjob_job_t **self_p);
 
 //  A deep copy with one reference, as independent of job as a new job.
 ZJOB_EXPORT zjob_job_t *
-    zjob_job_dup (const zjob_job_t *job);
+zjob_job_dup (const zjob_job_t *job);
 
 //  True for completed, failed and cancelled.
 ZJOB_EXPORT bool
-    zjob_status_terminal (zjob_status_t status);
+zjob_status_terminal (zjob_status_t status);
 
 //  Names as used on the wire, in the CLI and in logs ("queued", "high").
 //  The _parse functions return -1 for an unknown name.
 ZJOB_EXPORT const char *
-    zjob_status_name (zjob_status_t status);
+zjob_status_name (zjob_status_t status);
 ZJOB_EXPORT int
-    zjob_status_parse (const char *name);
+zjob_status_parse (const char *name);
 ZJOB_EXPORT const char *
-    zjob_priority_name (zjob_priority_t priority);
+zjob_priority_name (zjob_priority_t priority);
 ZJOB_EXPORT int
-    zjob_priority_parse (const char *name);
+zjob_priority_parse (const char *name);
 
 //  --------------------------------------------------------------------------
 //  Accessors. Strings and bytes are borrowed: valid while the job lives
@@ -136,76 +136,76 @@ ZJOB_EXPORT int
 
 //  The id (ZJOB_ID_LEN characters), the workflow, the status and priority.
 ZJOB_EXPORT const char *
-    zjob_job_id (const zjob_job_t *job);
+zjob_job_id (const zjob_job_t *job);
 ZJOB_EXPORT const char *
-    zjob_job_workflow (const zjob_job_t *job);
+zjob_job_workflow (const zjob_job_t *job);
 ZJOB_EXPORT zjob_status_t
-    zjob_job_status (const zjob_job_t *job);
+zjob_job_status (const zjob_job_t *job);
 ZJOB_EXPORT zjob_priority_t
-    zjob_job_priority (const zjob_job_t *job);
+zjob_job_priority (const zjob_job_t *job);
 
 //  The user and the idempotency key the job was submitted with; NULL if none.
 ZJOB_EXPORT const char *
-    zjob_job_user (const zjob_job_t *job);
+zjob_job_user (const zjob_job_t *job);
 ZJOB_EXPORT const char *
-    zjob_job_idempotency_key (const zjob_job_t *job);
+zjob_job_idempotency_key (const zjob_job_t *job);
 
 //  The tags: an array of *count_p strings, NULL with *count_p 0 if none.
 ZJOB_EXPORT const char *const *
-    zjob_job_tags (const zjob_job_t *job, size_t *count_p);
+zjob_job_tags (const zjob_job_t *job, size_t *count_p);
 
 //  The inputs, metadata and outputs: one encoded msgpack map of *size_p
 //  bytes, or NULL with *size_p 0 when empty (outputs: until completed).
 ZJOB_EXPORT const uint8_t *
-    zjob_job_inputs (const zjob_job_t *job, size_t *size_p);
+zjob_job_inputs (const zjob_job_t *job, size_t *size_p);
 ZJOB_EXPORT const uint8_t *
-    zjob_job_metadata (const zjob_job_t *job, size_t *size_p);
+zjob_job_metadata (const zjob_job_t *job, size_t *size_p);
 ZJOB_EXPORT const uint8_t *
-    zjob_job_outputs (const zjob_job_t *job, size_t *size_p);
+zjob_job_outputs (const zjob_job_t *job, size_t *size_p);
 
 //  Progress as last reported (0.0 .. 1.0) and its message (NULL if none).
 ZJOB_EXPORT float
-    zjob_job_progress (const zjob_job_t *job);
+zjob_job_progress (const zjob_job_t *job);
 ZJOB_EXPORT const char *
-    zjob_job_progress_message (const zjob_job_t *job);
+zjob_job_progress_message (const zjob_job_t *job);
 
 //  The error of a failed job (or of its last failed attempt): a short
 //  snake_case kind and a message, each NULL if none.
 ZJOB_EXPORT const char *
-    zjob_job_error_kind (const zjob_job_t *job);
+zjob_job_error_kind (const zjob_job_t *job);
 ZJOB_EXPORT const char *
-    zjob_job_error_message (const zjob_job_t *job);
+zjob_job_error_message (const zjob_job_t *job);
 
 //  The worker holding or last holding the job, NULL if none yet.
 ZJOB_EXPORT const char *
-    zjob_job_worker (const zjob_job_t *job);
+zjob_job_worker (const zjob_job_t *job);
 
 //  Times handed to a worker, and the most allowed (0: no limit).
 ZJOB_EXPORT uint32_t
-    zjob_job_attempts (const zjob_job_t *job);
+zjob_job_attempts (const zjob_job_t *job);
 ZJOB_EXPORT uint32_t
-    zjob_job_max_attempts (const zjob_job_t *job);
+zjob_job_max_attempts (const zjob_job_t *job);
 
 //  Created, last changed, last queued, first started, finished (reached a
 //  terminal status), and the time it may not start before (0: at once).
 ZJOB_EXPORT int64_t
-    zjob_job_created_at (const zjob_job_t *job);
+zjob_job_created_at (const zjob_job_t *job);
 ZJOB_EXPORT int64_t
-    zjob_job_updated_at (const zjob_job_t *job);
+zjob_job_updated_at (const zjob_job_t *job);
 ZJOB_EXPORT int64_t
-    zjob_job_queued_at (const zjob_job_t *job);
+zjob_job_queued_at (const zjob_job_t *job);
 ZJOB_EXPORT int64_t
-    zjob_job_started_at (const zjob_job_t *job);
+zjob_job_started_at (const zjob_job_t *job);
 ZJOB_EXPORT int64_t
-    zjob_job_completed_at (const zjob_job_t *job);
+zjob_job_completed_at (const zjob_job_t *job);
 ZJOB_EXPORT int64_t
-    zjob_job_run_at (const zjob_job_t *job);
+zjob_job_run_at (const zjob_job_t *job);
 
 //  Msecs spent running and spent queued, over all attempts.
 ZJOB_EXPORT int64_t
-    zjob_job_execution_ms (const zjob_job_t *job);
+zjob_job_execution_ms (const zjob_job_t *job);
 ZJOB_EXPORT int64_t
-    zjob_job_queued_ms (const zjob_job_t *job);
+zjob_job_queued_ms (const zjob_job_t *job);
 
 #ifdef __cplusplus
 }

@@ -16,18 +16,18 @@
 
 //  A string that need not be NUL-terminated (msgpack str values are not)
 typedef struct {
-    const char *ptr;                    //  NULL for none
-    size_t len;                         //  bytes, without any NUL
+    const char *ptr;  //  NULL for none
+    size_t len;       //  bytes, without any NUL
 } zjob_text_t;
 
 //  What goes into a job's single allocation
 typedef struct {
-    zjob_text_t workflow_id;            //  Required
-    zjob_text_t user_id;                //  ptr NULL if none
-    zjob_text_t idempotency_key;        //  ptr NULL if none
-    zjob_text_t tags [ZJOB_TAGS_MAX];   //  tag_count entries
+    zjob_text_t workflow_id;           //  Required
+    zjob_text_t user_id;               //  ptr NULL if none
+    zjob_text_t idempotency_key;       //  ptr NULL if none
+    zjob_text_t tags [ZJOB_TAGS_MAX];  //  tag_count entries
     size_t tag_count;
-    zjob_bytes_t inputs;                //  Empty: data NULL, size 0
+    zjob_bytes_t inputs;  //  Empty: data NULL, size 0
     zjob_bytes_t metadata;
 } zjob_job_fixed_t;
 
@@ -35,31 +35,31 @@ typedef struct {
 //  one allocation, or NULL if out of memory. The caller sets the id and
 //  everything else, and owns the job.
 zjob_job_t *
-    zjob_job_alloc (const zjob_job_fixed_t *fixed);
+zjob_job_alloc (const zjob_job_fixed_t *fixed);
 
 //  Check len bytes at name as a name (1..ZJOB_NAME_MAX printable ASCII,
 //  no space). Returns 0, or -1 with err naming field.
 int
-    zjob_job_check_name (const char *field, const char *name, size_t len, zjob_error_t *err);
+zjob_job_check_name (const char *field, const char *name, size_t len, zjob_error_t *err);
 
 //  Refuse a repeated tag among count tags already checked one by one.
 //  Returns 0, or -1 with err set.
 int
-    zjob_job_check_tags_unique (const zjob_text_t *tags, size_t count, zjob_error_t *err);
+zjob_job_check_tags_unique (const zjob_text_t *tags, size_t count, zjob_error_t *err);
 
 //  Check size bytes at data as one encoded msgpack map (size 0 is the
 //  empty map) of at most ZJOB_DATA_MAX bytes; on 0 *out borrows data.
 //  Returns 0, or -1 with err naming field.
 int
-    zjob_job_check_data (const char *field, const uint8_t *data, size_t size,
-                         zjob_bytes_t *out, zjob_error_t *err);
+zjob_job_check_data (const char *field, const uint8_t *data, size_t size,
+                     zjob_bytes_t *out, zjob_error_t *err);
 
 //  A malloc'd copy of len bytes at text plus a NUL, or NULL; the caller's
 char *
-    zjob_job_strndup (const char *text, size_t len);
+zjob_job_strndup (const char *text, size_t len);
 
 //  A malloc'd copy of size bytes at data, or NULL; the caller's
 uint8_t *
-    zjob_job_memdup (const uint8_t *data, size_t size);
+zjob_job_memdup (const uint8_t *data, size_t size);
 
 #endif

@@ -56,43 +56,66 @@
 //  Codec: keys
 
 typedef enum {
-    K_ID, K_WF, K_PRI, K_ST, K_HELD, K_USER, K_TAGS, K_IN, K_META, K_IDEM,
-    K_MAXA, K_RUNAT, K_ATT, K_PROG, K_PMSG, K_CT, K_UT, K_QT, K_SAT, K_CAT,
-    K_XMS, K_QMS, K_EKIND, K_EMSG, K_WK, K_OUT,
+    K_ID,
+    K_WF,
+    K_PRI,
+    K_ST,
+    K_HELD,
+    K_USER,
+    K_TAGS,
+    K_IN,
+    K_META,
+    K_IDEM,
+    K_MAXA,
+    K_RUNAT,
+    K_ATT,
+    K_PROG,
+    K_PMSG,
+    K_CT,
+    K_UT,
+    K_QT,
+    K_SAT,
+    K_CAT,
+    K_XMS,
+    K_QMS,
+    K_EKIND,
+    K_EMSG,
+    K_WK,
+    K_OUT,
     K_COUNT
 } s_key_t;
 
 static const struct {
-    const char *key;                    //  On the wire
-    size_t len;                         //  strlen (key)
-    const char *field;                  //  In the struct and in messages
+    const char *key;    //  On the wire
+    size_t len;         //  strlen (key)
+    const char *field;  //  In the struct and in messages
 } s_keys [K_COUNT] = {
-    [K_ID]    = { "id",    2, "id" },
-    [K_WF]    = { "wf",    2, "workflow_id" },
-    [K_PRI]   = { "pri",   3, "priority" },
-    [K_ST]    = { "st",    2, "status" },
-    [K_HELD]  = { "held",  4, "held" },
-    [K_USER]  = { "user",  4, "user_id" },
-    [K_TAGS]  = { "tags",  4, "tags" },
-    [K_IN]    = { "in",    2, "inputs" },
-    [K_META]  = { "meta",  4, "metadata" },
-    [K_IDEM]  = { "idem",  4, "idempotency_key" },
-    [K_MAXA]  = { "maxa",  4, "max_attempts" },
+    [K_ID] = { "id", 2, "id" },
+    [K_WF] = { "wf", 2, "workflow_id" },
+    [K_PRI] = { "pri", 3, "priority" },
+    [K_ST] = { "st", 2, "status" },
+    [K_HELD] = { "held", 4, "held" },
+    [K_USER] = { "user", 4, "user_id" },
+    [K_TAGS] = { "tags", 4, "tags" },
+    [K_IN] = { "in", 2, "inputs" },
+    [K_META] = { "meta", 4, "metadata" },
+    [K_IDEM] = { "idem", 4, "idempotency_key" },
+    [K_MAXA] = { "maxa", 4, "max_attempts" },
     [K_RUNAT] = { "runat", 5, "run_at" },
-    [K_ATT]   = { "att",   3, "attempts" },
-    [K_PROG]  = { "prog",  4, "progress" },
-    [K_PMSG]  = { "pmsg",  4, "progress_message" },
-    [K_CT]    = { "ct",    2, "created_at" },
-    [K_UT]    = { "ut",    2, "updated_at" },
-    [K_QT]    = { "qt",    2, "queued_at" },
-    [K_SAT]   = { "sat",   3, "started_at" },
-    [K_CAT]   = { "cat",   3, "completed_at" },
-    [K_XMS]   = { "xms",   3, "execution_ms" },
-    [K_QMS]   = { "qms",   3, "queued_ms" },
+    [K_ATT] = { "att", 3, "attempts" },
+    [K_PROG] = { "prog", 4, "progress" },
+    [K_PMSG] = { "pmsg", 4, "progress_message" },
+    [K_CT] = { "ct", 2, "created_at" },
+    [K_UT] = { "ut", 2, "updated_at" },
+    [K_QT] = { "qt", 2, "queued_at" },
+    [K_SAT] = { "sat", 3, "started_at" },
+    [K_CAT] = { "cat", 3, "completed_at" },
+    [K_XMS] = { "xms", 3, "execution_ms" },
+    [K_QMS] = { "qms", 3, "queued_ms" },
     [K_EKIND] = { "ekind", 5, "error_kind" },
-    [K_EMSG]  = { "emsg",  4, "error_message" },
-    [K_WK]    = { "wk",    2, "worker_id" },
-    [K_OUT]   = { "out",   3, "outputs" },
+    [K_EMSG] = { "emsg", 4, "error_message" },
+    [K_WK] = { "wk", 2, "worker_id" },
+    [K_OUT] = { "out", 3, "outputs" },
 };
 
 //  The key's index, or -1 for a key this version does not know
@@ -103,7 +126,7 @@ s_key_lookup (const char *key, size_t len)
         return -1;
     for (int k = 0; k < K_COUNT; k++)
         if (s_keys [k].len == len && s_keys [k].key [0] == key [0]
-        &&  memcmp (s_keys [k].key, key, len) == 0)
+            && memcmp (s_keys [k].key, key, len) == 0)
             return k;
     return -1;
 }
@@ -284,7 +307,7 @@ zjob_job_encode (const zjob_job_t *job, uint8_t **data_p, size_t *size_p)
     //  Size the buffer to the record (the sbuffer would start at 8 KB):
     //  keys and headers take well under 192 bytes, the rest is the values
     size_t estimate = 192 + strlen (job->workflow_id)
-                    + job->inputs.size + job->metadata.size + job->outputs.size;
+        + job->inputs.size + job->metadata.size + job->outputs.size;
     if (job->user_id)
         estimate += strlen (job->user_id);
     if (job->idempotency_key)
@@ -392,7 +415,7 @@ s_get_data (const msgpack_object *obj, s_key_t k, zjob_bytes_t *bytes, zjob_erro
     if (obj->type != MSGPACK_OBJECT_BIN)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: not bin", s_keys [k].field);
     if (zjob_job_check_data (s_keys [k].field, (const uint8_t *) obj->via.bin.ptr,
-                      obj->via.bin.size, bytes, err)) {
+                             obj->via.bin.size, bytes, err)) {
         err->code = ZJOB_BAD_REQUEST;
         return -1;
     }
@@ -406,7 +429,7 @@ static int
 s_find_values (const msgpack_object *obj, const msgpack_object *values [K_COUNT],
                zjob_error_t *err)
 {
-    uint32_t unknown = 0;               //  Keys of a later version
+    uint32_t unknown = 0;  //  Keys of a later version
     for (uint32_t i = 0; i < obj->via.map.size; i++) {
         const msgpack_object_kv *kv = &obj->via.map.ptr [i];
         if (kv->key.type != MSGPACK_OBJECT_STR) {
@@ -415,7 +438,7 @@ s_find_values (const msgpack_object *obj, const msgpack_object *values [K_COUNT]
         }
         int k = s_key_lookup (kv->key.via.str.ptr, kv->key.via.str.size);
         if (k < 0) {
-            unknown++;                  //  A later version's field
+            unknown++;  //  A later version's field
             continue;
         }
         if (values [k]) {
@@ -428,7 +451,7 @@ s_find_values (const msgpack_object *obj, const msgpack_object *values [K_COUNT]
     //  Skipped keys are refused twice all the same; only they can repeat
     //  one another, so a map without two of them costs nothing more
     uint32_t repeat;
-    int repeated = unknown > 1? zjob_msgpack_map_repeated (obj, &repeat): 0;
+    int repeated = unknown > 1 ? zjob_msgpack_map_repeated (obj, &repeat) : 0;
     if (repeated < 0) {
         zjob_error_set (err, ZJOB_INTERNAL, "job: out of memory decoding");
         return -1;
@@ -436,7 +459,7 @@ s_find_values (const msgpack_object *obj, const msgpack_object *values [K_COUNT]
     if (repeated) {
         const msgpack_object_str *key = &obj->via.map.ptr [repeat].key.via.str;
         zjob_error_set (err, ZJOB_BAD_REQUEST, "job: key \"%.*s\" given twice",
-                        key->size > 64? 64: (int) key->size, key->ptr);
+                        key->size > 64 ? 64 : (int) key->size, key->ptr);
         return -1;
     }
     static const s_key_t required [] = { K_ID, K_WF, K_PRI, K_ST, K_CT };
@@ -468,10 +491,10 @@ s_get_fixed (const msgpack_object **values, zjob_job_fixed_t *fixed, char *id_te
         return -1;
     }
     if (s_get_name (values [K_WF], K_WF, &fixed->workflow_id, err)
-    || (values [K_USER] && s_get_name (values [K_USER], K_USER, &fixed->user_id, err))
-    || (values [K_IDEM] && s_get_name (values [K_IDEM], K_IDEM, &fixed->idempotency_key, err))
-    || (values [K_IN] && s_get_data (values [K_IN], K_IN, &fixed->inputs, err))
-    || (values [K_META] && s_get_data (values [K_META], K_META, &fixed->metadata, err)))
+        || (values [K_USER] && s_get_name (values [K_USER], K_USER, &fixed->user_id, err))
+        || (values [K_IDEM] && s_get_name (values [K_IDEM], K_IDEM, &fixed->idempotency_key, err))
+        || (values [K_IN] && s_get_data (values [K_IN], K_IN, &fixed->inputs, err))
+        || (values [K_META] && s_get_data (values [K_META], K_META, &fixed->metadata, err)))
         return -1;
     if (values [K_TAGS]) {
         const msgpack_object *tags = values [K_TAGS];
@@ -499,9 +522,8 @@ s_get_progress (const msgpack_object *value, double *progress, zjob_error_t *err
 {
     if (value->type == MSGPACK_OBJECT_FLOAT32 || value->type == MSGPACK_OBJECT_FLOAT64)
         *progress = value->via.f64;
-    else
-    if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        *progress = value->via.u64 <= 1? (double) value->via.u64: 2.0;
+    else if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        *progress = value->via.u64 <= 1 ? (double) value->via.u64 : 2.0;
     else {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "progress: not a number");
         return -1;
@@ -566,9 +588,9 @@ zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err)
     uint64_t priority = 0, status = 0, max_attempts = 0, attempts = 0;
     int64_t times [K_COUNT] = { 0 };
     if (s_get_uint (values [K_PRI], K_PRI, ZJOB_PRIORITY_COUNT - 1, &priority, err)
-    ||  s_get_uint (values [K_ST], K_ST, ZJOB_STATUS_COUNT - 1, &status, err)
-    || (values [K_MAXA] && s_get_uint (values [K_MAXA], K_MAXA, UINT32_MAX, &max_attempts, err))
-    || (values [K_ATT] && s_get_uint (values [K_ATT], K_ATT, UINT32_MAX, &attempts, err)))
+        || s_get_uint (values [K_ST], K_ST, ZJOB_STATUS_COUNT - 1, &status, err)
+        || (values [K_MAXA] && s_get_uint (values [K_MAXA], K_MAXA, UINT32_MAX, &max_attempts, err))
+        || (values [K_ATT] && s_get_uint (values [K_ATT], K_ATT, UINT32_MAX, &attempts, err)))
         return NULL;
     static const s_key_t time_keys [] = {
         K_RUNAT, K_CT, K_UT, K_QT, K_SAT, K_CAT, K_XMS, K_QMS
@@ -594,13 +616,13 @@ zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err)
     zjob_bytes_t outputs = { NULL, 0 };
     if ((values [K_PMSG]
          && s_get_message (values [K_PMSG], K_PMSG, ZJOB_MESSAGE_MAX, &texts [K_PMSG], err))
-    ||  (values [K_EKIND]
-         && s_get_message (values [K_EKIND], K_EKIND, ZJOB_NAME_MAX, &texts [K_EKIND], err))
-    ||  (values [K_EMSG]
-         && s_get_message (values [K_EMSG], K_EMSG, ZJOB_MESSAGE_MAX, &texts [K_EMSG], err))
-    ||  (values [K_WK]
-         && s_get_message (values [K_WK], K_WK, ZJOB_NAME_MAX, &texts [K_WK], err))
-    ||  (values [K_OUT] && s_get_data (values [K_OUT], K_OUT, &outputs, err)))
+        || (values [K_EKIND]
+            && s_get_message (values [K_EKIND], K_EKIND, ZJOB_NAME_MAX, &texts [K_EKIND], err))
+        || (values [K_EMSG]
+            && s_get_message (values [K_EMSG], K_EMSG, ZJOB_MESSAGE_MAX, &texts [K_EMSG], err))
+        || (values [K_WK]
+            && s_get_message (values [K_WK], K_WK, ZJOB_NAME_MAX, &texts [K_WK], err))
+        || (values [K_OUT] && s_get_data (values [K_OUT], K_OUT, &outputs, err)))
         return NULL;
 
     //  Everything is valid: build the job
@@ -618,7 +640,7 @@ zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err)
     job->progress = (float) progress;
     job->run_at = times [K_RUNAT];
     job->created_at = times [K_CT];
-    job->updated_at = values [K_UT]? times [K_UT]: times [K_CT];
+    job->updated_at = values [K_UT] ? times [K_UT] : times [K_CT];
     job->queued_at = times [K_QT];
     job->started_at = times [K_SAT];
     job->completed_at = times [K_CAT];
@@ -658,7 +680,8 @@ zjob_job_decode (const uint8_t *data, size_t size, zjob_error_t *err)
     size_t offset = 0;
     zjob_job_t *job = NULL;
     if (msgpack_unpack_next (&result, (const char *) data, size, &offset)
-        == MSGPACK_UNPACK_SUCCESS && offset == size)
+            == MSGPACK_UNPACK_SUCCESS
+        && offset == size)
         job = zjob_job_from_object (&result.data, err);
     else
         zjob_error_set (err, ZJOB_BAD_REQUEST, "job: not msgpack");

@@ -34,14 +34,14 @@ extern "C" {
 //  What can happen to a job. The first four are the user's operations;
 //  the rest are the broker's, driven by workers and by recovery.
 typedef enum {
-    ZJOB_OP_START = 0,                  //  created/paused -> queued
-    ZJOB_OP_PAUSE,                      //  created/queued/running -> paused
-    ZJOB_OP_RESUME,                     //  paused -> queued (or running, if held)
-    ZJOB_OP_CANCEL,                     //  any non-terminal -> cancelled
-    ZJOB_OP_DISPATCH,                   //  queued -> running
-    ZJOB_OP_COMPLETE,                   //  running -> completed
-    ZJOB_OP_FAIL,                       //  running -> failed
-    ZJOB_OP_REQUEUE                     //  running -> queued; paused(held) -> paused
+    ZJOB_OP_START = 0,  //  created/paused -> queued
+    ZJOB_OP_PAUSE,      //  created/queued/running -> paused
+    ZJOB_OP_RESUME,     //  paused -> queued (or running, if held)
+    ZJOB_OP_CANCEL,     //  any non-terminal -> cancelled
+    ZJOB_OP_DISPATCH,   //  queued -> running
+    ZJOB_OP_COMPLETE,   //  running -> completed
+    ZJOB_OP_FAIL,       //  running -> failed
+    ZJOB_OP_REQUEUE     //  running -> queued; paused(held) -> paused
 } zjob_op_t;
 #define ZJOB_OP_COUNT 8
 
@@ -50,65 +50,65 @@ struct _zjob_job_t {
     //  million of these, so every 8 bytes is 8 MB.
 
     //  Fixed at creation; the strings and bytes point into this allocation
-    char id [ZJOB_ID_LEN + 1];          //  Time-sortable printable id
-    uint8_t priority;                   //  zjob_priority_t
-    uint8_t status;                     //  zjob_status_t
-    uint8_t held;                       //  1 while a worker holds it (running,
-                                        //  or paused while running)
-    uint16_t tag_count;                 //  Entries in tags
-    uint32_t max_attempts;              //  0 = no limit
-    const char *workflow_id;            //  Never NULL
-    const char *user_id;                //  NULL if none
-    const char **tags;                  //  tag_count strings, NULL if none
-    zjob_bytes_t inputs;                //  Encoded msgpack map
-    zjob_bytes_t metadata;              //  Encoded msgpack map, may be empty
-    const char *idempotency_key;        //  NULL if none
-    int64_t run_at;                     //  ms UTC; 0 = as soon as queued
+    char id [ZJOB_ID_LEN + 1];    //  Time-sortable printable id
+    uint8_t priority;             //  zjob_priority_t
+    uint8_t status;               //  zjob_status_t
+    uint8_t held;                 //  1 while a worker holds it (running,
+                                  //  or paused while running)
+    uint16_t tag_count;           //  Entries in tags
+    uint32_t max_attempts;        //  0 = no limit
+    const char *workflow_id;      //  Never NULL
+    const char *user_id;          //  NULL if none
+    const char **tags;            //  tag_count strings, NULL if none
+    zjob_bytes_t inputs;          //  Encoded msgpack map
+    zjob_bytes_t metadata;        //  Encoded msgpack map, may be empty
+    const char *idempotency_key;  //  NULL if none
+    int64_t run_at;               //  ms UTC; 0 = as soon as queued
 
     //  Changes over the job's life
-    uint32_t attempts;                  //  Times handed to a worker
-    float progress;                     //  0.0 .. 1.0
-    int64_t created_at;                 //  ms UTC
-    int64_t updated_at;                 //  ms UTC, every change
-    int64_t queued_at;                  //  ms UTC of the last enqueue, 0 if never
-    int64_t started_at;                 //  ms UTC of the first dispatch, 0 if never
-    int64_t completed_at;               //  ms UTC of reaching a terminal state
-    int64_t execution_ms;               //  Time spent running, all attempts
-    int64_t queued_ms;                  //  Time spent queued, all attempts
-    char *progress_message;             //  NULL if none
-    char *error_kind;                   //  NULL unless failed (or last attempt failed)
-    char *error_message;                //  NULL unless failed
-    char *worker_id;                    //  Worker holding or last holding the job
-    zjob_bytes_t outputs;               //  Encoded map, set when completed
+    uint32_t attempts;       //  Times handed to a worker
+    float progress;          //  0.0 .. 1.0
+    int64_t created_at;      //  ms UTC
+    int64_t updated_at;      //  ms UTC, every change
+    int64_t queued_at;       //  ms UTC of the last enqueue, 0 if never
+    int64_t started_at;      //  ms UTC of the first dispatch, 0 if never
+    int64_t completed_at;    //  ms UTC of reaching a terminal state
+    int64_t execution_ms;    //  Time spent running, all attempts
+    int64_t queued_ms;       //  Time spent queued, all attempts
+    char *progress_message;  //  NULL if none
+    char *error_kind;        //  NULL unless failed (or last attempt failed)
+    char *error_message;     //  NULL unless failed
+    char *worker_id;         //  Worker holding or last holding the job
+    zjob_bytes_t outputs;    //  Encoded map, set when completed
 
     //  Process-local bookkeeping, never encoded
-    int32_t refs;                       //  References held
-    zjob_job_t *next;                   //  Intrusive links for the owner's queue
+    int32_t refs;      //  References held
+    zjob_job_t *next;  //  Intrusive links for the owner's queue
     zjob_job_t *prev;
-    uint64_t seq;                       //  Enqueue order, set by the owner
+    uint64_t seq;  //  Enqueue order, set by the owner
 };
 
 //  Create a job from spec with a new id, status created and the times set
 //  to now. Validates every field; on a bad one returns NULL and fills err
 //  (ZJOB_BAD_REQUEST or ZJOB_TOO_LARGE). The caller owns one reference.
 zjob_job_t *
-    zjob_job_new (const zjob_spec_t *spec, zjob_error_t *err);
+zjob_job_new (const zjob_spec_t *spec, zjob_error_t *err);
 
 //  Setters for the changing fields; they copy what they are given and set
 //  updated_at to now. data/text may be NULL to clear. Return 0, or -1 with
 //  err filled in when a value is over its limit or not a msgpack map.
 int
-    zjob_job_set_outputs (zjob_job_t *job, const uint8_t *data, size_t size, zjob_error_t *err);
+zjob_job_set_outputs (zjob_job_t *job, const uint8_t *data, size_t size, zjob_error_t *err);
 int
-    zjob_job_set_error (zjob_job_t *job, const char *kind, const char *message);
+zjob_job_set_error (zjob_job_t *job, const char *kind, const char *message);
 int
-    zjob_job_set_progress (zjob_job_t *job, float progress, const char *message, zjob_error_t *err);
+zjob_job_set_progress (zjob_job_t *job, float progress, const char *message, zjob_error_t *err);
 int
-    zjob_job_set_worker (zjob_job_t *job, const char *worker_id);
+zjob_job_set_worker (zjob_job_t *job, const char *worker_id);
 
 //  True if job carries every one of the tag_count tags.
 bool
-    zjob_job_has_tags (const zjob_job_t *job, const char *const *tags, size_t tag_count);
+zjob_job_has_tags (const zjob_job_t *job, const char *const *tags, size_t tag_count);
 
 //  The transition table. Returns the status op leads to from status from,
 //  or -1 if op is illegal there (and fills err with ZJOB_CONFLICT naming
@@ -116,36 +116,36 @@ bool
 //  resume leads (running if held, else queued) and whether requeue is legal
 //  from paused.
 int
-    zjob_transition (zjob_status_t from, zjob_op_t op, bool held, zjob_error_t *err);
+zjob_transition (zjob_status_t from, zjob_op_t op, bool held, zjob_error_t *err);
 
 //  True if name is a valid workflow id, user id, tag or idempotency key:
 //  1..ZJOB_NAME_MAX bytes of printable ASCII without spaces.
 bool
-    zjob_name_valid (const char *name);
+zjob_name_valid (const char *name);
 
 //  The operation's name ("pause"), as in logs and errors.
 const char *
-    zjob_op_name (zjob_op_t op);
+zjob_op_name (zjob_op_t op);
 
 //  Append the job as a msgpack map to pk. Returns 0 or -1 on a pack error.
 int
-    zjob_job_pack (const zjob_job_t *job, msgpack_packer *pk);
+zjob_job_pack (const zjob_job_t *job, msgpack_packer *pk);
 
 //  Encode to a fresh buffer; the caller frees *data_p with free().
 //  Returns 0, or -1 if out of memory.
 int
-    zjob_job_encode (const zjob_job_t *job, uint8_t **data_p, size_t *size_p);
+zjob_job_encode (const zjob_job_t *job, uint8_t **data_p, size_t *size_p);
 
 //  Decode a job from a msgpack object (a map as written by zjob_job_pack).
 //  Returns a new job with one reference, or NULL with err filled in
 //  (ZJOB_BAD_REQUEST) for a wrong type, a missing or invalid field.
 zjob_job_t *
-    zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err);
+zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err);
 
 //  Decode a job from size bytes at data, which must hold exactly one
 //  msgpack map. Corrupt or truncated input returns NULL with err filled in.
 zjob_job_t *
-    zjob_job_decode (const uint8_t *data, size_t size, zjob_error_t *err);
+zjob_job_decode (const uint8_t *data, size_t size, zjob_error_t *err);
 
 #ifdef __cplusplus
 }

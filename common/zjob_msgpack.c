@@ -28,51 +28,76 @@ zjob_msgpack_scan (const uint8_t *data, size_t size, int max_depth,
         if (pos >= size)
             return ZJOB_SCAN_TRUNCATED;
         uint8_t byte = data [pos++];
-        int width = 0;                  //  Bytes of the length or count field
-        uint64_t skip = 0;              //  Payload bytes after that field
-        uint64_t items = 0;             //  Items of a container
+        int width = 0;       //  Bytes of the length or count field
+        uint64_t skip = 0;   //  Payload bytes after that field
+        uint64_t items = 0;  //  Items of a container
         bool container = false;
         bool is_map = false;
         if (byte <= 0x7f || byte >= 0xe0 || byte == 0xc0 || byte == 0xc2 || byte == 0xc3)
-            ;                           //  fixint, nil, bool: the byte alone
-        else
-        if (byte <= 0x8f) {
+            ;  //  fixint, nil, bool: the byte alone
+        else if (byte <= 0x8f) {
             container = is_map = true;
             items = byte & 0x0f;
         }
-        else
-        if (byte <= 0x9f) {
+        else if (byte <= 0x9f) {
             container = true;
             items = byte & 0x0f;
         }
+        else if (byte <= 0xbf)
+            skip = byte & 0x1f;  //  fixstr
         else
-        if (byte <= 0xbf)
-            skip = byte & 0x1f;         //  fixstr
-        else
-        switch (byte) {
-            case 0xc4: case 0xd9: width = 1; break;     //  bin8, str8
-            case 0xc5: case 0xda: width = 2; break;     //  bin16, str16
-            case 0xc6: case 0xdb: width = 4; break;     //  bin32, str32
-            case 0xc7: width = 1; skip = 1; break;      //  ext8, + type byte
-            case 0xc8: width = 2; skip = 1; break;      //  ext16
-            case 0xc9: width = 4; skip = 1; break;      //  ext32
-            case 0xca: skip = 4; break;                 //  float32
-            case 0xcb: skip = 8; break;                 //  float64
-            case 0xcc: case 0xd0: skip = 1; break;      //  (u)int8
-            case 0xcd: case 0xd1: skip = 2; break;      //  (u)int16
-            case 0xce: case 0xd2: skip = 4; break;      //  (u)int32
-            case 0xcf: case 0xd3: skip = 8; break;      //  (u)int64
-            case 0xd4: skip = 2; break;                 //  fixext1, + type byte
-            case 0xd5: skip = 3; break;
-            case 0xd6: skip = 5; break;
-            case 0xd7: skip = 9; break;
-            case 0xd8: skip = 17; break;
-            case 0xdc: width = 2; container = true; break;
-            case 0xdd: width = 4; container = true; break;
-            case 0xde: width = 2; container = is_map = true; break;
-            case 0xdf: width = 4; container = is_map = true; break;
-            default: return ZJOB_SCAN_INVALID;          //  0xc1
-        }
+            switch (byte) {
+                case 0xc4:
+                case 0xd9: width = 1; break;  //  bin8, str8
+                case 0xc5:
+                case 0xda: width = 2; break;  //  bin16, str16
+                case 0xc6:
+                case 0xdb: width = 4; break;  //  bin32, str32
+                case 0xc7:
+                    width = 1;
+                    skip = 1;
+                    break;  //  ext8, + type byte
+                case 0xc8:
+                    width = 2;
+                    skip = 1;
+                    break;  //  ext16
+                case 0xc9:
+                    width = 4;
+                    skip = 1;
+                    break;                   //  ext32
+                case 0xca: skip = 4; break;  //  float32
+                case 0xcb: skip = 8; break;  //  float64
+                case 0xcc:
+                case 0xd0: skip = 1; break;  //  (u)int8
+                case 0xcd:
+                case 0xd1: skip = 2; break;  //  (u)int16
+                case 0xce:
+                case 0xd2: skip = 4; break;  //  (u)int32
+                case 0xcf:
+                case 0xd3: skip = 8; break;  //  (u)int64
+                case 0xd4: skip = 2; break;  //  fixext1, + type byte
+                case 0xd5: skip = 3; break;
+                case 0xd6: skip = 5; break;
+                case 0xd7: skip = 9; break;
+                case 0xd8: skip = 17; break;
+                case 0xdc:
+                    width = 2;
+                    container = true;
+                    break;
+                case 0xdd:
+                    width = 4;
+                    container = true;
+                    break;
+                case 0xde:
+                    width = 2;
+                    container = is_map = true;
+                    break;
+                case 0xdf:
+                    width = 4;
+                    container = is_map = true;
+                    break;
+                default: return ZJOB_SCAN_INVALID;  //  0xc1
+            }
         if (width) {
             if ((size_t) width > size - pos)
                 return ZJOB_SCAN_TRUNCATED;
@@ -124,7 +149,8 @@ zjob_msgpack_is_map (const uint8_t *data, size_t size)
         return false;
     size_t end = 0;
     return zjob_msgpack_scan (data, size, ZJOB_MSGPACK_DEPTH_MAX, UINT64_MAX, &end)
-           == ZJOB_SCAN_OK && end == size;
+        == ZJOB_SCAN_OK
+        && end == size;
 }
 
 //  --------------------------------------------------------------------------
@@ -136,8 +162,8 @@ static int
 s_key_compare (const msgpack_object_str *a, const msgpack_object_str *b)
 {
     if (a->size != b->size)
-        return a->size < b->size? -1: 1;
-    return a->size? memcmp (a->ptr, b->ptr, a->size): 0;
+        return a->size < b->size ? -1 : 1;
+    return a->size ? memcmp (a->ptr, b->ptr, a->size) : 0;
 }
 
 static int
@@ -147,7 +173,7 @@ s_kv_compare (const void *a, const void *b)
     const msgpack_object_kv *y = *(const msgpack_object_kv *const *) b;
     int rc = s_key_compare (&x->key.via.str, &y->key.via.str);
     //  Equal keys keep their order, so the later one is the repeat
-    return rc? rc: (x > y) - (x < y);
+    return rc ? rc : (x > y) - (x < y);
 }
 
 int
@@ -163,7 +189,7 @@ zjob_msgpack_map_repeated (const msgpack_object *map, uint32_t *index_p)
                 continue;
             for (uint32_t j = 0; j < i; j++)
                 if (kvs [j].key.type == MSGPACK_OBJECT_STR
-                &&  s_key_compare (&kvs [i].key.via.str, &kvs [j].key.via.str) == 0) {
+                    && s_key_compare (&kvs [i].key.via.str, &kvs [j].key.via.str) == 0) {
                     if (index_p)
                         *index_p = i;
                     return 1;
@@ -209,7 +235,7 @@ zjob_packbuf_flush (zjob_packbuf_t *self)
         self->rc |= self->pk->callback (self->pk->data, self->bytes, self->used) != 0;
         self->used = 0;
     }
-    return self->rc? -1: 0;
+    return self->rc ? -1 : 0;
 }
 
 //  Room for len more bytes in the buffer (len <= ZJOB_PACKBUF_SIZE)
@@ -250,8 +276,7 @@ s_put_container (zjob_packbuf_t *self, uint8_t fix_type, uint8_t type16, uint32_
 {
     if (count < 16)
         *s_room (self, 1) = (char) (fix_type | count);
-    else
-    if (count < 0x10000)
+    else if (count < 0x10000)
         s_put_typed (self, type16, count, 2);
     else
         s_put_typed (self, (uint8_t) (type16 + 1), count, 4);
@@ -277,11 +302,9 @@ s_put_sized (zjob_packbuf_t *self, uint8_t first, uint64_t value)
 {
     if (value < 0x100)
         s_put_typed (self, first, value, 1);
-    else
-    if (value < 0x10000)
+    else if (value < 0x10000)
         s_put_typed (self, (uint8_t) (first + 1), value, 2);
-    else
-    if (value < 0x100000000ull)
+    else if (value < 0x100000000ull)
         s_put_typed (self, (uint8_t) (first + 2), value, 4);
     else
         s_put_typed (self, (uint8_t) (first + 3), value, 8);
@@ -318,17 +341,13 @@ zjob_packbuf_int (zjob_packbuf_t *self, int64_t value)
 {
     if (value >= 0)
         zjob_packbuf_uint (self, (uint64_t) value);
-    else
-    if (value >= -32)
+    else if (value >= -32)
         *s_room (self, 1) = (char) (uint8_t) value;
-    else
-    if (value >= -0x80)
+    else if (value >= -0x80)
         s_put_typed (self, 0xd0, (uint64_t) value, 1);
-    else
-    if (value >= -0x8000)
+    else if (value >= -0x8000)
         s_put_typed (self, 0xd1, (uint64_t) value, 2);
-    else
-    if (value >= -0x80000000ll)
+    else if (value >= -0x80000000ll)
         s_put_typed (self, 0xd2, (uint64_t) value, 4);
     else
         s_put_typed (self, 0xd3, (uint64_t) value, 8);
@@ -345,5 +364,5 @@ zjob_packbuf_float (zjob_packbuf_t *self, float value)
 void
 zjob_packbuf_bool (zjob_packbuf_t *self, bool value)
 {
-    *s_room (self, 1) = (char) (value? 0xc3: 0xc2);
+    *s_room (self, 1) = (char) (value ? 0xc3 : 0xc2);
 }

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <msgpack.h>
-#include <msgpack/unpack_define.h>      //  MSGPACK_EMBED_STACK_SIZE
+#include <msgpack/unpack_define.h>  //  MSGPACK_EMBED_STACK_SIZE
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,10 +30,10 @@ extern "C" {
 
 typedef enum {
     ZJOB_SCAN_OK = 0,
-    ZJOB_SCAN_TRUNCATED,                //  The bytes end inside a value
-    ZJOB_SCAN_INVALID,                  //  0xc1, a byte msgpack never uses
-    ZJOB_SCAN_TOO_DEEP,                 //  Containers nested past max_depth
-    ZJOB_SCAN_TOO_MANY                  //  More values than max_objects
+    ZJOB_SCAN_TRUNCATED,  //  The bytes end inside a value
+    ZJOB_SCAN_INVALID,    //  0xc1, a byte msgpack never uses
+    ZJOB_SCAN_TOO_DEEP,   //  Containers nested past max_depth
+    ZJOB_SCAN_TOO_MANY    //  More values than max_objects
 } zjob_scan_t;
 
 //  Scan the one msgpack value at the start of size bytes at data, with at
@@ -41,12 +41,12 @@ typedef enum {
 //  ZJOB_MSGPACK_DEPTH_MAX) and at most max_objects values in all. On
 //  ZJOB_SCAN_OK, *end_p is the value's length: bytes after it are not read.
 zjob_scan_t
-    zjob_msgpack_scan (const uint8_t *data, size_t size, int max_depth,
-                       uint64_t max_objects, size_t *end_p);
+zjob_msgpack_scan (const uint8_t *data, size_t size, int max_depth,
+                   uint64_t max_objects, size_t *end_p);
 
 //  True if size bytes at data are exactly one msgpack map (empty is not).
 bool
-    zjob_msgpack_is_map (const uint8_t *data, size_t size);
+zjob_msgpack_is_map (const uint8_t *data, size_t size);
 
 //  Whether a map's string keys are all distinct. Returns 0 if they are,
 //  1 if one repeats an earlier one (*index_p, if not NULL, gets the index
@@ -55,7 +55,7 @@ bool
 //  ZJOB_MSGPACK_PAIRWISE_MAX keys, sorted beyond: a big map costs n log n.
 #define ZJOB_MSGPACK_PAIRWISE_MAX 24
 int
-    zjob_msgpack_map_repeated (const msgpack_object *map, uint32_t *index_p);
+zjob_msgpack_map_repeated (const msgpack_object *map, uint32_t *index_p);
 
 //  The big-endian unsigned number of width bytes at p (a msgpack length,
 //  count or integer body); the caller has checked that they are there.
@@ -75,40 +75,40 @@ zjob_msgpack_read_be (const uint8_t *p, int width)
 //  is flushed. A str or bin body of ZJOB_PACKBUF_DIRECT bytes or more goes
 //  to the callback directly, not through the buffer. A failed write is
 //  remembered; zjob_packbuf_flush returns it.
-#define ZJOB_PACKBUF_SIZE   512
+#define ZJOB_PACKBUF_SIZE 512
 #define ZJOB_PACKBUF_DIRECT 128
 
 typedef struct {
-    msgpack_packer *pk;                 //  Where the bytes go
-    size_t used;                        //  Bytes waiting in bytes
-    int rc;                             //  Nonzero once a write failed
+    msgpack_packer *pk;  //  Where the bytes go
+    size_t used;         //  Bytes waiting in bytes
+    int rc;              //  Nonzero once a write failed
     char bytes [ZJOB_PACKBUF_SIZE];
 } zjob_packbuf_t;
 
 void
-    zjob_packbuf_init (zjob_packbuf_t *self, msgpack_packer *pk);
+zjob_packbuf_init (zjob_packbuf_t *self, msgpack_packer *pk);
 void
-    zjob_packbuf_map (zjob_packbuf_t *self, uint32_t count);
+zjob_packbuf_map (zjob_packbuf_t *self, uint32_t count);
 void
-    zjob_packbuf_array (zjob_packbuf_t *self, uint32_t count);
+zjob_packbuf_array (zjob_packbuf_t *self, uint32_t count);
 void
-    zjob_packbuf_str (zjob_packbuf_t *self, const char *text, size_t len);
+zjob_packbuf_str (zjob_packbuf_t *self, const char *text, size_t len);
 void
-    zjob_packbuf_bin (zjob_packbuf_t *self, const void *data, size_t len);
+zjob_packbuf_bin (zjob_packbuf_t *self, const void *data, size_t len);
 void
-    zjob_packbuf_uint (zjob_packbuf_t *self, uint64_t value);
+zjob_packbuf_uint (zjob_packbuf_t *self, uint64_t value);
 void
-    zjob_packbuf_int (zjob_packbuf_t *self, int64_t value);
+zjob_packbuf_int (zjob_packbuf_t *self, int64_t value);
 void
-    zjob_packbuf_float (zjob_packbuf_t *self, float value);
+zjob_packbuf_float (zjob_packbuf_t *self, float value);
 void
-    zjob_packbuf_bool (zjob_packbuf_t *self, bool value);
+zjob_packbuf_bool (zjob_packbuf_t *self, bool value);
 //  Bytes that are already msgpack (a constant key, say)
 void
-    zjob_packbuf_raw (zjob_packbuf_t *self, const void *data, size_t len);
+zjob_packbuf_raw (zjob_packbuf_t *self, const void *data, size_t len);
 //  Write what is buffered; 0, or -1 if any write failed
 int
-    zjob_packbuf_flush (zjob_packbuf_t *self);
+zjob_packbuf_flush (zjob_packbuf_t *self);
 
 #ifdef __cplusplus
 }

@@ -37,16 +37,16 @@ zjob_filter_match (const zjob_filter_t *filter, const zjob_job_t *job)
     if (filter->workflow_id && strcmp (filter->workflow_id, job->workflow_id) != 0)
         return false;
     if (filter->user_id
-    && (!job->user_id || strcmp (filter->user_id, job->user_id) != 0))
+        && (!job->user_id || strcmp (filter->user_id, job->user_id) != 0))
         return false;
     if (filter->tag_count && filter->tags
-    && !zjob_job_has_tags (job, filter->tags, filter->tag_count))
+        && !zjob_job_has_tags (job, filter->tags, filter->tag_count))
         return false;
     if (filter->scheduled != ZJOB_SCHEDULED_ANY) {
         //  Only a queued job with a run_at can be scheduled: the clock is
         //  read for those alone
         bool scheduled = job->status == ZJOB_QUEUED && job->run_at > 0
-                      && zjob_job_scheduled (job, filter->now? filter->now: zjob_clock_ms ());
+            && zjob_job_scheduled (job, filter->now ? filter->now : zjob_clock_ms ());
         if (scheduled != (filter->scheduled == ZJOB_SCHEDULED_YES))
             return false;
     }
@@ -119,7 +119,7 @@ zjob_job_compare (const zjob_job_t *a, const zjob_job_t *b, zjob_sort_t sort_by,
     if (rc == 0)
         rc = strcmp (a->id, b->id);
     rc = (rc > 0) - (rc < 0);
-    return descending? -rc: rc;
+    return descending ? -rc : rc;
 }
 
 static const char *s_sort_names [] = { "created", "updated", "priority", "status" };
@@ -128,7 +128,7 @@ static const char *s_sort_names [] = { "created", "updated", "priority", "status
 const char *
 zjob_sort_name (zjob_sort_t sort)
 {
-    return (unsigned) sort < SORT_COUNT? s_sort_names [sort]: "unknown";
+    return (unsigned) sort < SORT_COUNT ? s_sort_names [sort] : "unknown";
 }
 
 int

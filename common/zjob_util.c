@@ -25,15 +25,15 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <sys/random.h>
-#if defined (__x86_64__)
-#   include <nmmintrin.h>
+#if defined(__x86_64__)
+#include <nmmintrin.h>
 #endif
 #include "zjob_util.h"
 
-#define ID_MS_BITS      48
-#define ID_COUNT_BITS   52
-#define ID_MS_MASK      ((UINT64_C (1) << ID_MS_BITS) - 1)
-#define ID_COUNT_MASK   ((UINT64_C (1) << ID_COUNT_BITS) - 1)
+#define ID_MS_BITS 48
+#define ID_COUNT_BITS 52
+#define ID_MS_MASK ((UINT64_C (1) << ID_MS_BITS) - 1)
+#define ID_COUNT_MASK ((UINT64_C (1) << ID_COUNT_BITS) - 1)
 
 static const char s_crockford [] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -62,9 +62,9 @@ zjob_mono_ms (void)
 //  Job ids
 
 static _Thread_local struct {
-    bool seeded;                        //  counter holds a random start
-    uint64_t last_ms;                   //  msecs written in the last id
-    uint64_t counter;                   //  52-bit counter of the last id
+    bool seeded;       //  counter holds a random start
+    uint64_t last_ms;  //  msecs written in the last id
+    uint64_t counter;  //  52-bit counter of the last id
 } s_ids;
 
 static pthread_once_t s_ids_once = PTHREAD_ONCE_INIT;
@@ -92,8 +92,8 @@ s_random_u64 (void)
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
     value = (uint64_t) ts.tv_nsec * UINT64_C (0x9E3779B97F4A7C15)
-          ^ (uint64_t) getpid () << 32
-          ^ (uint64_t) (uintptr_t) &s_ids;
+        ^ (uint64_t) getpid () << 32
+        ^ (uint64_t) (uintptr_t) &s_ids;
     value ^= value >> 29;
     return value * UINT64_C (0xBF58476D1CE4E5B9);
 }
@@ -108,10 +108,10 @@ zjob_id_new (char *id)
         s_ids.seeded = true;
     }
     uint64_t now = (uint64_t) zjob_clock_ms () & ID_MS_MASK;
-    uint64_t ms = now > s_ids.last_ms? now: s_ids.last_ms;
+    uint64_t ms = now > s_ids.last_ms ? now : s_ids.last_ms;
     uint64_t counter = (s_ids.counter + 1) & ID_COUNT_MASK;
     if (counter == 0 && ms == s_ids.last_ms)
-        ms++;                           //  Wrapped within one msec
+        ms++;  //  Wrapped within one msec
     s_ids.last_ms = ms;
     s_ids.counter = counter;
 
@@ -119,8 +119,8 @@ zjob_id_new (char *id)
     for (int i = 0; i < ZJOB_ID_LEN; i++) {
         int low = 95 - 5 * i;
         uint64_t bits = low >= ID_COUNT_BITS
-                      ? ms >> (low - ID_COUNT_BITS)
-                      : (ms << (ID_COUNT_BITS - low)) | (counter >> low);
+            ? ms >> (low - ID_COUNT_BITS)
+            : (ms << (ID_COUNT_BITS - low)) | (counter >> low);
         id [i] = s_crockford [bits & 31];
     }
     id [ZJOB_ID_LEN] = 0;
@@ -129,12 +129,8 @@ zjob_id_new (char *id)
 //  Value of each canonical (upper-case) Crockford digit, -1 for any other
 //  byte: a table, since every id from the network is checked with it
 static const int8_t s_crockford_values [256] = {
-    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7,
-    ['7'] = 8, ['8'] = 9, ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14,
-    ['E'] = 15, ['F'] = 16, ['G'] = 17, ['H'] = 18, ['J'] = 19, ['K'] = 20, ['M'] = 21,
-    ['N'] = 22, ['P'] = 23, ['Q'] = 24, ['R'] = 25, ['S'] = 26, ['T'] = 27, ['V'] = 28,
-    ['W'] = 29, ['X'] = 30, ['Y'] = 31, ['Z'] = 32
-};                                      //  Value + 1: 0 marks a non-digit
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16, ['G'] = 17, ['H'] = 18, ['J'] = 19, ['K'] = 20, ['M'] = 21, ['N'] = 22, ['P'] = 23, ['Q'] = 24, ['R'] = 25, ['S'] = 26, ['T'] = 27, ['V'] = 28, ['W'] = 29, ['X'] = 30, ['Y'] = 31, ['Z'] = 32
+};  //  Value + 1: 0 marks a non-digit
 
 static inline int
 s_crockford_value (char c)
@@ -149,7 +145,7 @@ zjob_id_valid (const char *id)
         return false;
     for (int i = 0; i < ZJOB_ID_LEN; i++)
         if (s_crockford_value (id [i]) < 0)
-            return false;               //  Also stops at a NUL
+            return false;  //  Also stops at a NUL
     return id [ZJOB_ID_LEN] == 0;
 }
 
@@ -170,10 +166,10 @@ zjob_id_time_ms (const char *id)
 //  --------------------------------------------------------------------------
 //  CRC-32C
 
-#define CRC32C_POLY 0x82F63B78u         //  Castagnoli, reflected
+#define CRC32C_POLY 0x82F63B78u  //  Castagnoli, reflected
 
-static uint32_t s_crc_table [8][256];   //  Slicing-by-8 tables
-static bool s_crc_hardware;             //  Use the SSE4.2 instruction
+static uint32_t s_crc_table [8][256];  //  Slicing-by-8 tables
+static bool s_crc_hardware;            //  Use the SSE4.2 instruction
 static pthread_once_t s_crc_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -190,7 +186,7 @@ s_crc_init_once (void)
             uint32_t prev = s_crc_table [t - 1][n];
             s_crc_table [t][n] = (prev >> 8) ^ s_crc_table [0][prev & 0xFF];
         }
-#if defined (__x86_64__)
+#if defined(__x86_64__)
     __builtin_cpu_init ();
     s_crc_hardware = __builtin_cpu_supports ("sse4.2");
 #endif
@@ -201,8 +197,7 @@ static uint32_t
 s_crc32c_table (uint32_t crc, const uint8_t *p, size_t size)
 {
     while (size >= 8) {
-        uint32_t lo = crc ^ ((uint32_t) p [0] | (uint32_t) p [1] << 8
-                          | (uint32_t) p [2] << 16 | (uint32_t) p [3] << 24);
+        uint32_t lo = crc ^ ((uint32_t) p [0] | (uint32_t) p [1] << 8 | (uint32_t) p [2] << 16 | (uint32_t) p [3] << 24);
         crc = s_crc_table [7][lo & 0xFF] ^ s_crc_table [6][(lo >> 8) & 0xFF]
             ^ s_crc_table [5][(lo >> 16) & 0xFF] ^ s_crc_table [4][lo >> 24]
             ^ s_crc_table [3][p [4]] ^ s_crc_table [2][p [5]]
@@ -215,10 +210,9 @@ s_crc32c_table (uint32_t crc, const uint8_t *p, size_t size)
     return crc;
 }
 
-#if defined (__x86_64__)
+#if defined(__x86_64__)
 //  Raw CRC (no inversion) by the SSE4.2 crc32 instruction
-__attribute__ ((target ("sse4.2")))
-static uint32_t
+__attribute__ ((target ("sse4.2"))) static uint32_t
 s_crc32c_sse42 (uint32_t crc, const uint8_t *p, size_t size)
 {
     while (size > 0 && ((uintptr_t) p & 7)) {
@@ -244,7 +238,7 @@ uint32_t
 zjob_crc32c (uint32_t crc, const void *data, size_t size)
 {
     pthread_once (&s_crc_once, s_crc_init_once);
-#if defined (__x86_64__)
+#if defined(__x86_64__)
     if (s_crc_hardware)
         return ~s_crc32c_sse42 (~crc, (const uint8_t *) data, size);
 #endif
@@ -266,7 +260,7 @@ int64_t
 zjob_duration_parse (const char *text)
 {
     if (!text || *text < '0' || *text > '9')
-        return -1;                      //  Also refuses "", "-5", "+5", " 5"
+        return -1;  //  Also refuses "", "-5", "+5", " 5"
     int64_t value = 0;
     const char *p = text;
     for (; *p >= '0' && *p <= '9'; p++) {
@@ -278,17 +272,13 @@ zjob_duration_parse (const char *text)
     int64_t unit;
     if (*p == 0 || strcmp (p, "ms") == 0)
         unit = 1;
-    else
-    if (strcmp (p, "s") == 0)
+    else if (strcmp (p, "s") == 0)
         unit = 1000;
-    else
-    if (strcmp (p, "m") == 0)
+    else if (strcmp (p, "m") == 0)
         unit = 60 * 1000;
-    else
-    if (strcmp (p, "h") == 0)
+    else if (strcmp (p, "h") == 0)
         unit = 3600 * 1000;
-    else
-    if (strcmp (p, "d") == 0)
+    else if (strcmp (p, "d") == 0)
         unit = 24 * 3600 * 1000;
     else
         return -1;
@@ -301,7 +291,7 @@ zjob_duration_parse (const char *text)
 //  --------------------------------------------------------------------------
 //  String hashing for zhashx
 
-static uint64_t s_hash_seed;            //  Random per process, 0 until set
+static uint64_t s_hash_seed;  //  Random per process, 0 until set
 static pthread_once_t s_hash_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -341,8 +331,9 @@ zjob_hash_string (const void *key)
         word = (uint64_t) head | (uint64_t) tail << 32;
     }
     else
-        word = left? (uint64_t) bytes [0] | (uint64_t) bytes [left / 2] << 8
-                   | (uint64_t) bytes [left - 1] << 16: 0;
+        word = left ? (uint64_t) bytes [0] | (uint64_t) bytes [left / 2] << 8
+                | (uint64_t) bytes [left - 1] << 16
+                    : 0;
     hash = (hash ^ word) * 0xbf58476d1ce4e5b9ULL;
     //  Finalizer: spread every input bit over every output bit
     hash ^= hash >> 33;
@@ -369,7 +360,7 @@ zjob_hashx_new (void)
 //  it, all before any socket: see zjob_util.h)
 
 static pthread_once_t s_czmq_once = PTHREAD_ONCE_INIT;
-static void *s_czmq_context;            //  zsys_init's answer, NULL if it failed
+static void *s_czmq_context;  //  zsys_init's answer, NULL if it failed
 
 static void
 s_czmq_init_once (void)
@@ -381,7 +372,7 @@ int
 zjob_czmq_init (void)
 {
     pthread_once (&s_czmq_once, s_czmq_init_once);
-    return s_czmq_context? 0: -1;
+    return s_czmq_context ? 0 : -1;
 }
 
 
@@ -394,8 +385,9 @@ zjob_endpoint_check (const char *endpoint, zjob_error_t *err)
     if (endpoint && strstr (endpoint, "://"))
         return 0;
     return zjob_error_set (err, ZJOB_BAD_REQUEST, "bad endpoint \"%s\": an endpoint must "
-                           "include a transport, e.g. tcp://%s", endpoint? endpoint: "",
-                           endpoint? endpoint: "HOST:PORT");
+                                                  "include a transport, e.g. tcp://%s",
+                           endpoint ? endpoint : "",
+                           endpoint ? endpoint : "HOST:PORT");
 }
 
 
@@ -407,7 +399,7 @@ zjob_grow (void *data, size_t *capacity, size_t needed, size_t item_size, size_t
 {
     if (needed <= *capacity)
         return data;
-    size_t max = *capacity? *capacity: (first? first: 1);
+    size_t max = *capacity ? *capacity : (first ? first : 1);
     while (max < needed) {
         if (max > SIZE_MAX / 2 / item_size)
             return NULL;

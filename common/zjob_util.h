@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <czmq.h>
-#include "zjob_id.h"                    //  ZJOB_ID_LEN, clock, id checks
+#include "zjob_id.h"  //  ZJOB_ID_LEN, clock, id checks
 #include "zjob_error.h"
 
 #ifdef __cplusplus
@@ -36,22 +36,22 @@ extern "C" {
 
 //  Monotonic time in milliseconds; for intervals and deadlines only.
 int64_t
-    zjob_mono_ms (void);
+zjob_mono_ms (void);
 
 //  Write a new job id into id (ZJOB_ID_LEN + 1 bytes, NUL-terminated).
 //  The issuer's state is per thread: ids from one thread strictly increase,
 //  and each thread (as each process) starts its counter at a random value.
 void
-    zjob_id_new (char *id);
+zjob_id_new (char *id);
 
 //  CRC-32C of size bytes at data, continuing from crc (0 to start).
 uint32_t
-    zjob_crc32c (uint32_t crc, const void *data, size_t size);
+zjob_crc32c (uint32_t crc, const void *data, size_t size);
 
 //  The same CRC by the portable table only, whatever the CPU; exposed so
 //  the tests can check that both paths agree.
 uint32_t
-    zjob_crc32c_portable (uint32_t crc, const void *data, size_t size);
+zjob_crc32c_portable (uint32_t crc, const void *data, size_t size);
 
 //  A zhashx keyed by strings, with a sound hash function. CZMQ's default
 //  (Bernstein's, with xor) gives exact collisions for strings as alike as
@@ -63,11 +63,11 @@ uint32_t
 //  64-bit finalizer (see the tests for the ids CZMQ's default confuses).
 //  Use it for every string-keyed zhashx.
 zhashx_t *
-    zjob_hashx_new (void);
+zjob_hashx_new (void);
 
 //  The hash zjob_hashx_new installs, for a NUL-terminated string key.
 size_t
-    zjob_hash_string (const void *key);
+zjob_hash_string (const void *key);
 
 //  Open addressing with linear probing, removal by backward shift: after
 //  a removal leaves slot hole empty, the entry at index (further along the
@@ -76,14 +76,14 @@ size_t
 static inline bool
 zjob_probe_stays (size_t hole, size_t index, size_t home)
 {
-    return hole <= index? (home > hole && home <= index)
-                        : (home > hole || home <= index);
+    return hole <= index ? (home > hole && home <= index)
+                         : (home > hole || home <= index);
 }
 
 //  Parse a duration such as "50ms", "2s", "5m", "7d" or "250" (msecs).
 //  Returns msecs, or -1 if the text is not a duration.
 int64_t
-    zjob_duration_parse (const char *text);
+zjob_duration_parse (const char *text);
 
 //  CZMQ's process-wide set-up (zsys_init), done exactly once however many
 //  threads ask at the same moment. zsys_init is not thread-safe: threads
@@ -91,13 +91,13 @@ int64_t
 //  calls this before it creates any socket, so that threads may create
 //  clients and workers at once. Returns 0, or -1 if CZMQ could not start.
 int
-    zjob_czmq_init (void);
+zjob_czmq_init (void);
 
 //  An endpoint without a transport ("127.0.0.1:5571") is a common slip
 //  that libzmq reports only as "Invalid argument". Returns 0 if endpoint
 //  names one, else -1 with err filled (ZJOB_BAD_REQUEST) and an example.
 int
-    zjob_endpoint_check (const char *endpoint, zjob_error_t *err);
+zjob_endpoint_check (const char *endpoint, zjob_error_t *err);
 
 //  An array of item_size-byte items that grows by doubling: returns data
 //  grown to hold at least needed items (from first items, then twice as
@@ -105,7 +105,7 @@ int
 //  when it holds enough already; or NULL when memory ran out (data and
 //  *capacity are then unchanged and still valid).
 void *
-    zjob_grow (void *data, size_t *capacity, size_t needed, size_t item_size, size_t first);
+zjob_grow (void *data, size_t *capacity, size_t needed, size_t item_size, size_t first);
 
 #ifdef __cplusplus
 }

@@ -20,9 +20,9 @@
 int
 main (int argc, char *argv [])
 {
-    const char *name = argc > 1? argv [1]: "world";
-    const char *clients = argc > 2? argv [2]: "tcp://127.0.0.1:5570";
-    const char *events_at = argc > 3? argv [3]: "tcp://127.0.0.1:5572";
+    const char *name = argc > 1 ? argv [1] : "world";
+    const char *clients = argc > 2 ? argv [2] : "tcp://127.0.0.1:5570";
+    const char *events_at = argc > 3 ? argv [3] : "tcp://127.0.0.1:5572";
 
     zjob_error_t err;
     zjob_client_t *client = zjob_client_new (clients, 2000, &err);
@@ -84,7 +84,7 @@ main (int argc, char *argv [])
             else {
                 const char *kind = zjob_msg_str (msg, "error_kind");
                 const char *message = zjob_msg_str (msg, "error_message");
-                printf ("error: %s: %s\n", kind? kind: "-", message? message: "-");
+                printf ("error: %s: %s\n", kind ? kind : "-", message ? message : "-");
             }
             zjob_reply_destroy (&results);
         }
@@ -93,7 +93,7 @@ main (int argc, char *argv [])
         if (job) {
             const char *worker = zjob_job_worker (job);
             printf ("job %s: attempt %u on %s, ran %lld ms\n", zjob_job_id (job),
-                    zjob_job_attempts (job), worker? worker: "-",
+                    zjob_job_attempts (job), worker ? worker : "-",
                     (long long) zjob_job_execution_ms (job));
             zjob_job_destroy (&job);
         }
@@ -107,5 +107,5 @@ main (int argc, char *argv [])
 
     zjob_events_destroy (&events);
     zjob_client_destroy (&client);
-    return status == ZJOB_COMPLETED? 0: 1;
+    return status == ZJOB_COMPLETED ? 0 : 1;
 }

@@ -25,13 +25,13 @@ s_input_str (const uint8_t *data, size_t size, const char *key, char *buf, size_
     msgpack_unpacked result;
     msgpack_unpacked_init (&result);
     if (msgpack_unpack_next (&result, (const char *) data, size, NULL) == MSGPACK_UNPACK_SUCCESS
-    &&  result.data.type == MSGPACK_OBJECT_MAP) {
+        && result.data.type == MSGPACK_OBJECT_MAP) {
         msgpack_object_map *map = &result.data.via.map;
         for (uint32_t i = 0; i < map->size; i++) {
             msgpack_object *k = &map->ptr [i].key, *v = &map->ptr [i].val;
             if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen (key)
-            &&  memcmp (k->via.str.ptr, key, k->via.str.size) == 0
-            &&  v->type == MSGPACK_OBJECT_STR)
+                && memcmp (k->via.str.ptr, key, k->via.str.size) == 0
+                && v->type == MSGPACK_OBJECT_STR)
                 snprintf (buf, buf_size, "%.*s", (int) v->via.str.size, v->via.str.ptr);
         }
     }
@@ -52,7 +52,7 @@ s_hello (zjob_task_t *task, size_t *size_p, void *arg)
     }
     zjob_task_progress (task, 0.5, "composing");
     if (zjob_task_checkpoint (task) != 0)
-        return NULL;                    //  Cancelled, or the worker is stopping
+        return NULL;  //  Cancelled, or the worker is stopping
 
     char greeting [96];
     snprintf (greeting, sizeof (greeting), "Hello, %s!", name);
@@ -64,13 +64,13 @@ s_hello (zjob_task_t *task, size_t *size_p, void *arg)
     msgpack_pack_str_with_body (&pk, "greeting", 8);
     msgpack_pack_str_with_body (&pk, greeting, strlen (greeting));
     *size_p = sbuf.size;
-    return (uint8_t *) sbuf.data;       //  The library frees it
+    return (uint8_t *) sbuf.data;  //  The library frees it
 }
 
 int
 main (int argc, char *argv [])
 {
-    const char *endpoint = argc > 1? argv [1]: "tcp://127.0.0.1:5571";
+    const char *endpoint = argc > 1 ? argv [1] : "tcp://127.0.0.1:5571";
     const char *workflows [] = { "hello" };
     zjob_error_t err;
     zjob_worker_t *worker = zjob_worker_new (endpoint, "hello-worker", workflows, 1, 2, &err);
@@ -83,5 +83,5 @@ main (int argc, char *argv [])
     if (rc != 0)
         fprintf (stderr, "hello_worker: %s\n", err.text);
     zjob_worker_destroy (&worker);
-    return rc == 0? 0: 1;
+    return rc == 0 ? 0 : 1;
 }

@@ -34,18 +34,18 @@ extern "C" {
 //  --------------------------------------------------------------------------
 //  Protocol constants (PROTOCOL.md, "Limits" and "Heartbeats")
 
-#define ZJOB_PROTO_VERSION      1               //  The one version this code speaks
-#define ZJOB_MSG_MAX            (16 << 20)      //  bytes in one message frame
-#define ZJOB_MSG_OBJECTS_MAX    (1 << 21)       //  msgpack values in one message
-#define ZJOB_MSG_DEPTH_MAX      16              //  nesting of arrays and maps
-#define ZJOB_BATCH_MAX          10000           //  specs in a SUBMIT, ids in a bulk op
-#define ZJOB_BULK_ERRORS_MAX    100             //  per-job errors in a bulk reply
-#define ZJOB_WORKFLOWS_MAX      64              //  workflows one worker serves
-#define ZJOB_SLOTS_MAX          1000            //  slots (credit) of one worker
-#define ZJOB_HWM                10000           //  messages queued per peer pipe
-#define ZJOB_INFLIGHT_MAX       1000            //  requests a client keeps in flight
-#define ZJOB_HEARTBEAT_MS       1000            //  msecs between heartbeats
-#define ZJOB_LIVENESS           3               //  heartbeats missed = peer dead
+#define ZJOB_PROTO_VERSION 1            //  The one version this code speaks
+#define ZJOB_MSG_MAX (16 << 20)         //  bytes in one message frame
+#define ZJOB_MSG_OBJECTS_MAX (1 << 21)  //  msgpack values in one message
+#define ZJOB_MSG_DEPTH_MAX 16           //  nesting of arrays and maps
+#define ZJOB_BATCH_MAX 10000            //  specs in a SUBMIT, ids in a bulk op
+#define ZJOB_BULK_ERRORS_MAX 100        //  per-job errors in a bulk reply
+#define ZJOB_WORKFLOWS_MAX 64           //  workflows one worker serves
+#define ZJOB_SLOTS_MAX 1000             //  slots (credit) of one worker
+#define ZJOB_HWM 10000                  //  messages queued per peer pipe
+#define ZJOB_INFLIGHT_MAX 1000          //  requests a client keeps in flight
+#define ZJOB_HEARTBEAT_MS 1000          //  msecs between heartbeats
+#define ZJOB_LIVENESS 3                 //  heartbeats missed = peer dead
 
 //  --------------------------------------------------------------------------
 //  Commands
@@ -58,9 +58,9 @@ typedef enum {
     ZJOB_CMD_LIST,
     ZJOB_CMD_DELETE,
     ZJOB_CMD_START,
-    ZJOB_CMD_PAUSE,                     //  also broker -> worker
-    ZJOB_CMD_RESUME,                    //  also broker -> worker
-    ZJOB_CMD_CANCEL,                    //  also broker -> worker
+    ZJOB_CMD_PAUSE,   //  also broker -> worker
+    ZJOB_CMD_RESUME,  //  also broker -> worker
+    ZJOB_CMD_CANCEL,  //  also broker -> worker
     ZJOB_CMD_STATUS,
     ZJOB_CMD_RESULTS,
     ZJOB_CMD_CLEANUP,
@@ -71,26 +71,26 @@ typedef enum {
     ZJOB_CMD_OK,
     ZJOB_CMD_ERROR,
     //  workers socket
-    ZJOB_CMD_READY,                     //  worker -> broker, request
-    ZJOB_CMD_JOB,                       //  broker -> worker, notification
-    ZJOB_CMD_PROGRESS,                  //  worker -> broker, notification
-    ZJOB_CMD_RESULT,                    //  worker -> broker, request
-    ZJOB_CMD_CREDIT,                    //  worker -> broker, notification
-    ZJOB_CMD_HEARTBEAT,                 //  both ways, notification
-    ZJOB_CMD_RECONNECT,                 //  broker -> worker, reply or notification
-    ZJOB_CMD_DISCONNECT,                //  both ways, notification
+    ZJOB_CMD_READY,       //  worker -> broker, request
+    ZJOB_CMD_JOB,         //  broker -> worker, notification
+    ZJOB_CMD_PROGRESS,    //  worker -> broker, notification
+    ZJOB_CMD_RESULT,      //  worker -> broker, request
+    ZJOB_CMD_CREDIT,      //  worker -> broker, notification
+    ZJOB_CMD_HEARTBEAT,   //  both ways, notification
+    ZJOB_CMD_RECONNECT,   //  broker -> worker, reply or notification
+    ZJOB_CMD_DISCONNECT,  //  both ways, notification
     //  events socket
-    ZJOB_CMD_EVENT                      //  broker -> subscriber
+    ZJOB_CMD_EVENT  //  broker -> subscriber
 } zjob_cmd_t;
 #define ZJOB_CMD_COUNT 26
 
 //  The command's wire name ("SUBMIT"), "UNKNOWN" for anything else.
 ZJOB_EXPORT const char *
-    zjob_cmd_name (zjob_cmd_t cmd);
+zjob_cmd_name (zjob_cmd_t cmd);
 
 //  The command named name (exact, upper case), or ZJOB_CMD_UNKNOWN.
 ZJOB_EXPORT zjob_cmd_t
-    zjob_cmd_parse (const char *name);
+zjob_cmd_parse (const char *name);
 
 //  --------------------------------------------------------------------------
 //  Targets of bulk operations
@@ -98,10 +98,10 @@ ZJOB_EXPORT zjob_cmd_t
 //  Which jobs a DELETE/START/PAUSE/RESUME/CANCEL applies to: exactly one
 //  of id, ids or filter is set.
 typedef struct {
-    const char *id;                     //  One job, or NULL
-    const char *const *ids;             //  id_count jobs, or NULL
+    const char *id;          //  One job, or NULL
+    const char *const *ids;  //  id_count jobs, or NULL
     size_t id_count;
-    const zjob_filter_t *filter;        //  Every matching job, or NULL
+    const zjob_filter_t *filter;  //  Every matching job, or NULL
 } zjob_target_t;
 
 //  --------------------------------------------------------------------------
@@ -111,17 +111,17 @@ typedef struct _zjob_msg_t zjob_msg_t;
 
 //  The envelope
 ZJOB_EXPORT uint32_t
-    zjob_msg_version (zjob_msg_t *self);
+zjob_msg_version (zjob_msg_t *self);
 ZJOB_EXPORT zjob_cmd_t
-    zjob_msg_command (zjob_msg_t *self);
+zjob_msg_command (zjob_msg_t *self);
 ZJOB_EXPORT const char *
-    zjob_msg_command_name (zjob_msg_t *self);
+zjob_msg_command_name (zjob_msg_t *self);
 ZJOB_EXPORT uint64_t
-    zjob_msg_request_id (zjob_msg_t *self);
+zjob_msg_request_id (zjob_msg_t *self);
 
 //  The body map (borrowed; valid while the message lives)
 ZJOB_EXPORT const msgpack_object *
-    zjob_msg_body (zjob_msg_t *self);
+zjob_msg_body (zjob_msg_t *self);
 
 //  Field readers, by key. They never fail: an absent key, a nil value or a
 //  value of another type gives NULL or the default. (Decoding has already
@@ -129,46 +129,46 @@ ZJOB_EXPORT const msgpack_object *
 //  checks an OK reply's body against its request's reply table.)
 //  The value of key, or NULL.
 ZJOB_EXPORT const msgpack_object *
-    zjob_msg_field (zjob_msg_t *self, const char *key);
+zjob_msg_field (zjob_msg_t *self, const char *key);
 //  True if key is present and not nil.
 ZJOB_EXPORT bool
-    zjob_msg_has (zjob_msg_t *self, const char *key);
+zjob_msg_has (zjob_msg_t *self, const char *key);
 //  A NUL-terminated copy of a str value, valid while the message lives.
 ZJOB_EXPORT const char *
-    zjob_msg_str (zjob_msg_t *self, const char *key);
+zjob_msg_str (zjob_msg_t *self, const char *key);
 ZJOB_EXPORT uint64_t
-    zjob_msg_uint (zjob_msg_t *self, const char *key, uint64_t dflt);
+zjob_msg_uint (zjob_msg_t *self, const char *key, uint64_t dflt);
 ZJOB_EXPORT int64_t
-    zjob_msg_int (zjob_msg_t *self, const char *key, int64_t dflt);
+zjob_msg_int (zjob_msg_t *self, const char *key, int64_t dflt);
 //  A float, or an integer as a double.
 ZJOB_EXPORT double
-    zjob_msg_float (zjob_msg_t *self, const char *key, double dflt);
+zjob_msg_float (zjob_msg_t *self, const char *key, double dflt);
 ZJOB_EXPORT bool
-    zjob_msg_bool (zjob_msg_t *self, const char *key, bool dflt);
+zjob_msg_bool (zjob_msg_t *self, const char *key, bool dflt);
 //  A bin value's bytes (pointing into the frame) and *size_p, or NULL/0.
 ZJOB_EXPORT const uint8_t *
-    zjob_msg_bin (zjob_msg_t *self, const char *key, size_t *size_p);
+zjob_msg_bin (zjob_msg_t *self, const char *key, size_t *size_p);
 //  An array of str as NUL-terminated strings (*count_p entries), or NULL
 //  with *count_p 0. An array with a non-string item also gives NULL.
 ZJOB_EXPORT const char *const *
-    zjob_msg_strs (zjob_msg_t *self, const char *key, size_t *count_p);
+zjob_msg_strs (zjob_msg_t *self, const char *key, size_t *count_p);
 
 //  Decode the job map at key (GET reply "job", JOB "job"). Returns a new
 //  job (the caller destroys it) or NULL with err filled.
 ZJOB_EXPORT zjob_job_t *
-    zjob_msg_job (zjob_msg_t *self, const char *key, zjob_error_t *err);
+zjob_msg_job (zjob_msg_t *self, const char *key, zjob_error_t *err);
 
 //  Decode the array of job maps at key (LIST reply "jobs"). On success
 //  *jobs_p is a fresh array of *count_p new jobs (destroy each, then free
 //  the array); returns 0, or -1 with err filled and nothing allocated.
 ZJOB_EXPORT int
-    zjob_msg_jobs (zjob_msg_t *self, const char *key, zjob_job_t ***jobs_p, size_t *count_p,
-                   zjob_error_t *err);
+zjob_msg_jobs (zjob_msg_t *self, const char *key, zjob_job_t ***jobs_p, size_t *count_p,
+               zjob_error_t *err);
 
 //  Copy an ERROR message's code and message into err. Returns the code
 //  (ZJOB_OK with an empty message if the message is not an ERROR).
 ZJOB_EXPORT int
-    zjob_msg_error (zjob_msg_t *self, zjob_error_t *err);
+zjob_msg_error (zjob_msg_t *self, zjob_error_t *err);
 
 #ifdef __cplusplus
 }

@@ -54,9 +54,9 @@
 //  Commands
 
 typedef struct {
-    const char *name;                   //  Wire name
-    unsigned routes;                    //  Bit (1 << route) per route it may take
-    unsigned requests;                  //  Bit per route where it expects a reply
+    const char *name;   //  Wire name
+    unsigned routes;    //  Bit (1 << route) per route it may take
+    unsigned requests;  //  Bit per route where it expects a reply
 } s_cmd_info_t;
 
 #define R_CB (1u << ZJOB_ROUTE_CLIENT_BROKER)
@@ -66,32 +66,32 @@ typedef struct {
 #define R_EV (1u << ZJOB_ROUTE_EVENTS)
 
 static const s_cmd_info_t s_cmds [ZJOB_CMD_COUNT] = {
-    [ZJOB_CMD_UNKNOWN]    = { "UNKNOWN",    0,                   0 },
-    [ZJOB_CMD_SUBMIT]     = { "SUBMIT",     R_CB,                R_CB },
-    [ZJOB_CMD_GET]        = { "GET",        R_CB,                R_CB },
-    [ZJOB_CMD_LIST]       = { "LIST",       R_CB,                R_CB },
-    [ZJOB_CMD_DELETE]     = { "DELETE",     R_CB,                R_CB },
-    [ZJOB_CMD_START]      = { "START",      R_CB,                R_CB },
-    [ZJOB_CMD_PAUSE]      = { "PAUSE",      R_CB | R_BW,         R_CB | R_BW },
-    [ZJOB_CMD_RESUME]     = { "RESUME",     R_CB | R_BW,         R_CB | R_BW },
-    [ZJOB_CMD_CANCEL]     = { "CANCEL",     R_CB | R_BW,         R_CB | R_BW },
-    [ZJOB_CMD_STATUS]     = { "STATUS",     R_CB,                R_CB },
-    [ZJOB_CMD_RESULTS]    = { "RESULTS",    R_CB,                R_CB },
-    [ZJOB_CMD_CLEANUP]    = { "CLEANUP",    R_CB,                R_CB },
-    [ZJOB_CMD_STATS]      = { "STATS",      R_CB,                R_CB },
-    [ZJOB_CMD_WORKERS]    = { "WORKERS",    R_CB,                R_CB },
-    [ZJOB_CMD_PING]       = { "PING",       R_CB,                R_CB },
-    [ZJOB_CMD_OK]         = { "OK",         R_BC | R_WB | R_BW,  0 },
-    [ZJOB_CMD_ERROR]      = { "ERROR",      R_BC | R_WB | R_BW,  0 },
-    [ZJOB_CMD_READY]      = { "READY",      R_WB,                R_WB },
-    [ZJOB_CMD_JOB]        = { "JOB",        R_BW,                0 },
-    [ZJOB_CMD_PROGRESS]   = { "PROGRESS",   R_WB,                0 },
-    [ZJOB_CMD_RESULT]     = { "RESULT",     R_WB,                R_WB },
-    [ZJOB_CMD_CREDIT]     = { "CREDIT",     R_WB,                0 },
-    [ZJOB_CMD_HEARTBEAT]  = { "HEARTBEAT",  R_WB | R_BW,         0 },
-    [ZJOB_CMD_RECONNECT]  = { "RECONNECT",  R_BW,                0 },
-    [ZJOB_CMD_DISCONNECT] = { "DISCONNECT", R_WB | R_BW,         0 },
-    [ZJOB_CMD_EVENT]      = { "EVENT",      R_EV,                0 },
+    [ZJOB_CMD_UNKNOWN] = { "UNKNOWN", 0, 0 },
+    [ZJOB_CMD_SUBMIT] = { "SUBMIT", R_CB, R_CB },
+    [ZJOB_CMD_GET] = { "GET", R_CB, R_CB },
+    [ZJOB_CMD_LIST] = { "LIST", R_CB, R_CB },
+    [ZJOB_CMD_DELETE] = { "DELETE", R_CB, R_CB },
+    [ZJOB_CMD_START] = { "START", R_CB, R_CB },
+    [ZJOB_CMD_PAUSE] = { "PAUSE", R_CB | R_BW, R_CB | R_BW },
+    [ZJOB_CMD_RESUME] = { "RESUME", R_CB | R_BW, R_CB | R_BW },
+    [ZJOB_CMD_CANCEL] = { "CANCEL", R_CB | R_BW, R_CB | R_BW },
+    [ZJOB_CMD_STATUS] = { "STATUS", R_CB, R_CB },
+    [ZJOB_CMD_RESULTS] = { "RESULTS", R_CB, R_CB },
+    [ZJOB_CMD_CLEANUP] = { "CLEANUP", R_CB, R_CB },
+    [ZJOB_CMD_STATS] = { "STATS", R_CB, R_CB },
+    [ZJOB_CMD_WORKERS] = { "WORKERS", R_CB, R_CB },
+    [ZJOB_CMD_PING] = { "PING", R_CB, R_CB },
+    [ZJOB_CMD_OK] = { "OK", R_BC | R_WB | R_BW, 0 },
+    [ZJOB_CMD_ERROR] = { "ERROR", R_BC | R_WB | R_BW, 0 },
+    [ZJOB_CMD_READY] = { "READY", R_WB, R_WB },
+    [ZJOB_CMD_JOB] = { "JOB", R_BW, 0 },
+    [ZJOB_CMD_PROGRESS] = { "PROGRESS", R_WB, 0 },
+    [ZJOB_CMD_RESULT] = { "RESULT", R_WB, R_WB },
+    [ZJOB_CMD_CREDIT] = { "CREDIT", R_WB, 0 },
+    [ZJOB_CMD_HEARTBEAT] = { "HEARTBEAT", R_WB | R_BW, 0 },
+    [ZJOB_CMD_RECONNECT] = { "RECONNECT", R_BW, 0 },
+    [ZJOB_CMD_DISCONNECT] = { "DISCONNECT", R_WB | R_BW, 0 },
+    [ZJOB_CMD_EVENT] = { "EVENT", R_EV, 0 },
 };
 
 static const char *s_route_names [ZJOB_ROUTE_COUNT] = {
@@ -101,7 +101,7 @@ static const char *s_route_names [ZJOB_ROUTE_COUNT] = {
 const char *
 zjob_cmd_name (zjob_cmd_t cmd)
 {
-    return (unsigned) cmd < ZJOB_CMD_COUNT? s_cmds [cmd].name: "UNKNOWN";
+    return (unsigned) cmd < ZJOB_CMD_COUNT ? s_cmds [cmd].name : "UNKNOWN";
 }
 
 //  The command whose name is the len bytes at name, or ZJOB_CMD_UNKNOWN
@@ -117,7 +117,7 @@ s_cmd_lookup (const char *name, size_t len)
 zjob_cmd_t
 zjob_cmd_parse (const char *name)
 {
-    return name? s_cmd_lookup (name, strlen (name)): ZJOB_CMD_UNKNOWN;
+    return name ? s_cmd_lookup (name, strlen (name)) : ZJOB_CMD_UNKNOWN;
 }
 
 bool
@@ -137,7 +137,7 @@ zjob_cmd_is_request (zjob_cmd_t cmd, zjob_route_t route)
 const char *
 zjob_route_name (zjob_route_t route)
 {
-    return (unsigned) route < ZJOB_ROUTE_COUNT? s_route_names [route]: "unknown";
+    return (unsigned) route < ZJOB_ROUTE_COUNT ? s_route_names [route] : "unknown";
 }
 
 void
@@ -178,10 +178,9 @@ zjob_proto_wait_input (zsock_t *sock, int timeout_ms)
     struct pollfd item = { fd, POLLIN, 0 };
     int rc = poll (&item, 1, timeout_ms);
     if (rc < 0)
-        return errno == EINTR && !zsys_interrupted? 0: -1;
-    return rc > 0? 1: 0;
+        return errno == EINTR && !zsys_interrupted ? 0 : -1;
+    return rc > 0 ? 1 : 0;
 }
-
 
 
 //  --------------------------------------------------------------------------
@@ -216,17 +215,29 @@ s_read_uint (const uint8_t *data, size_t size, size_t *pos_p, uint64_t *value)
         case 0xcd: width = 2; break;
         case 0xce: width = 4; break;
         case 0xcf: width = 8; break;
-        case 0xd0: width = 1; is_signed = true; break;
-        case 0xd1: width = 2; is_signed = true; break;
-        case 0xd2: width = 4; is_signed = true; break;
-        case 0xd3: width = 8; is_signed = true; break;
+        case 0xd0:
+            width = 1;
+            is_signed = true;
+            break;
+        case 0xd1:
+            width = 2;
+            is_signed = true;
+            break;
+        case 0xd2:
+            width = 4;
+            is_signed = true;
+            break;
+        case 0xd3:
+            width = 8;
+            is_signed = true;
+            break;
         default: return false;
     }
     if ((size_t) width > size - pos)
         return false;
     uint64_t raw = zjob_msgpack_read_be (data + pos, width);
     if (is_signed && (raw >> (width * 8 - 1)) & 1)
-        return false;                   //  Negative
+        return false;  //  Negative
     *value = raw;
     *pos_p = pos + width;
     return true;
@@ -244,9 +255,9 @@ s_read_str (const uint8_t *data, size_t size, size_t *pos_p, size_t *at_p, size_
     int width = 0;
     if (byte >= 0xa0 && byte <= 0xbf)
         len = byte & 0x1f;
-    else
-    if (byte == 0xd9 || byte == 0xda || byte == 0xdb) {
-        width = byte == 0xd9? 1: byte == 0xda? 2: 4;
+    else if (byte == 0xd9 || byte == 0xda || byte == 0xdb) {
+        width = byte == 0xd9 ? 1 : byte == 0xda ? 2
+                                                : 4;
         if ((size_t) width > size - pos)
             return false;
         len = zjob_msgpack_read_be (data + pos, width);
@@ -264,14 +275,14 @@ s_read_str (const uint8_t *data, size_t size, size_t *pos_p, size_t *at_p, size_
 
 //  What the envelope's first bytes say, read without trusting the rest
 typedef struct {
-    bool is_array;                      //  Starts with an array header
-    uint64_t items;                     //  Its item count
-    bool has_version;                   //  Item 1 is an unsigned integer
+    bool is_array;     //  Starts with an array header
+    uint64_t items;    //  Its item count
+    bool has_version;  //  Item 1 is an unsigned integer
     uint64_t version;
-    bool has_command;                   //  Item 2 is a str
-    const char *command;                //  Its bytes (not NUL-terminated)
+    bool has_command;     //  Item 2 is a str
+    const char *command;  //  Its bytes (not NUL-terminated)
     size_t command_len;
-    bool has_request_id;                //  Item 3 is an unsigned integer
+    bool has_request_id;  //  Item 3 is an unsigned integer
     uint64_t request_id;
 } s_head_t;
 
@@ -285,9 +296,8 @@ s_peek (const uint8_t *data, size_t size, s_head_t *head)
     uint8_t byte = data [0];
     if (byte >= 0x90 && byte <= 0x9f)
         head->items = byte & 0x0f;
-    else
-    if ((byte == 0xdc && size >= 3) || (byte == 0xdd && size >= 5)) {
-        int width = byte == 0xdc? 2: 4;
+    else if ((byte == 0xdc && size >= 3) || (byte == 0xdd && size >= 5)) {
+        int width = byte == 0xdc ? 2 : 4;
         head->items = zjob_msgpack_read_be (data + 1, width);
         pos += width;
     }
@@ -299,8 +309,7 @@ s_peek (const uint8_t *data, size_t size, s_head_t *head)
     size_t end;
     if (s_read_uint (data, size, &pos, &head->version))
         head->has_version = true;
-    else
-    if (s_scan (data + pos, size - pos, &end) == ZJOB_SCAN_OK)
+    else if (s_scan (data + pos, size - pos, &end) == ZJOB_SCAN_OK)
         pos += end;
     else
         return;
@@ -312,8 +321,7 @@ s_peek (const uint8_t *data, size_t size, s_head_t *head)
         head->command = (const char *) data + at;
         head->command_len = len;
     }
-    else
-    if (s_scan (data + pos, size - pos, &end) == ZJOB_SCAN_OK)
+    else if (s_scan (data + pos, size - pos, &end) == ZJOB_SCAN_OK)
         pos += end;
     else
         return;
@@ -330,10 +338,9 @@ zjob_proto_printable (char *buf, size_t size, const char *text, size_t len)
 {
     size_t i;
     for (i = 0; i < len && i + 1 < size; i++)
-        buf [i] = (text [i] >= 0x20 && text [i] < 0x7f)? text [i]: '?';
+        buf [i] = (text [i] >= 0x20 && text [i] < 0x7f) ? text [i] : '?';
     buf [i] = 0;
 }
-
 
 
 //  --------------------------------------------------------------------------
@@ -347,7 +354,7 @@ zjob_proto_printable (char *buf, size_t size, const char *text, size_t len)
 //  exit, stays reachable from its thread data.
 static pthread_key_t s_zone_key;
 static pthread_once_t s_zone_once = PTHREAD_ONCE_INIT;
-static bool s_zone_keyed;               //  The key was made
+static bool s_zone_keyed;  //  The key was made
 
 static void
 s_zone_release (void *zone)
@@ -365,7 +372,7 @@ static msgpack_zone *
 s_zone_take (void)
 {
     pthread_once (&s_zone_once, s_zone_key_make);
-    msgpack_zone *zone = s_zone_keyed? (msgpack_zone *) pthread_getspecific (s_zone_key): NULL;
+    msgpack_zone *zone = s_zone_keyed ? (msgpack_zone *) pthread_getspecific (s_zone_key) : NULL;
     if (zone) {
         pthread_setspecific (s_zone_key, NULL);
         return zone;
@@ -491,13 +498,13 @@ zjob_msg_decode (const void *data, size_t size, zjob_route_t route, zjob_error_t
     msgpack_zone *zone = s_zone_take ();
     msgpack_object top;
     size_t offset = 0;
-    msgpack_unpack_return rc = zone? msgpack_unpack ((const char *) bytes, size, &offset, zone,
-                                                     &top)
-                                   : MSGPACK_UNPACK_NOMEM_ERROR;
+    msgpack_unpack_return rc = zone ? msgpack_unpack ((const char *) bytes, size, &offset, zone,
+                                                      &top)
+                                    : MSGPACK_UNPACK_NOMEM_ERROR;
     if (rc != MSGPACK_UNPACK_SUCCESS || top.type != MSGPACK_OBJECT_ARRAY
-    ||  top.via.array.size != 4) {
+        || top.via.array.size != 4) {
         s_zone_give (zone);
-        zjob_error_set (err, rc == MSGPACK_UNPACK_NOMEM_ERROR? ZJOB_INTERNAL: ZJOB_BAD_REQUEST,
+        zjob_error_set (err, rc == MSGPACK_UNPACK_NOMEM_ERROR ? ZJOB_INTERNAL : ZJOB_BAD_REQUEST,
                         "%s: msgpack could not unpack the message", zjob_cmd_name (cmd));
         return NULL;
     }
@@ -528,10 +535,10 @@ zjob_msg_peek (const void *data, size_t size, uint64_t *request_id_p, zjob_cmd_t
     s_head_t head;
     s_peek ((const uint8_t *) data, size, &head);
     if (command_p)
-        *command_p = head.has_command? s_cmd_lookup (head.command, head.command_len)
-                                     : ZJOB_CMD_UNKNOWN;
+        *command_p = head.has_command ? s_cmd_lookup (head.command, head.command_len)
+                                      : ZJOB_CMD_UNKNOWN;
     if (request_id_p)
-        *request_id_p = head.has_request_id? head.request_id: 0;
+        *request_id_p = head.has_request_id ? head.request_id : 0;
     return head.has_request_id;
 }
 
@@ -544,7 +551,7 @@ zjob_msg_error_for (const void *data, size_t size, const zjob_error_t *err)
         return NULL;
     //  Never answer an answer: two peers would bounce errors for ever
     if (cmd == ZJOB_CMD_OK || cmd == ZJOB_CMD_ERROR || cmd == ZJOB_CMD_RECONNECT
-    ||  cmd == ZJOB_CMD_EVENT)
+        || cmd == ZJOB_CMD_EVENT)
         return NULL;
     zjob_error_t fallback;
     if (!err || err->code < 100 || err->code > 599) {
@@ -571,7 +578,7 @@ zjob_msg_destroy (zjob_msg_t **self_p)
     if (self_p && *self_p) {
         zjob_msg_t *self = *self_p;
         zframe_destroy (&self->frame);
-        s_zone_give (self->zone);           //  self lives in the zone
+        s_zone_give (self->zone);  //  self lives in the zone
         *self_p = NULL;
     }
 }
@@ -602,7 +609,6 @@ zjob_msg_check_reply (zjob_msg_t *self, zjob_cmd_t request, zjob_error_t *err)
     char what [40];
     snprintf (what, sizeof (what), "OK to %s", zjob_cmd_name (request));
     zjob_error_t local;
-    zjob_proto_ctx_t ctx = { NULL, what, err? err: &local };
+    zjob_proto_ctx_t ctx = { NULL, what, err ? err : &local };
     return zjob_proto_check_reply (&ctx, self->body, request, (zjob_route_t) route);
 }
-

@@ -24,11 +24,11 @@
 //  Encoding
 
 struct _zjob_msg_builder_t {
-    msgpack_sbuffer buffer;             //  The message being written
-    msgpack_packer pk;                  //  Writes into buffer
-    size_t body_at;                     //  Offset of the body's map32 header
-    uint32_t keys;                      //  Keys in the body so far
-    bool failed;                        //  A write ran out of memory
+    msgpack_sbuffer buffer;  //  The message being written
+    msgpack_packer pk;       //  Writes into buffer
+    size_t body_at;          //  Offset of the body's map32 header
+    uint32_t keys;           //  Keys in the body so far
+    bool failed;             //  A write ran out of memory
 };
 
 //  Room kept free when packing a page of jobs, for the fields after it
@@ -95,7 +95,7 @@ zjob_msg_begin (zjob_msg_builder_t *self, zjob_cmd_t cmd, uint64_t request_id)
     self->failed |= msgpack_pack_uint32 (&self->pk, ZJOB_PROTO_VERSION) != 0;
     s_pack_cstr (self, zjob_cmd_name (cmd));
     self->failed |= msgpack_pack_uint64 (&self->pk, request_id) != 0;
-    self->body_at = s_placeholder (self, 0xdf);         //  map32
+    self->body_at = s_placeholder (self, 0xdf);  //  map32
 }
 
 msgpack_packer *
@@ -137,7 +137,7 @@ void
 zjob_msg_add_bool (zjob_msg_builder_t *self, const char *key, bool value)
 {
     msgpack_packer *pk = zjob_msg_add_key (self, key);
-    self->failed |= (value? msgpack_pack_true (pk): msgpack_pack_false (pk)) != 0;
+    self->failed |= (value ? msgpack_pack_true (pk) : msgpack_pack_false (pk)) != 0;
 }
 
 void
@@ -152,7 +152,7 @@ s_pack_strs (zjob_msg_builder_t *self, const char *const *values, size_t count)
 {
     self->failed |= msgpack_pack_array (&self->pk, count) != 0;
     for (size_t i = 0; i < count; i++)
-        s_pack_cstr (self, values [i]? values [i]: "");
+        s_pack_cstr (self, values [i] ? values [i] : "");
 }
 
 void
@@ -160,7 +160,7 @@ zjob_msg_add_strs (zjob_msg_builder_t *self, const char *key, const char *const 
                    size_t count)
 {
     zjob_msg_add_key (self, key);
-    s_pack_strs (self, values, values? count: 0);
+    s_pack_strs (self, values, values ? count : 0);
 }
 
 void
@@ -184,12 +184,12 @@ s_pack_spec (zjob_msg_builder_t *self, const zjob_spec_t *spec)
     bool tags = spec->tags && spec->tag_count;
     bool priority = spec->priority != ZJOB_PRIORITY_UNSET;
     size_t count = 1 + inputs + priority + (spec->user_id != NULL) + tags
-                 + metadata + (spec->idempotency_key != NULL) + (spec->max_attempts != 0)
-                 + (spec->run_at > 0);
+        + metadata + (spec->idempotency_key != NULL) + (spec->max_attempts != 0)
+        + (spec->run_at > 0);
     msgpack_packer *pk = &self->pk;
     self->failed |= msgpack_pack_map (pk, count) != 0;
     s_pack_cstr (self, "workflow_id");
-    s_pack_cstr (self, spec->workflow_id? spec->workflow_id: "");
+    s_pack_cstr (self, spec->workflow_id ? spec->workflow_id : "");
     if (inputs) {
         s_pack_cstr (self, "inputs");
         self->failed |= msgpack_pack_bin_with_body (pk, spec->inputs, spec->inputs_size) != 0;
@@ -249,8 +249,8 @@ zjob_msg_add_filter (zjob_msg_builder_t *self, const char *key, const zjob_filte
     for (int s = 0; s < ZJOB_STATUS_COUNT; s++)
         statuses += (filter->status_mask >> s) & 1;
     size_t count = (statuses > 0) + (filter->workflow_id != NULL) + (filter->user_id != NULL)
-                 + tags + (filter->created_after > 0) + (filter->created_before > 0)
-                 + (filter->scheduled != ZJOB_SCHEDULED_ANY);
+        + tags + (filter->created_after > 0) + (filter->created_before > 0)
+        + (filter->scheduled != ZJOB_SCHEDULED_ANY);
     msgpack_packer *pk = zjob_msg_add_key (self, key);
     self->failed |= msgpack_pack_map (pk, count) != 0;
     if (statuses) {
@@ -284,7 +284,9 @@ zjob_msg_add_filter (zjob_msg_builder_t *self, const char *key, const zjob_filte
     if (filter->scheduled != ZJOB_SCHEDULED_ANY) {
         s_pack_cstr (self, "scheduled");
         self->failed |= (filter->scheduled == ZJOB_SCHEDULED_YES
-                         ? msgpack_pack_true (pk): msgpack_pack_false (pk)) != 0;
+                             ? msgpack_pack_true (pk)
+                             : msgpack_pack_false (pk))
+            != 0;
     }
 }
 
@@ -296,7 +298,7 @@ zjob_msg_add_query (zjob_msg_builder_t *self, const zjob_query_t *query)
     if (!zjob_proto_filter_empty (&query->filter))
         zjob_msg_add_filter (self, "filter", &query->filter);
     zjob_msg_add_str (self, "sort_by", zjob_sort_name (query->sort_by));
-    zjob_msg_add_str (self, "order", query->descending? "desc": "asc");
+    zjob_msg_add_str (self, "order", query->descending ? "desc" : "asc");
     if (query->limit)
         zjob_msg_add_uint (self, "limit", query->limit);
     if (query->offset)
@@ -310,11 +312,9 @@ zjob_msg_add_target (zjob_msg_builder_t *self, const zjob_target_t *target)
         return;
     if (target->id)
         zjob_msg_add_str (self, "id", target->id);
-    else
-    if (target->ids)
+    else if (target->ids)
         zjob_msg_add_strs (self, "ids", target->ids, target->id_count);
-    else
-    if (target->filter)
+    else if (target->filter)
         zjob_msg_add_filter (self, "filter", target->filter);
 }
 
@@ -330,13 +330,13 @@ zjob_msg_add_jobs (zjob_msg_builder_t *self, const char *key, zjob_job_t *const 
                    size_t count)
 {
     zjob_msg_add_key (self, key);
-    size_t at = s_placeholder (self, 0xdd);             //  array32
+    size_t at = s_placeholder (self, 0xdd);  //  array32
     size_t added = 0;
     for (size_t i = 0; jobs && i < count && !self->failed; i++) {
         size_t before = self->buffer.size;
         self->failed |= zjob_job_pack (jobs [i], &self->pk) != 0;
         if (self->buffer.size > ZJOB_MSG_MAX - JOBS_MARGIN) {
-            self->buffer.size = before;                 //  Next page's
+            self->buffer.size = before;  //  Next page's
             break;
         }
         added++;
@@ -351,17 +351,18 @@ s_pack_result (zjob_msg_builder_t *self, const zjob_result_t *result)
 {
     bool failed = !result->completed;
     bool outputs = !failed && result->outputs;
-    uint32_t fields = 2 + (outputs? 1: 0) + (failed && result->error_kind? 1: 0)
-                    + (failed && result->error_message? 1: 0);
+    uint32_t fields = 2 + (outputs ? 1 : 0) + (failed && result->error_kind ? 1 : 0)
+        + (failed && result->error_message ? 1 : 0);
     self->failed |= msgpack_pack_map (&self->pk, fields) != 0;
     s_pack_cstr (self, "id");
-    s_pack_cstr (self, result->id? result->id: "");
+    s_pack_cstr (self, result->id ? result->id : "");
     s_pack_cstr (self, "status");
-    s_pack_cstr (self, failed? "failed": "completed");
+    s_pack_cstr (self, failed ? "failed" : "completed");
     if (outputs) {
         s_pack_cstr (self, "outputs");
         self->failed |= msgpack_pack_bin_with_body (&self->pk, result->outputs,
-                                                    result->outputs_size) != 0;
+                                                    result->outputs_size)
+            != 0;
     }
     if (failed && result->error_kind) {
         s_pack_cstr (self, "error_kind");
@@ -396,7 +397,7 @@ zjob_msg_add_result_errors (zjob_msg_builder_t *self, const char *const *ids,
     for (size_t i = 0; i < count; i++) {
         self->failed |= msgpack_pack_map (&self->pk, 3) != 0;
         s_pack_cstr (self, "id");
-        s_pack_cstr (self, ids [i]? ids [i]: "");
+        s_pack_cstr (self, ids [i] ? ids [i] : "");
         s_pack_cstr (self, "code");
         self->failed |= msgpack_pack_uint64 (&self->pk, (uint64_t) errors [i].code) != 0;
         s_pack_cstr (self, "message");
@@ -440,10 +441,10 @@ zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats)
     zjob_msg_add_key (self, "by_status");
     s_pack_status_counts (self, stats->by_status, false);
     zjob_msg_add_key (self, "by_workflow");
-    size_t workflows = stats->workflow_ids && stats->workflow_counts? stats->workflow_count: 0;
+    size_t workflows = stats->workflow_ids && stats->workflow_counts ? stats->workflow_count : 0;
     self->failed |= msgpack_pack_map (&self->pk, (uint32_t) workflows) != 0;
     for (size_t index = 0; index < workflows; index++) {
-        s_pack_cstr (self, stats->workflow_ids [index]? stats->workflow_ids [index]: "");
+        s_pack_cstr (self, stats->workflow_ids [index] ? stats->workflow_ids [index] : "");
         s_pack_status_counts (self, stats->workflow_counts [index], true);
     }
     zjob_msg_add_uint (self, "queued", stats->queued);
@@ -466,14 +467,14 @@ zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats)
     zjob_msg_add_uint (self, "uptime_ms", stats->uptime_ms);
     zjob_msg_add_uint (self, "subscriptions", stats->subscriptions);
     if (stats->store_name) {
-        size_t figures = stats->store_keys && stats->store_values? stats->store_count: 0;
+        size_t figures = stats->store_keys && stats->store_values ? stats->store_count : 0;
         zjob_msg_add_key (self, "store");
         self->failed |= msgpack_pack_map (&self->pk, (uint32_t) figures + 1) != 0;
         s_pack_cstr (self, "name");
         s_pack_cstr (self, stats->store_name);
         for (size_t index = 0; index < figures; index++) {
-            s_pack_cstr (self, stats->store_keys [index]? stats->store_keys [index]: "");
-            s_pack_cstr (self, stats->store_values [index]? stats->store_values [index]: "");
+            s_pack_cstr (self, stats->store_keys [index] ? stats->store_keys [index] : "");
+            s_pack_cstr (self, stats->store_values [index] ? stats->store_values [index] : "");
         }
     }
 }
@@ -488,14 +489,14 @@ zjob_msg_add_workers (zjob_msg_builder_t *self, const zjob_worker_info_t *worker
     self->failed |= msgpack_pack_array (&self->pk, (uint32_t) count) != 0;
     for (size_t index = 0; index < count; index++) {
         const zjob_worker_info_t *worker = &workers [index];
-        const char *worker_id = worker->worker_id? worker->worker_id: "";
+        const char *worker_id = worker->worker_id ? worker->worker_id : "";
         self->failed |= msgpack_pack_map (&self->pk, 9) != 0;
         s_pack_cstr (self, "worker_id");
         s_pack_cstr (self, worker_id);
         s_pack_cstr (self, "name");
-        s_pack_cstr (self, worker->name? worker->name: worker_id);
+        s_pack_cstr (self, worker->name ? worker->name : worker_id);
         s_pack_cstr (self, "workflows");
-        s_pack_strs (self, worker->workflows, worker->workflows? worker->workflow_count: 0);
+        s_pack_strs (self, worker->workflows, worker->workflows ? worker->workflow_count : 0);
         s_pack_cstr (self, "slots");
         self->failed |= msgpack_pack_uint64 (&self->pk, worker->slots) != 0;
         s_pack_cstr (self, "busy");
@@ -503,7 +504,7 @@ zjob_msg_add_workers (zjob_msg_builder_t *self, const zjob_worker_info_t *worker
         s_pack_cstr (self, "credit");
         self->failed |= msgpack_pack_uint64 (&self->pk, worker->credit) != 0;
         s_pack_cstr (self, "jobs");
-        s_pack_strs (self, worker->jobs, worker->jobs? worker->job_count: 0);
+        s_pack_strs (self, worker->jobs, worker->jobs ? worker->job_count : 0);
         s_pack_cstr (self, "connected_at");
         self->failed |= msgpack_pack_uint64 (&self->pk, worker->connected_at) != 0;
         s_pack_cstr (self, "last_seen");
@@ -529,7 +530,7 @@ zjob_msg_add_job_event (zjob_msg_builder_t *self, const char *type, const zjob_j
         zjob_msg_add_uint (self, "attempts", job->attempts);
     if (job->progress > 0 || job->progress_message) {
         float progress = job->progress;
-        zjob_msg_add_float (self, "progress", progress >= 0 && progress <= 1? progress: 0);
+        zjob_msg_add_float (self, "progress", progress >= 0 && progress <= 1 ? progress : 0);
         zjob_msg_add_str (self, "progress_message", job->progress_message);
     }
     zjob_msg_add_str (self, "error_kind", job->error_kind);
@@ -540,7 +541,7 @@ zjob_msg_add_job_event (zjob_msg_builder_t *self, const char *type, const zjob_j
 size_t
 zjob_msg_builder_size (zjob_msg_builder_t *self)
 {
-    return self? self->buffer.size: 0;
+    return self ? self->buffer.size : 0;
 }
 
 const uint8_t *
@@ -580,10 +581,10 @@ zjob_msg_error_new (uint64_t request_id, const zjob_error_t *err)
     zjob_msg_builder_t *builder = zjob_msg_builder_new ();
     if (!builder)
         return NULL;
-    int code = err? err->code: ZJOB_INTERNAL;
+    int code = err ? err->code : ZJOB_INTERNAL;
     zjob_msg_begin (builder, ZJOB_CMD_ERROR, request_id);
-    zjob_msg_add_uint (builder, "code", code >= 100 && code <= 599? (uint64_t) code: ZJOB_INTERNAL);
-    zjob_msg_add_str (builder, "message", err? err->text: "");
+    zjob_msg_add_uint (builder, "code", code >= 100 && code <= 599 ? (uint64_t) code : ZJOB_INTERNAL);
+    zjob_msg_add_str (builder, "message", err ? err->text : "");
     if (code == ZJOB_VERSION_MISMATCH) {
         uint64_t supported [] = { ZJOB_PROTO_VERSION };
         zjob_msg_add_uints (builder, "supported", supported, 1);
@@ -618,7 +619,7 @@ zjob_event_topics (const char *type, const char *workflow_id, const char *id,
     int rc;
     if (!workflow_id) {
         rc = snprintf (topics [0], ZJOB_TOPIC_MAX, "ev/%s/%s", type, id);
-        return rc > 0 && rc < ZJOB_TOPIC_MAX? 1: 0;
+        return rc > 0 && rc < ZJOB_TOPIC_MAX ? 1 : 0;
     }
     rc = snprintf (topics [0], ZJOB_TOPIC_MAX, "ev/%s/%s/%s", type, workflow_id, id);
     if (rc <= 0 || rc >= ZJOB_TOPIC_MAX)
@@ -640,14 +641,13 @@ zjob_event_prefix (char *buf, size_t size, const char *type, const char *workflo
         return -1;
     int rc;
     if (id)
-        rc = type? snprintf (buf, size, "job/%s/%s", id, type)
-                 : snprintf (buf, size, "job/%s/", id);
+        rc = type ? snprintf (buf, size, "job/%s/%s", id, type)
+                  : snprintf (buf, size, "job/%s/", id);
+    else if (workflow_id)
+        rc = type ? snprintf (buf, size, "wf/%s/%s/", workflow_id, type)
+                  : snprintf (buf, size, "wf/%s/", workflow_id);
     else
-    if (workflow_id)
-        rc = type? snprintf (buf, size, "wf/%s/%s/", workflow_id, type)
-                 : snprintf (buf, size, "wf/%s/", workflow_id);
-    else
-        rc = type? snprintf (buf, size, "ev/%s/", type)
-                 : snprintf (buf, size, "ev/");
-    return rc > 0 && (size_t) rc < size? 0: -1;
+        rc = type ? snprintf (buf, size, "ev/%s/", type)
+                  : snprintf (buf, size, "ev/");
+    return rc > 0 && (size_t) rc < size ? 0 : -1;
 }

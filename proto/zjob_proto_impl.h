@@ -18,30 +18,30 @@
 
 //  The decoded message; it lives in its own zone (zjob_msg_decode)
 struct _zjob_msg_t {
-    msgpack_zone *zone;                 //  Holds the object tree, copies and this struct
-    zframe_t *frame;                    //  Adopted frame holding the bytes, or NULL
-    uint32_t version;                   //  Envelope: protocol version
-    zjob_cmd_t command;                 //  Envelope: command
-    zjob_route_t route;                 //  Route it was decoded for
-    uint64_t request_id;                //  Envelope: request id
-    const msgpack_object *body;         //  The body map, in the zone
-    zjob_spec_t *specs;                 //  SUBMIT: spec_count specs, in the zone
+    msgpack_zone *zone;          //  Holds the object tree, copies and this struct
+    zframe_t *frame;             //  Adopted frame holding the bytes, or NULL
+    uint32_t version;            //  Envelope: protocol version
+    zjob_cmd_t command;          //  Envelope: command
+    zjob_route_t route;          //  Route it was decoded for
+    uint64_t request_id;         //  Envelope: request id
+    const msgpack_object *body;  //  The body map, in the zone
+    zjob_spec_t *specs;          //  SUBMIT: spec_count specs, in the zone
     size_t spec_count;
-    bool auto_start;                    //  SUBMIT: auto_start (default true)
-    zjob_filter_t filter;               //  LIST or target: the filter, if given
-    bool has_filter;                    //  A filter field was present
-    zjob_query_t query;                 //  LIST: the query
+    bool auto_start;       //  SUBMIT: auto_start (default true)
+    zjob_filter_t filter;  //  LIST or target: the filter, if given
+    bool has_filter;       //  A filter field was present
+    zjob_query_t query;    //  LIST: the query
     bool has_query;
-    zjob_target_t target;               //  DELETE..CANCEL: which jobs
+    zjob_target_t target;  //  DELETE..CANCEL: which jobs
     bool has_target;
-    zjob_result_t *results;             //  RESULT: result_count results, in the zone
+    zjob_result_t *results;  //  RESULT: result_count results, in the zone
     size_t result_count;
 };
 
 //  What a check is doing, for its error messages and what it builds
 typedef struct {
-    zjob_msg_t *msg;                    //  Message being built; NULL to check only
-    const char *what;                   //  Command name for messages ("SUBMIT")
+    zjob_msg_t *msg;   //  Message being built; NULL to check only
+    const char *what;  //  Command name for messages ("SUBMIT")
     zjob_error_t *err;
 } zjob_proto_ctx_t;
 
@@ -50,32 +50,32 @@ typedef struct {
 //  that command carries (specs, query, target, results) into the message's
 //  zone. Returns 0, or -1 with ctx->err set.
 int
-    zjob_proto_check_body (zjob_proto_ctx_t *ctx);
+zjob_proto_check_body (zjob_proto_ctx_t *ctx);
 
 //  zjob_proto_schema.c: check body, an OK reply to request (sent on the
 //  request's route), against that request's reply table. Returns 0 (also
 //  when the request has no schema), or -1 with ctx->err set.
 int
-    zjob_proto_check_reply (zjob_proto_ctx_t *ctx, const msgpack_object *body,
-                            zjob_cmd_t request, zjob_route_t route);
+zjob_proto_check_reply (zjob_proto_ctx_t *ctx, const msgpack_object *body,
+                        zjob_cmd_t request, zjob_route_t route);
 
 //  zjob_proto_schema.c: a NUL-terminated copy of a str object, in zone;
 //  NULL if there is no memory
 const char *
-    zjob_proto_zone_str (msgpack_zone *zone, const msgpack_object *obj);
+zjob_proto_zone_str (msgpack_zone *zone, const msgpack_object *obj);
 
 //  zjob_proto_schema.c: an array of NUL-terminated copies of an array of
 //  str, in zone; NULL for an empty array or no memory (*ok false then)
 const char *const *
-    zjob_proto_zone_strs (msgpack_zone *zone, const msgpack_object *array, bool *ok);
+zjob_proto_zone_strs (msgpack_zone *zone, const msgpack_object *array, bool *ok);
 
 //  zjob_proto_schema.c: true if filter selects every job (no criterion set)
 bool
-    zjob_proto_filter_empty (const zjob_filter_t *filter);
+zjob_proto_filter_empty (const zjob_filter_t *filter);
 
 //  zjob_proto.c: copy up to size - 1 bytes of text into buf for a message,
 //  with anything not printable shown as '?'
 void
-    zjob_proto_printable (char *buf, size_t size, const char *text, size_t len);
+zjob_proto_printable (char *buf, size_t size, const char *text, size_t len);
 
 #endif

@@ -20,13 +20,13 @@
 uint32_t
 zjob_msg_version (zjob_msg_t *self)
 {
-    return self? self->version: 0;
+    return self ? self->version : 0;
 }
 
 zjob_cmd_t
 zjob_msg_command (zjob_msg_t *self)
 {
-    return self? self->command: ZJOB_CMD_UNKNOWN;
+    return self ? self->command : ZJOB_CMD_UNKNOWN;
 }
 
 const char *
@@ -38,19 +38,19 @@ zjob_msg_command_name (zjob_msg_t *self)
 uint64_t
 zjob_msg_request_id (zjob_msg_t *self)
 {
-    return self? self->request_id: 0;
+    return self ? self->request_id : 0;
 }
 
 zjob_route_t
 zjob_msg_route (zjob_msg_t *self)
 {
-    return self? self->route: ZJOB_ROUTE_CLIENT_BROKER;
+    return self ? self->route : ZJOB_ROUTE_CLIENT_BROKER;
 }
 
 const msgpack_object *
 zjob_msg_body (zjob_msg_t *self)
 {
-    return self? self->body: NULL;
+    return self ? self->body : NULL;
 }
 
 const msgpack_object *
@@ -63,8 +63,8 @@ zjob_msg_field (zjob_msg_t *self, const char *key)
     for (uint32_t i = 0; i < map->size; i++) {
         const msgpack_object *k = &map->ptr [i].key;
         if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len
-        &&  memcmp (k->via.str.ptr, key, len) == 0)
-            return map->ptr [i].val.type == MSGPACK_OBJECT_NIL? NULL: &map->ptr [i].val;
+            && memcmp (k->via.str.ptr, key, len) == 0)
+            return map->ptr [i].val.type == MSGPACK_OBJECT_NIL ? NULL : &map->ptr [i].val;
     }
     return NULL;
 }
@@ -88,7 +88,7 @@ uint64_t
 zjob_msg_uint (zjob_msg_t *self, const char *key, uint64_t dflt)
 {
     const msgpack_object *value = zjob_msg_field (self, key);
-    return value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER? value->via.u64: dflt;
+    return value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? value->via.u64 : dflt;
 }
 
 int64_t
@@ -110,10 +110,10 @@ zjob_msg_float (zjob_msg_t *self, const char *key, double dflt)
         return dflt;
     switch (value->type) {
         case MSGPACK_OBJECT_FLOAT32:
-        case MSGPACK_OBJECT_FLOAT64:            return value->via.f64;
-        case MSGPACK_OBJECT_POSITIVE_INTEGER:   return (double) value->via.u64;
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER:   return (double) value->via.i64;
-        default:                                return dflt;
+        case MSGPACK_OBJECT_FLOAT64: return value->via.f64;
+        case MSGPACK_OBJECT_POSITIVE_INTEGER: return (double) value->via.u64;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER: return (double) value->via.i64;
+        default: return dflt;
     }
 }
 
@@ -121,7 +121,7 @@ bool
 zjob_msg_bool (zjob_msg_t *self, const char *key, bool dflt)
 {
     const msgpack_object *value = zjob_msg_field (self, key);
-    return value && value->type == MSGPACK_OBJECT_BOOLEAN? value->via.boolean: dflt;
+    return value && value->type == MSGPACK_OBJECT_BOOLEAN ? value->via.boolean : dflt;
 }
 
 const uint8_t *
@@ -130,8 +130,8 @@ zjob_msg_bin (zjob_msg_t *self, const char *key, size_t *size_p)
     const msgpack_object *value = zjob_msg_field (self, key);
     bool is_bin = value && value->type == MSGPACK_OBJECT_BIN;
     if (size_p)
-        *size_p = is_bin? value->via.bin.size: 0;
-    return is_bin? (const uint8_t *) value->via.bin.ptr: NULL;
+        *size_p = is_bin ? value->via.bin.size : 0;
+    return is_bin ? (const uint8_t *) value->via.bin.ptr : NULL;
 }
 
 const char *const *
@@ -156,40 +156,40 @@ const zjob_spec_t *
 zjob_msg_specs (zjob_msg_t *self, size_t *count_p)
 {
     if (count_p)
-        *count_p = self? self->spec_count: 0;
-    return self? self->specs: NULL;
+        *count_p = self ? self->spec_count : 0;
+    return self ? self->specs : NULL;
 }
 
 bool
 zjob_msg_auto_start (zjob_msg_t *self)
 {
-    return self && self->command == ZJOB_CMD_SUBMIT? self->auto_start: false;
+    return self && self->command == ZJOB_CMD_SUBMIT ? self->auto_start : false;
 }
 
 const zjob_query_t *
 zjob_msg_query (zjob_msg_t *self)
 {
-    return self && self->has_query? &self->query: NULL;
+    return self && self->has_query ? &self->query : NULL;
 }
 
 const zjob_target_t *
 zjob_msg_target (zjob_msg_t *self)
 {
-    return self && self->has_target? &self->target: NULL;
+    return self && self->has_target ? &self->target : NULL;
 }
 
 const zjob_result_t *
 zjob_msg_results (zjob_msg_t *self, size_t *count_p)
 {
-    *count_p = self && self->results? self->result_count: 0;
-    return self && self->results? self->results: NULL;
+    *count_p = self && self->results ? self->result_count : 0;
+    return self && self->results ? self->results : NULL;
 }
 
 size_t
 zjob_msg_result_errors (zjob_msg_t *self)
 {
     const msgpack_object *errors = zjob_msg_field (self, "errors");
-    return errors && errors->type == MSGPACK_OBJECT_ARRAY? errors->via.array.size: 0;
+    return errors && errors->type == MSGPACK_OBJECT_ARRAY ? errors->via.array.size : 0;
 }
 
 zjob_job_t *
@@ -198,7 +198,7 @@ zjob_msg_job (zjob_msg_t *self, const char *key, zjob_error_t *err)
     const msgpack_object *value = zjob_msg_field (self, key);
     if (!value) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: %s: missing", zjob_msg_command_name (self),
-                        key? key: "(null)");
+                        key ? key : "(null)");
         return NULL;
     }
     return zjob_job_from_object (value, err);
@@ -213,9 +213,9 @@ zjob_msg_jobs (zjob_msg_t *self, const char *key, zjob_job_t ***jobs_p, size_t *
     const msgpack_object *value = zjob_msg_field (self, key);
     if (!value || value->type != MSGPACK_OBJECT_ARRAY)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: %s: expected an array of jobs",
-                               zjob_msg_command_name (self), key? key: "(null)");
+                               zjob_msg_command_name (self), key ? key : "(null)");
     uint32_t count = value->via.array.size;
-    zjob_job_t **jobs = (zjob_job_t **) calloc (count? count: 1, sizeof (zjob_job_t *));
+    zjob_job_t **jobs = (zjob_job_t **) calloc (count ? count : 1, sizeof (zjob_job_t *));
     if (!jobs)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     for (uint32_t i = 0; i < count; i++) {
@@ -247,4 +247,3 @@ zjob_msg_error (zjob_msg_t *self, zjob_error_t *err)
         zjob_error_set (err, code, "%s", zjob_error_name (code));
     return code;
 }
-

@@ -25,38 +25,38 @@
 //  Field tables
 
 typedef enum {
-    F_STR,                              //  str of min..max bytes
-    F_NAME,                             //  str that is a name (zjob_name_valid)
-    F_ID,                               //  str that is a job id
-    F_STATUS,                           //  str, a status name
-    F_PRIORITY,                         //  str, a priority name
-    F_SORT,                             //  str, a sort name
-    F_ORDER,                            //  str, "asc" or "desc"
-    F_UINT,                             //  unsigned integer in min..max
-    F_PROGRESS,                         //  number (float or integer) in 0..1
-    F_BOOL,                             //  boolean
-    F_BIN,                              //  bin of at most max bytes
-    F_MAP,                              //  any map
-    F_MAPS,                             //  array of at most max maps
-    F_NAMES,                            //  array of min..max names
-    F_IDS,                              //  array of min..max job ids
-    F_UINTS,                            //  array of at most max unsigned integers
-    F_STATUSES,                         //  array of status names
-    F_FILTER,                           //  filter map (s_filter_fields)
-    F_SPECS,                            //  array of min..max spec maps (s_spec_fields)
-    F_ITEMS                             //  array of min..max maps, each checked against
-                                        //  the field's items table
+    F_STR,       //  str of min..max bytes
+    F_NAME,      //  str that is a name (zjob_name_valid)
+    F_ID,        //  str that is a job id
+    F_STATUS,    //  str, a status name
+    F_PRIORITY,  //  str, a priority name
+    F_SORT,      //  str, a sort name
+    F_ORDER,     //  str, "asc" or "desc"
+    F_UINT,      //  unsigned integer in min..max
+    F_PROGRESS,  //  number (float or integer) in 0..1
+    F_BOOL,      //  boolean
+    F_BIN,       //  bin of at most max bytes
+    F_MAP,       //  any map
+    F_MAPS,      //  array of at most max maps
+    F_NAMES,     //  array of min..max names
+    F_IDS,       //  array of min..max job ids
+    F_UINTS,     //  array of at most max unsigned integers
+    F_STATUSES,  //  array of status names
+    F_FILTER,    //  filter map (s_filter_fields)
+    F_SPECS,     //  array of min..max spec maps (s_spec_fields)
+    F_ITEMS      //  array of min..max maps, each checked against
+                 //  the field's items table
 } s_type_t;
 
 struct _s_table_t;
 
 typedef struct {
-    const char *key;                    //  Wire key
+    const char *key;  //  Wire key
     s_type_t type;
-    bool required;                      //  Must be present and not nil
-    uint64_t min;                       //  F_STR length, F_UINT value, array count
-    uint64_t max;                       //  Same; 0 = no bound for arrays, F_STR, F_BIN
-    const struct _s_table_t *items;     //  F_ITEMS: the table of each item, else NULL
+    bool required;                   //  Must be present and not nil
+    uint64_t min;                    //  F_STR length, F_UINT value, array count
+    uint64_t max;                    //  Same; 0 = no bound for arrays, F_STR, F_BIN
+    const struct _s_table_t *items;  //  F_ITEMS: the table of each item, else NULL
 } s_field_t;
 
 typedef struct _s_table_t {
@@ -64,232 +64,267 @@ typedef struct _s_table_t {
     size_t count;
 } s_table_t;
 
-#define TABLE(fields) { fields, sizeof (fields) / sizeof (fields [0]) }
-#define NO_TABLE { NULL, 0 }
-#define FIELDS_MAX 32                   //  Fields in the largest table
+#define TABLE(fields)                                 \
+    {                                                 \
+        fields, sizeof (fields) / sizeof (fields [0]) \
+    }
+#define NO_TABLE \
+    {            \
+        NULL, 0  \
+    }
+#define FIELDS_MAX 32  //  Fields in the largest table
 #define REQ true
 #define OPT false
 #define TEXT_MAX ZJOB_MESSAGE_MAX
 #define TIME_MAX ((uint64_t) INT64_MAX)
 
 //  A job spec in SUBMIT; indexes are used to build zjob_spec_t
-enum { SP_WORKFLOW, SP_INPUTS, SP_PRIORITY, SP_USER, SP_TAGS, SP_METADATA, SP_IDEM,
-       SP_MAXA, SP_RUNAT };
+enum { SP_WORKFLOW,
+       SP_INPUTS,
+       SP_PRIORITY,
+       SP_USER,
+       SP_TAGS,
+       SP_METADATA,
+       SP_IDEM,
+       SP_MAXA,
+       SP_RUNAT };
 static const s_field_t s_spec_fields [] = {
-    [SP_WORKFLOW] = { "workflow_id",     F_NAME,     REQ, 0, 0, NULL },
-    [SP_INPUTS]   = { "inputs",          F_BIN,      OPT, 0, ZJOB_DATA_MAX, NULL },
-    [SP_PRIORITY] = { "priority",        F_PRIORITY, OPT, 0, 0, NULL },
-    [SP_USER]     = { "user_id",         F_NAME,     OPT, 0, 0, NULL },
-    [SP_TAGS]     = { "tags",            F_NAMES,    OPT, 0, ZJOB_TAGS_MAX, NULL },
-    [SP_METADATA] = { "metadata",        F_BIN,      OPT, 0, ZJOB_DATA_MAX, NULL },
-    [SP_IDEM]     = { "idempotency_key", F_NAME,     OPT, 0, 0, NULL },
-    [SP_MAXA]     = { "max_attempts",    F_UINT,     OPT, 0, UINT32_MAX, NULL },
-    [SP_RUNAT]    = { "run_at",          F_UINT,     OPT, 0, TIME_MAX, NULL },
+    [SP_WORKFLOW] = { "workflow_id", F_NAME, REQ, 0, 0, NULL },
+    [SP_INPUTS] = { "inputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
+    [SP_PRIORITY] = { "priority", F_PRIORITY, OPT, 0, 0, NULL },
+    [SP_USER] = { "user_id", F_NAME, OPT, 0, 0, NULL },
+    [SP_TAGS] = { "tags", F_NAMES, OPT, 0, ZJOB_TAGS_MAX, NULL },
+    [SP_METADATA] = { "metadata", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
+    [SP_IDEM] = { "idempotency_key", F_NAME, OPT, 0, 0, NULL },
+    [SP_MAXA] = { "max_attempts", F_UINT, OPT, 0, UINT32_MAX, NULL },
+    [SP_RUNAT] = { "run_at", F_UINT, OPT, 0, TIME_MAX, NULL },
 };
 static const s_table_t s_spec_table = TABLE (s_spec_fields);
 
 //  A filter, in LIST and in bulk operations
-enum { FI_STATUS, FI_WORKFLOW, FI_USER, FI_TAGS, FI_AFTER, FI_BEFORE, FI_SCHEDULED };
+enum { FI_STATUS,
+       FI_WORKFLOW,
+       FI_USER,
+       FI_TAGS,
+       FI_AFTER,
+       FI_BEFORE,
+       FI_SCHEDULED };
 static const s_field_t s_filter_fields [] = {
-    [FI_STATUS]   = { "status",          F_STATUSES, OPT, 0, ZJOB_STATUS_COUNT, NULL },
-    [FI_WORKFLOW] = { "workflow_id",     F_NAME,     OPT, 0, 0, NULL },
-    [FI_USER]     = { "user_id",         F_NAME,     OPT, 0, 0, NULL },
-    [FI_TAGS]     = { "tags",            F_NAMES,    OPT, 0, ZJOB_TAGS_MAX, NULL },
-    [FI_AFTER]    = { "created_after",   F_UINT,     OPT, 0, TIME_MAX, NULL },
-    [FI_BEFORE]   = { "created_before",  F_UINT,     OPT, 0, TIME_MAX, NULL },
-    [FI_SCHEDULED] = { "scheduled",      F_BOOL,     OPT, 0, 0, NULL },
+    [FI_STATUS] = { "status", F_STATUSES, OPT, 0, ZJOB_STATUS_COUNT, NULL },
+    [FI_WORKFLOW] = { "workflow_id", F_NAME, OPT, 0, 0, NULL },
+    [FI_USER] = { "user_id", F_NAME, OPT, 0, 0, NULL },
+    [FI_TAGS] = { "tags", F_NAMES, OPT, 0, ZJOB_TAGS_MAX, NULL },
+    [FI_AFTER] = { "created_after", F_UINT, OPT, 0, TIME_MAX, NULL },
+    [FI_BEFORE] = { "created_before", F_UINT, OPT, 0, TIME_MAX, NULL },
+    [FI_SCHEDULED] = { "scheduled", F_BOOL, OPT, 0, 0, NULL },
 };
 static const s_table_t s_filter_table = TABLE (s_filter_fields);
 
 //  Request and notification bodies
-enum { SU_JOBS, SU_AUTO };
+enum { SU_JOBS,
+       SU_AUTO };
 static const s_field_t s_submit [] = {
-    [SU_JOBS]     = { "jobs",            F_SPECS,    REQ, 1, ZJOB_BATCH_MAX, NULL },
-    [SU_AUTO]     = { "auto_start",      F_BOOL,     OPT, 0, 0, NULL },
+    [SU_JOBS] = { "jobs", F_SPECS, REQ, 1, ZJOB_BATCH_MAX, NULL },
+    [SU_AUTO] = { "auto_start", F_BOOL, OPT, 0, 0, NULL },
 };
 static const s_field_t s_id_only [] = {
-    { "id",              F_ID,       REQ, 0, 0, NULL },
+    { "id", F_ID, REQ, 0, 0, NULL },
 };
-enum { LI_FILTER, LI_SORT, LI_ORDER, LI_LIMIT, LI_OFFSET };
+enum { LI_FILTER,
+       LI_SORT,
+       LI_ORDER,
+       LI_LIMIT,
+       LI_OFFSET };
 static const s_field_t s_list [] = {
-    [LI_FILTER]   = { "filter",          F_FILTER,   OPT, 0, 0, NULL },
-    [LI_SORT]     = { "sort_by",         F_SORT,     OPT, 0, 0, NULL },
-    [LI_ORDER]    = { "order",           F_ORDER,    OPT, 0, 0, NULL },
-    [LI_LIMIT]    = { "limit",           F_UINT,     OPT, 0, ZJOB_LIST_LIMIT_MAX, NULL },
-    [LI_OFFSET]   = { "offset",          F_UINT,     OPT, 0, UINT64_MAX, NULL },
+    [LI_FILTER] = { "filter", F_FILTER, OPT, 0, 0, NULL },
+    [LI_SORT] = { "sort_by", F_SORT, OPT, 0, 0, NULL },
+    [LI_ORDER] = { "order", F_ORDER, OPT, 0, 0, NULL },
+    [LI_LIMIT] = { "limit", F_UINT, OPT, 0, ZJOB_LIST_LIMIT_MAX, NULL },
+    [LI_OFFSET] = { "offset", F_UINT, OPT, 0, UINT64_MAX, NULL },
 };
-enum { TA_ID, TA_IDS, TA_FILTER };
+enum { TA_ID,
+       TA_IDS,
+       TA_FILTER };
 static const s_field_t s_target [] = {
-    [TA_ID]       = { "id",              F_ID,       OPT, 0, 0, NULL },
-    [TA_IDS]      = { "ids",             F_IDS,      OPT, 1, ZJOB_BATCH_MAX, NULL },
-    [TA_FILTER]   = { "filter",          F_FILTER,   OPT, 0, 0, NULL },
+    [TA_ID] = { "id", F_ID, OPT, 0, 0, NULL },
+    [TA_IDS] = { "ids", F_IDS, OPT, 1, ZJOB_BATCH_MAX, NULL },
+    [TA_FILTER] = { "filter", F_FILTER, OPT, 0, 0, NULL },
 };
 static const s_field_t s_cleanup [] = {
-    { "retention_ms",    F_UINT,     OPT, 0, TIME_MAX, NULL },
+    { "retention_ms", F_UINT, OPT, 0, TIME_MAX, NULL },
 };
 static const s_field_t s_ready [] = {
-    { "worker_id",       F_NAME,     REQ, 0, 0, NULL },
-    { "name",            F_NAME,     OPT, 0, 0, NULL },
-    { "workflows",       F_NAMES,    REQ, 1, ZJOB_WORKFLOWS_MAX, NULL },
-    { "slots",           F_UINT,     REQ, 1, ZJOB_SLOTS_MAX, NULL },
-    { "jobs",            F_IDS,      OPT, 0, ZJOB_SLOTS_MAX, NULL },
-    { "batch",           F_UINT,     OPT, 1, ZJOB_SLOTS_MAX, NULL },
+    { "worker_id", F_NAME, REQ, 0, 0, NULL },
+    { "name", F_NAME, OPT, 0, 0, NULL },
+    { "workflows", F_NAMES, REQ, 1, ZJOB_WORKFLOWS_MAX, NULL },
+    { "slots", F_UINT, REQ, 1, ZJOB_SLOTS_MAX, NULL },
+    { "jobs", F_IDS, OPT, 0, ZJOB_SLOTS_MAX, NULL },
+    { "batch", F_UINT, OPT, 1, ZJOB_SLOTS_MAX, NULL },
 };
-enum { JO_JOB, JO_JOBS };
+enum { JO_JOB,
+       JO_JOBS };
 static const s_field_t s_job [] = {
-    [JO_JOB]      = { "job",             F_MAP,      OPT, 0, 0, NULL },
-    [JO_JOBS]     = { "jobs",            F_MAPS,     OPT, 1, ZJOB_SLOTS_MAX, NULL },
+    [JO_JOB] = { "job", F_MAP, OPT, 0, 0, NULL },
+    [JO_JOBS] = { "jobs", F_MAPS, OPT, 1, ZJOB_SLOTS_MAX, NULL },
 };
 static const s_field_t s_progress [] = {
-    { "id",              F_ID,       REQ, 0, 0, NULL },
-    { "progress",        F_PROGRESS, REQ, 0, 0, NULL },
-    { "message",         F_STR,      OPT, 0, TEXT_MAX, NULL },
+    { "id", F_ID, REQ, 0, 0, NULL },
+    { "progress", F_PROGRESS, REQ, 0, 0, NULL },
+    { "message", F_STR, OPT, 0, TEXT_MAX, NULL },
 };
 //  One result: the body of a single RESULT, and each item of "results"
 //  (the item table is the first five fields)
-enum { RE_ID, RE_STATUS, RE_OUTPUTS, RE_KIND, RE_MESSAGE, RE_CREDIT, RE_RESULTS };
+enum { RE_ID,
+       RE_STATUS,
+       RE_OUTPUTS,
+       RE_KIND,
+       RE_MESSAGE,
+       RE_CREDIT,
+       RE_RESULTS };
 static const s_table_t s_result_item_table;
 static const s_field_t s_result [] = {
-    [RE_ID]       = { "id",              F_ID,       OPT, 0, 0, NULL },
-    [RE_STATUS]   = { "status",          F_STATUS,   OPT, 0, 0, NULL },
-    [RE_OUTPUTS]  = { "outputs",         F_BIN,      OPT, 0, ZJOB_DATA_MAX, NULL },
-    [RE_KIND]     = { "error_kind",      F_STR,      OPT, 1, ZJOB_NAME_MAX, NULL },
-    [RE_MESSAGE]  = { "error_message",   F_STR,      OPT, 0, TEXT_MAX, NULL },
-    [RE_CREDIT]   = { "credit",          F_UINT,     OPT, 0, ZJOB_SLOTS_MAX, NULL },
-    [RE_RESULTS]  = { "results",         F_ITEMS,    OPT, 1, ZJOB_SLOTS_MAX,
-                      &s_result_item_table },
+    [RE_ID] = { "id", F_ID, OPT, 0, 0, NULL },
+    [RE_STATUS] = { "status", F_STATUS, OPT, 0, 0, NULL },
+    [RE_OUTPUTS] = { "outputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
+    [RE_KIND] = { "error_kind", F_STR, OPT, 1, ZJOB_NAME_MAX, NULL },
+    [RE_MESSAGE] = { "error_message", F_STR, OPT, 0, TEXT_MAX, NULL },
+    [RE_CREDIT] = { "credit", F_UINT, OPT, 0, ZJOB_SLOTS_MAX, NULL },
+    [RE_RESULTS] = { "results", F_ITEMS, OPT, 1, ZJOB_SLOTS_MAX,
+                     &s_result_item_table },
 };
 static const s_field_t s_result_item [] = {
-    [RE_ID]       = { "id",              F_ID,       REQ, 0, 0, NULL },
-    [RE_STATUS]   = { "status",          F_STATUS,   REQ, 0, 0, NULL },
-    [RE_OUTPUTS]  = { "outputs",         F_BIN,      OPT, 0, ZJOB_DATA_MAX, NULL },
-    [RE_KIND]     = { "error_kind",      F_STR,      OPT, 1, ZJOB_NAME_MAX, NULL },
-    [RE_MESSAGE]  = { "error_message",   F_STR,      OPT, 0, TEXT_MAX, NULL },
+    [RE_ID] = { "id", F_ID, REQ, 0, 0, NULL },
+    [RE_STATUS] = { "status", F_STATUS, REQ, 0, 0, NULL },
+    [RE_OUTPUTS] = { "outputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
+    [RE_KIND] = { "error_kind", F_STR, OPT, 1, ZJOB_NAME_MAX, NULL },
+    [RE_MESSAGE] = { "error_message", F_STR, OPT, 0, TEXT_MAX, NULL },
 };
 static const s_table_t s_result_item_table = TABLE (s_result_item);
 static const s_field_t s_credit [] = {
-    { "credit",          F_UINT,     REQ, 1, ZJOB_SLOTS_MAX, NULL },
+    { "credit", F_UINT, REQ, 1, ZJOB_SLOTS_MAX, NULL },
 };
 static const s_field_t s_reason [] = {
-    { "reason",          F_STR,      OPT, 0, TEXT_MAX, NULL },
+    { "reason", F_STR, OPT, 0, TEXT_MAX, NULL },
 };
 static const s_field_t s_error [] = {
-    { "code",            F_UINT,     REQ, 100, 599, NULL },
-    { "message",         F_STR,      REQ, 0, TEXT_MAX, NULL },
-    { "supported",       F_UINTS,    OPT, 0, 64, NULL },
+    { "code", F_UINT, REQ, 100, 599, NULL },
+    { "message", F_STR, REQ, 0, TEXT_MAX, NULL },
+    { "supported", F_UINTS, OPT, 0, 64, NULL },
 };
 static const s_field_t s_event [] = {
-    { "type",            F_NAME,     REQ, 0, 0, NULL },
-    { "time",            F_UINT,     REQ, 0, TIME_MAX, NULL },
-    { "id",              F_ID,       OPT, 0, 0, NULL },
-    { "workflow_id",     F_NAME,     OPT, 0, 0, NULL },
-    { "user_id",         F_NAME,     OPT, 0, 0, NULL },
-    { "status",          F_STATUS,   OPT, 0, 0, NULL },
-    { "old_status",      F_STATUS,   OPT, 0, 0, NULL },
-    { "attempts",        F_UINT,     OPT, 0, UINT32_MAX, NULL },
-    { "progress",        F_PROGRESS, OPT, 0, 0, NULL },
-    { "progress_message", F_STR,     OPT, 0, TEXT_MAX, NULL },
-    { "error_kind",      F_STR,      OPT, 0, ZJOB_NAME_MAX, NULL },
-    { "error_message",   F_STR,      OPT, 0, TEXT_MAX, NULL },
-    { "worker_id",       F_NAME,     OPT, 0, 0, NULL },
-    { "name",            F_NAME,     OPT, 0, 0, NULL },
-    { "workflows",       F_NAMES,    OPT, 0, ZJOB_WORKFLOWS_MAX, NULL },
-    { "slots",           F_UINT,     OPT, 0, ZJOB_SLOTS_MAX, NULL },
-    { "reason",          F_STR,      OPT, 0, TEXT_MAX, NULL },
+    { "type", F_NAME, REQ, 0, 0, NULL },
+    { "time", F_UINT, REQ, 0, TIME_MAX, NULL },
+    { "id", F_ID, OPT, 0, 0, NULL },
+    { "workflow_id", F_NAME, OPT, 0, 0, NULL },
+    { "user_id", F_NAME, OPT, 0, 0, NULL },
+    { "status", F_STATUS, OPT, 0, 0, NULL },
+    { "old_status", F_STATUS, OPT, 0, 0, NULL },
+    { "attempts", F_UINT, OPT, 0, UINT32_MAX, NULL },
+    { "progress", F_PROGRESS, OPT, 0, 0, NULL },
+    { "progress_message", F_STR, OPT, 0, TEXT_MAX, NULL },
+    { "error_kind", F_STR, OPT, 0, ZJOB_NAME_MAX, NULL },
+    { "error_message", F_STR, OPT, 0, TEXT_MAX, NULL },
+    { "worker_id", F_NAME, OPT, 0, 0, NULL },
+    { "name", F_NAME, OPT, 0, 0, NULL },
+    { "workflows", F_NAMES, OPT, 0, ZJOB_WORKFLOWS_MAX, NULL },
+    { "slots", F_UINT, OPT, 0, ZJOB_SLOTS_MAX, NULL },
+    { "reason", F_STR, OPT, 0, TEXT_MAX, NULL },
 };
 
 //  OK reply bodies
 static const s_field_t s_submit_ok [] = {
-    { "ids",             F_IDS,      REQ, 1, ZJOB_BATCH_MAX, NULL },
-    { "existing",        F_UINTS,    OPT, 0, ZJOB_BATCH_MAX, NULL },
+    { "ids", F_IDS, REQ, 1, ZJOB_BATCH_MAX, NULL },
+    { "existing", F_UINTS, OPT, 0, ZJOB_BATCH_MAX, NULL },
 };
 static const s_field_t s_get_ok [] = {
-    { "job",             F_MAP,      REQ, 0, 0, NULL },
+    { "job", F_MAP, REQ, 0, 0, NULL },
 };
 static const s_field_t s_list_ok [] = {
-    { "jobs",            F_MAPS,     REQ, 0, ZJOB_LIST_LIMIT_MAX, NULL },
-    { "total",           F_UINT,     REQ, 0, UINT64_MAX, NULL },
-    { "offset",          F_UINT,     OPT, 0, UINT64_MAX, NULL },
+    { "jobs", F_MAPS, REQ, 0, ZJOB_LIST_LIMIT_MAX, NULL },
+    { "total", F_UINT, REQ, 0, UINT64_MAX, NULL },
+    { "offset", F_UINT, OPT, 0, UINT64_MAX, NULL },
 };
 static const s_field_t s_target_ok [] = {
-    { "id",              F_ID,       OPT, 0, 0, NULL },
-    { "status",          F_STATUS,   OPT, 0, 0, NULL },
-    { "done",            F_UINT,     OPT, 0, UINT64_MAX, NULL },
-    { "failed",          F_UINT,     OPT, 0, UINT64_MAX, NULL },
-    { "errors",          F_MAPS,     OPT, 0, ZJOB_BULK_ERRORS_MAX, NULL },
+    { "id", F_ID, OPT, 0, 0, NULL },
+    { "status", F_STATUS, OPT, 0, 0, NULL },
+    { "done", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "failed", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "errors", F_MAPS, OPT, 0, ZJOB_BULK_ERRORS_MAX, NULL },
 };
 static const s_field_t s_status_ok [] = {
-    { "id",              F_ID,       REQ, 0, 0, NULL },
-    { "status",          F_STATUS,   REQ, 0, 0, NULL },
-    { "progress",        F_PROGRESS, OPT, 0, 0, NULL },
-    { "progress_message", F_STR,     OPT, 0, TEXT_MAX, NULL },
-    { "updated_at",      F_UINT,     OPT, 0, TIME_MAX, NULL },
+    { "id", F_ID, REQ, 0, 0, NULL },
+    { "status", F_STATUS, REQ, 0, 0, NULL },
+    { "progress", F_PROGRESS, OPT, 0, 0, NULL },
+    { "progress_message", F_STR, OPT, 0, TEXT_MAX, NULL },
+    { "updated_at", F_UINT, OPT, 0, TIME_MAX, NULL },
 };
 static const s_field_t s_results_ok [] = {
-    { "id",              F_ID,       REQ, 0, 0, NULL },
-    { "status",          F_STATUS,   REQ, 0, 0, NULL },
-    { "outputs",         F_BIN,      OPT, 0, ZJOB_DATA_MAX, NULL },
-    { "error_kind",      F_STR,      OPT, 0, ZJOB_NAME_MAX, NULL },
-    { "error_message",   F_STR,      OPT, 0, TEXT_MAX, NULL },
-    { "completed_at",    F_UINT,     OPT, 0, TIME_MAX, NULL },
-    { "execution_ms",    F_UINT,     OPT, 0, TIME_MAX, NULL },
+    { "id", F_ID, REQ, 0, 0, NULL },
+    { "status", F_STATUS, REQ, 0, 0, NULL },
+    { "outputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
+    { "error_kind", F_STR, OPT, 0, ZJOB_NAME_MAX, NULL },
+    { "error_message", F_STR, OPT, 0, TEXT_MAX, NULL },
+    { "completed_at", F_UINT, OPT, 0, TIME_MAX, NULL },
+    { "execution_ms", F_UINT, OPT, 0, TIME_MAX, NULL },
 };
 static const s_field_t s_cleanup_ok [] = {
-    { "deleted",         F_UINT,     REQ, 0, UINT64_MAX, NULL },
+    { "deleted", F_UINT, REQ, 0, UINT64_MAX, NULL },
 };
 static const s_field_t s_stats_ok [] = {
-    { "jobs",            F_UINT,     REQ, 0, UINT64_MAX, NULL },
-    { "by_status",       F_MAP,      REQ, 0, 0, NULL },
-    { "by_workflow",     F_MAP,      REQ, 0, 0, NULL },
-    { "queued",          F_UINT,     REQ, 0, UINT64_MAX, NULL },
-    { "active",          F_UINT,     REQ, 0, UINT64_MAX, NULL },
-    { "workers",         F_UINT,     REQ, 0, UINT64_MAX, NULL },
-    { "slots",           F_UINT,     REQ, 0, UINT64_MAX, NULL },
-    { "busy",            F_UINT,     REQ, 0, UINT64_MAX, NULL },
-    { "max_concurrent",  F_UINT,     OPT, 0, UINT64_MAX, NULL },
-    { "scheduled",       F_UINT,     OPT, 0, UINT64_MAX, NULL },
-    { "held_by_limit",   F_BOOL,     OPT, 0, 0, NULL },
-    { "rates",           F_MAP,      REQ, 0, 0, NULL },
-    { "rate_window_ms",  F_UINT,     REQ, 0, TIME_MAX, NULL },
-    { "uptime_ms",       F_UINT,     REQ, 0, TIME_MAX, NULL },
-    { "store",           F_MAP,      OPT, 0, 0, NULL },
-    { "subscriptions",   F_UINT,     OPT, 0, UINT64_MAX, NULL },
+    { "jobs", F_UINT, REQ, 0, UINT64_MAX, NULL },
+    { "by_status", F_MAP, REQ, 0, 0, NULL },
+    { "by_workflow", F_MAP, REQ, 0, 0, NULL },
+    { "queued", F_UINT, REQ, 0, UINT64_MAX, NULL },
+    { "active", F_UINT, REQ, 0, UINT64_MAX, NULL },
+    { "workers", F_UINT, REQ, 0, UINT64_MAX, NULL },
+    { "slots", F_UINT, REQ, 0, UINT64_MAX, NULL },
+    { "busy", F_UINT, REQ, 0, UINT64_MAX, NULL },
+    { "max_concurrent", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "scheduled", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "held_by_limit", F_BOOL, OPT, 0, 0, NULL },
+    { "rates", F_MAP, REQ, 0, 0, NULL },
+    { "rate_window_ms", F_UINT, REQ, 0, TIME_MAX, NULL },
+    { "uptime_ms", F_UINT, REQ, 0, TIME_MAX, NULL },
+    { "store", F_MAP, OPT, 0, 0, NULL },
+    { "subscriptions", F_UINT, OPT, 0, UINT64_MAX, NULL },
 };
 static const s_field_t s_workers_ok [] = {
-    { "workers",         F_MAPS,     REQ, 0, 0, NULL },
+    { "workers", F_MAPS, REQ, 0, 0, NULL },
 };
 static const s_field_t s_ping_ok [] = {
-    { "version",         F_UINT,     REQ, 0, UINT32_MAX, NULL },
-    { "time",            F_UINT,     REQ, 0, TIME_MAX, NULL },
+    { "version", F_UINT, REQ, 0, UINT32_MAX, NULL },
+    { "time", F_UINT, REQ, 0, TIME_MAX, NULL },
 };
 static const s_field_t s_ready_ok [] = {
-    { "heartbeat_ms",    F_UINT,     REQ, 1, TIME_MAX, NULL },
-    { "liveness",        F_UINT,     REQ, 1, 1000, NULL },
-    { "credit",          F_UINT,     REQ, 0, ZJOB_SLOTS_MAX, NULL },
-    { "drop",            F_IDS,      OPT, 0, ZJOB_SLOTS_MAX, NULL },
-    { "max_message",     F_UINT,     OPT, 0, UINT64_MAX, NULL },
-    { "batch",           F_UINT,     OPT, 1, ZJOB_SLOTS_MAX, NULL },
+    { "heartbeat_ms", F_UINT, REQ, 1, TIME_MAX, NULL },
+    { "liveness", F_UINT, REQ, 1, 1000, NULL },
+    { "credit", F_UINT, REQ, 0, ZJOB_SLOTS_MAX, NULL },
+    { "drop", F_IDS, OPT, 0, ZJOB_SLOTS_MAX, NULL },
+    { "max_message", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "batch", F_UINT, OPT, 1, ZJOB_SLOTS_MAX, NULL },
 };
 static const s_field_t s_id_ok [] = {
-    { "id",              F_ID,       OPT, 0, 0, NULL },
+    { "id", F_ID, OPT, 0, 0, NULL },
 };
 //  A result a multi-result RESULT's OK refuses
-enum { RX_ID, RX_CODE, RX_MESSAGE };
+enum { RX_ID,
+       RX_CODE,
+       RX_MESSAGE };
 static const s_field_t s_result_error [] = {
-    [RX_ID]       = { "id",              F_ID,       REQ, 0, 0, NULL },
-    [RX_CODE]     = { "code",            F_UINT,     REQ, 100, 599, NULL },
-    [RX_MESSAGE]  = { "message",         F_STR,      REQ, 0, TEXT_MAX, NULL },
+    [RX_ID] = { "id", F_ID, REQ, 0, 0, NULL },
+    [RX_CODE] = { "code", F_UINT, REQ, 100, 599, NULL },
+    [RX_MESSAGE] = { "message", F_STR, REQ, 0, TEXT_MAX, NULL },
 };
 static const s_table_t s_result_error_table = TABLE (s_result_error);
 static const s_field_t s_result_ok [] = {
-    { "id",              F_ID,       OPT, 0, 0, NULL },
-    { "errors",          F_ITEMS,    OPT, 0, ZJOB_SLOTS_MAX, &s_result_error_table },
+    { "id", F_ID, OPT, 0, 0, NULL },
+    { "errors", F_ITEMS, OPT, 0, ZJOB_SLOTS_MAX, &s_result_error_table },
 };
 
 typedef int (s_post_fn) (zjob_proto_ctx_t *ctx, const msgpack_object **values);
 
 static s_post_fn s_post_submit, s_post_list, s_post_target, s_post_worker_target,
-                 s_post_result, s_post_job;
+    s_post_result, s_post_job;
 
 //  One command on one route: its body, its OK reply's body, and the
 //  function that builds structures from a checked body
@@ -302,37 +337,37 @@ typedef struct {
 } s_schema_t;
 
 static const s_schema_t s_schemas [] = {
-    { ZJOB_CMD_SUBMIT,     ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_submit),   TABLE (s_submit_ok),  s_post_submit },
-    { ZJOB_CMD_GET,        ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_id_only),  TABLE (s_get_ok),     NULL },
-    { ZJOB_CMD_LIST,       ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_list),     TABLE (s_list_ok),    s_post_list },
-    { ZJOB_CMD_DELETE,     ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target),   TABLE (s_target_ok),  s_post_target },
-    { ZJOB_CMD_START,      ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target),   TABLE (s_target_ok),  s_post_target },
-    { ZJOB_CMD_PAUSE,      ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target),   TABLE (s_target_ok),  s_post_target },
-    { ZJOB_CMD_RESUME,     ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target),   TABLE (s_target_ok),  s_post_target },
-    { ZJOB_CMD_CANCEL,     ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target),   TABLE (s_target_ok),  s_post_target },
-    { ZJOB_CMD_STATUS,     ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_id_only),  TABLE (s_status_ok),  NULL },
-    { ZJOB_CMD_RESULTS,    ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_id_only),  TABLE (s_results_ok), NULL },
-    { ZJOB_CMD_CLEANUP,    ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_cleanup),  TABLE (s_cleanup_ok), NULL },
-    { ZJOB_CMD_STATS,      ZJOB_ROUTE_CLIENT_BROKER, NO_TABLE,           TABLE (s_stats_ok),   NULL },
-    { ZJOB_CMD_WORKERS,    ZJOB_ROUTE_CLIENT_BROKER, NO_TABLE,           TABLE (s_workers_ok), NULL },
-    { ZJOB_CMD_PING,       ZJOB_ROUTE_CLIENT_BROKER, NO_TABLE,           TABLE (s_ping_ok),    NULL },
-    { ZJOB_CMD_READY,      ZJOB_ROUTE_WORKER_BROKER, TABLE (s_ready),    TABLE (s_ready_ok),   NULL },
-    { ZJOB_CMD_PROGRESS,   ZJOB_ROUTE_WORKER_BROKER, TABLE (s_progress), NO_TABLE,             NULL },
-    { ZJOB_CMD_RESULT,     ZJOB_ROUTE_WORKER_BROKER, TABLE (s_result),   TABLE (s_result_ok),  s_post_result },
-    { ZJOB_CMD_CREDIT,     ZJOB_ROUTE_WORKER_BROKER, TABLE (s_credit),   NO_TABLE,             NULL },
-    { ZJOB_CMD_HEARTBEAT,  ZJOB_ROUTE_WORKER_BROKER, NO_TABLE,           NO_TABLE,             NULL },
-    { ZJOB_CMD_DISCONNECT, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_reason),   NO_TABLE,             NULL },
-    { ZJOB_CMD_JOB,        ZJOB_ROUTE_BROKER_WORKER, TABLE (s_job),      NO_TABLE,             s_post_job },
-    { ZJOB_CMD_PAUSE,      ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only),  TABLE (s_id_ok),      s_post_worker_target },
-    { ZJOB_CMD_RESUME,     ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only),  TABLE (s_id_ok),      s_post_worker_target },
-    { ZJOB_CMD_CANCEL,     ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only),  TABLE (s_id_ok),      s_post_worker_target },
-    { ZJOB_CMD_HEARTBEAT,  ZJOB_ROUTE_BROKER_WORKER, NO_TABLE,           NO_TABLE,             NULL },
-    { ZJOB_CMD_RECONNECT,  ZJOB_ROUTE_BROKER_WORKER, TABLE (s_reason),   NO_TABLE,             NULL },
-    { ZJOB_CMD_DISCONNECT, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_reason),   NO_TABLE,             NULL },
-    { ZJOB_CMD_ERROR,      ZJOB_ROUTE_BROKER_CLIENT, TABLE (s_error),    NO_TABLE,             NULL },
-    { ZJOB_CMD_ERROR,      ZJOB_ROUTE_WORKER_BROKER, TABLE (s_error),    NO_TABLE,             NULL },
-    { ZJOB_CMD_ERROR,      ZJOB_ROUTE_BROKER_WORKER, TABLE (s_error),    NO_TABLE,             NULL },
-    { ZJOB_CMD_EVENT,      ZJOB_ROUTE_EVENTS,        TABLE (s_event),    NO_TABLE,             NULL },
+    { ZJOB_CMD_SUBMIT, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_submit), TABLE (s_submit_ok), s_post_submit },
+    { ZJOB_CMD_GET, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_id_only), TABLE (s_get_ok), NULL },
+    { ZJOB_CMD_LIST, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_list), TABLE (s_list_ok), s_post_list },
+    { ZJOB_CMD_DELETE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target), TABLE (s_target_ok), s_post_target },
+    { ZJOB_CMD_START, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target), TABLE (s_target_ok), s_post_target },
+    { ZJOB_CMD_PAUSE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target), TABLE (s_target_ok), s_post_target },
+    { ZJOB_CMD_RESUME, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target), TABLE (s_target_ok), s_post_target },
+    { ZJOB_CMD_CANCEL, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target), TABLE (s_target_ok), s_post_target },
+    { ZJOB_CMD_STATUS, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_id_only), TABLE (s_status_ok), NULL },
+    { ZJOB_CMD_RESULTS, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_id_only), TABLE (s_results_ok), NULL },
+    { ZJOB_CMD_CLEANUP, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_cleanup), TABLE (s_cleanup_ok), NULL },
+    { ZJOB_CMD_STATS, ZJOB_ROUTE_CLIENT_BROKER, NO_TABLE, TABLE (s_stats_ok), NULL },
+    { ZJOB_CMD_WORKERS, ZJOB_ROUTE_CLIENT_BROKER, NO_TABLE, TABLE (s_workers_ok), NULL },
+    { ZJOB_CMD_PING, ZJOB_ROUTE_CLIENT_BROKER, NO_TABLE, TABLE (s_ping_ok), NULL },
+    { ZJOB_CMD_READY, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_ready), TABLE (s_ready_ok), NULL },
+    { ZJOB_CMD_PROGRESS, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_progress), NO_TABLE, NULL },
+    { ZJOB_CMD_RESULT, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_result), TABLE (s_result_ok), s_post_result },
+    { ZJOB_CMD_CREDIT, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_credit), NO_TABLE, NULL },
+    { ZJOB_CMD_HEARTBEAT, ZJOB_ROUTE_WORKER_BROKER, NO_TABLE, NO_TABLE, NULL },
+    { ZJOB_CMD_DISCONNECT, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_reason), NO_TABLE, NULL },
+    { ZJOB_CMD_JOB, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_job), NO_TABLE, s_post_job },
+    { ZJOB_CMD_PAUSE, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only), TABLE (s_id_ok), s_post_worker_target },
+    { ZJOB_CMD_RESUME, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only), TABLE (s_id_ok), s_post_worker_target },
+    { ZJOB_CMD_CANCEL, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only), TABLE (s_id_ok), s_post_worker_target },
+    { ZJOB_CMD_HEARTBEAT, ZJOB_ROUTE_BROKER_WORKER, NO_TABLE, NO_TABLE, NULL },
+    { ZJOB_CMD_RECONNECT, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_reason), NO_TABLE, NULL },
+    { ZJOB_CMD_DISCONNECT, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_reason), NO_TABLE, NULL },
+    { ZJOB_CMD_ERROR, ZJOB_ROUTE_BROKER_CLIENT, TABLE (s_error), NO_TABLE, NULL },
+    { ZJOB_CMD_ERROR, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_error), NO_TABLE, NULL },
+    { ZJOB_CMD_ERROR, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_error), NO_TABLE, NULL },
+    { ZJOB_CMD_EVENT, ZJOB_ROUTE_EVENTS, TABLE (s_event), NO_TABLE, NULL },
 };
 #define SCHEMA_COUNT (sizeof (s_schemas) / sizeof (s_schemas [0]))
 
@@ -347,13 +382,12 @@ s_schema_find (zjob_cmd_t cmd, zjob_route_t route)
 }
 
 
-
 //  How a field was reached, for error messages: a chain from the field up
 //  to the body, walked only when an error is reported
 typedef struct _s_path_t {
-    const struct _s_path_t *parent;     //  NULL at the body
-    const char *key;                    //  Field key, or NULL for an array index
-    size_t index;                       //  Array index when key is NULL
+    const struct _s_path_t *parent;  //  NULL at the body
+    const char *key;                 //  Field key, or NULL for an array index
+    size_t index;                    //  Array index when key is NULL
 } s_path_t;
 
 
@@ -364,18 +398,18 @@ static const char *
 s_object_type_name (const msgpack_object *obj)
 {
     switch (obj->type) {
-        case MSGPACK_OBJECT_NIL:                return "nil";
-        case MSGPACK_OBJECT_BOOLEAN:            return "a boolean";
-        case MSGPACK_OBJECT_POSITIVE_INTEGER:   return "an unsigned integer";
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER:   return "a negative integer";
+        case MSGPACK_OBJECT_NIL: return "nil";
+        case MSGPACK_OBJECT_BOOLEAN: return "a boolean";
+        case MSGPACK_OBJECT_POSITIVE_INTEGER: return "an unsigned integer";
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "a negative integer";
         case MSGPACK_OBJECT_FLOAT32:
-        case MSGPACK_OBJECT_FLOAT64:            return "a float";
-        case MSGPACK_OBJECT_STR:                return "a string";
-        case MSGPACK_OBJECT_ARRAY:              return "an array";
-        case MSGPACK_OBJECT_MAP:                return "a map";
-        case MSGPACK_OBJECT_BIN:                return "a bin";
-        case MSGPACK_OBJECT_EXT:                return "an ext";
-        default:                                return "an unknown type";
+        case MSGPACK_OBJECT_FLOAT64: return "a float";
+        case MSGPACK_OBJECT_STR: return "a string";
+        case MSGPACK_OBJECT_ARRAY: return "an array";
+        case MSGPACK_OBJECT_MAP: return "a map";
+        case MSGPACK_OBJECT_BIN: return "a bin";
+        case MSGPACK_OBJECT_EXT: return "an ext";
+        default: return "an unknown type";
     }
 }
 
@@ -397,7 +431,7 @@ s_path_format (const s_path_t *path, char *buf, size_t size)
         const s_path_t *node = chain [depth];
         int rc;
         if (node->key)
-            rc = snprintf (buf + used, size - used, "%s%s", used? ".": "", node->key);
+            rc = snprintf (buf + used, size - used, "%s%s", used ? "." : "", node->key);
         else
             rc = snprintf (buf + used, size - used, "[%zu]", node->index);
         if (rc < 0)
@@ -443,10 +477,26 @@ s_name_index (const char *text, size_t len, const char *(*name_of) (int), int co
     return -1;
 }
 
-static const char *s_status_of (int i)   { return zjob_status_name ((zjob_status_t) i); }
-static const char *s_priority_of (int i) { return zjob_priority_name ((zjob_priority_t) i); }
-static const char *s_sort_of (int i)     { return zjob_sort_name ((zjob_sort_t) i); }
-static const char *s_order_of (int i)    { return i == 0? "asc": "desc"; }
+static const char *
+s_status_of (int i)
+{
+    return zjob_status_name ((zjob_status_t) i);
+}
+static const char *
+s_priority_of (int i)
+{
+    return zjob_priority_name ((zjob_priority_t) i);
+}
+static const char *
+s_sort_of (int i)
+{
+    return zjob_sort_name ((zjob_sort_t) i);
+}
+static const char *
+s_order_of (int i)
+{
+    return i == 0 ? "asc" : "desc";
+}
 #define SORT_COUNT 4
 
 static int s_check_map (zjob_proto_ctx_t *ctx, const msgpack_object *map, const s_table_t *table,
@@ -458,9 +508,7 @@ s_check_str (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_t
              const s_path_t *path)
 {
     static const char *expected [] = {
-        [F_STR] = "a string", [F_NAME] = "a name (string)", [F_ID] = "a job id (string)",
-        [F_STATUS] = "a status name (string)", [F_PRIORITY] = "a priority name (string)",
-        [F_SORT] = "a sort name (string)", [F_ORDER] = "\"asc\" or \"desc\""
+        [F_STR] = "a string", [F_NAME] = "a name (string)", [F_ID] = "a job id (string)", [F_STATUS] = "a status name (string)", [F_PRIORITY] = "a priority name (string)", [F_SORT] = "a sort name (string)", [F_ORDER] = "\"asc\" or \"desc\""
     };
     if (value->type != MSGPACK_OBJECT_STR)
         return s_fail_type (ctx, path, expected [field->type], value);
@@ -511,20 +559,22 @@ s_check_str (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_t
         case F_PRIORITY:
         case F_SORT:
         case F_ORDER: {
-            int found = field->type == F_STATUS? s_name_index (text, len, s_status_of, ZJOB_STATUS_COUNT)
-                      : field->type == F_PRIORITY? s_name_index (text, len, s_priority_of, ZJOB_PRIORITY_COUNT)
-                      : field->type == F_SORT? s_name_index (text, len, s_sort_of, SORT_COUNT)
-                      : s_name_index (text, len, s_order_of, 2);
+            int found = field->type == F_STATUS ? s_name_index (text, len, s_status_of, ZJOB_STATUS_COUNT)
+                : field->type == F_PRIORITY     ? s_name_index (text, len, s_priority_of, ZJOB_PRIORITY_COUNT)
+                : field->type == F_SORT         ? s_name_index (text, len, s_sort_of, SORT_COUNT)
+                                                : s_name_index (text, len, s_order_of, 2);
             if (found < 0) {
                 char shown [40];
                 zjob_proto_printable (shown, sizeof (shown), text, len);
-                const char *kind = field->type == F_STATUS? "status"
-                                 : field->type == F_PRIORITY? "priority"
-                                 : field->type == F_SORT? "sort" : "order";
+                const char *kind = field->type == F_STATUS ? "status"
+                    : field->type == F_PRIORITY            ? "priority"
+                    : field->type == F_SORT                ? "sort"
+                                                           : "order";
                 const char *known = field->type == F_STATUS
                     ? "created, queued, running, paused, completed, failed, cancelled"
-                    : field->type == F_PRIORITY? "low, medium, high, critical"
-                    : field->type == F_SORT? "created, updated, priority, status" : "asc, desc";
+                    : field->type == F_PRIORITY ? "low, medium, high, critical"
+                    : field->type == F_SORT     ? "created, updated, priority, status"
+                                                : "asc, desc";
                 snprintf (problem, sizeof (problem), "unknown %s \"%s\" (%s)", kind, shown, known);
                 return s_fail (ctx, path, ZJOB_BAD_REQUEST, problem);
             }
@@ -606,7 +656,7 @@ s_build_filter (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_filter_t *
         filter->created_before = (int64_t) v [FI_BEFORE]->via.u64;
     //  now stays 0: the broker's clock decides when it matches
     if (v [FI_SCHEDULED])
-        filter->scheduled = v [FI_SCHEDULED]->via.boolean? ZJOB_SCHEDULED_YES: ZJOB_SCHEDULED_NO;
+        filter->scheduled = v [FI_SCHEDULED]->via.boolean ? ZJOB_SCHEDULED_YES : ZJOB_SCHEDULED_NO;
     return 0;
 }
 
@@ -623,9 +673,9 @@ s_build_spec (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *spec
         spec->inputs_size = v [SP_INPUTS]->via.bin.size;
     }
     spec->priority = v [SP_PRIORITY]
-                   ? (zjob_priority_t) s_enum_value (v [SP_PRIORITY], s_priority_of,
-                                                     ZJOB_PRIORITY_COUNT)
-                   : ZJOB_PRIORITY_DEFAULT;
+        ? (zjob_priority_t) s_enum_value (v [SP_PRIORITY], s_priority_of,
+                                          ZJOB_PRIORITY_COUNT)
+        : ZJOB_PRIORITY_DEFAULT;
     if (v [SP_USER] && !(spec->user_id = zjob_proto_zone_str (zone, v [SP_USER])))
         return s_fail_memory (ctx);
     if (v [SP_TAGS]) {
@@ -680,14 +730,10 @@ s_check_list (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_
               const s_path_t *path)
 {
     static const char *expected [] = {
-        [F_MAPS] = "an array of maps", [F_NAMES] = "an array of names",
-        [F_IDS] = "an array of job ids", [F_UINTS] = "an array of unsigned integers",
-        [F_STATUSES] = "an array of status names"
+        [F_MAPS] = "an array of maps", [F_NAMES] = "an array of names", [F_IDS] = "an array of job ids", [F_UINTS] = "an array of unsigned integers", [F_STATUSES] = "an array of status names"
     };
     static const s_field_t items [] = {
-        [F_MAPS] = { NULL, F_MAP, OPT, 0, 0, NULL }, [F_NAMES] = { NULL, F_NAME, OPT, 0, 0, NULL },
-        [F_IDS] = { NULL, F_ID, OPT, 0, 0, NULL }, [F_UINTS] = { NULL, F_UINT, OPT, 0, UINT64_MAX, NULL },
-        [F_STATUSES] = { NULL, F_STATUS, OPT, 0, 0, NULL }
+        [F_MAPS] = { NULL, F_MAP, OPT, 0, 0, NULL }, [F_NAMES] = { NULL, F_NAME, OPT, 0, 0, NULL }, [F_IDS] = { NULL, F_ID, OPT, 0, 0, NULL }, [F_UINTS] = { NULL, F_UINT, OPT, 0, UINT64_MAX, NULL }, [F_STATUSES] = { NULL, F_STATUS, OPT, 0, 0, NULL }
     };
     if (s_check_array (ctx, value, field, path, expected [field->type]))
         return -1;
@@ -795,8 +841,7 @@ s_check_value (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field
             if (value->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
                 return s_fail_type (ctx, path, "an unsigned integer", value);
             if (value->via.u64 < field->min || value->via.u64 > field->max) {
-                snprintf (problem, sizeof (problem), "%" PRIu64 " is out of range %" PRIu64
-                          "..%" PRIu64, value->via.u64, field->min, field->max);
+                snprintf (problem, sizeof (problem), "%" PRIu64 " is out of range %" PRIu64 "..%" PRIu64, value->via.u64, field->min, field->max);
                 return s_fail (ctx, path, ZJOB_BAD_REQUEST, problem);
             }
             return 0;
@@ -805,8 +850,7 @@ s_check_value (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field
             double number;
             if (value->type == MSGPACK_OBJECT_FLOAT32 || value->type == MSGPACK_OBJECT_FLOAT64)
                 number = value->via.f64;
-            else
-            if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            else if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
                 number = (double) value->via.u64;
             else
                 return s_fail_type (ctx, path, "a number", value);
@@ -823,8 +867,7 @@ s_check_value (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field
             if (value->type != MSGPACK_OBJECT_BIN)
                 return s_fail_type (ctx, path, "a bin (an encoded msgpack map)", value);
             if (field->max && value->via.bin.size > field->max) {
-                snprintf (problem, sizeof (problem), "%" PRIu32 " bytes, over the limit of %"
-                          PRIu64, value->via.bin.size, field->max);
+                snprintf (problem, sizeof (problem), "%" PRIu32 " bytes, over the limit of %" PRIu64, value->via.bin.size, field->max);
                 return s_fail (ctx, path, ZJOB_TOO_LARGE, problem);
             }
             return 0;
@@ -858,8 +901,8 @@ s_check_map (zjob_proto_ctx_t *ctx, const msgpack_object *map, const s_table_t *
 {
     for (size_t i = 0; i < table->count; i++)
         values [i] = NULL;
-    uint64_t seen = 0;                  //  Bit per field: its key was read
-    uint32_t unknown = 0;               //  Keys not in the table
+    uint64_t seen = 0;     //  Bit per field: its key was read
+    uint32_t unknown = 0;  //  Keys not in the table
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object_kv *kv = &map->via.map.ptr [i];
         if (kv->key.type != MSGPACK_OBJECT_STR)
@@ -871,7 +914,7 @@ s_check_map (zjob_proto_ctx_t *ctx, const msgpack_object *map, const s_table_t *
         for (f = 0; f < table->count; f++) {
             const char *key = table->fields [f].key;
             if (size && key [0] == name [0] && strlen (key) == size
-            &&  memcmp (key, name, size) == 0) {
+                && memcmp (key, name, size) == 0) {
                 s_path_t field = { path, key, 0 };
                 if (seen & (1ull << f))
                     return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "key given twice");
@@ -886,7 +929,7 @@ s_check_map (zjob_proto_ctx_t *ctx, const msgpack_object *map, const s_table_t *
     //  An unknown key can only repeat another unknown key, so the usual
     //  body, with at most one, pays nothing for this
     uint32_t repeat;
-    int repeated = unknown > 1? zjob_msgpack_map_repeated (map, &repeat): 0;
+    int repeated = unknown > 1 ? zjob_msgpack_map_repeated (map, &repeat) : 0;
     if (repeated < 0)
         return s_fail_memory (ctx);
     if (repeated) {
@@ -918,7 +961,7 @@ s_check_map (zjob_proto_ctx_t *ctx, const msgpack_object *map, const s_table_t *
 static int
 s_post_submit (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 {
-    ctx->msg->auto_start = values [SU_AUTO]? values [SU_AUTO]->via.boolean: true;
+    ctx->msg->auto_start = values [SU_AUTO] ? values [SU_AUTO]->via.boolean : true;
     return 0;
 }
 
@@ -939,7 +982,8 @@ s_post_list (zjob_proto_ctx_t *ctx, const msgpack_object **values)
         //  Any uint64: past the total it is an empty page (SIZE_MAX is
         //  past any total a 32-bit broker can hold)
         query->offset = values [LI_OFFSET]->via.u64 > SIZE_MAX
-                      ? SIZE_MAX: (size_t) values [LI_OFFSET]->via.u64;
+            ? SIZE_MAX
+            : (size_t) values [LI_OFFSET]->via.u64;
     ctx->msg->has_query = true;
     return 0;
 }
@@ -958,8 +1002,8 @@ s_post_target (zjob_proto_ctx_t *ctx, const msgpack_object **values)
     int given = !!values [TA_ID] + !!values [TA_IDS] + !!values [TA_FILTER];
     if (given != 1)
         return s_fail (ctx, NULL, ZJOB_BAD_REQUEST,
-                       given? "give only one of id, ids and filter"
-                            : "give one of id, ids and filter");
+                       given ? "give only one of id, ids and filter"
+                             : "give one of id, ids and filter");
     zjob_target_t *target = &ctx->msg->target;
     memset (target, 0, sizeof (*target));
     msgpack_zone *zone = ctx->msg->zone;
@@ -1026,18 +1070,17 @@ static int
 s_post_result (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 {
     const msgpack_object *list = values [RE_RESULTS];
-    if (list && (values [RE_ID] || values [RE_STATUS] || values [RE_OUTPUTS]
-              || values [RE_KIND] || values [RE_MESSAGE]))
+    if (list && (values [RE_ID] || values [RE_STATUS] || values [RE_OUTPUTS] || values [RE_KIND] || values [RE_MESSAGE]))
         return s_fail (ctx, NULL, ZJOB_BAD_REQUEST,
                        "give either one result (id, status...) or results, not both");
     if (!list) {
-        s_path_t field = { NULL, values [RE_ID]? "status": "id", 0 };
+        s_path_t field = { NULL, values [RE_ID] ? "status" : "id", 0 };
         if (!values [RE_ID] || !values [RE_STATUS])
             return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "missing");
     }
-    size_t count = list? list->via.array.size: 1;
+    size_t count = list ? list->via.array.size : 1;
     zjob_result_t *results = (zjob_result_t *) msgpack_zone_malloc (ctx->msg->zone,
-                                                                     count * sizeof (zjob_result_t));
+                                                                    count * sizeof (zjob_result_t));
     if (!results)
         return s_fail_memory (ctx);
     if (!list && s_build_result (ctx, values, NULL, &results [0]))
@@ -1047,7 +1090,7 @@ s_post_result (zjob_proto_ctx_t *ctx, const msgpack_object **values)
         s_path_t item = { &field, NULL, i };
         const msgpack_object *v [FIELDS_MAX];
         if (s_check_map (ctx, &list->via.array.ptr [i], &s_result_item_table, v, &item)
-        ||  s_build_result (ctx, v, &item, &results [i]))
+            || s_build_result (ctx, v, &item, &results [i]))
             return -1;
     }
     ctx->msg->results = results;
@@ -1061,11 +1104,10 @@ s_post_job (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 {
     if (!values [JO_JOB] == !values [JO_JOBS])
         return s_fail (ctx, NULL, ZJOB_BAD_REQUEST,
-                       values [JO_JOB]? "give either job or jobs, not both"
-                                      : "give one of job and jobs");
+                       values [JO_JOB] ? "give either job or jobs, not both"
+                                       : "give one of job and jobs");
     return 0;
 }
-
 
 
 const char *
@@ -1077,7 +1119,7 @@ zjob_msg_result_error (zjob_msg_t *self, size_t index, zjob_error_t *err)
     zjob_error_clear (err);
     const msgpack_object *errors = zjob_msg_field (self, "errors");
     if (!errors || errors->type != MSGPACK_OBJECT_ARRAY || index >= errors->via.array.size
-    ||  errors->via.array.ptr [index].type != MSGPACK_OBJECT_MAP)
+        || errors->via.array.ptr [index].type != MSGPACK_OBJECT_MAP)
         return NULL;
     //  Checked by zjob_msg_check_reply: read it with the same table
     zjob_proto_ctx_t ctx = { NULL, "OK to RESULT", err };
@@ -1086,7 +1128,8 @@ zjob_msg_result_error (zjob_msg_t *self, size_t index, zjob_error_t *err)
         return NULL;
     char message [ZJOB_MESSAGE_MAX + 1];
     size_t len = v [RX_MESSAGE]->via.str.size < ZJOB_MESSAGE_MAX
-               ? v [RX_MESSAGE]->via.str.size: ZJOB_MESSAGE_MAX;
+        ? v [RX_MESSAGE]->via.str.size
+        : ZJOB_MESSAGE_MAX;
     memcpy (message, v [RX_MESSAGE]->via.str.ptr, len);
     message [len] = 0;
     zjob_error_set (err, (int) v [RX_CODE]->via.u64, "%s", message);
@@ -1094,12 +1137,11 @@ zjob_msg_result_error (zjob_msg_t *self, size_t index, zjob_error_t *err)
 }
 
 
-
 //  --------------------------------------------------------------------------
 //  Bodies checked for zjob_proto.c
 
-_Static_assert (sizeof (s_event) / sizeof (s_event [0]) <= FIELDS_MAX, "FIELDS_MAX too small");
-_Static_assert (sizeof (s_stats_ok) / sizeof (s_stats_ok [0]) <= FIELDS_MAX, "FIELDS_MAX too small");
+_Static_assert(sizeof (s_event) / sizeof (s_event [0]) <= FIELDS_MAX, "FIELDS_MAX too small");
+_Static_assert(sizeof (s_stats_ok) / sizeof (s_stats_ok [0]) <= FIELDS_MAX, "FIELDS_MAX too small");
 
 int
 zjob_proto_check_body (zjob_proto_ctx_t *ctx)
@@ -1111,7 +1153,7 @@ zjob_proto_check_body (zjob_proto_ctx_t *ctx)
     if (schema) {
         const msgpack_object *values [FIELDS_MAX];
         if (s_check_map (ctx, self->body, &schema->body, values, NULL)
-        || (schema->post && schema->post (ctx, values)))
+            || (schema->post && schema->post (ctx, values)))
             return -1;
     }
     return 0;

@@ -174,10 +174,10 @@ s_assert_heard (s_log_t *log, size_t index, zjob_event_t event, const char *id,
 //  A store that refuses puts (and removes) when told to
 
 typedef struct {
-    zjob_store_t *inner;                //  A memory store doing the work
-    bool refuse_put;                    //  Fail every put
-    bool refuse_remove;                 //  Fail every remove
-    size_t puts;                        //  Puts accepted
+    zjob_store_t *inner;  //  A memory store doing the work
+    bool refuse_put;      //  Fail every put
+    bool refuse_remove;   //  Fail every remove
+    size_t puts;          //  Puts accepted
 } s_flaky_t;
 
 static int
@@ -299,7 +299,6 @@ s_file_store (const char *dir)
     zstr_free (&spec);
     return store;
 }
-
 
 
 #pragma GCC diagnostic pop

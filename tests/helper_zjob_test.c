@@ -40,7 +40,9 @@ zjob_test_tmpdir (void)
 static int
 s_remove_entry (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
-    (void) sb; (void) flag; (void) ftw;
+    (void) sb;
+    (void) flag;
+    (void) ftw;
     remove (path);
     return 0;
 }
@@ -160,8 +162,8 @@ zjob_test_submit (zsock_t *client, const char *workflow, const char *priority,
     zjob_spec_t spec;
     memset (&spec, 0, sizeof (spec));
     spec.workflow_id = workflow;
-    spec.priority = priority? (zjob_priority_t) zjob_priority_parse (priority)
-                            : ZJOB_PRIORITY_LOW;
+    spec.priority = priority ? (zjob_priority_t) zjob_priority_parse (priority)
+                             : ZJOB_PRIORITY_LOW;
     spec.idempotency_key = key;
     zjob_msg_begin (builder, ZJOB_CMD_SUBMIT, ++s_request_id);
     zjob_msg_add_specs (builder, "jobs", &spec, 1);
@@ -273,7 +275,7 @@ zjob_test_wait_exit (pid_t pid, int timeout_ms)
             waitpid (pid, &status, 0);
             return -1;
         }
-        zclock_sleep (5);           //  Polling a child's exit: no event to wait on
+        zclock_sleep (5);  //  Polling a child's exit: no event to wait on
     }
 }
 
@@ -297,10 +299,12 @@ zjob_test_broker_start_with (zjob_test_broker_t *broker, const char *store,
     zjob_broker_config_t config;
     zjob_broker_config_init (&config);
     const char *options [][2] = {
-        { "clients", like? like->clients: "tcp://127.0.0.1:*" },
-        { "workers", like? like->workers: "tcp://127.0.0.1:*" },
-        { "events", like? like->events: "tcp://127.0.0.1:*" },
-        { "store", store }, { "heartbeat", "100ms" }, { "log-level", "error" }
+        { "clients", like ? like->clients : "tcp://127.0.0.1:*" },
+        { "workers", like ? like->workers : "tcp://127.0.0.1:*" },
+        { "events", like ? like->events : "tcp://127.0.0.1:*" },
+        { "store", store },
+        { "heartbeat", "100ms" },
+        { "log-level", "error" }
     };
     for (size_t i = 0; i < sizeof (options) / sizeof (options [0]); i++)
         if (zjob_broker_config_set (&config, options [i][0], options [i][1], err))
@@ -313,7 +317,7 @@ zjob_test_broker_start_with (zjob_test_broker_t *broker, const char *store,
     while (!(broker->actor = zjob_broker_new (&config, err))) {
         if (!like || zjob_mono_ms () >= deadline)
             return -1;
-        zclock_sleep (20);              //  Retrying a bind: no event to wait on
+        zclock_sleep (20);  //  Retrying a bind: no event to wait on
     }
     if (zjob_broker_endpoints (broker->actor, &broker->clients, &broker->workers,
                                &broker->events)) {
@@ -347,8 +351,8 @@ s_proc_stat (pid_t pid, char *line, size_t size)
         return NULL;
     char *got = fgets (line, (int) size, file);
     fclose (file);
-    char *paren = got? strrchr (line, ')'): NULL;
-    return paren && paren [1] == ' '? paren + 2: NULL;
+    char *paren = got ? strrchr (line, ')') : NULL;
+    return paren && paren [1] == ' ' ? paren + 2 : NULL;
 }
 
 char
@@ -356,7 +360,7 @@ zjob_test_proc_state (pid_t pid)
 {
     char line [512];
     char *fields = s_proc_stat (pid, line, sizeof (line));
-    return fields? fields [0]: 0;
+    return fields ? fields [0] : 0;
 }
 
 //  The parent of pid, or 0
@@ -400,7 +404,7 @@ zjob_test_wait_stopped (pid_t pid, bool stopped, int timeout_ms)
     while (zjob_mono_ms () < deadline) {
         if (zjob_test_proc_stopped (pid) == stopped)
             return true;
-        zclock_sleep (5);               //  Polling /proc: no event to wait on
+        zclock_sleep (5);  //  Polling /proc: no event to wait on
     }
     return false;
 }
@@ -413,7 +417,7 @@ zjob_test_wait_gone (pid_t pid, int timeout_ms)
         char state = zjob_test_proc_state (pid);
         if (state == 0 || state == 'Z')
             return true;
-        zclock_sleep (5);               //  Polling /proc: no event to wait on
+        zclock_sleep (5);  //  Polling /proc: no event to wait on
     }
     return false;
 }

@@ -18,61 +18,61 @@
 //  A fresh directory under $ZJOB_TEST_TMP (or /tmp); the caller frees the
 //  path with free() after removing the tree with zjob_test_rmtree.
 char *
-    zjob_test_tmpdir (void);
+zjob_test_tmpdir (void);
 
 //  Remove path and everything under it. Accepts NULL.
 void
-    zjob_test_rmtree (const char *path);
+zjob_test_rmtree (const char *path);
 
 //  A DEALER with the protocol's socket options, connected to endpoint.
 zsock_t *
-    zjob_test_dealer (const char *endpoint);
+zjob_test_dealer (const char *endpoint);
 
 //  Send the frame (destroyed) on sock. Returns 0 or -1.
 int
-    zjob_test_send (zsock_t *sock, zframe_t **frame_p);
+zjob_test_send (zsock_t *sock, zframe_t **frame_p);
 
 //  Receive one message on sock within timeout_ms and decode it for route.
 //  Returns it (it owns its frame), or NULL on timeout or a decode error.
 zjob_msg_t *
-    zjob_test_recv (zsock_t *sock, zjob_route_t route, int timeout_ms);
+zjob_test_recv (zsock_t *sock, zjob_route_t route, int timeout_ms);
 
 //  As zjob_test_recv, skipping messages until one with command cmd.
 zjob_msg_t *
-    zjob_test_expect (zsock_t *sock, zjob_route_t route, zjob_cmd_t cmd, int timeout_ms);
+zjob_test_expect (zsock_t *sock, zjob_route_t route, zjob_cmd_t cmd, int timeout_ms);
 
 //  Send a request built in builder (zjob_msg_begin ... fields) and wait
 //  for the reply with the same request id (timeout_ms). Returns the reply.
 zjob_msg_t *
-    zjob_test_call (zsock_t *sock, zjob_msg_builder_t *builder, int timeout_ms);
+zjob_test_call (zsock_t *sock, zjob_msg_builder_t *builder, int timeout_ms);
 
 //  SUBMIT one job of workflow at priority (a name, NULL for the default)
 //  with key as idempotency key (NULL for none). Returns the new job's id
 //  (freshly allocated), or NULL if the broker refused.
 char *
-    zjob_test_submit (zsock_t *client, const char *workflow, const char *priority,
-                      const char *key);
+zjob_test_submit (zsock_t *client, const char *workflow, const char *priority,
+                  const char *key);
 
 //  GET a job: a new job (destroy it), or NULL if unknown or on timeout.
 zjob_job_t *
-    zjob_test_get (zsock_t *client, const char *id);
+zjob_test_get (zsock_t *client, const char *id);
 
 //  Start a child process running argv (argv[0] a path) with its stdout on
 //  a pipe (*stdout_fd, the read end; -1 if not wanted). Returns the pid,
 //  or -1.
 pid_t
-    zjob_test_spawn (char *const argv [], int *stdout_fd);
+zjob_test_spawn (char *const argv [], int *stdout_fd);
 
 //  Read one line (without its newline) from fd within timeout_ms; a fresh
 //  string, or NULL on timeout or end of file.
 char *
-    zjob_test_read_line (int fd, int timeout_ms);
+zjob_test_read_line (int fd, int timeout_ms);
 
 //  Wait for child pid to exit within timeout_ms. Returns its exit status
 //  (0..255), 128 + signal if killed, or -1 on timeout (the child is then
 //  killed with SIGKILL and reaped).
 int
-    zjob_test_wait_exit (pid_t pid, int timeout_ms);
+zjob_test_wait_exit (pid_t pid, int timeout_ms);
 
 //  A broker actor run in the test's own process, and its bound endpoints
 typedef struct {
@@ -87,40 +87,40 @@ typedef struct {
 //  broker's) if given, retrying for up to 5 s while the kernel frees them.
 //  Returns 0, or -1 with err filled.
 int
-    zjob_test_broker_start (zjob_test_broker_t *broker, const char *store,
-                            const zjob_test_broker_t *like, zjob_error_t *err);
+zjob_test_broker_start (zjob_test_broker_t *broker, const char *store,
+                        const zjob_test_broker_t *like, zjob_error_t *err);
 
 //  The same, with more configuration: count (name, value) pairs, set
 //  after the ones above (so they can override them).
 int
-    zjob_test_broker_start_with (zjob_test_broker_t *broker, const char *store,
-                                 const zjob_test_broker_t *like,
-                                 const char *const (*options) [2], size_t count,
-                                 zjob_error_t *err);
+zjob_test_broker_start_with (zjob_test_broker_t *broker, const char *store,
+                             const zjob_test_broker_t *like,
+                             const char *const (*options) [2], size_t count,
+                             zjob_error_t *err);
 
 //  Stop the broker and free its endpoints; safe twice.
 void
-    zjob_test_broker_stop (zjob_test_broker_t *broker);
+zjob_test_broker_stop (zjob_test_broker_t *broker);
 
 //  The state letter of pid in /proc ('R', 'S', 'T', 'Z'...), 0 if gone.
 char
-    zjob_test_proc_state (pid_t pid);
+zjob_test_proc_state (pid_t pid);
 
 //  True if pid is stopped: in state T, or blocked (D) in a vfork whose
 //  child is stopped. A shell vforks to run a command, and a SIGSTOP to the
 //  group that lands between the vfork and the exec stops the child and
 //  leaves the shell waiting for it, in D, for as long as the pause lasts.
 bool
-    zjob_test_proc_stopped (pid_t pid);
+zjob_test_proc_stopped (pid_t pid);
 
 //  Wait up to timeout_ms until pid is stopped (with stopped) or runs (with
 //  !stopped). Polls /proc, which has no event to wait on. True if so.
 bool
-    zjob_test_wait_stopped (pid_t pid, bool stopped, int timeout_ms);
+zjob_test_wait_stopped (pid_t pid, bool stopped, int timeout_ms);
 
 //  Wait up to timeout_ms until pid is gone, or a zombie nobody here will
 //  reap. True if so.
 bool
-    zjob_test_wait_gone (pid_t pid, int timeout_ms);
+zjob_test_wait_gone (pid_t pid, int timeout_ms);
 
 #endif

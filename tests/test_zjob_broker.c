@@ -16,7 +16,6 @@
 #include "test_zjob_broker.h"
 
 
-
 Test (broker, refuses_to_start_without_its_store_or_port)
 {
     zjob_broker_config_t config;
@@ -56,8 +55,7 @@ Test (broker, job_life_over_raw_sockets)
     size_t outputs_size = s_map (outputs, sizeof (outputs), "bytes", 4096);
     const char *tags [] = { "batch-7", "urgent" };
     zjob_spec_t spec = {
-        .workflow_id = "resize", .inputs = inputs, .inputs_size = inputs_size,
-        .priority = ZJOB_PRIORITY_HIGH, .user_id = "alice", .tags = tags, .tag_count = 2
+        .workflow_id = "resize", .inputs = inputs, .inputs_size = inputs_size, .priority = ZJOB_PRIORITY_HIGH, .user_id = "alice", .tags = tags, .tag_count = 2
     };
     zjob_msg_begin (s_builder, ZJOB_CMD_SUBMIT, ++s_request);
     zjob_msg_add_specs (s_builder, "jobs", &spec, 1);
@@ -306,7 +304,7 @@ Test (broker, pause_resume_cancel_of_a_running_job_reach_its_worker)
 static void
 s_send_raw (zsock_t *sock, const void *data, size_t size, bool more)
 {
-    cr_assert_neq (zmq_send (zsock_resolve (sock), data, size, more? ZMQ_SNDMORE: 0), -1);
+    cr_assert_neq (zmq_send (zsock_resolve (sock), data, size, more ? ZMQ_SNDMORE : 0), -1);
 }
 
 //  [version, command, request_id, body] packed by hand, to say what the
@@ -323,11 +321,11 @@ s_envelope (uint8_t *buffer, size_t max, uint64_t version, const char *command,
     msgpack_pack_uint64 (&pk, version);
     msgpack_pack_str_with_body (&pk, command, strlen (command));
     msgpack_pack_uint64 (&pk, request_id);
-    msgpack_pack_map (&pk, key? 1: 0);
+    msgpack_pack_map (&pk, key ? 1 : 0);
     if (key) {
         msgpack_pack_str_with_body (&pk, key, strlen (key));
         if (value_kind == 0)
-            msgpack_pack_int (&pk, 42);     //  A number where a string belongs
+            msgpack_pack_int (&pk, 42);  //  A number where a string belongs
         else
             msgpack_pack_str_with_body (&pk, "01JD6ZQ8XKTBV3M9W2N4", 20);
     }
@@ -423,7 +421,7 @@ s_send_too_large_inputs (zsock_t *client, uint64_t request)
     msgpack_pack_str_with_body (&pk, "workflow_id", 11);
     msgpack_pack_str_with_body (&pk, "big", 3);
     msgpack_pack_str_with_body (&pk, "inputs", 6);
-    memset (big, 0x80, ZJOB_DATA_MAX + 16);     //  Any bytes: the size decides
+    memset (big, 0x80, ZJOB_DATA_MAX + 16);  //  Any bytes: the size decides
     msgpack_pack_bin_with_body (&pk, big, ZJOB_DATA_MAX + 16);
     s_send_raw (client, sbuf.data, sbuf.size, false);
     msgpack_sbuffer_destroy (&sbuf);
@@ -614,7 +612,7 @@ Test (broker, no_message_waits_for_a_timer)
         zjob_msg_destroy (&reply);
         zjob_job_destroy (&job);
         int64_t took = zclock_mono () - start;
-        slowest = took > slowest? took: slowest;
+        slowest = took > slowest ? took : slowest;
     }
     //  A round that waited for a timer took seconds; none is near that
     cr_assert_lt (slowest, S_WAIT, "slowest round %" PRId64 " ms", slowest);
@@ -719,12 +717,12 @@ Test (broker, a_bad_spec_among_known_keys_is_named_by_its_index_in_the_batch)
 
     //  Known keys and a key repeated within the batch, all left out of the
     //  creation, before and after new specs
-    specs [0] = (zjob_spec_t) { .workflow_id = "pay", .idempotency_key = "new-2" };
-    specs [1] = (zjob_spec_t) { .workflow_id = "pay", .idempotency_key = "known-1" };
-    specs [2] = (zjob_spec_t) { .workflow_id = "pay", .idempotency_key = "new-2" };
-    specs [3] = (zjob_spec_t) { .workflow_id = "pay" };
-    specs [4] = (zjob_spec_t) { .workflow_id = "pay", .idempotency_key = "known-2" };
-    specs [5] = (zjob_spec_t) { .workflow_id = "pay", .tags = twice, .tag_count = 2 };
+    specs [0] = (zjob_spec_t){ .workflow_id = "pay", .idempotency_key = "new-2" };
+    specs [1] = (zjob_spec_t){ .workflow_id = "pay", .idempotency_key = "known-1" };
+    specs [2] = (zjob_spec_t){ .workflow_id = "pay", .idempotency_key = "new-2" };
+    specs [3] = (zjob_spec_t){ .workflow_id = "pay" };
+    specs [4] = (zjob_spec_t){ .workflow_id = "pay", .idempotency_key = "known-2" };
+    specs [5] = (zjob_spec_t){ .workflow_id = "pay", .tags = twice, .tag_count = 2 };
     s_submit_refused (client, specs, 6, "jobs[5]: tags:");
     //  The bad spec first: nothing is left out ahead of it
     specs [0] = specs [5];
@@ -769,7 +767,7 @@ s_check_stats (zsock_t *client)
         const msgpack_object_kv *kv = &by_workflow->via.map.ptr [index];
         if (kv->key.via.str.size == 4 && memcmp (kv->key.via.str.ptr, "beta", 4) == 0) {
             seen_beta = true;
-            cr_assert_eq (kv->val.via.map.size, 1);     //  Only "queued": 2
+            cr_assert_eq (kv->val.via.map.size, 1);  //  Only "queued": 2
             cr_assert_eq (kv->val.via.map.ptr [0].val.via.u64, 2);
         }
     }
@@ -808,7 +806,7 @@ Test (broker, stats_workers_list_and_bulk_operations)
     zsock_t *client = zjob_test_dealer (s_clients);
     char *ids [6];
     for (int index = 0; index < 6; index++) {
-        ids [index] = zjob_test_submit (client, index < 4? "alpha": "beta", NULL, NULL);
+        ids [index] = zjob_test_submit (client, index < 4 ? "alpha" : "beta", NULL, NULL);
         cr_assert_not_null (ids [index]);
     }
     zsock_t *worker = s_worker ("w-stats", "alpha", 2);
@@ -848,7 +846,7 @@ Test (broker, stats_workers_list_and_bulk_operations)
     zjob_msg_add_target (s_builder, &target);
     reply = s_call (client);
     cr_assert_eq (zjob_msg_check_reply (reply, ZJOB_CMD_CANCEL, &err), 0, "%s", err.text);
-    cr_assert_eq (zjob_msg_uint (reply, "done", 0), 3);     //  2 queued + 1 running
+    cr_assert_eq (zjob_msg_uint (reply, "done", 0), 3);  //  2 queued + 1 running
     cr_assert_eq (zjob_msg_uint (reply, "failed", 99), 0);
     zjob_msg_destroy (&reply);
     //  The worker holding one is told
@@ -888,7 +886,7 @@ Test (broker, stats_workers_list_and_bulk_operations)
     cr_assert_eq (removed, 4);
     zjob_msg_begin (s_builder, ZJOB_CMD_STATS, ++s_request);
     reply = s_call (client);
-    cr_assert_eq (zjob_msg_uint (reply, "jobs", 0), 1);     //  The queued beta job
+    cr_assert_eq (zjob_msg_uint (reply, "jobs", 0), 1);  //  The queued beta job
     zjob_msg_destroy (&reply);
 
     zjob_job_destroy (&held);
@@ -911,7 +909,7 @@ s_map_uint (const msgpack_object *map, const char *key)
     for (uint32_t index = 0; index < map->via.map.size; index++) {
         const msgpack_object_kv *kv = &map->via.map.ptr [index];
         if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen (key)
-        &&  memcmp (kv->key.via.str.ptr, key, strlen (key)) == 0)
+            && memcmp (kv->key.via.str.ptr, key, strlen (key)) == 0)
             return (int64_t) kv->val.via.u64;
     }
     return -1;

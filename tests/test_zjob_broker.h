@@ -19,15 +19,15 @@
 #include "zjob_store.h"
 #include "helper_zjob_test.h"
 
-#define S_WAIT 3000                     //  msecs any expected message may take
+#define S_WAIT 3000  //  msecs any expected message may take
 
 static zactor_t *s_actor = NULL;
-static char *s_clients = NULL;          //  Endpoints as bound
+static char *s_clients = NULL;  //  Endpoints as bound
 static char *s_workers = NULL;
 static char *s_events = NULL;
 static zjob_msg_builder_t *s_builder = NULL;
-static uint64_t s_request = 0;          //  Request ids of this test process
-static uint64_t s_heartbeat = 1000;     //  msecs, as the broker was started with
+static uint64_t s_request = 0;       //  Request ids of this test process
+static uint64_t s_heartbeat = 1000;  //  msecs, as the broker was started with
 
 //  Start a broker with these options on ephemeral ports; extra is a
 //  NULL-terminated list of name, value pairs
@@ -43,7 +43,7 @@ s_start (const char *first, ...)
     cr_assert_eq (zjob_broker_config_set (&config, "store", "memory:", &err), 0);
     cr_assert_eq (zjob_broker_config_set (&config, "heartbeat", "1s", &err), 0);
     cr_assert_eq (zjob_broker_config_set (&config, "max-concurrent", "0", &err), 0);
-    cr_assert_eq (zjob_broker_config_set (&config, "log-level", getenv ("ZJOB_TEST_LOG")? getenv ("ZJOB_TEST_LOG"): "error", &err), 0);
+    cr_assert_eq (zjob_broker_config_set (&config, "log-level", getenv ("ZJOB_TEST_LOG") ? getenv ("ZJOB_TEST_LOG") : "error", &err), 0);
     va_list args;
     va_start (args, first);
     for (const char *name = first; name; name = va_arg (args, const char *)) {
@@ -124,7 +124,7 @@ s_operate (zsock_t *client, zjob_cmd_t cmd, const char *id, char *status, size_t
     zjob_msg_t *reply = s_call (client);
     int code = s_code (reply);
     if (status && size)
-        snprintf (status, size, "%s", zjob_msg_str (reply, "status")? zjob_msg_str (reply, "status"): "");
+        snprintf (status, size, "%s", zjob_msg_str (reply, "status") ? zjob_msg_str (reply, "status") : "");
     zjob_msg_destroy (&reply);
     return code;
 }
@@ -226,7 +226,7 @@ s_take (zsock_t *worker, int timeout_ms)
         zjob_test_send (worker, &heartbeat);
         int64_t left = deadline - zclock_mono ();
         msg = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_JOB,
-                                (int) (left < 50? left: 50));
+                                (int) (left < 50 ? left : 50));
     }
     if (!msg)
         return NULL;
@@ -286,10 +286,9 @@ s_take_none (zsock_t *worker)
             break;
         zjob_cmd_t cmd = zjob_msg_command (reply);
         if ((cmd == ZJOB_CMD_OK || cmd == ZJOB_CMD_ERROR || cmd == ZJOB_CMD_RECONNECT)
-        &&  zjob_msg_request_id (reply) == request)
+            && zjob_msg_request_id (reply) == request)
             answer = reply;
-        else
-        if (cmd == ZJOB_CMD_JOB && !msg)
+        else if (cmd == ZJOB_CMD_JOB && !msg)
             msg = reply;
         else
             zjob_msg_destroy (&reply);
@@ -315,7 +314,7 @@ s_result (zsock_t *worker, const char *id, const uint8_t *outputs, size_t size)
     uint64_t request = ++s_request;
     zjob_msg_begin (s_builder, ZJOB_CMD_RESULT, request);
     zjob_msg_add_str (s_builder, "id", id);
-    zjob_msg_add_str (s_builder, "status", outputs? "completed": "failed");
+    zjob_msg_add_str (s_builder, "status", outputs ? "completed" : "failed");
     if (outputs)
         zjob_msg_add_bin (s_builder, "outputs", outputs, size);
     else {
@@ -332,7 +331,7 @@ s_result (zsock_t *worker, const char *id, const uint8_t *outputs, size_t size)
             break;
         zjob_cmd_t cmd = zjob_msg_command (reply);
         if ((cmd == ZJOB_CMD_OK || cmd == ZJOB_CMD_ERROR || cmd == ZJOB_CMD_RECONNECT)
-        &&  zjob_msg_request_id (reply) == request)
+            && zjob_msg_request_id (reply) == request)
             return reply;
         if (cmd == ZJOB_CMD_JOB)
             s_stash_job (worker, &reply);
@@ -373,7 +372,7 @@ s_wait_subscriptions (int count)
         if (done)
             break;
         cr_assert (zclock_mono () < deadline, "subscriptions not seen by the broker");
-        zclock_sleep (2);               //  Polling the broker's view, with a deadline
+        zclock_sleep (2);  //  Polling the broker's view, with a deadline
     }
 }
 
@@ -410,7 +409,7 @@ s_event (zsock_t *sub, const char *type, const char *id)
         const char *event_type = zjob_msg_str (event, "type");
         const char *event_id = zjob_msg_str (event, "id");
         if (event_type && streq (event_type, type)
-        &&  (!id || (event_id && streq (event_id, id))))
+            && (!id || (event_id && streq (event_id, id))))
             return event;
         zjob_msg_destroy (&event);
     }

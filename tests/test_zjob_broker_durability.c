@@ -10,7 +10,6 @@
 #include "test_zjob_broker.h"
 
 
-
 //  --------------------------------------------------------------------------
 //  Syncs that fail: nothing unsynced is acknowledged or dispatched
 
@@ -62,7 +61,7 @@ Test (broker, no_job_is_dispatched_while_syncs_fail)
     zjob_job_t *job = s_take (worker, S_WAIT);
     cr_assert_not_null (job);
     zjob_job_destroy (&job);
-    char *second = zjob_test_submit (client, "scan", NULL, NULL);    //  Durable, waiting
+    char *second = zjob_test_submit (client, "scan", NULL, NULL);  //  Durable, waiting
     zjob_store_fail_syncs (true);
     //  A write finds the store failing (until a sync fails, nothing is
     //  known: a pass dispatches durable jobs before its sync)
@@ -74,7 +73,7 @@ Test (broker, no_job_is_dispatched_while_syncs_fail)
     cr_assert_eq (s_code (reply), ZJOB_UNAVAILABLE);
     zjob_msg_destroy (&reply);
     job = s_take_none (worker);
-    cr_assert_null (job, "job %s dispatched while syncs fail", job? job->id: "");
+    cr_assert_null (job, "job %s dispatched while syncs fail", job ? job->id : "");
     zjob_store_fail_syncs (false);
     job = s_take (worker, S_WAIT);
     cr_assert_not_null (job, "dispatch did not resume after a good sync");
@@ -295,7 +294,7 @@ Test (broker, a_result_from_a_worker_that_never_held_the_job_is_refused)
 //  A long CLEANUP does not stop the loop: it runs in bounded steps, one
 //  per pass, and PINGs are answered in between
 
-#define S_CLEANUP_JOBS  200000
+#define S_CLEANUP_JOBS 200000
 
 Test (broker, a_long_cleanup_lets_pings_through_and_counts_every_job)
 {
@@ -337,8 +336,8 @@ Test (broker, a_long_cleanup_lets_pings_through_and_counts_every_job)
     int64_t started = zclock_mono ();
     cr_assert_eq (zjob_test_send (cleaner, &frame), 0);
 
-    int64_t longest = 0;                //  The slowest PING answered during it
-    size_t pings = 0;                   //  PINGs answered during it
+    int64_t longest = 0;  //  The slowest PING answered during it
+    size_t pings = 0;     //  PINGs answered during it
     zjob_msg_t *done = NULL;
     int64_t deadline = started + 50000;
     while (!done) {
@@ -352,7 +351,7 @@ Test (broker, a_long_cleanup_lets_pings_through_and_counts_every_job)
         done = zjob_test_recv (cleaner, ZJOB_ROUTE_BROKER_CLIENT, 0);
         if (!done) {
             pings++;
-            longest = waited > longest? waited: longest;
+            longest = waited > longest ? waited : longest;
         }
     }
     int64_t took = zclock_mono () - started;

@@ -10,7 +10,6 @@
 #include "test_zjob_broker.h"
 
 
-
 //  --------------------------------------------------------------------------
 //  Dispatch
 
@@ -189,7 +188,7 @@ Test (broker, a_worker_sending_only_malformed_messages_stays_alive)
         cr_assert_eq (s_code (reply), ZJOB_BAD_REQUEST);
         zjob_msg_destroy (&reply);
         zmq_pollitem_t item = { zsock_resolve (garbled), 0, ZMQ_POLLIN, 0 };
-        zmq_poll (&item, 1, 50);        //  Paced by the poll's timeout
+        zmq_poll (&item, 1, 50);  //  Paced by the poll's timeout
     }
     //  Still registered, still holding its job
     job = zjob_test_get (client, id);
@@ -242,7 +241,7 @@ Test (broker, a_disconnected_worker_has_its_job_requeued_at_once)
     zjob_msg_destroy (&ok);
 
     int64_t start = zclock_mono ();
-    zsock_destroy (&gone);              //  The worker process dies
+    zsock_destroy (&gone);  //  The worker process dies
     job = s_take (other, S_WAIT);
     cr_assert_not_null (job, "job not requeued after the disconnect");
     cr_assert_str_eq (job->id, id);
@@ -271,9 +270,9 @@ s_collect_jobs (zsock_t **workers, size_t worker_count, zhashx_t *held, size_t *
     while (zclock_mono () < deadline) {
         zmq_pollitem_t items [2];
         for (size_t index = 0; index < worker_count; index++)
-            items [index] = (zmq_pollitem_t) { zsock_resolve (workers [index]), 0, ZMQ_POLLIN, 0 };
+            items [index] = (zmq_pollitem_t){ zsock_resolve (workers [index]), 0, ZMQ_POLLIN, 0 };
         int64_t left = deadline - zclock_mono ();
-        if (zmq_poll (items, (int) worker_count, (long) (left > 0? left: 0)) <= 0)
+        if (zmq_poll (items, (int) worker_count, (long) (left > 0 ? left : 0)) <= 0)
             break;
         for (size_t index = 0; index < worker_count; index++) {
             if (!(items [index].revents & ZMQ_POLLIN))
@@ -303,7 +302,8 @@ Test (broker, max_concurrent_is_held_and_results_keep_dispatch_going)
     //  workers already there, never started another walk
     s_start ("max-concurrent", "2", NULL);
     zsock_t *client = zjob_test_dealer (s_clients);
-    enum { JOBS = 40, LIMIT = 2 };
+    enum { JOBS = 40,
+           LIMIT = 2 };
     //  Everything queued before any worker comes: from then on, only the
     //  results can move dispatch on
     zjob_spec_t specs [JOBS];
@@ -354,9 +354,9 @@ Test (broker, max_concurrent_is_held_and_results_keep_dispatch_going)
             zjob_msg_add_str (s_builder, "id", id);
             zjob_msg_add_str (s_builder, "status", "completed");
             zjob_msg_add_bin (s_builder, "outputs", outputs, outputs_size);
-            s_send (worker);            //  Its OK is read and dropped later
+            s_send (worker);  //  Its OK is read and dropped later
             zhashx_insert (done, id, worker);
-            served [worker == workers [0]? 0: 1]++;
+            served [worker == workers [0] ? 0 : 1]++;
         }
         zhashx_destroy (&held);
     }
@@ -510,12 +510,12 @@ s_take_five_in_batches (zsock_t *worker, zjob_job_t **jobs)
             for (size_t index = 0; index < count; index++)
                 jobs [taken++] = batch [index];
             free (batch);
-            largest = count > largest? count: largest;
+            largest = count > largest ? count : largest;
         }
         else {
             jobs [taken] = zjob_msg_job (msg, "job", &err);
             cr_assert_not_null (jobs [taken++], "%s", err.text);
-            largest = largest? largest: 1;
+            largest = largest ? largest : 1;
         }
         zjob_msg_destroy (&msg);
     }
@@ -533,7 +533,7 @@ s_take_eight (zsock_t *worker)
                                             S_WAIT);
         cr_assert_not_null (msg, "%zu of 8 jobs came: credit not given back", taken);
         const msgpack_object *batch = zjob_msg_field (msg, "jobs");
-        taken += batch? batch->via.array.size: 1;
+        taken += batch ? batch->via.array.size : 1;
         zjob_msg_destroy (&msg);
     }
     cr_assert_eq (taken, 8);
@@ -570,8 +570,7 @@ Test (broker, a_batching_worker_takes_jobs_and_gives_results_in_batches)
     zjob_result_t results [5] = {
         { .id = jobs [0]->id, .completed = true, .outputs = outputs, .outputs_size = size },
         { .id = "01JD6ZQ8XKTBV3M9W2N4", .completed = true },
-        { .id = jobs [1]->id, .completed = false, .error_kind = "exception",
-          .error_message = "it broke" },
+        { .id = jobs [1]->id, .completed = false, .error_kind = "exception", .error_message = "it broke" },
         { .id = idle, .completed = true },
         { .id = jobs [2]->id, .completed = true }
     };

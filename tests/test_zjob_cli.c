@@ -133,7 +133,8 @@ Test (zjob_cli, inputs_from_file_and_stdin)
     s_child_t *child = s_zjob ("get", id, "--json");
     json_t *job = s_json (child);
     cr_assert_str_eq (json_string_value (json_object_get (json_object_get (job, "inputs"),
-                                                          "from")), "file");
+                                                          "from")),
+                      "file");
     json_decref (job);
     s_child_destroy (&child);
     free (id);
@@ -335,7 +336,8 @@ Test (zjob_cli, default_priority_is_medium)
     cr_assert_eq (json_array_size (jobs), 2);
     for (size_t index = 0; index < 2; index++)
         cr_assert_str_eq (json_string_value (json_object_get (json_array_get (jobs, index),
-                                                              "priority")), "medium");
+                                                              "priority")),
+                          "medium");
     json_decref (list);
     s_child_destroy (&child);
 }
@@ -651,7 +653,9 @@ Test (zjob_cli, watch_draws_a_progress_bar_on_a_terminal)
     s_child_t *child = s_spawn_to (argv, NULL, NULL, true);
     //  The bar, half full, redrawn in place
     cr_assert (s_child_wait_for (child, "running   [###############...............]  50%  "
-                                        "half way", 10000), "'%s'", child->out);
+                                        "half way",
+                                 10000),
+               "'%s'", child->out);
     s_assert_contains (child->out, "\r\033[K");
     atomic_store (&s_release, 1);
     cr_assert (s_child_wait_for (child, " completed after ", 10000), "'%s'", child->out);
@@ -689,7 +693,8 @@ Test (zjob_cli, stats_and_workers)
     json_t *stats = s_json (child);
     cr_assert_eq (json_integer_value (json_object_get (stats, "jobs")), 1);
     cr_assert_eq (json_integer_value (json_object_get (json_object_get (stats, "by_status"),
-                                                       "completed")), 1);
+                                                       "completed")),
+                  1);
     json_decref (stats);
     s_child_destroy (&child);
 

@@ -28,7 +28,7 @@
 #include "zjob_client.h"
 #include "zjob_worker.h"
 
-#define S_RUN_TIMEOUT_MS 20000          //  msecs a zjob run may take at most
+#define S_RUN_TIMEOUT_MS 20000  //  msecs a zjob run may take at most
 
 
 //  --------------------------------------------------------------------------
@@ -36,16 +36,16 @@
 
 typedef struct {
     pid_t pid;
-    int out_fd;                         //  Read end of stdout, -1 at EOF
-    int err_fd;                         //  Read end of stderr, -1 at EOF
-    char *out;                          //  All of stdout read so far (NUL-terminated)
+    int out_fd;  //  Read end of stdout, -1 at EOF
+    int err_fd;  //  Read end of stderr, -1 at EOF
+    char *out;   //  All of stdout read so far (NUL-terminated)
     size_t out_size;
-    size_t out_taken;                   //  Bytes of out returned by s_child_line
-    char *err;                          //  All of stderr read so far
+    size_t out_taken;  //  Bytes of out returned by s_child_line
+    char *err;         //  All of stderr read so far
     size_t err_size;
-    int code;                           //  Exit code, 128 + signal, or -1
-    int64_t elapsed_ms;                 //  From spawn to exit
-    int64_t started;                    //  zjob_mono_ms at spawn
+    int code;            //  Exit code, 128 + signal, or -1
+    int64_t elapsed_ms;  //  From spawn to exit
+    int64_t started;     //  zjob_mono_ms at spawn
 } s_child_t;
 
 static inline void
@@ -219,11 +219,11 @@ s_child_destroy (s_child_t **child_p)
 //  --------------------------------------------------------------------------
 //  The broker and the zjob runs
 
-static s_child_t *s_broker;             //  The zjobd process
-static char s_clients [256];            //  The broker's endpoints, as bound
+static s_child_t *s_broker;   //  The zjobd process
+static char s_clients [256];  //  The broker's endpoints, as bound
 static char s_workers [256];
 static char s_events [256];
-static char *s_tmp;                     //  This test's temp directory
+static char *s_tmp;  //  This test's temp directory
 
 static inline void
 s_broker_start (void)
@@ -245,7 +245,8 @@ s_broker_start (void)
     char *line = s_child_line (s_broker, 10000);
     cr_assert_not_null (line, "zjobd printed no ready line (see %s)", log);
     cr_assert_eq (sscanf (line, "zjobd ready clients=%255s workers=%255s events=%255s",
-                          s_clients, s_workers, s_events), 3, "ready line: %s", line);
+                          s_clients, s_workers, s_events),
+                  3, "ready line: %s", line);
     free (line);
 }
 
@@ -306,8 +307,8 @@ static inline char *
 s_submit (const char *workflow, const char *input, const char *extra)
 {
     s_child_t *child = extra
-                     ? s_zjob ("submit", workflow, "--input", input, extra, "--json")
-                     : s_zjob ("submit", workflow, "--input", input, "--json");
+        ? s_zjob ("submit", workflow, "--input", input, extra, "--json")
+        : s_zjob ("submit", workflow, "--input", input, "--json");
     cr_assert_eq (child->code, 0, "submit: %s", child->err);
     json_t *job = s_json (child);
     char *id = strdup (json_string_value (json_object_get (job, "id")));
@@ -328,7 +329,6 @@ s_assert_contains (const char *text, const char *part)
 {
     cr_assert_not_null (strstr (text, part), "'%s' not in '%s'", part, text);
 }
-
 
 
 //  --------------------------------------------------------------------------
@@ -352,7 +352,7 @@ s_handler (zjob_task_t *task, size_t *size_p, void *arg)
             if (zjob_task_checkpoint (task))
                 return NULL;
             else
-                zclock_sleep (10);      //  A handler's "work"
+                zclock_sleep (10);  //  A handler's "work"
     }
     //  {"echo": inputs, "ok": true}
     size_t size;
@@ -424,7 +424,7 @@ s_wait_halfway (const char *id)
         halfway = job->status == ZJOB_RUNNING && job->progress >= 0.5f;
         zjob_job_destroy (&job);
         if (!halfway)
-            zclock_sleep (20);          //  Polling a condition with a deadline
+            zclock_sleep (20);  //  Polling a condition with a deadline
     }
     cr_assert (halfway, "the job never reached 50%%");
     zjob_client_destroy (&client);

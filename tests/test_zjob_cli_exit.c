@@ -91,7 +91,7 @@ Test (zjob_cli_exit, every_command_help_exits_0_without_a_broker)
 typedef struct {
     const char *args [8];
     int code;
-    const char *says;                   //  In stderr
+    const char *says;  //  In stderr
 } s_case_t;
 
 static void
@@ -230,8 +230,7 @@ Test (zjob_cli_exit, stats_and_status_tell_scheduled_jobs)
     const char *key;
     json_t *value;
     json_object_foreach (store, key, value)
-        cr_assert (!json_is_string (value) || strspn (json_string_value (value),
-                   "0123456789") != strlen (json_string_value (value)),
+        cr_assert (!json_is_string (value) || strspn (json_string_value (value), "0123456789") != strlen (json_string_value (value)),
                    "store.%s is a number as text", key);
     json_decref (stats);
     //  Keys in sorted order, so that two runs diff cleanly
@@ -345,7 +344,8 @@ Test (zjob_cli_exit, the_workers_endpoint_is_named_as_such)
     cr_assert_eq (child->code, 5, "%s", child->err);
     char says [512];
     snprintf (says, sizeof says, "%s looks like zjobd's workers endpoint; clients use the "
-              "clients endpoint (default :5570)", s_workers);
+                                 "clients endpoint (default :5570)",
+              s_workers);
     s_assert_contains (child->err, says);
     s_assert_lacks (child->err, "is zjobd running");
     s_child_destroy (&child);
@@ -374,7 +374,7 @@ s_refusing_broker (zsock_t *pipe, void *args)
     while (true) {
         void *which = zpoller_wait (poller, -1);
         if (which != router)
-            break;                      //  $TERM, or interrupted
+            break;  //  $TERM, or interrupted
         zframe_t *identity = zframe_recv (router);
         zframe_t *frame = zframe_recv (router);
         uint64_t request_id = 0;
@@ -390,7 +390,7 @@ s_refusing_broker (zsock_t *pipe, void *args)
         else {
             zjob_error_t err;
             zjob_error_set (&err, ZJOB_UNAVAILABLE, "not committed: journal write: No space "
-                            "left on device");
+                                                    "left on device");
             reply = zjob_msg_error_new (request_id, &err);
         }
         zframe_send (&identity, router, ZFRAME_MORE);
@@ -449,8 +449,7 @@ Test (zjob_cli_exit, the_readme_tour_works)
     s_assert_contains (child->out, "nobody");
     s_child_destroy (&child);
     char *later = s_submit ("nobody", "{\"steps\": 1}", "--delay=5m");
-    const char *steps [][3] = { { "pause", later, NULL }, { "resume", later, NULL },
-                                { "cancel", later, NULL } };
+    const char *steps [][3] = { { "pause", later, NULL }, { "resume", later, NULL }, { "cancel", later, NULL } };
     for (int step = 0; step < 3; step++) {
         child = s_zjob (steps [step][0], steps [step][1]);
         cr_assert_eq (child->code, 0, "%s: %s", steps [step][0], child->err);

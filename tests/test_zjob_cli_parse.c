@@ -146,7 +146,8 @@ Test (zjob_cli_parse, json_argument_inline_and_from_file)
     //  The example of the README
     data = NULL;
     cr_assert_eq (zjob_cli_json_arg (&cli, "inputs", "@" ZJOB_SOURCE_DIR "/examples/job.json",
-                                     &data, &size), 0);
+                                     &data, &size),
+                  0);
     cr_assert_not_null (data);
     free (data);
     zjob_cli_fini (&cli);
@@ -177,8 +178,7 @@ Test (zjob_cli_parse, batch_lines_over_the_defaults)
 {
     const char *tags [] = { "nightly" };
     zjob_cli_defaults_t defaults = {
-        .workflow_id = "render", .priority = ZJOB_PRIORITY_MEDIUM, .user_id = "ana",
-        .tags = tags, .tag_count = 1, .max_attempts = -1
+        .workflow_id = "render", .priority = ZJOB_PRIORITY_MEDIUM, .user_id = "ana", .tags = tags, .tag_count = 1, .max_attempts = -1
     };
     FILE *file = s_file ("{\"inputs\": {\"steps\": 1}}\n"
                          "\n"
@@ -205,9 +205,11 @@ Test (zjob_cli_parse, batch_lines_over_the_defaults)
 
 Test (zjob_cli_parse, a_bad_batch_line_is_named_and_nothing_is_returned)
 {
-    zjob_cli_defaults_t defaults = { .workflow_id = "render", .priority = -1,
-                                     .max_attempts = -1 };
-    struct { const char *text; const char *says; } cases [] = {
+    zjob_cli_defaults_t defaults = { .workflow_id = "render", .priority = -1, .max_attempts = -1 };
+    struct {
+        const char *text;
+        const char *says;
+    } cases [] = {
         { "{}\n{\"priority\": \"urgent\"}\n", "jobs.jsonl line 2: priority" },
         { "{}\nnot json\n", "jobs.jsonl line 2:" },
         { "{\"colour\": 1}\n", "line 1: unknown key \"colour\"" },
@@ -242,8 +244,7 @@ Test (zjob_cli_parse, the_tour_batch_example_parses)
 {
     FILE *file = fopen (ZJOB_SOURCE_DIR "/examples/jobs.jsonl", "r");
     cr_assert_not_null (file, "examples/jobs.jsonl is missing");
-    zjob_cli_defaults_t defaults = { .workflow_id = "render", .priority = -1,
-                                     .max_attempts = -1 };
+    zjob_cli_defaults_t defaults = { .workflow_id = "render", .priority = -1, .max_attempts = -1 };
     size_t count = 0;
     zjob_error_t err;
     zjob_cli_line_t *lines = zjob_cli_batch_parse (file, "jobs.jsonl", &defaults, &count, &err);
@@ -304,7 +305,9 @@ Test (zjob_cli_parse, progress_bar_fits_80_columns)
                                "example.org, then checking it";
     char *line = s_bar (80, long_message, 50);
     cr_assert_eq (strncmp (line, "06H4E7SSQSJTFJPBCT4R  running   [###############"
-                           "...............]  50%  downloading", 82 - 6), 0, "'%s'", line);
+                                 "...............]  50%  downloading",
+                           82 - 6),
+                  0, "'%s'", line);
     cr_assert_eq (strlen (line), 79);
     //  A short message is shown whole, and nothing is padded
     line = s_bar (80, "half way", 50);
@@ -380,7 +383,7 @@ Test (zjob_cli_parse, exit_codes_of_status_codes)
     //  No answer and a refusal are both 503, but only one is "no answer"
     zjob_error_t err;
     zjob_error_set (&err, ZJOB_UNAVAILABLE, "broker at tcp://127.0.0.1:1 did not answer "
-                    "GET within 3000 ms");
+                                            "GET within 3000 ms");
     cr_assert (zjob_cli_no_answer (&err));
     zjob_error_set (&err, ZJOB_UNAVAILABLE, "no reply from tcp://127.0.0.1:1 within 5 ms");
     cr_assert (zjob_cli_no_answer (&err));
@@ -412,7 +415,8 @@ s_stats (const char *extra)
               " \"by_workflow\": {\"render\": {\"queued\": 12, \"running\": 2}},"
               " \"queued\": 2, \"active\": 2, \"workers\": 1, \"slots\": 4, \"busy\": 2,"
               " \"rates\": {\"submitted\": 1.5, \"completed\": 0, \"failed\": 0},"
-              " \"rate_window_ms\": 10000, \"uptime_ms\": 61000%s}", extra ? extra : "");
+              " \"rate_window_ms\": 10000, \"uptime_ms\": 61000%s}",
+              extra ? extra : "");
     json_t *stats = json_loads (text, 0, NULL);
     cr_assert_not_null (stats);
     return stats;
@@ -445,7 +449,8 @@ Test (zjob_cli_parse, stats_of_an_older_broker)
     char out [4096];
     s_stats_text (s_stats (NULL), out, sizeof out);
     cr_assert_not_null (strstr (out, "queue      12 queued: 2 ready, 10 scheduled; 2 held by "
-                                     "workers\n"), "%s", out);
+                                     "workers\n"),
+                        "%s", out);
     cr_assert_null (strstr (out, "limit"), "%s", out);
     cr_assert_not_null (strstr (out, "(over the last 10.0s)"), "%s", out);
 }
@@ -454,10 +459,12 @@ Test (zjob_cli_parse, stats_with_the_limit_fields)
 {
     char out [4096];
     s_stats_text (s_stats (", \"scheduled\": 9, \"max_concurrent\": 2, "
-                           "\"held_by_limit\": true"), out, sizeof out);
+                           "\"held_by_limit\": true"),
+                  out, sizeof out);
     cr_assert_not_null (strstr (out, "12 queued: 2 ready, 9 scheduled"), "%s", out);
     cr_assert_not_null (strstr (out, "limit      2 of 2 held at once; ready jobs held back by "
-                                     "--max-concurrent 2\n"), "%s", out);
+                                     "--max-concurrent 2\n"),
+                        "%s", out);
 }
 
 Test (zjob_cli_parse, request_time_within_the_command_time)

@@ -79,7 +79,7 @@ s_completer (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
     while (worker && !zsys_interrupted) {
         if (zsock_events (pipe) & ZMQ_POLLIN)
-            break;                      //  $TERM
+            break;  //  $TERM
         zjob_task_t *task;
         int kind = zjob_worker_recv (worker, 20, &task, NULL);
         if (kind == ZJOB_WORKER_TASK) {
@@ -88,8 +88,7 @@ s_completer (zsock_t *pipe, void *args)
             const uint8_t *outputs = s_map ("done", zjob_task_attempt (task), buffer, &size);
             zjob_worker_complete (worker, &task, outputs, size, NULL);
         }
-        else
-        if (kind == ZJOB_WORKER_CANCEL)
+        else if (kind == ZJOB_WORKER_CANCEL)
             zjob_worker_fail (worker, &task, NULL, NULL);
     }
     if (worker)
@@ -150,7 +149,7 @@ Test (client, connect_and_broker_down)
     cr_assert_eq (zjob_client_inflight (client), 0, "a timed-out call leaves the window");
     zsock_destroy (&silent);
     zjob_client_destroy (&client);
-    zjob_client_destroy (&client);      //  Safe twice
+    zjob_client_destroy (&client);  //  Safe twice
 }
 
 //  --------------------------------------------------------------------------
@@ -169,8 +168,7 @@ Test (client, every_operation)
     const uint8_t *inputs = s_map ("n", 42, buffer, &inputs_size);
     const char *tags [] = { "red", "big" };
     zjob_spec_t spec = {
-        .workflow_id = "ops", .inputs = inputs, .inputs_size = inputs_size,
-        .priority = ZJOB_PRIORITY_HIGH, .user_id = "ada", .tags = tags, .tag_count = 2
+        .workflow_id = "ops", .inputs = inputs, .inputs_size = inputs_size, .priority = ZJOB_PRIORITY_HIGH, .user_id = "ada", .tags = tags, .tag_count = 2
     };
     char id [ZJOB_ID_LEN + 1];
     cr_assert_eq (zjob_client_submit (client, &spec, false, id, &err), 0, "%s", err.text);
@@ -210,8 +208,7 @@ Test (client, every_operation)
     cr_assert_eq (zjob_client_submit_batch (client, specs, 3, true, ids, &err), 0, "%s", err.text);
     cr_assert_str_neq (ids [0], ids [1]);
     zjob_query_t query = {
-        .filter = { .workflow_id = "batch" }, .sort_by = ZJOB_SORT_PRIORITY,
-        .descending = true, .limit = 2
+        .filter = { .workflow_id = "batch" }, .sort_by = ZJOB_SORT_PRIORITY, .descending = true, .limit = 2
     };
     zjob_job_t **jobs;
     size_t count, total;
@@ -237,7 +234,7 @@ Test (client, every_operation)
     cr_assert_eq (zjob_client_apply (client, ZJOB_CMD_PAUSE, &target, &err), 2, "%s", err.text);
     cr_assert_eq (zjob_client_status (client, ids [1], &err), ZJOB_PAUSED);
     zjob_filter_t filter = { .workflow_id = "batch" };
-    target = (zjob_target_t) { .filter = &filter };
+    target = (zjob_target_t){ .filter = &filter };
     cr_assert_eq (zjob_client_apply (client, ZJOB_CMD_CANCEL, &target, &err), 3, "%s", err.text);
     cr_assert_eq (zjob_client_status (client, ids [2], &err), ZJOB_CANCELLED);
 
@@ -252,7 +249,7 @@ Test (client, every_operation)
     cr_assert_not_null (reply, "%s", err.text);
     cr_assert_not_null (zjob_msg_field (zjob_reply_msg (reply), "workers"));
     zjob_reply_destroy (&reply);
-    zjob_reply_destroy (&reply);        //  Safe twice
+    zjob_reply_destroy (&reply);  //  Safe twice
 
     //  Cleanup of what finished more than 0 ms ago (once the clock has
     //  moved past the last cancel: the bulk cancel visits jobs in the
@@ -269,7 +266,7 @@ Test (client, every_operation)
         zjob_job_destroy (&job);
     }
     while (zjob_clock_ms () <= last_finished)
-        zclock_sleep (1);               //  At most a millisecond or two
+        zclock_sleep (1);  //  At most a millisecond or two
     int deleted = zjob_client_cleanup (client, 0, &err);
     cr_assert_eq (deleted, 4, "%d: %s", deleted, err.text);
     cr_assert_eq (zjob_client_submit (client, &spec, true, id, &err), 0, "%s", err.text);
@@ -769,7 +766,7 @@ Test (client, events_follow_a_job)
     }
     cr_assert (live, "no event came");
     while (zjob_events_recv (events, &event, 50, NULL) == 0)
-        ;                               //  The other probes' events
+        ;  //  The other probes' events
 
     //  One job through created, queued, paused, queued, cancelled
     cr_assert_eq (zjob_client_submit (client, &spec, false, id, &err), 0, "%s", err.text);

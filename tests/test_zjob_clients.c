@@ -180,7 +180,8 @@ Test (clients, rates_over_the_elapsed_part_of_the_window, .init = s_setup, .fini
     cr_assert_float_eq (zjob_clients_rate (s_clients, ZJOB_RATE_FAILED, base + 2000), 0, 1e-9);
     //  Past the window, forgotten
     cr_assert_float_eq (zjob_clients_rate (s_clients, ZJOB_RATE_COMPLETED,
-                                           base + ZJOB_RATE_WINDOW_MS + 3000), 0, 1e-9);
+                                           base + ZJOB_RATE_WINDOW_MS + 3000),
+                        0, 1e-9);
 }
 
 Test (clients, rate_right_after_the_start, .init = s_setup, .fini = s_teardown)
@@ -286,7 +287,7 @@ s_cleanup_deferred (const char *rid)
 //  ZJOB_CLEANUP_STEP jobs, each answered with the jobs it deleted itself
 Test (clients, cleanups_run_in_steps_one_after_the_other, .init = s_setup, .fini = s_teardown)
 {
-    #define DOOMED (2 * ZJOB_CLEANUP_STEP + 10)
+#define DOOMED (2 * ZJOB_CLEANUP_STEP + 10)
     zjob_spec_t spec;
     memset (&spec, 0, sizeof (spec));
     spec.workflow_id = "wf";
@@ -331,9 +332,9 @@ Test (clients, cleanups_run_in_steps_one_after_the_other, .init = s_setup, .fini
         cr_assert_not_null (reply, "%s", err.text);
         cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK);
         cr_assert_eq (zjob_msg_request_id (reply), request_id);
-        answered [count] = rid_size == 5 && memcmp (rid, "first", 5) == 0? "first": "second";
+        answered [count] = rid_size == 5 && memcmp (rid, "first", 5) == 0 ? "first" : "second";
         deleted [count] = zjob_msg_uint (reply, "deleted", 99);
-        cr_assert_eq (request_id, count? 8: 7);
+        cr_assert_eq (request_id, count ? 8 : 7);
         count++;
         zjob_msg_destroy (&reply);
         zframe_destroy (&frame);
@@ -345,5 +346,5 @@ Test (clients, cleanups_run_in_steps_one_after_the_other, .init = s_setup, .fini
     cr_assert_eq (steps, 4, "3 steps for the first, 1 for the second");
     cr_assert_eq (zjob_clients_deferred (s_clients), 0);
     cr_assert_eq (zjob_manager_stored (s_manager), 0);
-    #undef DOOMED
+#undef DOOMED
 }

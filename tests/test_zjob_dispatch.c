@@ -13,11 +13,11 @@
 #include "zjob_job_impl.h"
 
 typedef struct {
-    char worker [8][16];                //  Routing id of each job sent, in order
+    char worker [8][16];  //  Routing id of each job sent, in order
     char job [8][ZJOB_ID_LEN + 1];
     size_t count;
-    size_t messages;                    //  JOB messages sent
-    int fail_errno;                     //  Non-zero: every send fails with it
+    size_t messages;  //  JOB messages sent
+    int fail_errno;   //  Non-zero: every send fails with it
 } s_sent_t;
 
 static int
@@ -72,8 +72,7 @@ s_world_new (s_world_t *world, size_t max_concurrent)
     world->registry = zjob_registry_new (1000, 3);
     world->builder = zjob_msg_builder_new ();
     zjob_dispatch_config_t dispatch_config = {
-        .manager = world->manager, .registry = world->registry, .builder = world->builder,
-        .send = s_send, .send_arg = &world->sent, .max_concurrent = max_concurrent
+        .manager = world->manager, .registry = world->registry, .builder = world->builder, .send = s_send, .send_arg = &world->sent, .max_concurrent = max_concurrent
     };
     world->dispatch = zjob_dispatch_new (&dispatch_config);
     cr_assert_not_null (world->dispatch);

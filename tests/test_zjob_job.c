@@ -60,10 +60,7 @@ Test (job_new, full_spec_is_copied_into_one_block)
     uint8_t inputs [sizeof (s_map)];
     memcpy (inputs, s_map, sizeof (s_map));
     zjob_spec_t spec = {
-        .workflow_id = workflow, .inputs = inputs, .inputs_size = sizeof (inputs),
-        .priority = ZJOB_PRIORITY_CRITICAL, .user_id = "bob", .tags = tags, .tag_count = 2,
-        .metadata = s_map2, .metadata_size = sizeof (s_map2),
-        .idempotency_key = "k1", .max_attempts = 9, .run_at = 12345
+        .workflow_id = workflow, .inputs = inputs, .inputs_size = sizeof (inputs), .priority = ZJOB_PRIORITY_CRITICAL, .user_id = "bob", .tags = tags, .tag_count = 2, .metadata = s_map2, .metadata_size = sizeof (s_map2), .idempotency_key = "k1", .max_attempts = 9, .run_at = 12345
     };
     zjob_error_t err;
     zjob_job_t *job = zjob_job_new (&spec, &err);
@@ -92,8 +89,7 @@ Test (job_new, queued_job_stays_under_300_bytes)
     //  The memory target: one queued job, beyond its inputs, <= 300 bytes.
     //  This allocation is the job's whole footprint in common/; glibc adds
     //  an 8-byte header and rounds chunks to 16 bytes.
-    zjob_spec_t spec = { .workflow_id = "thumbnails", .inputs = s_map,
-                         .inputs_size = sizeof (s_map) };
+    zjob_spec_t spec = { .workflow_id = "thumbnails", .inputs = s_map, .inputs_size = sizeof (s_map) };
     zjob_job_t *job = zjob_job_new (&spec, NULL);
     cr_assert_not_null (job);
     size_t footprint = ((malloc_usable_size (job) + 8 + 15) & ~(size_t) 15) - sizeof (s_map);
@@ -109,8 +105,7 @@ Test (job_new, name_limits)
     memset (name, 'n', ZJOB_NAME_MAX);
     name [ZJOB_NAME_MAX] = 0;
     const char *tags [] = { name };
-    zjob_spec_t spec = { .workflow_id = name, .user_id = name, .idempotency_key = name,
-                         .tags = tags, .tag_count = 1 };
+    zjob_spec_t spec = { .workflow_id = name, .user_id = name, .idempotency_key = name, .tags = tags, .tag_count = 1 };
     zjob_job_t *job = zjob_job_new (&spec, NULL);
     cr_assert_not_null (job, "names of exactly ZJOB_NAME_MAX bytes are valid");
     zjob_job_destroy (&job);
@@ -121,7 +116,7 @@ Test (job_new, name_limits)
         if (n < ZJOB_NAME_MAX)
             all [n++] = (char) c;
     all [n] = 0;
-    spec = (zjob_spec_t) { .workflow_id = all };
+    spec = (zjob_spec_t){ .workflow_id = all };
     job = zjob_job_new (&spec, NULL);
     cr_assert_not_null (job);
     zjob_job_destroy (&job);
@@ -155,12 +150,12 @@ Test (job_new, each_name_field_is_validated)
     for (size_t i = 0; i < sizeof (bad) / sizeof (bad [0]); i++) {
         zjob_spec_t spec = { .workflow_id = bad [i] };
         s_expect_refused (&spec, codes [i], "workflow_id: ");
-        spec = (zjob_spec_t) { .workflow_id = "wf", .user_id = bad [i] };
+        spec = (zjob_spec_t){ .workflow_id = "wf", .user_id = bad [i] };
         s_expect_refused (&spec, codes [i], "user_id: ");
-        spec = (zjob_spec_t) { .workflow_id = "wf", .idempotency_key = bad [i] };
+        spec = (zjob_spec_t){ .workflow_id = "wf", .idempotency_key = bad [i] };
         s_expect_refused (&spec, codes [i], "idempotency_key: ");
         const char *tags [] = { "fine", bad [i] };
-        spec = (zjob_spec_t) { .workflow_id = "wf", .tags = tags, .tag_count = 2 };
+        spec = (zjob_spec_t){ .workflow_id = "wf", .tags = tags, .tag_count = 2 };
         s_expect_refused (&spec, codes [i], "tags[1]: ");
     }
     zjob_spec_t spec = { .workflow_id = NULL };
@@ -186,13 +181,13 @@ Test (job_new, tags_are_validated)
 
     spec.tag_count = ZJOB_TAGS_MAX + 1;
     s_expect_refused (&spec, ZJOB_TOO_LARGE, "tags: more than 32");
-    spec = (zjob_spec_t) { .workflow_id = "wf", .tags = NULL, .tag_count = 1 };
+    spec = (zjob_spec_t){ .workflow_id = "wf", .tags = NULL, .tag_count = 1 };
     s_expect_refused (&spec, ZJOB_BAD_REQUEST, "tags: ");
     const char *with_null [] = { "a", NULL };
-    spec = (zjob_spec_t) { .workflow_id = "wf", .tags = with_null, .tag_count = 2 };
+    spec = (zjob_spec_t){ .workflow_id = "wf", .tags = with_null, .tag_count = 2 };
     s_expect_refused (&spec, ZJOB_BAD_REQUEST, "tags[1]: required");
     const char *twice [] = { "a", "b", "a" };
-    spec = (zjob_spec_t) { .workflow_id = "wf", .tags = twice, .tag_count = 3 };
+    spec = (zjob_spec_t){ .workflow_id = "wf", .tags = twice, .tag_count = 3 };
     s_expect_refused (&spec, ZJOB_BAD_REQUEST, "tags: \"a\" given twice");
 }
 
@@ -203,17 +198,16 @@ Test (job_new, inputs_and_metadata_must_be_maps)
     static const uint8_t truncated [] = { 0x82, 0xa1, 'a', 0x01 };
     static const uint8_t trailing [] = { 0x80, 0x00 };
     static const uint8_t garbage [] = { 0xc1 };
-    const struct { const uint8_t *data; size_t size; } bad [] = {
-        { array, sizeof (array) }, { string, sizeof (string) },
-        { truncated, sizeof (truncated) }, { trailing, sizeof (trailing) },
-        { garbage, sizeof (garbage) }
+    const struct {
+        const uint8_t *data;
+        size_t size;
+    } bad [] = {
+        { array, sizeof (array) }, { string, sizeof (string) }, { truncated, sizeof (truncated) }, { trailing, sizeof (trailing) }, { garbage, sizeof (garbage) }
     };
     for (size_t i = 0; i < sizeof (bad) / sizeof (bad [0]); i++) {
-        zjob_spec_t spec = { .workflow_id = "wf", .inputs = bad [i].data,
-                             .inputs_size = bad [i].size };
+        zjob_spec_t spec = { .workflow_id = "wf", .inputs = bad [i].data, .inputs_size = bad [i].size };
         s_expect_refused (&spec, ZJOB_BAD_REQUEST, "inputs: not a msgpack map");
-        spec = (zjob_spec_t) { .workflow_id = "wf", .metadata = bad [i].data,
-                               .metadata_size = bad [i].size };
+        spec = (zjob_spec_t){ .workflow_id = "wf", .metadata = bad [i].data, .metadata_size = bad [i].size };
         s_expect_refused (&spec, ZJOB_BAD_REQUEST, "metadata: not a msgpack map");
     }
     zjob_spec_t spec = { .workflow_id = "wf", .inputs = NULL, .inputs_size = 4 };
@@ -221,8 +215,7 @@ Test (job_new, inputs_and_metadata_must_be_maps)
 
     //  An explicit empty map is kept as given; size 0 is the empty map
     static const uint8_t empty [] = { 0x80 };
-    spec = (zjob_spec_t) { .workflow_id = "wf", .inputs = empty, .inputs_size = 1,
-                           .metadata = empty, .metadata_size = 0 };
+    spec = (zjob_spec_t){ .workflow_id = "wf", .inputs = empty, .inputs_size = 1, .metadata = empty, .metadata_size = 0 };
     zjob_job_t *job = zjob_job_new (&spec, NULL);
     cr_assert_not_null (job);
     cr_assert_eq (job->inputs.size, 1);
@@ -237,7 +230,7 @@ s_map_of_size (size_t size)
 {
     uint8_t *data = malloc (size);
     cr_assert_not_null (data);
-    size_t bin = size - 8;              //  map1 + fixstr "d" + bin32 header
+    size_t bin = size - 8;  //  map1 + fixstr "d" + bin32 header
     data [0] = 0x81;
     data [1] = 0xa1;
     data [2] = 'd';
@@ -254,8 +247,7 @@ s_map_of_size (size_t size)
 Test (job_new, data_size_limits)
 {
     uint8_t *largest = s_map_of_size (ZJOB_DATA_MAX);
-    zjob_spec_t spec = { .workflow_id = "wf", .inputs = largest, .inputs_size = ZJOB_DATA_MAX,
-                         .metadata = largest, .metadata_size = ZJOB_DATA_MAX };
+    zjob_spec_t spec = { .workflow_id = "wf", .inputs = largest, .inputs_size = ZJOB_DATA_MAX, .metadata = largest, .metadata_size = ZJOB_DATA_MAX };
     zjob_job_t *job = zjob_job_new (&spec, NULL);
     cr_assert_not_null (job);
     s_assert_single_block (job);
@@ -263,11 +255,9 @@ Test (job_new, data_size_limits)
     free (largest);
 
     uint8_t *too_large = s_map_of_size (ZJOB_DATA_MAX + 1);
-    spec = (zjob_spec_t) { .workflow_id = "wf", .inputs = too_large,
-                           .inputs_size = ZJOB_DATA_MAX + 1 };
+    spec = (zjob_spec_t){ .workflow_id = "wf", .inputs = too_large, .inputs_size = ZJOB_DATA_MAX + 1 };
     s_expect_refused (&spec, ZJOB_TOO_LARGE, "inputs: ");
-    spec = (zjob_spec_t) { .workflow_id = "wf", .metadata = too_large,
-                           .metadata_size = ZJOB_DATA_MAX + 1 };
+    spec = (zjob_spec_t){ .workflow_id = "wf", .metadata = too_large, .metadata_size = ZJOB_DATA_MAX + 1 };
     s_expect_refused (&spec, ZJOB_TOO_LARGE, "metadata: ");
     free (too_large);
 }
@@ -278,10 +268,10 @@ Test (job_new, priority_and_run_at)
     s_expect_refused (&spec, ZJOB_BAD_REQUEST, "priority: ");
     spec.priority = (zjob_priority_t) -2;
     s_expect_refused (&spec, ZJOB_BAD_REQUEST, "priority: ");
-    spec = (zjob_spec_t) { .workflow_id = "wf", .run_at = -1 };
+    spec = (zjob_spec_t){ .workflow_id = "wf", .run_at = -1 };
     s_expect_refused (&spec, ZJOB_BAD_REQUEST, "run_at: negative");
     for (int p = 0; p < ZJOB_PRIORITY_COUNT; p++) {
-        spec = (zjob_spec_t) { .workflow_id = "wf", .priority = (zjob_priority_t) p };
+        spec = (zjob_spec_t){ .workflow_id = "wf", .priority = (zjob_priority_t) p };
         zjob_job_t *job = zjob_job_new (&spec, NULL);
         cr_assert_not_null (job);
         cr_assert_eq (job->priority, p);
@@ -355,10 +345,10 @@ Test (job_refs, last_reference_frees)
     zjob_job_destroy (&other);
     cr_assert_null (other);
     cr_assert_eq (job->refs, 1);
-    cr_assert_str_eq (job->workflow_id, "wf");        //  Still alive
+    cr_assert_str_eq (job->workflow_id, "wf");  //  Still alive
     zjob_job_destroy (&job);
     cr_assert_null (job);
-    zjob_job_destroy (&job);                          //  Twice is safe
+    zjob_job_destroy (&job);  //  Twice is safe
     zjob_job_destroy (NULL);
     cr_assert_null (zjob_job_ref (NULL));
 }
@@ -367,7 +357,7 @@ Test (job_dup, deep_copy_in_its_own_block)
 {
     zjob_job_t *job = s_new_full ();
     zjob_job_t *other = zjob_job_ref (job);
-    job->next = job->prev = job;        //  As if queued
+    job->next = job->prev = job;  //  As if queued
     zjob_job_t *copy = zjob_job_dup (job);
     cr_assert_not_null (copy);
     s_assert_jobs_equal (job, copy);
@@ -536,22 +526,22 @@ static const struct {
     int held;
     zjob_status_t to;
 } s_legal [] = {
-    { ZJOB_OP_START,    ZJOB_CREATED, 2, ZJOB_QUEUED },
-    { ZJOB_OP_START,    ZJOB_PAUSED,  0, ZJOB_QUEUED },
-    { ZJOB_OP_PAUSE,    ZJOB_CREATED, 2, ZJOB_PAUSED },
-    { ZJOB_OP_PAUSE,    ZJOB_QUEUED,  2, ZJOB_PAUSED },
-    { ZJOB_OP_PAUSE,    ZJOB_RUNNING, 2, ZJOB_PAUSED },
-    { ZJOB_OP_RESUME,   ZJOB_PAUSED,  0, ZJOB_QUEUED },
-    { ZJOB_OP_RESUME,   ZJOB_PAUSED,  1, ZJOB_RUNNING },
-    { ZJOB_OP_CANCEL,   ZJOB_CREATED, 2, ZJOB_CANCELLED },
-    { ZJOB_OP_CANCEL,   ZJOB_QUEUED,  2, ZJOB_CANCELLED },
-    { ZJOB_OP_CANCEL,   ZJOB_RUNNING, 2, ZJOB_CANCELLED },
-    { ZJOB_OP_CANCEL,   ZJOB_PAUSED,  2, ZJOB_CANCELLED },
-    { ZJOB_OP_DISPATCH, ZJOB_QUEUED,  2, ZJOB_RUNNING },
+    { ZJOB_OP_START, ZJOB_CREATED, 2, ZJOB_QUEUED },
+    { ZJOB_OP_START, ZJOB_PAUSED, 0, ZJOB_QUEUED },
+    { ZJOB_OP_PAUSE, ZJOB_CREATED, 2, ZJOB_PAUSED },
+    { ZJOB_OP_PAUSE, ZJOB_QUEUED, 2, ZJOB_PAUSED },
+    { ZJOB_OP_PAUSE, ZJOB_RUNNING, 2, ZJOB_PAUSED },
+    { ZJOB_OP_RESUME, ZJOB_PAUSED, 0, ZJOB_QUEUED },
+    { ZJOB_OP_RESUME, ZJOB_PAUSED, 1, ZJOB_RUNNING },
+    { ZJOB_OP_CANCEL, ZJOB_CREATED, 2, ZJOB_CANCELLED },
+    { ZJOB_OP_CANCEL, ZJOB_QUEUED, 2, ZJOB_CANCELLED },
+    { ZJOB_OP_CANCEL, ZJOB_RUNNING, 2, ZJOB_CANCELLED },
+    { ZJOB_OP_CANCEL, ZJOB_PAUSED, 2, ZJOB_CANCELLED },
+    { ZJOB_OP_DISPATCH, ZJOB_QUEUED, 2, ZJOB_RUNNING },
     { ZJOB_OP_COMPLETE, ZJOB_RUNNING, 2, ZJOB_COMPLETED },
-    { ZJOB_OP_FAIL,     ZJOB_RUNNING, 2, ZJOB_FAILED },
-    { ZJOB_OP_REQUEUE,  ZJOB_RUNNING, 2, ZJOB_QUEUED },
-    { ZJOB_OP_REQUEUE,  ZJOB_PAUSED,  1, ZJOB_PAUSED },
+    { ZJOB_OP_FAIL, ZJOB_RUNNING, 2, ZJOB_FAILED },
+    { ZJOB_OP_REQUEUE, ZJOB_RUNNING, 2, ZJOB_QUEUED },
+    { ZJOB_OP_REQUEUE, ZJOB_PAUSED, 1, ZJOB_PAUSED },
 };
 
 static int
@@ -559,7 +549,7 @@ s_expected_move (zjob_op_t op, zjob_status_t from, bool held)
 {
     for (size_t i = 0; i < sizeof (s_legal) / sizeof (s_legal [0]); i++)
         if (s_legal [i].op == op && s_legal [i].from == from
-        && (s_legal [i].held == 2 || s_legal [i].held == (int) held))
+            && (s_legal [i].held == 2 || s_legal [i].held == (int) held))
             return s_legal [i].to;
     return -1;
 }
@@ -692,7 +682,8 @@ s_msgpack_c_accepts (const uint8_t *data, size_t size)
     msgpack_unpacked_init (&result);
     size_t offset = 0;
     bool ok = msgpack_unpack_next (&result, (const char *) data, size, &offset)
-              == MSGPACK_UNPACK_SUCCESS && offset == size;
+            == MSGPACK_UNPACK_SUCCESS
+        && offset == size;
     msgpack_unpacked_destroy (&result);
     return ok;
 }
@@ -703,26 +694,26 @@ Test (msgpack, is_map)
     static const uint8_t map16 [] = { 0xde, 0x00, 0x01, 0xa1, 'a', 0xc0 };
     static const uint8_t map32 [] = { 0xdf, 0x00, 0x00, 0x00, 0x01, 0x01, 0x02 };
     static const uint8_t all_types [] = {
-        0xde, 0x00, 0x12,                               //  map16, 18 pairs
-        0x00, 0x7f,                                     //  fixint
-        0xe0, 0xc0,                                     //  negative fixint, nil
-        0xc2, 0xc3,                                     //  false, true
-        0xa0, 0xd9, 0x01, 'x',                          //  fixstr, str8
-        0xda, 0x00, 0x01, 'y', 0xdb, 0, 0, 0, 1, 'z',   //  str16, str32
-        0xc4, 0x01, 0x00, 0xc5, 0x00, 0x00,             //  bin8, bin16
-        0xc6, 0, 0, 0, 0, 0xca, 0, 0, 0, 0,             //  bin32, float32
-        0xcb, 0, 0, 0, 0, 0, 0, 0, 0, 0xcc, 1,          //  float64, uint8
-        0xcd, 0, 1, 0xce, 0, 0, 0, 1,                   //  uint16, uint32
-        0xcf, 0, 0, 0, 0, 0, 0, 0, 1, 0xd0, 0xff,       //  uint64, int8
-        0xd1, 0xff, 0xff, 0xd2, 0xff, 0xff, 0xff, 0xff, //  int16, int32
-        0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x90,   //  int64, []
-        0xdc, 0x00, 0x01, 0x01, 0xdd, 0, 0, 0, 0,       //  array16, array32
-        0xd4, 1, 0, 0xd5, 1, 0, 0, 0xd6, 1, 0, 0, 0, 0, //  fixext 1, 2, 4
-        0xd7, 1, 0, 0, 0, 0, 0, 0, 0, 0,                //  fixext 8
-        0xd8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //  fixext 16
-        0xc7, 1, 1, 0, 0xc8, 0, 1, 1, 0,                //  ext8, ext16
-        0xc9, 0, 0, 0, 1, 1, 0,                         //  ext32
-        0x80, 0xde, 0x00, 0x00                          //  {}, map16 {}
+        0xde, 0x00, 0x12,                                            //  map16, 18 pairs
+        0x00, 0x7f,                                                  //  fixint
+        0xe0, 0xc0,                                                  //  negative fixint, nil
+        0xc2, 0xc3,                                                  //  false, true
+        0xa0, 0xd9, 0x01, 'x',                                       //  fixstr, str8
+        0xda, 0x00, 0x01, 'y', 0xdb, 0, 0, 0, 1, 'z',                //  str16, str32
+        0xc4, 0x01, 0x00, 0xc5, 0x00, 0x00,                          //  bin8, bin16
+        0xc6, 0, 0, 0, 0, 0xca, 0, 0, 0, 0,                          //  bin32, float32
+        0xcb, 0, 0, 0, 0, 0, 0, 0, 0, 0xcc, 1,                       //  float64, uint8
+        0xcd, 0, 1, 0xce, 0, 0, 0, 1,                                //  uint16, uint32
+        0xcf, 0, 0, 0, 0, 0, 0, 0, 1, 0xd0, 0xff,                    //  uint64, int8
+        0xd1, 0xff, 0xff, 0xd2, 0xff, 0xff, 0xff, 0xff,              //  int16, int32
+        0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x90,  //  int64, []
+        0xdc, 0x00, 0x01, 0x01, 0xdd, 0, 0, 0, 0,                    //  array16, array32
+        0xd4, 1, 0, 0xd5, 1, 0, 0, 0xd6, 1, 0, 0, 0, 0,              //  fixext 1, 2, 4
+        0xd7, 1, 0, 0, 0, 0, 0, 0, 0, 0,                             //  fixext 8
+        0xd8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     //  fixext 16
+        0xc7, 1, 1, 0, 0xc8, 0, 1, 1, 0,                             //  ext8, ext16
+        0xc9, 0, 0, 0, 1, 1, 0,                                      //  ext32
+        0x80, 0xde, 0x00, 0x00                                       //  {}, map16 {}
     };
     cr_assert (zjob_msgpack_is_map (empty_map, 1));
     cr_assert (zjob_msgpack_is_map (s_map, sizeof (s_map)));

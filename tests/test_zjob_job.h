@@ -53,11 +53,14 @@ s_new_full (void)
     const char *tags [] = { "blue", "green", "red" };
     zjob_spec_t spec = {
         .workflow_id = "image.resize",
-        .inputs = s_map, .inputs_size = sizeof (s_map),
+        .inputs = s_map,
+        .inputs_size = sizeof (s_map),
         .priority = ZJOB_PRIORITY_HIGH,
         .user_id = "alice@example.com",
-        .tags = tags, .tag_count = 3,
-        .metadata = s_map2, .metadata_size = sizeof (s_map2),
+        .tags = tags,
+        .tag_count = 3,
+        .metadata = s_map2,
+        .metadata_size = sizeof (s_map2),
         .idempotency_key = "req-42",
         .max_attempts = 5,
         .run_at = 1700000000123
@@ -87,7 +90,7 @@ static inline void
 s_assert_str_field (const char *a, const char *b, const char *name)
 {
     if (a == NULL || b == NULL)
-        cr_assert (a == b, "%s: %s vs %s", name, a? a: "(null)", b? b: "(null)");
+        cr_assert (a == b, "%s: %s vs %s", name, a ? a : "(null)", b ? b : "(null)");
     else
         cr_assert_str_eq (a, b, "%s differs", name);
 }
@@ -159,7 +162,7 @@ s_assert_single_block (const zjob_job_t *job)
         cr_assert (s_in_block (job, job->idempotency_key, strlen (job->idempotency_key) + 1));
     if (job->tag_count) {
         cr_assert (s_in_block (job, job->tags, job->tag_count * sizeof (char *)));
-        cr_assert_eq ((uintptr_t) job->tags % _Alignof (char *), 0);
+        cr_assert_eq ((uintptr_t) job->tags % _Alignof(char *), 0);
         for (size_t i = 0; i < job->tag_count; i++)
             cr_assert (s_in_block (job, job->tags [i], strlen (job->tags [i]) + 1));
     }
@@ -189,9 +192,9 @@ s_assert_job_valid (const zjob_job_t *job)
     cr_assert_lt (job->status, ZJOB_STATUS_COUNT);
     cr_assert (job->inputs.size == 0 || zjob_msgpack_is_map (job->inputs.data, job->inputs.size));
     cr_assert (job->metadata.size == 0
-            || zjob_msgpack_is_map (job->metadata.data, job->metadata.size));
+               || zjob_msgpack_is_map (job->metadata.data, job->metadata.size));
     cr_assert (job->outputs.size == 0
-            || zjob_msgpack_is_map (job->outputs.data, job->outputs.size));
+               || zjob_msgpack_is_map (job->outputs.data, job->outputs.size));
     cr_assert (job->progress >= 0.0f && job->progress <= 1.0f);
     cr_assert (job->created_at >= 0 && job->updated_at >= 0 && job->run_at >= 0);
     cr_assert (!job->error_kind || strlen (job->error_kind) <= ZJOB_NAME_MAX);

@@ -129,7 +129,7 @@ Test (codec, every_truncation_fails)
     cr_assert_eq (zjob_job_encode (job, &data, &size), 0);
     for (size_t cut = 0; cut < size; cut++) {
         //  A copy of exactly cut bytes, so ASan sees any read beyond
-        uint8_t *part = malloc (cut? cut: 1);
+        uint8_t *part = malloc (cut ? cut : 1);
         memcpy (part, data, cut);
         zjob_error_t err;
         zjob_error_clear (&err);
@@ -214,50 +214,113 @@ Test (codec, random_byte_flips_fail_cleanly_or_decode_valid_jobs)
 //  A value packer for hand-built records
 typedef void (s_pack_fn) (msgpack_packer *pk);
 
-static void s_pack_int (msgpack_packer *pk)      { msgpack_pack_int (pk, 1); }
-static void s_pack_negative (msgpack_packer *pk) { msgpack_pack_int (pk, -5); }
-static void s_pack_string (msgpack_packer *pk)   { msgpack_pack_str_with_body (pk, "x", 1); }
-static void s_pack_true (msgpack_packer *pk)     { msgpack_pack_true (pk); }
-static void s_pack_double (msgpack_packer *pk)   { msgpack_pack_double (pk, 0.5); }
-static void s_pack_array (msgpack_packer *pk)    { msgpack_pack_array (pk, 0); }
-static void s_pack_map (msgpack_packer *pk)      { msgpack_pack_map (pk, 0); }
-static void s_pack_nil (msgpack_packer *pk)      { msgpack_pack_nil (pk); }
-static void s_pack_bin_map (msgpack_packer *pk)
+static void
+s_pack_int (msgpack_packer *pk)
+{
+    msgpack_pack_int (pk, 1);
+}
+static void
+s_pack_negative (msgpack_packer *pk)
+{
+    msgpack_pack_int (pk, -5);
+}
+static void
+s_pack_string (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "x", 1);
+}
+static void
+s_pack_true (msgpack_packer *pk)
+{
+    msgpack_pack_true (pk);
+}
+static void
+s_pack_double (msgpack_packer *pk)
+{
+    msgpack_pack_double (pk, 0.5);
+}
+static void
+s_pack_array (msgpack_packer *pk)
+{
+    msgpack_pack_array (pk, 0);
+}
+static void
+s_pack_map (msgpack_packer *pk)
+{
+    msgpack_pack_map (pk, 0);
+}
+static void
+s_pack_nil (msgpack_packer *pk)
+{
+    msgpack_pack_nil (pk);
+}
+static void
+s_pack_bin_map (msgpack_packer *pk)
 {
     msgpack_pack_bin_with_body (pk, s_map, sizeof (s_map));
 }
-static void s_pack_bin_array (msgpack_packer *pk)
+static void
+s_pack_bin_array (msgpack_packer *pk)
 {
     static const uint8_t array [] = { 0x91, 0x01 };
     msgpack_pack_bin_with_body (pk, array, sizeof (array));
 }
-static void s_pack_big_uint (msgpack_packer *pk) { msgpack_pack_uint64 (pk, UINT64_MAX); }
-static void s_pack_u32_over (msgpack_packer *pk) { msgpack_pack_uint64 (pk, (uint64_t) UINT32_MAX + 1); }
-static void s_pack_seven (msgpack_packer *pk)    { msgpack_pack_uint8 (pk, 7); }
-static void s_pack_four (msgpack_packer *pk)     { msgpack_pack_uint8 (pk, 4); }
-static void s_pack_bad_id (msgpack_packer *pk)
+static void
+s_pack_big_uint (msgpack_packer *pk)
+{
+    msgpack_pack_uint64 (pk, UINT64_MAX);
+}
+static void
+s_pack_u32_over (msgpack_packer *pk)
+{
+    msgpack_pack_uint64 (pk, (uint64_t) UINT32_MAX + 1);
+}
+static void
+s_pack_seven (msgpack_packer *pk)
+{
+    msgpack_pack_uint8 (pk, 7);
+}
+static void
+s_pack_four (msgpack_packer *pk)
+{
+    msgpack_pack_uint8 (pk, 4);
+}
+static void
+s_pack_bad_id (msgpack_packer *pk)
 {
     msgpack_pack_str_with_body (pk, "0123456789ABCDEFGHJI", 20);
 }
-static void s_pack_short_id (msgpack_packer *pk)
+static void
+s_pack_short_id (msgpack_packer *pk)
 {
     msgpack_pack_str_with_body (pk, "0123456789", 10);
 }
-static void s_pack_spaced (msgpack_packer *pk)   { msgpack_pack_str_with_body (pk, "a b", 3); }
-static void s_pack_nul (msgpack_packer *pk)      { msgpack_pack_str_with_body (pk, "a\0b", 3); }
-static void s_pack_name_129 (msgpack_packer *pk)
+static void
+s_pack_spaced (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "a b", 3);
+}
+static void
+s_pack_nul (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "a\0b", 3);
+}
+static void
+s_pack_name_129 (msgpack_packer *pk)
 {
     char name [ZJOB_NAME_MAX + 1];
     memset (name, 'n', sizeof (name));
     msgpack_pack_str_with_body (pk, name, sizeof (name));
 }
-static void s_pack_message_1025 (msgpack_packer *pk)
+static void
+s_pack_message_1025 (msgpack_packer *pk)
 {
     char text [ZJOB_MESSAGE_MAX + 1];
     memset (text, 'm', sizeof (text));
     msgpack_pack_str_with_body (pk, text, sizeof (text));
 }
-static void s_pack_tags_33 (msgpack_packer *pk)
+static void
+s_pack_tags_33 (msgpack_packer *pk)
 {
     msgpack_pack_array (pk, ZJOB_TAGS_MAX + 1);
     for (int i = 0; i <= ZJOB_TAGS_MAX; i++) {
@@ -266,19 +329,22 @@ static void s_pack_tags_33 (msgpack_packer *pk)
         msgpack_pack_str_with_body (pk, tag, (size_t) len);
     }
 }
-static void s_pack_tags_int (msgpack_packer *pk)
+static void
+s_pack_tags_int (msgpack_packer *pk)
 {
     msgpack_pack_array (pk, 2);
     msgpack_pack_str_with_body (pk, "a", 1);
     msgpack_pack_int (pk, 3);
 }
-static void s_pack_tags_twice (msgpack_packer *pk)
+static void
+s_pack_tags_twice (msgpack_packer *pk)
 {
     msgpack_pack_array (pk, 2);
     msgpack_pack_str_with_body (pk, "a", 1);
     msgpack_pack_str_with_body (pk, "a", 1);
 }
-static void s_pack_nested (msgpack_packer *pk)
+static void
+s_pack_nested (msgpack_packer *pk)
 {
     msgpack_pack_map (pk, 1);
     msgpack_pack_str_with_body (pk, "x", 1);
@@ -302,7 +368,7 @@ s_encode_custom (const char *key, s_pack_fn *pack_value, int repeat,
     int count = 0;
     for (int i = 0; i < 5; i++)
         count += !key || strcmp (key, required [i]) != 0;
-    msgpack_pack_map (&pk, (size_t) count + (key? repeat: 0));
+    msgpack_pack_map (&pk, (size_t) count + (key ? repeat : 0));
     if (key)
         for (int i = 0; i < repeat; i++) {
             msgpack_pack_str_with_body (&pk, key, strlen (key));
@@ -364,35 +430,39 @@ Test (codec, hand_built_base_record_decodes)
 
 Test (codec, wrong_types_are_refused_per_field)
 {
-    const struct { const char *key; s_pack_fn *value; const char *message; } cases [] = {
-        { "id",    s_pack_int,    "id: not a string" },
-        { "wf",    s_pack_int,    "workflow_id: not a string" },
-        { "pri",   s_pack_string, "priority: not an integer" },
-        { "st",    s_pack_double, "status: not an integer" },
-        { "held",  s_pack_int,    "held: not a boolean" },
-        { "user",  s_pack_true,   "user_id: not a string" },
-        { "tags",  s_pack_string, "tags: not an array" },
-        { "tags",  s_pack_tags_int, "tags: not a string" },
-        { "in",    s_pack_map,    "inputs: not bin" },
-        { "in",    s_pack_string, "inputs: not bin" },
-        { "meta",  s_pack_array,  "metadata: not bin" },
-        { "idem",  s_pack_int,    "idempotency_key: not a string" },
-        { "maxa",  s_pack_string, "max_attempts: not an integer" },
+    const struct {
+        const char *key;
+        s_pack_fn *value;
+        const char *message;
+    } cases [] = {
+        { "id", s_pack_int, "id: not a string" },
+        { "wf", s_pack_int, "workflow_id: not a string" },
+        { "pri", s_pack_string, "priority: not an integer" },
+        { "st", s_pack_double, "status: not an integer" },
+        { "held", s_pack_int, "held: not a boolean" },
+        { "user", s_pack_true, "user_id: not a string" },
+        { "tags", s_pack_string, "tags: not an array" },
+        { "tags", s_pack_tags_int, "tags: not a string" },
+        { "in", s_pack_map, "inputs: not bin" },
+        { "in", s_pack_string, "inputs: not bin" },
+        { "meta", s_pack_array, "metadata: not bin" },
+        { "idem", s_pack_int, "idempotency_key: not a string" },
+        { "maxa", s_pack_string, "max_attempts: not an integer" },
         { "runat", s_pack_double, "run_at: not an integer" },
-        { "att",   s_pack_true,   "attempts: not an integer" },
-        { "prog",  s_pack_string, "progress: not a number" },
-        { "pmsg",  s_pack_int,    "progress_message: not a string" },
-        { "ct",    s_pack_string, "created_at: not an integer" },
-        { "ut",    s_pack_string, "updated_at: not an integer" },
-        { "qt",    s_pack_array,  "queued_at: not an integer" },
-        { "sat",   s_pack_map,    "started_at: not an integer" },
-        { "cat",   s_pack_true,   "completed_at: not an integer" },
-        { "xms",   s_pack_string, "execution_ms: not an integer" },
-        { "qms",   s_pack_double, "queued_ms: not an integer" },
-        { "ekind", s_pack_int,    "error_kind: not a string" },
-        { "emsg",  s_pack_bin_map, "error_message: not a string" },
-        { "wk",    s_pack_int,    "worker_id: not a string" },
-        { "out",   s_pack_string, "outputs: not bin" },
+        { "att", s_pack_true, "attempts: not an integer" },
+        { "prog", s_pack_string, "progress: not a number" },
+        { "pmsg", s_pack_int, "progress_message: not a string" },
+        { "ct", s_pack_string, "created_at: not an integer" },
+        { "ut", s_pack_string, "updated_at: not an integer" },
+        { "qt", s_pack_array, "queued_at: not an integer" },
+        { "sat", s_pack_map, "started_at: not an integer" },
+        { "cat", s_pack_true, "completed_at: not an integer" },
+        { "xms", s_pack_string, "execution_ms: not an integer" },
+        { "qms", s_pack_double, "queued_ms: not an integer" },
+        { "ekind", s_pack_int, "error_kind: not a string" },
+        { "emsg", s_pack_bin_map, "error_message: not a string" },
+        { "wk", s_pack_int, "worker_id: not a string" },
+        { "out", s_pack_string, "outputs: not bin" },
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases [0]); i++)
         s_expect_decode_refused (cases [i].key, cases [i].value, cases [i].message);
@@ -400,36 +470,40 @@ Test (codec, wrong_types_are_refused_per_field)
 
 Test (codec, invalid_values_are_refused)
 {
-    const struct { const char *key; s_pack_fn *value; const char *message; } cases [] = {
-        { "id",    s_pack_bad_id,    "id: not a job id" },
-        { "id",    s_pack_short_id,  "id: not a job id" },
-        { "wf",    s_pack_spaced,    "workflow_id: has a space" },
-        { "wf",    s_pack_name_129,  "workflow_id: longer than 128" },
-        { "user",  s_pack_name_129,  "user_id: longer than 128" },
-        { "idem",  s_pack_spaced,    "idempotency_key: has a space" },
-        { "tags",  s_pack_tags_33,   "tags: more than 32" },
-        { "tags",  s_pack_tags_twice, "tags: \"a\" given twice" },
-        { "pri",   s_pack_four,      "priority: 4 is out of range" },
-        { "pri",   s_pack_negative,  "priority: negative" },
-        { "st",    s_pack_seven,     "status: 7 is out of range" },
-        { "st",    s_pack_big_uint,  "status: " },
-        { "maxa",  s_pack_u32_over,  "max_attempts: 4294967296 is out of range" },
-        { "att",   s_pack_negative,  "attempts: negative" },
-        { "ct",    s_pack_negative,  "created_at: negative" },
-        { "ct",    s_pack_big_uint,  "created_at: 18446744073709551615 is out of range" },
-        { "runat", s_pack_negative,  "run_at: negative" },
-        { "xms",   s_pack_big_uint,  "execution_ms: " },
-        { "prog",  s_pack_negative,  "progress: not a number" },
-        { "prog",  s_pack_four,      "progress: not between 0 and 1" },
-        { "in",    s_pack_bin_array, "inputs: not a msgpack map" },
-        { "meta",  s_pack_bin_array, "metadata: not a msgpack map" },
-        { "out",   s_pack_bin_array, "outputs: not a msgpack map" },
-        { "pmsg",  s_pack_message_1025, "progress_message: longer than 1024" },
-        { "emsg",  s_pack_message_1025, "error_message: longer than 1024" },
-        { "ekind", s_pack_name_129,  "error_kind: longer than 128" },
-        { "wk",    s_pack_name_129,  "worker_id: longer than 128" },
-        { "emsg",  s_pack_nul,       "error_message: has a NUL byte" },
-        { "wf",    s_pack_nul,       "workflow_id: has a space, a control" },
+    const struct {
+        const char *key;
+        s_pack_fn *value;
+        const char *message;
+    } cases [] = {
+        { "id", s_pack_bad_id, "id: not a job id" },
+        { "id", s_pack_short_id, "id: not a job id" },
+        { "wf", s_pack_spaced, "workflow_id: has a space" },
+        { "wf", s_pack_name_129, "workflow_id: longer than 128" },
+        { "user", s_pack_name_129, "user_id: longer than 128" },
+        { "idem", s_pack_spaced, "idempotency_key: has a space" },
+        { "tags", s_pack_tags_33, "tags: more than 32" },
+        { "tags", s_pack_tags_twice, "tags: \"a\" given twice" },
+        { "pri", s_pack_four, "priority: 4 is out of range" },
+        { "pri", s_pack_negative, "priority: negative" },
+        { "st", s_pack_seven, "status: 7 is out of range" },
+        { "st", s_pack_big_uint, "status: " },
+        { "maxa", s_pack_u32_over, "max_attempts: 4294967296 is out of range" },
+        { "att", s_pack_negative, "attempts: negative" },
+        { "ct", s_pack_negative, "created_at: negative" },
+        { "ct", s_pack_big_uint, "created_at: 18446744073709551615 is out of range" },
+        { "runat", s_pack_negative, "run_at: negative" },
+        { "xms", s_pack_big_uint, "execution_ms: " },
+        { "prog", s_pack_negative, "progress: not a number" },
+        { "prog", s_pack_four, "progress: not between 0 and 1" },
+        { "in", s_pack_bin_array, "inputs: not a msgpack map" },
+        { "meta", s_pack_bin_array, "metadata: not a msgpack map" },
+        { "out", s_pack_bin_array, "outputs: not a msgpack map" },
+        { "pmsg", s_pack_message_1025, "progress_message: longer than 1024" },
+        { "emsg", s_pack_message_1025, "error_message: longer than 1024" },
+        { "ekind", s_pack_name_129, "error_kind: longer than 128" },
+        { "wk", s_pack_name_129, "worker_id: longer than 128" },
+        { "emsg", s_pack_nul, "error_message: has a NUL byte" },
+        { "wf", s_pack_nul, "workflow_id: has a space, a control" },
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases [0]); i++)
         s_expect_decode_refused (cases [i].key, cases [i].value, cases [i].message);

@@ -96,7 +96,8 @@ Test (zjob_json, containers_and_order)
     s_assert_round_trip ("[1,\"a\",null,true,[],{}]", NULL);
     //  Objects keep their document order, not a sorted one
     s_assert_round_trip ("{\"z\":1,\"a\":{\"y\":[1,{\"b\":false}],\"c\":\"d\"},"
-                         "\"m\":[[[]]]}", NULL);
+                         "\"m\":[[[]]]}",
+                         NULL);
     s_assert_round_trip ("{ \"spaced\" : [ 1 , 2 ] }", "{\"spaced\":[1,2]}");
 }
 
@@ -106,7 +107,8 @@ Test (zjob_json, integers_use_the_shortest_msgpack_form)
     size_t size;
     zjob_error_t err;
     cr_assert_eq (zjob_json_to_msgpack ("{\"a\":1,\"b\":-1,\"c\":300,\"d\":2.5}", &data, &size,
-                                        &err), 0);
+                                        &err),
+                  0);
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     cr_assert_eq (msgpack_unpack_next (&unpacked, (const char *) data, size, NULL),
@@ -179,11 +181,11 @@ s_build_bin_ext_float (msgpack_packer *pk)
 {
     msgpack_pack_array (pk, 7);
     msgpack_pack_bin (pk, 3);
-    msgpack_pack_bin_body (pk, "abc", 3);               //  UTF-8: a string
+    msgpack_pack_bin_body (pk, "abc", 3);  //  UTF-8: a string
     msgpack_pack_bin (pk, 3);
-    msgpack_pack_bin_body (pk, "\xff\x00\x01", 3);      //  not UTF-8: base64
+    msgpack_pack_bin_body (pk, "\xff\x00\x01", 3);  //  not UTF-8: base64
     msgpack_pack_str (pk, 2);
-    msgpack_pack_str_body (pk, "\xc3\x28", 2);          //  bad UTF-8 str: base64
+    msgpack_pack_str_body (pk, "\xc3\x28", 2);  //  bad UTF-8 str: base64
     msgpack_pack_ext (pk, 2, 5);
     msgpack_pack_ext_body (pk, "\x01\x02", 2);
     msgpack_pack_float (pk, 0.5f);
@@ -390,11 +392,11 @@ Test (zjob_json, job_to_json)
     size_t inputs_size;
     zjob_error_t err;
     cr_assert_eq (zjob_json_to_msgpack ("{\"n\": 3, \"name\": \"x\"}", &inputs, &inputs_size,
-                                        &err), 0);
+                                        &err),
+                  0);
     const char *tags [] = { "red", "big" };
     zjob_spec_t spec = {
-        .workflow_id = "resize", .inputs = inputs, .inputs_size = inputs_size,
-        .priority = ZJOB_PRIORITY_HIGH, .user_id = "ann", .tags = tags, .tag_count = 2
+        .workflow_id = "resize", .inputs = inputs, .inputs_size = inputs_size, .priority = ZJOB_PRIORITY_HIGH, .user_id = "ann", .tags = tags, .tag_count = 2
     };
     zjob_job_t *job = zjob_job_new (&spec, &err);
     cr_assert_not_null (job, "%s", err.text);

@@ -17,12 +17,12 @@
 typedef struct {
     char id [ZJOB_ID_LEN + 1];
     char key [32];
-    bool gone;                          //  Deleted from the "store"
+    bool gone;  //  Deleted from the "store"
 } s_job_t;
 
 static s_job_t *s_jobs;
 static size_t s_job_count;
-static size_t s_matches;                //  Callback calls
+static size_t s_matches;  //  Callback calls
 
 //  The job with id, as a store lookup would find it
 static s_job_t *
@@ -142,14 +142,14 @@ static int
 s_compare_u64 (const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-    return x < y? -1: x > y;
+    return x < y ? -1 : x > y;
 }
 
 //  Two keys whose 32-bit hashes are equal (found by brute force over the
 //  seeded hash) each find their own job, before and after the other goes
 Test (keyindex, keys_with_one_hash_are_told_apart)
 {
-    enum { TRIES = 300000 };            //  Some 20 pairs expected
+    enum { TRIES = 300000 };  //  Some 20 pairs expected
     uint64_t *hashes = (uint64_t *) calloc (TRIES, sizeof (uint64_t));
     cr_assert_not_null (hashes);
     char key [32];

@@ -99,7 +99,7 @@ Test (manager, create_batch_all_or_none)
 
     zjob_spec_t specs [5];
     for (int index = 0; index < 5; index++)
-        specs [index] = s_spec (index % 2? "odd": "even", (zjob_priority_t) (index % 4));
+        specs [index] = s_spec (index % 2 ? "odd" : "even", (zjob_priority_t) (index % 4));
     zjob_job_t *jobs [5] = { NULL };
     zjob_error_t err = { 0, "" };
     cr_assert_eq (zjob_manager_create_batch (manager, specs, 5, true, jobs, &err), 0, "%s", err.text);
@@ -718,10 +718,10 @@ s_list_manager (char ids [LIST_JOBS][ZJOB_ID_LEN + 1])
         const char *tags [] = { "all", "even" };
         char user [8];
         snprintf (user, sizeof (user), "u%d", index % 3);
-        zjob_spec_t spec = s_spec (index % 2? "odd": "even", (zjob_priority_t) (index % 4));
+        zjob_spec_t spec = s_spec (index % 2 ? "odd" : "even", (zjob_priority_t) (index % 4));
         spec.user_id = user;
         spec.tags = tags;
-        spec.tag_count = index % 2? 1: 2;
+        spec.tag_count = index % 2 ? 1 : 2;
         zjob_error_t err = { 0, "" };
         zjob_job_t *job = zjob_job_new (&spec, &err);
         cr_assert_not_null (job, "%s", err.text);
@@ -809,7 +809,7 @@ Test (manager, list_filters)
 
     memset (&filter, 0, sizeof (filter));
     filter.user_id = "u1";
-    cr_assert_eq (s_matches (manager, ids, &filter), 0x492u, "user");    //  1, 4, 7, 10
+    cr_assert_eq (s_matches (manager, ids, &filter), 0x492u, "user");  //  1, 4, 7, 10
 
     memset (&filter, 0, sizeof (filter));
     const char *tags [] = { "all", "even" };
@@ -854,10 +854,10 @@ static int64_t
 s_sort_key (const zjob_job_t *job, zjob_sort_t sort)
 {
     switch (sort) {
-        case ZJOB_SORT_CREATED:  return job->created_at;
-        case ZJOB_SORT_UPDATED:  return job->updated_at;
+        case ZJOB_SORT_CREATED: return job->created_at;
+        case ZJOB_SORT_UPDATED: return job->updated_at;
         case ZJOB_SORT_PRIORITY: return job->priority;
-        case ZJOB_SORT_STATUS:   return job->status;
+        case ZJOB_SORT_STATUS: return job->status;
     }
     return 0;
 }
@@ -890,7 +890,8 @@ Test (manager, list_sort_and_page)
             if (sort == ZJOB_SORT_CREATED || sort == ZJOB_SORT_UPDATED) {
                 for (size_t index = 0; index < count; index++) {
                     int expected = (sort == ZJOB_SORT_CREATED) != (bool) descending
-                                 ? (int) index: LIST_JOBS - 1 - (int) index;
+                        ? (int) index
+                        : LIST_JOBS - 1 - (int) index;
                     cr_assert_str_eq (jobs [index]->id, ids [expected]);
                 }
             }
@@ -906,7 +907,8 @@ Test (manager, list_sort_and_page)
         query.offset = offset;
         s_list (manager, &query, &jobs, &count, &total);
         cr_assert_eq (total, LIST_JOBS);
-        size_t expected = offset >= LIST_JOBS? 0: LIST_JOBS - offset < 5? LIST_JOBS - offset: 5;
+        size_t expected = offset >= LIST_JOBS ? 0 : LIST_JOBS - offset < 5 ? LIST_JOBS - offset
+                                                                           : 5;
         cr_assert_eq (count, expected, "offset %zu", offset);
         for (size_t index = 0; index < count; index++)
             cr_assert_str_eq (jobs [index]->id, ids [offset + index]);
@@ -965,17 +967,17 @@ s_check_page (zjob_manager_t *manager, const zjob_query_t *query,
     zjob_job_t **jobs;
     size_t count, total;
     s_list (manager, query, &jobs, &count, &total);
-    size_t limit = query->limit? query->limit: ZJOB_LIST_LIMIT_MAX;
-    size_t first = query->offset < matching? query->offset: matching;
-    size_t expected = matching - first < limit? matching - first: limit;
+    size_t limit = query->limit ? query->limit : ZJOB_LIST_LIMIT_MAX;
+    size_t first = query->offset < matching ? query->offset : matching;
+    size_t expected = matching - first < limit ? matching - first : limit;
     cr_assert_eq (total, matching);
     cr_assert_eq (count, expected, "%s %s offset %zu limit %zu: %zu jobs, not %zu",
-                  zjob_sort_name (query->sort_by), query->descending? "desc": "asc",
+                  zjob_sort_name (query->sort_by), query->descending ? "desc" : "asc",
                   query->offset, query->limit, count, expected);
     for (size_t index = 0; index < count; index++)
         cr_assert_str_eq (jobs [index]->id, sorted [first + index]->id,
                           "%s %s offset %zu limit %zu: job %zu differs",
-                          zjob_sort_name (query->sort_by), query->descending? "desc": "asc",
+                          zjob_sort_name (query->sort_by), query->descending ? "desc" : "asc",
                           query->offset, query->limit, index);
     s_list_free (&jobs, count);
 }
@@ -985,13 +987,13 @@ s_check_page (zjob_manager_t *manager, const zjob_query_t *query,
 //  full sort, for every key and order, with heavy ties, filtered or not
 Test (manager, deep_pages_by_selection_equal_a_full_sort)
 {
-    #define DEEP_JOBS 9000
+#define DEEP_JOBS 9000
     zjob_store_t *store = zjob_store_memory_new ();
     unsigned seed = 777;
     for (int index = 0; index < DEEP_JOBS; index++) {
         seed = seed * 1103515245u + 12345u;
         unsigned r = seed >> 8;
-        zjob_spec_t spec = s_spec (r % 3? "busy": "rare", (zjob_priority_t) (r % 4));
+        zjob_spec_t spec = s_spec (r % 3 ? "busy" : "rare", (zjob_priority_t) (r % 4));
         zjob_error_t err = { 0, "" };
         zjob_job_t *job = zjob_job_new (&spec, &err);
         cr_assert_not_null (job, "%s", err.text);
@@ -1002,10 +1004,10 @@ Test (manager, deep_pages_by_selection_equal_a_full_sort)
         zjob_job_destroy (&job);
     }
     zjob_manager_t *manager = s_manager_over (store, 0);
-    const struct { size_t offset, limit; } pages [] = {
-        { 4096, 1 }, { 4000, 200 }, { 5000, 17 }, { 5990, 20 }, { 7000, 1000 },
-        { 8999, 1 }, { 8990, 100 }, { 9000, 1 }, { 0, ZJOB_LIST_LIMIT_MAX },
-        { 3500, ZJOB_LIST_LIMIT_MAX }
+    const struct {
+        size_t offset, limit;
+    } pages [] = {
+        { 4096, 1 }, { 4000, 200 }, { 5000, 17 }, { 5990, 20 }, { 7000, 1000 }, { 8999, 1 }, { 8990, 100 }, { 9000, 1 }, { 0, ZJOB_LIST_LIMIT_MAX }, { 3500, ZJOB_LIST_LIMIT_MAX }
     };
     zjob_filter_t filters [2];
     memset (filters, 0, sizeof (filters));
@@ -1042,20 +1044,20 @@ Test (manager, deep_pages_by_selection_equal_a_full_sort)
     }
     free (sorted);
     zjob_manager_destroy (&manager);
-    #undef DEEP_JOBS
+#undef DEEP_JOBS
 }
 
 //  Pages taken by bounded selection equal pages of a full sort, for every
 //  key and order, with heavy ties (broken by id), filtered or not
 Test (manager, list_pages_equal_a_full_sort)
 {
-    #define PAGE_JOBS 600
+#define PAGE_JOBS 600
     zjob_store_t *store = zjob_store_memory_new ();
     unsigned seed = 12345;
     for (int index = 0; index < PAGE_JOBS; index++) {
         seed = seed * 1103515245u + 12345u;
         unsigned r = seed >> 8;
-        zjob_spec_t spec = s_spec (r % 3? "busy": "rare", (zjob_priority_t) (r % 4));
+        zjob_spec_t spec = s_spec (r % 3 ? "busy" : "rare", (zjob_priority_t) (r % 4));
         zjob_error_t err = { 0, "" };
         zjob_job_t *job = zjob_job_new (&spec, &err);
         cr_assert_not_null (job, "%s", err.text);
@@ -1068,11 +1070,10 @@ Test (manager, list_pages_equal_a_full_sort)
     }
     zjob_manager_t *manager = s_manager_over (store, 0);
 
-    const struct { size_t offset, limit; } pages [] = {
-        { 0, 0 }, { 0, 1 }, { 0, 20 }, { 1, 1 }, { 5, 17 }, { 99, 1 }, { 250, 100 },
-        { 390, 20 }, { 395, 10 }, { 399, 1 }, { 400, 5 }, { 580, 30 }, { 599, 1 },
-        { 599, 2 }, { 600, 1 }, { 601, 10 }, { 5000, 3 }, { SIZE_MAX - 5, 10 },
-        { 0, ZJOB_LIST_LIMIT_MAX }, { 10, ZJOB_LIST_LIMIT_MAX }
+    const struct {
+        size_t offset, limit;
+    } pages [] = {
+        { 0, 0 }, { 0, 1 }, { 0, 20 }, { 1, 1 }, { 5, 17 }, { 99, 1 }, { 250, 100 }, { 390, 20 }, { 395, 10 }, { 399, 1 }, { 400, 5 }, { 580, 30 }, { 599, 1 }, { 599, 2 }, { 600, 1 }, { 601, 10 }, { 5000, 3 }, { SIZE_MAX - 5, 10 }, { 0, ZJOB_LIST_LIMIT_MAX }, { 10, ZJOB_LIST_LIMIT_MAX }
     };
     zjob_filter_t filters [2];
     memset (filters, 0, sizeof (filters));
@@ -1089,8 +1090,8 @@ Test (manager, list_pages_equal_a_full_sort)
                 query.descending = descending;
                 s_ref_t ref = { &query.filter, sorted, 0 };
                 zjob_store_iterate (zjob_manager_store (manager), NULL, s_ref_visit, &ref);
-                cr_assert (which? ref.count < PAGE_JOBS && ref.count > PAGE_JOBS / 2
-                                : ref.count == PAGE_JOBS);
+                cr_assert (which ? ref.count < PAGE_JOBS && ref.count > PAGE_JOBS / 2
+                                 : ref.count == PAGE_JOBS);
                 s_ref_query = &query;
                 qsort (sorted, ref.count, sizeof (zjob_job_t *), s_ref_compare);
                 for (size_t page = 0; page < sizeof (pages) / sizeof (pages [0]); page++) {
@@ -1117,7 +1118,5 @@ Test (manager, list_pages_equal_a_full_sort)
     }
     free (sorted);
     zjob_manager_destroy (&manager);
-    #undef PAGE_JOBS
+#undef PAGE_JOBS
 }
-
-

@@ -92,7 +92,7 @@ s_assert_tallies (zjob_manager_t *manager, const char *when)
 
 Test (manager, workflow_counts_follow_every_operation, .fini = s_tmpdir_fini)
 {
-    #define TALLY_IDS 1200
+#define TALLY_IDS 1200
     s_dir = s_tmpdir ();
     zjob_manager_t *manager = s_manager_over (s_file_store (s_dir), 0);
     s_assert_tallies (manager, "empty");
@@ -108,8 +108,8 @@ Test (manager, workflow_counts_follow_every_operation, .fini = s_tmpdir_fini)
         seed = seed * 1103515245u + 12345u;
         unsigned r = seed >> 8;
         const char *workflow = s_tally_names [r % TALLY_WORKFLOWS];
-        const char *id = id_count? ids [(r / 7) % id_count]: "none";
-        const char *worker = (r / 3) % 2? "wa": "wb";
+        const char *id = id_count ? ids [(r / 7) % id_count] : "none";
+        const char *worker = (r / 3) % 2 ? "wa" : "wb";
         unsigned op = (r / 11) % 100;
         zjob_error_t err = { 0, "" };
         if (op < 25 && id_count < TALLY_IDS - 3) {
@@ -118,8 +118,7 @@ Test (manager, workflow_counts_follow_every_operation, .fini = s_tmpdir_fini)
             if (op < 4)
                 spec.run_at = now + 3600 * 1000;
             if (op % 5 == 0) {
-                zjob_spec_t specs [3] = { spec, s_spec (s_tally_names [(r / 13) % TALLY_WORKFLOWS],
-                                                         ZJOB_PRIORITY_MEDIUM), spec };
+                zjob_spec_t specs [3] = { spec, s_spec (s_tally_names [(r / 13) % TALLY_WORKFLOWS], ZJOB_PRIORITY_MEDIUM), spec };
                 zjob_job_t *made [3];
                 cr_assert_eq (zjob_manager_create_batch (manager, specs, 3, op % 2, made, &err),
                               0, "%s", err.text);
@@ -132,53 +131,40 @@ Test (manager, workflow_counts_follow_every_operation, .fini = s_tmpdir_fini)
                 s_create (manager, workflow, (zjob_priority_t) ((r / 5) % 4), op % 2,
                           ids [id_count++]);
         }
-        else
-        if (op < 35)
+        else if (op < 35)
             zjob_manager_start (manager, id, &err);
-        else
-        if (op < 50) {
+        else if (op < 50) {
             zjob_job_t *job = zjob_manager_take (manager, NULL, 0, worker);
             zjob_job_destroy (&job);
         }
-        else
-        if (op < 60)
+        else if (op < 60)
             zjob_manager_complete (manager, id, worker, s_outputs, sizeof (s_outputs), &err);
-        else
-        if (op < 65)
+        else if (op < 65)
             zjob_manager_fail (manager, id, worker, "boom", "it broke", &err);
-        else
-        if (op < 68)
+        else if (op < 68)
             zjob_manager_finish (manager, id, worker, NULL, 0, r % 2, s_outputs,
                                  sizeof (s_outputs), "boom", "late", &err);
-        else
-        if (op < 72)
+        else if (op < 72)
             zjob_manager_pause (manager, id, &err);
-        else
-        if (op < 76)
+        else if (op < 76)
             zjob_manager_resume (manager, id, &err);
-        else
-        if (op < 81)
+        else if (op < 81)
             zjob_manager_cancel (manager, id, &err);
-        else
-        if (op < 84)
+        else if (op < 84)
             zjob_manager_requeue (manager, id, &err);
-        else
-        if (op < 86) {
+        else if (op < 86) {
             zjob_job_t *job = zjob_manager_adopt (manager, id, worker, &err);
             zjob_job_destroy (&job);
         }
-        else
-        if (op < 94)
+        else if (op < 94)
             zjob_manager_delete (manager, id, &err);
-        else
-        if (op < 96) {
+        else if (op < 96) {
             //  Far enough ahead that every terminal job has expired
             int deleted = zjob_manager_cleanup (manager, now + 3 * ZJOB_RETENTION_DEFAULT_MS, &err);
             cr_assert_geq (deleted, 0, "%s", err.text);
             cleaned += deleted;
         }
-        else
-        if (op < 97 || step == 1500) {
+        else if (op < 97 || step == 1500) {
             //  Recovery: running jobs go back to the queue, held paused
             //  ones are let go, and the counts are rebuilt from the store
             s_assert_tallies (manager, "before reopening");
@@ -209,7 +195,7 @@ Test (manager, workflow_counts_follow_every_operation, .fini = s_tmpdir_fini)
     cr_assert_eq (zjob_manager_workflows (manager), 0);
     free (ids);
     zjob_manager_destroy (&manager);
-    #undef TALLY_IDS
+#undef TALLY_IDS
 }
 
 //  A create the store refuses leaves no workflow behind
@@ -259,7 +245,7 @@ Test (manager, cleanup_only_old_terminal_jobs)
             job->status = (uint8_t) status;
             job->held = status == ZJOB_RUNNING;
             //  Non-terminal jobs too carry an old date, to show it is ignored
-            job->completed_at = old? now - 2 * retention: now - retention / 2;
+            job->completed_at = old ? now - 2 * retention : now - retention / 2;
             job->created_at = job->updated_at = job->completed_at - 1000;
             strcpy (ids [status][old], job->id);
             cr_assert_eq (zjob_store_put (store, job, &err), 0);
@@ -304,9 +290,9 @@ Test (manager, cleanup_only_old_terminal_jobs)
 //  entries (jobs deleted since) skipped, live jobs never touched
 Test (manager, cleanup_steps_are_bounded_and_oldest_first)
 {
-    zjob_manager_config_t config = { 0, 1 };        //  Retention: 1 ms
+    zjob_manager_config_t config = { 0, 1 };  //  Retention: 1 ms
     zjob_error_t err = { 0, "" };
-    zjob_manager_t *manager = zjob_manager_new (&(zjob_store_t *) { zjob_store_memory_new () },
+    zjob_manager_t *manager = zjob_manager_new (&(zjob_store_t *){ zjob_store_memory_new () },
                                                 &config, &err);
     cr_assert_not_null (manager, "%s", err.text);
     //  2,500 jobs finish first, 2,500 later; 10 of the first are deleted
@@ -338,7 +324,7 @@ Test (manager, cleanup_steps_are_bounded_and_oldest_first)
     //  A "now" between the two batches: only the first goes
     zjob_job_t *last = zjob_manager_get (manager, first [2499], &err);
     cr_assert_not_null (last);
-    int64_t between = last->completed_at + 1 + 1;     //  before = completed_at + 1
+    int64_t between = last->completed_at + 1 + 1;  //  before = completed_at + 1
     zjob_job_destroy (&last);
     size_t deleted = 0;
     int steps = 0;
@@ -357,7 +343,8 @@ Test (manager, cleanup_steps_are_bounded_and_oldest_first)
     //  Later, the rest; the live jobs stay
     deleted = 0;
     cr_assert_eq (zjob_manager_cleanup_step (manager, zjob_clock_ms () + 10, 3000, &deleted,
-                                             &err), 0);
+                                             &err),
+                  0);
     cr_assert_eq (deleted, 2500);
     cr_assert_eq (zjob_manager_stored (manager), 3);
     size_t counts [ZJOB_STATUS_COUNT];
@@ -558,7 +545,7 @@ Test (manager, recovery_after_crash, .fini = s_tmpdir_fini)
         cr_assert_not_null (job, "take %d", index);
         cr_assert_str_eq (job->id, order [index], "take %d", index);
         bool was_running = index < 3;
-        cr_assert_eq (job->attempts, was_running? 2: 1, "take %d", index);
+        cr_assert_eq (job->attempts, was_running ? 2 : 1, "take %d", index);
         s_assert_heard (&log, index, ZJOB_EVENT_STATUS, order [index], ZJOB_QUEUED, ZJOB_RUNNING);
         zjob_job_destroy (&job);
     }
@@ -606,7 +593,7 @@ Test (manager, recovery_queue_order, .fini = s_tmpdir_fini)
     srand (7);
     for (int index = 0; index < 200; index++) {
         char id [ZJOB_ID_LEN + 1];
-        s_create (manager, index % 2? "a": "b", (zjob_priority_t) (rand () % 4), true, id);
+        s_create (manager, index % 2 ? "a" : "b", (zjob_priority_t) (rand () % 4), true, id);
     }
     zjob_manager_destroy (&manager);
     manager = s_manager_over (s_file_store (dir), 0);
@@ -643,14 +630,16 @@ Test (manager, submit_one_with_and_without_key)
     size_t existing_count = 99;
     zjob_error_t err = { 0, "" };
     cr_assert_eq (zjob_manager_submit (manager, &spec, 1, true, jobs, existing,
-                                       &existing_count, &err), 1, "%s", err.text);
+                                       &existing_count, &err),
+                  1, "%s", err.text);
     cr_assert_eq (existing_count, 0);
     char id [ZJOB_ID_LEN + 1];
     strcpy (id, jobs [0]->id);
     zjob_job_destroy (&jobs [0]);
     //  The same key again: the same job, nothing created
     cr_assert_eq (zjob_manager_submit (manager, &spec, 1, true, jobs, existing,
-                                       &existing_count, &err), 0);
+                                       &existing_count, &err),
+                  0);
     cr_assert_str_eq (jobs [0]->id, id);
     cr_assert_eq (existing_count, 1);
     cr_assert_eq (existing [0], 0);
@@ -662,7 +651,8 @@ Test (manager, submit_one_with_and_without_key)
     spec.workflow_id = NULL;
     spec.idempotency_key = NULL;
     cr_assert_eq (zjob_manager_submit (manager, &spec, 1, true, jobs, existing,
-                                       &existing_count, &err), -1);
+                                       &existing_count, &err),
+                  -1);
     cr_assert_null (jobs [0]);
     cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
     zjob_manager_destroy (&manager);
@@ -678,7 +668,8 @@ Test (manager, submit_batch_keys_and_error_index)
     size_t existing_count = 0;
     zjob_error_t err = { 0, "" };
     cr_assert_eq (zjob_manager_submit (manager, &known, 1, true, jobs, existing,
-                                       &existing_count, &err), 1);
+                                       &existing_count, &err),
+                  1);
     char known_id [ZJOB_ID_LEN + 1];
     strcpy (known_id, jobs [0]->id);
     zjob_job_destroy (&jobs [0]);
@@ -691,7 +682,8 @@ Test (manager, submit_batch_keys_and_error_index)
     specs [1].idempotency_key = "a";
     specs [3].idempotency_key = "a";
     cr_assert_eq (zjob_manager_submit (manager, specs, 5, true, jobs, existing,
-                                       &existing_count, &err), 3, "%s", err.text);
+                                       &existing_count, &err),
+                  3, "%s", err.text);
     cr_assert_eq (existing_count, 2);
     cr_assert_eq (existing [0], 0);
     cr_assert_eq (existing [1], 3);
@@ -711,7 +703,8 @@ Test (manager, submit_batch_keys_and_error_index)
     zjob_manager_counts (manager, counts);
     size_t before = counts [ZJOB_QUEUED];
     cr_assert_eq (zjob_manager_submit (manager, specs, 5, true, jobs, existing,
-                                       &existing_count, &err), -1);
+                                       &existing_count, &err),
+                  -1);
     cr_assert (strncmp (err.text, "jobs[4]: ", 9) == 0, "%s", err.text);
     cr_assert_eq (existing_count, 0);
     for (size_t index = 0; index < 5; index++)
@@ -788,7 +781,8 @@ Test (manager, apply_bulk_by_ids_and_by_filter)
     //  By ids: the one it cannot apply is listed with its error
     const char *list [] = { ids [0], "0000000000000000nope", ids [3] };
     cr_assert_eq (zjob_manager_apply_bulk (manager, ZJOB_APPLY_PAUSE, list, 3, NULL, bulk,
-                                           &err), 0);
+                                           &err),
+                  0);
     cr_assert_eq (bulk->done, 1);
     cr_assert_eq (bulk->failed, 2);
     cr_assert_eq (bulk->error_count, 2);
@@ -803,7 +797,8 @@ Test (manager, apply_bulk_by_ids_and_by_filter)
     zjob_filter_t filter = { 0 };
     filter.workflow_id = "a";
     cr_assert_eq (zjob_manager_apply_bulk (manager, ZJOB_APPLY_START, NULL, 0, &filter, bulk,
-                                           &err), 0);
+                                           &err),
+                  0);
     cr_assert_eq (bulk->failed, 0);
     cr_assert_eq (bulk->done, 2);
     cr_assert_eq (s_status (manager, ids [0]), ZJOB_QUEUED);
@@ -811,12 +806,14 @@ Test (manager, apply_bulk_by_ids_and_by_filter)
     cr_assert_eq (s_status (manager, ids [3]), ZJOB_CANCELLED);
     //  Delete by filter: every match, whatever its status
     cr_assert_eq (zjob_manager_apply_bulk (manager, ZJOB_APPLY_DELETE, NULL, 0, &filter, bulk,
-                                           &err), 0);
+                                           &err),
+                  0);
     cr_assert_eq (bulk->done, 3);
     cr_assert_eq (zjob_manager_stored (manager), 1);
     //  Neither ids nor a filter
     cr_assert_eq (zjob_manager_apply_bulk (manager, ZJOB_APPLY_CANCEL, NULL, 0, NULL, bulk,
-                                           &err), -1);
+                                           &err),
+                  -1);
     cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
     //  One job by name
     cr_assert_eq (zjob_manager_apply (manager, ZJOB_APPLY_CANCEL, ids [2], &err), 0);
@@ -858,17 +855,20 @@ Test (manager, finish_only_from_a_worker_that_ran_an_attempt)
     zjob_error_t err = { 0, "" };
     //  Never handed out: nobody's
     cr_assert_eq (zjob_manager_finish (manager, id, "a", serves_a, 1, true, s_outputs,
-                                       sizeof (s_outputs), NULL, NULL, &err), -1);
+                                       sizeof (s_outputs), NULL, NULL, &err),
+                  -1);
     cr_assert_eq (err.code, ZJOB_CONFLICT);
     zjob_job_t *job = zjob_manager_take (manager, NULL, 0, "a");
     zjob_job_destroy (&job);
     //  Another worker, or the holder while it does not serve the workflow
     cr_assert_eq (zjob_manager_finish (manager, id, "b", serves_a, 1, true, s_outputs,
-                                       sizeof (s_outputs), NULL, NULL, &err), -1);
+                                       sizeof (s_outputs), NULL, NULL, &err),
+                  -1);
     cr_assert_eq (err.code, ZJOB_CONFLICT);
     cr_assert (strstr (err.text, "never given to worker b"), "%s", err.text);
     cr_assert_eq (zjob_manager_finish (manager, id, "a", serves_b, 1, true, s_outputs,
-                                       sizeof (s_outputs), NULL, NULL, &err), -1);
+                                       sizeof (s_outputs), NULL, NULL, &err),
+                  -1);
     cr_assert_eq (err.code, ZJOB_CONFLICT);
     cr_assert_eq (s_status (manager, id), ZJOB_RUNNING);
     //  a is lost, b takes the next attempt; a's late result still counts
@@ -876,14 +876,17 @@ Test (manager, finish_only_from_a_worker_that_ran_an_attempt)
     job = zjob_manager_take (manager, NULL, 0, "b");
     zjob_job_destroy (&job);
     cr_assert_eq (zjob_manager_finish (manager, id, "a", serves_a, 1, true, s_outputs,
-                                       sizeof (s_outputs), NULL, NULL, &err), 1, "%s",
+                                       sizeof (s_outputs), NULL, NULL, &err),
+                  1, "%s",
                   err.text);
     cr_assert_eq (s_status (manager, id), ZJOB_COMPLETED);
     //  b's result afterwards is a duplicate: accepted, nothing changes
     cr_assert_eq (zjob_manager_finish (manager, id, "b", NULL, 0, false, NULL, 0, "x", "y",
-                                       &err), 0);
+                                       &err),
+                  0);
     cr_assert_eq (zjob_manager_finish (manager, id, "c", NULL, 0, false, NULL, 0, "x", "y",
-                                       &err), -1);
+                                       &err),
+                  -1);
     zjob_manager_destroy (&manager);
 }
 
@@ -902,9 +905,11 @@ Test (manager, finish_after_a_restart_from_the_last_holder, .fini = s_tmpdir_fin
     manager = s_manager_over (s_file_store (s_dir), 0);
     cr_assert_eq (s_status (manager, id), ZJOB_QUEUED, "recovery queues it again");
     cr_assert_eq (zjob_manager_finish (manager, id, "b", NULL, 0, true, s_outputs,
-                                       sizeof (s_outputs), NULL, NULL, &err), -1);
+                                       sizeof (s_outputs), NULL, NULL, &err),
+                  -1);
     cr_assert_eq (zjob_manager_finish (manager, id, "a", NULL, 0, true, s_outputs,
-                                       sizeof (s_outputs), NULL, NULL, &err), 1, "%s",
+                                       sizeof (s_outputs), NULL, NULL, &err),
+                  1, "%s",
                   err.text);
     cr_assert_eq (s_status (manager, id), ZJOB_COMPLETED);
     zjob_manager_destroy (&manager);
@@ -913,8 +918,8 @@ Test (manager, finish_after_a_restart_from_the_last_holder, .fini = s_tmpdir_fin
 Test (manager, submit_key_reused_with_other_inputs_is_a_conflict)
 {
     zjob_manager_t *manager = s_manager (0);
-    static const uint8_t one [] = { 0x81, 0xa1, 'n', 0x01 };       //  {"n": 1}
-    static const uint8_t two [] = { 0x81, 0xa1, 'n', 0x02 };       //  {"n": 2}
+    static const uint8_t one [] = { 0x81, 0xa1, 'n', 0x01 };  //  {"n": 1}
+    static const uint8_t two [] = { 0x81, 0xa1, 'n', 0x02 };  //  {"n": 2}
     zjob_spec_t spec = s_spec ("pay", ZJOB_PRIORITY_MEDIUM);
     spec.idempotency_key = "k";
     spec.inputs = one;
@@ -924,19 +929,22 @@ Test (manager, submit_key_reused_with_other_inputs_is_a_conflict)
     size_t existing_count = 0;
     zjob_error_t err = { 0, "" };
     cr_assert_eq (zjob_manager_submit (manager, &spec, 1, true, jobs, existing,
-                                       &existing_count, &err), 1);
+                                       &existing_count, &err),
+                  1);
     char id [ZJOB_ID_LEN + 1];
     strcpy (id, jobs [0]->id);
     zjob_job_destroy (&jobs [0]);
     //  Same workflow, same inputs: the same job
     cr_assert_eq (zjob_manager_submit (manager, &spec, 1, true, jobs, existing,
-                                       &existing_count, &err), 0);
+                                       &existing_count, &err),
+                  0);
     cr_assert_str_eq (jobs [0]->id, id);
     zjob_job_destroy (&jobs [0]);
     //  Other inputs: 409, naming the spec and the job
     spec.inputs = two;
     cr_assert_eq (zjob_manager_submit (manager, &spec, 1, true, jobs, existing,
-                                       &existing_count, &err), -1);
+                                       &existing_count, &err),
+                  -1);
     cr_assert_eq (err.code, ZJOB_CONFLICT);
     char expected [ZJOB_ERROR_TEXT_MAX];
     snprintf (expected, sizeof (expected),
@@ -948,7 +956,8 @@ Test (manager, submit_key_reused_with_other_inputs_is_a_conflict)
     spec.inputs = one;
     spec.workflow_id = "refund";
     cr_assert_eq (zjob_manager_submit (manager, &spec, 1, true, jobs, existing,
-                                       &existing_count, &err), -1);
+                                       &existing_count, &err),
+                  -1);
     cr_assert_eq (err.code, ZJOB_CONFLICT);
     cr_assert (strstr (err.text, id) && strstr (err.text, "different workflow"), "%s",
                err.text);
@@ -958,7 +967,8 @@ Test (manager, submit_key_reused_with_other_inputs_is_a_conflict)
     specs [2].workflow_id = "pay";
     specs [2].inputs = two;
     cr_assert_eq (zjob_manager_submit (manager, specs, 3, true, jobs, existing,
-                                       &existing_count, &err), -1);
+                                       &existing_count, &err),
+                  -1);
     snprintf (expected, sizeof (expected),
               "jobs[2]: idempotency key \"k\" is already used by job %s with different inputs",
               id);
@@ -970,7 +980,8 @@ Test (manager, submit_key_reused_with_other_inputs_is_a_conflict)
     specs [1].inputs = two;
     specs [1].inputs_size = sizeof (two);
     cr_assert_eq (zjob_manager_submit (manager, specs, 2, true, jobs, existing,
-                                       &existing_count, &err), -1);
+                                       &existing_count, &err),
+                  -1);
     cr_assert_eq (err.code, ZJOB_CONFLICT);
     cr_assert (strstr (err.text, "jobs[1]: idempotency key \"fresh\" is already used by jobs[0]"),
                "%s", err.text);
@@ -979,14 +990,15 @@ Test (manager, submit_key_reused_with_other_inputs_is_a_conflict)
     zjob_spec_t bare = s_spec ("pay", ZJOB_PRIORITY_MEDIUM);
     bare.idempotency_key = "bare";
     cr_assert_eq (zjob_manager_submit (manager, &bare, 1, true, jobs, existing,
-                                       &existing_count, &err), 1);
+                                       &existing_count, &err),
+                  1);
     zjob_job_destroy (&jobs [0]);
     static const uint8_t empty [] = { 0x80 };
     bare.inputs = empty;
     bare.inputs_size = 1;
     cr_assert_eq (zjob_manager_submit (manager, &bare, 1, true, jobs, existing,
-                                       &existing_count, &err), 0, "%s", err.text);
+                                       &existing_count, &err),
+                  0, "%s", err.text);
     zjob_job_destroy (&jobs [0]);
     zjob_manager_destroy (&manager);
 }
-

@@ -33,7 +33,7 @@ Test (times, a_requeue_after_a_lost_worker_counts_both_attempts)
     zjob_job_t *job = s_job (manager, id);
     int64_t first_start = job->started_at;
     zjob_job_destroy (&job);
-    s_let_time_pass (30);                               //  Attempt 1 runs ~30 ms
+    s_let_time_pass (30);  //  Attempt 1 runs ~30 ms
     cr_assert_eq (zjob_manager_worker_lost (manager, id, &err), ZJOB_LOST_REQUEUED, "%s",
                   err.text);
     job = s_job (manager, id);
@@ -42,7 +42,7 @@ Test (times, a_requeue_after_a_lost_worker_counts_both_attempts)
     cr_assert_geq (requeued_at, first_start + 30);
     int64_t queued_before = job->queued_ms;
     zjob_job_destroy (&job);
-    s_let_time_pass (5);                                //  Waits for a worker
+    s_let_time_pass (5);  //  Waits for a worker
     s_take (manager, "w2", taken);
     job = s_job (manager, id);
     cr_assert_eq (job->attempts, 2);
@@ -50,14 +50,14 @@ Test (times, a_requeue_after_a_lost_worker_counts_both_attempts)
     cr_assert_geq (job->queued_ms, queued_before + 5);
     int64_t second_start = job->started_at;
     zjob_job_destroy (&job);
-    s_let_time_pass (20);                               //  Attempt 2 runs ~20 ms
+    s_let_time_pass (20);  //  Attempt 2 runs ~20 ms
     cr_assert_eq (zjob_manager_complete (manager, id, "w2", s_outputs, sizeof (s_outputs),
-                                         &err), 0, "%s", err.text);
+                                         &err),
+                  0, "%s", err.text);
     job = s_job (manager, id);
     cr_assert_eq (job->started_at, second_start);
     cr_assert_geq (job->execution_ms, 30 + 20);
-    cr_assert_geq (job->execution_ms, (requeued_at - first_start)
-                                      + (job->completed_at - second_start));
+    cr_assert_geq (job->execution_ms, (requeued_at - first_start) + (job->completed_at - second_start));
     cr_assert_leq (job->started_at, job->completed_at);
     cr_assert_leq (job->queued_at, job->started_at);
     zjob_job_destroy (&job);
@@ -108,9 +108,9 @@ Test (times, a_job_adopted_after_a_restart_counts_its_whole_attempt, .fini = s_t
     int64_t queued_ms = job->queued_ms;
     cr_assert_geq (queued_ms, 5);
     zjob_job_destroy (&job);
-    s_let_time_pass (40);                               //  Runs under the first broker
+    s_let_time_pass (40);  //  Runs under the first broker
     zjob_manager_destroy (&manager);
-    s_let_time_pass (30);                               //  The broker is down
+    s_let_time_pass (30);  //  The broker is down
 
     manager = s_manager_over (s_file_store (s_dir), 0);
     job = s_job (manager, id);
@@ -128,9 +128,10 @@ Test (times, a_job_adopted_after_a_restart_counts_its_whole_attempt, .fini = s_t
     cr_assert_eq (job->queued_ms, queued_ms, "the job was running, not waiting");
     cr_assert_eq (job->execution_ms, 0, "the attempt goes on: not counted yet");
     zjob_job_destroy (&job);
-    s_let_time_pass (20);                               //  Runs under the second
+    s_let_time_pass (20);  //  Runs under the second
     cr_assert_eq (zjob_manager_complete (manager, id, "w1", s_outputs, sizeof (s_outputs),
-                                         &err), 0, "%s", err.text);
+                                         &err),
+                  0, "%s", err.text);
     job = s_job (manager, id);
     cr_assert_geq (job->execution_ms, 40 + 30 + 20, "execution_ms %lld",
                    (long long) job->execution_ms);
@@ -175,7 +176,8 @@ Test (times, a_job_not_adopted_after_a_restart_runs_a_new_attempt, .fini = s_tmp
     s_take (manager, "w2", taken);
     s_let_time_pass (10);
     cr_assert_eq (zjob_manager_complete (manager, id, "w2", s_outputs, sizeof (s_outputs),
-                                         &err), 0, "%s", err.text);
+                                         &err),
+                  0, "%s", err.text);
     job = s_job (manager, id);
     cr_assert_eq (job->attempts, 2);
     cr_assert_geq (job->started_at, requeued_at);

@@ -63,15 +63,16 @@ Test (msgpack, unused_byte_is_invalid)
 Test (msgpack, depth_and_object_limits)
 {
     uint8_t nested [40];
-    memset (nested, 0x91, sizeof nested);       //  [[[[...
-    nested [sizeof nested - 1] = 0x90;          //  ...[]]]]]: 40 containers
+    memset (nested, 0x91, sizeof nested);  //  [[[[...
+    nested [sizeof nested - 1] = 0x90;     //  ...[]]]]]: 40 containers
     size_t end;
     cr_assert_eq (s_scan (nested, sizeof nested, 64, 1000, &end), ZJOB_SCAN_TOO_DEEP,
                   "the depth is clipped to msgpack-c's limit");
     cr_assert_eq (s_scan (nested + 40 - 4, 4, 4, 1000, &end), ZJOB_SCAN_OK);
     cr_assert_eq (s_scan (nested + 40 - 5, 5, 4, 1000, &end), ZJOB_SCAN_TOO_DEEP);
     cr_assert_eq (s_scan (nested + 40 - ZJOB_MSGPACK_DEPTH_MAX,
-                          ZJOB_MSGPACK_DEPTH_MAX, 64, 1000, &end), ZJOB_SCAN_OK,
+                          ZJOB_MSGPACK_DEPTH_MAX, 64, 1000, &end),
+                  ZJOB_SCAN_OK,
                   "msgpack-c's own depth is accepted");
 
     const uint8_t three [] = { 0x93, 0x01, 0x02, 0x03 };

@@ -18,7 +18,7 @@ typedef struct {
     char rid [S_SENT_MAX][16];
     zframe_t *body [S_SENT_MAX];
     size_t count;
-    size_t refuse_at;                   //  index + 1 of a send to refuse, 0 = none
+    size_t refuse_at;  //  index + 1 of a send to refuse, 0 = none
 } s_sent_t;
 
 static int
@@ -31,7 +31,7 @@ s_send (int side, const uint8_t *rid, size_t rid_size, const uint8_t *data, size
     sent->side [index] = side;
     snprintf (sent->rid [index], sizeof (sent->rid [index]), "%.*s", (int) rid_size, rid);
     sent->body [index] = zframe_new (data, size);
-    return sent->refuse_at == index + 1? -1: 0;
+    return sent->refuse_at == index + 1 ? -1 : 0;
 }
 
 static void
@@ -53,7 +53,8 @@ s_add_ok (zjob_outbox_t *outbox, int side, const char *rid, uint64_t request_id,
     size_t size;
     const uint8_t *data = zjob_msg_end_data (builder, &size, NULL);
     cr_assert_eq (zjob_outbox_add (outbox, side, (const uint8_t *) rid, strlen (rid),
-                                   request_id, mutating, data, size), 0);
+                                   request_id, mutating, data, size),
+                  0);
     zjob_msg_builder_destroy (&builder);
 }
 
@@ -107,8 +108,8 @@ Test (outbox, sent_in_order_after_a_good_sync)
 Test (outbox, failed_sync_turns_changes_into_503)
 {
     zjob_outbox_t *outbox = zjob_outbox_new ();
-    s_add_ok (outbox, 0, "client-1", 7, true);      //  A change: not acknowledged
-    s_add_ok (outbox, 0, "client-2", 8, false);     //  A read: answered
+    s_add_ok (outbox, 0, "client-1", 7, true);   //  A change: not acknowledged
+    s_add_ok (outbox, 0, "client-2", 8, false);  //  A read: answered
     zjob_error_t sync_err;
     zjob_error_set (&sync_err, ZJOB_INTERNAL, "journal: No space left on device");
     s_sent_t sent = { .count = 0 };

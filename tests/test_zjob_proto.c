@@ -101,8 +101,8 @@ Test (proto, every_reply_round_trips)
             reply = s_decode (s_end (b), back);
             int rc = zjob_msg_check_reply (reply, (zjob_cmd_t) cmd, &err);
             if (route == ZJOB_ROUTE_CLIENT_BROKER
-            &&  cmd != ZJOB_CMD_DELETE && cmd != ZJOB_CMD_START && cmd != ZJOB_CMD_PAUSE
-            &&  cmd != ZJOB_CMD_RESUME && cmd != ZJOB_CMD_CANCEL) {
+                && cmd != ZJOB_CMD_DELETE && cmd != ZJOB_CMD_START && cmd != ZJOB_CMD_PAUSE
+                && cmd != ZJOB_CMD_RESUME && cmd != ZJOB_CMD_CANCEL) {
                 cr_assert_eq (rc, -1, "empty OK to %s passed", zjob_cmd_name ((zjob_cmd_t) cmd));
                 cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
                 cr_assert (strstr (err.text, "missing"), "%s", err.text);
@@ -463,24 +463,25 @@ Test (proto, events)
 
     struct {
         const char *type, *workflow, *id;
-        int matches;                    //  Bit per topic the prefix selects
+        int matches;  //  Bit per topic the prefix selects
     } cases [] = {
-        { NULL,        NULL,      NULL,    1 },
-        { "completed", NULL,      NULL,    1 },
-        { "failed",    NULL,      NULL,    0 },
-        { NULL,        "resize",  NULL,    2 },
-        { "completed", "resize",  NULL,    2 },
-        { "queued",    "resize",  NULL,    0 },
-        { NULL,        "resiz",   NULL,    0 },
-        { NULL,        "resize2", NULL,    0 },
-        { NULL,        NULL,      job->id, 4 },
-        { "completed", NULL,      job->id, 4 },
-        { "progress",  NULL,      job->id, 0 },
+        { NULL, NULL, NULL, 1 },
+        { "completed", NULL, NULL, 1 },
+        { "failed", NULL, NULL, 0 },
+        { NULL, "resize", NULL, 2 },
+        { "completed", "resize", NULL, 2 },
+        { "queued", "resize", NULL, 0 },
+        { NULL, "resiz", NULL, 0 },
+        { NULL, "resize2", NULL, 0 },
+        { NULL, NULL, job->id, 4 },
+        { "completed", NULL, job->id, 4 },
+        { "progress", NULL, job->id, 0 },
     };
     for (size_t c = 0; c < sizeof (cases) / sizeof (cases [0]); c++) {
         char prefix [ZJOB_TOPIC_MAX];
         cr_assert_eq (zjob_event_prefix (prefix, sizeof (prefix), cases [c].type,
-                                         cases [c].workflow, cases [c].id), 0);
+                                         cases [c].workflow, cases [c].id),
+                      0);
         int matches = 0;
         for (int t = 0; t < 3; t++)
             if (strncmp (topics [t], prefix, strlen (prefix)) == 0)
@@ -525,7 +526,6 @@ Test (proto, error_replies)
     s_expect_frame_error (&frame, ZJOB_ROUTE_BROKER_CLIENT, ZJOB_BAD_REQUEST, "code");
     zjob_msg_builder_destroy (&b);
 }
-
 
 
 //  --------------------------------------------------------------------------
@@ -595,13 +595,12 @@ Test (proto, decode_speed)
     s_make_inputs ();
     uint8_t inputs [100];
     memset (inputs, 0, sizeof (inputs));
-    inputs [0] = 0x81;                  //  {"x": bin of 94 bytes}
+    inputs [0] = 0x81;  //  {"x": bin of 94 bytes}
     inputs [1] = 0xa1;
     inputs [2] = 'x';
     inputs [3] = 0xc4;
     inputs [4] = 95;
-    zjob_spec_t spec = { .workflow_id = "resize", .inputs = inputs,
-                         .inputs_size = sizeof (inputs), .idempotency_key = "k-1" };
+    zjob_spec_t spec = { .workflow_id = "resize", .inputs = inputs, .inputs_size = sizeof (inputs), .idempotency_key = "k-1" };
     zjob_msg_builder_t *b = zjob_msg_builder_new ();
     zjob_msg_begin (b, ZJOB_CMD_SUBMIT, 1);
     zjob_msg_add_specs (b, "jobs", &spec, 1);
@@ -626,8 +625,7 @@ Test (proto, decode_speed)
         cr_assert_not_null (zjob_msg_end_data (b, &size, &err));
     }
     int64_t encode_ms = zjob_mono_ms () - start;
-    fprintf (stderr, "proto: %zu-byte SUBMIT: %d decodes in %" PRId64 " ms, %d encodes in %"
-             PRId64 " ms\n", size, rounds, decode_ms, rounds, encode_ms);
+    fprintf (stderr, "proto: %zu-byte SUBMIT: %d decodes in %" PRId64 " ms, %d encodes in %" PRId64 " ms\n", size, rounds, decode_ms, rounds, encode_ms);
     //  A loose bound (1M/s is typical) so a loaded or sanitized run passes
     cr_assert_lt (decode_ms, 10000);
     zjob_msg_builder_destroy (&b);
@@ -655,7 +653,7 @@ Test (proto, recv_frame_takes_one_frame_and_drops_more)
     zmsg_destroy (&hello);
     zframe_send (&routing, router, ZFRAME_MORE + ZFRAME_REUSE);
     zstr_sendm (router, "one");
-    zstr_send (router, "two");                  //  A message of two frames
+    zstr_send (router, "two");  //  A message of two frames
     zframe_send (&routing, router, ZFRAME_MORE);
     zstr_send (router, "single");
 

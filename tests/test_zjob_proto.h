@@ -53,8 +53,7 @@ s_job_new (void)
 {
     s_make_inputs ();
     zjob_spec_t spec = {
-        .workflow_id = "resize", .inputs = s_inputs, .inputs_size = s_inputs_size,
-        .priority = ZJOB_PRIORITY_HIGH, .user_id = "alice", .tags = s_tags, .tag_count = 2
+        .workflow_id = "resize", .inputs = s_inputs, .inputs_size = s_inputs_size, .priority = ZJOB_PRIORITY_HIGH, .user_id = "alice", .tags = s_tags, .tag_count = 2
     };
     zjob_error_t err;
     zjob_job_t *job = zjob_job_new (&spec, &err);
@@ -170,10 +169,7 @@ s_sample (zjob_msg_builder_t *b, zjob_cmd_t cmd, zjob_route_t route, const zjob_
     switch (cmd) {
         case ZJOB_CMD_SUBMIT: {
             zjob_spec_t specs [2] = {
-                { .workflow_id = "resize", .inputs = s_inputs, .inputs_size = s_inputs_size,
-                  .priority = ZJOB_PRIORITY_CRITICAL, .user_id = "alice", .tags = s_tags,
-                  .tag_count = 2, .metadata = s_inputs, .metadata_size = s_inputs_size,
-                  .idempotency_key = "order-1234", .max_attempts = 5, .run_at = 1750000000000 },
+                { .workflow_id = "resize", .inputs = s_inputs, .inputs_size = s_inputs_size, .priority = ZJOB_PRIORITY_CRITICAL, .user_id = "alice", .tags = s_tags, .tag_count = 2, .metadata = s_inputs, .metadata_size = s_inputs_size, .idempotency_key = "order-1234", .max_attempts = 5, .run_at = 1750000000000 },
                 { .workflow_id = "thumbnail" }
             };
             zjob_msg_add_specs (b, "jobs", specs, 2);
@@ -245,7 +241,7 @@ s_sample (zjob_msg_builder_t *b, zjob_cmd_t cmd, zjob_route_t route, const zjob_
             zjob_msg_add_job_event (b, "queued", job, ZJOB_CREATED);
             break;
         default:
-            break;                      //  Empty bodies: STATS, WORKERS, PING, OK, HEARTBEAT
+            break;  //  Empty bodies: STATS, WORKERS, PING, OK, HEARTBEAT
     }
 }
 
@@ -259,7 +255,7 @@ s_sample_stats_reply (zjob_msg_builder_t *b)
     for (int s = 0; s < ZJOB_STATUS_COUNT; s++) {
         const char *name = zjob_status_name ((zjob_status_t) s);
         msgpack_pack_str_with_body (pk, name, strlen (name));
-        msgpack_pack_uint32 (pk, s == ZJOB_QUEUED? 3: 0);
+        msgpack_pack_uint32 (pk, s == ZJOB_QUEUED ? 3 : 0);
     }
     pk = zjob_msg_add_key (b, "by_workflow");
     msgpack_pack_map (pk, 1);
@@ -383,9 +379,9 @@ s_sample_reply (zjob_msg_builder_t *b, zjob_cmd_t request, zjob_route_t route,
 static inline zjob_route_t
 s_reply_route (zjob_route_t route)
 {
-    return route == ZJOB_ROUTE_CLIENT_BROKER? ZJOB_ROUTE_BROKER_CLIENT
-         : route == ZJOB_ROUTE_WORKER_BROKER? ZJOB_ROUTE_BROKER_WORKER
-         : ZJOB_ROUTE_WORKER_BROKER;
+    return route == ZJOB_ROUTE_CLIENT_BROKER ? ZJOB_ROUTE_BROKER_CLIENT
+        : route == ZJOB_ROUTE_WORKER_BROKER  ? ZJOB_ROUTE_BROKER_WORKER
+                                             : ZJOB_ROUTE_WORKER_BROKER;
 }
 
 //  Deterministic xorshift64*, so a failure replays
@@ -419,7 +415,8 @@ s_decode_any (const uint8_t *data, size_t size, zjob_route_t route)
         return;
     }
     cr_assert (err.code == ZJOB_BAD_REQUEST || err.code == ZJOB_TOO_LARGE
-            || err.code == ZJOB_VERSION_MISMATCH, "unexpected code %d: %s", err.code, err.text);
+                   || err.code == ZJOB_VERSION_MISMATCH,
+               "unexpected code %d: %s", err.code, err.text);
     cr_assert (strlen (err.text) > 0);
     zframe_t *reply = zjob_msg_error_for (data, size, &err);
     if (reply) {

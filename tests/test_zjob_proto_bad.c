@@ -61,7 +61,7 @@ Test (proto, every_truncation)
                 bool readable = zjob_msg_peek (data, len, &rid, NULL);
                 zframe_t *reply = zjob_msg_error_for (data, len, &err);
                 bool is_reply = cmd == ZJOB_CMD_OK || cmd == ZJOB_CMD_ERROR
-                             || cmd == ZJOB_CMD_RECONNECT || cmd == ZJOB_CMD_EVENT;
+                    || cmd == ZJOB_CMD_RECONNECT || cmd == ZJOB_CMD_EVENT;
                 cr_assert_eq (reply != NULL, readable && !is_reply);
                 if (reply) {
                     cr_assert_eq (rid, RID);
@@ -376,23 +376,23 @@ Test (proto, wrong_field_types)
     s_raw_destroy (&raw);
 
     struct {
-        const char *cmd;                //  Command
-        const char *key;                //  Field given a bad value
-        int kind;                       //  0 string "x y", 1 uint 7, 2 negative, 3 float, 4 array
+        const char *cmd;  //  Command
+        const char *key;  //  Field given a bad value
+        int kind;         //  0 string "x y", 1 uint 7, 2 negative, 3 float, 4 array
         int code;
         const char *needle;
     } cases [] = {
-        { "LIST",    "limit",        0, 400, "LIST: limit: expected an unsigned integer" },
-        { "LIST",    "limit",        2, 400, "limit: expected an unsigned integer, got a negative" },
-        { "LIST",    "limit",        3, 400, "limit: expected an unsigned integer, got a float" },
-        { "LIST",    "sort_by",      0, 400, "unknown sort \"x y\"" },
-        { "LIST",    "order",        1, 400, "order: expected \"asc\" or \"desc\"" },
-        { "LIST",    "filter",       4, 400, "filter: expected a filter map, got an array" },
-        { "SUBMIT",  "jobs",         1, 400, "jobs: expected an array of job specs" },
-        { "SUBMIT",  "auto_start",   1, 400, "auto_start: expected a boolean" },
+        { "LIST", "limit", 0, 400, "LIST: limit: expected an unsigned integer" },
+        { "LIST", "limit", 2, 400, "limit: expected an unsigned integer, got a negative" },
+        { "LIST", "limit", 3, 400, "limit: expected an unsigned integer, got a float" },
+        { "LIST", "sort_by", 0, 400, "unknown sort \"x y\"" },
+        { "LIST", "order", 1, 400, "order: expected \"asc\" or \"desc\"" },
+        { "LIST", "filter", 4, 400, "filter: expected a filter map, got an array" },
+        { "SUBMIT", "jobs", 1, 400, "jobs: expected an array of job specs" },
+        { "SUBMIT", "auto_start", 1, 400, "auto_start: expected a boolean" },
         { "CLEANUP", "retention_ms", 0, 400, "retention_ms: expected an unsigned integer" },
-        { "DELETE",  "ids",          0, 400, "ids: expected an array of job ids" },
-        { "CANCEL",  "id",           4, 400, "id: expected a job id" },
+        { "DELETE", "ids", 0, 400, "ids: expected an array of job ids" },
+        { "CANCEL", "id", 4, 400, "id: expected a job id" },
     };
     for (size_t c = 0; c < sizeof (cases) / sizeof (cases [0]); c++) {
         s_raw_envelope (&raw, 1, cases [c].cmd, 1);
@@ -579,16 +579,15 @@ Test (proto, list_reply_paging)
     msgpack_pack_bin_with_body (&pk, data, data_size - 16);
     free (data);
     cr_assert_leq (buffer.size, ZJOB_DATA_MAX);
-    zjob_spec_t spec = { .workflow_id = "big", .inputs = (uint8_t *) buffer.data,
-                         .inputs_size = buffer.size, .metadata = (uint8_t *) buffer.data,
-                         .metadata_size = buffer.size };
+    zjob_spec_t spec = { .workflow_id = "big", .inputs = (uint8_t *) buffer.data, .inputs_size = buffer.size, .metadata = (uint8_t *) buffer.data, .metadata_size = buffer.size };
     zjob_job_t *jobs [8];
     zjob_error_t err;
     for (int i = 0; i < 8; i++) {
         jobs [i] = zjob_job_new (&spec, &err);
         cr_assert_not_null (jobs [i], "%s", err.text);
         cr_assert_eq (zjob_job_set_outputs (jobs [i], (uint8_t *) buffer.data, buffer.size,
-                                            &err), 0, "%s", err.text);
+                                            &err),
+                      0, "%s", err.text);
     }
     msgpack_sbuffer_destroy (&buffer);
     zjob_msg_builder_t *b = zjob_msg_builder_new ();
@@ -611,7 +610,6 @@ Test (proto, list_reply_paging)
         zjob_job_destroy (&jobs [i]);
     zjob_msg_builder_destroy (&b);
 }
-
 
 
 //  PROTOCOL.md section 3: any key given twice in one map is 400, a key
@@ -696,7 +694,7 @@ Test (proto, unknown_key_given_twice)
     s_raw_str (&raw, job->id);
     char key [16];
     for (int index = 0; index < 40; index++) {
-        snprintf (key, sizeof key, "k%d", index == 39? 7: index);
+        snprintf (key, sizeof key, "k%d", index == 39 ? 7 : index);
         s_raw_str (&raw, key);
         msgpack_pack_uint8 (&raw.pk, 0);
     }
@@ -721,7 +719,7 @@ Test (proto, list_offset_is_any_uint64)
                                            ZJOB_ROUTE_CLIENT_BROKER, &err);
         cr_assert_not_null (msg, "offset %" PRIu64 ": %s", offsets [i], err.text);
         const zjob_query_t *query = zjob_msg_query (msg);
-        cr_assert_eq ((uint64_t) query->offset, offsets [i] > SIZE_MAX? SIZE_MAX: offsets [i]);
+        cr_assert_eq ((uint64_t) query->offset, offsets [i] > SIZE_MAX ? SIZE_MAX : offsets [i]);
         zjob_msg_destroy (&msg);
         s_raw_destroy (&raw);
     }

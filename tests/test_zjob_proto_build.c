@@ -123,8 +123,7 @@ Test (proto, result_batches)
     zjob_msg_builder_t *b = zjob_msg_builder_new ();
     zjob_result_t results [2] = {
         { .id = a->id, .completed = true, .outputs = s_inputs, .outputs_size = s_inputs_size },
-        { .id = c->id, .completed = false, .error_kind = "timeout",
-          .error_message = "took more than 30 s" }
+        { .id = c->id, .completed = false, .error_kind = "timeout", .error_message = "took more than 30 s" }
     };
     zjob_msg_begin (b, ZJOB_CMD_RESULT, 9);
     zjob_msg_add_results (b, "results", results, 2);
@@ -190,7 +189,7 @@ Test (proto, result_batches)
     zjob_msg_add_results (b, "results", bad, 2);
     frame = s_end (b);
     s_expect_frame_error (&frame, ZJOB_ROUTE_WORKER_BROKER, ZJOB_BAD_REQUEST, "results[1].id");
-    bad [1] = (zjob_result_t) { .id = c->id, .completed = false, .error_kind = "" };
+    bad [1] = (zjob_result_t){ .id = c->id, .completed = false, .error_kind = "" };
     zjob_msg_begin (b, ZJOB_CMD_RESULT, 11);
     zjob_msg_add_results (b, "results", bad, 2);
     frame = s_end (b);
@@ -205,7 +204,7 @@ Test (proto, result_batches)
         msgpack_pack_map (&raw.pk, 1);
         s_raw_str (&raw, "results");
         msgpack_pack_array (&raw.pk, 1);
-        msgpack_pack_map (&raw.pk, statuses [i]? 2: 1);
+        msgpack_pack_map (&raw.pk, statuses [i] ? 2 : 1);
         s_raw_str (&raw, "id");
         s_raw_str (&raw, a->id);
         if (statuses [i]) {
@@ -213,8 +212,7 @@ Test (proto, result_batches)
             s_raw_str (&raw, statuses [i]);
         }
         s_expect_error (raw.buffer.data, raw.buffer.size, ZJOB_ROUTE_WORKER_BROKER,
-                        ZJOB_BAD_REQUEST, i? "results[0].status: must be completed or failed"
-                                           : "results[0].status: missing");
+                        ZJOB_BAD_REQUEST, i ? "results[0].status: must be completed or failed" : "results[0].status: missing");
         s_raw_destroy (&raw);
     }
     s_raw_t raw;
@@ -303,7 +301,7 @@ s_map_get (const msgpack_object *map, const char *key)
     for (uint32_t index = 0; index < map->via.map.size; index++) {
         const msgpack_object_kv *kv = &map->via.map.ptr [index];
         if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen (key)
-        &&  memcmp (kv->key.via.str.ptr, key, kv->key.via.str.size) == 0)
+            && memcmp (kv->key.via.str.ptr, key, kv->key.via.str.size) == 0)
             return &kv->val;
     }
     return NULL;
@@ -328,10 +326,7 @@ s_str_is (const msgpack_object *value, const char *text)
 Test (proto, stats_reply_builder)
 {
     zjob_msg_builder_t *b = zjob_msg_builder_new ();
-    zjob_stats_t stats = { .queued = 3, .active = 2, .workers = 1, .slots = 8, .busy = 2,
-                           .max_concurrent = 2, .scheduled = 1, .held_by_limit = true,
-                           .submitted_rate = 12.5, .completed_rate = 10, .failed_rate = 0.25,
-                           .rate_window_ms = 10000, .uptime_ms = 60000, .subscriptions = 4 };
+    zjob_stats_t stats = { .queued = 3, .active = 2, .workers = 1, .slots = 8, .busy = 2, .max_concurrent = 2, .scheduled = 1, .held_by_limit = true, .submitted_rate = 12.5, .completed_rate = 10, .failed_rate = 0.25, .rate_window_ms = 10000, .uptime_ms = 60000, .subscriptions = 4 };
     stats.by_status [ZJOB_QUEUED] = 3;
     stats.by_status [ZJOB_RUNNING] = 2;
     stats.by_status [ZJOB_COMPLETED] = 5;
@@ -406,9 +401,7 @@ Test (proto, workers_reply_builder)
     const char *workflows [] = { "resize", "encode" };
     const char *jobs [] = { "06H4E76Q144DM4VV8R9F" };
     zjob_worker_info_t workers [2] = {
-        { .worker_id = "gpu-1", .name = "GPU one", .workflows = workflows,
-          .workflow_count = 2, .slots = 4, .busy = 1, .credit = 3, .jobs = jobs,
-          .job_count = 1, .connected_at = 1750000000000, .last_seen = 1750000001000 },
+        { .worker_id = "gpu-1", .name = "GPU one", .workflows = workflows, .workflow_count = 2, .slots = 4, .busy = 1, .credit = 3, .jobs = jobs, .job_count = 1, .connected_at = 1750000000000, .last_seen = 1750000001000 },
         { .worker_id = "cpu-1", .slots = 1 }
     };
     zjob_msg_begin (b, ZJOB_CMD_OK, 9);

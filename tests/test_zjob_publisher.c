@@ -13,7 +13,7 @@
 #include "zjob_publisher.h"
 #include "zjob_proto.h"
 
-#define S_WAIT 2000                     //  msecs a message may take
+#define S_WAIT 2000  //  msecs a message may take
 
 static zsock_t *s_xpub = NULL;
 static zsock_t *s_sub = NULL;
@@ -87,7 +87,7 @@ Test (publisher, topics_and_bodies, .init = s_setup, .fini = s_teardown)
 
     zjob_job_t *mine = s_job ("wf");
     zjob_job_t *other = s_job ("other");
-    zjob_publisher_job (s_publisher, "queued", other, -1);      //  Not wanted
+    zjob_publisher_job (s_publisher, "queued", other, -1);  //  Not wanted
     zjob_publisher_job (s_publisher, "queued", mine, ZJOB_CREATED);
     //  Encoded now, sent at the flush: one topic of the three is wanted
     size_t dropped = 99;

@@ -15,8 +15,7 @@ static zjob_job_t *
 s_job (const char *workflow, const char *user, const char *const *tags, size_t tag_count,
        zjob_status_t status, zjob_priority_t priority, int64_t created, int64_t updated)
 {
-    zjob_spec_t spec = { .workflow_id = workflow, .user_id = user, .tags = tags,
-                         .tag_count = tag_count, .priority = priority };
+    zjob_spec_t spec = { .workflow_id = workflow, .user_id = user, .tags = tags, .tag_count = tag_count, .priority = priority };
     zjob_error_t err;
     zjob_job_t *job = zjob_job_new (&spec, &err);
     cr_assert_not_null (job, "%s", err.text);
@@ -61,17 +60,17 @@ Test (filter_match, workflow_and_user)
     cr_assert (zjob_filter_match (&filter, alice));
     cr_assert (zjob_filter_match (&filter, nobody));
     cr_assert_not (zjob_filter_match (&filter, other));
-    filter.workflow_id = "resiz";       //  Whole names only
+    filter.workflow_id = "resiz";  //  Whole names only
     cr_assert_not (zjob_filter_match (&filter, alice));
 
-    filter = (zjob_filter_t) { .user_id = "alice" };
+    filter = (zjob_filter_t){ .user_id = "alice" };
     cr_assert (zjob_filter_match (&filter, alice));
     cr_assert_not (zjob_filter_match (&filter, nobody));
     cr_assert (zjob_filter_match (&filter, other));
-    filter.user_id = "ALICE";           //  Names are case-sensitive
+    filter.user_id = "ALICE";  //  Names are case-sensitive
     cr_assert_not (zjob_filter_match (&filter, alice));
 
-    filter = (zjob_filter_t) { .workflow_id = "resize", .user_id = "alice" };
+    filter = (zjob_filter_t){ .workflow_id = "resize", .user_id = "alice" };
     cr_assert (zjob_filter_match (&filter, alice));
     cr_assert_not (zjob_filter_match (&filter, nobody));
     cr_assert_not (zjob_filter_match (&filter, other));
@@ -90,9 +89,9 @@ Test (filter_match, tags_must_all_be_carried)
     zjob_filter_t filter = { .tags = want_two, .tag_count = 2 };
     cr_assert (zjob_filter_match (&filter, job));
     cr_assert_not (zjob_filter_match (&filter, bare));
-    filter = (zjob_filter_t) { .tags = want_missing, .tag_count = 2 };
+    filter = (zjob_filter_t){ .tags = want_missing, .tag_count = 2 };
     cr_assert_not (zjob_filter_match (&filter, job));
-    filter = (zjob_filter_t) { .tags = want_missing, .tag_count = 1 };
+    filter = (zjob_filter_t){ .tags = want_missing, .tag_count = 1 };
     cr_assert (zjob_filter_match (&filter, job));
     zjob_job_destroy (&job);
     zjob_job_destroy (&bare);
@@ -105,13 +104,13 @@ Test (filter_match, created_bounds_are_exclusive)
     cr_assert (zjob_filter_match (&filter, job));
     filter.created_after = 1000;
     cr_assert_not (zjob_filter_match (&filter, job));
-    filter = (zjob_filter_t) { .created_before = 1001 };
+    filter = (zjob_filter_t){ .created_before = 1001 };
     cr_assert (zjob_filter_match (&filter, job));
     filter.created_before = 1000;
     cr_assert_not (zjob_filter_match (&filter, job));
-    filter = (zjob_filter_t) { .created_after = 999, .created_before = 1001 };
+    filter = (zjob_filter_t){ .created_after = 999, .created_before = 1001 };
     cr_assert (zjob_filter_match (&filter, job));
-    filter = (zjob_filter_t) { .created_after = 1001, .created_before = 999 };
+    filter = (zjob_filter_t){ .created_after = 1001, .created_before = 999 };
     cr_assert_not (zjob_filter_match (&filter, job));
     zjob_job_destroy (&job);
 }
@@ -121,9 +120,7 @@ Test (filter_match, every_criterion_together)
     const char *tags [] = { "a", "b" };
     zjob_job_t *job = s_job ("wf", "u", tags, 2, ZJOB_RUNNING, 0, 50, 60);
     const char *want [] = { "b" };
-    zjob_filter_t filter = { .status_mask = 1u << ZJOB_RUNNING, .workflow_id = "wf",
-                             .user_id = "u", .tags = want, .tag_count = 1,
-                             .created_after = 49, .created_before = 51 };
+    zjob_filter_t filter = { .status_mask = 1u << ZJOB_RUNNING, .workflow_id = "wf", .user_id = "u", .tags = want, .tag_count = 1, .created_after = 49, .created_before = 51 };
     cr_assert (zjob_filter_match (&filter, job));
     //  Each criterion alone can exclude the job
     zjob_filter_t miss = filter;
@@ -168,14 +165,18 @@ s_expect_invalid (const zjob_filter_t *filter, const char *prefix)
 Test (filter_match, scheduled_against_the_filters_now)
 {
     const int64_t now = 1750000000000;
-    struct { zjob_status_t status; int64_t run_at; bool scheduled; } cases [] = {
-        { ZJOB_QUEUED,    now + 1,    true },       //  waits for its time
-        { ZJOB_QUEUED,    now,        false },      //  due exactly now: ready
-        { ZJOB_QUEUED,    now - 1000, false },      //  was due
-        { ZJOB_QUEUED,    0,          false },      //  never had a time
-        { ZJOB_CREATED,   now + 1000, false },      //  not queued yet
-        { ZJOB_PAUSED,    now + 1000, false },
-        { ZJOB_RUNNING,   now + 1000, false },
+    struct {
+        zjob_status_t status;
+        int64_t run_at;
+        bool scheduled;
+    } cases [] = {
+        { ZJOB_QUEUED, now + 1, true },       //  waits for its time
+        { ZJOB_QUEUED, now, false },          //  due exactly now: ready
+        { ZJOB_QUEUED, now - 1000, false },   //  was due
+        { ZJOB_QUEUED, 0, false },            //  never had a time
+        { ZJOB_CREATED, now + 1000, false },  //  not queued yet
+        { ZJOB_PAUSED, now + 1000, false },
+        { ZJOB_RUNNING, now + 1000, false },
         { ZJOB_COMPLETED, now + 1000, false },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
@@ -186,7 +187,8 @@ Test (filter_match, scheduled_against_the_filters_now)
         zjob_filter_t no = { .scheduled = ZJOB_SCHEDULED_NO, .now = now };
         zjob_filter_t any = { .now = now };
         zjob_filter_t ready = { .status_mask = 1u << ZJOB_QUEUED,
-                                .scheduled = ZJOB_SCHEDULED_NO, .now = now };
+                                .scheduled = ZJOB_SCHEDULED_NO,
+                                .now = now };
         cr_assert_eq (zjob_filter_match (&yes, job), cases [i].scheduled, "case %zu", i);
         cr_assert_eq (zjob_filter_match (&no, job), !cases [i].scheduled, "case %zu", i);
         cr_assert (zjob_filter_match (&any, job));
@@ -209,8 +211,12 @@ Test (filter_validate, accepts_valid_filters)
 {
     const char *tags [] = { "a", "b" };
     zjob_filter_t filter = { .status_mask = (1u << ZJOB_STATUS_COUNT) - 1,
-                             .workflow_id = "wf", .user_id = "u", .tags = tags,
-                             .tag_count = 2, .created_after = 1, .created_before = 2 };
+                             .workflow_id = "wf",
+                             .user_id = "u",
+                             .tags = tags,
+                             .tag_count = 2,
+                             .created_after = 1,
+                             .created_before = 2 };
     zjob_error_t err;
     cr_assert_eq (zjob_filter_validate (&filter, &err), 0, "%s", err.text);
     zjob_filter_t empty = { 0 };
@@ -222,31 +228,31 @@ Test (filter_validate, refuses_bad_fields)
 {
     zjob_filter_t filter = { .status_mask = 1u << ZJOB_STATUS_COUNT };
     s_expect_invalid (&filter, "status: ");
-    filter = (zjob_filter_t) { .status_mask = 0x80000000u | 1u };
+    filter = (zjob_filter_t){ .status_mask = 0x80000000u | 1u };
     s_expect_invalid (&filter, "status: ");
-    filter = (zjob_filter_t) { .workflow_id = "" };
+    filter = (zjob_filter_t){ .workflow_id = "" };
     s_expect_invalid (&filter, "workflow_id: ");
-    filter = (zjob_filter_t) { .workflow_id = "a b" };
+    filter = (zjob_filter_t){ .workflow_id = "a b" };
     s_expect_invalid (&filter, "workflow_id: ");
     char too_long [ZJOB_NAME_MAX + 2];
     memset (too_long, 'x', ZJOB_NAME_MAX + 1);
     too_long [ZJOB_NAME_MAX + 1] = 0;
-    filter = (zjob_filter_t) { .user_id = too_long };
+    filter = (zjob_filter_t){ .user_id = too_long };
     s_expect_invalid (&filter, "user_id: ");
     const char *bad_tags [] = { "ok", "not ok" };
-    filter = (zjob_filter_t) { .tags = bad_tags, .tag_count = 2 };
+    filter = (zjob_filter_t){ .tags = bad_tags, .tag_count = 2 };
     s_expect_invalid (&filter, "tags[1]: ");
-    filter = (zjob_filter_t) { .tags = NULL, .tag_count = 1 };
+    filter = (zjob_filter_t){ .tags = NULL, .tag_count = 1 };
     s_expect_invalid (&filter, "tags: ");
-    filter = (zjob_filter_t) { .tags = bad_tags, .tag_count = ZJOB_TAGS_MAX + 1 };
+    filter = (zjob_filter_t){ .tags = bad_tags, .tag_count = ZJOB_TAGS_MAX + 1 };
     s_expect_invalid (&filter, "tags: more than 32");
-    filter = (zjob_filter_t) { .created_after = -1 };
+    filter = (zjob_filter_t){ .created_after = -1 };
     s_expect_invalid (&filter, "created_after: ");
-    filter = (zjob_filter_t) { .created_before = -1 };
+    filter = (zjob_filter_t){ .created_before = -1 };
     s_expect_invalid (&filter, "created_before: ");
-    filter = (zjob_filter_t) { .scheduled = (zjob_scheduled_t) 3 };
+    filter = (zjob_filter_t){ .scheduled = (zjob_scheduled_t) 3 };
     s_expect_invalid (&filter, "scheduled: ");
-    filter = (zjob_filter_t) { .scheduled = ZJOB_SCHEDULED_YES, .now = -1 };
+    filter = (zjob_filter_t){ .scheduled = ZJOB_SCHEDULED_YES, .now = -1 };
     s_expect_invalid (&filter, "now: ");
     //  A NULL err is allowed
     cr_assert_eq (zjob_filter_validate (&filter, NULL), -1);
@@ -315,14 +321,26 @@ Test (job_compare, qsort_gives_a_total_order)
             s_descending = descending;
             qsort (jobs, COUNT, sizeof (jobs [0]), s_qsort_compare);
             for (int i = 1; i < COUNT; i++) {
-                zjob_job_t *x = jobs [descending? i: i - 1];
-                zjob_job_t *y = jobs [descending? i - 1: i];
+                zjob_job_t *x = jobs [descending ? i : i - 1];
+                zjob_job_t *y = jobs [descending ? i - 1 : i];
                 int64_t kx, ky;
                 switch (sort) {
-                    case ZJOB_SORT_UPDATED:  kx = x->updated_at; ky = y->updated_at; break;
-                    case ZJOB_SORT_PRIORITY: kx = x->priority;   ky = y->priority;   break;
-                    case ZJOB_SORT_STATUS:   kx = x->status;     ky = y->status;     break;
-                    default:                 kx = x->created_at; ky = y->created_at; break;
+                    case ZJOB_SORT_UPDATED:
+                        kx = x->updated_at;
+                        ky = y->updated_at;
+                        break;
+                    case ZJOB_SORT_PRIORITY:
+                        kx = x->priority;
+                        ky = y->priority;
+                        break;
+                    case ZJOB_SORT_STATUS:
+                        kx = x->status;
+                        ky = y->status;
+                        break;
+                    default:
+                        kx = x->created_at;
+                        ky = y->created_at;
+                        break;
                 }
                 //  x comes before y in ascending order
                 cr_assert (kx < ky || (kx == ky && strcmp (x->id, y->id) < 0),

@@ -143,7 +143,7 @@ static void
 s_assert_nothing (zjob_manager_t *manager)
 {
     zjob_job_t *job = zjob_manager_take (manager, NULL, 0, "w");
-    cr_assert_null (job, "took %s, expected nothing", job? job->id: "");
+    cr_assert_null (job, "took %s, expected nothing", job ? job->id : "");
 }
 
 Test (manager, scheduled_job_waits_for_its_time)
@@ -229,7 +229,7 @@ Test (manager, scheduled_jobs_become_due_in_run_at_order)
     const size_t expected [] = { 4, 1, 3, 2, 0 };
     char ids [5][ZJOB_ID_LEN + 1], id [ZJOB_ID_LEN + 1];
     for (size_t index = 0; index < 5; index++)
-        s_create_at (manager, index % 2? "a": "b", ZJOB_PRIORITY_MEDIUM, true,
+        s_create_at (manager, index % 2 ? "a" : "b", ZJOB_PRIORITY_MEDIUM, true,
                      base + offsets [index], ids [index]);
     cr_assert_eq (zjob_manager_scheduled (manager), 5);
     cr_assert_eq (zjob_manager_next_due (manager), base + 50);
@@ -247,8 +247,9 @@ Test (manager, scheduled_jobs_become_due_in_run_at_order)
     cr_assert_eq (zjob_manager_next_due (manager), 0);
     for (size_t index = 0; index < 6; index++) {
         s_take (manager, "w", id);
-        const char *want = index < 3? ids [expected [index]]
-                         : index == 3? now_id: ids [expected [index - 1]];
+        const char *want = index < 3 ? ids [expected [index]]
+            : index == 3             ? now_id
+                                     : ids [expected [index - 1]];
         cr_assert_str_eq (id, want, "take %zu", index);
     }
     s_assert_nothing (manager);
@@ -373,7 +374,7 @@ Test (manager, schedule_churn_keeps_one_entry_per_job)
         cr_assert_eq (zjob_manager_resume (manager, churned, &err), 0, "%s", err.text);
     }
     cr_assert_eq (zjob_manager_scheduled (manager), 1);
-    #define S_CHURN 500
+#define S_CHURN 500
     static char ids [S_CHURN][ZJOB_ID_LEN + 1];
     for (int index = 0; index < S_CHURN; index++)
         s_create_at (manager, "y", ZJOB_PRIORITY_LOW, true, base + S_CHURN - index, ids [index]);
@@ -491,7 +492,7 @@ Test (manager, recovery_keeps_the_schedule, .fini = s_tmpdir_fini)
     s_create_at (manager, "x", ZJOB_PRIORITY_HIGH, true, soon_at, soon);
     //  Taken early: running when the process stops, its run_at still ahead
     s_create_at (manager, "r", ZJOB_PRIORITY_LOW, true, base, running);
-    cr_assert_eq (zjob_manager_promote (manager, base), 2);     //  soon and running
+    cr_assert_eq (zjob_manager_promote (manager, base), 2);  //  soon and running
     const char *only_r [] = { "r" };
     zjob_job_t *job = zjob_manager_take (manager, only_r, 1, "w");
     cr_assert_not_null (job);
@@ -508,7 +509,7 @@ Test (manager, recovery_keeps_the_schedule, .fini = s_tmpdir_fini)
     //  After soon's time, a restart: the running job is queued again
     //  whatever its run_at, soon is due, the two others are still ahead
     int64_t left = soon_at - zjob_clock_ms ();
-    s_let_time_pass (left > 0? left: 0);
+    s_let_time_pass (left > 0 ? left : 0);
     manager = s_manager_over (s_file_store (dir), 0);
     cr_assert_eq (zjob_manager_scheduled (manager), 2);
     cr_assert_eq (zjob_manager_queued (manager), 3);
@@ -529,5 +530,3 @@ Test (manager, recovery_keeps_the_schedule, .fini = s_tmpdir_fini)
     s_assert_counts (manager);
     zjob_manager_destroy (&manager);
 }
-
-

@@ -18,7 +18,7 @@
 typedef struct {
     char lost [16][ZJOB_ID_LEN + 1];
     size_t lost_count;
-    char left [16][64];                 //  "worker_id:reason"
+    char left [16][64];  //  "worker_id:reason"
     size_t left_count;
 } s_heard_t;
 
@@ -128,7 +128,7 @@ Test (registry, mark_dead_and_reap)
     zjob_registry_admit (registry);
     zjob_registry_hold (registry, a, "job-1");
     zjob_registry_mark_dead (registry, a, "disconnect");
-    zjob_registry_mark_dead (registry, a, "expired");      //  The first reason stands
+    zjob_registry_mark_dead (registry, a, "expired");  //  The first reason stands
     cr_assert (a->dead);
     cr_assert_null (zjob_registry_ring (registry), "a dead worker leaves the ring at once");
     cr_assert_eq (heard.left_count, 0, "removed only by the reap");
@@ -147,9 +147,9 @@ Test (registry, mark_dead_and_reap)
 Test (registry, expire_silent_workers)
 {
     s_heard_t heard = { .lost_count = 0 };
-    zjob_registry_t *registry = zjob_registry_new (100, 3);     //  300 ms
+    zjob_registry_t *registry = zjob_registry_new (100, 3);  //  300 ms
     zjob_registry_set_listener (registry, s_lost, s_left, &heard);
-    zjob_registry_worker_t *a = s_join (registry, "rid-a", "a", 1, NULL, 0);   //  at 1000
+    zjob_registry_worker_t *a = s_join (registry, "rid-a", "a", 1, NULL, 0);  //  at 1000
     zjob_registry_worker_t *b = s_join (registry, "rid-b", "b", 1, NULL, 0);
     zjob_registry_touch (registry, b, 1200);
     cr_assert_eq (zjob_registry_expire (registry, 1299), 0);

@@ -21,7 +21,7 @@
 #include "zjob_util.h"
 #include "helper_zjob_test.h"
 
-#define DEADLINE_MS 5000                //  msecs any expected thing may take
+#define DEADLINE_MS 5000  //  msecs any expected thing may take
 
 //  --------------------------------------------------------------------------
 //  Helpers
@@ -31,8 +31,7 @@ static zjob_runner_t *
 s_start (const char *const *argv, const char *input, int64_t timeout_ms, int64_t grace_ms)
 {
     zjob_runner_config_t config = {
-        .argv = argv, .input = input, .input_size = input? strlen (input): 0,
-        .timeout_ms = timeout_ms, .grace_ms = grace_ms
+        .argv = argv, .input = input, .input_size = input ? strlen (input) : 0, .timeout_ms = timeout_ms, .grace_ms = grace_ms
     };
     zjob_error_t err;
     zjob_runner_t *runner = zjob_runner_new (&config, &err);
@@ -134,7 +133,7 @@ Test (runner, stdin_to_stdout_and_exit_zero)
     cr_assert_not (zjob_runner_timed_out (runner));
     cr_assert_geq (zjob_runner_run_ms (runner), 0);
     zjob_runner_destroy (&runner);
-    zjob_runner_destroy (&runner);      //  Safe twice
+    zjob_runner_destroy (&runner);  //  Safe twice
     cr_assert_null (runner);
 }
 
@@ -143,9 +142,10 @@ Test (runner, exit_status_and_stderr_tail)
     //  2000 two-byte characters, then a last line: the tail keeps the end
     //  and starts on a whole character
     const char *argv [] = { "/bin/sh", "-c",
-        "i=0; while [ $i -lt 200 ]; do printf '\\303\\251\\303\\251\\303\\251\\303\\251"
-        "\\303\\251\\303\\251\\303\\251\\303\\251\\303\\251\\303\\251' >&2; i=$((i+1)); done;"
-        "printf '\\ndisk is full!\\n' >&2; exit 7", NULL };
+                            "i=0; while [ $i -lt 200 ]; do printf '\\303\\251\\303\\251\\303\\251\\303\\251"
+                            "\\303\\251\\303\\251\\303\\251\\303\\251\\303\\251\\303\\251' >&2; i=$((i+1)); done;"
+                            "printf '\\ndisk is full!\\n' >&2; exit 7",
+                            NULL };
     zjob_runner_t *runner = s_start (argv, NULL, 0, 1000);
     cr_assert (s_finish (runner, DEADLINE_MS));
     cr_assert_eq (zjob_runner_exit_status (runner), 7);
@@ -165,9 +165,10 @@ Test (runner, environment_and_progress_fd)
     setenv ("ZJOB_TEST_KEPT", "kept", 1);
     const char *env [] = { "ZJOB_TEST_OVERRIDDEN=new", "ZJOB_TEST_ADDED=a b", NULL };
     const char *argv [] = { "/bin/sh", "-c",
-        "env | grep -c '^ZJOB_TEST_OVERRIDDEN='; "
-        "echo \"$ZJOB_TEST_OVERRIDDEN|$ZJOB_TEST_ADDED|$ZJOB_TEST_KEPT|$ZJOB_PROGRESS_FD\"; "
-        "[ -w /dev/fd/3 ] && echo fd3", NULL };
+                            "env | grep -c '^ZJOB_TEST_OVERRIDDEN='; "
+                            "echo \"$ZJOB_TEST_OVERRIDDEN|$ZJOB_TEST_ADDED|$ZJOB_TEST_KEPT|$ZJOB_PROGRESS_FD\"; "
+                            "[ -w /dev/fd/3 ] && echo fd3",
+                            NULL };
     zjob_runner_config_t config = { .argv = argv, .env = env, .grace_ms = 1000 };
     zjob_error_t err;
     zjob_runner_t *runner = zjob_runner_new (&config, &err);
@@ -256,7 +257,8 @@ Test (runner, progress_lines_are_reported_latest_first)
     snprintf (script, sizeof (script),
               "echo '0.25 a quarter' >&3; echo 'not progress' >&3; "
               "printf '50%%%% half \\033[1mway' >&3; exec 3>&-; "
-              "while [ ! -e %s/go ]; do sleep 0.01; done", dir);
+              "while [ ! -e %s/go ]; do sleep 0.01; done",
+              dir);
     const char *argv [] = { "/bin/sh", "-c", script, NULL };
     zjob_runner_t *runner = s_start (argv, NULL, 0, 1000);
     float progress = 0;
@@ -307,8 +309,9 @@ Test (runner, progress_is_throttled)
 {
     //  A flood of lines becomes a few reports, the last one the last line
     const char *argv [] = { "/bin/sh", "-c",
-        "i=0; while [ $i -lt 2000 ]; do echo \"0.$i\" >&3; i=$((i+1)); done;"
-        "echo '1 done' >&3; sleep 30", NULL };
+                            "i=0; while [ $i -lt 2000 ]; do echo \"0.$i\" >&3; i=$((i+1)); done;"
+                            "echo '1 done' >&3; sleep 30",
+                            NULL };
     zjob_runner_t *runner = s_start (argv, NULL, 0, 1000);
     int reports = 0;
     float progress = 0;
@@ -371,7 +374,8 @@ Test (runner, signals_reach_the_whole_group)
     char *dir = zjob_test_tmpdir ();
     char script [512];
     snprintf (script, sizeof (script), "sleep 30 & echo $! > %s/child.tmp && "
-              "mv %s/child.tmp %s/child; wait", dir, dir, dir);
+                                       "mv %s/child.tmp %s/child; wait",
+              dir, dir, dir);
     const char *argv [] = { "/bin/sh", "-c", script, NULL };
     zjob_runner_t *runner = s_start (argv, NULL, 0, 2000);
     char path [600];
@@ -473,7 +477,8 @@ Test (runner, escaped_process_is_given_up_after_draining)
     char script [512];
     snprintf (script, sizeof (script),
               "setsid sh -c 'touch %s/out; exec sleep 30' & "
-              "while [ ! -e %s/out ]; do sleep 0.01; done; echo $!", dir, dir);
+              "while [ ! -e %s/out ]; do sleep 0.01; done; echo $!",
+              dir, dir);
     const char *argv [] = { "/bin/sh", "-c", script, NULL };
     zjob_runner_t *runner = s_start (argv, NULL, 0, 1000);
     int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
@@ -511,7 +516,7 @@ s_pid_in (const char *dir, const char *name)
     snprintf (path, sizeof (path), "%s/%s", dir, name);
     int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
     while (!zsys_file_exists (path) && zjob_mono_ms () < deadline)
-        zclock_sleep (5);               //  Polling for a file the job writes
+        zclock_sleep (5);  //  Polling for a file the job writes
     FILE *file = fopen (path, "r");
     cr_assert_not_null (file, "the job did not write %s", name);
     int pid = 0;
@@ -543,7 +548,7 @@ Test (runner, a_killed_worker_takes_the_whole_group_along)
         if (!runner)
             _exit (1);
         while (true)
-            pause ();                   //  Until the SIGKILL
+            pause ();  //  Until the SIGKILL
     }
     pid_t background = s_pid_in (dir, "bg");
     pid_t foreground = s_pid_in (dir, "fg");
@@ -582,12 +587,12 @@ Test (runner, a_paused_job_is_still_watched)
         char path [600];
         snprintf (path, sizeof (path), "%s/bg", dir);
         while (!zsys_file_exists (path))
-            zclock_sleep (5);           //  Polling for a file the job writes
+            zclock_sleep (5);  //  Polling for a file the job writes
         zjob_runner_pause (runner);
         if (write (ready [1], "p", 1) != 1)
             _exit (1);
         while (true)
-            pause ();                   //  Until the SIGKILL
+            pause ();  //  Until the SIGKILL
     }
     close (ready [1]);
     char byte;

@@ -41,8 +41,8 @@ s_tmpdir_remove (char **path_p)
 #define STORES 2
 
 typedef struct {
-    char *dir;                          //  Temporary directory, or NULL
-    char *spec;                         //  The spec the store was opened with
+    char *dir;   //  Temporary directory, or NULL
+    char *spec;  //  The spec the store was opened with
     zjob_store_t *store;
 } s_fixture_t;
 
@@ -140,7 +140,7 @@ Test (store, put_get_remove)
         s_fixture_t fixture;
         s_open (&fixture, which);
         zjob_store_t *store = fixture.store;
-        cr_assert_str_eq (zjob_store_name (store), which? "file": "memory");
+        cr_assert_str_eq (zjob_store_name (store), which ? "file" : "memory");
         cr_assert_eq (zjob_store_count (store), 0);
 
         char ids [3][ZJOB_ID_LEN + 1];
@@ -308,23 +308,23 @@ Test (store, iterate_filters)
         zjob_filter_t filter = { .status_mask = 1u << ZJOB_QUEUED };
         cr_assert_eq (zjob_store_iterate (store, &filter, s_seen_visit, &seen), 3, "%s", fixture.spec);
         cr_assert (s_seen_has (&seen, ids [0]) && s_seen_has (&seen, ids [1])
-                && s_seen_has (&seen, tagged_id));
+                   && s_seen_has (&seen, tagged_id));
 
         memset (&seen, 0, sizeof seen);
-        filter = (zjob_filter_t) { .workflow_id = "resize",
-                                   .status_mask = 1u << ZJOB_QUEUED | 1u << ZJOB_RUNNING };
+        filter = (zjob_filter_t){ .workflow_id = "resize",
+                                  .status_mask = 1u << ZJOB_QUEUED | 1u << ZJOB_RUNNING };
         cr_assert_eq (zjob_store_iterate (store, &filter, s_seen_visit, &seen), 3);
         cr_assert (s_seen_has (&seen, ids [2]));
         cr_assert_not (s_seen_has (&seen, tagged_id));
 
         memset (&seen, 0, sizeof seen);
         const char *red [] = { "red" };
-        filter = (zjob_filter_t) { .tags = red, .tag_count = 1 };
+        filter = (zjob_filter_t){ .tags = red, .tag_count = 1 };
         cr_assert_eq (zjob_store_iterate (store, &filter, s_seen_visit, &seen), 1);
         cr_assert_str_eq (seen.ids [0], tagged_id);
 
         memset (&seen, 0, sizeof seen);
-        filter = (zjob_filter_t) { .user_id = "bob" };
+        filter = (zjob_filter_t){ .user_id = "bob" };
         cr_assert_eq (zjob_store_iterate (store, &filter, s_seen_visit, &seen), 0);
         cr_assert_eq (seen.count, 0);
 
@@ -397,7 +397,7 @@ Test (store, spec_errors)
     char *dir = s_tmpdir ();
     struct {
         const char *spec;
-        const char *says;               //  In the message
+        const char *says;  //  In the message
     } cases [] = {
         { "", "memory:" },
         { "postgres://localhost/jobs", "file:DIR" },
@@ -438,7 +438,7 @@ Test (store, spec_errors)
         zjob_error_t err = { 0, "" };
         zjob_store_t *store = zjob_store_open (spec, &err);
         cr_assert_not_null (store, "'%s': %s", spec, err.text);
-        cr_assert_str_eq (zjob_store_name (store), index < 2? "memory": "file");
+        cr_assert_str_eq (zjob_store_name (store), index < 2 ? "memory" : "file");
         zjob_store_destroy (&store);
         zstr_free (&spec);
     }
@@ -461,7 +461,7 @@ Test (store, sync_and_stats)
         cr_assert_eq (zjob_store_sync (store, &err), 0, "sync: %s", err.text);
         cr_assert_eq (zjob_store_sync (store, &err), 0, "an empty sync: %s", err.text);
 
-        zhashx_t *stats = zhashx_new ();     //  as a caller would make it
+        zhashx_t *stats = zhashx_new ();  //  as a caller would make it
         zjob_store_stats (store, stats);
         if (which == 0)
             cr_assert_eq (zhashx_size (stats), 0, "the memory store has no figures");
@@ -510,7 +510,8 @@ s_rss_bytes (void)
 //  not trim again
 Test (store, memory_goes_back_after_a_shrink, .timeout = 60)
 {
-    enum { COUNT = 20000, INPUT = 2048 };
+    enum { COUNT = 20000,
+           INPUT = 2048 };
     uint8_t *inputs = (uint8_t *) malloc (INPUT + 16);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
@@ -527,8 +528,7 @@ Test (store, memory_goes_back_after_a_shrink, .timeout = 60)
         char (*ids) [ZJOB_ID_LEN + 1] = calloc (COUNT, sizeof *ids);
         zjob_error_t err = { 0, "" };
         for (int index = 0; index < COUNT; index++) {
-            zjob_spec_t spec = { .workflow_id = "trim", .inputs = (uint8_t *) buffer.data,
-                                 .inputs_size = buffer.size };
+            zjob_spec_t spec = { .workflow_id = "trim", .inputs = (uint8_t *) buffer.data, .inputs_size = buffer.size };
             zjob_job_t *job = zjob_job_new (&spec, &err);
             cr_assert_not_null (job, "%s", err.text);
             cr_assert_eq (zjob_store_put (store, job, &err), 0, "%s", err.text);
@@ -543,12 +543,13 @@ Test (store, memory_goes_back_after_a_shrink, .timeout = 60)
         size_t removed = s_rss_bytes ();
         cr_assert_eq (zjob_store_sync (store, &err), 0, "%s", err.text);
         size_t trimmed = s_rss_bytes ();
-#if !defined (__SANITIZE_ADDRESS__) && defined (__GLIBC__)
+#if !defined(__SANITIZE_ADDRESS__) && defined(__GLIBC__)
         //  The sanitizer's allocator is not glibc's: only the count holds there
         size_t freed = (size_t) COUNT * 99 / 100 * INPUT;
         cr_assert_lt (trimmed + freed / 2, removed,
                       "%s: %zu KB resident full, %zu KB after the removals, %zu KB after "
-                      "the sync: less than half of %zu KB freed went back", fixture.spec,
+                      "the sync: less than half of %zu KB freed went back",
+                      fixture.spec,
                       full / 1024, removed / 1024, trimmed / 1024, freed / 1024);
 #else
         (void) full;

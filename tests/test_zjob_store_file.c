@@ -38,15 +38,14 @@ s_big_inputs (msgpack_sbuffer *sbuf)
 static void
 s_change (zjob_job_t *job, int index)
 {
-    static const uint8_t outputs [] = { 0x81, 0xa2, 'o', 'k', 0xc3 };   //  {"ok": true}
+    static const uint8_t outputs [] = { 0x81, 0xa2, 'o', 'k', 0xc3 };  //  {"ok": true}
     zjob_error_t err = { 0, "" };
     if (index % 3 == 0) {
         job->status = ZJOB_COMPLETED;
         job->completed_at = zjob_clock_ms ();
         cr_assert_eq (zjob_job_set_outputs (job, outputs, sizeof outputs, &err), 0, "%s", err.text);
     }
-    else
-    if (index % 3 == 1) {
+    else if (index % 3 == 1) {
         job->status = ZJOB_FAILED;
         zjob_job_set_error (job, "Timeout", "took too long");
     }
@@ -133,12 +132,12 @@ Test (file_store, reopen_keeps_latest_state)
 //  Torn tails
 
 typedef enum {
-    TORN_HALF_RECORD,                   //  The first half of a real record
-    TORN_SHORT_GARBAGE,                 //  Fewer bytes than a record header
-    TORN_LONG_GARBAGE,                  //  Garbage whose "length" runs past EOF
-    TORN_LENGTH_PAST_EOF,               //  A header claiming 1000 bytes, then 10
-    TORN_CRC_AT_END,                    //  A whole record with a wrong CRC, at EOF
-    TORN_ZEROS                          //  Zeros, as a filesystem may leave
+    TORN_HALF_RECORD,      //  The first half of a real record
+    TORN_SHORT_GARBAGE,    //  Fewer bytes than a record header
+    TORN_LONG_GARBAGE,     //  Garbage whose "length" runs past EOF
+    TORN_LENGTH_PAST_EOF,  //  A header claiming 1000 bytes, then 10
+    TORN_CRC_AT_END,       //  A whole record with a wrong CRC, at EOF
+    TORN_ZEROS             //  Zeros, as a filesystem may leave
 } s_torn_t;
 
 static void
@@ -180,7 +179,7 @@ s_torn (s_torn_t kind)
             s_le32 (tail, 6);
             s_le32 (tail + 4, 0);
             s_le32 (tail + 8, zjob_crc32c (0, tail, 8));
-            memcpy (tail + 12, "\x92\x02\xa3\x61\x62\x63", 6);    //  [2, "abc"]
+            memcpy (tail + 12, "\x92\x02\xa3\x61\x62\x63", 6);  //  [2, "abc"]
             tail_size = 18;
             break;
         case TORN_ZEROS:
@@ -209,12 +208,30 @@ s_torn (s_torn_t kind)
     s_tmpdir_remove (&dir);
 }
 
-Test (file_store, torn_half_record)     { s_torn (TORN_HALF_RECORD); }
-Test (file_store, torn_short_garbage)   { s_torn (TORN_SHORT_GARBAGE); }
-Test (file_store, torn_long_garbage)    { s_torn (TORN_LONG_GARBAGE); }
-Test (file_store, torn_length_past_eof) { s_torn (TORN_LENGTH_PAST_EOF); }
-Test (file_store, torn_crc_at_end)      { s_torn (TORN_CRC_AT_END); }
-Test (file_store, torn_zero_tail)       { s_torn (TORN_ZEROS); }
+Test (file_store, torn_half_record)
+{
+    s_torn (TORN_HALF_RECORD);
+}
+Test (file_store, torn_short_garbage)
+{
+    s_torn (TORN_SHORT_GARBAGE);
+}
+Test (file_store, torn_long_garbage)
+{
+    s_torn (TORN_LONG_GARBAGE);
+}
+Test (file_store, torn_length_past_eof)
+{
+    s_torn (TORN_LENGTH_PAST_EOF);
+}
+Test (file_store, torn_crc_at_end)
+{
+    s_torn (TORN_CRC_AT_END);
+}
+Test (file_store, torn_zero_tail)
+{
+    s_torn (TORN_ZEROS);
+}
 
 
 //  --------------------------------------------------------------------------
@@ -292,10 +309,10 @@ Test (file_store, valid_crc_bad_content_is_corruption)
         const char *says;
     } cases [] = {
         { "\xc1\xc1", 2, "invalid msgpack" },
-        { "\x92\x01", 2, "invalid msgpack" },                  //  [1, ...missing
-        { "\x92\x01\x81\xa1x\x01", 6, "invalid job" },         //  [1, {"x": 1}]
-        { "\x92\x07\xa1x", 4, "unknown record type 7" },       //  [7, "x"]
-        { "\x93\x01\x02\x03", 4, "not a record" },             //  [1, 2, 3]
+        { "\x92\x01", 2, "invalid msgpack" },             //  [1, ...missing
+        { "\x92\x01\x81\xa1x\x01", 6, "invalid job" },    //  [1, {"x": 1}]
+        { "\x92\x07\xa1x", 4, "unknown record type 7" },  //  [7, "x"]
+        { "\x93\x01\x02\x03", 4, "not a record" },        //  [1, 2, 3]
     };
     for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
         char *dir = s_tmpdir ();
@@ -421,7 +438,7 @@ s_crash (bool lockstep)
     if (pid == 0) {
         close (reports_pipe [0]);
         close (go_pipe [1]);
-        s_crash_child (dir, reports_pipe [1], lockstep? go_pipe [0]: -1);
+        s_crash_child (dir, reports_pipe [1], lockstep ? go_pipe [0] : -1);
     }
     close (reports_pipe [1]);
     close (go_pipe [0]);
@@ -436,7 +453,7 @@ s_crash (bool lockstep)
             continue;
         uint64_t count;
         if (read (reports_pipe [0], &count, sizeof count) != sizeof count)
-            break;                      //  The child ended: its status says why
+            break;  //  The child ended: its status says why
         synced = count;
         reports++;
         if (lockstep && reports < target)
@@ -645,7 +662,8 @@ Test (file_store, length_flip_in_the_middle_is_corruption, .timeout = 60)
 {
     char *dir = s_tmpdir ();
     char *journal = s_journal (dir);
-    enum { COUNT = 200, DAMAGED = 120 };
+    enum { COUNT = 200,
+           DAMAGED = 120 };
     char ids [COUNT][ZJOB_ID_LEN + 1];
     s_journal_of (dir, COUNT, ids);
     off_t offsets [COUNT];
@@ -816,12 +834,13 @@ Test (file_store, format_1_length_past_the_end_with_records_after_is_corruption)
 {
     char *dir = s_tmpdir ();
     char *journal = s_journal (dir);
-    enum { COUNT = 100, DAMAGED = 30 };
+    enum { COUNT = 100,
+           DAMAGED = 30 };
     char ids [COUNT][ZJOB_ID_LEN + 1];
     off_t offsets [COUNT + 1];
     s_write_v1 (dir, COUNT, ids, offsets);
     off_t size = s_size (journal);
-    s_flip_bit (journal, offsets [DAMAGED] + 3, 6);       //  The length's high byte
+    s_flip_bit (journal, offsets [DAMAGED] + 3, 6);  //  The length's high byte
     zjob_error_t err = { 0, "" };
     cr_assert_null (s_try_open (dir, NULL, &err), "a damaged length was taken for a torn tail");
     char *says = zsys_sprintf ("corrupt record at offset %jd (length", (intmax_t) offsets [DAMAGED]);

@@ -52,7 +52,7 @@ s_tmpdir_remove (char **path_p)
 static inline zjob_store_t *
 s_try_open (const char *dir, const char *options, zjob_error_t *err)
 {
-    char *spec = zsys_sprintf ("file:%s/store%s%s", dir, options? "?": "", options? options: "");
+    char *spec = zsys_sprintf ("file:%s/store%s%s", dir, options ? "?" : "", options ? options : "");
     zjob_store_t *store = zjob_store_open (spec, err);
     zstr_free (&spec);
     return store;
@@ -63,7 +63,7 @@ s_open (const char *dir, const char *options)
 {
     zjob_error_t err = { 0, "" };
     zjob_store_t *store = s_try_open (dir, options, &err);
-    cr_assert_not_null (store, "open %s/store?%s: %s", dir, options? options: "", err.text);
+    cr_assert_not_null (store, "open %s/store?%s: %s", dir, options ? options : "", err.text);
     return store;
 }
 
@@ -248,7 +248,7 @@ s_find_file (const char *dir, const char *prefix)
     char *found = NULL;
     for (size_t index = 0; files [index] && !found; index++) {
         const char *name = strrchr (zfile_filename (files [index], NULL), '/');
-        name = name? name + 1: zfile_filename (files [index], NULL);
+        name = name ? name + 1 : zfile_filename (files [index], NULL);
         if (strncmp (name, prefix, strlen (prefix)) == 0)
             found = strdup (zfile_filename (files [index], NULL));
     }
@@ -268,7 +268,7 @@ s_flip_bit (const char *path, off_t offset, int bit)
 
 //  What the reopened store holds, by job number
 typedef struct {
-    uint8_t *status;                    //  status + 1 per number, 0 = absent
+    uint8_t *status;  //  status + 1 per number, 0 = absent
     int64_t *completed_at;
     size_t size;
 } s_found_t;

@@ -21,7 +21,8 @@ Test (file_store, compaction_keeps_journal_bounded)
     char *dir = s_tmpdir ();
     char *journal = s_journal (dir);
     zjob_store_t *store = s_open (dir, "fsync=never&compact=4k");
-    enum { COUNT = 100, ROUNDS = 60 };
+    enum { COUNT = 100,
+           ROUNDS = 60 };
     zjob_job_t *jobs [COUNT];
     for (int index = 0; index < COUNT; index++) {
         jobs [index] = s_job (index, ZJOB_RUNNING);
@@ -44,8 +45,7 @@ Test (file_store, compaction_keeps_journal_bounded)
         uint64_t live = s_stat (store, "live_bytes");
         uint64_t journal_bytes = s_stat (store, "journal_bytes");
         cr_assert_eq ((uint64_t) s_size (journal), journal_bytes, "round %d", round);
-        cr_assert_lt (journal_bytes, 4 * live, "round %d: journal %" PRIu64 " bytes for %" PRIu64
-                      " live bytes", round, journal_bytes, live);
+        cr_assert_lt (journal_bytes, 4 * live, "round %d: journal %" PRIu64 " bytes for %" PRIu64 " live bytes", round, journal_bytes, live);
     }
     cr_assert_gt (s_stat (store, "compactions"), 5);
     size_t live_count = zjob_store_count (store);
@@ -190,7 +190,7 @@ s_compact_crash (const char *step)
         .size = size
     };
     zjob_store_iterate (store, NULL, s_found_visit, &found);
-    int rounds = acked + 1;                         //  Rounds 0..acked were synced
+    int rounds = acked + 1;  //  Rounds 0..acked were synced
     for (int number = 0; number < 3 * rounds; number++) {
         bool deleted = number % 3 == 1 && number / 3 + 1 < rounds;
         if (deleted) {
@@ -198,7 +198,7 @@ s_compact_crash (const char *step)
             continue;
         }
         if (number % 3 == 1 && number / 3 + 1 == rounds)
-            continue;                               //  Its deletion may or may not be there
+            continue;  //  Its deletion may or may not be there
         cr_assert (found.status [number], "%s: synced job n%d lost (%d rounds synced)",
                    step, number, rounds);
         if (number < rounds && number % 3 != 1) {
@@ -213,13 +213,34 @@ s_compact_crash (const char *step)
     s_tmpdir_remove (&dir);
 }
 
-Test (file_store, crash_at_compaction_start, .timeout = 60)    { s_compact_crash ("started"); }
-Test (file_store, crash_after_compaction_scan, .timeout = 60)  { s_compact_crash ("scanned"); }
-Test (file_store, crash_after_compaction_write, .timeout = 60) { s_compact_crash ("written"); }
-Test (file_store, crash_after_compaction_sync, .timeout = 60)  { s_compact_crash ("synced"); }
-Test (file_store, crash_in_compaction_tail, .timeout = 60)     { s_compact_crash ("tail"); }
-Test (file_store, crash_after_compaction_rename, .timeout = 60) { s_compact_crash ("renamed"); }
-Test (file_store, crash_after_compaction_switch, .timeout = 60) { s_compact_crash ("switched"); }
+Test (file_store, crash_at_compaction_start, .timeout = 60)
+{
+    s_compact_crash ("started");
+}
+Test (file_store, crash_after_compaction_scan, .timeout = 60)
+{
+    s_compact_crash ("scanned");
+}
+Test (file_store, crash_after_compaction_write, .timeout = 60)
+{
+    s_compact_crash ("written");
+}
+Test (file_store, crash_after_compaction_sync, .timeout = 60)
+{
+    s_compact_crash ("synced");
+}
+Test (file_store, crash_in_compaction_tail, .timeout = 60)
+{
+    s_compact_crash ("tail");
+}
+Test (file_store, crash_after_compaction_rename, .timeout = 60)
+{
+    s_compact_crash ("renamed");
+}
+Test (file_store, crash_after_compaction_switch, .timeout = 60)
+{
+    s_compact_crash ("switched");
+}
 
 //  A compaction runs on its own thread: while it runs, puts and syncs go
 //  on into the old journal, and what they did is in the new one

@@ -28,21 +28,21 @@
 #include "zjob_worker.h"
 #include "helper_zjob_test.h"
 
-#define DEADLINE_MS 30000               //  msecs a child may take (sanitizers, -j2)
-#define THREADS     16                  //  threads racing in one process
-#define ROUNDS      3                   //  creations per thread, each behind the barrier
-#define PROCESSES   8                   //  fresh processes: the race is at the first round
+#define DEADLINE_MS 30000  //  msecs a child may take (sanitizers, -j2)
+#define THREADS 16         //  threads racing in one process
+#define ROUNDS 3           //  creations per thread, each behind the barrier
+#define PROCESSES 8        //  fresh processes: the race is at the first round
 
 static struct {
-    pid_t broker;                       //  zjobd
-    int broker_out;                     //  Its stdout (the ready line)
-    char clients [256];                 //  Its endpoints
+    pid_t broker;        //  zjobd
+    int broker_out;      //  Its stdout (the ready line)
+    char clients [256];  //  Its endpoints
     char workers [256];
     char events [256];
 } s_env;
 
-static pthread_barrier_t s_barrier;     //  Releases the threads of a round together
-static atomic_int s_failures;           //  Constructions that failed, in this child
+static pthread_barrier_t s_barrier;  //  Releases the threads of a round together
+static atomic_int s_failures;        //  Constructions that failed, in this child
 
 static void
 s_setup (void)
@@ -112,7 +112,7 @@ s_child (void)
         pthread_join (threads [i], NULL);
     pthread_barrier_destroy (&s_barrier);
     //  _exit: the test runner's exit handlers belong to the parent
-    _exit (s_failures? 1: 0);
+    _exit (s_failures ? 1 : 0);
 }
 
 Test (threads, clients_and_workers_created_at_once_by_many_threads)
@@ -124,7 +124,9 @@ Test (threads, clients_and_workers_created_at_once_by_many_threads)
             s_child ();
         int status = zjob_test_wait_exit (child, DEADLINE_MS);
         cr_assert_eq (status, 0, "process %d of %d: %d threads creating clients and workers "
-                      "at once %s", process + 1, PROCESSES, THREADS,
-                      status > 128? "crashed (signal)": status < 0? "hung": "failed");
+                                 "at once %s",
+                      process + 1, PROCESSES, THREADS,
+                      status > 128 ? "crashed (signal)" : status < 0 ? "hung"
+                                                                     : "failed");
     }
 }

@@ -18,7 +18,7 @@
 #include "zjob_util.h"
 #include "zjob_error.h"
 
-static int64_t s_clock_shift_ms;        //  Added to CLOCK_REALTIME
+static int64_t s_clock_shift_ms;  //  Added to CLOCK_REALTIME
 
 int
 clock_gettime (clockid_t clock, struct timespec *ts)
@@ -29,7 +29,7 @@ clock_gettime (clockid_t clock, struct timespec *ts)
     int rc = real (clock, ts);
     if (rc == 0 && clock == CLOCK_REALTIME && s_clock_shift_ms) {
         int64_t ns = (int64_t) ts->tv_sec * 1000000000 + ts->tv_nsec
-                   + s_clock_shift_ms * 1000000;
+            + s_clock_shift_ms * 1000000;
         ts->tv_sec = ns / 1000000000;
         ts->tv_nsec = ns % 1000000000;
     }
@@ -175,7 +175,7 @@ Test (id, increasing_when_the_clock_steps_back)
     char first [ZJOB_ID_LEN + 1], later [ZJOB_ID_LEN + 1];
     zjob_id_new (first);
     int64_t first_ms = zjob_id_time_ms (first);
-    s_clock_shift_ms = -10 * 60 * 1000;         //  Ten minutes back
+    s_clock_shift_ms = -10 * 60 * 1000;  //  Ten minutes back
     char last [ZJOB_ID_LEN + 1];
     strcpy (last, first);
     for (int i = 0; i < 1000; i++) {
@@ -204,7 +204,7 @@ Test (id, counter_starts_random_per_process)
         char id [ZJOB_ID_LEN + 1];
         zjob_id_new (id);
         ssize_t n = write (fds [1], id, ZJOB_ID_LEN);
-        _exit (n == ZJOB_ID_LEN? 0: 1);
+        _exit (n == ZJOB_ID_LEN ? 0 : 1);
     }
     zjob_id_new (parent_id);
     cr_assert_eq (read (fds [0], child_id, ZJOB_ID_LEN), ZJOB_ID_LEN);
@@ -231,7 +231,7 @@ Test (id, forked_child_does_not_repeat_parent_ids)
         char child [ZJOB_ID_LEN + 1];
         zjob_id_new (child);
         ssize_t n = write (fds [1], child, ZJOB_ID_LEN);
-        _exit (n == ZJOB_ID_LEN? 0: 1);
+        _exit (n == ZJOB_ID_LEN ? 0 : 1);
     }
     char parent [ZJOB_ID_LEN + 1], child [ZJOB_ID_LEN + 1] = "";
     zjob_id_new (parent);
@@ -250,10 +250,10 @@ Test (id, validity)
     cr_assert (zjob_id_valid ("ZZZZZZZZZZZZZZZZZZZZ"));
     cr_assert_not (zjob_id_valid (NULL));
     cr_assert_not (zjob_id_valid (""));
-    cr_assert_not (zjob_id_valid ("0123456789ABCDEFGHJ"));        //  19
-    cr_assert_not (zjob_id_valid ("0123456789ABCDEFGHJKM"));      //  21
-    cr_assert_not (zjob_id_valid ("0123456789abcdefghjk"));       //  Lower case
-    cr_assert_not (zjob_id_valid ("0123456789ABCDEFGHJI"));       //  Not Crockford
+    cr_assert_not (zjob_id_valid ("0123456789ABCDEFGHJ"));    //  19
+    cr_assert_not (zjob_id_valid ("0123456789ABCDEFGHJKM"));  //  21
+    cr_assert_not (zjob_id_valid ("0123456789abcdefghjk"));   //  Lower case
+    cr_assert_not (zjob_id_valid ("0123456789ABCDEFGHJI"));   //  Not Crockford
     cr_assert_not (zjob_id_valid ("0123456789ABCDEFGHJL"));
     cr_assert_not (zjob_id_valid ("0123456789ABCDEFGHJO"));
     cr_assert_not (zjob_id_valid ("0123456789ABCDEFGHJU"));
@@ -328,7 +328,7 @@ Test (crc32c, continues_across_buffers)
 Test (crc32c, hardware_and_table_agree)
 {
     cr_log_info ("SSE4.2 crc32 instruction: %s",
-                 __builtin_cpu_supports ("sse4.2")? "used": "not available");
+                 __builtin_cpu_supports ("sse4.2") ? "used" : "not available");
     uint64_t state = 0x9E3779B97F4A7C15u;
     uint8_t buffer [256 + 8 + 8];
     for (size_t i = 0; i < sizeof (buffer); i++)
@@ -441,7 +441,7 @@ static int
 s_compare_hashes (const void *a, const void *b)
 {
     size_t x = *(const size_t *) a, y = *(const size_t *) b;
-    return x < y? -1: x > y;
+    return x < y ? -1 : x > y;
 }
 
 //  Short keys (names, keys) end in the hash's tail, read in overlapping
@@ -449,7 +449,8 @@ s_compare_hashes (const void *a, const void *b)
 //  12-byte key hash apart
 Test (util, hash_separates_short_and_nearby_keys)
 {
-    enum { SHORT = 1 + 26 + 26 * 26 + 26 * 26 * 26, NEAR = 12 * 26 };
+    enum { SHORT = 1 + 26 + 26 * 26 + 26 * 26 * 26,
+           NEAR = 12 * 26 };
     size_t *hashes = (size_t *) calloc (SHORT + NEAR, sizeof (size_t));
     cr_assert_not_null (hashes);
     size_t count = 0;
@@ -469,7 +470,7 @@ Test (util, hash_separates_short_and_nearby_keys)
     for (int at = 0; at < 12; at++)
         for (int letter = 0; letter < 26; letter++) {
             memcpy (key, "key-00000000", 13);
-            key [at] = (char) ('A' + letter);     //  Never the original byte
+            key [at] = (char) ('A' + letter);  //  Never the original byte
             hashes [count++] = zjob_hash_string (key);
         }
     cr_assert_eq (count, SHORT + NEAR);

@@ -84,8 +84,7 @@ Test (worker, engine_runs_a_job_through_its_life)
     uint8_t buffer [MAP_MAX];
     size_t size;
     const uint8_t *inputs = s_map ("x", 7, buffer, &size);
-    zjob_spec_t spec = { .workflow_id = "eng", .inputs = inputs, .inputs_size = size,
-                         .priority = ZJOB_PRIORITY_HIGH, .user_id = "ada" };
+    zjob_spec_t spec = { .workflow_id = "eng", .inputs = inputs, .inputs_size = size, .priority = ZJOB_PRIORITY_HIGH, .user_id = "ada" };
     char id [ZJOB_ID_LEN + 1];
     cr_assert_eq (zjob_client_submit (client, &spec, true, id, &err), 0, "%s", err.text);
     zjob_task_t *task = s_expect (worker, ZJOB_WORKER_TASK);
@@ -301,7 +300,7 @@ Test (worker, drain_takes_no_new_job)
     uint64_t slots, credit;
     cr_assert (s_worker_listed (client, zjob_worker_id (worker), &slots, &credit));
     cr_assert_eq (credit, 0, "the result gave no credit back");
-    s_pump (worker, 300);               //  Three heartbeats: no job comes
+    s_pump (worker, 300);  //  Three heartbeats: no job comes
     for (int i = 0; i < 2; i++)
         s_expect_unattempted (client, queued [i]);
     cr_assert_eq (zjob_worker_held (worker), 0);
@@ -335,8 +334,8 @@ Test (worker, drain_takes_back_free_slots)
     int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
     uint64_t slots = 0, credit = 1;
     while (zjob_mono_ms () < deadline
-       &&  !(s_worker_listed (client, zjob_worker_id (worker), &slots, &credit)
-             && slots == 1 && credit == 0 && zjob_worker_registered (worker)))
+           && !(s_worker_listed (client, zjob_worker_id (worker), &slots, &credit)
+                && slots == 1 && credit == 0 && zjob_worker_registered (worker)))
         s_pump (worker, 10);
     cr_assert_eq (slots, 1, "registered again with the one job it holds");
     cr_assert_eq (credit, 0);
@@ -366,7 +365,7 @@ Test (worker, drain_takes_back_free_slots)
     cr_assert_not (zjob_worker_registered (worker));
     deadline = zjob_mono_ms () + DEADLINE_MS;
     while (s_worker_listed (client, zjob_worker_id (worker), &slots, &credit)
-       &&  zjob_mono_ms () < deadline)
+           && zjob_mono_ms () < deadline)
         s_pump (worker, 10);
     cr_assert_not (s_worker_listed (client, zjob_worker_id (worker), &slots, &credit),
                    "DISCONNECT took it off the broker's list");

@@ -23,7 +23,7 @@
 #include "zjob_broker.h"
 #include "helper_zjob_test.h"
 
-#define DEADLINE_MS 5000                //  msecs any expected thing may take
+#define DEADLINE_MS 5000  //  msecs any expected thing may take
 
 //  --------------------------------------------------------------------------
 //  Helpers
@@ -68,7 +68,7 @@ s_map (const char *key, int64_t value, uint8_t *buffer, size_t *size_p)
     msgpack_pack_int64 (&pk, value);
     if (sbuf.size <= MAP_MAX)
         memcpy (buffer, sbuf.data, sbuf.size);
-    *size_p = sbuf.size <= MAP_MAX? sbuf.size: 0;
+    *size_p = sbuf.size <= MAP_MAX ? sbuf.size : 0;
     msgpack_sbuffer_destroy (&sbuf);
     return buffer;
 }
@@ -80,15 +80,14 @@ s_map_int (const uint8_t *data, size_t size, const char *key, int64_t fallback)
     int64_t value = fallback;
     msgpack_unpacked result;
     msgpack_unpacked_init (&result);
-    if (data && msgpack_unpack_next (&result, (const char *) data, size, NULL)
-                == MSGPACK_UNPACK_SUCCESS
-    &&  result.data.type == MSGPACK_OBJECT_MAP)
+    if (data && msgpack_unpack_next (&result, (const char *) data, size, NULL) == MSGPACK_UNPACK_SUCCESS
+        && result.data.type == MSGPACK_OBJECT_MAP)
         for (uint32_t i = 0; i < result.data.via.map.size; i++) {
             msgpack_object_kv *kv = &result.data.via.map.ptr [i];
             if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen (key)
-            &&  memcmp (kv->key.via.str.ptr, key, strlen (key)) == 0
-            &&  (kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER
-              || kv->val.type == MSGPACK_OBJECT_NEGATIVE_INTEGER))
+                && memcmp (kv->key.via.str.ptr, key, strlen (key)) == 0
+                && (kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                    || kv->val.type == MSGPACK_OBJECT_NEGATIVE_INTEGER))
                 value = kv->val.via.i64;
         }
     msgpack_unpacked_destroy (&result);
@@ -103,8 +102,7 @@ s_submit (zjob_client_t *client, const char *workflow, const char *key, int64_t 
     uint8_t buffer [MAP_MAX];
     size_t size;
     const uint8_t *inputs = s_map (key, value, buffer, &size);
-    zjob_spec_t spec = { .workflow_id = workflow, .inputs = inputs, .inputs_size = size,
-                         .priority = priority };
+    zjob_spec_t spec = { .workflow_id = workflow, .inputs = inputs, .inputs_size = size, .priority = priority };
     zjob_error_t err;
     cr_assert_eq (zjob_client_submit (client, &spec, true, id, &err), 0, "%s", err.text);
 }
@@ -146,7 +144,7 @@ s_expect_status (zjob_client_t *client, const char *id, int status, zjob_worker_
         else
             zclock_sleep (10);
     }
-    cr_assert_fail ("job %s is %s, not %s", id, now < 0? err.text: zjob_status_name (now),
+    cr_assert_fail ("job %s is %s, not %s", id, now < 0 ? err.text : zjob_status_name (now),
                     zjob_status_name (status));
 }
 
@@ -205,12 +203,12 @@ s_worker_listed (zjob_client_t *client, const char *worker_id, uint64_t *slots_p
             const char *names [] = { "slots", "credit" };
             for (int n = 0; n < 2; n++)
                 if (key->via.str.size == strlen (names [n])
-                &&  memcmp (key->via.str.ptr, names [n], key->via.str.size) == 0
-                &&  val->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                    && memcmp (key->via.str.ptr, names [n], key->via.str.size) == 0
+                    && val->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
                     values [n] = val->via.u64;
             if (key->via.str.size == 9 && memcmp (key->via.str.ptr, "worker_id", 9) == 0
-            &&  val->type == MSGPACK_OBJECT_STR && val->via.str.size == strlen (worker_id)
-            &&  memcmp (val->via.str.ptr, worker_id, val->via.str.size) == 0)
+                && val->type == MSGPACK_OBJECT_STR && val->via.str.size == strlen (worker_id)
+                && memcmp (val->via.str.ptr, worker_id, val->via.str.size) == 0)
                 mine = true;
         }
         if (mine) {

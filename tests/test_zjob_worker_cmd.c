@@ -27,28 +27,29 @@
 #include "zjob_json.h"
 #include "helper_zjob_test.h"
 
-#define DEADLINE_MS 15000               //  msecs any expected thing may take: a poll
-                                        //  ends as soon as it holds; the margin is
-                                        //  for a loaded machine (sanitizers, -j2)
-#define WORKER_BIN  ZJOB_BIN_DIR "/zjob-worker"
-#define EXAMPLE     ZJOB_SOURCE_DIR "/examples/progress_job.sh"
+//  msecs any expected thing may take: a poll
+//  ends as soon as it holds; the margin is
+//  for a loaded machine (sanitizers, -j2)
+#define DEADLINE_MS 15000
+#define WORKER_BIN ZJOB_BIN_DIR "/zjob-worker"
+#define EXAMPLE ZJOB_SOURCE_DIR "/examples/progress_job.sh"
 
 //  A job that writes its pid to $1/pid, then loops until $1/stop exists
 //  and prints how many times it looped
-#define LOOP_SCRIPT \
+#define LOOP_SCRIPT                                                         \
     "d=$1; echo $$ > \"$d/pid.tmp\" && mv \"$d/pid.tmp\" \"$d/pid\"; n=0; " \
-    "while [ ! -e \"$d/stop\" ]; do n=$((n+1)); sleep 0.01; done; " \
+    "while [ ! -e \"$d/stop\" ]; do n=$((n+1)); sleep 0.01; done; "         \
     "echo \"{\\\"loops\\\": $n}\""
 
 //  What one test started; the fini stops all of it
 static struct {
-    char *dir;                          //  The test's temporary directory
-    pid_t broker;                       //  zjobd, 0 if not running
-    int broker_out;                     //  Its stdout (the ready line)
-    char clients [256];                 //  Its endpoints
+    char *dir;           //  The test's temporary directory
+    pid_t broker;        //  zjobd, 0 if not running
+    int broker_out;      //  Its stdout (the ready line)
+    char clients [256];  //  Its endpoints
     char workers [256];
-    pid_t worker;                       //  zjob-worker, 0 if not running
-    char log [512];                     //  zjob-worker's stderr
+    pid_t worker;    //  zjob-worker, 0 if not running
+    char log [512];  //  zjob-worker's stderr
     zjob_client_t *client;
 } s_env;
 
@@ -81,7 +82,7 @@ s_spawn (char *const argv [], int *stdout_fd, const char *stderr_path)
     }
     if (stdout_fd) {
         close (fds [1]);
-        *stdout_fd = pid > 0? fds [0]: -1;
+        *stdout_fd = pid > 0 ? fds [0] : -1;
         if (pid < 0)
             close (fds [0]);
     }
@@ -135,7 +136,7 @@ s_read_pid (const char *name)
 {
     int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
     while (!zsys_file_exists (s_path (name)) && zjob_mono_ms () < deadline)
-        zclock_sleep (5);               //  Polling for a file the job writes
+        zclock_sleep (5);  //  Polling for a file the job writes
     FILE *file = fopen (s_path (name), "r");
     cr_assert_not_null (file, "the job did not write %s", name);
     int pid = 0;
@@ -169,8 +170,7 @@ s_submit (const char *workflow, const char *inputs, zjob_priority_t priority, ch
     size_t size = 0;
     zjob_error_t err;
     cr_assert_eq (zjob_json_to_msgpack (inputs, &data, &size, &err), 0, "%s", err.text);
-    zjob_spec_t spec = { .workflow_id = workflow, .inputs = data, .inputs_size = size,
-                         .priority = priority };
+    zjob_spec_t spec = { .workflow_id = workflow, .inputs = data, .inputs_size = size, .priority = priority };
     cr_assert_eq (zjob_client_submit (s_env.client, &spec, true, id, &err), 0, "%s", err.text);
     free (data);
 }
@@ -192,10 +192,10 @@ s_expect_status (const char *id, zjob_status_t status)
     int now;
     zjob_error_t err;
     while ((now = zjob_client_status (s_env.client, id, &err)) != (int) status
-       &&  zjob_mono_ms () < deadline)
-        zclock_sleep (10);              //  Polling the broker for a change
+           && zjob_mono_ms () < deadline)
+        zclock_sleep (10);  //  Polling the broker for a change
     cr_assert_eq (now, status, "job %s is %s, not %s", id,
-                  now >= 0? zjob_status_name (now): err.text, zjob_status_name (status));
+                  now >= 0 ? zjob_status_name (now) : err.text, zjob_status_name (status));
 }
 
 //  Wait for the job to end with status; returns it (destroy it)
@@ -208,8 +208,8 @@ s_expect_end (const char *id, zjob_status_t status)
     zjob_job_t *job = s_get (id);
     cr_assert_eq (end, status, "job %s ended %s, not %s (error %s: %s)", id,
                   zjob_status_name (end), zjob_status_name (status),
-                  job->error_kind? job->error_kind: "-",
-                  job->error_message? job->error_message: "-");
+                  job->error_kind ? job->error_kind : "-",
+                  job->error_message ? job->error_message : "-");
     return job;
 }
 
@@ -352,7 +352,8 @@ Test (worker_cmd, failure_carries_the_stderr_tail)
     //  3000 bytes of noise, then the line that matters
     s_worker_start (true, "-w", "fails", "--", "/bin/sh", "-c",
                     "echo 'starting' >&2; head -c 3000 /dev/zero | tr '\\0' . >&2; "
-                    "printf '\\ndisk is full\\n' >&2; exit 7", NULL);
+                    "printf '\\ndisk is full\\n' >&2; exit 7",
+                    NULL);
     char id [ZJOB_ID_LEN + 1];
     s_submit ("fails", "{}", ZJOB_PRIORITY_LOW, id);
     s_expect_failure (id, "exit", "exit status 7: ...");
@@ -373,7 +374,8 @@ Test (worker_cmd, stdout_must_be_a_json_object)
                     "*array*) echo '[1, 2]' ;; "
                     "*nul*) printf '{}\\000{}' ;; "
                     "*empty*) ;; "
-                    "*spaces*) printf ' \\n\\t\\n' ;; esac", NULL);
+                    "*spaces*) printf ' \\n\\t\\n' ;; esac",
+                    NULL);
     char text [ZJOB_ID_LEN + 1], array [ZJOB_ID_LEN + 1], nul [ZJOB_ID_LEN + 1];
     char empty [ZJOB_ID_LEN + 1], spaces [ZJOB_ID_LEN + 1];
     s_submit ("out", "{\"case\": \"text\"}", ZJOB_PRIORITY_LOW, text);
@@ -431,7 +433,7 @@ Test (worker_cmd, progress_is_seen_with_get)
             && streq (job->progress_message, "resizing image");
         zjob_job_destroy (&job);
         if (!seen)
-            zclock_sleep (10);          //  Polling the broker for a change
+            zclock_sleep (10);  //  Polling the broker for a change
     }
     cr_assert (seen, "progress 0.4 \"resizing image\" is visible while the job runs");
     s_touch ("go");
@@ -601,8 +603,8 @@ s_worker_credit (void)
         const msgpack_object_map *map = &workers->via.array.ptr [0].via.map;
         for (uint32_t i = 0; i < map->size; i++)
             if (map->ptr [i].key.type == MSGPACK_OBJECT_STR && map->ptr [i].key.via.str.size == 6
-            &&  memcmp (map->ptr [i].key.via.str.ptr, "credit", 6) == 0
-            &&  map->ptr [i].val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                && memcmp (map->ptr [i].key.via.str.ptr, "credit", 6) == 0
+                && map->ptr [i].val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
                 credit = (int64_t) map->ptr [i].val.via.u64;
     }
     zjob_reply_destroy (&reply);
@@ -623,11 +625,11 @@ Test (worker_cmd, sigterm_lets_a_job_finish_within_the_grace)
     kill (s_env.worker, SIGTERM);
     int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
     while (!s_file_holds (s_env.log, "taking no new job") && zjob_mono_ms () < deadline)
-        zclock_sleep (5);               //  Polling the log for the worker's answer
+        zclock_sleep (5);  //  Polling the log for the worker's answer
     cr_assert (s_file_holds (s_env.log, "taking no new job"));
     deadline = zjob_mono_ms () + DEADLINE_MS;
     while (s_worker_credit () != 0 && zjob_mono_ms () < deadline)
-        zclock_sleep (10);              //  Polling the broker for a change
+        zclock_sleep (10);  //  Polling the broker for a change
     cr_assert_eq (s_worker_credit (), 0, "the stopping worker takes no job");
     s_submit ("loop", "{}", ZJOB_PRIORITY_LOW, later);
     s_touch ("stop");
@@ -725,7 +727,7 @@ s_run_worker (const char *const *args, char *out, char *err, size_t size)
     close (out_fd);
     int status = zjob_test_wait_exit (pid, DEADLINE_MS);
     FILE *file = fopen (err_path, "r");
-    got = file? fread (err, 1, size - 1, file): 0;
+    got = file ? fread (err, 1, size - 1, file) : 0;
     err [got] = '\0';
     if (file)
         fclose (file);

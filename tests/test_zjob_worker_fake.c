@@ -17,7 +17,7 @@
 typedef struct {
     zsock_t *router;
     char endpoint [64];
-    zframe_t *peer;                     //  The worker's routing id, once heard
+    zframe_t *peer;  //  The worker's routing id, once heard
     zjob_msg_builder_t *builder;
 } s_fake_t;
 
@@ -52,7 +52,7 @@ s_fake_send (s_fake_t *fake)
     zframe_t *frame = zjob_msg_end (fake->builder, &err);
     cr_assert_not_null (frame, "%s", err.text);
     zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) { zframe_dup (fake->peer) });
+    zmsg_append (msg, &(zframe_t *){ zframe_dup (fake->peer) });
     zmsg_append (msg, &frame);
     cr_assert_eq (zmsg_send (&msg, fake->router), 0);
 }
@@ -240,7 +240,7 @@ Test (worker, drain_hands_back_what_still_comes)
     cr_assert_eq (zjob_worker_drain (worker), 0);
     cr_assert_eq (zjob_worker_held (worker), 1);
     ready = s_fake_expect (&fake, worker, ZJOB_CMD_READY);
-    s_expect_ready (ready, 2, (const char *[]) { held, done, NULL });
+    s_expect_ready (ready, 2, (const char *[]){ held, done, NULL });
     s_fake_ready_ok (&fake, ready, 0);
     zjob_msg_destroy (&ready);
     //  The result is sent again after the OK, now with no credit
@@ -257,7 +257,7 @@ Test (worker, drain_hands_back_what_still_comes)
     char stray [ZJOB_ID_LEN + 1];
     s_fake_job (&fake, stray);
     ready = s_fake_expect (&fake, worker, ZJOB_CMD_READY);
-    s_expect_ready (ready, 1, (const char *[]) { held, NULL });
+    s_expect_ready (ready, 1, (const char *[]){ held, NULL });
     s_fake_ready_ok (&fake, ready, 0);
     zjob_msg_destroy (&ready);
     s_until_registered (worker);
@@ -323,7 +323,7 @@ Test (worker, any_message_from_the_broker_is_a_sign_of_life)
     while (zjob_mono_ms () < until) {
         if (zjob_mono_ms () >= next_send) {
             zmsg_t *msg = zmsg_new ();
-            zmsg_append (msg, &(zframe_t *) { zframe_dup (fake.peer) });
+            zmsg_append (msg, &(zframe_t *){ zframe_dup (fake.peer) });
             zmsg_addmem (msg, "\xc1 not msgpack", 13);
             if (sent % 2)
                 zmsg_addmem (msg, "", 0);
@@ -347,8 +347,9 @@ Test (worker, any_message_from_the_broker_is_a_sign_of_life)
         zframe_t *peer = zmsg_pop (zmsg);
         zframe_t *frame = zmsg_pop (zmsg);
         cr_assert (zframe_eq (peer, fake.peer), "the worker came back on a new connection");
-        zjob_msg_t *heard = frame? zjob_msg_decode (zframe_data (frame), zframe_size (frame),
-                                                    ZJOB_ROUTE_WORKER_BROKER, &err): NULL;
+        zjob_msg_t *heard = frame ? zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                                     ZJOB_ROUTE_WORKER_BROKER, &err)
+                                  : NULL;
         cr_assert (!heard || zjob_msg_command (heard) != ZJOB_CMD_READY,
                    "the worker registered again");
         zjob_msg_destroy (&heard);
@@ -390,7 +391,7 @@ Test (worker, a_busy_program_still_hears_the_broker)
         zmq_pollitem_t item = { zsock_resolve (fake.router), 0, ZMQ_POLLIN, 0 };
         if (zmq_poll (&item, 1, 50) > 0) {
             zmsg_t *zmsg = zmsg_recv (fake.router);
-            zmsg_destroy (&zmsg);       //  The worker's own heartbeats: not looked at
+            zmsg_destroy (&zmsg);  //  The worker's own heartbeats: not looked at
         }
     }
     zjob_task_t *task;

@@ -15,11 +15,11 @@
 
 //  What handlers saw, shared with the test
 typedef struct {
-    atomic_int started;                 //  Handlers started
-    atomic_int saw_pause;               //  A handler saw its task paused
-    atomic_int saw_resume;              //  ... and then go on
-    atomic_int saw_stop;                //  A checkpoint said -1
-    atomic_int release;                 //  The test lets blocked handlers finish
+    atomic_int started;     //  Handlers started
+    atomic_int saw_pause;   //  A handler saw its task paused
+    atomic_int saw_resume;  //  ... and then go on
+    atomic_int saw_stop;    //  A checkpoint said -1
+    atomic_int release;     //  The test lets blocked handlers finish
 } s_seen_t;
 
 //  Inputs {"x": n}. n >= 0: progress, then outputs {"y": 2n}. n < 0:
@@ -57,7 +57,7 @@ s_handler (zjob_task_t *task, size_t *size_p, void *arg)
                 paused = false;
                 seen->saw_resume++;
             }
-            zclock_sleep (2);           //  The work
+            zclock_sleep (2);  //  The work
         }
     }
     else
@@ -253,7 +253,7 @@ Test (worker, killed_worker_job_is_requeued)
         s_seen_t seen = { 0 };
         if (worker)
             zjob_worker_run (worker, s_handler, &seen, NULL);
-        _exit (2);                      //  Not reached: killed first
+        _exit (2);  //  Not reached: killed first
     }
     close (to_child [0]);
     zjob_test_broker_t broker;
@@ -352,7 +352,9 @@ Test (worker, priorities_across_workers)
     zjob_client_t *client = s_client (&broker);
 
     //  Everything is queued before any worker comes
-    enum { PER_PRIORITY = 4, OTHERS = 3, TOTAL = 4 * PER_PRIORITY + OTHERS };
+    enum { PER_PRIORITY = 4,
+           OTHERS = 3,
+           TOTAL = 4 * PER_PRIORITY + OTHERS };
     char ids [TOTAL][ZJOB_ID_LEN + 1];
     int n = 0;
     for (int round = 0; round < PER_PRIORITY; round++)
@@ -381,7 +383,7 @@ Test (worker, priorities_across_workers)
             got [w][counts [w]][0] = zjob_task_priority (task);
             got [w][counts [w]][1] = (int) s_map_int (inputs, size, "x", -1);
             counts [w]++;
-            cr_assert_str_eq (zjob_task_workflow (task), w < 2? "prio": "other");
+            cr_assert_str_eq (zjob_task_workflow (task), w < 2 ? "prio" : "other");
             cr_assert_eq (zjob_worker_complete (workers [w], &task, NULL, 0, NULL), 0);
             done++;
         }

@@ -18,7 +18,7 @@ static zjob_registry_t *s_registry = NULL;
 static zjob_workers_t *s_workers = NULL;
 static zjob_msg_builder_t *s_request = NULL;
 static zjob_msg_builder_t *s_reply = NULL;
-static int s_dispatches = 0;            //  Times credit came back
+static int s_dispatches = 0;  //  Times credit came back
 
 static void
 s_dispatch (bool now, void *arg)

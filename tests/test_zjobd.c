@@ -17,12 +17,12 @@
 #include "zjob_client.h"
 #include "zjob_worker.h"
 
-#define S_WAIT 5000                     //  msecs the daemon may take to answer
+#define S_WAIT 5000  //  msecs the daemon may take to answer
 
 typedef struct {
-    pid_t pid;                          //  The child, or -1
-    int out;                            //  Its stdout
-    char clients [256];                 //  Its endpoints, from the ready line
+    pid_t pid;           //  The child, or -1
+    int out;             //  Its stdout
+    char clients [256];  //  Its endpoints, from the ready line
     char workers [256];
     char events [256];
 } s_daemon_t;
@@ -147,7 +147,7 @@ Test (zjobd, serves_and_stops_cleanly_on_sigterm)
     enum { JOBS = 20 };
     char *ids [JOBS];
     for (int index = 0; index < JOBS; index++) {
-        ids [index] = zjob_test_submit (client, "report", index % 2? "high": "low", NULL);
+        ids [index] = zjob_test_submit (client, "report", index % 2 ? "high" : "low", NULL);
         cr_assert_not_null (ids [index]);
     }
     zsock_destroy (&client);
@@ -315,7 +315,7 @@ Test (zjobd, killed_under_load_loses_no_acknowledged_job)
     cr_assert_not_null (lib, "%s", err.text);
     zjob_query_t unfinished = {
         .filter.status_mask = (1u << ZJOB_CREATED) | (1u << ZJOB_QUEUED)
-                            | (1u << ZJOB_RUNNING) | (1u << ZJOB_PAUSED),
+            | (1u << ZJOB_RUNNING) | (1u << ZJOB_PAUSED),
         .limit = 1
     };
     size_t left = SIZE_MAX, completed = 0;
@@ -327,8 +327,7 @@ Test (zjobd, killed_under_load_loses_no_acknowledged_job)
             cr_assert_eq (zjob_worker_complete (engine, &task, NULL, 0, &err), 0, "%s", err.text);
             completed++;
         }
-        else
-        if (event == ZJOB_WORKER_NOTHING) {
+        else if (event == ZJOB_WORKER_NOTHING) {
             zjob_job_t **jobs = NULL;
             size_t count = 0;
             cr_assert_eq (zjob_client_list (lib, &unfinished, &jobs, &count, &left, &err), 0,
@@ -409,7 +408,7 @@ static size_t
 s_lines_with (const char *text, const char *prefix)
 {
     size_t count = 0;
-    for (const char *line = text; line && *line; line = strchr (line, '\n')? strchr (line, '\n') + 1: NULL)
+    for (const char *line = text; line && *line; line = strchr (line, '\n') ? strchr (line, '\n') + 1 : NULL)
         if (strncmp (line, prefix, strlen (prefix)) == 0)
             count++;
     return count;
@@ -474,7 +473,7 @@ s_wait_for_text (const char *path, const char *needle)
         free (text);
         if (found || zclock_mono () >= deadline)
             return found;
-        zclock_sleep (10);              //  Polling a file the daemon writes
+        zclock_sleep (10);  //  Polling a file the daemon writes
     }
 }
 
@@ -577,11 +576,12 @@ Test (zjobd, exit_codes_and_errors_said_once)
         { { "--config", NULL }, 1, "--config needs a file" },
         { { "--heartbeat", "soon", NULL }, 2, "'soon' is not a duration" },
         { { "--config", "/nonexistent/zjobd.cfg", NULL }, 2, "not found" },
-        { { "--clients", "127.0.0.1:5570", NULL }, 2,
-          "endpoint must include a transport, e.g. tcp://127.0.0.1:5570" },
+        { { "--clients", "127.0.0.1:5570", NULL }, 2, "endpoint must include a transport, e.g. tcp://127.0.0.1:5570" },
         { { "--store", "tape:/dev/st0", "--log-level", "error",
             "--clients", "tcp://127.0.0.1:*", "--workers", "tcp://127.0.0.1:*",
-            "--events", "tcp://127.0.0.1:*", NULL }, 2, "unknown store 'tape:/dev/st0'" },
+            "--events", "tcp://127.0.0.1:*", NULL },
+          2,
+          "unknown store 'tape:/dev/st0'" },
         { { "--log-file", "/nonexistent/dir/zjobd.log", NULL }, 2, "cannot open the log file" }
     };
     for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++) {

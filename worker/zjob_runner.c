@@ -46,61 +46,61 @@
 #include "zjob_util.h"
 #include "zjob_runner.h"
 
-#define READ_SIZE   16384               //  bytes read from a pipe at once
-#define READS_MAX   8                   //  reads of one pipe per update, at most
-#define HIGH_FD     10                  //  where the child parks its pipe ends
-#define IDLE_MS     100                 //  msecs between exit checks when no pipe is open
+#define READ_SIZE 16384  //  bytes read from a pipe at once
+#define READS_MAX 8      //  reads of one pipe per update, at most
+#define HIGH_FD 10       //  where the child parks its pipe ends
+#define IDLE_MS 100      //  msecs between exit checks when no pipe is open
 
 extern char **environ;
 
 struct _zjob_runner_t {
-    pid_t pid;                          //  The command, leader of its process group
-    pid_t watcher;                      //  Its watcher (see the banner), 0 once reaped
-    int life_fd;                        //  Our end of the watcher's life pipe, -1 once closed
-    char *command;                      //  argv[0], for messages
-    int in_fd;                          //  Our end of its stdin, -1 once closed
-    int out_fd;                         //  Our end of its stdout, -1 once closed
-    int err_fd;                         //  Our end of its stderr, -1 once closed
-    int progress_fd;                    //  Our end of its progress pipe, -1 once closed
+    pid_t pid;        //  The command, leader of its process group
+    pid_t watcher;    //  Its watcher (see the banner), 0 once reaped
+    int life_fd;      //  Our end of the watcher's life pipe, -1 once closed
+    char *command;    //  argv[0], for messages
+    int in_fd;        //  Our end of its stdin, -1 once closed
+    int out_fd;       //  Our end of its stdout, -1 once closed
+    int err_fd;       //  Our end of its stderr, -1 once closed
+    int progress_fd;  //  Our end of its progress pipe, -1 once closed
 
-    char *input;                        //  Bytes for stdin (a copy), NULL if none
+    char *input;  //  Bytes for stdin (a copy), NULL if none
     size_t input_size;
-    size_t input_sent;                  //  Bytes of input written so far
-    char *output;                       //  Stdout kept, always NUL-terminated
+    size_t input_sent;  //  Bytes of input written so far
+    char *output;       //  Stdout kept, always NUL-terminated
     size_t output_size;
-    size_t output_cap;                  //  Bytes allocated at output
-    size_t output_max;                  //  Bytes of stdout kept at most
-    bool overflow;                      //  Stdout was longer than output_max
+    size_t output_cap;  //  Bytes allocated at output
+    size_t output_max;  //  Bytes of stdout kept at most
+    bool overflow;      //  Stdout was longer than output_max
 
-    char tail [ZJOB_RUNNER_TAIL_MAX];   //  The last bytes of stderr
+    char tail [ZJOB_RUNNER_TAIL_MAX];  //  The last bytes of stderr
     size_t tail_size;
-    bool tail_cut;                      //  Stderr was longer than the tail
-    char errors [ZJOB_RUNNER_TAIL_MAX + 1];     //  zjob_runner_errors' text
+    bool tail_cut;                           //  Stderr was longer than the tail
+    char errors [ZJOB_RUNNER_TAIL_MAX + 1];  //  zjob_runner_errors' text
 
-    char line [ZJOB_RUNNER_LINE_MAX + 1];       //  Progress line being read
+    char line [ZJOB_RUNNER_LINE_MAX + 1];  //  Progress line being read
     size_t line_size;
-    bool line_cut;                      //  The line is longer than kept
-    bool line_warned;                   //  A bad line was logged (once per run)
-    float progress;                     //  Latest progress, not yet reported
-    char message [ZJOB_RUNNER_LINE_MAX + 1];    //  Its message
-    bool progress_new;                  //  progress/message wait to be reported
-    char reported [ZJOB_RUNNER_LINE_MAX + 1];   //  Message as last reported
-    int64_t reported_at;                //  mono ms of the last report, 0 if none
+    bool line_cut;                             //  The line is longer than kept
+    bool line_warned;                          //  A bad line was logged (once per run)
+    float progress;                            //  Latest progress, not yet reported
+    char message [ZJOB_RUNNER_LINE_MAX + 1];   //  Its message
+    bool progress_new;                         //  progress/message wait to be reported
+    char reported [ZJOB_RUNNER_LINE_MAX + 1];  //  Message as last reported
+    int64_t reported_at;                       //  mono ms of the last report, 0 if none
 
-    int64_t timeout_ms;                 //  Run time limit, 0 if none
-    int64_t grace_ms;                   //  SIGTERM to SIGKILL
-    int64_t started_at;                 //  mono ms of the start
-    int64_t paused_at;                  //  mono ms of the pause, while paused
-    int64_t paused_ms;                  //  Time paused before paused_at
-    int64_t kill_at;                    //  mono ms to send SIGKILL, 0 if none
-    int64_t exited_at;                  //  mono ms the exit was seen, 0 while running
-    int64_t run_ms;                     //  Run time, fixed at the exit
-    bool paused;                        //  SIGSTOP sent, no SIGCONT since
-    bool stopped;                       //  zjob_runner_stop or kill was called
-    bool timed_out;                     //  The run time limit stopped it
-    bool exited;                        //  Reaped
-    int status;                         //  Exit status, -1 if signalled
-    int signal;                         //  Terminating signal, 0 if exited
+    int64_t timeout_ms;  //  Run time limit, 0 if none
+    int64_t grace_ms;    //  SIGTERM to SIGKILL
+    int64_t started_at;  //  mono ms of the start
+    int64_t paused_at;   //  mono ms of the pause, while paused
+    int64_t paused_ms;   //  Time paused before paused_at
+    int64_t kill_at;     //  mono ms to send SIGKILL, 0 if none
+    int64_t exited_at;   //  mono ms the exit was seen, 0 while running
+    int64_t run_ms;      //  Run time, fixed at the exit
+    bool paused;         //  SIGSTOP sent, no SIGCONT since
+    bool stopped;        //  zjob_runner_stop or kill was called
+    bool timed_out;      //  The run time limit stopped it
+    bool exited;         //  Reaped
+    int status;          //  Exit status, -1 if signalled
+    int signal;          //  Terminating signal, 0 if exited
 };
 
 //  --------------------------------------------------------------------------
@@ -113,27 +113,24 @@ s_utf8_length (const unsigned char *text, size_t len)
 {
     unsigned char lead = text [0];
     size_t size;
-    unsigned char low = 0x80, high = 0xBF;      //  Range of the second byte
+    unsigned char low = 0x80, high = 0xBF;  //  Range of the second byte
     if (lead < 0x80)
         return 1;
-    else
-    if (lead >= 0xC2 && lead <= 0xDF)
+    else if (lead >= 0xC2 && lead <= 0xDF)
         size = 2;
-    else
-    if (lead >= 0xE0 && lead <= 0xEF) {
+    else if (lead >= 0xE0 && lead <= 0xEF) {
         size = 3;
         if (lead == 0xE0)
-            low = 0xA0;                 //  No overlong forms
+            low = 0xA0;  //  No overlong forms
         if (lead == 0xED)
-            high = 0x9F;                //  No surrogates
+            high = 0x9F;  //  No surrogates
     }
-    else
-    if (lead >= 0xF0 && lead <= 0xF4) {
+    else if (lead >= 0xF0 && lead <= 0xF4) {
         size = 4;
         if (lead == 0xF0)
             low = 0x90;
         if (lead == 0xF4)
-            high = 0x8F;                //  Nothing above U+10FFFF
+            high = 0x8F;  //  Nothing above U+10FFFF
     }
     else
         return 0;
@@ -152,26 +149,25 @@ zjob_runner_clean_text (char *buf, size_t size, const char *text, size_t len, bo
     size_t out = 0;
     if (size == 0)
         return 0;
-    for (size_t i = 0; i < len; ) {
+    for (size_t i = 0; i < len;) {
         size_t n = s_utf8_length (src + i, len - i);
         const char *put = (const char *) src + i;
         size_t put_size = n;
         if (n == 0 || src [i] == 0x7F
-        ||  (n == 2 && src [i] == 0xC2 && src [i + 1] < 0xA0)) {
-            put = "?";                  //  Not UTF-8, DEL, or a C1 control
+            || (n == 2 && src [i] == 0xC2 && src [i + 1] < 0xA0)) {
+            put = "?";  //  Not UTF-8, DEL, or a C1 control
             put_size = 1;
-            n = n? n: 1;
+            n = n ? n : 1;
         }
-        else
-        if (src [i] < 0x20) {
-            if (src [i] == '\r') {      //  CRLF endings: keep the LF only
+        else if (src [i] < 0x20) {
+            if (src [i] == '\r') {  //  CRLF endings: keep the LF only
                 i++;
                 continue;
             }
-            put = (src [i] == '\n' || src [i] == '\t')? (multiline? put: " "): "?";
+            put = (src [i] == '\n' || src [i] == '\t') ? (multiline ? put : " ") : "?";
         }
         if (out + put_size > size - 1)
-            break;                      //  Never cut a character
+            break;  //  Never cut a character
         memcpy (buf + out, put, put_size);
         out += put_size;
         i += n;
@@ -195,9 +191,10 @@ zjob_runner_parse_progress (const char *line, float *progress_p, const char **me
         end++;
     }
     if (*end && *end != ' ' && *end != '\t')
-        return -1;                      //  "0.5x", "12abc": not a number
+        return -1;  //  "0.5x", "12abc": not a number
     end += strspn (end, " \t");
-    *progress_p = value < 0? 0: value > 1? 1: (float) value;
+    *progress_p = value < 0 ? 0 : value > 1 ? 1
+                                            : (float) value;
     *message_p = end;
     return 0;
 }
@@ -223,7 +220,7 @@ s_environment (const char *const *extra)
     for (size_t i = 0; i < own; i++) {
         const char *entry = environ [i];
         const char *equals = strchr (entry, '=');
-        size_t name_len = equals? (size_t) (equals - entry): strlen (entry);
+        size_t name_len = equals ? (size_t) (equals - entry) : strlen (entry);
         bool replaced = strncmp (entry, progress_fd, name_len + 1) == 0;
         for (size_t j = 0; !replaced && j < more; j++)
             replaced = strncmp (entry, extra [j], name_len) == 0 && extra [j][name_len] == '=';
@@ -247,14 +244,14 @@ s_child (const int fds [4], int exec_fd, int go_fd [2], pid_t parent, char *cons
     setpgid (0, 0);
     prctl (PR_SET_PDEATHSIG, SIGKILL);
     if (getppid () != parent)
-        _exit (127);                    //  The worker died before prctl
-    close (go_fd [1]);                  //  Else our own copy would keep the pipe open
+        _exit (127);    //  The worker died before prctl
+    close (go_fd [1]);  //  Else our own copy would keep the pipe open
     char go;
     ssize_t got;
     while ((got = read (go_fd [0], &go, 1)) < 0 && errno == EINTR)
         ;
     if (got != 1)
-        _exit (127);                    //  The worker died before the watcher was armed
+        _exit (127);  //  The worker died before the watcher was armed
     close (go_fd [0]);
     //  Default dispositions (SIGPIPE is ignored in the worker) and no mask
     struct sigaction dfl;
@@ -262,7 +259,7 @@ s_child (const int fds [4], int exec_fd, int go_fd [2], pid_t parent, char *cons
     dfl.sa_handler = SIG_DFL;
     sigemptyset (&dfl.sa_mask);
     for (int sig = 1; sig < NSIG; sig++)
-        sigaction (sig, &dfl, NULL);    //  Fails harmlessly for KILL, STOP...
+        sigaction (sig, &dfl, NULL);  //  Fails harmlessly for KILL, STOP...
     sigset_t none;
     sigemptyset (&none);
     sigprocmask (SIG_SETMASK, &none, NULL);
@@ -273,13 +270,13 @@ s_child (const int fds [4], int exec_fd, int go_fd [2], pid_t parent, char *cons
     for (int i = 0; ok && i < 4; i++)
         ok = (high [i] = fcntl (fds [i], F_DUPFD_CLOEXEC, HIGH_FD)) >= 0;
     for (int i = 0; ok && i < 4; i++)
-        ok = dup2 (high [i], i) == i;   //  dup2 clears close-on-exec on i
+        ok = dup2 (high [i], i) == i;  //  dup2 clears close-on-exec on i
     if (ok) {
         close_range (ZJOB_RUNNER_PROGRESS_FD + 1, ~0U, CLOSE_RANGE_CLOEXEC);
         execvpe (argv [0], argv, envp);
     }
     int error = errno;
-    if (write (error_fd >= 0? error_fd: exec_fd, &error, sizeof (error)) < 0)
+    if (write (error_fd >= 0 ? error_fd : exec_fd, &error, sizeof (error)) < 0)
         _exit (127);
     _exit (127);
 }
@@ -307,11 +304,10 @@ s_watcher (int life_fd)
         ssize_t got = read (life_fd, (char *) &group + have, sizeof (group) - have);
         if (got > 0)
             have += (size_t) got;
-        else
-        if (got < 0 && errno == EINTR)
+        else if (got < 0 && errno == EINTR)
             continue;
         else
-            _exit (0);                  //  The worker died before it started the job
+            _exit (0);  //  The worker died before it started the job
     }
     char byte;
     ssize_t got;
@@ -355,9 +351,9 @@ s_reap (pid_t pid)
 //  reading its stdin (or a watcher killed by someone) is an EPIPE here,
 //  not the death of the program
 typedef struct {
-    sigset_t pipe_set;                  //  SIGPIPE alone
-    sigset_t old_set;                   //  The thread's mask before
-    bool was_pending;                   //  A SIGPIPE was pending before: not ours
+    sigset_t pipe_set;  //  SIGPIPE alone
+    sigset_t old_set;   //  The thread's mask before
+    bool was_pending;   //  A SIGPIPE was pending before: not ours
 } s_quiet_t;
 
 static void
@@ -463,7 +459,7 @@ s_release (zjob_runner_t *self, pid_t pid, int go_fd, int exec_fd, const char *c
     if (armed)
         armed = write (go_fd, &go, 1) == 1 || errno == EPIPE;
     s_quiet_end (&quiet);
-    close (go_fd);                      //  End of file without the byte: it gives up
+    close (go_fd);  //  End of file without the byte: it gives up
 
     //  Wait for the exec: end of file on the exec pipe means it happened
     int child_errno = 0;
@@ -475,10 +471,10 @@ s_release (zjob_runner_t *self, pid_t pid, int go_fd, int exec_fd, const char *c
     if (got > 0 || !armed) {
         s_watcher_end (self);
         s_reap (pid);
-        self->exited = true;            //  Nothing to kill in destroy
+        self->exited = true;  //  Nothing to kill in destroy
         if (got > 0)
             zjob_error_set (err, ZJOB_BAD_REQUEST, "cannot execute \"%s\": %s", command,
-                            got == sizeof (child_errno)? strerror (child_errno): "unknown error");
+                            got == sizeof (child_errno) ? strerror (child_errno) : "unknown error");
         else
             zjob_error_set (err, ZJOB_INTERNAL, "cannot start \"%s\": its watcher is gone",
                             command);
@@ -501,9 +497,9 @@ zjob_runner_new (const zjob_runner_config_t *config, zjob_error_t *err)
     }
     self->in_fd = self->out_fd = self->err_fd = self->progress_fd = self->life_fd = -1;
     self->status = -1;
-    self->output_max = config->output_max? config->output_max: ZJOB_DATA_MAX;
-    self->timeout_ms = config->timeout_ms > 0? config->timeout_ms: 0;
-    self->grace_ms = config->grace_ms > 0? config->grace_ms: 0;
+    self->output_max = config->output_max ? config->output_max : ZJOB_DATA_MAX;
+    self->timeout_ms = config->timeout_ms > 0 ? config->timeout_ms : 0;
+    self->grace_ms = config->grace_ms > 0 ? config->grace_ms : 0;
     self->command = strdup (config->argv [0]);
     self->output_cap = 4096;
     self->output = (char *) malloc (self->output_cap);
@@ -516,7 +512,7 @@ zjob_runner_new (const zjob_runner_config_t *config, zjob_error_t *err)
     }
     char **envp = s_environment (config->env);
     if (!self->command || !self->output || !envp
-    ||  (config->input_size && config->input && !self->input)) {
+        || (config->input_size && config->input && !self->input)) {
         free (envp);
         zjob_runner_destroy (&self);
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
@@ -626,14 +622,12 @@ s_write_some (zjob_runner_t *self)
                               self->input_size - self->input_sent);
         if (sent > 0)
             self->input_sent += (size_t) sent;
-        else
-        if (sent < 0 && errno == EINTR)
+        else if (sent < 0 && errno == EINTR)
             continue;
+        else if (sent < 0 && errno == EAGAIN)
+            return;  //  The pipe is full: the command is busy
         else
-        if (sent < 0 && errno == EAGAIN)
-            return;                     //  The pipe is full: the command is busy
-        else
-            break;                      //  EPIPE: the command closed its stdin
+            break;  //  EPIPE: the command closed its stdin
     }
     s_close (&self->in_fd);
 }
@@ -651,7 +645,7 @@ s_keep_output (zjob_runner_t *self, const char *data, size_t size)
             cap *= 2;
         char *output = (char *) realloc (self->output, cap);
         if (!output) {
-            self->overflow = true;      //  Out of memory: as good as too long
+            self->overflow = true;  //  Out of memory: as good as too long
             return;
         }
         self->output = output;
@@ -694,12 +688,12 @@ s_progress_line (zjob_runner_t *self)
                                 strlen (message), false);
         self->progress_new = true;
     }
-    else
-    if (!self->line_warned && self->line [strspn (self->line, " \t\r")]) {
+    else if (!self->line_warned && self->line [strspn (self->line, " \t\r")]) {
         char shown [80];
         zjob_runner_clean_text (shown, sizeof (shown), self->line, self->line_size, false);
         zsys_warning ("zjob_runner: %s (pid %d): progress line not understood, expected "
-                      "\"FRACTION [MESSAGE]\": \"%s\"", self->command, (int) self->pid, shown);
+                      "\"FRACTION [MESSAGE]\": \"%s\"",
+                      self->command, (int) self->pid, shown);
         self->line_warned = true;
     }
     self->line_size = 0;
@@ -711,11 +705,11 @@ s_keep_progress (zjob_runner_t *self, const char *data, size_t size)
 {
     while (size) {
         const char *newline = (const char *) memchr (data, '\n', size);
-        size_t part = newline? (size_t) (newline - data): size;
+        size_t part = newline ? (size_t) (newline - data) : size;
         size_t room = ZJOB_RUNNER_LINE_MAX - self->line_size;
         if (part > room)
-            self->line_cut = true;      //  The rest of a long line is dropped
-        size_t take = part < room? part: room;
+            self->line_cut = true;  //  The rest of a long line is dropped
+        size_t take = part < room ? part : room;
         memcpy (self->line + self->line_size, data, take);
         self->line_size += take;
         if (!newline)
@@ -736,15 +730,13 @@ s_read_pipe (zjob_runner_t *self, int *fd_p,
         ssize_t got = read (*fd_p, buffer, sizeof (buffer));
         if (got > 0)
             keep (self, buffer, (size_t) got);
-        else
-        if (got < 0 && errno == EINTR)
+        else if (got < 0 && errno == EINTR)
             continue;
-        else
-        if (got < 0 && errno == EAGAIN)
+        else if (got < 0 && errno == EAGAIN)
             return;
         else {
             if (fd_p == &self->progress_fd && self->line_size)
-                s_progress_line (self);     //  A last line without its newline
+                s_progress_line (self);  //  A last line without its newline
             s_close (fd_p);
         }
     }
@@ -762,7 +754,7 @@ s_check_exit (zjob_runner_t *self)
     memset (&info, 0, sizeof (info));
     int rc = waitid (P_PID, (id_t) self->pid, &info, WEXITED | WNOHANG | WNOWAIT);
     if (rc == 0 && info.si_pid != self->pid)
-        return;                         //  Still running
+        return;  //  Still running
     int status = -1;
     if (rc == 0) {
         //  A zombie keeps its pid, so the group is still ours to kill
@@ -770,8 +762,7 @@ s_check_exit (zjob_runner_t *self)
         s_watcher_end (self);
         status = s_reap (self->pid);
     }
-    else
-    if (errno == EINTR)
+    else if (errno == EINTR)
         return;
     //  (ECHILD: reaped by someone else; the outcome is unknown)
     s_watcher_end (self);
@@ -781,10 +772,9 @@ s_check_exit (zjob_runner_t *self)
     self->paused = false;
     if (status != -1 && WIFEXITED (status))
         self->status = WEXITSTATUS (status);
-    else
-    if (status != -1 && WIFSIGNALED (status))
+    else if (status != -1 && WIFSIGNALED (status))
         self->signal = WTERMSIG (status);
-    s_close (&self->in_fd);             //  Nobody reads it any more
+    s_close (&self->in_fd);  //  Nobody reads it any more
 }
 
 static void
@@ -797,13 +787,12 @@ s_timers (zjob_runner_t *self)
             self->kill_at = 0;
         }
         if (self->timeout_ms && !self->stopped && !self->paused
-        &&  zjob_runner_run_ms (self) >= self->timeout_ms) {
+            && zjob_runner_run_ms (self) >= self->timeout_ms) {
             self->timed_out = true;
             zjob_runner_stop (self);
         }
     }
-    else
-    if (now >= self->exited_at + ZJOB_RUNNER_DRAIN_MS) {
+    else if (now >= self->exited_at + ZJOB_RUNNER_DRAIN_MS) {
         //  Someone outside the group holds the pipes: stop waiting
         s_close (&self->out_fd);
         s_close (&self->err_fd);
@@ -837,7 +826,7 @@ zjob_runner_pollitems (zjob_runner_t *self, zmq_pollitem_t *items, size_t max)
         if (fds [i] >= 0) {
             items [count].socket = NULL;
             items [count].fd = fds [i];
-            items [count].events = i == 0? ZMQ_POLLOUT: ZMQ_POLLIN;
+            items [count].events = i == 0 ? ZMQ_POLLOUT : ZMQ_POLLIN;
             items [count].revents = 0;
             count++;
         }
@@ -860,18 +849,16 @@ zjob_runner_timeout (zjob_runner_t *self)
         if (self->progress_new && self->reported_at + ZJOB_RUNNER_PROGRESS_MS < due)
             due = self->reported_at + ZJOB_RUNNER_PROGRESS_MS;
         if (self->in_fd < 0 && self->out_fd < 0 && self->err_fd < 0 && self->progress_fd < 0
-        &&  now + IDLE_MS < due)
-            due = now + IDLE_MS;        //  Only the exit is left to see
+            && now + IDLE_MS < due)
+            due = now + IDLE_MS;  //  Only the exit is left to see
     }
-    else
-    if (self->out_fd >= 0 || self->err_fd >= 0 || self->progress_fd >= 0)
+    else if (self->out_fd >= 0 || self->err_fd >= 0 || self->progress_fd >= 0)
         due = self->exited_at + ZJOB_RUNNER_DRAIN_MS;
-    else
-    if (self->progress_new)
-        due = now;                      //  Finished: the last report is due at once
+    else if (self->progress_new)
+        due = now;  //  Finished: the last report is due at once
     if (due == INT64_MAX)
         return -1;
-    return due > now? (int) (due - now): 0;
+    return due > now ? (int) (due - now) : 0;
 }
 
 bool
@@ -883,13 +870,13 @@ zjob_runner_progress (zjob_runner_t *self, float *progress_p, const char **messa
     //  the last line is due at once, so that it goes before the result
     int64_t now = zjob_mono_ms ();
     if (!zjob_runner_finished (self)
-    &&  self->reported_at && now < self->reported_at + ZJOB_RUNNER_PROGRESS_MS)
+        && self->reported_at && now < self->reported_at + ZJOB_RUNNER_PROGRESS_MS)
         return false;
     self->reported_at = now;
     self->progress_new = false;
     memcpy (self->reported, self->message, sizeof (self->reported));
     *progress_p = self->progress;
-    *message_p = *self->reported? self->reported: NULL;
+    *message_p = *self->reported ? self->reported : NULL;
     return true;
 }
 
@@ -934,7 +921,7 @@ zjob_runner_stop (zjob_runner_t *self)
         return zjob_runner_kill (self);
     kill (-self->pid, SIGTERM);
     if (self->paused)
-        zjob_runner_resume (self);      //  A stopped process sees SIGTERM only then
+        zjob_runner_resume (self);  //  A stopped process sees SIGTERM only then
     self->kill_at = zjob_mono_ms () + self->grace_ms;
     return 0;
 }
@@ -974,13 +961,13 @@ zjob_runner_paused (zjob_runner_t *self)
 int
 zjob_runner_exit_status (zjob_runner_t *self)
 {
-    return self->exited? self->status: -1;
+    return self->exited ? self->status : -1;
 }
 
 int
 zjob_runner_signal (zjob_runner_t *self)
 {
-    return self->exited? self->signal: 0;
+    return self->exited ? self->signal : 0;
 }
 
 bool
@@ -1001,7 +988,7 @@ zjob_runner_run_ms (zjob_runner_t *self)
     if (self->exited)
         return self->run_ms;
     int64_t now = zjob_mono_ms ();
-    return now - self->started_at - self->paused_ms - (self->paused? now - self->paused_at: 0);
+    return now - self->started_at - self->paused_ms - (self->paused ? now - self->paused_at : 0);
 }
 
 const char *
@@ -1023,7 +1010,7 @@ zjob_runner_errors (zjob_runner_t *self)
 {
     const char *text = self->tail;
     size_t len = self->tail_size;
-    if (self->tail_cut)                 //  Do not start inside a character
+    if (self->tail_cut)  //  Do not start inside a character
         for (int i = 0; i < 3 && len && ((unsigned char) *text & 0xC0) == 0x80; i++) {
             text++;
             len--;

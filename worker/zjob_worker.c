@@ -132,7 +132,7 @@ zjob_task_checkpoint (zjob_task_t *self)
     pthread_mutex_lock (&worker->lock);
     while (self->paused && !self->cancelled && !self->dropped && !self->stopping)
         pthread_cond_wait (&worker->changed, &worker->lock);
-    int rc = self->cancelled || self->dropped || self->stopping? -1: 0;
+    int rc = self->cancelled || self->dropped || self->stopping ? -1 : 0;
     pthread_mutex_unlock (&worker->lock);
     return rc;
 }
@@ -142,8 +142,8 @@ zjob_task_fail (zjob_task_t *self, const char *kind, const char *message)
 {
     free (self->fail_kind);
     free (self->fail_message);
-    self->fail_kind = kind? strdup (kind): NULL;
-    self->fail_message = message? strdup (message): NULL;
+    self->fail_kind = kind ? strdup (kind) : NULL;
+    self->fail_message = message ? strdup (message) : NULL;
 }
 
 //  Set one of a task's flags and wake whoever waits on it
@@ -179,7 +179,7 @@ zjob_worker_new (const char *endpoint, const char *name, const char *const *work
     }
     if (!workflows || count == 0 || count > ZJOB_WORKFLOWS_MAX) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "a worker serves 1 to %d workflows, not %zu",
-                        ZJOB_WORKFLOWS_MAX, workflows? count: 0);
+                        ZJOB_WORKFLOWS_MAX, workflows ? count : 0);
         return NULL;
     }
     for (size_t i = 0; i < count; i++)
@@ -215,7 +215,7 @@ zjob_worker_new (const char *endpoint, const char *name, const char *const *work
     self->results = zlistx_new ();
     self->events = zlistx_new ();
     bool ok = self->endpoint && self->name && self->workflows && self->sock && self->builder
-           && self->tasks && self->results && self->events;
+        && self->tasks && self->results && self->events;
     for (size_t i = 0; ok && i < count; i++)
         ok = (self->workflows [i] = strdup (workflows [i])) != NULL;
     if (!ok) {
@@ -227,7 +227,7 @@ zjob_worker_new (const char *endpoint, const char *name, const char *const *work
     zlistx_set_destructor (self->events, zjob_worker_event_destroy);
     zuuid_t *uuid = zuuid_new ();
     snprintf (self->worker_id, sizeof (self->worker_id), "%s.%d.%.6s", name, (int) getpid (),
-              uuid? zuuid_str (uuid): "000000");
+              uuid ? zuuid_str (uuid) : "000000");
     zuuid_destroy (&uuid);
     self->next_id = 1;
     self->heartbeat_ms = ZJOB_HEARTBEAT_MS;
@@ -300,7 +300,7 @@ zjob_worker_recv (zjob_worker_t *self, int timeout_ms, zjob_task_t **task_p,
                   zjob_error_t *err)
 {
     *task_p = NULL;
-    int64_t deadline = timeout_ms < 0? INT64_MAX: zjob_mono_ms () + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : zjob_mono_ms () + timeout_ms;
     while (true) {
         zjob_worker_notice_t *event = (zjob_worker_notice_t *) zlistx_first (self->events);
         if (event) {
@@ -398,9 +398,9 @@ zjob_worker_progress (zjob_worker_t *self, zjob_task_t *task, float progress,
                       const char *message)
 {
     if (!task || zhashx_lookup (self->tasks, task->job->id) != task || task->cancelled
-    ||  task->dropped)
+        || task->dropped)
         return -1;
-    if (!(progress >= 0))               //  Also catches NaN
+    if (!(progress >= 0))  //  Also catches NaN
         progress = 0;
     if (progress > 1)
         progress = 1;
@@ -429,15 +429,14 @@ s_finish (zjob_worker_t *self, zjob_task_t **task_p, const uint8_t *outputs, siz
         if (failed) {
             //  Cut to the protocol's limits rather than lose the result
             char kind_buf [ZJOB_NAME_MAX + 1];
-            snprintf (kind_buf, sizeof (kind_buf), "%s", kind && *kind? kind: ZJOB_KIND_ERROR);
+            snprintf (kind_buf, sizeof (kind_buf), "%s", kind && *kind ? kind : ZJOB_KIND_ERROR);
             char message_buf [ZJOB_MESSAGE_MAX + 1];
-            snprintf (message_buf, sizeof (message_buf), "%s", message? message: "");
+            snprintf (message_buf, sizeof (message_buf), "%s", message ? message : "");
             result->error_kind = strdup (kind_buf);
             result->error_message = strdup (message_buf);
             ok = result->error_kind && result->error_message;
         }
-        else
-        if (outputs && size) {
+        else if (outputs && size) {
             result->outputs = (uint8_t *) malloc (size);
             if ((ok = result->outputs != NULL)) {
                 memcpy (result->outputs, outputs, size);
@@ -449,8 +448,8 @@ s_finish (zjob_worker_t *self, zjob_task_t **task_p, const uint8_t *outputs, siz
     bool wanted = zjob_worker_task_end (self, task_p, &paused);
     if (!ok || !wanted) {
         void *item = result;
-        zjob_worker_result_destroy (&item);       //  Not wanted: the result is discarded
-        return ok? 0: -1;
+        zjob_worker_result_destroy (&item);  //  Not wanted: the result is discarded
+        return ok ? 0 : -1;
     }
     result->parked = paused;
     zlistx_add_end (self->results, result);
@@ -476,8 +475,7 @@ zjob_worker_complete (zjob_worker_t *self, zjob_task_t **task_p, const uint8_t *
     if (outputs && size > ZJOB_DATA_MAX)
         zjob_error_set (err, ZJOB_TOO_LARGE, "outputs of %zu bytes are over the limit of %d bytes",
                         size, ZJOB_DATA_MAX);
-    else
-    if (outputs && size && !zjob_msgpack_is_map (outputs, size))
+    else if (outputs && size && !zjob_msgpack_is_map (outputs, size))
         zjob_error_set (err, ZJOB_BAD_REQUEST, "outputs of %zu bytes are not one msgpack map",
                         size);
     else {
@@ -522,11 +520,11 @@ zjob_worker_flush (zjob_worker_t *self, int timeout_ms)
         zjob_worker_timers (self);
         if (!zjob_worker_read (self)) {
             int wait = zjob_worker_timeout (self);
-            if (zjob_proto_wait_input (self->sock, wait < left? wait: left) < 0)
+            if (zjob_proto_wait_input (self->sock, wait < left ? wait : left) < 0)
                 break;
         }
     }
-    return s_results_pending (self)? -1: 0;
+    return s_results_pending (self) ? -1 : 0;
 }
 
 zsock_t *

@@ -58,37 +58,40 @@
 extern "C" {
 #endif
 
-#define ZJOB_WORKER_RECONNECT_MIN_MS    100     //  msecs before the first reconnection
-#define ZJOB_WORKER_RECONNECT_MAX_MS    2000    //  msecs between reconnections, at most
-#define ZJOB_WORKER_LINGER_MS           2000    //  msecs stop waits for results to be acked
+#define ZJOB_WORKER_RECONNECT_MIN_MS 100   //  msecs before the first reconnection
+#define ZJOB_WORKER_RECONNECT_MAX_MS 2000  //  msecs between reconnections, at most
+#define ZJOB_WORKER_LINGER_MS 2000         //  msecs stop waits for results to be acked
 
 //  Error kinds (a RESULT's error_kind, PROTOCOL.md 10.5). A program names
 //  its own; those zjob's own components produce are snake_case, and are:
-#define ZJOB_KIND_ERROR         "error"         //  A failure given no kind (libzjob, broker)
-#define ZJOB_KIND_BAD_OUTPUT    "bad_output"    //  Outputs not one msgpack map, or too large
-                                                //  (zjob_worker_complete); stdout not one
-                                                //  JSON object, or too large (zjob-worker)
-#define ZJOB_KIND_HANDLER       "handler"       //  A zjob_worker_run handler returned NULL
-                                                //  without zjob_task_fail
-#define ZJOB_KIND_BAD_INPUT     "bad_input"     //  zjob-worker: inputs not expressible as JSON
-#define ZJOB_KIND_EXIT          "exit"          //  zjob-worker: the command exited non-zero
-#define ZJOB_KIND_SIGNAL        "signal"        //  zjob-worker: the command died by a signal
-#define ZJOB_KIND_EXEC          "exec"          //  zjob-worker: the command cannot be executed
-#define ZJOB_KIND_TIMEOUT       "timeout"       //  zjob-worker: the command ran past --timeout
-#define ZJOB_KIND_SPAWN         "spawn"         //  zjob-worker: no process could be started
-#define ZJOB_KIND_WORKER_LOST   "worker_lost"   //  Broker: the worker was lost on the job's
-                                                //  last attempt (max_attempts)
+#define ZJOB_KIND_ERROR "error"  //  A failure given no kind (libzjob, broker)
+//  Outputs not one msgpack map, or too large
+//  (zjob_worker_complete); stdout not one
+//  JSON object, or too large (zjob-worker)
+#define ZJOB_KIND_BAD_OUTPUT "bad_output"
+//  A zjob_worker_run handler returned NULL
+//  without zjob_task_fail
+#define ZJOB_KIND_HANDLER "handler"
+#define ZJOB_KIND_BAD_INPUT "bad_input"  //  zjob-worker: inputs not expressible as JSON
+#define ZJOB_KIND_EXIT "exit"            //  zjob-worker: the command exited non-zero
+#define ZJOB_KIND_SIGNAL "signal"        //  zjob-worker: the command died by a signal
+#define ZJOB_KIND_EXEC "exec"            //  zjob-worker: the command cannot be executed
+#define ZJOB_KIND_TIMEOUT "timeout"      //  zjob-worker: the command ran past --timeout
+#define ZJOB_KIND_SPAWN "spawn"          //  zjob-worker: no process could be started
+//  Broker: the worker was lost on the job's
+//  last attempt (max_attempts)
+#define ZJOB_KIND_WORKER_LOST "worker_lost"
 
 typedef struct _zjob_worker_t zjob_worker_t;
 typedef struct _zjob_task_t zjob_task_t;
 
 //  What zjob_worker_recv has for the program
 typedef enum {
-    ZJOB_WORKER_NOTHING = 0,            //  Nothing within the timeout
-    ZJOB_WORKER_TASK,                   //  A new task to run
-    ZJOB_WORKER_PAUSE,                  //  Pause the task (it stays held)
-    ZJOB_WORKER_RESUME,                 //  Resume the paused task
-    ZJOB_WORKER_CANCEL                  //  Stop the task; its result is not wanted
+    ZJOB_WORKER_NOTHING = 0,  //  Nothing within the timeout
+    ZJOB_WORKER_TASK,         //  A new task to run
+    ZJOB_WORKER_PAUSE,        //  Pause the task (it stays held)
+    ZJOB_WORKER_RESUME,       //  Resume the paused task
+    ZJOB_WORKER_CANCEL        //  Stop the task; its result is not wanted
 } zjob_worker_event_t;
 
 //  --------------------------------------------------------------------------
@@ -103,14 +106,14 @@ typedef enum {
 //  of threads may create workers and clients at once: CZMQ is set up once,
 //  before the first socket (zjob_czmq_init).
 ZJOB_EXPORT zjob_worker_t *
-    zjob_worker_new (const char *endpoint, const char *name, const char *const *workflows,
-                     size_t count, size_t slots, zjob_error_t *err);
+zjob_worker_new (const char *endpoint, const char *name, const char *const *workflows,
+                 size_t count, size_t slots, zjob_error_t *err);
 
 //  Say DISCONNECT to the broker (which requeues the jobs still held) and
 //  close. Results not yet acknowledged are lost; call zjob_worker_flush
 //  first to wait for them. Accepts NULL; sets *self_p to NULL.
 ZJOB_EXPORT void
-    zjob_worker_destroy (zjob_worker_t **self_p);
+zjob_worker_destroy (zjob_worker_t **self_p);
 
 //  Run the engine for at most timeout_ms (0: only what is due now; -1:
 //  until something comes) and return what the program must act on; *task_p
@@ -119,15 +122,15 @@ ZJOB_EXPORT void
 //  (zsys_interrupted). A broker that is down or refuses READY is not an
 //  error: the engine keeps trying, with its backoff.
 ZJOB_EXPORT int
-    zjob_worker_recv (zjob_worker_t *self, int timeout_ms, zjob_task_t **task_p,
-                      zjob_error_t *err);
+zjob_worker_recv (zjob_worker_t *self, int timeout_ms, zjob_task_t **task_p,
+                  zjob_error_t *err);
 
 //  Report progress (0.0 .. 1.0, message may be NULL) on a task. Sent at
 //  once, never resent: a lost progress report is superseded by the next.
 //  0, or -1 if the task is not held.
 ZJOB_EXPORT int
-    zjob_worker_progress (zjob_worker_t *self, zjob_task_t *task, float progress,
-                          const char *message);
+zjob_worker_progress (zjob_worker_t *self, zjob_task_t *task, float progress,
+                      const char *message);
 
 //  End a task with its outputs (a msgpack map of size bytes; NULL for {})
 //  or with an error (kind: a short snake_case class such as "timeout",
@@ -139,11 +142,11 @@ ZJOB_EXPORT int
 //  (outputs not a msgpack map or too large: the task is then failed with
 //  kind "bad_output" and that error's text instead).
 ZJOB_EXPORT int
-    zjob_worker_complete (zjob_worker_t *self, zjob_task_t **task_p, const uint8_t *outputs,
-                          size_t size, zjob_error_t *err);
+zjob_worker_complete (zjob_worker_t *self, zjob_task_t **task_p, const uint8_t *outputs,
+                      size_t size, zjob_error_t *err);
 ZJOB_EXPORT int
-    zjob_worker_fail (zjob_worker_t *self, zjob_task_t **task_p, const char *kind,
-                      const char *message);
+zjob_worker_fail (zjob_worker_t *self, zjob_task_t **task_p, const char *kind,
+                  const char *message);
 
 //  Stop taking jobs, for good (a worker about to stop). From now on
 //  results give no slot back; the broker's credit for slots still free is
@@ -155,66 +158,66 @@ ZJOB_EXPORT int
 //  Call it on the engine's thread (zjob_worker_run drains by itself on
 //  stop). Returns 0; calling it again does nothing.
 ZJOB_EXPORT int
-    zjob_worker_drain (zjob_worker_t *self);
+zjob_worker_drain (zjob_worker_t *self);
 
 //  Run the engine until every result sent is acknowledged, at most
 //  timeout_ms. Returns 0, or -1 if some are still waiting.
 ZJOB_EXPORT int
-    zjob_worker_flush (zjob_worker_t *self, int timeout_ms);
+zjob_worker_flush (zjob_worker_t *self, int timeout_ms);
 
 //  The DEALER socket, for a poll loop; it is the same socket for the
 //  worker's whole life (a reconnection reuses it). Borrowed; do not read.
 //  A loop that also watches plain descriptors (child processes' pipes)
 //  polls them together with this socket in one zmq_poll.
 ZJOB_EXPORT zsock_t *
-    zjob_worker_sock (zjob_worker_t *self);
+zjob_worker_sock (zjob_worker_t *self);
 
 //  Msecs until the engine has a timer due (heartbeat, liveness, resend):
 //  the longest a poll loop may wait before calling recv again.
 ZJOB_EXPORT int
-    zjob_worker_timeout (zjob_worker_t *self);
+zjob_worker_timeout (zjob_worker_t *self);
 
 //  True once the broker has acknowledged the registration (and after a
 //  reconnection, again when it has acknowledged the new one).
 ZJOB_EXPORT bool
-    zjob_worker_registered (zjob_worker_t *self);
+zjob_worker_registered (zjob_worker_t *self);
 
 //  The worker's name; its id (the name and a random suffix, fixed for
 //  its life: what the broker knows it by and sets as a job's worker_id);
 //  and the number of tasks it holds now.
 ZJOB_EXPORT const char *
-    zjob_worker_name (zjob_worker_t *self);
+zjob_worker_name (zjob_worker_t *self);
 ZJOB_EXPORT const char *
-    zjob_worker_id (zjob_worker_t *self);
+zjob_worker_id (zjob_worker_t *self);
 ZJOB_EXPORT size_t
-    zjob_worker_held (zjob_worker_t *self);
+zjob_worker_held (zjob_worker_t *self);
 
 //  --------------------------------------------------------------------------
 //  Tasks
 
 //  What the broker handed out (borrowed, valid while the task is).
 ZJOB_EXPORT const char *
-    zjob_task_id (zjob_task_t *self);
+zjob_task_id (zjob_task_t *self);
 ZJOB_EXPORT const char *
-    zjob_task_workflow (zjob_task_t *self);
+zjob_task_workflow (zjob_task_t *self);
 //  The inputs: a msgpack map of *size_p bytes.
 ZJOB_EXPORT const uint8_t *
-    zjob_task_inputs (zjob_task_t *self, size_t *size_p);
+zjob_task_inputs (zjob_task_t *self, size_t *size_p);
 //  1 for the first run; more after the job was requeued.
 ZJOB_EXPORT uint32_t
-    zjob_task_attempt (zjob_task_t *self);
+zjob_task_attempt (zjob_task_t *self);
 ZJOB_EXPORT zjob_priority_t
-    zjob_task_priority (zjob_task_t *self);
+zjob_task_priority (zjob_task_t *self);
 //  The job as dispatched (user, tags, metadata...), to read with the
 //  zjob_job_* accessors. Borrowed.
 ZJOB_EXPORT const zjob_job_t *
-    zjob_task_job (zjob_task_t *self);
+zjob_task_job (zjob_task_t *self);
 
 //  The task's state as the broker last told it. Safe from any thread.
 ZJOB_EXPORT bool
-    zjob_task_paused (zjob_task_t *self);
+zjob_task_paused (zjob_task_t *self);
 ZJOB_EXPORT bool
-    zjob_task_cancelled (zjob_task_t *self);
+zjob_task_cancelled (zjob_task_t *self);
 
 //  --------------------------------------------------------------------------
 //  The simple API: a handler per job, on a thread pool
@@ -236,29 +239,29 @@ typedef uint8_t *(zjob_handler_fn) (zjob_task_t *task, size_t *size_p, void *arg
 //  Call it once per worker. Returns 0, or -1 with err filled when the
 //  thread pool cannot start.
 ZJOB_EXPORT int
-    zjob_worker_run (zjob_worker_t *self, zjob_handler_fn *handler, void *arg,
-                     zjob_error_t *err);
+zjob_worker_run (zjob_worker_t *self, zjob_handler_fn *handler, void *arg,
+                 zjob_error_t *err);
 
 //  Ask zjob_worker_run to stop and return. Safe from a signal handler or
 //  another thread: it only sets a flag, read within ZJOB_HEARTBEAT_MS / 10.
 ZJOB_EXPORT void
-    zjob_worker_stop (zjob_worker_t *self);
+zjob_worker_stop (zjob_worker_t *self);
 
 //  From a handler: report progress (0.0 .. 1.0, message may be NULL).
 //  0, or -1 if the task is no longer wanted (cancelled or stopping).
 ZJOB_EXPORT int
-    zjob_task_progress (zjob_task_t *self, float progress, const char *message);
+zjob_task_progress (zjob_task_t *self, float progress, const char *message);
 
 //  From a handler: block while the task is paused. Returns 0 to go on, or
 //  -1 when the task is cancelled or the worker is stopping (the handler
 //  should return at once; its result is not sent as a failure).
 ZJOB_EXPORT int
-    zjob_task_checkpoint (zjob_task_t *self);
+zjob_task_checkpoint (zjob_task_t *self);
 
 //  From a handler: set the error the task fails with when the handler
 //  returns NULL (kind and message copied; either may be NULL).
 ZJOB_EXPORT void
-    zjob_task_fail (zjob_task_t *self, const char *kind, const char *message);
+zjob_task_fail (zjob_task_t *self, const char *kind, const char *message);
 
 #ifdef __cplusplus
 }

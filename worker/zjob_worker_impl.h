@@ -20,31 +20,31 @@
 #include "zjob_proto.h"
 
 struct _zjob_task_t {
-    zjob_job_t *job;                    //  As dispatched; one reference
-    zjob_worker_t *worker;              //  The engine that holds it
+    zjob_job_t *job;        //  As dispatched; one reference
+    zjob_worker_t *worker;  //  The engine that holds it
     //  Under worker->lock
-    bool paused;                        //  The broker said PAUSE (and no RESUME since)
-    bool cancelled;                     //  The broker said CANCEL: no result is wanted
-    bool dropped;                       //  The broker gave it to another worker
-    bool stopping;                      //  zjob_worker_run is stopping
+    bool paused;     //  The broker said PAUSE (and no RESUME since)
+    bool cancelled;  //  The broker said CANCEL: no result is wanted
+    bool dropped;    //  The broker gave it to another worker
+    bool stopping;   //  zjob_worker_run is stopping
     //  Run mode, owned by the handler thread while it runs the task
-    zsock_t *pipe;                      //  The handler thread's PUSH to the run loop
-    char *fail_kind;                    //  Set by zjob_task_fail, or NULL
+    zsock_t *pipe;    //  The handler thread's PUSH to the run loop
+    char *fail_kind;  //  Set by zjob_task_fail, or NULL
     char *fail_message;
 };
 
 //  A result the broker has not settled yet
 typedef struct {
-    char id [ZJOB_ID_LEN + 1];          //  The job's id
-    bool failed;                        //  Else completed
-    uint8_t *outputs;                   //  Completed: a copy of the outputs, or NULL
+    char id [ZJOB_ID_LEN + 1];  //  The job's id
+    bool failed;                //  Else completed
+    uint8_t *outputs;           //  Completed: a copy of the outputs, or NULL
     size_t outputs_size;
-    char *error_kind;                   //  Failed: copies, never NULL
+    char *error_kind;  //  Failed: copies, never NULL
     char *error_message;
-    uint64_t request_id;                //  Of the RESULT last sent, 0 if not sent
-    int64_t resend_at;                  //  mono ms to send again (after a 5xx); 0 = not due
-    bool parked;                        //  The job is paused: held back until RESUME
-    bool due;                           //  Batching: goes out with the next RESULT
+    uint64_t request_id;  //  Of the RESULT last sent, 0 if not sent
+    int64_t resend_at;    //  mono ms to send again (after a 5xx); 0 = not due
+    bool parked;          //  The job is paused: held back until RESUME
+    bool due;             //  Batching: goes out with the next RESULT
 } zjob_worker_result_t;
 
 //  Something recv has for the program
@@ -54,49 +54,49 @@ typedef struct {
 } zjob_worker_notice_t;
 
 struct _zjob_worker_t {
-    char *endpoint;                     //  The broker's workers endpoint
-    char *name;                         //  As given
-    char worker_id [ZJOB_NAME_MAX + 1]; //  name.pid.random, fixed for life
-    char **workflows;                   //  workflow_count names served
+    char *endpoint;                      //  The broker's workers endpoint
+    char *name;                          //  As given
+    char worker_id [ZJOB_NAME_MAX + 1];  //  name.pid.random, fixed for life
+    char **workflows;                    //  workflow_count names served
     size_t workflow_count;
-    size_t slots;                       //  Jobs run at once
-    zsock_t *sock;                      //  DEALER to the broker
-    zjob_msg_builder_t *builder;        //  Reused for every message
-    uint64_t next_id;                   //  Id of the next message sent (from 1, never reset)
+    size_t slots;                 //  Jobs run at once
+    zsock_t *sock;                //  DEALER to the broker
+    zjob_msg_builder_t *builder;  //  Reused for every message
+    uint64_t next_id;             //  Id of the next message sent (from 1, never reset)
 
-    bool registered;                    //  The broker acknowledged our READY
-    uint64_t ready_id;                  //  Id of the READY awaiting its answer, 0 if none
-    uint64_t last_ready_id;             //  Id of the latest READY sent
-    size_t readies;                     //  READYs sent so far
-    int64_t ready_deadline;             //  mono ms when an unanswered READY is given up
-    int64_t retry_at;                   //  mono ms to reconnect and send READY, when none waits
-    int retry_ivl;                      //  msecs of the next backoff pause
-    int64_t heartbeat_ms;               //  msecs between heartbeats, from the broker
-    int64_t liveness;                   //  Heartbeats missed before the broker is dead
-    int64_t last_heard;                 //  mono ms we last heard from the broker
-    int64_t last_sent;                  //  mono ms we last sent to the broker
-    bool draining;                      //  zjob_worker_drain: take no more jobs
-    bool rejoin;                        //  Draining, and the broker may have credit for
-                                        //  us: send READY again (or DISCONNECT)
-    bool disconnected;                  //  DISCONNECT sent; nothing more goes out
-    bool batch;                         //  Announce batching in READY (unless
-                                        //  ZJOB_WORKER_BATCH=0 in the environment)
-    size_t result_batch;                //  Results per RESULT the broker takes (its
-                                        //  READY answer's batch; 1: one at a time)
-    bool results_due;                   //  Some result waits for zjob_worker_results_flush
-    zjob_worker_result_t **flush_chosen;          //  zjob_worker_results_flush's scratch: the results of
-    zjob_result_t *flush_items;         //  one RESULT, and their wire view;
-    size_t flush_max;                   //  entries allocated (grown up to the batch)
-    bool gathering;                     //  zjob_worker_run is ending several tasks:
-                                        //  their results go out together after
+    bool registered;                      //  The broker acknowledged our READY
+    uint64_t ready_id;                    //  Id of the READY awaiting its answer, 0 if none
+    uint64_t last_ready_id;               //  Id of the latest READY sent
+    size_t readies;                       //  READYs sent so far
+    int64_t ready_deadline;               //  mono ms when an unanswered READY is given up
+    int64_t retry_at;                     //  mono ms to reconnect and send READY, when none waits
+    int retry_ivl;                        //  msecs of the next backoff pause
+    int64_t heartbeat_ms;                 //  msecs between heartbeats, from the broker
+    int64_t liveness;                     //  Heartbeats missed before the broker is dead
+    int64_t last_heard;                   //  mono ms we last heard from the broker
+    int64_t last_sent;                    //  mono ms we last sent to the broker
+    bool draining;                        //  zjob_worker_drain: take no more jobs
+    bool rejoin;                          //  Draining, and the broker may have credit for
+                                          //  us: send READY again (or DISCONNECT)
+    bool disconnected;                    //  DISCONNECT sent; nothing more goes out
+    bool batch;                           //  Announce batching in READY (unless
+                                          //  ZJOB_WORKER_BATCH=0 in the environment)
+    size_t result_batch;                  //  Results per RESULT the broker takes (its
+                                          //  READY answer's batch; 1: one at a time)
+    bool results_due;                     //  Some result waits for zjob_worker_results_flush
+    zjob_worker_result_t **flush_chosen;  //  zjob_worker_results_flush's scratch: the results of
+    zjob_result_t *flush_items;           //  one RESULT, and their wire view;
+    size_t flush_max;                     //  entries allocated (grown up to the batch)
+    bool gathering;                       //  zjob_worker_run is ending several tasks:
+                                          //  their results go out together after
 
-    zhashx_t *tasks;                    //  job id -> zjob_task_t, handed out, not ended
-    zlistx_t *results;                  //  zjob_worker_result_t, oldest first
-    zlistx_t *events;                   //  zjob_worker_notice_t waiting for recv
+    zhashx_t *tasks;    //  job id -> zjob_task_t, handed out, not ended
+    zlistx_t *results;  //  zjob_worker_result_t, oldest first
+    zlistx_t *events;   //  zjob_worker_notice_t waiting for recv
 
-    pthread_mutex_t lock;               //  Guards the tasks' state flags
-    pthread_cond_t changed;             //  Broadcast when a flag changes
-    atomic_int stop;                    //  Set by zjob_worker_stop (lock-free: signal-safe)
+    pthread_mutex_t lock;    //  Guards the tasks' state flags
+    pthread_cond_t changed;  //  Broadcast when a flag changes
+    atomic_int stop;         //  Set by zjob_worker_stop (lock-free: signal-safe)
 };
 
 
@@ -106,22 +106,22 @@ struct _zjob_worker_t {
 //  A task of worker holding job (the task takes the caller's reference),
 //  or NULL if out of memory (the caller keeps it); not yet in worker->tasks
 zjob_task_t *
-    zjob_worker_task_new (zjob_worker_t *worker, zjob_job_t *job);
+zjob_worker_task_new (zjob_worker_t *worker, zjob_job_t *job);
 
 //  Set one of a task's flags (under the worker's lock) and wake whoever
 //  waits on it
 void
-    zjob_worker_task_flag (zjob_task_t *task, bool *flag, bool value);
+zjob_worker_task_flag (zjob_task_t *task, bool *flag, bool value);
 
 //  The task ends here: unlink and free it. Returns true if the broker
 //  still wants its result, and in *paused_p whether the job is paused
 //  (its result must wait for RESUME).
 bool
-    zjob_worker_task_end (zjob_worker_t *self, zjob_task_t **task_p, bool *paused_p);
+zjob_worker_task_end (zjob_worker_t *self, zjob_task_t **task_p, bool *paused_p);
 
 //  Say DISCONNECT once; the broker requeues what this worker still holds
 void
-    zjob_worker_disconnect (zjob_worker_t *self, const char *reason);
+zjob_worker_disconnect (zjob_worker_t *self, const char *reason);
 
 
 //  --------------------------------------------------------------------------
@@ -129,43 +129,43 @@ void
 
 //  Begin a message in self->builder with the next request id; returns it
 uint64_t
-    zjob_worker_begin (zjob_worker_t *self, zjob_cmd_t cmd);
+zjob_worker_begin (zjob_worker_t *self, zjob_cmd_t cmd);
 
 //  Finish the message in the builder and send it
 void
-    zjob_worker_send_built (zjob_worker_t *self);
+zjob_worker_send_built (zjob_worker_t *self);
 
 //  zlistx destructor of a kept result (zjob_worker_result_t)
 void
-    zjob_worker_result_destroy (void **item_p);
+zjob_worker_result_destroy (void **item_p);
 
 //  Send a kept result: at once, or, when the broker takes several results
 //  in one RESULT, with the others due at the next zjob_worker_results_flush
 void
-    zjob_worker_result_post (zjob_worker_t *self, zjob_worker_result_t *result);
+zjob_worker_result_post (zjob_worker_t *self, zjob_worker_result_t *result);
 
 //  Send the results that are due, in as few RESULTs as the broker's batch
 //  allows
 void
-    zjob_worker_results_flush (zjob_worker_t *self);
+zjob_worker_results_flush (zjob_worker_t *self);
 
 //  Send READY with the jobs still held; with reconnect, on a new
 //  connection. While draining with nothing to list, DISCONNECT instead.
 void
-    zjob_worker_register (zjob_worker_t *self, bool reconnect);
+zjob_worker_register (zjob_worker_t *self, bool reconnect);
 
 //  zlistx destructor of a queued event (zjob_worker_notice_t)
 void
-    zjob_worker_event_destroy (void **item_p);
+zjob_worker_event_destroy (void **item_p);
 
 //  Read one message from the broker without blocking, and handle it.
 //  Returns true if a message was read (handled or dropped), false if none
 //  was waiting.
 bool
-    zjob_worker_read (zjob_worker_t *self);
+zjob_worker_read (zjob_worker_t *self);
 
 //  Run whatever timer is due
 void
-    zjob_worker_timers (zjob_worker_t *self);
+zjob_worker_timers (zjob_worker_t *self);
 
 #endif

@@ -51,47 +51,47 @@
 #include "zjob_worker.h"
 #include "zjob_proto.h"
 
-#define BROKER_DEFAULT      "tcp://127.0.0.1:5571"  //  zjobd's default workers endpoint
-#define BROKER_ENV          "ZJOB_WORKER_BROKER"    //  the variable naming the endpoint
-#define GRACE_DEFAULT_MS    10000   //  msecs from SIGTERM to SIGKILL, and to finish on stop
-#define POLL_MAX_MS         1000    //  msecs one poll waits at most
-#define LOG_TEXT_MAX        200     //  bytes of an error quoted in a log line
-#define EXIT_USAGE          1       //  exit status: an unknown option, a missing argument
-#define EXIT_BAD_INPUT      2       //  exit status: an invalid option value
-#define EXIT_INTERNAL       8       //  exit status: the worker cannot set itself up or go on
+#define BROKER_DEFAULT "tcp://127.0.0.1:5571"  //  zjobd's default workers endpoint
+#define BROKER_ENV "ZJOB_WORKER_BROKER"        //  the variable naming the endpoint
+#define GRACE_DEFAULT_MS 10000                 //  msecs from SIGTERM to SIGKILL, and to finish on stop
+#define POLL_MAX_MS 1000                       //  msecs one poll waits at most
+#define LOG_TEXT_MAX 200                       //  bytes of an error quoted in a log line
+#define EXIT_USAGE 1                           //  exit status: an unknown option, a missing argument
+#define EXIT_BAD_INPUT 2                       //  exit status: an invalid option value
+#define EXIT_INTERNAL 8                        //  exit status: the worker cannot set itself up or go on
 
 //  The command line
 typedef struct {
-    const char *endpoint;               //  The broker's workers endpoint
-    char name [ZJOB_NAME_MAX + 1];      //  The worker's name
-    const char *workflows [ZJOB_WORKFLOWS_MAX];     //  Served, from argv
+    const char *endpoint;                        //  The broker's workers endpoint
+    char name [ZJOB_NAME_MAX + 1];               //  The worker's name
+    const char *workflows [ZJOB_WORKFLOWS_MAX];  //  Served, from argv
     size_t workflow_count;
-    size_t slots;                       //  Jobs run at once
-    int64_t grace_ms;                   //  Cancel: SIGTERM to SIGKILL; stop: time to finish
-    int64_t timeout_ms;                 //  Run time limit of a job, 0 = none
-    bool verbose;                       //  Log progress reports too
-    char **command;                     //  COMMAND [ARGS...], NULL-terminated (argv's tail)
+    size_t slots;        //  Jobs run at once
+    int64_t grace_ms;    //  Cancel: SIGTERM to SIGKILL; stop: time to finish
+    int64_t timeout_ms;  //  Run time limit of a job, 0 = none
+    bool verbose;        //  Log progress reports too
+    char **command;      //  COMMAND [ARGS...], NULL-terminated (argv's tail)
 } s_options_t;
 
 //  One job this worker holds
 typedef struct {
-    zjob_task_t *task;                  //  The engine's; ended by complete/fail, or held
-    zjob_runner_t *runner;              //  Its command
-    char id [ZJOB_ID_LEN + 1];          //  The job's id, for logs
-    bool cancelled;                     //  The broker cancelled it: no result is wanted
-    bool handed_back;                   //  Stopped by our own stop: leave it to the broker
+    zjob_task_t *task;          //  The engine's; ended by complete/fail, or held
+    zjob_runner_t *runner;      //  Its command
+    char id [ZJOB_ID_LEN + 1];  //  The job's id, for logs
+    bool cancelled;             //  The broker cancelled it: no result is wanted
+    bool handed_back;           //  Stopped by our own stop: leave it to the broker
 } s_run_t;
 
 typedef struct {
-    s_options_t *options;               //  As parsed
-    zjob_worker_t *worker;              //  The engine
-    zlistx_t *runs;                     //  s_run_t, every job held
-    zmq_pollitem_t *items;              //  Poll set, rebuilt every pass
-    s_run_t **owners;                   //  owners[i]: the run items[i] belongs to
-    size_t items_cap;                   //  Entries allocated in items and owners
-    bool stopping;                      //  A stop signal came: no new job starts
-    int64_t stop_at;                    //  mono ms when running commands are stopped
-    bool stopped_all;                   //  They were told to stop
+    s_options_t *options;   //  As parsed
+    zjob_worker_t *worker;  //  The engine
+    zlistx_t *runs;         //  s_run_t, every job held
+    zmq_pollitem_t *items;  //  Poll set, rebuilt every pass
+    s_run_t **owners;       //  owners[i]: the run items[i] belongs to
+    size_t items_cap;       //  Entries allocated in items and owners
+    bool stopping;          //  A stop signal came: no new job starts
+    int64_t stop_at;        //  mono ms when running commands are stopped
+    bool stopped_all;       //  They were told to stop
 } s_app_t;
 
 static int s_signal_pipe [2] = { -1, -1 };
@@ -103,59 +103,59 @@ static void
 s_usage (FILE *out)
 {
     fprintf (out,
-"usage: zjob-worker [options] --workflow NAME [--workflow NAME...] -- COMMAND [ARGS...]\n"
-"\n"
-"Takes jobs of the named workflows from a zjob broker and runs COMMAND once per\n"
-"job, in a process group of its own.\n"
-"\n"
-"Options:\n"
-"  -b, --broker ENDPOINT  the broker's workers endpoint (default: $" BROKER_ENV ",\n"
-"                         else " BROKER_DEFAULT ", where zjobd listens by default)\n"
-"  -w, --workflow NAME    a workflow to serve; repeat for more (1 to %d)\n"
-"  -s, --slots N          jobs run at once, 1 to %d (default 1)\n"
-"  -n, --name NAME        the worker's name in `zjob workers` (default COMMAND@HOST)\n"
-"  -g, --grace SECONDS    from SIGTERM to SIGKILL when a job is cancelled, and the\n"
-"                         time running jobs get to finish on a stop (default %d)\n"
-"  -t, --timeout SECONDS  fail a job that runs longer, paused time excluded\n"
-"                         (default: no limit)\n"
-"  -v, --verbose          also log each progress report\n"
-"  -h, --help             this text\n"
-"SECONDS is a number (0.5) or a duration with its unit (500ms, 2m).\n"
-"\n"
-"What the command gets and gives:\n"
-"  stdin   the job's inputs: one JSON object, then a newline and end of file\n"
-"  env     ZJOB_JOB_ID, ZJOB_WORKFLOW, ZJOB_ATTEMPT (1 on the first run),\n"
-"          ZJOB_PRIORITY (low, medium, high, critical), ZJOB_WORKER_ID,\n"
-"          ZJOB_PROGRESS_FD=3\n"
-"  fd 3    progress: write lines \"FRACTION [MESSAGE]\", FRACTION from 0 to 1\n"
-"          or a percentage:   echo \"0.4 resizing\" >&3   echo \"40%%\" >&3\n"
-"  stdout  the outputs: one JSON object (nothing at all means {})\n"
-"  stderr  its last 1 KiB is the error message when the job fails\n"
-"  exit 0 completes the job. It fails, with this error kind, on:\n"
-"          exit        a non-zero exit status\n"
-"          signal      death by a signal\n"
-"          bad_output  stdout that is not one JSON object (or over 1 MiB)\n"
-"          exec        a command that cannot be executed\n"
-"          timeout     a run longer than --timeout\n"
-"          spawn       no process could be started (pipes, fork: see the log)\n"
-"  When the command exits, what it left running in its process group is killed.\n"
-"\n"
-"Pause sends SIGSTOP to the job's process group and resume SIGCONT; cancel\n"
-"sends SIGTERM, then SIGKILL after the grace.\n"
-"\n"
-"SIGTERM or SIGINT stops the worker: it takes no new job, running jobs get the\n"
-"grace to finish, then their commands are stopped as on cancel and the jobs\n"
-"are handed back to the broker, which queues them again. A second signal kills\n"
-"the commands at once. The commands die with the worker even if it is killed\n"
-"with SIGKILL: each job has a watcher process that kills the job's whole process\n"
-"group when the worker dies.\n"
-"\n"
-"Exit status: 0 after a stop by signal; 1 bad usage (an unknown option, a\n"
-"missing argument or value); 2 bad input (an invalid option value, such as an\n"
-"endpoint that cannot be used); 8 the worker cannot set itself up or go on (no\n"
-"memory, no signal handling). A broker that is down or refuses the worker is\n"
-"tried again and again. Logs go to stderr.\n",
-        ZJOB_WORKFLOWS_MAX, ZJOB_SLOTS_MAX, GRACE_DEFAULT_MS / 1000);
+             "usage: zjob-worker [options] --workflow NAME [--workflow NAME...] -- COMMAND [ARGS...]\n"
+             "\n"
+             "Takes jobs of the named workflows from a zjob broker and runs COMMAND once per\n"
+             "job, in a process group of its own.\n"
+             "\n"
+             "Options:\n"
+             "  -b, --broker ENDPOINT  the broker's workers endpoint (default: $" BROKER_ENV ",\n"
+             "                         else " BROKER_DEFAULT ", where zjobd listens by default)\n"
+             "  -w, --workflow NAME    a workflow to serve; repeat for more (1 to %d)\n"
+             "  -s, --slots N          jobs run at once, 1 to %d (default 1)\n"
+             "  -n, --name NAME        the worker's name in `zjob workers` (default COMMAND@HOST)\n"
+             "  -g, --grace SECONDS    from SIGTERM to SIGKILL when a job is cancelled, and the\n"
+             "                         time running jobs get to finish on a stop (default %d)\n"
+             "  -t, --timeout SECONDS  fail a job that runs longer, paused time excluded\n"
+             "                         (default: no limit)\n"
+             "  -v, --verbose          also log each progress report\n"
+             "  -h, --help             this text\n"
+             "SECONDS is a number (0.5) or a duration with its unit (500ms, 2m).\n"
+             "\n"
+             "What the command gets and gives:\n"
+             "  stdin   the job's inputs: one JSON object, then a newline and end of file\n"
+             "  env     ZJOB_JOB_ID, ZJOB_WORKFLOW, ZJOB_ATTEMPT (1 on the first run),\n"
+             "          ZJOB_PRIORITY (low, medium, high, critical), ZJOB_WORKER_ID,\n"
+             "          ZJOB_PROGRESS_FD=3\n"
+             "  fd 3    progress: write lines \"FRACTION [MESSAGE]\", FRACTION from 0 to 1\n"
+             "          or a percentage:   echo \"0.4 resizing\" >&3   echo \"40%%\" >&3\n"
+             "  stdout  the outputs: one JSON object (nothing at all means {})\n"
+             "  stderr  its last 1 KiB is the error message when the job fails\n"
+             "  exit 0 completes the job. It fails, with this error kind, on:\n"
+             "          exit        a non-zero exit status\n"
+             "          signal      death by a signal\n"
+             "          bad_output  stdout that is not one JSON object (or over 1 MiB)\n"
+             "          exec        a command that cannot be executed\n"
+             "          timeout     a run longer than --timeout\n"
+             "          spawn       no process could be started (pipes, fork: see the log)\n"
+             "  When the command exits, what it left running in its process group is killed.\n"
+             "\n"
+             "Pause sends SIGSTOP to the job's process group and resume SIGCONT; cancel\n"
+             "sends SIGTERM, then SIGKILL after the grace.\n"
+             "\n"
+             "SIGTERM or SIGINT stops the worker: it takes no new job, running jobs get the\n"
+             "grace to finish, then their commands are stopped as on cancel and the jobs\n"
+             "are handed back to the broker, which queues them again. A second signal kills\n"
+             "the commands at once. The commands die with the worker even if it is killed\n"
+             "with SIGKILL: each job has a watcher process that kills the job's whole process\n"
+             "group when the worker dies.\n"
+             "\n"
+             "Exit status: 0 after a stop by signal; 1 bad usage (an unknown option, a\n"
+             "missing argument or value); 2 bad input (an invalid option value, such as an\n"
+             "endpoint that cannot be used); 8 the worker cannot set itself up or go on (no\n"
+             "memory, no signal handling). A broker that is down or refuses the worker is\n"
+             "tried again and again. Logs go to stderr.\n",
+             ZJOB_WORKFLOWS_MAX, ZJOB_SLOTS_MAX, GRACE_DEFAULT_MS / 1000);
 }
 
 //  Say what is wrong with the command line; returns status, the exit
@@ -169,8 +169,8 @@ s_usage_error (int status, const char *format, ...)
     vfprintf (stderr, format, args);
     va_end (args);
     fprintf (stderr,
-        "\nusage: zjob-worker [options] --workflow NAME [--workflow NAME...] -- COMMAND [ARGS...]\n"
-        "Try 'zjob-worker --help' for more.\n");
+             "\nusage: zjob-worker [options] --workflow NAME [--workflow NAME...] -- COMMAND [ARGS...]\n"
+             "Try 'zjob-worker --help' for more.\n");
     return status;
 }
 
@@ -182,9 +182,10 @@ s_parse_seconds (const char *text)
     double seconds = strtod (text, &end);
     if (end != text && *end == '\0')
         return isfinite (seconds) && seconds >= 0 && seconds <= 1e9
-             ? (int64_t) (seconds * 1000 + 0.5): -1;
+            ? (int64_t) (seconds * 1000 + 0.5)
+            : -1;
     //  A plain number was seconds; zjob_duration_parse would read it as msecs
-    return strspn (text, "0123456789") < strlen (text)? zjob_duration_parse (text): -1;
+    return strspn (text, "0123456789") < strlen (text) ? zjob_duration_parse (text) : -1;
 }
 
 //  The default name: COMMAND@HOST, cut to fit and cleaned to a valid name
@@ -195,15 +196,15 @@ s_default_name (s_options_t *options)
     if (gethostname (host, sizeof (host) - 1) != 0)
         snprintf (host, sizeof (host), "%s", "localhost");
     const char *command = strrchr (options->command [0], '/');
-    command = command? command + 1: options->command [0];
+    command = command ? command + 1 : options->command [0];
     char name [512];
     snprintf (name, sizeof (name), "%.200s@%.255s", command, host);
-    name [ZJOB_NAME_MAX - 9] = '\0';   //  The engine adds 9 bytes to make the id
+    name [ZJOB_NAME_MAX - 9] = '\0';  //  The engine adds 9 bytes to make the id
     for (char *c = name; *c; c++)
         if (*c <= ' ' || *c > '~')
             *c = '_';
-    const char *chosen = zjob_name_valid (name)? name: "zjob-worker";
-    memcpy (options->name, chosen, strlen (chosen) + 1);   //  It fits: cut above
+    const char *chosen = zjob_name_valid (name) ? name : "zjob-worker";
+    memcpy (options->name, chosen, strlen (chosen) + 1);  //  It fits: cut above
 }
 
 //  Parse argv into options; returns 0, or the exit status after an error
@@ -212,14 +213,14 @@ static int
 s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
 {
     static const struct option longs [] = {
-        { "broker",   required_argument, NULL, 'b' },
+        { "broker", required_argument, NULL, 'b' },
         { "workflow", required_argument, NULL, 'w' },
-        { "slots",    required_argument, NULL, 's' },
-        { "name",     required_argument, NULL, 'n' },
-        { "grace",    required_argument, NULL, 'g' },
-        { "timeout",  required_argument, NULL, 't' },
-        { "verbose",  no_argument,       NULL, 'v' },
-        { "help",     no_argument,       NULL, 'h' },
+        { "slots", required_argument, NULL, 's' },
+        { "name", required_argument, NULL, 'n' },
+        { "grace", required_argument, NULL, 'g' },
+        { "timeout", required_argument, NULL, 't' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     memset (options, 0, sizeof (*options));
@@ -227,7 +228,7 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
     options->grace_ms = GRACE_DEFAULT_MS;
     const char *name = NULL;
     *done_p = true;
-    opterr = 0;                         //  Our messages, not getopt's
+    opterr = 0;  //  Our messages, not getopt's
     int opt;
     //  "+": options end at the first non-option, so the command's own
     //  options are never taken for ours, even without "--"
@@ -240,7 +241,7 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
             case 'w':
                 if (!zjob_name_valid (optarg))
                     return s_usage_error (EXIT_BAD_INPUT, "bad workflow name \"%s\": it takes 1 "
-                                          "to %d printable characters without spaces",
+                                                          "to %d printable characters without spaces",
                                           optarg, ZJOB_NAME_MAX);
                 if (options->workflow_count == ZJOB_WORKFLOWS_MAX)
                     return s_usage_error (EXIT_USAGE, "too many workflows: %d at most",
@@ -251,7 +252,8 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
                 long slots = strtol (optarg, &end, 10);
                 if (end == optarg || *end || slots < 1 || slots > ZJOB_SLOTS_MAX)
                     return s_usage_error (EXIT_BAD_INPUT, "bad --slots \"%s\": give a number "
-                                          "from 1 to %d", optarg, ZJOB_SLOTS_MAX);
+                                                          "from 1 to %d",
+                                          optarg, ZJOB_SLOTS_MAX);
                 options->slots = (size_t) slots;
                 break;
             }
@@ -263,9 +265,9 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
                 int64_t ms = s_parse_seconds (optarg);
                 if (ms < 0)
                     return s_usage_error (EXIT_BAD_INPUT, "bad --%s \"%s\": give seconds "
-                                          "(10, 0.5) or a duration (500ms, 2m)",
-                                          opt == 'g'? "grace": "timeout", optarg);
-                *(opt == 'g'? &options->grace_ms: &options->timeout_ms) = ms;
+                                                          "(10, 0.5) or a duration (500ms, 2m)",
+                                          opt == 'g' ? "grace" : "timeout", optarg);
+                *(opt == 'g' ? &options->grace_ms : &options->timeout_ms) = ms;
                 break;
             }
             case 'v':
@@ -286,7 +288,7 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
         return s_usage_error (EXIT_USAGE, "no workflow given: name one with --workflow NAME");
     if (optind >= argc)
         return s_usage_error (EXIT_USAGE, "no command given: put it after --, as in "
-                              "zjob-worker -w resize -- ./resize.sh");
+                                          "zjob-worker -w resize -- ./resize.sh");
     options->command = argv + optind;
     if (!options->endpoint)
         options->endpoint = getenv (BROKER_ENV);
@@ -295,7 +297,8 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
     if (name) {
         if (!zjob_name_valid (name) || strlen (name) > ZJOB_NAME_MAX - 9)
             return s_usage_error (EXIT_BAD_INPUT, "bad --name \"%s\": it takes 1 to %d "
-                                  "printable characters without spaces", name, ZJOB_NAME_MAX - 9);
+                                                  "printable characters without spaces",
+                                  name, ZJOB_NAME_MAX - 9);
         snprintf (options->name, sizeof (options->name), "%s", name);
     }
     else
@@ -392,7 +395,7 @@ s_fail (s_app_t *app, s_run_t *run, const char *kind, const char *message)
 static void
 s_failure_message (char *buf, size_t size, const char *what, const char *errors)
 {
-    int used = snprintf (buf, size, *errors? "%s: ": "%s (nothing on stderr)", what);
+    int used = snprintf (buf, size, *errors ? "%s: " : "%s (nothing on stderr)", what);
     if (used < 0 || (size_t) used >= size || !*errors)
         return;
     size_t room = size - 1 - (size_t) used;
@@ -403,7 +406,7 @@ s_failure_message (char *buf, size_t size, const char *what, const char *errors)
         room -= 3;
         errors += len - room;
         while (((unsigned char) *errors & 0xC0) == 0x80)
-            errors++;                   //  Start on a whole character
+            errors++;  //  Start on a whole character
         len = strlen (errors);
     }
     memcpy (buf + used, errors, len + 1);
@@ -419,36 +422,32 @@ s_finish (s_app_t *app, s_run_t *run)
     double seconds = (double) zjob_runner_run_ms (runner) / 1000;
     if (run->handed_back) {
         zsys_info ("job %s stopped after %.1fs and handed back to the broker", run->id, seconds);
-        return;                         //  Still held: the DISCONNECT requeues it
+        return;  //  Still held: the DISCONNECT requeues it
     }
     if (run->cancelled) {
         zsys_info ("job %s cancelled: its command stopped after %.1fs", run->id, seconds);
-        s_fail (app, run, "cancelled", "cancelled");    //  Not sent: unwanted
+        s_fail (app, run, "cancelled", "cancelled");  //  Not sent: unwanted
     }
-    else
-    if (zjob_runner_timed_out (runner)) {
+    else if (zjob_runner_timed_out (runner)) {
         snprintf (what, sizeof (what), "ran longer than the time limit of %.3gs",
                   (double) app->options->timeout_ms / 1000);
         s_failure_message (message, sizeof (message), what, zjob_runner_errors (runner));
         s_fail (app, run, ZJOB_KIND_TIMEOUT, message);
     }
-    else
-    if (zjob_runner_signal (runner)) {
+    else if (zjob_runner_signal (runner)) {
         int sig = zjob_runner_signal (runner);
         const char *abbrev = sigabbrev_np (sig);
         snprintf (what, sizeof (what), "killed by signal %d (SIG%s)", sig,
-                  abbrev? abbrev: "?");
+                  abbrev ? abbrev : "?");
         s_failure_message (message, sizeof (message), what, zjob_runner_errors (runner));
         s_fail (app, run, ZJOB_KIND_SIGNAL, message);
     }
-    else
-    if (zjob_runner_exit_status (runner) != 0) {
+    else if (zjob_runner_exit_status (runner) != 0) {
         snprintf (what, sizeof (what), "exit status %d", zjob_runner_exit_status (runner));
         s_failure_message (message, sizeof (message), what, zjob_runner_errors (runner));
         s_fail (app, run, ZJOB_KIND_EXIT, message);
     }
-    else
-    if (zjob_runner_overflow (runner)) {
+    else if (zjob_runner_overflow (runner)) {
         snprintf (message, sizeof (message), "stdout is over the limit of %d bytes",
                   ZJOB_DATA_MAX);
         s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, message);
@@ -461,14 +460,12 @@ s_finish (s_app_t *app, s_run_t *run)
         zjob_error_t err;
         if (strlen (output) != size)
             s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, "stdout holds a NUL byte: it must be a JSON object");
-        else
-        if (output [strspn (output, " \t\r\n")] != '\0'
-        &&  zjob_json_to_msgpack (output, &outputs, &outputs_size, &err) != 0) {
+        else if (output [strspn (output, " \t\r\n")] != '\0'
+                 && zjob_json_to_msgpack (output, &outputs, &outputs_size, &err) != 0) {
             snprintf (message, sizeof (message), "stdout is not a JSON object: %s", err.text);
             s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, message);
         }
-        else
-        if (outputs_size > ZJOB_DATA_MAX) {
+        else if (outputs_size > ZJOB_DATA_MAX) {
             snprintf (message, sizeof (message),
                       "outputs of %zu bytes (as msgpack) are over the limit of %d bytes",
                       outputs_size, ZJOB_DATA_MAX);
@@ -500,14 +497,14 @@ s_start (s_app_t *app, zjob_task_t *task)
     zjob_error_t err;
     size_t size;
     const uint8_t *inputs = zjob_task_inputs (task, &size);
-    char *json = size? zjob_msgpack_to_json (inputs, size, ZJOB_JSON_COMPACT, &err)
-                     : strdup ("{}");
-    char *input = json? zsys_sprintf ("%s\n", json): NULL;
+    char *json = size ? zjob_msgpack_to_json (inputs, size, ZJOB_JSON_COMPACT, &err)
+                      : strdup ("{}");
+    char *input = json ? zsys_sprintf ("%s\n", json) : NULL;
     free (json);
     if (!input) {
         char message [ZJOB_MESSAGE_MAX];
         snprintf (message, sizeof (message), "inputs cannot be given as JSON: %s",
-                  size? err.text: "out of memory");
+                  size ? err.text : "out of memory");
         s_fail (app, run, ZJOB_KIND_BAD_INPUT, message);
         s_run_delete (app, run);
         return;
@@ -540,7 +537,7 @@ s_start (s_app_t *app, zjob_task_t *task)
         zstr_free (&env [i]);
     zstr_free (&input);
     if (!run->runner) {
-        s_fail (app, run, err.code == ZJOB_BAD_REQUEST? ZJOB_KIND_EXEC: ZJOB_KIND_SPAWN, err.text);
+        s_fail (app, run, err.code == ZJOB_BAD_REQUEST ? ZJOB_KIND_EXEC : ZJOB_KIND_SPAWN, err.text);
         s_run_delete (app, run);
         return;
     }
@@ -556,9 +553,9 @@ s_stop_all (s_app_t *app, bool now)
          run = (s_run_t *) zlistx_next (app->runs)) {
         if (!run->runner)
             continue;
-        int rc = now? zjob_runner_kill (run->runner): zjob_runner_stop (run->runner);
+        int rc = now ? zjob_runner_kill (run->runner) : zjob_runner_stop (run->runner);
         if (rc == 0 && !run->cancelled)
-            run->handed_back = true;    //  Its outcome is ours, not the job's
+            run->handed_back = true;  //  Its outcome is ours, not the job's
     }
     app->stopped_all = true;
 }
@@ -568,7 +565,7 @@ static void
 s_on_event (s_app_t *app, int kind, zjob_task_t *task)
 {
     if (kind == ZJOB_WORKER_TASK) {
-        s_start (app, task);            //  Never while stopping: the engine is drained
+        s_start (app, task);  //  Never while stopping: the engine is drained
         return;
     }
     s_run_t *run = s_run_find (app, task);
@@ -579,14 +576,12 @@ s_on_event (s_app_t *app, int kind, zjob_task_t *task)
             zsys_info ("job %s paused (SIGSTOP to process group %d)", run->id,
                        (int) zjob_runner_pid (run->runner));
     }
-    else
-    if (kind == ZJOB_WORKER_RESUME && run->runner) {
+    else if (kind == ZJOB_WORKER_RESUME && run->runner) {
         if (zjob_runner_resume (run->runner) == 0)
             zsys_info ("job %s resumed (SIGCONT to process group %d)", run->id,
                        (int) zjob_runner_pid (run->runner));
     }
-    else
-    if (kind == ZJOB_WORKER_CANCEL) {
+    else if (kind == ZJOB_WORKER_CANCEL) {
         run->cancelled = true;
         run->handed_back = false;
         if (zjob_runner_stop (run->runner) == 0)
@@ -614,7 +609,7 @@ s_on_signals (s_app_t *app, bool *reap_p)
                 zjob_worker_drain (app->worker);
                 zsys_info ("%s: taking no new job; %zu running get %.3gs to finish "
                            "(signal again to stop them now)",
-                           sigabbrev_np (signals [i])? sigabbrev_np (signals [i]): "signal",
+                           sigabbrev_np (signals [i]) ? sigabbrev_np (signals [i]) : "signal",
                            zlistx_size (app->runs), (double) app->options->grace_ms / 1000);
             }
             else {
@@ -663,9 +658,9 @@ s_serve (s_app_t *app)
             zsys_error ("out of memory");
             return -1;
         }
-        app->items [0] = (zmq_pollitem_t) { zsock_resolve (zjob_worker_sock (app->worker)),
-                                            0, ZMQ_POLLIN, 0 };
-        app->items [1] = (zmq_pollitem_t) { NULL, s_signal_pipe [0], ZMQ_POLLIN, 0 };
+        app->items [0] = (zmq_pollitem_t){ zsock_resolve (zjob_worker_sock (app->worker)),
+                                           0, ZMQ_POLLIN, 0 };
+        app->items [1] = (zmq_pollitem_t){ NULL, s_signal_pipe [0], ZMQ_POLLIN, 0 };
         size_t count = 2;
         int wait = zjob_worker_timeout (app->worker);
         if (wait < 0 || wait > POLL_MAX_MS)
@@ -686,7 +681,7 @@ s_serve (s_app_t *app)
         if (app->stopping && !app->stopped_all) {
             int64_t left = app->stop_at - zjob_mono_ms ();
             if (left < wait)
-                wait = left > 0? (int) left: 0;
+                wait = left > 0 ? (int) left : 0;
         }
         if (zmq_poll (app->items, (int) count, wait) < 0 && errno != EINTR) {
             zsys_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
@@ -727,10 +722,10 @@ s_serve (s_app_t *app)
             float progress;
             const char *message;
             if (run->runner && !run->cancelled && !run->handed_back
-            &&  zjob_runner_progress (run->runner, &progress, &message)) {
+                && zjob_runner_progress (run->runner, &progress, &message)) {
                 if (app->options->verbose)
                     zsys_info ("job %s progress %.0f%% %s", run->id, progress * 100,
-                               message? message: "");
+                               message ? message : "");
                 zjob_worker_progress (app->worker, run->task, progress, message);
             }
             if (run->runner && zjob_runner_finished (run->runner)) {
@@ -779,8 +774,8 @@ main (int argc, char *argv [])
     app.worker = zjob_worker_new (options.endpoint, options.name, options.workflows,
                                   options.workflow_count, options.slots, &err);
     if (!app.worker || !app.runs) {
-        fprintf (stderr, "zjob-worker: %s\n", app.worker? "out of memory": err.text);
-        status = !app.worker && err.code == ZJOB_BAD_REQUEST? EXIT_BAD_INPUT: EXIT_INTERNAL;
+        fprintf (stderr, "zjob-worker: %s\n", app.worker ? "out of memory" : err.text);
+        status = !app.worker && err.code == ZJOB_BAD_REQUEST ? EXIT_BAD_INPUT : EXIT_INTERNAL;
         zjob_worker_destroy (&app.worker);
         zlistx_destroy (&app.runs);
         return status;
@@ -794,12 +789,12 @@ main (int argc, char *argv [])
     char workflows [1024] = "";
     for (size_t i = 0; i < options.workflow_count; i++)
         snprintf (workflows + strlen (workflows), sizeof (workflows) - strlen (workflows),
-                  "%s%s", i? ", ": "", options.workflows [i]);
+                  "%s%s", i ? ", " : "", options.workflows [i]);
     zsys_info ("worker %s serving %s from %s with %zu slot%s: runs `%s` per job "
                "(inputs on stdin, outputs as JSON on stdout, progress lines "
                "\"FRACTION [MESSAGE]\" on fd 3)",
                zjob_worker_id (app.worker), workflows, options.endpoint, options.slots,
-               options.slots == 1? "": "s", command? command: options.command [0]);
+               options.slots == 1 ? "" : "s", command ? command : options.command [0]);
     free (command);
 
     int rc = s_serve (&app);
@@ -812,11 +807,11 @@ main (int argc, char *argv [])
         if (zjob_worker_flush (app.worker, ZJOB_WORKER_LINGER_MS) != 0)
             zsys_warning ("some results were not acknowledged by the broker");
         size_t held = zjob_worker_held (app.worker);
-        zsys_info ("stopped; %zu job%s handed back to the broker", held, held == 1? "": "s");
+        zsys_info ("stopped; %zu job%s handed back to the broker", held, held == 1 ? "" : "s");
     }
     zjob_worker_destroy (&app.worker);
     zlistx_destroy (&app.runs);
     free (app.items);
     free (app.owners);
-    return rc == 0? 0: EXIT_INTERNAL;
+    return rc == 0 ? 0 : EXIT_INTERNAL;
 }

@@ -28,26 +28,27 @@
 //  The simple API: a thread pool
 
 //  What a handler thread reports to the run loop
-typedef enum { REPORT_PROGRESS, REPORT_DONE } s_report_kind_t;
+typedef enum { REPORT_PROGRESS,
+               REPORT_DONE } s_report_kind_t;
 typedef struct {
     s_report_kind_t kind;
     zjob_task_t *task;
-    float progress;                     //  PROGRESS
-    char *message;                      //  PROGRESS, may be NULL
-    uint8_t *outputs;                   //  DONE: the handler's buffer, NULL if it failed
+    float progress;    //  PROGRESS
+    char *message;     //  PROGRESS, may be NULL
+    uint8_t *outputs;  //  DONE: the handler's buffer, NULL if it failed
     size_t size;
 } s_report_t;
 
 typedef struct {
-    zjob_worker_t *worker;              //  The engine (its lock guards the queue)
-    zjob_handler_fn *handler;           //  The program's handler and its argument
+    zjob_worker_t *worker;     //  The engine (its lock guards the queue)
+    zjob_handler_fn *handler;  //  The program's handler and its argument
     void *arg;
-    zlistx_t *queue;                    //  Tasks waiting for a thread
-    size_t running;                     //  Handlers running now
-    bool closing;                       //  Threads exit when they see it
-    char endpoint [64];                 //  inproc endpoint of reports
-    pthread_t *threads;                 //  One per slot
-    size_t thread_count;                //  Threads started
+    zlistx_t *queue;      //  Tasks waiting for a thread
+    size_t running;       //  Handlers running now
+    bool closing;         //  Threads exit when they see it
+    char endpoint [64];   //  inproc endpoint of reports
+    pthread_t *threads;   //  One per slot
+    size_t thread_count;  //  Threads started
 } s_pool_t;
 
 static void *
@@ -67,7 +68,7 @@ s_pool_thread (void *arg)
         }
         pthread_mutex_unlock (&worker->lock);
         if (!task)
-            break;                      //  Closing, and nothing left to run
+            break;  //  Closing, and nothing left to run
 
         task->pipe = pipe;
         s_report_t *report = (s_report_t *) zmalloc (sizeof (s_report_t));
@@ -78,7 +79,7 @@ s_pool_thread (void *arg)
             report->kind = REPORT_DONE;
             report->task = task;
             report->outputs = outputs;
-            report->size = outputs? size: 0;
+            report->size = outputs ? size : 0;
             if (zsock_send (pipe, "p", report) == 0)
                 continue;
             free (report);
@@ -98,7 +99,7 @@ zjob_task_progress (zjob_task_t *self, float progress, const char *message)
 {
     if (zjob_task_cancelled (self))
         return -1;
-    if (!self->pipe)                    //  Not in a pool: the engine's own thread
+    if (!self->pipe)  //  Not in a pool: the engine's own thread
         return zjob_worker_progress (self->worker, self, progress, message);
     s_report_t *report = (s_report_t *) zmalloc (sizeof (s_report_t));
     if (!report)
@@ -106,7 +107,7 @@ zjob_task_progress (zjob_task_t *self, float progress, const char *message)
     report->kind = REPORT_PROGRESS;
     report->task = self;
     report->progress = progress;
-    report->message = message? strdup (message): NULL;
+    report->message = message ? strdup (message) : NULL;
     if (zsock_send (self->pipe, "p", report) != 0) {
         free (report->message);
         free (report);
@@ -132,13 +133,12 @@ s_pool_report (s_pool_t *pool, s_report_t *report)
             zjob_error_t error;
             zjob_worker_complete (worker, &task, report->outputs, report->size, &error);
         }
-        else
-        if (stopping)
+        else if (stopping)
             //  Interrupted by the stop: hand the job back, do not fail it
             zjob_worker_task_end (worker, &task, NULL);
         else
-            zjob_worker_fail (worker, &task, task->fail_kind? task->fail_kind: ZJOB_KIND_HANDLER,
-                              task->fail_message? task->fail_message: "no outputs");
+            zjob_worker_fail (worker, &task, task->fail_kind ? task->fail_kind : ZJOB_KIND_HANDLER,
+                              task->fail_message ? task->fail_message : "no outputs");
     }
     free (report->message);
     free (report->outputs);
@@ -175,11 +175,10 @@ s_pool_event (s_pool_t *pool, int kind, zjob_task_t *task)
         pthread_cond_broadcast (&worker->changed);
         task = NULL;
     }
+    else if (kind == ZJOB_WORKER_CANCEL && zlistx_find (pool->queue, task))
+        zlistx_detach_cur (pool->queue);  //  Not started: end it here
     else
-    if (kind == ZJOB_WORKER_CANCEL && zlistx_find (pool->queue, task))
-        zlistx_detach_cur (pool->queue);    //  Not started: end it here
-    else
-        task = NULL;                        //  Its handler sees the flags
+        task = NULL;  //  Its handler sees the flags
     pthread_mutex_unlock (&worker->lock);
     if (task)
         zjob_worker_task_end (worker, &task, NULL);
@@ -212,21 +211,21 @@ zjob_worker_run (zjob_worker_t *self, zjob_handler_fn *handler, void *arg, zjob_
             { zsock_resolve (pull), 0, ZMQ_POLLIN, 0 }
         };
         int wait = zjob_worker_timeout (self);
-        zmq_poll (items, 2, wait < POLL_SLICE_MS? wait: POLL_SLICE_MS);
+        zmq_poll (items, 2, wait < POLL_SLICE_MS ? wait : POLL_SLICE_MS);
         s_pool_drain (&pool, pull);
         int kind;
         zjob_task_t *task;
         while ((kind = zjob_worker_recv (self, 0, &task, NULL)) > ZJOB_WORKER_NOTHING)
             s_pool_event (&pool, kind, task);
         if (kind < 0)
-            serving = false;            //  Interrupted
+            serving = false;  //  Interrupted
     }
     //  Stop: end what has not started, tell the handlers (checkpoint
     //  returns -1), drain (which hands the unstarted jobs back and takes
     //  no more), and wait for the handlers to return
     pthread_mutex_lock (&self->lock);
     pool.closing = true;
-    zlistx_t *unstarted = pool.queue? zlistx_dup (pool.queue): NULL;
+    zlistx_t *unstarted = pool.queue ? zlistx_dup (pool.queue) : NULL;
     if (pool.queue)
         zlistx_purge (pool.queue);
     for (zjob_task_t *task = (zjob_task_t *) zhashx_first (self->tasks); task;
@@ -234,7 +233,7 @@ zjob_worker_run (zjob_worker_t *self, zjob_handler_fn *handler, void *arg, zjob_
         task->stopping = true;
     pthread_cond_broadcast (&self->changed);
     pthread_mutex_unlock (&self->lock);
-    for (zjob_task_t *task = unstarted? (zjob_task_t *) zlistx_first (unstarted): NULL; task;
+    for (zjob_task_t *task = unstarted ? (zjob_task_t *) zlistx_first (unstarted) : NULL; task;
          task = (zjob_task_t *) zlistx_next (unstarted)) {
         zjob_task_t *doomed = task;
         zjob_worker_task_end (self, &doomed, NULL);

@@ -62,7 +62,7 @@ static void
 s_send_frame (zjob_worker_t *self, zframe_t **frame_p)
 {
     if (*frame_p && !self->disconnected
-    &&  zframe_send (frame_p, self->sock, ZFRAME_DONTWAIT) == 0)
+        && zframe_send (frame_p, self->sock, ZFRAME_DONTWAIT) == 0)
         self->last_sent = zjob_mono_ms ();
     zframe_destroy (frame_p);
 }
@@ -149,7 +149,7 @@ s_result_send (zjob_worker_t *self, zjob_worker_result_t *result)
     result->request_id = zjob_worker_begin (self, ZJOB_CMD_RESULT);
     result->resend_at = 0;
     zjob_msg_add_str (self->builder, "id", result->id);
-    zjob_msg_add_str (self->builder, "status", result->failed? "failed": "completed");
+    zjob_msg_add_str (self->builder, "status", result->failed ? "failed" : "completed");
     if (result->failed) {
         zjob_msg_add_str (self->builder, "error_kind", result->error_kind);
         zjob_msg_add_str (self->builder, "error_message", result->error_message);
@@ -157,7 +157,7 @@ s_result_send (zjob_worker_t *self, zjob_worker_result_t *result)
     else
         zjob_msg_add_bin (self->builder, "outputs", result->outputs, result->outputs_size);
     //  Draining: no slot comes back, even for a result finished before
-    zjob_msg_add_uint (self->builder, "credit", self->draining? 0: 1);
+    zjob_msg_add_uint (self->builder, "credit", self->draining ? 0 : 1);
     zjob_worker_send_built (self);
 }
 
@@ -178,7 +178,7 @@ zjob_worker_result_post (zjob_worker_t *self, zjob_worker_result_t *result)
 //  Send the results that are due, as few RESULTs as the broker's batch
 //  and the message limit allow (outputs are up to 1 MiB each). Each
 //  result takes the request id of the RESULT that carries it.
-#define S_RESULT_BYTES_MAX (ZJOB_MSG_MAX / 2)   //  Outputs in one RESULT, at most
+#define S_RESULT_BYTES_MAX (ZJOB_MSG_MAX / 2)  //  Outputs in one RESULT, at most
 //  Make room for count results in the flush scratch arrays, growing them
 //  by doubling (up to the broker's batch). They live as long as the
 //  worker: a flush per job must not allocate, let alone clear, room for a
@@ -188,7 +188,7 @@ s_flush_reserve (zjob_worker_t *self, size_t count, size_t batch)
 {
     if (count <= self->flush_max)
         return 0;
-    size_t max = self->flush_max? self->flush_max * 2: 16;
+    size_t max = self->flush_max ? self->flush_max * 2 : 16;
     if (max > batch)
         max = batch;
     if (max < count)
@@ -211,7 +211,7 @@ zjob_worker_results_flush (zjob_worker_t *self)
     if (!self->results_due || !self->registered || self->disconnected)
         return;
     self->results_due = false;
-    size_t batch = self->result_batch > 1? self->result_batch: 1;
+    size_t batch = self->result_batch > 1 ? self->result_batch : 1;
     zjob_worker_result_t *result = (zjob_worker_result_t *) zlistx_first (self->results);
     while (result) {
         size_t count = 0, bytes = 0;
@@ -219,32 +219,29 @@ zjob_worker_results_flush (zjob_worker_t *self)
             if (!result->due || result->parked)
                 continue;
             if (count && bytes + result->outputs_size > S_RESULT_BYTES_MAX)
-                break;                  //  It opens the next RESULT
+                break;  //  It opens the next RESULT
             bytes += result->outputs_size;
             if (s_flush_reserve (self, count + 1, batch) == 0)
                 self->flush_chosen [count++] = result;
             else
-                s_result_send (self, result);   //  Out of memory: one by one
+                s_result_send (self, result);  //  Out of memory: one by one
         }
         if (count == 1)
             s_result_send (self, self->flush_chosen [0]);
-        else
-        if (count > 1) {
+        else if (count > 1) {
             zjob_result_t *items = self->flush_items;
             uint64_t request_id = zjob_worker_begin (self, ZJOB_CMD_RESULT);
             for (size_t index = 0; index < count; index++) {
                 zjob_worker_result_t *item = self->flush_chosen [index];
                 item->due = false;
                 item->request_id = request_id;
-                items [index] = (zjob_result_t) {
-                    .id = item->id, .completed = !item->failed,
-                    .outputs = item->outputs, .outputs_size = item->outputs_size,
-                    .error_kind = item->error_kind, .error_message = item->error_message
+                items [index] = (zjob_result_t){
+                    .id = item->id, .completed = !item->failed, .outputs = item->outputs, .outputs_size = item->outputs_size, .error_kind = item->error_kind, .error_message = item->error_message
                 };
             }
             zjob_msg_add_results (self->builder, "results", items, count);
             //  Draining: no slot comes back, even for results finished before
-            zjob_msg_add_uint (self->builder, "credit", self->draining? 0: count);
+            zjob_msg_add_uint (self->builder, "credit", self->draining ? 0 : count);
             zjob_worker_send_built (self);
         }
         //  The list's cursor is still on result, if any: the next RESULT's first
@@ -264,7 +261,7 @@ zjob_worker_register (zjob_worker_t *self, bool reconnect)
     int64_t now = zjob_mono_ms ();
     //  Held: running or paused tasks, and results not settled
     size_t held = zhashx_size (self->tasks) + zlistx_size (self->results);
-    const char **ids = (const char **) calloc (held? held: 1, sizeof (char *));
+    const char **ids = (const char **) calloc (held ? held : 1, sizeof (char *));
     size_t count = 0;
     if (ids) {
         for (zjob_task_t *task = (zjob_task_t *) zhashx_first (self->tasks); task;
@@ -293,7 +290,7 @@ zjob_worker_register (zjob_worker_t *self, bool reconnect)
     zjob_msg_add_str (self->builder, "name", self->name);
     zjob_msg_add_strs (self->builder, "workflows", (const char *const *) self->workflows,
                        self->workflow_count);
-    zjob_msg_add_uint (self->builder, "slots", self->draining && count? count: self->slots);
+    zjob_msg_add_uint (self->builder, "slots", self->draining && count ? count : self->slots);
     if (count)
         zjob_msg_add_strs (self->builder, "jobs", ids, count);
     if (self->batch)
@@ -333,7 +330,7 @@ s_on_ready_ok (zjob_worker_t *self, zjob_msg_t *msg)
     self->heartbeat_ms = (int64_t) zjob_msg_uint (msg, "heartbeat_ms", ZJOB_HEARTBEAT_MS);
     self->liveness = (int64_t) zjob_msg_uint (msg, "liveness", ZJOB_LIVENESS);
     //  A broker that does not batch (an older one) gives no batch: 1
-    self->result_batch = self->batch? (size_t) zjob_msg_uint (msg, "batch", 1): 1;
+    self->result_batch = self->batch ? (size_t) zjob_msg_uint (msg, "batch", 1) : 1;
     size_t count;
     const char *const *drop = zjob_msg_strs (msg, "drop", &count);
     //  Draining: the broker's credit counts the dropped jobs as free slots
@@ -375,10 +372,9 @@ s_on_control (zjob_worker_t *self, zjob_msg_t *msg)
         s_answer (self, request_id, id, parked);
         if (parked && cmd == ZJOB_CMD_CANCEL) {
             zlistx_delete (self->results, zlistx_cursor (self->results));
-            self->rejoin = self->rejoin || self->draining;     //  The OK gave a slot back
+            self->rejoin = self->rejoin || self->draining;  //  The OK gave a slot back
         }
-        else
-        if (parked && cmd == ZJOB_CMD_RESUME) {
+        else if (parked && cmd == ZJOB_CMD_RESUME) {
             result->parked = false;
             zjob_worker_result_post (self, result);
         }
@@ -386,17 +382,15 @@ s_on_control (zjob_worker_t *self, zjob_msg_t *msg)
     }
     s_answer (self, request_id, id, true);
     if (cmd == ZJOB_CMD_CANCEL) {
-        self->rejoin = self->rejoin || self->draining;         //  The OK gave a slot back
+        self->rejoin = self->rejoin || self->draining;  //  The OK gave a slot back
         zjob_worker_task_flag (task, &task->cancelled, true);
         s_queue_event (self, ZJOB_WORKER_CANCEL, task);
     }
-    else
-    if (cmd == ZJOB_CMD_PAUSE && !task->paused) {
+    else if (cmd == ZJOB_CMD_PAUSE && !task->paused) {
         zjob_worker_task_flag (task, &task->paused, true);
         s_queue_event (self, ZJOB_WORKER_PAUSE, task);
     }
-    else
-    if (cmd == ZJOB_CMD_RESUME && task->paused) {
+    else if (cmd == ZJOB_CMD_RESUME && task->paused) {
         zjob_worker_task_flag (task, &task->paused, false);
         s_queue_event (self, ZJOB_WORKER_RESUME, task);
     }
@@ -407,7 +401,7 @@ static void
 s_take_job (zjob_worker_t *self, zjob_job_t *job)
 {
     if (zhashx_lookup (self->tasks, job->id) || s_result_of (self, job->id)) {
-        zjob_job_destroy (&job);        //  Already ours: ignored (PROTOCOL.md 10.3)
+        zjob_job_destroy (&job);  //  Already ours: ignored (PROTOCOL.md 10.3)
         return;
     }
     //  Before READY's answer (see the banner): taken only when this READY
@@ -421,14 +415,15 @@ s_take_job (zjob_worker_t *self, zjob_job_t *job)
     }
     if (early && !(self->ready_id && self->readies == 1)) {
         zsys_info ("zjob_worker: %s: job %s came before the answer to READY: handed back "
-                   "(that READY does not list it)", self->worker_id, job->id);
+                   "(that READY does not list it)",
+                   self->worker_id, job->id);
         zjob_job_destroy (&job);
         return;
     }
     if (self->draining) {
         zsys_info ("zjob_worker: %s: job %s came while draining: handed back",
                    self->worker_id, job->id);
-        self->rejoin = true;            //  A READY that does not list it
+        self->rejoin = true;  //  A READY that does not list it
         zjob_job_destroy (&job);
         return;
     }
@@ -494,7 +489,7 @@ s_on_reply (zjob_worker_t *self, zjob_msg_t *msg)
         return;
     }
     //  Results are settled by job id, whichever RESULT the answer is to
-    zjob_worker_result_t *result = ok? s_result_of (self, zjob_msg_str (msg, "id")): NULL;
+    zjob_worker_result_t *result = ok ? s_result_of (self, zjob_msg_str (msg, "id")) : NULL;
     if (result) {
         if (!result->parked)
             zlistx_delete (self->results, zlistx_cursor (self->results));
@@ -505,14 +500,14 @@ s_on_reply (zjob_worker_t *self, zjob_msg_t *msg)
     if (ok && zjob_msg_check_reply (msg, ZJOB_CMD_RESULT, &error)) {
         zsys_warning ("zjob_worker: %s: malformed answer to RESULT: %s", self->worker_id,
                       error.text);
-        return;                         //  Settles nothing: resent after a reconnection
+        return;  //  Settles nothing: resent after a reconnection
     }
     if (!ok)
         zjob_msg_error (msg, &error);
-    size_t refusals = ok? zjob_msg_result_errors (msg): 0;
+    size_t refusals = ok ? zjob_msg_result_errors (msg) : 0;
     while (request_id && (result = s_result_sent_as (self, request_id))) {
         zjob_error_t refusal;
-        const zjob_error_t *why = ok? NULL: &error;
+        const zjob_error_t *why = ok ? NULL : &error;
         for (size_t index = 0; index < refusals && !why; index++) {
             const char *id = zjob_msg_result_error (msg, index, &refusal);
             if (id && streq (id, result->id))
@@ -547,7 +542,7 @@ zjob_worker_read (zjob_worker_t *self)
     if (got != 0)
         self->last_heard = zjob_mono_ms ();
     if (got <= 0)
-        return got < 0;                 //  A message of several frames is dropped
+        return got < 0;  //  A message of several frames is dropped
     const uint8_t *data = (const uint8_t *) zmq_msg_data (&frame);
     size_t size = zmq_msg_size (&frame);
     zjob_error_t error;
@@ -587,7 +582,7 @@ zjob_worker_read (zjob_worker_t *self)
             self->retry_at = self->last_heard + self->retry_ivl;
             break;
         default:
-            break;                      //  HEARTBEAT: being heard was the point
+            break;  //  HEARTBEAT: being heard was the point
     }
     zjob_msg_destroy (&msg);
     zmq_msg_close (&frame);
@@ -602,14 +597,14 @@ zjob_worker_timers (zjob_worker_t *self)
         return;
     int64_t now = zjob_mono_ms ();
     if (self->registered && self->rejoin) {
-        zjob_worker_register (self, false);       //  Draining: take back the broker's credit
+        zjob_worker_register (self, false);  //  Draining: take back the broker's credit
         return;
     }
     if (self->registered) {
         //  The broker is presumed dead: reconnect at once. Unless a message
         //  waits, unread (the program was busy): it is a sign of life too
         if (now - self->last_heard > self->heartbeat_ms * self->liveness
-        &&  !(zsock_events (self->sock) & ZMQ_POLLIN)) {
+            && !(zsock_events (self->sock) & ZMQ_POLLIN)) {
             zjob_worker_register (self, true);
             return;
         }
@@ -622,18 +617,17 @@ zjob_worker_timers (zjob_worker_t *self)
             s_send_frame (self, &frame);
         }
     }
-    else
-    if (self->ready_id) {
+    else if (self->ready_id) {
         if (now >= self->ready_deadline) {
             //  No answer to READY: pause, growing, then a new connection
             self->ready_id = 0;
             self->retry_at = now + self->retry_ivl;
             self->retry_ivl = self->retry_ivl * 2 > ZJOB_WORKER_RECONNECT_MAX_MS
-                            ? ZJOB_WORKER_RECONNECT_MAX_MS: self->retry_ivl * 2;
+                ? ZJOB_WORKER_RECONNECT_MAX_MS
+                : self->retry_ivl * 2;
         }
     }
-    else
-    if (now >= self->retry_at)
+    else if (now >= self->retry_at)
         zjob_worker_register (self, true);
 }
 
@@ -641,7 +635,7 @@ int
 zjob_worker_timeout (zjob_worker_t *self)
 {
     if (zlistx_size (self->events) || (self->registered && self->rejoin)
-    ||  (self->registered && self->results_due))
+        || (self->registered && self->results_due))
         return 0;
     int64_t now = zjob_mono_ms ();
     int64_t due;
@@ -656,6 +650,6 @@ zjob_worker_timeout (zjob_worker_t *self)
                 due = result->resend_at;
     }
     else
-        due = self->ready_id? self->ready_deadline: self->retry_at;
-    return due > now? (int) (due - now): 0;
+        due = self->ready_id ? self->ready_deadline : self->retry_at;
+    return due > now ? (int) (due - now) : 0;
 }

@@ -24,25 +24,27 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define E2E_PRODUCERS          2           //  producer processes
-#define E2E_WORKERS            2           //  worker processes
-#define E2E_INPUT_SIZE         100         //  bytes of msgpack inputs per job
-#define E2E_ECHO_WARMUP        1000        //  round trips before the echo clock starts
-#define E2E_ECHO_CLIENTS_MAX   4           //  client processes of one echo server
-#define E2E_ISSUE_ECHO4_RATE   68000.0     //  round trips/s over 4 connections, same place
-#define E2E_READY_MS           15000       //  msecs a child or zjobd has to get ready
-#define E2E_STOP_MS            3000        //  msecs a child has to exit before SIGKILL
-#define E2E_BROKER_STOP_MS     15000       //  msecs zjobd has to exit after SIGTERM
-#define E2E_REPORT_EVERY       1024        //  completions between a worker's reports
-#define E2E_REPORT_IDLE_MS     20          //  msecs without a job before a worker reports
-#define E2E_WAIT_MIN_NS        20000       //  a recv that took longer waited for a JOB
-#define E2E_CONTROL_MS         100         //  msecs between an idle worker's looks at its
-                                           //  control pipe
-#define E2E_FDS_MAX            64          //  pipe ends the parent holds at once
-#define E2E_ISSUE_ECHO_RATE    20000.0     //  round trips/s of one connection's echo
-                                           //  where the issue set its targets
-#define E2E_ENDPOINT_MAX       256         //  bytes in an endpoint, with the NUL
-#define E2E_PATH_MAX           1024        //  bytes in a path or store spec, with the NUL
+#define E2E_PRODUCERS 2               //  producer processes
+#define E2E_WORKERS 2                 //  worker processes
+#define E2E_INPUT_SIZE 100            //  bytes of msgpack inputs per job
+#define E2E_ECHO_WARMUP 1000          //  round trips before the echo clock starts
+#define E2E_ECHO_CLIENTS_MAX 4        //  client processes of one echo server
+#define E2E_ISSUE_ECHO4_RATE 68000.0  //  round trips/s over 4 connections, same place
+#define E2E_READY_MS 15000            //  msecs a child or zjobd has to get ready
+#define E2E_STOP_MS 3000              //  msecs a child has to exit before SIGKILL
+#define E2E_BROKER_STOP_MS 15000      //  msecs zjobd has to exit after SIGTERM
+#define E2E_REPORT_EVERY 1024         //  completions between a worker's reports
+#define E2E_REPORT_IDLE_MS 20         //  msecs without a job before a worker reports
+#define E2E_WAIT_MIN_NS 20000         //  a recv that took longer waited for a JOB
+//  msecs between an idle worker's looks at its
+//  control pipe
+#define E2E_CONTROL_MS 100
+#define E2E_FDS_MAX 64  //  pipe ends the parent holds at once
+//  round trips/s of one connection's echo
+//  where the issue set its targets
+#define E2E_ISSUE_ECHO_RATE 20000.0
+#define E2E_ENDPOINT_MAX 256  //  bytes in an endpoint, with the NUL
+#define E2E_PATH_MAX 1024     //  bytes in a path or store spec, with the NUL
 
 //  Options, set by main from the command line (bench/bench_e2e.c)
 extern size_t e2e_jobs;                 //  jobs per pipelined/batched scenario
@@ -64,50 +66,50 @@ extern const char *e2e_max_concurrent;  //  zjobd --max-concurrent (0: no limit)
 //  Scenarios
 
 typedef enum {
-    E2E_ECHO = 0,                         //  plain ZeroMQ echo, no broker
-    E2E_STRICT,                           //  one synchronous SUBMIT at a time
-    E2E_WINDOW,                           //  window single-job SUBMITs in flight
-    E2E_BATCH,                            //  window SUBMITs of batch specs in flight
-    E2E_PACED                             //  one SUBMIT at a time, at a fixed rate
+    E2E_ECHO = 0,  //  plain ZeroMQ echo, no broker
+    E2E_STRICT,    //  one synchronous SUBMIT at a time
+    E2E_WINDOW,    //  window single-job SUBMITs in flight
+    E2E_BATCH,     //  window SUBMITs of batch specs in flight
+    E2E_PACED      //  one SUBMIT at a time, at a fixed rate
 } e2e_mode_t;
 
 typedef struct {
-    const char *key;                    //  name for --only
-    char label [64];                    //  name in the table
+    const char *key;  //  name for --only
+    char label [64];  //  name in the table
     e2e_mode_t mode;
-    bool file;                          //  file store with fsync=always, else memory
-    size_t jobs;                        //  jobs in all (echo: clients)
-    size_t window;                      //  SUBMITs in flight per producer
-    size_t batch;                       //  specs per SUBMIT
-    size_t slots;                       //  slots per worker
-    double target;                      //  jobs/s to reach, 0 = none (latency: not 0 =
-                                        //  judged against the latency targets)
-    bool single;                        //  workers without batching (ZJOB_WORKER_BATCH=0):
-                                        //  one job per JOB, one result per RESULT
+    bool file;      //  file store with fsync=always, else memory
+    size_t jobs;    //  jobs in all (echo: clients)
+    size_t window;  //  SUBMITs in flight per producer
+    size_t batch;   //  specs per SUBMIT
+    size_t slots;   //  slots per worker
+    double target;  //  jobs/s to reach, 0 = none (latency: not 0 =
+                    //  judged against the latency targets)
+    bool single;    //  workers without batching (ZJOB_WORKER_BATCH=0):
+                    //  one job per JOB, one result per RESULT
 } e2e_scenario_t;
 
 //  What a scenario measured
 typedef struct {
-    bool ran;                           //  it was selected and started
-    bool ok;                            //  it finished within its deadline
-    char why [256];                     //  what went wrong, when not ok
-    double rate;                        //  jobs/s (echo: round trips/s)
-    double usecs;                       //  echo: usecs per round trip
-    double submit_rate;                 //  jobs acknowledged to producers per sec
-    size_t done;                        //  jobs the workers completed
-    size_t split [E2E_WORKERS];           //  of which each worker
-    int64_t broker_completed;           //  completed according to STATS, -1 unknown
-    int64_t fsyncs;                     //  the store's fsyncs per STATS, -1 unknown
-    size_t errors;                      //  SUBMITs refused
-    double p50, p90, p99, max;          //  latency, usecs
-    double cpu_broker;                  //  CPU used during the run, % of one core
-                                        //  (echo: server and clients together)
-    double cpu_producers [E2E_PRODUCERS]; //  same, each producer process
-    double cpu_workers [E2E_WORKERS];     //  same, each worker process
-    double cpu_wall;                    //  nsecs the CPU figures cover
-    double cpu_sys;                     //  % of all that CPU spent in the kernel
-    int64_t waits;                      //  workers' recv calls that waited for a job
-    int64_t waited_ns;                  //  the time those calls took, in all
+    bool ran;                              //  it was selected and started
+    bool ok;                               //  it finished within its deadline
+    char why [256];                        //  what went wrong, when not ok
+    double rate;                           //  jobs/s (echo: round trips/s)
+    double usecs;                          //  echo: usecs per round trip
+    double submit_rate;                    //  jobs acknowledged to producers per sec
+    size_t done;                           //  jobs the workers completed
+    size_t split [E2E_WORKERS];            //  of which each worker
+    int64_t broker_completed;              //  completed according to STATS, -1 unknown
+    int64_t fsyncs;                        //  the store's fsyncs per STATS, -1 unknown
+    size_t errors;                         //  SUBMITs refused
+    double p50, p90, p99, max;             //  latency, usecs
+    double cpu_broker;                     //  CPU used during the run, % of one core
+                                           //  (echo: server and clients together)
+    double cpu_producers [E2E_PRODUCERS];  //  same, each producer process
+    double cpu_workers [E2E_WORKERS];      //  same, each worker process
+    double cpu_wall;                       //  nsecs the CPU figures cover
+    double cpu_sys;                        //  % of all that CPU spent in the kernel
+    int64_t waits;                         //  workers' recv calls that waited for a job
+    int64_t waited_ns;                     //  the time those calls took, in all
 } e2e_result_t;
 
 
@@ -118,55 +120,55 @@ typedef struct {
 //  STATS (argument: the jobs expected completed); EOF = stop.
 
 typedef enum {
-    E2E_REC_READY = 1,                    //  ready; text: an endpoint (echo server)
-    E2E_REC_PROGRESS,                     //  count completed so far, t1 the last
-    E2E_REC_SAMPLE,                       //  one latency sample (value, ns) + progress
-    E2E_REC_DONE,                         //  producer/echo client: count, t0, t1, value errors
-    E2E_REC_STATS,                        //  count completed per STATS, value queued+active,
-                                        //  t0 the store's fsyncs (-1 if it has none)
-    E2E_REC_FAIL                          //  text: why
+    E2E_REC_READY = 1,  //  ready; text: an endpoint (echo server)
+    E2E_REC_PROGRESS,   //  count completed so far, t1 the last
+    E2E_REC_SAMPLE,     //  one latency sample (value, ns) + progress
+    E2E_REC_DONE,       //  producer/echo client: count, t0, t1, value errors
+    E2E_REC_STATS,      //  count completed per STATS, value queued+active,
+                        //  t0 the store's fsyncs (-1 if it has none)
+    E2E_REC_FAIL        //  text: why
 } e2e_rec_kind_t;
 
 typedef struct {
-    int32_t kind;                       //  e2e_rec_kind_t
-    int32_t index;                      //  the child's index in its role
-    int64_t count;                      //  what the kind counts
-    int64_t t0;                         //  ns, CLOCK_MONOTONIC
-    int64_t t1;                         //  ns, CLOCK_MONOTONIC
-    int64_t value;                      //  per kind
-    char text [200];                    //  per kind, NUL-terminated
+    int32_t kind;     //  e2e_rec_kind_t
+    int32_t index;    //  the child's index in its role
+    int64_t count;    //  what the kind counts
+    int64_t t0;       //  ns, CLOCK_MONOTONIC
+    int64_t t1;       //  ns, CLOCK_MONOTONIC
+    int64_t value;    //  per kind
+    char text [200];  //  per kind, NUL-terminated
 } e2e_record_t;
 
 typedef struct {
-    pid_t pid;                          //  0 when not running
-    int report;                         //  read end of its report pipe, -1 if closed
-    int control;                        //  write end of its control pipe, -1 if closed
-    bool ready;                         //  it sent READY
-    bool done;                          //  it sent DONE
-    int64_t count;                      //  its latest count
-    int64_t t0, t1;                     //  its latest times
-    int64_t value;                      //  its latest value
-    char text [200];                    //  the text of its READY record
+    pid_t pid;        //  0 when not running
+    int report;       //  read end of its report pipe, -1 if closed
+    int control;      //  write end of its control pipe, -1 if closed
+    bool ready;       //  it sent READY
+    bool done;        //  it sent DONE
+    int64_t count;    //  its latest count
+    int64_t t0, t1;   //  its latest times
+    int64_t value;    //  its latest value
+    char text [200];  //  the text of its READY record
 } e2e_child_t;
 
 //  What a child needs to know (copied into it by fork)
 typedef struct {
     const e2e_scenario_t *scenario;
-    size_t index;                       //  which producer/worker/client
-    const char *endpoint;               //  broker clients/workers or echo server
-    int report;                         //  write end of the report pipe
-    int control;                        //  read end of the control pipe
+    size_t index;          //  which producer/worker/client
+    const char *endpoint;  //  broker clients/workers or echo server
+    int report;            //  write end of the report pipe
+    int control;           //  read end of the control pipe
 } e2e_role_t;
 
 typedef void (e2e_body_fn) (e2e_role_t *role);
 
 //  zjobd, run as it would be in production
 typedef struct {
-    pid_t pid;                          //  0 when not running
-    int out;                            //  read end of its stdout, -1 if closed
+    pid_t pid;  //  0 when not running
+    int out;    //  read end of its stdout, -1 if closed
     char clients [E2E_ENDPOINT_MAX];
     char workers [E2E_ENDPOINT_MAX];
-    char log [E2E_PATH_MAX];              //  its stderr goes there
+    char log [E2E_PATH_MAX];  //  its stderr goes there
 } e2e_broker_t;
 
 
@@ -175,77 +177,77 @@ typedef struct {
 
 //  CLOCK_MONOTONIC now, in ns
 int64_t
-    e2e_now_ns (void);
+e2e_now_ns (void);
 
 //  Write a msgpack map {"t": submit_ns, "p": "xxx..."} of exactly
 //  E2E_INPUT_SIZE bytes into buf. Returns its size.
 size_t
-    e2e_make_inputs (uint8_t *buf, int64_t submit_ns);
+e2e_make_inputs (uint8_t *buf, int64_t submit_ns);
 
 //  The "t" of inputs made by e2e_make_inputs, or -1
 int64_t
-    e2e_inputs_time (const uint8_t *data, size_t size);
+e2e_inputs_time (const uint8_t *data, size_t size);
 
 //  In a child: send one record to the parent
 void
-    e2e_report (e2e_role_t *role, e2e_rec_kind_t kind, int64_t count, int64_t t0, int64_t t1,
-              int64_t value, const char *text);
+e2e_report (e2e_role_t *role, e2e_rec_kind_t kind, int64_t count, int64_t t0, int64_t t1,
+            int64_t value, const char *text);
 
 //  In a child: report a failure and end (exit 1); never returns
 void
-    e2e_fail (e2e_role_t *role, const char *what, const char *detail)
+e2e_fail (e2e_role_t *role, const char *what, const char *detail)
     __attribute__ ((noreturn));
 
 //  In a child: wait for a command from the parent (a byte and a 64-bit
 //  argument, into *argument_p if not NULL). Returns it, or 0 at EOF.
 char
-    e2e_command (e2e_role_t *role, int64_t *argument_p);
+e2e_command (e2e_role_t *role, int64_t *argument_p);
 
 //  Fork a child running body. The parent keeps the report pipe's read end
 //  and the control pipe's write end. Returns 0, or -1 if it cannot fork.
 int
-    e2e_spawn (e2e_child_t *child, const char *name, e2e_body_fn *body, e2e_role_t *role);
+e2e_spawn (e2e_child_t *child, const char *name, e2e_body_fn *body, e2e_role_t *role);
 
 //  Send a command byte (and an optional 64-bit argument) to a child
 void
-    e2e_tell (e2e_child_t *child, char command, int64_t argument);
+e2e_tell (e2e_child_t *child, char command, int64_t argument);
 
 //  Stop count children: EOF on every control pipe, then wait for each
 //  report pipe to close (it exited), all within E2E_STOP_MS, then SIGKILL
 //  those left. Reaps them.
 void
-    e2e_stop (e2e_child_t *children, size_t count);
+e2e_stop (e2e_child_t *children, size_t count);
 
 //  Wait until one of count children has a record, at most until deadline.
 //  Returns the index of the child whose record is in record, -1 at the
 //  deadline, or -2 - index when that child's pipe closed (it exited).
 int
-    e2e_next_record (e2e_child_t *children, size_t count, int64_t deadline, e2e_record_t *record);
+e2e_next_record (e2e_child_t *children, size_t count, int64_t deadline, e2e_record_t *record);
 
 //  Wait until every one of count children said READY, at most ready_ms.
 //  Returns 0, or -1 with why filled.
 int
-    e2e_await_ready (e2e_child_t *children, size_t count, const char *role, char *why, size_t size);
+e2e_await_ready (e2e_child_t *children, size_t count, const char *role, char *why, size_t size);
 
 //  Start zjobd on store (a store spec) and wait for its ready line.
 //  Returns 0, or -1 with why filled (the broker is then stopped).
 int
-    e2e_broker_start (e2e_broker_t *broker, const char *store, const char *log, char *why,
-                    size_t size);
+e2e_broker_start (e2e_broker_t *broker, const char *store, const char *log, char *why,
+                  size_t size);
 
 //  SIGTERM, then wait for its exit (its stdout closes) for
 //  E2E_BROKER_STOP_MS, then SIGKILL. Reaps it.
 void
-    e2e_broker_stop (e2e_broker_t *broker);
+e2e_broker_stop (e2e_broker_t *broker);
 
 //  Print the last lines zjobd logged, after a failure
 void
-    e2e_broker_log_tail (e2e_broker_t *broker);
+e2e_broker_log_tail (e2e_broker_t *broker);
 
 //  CPU time used so far by process pid, all its threads (ns), or 0; of
 //  which, in *sys_p if not NULL, in the kernel
 int64_t
-    e2e_cpu_ns (pid_t pid, int64_t *sys_p);
+e2e_cpu_ns (pid_t pid, int64_t *sys_p);
 
 
 //  --------------------------------------------------------------------------
@@ -253,26 +255,26 @@ int64_t
 
 //  e2e_echo.c: Run the echo with scenario->jobs client processes on one server
 void
-    e2e_run_echo (const e2e_scenario_t *scenario, e2e_result_t *result);
+e2e_run_echo (const e2e_scenario_t *scenario, e2e_result_t *result);
 
 //  e2e_producer.c: the body of a producer process: submits its share of
 //  the scenario's jobs as told by its mode
 void
-    e2e_producer (e2e_role_t *role);
+e2e_producer (e2e_role_t *role);
 
 //  e2e_worker.c: the body of a worker process: the pollable engine,
 //  completing each job at once
 void
-    e2e_worker (e2e_role_t *role);
+e2e_worker (e2e_role_t *role);
 
 //  e2e_run.c: nftw callback that removes one entry (a store's directory)
 int
-    e2e_remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw);
+e2e_remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw);
 
 //  e2e_run.c: run one job scenario (a fresh zjobd, its workers and
 //  producers) with its file store under dir, into result
 void
-    e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *result);
+e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *result);
 
 //  e2e_report.c: the 4-connection echo of this run, when it ran (judges
 //  the strict target); set by main
@@ -280,22 +282,22 @@ extern const e2e_result_t *e2e_echo4;
 
 //  n with thousands separators, into buf
 const char *
-    e2e_thousands (double n, char *buf, size_t size);
+e2e_thousands (double n, char *buf, size_t size);
 
 //  The file system type of path, by name when it is a common one
 const char *
-    e2e_fs_type (const char *path, char *buf, size_t size);
+e2e_fs_type (const char *path, char *buf, size_t size);
 
 //  One line of the table: scenario, store, rate, ratio to echo, target.
 //  A target is also judged scaled by this machine's echo rate over the
 //  echo rate where it was set (E2E_ISSUE_ECHO_RATE): the ratio it asks for.
 void
-    e2e_print_row (const e2e_scenario_t *scenario, const e2e_result_t *result,
-                  const e2e_result_t *echo);
+e2e_print_row (const e2e_scenario_t *scenario, const e2e_result_t *result,
+               const e2e_result_t *echo);
 
 //  Details of a job scenario, after it ran
 void
-    e2e_print_details (const e2e_scenario_t *scenario, const e2e_result_t *result);
+e2e_print_details (const e2e_scenario_t *scenario, const e2e_result_t *result);
 
 //  After --rounds N: each scenario's median rate (with its range), its
 //  median ratio to the 1-connection echo of the same round, and for strict
@@ -303,6 +305,6 @@ void
 //  median p50 and p99. Rounds where a scenario or its echo failed are left
 //  out of its medians.
 void
-    e2e_print_medians (const e2e_scenario_t *scenarios, size_t count, const e2e_result_t *rounds);
+e2e_print_medians (const e2e_scenario_t *scenarios, size_t count, const e2e_result_t *rounds);
 
 #endif

@@ -70,14 +70,14 @@ e2e_inputs_time (const uint8_t *data, size_t size)
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     if (msgpack_unpack_next (&unpacked, (const char *) data, size, NULL) == MSGPACK_UNPACK_SUCCESS
-    &&  unpacked.data.type == MSGPACK_OBJECT_MAP) {
+        && unpacked.data.type == MSGPACK_OBJECT_MAP) {
         msgpack_object_map *map = &unpacked.data.via.map;
         for (uint32_t i = 0; i < map->size; i++) {
             msgpack_object *key = &map->ptr [i].key;
             msgpack_object *value = &map->ptr [i].val;
             if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == 1
-            &&  key->via.str.ptr [0] == 't'
-            &&  value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                && key->via.str.ptr [0] == 't'
+                && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
                 submit_ns = (int64_t) value->via.u64;
         }
     }
@@ -142,7 +142,7 @@ s_read_all (int fd, void *data, size_t size, int64_t deadline)
         if (left_ms <= 0)
             return -1;
         struct pollfd item = { fd, POLLIN, 0 };
-        int rc = poll (&item, 1, left_ms > INT32_MAX? INT32_MAX: (int) left_ms);
+        int rc = poll (&item, 1, left_ms > INT32_MAX ? INT32_MAX : (int) left_ms);
         if (rc < 0 && errno != EINTR)
             return -1;
         if (rc <= 0)
@@ -153,7 +153,7 @@ s_read_all (int fd, void *data, size_t size, int64_t deadline)
         if (size_read < 0)
             return -1;
         if (size_read == 0)
-            return got? -1: 0;
+            return got ? -1 : 0;
         got += (size_t) size_read;
     }
     return 1;
@@ -162,7 +162,7 @@ s_read_all (int fd, void *data, size_t size, int64_t deadline)
 //  In a child: send one record to the parent
 void
 e2e_report (e2e_role_t *role, e2e_rec_kind_t kind, int64_t count, int64_t t0, int64_t t1,
-          int64_t value, const char *text)
+            int64_t value, const char *text)
 {
     e2e_record_t record;
     memset (&record, 0, sizeof record);
@@ -175,7 +175,7 @@ e2e_report (e2e_role_t *role, e2e_rec_kind_t kind, int64_t count, int64_t t0, in
     if (text)
         snprintf (record.text, sizeof record.text, "%s", text);
     if (s_write_all (role->report, &record, sizeof record))
-        _exit (1);                      //  The parent is gone
+        _exit (1);  //  The parent is gone
 }
 
 //  In a child: report a failure and end
@@ -183,7 +183,7 @@ void
 e2e_fail (e2e_role_t *role, const char *what, const char *detail)
 {
     char text [200];
-    snprintf (text, sizeof text, "%s: %s", what, detail? detail: "");
+    snprintf (text, sizeof text, "%s: %s", what, detail ? detail : "");
     e2e_report (role, E2E_REC_FAIL, 0, 0, 0, 0, text);
     exit (1);
 }
@@ -217,7 +217,7 @@ e2e_spawn (e2e_child_t *child, const char *name, e2e_body_fn *body, e2e_role_t *
         return -1;
     }
     pid_t parent = getpid ();
-    fflush (NULL);                      //  Or the child would print the parent's buffer
+    fflush (NULL);  //  Or the child would print the parent's buffer
     pid_t pid = fork ();
     if (pid == 0) {
         prctl (PR_SET_PDEATHSIG, SIGKILL);
@@ -280,7 +280,7 @@ e2e_stop (e2e_child_t *children, size_t count)
         while (child->report >= 0) {
             int rc = s_read_all (child->report, &record, sizeof record, deadline);
             if (rc == 0)
-                break;                  //  EOF: it exited
+                break;  //  EOF: it exited
             if (rc < 0) {
                 kill (child->pid, SIGKILL);
                 break;
@@ -305,8 +305,8 @@ e2e_next_record (e2e_child_t *children, size_t count, int64_t deadline, e2e_reco
         if (left_ms <= 0)
             return -1;
         for (size_t i = 0; i < count; i++)
-            items [i] = (struct pollfd) { children [i].report, POLLIN, 0 };
-        int rc = poll (items, count, left_ms > 1000? 1000: (int) left_ms);
+            items [i] = (struct pollfd){ children [i].report, POLLIN, 0 };
+        int rc = poll (items, count, left_ms > 1000 ? 1000 : (int) left_ms);
         if (rc < 0 && errno != EINTR)
             return -1;
         for (size_t i = 0; rc > 0 && i < count; i++) {
@@ -356,7 +356,6 @@ e2e_await_ready (e2e_child_t *children, size_t count, const char *role, char *wh
 }
 
 
-
 //  The value of "key=" in the ready line, into value
 static int
 s_ready_field (const char *line, const char *key, char *value, size_t size)
@@ -377,7 +376,7 @@ s_ready_field (const char *line, const char *key, char *value, size_t size)
 //  Returns 0, or -1 with why filled (the broker is then stopped).
 int
 e2e_broker_start (e2e_broker_t *broker, const char *store, const char *log, char *why,
-                size_t size)
+                  size_t size)
 {
     memset (broker, 0, sizeof *broker);
     broker->out = -1;
@@ -430,16 +429,15 @@ e2e_broker_start (e2e_broker_t *broker, const char *store, const char *log, char
     while (length < sizeof line - 1 && !memchr (line, '\n', length)) {
         int rc = s_read_all (broker->out, line + length, 1, deadline);
         if (rc != 1) {
-            snprintf (why, size, "zjobd %s", rc == 0? "exited before it was ready"
-                                                    : "not ready in time");
+            snprintf (why, size, "zjobd %s", rc == 0 ? "exited before it was ready" : "not ready in time");
             return -1;
         }
         length++;
     }
     line [length] = 0;
     if (strncmp (line, "zjobd ready ", 12)
-    ||  s_ready_field (line, "clients=", broker->clients, sizeof broker->clients)
-    ||  s_ready_field (line, "workers=", broker->workers, sizeof broker->workers)) {
+        || s_ready_field (line, "clients=", broker->clients, sizeof broker->clients)
+        || s_ready_field (line, "workers=", broker->workers, sizeof broker->workers)) {
         snprintf (why, size, "unexpected line from zjobd: %.200s", line);
         return -1;
     }
@@ -475,7 +473,7 @@ e2e_broker_stop (e2e_broker_t *broker)
 void
 e2e_broker_log_tail (e2e_broker_t *broker)
 {
-    FILE *file = *broker->log? fopen (broker->log, "r"): NULL;
+    FILE *file = *broker->log ? fopen (broker->log, "r") : NULL;
     if (!file)
         return;
     char lines [8][256];
@@ -485,7 +483,7 @@ e2e_broker_log_tail (e2e_broker_t *broker)
     fclose (file);
     if (count)
         printf ("    zjobd's last log lines:\n");
-    for (size_t i = count > 8? count - 8: 0; i < count; i++)
+    for (size_t i = count > 8 ? count - 8 : 0; i < count; i++)
         printf ("      %s", lines [i % 8]);
 }
 
@@ -505,8 +503,7 @@ e2e_cpu_ns (pid_t pid, int64_t *sys_p)
     //  Fields 14 and 15 (utime, stime) count after the ")" that ends field 2
     const char *at = strrchr (line, ')');
     unsigned long long utime = 0, stime = 0;
-    if (!at || sscanf (at + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                       &utime, &stime) != 2)
+    if (!at || sscanf (at + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
         return 0;
     int64_t tick = 1000000000LL / sysconf (_SC_CLK_TCK);
     if (sys_p)

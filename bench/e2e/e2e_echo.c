@@ -33,7 +33,7 @@ s_echo_server (e2e_role_t *role)
     char endpoint [256];
     size_t size = sizeof endpoint;
     if (zmq_bind (router, "tcp://127.0.0.1:*")
-    ||  zmq_getsockopt (router, ZMQ_LAST_ENDPOINT, endpoint, &size))
+        || zmq_getsockopt (router, ZMQ_LAST_ENDPOINT, endpoint, &size))
         e2e_fail (role, "echo server bind", zmq_strerror (zmq_errno ()));
     e2e_report (role, E2E_REC_READY, 0, 0, 0, 0, endpoint);
     zmq_pollitem_t items [] = {
@@ -47,7 +47,7 @@ s_echo_server (e2e_role_t *role)
         if (zmq_poll (items, 2, -1) < 0 && zmq_errno () != EINTR)
             break;
         if (items [1].revents)
-            break;                      //  EOF: the run is over
+            break;  //  EOF: the run is over
         while (zmq_msg_recv (&identity, router, ZMQ_DONTWAIT) >= 0) {
             if (zmq_msg_recv (&message, router, 0) < 0)
                 break;
@@ -66,7 +66,7 @@ s_echo_client (e2e_role_t *role)
 {
     void *context = zmq_ctx_new ();
     void *dealer = zmq_socket (context, ZMQ_DEALER);
-    int option = 5000;                  //  msecs; a lost echo fails the run
+    int option = 5000;  //  msecs; a lost echo fails the run
     zmq_setsockopt (dealer, ZMQ_RCVTIMEO, &option, sizeof option);
     option = 0;
     zmq_setsockopt (dealer, ZMQ_LINGER, &option, sizeof option);
@@ -85,14 +85,14 @@ s_echo_client (e2e_role_t *role)
             start = e2e_now_ns ();
         }
         if (zmq_send (dealer, data, sizeof data, 0) != (int) sizeof data
-        ||  zmq_recv (dealer, back, sizeof back, 0) != (int) sizeof data)
+            || zmq_recv (dealer, back, sizeof back, 0) != (int) sizeof data)
             e2e_fail (role, "echo round trip", zmq_strerror (zmq_errno ()));
     }
     int64_t end = e2e_now_ns ();
     e2e_report (role, E2E_REC_DONE, (int64_t) e2e_echo_trips, start, end, 0, NULL);
     zmq_close (dealer);
     zmq_ctx_term (context);
-    e2e_command (role, NULL);             //  Until the parent is done with us
+    e2e_command (role, NULL);  //  Until the parent is done with us
 }
 
 //  Run the echo with scenario->jobs client processes on one server
@@ -138,7 +138,7 @@ e2e_run_echo (const e2e_scenario_t *scenario, e2e_result_t *result)
         }
         if (which < -1 || record.kind == E2E_REC_FAIL) {
             snprintf (result->why, sizeof result->why, "echo client %d: %s",
-                      which < -1? -2 - which: which, which < -1? "exited": record.text);
+                      which < -1 ? -2 - which : which, which < -1 ? "exited" : record.text);
             goto stop;
         }
         if (record.kind == E2E_REC_DONE) {
@@ -154,15 +154,16 @@ e2e_run_echo (const e2e_scenario_t *scenario, e2e_result_t *result)
         sys_end += sys;
     }
     result->cpu_sys = cpu_end > cpu_start
-                    ? 100.0 * (double) (sys_end - sys_start) / (double) (cpu_end - cpu_start): 0;
+        ? 100.0 * (double) (sys_end - sys_start) / (double) (cpu_end - cpu_start)
+        : 0;
     result->cpu_wall = (double) (e2e_now_ns () - wall_start);
     result->cpu_broker = 100.0 * (double) (cpu_end - cpu_start) / result->cpu_wall;
     int64_t first = INT64_MAX, last = 0, trips = 0;
     double usecs = 0;
     for (size_t i = 0; i < clients; i++) {
         e2e_child_t *child = &children [1 + i];
-        first = child->t0 < first? child->t0: first;
-        last = child->t1 > last? child->t1: last;
+        first = child->t0 < first ? child->t0 : first;
+        last = child->t1 > last ? child->t1 : last;
         trips += child->count;
         usecs += (child->t1 - child->t0) / 1e3 / (double) child->count / (double) clients;
     }

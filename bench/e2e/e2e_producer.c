@@ -40,7 +40,7 @@ static int64_t
 s_stats_completed (zjob_reply_t *reply, int64_t *pending_p)
 {
     zjob_msg_t *msg = zjob_reply_msg (reply);
-    const msgpack_object *by_status = msg? zjob_msg_field (msg, "by_status"): NULL;
+    const msgpack_object *by_status = msg ? zjob_msg_field (msg, "by_status") : NULL;
     if (!by_status || by_status->type != MSGPACK_OBJECT_MAP)
         return -1;
     *pending_p = (int64_t) (zjob_msg_uint (msg, "queued", 0) + zjob_msg_uint (msg, "active", 0));
@@ -48,8 +48,8 @@ s_stats_completed (zjob_reply_t *reply, int64_t *pending_p)
         const msgpack_object *key = &by_status->via.map.ptr [i].key;
         const msgpack_object *value = &by_status->via.map.ptr [i].val;
         if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == 9
-        &&  memcmp (key->via.str.ptr, "completed", 9) == 0
-        &&  value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            && memcmp (key->via.str.ptr, "completed", 9) == 0
+            && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
             return (int64_t) value->via.u64;
     }
     return -1;
@@ -60,7 +60,7 @@ static int64_t
 s_stats_store (zjob_reply_t *reply, const char *name)
 {
     zjob_msg_t *msg = zjob_reply_msg (reply);
-    const msgpack_object *store = msg? zjob_msg_field (msg, "store"): NULL;
+    const msgpack_object *store = msg ? zjob_msg_field (msg, "store") : NULL;
     if (!store || store->type != MSGPACK_OBJECT_MAP)
         return -1;
     size_t length = strlen (name);
@@ -68,7 +68,7 @@ s_stats_store (zjob_reply_t *reply, const char *name)
         const msgpack_object *key = &store->via.map.ptr [i].key;
         const msgpack_object *value = &store->via.map.ptr [i].val;
         if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == length
-        &&  memcmp (key->via.str.ptr, name, length) == 0) {
+            && memcmp (key->via.str.ptr, name, length) == 0) {
             if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
                 return (int64_t) value->via.u64;
             if (value->type == MSGPACK_OBJECT_STR && value->via.str.size < 32) {
@@ -117,8 +117,8 @@ e2e_producer (e2e_role_t *role)
     if (!client)
         e2e_fail (role, "connect", err.text);
     size_t share = scenario->jobs / E2E_PRODUCERS
-                 + (role->index < scenario->jobs % E2E_PRODUCERS? 1: 0);
-    size_t batch = scenario->mode == E2E_BATCH? scenario->batch: 1;
+        + (role->index < scenario->jobs % E2E_PRODUCERS ? 1 : 0);
+    size_t batch = scenario->mode == E2E_BATCH ? scenario->batch : 1;
     uint8_t (*inputs) [E2E_INPUT_SIZE] = calloc (batch, E2E_INPUT_SIZE);
     zjob_spec_t *specs = (zjob_spec_t *) calloc (batch, sizeof (zjob_spec_t));
     if (!inputs || !specs)
@@ -142,15 +142,13 @@ e2e_producer (e2e_role_t *role)
         double interval = 1e9 * E2E_PRODUCERS / e2e_rate;
         for (size_t i = 0; i < share; i++) {
             if (scenario->mode == E2E_PACED) {
-                s_sleep_until (start + (int64_t) (interval * ((double) i
-                               + (double) role->index / E2E_PRODUCERS)));
+                s_sleep_until (start + (int64_t) (interval * ((double) i + (double) role->index / E2E_PRODUCERS)));
                 e2e_make_inputs (inputs [0], e2e_now_ns ());
             }
             char id [ZJOB_ID_LEN + 1];
             if (zjob_client_submit (client, specs, true, id, &err) == 0)
                 accepted++;
-            else
-            if (refused++ == 0)
+            else if (refused++ == 0)
                 snprintf (first_error, sizeof first_error, "%d %.180s", err.code, err.text);
         }
     }
@@ -162,7 +160,7 @@ e2e_producer (e2e_role_t *role)
         assert (scenario->window < 4096);
         while (accepted + refused < share) {
             while (sent < share && zjob_client_inflight (client) < scenario->window) {
-                size_t count = share - sent < batch? share - sent: batch;
+                size_t count = share - sent < batch ? share - sent : batch;
                 uint64_t request = zjob_client_send_submit (client, specs, count, true, &err);
                 if (!request)
                     e2e_fail (role, "send SUBMIT", err.text);

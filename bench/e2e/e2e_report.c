@@ -29,7 +29,7 @@ const char *
 e2e_thousands (double n, char *buf, size_t size)
 {
     char digits [32];
-    snprintf (digits, sizeof digits, "%.0f", n < 0? 0: n);
+    snprintf (digits, sizeof digits, "%.0f", n < 0 ? 0 : n);
     size_t length = strlen (digits), at = 0;
     for (size_t i = 0; i < length && at + 2 < size; i++) {
         if (i && (length - i) % 3 == 0)
@@ -48,11 +48,11 @@ e2e_fs_type (const char *path, char *buf, size_t size)
     if (statfs (path, &st))
         return "unknown";
     switch ((unsigned long) st.f_type) {
-        case 0xEF53UL:      return "ext4";
-        case 0x01021994UL:  return "tmpfs (fsync costs nothing there!)";
-        case 0x58465342UL:  return "xfs";
-        case 0x9123683EUL:  return "btrfs";
-        case 0x794C7630UL:  return "overlayfs";
+        case 0xEF53UL: return "ext4";
+        case 0x01021994UL: return "tmpfs (fsync costs nothing there!)";
+        case 0x58465342UL: return "xfs";
+        case 0x9123683EUL: return "btrfs";
+        case 0x794C7630UL: return "overlayfs";
         default:
             snprintf (buf, size, "0x%lx", (unsigned long) st.f_type);
             return buf;
@@ -62,7 +62,8 @@ e2e_fs_type (const char *path, char *buf, size_t size)
 static const char *
 s_store_name (const e2e_scenario_t *scenario)
 {
-    return scenario->mode == E2E_ECHO? "-": scenario->file? "file always": "memory";
+    return scenario->mode == E2E_ECHO ? "-" : scenario->file ? "file always"
+                                                             : "memory";
 }
 
 //  The 4-connection echo of this run, when it ran (judges the strict target)
@@ -75,20 +76,20 @@ void
 e2e_print_row (const e2e_scenario_t *scenario, const e2e_result_t *result, const e2e_result_t *echo)
 {
     char rate [32], target [32], scaled [32];
-    double scale = echo->ok? echo->rate / E2E_ISSUE_ECHO_RATE: 0;
+    double scale = echo->ok ? echo->rate / E2E_ISSUE_ECHO_RATE : 0;
     if (!result->ok) {
         printf ("%-30s %-11s %s\n", scenario->label, s_store_name (scenario),
-                *result->why? result->why: "failed");
+                *result->why ? result->why : "failed");
         return;
     }
     if (scenario->mode == E2E_ECHO) {
         printf ("%-30s %-11s %8s rt/s  %5.2fx   %.1f us per round trip\n", scenario->label,
                 s_store_name (scenario), e2e_thousands (result->rate, rate, sizeof rate),
-                echo->ok? result->rate / echo->rate: 0, result->usecs);
+                echo->ok ? result->rate / echo->rate : 0, result->usecs);
         return;
     }
     if (scenario->mode == E2E_PACED) {
-        double trip = echo->ok? echo->usecs: 0;
+        double trip = echo->ok ? echo->usecs : 0;
         printf ("%-30s %-11s p50 %.0f  p90 %.0f  p99 %.0f  max %.0f us", scenario->label,
                 s_store_name (scenario), result->p50, result->p90, result->p99, result->max);
         if (trip > 0)
@@ -98,11 +99,11 @@ e2e_print_row (const e2e_scenario_t *scenario, const e2e_result_t *result, const
         if (scenario->target > 0) {
             bool met = result->p50 <= 150 && result->p99 <= 1000;
             printf ("%-42s target p50 <= 150 us, p99 <= 1,000 us: %s", "",
-                    met? "met": "MISSED");
+                    met ? "met" : "MISSED");
             if (scale > 0) {
                 met = result->p50 * scale <= 150 && result->p99 * scale <= 1000;
                 printf ("; scaled: p50 <= %.0f us, p99 <= %.0f us: %s", 150 / scale,
-                        1000 / scale, met? "met": "MISSED");
+                        1000 / scale, met ? "met" : "MISSED");
             }
             printf ("\n");
         }
@@ -110,14 +111,14 @@ e2e_print_row (const e2e_scenario_t *scenario, const e2e_result_t *result, const
     }
     printf ("%-30s %-11s %8s jobs/s %5.2fx", scenario->label, s_store_name (scenario),
             e2e_thousands (result->rate, rate, sizeof rate),
-            echo->ok? result->rate / echo->rate: 0);
+            echo->ok ? result->rate / echo->rate : 0);
     if (scenario->target > 0) {
         printf ("   target >= %s: %s", e2e_thousands (scenario->target, target, sizeof target),
-                result->rate >= scenario->target? "met": "MISSED");
+                result->rate >= scenario->target ? "met" : "MISSED");
         if (scale > 0)
             printf ("; scaled (%.2fx): >= %s: %s", scenario->target / E2E_ISSUE_ECHO_RATE,
                     e2e_thousands (scenario->target * scale, scaled, sizeof scaled),
-                    result->rate >= scenario->target * scale? "met": "MISSED");
+                    result->rate >= scenario->target * scale ? "met" : "MISSED");
     }
     printf ("\n");
     //  The strict target, judged as the issue derived it: one strict job
@@ -129,11 +130,12 @@ e2e_print_row (const e2e_scenario_t *scenario, const e2e_result_t *result, const
         double share = scenario->target / (E2E_ISSUE_ECHO4_RATE / 2);
         char bound [32];
         printf ("%-42s vs the 4-connection echo (%s rt/s here): ceiling %s jobs/s, reached"
-                " %.0f%%; target %.0f%% of it (30,000 of 34,000), >= %s: %s\n", "",
+                " %.0f%%; target %.0f%% of it (30,000 of 34,000), >= %s: %s\n",
+                "",
                 e2e_thousands (e2e_echo4->rate, rate, sizeof rate),
                 e2e_thousands (ceiling, scaled, sizeof scaled), 100 * result->rate / ceiling,
                 100 * share, e2e_thousands (share * ceiling, bound, sizeof bound),
-                result->rate >= share * ceiling? "met": "MISSED");
+                result->rate >= share * ceiling ? "met" : "MISSED");
     }
 }
 
@@ -147,7 +149,8 @@ e2e_print_details (const e2e_scenario_t *scenario, const e2e_result_t *result)
         if (result->done)
             printf ("    CPU, server and client%s with their I/O threads and kernel: %.0f%% of"
                     " one core (%.0f%% of it in the kernel), %.1f us per round trip"
-                    " (2 messages)\n", scenario->jobs > 1? "s": "", result->cpu_broker,
+                    " (2 messages)\n",
+                    scenario->jobs > 1 ? "s" : "", result->cpu_broker,
                     result->cpu_sys,
                     result->cpu_broker * result->cpu_wall / 100 / 1e3 / (double) result->done);
         return;
@@ -156,12 +159,12 @@ e2e_print_details (const e2e_scenario_t *scenario, const e2e_result_t *result)
     printf ("    %s jobs completed in %.2f s; producers' SUBMITs acknowledged at %s jobs/s;"
             " per worker %s / %s; STATS completed: %s\n",
             e2e_thousands ((double) result->done, done, sizeof done),
-            result->rate > 0? (double) result->done / result->rate: 0,
+            result->rate > 0 ? (double) result->done / result->rate : 0,
             e2e_thousands (result->submit_rate, submit, sizeof submit),
             e2e_thousands ((double) result->split [0], split [0], sizeof split [0]),
             e2e_thousands ((double) result->split [1], split [1], sizeof split [1]),
-            result->broker_completed < 0? "unknown"
-            : e2e_thousands ((double) result->broker_completed, broker, sizeof broker));
+            result->broker_completed < 0 ? "unknown"
+                                         : e2e_thousands ((double) result->broker_completed, broker, sizeof broker));
     double producers = result->cpu_producers [0] + result->cpu_producers [1];
     double workers = result->cpu_workers [0] + result->cpu_workers [1];
     double all = result->cpu_broker + producers + workers;
@@ -171,12 +174,13 @@ e2e_print_details (const e2e_scenario_t *scenario, const e2e_result_t *result)
             result->cpu_broker, result->cpu_producers [0], result->cpu_producers [1],
             result->cpu_workers [0], result->cpu_workers [1], all, cpus, result->cpu_sys);
     //  CPU per job: % of a core x wall / jobs
-    double per_job = result->done? result->cpu_wall / 100 / 1e3 / (double) result->done: 0;
+    double per_job = result->done ? result->cpu_wall / 100 / 1e3 / (double) result->done : 0;
     if (per_job > 0 && scenario->mode != E2E_PACED) {
         char bound [32];
         printf ("    CPU per job, us (with ZeroMQ I/O threads and kernel): broker %.1f,"
                 " producers %.1f, workers %.1f; all %.1f, which %ld CPUs serve at most"
-                " %s jobs/s\n", result->cpu_broker * per_job, producers * per_job,
+                " %s jobs/s\n",
+                result->cpu_broker * per_job, producers * per_job,
                 workers * per_job, all * per_job, cpus,
                 e2e_thousands (1e6 * (double) cpus / (all * per_job), bound, sizeof bound));
     }
@@ -207,7 +211,7 @@ static int
 s_double_compare (const void *a, const void *b)
 {
     double x = *(const double *) a, y = *(const double *) b;
-    return x < y? -1: x > y;
+    return x < y ? -1 : x > y;
 }
 
 static double
@@ -216,7 +220,7 @@ s_median (double *values, size_t count)
     if (count == 0)
         return 0;
     qsort (values, count, sizeof (double), s_double_compare);
-    return count % 2? values [count / 2]: (values [count / 2 - 1] + values [count / 2]) / 2;
+    return count % 2 ? values [count / 2] : (values [count / 2 - 1] + values [count / 2]) / 2;
 }
 
 //  After --rounds N: each scenario's median rate (with its range), its
@@ -249,7 +253,7 @@ e2e_print_medians (const e2e_scenario_t *scenarios, size_t count, const e2e_resu
             const e2e_result_t *result = &results [i];
             if (!result->ran || !result->ok)
                 continue;
-            double value = scenario->mode == E2E_PACED? result->p50: result->rate;
+            double value = scenario->mode == E2E_PACED ? result->p50 : result->rate;
             if (rated == 0 || value < low)
                 low = value;
             if (rated == 0 || value > high)
@@ -268,7 +272,7 @@ e2e_print_medians (const e2e_scenario_t *scenarios, size_t count, const e2e_resu
                     ratios [compared++] = result->rate / results [0].rate;
             }
             if (scenario->mode != E2E_PACED && echo4 < count && results [echo4].ran
-            &&  results [echo4].ok && results [echo4].rate > 0)
+                && results [echo4].ok && results [echo4].rate > 0)
                 shares [shared++] = result->rate / (results [echo4].rate / 2);
         }
         if (rated == 0) {
@@ -290,14 +294,14 @@ e2e_print_medians (const e2e_scenario_t *scenarios, size_t count, const e2e_resu
                 double p50 = s_median (ratios, compared), p99 = s_median (shares, compared);
                 printf (" = %.1f / %.1f round trips", p50, p99);
                 if (scenario->target > 0)
-                    printf (", scaled target 3 / 20: %s", p50 <= 3 && p99 <= 20? "met": "MISSED");
+                    printf (", scaled target 3 / 20: %s", p50 <= 3 && p99 <= 20 ? "met" : "MISSED");
             }
             printf ("; %zu rounds\n", rated);
             continue;
         }
         printf ("%-30s %-11s %8s %s (%s..%s)", scenario->label, s_store_name (scenario),
                 e2e_thousands (s_median (rates, rated), median, sizeof median),
-                scenario->mode == E2E_ECHO? "rt/s  ": "jobs/s",
+                scenario->mode == E2E_ECHO ? "rt/s  " : "jobs/s",
                 e2e_thousands (low, from, sizeof from), e2e_thousands (high, to, sizeof to));
         if (compared && i > 0)
             printf ("  %5.2fx the echo", s_median (ratios, compared));
@@ -305,13 +309,12 @@ e2e_print_medians (const e2e_scenario_t *scenarios, size_t count, const e2e_resu
             double want = scenario->target / (E2E_ISSUE_ECHO4_RATE / 2);
             double got = s_median (shares, shared);
             printf ("; %.0f%% of the echo4 ceiling, target %.0f%%: %s", 100 * got, 100 * want,
-                    got >= want? "met": "MISSED");
+                    got >= want ? "met" : "MISSED");
         }
-        else
-        if (scenario->mode != E2E_ECHO && scenario->target > 0 && compared) {
+        else if (scenario->mode != E2E_ECHO && scenario->target > 0 && compared) {
             double want = scenario->target / E2E_ISSUE_ECHO_RATE;
             double got = s_median (ratios, compared);
-            printf (", scaled target %.2fx: %s", want, got >= want? "met": "MISSED");
+            printf (", scaled target %.2fx: %s", want, got >= want ? "met" : "MISSED");
         }
         printf ("; %zu rounds\n", rated);
     }

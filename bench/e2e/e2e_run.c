@@ -30,7 +30,7 @@ static int
 s_compare_int64 (const void *a, const void *b)
 {
     int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
-    return x < y? -1: x > y;
+    return x < y ? -1 : x > y;
 }
 
 //  The q-quantile of count sorted samples (ns), in usecs
@@ -38,7 +38,7 @@ static double
 s_quantile (const int64_t *samples, size_t count, double q)
 {
     size_t at = (size_t) (q * (double) (count - 1) + 0.5);
-    return samples [at < count? at: count - 1] / 1e3;
+    return samples [at < count ? at : count - 1] / 1e3;
 }
 
 int
@@ -49,11 +49,11 @@ e2e_remove_entry (const char *path, const struct stat *st, int flag, struct FTW 
 
 //  What a run's records add up to
 typedef struct {
-    int64_t accepted;                   //  jobs the producers got accepted
-    int64_t completed;                  //  jobs the workers completed
-    int64_t refused;                    //  SUBMITs refused
-    char first_error [200];             //  the first refusal's message
-    int64_t *samples;                   //  paced: latency samples (ns), or NULL
+    int64_t accepted;        //  jobs the producers got accepted
+    int64_t completed;       //  jobs the workers completed
+    int64_t refused;         //  SUBMITs refused
+    char first_error [200];  //  the first refusal's message
+    int64_t *samples;        //  paced: latency samples (ns), or NULL
     size_t sample_count;
 } s_tally_t;
 
@@ -71,16 +71,17 @@ s_follow (e2e_child_t *kids, const e2e_scenario_t *scenario, int64_t deadline,
         if (which == -1) {
             snprintf (result->why, sizeof result->why,
                       "timed out after %d s: %" PRId64 " of %zu jobs completed, "
-                      "%zu of %d producers done", e2e_timeout_s, tally->completed, scenario->jobs,
+                      "%zu of %d producers done",
+                      e2e_timeout_s, tally->completed, scenario->jobs,
                       producers_done, E2E_PRODUCERS);
             return -1;
         }
         if (which < -1 || record.kind == E2E_REC_FAIL) {
-            int index = which < -1? -2 - which: which;
+            int index = which < -1 ? -2 - which : which;
             snprintf (result->why, sizeof result->why, "%s %d: %s",
-                      index < E2E_WORKERS? "worker": "producer",
-                      index < E2E_WORKERS? index: index - E2E_WORKERS,
-                      which < -1? "exited": record.text);
+                      index < E2E_WORKERS ? "worker" : "producer",
+                      index < E2E_WORKERS ? index : index - E2E_WORKERS,
+                      which < -1 ? "exited" : record.text);
             return -1;
         }
         e2e_child_t *kid = &kids [which];
@@ -89,15 +90,14 @@ s_follow (e2e_child_t *kids, const e2e_scenario_t *scenario, int64_t deadline,
             kid->count = record.count;
             kid->t1 = record.t1;
             if (record.kind == E2E_REC_PROGRESS) {
-                kid->t0 = record.t0;    //  Waits so far, and their time
+                kid->t0 = record.t0;  //  Waits so far, and their time
                 kid->value = record.value;
             }
             if (record.kind == E2E_REC_SAMPLE && record.value >= 0
-            &&  tally->sample_count < scenario->jobs)
+                && tally->sample_count < scenario->jobs)
                 tally->samples [tally->sample_count++] = record.value;
         }
-        else
-        if (record.kind == E2E_REC_DONE && !kid->done) {
+        else if (record.kind == E2E_REC_DONE && !kid->done) {
             kid->done = true;
             kid->count = record.count;
             kid->t0 = record.t0;
@@ -136,7 +136,7 @@ s_cpu_figures (pid_t broker_pid, const e2e_child_t *kids, const int64_t *cpu_sta
         else
             result->cpu_producers [i - E2E_WORKERS] = cpu;
     }
-    result->cpu_sys = cpu_all > 0? 100.0 * (double) (sys_end - sys_start) / (double) cpu_all: 0;
+    result->cpu_sys = cpu_all > 0 ? 100.0 * (double) (sys_end - sys_start) / (double) cpu_all : 0;
 }
 
 //  The rates and latencies of a run that finished, into result
@@ -146,11 +146,11 @@ s_figures (const e2e_child_t *workers, const e2e_child_t *producers, s_tally_t *
 {
     int64_t first = INT64_MAX, last_ack = 0, last_done = 0;
     for (size_t i = 0; i < E2E_PRODUCERS; i++) {
-        first = producers [i].t0 < first? producers [i].t0: first;
-        last_ack = producers [i].t1 > last_ack? producers [i].t1: last_ack;
+        first = producers [i].t0 < first ? producers [i].t0 : first;
+        last_ack = producers [i].t1 > last_ack ? producers [i].t1 : last_ack;
     }
     for (size_t i = 0; i < E2E_WORKERS; i++) {
-        last_done = workers [i].t1 > last_done? workers [i].t1: last_done;
+        last_done = workers [i].t1 > last_done ? workers [i].t1 : last_done;
         result->split [i] = (size_t) workers [i].count;
     }
     result->done = (size_t) tally->completed;
@@ -174,7 +174,7 @@ e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *res
 {
     char log [E2E_PATH_MAX];
     snprintf (log, sizeof log, "%s/zjobd-%s.log", dir, scenario->key);
-    char store [E2E_PATH_MAX + 32];              //  data_dir and the options
+    char store [E2E_PATH_MAX + 32];  //  data_dir and the options
     char data_dir [E2E_PATH_MAX] = "";
     if (scenario->file) {
         snprintf (data_dir, sizeof data_dir, "%s/%s", dir, scenario->key);
@@ -209,7 +209,7 @@ e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *res
     if (e2e_await_ready (producers, E2E_PRODUCERS, "producer", result->why, sizeof result->why))
         goto stop;
     if (scenario->mode == E2E_PACED
-    &&  !(tally.samples = (int64_t *) calloc (scenario->jobs, sizeof (int64_t)))) {
+        && !(tally.samples = (int64_t *) calloc (scenario->jobs, sizeof (int64_t)))) {
         snprintf (result->why, sizeof result->why, "out of memory");
         goto stop;
     }

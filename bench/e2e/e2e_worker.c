@@ -65,10 +65,10 @@ e2e_worker (e2e_role_t *role)
         //  reported is reported once no job came for E2E_REPORT_IDLE_MS
         zjob_task_t *task;
         int64_t asked = e2e_now_ns ();
-        int event = zjob_worker_recv (worker, count != reported? E2E_REPORT_IDLE_MS: E2E_CONTROL_MS,
+        int event = zjob_worker_recv (worker, count != reported ? E2E_REPORT_IDLE_MS : E2E_CONTROL_MS,
                                       &task, &err);
         if (event < 0)
-            break;                      //  Interrupted
+            break;  //  Interrupted
         if (event == ZJOB_WORKER_TASK && count > 0) {
             int64_t took = e2e_now_ns () - asked;
             if (took > E2E_WAIT_MIN_NS) {
@@ -83,7 +83,7 @@ e2e_worker (e2e_role_t *role)
             }
             struct pollfd control = { role->control, POLLIN, 0 };
             if (poll (&control, 1, 0) > 0 && e2e_command (role, NULL) == 0)
-                break;                  //  EOF: the run is over
+                break;  //  EOF: the run is over
             continue;
         }
         if (event != ZJOB_WORKER_TASK)
@@ -104,8 +104,7 @@ e2e_worker (e2e_role_t *role)
             e2e_report (role, E2E_REC_SAMPLE, count, 0, last, latency, NULL);
             reported = count;
         }
-        else
-        if (count - reported >= E2E_REPORT_EVERY) {
+        else if (count - reported >= E2E_REPORT_EVERY) {
             e2e_report (role, E2E_REC_PROGRESS, count, waited, last, waits, NULL);
             reported = count;
         }

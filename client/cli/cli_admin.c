@@ -77,7 +77,7 @@ s_scheduled (json_t *stats)
     if (json_is_integer (scheduled))
         return json_integer_value (scheduled);
     json_int_t value = s_int (json_object_get (stats, "by_status"), "queued")
-                     - s_int (stats, "queued");
+        - s_int (stats, "queued");
     return value > 0 ? value : 0;
 }
 
@@ -88,8 +88,7 @@ s_print_stats_head (json_t *stats)
     char buf [64];
     json_int_t queued = s_int (json_object_get (stats, "by_status"), "queued");
     printf ("%-10s %" JSON_INTEGER_FORMAT " stored\n", "jobs", s_int (stats, "jobs"));
-    printf ("%-10s %" JSON_INTEGER_FORMAT " queued: %" JSON_INTEGER_FORMAT " ready, %"
-            JSON_INTEGER_FORMAT " scheduled; %" JSON_INTEGER_FORMAT " held by workers\n",
+    printf ("%-10s %" JSON_INTEGER_FORMAT " queued: %" JSON_INTEGER_FORMAT " ready, %" JSON_INTEGER_FORMAT " scheduled; %" JSON_INTEGER_FORMAT " held by workers\n",
             "queue", queued, s_int (stats, "queued"), s_scheduled (stats),
             s_int (stats, "active"));
     json_int_t limit = s_int (stats, "max_concurrent");
@@ -100,8 +99,7 @@ s_print_stats_head (json_t *stats)
             printf ("; ready jobs held back by --max-concurrent %" JSON_INTEGER_FORMAT, limit);
         printf ("\n");
     }
-    printf ("%-10s %" JSON_INTEGER_FORMAT " connected, %" JSON_INTEGER_FORMAT " of %"
-            JSON_INTEGER_FORMAT " slots busy\n", "workers", s_int (stats, "workers"),
+    printf ("%-10s %" JSON_INTEGER_FORMAT " connected, %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT " slots busy\n", "workers", s_int (stats, "workers"),
             s_int (stats, "busy"), s_int (stats, "slots"));
     json_t *rates = json_object_get (stats, "rates");
     printf ("%-10s %.1f submitted/s, %.1f completed/s, %.1f failed/s (over the last %s)\n",
@@ -164,7 +162,8 @@ zjob_cli_print_stats (json_t *stats)
         printf ("\nstore\n");
         const char *key;
         json_t *value;
-        json_object_foreach (store, key, value) {
+        json_object_foreach (store, key, value)
+        {
             char *text = json_is_string (value) ? NULL : zjob_json_dumps (value, 0);
             printf ("  %-24s %s\n", key, text ? text : json_string_value (value));
             free (text);
@@ -179,7 +178,8 @@ s_store_numbers (json_t *store)
 {
     const char *key;
     json_t *value;
-    json_object_foreach (store, key, value) {
+    json_object_foreach (store, key, value)
+    {
         const char *text = json_string_value (value);
         if (!text || !*text || strspn (text, "-0123456789.eE+") != strlen (text))
             continue;
@@ -254,11 +254,13 @@ s_print_workers (json_t *workers)
     int64_t now = zjob_clock_ms ();
     size_t index;
     json_t *worker;
-    json_array_foreach (workers, index, worker) {
+    json_array_foreach (workers, index, worker)
+    {
         char workflows [256] = "";
         size_t at;
         json_t *workflow;
-        json_array_foreach (json_object_get (worker, "workflows"), at, workflow) {
+        json_array_foreach (json_object_get (worker, "workflows"), at, workflow)
+        {
             size_t used = strlen (workflows);
             snprintf (workflows + used, sizeof workflows - used, "%s%s", at ? "," : "",
                       json_string_value (workflow));
@@ -300,7 +302,8 @@ zjob_cli_cmd_workers (zjob_cli_t *cli, int argc, char *argv [])
     if (cli->json) {
         size_t index;
         json_t *worker;
-        json_array_foreach (workers, index, worker) {
+        json_array_foreach (workers, index, worker)
+        {
             s_iso_key (worker, "connected_at");
             s_iso_key (worker, "last_seen");
         }

@@ -51,7 +51,7 @@ zjob_cli_parse_time (const char *text, int sign)
             char *end;
             double fraction = strtod (rest, &end);
             if (end == rest + 1)
-                continue;               //  A '.' without digits
+                continue;  //  A '.' without digits
             millis = (int) (fraction * 1000.0 + 0.5);
             rest = end;
         }
@@ -106,11 +106,9 @@ zjob_cli_parse_statuses (const char *text, char *bad, size_t bad_size)
             int status = zjob_status_parse (name);
             if (status >= 0)
                 bit = INT64_C (1) << status;
-            else
-            if (streq (name, "scheduled"))
+            else if (streq (name, "scheduled"))
                 bit = ZJOB_CLI_SCHEDULED;
-            else
-            if (streq (name, "ready"))
+            else if (streq (name, "ready"))
                 bit = ZJOB_CLI_READY;
         }
         if (bit < 0) {
@@ -184,7 +182,7 @@ zjob_cli_json_arg (zjob_cli_t *cli, const char *what, const char *arg, uint8_t *
                    size_t *size_p)
 {
     char *text = NULL;
-    const char *source = NULL;          //  Where the text came from, if not inline
+    const char *source = NULL;  //  Where the text came from, if not inline
     if (streq (arg, "-") || arg [0] == '@') {
         source = streq (arg, "-") ? "stdin" : arg + 1;
         FILE *file = zjob_cli_open_arg (cli, what, streq (arg, "-") ? arg : arg + 1);
@@ -237,8 +235,7 @@ s_line_string (zjob_spec_t *spec, const char *key, json_t *value, zjob_error_t *
     const char *text = json_string_value (value);
     if (streq (key, "workflow_id"))
         spec->workflow_id = text;
-    else
-    if (streq (key, "user_id"))
+    else if (streq (key, "user_id"))
         spec->user_id = text;
     else
         spec->idempotency_key = text;
@@ -298,24 +295,25 @@ s_line_scalar (zjob_spec_t *spec, const char *key, json_t *value, zjob_error_t *
 {
     if (streq (key, "priority")) {
         int priority = json_is_string (value)
-                     ? zjob_priority_parse (json_string_value (value)) : -1;
+            ? zjob_priority_parse (json_string_value (value))
+            : -1;
         if (priority < 0)
             return zjob_error_set (err, ZJOB_BAD_REQUEST,
                                    "priority: expected low, medium, high or critical");
         spec->priority = (zjob_priority_t) priority;
     }
-    else
-    if (streq (key, "max_attempts")) {
+    else if (streq (key, "max_attempts")) {
         if (!json_is_integer (value) || json_integer_value (value) < 0
-        ||  json_integer_value (value) > UINT32_MAX)
+            || json_integer_value (value) > UINT32_MAX)
             return zjob_error_set (err, ZJOB_BAD_REQUEST,
                                    "max_attempts: not a count (0 = broker default)");
         spec->max_attempts = (uint32_t) json_integer_value (value);
     }
     else {
         int64_t when = json_is_integer (value) ? (int64_t) json_integer_value (value)
-                     : json_is_string (value)
-                     ? zjob_cli_parse_time (json_string_value (value), 1) : -1;
+            : json_is_string (value)
+            ? zjob_cli_parse_time (json_string_value (value), 1)
+            : -1;
         if (when < 0)
             return zjob_error_set (err, ZJOB_BAD_REQUEST,
                                    "run_at: expected ms UTC or an ISO-8601 time");
@@ -338,24 +336,23 @@ zjob_cli_line_spec (zjob_cli_line_t *line, const zjob_cli_defaults_t *defaults,
     spec->max_attempts = defaults->max_attempts >= 0 ? (uint32_t) defaults->max_attempts : 0;
     const char *key;
     json_t *value;
-    json_object_foreach (line->value, key, value) {
+    json_object_foreach (line->value, key, value)
+    {
         int rc;
         if (streq (key, "workflow_id") || streq (key, "user_id")
-        ||  streq (key, "idempotency_key"))
+            || streq (key, "idempotency_key"))
             rc = s_line_string (spec, key, value, err);
-        else
-        if (streq (key, "inputs") || streq (key, "metadata"))
+        else if (streq (key, "inputs") || streq (key, "metadata"))
             rc = s_line_object (line, key, value, err);
-        else
-        if (streq (key, "tags"))
+        else if (streq (key, "tags"))
             rc = s_line_tags (line, value, err);
-        else
-        if (streq (key, "priority") || streq (key, "max_attempts") || streq (key, "run_at"))
+        else if (streq (key, "priority") || streq (key, "max_attempts") || streq (key, "run_at"))
             rc = s_line_scalar (spec, key, value, err);
         else
             rc = zjob_error_set (err, ZJOB_BAD_REQUEST, "unknown key \"%s\" (known: "
-                                 "workflow_id, inputs, priority, user_id, tags, metadata, "
-                                 "idempotency_key, max_attempts, run_at)", key);
+                                                        "workflow_id, inputs, priority, user_id, tags, metadata, "
+                                                        "idempotency_key, max_attempts, run_at)",
+                                 key);
         if (rc)
             return -1;
     }
@@ -394,7 +391,7 @@ zjob_cli_batch_parse (FILE *file, const char *name, const zjob_cli_defaults_t *d
     while (!failed && getline (&text, &text_size, file) >= 0) {
         number++;
         if (text [strspn (text, " \t\r\n")] == '\0')
-            continue;                   //  Blank lines separate nothing
+            continue;  //  Blank lines separate nothing
         if (count == capacity) {
             capacity = capacity ? capacity * 2 : 64;
             zjob_cli_line_t *bigger = (zjob_cli_line_t *)
@@ -420,7 +417,8 @@ zjob_cli_batch_parse (FILE *file, const char *name, const zjob_cli_defaults_t *d
     free (text);
     if (!failed && count == 0) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "%s has no jobs: expected one JSON object "
-                        "per line", name);
+                                               "per line",
+                        name);
         failed = true;
     }
     if (failed) {

@@ -15,94 +15,94 @@
 
 #include "cli_core.h"
 
-#define ZJOB_CLI_TEXT_MAX   ZJOB_MSG_MAX    //  bytes of JSON read for one argument
+#define ZJOB_CLI_TEXT_MAX ZJOB_MSG_MAX  //  bytes of JSON read for one argument
 
 //  A duration: a number of seconds ("30", "1.5") or a number with a unit
 //  (ms, s, m, h, d: "500ms", "5m"). Returns msecs, or -1.
 int64_t
-    zjob_cli_parse_duration (const char *text);
+zjob_cli_parse_duration (const char *text);
 
 //  A time: ISO-8601 in UTC ("2024-05-01", "2024-05-01T12:00",
 //  "2024-05-01T12:00:00.250Z"), or a duration from now, forward when
 //  sign is 1 and back ("2h" ago) when it is -1. Returns ms UTC, or -1.
 int64_t
-    zjob_cli_parse_time (const char *text, int sign);
+zjob_cli_parse_time (const char *text, int sign);
 
 //  An unsigned decimal number within 0..max. Returns it, or -1.
 int64_t
-    zjob_cli_parse_count (const char *text, int64_t max);
+zjob_cli_parse_count (const char *text, int64_t max);
 
 //  A priority name (low, medium, high, critical). Returns the
 //  zjob_priority_t, or -1.
 int
-    zjob_cli_parse_priority (const char *text);
+zjob_cli_parse_priority (const char *text);
 
 //  A list of status names "queued,running" into a mask (bit 1 << status).
 //  Two names that are not statuses narrow `queued`: "scheduled" (waiting
 //  for its run_at) sets ZJOB_CLI_SCHEDULED, "ready" (due, waiting for a
 //  worker) ZJOB_CLI_READY. Returns the mask, or -1 with the first unknown
 //  name copied into bad (bad_size bytes, may be NULL).
-#define ZJOB_CLI_SCHEDULED  (INT64_C (1) << 32)
-#define ZJOB_CLI_READY      (INT64_C (1) << 33)
+#define ZJOB_CLI_SCHEDULED (INT64_C (1) << 32)
+#define ZJOB_CLI_READY (INT64_C (1) << 33)
 int64_t
-    zjob_cli_parse_statuses (const char *text, char *bad, size_t bad_size);
+zjob_cli_parse_statuses (const char *text, char *bad, size_t bad_size);
 
 //  All of file, at most ZJOB_CLI_TEXT_MAX bytes, NUL-terminated (the
 //  caller frees it); NULL if it cannot be read (errno) or is larger
 //  (errno EFBIG).
 char *
-    zjob_cli_slurp (FILE *file);
+zjob_cli_slurp (FILE *file);
 
 //  Open a file argument: "-" is stdin (once per command). Returns the
 //  file, or NULL after saying why. what names the option in messages.
 FILE *
-    zjob_cli_open_arg (zjob_cli_t *cli, const char *what, const char *path);
+zjob_cli_open_arg (zjob_cli_t *cli, const char *what, const char *path);
 
 //  Convert a JSON object argument (inline text, @FILE, or - for stdin) to
 //  msgpack (*data_p, the caller frees it). Returns 0, or an exit code
 //  after saying what is wrong.
 int
-    zjob_cli_json_arg (zjob_cli_t *cli, const char *what, const char *arg,
-                       uint8_t **data_p, size_t *size_p);
+zjob_cli_json_arg (zjob_cli_t *cli, const char *what, const char *arg,
+                   uint8_t **data_p, size_t *size_p);
 
 //  The defaults a --batch line's keys override (strings borrowed)
 typedef struct {
     const char *workflow_id;
-    int priority;                       //  -1 if not given
+    int priority;  //  -1 if not given
     const char *user_id;
     const char *const *tags;
     size_t tag_count;
-    int64_t max_attempts;               //  -1 if not given
+    int64_t max_attempts;  //  -1 if not given
 } zjob_cli_defaults_t;
 
 //  One line of a batch: its spec and what the spec points into
 typedef struct {
     zjob_spec_t spec;
-    json_t *value;                      //  The line's object; holds the strings
-    uint8_t *inputs;                    //  Encoded inputs, or NULL
-    uint8_t *metadata;                  //  Encoded metadata, or NULL
-    const char **tags;                  //  Borrowed from value, or NULL
-    size_t line;                        //  Line number in the file, from 1
+    json_t *value;      //  The line's object; holds the strings
+    uint8_t *inputs;    //  Encoded inputs, or NULL
+    uint8_t *metadata;  //  Encoded metadata, or NULL
+    const char **tags;  //  Borrowed from value, or NULL
+    size_t line;        //  Line number in the file, from 1
 } zjob_cli_line_t;
 
 //  Fill line->spec from the JSON object line->value over defaults, and
 //  check it as the broker would. Returns 0, or -1 with err filled (naming
 //  the key).
 int
-    zjob_cli_line_spec (zjob_cli_line_t *line, const zjob_cli_defaults_t *defaults,
-                        zjob_error_t *err);
+zjob_cli_line_spec (zjob_cli_line_t *line, const zjob_cli_defaults_t *defaults,
+                    zjob_error_t *err);
 
 //  Read a batch from file (named name in messages): one JSON object a
 //  line, blank lines skipped. Returns the lines (*count_p of them; free
 //  with zjob_cli_lines_free), or NULL with err filled, naming the line;
 //  nothing is returned when any line is bad.
 zjob_cli_line_t *
-    zjob_cli_batch_parse (FILE *file, const char *name, const zjob_cli_defaults_t *defaults,
-                          size_t *count_p, zjob_error_t *err);
+zjob_cli_batch_parse (FILE *file, const char *name, const zjob_cli_defaults_t *defaults,
+                      size_t *count_p, zjob_error_t *err);
 
 //  Free count lines of a batch
 void
-    zjob_cli_lines_free (zjob_cli_line_t *lines, size_t count);
+zjob_cli_lines_free (zjob_cli_line_t *lines, size_t count);
 
 //  A growing array of borrowed strings (tags)
 typedef struct {
@@ -112,6 +112,6 @@ typedef struct {
 
 //  Append item (borrowed). Returns 0, or -1 out of memory.
 int
-    zjob_cli_strings_add (zjob_cli_strings_t *strings, const char *item);
+zjob_cli_strings_add (zjob_cli_strings_t *strings, const char *item);
 
 #endif

@@ -20,22 +20,22 @@ typedef int (zjob_cli_fn) (zjob_cli_t *cli, int argc, char *argv []);
 typedef struct {
     const char *name;
     zjob_cli_fn *run;
-    const char *usage;                  //  Arguments, after "zjob NAME"
-    const char *summary;                //  One line, for `zjob help`
-    const char *help;                   //  Description and options
+    const char *usage;    //  Arguments, after "zjob NAME"
+    const char *summary;  //  One line, for `zjob help`
+    const char *help;     //  Description and options
 } zjob_cli_command_t;
 
 //  The command called name, or NULL
 const zjob_cli_command_t *
-    zjob_cli_command_find (const char *name);
+zjob_cli_command_find (const char *name);
 
 //  The commands, in the order `zjob help` lists them; *count_p of them
 const zjob_cli_command_t *
-    zjob_cli_commands (size_t *count_p);
+zjob_cli_commands (size_t *count_p);
 
 //  `zjob help`: the commands, global options, exit codes and statuses
 void
-    zjob_cli_print_help (FILE *out);
+zjob_cli_print_help (FILE *out);
 
 //  The commands. Each runs on argv [0..argc) (argv [0] is its name), prints
 //  its output on stdout and its errors on stderr, and returns the exit code;
@@ -62,41 +62,43 @@ int zjob_cli_cmd_help (zjob_cli_t *cli, int argc, char *argv []);
 //  scheduled jobs, the limit when the broker has one, workers, rates, the
 //  jobs by status and workflow, the store
 void
-    zjob_cli_print_stats (json_t *stats);
+zjob_cli_print_stats (json_t *stats);
 
 //  The filter options shared by list and the lifecycle commands
-#define ZJOB_CLI_FILTER_OPTIONS \
-    { "status", required_argument, NULL, 's' }, \
-    { "workflow", required_argument, NULL, 'w' }, \
-    { "user", required_argument, NULL, 'u' }, \
-    { "tag", required_argument, NULL, 't' }, \
-    { "created-after", required_argument, NULL, ZJOB_OPT_CREATED_AFTER }, \
-    { "created-before", required_argument, NULL, ZJOB_OPT_CREATED_BEFORE }
+#define ZJOB_CLI_FILTER_OPTIONS                                               \
+    { "status", required_argument, NULL, 's' },                               \
+        { "workflow", required_argument, NULL, 'w' },                         \
+        { "user", required_argument, NULL, 'u' },                             \
+        { "tag", required_argument, NULL, 't' },                              \
+        { "created-after", required_argument, NULL, ZJOB_OPT_CREATED_AFTER }, \
+    {                                                                         \
+        "created-before", required_argument, NULL, ZJOB_OPT_CREATED_BEFORE    \
+    }
 
 //  A filter being built from options; strings are borrowed from argv
 typedef struct {
     zjob_filter_t filter;
-    const char **tags;                  //  The filter's tags (freed by the caller)
-    bool given;                         //  Some criterion was given
-    bool plain;                         //  --status named a real status
-    int64_t narrowed;                   //  ZJOB_CLI_SCHEDULED | ZJOB_CLI_READY seen
+    const char **tags;  //  The filter's tags (freed by the caller)
+    bool given;         //  Some criterion was given
+    bool plain;         //  --status named a real status
+    int64_t narrowed;   //  ZJOB_CLI_SCHEDULED | ZJOB_CLI_READY seen
 } zjob_cli_filter_t;
 
 //  Take one filter option. Returns 1 if opt was one, 0 if not, or -1 after
 //  a message (*rc_p: the exit code).
 int
-    zjob_cli_filter_option (zjob_cli_t *cli, int opt, const char *arg,
-                            zjob_cli_filter_t *filter, int *rc_p);
+zjob_cli_filter_option (zjob_cli_t *cli, int opt, const char *arg,
+                        zjob_cli_filter_t *filter, int *rc_p);
 
 //  Parse a command whose only argument is one job id (options: the common
 //  ones). Returns ZJOB_CLI_CONTINUE with *id_p set and the broker
 //  connected, or the exit code to end with.
 int
-    zjob_cli_parse_id_command (zjob_cli_t *cli, int argc, char *argv [], const char **id_p);
+zjob_cli_parse_id_command (zjob_cli_t *cli, int argc, char *argv [], const char **id_p);
 
 //  Parse a command with no arguments (options: the common ones). Returns
 //  ZJOB_CLI_CONTINUE with the broker connected, or the exit code.
 int
-    zjob_cli_parse_plain (zjob_cli_t *cli, int argc, char *argv []);
+zjob_cli_parse_plain (zjob_cli_t *cli, int argc, char *argv []);
 
 #endif

@@ -107,15 +107,15 @@ int
 zjob_cli_exit_code (int code)
 {
     switch (code) {
-        case ZJOB_OK:           return ZJOB_EXIT_OK;
+        case ZJOB_OK: return ZJOB_EXIT_OK;
         case ZJOB_BAD_REQUEST:
-        case ZJOB_TOO_LARGE:    return ZJOB_EXIT_BAD_INPUT;
-        case ZJOB_NOT_FOUND:    return ZJOB_EXIT_NOT_FOUND;
-        case ZJOB_CONFLICT:     return ZJOB_EXIT_CONFLICT;
+        case ZJOB_TOO_LARGE: return ZJOB_EXIT_BAD_INPUT;
+        case ZJOB_NOT_FOUND: return ZJOB_EXIT_NOT_FOUND;
+        case ZJOB_CONFLICT: return ZJOB_EXIT_CONFLICT;
         case ZJOB_UNAVAILABLE:
-        case ZJOB_TOO_MANY:     return ZJOB_EXIT_UNAVAILABLE;
-        case ZJOB_ACCEPTED:     return ZJOB_EXIT_TIMEOUT;
-        default:                return ZJOB_EXIT_INTERNAL;
+        case ZJOB_TOO_MANY: return ZJOB_EXIT_UNAVAILABLE;
+        case ZJOB_ACCEPTED: return ZJOB_EXIT_TIMEOUT;
+        default: return ZJOB_EXIT_INTERNAL;
     }
 }
 
@@ -157,11 +157,12 @@ s_say_unavailable (zjob_cli_t *cli, const zjob_error_t *err)
 {
     if (zjob_cli_no_answer (err))
         zjob_cli_error (cli, "%s; is zjobd running at %s? (set --broker or ZJOB_BROKER, or "
-                        "allow more time with --request-timeout)", err->text, cli->broker);
-    else
-    if (strncmp (err->text, "not committed", 13) == 0)
+                             "allow more time with --request-timeout)",
+                        err->text, cli->broker);
+    else if (strncmp (err->text, "not committed", 13) == 0)
         zjob_cli_error (cli, "the broker refused the request: its store cannot write (%s); "
-                        "nothing was changed for certain, see zjobd's log", err->text);
+                             "nothing was changed for certain, see zjobd's log",
+                        err->text);
     else
         zjob_cli_error (cli, "the broker refused the request: %s", err->text);
 }
@@ -176,13 +177,15 @@ zjob_cli_fail (zjob_cli_t *cli, const zjob_error_t *err)
     zjob_cli_fail_json (cli, err->code, err->text);
     if (s_workers_endpoint (err)) {
         zjob_cli_error (cli, "%s looks like zjobd's workers endpoint; clients use the "
-                        "clients endpoint (default :5570)", cli->broker);
+                             "clients endpoint (default :5570)",
+                        cli->broker);
         return ZJOB_EXIT_UNAVAILABLE;
     }
     switch (err->code) {
         case ZJOB_NOT_FOUND:
             zjob_cli_error (cli, "%s (the job does not exist, or was deleted; 'zjob list' "
-                            "shows the jobs)", err->text);
+                                 "shows the jobs)",
+                            err->text);
             break;
         case ZJOB_CONFLICT:
             zjob_cli_error (cli, "%s ('zjob help' shows which operation each status allows)",
@@ -226,7 +229,8 @@ zjob_cli_request_ms (zjob_cli_t *cli)
     if (left >= 0 && left < timeout)
         timeout = left;
     int64_t floor = cli->request_timeout_ms < ZJOB_CLI_REQUEST_MIN
-                  ? cli->request_timeout_ms : ZJOB_CLI_REQUEST_MIN;
+        ? cli->request_timeout_ms
+        : ZJOB_CLI_REQUEST_MIN;
     return (int) (timeout > floor ? timeout : floor);
 }
 
@@ -245,16 +249,16 @@ zjob_cli_connect (zjob_cli_t *cli)
         bool bounded = timeout < cli->request_timeout_ms;
         zjob_cli_fail_json (cli, err.code, err.text);
         zjob_cli_error (cli, "no broker answered at %s within %d ms; is zjobd running? "
-                        "(set --broker or ZJOB_BROKER, or allow more time with %s)",
-                        cli->broker, bounded && cli->timeout_ms > timeout
-                                     ? (int) cli->timeout_ms : timeout,
+                             "(set --broker or ZJOB_BROKER, or allow more time with %s)",
+                        cli->broker, bounded && cli->timeout_ms > timeout ? (int) cli->timeout_ms : timeout,
                         bounded ? "--timeout" : "--request-timeout");
         return ZJOB_EXIT_UNAVAILABLE;
     }
     if (err.code == ZJOB_BAD_REQUEST && !s_workers_endpoint (&err)) {
         zjob_cli_fail_json (cli, err.code, err.text);
         zjob_cli_error (cli, "cannot use broker endpoint '%s': %s (give tcp://HOST:PORT with "
-                        "--broker or ZJOB_BROKER)", cli->broker, err.text);
+                             "--broker or ZJOB_BROKER)",
+                        cli->broker, err.text);
         return ZJOB_EXIT_BAD_INPUT;
     }
     return zjob_cli_fail (cli, &err);
@@ -275,7 +279,8 @@ zjob_cli_check_id (zjob_cli_t *cli, const char *id)
         return 0;
     char text [ZJOB_ERROR_TEXT_MAX];
     snprintf (text, sizeof text, "no job can have id '%.40s': ids are %d characters such "
-              "as 01JD6ZQ8XKTBV3M9W2N4", id, ZJOB_ID_LEN);
+                                 "as 01JD6ZQ8XKTBV3M9W2N4",
+              id, ZJOB_ID_LEN);
     zjob_cli_fail_json (cli, ZJOB_NOT_FOUND, text);
     zjob_cli_error (cli, "%s ('zjob list' shows the jobs)", text);
     return ZJOB_EXIT_NOT_FOUND;
@@ -299,7 +304,7 @@ zjob_cli_reply (zjob_cli_t *cli, uint64_t request, zjob_error_t *err)
 void
 zjob_cli_getopt_reset (void)
 {
-    optind = 0;                         //  0: GNU getopt starts afresh
+    optind = 0;  //  0: GNU getopt starts afresh
     opterr = 0;
 }
 
@@ -317,13 +322,15 @@ s_common_value (zjob_cli_t *cli, int opt, const char *arg)
     if (opt == ZJOB_OPT_REQUEST_TIMEOUT) {
         if (duration <= 0 || duration > INT32_MAX)
             return zjob_cli_bad_value (cli, "--request-timeout: '%s' is not a duration "
-                                       "(e.g. 2s, 500ms)", arg);
+                                            "(e.g. 2s, 500ms)",
+                                       arg);
         cli->request_timeout_ms = (int) duration;
         return 0;
     }
     if (duration < 0 || duration > INT32_MAX)
         return zjob_cli_bad_value (cli, "--timeout: '%s' is not a duration (seconds, or "
-                                   "500ms, 5m...)", arg);
+                                        "500ms, 5m...)",
+                                   arg);
     cli->timeout_ms = duration;
     return 0;
 }

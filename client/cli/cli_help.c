@@ -11,127 +11,119 @@
 #include <string.h>
 #include "cli_commands.h"
 
-#define S_COMMON_HELP \
-    "\ncommon options (before or after the command):\n" \
-    "      --json                 print JSON for programs instead of text; a\n" \
-    "                             failure about one job also prints\n" \
-    "                             {\"id\", \"code\", \"error\"} on stdout\n" \
-    "      --broker ENDPOINT      the broker (default $ZJOB_BROKER, else\n" \
+#define S_COMMON_HELP                                                                              \
+    "\ncommon options (before or after the command):\n"                                            \
+    "      --json                 print JSON for programs instead of text; a\n"                    \
+    "                             failure about one job also prints\n"                             \
+    "                             {\"id\", \"code\", \"error\"} on stdout\n"                       \
+    "      --broker ENDPOINT      the broker (default $ZJOB_BROKER, else\n"                        \
     "                             " ZJOB_CLI_BROKER_DEFAULT "; HOST:PORT means tcp://HOST:PORT)\n" \
-    "      --timeout DURATION     give up after DURATION in all (exit 7 if the job\n" \
-    "                             is not finished, 5 if the broker did not answer)\n" \
-    "      --request-timeout D    how long the broker has to answer each request\n" \
-    "                             (default 3s)\n" \
+    "      --timeout DURATION     give up after DURATION in all (exit 7 if the job\n"              \
+    "                             is not finished, 5 if the broker did not answer)\n"              \
+    "      --request-timeout D    how long the broker has to answer each request\n"                \
+    "                             (default 3s)\n"                                                  \
     "  -h, --help                 this text\n"
 
-#define S_FILTER_HELP \
+#define S_FILTER_HELP                                                                  \
     "  -s, --status S[,S...]      status is one of these (created, queued, running,\n" \
-    "                             paused, completed, failed, cancelled); or\n" \
-    "                             scheduled (queued, waiting for its run time) or\n" \
-    "                             ready (queued and due), alone\n" \
-    "  -w, --workflow W           of workflow W\n" \
-    "  -u, --user U               of user U\n" \
-    "  -t, --tag T                carrying tag T; repeat for more (all must match)\n" \
-    "      --created-after TIME   created after TIME\n" \
+    "                             paused, completed, failed, cancelled); or\n"         \
+    "                             scheduled (queued, waiting for its run time) or\n"   \
+    "                             ready (queued and due), alone\n"                     \
+    "  -w, --workflow W           of workflow W\n"                                     \
+    "  -u, --user U               of user U\n"                                         \
+    "  -t, --tag T                carrying tag T; repeat for more (all must match)\n"  \
+    "      --created-after TIME   created after TIME\n"                                \
     "      --created-before TIME  created before TIME\n"
 
-#define S_TIME_HELP \
+#define S_TIME_HELP                                                              \
     "TIME is ISO-8601 in UTC (2024-05-01T12:00:00Z, 2024-05-01) or a duration\n" \
     "before now (90s, 2h, 7d).\n"
 
-#define S_EXIT_HELP \
-    "exit codes:\n" \
-    "  0    done; for wait, watch and result: the job completed\n" \
-    "  1    usage: an unknown command or option, a missing argument\n" \
+#define S_EXIT_HELP                                                                 \
+    "exit codes:\n"                                                                 \
+    "  0    done; for wait, watch and result: the job completed\n"                  \
+    "  1    usage: an unknown command or option, a missing argument\n"              \
     "  2    bad input: an invalid option value, invalid JSON, a bad --batch line\n" \
-    "  3    not found: no job with that id\n" \
-    "  4    conflict: the job's status does not allow the operation, or it has\n" \
-    "       no results yet\n" \
-    "  5    unavailable: no broker answered in time, or it refused the request\n" \
-    "       (shutting down, its store cannot write, a limit reached)\n" \
-    "  6    the job finished without completing: failed or cancelled\n" \
-    "  7    timed out: the job was not finished within --timeout\n" \
-    "  8    internal: the broker failed or answered nonsense\n" \
-    "  130  interrupted\n" \
+    "  3    not found: no job with that id\n"                                       \
+    "  4    conflict: the job's status does not allow the operation, or it has\n"   \
+    "       no results yet\n"                                                       \
+    "  5    unavailable: no broker answered in time, or it refused the request\n"   \
+    "       (shutting down, its store cannot write, a limit reached)\n"             \
+    "  6    the job finished without completing: failed or cancelled\n"             \
+    "  7    timed out: the job was not finished within --timeout\n"                 \
+    "  8    internal: the broker failed or answered nonsense\n"                     \
+    "  130  interrupted\n"                                                          \
     "A bulk operation that failed for some jobs exits with its first failure's code.\n"
 
-#define S_STATUS_HELP \
-    "job statuses and what each operation does:\n" \
-    "  start   created, paused -> queued\n" \
+#define S_STATUS_HELP                                                                  \
+    "job statuses and what each operation does:\n"                                     \
+    "  start   created, paused -> queued\n"                                            \
     "  pause   created, queued, running -> paused (a running job's worker stops it)\n" \
-    "  resume  paused -> queued, or running if a worker still holds it\n" \
-    "  cancel  created, queued, running, paused -> cancelled\n" \
-    "  delete  any job (a running or paused one is cancelled first)\n" \
+    "  resume  paused -> queued, or running if a worker still holds it\n"              \
+    "  cancel  created, queued, running, paused -> cancelled\n"                        \
+    "  delete  any job (a running or paused one is cancelled first)\n"                 \
     "  completed, failed and cancelled jobs are finished: nothing changes them.\n"
 
-#define S_APPLY_HELP(verb) \
-    "With one ID, " verb " that job; with several, each of them; with a filter,\n" \
-    "every job that matches it and whose status allows it. A filter needs at\n" \
-    "least one criterion: nothing applies to every job unless asked for.\n\n" \
-    "filter:\n" S_FILTER_HELP \
-    "      --dry-run              show the jobs the filter matches, change nothing\n" \
-    S_TIME_HELP \
-    "With --json: one ID gives {\"id\", \"operation\", \"status\"}; several or a filter\n" \
-    "{\"operation\", \"done\", \"failed\", \"errors\": [{\"id\", \"code\", \"message\"}]}.\n" \
-    S_COMMON_HELP
+#define S_APPLY_HELP(verb)                                                                        \
+    "With one ID, " verb " that job; with several, each of them; with a filter,\n"                \
+    "every job that matches it and whose status allows it. A filter needs at\n"                   \
+    "least one criterion: nothing applies to every job unless asked for.\n\n"                     \
+    "filter:\n" S_FILTER_HELP                                                                     \
+    "      --dry-run              show the jobs the filter matches, change nothing\n" S_TIME_HELP \
+    "With --json: one ID gives {\"id\", \"operation\", \"status\"}; several or a filter\n"        \
+    "{\"operation\", \"done\", \"failed\", \"errors\": [{\"id\", \"code\", \"message\"}]}.\n" S_COMMON_HELP
 
-#define S_SUBMIT_HELP \
-    "Create a job of WORKFLOW and queue it. Prints the job id, or with --json the\n" \
-    "job as a JSON object.\n\n" \
-    "  -i, --input JSON           the inputs, a JSON object: inline, @FILE, or - for\n" \
-    "                             stdin (default {}; at most 1 MiB once encoded)\n" \
-    "  -p, --priority P           low, medium (default), high or critical\n" \
-    "  -u, --user USER            who the job belongs to\n" \
-    "  -t, --tag TAG              a tag; repeat for more (at most 32)\n" \
-    "  -m, --metadata JSON        a JSON object kept with the job (inline, @FILE, -)\n" \
-    "  -k, --idempotency-key KEY  if a stored job has KEY, return it instead of\n" \
-    "                             creating another\n" \
-    "      --max-attempts N       times the job may be handed to a worker\n" \
+#define S_SUBMIT_HELP                                                                     \
+    "Create a job of WORKFLOW and queue it. Prints the job id, or with --json the\n"      \
+    "job as a JSON object.\n\n"                                                           \
+    "  -i, --input JSON           the inputs, a JSON object: inline, @FILE, or - for\n"   \
+    "                             stdin (default {}; at most 1 MiB once encoded)\n"       \
+    "  -p, --priority P           low, medium (default), high or critical\n"              \
+    "  -u, --user USER            who the job belongs to\n"                               \
+    "  -t, --tag TAG              a tag; repeat for more (at most 32)\n"                  \
+    "  -m, --metadata JSON        a JSON object kept with the job (inline, @FILE, -)\n"   \
+    "  -k, --idempotency-key KEY  if a stored job has KEY, return it instead of\n"        \
+    "                             creating another\n"                                     \
+    "      --max-attempts N       times the job may be handed to a worker\n"              \
     "      --run-at TIME          not before TIME (ISO-8601 UTC: 2024-05-01T12:00:00Z)\n" \
-    "      --delay DURATION       not before DURATION from now (30s, 5m, 2h)\n" \
-    "      --no-start             leave the job created; 'zjob start ID' queues it\n" \
-    "      --batch FILE           one job per line of FILE (- for stdin), each a JSON\n" \
-    "                             object with the keys workflow_id, inputs, priority,\n" \
-    "                             user_id, tags, metadata, idempotency_key,\n" \
-    "                             max_attempts, run_at (ms or ISO-8601); WORKFLOW,\n" \
-    "                             --priority, --user, --tag and --max-attempts are\n" \
-    "                             the defaults. Every line is checked before any job\n" \
-    "                             is sent (a bad one exits 2). Prints the ids, one a\n" \
-    "                             line, in order; with --json {\"count\", \"ids\"}.\n" \
-    S_COMMON_HELP
+    "      --delay DURATION       not before DURATION from now (30s, 5m, 2h)\n"           \
+    "      --no-start             leave the job created; 'zjob start ID' queues it\n"     \
+    "      --batch FILE           one job per line of FILE (- for stdin), each a JSON\n"  \
+    "                             object with the keys workflow_id, inputs, priority,\n"  \
+    "                             user_id, tags, metadata, idempotency_key,\n"            \
+    "                             max_attempts, run_at (ms or ISO-8601); WORKFLOW,\n"     \
+    "                             --priority, --user, --tag and --max-attempts are\n"     \
+    "                             the defaults. Every line is checked before any job\n"   \
+    "                             is sent (a bad one exits 2). Prints the ids, one a\n"   \
+    "                             line, in order; with --json {\"count\", \"ids\"}.\n" S_COMMON_HELP
 
-#define S_LIST_HELP \
-    "List the jobs that match every criterion given, newest first.\n\n" \
-    S_FILTER_HELP \
-    "      --sort KEY             created (default), updated, priority or status\n" \
+#define S_LIST_HELP                                                                    \
+    "List the jobs that match every criterion given, newest first.\n\n" S_FILTER_HELP  \
+    "      --sort KEY             created (default), updated, priority or status\n"    \
     "      --asc, --desc          order (default --desc: newest, or highest, first)\n" \
-    "  -n, --limit N              jobs per page, 1 to 10000 (default 100)\n" \
-    "      --offset N             jobs to skip first\n" \
-    "      --all                  every page\n" \
-    S_TIME_HELP \
-    "With --json: {\"total\", \"offset\", \"count\", \"jobs\": [job...]}.\n" \
-    S_COMMON_HELP
+    "  -n, --limit N              jobs per page, 1 to 10000 (default 100)\n"           \
+    "      --offset N             jobs to skip first\n"                                \
+    "      --all                  every page\n" S_TIME_HELP                            \
+    "With --json: {\"total\", \"offset\", \"count\", \"jobs\": [job...]}.\n" S_COMMON_HELP
 
-#define S_WAIT_HELP \
-    "Wait until the job is completed, failed or cancelled, then print how it\n" \
-    "ended (with --json: the job, with its status and outputs). Exits 0 if it\n" \
-    "completed, 6 if it failed or was cancelled, 7 if it is still not finished\n" \
-    "after --timeout (--json then prints the job as it is).\n\n" \
+#define S_WAIT_HELP                                                                   \
+    "Wait until the job is completed, failed or cancelled, then print how it\n"       \
+    "ended (with --json: the job, with its status and outputs). Exits 0 if it\n"      \
+    "completed, 6 if it failed or was cancelled, 7 if it is still not finished\n"     \
+    "after --timeout (--json then prints the job as it is).\n\n"                      \
     "      --timeout DURATION     wait at most this long: seconds, or 500ms, 5m...\n" \
-    "                             (default: as long as it takes). The same before\n" \
-    "                             the command: 'zjob --timeout 2 wait ID'.\n" \
-    S_COMMON_HELP
+    "                             (default: as long as it takes). The same before\n"  \
+    "                             the command: 'zjob --timeout 2 wait ID'.\n" S_COMMON_HELP
 
-#define S_STATS_HELP \
-    "Show the jobs by status and workflow; the queue: queued jobs that are ready\n" \
-    "and those scheduled for later (--delay, --run-at), the jobs held by workers\n" \
+#define S_STATS_HELP                                                                 \
+    "Show the jobs by status and workflow; the queue: queued jobs that are ready\n"  \
+    "and those scheduled for later (--delay, --run-at), the jobs held by workers\n"  \
     "and the broker's --max-concurrent limit when it has one; the workers' slots;\n" \
-    "the rates of submitted, completed and failed jobs over the broker's rate\n" \
-    "window (the last 10 s with zjobd's defaults; the output names it); and the\n" \
-    "store's figures.\n\n" \
-    "With --json: the STATS reply of PROTOCOL.md 9.9, its keys sorted, the\n" \
-    "store's figures as numbers, and \"scheduled\" computed if the broker has none.\n" \
-    S_COMMON_HELP
+    "the rates of submitted, completed and failed jobs over the broker's rate\n"     \
+    "window (the last 10 s with zjobd's defaults; the output names it); and the\n"   \
+    "store's figures.\n\n"                                                           \
+    "With --json: the STATS reply of PROTOCOL.md 9.9, its keys sorted, the\n"        \
+    "store's figures as numbers, and \"scheduled\" computed if the broker has none.\n" S_COMMON_HELP
 
 static const zjob_cli_command_t s_commands [] = {
     { "submit", zjob_cli_cmd_submit,
@@ -139,8 +131,7 @@ static const zjob_cli_command_t s_commands [] = {
       "create a job, or many from JSON lines", S_SUBMIT_HELP },
     { "get", zjob_cli_cmd_get, "ID [--json]", "show a job",
       "Show everything about a job: status, progress, times, inputs, outputs, error.\n"
-      "Exits 3 if there is no such job. With --json: the job, times as ISO-8601.\n"
-      S_COMMON_HELP },
+      "Exits 3 if there is no such job. With --json: the job, times as ISO-8601.\n" S_COMMON_HELP },
     { "list", zjob_cli_cmd_list, "[filter] [--sort KEY] [--asc] [--limit N] [--offset N] [--all]",
       "list jobs, filtered, sorted and paged", S_LIST_HELP },
     { "delete", zjob_cli_cmd_delete, "ID... | filter [--dry-run]", "delete jobs",
@@ -155,12 +146,10 @@ static const zjob_cli_command_t s_commands [] = {
       S_APPLY_HELP ("cancel") },
     { "status", zjob_cli_cmd_status, "ID [--json]", "a job's status and progress",
       "Print a job's status, progress and progress message; for a queued job\n"
-      "waiting for its time, \"queued, scheduled for TIME (in 4m)\".\n"
-      S_COMMON_HELP },
+      "waiting for its time, \"queued, scheduled for TIME (in 4m)\".\n" S_COMMON_HELP },
     { "result", zjob_cli_cmd_result, "ID [--json]", "a finished job's outputs or error",
       "Print a completed job's outputs as JSON. A failed job's error goes to stderr\n"
-      "and the exit code is 6; a job not finished yet exits 4.\n"
-      S_COMMON_HELP },
+      "and the exit code is 6; a job not finished yet exits 4.\n" S_COMMON_HELP },
     { "wait", zjob_cli_cmd_wait, "ID [--timeout DURATION] [--json]",
       "wait until a job is finished", S_WAIT_HELP },
     { "watch", zjob_cli_cmd_watch, "ID [--timeout DURATION] [--json]", "follow a job's progress",
@@ -169,20 +158,17 @@ static const zjob_cli_command_t s_commands [] = {
       "line). Exit codes as wait's.\n\n"
       "      --timeout DURATION     watch at most this long\n"
       "      --events ENDPOINT      the broker's events (default $ZJOB_EVENTS, else\n"
-      "                             " ZJOB_CLI_EVENTS_DEFAULT ")\n"
-      S_COMMON_HELP },
+      "                             " ZJOB_CLI_EVENTS_DEFAULT ")\n" S_COMMON_HELP },
     { "cleanup", zjob_cli_cmd_cleanup, "[--older-than DURATION]", "delete old finished jobs",
       "Delete the completed, failed and cancelled jobs that finished more than\n"
       "DURATION ago (default: the broker's retention, 7 days unless configured).\n\n"
-      "      --older-than DURATION  1h, 7d, 0 for every finished job\n"
-      S_COMMON_HELP },
+      "      --older-than DURATION  1h, 7d, 0 for every finished job\n" S_COMMON_HELP },
     { "stats", zjob_cli_cmd_stats, "[--json]", "the broker's counts, workers and rates",
       S_STATS_HELP },
     { "workers", zjob_cli_cmd_workers, "[--json]", "the connected workers",
       "List the connected workers: their workflows, slots and jobs. With --json:\n"
       "{\"workers\": [...]}, connected_at and last_seen as ISO-8601 and their\n"
-      "milliseconds as connected_at_ms and last_seen_ms.\n"
-      S_COMMON_HELP },
+      "milliseconds as connected_at_ms and last_seen_ms.\n" S_COMMON_HELP },
     { "help", zjob_cli_cmd_help, "[COMMAND]", "this text, or a command's",
       "Without COMMAND, the commands, options and exit codes; with it, that\n"
       "command's options.\n" },
@@ -218,25 +204,25 @@ void
 zjob_cli_print_help (FILE *out)
 {
     fprintf (out,
-        "usage: zjob [--broker ENDPOINT] [--json] COMMAND [ARGS] [OPTIONS]\n\n"
-        "The command line of the zjob broker: submit jobs, follow them, manage them.\n\n"
-        "commands:\n");
+             "usage: zjob [--broker ENDPOINT] [--json] COMMAND [ARGS] [OPTIONS]\n\n"
+             "The command line of the zjob broker: submit jobs, follow them, manage them.\n\n"
+             "commands:\n");
     for (size_t index = 0; index < S_COMMAND_COUNT; index++)
         fprintf (out, "  %-9s %s\n", s_commands [index].name, s_commands [index].summary);
     fprintf (out,
-        "\n'zjob help COMMAND' or 'zjob COMMAND --help' shows a command's options.\n\n"
-        "options, before or after the command:\n"
-        "  --broker ENDPOINT        the broker's client endpoint (default\n"
-        "                           $ZJOB_BROKER, else " ZJOB_CLI_BROKER_DEFAULT ")\n"
-        "  --events ENDPOINT        its events endpoint, for watch\n"
-        "                           (default $ZJOB_EVENTS, else " ZJOB_CLI_EVENTS_DEFAULT ")\n"
-        "  --timeout DURATION       give up after DURATION in all: wait and watch\n"
-        "                           exit 7, other commands 5 (default: none)\n"
-        "  --request-timeout D      how long the broker has to answer each request\n"
-        "                           (default 3s; --connect-timeout is the same)\n"
-        "  --json                   print JSON for programs\n\n"
-        "Durations are seconds (30, 1.5) or have a unit: 500ms, 30s, 5m, 2h, 7d.\n"
-        "An endpoint without a transport (127.0.0.1:5570) is taken as tcp://.\n\n");
+             "\n'zjob help COMMAND' or 'zjob COMMAND --help' shows a command's options.\n\n"
+             "options, before or after the command:\n"
+             "  --broker ENDPOINT        the broker's client endpoint (default\n"
+             "                           $ZJOB_BROKER, else " ZJOB_CLI_BROKER_DEFAULT ")\n"
+             "  --events ENDPOINT        its events endpoint, for watch\n"
+             "                           (default $ZJOB_EVENTS, else " ZJOB_CLI_EVENTS_DEFAULT ")\n"
+             "  --timeout DURATION       give up after DURATION in all: wait and watch\n"
+             "                           exit 7, other commands 5 (default: none)\n"
+             "  --request-timeout D      how long the broker has to answer each request\n"
+             "                           (default 3s; --connect-timeout is the same)\n"
+             "  --json                   print JSON for programs\n\n"
+             "Durations are seconds (30, 1.5) or have a unit: 500ms, 30s, 5m, 2h, 7d.\n"
+             "An endpoint without a transport (127.0.0.1:5570) is taken as tcp://.\n\n");
     fputs (S_EXIT_HELP, out);
     fputs ("\n", out);
     fputs (S_STATUS_HELP, out);

@@ -17,7 +17,7 @@
 #include "cli_args.h"
 #include "cli_output.h"
 
-#define S_LIST_LIMIT    100             //  jobs list shows without --limit
+#define S_LIST_LIMIT 100  //  jobs list shows without --limit
 
 
 //  --------------------------------------------------------------------------
@@ -34,8 +34,9 @@ zjob_cli_filter_option (zjob_cli_t *cli, int opt, const char *arg, zjob_cli_filt
             int64_t mask = zjob_cli_parse_statuses (arg, bad, sizeof bad);
             if (mask < 0) {
                 *rc_p = zjob_cli_bad_value (cli, "--status: unknown status '%s' (created, "
-                                            "queued, scheduled, ready, running, paused, "
-                                            "completed, failed, cancelled)", bad);
+                                                 "queued, scheduled, ready, running, paused, "
+                                                 "completed, failed, cancelled)",
+                                            bad);
                 return -1;
             }
             if (mask & (ZJOB_CLI_SCHEDULED | ZJOB_CLI_READY))
@@ -44,16 +45,15 @@ zjob_cli_filter_option (zjob_cli_t *cli, int opt, const char *arg, zjob_cli_filt
                 filter->plain = true;
             if (filter->narrowed && (filter->plain || (mask & 0xffffffff))) {
                 *rc_p = zjob_cli_bad_value (cli, "--status: scheduled and ready narrow "
-                                            "queued; they cannot be combined with "
-                                            "other statuses");
+                                                 "queued; they cannot be combined with "
+                                                 "other statuses");
                 return -1;
             }
             if (filter->narrowed) {
                 //  Both narrowings together are every queued job
                 criteria->status_mask = 1u << ZJOB_QUEUED;
-                criteria->scheduled = filter->narrowed == ZJOB_CLI_SCHEDULED? ZJOB_SCHEDULED_YES:
-                                      filter->narrowed == ZJOB_CLI_READY? ZJOB_SCHEDULED_NO:
-                                      ZJOB_SCHEDULED_ANY;
+                criteria->scheduled = filter->narrowed == ZJOB_CLI_SCHEDULED ? ZJOB_SCHEDULED_YES : filter->narrowed == ZJOB_CLI_READY ? ZJOB_SCHEDULED_NO
+                                                                                                                                       : ZJOB_SCHEDULED_ANY;
             }
             else
                 criteria->status_mask |= (uint32_t) mask;
@@ -63,7 +63,7 @@ zjob_cli_filter_option (zjob_cli_t *cli, int opt, const char *arg, zjob_cli_filt
         case 'u': criteria->user_id = arg; break;
         case 't': {
             const char **bigger = (const char **) realloc (filter->tags,
-                                      (criteria->tag_count + 1) * sizeof (char *));
+                                                           (criteria->tag_count + 1) * sizeof (char *));
             if (!bigger) {
                 *rc_p = ZJOB_EXIT_INTERNAL;
                 return -1;
@@ -77,10 +77,11 @@ zjob_cli_filter_option (zjob_cli_t *cli, int opt, const char *arg, zjob_cli_filt
         case ZJOB_OPT_CREATED_BEFORE: {
             int64_t when = zjob_cli_parse_time (arg, -1);
             const char *name = opt == ZJOB_OPT_CREATED_AFTER ? "--created-after"
-                                                              : "--created-before";
+                                                             : "--created-before";
             if (when < 0) {
                 *rc_p = zjob_cli_bad_value (cli, "%s: '%s' is not a time (2024-05-01T12:00:00Z, "
-                                            "or a duration ago such as 2h)", name, arg);
+                                                 "or a duration ago such as 2h)",
+                                            name, arg);
                 return -1;
             }
             if (opt == ZJOB_OPT_CREATED_AFTER)
@@ -105,8 +106,7 @@ zjob_cli_parse_id_command (zjob_cli_t *cli, int argc, char *argv [], const char 
     while ((opt = zjob_cli_getopt (cli, argc, argv, "", options, &rc)) != -1)
         return zjob_cli_getopt_end (cli, opt, rc);
     if (argc - optind != 1)
-        return zjob_cli_usage (cli, argc - optind ? "one job id only, please"
-                                                  : "which job? give its ID");
+        return zjob_cli_usage (cli, argc - optind ? "one job id only, please" : "which job? give its ID");
     *id_p = argv [optind];
     cli->job_id = *id_p;
     rc = zjob_cli_check_id (cli, *id_p);
@@ -135,12 +135,12 @@ zjob_cli_parse_plain (zjob_cli_t *cli, int argc, char *argv [])
 
 //  Options of submit that become spec fields (strings borrowed from argv)
 typedef struct {
-    zjob_cli_defaults_t defaults;       //  Workflow, priority, user, tags, attempts
+    zjob_cli_defaults_t defaults;  //  Workflow, priority, user, tags, attempts
     zjob_cli_strings_t tags;
     const char *input;
     const char *metadata;
     const char *idempotency_key;
-    int64_t run_at;                     //  0 if not given
+    int64_t run_at;  //  0 if not given
     bool no_start;
     const char *batch;
 } s_submit_t;
@@ -183,14 +183,15 @@ s_submit_lines (zjob_cli_t *cli, s_submit_t *opts, zjob_cli_line_t *lines, size_
     while (done < count && rc == 0) {
         size_t chunk = 0, bytes = 0;
         while (done + chunk < count && chunk < ZJOB_BATCH_MAX
-        &&     (chunk == 0 || bytes < ZJOB_MSG_MAX / 2)) {
+               && (chunk == 0 || bytes < ZJOB_MSG_MAX / 2)) {
             const zjob_spec_t *spec = &specs [done + chunk];
             bytes += spec->inputs_size + spec->metadata_size + 256;
             chunk++;
         }
         zjob_error_t err;
         if (zjob_client_submit_batch (zjob_cli_client (cli), specs + done, chunk,
-                                      !opts->no_start, ids + done, &err) == 0) {
+                                      !opts->no_start, ids + done, &err)
+            == 0) {
             done += chunk;
             continue;
         }
@@ -206,7 +207,8 @@ s_submit_lines (zjob_cli_t *cli, s_submit_t *opts, zjob_cli_line_t *lines, size_
         s_print_ids (cli, ids, done);
         rc = zjob_cli_fail (cli, &err);
         zjob_cli_error (cli, "%zu jobs were submitted (their ids are printed), lines from %zu "
-                        "on were not", done, lines [done].line);
+                             "on were not",
+                        done, lines [done].line);
     }
     if (rc == 0)
         s_print_ids (cli, ids, done);
@@ -223,8 +225,7 @@ s_submit_batch (zjob_cli_t *cli, s_submit_t *opts)
         return ZJOB_EXIT_BAD_INPUT;
     size_t count = 0;
     zjob_error_t err;
-    zjob_cli_line_t *lines = zjob_cli_batch_parse (file, streq (opts->batch, "-") ? "stdin"
-                                                   : opts->batch, &opts->defaults, &count,
+    zjob_cli_line_t *lines = zjob_cli_batch_parse (file, streq (opts->batch, "-") ? "stdin" : opts->batch, &opts->defaults, &count,
                                                    &err);
     if (file != stdin)
         fclose (file);
@@ -269,12 +270,15 @@ s_submit_one (zjob_cli_t *cli, s_submit_t *opts)
     const zjob_cli_defaults_t *defaults = &opts->defaults;
     zjob_spec_t spec = {
         .workflow_id = defaults->workflow_id,
-        .inputs = inputs, .inputs_size = inputs_size,
+        .inputs = inputs,
+        .inputs_size = inputs_size,
         .priority = defaults->priority >= 0 ? (zjob_priority_t) defaults->priority
                                             : ZJOB_PRIORITY_UNSET,
         .user_id = defaults->user_id,
-        .tags = opts->tags.items, .tag_count = opts->tags.count,
-        .metadata = metadata, .metadata_size = metadata_size,
+        .tags = opts->tags.items,
+        .tag_count = opts->tags.count,
+        .metadata = metadata,
+        .metadata_size = metadata_size,
         .idempotency_key = opts->idempotency_key,
         .max_attempts = defaults->max_attempts >= 0 ? (uint32_t) defaults->max_attempts : 0,
         .run_at = opts->run_at
@@ -321,7 +325,8 @@ s_submit_option (zjob_cli_t *cli, int opt, const char *arg, s_submit_t *opts)
             opts->defaults.priority = zjob_cli_parse_priority (arg);
             if (opts->defaults.priority < 0)
                 return zjob_cli_bad_value (cli, "--priority: '%s' is not low, medium, high or "
-                                           "critical", arg);
+                                                "critical",
+                                           arg);
             break;
         case ZJOB_OPT_MAX_ATTEMPTS:
             opts->defaults.max_attempts = zjob_cli_parse_count (arg, UINT32_MAX);
@@ -332,7 +337,8 @@ s_submit_option (zjob_cli_t *cli, int opt, const char *arg, s_submit_t *opts)
             opts->run_at = zjob_cli_parse_time (arg, 1);
             if (opts->run_at < 0)
                 return zjob_cli_bad_value (cli, "--run-at: '%s' is not a time "
-                                           "(2024-05-01T12:00:00Z)", arg);
+                                                "(2024-05-01T12:00:00Z)",
+                                           arg);
             break;
         case ZJOB_OPT_DELAY: {
             int64_t delay = zjob_cli_parse_duration (arg);
@@ -357,14 +363,12 @@ s_submit_args (zjob_cli_t *cli, int argc, char *argv [], s_submit_t *opts)
         return zjob_cli_usage (cli, "one WORKFLOW at most, got '%s' too", argv [optind + 1]);
     if (args == 1)
         opts->defaults.workflow_id = argv [optind];
-    else
-    if (!opts->batch)
+    else if (!opts->batch)
         return zjob_cli_usage (cli, "which workflow? give WORKFLOW (or --batch FILE)");
-    if (opts->batch && (opts->input || opts->metadata || opts->idempotency_key
-                        || opts->run_at))
+    if (opts->batch && (opts->input || opts->metadata || opts->idempotency_key || opts->run_at))
         return zjob_cli_usage (cli, "--batch takes inputs, metadata, keys and times from its "
-                               "lines: drop --input, --metadata, --idempotency-key, --run-at "
-                               "and --delay");
+                                    "lines: drop --input, --metadata, --idempotency-key, --run-at "
+                                    "and --delay");
     return ZJOB_CLI_CONTINUE;
 }
 
@@ -390,7 +394,7 @@ zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
     int opt;
     zjob_cli_getopt_reset ();
     while (rc == ZJOB_CLI_CONTINUE
-    &&    (opt = zjob_cli_getopt (cli, argc, argv, "i:p:u:t:m:k:", options, &rc)) != -1) {
+           && (opt = zjob_cli_getopt (cli, argc, argv, "i:p:u:t:m:k:", options, &rc)) != -1) {
         if (opt == ZJOB_OPT_HELP || opt == ZJOB_OPT_INVALID)
             rc = zjob_cli_getopt_end (cli, opt, rc);
         else
@@ -441,7 +445,8 @@ s_scheduled_for (zjob_cli_t *cli, const char *id)
     zjob_error_t err;
     zjob_job_t *job = zjob_client_get (zjob_cli_client (cli), id, &err);
     int64_t run_at = job && job->status == ZJOB_QUEUED && job->run_at > zjob_clock_ms ()
-                   ? job->run_at : 0;
+        ? job->run_at
+        : 0;
     zjob_job_destroy (&job);
     return run_at;
 }
@@ -476,8 +481,7 @@ zjob_cli_cmd_status (zjob_cli_t *cli, int argc, char *argv [])
     if (rc != ZJOB_CLI_CONTINUE)
         return rc;
     zjob_error_t err;
-    zjob_reply_t *reply = zjob_cli_reply (cli, zjob_client_send_id (cli->client,
-                                          ZJOB_CMD_STATUS, id, &err), &err);
+    zjob_reply_t *reply = zjob_cli_reply (cli, zjob_client_send_id (cli->client, ZJOB_CMD_STATUS, id, &err), &err);
     if (!reply)
         return zjob_cli_fail (cli, &err);
     zjob_msg_t *msg = zjob_reply_msg (reply);
@@ -518,8 +522,7 @@ s_no_results (zjob_cli_t *cli, const char *id)
         zjob_cli_error (cli, "%s", text);
         return ZJOB_EXIT_JOB_FAILED;
     }
-    snprintf (text, sizeof text, "job %s is %s and has no results yet", id, status >= 0
-              ? zjob_status_name ((zjob_status_t) status) : "not finished");
+    snprintf (text, sizeof text, "job %s is %s and has no results yet", id, status >= 0 ? zjob_status_name ((zjob_status_t) status) : "not finished");
     zjob_cli_fail_json (cli, ZJOB_CONFLICT, text);
     zjob_cli_error (cli, "%s; wait for them with 'zjob wait %s'", text, id);
     return ZJOB_EXIT_CONFLICT;
@@ -532,13 +535,10 @@ s_print_result_json (const char *id, zjob_msg_t *msg, bool completed, json_t *ou
     json_t *object = json_pack ("{s:s, s:s}", "id", id, "status",
                                 completed ? "completed" : "failed");
     json_object_set (object, "outputs", completed && outputs ? outputs : json_null ());
-    json_object_set_new (object, "error", completed ? json_null ()
-        : json_pack ("{s:s?, s:s?}", "kind", zjob_msg_str (msg, "error_kind"),
-                     "message", zjob_msg_str (msg, "error_message")));
+    json_object_set_new (object, "error", completed ? json_null () : json_pack ("{s:s?, s:s?}", "kind", zjob_msg_str (msg, "error_kind"), "message", zjob_msg_str (msg, "error_message")));
     int64_t completed_at = zjob_msg_int (msg, "completed_at", 0);
     char iso [ZJOB_ISO_TIME_LEN];
-    json_object_set_new (object, "completed_at", completed_at
-                         ? json_string (zjob_iso_time (completed_at, iso)) : json_null ());
+    json_object_set_new (object, "completed_at", completed_at ? json_string (zjob_iso_time (completed_at, iso)) : json_null ());
     json_object_set_new (object, "completed_at_ms", json_integer (completed_at));
     json_object_set_new (object, "execution_ms",
                          json_integer (zjob_msg_int (msg, "execution_ms", 0)));
@@ -566,8 +566,7 @@ zjob_cli_cmd_result (zjob_cli_t *cli, int argc, char *argv [])
                                 : json_object ();
     if (cli->json)
         s_print_result_json (id, msg, completed, outputs_json);
-    else
-    if (completed && outputs_json)
+    else if (completed && outputs_json)
         zjob_cli_print_json (outputs_json, false);
     if (!completed) {
         const char *kind = zjob_msg_str (msg, "error_kind");
@@ -587,9 +586,9 @@ zjob_cli_cmd_result (zjob_cli_t *cli, int argc, char *argv [])
 //  The page(s) read, and what to say about them
 typedef struct {
     zjob_job_t **jobs;
-    size_t count;                       //  Jobs read
-    size_t total;                       //  Jobs matching
-    size_t first;                       //  Offset of jobs [0]
+    size_t count;  //  Jobs read
+    size_t total;  //  Jobs matching
+    size_t first;  //  Offset of jobs [0]
 } s_pages_t;
 
 static void
@@ -611,12 +610,10 @@ s_print_list (zjob_cli_t *cli, s_pages_t *pages, bool filtered)
         zjob_cli_print_jobs_table (pages->jobs, count);
     if (total == 0)
         printf ("no jobs%s\n", filtered ? " match" : "");
-    else
-    if (count == 0)
+    else if (count == 0)
         printf ("no jobs from offset %zu: %zu job%s in all\n", first, total,
                 total == 1 ? "" : "s");
-    else
-    if (count < total)
+    else if (count < total)
         printf ("jobs %zu-%zu of %zu%s\n", first + 1, first + count, total,
                 first + count < total ? " (more with --offset or --all)" : "");
     else
@@ -640,8 +637,7 @@ s_list_run (zjob_cli_t *cli, zjob_query_t *query, bool all, bool filtered)
             break;
         }
         pages.total = page_total;
-        zjob_job_t **bigger = (zjob_job_t **) realloc (pages.jobs, (pages.count + page_count
-                                                                    + 1) * sizeof (zjob_job_t *));
+        zjob_job_t **bigger = (zjob_job_t **) realloc (pages.jobs, (pages.count + page_count + 1) * sizeof (zjob_job_t *));
         if (!bigger) {
             for (size_t index = 0; index < page_count; index++)
                 zjob_job_destroy (&page [index]);
@@ -675,7 +671,8 @@ s_list_option (zjob_cli_t *cli, int opt, const char *arg, zjob_query_t *query, b
             int sort = zjob_sort_parse (arg);
             if (sort < 0)
                 return zjob_cli_bad_value (cli, "--sort: '%s' is not created, updated, "
-                                           "priority or status", arg);
+                                                "priority or status",
+                                           arg);
             query->sort_by = (zjob_sort_t) sort;
             break;
         }
@@ -724,11 +721,10 @@ zjob_cli_cmd_list (zjob_cli_t *cli, int argc, char *argv [])
     int opt;
     zjob_cli_getopt_reset ();
     while (rc == ZJOB_CLI_CONTINUE
-    &&    (opt = zjob_cli_getopt (cli, argc, argv, "s:w:u:t:n:", options, &rc)) != -1) {
+           && (opt = zjob_cli_getopt (cli, argc, argv, "s:w:u:t:n:", options, &rc)) != -1) {
         if (opt == ZJOB_OPT_HELP || opt == ZJOB_OPT_INVALID)
             rc = zjob_cli_getopt_end (cli, opt, rc);
-        else
-        if (zjob_cli_filter_option (cli, opt, optarg, &filter, &rc) == 0)
+        else if (zjob_cli_filter_option (cli, opt, optarg, &filter, &rc) == 0)
             rc = s_list_option (cli, opt, optarg, &query, &all);
     }
     if (rc == ZJOB_CLI_CONTINUE && optind < argc)

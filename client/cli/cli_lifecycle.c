@@ -19,18 +19,18 @@
 #include "cli_args.h"
 #include "cli_output.h"
 
-#define S_DRY_RUN_LIMIT 100             //  jobs a dry run shows
+#define S_DRY_RUN_LIMIT 100  //  jobs a dry run shows
 
 //  The command's operation for messages: "paused", "deleted"
 static const char *
 s_done_name (zjob_cmd_t command)
 {
     switch (command) {
-        case ZJOB_CMD_START:  return "started";
-        case ZJOB_CMD_PAUSE:  return "paused";
+        case ZJOB_CMD_START: return "started";
+        case ZJOB_CMD_PAUSE: return "paused";
         case ZJOB_CMD_RESUME: return "resumed";
         case ZJOB_CMD_CANCEL: return "cancelled";
-        default:              return "deleted";
+        default: return "deleted";
     }
 }
 
@@ -40,8 +40,7 @@ s_apply_one (zjob_cli_t *cli, zjob_cmd_t command, const char *id)
 {
     zjob_error_t err;
     cli->job_id = id;
-    zjob_reply_t *reply = zjob_cli_reply (cli, zjob_client_send_id (cli->client, command, id,
-                                                                    &err), &err);
+    zjob_reply_t *reply = zjob_cli_reply (cli, zjob_client_send_id (cli->client, command, id, &err), &err);
     if (!reply)
         return zjob_cli_fail (cli, &err);
     const char *status = zjob_msg_str (zjob_reply_msg (reply), "status");
@@ -68,7 +67,8 @@ s_report_errors (zjob_cli_t *cli, json_t *errors, uint64_t failed)
 {
     size_t index;
     json_t *error;
-    json_array_foreach (errors, index, error) {
+    json_array_foreach (errors, index, error)
+    {
         const char *job_id = json_string_value (json_object_get (error, "id"));
         const char *message = json_string_value (json_object_get (error, "message"));
         if (job_id && message && !strstr (message, job_id))
@@ -86,8 +86,7 @@ static int
 s_apply_many (zjob_cli_t *cli, zjob_cmd_t command, const zjob_target_t *target)
 {
     zjob_error_t err;
-    zjob_reply_t *reply = zjob_cli_reply (cli, zjob_client_send_target (cli->client, command,
-                                                                        target, &err), &err);
+    zjob_reply_t *reply = zjob_cli_reply (cli, zjob_client_send_target (cli->client, command, target, &err), &err);
     if (!reply)
         return zjob_cli_fail (cli, &err);
     zjob_msg_t *msg = zjob_reply_msg (reply);
@@ -146,7 +145,8 @@ s_apply_dry_run (zjob_cli_t *cli, const zjob_filter_t *filter)
         if (count)
             zjob_cli_print_jobs_table (jobs, count);
         printf ("%zu job%s match%s%s; without --dry-run, %s applies to those whose status "
-                "allows it\n", total, total == 1 ? "" : "s", total == 1 ? "es" : "",
+                "allows it\n",
+                total, total == 1 ? "" : "s", total == 1 ? "es" : "",
                 count < total ? " (first ones shown)" : "", cli->command);
         fflush (stdout);
     }
@@ -164,7 +164,7 @@ s_apply_check (zjob_cli_t *cli, char *ids [], size_t id_count, bool filtered, bo
         return zjob_cli_usage (cli, "give job ids or a filter, not both");
     if (!id_count && !filtered)
         return zjob_cli_usage (cli, "which jobs? give their ids, or a filter such as "
-                               "--status queued --workflow W");
+                                    "--status queued --workflow W");
     if (dry_run && !filtered)
         return zjob_cli_usage (cli, "--dry-run goes with a filter");
     if (id_count > ZJOB_BATCH_MAX)
@@ -192,11 +192,10 @@ s_apply (zjob_cli_t *cli, int argc, char *argv [], zjob_cmd_t command)
     int opt;
     zjob_cli_getopt_reset ();
     while (rc == ZJOB_CLI_CONTINUE
-    &&    (opt = zjob_cli_getopt (cli, argc, argv, "s:w:u:t:", options, &rc)) != -1) {
+           && (opt = zjob_cli_getopt (cli, argc, argv, "s:w:u:t:", options, &rc)) != -1) {
         if (opt == ZJOB_OPT_HELP || opt == ZJOB_OPT_INVALID)
             rc = zjob_cli_getopt_end (cli, opt, rc);
-        else
-        if (zjob_cli_filter_option (cli, opt, optarg, &filter, &rc) == 0) {
+        else if (zjob_cli_filter_option (cli, opt, optarg, &filter, &rc) == 0) {
             if (opt == ZJOB_OPT_DRY_RUN)
                 dry_run = true;
             else
@@ -217,8 +216,7 @@ s_apply (zjob_cli_t *cli, int argc, char *argv [], zjob_cmd_t command)
         }
         if (dry_run)
             rc = s_apply_dry_run (cli, &filter.filter);
-        else
-        if (id_count == 1)
+        else if (id_count == 1)
             rc = s_apply_one (cli, command, ids [0]);
         else
             rc = s_apply_many (cli, command, &target);

@@ -23,14 +23,11 @@ zjob_cli_format_duration (int64_t ms, char *buf, size_t size)
         ms = 0;
     if (ms < 1000)
         snprintf (buf, size, "%dms", (int) ms);
-    else
-    if (ms < 60000)
+    else if (ms < 60000)
         snprintf (buf, size, "%.1fs", (double) ms / 1000.0);
-    else
-    if (ms < 3600000)
+    else if (ms < 3600000)
         snprintf (buf, size, "%dm %ds", (int) (ms / 60000), (int) (ms / 1000 % 60));
-    else
-    if (ms < 86400000)
+    else if (ms < 86400000)
         snprintf (buf, size, "%dh %dm", (int) (ms / 3600000), (int) (ms / 60000 % 60));
     else
         snprintf (buf, size, "%" PRId64 "d %dh", ms / 86400000, (int) (ms / 3600000 % 24));
@@ -50,11 +47,9 @@ zjob_cli_format_ago (int64_t ms, int64_t now_ms, char *buf, size_t size)
     char amount [32];
     if (seconds < 60)
         snprintf (amount, sizeof amount, "%ds", (int) seconds);
-    else
-    if (seconds < 3600)
+    else if (seconds < 3600)
         snprintf (amount, sizeof amount, "%dm", (int) (seconds / 60));
-    else
-    if (seconds < 86400)
+    else if (seconds < 86400)
         snprintf (amount, sizeof amount, "%dh", (int) (seconds / 3600));
     else
         snprintf (amount, sizeof amount, "%" PRId64 "d", seconds / 86400);
@@ -103,7 +98,7 @@ s_append_cut (char *buf, size_t used, const char *message, size_t room)
     if (length > room) {
         length = room;
         while (length > 0 && ((unsigned char) message [length] & 0xC0) == 0x80)
-            length--;                   //  Back to the start of a character
+            length--;  //  Back to the start of a character
     }
     for (size_t index = 0; index < length; index++) {
         unsigned char c = (unsigned char) message [index];
@@ -127,7 +122,7 @@ zjob_cli_progress_line (char *buf, size_t size, int width, const char *id,
     if (budget > size - 1)
         budget = size - 1;
     size_t status_len = strlen (status) > 9 ? strlen (status) : 9;
-    size_t tail = 7;                    //  "[" "]" " 100%" around the bar
+    size_t tail = 7;  //  "[" "]" " 100%" around the bar
     size_t id_len = strlen (id) + 2;
     bool with_id = budget >= id_len + status_len + 1 + tail + ZJOB_CLI_BAR_MIN * 2;
     size_t prefix = (with_id ? id_len : 0) + status_len + 1;
@@ -149,7 +144,7 @@ zjob_cli_progress_line (char *buf, size_t size, int width, const char *id,
         used = snprintf (buf, size, "%-9s %3d%%", status, percent);
     size_t length = used < 0 ? 0 : (size_t) used;
     if (length > budget) {
-        length = budget;                //  Narrower than the status and percent
+        length = budget;  //  Narrower than the status and percent
         buf [length] = '\0';
     }
     if (message && *message && length + 3 <= budget) {
@@ -205,7 +200,8 @@ zjob_cli_json_sorted (json_t *value)
     const char *key;
     json_t *item;
     json_object_foreach (value, key, item)
-        keys [index++] = key;
+        keys [index++]
+        = key;
     qsort (keys, count, sizeof (char *), s_compare_keys);
     for (index = 0; index < count; index++)
         json_object_set_new (object, keys [index],
@@ -219,8 +215,8 @@ zjob_cli_json_sorted (json_t *value)
 //  Tables
 
 struct _zjob_cli_table_t {
-    size_t columns;                     //  Cells per row
-    zlistx_t *rows;                     //  Rows: char ** of strdup'd cells, header first
+    size_t columns;  //  Cells per row
+    zlistx_t *rows;  //  Rows: char ** of strdup'd cells, header first
 };
 
 static void
@@ -353,8 +349,7 @@ zjob_cli_print_job (const zjob_job_t *job)
                 job->progress_message ? job->progress_message : "");
     if (job->max_attempts)
         printf ("%-12s  %u of %u\n", "attempts", job->attempts, job->max_attempts);
-    else
-    if (job->attempts)
+    else if (job->attempts)
         printf ("%-12s  %u\n", "attempts", job->attempts);
     if (job->worker_id)
         printf ("%-12s  %s\n", "worker", job->worker_id);

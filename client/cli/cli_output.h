@@ -15,27 +15,27 @@
 
 #include "cli_core.h"
 
-#define ZJOB_CLI_BAR_MAX        30      //  characters of watch's bar, at most
-#define ZJOB_CLI_BAR_MIN        5       //  characters of watch's bar, below which none
-#define ZJOB_CLI_WIDTH_DEFAULT  80      //  columns when the terminal does not say
+#define ZJOB_CLI_BAR_MAX 30        //  characters of watch's bar, at most
+#define ZJOB_CLI_BAR_MIN 5         //  characters of watch's bar, below which none
+#define ZJOB_CLI_WIDTH_DEFAULT 80  //  columns when the terminal does not say
 
 //  "850ms", "1.2s", "3m 12s", "2h 5m", "3d 4h" into buf. Returns buf.
 const char *
-    zjob_cli_format_duration (int64_t ms, char *buf, size_t size);
+zjob_cli_format_duration (int64_t ms, char *buf, size_t size);
 
 //  How far ms UTC is from now_ms: "3s ago", "2h ago", "in 5m"; "-" for
 //  0 (never). Returns buf (or the constant "-").
 const char *
-    zjob_cli_format_ago (int64_t ms, int64_t now_ms, char *buf, size_t size);
+zjob_cli_format_ago (int64_t ms, int64_t now_ms, char *buf, size_t size);
 
 //  "2024-01-31T12:34:56.789Z (3m ago)" for ms UTC; "-" for 0. Returns buf.
 const char *
-    zjob_cli_format_when (int64_t ms, char *buf, size_t size);
+zjob_cli_format_when (int64_t ms, char *buf, size_t size);
 
 //  The columns of the terminal on fd: TIOCGWINSZ, else $COLUMNS, else
 //  ZJOB_CLI_WIDTH_DEFAULT.
 int
-    zjob_cli_terminal_width (int fd);
+zjob_cli_terminal_width (int fd);
 
 //  watch's progress line for a terminal of width columns, at most width - 1
 //  characters so that it never wraps: "ID  STATUS [####....]  50%  MESSAGE".
@@ -43,46 +43,46 @@ int
 //  the message gets what is left (cut at a character, control characters
 //  shown as spaces). Returns the length written into buf (size bytes).
 size_t
-    zjob_cli_progress_line (char *buf, size_t size, int width, const char *id,
-                            const char *status, int percent, const char *message);
+zjob_cli_progress_line (char *buf, size_t size, int width, const char *id,
+                        const char *status, int percent, const char *message);
 
 //  Print value as JSON and a newline: compact (one line) or indented.
 void
-    zjob_cli_print_json (const json_t *value, bool compact);
+zjob_cli_print_json (const json_t *value, bool compact);
 
 //  A copy of value with the keys of every object in sorted order, so that
 //  output is stable (the caller decrefs it).
 json_t *
-    zjob_cli_json_sorted (json_t *value);
+zjob_cli_json_sorted (json_t *value);
 
 //  The job for people, one field a line
 void
-    zjob_cli_print_job (const zjob_job_t *job);
+zjob_cli_print_job (const zjob_job_t *job);
 
 //  A data field (inputs, outputs, metadata) as "LABEL  {json}"
 void
-    zjob_cli_print_data (const char *label, const zjob_bytes_t *bytes);
+zjob_cli_print_data (const char *label, const zjob_bytes_t *bytes);
 
 //  Jobs as an aligned table, one a line
 void
-    zjob_cli_print_jobs_table (zjob_job_t **jobs, size_t count);
+zjob_cli_print_jobs_table (zjob_job_t **jobs, size_t count);
 
 //  A table of text cells printed with aligned columns
 typedef struct _zjob_cli_table_t zjob_cli_table_t;
 
 //  A table of columns (at most 16) with its header row. NULL out of memory.
 zjob_cli_table_t *
-    zjob_cli_table_new (size_t columns, const char *const *header);
+zjob_cli_table_new (size_t columns, const char *const *header);
 
 //  Add a row of the table's number of cells (NULL or "" cells print "-")
 void
-    zjob_cli_table_add (zjob_cli_table_t *self, const char *const *cells);
+zjob_cli_table_add (zjob_cli_table_t *self, const char *const *cells);
 
 //  Print the table to stdout, each line after indent
 void
-    zjob_cli_table_print (zjob_cli_table_t *self, const char *indent);
+zjob_cli_table_print (zjob_cli_table_t *self, const char *indent);
 
 void
-    zjob_cli_table_destroy (zjob_cli_table_t **self_p);
+zjob_cli_table_destroy (zjob_cli_table_t **self_p);
 
 #endif

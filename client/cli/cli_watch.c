@@ -18,8 +18,8 @@
 #include "cli_commands.h"
 #include "cli_output.h"
 
-#define S_WAIT_CHUNK_MS     60000       //  msecs per zjob_client_wait without --timeout
-#define S_WATCH_POLL_MS     1000        //  msecs between watch's status polls
+#define S_WAIT_CHUNK_MS 60000  //  msecs per zjob_client_wait without --timeout
+#define S_WATCH_POLL_MS 1000   //  msecs between watch's status polls
 
 //  The exit code of a finished job
 static int
@@ -92,7 +92,7 @@ zjob_cli_cmd_wait (zjob_cli_t *cli, int argc, char *argv [])
     }
     if (status < 0)
         rc = s_timed_out (cli, job, bound, "wait longer with --timeout, or follow it "
-                          "with 'zjob watch ID'");
+                                           "with 'zjob watch ID'");
     else {
         if (!cli->json)
             s_print_outcome (job);
@@ -108,11 +108,11 @@ zjob_cli_cmd_wait (zjob_cli_t *cli, int argc, char *argv [])
 
 //  What watch last showed, so that a poll shows only changes
 typedef struct {
-    const char *id;                     //  The job watched
-    int status;                         //  -1 before the first
+    const char *id;  //  The job watched
+    int status;      //  -1 before the first
     float progress;
     char message [ZJOB_MESSAGE_MAX + 1];
-    bool bar;                           //  A progress bar line is open
+    bool bar;  //  A progress bar line is open
 } s_watch_t;
 
 //  An event made from the job, when a poll finds a change
@@ -150,12 +150,9 @@ s_watch_json (const zjob_event_info_t *event, const char *status)
                          json_real ((double) (int) (event->progress * 10000.0f + 0.5f)
                                     / 10000.0));
     json_object_set_new (object, "attempts", json_integer (event->attempts));
-    json_object_set_new (object, "worker_id", *event->worker_id
-                         ? json_string (event->worker_id) : json_null ());
-    json_object_set_new (object, "error_kind", *event->error_kind
-                         ? json_string (event->error_kind) : json_null ());
-    json_object_set_new (object, "message", *event->message
-                         ? json_string (event->message) : json_null ());
+    json_object_set_new (object, "worker_id", *event->worker_id ? json_string (event->worker_id) : json_null ());
+    json_object_set_new (object, "error_kind", *event->error_kind ? json_string (event->error_kind) : json_null ());
+    json_object_set_new (object, "message", *event->message ? json_string (event->message) : json_null ());
     zjob_cli_print_json (object, true);
     json_decref (object);
 }
@@ -188,7 +185,7 @@ s_watch_text (const zjob_event_info_t *event, int percent)
     if (length >= sizeof line)
         length = sizeof line - 1;
     while (length > 0 && line [length - 1] == ' ')
-        line [--length] = '\0';         //  No trailing blanks
+        line [--length] = '\0';  //  No trailing blanks
     puts (line);
 }
 
@@ -201,7 +198,7 @@ s_watch_show (zjob_cli_t *cli, s_watch_t *watch, const zjob_event_info_t *event)
     if (is_progress || event->progress > 0)
         watch->progress = event->progress;
     if (watch->status == ZJOB_COMPLETED)
-        watch->progress = 1.0f;         //  Whatever the worker last said
+        watch->progress = 1.0f;  //  Whatever the worker last said
     if (is_progress || (event->status != ZJOB_FAILED && *event->message))
         snprintf (watch->message, sizeof watch->message, "%s", event->message);
     const char *status = watch->status >= 0 ? zjob_status_name ((zjob_status_t) watch->status)
@@ -209,8 +206,7 @@ s_watch_show (zjob_cli_t *cli, s_watch_t *watch, const zjob_event_info_t *event)
     int percent = (int) (watch->progress * 100.0f + 0.5f);
     if (cli->json)
         s_watch_json (event, status);
-    else
-    if (cli->tty) {
+    else if (cli->tty) {
         //  One line, redrawn in place, as wide as the terminal allows
         char line [1024];
         zjob_cli_progress_line (line, sizeof line, zjob_cli_terminal_width (STDOUT_FILENO),
@@ -253,8 +249,7 @@ s_watch_poll (zjob_cli_t *cli, s_watch_t *watch, zjob_job_t **job_p)
         s_event_from_job (fresh, zjob_status_name ((zjob_status_t) fresh->status), &event);
         s_watch_show (cli, watch, &event);
     }
-    else
-    if (fresh->progress != watch->progress || strcmp (message, watch->message)) {
+    else if (fresh->progress != watch->progress || strcmp (message, watch->message)) {
         s_event_from_job (fresh, "progress", &event);
         s_watch_show (cli, watch, &event);
     }
@@ -277,7 +272,7 @@ s_watch_follow (zjob_cli_t *cli, zjob_events_t *events, s_watch_t *watch,
         int64_t now = zjob_mono_ms ();
         int64_t until = next_poll < deadline ? next_poll : deadline;
         if (zjob_events_recv (events, &event, until > now ? (int) (until - now) : 0, &err) == 0
-        &&  streq (event.id, watch->id)) {
+            && streq (event.id, watch->id)) {
             if (streq (event.type, "deleted")) {
                 s_watch_end_bar (watch);
                 zjob_cli_error (cli, "job %s was deleted", watch->id);
@@ -286,12 +281,12 @@ s_watch_follow (zjob_cli_t *cli, zjob_events_t *events, s_watch_t *watch,
             s_watch_show (cli, watch, &event);
             if (event.status < 0 || !zjob_status_terminal ((zjob_status_t) event.status))
                 continue;
-            next_poll = 0;              //  Finished: read the job at once
+            next_poll = 0;  //  Finished: read the job at once
         }
         if (zsys_interrupted)
             return ZJOB_EXIT_INTERRUPTED;
         if (zjob_mono_ms () >= deadline) {
-            cli->timeout_ms = -1;       //  One read more, to report the job as it is
+            cli->timeout_ms = -1;  //  One read more, to report the job as it is
             next_poll = 0;
         }
         if (zjob_mono_ms () >= next_poll) {
@@ -301,7 +296,7 @@ s_watch_follow (zjob_cli_t *cli, zjob_events_t *events, s_watch_t *watch,
             next_poll = zjob_mono_ms () + S_WATCH_POLL_MS;
         }
         if (cli->timeout_ms < 0 && bound >= 0
-        &&  !zjob_status_terminal ((zjob_status_t) (*job_p)->status)) {
+            && !zjob_status_terminal ((zjob_status_t) (*job_p)->status)) {
             s_watch_end_bar (watch);
             return s_timed_out (cli, *job_p, bound, "watch longer with --timeout");
         }
@@ -320,7 +315,8 @@ zjob_cli_cmd_watch (zjob_cli_t *cli, int argc, char *argv [])
     zjob_events_t *events = zjob_events_new (cli->events, &err);
     if (!events) {
         zjob_cli_error (cli, "cannot use events endpoint '%s': %s (give tcp://HOST:PORT with "
-                        "--events or ZJOB_EVENTS)", cli->events, err.text);
+                             "--events or ZJOB_EVENTS)",
+                        cli->events, err.text);
         return ZJOB_EXIT_BAD_INPUT;
     }
     //  Subscribed before the job is read, so no change falls in between
@@ -330,8 +326,7 @@ zjob_cli_cmd_watch (zjob_cli_t *cli, int argc, char *argv [])
     s_watch_t watch = { .id = id, .status = -1 };
     if (zjob_events_subscribe (events, NULL, NULL, id, &err))
         rc = zjob_cli_fail (cli, &err);
-    else
-    if (!(job = zjob_client_get (zjob_cli_client (cli), id, &err)))
+    else if (!(job = zjob_client_get (zjob_cli_client (cli), id, &err)))
         rc = zjob_cli_fail (cli, &err);
     else {
         zjob_event_info_t event;
@@ -345,8 +340,7 @@ zjob_cli_cmd_watch (zjob_cli_t *cli, int argc, char *argv [])
             s_print_outcome (job);
         rc = s_job_exit (job);
     }
-    else
-    if (rc == ZJOB_EXIT_INTERRUPTED)
+    else if (rc == ZJOB_EXIT_INTERRUPTED)
         zjob_cli_error (cli, "interrupted");
     zjob_job_destroy (&job);
     zjob_events_destroy (&events);
