@@ -423,7 +423,7 @@ e2e_broker_start (e2e_broker_t *broker, const char *store, const char *log, char
     s_fd_add (broker->out);
 
     //  The ready line, within E2E_READY_MS
-    char line [1024];
+    char line [1024] = "";
     size_t length = 0;
     int64_t deadline = e2e_now_ns () + (int64_t) E2E_READY_MS * 1000000;
     while (length < sizeof line - 1 && !memchr (line, '\n', length)) {
