@@ -170,26 +170,14 @@ typedef struct {
 } s_broker_t;
 
 //  Logging, filtered by level before any formatting
-#define s_log_error(self, ...)                          \
-    do {                                                \
-        if ((self)->config.log_level >= ZJOB_LOG_ERROR) \
-            zsys_error (__VA_ARGS__);                   \
-    } while (0)
-#define s_log_warning(self, ...)                          \
-    do {                                                  \
-        if ((self)->config.log_level >= ZJOB_LOG_WARNING) \
-            zsys_warning (__VA_ARGS__);                   \
-    } while (0)
-#define s_log_info(self, ...)                          \
-    do {                                               \
-        if ((self)->config.log_level >= ZJOB_LOG_INFO) \
-            zsys_info (__VA_ARGS__);                   \
-    } while (0)
-#define s_log_debug(self, ...)                          \
-    do {                                                \
-        if ((self)->config.log_level >= ZJOB_LOG_DEBUG) \
-            zsys_debug (__VA_ARGS__);                   \
-    } while (0)
+#define s_log_error(self, ...) \
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_ERROR, zsys_error, __VA_ARGS__)
+#define s_log_warning(self, ...) \
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_WARNING, zsys_warning, __VA_ARGS__)
+#define s_log_info(self, ...) \
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_INFO, zsys_info, __VA_ARGS__)
+#define s_log_debug(self, ...) \
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_DEBUG, zsys_debug, __VA_ARGS__)
 
 
 //  --------------------------------------------------------------------------

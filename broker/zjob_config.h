@@ -46,6 +46,15 @@ typedef enum {
     ZJOB_LOG_DEBUG
 } zjob_log_level_t;
 
+//  Log through CZMQ's zsys_fn (zsys_error, zsys_info...) when log_level
+//  (the configured zjob_log_level_t) is at least level; the arguments are
+//  not evaluated otherwise
+#define ZJOB_LOG_IF(log_level, level, zsys_fn, ...) \
+    do {                                            \
+        if ((log_level) >= (level))                 \
+            zsys_fn (__VA_ARGS__);                  \
+    } while (0)
+
 #define ZJOB_BROKER_ENDPOINT_MAX 256  //  bytes in an endpoint, with the NUL
 #define ZJOB_BROKER_PATH_MAX 1024     //  bytes in a store spec or a path
 

@@ -33,11 +33,8 @@ struct _zjob_dispatch_t {
     bool again;  //  A send failed in this walk
 };
 
-#define s_log_error(self, ...)                          \
-    do {                                                \
-        if ((self)->config.log_level >= ZJOB_LOG_ERROR) \
-            zsys_error (__VA_ARGS__);                   \
-    } while (0)
+#define s_log_error(self, ...) \
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_ERROR, zsys_error, __VA_ARGS__)
 
 
 zjob_dispatch_t *

@@ -38,21 +38,12 @@ struct _zjob_workers_t {
     uint64_t control_id;          //  Request ids of the broker's own CANCELs
 };
 
-#define s_log_info(self, ...)                          \
-    do {                                               \
-        if ((self)->config.log_level >= ZJOB_LOG_INFO) \
-            zsys_info (__VA_ARGS__);                   \
-    } while (0)
-#define s_log_warning(self, ...)                          \
-    do {                                                  \
-        if ((self)->config.log_level >= ZJOB_LOG_WARNING) \
-            zsys_warning (__VA_ARGS__);                   \
-    } while (0)
-#define s_log_debug(self, ...)                          \
-    do {                                                \
-        if ((self)->config.log_level >= ZJOB_LOG_DEBUG) \
-            zsys_debug (__VA_ARGS__);                   \
-    } while (0)
+#define s_log_info(self, ...) \
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_INFO, zsys_info, __VA_ARGS__)
+#define s_log_warning(self, ...) \
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_WARNING, zsys_warning, __VA_ARGS__)
+#define s_log_debug(self, ...) \
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_DEBUG, zsys_debug, __VA_ARGS__)
 
 zjob_workers_t *
 zjob_workers_new (zjob_manager_t *manager, zjob_registry_t *registry,
