@@ -275,6 +275,9 @@ zjob_job_ref (zjob_job_t *job)
     return job;
 }
 
+static void
+s_history_free (zjob_history_t *history);
+
 void
 zjob_job_destroy (zjob_job_t **self_p)
 {
@@ -289,7 +292,69 @@ zjob_job_destroy (zjob_job_t **self_p)
     free (job->error_message);
     free (job->worker_id);
     free ((void *) job->outputs.data);
+    zjob_policy_release (&job->policy);
+    s_history_free (job->history);
     free (job);
+}
+
+void
+zjob_policy_release (zjob_policy_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zjob_policy_t *policy = *self_p;
+    *self_p = NULL;
+    if (--policy->refs > 0)
+        return;
+    for (uint16_t i = 0; i < policy->no_retry_count; i++)
+        free (policy->no_retry [i]);
+    free (policy->no_retry);
+    free (policy);
+}
+
+//  Free an attempt history. Accepts NULL.
+static void
+s_history_free (zjob_history_t *history)
+{
+    if (!history)
+        return;
+    for (uint32_t i = 0; i < history->count; i++) {
+        free (history->entries [i].kind);
+        free (history->entries [i].message);
+        free (history->entries [i].worker_id);
+    }
+    free (history);
+}
+
+//  A deep copy of history, or NULL if history is NULL; *failed_p is set if
+//  memory ran out
+static zjob_history_t *
+s_history_dup (const zjob_history_t *history, bool *failed_p)
+{
+    if (!history)
+        return NULL;
+    zjob_history_t *copy = (zjob_history_t *) calloc (
+        1, sizeof (zjob_history_t) + history->count * sizeof (zjob_error_entry_t));
+    if (!copy) {
+        *failed_p = true;
+        return NULL;
+    }
+    for (; copy->count < history->count; copy->count++) {
+        const zjob_error_entry_t *from = &history->entries [copy->count];
+        zjob_error_entry_t *to = &copy->entries [copy->count];
+        to->attempt = from->attempt;
+        to->at = from->at;
+        to->kind = strdup (from->kind);
+        to->message = from->message ? strdup (from->message) : NULL;
+        to->worker_id = from->worker_id ? strdup (from->worker_id) : NULL;
+        if (!to->kind || (from->message && !to->message) || (from->worker_id && !to->worker_id)) {
+            copy->count++;
+            s_history_free (copy);
+            *failed_p = true;
+            return NULL;
+        }
+    }
+    return copy;
 }
 
 //  A malloc'd copy of len bytes at text plus a NUL, or NULL
@@ -352,7 +417,12 @@ zjob_job_dup (const zjob_job_t *job)
     copy->outputs.data = job->outputs.size ? zjob_job_memdup (job->outputs.data, job->outputs.size)
                                            : NULL;
     copy->outputs.size = copy->outputs.data ? job->outputs.size : 0;
-    if ((job->progress_message && !copy->progress_message)
+    //  The policy is immutable: the copy shares it
+    if (copy->policy)
+        copy->policy->refs++;
+    bool failed = false;
+    copy->history = s_history_dup (job->history, &failed);
+    if (failed || (job->progress_message && !copy->progress_message)
         || (job->error_kind && !copy->error_kind)
         || (job->error_message && !copy->error_message)
         || (job->worker_id && !copy->worker_id)
@@ -499,6 +569,8 @@ static const s_move_t s_transitions [ZJOB_OP_COUNT][ZJOB_STATUS_COUNT] = {
     [ZJOB_OP_COMPLETE] = { { X_, X_ }, { X_, X_ }, { CO_, CO_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
     [ZJOB_OP_FAIL] = { { X_, X_ }, { X_, X_ }, { FA_, FA_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
     [ZJOB_OP_REQUEUE] = { { X_, X_ }, { X_, X_ }, { QU_, QU_ }, { X_, PA_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_RETRY] = { { X_, X_ }, { X_, X_ }, { QU_, QU_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_RERUN] = { { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { QU_, QU_ }, { QU_, QU_ } },
 };
 
 int
@@ -534,8 +606,11 @@ static const char *s_priority_names [ZJOB_PRIORITY_COUNT] = {
     "low", "medium", "high", "critical"
 };
 static const char *s_op_names [ZJOB_OP_COUNT] = {
-    "start", "pause", "resume", "cancel", "dispatch", "complete", "fail", "requeue"
+    "start", "pause", "resume", "cancel", "dispatch", "complete", "fail", "requeue", "retry",
+    "re-run"
 };
+static const char *s_backoff_names [] = { "fixed", "exponential" };
+static const char *s_jitter_names [] = { "full", "none" };
 
 static int
 s_name_index (const char *const *names, int count, const char *name)
@@ -569,6 +644,35 @@ int
 zjob_priority_parse (const char *name)
 {
     return s_name_index (s_priority_names, ZJOB_PRIORITY_COUNT, name);
+}
+
+const char *
+zjob_backoff_name (zjob_backoff_t backoff)
+{
+    return backoff == ZJOB_BACKOFF_FIXED || backoff == ZJOB_BACKOFF_EXPONENTIAL
+        ? s_backoff_names [backoff - 1]
+        : NULL;
+}
+
+int
+zjob_backoff_parse (const char *name)
+{
+    int index = s_name_index (s_backoff_names, 2, name);
+    return index < 0 ? -1 : index + 1;
+}
+
+const char *
+zjob_jitter_name (zjob_jitter_t jitter)
+{
+    return jitter == ZJOB_JITTER_FULL || jitter == ZJOB_JITTER_NONE ? s_jitter_names [jitter - 1]
+                                                                    : NULL;
+}
+
+int
+zjob_jitter_parse (const char *name)
+{
+    int index = s_name_index (s_jitter_names, 2, name);
+    return index < 0 ? -1 : index + 1;
 }
 
 const char *
@@ -738,4 +842,81 @@ int64_t
 zjob_job_queued_ms (const zjob_job_t *job)
 {
     return job->queued_ms;
+}
+
+zjob_backoff_t
+zjob_job_backoff (const zjob_job_t *job)
+{
+    return job->policy ? (zjob_backoff_t) job->policy->backoff : ZJOB_BACKOFF_UNSET;
+}
+
+uint32_t
+zjob_job_backoff_base_ms (const zjob_job_t *job)
+{
+    return job->policy ? job->policy->backoff_base_ms : 0;
+}
+
+double
+zjob_job_backoff_factor (const zjob_job_t *job)
+{
+    return job->policy ? job->policy->backoff_factor : 0;
+}
+
+uint32_t
+zjob_job_backoff_max_ms (const zjob_job_t *job)
+{
+    return job->policy ? job->policy->backoff_max_ms : 0;
+}
+
+zjob_jitter_t
+zjob_job_jitter (const zjob_job_t *job)
+{
+    return job->policy ? (zjob_jitter_t) job->policy->jitter : ZJOB_JITTER_UNSET;
+}
+
+const char *const *
+zjob_job_no_retry (const zjob_job_t *job, size_t *count_p)
+{
+    size_t count = job->policy ? job->policy->no_retry_count : 0;
+    if (count_p)
+        *count_p = count;
+    return count ? (const char *const *) job->policy->no_retry : NULL;
+}
+
+uint32_t
+zjob_job_timeout_ms (const zjob_job_t *job)
+{
+    return job->policy ? job->policy->timeout_ms : 0;
+}
+
+uint32_t
+zjob_job_heartbeat_timeout_ms (const zjob_job_t *job)
+{
+    return job->policy ? job->policy->heartbeat_timeout_ms : 0;
+}
+
+size_t
+zjob_job_error_count (const zjob_job_t *job)
+{
+    return job->history ? job->history->count : 0;
+}
+
+int
+zjob_job_error_at (const zjob_job_t *job, size_t index, zjob_attempt_error_t *entry)
+{
+    if (!entry || !job->history || index >= job->history->count)
+        return -1;
+    const zjob_error_entry_t *stored = &job->history->entries [index];
+    entry->attempt = stored->attempt;
+    entry->kind = stored->kind;
+    entry->message = stored->message;
+    entry->worker_id = stored->worker_id;
+    entry->at = stored->at;
+    return 0;
+}
+
+uint32_t
+zjob_job_result_attempt (const zjob_job_t *job)
+{
+    return job->result_attempt;
 }

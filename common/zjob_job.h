@@ -75,6 +75,38 @@ typedef enum {
 #define ZJOB_PRIORITY_COUNT 4
 #define ZJOB_PRIORITY_DEFAULT ZJOB_PRIORITY_MEDIUM  //  A job's priority when none is given
 
+//  What a failed attempt waits before the next one (PROTOCOL.md 9.2). In a
+//  spec, UNSET (zero) takes the workflow's default, else the broker's.
+typedef enum {
+    ZJOB_BACKOFF_UNSET = 0,
+    ZJOB_BACKOFF_FIXED = 1,       //  base each time
+    ZJOB_BACKOFF_EXPONENTIAL = 2  //  base * factor^(n-1), at most the cap
+} zjob_backoff_t;
+
+//  How the delay is spread: full jitter draws it uniformly from [0, delay]
+typedef enum {
+    ZJOB_JITTER_UNSET = 0,
+    ZJOB_JITTER_FULL = 1,
+    ZJOB_JITTER_NONE = 2
+} zjob_jitter_t;
+
+//  In a spec, max_attempts 0 takes the default; this asks for no limit
+#define ZJOB_ATTEMPTS_UNLIMITED UINT32_MAX
+//  In a spec, a zero time takes the default; this asks for none (no
+//  timeout) or, for backoff_base_ms, no delay
+#define ZJOB_TIMEOUT_NONE UINT32_MAX
+#define ZJOB_NO_RETRY_MAX 16  //  error kinds in a job's no_retry list
+#define ZJOB_ERRORS_KEPT 20   //  attempt errors a job keeps, the latest
+
+//  One failed attempt in a job's history (zjob_job_error_at)
+typedef struct {
+    uint32_t attempt;       //  Its number, from 1
+    const char *kind;       //  Never NULL
+    const char *message;    //  NULL if none
+    const char *worker_id;  //  NULL if no worker had it
+    int64_t at;             //  ms UTC the attempt failed
+} zjob_attempt_error_t;
+
 //  Encoded msgpack bytes (a map), owned by whoever owns the job.
 typedef struct {
     const uint8_t *data;  //  NULL when empty
@@ -98,8 +130,19 @@ typedef struct {
     const uint8_t *metadata;  //  msgpack map, or NULL for {}
     size_t metadata_size;
     const char *idempotency_key;  //  NULL for none; see the broker
-    uint32_t max_attempts;        //  0 = no limit
+    uint32_t max_attempts;        //  0 = the default; ZJOB_ATTEMPTS_UNLIMITED
     int64_t run_at;               //  ms UTC not to start before; 0 = now
+    //  The retry policy and timeouts (PROTOCOL.md 9.2); zero/NULL fields
+    //  take the workflow's default, else the broker's
+    zjob_backoff_t backoff;
+    uint32_t backoff_base_ms;  //  ZJOB_TIMEOUT_NONE: no delay
+    double backoff_factor;     //  1.0 .. 100.0
+    uint32_t backoff_max_ms;   //  The cap on one delay
+    zjob_jitter_t jitter;
+    const char *const *no_retry;    //  Error kinds never retried
+    size_t no_retry_count;          //  0..ZJOB_NO_RETRY_MAX
+    uint32_t timeout_ms;            //  Per attempt; ZJOB_TIMEOUT_NONE: none
+    uint32_t heartbeat_timeout_ms;  //  Without progress; ZJOB_TIMEOUT_NONE: none
 } zjob_spec_t;
 
 //  Take one more reference to job; returns job.
@@ -129,6 +172,15 @@ ZJOB_EXPORT const char *
 zjob_priority_name (zjob_priority_t priority);
 ZJOB_EXPORT int
 zjob_priority_parse (const char *name);
+//  "fixed", "exponential"; "full", "none" (NULL for UNSET)
+ZJOB_EXPORT const char *
+zjob_backoff_name (zjob_backoff_t backoff);
+ZJOB_EXPORT int
+zjob_backoff_parse (const char *name);
+ZJOB_EXPORT const char *
+zjob_jitter_name (zjob_jitter_t jitter);
+ZJOB_EXPORT int
+zjob_jitter_parse (const char *name);
 
 //  --------------------------------------------------------------------------
 //  Accessors. Strings and bytes are borrowed: valid while the job lives
@@ -206,6 +258,43 @@ ZJOB_EXPORT int64_t
 zjob_job_execution_ms (const zjob_job_t *job);
 ZJOB_EXPORT int64_t
 zjob_job_queued_ms (const zjob_job_t *job);
+
+//  The retry policy in effect, resolved when the job was created (the
+//  spec's values, else the workflow's defaults, else the broker's): the
+//  backoff, its base, factor and cap, the jitter, and the error kinds that
+//  are never retried (an array of *count_p strings, NULL if none).
+ZJOB_EXPORT zjob_backoff_t
+zjob_job_backoff (const zjob_job_t *job);
+ZJOB_EXPORT uint32_t
+zjob_job_backoff_base_ms (const zjob_job_t *job);
+ZJOB_EXPORT double
+zjob_job_backoff_factor (const zjob_job_t *job);
+ZJOB_EXPORT uint32_t
+zjob_job_backoff_max_ms (const zjob_job_t *job);
+ZJOB_EXPORT zjob_jitter_t
+zjob_job_jitter (const zjob_job_t *job);
+ZJOB_EXPORT const char *const *
+zjob_job_no_retry (const zjob_job_t *job, size_t *count_p);
+
+//  The execution timeout of one attempt and the longest it may go without
+//  a progress report, in msecs; 0: none.
+ZJOB_EXPORT uint32_t
+zjob_job_timeout_ms (const zjob_job_t *job);
+ZJOB_EXPORT uint32_t
+zjob_job_heartbeat_timeout_ms (const zjob_job_t *job);
+
+//  The errors of its failed attempts, oldest first (at most
+//  ZJOB_ERRORS_KEPT, the latest). zjob_job_error_at fills *entry (its
+//  strings borrowed like the job's) and returns 0, or -1 if index is out
+//  of range.
+ZJOB_EXPORT size_t
+zjob_job_error_count (const zjob_job_t *job);
+ZJOB_EXPORT int
+zjob_job_error_at (const zjob_job_t *job, size_t index, zjob_attempt_error_t *entry);
+
+//  The attempt whose result ended the job (completed or failed), 0 if none.
+ZJOB_EXPORT uint32_t
+zjob_job_result_attempt (const zjob_job_t *job);
 
 #ifdef __cplusplus
 }

@@ -41,9 +41,47 @@ typedef enum {
     ZJOB_OP_DISPATCH,   //  queued -> running
     ZJOB_OP_COMPLETE,   //  running -> completed
     ZJOB_OP_FAIL,       //  running -> failed
-    ZJOB_OP_REQUEUE     //  running -> queued; paused(held) -> paused
+    ZJOB_OP_REQUEUE,    //  running -> queued; paused(held) -> paused
+    ZJOB_OP_RETRY,      //  running -> queued: a failed attempt, retried
+    ZJOB_OP_RERUN       //  failed/cancelled -> queued: the user's RETRY
 } zjob_op_t;
-#define ZJOB_OP_COUNT 8
+#define ZJOB_OP_COUNT 10
+
+//  One stored attempt error; the strings are the job's (malloc'd)
+typedef struct {
+    uint32_t attempt;
+    char *kind;
+    char *message;    //  NULL if none
+    char *worker_id;  //  NULL if none
+    int64_t at;
+} zjob_error_entry_t;
+
+//  The errors of a job's failed attempts, oldest first, at most
+//  ZJOB_ERRORS_KEPT: one malloc, grown as entries are added
+typedef struct {
+    uint32_t count;
+    zjob_error_entry_t entries [];
+} zjob_history_t;
+
+//  A retry policy and timeouts, as resolved for a job. Immutable once
+//  made; jobs with equal policies may share one (refs counts them, in the
+//  one thread that owns those jobs), so it is freed with the last.
+typedef struct {
+    int32_t refs;
+    uint32_t backoff_base_ms;
+    uint32_t backoff_max_ms;
+    uint32_t timeout_ms;            //  0 = none
+    uint32_t heartbeat_timeout_ms;  //  0 = none
+    float backoff_factor;
+    uint8_t backoff;  //  zjob_backoff_t
+    uint8_t jitter;   //  zjob_jitter_t
+    uint16_t no_retry_count;
+    char **no_retry;  //  malloc'd array of malloc'd kinds, or NULL
+} zjob_policy_t;
+
+//  Drop one reference to a policy, freeing it with the last. Accepts NULL.
+void
+zjob_policy_release (zjob_policy_t **self_p);
 
 struct _zjob_job_t {
     //  Fields are ordered to leave no padding: a million queued jobs are a
@@ -81,9 +119,16 @@ struct _zjob_job_t {
     char *worker_id;         //  Worker holding or last holding the job
     zjob_bytes_t outputs;    //  Encoded map, set when completed
 
+    //  The retry policy in effect (resolved at creation), often shared
+    //  by many jobs, and the attempt errors: 16 bytes for a job that has
+    //  none (the budget is 300 bytes a queued job)
+    zjob_policy_t *policy;    //  NULL: no policy resolved (all zero)
+    zjob_history_t *history;  //  NULL: no attempt failed yet
+
     //  Process-local bookkeeping, never encoded
-    int32_t refs;      //  References held
-    zjob_job_t *next;  //  Intrusive links for the owner's queue
+    int32_t refs;             //  References held
+    uint32_t result_attempt;  //  Attempt whose result ended it, 0 if none
+    zjob_job_t *next;         //  Intrusive links for the owner's queue
     zjob_job_t *prev;
     uint64_t seq;  //  Enqueue order, set by the owner
 };

@@ -542,6 +542,9 @@ static const struct {
     { ZJOB_OP_FAIL, ZJOB_RUNNING, 2, ZJOB_FAILED },
     { ZJOB_OP_REQUEUE, ZJOB_RUNNING, 2, ZJOB_QUEUED },
     { ZJOB_OP_REQUEUE, ZJOB_PAUSED, 1, ZJOB_PAUSED },
+    { ZJOB_OP_RETRY, ZJOB_RUNNING, 2, ZJOB_QUEUED },
+    { ZJOB_OP_RERUN, ZJOB_FAILED, 2, ZJOB_QUEUED },
+    { ZJOB_OP_RERUN, ZJOB_CANCELLED, 2, ZJOB_QUEUED },
 };
 
 static int
@@ -584,8 +587,8 @@ Test (transition, every_op_status_and_held)
                     legal++;
                 }
             }
-    //  16 moves, 12 of them for either held value
-    cr_assert_eq (legal, 28);
+    //  19 moves, 15 of them for either held value
+    cr_assert_eq (legal, 34);
 }
 
 Test (transition, messages_and_bad_arguments)
@@ -597,7 +600,7 @@ Test (transition, messages_and_bad_arguments)
     cr_assert_eq (err.code, ZJOB_CONFLICT);
     cr_assert_eq (zjob_transition ((zjob_status_t) 7, ZJOB_OP_START, false, &err), -1);
     cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
-    cr_assert_eq (zjob_transition (ZJOB_CREATED, (zjob_op_t) 8, false, &err), -1);
+    cr_assert_eq (zjob_transition (ZJOB_CREATED, (zjob_op_t) ZJOB_OP_COUNT, false, &err), -1);
     cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
     cr_assert_eq (zjob_transition ((zjob_status_t) -1, (zjob_op_t) -1, false, &err), -1);
 }
@@ -611,11 +614,13 @@ Test (transition, terminal_statuses)
     cr_assert (zjob_status_terminal (ZJOB_COMPLETED));
     cr_assert (zjob_status_terminal (ZJOB_FAILED));
     cr_assert (zjob_status_terminal (ZJOB_CANCELLED));
-    //  And a terminal status accepts no operation
+    //  And a terminal status accepts no operation but the user's re-run of
+    //  a failed or cancelled job
     for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
         if (zjob_status_terminal (status))
             for (int op = 0; op < ZJOB_OP_COUNT; op++)
-                cr_assert_eq (zjob_transition (status, op, false, NULL), -1);
+                if (op != ZJOB_OP_RERUN || status == ZJOB_COMPLETED)
+                    cr_assert_eq (zjob_transition (status, op, false, NULL), -1);
 }
 
 
@@ -636,7 +641,7 @@ Test (names, statuses_priorities_ops)
         cr_assert_eq (zjob_priority_parse (priorities [i]), i);
     }
     const char *ops [] = { "start", "pause", "resume", "cancel", "dispatch", "complete",
-                           "fail", "requeue" };
+                           "fail", "requeue", "retry", "re-run" };
     for (int i = 0; i < ZJOB_OP_COUNT; i++)
         cr_assert_str_eq (zjob_op_name (i), ops [i]);
 
@@ -651,7 +656,7 @@ Test (names, statuses_priorities_ops)
     cr_assert_eq (zjob_priority_parse (NULL), -1);
     cr_assert_str_eq (zjob_status_name ((zjob_status_t) 7), "unknown");
     cr_assert_str_eq (zjob_priority_name ((zjob_priority_t) 4), "unknown");
-    cr_assert_str_eq (zjob_op_name ((zjob_op_t) 8), "unknown");
+    cr_assert_str_eq (zjob_op_name ((zjob_op_t) ZJOB_OP_COUNT), "unknown");
 }
 
 
