@@ -747,6 +747,8 @@ Test (worker_cmd_usage, help_and_bad_usage)
     cr_assert (strstr (out, "ZJOB_WORKER_BROKER"));
 
     cr_assert (strstr (out, "Exit status: 0"), "%s", out);
+    cr_assert (strstr (out, "--permanent-exit CODES"), "%s", out);
+    cr_assert (strstr (out, "bad_input"), "%s", out);
 
     //  Exit 1 for usage (an unknown option, a missing argument), 2 for an
     //  invalid value, as the zjob CLI
@@ -763,7 +765,16 @@ Test (worker_cmd_usage, help_and_bad_usage)
         { { "-w", "x", "--slots", "0", "--", "true", NULL }, 2, "bad --slots \"0\"" },
         { { "-w", "x", "--grace", "soon", "--", "true", NULL }, 2, "bad --grace \"soon\"" },
         { { "-w", "x", "--timeout", "-1", "--", "true", NULL }, 2, "bad --timeout \"-1\"" },
-        { { "-w", "x", "--name", "a b", "--", "true", NULL }, 2, "bad --name \"a b\"" }
+        { { "-w", "x", "--name", "a b", "--", "true", NULL }, 2, "bad --name \"a b\"" },
+        { { "-w", "x", "--permanent-exit", NULL }, 1, "--permanent-exit needs a value" },
+        { { "-w", "x", "--permanent-exit", "0", "--", "true", NULL }, 2,
+          "bad --permanent-exit \"0\"" },
+        { { "-w", "x", "--permanent-exit", "65,", "--", "true", NULL }, 2,
+          "bad --permanent-exit \"65,\"" },
+        { { "-w", "x", "--permanent-exit", "256", "--", "true", NULL }, 2,
+          "bad --permanent-exit \"256\"" },
+        { { "-w", "x", "--permanent-exit", "-1", "--", "true", NULL }, 2,
+          "bad --permanent-exit \"-1\"" }
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases [0]); i++) {
         int status = s_run_worker (cases [i].args, out, err, sizeof (out));

@@ -62,6 +62,8 @@ s_task_destroy (zjob_task_t **self_p)
     if (self_p && *self_p) {
         zjob_task_t *self = *self_p;
         zjob_job_destroy (&self->job);
+        zjob_job_destroy (&self->successor);
+        free (self->cancel_reason);
         free (self->fail_kind);
         free (self->fail_message);
         free (self);
@@ -125,6 +127,16 @@ zjob_task_cancelled (zjob_task_t *self)
     return cancelled;
 }
 
+const char *
+zjob_task_cancel_reason (zjob_task_t *self)
+{
+    //  Set once, under the lock, before the cancelled flag
+    pthread_mutex_lock (&self->worker->lock);
+    const char *reason = self->cancelled ? self->cancel_reason : NULL;
+    pthread_mutex_unlock (&self->worker->lock);
+    return reason;
+}
+
 int
 zjob_task_checkpoint (zjob_task_t *self)
 {
@@ -144,6 +156,25 @@ zjob_task_fail (zjob_task_t *self, const char *kind, const char *message)
     free (self->fail_message);
     self->fail_kind = kind ? strdup (kind) : NULL;
     self->fail_message = message ? strdup (message) : NULL;
+    self->fail_permanent = false;
+}
+
+void
+zjob_task_fail_permanent (zjob_task_t *self, const char *kind, const char *message)
+{
+    zjob_task_fail (self, kind, message);
+    self->fail_permanent = true;
+}
+
+void
+zjob_worker_successor_drop (zjob_task_t *task)
+{
+    if (task->successor)
+        zsys_info ("zjob_worker: %s: attempt %u of job %s dropped before it started",
+                   task->worker->worker_id, (unsigned) task->successor->attempts,
+                   task->job->id);
+    zjob_job_destroy (&task->successor);
+    task->successor_paused = false;
 }
 
 //  Set one of a task's flags and wake whoever waits on it
@@ -285,7 +316,6 @@ zjob_worker_destroy (zjob_worker_t **self_p)
             free (self->workflows [i]);
         free (self->workflows);
         free (self->flush_chosen);
-        free (self->flush_items);
         free (self->endpoint);
         free (self->name);
         pthread_cond_destroy (&self->changed);
@@ -335,6 +365,27 @@ s_forget_events (zjob_worker_t *self, zjob_task_t *task)
             zlistx_delete (self->events, zlistx_cursor (self->events));
 }
 
+//  A later attempt of a job, kept while the cancelled task of an earlier
+//  one ran (zjob_worker_session.c, "A JOB for a job still held"), starts
+//  now that it ended: a task as if its JOB came now, paused if the broker
+//  paused it meanwhile
+static void
+s_successor_start (zjob_worker_t *self, zjob_job_t *job, bool paused)
+{
+    zjob_task_t *task = self->disconnected ? NULL : zjob_worker_task_new (self, job);
+    if (!task) {
+        zjob_job_destroy (&job);  //  Disconnected: the broker requeued it
+        return;
+    }
+    zsys_debug ("zjob_worker: %s: attempt %u of job %s starts: the earlier one ended",
+                self->worker_id, (unsigned) job->attempts, job->id);
+    task->paused = paused;
+    zhashx_insert (self->tasks, job->id, task);
+    zjob_worker_queue_event (self, ZJOB_WORKER_TASK, task);
+    if (paused)
+        zjob_worker_queue_event (self, ZJOB_WORKER_PAUSE, task);
+}
+
 //  The task ends here: unlink and free it. Returns true if the broker
 //  still wants its result, and in *paused_p whether the job is paused
 //  (its result must wait for RESUME). A cancelled task needs nothing
@@ -350,7 +401,12 @@ zjob_worker_task_end (zjob_worker_t *self, zjob_task_t **task_p, bool *paused_p)
     pthread_mutex_unlock (&self->lock);
     zhashx_delete (self->tasks, task->job->id);
     s_forget_events (self, task);
+    zjob_job_t *successor = task->successor;
+    bool successor_paused = task->successor_paused;
+    task->successor = NULL;
     s_task_destroy (task_p);
+    if (successor)
+        s_successor_start (self, successor, successor_paused);
     return wanted;
 }
 
@@ -380,6 +436,13 @@ zjob_worker_drain (zjob_worker_t *self)
         zjob_worker_task_end (self, &unseen, NULL);
         handed = true;
     }
+    //  So do later attempts waiting for a cancelled one to end
+    for (zjob_task_t *task = (zjob_task_t *) zhashx_first (self->tasks); task;
+         task = (zjob_task_t *) zhashx_next (self->tasks))
+        if (task->successor) {
+            zjob_worker_successor_drop (task);
+            handed = true;
+        }
     //  With every slot held the broker has no credit for us: results with
     //  credit 0 are enough. Else take its credit back with a READY.
     size_t held = zlistx_size (self->results);
@@ -419,13 +482,15 @@ zjob_worker_progress (zjob_worker_t *self, zjob_task_t *task, float progress,
 //  result copies what it needs first: kind and message may be the task's.
 static int
 s_finish (zjob_worker_t *self, zjob_task_t **task_p, const uint8_t *outputs, size_t size,
-          const char *kind, const char *message, bool failed)
+          const char *kind, const char *message, bool failed, bool permanent)
 {
     zjob_worker_result_t *result = (zjob_worker_result_t *) zmalloc (sizeof (zjob_worker_result_t));
     bool ok = result != NULL;
     if (ok) {
         snprintf (result->id, sizeof (result->id), "%s", (*task_p)->job->id);
+        result->attempt = (*task_p)->job->attempts;
         result->failed = failed;
+        result->permanent = failed && permanent;
         if (failed) {
             //  Cut to the protocol's limits rather than lose the result
             char kind_buf [ZJOB_NAME_MAX + 1];
@@ -479,12 +544,12 @@ zjob_worker_complete (zjob_worker_t *self, zjob_task_t **task_p, const uint8_t *
         zjob_error_set (err, ZJOB_BAD_REQUEST, "outputs of %zu bytes are not one msgpack map",
                         size);
     else {
-        if (s_finish (self, task_p, outputs, size, NULL, NULL, false) == 0)
+        if (s_finish (self, task_p, outputs, size, NULL, NULL, false, false) == 0)
             return 0;
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory keeping a result");
     }
     //  Outputs the broker would refuse: the job fails, saying why
-    s_finish (self, task_p, NULL, 0, ZJOB_KIND_BAD_OUTPUT, err->text, true);
+    s_finish (self, task_p, NULL, 0, ZJOB_KIND_BAD_OUTPUT, err->text, true, false);
     return -1;
 }
 
@@ -494,7 +559,16 @@ zjob_worker_fail (zjob_worker_t *self, zjob_task_t **task_p, const char *kind,
 {
     if (!task_p || !*task_p)
         return -1;
-    return s_finish (self, task_p, NULL, 0, kind, message, true);
+    return s_finish (self, task_p, NULL, 0, kind, message, true, false);
+}
+
+int
+zjob_worker_fail_permanent (zjob_worker_t *self, zjob_task_t **task_p, const char *kind,
+                            const char *message)
+{
+    if (!task_p || !*task_p)
+        return -1;
+    return s_finish (self, task_p, NULL, 0, kind, message, true, true);
 }
 
 //  Results the broker still has to settle (parked ones wait for RESUME)

@@ -42,6 +42,22 @@
     its result is then not sent, since the broker no longer wants it. A
     task that ends while paused keeps its result until the job is resumed
     (the broker refuses results of paused jobs), or drops it if cancelled.
+
+    Attempts and failures (the retry policy is the broker's). Every result
+    names the attempt it ends (the JOB map's `att`, zjob_task_attempt), so
+    the broker can tell a late result of an attempt it already timed out
+    from the current one. A failure is retried by the broker while the
+    job's policy allows; zjob_worker_fail_permanent (zjob_task_fail_permanent
+    in a handler) fails the job for good instead, for an input that can
+    never succeed. A CANCEL may say why (zjob_task_cancel_reason: a
+    client, or the job's timeout) and name the attempt it stops; one that
+    names another attempt than the one held is about an earlier attempt,
+    and is answered 404 and ignored. A JOB for a job still held is ignored
+    (PROTOCOL.md 10.3), but for one exception: a later attempt of a job
+    whose task was cancelled (a timeout, say) but has not ended yet is
+    kept, and reaches the program as a new task once the old one ends, so
+    that two attempts of one job never run at once in one worker and the
+    broker's dispatch is never lost.
     ========================================================================= */
 
 #ifndef ZJOB_WORKER_H_INCLUDED
@@ -76,11 +92,21 @@ extern "C" {
 #define ZJOB_KIND_EXIT "exit"            //  zjob-worker: the command exited non-zero
 #define ZJOB_KIND_SIGNAL "signal"        //  zjob-worker: the command died by a signal
 #define ZJOB_KIND_EXEC "exec"            //  zjob-worker: the command cannot be executed
-#define ZJOB_KIND_TIMEOUT "timeout"      //  zjob-worker: the command ran past --timeout
+//  zjob-worker: the command ran past --timeout
+//  or the job's timeout; broker: the attempt
+//  ran past the job's timeout_ms
+#define ZJOB_KIND_TIMEOUT "timeout"
 #define ZJOB_KIND_SPAWN "spawn"          //  zjob-worker: no process could be started
 //  Broker: the worker was lost on the job's
 //  last attempt (max_attempts)
 #define ZJOB_KIND_WORKER_LOST "worker_lost"
+
+//  Why the broker cancelled a task (zjob_task_cancel_reason, CANCEL's
+//  reason, PROTOCOL.md 10.8); a newer broker may name others
+#define ZJOB_REASON_CANCELLED "cancelled"                  //  A client cancelled the job
+#define ZJOB_REASON_TIMEOUT "timeout"                      //  The attempt ran past the job's timeout
+#define ZJOB_REASON_HEARTBEAT_TIMEOUT "heartbeat_timeout"  //  No progress for the job's
+                                                           //  heartbeat timeout
 
 typedef struct _zjob_worker_t zjob_worker_t;
 typedef struct _zjob_task_t zjob_task_t;
@@ -147,6 +173,14 @@ zjob_worker_complete (zjob_worker_t *self, zjob_task_t **task_p, const uint8_t *
 ZJOB_EXPORT int
 zjob_worker_fail (zjob_worker_t *self, zjob_task_t **task_p, const char *kind,
                   const char *message);
+
+//  As zjob_worker_fail, and the job is not to be retried: the RESULT says
+//  `permanent`, and the broker fails the job for good whatever attempts
+//  its retry policy has left (a broker without retries ignores it). For
+//  an input that can never succeed. 0, or -1 if out of memory.
+ZJOB_EXPORT int
+zjob_worker_fail_permanent (zjob_worker_t *self, zjob_task_t **task_p, const char *kind,
+                            const char *message);
 
 //  Stop taking jobs, for good (a worker about to stop). From now on
 //  results give no slot back; the broker's credit for slots still free is
@@ -218,6 +252,16 @@ ZJOB_EXPORT bool
 zjob_task_paused (zjob_task_t *self);
 ZJOB_EXPORT bool
 zjob_task_cancelled (zjob_task_t *self);
+//  Why the broker cancelled the task: ZJOB_REASON_CANCELLED (a client),
+//  ZJOB_REASON_TIMEOUT or ZJOB_REASON_HEARTBEAT_TIMEOUT (the job's
+//  timeouts; the broker has already failed the attempt and applies the
+//  retry policy), or a reason a newer broker names. NULL while the task
+//  is not cancelled, after a CANCEL that gives no reason (an older
+//  broker), and when the task stops for another cause (zjob_worker_stop,
+//  or the broker gave the job to another worker). Borrowed, valid while
+//  the task is. Safe from any thread.
+ZJOB_EXPORT const char *
+zjob_task_cancel_reason (zjob_task_t *self);
 
 //  --------------------------------------------------------------------------
 //  The simple API: a handler per job, on a thread pool
@@ -262,6 +306,11 @@ zjob_task_checkpoint (zjob_task_t *self);
 //  returns NULL (kind and message copied; either may be NULL).
 ZJOB_EXPORT void
 zjob_task_fail (zjob_task_t *self, const char *kind, const char *message);
+
+//  From a handler: as zjob_task_fail, and the job is not to be retried
+//  (zjob_worker_fail_permanent) when the handler returns NULL.
+ZJOB_EXPORT void
+zjob_task_fail_permanent (zjob_task_t *self, const char *kind, const char *message);
 
 #ifdef __cplusplus
 }

@@ -24,13 +24,20 @@ struct _zjob_task_t {
     zjob_worker_t *worker;  //  The engine that holds it
     //  Under worker->lock
     bool paused;     //  The broker said PAUSE (and no RESUME since)
-    bool cancelled;  //  The broker said CANCEL: no result is wanted
-    bool dropped;    //  The broker gave it to another worker
-    bool stopping;   //  zjob_worker_run is stopping
+    bool cancelled;       //  The broker said CANCEL: no result is wanted
+    bool dropped;         //  The broker gave it to another worker
+    bool stopping;        //  zjob_worker_run is stopping
+    char *cancel_reason;  //  The CANCEL's reason (set once), or NULL
+    //  Engine thread only
+    zjob_job_t *successor;  //  A later attempt of the same job, sent while
+                            //  this cancelled one still runs: it starts
+                            //  when this task ends. NULL if none
+    bool successor_paused;  //  The broker paused that later attempt
     //  Run mode, owned by the handler thread while it runs the task
-    zsock_t *pipe;    //  The handler thread's PUSH to the run loop
-    char *fail_kind;  //  Set by zjob_task_fail, or NULL
-    char *fail_message;
+    zsock_t *pipe;        //  The handler thread's PUSH to the run loop
+    char *fail_kind;      //  Set by zjob_task_fail, or NULL
+    char *fail_message;   //
+    bool fail_permanent;  //  Set by zjob_task_fail_permanent
 };
 
 //  A result the broker has not settled yet
@@ -41,6 +48,8 @@ typedef struct {
     size_t outputs_size;
     char *error_kind;  //  Failed: copies, never NULL
     char *error_message;
+    uint32_t attempt;     //  The attempt it ends (the JOB map's att), 0 if unknown
+    bool permanent;       //  Failed, and never to be retried
     uint64_t request_id;  //  Of the RESULT last sent, 0 if not sent
     int64_t resend_at;    //  mono ms to send again (after a 5xx); 0 = not due
     bool parked;          //  The job is paused: held back until RESUME
@@ -84,9 +93,9 @@ struct _zjob_worker_t {
     size_t result_batch;                  //  Results per RESULT the broker takes (its
                                           //  READY answer's batch; 1: one at a time)
     bool results_due;                     //  Some result waits for zjob_worker_results_flush
-    zjob_worker_result_t **flush_chosen;  //  zjob_worker_results_flush's scratch: the results of
-    zjob_result_t *flush_items;           //  one RESULT, and their wire view;
-    size_t flush_max;                     //  entries allocated (grown up to the batch)
+    zjob_worker_result_t **flush_chosen;  //  zjob_worker_results_flush's scratch: the results
+    size_t flush_max;                     //  of one RESULT; entries allocated (grown up to
+                                          //  the batch)
     bool gathering;                       //  zjob_worker_run is ending several tasks:
                                           //  their results go out together after
 
@@ -123,6 +132,11 @@ zjob_worker_task_end (zjob_worker_t *self, zjob_task_t **task_p, bool *paused_p)
 void
 zjob_worker_disconnect (zjob_worker_t *self, const char *reason);
 
+//  Forget a task's later attempt waiting for it (see zjob_worker_session.c,
+//  "A JOB for a job still held"), if any
+void
+zjob_worker_successor_drop (zjob_task_t *task);
+
 
 //  --------------------------------------------------------------------------
 //  zjob_worker_session.c: the conversation with the broker
@@ -157,6 +171,10 @@ zjob_worker_register (zjob_worker_t *self, bool reconnect);
 //  zlistx destructor of a queued event (zjob_worker_notice_t)
 void
 zjob_worker_event_destroy (void **item_p);
+
+//  Queue an event for recv to give the program
+void
+zjob_worker_queue_event (zjob_worker_t *self, zjob_worker_event_t kind, zjob_task_t *task);
 
 //  Read one message from the broker without blocking, and handle it.
 //  Returns true if a message was read (handled or dropped), false if none

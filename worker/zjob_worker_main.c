@@ -11,9 +11,15 @@
     the outputs. A non-zero exit, a signal, stdout that is not a JSON
     object, a command that cannot be started or one that runs past
     --timeout fail the job, with the tail of stderr in the error message.
-    Pause, resume and cancel from the broker become SIGSTOP, SIGCONT and
-    SIGTERM (SIGKILL after --grace) to the job's process group. s_usage
-    below is the user's documentation of all this.
+    Failures are the broker's to retry, but for permanent ones: an exit
+    status listed by --permanent-exit (65, EX_DATAERR, by default) and
+    inputs that cannot be given as JSON (kind bad_input) are sent with
+    `permanent`. Pause, resume and cancel from the broker become SIGSTOP,
+    SIGCONT and SIGTERM (SIGKILL after --grace) to the job's process
+    group; a cancel for the job's timeout is the same stop, logged with
+    its reason. A job's own timeout is the broker's to enforce, and is
+    also applied here a little later (s_run_limit), as a safety net.
+    s_usage below is the user's documentation of all this.
 
     Design. One thread and one poll loop: the worker library's engine
     (zjob_worker.h, the pollable level) for the broker socket, a runner
@@ -59,6 +65,9 @@
 #define EXIT_USAGE 1                           //  exit status: an unknown option, a missing argument
 #define EXIT_BAD_INPUT 2                       //  exit status: an invalid option value
 #define EXIT_INTERNAL 8                        //  exit status: the worker cannot set itself up or go on
+#define PERMANENT_EXIT_DEFAULT 65              //  EX_DATAERR (sysexits.h): bad input, do not retry
+#define JOB_TIMEOUT_SLACK_MS 1000              //  msecs past the job's timeout before the local stop
+#define OPT_PERMANENT_EXIT 1000                //  getopt value of --permanent-exit (no short form)
 
 //  The command line
 typedef struct {
@@ -69,7 +78,8 @@ typedef struct {
     size_t slots;        //  Jobs run at once
     int64_t grace_ms;    //  Cancel: SIGTERM to SIGKILL; stop: time to finish
     int64_t timeout_ms;  //  Run time limit of a job, 0 = none
-    bool verbose;        //  Log progress reports too
+    bool permanent_exit [256];  //  Exit statuses that fail a job for good
+    bool verbose;               //  Log progress reports too
     char **command;      //  COMMAND [ARGS...], NULL-terminated (argv's tail)
 } s_options_t;
 
@@ -80,6 +90,8 @@ typedef struct {
     char id [ZJOB_ID_LEN + 1];  //  The job's id, for logs
     bool cancelled;             //  The broker cancelled it: no result is wanted
     bool handed_back;           //  Stopped by our own stop: leave it to the broker
+    int64_t limit_ms;           //  The run time limit applied, 0 = none
+    bool job_limit;             //  It is the job's timeout, not --timeout
 } s_run_t;
 
 typedef struct {
@@ -117,7 +129,15 @@ s_usage (FILE *out)
              "  -g, --grace SECONDS    from SIGTERM to SIGKILL when a job is cancelled, and the\n"
              "                         time running jobs get to finish on a stop (default %d)\n"
              "  -t, --timeout SECONDS  fail a job that runs longer, paused time excluded\n"
-             "                         (default: no limit)\n"
+             "                         (default: no limit). A job with a timeout of its own\n"
+             "                         (zjob submit --job-timeout) is stopped by the broker,\n"
+             "                         which cancels it (below); zjob-worker also stops it\n"
+             "                         itself %gs past that timeout, a safety net should the\n"
+             "                         cancel come late, unless --timeout is shorter\n"
+             "      --permanent-exit CODES\n"
+             "                         exit statuses (a comma list, 1 to 255) that fail a\n"
+             "                         job for good: the broker does not retry it (default\n"
+             "                         %d, EX_DATAERR; \"none\": any failure may be retried)\n"
              "  -v, --verbose          also log each progress report\n"
              "  -h, --help             this text\n"
              "SECONDS is a number (0.5) or a duration with its unit (500ms, 2m).\n"
@@ -135,13 +155,18 @@ s_usage (FILE *out)
              "          exit        a non-zero exit status\n"
              "          signal      death by a signal\n"
              "          bad_output  stdout that is not one JSON object (or over 1 MiB)\n"
+             "          bad_input   inputs that cannot be given to it as JSON (never run)\n"
              "          exec        a command that cannot be executed\n"
-             "          timeout     a run longer than --timeout\n"
+             "          timeout     a run longer than --timeout or the job's own timeout\n"
              "          spawn       no process could be started (pipes, fork: see the log)\n"
              "  When the command exits, what it left running in its process group is killed.\n"
+             "  The broker retries a failed job as its retry policy says, but not a failure\n"
+             "  sent as permanent: kind bad_input, and kind exit with a status of\n"
+             "  --permanent-exit (exit 65 means \"bad input, do not retry\" by default).\n"
              "\n"
              "Pause sends SIGSTOP to the job's process group and resume SIGCONT; cancel\n"
-             "sends SIGTERM, then SIGKILL after the grace.\n"
+             "(by a client, or by the broker when the job ran past its timeout: the log\n"
+             "says which) sends SIGTERM, then SIGKILL after the grace.\n"
              "\n"
              "SIGTERM or SIGINT stops the worker: it takes no new job, running jobs get the\n"
              "grace to finish, then their commands are stopped as on cancel and the jobs\n"
@@ -155,7 +180,8 @@ s_usage (FILE *out)
              "endpoint that cannot be used); 8 the worker cannot set itself up or go on (no\n"
              "memory, no signal handling). A broker that is down or refuses the worker is\n"
              "tried again and again. Logs go to stderr.\n",
-             ZJOB_WORKFLOWS_MAX, ZJOB_SLOTS_MAX, GRACE_DEFAULT_MS / 1000);
+             ZJOB_WORKFLOWS_MAX, ZJOB_SLOTS_MAX, GRACE_DEFAULT_MS / 1000,
+             (double) JOB_TIMEOUT_SLACK_MS / 1000, PERMANENT_EXIT_DEFAULT);
 }
 
 //  Say what is wrong with the command line; returns status, the exit
@@ -188,6 +214,27 @@ s_parse_seconds (const char *text)
     return strspn (text, "0123456789") < strlen (text) ? zjob_duration_parse (text) : -1;
 }
 
+//  --permanent-exit: "none", or a comma list of exit statuses 1..255 (no
+//  empty item). Fills codes; 0, or -1 if text is not such a list.
+static int
+s_parse_exit_codes (const char *text, bool codes [256])
+{
+    memset (codes, 0, 256 * sizeof (bool));
+    if (streq (text, "none"))
+        return 0;
+    const char *item = text;
+    while (true) {
+        char *end;
+        long code = item [0] >= '0' && item [0] <= '9' ? strtol (item, &end, 10) : -1;
+        if (code < 1 || code > 255 || (*end != ',' && *end != '\0'))
+            return -1;
+        codes [code] = true;
+        if (*end == '\0')
+            return 0;
+        item = end + 1;
+    }
+}
+
 //  The default name: COMMAND@HOST, cut to fit and cleaned to a valid name
 static void
 s_default_name (s_options_t *options)
@@ -207,32 +254,36 @@ s_default_name (s_options_t *options)
     memcpy (options->name, chosen, strlen (chosen) + 1);  //  It fits: cut above
 }
 
+//  The long options
+static const struct option s_longs [] = {
+    { "broker", required_argument, NULL, 'b' },
+    { "workflow", required_argument, NULL, 'w' },
+    { "slots", required_argument, NULL, 's' },
+    { "name", required_argument, NULL, 'n' },
+    { "grace", required_argument, NULL, 'g' },
+    { "timeout", required_argument, NULL, 't' },
+    { "permanent-exit", required_argument, NULL, OPT_PERMANENT_EXIT },
+    { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 }
+};
+
 //  Parse argv into options; returns 0, or the exit status after an error
 //  (or after --help) with *done_p set
 static int
 s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
 {
-    static const struct option longs [] = {
-        { "broker", required_argument, NULL, 'b' },
-        { "workflow", required_argument, NULL, 'w' },
-        { "slots", required_argument, NULL, 's' },
-        { "name", required_argument, NULL, 'n' },
-        { "grace", required_argument, NULL, 'g' },
-        { "timeout", required_argument, NULL, 't' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     memset (options, 0, sizeof (*options));
     options->slots = 1;
     options->grace_ms = GRACE_DEFAULT_MS;
+    options->permanent_exit [PERMANENT_EXIT_DEFAULT] = true;
     const char *name = NULL;
     *done_p = true;
     opterr = 0;  //  Our messages, not getopt's
     int opt;
     //  "+": options end at the first non-option, so the command's own
     //  options are never taken for ours, even without "--"
-    while ((opt = getopt_long (argc, argv, "+:b:w:s:n:g:t:vh", longs, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, "+:b:w:s:n:g:t:vh", s_longs, NULL)) != -1) {
         char *end;
         switch (opt) {
             case 'b':
@@ -270,6 +321,12 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
                 *(opt == 'g' ? &options->grace_ms : &options->timeout_ms) = ms;
                 break;
             }
+            case OPT_PERMANENT_EXIT:
+                if (s_parse_exit_codes (optarg, options->permanent_exit))
+                    return s_usage_error (EXIT_BAD_INPUT, "bad --permanent-exit \"%s\": give exit "
+                                                          "statuses from 1 to 255 (65,75) or none",
+                                          optarg);
+                break;
             case 'v':
                 options->verbose = true;
                 break;
@@ -380,15 +437,20 @@ s_run_delete (s_app_t *app, s_run_t *run)
     free (run);
 }
 
-//  Fail the run's task; kind and message as the broker records them
+//  Fail the run's task; kind and message as the broker records them.
+//  A permanent failure is one the broker must not retry.
 static void
-s_fail (s_app_t *app, s_run_t *run, const char *kind, const char *message)
+s_fail (s_app_t *app, s_run_t *run, const char *kind, const char *message, bool permanent)
 {
     char shown [LOG_TEXT_MAX];
     zjob_runner_clean_text (shown, sizeof (shown), message, strlen (message), false);
     if (!run->cancelled)
-        zsys_info ("job %s failed (%s): %s", run->id, kind, shown);
-    zjob_worker_fail (app->worker, &run->task, kind, message);
+        zsys_info ("job %s failed (%s%s): %s", run->id, kind,
+                   permanent ? ", permanent: not to be retried" : "", shown);
+    if (permanent)
+        zjob_worker_fail_permanent (app->worker, &run->task, kind, message);
+    else
+        zjob_worker_fail (app->worker, &run->task, kind, message);
 }
 
 //  "what: the stderr tail", cut from the front to fit in ZJOB_MESSAGE_MAX
@@ -425,14 +487,17 @@ s_finish (s_app_t *app, s_run_t *run)
         return;  //  Still held: the DISCONNECT requeues it
     }
     if (run->cancelled) {
-        zsys_info ("job %s cancelled: its command stopped after %.1fs", run->id, seconds);
-        s_fail (app, run, "cancelled", "cancelled");  //  Not sent: unwanted
+        const char *reason = zjob_task_cancel_reason (run->task);
+        zsys_info ("job %s cancelled%s%s%s: its command stopped after %.1fs", run->id,
+                   reason ? " (" : "", reason ? reason : "", reason ? ")" : "", seconds);
+        s_fail (app, run, "cancelled", "cancelled", false);  //  Not sent: unwanted
     }
     else if (zjob_runner_timed_out (runner)) {
-        snprintf (what, sizeof (what), "ran longer than the time limit of %.3gs",
-                  (double) app->options->timeout_ms / 1000);
+        snprintf (what, sizeof (what), "ran longer than %s of %.3gs",
+                  run->job_limit ? "the job's timeout" : "the time limit",
+                  (double) run->limit_ms / 1000);
         s_failure_message (message, sizeof (message), what, zjob_runner_errors (runner));
-        s_fail (app, run, ZJOB_KIND_TIMEOUT, message);
+        s_fail (app, run, ZJOB_KIND_TIMEOUT, message, false);
     }
     else if (zjob_runner_signal (runner)) {
         int sig = zjob_runner_signal (runner);
@@ -440,17 +505,19 @@ s_finish (s_app_t *app, s_run_t *run)
         snprintf (what, sizeof (what), "killed by signal %d (SIG%s)", sig,
                   abbrev ? abbrev : "?");
         s_failure_message (message, sizeof (message), what, zjob_runner_errors (runner));
-        s_fail (app, run, ZJOB_KIND_SIGNAL, message);
+        s_fail (app, run, ZJOB_KIND_SIGNAL, message, false);
     }
     else if (zjob_runner_exit_status (runner) != 0) {
-        snprintf (what, sizeof (what), "exit status %d", zjob_runner_exit_status (runner));
+        int status = zjob_runner_exit_status (runner);
+        snprintf (what, sizeof (what), "exit status %d", status);
         s_failure_message (message, sizeof (message), what, zjob_runner_errors (runner));
-        s_fail (app, run, ZJOB_KIND_EXIT, message);
+        s_fail (app, run, ZJOB_KIND_EXIT, message,
+                status > 0 && status < 256 && app->options->permanent_exit [status]);
     }
     else if (zjob_runner_overflow (runner)) {
         snprintf (message, sizeof (message), "stdout is over the limit of %d bytes",
                   ZJOB_DATA_MAX);
-        s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, message);
+        s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, message, false);
     }
     else {
         size_t size;
@@ -459,17 +526,18 @@ s_finish (s_app_t *app, s_run_t *run)
         size_t outputs_size = 0;
         zjob_error_t err;
         if (strlen (output) != size)
-            s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, "stdout holds a NUL byte: it must be a JSON object");
+            s_fail (app, run, ZJOB_KIND_BAD_OUTPUT,
+                    "stdout holds a NUL byte: it must be a JSON object", false);
         else if (output [strspn (output, " \t\r\n")] != '\0'
                  && zjob_json_to_msgpack (output, &outputs, &outputs_size, &err) != 0) {
             snprintf (message, sizeof (message), "stdout is not a JSON object: %s", err.text);
-            s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, message);
+            s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, message, false);
         }
         else if (outputs_size > ZJOB_DATA_MAX) {
             snprintf (message, sizeof (message),
                       "outputs of %zu bytes (as msgpack) are over the limit of %d bytes",
                       outputs_size, ZJOB_DATA_MAX);
-            s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, message);
+            s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, message, false);
         }
         else {
             zsys_info ("job %s completed in %.1fs", run->id, seconds);
@@ -478,6 +546,26 @@ s_finish (s_app_t *app, s_run_t *run)
         }
         free (outputs);
     }
+}
+
+//  The run time limit of a job's command: --timeout, or the job's own
+//  timeout plus JOB_TIMEOUT_SLACK_MS if that comes first. The broker
+//  owns the job's timeout (it fails the attempt and cancels it from the
+//  job's dispatch, paused time included); this local limit only stops
+//  a command whose CANCEL is late or lost, a little after the broker's
+//  deadline so that the broker's own timeout normally wins. 0 = none.
+static int64_t
+s_run_limit (s_app_t *app, s_run_t *run)
+{
+    int64_t limit = app->options->timeout_ms;
+    uint32_t job_ms = zjob_job_timeout_ms (zjob_task_job (run->task));
+    if (job_ms && job_ms != ZJOB_TIMEOUT_NONE
+        && (limit == 0 || (int64_t) job_ms + JOB_TIMEOUT_SLACK_MS < limit)) {
+        limit = (int64_t) job_ms + JOB_TIMEOUT_SLACK_MS;
+        run->job_limit = true;
+    }
+    run->limit_ms = limit;
+    return limit;
 }
 
 //  Start the command for a new task; a task that cannot start is failed
@@ -495,17 +583,21 @@ s_start (s_app_t *app, zjob_task_t *task)
 
     //  Inputs as JSON, then a newline, so that `read` in a shell gets them
     zjob_error_t err;
+    zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
     size_t size;
     const uint8_t *inputs = zjob_task_inputs (task, &size);
     char *json = size ? zjob_msgpack_to_json (inputs, size, ZJOB_JSON_COMPACT, &err)
                       : strdup ("{}");
     char *input = json ? zsys_sprintf ("%s\n", json) : NULL;
+    bool converted = json != NULL;
     free (json);
     if (!input) {
+        //  Inputs that cannot be JSON are as bad on any attempt: permanent.
+        //  Running out of memory is this worker's trouble, not the job's.
+        bool bad = !converted && err.code == ZJOB_BAD_REQUEST;
         char message [ZJOB_MESSAGE_MAX];
-        snprintf (message, sizeof (message), "inputs cannot be given as JSON: %s",
-                  size ? err.text : "out of memory");
-        s_fail (app, run, ZJOB_KIND_BAD_INPUT, message);
+        snprintf (message, sizeof (message), "inputs cannot be given as JSON: %s", err.text);
+        s_fail (app, run, bad ? ZJOB_KIND_BAD_INPUT : ZJOB_KIND_SPAWN, message, bad);
         s_run_delete (app, run);
         return;
     }
@@ -526,7 +618,7 @@ s_start (s_app_t *app, zjob_task_t *task)
         .input = input,
         .input_size = strlen (input),
         .output_max = ZJOB_DATA_MAX,
-        .timeout_ms = app->options->timeout_ms,
+        .timeout_ms = s_run_limit (app, run),
         .grace_ms = app->options->grace_ms
     };
     if (env_ok)
@@ -537,7 +629,8 @@ s_start (s_app_t *app, zjob_task_t *task)
         zstr_free (&env [i]);
     zstr_free (&input);
     if (!run->runner) {
-        s_fail (app, run, err.code == ZJOB_BAD_REQUEST ? ZJOB_KIND_EXEC : ZJOB_KIND_SPAWN, err.text);
+        s_fail (app, run, err.code == ZJOB_BAD_REQUEST ? ZJOB_KIND_EXEC : ZJOB_KIND_SPAWN, err.text,
+                false);
         s_run_delete (app, run);
         return;
     }
@@ -582,11 +675,14 @@ s_on_event (s_app_t *app, int kind, zjob_task_t *task)
                        (int) zjob_runner_pid (run->runner));
     }
     else if (kind == ZJOB_WORKER_CANCEL) {
+        //  Whatever the reason (a client, the job's timeout), the same stop
+        const char *reason = zjob_task_cancel_reason (task);
         run->cancelled = true;
         run->handed_back = false;
         if (zjob_runner_stop (run->runner) == 0)
-            zsys_info ("job %s cancelled: SIGTERM to process group %d, SIGKILL in %.3gs",
-                       run->id, (int) zjob_runner_pid (run->runner),
+            zsys_info ("job %s cancelled%s%s%s: SIGTERM to process group %d, SIGKILL in %.3gs",
+                       run->id, reason ? " (" : "", reason ? reason : "", reason ? ")" : "",
+                       (int) zjob_runner_pid (run->runner),
                        (double) app->options->grace_ms / 1000);
     }
 }

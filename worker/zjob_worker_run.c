@@ -136,6 +136,8 @@ s_pool_report (s_pool_t *pool, s_report_t *report)
         else if (stopping)
             //  Interrupted by the stop: hand the job back, do not fail it
             zjob_worker_task_end (worker, &task, NULL);
+        else if (task->fail_permanent)
+            zjob_worker_fail_permanent (worker, &task, task->fail_kind, task->fail_message);
         else
             zjob_worker_fail (worker, &task, task->fail_kind ? task->fail_kind : ZJOB_KIND_HANDLER,
                               task->fail_message ? task->fail_message : "no outputs");

@@ -47,6 +47,17 @@
     tasks of one JOB), at the next recv, flush or timeout of 0, or, in
     zjob_worker_run, once per batch of handler reports. An OK to such a
     RESULT settles each of its results but those it lists as refused,
+
+    Attempts (PROTOCOL.md 10.5, 10.8). Each result carries `attempt`, the
+    JOB map's `att` of the task it ends, and `permanent` when the program
+    failed it for good; batched results carry them per item. A CANCEL may
+    carry `reason` (kept on the task for zjob_task_cancel_reason) and
+    `attempt`: one naming another attempt than the one held is about an
+    earlier attempt and is answered 404, changing nothing.
+
+    A JOB for a job still held is ignored (10.3), except a later attempt
+    of a job whose task was cancelled or dropped but has not ended: it
+    waits on that task and starts when it ends (s_successor_keep).
     ========================================================================= */
 
 #include <errno.h>
@@ -156,6 +167,10 @@ s_result_send (zjob_worker_t *self, zjob_worker_result_t *result)
     }
     else
         zjob_msg_add_bin (self->builder, "outputs", result->outputs, result->outputs_size);
+    if (result->attempt)
+        zjob_msg_add_uint (self->builder, "attempt", result->attempt);
+    if (result->permanent)
+        zjob_msg_add_bool (self->builder, "permanent", true);
     //  Draining: no slot comes back, even for a result finished before
     zjob_msg_add_uint (self->builder, "credit", self->draining ? 0 : 1);
     zjob_worker_send_built (self);
@@ -173,6 +188,43 @@ zjob_worker_result_post (zjob_worker_t *self, zjob_worker_result_t *result)
     }
     else
         s_result_send (self, result);
+}
+
+//  Pack one result map of a batched RESULT: the single form's fields but
+//  credit. Written here rather than with zjob_msg_add_results because its
+//  zjob_result_t has no attempt nor permanent (yet); unknown keys are
+//  ignored by a broker that does not know them (PROTOCOL.md 4).
+static int
+s_pack_result (msgpack_packer *pk, const zjob_worker_result_t *result)
+{
+    bool outputs = !result->failed && result->outputs;
+    uint32_t fields = 2 + (outputs ? 1 : 0) + (result->failed ? 2 : 0) + (result->attempt ? 1 : 0)
+        + (result->permanent ? 1 : 0);
+    int rc = msgpack_pack_map (pk, fields);
+    const char *texts [] = { "id", result->id, "status",
+                             result->failed ? "failed" : "completed" };
+    for (size_t i = 0; i < 4; i++)
+        rc |= msgpack_pack_str_with_body (pk, texts [i], strlen (texts [i]));
+    if (outputs) {
+        rc |= msgpack_pack_str_with_body (pk, "outputs", 7);
+        rc |= msgpack_pack_bin_with_body (pk, result->outputs, result->outputs_size);
+    }
+    if (result->failed) {
+        rc |= msgpack_pack_str_with_body (pk, "error_kind", 10);
+        rc |= msgpack_pack_str_with_body (pk, result->error_kind, strlen (result->error_kind));
+        rc |= msgpack_pack_str_with_body (pk, "error_message", 13);
+        rc |= msgpack_pack_str_with_body (pk, result->error_message,
+                                          strlen (result->error_message));
+    }
+    if (result->attempt) {
+        rc |= msgpack_pack_str_with_body (pk, "attempt", 7);
+        rc |= msgpack_pack_uint32 (pk, result->attempt);
+    }
+    if (result->permanent) {
+        rc |= msgpack_pack_str_with_body (pk, "permanent", 9);
+        rc |= msgpack_pack_true (pk);
+    }
+    return rc;
 }
 
 //  Send the results that are due, as few RESULTs as the broker's batch
@@ -196,10 +248,7 @@ s_flush_reserve (zjob_worker_t *self, size_t count, size_t batch)
     zjob_worker_result_t **chosen = (zjob_worker_result_t **) realloc (self->flush_chosen, max * sizeof *chosen);
     if (chosen)
         self->flush_chosen = chosen;
-    zjob_result_t *items = (zjob_result_t *) realloc (self->flush_items, max * sizeof *items);
-    if (items)
-        self->flush_items = items;
-    if (!chosen || !items)
+    if (!chosen)
         return -1;
     self->flush_max = max;
     return 0;
@@ -229,17 +278,24 @@ zjob_worker_results_flush (zjob_worker_t *self)
         if (count == 1)
             s_result_send (self, self->flush_chosen [0]);
         else if (count > 1) {
-            zjob_result_t *items = self->flush_items;
             uint64_t request_id = zjob_worker_begin (self, ZJOB_CMD_RESULT);
+            msgpack_packer *pk = zjob_msg_add_key (self->builder, "results");
+            int rc = msgpack_pack_array (pk, count);
             for (size_t index = 0; index < count; index++) {
                 zjob_worker_result_t *item = self->flush_chosen [index];
                 item->due = false;
                 item->request_id = request_id;
-                items [index] = (zjob_result_t){
-                    .id = item->id, .completed = !item->failed, .outputs = item->outputs, .outputs_size = item->outputs_size, .error_kind = item->error_kind, .error_message = item->error_message
-                };
+                rc |= s_pack_result (pk, item);
             }
-            zjob_msg_add_results (self->builder, "results", items, count);
+            if (rc) {
+                //  Out of memory mid-message: send nothing, try them again
+                //  a heartbeat later rather than send a broken RESULT
+                for (size_t index = 0; index < count; index++) {
+                    self->flush_chosen [index]->request_id = 0;
+                    self->flush_chosen [index]->resend_at = zjob_mono_ms () + self->heartbeat_ms;
+                }
+                continue;
+            }
             //  Draining: no slot comes back, even for results finished before
             zjob_msg_add_uint (self->builder, "credit", self->draining ? 0 : count);
             zjob_worker_send_built (self);
@@ -266,7 +322,9 @@ zjob_worker_register (zjob_worker_t *self, bool reconnect)
     if (ids) {
         for (zjob_task_t *task = (zjob_task_t *) zhashx_first (self->tasks); task;
              task = (zjob_task_t *) zhashx_next (self->tasks))
-            if (!task->cancelled && !task->dropped && count < ZJOB_SLOTS_MAX)
+            //  A later attempt waiting for a cancelled one is held too
+            if ((task->successor || (!task->cancelled && !task->dropped))
+                && count < ZJOB_SLOTS_MAX)
                 ids [count++] = task->job->id;
         for (zjob_worker_result_t *result = (zjob_worker_result_t *) zlistx_first (self->results); result;
              result = (zjob_worker_result_t *) zlistx_next (self->results))
@@ -308,8 +366,8 @@ zjob_worker_event_destroy (void **item_p)
     *item_p = NULL;
 }
 
-static void
-s_queue_event (zjob_worker_t *self, zjob_worker_event_t kind, zjob_task_t *task)
+void
+zjob_worker_queue_event (zjob_worker_t *self, zjob_worker_event_t kind, zjob_task_t *task)
 {
     zjob_worker_notice_t *event = (zjob_worker_notice_t *) malloc (sizeof (zjob_worker_notice_t));
     if (event) {
@@ -340,11 +398,15 @@ s_on_ready_ok (zjob_worker_t *self, zjob_msg_t *msg)
         if (s_result_of (self, drop [i]))
             zlistx_delete (self->results, zlistx_cursor (self->results));
         zjob_task_t *task = (zjob_task_t *) zhashx_lookup (self->tasks, drop [i]);
+        if (task && task->successor) {
+            zjob_worker_successor_drop (task);  //  Never started: nothing to stop
+            continue;
+        }
         if (task && !task->dropped) {
             bool told = task->cancelled;
             zjob_worker_task_flag (task, &task->dropped, true);
             if (!told)
-                s_queue_event (self, ZJOB_WORKER_CANCEL, task);
+                zjob_worker_queue_event (self, ZJOB_WORKER_CANCEL, task);
         }
     }
     for (zjob_worker_result_t *result = (zjob_worker_result_t *) zlistx_first (self->results); result;
@@ -357,18 +419,60 @@ s_on_ready_ok (zjob_worker_t *self, zjob_msg_t *msg)
 //  --------------------------------------------------------------------------
 //  Receiving
 
-//  A PAUSE, RESUME or CANCEL from the broker
+//  A CANCEL's reason, as kept on the task: a name (a newer broker may
+//  give reasons this one does not know), else none
+static char *
+s_cancel_reason (zjob_worker_t *self, zjob_msg_t *msg)
+{
+    const char *reason = zjob_msg_str (msg, "reason");
+    if (!reason)
+        return NULL;
+    if (!zjob_name_valid (reason)) {
+        zsys_warning ("zjob_worker: %s: CANCEL with a reason that is not a name: ignored",
+                      self->worker_id);
+        return NULL;
+    }
+    return strdup (reason);
+}
+
+//  A PAUSE, RESUME or CANCEL about a later attempt that waits for a
+//  cancelled task to end: it applies to that attempt, not yet started
+static void
+s_on_control_successor (zjob_worker_t *self, zjob_msg_t *msg, zjob_task_t *task)
+{
+    zjob_cmd_t cmd = zjob_msg_command (msg);
+    s_answer (self, zjob_msg_request_id (msg), task->job->id, true);
+    if (cmd == ZJOB_CMD_CANCEL) {
+        self->rejoin = self->rejoin || self->draining;  //  The OK gave a slot back
+        zjob_worker_successor_drop (task);
+    }
+    else
+        task->successor_paused = cmd == ZJOB_CMD_PAUSE;
+}
+
+//  A PAUSE, RESUME or CANCEL from the broker. A CANCEL that names an
+//  attempt (`attempt`) other than the one this worker has for the job is
+//  about an earlier attempt (one the broker timed out, say): it is
+//  answered 404, as for a job not held, and changes nothing.
 static void
 s_on_control (zjob_worker_t *self, zjob_msg_t *msg)
 {
     zjob_cmd_t cmd = zjob_msg_command (msg);
     const char *id = zjob_msg_str (msg, "id");
     uint64_t request_id = zjob_msg_request_id (msg);
+    uint64_t attempt = cmd == ZJOB_CMD_CANCEL ? zjob_msg_uint (msg, "attempt", 0) : 0;
     zjob_task_t *task = (zjob_task_t *) zhashx_lookup (self->tasks, id);
+    if (task && task->successor) {
+        if (attempt && attempt != task->successor->attempts)
+            s_answer (self, request_id, id, false);
+        else
+            s_on_control_successor (self, msg, task);
+        return;
+    }
     if (!task || task->cancelled || task->dropped) {
         //  A result held back while paused is still this worker's job
         zjob_worker_result_t *result = s_result_of (self, id);
-        bool parked = result && result->parked;
+        bool parked = result && result->parked && !(attempt && attempt != result->attempt);
         s_answer (self, request_id, id, parked);
         if (parked && cmd == ZJOB_CMD_CANCEL) {
             zlistx_delete (self->results, zlistx_cursor (self->results));
@@ -380,27 +484,76 @@ s_on_control (zjob_worker_t *self, zjob_msg_t *msg)
         }
         return;
     }
+    if (attempt && attempt != task->job->attempts) {
+        zsys_info ("zjob_worker: %s: CANCEL of attempt %u of job %s ignored: this worker "
+                   "runs attempt %u",
+                   self->worker_id, (unsigned) attempt, id, (unsigned) task->job->attempts);
+        s_answer (self, request_id, id, false);
+        return;
+    }
     s_answer (self, request_id, id, true);
     if (cmd == ZJOB_CMD_CANCEL) {
         self->rejoin = self->rejoin || self->draining;  //  The OK gave a slot back
+        char *reason = s_cancel_reason (self, msg);
+        pthread_mutex_lock (&self->lock);
+        task->cancel_reason = reason;  //  Only once: a cancelled task comes here no more
+        pthread_mutex_unlock (&self->lock);
         zjob_worker_task_flag (task, &task->cancelled, true);
-        s_queue_event (self, ZJOB_WORKER_CANCEL, task);
+        zjob_worker_queue_event (self, ZJOB_WORKER_CANCEL, task);
     }
     else if (cmd == ZJOB_CMD_PAUSE && !task->paused) {
         zjob_worker_task_flag (task, &task->paused, true);
-        s_queue_event (self, ZJOB_WORKER_PAUSE, task);
+        zjob_worker_queue_event (self, ZJOB_WORKER_PAUSE, task);
     }
     else if (cmd == ZJOB_CMD_RESUME && task->paused) {
         zjob_worker_task_flag (task, &task->paused, false);
-        s_queue_event (self, ZJOB_WORKER_RESUME, task);
+        zjob_worker_queue_event (self, ZJOB_WORKER_RESUME, task);
     }
+}
+
+//  A JOB for a job still held. PROTOCOL.md 10.3 has it ignored, and so it
+//  is, but for one case: a later attempt of a job whose task the broker
+//  cancelled (a timeout) or gave away, and which has not ended yet (a
+//  handler winding down, a command given its grace). The OK to that
+//  CANCEL gave the slot back, so the broker may hand the job out again,
+//  to this worker too: ignoring it would leave the job running nowhere
+//  and the credit spent. The new attempt is kept on the old task and
+//  starts when it ends, so that one worker never runs two attempts of one
+//  job at once. Returns true if the job was kept (it takes job).
+static bool
+s_successor_keep (zjob_worker_t *self, zjob_task_t *held, zjob_job_t *job)
+{
+    //  Before READY's answer the READY pending does not list it: the
+    //  broker requeues it (see "A JOB before READY's answer")
+    if (!(held->cancelled || held->dropped) || held->successor
+        || job->attempts <= held->job->attempts || self->disconnected || !self->registered)
+        return false;
+    if (self->draining) {
+        zsys_info ("zjob_worker: %s: job %s came while draining: handed back", self->worker_id,
+                   job->id);
+        self->rejoin = true;  //  A READY that does not list it
+        zjob_job_destroy (&job);
+        return true;
+    }
+    zsys_info ("zjob_worker: %s: attempt %u of job %s waits for attempt %u, cancelled, to end",
+               self->worker_id, (unsigned) job->attempts, job->id,
+               (unsigned) held->job->attempts);
+    held->successor = job;
+    held->successor_paused = false;
+    return true;
 }
 
 //  One job of a JOB (owned)
 static void
 s_take_job (zjob_worker_t *self, zjob_job_t *job)
 {
-    if (zhashx_lookup (self->tasks, job->id) || s_result_of (self, job->id)) {
+    zjob_task_t *held = (zjob_task_t *) zhashx_lookup (self->tasks, job->id);
+    if (held && s_successor_keep (self, held, job))
+        return;
+    if (held || s_result_of (self, job->id)) {
+        zsys_debug ("zjob_worker: %s: JOB for job %s (attempt %u), which this worker holds: "
+                    "ignored",
+                    self->worker_id, job->id, (unsigned) job->attempts);
         zjob_job_destroy (&job);  //  Already ours: ignored (PROTOCOL.md 10.3)
         return;
     }
@@ -436,7 +589,7 @@ s_take_job (zjob_worker_t *self, zjob_job_t *job)
         return;
     }
     zhashx_insert (self->tasks, job->id, task);
-    s_queue_event (self, ZJOB_WORKER_TASK, task);
+    zjob_worker_queue_event (self, ZJOB_WORKER_TASK, task);
 }
 
 //  A JOB: one job ("job"), or several ("jobs", as a batching worker may
