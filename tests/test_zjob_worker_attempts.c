@@ -75,6 +75,16 @@ s_expect_answer (s_fake_t *fake, zjob_worker_t *worker, uint64_t request_id, int
     zjob_msg_destroy (&answer);
 }
 
+//  Wait until the worker has read what the fake sent so far: a CANCEL of
+//  an attempt it never has, answered 404 after them (one connection keeps
+//  the order), with no event for the program meanwhile
+static void
+s_fake_barrier (s_fake_t *fake, zjob_worker_t *worker, const char *id)
+{
+    uint64_t request = s_fake_cancel (fake, id, ZJOB_REASON_CANCELLED, 999);
+    s_expect_answer (fake, worker, request, ZJOB_NOT_FOUND);
+}
+
 
 //  --------------------------------------------------------------------------
 //  The engine
@@ -264,8 +274,8 @@ Test (worker_attempts, a_later_attempt_waits_for_the_cancelled_one)
     cr_assert_eq (s_expect (worker, ZJOB_WORKER_CANCEL), first);
     s_expect_answer (&fake, worker, request, 0);
     s_fake_job_attempt (&fake, id, 2);
-    s_fake_job_attempt (&fake, id, 2);  //  Twice: the second is ignored
-    s_pump (worker, 100);               //  No TASK while attempt 1 runs
+    s_fake_job_attempt (&fake, id, 2);   //  Twice: the second is ignored
+    s_fake_barrier (&fake, worker, id);  //  No TASK while attempt 1 runs
     cr_assert_eq (zjob_worker_held (worker), 1);
 
     //  Attempt 1 ends: attempt 2 starts, and only its result is sent
@@ -276,7 +286,7 @@ Test (worker_attempts, a_later_attempt_waits_for_the_cancelled_one)
     cr_assert_not (zjob_task_cancelled (second));
     //  A JOB for it while it runs, even of a later attempt, is ignored
     s_fake_job_attempt (&fake, id, 3);
-    s_pump (worker, 100);
+    s_fake_barrier (&fake, worker, id);
     cr_assert_eq (zjob_worker_complete (worker, &second, NULL, 0, NULL), 0);
     s_expect_result (&fake, worker, id, "completed", 2, false);
 
@@ -288,7 +298,7 @@ Test (worker_attempts, a_later_attempt_waits_for_the_cancelled_one)
     cr_assert_eq (s_expect (worker, ZJOB_WORKER_CANCEL), first);
     s_expect_answer (&fake, worker, request, 0);
     s_fake_job_attempt (&fake, other, 2);
-    s_pump (worker, 50);
+    s_fake_barrier (&fake, worker, other);
     request = s_fake_cancel (&fake, other, ZJOB_REASON_CANCELLED, 2);
     s_expect_answer (&fake, worker, request, 0);
     cr_assert_eq (zjob_worker_fail (worker, &first, NULL, NULL), 0);
@@ -306,6 +316,7 @@ Test (worker_attempts, a_later_attempt_waits_for_the_cancelled_one)
 typedef struct {
     zjob_worker_t *worker;
     char reason [64];    //  The cancel reason a handler saw ("(none)" if NULL)
+    atomic_int waiting;  //  Handlers waiting for their cancel
     atomic_int cancels;  //  Handlers that saw their cancel
 } s_run_state_t;
 
@@ -319,6 +330,7 @@ s_handler (zjob_task_t *task, size_t *size_p, void *arg)
         zjob_task_fail_permanent (task, "bad_data", "never valid");
         return NULL;
     }
+    state->waiting++;
     int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
     while (zjob_task_checkpoint (task) == 0 && zjob_mono_ms () < deadline)
         zclock_sleep (2);  //  The work
@@ -340,7 +352,7 @@ Test (worker_attempts, handlers_fail_for_good_and_see_why_they_are_cancelled)
 {
     s_fake_t fake;
     s_fake_start (&fake);
-    s_run_state_t state = { .cancels = 0 };
+    s_run_state_t state = { .waiting = 0, .cancels = 0 };
     state.worker = s_fake_worker (&fake, "handlers", 2, 0);
     pthread_t thread;
     cr_assert_eq (pthread_create (&thread, NULL, s_run_thread, &state), 0);
@@ -349,11 +361,16 @@ Test (worker_attempts, handlers_fail_for_good_and_see_why_they_are_cancelled)
     s_fake_job_attempt (&fake, id, 1);
     s_expect_result (&fake, NULL, id, "failed", 1, true);
 
+    //  Cancelled once its handler runs (one not started yet just ends)
     *id = '\0';
     s_fake_job_attempt (&fake, id, 2);
+    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
+    while (state.waiting == 0 && zjob_mono_ms () < deadline)
+        zclock_sleep (5);  //  Polling for the handler to start
+    cr_assert_eq (state.waiting, 1);
     uint64_t request = s_fake_cancel (&fake, id, ZJOB_REASON_HEARTBEAT_TIMEOUT, 2);
     s_expect_answer (&fake, NULL, request, 0);
-    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
+    deadline = zjob_mono_ms () + DEADLINE_MS;
     while (state.cancels == 0 && zjob_mono_ms () < deadline)
         zclock_sleep (5);  //  Polling for the handler to return
     cr_assert_eq (state.cancels, 1);
@@ -474,32 +491,29 @@ Test (worker_attempts, zjob_worker_exit_65_fails_for_good)
 Test (worker_attempts, zjob_worker_permanent_exit_list_and_none)
 {
     s_cmd_t cmd;
-    s_cmd_start (&cmd, (const char *[]){ "--permanent-exit", "3,75", "--", "/bin/sh", "-c",
-                                         EXIT_BY_ATTEMPT, NULL });
+    s_cmd_start (&cmd, (const char *[]){ "--permanent-exit", "3,75", "--", "/bin/sh", "-c", EXIT_BY_ATTEMPT, NULL });
     s_cmd_expect_failure (&cmd, 1, "exit", false);
     s_cmd_expect_failure (&cmd, 2, "exit", true);
     s_cmd_expect_failure (&cmd, 3, "exit", true);
     s_cmd_stop (&cmd);
 
-    s_cmd_start (&cmd, (const char *[]){ "--permanent-exit", "none", "--", "/bin/sh", "-c",
-                                         EXIT_BY_ATTEMPT, NULL });
+    s_cmd_start (&cmd, (const char *[]){ "--permanent-exit", "none", "--", "/bin/sh", "-c", EXIT_BY_ATTEMPT, NULL });
     s_cmd_expect_failure (&cmd, 1, "exit", false);
     s_cmd_stop (&cmd);
 }
 
 //  Attempt 1: a shell that ignores SIGTERM, with a child (sleep, which
 //  inherits that), writing both pids and hanging. Later attempts succeed.
-#define HANG_ON_FIRST                                                                   \
-    "d=$1; if [ \"$ZJOB_ATTEMPT\" = 1 ]; then trap '' TERM; sleep 30 & "                \
-    "echo $! > \"$d/child.tmp\"; mv \"$d/child.tmp\" \"$d/child\"; "                    \
+#define HANG_ON_FIRST                                                                  \
+    "d=$1; if [ \"$ZJOB_ATTEMPT\" = 1 ]; then trap '' TERM; sleep 30 & "               \
+    "echo $! > \"$d/child.tmp\"; mv \"$d/child.tmp\" \"$d/child\"; "                   \
     "echo $$ > \"$d/pid.tmp\"; mv \"$d/pid.tmp\" \"$d/pid\"; wait; wait; exit 0; fi; " \
     "echo \"{\\\"attempt\\\": $ZJOB_ATTEMPT}\""
 
 Test (worker_attempts, zjob_worker_timeout_cancel_kills_the_whole_group)
 {
     s_cmd_t cmd;
-    s_cmd_start (&cmd, (const char *[]){ "--grace", "0.5", "--", "/bin/sh", "-c",
-                                         HANG_ON_FIRST, "sh", "@DIR@", NULL });
+    s_cmd_start (&cmd, (const char *[]){ "--grace", "0.5", "--", "/bin/sh", "-c", HANG_ON_FIRST, "sh", "@DIR@", NULL });
     char id [ZJOB_ID_LEN + 1] = "";
     s_fake_job_attempt (&cmd.fake, id, 1);
     pid_t shell = s_cmd_pid (&cmd, "pid");

@@ -767,14 +767,10 @@ Test (worker_cmd_usage, help_and_bad_usage)
         { { "-w", "x", "--timeout", "-1", "--", "true", NULL }, 2, "bad --timeout \"-1\"" },
         { { "-w", "x", "--name", "a b", "--", "true", NULL }, 2, "bad --name \"a b\"" },
         { { "-w", "x", "--permanent-exit", NULL }, 1, "--permanent-exit needs a value" },
-        { { "-w", "x", "--permanent-exit", "0", "--", "true", NULL }, 2,
-          "bad --permanent-exit \"0\"" },
-        { { "-w", "x", "--permanent-exit", "65,", "--", "true", NULL }, 2,
-          "bad --permanent-exit \"65,\"" },
-        { { "-w", "x", "--permanent-exit", "256", "--", "true", NULL }, 2,
-          "bad --permanent-exit \"256\"" },
-        { { "-w", "x", "--permanent-exit", "-1", "--", "true", NULL }, 2,
-          "bad --permanent-exit \"-1\"" }
+        { { "-w", "x", "--permanent-exit", "0", "--", "true", NULL }, 2, "bad --permanent-exit \"0\"" },
+        { { "-w", "x", "--permanent-exit", "65,", "--", "true", NULL }, 2, "bad --permanent-exit \"65,\"" },
+        { { "-w", "x", "--permanent-exit", "256", "--", "true", NULL }, 2, "bad --permanent-exit \"256\"" },
+        { { "-w", "x", "--permanent-exit", "-1", "--", "true", NULL }, 2, "bad --permanent-exit \"-1\"" }
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases [0]); i++) {
         int status = s_run_worker (cases [i].args, out, err, sizeof (out));

@@ -96,17 +96,17 @@ extern "C" {
 //  or the job's timeout; broker: the attempt
 //  ran past the job's timeout_ms
 #define ZJOB_KIND_TIMEOUT "timeout"
-#define ZJOB_KIND_SPAWN "spawn"          //  zjob-worker: no process could be started
+#define ZJOB_KIND_SPAWN "spawn"  //  zjob-worker: no process could be started
 //  Broker: the worker was lost on the job's
 //  last attempt (max_attempts)
 #define ZJOB_KIND_WORKER_LOST "worker_lost"
 
 //  Why the broker cancelled a task (zjob_task_cancel_reason, CANCEL's
 //  reason, PROTOCOL.md 10.8); a newer broker may name others
-#define ZJOB_REASON_CANCELLED "cancelled"                  //  A client cancelled the job
-#define ZJOB_REASON_TIMEOUT "timeout"                      //  The attempt ran past the job's timeout
-#define ZJOB_REASON_HEARTBEAT_TIMEOUT "heartbeat_timeout"  //  No progress for the job's
-                                                           //  heartbeat timeout
+#define ZJOB_REASON_CANCELLED "cancelled"  //  A client cancelled the job
+#define ZJOB_REASON_TIMEOUT "timeout"      //  The attempt ran past the job's timeout
+//  No progress for the job's heartbeat timeout
+#define ZJOB_REASON_HEARTBEAT_TIMEOUT "heartbeat_timeout"
 
 typedef struct _zjob_worker_t zjob_worker_t;
 typedef struct _zjob_task_t zjob_task_t;

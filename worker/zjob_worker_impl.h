@@ -23,7 +23,7 @@ struct _zjob_task_t {
     zjob_job_t *job;        //  As dispatched; one reference
     zjob_worker_t *worker;  //  The engine that holds it
     //  Under worker->lock
-    bool paused;     //  The broker said PAUSE (and no RESUME since)
+    bool paused;          //  The broker said PAUSE (and no RESUME since)
     bool cancelled;       //  The broker said CANCEL: no result is wanted
     bool dropped;         //  The broker gave it to another worker
     bool stopping;        //  zjob_worker_run is stopping

@@ -75,12 +75,12 @@ typedef struct {
     char name [ZJOB_NAME_MAX + 1];               //  The worker's name
     const char *workflows [ZJOB_WORKFLOWS_MAX];  //  Served, from argv
     size_t workflow_count;
-    size_t slots;        //  Jobs run at once
-    int64_t grace_ms;    //  Cancel: SIGTERM to SIGKILL; stop: time to finish
-    int64_t timeout_ms;  //  Run time limit of a job, 0 = none
+    size_t slots;               //  Jobs run at once
+    int64_t grace_ms;           //  Cancel: SIGTERM to SIGKILL; stop: time to finish
+    int64_t timeout_ms;         //  Run time limit of a job, 0 = none
     bool permanent_exit [256];  //  Exit statuses that fail a job for good
     bool verbose;               //  Log progress reports too
-    char **command;      //  COMMAND [ARGS...], NULL-terminated (argv's tail)
+    char **command;             //  COMMAND [ARGS...], NULL-terminated (argv's tail)
 } s_options_t;
 
 //  One job this worker holds
