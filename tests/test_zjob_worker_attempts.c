@@ -10,9 +10,11 @@
     answered 404 and stops nothing; a later attempt of a job whose
     cancelled task still runs waits for it, then runs. The same against
     zjob_worker_run's handlers, and against the real zjob-worker: exit
-    statuses of --permanent-exit, and a CANCEL for a timeout that kills
-    the command's whole process group after the grace. Every wait polls a
-    condition with a deadline.
+    statuses of --permanent-exit, a CANCEL for a timeout that kills the
+    command's whole process group after the grace, and the job's own
+    timeout applied locally when no CANCEL comes (skipped while the job
+    map does not carry `tmo`). Every wait polls a condition with a
+    deadline.
     ========================================================================= */
 
 #include "test_zjob_worker_fake.h"
@@ -564,5 +566,60 @@ Test (worker_attempts, zjob_worker_timeout_cancel_kills_the_whole_group)
             zclock_sleep (10);  //  Polling the log file
     }
     cr_assert (logged, "the log does not say the cancel was for a timeout");
+    s_cmd_stop (&cmd);
+}
+
+Test (worker_attempts, zjob_worker_stops_a_job_past_its_own_timeout)
+{
+    //  A job of 300 ms timeout, as the broker would hand it out
+    zjob_job_t *job = s_fake_job_new (NULL, 1);
+    zjob_policy_t *policy = (zjob_policy_t *) calloc (1, sizeof (zjob_policy_t));
+    cr_assert_not_null (policy);
+    policy->refs = 1;
+    policy->timeout_ms = 300;
+    job->policy = policy;
+    //  The job map carries it (tmo) only with the codec of issue #10
+    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
+    zjob_msg_begin (builder, ZJOB_CMD_JOB, 0);
+    zjob_msg_add_job (builder, "job", job);
+    zjob_error_t err;
+    zframe_t *frame = zjob_msg_end (builder, &err);
+    cr_assert_not_null (frame, "%s", err.text);
+    zjob_msg_t *msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                       ZJOB_ROUTE_BROKER_WORKER, &err);
+    cr_assert_not_null (msg, "%s", err.text);
+    zjob_job_t *decoded = zjob_msg_job (msg, "job", &err);
+    cr_assert_not_null (decoded, "%s", err.text);
+    uint32_t carried = zjob_job_timeout_ms (decoded);
+    zjob_job_destroy (&decoded);
+    zjob_msg_destroy (&msg);
+    zframe_destroy (&frame);
+    zjob_msg_builder_destroy (&builder);
+    if (carried != 300) {
+        zjob_job_destroy (&job);
+        cr_skip_test ("the job map does not carry the job's timeout (tmo) yet");
+    }
+
+    //  No CANCEL comes: zjob-worker stops the command itself, a second
+    //  past the job's timeout, and fails the attempt with kind timeout
+    s_cmd_t cmd;
+    s_cmd_start (&cmd, (const char *[]){ "--grace", "0.2", "--", "/bin/sh", "-c", "echo 'still working' >&2; exec sleep 30", NULL });
+    int64_t sent_at = zjob_mono_ms ();
+    zjob_msg_begin (cmd.fake.builder, ZJOB_CMD_JOB, 0);
+    zjob_msg_add_job (cmd.fake.builder, "job", job);
+    s_fake_send (&cmd.fake);
+    zjob_msg_t *result = s_fake_expect (&cmd.fake, NULL, ZJOB_CMD_RESULT);
+    int64_t took = zjob_mono_ms () - sent_at;
+    cr_assert_str_eq (zjob_msg_str (result, "id"), job->id);
+    cr_assert_str_eq (zjob_msg_str (result, "error_kind"), "timeout");
+    const char *message = zjob_msg_str (result, "error_message");
+    cr_assert (strstr (message, "ran longer than the job's timeout of 1.3s: still working"),
+               "%s", message);
+    s_expect_result_keys (zjob_msg_body (result), 1, false);
+    cr_assert_geq (took, 1300, "stopped after %lld ms: before the job's timeout and its slack",
+                   (long long) took);
+    s_fake_result_ok (&cmd.fake, result);
+    zjob_msg_destroy (&result);
+    zjob_job_destroy (&job);
     s_cmd_stop (&cmd);
 }
