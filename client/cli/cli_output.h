@@ -59,6 +59,14 @@ zjob_cli_json_sorted (json_t *value);
 void
 zjob_cli_print_job (const zjob_job_t *job);
 
+//  Parts of zjob_cli_print_job: the retry policy and timeouts (the lines
+//  "backoff", "not retried", "timeouts", each when set), and the attempt
+//  errors, one line each: number, time, worker, kind: message
+void
+zjob_cli_print_policy (const zjob_job_t *job);
+void
+zjob_cli_print_errors (const zjob_job_t *job);
+
 //  A data field (inputs, outputs, metadata) as "LABEL  {json}"
 void
 zjob_cli_print_data (const char *label, const zjob_bytes_t *bytes);
