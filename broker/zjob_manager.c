@@ -291,7 +291,7 @@ typedef struct {
     bool set_error;  //  Fail: what went wrong
     const char *error_kind;
     const char *error_message;
-    bool adopt;  //  Dispatch: the attempt goes on, not a new one
+    bool adopt;                  //  Dispatch: the attempt goes on, not a new one
     zjob_manager_edit_fn *edit;  //  zjob_manager_change: any other edit
     void *edit_arg;
 } s_edits_t;

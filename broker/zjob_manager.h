@@ -382,11 +382,11 @@ typedef int (zjob_manager_veto_fn) (zjob_apply_t what, const zjob_job_t *job, vo
 
 //  How to apply an operation; zero is "for real, as the plain call does"
 typedef struct {
-    bool reset_attempts;          //  RETRY: attempts back to 0
-    bool dry_run;                 //  Only check: nothing changes; the counts and
-                                  //  errors are what the operation would give
-    zjob_manager_veto_fn *veto;   //  NULL, or asked about each job that the
-    void *veto_arg;               //  operation is legal for, before it is applied
+    bool reset_attempts;                 //  RETRY: attempts back to 0
+    bool dry_run;                        //  Only check: nothing changes; the counts and
+                                         //  errors are what the operation would give
+    zjob_manager_veto_fn *veto;          //  NULL, or asked about each job that the
+    void *veto_arg;                      //  operation is legal for, before it is applied
     char (*done_ids) [ZJOB_ID_LEN + 1];  //  Bulk: NULL, or room for done_max ids of
     size_t done_max;                     //  the jobs done (or, dry, that would be)
 } zjob_apply_opts_t;

@@ -32,9 +32,9 @@ typedef struct {
     int64_t completed_at;
     int64_t execution_ms;
     int64_t queued_ms;
-    int64_t run_at;            //  A re-run and RUN_NOW clear it
-    uint32_t result_attempt;   //  A re-run clears it
-    char *progress_message;  //  Copies, NULL if unset
+    int64_t run_at;           //  A re-run and RUN_NOW clear it
+    uint32_t result_attempt;  //  A re-run clears it
+    char *progress_message;   //  Copies, NULL if unset
     char *error_kind;
     char *error_message;
     char *worker_id;

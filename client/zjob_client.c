@@ -662,8 +662,7 @@ s_begin_target (zjob_client_t *self, zjob_cmd_t command, const zjob_target_t *ta
         return 0;
     }
     bool rerun = command == ZJOB_CMD_RETRY || command == ZJOB_CMD_RUN_NOW;
-    if (options && ((options->dry_run && !rerun)
-                    || (options->reset_attempts && command != ZJOB_CMD_RETRY))) {
+    if (options && ((options->dry_run && !rerun) || (options->reset_attempts && command != ZJOB_CMD_RETRY))) {
         //  A broker skips keys it does not know: DELETE with dry_run would
         //  delete for real
         zjob_error_set (err, ZJOB_BAD_REQUEST, "%s takes no %s", zjob_cmd_name (command),

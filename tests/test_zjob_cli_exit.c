@@ -125,8 +125,7 @@ Test (zjob_cli_exit, usage_errors_exit_1_and_bad_values_exit_2)
         { { "list", "--limit", NULL }, 1, "option '--limit' needs a value" },
         { { "cancel", NULL }, 1, "which jobs?" },
         { { "retry", NULL }, 1, "which jobs?" },
-        { { "run-now", "--reset-attempts", "01JD6ZQ8XKTBV3M9W2N4", NULL }, 1,
-          "unknown option '--reset-attempts'" },
+        { { "run-now", "--reset-attempts", "01JD6ZQ8XKTBV3M9W2N4", NULL }, 1, "unknown option '--reset-attempts'" },
         { { "retry", "01JD6ZQ8XKTBV3M9W2N4", "--dead", NULL }, 1, "ids or a filter, not both" },
         { { "cancel", "01JD6ZQ8XKTBV3M9W2N4", "--dry-run", NULL }, 1, "--dry-run goes with" },
         //  2: an invalid value of an option, JSON or a batch line

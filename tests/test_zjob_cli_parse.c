@@ -291,14 +291,22 @@ Test (zjob_cli_parse, batch_lines_with_a_policy)
     zjob_cli_lines_free (lines, count);
 
     const char *bad [] = {
-        "{\"backoff\": \"linear\"}", "backoff: expected fixed or exponential",
-        "{\"jitter\": 1}", "jitter: expected full or none",
-        "{\"backoff_factor\": 0.5}", "backoff_factor: expected a number from 1 to 100",
-        "{\"backoff_max_ms\": 0}", "backoff_max_ms: expected msecs, 1 or more",
-        "{\"timeout_ms\": -1}", "timeout_ms: expected msecs (0 = none)",
-        "{\"max_attempts\": \"3\"}", "max_attempts: expected a count (0 = no limit)",
-        "{\"no_retry\": \"quota\"}", "no_retry: expected an array",
-        "{\"no_retry\": [\"a b\"]}", "no_retry[0]: not an error kind",
+        "{\"backoff\": \"linear\"}",
+        "backoff: expected fixed or exponential",
+        "{\"jitter\": 1}",
+        "jitter: expected full or none",
+        "{\"backoff_factor\": 0.5}",
+        "backoff_factor: expected a number from 1 to 100",
+        "{\"backoff_max_ms\": 0}",
+        "backoff_max_ms: expected msecs, 1 or more",
+        "{\"timeout_ms\": -1}",
+        "timeout_ms: expected msecs (0 = none)",
+        "{\"max_attempts\": \"3\"}",
+        "max_attempts: expected a count (0 = no limit)",
+        "{\"no_retry\": \"quota\"}",
+        "no_retry: expected an array",
+        "{\"no_retry\": [\"a b\"]}",
+        "no_retry[0]: not an error kind",
     };
     for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index += 2) {
         file = s_file (bad [index]);
@@ -356,9 +364,9 @@ Test (zjob_cli_parse, get_shows_the_policy_the_errors_and_the_winner)
     zjob_history_t *history = (zjob_history_t *) calloc (
         1, sizeof (zjob_history_t) + 2 * sizeof (zjob_error_entry_t));
     history->count = 2;
-    history->entries [0] = (zjob_error_entry_t) { 1, strdup ("timeout"), strdup ("ran longer than 30s"),
-                                                  strdup ("gpu-1"), 1706704496789LL };
-    history->entries [1] = (zjob_error_entry_t) { 2, strdup ("worker_lost"), NULL, NULL, 1706704500000LL };
+    history->entries [0] = (zjob_error_entry_t){ 1, strdup ("timeout"), strdup ("ran longer than 30s"),
+                                                 strdup ("gpu-1"), 1706704496789LL };
+    history->entries [1] = (zjob_error_entry_t){ 2, strdup ("worker_lost"), NULL, NULL, 1706704500000LL };
     job->history = history;
     job->attempts = 3;
     job->max_attempts = 5;

@@ -490,9 +490,9 @@ Test (zjob_json, job_policy_errors_and_result_attempt)
     zjob_history_t *history = (zjob_history_t *) calloc (
         1, sizeof (zjob_history_t) + 2 * sizeof (zjob_error_entry_t));
     history->count = 2;
-    history->entries [0] = (zjob_error_entry_t) { 1, strdup ("timeout"), strdup ("ran longer than 30s"),
-                                                  strdup ("gpu-1"), 1706704496789LL };
-    history->entries [1] = (zjob_error_entry_t) { 2, strdup ("worker_lost"), NULL, NULL, 1706704500000LL };
+    history->entries [0] = (zjob_error_entry_t){ 1, strdup ("timeout"), strdup ("ran longer than 30s"),
+                                                 strdup ("gpu-1"), 1706704496789LL };
+    history->entries [1] = (zjob_error_entry_t){ 2, strdup ("worker_lost"), NULL, NULL, 1706704500000LL };
     job->history = history;
     job->result_attempt = 3;
 

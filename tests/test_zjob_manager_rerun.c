@@ -94,7 +94,7 @@ s_assert_same_image (zhashx_t *before, zhashx_t *after)
         cr_assert_not_null (other, "job %s is gone", id);
         cr_assert (zchunk_size (chunk) == zchunk_size (other)
                        && memcmp (zchunk_data (chunk), zchunk_data (other), zchunk_size (chunk))
-                              == 0,
+                           == 0,
                    "job %s changed", id);
     }
 }

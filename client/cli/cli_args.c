@@ -335,7 +335,7 @@ zjob_cli_line_spec (zjob_cli_line_t *line, const zjob_cli_defaults_t *defaults,
         if (rc)
             rc = rc < 0 ? -1 : 0;
         else if (streq (key, "workflow_id") || streq (key, "user_id")
-            || streq (key, "idempotency_key"))
+                 || streq (key, "idempotency_key"))
             rc = s_line_string (spec, key, value, err);
         else if (streq (key, "inputs") || streq (key, "metadata"))
             rc = s_line_object (line, key, value, err);

@@ -35,7 +35,7 @@
     "      --created-after TIME   created after TIME\n"                                \
     "      --created-before TIME  created before TIME\n"                               \
     "      --dead                 in the dead set: failed for good (a failure with\n"  \
-    "                             attempts left is retried); the same as --status\n"  \
+    "                             attempts left is retried); the same as --status\n"   \
     "                             failed\n"
 
 #define S_TIME_HELP                                                              \
@@ -79,29 +79,29 @@
     "With --json: one ID gives {\"id\", \"operation\", \"status\"}; several or a filter\n"        \
     "{\"operation\", \"done\", \"failed\", \"errors\": [{\"id\", \"code\", \"message\"}]}.\n" S_COMMON_HELP
 
-#define S_RERUN_HELP(what, options)                                                              \
-    what "\n\nWith one ID, that job; with several, each of them; with a filter, every\n"        \
-    "job that matches it and whose status allows it (at least one criterion).\n\n"              \
-    "filter:\n" S_FILTER_HELP options                                                            \
-    "      --dry-run              ask the broker what would be done, change nothing;\n"         \
-    "                             with several ids or a filter it lists the jobs\n" S_TIME_HELP  \
-    "With --json: one ID gives {\"id\", \"operation\", \"status\"}; several or a filter\n"     \
-    "{\"operation\", \"done\", \"failed\", \"errors\": [{\"id\", \"code\", \"message\"}]},\n" \
-    "and with --dry-run \"dry_run\": true and (bulk) \"ids\". A job whose status does\n"       \
-    "not allow it exits 4, dry run or not.\n" S_COMMON_HELP
+#define S_RERUN_HELP(what, options)                                                                  \
+    what "\n\nWith one ID, that job; with several, each of them; with a filter, every\n"             \
+         "job that matches it and whose status allows it (at least one criterion).\n\n"              \
+         "filter:\n" S_FILTER_HELP options                                                           \
+         "      --dry-run              ask the broker what would be done, change nothing;\n"         \
+         "                             with several ids or a filter it lists the jobs\n" S_TIME_HELP \
+         "With --json: one ID gives {\"id\", \"operation\", \"status\"}; several or a filter\n"      \
+         "{\"operation\", \"done\", \"failed\", \"errors\": [{\"id\", \"code\", \"message\"}]},\n"   \
+         "and with --dry-run \"dry_run\": true and (bulk) \"ids\". A job whose status does\n"        \
+         "not allow it exits 4, dry run or not.\n" S_COMMON_HELP
 
-#define S_RETRY_HELP                                                                       \
-    S_RERUN_HELP ("Re-run failed or cancelled jobs: each is queued again, ready at once,\n"  \
-                  "its attempt count kept (or reset), its error history kept; its last\n"  \
-                  "error, outputs and progress are cleared. A job whose worker has not\n"  \
-                  "let go of it yet (just cancelled) is refused (exit 4): try again.",     \
+#define S_RETRY_HELP                                                                          \
+    S_RERUN_HELP ("Re-run failed or cancelled jobs: each is queued again, ready at once,\n"   \
+                  "its attempt count kept (or reset), its error history kept; its last\n"     \
+                  "error, outputs and progress are cleared. A job whose worker has not\n"     \
+                  "let go of it yet (just cancelled) is refused (exit 4): try again.",        \
                   "      --reset-attempts       start the attempt count again at 0, so the\n" \
                   "                             job gets its max attempts anew\n")
 
-#define S_RUN_NOW_HELP                                                                  \
-    S_RERUN_HELP ("Make queued jobs that wait for their time (submitted with --delay or\n" \
+#define S_RUN_NOW_HELP                                                                      \
+    S_RERUN_HELP ("Make queued jobs that wait for their time (submitted with --delay or\n"  \
                   "--run-at, or waiting for a retry's backoff) ready now: they go to the\n" \
-                  "next free worker. Any other job exits 4.",                              \
+                  "next free worker. Any other job exits 4.",                               \
                   "")
 
 #define S_SUBMIT_HELP                                                                     \
@@ -116,17 +116,17 @@
     "  -k, --idempotency-key KEY  if a stored job has KEY, return it instead of\n"        \
     "                             creating another\n"                                     \
     "      --max-attempts N       attempts at most; 0 for no limit (default: the\n"       \
-    "                             broker's, 3 unless configured)\n"                     \
-    "      --backoff KIND         wait between attempts: fixed or exponential\n"         \
-    "      --backoff-base DUR     the first wait (0 for none)\n"                         \
-    "      --backoff-factor X     exponential: each wait X times the last (1 to 100)\n"  \
-    "      --backoff-max DUR      the longest wait\n"                                    \
-    "      --jitter full|none     full: each wait drawn from 0 to its value\n"           \
-    "      --no-retry KIND[,KIND] error kinds that fail the job at once\n"               \
-    "      --job-timeout DUR      an attempt running longer fails (0 or none: never)\n"  \
-    "      --heartbeat-timeout DUR  an attempt without progress this long fails\n"      \
-    "                             (0 or none: never). Unset policy options take\n"      \
-    "                             the workflow's defaults, else the broker's\n"        \
+    "                             broker's, 3 unless configured)\n"                       \
+    "      --backoff KIND         wait between attempts: fixed or exponential\n"          \
+    "      --backoff-base DUR     the first wait (0 for none)\n"                          \
+    "      --backoff-factor X     exponential: each wait X times the last (1 to 100)\n"   \
+    "      --backoff-max DUR      the longest wait\n"                                     \
+    "      --jitter full|none     full: each wait drawn from 0 to its value\n"            \
+    "      --no-retry KIND[,KIND] error kinds that fail the job at once\n"                \
+    "      --job-timeout DUR      an attempt running longer fails (0 or none: never)\n"   \
+    "      --heartbeat-timeout DUR  an attempt without progress this long fails\n"        \
+    "                             (0 or none: never). Unset policy options take\n"        \
+    "                             the workflow's defaults, else the broker's\n"           \
     "      --run-at TIME          not before TIME (ISO-8601 UTC: 2024-05-01T12:00:00Z)\n" \
     "      --delay DURATION       not before DURATION from now (30s, 5m, 2h)\n"           \
     "      --no-start             leave the job created; 'zjob start ID' queues it\n"     \

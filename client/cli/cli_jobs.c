@@ -362,7 +362,8 @@ s_submit_option (zjob_cli_t *cli, int opt, const char *arg, s_submit_t *opts)
         }
         default: {
             int rc = zjob_cli_policy_option (cli, opt, arg, &opts->defaults, &opts->kinds);
-            return rc == 1 ? ZJOB_CLI_CONTINUE : rc == 0 ? ZJOB_EXIT_USAGE : rc;
+            return rc == 1 ? ZJOB_CLI_CONTINUE : rc == 0 ? ZJOB_EXIT_USAGE
+                                                         : rc;
         }
     }
     return ZJOB_CLI_CONTINUE;

@@ -245,21 +245,21 @@ zjob_cli_line_policy (zjob_cli_line_t *line, const char *key, json_t *value,
     //  The rest are uints where the wire's 0 is "none" (max_attempts: no
     //  limit; backoff_max_ms: a cap of 0 means nothing, so it is refused)
     bool attempts = streq (key, "max_attempts");
-    uint32_t *field = attempts                       ? &spec->max_attempts
-        : streq (key, "backoff_base_ms")             ? &spec->backoff_base_ms
-        : streq (key, "backoff_max_ms")              ? &spec->backoff_max_ms
-        : streq (key, "timeout_ms")                  ? &spec->timeout_ms
-        : streq (key, "heartbeat_timeout_ms")        ? &spec->heartbeat_timeout_ms
-                                                     : NULL;
+    uint32_t *field = attempts                ? &spec->max_attempts
+        : streq (key, "backoff_base_ms")      ? &spec->backoff_base_ms
+        : streq (key, "backoff_max_ms")       ? &spec->backoff_max_ms
+        : streq (key, "timeout_ms")           ? &spec->timeout_ms
+        : streq (key, "heartbeat_timeout_ms") ? &spec->heartbeat_timeout_ms
+                                              : NULL;
     if (!field)
         return 0;
     number = s_line_uint (value, attempts ? (int64_t) UINT32_MAX : S_MS_MAX);
     if (number < 0 || (number == 0 && field == &spec->backoff_max_ms))
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: expected %s", key,
                                attempts ? "a count (0 = no limit)"
-                               : field == &spec->backoff_max_ms
-                               ? "msecs, 1 or more"
-                               : "msecs (0 = none)");
+                                   : field == &spec->backoff_max_ms
+                                   ? "msecs, 1 or more"
+                                   : "msecs (0 = none)");
     *field = number == 0 ? (attempts ? ZJOB_ATTEMPTS_UNLIMITED : ZJOB_TIMEOUT_NONE)
                          : (uint32_t) number;
     return 1;
