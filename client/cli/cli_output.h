@@ -55,7 +55,9 @@ zjob_cli_print_json (const json_t *value, bool compact);
 json_t *
 zjob_cli_json_sorted (json_t *value);
 
-//  The job for people, one field a line
+//  The job for people, one field a line: with the attempts, the attempt
+//  whose result ended it, its retry policy and timeouts, and its failed
+//  attempts one a line (zjob_cli_print_policy, zjob_cli_print_errors)
 void
 zjob_cli_print_job (const zjob_job_t *job);
 
