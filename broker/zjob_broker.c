@@ -425,7 +425,12 @@ static void
 s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
 {
     zjob_error_t err;
+    size_t ready = zjob_manager_queued (self->manager);
     int rc = zjob_clients_handle (self->clients_handler, msg, self->builder, self->now, &err);
+    //  RUN_NOW makes a job ready with no status change, which no listener
+    //  hears: the ready queue growing is the sign
+    if (zjob_manager_queued (self->manager) > ready)
+        self->dispatch_needed = true;
     if (rc == ZJOB_CLIENTS_PENDING)  //  Answered when done, passes later
         rc = zjob_clients_defer (self->clients_handler, peer->rid, peer->rid_size, &err)
             ? -1

@@ -270,6 +270,82 @@ s_target (zjob_clients_t *self, zjob_msg_t *msg, zjob_cmd_t cmd, zjob_error_t *e
     return 1;  //  Confirms state, even if nothing changed
 }
 
+//  RETRY's veto: a job that a worker still holds (its CANCEL, after a
+//  cancel or a timeout, is not answered yet) is not re-run: handed out
+//  again it could reach the worker that still runs it, and the slot that
+//  worker frees when it answers would not come back
+static int
+s_not_held (zjob_apply_t what, const zjob_job_t *job, void *arg, zjob_error_t *err)
+{
+    zjob_clients_t *self = (zjob_clients_t *) arg;
+    zjob_registry_worker_t *holder = what == ZJOB_APPLY_RETRY
+        ? zjob_registry_holder (self->registry, job->id)
+        : NULL;
+    if (holder)
+        return zjob_error_set (err, ZJOB_CONFLICT, "job %s is still held by worker %s, which "
+                                                   "has not let it go yet; retry it once it has",
+                               job->id, holder->worker_id);
+    return 0;
+}
+
+//  RETRY and RUN_NOW of one job, a list or a filter, as s_target; a dry
+//  run changes nothing, so its OK is a read's. A bulk dry run names the
+//  jobs it would do (ZJOB_BATCH_MAX at most).
+static int
+s_rerun (zjob_clients_t *self, zjob_msg_t *msg, zjob_cmd_t cmd, zjob_error_t *err)
+{
+    const zjob_target_t *target = zjob_msg_target (msg);
+    if (!target)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: no target", zjob_cmd_name (cmd));
+    zjob_apply_t what = cmd == ZJOB_CMD_RETRY ? ZJOB_APPLY_RETRY : ZJOB_APPLY_RUN_NOW;
+    zjob_apply_opts_t opts = {
+        .reset_attempts = cmd == ZJOB_CMD_RETRY && zjob_msg_bool (msg, "reset_attempts", false),
+        .dry_run = zjob_msg_bool (msg, "dry_run", false),
+        .veto = s_not_held,
+        .veto_arg = self
+    };
+    int confirms = opts.dry_run ? 0 : 1;
+    if (target->id) {
+        if (zjob_manager_apply_with (self->manager, what, target->id, &opts, err))
+            return -1;
+        s_ok (self);
+        zjob_msg_add_str (self->builder, "id", target->id);
+        //  Either way the job is (or would be) queued
+        zjob_msg_add_str (self->builder, "status", zjob_status_name (ZJOB_QUEUED));
+        return confirms;
+    }
+    zjob_bulk_t *bulk = (zjob_bulk_t *) malloc (sizeof (zjob_bulk_t));
+    char (*done) [ZJOB_ID_LEN + 1] = opts.dry_run ? calloc (ZJOB_BATCH_MAX, ZJOB_ID_LEN + 1)
+                                                  : NULL;
+    const char **ids = (const char **) calloc (opts.dry_run ? ZJOB_BATCH_MAX : 1,
+                                               sizeof (char *));
+    int rc = bulk && ids && (done || !opts.dry_run)
+        ? 0
+        : zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    opts.done_ids = done;
+    opts.done_max = done ? ZJOB_BATCH_MAX : 0;
+    if (rc == 0)
+        rc = zjob_manager_apply_bulk_with (self->manager, what, target->ids, target->id_count,
+                                           target->filter, &opts, bulk, err);
+    if (rc == 0) {
+        const char *failed [ZJOB_BULK_ERRORS_MAX];
+        for (size_t index = 0; index < bulk->error_count; index++)
+            failed [index] = bulk->ids [index];
+        s_ok (self);
+        zjob_msg_add_bulk (self->builder, bulk->done, bulk->failed, failed, bulk->errors,
+                           bulk->error_count);
+        size_t count = bulk->done < opts.done_max ? bulk->done : opts.done_max;
+        for (size_t index = 0; index < count; index++)
+            ids [index] = done [index];
+        if (opts.dry_run)
+            zjob_msg_add_strs (self->builder, "ids", ids, count);
+    }
+    free (bulk);
+    free (done);
+    free (ids);
+    return rc ? -1 : confirms;
+}
+
 static int
 s_status (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
 {
@@ -528,6 +604,8 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *
         case ZJOB_CMD_PAUSE:
         case ZJOB_CMD_RESUME:
         case ZJOB_CMD_CANCEL: return s_target (self, msg, cmd, err);
+        case ZJOB_CMD_RETRY:
+        case ZJOB_CMD_RUN_NOW: return s_rerun (self, msg, cmd, err);
         case ZJOB_CMD_STATUS: return s_status (self, msg, err);
         case ZJOB_CMD_RESULTS: return s_results (self, msg, err);
         case ZJOB_CMD_CLEANUP: return s_cleanup (self, msg);

@@ -2,7 +2,8 @@
     zjob_clients - the broker's answers to client requests
 
     One call per decoded client request (PROTOCOL.md 9): SUBMIT, GET, LIST,
-    DELETE/START/PAUSE/RESUME/CANCEL (of one job, a list or a filter),
+    DELETE/START/PAUSE/RESUME/CANCEL/RETRY/RUN_NOW (of one job, a list or
+    a filter; RETRY and RUN_NOW also as a dry run, which is a read),
     STATUS, RESULTS, CLEANUP, STATS, WORKERS, PING. Each is applied to the
     manager at once and its OK encoded into the caller's builder; the
     caller queues it in the outbox, to go out after the pass's sync. The
@@ -61,7 +62,8 @@ zjob_clients_destroy (zjob_clients_t **self_p);
 //  Answer msg, a decoded client request, at now_mono (monotonic ms, for
 //  the rates): the OK is begun and filled in builder (the caller ends and
 //  queues it). Returns 1 if the OK confirms state (any write request:
-//  SUBMIT, DELETE/START/PAUSE/RESUME/CANCEL, whether or not this request
+//  SUBMIT, DELETE/START/PAUSE/RESUME/CANCEL, RETRY/RUN_NOW unless a dry
+//  run, whether or not this request
 //  changed anything; it must wait for a successful sync, or be answered
 //  503), 0 for a read, or -1 with err filled when the answer is that
 //  ERROR (builder then unused). CLEANUP returns ZJOB_CLIENTS_PENDING and

@@ -8,7 +8,8 @@
     zjob_expiry.c (terminal jobs in order, for cleanup), zjob_times.c (a
     job's times, and undoing a provisional requeue),
     zjob_manager_rules.c (rules made of the manager's calls: SUBMIT's
-    idempotency, bulk operations, a lost worker's job).
+    idempotency, bulk operations, a lost worker's job), zjob_manager_rerun.c
+    (RETRY's re-run and RUN_NOW, through zjob_manager_change).
 
     Every operation follows one path: fetch the job (a reference), ask the
     transition table whether the operation is legal, change the job in
@@ -290,7 +291,9 @@ typedef struct {
     bool set_error;  //  Fail: what went wrong
     const char *error_kind;
     const char *error_message;
-    bool adopt;  //  Dispatch: the attempt goes on, not a new one
+    bool adopt;                  //  Dispatch: the attempt goes on, not a new one
+    zjob_manager_edit_fn *edit;  //  zjob_manager_change: any other edit
+    void *edit_arg;
 } s_edits_t;
 
 //  True if worker_id ran an earlier attempt of job id
@@ -360,6 +363,8 @@ s_apply_to (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
     if (rc == 0 && edits && edits->set_error
         && zjob_job_set_error (job, edits->error_kind, edits->error_message))
         rc = zjob_error_set (err, ZJOB_INTERNAL, "error: out of memory");
+    if (rc == 0 && edits && edits->edit)
+        rc = edits->edit (job, edits->edit_arg, err);
     if (rc == 0)
         rc = s_commit (self, job, op, to, edits && edits->adopt, &snap, err);
     else
@@ -817,8 +822,10 @@ zjob_manager_cleanup_step (zjob_manager_t *self, int64_t now_ms, size_t max,
         if (!zjob_expiry_pop (self->expiry, before_ms, id))
             return 0;
         zjob_job_t *job = zjob_store_get (self->store, id);
-        if (!job || !zjob_status_terminal ((zjob_status_t) job->status)) {
-            zjob_job_destroy (&job);  //  Stale: deleted since
+        if (!job || !zjob_status_terminal ((zjob_status_t) job->status)
+            || job->completed_at >= before_ms) {
+            //  Stale: deleted, or re-run since (a later end has its own entry)
+            zjob_job_destroy (&job);
             continue;
         }
         if (zjob_store_remove (self->store, job->id, err)) {
@@ -1068,6 +1075,27 @@ zjob_manager_store (zjob_manager_t *self)
 {
     assert (self);
     return self->store;
+}
+
+zjob_queue_t *
+zjob_manager_queue (zjob_manager_t *self)
+{
+    assert (self);
+    return self->queue;
+}
+
+//  A change by the manager's own files (zjob_manager_rerun.c), by the one path
+int
+zjob_manager_change (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op,
+                     zjob_manager_edit_fn *edit, void *arg, zjob_error_t *err)
+{
+    assert (self && job);
+    s_edits_t edits = { .edit = edit, .edit_arg = arg };
+    int rc = s_apply (self, job, op, &edits, err);
+    //  A re-run starts afresh: no result of the runs before it counts
+    if (rc == 0 && op == ZJOB_OP_RERUN)
+        zhashx_delete (self->earlier, job->id);
+    return rc;
 }
 
 

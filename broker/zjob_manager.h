@@ -369,13 +369,40 @@ typedef enum {
     ZJOB_APPLY_START,
     ZJOB_APPLY_PAUSE,
     ZJOB_APPLY_RESUME,
-    ZJOB_APPLY_CANCEL
+    ZJOB_APPLY_CANCEL,
+    ZJOB_APPLY_RETRY,   //  zjob_manager_retry: a failed or cancelled job, re-run
+    ZJOB_APPLY_RUN_NOW  //  zjob_manager_run_now
 } zjob_apply_t;
 
-//  Apply what to job id, as zjob_manager_delete/start/pause/resume/cancel.
+//  Refuses one job an operation is legal for, by a rule the manager does
+//  not know (the broker's: a worker still holds it). Returns 0, or -1
+//  with err filled. job is borrowed.
+typedef int (zjob_manager_veto_fn) (zjob_apply_t what, const zjob_job_t *job, void *arg,
+                                    zjob_error_t *err);
+
+//  How to apply an operation; zero is "for real, as the plain call does"
+typedef struct {
+    bool reset_attempts;                 //  RETRY: attempts back to 0
+    bool dry_run;                        //  Only check: nothing changes; the counts and
+                                         //  errors are what the operation would give
+    zjob_manager_veto_fn *veto;          //  NULL, or asked about each job that the
+    void *veto_arg;                      //  operation is legal for, before it is applied
+    char (*done_ids) [ZJOB_ID_LEN + 1];  //  Bulk: NULL, or room for done_max ids of
+    size_t done_max;                     //  the jobs done (or, dry, that would be)
+} zjob_apply_opts_t;
+
+//  Apply what to job id, as zjob_manager_delete/start/pause/resume/cancel/
+//  retry/run_now.
 int
 zjob_manager_apply (zjob_manager_t *self, zjob_apply_t what, const char *id,
                     zjob_error_t *err);
+
+//  As zjob_manager_apply, with opts (NULL: the defaults). A dry run finds
+//  the job and asks the transition table (and the veto), and returns 0 if
+//  the operation would be applied, or -1 with the error it would give.
+int
+zjob_manager_apply_with (zjob_manager_t *self, zjob_apply_t what, const char *id,
+                         const zjob_apply_opts_t *opts, zjob_error_t *err);
 
 //  The outcome of a bulk operation: counts, and the first failures
 typedef struct {
@@ -394,6 +421,59 @@ int
 zjob_manager_apply_bulk (zjob_manager_t *self, zjob_apply_t what, const char *const *ids,
                          size_t count, const zjob_filter_t *filter, zjob_bulk_t *bulk,
                          zjob_error_t *err);
+
+//  As zjob_manager_apply_bulk, with opts (NULL: the defaults): a dry run
+//  counts in bulk what would be done and would fail, and changes nothing.
+//  With opts->done_ids, the ids of the first done_max jobs done (or that
+//  would be) are copied there, in the order applied: there are
+//  min (bulk->done, done_max). A vetoed job counts as failed.
+int
+zjob_manager_apply_bulk_with (zjob_manager_t *self, zjob_apply_t what,
+                              const char *const *ids, size_t count,
+                              const zjob_filter_t *filter, const zjob_apply_opts_t *opts,
+                              zjob_bulk_t *bulk, zjob_error_t *err);
+
+//  The user's RETRY (a re-run): a failed or cancelled job is queued again,
+//  ready at once (run_at cleared). attempts is kept, or with
+//  reset_attempts starts again at 0. Its error history is kept; the last
+//  error (error_kind, error_message), outputs, progress, completed_at,
+//  the attempt that ended it and its worker are cleared, and no result of
+//  a run before the re-run is accepted any more (zjob_manager_finish: a
+//  409). The listener hears the change to queued. 0, or -1 with err
+//  filled (ZJOB_NOT_FOUND; ZJOB_CONFLICT for any other status).
+int
+zjob_manager_retry (zjob_manager_t *self, const char *id, bool reset_attempts,
+                    zjob_error_t *err);
+
+//  RUN_NOW: a queued job that waits for its run_at (delayed, or a retry
+//  waiting for its backoff) becomes ready now: run_at 0, stored, and the
+//  job moves to the back of its ready list (as if it were due now). No
+//  status changes, so the listener hears nothing (the owner sees the
+//  ready queue grow: zjob_manager_queued). 0, or -1 with err filled:
+//  ZJOB_NOT_FOUND, ZJOB_CONFLICT for any other job ("job ... is running;
+//  cannot run now", "job ... is queued and due already").
+int
+zjob_manager_run_now (zjob_manager_t *self, const char *id, zjob_error_t *err);
+
+//  True if what may be applied to job now (the transition table; for
+//  RUN_NOW, a queued job waiting for its run_at); else false, with err
+//  filled as the operation would fill it.
+bool
+zjob_manager_allows (zjob_manager_t *self, zjob_apply_t what, const zjob_job_t *job,
+                     zjob_error_t *err);
+
+//  For the manager's own files (zjob_manager_rerun.c): the ready queue and
+//  scheduled set (borrowed), and a change of job by op through the one
+//  path (lookup done by the caller; transition check, snapshot, edit, put,
+//  queue, counts, listener), where edit (may be NULL) changes the job's
+//  other fields after the snapshot, so that a refused put undoes it too.
+typedef int (zjob_manager_edit_fn) (zjob_job_t *job, void *arg, zjob_error_t *err);
+typedef struct _zjob_queue_t zjob_queue_t;
+zjob_queue_t *
+zjob_manager_queue (zjob_manager_t *self);
+int
+zjob_manager_change (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op,
+                     zjob_manager_edit_fn *edit, void *arg, zjob_error_t *err);
 
 //  Open the store spec names (zjob_store_open) and create a manager over
 //  it. Returns NULL with err filled if either fails.

@@ -194,42 +194,74 @@ int
 zjob_manager_apply (zjob_manager_t *self, zjob_apply_t what, const char *id,
                     zjob_error_t *err)
 {
-    assert (self);
+    return zjob_manager_apply_with (self, what, id, NULL, err);
+}
+
+//  Apply what to job id for real, with opts
+static int
+s_apply_now (zjob_manager_t *self, zjob_apply_t what, const char *id,
+             const zjob_apply_opts_t *opts, zjob_error_t *err)
+{
     switch (what) {
         case ZJOB_APPLY_DELETE: return zjob_manager_delete (self, id, err);
         case ZJOB_APPLY_START: return zjob_manager_start (self, id, err);
         case ZJOB_APPLY_PAUSE: return zjob_manager_pause (self, id, err);
         case ZJOB_APPLY_RESUME: return zjob_manager_resume (self, id, err);
         case ZJOB_APPLY_CANCEL: return zjob_manager_cancel (self, id, err);
+        case ZJOB_APPLY_RETRY:
+            return zjob_manager_retry (self, id, opts && opts->reset_attempts, err);
+        case ZJOB_APPLY_RUN_NOW: return zjob_manager_run_now (self, id, err);
     }
     return zjob_error_set (err, ZJOB_BAD_REQUEST, "not a job operation");
+}
+
+int
+zjob_manager_apply_with (zjob_manager_t *self, zjob_apply_t what, const char *id,
+                         const zjob_apply_opts_t *opts, zjob_error_t *err)
+{
+    assert (self);
+    if (!opts || (!opts->dry_run && !opts->veto))
+        return s_apply_now (self, what, id, opts, err);
+    //  Checked first: the job, the table, then the veto
+    zjob_job_t *job = zjob_manager_get (self, id, err);
+    if (!job)
+        return -1;
+    int rc = zjob_manager_allows (self, what, job, err) ? 0 : -1;
+    if (rc == 0 && opts->veto)
+        rc = opts->veto (what, job, opts->veto_arg, err);
+    zjob_job_destroy (&job);
+    if (rc == 0 && !opts->dry_run)
+        rc = s_apply_now (self, what, id, opts, err);
+    return rc;
 }
 
 //  Collects the ids of the jobs a filter matches for which the operation
 //  is legal (PROTOCOL.md 9.5); the visitor must not change jobs
 typedef struct {
-    zlistx_t *ids;  //  Copies of the ids
-    int op;         //  zjob_op_t, or -1 for delete (always legal)
+    zjob_manager_t *self;
+    zlistx_t *ids;      //  Copies of the ids
+    zjob_apply_t what;  //  Delete is always legal
 } s_collect_t;
 
 static int
 s_collect_id (zjob_job_t *job, void *arg)
 {
     s_collect_t *collect = (s_collect_t *) arg;
-    if (collect->op < 0
-        || zjob_transition ((zjob_status_t) job->status, (zjob_op_t) collect->op,
-                            job->held, NULL)
-            >= 0)
+    if (collect->what == ZJOB_APPLY_DELETE
+        || zjob_manager_allows (collect->self, collect->what, job, NULL))
         zlistx_add_end (collect->ids, job->id);
     return 0;
 }
 
 //  Apply what to one id, counting it in bulk
 static void
-s_bulk_one (zjob_manager_t *self, zjob_apply_t what, const char *id, zjob_bulk_t *bulk)
+s_bulk_one (zjob_manager_t *self, zjob_apply_t what, const char *id,
+            const zjob_apply_opts_t *opts, zjob_bulk_t *bulk)
 {
     zjob_error_t err;
-    if (zjob_manager_apply (self, what, id, &err) == 0) {
+    if (zjob_manager_apply_with (self, what, id, opts, &err) == 0) {
+        if (opts && opts->done_ids && bulk->done < opts->done_max)
+            snprintf (opts->done_ids [bulk->done], ZJOB_ID_LEN + 1, "%s", id);
         bulk->done++;
         return;
     }
@@ -245,12 +277,21 @@ zjob_manager_apply_bulk (zjob_manager_t *self, zjob_apply_t what, const char *co
                          size_t count, const zjob_filter_t *filter, zjob_bulk_t *bulk,
                          zjob_error_t *err)
 {
+    return zjob_manager_apply_bulk_with (self, what, ids, count, filter, NULL, bulk, err);
+}
+
+int
+zjob_manager_apply_bulk_with (zjob_manager_t *self, zjob_apply_t what,
+                              const char *const *ids, size_t count,
+                              const zjob_filter_t *filter, const zjob_apply_opts_t *opts,
+                              zjob_bulk_t *bulk, zjob_error_t *err)
+{
     assert (self);
     assert (bulk);
     bulk->done = bulk->failed = bulk->error_count = 0;
     if (ids) {
         for (size_t index = 0; index < count; index++)
-            s_bulk_one (self, what, ids [index], bulk);
+            s_bulk_one (self, what, ids [index], opts, bulk);
         return 0;
     }
     if (!filter)
@@ -261,17 +302,14 @@ zjob_manager_apply_bulk (zjob_manager_t *self, zjob_apply_t what, const char *co
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     zlistx_set_duplicator (matched, (zlistx_duplicator_fn *) strdup);
     zlistx_set_destructor (matched, (zlistx_destructor_fn *) zstr_free);
-    s_collect_t collect = {
-        matched,
-        what == ZJOB_APPLY_START ? ZJOB_OP_START : what == ZJOB_APPLY_PAUSE ? ZJOB_OP_PAUSE
-            : what == ZJOB_APPLY_RESUME                                     ? ZJOB_OP_RESUME
-            : what == ZJOB_APPLY_CANCEL                                     ? ZJOB_OP_CANCEL
-                                                                            : -1
-    };
+    if (what == ZJOB_APPLY_RUN_NOW)
+        //  Due jobs join the ready queue first: only the others wait
+        zjob_manager_promote (self, zjob_clock_ms ());
+    s_collect_t collect = { self, matched, what };
     zjob_store_iterate (zjob_manager_store (self), filter, s_collect_id, &collect);
     const char *id = (const char *) zlistx_first (matched);
     for (; id; id = (const char *) zlistx_next (matched))
-        s_bulk_one (self, what, id, bulk);
+        s_bulk_one (self, what, id, opts, bulk);
     zlistx_destroy (&matched);
     return 0;
 }

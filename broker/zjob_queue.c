@@ -383,6 +383,29 @@ zjob_queue_remove (zjob_queue_t *self, zjob_job_t *job)
     }
 }
 
+bool
+zjob_queue_waiting (zjob_queue_t *self, const zjob_job_t *job)
+{
+    assert (self);
+    return job->status == ZJOB_QUEUED && !s_queue_linked (self, job);
+}
+
+int
+zjob_queue_hurry (zjob_queue_t *self, zjob_job_t *job)
+{
+    assert (self);
+    assert (zjob_queue_waiting (self, job));
+    uint64_t token = job->seq;
+    //  A new seq: the heap entry no longer names the job
+    if (zjob_queue_append (self, job)) {
+        job->seq = token;
+        return -1;
+    }
+    self->scheduled--;
+    s_heap_compact (self);
+    return 0;
+}
+
 int
 zjob_queue_enqueue (zjob_queue_t *self, zjob_job_t *job, int64_t now_ms)
 {

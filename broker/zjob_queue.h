@@ -64,6 +64,18 @@ zjob_queue_reserve (zjob_queue_t *self, size_t count);
 void
 zjob_queue_remove (zjob_queue_t *self, zjob_job_t *job);
 
+//  True if job, queued, waits in the scheduled set for its run_at (it is
+//  in no ready list). A job requeued after a lost worker is ready however
+//  far ahead its run_at is.
+bool
+zjob_queue_waiting (zjob_queue_t *self, const zjob_job_t *job);
+
+//  Move job, waiting in the scheduled set, to the back of its ready list
+//  with a new sequence number, as if it were due now (RUN_NOW); its heap
+//  entry goes stale. Returns 0, or -1 if out of memory (it still waits).
+int
+zjob_queue_hurry (zjob_queue_t *self, zjob_job_t *job);
+
 //  The best ready job among workflows (count names; count 0 or NULL =
 //  any): the highest priority, then the smallest sequence number.
 //  Borrowed; NULL if none.

@@ -39,6 +39,8 @@ zjob_snapshot_take (zjob_snapshot_t *snap, const zjob_job_t *job)
     snap->completed_at = job->completed_at;
     snap->execution_ms = job->execution_ms;
     snap->queued_ms = job->queued_ms;
+    snap->run_at = job->run_at;
+    snap->result_attempt = job->result_attempt;
     snap->progress_message = s_strdup (job->progress_message);
     snap->error_kind = s_strdup (job->error_kind);
     snap->error_message = s_strdup (job->error_message);
@@ -94,4 +96,6 @@ zjob_snapshot_restore (const zjob_snapshot_t *snap, zjob_job_t *job)
     job->completed_at = snap->completed_at;
     job->execution_ms = snap->execution_ms;
     job->queued_ms = snap->queued_ms;
+    job->run_at = snap->run_at;
+    job->result_attempt = snap->result_attempt;
 }

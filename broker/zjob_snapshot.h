@@ -4,7 +4,7 @@
     The manager changes a job in place, then puts it to the store. If the
     store refuses, the job must be exactly as it was: so before a change
     the manager copies every field an operation may touch (status, held,
-    attempts, progress, the times, and copies of the strings and outputs)
+    attempts, progress, the times, run_at, and copies of the strings and outputs)
     and, on a refusal, writes them back. A snapshot is a value on the
     caller's stack: its fields are visible so that it needs no allocation
     of its own, but only these three functions read or write them.
@@ -32,7 +32,9 @@ typedef struct {
     int64_t completed_at;
     int64_t execution_ms;
     int64_t queued_ms;
-    char *progress_message;  //  Copies, NULL if unset
+    int64_t run_at;           //  A re-run and RUN_NOW clear it
+    uint32_t result_attempt;  //  A re-run clears it
+    char *progress_message;   //  Copies, NULL if unset
     char *error_kind;
     char *error_message;
     char *worker_id;

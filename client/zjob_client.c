@@ -24,8 +24,9 @@
     here from a random per-client prefix and a counter when the caller
     gave none, and the broker answers a repeated key with the job it made
     the first time. State-changing operations on existing jobs (DELETE,
-    START, PAUSE, RESUME, CANCEL, CLEANUP) are sent once: a second copy
-    would turn a success into a spurious 404 or 409.
+    START, PAUSE, RESUME, CANCEL, RETRY, RUN_NOW, CLEANUP) are sent once: a
+    second copy would turn a success into a spurious 404 or 409 (a dry run
+    of RETRY or RUN_NOW changes nothing, and is resent as a read is).
     ========================================================================= */
 
 #include <errno.h>
@@ -431,7 +432,8 @@ static bool
 s_is_target_cmd (zjob_cmd_t cmd)
 {
     return cmd == ZJOB_CMD_DELETE || cmd == ZJOB_CMD_START || cmd == ZJOB_CMD_PAUSE
-        || cmd == ZJOB_CMD_RESUME || cmd == ZJOB_CMD_CANCEL;
+        || cmd == ZJOB_CMD_RESUME || cmd == ZJOB_CMD_CANCEL || cmd == ZJOB_CMD_RETRY
+        || cmd == ZJOB_CMD_RUN_NOW;
 }
 
 static bool
@@ -630,6 +632,65 @@ zjob_client_apply (zjob_client_t *self, zjob_cmd_t command, const zjob_target_t 
 }
 
 int
+zjob_client_retry (zjob_client_t *self, const char *id, bool reset_attempts,
+                   zjob_error_t *err)
+{
+    zjob_target_t target = { .id = id };
+    zjob_apply_options_t options = { .reset_attempts = reset_attempts };
+    zjob_reply_t *reply = zjob_client_apply_with (self, ZJOB_CMD_RETRY, &target, &options, err);
+    int rc = reply ? 0 : -1;
+    zjob_reply_destroy (&reply);
+    return rc;
+}
+
+int
+zjob_client_run_now (zjob_client_t *self, const char *id, zjob_error_t *err)
+{
+    return s_operation (self, ZJOB_CMD_RUN_NOW, id, err);
+}
+
+//  Begin a lifecycle request of target with options (checked). Returns
+//  its request id, or 0 with err filled.
+static uint64_t
+s_begin_target (zjob_client_t *self, zjob_cmd_t command, const zjob_target_t *target,
+                const zjob_apply_options_t *options, zjob_error_t *err)
+{
+    if (!s_is_target_cmd (command) || !target
+        || !!target->id + !!target->ids + !!target->filter != 1) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "%s needs a target of one id, ids or a filter",
+                        zjob_cmd_name (command));
+        return 0;
+    }
+    bool rerun = command == ZJOB_CMD_RETRY || command == ZJOB_CMD_RUN_NOW;
+    if (options && ((options->dry_run && !rerun) || (options->reset_attempts && command != ZJOB_CMD_RETRY))) {
+        //  A broker skips keys it does not know: DELETE with dry_run would
+        //  delete for real
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "%s takes no %s", zjob_cmd_name (command),
+                        options->dry_run && !rerun ? "dry_run" : "reset_attempts");
+        return 0;
+    }
+    uint64_t request = s_begin (self, command, err);
+    if (!request)
+        return 0;
+    zjob_msg_add_target (self->builder, target);
+    if (options && options->reset_attempts)
+        zjob_msg_add_bool (self->builder, "reset_attempts", true);
+    if (options && options->dry_run)
+        zjob_msg_add_bool (self->builder, "dry_run", true);
+    return request;
+}
+
+zjob_reply_t *
+zjob_client_apply_with (zjob_client_t *self, zjob_cmd_t command, const zjob_target_t *target,
+                        const zjob_apply_options_t *options, zjob_error_t *err)
+{
+    uint64_t request = s_begin_target (self, command, target, options, err);
+    if (!request)
+        return NULL;
+    return s_call (self, command, request, options && options->dry_run, err);
+}
+
+int
 zjob_client_status (zjob_client_t *self, const char *id, zjob_error_t *err)
 {
     zjob_reply_t *reply = s_call_id (self, ZJOB_CMD_STATUS, id, err);
@@ -745,17 +806,16 @@ uint64_t
 zjob_client_send_target (zjob_client_t *self, zjob_cmd_t command,
                          const zjob_target_t *target, zjob_error_t *err)
 {
-    if (!s_is_target_cmd (command) || !target
-        || !!target->id + !!target->ids + !!target->filter != 1) {
-        zjob_error_set (err, ZJOB_BAD_REQUEST, "%s needs a target of one id, ids or a filter",
-                        zjob_cmd_name (command));
-        return 0;
-    }
-    uint64_t request = s_begin (self, command, err);
-    if (!request)
-        return 0;
-    zjob_msg_add_target (self->builder, target);
-    return s_send (self, command, request, NULL, err);
+    return zjob_client_send_target_with (self, command, target, NULL, err);
+}
+
+uint64_t
+zjob_client_send_target_with (zjob_client_t *self, zjob_cmd_t command,
+                              const zjob_target_t *target,
+                              const zjob_apply_options_t *options, zjob_error_t *err)
+{
+    uint64_t request = s_begin_target (self, command, target, options, err);
+    return request ? s_send (self, command, request, NULL, err) : 0;
 }
 
 uint64_t

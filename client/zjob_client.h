@@ -128,13 +128,40 @@ zjob_client_resume (zjob_client_t *self, const char *id, zjob_error_t *err);
 ZJOB_EXPORT int
 zjob_client_cancel (zjob_client_t *self, const char *id, zjob_error_t *err);
 
-//  One of DELETE, START, PAUSE, RESUME or CANCEL on every job of target
-//  (ids or a filter). Returns the number of jobs it applied to; the jobs it
-//  could not apply to (a conflict, say) are not an error. -1 with err
-//  filled when the request itself fails.
+//  Re-run a failed or cancelled job (RETRY): queued again, ready at once,
+//  its error history kept; its attempt count kept, or with reset_attempts
+//  started again at 0. 0 or -1 (ZJOB_NOT_FOUND; ZJOB_CONFLICT for a job
+//  in another status, or one a worker still holds after a cancel).
+ZJOB_EXPORT int
+zjob_client_retry (zjob_client_t *self, const char *id, bool reset_attempts,
+                   zjob_error_t *err);
+
+//  Make a queued job that waits for its run_at (delayed, or a retry
+//  waiting for its backoff) ready now (RUN_NOW). 0 or -1 (ZJOB_NOT_FOUND;
+//  ZJOB_CONFLICT for any other job).
+ZJOB_EXPORT int
+zjob_client_run_now (zjob_client_t *self, const char *id, zjob_error_t *err);
+
+//  One of DELETE, START, PAUSE, RESUME, CANCEL, RETRY or RUN_NOW on every
+//  job of target (ids or a filter). Returns the number of jobs it applied
+//  to; the jobs it could not apply to (a conflict, say) are not an error.
+//  -1 with err filled when the request itself fails.
 ZJOB_EXPORT int
 zjob_client_apply (zjob_client_t *self, zjob_cmd_t command, const zjob_target_t *target,
                    zjob_error_t *err);
+
+//  RETRY or RUN_NOW of target (one id, ids or a filter) with options (NULL:
+//  none; reset_attempts is for RETRY only). Returns the OK reply, to read
+//  with zjob_reply_msg and the zjob_msg_* readers: "id" and "status" for
+//  one id; "done", "failed", "errors" for ids or a filter, and with
+//  dry_run "ids", the jobs it would do. A dry run changes nothing and is
+//  sent again within the timeout like a read; the real operation is sent
+//  once. NULL with err filled on an ERROR (for one id: the error the
+//  operation gives, dry run or not) or no answer. The caller destroys the
+//  reply.
+ZJOB_EXPORT zjob_reply_t *
+zjob_client_apply_with (zjob_client_t *self, zjob_cmd_t command, const zjob_target_t *target,
+                        const zjob_apply_options_t *options, zjob_error_t *err);
 
 //  The job's status (a zjob_status_t), or -1.
 ZJOB_EXPORT int
@@ -185,15 +212,24 @@ ZJOB_EXPORT uint64_t
 zjob_client_send_submit (zjob_client_t *self, const zjob_spec_t *specs, size_t count,
                          bool auto_start, zjob_error_t *err);
 
-//  GET, STATUS, RESULTS, DELETE, START, PAUSE, RESUME or CANCEL of one job.
+//  GET, STATUS, RESULTS, DELETE, START, PAUSE, RESUME, CANCEL, RETRY or
+//  RUN_NOW of one job.
 ZJOB_EXPORT uint64_t
 zjob_client_send_id (zjob_client_t *self, zjob_cmd_t command, const char *id,
                      zjob_error_t *err);
 
-//  DELETE, START, PAUSE, RESUME or CANCEL of a target (id, ids or filter).
+//  DELETE, START, PAUSE, RESUME, CANCEL, RETRY or RUN_NOW of a target (id,
+//  ids or filter).
 ZJOB_EXPORT uint64_t
 zjob_client_send_target (zjob_client_t *self, zjob_cmd_t command,
                          const zjob_target_t *target, zjob_error_t *err);
+
+//  RETRY or RUN_NOW of a target with options (NULL: none), as
+//  zjob_client_apply_with, without waiting.
+ZJOB_EXPORT uint64_t
+zjob_client_send_target_with (zjob_client_t *self, zjob_cmd_t command,
+                              const zjob_target_t *target,
+                              const zjob_apply_options_t *options, zjob_error_t *err);
 
 //  LIST with query (NULL: every job, first page).
 ZJOB_EXPORT uint64_t

@@ -477,6 +477,59 @@ s_data (const zjob_bytes_t *bytes, json_t *empty_value)
     return value ? value : json_null ();
 }
 
+//  The retry policy and timeouts, under their SUBMIT spec keys (so that
+//  a job's JSON can be submitted again): names for the kinds (null when
+//  no policy was resolved), numbers for the rest, 0 for "none"
+static int
+s_set_policy (json_t *object, const zjob_job_t *job)
+{
+    size_t count = 0;
+    const char *const *kinds = zjob_job_no_retry (job, &count);
+    json_t *no_retry = json_array ();
+    for (size_t index = 0; no_retry && kinds && index < count; index++)
+        json_array_append_new (no_retry, json_string (kinds [index]));
+    //  As a float's few first decimals: 2.5, not 2.5000000001
+    double factor = (double) (int64_t) (zjob_job_backoff_factor (job) * 1000.0 + 0.5) / 1000.0;
+    return !no_retry
+        || json_object_set_new (object, "backoff",
+                                s_string_or_null (zjob_backoff_name (zjob_job_backoff (job))))
+        || json_object_set_new (object, "backoff_base_ms",
+                                json_integer (zjob_job_backoff_base_ms (job)))
+        || json_object_set_new (object, "backoff_factor", json_real (factor))
+        || json_object_set_new (object, "backoff_max_ms",
+                                json_integer (zjob_job_backoff_max_ms (job)))
+        || json_object_set_new (object, "jitter",
+                                s_string_or_null (zjob_jitter_name (zjob_job_jitter (job))))
+        || json_object_set_new (object, "no_retry", no_retry)
+        || json_object_set_new (object, "timeout_ms", json_integer (zjob_job_timeout_ms (job)))
+        || json_object_set_new (object, "heartbeat_timeout_ms",
+                                json_integer (zjob_job_heartbeat_timeout_ms (job)));
+}
+
+//  The attempt errors, oldest first, and the attempt whose result won
+static int
+s_set_errors (json_t *object, const zjob_job_t *job)
+{
+    json_t *errors = json_array ();
+    size_t count = zjob_job_error_count (job);
+    for (size_t index = 0; errors && index < count; index++) {
+        zjob_attempt_error_t entry;
+        if (zjob_job_error_at (job, index, &entry))
+            continue;
+        json_t *item = json_pack ("{s:I, s:s, s:o, s:o}", "attempt", (json_int_t) entry.attempt,
+                                  "kind", entry.kind ? entry.kind : "",
+                                  "message", s_string_or_null (entry.message),
+                                  "worker_id", s_string_or_null (entry.worker_id));
+        if (!item || s_set_time (item, "at", entry.at) || json_array_append_new (errors, item)) {
+            json_decref (errors);
+            return -1;
+        }
+    }
+    uint32_t won = zjob_job_result_attempt (job);
+    return !errors || json_object_set_new (object, "errors", errors)
+        || json_object_set_new (object, "result_attempt", won ? json_integer (won) : json_null ());
+}
+
 json_t *
 zjob_job_to_json (const zjob_job_t *job)
 {
@@ -529,7 +582,8 @@ zjob_job_to_json (const zjob_job_t *job)
         || s_set_time (object, "completed_at", job->completed_at)
         || s_set_time (object, "run_at", job->run_at)
         || json_object_set_new (object, "execution_ms", json_integer (job->execution_ms))
-        || json_object_set_new (object, "queued_ms", json_integer (job->queued_ms));
+        || json_object_set_new (object, "queued_ms", json_integer (job->queued_ms))
+        || s_set_policy (object, job) || s_set_errors (object, job);
     if (rc) {
         json_decref (object);
         return NULL;

@@ -130,7 +130,13 @@ zjob_json_dumps (const json_t *value, int flags);
 //  msecs (null while unset) next to its raw msecs (created_at and
 //  created_at_ms...), progress, progress_message, error {kind, message}
 //  (null when none), attempts, max_attempts, worker_id, execution_ms,
-//  queued_ms. NULL if out of memory; the caller json_decrefs it.
+//  queued_ms; the retry policy and timeouts under their SUBMIT keys
+//  (backoff and jitter by name or null, backoff_base_ms, backoff_factor,
+//  backoff_max_ms, no_retry [kind], timeout_ms and heartbeat_timeout_ms,
+//  0 for none); errors, each failed attempt's {attempt, kind, message,
+//  worker_id, at, at_ms}, oldest first; result_attempt, the attempt whose
+//  result ended the job (null if none). NULL if out of memory; the caller
+//  json_decrefs it.
 ZJOB_EXPORT json_t *
 zjob_job_to_json (const zjob_job_t *job);
 

@@ -80,9 +80,13 @@ typedef enum {
     ZJOB_CMD_RECONNECT,   //  broker -> worker, reply or notification
     ZJOB_CMD_DISCONNECT,  //  both ways, notification
     //  events socket
-    ZJOB_CMD_EVENT  //  broker -> subscriber
+    ZJOB_CMD_EVENT,  //  broker -> subscriber
+    //  client -> broker, clients socket; appended so that the values
+    //  above keep their numbers (libzjob's ABI)
+    ZJOB_CMD_RETRY,   //  re-run failed or cancelled jobs
+    ZJOB_CMD_RUN_NOW  //  a queued job waiting for its run_at: ready now
 } zjob_cmd_t;
-#define ZJOB_CMD_COUNT 26
+#define ZJOB_CMD_COUNT 28
 
 //  The command's wire name ("SUBMIT"), "UNKNOWN" for anything else.
 ZJOB_EXPORT const char *
@@ -95,14 +99,22 @@ zjob_cmd_parse (const char *name);
 //  --------------------------------------------------------------------------
 //  Targets of bulk operations
 
-//  Which jobs a DELETE/START/PAUSE/RESUME/CANCEL applies to: exactly one
-//  of id, ids or filter is set.
+//  Which jobs a DELETE/START/PAUSE/RESUME/CANCEL/RETRY/RUN_NOW applies
+//  to: exactly one of id, ids or filter is set.
 typedef struct {
     const char *id;          //  One job, or NULL
     const char *const *ids;  //  id_count jobs, or NULL
     size_t id_count;
     const zjob_filter_t *filter;  //  Every matching job, or NULL
 } zjob_target_t;
+
+//  The options of RETRY and RUN_NOW (PROTOCOL.md 9.5); zero is the default.
+//  No other command takes them.
+typedef struct {
+    bool reset_attempts;  //  RETRY: the attempt count starts again at 0
+    bool dry_run;         //  Change nothing: the reply says what would be
+                          //  done (bulk: also the ids, in "ids")
+} zjob_apply_options_t;
 
 //  --------------------------------------------------------------------------
 //  Reading a decoded message

@@ -92,6 +92,8 @@ static const s_cmd_info_t s_cmds [ZJOB_CMD_COUNT] = {
     [ZJOB_CMD_RECONNECT] = { "RECONNECT", R_BW, 0 },
     [ZJOB_CMD_DISCONNECT] = { "DISCONNECT", R_WB | R_BW, 0 },
     [ZJOB_CMD_EVENT] = { "EVENT", R_EV, 0 },
+    [ZJOB_CMD_RETRY] = { "RETRY", R_CB, R_CB },
+    [ZJOB_CMD_RUN_NOW] = { "RUN_NOW", R_CB, R_CB },
 };
 
 static const char *s_route_names [ZJOB_ROUTE_COUNT] = {

@@ -150,6 +150,17 @@ static const s_field_t s_target [] = {
     [TA_IDS] = { "ids", F_IDS, OPT, 1, ZJOB_BATCH_MAX, NULL },
     [TA_FILTER] = { "filter", F_FILTER, OPT, 0, 0, NULL },
 };
+//  RETRY: a target and its options (read with zjob_msg_bool); RUN_NOW's
+//  table is the first four (no reset_attempts)
+enum { RR_DRY = TA_FILTER + 1,
+       RR_RESET };
+static const s_field_t s_rerun [] = {
+    [TA_ID] = { "id", F_ID, OPT, 0, 0, NULL },
+    [TA_IDS] = { "ids", F_IDS, OPT, 1, ZJOB_BATCH_MAX, NULL },
+    [TA_FILTER] = { "filter", F_FILTER, OPT, 0, 0, NULL },
+    [RR_DRY] = { "dry_run", F_BOOL, OPT, 0, 0, NULL },
+    [RR_RESET] = { "reset_attempts", F_BOOL, OPT, 0, 0, NULL },
+};
 static const s_field_t s_cleanup [] = {
     { "retention_ms", F_UINT, OPT, 0, TIME_MAX, NULL },
 };
@@ -250,6 +261,7 @@ static const s_field_t s_target_ok [] = {
     { "done", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "failed", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "errors", F_MAPS, OPT, 0, ZJOB_BULK_ERRORS_MAX, NULL },
+    { "ids", F_IDS, OPT, 0, ZJOB_BATCH_MAX, NULL },  //  A bulk dry run's jobs
 };
 static const s_field_t s_status_ok [] = {
     { "id", F_ID, REQ, 0, 0, NULL },
@@ -368,6 +380,8 @@ static const s_schema_t s_schemas [] = {
     { ZJOB_CMD_ERROR, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_error), NO_TABLE, NULL },
     { ZJOB_CMD_ERROR, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_error), NO_TABLE, NULL },
     { ZJOB_CMD_EVENT, ZJOB_ROUTE_EVENTS, TABLE (s_event), NO_TABLE, NULL },
+    { ZJOB_CMD_RETRY, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_rerun), TABLE (s_target_ok), s_post_target },
+    { ZJOB_CMD_RUN_NOW, ZJOB_ROUTE_CLIENT_BROKER, { s_rerun, RR_RESET }, TABLE (s_target_ok), s_post_target },
 };
 #define SCHEMA_COUNT (sizeof (s_schemas) / sizeof (s_schemas [0]))
 

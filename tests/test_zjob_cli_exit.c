@@ -47,8 +47,8 @@ Test (zjob_cli_exit, every_command_help_exits_0_without_a_broker)
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", ntohs (address.sin_port));
 
     const char *commands [] = {
-        "submit", "get", "list", "delete", "start", "pause", "resume", "cancel", "status",
-        "result", "wait", "watch", "cleanup", "stats", "workers", "help"
+        "submit", "get", "list", "delete", "start", "pause", "resume", "cancel", "retry",
+        "run-now", "status", "result", "wait", "watch", "cleanup", "stats", "workers", "help"
     };
     const char *flags [] = { "--help", "-h" };
     for (size_t index = 0; index < sizeof commands / sizeof commands [0]; index++)
@@ -124,6 +124,10 @@ Test (zjob_cli_exit, usage_errors_exit_1_and_bad_values_exit_2)
         { { "submit", NULL }, 1, "which workflow?" },
         { { "list", "--limit", NULL }, 1, "option '--limit' needs a value" },
         { { "cancel", NULL }, 1, "which jobs?" },
+        { { "retry", NULL }, 1, "which jobs?" },
+        { { "run-now", "--reset-attempts", "01JD6ZQ8XKTBV3M9W2N4", NULL }, 1, "unknown option '--reset-attempts'" },
+        { { "retry", "01JD6ZQ8XKTBV3M9W2N4", "--dead", NULL }, 1, "ids or a filter, not both" },
+        { { "cancel", "01JD6ZQ8XKTBV3M9W2N4", "--dry-run", NULL }, 1, "--dry-run goes with" },
         //  2: an invalid value of an option, JSON or a batch line
         { { "submit", "w", "--priority", "urgent", NULL }, 2, "--priority: 'urgent'" },
         { { "list", "--status", "bogus", NULL }, 2, "unknown status 'bogus'" },
@@ -135,6 +139,15 @@ Test (zjob_cli_exit, usage_errors_exit_1_and_bad_values_exit_2)
         { { "list", "--created-after", "yesterday", NULL }, 2, "--created-after" },
         { { "submit", "w", "--run-at", "noon", NULL }, 2, "--run-at: 'noon'" },
         { { "submit", "w", "--max-attempts", "-1", NULL }, 2, "--max-attempts" },
+        { { "submit", "w", "--backoff", "linear", NULL }, 2, "--backoff: 'linear'" },
+        { { "submit", "w", "--backoff-base", "soon", NULL }, 2, "--backoff-base: 'soon'" },
+        { { "submit", "w", "--backoff-factor", "0.5", NULL }, 2, "--backoff-factor: '0.5'" },
+        { { "submit", "w", "--backoff-max", "0", NULL }, 2, "--backoff-max: '0'" },
+        { { "submit", "w", "--jitter", "half", NULL }, 2, "--jitter: 'half'" },
+        { { "submit", "w", "--no-retry", "a,,b", NULL }, 2, "--no-retry: 'a,,b'" },
+        { { "submit", "w", "--job-timeout", "-5s", NULL }, 2, "--job-timeout: '-5s'" },
+        { { "submit", "w", "--heartbeat-timeout", "x", NULL }, 2, "--heartbeat-timeout: 'x'" },
+        { { "list", "--status", "scheduled", "--dead", NULL }, 2, "--dead" },
         { { "submit", "w", "--batch", "-", NULL }, 2, "stdin line 2: priority" },
         { { "submit", "w", "--input", "{", NULL }, 2, "inputs: invalid JSON" },
         { { "cleanup", "--older-than", "old", NULL }, 2, "--older-than: 'old'" },

@@ -203,6 +203,193 @@ Test (zjob_cli_parse, batch_lines_over_the_defaults)
     zjob_cli_lines_free (lines, count);
 }
 
+//  submit's retry policy: its values, and the wire's 0 = none
+Test (zjob_cli_parse, policy_values)
+{
+    cr_assert_eq (zjob_cli_parse_timeout ("0"), ZJOB_TIMEOUT_NONE);
+    cr_assert_eq (zjob_cli_parse_timeout ("none"), ZJOB_TIMEOUT_NONE);
+    cr_assert_eq (zjob_cli_parse_timeout ("30s"), 30000);
+    cr_assert_eq (zjob_cli_parse_timeout ("1.5"), 1500);
+    cr_assert_eq (zjob_cli_parse_timeout ("60d"), -1, "over 2^32 ms");
+    cr_assert_eq (zjob_cli_parse_timeout ("soon"), -1);
+    cr_assert_eq (zjob_cli_parse_timeout (""), -1);
+    cr_assert_eq (zjob_cli_parse_timeout (NULL), -1);
+    cr_assert_float_eq (zjob_cli_parse_factor ("2"), 2.0, 1e-9);
+    cr_assert_float_eq (zjob_cli_parse_factor ("1.5"), 1.5, 1e-9);
+    cr_assert_float_eq (zjob_cli_parse_factor ("100"), 100.0, 1e-9);
+    cr_assert_lt (zjob_cli_parse_factor ("0.5"), 0);
+    cr_assert_lt (zjob_cli_parse_factor ("101"), 0);
+    cr_assert_lt (zjob_cli_parse_factor ("nan"), 0);
+    cr_assert_lt (zjob_cli_parse_factor ("2x"), 0);
+    size_t count;
+    char **kinds = zjob_cli_parse_kinds ("bad_input,quota", &count);
+    cr_assert_not_null (kinds);
+    cr_assert_eq (count, 2);
+    cr_assert_str_eq (kinds [0], "bad_input");
+    cr_assert_str_eq (kinds [1], "quota");
+    cr_assert_null (kinds [2]);
+    free (kinds);
+    cr_assert_null (zjob_cli_parse_kinds ("a,,b", &count));
+    cr_assert_null (zjob_cli_parse_kinds ("a b", &count));
+    cr_assert_null (zjob_cli_parse_kinds ("", &count));
+    cr_assert_null (zjob_cli_parse_kinds ("a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", &count),
+                    "17 kinds");
+    kinds = zjob_cli_parse_kinds ("a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p", &count);
+    cr_assert_eq (count, ZJOB_NO_RETRY_MAX);
+    free (kinds);
+
+    //  max_attempts: not given is the default, 0 is no limit
+    zjob_cli_defaults_t defaults = { .max_attempts = -1 };
+    zjob_spec_t spec = { .workflow_id = "w" };
+    zjob_cli_defaults_apply (&defaults, &spec);
+    cr_assert_eq (spec.max_attempts, 0);
+    defaults.max_attempts = 0;
+    zjob_cli_defaults_apply (&defaults, &spec);
+    cr_assert_eq (spec.max_attempts, ZJOB_ATTEMPTS_UNLIMITED);
+    defaults.max_attempts = 5;
+    defaults.policy.timeout_ms = ZJOB_TIMEOUT_NONE;
+    defaults.policy.backoff = ZJOB_BACKOFF_FIXED;
+    zjob_cli_defaults_apply (&defaults, &spec);
+    cr_assert_eq (spec.max_attempts, 5);
+    cr_assert_eq (spec.timeout_ms, ZJOB_TIMEOUT_NONE);
+    cr_assert_eq (spec.backoff, ZJOB_BACKOFF_FIXED);
+}
+
+Test (zjob_cli_parse, batch_lines_with_a_policy)
+{
+    const char *kinds [] = { "bad_input" };
+    zjob_cli_defaults_t defaults = { .workflow_id = "render", .priority = -1, .max_attempts = 0 };
+    defaults.policy.no_retry = kinds;
+    defaults.policy.no_retry_count = 1;
+    defaults.policy.timeout_ms = 60000;
+    FILE *file = s_file ("{}\n"
+                         "{\"max_attempts\": 4, \"backoff\": \"fixed\", \"backoff_base_ms\": 0,"
+                         " \"backoff_factor\": 3, \"backoff_max_ms\": 9000, \"jitter\": \"none\","
+                         " \"no_retry\": [\"quota\", \"auth\"], \"timeout_ms\": 0,"
+                         " \"heartbeat_timeout_ms\": 5000}\n");
+    size_t count = 0;
+    zjob_error_t err;
+    zjob_cli_line_t *lines = zjob_cli_batch_parse (file, "jobs.jsonl", &defaults, &count, &err);
+    fclose (file);
+    cr_assert_not_null (lines, "%s", err.text);
+    //  The defaults: --max-attempts 0 is no limit
+    cr_assert_eq (lines [0].spec.max_attempts, ZJOB_ATTEMPTS_UNLIMITED);
+    cr_assert_eq (lines [0].spec.timeout_ms, 60000);
+    cr_assert_eq (lines [0].spec.no_retry_count, 1);
+    //  The wire's keys over them; its 0 is "none"
+    const zjob_spec_t *spec = &lines [1].spec;
+    cr_assert_eq (spec->max_attempts, 4);
+    cr_assert_eq (spec->backoff, ZJOB_BACKOFF_FIXED);
+    cr_assert_eq (spec->backoff_base_ms, ZJOB_TIMEOUT_NONE);
+    cr_assert_float_eq (spec->backoff_factor, 3.0, 1e-9);
+    cr_assert_eq (spec->backoff_max_ms, 9000);
+    cr_assert_eq (spec->jitter, ZJOB_JITTER_NONE);
+    cr_assert_eq (spec->no_retry_count, 2);
+    cr_assert_str_eq (spec->no_retry [1], "auth");
+    cr_assert_eq (spec->timeout_ms, ZJOB_TIMEOUT_NONE);
+    cr_assert_eq (spec->heartbeat_timeout_ms, 5000);
+    zjob_cli_lines_free (lines, count);
+
+    const char *bad [] = {
+        "{\"backoff\": \"linear\"}",
+        "backoff: expected fixed or exponential",
+        "{\"jitter\": 1}",
+        "jitter: expected full or none",
+        "{\"backoff_factor\": 0.5}",
+        "backoff_factor: expected a number from 1 to 100",
+        "{\"backoff_max_ms\": 0}",
+        "backoff_max_ms: expected msecs, 1 or more",
+        "{\"timeout_ms\": -1}",
+        "timeout_ms: expected msecs (0 = none)",
+        "{\"max_attempts\": \"3\"}",
+        "max_attempts: expected a count (0 = no limit)",
+        "{\"no_retry\": \"quota\"}",
+        "no_retry: expected an array",
+        "{\"no_retry\": [\"a b\"]}",
+        "no_retry[0]: not an error kind",
+    };
+    for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index += 2) {
+        file = s_file (bad [index]);
+        lines = zjob_cli_batch_parse (file, "jobs.jsonl", &defaults, &count, &err);
+        fclose (file);
+        cr_assert_null (lines, "%s passed", bad [index]);
+        cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+        cr_assert (strstr (err.text, bad [index + 1]), "%s: %s", bad [index], err.text);
+    }
+}
+
+//  What zjob_cli_print_job prints for job
+static void
+s_job_text (const zjob_job_t *job, char *out, size_t size)
+{
+    char path [] = "/tmp/test_zjob_cli_parse.XXXXXX";
+    int fd = mkstemp (path);
+    cr_assert_geq (fd, 0);
+    fflush (stdout);
+    int saved = dup (STDOUT_FILENO);
+    cr_assert_geq (dup2 (fd, STDOUT_FILENO), 0);
+    zjob_cli_print_job (job);
+    fflush (stdout);
+    dup2 (saved, STDOUT_FILENO);
+    close (saved);
+    ssize_t got = pread (fd, out, size - 1, 0);
+    out [got > 0 ? got : 0] = '\0';
+    close (fd);
+    unlink (path);
+}
+
+Test (zjob_cli_parse, get_shows_the_policy_the_errors_and_the_winner)
+{
+    zjob_spec_t spec = { .workflow_id = "resize", .priority = ZJOB_PRIORITY_UNSET };
+    zjob_error_t err;
+    zjob_job_t *job = zjob_job_new (&spec, &err);
+    cr_assert_not_null (job);
+    char out [4096];
+    s_job_text (job, out, sizeof out);
+    cr_assert_null (strstr (out, "backoff"), "%s", out);
+    cr_assert_null (strstr (out, "errors"), "%s", out);
+
+    zjob_policy_t *policy = (zjob_policy_t *) calloc (1, sizeof (zjob_policy_t));
+    policy->refs = 1;
+    policy->backoff = ZJOB_BACKOFF_EXPONENTIAL;
+    policy->jitter = ZJOB_JITTER_FULL;
+    policy->backoff_base_ms = 1000;
+    policy->backoff_max_ms = 300000;
+    policy->backoff_factor = 2.0f;
+    policy->timeout_ms = 30000;
+    policy->no_retry = (char **) calloc (1, sizeof (char *));
+    policy->no_retry [0] = strdup ("bad_input");
+    policy->no_retry_count = 1;
+    job->policy = policy;
+    zjob_history_t *history = (zjob_history_t *) calloc (
+        1, sizeof (zjob_history_t) + 2 * sizeof (zjob_error_entry_t));
+    history->count = 2;
+    history->entries [0] = (zjob_error_entry_t){ 1, strdup ("timeout"), strdup ("ran longer than 30s"),
+                                                 strdup ("gpu-1"), 1706704496789LL };
+    history->entries [1] = (zjob_error_entry_t){ 2, strdup ("worker_lost"), NULL, NULL, 1706704500000LL };
+    job->history = history;
+    job->attempts = 3;
+    job->max_attempts = 5;
+    job->result_attempt = 3;
+    job->status = ZJOB_COMPLETED;
+    s_job_text (job, out, sizeof out);
+    cr_assert_not_null (strstr (out, "attempts      3 of 5\n"), "%s", out);
+    cr_assert_not_null (strstr (out, "result of     attempt 3\n"), "%s", out);
+    cr_assert_not_null (strstr (out, "backoff       exponential from 1.0s, x2, at most 5m 0s, "
+                                     "full jitter\n"),
+                        "%s", out);
+    cr_assert_not_null (strstr (out, "not retried   bad_input\n"), "%s", out);
+    cr_assert_not_null (strstr (out, "timeouts      30.0s an attempt\n"), "%s", out);
+    cr_assert_not_null (strstr (out, "errors        2 failed attempts, oldest first\n"), "%s",
+                        out);
+    cr_assert_not_null (strstr (out, "  #1   2024-01-31T12:34:56.789Z  gpu-1  timeout: ran longer "
+                                     "than 30s\n"),
+                        "%s", out);
+    cr_assert_not_null (strstr (out, "  #2   2024-01-31T12:35:00.000Z  -  worker_lost\n"), "%s",
+                        out);
+    zjob_job_destroy (&job);
+}
+
 Test (zjob_cli_parse, a_bad_batch_line_is_named_and_nothing_is_returned)
 {
     zjob_cli_defaults_t defaults = { .workflow_id = "render", .priority = -1, .max_attempts = -1 };
@@ -465,6 +652,18 @@ Test (zjob_cli_parse, stats_with_the_limit_fields)
     cr_assert_not_null (strstr (out, "limit      2 of 2 held at once; ready jobs held back by "
                                      "--max-concurrent 2\n"),
                         "%s", out);
+}
+
+Test (zjob_cli_parse, stats_with_retrying_and_dead)
+{
+    char out [4096];
+    s_stats_text (s_stats (", \"retrying\": 4, \"dead\": 7"), out, sizeof out);
+    cr_assert_not_null (strstr (out, "failures   4 retrying (queued for a later attempt), 7 dead "
+                                     "(failed for good: zjob list --dead)\n"),
+                        "%s", out);
+    //  A broker without the figures: no line
+    s_stats_text (s_stats (NULL), out, sizeof out);
+    cr_assert_null (strstr (out, "failures"), "%s", out);
 }
 
 Test (zjob_cli_parse, request_time_within_the_command_time)

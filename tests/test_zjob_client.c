@@ -278,6 +278,85 @@ Test (client, every_operation)
     zjob_test_broker_stop (&broker);
 }
 
+//  RETRY and RUN_NOW, one job and in bulk, dry runs, and options that the
+//  library refuses to send
+Test (client, retry_and_run_now)
+{
+    zjob_test_broker_t broker;
+    s_broker_start (&broker);
+    zjob_client_t *client = s_client (&broker);
+    zjob_error_t err;
+    zjob_spec_t spec = { .workflow_id = "rerun", .priority = ZJOB_PRIORITY_UNSET };
+    char ids [3][ZJOB_ID_LEN + 1];
+    for (int index = 0; index < 3; index++) {
+        cr_assert_eq (zjob_client_submit (client, &spec, false, ids [index], &err), 0);
+        cr_assert_eq (zjob_client_cancel (client, ids [index], &err), 0, "%s", err.text);
+    }
+    //  One job: cancelled -> queued; again, 409
+    cr_assert_eq (zjob_client_retry (client, ids [0], true, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_client_status (client, ids [0], &err), ZJOB_QUEUED);
+    cr_assert_eq (zjob_client_retry (client, ids [0], false, &err), -1);
+    cr_assert_eq (err.code, ZJOB_CONFLICT);
+
+    //  A bulk dry run names the other two and changes nothing
+    zjob_filter_t cancelled = { .status_mask = 1u << ZJOB_CANCELLED };
+    zjob_target_t target = { .filter = &cancelled };
+    zjob_apply_options_t dry = { .dry_run = true };
+    zjob_reply_t *reply = zjob_client_apply_with (client, ZJOB_CMD_RETRY, &target, &dry, &err);
+    cr_assert_not_null (reply, "%s", err.text);
+    zjob_msg_t *msg = zjob_reply_msg (reply);
+    cr_assert_eq (zjob_msg_uint (msg, "done", 0), 2);
+    size_t count;
+    zjob_msg_strs (msg, "ids", &count);
+    cr_assert_eq (count, 2);
+    zjob_reply_destroy (&reply);
+    cr_assert_eq (zjob_client_status (client, ids [1], &err), ZJOB_CANCELLED);
+    //  Then for real, through the plain bulk call
+    cr_assert_eq (zjob_client_apply (client, ZJOB_CMD_RETRY, &target, &err), 2, "%s", err.text);
+    cr_assert_eq (zjob_client_status (client, ids [2], &err), ZJOB_QUEUED);
+
+    //  RUN_NOW: a delayed job becomes ready, stored with no run_at
+    spec.run_at = zjob_clock_ms () + 3600000;
+    char later [ZJOB_ID_LEN + 1];
+    cr_assert_eq (zjob_client_submit (client, &spec, true, later, &err), 0);
+    zjob_target_t one = { .id = later };
+    reply = zjob_client_apply_with (client, ZJOB_CMD_RUN_NOW, &one, &dry, &err);
+    cr_assert_not_null (reply, "%s", err.text);
+    cr_assert_str_eq (zjob_msg_str (zjob_reply_msg (reply), "status"), "queued");
+    zjob_reply_destroy (&reply);
+    cr_assert_eq (zjob_client_run_now (client, later, &err), 0, "%s", err.text);
+    zjob_job_t *job = zjob_client_get (client, later, &err);
+    cr_assert_eq (job->run_at, 0);
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_client_run_now (client, later, &err), -1);
+    cr_assert_eq (err.code, ZJOB_CONFLICT);
+    cr_assert_eq (zjob_client_run_now (client, "0000000000000000000Z", &err), -1);
+    cr_assert_eq (err.code, ZJOB_NOT_FOUND);
+
+    //  Options only where they mean something: DELETE would delete
+    zjob_target_t first = { .id = ids [0] };
+    cr_assert_null (zjob_client_apply_with (client, ZJOB_CMD_DELETE, &first, &dry, &err));
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    cr_assert_eq (zjob_client_send_target_with (client, ZJOB_CMD_CANCEL, &first, &dry, &err),
+                  0);
+    zjob_apply_options_t reset = { .reset_attempts = true };
+    cr_assert_null (zjob_client_apply_with (client, ZJOB_CMD_RUN_NOW, &one, &reset, &err));
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    cr_assert_eq (zjob_client_status (client, ids [0], &err), ZJOB_QUEUED, "nothing was sent");
+    //  Asynchronously, as any target
+    uint64_t request = zjob_client_send_target_with (client, ZJOB_CMD_RETRY, &target, &dry,
+                                                     &err);
+    cr_assert_neq (request, 0, "%s", err.text);
+    reply = zjob_client_recv (client, 2000, &err);
+    cr_assert_not_null (reply);
+    cr_assert_eq (zjob_reply_request (reply), ZJOB_CMD_RETRY);
+    cr_assert_eq (zjob_reply_status (reply), ZJOB_OK);
+    cr_assert_eq (zjob_msg_uint (zjob_reply_msg (reply), "done", 9), 0);
+    zjob_reply_destroy (&reply);
+    zjob_client_destroy (&client);
+    zjob_test_broker_stop (&broker);
+}
+
 Test (client, errors_reach_the_caller)
 {
     zjob_test_broker_t broker;

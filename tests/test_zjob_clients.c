@@ -348,3 +348,74 @@ Test (clients, cleanups_run_in_steps_one_after_the_other, .init = s_setup, .fini
     cr_assert_eq (zjob_manager_stored (s_manager), 0);
 #undef DOOMED
 }
+
+//  RETRY and RUN_NOW: the real operation's OK waits for the sync, a dry
+//  run's is a read; a job a worker still holds is not re-run
+Test (clients, retry_and_run_now, .init = s_setup, .fini = s_teardown)
+{
+    zjob_spec_t spec;
+    memset (&spec, 0, sizeof (spec));
+    spec.workflow_id = "wf";
+    zjob_error_t err;
+    zjob_job_t *job = zjob_manager_create (s_manager, &spec, false, &err);
+    cr_assert_not_null (job);
+    char id [ZJOB_ID_LEN + 1];
+    snprintf (id, sizeof (id), "%s", job->id);
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_manager_cancel (s_manager, id, &err), 0);
+    //  A worker still holds it (its CANCEL unanswered)
+    const char *workflows [] = { "wf" };
+    zjob_registry_worker_t *worker = zjob_registry_join (
+        s_registry, (const uint8_t *) "rid", 3, "w-1", NULL, workflows, 1, 1, 1, -1,
+        zjob_mono_ms (), NULL, 0);
+    cr_assert_not_null (worker);
+    cr_assert_eq (zjob_registry_hold (s_registry, worker, id), 0);
+
+    int rc;
+    zjob_target_t target = { .id = id };
+    zjob_msg_begin (s_request, ZJOB_CMD_RETRY, 1);
+    zjob_msg_add_target (s_request, &target);
+    cr_assert_null (s_handle (&rc, &err));
+    cr_assert_eq (err.code, ZJOB_CONFLICT);
+    cr_assert (strstr (err.text, "w-1"), "%s", err.text);
+    zjob_registry_release (s_registry, id, worker);
+
+    //  A dry run: a read, and the OK of the real one
+    zjob_msg_begin (s_request, ZJOB_CMD_RETRY, 2);
+    zjob_msg_add_target (s_request, &target);
+    zjob_msg_add_bool (s_request, "dry_run", true);
+    zjob_msg_t *reply = s_handle (&rc, &err);
+    cr_assert_eq (rc, 0, "a dry run changes nothing: no sync to wait for");
+    cr_assert_str_eq (zjob_msg_str (reply, "status"), "queued");
+    zjob_msg_destroy (&reply);
+    cr_assert_eq (zjob_manager_status (s_manager, id, &err), ZJOB_CANCELLED);
+    zjob_msg_begin (s_request, ZJOB_CMD_RETRY, 3);
+    zjob_msg_add_target (s_request, &target);
+    reply = s_handle (&rc, &err);
+    cr_assert_eq (rc, 1, "a re-run's OK acknowledges a change");
+    cr_assert_eq (zjob_msg_check_reply (reply, ZJOB_CMD_RETRY, &err), 0, "%s", err.text);
+    zjob_msg_destroy (&reply);
+    cr_assert_eq (zjob_manager_status (s_manager, id, &err), ZJOB_QUEUED);
+
+    //  RUN_NOW in bulk, dry: the ids it would do (none here: due already)
+    zjob_filter_t queued = { .status_mask = 1u << ZJOB_QUEUED };
+    zjob_target_t matching = { .filter = &queued };
+    zjob_msg_begin (s_request, ZJOB_CMD_RUN_NOW, 4);
+    zjob_msg_add_target (s_request, &matching);
+    zjob_msg_add_bool (s_request, "dry_run", true);
+    reply = s_handle (&rc, &err);
+    cr_assert_eq (rc, 0);
+    size_t count = 9;
+    zjob_msg_strs (reply, "ids", &count);
+    cr_assert_eq (count, 0);
+    cr_assert (zjob_msg_has (reply, "ids"));
+    cr_assert_eq (zjob_msg_uint (reply, "done", 9), 0);
+    zjob_msg_destroy (&reply);
+    //  For real, by filter: a change to acknowledge, even of nothing
+    zjob_msg_begin (s_request, ZJOB_CMD_RUN_NOW, 5);
+    zjob_msg_add_target (s_request, &matching);
+    reply = s_handle (&rc, &err);
+    cr_assert_eq (rc, 1);
+    cr_assert_not (zjob_msg_has (reply, "ids"));
+    zjob_msg_destroy (&reply);
+}

@@ -453,3 +453,75 @@ Test (zjob_json, job_to_json)
     zjob_job_destroy (&job);
     cr_assert_null (zjob_job_to_json (NULL));
 }
+
+//  A job's retry policy, attempt errors and winning attempt, set as the
+//  broker's codec will (the job's own fields), seen through the accessors
+Test (zjob_json, job_policy_errors_and_result_attempt)
+{
+    zjob_spec_t spec = { .workflow_id = "resize", .priority = ZJOB_PRIORITY_UNSET };
+    zjob_error_t err;
+    zjob_job_t *job = zjob_job_new (&spec, &err);
+    cr_assert_not_null (job, "%s", err.text);
+
+    //  No policy resolved, no errors: nulls, zeros and an empty array
+    json_t *object = zjob_job_to_json (job);
+    cr_assert (json_is_null (json_object_get (object, "backoff")));
+    cr_assert (json_is_null (json_object_get (object, "jitter")));
+    cr_assert_eq (json_integer_value (json_object_get (object, "timeout_ms")), 0);
+    cr_assert_eq (json_array_size (json_object_get (object, "errors")), 0);
+    cr_assert (json_is_array (json_object_get (object, "no_retry")));
+    cr_assert (json_is_null (json_object_get (object, "result_attempt")));
+    json_decref (object);
+
+    zjob_policy_t *policy = (zjob_policy_t *) calloc (1, sizeof (zjob_policy_t));
+    policy->refs = 1;
+    policy->backoff = ZJOB_BACKOFF_EXPONENTIAL;
+    policy->jitter = ZJOB_JITTER_NONE;
+    policy->backoff_base_ms = 1000;
+    policy->backoff_max_ms = 300000;
+    policy->backoff_factor = 2.5f;
+    policy->timeout_ms = 30000;
+    policy->heartbeat_timeout_ms = 10000;
+    policy->no_retry = (char **) calloc (2, sizeof (char *));
+    policy->no_retry [0] = strdup ("bad_input");
+    policy->no_retry [1] = strdup ("quota");
+    policy->no_retry_count = 2;
+    job->policy = policy;
+    zjob_history_t *history = (zjob_history_t *) calloc (
+        1, sizeof (zjob_history_t) + 2 * sizeof (zjob_error_entry_t));
+    history->count = 2;
+    history->entries [0] = (zjob_error_entry_t){ 1, strdup ("timeout"), strdup ("ran longer than 30s"),
+                                                 strdup ("gpu-1"), 1706704496789LL };
+    history->entries [1] = (zjob_error_entry_t){ 2, strdup ("worker_lost"), NULL, NULL, 1706704500000LL };
+    job->history = history;
+    job->result_attempt = 3;
+
+    object = zjob_job_to_json (job);
+    cr_assert_str_eq (json_string_value (json_object_get (object, "backoff")), "exponential");
+    cr_assert_str_eq (json_string_value (json_object_get (object, "jitter")), "none");
+    cr_assert_eq (json_integer_value (json_object_get (object, "backoff_base_ms")), 1000);
+    cr_assert_eq (json_integer_value (json_object_get (object, "backoff_max_ms")), 300000);
+    char *text = zjob_json_dumps (json_object_get (object, "backoff_factor"), 0);
+    cr_assert_str_eq (text, "2.5");
+    free (text);
+    cr_assert_eq (json_integer_value (json_object_get (object, "timeout_ms")), 30000);
+    cr_assert_eq (json_integer_value (json_object_get (object, "heartbeat_timeout_ms")), 10000);
+    json_t *kinds = json_object_get (object, "no_retry");
+    cr_assert_eq (json_array_size (kinds), 2);
+    cr_assert_str_eq (json_string_value (json_array_get (kinds, 1)), "quota");
+    json_t *errors = json_object_get (object, "errors");
+    cr_assert_eq (json_array_size (errors), 2);
+    json_t *first = json_array_get (errors, 0);
+    cr_assert_eq (json_integer_value (json_object_get (first, "attempt")), 1);
+    cr_assert_str_eq (json_string_value (json_object_get (first, "kind")), "timeout");
+    cr_assert_str_eq (json_string_value (json_object_get (first, "message")), "ran longer than 30s");
+    cr_assert_str_eq (json_string_value (json_object_get (first, "worker_id")), "gpu-1");
+    cr_assert_str_eq (json_string_value (json_object_get (first, "at")), "2024-01-31T12:34:56.789Z");
+    cr_assert_eq (json_integer_value (json_object_get (first, "at_ms")), 1706704496789LL);
+    json_t *second = json_array_get (errors, 1);
+    cr_assert (json_is_null (json_object_get (second, "message")));
+    cr_assert (json_is_null (json_object_get (second, "worker_id")));
+    cr_assert_eq (json_integer_value (json_object_get (object, "result_attempt")), 3);
+    json_decref (object);
+    zjob_job_destroy (&job);
+}

@@ -102,7 +102,8 @@ Test (proto, every_reply_round_trips)
             int rc = zjob_msg_check_reply (reply, (zjob_cmd_t) cmd, &err);
             if (route == ZJOB_ROUTE_CLIENT_BROKER
                 && cmd != ZJOB_CMD_DELETE && cmd != ZJOB_CMD_START && cmd != ZJOB_CMD_PAUSE
-                && cmd != ZJOB_CMD_RESUME && cmd != ZJOB_CMD_CANCEL) {
+                && cmd != ZJOB_CMD_RESUME && cmd != ZJOB_CMD_CANCEL && cmd != ZJOB_CMD_RETRY
+                && cmd != ZJOB_CMD_RUN_NOW) {
                 cr_assert_eq (rc, -1, "empty OK to %s passed", zjob_cmd_name ((zjob_cmd_t) cmd));
                 cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
                 cr_assert (strstr (err.text, "missing"), "%s", err.text);
@@ -274,6 +275,108 @@ Test (proto, targets)
     zjob_msg_add_filter (b, "filter", &empty);
     frame = s_end (b);
     s_expect_frame_error (&frame, ZJOB_ROUTE_CLIENT_BROKER, ZJOB_BAD_REQUEST, "every job");
+    zjob_msg_builder_destroy (&b);
+    zjob_job_destroy (&job);
+}
+
+//  RETRY and RUN_NOW: lifecycle targets with their options; appended to
+//  the command enum, so the values before them are unchanged (ABI)
+Test (proto, retry_and_run_now)
+{
+    cr_assert_eq (ZJOB_CMD_EVENT, 25);
+    cr_assert_eq (ZJOB_CMD_RETRY, 26);
+    cr_assert_eq (ZJOB_CMD_RUN_NOW, 27);
+    cr_assert_str_eq (zjob_cmd_name (ZJOB_CMD_RUN_NOW), "RUN_NOW");
+    cr_assert (zjob_cmd_is_request (ZJOB_CMD_RETRY, ZJOB_ROUTE_CLIENT_BROKER));
+    cr_assert_not (zjob_cmd_allowed (ZJOB_CMD_RETRY, ZJOB_ROUTE_WORKER_BROKER));
+    cr_assert_not (zjob_cmd_allowed (ZJOB_CMD_RUN_NOW, ZJOB_ROUTE_BROKER_WORKER));
+    zjob_job_t *job = s_job_new ();
+    zjob_msg_builder_t *b = zjob_msg_builder_new ();
+
+    //  One job, with both options
+    zjob_target_t one = { .id = job->id };
+    zjob_msg_begin (b, ZJOB_CMD_RETRY, 1);
+    zjob_msg_add_target (b, &one);
+    zjob_msg_add_bool (b, "reset_attempts", true);
+    zjob_msg_add_bool (b, "dry_run", true);
+    zjob_msg_t *msg = s_decode (s_end (b), ZJOB_ROUTE_CLIENT_BROKER);
+    cr_assert_str_eq (zjob_msg_target (msg)->id, job->id);
+    cr_assert (zjob_msg_bool (msg, "reset_attempts", false));
+    cr_assert (zjob_msg_bool (msg, "dry_run", false));
+    zjob_msg_destroy (&msg);
+
+    //  A filter, no options: both false
+    zjob_filter_t filter = { .status_mask = 1u << ZJOB_QUEUED };
+    zjob_target_t matching = { .filter = &filter };
+    zjob_msg_begin (b, ZJOB_CMD_RUN_NOW, 2);
+    zjob_msg_add_target (b, &matching);
+    msg = s_decode (s_end (b), ZJOB_ROUTE_CLIENT_BROKER);
+    cr_assert_eq (zjob_msg_target (msg)->filter->status_mask, 1u << ZJOB_QUEUED);
+    cr_assert_not (zjob_msg_bool (msg, "dry_run", false));
+    zjob_msg_destroy (&msg);
+
+    //  Both id and ids, neither, an empty filter, empty ids: 400
+    const char *ids [] = { job->id };
+    zjob_msg_begin (b, ZJOB_CMD_RETRY, 3);
+    zjob_msg_add_str (b, "id", job->id);
+    zjob_msg_add_strs (b, "ids", ids, 1);
+    zframe_t *frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_CLIENT_BROKER, ZJOB_BAD_REQUEST, "only one");
+    zjob_msg_begin (b, ZJOB_CMD_RUN_NOW, 3);
+    zjob_msg_add_bool (b, "dry_run", true);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_CLIENT_BROKER, ZJOB_BAD_REQUEST, "one of id, ids");
+    zjob_filter_t empty = { 0 };
+    zjob_msg_begin (b, ZJOB_CMD_RETRY, 3);
+    zjob_msg_add_filter (b, "filter", &empty);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_CLIENT_BROKER, ZJOB_BAD_REQUEST, "every job");
+    zjob_msg_begin (b, ZJOB_CMD_RUN_NOW, 3);
+    zjob_msg_add_strs (b, "ids", ids, 0);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_CLIENT_BROKER, ZJOB_BAD_REQUEST, "ids");
+
+    //  Options of the wrong type
+    zjob_msg_begin (b, ZJOB_CMD_RETRY, 4);
+    zjob_msg_add_str (b, "id", job->id);
+    zjob_msg_add_str (b, "dry_run", "yes");
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_CLIENT_BROKER, ZJOB_BAD_REQUEST, "RETRY: dry_run");
+    zjob_msg_begin (b, ZJOB_CMD_RETRY, 4);
+    zjob_msg_add_str (b, "id", job->id);
+    zjob_msg_add_uint (b, "reset_attempts", 1);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_CLIENT_BROKER, ZJOB_BAD_REQUEST, "reset_attempts");
+    zjob_msg_begin (b, ZJOB_CMD_RUN_NOW, 4);
+    zjob_msg_add_uint (b, "id", 7);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_CLIENT_BROKER, ZJOB_BAD_REQUEST, "RUN_NOW: id");
+
+    //  On a worker's socket, either way: not valid there
+    zjob_msg_begin (b, ZJOB_CMD_RETRY, 5);
+    zjob_msg_add_str (b, "id", job->id);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_WORKER_BROKER, ZJOB_BAD_REQUEST, "not valid on the");
+    zjob_msg_begin (b, ZJOB_CMD_RUN_NOW, 5);
+    zjob_msg_add_str (b, "id", job->id);
+    frame = s_end (b);
+    s_expect_frame_error (&frame, ZJOB_ROUTE_BROKER_WORKER, ZJOB_BAD_REQUEST, "not valid on the");
+
+    //  The OK: a dry run's ids are ids
+    zjob_error_t err;
+    zjob_msg_begin (b, ZJOB_CMD_OK, 6);
+    zjob_msg_add_uint (b, "done", 1);
+    zjob_msg_add_strs (b, "ids", ids, 1);
+    msg = s_decode (s_end (b), ZJOB_ROUTE_BROKER_CLIENT);
+    cr_assert_eq (zjob_msg_check_reply (msg, ZJOB_CMD_RETRY, &err), 0, "%s", err.text);
+    zjob_msg_destroy (&msg);
+    zjob_msg_begin (b, ZJOB_CMD_OK, 6);
+    zjob_msg_add_uint (b, "done", 1);
+    zjob_msg_add_str (b, "ids", job->id);
+    msg = s_decode (s_end (b), ZJOB_ROUTE_BROKER_CLIENT);
+    cr_assert_eq (zjob_msg_check_reply (msg, ZJOB_CMD_RUN_NOW, &err), -1);
+    cr_assert (strstr (err.text, "ids"), "%s", err.text);
+    zjob_msg_destroy (&msg);
     zjob_msg_builder_destroy (&b);
     zjob_job_destroy (&job);
 }

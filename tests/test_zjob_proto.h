@@ -199,6 +199,16 @@ s_sample (zjob_msg_builder_t *b, zjob_cmd_t cmd, zjob_route_t route, const zjob_
                 zjob_msg_add_target (b, &target);
             }
             break;
+        case ZJOB_CMD_RETRY:
+        case ZJOB_CMD_RUN_NOW: {
+            const char *ids [] = { job->id, job->id };
+            zjob_target_t target = { .ids = ids, .id_count = 2 };
+            zjob_msg_add_target (b, &target);
+            zjob_msg_add_bool (b, "dry_run", true);
+            if (cmd == ZJOB_CMD_RETRY)
+                zjob_msg_add_bool (b, "reset_attempts", true);
+            break;
+        }
         case ZJOB_CMD_CLEANUP:
             zjob_msg_add_uint (b, "retention_ms", 3600000);
             break;
@@ -325,6 +335,15 @@ s_sample_reply (zjob_msg_builder_t *b, zjob_cmd_t request, zjob_route_t route,
                 msgpack_pack_str_with_body (pk, "completed", 9);
             }
             break;
+        case ZJOB_CMD_RETRY:
+        case ZJOB_CMD_RUN_NOW: {
+            //  A bulk dry run: the counts and the ids it would do
+            const char *ids [] = { job->id };
+            zjob_msg_add_uint (b, "done", 1);
+            zjob_msg_add_uint (b, "failed", 0);
+            zjob_msg_add_strs (b, "ids", ids, 1);
+            break;
+        }
         case ZJOB_CMD_STATUS:
             zjob_msg_add_str (b, "id", job->id);
             zjob_msg_add_str (b, "status", "running");

@@ -120,6 +120,36 @@ Test (queue, a_scheduled_job_removed_is_never_promoted)
         zjob_job_destroy (&jobs [index]);
 }
 
+//  RUN_NOW's move: a waiting job joins the back of its ready list, and its
+//  heap entry is never promoted again
+Test (queue, a_waiting_job_hurried_is_ready_once)
+{
+    zjob_queue_t *queue = zjob_queue_new ();
+    cr_assert_not_null (queue);
+    zjob_job_t *ready = s_queued_job ("w", ZJOB_PRIORITY_MEDIUM, 0);
+    zjob_job_t *later = s_queued_job ("w", ZJOB_PRIORITY_MEDIUM, 5000);
+    cr_assert_eq (zjob_queue_reserve (queue, 1), 0);
+    cr_assert_eq (zjob_queue_enqueue (queue, ready, 1000), 0);
+    cr_assert_eq (zjob_queue_enqueue (queue, later, 1000), 0);
+    cr_assert_not (zjob_queue_waiting (queue, ready));
+    cr_assert (zjob_queue_waiting (queue, later));
+    cr_assert_eq (zjob_queue_hurry (queue, later), 0);
+    cr_assert_not (zjob_queue_waiting (queue, later));
+    cr_assert_eq (zjob_queue_scheduled (queue), 0);
+    cr_assert_eq (zjob_queue_ready (queue), 2);
+    cr_assert_eq (zjob_queue_next_due (queue), 0, "its entry is stale");
+    cr_assert_eq (zjob_queue_promote (queue, 9000), 0, "not promoted a second time");
+    //  Behind the job that was ready before it
+    cr_assert_eq (zjob_queue_best (queue, NULL, 0), ready);
+    zjob_queue_remove (queue, ready);
+    cr_assert_eq (zjob_queue_best (queue, NULL, 0), later);
+    zjob_queue_remove (queue, later);
+    cr_assert_eq (zjob_queue_ready (queue), 0);
+    zjob_queue_destroy (&queue);
+    zjob_job_destroy (&ready);
+    zjob_job_destroy (&later);
+}
+
 //  --------------------------------------------------------------------------
 //  Scheduled jobs: run_at
 

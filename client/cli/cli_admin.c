@@ -91,6 +91,14 @@ s_print_stats_head (json_t *stats)
     printf ("%-10s %" JSON_INTEGER_FORMAT " queued: %" JSON_INTEGER_FORMAT " ready, %" JSON_INTEGER_FORMAT " scheduled; %" JSON_INTEGER_FORMAT " held by workers\n",
             "queue", queued, s_int (stats, "queued"), s_scheduled (stats),
             s_int (stats, "active"));
+    //  The failures (brokers before issue #10 send neither figure)
+    json_t *retrying = json_object_get (stats, "retrying");
+    json_t *dead = json_object_get (stats, "dead");
+    if (json_is_integer (retrying) || json_is_integer (dead))
+        printf ("%-10s %" JSON_INTEGER_FORMAT " retrying (queued for a later attempt), %" JSON_INTEGER_FORMAT " dead (failed for good: zjob list --dead)\n",
+                "failures", json_integer_value (retrying),
+                json_is_integer (dead) ? json_integer_value (dead)
+                                       : s_int (json_object_get (stats, "by_status"), "failed"));
     json_int_t limit = s_int (stats, "max_concurrent");
     if (limit > 0) {
         printf ("%-10s %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT " held at once",

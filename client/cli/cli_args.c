@@ -289,7 +289,7 @@ s_line_tags (zjob_cli_line_t *line, json_t *value, zjob_error_t *err)
     return 0;
 }
 
-//  The scalar keys of a line: priority, max_attempts, run_at
+//  The scalar keys of a line: priority, run_at
 static int
 s_line_scalar (zjob_spec_t *spec, const char *key, json_t *value, zjob_error_t *err)
 {
@@ -301,13 +301,6 @@ s_line_scalar (zjob_spec_t *spec, const char *key, json_t *value, zjob_error_t *
             return zjob_error_set (err, ZJOB_BAD_REQUEST,
                                    "priority: expected low, medium, high or critical");
         spec->priority = (zjob_priority_t) priority;
-    }
-    else if (streq (key, "max_attempts")) {
-        if (!json_is_integer (value) || json_integer_value (value) < 0
-            || json_integer_value (value) > UINT32_MAX)
-            return zjob_error_set (err, ZJOB_BAD_REQUEST,
-                                   "max_attempts: not a count (0 = broker default)");
-        spec->max_attempts = (uint32_t) json_integer_value (value);
     }
     else {
         int64_t when = json_is_integer (value) ? (int64_t) json_integer_value (value)
@@ -333,25 +326,29 @@ zjob_cli_line_spec (zjob_cli_line_t *line, const zjob_cli_defaults_t *defaults,
     spec->user_id = defaults->user_id;
     spec->tags = (const char **) defaults->tags;
     spec->tag_count = defaults->tag_count;
-    spec->max_attempts = defaults->max_attempts >= 0 ? (uint32_t) defaults->max_attempts : 0;
+    zjob_cli_defaults_apply (defaults, spec);
     const char *key;
     json_t *value;
     json_object_foreach (line->value, key, value)
     {
-        int rc;
-        if (streq (key, "workflow_id") || streq (key, "user_id")
-            || streq (key, "idempotency_key"))
+        int rc = zjob_cli_line_policy (line, key, value, err);
+        if (rc)
+            rc = rc < 0 ? -1 : 0;
+        else if (streq (key, "workflow_id") || streq (key, "user_id")
+                 || streq (key, "idempotency_key"))
             rc = s_line_string (spec, key, value, err);
         else if (streq (key, "inputs") || streq (key, "metadata"))
             rc = s_line_object (line, key, value, err);
         else if (streq (key, "tags"))
             rc = s_line_tags (line, value, err);
-        else if (streq (key, "priority") || streq (key, "max_attempts") || streq (key, "run_at"))
+        else if (streq (key, "priority") || streq (key, "run_at"))
             rc = s_line_scalar (spec, key, value, err);
         else
             rc = zjob_error_set (err, ZJOB_BAD_REQUEST, "unknown key \"%s\" (known: "
                                                         "workflow_id, inputs, priority, user_id, tags, metadata, "
-                                                        "idempotency_key, max_attempts, run_at)",
+                                                        "idempotency_key, max_attempts, run_at, backoff, "
+                                                        "backoff_base_ms, backoff_factor, backoff_max_ms, "
+                                                        "jitter, no_retry, timeout_ms, heartbeat_timeout_ms)",
                                  key);
         if (rc)
             return -1;
@@ -375,6 +372,7 @@ zjob_cli_lines_free (zjob_cli_line_t *lines, size_t count)
         free (lines [index].inputs);
         free (lines [index].metadata);
         free (lines [index].tags);
+        free (lines [index].no_retry);
     }
     free (lines);
 }

@@ -72,18 +72,62 @@ typedef struct {
     const char *user_id;
     const char *const *tags;
     size_t tag_count;
-    int64_t max_attempts;  //  -1 if not given
+    int64_t max_attempts;  //  -1 if not given; 0 = no limit
+    zjob_spec_t policy;    //  The retry policy and timeouts given (submit's
+                           //  --backoff...), as zjob_spec_t fields: 0 = not given
 } zjob_cli_defaults_t;
 
 //  One line of a batch: its spec and what the spec points into
 typedef struct {
     zjob_spec_t spec;
-    json_t *value;      //  The line's object; holds the strings
-    uint8_t *inputs;    //  Encoded inputs, or NULL
-    uint8_t *metadata;  //  Encoded metadata, or NULL
-    const char **tags;  //  Borrowed from value, or NULL
-    size_t line;        //  Line number in the file, from 1
+    json_t *value;          //  The line's object; holds the strings
+    uint8_t *inputs;        //  Encoded inputs, or NULL
+    uint8_t *metadata;      //  Encoded metadata, or NULL
+    const char **tags;      //  Borrowed from value, or NULL
+    const char **no_retry;  //  Borrowed from value, or NULL
+    size_t line;            //  Line number in the file, from 1
 } zjob_cli_line_t;
+
+//  cli_policy.c: the retry policy and timeouts of submit
+
+//  A timeout or a delay that may be none: "0" or "none" is
+//  ZJOB_TIMEOUT_NONE, else a duration (zjob_cli_parse_duration) of 1 ms
+//  to 2^32-2 ms. Returns it, or -1.
+int64_t
+zjob_cli_parse_timeout (const char *text);
+
+//  A backoff factor: a number from 1 to 100. Returns it, or -1.
+double
+zjob_cli_parse_factor (const char *text);
+
+//  Error kinds "a,b": 1 to ZJOB_NO_RETRY_MAX names (zjob_name_valid).
+//  Returns a NULL-terminated array of them (one block: free it), *count_p
+//  of them, or NULL if the list is bad or memory runs out.
+char **
+zjob_cli_parse_kinds (const char *text, size_t *count_p);
+
+//  Take one of submit's policy options (--backoff, --backoff-base,
+//  --backoff-factor, --backoff-max, --jitter, --no-retry, --job-timeout,
+//  --heartbeat-timeout) into defaults->policy; *kinds_p keeps --no-retry's
+//  list (free it). Returns 1 if opt was one, 0 if not, or an exit code
+//  (> 1) after a message.
+int
+zjob_cli_policy_option (zjob_cli_t *cli, int opt, const char *arg,
+                        zjob_cli_defaults_t *defaults, char ***kinds_p);
+
+//  Copy max_attempts (0 given: ZJOB_ATTEMPTS_UNLIMITED) and the policy of
+//  defaults into spec.
+void
+zjob_cli_defaults_apply (const zjob_cli_defaults_t *defaults, zjob_spec_t *spec);
+
+//  A --batch line's policy key (max_attempts, backoff, backoff_base_ms,
+//  backoff_factor, backoff_max_ms, jitter, no_retry, timeout_ms,
+//  heartbeat_timeout_ms; a 0 where the wire says "none" is taken so)
+//  into line->spec. Returns 1 if key was one, 0 if not, -1 with err
+//  filled (naming the key).
+int
+zjob_cli_line_policy (zjob_cli_line_t *line, const char *key, json_t *value,
+                      zjob_error_t *err);
 
 //  Fill line->spec from the JSON object line->value over defaults, and
 //  check it as the broker would. Returns 0, or -1 with err filled (naming

@@ -3,7 +3,8 @@
 
     One function per command, grouped by file: cli_jobs.c (submit, get,
     status, result, list), cli_lifecycle.c (start, pause, resume, cancel,
-    delete, one job, several or a filter), cli_watch.c (wait, watch),
+    delete, retry, run-now: one job, several or a filter), cli_policy.c
+    (submit's retry policy and timeouts), cli_watch.c (wait, watch),
     cli_admin.c (cleanup, stats, workers) and cli_help.c (help, and the
     table of every command with its usage and help text). A command takes
     its arguments from its name on (argv [0] is the name), parses its own
@@ -51,6 +52,8 @@ int zjob_cli_cmd_pause (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_resume (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_cancel (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_delete (zjob_cli_t *cli, int argc, char *argv []);
+int zjob_cli_cmd_retry (zjob_cli_t *cli, int argc, char *argv []);
+int zjob_cli_cmd_run_now (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_wait (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_watch (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_cleanup (zjob_cli_t *cli, int argc, char *argv []);
@@ -71,6 +74,7 @@ zjob_cli_print_stats (json_t *stats);
         { "user", required_argument, NULL, 'u' },                             \
         { "tag", required_argument, NULL, 't' },                              \
         { "created-after", required_argument, NULL, ZJOB_OPT_CREATED_AFTER }, \
+        { "dead", no_argument, NULL, ZJOB_OPT_DEAD },                         \
     {                                                                         \
         "created-before", required_argument, NULL, ZJOB_OPT_CREATED_BEFORE    \
     }

@@ -33,7 +33,10 @@
     "  -u, --user U               of user U\n"                                         \
     "  -t, --tag T                carrying tag T; repeat for more (all must match)\n"  \
     "      --created-after TIME   created after TIME\n"                                \
-    "      --created-before TIME  created before TIME\n"
+    "      --created-before TIME  created before TIME\n"                               \
+    "      --dead                 in the dead set: failed for good (a failure with\n"  \
+    "                             attempts left is retried); the same as --status\n"   \
+    "                             failed\n"
 
 #define S_TIME_HELP                                                              \
     "TIME is ISO-8601 in UTC (2024-05-01T12:00:00Z, 2024-05-01) or a duration\n" \
@@ -62,7 +65,10 @@
     "  resume  paused -> queued, or running if a worker still holds it\n"              \
     "  cancel  created, queued, running, paused -> cancelled\n"                        \
     "  delete  any job (a running or paused one is cancelled first)\n"                 \
-    "  completed, failed and cancelled jobs are finished: nothing changes them.\n"
+    "  retry   failed, cancelled -> queued, ready at once (a re-run)\n"                \
+    "  run-now a queued job waiting for its time (--delay, a retry's backoff)\n"       \
+    "          -> ready at once\n"                                                     \
+    "  completed jobs are finished: nothing changes them.\n"
 
 #define S_APPLY_HELP(verb)                                                                        \
     "With one ID, " verb " that job; with several, each of them; with a filter,\n"                \
@@ -72,6 +78,31 @@
     "      --dry-run              show the jobs the filter matches, change nothing\n" S_TIME_HELP \
     "With --json: one ID gives {\"id\", \"operation\", \"status\"}; several or a filter\n"        \
     "{\"operation\", \"done\", \"failed\", \"errors\": [{\"id\", \"code\", \"message\"}]}.\n" S_COMMON_HELP
+
+#define S_RERUN_HELP(what, options)                                                                  \
+    what "\n\nWith one ID, that job; with several, each of them; with a filter, every\n"             \
+         "job that matches it and whose status allows it (at least one criterion).\n\n"              \
+         "filter:\n" S_FILTER_HELP options                                                           \
+         "      --dry-run              ask the broker what would be done, change nothing;\n"         \
+         "                             with several ids or a filter it lists the jobs\n" S_TIME_HELP \
+         "With --json: one ID gives {\"id\", \"operation\", \"status\"}; several or a filter\n"      \
+         "{\"operation\", \"done\", \"failed\", \"errors\": [{\"id\", \"code\", \"message\"}]},\n"   \
+         "and with --dry-run \"dry_run\": true and (bulk) \"ids\". A job whose status does\n"        \
+         "not allow it exits 4, dry run or not.\n" S_COMMON_HELP
+
+#define S_RETRY_HELP                                                                          \
+    S_RERUN_HELP ("Re-run failed or cancelled jobs: each is queued again, ready at once,\n"   \
+                  "its attempt count kept (or reset), its error history kept; its last\n"     \
+                  "error, outputs and progress are cleared. A job whose worker has not\n"     \
+                  "let go of it yet (just cancelled) is refused (exit 4): try again.",        \
+                  "      --reset-attempts       start the attempt count again at 0, so the\n" \
+                  "                             job gets its max attempts anew\n")
+
+#define S_RUN_NOW_HELP                                                                      \
+    S_RERUN_HELP ("Make queued jobs that wait for their time (submitted with --delay or\n"  \
+                  "--run-at, or waiting for a retry's backoff) ready now: they go to the\n" \
+                  "next free worker. Any other job exits 4.",                               \
+                  "")
 
 #define S_SUBMIT_HELP                                                                     \
     "Create a job of WORKFLOW and queue it. Prints the job id, or with --json the\n"      \
@@ -84,16 +115,30 @@
     "  -m, --metadata JSON        a JSON object kept with the job (inline, @FILE, -)\n"   \
     "  -k, --idempotency-key KEY  if a stored job has KEY, return it instead of\n"        \
     "                             creating another\n"                                     \
-    "      --max-attempts N       times the job may be handed to a worker\n"              \
+    "      --max-attempts N       attempts at most; 0 for no limit (default: the\n"       \
+    "                             broker's, 3 unless configured)\n"                       \
+    "      --backoff KIND         wait between attempts: fixed or exponential\n"          \
+    "      --backoff-base DUR     the first wait (0 for none)\n"                          \
+    "      --backoff-factor X     exponential: each wait X times the last (1 to 100)\n"   \
+    "      --backoff-max DUR      the longest wait\n"                                     \
+    "      --jitter full|none     full: each wait drawn from 0 to its value\n"            \
+    "      --no-retry KIND[,KIND] error kinds that fail the job at once\n"                \
+    "      --job-timeout DUR      an attempt running longer fails (0 or none: never)\n"   \
+    "      --heartbeat-timeout DUR  an attempt without progress this long fails\n"        \
+    "                             (0 or none: never). Unset policy options take\n"        \
+    "                             the workflow's defaults, else the broker's\n"           \
     "      --run-at TIME          not before TIME (ISO-8601 UTC: 2024-05-01T12:00:00Z)\n" \
     "      --delay DURATION       not before DURATION from now (30s, 5m, 2h)\n"           \
     "      --no-start             leave the job created; 'zjob start ID' queues it\n"     \
     "      --batch FILE           one job per line of FILE (- for stdin), each a JSON\n"  \
     "                             object with the keys workflow_id, inputs, priority,\n"  \
     "                             user_id, tags, metadata, idempotency_key,\n"            \
-    "                             max_attempts, run_at (ms or ISO-8601); WORKFLOW,\n"     \
-    "                             --priority, --user, --tag and --max-attempts are\n"     \
-    "                             the defaults. Every line is checked before any job\n"   \
+    "                             max_attempts, run_at (ms or ISO-8601), backoff,\n"      \
+    "                             backoff_base_ms, backoff_factor, backoff_max_ms,\n"     \
+    "                             jitter, no_retry, timeout_ms, heartbeat_timeout_ms\n"   \
+    "                             (0 = none, as on the wire); WORKFLOW and the other\n"   \
+    "                             options are the defaults. Every line is checked\n"      \
+    "                             before any job\n"                                       \
     "                             is sent (a bad one exits 2). Prints the ids, one a\n"   \
     "                             line, in order; with --json {\"count\", \"ids\"}.\n" S_COMMON_HELP
 
@@ -119,6 +164,7 @@
     "Show the jobs by status and workflow; the queue: queued jobs that are ready\n"  \
     "and those scheduled for later (--delay, --run-at), the jobs held by workers\n"  \
     "and the broker's --max-concurrent limit when it has one; the workers' slots;\n" \
+    "the failures: jobs waiting for a retry and the dead set (failed for good);\n"   \
     "the rates of submitted, completed and failed jobs over the broker's rate\n"     \
     "window (the last 10 s with zjobd's defaults; the output names it); and the\n"   \
     "store's figures.\n\n"                                                           \
@@ -130,8 +176,12 @@ static const zjob_cli_command_t s_commands [] = {
       "WORKFLOW [--input JSON] [options]\n       zjob submit [WORKFLOW] --batch FILE [options]",
       "create a job, or many from JSON lines", S_SUBMIT_HELP },
     { "get", zjob_cli_cmd_get, "ID [--json]", "show a job",
-      "Show everything about a job: status, progress, times, inputs, outputs, error.\n"
-      "Exits 3 if there is no such job. With --json: the job, times as ISO-8601.\n" S_COMMON_HELP },
+      "Show everything about a job: status, progress, attempts and which one's\n"
+      "result ended it, the retry policy and timeouts, times, inputs, outputs, the\n"
+      "last error and every failed attempt's (number, time, worker, kind: message).\n"
+      "Exits 3 if there is no such job. With --json: the job, times as ISO-8601,\n"
+      "its policy under the submit keys (backoff, timeout_ms...), \"errors\" and\n"
+      "\"result_attempt\".\n" S_COMMON_HELP },
     { "list", zjob_cli_cmd_list, "[filter] [--sort KEY] [--asc] [--limit N] [--offset N] [--all]",
       "list jobs, filtered, sorted and paged", S_LIST_HELP },
     { "delete", zjob_cli_cmd_delete, "ID... | filter [--dry-run]", "delete jobs",
@@ -144,6 +194,10 @@ static const zjob_cli_command_t s_commands [] = {
       S_APPLY_HELP ("resume") },
     { "cancel", zjob_cli_cmd_cancel, "ID... | filter [--dry-run]", "cancel jobs",
       S_APPLY_HELP ("cancel") },
+    { "retry", zjob_cli_cmd_retry, "ID... | filter [--reset-attempts] [--dry-run]",
+      "re-run failed or cancelled jobs", S_RETRY_HELP },
+    { "run-now", zjob_cli_cmd_run_now, "ID... | filter [--dry-run]",
+      "run delayed or retrying jobs now", S_RUN_NOW_HELP },
     { "status", zjob_cli_cmd_status, "ID [--json]", "a job's status and progress",
       "Print a job's status, progress and progress message; for a queued job\n"
       "waiting for its time, \"queued, scheduled for TIME (in 4m)\".\n" S_COMMON_HELP },

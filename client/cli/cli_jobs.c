@@ -59,6 +59,17 @@ zjob_cli_filter_option (zjob_cli_t *cli, int opt, const char *arg, zjob_cli_filt
                 criteria->status_mask |= (uint32_t) mask;
             break;
         }
+        case ZJOB_OPT_DEAD:
+            //  The dead set: jobs failed for good (a failure with attempts
+            //  left is retried, so failed is final)
+            if (filter->narrowed) {
+                *rc_p = zjob_cli_bad_value (cli, "--dead: the failed jobs; it cannot be "
+                                                 "combined with --status scheduled or ready");
+                return -1;
+            }
+            criteria->status_mask |= 1u << ZJOB_FAILED;
+            filter->plain = true;
+            break;
         case 'w': criteria->workflow_id = arg; break;
         case 'u': criteria->user_id = arg; break;
         case 't': {
@@ -143,6 +154,7 @@ typedef struct {
     int64_t run_at;  //  0 if not given
     bool no_start;
     const char *batch;
+    char **kinds;  //  --no-retry's list, or NULL
 } s_submit_t;
 
 //  Print the ids of submitted jobs: one a line, or {"count", "ids"}
@@ -280,9 +292,9 @@ s_submit_one (zjob_cli_t *cli, s_submit_t *opts)
         .metadata = metadata,
         .metadata_size = metadata_size,
         .idempotency_key = opts->idempotency_key,
-        .max_attempts = defaults->max_attempts >= 0 ? (uint32_t) defaults->max_attempts : 0,
         .run_at = opts->run_at
     };
+    zjob_cli_defaults_apply (defaults, &spec);
     zjob_error_t err;
     if (rc == 0) {
         //  The job model's checks first: a bad field needs no broker
@@ -348,8 +360,11 @@ s_submit_option (zjob_cli_t *cli, int opt, const char *arg, s_submit_t *opts)
             opts->run_at = zjob_clock_ms () + delay;
             break;
         }
-        default:
-            return ZJOB_EXIT_USAGE;
+        default: {
+            int rc = zjob_cli_policy_option (cli, opt, arg, &opts->defaults, &opts->kinds);
+            return rc == 1 ? ZJOB_CLI_CONTINUE : rc == 0 ? ZJOB_EXIT_USAGE
+                                                         : rc;
+        }
     }
     return ZJOB_CLI_CONTINUE;
 }
@@ -387,6 +402,14 @@ zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
         { "delay", required_argument, NULL, ZJOB_OPT_DELAY },
         { "no-start", no_argument, NULL, ZJOB_OPT_NO_START },
         { "batch", required_argument, NULL, ZJOB_OPT_BATCH },
+        { "backoff", required_argument, NULL, ZJOB_OPT_BACKOFF },
+        { "backoff-base", required_argument, NULL, ZJOB_OPT_BACKOFF_BASE },
+        { "backoff-factor", required_argument, NULL, ZJOB_OPT_BACKOFF_FACTOR },
+        { "backoff-max", required_argument, NULL, ZJOB_OPT_BACKOFF_MAX },
+        { "jitter", required_argument, NULL, ZJOB_OPT_JITTER },
+        { "no-retry", required_argument, NULL, ZJOB_OPT_NO_RETRY },
+        { "job-timeout", required_argument, NULL, ZJOB_OPT_JOB_TIMEOUT },
+        { "heartbeat-timeout", required_argument, NULL, ZJOB_OPT_HEARTBEAT_TIMEOUT },
         ZJOB_CLI_COMMON_OPTIONS
     };
     s_submit_t opts = { .defaults = { .priority = -1, .max_attempts = -1 } };
@@ -408,6 +431,7 @@ zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
         rc = opts.batch ? s_submit_batch (cli, &opts) : s_submit_one (cli, &opts);
     }
     free (opts.tags.items);
+    free (opts.kinds);
     return rc;
 }
 

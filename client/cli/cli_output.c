@@ -329,6 +329,60 @@ s_print_job_times (const zjob_job_t *job)
 }
 
 void
+zjob_cli_print_policy (const zjob_job_t *job)
+{
+    char base [32], cap [32], timeout [32], heartbeat [32];
+    zjob_backoff_t backoff = zjob_job_backoff (job);
+    if (backoff != ZJOB_BACKOFF_UNSET) {
+        //  "exponential from 1.0s, x2.0, at most 5m 0s, full jitter"
+        zjob_cli_format_duration (zjob_job_backoff_base_ms (job), base, sizeof base);
+        zjob_cli_format_duration (zjob_job_backoff_max_ms (job), cap, sizeof cap);
+        printf ("%-12s  %s from %s", "backoff", zjob_backoff_name (backoff), base);
+        if (backoff == ZJOB_BACKOFF_EXPONENTIAL)
+            printf (", x%g, at most %s", zjob_job_backoff_factor (job), cap);
+        zjob_jitter_t jitter = zjob_job_jitter (job);
+        printf (", %s jitter\n", jitter == ZJOB_JITTER_FULL ? "full" : "no");
+    }
+    size_t count = 0;
+    const char *const *kinds = zjob_job_no_retry (job, &count);
+    if (count) {
+        printf ("%-12s  ", "not retried");
+        for (size_t index = 0; index < count; index++)
+            printf ("%s%s", index ? ", " : "", kinds [index]);
+        printf ("\n");
+    }
+    uint32_t per_attempt = zjob_job_timeout_ms (job);
+    uint32_t silent = zjob_job_heartbeat_timeout_ms (job);
+    if (per_attempt || silent)
+        printf ("%-12s  %s%s%s%s%s\n", "timeouts",
+                per_attempt ? zjob_cli_format_duration (per_attempt, timeout, sizeof timeout) : "",
+                per_attempt ? " an attempt" : "", per_attempt && silent ? ", " : "",
+                silent ? zjob_cli_format_duration (silent, heartbeat, sizeof heartbeat) : "",
+                silent ? " without progress" : "");
+}
+
+void
+zjob_cli_print_errors (const zjob_job_t *job)
+{
+    size_t count = zjob_job_error_count (job);
+    if (count == 0)
+        return;
+    printf ("%-12s  %zu failed attempt%s, oldest first\n", "errors", count,
+            count == 1 ? "" : "s");
+    for (size_t index = 0; index < count; index++) {
+        zjob_attempt_error_t entry;
+        if (zjob_job_error_at (job, index, &entry))
+            continue;
+        //  "  #2  2024-05-01T12:00:00.250Z  gpu-1  timeout: ran longer than 30s"
+        char iso [ZJOB_ISO_TIME_LEN];
+        printf ("  #%-3u %s  %s  %s%s%s\n", entry.attempt,
+                entry.at ? zjob_iso_time (entry.at, iso) : "-",
+                entry.worker_id ? entry.worker_id : "-", entry.kind ? entry.kind : "error",
+                entry.message ? ": " : "", entry.message ? entry.message : "");
+    }
+}
+
+void
 zjob_cli_print_job (const zjob_job_t *job)
 {
     printf ("%-12s  %s\n", "id", job->id);
@@ -350,13 +404,17 @@ zjob_cli_print_job (const zjob_job_t *job)
     if (job->max_attempts)
         printf ("%-12s  %u of %u\n", "attempts", job->attempts, job->max_attempts);
     else if (job->attempts)
-        printf ("%-12s  %u\n", "attempts", job->attempts);
+        printf ("%-12s  %u (no limit)\n", "attempts", job->attempts);
+    if (zjob_job_result_attempt (job))
+        printf ("%-12s  attempt %u\n", "result of", zjob_job_result_attempt (job));
+    zjob_cli_print_policy (job);
     if (job->worker_id)
         printf ("%-12s  %s\n", "worker", job->worker_id);
     if (job->error_kind || job->error_message)
         printf ("%-12s  %s%s%s\n", "error", job->error_kind ? job->error_kind : "",
                 job->error_kind && job->error_message ? ": " : "",
                 job->error_message ? job->error_message : "");
+    zjob_cli_print_errors (job);
     s_print_job_times (job);
     if (job->idempotency_key)
         printf ("%-12s  %s\n", "key", job->idempotency_key);

@@ -55,9 +55,19 @@ zjob_cli_print_json (const json_t *value, bool compact);
 json_t *
 zjob_cli_json_sorted (json_t *value);
 
-//  The job for people, one field a line
+//  The job for people, one field a line: with the attempts, the attempt
+//  whose result ended it, its retry policy and timeouts, and its failed
+//  attempts one a line (zjob_cli_print_policy, zjob_cli_print_errors)
 void
 zjob_cli_print_job (const zjob_job_t *job);
+
+//  Parts of zjob_cli_print_job: the retry policy and timeouts (the lines
+//  "backoff", "not retried", "timeouts", each when set), and the attempt
+//  errors, one line each: number, time, worker, kind: message
+void
+zjob_cli_print_policy (const zjob_job_t *job);
+void
+zjob_cli_print_errors (const zjob_job_t *job);
 
 //  A data field (inputs, outputs, metadata) as "LABEL  {json}"
 void
