@@ -32,6 +32,8 @@ zjob_snapshot_take (zjob_snapshot_t *snap, const zjob_job_t *job)
     snap->status = job->status;
     snap->held = job->held;
     snap->attempts = job->attempts;
+    snap->run_at = job->run_at;
+    snap->result_attempt = job->result_attempt;
     snap->progress = job->progress;
     snap->updated_at = job->updated_at;
     snap->queued_at = job->queued_at;
@@ -87,6 +89,8 @@ zjob_snapshot_restore (const zjob_snapshot_t *snap, zjob_job_t *job)
     job->status = snap->status;
     job->held = snap->held;
     job->attempts = snap->attempts;
+    job->run_at = snap->run_at;
+    job->result_attempt = snap->result_attempt;
     job->progress = snap->progress;
     job->updated_at = snap->updated_at;
     job->queued_at = snap->queued_at;

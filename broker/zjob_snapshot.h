@@ -25,6 +25,8 @@ typedef struct {
     uint8_t status;      //  Status before the change
     uint8_t held;        //  Held flag before the change
     uint32_t attempts;   //  Dispatch count
+    uint32_t result_attempt;
+    int64_t run_at;      //  A retry sets it
     float progress;      //  0.0 .. 1.0
     int64_t updated_at;  //  The times, as they were
     int64_t queued_at;
