@@ -44,8 +44,9 @@ typedef enum {
     F_STATUSES,  //  array of status names
     F_FILTER,    //  filter map (s_filter_fields)
     F_SPECS,     //  array of min..max spec maps (s_spec_fields)
-    F_ITEMS      //  array of min..max maps, each checked against
+    F_ITEMS,     //  array of min..max maps, each checked against
                  //  the field's items table
+    F_NUMBER     //  number (float or integer) in min..max
 } s_type_t;
 
 struct _s_table_t;
@@ -87,7 +88,15 @@ enum { SP_WORKFLOW,
        SP_METADATA,
        SP_IDEM,
        SP_MAXA,
-       SP_RUNAT };
+       SP_RUNAT,
+       SP_BACKOFF,
+       SP_BASE,
+       SP_FACTOR,
+       SP_MAX,
+       SP_JITTER,
+       SP_NORETRY,
+       SP_TIMEOUT,
+       SP_HEARTBEAT };
 static const s_field_t s_spec_fields [] = {
     [SP_WORKFLOW] = { "workflow_id", F_NAME, REQ, 0, 0, NULL },
     [SP_INPUTS] = { "inputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
@@ -98,6 +107,16 @@ static const s_field_t s_spec_fields [] = {
     [SP_IDEM] = { "idempotency_key", F_NAME, OPT, 0, 0, NULL },
     [SP_MAXA] = { "max_attempts", F_UINT, OPT, 0, UINT32_MAX, NULL },
     [SP_RUNAT] = { "run_at", F_UINT, OPT, 0, TIME_MAX, NULL },
+    //  The retry policy: absent = the default; a given 0 is "none" for the
+    //  times (UINT32_MAX is the C spec's "none", so not accepted here)
+    [SP_BACKOFF] = { "backoff", F_NAME, OPT, 0, 0, NULL },
+    [SP_BASE] = { "backoff_base_ms", F_UINT, OPT, 0, UINT32_MAX - 1, NULL },
+    [SP_FACTOR] = { "backoff_factor", F_NUMBER, OPT, 1, 100, NULL },
+    [SP_MAX] = { "backoff_max_ms", F_UINT, OPT, 0, UINT32_MAX - 1, NULL },
+    [SP_JITTER] = { "jitter", F_NAME, OPT, 0, 0, NULL },
+    [SP_NORETRY] = { "no_retry", F_NAMES, OPT, 0, ZJOB_NO_RETRY_MAX, NULL },
+    [SP_TIMEOUT] = { "timeout_ms", F_UINT, OPT, 0, UINT32_MAX - 1, NULL },
+    [SP_HEARTBEAT] = { "heartbeat_timeout_ms", F_UINT, OPT, 0, UINT32_MAX - 1, NULL },
 };
 static const s_table_t s_spec_table = TABLE (s_spec_fields);
 
@@ -179,6 +198,8 @@ enum { RE_ID,
        RE_OUTPUTS,
        RE_KIND,
        RE_MESSAGE,
+       RE_ATTEMPT,
+       RE_PERMANENT,
        RE_CREDIT,
        RE_RESULTS };
 static const s_table_t s_result_item_table;
@@ -188,6 +209,8 @@ static const s_field_t s_result [] = {
     [RE_OUTPUTS] = { "outputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
     [RE_KIND] = { "error_kind", F_STR, OPT, 1, ZJOB_NAME_MAX, NULL },
     [RE_MESSAGE] = { "error_message", F_STR, OPT, 0, TEXT_MAX, NULL },
+    [RE_ATTEMPT] = { "attempt", F_UINT, OPT, 0, UINT32_MAX, NULL },
+    [RE_PERMANENT] = { "permanent", F_BOOL, OPT, 0, 0, NULL },
     [RE_CREDIT] = { "credit", F_UINT, OPT, 0, ZJOB_SLOTS_MAX, NULL },
     [RE_RESULTS] = { "results", F_ITEMS, OPT, 1, ZJOB_SLOTS_MAX,
                      &s_result_item_table },
@@ -198,6 +221,8 @@ static const s_field_t s_result_item [] = {
     [RE_OUTPUTS] = { "outputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
     [RE_KIND] = { "error_kind", F_STR, OPT, 1, ZJOB_NAME_MAX, NULL },
     [RE_MESSAGE] = { "error_message", F_STR, OPT, 0, TEXT_MAX, NULL },
+    [RE_ATTEMPT] = { "attempt", F_UINT, OPT, 0, UINT32_MAX, NULL },
+    [RE_PERMANENT] = { "permanent", F_BOOL, OPT, 0, 0, NULL },
 };
 static const s_table_t s_result_item_table = TABLE (s_result_item);
 static const s_field_t s_credit [] = {
@@ -205,6 +230,12 @@ static const s_field_t s_credit [] = {
 };
 static const s_field_t s_reason [] = {
     { "reason", F_STR, OPT, 0, TEXT_MAX, NULL },
+};
+//  CANCEL to a worker: why (absent: a client's cancel), and the attempt
+static const s_field_t s_cancel_worker [] = {
+    { "id", F_ID, REQ, 0, 0, NULL },
+    { "reason", F_NAME, OPT, 0, 0, NULL },
+    { "attempt", F_UINT, OPT, 0, UINT32_MAX, NULL },
 };
 static const s_field_t s_error [] = {
     { "code", F_UINT, REQ, 100, 599, NULL },
@@ -229,6 +260,7 @@ static const s_field_t s_event [] = {
     { "workflows", F_NAMES, OPT, 0, ZJOB_WORKFLOWS_MAX, NULL },
     { "slots", F_UINT, OPT, 0, ZJOB_SLOTS_MAX, NULL },
     { "reason", F_STR, OPT, 0, TEXT_MAX, NULL },
+    { "run_at", F_UINT, OPT, 0, TIME_MAX, NULL },
 };
 
 //  OK reply bodies
@@ -281,6 +313,8 @@ static const s_field_t s_stats_ok [] = {
     { "busy", F_UINT, REQ, 0, UINT64_MAX, NULL },
     { "max_concurrent", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "scheduled", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "retrying", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "dead", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "held_by_limit", F_BOOL, OPT, 0, 0, NULL },
     { "rates", F_MAP, REQ, 0, 0, NULL },
     { "rate_window_ms", F_UINT, REQ, 0, TIME_MAX, NULL },
@@ -360,7 +394,7 @@ static const s_schema_t s_schemas [] = {
     { ZJOB_CMD_JOB, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_job), NO_TABLE, s_post_job },
     { ZJOB_CMD_PAUSE, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only), TABLE (s_id_ok), s_post_worker_target },
     { ZJOB_CMD_RESUME, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only), TABLE (s_id_ok), s_post_worker_target },
-    { ZJOB_CMD_CANCEL, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only), TABLE (s_id_ok), s_post_worker_target },
+    { ZJOB_CMD_CANCEL, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_cancel_worker), TABLE (s_id_ok), s_post_worker_target },
     { ZJOB_CMD_HEARTBEAT, ZJOB_ROUTE_BROKER_WORKER, NO_TABLE, NO_TABLE, NULL },
     { ZJOB_CMD_RECONNECT, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_reason), NO_TABLE, NULL },
     { ZJOB_CMD_DISCONNECT, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_reason), NO_TABLE, NULL },
@@ -660,6 +694,63 @@ s_build_filter (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_filter_t *
     return 0;
 }
 
+//  A given time of 0 is "none" (the C spec's ZJOB_TIMEOUT_NONE)
+static uint32_t
+s_given_ms (const msgpack_object *value)
+{
+    return value->via.u64 ? (uint32_t) value->via.u64 : ZJOB_TIMEOUT_NONE;
+}
+
+//  The retry policy's fields of a spec
+static int
+s_build_policy (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *spec)
+{
+    char name [ZJOB_NAME_MAX + 1];
+    if (v [SP_BACKOFF]) {
+        snprintf (name, sizeof (name), "%.*s", (int) v [SP_BACKOFF]->via.str.size,
+                  v [SP_BACKOFF]->via.str.ptr);
+        int backoff = zjob_backoff_parse (name);
+        s_path_t field = { NULL, "backoff", 0 };
+        if (backoff < 0)
+            return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "fixed or exponential");
+        spec->backoff = (zjob_backoff_t) backoff;
+    }
+    if (v [SP_JITTER]) {
+        snprintf (name, sizeof (name), "%.*s", (int) v [SP_JITTER]->via.str.size,
+                  v [SP_JITTER]->via.str.ptr);
+        int jitter = zjob_jitter_parse (name);
+        s_path_t field = { NULL, "jitter", 0 };
+        if (jitter < 0)
+            return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "full or none");
+        spec->jitter = (zjob_jitter_t) jitter;
+    }
+    if (v [SP_BASE])
+        spec->backoff_base_ms = s_given_ms (v [SP_BASE]);
+    if (v [SP_MAX])  //  0 takes the default: a cap of 0 means nothing
+        spec->backoff_max_ms = (uint32_t) v [SP_MAX]->via.u64;
+    if (v [SP_TIMEOUT])
+        spec->timeout_ms = s_given_ms (v [SP_TIMEOUT]);
+    if (v [SP_HEARTBEAT])
+        spec->heartbeat_timeout_ms = s_given_ms (v [SP_HEARTBEAT]);
+    if (v [SP_FACTOR])
+        spec->backoff_factor = v [SP_FACTOR]->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+            ? (double) v [SP_FACTOR]->via.u64
+            : v [SP_FACTOR]->via.f64;
+    if (v [SP_NORETRY]) {
+        //  Given, even empty: none is retried by kind ([] overrides the
+        //  default list)
+        static const char *const s_empty [1] = { NULL };
+        bool ok = true;
+        spec->no_retry_count = v [SP_NORETRY]->via.array.size;
+        spec->no_retry = spec->no_retry_count
+            ? zjob_proto_zone_strs (ctx->msg->zone, v [SP_NORETRY], &ok)
+            : s_empty;
+        if (!ok)
+            return s_fail_memory (ctx);
+    }
+    return 0;
+}
+
 //  Build one spec from a checked spec map's values
 static int
 s_build_spec (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *spec)
@@ -691,11 +782,12 @@ s_build_spec (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *spec
     }
     if (v [SP_IDEM] && !(spec->idempotency_key = zjob_proto_zone_str (zone, v [SP_IDEM])))
         return s_fail_memory (ctx);
-    if (v [SP_MAXA])
-        spec->max_attempts = (uint32_t) v [SP_MAXA]->via.u64;
+    if (v [SP_MAXA])  //  On the wire 0 is "no limit"
+        spec->max_attempts = v [SP_MAXA]->via.u64 ? (uint32_t) v [SP_MAXA]->via.u64
+                                                  : ZJOB_ATTEMPTS_UNLIMITED;
     if (v [SP_RUNAT])
         spec->run_at = (int64_t) v [SP_RUNAT]->via.u64;
-    return 0;
+    return s_build_policy (ctx, v, spec);
 }
 
 //  Check an array's type and item count
@@ -856,6 +948,21 @@ s_check_value (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field
                 return s_fail_type (ctx, path, "a number", value);
             if (!(number >= 0.0 && number <= 1.0))
                 return s_fail (ctx, path, ZJOB_BAD_REQUEST, "not a number in 0..1");
+            return 0;
+        }
+        case F_NUMBER: {
+            double number;
+            if (value->type == MSGPACK_OBJECT_FLOAT32 || value->type == MSGPACK_OBJECT_FLOAT64)
+                number = value->via.f64;
+            else if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                number = (double) value->via.u64;
+            else
+                return s_fail_type (ctx, path, "a number", value);
+            if (!(number >= (double) field->min && number <= (double) field->max)) {
+                snprintf (problem, sizeof (problem), "%.1f to %.1f, not %g", (double) field->min,
+                          (double) field->max, number);
+                return s_fail (ctx, path, ZJOB_BAD_REQUEST, problem);
+            }
             return 0;
         }
         case F_BOOL:
@@ -1062,6 +1169,9 @@ s_build_result (zjob_proto_ctx_t *ctx, const msgpack_object **v, const s_path_t 
         return s_fail_memory (ctx);
     if (v [RE_MESSAGE] && !(result->error_message = zjob_proto_zone_str (zone, v [RE_MESSAGE])))
         return s_fail_memory (ctx);
+    if (v [RE_ATTEMPT])
+        result->attempt = (uint32_t) v [RE_ATTEMPT]->via.u64;
+    result->permanent = !result->completed && v [RE_PERMANENT] && v [RE_PERMANENT]->via.boolean;
     return 0;
 }
 
@@ -1070,7 +1180,9 @@ static int
 s_post_result (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 {
     const msgpack_object *list = values [RE_RESULTS];
-    if (list && (values [RE_ID] || values [RE_STATUS] || values [RE_OUTPUTS] || values [RE_KIND] || values [RE_MESSAGE]))
+    if (list
+        && (values [RE_ID] || values [RE_STATUS] || values [RE_OUTPUTS] || values [RE_KIND]
+            || values [RE_MESSAGE] || values [RE_ATTEMPT] || values [RE_PERMANENT]))
         return s_fail (ctx, NULL, ZJOB_BAD_REQUEST,
                        "give either one result (id, status...) or results, not both");
     if (!list) {
