@@ -202,6 +202,15 @@ zjob_broker_config_set (zjob_broker_config_t *config, const char *name, const ch
     assert (config);
     if (!name || !value)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "option: name and value required");
+    if (strncmp (name, "workflow/", 9) == 0) {
+        //  workflow/NAME/KEY: one workflow's retry default
+        const char *slash = strchr (name + 9, '/');
+        char workflow [ZJOB_NAME_MAX + 1];
+        if (!slash || slash - (name + 9) > ZJOB_NAME_MAX)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: not workflow/NAME/KEY", name);
+        snprintf (workflow, sizeof (workflow), "%.*s", (int) (slash - (name + 9)), name + 9);
+        return zjob_broker_config_set_workflow (config, workflow, slash + 1, value, err);
+    }
     int rc = s_set_retry (&config->retry, name, value, err);
     if (rc <= 0)
         return rc;

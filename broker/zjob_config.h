@@ -120,7 +120,8 @@ zjob_broker_config_init (zjob_broker_config_t *config);
 //  limit), backoff (fixed, exponential), backoff-base (a duration; 0 = no
 //  delay), backoff-factor (1.0 .. 100.0), backoff-max (a duration),
 //  backoff-jitter (full, none), no-retry (comma-separated error kinds; ""
-//  = none), job-timeout and heartbeat-timeout (durations; 0 = none).
+//  = none), job-timeout and heartbeat-timeout (durations; 0 = none); and
+//  workflow/NAME/KEY, one of those for workflow NAME alone.
 //  Returns 0, or -1 with err filled (ZJOB_BAD_REQUEST) for an unknown
 //  name or a bad value.
 int
