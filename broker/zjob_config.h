@@ -66,8 +66,8 @@ typedef enum {
 //  ZJOB_TIMEOUT_NONE for an explicit "no limit", "none", "0 ms"). The
 //  no_retry list is kept as text in the struct, so that the config stays
 //  plain values.
-#define ZJOB_CONFIG_NO_RETRY_MAX 256   //  bytes of a no-retry list, with the NUL
-#define ZJOB_CONFIG_WORKFLOWS_MAX 32   //  workflows with defaults of their own
+#define ZJOB_CONFIG_NO_RETRY_MAX 256  //  bytes of a no-retry list, with the NUL
+#define ZJOB_CONFIG_WORKFLOWS_MAX 32  //  workflows with defaults of their own
 typedef struct {
     uint32_t max_attempts;
     uint32_t backoff_base_ms;

@@ -35,9 +35,9 @@ typedef enum {
 } zjob_deadline_kind_t;
 
 typedef struct {
-    int64_t at;         //  ms UTC
-    uint32_t attempt;   //  The attempt it was set for
-    uint8_t kind;       //  zjob_deadline_kind_t
+    int64_t at;        //  ms UTC
+    uint32_t attempt;  //  The attempt it was set for
+    uint8_t kind;      //  zjob_deadline_kind_t
     char id [ZJOB_ID_LEN + 1];
 } zjob_deadline_t;
 

@@ -129,7 +129,7 @@ s_streq (const char *a, const char *b)
 
 void
 zjob_mgr_notify (zjob_manager_t *self, zjob_event_t event, const zjob_job_t *job,
-          zjob_status_t old_status)
+                 zjob_status_t old_status)
 {
     if (self->listener)
         self->listener (event, job, old_status, self->listener_arg);
@@ -298,7 +298,7 @@ s_earlier_add (zjob_manager_t *self, const char *id, const char *worker_id, zjob
 
 int
 zjob_mgr_apply (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, const s_edits_t *edits,
-         zjob_error_t *err)
+                zjob_error_t *err)
 {
     int to = zjob_transition ((zjob_status_t) job->status, op, job->held, err);
     if (to < 0)
@@ -309,7 +309,7 @@ zjob_mgr_apply (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, const s_edi
 //  Apply op to job, leading to status to (already decided), with edits
 int
 zjob_mgr_apply_to (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
-            const s_edits_t *edits, zjob_error_t *err)
+                   const s_edits_t *edits, zjob_error_t *err)
 {
     zjob_snapshot_t snap;
     int rc = zjob_snapshot_take (&snap, job);

@@ -145,12 +145,12 @@ typedef struct {
 } zjob_workflow_defaults_t;
 
 typedef struct {
-    size_t max_concurrent;  //  0 = unlimited
-    int64_t retention_ms;   //  For cleanup; 0 = the default
+    size_t max_concurrent;                      //  0 = unlimited
+    int64_t retention_ms;                       //  For cleanup; 0 = the default
     zjob_retry_defaults_t defaults;             //  The broker's
     const zjob_workflow_defaults_t *workflows;  //  Per workflow (copied by
     size_t workflow_count;                      //  zjob_manager_new)
-    uint64_t seed;  //  The backoff's PRNG; 0 = from the clock
+    uint64_t seed;                              //  The backoff's PRNG; 0 = from the clock
 } zjob_manager_config_t;
 
 typedef enum {

@@ -122,8 +122,8 @@ static uint32_t
 s_pick (uint32_t a, uint32_t b, uint32_t c, uint32_t d)
 {
     return a ? a : b ? b
-        : c      ? c
-                 : d;
+        : c          ? c
+                     : d;
 }
 
 //  An explicit "none" (UINT32_MAX) is 0 on the job
@@ -349,7 +349,7 @@ s_timed_out_result (zjob_manager_t *self, const zjob_job_t *job, const char *wor
         size_t size = strcspn (rest + 1, "\n");
         if (attempt ? number == attempt
                     : worker_id && strlen (worker_id) == size
-                        && memcmp (rest + 1, worker_id, size) == 0)
+                    && memcmp (rest + 1, worker_id, size) == 0)
             return true;
     }
     return false;
@@ -403,9 +403,7 @@ s_fail_attempt (zjob_manager_t *self, zjob_job_t *job, const s_failure_t *failur
     bool permanent = failure->permanent || zjob_policy_no_retry (job->policy, kind);
     bool exhausted = job->max_attempts && job->attempts >= job->max_attempts;
     s_edits_t edits = {
-        .set_error = true, .add_error = true, .error_kind = kind,
-        .error_message = failure->message, .error_attempt = failure->attempt,
-        .error_worker = failure->worker_id, .pre_event = failure->pre_event
+        .set_error = true, .add_error = true, .error_kind = kind, .error_message = failure->message, .error_attempt = failure->attempt, .error_worker = failure->worker_id, .pre_event = failure->pre_event
     };
     if (!permanent && !exhausted) {
         uint64_t delay = zjob_retry_delay (job->policy, job->attempts,
@@ -570,9 +568,7 @@ zjob_manager_worker_lost (zjob_manager_t *self, const char *id, zjob_error_t *er
     else if (job->status == ZJOB_RUNNING && job->max_attempts
              && job->attempts >= job->max_attempts) {
         //  A job of an earlier version on its last attempt: failed
-        s_edits_t edits = { .set_error = true, .add_error = true, .error_kind = "worker_lost",
-                            .error_message = "the worker was lost on the last attempt",
-                            .error_attempt = job->attempts, .error_worker = worker_id };
+        s_edits_t edits = { .set_error = true, .add_error = true, .error_kind = "worker_lost", .error_message = "the worker was lost on the last attempt", .error_attempt = job->attempts, .error_worker = worker_id };
         rc = zjob_mgr_apply (self, job, ZJOB_OP_FAIL, &edits, err) ? -1 : ZJOB_LOST_FAILED;
     }
     if (rc == 0 && job->held)

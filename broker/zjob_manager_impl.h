@@ -49,18 +49,18 @@ struct _zjob_manager_t {
     void *listener_arg;                  //  Passed to the listener
 
     //  Failure (zjob_manager_failure.c)
-    zjob_level_t broker_level;   //  The broker's defaults
-    zhashx_t *workflow_levels;   //  workflow id -> zjob_level_t, or NULL if none
-    zhashx_t *policies;          //  signature -> zjob_policy_t (one reference)
-    zjob_policy_t *base_policy;  //  The broker's, for specs and workflows with
-                                 //  nothing of their own (one reference)
-    uint32_t base_max_attempts;  //  Its max_attempts (0 = no limit)
-    uint64_t random;             //  PRNG state (splitmix64)
-    zjob_deadlines_t *deadlines; //  Held jobs' timeouts
-    zhashx_t *timed_out;         //  job id -> "attempt worker\n..." of its
-                                 //  timed-out attempts
-    zhashx_t *avoid;             //  job id -> worker that still has a timed-out
-                                 //  attempt of it (no JOB to it until released)
+    zjob_level_t broker_level;    //  The broker's defaults
+    zhashx_t *workflow_levels;    //  workflow id -> zjob_level_t, or NULL if none
+    zhashx_t *policies;           //  signature -> zjob_policy_t (one reference)
+    zjob_policy_t *base_policy;   //  The broker's, for specs and workflows with
+                                  //  nothing of their own (one reference)
+    uint32_t base_max_attempts;   //  Its max_attempts (0 = no limit)
+    uint64_t random;              //  PRNG state (splitmix64)
+    zjob_deadlines_t *deadlines;  //  Held jobs' timeouts
+    zhashx_t *timed_out;          //  job id -> "attempt worker\n..." of its
+                                  //  timed-out attempts
+    zhashx_t *avoid;              //  job id -> worker that still has a timed-out
+                                  //  attempt of it (no JOB to it until released)
 };
 
 //  What an operation writes into the job besides status and times

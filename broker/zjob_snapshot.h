@@ -22,9 +22,9 @@ extern "C" {
 //  A job's changing fields, copied before a change so that a failed put
 //  can be undone
 typedef struct {
-    uint8_t status;      //  Status before the change
-    uint8_t held;        //  Held flag before the change
-    uint32_t attempts;   //  Dispatch count
+    uint8_t status;     //  Status before the change
+    uint8_t held;       //  Held flag before the change
+    uint32_t attempts;  //  Dispatch count
     uint32_t result_attempt;
     int64_t run_at;      //  A retry sets it
     float progress;      //  0.0 .. 1.0

@@ -346,10 +346,10 @@ s_pack_retry_fields (zjob_packbuf_t *pb, const zjob_job_t *job, const bool has [
             continue;
         s_pack_key (pb, k);
         zjob_packbuf_uint (pb, k == K_BO ? policy->backoff : k == K_BOB ? policy->backoff_base_ms
-                                   : k == K_BOM                   ? policy->backoff_max_ms
-                                   : k == K_BOJ                   ? policy->jitter
-                                   : k == K_TMO                   ? policy->timeout_ms
-                                                                  : policy->heartbeat_timeout_ms);
+                               : k == K_BOM                             ? policy->backoff_max_ms
+                               : k == K_BOJ                             ? policy->jitter
+                               : k == K_TMO                             ? policy->timeout_ms
+                                                                        : policy->heartbeat_timeout_ms);
     }
     if (has [K_BOF]) {
         s_pack_key (pb, K_BOF);
@@ -689,7 +689,7 @@ s_get_policy (const msgpack_object **values, zjob_job_t *job, zjob_error_t *err)
     for (size_t i = 0; i < sizeof (uints) / sizeof (uints [0]); i++) {
         s_key_t k = uints [i];
         uint64_t max = k == K_BO ? ZJOB_BACKOFF_EXPONENTIAL : k == K_BOJ ? ZJOB_JITTER_NONE
-                                                                        : UINT32_MAX;
+                                                                         : UINT32_MAX;
         if (values [k] && s_get_uint (values [k], k, max, &u [k], err))
             return -1;
     }
@@ -721,10 +721,7 @@ s_get_policy (const msgpack_object **values, zjob_job_t *job, zjob_error_t *err)
                 return -1;
     }
     zjob_policy_t values_in = {
-        .backoff_base_ms = (uint32_t) u [K_BOB], .backoff_max_ms = (uint32_t) u [K_BOM],
-        .timeout_ms = (uint32_t) u [K_TMO], .heartbeat_timeout_ms = (uint32_t) u [K_HBT],
-        .backoff_factor = (float) factor, .backoff = (uint8_t) u [K_BO],
-        .jitter = (uint8_t) u [K_BOJ]
+        .backoff_base_ms = (uint32_t) u [K_BOB], .backoff_max_ms = (uint32_t) u [K_BOM], .timeout_ms = (uint32_t) u [K_TMO], .heartbeat_timeout_ms = (uint32_t) u [K_HBT], .backoff_factor = (float) factor, .backoff = (uint8_t) u [K_BO], .jitter = (uint8_t) u [K_BOJ]
     };
     size_t made = 0;
     for (; made < count; made++)

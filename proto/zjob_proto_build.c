@@ -265,9 +265,7 @@ s_pack_spec (zjob_msg_builder_t *self, const zjob_spec_t *spec)
     }
     if (spec->max_attempts) {  //  On the wire 0 is "no limit"
         s_pack_cstr (self, "max_attempts");
-        self->failed |= msgpack_pack_uint32 (pk, spec->max_attempts == ZJOB_ATTEMPTS_UNLIMITED
-                                                     ? 0
-                                                     : spec->max_attempts)
+        self->failed |= msgpack_pack_uint32 (pk, spec->max_attempts == ZJOB_ATTEMPTS_UNLIMITED ? 0 : spec->max_attempts)
             != 0;
     }
     if (spec->run_at > 0) {

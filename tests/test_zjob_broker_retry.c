@@ -48,9 +48,7 @@ s_fail (zsock_t *worker, const char *id, const char *kind, uint32_t attempt, boo
 {
     uint64_t request = ++s_request;
     zjob_msg_begin (s_builder, ZJOB_CMD_RESULT, request);
-    zjob_result_t result = { .id = id, .completed = false, .error_kind = kind,
-                             .error_message = "it broke", .attempt = attempt,
-                             .permanent = permanent };
+    zjob_result_t result = { .id = id, .completed = false, .error_kind = kind, .error_message = "it broke", .attempt = attempt, .permanent = permanent };
     zjob_msg_add_results (s_builder, "results", &result, 1);
     s_send (worker);
     zjob_msg_t *reply = s_expect_keeping_jobs (worker, ZJOB_CMD_OK);
@@ -67,8 +65,7 @@ s_complete (zsock_t *worker, const char *id, uint32_t attempt)
     uint8_t outputs [32];
     size_t size = s_map (outputs, sizeof (outputs), "n", 1);
     zjob_msg_begin (s_builder, ZJOB_CMD_RESULT, ++s_request);
-    zjob_result_t result = { .id = id, .completed = true, .outputs = outputs,
-                             .outputs_size = size, .attempt = attempt };
+    zjob_result_t result = { .id = id, .completed = true, .outputs = outputs, .outputs_size = size, .attempt = attempt };
     zjob_msg_add_results (s_builder, "results", &result, 1);
     s_send (worker);
     zjob_msg_t *reply = s_expect_keeping_jobs (worker, ZJOB_CMD_OK);

@@ -139,11 +139,7 @@ Test (config, retry_defaults)
     cr_assert (config.retry.no_retry_set);
 
     //  Bad values name the option
-    const char *bad [][2] = { { "max-attempts", "-1" },   { "backoff", "linear" },
-                              { "backoff-factor", "0.5" }, { "backoff-factor", "x" },
-                              { "backoff-max", "0" },      { "backoff-jitter", "half" },
-                              { "job-timeout", "soon" },   { "no-retry", "a b" },
-                              { "backoff-base", "60d" } };
+    const char *bad [][2] = { { "max-attempts", "-1" }, { "backoff", "linear" }, { "backoff-factor", "0.5" }, { "backoff-factor", "x" }, { "backoff-max", "0" }, { "backoff-jitter", "half" }, { "job-timeout", "soon" }, { "no-retry", "a b" }, { "backoff-base", "60d" } };
     for (size_t i = 0; i < sizeof (bad) / sizeof (bad [0]); i++) {
         cr_assert_eq (zjob_broker_config_set (&config, bad [i][0], bad [i][1], &err), -1,
                       "%s = %s accepted", bad [i][0], bad [i][1]);

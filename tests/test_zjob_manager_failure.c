@@ -162,8 +162,7 @@ Test (failure, unlimited_attempts_only_when_asked)
 
 Test (failure, the_policy_comes_from_spec_workflow_and_broker_and_is_shared)
 {
-    zjob_retry_defaults_t defaults = { .max_attempts = 7, .backoff_base_ms = 20,
-                                       .timeout_ms = 9000, .no_retry = "" };
+    zjob_retry_defaults_t defaults = { .max_attempts = 7, .backoff_base_ms = 20, .timeout_ms = 9000, .no_retry = "" };
     zjob_workflow_defaults_t workflows [] = {
         { "resize", { .max_attempts = 2, .backoff = ZJOB_BACKOFF_FIXED, .no_retry = "a,b" } }
     };

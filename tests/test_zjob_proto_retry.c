@@ -135,8 +135,7 @@ Test (proto, result_attempt_and_permanent)
     zjob_msg_destroy (&msg);
     //  Batched form, through the builder
     zjob_result_t sent [2] = {
-        { .id = "01JD6ZQ8XKTBV3M9W2N4", .completed = false, .error_kind = "bad_input",
-          .attempt = 1, .permanent = true },
+        { .id = "01JD6ZQ8XKTBV3M9W2N4", .completed = false, .error_kind = "bad_input", .attempt = 1, .permanent = true },
         { .id = "01JD6ZQ8XKTBV3M9W2N5", .completed = true, .attempt = 7, .permanent = true }
     };
     zjob_msg_begin (b, ZJOB_CMD_RESULT, 4);

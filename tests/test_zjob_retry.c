@@ -76,9 +76,7 @@ Test (retry, full_jitter_stays_in_bounds_and_follows_the_seed)
     bool spread = false;
     for (uint32_t n = 1; n <= 8; n++) {
         uint64_t ceiling = zjob_retry_delay (
-            &(zjob_policy_t){ .backoff = ZJOB_BACKOFF_EXPONENTIAL, .backoff_base_ms = 100,
-                              .backoff_factor = 2.0f, .backoff_max_ms = 5000,
-                              .jitter = ZJOB_JITTER_NONE },
+            &(zjob_policy_t){ .backoff = ZJOB_BACKOFF_EXPONENTIAL, .backoff_base_ms = 100, .backoff_factor = 2.0f, .backoff_max_ms = 5000, .jitter = ZJOB_JITTER_NONE },
             n, 0);
         first [n - 1] = zjob_retry_delay (&policy, n, zjob_retry_random (&state));
         cr_assert_leq (first [n - 1], ceiling, "attempt %u: %llu > %llu", n,
