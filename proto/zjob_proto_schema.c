@@ -619,43 +619,6 @@ s_check_str (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_t
     }
 }
 
-//  A NUL-terminated copy of a str object, in the message's zone
-const char *
-zjob_proto_zone_str (msgpack_zone *zone, const msgpack_object *obj)
-{
-    char *copy = (char *) msgpack_zone_malloc_no_align (zone, obj->via.str.size + 1);
-    if (copy) {
-        if (obj->via.str.size)
-            memcpy (copy, obj->via.str.ptr, obj->via.str.size);
-        copy [obj->via.str.size] = 0;
-    }
-    return copy;
-}
-
-//  An array of NUL-terminated copies of an array of str, in the zone;
-//  NULL for an empty array or no memory (*ok false then)
-const char *const *
-zjob_proto_zone_strs (msgpack_zone *zone, const msgpack_object *array, bool *ok)
-{
-    *ok = true;
-    uint32_t count = array->via.array.size;
-    if (count == 0)
-        return NULL;
-    const char **strs = (const char **) msgpack_zone_malloc (zone, count * sizeof (char *));
-    if (!strs) {
-        *ok = false;
-        return NULL;
-    }
-    for (uint32_t i = 0; i < count; i++) {
-        strs [i] = zjob_proto_zone_str (zone, &array->via.array.ptr [i]);
-        if (!strs [i]) {
-            *ok = false;
-            return NULL;
-        }
-    }
-    return strs;
-}
-
 //  The index of the name at obj (a checked str) in a name table
 static int
 s_enum_value (const msgpack_object *obj, const char *(*name_of) (int), int count)
@@ -694,61 +657,17 @@ s_build_filter (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_filter_t *
     return 0;
 }
 
-//  A given time of 0 is "none" (the C spec's ZJOB_TIMEOUT_NONE)
-static uint32_t
-s_given_ms (const msgpack_object *value)
-{
-    return value->via.u64 ? (uint32_t) value->via.u64 : ZJOB_TIMEOUT_NONE;
-}
-
-//  The retry policy's fields of a spec
+//  The retry policy's fields of a spec (zjob_proto_spec_policy)
 static int
 s_build_policy (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *spec)
 {
-    char name [ZJOB_NAME_MAX + 1];
-    if (v [SP_BACKOFF]) {
-        snprintf (name, sizeof (name), "%.*s", (int) v [SP_BACKOFF]->via.str.size,
-                  v [SP_BACKOFF]->via.str.ptr);
-        int backoff = zjob_backoff_parse (name);
-        s_path_t field = { NULL, "backoff", 0 };
-        if (backoff < 0)
-            return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "fixed or exponential");
-        spec->backoff = (zjob_backoff_t) backoff;
-    }
-    if (v [SP_JITTER]) {
-        snprintf (name, sizeof (name), "%.*s", (int) v [SP_JITTER]->via.str.size,
-                  v [SP_JITTER]->via.str.ptr);
-        int jitter = zjob_jitter_parse (name);
-        s_path_t field = { NULL, "jitter", 0 };
-        if (jitter < 0)
-            return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "full or none");
-        spec->jitter = (zjob_jitter_t) jitter;
-    }
-    if (v [SP_BASE])
-        spec->backoff_base_ms = s_given_ms (v [SP_BASE]);
-    if (v [SP_MAX])  //  0 takes the default: a cap of 0 means nothing
-        spec->backoff_max_ms = (uint32_t) v [SP_MAX]->via.u64;
-    if (v [SP_TIMEOUT])
-        spec->timeout_ms = s_given_ms (v [SP_TIMEOUT]);
-    if (v [SP_HEARTBEAT])
-        spec->heartbeat_timeout_ms = s_given_ms (v [SP_HEARTBEAT]);
-    if (v [SP_FACTOR])
-        spec->backoff_factor = v [SP_FACTOR]->type == MSGPACK_OBJECT_POSITIVE_INTEGER
-            ? (double) v [SP_FACTOR]->via.u64
-            : v [SP_FACTOR]->via.f64;
-    if (v [SP_NORETRY]) {
-        //  Given, even empty: none is retried by kind ([] overrides the
-        //  default list)
-        static const char *const s_empty [1] = { NULL };
-        bool ok = true;
-        spec->no_retry_count = v [SP_NORETRY]->via.array.size;
-        spec->no_retry = spec->no_retry_count
-            ? zjob_proto_zone_strs (ctx->msg->zone, v [SP_NORETRY], &ok)
-            : s_empty;
-        if (!ok)
-            return s_fail_memory (ctx);
-    }
-    return 0;
+    const char *bad = zjob_proto_spec_policy (ctx->msg->zone, v + SP_BACKOFF, spec);
+    if (bad && !*bad)
+        return s_fail_memory (ctx);
+    s_path_t field = { NULL, bad, 0 };
+    return bad ? s_fail (ctx, &field, ZJOB_BAD_REQUEST,
+                         streq (bad, "backoff") ? "fixed or exponential" : "full or none")
+               : 0;
 }
 
 //  Build one spec from a checked spec map's values
@@ -1093,14 +1012,6 @@ s_post_list (zjob_proto_ctx_t *ctx, const msgpack_object **values)
             : (size_t) values [LI_OFFSET]->via.u64;
     ctx->msg->has_query = true;
     return 0;
-}
-
-bool
-zjob_proto_filter_empty (const zjob_filter_t *filter)
-{
-    return !filter->status_mask && !filter->workflow_id && !filter->user_id
-        && !filter->tag_count && !filter->created_after && !filter->created_before
-        && filter->scheduled == ZJOB_SCHEDULED_ANY;
 }
 
 static int
