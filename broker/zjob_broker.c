@@ -403,6 +403,14 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
                 s_queue_control (self, holder, ZJOB_CMD_PAUSE, job->id);
             else if (old_status == ZJOB_PAUSED && status == ZJOB_RUNNING)
                 s_queue_control (self, holder, ZJOB_CMD_RESUME, job->id);
+            else if (status == ZJOB_CANCELLED) {
+                //  A client's cancel says so (PROTOCOL.md 10.6)
+                static uint64_t s_cancel_id = 0;
+                zjob_msg_build_cancel (self->side_builder, ++s_cancel_id, job->id, "cancelled",
+                                       job->attempts);
+                s_queue_built_by (self, self->side_builder, S_WORKERS, holder->rid,
+                                  holder->rid_size, s_cancel_id, false);
+            }
             else if (zjob_status_terminal (status))
                 s_queue_control (self, holder, ZJOB_CMD_CANCEL, job->id);
         }

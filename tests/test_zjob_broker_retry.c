@@ -389,3 +389,23 @@ Test (broker, the_defaults_come_from_the_workflow_then_the_broker)
     free (unlimited);
     zsock_destroy (&client);
 }
+
+Test (broker, a_client_cancel_tells_the_worker_why)
+{
+    s_start (NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    zsock_t *worker = s_worker ("w-told", "scan", 1);
+    char *id = zjob_test_submit (client, "scan", NULL, NULL);
+    zjob_job_t *job = s_take (worker, S_WAIT);
+    cr_assert_not_null (job);
+    zjob_job_destroy (&job);
+    cr_assert_eq (s_operate (client, ZJOB_CMD_CANCEL, id, NULL, 0), ZJOB_OK);
+    zjob_msg_t *cancel = s_cancel (worker);
+    cr_assert_str_eq (zjob_msg_str (cancel, "id"), id);
+    cr_assert_str_eq (zjob_msg_str (cancel, "reason"), "cancelled");
+    cr_assert_eq (zjob_msg_uint (cancel, "attempt", 0), 1);
+    s_let_go (worker, &cancel);
+    free (id);
+    zsock_destroy (&worker);
+    zsock_destroy (&client);
+}
