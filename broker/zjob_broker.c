@@ -189,7 +189,7 @@ typedef struct {
 //  --------------------------------------------------------------------------
 //  The registry's callbacks: a lost worker's jobs, a worker leaving
 
-//  A job whose worker is gone: requeued, or failed on its last attempt
+//  A job whose worker is gone: a failed attempt, retried or failed for good
 static void
 s_job_lost (const char *job_id, void *arg)
 {
