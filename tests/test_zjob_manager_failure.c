@@ -416,3 +416,73 @@ Test (failure, a_job_without_a_policy_keeps_the_old_rules)
     cr_assert_eq (s_status (manager, id), ZJOB_FAILED);
     zjob_manager_destroy (&manager);
 }
+
+Test (failure, a_lost_worker_can_take_back_a_job_whose_retry_waits_for_its_backoff)
+{
+    zjob_retry_defaults_t defaults = { .backoff_base_ms = 60000, .jitter = ZJOB_JITTER_NONE };
+    zjob_manager_t *manager = s_manager_with (&defaults, NULL, 0);
+    zjob_spec_t spec = s_spec ("wf", ZJOB_PRIORITY_UNSET);
+    char id [ZJOB_ID_LEN + 1], taken [ZJOB_ID_LEN + 1];
+    zjob_error_t err = { 0, "" };
+    s_make (manager, &spec, id);
+    s_take (manager, "w1", taken);
+    cr_assert_eq (zjob_manager_worker_lost (manager, id, &err), ZJOB_LOST_REQUEUED);
+    cr_assert_eq (zjob_manager_retrying (manager), 1, "the retry waits in the scheduled set");
+    //  The worker comes back with the job: it adopts it out of the set
+    zjob_job_t *job = zjob_manager_adopt (manager, id, "w1", &err);
+    cr_assert_not_null (job, "%s", err.text);
+    cr_assert_eq (job->status, ZJOB_RUNNING);
+    cr_assert_eq (job->attempts, 1, "the attempt goes on");
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_manager_retrying (manager), 0);
+    cr_assert_eq (zjob_manager_scheduled (manager), 0);
+    s_assert_counts (manager);
+    //  Lost again, and its result comes late: it still counts
+    cr_assert_eq (zjob_manager_worker_lost (manager, id, &err), ZJOB_LOST_REQUEUED);
+    cr_assert_eq (zjob_manager_finish_attempt (manager, id, "w1", NULL, 0, true, s_outputs,
+                                               sizeof (s_outputs), NULL, NULL, 1, false, &err),
+                  1, "%s", err.text);
+    job = s_get (manager, id);
+    cr_assert_eq (job->status, ZJOB_COMPLETED);
+    cr_assert_eq (job->result_attempt, 1);
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_manager_retrying (manager), 0);
+    s_assert_counts (manager);
+    zjob_manager_destroy (&manager);
+}
+
+Test (failure, a_retry_survives_a_restart_on_a_file_store)
+{
+    char *dir = s_tmpdir ();
+    char spec_text [1100];
+    snprintf (spec_text, sizeof (spec_text), "file:%s", dir);
+    zjob_error_t err = { 0, "" };
+    zjob_manager_config_t config = {
+        .defaults = { .backoff_base_ms = 60000, .jitter = ZJOB_JITTER_NONE }, .seed = 3
+    };
+    zjob_manager_t *manager = zjob_manager_open (spec_text, &config, &err);
+    cr_assert_not_null (manager, "%s", err.text);
+    zjob_spec_t spec = s_spec ("wf", ZJOB_PRIORITY_UNSET);
+    char id [ZJOB_ID_LEN + 1], taken [ZJOB_ID_LEN + 1];
+    s_make (manager, &spec, id);
+    s_take (manager, "w1", taken);
+    cr_assert_eq (s_fail (manager, id, "w1", "boom", 1, false), 1);
+    zjob_job_t *job = s_get (manager, id);
+    int64_t run_at = job->run_at;
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_manager_sync (manager, &err), 0);
+    zjob_manager_destroy (&manager);
+    manager = zjob_manager_open (spec_text, &config, &err);
+    cr_assert_not_null (manager, "%s", err.text);
+    job = s_get (manager, id);
+    cr_assert_eq (job->status, ZJOB_QUEUED);
+    cr_assert_eq (job->run_at, run_at);
+    cr_assert_eq (zjob_job_error_count (job), 1);
+    cr_assert_eq (job->max_attempts, 3);
+    cr_assert_eq (zjob_job_backoff_base_ms (job), 60000);
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_manager_retrying (manager), 1, "back in the scheduled set");
+    cr_assert_null (zjob_manager_take (manager, NULL, 0, "w2"), "run at once after a restart");
+    zjob_manager_destroy (&manager);
+    s_tmpdir_remove (&dir);
+}
