@@ -17,9 +17,12 @@
     Everything the broker does happens in a loop pass:
 
       1. poll, with a timeout that ends at the next heartbeat tick, the
-         next disconnect re-check, or when the next scheduled job is due,
-         whichever comes first; then promote the scheduled jobs that are
-         due (zjob_manager_promote) into the ready queue;
+         next disconnect re-check, when the next scheduled job is due, or
+         when the next held job times out, whichever comes first; then
+         promote the scheduled jobs that are due (zjob_manager_promote)
+         into the ready queue, and time out at most ZJOB_EXPIRE_STEP held
+         jobs (zjob_manager_expire_step: each retried or failed by its
+         policy, its worker sent CANCEL {id, reason, attempt});
       2. drain: read what is readable on each socket without blocking, at
          most `batch` messages per socket (workers first: their results
          free the credit that new jobs need, and jobs already durable
@@ -167,6 +170,9 @@ typedef struct {
                                       //  signal (see the banner)
     uint64_t dropped;                 //  Messages dropped without a reply
     bool terminated;                  //  $TERM seen
+    bool expiring;                    //  In zjob_manager_expire_step: the
+                                      //  expiry sends the worker its CANCEL
+    bool expire_more;                 //  Timed-out jobs left for the next pass
 } s_broker_t;
 
 //  Logging, filtered by level before any formatting
@@ -183,11 +189,20 @@ typedef struct {
 //  --------------------------------------------------------------------------
 //  The registry's callbacks: a lost worker's jobs, a worker leaving
 
-//  A job whose worker is gone: requeued, or failed on its last attempt
+//  A job whose worker is gone: a failed attempt, retried or failed for good
 static void
 s_job_lost (const char *job_id, void *arg)
 {
     s_broker_t *self = (s_broker_t *) arg;
+    const char *stale = strchr (job_id, '~');
+    if (stale) {
+        //  A timed-out attempt it still had: the job is free of it
+        char id [ZJOB_ID_LEN + 1];
+        snprintf (id, sizeof (id), "%.*s", (int) (stale - job_id), job_id);
+        zjob_manager_attempt_released (self->manager, id, NULL);
+        self->dispatch_needed = true;
+        return;
+    }
     zjob_error_t err;
     if (zjob_manager_worker_lost (self->manager, job_id, &err) < 0
         && err.code != ZJOB_NOT_FOUND)
@@ -354,7 +369,17 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
 {
     s_broker_t *self = (s_broker_t *) arg;
     self->dirty = true;
-    if (event == ZJOB_EVENT_STATUS) {
+    if (event == ZJOB_EVENT_TIMED_OUT) {
+        zjob_publisher_job_reason (self->publisher, "timed_out", job, -1, job->error_kind);
+        return;
+    }
+    if (event == ZJOB_EVENT_DEAD_EXHAUSTED || event == ZJOB_EVENT_DEAD_PERMANENT) {
+        zjob_publisher_job_reason (self->publisher, "dead", job, -1,
+                                   event == ZJOB_EVENT_DEAD_PERMANENT ? "permanent"
+                                                                      : "exhausted");
+        return;
+    }
+    if (event == ZJOB_EVENT_STATUS || event == ZJOB_EVENT_RETRYING) {
         zjob_status_t status = (zjob_status_t) job->status;
         //  A job to hand out, or (under max_concurrent) a held job let go:
         //  finished, cancelled or requeued, running or paused. A walk that
@@ -372,16 +397,27 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
         s_worker_t *holder = old_status == ZJOB_RUNNING || old_status == ZJOB_PAUSED
             ? zjob_registry_holder (self->registry, job->id)
             : NULL;
-        if (holder && !holder->dead) {
+        //  (A timed-out job's CANCEL, with its reason, is s_expired's)
+        if (holder && !holder->dead && !self->expiring) {
             if (old_status == ZJOB_RUNNING && status == ZJOB_PAUSED)
                 s_queue_control (self, holder, ZJOB_CMD_PAUSE, job->id);
             else if (old_status == ZJOB_PAUSED && status == ZJOB_RUNNING)
                 s_queue_control (self, holder, ZJOB_CMD_RESUME, job->id);
+            else if (status == ZJOB_CANCELLED) {
+                //  A client's cancel says so (PROTOCOL.md 10.6)
+                static uint64_t s_cancel_id = 0;
+                zjob_msg_build_cancel (self->side_builder, ++s_cancel_id, job->id, "cancelled",
+                                       job->attempts);
+                s_queue_built_by (self, self->side_builder, S_WORKERS, holder->rid,
+                                  holder->rid_size, s_cancel_id, false);
+            }
             else if (zjob_status_terminal (status))
                 s_queue_control (self, holder, ZJOB_CMD_CANCEL, job->id);
         }
         //  A new job's first event has no old status (PROTOCOL.md 11.2)
-        zjob_publisher_job (self->publisher, zjob_status_name (status), job,
+        zjob_publisher_job (self->publisher,
+                            event == ZJOB_EVENT_RETRYING ? "retrying" : zjob_status_name (status),
+                            job,
                             zjob_clients_creating (self->clients_handler) ? -1
                                                                           : (int) old_status);
     }
@@ -389,6 +425,52 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
         zjob_publisher_job (self->publisher, "progress", job, -1);
     else
         zjob_publisher_job (self->publisher, "deleted", job, -1);
+}
+
+
+//  A held job timed out (zjob_manager_expire_step has retried or failed
+//  it): its worker is told to stop, as for a client's cancel of a held
+//  job, with the reason and the attempt. It still has the attempt until
+//  it answers, so its slot stays busy (zjob_registry_hold_stale) and the
+//  manager does not give it the job again meanwhile.
+static void
+s_expired (const zjob_job_t *job, const char *worker_id, uint32_t attempt, const char *reason,
+           void *arg)
+{
+    s_broker_t *self = (s_broker_t *) arg;
+    self->dispatch_needed = true;
+    s_worker_t *holder = zjob_registry_holder (self->registry, job->id);
+    if (!holder || holder->dead || !streq (holder->worker_id, worker_id)
+        || zjob_registry_hold_stale (self->registry, holder, job->id)) {
+        //  Nobody (alive) has it: nothing to wait for
+        zjob_manager_attempt_released (self->manager, job->id, worker_id);
+        if (holder && !holder->dead && streq (holder->worker_id, worker_id))
+            s_log_warning (self, "zjob_broker: out of memory holding job %s's attempt",
+                           job->id);
+        return;
+    }
+    static uint64_t s_expire_id = 0;
+    zjob_msg_build_cancel (self->side_builder, ++s_expire_id, job->id, reason, attempt);
+    s_queue_built_by (self, self->side_builder, S_WORKERS, holder->rid, holder->rid_size,
+                      s_expire_id, false);
+    s_log_info (self, "zjob_broker: job %s attempt %u on worker %s: %s", job->id,
+                (unsigned) attempt, worker_id, reason);
+}
+
+//  One bounded step of timeouts, when one is due
+static void
+s_expire (s_broker_t *self)
+{
+    int64_t now = zjob_clock_ms ();
+    int64_t deadline = zjob_manager_next_deadline (self->manager);
+    self->expire_more = false;
+    if (!deadline || deadline > now)
+        return;
+    self->expiring = true;
+    self->expire_more = zjob_manager_expire_step (self->manager, now, ZJOB_EXPIRE_STEP,
+                                                  s_expired, self)
+        > 0;
+    self->expiring = false;
 }
 
 
@@ -809,6 +891,10 @@ s_broker_start (s_broker_t *self)
     zjob_manager_config_t manager_config = {
         .max_concurrent = config->max_concurrent, .retention_ms = config->retention_ms
     };
+    zjob_workflow_defaults_t workflows [ZJOB_CONFIG_WORKFLOWS_MAX];
+    manager_config.workflows = workflows;
+    manager_config.workflow_count = zjob_broker_config_retry (config, &manager_config.defaults,
+                                                              workflows);
     self->manager = zjob_manager_open (spec, &manager_config, err);
     if (!self->manager)
         return -1;
@@ -887,6 +973,8 @@ s_broker_pass (s_broker_t *self)
     //  only: nothing to commit)
     if (zjob_manager_promote (self->manager, zjob_clock_ms ()) > 0)
         self->dispatch_needed = true;
+    //  Held jobs past their timeout: retried or failed, their workers told
+    s_expire (self);
     //  Workers first: their results free the credit that submits use,
     //  and jobs already durable refill it at once (each RESULT refills
     //  its own credit before its results are applied), not after a batch
@@ -989,6 +1077,12 @@ zjob_broker_actor (zsock_t *pipe, void *args)
         int64_t due = zjob_manager_next_due (self->manager);
         if (due && due - zjob_clock_ms () < timeout)
             timeout = due > zjob_clock_ms () ? due - zjob_clock_ms () : 0;
+        //  And when the next held job times out
+        int64_t deadline = zjob_manager_next_deadline (self->manager);
+        if (deadline && deadline - zjob_clock_ms () < timeout)
+            timeout = deadline > zjob_clock_ms () ? deadline - zjob_clock_ms () : 0;
+        if (self->expire_more)
+            timeout = 0;
         //  Wake when the reclaim window ends, if something waits for it
         if (self->hold_until && self->dispatch_needed
             && self->hold_until - zjob_mono_ms () < timeout)

@@ -518,6 +518,8 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
         stats.active = zjob_manager_active (self->manager);
         stats.max_concurrent = zjob_manager_max_concurrent (self->manager);
         stats.scheduled = zjob_manager_scheduled (self->manager);
+        stats.retrying = zjob_manager_retrying (self->manager);
+        stats.dead = stats.by_status [ZJOB_FAILED];  //  Failed is failed for good
         uint64_t credit = 0;
         zjob_registry_worker_t *worker = zjob_registry_first (self->registry);
         for (; worker; worker = zjob_registry_next (self->registry)) {

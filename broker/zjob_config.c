@@ -78,6 +78,123 @@ s_set_number (int64_t *number, int64_t min, int64_t max, const char *name,
     return 0;
 }
 
+//  A duration in ms that fits a uint32 (0 allowed when zero_ok, as
+//  ZJOB_TIMEOUT_NONE: "none"/"no delay")
+static int
+s_set_ms (uint32_t *field, bool zero_ok, const char *name, const char *value, zjob_error_t *err)
+{
+    int64_t msecs = zjob_duration_parse (value);
+    if (msecs < (zero_ok ? 0 : 1) || msecs >= UINT32_MAX)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: '%s' is not a duration%s", name,
+                               value, zero_ok ? "" : " over 0");
+    *field = msecs == 0 ? ZJOB_TIMEOUT_NONE : (uint32_t) msecs;
+    return 0;
+}
+
+//  A no-retry list: comma-separated names, at most ZJOB_NO_RETRY_MAX
+static int
+s_set_kinds (zjob_config_retry_t *retry, const char *value, zjob_error_t *err)
+{
+    if (strlen (value) >= sizeof (retry->no_retry))
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "no-retry: longer than %d bytes",
+                               ZJOB_CONFIG_NO_RETRY_MAX - 1);
+    int count = 0;
+    for (const char *cursor = value; *cursor;) {
+        size_t len = strcspn (cursor, ",");
+        char kind [ZJOB_NAME_MAX + 1];
+        snprintf (kind, sizeof (kind), "%.*s", (int) len, cursor);
+        if (len > ZJOB_NAME_MAX || !zjob_name_valid (kind))
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "no-retry: '%.*s' is not an error kind",
+                                   (int) len, cursor);
+        if (++count > ZJOB_NO_RETRY_MAX)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "no-retry: more than %d kinds",
+                                   ZJOB_NO_RETRY_MAX);
+        cursor += len + (cursor [len] == ',');
+    }
+    snprintf (retry->no_retry, sizeof (retry->no_retry), "%s", value);
+    retry->no_retry_set = true;
+    return 0;
+}
+
+//  Set one retry default; 1 if name is not one of them
+static int
+s_set_retry (zjob_config_retry_t *retry, const char *name, const char *value, zjob_error_t *err)
+{
+    int64_t number = 0;
+    if (streq (name, "max-attempts")) {
+        if (s_set_number (&number, 0, 1000000, name, value, err))
+            return -1;
+        retry->max_attempts = number ? (uint32_t) number : ZJOB_ATTEMPTS_UNLIMITED;
+        return 0;
+    }
+    if (streq (name, "backoff") || streq (name, "backoff-jitter")) {
+        bool backoff = streq (name, "backoff");
+        int parsed = backoff ? zjob_backoff_parse (value) : zjob_jitter_parse (value);
+        if (parsed < 0)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: '%s' is not %s", name, value,
+                                   backoff ? "fixed or exponential" : "full or none");
+        *(backoff ? &retry->backoff : &retry->jitter) = (uint8_t) parsed;
+        return 0;
+    }
+    if (streq (name, "backoff-factor")) {
+        char *end = NULL;
+        double factor = strtod (value, &end);
+        if (end == value || *end || !(factor >= 1.0 && factor <= 100.0))
+            return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                   "backoff-factor: 1.0 to 100.0, not '%s'", value);
+        retry->backoff_factor = factor;
+        return 0;
+    }
+    if (streq (name, "backoff-base"))
+        return s_set_ms (&retry->backoff_base_ms, true, name, value, err);
+    if (streq (name, "backoff-max"))
+        return s_set_ms (&retry->backoff_max_ms, false, name, value, err);
+    if (streq (name, "job-timeout"))
+        return s_set_ms (&retry->timeout_ms, true, name, value, err);
+    if (streq (name, "heartbeat-timeout"))
+        return s_set_ms (&retry->heartbeat_timeout_ms, true, name, value, err);
+    if (streq (name, "no-retry"))
+        return s_set_kinds (retry, value, err);
+    return 1;
+}
+
+int
+zjob_broker_config_set_workflow (zjob_broker_config_t *config, const char *workflow,
+                                 const char *name, const char *value, zjob_error_t *err)
+{
+    assert (config);
+    if (!workflow || !zjob_name_valid (workflow))
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "workflow: '%s' is not a workflow id",
+                               workflow ? workflow : "");
+    if (!name || !value)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "option: name and value required");
+    size_t index = 0;
+    while (index < config->workflow_count
+           && !streq (config->workflows [index].workflow_id, workflow))
+        index++;
+    if (index == ZJOB_CONFIG_WORKFLOWS_MAX)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "workflow %s: more than %d workflows",
+                               workflow, ZJOB_CONFIG_WORKFLOWS_MAX);
+    zjob_config_workflow_t entry;
+    if (index < config->workflow_count)
+        entry = config->workflows [index];
+    else {
+        memset (&entry, 0, sizeof (entry));
+        snprintf (entry.workflow_id, sizeof (entry.workflow_id), "%s", workflow);
+    }
+    zjob_error_t cause;
+    int rc = s_set_retry (&entry.retry, name, value, &cause);
+    if (rc > 0)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "workflow %s: unknown option '%s'",
+                               workflow, name);
+    if (rc < 0)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "workflow %s: %s", workflow, cause.text);
+    config->workflows [index] = entry;
+    if (index == config->workflow_count)
+        config->workflow_count++;
+    return 0;
+}
+
 int
 zjob_broker_config_set (zjob_broker_config_t *config, const char *name, const char *value,
                         zjob_error_t *err)
@@ -85,6 +202,18 @@ zjob_broker_config_set (zjob_broker_config_t *config, const char *name, const ch
     assert (config);
     if (!name || !value)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "option: name and value required");
+    if (strncmp (name, "workflow/", 9) == 0) {
+        //  workflow/NAME/KEY: one workflow's retry default
+        const char *slash = strchr (name + 9, '/');
+        char workflow [ZJOB_NAME_MAX + 1];
+        if (!slash || slash - (name + 9) > ZJOB_NAME_MAX)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: not workflow/NAME/KEY", name);
+        snprintf (workflow, sizeof (workflow), "%.*s", (int) (slash - (name + 9)), name + 9);
+        return zjob_broker_config_set_workflow (config, workflow, slash + 1, value, err);
+    }
+    int rc = s_set_retry (&config->retry, name, value, err);
+    if (rc <= 0)
+        return rc;
     int64_t number = 0;
     if (streq (name, "clients"))
         return s_set_text (config->clients, sizeof (config->clients), name, value, err);
@@ -147,6 +276,29 @@ zjob_broker_config_set (zjob_broker_config_t *config, const char *name, const ch
     return zjob_error_set (err, ZJOB_BAD_REQUEST, "unknown option '%s'", name);
 }
 
+//  A "workflow" section: one section per workflow, of retry defaults
+static int
+s_load_workflows (zjob_broker_config_t *config, zconfig_t *section, const char *path,
+                  zjob_error_t *err)
+{
+    zconfig_t *workflow = zconfig_child (section);
+    for (; workflow; workflow = zconfig_next (workflow)) {
+        zconfig_t *item = zconfig_child (workflow);
+        for (; item; item = zconfig_next (item)) {
+            const char *value = zconfig_value (item);
+            zjob_error_t cause;
+            if (zconfig_child (item)
+                || zjob_broker_config_set_workflow (config, zconfig_name (workflow),
+                                                    zconfig_name (item), value ? value : "",
+                                                    &cause))
+                return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: %s", path,
+                                       zconfig_child (item) ? "a workflow's option is a section"
+                                                            : cause.text);
+        }
+    }
+    return 0;
+}
+
 //  Apply every key under section as an option
 static int
 s_load_section (zjob_broker_config_t *config, zconfig_t *section, const char *path,
@@ -157,6 +309,11 @@ s_load_section (zjob_broker_config_t *config, zconfig_t *section, const char *pa
         const char *name = zconfig_name (item);
         if (streq (name, "broker") && section != NULL && zconfig_child (item)) {
             if (s_load_section (config, item, path, err))
+                return -1;
+            continue;
+        }
+        if (streq (name, "workflow") && zconfig_child (item)) {
+            if (s_load_workflows (config, item, path, err))
                 return -1;
             continue;
         }
@@ -184,4 +341,32 @@ zjob_broker_config_load (zjob_broker_config_t *config, const char *path, zjob_er
     int rc = s_load_section (config, root, path, err);
     zconfig_destroy (&root);
     return rc;
+}
+
+//  One level's defaults as the manager takes them (no_retry borrowed)
+static void
+s_retry_defaults (const zjob_config_retry_t *retry, zjob_retry_defaults_t *defaults)
+{
+    defaults->max_attempts = retry->max_attempts;
+    defaults->backoff = (zjob_backoff_t) retry->backoff;
+    defaults->backoff_base_ms = retry->backoff_base_ms;
+    defaults->backoff_factor = retry->backoff_factor;
+    defaults->backoff_max_ms = retry->backoff_max_ms;
+    defaults->jitter = (zjob_jitter_t) retry->jitter;
+    defaults->no_retry = retry->no_retry_set ? retry->no_retry : NULL;
+    defaults->timeout_ms = retry->timeout_ms;
+    defaults->heartbeat_timeout_ms = retry->heartbeat_timeout_ms;
+}
+
+size_t
+zjob_broker_config_retry (const zjob_broker_config_t *config, zjob_retry_defaults_t *defaults,
+                          zjob_workflow_defaults_t *workflows)
+{
+    assert (config && defaults && workflows);
+    s_retry_defaults (&config->retry, defaults);
+    for (size_t index = 0; index < config->workflow_count; index++) {
+        workflows [index].workflow_id = config->workflows [index].workflow_id;
+        s_retry_defaults (&config->workflows [index].retry, &workflows [index].defaults);
+    }
+    return config->workflow_count;
 }

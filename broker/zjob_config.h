@@ -20,6 +20,8 @@
 
 #include <czmq.h>
 #include "zjob_error.h"
+#include "zjob_job.h"
+#include "zjob_manager.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -58,8 +60,36 @@ typedef enum {
 #define ZJOB_BROKER_ENDPOINT_MAX 256  //  bytes in an endpoint, with the NUL
 #define ZJOB_BROKER_PATH_MAX 1024     //  bytes in a store spec or a path
 
+//  The retry defaults of the broker or of one workflow, as configured:
+//  zero is unset (the next level decides: workflow, then broker, then
+//  built-in); the manager's conventions (ZJOB_ATTEMPTS_UNLIMITED and
+//  ZJOB_TIMEOUT_NONE for an explicit "no limit", "none", "0 ms"). The
+//  no_retry list is kept as text in the struct, so that the config stays
+//  plain values.
+#define ZJOB_CONFIG_NO_RETRY_MAX 256  //  bytes of a no-retry list, with the NUL
+#define ZJOB_CONFIG_WORKFLOWS_MAX 32  //  workflows with defaults of their own
+typedef struct {
+    uint32_t max_attempts;
+    uint32_t backoff_base_ms;
+    uint32_t backoff_max_ms;
+    uint32_t timeout_ms;
+    uint32_t heartbeat_timeout_ms;
+    double backoff_factor;
+    uint8_t backoff;  //  zjob_backoff_t
+    uint8_t jitter;   //  zjob_jitter_t
+    bool no_retry_set;
+    char no_retry [ZJOB_CONFIG_NO_RETRY_MAX];  //  "kind,kind"
+} zjob_config_retry_t;
+
+typedef struct {
+    char workflow_id [ZJOB_NAME_MAX + 1];
+    zjob_config_retry_t retry;
+} zjob_config_workflow_t;
+
 //  What the broker is started with. Plain values, so that a config is
-//  copied by assignment and needs no destructor.
+//  copied by assignment and needs no destructor (the per-workflow
+//  defaults are a bounded array for that reason: ZJOB_CONFIG_WORKFLOWS_MAX
+//  workflows, about 14 KB).
 typedef struct {
     char clients [ZJOB_BROKER_ENDPOINT_MAX];  //  Client ROUTER endpoint to bind
     char workers [ZJOB_BROKER_ENDPOINT_MAX];  //  Worker ROUTER endpoint to bind
@@ -73,6 +103,9 @@ typedef struct {
     size_t batch;                             //  Messages per socket per loop pass
     int64_t max_message;                      //  bytes; ZMQ_MAXMSGSIZE on the ROUTERs
     int64_t retention_ms;                     //  Terminal jobs kept this long; 0 = default
+    zjob_config_retry_t retry;                //  The broker's retry defaults
+    zjob_config_workflow_t workflows [ZJOB_CONFIG_WORKFLOWS_MAX];
+    size_t workflow_count;  //  Workflows with defaults of their own
 } zjob_broker_config_t;
 
 //  Fill config with the defaults above.
@@ -83,21 +116,48 @@ zjob_broker_config_init (zjob_broker_config_t *config);
 //  clients, workers, events, store, data-dir, max-concurrent, heartbeat
 //  (a duration: "500ms", "1s"), liveness, log-level (error, warning, info,
 //  debug), batch, max-message (bytes, 4096 up to the protocol's 16 MiB),
-//  retention (a duration).
+//  retention (a duration); and the retry defaults: max-attempts (0 = no
+//  limit), backoff (fixed, exponential), backoff-base (a duration; 0 = no
+//  delay), backoff-factor (1.0 .. 100.0), backoff-max (a duration),
+//  backoff-jitter (full, none), no-retry (comma-separated error kinds; ""
+//  = none), job-timeout and heartbeat-timeout (durations; 0 = none); and
+//  workflow/NAME/KEY, one of those for workflow NAME alone.
 //  Returns 0, or -1 with err filled (ZJOB_BAD_REQUEST) for an unknown
 //  name or a bad value.
 int
 zjob_broker_config_set (zjob_broker_config_t *config, const char *name, const char *value,
                         zjob_error_t *err);
 
+//  Set one retry default (a name of the list above, from max-attempts on)
+//  for workflow alone. Returns 0, or -1 with err filled for a bad name or
+//  value, or more than ZJOB_CONFIG_WORKFLOWS_MAX workflows.
+int
+zjob_broker_config_set_workflow (zjob_broker_config_t *config, const char *workflow,
+                                 const char *name, const char *value, zjob_error_t *err);
+
 //  Load options from a ZPL file (CZMQ zconfig): every key under a
-//  "broker" section, or at the top level, is an option as above, e.g.
+//  "broker" section, or at the top level, is an option as above, and a
+//  "workflow" section holds one section per workflow of its own retry
+//  defaults, e.g.
 //      broker
 //          clients = "tcp://127.0.0.1:5570"
 //          store = "file:/var/lib/zjob?fsync=always"
+//          max-attempts = 5
+//      workflow
+//          resize
+//              max-attempts = 10
+//              job-timeout = 30s
 //  Returns 0, or -1 with err filled for an unreadable file or a bad option.
 int
 zjob_broker_config_load (zjob_broker_config_t *config, const char *path, zjob_error_t *err);
+
+//  The retry defaults of config as the manager takes them: the broker's
+//  into defaults, each workflow's into workflows (room for
+//  ZJOB_CONFIG_WORKFLOWS_MAX). Strings are borrowed from config. Returns
+//  the number of workflows.
+size_t
+zjob_broker_config_retry (const zjob_broker_config_t *config, zjob_retry_defaults_t *defaults,
+                          zjob_workflow_defaults_t *workflows);
 
 //  Name of a log level, and its parse (-1 for an unknown name).
 const char *

@@ -49,7 +49,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include "zjob_manager.h"
+#include "zjob_manager_impl.h"
 #include "zjob_keyindex.h"
 #include "zjob_queue.h"
 #include "zjob_tally.h"
@@ -58,30 +58,6 @@
 #include "zjob_recovery.h"
 #include "zjob_expiry.h"
 #include "zjob_times.h"
-
-//  A job a worker holds
-typedef struct {
-    zjob_job_t *job;  //  One reference
-} s_held_t;
-
-
-struct _zjob_manager_t {
-    zjob_store_t *store;                 //  The jobs; owned
-    size_t max_concurrent;               //  Held jobs at most; 0 = unlimited
-    int64_t retention_ms;                //  How long terminal jobs are kept
-    zjob_queue_t *queue;                 //  Ready lists and scheduled set
-    zhashx_t *held;                      //  job id -> s_held_t
-    zjob_keyindex_t *keys;               //  idempotency key -> job id
-    zjob_tally_t *tally;                 //  Stored jobs per status and per workflow
-    zjob_expiry_t *expiry;               //  Terminal jobs by completed_at, for cleanup
-    zhashx_t *provisional;               //  job id -> zjob_requeue_t, for queued jobs
-                                         //  requeued while their worker may still run them
-    zhashx_t *earlier;                   //  job id -> workers of its earlier attempts
-                                         //  ("a\nb\n"), for jobs given to more than one
-    zjob_manager_listener_fn *listener;  //  Hears every change, or NULL
-    void *listener_arg;                  //  Passed to the listener
-};
-
 
 //  --------------------------------------------------------------------------
 //  Small helpers
@@ -107,7 +83,6 @@ s_held_destroy (void **item_p)
 //  The idempotency key index: key -> job id, for jobs that carry a key.
 //  The index keeps a hash of each key, not the key: an entry is confirmed
 //  by looking its job up (zjob_keyindex.h).
-static zjob_job_t *s_lookup (zjob_manager_t *self, const char *id, zjob_error_t *err);
 
 typedef struct {
     zjob_manager_t *self;
@@ -118,7 +93,7 @@ static bool
 s_key_match (const char *id, const char *key, void *arg)
 {
     s_key_search_t *search = (s_key_search_t *) arg;
-    zjob_job_t *job = s_lookup (search->self, id, NULL);
+    zjob_job_t *job = zjob_mgr_lookup (search->self, id, NULL);
     bool match = job && job->idempotency_key && streq (job->idempotency_key, key);
     if (match && !search->job)
         search->job = job;  //  Kept for zjob_manager_find_key
@@ -153,9 +128,9 @@ s_streq (const char *a, const char *b)
     return strcmp (a, b) == 0;
 }
 
-static void
-s_notify (zjob_manager_t *self, zjob_event_t event, const zjob_job_t *job,
-          zjob_status_t old_status)
+void
+zjob_mgr_notify (zjob_manager_t *self, zjob_event_t event, const zjob_job_t *job,
+                 zjob_status_t old_status)
 {
     if (self->listener)
         self->listener (event, job, old_status, self->listener_arg);
@@ -167,8 +142,8 @@ s_notify (zjob_manager_t *self, zjob_event_t event, const zjob_job_t *job,
 
 //  Find job id: the held set first (the manager's own reference), then the
 //  store. Returns a new reference, or NULL with ZJOB_NOT_FOUND.
-static zjob_job_t *
-s_lookup (zjob_manager_t *self, const char *id, zjob_error_t *err)
+zjob_job_t *
+zjob_mgr_lookup (zjob_manager_t *self, const char *id, zjob_error_t *err)
 {
     if (!id || !*id) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "job id: required");
@@ -184,14 +159,16 @@ s_lookup (zjob_manager_t *self, const char *id, zjob_error_t *err)
 }
 
 //  Move job (already checked and snapshot into snap) to status to by op
-//  (adopt: a dispatch that continues the job's last attempt): stamp its
-//  times, put it, then update queue, held set and counts, and tell the
-//  listener. On a put failure the job is restored from snap and nothing
-//  else changes. Returns 0 or -1.
+//  (edits->adopt: a dispatch that continues the job's last attempt;
+//  edits->provisional: a retry its worker may undo): stamp its times, put
+//  it, then update queue, held set and counts, and tell the listener. On
+//  a put failure the job is restored from snap and nothing else changes.
+//  Returns 0 or -1.
 static int
-s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to, bool adopt,
+s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to, const s_edits_t *edits,
           const zjob_snapshot_t *snap, zjob_error_t *err)
 {
+    bool adopt = edits && edits->adopt;
     int from = snap->status;
     int64_t now = zjob_clock_ms ();
     zjob_requeue_t *prov = from == ZJOB_QUEUED
@@ -200,7 +177,8 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to, bool adop
     int64_t ran = zjob_times_stamp (job, op, to, adopt, prov, snap, now);
     //  A requeue is provisional: its worker may come back with the job
     zjob_requeue_t *new_prov = NULL;
-    if (to == ZJOB_QUEUED && op == ZJOB_OP_REQUEUE) {
+    if (to == ZJOB_QUEUED
+        && (op == ZJOB_OP_REQUEUE || (op == ZJOB_OP_RETRY && edits && edits->provisional))) {
         new_prov = (zjob_requeue_t *) malloc (sizeof (zjob_requeue_t));
         if (!new_prov) {
             zjob_snapshot_restore (snap, job);
@@ -254,17 +232,24 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to, bool adop
     }
     if (new_held) {
         new_held->job = zjob_job_ref (job);
+        new_held->beat_at = now;
         zhashx_insert (self->held, job->id, new_held);
+        zjob_mgr_deadlines_arm (self, job, now);
     }
     if (snap->held && !job->held)
         zhashx_delete (self->held, job->id);
     if (terminal)
         zjob_expiry_append (self->expiry, job);
 
+    if (edits && edits->pre_event)
+        zjob_mgr_notify (self, (zjob_event_t) (edits->pre_event - 1), job, (zjob_status_t) from);
     if (from != to) {
         zjob_tally_move (self->tally, job, from, to);
-        s_notify (self, ZJOB_EVENT_STATUS, job, (zjob_status_t) from);
+        zjob_mgr_notify (self, op == ZJOB_OP_RETRY ? ZJOB_EVENT_RETRYING : ZJOB_EVENT_STATUS, job,
+                         (zjob_status_t) from);
     }
+    if (edits && edits->post_event)
+        zjob_mgr_notify (self, (zjob_event_t) (edits->post_event - 1), job, (zjob_status_t) from);
     return 0;
 }
 
@@ -281,24 +266,10 @@ s_name_job (zjob_error_t *err, const zjob_job_t *job)
     return -1;
 }
 
-//  What an operation writes into the job besides status and times
-typedef struct {
-    bool set_worker;  //  Dispatch: the worker taking it
-    const char *worker_id;
-    bool set_outputs;  //  Complete: the worker's outputs
-    const uint8_t *outputs;
-    size_t outputs_size;
-    bool set_error;  //  Fail: what went wrong
-    const char *error_kind;
-    const char *error_message;
-    bool adopt;                  //  Dispatch: the attempt goes on, not a new one
-    zjob_manager_edit_fn *edit;  //  zjob_manager_change: any other edit
-    void *edit_arg;
-} s_edits_t;
 
 //  True if worker_id ran an earlier attempt of job id
-static bool
-s_earlier_has (zjob_manager_t *self, const char *id, const char *worker_id)
+bool
+zjob_mgr_earlier_has (zjob_manager_t *self, const char *id, const char *worker_id)
 {
     const char *list = (const char *) zhashx_lookup (self->earlier, id);
     size_t size = strlen (worker_id);
@@ -312,7 +283,7 @@ s_earlier_has (zjob_manager_t *self, const char *id, const char *worker_id)
 static int
 s_earlier_add (zjob_manager_t *self, const char *id, const char *worker_id, zjob_error_t *err)
 {
-    if (strchr (worker_id, '\n') || s_earlier_has (self, id, worker_id))
+    if (strchr (worker_id, '\n') || zjob_mgr_earlier_has (self, id, worker_id))
         return 0;
     const char *list = (const char *) zhashx_lookup (self->earlier, id);
     char *grown = zsys_sprintf ("%s%s\n", list ? list : "", worker_id);
@@ -325,24 +296,21 @@ s_earlier_add (zjob_manager_t *self, const char *id, const char *worker_id, zjob
 //  Apply op to job (a reference the caller keeps) if the transition table
 //  allows it, with edits (NULL for none). Returns 0, or -1 with err filled
 //  and the job as it was.
-static int
-s_apply_to (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
-            const s_edits_t *edits, zjob_error_t *err);
 
-static int
-s_apply (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, const s_edits_t *edits,
-         zjob_error_t *err)
+int
+zjob_mgr_apply (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, const s_edits_t *edits,
+                zjob_error_t *err)
 {
     int to = zjob_transition ((zjob_status_t) job->status, op, job->held, err);
     if (to < 0)
         return s_name_job (err, job);
-    return s_apply_to (self, job, op, to, edits, err);
+    return zjob_mgr_apply_to (self, job, op, to, edits, err);
 }
 
 //  Apply op to job, leading to status to (already decided), with edits
-static int
-s_apply_to (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
-            const s_edits_t *edits, zjob_error_t *err)
+int
+zjob_mgr_apply_to (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
+                   const s_edits_t *edits, zjob_error_t *err)
 {
     zjob_snapshot_t snap;
     int rc = zjob_snapshot_take (&snap, job);
@@ -360,15 +328,34 @@ s_apply_to (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
         rc = zjob_job_set_outputs (job, edits->outputs, edits->outputs_size, err);
         job->progress = 1.0f;
     }
-    if (rc == 0 && edits && edits->set_error
+    if (rc == 0 && edits && edits->set_error && !edits->add_error
         && zjob_job_set_error (job, edits->error_kind, edits->error_message))
         rc = zjob_error_set (err, ZJOB_INTERNAL, "error: out of memory");
+    //  A failed attempt goes into the history (and sets the error)
+    zjob_history_t *replaced = NULL;
+    bool added = false;
+    if (rc == 0 && edits && edits->add_error) {
+        if (zjob_job_add_error (job, edits->error_attempt, edits->error_kind,
+                                edits->error_message, edits->error_worker, zjob_clock_ms (),
+                                &replaced))
+            rc = zjob_error_set (err, ZJOB_INTERNAL, "error: out of memory");
+        else
+            added = true;
+    }
+    if (rc == 0 && edits && edits->set_run_at)
+        job->run_at = edits->run_at;
+    if (rc == 0 && edits && edits->result_attempt)
+        job->result_attempt = edits->result_attempt;
     if (rc == 0 && edits && edits->edit)
         rc = edits->edit (job, edits->edit_arg, err);
     if (rc == 0)
-        rc = s_commit (self, job, op, to, edits && edits->adopt, &snap, err);
+        rc = s_commit (self, job, op, to, edits, &snap, err);
     else
         zjob_snapshot_restore (&snap, job);
+    if (added && rc == 0)
+        zjob_job_history_settle (job, replaced);
+    else if (added)
+        zjob_job_history_undo (job, replaced);
     zjob_snapshot_free (&snap);
     return rc;
 }
@@ -378,10 +365,10 @@ s_apply_to (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
 static int
 s_operate (zjob_manager_t *self, const char *id, zjob_op_t op, zjob_error_t *err)
 {
-    zjob_job_t *job = s_lookup (self, id, err);
+    zjob_job_t *job = zjob_mgr_lookup (self, id, err);
     if (!job)
         return -1;
-    int rc = s_apply (self, job, op, NULL, err);
+    int rc = zjob_mgr_apply (self, job, op, NULL, err);
     zjob_job_destroy (&job);
     return rc;
 }
@@ -392,7 +379,7 @@ static zjob_job_t *
 s_lookup_held (zjob_manager_t *self, const char *id, const char *worker_id,
                zjob_error_t *err)
 {
-    zjob_job_t *job = s_lookup (self, id, err);
+    zjob_job_t *job = zjob_mgr_lookup (self, id, err);
     if (!job)
         return NULL;
     if (!job->held
@@ -415,6 +402,7 @@ s_recovered (zjob_job_t *job, void *arg)
 {
     zjob_manager_t *self = (zjob_manager_t *) arg;
     s_key_add (self, job);
+    zjob_mgr_intern (self, job);
     if (zjob_status_terminal ((zjob_status_t) job->status)) {
         if (zjob_expiry_reserve (self->expiry, 1))
             return -1;
@@ -471,7 +459,8 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     self->expiry = zjob_expiry_new ();
     self->provisional = zjob_hashx_new ();
     self->earlier = zjob_hashx_new ();
-    if (!self->queue || !self->held || !self->keys || !self->tally || !self->expiry || !self->provisional || !self->earlier) {
+    if (!self->queue || !self->held || !self->keys || !self->tally || !self->expiry
+        || !self->provisional || !self->earlier || zjob_mgr_failure_init (self, config)) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_manager_destroy (&self);
         return NULL;
@@ -506,6 +495,7 @@ zjob_manager_destroy (zjob_manager_t **self_p)
     zhashx_destroy (&self->provisional);
     zhashx_destroy (&self->earlier);
     zjob_store_destroy (&self->store);
+    zjob_mgr_failure_destroy (self);
     free (self);
     *self_p = NULL;
 }
@@ -528,13 +518,18 @@ zjob_manager_set_listener (zjob_manager_t *self, zjob_manager_listener_fn *fn, v
 //  Returns the job with one reference, or NULL with err filled.
 
 static zjob_job_t *
-s_job_prepare (const zjob_spec_t *spec, bool auto_start, zjob_error_t *err)
+s_job_prepare (zjob_manager_t *self, const zjob_spec_t *spec, bool auto_start,
+               zjob_error_t *err)
 {
     if (!spec) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "job spec: required");
         return NULL;
     }
     zjob_job_t *job = zjob_job_new (spec, err);
+    if (job && zjob_mgr_resolve (self, job, spec)) {
+        zjob_error_set (err, ZJOB_INTERNAL, "job: out of memory");
+        zjob_job_destroy (&job);
+    }
     if (job && auto_start) {
         int to = zjob_transition (ZJOB_CREATED, ZJOB_OP_START, false, err);
         if (to < 0) {
@@ -562,7 +557,7 @@ s_job_created (zjob_manager_t *self, zjob_job_t *job)
         zsys_error ("zjob_manager: out of memory queueing job %s", job->id);
     zjob_tally_move (self->tally, job, -1, job->status);
     s_key_add (self, job);
-    s_notify (self, ZJOB_EVENT_STATUS, job, ZJOB_CREATED);
+    zjob_mgr_notify (self, ZJOB_EVENT_STATUS, job, ZJOB_CREATED);
 }
 
 
@@ -575,7 +570,7 @@ zjob_manager_create (zjob_manager_t *self, const zjob_spec_t *spec, bool auto_st
                      zjob_error_t *err)
 {
     assert (self);
-    zjob_job_t *job = s_job_prepare (spec, auto_start, err);
+    zjob_job_t *job = s_job_prepare (self, spec, auto_start, err);
     if (!job)
         return NULL;
     if ((s_job_scheduled (job) && zjob_queue_reserve (self->queue, 1))
@@ -614,7 +609,7 @@ zjob_manager_create_some (zjob_manager_t *self, const zjob_spec_t *specs, size_t
         if (skip && skip [index])
             continue;
         zjob_error_t cause = { 0, "" };
-        made [index] = s_job_prepare (&specs [index], auto_start, &cause);
+        made [index] = s_job_prepare (self, &specs [index], auto_start, &cause);
         if (!made [index]) {
             rc = zjob_error_set (err, cause.code ? cause.code : ZJOB_BAD_REQUEST,
                                  "jobs[%zu]: %s", index, cause.text);
@@ -683,7 +678,7 @@ zjob_job_t *
 zjob_manager_get (zjob_manager_t *self, const char *id, zjob_error_t *err)
 {
     assert (self);
-    return s_lookup (self, id, err);
+    return zjob_mgr_lookup (self, id, err);
 }
 
 
@@ -708,15 +703,15 @@ int
 zjob_manager_delete (zjob_manager_t *self, const char *id, zjob_error_t *err)
 {
     assert (self);
-    zjob_job_t *job = s_lookup (self, id, err);
+    zjob_job_t *job = zjob_mgr_lookup (self, id, err);
     if (!job)
         return -1;
     if (job->status == ZJOB_QUEUED || job->status == ZJOB_RUNNING
         || job->status == ZJOB_PAUSED) {
-        int rc = s_apply (self, job, ZJOB_OP_CANCEL, NULL, err);
+        int rc = zjob_mgr_apply (self, job, ZJOB_OP_CANCEL, NULL, err);
         zjob_job_destroy (&job);
         if (rc == 0)
-            job = s_lookup (self, id, err);
+            job = zjob_mgr_lookup (self, id, err);
         if (!job)
             return -1;
     }
@@ -725,7 +720,8 @@ zjob_manager_delete (zjob_manager_t *self, const char *id, zjob_error_t *err)
         zjob_tally_move (self->tally, job, job->status, -1);
         s_key_remove (self, job);
         zhashx_delete (self->earlier, job->id);
-        s_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
+        zjob_mgr_failure_forget (self, job->id);
+        zjob_mgr_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
     }
     zjob_job_destroy (&job);
     return rc;
@@ -771,7 +767,7 @@ int
 zjob_manager_status (zjob_manager_t *self, const char *id, zjob_error_t *err)
 {
     assert (self);
-    zjob_job_t *job = s_lookup (self, id, err);
+    zjob_job_t *job = zjob_mgr_lookup (self, id, err);
     if (!job)
         return -1;
     int status = job->status;
@@ -788,7 +784,7 @@ zjob_job_t *
 zjob_manager_results (zjob_manager_t *self, const char *id, zjob_error_t *err)
 {
     assert (self);
-    zjob_job_t *job = s_lookup (self, id, err);
+    zjob_job_t *job = zjob_mgr_lookup (self, id, err);
     if (!job)
         return NULL;
     if (job->status == ZJOB_COMPLETED || job->status == ZJOB_FAILED)
@@ -837,7 +833,8 @@ zjob_manager_cleanup_step (zjob_manager_t *self, int64_t now_ms, size_t max,
         zjob_tally_move (self->tally, job, job->status, -1);
         s_key_remove (self, job);
         zhashx_delete (self->earlier, job->id);
-        s_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
+        zjob_mgr_failure_forget (self, job->id);
+        zjob_mgr_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
         zjob_job_destroy (&job);
     }
     return zjob_expiry_due (self->expiry, before_ms) ? 1 : 0;
@@ -898,13 +895,25 @@ s_take (zjob_manager_t *self, const char *const *workflows, size_t count,
     if (zjob_queue_ready (self->queue) == 0)
         return NULL;
     zjob_job_t *best = zjob_queue_best (self->queue, workflows, count);
+    if (best && zhashx_size (self->avoid) && zjob_mgr_avoided (self, best, worker_id)) {
+        //  This worker still has a timed-out attempt of it: the next best
+        //  (the job is at the head of its list and goes back there)
+        zjob_job_t *avoided = zjob_job_ref (best);
+        zjob_queue_remove (self->queue, avoided);
+        best = zjob_queue_best (self->queue, workflows, count);
+        if (best && zjob_mgr_avoided (self, best, worker_id))
+            best = NULL;  //  Two: enough looking for this pass
+        if (zjob_queue_requeue (self->queue, avoided))
+            zsys_error ("zjob_manager: out of memory queueing job %s", avoided->id);
+        zjob_job_destroy (&avoided);
+    }
     if (!best || best->seq > max_seq)
         return NULL;  //  Nothing, or the best is too recent
 
     zjob_job_t *job = zjob_job_ref (best);
     zjob_error_t err = { 0, "" };
     s_edits_t edits = { .set_worker = true, .worker_id = worker_id };
-    if (s_apply (self, job, ZJOB_OP_DISPATCH, &edits, &err)) {
+    if (zjob_mgr_apply (self, job, ZJOB_OP_DISPATCH, &edits, &err)) {
         //  The store refused: the job stays where it is, and the worker
         //  gets nothing this time
         zsys_warning ("zjob_manager: cannot dispatch job %s: %s", job->id, err.text);
@@ -926,7 +935,7 @@ zjob_manager_complete (zjob_manager_t *self, const char *id, const char *worker_
     if (!job)
         return -1;
     s_edits_t edits = { .set_outputs = true, .outputs = outputs, .outputs_size = size };
-    int rc = s_apply (self, job, ZJOB_OP_COMPLETE, &edits, err);
+    int rc = zjob_mgr_apply (self, job, ZJOB_OP_COMPLETE, &edits, err);
     zjob_job_destroy (&job);
     return rc;
 }
@@ -940,7 +949,7 @@ zjob_manager_fail (zjob_manager_t *self, const char *id, const char *worker_id,
     if (!job)
         return -1;
     s_edits_t edits = { .set_error = true, .error_kind = kind && *kind ? kind : "error", .error_message = message };
-    int rc = s_apply (self, job, ZJOB_OP_FAIL, &edits, err);
+    int rc = zjob_mgr_apply (self, job, ZJOB_OP_FAIL, &edits, err);
     zjob_job_destroy (&job);
     return rc;
 }
@@ -967,8 +976,11 @@ zjob_manager_progress (zjob_manager_t *self, const char *id, const char *worker_
     else
         rc = 0;
     zjob_snapshot_free (&snap);
+    s_held_t *held = rc == 0 ? (s_held_t *) zhashx_lookup (self->held, job->id) : NULL;
+    if (held)
+        held->beat_at = zjob_clock_ms ();  //  Extends a heartbeat timeout
     if (rc == 0)
-        s_notify (self, ZJOB_EVENT_PROGRESS, job, (zjob_status_t) job->status);
+        zjob_mgr_notify (self, ZJOB_EVENT_PROGRESS, job, (zjob_status_t) job->status);
     zjob_job_destroy (&job);
     return rc;
 }
@@ -1091,7 +1103,7 @@ zjob_manager_change (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op,
 {
     assert (self && job);
     s_edits_t edits = { .edit = edit, .edit_arg = arg };
-    int rc = s_apply (self, job, op, &edits, err);
+    int rc = zjob_mgr_apply (self, job, op, &edits, err);
     //  A re-run starts afresh: no result of the runs before it counts
     if (rc == 0 && op == ZJOB_OP_RERUN)
         zhashx_delete (self->earlier, job->id);
@@ -1115,83 +1127,19 @@ zjob_manager_find_key (zjob_manager_t *self, const char *key)
 
 
 //  --------------------------------------------------------------------------
-//  Accept a worker's result whoever holds the job now. Returns 1 if the
-//  job was finished by this call, 0 if it was terminal already, -1.
+//  Figures of the failure rules
 
-int
-zjob_manager_finish (zjob_manager_t *self, const char *id, const char *worker_id,
-                     const char *const *workflows, size_t workflow_count,
-                     bool completed, const uint8_t *outputs, size_t size,
-                     const char *kind, const char *message, zjob_error_t *err)
+size_t
+zjob_manager_retrying (zjob_manager_t *self)
 {
     assert (self);
-    zjob_job_t *job = s_lookup (self, id, err);
-    if (!job)
-        return -1;
-    //  The one rule: from the worker of the current (or last) attempt, or
-    //  of an earlier one, and only if it serves the job's workflow
-    bool served = !workflows || workflow_count == 0;
-    for (size_t index = 0; !served && index < workflow_count; index++)
-        served = workflows [index] && streq (workflows [index], job->workflow_id);
-    if (!worker_id
-        || (!s_streq (job->worker_id, worker_id) && !s_earlier_has (self, job->id, worker_id))) {
-        zjob_error_set (err, ZJOB_CONFLICT, "job %s was never given to worker %s", job->id,
-                        worker_id ? worker_id : "(none)");
-        zjob_job_destroy (&job);
-        return -1;
-    }
-    if (!served) {
-        zjob_error_set (err, ZJOB_CONFLICT, "worker %s does not serve workflow %s of job %s",
-                        worker_id, job->workflow_id, job->id);
-        zjob_job_destroy (&job);
-        return -1;
-    }
-    if (zjob_status_terminal ((zjob_status_t) job->status)) {
-        zjob_job_destroy (&job);
-        return 0;
-    }
-    s_edits_t edits = { .set_worker = worker_id != NULL, .worker_id = worker_id };
-    if (completed) {
-        edits.set_outputs = true;
-        edits.outputs = outputs;
-        edits.outputs_size = size;
-    }
-    else {
-        edits.set_error = true;
-        edits.error_kind = kind && *kind ? kind : "error";
-        edits.error_message = message;
-    }
-    //  The table's rule (running only) is waived: the work was done
-    int rc = s_apply_to (self, job, completed ? ZJOB_OP_COMPLETE : ZJOB_OP_FAIL,
-                         completed ? ZJOB_COMPLETED : ZJOB_FAILED, &edits, err);
-    zjob_job_destroy (&job);
-    return rc ? -1 : 1;
+    return zjob_queue_retrying (self->queue);
 }
 
-
-//  --------------------------------------------------------------------------
-//  Give a queued job back to the worker that still runs it.
-
-zjob_job_t *
-zjob_manager_adopt (zjob_manager_t *self, const char *id, const char *worker_id,
-                    zjob_error_t *err)
+bool
+zjob_manager_held_by (zjob_manager_t *self, const char *id, const char *worker_id)
 {
     assert (self);
-    zjob_job_t *job = s_lookup (self, id, err);
-    if (!job)
-        return NULL;
-    if (job->status != ZJOB_QUEUED || job->attempts == 0) {
-        zjob_error_set (err, ZJOB_CONFLICT, "job %s is %s%s: it cannot be adopted", job->id,
-                        zjob_status_name ((zjob_status_t) job->status),
-                        job->attempts ? "" : " and was never handed out");
-        zjob_job_destroy (&job);
-        return NULL;
-    }
-    //  A dispatch of this very job, but not a new attempt: the attempt it
-    //  continues was counted when it was first handed out, and keeps its
-    //  started_at
-    s_edits_t edits = { .set_worker = true, .worker_id = worker_id, .adopt = true };
-    if (s_apply (self, job, ZJOB_OP_DISPATCH, &edits, err))
-        zjob_job_destroy (&job);
-    return job;
+    s_held_t *held = id ? (s_held_t *) zhashx_lookup (self->held, id) : NULL;
+    return held && held->job->held && s_streq (held->job->worker_id, worker_id);
 }

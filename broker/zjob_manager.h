@@ -35,13 +35,37 @@
     memory, the queued_at it replaced and the time it counted, and an
     adoption or the late result of that attempt undoes it.
 
-    max_attempts is not enforced by take: it hands a job out whatever its
-    attempts, and recovery queues a job that was running again whatever
-    its attempts. It counts in one case only: when a worker is lost
-    (zjob_manager_worker_lost), a job on its max_attempts-th attempt (or
-    later) fails with error kind "worker_lost" instead of being requeued.
-    A failure the worker reports is final on any attempt (there is no
-    automatic retry), and max_attempts 0 means no limit.
+    Failure (zjob_manager_failure.c). Every job gets a retry policy when
+    it is created: each field the spec leaves unset takes its workflow's
+    default (config), else the broker's, else the built-in one (3
+    attempts, exponential backoff from 1 s by 2.0 up to 5 min, full
+    jitter, no_retry ["bad_input"], no timeouts). Equal policies are
+    interned: the jobs share one immutable zjob_policy_t. A failed attempt
+    (a worker's failed RESULT, a lost worker: kind "worker_lost", a
+    timeout: "timeout" or "heartbeat_timeout") is recorded in the job's
+    history and, unless the failure is permanent (RESULT permanent, or
+    its kind in no_retry) or the attempts are used up (max_attempts 0
+    is no limit), retried: running -> queued by ZJOB_OP_RETRY with run_at
+    = now + the backoff (zjob_retry_delay, the manager's seedable PRNG),
+    so it waits in the scheduled set. Otherwise the job fails for good
+    (the dead set). take hands out whatever is queued: max_attempts counts
+    only when an attempt fails. A job stored by an earlier version has no
+    policy: its failed RESULT is final and a lost worker requeues it (or
+    fails it on its max_attempts-th attempt), the rules it was created
+    under.
+
+    Timeouts. A held job with timeout_ms or heartbeat_timeout_ms has its
+    deadlines in a min-heap (zjob_deadlines.h): zjob_manager_next_deadline
+    is when the owner must wake, zjob_manager_expire_step applies the
+    policy to at most max due jobs (kind "timeout": ran longer than
+    timeout_ms since its dispatch, paused time included; kind
+    "heartbeat_timeout": no PROGRESS for heartbeat_timeout_ms). The job is
+    let go as a cancel lets go of a held job, and the owner hears it (to
+    send the worker a CANCEL with the reason). The worker still has the
+    old attempt until it answers: the manager does not hand the job to
+    that worker again until the owner says it has let go
+    (zjob_manager_attempt_released), and a RESULT of a timed-out attempt
+    is ignored (zjob_manager_finish returns 0).
 
     The job rules the broker applies live here, so that a test drives
     them without sockets: SUBMIT's idempotency (zjob_manager_submit),
@@ -90,15 +114,55 @@ extern "C" {
 
 typedef struct _zjob_manager_t zjob_manager_t;
 
+//  Built-in retry defaults, under the workflow's and the broker's
+#define ZJOB_MAX_ATTEMPTS_DEFAULT 3
+#define ZJOB_BACKOFF_BASE_DEFAULT_MS 1000
+#define ZJOB_BACKOFF_FACTOR_DEFAULT 2.0
+#define ZJOB_BACKOFF_MAX_DEFAULT_MS 300000
+#define ZJOB_NO_RETRY_DEFAULT "bad_input"
+//  Timed-out jobs expired per loop pass at most
+#define ZJOB_EXPIRE_STEP 256
+
+//  Defaults for the retry policy, with a spec's conventions: zero (NULL)
+//  is unset (the next level decides); ZJOB_ATTEMPTS_UNLIMITED and
+//  ZJOB_TIMEOUT_NONE say "no limit", "none", "0 ms" explicitly.
 typedef struct {
-    size_t max_concurrent;  //  0 = unlimited
-    int64_t retention_ms;   //  For cleanup; 0 = the default
+    uint32_t max_attempts;
+    zjob_backoff_t backoff;
+    uint32_t backoff_base_ms;
+    double backoff_factor;  //  1.0 .. 100.0
+    uint32_t backoff_max_ms;
+    zjob_jitter_t jitter;
+    const char *no_retry;  //  Comma-separated kinds; "" = none; NULL = unset
+    uint32_t timeout_ms;
+    uint32_t heartbeat_timeout_ms;
+} zjob_retry_defaults_t;
+
+//  One workflow's defaults
+typedef struct {
+    const char *workflow_id;
+    zjob_retry_defaults_t defaults;
+} zjob_workflow_defaults_t;
+
+typedef struct {
+    size_t max_concurrent;                      //  0 = unlimited
+    int64_t retention_ms;                       //  For cleanup; 0 = the default
+    zjob_retry_defaults_t defaults;             //  The broker's
+    const zjob_workflow_defaults_t *workflows;  //  Per workflow (copied by
+    size_t workflow_count;                      //  zjob_manager_new)
+    uint64_t seed;                              //  The backoff's PRNG; 0 = from the clock
 } zjob_manager_config_t;
 
 typedef enum {
-    ZJOB_EVENT_STATUS = 0,  //  A status changed (old -> job->status)
-    ZJOB_EVENT_PROGRESS,    //  progress / progress_message changed
-    ZJOB_EVENT_DELETED      //  The job was deleted (or cleaned up)
+    ZJOB_EVENT_STATUS = 0,      //  A status changed (old -> job->status)
+    ZJOB_EVENT_PROGRESS,        //  progress / progress_message changed
+    ZJOB_EVENT_DELETED,         //  The job was deleted (or cleaned up)
+    ZJOB_EVENT_RETRYING,        //  A status change (running -> queued): a failed
+                                //  attempt retried, run_at its time
+    ZJOB_EVENT_TIMED_OUT,       //  An attempt timed out (before the RETRYING or
+                                //  STATUS failed); error_kind is the reason
+    ZJOB_EVENT_DEAD_EXHAUSTED,  //  After STATUS failed: attempts used up
+    ZJOB_EVENT_DEAD_PERMANENT   //  After STATUS failed: permanent failure
 } zjob_event_t;
 
 //  Hears a change after it is in the store. job is borrowed; old_status is
@@ -318,11 +382,58 @@ zjob_manager_find_key (zjob_manager_t *self, const char *key);
 //  if already terminal, -1 with err filled (ZJOB_NOT_FOUND; ZJOB_CONFLICT
 //  from any other worker; ZJOB_BAD_REQUEST for bad outputs; ZJOB_INTERNAL
 //  for the store).
+//
+//  A failed result goes by the retry policy (see the top): retried, or
+//  failed for good; permanent forbids the retry. attempt (0: not given) is
+//  the attempt the result is for: a RESULT of a timed-out attempt (named
+//  by attempt, or, without one, from the worker of a timed-out attempt
+//  that does not hold the current one) is ignored: returns 0. The job's
+//  result_attempt becomes attempt (else the job's attempts).
 int
 zjob_manager_finish (zjob_manager_t *self, const char *id, const char *worker_id,
                      const char *const *workflows, size_t workflow_count,
                      bool completed, const uint8_t *outputs, size_t size,
                      const char *kind, const char *message, zjob_error_t *err);
+int
+zjob_manager_finish_attempt (zjob_manager_t *self, const char *id, const char *worker_id,
+                             const char *const *workflows, size_t workflow_count,
+                             bool completed, const uint8_t *outputs, size_t size,
+                             const char *kind, const char *message, uint32_t attempt,
+                             bool permanent, zjob_error_t *err);
+
+//  Hears one timed-out attempt after the manager has applied the policy:
+//  the job, the worker that had it, the attempt and the reason
+//  ("timeout", "heartbeat_timeout"). All borrowed for the call.
+typedef void (zjob_manager_expired_fn) (const zjob_job_t *job, const char *worker_id,
+                                        uint32_t attempt, const char *reason, void *arg);
+
+//  The earliest deadline (ms UTC) of a held job, or 0 if none: the owner
+//  wakes then and calls zjob_manager_expire_step. May be early (a stale
+//  deadline), never late.
+int64_t
+zjob_manager_next_deadline (zjob_manager_t *self);
+
+//  Time out at most max held jobs whose deadline is at or before now_ms:
+//  each failed attempt is recorded, retried or failed (the listener hears
+//  TIMED_OUT, then the change), then fn hears it. Returns 1 if more are
+//  due (call again, e.g. next pass), else 0.
+int
+zjob_manager_expire_step (zjob_manager_t *self, int64_t now_ms, size_t max,
+                          zjob_manager_expired_fn *fn, void *arg);
+
+//  The worker that had a timed-out attempt of job id has let it go (it
+//  answered the CANCEL, or is gone): the job may go to it again.
+void
+zjob_manager_attempt_released (zjob_manager_t *self, const char *id, const char *worker_id);
+
+//  True if worker_id holds job id now (running or paused, its current
+//  attempt).
+bool
+zjob_manager_held_by (zjob_manager_t *self, const char *id, const char *worker_id);
+
+//  Queued jobs waiting for a retry's run_at (scheduled, attempts > 0).
+size_t
+zjob_manager_retrying (zjob_manager_t *self);
 
 //  A worker that reconnects still runs job id, which recovery (or a
 //  requeue) put back in the queue: hand it to worker_id again (queued ->
@@ -353,11 +464,12 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
 
 //  What zjob_manager_worker_lost did
 #define ZJOB_LOST_REQUEUED 1  //  The job is queued again (or paused, let go)
-#define ZJOB_LOST_FAILED 2    //  Its last attempt: failed, kind "worker_lost"
+#define ZJOB_LOST_FAILED 2    //  Failed for good, kind "worker_lost"
 
-//  The worker that held job id is gone. A running job on its max_attempts-th
-//  attempt (or later) fails with error kind "worker_lost"; any other held
-//  job is requeued (zjob_manager_requeue). Returns ZJOB_LOST_REQUEUED,
+//  The worker that held job id is gone: for a running job, a failed
+//  attempt of kind "worker_lost" under the job's policy (retried, the
+//  requeue provisional as zjob_manager_requeue's, or failed for good); a
+//  held paused job is let go, still paused. Returns ZJOB_LOST_REQUEUED,
 //  ZJOB_LOST_FAILED, 0 if the job was not held (nothing to do), or -1 with
 //  err filled (ZJOB_NOT_FOUND, or the store failed).
 int

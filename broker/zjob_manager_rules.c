@@ -157,37 +157,6 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
 
 
 //  --------------------------------------------------------------------------
-//  The worker holding job id was lost: requeue the job, or fail it with
-//  kind worker_lost when that was its last attempt.
-
-int
-zjob_manager_worker_lost (zjob_manager_t *self, const char *id, zjob_error_t *err)
-{
-    assert (self);
-    zjob_job_t *job = zjob_manager_get (self, id, err);
-    if (!job)
-        return -1;
-    int rc = 0;
-    if (job->status == ZJOB_RUNNING
-        && job->max_attempts && job->attempts >= job->max_attempts) {
-        //  That was its last attempt: fail it rather than run it again
-        char worker_id [ZJOB_NAME_MAX + 1];
-        snprintf (worker_id, sizeof (worker_id), "%s", job->worker_id ? job->worker_id : "");
-        if (zjob_manager_fail (self, id, worker_id, "worker_lost",
-                               "the worker was lost on the last attempt", err)
-            == 0)
-            rc = ZJOB_LOST_FAILED;
-        else
-            rc = -1;
-    }
-    if (rc == 0 && job->held)
-        rc = zjob_manager_requeue (self, id, err) == 0 ? ZJOB_LOST_REQUEUED : -1;
-    zjob_job_destroy (&job);
-    return rc;
-}
-
-
-//  --------------------------------------------------------------------------
 //  The user's operations by name, on one job, a list, or a filter
 
 int

@@ -157,6 +157,13 @@ void
 zjob_publisher_job (zjob_publisher_t *self, const char *type, const zjob_job_t *job,
                     int old_status)
 {
+    zjob_publisher_job_reason (self, type, job, old_status, NULL);
+}
+
+void
+zjob_publisher_job_reason (zjob_publisher_t *self, const char *type, const zjob_job_t *job,
+                           int old_status, const char *reason)
+{
     assert (self && type && job);
     self->seq++;  //  Counted even when nobody listens
     if (zhashx_size (self->subscriptions) == 0)
@@ -171,6 +178,7 @@ zjob_publisher_job (zjob_publisher_t *self, const char *type, const zjob_job_t *
         return;
     zjob_msg_begin (self->builder, ZJOB_CMD_EVENT, self->seq);
     zjob_msg_add_job_event (self->builder, type, job, old_status);
+    zjob_msg_add_str (self->builder, "reason", reason);
     s_store (self, topics, count, wanted);
 }
 

@@ -63,6 +63,12 @@ void
 zjob_publisher_job (zjob_publisher_t *self, const char *type, const zjob_job_t *job,
                     int old_status);
 
+//  The same with a reason (NULL: none): "timed_out" ("timeout",
+//  "heartbeat_timeout") and "dead" ("exhausted", "permanent") events.
+void
+zjob_publisher_job_reason (zjob_publisher_t *self, const char *type, const zjob_job_t *job,
+                           int old_status, const char *reason);
+
 //  A worker event ("worker_joined", "worker_left") about worker_id, with
 //  its name (may be NULL), workflows, slots and reason (may be NULL).
 void

@@ -63,6 +63,7 @@ struct _zjob_queue_t {
     size_t heap_size;     //  Entries in heap, stale ones included
     size_t heap_max;      //  Entries allocated
     size_t scheduled;     //  Live entries: jobs waiting for run_at
+    size_t retrying;      //  Of those, jobs handed out before (a retry)
     uint64_t seq;         //  Last enqueue number issued
 };
 
@@ -320,6 +321,7 @@ s_heap_push (zjob_queue_t *self, zjob_job_t *job)
     timer->job = zjob_job_ref (job);
     s_heap_up (self, self->heap_size - 1);
     self->scheduled++;
+    self->retrying += job->attempts > 0;
 }
 
 //  Remove the top entry into *timer (the caller takes its reference)
@@ -379,6 +381,8 @@ zjob_queue_remove (zjob_queue_t *self, zjob_job_t *job)
     else if (job->run_at > job->queued_at && self->scheduled > 0) {
         //  Its entry goes stale as soon as the status changes
         self->scheduled--;
+        if (job->attempts > 0 && self->retrying > 0)
+            self->retrying--;
         s_heap_compact (self);
     }
 }
@@ -463,6 +467,8 @@ zjob_queue_promote (zjob_queue_t *self, int64_t now_ms)
         s_timer_t timer;
         s_heap_pop (self, &timer);
         self->scheduled--;
+        bool retry = timer.job->attempts > 0 && self->retrying > 0;
+        self->retrying -= retry;
         if (zjob_queue_append (self, timer.job)) {
             //  Out of memory: put it back as it was, and try again later
             zsys_error ("zjob_queue: out of memory promoting job %s", timer.job->id);
@@ -470,6 +476,7 @@ zjob_queue_promote (zjob_queue_t *self, int64_t now_ms)
             self->heap [self->heap_size++] = timer;
             s_heap_up (self, self->heap_size - 1);
             self->scheduled++;
+            self->retrying += retry;
             break;
         }
         zjob_job_destroy (&timer.job);
@@ -483,6 +490,13 @@ zjob_queue_ready (zjob_queue_t *self)
 {
     assert (self);
     return self->queued;
+}
+
+size_t
+zjob_queue_retrying (zjob_queue_t *self)
+{
+    assert (self);
+    return self->retrying;
 }
 
 size_t

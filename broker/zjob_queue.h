@@ -98,6 +98,10 @@ size_t
 zjob_queue_ready (zjob_queue_t *self);
 size_t
 zjob_queue_scheduled (zjob_queue_t *self);
+//  Scheduled jobs that were handed out before (attempts > 0): retries
+//  waiting for their backoff (or delayed jobs re-run by hand)
+size_t
+zjob_queue_retrying (zjob_queue_t *self);
 uint64_t
 zjob_queue_seq (zjob_queue_t *self);
 

@@ -28,6 +28,7 @@ struct _zjob_registry_t {
     zjob_registry_worker_t *last;  //  The last worker looked up, a cache
     size_t dead_count;             //  Workers marked dead, not yet removed
     size_t joining_count;          //  Workers not yet admitted
+    size_t stale_count;            //  Timed-out attempts held (zjob_registry_hold_stale)
     int64_t expiry_ms;             //  msecs of silence after which one is dead
     int64_t recheck_at;            //  Monotonic ms of the next disconnect
                                    //  check, 0 = none due
@@ -239,9 +240,46 @@ zjob_registry_jobs (zjob_registry_t *self, zjob_registry_worker_t *worker,
     const void *holder = zhashx_first (self->holders);
     for (; holder && count < max && count < worker->holding;
          holder = zhashx_next (self->holders))
-        if (holder == worker)
+        if (holder == worker && !strchr ((const char *) zhashx_cursor (self->holders), '~'))
             ids [count++] = (const char *) zhashx_cursor (self->holders);
     return count;
+}
+
+//  The key a worker's timed-out attempt of job_id is held under
+static void
+s_stale_key (char *key, size_t size, const char *job_id, const zjob_registry_worker_t *worker)
+{
+    snprintf (key, size, "%s~%s", job_id, worker->key);
+}
+
+int
+zjob_registry_hold_stale (zjob_registry_t *self, zjob_registry_worker_t *worker,
+                          const char *job_id)
+{
+    assert (self && worker && job_id);
+    char key [ZJOB_ID_LEN + 2 + sizeof (worker->key)];
+    s_stale_key (key, sizeof (key), job_id, worker);
+    if (!zjob_registry_release (self, job_id, worker))
+        return -1;
+    if (zjob_registry_hold (self, worker, key))
+        return -1;
+    self->stale_count++;
+    return 0;
+}
+
+bool
+zjob_registry_release_stale (zjob_registry_t *self, const char *job_id,
+                             zjob_registry_worker_t *worker)
+{
+    assert (self && worker);
+    if (!job_id || self->stale_count == 0)
+        return false;
+    char key [ZJOB_ID_LEN + 2 + sizeof (worker->key)];
+    s_stale_key (key, sizeof (key), job_id, worker);
+    if (!zjob_registry_release (self, key, worker))
+        return false;
+    self->stale_count--;
+    return true;
 }
 
 
@@ -276,6 +314,8 @@ zjob_registry_remove (zjob_registry_t *self, zjob_registry_worker_t *worker,
                 }
             if (handed)
                 continue;
+            if (strchr (job_id, '~') && self->stale_count)
+                self->stale_count--;
             zhashx_delete (self->holders, job_id);
             if (self->lost)
                 self->lost (job_id, self->listener_arg);

@@ -215,8 +215,26 @@ bool
 zjob_registry_release (zjob_registry_t *self, const char *job_id,
                        zjob_registry_worker_t *worker);
 
+//  worker's attempt of job_id timed out: the job is let go (another
+//  worker may be given it) but worker still has it until it answers the
+//  CANCEL, so its slot stays busy under a key of its own ("<id>~<rid>").
+//  A removed worker's stale keys go to the lost callback like job ids
+//  (the part before '~' is the job). 0, or -1 if worker did not hold it
+//  or out of memory.
+int
+zjob_registry_hold_stale (zjob_registry_t *self, zjob_registry_worker_t *worker,
+                          const char *job_id);
+
+//  worker has let go of its timed-out attempt of job_id (it answered the
+//  CANCEL, or sent the attempt's result): its slot is free. Returns true
+//  if it held one. Costs nothing while no attempt is held stale.
+bool
+zjob_registry_release_stale (zjob_registry_t *self, const char *job_id,
+                             zjob_registry_worker_t *worker);
+
 //  Write into ids (max entries) the ids of the jobs worker holds, borrowed
-//  until the holders change. Returns how many. O(jobs held by anyone).
+//  until the holders change (timed-out attempts not included). Returns
+//  how many. O(jobs held by anyone).
 size_t
 zjob_registry_jobs (zjob_registry_t *self, zjob_registry_worker_t *worker,
                     const char **ids, size_t max);

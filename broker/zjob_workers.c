@@ -158,11 +158,12 @@ s_result_one (zjob_workers_t *self, zjob_registry_worker_t *worker,
 {
     const char *id = result->id;
     worker->results++;
-    int rc = zjob_manager_finish (self->manager, id, worker->worker_id,
-                                  (const char *const *) worker->workflows,
-                                  worker->workflow_count, result->completed, result->outputs,
-                                  result->outputs_size, result->error_kind,
-                                  result->error_message, err);
+    int rc = zjob_manager_finish_attempt (self->manager, id, worker->worker_id,
+                                          (const char *const *) worker->workflows,
+                                          worker->workflow_count, result->completed,
+                                          result->outputs, result->outputs_size,
+                                          result->error_kind, result->error_message,
+                                          result->attempt, result->permanent, err);
     if (rc > 0 && !held)
         s_log_info (self, "zjob_broker: late result for job %s from worker %s", id,
                     worker->worker_id);
@@ -206,8 +207,14 @@ s_result (zjob_workers_t *self, zjob_registry_worker_t *worker, zjob_msg_t *msg,
     bool held [ZJOB_SLOTS_MAX];  //  The decoder allows no more results
     if (count > ZJOB_SLOTS_MAX)
         count = ZJOB_SLOTS_MAX;
-    for (size_t index = 0; index < count; index++)
+    for (size_t index = 0; index < count; index++) {
         held [index] = zjob_registry_release (self->registry, results [index].id, worker);
+        //  The result of an attempt that timed out frees its slot too
+        if (!held [index]
+            && zjob_registry_release_stale (self->registry, results [index].id, worker))
+            zjob_manager_attempt_released (self->manager, results [index].id,
+                                           worker->worker_id);
+    }
     s_credit (self, worker, (size_t) zjob_msg_uint (msg, "credit", single ? 1 : count));
     if (self->dispatch)
         self->dispatch (true, self->dispatch_arg);
@@ -259,15 +266,25 @@ s_progress (zjob_workers_t *self, zjob_registry_worker_t *worker, zjob_msg_t *ms
 }
 
 //  OK to a PAUSE, RESUME or CANCEL. Once the job has ended (cancelled, or
-//  finished by another worker's result) the OK means the worker has let
-//  it go: its slot is free (PROTOCOL.md 10.6).
+//  finished by another worker's result) or the worker's attempt was
+//  taken from it (timed out), the OK means the worker has let it go: its
+//  slot is free (PROTOCOL.md 10.6).
 static int
 s_confirmed (zjob_workers_t *self, zjob_registry_worker_t *worker, const char *id)
 {
-    if (!id || zjob_registry_holder (self->registry, id) != worker)
+    if (!id)
         return ZJOB_WORKERS_NO_REPLY;
+    if (zjob_registry_holder (self->registry, id) != worker) {
+        //  A timed-out attempt, let go: the job may go to it again
+        if (zjob_registry_release_stale (self->registry, id, worker)) {
+            zjob_manager_attempt_released (self->manager, id, worker->worker_id);
+            s_credit (self, worker, 1);
+        }
+        return ZJOB_WORKERS_NO_REPLY;
+    }
     int status = zjob_manager_status (self->manager, id, NULL);
-    if (status < 0 || zjob_status_terminal ((zjob_status_t) status)) {
+    if (status < 0 || zjob_status_terminal ((zjob_status_t) status)
+        || !zjob_manager_held_by (self->manager, id, worker->worker_id)) {
         zjob_registry_release (self->registry, id, worker);
         s_credit (self, worker, 1);
     }

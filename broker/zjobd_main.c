@@ -53,7 +53,9 @@
 //  and --help; zjob_broker_config_set judges the values
 static const char *s_options [] = {
     "clients", "workers", "events", "store", "data-dir", "max-concurrent", "heartbeat",
-    "liveness", "log-level", "batch", "max-message", "retention", NULL
+    "liveness", "log-level", "batch", "max-message", "retention", "max-attempts", "backoff",
+    "backoff-base", "backoff-factor", "backoff-max", "backoff-jitter", "no-retry", "job-timeout",
+    "heartbeat-timeout", NULL
 };
 
 static char *s_log_path = NULL;  //  --log-file, or NULL for stderr
@@ -64,7 +66,7 @@ s_usage (FILE *out)
 {
     fprintf (out,
              "usage: zjobd [options]\n"
-             "  --config FILE          read options from FILE (ZPL; keys under 'broker')\n"
+             "  --config FILE          read options from FILE (ZPL; keys under 'broker', 'workflow')\n"
              "  --clients ENDPOINT     client ROUTER        (default " ZJOB_BROKER_CLIENTS_DEFAULT ")\n"
              "  --workers ENDPOINT     worker ROUTER        (default " ZJOB_BROKER_WORKERS_DEFAULT ")\n"
              "  --events ENDPOINT      event PUB            (default " ZJOB_BROKER_EVENTS_DEFAULT ")\n"
@@ -79,6 +81,18 @@ s_usage (FILE *out)
              "  --batch N              messages read per socket per loop pass (default %d)\n"
              "  --max-message BYTES    larger messages disconnect their sender (default %lld)\n"
              "  --retention DURATION   how long finished jobs are kept (default 7d)\n"
+             "  The retry policy of jobs that do not give their own (a config file may\n"
+             "  also set it per workflow, in a 'workflow' section: workflow/NAME/KEY):\n"
+             "  --max-attempts N       attempts at most, 0 = no limit (default 3)\n"
+             "  --backoff KIND         fixed or exponential (default exponential)\n"
+             "  --backoff-base DURATION  first delay, 0 = none (default 1s)\n"
+             "  --backoff-factor X     exponential growth, 1.0 to 100.0 (default 2.0)\n"
+             "  --backoff-max DURATION the cap on one delay (default 5m)\n"
+             "  --backoff-jitter KIND  full or none (default full)\n"
+             "  --no-retry KINDS       error kinds never retried, comma-separated (default bad_input)\n"
+             "  --job-timeout DURATION an attempt running longer fails, 0 = none (default 0)\n"
+             "  --heartbeat-timeout DURATION  an attempt without progress that long fails,\n"
+             "                         0 = none (default 0)\n"
              "  --help                 this text\n"
              "An ENDPOINT includes its transport: tcp://127.0.0.1:5570, tcp://*:5570.\n"
              "\n"

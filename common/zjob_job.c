@@ -35,6 +35,7 @@
     zjob_job_codec.c; zjob_job_alloc.h is what the two files share.
     ========================================================================= */
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,40 @@ zjob_job_check_data (const char *field, const uint8_t *data, size_t size, zjob_b
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: not a msgpack map", field);
     out->data = data;
     out->size = size;
+    return 0;
+}
+
+
+//  The retry policy's fields of a spec: zero/NULL is "the default", so
+//  only what is given is checked
+int
+zjob_job_check_policy (const zjob_spec_t *spec, zjob_error_t *err)
+{
+    if ((unsigned) spec->backoff > ZJOB_BACKOFF_EXPONENTIAL)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "backoff: fixed or exponential, not %d",
+                               (int) spec->backoff);
+    if (spec->backoff_factor != 0.0
+        && !(spec->backoff_factor >= 1.0 && spec->backoff_factor <= 100.0))
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "backoff_factor: 1.0 to 100.0, not %g",
+                               spec->backoff_factor);
+    if ((unsigned) spec->jitter > ZJOB_JITTER_NONE)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "jitter: full or none, not %d",
+                               (int) spec->jitter);
+    if (spec->no_retry_count > ZJOB_NO_RETRY_MAX)
+        return zjob_error_set (err, ZJOB_TOO_LARGE, "no_retry: %zu kinds, at most %d",
+                               spec->no_retry_count, ZJOB_NO_RETRY_MAX);
+    if (spec->no_retry_count && !spec->no_retry)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "no_retry: no array for %zu kinds",
+                               spec->no_retry_count);
+    for (size_t i = 0; i < spec->no_retry_count; i++) {
+        char field [32];
+        snprintf (field, sizeof (field), "no_retry[%zu]", i);
+        const char *kind = spec->no_retry [i];
+        if (!kind)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: required", field);
+        if (zjob_job_check_name (field, kind, strnlen (kind, ZJOB_NAME_MAX + 1), err))
+            return -1;
+    }
     return 0;
 }
 
@@ -250,7 +285,8 @@ zjob_job_new (const zjob_spec_t *spec, zjob_error_t *err)
         return NULL;
     }
     if (zjob_job_check_data ("inputs", spec->inputs, spec->inputs_size, &fixed.inputs, err)
-        || zjob_job_check_data ("metadata", spec->metadata, spec->metadata_size, &fixed.metadata, err))
+        || zjob_job_check_data ("metadata", spec->metadata, spec->metadata_size, &fixed.metadata, err)
+        || zjob_job_check_policy (spec, err))
         return NULL;
 
     zjob_job_t *job = zjob_job_alloc (&fixed);
@@ -261,7 +297,9 @@ zjob_job_new (const zjob_spec_t *spec, zjob_error_t *err)
     zjob_id_new (job->id);
     job->priority = (uint8_t) priority;
     job->status = ZJOB_CREATED;
-    job->max_attempts = spec->max_attempts;
+    //  0 asks for the default, which the broker resolves (the manager);
+    //  on a job, 0 is "no limit"
+    job->max_attempts = spec->max_attempts == ZJOB_ATTEMPTS_UNLIMITED ? 0 : spec->max_attempts;
     job->run_at = spec->run_at;
     job->created_at = job->updated_at = zjob_clock_ms ();
     return job;
@@ -310,6 +348,59 @@ zjob_policy_release (zjob_policy_t **self_p)
         free (policy->no_retry [i]);
     free (policy->no_retry);
     free (policy);
+}
+
+zjob_policy_t *
+zjob_policy_new (const zjob_policy_t *values, const char *const *no_retry, size_t count)
+{
+    zjob_policy_t *policy = (zjob_policy_t *) malloc (sizeof (zjob_policy_t));
+    if (!policy)
+        return NULL;
+    *policy = *values;
+    policy->refs = 1;
+    policy->no_retry = NULL;
+    policy->no_retry_count = 0;
+    if (count) {
+        policy->no_retry = (char **) calloc (count, sizeof (char *));
+        if (!policy->no_retry) {
+            free (policy);
+            return NULL;
+        }
+        for (; policy->no_retry_count < count; policy->no_retry_count++) {
+            char *kind = strdup (no_retry [policy->no_retry_count]);
+            if (!kind) {
+                zjob_policy_release (&policy);
+                return NULL;
+            }
+            policy->no_retry [policy->no_retry_count] = kind;
+        }
+    }
+    return policy;
+}
+
+bool
+zjob_policy_equal (const zjob_policy_t *a, const zjob_policy_t *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->backoff_base_ms != b->backoff_base_ms || a->backoff_max_ms != b->backoff_max_ms
+        || a->timeout_ms != b->timeout_ms || a->heartbeat_timeout_ms != b->heartbeat_timeout_ms
+        || a->backoff_factor != b->backoff_factor || a->backoff != b->backoff
+        || a->jitter != b->jitter || a->no_retry_count != b->no_retry_count)
+        return false;
+    for (uint16_t i = 0; i < a->no_retry_count; i++)
+        if (strcmp (a->no_retry [i], b->no_retry [i]) != 0)
+            return false;
+    return true;
+}
+
+bool
+zjob_policy_no_retry (const zjob_policy_t *policy, const char *kind)
+{
+    for (uint16_t i = 0; policy && kind && i < policy->no_retry_count; i++)
+        if (strcmp (policy->no_retry [i], kind) == 0)
+            return true;
+    return false;
 }
 
 //  Free an attempt history. Accepts NULL.
@@ -417,10 +508,14 @@ zjob_job_dup (const zjob_job_t *job)
     copy->outputs.data = job->outputs.size ? zjob_job_memdup (job->outputs.data, job->outputs.size)
                                            : NULL;
     copy->outputs.size = copy->outputs.data ? job->outputs.size : 0;
-    //  The policy is immutable: the copy shares it
-    if (copy->policy)
-        copy->policy->refs++;
+    //  Its own policy: a shared one's count is not atomic, and a copy may
+    //  go to another thread
     bool failed = false;
+    if (job->policy) {
+        copy->policy = zjob_policy_new (job->policy, (const char *const *) job->policy->no_retry,
+                                        job->policy->no_retry_count);
+        failed = copy->policy == NULL;
+    }
     copy->history = s_history_dup (job->history, &failed);
     if (failed || (job->progress_message && !copy->progress_message)
         || (job->error_kind && !copy->error_kind)
@@ -521,6 +616,79 @@ zjob_job_set_worker (zjob_job_t *job, const char *worker_id)
         return -1;
     job->updated_at = zjob_clock_ms ();
     return 0;
+}
+
+//  Free the strings of one history entry
+static void
+s_entry_free (zjob_error_entry_t *entry)
+{
+    free (entry->kind);
+    free (entry->message);
+    free (entry->worker_id);
+}
+
+int
+zjob_job_add_error (zjob_job_t *job, uint32_t attempt, const char *kind, const char *message,
+                    const char *worker_id, int64_t at, zjob_history_t **replaced_p)
+{
+    assert (job && replaced_p);
+    if (!kind || !*kind)
+        kind = "error";
+    zjob_history_t *old = job->history;
+    uint32_t count = old ? old->count : 0;
+    uint32_t drop = count + 1 > ZJOB_ERRORS_KEPT ? count + 1 - ZJOB_ERRORS_KEPT : 0;
+    uint32_t kept = count - drop;
+    zjob_history_t *history = (zjob_history_t *) malloc (
+        sizeof (zjob_history_t) + (kept + 1) * sizeof (zjob_error_entry_t));
+    if (!history)
+        return -1;
+    //  The entries kept are moved, not copied: settle frees the block they
+    //  came from and the dropped entries' strings, undo the new entry's
+    if (kept)
+        memcpy (history->entries, old->entries + drop, kept * sizeof (zjob_error_entry_t));
+    zjob_error_entry_t *entry = &history->entries [kept];
+    entry->attempt = attempt;
+    entry->at = at;
+    entry->kind = zjob_job_strndup (kind, s_cut_length (kind, ZJOB_NAME_MAX));
+    entry->message = message
+        ? zjob_job_strndup (message, s_cut_length (message, ZJOB_MESSAGE_MAX))
+        : NULL;
+    entry->worker_id = worker_id
+        ? zjob_job_strndup (worker_id, s_cut_length (worker_id, ZJOB_NAME_MAX))
+        : NULL;
+    history->count = kept + 1;
+    if (!entry->kind || (message && !entry->message) || (worker_id && !entry->worker_id)
+        || zjob_job_set_error (job, kind, message)) {
+        s_entry_free (entry);
+        free (history);
+        return -1;
+    }
+    job->history = history;
+    *replaced_p = old;
+    return 0;
+}
+
+void
+zjob_job_history_settle (zjob_job_t *job, zjob_history_t *replaced)
+{
+    assert (job);
+    if (!replaced)
+        return;
+    uint32_t now_kept = job->history ? job->history->count - 1 : 0;
+    for (uint32_t i = 0; i + now_kept < replaced->count; i++)
+        s_entry_free (&replaced->entries [i]);  //  Dropped
+    free (replaced);
+}
+
+void
+zjob_job_history_undo (zjob_job_t *job, zjob_history_t *replaced)
+{
+    assert (job);
+    if (job->history) {
+        s_entry_free (&job->history->entries [job->history->count - 1]);
+        free (job->history);
+    }
+    job->history = replaced;
 }
 
 bool

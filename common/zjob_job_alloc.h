@@ -54,6 +54,11 @@ int
 zjob_job_check_data (const char *field, const uint8_t *data, size_t size,
                      zjob_bytes_t *out, zjob_error_t *err);
 
+//  Check the retry policy's fields of spec (PROTOCOL.md 9.2). Returns 0,
+//  or -1 with err naming the field.
+int
+zjob_job_check_policy (const zjob_spec_t *spec, zjob_error_t *err);
+
 //  A malloc'd copy of len bytes at text plus a NUL, or NULL; the caller's
 char *
 zjob_job_strndup (const char *text, size_t len);

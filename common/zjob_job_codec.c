@@ -34,6 +34,23 @@
         emsg    error_message       str, <= ZJOB_MESSAGE_MAX bytes
         wk      worker_id           str, <= ZJOB_NAME_MAX bytes
         out     outputs             bin holding a msgpack map
+        bo      policy: backoff     uint 1 fixed, 2 exponential
+        bob     backoff_base_ms     uint32
+        bof     backoff_factor      float 1.0 .. 100.0
+        bom     backoff_max_ms      uint32
+        boj     jitter              uint 1 full, 2 none
+        nr      no_retry            array of str (names), at most 16
+        tmo     timeout_ms          uint32, 0 = none
+        hbt     heartbeat_timeout_ms uint32, 0 = none
+        errs    the attempt history array of map {att uint32, kind str,
+                                    msg str, wk str, at int64 ms}, at most
+                                    ZJOB_ERRORS_KEPT, oldest first
+        ratt    result_attempt      uint32
+
+    The policy keys are written when the job has a resolved policy (bo and
+    boj then always, the others while not zero); a job of an earlier
+    version has none and reads back with no policy (its accessors give
+    zeros, and the manager keeps the rules it was created under).
 
     The decoder takes keys in any order, skips unknown keys (later versions
     add fields), treats nil as unset for optional keys, and refuses a
@@ -82,6 +99,16 @@ typedef enum {
     K_EMSG,
     K_WK,
     K_OUT,
+    K_BO,
+    K_BOB,
+    K_BOF,
+    K_BOM,
+    K_BOJ,
+    K_NR,
+    K_TMO,
+    K_HBT,
+    K_ERRS,
+    K_RATT,
     K_COUNT
 } s_key_t;
 
@@ -116,6 +143,16 @@ static const struct {
     [K_EMSG] = { "emsg", 4, "error_message" },
     [K_WK] = { "wk", 2, "worker_id" },
     [K_OUT] = { "out", 3, "outputs" },
+    [K_BO] = { "bo", 2, "backoff" },
+    [K_BOB] = { "bob", 3, "backoff_base_ms" },
+    [K_BOF] = { "bof", 3, "backoff_factor" },
+    [K_BOM] = { "bom", 3, "backoff_max_ms" },
+    [K_BOJ] = { "boj", 3, "jitter" },
+    [K_NR] = { "nr", 2, "no_retry" },
+    [K_TMO] = { "tmo", 3, "timeout_ms" },
+    [K_HBT] = { "hbt", 3, "heartbeat_timeout_ms" },
+    [K_ERRS] = { "errs", 4, "errors" },
+    [K_RATT] = { "ratt", 4, "result_attempt" },
 };
 
 //  The key's index, or -1 for a key this version does not know
@@ -175,6 +212,16 @@ s_pack_keys (const zjob_job_t *job, bool has [K_COUNT])
     has [K_EMSG] = job->error_message != NULL;
     has [K_WK] = job->worker_id != NULL;
     has [K_OUT] = job->outputs.size > 0;
+    const zjob_policy_t *policy = job->policy;
+    has [K_BO] = has [K_BOJ] = policy != NULL;
+    has [K_BOB] = policy && policy->backoff_base_ms != 0;
+    has [K_BOF] = policy && policy->backoff_factor != 0.0f;
+    has [K_BOM] = policy && policy->backoff_max_ms != 0;
+    has [K_NR] = policy && policy->no_retry_count > 0;
+    has [K_TMO] = policy && policy->timeout_ms != 0;
+    has [K_HBT] = policy && policy->heartbeat_timeout_ms != 0;
+    has [K_ERRS] = job->history && job->history->count > 0;
+    has [K_RATT] = job->result_attempt != 0;
     uint32_t count = 0;
     for (int k = 0; k < K_COUNT; k++)
         count += has [k];
@@ -287,6 +334,61 @@ s_pack_run_fields (zjob_packbuf_t *pb, const zjob_job_t *job, const bool has [K_
     }
 }
 
+//  The retry policy, the attempt history and result_attempt
+static void
+s_pack_retry_fields (zjob_packbuf_t *pb, const zjob_job_t *job, const bool has [K_COUNT])
+{
+    const zjob_policy_t *policy = job->policy;
+    static const s_key_t uints [] = { K_BO, K_BOB, K_BOM, K_BOJ, K_TMO, K_HBT };
+    for (size_t i = 0; policy && i < sizeof (uints) / sizeof (uints [0]); i++) {
+        s_key_t k = uints [i];
+        if (!has [k])
+            continue;
+        s_pack_key (pb, k);
+        zjob_packbuf_uint (pb, k == K_BO ? policy->backoff : k == K_BOB ? policy->backoff_base_ms
+                               : k == K_BOM                             ? policy->backoff_max_ms
+                               : k == K_BOJ                             ? policy->jitter
+                               : k == K_TMO                             ? policy->timeout_ms
+                                                                        : policy->heartbeat_timeout_ms);
+    }
+    if (has [K_BOF]) {
+        s_pack_key (pb, K_BOF);
+        zjob_packbuf_float (pb, policy->backoff_factor);
+    }
+    if (has [K_NR]) {
+        s_pack_key (pb, K_NR);
+        zjob_packbuf_array (pb, policy->no_retry_count);
+        for (uint16_t i = 0; i < policy->no_retry_count; i++)
+            s_pack_cstr (pb, policy->no_retry [i]);
+    }
+    if (has [K_ERRS]) {
+        s_pack_key (pb, K_ERRS);
+        zjob_packbuf_array (pb, job->history->count);
+        for (uint32_t i = 0; i < job->history->count; i++) {
+            const zjob_error_entry_t *entry = &job->history->entries [i];
+            zjob_packbuf_map (pb, 3 + (entry->message != NULL) + (entry->worker_id != NULL));
+            zjob_packbuf_str (pb, "att", 3);
+            zjob_packbuf_uint (pb, entry->attempt);
+            zjob_packbuf_str (pb, "kind", 4);
+            s_pack_cstr (pb, entry->kind);
+            if (entry->message) {
+                zjob_packbuf_str (pb, "msg", 3);
+                s_pack_cstr (pb, entry->message);
+            }
+            if (entry->worker_id) {
+                zjob_packbuf_str (pb, "wk", 2);
+                s_pack_cstr (pb, entry->worker_id);
+            }
+            zjob_packbuf_str (pb, "at", 2);
+            zjob_packbuf_int (pb, entry->at);
+        }
+    }
+    if (has [K_RATT]) {
+        s_pack_key (pb, K_RATT);
+        zjob_packbuf_uint (pb, job->result_attempt);
+    }
+}
+
 int
 zjob_job_pack (const zjob_job_t *job, msgpack_packer *pk)
 {
@@ -298,6 +400,7 @@ zjob_job_pack (const zjob_job_t *job, msgpack_packer *pk)
     zjob_packbuf_map (&pb, count);
     s_pack_spec_fields (&pb, job, has);
     s_pack_run_fields (&pb, job, has);
+    s_pack_retry_fields (&pb, job, has);
     return zjob_packbuf_flush (&pb);
 }
 
@@ -322,6 +425,16 @@ zjob_job_encode (const zjob_job_t *job, uint8_t **data_p, size_t *size_p)
         estimate += strlen (job->error_message);
     if (job->worker_id)
         estimate += strlen (job->worker_id);
+    if (job->policy) {
+        estimate += 48;
+        for (uint16_t i = 0; i < job->policy->no_retry_count; i++)
+            estimate += strlen (job->policy->no_retry [i]) + 2;
+    }
+    for (uint32_t i = 0; job->history && i < job->history->count; i++) {
+        const zjob_error_entry_t *entry = &job->history->entries [i];
+        estimate += 40 + strlen (entry->kind) + (entry->message ? strlen (entry->message) : 0)
+            + (entry->worker_id ? strlen (entry->worker_id) : 0);
+    }
 
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
@@ -561,6 +674,139 @@ s_copy_run_fields (zjob_job_t *job, const zjob_text_t texts [K_COUNT], zjob_byte
     return !nomem;
 }
 
+//  The policy's keys into a new policy on job (none if no key is there)
+static int
+s_get_policy (const msgpack_object **values, zjob_job_t *job, zjob_error_t *err)
+{
+    static const s_key_t keys [] = { K_BO, K_BOB, K_BOF, K_BOM, K_BOJ, K_NR, K_TMO, K_HBT };
+    bool any = false;
+    for (size_t i = 0; i < sizeof (keys) / sizeof (keys [0]); i++)
+        any |= values [keys [i]] != NULL;
+    if (!any)
+        return 0;
+    uint64_t u [K_COUNT] = { 0 };
+    static const s_key_t uints [] = { K_BO, K_BOB, K_BOM, K_BOJ, K_TMO, K_HBT };
+    for (size_t i = 0; i < sizeof (uints) / sizeof (uints [0]); i++) {
+        s_key_t k = uints [i];
+        uint64_t max = k == K_BO ? ZJOB_BACKOFF_EXPONENTIAL : k == K_BOJ ? ZJOB_JITTER_NONE
+                                                                         : UINT32_MAX;
+        if (values [k] && s_get_uint (values [k], k, max, &u [k], err))
+            return -1;
+    }
+    double factor = 0;
+    const msgpack_object *bof = values [K_BOF];
+    if (bof) {
+        if (bof->type == MSGPACK_OBJECT_FLOAT32 || bof->type == MSGPACK_OBJECT_FLOAT64)
+            factor = bof->via.f64;
+        else if (bof->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            factor = (double) bof->via.u64;
+        else
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "backoff_factor: not a number");
+        if (!(factor >= 1.0 && factor <= 100.0))
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "backoff_factor: 1.0 to 100.0, not %g",
+                                   factor);
+    }
+    zjob_text_t kinds [ZJOB_NO_RETRY_MAX];
+    char *copies [ZJOB_NO_RETRY_MAX];
+    size_t count = 0;
+    const msgpack_object *nr = values [K_NR];
+    if (nr) {
+        if (nr->type != MSGPACK_OBJECT_ARRAY)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "no_retry: not an array");
+        if (nr->via.array.size > ZJOB_NO_RETRY_MAX)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "no_retry: more than %d",
+                                   ZJOB_NO_RETRY_MAX);
+        for (; count < nr->via.array.size; count++)
+            if (s_get_name (&nr->via.array.ptr [count], K_NR, &kinds [count], err))
+                return -1;
+    }
+    zjob_policy_t values_in = {
+        .backoff_base_ms = (uint32_t) u [K_BOB], .backoff_max_ms = (uint32_t) u [K_BOM], .timeout_ms = (uint32_t) u [K_TMO], .heartbeat_timeout_ms = (uint32_t) u [K_HBT], .backoff_factor = (float) factor, .backoff = (uint8_t) u [K_BO], .jitter = (uint8_t) u [K_BOJ]
+    };
+    size_t made = 0;
+    for (; made < count; made++)
+        if (!(copies [made] = zjob_job_strndup (kinds [made].ptr, kinds [made].len)))
+            break;
+    if (made == count)
+        job->policy = zjob_policy_new (&values_in, (const char *const *) copies, count);
+    for (size_t i = 0; i < made; i++)
+        free (copies [i]);
+    if (!job->policy)
+        return zjob_error_set (err, ZJOB_INTERNAL, "job: out of memory");
+    return 0;
+}
+
+//  One entry of errs: {att, kind, msg, wk, at}, unknown keys skipped
+static int
+s_get_entry (const msgpack_object *obj, zjob_job_t *job, zjob_error_t *err)
+{
+    if (obj->type != MSGPACK_OBJECT_MAP)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "errors: an entry is not a map");
+    static const char *names [] = { "att", "kind", "msg", "wk", "at" };
+    const msgpack_object *found [5] = { NULL };
+    for (uint32_t i = 0; i < obj->via.map.size; i++) {
+        const msgpack_object_kv *kv = &obj->via.map.ptr [i];
+        if (kv->key.type != MSGPACK_OBJECT_STR)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "errors: a key is not a string");
+        for (int n = 0; n < 5; n++)
+            if (kv->key.via.str.size == strlen (names [n])
+                && memcmp (kv->key.via.str.ptr, names [n], kv->key.via.str.size) == 0) {
+                if (found [n])
+                    return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                           "errors: key \"%s\" given twice", names [n]);
+                found [n] = kv->val.type == MSGPACK_OBJECT_NIL ? NULL : &kv->val;
+            }
+    }
+    uint64_t attempt = 0;
+    int64_t at = 0;
+    zjob_text_t texts [3] = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
+    if (!found [1])
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "errors: an entry has no kind");
+    if ((found [0] && s_get_uint (found [0], K_ERRS, UINT32_MAX, &attempt, err))
+        || (found [4] && s_get_time (found [4], K_ERRS, &at, err))
+        || s_get_message (found [1], K_ERRS, ZJOB_NAME_MAX, &texts [0], err)
+        || (found [2] && s_get_message (found [2], K_ERRS, ZJOB_MESSAGE_MAX, &texts [1], err))
+        || (found [3] && s_get_message (found [3], K_ERRS, ZJOB_NAME_MAX, &texts [2], err)))
+        return -1;
+    char *copies [3] = { NULL, NULL, NULL };
+    bool nomem = false;
+    for (int n = 0; n < 3; n++)
+        if (texts [n].ptr)
+            nomem |= !(copies [n] = zjob_job_strndup (texts [n].ptr, texts [n].len));
+    zjob_history_t *replaced = NULL;
+    //  add_error sets error_kind/message too: the decoder sets them after
+    if (!nomem
+        && zjob_job_add_error (job, (uint32_t) attempt, copies [0], copies [1], copies [2], at,
+                               &replaced))
+        nomem = true;
+    else if (!nomem)
+        zjob_job_history_settle (job, replaced);
+    for (int n = 0; n < 3; n++)
+        free (copies [n]);
+    return nomem ? zjob_error_set (err, ZJOB_INTERNAL, "job: out of memory") : 0;
+}
+
+//  The attempt history, and result_attempt
+static int
+s_get_history (const msgpack_object **values, zjob_job_t *job, zjob_error_t *err)
+{
+    uint64_t ratt = 0;
+    if (values [K_RATT] && s_get_uint (values [K_RATT], K_RATT, UINT32_MAX, &ratt, err))
+        return -1;
+    job->result_attempt = (uint32_t) ratt;
+    const msgpack_object *errs = values [K_ERRS];
+    if (!errs)
+        return 0;
+    if (errs->type != MSGPACK_OBJECT_ARRAY)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "errors: not an array");
+    if (errs->via.array.size > ZJOB_ERRORS_KEPT)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "errors: more than %d", ZJOB_ERRORS_KEPT);
+    for (uint32_t i = 0; i < errs->via.array.size; i++)
+        if (s_get_entry (&errs->via.array.ptr [i], job, err))
+            return -1;
+    return 0;
+}
+
 zjob_job_t *
 zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err)
 {
@@ -646,6 +892,15 @@ zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err)
     job->completed_at = times [K_CAT];
     job->execution_ms = times [K_XMS];
     job->queued_ms = times [K_QMS];
+    //  The history first: adding its entries sets error_kind/message,
+    //  which the job's own keys then set
+    if (s_get_policy (values, job, err) || s_get_history (values, job, err)) {
+        zjob_job_destroy (&job);
+        return NULL;
+    }
+    free (job->error_kind);
+    free (job->error_message);
+    job->error_kind = job->error_message = NULL;
     bool nomem = !s_copy_run_fields (job, texts, outputs);
     if (nomem) {
         zjob_job_destroy (&job);

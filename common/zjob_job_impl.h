@@ -83,6 +83,19 @@ typedef struct {
 void
 zjob_policy_release (zjob_policy_t **self_p);
 
+//  A new policy with one reference: values' plain fields, and a copy of
+//  the count kinds (values' own no_retry is ignored). NULL if out of memory.
+zjob_policy_t *
+zjob_policy_new (const zjob_policy_t *values, const char *const *no_retry, size_t count);
+
+//  True if two policies have the same values (refs aside). NULL equals NULL.
+bool
+zjob_policy_equal (const zjob_policy_t *a, const zjob_policy_t *b);
+
+//  True if kind is in the policy's no_retry list.
+bool
+zjob_policy_no_retry (const zjob_policy_t *policy, const char *kind);
+
 struct _zjob_job_t {
     //  Fields are ordered to leave no padding: a million queued jobs are a
     //  million of these, so every 8 bytes is 8 MB.
@@ -150,6 +163,23 @@ int
 zjob_job_set_progress (zjob_job_t *job, float progress, const char *message, zjob_error_t *err);
 int
 zjob_job_set_worker (zjob_job_t *job, const char *worker_id);
+
+//  A failed attempt: append {attempt, kind, message, worker_id, at} to
+//  the job's history (strings cut to their limits; the oldest entry is
+//  dropped beyond ZJOB_ERRORS_KEPT) and make kind/message the job's
+//  error_kind/error_message. The history is replaced by a new block, and
+//  the one it replaces (NULL if none) is handed back in *replaced_p: the
+//  caller ends the change with zjob_job_history_settle once it is stored,
+//  or zjob_job_history_undo to put the job's history back as it was
+//  (error_kind/error_message are the caller's to restore, as a snapshot
+//  does). Returns 0, or -1 if out of memory (nothing changed).
+int
+zjob_job_add_error (zjob_job_t *job, uint32_t attempt, const char *kind, const char *message,
+                    const char *worker_id, int64_t at, zjob_history_t **replaced_p);
+void
+zjob_job_history_settle (zjob_job_t *job, zjob_history_t *replaced);
+void
+zjob_job_history_undo (zjob_job_t *job, zjob_history_t *replaced);
 
 //  True if job carries every one of the tag_count tags.
 bool

@@ -109,6 +109,8 @@ typedef struct {
     size_t outputs_size;
     const char *error_kind;     //  Failed: short class, or NULL
     const char *error_message;  //  Failed: what went wrong, or NULL
+    uint32_t attempt;           //  The attempt it is for (the JOB's att); 0: not said
+    bool permanent;             //  Failed: never retry this job
 } zjob_result_t;
 
 //  --------------------------------------------------------------------------
@@ -282,6 +284,8 @@ typedef struct {
     uint64_t busy;            //  Jobs they hold, summed
     uint64_t max_concurrent;  //  The global cap on held jobs; 0 = none
     uint64_t scheduled;       //  Queued jobs waiting for their run_at
+    uint64_t retrying;        //  Of those, retries waiting for their backoff
+    uint64_t dead;            //  Jobs failed for good (= failed)
     bool held_by_limit;       //  Ready jobs and free credit, held back
                               //  by max_concurrent alone
     double submitted_rate;    //  Jobs per second over the rate window
@@ -327,9 +331,18 @@ typedef struct {
 void
 zjob_msg_add_workers (zjob_msg_builder_t *self, const zjob_worker_info_t *workers,
                       size_t count);
-//  The fields of a job event about job: type (a status name, "progress" or
-//  "deleted"), time, id, workflow_id, status, old_status (if old_status
-//  >= 0), and the user, progress, error and worker fields that are set.
+//  The fields of a job event about job: type (a status name, "progress",
+//  "deleted", "retrying", "timed_out", "dead"), time, id, workflow_id,
+//  status, old_status (if old_status >= 0), the user, progress, error and
+//  worker fields that are set, and run_at for a queued job that waits
+//  for it (a delayed job, a retry's backoff).
+//  Begin a CANCEL to a worker (PROTOCOL.md 10.6): id, and reason
+//  ("cancelled", "timeout", "heartbeat_timeout"; NULL: none) and the
+//  attempt (0: none) when the broker times an attempt out.
+void
+zjob_msg_build_cancel (zjob_msg_builder_t *self, uint64_t request_id, const char *id,
+                       const char *reason, uint32_t attempt);
+
 void
 zjob_msg_add_job_event (zjob_msg_builder_t *self, const char *type, const zjob_job_t *job,
                         int old_status);

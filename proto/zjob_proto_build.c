@@ -175,6 +175,55 @@ zjob_msg_add_uints (zjob_msg_builder_t *self, const char *key, const uint64_t *v
         self->failed |= msgpack_pack_uint64 (&self->pk, values [i]) != 0;
 }
 
+//  The retry policy's keys a spec writes
+static size_t
+s_policy_keys (const zjob_spec_t *spec)
+{
+    return (zjob_backoff_name (spec->backoff) != NULL) + (spec->backoff_base_ms != 0)
+        + (spec->backoff_factor != 0.0) + (spec->backoff_max_ms != 0)
+        + (zjob_jitter_name (spec->jitter) != NULL) + (spec->no_retry != NULL)
+        + (spec->timeout_ms != 0) + (spec->heartbeat_timeout_ms != 0);
+}
+
+//  A C spec's time: ZJOB_TIMEOUT_NONE is 0 on the wire
+static void
+s_pack_ms (zjob_msg_builder_t *self, const char *key, uint32_t value)
+{
+    if (!value)
+        return;
+    s_pack_cstr (self, key);
+    self->failed |= msgpack_pack_uint32 (&self->pk, value == ZJOB_TIMEOUT_NONE ? 0 : value) != 0;
+}
+
+//  Pack the retry policy's keys a spec gives
+static void
+s_pack_policy (zjob_msg_builder_t *self, const zjob_spec_t *spec)
+{
+    if (zjob_backoff_name (spec->backoff)) {
+        s_pack_cstr (self, "backoff");
+        s_pack_cstr (self, zjob_backoff_name (spec->backoff));
+    }
+    s_pack_ms (self, "backoff_base_ms", spec->backoff_base_ms);
+    if (spec->backoff_factor != 0.0) {
+        s_pack_cstr (self, "backoff_factor");
+        self->failed |= msgpack_pack_double (&self->pk, spec->backoff_factor) != 0;
+    }
+    if (spec->backoff_max_ms) {
+        s_pack_cstr (self, "backoff_max_ms");
+        self->failed |= msgpack_pack_uint32 (&self->pk, spec->backoff_max_ms) != 0;
+    }
+    if (zjob_jitter_name (spec->jitter)) {
+        s_pack_cstr (self, "jitter");
+        s_pack_cstr (self, zjob_jitter_name (spec->jitter));
+    }
+    if (spec->no_retry) {
+        s_pack_cstr (self, "no_retry");
+        s_pack_strs (self, spec->no_retry, spec->no_retry_count);
+    }
+    s_pack_ms (self, "timeout_ms", spec->timeout_ms);
+    s_pack_ms (self, "heartbeat_timeout_ms", spec->heartbeat_timeout_ms);
+}
+
 //  Pack one spec map
 static void
 s_pack_spec (zjob_msg_builder_t *self, const zjob_spec_t *spec)
@@ -185,7 +234,7 @@ s_pack_spec (zjob_msg_builder_t *self, const zjob_spec_t *spec)
     bool priority = spec->priority != ZJOB_PRIORITY_UNSET;
     size_t count = 1 + inputs + priority + (spec->user_id != NULL) + tags
         + metadata + (spec->idempotency_key != NULL) + (spec->max_attempts != 0)
-        + (spec->run_at > 0);
+        + (spec->run_at > 0) + s_policy_keys (spec);
     msgpack_packer *pk = &self->pk;
     self->failed |= msgpack_pack_map (pk, count) != 0;
     s_pack_cstr (self, "workflow_id");
@@ -214,14 +263,16 @@ s_pack_spec (zjob_msg_builder_t *self, const zjob_spec_t *spec)
         s_pack_cstr (self, "idempotency_key");
         s_pack_cstr (self, spec->idempotency_key);
     }
-    if (spec->max_attempts) {
+    if (spec->max_attempts) {  //  On the wire 0 is "no limit"
         s_pack_cstr (self, "max_attempts");
-        self->failed |= msgpack_pack_uint32 (pk, spec->max_attempts) != 0;
+        self->failed |= msgpack_pack_uint32 (pk, spec->max_attempts == ZJOB_ATTEMPTS_UNLIMITED ? 0 : spec->max_attempts)
+            != 0;
     }
     if (spec->run_at > 0) {
         s_pack_cstr (self, "run_at");
         self->failed |= msgpack_pack_uint64 (pk, (uint64_t) spec->run_at) != 0;
     }
+    s_pack_policy (self, spec);
 }
 
 void
@@ -352,7 +403,8 @@ s_pack_result (zjob_msg_builder_t *self, const zjob_result_t *result)
     bool failed = !result->completed;
     bool outputs = !failed && result->outputs;
     uint32_t fields = 2 + (outputs ? 1 : 0) + (failed && result->error_kind ? 1 : 0)
-        + (failed && result->error_message ? 1 : 0);
+        + (failed && result->error_message ? 1 : 0) + (result->attempt != 0)
+        + (failed && result->permanent);
     self->failed |= msgpack_pack_map (&self->pk, fields) != 0;
     s_pack_cstr (self, "id");
     s_pack_cstr (self, result->id ? result->id : "");
@@ -371,6 +423,14 @@ s_pack_result (zjob_msg_builder_t *self, const zjob_result_t *result)
     if (failed && result->error_message) {
         s_pack_cstr (self, "error_message");
         s_pack_cstr (self, result->error_message);
+    }
+    if (result->attempt) {
+        s_pack_cstr (self, "attempt");
+        self->failed |= msgpack_pack_uint32 (&self->pk, result->attempt) != 0;
+    }
+    if (failed && result->permanent) {
+        s_pack_cstr (self, "permanent");
+        self->failed |= msgpack_pack_true (&self->pk) != 0;
     }
 }
 
@@ -454,6 +514,8 @@ zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats)
     zjob_msg_add_uint (self, "busy", stats->busy);
     zjob_msg_add_uint (self, "max_concurrent", stats->max_concurrent);
     zjob_msg_add_uint (self, "scheduled", stats->scheduled);
+    zjob_msg_add_uint (self, "retrying", stats->retrying);
+    zjob_msg_add_uint (self, "dead", stats->dead);
     zjob_msg_add_bool (self, "held_by_limit", stats->held_by_limit);
     zjob_msg_add_key (self, "rates");
     self->failed |= msgpack_pack_map (&self->pk, 3) != 0;
@@ -536,6 +598,20 @@ zjob_msg_add_job_event (zjob_msg_builder_t *self, const char *type, const zjob_j
     zjob_msg_add_str (self, "error_kind", job->error_kind);
     zjob_msg_add_str (self, "error_message", job->error_message);
     zjob_msg_add_str (self, "worker_id", job->worker_id);
+    //  A queued job that waits (delayed, or a retry's backoff): when
+    if (job->status == ZJOB_QUEUED && job->run_at > job->queued_at)
+        zjob_msg_add_uint (self, "run_at", (uint64_t) job->run_at);
+}
+
+void
+zjob_msg_build_cancel (zjob_msg_builder_t *self, uint64_t request_id, const char *id,
+                       const char *reason, uint32_t attempt)
+{
+    zjob_msg_begin (self, ZJOB_CMD_CANCEL, request_id);
+    zjob_msg_add_str (self, "id", id);
+    zjob_msg_add_str (self, "reason", reason);
+    if (attempt)
+        zjob_msg_add_uint (self, "attempt", attempt);
 }
 
 size_t

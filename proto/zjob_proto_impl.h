@@ -59,17 +59,25 @@ int
 zjob_proto_check_reply (zjob_proto_ctx_t *ctx, const msgpack_object *body,
                         zjob_cmd_t request, zjob_route_t route);
 
-//  zjob_proto_schema.c: a NUL-terminated copy of a str object, in zone;
+//  zjob_proto_read.c: a NUL-terminated copy of a str object, in zone;
 //  NULL if there is no memory
 const char *
 zjob_proto_zone_str (msgpack_zone *zone, const msgpack_object *obj);
 
-//  zjob_proto_schema.c: an array of NUL-terminated copies of an array of
+//  zjob_proto_read.c: an array of NUL-terminated copies of an array of
 //  str, in zone; NULL for an empty array or no memory (*ok false then)
 const char *const *
 zjob_proto_zone_strs (msgpack_zone *zone, const msgpack_object *array, bool *ok);
 
-//  zjob_proto_schema.c: true if filter selects every job (no criterion set)
+//  zjob_proto_read.c: the retry policy's fields of a spec from its checked values, in the
+//  order backoff, backoff_base_ms, backoff_factor, backoff_max_ms,
+//  jitter, no_retry, timeout_ms, heartbeat_timeout_ms (NULL if absent).
+//  Returns NULL, the key of a bad value ("backoff", "jitter"), or "" if
+//  out of memory.
+const char *
+zjob_proto_spec_policy (msgpack_zone *zone, const msgpack_object *const *v, zjob_spec_t *spec);
+
+//  zjob_proto_read.c: true if filter selects every job (no criterion set)
 bool
 zjob_proto_filter_empty (const zjob_filter_t *filter);
 

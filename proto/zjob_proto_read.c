@@ -8,7 +8,8 @@
     checked, so these readers never fail on a field its table defines;
     for other fields they answer the default. Copies they make live in the
     message's zone and die with it. zjob_msg_result_error, which reads with
-    a field table, is in zjob_proto_schema.c.
+    a field table, is in zjob_proto_schema.c; the zone copies and the
+    retry policy of a spec, which the schema's builders use, are here.
     ========================================================================= */
 
 #include <math.h>
@@ -246,4 +247,117 @@ zjob_msg_error (zjob_msg_t *self, zjob_error_t *err)
     else
         zjob_error_set (err, code, "%s", zjob_error_name (code));
     return code;
+}
+
+
+//  --------------------------------------------------------------------------
+//  What the schema's builders use
+
+//  A NUL-terminated copy of a str object, in the message's zone
+const char *
+zjob_proto_zone_str (msgpack_zone *zone, const msgpack_object *obj)
+{
+    char *copy = (char *) msgpack_zone_malloc_no_align (zone, obj->via.str.size + 1);
+    if (copy) {
+        if (obj->via.str.size)
+            memcpy (copy, obj->via.str.ptr, obj->via.str.size);
+        copy [obj->via.str.size] = 0;
+    }
+    return copy;
+}
+
+//  An array of NUL-terminated copies of an array of str, in the zone;
+//  NULL for an empty array or no memory (*ok false then)
+const char *const *
+zjob_proto_zone_strs (msgpack_zone *zone, const msgpack_object *array, bool *ok)
+{
+    *ok = true;
+    uint32_t count = array->via.array.size;
+    if (count == 0)
+        return NULL;
+    const char **strs = (const char **) msgpack_zone_malloc (zone, count * sizeof (char *));
+    if (!strs) {
+        *ok = false;
+        return NULL;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        strs [i] = zjob_proto_zone_str (zone, &array->via.array.ptr [i]);
+        if (!strs [i]) {
+            *ok = false;
+            return NULL;
+        }
+    }
+    return strs;
+}
+
+bool
+zjob_proto_filter_empty (const zjob_filter_t *filter)
+{
+    return !filter->status_mask && !filter->workflow_id && !filter->user_id
+        && !filter->tag_count && !filter->created_after && !filter->created_before
+        && filter->scheduled == ZJOB_SCHEDULED_ANY;
+}
+
+//  A given time of 0 is "none" (the C spec's ZJOB_TIMEOUT_NONE)
+static uint32_t
+s_given_ms (const msgpack_object *value)
+{
+    return value->via.u64 ? (uint32_t) value->via.u64 : ZJOB_TIMEOUT_NONE;
+}
+
+//  A checked str naming a backoff or a jitter: its value, or -1
+static int
+s_policy_name (const msgpack_object *value, int (*parse) (const char *))
+{
+    char name [ZJOB_NAME_MAX + 1];
+    snprintf (name, sizeof (name), "%.*s", (int) value->via.str.size, value->via.str.ptr);
+    return parse (name);
+}
+
+const char *
+zjob_proto_spec_policy (msgpack_zone *zone, const msgpack_object *const *v, zjob_spec_t *spec)
+{
+    enum { BACKOFF,
+           BASE,
+           FACTOR,
+           MAX,
+           JITTER,
+           NORETRY,
+           TIMEOUT,
+           HEARTBEAT };
+    if (v [BACKOFF]) {
+        int backoff = s_policy_name (v [BACKOFF], zjob_backoff_parse);
+        if (backoff < 0)
+            return "backoff";
+        spec->backoff = (zjob_backoff_t) backoff;
+    }
+    if (v [JITTER]) {
+        int jitter = s_policy_name (v [JITTER], zjob_jitter_parse);
+        if (jitter < 0)
+            return "jitter";
+        spec->jitter = (zjob_jitter_t) jitter;
+    }
+    if (v [BASE])
+        spec->backoff_base_ms = s_given_ms (v [BASE]);
+    if (v [MAX])  //  0 takes the default: a cap of 0 means nothing
+        spec->backoff_max_ms = (uint32_t) v [MAX]->via.u64;
+    if (v [TIMEOUT])
+        spec->timeout_ms = s_given_ms (v [TIMEOUT]);
+    if (v [HEARTBEAT])
+        spec->heartbeat_timeout_ms = s_given_ms (v [HEARTBEAT]);
+    if (v [FACTOR])
+        spec->backoff_factor = v [FACTOR]->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+            ? (double) v [FACTOR]->via.u64
+            : v [FACTOR]->via.f64;
+    if (v [NORETRY]) {
+        //  Given, even empty: [] overrides the default list
+        static const char *const s_empty [1] = { NULL };
+        bool ok = true;
+        spec->no_retry_count = v [NORETRY]->via.array.size;
+        spec->no_retry = spec->no_retry_count ? zjob_proto_zone_strs (zone, v [NORETRY], &ok)
+                                              : s_empty;
+        if (!ok)
+            return "";
+    }
+    return NULL;
 }

@@ -44,8 +44,9 @@ typedef enum {
     F_STATUSES,  //  array of status names
     F_FILTER,    //  filter map (s_filter_fields)
     F_SPECS,     //  array of min..max spec maps (s_spec_fields)
-    F_ITEMS      //  array of min..max maps, each checked against
+    F_ITEMS,     //  array of min..max maps, each checked against
                  //  the field's items table
+    F_NUMBER     //  number (float or integer) in min..max
 } s_type_t;
 
 struct _s_table_t;
@@ -87,7 +88,15 @@ enum { SP_WORKFLOW,
        SP_METADATA,
        SP_IDEM,
        SP_MAXA,
-       SP_RUNAT };
+       SP_RUNAT,
+       SP_BACKOFF,
+       SP_BASE,
+       SP_FACTOR,
+       SP_MAX,
+       SP_JITTER,
+       SP_NORETRY,
+       SP_TIMEOUT,
+       SP_HEARTBEAT };
 static const s_field_t s_spec_fields [] = {
     [SP_WORKFLOW] = { "workflow_id", F_NAME, REQ, 0, 0, NULL },
     [SP_INPUTS] = { "inputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
@@ -98,6 +107,16 @@ static const s_field_t s_spec_fields [] = {
     [SP_IDEM] = { "idempotency_key", F_NAME, OPT, 0, 0, NULL },
     [SP_MAXA] = { "max_attempts", F_UINT, OPT, 0, UINT32_MAX, NULL },
     [SP_RUNAT] = { "run_at", F_UINT, OPT, 0, TIME_MAX, NULL },
+    //  The retry policy: absent = the default; a given 0 is "none" for the
+    //  times (UINT32_MAX is the C spec's "none", so not accepted here)
+    [SP_BACKOFF] = { "backoff", F_NAME, OPT, 0, 0, NULL },
+    [SP_BASE] = { "backoff_base_ms", F_UINT, OPT, 0, UINT32_MAX - 1, NULL },
+    [SP_FACTOR] = { "backoff_factor", F_NUMBER, OPT, 1, 100, NULL },
+    [SP_MAX] = { "backoff_max_ms", F_UINT, OPT, 0, UINT32_MAX - 1, NULL },
+    [SP_JITTER] = { "jitter", F_NAME, OPT, 0, 0, NULL },
+    [SP_NORETRY] = { "no_retry", F_NAMES, OPT, 0, ZJOB_NO_RETRY_MAX, NULL },
+    [SP_TIMEOUT] = { "timeout_ms", F_UINT, OPT, 0, UINT32_MAX - 1, NULL },
+    [SP_HEARTBEAT] = { "heartbeat_timeout_ms", F_UINT, OPT, 0, UINT32_MAX - 1, NULL },
 };
 static const s_table_t s_spec_table = TABLE (s_spec_fields);
 
@@ -190,6 +209,8 @@ enum { RE_ID,
        RE_OUTPUTS,
        RE_KIND,
        RE_MESSAGE,
+       RE_ATTEMPT,
+       RE_PERMANENT,
        RE_CREDIT,
        RE_RESULTS };
 static const s_table_t s_result_item_table;
@@ -199,6 +220,8 @@ static const s_field_t s_result [] = {
     [RE_OUTPUTS] = { "outputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
     [RE_KIND] = { "error_kind", F_STR, OPT, 1, ZJOB_NAME_MAX, NULL },
     [RE_MESSAGE] = { "error_message", F_STR, OPT, 0, TEXT_MAX, NULL },
+    [RE_ATTEMPT] = { "attempt", F_UINT, OPT, 0, UINT32_MAX, NULL },
+    [RE_PERMANENT] = { "permanent", F_BOOL, OPT, 0, 0, NULL },
     [RE_CREDIT] = { "credit", F_UINT, OPT, 0, ZJOB_SLOTS_MAX, NULL },
     [RE_RESULTS] = { "results", F_ITEMS, OPT, 1, ZJOB_SLOTS_MAX,
                      &s_result_item_table },
@@ -209,6 +232,8 @@ static const s_field_t s_result_item [] = {
     [RE_OUTPUTS] = { "outputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
     [RE_KIND] = { "error_kind", F_STR, OPT, 1, ZJOB_NAME_MAX, NULL },
     [RE_MESSAGE] = { "error_message", F_STR, OPT, 0, TEXT_MAX, NULL },
+    [RE_ATTEMPT] = { "attempt", F_UINT, OPT, 0, UINT32_MAX, NULL },
+    [RE_PERMANENT] = { "permanent", F_BOOL, OPT, 0, 0, NULL },
 };
 static const s_table_t s_result_item_table = TABLE (s_result_item);
 static const s_field_t s_credit [] = {
@@ -216,6 +241,12 @@ static const s_field_t s_credit [] = {
 };
 static const s_field_t s_reason [] = {
     { "reason", F_STR, OPT, 0, TEXT_MAX, NULL },
+};
+//  CANCEL to a worker: why (absent: a client's cancel), and the attempt
+static const s_field_t s_cancel_worker [] = {
+    { "id", F_ID, REQ, 0, 0, NULL },
+    { "reason", F_NAME, OPT, 0, 0, NULL },
+    { "attempt", F_UINT, OPT, 0, UINT32_MAX, NULL },
 };
 static const s_field_t s_error [] = {
     { "code", F_UINT, REQ, 100, 599, NULL },
@@ -240,6 +271,7 @@ static const s_field_t s_event [] = {
     { "workflows", F_NAMES, OPT, 0, ZJOB_WORKFLOWS_MAX, NULL },
     { "slots", F_UINT, OPT, 0, ZJOB_SLOTS_MAX, NULL },
     { "reason", F_STR, OPT, 0, TEXT_MAX, NULL },
+    { "run_at", F_UINT, OPT, 0, TIME_MAX, NULL },
 };
 
 //  OK reply bodies
@@ -293,6 +325,8 @@ static const s_field_t s_stats_ok [] = {
     { "busy", F_UINT, REQ, 0, UINT64_MAX, NULL },
     { "max_concurrent", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "scheduled", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "retrying", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "dead", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "held_by_limit", F_BOOL, OPT, 0, 0, NULL },
     { "rates", F_MAP, REQ, 0, 0, NULL },
     { "rate_window_ms", F_UINT, REQ, 0, TIME_MAX, NULL },
@@ -372,7 +406,7 @@ static const s_schema_t s_schemas [] = {
     { ZJOB_CMD_JOB, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_job), NO_TABLE, s_post_job },
     { ZJOB_CMD_PAUSE, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only), TABLE (s_id_ok), s_post_worker_target },
     { ZJOB_CMD_RESUME, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only), TABLE (s_id_ok), s_post_worker_target },
-    { ZJOB_CMD_CANCEL, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only), TABLE (s_id_ok), s_post_worker_target },
+    { ZJOB_CMD_CANCEL, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_cancel_worker), TABLE (s_id_ok), s_post_worker_target },
     { ZJOB_CMD_HEARTBEAT, ZJOB_ROUTE_BROKER_WORKER, NO_TABLE, NO_TABLE, NULL },
     { ZJOB_CMD_RECONNECT, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_reason), NO_TABLE, NULL },
     { ZJOB_CMD_DISCONNECT, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_reason), NO_TABLE, NULL },
@@ -599,43 +633,6 @@ s_check_str (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_t
     }
 }
 
-//  A NUL-terminated copy of a str object, in the message's zone
-const char *
-zjob_proto_zone_str (msgpack_zone *zone, const msgpack_object *obj)
-{
-    char *copy = (char *) msgpack_zone_malloc_no_align (zone, obj->via.str.size + 1);
-    if (copy) {
-        if (obj->via.str.size)
-            memcpy (copy, obj->via.str.ptr, obj->via.str.size);
-        copy [obj->via.str.size] = 0;
-    }
-    return copy;
-}
-
-//  An array of NUL-terminated copies of an array of str, in the zone;
-//  NULL for an empty array or no memory (*ok false then)
-const char *const *
-zjob_proto_zone_strs (msgpack_zone *zone, const msgpack_object *array, bool *ok)
-{
-    *ok = true;
-    uint32_t count = array->via.array.size;
-    if (count == 0)
-        return NULL;
-    const char **strs = (const char **) msgpack_zone_malloc (zone, count * sizeof (char *));
-    if (!strs) {
-        *ok = false;
-        return NULL;
-    }
-    for (uint32_t i = 0; i < count; i++) {
-        strs [i] = zjob_proto_zone_str (zone, &array->via.array.ptr [i]);
-        if (!strs [i]) {
-            *ok = false;
-            return NULL;
-        }
-    }
-    return strs;
-}
-
 //  The index of the name at obj (a checked str) in a name table
 static int
 s_enum_value (const msgpack_object *obj, const char *(*name_of) (int), int count)
@@ -674,6 +671,19 @@ s_build_filter (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_filter_t *
     return 0;
 }
 
+//  The retry policy's fields of a spec (zjob_proto_spec_policy)
+static int
+s_build_policy (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *spec)
+{
+    const char *bad = zjob_proto_spec_policy (ctx->msg->zone, v + SP_BACKOFF, spec);
+    if (bad && !*bad)
+        return s_fail_memory (ctx);
+    s_path_t field = { NULL, bad, 0 };
+    return bad ? s_fail (ctx, &field, ZJOB_BAD_REQUEST,
+                         streq (bad, "backoff") ? "fixed or exponential" : "full or none")
+               : 0;
+}
+
 //  Build one spec from a checked spec map's values
 static int
 s_build_spec (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *spec)
@@ -705,11 +715,12 @@ s_build_spec (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *spec
     }
     if (v [SP_IDEM] && !(spec->idempotency_key = zjob_proto_zone_str (zone, v [SP_IDEM])))
         return s_fail_memory (ctx);
-    if (v [SP_MAXA])
-        spec->max_attempts = (uint32_t) v [SP_MAXA]->via.u64;
+    if (v [SP_MAXA])  //  On the wire 0 is "no limit"
+        spec->max_attempts = v [SP_MAXA]->via.u64 ? (uint32_t) v [SP_MAXA]->via.u64
+                                                  : ZJOB_ATTEMPTS_UNLIMITED;
     if (v [SP_RUNAT])
         spec->run_at = (int64_t) v [SP_RUNAT]->via.u64;
-    return 0;
+    return s_build_policy (ctx, v, spec);
 }
 
 //  Check an array's type and item count
@@ -872,6 +883,21 @@ s_check_value (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field
                 return s_fail (ctx, path, ZJOB_BAD_REQUEST, "not a number in 0..1");
             return 0;
         }
+        case F_NUMBER: {
+            double number;
+            if (value->type == MSGPACK_OBJECT_FLOAT32 || value->type == MSGPACK_OBJECT_FLOAT64)
+                number = value->via.f64;
+            else if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                number = (double) value->via.u64;
+            else
+                return s_fail_type (ctx, path, "a number", value);
+            if (!(number >= (double) field->min && number <= (double) field->max)) {
+                snprintf (problem, sizeof (problem), "%.1f to %.1f, not %g", (double) field->min,
+                          (double) field->max, number);
+                return s_fail (ctx, path, ZJOB_BAD_REQUEST, problem);
+            }
+            return 0;
+        }
         case F_BOOL:
             if (value->type != MSGPACK_OBJECT_BOOLEAN)
                 return s_fail_type (ctx, path, "a boolean", value);
@@ -1002,14 +1028,6 @@ s_post_list (zjob_proto_ctx_t *ctx, const msgpack_object **values)
     return 0;
 }
 
-bool
-zjob_proto_filter_empty (const zjob_filter_t *filter)
-{
-    return !filter->status_mask && !filter->workflow_id && !filter->user_id
-        && !filter->tag_count && !filter->created_after && !filter->created_before
-        && filter->scheduled == ZJOB_SCHEDULED_ANY;
-}
-
 static int
 s_post_target (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 {
@@ -1076,6 +1094,9 @@ s_build_result (zjob_proto_ctx_t *ctx, const msgpack_object **v, const s_path_t 
         return s_fail_memory (ctx);
     if (v [RE_MESSAGE] && !(result->error_message = zjob_proto_zone_str (zone, v [RE_MESSAGE])))
         return s_fail_memory (ctx);
+    if (v [RE_ATTEMPT])
+        result->attempt = (uint32_t) v [RE_ATTEMPT]->via.u64;
+    result->permanent = !result->completed && v [RE_PERMANENT] && v [RE_PERMANENT]->via.boolean;
     return 0;
 }
 
@@ -1084,7 +1105,9 @@ static int
 s_post_result (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 {
     const msgpack_object *list = values [RE_RESULTS];
-    if (list && (values [RE_ID] || values [RE_STATUS] || values [RE_OUTPUTS] || values [RE_KIND] || values [RE_MESSAGE]))
+    if (list
+        && (values [RE_ID] || values [RE_STATUS] || values [RE_OUTPUTS] || values [RE_KIND]
+            || values [RE_MESSAGE] || values [RE_ATTEMPT] || values [RE_PERMANENT]))
         return s_fail (ctx, NULL, ZJOB_BAD_REQUEST,
                        "give either one result (id, status...) or results, not both");
     if (!list) {

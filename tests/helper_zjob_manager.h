@@ -45,7 +45,13 @@ s_spec (const char *workflow, zjob_priority_t priority)
 static zjob_manager_t *
 s_manager_over (zjob_store_t *store, size_t max_concurrent)
 {
-    zjob_manager_config_t config = { max_concurrent, 0 };
+    //  A lost worker's job is retried at once (no backoff): these tests
+    //  are about the queue, not the delay
+    zjob_manager_config_t config = {
+        .max_concurrent = max_concurrent,
+        .defaults = { .backoff_base_ms = ZJOB_TIMEOUT_NONE },
+        .seed = 1
+    };
     zjob_error_t err = { 0, "" };
     zjob_manager_t *manager = zjob_manager_new (&store, &config, &err);
     cr_assert_not_null (manager, "manager: %s", err.text);

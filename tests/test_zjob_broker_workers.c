@@ -117,7 +117,8 @@ Test (broker, credit_bounds_what_a_worker_is_sent)
 
 Test (broker, a_silent_worker_has_its_job_requeued_to_another)
 {
-    s_start ("heartbeat", "100ms", NULL);
+    //  A lost worker's attempt is retried after its backoff: none here
+    s_start ("heartbeat", "100ms", "backoff-base", "0", NULL);
     zsock_t *sub = s_subscriber ("ev/worker_left/");
     zsock_t *client = zjob_test_dealer (s_clients);
     zsock_t *silent = s_worker ("w-silent", "scan", 1);
@@ -541,7 +542,9 @@ s_take_eight (zsock_t *worker)
 
 Test (broker, a_batching_worker_takes_jobs_and_gives_results_in_batches)
 {
-    s_start (NULL);
+    //  A failed result is final here (max-attempts 1): the retry is
+    //  test_zjob_broker_retry's
+    s_start ("max-attempts", "1", NULL);
     zsock_t *client = zjob_test_dealer (s_clients);
     char *ids [5];
     for (int index = 0; index < 5; index++) {

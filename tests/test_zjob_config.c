@@ -104,3 +104,116 @@ Test (config, load_sections_and_values)
     zjob_test_rmtree (dir);
     free (dir);
 }
+
+Test (config, retry_defaults)
+{
+    zjob_broker_config_t config;
+    zjob_broker_config_init (&config);
+    cr_assert_eq (config.retry.max_attempts, 0, "unset: the built-in default");
+    cr_assert_eq (config.workflow_count, 0);
+    zjob_error_t err;
+    cr_assert_eq (zjob_broker_config_set (&config, "max-attempts", "5", &err), 0, "%s", err.text);
+    cr_assert_eq (config.retry.max_attempts, 5);
+    cr_assert_eq (zjob_broker_config_set (&config, "max-attempts", "0", &err), 0);
+    cr_assert_eq (config.retry.max_attempts, ZJOB_ATTEMPTS_UNLIMITED, "0: no limit");
+    cr_assert_eq (zjob_broker_config_set (&config, "backoff", "fixed", &err), 0);
+    cr_assert_eq (config.retry.backoff, ZJOB_BACKOFF_FIXED);
+    cr_assert_eq (zjob_broker_config_set (&config, "backoff-jitter", "none", &err), 0);
+    cr_assert_eq (config.retry.jitter, ZJOB_JITTER_NONE);
+    cr_assert_eq (zjob_broker_config_set (&config, "backoff-base", "250ms", &err), 0);
+    cr_assert_eq (config.retry.backoff_base_ms, 250);
+    cr_assert_eq (zjob_broker_config_set (&config, "backoff-base", "0", &err), 0);
+    cr_assert_eq (config.retry.backoff_base_ms, ZJOB_TIMEOUT_NONE, "0: no delay");
+    cr_assert_eq (zjob_broker_config_set (&config, "backoff-factor", "1.5", &err), 0);
+    cr_assert_eq (config.retry.backoff_factor, 1.5);
+    cr_assert_eq (zjob_broker_config_set (&config, "backoff-max", "10m", &err), 0);
+    cr_assert_eq (config.retry.backoff_max_ms, 600000);
+    cr_assert_eq (zjob_broker_config_set (&config, "job-timeout", "30s", &err), 0);
+    cr_assert_eq (config.retry.timeout_ms, 30000);
+    cr_assert_eq (zjob_broker_config_set (&config, "heartbeat-timeout", "0", &err), 0);
+    cr_assert_eq (config.retry.heartbeat_timeout_ms, ZJOB_TIMEOUT_NONE);
+    cr_assert_eq (zjob_broker_config_set (&config, "no-retry", "bad_input,quota", &err), 0);
+    cr_assert_str_eq (config.retry.no_retry, "bad_input,quota");
+    cr_assert (config.retry.no_retry_set);
+    cr_assert_eq (zjob_broker_config_set (&config, "no-retry", "", &err), 0, "none at all");
+    cr_assert (config.retry.no_retry_set);
+
+    //  Bad values name the option
+    const char *bad [][2] = { { "max-attempts", "-1" }, { "backoff", "linear" }, { "backoff-factor", "0.5" }, { "backoff-factor", "x" }, { "backoff-max", "0" }, { "backoff-jitter", "half" }, { "job-timeout", "soon" }, { "no-retry", "a b" }, { "backoff-base", "60d" } };
+    for (size_t i = 0; i < sizeof (bad) / sizeof (bad [0]); i++) {
+        cr_assert_eq (zjob_broker_config_set (&config, bad [i][0], bad [i][1], &err), -1,
+                      "%s = %s accepted", bad [i][0], bad [i][1]);
+        cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+        cr_assert (strstr (err.text, bad [i][0]), "%s", err.text);
+    }
+    cr_assert_str_eq (config.retry.no_retry, "", "a refused value changes nothing");
+
+    //  Per workflow, by name; the manager's view of both levels
+    cr_assert_eq (zjob_broker_config_set (&config, "workflow/resize/max-attempts", "9", &err), 0,
+                  "%s", err.text);
+    cr_assert_eq (zjob_broker_config_set_workflow (&config, "resize", "job-timeout", "5s", &err),
+                  0);
+    cr_assert_eq (config.workflow_count, 1);
+    cr_assert_eq (zjob_broker_config_set_workflow (&config, "resize", "heartbeat", "1s", &err),
+                  -1, "not a per-workflow option");
+    cr_assert_eq (zjob_broker_config_set_workflow (&config, "bad name", "max-attempts", "1",
+                                                   &err),
+                  -1);
+    zjob_retry_defaults_t defaults;
+    zjob_workflow_defaults_t workflows [ZJOB_CONFIG_WORKFLOWS_MAX];
+    cr_assert_eq (zjob_broker_config_retry (&config, &defaults, workflows), 1);
+    cr_assert_str_eq (workflows [0].workflow_id, "resize");
+    cr_assert_eq (workflows [0].defaults.max_attempts, 9);
+    cr_assert_eq (workflows [0].defaults.timeout_ms, 5000);
+    cr_assert_null (workflows [0].defaults.no_retry, "unset: the broker's");
+    cr_assert_eq (defaults.max_attempts, ZJOB_ATTEMPTS_UNLIMITED);
+    cr_assert_str_eq (defaults.no_retry, "");
+    //  A copy by assignment is complete
+    zjob_broker_config_t copy = config;
+    cr_assert_str_eq (copy.workflows [0].workflow_id, "resize");
+
+    //  At most ZJOB_CONFIG_WORKFLOWS_MAX workflows
+    for (int i = 1; i < ZJOB_CONFIG_WORKFLOWS_MAX; i++) {
+        char name [32];
+        snprintf (name, sizeof (name), "wf%d", i);
+        cr_assert_eq (zjob_broker_config_set_workflow (&config, name, "max-attempts", "1", &err),
+                      0);
+    }
+    cr_assert_eq (zjob_broker_config_set_workflow (&config, "one-more", "max-attempts", "1",
+                                                   &err),
+                  -1);
+}
+
+Test (config, a_workflow_section_in_a_file)
+{
+    char *dir = zjob_test_tmpdir ();
+    cr_assert_not_null (dir);
+    char path [512];
+    snprintf (path, sizeof (path), "%s/zjobd.cfg", dir);
+    FILE *file = fopen (path, "w");
+    fprintf (file, "broker\n    max-attempts = 4\n    no-retry = \"bad_input,quota\"\n"
+                   "workflow\n    resize\n        max-attempts = 5\n        job-timeout = 30s\n"
+                   "    thumbs\n        backoff = fixed\n");
+    fclose (file);
+    zjob_broker_config_t config;
+    zjob_broker_config_init (&config);
+    zjob_error_t err;
+    cr_assert_eq (zjob_broker_config_load (&config, path, &err), 0, "%s", err.text);
+    cr_assert_eq (config.retry.max_attempts, 4);
+    cr_assert_str_eq (config.retry.no_retry, "bad_input,quota");
+    cr_assert_eq (config.workflow_count, 2);
+    cr_assert_str_eq (config.workflows [0].workflow_id, "resize");
+    cr_assert_eq (config.workflows [0].retry.max_attempts, 5);
+    cr_assert_eq (config.workflows [0].retry.timeout_ms, 30000);
+    cr_assert_str_eq (config.workflows [1].workflow_id, "thumbs");
+    cr_assert_eq (config.workflows [1].retry.backoff, ZJOB_BACKOFF_FIXED);
+
+    file = fopen (path, "w");
+    fprintf (file, "workflow\n    resize\n        retention = 1d\n");
+    fclose (file);
+    zjob_broker_config_init (&config);
+    cr_assert_eq (zjob_broker_config_load (&config, path, &err), -1);
+    cr_assert (strstr (err.text, "retention"), "%s", err.text);
+    zjob_test_rmtree (dir);
+    free (dir);
+}

@@ -252,7 +252,7 @@ Test (manager, cleanup_only_old_terminal_jobs)
             zjob_job_destroy (&job);
         }
     }
-    zjob_manager_config_t config = { 0, retention };
+    zjob_manager_config_t config = { .retention_ms = retention };
     zjob_error_t err = { 0, "" };
     zjob_manager_t *manager = zjob_manager_new (&store, &config, &err);
     cr_assert_not_null (manager, "%s", err.text);
@@ -290,7 +290,7 @@ Test (manager, cleanup_only_old_terminal_jobs)
 //  entries (jobs deleted since) skipped, live jobs never touched
 Test (manager, cleanup_steps_are_bounded_and_oldest_first)
 {
-    zjob_manager_config_t config = { 0, 1 };  //  Retention: 1 ms
+    zjob_manager_config_t config = { .retention_ms = 1 };  //  Retention: 1 ms
     zjob_error_t err = { 0, "" };
     zjob_manager_t *manager = zjob_manager_new (&(zjob_store_t *){ zjob_store_memory_new () },
                                                 &config, &err);

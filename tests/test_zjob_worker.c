@@ -75,7 +75,12 @@ Test (worker, new_checks_its_arguments)
 Test (worker, engine_runs_a_job_through_its_life)
 {
     zjob_test_broker_t broker;
-    s_broker_start (&broker, "memory:", NULL);
+    //  One attempt: a failure is final here (the broker's retries are
+    //  test_zjob_broker_retry's)
+    const char *const options [][2] = { { "max-attempts", "1" } };
+    zjob_error_t start_err;
+    cr_assert_eq (zjob_test_broker_start_with (&broker, "memory:", NULL, options, 1, &start_err),
+                  0, "broker: %s", start_err.text);
     zjob_client_t *client = s_client (&broker);
     zjob_worker_t *worker = s_worker (&broker, "engine", "eng", 2);
     zjob_error_t err;

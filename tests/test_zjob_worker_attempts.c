@@ -201,7 +201,7 @@ Test (worker_attempts, a_cancel_says_why)
     cr_assert_str_eq (zjob_task_cancel_reason (task), "timeout");
 
     //  A plain CANCEL (an older broker) gives none; a reason that is no
-    //  name is not passed on
+    //  name makes the CANCEL bad input (400), which stops nothing
     char plain [ZJOB_ID_LEN + 1];
     s_fake_job (&fake, plain);
     zjob_task_t *other = s_expect (worker, ZJOB_WORKER_TASK);
@@ -218,9 +218,13 @@ Test (worker_attempts, a_cancel_says_why)
     s_fake_job (&fake, third);
     task = s_expect (worker, ZJOB_WORKER_TASK);
     request = s_fake_cancel (&fake, third, "not a name!", 1);
+    s_expect_answer (&fake, worker, request, ZJOB_BAD_REQUEST);
+    cr_assert_not (zjob_task_cancelled (task));
+    cr_assert_null (zjob_task_cancel_reason (task));
+    request = s_fake_cancel (&fake, third, ZJOB_REASON_HEARTBEAT_TIMEOUT, 1);
     cr_assert_eq (s_expect (worker, ZJOB_WORKER_CANCEL), task);
     s_expect_answer (&fake, worker, request, 0);
-    cr_assert_null (zjob_task_cancel_reason (task));
+    cr_assert_str_eq (zjob_task_cancel_reason (task), "heartbeat_timeout");
     zjob_worker_fail (worker, &task, NULL, NULL);
     char fourth [ZJOB_ID_LEN + 1];
     s_fake_job (&fake, fourth);

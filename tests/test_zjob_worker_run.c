@@ -95,7 +95,12 @@ s_wait_for (atomic_int *counter, int value)
 Test (worker, run_calls_the_handler)
 {
     zjob_test_broker_t broker;
-    s_broker_start (&broker, "memory:", NULL);
+    //  One attempt: a failure is final here (the broker's retries are
+    //  test_zjob_broker_retry's)
+    const char *const options [][2] = { { "max-attempts", "1" } };
+    zjob_error_t start_err;
+    cr_assert_eq (zjob_test_broker_start_with (&broker, "memory:", NULL, options, 1, &start_err),
+                  0, "broker: %s", start_err.text);
     zjob_client_t *client = s_client (&broker);
     s_seen_t seen = { 0 };
     s_runner_t runner = { s_worker (&broker, "pool", "pool", 3), &seen, -1 };

@@ -619,3 +619,68 @@ Test (zjobd, exit_codes_and_errors_said_once)
     free (err);
     cr_assert_eq (s_stop (daemon, SIGTERM), 0);
 }
+
+//  A retry scheduled 2 s ahead survives a kill -9 and a restart: it is
+//  neither run at once nor lost
+Test (zjobd, a_retry_waiting_for_its_backoff_survives_a_kill)
+{
+    s_dir = zjob_test_tmpdir ();
+    cr_assert_not_null (s_dir);
+    s_daemon_t *daemon = s_zjobd ("--data-dir", s_dir, "--backoff", "fixed", "--backoff-base",
+                                  "2s", "--backoff-jitter", "none", NULL);
+    zsock_t *client = zjob_test_dealer (daemon->clients);
+    char *id = zjob_test_submit (client, "report", NULL, NULL);
+    cr_assert_not_null (id);
+    zsock_t *worker = s_raw_worker (daemon, "w-fails", "report", 1, NULL);
+    zjob_msg_t *msg = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_JOB, S_WAIT);
+    cr_assert_not_null (msg, "no JOB");
+    zjob_msg_destroy (&msg);
+    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
+    zjob_msg_begin (builder, ZJOB_CMD_RESULT, 2);
+    zjob_msg_add_str (builder, "id", id);
+    zjob_msg_add_str (builder, "status", "failed");
+    zjob_msg_add_str (builder, "error_kind", "exception");
+    zjob_msg_add_uint (builder, "attempt", 1);
+    zframe_t *frame = zjob_msg_end (builder, NULL);
+    zjob_test_send (worker, &frame);
+    msg = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_OK, S_WAIT);
+    cr_assert_not_null (msg, "RESULT not acknowledged");
+    zjob_msg_destroy (&msg);
+    zjob_job_t *job = zjob_test_get (client, id);
+    cr_assert_eq (job->status, ZJOB_QUEUED, "retried");
+    int64_t run_at = job->run_at;
+    cr_assert_geq (run_at, zjob_clock_ms () + 1000, "the retry waits for its backoff");
+    zjob_job_destroy (&job);
+    zsock_destroy (&worker);
+    zsock_destroy (&client);
+    s_stop (daemon, SIGKILL);
+
+    //  Restarted: still waiting, for the same time
+    daemon = s_zjobd ("--data-dir", s_dir, NULL);
+    client = zjob_test_dealer (daemon->clients);
+    job = zjob_test_get (client, id);
+    cr_assert_not_null (job, "the retry was lost");
+    cr_assert_eq (job->status, ZJOB_QUEUED);
+    cr_assert_eq (job->run_at, run_at);
+    cr_assert_eq (zjob_job_error_count (job), 1);
+    zjob_job_destroy (&job);
+    worker = s_raw_worker (daemon, "w-next", "report", 1, NULL);
+    int64_t deadline = zjob_mono_ms () + S_WAIT + 3000;
+    msg = NULL;
+    while (!msg && zjob_mono_ms () < deadline) {
+        //  Heartbeat as a live worker does; keep any JOB
+        zframe_t *beat = zjob_msg_empty_new (ZJOB_CMD_HEARTBEAT, 3);
+        zjob_test_send (worker, &beat);
+        msg = zjob_test_recv (worker, ZJOB_ROUTE_BROKER_WORKER, 200);
+        if (msg && zjob_msg_command (msg) != ZJOB_CMD_JOB)
+            zjob_msg_destroy (&msg);
+    }
+    cr_assert_not_null (msg, "the retry never ran");
+    cr_assert_geq (zjob_clock_ms (), run_at, "the retry ran before its time");
+    zjob_msg_destroy (&msg);
+    free (id);
+    zjob_msg_builder_destroy (&builder);
+    zsock_destroy (&worker);
+    zsock_destroy (&client);
+    s_stop (daemon, SIGTERM);
+}
