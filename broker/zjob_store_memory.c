@@ -49,6 +49,9 @@
 #define ZJOB_TABLE_MIN 64           //  slots in a new table (power of two)
 #define ZJOB_TRIM_INTERVAL_MS 5000  //  msecs between two trims at least
 #define ZJOB_TRIM_MIN_JOBS 4096     //  a peak below this is not worth a trim
+#define S_TOMB_SIZE 24              //  bytes of a tombstone's id (even: tagged)
+
+typedef struct _s_arena_t s_arena_t;
 
 struct _zjob_store_memory_t {
     zjob_job_t **slots;  //  capacity entries, NULL = empty
@@ -59,7 +62,21 @@ struct _zjob_store_memory_t {
     size_t peak;         //  Most jobs stored since the last trim
     int64_t trimmed_at;  //  Monotonic ms of the last trim, 0 if none
     uint64_t trims;      //  Trims done
+    //  The creation-order index: entries by id, ascending, each a job
+    //  (borrowed: the slots hold the reference) or, low bit set, a
+    //  tombstone (the id of a removed job, in the arena)
+    uintptr_t *order;
+    size_t order_count;  //  Entries in order, tombstones included
+    size_t order_max;    //  Entries allocated
+    size_t order_dead;   //  Tombstones among them
+    bool order_off;      //  Not kept (a load): rebuilt by index_build
+    s_arena_t *arena;    //  Blocks of tombstone ids, newest first
+    size_t arena_used;   //  Ids used in the newest block
 };
+
+static int s_order_add (zjob_store_memory_t *self, zjob_job_t *job);
+static void s_order_drop (zjob_store_memory_t *self, const char *id);
+static void s_order_compact (zjob_store_memory_t *self);
 
 //  The id's hash (zjob_hash_string: its finalizer spreads ids that differ
 //  only in their last characters over the low bits we index with). Never
@@ -150,6 +167,8 @@ zjob_store_memory_table_destroy (zjob_store_memory_t **self_p)
     free (self->slots);
     free (self->hashes);
     free (self->sizes);
+    s_order_compact (self);
+    free (self->order);
     free (self);
     *self_p = NULL;
 }
@@ -167,6 +186,7 @@ zjob_store_memory_insert (zjob_store_memory_t *self, zjob_job_t *job,
         *old_size_p = old && self->sizes ? self->sizes [index] : 0;
     if (old) {
         if (old != job) {
+            s_order_add (self, job);  //  Replaces old: allocates nothing
             self->slots [index] = zjob_job_ref (job);
             zjob_job_destroy (&old);
         }
@@ -178,6 +198,8 @@ zjob_store_memory_insert (zjob_store_memory_t *self, zjob_job_t *job,
                 return -1;
             index = s_find (self, job->id, hash);
         }
+        if (s_order_add (self, job))
+            return -1;
         self->slots [index] = zjob_job_ref (job);
         self->hashes [index] = hash;
         self->count++;
@@ -221,6 +243,7 @@ zjob_store_memory_delete (zjob_store_memory_t *self, const char *id,
         return -1;
     if (old_size_p)
         *old_size_p = self->sizes ? self->sizes [hole] : 0;
+    s_order_drop (self, self->slots [hole]->id);
     zjob_job_destroy (&self->slots [hole]);
     self->hashes [hole] = 0;
     self->count--;
@@ -304,6 +327,234 @@ zjob_store_memory_walk (zjob_store_memory_t *self,
 
 
 //  ---------------------------------------------------------------------
+//  The creation-order index
+
+//  Ids in one arena block of tombstones
+#define S_ARENA_IDS 4096
+
+//  A block of tombstone ids, freed all at once by a compaction
+struct _s_arena_t {
+    s_arena_t *next;                       //  The block filled before
+    char ids [S_ARENA_IDS] [S_TOMB_SIZE];  //  Each a NUL-terminated id
+};
+
+//  The id of an index entry: a live job's, or a tombstone's copy
+static inline const char *
+s_entry_id (uintptr_t entry)
+{
+    return entry & 1 ? (const char *) (entry & ~(uintptr_t) 1)
+                     : ((const zjob_job_t *) entry)->id;
+}
+
+//  Index of the first entry whose id is not below id (order_count if none)
+static size_t
+s_order_lower (const zjob_store_memory_t *self, const char *id)
+{
+    size_t lo = 0, hi = self->order_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp (s_entry_id (self->order [mid]), id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+//  Room for one more entry. 0, or -1 if out of memory.
+static int
+s_order_reserve (zjob_store_memory_t *self)
+{
+    if (self->order_count < self->order_max)
+        return 0;
+    size_t max = self->order_max ? self->order_max + self->order_max / 2 : ZJOB_TABLE_MIN;
+    uintptr_t *order = (uintptr_t *) realloc (self->order, max * sizeof *order);
+    if (!order)
+        return -1;
+    self->order = order;
+    self->order_max = max;
+    return 0;
+}
+
+//  Drop every tombstone: one pass that keeps the live entries in order
+static void
+s_order_compact (zjob_store_memory_t *self)
+{
+    size_t kept = 0;
+    for (size_t index = 0; index < self->order_count; index++)
+        if (!(self->order [index] & 1))
+            self->order [kept++] = self->order [index];
+    self->order_count = kept;
+    self->order_dead = 0;
+    while (self->arena) {
+        s_arena_t *next = self->arena->next;
+        free (self->arena);
+        self->arena = next;
+    }
+    self->arena_used = 0;
+    //  Give back most of a vector that mass removal emptied
+    if (self->order_max > ZJOB_TABLE_MIN && self->order_max / 4 > kept) {
+        size_t max = kept * 2 > ZJOB_TABLE_MIN ? kept * 2 : ZJOB_TABLE_MIN;
+        uintptr_t *order = (uintptr_t *) realloc (self->order, max * sizeof *order);
+        if (order) {
+            self->order = order;
+            self->order_max = max;
+        }
+    }
+}
+
+//  Put job in the index in its place by id: an append for an id above
+//  every other (nearly always), else a binary search, and then a revived
+//  tombstone, a replaced job of that id, or an insert. 0, or -1 if out of
+//  memory (the index is then unchanged).
+static int
+s_order_add (zjob_store_memory_t *self, zjob_job_t *job)
+{
+    if (self->order_off)
+        return 0;
+    size_t count = self->order_count;
+    if (count == 0 || strcmp (s_entry_id (self->order [count - 1]), job->id) < 0) {
+        if (s_order_reserve (self))
+            return -1;
+        self->order [self->order_count++] = (uintptr_t) job;
+        return 0;
+    }
+    size_t index = s_order_lower (self, job->id);
+    if (index < count && streq (s_entry_id (self->order [index]), job->id)) {
+        if (self->order [index] & 1)
+            self->order_dead--;
+        self->order [index] = (uintptr_t) job;
+        return 0;
+    }
+    //  Out of order: a clock stepped back, or ids from elsewhere
+    if (s_order_reserve (self))
+        return -1;
+    memmove (self->order + index + 1, self->order + index,
+             (count - index) * sizeof *self->order);
+    self->order [index] = (uintptr_t) job;
+    self->order_count++;
+    return 0;
+}
+
+//  Take the job with id out of the index: its entry becomes a tombstone,
+//  a copy of the id, so that binary searches still read an id there. The
+//  last entry is dropped instead; tombstones are compacted away once they
+//  outnumber the live entries.
+static void
+s_order_drop (zjob_store_memory_t *self, const char *id)
+{
+    if (self->order_off)
+        return;
+    size_t index = s_order_lower (self, id);
+    assert (index < self->order_count && !(self->order [index] & 1));
+    if (index == self->order_count - 1) {
+        self->order_count--;
+        return;
+    }
+    if (!self->arena || self->arena_used == S_ARENA_IDS) {
+        s_arena_t *arena = (s_arena_t *) malloc (sizeof *arena);
+        if (!arena) {
+            //  No memory for a tombstone: close the gap now instead
+            memmove (self->order + index, self->order + index + 1,
+                     (self->order_count - index - 1) * sizeof *self->order);
+            self->order_count--;
+            return;
+        }
+        arena->next = self->arena;
+        self->arena = arena;
+        self->arena_used = 0;
+    }
+    char *copy = self->arena->ids [self->arena_used++];
+    snprintf (copy, S_TOMB_SIZE, "%s", id);
+    self->order [index] = (uintptr_t) copy | 1;
+    self->order_dead++;
+    if (self->order_dead > self->order_count - self->order_dead)
+        s_order_compact (self);
+}
+
+//  strcmp of two jobs' ids, for qsort
+static int
+s_order_compare (const void *a, const void *b)
+{
+    return strcmp ((*(zjob_job_t *const *) a)->id, (*(zjob_job_t *const *) b)->id);
+}
+
+void
+zjob_store_memory_index_suspend (zjob_store_memory_t *self)
+{
+    assert (self);
+    self->order_off = true;
+    self->order_count = 0;
+    s_order_compact (self);
+}
+
+int
+zjob_store_memory_index_build (zjob_store_memory_t *self)
+{
+    assert (self);
+    if (!self->order_off)
+        return 0;
+    uintptr_t *order = (uintptr_t *) malloc ((self->count ? self->count : 1) * sizeof *order);
+    if (!order)
+        return -1;
+    size_t count = 0;
+    for (size_t index = 0; index <= self->mask; index++)
+        if (self->slots [index])
+            order [count++] = (uintptr_t) self->slots [index];
+    assert (count == self->count);
+    qsort (order, count, sizeof *order, s_order_compare);
+    free (self->order);
+    self->order = order;
+    self->order_count = count;
+    self->order_max = self->count ? self->count : 1;
+    self->order_dead = 0;
+    self->order_off = false;
+    return 0;
+}
+
+int
+zjob_store_memory_walk_ids (zjob_store_memory_t *self, const zjob_filter_t *filter,
+                            bool descending, char *cursor, size_t max,
+                            zjob_store_visit_fn *visit, void *arg)
+{
+    assert (self && cursor && visit);
+    assert (!self->order_off);
+    size_t count = self->order_count;
+    //  Where to go on: past cursor, found again by its id, wherever the
+    //  index has moved it since
+    size_t next;
+    if (!descending)
+        next = cursor [0] ? s_order_lower (self, cursor) : 0;
+    else
+        next = cursor [0] ? s_order_lower (self, cursor) : count;
+    if (!descending && next < count && streq (s_entry_id (self->order [next]), cursor))
+        next++;
+    size_t examined = 0;
+    while (examined < max) {
+        if (descending ? next == 0 : next >= count)
+            return 1;
+        size_t index = descending ? --next : next++;
+        uintptr_t entry = self->order [index];
+        examined++;
+        if (entry & 1)
+            continue;
+        zjob_job_t *job = (zjob_job_t *) entry;
+        if (filter && !zjob_filter_match (filter, job))
+            continue;
+        if (visit (job, arg)) {
+            snprintf (cursor, ZJOB_ID_LEN + 1, "%s", job->id);
+            return 0;
+        }
+    }
+    if (descending ? next == 0 : next >= count)
+        return 1;
+    //  The cursor is the last entry examined, live or tombstone
+    snprintf (cursor, ZJOB_ID_LEN + 1, "%s", s_entry_id (self->order [descending ? next : next - 1]));
+    return 0;
+}
+
+
+//  ---------------------------------------------------------------------
 //  The store operations
 
 static int
@@ -356,6 +607,14 @@ s_iterate (void *self, const zjob_filter_t *filter, zjob_store_visit_fn *visit, 
     return iteration.visited;
 }
 
+static int
+s_walk (void *self, const zjob_filter_t *filter, bool descending, char *cursor, size_t max,
+        zjob_store_visit_fn *visit, void *arg)
+{
+    return zjob_store_memory_walk_ids ((zjob_store_memory_t *) self, filter, descending, cursor,
+                                       max, visit, arg);
+}
+
 static size_t
 s_count (void *self)
 {
@@ -383,6 +642,7 @@ const zjob_store_ops_t zjob_store_memory_ops = {
     .get = s_get,
     .remove = s_remove,
     .iterate = s_iterate,
+    .walk = s_walk,
     .count = s_count,
     .sync = s_sync,
     .stats = NULL,
