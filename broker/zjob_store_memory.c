@@ -50,6 +50,9 @@
 #define ZJOB_TRIM_INTERVAL_MS 5000  //  msecs between two trims at least
 #define ZJOB_TRIM_MIN_JOBS 4096     //  a peak below this is not worth a trim
 #define S_TOMB_SIZE 24              //  bytes of a tombstone's id (even: tagged)
+#define S_MIGRATE_STEP 64           //  old slots moved on per insert or delete
+#define S_MIGRATE_SYNC 65536        //  old slots moved on per trim (per sync)
+#define S_GONE 1                    //  hash of a migrated or removed old slot
 
 typedef struct _s_arena_t s_arena_t;
 
@@ -62,6 +65,16 @@ struct _zjob_store_memory_t {
     size_t peak;         //  Most jobs stored since the last trim
     int64_t trimmed_at;  //  Monotonic ms of the last trim, 0 if none
     uint64_t trims;      //  Trims done
+    //  A resize under way: the previous table, drained into the one above
+    //  a bounded number of slots per call. Its emptied slots keep the
+    //  hash S_GONE (never a real hash: those have bit 31 set), so that
+    //  the probe runs of the entries still there stay whole.
+    zjob_job_t **old_slots;  //  NULL when no resize goes on
+    uint32_t *old_hashes;
+    uint32_t *old_sizes;
+    size_t old_mask;
+    size_t old_next;  //  The next old slot to move
+    size_t old_live;  //  Jobs still in the old table
     //  The creation-order index: entries by id, ascending, each a job
     //  (borrowed: the slots hold the reference) or, low bit set, a
     //  tombstone (the id of a removed job, in the arena)
@@ -102,11 +115,83 @@ s_find (zjob_store_memory_t *self, const char *id, uint32_t hash)
     return index;
 }
 
-//  Move every entry into a table of capacity slots. 0, or -1 if out of
-//  memory (the table is then unchanged).
+//  The old slot holding id during a resize, or SIZE_MAX
+static size_t
+s_find_old (zjob_store_memory_t *self, const char *id, uint32_t hash)
+{
+    if (!self->old_slots)
+        return SIZE_MAX;
+    size_t index = hash & self->old_mask;
+    while (self->old_hashes [index]) {
+        if (self->old_hashes [index] == hash && streq (self->old_slots [index]->id, id))
+            return index;
+        index = (index + 1) & self->old_mask;
+    }
+    return SIZE_MAX;
+}
+
+//  The slot holding id, in the table or the old one; NULL if absent.
+//  *size_p gets its size's address (NULL in a table without sizes).
+static zjob_job_t **
+s_locate (zjob_store_memory_t *self, const char *id, uint32_t hash, uint32_t **size_p)
+{
+    size_t index = s_find (self, id, hash);
+    if (self->slots [index]) {
+        *size_p = self->sizes ? &self->sizes [index] : NULL;
+        return &self->slots [index];
+    }
+    index = s_find_old (self, id, hash);
+    if (index == SIZE_MAX)
+        return NULL;
+    *size_p = self->old_sizes ? &self->old_sizes [index] : NULL;
+    return &self->old_slots [index];
+}
+
+static void
+s_old_free (zjob_store_memory_t *self)
+{
+    free (self->old_slots);
+    free (self->old_hashes);
+    free (self->old_sizes);
+    self->old_slots = NULL;
+    self->old_hashes = NULL;
+    self->old_sizes = NULL;
+}
+
+//  Move on the resize under way by at most budget old slots: each job met
+//  goes to the table, its old slot becomes S_GONE
+static void
+s_migrate (zjob_store_memory_t *self, size_t budget)
+{
+    for (; self->old_slots && budget; budget--) {
+        size_t old = self->old_next++;
+        uint32_t hash = self->old_hashes [old];
+        if (!self->old_slots [old])
+            continue;
+        size_t index = hash & self->mask;
+        while (self->hashes [index])
+            index = (index + 1) & self->mask;
+        self->hashes [index] = hash;
+        self->slots [index] = self->old_slots [old];
+        if (self->sizes)
+            self->sizes [index] = self->old_sizes [old];
+        self->old_slots [old] = NULL;
+        self->old_hashes [old] = S_GONE;
+        if (--self->old_live == 0)
+            s_old_free (self);
+    }
+}
+
+//  Start moving every entry into a table of capacity slots: the current
+//  one becomes the old, drained S_MIGRATE_STEP slots per insert or delete
+//  and S_MIGRATE_SYNC per trim, so no call rehashes a million jobs (35 ms
+//  measured). A resize still under way is finished first. 0, or -1 if out
+//  of memory (the table is then unchanged).
 static int
 s_resize (zjob_store_memory_t *self, size_t capacity)
 {
+    s_migrate (self, SIZE_MAX);
+    //  calloc of a large block maps zeroed pages: no time spent clearing
     zjob_job_t **slots = (zjob_job_t **) calloc (capacity, sizeof *slots);
     uint32_t *hashes = (uint32_t *) calloc (capacity, sizeof *hashes);
     uint32_t *sizes = self->sizes ? (uint32_t *) calloc (capacity, sizeof *sizes) : NULL;
@@ -116,26 +201,19 @@ s_resize (zjob_store_memory_t *self, size_t capacity)
         free (sizes);
         return -1;
     }
-    size_t mask = capacity - 1;
-    for (size_t old = 0; old <= self->mask; old++) {
-        uint32_t hash = self->hashes [old];
-        if (!hash)
-            continue;
-        size_t index = hash & mask;
-        while (hashes [index])
-            index = (index + 1) & mask;
-        hashes [index] = hash;
-        slots [index] = self->slots [old];
-        if (sizes)
-            sizes [index] = self->sizes [old];
-    }
-    free (self->slots);
-    free (self->hashes);
-    free (self->sizes);
+    self->old_slots = self->slots;
+    self->old_hashes = self->hashes;
+    self->old_sizes = self->sizes;
+    self->old_mask = self->mask;
+    self->old_next = 0;
+    self->old_live = self->count;
     self->slots = slots;
     self->hashes = hashes;
     self->sizes = sizes;
-    self->mask = mask;
+    self->mask = capacity - 1;
+    if (self->old_live == 0)
+        s_old_free (self);
+    s_migrate (self, S_MIGRATE_STEP);
     return 0;
 }
 
@@ -164,6 +242,10 @@ zjob_store_memory_table_destroy (zjob_store_memory_t **self_p)
     if (self->slots)
         for (size_t index = 0; index <= self->mask; index++)
             zjob_job_destroy (&self->slots [index]);
+    if (self->old_slots)
+        for (size_t index = 0; index <= self->old_mask; index++)
+            zjob_job_destroy (&self->old_slots [index]);
+    s_old_free (self);
     free (self->slots);
     free (self->hashes);
     free (self->sizes);
@@ -179,33 +261,36 @@ zjob_store_memory_insert (zjob_store_memory_t *self, zjob_job_t *job,
 {
     assert (self);
     assert (job);
+    s_migrate (self, S_MIGRATE_STEP);
     uint32_t hash = s_hash (job->id);
-    size_t index = s_find (self, job->id, hash);
-    zjob_job_t *old = self->slots [index];
-    if (old_size_p)
-        *old_size_p = old && self->sizes ? self->sizes [index] : 0;
-    if (old) {
-        if (old != job) {
+    uint32_t *size_at = NULL;
+    zjob_job_t **slot = s_locate (self, job->id, hash, &size_at);
+    if (slot) {
+        if (old_size_p)
+            *old_size_p = size_at ? *size_at : 0;
+        if (*slot != job) {
+            zjob_job_t *old = *slot;
             s_order_add (self, job);  //  Replaces old: allocates nothing
-            self->slots [index] = zjob_job_ref (job);
+            *slot = zjob_job_ref (job);
             zjob_job_destroy (&old);
         }
+        if (size_at)
+            *size_at = size;
+        return 0;
     }
-    else {
-        //  Grow before the table passes three quarters full
-        if ((self->count + 1) * 4 > (self->mask + 1) * 3) {
-            if (s_resize (self, (self->mask + 1) * 2))
-                return -1;
-            index = s_find (self, job->id, hash);
-        }
-        if (s_order_add (self, job))
-            return -1;
-        self->slots [index] = zjob_job_ref (job);
-        self->hashes [index] = hash;
-        self->count++;
-        if (self->count > self->peak)
-            self->peak = self->count;
-    }
+    if (old_size_p)
+        *old_size_p = 0;
+    //  Grow before the table passes three quarters full
+    if ((self->count + 1) * 4 > (self->mask + 1) * 3 && s_resize (self, (self->mask + 1) * 2))
+        return -1;
+    size_t index = s_find (self, job->id, hash);
+    if (s_order_add (self, job))
+        return -1;
+    self->slots [index] = zjob_job_ref (job);
+    self->hashes [index] = hash;
+    self->count++;
+    if (self->count > self->peak)
+        self->peak = self->count;
     if (self->sizes)
         self->sizes [index] = size;
     return 0;
@@ -217,7 +302,9 @@ zjob_store_memory_lookup (zjob_store_memory_t *self, const char *id)
     assert (self);
     if (!id)
         return NULL;
-    return self->slots [s_find (self, id, s_hash (id))];
+    uint32_t *size_at;
+    zjob_job_t **slot = s_locate (self, id, s_hash (id), &size_at);
+    return slot ? *slot : NULL;
 }
 
 void
@@ -238,9 +325,24 @@ zjob_store_memory_delete (zjob_store_memory_t *self, const char *id,
     assert (self);
     if (!id)
         return -1;
-    size_t hole = s_find (self, id, s_hash (id));
-    if (!self->slots [hole])
-        return -1;
+    s_migrate (self, S_MIGRATE_STEP);
+    uint32_t hash = s_hash (id);
+    size_t hole = s_find (self, id, hash);
+    if (!self->slots [hole]) {
+        //  In the old table: its slot is only marked, as migrated ones are
+        size_t old = s_find_old (self, id, hash);
+        if (old == SIZE_MAX)
+            return -1;
+        if (old_size_p)
+            *old_size_p = self->old_sizes ? self->old_sizes [old] : 0;
+        s_order_drop (self, self->old_slots [old]->id);
+        zjob_job_destroy (&self->old_slots [old]);
+        self->old_hashes [old] = S_GONE;
+        self->count--;
+        if (--self->old_live == 0)
+            s_old_free (self);
+        return 0;
+    }
     if (old_size_p)
         *old_size_p = self->sizes ? self->sizes [hole] : 0;
     s_order_drop (self, self->slots [hole]->id);
@@ -253,14 +355,14 @@ zjob_store_memory_delete (zjob_store_memory_t *self, const char *id,
     size_t index = hole;
     while (true) {
         index = (index + 1) & self->mask;
-        uint32_t hash = self->hashes [index];
-        if (!hash)
+        uint32_t moved = self->hashes [index];
+        if (!moved)
             break;
-        size_t home = hash & self->mask;
+        size_t home = moved & self->mask;
         if (zjob_probe_stays (hole, index, home))
             continue;
         self->slots [hole] = self->slots [index];
-        self->hashes [hole] = hash;
+        self->hashes [hole] = moved;
         if (self->sizes)
             self->sizes [hole] = self->sizes [index];
         self->slots [index] = NULL;
@@ -269,7 +371,7 @@ zjob_store_memory_delete (zjob_store_memory_t *self, const char *id,
     }
     //  Give memory back after mass removal; failing to is harmless
     size_t capacity = self->mask + 1;
-    if (capacity > ZJOB_TABLE_MIN && self->count < capacity / 8)
+    if (capacity > ZJOB_TABLE_MIN && self->count < capacity / 8 && !self->old_slots)
         s_resize (self, capacity / 2);
     return 0;
 }
@@ -278,6 +380,7 @@ bool
 zjob_store_memory_trim (zjob_store_memory_t *self)
 {
     assert (self);
+    s_migrate (self, S_MIGRATE_SYNC);
     //  Two compares on the common path: only a table that fell below half
     //  of a sizeable peak reads the clock
     if (self->peak < ZJOB_TRIM_MIN_JOBS || self->count >= self->peak / 2)
@@ -319,6 +422,14 @@ zjob_store_memory_walk (zjob_store_memory_t *self,
         if (!job)
             continue;
         int rc = walk (job, self->sizes ? &self->sizes [index] : NULL, arg);
+        if (rc)
+            return rc;
+    }
+    for (size_t index = 0; self->old_slots && index <= self->old_mask; index++) {
+        zjob_job_t *job = self->old_slots [index];
+        if (!job)
+            continue;
+        int rc = walk (job, self->old_sizes ? &self->old_sizes [index] : NULL, arg);
         if (rc)
             return rc;
     }
@@ -501,6 +612,9 @@ zjob_store_memory_index_build (zjob_store_memory_t *self)
     for (size_t index = 0; index <= self->mask; index++)
         if (self->slots [index])
             order [count++] = (uintptr_t) self->slots [index];
+    for (size_t index = 0; self->old_slots && index <= self->old_mask; index++)
+        if (self->old_slots [index])
+            order [count++] = (uintptr_t) self->old_slots [index];
     assert (count == self->count);
     qsort (order, count, sizeof *order, s_order_compare);
     free (self->order);
