@@ -476,9 +476,7 @@ s_loop_bounds (void)
     const struct {
         zjob_sort_t sort_by;
         size_t offset;
-    } lists [] = { { ZJOB_SORT_CREATED, 0 }, { ZJOB_SORT_CREATED, deep },
-                   { ZJOB_SORT_UPDATED, 0 }, { ZJOB_SORT_UPDATED, deep },
-                   { ZJOB_SORT_PRIORITY, deep } };
+    } lists [] = { { ZJOB_SORT_CREATED, 0 }, { ZJOB_SORT_CREATED, deep }, { ZJOB_SORT_UPDATED, 0 }, { ZJOB_SORT_UPDATED, deep }, { ZJOB_SORT_PRIORITY, deep } };
     for (size_t index = 0; index < sizeof lists / sizeof lists [0]; index++)
         s_list_steps (manager, lists [index].sort_by, lists [index].offset);
     //  Everything is past a retention of 7 days from a year ahead

@@ -408,7 +408,8 @@ zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder, const uint
     int rc;  //  1 while it goes on, 0 when done, -1 on error
     if (pending->cmd == ZJOB_CMD_LIST) {
         rc = zjob_manager_list_step (self->manager, pending->listing, s_list_step, err);
-        rc = rc > 0 ? 0 : rc == 0 ? 1 : -1;
+        rc = rc > 0 ? 0 : rc == 0 ? 1
+                                  : -1;
     }
     else
         rc = zjob_manager_cleanup_step (self->manager, pending->now_ms, ZJOB_CLEANUP_STEP,

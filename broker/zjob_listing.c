@@ -54,31 +54,31 @@ typedef enum {
 
 //  A visited job
 typedef struct {
-    int64_t key;       //  Its sort key when visited
-    uint64_t seq;      //  Its rank in the walk (the id's order)
-    zjob_job_t *job;   //  A reference, or NULL once moved or released
+    int64_t key;      //  Its sort key when visited
+    uint64_t seq;     //  Its rank in the walk (the id's order)
+    zjob_job_t *job;  //  A reference, or NULL once moved or released
 } s_entry_t;
 
 struct _zjob_listing_t {
-    zjob_query_t query;          //  The copy (filter strings below)
-    char *workflow_id;           //  Owned copies of the filter's strings
+    zjob_query_t query;  //  The copy (filter strings below)
+    char *workflow_id;   //  Owned copies of the filter's strings
     char *user_id;
-    char **tags;                 //  tag_count copies, or NULL
-    size_t limit;                //  Page size (the query's, or the maximum)
-    size_t keep;                 //  offset + limit, saturated
+    char **tags;   //  tag_count copies, or NULL
+    size_t limit;  //  Page size (the query's, or the maximum)
+    size_t keep;   //  offset + limit, saturated
     s_mode_t mode;
     s_state_t state;
     char cursor [ZJOB_ID_LEN + 1];  //  Where the walk resumes, "" to begin
-    size_t total;                //  Jobs matching so far
-    s_entry_t *entries;          //  Page, heap or collection
-    size_t count;                //  Entries used
-    size_t max;                  //  Entries allocated
-    size_t first;                //  Selected page: [first, end) of entries
+    size_t total;                   //  Jobs matching so far
+    s_entry_t *entries;             //  Page, heap or collection
+    size_t count;                   //  Entries used
+    size_t max;                     //  Entries allocated
+    size_t first;                   //  Selected page: [first, end) of entries
     size_t end;
-    size_t released;             //  Entries released so far
-    zjob_job_t **page;           //  The page, ready to take
+    size_t released;    //  Entries released so far
+    zjob_job_t **page;  //  The page, ready to take
     size_t page_count;
-    bool failed;                 //  Out of memory in a visit
+    bool failed;  //  Out of memory in a visit
 };
 
 
@@ -102,10 +102,10 @@ s_entry_qsort (const void *a, const void *b, void *arg)
 static int64_t
 s_key (const zjob_job_t *job, zjob_sort_t sort_by)
 {
-    return sort_by == ZJOB_SORT_UPDATED    ? job->updated_at
-        : sort_by == ZJOB_SORT_PRIORITY    ? (int64_t) job->priority
-        : sort_by == ZJOB_SORT_STATUS      ? (int64_t) job->status
-                                           : job->created_at;
+    return sort_by == ZJOB_SORT_UPDATED ? job->updated_at
+        : sort_by == ZJOB_SORT_PRIORITY ? (int64_t) job->priority
+        : sort_by == ZJOB_SORT_STATUS   ? (int64_t) job->status
+                                        : job->created_at;
 }
 
 //  Room for one more entry, growing by doubling up to cap. Sets failed.

@@ -125,7 +125,7 @@ Test (broker_list, a_ping_after_a_long_list_is_answered_first)
     s_start_over_jobs ();
     zsock_t *client = zjob_test_dealer (s_clients);
     zjob_msg_begin (s_builder, ZJOB_CMD_PING, ++s_request);
-    zjob_msg_destroy (&(zjob_msg_t *) { s_call (client) });
+    zjob_msg_destroy (&(zjob_msg_t *){ s_call (client) });
     //  A LIST of every job: S_LIST_JOBS / S_LIST_STEP loop passes at least
     zjob_query_t query;
     memset (&query, 0, sizeof (query));
@@ -252,7 +252,7 @@ Test (broker_list, a_list_under_changes_has_every_job_that_stayed_once, .timeout
     zjob_clients_set_list_step (1);  //  A pass per job: the changes land mid-walk
     zsock_t *client = zjob_test_dealer (s_clients);
     zjob_msg_begin (s_builder, ZJOB_CMD_PING, ++s_request);
-    zjob_msg_destroy (&(zjob_msg_t *) { s_call (client) });
+    zjob_msg_destroy (&(zjob_msg_t *){ s_call (client) });
     static bool gone [S_LIST_JOBS];     //  Deleted in an earlier round
     static bool deleted [S_LIST_JOBS];  //  Deleted in this one
     for (int sort = ZJOB_SORT_CREATED; sort <= ZJOB_SORT_UPDATED; sort++) {
