@@ -27,9 +27,14 @@
 
       6. the loop-pass bounds: with --jobs finished jobs on the memory
          store, the longest single manager call while a cleanup deletes
-         all of them (one call per loop pass), and a list of 100 at offset
-         0 and at offset jobs - 100. The broker answers nothing else while
-         one of these runs, so each is a PING's worst extra wait.
+         all of them (one call per loop pass), the longest step of a list
+         of 100 at offset 0 and at offset jobs - 100 (by created, updated
+         and priority), and the longest put and remove of a bare memory
+         store growing to --jobs jobs and emptied again (its resizes). The
+         broker answers nothing else while one of these runs, so each is a
+         PING's worst extra wait. These figures are the thread's CPU time
+         (page faults included), not wall time, which preemption on a
+         shared machine inflates by multiples of 4 ms.
 
     Usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]
                       [--only memory|cycles|recovery|compaction|trim|loop]
@@ -37,6 +42,7 @@
     ========================================================================= */
 
 #include "zjob_manager.h"
+#include "zjob_clients.h"  //  ZJOB_LIST_STEP
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,12 +364,107 @@ s_double_compare (const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+//  CPU time of this thread, usecs: the loop-pass figures count the work
+//  of a step, not the time the scheduler gives other processes (on a
+//  shared machine a step is often preempted for 4 ms quanta)
+static int64_t
+s_cpu_usecs (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+//  A list of 100 at offset by sort_by, in steps of ZJOB_LIST_STEP jobs
+//  (one per loop pass in the broker): the longest step, and all steps
+static void
+s_list_steps (zjob_manager_t *manager, zjob_sort_t sort_by, size_t offset, const char *workflow)
+{
+    zjob_query_t query;
+    memset (&query, 0, sizeof query);
+    query.filter.workflow_id = workflow;  //  A criterion reads every job
+    query.offset = offset;
+    query.limit = 100;
+    query.sort_by = sort_by;
+    zjob_error_t err;
+    zjob_listing_t *listing = zjob_listing_new (&query, &err);
+    double longest = 0;
+    size_t steps = 0;
+    int rc = 0;
+    int64_t begun = s_cpu_usecs ();
+    while (listing && rc == 0) {
+        int64_t start = s_cpu_usecs ();
+        rc = zjob_manager_list_step (manager, listing, ZJOB_LIST_STEP, &err);
+        double ms = (s_cpu_usecs () - start) / 1e3;
+        longest = ms > longest ? ms : longest;
+        steps++;
+    }
+    double all = (s_cpu_usecs () - begun) / 1e3;
+    zjob_job_t **jobs;
+    size_t count, total;
+    if (!listing || rc < 0 || zjob_listing_take (listing, &jobs, &count, &total, &err)) {
+        fprintf (stderr, "bench_core: list: %s\n", err.text);
+        exit (1);
+    }
+    printf ("  list of %zu at offset %-7zu by %-8s%s %3zu steps of at most %d jobs: "
+            "longest %6.2f ms (all %6.1f ms)\n",
+            count, offset, zjob_sort_name (sort_by), workflow ? " filtered" : "", steps,
+            ZJOB_LIST_STEP, longest, all);
+    for (size_t job = 0; job < count; job++)
+        zjob_job_destroy (&jobs [job]);
+    free (jobs);
+    zjob_listing_destroy (&listing);
+}
+
+//  The longest single put while a bare memory store grows to s_jobs jobs,
+//  and the longest remove while it empties again: the table's resizes
+static void
+s_table_resizes (void)
+{
+    zjob_store_t *store = zjob_store_memory_new ();
+    zjob_spec_t job_spec = { .workflow_id = "bench", .inputs = s_inputs, .inputs_size = s_inputs_size };
+    zjob_error_t err;
+    char (*ids) [ZJOB_ID_LEN + 1] = calloc (s_jobs, sizeof *ids);
+    double put_ms = 0, remove_ms = 0, last_ms = 0;
+    for (size_t i = 0; store && ids && i < s_jobs; i++) {
+        zjob_job_t *job = zjob_job_new (&job_spec, &err);
+        if (!job)
+            break;
+        snprintf (ids [i], sizeof ids [i], "%s", job->id);
+        int64_t start = s_cpu_usecs ();
+        zjob_store_put (store, job, &err);
+        double ms = (s_cpu_usecs () - start) / 1e3;
+        put_ms = ms > put_ms ? ms : put_ms;
+        zjob_job_destroy (&job);
+    }
+    for (size_t i = 0; store && ids && i < s_jobs; i++) {
+        //  Every other job first, then the rest: holes all through the index
+        size_t at = i < s_jobs / 2 ? 2 * i : 2 * (i - s_jobs / 2) + 1;
+        int64_t start = s_cpu_usecs ();
+        zjob_store_remove (store, ids [at], &err);
+        double ms = (s_cpu_usecs () - start) / 1e3;
+        if (i + 1 < s_jobs)
+            remove_ms = ms > remove_ms ? ms : remove_ms;
+        else
+            last_ms = ms;
+    }
+    //  The last remove frees the heap's top chunk, and glibc gives the
+    //  emptied heap back to the kernel in that free (system time, 20-45 ms
+    //  here): a cost of the allocator, not of the table, shown apart
+    printf ("  memory table of %zu jobs: longest put %.2f ms, longest remove %.2f ms "
+            "(the last, emptying the heap: %.2f ms)\n",
+            s_jobs, put_ms, remove_ms, last_ms);
+    free (ids);
+    zjob_store_destroy (&store);
+}
+
 //  4. The loop-pass bounds: the longest manager call a loop pass makes
 //  for a cleanup of s_jobs finished jobs, and for a deep list
 static void
 s_loop_bounds (void)
 {
     printf ("\nloop-pass bounds, %zu completed jobs on memory:\n", s_jobs);
+    s_table_resizes ();
     zjob_manager_t *manager = s_manager ("memory:", 0);
     s_fill (manager, s_jobs, false);
     zjob_error_t err;
@@ -376,38 +477,27 @@ s_loop_bounds (void)
         }
         zjob_job_destroy (&job);
     }
-    size_t offsets [2] = { 0, s_jobs > 100 ? s_jobs - 100 : 0 };
-    for (size_t index = 0; index < 2; index++) {
-        zjob_query_t query;
-        memset (&query, 0, sizeof query);
-        query.offset = offsets [index];
-        query.limit = 100;
-        query.sort_by = ZJOB_SORT_CREATED;
-        zjob_job_t **jobs;
-        size_t count, total;
-        int64_t start = zclock_usecs ();
-        if (zjob_manager_list (manager, &query, &jobs, &count, &total, &err)) {
-            fprintf (stderr, "bench_core: list: %s\n", err.text);
-            exit (1);
-        }
-        double ms = (zclock_usecs () - start) / 1e3;
-        printf ("  list of %zu at offset %-8zu %8.1f ms\n", count, offsets [index], ms);
-        for (size_t job = 0; job < count; job++)
-            zjob_job_destroy (&jobs [job]);
-        free (jobs);
-    }
+    size_t deep = s_jobs > 100 ? s_jobs - 100 : 0;
+    const struct {
+        zjob_sort_t sort_by;
+        size_t offset;
+        const char *workflow;
+    } lists [] = { { ZJOB_SORT_CREATED, 0, NULL }, { ZJOB_SORT_CREATED, deep, NULL }, { ZJOB_SORT_CREATED, deep, "bench" }, { ZJOB_SORT_UPDATED, 0, NULL }, { ZJOB_SORT_UPDATED, deep, NULL }, { ZJOB_SORT_UPDATED, deep, "bench" }, { ZJOB_SORT_PRIORITY, deep, NULL } };
+    for (size_t index = 0; index < sizeof lists / sizeof lists [0]; index++)
+        s_list_steps (manager, lists [index].sort_by, lists [index].offset,
+                      lists [index].workflow);
     //  Everything is past a retention of 7 days from a year ahead
     int64_t later = zjob_clock_ms () + 365LL * 24 * 3600 * 1000;
     size_t deleted = 0;
     size_t steps = 0;
     double longest = 0;
     static double step_ms [1 << 16];  //  Each step's time, for the percentiles
-    int64_t begun = zclock_usecs ();
+    int64_t begun = s_cpu_usecs ();
     int more = 1;
     while (more > 0) {
-        int64_t start = zclock_usecs ();
+        int64_t start = s_cpu_usecs ();
         more = zjob_manager_cleanup_step (manager, later, ZJOB_CLEANUP_STEP, &deleted, &err);
-        double ms = (zclock_usecs () - start) / 1e3;
+        double ms = (s_cpu_usecs () - start) / 1e3;
         longest = ms > longest ? ms : longest;
         if (steps < sizeof step_ms / sizeof step_ms [0])
             step_ms [steps] = ms;
@@ -417,7 +507,7 @@ s_loop_bounds (void)
         fprintf (stderr, "bench_core: cleanup: %s\n", err.text);
         exit (1);
     }
-    double all = (zclock_usecs () - begun) / 1e3;
+    double all = (s_cpu_usecs () - begun) / 1e3;
     size_t kept = steps < sizeof step_ms / sizeof step_ms [0] ? steps : sizeof step_ms / sizeof step_ms [0];
     qsort (step_ms, kept, sizeof (double), s_double_compare);
     printf ("  cleanup of %zu jobs: %zu steps of at most %d: median %.2f ms, p99 %.2f ms, "

@@ -30,8 +30,8 @@
          zjob_workers or zjob_clients, which apply it at once. Frames are
          received into zmq_msg_t and decoded in place (no copy); nothing
          is sent yet: each reply goes to the outbox;
-         then one bounded step of the oldest CLEANUP under way (it stays
-         pending across passes: zjob_clients_step);
+         then one bounded step of the oldest CLEANUP or LIST under way
+         (it stays pending across passes: zjob_clients_step);
       3. expire silent workers; the registry's reap gives what dead workers
          held back to the manager (zjob_manager_worker_lost);
       4. dispatch what is already durable (below), so that workers run
@@ -983,11 +983,11 @@ s_broker_pass (s_broker_t *self)
     if (s_drain (self, S_WORKERS))
         s_dispatch (self, false);
     s_drain (self, S_CLIENTS);
-    s_peer_t peer;  //  A CLEANUP finished: answer it
+    s_peer_t peer;  //  A CLEANUP or a LIST finished: answer it
     int rc = zjob_clients_step (self->clients_handler, self->builder, &peer.rid,
                                 &peer.rid_size, &peer.request_id, &sync_err);
     if (rc)
-        s_reply_built (self, &peer, rc, &sync_err);
+        s_reply_built (self, &peer, rc == ZJOB_CLIENTS_READ ? 0 : rc, &sync_err);
     s_heartbeat (self);
     zjob_registry_reap (self->registry);
     //  Jobs already durable go out now, so that workers run them while
@@ -1091,7 +1091,7 @@ zjob_broker_actor (zsock_t *pipe, void *args)
             && !self->hold_until && !self->sync_failing)
             timeout = 0;
         if (zjob_clients_deferred (self->clients_handler))
-            timeout = 0;  //  A CLEANUP goes on in the next pass
+            timeout = 0;  //  A CLEANUP or a LIST goes on in the next pass
         bool unsettled = false;
         for (size_t index = 0; index < S_POLL_COUNT; index++)
             unsettled |= self->unsettled [index];

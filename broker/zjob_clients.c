@@ -28,15 +28,22 @@ typedef struct {
     uint64_t count [S_RATE_SLOTS];
 } s_rate_t;
 
-//  A CLEANUP under way, continued one step per loop pass
+//  A request under way, continued one step per loop pass: a CLEANUP or
+//  a LIST too big for one step
 typedef struct {
-    int64_t now_ms;              //  Its "now" (ms UTC): the manager deletes
-                                 //  what finished a retention before it
-    size_t deleted;              //  Jobs deleted so far
+    zjob_cmd_t cmd;              //  ZJOB_CMD_CLEANUP or ZJOB_CMD_LIST
+    int64_t now_ms;              //  CLEANUP: its "now" (ms UTC): the manager
+                                 //  deletes what finished a retention before it
+    size_t deleted;              //  CLEANUP: jobs deleted so far
+    zjob_listing_t *listing;     //  LIST: the listing under way, owned
+    size_t offset;               //  LIST: the query's offset, for the OK
     uint64_t request_id;         //  The request to answer
     uint8_t rid [ZJOB_RID_MAX];  //  The client's routing id
     size_t rid_size;
-} s_cleanup_t;
+} s_pending_t;
+
+//  Jobs a LIST step examines (a test lowers it: zjob_clients_set_list_step)
+static size_t s_list_step = ZJOB_LIST_STEP;
 
 struct _zjob_clients_t {
     zjob_manager_t *manager;           //  The jobs (borrowed)
@@ -48,11 +55,11 @@ struct _zjob_clients_t {
     s_rate_t rates [ZJOB_RATE_COUNT];  //  Submitted, completed, failed
     zjob_msg_builder_t *builder;       //  The reply being built (borrowed)
     uint64_t request_id;               //  The request being answered
-    s_cleanup_t pending;               //  The CLEANUP handle last left pending
-    s_cleanup_t *cleanups;             //  CLEANUPs under way, oldest first
-    size_t cleanup_count;
-    size_t cleanup_max;
-    s_cleanup_t answered;  //  The last one finished, being answered
+    s_pending_t pending;               //  The request handle last left pending
+    s_pending_t *pendings;             //  Requests under way, oldest first
+    size_t pending_count;
+    size_t pending_max;
+    s_pending_t answered;  //  The last one finished, being answered
 };
 
 zjob_clients_t *
@@ -75,9 +82,14 @@ void
 zjob_clients_destroy (zjob_clients_t **self_p)
 {
     assert (self_p);
-    if (*self_p)
-        free ((*self_p)->cleanups);
-    free (*self_p);
+    zjob_clients_t *self = *self_p;
+    if (self) {
+        for (size_t index = 0; index < self->pending_count; index++)
+            zjob_listing_destroy (&self->pendings [index].listing);
+        zjob_listing_destroy (&self->pending.listing);
+        free (self->pendings);
+    }
+    free (self);
     *self_p = NULL;
 }
 
@@ -201,24 +213,56 @@ s_get (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
     return 0;
 }
 
+void
+zjob_clients_set_list_step (size_t jobs)
+{
+    s_list_step = jobs ? jobs : ZJOB_LIST_STEP;
+}
+
+//  The OK of a finished listing. 0, or -1 with err filled.
+static int
+s_list_ok (zjob_clients_t *self, zjob_listing_t *listing, size_t offset, zjob_error_t *err)
+{
+    zjob_job_t **jobs = NULL;
+    size_t count = 0, total = 0;
+    if (zjob_listing_take (listing, &jobs, &count, &total, err))
+        return -1;
+    s_ok (self);
+    zjob_msg_add_jobs (self->builder, "jobs", jobs, count);
+    zjob_msg_add_uint (self->builder, "total", total);
+    zjob_msg_add_uint (self->builder, "offset", offset);
+    for (size_t index = 0; index < count; index++)
+        zjob_job_destroy (&jobs [index]);
+    free (jobs);
+    return 0;
+}
+
+//  LIST: its first step at once, unless another request is under way
+//  (then it waits its turn); the OK now if that step was the last, else
+//  the rest in later passes, one step per pass (zjob_clients_step)
 static int
 s_list (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
 {
     const zjob_query_t *query = zjob_msg_query (msg);
     if (!query)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "LIST: no query");
-    zjob_job_t **jobs = NULL;
-    size_t count = 0, total = 0;
-    if (zjob_manager_list (self->manager, query, &jobs, &count, &total, err))
+    zjob_listing_t *listing = zjob_listing_new (query, err);
+    if (!listing)
         return -1;
-    s_ok (self);
-    zjob_msg_add_jobs (self->builder, "jobs", jobs, count);
-    zjob_msg_add_uint (self->builder, "total", total);
-    zjob_msg_add_uint (self->builder, "offset", query->offset);
-    for (size_t index = 0; index < count; index++)
-        zjob_job_destroy (&jobs [index]);
-    free (jobs);
-    return 0;
+    int rc = self->pending_count
+        ? 0
+        : zjob_manager_list_step (self->manager, listing, s_list_step, err);
+    if (rc == 0) {
+        self->pending.cmd = ZJOB_CMD_LIST;
+        self->pending.listing = listing;
+        self->pending.offset = query->offset;
+        self->pending.request_id = self->request_id;
+        return ZJOB_CLIENTS_PENDING;
+    }
+    if (rc > 0)
+        rc = s_list_ok (self, listing, query->offset, err);
+    zjob_listing_destroy (&listing);
+    return rc;
 }
 
 //  The manager's operation for a client command
@@ -390,6 +434,8 @@ s_cleanup (zjob_clients_t *self, zjob_msg_t *msg)
     //  retention moves "now" by the difference
     if (zjob_msg_has (msg, "retention_ms"))
         now += self->retention_ms - (int64_t) zjob_msg_uint (msg, "retention_ms", 0);
+    self->pending.cmd = ZJOB_CMD_CLEANUP;
+    self->pending.listing = NULL;
     self->pending.now_ms = now;
     self->pending.deleted = 0;
     self->pending.request_id = self->request_id;
@@ -401,19 +447,22 @@ zjob_clients_defer (zjob_clients_t *self, const uint8_t *rid, size_t rid_size,
                     zjob_error_t *err)
 {
     assert (self);
-    if (self->cleanup_count == self->cleanup_max) {
-        size_t max = self->cleanup_max ? self->cleanup_max * 2 : 4;
-        s_cleanup_t *cleanups = (s_cleanup_t *) realloc (self->cleanups,
-                                                         max * sizeof (s_cleanup_t));
-        if (!cleanups)
+    if (self->pending_count == self->pending_max) {
+        size_t max = self->pending_max ? self->pending_max * 2 : 4;
+        s_pending_t *pendings = (s_pending_t *) realloc (self->pendings,
+                                                         max * sizeof (s_pending_t));
+        if (!pendings) {
+            zjob_listing_destroy (&self->pending.listing);
             return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-        self->cleanups = cleanups;
-        self->cleanup_max = max;
+        }
+        self->pendings = pendings;
+        self->pending_max = max;
     }
-    s_cleanup_t *cleanup = &self->cleanups [self->cleanup_count++];
-    *cleanup = self->pending;
-    cleanup->rid_size = rid_size < ZJOB_RID_MAX ? rid_size : ZJOB_RID_MAX;
-    memcpy (cleanup->rid, rid, cleanup->rid_size);
+    s_pending_t *pending = &self->pendings [self->pending_count++];
+    *pending = self->pending;
+    self->pending.listing = NULL;  //  Owned by the copy now
+    pending->rid_size = rid_size < ZJOB_RID_MAX ? rid_size : ZJOB_RID_MAX;
+    memcpy (pending->rid, rid, pending->rid_size);
     return 0;
 }
 
@@ -421,7 +470,7 @@ size_t
 zjob_clients_deferred (zjob_clients_t *self)
 {
     assert (self);
-    return self->cleanup_count;
+    return self->pending_count;
 }
 
 int
@@ -429,23 +478,36 @@ zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder, const uint
                    size_t *rid_size_p, uint64_t *request_id_p, zjob_error_t *err)
 {
     assert (self && builder && rid_p && rid_size_p && request_id_p);
-    if (self->cleanup_count == 0)
+    if (self->pending_count == 0)
         return 0;
-    s_cleanup_t *cleanup = &self->cleanups [0];
-    int rc = zjob_manager_cleanup_step (self->manager, cleanup->now_ms, ZJOB_CLEANUP_STEP,
-                                        &cleanup->deleted, err);
+    s_pending_t *pending = &self->pendings [0];
+    int rc;  //  1 while it goes on, 0 when done, -1 on error
+    if (pending->cmd == ZJOB_CMD_LIST) {
+        rc = zjob_manager_list_step (self->manager, pending->listing, s_list_step, err);
+        rc = rc > 0 ? 0 : rc == 0 ? 1
+                                  : -1;
+    }
+    else
+        rc = zjob_manager_cleanup_step (self->manager, pending->now_ms, ZJOB_CLEANUP_STEP,
+                                        &pending->deleted, err);
     if (rc > 0)
         return 0;  //  More next pass
     //  Finished (or failed): answer it, and the next one starts next pass
-    self->answered = *cleanup;
-    memmove (self->cleanups, self->cleanups + 1, --self->cleanup_count * sizeof (s_cleanup_t));
+    self->answered = *pending;
+    memmove (self->pendings, self->pendings + 1, --self->pending_count * sizeof (s_pending_t));
     *rid_p = self->answered.rid;
     *rid_size_p = self->answered.rid_size;
     *request_id_p = self->answered.request_id;
-    if (rc < 0)
-        return -1;
     self->builder = builder;
     self->request_id = self->answered.request_id;
+    if (self->answered.cmd == ZJOB_CMD_LIST) {
+        if (rc == 0)
+            rc = s_list_ok (self, self->answered.listing, self->answered.offset, err);
+        zjob_listing_destroy (&self->answered.listing);
+        return rc < 0 ? -1 : ZJOB_CLIENTS_READ;
+    }
+    if (rc < 0)
+        return -1;
     s_ok (self);
     zjob_msg_add_uint (self->builder, "deleted", (uint64_t) self->answered.deleted);
     return 1;  //  Confirms state, even if nothing was deleted

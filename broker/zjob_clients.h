@@ -10,10 +10,12 @@
     call says whether the OK confirms state (the reply to any write, which
     a failed sync turns into 503: nothing is acknowledged unless the state
     it acknowledges is durable, whether or not this request changed it) or
-    fails with the error to answer. CLEANUP alone is not applied at once:
-    deleting a million jobs takes seconds, and the loop must not stop that
-    long, so the handler leaves it pending and the caller runs it in
-    bounded steps, one per loop pass (zjob_clients_cleanup_step).
+    fails with the error to answer. CLEANUP, and a LIST over more jobs
+    than one step examines, are not done at once: deleting a million jobs
+    takes seconds, listing them some 100 ms, and the loop must not stop
+    that long, so the handler leaves them pending and the caller runs them
+    in bounded steps, one step of the oldest per loop pass
+    (zjob_clients_step), in the order they arrived.
 
     The class also keeps the throughput rates STATS reports: jobs created
     per second (counted here, at SUBMIT), completed and failed (counted by
@@ -58,6 +60,13 @@ void
 zjob_clients_destroy (zjob_clients_t **self_p);
 
 #define ZJOB_CLIENTS_PENDING 2  //  handle: the request goes on in later passes
+#define ZJOB_CLIENTS_READ 3     //  step: a read's reply is built (no sync needed)
+#define ZJOB_LIST_STEP 20000    //  jobs a LIST step examines at most (a few ms)
+
+//  Test hook: jobs a LIST step examines at most, process-wide (0: back to
+//  ZJOB_LIST_STEP), so that a test needs few jobs for a stepped LIST.
+void
+zjob_clients_set_list_step (size_t jobs);
 
 //  Answer msg, a decoded client request, at now_mono (monotonic ms, for
 //  the rates): the OK is begun and filled in builder (the caller ends and
@@ -68,30 +77,35 @@ zjob_clients_destroy (zjob_clients_t **self_p);
 //  503), 0 for a read, or -1 with err filled when the answer is that
 //  ERROR (builder then unused). CLEANUP returns ZJOB_CLIENTS_PENDING and
 //  builds nothing: the caller keeps it with zjob_clients_defer and runs
-//  it with zjob_clients_step, one step per loop pass.
+//  it with zjob_clients_step, one step per loop pass. So does a LIST that
+//  its first step (run at once, unless a request is pending already: it
+//  then waits its turn) did not finish.
 int
 zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *builder,
                      int64_t now_mono, zjob_error_t *err);
 
-//  Keep the CLEANUP that zjob_clients_handle has just left pending, to
+//  Keep the request that zjob_clients_handle has just left pending, to
 //  answer the client whose routing id is rid (rid_size bytes, copied).
 //  Returns 0, or -1 with err filled (out of memory: answer it that).
 int
 zjob_clients_defer (zjob_clients_t *self, const uint8_t *rid, size_t rid_size,
                     zjob_error_t *err);
 
-//  CLEANUPs kept and not yet answered.
+//  Requests kept and not yet answered.
 size_t
 zjob_clients_deferred (zjob_clients_t *self);
 
-//  One step of the oldest CLEANUP kept: at most ZJOB_CLEANUP_STEP jobs
-//  deleted (about a millisecond). Returns 0 while it goes on (or if there
-//  is none). When none is left to delete, begins and fills its OK in
-//  builder (deleted: the total over all steps) and returns 1: the OK
-//  confirms state (send it after a sync). -1 with err filled if the store
-//  refused a removal. On 1 and -1, *rid_p, *rid_size_p and *request_id_p
-//  name whom to answer (borrowed until the next call); the next CLEANUP
-//  kept starts at the next call, so two at once run one after the other.
+//  One step of the oldest request kept: a CLEANUP deletes at most
+//  ZJOB_CLEANUP_STEP jobs (about a millisecond), a LIST examines at most
+//  ZJOB_LIST_STEP. Returns 0 while it goes on (or if there is none). When
+//  a CLEANUP has none left to delete, begins and fills its OK in builder
+//  (deleted: the total over all steps) and returns 1: the OK confirms
+//  state (send it after a sync). When a LIST's page is ready, fills its
+//  OK and returns ZJOB_CLIENTS_READ (a read: no sync needed). -1 with err
+//  filled if the store refused a removal or memory ran out. On 1,
+//  ZJOB_CLIENTS_READ and -1, *rid_p, *rid_size_p and *request_id_p name
+//  whom to answer (borrowed until the next call); the next request kept
+//  starts at the next call, so two at once run one after the other.
 int
 zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder,
                    const uint8_t **rid_p, size_t *rid_size_p, uint64_t *request_id_p,

@@ -694,6 +694,14 @@ zjob_manager_list (zjob_manager_t *self, const zjob_query_t *query,
     return zjob_listing_page (self->store, query, jobs_p, count_p, total_p, err);
 }
 
+int
+zjob_manager_list_step (zjob_manager_t *self, zjob_listing_t *listing, size_t max,
+                        zjob_error_t *err)
+{
+    assert (self);
+    return zjob_listing_step (listing, self->store, max, err);
+}
+
 
 //  --------------------------------------------------------------------------
 //  Delete a job; a queued, running or paused job is cancelled first, so

@@ -97,6 +97,7 @@
 #define ZJOB_MANAGER_H_INCLUDED
 
 #include "zjob_store.h"
+#include "zjob_listing.h"
 #include "zjob_proto.h"
 
 #ifdef __cplusplus
@@ -220,6 +221,12 @@ int
 zjob_manager_list (zjob_manager_t *self, const zjob_query_t *query,
                    zjob_job_t ***jobs_p, size_t *count_p, size_t *total_p,
                    zjob_error_t *err);
+
+//  One step of listing (zjob_listing_step) over the manager's store: a
+//  LIST in bounded steps, one per loop pass. 1 done, 0 more, -1 with err.
+int
+zjob_manager_list_step (zjob_manager_t *self, zjob_listing_t *listing, size_t max,
+                        zjob_error_t *err);
 
 //  Delete a job; a queued, running or paused job is cancelled first (the
 //  listener hears the cancel, then ZJOB_EVENT_DELETED). 0 or -1.

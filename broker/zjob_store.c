@@ -119,6 +119,14 @@ zjob_store_iterate (zjob_store_t *self, const zjob_filter_t *filter,
     return self->ops->iterate (self->impl, filter, visit, arg);
 }
 
+int
+zjob_store_walk (zjob_store_t *self, const zjob_filter_t *filter, bool descending,
+                 char *cursor, size_t max, zjob_store_visit_fn *visit, void *arg)
+{
+    assert (self && cursor && visit);
+    return self->ops->walk (self->impl, filter, descending, cursor, max, visit, arg);
+}
+
 size_t
 zjob_store_count (zjob_store_t *self)
 {

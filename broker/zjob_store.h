@@ -50,6 +50,8 @@ typedef struct {
     int (*remove) (void *self, const char *id, zjob_error_t *err);
     int (*iterate) (void *self, const zjob_filter_t *filter,
                     zjob_store_visit_fn *visit, void *arg);
+    int (*walk) (void *self, const zjob_filter_t *filter, bool descending, char *cursor,
+                 size_t max, zjob_store_visit_fn *visit, void *arg);
     size_t (*count) (void *self);
     int (*sync) (void *self, zjob_error_t *err);
     void (*stats) (void *self, zhashx_t *into);  //  may be NULL
@@ -88,6 +90,21 @@ zjob_store_remove (zjob_store_t *self, const char *id, zjob_error_t *err);
 int
 zjob_store_iterate (zjob_store_t *self, const zjob_filter_t *filter,
                     zjob_store_visit_fn *visit, void *arg);
+
+//  One step of a walk in id order (creation order: ids are time-sortable),
+//  resumable: examine at most max jobs (matching filter or not, so a step
+//  is bounded) after cursor, or before it when descending, and call visit
+//  for each that matches filter (NULL = all). cursor is a buffer of
+//  ZJOB_ID_LEN + 1 bytes, "" to begin at the first (or last) id; it is
+//  left at where to resume. A job stored for the whole walk is visited
+//  exactly once however the store changes between steps; one put or
+//  removed between steps may be visited or not. The visitor must not put
+//  or remove; if it returns non-zero the step stops there. Returns 1 when
+//  the walk is done (nothing after the cursor), 0 if it goes on. For a
+//  SQL store: WHERE id > cursor ORDER BY id LIMIT max.
+int
+zjob_store_walk (zjob_store_t *self, const zjob_filter_t *filter, bool descending,
+                 char *cursor, size_t max, zjob_store_visit_fn *visit, void *arg);
 
 //  Number of jobs stored.
 size_t

@@ -597,8 +597,15 @@ s_recover (zjob_store_file_t *self, zjob_error_t *err)
                              "journal %s: not a zjob journal (bad magic, expected " ZJOB_JOURNAL_MAGIC
                              " or " ZJOB_JOURNAL_MAGIC_V1 ")",
                              self->path);
-    else
+    else {
+        //  A snapshot comes in table order: the creation-order index is
+        //  sorted once at the end rather than kept record by record
+        zjob_store_memory_index_suspend (self->table);
         rc = s_replay (self, version, (const uint8_t *) map, size, err);
+        if (zjob_store_memory_index_build (self->table) && rc == 0)
+            rc = zjob_error_set (err, ZJOB_INTERNAL, "journal %s: out of memory indexing jobs",
+                                 self->path);
+    }
     munmap (map, size);
     if (rc == 0 && version == 1) {
         //  Records are appended in format 2 only, so an old journal is
@@ -867,6 +874,14 @@ s_iterate (void *self_, const zjob_filter_t *filter, zjob_store_visit_fn *visit,
     return zjob_store_memory_ops.iterate (self->table, filter, visit, arg);
 }
 
+static int
+s_walk (void *self_, const zjob_filter_t *filter, bool descending, char *cursor, size_t max,
+        zjob_store_visit_fn *visit, void *arg)
+{
+    zjob_store_file_t *self = (zjob_store_file_t *) self_;
+    return zjob_store_memory_walk_ids (self->table, filter, descending, cursor, max, visit, arg);
+}
+
 static size_t
 s_count (void *self_)
 {
@@ -984,6 +999,7 @@ static const zjob_store_ops_t s_file_ops = {
     .get = s_get,
     .remove = s_remove,
     .iterate = s_iterate,
+    .walk = s_walk,
     .count = s_count,
     .sync = s_sync,
     .stats = s_stats,

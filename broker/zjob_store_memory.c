@@ -18,7 +18,23 @@
     full: 12 bytes per slot, 16 to 32 bytes per job (17 measured at a
     million). Removal shifts the following entries of the run back instead
     of leaving tombstones, so lookups stay short after heavy churn, and the
-    table halves when it falls below an eighth full.
+    table halves when it falls below an eighth full. A resize is not done
+    in one call (a million jobs rehashed took 35 ms, a pause of the
+    broker's loop): the old table is kept and drained into the new one,
+    64 slots per insert or delete and 65,536 per sync (trim), while
+    lookups check both; the old table's emptied slots are marked rather
+    than shifted, so its remaining probe runs stay whole.
+
+    The table also keeps a creation-order index for LIST's resumable walk
+    (zjob_store_walk): a vector of the jobs sorted by id, 8 bytes per job.
+    Ids are time-sortable and monotonic within a process, so an insert is
+    nearly always an append; one out of order is a binary insert. A
+    removal leaves a tombstone, the id copied into an arena, so binary
+    searches by id (a walk's cursor, the next removal) still read an id
+    in every entry; once tombstones outnumber live entries one pass drops
+    them all (2-3 ms at a million) and frees the arena whole. During a
+    bulk load (the file store's replay, whose snapshot comes in table
+    order) the index is suspended and built by one sort at the end.
 
     The file store shares this table (zjob_store_memory.h) and asks for a
     parallel array of 32-bit sizes: the bytes of each job's latest journal
@@ -49,6 +65,12 @@
 #define ZJOB_TABLE_MIN 64           //  slots in a new table (power of two)
 #define ZJOB_TRIM_INTERVAL_MS 5000  //  msecs between two trims at least
 #define ZJOB_TRIM_MIN_JOBS 4096     //  a peak below this is not worth a trim
+#define S_TOMB_SIZE 24              //  bytes of a tombstone's id (even: tagged)
+#define S_MIGRATE_STEP 64           //  old slots moved on per insert or delete
+#define S_MIGRATE_SYNC 65536        //  old slots moved on per trim (per sync)
+#define S_GONE 1                    //  hash of a migrated or removed old slot
+
+typedef struct _s_arena_t s_arena_t;
 
 struct _zjob_store_memory_t {
     zjob_job_t **slots;  //  capacity entries, NULL = empty
@@ -59,7 +81,31 @@ struct _zjob_store_memory_t {
     size_t peak;         //  Most jobs stored since the last trim
     int64_t trimmed_at;  //  Monotonic ms of the last trim, 0 if none
     uint64_t trims;      //  Trims done
+    //  A resize under way: the previous table, drained into the one above
+    //  a bounded number of slots per call. Its emptied slots keep the
+    //  hash S_GONE (never a real hash: those have bit 31 set), so that
+    //  the probe runs of the entries still there stay whole.
+    zjob_job_t **old_slots;  //  NULL when no resize goes on
+    uint32_t *old_hashes;
+    uint32_t *old_sizes;
+    size_t old_mask;
+    size_t old_next;  //  The next old slot to move
+    size_t old_live;  //  Jobs still in the old table
+    //  The creation-order index: entries by id, ascending, each a job
+    //  (borrowed: the slots hold the reference) or, low bit set, a
+    //  tombstone (the id of a removed job, in the arena)
+    uintptr_t *order;
+    size_t order_count;  //  Entries in order, tombstones included
+    size_t order_max;    //  Entries allocated
+    size_t order_dead;   //  Tombstones among them
+    bool order_off;      //  Not kept (a load): rebuilt by index_build
+    s_arena_t *arena;    //  Blocks of tombstone ids, newest first
+    size_t arena_used;   //  Ids used in the newest block
 };
+
+static int s_order_add (zjob_store_memory_t *self, zjob_job_t *job);
+static void s_order_drop (zjob_store_memory_t *self, const char *id);
+static void s_order_compact (zjob_store_memory_t *self);
 
 //  The id's hash (zjob_hash_string: its finalizer spreads ids that differ
 //  only in their last characters over the low bits we index with). Never
@@ -85,11 +131,83 @@ s_find (zjob_store_memory_t *self, const char *id, uint32_t hash)
     return index;
 }
 
-//  Move every entry into a table of capacity slots. 0, or -1 if out of
-//  memory (the table is then unchanged).
+//  The old slot holding id during a resize, or SIZE_MAX
+static size_t
+s_find_old (zjob_store_memory_t *self, const char *id, uint32_t hash)
+{
+    if (!self->old_slots)
+        return SIZE_MAX;
+    size_t index = hash & self->old_mask;
+    while (self->old_hashes [index]) {
+        if (self->old_hashes [index] == hash && streq (self->old_slots [index]->id, id))
+            return index;
+        index = (index + 1) & self->old_mask;
+    }
+    return SIZE_MAX;
+}
+
+//  The slot holding id, in the table or the old one; NULL if absent.
+//  *size_p gets its size's address (NULL in a table without sizes).
+static zjob_job_t **
+s_locate (zjob_store_memory_t *self, const char *id, uint32_t hash, uint32_t **size_p)
+{
+    size_t index = s_find (self, id, hash);
+    if (self->slots [index]) {
+        *size_p = self->sizes ? &self->sizes [index] : NULL;
+        return &self->slots [index];
+    }
+    index = s_find_old (self, id, hash);
+    if (index == SIZE_MAX)
+        return NULL;
+    *size_p = self->old_sizes ? &self->old_sizes [index] : NULL;
+    return &self->old_slots [index];
+}
+
+static void
+s_old_free (zjob_store_memory_t *self)
+{
+    free (self->old_slots);
+    free (self->old_hashes);
+    free (self->old_sizes);
+    self->old_slots = NULL;
+    self->old_hashes = NULL;
+    self->old_sizes = NULL;
+}
+
+//  Move on the resize under way by at most budget old slots: each job met
+//  goes to the table, its old slot becomes S_GONE
+static void
+s_migrate (zjob_store_memory_t *self, size_t budget)
+{
+    for (; self->old_slots && budget; budget--) {
+        size_t old = self->old_next++;
+        uint32_t hash = self->old_hashes [old];
+        if (!self->old_slots [old])
+            continue;
+        size_t index = hash & self->mask;
+        while (self->hashes [index])
+            index = (index + 1) & self->mask;
+        self->hashes [index] = hash;
+        self->slots [index] = self->old_slots [old];
+        if (self->sizes)
+            self->sizes [index] = self->old_sizes [old];
+        self->old_slots [old] = NULL;
+        self->old_hashes [old] = S_GONE;
+        if (--self->old_live == 0)
+            s_old_free (self);
+    }
+}
+
+//  Start moving every entry into a table of capacity slots: the current
+//  one becomes the old, drained S_MIGRATE_STEP slots per insert or delete
+//  and S_MIGRATE_SYNC per trim, so no call rehashes a million jobs (35 ms
+//  measured). A resize still under way is finished first. 0, or -1 if out
+//  of memory (the table is then unchanged).
 static int
 s_resize (zjob_store_memory_t *self, size_t capacity)
 {
+    s_migrate (self, SIZE_MAX);
+    //  calloc of a large block maps zeroed pages: no time spent clearing
     zjob_job_t **slots = (zjob_job_t **) calloc (capacity, sizeof *slots);
     uint32_t *hashes = (uint32_t *) calloc (capacity, sizeof *hashes);
     uint32_t *sizes = self->sizes ? (uint32_t *) calloc (capacity, sizeof *sizes) : NULL;
@@ -99,26 +217,19 @@ s_resize (zjob_store_memory_t *self, size_t capacity)
         free (sizes);
         return -1;
     }
-    size_t mask = capacity - 1;
-    for (size_t old = 0; old <= self->mask; old++) {
-        uint32_t hash = self->hashes [old];
-        if (!hash)
-            continue;
-        size_t index = hash & mask;
-        while (hashes [index])
-            index = (index + 1) & mask;
-        hashes [index] = hash;
-        slots [index] = self->slots [old];
-        if (sizes)
-            sizes [index] = self->sizes [old];
-    }
-    free (self->slots);
-    free (self->hashes);
-    free (self->sizes);
+    self->old_slots = self->slots;
+    self->old_hashes = self->hashes;
+    self->old_sizes = self->sizes;
+    self->old_mask = self->mask;
+    self->old_next = 0;
+    self->old_live = self->count;
     self->slots = slots;
     self->hashes = hashes;
     self->sizes = sizes;
-    self->mask = mask;
+    self->mask = capacity - 1;
+    if (self->old_live == 0)
+        s_old_free (self);
+    s_migrate (self, S_MIGRATE_STEP);
     return 0;
 }
 
@@ -147,9 +258,15 @@ zjob_store_memory_table_destroy (zjob_store_memory_t **self_p)
     if (self->slots)
         for (size_t index = 0; index <= self->mask; index++)
             zjob_job_destroy (&self->slots [index]);
+    if (self->old_slots)
+        for (size_t index = 0; index <= self->old_mask; index++)
+            zjob_job_destroy (&self->old_slots [index]);
+    s_old_free (self);
     free (self->slots);
     free (self->hashes);
     free (self->sizes);
+    s_order_compact (self);
+    free (self->order);
     free (self);
     *self_p = NULL;
 }
@@ -160,30 +277,36 @@ zjob_store_memory_insert (zjob_store_memory_t *self, zjob_job_t *job,
 {
     assert (self);
     assert (job);
+    s_migrate (self, S_MIGRATE_STEP);
     uint32_t hash = s_hash (job->id);
-    size_t index = s_find (self, job->id, hash);
-    zjob_job_t *old = self->slots [index];
-    if (old_size_p)
-        *old_size_p = old && self->sizes ? self->sizes [index] : 0;
-    if (old) {
-        if (old != job) {
-            self->slots [index] = zjob_job_ref (job);
+    uint32_t *size_at = NULL;
+    zjob_job_t **slot = s_locate (self, job->id, hash, &size_at);
+    if (slot) {
+        if (old_size_p)
+            *old_size_p = size_at ? *size_at : 0;
+        if (*slot != job) {
+            zjob_job_t *old = *slot;
+            s_order_add (self, job);  //  Replaces old: allocates nothing
+            *slot = zjob_job_ref (job);
             zjob_job_destroy (&old);
         }
+        if (size_at)
+            *size_at = size;
+        return 0;
     }
-    else {
-        //  Grow before the table passes three quarters full
-        if ((self->count + 1) * 4 > (self->mask + 1) * 3) {
-            if (s_resize (self, (self->mask + 1) * 2))
-                return -1;
-            index = s_find (self, job->id, hash);
-        }
-        self->slots [index] = zjob_job_ref (job);
-        self->hashes [index] = hash;
-        self->count++;
-        if (self->count > self->peak)
-            self->peak = self->count;
-    }
+    if (old_size_p)
+        *old_size_p = 0;
+    //  Grow before the table passes three quarters full
+    if ((self->count + 1) * 4 > (self->mask + 1) * 3 && s_resize (self, (self->mask + 1) * 2))
+        return -1;
+    size_t index = s_find (self, job->id, hash);
+    if (s_order_add (self, job))
+        return -1;
+    self->slots [index] = zjob_job_ref (job);
+    self->hashes [index] = hash;
+    self->count++;
+    if (self->count > self->peak)
+        self->peak = self->count;
     if (self->sizes)
         self->sizes [index] = size;
     return 0;
@@ -195,7 +318,9 @@ zjob_store_memory_lookup (zjob_store_memory_t *self, const char *id)
     assert (self);
     if (!id)
         return NULL;
-    return self->slots [s_find (self, id, s_hash (id))];
+    uint32_t *size_at;
+    zjob_job_t **slot = s_locate (self, id, s_hash (id), &size_at);
+    return slot ? *slot : NULL;
 }
 
 void
@@ -216,11 +341,27 @@ zjob_store_memory_delete (zjob_store_memory_t *self, const char *id,
     assert (self);
     if (!id)
         return -1;
-    size_t hole = s_find (self, id, s_hash (id));
-    if (!self->slots [hole])
-        return -1;
+    s_migrate (self, S_MIGRATE_STEP);
+    uint32_t hash = s_hash (id);
+    size_t hole = s_find (self, id, hash);
+    if (!self->slots [hole]) {
+        //  In the old table: its slot is only marked, as migrated ones are
+        size_t old = s_find_old (self, id, hash);
+        if (old == SIZE_MAX)
+            return -1;
+        if (old_size_p)
+            *old_size_p = self->old_sizes ? self->old_sizes [old] : 0;
+        s_order_drop (self, self->old_slots [old]->id);
+        zjob_job_destroy (&self->old_slots [old]);
+        self->old_hashes [old] = S_GONE;
+        self->count--;
+        if (--self->old_live == 0)
+            s_old_free (self);
+        return 0;
+    }
     if (old_size_p)
         *old_size_p = self->sizes ? self->sizes [hole] : 0;
+    s_order_drop (self, self->slots [hole]->id);
     zjob_job_destroy (&self->slots [hole]);
     self->hashes [hole] = 0;
     self->count--;
@@ -230,14 +371,14 @@ zjob_store_memory_delete (zjob_store_memory_t *self, const char *id,
     size_t index = hole;
     while (true) {
         index = (index + 1) & self->mask;
-        uint32_t hash = self->hashes [index];
-        if (!hash)
+        uint32_t moved = self->hashes [index];
+        if (!moved)
             break;
-        size_t home = hash & self->mask;
+        size_t home = moved & self->mask;
         if (zjob_probe_stays (hole, index, home))
             continue;
         self->slots [hole] = self->slots [index];
-        self->hashes [hole] = hash;
+        self->hashes [hole] = moved;
         if (self->sizes)
             self->sizes [hole] = self->sizes [index];
         self->slots [index] = NULL;
@@ -246,7 +387,7 @@ zjob_store_memory_delete (zjob_store_memory_t *self, const char *id,
     }
     //  Give memory back after mass removal; failing to is harmless
     size_t capacity = self->mask + 1;
-    if (capacity > ZJOB_TABLE_MIN && self->count < capacity / 8)
+    if (capacity > ZJOB_TABLE_MIN && self->count < capacity / 8 && !self->old_slots)
         s_resize (self, capacity / 2);
     return 0;
 }
@@ -255,6 +396,7 @@ bool
 zjob_store_memory_trim (zjob_store_memory_t *self)
 {
     assert (self);
+    s_migrate (self, S_MIGRATE_SYNC);
     //  Two compares on the common path: only a table that fell below half
     //  of a sizeable peak reads the clock
     if (self->peak < ZJOB_TRIM_MIN_JOBS || self->count >= self->peak / 2)
@@ -299,6 +441,245 @@ zjob_store_memory_walk (zjob_store_memory_t *self,
         if (rc)
             return rc;
     }
+    for (size_t index = 0; self->old_slots && index <= self->old_mask; index++) {
+        zjob_job_t *job = self->old_slots [index];
+        if (!job)
+            continue;
+        int rc = walk (job, self->old_sizes ? &self->old_sizes [index] : NULL, arg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+
+//  ---------------------------------------------------------------------
+//  The creation-order index
+
+//  Ids in one arena block of tombstones
+#define S_ARENA_IDS 4096
+
+//  A block of tombstone ids, freed all at once by a compaction
+struct _s_arena_t {
+    s_arena_t *next;                      //  The block filled before
+    char ids [S_ARENA_IDS][S_TOMB_SIZE];  //  Each a NUL-terminated id
+};
+
+//  The id of an index entry: a live job's, or a tombstone's copy
+static inline const char *
+s_entry_id (uintptr_t entry)
+{
+    return entry & 1 ? (const char *) (entry & ~(uintptr_t) 1)
+                     : ((const zjob_job_t *) entry)->id;
+}
+
+//  Index of the first entry whose id is not below id (order_count if none)
+static size_t
+s_order_lower (const zjob_store_memory_t *self, const char *id)
+{
+    size_t lo = 0, hi = self->order_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp (s_entry_id (self->order [mid]), id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+//  Room for one more entry. 0, or -1 if out of memory.
+static int
+s_order_reserve (zjob_store_memory_t *self)
+{
+    if (self->order_count < self->order_max)
+        return 0;
+    size_t max = self->order_max ? self->order_max + self->order_max / 2 : ZJOB_TABLE_MIN;
+    uintptr_t *order = (uintptr_t *) realloc (self->order, max * sizeof *order);
+    if (!order)
+        return -1;
+    self->order = order;
+    self->order_max = max;
+    return 0;
+}
+
+//  Drop every tombstone: one pass that keeps the live entries in order
+static void
+s_order_compact (zjob_store_memory_t *self)
+{
+    size_t kept = 0;
+    for (size_t index = 0; index < self->order_count; index++)
+        if (!(self->order [index] & 1))
+            self->order [kept++] = self->order [index];
+    self->order_count = kept;
+    self->order_dead = 0;
+    while (self->arena) {
+        s_arena_t *next = self->arena->next;
+        free (self->arena);
+        self->arena = next;
+    }
+    self->arena_used = 0;
+    //  Give back most of a vector that mass removal emptied
+    if (self->order_max > ZJOB_TABLE_MIN && self->order_max / 4 > kept) {
+        size_t max = kept * 2 > ZJOB_TABLE_MIN ? kept * 2 : ZJOB_TABLE_MIN;
+        uintptr_t *order = (uintptr_t *) realloc (self->order, max * sizeof *order);
+        if (order) {
+            self->order = order;
+            self->order_max = max;
+        }
+    }
+}
+
+//  Put job in the index in its place by id: an append for an id above
+//  every other (nearly always), else a binary search, and then a revived
+//  tombstone, a replaced job of that id, or an insert. 0, or -1 if out of
+//  memory (the index is then unchanged).
+static int
+s_order_add (zjob_store_memory_t *self, zjob_job_t *job)
+{
+    if (self->order_off)
+        return 0;
+    size_t count = self->order_count;
+    if (count == 0 || strcmp (s_entry_id (self->order [count - 1]), job->id) < 0) {
+        if (s_order_reserve (self))
+            return -1;
+        self->order [self->order_count++] = (uintptr_t) job;
+        return 0;
+    }
+    size_t index = s_order_lower (self, job->id);
+    if (index < count && streq (s_entry_id (self->order [index]), job->id)) {
+        if (self->order [index] & 1)
+            self->order_dead--;
+        self->order [index] = (uintptr_t) job;
+        return 0;
+    }
+    //  Out of order: a clock stepped back, or ids from elsewhere
+    if (s_order_reserve (self))
+        return -1;
+    memmove (self->order + index + 1, self->order + index,
+             (count - index) * sizeof *self->order);
+    self->order [index] = (uintptr_t) job;
+    self->order_count++;
+    return 0;
+}
+
+//  Take the job with id out of the index: its entry becomes a tombstone,
+//  a copy of the id, so that binary searches still read an id there. The
+//  last entry is dropped instead; tombstones are compacted away once they
+//  outnumber the live entries.
+static void
+s_order_drop (zjob_store_memory_t *self, const char *id)
+{
+    if (self->order_off)
+        return;
+    size_t index = s_order_lower (self, id);
+    assert (index < self->order_count && !(self->order [index] & 1));
+    if (index == self->order_count - 1) {
+        self->order_count--;
+        return;
+    }
+    if (!self->arena || self->arena_used == S_ARENA_IDS) {
+        s_arena_t *arena = (s_arena_t *) malloc (sizeof *arena);
+        if (!arena) {
+            //  No memory for a tombstone: close the gap now instead
+            memmove (self->order + index, self->order + index + 1,
+                     (self->order_count - index - 1) * sizeof *self->order);
+            self->order_count--;
+            return;
+        }
+        arena->next = self->arena;
+        self->arena = arena;
+        self->arena_used = 0;
+    }
+    char *copy = self->arena->ids [self->arena_used++];
+    snprintf (copy, S_TOMB_SIZE, "%s", id);
+    self->order [index] = (uintptr_t) copy | 1;
+    self->order_dead++;
+    if (self->order_dead > self->order_count - self->order_dead)
+        s_order_compact (self);
+}
+
+//  strcmp of two jobs' ids, for qsort
+static int
+s_order_compare (const void *a, const void *b)
+{
+    return strcmp ((*(zjob_job_t *const *) a)->id, (*(zjob_job_t *const *) b)->id);
+}
+
+void
+zjob_store_memory_index_suspend (zjob_store_memory_t *self)
+{
+    assert (self);
+    self->order_off = true;
+    self->order_count = 0;
+    s_order_compact (self);
+}
+
+int
+zjob_store_memory_index_build (zjob_store_memory_t *self)
+{
+    assert (self);
+    if (!self->order_off)
+        return 0;
+    uintptr_t *order = (uintptr_t *) malloc ((self->count ? self->count : 1) * sizeof *order);
+    if (!order)
+        return -1;
+    size_t count = 0;
+    for (size_t index = 0; index <= self->mask; index++)
+        if (self->slots [index])
+            order [count++] = (uintptr_t) self->slots [index];
+    for (size_t index = 0; self->old_slots && index <= self->old_mask; index++)
+        if (self->old_slots [index])
+            order [count++] = (uintptr_t) self->old_slots [index];
+    assert (count == self->count);
+    qsort (order, count, sizeof *order, s_order_compare);
+    free (self->order);
+    self->order = order;
+    self->order_count = count;
+    self->order_max = self->count ? self->count : 1;
+    self->order_dead = 0;
+    self->order_off = false;
+    return 0;
+}
+
+int
+zjob_store_memory_walk_ids (zjob_store_memory_t *self, const zjob_filter_t *filter,
+                            bool descending, char *cursor, size_t max,
+                            zjob_store_visit_fn *visit, void *arg)
+{
+    assert (self && cursor && visit);
+    assert (!self->order_off);
+    size_t count = self->order_count;
+    //  Where to go on: past cursor, found again by its id, wherever the
+    //  index has moved it since
+    size_t next;
+    if (!descending)
+        next = cursor [0] ? s_order_lower (self, cursor) : 0;
+    else
+        next = cursor [0] ? s_order_lower (self, cursor) : count;
+    if (!descending && next < count && streq (s_entry_id (self->order [next]), cursor))
+        next++;
+    size_t examined = 0;
+    while (examined < max) {
+        if (descending ? next == 0 : next >= count)
+            return 1;
+        size_t index = descending ? --next : next++;
+        uintptr_t entry = self->order [index];
+        examined++;
+        if (entry & 1)
+            continue;
+        zjob_job_t *job = (zjob_job_t *) entry;
+        if (filter && !zjob_filter_match (filter, job))
+            continue;
+        if (visit (job, arg)) {
+            snprintf (cursor, ZJOB_ID_LEN + 1, "%s", job->id);
+            return 0;
+        }
+    }
+    if (descending ? next == 0 : next >= count)
+        return 1;
+    //  The cursor is the last entry examined, live or tombstone
+    snprintf (cursor, ZJOB_ID_LEN + 1, "%s", s_entry_id (self->order [descending ? next : next - 1]));
     return 0;
 }
 
@@ -356,6 +737,14 @@ s_iterate (void *self, const zjob_filter_t *filter, zjob_store_visit_fn *visit, 
     return iteration.visited;
 }
 
+static int
+s_walk (void *self, const zjob_filter_t *filter, bool descending, char *cursor, size_t max,
+        zjob_store_visit_fn *visit, void *arg)
+{
+    return zjob_store_memory_walk_ids ((zjob_store_memory_t *) self, filter, descending, cursor,
+                                       max, visit, arg);
+}
+
 static size_t
 s_count (void *self)
 {
@@ -383,6 +772,7 @@ const zjob_store_ops_t zjob_store_memory_ops = {
     .get = s_get,
     .remove = s_remove,
     .iterate = s_iterate,
+    .walk = s_walk,
     .count = s_count,
     .sync = s_sync,
     .stats = NULL,

@@ -81,6 +81,25 @@ int
 zjob_store_memory_walk (zjob_store_memory_t *self,
                         zjob_store_memory_walk_fn *walk, void *arg);
 
+//  The creation-order walk of zjob_store_walk (zjob_store.h), over the
+//  table's index.
+int
+zjob_store_memory_walk_ids (zjob_store_memory_t *self, const zjob_filter_t *filter,
+                            bool descending, char *cursor, size_t max,
+                            zjob_store_visit_fn *visit, void *arg);
+
+//  Stop keeping the creation-order index, for a bulk load whose jobs come
+//  in no useful order (a journal replays a snapshot in table order); no
+//  walk may run until zjob_store_memory_index_build.
+void
+zjob_store_memory_index_suspend (zjob_store_memory_t *self);
+
+//  Build the index again from the table (one sort by id) and keep it from
+//  now on. Does nothing if it is kept. 0, or -1 if out of memory (it then
+//  stays suspended).
+int
+zjob_store_memory_index_build (zjob_store_memory_t *self);
+
 #ifdef __cplusplus
 }
 #endif

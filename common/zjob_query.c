@@ -113,7 +113,10 @@ zjob_job_compare (const zjob_job_t *a, const zjob_job_t *b, zjob_sort_t sort_by,
             break;
         case ZJOB_SORT_CREATED:
         default:
-            rc = s_compare_i64 (a->created_at, b->created_at);
+            //  Creation order is the id's order (it begins with the time
+            //  of creation and never goes back within a broker), which is
+            //  the order the broker's index walks (PROTOCOL.md 9.4)
+            rc = 0;
             break;
     }
     if (rc == 0)

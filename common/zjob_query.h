@@ -74,7 +74,8 @@ zjob_job_scheduled (const zjob_job_t *job, int64_t now);
 ZJOB_EXPORT int
 zjob_filter_validate (const zjob_filter_t *filter, zjob_error_t *err);
 
-//  qsort-style comparison of two jobs by sort_by then id; descending flips.
+//  qsort-style comparison of two jobs by sort_by then id (created: by id
+//  alone, the creation order); descending flips.
 ZJOB_EXPORT int
 zjob_job_compare (const zjob_job_t *a, const zjob_job_t *b, zjob_sort_t sort_by, bool descending);
 

@@ -217,6 +217,14 @@ s_flaky_iterate (void *self, const zjob_filter_t *filter, zjob_store_visit_fn *v
     return zjob_store_iterate (((s_flaky_t *) self)->inner, filter, visit, arg);
 }
 
+static int
+s_flaky_walk (void *self, const zjob_filter_t *filter, bool descending, char *cursor, size_t max,
+              zjob_store_visit_fn *visit, void *arg)
+{
+    return zjob_store_walk (((s_flaky_t *) self)->inner, filter, descending, cursor, max, visit,
+                            arg);
+}
+
 static size_t
 s_flaky_count (void *self)
 {
@@ -243,6 +251,7 @@ static const zjob_store_ops_t s_flaky_ops = {
     .get = s_flaky_get,
     .remove = s_flaky_remove,
     .iterate = s_flaky_iterate,
+    .walk = s_flaky_walk,
     .count = s_flaky_count,
     .sync = s_flaky_sync,
     .stats = NULL,

@@ -419,3 +419,99 @@ Test (clients, retry_and_run_now, .init = s_setup, .fini = s_teardown)
     cr_assert_not (zjob_msg_has (reply, "ids"));
     zjob_msg_destroy (&reply);
 }
+
+//  Hand the request in s_request to the handler; returns what it returned
+//  (a pending one is kept for rid)
+static int
+s_handle_keeping (const char *rid, zjob_error_t *err)
+{
+    zframe_t *frame = zjob_msg_end (s_request, err);
+    cr_assert_not_null (frame);
+    zjob_msg_t *request = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                           ZJOB_ROUTE_CLIENT_BROKER, err);
+    cr_assert_not_null (request, "%s", err->text);
+    int rc = zjob_clients_handle (s_clients, request, s_reply, zjob_mono_ms (), err);
+    if (rc == ZJOB_CLIENTS_PENDING)
+        cr_assert_eq (zjob_clients_defer (s_clients, (const uint8_t *) rid, strlen (rid), err), 0);
+    zjob_msg_destroy (&request);
+    zframe_destroy (&frame);
+    return rc;
+}
+
+//  A LIST over more jobs than a step examines is kept pending and runs
+//  one step per call, after the requests kept before it; its OK, a read,
+//  has the whole page. A LIST within one step is answered at once.
+Test (clients, a_big_list_runs_in_steps_after_what_was_pending, .init = s_setup,
+      .fini = s_teardown)
+{
+#define LISTED 95
+    zjob_spec_t spec;
+    memset (&spec, 0, sizeof (spec));
+    spec.workflow_id = "wf";
+    zjob_error_t err;
+    for (int index = 0; index < LISTED; index++) {
+        zjob_job_t *job = zjob_manager_create (s_manager, &spec, false, &err);
+        cr_assert_not_null (job);
+        zjob_job_destroy (&job);
+    }
+    zjob_query_t query;
+    memset (&query, 0, sizeof (query));
+    query.descending = true;
+    //  Within a step: at once
+    zjob_msg_begin (s_request, ZJOB_CMD_LIST, 5);
+    zjob_msg_add_query (s_request, &query);
+    cr_assert_eq (s_handle_keeping ("small", &err), 0, "%s", err.text);
+    zjob_msg_builder_destroy (&s_reply);
+    s_reply = zjob_msg_builder_new ();
+
+    zjob_clients_set_list_step (10);
+    //  A CLEANUP first, then the LIST: it waits its turn
+    zjob_msg_begin (s_request, ZJOB_CMD_CLEANUP, 6);
+    cr_assert_eq (s_handle_keeping ("cleaner", &err), ZJOB_CLIENTS_PENDING);
+    zjob_msg_begin (s_request, ZJOB_CMD_LIST, 7);
+    zjob_msg_add_query (s_request, &query);
+    cr_assert_eq (s_handle_keeping ("lister", &err), ZJOB_CLIENTS_PENDING);
+    cr_assert_eq (zjob_clients_deferred (s_clients), 2);
+    int steps = 0;
+    zjob_msg_t *reply = NULL;
+    while (!reply) {
+        cr_assert_lt (steps++, 100, "the LIST never ends");
+        const uint8_t *rid;
+        size_t rid_size;
+        uint64_t request_id;
+        int rc = zjob_clients_step (s_clients, s_reply, &rid, &rid_size, &request_id, &err);
+        cr_assert_geq (rc, 0, "%s", err.text);
+        if (rc == 1) {
+            cr_assert_eq (request_id, 6, "the CLEANUP is answered first");
+            cr_assert_eq (steps, 1);
+            zjob_msg_builder_destroy (&s_reply);
+            s_reply = zjob_msg_builder_new ();
+        }
+        else if (rc == ZJOB_CLIENTS_READ) {
+            cr_assert_eq (request_id, 7);
+            cr_assert_eq (rid_size, 6);
+            cr_assert_eq (memcmp (rid, "lister", 6), 0);
+            zframe_t *frame = zjob_msg_end (s_reply, &err);
+            reply = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                     ZJOB_ROUTE_BROKER_CLIENT, &err);
+            cr_assert_not_null (reply, "%s", err.text);
+            zjob_msg_adopt (reply, &frame);
+        }
+    }
+    //  One step for the CLEANUP, then at least one per 10 jobs
+    cr_assert_geq (steps, 1 + LISTED / 10, "%d steps", steps);
+    cr_assert_eq (zjob_msg_uint (reply, "total", 0), LISTED);
+    zjob_job_t **jobs = NULL;
+    size_t count = 0;
+    cr_assert_eq (zjob_msg_jobs (reply, "jobs", &jobs, &count, &err), 0);
+    cr_assert_eq (count, LISTED);
+    for (size_t index = 1; index < count; index++)
+        cr_assert_gt (strcmp (jobs [index - 1]->id, jobs [index]->id), 0, "newest first");
+    for (size_t index = 0; index < count; index++)
+        zjob_job_destroy (&jobs [index]);
+    free (jobs);
+    zjob_msg_destroy (&reply);
+    cr_assert_eq (zjob_clients_deferred (s_clients), 0);
+    zjob_clients_set_list_step (0);
+#undef LISTED
+}
