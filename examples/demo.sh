@@ -5,8 +5,9 @@
 #  fsync=always in a temporary directory), two zjob-workers that run
 #  examples/progress_job.sh for each job, and then, with the zjob CLI:
 #  submits jobs of mixed priorities, pauses and resumes one while it runs,
-#  cancels one, lets one fail, follows one's progress live, and shows the
-#  results and the broker's figures. Everything it starts is stopped at the
+#  cancels one, lets one fail on every attempt and one fail once (retried
+#  with backoff), follows one's progress live, and shows the results, the
+#  attempt history and the broker's figures. Everything it starts is stopped at the
 #  end, also on Ctrl-C or an error.
 #
 #  Usage: examples/demo.sh [BUILD_DIR]      (default: build)
@@ -76,10 +77,14 @@ step "Jobs of mixed priorities; two workers, so most of them wait their turn"
 long=$(zjob submit render --input '{"steps": 6, "sleep_ms": 250}' --priority low --tag demo)
 pauser=$(zjob submit render --input '{"steps": 40, "sleep_ms": 200}' --priority medium --tag demo)
 low=$(zjob submit render --input '{"steps": 3, "sleep_ms": 150}' --priority low --tag demo)
-doomed=$(zjob submit render --input '{"steps": 2, "sleep_ms": 100, "fail": true}' --priority high --tag demo)
+doomed=$(zjob submit render --input '{"steps": 2, "sleep_ms": 100, "fail": true}' --priority high --tag demo \
+         --max-attempts 2 --backoff-base 300ms --jitter none)
+flaky=$(zjob submit render --input '{"steps": 2, "sleep_ms": 100, "fail_attempts": 1}' --tag demo \
+        --backoff-base 300ms --jitter none)
 victim=$(zjob submit render --input '{"steps": 100, "sleep_ms": 200}' --priority medium --tag demo)
 urgent=$(zjob submit render --input '{"steps": 4, "sleep_ms": 150}' --priority critical --tag demo --user ops)
-echo "submitted 6 jobs; the critical and high ones are served before the others still queued"
+echo "submitted 7 jobs; the critical and high ones are served before the others still queued"
+echo "(one fails every attempt and goes dead after 2; a flaky one fails once, then completes)"
 show list --tag demo --sort created
 
 step "Pause a running job: its process is stopped (SIGSTOP), then resumed (SIGCONT)"
@@ -99,7 +104,7 @@ step "Follow one job's progress as its events arrive"
 show watch "$urgent" --timeout 30 || true
 
 step "Wait for the rest"
-for id in "$long" "$pauser" "$low" "$doomed"; do
+for id in "$long" "$pauser" "$low" "$doomed" "$flaky"; do
     zjob wait "$id" --timeout 60 > /dev/null || true
 done
 show list --tag demo --sort priority --desc
@@ -108,6 +113,11 @@ step "Results: outputs of a completed job, the error of a failed one"
 show result "$urgent"
 show result "$doomed" || true
 show get "$pauser"
+
+step "When jobs fail: each attempt's error is kept; dead jobs can be run again"
+show get "$flaky"
+show list --dead --tag demo
+show get "$doomed"
 
 step "The broker's figures"
 show stats

@@ -2,13 +2,16 @@
 #  progress_job.sh - an example command for zjob-worker
 #
 #  Reads the job's inputs, a JSON object, on stdin:
-#      {"steps": 5, "sleep_ms": 100, "fail": false}
+#      {"steps": 5, "sleep_ms": 100, "fail": false, "fail_attempts": 0}
 #  (every key optional; these are the defaults), works through the steps,
 #  reporting progress after each on descriptor 3 as zjob-worker reads it
 #  ("FRACTION MESSAGE" lines), and prints its outputs as a JSON object:
 #      {"steps_done": 5, "job_id": "...", "workflow": "...", "attempt": 1}
 #  With "fail": true it writes an error on stderr and exits with status 3,
-#  which fails the job (kind "exit", the stderr text as the message).
+#  which fails the job (kind "exit", the stderr text as the message): the
+#  broker retries it until its attempts are used up. With "fail_attempts":
+#  N it fails its first N attempts only (a flaky job: $ZJOB_ATTEMPT, set by
+#  zjob-worker, counts them), so a later attempt completes.
 #
 #  Try it with a broker running:
 #      zjob-worker --workflow demo -- examples/progress_job.sh &
@@ -32,9 +35,10 @@ field () {
 steps=$(field steps 5)
 sleep_ms=$(field sleep_ms 100)
 fail=$(field fail false)
-case "$steps$sleep_ms" in
+fail_attempts=$(field fail_attempts 0)
+case "$steps$sleep_ms$fail_attempts" in
     *[!0-9]*)
-        echo "progress_job: steps and sleep_ms must be whole numbers" >&2
+        echo "progress_job: steps, sleep_ms and fail_attempts must be whole numbers" >&2
         exit 2 ;;
 esac
 
@@ -57,6 +61,10 @@ done
 
 if [ "$fail" = true ]; then
     echo "progress_job: failing after step $step of $steps, as asked" >&2
+    exit 3
+fi
+if [ "${ZJOB_ATTEMPT:-1}" -le "$fail_attempts" ]; then
+    echo "progress_job: attempt ${ZJOB_ATTEMPT:-1} of the $fail_attempts set to fail" >&2
     exit 3
 fi
 printf '{"steps_done": %d, "job_id": "%s", "workflow": "%s", "attempt": %d}\n' \

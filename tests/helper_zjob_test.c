@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -200,9 +201,16 @@ zjob_test_get (zsock_t *client, const char *id)
 pid_t
 zjob_test_spawn (char *const argv [], int *stdout_fd)
 {
+    return zjob_test_spawn_with (argv, stdout_fd, NULL);
+}
+
+pid_t
+zjob_test_spawn_with (char *const argv [], int *stdout_fd, const char *stderr_path)
+{
     int fds [2] = { -1, -1 };
     if (stdout_fd && pipe2 (fds, O_CLOEXEC))
         return -1;
+    pid_t parent = getpid ();
     pid_t pid = fork ();
     if (pid < 0) {
         if (stdout_fd) {
@@ -212,8 +220,16 @@ zjob_test_spawn (char *const argv [], int *stdout_fd)
         return -1;
     }
     if (pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid () != parent)
+            _exit (127);  //  The test died before the prctl
         if (stdout_fd)
             dup2 (fds [1], STDOUT_FILENO);
+        if (stderr_path) {
+            int fd = open (stderr_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0)
+                dup2 (fd, STDERR_FILENO);
+        }
         execv (argv [0], argv);
         _exit (127);
     }

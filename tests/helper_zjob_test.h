@@ -63,6 +63,12 @@ zjob_test_get (zsock_t *client, const char *id);
 pid_t
 zjob_test_spawn (char *const argv [], int *stdout_fd);
 
+//  As zjob_test_spawn, with the child's stderr appended to stderr_path
+//  (NULL: inherited), and the child killed by the kernel (SIGKILL) if the
+//  test process dies first, so no process outlives a crashed test.
+pid_t
+zjob_test_spawn_with (char *const argv [], int *stdout_fd, const char *stderr_path);
+
 //  Read one line (without its newline) from fd within timeout_ms; a fresh
 //  string, or NULL on timeout or end of file.
 char *

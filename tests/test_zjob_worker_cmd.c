@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "zjob_client.h"
@@ -56,39 +55,6 @@ static struct {
 //  --------------------------------------------------------------------------
 //  Processes
 
-//  Start argv with stdout on a pipe (*stdout_fd, if not NULL) and stderr
-//  appended to stderr_path (if not NULL). The child dies with this process.
-static pid_t
-s_spawn (char *const argv [], int *stdout_fd, const char *stderr_path)
-{
-    int fds [2] = { -1, -1 };
-    if (stdout_fd && pipe2 (fds, O_CLOEXEC))
-        return -1;
-    pid_t parent = getpid ();
-    pid_t pid = fork ();
-    if (pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid () != parent)
-            _exit (127);
-        if (stdout_fd)
-            dup2 (fds [1], STDOUT_FILENO);
-        if (stderr_path) {
-            int fd = open (stderr_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-            if (fd >= 0)
-                dup2 (fd, STDERR_FILENO);
-        }
-        execv (argv [0], argv);
-        _exit (127);
-    }
-    if (stdout_fd) {
-        close (fds [1]);
-        *stdout_fd = pid > 0 ? fds [0] : -1;
-        if (pid < 0)
-            close (fds [0]);
-    }
-    return pid;
-}
-
 //  Start zjob-worker on the test's broker with the arguments given (a
 //  NULL-terminated list); with_broker false leaves --broker out
 static void
@@ -107,7 +73,7 @@ s_worker_start (bool with_broker, const char *arg, ...)
         argv [argc++] = (char *) arg;
     va_end (args);
     argv [argc] = NULL;
-    s_env.worker = s_spawn (argv, NULL, s_env.log);
+    s_env.worker = zjob_test_spawn_with (argv, NULL, s_env.log);
     cr_assert_gt (s_env.worker, 0);
 }
 
@@ -253,7 +219,7 @@ s_setup (void)
     char *argv [] = { ZJOB_BIN_DIR "/zjobd", "--clients", "tcp://127.0.0.1:*",
                       "--workers", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*",
                       "--store", "memory:", "--log-level", "warning", NULL };
-    s_env.broker = s_spawn (argv, &s_env.broker_out, broker_log);
+    s_env.broker = zjob_test_spawn_with (argv, &s_env.broker_out, broker_log);
     cr_assert_gt (s_env.broker, 0);
     char *line = zjob_test_read_line (s_env.broker_out, DEADLINE_MS);
     cr_assert_not_null (line, "zjobd did not say it is ready");
@@ -717,7 +683,7 @@ s_run_worker (const char *const *args, char *out, char *err, size_t size)
         argv [argc] = (char *) args [argc - 1];
     argv [argc] = NULL;
     int out_fd;
-    pid_t pid = s_spawn (argv, &out_fd, err_path);
+    pid_t pid = zjob_test_spawn_with (argv, &out_fd, err_path);
     cr_assert_gt (pid, 0);
     size_t got = 0;
     ssize_t n;
