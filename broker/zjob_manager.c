@@ -942,7 +942,10 @@ zjob_manager_complete (zjob_manager_t *self, const char *id, const char *worker_
     zjob_job_t *job = s_lookup_held (self, id, worker_id, err);
     if (!job)
         return -1;
-    s_edits_t edits = { .set_outputs = true, .outputs = outputs, .outputs_size = size };
+    //  A completed job has no error: its failed attempts are in the history
+    s_edits_t edits = {
+        .set_outputs = true, .outputs = outputs, .outputs_size = size, .set_error = true
+    };
     int rc = zjob_mgr_apply (self, job, ZJOB_OP_COMPLETE, &edits, err);
     zjob_job_destroy (&job);
     return rc;

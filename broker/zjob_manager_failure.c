@@ -490,6 +490,8 @@ zjob_manager_finish_attempt (zjob_manager_t *self, const char *id, const char *w
             edits.set_outputs = true;
             edits.outputs = outputs;
             edits.outputs_size = size;
+            //  The failed attempts before it stay in the history only
+            edits.set_error = true;
         }
         else {
             edits.set_error = edits.add_error = true;

@@ -906,6 +906,8 @@ zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err)
         zjob_job_destroy (&job);
         zjob_error_set (err, ZJOB_INTERNAL, "job: out of memory");
     }
+    else  //  The setters above stamp updated_at with now: the record's
+        job->updated_at = values [K_UT] ? times [K_UT] : times [K_CT];
     return job;
 }
 

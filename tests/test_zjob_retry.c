@@ -217,6 +217,7 @@ Test (retry, policy_history_and_result_attempt_round_trip)
     cr_assert_eq (zjob_job_add_error (job, 2, "worker_lost", NULL, NULL, 222, &replaced), 0);
     zjob_job_history_settle (job, replaced);
     job->result_attempt = 3;
+    job->updated_at = 333;  //  A time long past: decoding must not stamp now
     uint8_t *data;
     size_t size;
     cr_assert_eq (zjob_job_encode (job, &data, &size), 0);
@@ -240,6 +241,7 @@ Test (retry, policy_history_and_result_attempt_round_trip)
     cr_assert_eq (entry.at, 222);
     cr_assert_str_eq (zjob_job_error_kind (copy), "worker_lost", "error_kind is the job's own");
     cr_assert_eq (zjob_job_result_attempt (copy), 3);
+    cr_assert_eq (zjob_job_updated_at (copy), 333, "the record's updated_at, not now");
     zjob_job_destroy (&copy);
     zjob_job_destroy (&job);
 }

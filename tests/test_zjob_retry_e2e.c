@@ -309,6 +309,7 @@ Test (retry_e2e, a_flaky_job_completes_on_attempt_3_with_both_errors_kept)
     zjob_job_t *job = s_expect_end (id, ZJOB_COMPLETED);
     cr_assert_eq (zjob_job_attempts (job), 3);
     cr_assert_eq (zjob_job_result_attempt (job), 3, "attempt 3's result ended it");
+    cr_assert_null (zjob_job_error_kind (job), "a completed job's errors are its history's");
     cr_assert_eq (zjob_job_error_count (job), 2);
     s_expect_error (job, 0, 1, "exit");
     s_expect_error (job, 1, 2, "exit");
@@ -431,6 +432,10 @@ Test (retry_e2e, a_retry_waiting_for_its_time_survives_a_broker_crash)
     cr_assert_eq (zjob_job_error_at (job, 0, &entry), 0);
     cr_assert_geq (run_at, entry.at + 2000 - 5, "the retry waits its backoff");
     zjob_job_destroy (&job);
+    //  zjob status says so
+    cr_assert_eq (s_cli ("status", id, NULL), 0);
+    cr_assert (strstr (s_cli_out, "queued, retrying at "), "%s", s_cli_out);
+    cr_assert (strstr (s_cli_out, ": attempt 2 of 2 after exit"), "%s", s_cli_out);
     s_broker_kill ();
     s_broker_start ();
     zjob_client_destroy (&s_env.client);

@@ -461,23 +461,39 @@ zjob_cli_cmd_get (zjob_cli_t *cli, int argc, char *argv [])
     return ZJOB_EXIT_OK;
 }
 
-//  A queued job's run_at when it is in the future (GET: STATUS has none),
-//  else 0
-static int64_t
-s_scheduled_for (zjob_cli_t *cli, const char *id)
+//  What STATUS does not say of a queued job waiting for its run_at: the
+//  time, and for a retry the attempt to come and the last error
+typedef struct {
+    int64_t run_at;  //  0: not waiting
+    uint32_t attempt;
+    uint32_t max_attempts;  //  0: no limit
+    char error_kind [ZJOB_NAME_MAX + 1];
+} s_waiting_t;
+
+//  Fill waiting for job id (GET): run_at 0 unless it is queued with a
+//  run_at in the future; attempt 0 unless that wait is for a retry
+static void
+s_waiting_for (zjob_cli_t *cli, const char *id, s_waiting_t *waiting)
 {
+    memset (waiting, 0, sizeof (*waiting));
     zjob_error_t err;
     zjob_job_t *job = zjob_client_get (zjob_cli_client (cli), id, &err);
-    int64_t run_at = job && job->status == ZJOB_QUEUED && job->run_at > zjob_clock_ms ()
-        ? job->run_at
-        : 0;
+    if (job && zjob_job_status (job) == ZJOB_QUEUED && zjob_job_run_at (job) > zjob_clock_ms ()) {
+        waiting->run_at = zjob_job_run_at (job);
+        if (zjob_job_attempts (job) > 0 && zjob_job_error_count (job) > 0) {
+            waiting->attempt = zjob_job_attempts (job) + 1;
+            waiting->max_attempts = zjob_job_max_attempts (job);
+            snprintf (waiting->error_kind, sizeof (waiting->error_kind), "%s",
+                      zjob_job_error_kind (job) ? zjob_job_error_kind (job) : "error");
+        }
+    }
     zjob_job_destroy (&job);
-    return run_at;
 }
 
-//  status for people: "queued, scheduled for TIME (in 4m)", "running  50%"
+//  status for people: "queued, scheduled for TIME (in 4m)", "queued,
+//  retrying at TIME (in 2s): attempt 2 of 3 after exit", "running  50%"
 static void
-s_print_status (const char *status, zjob_msg_t *msg, int64_t run_at)
+s_print_status (const char *status, zjob_msg_t *msg, const s_waiting_t *waiting)
 {
     const char *message = zjob_msg_str (msg, "progress_message");
     double progress = zjob_msg_float (msg, "progress", 0.0);
@@ -485,9 +501,15 @@ s_print_status (const char *status, zjob_msg_t *msg, int64_t run_at)
     char iso [ZJOB_ISO_TIME_LEN], ago [32];
     int64_t now = zjob_clock_ms ();
     printf ("%s", status ? status : "?");
-    if (run_at)
-        printf (", scheduled for %s (%s)", zjob_iso_time (run_at, iso),
-                zjob_cli_format_ago (run_at, now, ago, sizeof ago));
+    if (waiting->run_at)
+        printf (", %s %s (%s)", waiting->attempt ? "retrying at" : "scheduled for",
+                zjob_iso_time (waiting->run_at, iso),
+                zjob_cli_format_ago (waiting->run_at, now, ago, sizeof ago));
+    if (waiting->attempt && waiting->max_attempts)
+        printf (": attempt %u of %u after %s", waiting->attempt, waiting->max_attempts,
+                waiting->error_kind);
+    else if (waiting->attempt)
+        printf (": attempt %u after %s", waiting->attempt, waiting->error_kind);
     if (progress > 0 || message)
         printf ("  %d%%%s%s", (int) (progress * 100.0 + 0.5), message ? "  " : "",
                 message ? message : "");
@@ -510,7 +532,10 @@ zjob_cli_cmd_status (zjob_cli_t *cli, int argc, char *argv [])
         return zjob_cli_fail (cli, &err);
     zjob_msg_t *msg = zjob_reply_msg (reply);
     const char *status = zjob_msg_str (msg, "status");
-    int64_t run_at = status && streq (status, "queued") ? s_scheduled_for (cli, id) : 0;
+    s_waiting_t waiting = { 0 };
+    if (status && streq (status, "queued"))
+        s_waiting_for (cli, id, &waiting);
+    int64_t run_at = waiting.run_at;
     if (cli->json) {
         json_t *object = zjob_msgpack_object_to_json (zjob_msg_body (msg));
         char iso [ZJOB_ISO_TIME_LEN];
@@ -524,11 +549,13 @@ zjob_cli_cmd_status (zjob_cli_t *cli, int argc, char *argv [])
             json_object_set_new (object, "run_at", json_string (zjob_iso_time (run_at, iso)));
             json_object_set_new (object, "run_at_ms", json_integer (run_at));
         }
+        if (waiting.attempt)
+            json_object_set_new (object, "retrying", json_true ());
         zjob_cli_print_json (object, false);
         json_decref (object);
     }
     else
-        s_print_status (status, msg, run_at);
+        s_print_status (status, msg, &waiting);
     zjob_reply_destroy (&reply);
     return ZJOB_EXIT_OK;
 }
