@@ -59,6 +59,14 @@ int
 zjob_proto_check_reply (zjob_proto_ctx_t *ctx, const msgpack_object *body,
                         zjob_cmd_t request, zjob_route_t route);
 
+//  zjob_proto_schema.c: check item, one refusal of an OK to a batched
+//  RESULT, against its table; its id, code and message. 0, or -1 with
+//  ctx->err set.
+int
+zjob_proto_check_result_error (zjob_proto_ctx_t *ctx, const msgpack_object *item,
+                               const msgpack_object **id_p, uint64_t *code_p,
+                               const msgpack_object **message_p);
+
 //  zjob_proto_read.c: a NUL-terminated copy of a str object, in zone;
 //  NULL if there is no memory
 const char *

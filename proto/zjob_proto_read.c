@@ -361,3 +361,28 @@ zjob_proto_spec_policy (msgpack_zone *zone, const msgpack_object *const *v, zjob
     }
     return NULL;
 }
+
+const char *
+zjob_msg_result_error (zjob_msg_t *self, size_t index, zjob_error_t *err)
+{
+    zjob_error_t local;
+    if (!err)
+        err = &local;
+    zjob_error_clear (err);
+    const msgpack_object *errors = zjob_msg_field (self, "errors");
+    if (!errors || errors->type != MSGPACK_OBJECT_ARRAY || index >= errors->via.array.size
+        || errors->via.array.ptr [index].type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    //  Checked by zjob_msg_check_reply: read it with the same table
+    zjob_proto_ctx_t ctx = { NULL, "OK to RESULT", err };
+    const msgpack_object *id, *text;
+    uint64_t code;
+    if (zjob_proto_check_result_error (&ctx, &errors->via.array.ptr [index], &id, &code, &text))
+        return NULL;
+    char message [ZJOB_MESSAGE_MAX + 1];
+    size_t len = text->via.str.size < ZJOB_MESSAGE_MAX ? text->via.str.size : ZJOB_MESSAGE_MAX;
+    memcpy (message, text->via.str.ptr, len);
+    message [len] = 0;
+    zjob_error_set (err, (int) code, "%s", message);
+    return zjob_proto_zone_str (self->zone, id);
+}

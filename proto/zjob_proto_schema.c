@@ -1147,30 +1147,18 @@ s_post_job (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 }
 
 
-const char *
-zjob_msg_result_error (zjob_msg_t *self, size_t index, zjob_error_t *err)
+int
+zjob_proto_check_result_error (zjob_proto_ctx_t *ctx, const msgpack_object *item,
+                               const msgpack_object **id_p, uint64_t *code_p,
+                               const msgpack_object **message_p)
 {
-    zjob_error_t local;
-    if (!err)
-        err = &local;
-    zjob_error_clear (err);
-    const msgpack_object *errors = zjob_msg_field (self, "errors");
-    if (!errors || errors->type != MSGPACK_OBJECT_ARRAY || index >= errors->via.array.size
-        || errors->via.array.ptr [index].type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    //  Checked by zjob_msg_check_reply: read it with the same table
-    zjob_proto_ctx_t ctx = { NULL, "OK to RESULT", err };
     const msgpack_object *v [FIELDS_MAX];
-    if (s_check_map (&ctx, &errors->via.array.ptr [index], &s_result_error_table, v, NULL))
-        return NULL;
-    char message [ZJOB_MESSAGE_MAX + 1];
-    size_t len = v [RX_MESSAGE]->via.str.size < ZJOB_MESSAGE_MAX
-        ? v [RX_MESSAGE]->via.str.size
-        : ZJOB_MESSAGE_MAX;
-    memcpy (message, v [RX_MESSAGE]->via.str.ptr, len);
-    message [len] = 0;
-    zjob_error_set (err, (int) v [RX_CODE]->via.u64, "%s", message);
-    return zjob_proto_zone_str (self->zone, v [RX_ID]);
+    if (s_check_map (ctx, item, &s_result_error_table, v, NULL))
+        return -1;
+    *id_p = v [RX_ID];
+    *code_p = v [RX_CODE]->via.u64;
+    *message_p = v [RX_MESSAGE];
+    return 0;
 }
 
 
