@@ -14,6 +14,57 @@
 #include <string.h>
 #include "zjob_msgpack.h"
 
+//  What a header byte from 0xc0 to 0xdf says (the msgpack spec's format
+//  table): the bytes of its length or count field, the payload bytes that
+//  follow it besides that length (an ext's type byte, a number), and
+//  whether it opens an array or a map
+typedef enum {
+    S_VALUE = 0,
+    S_ARRAY,
+    S_MAP,
+    S_INVALID
+} s_kind_t;
+typedef struct {
+    uint8_t width;
+    uint8_t skip;
+    uint8_t kind;  //  s_kind_t
+} s_format_t;
+
+static const s_format_t s_formats [32] = {
+    [0x00] = { 0, 0, S_VALUE },    //  0xc0 nil
+    [0x01] = { 0, 0, S_INVALID },  //  0xc1 (never used)
+    [0x02] = { 0, 0, S_VALUE },    //  0xc2 false
+    [0x03] = { 0, 0, S_VALUE },    //  0xc3 true
+    [0x04] = { 1, 0, S_VALUE },    //  0xc4 bin8
+    [0x05] = { 2, 0, S_VALUE },    //  0xc5 bin16
+    [0x06] = { 4, 0, S_VALUE },    //  0xc6 bin32
+    [0x07] = { 1, 1, S_VALUE },    //  0xc7 ext8
+    [0x08] = { 2, 1, S_VALUE },    //  0xc8 ext16
+    [0x09] = { 4, 1, S_VALUE },    //  0xc9 ext32
+    [0x0a] = { 0, 4, S_VALUE },    //  0xca float32
+    [0x0b] = { 0, 8, S_VALUE },    //  0xcb float64
+    [0x0c] = { 0, 1, S_VALUE },    //  0xcc uint8
+    [0x0d] = { 0, 2, S_VALUE },    //  0xcd uint16
+    [0x0e] = { 0, 4, S_VALUE },    //  0xce uint32
+    [0x0f] = { 0, 8, S_VALUE },    //  0xcf uint64
+    [0x10] = { 0, 1, S_VALUE },    //  0xd0 int8
+    [0x11] = { 0, 2, S_VALUE },    //  0xd1 int16
+    [0x12] = { 0, 4, S_VALUE },    //  0xd2 int32
+    [0x13] = { 0, 8, S_VALUE },    //  0xd3 int64
+    [0x14] = { 0, 2, S_VALUE },    //  0xd4 fixext1
+    [0x15] = { 0, 3, S_VALUE },    //  0xd5 fixext2
+    [0x16] = { 0, 5, S_VALUE },    //  0xd6 fixext4
+    [0x17] = { 0, 9, S_VALUE },    //  0xd7 fixext8
+    [0x18] = { 0, 17, S_VALUE },   //  0xd8 fixext16
+    [0x19] = { 1, 0, S_VALUE },    //  0xd9 str8
+    [0x1a] = { 2, 0, S_VALUE },    //  0xda str16
+    [0x1b] = { 4, 0, S_VALUE },    //  0xdb str32
+    [0x1c] = { 2, 0, S_ARRAY },    //  0xdc array16
+    [0x1d] = { 4, 0, S_ARRAY },    //  0xdd array32
+    [0x1e] = { 2, 0, S_MAP },      //  0xde map16
+    [0x1f] = { 4, 0, S_MAP },      //  0xdf map32
+};
+
 zjob_scan_t
 zjob_msgpack_scan (const uint8_t *data, size_t size, int max_depth,
                    uint64_t max_objects, size_t *end_p)
@@ -33,8 +84,8 @@ zjob_msgpack_scan (const uint8_t *data, size_t size, int max_depth,
         uint64_t items = 0;  //  Items of a container
         bool container = false;
         bool is_map = false;
-        if (byte <= 0x7f || byte >= 0xe0 || byte == 0xc0 || byte == 0xc2 || byte == 0xc3)
-            ;  //  fixint, nil, bool: the byte alone
+        if (byte <= 0x7f || byte >= 0xe0)
+            ;  //  fixint: the byte alone
         else if (byte <= 0x8f) {
             container = is_map = true;
             items = byte & 0x0f;
@@ -45,59 +96,15 @@ zjob_msgpack_scan (const uint8_t *data, size_t size, int max_depth,
         }
         else if (byte <= 0xbf)
             skip = byte & 0x1f;  //  fixstr
-        else
-            switch (byte) {
-                case 0xc4:
-                case 0xd9: width = 1; break;  //  bin8, str8
-                case 0xc5:
-                case 0xda: width = 2; break;  //  bin16, str16
-                case 0xc6:
-                case 0xdb: width = 4; break;  //  bin32, str32
-                case 0xc7:
-                    width = 1;
-                    skip = 1;
-                    break;  //  ext8, + type byte
-                case 0xc8:
-                    width = 2;
-                    skip = 1;
-                    break;  //  ext16
-                case 0xc9:
-                    width = 4;
-                    skip = 1;
-                    break;                   //  ext32
-                case 0xca: skip = 4; break;  //  float32
-                case 0xcb: skip = 8; break;  //  float64
-                case 0xcc:
-                case 0xd0: skip = 1; break;  //  (u)int8
-                case 0xcd:
-                case 0xd1: skip = 2; break;  //  (u)int16
-                case 0xce:
-                case 0xd2: skip = 4; break;  //  (u)int32
-                case 0xcf:
-                case 0xd3: skip = 8; break;  //  (u)int64
-                case 0xd4: skip = 2; break;  //  fixext1, + type byte
-                case 0xd5: skip = 3; break;
-                case 0xd6: skip = 5; break;
-                case 0xd7: skip = 9; break;
-                case 0xd8: skip = 17; break;
-                case 0xdc:
-                    width = 2;
-                    container = true;
-                    break;
-                case 0xdd:
-                    width = 4;
-                    container = true;
-                    break;
-                case 0xde:
-                    width = 2;
-                    container = is_map = true;
-                    break;
-                case 0xdf:
-                    width = 4;
-                    container = is_map = true;
-                    break;
-                default: return ZJOB_SCAN_INVALID;  //  0xc1
-            }
+        else {
+            const s_format_t *format = &s_formats [byte - 0xc0];
+            if (format->kind == S_INVALID)
+                return ZJOB_SCAN_INVALID;  //  0xc1
+            width = format->width;
+            skip = format->skip;
+            container = format->kind != S_VALUE;
+            is_map = format->kind == S_MAP;
+        }
         if (width) {
             if ((size_t) width > size - pos)
                 return ZJOB_SCAN_TRUNCATED;
