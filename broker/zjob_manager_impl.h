@@ -81,10 +81,10 @@ typedef struct {
     const char *error_worker;
     bool set_run_at;
     int64_t run_at;
-    bool provisional;         //  Retry of a lost worker's job: undone if it comes back
-    uint32_t result_attempt;  //  Set when not 0
-    int pre_event;            //  zjob_event_t + 1 heard before the change; 0: none
-    int post_event;           //  zjob_event_t + 1 heard after the change; 0: none
+    bool provisional;            //  Retry of a lost worker's job: undone if it comes back
+    uint32_t result_attempt;     //  Set when not 0
+    int pre_event;               //  zjob_event_t + 1 heard before the change; 0: none
+    int post_event;              //  zjob_event_t + 1 heard after the change; 0: none
     zjob_manager_edit_fn *edit;  //  zjob_manager_change: any other edit
     void *edit_arg;
 } s_edits_t;

@@ -22,9 +22,9 @@ extern "C" {
 //  A job's changing fields, copied before a change so that a failed put
 //  can be undone
 typedef struct {
-    uint8_t status;     //  Status before the change
-    uint8_t held;       //  Held flag before the change
-    uint32_t attempts;  //  Dispatch count
+    uint8_t status;      //  Status before the change
+    uint8_t held;        //  Held flag before the change
+    uint32_t attempts;   //  Dispatch count
     float progress;      //  0.0 .. 1.0
     int64_t updated_at;  //  The times, as they were
     int64_t queued_at;
