@@ -16,22 +16,22 @@
 #include "zjob_bulk.h"
 
 struct _zjob_bulk_walk_t {
-    zjob_apply_t what;            //  The operation
-    zjob_apply_opts_t opts;       //  Its options (copied; buffers borrowed)
-    zjob_bulk_t outcome;          //  Counts and first errors so far
-    char **ids;                   //  By ids: owned copies, else NULL
-    size_t id_count;              //  Their number
-    size_t next;                  //  By ids: index of the next to apply
-    zjob_filter_t filter;         //  By filter: the copy (strings below)
-    char *workflow_id;            //  Owned copies of the filter's strings
-    char *user_id;                //
-    char **tags;                  //
-    char cursor [ZJOB_ID_LEN + 1];  //  By filter: where the store walk resumes
+    zjob_apply_t what;                   //  The operation
+    zjob_apply_opts_t opts;              //  Its options (copied; buffers borrowed)
+    zjob_bulk_t outcome;                 //  Counts and first errors so far
+    char **ids;                          //  By ids: owned copies, else NULL
+    size_t id_count;                     //  Their number
+    size_t next;                         //  By ids: index of the next to apply
+    zjob_filter_t filter;                //  By filter: the copy (strings below)
+    char *workflow_id;                   //  Owned copies of the filter's strings
+    char *user_id;                       //
+    char **tags;                         //
+    char cursor [ZJOB_ID_LEN + 1];       //  By filter: where the store walk resumes
     char (*step_ids) [ZJOB_ID_LEN + 1];  //  A step's collected ids
-    size_t step_max;              //  Room in step_ids
-    size_t step_count;            //  Collected by this step
-    size_t examined;              //  Jobs the last step examined
-    bool done;                    //  Nothing left to examine
+    size_t step_max;                     //  Room in step_ids
+    size_t step_count;                   //  Collected by this step
+    size_t examined;                     //  Jobs the last step examined
+    bool done;                           //  Nothing left to examine
 };
 
 static char **

@@ -37,7 +37,7 @@ extern "C" {
 
 //  jobs a bulk step by filter examines at most (bench_core --only loop:
 //  a worst step of ~2 ms for a CANCEL or a DELETE at 1M jobs, all matching)
-#define ZJOB_BULK_STEP 5000
+#define ZJOB_BULK_STEP 2000
 
 typedef struct _zjob_bulk_walk_t zjob_bulk_walk_t;
 

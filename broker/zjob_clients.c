@@ -32,16 +32,16 @@ typedef struct {
 //  A request under way, continued one step per loop pass: a CLEANUP, or
 //  a LIST or a bulk operation by filter too big for one step
 typedef struct {
-    zjob_cmd_t cmd;              //  ZJOB_CMD_CLEANUP, ZJOB_CMD_LIST, or a bulk's
-    int64_t now_ms;              //  CLEANUP: its "now" (ms UTC): the manager
-                                 //  deletes what finished a retention before it
-    size_t deleted;              //  CLEANUP: jobs deleted so far
-    zjob_listing_t *listing;     //  LIST: the listing under way, owned
-    size_t offset;               //  LIST: the query's offset, for the OK
-    zjob_bulk_walk_t *walk;      //  Bulk: the operation under way, owned
+    zjob_cmd_t cmd;                  //  ZJOB_CMD_CLEANUP, ZJOB_CMD_LIST, or a bulk's
+    int64_t now_ms;                  //  CLEANUP: its "now" (ms UTC): the manager
+                                     //  deletes what finished a retention before it
+    size_t deleted;                  //  CLEANUP: jobs deleted so far
+    zjob_listing_t *listing;         //  LIST: the listing under way, owned
+    size_t offset;                   //  LIST: the query's offset, for the OK
+    zjob_bulk_walk_t *walk;          //  Bulk: the operation under way, owned
     char (*done) [ZJOB_ID_LEN + 1];  //  Bulk dry run: the ids it would do, owned
-    uint64_t request_id;         //  The request to answer
-    uint8_t rid [ZJOB_RID_MAX];  //  The client's routing id
+    uint64_t request_id;             //  The request to answer
+    uint8_t rid [ZJOB_RID_MAX];      //  The client's routing id
     size_t rid_size;
 } s_pending_t;
 
@@ -357,7 +357,8 @@ s_bulk (zjob_clients_t *self, zjob_cmd_t cmd, zjob_apply_t what, const zjob_targ
         rc = s_bulk_ok (self, walk, done, err);
     zjob_bulk_walk_destroy (&walk);
     free (done);
-    return rc < 0 ? -1 : opts->dry_run ? 0 : 1;  //  A write confirms, even if nothing changed
+    return rc < 0 ? -1 : opts->dry_run ? 0
+                                       : 1;  //  A write confirms, even if nothing changed
 }
 
 //  DELETE, START, PAUSE, RESUME, CANCEL of one job, a list, or a filter
@@ -562,7 +563,8 @@ zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder, const uint
         if (rc == 0)
             rc = s_bulk_ok (self, self->answered.walk, self->answered.done, err);
         s_pending_free (&self->answered);
-        return rc < 0 ? -1 : dry ? ZJOB_CLIENTS_READ : 1;
+        return rc < 0 ? -1 : dry ? ZJOB_CLIENTS_READ
+                                 : 1;
     }
     if (rc < 0)
         return -1;
