@@ -30,7 +30,11 @@
          all of them (one call per loop pass), the longest step of a list
          of 100 at offset 0 and at offset jobs - 100 (by created, updated
          and priority), and the longest put and remove of a bare memory
-         store growing to --jobs jobs and emptied again (its resizes). The
+         store growing to --jobs jobs and emptied again (its resizes); then
+         with --jobs queued jobs, a CANCEL by a list of 10,000 ids (one
+         loop pass), and by filter a CANCEL of every queued job and a
+         DELETE of every job, in steps of ZJOB_BULK_STEP (one per pass):
+         the longest step, the steps and their total. The
          broker answers nothing else while one of these runs, so each is a
          PING's worst extra wait. These figures are the thread's CPU time
          (page faults included), not wall time, which preemption on a
@@ -43,6 +47,7 @@
 
 #include "zjob_manager.h"
 #include "zjob_clients.h"  //  ZJOB_LIST_STEP
+#include "zjob_bulk.h"     //  ZJOB_BULK_STEP
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -517,6 +522,92 @@ s_loop_bounds (void)
     zjob_manager_destroy (&manager);
 }
 
+//  An operation by filter over the manager's jobs in steps of
+//  ZJOB_BULK_STEP (one per loop pass in the broker): the longest step,
+//  the median, the steps and their total
+static void
+s_bulk_steps (zjob_manager_t *manager, zjob_apply_t what, const zjob_filter_t *filter,
+              const char *label)
+{
+    zjob_error_t err;
+    zjob_bulk_walk_t *walk = zjob_manager_bulk_new (manager, what, NULL, 0, filter, NULL, &err);
+    static double step_ms [1 << 16];  //  Each step's time, for the median
+    size_t steps = 0;
+    double longest = 0;
+    int rc = walk ? 0 : -1;
+    int64_t begun = s_cpu_usecs ();
+    while (rc == 0) {
+        int64_t start = s_cpu_usecs ();
+        rc = zjob_manager_bulk_step (manager, walk, ZJOB_BULK_STEP, &err);
+        double ms = (s_cpu_usecs () - start) / 1e3;
+        longest = ms > longest ? ms : longest;
+        if (steps < sizeof step_ms / sizeof step_ms [0])
+            step_ms [steps] = ms;
+        steps++;
+    }
+    double all = (s_cpu_usecs () - begun) / 1e3;
+    if (rc < 0) {
+        fprintf (stderr, "bench_core: %s: %s\n", label, err.text);
+        exit (1);
+    }
+    size_t kept = steps < sizeof step_ms / sizeof step_ms [0] ? steps : sizeof step_ms / sizeof step_ms [0];
+    qsort (step_ms, kept, sizeof (double), s_double_compare);
+    printf ("  %s: %zu done, %zu steps of at most %d jobs: median %.2f ms, longest %.2f ms "
+            "(all %.0f ms)\n",
+            label, zjob_bulk_walk_outcome (walk)->done, steps, ZJOB_BULK_STEP, step_ms [kept / 2],
+            longest, all);
+    zjob_bulk_walk_destroy (&walk);
+}
+
+//  Collects up to max ids from a store walk
+typedef struct {
+    char (*ids) [ZJOB_ID_LEN + 1];
+    size_t count;
+} s_ids_t;
+
+static int
+s_collect (zjob_job_t *job, void *arg)
+{
+    s_ids_t *ids = (s_ids_t *) arg;
+    snprintf (ids->ids [ids->count++], ZJOB_ID_LEN + 1, "%s", job->id);
+    return 0;
+}
+
+//  Bulk operations over s_jobs queued jobs: by 10,000 ids in one call (one
+//  loop pass), then by filter in steps
+static void
+s_bulk_bounds (void)
+{
+    printf ("\nbulk operations, %zu queued jobs on memory:\n", s_jobs);
+    zjob_manager_t *manager = s_manager ("memory:", 0);
+    s_fill (manager, s_jobs, false);
+    size_t max = s_jobs < ZJOB_BATCH_MAX ? s_jobs : ZJOB_BATCH_MAX;
+    s_ids_t ids = { calloc (max, ZJOB_ID_LEN + 1), 0 };
+    const char **list = (const char **) calloc (max, sizeof (char *));
+    char cursor [ZJOB_ID_LEN + 1] = "";
+    zjob_bulk_t *bulk = (zjob_bulk_t *) malloc (sizeof (zjob_bulk_t));
+    if (!ids.ids || !list || !bulk) {
+        fprintf (stderr, "bench_core: out of memory\n");
+        exit (1);
+    }
+    zjob_store_walk (zjob_manager_store (manager), NULL, false, cursor, max, s_collect, &ids);
+    for (size_t i = 0; i < ids.count; i++)
+        list [i] = ids.ids [i];
+    zjob_error_t err;
+    int64_t start = s_cpu_usecs ();
+    zjob_manager_apply_bulk (manager, ZJOB_APPLY_CANCEL, list, ids.count, NULL, bulk, &err);
+    printf ("  CANCEL by %zu ids (one pass): %zu done in %.2f ms\n", ids.count, bulk->done,
+            (s_cpu_usecs () - start) / 1e3);
+    zjob_filter_t queued = { .status_mask = 1u << ZJOB_QUEUED };
+    s_bulk_steps (manager, ZJOB_APPLY_CANCEL, &queued, "CANCEL by filter of every queued job");
+    zjob_filter_t every = { .workflow_id = "bench" };
+    s_bulk_steps (manager, ZJOB_APPLY_DELETE, &every, "DELETE by filter of every job");
+    free (bulk);
+    free (list);
+    free (ids.ids);
+    zjob_manager_destroy (&manager);
+}
+
 //  The options into the s_ settings. Returns 0, or 2 (usage) after saying why
 static int
 s_parse (int argc, char *argv [])
@@ -633,8 +724,10 @@ main (int argc, char *argv [])
     }
 
     //  6. The bounds of one loop pass: cleanup steps and deep list pages
-    if (s_runs ("loop"))
+    if (s_runs ("loop")) {
         s_loop_bounds ();
+        s_bulk_bounds ();
+    }
 
     if (!s_dir)
         s_remove_tree (dir);

@@ -30,7 +30,8 @@
          zjob_workers or zjob_clients, which apply it at once. Frames are
          received into zmq_msg_t and decoded in place (no copy); nothing
          is sent yet: each reply goes to the outbox;
-         then one bounded step of the oldest CLEANUP or LIST under way
+         then one bounded step of the oldest CLEANUP, LIST or operation
+         by filter under way
          (it stays pending across passes: zjob_clients_step);
       3. expire silent workers; the registry's reap gives what dead workers
          held back to the manager (zjob_manager_worker_lost);
@@ -983,9 +984,13 @@ s_broker_pass (s_broker_t *self)
     if (s_drain (self, S_WORKERS))
         s_dispatch (self, false);
     s_drain (self, S_CLIENTS);
-    s_peer_t peer;  //  A CLEANUP or a LIST finished: answer it
+    s_peer_t peer;  //  A CLEANUP, a LIST or a bulk operation finished: answer it
+    size_t ready = zjob_manager_queued (self->manager);
     int rc = zjob_clients_step (self->clients_handler, self->builder, &peer.rid,
                                 &peer.rid_size, &peer.request_id, &sync_err);
+    //  A step of a RUN_NOW makes jobs ready with no status change
+    if (zjob_manager_queued (self->manager) > ready)
+        self->dispatch_needed = true;
     if (rc)
         s_reply_built (self, &peer, rc == ZJOB_CLIENTS_READ ? 0 : rc, &sync_err);
     s_heartbeat (self);

@@ -15,6 +15,7 @@
     ========================================================================= */
 
 #include "zjob_clients.h"
+#include "zjob_bulk.h"
 #include "zjob_proto.h"
 #include <stdlib.h>
 #include <string.h>
@@ -28,22 +29,26 @@ typedef struct {
     uint64_t count [S_RATE_SLOTS];
 } s_rate_t;
 
-//  A request under way, continued one step per loop pass: a CLEANUP or
-//  a LIST too big for one step
+//  A request under way, continued one step per loop pass: a CLEANUP, or
+//  a LIST or a bulk operation by filter too big for one step
 typedef struct {
-    zjob_cmd_t cmd;              //  ZJOB_CMD_CLEANUP or ZJOB_CMD_LIST
-    int64_t now_ms;              //  CLEANUP: its "now" (ms UTC): the manager
-                                 //  deletes what finished a retention before it
-    size_t deleted;              //  CLEANUP: jobs deleted so far
-    zjob_listing_t *listing;     //  LIST: the listing under way, owned
-    size_t offset;               //  LIST: the query's offset, for the OK
-    uint64_t request_id;         //  The request to answer
-    uint8_t rid [ZJOB_RID_MAX];  //  The client's routing id
+    zjob_cmd_t cmd;                  //  ZJOB_CMD_CLEANUP, ZJOB_CMD_LIST, or a bulk's
+    int64_t now_ms;                  //  CLEANUP: its "now" (ms UTC): the manager
+                                     //  deletes what finished a retention before it
+    size_t deleted;                  //  CLEANUP: jobs deleted so far
+    zjob_listing_t *listing;         //  LIST: the listing under way, owned
+    size_t offset;                   //  LIST: the query's offset, for the OK
+    zjob_bulk_walk_t *walk;          //  Bulk: the operation under way, owned
+    char (*done) [ZJOB_ID_LEN + 1];  //  Bulk dry run: the ids it would do, owned
+    uint64_t request_id;             //  The request to answer
+    uint8_t rid [ZJOB_RID_MAX];      //  The client's routing id
     size_t rid_size;
 } s_pending_t;
 
 //  Jobs a LIST step examines (a test lowers it: zjob_clients_set_list_step)
 static size_t s_list_step = ZJOB_LIST_STEP;
+//  Jobs a bulk step by filter examines (zjob_clients_set_bulk_step)
+static size_t s_bulk_step = ZJOB_BULK_STEP;
 
 struct _zjob_clients_t {
     zjob_manager_t *manager;           //  The jobs (borrowed)
@@ -61,6 +66,16 @@ struct _zjob_clients_t {
     size_t pending_max;
     s_pending_t answered;  //  The last one finished, being answered
 };
+
+//  Free what a pending request owns
+static void
+s_pending_free (s_pending_t *pending)
+{
+    zjob_listing_destroy (&pending->listing);
+    zjob_bulk_walk_destroy (&pending->walk);
+    free (pending->done);
+    pending->done = NULL;
+}
 
 zjob_clients_t *
 zjob_clients_new (zjob_manager_t *manager, zjob_registry_t *registry,
@@ -85,8 +100,8 @@ zjob_clients_destroy (zjob_clients_t **self_p)
     zjob_clients_t *self = *self_p;
     if (self) {
         for (size_t index = 0; index < self->pending_count; index++)
-            zjob_listing_destroy (&self->pendings [index].listing);
-        zjob_listing_destroy (&self->pending.listing);
+            s_pending_free (&self->pendings [index]);
+        s_pending_free (&self->pending);
         free (self->pendings);
     }
     free (self);
@@ -255,6 +270,8 @@ s_list (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
     if (rc == 0) {
         self->pending.cmd = ZJOB_CMD_LIST;
         self->pending.listing = listing;
+        self->pending.walk = NULL;
+        self->pending.done = NULL;
         self->pending.offset = query->offset;
         self->pending.request_id = self->request_id;
         return ZJOB_CLIENTS_PENDING;
@@ -273,6 +290,75 @@ s_apply_of (zjob_cmd_t cmd)
         : cmd == ZJOB_CMD_RESUME                                            ? ZJOB_APPLY_RESUME
         : cmd == ZJOB_CMD_CANCEL                                            ? ZJOB_APPLY_CANCEL
                                                                             : ZJOB_APPLY_DELETE;
+}
+
+void
+zjob_clients_set_bulk_step (size_t jobs)
+{
+    s_bulk_step = jobs ? jobs : ZJOB_BULK_STEP;
+}
+
+//  The OK of a finished bulk operation (done: a dry run's ids). 0, or -1
+//  with err filled.
+static int
+s_bulk_ok (zjob_clients_t *self, zjob_bulk_walk_t *walk, char (*done) [ZJOB_ID_LEN + 1],
+           zjob_error_t *err)
+{
+    const zjob_bulk_t *bulk = zjob_bulk_walk_outcome (walk);
+    size_t count = done ? (bulk->done < ZJOB_BATCH_MAX ? bulk->done : ZJOB_BATCH_MAX) : 0;
+    const char **ids = (const char **) calloc (count ? count : 1, sizeof (char *));
+    if (!ids)
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    const char *failed [ZJOB_BULK_ERRORS_MAX];
+    for (size_t index = 0; index < bulk->error_count; index++)
+        failed [index] = bulk->ids [index];
+    s_ok (self);
+    zjob_msg_add_bulk (self->builder, bulk->done, bulk->failed, failed, bulk->errors,
+                       bulk->error_count);
+    for (size_t index = 0; index < count; index++)
+        ids [index] = done [index];
+    if (done)
+        zjob_msg_add_strs (self->builder, "ids", ids, count);
+    free (ids);
+    return 0;
+}
+
+//  An operation on many jobs. By ids (at most ZJOB_BATCH_MAX: bounded) it
+//  is done at once. By filter its first step runs at once, unless another
+//  request is under way (then it waits its turn); the OK now if that
+//  step was the last, else the rest in later passes, one step per pass
+//  (zjob_clients_step). A real operation's OK confirms state, a dry
+//  run's is a read's; a dry run names the jobs it would do.
+static int
+s_bulk (zjob_clients_t *self, zjob_cmd_t cmd, zjob_apply_t what, const zjob_target_t *target,
+        zjob_apply_opts_t *opts, zjob_error_t *err)
+{
+    char (*done) [ZJOB_ID_LEN + 1] = NULL;
+    if (opts->dry_run && !(done = calloc (ZJOB_BATCH_MAX, ZJOB_ID_LEN + 1)))
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    opts->done_ids = done;
+    opts->done_max = done ? ZJOB_BATCH_MAX : 0;
+    zjob_bulk_walk_t *walk = zjob_manager_bulk_new (self->manager, what, target->ids,
+                                                    target->id_count, target->filter, opts, err);
+    int rc = walk ? 0 : -1;
+    if (walk && target->ids)
+        rc = zjob_manager_bulk_step (self->manager, walk, target->id_count, err);
+    else if (walk && !self->pending_count)
+        rc = zjob_manager_bulk_step (self->manager, walk, s_bulk_step, err);
+    if (rc == 0) {
+        self->pending.cmd = cmd;
+        self->pending.listing = NULL;
+        self->pending.walk = walk;
+        self->pending.done = done;
+        self->pending.request_id = self->request_id;
+        return ZJOB_CLIENTS_PENDING;
+    }
+    if (rc > 0)
+        rc = s_bulk_ok (self, walk, done, err);
+    zjob_bulk_walk_destroy (&walk);
+    free (done);
+    return rc < 0 ? -1 : opts->dry_run ? 0
+                                       : 1;  //  A write confirms, even if nothing changed
 }
 
 //  DELETE, START, PAUSE, RESUME, CANCEL of one job, a list, or a filter
@@ -295,23 +381,9 @@ s_target (zjob_clients_t *self, zjob_msg_t *msg, zjob_cmd_t cmd, zjob_error_t *e
         }
         return 1;
     }
-    //  Many: by list, or every job the filter matches now
-    zjob_bulk_t *bulk = (zjob_bulk_t *) malloc (sizeof (zjob_bulk_t));
-    if (!bulk)
-        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-    if (zjob_manager_apply_bulk (self->manager, s_apply_of (cmd), target->ids,
-                                 target->id_count, target->filter, bulk, err)) {
-        free (bulk);
-        return -1;
-    }
-    const char *ids [ZJOB_BULK_ERRORS_MAX];
-    for (size_t index = 0; index < bulk->error_count; index++)
-        ids [index] = bulk->ids [index];
-    s_ok (self);
-    zjob_msg_add_bulk (self->builder, bulk->done, bulk->failed, ids, bulk->errors,
-                       bulk->error_count);
-    free (bulk);
-    return 1;  //  Confirms state, even if nothing changed
+    //  Many: by list, or every job the filter matches
+    zjob_apply_opts_t opts = { .dry_run = false };
+    return s_bulk (self, cmd, s_apply_of (cmd), target, &opts, err);
 }
 
 //  RETRY's veto: a job that a worker still holds (its CANCEL, after a
@@ -358,36 +430,7 @@ s_rerun (zjob_clients_t *self, zjob_msg_t *msg, zjob_cmd_t cmd, zjob_error_t *er
         zjob_msg_add_str (self->builder, "status", zjob_status_name (ZJOB_QUEUED));
         return confirms;
     }
-    zjob_bulk_t *bulk = (zjob_bulk_t *) malloc (sizeof (zjob_bulk_t));
-    char (*done) [ZJOB_ID_LEN + 1] = opts.dry_run ? calloc (ZJOB_BATCH_MAX, ZJOB_ID_LEN + 1)
-                                                  : NULL;
-    const char **ids = (const char **) calloc (opts.dry_run ? ZJOB_BATCH_MAX : 1,
-                                               sizeof (char *));
-    int rc = bulk && ids && (done || !opts.dry_run)
-        ? 0
-        : zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-    opts.done_ids = done;
-    opts.done_max = done ? ZJOB_BATCH_MAX : 0;
-    if (rc == 0)
-        rc = zjob_manager_apply_bulk_with (self->manager, what, target->ids, target->id_count,
-                                           target->filter, &opts, bulk, err);
-    if (rc == 0) {
-        const char *failed [ZJOB_BULK_ERRORS_MAX];
-        for (size_t index = 0; index < bulk->error_count; index++)
-            failed [index] = bulk->ids [index];
-        s_ok (self);
-        zjob_msg_add_bulk (self->builder, bulk->done, bulk->failed, failed, bulk->errors,
-                           bulk->error_count);
-        size_t count = bulk->done < opts.done_max ? bulk->done : opts.done_max;
-        for (size_t index = 0; index < count; index++)
-            ids [index] = done [index];
-        if (opts.dry_run)
-            zjob_msg_add_strs (self->builder, "ids", ids, count);
-    }
-    free (bulk);
-    free (done);
-    free (ids);
-    return rc ? -1 : confirms;
+    return s_bulk (self, cmd, what, target, &opts, err);
 }
 
 static int
@@ -436,6 +479,8 @@ s_cleanup (zjob_clients_t *self, zjob_msg_t *msg)
         now += self->retention_ms - (int64_t) zjob_msg_uint (msg, "retention_ms", 0);
     self->pending.cmd = ZJOB_CMD_CLEANUP;
     self->pending.listing = NULL;
+    self->pending.walk = NULL;
+    self->pending.done = NULL;
     self->pending.now_ms = now;
     self->pending.deleted = 0;
     self->pending.request_id = self->request_id;
@@ -452,7 +497,7 @@ zjob_clients_defer (zjob_clients_t *self, const uint8_t *rid, size_t rid_size,
         s_pending_t *pendings = (s_pending_t *) realloc (self->pendings,
                                                          max * sizeof (s_pending_t));
         if (!pendings) {
-            zjob_listing_destroy (&self->pending.listing);
+            s_pending_free (&self->pending);
             return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         }
         self->pendings = pendings;
@@ -461,6 +506,8 @@ zjob_clients_defer (zjob_clients_t *self, const uint8_t *rid, size_t rid_size,
     s_pending_t *pending = &self->pendings [self->pending_count++];
     *pending = self->pending;
     self->pending.listing = NULL;  //  Owned by the copy now
+    self->pending.walk = NULL;
+    self->pending.done = NULL;
     pending->rid_size = rid_size < ZJOB_RID_MAX ? rid_size : ZJOB_RID_MAX;
     memcpy (pending->rid, rid, pending->rid_size);
     return 0;
@@ -487,6 +534,11 @@ zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder, const uint
         rc = rc > 0 ? 0 : rc == 0 ? 1
                                   : -1;
     }
+    else if (pending->walk) {
+        rc = zjob_manager_bulk_step (self->manager, pending->walk, s_bulk_step, err);
+        rc = rc > 0 ? 0 : rc == 0 ? 1
+                                  : -1;
+    }
     else
         rc = zjob_manager_cleanup_step (self->manager, pending->now_ms, ZJOB_CLEANUP_STEP,
                                         &pending->deleted, err);
@@ -505,6 +557,14 @@ zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder, const uint
             rc = s_list_ok (self, self->answered.listing, self->answered.offset, err);
         zjob_listing_destroy (&self->answered.listing);
         return rc < 0 ? -1 : ZJOB_CLIENTS_READ;
+    }
+    if (self->answered.walk) {
+        bool dry = zjob_bulk_walk_dry (self->answered.walk);
+        if (rc == 0)
+            rc = s_bulk_ok (self, self->answered.walk, self->answered.done, err);
+        s_pending_free (&self->answered);
+        return rc < 0 ? -1 : dry ? ZJOB_CLIENTS_READ
+                                 : 1;
     }
     if (rc < 0)
         return -1;

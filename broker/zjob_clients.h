@@ -10,10 +10,12 @@
     call says whether the OK confirms state (the reply to any write, which
     a failed sync turns into 503: nothing is acknowledged unless the state
     it acknowledges is durable, whether or not this request changed it) or
-    fails with the error to answer. CLEANUP, and a LIST over more jobs
-    than one step examines, are not done at once: deleting a million jobs
-    takes seconds, listing them some 100 ms, and the loop must not stop
-    that long, so the handler leaves them pending and the caller runs them
+    fails with the error to answer. CLEANUP, and a LIST or an operation
+    by filter (a bulk DELETE, CANCEL... over every job it matches) over
+    more jobs than one step examines, are not done at once: deleting a
+    million jobs takes seconds, listing them some 100 ms, and the loop
+    must not stop that long, so the handler leaves them pending and the
+    caller runs them
     in bounded steps, one step of the oldest per loop pass
     (zjob_clients_step), in the order they arrived.
 
@@ -68,6 +70,11 @@ zjob_clients_destroy (zjob_clients_t **self_p);
 void
 zjob_clients_set_list_step (size_t jobs);
 
+//  Test hook: jobs a step of an operation by filter examines at most,
+//  process-wide (0: back to ZJOB_BULK_STEP).
+void
+zjob_clients_set_bulk_step (size_t jobs);
+
 //  Answer msg, a decoded client request, at now_mono (monotonic ms, for
 //  the rates): the OK is begun and filled in builder (the caller ends and
 //  queues it). Returns 1 if the OK confirms state (any write request:
@@ -77,9 +84,10 @@ zjob_clients_set_list_step (size_t jobs);
 //  503), 0 for a read, or -1 with err filled when the answer is that
 //  ERROR (builder then unused). CLEANUP returns ZJOB_CLIENTS_PENDING and
 //  builds nothing: the caller keeps it with zjob_clients_defer and runs
-//  it with zjob_clients_step, one step per loop pass. So does a LIST that
-//  its first step (run at once, unless a request is pending already: it
-//  then waits its turn) did not finish.
+//  it with zjob_clients_step, one step per loop pass. So does a LIST, or
+//  an operation by filter (a real one or a dry run), that its first step
+//  (run at once, unless a request is pending already: it then waits its
+//  turn) did not finish. An operation by ids is done at once.
 int
 zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *builder,
                      int64_t now_mono, zjob_error_t *err);
@@ -97,15 +105,19 @@ zjob_clients_deferred (zjob_clients_t *self);
 
 //  One step of the oldest request kept: a CLEANUP deletes at most
 //  ZJOB_CLEANUP_STEP jobs (about a millisecond), a LIST examines at most
-//  ZJOB_LIST_STEP. Returns 0 while it goes on (or if there is none). When
-//  a CLEANUP has none left to delete, begins and fills its OK in builder
-//  (deleted: the total over all steps) and returns 1: the OK confirms
-//  state (send it after a sync). When a LIST's page is ready, fills its
-//  OK and returns ZJOB_CLIENTS_READ (a read: no sync needed). -1 with err
-//  filled if the store refused a removal or memory ran out. On 1,
-//  ZJOB_CLIENTS_READ and -1, *rid_p, *rid_size_p and *request_id_p name
-//  whom to answer (borrowed until the next call); the next request kept
-//  starts at the next call, so two at once run one after the other.
+//  ZJOB_LIST_STEP, an operation by filter ZJOB_BULK_STEP. Returns 0
+//  while it goes on (or if there is none). When a CLEANUP has none left
+//  to delete, begins and fills its OK in builder (deleted: the total over
+//  all steps) and returns 1: the OK confirms state (send it after a
+//  sync). When a LIST's page is ready, fills its OK and returns
+//  ZJOB_CLIENTS_READ (a read: no sync needed). When an operation by
+//  filter has examined the last job, fills its OK (done, failed, errors,
+//  and a dry run's ids: the totals over all steps) and returns 1, as a
+//  CLEANUP, or ZJOB_CLIENTS_READ for a dry run. -1 with err filled if the
+//  store refused a removal or memory ran out. On 1, ZJOB_CLIENTS_READ
+//  and -1, *rid_p, *rid_size_p and *request_id_p name whom to answer
+//  (borrowed until the next call); the next request kept starts at the
+//  next call, so two at once run one after the other.
 int
 zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder,
                    const uint8_t **rid_p, size_t *rid_size_p, uint64_t *request_id_p,

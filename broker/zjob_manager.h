@@ -69,9 +69,9 @@
 
     The job rules the broker applies live here, so that a test drives
     them without sockets: SUBMIT's idempotency (zjob_manager_submit),
-    bulk operations by ids or by filter (zjob_manager_apply_bulk), a lost
-    worker's jobs (zjob_manager_worker_lost), and whose result counts
-    (zjob_manager_finish).
+    bulk operations by ids or by filter (zjob_manager_apply_bulk, in
+    steps: zjob_bulk.h), a lost worker's jobs (zjob_manager_worker_lost),
+    and whose result counts (zjob_manager_finish).
 
     Every change goes through the store before the call returns, so the
     store's view is always the manager's; durability is the store's sync,
@@ -535,7 +535,9 @@ typedef struct {
 //  Apply what to each of count ids, or (ids NULL) to every job filter
 //  matches now for which the operation is legal (any job, for delete).
 //  Fills bulk. Returns 0, or -1 with err filled when there is neither ids
-//  nor a filter, or memory runs out (nothing is then applied).
+//  nor a filter, or memory runs out (what was done by then stays done).
+//  Every step at once: the broker's loop uses the steps themselves
+//  (zjob_bulk.h), defined with these in zjob_bulk.c.
 int
 zjob_manager_apply_bulk (zjob_manager_t *self, zjob_apply_t what, const char *const *ids,
                          size_t count, const zjob_filter_t *filter, zjob_bulk_t *bulk,

@@ -5,11 +5,12 @@
     operations rather than of a change to one job: SUBMIT's idempotency
     (9.2: a known key answers with its job if the workflow and inputs are
     the same, else 409), a lost worker's job (requeued, or failed on its
-    last attempt), and the user's operations by name, on a list of ids or
-    on every job a filter matches (9.5). They use only the manager's
-    public functions, so they run, and are tested, without sockets; the
-    manager's own file keeps the one path every change takes. The store's
-    figures, seen through the manager, are here for the same reason.
+    last attempt), and the user's operations by name on one job (9.5; on
+    a list of ids or a filter, in steps: zjob_bulk.c). They use only the
+    manager's public functions, so they run, and are tested, without
+    sockets; the manager's own file keeps the one path every change takes.
+    The store's figures, seen through the manager, are here for the same
+    reason.
     ========================================================================= */
 
 #include <stdlib.h>
@@ -204,84 +205,8 @@ zjob_manager_apply_with (zjob_manager_t *self, zjob_apply_t what, const char *id
     return rc;
 }
 
-//  Collects the ids of the jobs a filter matches for which the operation
-//  is legal (PROTOCOL.md 9.5); the visitor must not change jobs
-typedef struct {
-    zjob_manager_t *self;
-    zlistx_t *ids;      //  Copies of the ids
-    zjob_apply_t what;  //  Delete is always legal
-} s_collect_t;
-
-static int
-s_collect_id (zjob_job_t *job, void *arg)
-{
-    s_collect_t *collect = (s_collect_t *) arg;
-    if (collect->what == ZJOB_APPLY_DELETE
-        || zjob_manager_allows (collect->self, collect->what, job, NULL))
-        zlistx_add_end (collect->ids, job->id);
-    return 0;
-}
-
-//  Apply what to one id, counting it in bulk
-static void
-s_bulk_one (zjob_manager_t *self, zjob_apply_t what, const char *id,
-            const zjob_apply_opts_t *opts, zjob_bulk_t *bulk)
-{
-    zjob_error_t err;
-    if (zjob_manager_apply_with (self, what, id, opts, &err) == 0) {
-        if (opts && opts->done_ids && bulk->done < opts->done_max)
-            snprintf (opts->done_ids [bulk->done], ZJOB_ID_LEN + 1, "%s", id);
-        bulk->done++;
-        return;
-    }
-    bulk->failed++;
-    if (bulk->error_count < ZJOB_BULK_ERRORS_MAX) {
-        snprintf (bulk->ids [bulk->error_count], sizeof (bulk->ids [0]), "%s", id ? id : "");
-        bulk->errors [bulk->error_count++] = err;
-    }
-}
-
-int
-zjob_manager_apply_bulk (zjob_manager_t *self, zjob_apply_t what, const char *const *ids,
-                         size_t count, const zjob_filter_t *filter, zjob_bulk_t *bulk,
-                         zjob_error_t *err)
-{
-    return zjob_manager_apply_bulk_with (self, what, ids, count, filter, NULL, bulk, err);
-}
-
-int
-zjob_manager_apply_bulk_with (zjob_manager_t *self, zjob_apply_t what,
-                              const char *const *ids, size_t count,
-                              const zjob_filter_t *filter, const zjob_apply_opts_t *opts,
-                              zjob_bulk_t *bulk, zjob_error_t *err)
-{
-    assert (self);
-    assert (bulk);
-    bulk->done = bulk->failed = bulk->error_count = 0;
-    if (ids) {
-        for (size_t index = 0; index < count; index++)
-            s_bulk_one (self, what, ids [index], opts, bulk);
-        return 0;
-    }
-    if (!filter)
-        return zjob_error_set (err, ZJOB_BAD_REQUEST, "no ids and no filter");
-    //  Collect first: the operations change what the filter matches
-    zlistx_t *matched = zlistx_new ();
-    if (!matched)
-        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-    zlistx_set_duplicator (matched, (zlistx_duplicator_fn *) strdup);
-    zlistx_set_destructor (matched, (zlistx_destructor_fn *) zstr_free);
-    if (what == ZJOB_APPLY_RUN_NOW)
-        //  Due jobs join the ready queue first: only the others wait
-        zjob_manager_promote (self, zjob_clock_ms ());
-    s_collect_t collect = { self, matched, what };
-    zjob_store_iterate (zjob_manager_store (self), filter, s_collect_id, &collect);
-    const char *id = (const char *) zlistx_first (matched);
-    for (; id; id = (const char *) zlistx_next (matched))
-        s_bulk_one (self, what, id, opts, bulk);
-    zlistx_destroy (&matched);
-    return 0;
-}
+//  The operations on many jobs (by ids, by filter) are zjob_bulk.c's, in
+//  bounded steps.
 
 
 //  --------------------------------------------------------------------------

@@ -515,3 +515,139 @@ Test (clients, a_big_list_runs_in_steps_after_what_was_pending, .init = s_setup,
     zjob_clients_set_list_step (0);
 #undef LISTED
 }
+
+//  Step the request kept first until one is answered; returns what the
+//  step returned (1 or ZJOB_CLIENTS_READ), with the reply decoded in
+//  *reply_p and its request id in *request_id_p; *steps_p counts the
+//  steps. Between steps, no more than max jobs change status.
+static int
+s_step_until_answered (zjob_msg_t **reply_p, uint64_t *request_id_p, int *steps_p, size_t max)
+{
+    zjob_error_t err;
+    while (true) {
+        cr_assert_lt ((*steps_p)++, 1000, "the request never ends");
+        size_t counts_before [ZJOB_STATUS_COUNT], counts_after [ZJOB_STATUS_COUNT];
+        zjob_manager_counts (s_manager, counts_before);
+        const uint8_t *rid;
+        size_t rid_size;
+        int rc = zjob_clients_step (s_clients, s_reply, &rid, &rid_size, request_id_p, &err);
+        cr_assert_geq (rc, 0, "%s", err.text);
+        zjob_manager_counts (s_manager, counts_after);
+        size_t changed = 0;
+        for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
+            changed += counts_after [status] > counts_before [status]
+                ? counts_after [status] - counts_before [status]
+                : 0;
+        cr_assert_leq (changed, max, "a step changed %zu jobs", changed);
+        if (rc == 0)
+            continue;
+        zframe_t *frame = zjob_msg_end (s_reply, &err);
+        cr_assert_not_null (frame, "%s", err.text);
+        *reply_p = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                    ZJOB_ROUTE_BROKER_CLIENT, &err);
+        cr_assert_not_null (*reply_p, "%s", err.text);
+        zjob_msg_adopt (*reply_p, &frame);
+        return rc;
+    }
+}
+
+//  An operation by filter over more jobs than a step examines is kept
+//  pending and runs one step per call, after the requests kept before
+//  it; a real one's OK confirms state (it waits for the sync), a dry
+//  run's is a read; both count every step. By ids, or within a step: at
+//  once.
+Test (clients, a_big_bulk_by_filter_runs_in_steps_after_what_was_pending, .init = s_setup,
+      .fini = s_teardown)
+{
+#define BULKED 95
+    zjob_spec_t spec;
+    memset (&spec, 0, sizeof (spec));
+    spec.workflow_id = "wf";
+    zjob_error_t err;
+    char ids [BULKED][ZJOB_ID_LEN + 1];
+    for (int index = 0; index < BULKED; index++) {
+        zjob_job_t *job = zjob_manager_create (s_manager, &spec, true, &err);
+        cr_assert_not_null (job);
+        snprintf (ids [index], sizeof (ids [index]), "%s", job->id);
+        zjob_job_destroy (&job);
+    }
+    //  By ids: at once, a write
+    const char *two [] = { ids [0], ids [1] };
+    zjob_target_t by_ids = { .ids = two, .id_count = 2 };
+    zjob_msg_begin (s_request, ZJOB_CMD_CANCEL, 4);
+    zjob_msg_add_target (s_request, &by_ids);
+    cr_assert_eq (s_handle_keeping ("ids", &err), 1, "%s", err.text);
+    //  Within a step: at once, a read for a dry run
+    zjob_filter_t cancelled = { .status_mask = 1u << ZJOB_CANCELLED };
+    zjob_target_t cancelled_ones = { .filter = &cancelled };
+    zjob_msg_begin (s_request, ZJOB_CMD_RETRY, 5);
+    zjob_msg_add_target (s_request, &cancelled_ones);
+    zjob_msg_add_bool (s_request, "dry_run", true);
+    cr_assert_eq (s_handle_keeping ("small", &err), 0, "%s", err.text);
+    zjob_msg_builder_destroy (&s_reply);
+    s_reply = zjob_msg_builder_new ();
+
+    zjob_clients_set_bulk_step (10);
+    //  A CLEANUP first, then the CANCEL and the dry RETRY: they wait
+    zjob_msg_begin (s_request, ZJOB_CMD_CLEANUP, 6);
+    cr_assert_eq (s_handle_keeping ("cleaner", &err), ZJOB_CLIENTS_PENDING);
+    zjob_filter_t queued = { .status_mask = 1u << ZJOB_QUEUED };
+    zjob_target_t queued_ones = { .filter = &queued };
+    zjob_msg_begin (s_request, ZJOB_CMD_CANCEL, 7);
+    zjob_msg_add_target (s_request, &queued_ones);
+    cr_assert_eq (s_handle_keeping ("canceller", &err), ZJOB_CLIENTS_PENDING);
+    cr_assert_eq (zjob_manager_status (s_manager, ids [2], NULL), ZJOB_QUEUED,
+                  "it waits for the CLEANUP");
+    zjob_msg_begin (s_request, ZJOB_CMD_RETRY, 8);
+    zjob_msg_add_target (s_request, &cancelled_ones);
+    zjob_msg_add_bool (s_request, "dry_run", true);
+    cr_assert_eq (s_handle_keeping ("dry", &err), ZJOB_CLIENTS_PENDING);
+    cr_assert_eq (zjob_clients_deferred (s_clients), 3);
+
+    int steps = 0;
+    uint64_t request_id = 0;
+    zjob_msg_t *reply = NULL;
+    cr_assert_eq (s_step_until_answered (&reply, &request_id, &steps, 10), 1);
+    cr_assert_eq (request_id, 6, "the CLEANUP is answered first");
+    zjob_msg_destroy (&reply);
+    zjob_msg_builder_destroy (&s_reply);
+    s_reply = zjob_msg_builder_new ();
+    steps = 0;
+    cr_assert_eq (s_step_until_answered (&reply, &request_id, &steps, 10), 1,
+                  "a real operation's OK confirms state");
+    cr_assert_eq (request_id, 7);
+    cr_assert_geq (steps, BULKED / 10, "%d steps", steps);
+    cr_assert_eq (zjob_msg_uint (reply, "done", 0), BULKED - 2, "every step counts");
+    cr_assert_eq (zjob_msg_uint (reply, "failed", 9), 0);
+    cr_assert_not (zjob_msg_has (reply, "ids"));
+    zjob_msg_destroy (&reply);
+    for (int index = 0; index < BULKED; index++)
+        cr_assert_eq (zjob_manager_status (s_manager, ids [index], NULL), ZJOB_CANCELLED);
+    zjob_msg_builder_destroy (&s_reply);
+    s_reply = zjob_msg_builder_new ();
+    steps = 0;
+    cr_assert_eq (s_step_until_answered (&reply, &request_id, &steps, 0), ZJOB_CLIENTS_READ,
+                  "a dry run's OK is a read");
+    cr_assert_eq (request_id, 8);
+    cr_assert_geq (steps, BULKED / 10, "%d steps", steps);
+    size_t count = 0;
+    const char *const *would = zjob_msg_strs (reply, "ids", &count);
+    cr_assert_eq (count, BULKED);
+    for (size_t index = 0; index < count; index++)
+        cr_assert_str_eq (would [index], ids [index], "in creation order");
+    zjob_msg_destroy (&reply);
+    for (int index = 0; index < BULKED; index++)
+        cr_assert_eq (zjob_manager_status (s_manager, ids [index], NULL), ZJOB_CANCELLED);
+    cr_assert_eq (zjob_clients_deferred (s_clients), 0);
+
+    //  Nothing pending: the first step runs at once
+    zjob_msg_builder_destroy (&s_reply);
+    s_reply = zjob_msg_builder_new ();
+    zjob_msg_begin (s_request, ZJOB_CMD_RETRY, 9);
+    zjob_msg_add_target (s_request, &cancelled_ones);
+    cr_assert_eq (s_handle_keeping ("retrier", &err), ZJOB_CLIENTS_PENDING);
+    cr_assert_eq (zjob_manager_status (s_manager, ids [0], NULL), ZJOB_QUEUED);
+    cr_assert_eq (zjob_manager_status (s_manager, ids [BULKED - 1], NULL), ZJOB_CANCELLED);
+    zjob_clients_set_bulk_step (0);
+#undef BULKED
+}
