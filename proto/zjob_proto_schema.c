@@ -847,6 +847,17 @@ s_check_items (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field
 }
 
 //  Check one field's value against its definition
+//  A float or a non-negative integer as a double; false for other types
+static bool
+s_number (const msgpack_object *value, double *number)
+{
+    bool is_float = value->type == MSGPACK_OBJECT_FLOAT32 || value->type == MSGPACK_OBJECT_FLOAT64;
+    bool is_uint = value->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+    *number = is_float ? value->via.f64 : is_uint ? (double) value->via.u64
+                                                  : 0.0;
+    return is_float || is_uint;
+}
+
 static int
 s_check_value (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_t *field,
                const s_path_t *path)
@@ -873,11 +884,7 @@ s_check_value (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field
 
         case F_PROGRESS: {
             double number;
-            if (value->type == MSGPACK_OBJECT_FLOAT32 || value->type == MSGPACK_OBJECT_FLOAT64)
-                number = value->via.f64;
-            else if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-                number = (double) value->via.u64;
-            else
+            if (!s_number (value, &number))
                 return s_fail_type (ctx, path, "a number", value);
             if (!(number >= 0.0 && number <= 1.0))
                 return s_fail (ctx, path, ZJOB_BAD_REQUEST, "not a number in 0..1");
@@ -885,11 +892,7 @@ s_check_value (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field
         }
         case F_NUMBER: {
             double number;
-            if (value->type == MSGPACK_OBJECT_FLOAT32 || value->type == MSGPACK_OBJECT_FLOAT64)
-                number = value->via.f64;
-            else if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-                number = (double) value->via.u64;
-            else
+            if (!s_number (value, &number))
                 return s_fail_type (ctx, path, "a number", value);
             if (!(number >= (double) field->min && number <= (double) field->max)) {
                 snprintf (problem, sizeof (problem), "%.1f to %.1f, not %g", (double) field->min,

@@ -55,6 +55,32 @@ zjob_test_rmtree (const char *path)
         nftw (path, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void
+zjob_test_tmpdir_done (char **dir_p)
+{
+    if (!dir_p || !*dir_p)
+        return;
+    if (getenv ("ZJOB_TEST_VERBOSE")) {
+        char command [1200];
+        snprintf (command, sizeof (command), "tail -n 100 %s/*.log >&2", *dir_p);
+        if (system (command) != 0)
+            fprintf (stderr, "(no logs in %s)\n", *dir_p);
+    }
+    zjob_test_rmtree (*dir_p);
+    free (*dir_p);
+    *dir_p = NULL;
+}
+
+void
+zjob_test_stop (pid_t *pid_p, int signal, int timeout_ms)
+{
+    if (*pid_p <= 0)
+        return;
+    kill (*pid_p, signal);
+    zjob_test_wait_exit (*pid_p, timeout_ms);
+    *pid_p = 0;
+}
+
 zsock_t *
 zjob_test_dealer (const char *endpoint)
 {

@@ -24,6 +24,18 @@ zjob_test_tmpdir (void);
 void
 zjob_test_rmtree (const char *path);
 
+//  A test is done with the directory *dir_p: with ZJOB_TEST_VERBOSE set
+//  in the environment, print the logs in it (files named *.log) on
+//  stderr first; then remove it, free the path and set *dir_p to NULL.
+//  Accepts NULL.
+void
+zjob_test_tmpdir_done (char **dir_p);
+
+//  Stop the child *pid_p, if any (> 0): send it signal, wait for it
+//  (timeout_ms, then SIGKILL), and set *pid_p to 0.
+void
+zjob_test_stop (pid_t *pid_p, int signal, int timeout_ms);
+
 //  A DEALER with the protocol's socket options, connected to endpoint.
 zsock_t *
 zjob_test_dealer (const char *endpoint);

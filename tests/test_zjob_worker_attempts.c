@@ -431,19 +431,9 @@ s_cmd_start (s_cmd_t *cmd, const char *const *args)
 static void
 s_cmd_stop (s_cmd_t *cmd)
 {
-    if (cmd->worker > 0) {
-        kill (cmd->worker, SIGKILL);
-        zjob_test_wait_exit (cmd->worker, PROCESS_DEADLINE_MS);
-    }
-    if (getenv ("ZJOB_TEST_VERBOSE")) {
-        char command [700];
-        snprintf (command, sizeof (command), "cat %s >&2", cmd->log);
-        if (system (command) != 0)
-            fprintf (stderr, "(no log)\n");
-    }
+    zjob_test_stop (&cmd->worker, SIGKILL, PROCESS_DEADLINE_MS);
     s_fake_stop (&cmd->fake);
-    zjob_test_rmtree (cmd->dir);
-    free (cmd->dir);
+    zjob_test_tmpdir_done (&cmd->dir);
 }
 
 //  The pid a job wrote into dir/name, once it is there

@@ -235,26 +235,12 @@ s_setup (void)
 static void
 s_teardown (void)
 {
-    if (s_env.worker > 0) {
-        kill (s_env.worker, SIGKILL);
-        zjob_test_wait_exit (s_env.worker, DEADLINE_MS);
-    }
+    zjob_test_stop (&s_env.worker, SIGKILL, DEADLINE_MS);
     zjob_client_destroy (&s_env.client);
-    if (s_env.broker > 0) {
-        kill (s_env.broker, SIGTERM);
-        zjob_test_wait_exit (s_env.broker, DEADLINE_MS);
-    }
+    zjob_test_stop (&s_env.broker, SIGTERM, DEADLINE_MS);
     if (s_env.broker_out >= 0)
         close (s_env.broker_out);
-    if (getenv ("ZJOB_TEST_VERBOSE")) {
-        char command [700];
-        snprintf (command, sizeof (command), "cat %s/*.log >&2", s_env.dir);
-        if (system (command) != 0)
-            fprintf (stderr, "(no logs)\n");
-    }
-    zjob_test_rmtree (s_env.dir);
-    free (s_env.dir);
-    s_env.dir = NULL;
+    zjob_test_tmpdir_done (&s_env.dir);
 }
 
 TestSuite (worker_cmd, .init = s_setup, .fini = s_teardown);
