@@ -440,3 +440,47 @@ Test (retry_e2e, a_retry_waiting_for_its_time_survives_a_broker_crash)
     cr_assert_geq (zjob_job_started_at (job), run_at, "attempt 2 did not start early");
     zjob_job_destroy (&job);
 }
+
+//  --------------------------------------------------------------------------
+//  Watching
+
+Test (retry_e2e, watch_shows_the_retry_and_the_attempt_that_completes)
+{
+    s_worker_start (0, "watched", "if [ \"$ZJOB_ATTEMPT\" -le 1 ]; then exit 3; fi; echo '{}'");
+    char id [ZJOB_ID_LEN + 1];
+    zjob_spec_t spec = { .workflow_id = "watched", .priority = ZJOB_PRIORITY_UNSET, .max_attempts = 2, QUICK };
+    zjob_error_t err;
+    cr_assert_eq (zjob_client_submit (s_env.client, &spec, false, id, &err), 0, "%s", err.text);
+    char *argv [] = { CLI_BIN, "--broker", s_env.clients, "--events", s_env.events, "watch", id,
+                      "--timeout", "20", NULL };
+    int out = -1;
+    pid_t pid = zjob_test_spawn_with (argv, &out, s_path ("cli.log"));
+    cr_assert_gt (pid, 0);
+    //  Start the job once watch has subscribed
+    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
+    while (true) {
+        zjob_reply_t *reply = zjob_client_stats (s_env.client, &err);
+        cr_assert_not_null (reply, "%s", err.text);
+        uint64_t subscriptions = zjob_msg_uint (zjob_reply_msg (reply), "subscriptions", 0);
+        zjob_reply_destroy (&reply);
+        if (subscriptions > 0)
+            break;
+        cr_assert_lt (zjob_mono_ms (), deadline, "watch did not subscribe");
+        zclock_sleep (10);  //  Polling the broker for the subscription
+    }
+    cr_assert_eq (zjob_client_start (s_env.client, id, &err), 0, "%s", err.text);
+    char text [8192] = "";
+    size_t size = 0;
+    char *line;
+    while ((line = zjob_test_read_line (out, DEADLINE_MS)) && size < sizeof (text) - 1) {
+        size += (size_t) snprintf (text + size, sizeof (text) - size, "%s\n", line);
+        free (line);
+    }
+    free (line);
+    close (out);
+    cr_assert_eq (zjob_test_wait_exit (pid, DEADLINE_MS), 0, "%s", text);
+    cr_assert (strstr (text, "  retrying  "), "%s", text);
+    cr_assert (strstr (text, "attempt 2"), "%s", text);
+    cr_assert (strstr (text, "completed after"), "%s", text);
+    cr_assert_null (strstr (text, "  progress  "), "no progress was reported: %s", text);
+}

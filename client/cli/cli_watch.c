@@ -199,7 +199,10 @@ s_watch_show (zjob_cli_t *cli, s_watch_t *watch, const zjob_event_info_t *event)
         watch->progress = event->progress;
     if (watch->status == ZJOB_COMPLETED)
         watch->progress = 1.0f;  //  Whatever the worker last said
-    if (is_progress || (event->status != ZJOB_FAILED && *event->message))
+    //  Only progress sets the progress message: a status event's message
+    //  may be an error (failed, retrying, timed_out), which the job's
+    //  progress_message is not, and a poll would then see a change
+    if (is_progress)
         snprintf (watch->message, sizeof watch->message, "%s", event->message);
     const char *status = watch->status >= 0 ? zjob_status_name ((zjob_status_t) watch->status)
                                             : "?";
