@@ -316,6 +316,7 @@ zjob_worker_destroy (zjob_worker_t **self_p)
             free (self->workflows [i]);
         free (self->workflows);
         free (self->flush_chosen);
+        free (self->flush_items);
         free (self->endpoint);
         free (self->name);
         pthread_cond_destroy (&self->changed);

@@ -94,8 +94,9 @@ struct _zjob_worker_t {
                                           //  READY answer's batch; 1: one at a time)
     bool results_due;                     //  Some result waits for zjob_worker_results_flush
     zjob_worker_result_t **flush_chosen;  //  zjob_worker_results_flush's scratch: the results
-    size_t flush_max;                     //  of one RESULT; entries allocated (grown up to
-                                          //  the batch)
+    zjob_result_t *flush_items;           //  of one RESULT, as kept and as the wire's
+    size_t flush_max;                     //  results; entries allocated in each (grown up
+                                          //  to the batch)
     bool gathering;                       //  zjob_worker_run is ending several tasks:
                                           //  their results go out together after
 

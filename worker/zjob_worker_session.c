@@ -190,43 +190,6 @@ zjob_worker_result_post (zjob_worker_t *self, zjob_worker_result_t *result)
         s_result_send (self, result);
 }
 
-//  Pack one result map of a batched RESULT: the single form's fields but
-//  credit. Written here rather than with zjob_msg_add_results because its
-//  zjob_result_t has no attempt nor permanent (yet); unknown keys are
-//  ignored by a broker that does not know them (PROTOCOL.md 4).
-static int
-s_pack_result (msgpack_packer *pk, const zjob_worker_result_t *result)
-{
-    bool outputs = !result->failed && result->outputs;
-    uint32_t fields = 2 + (outputs ? 1 : 0) + (result->failed ? 2 : 0) + (result->attempt ? 1 : 0)
-        + (result->permanent ? 1 : 0);
-    int rc = msgpack_pack_map (pk, fields);
-    const char *texts [] = { "id", result->id, "status",
-                             result->failed ? "failed" : "completed" };
-    for (size_t i = 0; i < 4; i++)
-        rc |= msgpack_pack_str_with_body (pk, texts [i], strlen (texts [i]));
-    if (outputs) {
-        rc |= msgpack_pack_str_with_body (pk, "outputs", 7);
-        rc |= msgpack_pack_bin_with_body (pk, result->outputs, result->outputs_size);
-    }
-    if (result->failed) {
-        rc |= msgpack_pack_str_with_body (pk, "error_kind", 10);
-        rc |= msgpack_pack_str_with_body (pk, result->error_kind, strlen (result->error_kind));
-        rc |= msgpack_pack_str_with_body (pk, "error_message", 13);
-        rc |= msgpack_pack_str_with_body (pk, result->error_message,
-                                          strlen (result->error_message));
-    }
-    if (result->attempt) {
-        rc |= msgpack_pack_str_with_body (pk, "attempt", 7);
-        rc |= msgpack_pack_uint32 (pk, result->attempt);
-    }
-    if (result->permanent) {
-        rc |= msgpack_pack_str_with_body (pk, "permanent", 9);
-        rc |= msgpack_pack_true (pk);
-    }
-    return rc;
-}
-
 //  Send the results that are due, as few RESULTs as the broker's batch
 //  and the message limit allow (outputs are up to 1 MiB each). Each
 //  result takes the request id of the RESULT that carries it.
@@ -248,7 +211,10 @@ s_flush_reserve (zjob_worker_t *self, size_t count, size_t batch)
     zjob_worker_result_t **chosen = (zjob_worker_result_t **) realloc (self->flush_chosen, max * sizeof *chosen);
     if (chosen)
         self->flush_chosen = chosen;
-    if (!chosen)
+    zjob_result_t *items = (zjob_result_t *) realloc (self->flush_items, max * sizeof *items);
+    if (items)
+        self->flush_items = items;
+    if (!chosen || !items)
         return -1;
     self->flush_max = max;
     return 0;
@@ -279,15 +245,26 @@ zjob_worker_results_flush (zjob_worker_t *self)
             s_result_send (self, self->flush_chosen [0]);
         else if (count > 1) {
             uint64_t request_id = zjob_worker_begin (self, ZJOB_CMD_RESULT);
-            msgpack_packer *pk = zjob_msg_add_key (self->builder, "results");
-            int rc = msgpack_pack_array (pk, count);
             for (size_t index = 0; index < count; index++) {
                 zjob_worker_result_t *item = self->flush_chosen [index];
                 item->due = false;
                 item->request_id = request_id;
-                rc |= s_pack_result (pk, item);
+                self->flush_items [index] = (zjob_result_t){
+                    .id = item->id,
+                    .completed = !item->failed,
+                    .outputs = item->failed ? NULL : item->outputs,
+                    .outputs_size = item->failed ? 0 : item->outputs_size,
+                    .error_kind = item->failed ? item->error_kind : NULL,
+                    .error_message = item->failed ? item->error_message : NULL,
+                    .attempt = item->attempt,
+                    .permanent = item->permanent
+                };
             }
-            if (rc) {
+            zjob_msg_add_results (self->builder, "results", self->flush_items, count);
+            //  Draining: no slot comes back, even for results finished before
+            zjob_msg_add_uint (self->builder, "credit", self->draining ? 0 : count);
+            zframe_t *frame = zjob_msg_end (self->builder, NULL);
+            if (!frame) {
                 //  Out of memory mid-message: send nothing, try them again
                 //  a heartbeat later rather than send a broken RESULT
                 for (size_t index = 0; index < count; index++) {
@@ -296,9 +273,7 @@ zjob_worker_results_flush (zjob_worker_t *self)
                 }
                 continue;
             }
-            //  Draining: no slot comes back, even for results finished before
-            zjob_msg_add_uint (self->builder, "credit", self->draining ? 0 : count);
-            zjob_worker_send_built (self);
+            s_send_frame (self, &frame);
         }
         //  The list's cursor is still on result, if any: the next RESULT's first
     }
@@ -419,20 +394,14 @@ s_on_ready_ok (zjob_worker_t *self, zjob_msg_t *msg)
 //  --------------------------------------------------------------------------
 //  Receiving
 
-//  A CANCEL's reason, as kept on the task: a name (a newer broker may
-//  give reasons this one does not know), else none
+//  A CANCEL's reason, as kept on the task (the decoder has checked it is
+//  a name; a newer broker may give reasons this one does not know), else
+//  none
 static char *
-s_cancel_reason (zjob_worker_t *self, zjob_msg_t *msg)
+s_cancel_reason (zjob_msg_t *msg)
 {
     const char *reason = zjob_msg_str (msg, "reason");
-    if (!reason)
-        return NULL;
-    if (!zjob_name_valid (reason)) {
-        zsys_warning ("zjob_worker: %s: CANCEL with a reason that is not a name: ignored",
-                      self->worker_id);
-        return NULL;
-    }
-    return strdup (reason);
+    return reason ? strdup (reason) : NULL;
 }
 
 //  A PAUSE, RESUME or CANCEL about a later attempt that waits for a
@@ -494,7 +463,7 @@ s_on_control (zjob_worker_t *self, zjob_msg_t *msg)
     s_answer (self, request_id, id, true);
     if (cmd == ZJOB_CMD_CANCEL) {
         self->rejoin = self->rejoin || self->draining;  //  The OK gave a slot back
-        char *reason = s_cancel_reason (self, msg);
+        char *reason = s_cancel_reason (msg);
         pthread_mutex_lock (&self->lock);
         task->cancel_reason = reason;  //  Only once: a cancelled task comes here no more
         pthread_mutex_unlock (&self->lock);
