@@ -35,8 +35,8 @@
 
     The codec is split by responsibility: this file has the commands and
     routes, the socket helpers, the bounded byte walk, the envelope and
-    decode (steps 1 to 4); zjob_proto_schema.c has the field tables and
-    step 5; zjob_proto_read.c the typed readers of a decoded message;
+    decode (steps 1 to 4); zjob_proto_fields.c has the field tables,
+    zjob_proto_schema.c step 5; zjob_proto_read.c the typed readers of a decoded message;
     zjob_proto_build.c the builder. zjob_proto_impl.h is what they share.
     ========================================================================= */
 

@@ -1,9 +1,11 @@
 /*  =========================================================================
     zjob_proto_impl - what the codec's own files share, and nobody else
 
-    The codec is four files: zjob_proto.c (commands, routes, sockets, the
-    bounded scan, the envelope and decode), zjob_proto_schema.c (the field
-    tables, body checking and the structures built from checked bodies),
+    The codec is five files: zjob_proto.c (commands, routes, sockets, the
+    bounded scan, the envelope and decode), zjob_proto_fields.c (the field
+    tables, with zjob_proto_fields.h their types and indexes),
+    zjob_proto_schema.c (body checking and the structures built from
+    checked bodies),
     zjob_proto_read.c (the typed readers of a decoded message) and
     zjob_proto_build.c (the builder and the event topics). They share the
     decoded message's struct and the few calls below; the rest of each file

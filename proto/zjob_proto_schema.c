@@ -1,10 +1,7 @@
 /*  =========================================================================
-    zjob_proto_schema - the field tables, and the check of a body against them
+    zjob_proto_schema - the check of a body against its field table
 
-    The field tables are the protocol: one table per command body and per
-    OK reply, each field with its wire key, type, bounds and whether it is
-    required. PROTOCOL.md's tables are written from them, and the test
-    suite round-trips every one. A body is checked against its table in
+    The field tables (zjob_proto_fields.c) are the protocol. A body is checked against its table in
     one pass (unknown keys skipped, nil the same as absent, a key given
     twice an error), and an error names the command and the path of the
     field ("SUBMIT: jobs[3].priority: ..."), a path walked only when an
@@ -19,415 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "zjob_proto_impl.h"
-
-//  --------------------------------------------------------------------------
-//  Field tables
-
-typedef enum {
-    F_STR,       //  str of min..max bytes
-    F_NAME,      //  str that is a name (zjob_name_valid)
-    F_ID,        //  str that is a job id
-    F_STATUS,    //  str, a status name
-    F_PRIORITY,  //  str, a priority name
-    F_SORT,      //  str, a sort name
-    F_ORDER,     //  str, "asc" or "desc"
-    F_UINT,      //  unsigned integer in min..max
-    F_PROGRESS,  //  number (float or integer) in 0..1
-    F_BOOL,      //  boolean
-    F_BIN,       //  bin of at most max bytes
-    F_MAP,       //  any map
-    F_MAPS,      //  array of at most max maps
-    F_NAMES,     //  array of min..max names
-    F_IDS,       //  array of min..max job ids
-    F_UINTS,     //  array of at most max unsigned integers
-    F_STATUSES,  //  array of status names
-    F_FILTER,    //  filter map (s_filter_fields)
-    F_SPECS,     //  array of min..max spec maps (s_spec_fields)
-    F_ITEMS,     //  array of min..max maps, each checked against
-                 //  the field's items table
-    F_NUMBER     //  number (float or integer) in min..max
-} s_type_t;
-
-struct _s_table_t;
-
-typedef struct {
-    const char *key;  //  Wire key
-    s_type_t type;
-    bool required;                   //  Must be present and not nil
-    uint64_t min;                    //  F_STR length, F_UINT value, array count
-    uint64_t max;                    //  Same; 0 = no bound for arrays, F_STR, F_BIN
-    const struct _s_table_t *items;  //  F_ITEMS: the table of each item, else NULL
-} s_field_t;
-
-typedef struct _s_table_t {
-    const s_field_t *fields;
-    size_t count;
-} s_table_t;
-
-#define TABLE(fields)                                 \
-    {                                                 \
-        fields, sizeof (fields) / sizeof (fields [0]) \
-    }
-#define NO_TABLE \
-    {            \
-        NULL, 0  \
-    }
-#define FIELDS_MAX 32  //  Fields in the largest table
-#define REQ true
-#define OPT false
-#define TEXT_MAX ZJOB_MESSAGE_MAX
-#define TIME_MAX ((uint64_t) INT64_MAX)
-
-//  A job spec in SUBMIT; indexes are used to build zjob_spec_t
-enum { SP_WORKFLOW,
-       SP_INPUTS,
-       SP_PRIORITY,
-       SP_USER,
-       SP_TAGS,
-       SP_METADATA,
-       SP_IDEM,
-       SP_MAXA,
-       SP_RUNAT,
-       SP_BACKOFF,
-       SP_BASE,
-       SP_FACTOR,
-       SP_MAX,
-       SP_JITTER,
-       SP_NORETRY,
-       SP_TIMEOUT,
-       SP_HEARTBEAT };
-static const s_field_t s_spec_fields [] = {
-    [SP_WORKFLOW] = { "workflow_id", F_NAME, REQ, 0, 0, NULL },
-    [SP_INPUTS] = { "inputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
-    [SP_PRIORITY] = { "priority", F_PRIORITY, OPT, 0, 0, NULL },
-    [SP_USER] = { "user_id", F_NAME, OPT, 0, 0, NULL },
-    [SP_TAGS] = { "tags", F_NAMES, OPT, 0, ZJOB_TAGS_MAX, NULL },
-    [SP_METADATA] = { "metadata", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
-    [SP_IDEM] = { "idempotency_key", F_NAME, OPT, 0, 0, NULL },
-    [SP_MAXA] = { "max_attempts", F_UINT, OPT, 0, UINT32_MAX, NULL },
-    [SP_RUNAT] = { "run_at", F_UINT, OPT, 0, TIME_MAX, NULL },
-    //  The retry policy: absent = the default; a given 0 is "none" for the
-    //  times (UINT32_MAX is the C spec's "none", so not accepted here)
-    [SP_BACKOFF] = { "backoff", F_NAME, OPT, 0, 0, NULL },
-    [SP_BASE] = { "backoff_base_ms", F_UINT, OPT, 0, UINT32_MAX - 1, NULL },
-    [SP_FACTOR] = { "backoff_factor", F_NUMBER, OPT, 1, 100, NULL },
-    [SP_MAX] = { "backoff_max_ms", F_UINT, OPT, 0, UINT32_MAX - 1, NULL },
-    [SP_JITTER] = { "jitter", F_NAME, OPT, 0, 0, NULL },
-    [SP_NORETRY] = { "no_retry", F_NAMES, OPT, 0, ZJOB_NO_RETRY_MAX, NULL },
-    [SP_TIMEOUT] = { "timeout_ms", F_UINT, OPT, 0, UINT32_MAX - 1, NULL },
-    [SP_HEARTBEAT] = { "heartbeat_timeout_ms", F_UINT, OPT, 0, UINT32_MAX - 1, NULL },
-};
-static const s_table_t s_spec_table = TABLE (s_spec_fields);
-
-//  A filter, in LIST and in bulk operations
-enum { FI_STATUS,
-       FI_WORKFLOW,
-       FI_USER,
-       FI_TAGS,
-       FI_AFTER,
-       FI_BEFORE,
-       FI_SCHEDULED };
-static const s_field_t s_filter_fields [] = {
-    [FI_STATUS] = { "status", F_STATUSES, OPT, 0, ZJOB_STATUS_COUNT, NULL },
-    [FI_WORKFLOW] = { "workflow_id", F_NAME, OPT, 0, 0, NULL },
-    [FI_USER] = { "user_id", F_NAME, OPT, 0, 0, NULL },
-    [FI_TAGS] = { "tags", F_NAMES, OPT, 0, ZJOB_TAGS_MAX, NULL },
-    [FI_AFTER] = { "created_after", F_UINT, OPT, 0, TIME_MAX, NULL },
-    [FI_BEFORE] = { "created_before", F_UINT, OPT, 0, TIME_MAX, NULL },
-    [FI_SCHEDULED] = { "scheduled", F_BOOL, OPT, 0, 0, NULL },
-};
-static const s_table_t s_filter_table = TABLE (s_filter_fields);
-
-//  Request and notification bodies
-enum { SU_JOBS,
-       SU_AUTO };
-static const s_field_t s_submit [] = {
-    [SU_JOBS] = { "jobs", F_SPECS, REQ, 1, ZJOB_BATCH_MAX, NULL },
-    [SU_AUTO] = { "auto_start", F_BOOL, OPT, 0, 0, NULL },
-};
-static const s_field_t s_id_only [] = {
-    { "id", F_ID, REQ, 0, 0, NULL },
-};
-enum { LI_FILTER,
-       LI_SORT,
-       LI_ORDER,
-       LI_LIMIT,
-       LI_OFFSET };
-static const s_field_t s_list [] = {
-    [LI_FILTER] = { "filter", F_FILTER, OPT, 0, 0, NULL },
-    [LI_SORT] = { "sort_by", F_SORT, OPT, 0, 0, NULL },
-    [LI_ORDER] = { "order", F_ORDER, OPT, 0, 0, NULL },
-    [LI_LIMIT] = { "limit", F_UINT, OPT, 0, ZJOB_LIST_LIMIT_MAX, NULL },
-    [LI_OFFSET] = { "offset", F_UINT, OPT, 0, UINT64_MAX, NULL },
-};
-enum { TA_ID,
-       TA_IDS,
-       TA_FILTER };
-static const s_field_t s_target [] = {
-    [TA_ID] = { "id", F_ID, OPT, 0, 0, NULL },
-    [TA_IDS] = { "ids", F_IDS, OPT, 1, ZJOB_BATCH_MAX, NULL },
-    [TA_FILTER] = { "filter", F_FILTER, OPT, 0, 0, NULL },
-};
-//  RETRY: a target and its options (read with zjob_msg_bool); RUN_NOW's
-//  table is the first four (no reset_attempts)
-enum { RR_DRY = TA_FILTER + 1,
-       RR_RESET };
-static const s_field_t s_rerun [] = {
-    [TA_ID] = { "id", F_ID, OPT, 0, 0, NULL },
-    [TA_IDS] = { "ids", F_IDS, OPT, 1, ZJOB_BATCH_MAX, NULL },
-    [TA_FILTER] = { "filter", F_FILTER, OPT, 0, 0, NULL },
-    [RR_DRY] = { "dry_run", F_BOOL, OPT, 0, 0, NULL },
-    [RR_RESET] = { "reset_attempts", F_BOOL, OPT, 0, 0, NULL },
-};
-static const s_field_t s_cleanup [] = {
-    { "retention_ms", F_UINT, OPT, 0, TIME_MAX, NULL },
-};
-static const s_field_t s_ready [] = {
-    { "worker_id", F_NAME, REQ, 0, 0, NULL },
-    { "name", F_NAME, OPT, 0, 0, NULL },
-    { "workflows", F_NAMES, REQ, 1, ZJOB_WORKFLOWS_MAX, NULL },
-    { "slots", F_UINT, REQ, 1, ZJOB_SLOTS_MAX, NULL },
-    { "jobs", F_IDS, OPT, 0, ZJOB_SLOTS_MAX, NULL },
-    { "batch", F_UINT, OPT, 1, ZJOB_SLOTS_MAX, NULL },
-};
-enum { JO_JOB,
-       JO_JOBS };
-static const s_field_t s_job [] = {
-    [JO_JOB] = { "job", F_MAP, OPT, 0, 0, NULL },
-    [JO_JOBS] = { "jobs", F_MAPS, OPT, 1, ZJOB_SLOTS_MAX, NULL },
-};
-static const s_field_t s_progress [] = {
-    { "id", F_ID, REQ, 0, 0, NULL },
-    { "progress", F_PROGRESS, REQ, 0, 0, NULL },
-    { "message", F_STR, OPT, 0, TEXT_MAX, NULL },
-};
-//  One result: the body of a single RESULT, and each item of "results"
-//  (the item table is the first five fields)
-enum { RE_ID,
-       RE_STATUS,
-       RE_OUTPUTS,
-       RE_KIND,
-       RE_MESSAGE,
-       RE_ATTEMPT,
-       RE_PERMANENT,
-       RE_CREDIT,
-       RE_RESULTS };
-static const s_table_t s_result_item_table;
-static const s_field_t s_result [] = {
-    [RE_ID] = { "id", F_ID, OPT, 0, 0, NULL },
-    [RE_STATUS] = { "status", F_STATUS, OPT, 0, 0, NULL },
-    [RE_OUTPUTS] = { "outputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
-    [RE_KIND] = { "error_kind", F_STR, OPT, 1, ZJOB_NAME_MAX, NULL },
-    [RE_MESSAGE] = { "error_message", F_STR, OPT, 0, TEXT_MAX, NULL },
-    [RE_ATTEMPT] = { "attempt", F_UINT, OPT, 0, UINT32_MAX, NULL },
-    [RE_PERMANENT] = { "permanent", F_BOOL, OPT, 0, 0, NULL },
-    [RE_CREDIT] = { "credit", F_UINT, OPT, 0, ZJOB_SLOTS_MAX, NULL },
-    [RE_RESULTS] = { "results", F_ITEMS, OPT, 1, ZJOB_SLOTS_MAX,
-                     &s_result_item_table },
-};
-static const s_field_t s_result_item [] = {
-    [RE_ID] = { "id", F_ID, REQ, 0, 0, NULL },
-    [RE_STATUS] = { "status", F_STATUS, REQ, 0, 0, NULL },
-    [RE_OUTPUTS] = { "outputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
-    [RE_KIND] = { "error_kind", F_STR, OPT, 1, ZJOB_NAME_MAX, NULL },
-    [RE_MESSAGE] = { "error_message", F_STR, OPT, 0, TEXT_MAX, NULL },
-    [RE_ATTEMPT] = { "attempt", F_UINT, OPT, 0, UINT32_MAX, NULL },
-    [RE_PERMANENT] = { "permanent", F_BOOL, OPT, 0, 0, NULL },
-};
-static const s_table_t s_result_item_table = TABLE (s_result_item);
-static const s_field_t s_credit [] = {
-    { "credit", F_UINT, REQ, 1, ZJOB_SLOTS_MAX, NULL },
-};
-static const s_field_t s_reason [] = {
-    { "reason", F_STR, OPT, 0, TEXT_MAX, NULL },
-};
-//  CANCEL to a worker: why (absent: a client's cancel), and the attempt
-static const s_field_t s_cancel_worker [] = {
-    { "id", F_ID, REQ, 0, 0, NULL },
-    { "reason", F_NAME, OPT, 0, 0, NULL },
-    { "attempt", F_UINT, OPT, 0, UINT32_MAX, NULL },
-};
-static const s_field_t s_error [] = {
-    { "code", F_UINT, REQ, 100, 599, NULL },
-    { "message", F_STR, REQ, 0, TEXT_MAX, NULL },
-    { "supported", F_UINTS, OPT, 0, 64, NULL },
-};
-static const s_field_t s_event [] = {
-    { "type", F_NAME, REQ, 0, 0, NULL },
-    { "time", F_UINT, REQ, 0, TIME_MAX, NULL },
-    { "id", F_ID, OPT, 0, 0, NULL },
-    { "workflow_id", F_NAME, OPT, 0, 0, NULL },
-    { "user_id", F_NAME, OPT, 0, 0, NULL },
-    { "status", F_STATUS, OPT, 0, 0, NULL },
-    { "old_status", F_STATUS, OPT, 0, 0, NULL },
-    { "attempts", F_UINT, OPT, 0, UINT32_MAX, NULL },
-    { "progress", F_PROGRESS, OPT, 0, 0, NULL },
-    { "progress_message", F_STR, OPT, 0, TEXT_MAX, NULL },
-    { "error_kind", F_STR, OPT, 0, ZJOB_NAME_MAX, NULL },
-    { "error_message", F_STR, OPT, 0, TEXT_MAX, NULL },
-    { "worker_id", F_NAME, OPT, 0, 0, NULL },
-    { "name", F_NAME, OPT, 0, 0, NULL },
-    { "workflows", F_NAMES, OPT, 0, ZJOB_WORKFLOWS_MAX, NULL },
-    { "slots", F_UINT, OPT, 0, ZJOB_SLOTS_MAX, NULL },
-    { "reason", F_STR, OPT, 0, TEXT_MAX, NULL },
-    { "run_at", F_UINT, OPT, 0, TIME_MAX, NULL },
-};
-
-//  OK reply bodies
-static const s_field_t s_submit_ok [] = {
-    { "ids", F_IDS, REQ, 1, ZJOB_BATCH_MAX, NULL },
-    { "existing", F_UINTS, OPT, 0, ZJOB_BATCH_MAX, NULL },
-};
-static const s_field_t s_get_ok [] = {
-    { "job", F_MAP, REQ, 0, 0, NULL },
-};
-static const s_field_t s_list_ok [] = {
-    { "jobs", F_MAPS, REQ, 0, ZJOB_LIST_LIMIT_MAX, NULL },
-    { "total", F_UINT, REQ, 0, UINT64_MAX, NULL },
-    { "offset", F_UINT, OPT, 0, UINT64_MAX, NULL },
-};
-static const s_field_t s_target_ok [] = {
-    { "id", F_ID, OPT, 0, 0, NULL },
-    { "status", F_STATUS, OPT, 0, 0, NULL },
-    { "done", F_UINT, OPT, 0, UINT64_MAX, NULL },
-    { "failed", F_UINT, OPT, 0, UINT64_MAX, NULL },
-    { "errors", F_MAPS, OPT, 0, ZJOB_BULK_ERRORS_MAX, NULL },
-    { "ids", F_IDS, OPT, 0, ZJOB_BATCH_MAX, NULL },  //  A bulk dry run's jobs
-};
-static const s_field_t s_status_ok [] = {
-    { "id", F_ID, REQ, 0, 0, NULL },
-    { "status", F_STATUS, REQ, 0, 0, NULL },
-    { "progress", F_PROGRESS, OPT, 0, 0, NULL },
-    { "progress_message", F_STR, OPT, 0, TEXT_MAX, NULL },
-    { "updated_at", F_UINT, OPT, 0, TIME_MAX, NULL },
-};
-static const s_field_t s_results_ok [] = {
-    { "id", F_ID, REQ, 0, 0, NULL },
-    { "status", F_STATUS, REQ, 0, 0, NULL },
-    { "outputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
-    { "error_kind", F_STR, OPT, 0, ZJOB_NAME_MAX, NULL },
-    { "error_message", F_STR, OPT, 0, TEXT_MAX, NULL },
-    { "completed_at", F_UINT, OPT, 0, TIME_MAX, NULL },
-    { "execution_ms", F_UINT, OPT, 0, TIME_MAX, NULL },
-};
-static const s_field_t s_cleanup_ok [] = {
-    { "deleted", F_UINT, REQ, 0, UINT64_MAX, NULL },
-};
-static const s_field_t s_stats_ok [] = {
-    { "jobs", F_UINT, REQ, 0, UINT64_MAX, NULL },
-    { "by_status", F_MAP, REQ, 0, 0, NULL },
-    { "by_workflow", F_MAP, REQ, 0, 0, NULL },
-    { "queued", F_UINT, REQ, 0, UINT64_MAX, NULL },
-    { "active", F_UINT, REQ, 0, UINT64_MAX, NULL },
-    { "workers", F_UINT, REQ, 0, UINT64_MAX, NULL },
-    { "slots", F_UINT, REQ, 0, UINT64_MAX, NULL },
-    { "busy", F_UINT, REQ, 0, UINT64_MAX, NULL },
-    { "max_concurrent", F_UINT, OPT, 0, UINT64_MAX, NULL },
-    { "scheduled", F_UINT, OPT, 0, UINT64_MAX, NULL },
-    { "retrying", F_UINT, OPT, 0, UINT64_MAX, NULL },
-    { "dead", F_UINT, OPT, 0, UINT64_MAX, NULL },
-    { "held_by_limit", F_BOOL, OPT, 0, 0, NULL },
-    { "rates", F_MAP, REQ, 0, 0, NULL },
-    { "rate_window_ms", F_UINT, REQ, 0, TIME_MAX, NULL },
-    { "uptime_ms", F_UINT, REQ, 0, TIME_MAX, NULL },
-    { "store", F_MAP, OPT, 0, 0, NULL },
-    { "subscriptions", F_UINT, OPT, 0, UINT64_MAX, NULL },
-};
-static const s_field_t s_workers_ok [] = {
-    { "workers", F_MAPS, REQ, 0, 0, NULL },
-};
-static const s_field_t s_ping_ok [] = {
-    { "version", F_UINT, REQ, 0, UINT32_MAX, NULL },
-    { "time", F_UINT, REQ, 0, TIME_MAX, NULL },
-};
-static const s_field_t s_ready_ok [] = {
-    { "heartbeat_ms", F_UINT, REQ, 1, TIME_MAX, NULL },
-    { "liveness", F_UINT, REQ, 1, 1000, NULL },
-    { "credit", F_UINT, REQ, 0, ZJOB_SLOTS_MAX, NULL },
-    { "drop", F_IDS, OPT, 0, ZJOB_SLOTS_MAX, NULL },
-    { "max_message", F_UINT, OPT, 0, UINT64_MAX, NULL },
-    { "batch", F_UINT, OPT, 1, ZJOB_SLOTS_MAX, NULL },
-};
-static const s_field_t s_id_ok [] = {
-    { "id", F_ID, OPT, 0, 0, NULL },
-};
-//  A result a multi-result RESULT's OK refuses
-enum { RX_ID,
-       RX_CODE,
-       RX_MESSAGE };
-static const s_field_t s_result_error [] = {
-    [RX_ID] = { "id", F_ID, REQ, 0, 0, NULL },
-    [RX_CODE] = { "code", F_UINT, REQ, 100, 599, NULL },
-    [RX_MESSAGE] = { "message", F_STR, REQ, 0, TEXT_MAX, NULL },
-};
-static const s_table_t s_result_error_table = TABLE (s_result_error);
-static const s_field_t s_result_ok [] = {
-    { "id", F_ID, OPT, 0, 0, NULL },
-    { "errors", F_ITEMS, OPT, 0, ZJOB_SLOTS_MAX, &s_result_error_table },
-};
-
-typedef int (s_post_fn) (zjob_proto_ctx_t *ctx, const msgpack_object **values);
-
-static s_post_fn s_post_submit, s_post_list, s_post_target, s_post_worker_target,
-    s_post_result, s_post_job;
-
-//  One command on one route: its body, its OK reply's body, and the
-//  function that builds structures from a checked body
-typedef struct {
-    zjob_cmd_t cmd;
-    zjob_route_t route;
-    s_table_t body;
-    s_table_t reply;
-    s_post_fn *post;
-} s_schema_t;
-
-static const s_schema_t s_schemas [] = {
-    { ZJOB_CMD_SUBMIT, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_submit), TABLE (s_submit_ok), s_post_submit },
-    { ZJOB_CMD_GET, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_id_only), TABLE (s_get_ok), NULL },
-    { ZJOB_CMD_LIST, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_list), TABLE (s_list_ok), s_post_list },
-    { ZJOB_CMD_DELETE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target), TABLE (s_target_ok), s_post_target },
-    { ZJOB_CMD_START, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target), TABLE (s_target_ok), s_post_target },
-    { ZJOB_CMD_PAUSE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target), TABLE (s_target_ok), s_post_target },
-    { ZJOB_CMD_RESUME, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target), TABLE (s_target_ok), s_post_target },
-    { ZJOB_CMD_CANCEL, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_target), TABLE (s_target_ok), s_post_target },
-    { ZJOB_CMD_STATUS, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_id_only), TABLE (s_status_ok), NULL },
-    { ZJOB_CMD_RESULTS, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_id_only), TABLE (s_results_ok), NULL },
-    { ZJOB_CMD_CLEANUP, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_cleanup), TABLE (s_cleanup_ok), NULL },
-    { ZJOB_CMD_STATS, ZJOB_ROUTE_CLIENT_BROKER, NO_TABLE, TABLE (s_stats_ok), NULL },
-    { ZJOB_CMD_WORKERS, ZJOB_ROUTE_CLIENT_BROKER, NO_TABLE, TABLE (s_workers_ok), NULL },
-    { ZJOB_CMD_PING, ZJOB_ROUTE_CLIENT_BROKER, NO_TABLE, TABLE (s_ping_ok), NULL },
-    { ZJOB_CMD_READY, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_ready), TABLE (s_ready_ok), NULL },
-    { ZJOB_CMD_PROGRESS, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_progress), NO_TABLE, NULL },
-    { ZJOB_CMD_RESULT, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_result), TABLE (s_result_ok), s_post_result },
-    { ZJOB_CMD_CREDIT, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_credit), NO_TABLE, NULL },
-    { ZJOB_CMD_HEARTBEAT, ZJOB_ROUTE_WORKER_BROKER, NO_TABLE, NO_TABLE, NULL },
-    { ZJOB_CMD_DISCONNECT, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_reason), NO_TABLE, NULL },
-    { ZJOB_CMD_JOB, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_job), NO_TABLE, s_post_job },
-    { ZJOB_CMD_PAUSE, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only), TABLE (s_id_ok), s_post_worker_target },
-    { ZJOB_CMD_RESUME, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only), TABLE (s_id_ok), s_post_worker_target },
-    { ZJOB_CMD_CANCEL, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_cancel_worker), TABLE (s_id_ok), s_post_worker_target },
-    { ZJOB_CMD_HEARTBEAT, ZJOB_ROUTE_BROKER_WORKER, NO_TABLE, NO_TABLE, NULL },
-    { ZJOB_CMD_RECONNECT, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_reason), NO_TABLE, NULL },
-    { ZJOB_CMD_DISCONNECT, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_reason), NO_TABLE, NULL },
-    { ZJOB_CMD_ERROR, ZJOB_ROUTE_BROKER_CLIENT, TABLE (s_error), NO_TABLE, NULL },
-    { ZJOB_CMD_ERROR, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_error), NO_TABLE, NULL },
-    { ZJOB_CMD_ERROR, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_error), NO_TABLE, NULL },
-    { ZJOB_CMD_EVENT, ZJOB_ROUTE_EVENTS, TABLE (s_event), NO_TABLE, NULL },
-    { ZJOB_CMD_RETRY, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_rerun), TABLE (s_target_ok), s_post_target },
-    { ZJOB_CMD_RUN_NOW, ZJOB_ROUTE_CLIENT_BROKER, { s_rerun, RR_RESET }, TABLE (s_target_ok), s_post_target },
-};
-#define SCHEMA_COUNT (sizeof (s_schemas) / sizeof (s_schemas [0]))
-
-//  The schema of cmd on route; NULL for OK (its body depends on the request)
-static const s_schema_t *
-s_schema_find (zjob_cmd_t cmd, zjob_route_t route)
-{
-    for (size_t i = 0; i < SCHEMA_COUNT; i++)
-        if (s_schemas [i].cmd == cmd && s_schemas [i].route == route)
-            return &s_schemas [i];
-    return NULL;
-}
+#include "zjob_proto_fields.h"
 
 
 //  How a field was reached, for error messages: a chain from the field up
@@ -547,12 +136,12 @@ s_order_of (int i)
 }
 #define SORT_COUNT 4
 
-static int s_check_map (zjob_proto_ctx_t *ctx, const msgpack_object *map, const s_table_t *table,
+static int s_check_map (zjob_proto_ctx_t *ctx, const msgpack_object *map, const zjob_ftable_t *table,
                         const msgpack_object **values, const s_path_t *path);
 
 //  Check a str value of a typed kind (F_STR .. F_ORDER)
 static int
-s_check_str (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_t *field,
+s_check_str (zjob_proto_ctx_t *ctx, const msgpack_object *value, const zjob_field_t *field,
              const s_path_t *path)
 {
     static const char *expected [] = {
@@ -725,7 +314,7 @@ s_build_spec (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *spec
 
 //  Check an array's type and item count
 static int
-s_check_array (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_t *field,
+s_check_array (zjob_proto_ctx_t *ctx, const msgpack_object *value, const zjob_field_t *field,
                const s_path_t *path, const char *expected)
 {
     if (value->type != MSGPACK_OBJECT_ARRAY)
@@ -746,18 +335,18 @@ s_check_array (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field
 }
 
 static int s_check_value (zjob_proto_ctx_t *ctx, const msgpack_object *value,
-                          const s_field_t *field, const s_path_t *path);
+                          const zjob_field_t *field, const s_path_t *path);
 
 //  An array of plain values (F_MAPS .. F_STATUSES): each item checked as
 //  a field of its own
 static int
-s_check_list (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_t *field,
+s_check_list (zjob_proto_ctx_t *ctx, const msgpack_object *value, const zjob_field_t *field,
               const s_path_t *path)
 {
     static const char *expected [] = {
         [F_MAPS] = "an array of maps", [F_NAMES] = "an array of names", [F_IDS] = "an array of job ids", [F_UINTS] = "an array of unsigned integers", [F_STATUSES] = "an array of status names"
     };
-    static const s_field_t items [] = {
+    static const zjob_field_t items [] = {
         [F_MAPS] = { NULL, F_MAP, OPT, 0, 0, NULL }, [F_NAMES] = { NULL, F_NAME, OPT, 0, 0, NULL }, [F_IDS] = { NULL, F_ID, OPT, 0, 0, NULL }, [F_UINTS] = { NULL, F_UINT, OPT, 0, UINT64_MAX, NULL }, [F_STATUSES] = { NULL, F_STATUS, OPT, 0, 0, NULL }
     };
     if (s_check_array (ctx, value, field, path, expected [field->type]))
@@ -772,13 +361,13 @@ s_check_list (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_
 
 //  A filter map, built into the message when there is one
 static int
-s_check_filter (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_t *field,
+s_check_filter (zjob_proto_ctx_t *ctx, const msgpack_object *value, const zjob_field_t *field,
                 const s_path_t *path)
 {
     if (value->type != MSGPACK_OBJECT_MAP)
         return s_fail_type (ctx, path, "a filter map", value);
-    const msgpack_object *values [sizeof (s_filter_fields) / sizeof (s_filter_fields [0])];
-    if (s_check_map (ctx, value, &s_filter_table, values, path))
+    const msgpack_object *values [FIELDS_MAX];
+    if (s_check_map (ctx, value, &zjob_filter_table, values, path))
         return -1;
     if (ctx->msg) {
         if (s_build_filter (ctx, values, &ctx->msg->filter))
@@ -792,7 +381,7 @@ s_check_filter (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_fiel
 //  kind, for the error) that passes table; values as s_check_map
 static int
 s_check_item (zjob_proto_ctx_t *ctx, const msgpack_object *array, uint32_t i,
-              const s_path_t *path, const s_table_t *table, const char *expected,
+              const s_path_t *path, const zjob_ftable_t *table, const char *expected,
               const msgpack_object **values)
 {
     s_path_t item = { path, NULL, i };
@@ -804,7 +393,7 @@ s_check_item (zjob_proto_ctx_t *ctx, const msgpack_object *array, uint32_t i,
 
 //  SUBMIT's specs, each checked and built into the message's zone
 static int
-s_check_specs (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_t *field,
+s_check_specs (zjob_proto_ctx_t *ctx, const msgpack_object *value, const zjob_field_t *field,
                const s_path_t *path)
 {
     if (s_check_array (ctx, value, field, path, "an array of job specs"))
@@ -818,8 +407,8 @@ s_check_specs (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field
             return s_fail_memory (ctx);
     }
     for (uint32_t i = 0; i < count; i++) {
-        const msgpack_object *values [sizeof (s_spec_fields) / sizeof (s_spec_fields [0])];
-        if (s_check_item (ctx, value, i, path, &s_spec_table, "a job spec map", values))
+        const msgpack_object *values [FIELDS_MAX];
+        if (s_check_item (ctx, value, i, path, &zjob_spec_table, "a job spec map", values))
             return -1;
         if (specs && s_build_spec (ctx, values, &specs [i]))
             return -1;
@@ -833,7 +422,7 @@ s_check_specs (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field
 
 //  An array of maps, each checked against the field's items table
 static int
-s_check_items (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_t *field,
+s_check_items (zjob_proto_ctx_t *ctx, const msgpack_object *value, const zjob_field_t *field,
                const s_path_t *path)
 {
     if (s_check_array (ctx, value, field, path, "an array of maps"))
@@ -859,7 +448,7 @@ s_number (const msgpack_object *value, double *number)
 }
 
 static int
-s_check_value (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field_t *field,
+s_check_value (zjob_proto_ctx_t *ctx, const msgpack_object *value, const zjob_field_t *field,
                const s_path_t *path)
 {
     char problem [160];
@@ -939,7 +528,7 @@ s_check_value (zjob_proto_ctx_t *ctx, const msgpack_object *value, const s_field
 //  Check a map against a table: values[i] becomes the value of field i
 //  (NULL if absent or nil). Unknown keys are skipped.
 static int
-s_check_map (zjob_proto_ctx_t *ctx, const msgpack_object *map, const s_table_t *table,
+s_check_map (zjob_proto_ctx_t *ctx, const msgpack_object *map, const zjob_ftable_t *table,
              const msgpack_object **values, const s_path_t *path)
 {
     for (size_t i = 0; i < table->count; i++)
@@ -1001,15 +590,15 @@ s_check_map (zjob_proto_ctx_t *ctx, const msgpack_object *map, const s_table_t *
 //  --------------------------------------------------------------------------
 //  Building structures from checked bodies
 
-static int
-s_post_submit (zjob_proto_ctx_t *ctx, const msgpack_object **values)
+int
+zjob_post_submit (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 {
     ctx->msg->auto_start = values [SU_AUTO] ? values [SU_AUTO]->via.boolean : true;
     return 0;
 }
 
-static int
-s_post_list (zjob_proto_ctx_t *ctx, const msgpack_object **values)
+int
+zjob_post_list (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 {
     zjob_query_t *query = &ctx->msg->query;
     memset (query, 0, sizeof (*query));
@@ -1031,8 +620,8 @@ s_post_list (zjob_proto_ctx_t *ctx, const msgpack_object **values)
     return 0;
 }
 
-static int
-s_post_target (zjob_proto_ctx_t *ctx, const msgpack_object **values)
+int
+zjob_post_target (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 {
     int given = !!values [TA_ID] + !!values [TA_IDS] + !!values [TA_FILTER];
     if (given != 1)
@@ -1063,8 +652,8 @@ s_post_target (zjob_proto_ctx_t *ctx, const msgpack_object **values)
     return 0;
 }
 
-static int
-s_post_worker_target (zjob_proto_ctx_t *ctx, const msgpack_object **values)
+int
+zjob_post_worker_target (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 {
     zjob_target_t *target = &ctx->msg->target;
     memset (target, 0, sizeof (*target));
@@ -1104,8 +693,8 @@ s_build_result (zjob_proto_ctx_t *ctx, const msgpack_object **v, const s_path_t 
 }
 
 //  RESULT: one result (id, status...) or several (results), not both
-static int
-s_post_result (zjob_proto_ctx_t *ctx, const msgpack_object **values)
+int
+zjob_post_result (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 {
     const msgpack_object *list = values [RE_RESULTS];
     if (list
@@ -1129,7 +718,7 @@ s_post_result (zjob_proto_ctx_t *ctx, const msgpack_object **values)
         s_path_t field = { NULL, "results", 0 };
         s_path_t item = { &field, NULL, i };
         const msgpack_object *v [FIELDS_MAX];
-        if (s_check_map (ctx, &list->via.array.ptr [i], &s_result_item_table, v, &item)
+        if (s_check_map (ctx, &list->via.array.ptr [i], &zjob_result_item_table, v, &item)
             || s_build_result (ctx, v, &item, &results [i]))
             return -1;
     }
@@ -1139,8 +728,8 @@ s_post_result (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 }
 
 //  JOB: one job (job) or several (jobs), exactly one of the two
-static int
-s_post_job (zjob_proto_ctx_t *ctx, const msgpack_object **values)
+int
+zjob_post_job (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 {
     if (!values [JO_JOB] == !values [JO_JOBS])
         return s_fail (ctx, NULL, ZJOB_BAD_REQUEST,
@@ -1156,7 +745,7 @@ zjob_proto_check_result_error (zjob_proto_ctx_t *ctx, const msgpack_object *item
                                const msgpack_object **message_p)
 {
     const msgpack_object *v [FIELDS_MAX];
-    if (s_check_map (ctx, item, &s_result_error_table, v, NULL))
+    if (s_check_map (ctx, item, &zjob_result_error_table, v, NULL))
         return -1;
     *id_p = v [RX_ID];
     *code_p = v [RX_CODE]->via.u64;
@@ -1168,16 +757,13 @@ zjob_proto_check_result_error (zjob_proto_ctx_t *ctx, const msgpack_object *item
 //  --------------------------------------------------------------------------
 //  Bodies checked for zjob_proto.c
 
-_Static_assert(sizeof (s_event) / sizeof (s_event [0]) <= FIELDS_MAX, "FIELDS_MAX too small");
-_Static_assert(sizeof (s_stats_ok) / sizeof (s_stats_ok [0]) <= FIELDS_MAX, "FIELDS_MAX too small");
-
 int
 zjob_proto_check_body (zjob_proto_ctx_t *ctx)
 {
     zjob_msg_t *self = ctx->msg;
     if (self->body->type != MSGPACK_OBJECT_MAP)
         return s_fail_type (ctx, NULL, "a map", self->body);
-    const s_schema_t *schema = s_schema_find (self->command, self->route);
+    const zjob_schema_t *schema = zjob_schema_find (self->command, self->route);
     if (schema) {
         const msgpack_object *values [FIELDS_MAX];
         if (s_check_map (ctx, self->body, &schema->body, values, NULL)
@@ -1191,7 +777,7 @@ int
 zjob_proto_check_reply (zjob_proto_ctx_t *ctx, const msgpack_object *body,
                         zjob_cmd_t request, zjob_route_t route)
 {
-    const s_schema_t *schema = s_schema_find (request, route);
+    const zjob_schema_t *schema = zjob_schema_find (request, route);
     if (!schema)
         return 0;
     const msgpack_object *values [FIELDS_MAX];
