@@ -429,6 +429,14 @@ s_released (zjob_job_t *job, int64_t now, void *arg)
 }
 
 
+//  The running jobs of a workflow, for its concurrency limit (zjob_queues)
+static size_t
+s_running (const char *workflow, void *arg)
+{
+    return zjob_tally_count (((zjob_manager_t *) arg)->tally, workflow, ZJOB_RUNNING);
+}
+
+
 //  --------------------------------------------------------------------------
 //  Create a manager over store, taking ownership of it, and rebuild the
 //  queues from it. Returns NULL with err filled if recovery fails.
@@ -468,12 +476,27 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     zhashx_set_destructor (self->held, s_held_destroy);
     zhashx_set_destructor (self->earlier, s_free_destroy);
     zhashx_set_destructor (self->provisional, s_free_destroy);
+    self->queues = zjob_queues_new (self->store, config ? config->queues : NULL,
+                                    config ? config->queue_count : 0, s_running, self);
+    if (!self->queues) {
+        zjob_error_set (err, ZJOB_INTERNAL, "queue controls: out of memory");
+        zjob_manager_destroy (&self);
+        return NULL;
+    }
     zjob_recovery_hooks_t hooks = { s_recovered, s_released, self };
     if (zjob_recovery_run (self->store, self->tally, self->queue, &hooks, err))
         zjob_manager_destroy (&self);
     else
         zjob_expiry_sort (self->expiry);
     return self;
+}
+
+
+zjob_queues_t *
+zjob_manager_queues (zjob_manager_t *self)
+{
+    assert (self);
+    return self->queues;
 }
 
 
@@ -491,6 +514,7 @@ zjob_manager_destroy (zjob_manager_t **self_p)
     zhashx_destroy (&self->held);
     zjob_keyindex_destroy (&self->keys);
     zjob_tally_destroy (&self->tally);
+    zjob_queues_destroy (&self->queues);
     zjob_expiry_destroy (&self->expiry);
     zhashx_destroy (&self->provisional);
     zhashx_destroy (&self->earlier);
@@ -891,6 +915,13 @@ zjob_manager_seq (zjob_manager_t *self)
     return zjob_queue_seq (self->queue);
 }
 
+//  The queue controls' say on a workflow with ready jobs (zjob_queues.h)
+static bool
+s_gate (const char *workflow, void *arg)
+{
+    return zjob_queues_check (((zjob_manager_t *) arg)->queues, workflow) == ZJOB_HELD_NONE;
+}
+
 //  The best job for the worker, if it was enqueued at or before max_seq
 static zjob_job_t *
 s_take (zjob_manager_t *self, const char *const *workflows, size_t count,
@@ -902,13 +933,16 @@ s_take (zjob_manager_t *self, const char *const *workflows, size_t count,
         zjob_queue_promote (self->queue, zjob_clock_ms ());
     if (zjob_queue_ready (self->queue) == 0)
         return NULL;
-    zjob_job_t *best = zjob_queue_best (self->queue, workflows, count);
+    //  A workflow paused, at its concurrency or out of tokens is passed
+    //  over: one check per workflow considered, never a walk of its jobs
+    zjob_queue_gate_fn *gate = zjob_queues_active (self->queues) ? s_gate : NULL;
+    zjob_job_t *best = zjob_queue_best_if (self->queue, workflows, count, gate, self);
     if (best && zhashx_size (self->avoid) && zjob_mgr_avoided (self, best, worker_id)) {
         //  This worker still has a timed-out attempt of it: the next best
         //  (the job is at the head of its list and goes back there)
         zjob_job_t *avoided = zjob_job_ref (best);
         zjob_queue_remove (self->queue, avoided);
-        best = zjob_queue_best (self->queue, workflows, count);
+        best = zjob_queue_best_if (self->queue, workflows, count, gate, self);
         if (best && zjob_mgr_avoided (self, best, worker_id))
             best = NULL;  //  Two: enough looking for this pass
         if (zjob_queue_requeue (self->queue, avoided))
@@ -927,6 +961,8 @@ s_take (zjob_manager_t *self, const char *const *workflows, size_t count,
         zsys_warning ("zjob_manager: cannot dispatch job %s: %s", job->id, err.text);
         zjob_job_destroy (&job);
     }
+    else if (gate)
+        zjob_queues_took (self->queues, job->workflow_id);  //  A token spent
     return job;
 }
 

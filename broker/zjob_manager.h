@@ -98,6 +98,7 @@
 
 #include "zjob_store.h"
 #include "zjob_listing.h"
+#include "zjob_queues.h"
 #include "zjob_proto.h"
 
 #ifdef __cplusplus
@@ -152,6 +153,8 @@ typedef struct {
     const zjob_workflow_defaults_t *workflows;  //  Per workflow (copied by
     size_t workflow_count;                      //  zjob_manager_new)
     uint64_t seed;                              //  The backoff's PRNG; 0 = from the clock
+    const zjob_queue_defaults_t *queues;        //  Per-workflow queue limits (copied
+    size_t queue_count;                         //  by zjob_manager_new; records override)
 } zjob_manager_config_t;
 
 typedef enum {
@@ -619,6 +622,12 @@ zjob_manager_stored (zjob_manager_t *self);
 //  O(stored jobs): for start-up, not for a loop pass.
 size_t
 zjob_manager_reclaimable (zjob_manager_t *self);
+
+//  The per-workflow queue controls and unique keys (zjob_queues.h),
+//  borrowed: QUEUE's handler changes them, the broker asks when a token
+//  is due. take skips a workflow they hold back.
+zjob_queues_t *
+zjob_manager_queues (zjob_manager_t *self);
 
 //  The store underneath (borrowed), for stats.
 zjob_store_t *
