@@ -1,0 +1,203 @@
+/*  =========================================================================
+    test_zjob_queues - per-workflow queue controls and unique keys, driven
+    through the manager on the memory store
+
+    The buckets run on an injected clock, so a rate is tested without a
+    sleep: the test moves the clock.
+    ========================================================================= */
+
+#include "helper_zjob_manager.h"
+#include "zjob_queues.h"
+
+static int64_t s_fake_now = 1000000;
+
+static int64_t
+s_fake_clock (void *arg)
+{
+    (void) arg;
+    return s_fake_now;
+}
+
+//  Take jobs for a worker serving workflows (NULL: any) until nothing is
+//  given; returns how many, and keeps them (references) in taken if set
+static size_t
+s_take_all (zjob_manager_t *manager, const char *workflow, zjob_job_t **taken, size_t max)
+{
+    const char *workflows [] = { workflow };
+    size_t count = 0;
+    while (count < max) {
+        zjob_job_t *job = zjob_manager_take (manager, workflow ? workflows : NULL,
+                                             workflow ? 1 : 0, "w1");
+        if (!job)
+            break;
+        if (taken)
+            taken [count] = job;
+        else
+            zjob_job_destroy (&job);
+        count++;
+    }
+    return count;
+}
+
+static void
+s_create_many (zjob_manager_t *manager, const char *workflow, size_t count)
+{
+    char id [ZJOB_ID_LEN + 1];
+    for (size_t index = 0; index < count; index++)
+        s_create (manager, workflow, ZJOB_PRIORITY_MEDIUM, true, id);
+}
+
+Test (queues, paused_workflow_not_taken_others_are)
+{
+    zjob_manager_t *manager = s_manager (0);
+    zjob_queues_t *queues = zjob_manager_queues (manager);
+    s_create_many (manager, "slow", 3);
+    s_create_many (manager, "fast", 2);
+    zjob_error_t err;
+    cr_assert_eq (zjob_queues_pause (queues, "slow", true, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_queues_paused (queues), 1);
+    cr_assert_eq (zjob_queues_check (queues, "slow"), ZJOB_HELD_PAUSED);
+    cr_assert_str_eq (zjob_held_name (ZJOB_HELD_PAUSED), "paused");
+
+    //  Any-workflow take and a take for "slow" alone: only fast's jobs
+    zjob_job_t *taken [8];
+    size_t count = s_take_all (manager, NULL, taken, 8);
+    cr_assert_eq (count, 2, "only the unpaused workflow's jobs are taken");
+    for (size_t index = 0; index < count; index++) {
+        cr_assert_str_eq (taken [index]->workflow_id, "fast");
+        zjob_job_destroy (&taken [index]);
+    }
+    cr_assert_eq (s_take_all (manager, "slow", NULL, 8), 0);
+    cr_assert_eq (zjob_manager_queued (manager), 3, "the paused jobs stay queued");
+
+    //  Resume: the walk is asked for, and the jobs go
+    cr_assert_eq (zjob_queues_pause (queues, "slow", false, &err), 1);
+    cr_assert (zjob_queues_refill (queues), "a resume asks for a dispatch walk");
+    cr_assert_not (zjob_queues_refill (queues), "once");
+    cr_assert_eq (zjob_queues_paused (queues), 0);
+    cr_assert_eq (s_take_all (manager, "slow", NULL, 8), 3);
+    //  Resumed with nothing else set: no settings left at all
+    cr_assert_not (zjob_queues_active (queues));
+    zjob_manager_destroy (&manager);
+}
+
+Test (queues, concurrency_holds_at_limit)
+{
+    zjob_manager_t *manager = s_manager (0);
+    zjob_queues_t *queues = zjob_manager_queues (manager);
+    s_create_many (manager, "render", 5);
+    s_create_many (manager, "other", 3);
+    zjob_error_t err;
+    cr_assert_eq (zjob_queues_limit (queues, "render", 2, -1, -1, &err), 0, "%s", err.text);
+    cr_assert (zjob_queues_limited (queues, "render"));
+    cr_assert_not (zjob_queues_limited (queues, "other"));
+
+    zjob_job_t *taken [16];
+    size_t count = s_take_all (manager, NULL, taken, 16);
+    size_t render = 0;
+    for (size_t index = 0; index < count; index++)
+        render += streq (taken [index]->workflow_id, "render");
+    cr_assert_eq (render, 2, "two render jobs at once, not %zu", render);
+    cr_assert_eq (count, 5, "and every other job");
+    cr_assert_eq (zjob_queues_check (queues, "render"), ZJOB_HELD_CONCURRENCY);
+
+    //  One finishes: exactly one more goes
+    for (size_t index = 0; index < count; index++) {
+        if (streq (taken [index]->workflow_id, "render")) {
+            cr_assert_eq (zjob_manager_complete (manager, taken [index]->id, "w1", s_outputs,
+                                                 sizeof (s_outputs), &err),
+                          0, "%s", err.text);
+            break;
+        }
+    }
+    cr_assert_eq (s_take_all (manager, "render", NULL, 8), 1);
+    cr_assert_eq (s_take_all (manager, "render", NULL, 8), 0);
+
+    //  Raised to 10: a walk is asked for and the rest go
+    cr_assert_eq (zjob_queues_limit (queues, "render", 10, -1, -1, &err), 1);
+    cr_assert (zjob_queues_refill (queues));
+    cr_assert_eq (s_take_all (manager, "render", NULL, 8), 2);
+    for (size_t index = 0; index < count; index++)
+        zjob_job_destroy (&taken [index]);
+    zjob_manager_destroy (&manager);
+}
+
+Test (queues, tokens_refill_by_the_clock)
+{
+    zjob_manager_t *manager = s_manager (0);
+    zjob_queues_t *queues = zjob_manager_queues (manager);
+    zjob_queues_set_clock (queues, s_fake_clock, NULL);
+    s_create_many (manager, "mail", 20);
+    zjob_error_t err;
+    //  5 a second, a burst of 2
+    cr_assert_eq (zjob_queues_limit (queues, "mail", -1, 5.0, 2.0, &err), 0, "%s", err.text);
+    zjob_queue_settings_t settings;
+    cr_assert (zjob_queues_get (queues, "mail", &settings));
+    cr_assert_float_eq (settings.rate, 5.0, 1e-9);
+    cr_assert_float_eq (settings.burst, 2.0, 1e-9);
+
+    cr_assert_eq (s_take_all (manager, "mail", NULL, 20), 2, "the burst");
+    cr_assert_eq (zjob_queues_check (queues, "mail"), ZJOB_HELD_RATE);
+    //  The next token is 200 ms away, and the owner is told so
+    int64_t due = zjob_queues_next_token (queues);
+    cr_assert (due > s_fake_now && due <= s_fake_now + 201, "due %" PRId64, due - s_fake_now);
+    s_fake_now += 100;
+    cr_assert_not (zjob_queues_refill (queues), "half a token");
+    cr_assert_eq (s_take_all (manager, "mail", NULL, 20), 0);
+    s_fake_now += 100;
+    cr_assert (zjob_queues_refill (queues), "a whole token: walk");
+    cr_assert_eq (s_take_all (manager, "mail", NULL, 20), 1);
+    //  A second: 5 tokens, but the bucket holds 2
+    s_fake_now += 1000;
+    cr_assert_eq (s_take_all (manager, "mail", NULL, 20), 2);
+    //  Ten seconds at 5/s, taking as they come: 50 jobs' worth, we have 15
+    size_t total = 0;
+    for (int step = 0; step < 50; step++) {
+        s_fake_now += 200;
+        total += s_take_all (manager, "mail", NULL, 20);
+    }
+    cr_assert_eq (total, 15, "one a tick of 200 ms: %zu", total);
+    //  Cleared: no limit
+    cr_assert_eq (zjob_queues_limit (queues, "mail", -1, 0, 0, &err), 1);
+    cr_assert_not (zjob_queues_active (queues));
+    zjob_manager_destroy (&manager);
+}
+
+Test (queues, bad_limits_refused)
+{
+    zjob_manager_t *manager = s_manager (0);
+    zjob_queues_t *queues = zjob_manager_queues (manager);
+    zjob_error_t err;
+    cr_assert_eq (zjob_queues_limit (queues, "w", ZJOB_QUEUE_CONCURRENCY_MAX + 1, -1, -1, &err),
+                  -1);
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    cr_assert_eq (zjob_queues_limit (queues, "w", -1, ZJOB_QUEUE_RATE_MAX * 2, -1, &err), -1);
+    cr_assert_eq (zjob_queues_limit (queues, "w", -1, 1, 0.5, &err), -1);
+    cr_assert_eq (zjob_queues_limit (queues, "bad name", 1, -1, -1, &err), -1);
+    cr_assert_eq (zjob_queues_pause (queues, "", true, &err), -1);
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    cr_assert_not (zjob_queues_active (queues), "nothing was set");
+    zjob_manager_destroy (&manager);
+}
+
+Test (queues, config_defaults)
+{
+    zjob_queue_defaults_t defaults [] = { { "video", 1, 0, 0 }, { "mail", 0, 2.0, 0 } };
+    zjob_manager_config_t config = { .queues = defaults, .queue_count = 2 };
+    zjob_error_t err;
+    zjob_store_t *store = zjob_store_memory_new ();
+    zjob_manager_t *manager = zjob_manager_new (&store, &config, &err);
+    cr_assert_not_null (manager, "%s", err.text);
+    zjob_queues_t *queues = zjob_manager_queues (manager);
+    zjob_queue_settings_t settings;
+    cr_assert (zjob_queues_get (queues, "video", &settings));
+    cr_assert_eq (settings.concurrency, 1);
+    cr_assert (zjob_queues_get (queues, "mail", &settings));
+    cr_assert_float_eq (settings.burst, 2.0, 1e-9, "burst defaults to the rate");
+    s_create_many (manager, "video", 3);
+    cr_assert_eq (s_take_all (manager, "video", NULL, 8), 1);
+    //  Cleared by hand: the config's default no longer applies
+    cr_assert_eq (zjob_queues_limit (queues, "video", 0, -1, -1, &err), 1);
+    cr_assert_eq (s_take_all (manager, "video", NULL, 8), 2);
+    zjob_manager_destroy (&manager);
+}
