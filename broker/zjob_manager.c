@@ -429,14 +429,6 @@ s_released (zjob_job_t *job, int64_t now, void *arg)
 }
 
 
-//  The running jobs of a workflow, for its concurrency limit (zjob_queues)
-static size_t
-s_running (const char *workflow, void *arg)
-{
-    return zjob_tally_count (((zjob_manager_t *) arg)->tally, workflow, ZJOB_RUNNING);
-}
-
-
 //  --------------------------------------------------------------------------
 //  Create a manager over store, taking ownership of it, and rebuild the
 //  queues from it. Returns NULL with err filled if recovery fails.
@@ -477,7 +469,7 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     zhashx_set_destructor (self->earlier, s_free_destroy);
     zhashx_set_destructor (self->provisional, s_free_destroy);
     self->queues = zjob_queues_new (self->store, config ? config->queues : NULL,
-                                    config ? config->queue_count : 0, s_running, self);
+                                    config ? config->queue_count : 0, zjob_mgr_running, self);
     if (!self->queues) {
         zjob_error_set (err, ZJOB_INTERNAL, "queue controls: out of memory");
         zjob_manager_destroy (&self);
@@ -489,14 +481,6 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     else
         zjob_expiry_sort (self->expiry);
     return self;
-}
-
-
-zjob_queues_t *
-zjob_manager_queues (zjob_manager_t *self)
-{
-    assert (self);
-    return self->queues;
 }
 
 
@@ -915,13 +899,6 @@ zjob_manager_seq (zjob_manager_t *self)
     return zjob_queue_seq (self->queue);
 }
 
-//  The queue controls' say on a workflow with ready jobs (zjob_queues.h)
-static bool
-s_gate (const char *workflow, void *arg)
-{
-    return zjob_queues_check (((zjob_manager_t *) arg)->queues, workflow) == ZJOB_HELD_NONE;
-}
-
 //  The best job for the worker, if it was enqueued at or before max_seq
 static zjob_job_t *
 s_take (zjob_manager_t *self, const char *const *workflows, size_t count,
@@ -935,7 +912,7 @@ s_take (zjob_manager_t *self, const char *const *workflows, size_t count,
         return NULL;
     //  A workflow paused, at its concurrency or out of tokens is passed
     //  over: one check per workflow considered, never a walk of its jobs
-    zjob_queue_gate_fn *gate = zjob_queues_active (self->queues) ? s_gate : NULL;
+    zjob_queue_gate_fn *gate = zjob_queues_active (self->queues) ? zjob_mgr_queue_gate : NULL;
     zjob_job_t *best = zjob_queue_best_if (self->queue, workflows, count, gate, self);
     if (best && zhashx_size (self->avoid) && zjob_mgr_avoided (self, best, worker_id)) {
         //  This worker still has a timed-out attempt of it: the next best

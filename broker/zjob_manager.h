@@ -629,6 +629,15 @@ zjob_manager_reclaimable (zjob_manager_t *self);
 zjob_queues_t *
 zjob_manager_queues (zjob_manager_t *self);
 
+//  What holds workflow's ready jobs back now (ZJOB_HELD_NONE if it has
+//  none ready, or nothing holds them). O(1).
+zjob_held_t
+zjob_manager_held_back (zjob_manager_t *self, const char *workflow);
+
+//  The stored jobs of workflow in status; O(1).
+size_t
+zjob_manager_workflow_count (zjob_manager_t *self, const char *workflow, zjob_status_t status);
+
 //  The store underneath (borrowed), for stats.
 zjob_store_t *
 zjob_manager_store (zjob_manager_t *self);

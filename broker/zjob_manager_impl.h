@@ -106,6 +106,13 @@ void
 zjob_mgr_notify (zjob_manager_t *self, zjob_event_t event, const zjob_job_t *job,
                  zjob_status_t old_status);
 
+//  zjob_manager_queues.c, for zjob_manager.c: the running jobs of a
+//  workflow (zjob_queues_running_fn), and take's gate (zjob_queue_gate_fn)
+size_t
+zjob_mgr_running (const char *workflow, void *arg);
+bool
+zjob_mgr_queue_gate (const char *workflow, void *arg);
+
 //  zjob_manager_failure.c, for zjob_manager.c
 int
 zjob_mgr_failure_init (zjob_manager_t *self, const zjob_manager_config_t *config);

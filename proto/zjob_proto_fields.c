@@ -205,6 +205,8 @@ static const zjob_field_t s_stats_ok [] = {
     { "retrying", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "dead", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "held_by_limit", F_BOOL, OPT, 0, 0, NULL },
+    { "held", F_MAP, OPT, 0, 0, NULL },  //  workflow -> "paused" | "concurrency" | "rate"
+    { "paused_queues", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "rates", F_MAP, REQ, 0, 0, NULL },
     { "rate_window_ms", F_UINT, REQ, 0, TIME_MAX, NULL },
     { "uptime_ms", F_UINT, REQ, 0, TIME_MAX, NULL },
