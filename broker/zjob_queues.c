@@ -53,6 +53,7 @@ struct _zjob_queues_t {
     size_t starved_count;
     size_t starved_max;
     bool kick;         //  A resume or a raised limit since the last refill
+    bool load_failed;  //  Out of memory loading the records
     zhashx_t *unique;  //  unique key -> job id (non-terminal jobs)
 };
 
@@ -161,7 +162,7 @@ s_unstarve (zjob_queues_t *self, s_entry_t *entry)
 //  --------------------------------------------------------------------------
 //  Records: {p: paused, c: concurrency, r: rate, b: burst}
 
-#ifdef ZJOB_STORE_RECORD_MAX
+#ifdef ZJOB_RECORD_MAX
 //  Decode a record into entry's settings; unknown keys are skipped, a bad
 //  record is logged and ignored (the defaults stand)
 static void
@@ -212,8 +213,10 @@ s_load_one (const char *name, const uint8_t *data, size_t size, void *arg)
     if (!zjob_name_valid (name))
         return 0;
     s_entry_t *entry = s_require (self, name);
-    if (!entry)
+    if (!entry) {
+        self->load_failed = true;
         return -1;
+    }
     //  The record overrides the config's defaults wholesale
     entry->paused = false;
     entry->concurrency = 0;
@@ -231,7 +234,7 @@ static int
 s_save (zjob_queues_t *self, s_entry_t *entry, zjob_error_t *err)
 {
     bool empty = !entry->paused && !entry->concurrency && entry->rate <= 0 && entry->burst <= 0;
-#ifdef ZJOB_STORE_RECORD_MAX
+#ifdef ZJOB_RECORD_MAX
     if (empty && !entry->defaulted) {
         if (entry->recorded
             && zjob_store_record_remove (self->store, S_RECORD_KIND, entry->workflow, err)
@@ -314,8 +317,10 @@ zjob_queues_new (zjob_store_t *store, const zjob_queue_defaults_t *defaults, siz
         entry->burst = item->burst > 0 ? item->burst : 0;
         entry->tokens = s_burst (entry);
     }
-#ifdef ZJOB_STORE_RECORD_MAX
-    if (store && zjob_store_record_each (store, S_RECORD_KIND, s_load_one, self) < 0) {
+#ifdef ZJOB_RECORD_MAX
+    if (store)
+        zjob_store_record_each (store, S_RECORD_KIND, s_load_one, self);
+    if (self->load_failed) {
         zjob_queues_destroy (&self);
         return NULL;
     }
