@@ -161,6 +161,12 @@ zjob_msg_specs (zjob_msg_t *self, size_t *count_p)
     return self ? self->specs : NULL;
 }
 
+const msgpack_object *
+zjob_msg_submit_batch (zjob_msg_t *self)
+{
+    return self && self->command == ZJOB_CMD_SUBMIT ? self->batch : NULL;
+}
+
 bool
 zjob_msg_auto_start (zjob_msg_t *self)
 {
