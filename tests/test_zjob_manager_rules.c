@@ -185,8 +185,10 @@ Test (manager, workflow_counts_follow_every_operation, .fini = s_tmpdir_fini)
     cr_assert_gt (reopened, 2);
     cr_assert_gt (cleaned, 0);
     //  Every status was reached on the way
+    //  (but waiting, which only a job with parents reaches: test_zjob_deps)
     for (int status = 0; status < ZJOB_STATUS_COUNT; status++)
-        cr_assert (reached [status], "no job was %s", zjob_status_name ((zjob_status_t) status));
+        cr_assert (reached [status] || status == ZJOB_WAITING, "no job was %s",
+                   zjob_status_name ((zjob_status_t) status));
 
     //  A workflow whose last job goes is dropped
     for (size_t index = 0; index < id_count; index++)
@@ -272,13 +274,13 @@ Test (manager, cleanup_only_old_terminal_jobs)
         cr_assert_geq (zjob_manager_status (manager, ids [status][0], NULL), 0,
                        "recent %s job", zjob_status_name (status));
     }
-    cr_assert_eq (zjob_store_count (zjob_manager_store (manager)), 11);
+    cr_assert_eq (zjob_store_count (zjob_manager_store (manager)), 2 * ZJOB_STATUS_COUNT - 3);
     s_assert_counts (manager);
 
     //  Nothing more to do now; an hour later the rest of the terminal jobs go
     cr_assert_eq (zjob_manager_cleanup (manager, now, &err), 0);
     cr_assert_eq (zjob_manager_cleanup (manager, now + 3600 * 1000, &err), 3);
-    cr_assert_eq (zjob_store_count (zjob_manager_store (manager)), 8);
+    cr_assert_eq (zjob_store_count (zjob_manager_store (manager)), 2 * ZJOB_STATUS_COUNT - 6);
     size_t counts [ZJOB_STATUS_COUNT];
     zjob_manager_counts (manager, counts);
     cr_assert_eq (counts [ZJOB_COMPLETED] + counts [ZJOB_FAILED] + counts [ZJOB_CANCELLED], 0);
