@@ -884,8 +884,7 @@ Test (workflow, bad_values_are_refused_naming_the_field)
         zjob_id_new (ids [i]);
         many [i] = ids [i];
     }
-    spec = (zjob_spec_t){ .workflow_id = "wf", .depends_on = many,
-                          .depends_on_count = ZJOB_PARENTS_MAX + 1 };
+    spec = (zjob_spec_t){ .workflow_id = "wf", .depends_on = many, .depends_on_count = ZJOB_PARENTS_MAX + 1 };
     s_expect_spec_refused (&spec, ZJOB_TOO_LARGE, "depends_on: 65 parents, at most 64");
     spec.depends_on_count = ZJOB_PARENTS_MAX;
     zjob_job_t *job = zjob_job_new (&spec, NULL);
@@ -903,8 +902,7 @@ Test (workflow, bad_values_are_refused_naming_the_field)
     s_expect_spec_refused (&spec, ZJOB_BAD_REQUEST, "depends_on: no array");
 
     const uint32_t positions [] = { 0 };
-    spec = (zjob_spec_t){ .workflow_id = "wf", .depends_on_index = positions,
-                          .depends_on_index_count = 1 };
+    spec = (zjob_spec_t){ .workflow_id = "wf", .depends_on_index = positions, .depends_on_index_count = 1 };
     s_expect_spec_refused (&spec, ZJOB_BAD_REQUEST, "depends_on: positions must be resolved");
 
     spec = (zjob_spec_t){ .workflow_id = "wf", .on_parent_failure = (zjob_on_parent_t) 3 };

@@ -76,8 +76,7 @@ Test (codec, workflow_fields_round_trip)
     zjob_job_destroy (&copy);
     zjob_job_destroy (&plain);
     //  on_parent_failure fail is the default: not written, read back
-    zjob_spec_t spec = { .workflow_id = "wf", .depends_on = (const char *const []){ S_PARENT_A },
-                         .depends_on_count = 1, .on_parent_failure = ZJOB_ON_PARENT_CANCEL };
+    zjob_spec_t spec = { .workflow_id = "wf", .depends_on = (const char *const []){ S_PARENT_A }, .depends_on_count = 1, .on_parent_failure = ZJOB_ON_PARENT_CANCEL };
     zjob_job_destroy (&job);
     job = zjob_job_new (&spec, NULL);
     copy = s_round_trip (job, NULL);

@@ -540,10 +540,7 @@ Test (zjob_json, job_workflow_fields)
     zjob_job_destroy (&plain);
 
     const char *parents [] = { "0000000000000000000A", "0000000000000000000B" };
-    zjob_spec_t spec = { .workflow_id = "w", .depends_on = parents, .depends_on_count = 2,
-                         .on_parent_failure = ZJOB_ON_PARENT_CANCEL, .batch_id = "b1",
-                         .template_name = "t1", .schedule_id = "s1",
-                         .scheduled_for = 1700000000000, .unique_key = "u1" };
+    zjob_spec_t spec = { .workflow_id = "w", .depends_on = parents, .depends_on_count = 2, .on_parent_failure = ZJOB_ON_PARENT_CANCEL, .batch_id = "b1", .template_name = "t1", .schedule_id = "s1", .scheduled_for = 1700000000000, .unique_key = "u1" };
     zjob_error_t err;
     zjob_job_t *job = zjob_job_new (&spec, &err);
     cr_assert_not_null (job, "%s", err.text);

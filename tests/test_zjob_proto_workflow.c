@@ -21,11 +21,10 @@ Test (proto_workflow, submit_workflow_keys_round_trip)
     const uint32_t positions [] = { 0 };
     zjob_spec_t specs [2] = {
         { .workflow_id = "extract", .priority = ZJOB_PRIORITY_UNSET, .unique_key = "x:1" },
-        { .template_name = "load", .priority = ZJOB_PRIORITY_UNSET, .depends_on = ids,
-          .depends_on_count = 2, .depends_on_index = positions, .depends_on_index_count = 1,
-          .on_parent_failure = ZJOB_ON_PARENT_CANCEL, .batch_id = "nightly",
+        { .template_name = "load", .priority = ZJOB_PRIORITY_UNSET, .depends_on = ids, .depends_on_count = 2, .depends_on_index = positions, .depends_on_index_count = 1, .on_parent_failure = ZJOB_ON_PARENT_CANCEL, .batch_id = "nightly",
           //  The broker's own: never sent
-          .schedule_id = "every-night", .scheduled_for = 5 },
+          .schedule_id = "every-night",
+          .scheduled_for = 5 },
     };
     zjob_msg_begin (b, ZJOB_CMD_SUBMIT, 1);
     zjob_msg_add_specs (b, "jobs", specs, 2);
@@ -59,8 +58,7 @@ Test (proto_workflow, submit_workflow_keys_round_trip)
     zjob_msg_destroy (&msg);
 
     //  The ids alone make a job (positions are the broker's to resolve)
-    zjob_spec_t one = { .workflow_id = "w", .priority = ZJOB_PRIORITY_UNSET, .depends_on = ids,
-                        .depends_on_count = 2, .on_parent_failure = ZJOB_ON_PARENT_RUN };
+    zjob_spec_t one = { .workflow_id = "w", .priority = ZJOB_PRIORITY_UNSET, .depends_on = ids, .depends_on_count = 2, .on_parent_failure = ZJOB_ON_PARENT_RUN };
     zjob_msg_begin (b, ZJOB_CMD_SUBMIT, 2);
     zjob_msg_add_specs (b, "jobs", &one, 1);
     msg = s_decode (s_end (b), ZJOB_ROUTE_CLIENT_BROKER);
@@ -189,8 +187,7 @@ Test (proto_workflow, bad_spec_keys_are_refused_naming_the_spec)
 Test (proto_workflow, filter_workflow_keys)
 {
     zjob_msg_builder_t *b = zjob_msg_builder_new ();
-    zjob_query_t sent = { .filter = { .status_mask = 1u << ZJOB_WAITING, .batch_id = "nightly",
-                                      .waiting_on = S_ID_A, .schedule_id = "every-night" } };
+    zjob_query_t sent = { .filter = { .status_mask = 1u << ZJOB_WAITING, .batch_id = "nightly", .waiting_on = S_ID_A, .schedule_id = "every-night" } };
     zjob_msg_begin (b, ZJOB_CMD_LIST, 1);
     zjob_msg_add_query (b, &sent);
     zjob_msg_t *msg = s_decode (s_end (b), ZJOB_ROUTE_CLIENT_BROKER);

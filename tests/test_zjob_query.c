@@ -267,8 +267,7 @@ Test (filter_validate, refuses_bad_fields)
 Test (filter_match, batch_schedule_and_waiting_on)
 {
     const char *parents [] = { "0000000000000000000A", "0000000000000000000B" };
-    zjob_spec_t spec = { .workflow_id = "w", .depends_on = parents, .depends_on_count = 2,
-                         .batch_id = "b1", .schedule_id = "nightly" };
+    zjob_spec_t spec = { .workflow_id = "w", .depends_on = parents, .depends_on_count = 2, .batch_id = "b1", .schedule_id = "nightly" };
     zjob_error_t err;
     zjob_job_t *child = zjob_job_new (&spec, &err);
     cr_assert_not_null (child, "%s", err.text);
@@ -296,8 +295,7 @@ Test (filter_match, batch_schedule_and_waiting_on)
     cr_assert_not (zjob_filter_match (&filter, child), "not its own parent");
 
     //  Together, and with a status
-    filter = (zjob_filter_t){ .status_mask = 1u << ZJOB_WAITING, .batch_id = "b1",
-                              .waiting_on = "0000000000000000000A", .schedule_id = "nightly" };
+    filter = (zjob_filter_t){ .status_mask = 1u << ZJOB_WAITING, .batch_id = "b1", .waiting_on = "0000000000000000000A", .schedule_id = "nightly" };
     cr_assert (zjob_filter_match (&filter, child));
     cr_assert_eq (zjob_filter_validate (&filter, &err), 0, "%s", err.text);
     filter.status_mask = 1u << ZJOB_QUEUED;
