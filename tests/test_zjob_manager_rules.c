@@ -1004,3 +1004,47 @@ Test (manager, submit_key_reused_with_other_inputs_is_a_conflict)
     zjob_job_destroy (&jobs [0]);
     zjob_manager_destroy (&manager);
 }
+
+
+//  --------------------------------------------------------------------------
+//  Workflow filters
+
+//  A listing owns its filter's workflow strings: the request that carried
+//  them is gone before the listing's steps run
+Test (manager, listing_owns_the_workflow_filter_strings)
+{
+    zjob_store_t *store = zjob_store_memory_new ();
+    const char *parents [] = { "0000000000000000000A" };
+    for (int index = 0; index < 3; index++) {
+        zjob_spec_t spec = { .workflow_id = "w", .batch_id = index < 2 ? "b1" : NULL, .depends_on = parents, .depends_on_count = index == 1, .schedule_id = "nightly" };
+        zjob_error_t err;
+        zjob_job_t *job = zjob_job_new (&spec, &err);
+        cr_assert_not_null (job, "%s", err.text);
+        cr_assert_eq (zjob_store_put (store, job, &err), 0, "%s", err.text);
+        zjob_job_destroy (&job);
+    }
+    char *batch = strdup ("b1"), *waiting_on = strdup (parents [0]), *schedule = strdup ("nightly");
+    zjob_query_t query = { .filter = { .batch_id = batch, .waiting_on = waiting_on, .schedule_id = schedule } };
+    zjob_error_t err;
+    zjob_listing_t *listing = zjob_listing_new (&query, &err);
+    cr_assert_not_null (listing, "%s", err.text);
+    memset (batch, 'x', 2);
+    memset (waiting_on, 'x', ZJOB_ID_LEN);
+    memset (schedule, 'x', 7);
+    free (batch);
+    free (waiting_on);
+    free (schedule);
+    int rc;
+    while ((rc = zjob_listing_step (listing, store, 100, &err)) == 0)
+        ;
+    cr_assert_eq (rc, 1, "%s", err.text);
+    zjob_job_t **jobs;
+    size_t count, total;
+    cr_assert_eq (zjob_listing_take (listing, &jobs, &count, &total, &err), 0, "%s", err.text);
+    cr_assert_eq (count, 1, "the batch's job waiting on the parent");
+    cr_assert_str_eq (zjob_job_batch (jobs [0]), "b1");
+    zjob_job_destroy (&jobs [0]);
+    free (jobs);
+    zjob_listing_destroy (&listing);
+    zjob_store_destroy (&store);
+}
