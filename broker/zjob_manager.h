@@ -638,7 +638,10 @@ zjob_manager_held_back (zjob_manager_t *self, const char *workflow);
 size_t
 zjob_manager_workflow_count (zjob_manager_t *self, const char *workflow, zjob_status_t status);
 
-//  The store underneath (borrowed), for stats.
+//  The store underneath (borrowed), for stats, walks and its named
+//  records (templates, schedules, batches, queue settings:
+//  zjob_store_record_*), which the feature modules keep there directly.
+//  Jobs change only through the manager.
 zjob_store_t *
 zjob_manager_store (zjob_manager_t *self);
 
