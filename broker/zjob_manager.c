@@ -146,16 +146,13 @@ zjob_mgr_notify (zjob_manager_t *self, zjob_event_t event, const zjob_job_t *job
 void
 zjob_mgr_after_change (zjob_manager_t *self, zjob_job_t *job, zjob_status_t old_status)
 {
-    (void) self;
-    (void) job;
-    (void) old_status;
+    zjob_queues_changed (self->queues, job, (int) old_status);
 }
 
 void
 zjob_mgr_after_delete (zjob_manager_t *self, zjob_job_t *job)
 {
-    (void) self;
-    (void) job;
+    zjob_queues_deleted (self->queues, job);
 }
 
 
@@ -425,6 +422,7 @@ s_recovered (zjob_job_t *job, void *arg)
 {
     zjob_manager_t *self = (zjob_manager_t *) arg;
     s_key_add (self, job);
+    zjob_queues_unique_add (self->queues, job);
     zjob_mgr_intern (self, job);
     if (zjob_status_terminal ((zjob_status_t) job->status)) {
         if (zjob_expiry_reserve (self->expiry, 1))
@@ -588,6 +586,7 @@ s_job_created (zjob_manager_t *self, zjob_job_t *job)
         zsys_error ("zjob_manager: out of memory queueing job %s", job->id);
     zjob_tally_move (self->tally, job, -1, job->status);
     s_key_add (self, job);
+    zjob_queues_unique_add (self->queues, job);
     zjob_mgr_notify (self, ZJOB_EVENT_STATUS, job, ZJOB_CREATED);
 }
 

@@ -472,6 +472,17 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
                      bool auto_start, zjob_job_t **jobs, uint64_t *existing,
                      size_t *existing_count_p, zjob_error_t *err);
 
+//  SUBMIT's unique keys (zjob_manager_submit's step 2), over count specs
+//  that skip does not already answer: a spec whose unique_key a
+//  non-terminal job holds is answered by it (jobs [i] a new reference,
+//  skip [i] true); one whose key an earlier spec of the batch gives is
+//  answered by that spec's job (skip [i] true, first [i] its index + 1).
+//  Idempotency comes first: a skipped spec's key is not looked at.
+//  0, or -1 with err filled (out of memory).
+int
+zjob_manager_unique_step (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                          zjob_job_t **jobs, bool *skip, size_t *first, zjob_error_t *err);
+
 //  What zjob_manager_worker_lost did
 #define ZJOB_LOST_REQUEUED 1  //  The job is queued again (or paused, let go)
 #define ZJOB_LOST_FAILED 2    //  Failed for good, kind "worker_lost"

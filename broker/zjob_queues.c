@@ -596,3 +596,74 @@ zjob_queues_each (zjob_queues_t *self, zjob_queues_fn *fn, void *arg)
     }
     return visited;
 }
+
+
+//  --------------------------------------------------------------------------
+//  Unique keys: key -> id of the non-terminal job that holds it. Only
+//  jobs submitted with a unique key have an entry, so the index costs
+//  nothing to the others.
+
+bool
+zjob_queues_unique_find (zjob_queues_t *self, const char *key, char *id)
+{
+    assert (self && id);
+    const char *held = key && zhashx_size (self->unique)
+        ? (const char *) zhashx_lookup (self->unique, key)
+        : NULL;
+    if (held)
+        snprintf (id, ZJOB_ID_LEN + 1, "%s", held);
+    return held != NULL;
+}
+
+void
+zjob_queues_unique_add (zjob_queues_t *self, const zjob_job_t *job)
+{
+    assert (self && job);
+    const char *key = zjob_job_unique_key (job);
+    if (!key || zjob_status_terminal ((zjob_status_t) job->status))
+        return;
+    //  A key already held stays with its job (zhashx_insert refuses it)
+    if (zhashx_insert (self->unique, key, (void *) job->id) == -1
+        && !zhashx_lookup (self->unique, key))
+        zsys_error ("zjob_queues: out of memory indexing the unique key of job %s", job->id);
+}
+
+//  Forget key if job id holds it
+static void
+s_unique_forget (zjob_queues_t *self, const char *key, const char *id)
+{
+    const char *held = (const char *) zhashx_lookup (self->unique, key);
+    if (held && streq (held, id))
+        zhashx_delete (self->unique, key);
+}
+
+void
+zjob_queues_changed (zjob_queues_t *self, const zjob_job_t *job, int old_status)
+{
+    assert (self && job);
+    const char *key = zjob_job_unique_key (job);
+    if (!key)
+        return;
+    bool was = old_status >= 0 && zjob_status_terminal ((zjob_status_t) old_status);
+    bool is = zjob_status_terminal ((zjob_status_t) job->status);
+    if (is && !was)
+        s_unique_forget (self, key, job->id);
+    else if (was && !is)
+        zjob_queues_unique_add (self, job);  //  A re-run takes its key back if free
+}
+
+void
+zjob_queues_deleted (zjob_queues_t *self, const zjob_job_t *job)
+{
+    assert (self && job);
+    const char *key = zjob_job_unique_key (job);
+    if (key)
+        s_unique_forget (self, key, job->id);
+}
+
+size_t
+zjob_queues_unique_size (zjob_queues_t *self)
+{
+    assert (self);
+    return zhashx_size (self->unique);
+}

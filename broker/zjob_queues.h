@@ -34,7 +34,7 @@
     SUBMIT answers a spec with a key in use by that job, as idempotency
     does. The index forgets a key when its job becomes terminal or is
     deleted (the manager's hooks call zjob_queues_changed and
-    zjob_queues_deleted), and is rebuilt at recovery (zjob_queues_recovered
+    zjob_queues_deleted), and is rebuilt at recovery (zjob_queues_unique_add
     for each stored job).
     ========================================================================= */
 
@@ -174,7 +174,7 @@ zjob_queues_unique_find (zjob_queues_t *self, const char *key, char *id);
 //  A job was created or recovered: index its unique key if it has one and
 //  is not terminal (a key already held by another job stays with it).
 void
-zjob_queues_recovered (zjob_queues_t *self, const zjob_job_t *job);
+zjob_queues_unique_add (zjob_queues_t *self, const zjob_job_t *job);
 
 //  job changed status from old_status: a terminal job frees its key, a
 //  re-run takes it back if free.
