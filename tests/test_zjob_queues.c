@@ -201,3 +201,148 @@ Test (queues, config_defaults)
     cr_assert_eq (s_take_all (manager, "video", NULL, 8), 2);
     zjob_manager_destroy (&manager);
 }
+
+Test (queues, settings_survive_a_restart_on_the_file_store, .fini = s_tmpdir_fini)
+{
+    s_dir = s_tmpdir ();
+    zjob_manager_t *manager = s_manager_over (s_file_store (s_dir), 0);
+    zjob_queues_t *queues = zjob_manager_queues (manager);
+    zjob_error_t err;
+    cr_assert_eq (zjob_queues_pause (queues, "slow", true, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_queues_limit (queues, "fast", 4, 2.5, 0, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_queues_limit (queues, "gone", 1, -1, -1, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_queues_limit (queues, "gone", 0, -1, -1, &err), 1, "%s", err.text);
+    s_create_many (manager, "slow", 2);
+    cr_assert_eq (zjob_manager_sync (manager, &err), 0, "%s", err.text);
+    //  No clean shutdown: the store is reopened from what the sync wrote
+    zjob_manager_destroy (&manager);
+    manager = s_manager_over (s_file_store (s_dir), 0);
+    queues = zjob_manager_queues (manager);
+    zjob_queue_settings_t settings;
+    cr_assert (zjob_queues_get (queues, "slow", &settings));
+    cr_assert (settings.paused);
+    cr_assert_eq (zjob_queues_paused (queues), 1);
+    cr_assert (zjob_queues_get (queues, "fast", &settings));
+    cr_assert_eq (settings.concurrency, 4);
+    cr_assert_float_eq (settings.rate, 2.5, 1e-9);
+    cr_assert_float_eq (settings.burst, 2.5, 1e-9, "the default burst");
+    cr_assert_not (zjob_queues_get (queues, "gone", &settings), "a cleared queue is forgotten");
+    cr_assert_eq (s_take_all (manager, "slow", NULL, 8), 0, "still paused");
+    cr_assert_eq (zjob_queues_pause (queues, "slow", false, &err), 1);
+    cr_assert_eq (s_take_all (manager, "slow", NULL, 8), 2);
+    zjob_manager_destroy (&manager);
+}
+
+//  --------------------------------------------------------------------------
+//  Unique keys
+
+static int
+s_submit_unique (zjob_manager_t *manager, const char *workflow, const char *unique,
+                 const char *idempotency, char *id, bool *existing)
+{
+    zjob_spec_t spec = s_spec (workflow, ZJOB_PRIORITY_MEDIUM);
+    spec.unique_key = unique;
+    spec.idempotency_key = idempotency;
+    zjob_job_t *job = NULL;
+    uint64_t found [1];
+    size_t found_count = 0;
+    zjob_error_t err;
+    int rc = zjob_manager_submit (manager, &spec, 1, true, &job, found, &found_count, &err);
+    cr_assert_geq (rc, 0, "%s", err.text);
+    strcpy (id, job->id);
+    *existing = found_count == 1;
+    zjob_job_destroy (&job);
+    return rc;
+}
+
+Test (queues, unique_second_submit_answers_the_first)
+{
+    zjob_manager_t *manager = s_manager (0);
+    char first [ZJOB_ID_LEN + 1], second [ZJOB_ID_LEN + 1];
+    bool existing;
+    cr_assert_eq (s_submit_unique (manager, "report", "daily", NULL, first, &existing), 1);
+    cr_assert_not (existing);
+    cr_assert_eq (s_submit_unique (manager, "report", "daily", NULL, second, &existing), 0);
+    cr_assert (existing, "listed in existing");
+    cr_assert_str_eq (first, second);
+    cr_assert_eq (zjob_manager_stored (manager), 1);
+    //  Running still holds the key
+    zjob_job_t *job = zjob_manager_take (manager, NULL, 0, "w1");
+    cr_assert_not_null (job);
+    cr_assert_eq (s_submit_unique (manager, "report", "daily", NULL, second, &existing), 0);
+    cr_assert_str_eq (first, second);
+    //  Terminal: the key is free, a new job is made
+    zjob_error_t err;
+    cr_assert_eq (zjob_manager_complete (manager, job->id, "w1", s_outputs, sizeof (s_outputs),
+                                         &err),
+                  0, "%s", err.text);
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_queues_unique_size (zjob_manager_queues (manager)), 0);
+    cr_assert_eq (s_submit_unique (manager, "report", "daily", NULL, second, &existing), 1);
+    cr_assert_str_neq (first, second);
+    //  Deleted: free too
+    cr_assert_eq (zjob_manager_delete (manager, second, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_queues_unique_size (zjob_manager_queues (manager)), 0);
+    zjob_manager_destroy (&manager);
+}
+
+Test (queues, unique_twice_in_one_submit_makes_one_job)
+{
+    zjob_manager_t *manager = s_manager (0);
+    zjob_spec_t specs [3] = { s_spec ("a", ZJOB_PRIORITY_MEDIUM),
+                              s_spec ("a", ZJOB_PRIORITY_MEDIUM),
+                              s_spec ("a", ZJOB_PRIORITY_MEDIUM) };
+    specs [0].unique_key = "k";
+    specs [2].unique_key = "k";
+    zjob_job_t *jobs [3] = { NULL };
+    uint64_t existing [3];
+    size_t existing_count = 0;
+    zjob_error_t err;
+    int created = zjob_manager_submit (manager, specs, 3, true, jobs, existing,
+                                       &existing_count, &err);
+    cr_assert_eq (created, 2, "%s", err.text);
+    cr_assert_eq (existing_count, 1);
+    cr_assert_eq (existing [0], 2);
+    cr_assert_str_eq (jobs [0]->id, jobs [2]->id);
+    cr_assert_str_neq (jobs [0]->id, jobs [1]->id);
+    for (int index = 0; index < 3; index++)
+        zjob_job_destroy (&jobs [index]);
+    zjob_manager_destroy (&manager);
+}
+
+Test (queues, idempotency_is_checked_first)
+{
+    zjob_manager_t *manager = s_manager (0);
+    char first [ZJOB_ID_LEN + 1], second [ZJOB_ID_LEN + 1], third [ZJOB_ID_LEN + 1];
+    bool existing;
+    cr_assert_eq (s_submit_unique (manager, "a", "u1", "i1", first, &existing), 1);
+    //  Same idempotency key, another unique key: idempotency answers
+    cr_assert_eq (s_submit_unique (manager, "a", "u2", "i1", second, &existing), 0);
+    cr_assert_str_eq (first, second);
+    //  Another idempotency key, the unique key in use: unique answers
+    cr_assert_eq (s_submit_unique (manager, "a", "u1", "i2", third, &existing), 0);
+    cr_assert_str_eq (first, third);
+    zjob_manager_destroy (&manager);
+}
+
+Test (queues, recovery_rebuilds_the_unique_index, .fini = s_tmpdir_fini)
+{
+    s_dir = s_tmpdir ();
+    zjob_manager_t *manager = s_manager_over (s_file_store (s_dir), 0);
+    char active [ZJOB_ID_LEN + 1], done [ZJOB_ID_LEN + 1], id [ZJOB_ID_LEN + 1];
+    bool existing;
+    s_submit_unique (manager, "a", "done", NULL, done, &existing);
+    zjob_error_t err;
+    cr_assert_eq (zjob_manager_cancel (manager, done, &err), 0, "%s", err.text);
+    s_submit_unique (manager, "a", "active", NULL, active, &existing);
+    cr_assert_eq (zjob_manager_sync (manager, &err), 0, "%s", err.text);
+    zjob_manager_destroy (&manager);
+
+    manager = s_manager_over (s_file_store (s_dir), 0);
+    cr_assert_eq (zjob_queues_unique_size (zjob_manager_queues (manager)), 1);
+    cr_assert_eq (s_submit_unique (manager, "a", "active", NULL, id, &existing), 0);
+    cr_assert_str_eq (id, active, "the active job still holds its key");
+    cr_assert_eq (s_submit_unique (manager, "a", "done", NULL, id, &existing), 1);
+    cr_assert_str_neq (id, done, "a cancelled job's key is free");
+    zjob_manager_destroy (&manager);
+}
