@@ -8,6 +8,8 @@
 
 #include "helper_zjob_manager.h"
 #include "zjob_queues.h"
+#include "zjob_proto.h"
+#include "zjob_queue_cmd.h"
 
 static int64_t s_fake_now = 1000000;
 
@@ -344,5 +346,96 @@ Test (queues, recovery_rebuilds_the_unique_index, .fini = s_tmpdir_fini)
     cr_assert_str_eq (id, active, "the active job still holds its key");
     cr_assert_eq (s_submit_unique (manager, "a", "done", NULL, id, &existing), 1);
     cr_assert_str_neq (id, done, "a cancelled job's key is free");
+    zjob_manager_destroy (&manager);
+}
+
+//  --------------------------------------------------------------------------
+//  The OK to QUEUE: built by proto, read back by libzjob's reader
+
+Test (queues, reply_builder_and_reader)
+{
+    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
+    zjob_msg_begin (builder, ZJOB_CMD_OK, 7);
+    zjob_queue_info_t sent [] = { { "resize", true, 2, 5.5, 10, 7, 2, "paused" },
+                                  { "thumbnail", false, 0, 0, 0, 1, 0, NULL } };
+    zjob_msg_add_queues (builder, sent, 2);
+    zjob_error_t err;
+    zframe_t *frame = zjob_msg_end (builder, &err);
+    cr_assert_not_null (frame, "%s", err.text);
+    zjob_msg_t *msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                       ZJOB_ROUTE_BROKER_CLIENT, &err);
+    cr_assert_not_null (msg, "%s", err.text);
+    cr_assert_eq (zjob_msg_check_reply (msg, ZJOB_CMD_QUEUE, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_msg_queue_count (msg), 2);
+    zjob_queue_info_t got;
+    cr_assert (zjob_msg_queue (msg, 0, &got));
+    cr_assert_str_eq (got.workflow_id, "resize");
+    cr_assert (got.paused);
+    cr_assert_eq (got.concurrency, 2);
+    cr_assert_float_eq (got.rate, 5.5, 1e-9);
+    cr_assert_float_eq (got.burst, 10, 1e-9);
+    cr_assert_eq (got.queued, 7);
+    cr_assert_eq (got.running, 2);
+    cr_assert_str_eq (got.held_by, "paused");
+    cr_assert (zjob_msg_queue (msg, 1, &got));
+    cr_assert_str_eq (got.workflow_id, "thumbnail");
+    cr_assert_null (got.held_by);
+    cr_assert_not (zjob_msg_queue (msg, 2, &got), "no third");
+    zjob_msg_destroy (&msg);
+    zframe_destroy (&frame);
+    zjob_msg_builder_destroy (&builder);
+}
+
+//  A QUEUE request through the handler: what it returns, and err
+static int
+s_queue_request (zjob_manager_t *manager, const char *op, const char *workflow,
+                 int64_t concurrency, zjob_error_t *err)
+{
+    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
+    zjob_msg_begin (builder, ZJOB_CMD_QUEUE, 9);
+    zjob_msg_add_str (builder, "op", op);
+    if (workflow)
+        zjob_msg_add_str (builder, "workflow_id", workflow);
+    if (concurrency >= 0)
+        zjob_msg_add_uint (builder, "concurrency", (uint64_t) concurrency);
+    zframe_t *frame = zjob_msg_end (builder, err);
+    cr_assert_not_null (frame);
+    zjob_msg_t *msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                       ZJOB_ROUTE_CLIENT_BROKER, err);
+    cr_assert_not_null (msg, "%s", err->text);
+    int rc = zjob_queue_cmd_handle (manager, msg, builder, 9, err);
+    zjob_msg_destroy (&msg);
+    zframe_destroy (&frame);
+    zjob_msg_builder_destroy (&builder);
+    return rc;
+}
+
+Test (queues, queue_command_answers)
+{
+    zjob_manager_t *manager = s_manager (0);
+    s_create_many (manager, "a", 2);
+    zjob_error_t err;
+    cr_assert_eq (s_queue_request (manager, "list", NULL, -1, &err), 0, "a read");
+    cr_assert_eq (s_queue_request (manager, "pause", "a", -1, &err), 1, "%s", err.text);
+    cr_assert_eq (zjob_manager_held_back (manager, "a"), ZJOB_HELD_PAUSED);
+    cr_assert_eq (s_queue_request (manager, "limit", "a", 3, &err), 1, "%s", err.text);
+    cr_assert_eq (s_queue_request (manager, "resume", "a", -1, &err), 1, "%s", err.text);
+    cr_assert_eq (zjob_manager_held_back (manager, "a"), ZJOB_HELD_NONE);
+    const char *workflows [4], *reasons [4];
+    cr_assert_eq (zjob_queue_cmd_held (manager, workflows, reasons, 4), 0);
+    cr_assert_eq (s_queue_request (manager, "limit", "a", 0, &err), 1, "%s", err.text);
+
+    cr_assert_eq (s_queue_request (manager, "bogus", "a", -1, &err), -1);
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    cr_assert (strstr (err.text, "op: pause, resume, limit or list"), "%s", err.text);
+    cr_assert_eq (s_queue_request (manager, "pause", NULL, -1, &err), -1);
+    cr_assert (strstr (err.text, "workflow_id: required"), "%s", err.text);
+    cr_assert_eq (s_queue_request (manager, "limit", "a", -1, &err), -1);
+    cr_assert (strstr (err.text, "concurrency, rate or burst required"), "%s", err.text);
+    //  STATS' held
+    cr_assert_eq (s_queue_request (manager, "pause", "a", -1, &err), 1, "%s", err.text);
+    cr_assert_eq (zjob_queue_cmd_held (manager, workflows, reasons, 4), 1);
+    cr_assert_str_eq (workflows [0], "a");
+    cr_assert_str_eq (reasons [0], "paused");
     zjob_manager_destroy (&manager);
 }
