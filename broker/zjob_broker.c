@@ -517,6 +517,10 @@ s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
     //  hears: the ready queue growing is the sign
     if (zjob_manager_queued (self->manager) > ready)
         self->dispatch_needed = true;
+    //  An OK that confirms a change waits for a sync, even when no job
+    //  changed (a QUEUE pause writes a store record, which no listener hears)
+    if (rc == 1)
+        self->dirty = true;
     if (rc == ZJOB_CLIENTS_PENDING)  //  Answered when done, passes later
         rc = zjob_clients_defer (self->clients_handler, peer->rid, peer->rid_size, &err)
             ? -1

@@ -162,7 +162,6 @@ s_unstarve (zjob_queues_t *self, s_entry_t *entry)
 //  --------------------------------------------------------------------------
 //  Records: {p: paused, c: concurrency, r: rate, b: burst}
 
-#ifdef ZJOB_RECORD_MAX
 //  Decode a record into entry's settings; unknown keys are skipped, a bad
 //  record is logged and ignored (the defaults stand)
 static void
@@ -226,7 +225,6 @@ s_load_one (const char *name, const uint8_t *data, size_t size, void *arg)
     entry->tokens = s_burst (entry);
     return 0;
 }
-#endif
 
 //  Write entry's settings as its record, or remove the record (and the
 //  entry: then entry is gone on return) when it has nothing to say
@@ -234,47 +232,43 @@ static int
 s_save (zjob_queues_t *self, s_entry_t *entry, zjob_error_t *err)
 {
     bool empty = !entry->paused && !entry->concurrency && entry->rate <= 0 && entry->burst <= 0;
-#ifdef ZJOB_RECORD_MAX
     if (empty && !entry->defaulted) {
+        //  Nothing to say: no record, no entry
+        zjob_error_t cause;
         if (entry->recorded
-            && zjob_store_record_remove (self->store, S_RECORD_KIND, entry->workflow, err)
-            && err && err->code != ZJOB_NOT_FOUND)
+            && zjob_store_record_remove (self->store, S_RECORD_KIND, entry->workflow, &cause)
+            && cause.code != ZJOB_NOT_FOUND) {
+            if (err)
+                *err = cause;
             return -1;
-    }
-    else {
-        msgpack_sbuffer buffer;
-        msgpack_sbuffer_init (&buffer);
-        msgpack_packer pk;
-        msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 4);
-        msgpack_pack_str_with_body (&pk, "p", 1);
-        if (entry->paused)
-            msgpack_pack_true (&pk);
-        else
-            msgpack_pack_false (&pk);
-        msgpack_pack_str_with_body (&pk, "c", 1);
-        msgpack_pack_uint32 (&pk, entry->concurrency);
-        msgpack_pack_str_with_body (&pk, "r", 1);
-        msgpack_pack_double (&pk, entry->rate);
-        msgpack_pack_str_with_body (&pk, "b", 1);
-        msgpack_pack_double (&pk, entry->burst);
-        int rc = buffer.data ? zjob_store_record_put (self->store, S_RECORD_KIND, entry->workflow,
-                                                      (const uint8_t *) buffer.data, buffer.size, err)
-                             : zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-        msgpack_sbuffer_destroy (&buffer);
-        if (rc)
-            return -1;
-        entry->recorded = true;
-        return 0;
-    }
-#else
-    (void) err;
-#endif
-    if (empty && !entry->defaulted) {
+        }
         s_unstarve (self, entry);
         zhashx_delete (self->entries, entry->workflow);
+        return 0;
     }
-    return 0;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 4);
+    msgpack_pack_str_with_body (&pk, "p", 1);
+    if (entry->paused)
+        msgpack_pack_true (&pk);
+    else
+        msgpack_pack_false (&pk);
+    msgpack_pack_str_with_body (&pk, "c", 1);
+    msgpack_pack_uint32 (&pk, entry->concurrency);
+    msgpack_pack_str_with_body (&pk, "r", 1);
+    msgpack_pack_double (&pk, entry->rate);
+    msgpack_pack_str_with_body (&pk, "b", 1);
+    msgpack_pack_double (&pk, entry->burst);
+    int rc = buffer.data ? zjob_store_record_put (self->store, S_RECORD_KIND, entry->workflow,
+                                                  (const uint8_t *) buffer.data, buffer.size, err)
+                         : zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    msgpack_sbuffer_destroy (&buffer);
+    if (rc == 0)
+        entry->recorded = true;
+    return rc ? -1 : 0;
 }
 
 
@@ -317,14 +311,12 @@ zjob_queues_new (zjob_store_t *store, const zjob_queue_defaults_t *defaults, siz
         entry->burst = item->burst > 0 ? item->burst : 0;
         entry->tokens = s_burst (entry);
     }
-#ifdef ZJOB_RECORD_MAX
     if (store)
         zjob_store_record_each (store, S_RECORD_KIND, s_load_one, self);
     if (self->load_failed) {
         zjob_queues_destroy (&self);
         return NULL;
     }
-#endif
     s_entry_t *entry = (s_entry_t *) zhashx_first (self->entries);
     for (; entry; entry = (s_entry_t *) zhashx_next (self->entries))
         self->paused += entry->paused;
