@@ -17,8 +17,10 @@
     Everything the broker does happens in a loop pass:
 
       1. poll, with a timeout that ends at the next heartbeat tick, the
-         next disconnect re-check, when the next scheduled job is due, or
-         when the next held job times out, whichever comes first; then
+         next disconnect re-check, when the next scheduled job is due,
+         when the next held job times out, or when a rate-limited
+         workflow with jobs waiting gets its next token
+         (zjob_queues_next_token), whichever comes first; then
          promote the scheduled jobs that are due (zjob_manager_promote)
          into the ready queue, and time out at most ZJOB_EXPIRE_STEP held
          jobs (zjob_manager_expire_step: each retried or failed by its
@@ -69,8 +71,10 @@
     how); this file decides when a walk runs: only when something could
     now be handed out that could not before (a job was queued or became
     due, a worker joined or left, credit came back, the reclaim window
-    after a restart ended, or, under max-concurrent, a held job was let
-    go), never while syncs fail, and before the pass's sync only over jobs
+    after a restart ended, under max-concurrent or a workflow's
+    concurrency limit a held job was let go, a workflow's queue was
+    resumed or its limit raised, or a rate-limited workflow got a token),
+    never while syncs fail, and before the pass's sync only over jobs
     whose enqueue is durable. A worker is sent no JOB before the OK to its
     READY has gone out. After a restart that found jobs handed out before,
     dispatch waits one liveness period so that the workers still running

@@ -278,7 +278,10 @@ zjob_manager_cleanup (zjob_manager_t *self, int64_t now_ms, zjob_error_t *err);
 
 //  Hand the next job to worker_id: the highest-priority, earliest queued
 //  job among workflows (count names; count 0 = any workflow), if fewer than
-//  max_concurrent jobs are held. Scheduled jobs due by the clock are
+//  max_concurrent jobs are held. A workflow its queue controls hold back
+//  (paused, at its concurrency, out of tokens: zjob_queues.h) is passed
+//  over, at one check per workflow considered; a job handed out spends a
+//  token of its workflow's rate. Scheduled jobs due by the clock are
 //  promoted first; one whose run_at is ahead is never taken. The job
 //  becomes running, attempts + 1. Returns a new reference, or NULL when
 //  there is nothing to give.
