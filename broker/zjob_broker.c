@@ -394,8 +394,7 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
         //  (zjob_queues.h) that ends may let the next of its jobs go.
         bool let_go = !job->held && (old_status == ZJOB_RUNNING || old_status == ZJOB_PAUSED);
         if (status == ZJOB_QUEUED || (let_go && self->config.max_concurrent)
-            || (let_go && zjob_queues_limited (zjob_manager_queues (self->manager),
-                                               job->workflow_id)))
+            || (let_go && zjob_queues_limited (zjob_manager_queues (self->manager), job->workflow_id)))
             self->dispatch_needed = true;
         if (status == ZJOB_COMPLETED || status == ZJOB_FAILED)
             zjob_clients_count (self->clients_handler, status == ZJOB_COMPLETED ? ZJOB_RATE_COMPLETED : ZJOB_RATE_FAILED, self->now, 1);

@@ -29,16 +29,16 @@
 
 //  One workflow's settings and bucket
 typedef struct {
-    char *workflow;          //  Its name (the hash's key is a copy)
-    bool paused;             //  Nothing of it handed out
-    uint32_t concurrency;    //  Running jobs at most; 0 = none
-    double rate;             //  Tokens per second; 0 = none
-    double burst;            //  As set: 0 = max (1, rate)
-    bool defaulted;          //  The config gives this workflow defaults
-    bool recorded;           //  A store record holds the settings
-    double tokens;           //  In the bucket now
-    int64_t refilled_at;     //  Clock ms of the last refill
-    bool starved;            //  On the starved list
+    char *workflow;        //  Its name (the hash's key is a copy)
+    bool paused;           //  Nothing of it handed out
+    uint32_t concurrency;  //  Running jobs at most; 0 = none
+    double rate;           //  Tokens per second; 0 = none
+    double burst;          //  As set: 0 = max (1, rate)
+    bool defaulted;        //  The config gives this workflow defaults
+    bool recorded;         //  A store record holds the settings
+    double tokens;         //  In the bucket now
+    int64_t refilled_at;   //  Clock ms of the last refill
+    bool starved;          //  On the starved list
 } s_entry_t;
 
 struct _zjob_queues_t {
@@ -172,7 +172,7 @@ s_record_decode (s_entry_t *entry, const uint8_t *data, size_t size)
     size_t offset = 0;
     bool ok = size <= S_RECORD_MAX
         && msgpack_unpack_next (&unpacked, (const char *) data, size, &offset)
-               == MSGPACK_UNPACK_SUCCESS
+            == MSGPACK_UNPACK_SUCCESS
         && unpacked.data.type == MSGPACK_OBJECT_MAP;
     for (uint32_t i = 0; ok && i < unpacked.data.via.map.size; i++) {
         const msgpack_object *key = &unpacked.data.via.map.ptr [i].key;

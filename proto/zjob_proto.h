@@ -295,15 +295,15 @@ typedef struct {
     double submitted_rate;    //  Jobs per second over the rate window
     double completed_rate;
     double failed_rate;
-    uint64_t rate_window_ms;        //  msecs the rates are averaged over
-    uint64_t uptime_ms;             //  msecs since the broker started
-    uint64_t subscriptions;         //  Distinct event topic prefixes subscribed
+    uint64_t rate_window_ms;            //  msecs the rates are averaged over
+    uint64_t uptime_ms;                 //  msecs since the broker started
+    uint64_t subscriptions;             //  Distinct event topic prefixes subscribed
     const char *const *held_workflows;  //  held: workflows with ready jobs held back
     const char *const *held_reasons;    //  by their queue controls, and why ("paused",
     size_t held_count;                  //  "concurrency", "rate")
     uint64_t paused_queues;             //  Workflows whose queue is paused
-    const char *store_name;         //  NULL: no "store" map
-    const char *const *store_keys;  //  The store's own figures, as strings
+    const char *store_name;             //  NULL: no "store" map
+    const char *const *store_keys;      //  The store's own figures, as strings
     const char *const *store_values;
     size_t store_count;
 } zjob_stats_t;

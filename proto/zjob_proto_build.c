@@ -616,7 +616,8 @@ zjob_msg_add_queues (zjob_msg_builder_t *self, const zjob_queue_info_t *queues, 
         s_pack_cstr (self, queue->workflow_id ? queue->workflow_id : "");
         s_pack_cstr (self, "paused");
         self->failed |= (queue->paused ? msgpack_pack_true (&self->pk)
-                                       : msgpack_pack_false (&self->pk)) != 0;
+                                       : msgpack_pack_false (&self->pk))
+            != 0;
         s_pack_cstr (self, "concurrency");
         self->failed |= msgpack_pack_uint64 (&self->pk, queue->concurrency) != 0;
         s_pack_cstr (self, "rate");

@@ -23,17 +23,17 @@
 #include "zjob_json.h"
 #include "helper_zjob_test.h"
 
-#define DEADLINE_MS 20000   //  msecs any expected thing may take
-#define WATCH_MS 1000       //  msecs a test watches for what must not happen
+#define DEADLINE_MS 20000  //  msecs any expected thing may take
+#define WATCH_MS 1000      //  msecs a test watches for what must not happen
 #define ZJOBD_BIN ZJOB_BIN_DIR "/zjobd"
 #define WORKER_BIN ZJOB_BIN_DIR "/zjob-worker"
 #define CLI_BIN ZJOB_BIN_DIR "/zjob"
 
 //  A job that appends "s" when it starts and "e" when it ends to $1/log,
 //  in between running until $1/stop exists
-#define LOOP_SCRIPT                                          \
-    "d=$1; echo s >> \"$d/log\"; "                           \
-    "while [ ! -e \"$d/stop\" ]; do sleep 0.01; done; "      \
+#define LOOP_SCRIPT                                     \
+    "d=$1; echo s >> \"$d/log\"; "                      \
+    "while [ ! -e \"$d/stop\" ]; do sleep 0.01; done; " \
     "echo e >> \"$d/log\"; echo '{}'"
 
 static struct {

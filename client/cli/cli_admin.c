@@ -96,10 +96,11 @@ s_print_queues (json_t *stats)
     {
         const char *why = json_string_value (reason);
         printf ("%-10s %s: ready jobs held back by %s\n", "held", workflow,
-                why && streq (why, "paused") ? "its paused queue"
-                : why && streq (why, "rate") ? "its rate limit"
-                : why && streq (why, "concurrency") ? "its concurrency limit"
-                                                     : why ? why : "?");
+                why && streq (why, "paused")            ? "its paused queue"
+                    : why && streq (why, "rate")        ? "its rate limit"
+                    : why && streq (why, "concurrency") ? "its concurrency limit"
+                    : why                               ? why
+                                                        : "?");
     }
 }
 

@@ -117,9 +117,9 @@
     "  -m, --metadata JSON        a JSON object kept with the job (inline, @FILE, -)\n"   \
     "  -k, --idempotency-key KEY  if a stored job has KEY, return it instead of\n"        \
     "                             creating another\n"                                     \
-    "      --unique KEY           while a job with KEY is not finished (created,\n"      \
-    "                             waiting, queued, running, paused), return it\n"        \
-    "                             instead of creating another\n"                         \
+    "      --unique KEY           while a job with KEY is not finished (created,\n"       \
+    "                             waiting, queued, running, paused), return it\n"         \
+    "                             instead of creating another\n"                          \
     "      --max-attempts N       attempts at most; 0 for no limit (default: the\n"       \
     "                             broker's, 3 unless configured)\n"                       \
     "      --backoff KIND         wait between attempts: fixed or exponential\n"          \

@@ -156,7 +156,7 @@ typedef struct {
     const char *metadata;
     const char *idempotency_key;
     const char *unique_key;  //  --unique: no second job with it while one is active
-    int64_t run_at;  //  0 if not given
+    int64_t run_at;          //  0 if not given
     bool no_start;
     const char *batch;
     char **kinds;  //  --no-retry's list, or NULL

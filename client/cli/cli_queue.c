@@ -22,7 +22,9 @@
 #include "cli_output.h"
 
 //  Options of limit (values of their own, beyond the common ones)
-enum { S_OPT_CONCURRENCY = 'c', S_OPT_RATE = 'r', S_OPT_BURST = 'b' };
+enum { S_OPT_CONCURRENCY = 'c',
+       S_OPT_RATE = 'r',
+       S_OPT_BURST = 'b' };
 
 //  A rate or a burst: a decimal number in 0..max, or -1
 static double
@@ -48,7 +50,7 @@ s_format_rate (double rate, char *buf, size_t size)
 static void
 s_print_queues (zjob_msg_t *msg)
 {
-    static const char *header [] = { "WORKFLOW", "STATE",   "QUEUED", "RUNNING",
+    static const char *header [] = { "WORKFLOW", "STATE", "QUEUED", "RUNNING",
                                      "CONCURRENCY", "RATE", "BURST", "HELD BY" };
     zjob_cli_table_t *table = zjob_cli_table_new (8, header);
     if (!table)
@@ -180,7 +182,8 @@ zjob_cli_cmd_queue (zjob_cli_t *cli, int argc, char *argv [])
     bool limit = streq (op, "limit");
     if (!list && !limit && !streq (op, "pause") && !streq (op, "resume"))
         return zjob_cli_usage (cli, "queue: '%s' is not pause, resume, limit or list", op);
-    const char *workflow = list ? NULL : optind < argc ? argv [optind++] : NULL;
+    const char *workflow = list ? NULL : optind < argc ? argv [optind++]
+                                                       : NULL;
     if (!list && !workflow)
         return zjob_cli_usage (cli, "queue %s: which workflow?", op);
     if (optind < argc)
