@@ -747,7 +747,9 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *
         case ZJOB_CMD_CLEANUP: return s_cleanup (self, msg);
         case ZJOB_CMD_STATS: return s_stats (self, now_mono, err);
         case ZJOB_CMD_WORKERS: return s_workers (self, err);
-        case ZJOB_CMD_QUEUE: return zjob_queue_cmd_handle (self->manager, msg, builder, self->request_id, err);
+        case ZJOB_CMD_QUEUE:
+            return zjob_queue_cmd_handle (self->manager, self->publisher, msg, builder,
+                                          self->request_id, err);
         case ZJOB_CMD_PING:
             s_ok (self);
             zjob_msg_add_uint (self->builder, "version", ZJOB_PROTO_VERSION);

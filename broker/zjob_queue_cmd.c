@@ -106,8 +106,8 @@ s_reply (zjob_manager_t *manager, const char *workflow, zjob_msg_builder_t *buil
 }
 
 int
-zjob_queue_cmd_handle (zjob_manager_t *manager, zjob_msg_t *msg, zjob_msg_builder_t *builder,
-                       uint64_t request_id, zjob_error_t *err)
+zjob_queue_cmd_handle (zjob_manager_t *manager, zjob_publisher_t *publisher, zjob_msg_t *msg,
+                       zjob_msg_builder_t *builder, uint64_t request_id, zjob_error_t *err)
 {
     assert (manager && msg && builder);
     zjob_queues_t *queues = zjob_manager_queues (manager);
@@ -136,8 +136,13 @@ zjob_queue_cmd_handle (zjob_manager_t *manager, zjob_msg_t *msg, zjob_msg_builde
                                 zjob_msg_float (msg, "rate", -1), zjob_msg_float (msg, "burst", -1),
                                 err);
     }
-    else
+    else {
+        zjob_queue_settings_t before;
+        zjob_queues_get (queues, workflow, &before);
         rc = zjob_queues_pause (queues, workflow, pause, err);
+        if (rc >= 0 && before.paused != pause && publisher)
+            zjob_publisher_queue (publisher, pause ? "queue_paused" : "queue_resumed", workflow);
+    }
     if (rc < 0)
         return -1;
     if (s_reply (manager, workflow, builder, request_id, err))

@@ -17,18 +17,21 @@
 
 #include "zjob_manager.h"
 #include "zjob_proto.h"
+#include "zjob_publisher.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 //  Answer msg, a decoded QUEUE: apply it and begin and fill its OK in
-//  builder (request_id its id). Returns 1 if the OK confirms a change
-//  (pause, resume, limit: it waits for the sync), 0 for list, or -1 with
-//  err filled (400 for a bad op or value, 500 if the store refuses).
+//  builder (request_id its id); a pause or resume that changes the queue
+//  is announced through publisher (NULL: none) as a "queue_paused" or
+//  "queue_resumed" event. Returns 1 if the OK confirms a change (pause,
+//  resume, limit: it waits for the sync), 0 for list, or -1 with err
+//  filled (400 for a bad op or value, 500 if the store refuses).
 int
-zjob_queue_cmd_handle (zjob_manager_t *manager, zjob_msg_t *msg, zjob_msg_builder_t *builder,
-                       uint64_t request_id, zjob_error_t *err);
+zjob_queue_cmd_handle (zjob_manager_t *manager, zjob_publisher_t *publisher, zjob_msg_t *msg,
+                       zjob_msg_builder_t *builder, uint64_t request_id, zjob_error_t *err);
 
 //  STATS' "held": the workflows with ready jobs that their queue controls
 //  hold back, and why (zjob_held_name), at most max of them. Names are

@@ -389,3 +389,28 @@ Test (queue_e2e, a_unique_job_is_not_queued_twice)
     cr_assert_null (strstr (s_cli_out, first), "a new job: %s", s_cli_out);
     s_wait_count ("report", "completed", 2);
 }
+
+Test (queue_e2e, pause_and_resume_are_events)
+{
+    zjob_error_t err;
+    zjob_events_t *events = zjob_events_new (s_env.events, &err);
+    cr_assert_not_null (events, "%s", err.text);
+    cr_assert_eq (zjob_events_subscribe (events, "queue_resumed", NULL, NULL, &err), 0);
+    //  The broker learns of the subscription a little later: pause and
+    //  resume until a resume is heard
+    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
+    zjob_event_info_t event;
+    while (true) {
+        cr_assert_eq (zjob_client_queue_pause (s_env.client, "mail", &err), 0, "%s", err.text);
+        cr_assert_eq (zjob_client_queue_resume (s_env.client, "mail", &err), 0, "%s", err.text);
+        if (zjob_events_recv (events, &event, 100, &err) == 0)
+            break;
+        cr_assert_lt (zjob_mono_ms (), deadline, "no queue_resumed event");
+    }
+    cr_assert_str_eq (event.type, "queue_resumed");
+    cr_assert_str_eq (event.workflow_id, "mail");
+    //  A resume of a queue that is not paused changes nothing: no event
+    cr_assert_eq (zjob_client_queue_resume (s_env.client, "mail", &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_events_recv (events, &event, 300, &err), -1, "got %s", event.type);
+    zjob_events_destroy (&events);
+}

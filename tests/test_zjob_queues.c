@@ -403,7 +403,7 @@ s_queue_request (zjob_manager_t *manager, const char *op, const char *workflow,
     zjob_msg_t *msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
                                        ZJOB_ROUTE_CLIENT_BROKER, err);
     cr_assert_not_null (msg, "%s", err->text);
-    int rc = zjob_queue_cmd_handle (manager, msg, builder, 9, err);
+    int rc = zjob_queue_cmd_handle (manager, NULL, msg, builder, 9, err);
     zjob_msg_destroy (&msg);
     zframe_destroy (&frame);
     zjob_msg_builder_destroy (&builder);
