@@ -177,22 +177,22 @@ zjob_cli_cmd_queue (zjob_cli_t *cli, int argc, char *argv [])
     }
     const char *op = optind < argc ? argv [optind++] : NULL;
     if (!op)
-        return zjob_cli_usage (cli, "queue: pause, resume, limit or list?");
+        return zjob_cli_usage (cli, "pause, resume, limit or list?");
     bool list = streq (op, "list");
     bool limit = streq (op, "limit");
     if (!list && !limit && !streq (op, "pause") && !streq (op, "resume"))
-        return zjob_cli_usage (cli, "queue: '%s' is not pause, resume, limit or list", op);
+        return zjob_cli_usage (cli, "'%s' is not pause, resume, limit or list", op);
     const char *workflow = list ? NULL : optind < argc ? argv [optind++]
                                                        : NULL;
     if (!list && !workflow)
-        return zjob_cli_usage (cli, "queue %s: which workflow?", op);
+        return zjob_cli_usage (cli, "%s: which workflow?", op);
     if (optind < argc)
         return zjob_cli_usage (cli, "unexpected argument '%s'", argv [optind]);
     if (!limit && (concurrency >= 0 || rate >= 0 || burst >= 0))
-        return zjob_cli_usage (cli, "queue %s: --concurrency, --rate and --burst are limit's",
+        return zjob_cli_usage (cli, "%s: --concurrency, --rate and --burst are limit's",
                                op);
     if (limit && concurrency < 0 && rate < 0 && burst < 0)
-        return zjob_cli_usage (cli, "queue limit: --concurrency, --rate or --burst?");
+        return zjob_cli_usage (cli, "limit: --concurrency, --rate or --burst?");
     rc = zjob_cli_connect (cli);
     if (rc)
         return rc;
