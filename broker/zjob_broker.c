@@ -520,8 +520,7 @@ s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
     //  hears: the ready queue growing is the sign
     if (zjob_manager_queued (self->manager) > ready)
         self->dispatch_needed = true;
-    //  An OK that confirms a change waits for a sync, even when no job
-    //  changed (a QUEUE pause writes a store record, which no listener hears)
+    //  A change's OK waits for a sync, even if no job changed (QUEUE's record)
     if (rc == 1)
         self->dirty = true;
     if (rc == ZJOB_CLIENTS_PENDING)  //  Answered when done, passes later
@@ -987,8 +986,7 @@ s_broker_pass (s_broker_t *self)
     //  only: nothing to commit)
     if (zjob_manager_promote (self->manager, zjob_clock_ms ()) > 0)
         self->dispatch_needed = true;
-    //  A rate-limited workflow's next token came, or a queue was resumed
-    //  or its limit raised (QUEUE, last pass): a walk may hand out more
+    //  A rate-limited workflow's token came, or QUEUE resumed or raised one
     if (zjob_queues_refill (zjob_manager_queues (self->manager)))
         self->dispatch_needed = true;
     //  Held jobs past their timeout: retried or failed, their workers told
