@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "zjob_manager.h"
+#include "zjob_deps.h"
 
 static bool
 s_streq (const char *a, const char *b)
@@ -94,8 +95,7 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
             existing [(*existing_count_p)++] = 0;
             return 0;
         }
-        jobs [0] = zjob_manager_create (self, &specs [0], auto_start, err);
-        return jobs [0] ? 1 : -1;
+        return zjob_deps_create (self, specs, 1, NULL, auto_start, jobs, err) ? -1 : 1;
     }
     //  first [i]: index + 1 of the spec whose job answers spec i, if not
     //  its own (a known key: 0 with jobs [i] set)
@@ -138,7 +138,7 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
     for (size_t index = 0; rc == 0 && index < count; index++)
         created += !skip [index];
     if (rc == 0 && created)
-        rc = zjob_manager_create_some (self, specs, count, skip, auto_start, jobs, err);
+        rc = zjob_deps_create (self, specs, count, skip, auto_start, jobs, err);
     for (size_t index = 0; index < count; index++) {
         if (rc == 0 && skip && skip [index]) {
             existing [(*existing_count_p)++] = index;
