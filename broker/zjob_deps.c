@@ -43,7 +43,8 @@ typedef struct _s_item_t {
 
 struct _zjob_deps_t {
     zjob_manager_t *manager;  //  Borrowed: the owner
-    zhashx_t *children;       //  parent id -> s_kids_t (owned)
+    zhashx_t *children;       //  parent id -> s_kids_t (owned; no destructor,
+                              //  so that a list can leave the hash)
     s_item_t *head;           //  The FIFO, oldest first
     s_item_t *tail;
     zhashx_t *making;  //  During zjob_deps_create: id -> job made earlier in
@@ -75,12 +76,6 @@ s_kids_free (s_kids_t **kids_p)
         free (kids);
     }
     *kids_p = NULL;
-}
-
-static void
-s_kids_destroy (void **item_p)
-{
-    s_kids_free ((s_kids_t **) item_p);
 }
 
 //  The parents of job, or NULL (count 0)
@@ -132,7 +127,6 @@ zjob_deps_new (zjob_manager_t *manager)
         free (self);
         return NULL;
     }
-    zhashx_set_destructor (self->children, s_kids_destroy);
     return self;
 }
 
@@ -157,6 +151,9 @@ zjob_deps_destroy (zjob_deps_t **self_p)
         return;
     while (self->head)
         s_pop (self);
+    for (s_kids_t *kids = (s_kids_t *) zhashx_first (self->children); kids;
+         kids = (s_kids_t *) zhashx_next (self->children))
+        s_kids_free (&kids);
     zhashx_destroy (&self->children);
     free (self);
     *self_p = NULL;
@@ -478,10 +475,8 @@ s_step_parent (zjob_deps_t *self, s_item_t *item, size_t max, size_t *done_p)
         //  Its list leaves the index: a child added later (re-run, then
         //  waiting again) starts a new list
         item->kids = (s_kids_t *) zhashx_lookup (self->children, item->id);
-        if (item->kids) {
-            zhashx_freefn (self->children, item->id, NULL);
+        if (item->kids)
             zhashx_delete (self->children, item->id);
-        }
     }
     if (item->kids && open) {
         //  Re-run before its children were all checked: they wait again
@@ -496,10 +491,13 @@ s_step_parent (zjob_deps_t *self, s_item_t *item, size_t max, size_t *done_p)
         s_pop (self);
         return;
     }
-    while (item->next_kid < item->kids->count && *done_p < max) {
+    //  At least one child a visit, so that any max makes progress
+    bool first = true;
+    while (item->next_kid < item->kids->count && (*done_p < max || first)) {
         zjob_job_t *child = item->kids->jobs [item->next_kid++];
         s_settle (self, child, item->id, item->why);
         (*done_p)++;
+        first = false;
     }
     if (item->next_kid == item->kids->count)
         s_pop (self);
@@ -610,10 +608,8 @@ s_resolve (size_t index, zjob_job_t *const *made, void *arg, zjob_error_t *err)
         zjob_job_t *parent = there ? resolve->jobs [position] : made [position];
         assert (parent);  //  Validated and ordered before
         resolve->ids [count++] = parent->id;
-        if (!there && zhashx_update (resolve->deps->making, parent->id, parent) != 0) {
-            zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-            return NULL;
-        }
+        if (!there && !zhashx_lookup (resolve->deps->making, parent->id))
+            zhashx_insert (resolve->deps->making, parent->id, parent);
     }
     resolve->spec = *spec;
     resolve->spec.depends_on = resolve->ids;

@@ -249,7 +249,7 @@ Test (deps, failed_parent_fails_child)
     zjob_job_t *job = s_get (manager, c);
     cr_assert_eq (job->status, ZJOB_FAILED);
     cr_assert_str_eq (job->error_kind, "dependency_failed");
-    char expected [80];
+    char expected [128];
     snprintf (expected, sizeof (expected), "parent %s failed", a);
     cr_assert_str_eq (job->error_message, expected);
     zjob_job_destroy (&job);
@@ -276,7 +276,7 @@ Test (deps, cancelled_parent_cancels_child)
     cr_assert_eq (s_status (manager, c), ZJOB_CANCELLED);
     zjob_job_t *job = s_get (manager, d);
     cr_assert_eq (job->status, ZJOB_FAILED);
-    char expected [80];
+    char expected [128];
     snprintf (expected, sizeof (expected), "parent %s was cancelled", a);
     cr_assert_str_eq (job->error_message, expected);
     zjob_job_destroy (&job);
@@ -322,7 +322,7 @@ Test (deps, failure_cascades)
     for (int index = 1; index < 4; index++) {
         zjob_job_t *job = s_get (manager, ids [index]);
         cr_assert_eq (job->status, ZJOB_FAILED, "job %d", index);
-        char expected [80];
+        char expected [128];
         snprintf (expected, sizeof (expected), "parent %s failed", ids [index - 1]);
         cr_assert_str_eq (job->error_message, expected);
         zjob_job_destroy (&job);
@@ -592,8 +592,8 @@ Test (deps, recovery_rebuilds_and_releases, .fini = s_tmpdir_fini)
     char a [ZJOB_ID_LEN + 1], b [ZJOB_ID_LEN + 1], c [ZJOB_ID_LEN + 1],
         d [ZJOB_ID_LEN + 1];
     zjob_spec_t spec = s_spec ("w", ZJOB_PRIORITY_UNSET);
+    s_submit_one (manager, &spec, b);  //  b first: it is taken first
     s_submit_one (manager, &spec, a);
-    s_submit_one (manager, &spec, b);
     const char *on_a [] = { a }, *on_b [] = { b };
     s_child (manager, on_a, 1, ZJOB_ON_PARENT_FAIL, c);
     s_child (manager, on_b, 1, ZJOB_ON_PARENT_FAIL, d);
