@@ -398,3 +398,35 @@ Test (deps_e2e, a_waiting_job_survives_kill_9_and_is_released)
     json_decref (outputs);
     zjob_job_destroy (&job);
 }
+
+
+//  --------------------------------------------------------------------------
+//  Parent outputs from 64 KiB on: in a file
+
+Test (deps_e2e, big_parent_outputs_come_in_a_file)
+{
+    //  The parent prints 70,000 x's; the child says what it was given
+    s_worker_start (0, "big",  "1",
+                    "if [ -n \"$ZJOB_PARENT_OUTPUTS_FILE\" ]; then "
+                    "echo \"{\\\"file\\\": \\\"$ZJOB_PARENT_OUTPUTS_FILE\\\", \\\"size\\\": "
+                    "$(wc -c < \"$ZJOB_PARENT_OUTPUTS_FILE\"), \\\"env\\\": "
+                    "\\\"${ZJOB_PARENT_OUTPUTS:-}\\\"}\"; "
+                    "else printf '{\"big\": \"%s\"}' \"$(head -c 70000 /dev/zero | tr '\\0' x)\"; fi");
+    char a [ZJOB_ID_LEN + 1], b [ZJOB_ID_LEN + 1];
+    s_cli_submit (a, "big", NULL, NULL, NULL);
+    s_cli_submit (b, "big", "--depends-on", a, NULL);
+    zjob_job_t *job = s_expect_end (b, ZJOB_COMPLETED);
+    json_t *outputs = s_outputs (job);
+    const char *file = json_string_value (json_object_get (outputs, "file"));
+    cr_assert_not_null (file, "no ZJOB_PARENT_OUTPUTS_FILE");
+    cr_assert_gt (json_integer_value (json_object_get (outputs, "size")), 70000);
+    cr_assert_str_eq (json_string_value (json_object_get (outputs, "env")), "",
+                      "not in the environment too");
+    //  The worker removes it once the job is done
+    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
+    while (zsys_file_exists (file) && zjob_mono_ms () < deadline)
+        zclock_sleep (10);  //  Polling for the file's removal
+    cr_assert (!zsys_file_exists (file), "%s is left behind", file);
+    json_decref (outputs);
+    zjob_job_destroy (&job);
+}
