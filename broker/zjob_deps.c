@@ -777,6 +777,12 @@ zjob_deps_create (zjob_manager_t *manager, const zjob_spec_t *specs, size_t coun
         positions |= specs [index].depends_on_index_count > 0 && !(skip && skip [index]);
     if (!positions && count == 1) {
         jobs [0] = zjob_manager_create (manager, &specs [0], auto_start, err);
+        if (!jobs [0] && err && strncmp (err->text, "depends_on[", 11) == 0) {
+            //  Named as in a batch, as the parent's 404 always is
+            char cause [ZJOB_ERROR_TEXT_MAX];
+            snprintf (cause, sizeof (cause), "%s", err->text);
+            zjob_error_set (err, err->code, "jobs[0]: %s", cause);
+        }
         return jobs [0] ? 0 : -1;
     }
     if (!positions)

@@ -17,7 +17,8 @@
     and a child's pending parents are counted afresh from its parents'
     statuses (O(its parents)). So an entry left behind by a child that was
     cancelled, deleted or re-run costs a check, never a wrong release, and
-    a duplicate is harmless.
+    a duplicate is harmless. An entry holds a reference: a child deleted
+    while its parent runs is freed when the parent settles.
 
     Settling FIFO. A parent that settles (the manager's hook after every
     change, and after a deletion) is appended to a FIFO; the broker steps
@@ -97,7 +98,9 @@ zjob_deps_route (zjob_deps_t *self, zjob_job_t *job);
 
 //  A job with parents that goes to queued from a status other than
 //  queued or running (from): its parent_outputs, built from the parents
-//  as stored. Made under the manager's snapshot. 0, or -1 with err.
+//  as stored. A put refused after it leaves them set (the snapshot does
+//  not copy them: they are read only once the job is queued, and built
+//  again at its next release). 0, or -1 with err.
 int
 zjob_deps_outputs (zjob_deps_t *self, zjob_job_t *job, int from, zjob_error_t *err);
 

@@ -490,6 +490,9 @@ Test (deps, graph_refusals)
     cr_assert_eq (s_submit_graph (manager, orphan, 2, NULL, &err), -1);
     cr_assert_eq (err.code, ZJOB_NOT_FOUND);
     cr_assert_str_eq (err.text, "jobs[1]: depends_on[0]: no job 0000000000000000000Z");
+    cr_assert_eq (s_submit_graph (manager, &orphan [1], 1, NULL, &err), -1);
+    cr_assert_eq (err.code, ZJOB_NOT_FOUND);
+    cr_assert_str_eq (err.text, "jobs[0]: depends_on[0]: no job 0000000000000000000Z");
     cr_assert_eq (zjob_manager_stored (manager), 0);
     zjob_manager_destroy (&manager);
 }
