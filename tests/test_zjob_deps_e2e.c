@@ -312,6 +312,12 @@ Test (deps_e2e, a_failed_parent_fails_its_children)
     char both [2 * ZJOB_ID_LEN + 2];
     snprintf (both, sizeof (both), "%s,%s", a, b);
     s_cli_submit (c, "dag", "--depends-on", both, NULL);
+    //  Bad options exit 2, an unknown parent 3 (not found)
+    cr_assert_eq (s_cli ("submit", "dag", "--depends-on", "nope", NULL), 2);
+    cr_assert_eq (s_cli ("submit", "dag", "--depends-on", a, "--on-parent-failure", "maybe",
+                         NULL),
+                  2);
+    cr_assert_eq (s_cli ("submit", "dag", "--depends-on", "0000000000000000000Z", NULL), 3);
     //  zjob get shows the parents and the children
     cr_assert_eq (s_cli ("get", b, NULL), 0);
     cr_assert (strstr (s_cli_out, "waiting"), "%s", s_cli_out);
