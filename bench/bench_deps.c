@@ -83,7 +83,7 @@ s_submit (zjob_manager_t *manager, const zjob_spec_t *specs, size_t count,
     if (!jobs || !existing
         || zjob_manager_submit (manager, specs, count, true, jobs, existing, &existing_count,
                                 &err)
-               < 0) {
+            < 0) {
         fprintf (stderr, "bench_deps: submit: %s\n", err.text);
         exit (1);
     }

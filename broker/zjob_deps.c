@@ -199,10 +199,10 @@ s_push_child (zjob_deps_t *self, zjob_job_t *child)
 static const char *
 s_why (int status)
 {
-    return status == ZJOB_FAILED      ? "failed"
-         : status == ZJOB_CANCELLED ? "was cancelled"
-         : status == ZJOB_COMPLETED ? NULL
-                                    : "was deleted";
+    return status == ZJOB_FAILED   ? "failed"
+        : status == ZJOB_CANCELLED ? "was cancelled"
+        : status == ZJOB_COMPLETED ? NULL
+                                   : "was deleted";
 }
 
 
@@ -274,7 +274,7 @@ s_outputs_build (zjob_deps_t *self, zjob_job_t *job, zjob_error_t *err)
         zjob_job_t *parent = rc == 0 ? zjob_mgr_lookup (self->manager, id, NULL) : NULL;
         if (rc == 0 && parent && parent->status == ZJOB_COMPLETED && parent->outputs.size)
             rc = msgpack_pack_bin (&pk, parent->outputs.size)
-              || msgpack_pack_bin_body (&pk, parent->outputs.data, parent->outputs.size);
+                || msgpack_pack_bin_body (&pk, parent->outputs.data, parent->outputs.size);
         else if (rc == 0)
             rc = msgpack_pack_nil (&pk);
         zjob_job_destroy (&parent);
@@ -579,10 +579,10 @@ zjob_manager_deps_entries (zjob_manager_t *manager, size_t *parents_p)
 typedef struct {
     zjob_deps_t *deps;
     const zjob_spec_t *specs;
-    const bool *skip;                      //  Specs answered by a job there
-    zjob_job_t **jobs;                     //  Those jobs
-    zjob_spec_t spec;                      //  The spec handed out
-    const char *ids [ZJOB_PARENTS_MAX];    //  Its depends_on
+    const bool *skip;                    //  Specs answered by a job there
+    zjob_job_t **jobs;                   //  Those jobs
+    zjob_spec_t spec;                    //  The spec handed out
+    const char *ids [ZJOB_PARENTS_MAX];  //  Its depends_on
 } s_resolve_t;
 
 //  Spec index as the job is made from it: its positions turned into the

@@ -412,7 +412,7 @@ Test (deps_e2e, a_waiting_job_survives_kill_9_and_is_released)
 Test (deps_e2e, big_parent_outputs_come_in_a_file)
 {
     //  The parent prints 70,000 x's; the child says what it was given
-    s_worker_start (0, "big",  "1",
+    s_worker_start (0, "big", "1",
                     "if [ -n \"$ZJOB_PARENT_OUTPUTS_FILE\" ]; then "
                     "echo \"{\\\"file\\\": \\\"$ZJOB_PARENT_OUTPUTS_FILE\\\", \\\"size\\\": "
                     "$(wc -c < \"$ZJOB_PARENT_OUTPUTS_FILE\"), \\\"env\\\": "

@@ -590,9 +590,8 @@ s_parents_json (zjob_task_t *task, bool *failed_p, zjob_error_t *err)
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     json_t *object = json_object ();
-    bool ok = object && msgpack_unpack_next (&unpacked, (const char *) data, size, NULL)
-                            == MSGPACK_UNPACK_SUCCESS
-           && unpacked.data.type == MSGPACK_OBJECT_MAP;
+    bool ok = object && msgpack_unpack_next (&unpacked, (const char *) data, size, NULL) == MSGPACK_UNPACK_SUCCESS
+        && unpacked.data.type == MSGPACK_OBJECT_MAP;
     for (uint32_t index = 0; ok && index < unpacked.data.via.map.size; index++) {
         const msgpack_object_kv *entry = &unpacked.data.via.map.ptr [index];
         ok = entry->key.type == MSGPACK_OBJECT_STR;

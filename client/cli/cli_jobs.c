@@ -162,7 +162,7 @@ typedef struct {
     int64_t run_at;  //  0 if not given
     bool no_start;
     const char *batch;
-    char **kinds;  //  --no-retry's list, or NULL
+    char **kinds;                //  --no-retry's list, or NULL
     zjob_cli_strings_t parents;  //  --depends-on's ids
     int on_parent_failure;       //  zjob_on_parent_t, or -1 if not given
 } s_submit_t;
