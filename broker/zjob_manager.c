@@ -9,7 +9,9 @@
     job's times, and undoing a provisional requeue),
     zjob_manager_rules.c (rules made of the manager's calls: SUBMIT's
     idempotency, bulk operations, a lost worker's job), zjob_manager_rerun.c
-    (RETRY's re-run and RUN_NOW, through zjob_manager_change).
+    (RETRY's re-run and RUN_NOW, through zjob_manager_change), zjob_deps.c
+    (dependencies: waiting, release, graphs; called at creation and from
+    this path).
 
     Every operation follows one path: fetch the job (a reference), ask the
     transition table whether the operation is legal, change the job in
@@ -707,19 +709,6 @@ zjob_mgr_create_ordered (zjob_manager_t *self, const zjob_spec_t *specs, size_t 
     }
     free (made);
     return 0;
-}
-
-
-int
-zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
-                           bool auto_start, zjob_job_t **jobs, zjob_error_t *err)
-{
-    assert (self);
-    if (count == 0)
-        return 0;
-    if (!specs)
-        return zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs: required");
-    return zjob_manager_create_some (self, specs, count, NULL, auto_start, jobs, err);
 }
 
 

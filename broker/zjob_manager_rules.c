@@ -66,6 +66,22 @@ s_key_reuse (const zjob_spec_t *spec, size_t index, const char *workflow_id,
 
 
 //  --------------------------------------------------------------------------
+//  Create count jobs, all or none, with no SUBMIT rule
+
+int
+zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                           bool auto_start, zjob_job_t **jobs, zjob_error_t *err)
+{
+    assert (self);
+    if (count == 0)
+        return 0;
+    if (!specs)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs: required");
+    return zjob_manager_create_some (self, specs, count, NULL, auto_start, jobs, err);
+}
+
+
+//  --------------------------------------------------------------------------
 //  SUBMIT (PROTOCOL.md 9.2): create each spec, or answer with the job its
 //  idempotency key already made, or an earlier spec of the same batch
 //  with the same key made. All or none for the jobs it creates.
