@@ -24,7 +24,10 @@
          promote the scheduled jobs that are due (zjob_manager_promote)
          into the ready queue, and time out at most ZJOB_EXPIRE_STEP held
          jobs (zjob_manager_expire_step: each retried or failed by its
-         policy, its worker sent CANCEL {id, reason, attempt});
+         policy, its worker sent CANCEL {id, reason, attempt}), and settle
+         at most ZJOB_DEPS_STEP children of the parents that settled
+         (zjob_manager_deps_step: released, failed or cancelled; the poll
+         does not wait while some are left);
       2. drain: read what is readable on each socket without blocking, at
          most `batch` messages per socket (workers first: their results
          free the credit that new jobs need, and jobs already durable
@@ -97,6 +100,7 @@
 
 #include "zjob_broker.h"
 #include "zjob_manager.h"
+#include "zjob_deps.h"
 #include "zjob_registry.h"
 #include "zjob_dispatch.h"
 #include "zjob_outbox.h"
@@ -991,6 +995,9 @@ s_broker_pass (s_broker_t *self)
         self->dispatch_needed = true;
     //  Held jobs past their timeout: retried or failed, their workers told
     s_expire (self);
+    //  Children of settled parents: released, failed or cancelled, a
+    //  bounded number per pass (zjob_deps.h); each change is heard as any
+    zjob_manager_deps_step (self->manager, ZJOB_DEPS_STEP);
     //  Workers first: their results free the credit that submits use,
     //  and jobs already durable refill it at once (each RESULT refills
     //  its own credit before its results are applied), not after a batch
@@ -1118,6 +1125,8 @@ zjob_broker_actor (zsock_t *pipe, void *args)
             timeout = 0;
         if (zjob_clients_deferred (self->clients_handler))
             timeout = 0;  //  A CLEANUP or a LIST goes on in the next pass
+        if (zjob_manager_deps_busy (self->manager))
+            timeout = 0;  //  Children still to settle
         bool unsettled = false;
         for (size_t index = 0; index < S_POLL_COUNT; index++)
             unsettled |= self->unsettled [index];

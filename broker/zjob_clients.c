@@ -17,6 +17,7 @@
 #include "zjob_clients.h"
 #include "zjob_queue_cmd.h"
 #include "zjob_bulk.h"
+#include "zjob_deps.h"
 #include "zjob_proto.h"
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,16 @@ s_get (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
     s_ok (self);
     zjob_msg_add_job (self->builder, "job", job);
     zjob_job_destroy (&job);
+    //  The children still waiting for it (zjob_deps.h), if any
+    char ids [ZJOB_CHILDREN_MAX][ZJOB_ID_LEN + 1];
+    size_t count = zjob_manager_children (self->manager, zjob_msg_str (msg, "id"), ids,
+                                          ZJOB_CHILDREN_MAX);
+    if (count) {
+        const char *strs [ZJOB_CHILDREN_MAX];
+        for (size_t index = 0; index < count; index++)
+            strs [index] = ids [index];
+        zjob_msg_add_strs (self->builder, "children", strs, count);
+    }
     return 0;
 }
 

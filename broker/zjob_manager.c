@@ -9,7 +9,9 @@
     job's times, and undoing a provisional requeue),
     zjob_manager_rules.c (rules made of the manager's calls: SUBMIT's
     idempotency, bulk operations, a lost worker's job), zjob_manager_rerun.c
-    (RETRY's re-run and RUN_NOW, through zjob_manager_change).
+    (RETRY's re-run and RUN_NOW, through zjob_manager_change), zjob_deps.c
+    (dependencies: waiting, release, graphs; called at creation and from
+    this path).
 
     Every operation follows one path: fetch the job (a reference), ask the
     transition table whether the operation is legal, change the job in
@@ -58,6 +60,7 @@
 #include "zjob_recovery.h"
 #include "zjob_expiry.h"
 #include "zjob_times.h"
+#include "zjob_deps.h"
 
 //  --------------------------------------------------------------------------
 //  Small helpers
@@ -147,12 +150,14 @@ void
 zjob_mgr_after_change (zjob_manager_t *self, zjob_job_t *job, zjob_status_t old_status)
 {
     zjob_queues_changed (self->queues, job, (int) old_status);
+    zjob_deps_changed (self->deps, job, (int) old_status);
 }
 
 void
 zjob_mgr_after_delete (zjob_manager_t *self, zjob_job_t *job)
 {
     zjob_queues_deleted (self->queues, job);
+    zjob_deps_deleted (self->deps, job);
 }
 
 
@@ -324,6 +329,9 @@ zjob_mgr_apply (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, const s_edi
     int to = zjob_transition ((zjob_status_t) job->status, op, job->held, err);
     if (to < 0)
         return s_name_job (err, job);
+    //  A job whose parents have not all completed waits for them
+    if (to == ZJOB_QUEUED && (op == ZJOB_OP_START || op == ZJOB_OP_RESUME || op == ZJOB_OP_RERUN))
+        to = zjob_deps_route (self->deps, job);
     return zjob_mgr_apply_to (self, job, op, to, edits, err);
 }
 
@@ -368,6 +376,8 @@ zjob_mgr_apply_to (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to,
         job->result_attempt = edits->result_attempt;
     if (rc == 0 && edits && edits->edit)
         rc = edits->edit (job, edits->edit_arg, err);
+    if (rc == 0 && to == ZJOB_QUEUED)
+        rc = zjob_deps_outputs (self->deps, job, snap.status, err);
     if (rc == 0)
         rc = s_commit (self, job, op, to, edits, &snap, err);
     else
@@ -424,6 +434,8 @@ s_recovered (zjob_job_t *job, void *arg)
     s_key_add (self, job);
     zjob_queues_unique_add (self->queues, job);
     zjob_mgr_intern (self, job);
+    if (zjob_deps_recovered (self->deps, job))
+        return -1;
     if (zjob_status_terminal ((zjob_status_t) job->status)) {
         if (zjob_expiry_reserve (self->expiry, 1))
             return -1;
@@ -480,8 +492,10 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     self->expiry = zjob_expiry_new ();
     self->provisional = zjob_hashx_new ();
     self->earlier = zjob_hashx_new ();
+    self->deps = zjob_deps_new (self);
     if (!self->queue || !self->held || !self->keys || !self->tally || !self->expiry
-        || !self->provisional || !self->earlier || zjob_mgr_failure_init (self, config)) {
+        || !self->provisional || !self->earlier || !self->deps
+        || zjob_mgr_failure_init (self, config)) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_manager_destroy (&self);
         return NULL;
@@ -515,6 +529,7 @@ zjob_manager_destroy (zjob_manager_t **self_p)
     zjob_manager_t *self = *self_p;
     if (!self)
         return;
+    zjob_deps_destroy (&self->deps);  //  Its references first
     zjob_queue_destroy (&self->queue);
     zhashx_destroy (&self->held);
     zjob_keyindex_destroy (&self->keys);
@@ -568,6 +583,8 @@ s_job_prepare (zjob_manager_t *self, const zjob_spec_t *spec, bool auto_start,
         job->status = (uint8_t) to;
         job->queued_at = job->updated_at = zjob_clock_ms ();
     }
+    if (job && zjob_deps_admit (self->deps, job, err))
+        zjob_job_destroy (&job);
     return job;
 }
 
@@ -588,6 +605,7 @@ s_job_created (zjob_manager_t *self, zjob_job_t *job)
     s_key_add (self, job);
     zjob_queues_unique_add (self->queues, job);
     zjob_mgr_notify (self, ZJOB_EVENT_STATUS, job, ZJOB_CREATED);
+    zjob_deps_created (self->deps, job);
 }
 
 
@@ -629,17 +647,31 @@ zjob_manager_create_some (zjob_manager_t *self, const zjob_spec_t *specs, size_t
                           zjob_error_t *err)
 {
     assert (self);
+    return zjob_mgr_create_ordered (self, specs, count, skip, NULL, NULL, NULL, auto_start, jobs,
+                                    err);
+}
+
+//  As zjob_manager_create_some, the specs taken in order (NULL: as given)
+//  and each handed out by spec_fn (NULL: as given), which sees the jobs
+//  made before it (zjob_deps.c: positions turned into ids)
+int
+zjob_mgr_create_ordered (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                         const bool *skip, const size_t *order, zjob_mgr_spec_fn *spec_fn,
+                         void *arg, bool auto_start, zjob_job_t **jobs, zjob_error_t *err)
+{
     zjob_job_t **made = (zjob_job_t **) calloc (count, sizeof (zjob_job_t *));
     if (!made)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
 
     int rc = 0;
-    size_t index;
-    for (index = 0; index < count; index++) {
+    size_t step, index;
+    for (step = 0; step < count; step++) {
+        index = order ? order [step] : step;
         if (skip && skip [index])
             continue;
         zjob_error_t cause = { 0, "" };
-        made [index] = s_job_prepare (self, &specs [index], auto_start, &cause);
+        const zjob_spec_t *spec = spec_fn ? spec_fn (index, made, arg, &cause) : &specs [index];
+        made [index] = spec ? s_job_prepare (self, spec, auto_start, &cause) : NULL;
         if (!made [index]) {
             rc = zjob_error_set (err, cause.code ? cause.code : ZJOB_BAD_REQUEST,
                                  "jobs[%zu]: %s", index, cause.text);
@@ -654,18 +686,21 @@ zjob_manager_create_some (zjob_manager_t *self, const zjob_spec_t *specs, size_t
     for (index = 0; rc == 0 && index < count; index++)
         if (made [index] && zjob_tally_require (self->tally, made [index]->workflow_id))
             rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-    size_t stored = 0;  //  Entries of made the store has accepted
+    size_t stored = 0;  //  Steps of order whose job the store has accepted
     while (rc == 0 && stored < count) {
-        if (made [stored] && zjob_store_put (self->store, made [stored], err))
+        zjob_job_t *job = made [order ? order [stored] : stored];
+        if (job && zjob_store_put (self->store, job, err))
             rc = -1;
         else
             stored++;
     }
     if (rc) {
         //  Take back what went in, so that none of the batch remains
-        for (index = 0; index < stored; index++)
-            if (made [index])
-                zjob_store_remove (self->store, made [index]->id, NULL);
+        for (step = 0; step < stored; step++) {
+            zjob_job_t *job = made [order ? order [step] : step];
+            if (job)
+                zjob_store_remove (self->store, job->id, NULL);
+        }
         for (index = 0; index < count; index++) {
             if (made [index])
                 zjob_tally_trim (self->tally, made [index]->workflow_id);
@@ -674,7 +709,8 @@ zjob_manager_create_some (zjob_manager_t *self, const zjob_spec_t *specs, size_t
         free (made);
         return -1;
     }
-    for (index = 0; index < count; index++) {
+    for (step = 0; step < count; step++) {
+        index = order ? order [step] : step;
         if (!made [index])
             continue;
         s_job_created (self, made [index]);
@@ -685,19 +721,6 @@ zjob_manager_create_some (zjob_manager_t *self, const zjob_spec_t *specs, size_t
     }
     free (made);
     return 0;
-}
-
-
-int
-zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
-                           bool auto_start, zjob_job_t **jobs, zjob_error_t *err)
-{
-    assert (self);
-    if (count == 0)
-        return 0;
-    if (!specs)
-        return zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs: required");
-    return zjob_manager_create_some (self, specs, count, NULL, auto_start, jobs, err);
 }
 
 

@@ -17,6 +17,7 @@
 #include "zjob_tally.h"
 #include "zjob_expiry.h"
 #include "zjob_queues.h"
+#include "zjob_deps.h"
 
 //  A job a worker holds
 typedef struct {
@@ -47,6 +48,7 @@ struct _zjob_manager_t {
     zhashx_t *earlier;                   //  job id -> workers of its earlier attempts
                                          //  ("a\nb\n"), for jobs given to more than one
     zjob_queues_t *queues;               //  Per-workflow queue controls, unique keys
+    zjob_deps_t *deps;                   //  Dependencies: waiting children (zjob_deps.c)
     zjob_manager_listener_fn *listener;  //  Hears every change, or NULL
     void *listener_arg;                  //  Passed to the listener
 
@@ -120,6 +122,17 @@ size_t
 zjob_mgr_running (const char *workflow, void *arg);
 bool
 zjob_mgr_queue_gate (const char *workflow, void *arg);
+//  The spec to make job index of a batch from, given the jobs made before
+//  it (made [i], NULL if not yet); NULL with err filled to refuse it
+typedef const zjob_spec_t *(zjob_mgr_spec_fn) (size_t index, zjob_job_t *const *made,
+                                               void *arg, zjob_error_t *err);
+//  zjob_manager_create_some with the specs taken in order (count indexes;
+//  NULL: as given), each handed out by spec_fn (NULL: specs [index]); the
+//  jobs are put in that order, and jobs [index] is still spec index's
+int
+zjob_mgr_create_ordered (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                         const bool *skip, const size_t *order, zjob_mgr_spec_fn *spec_fn,
+                         void *arg, bool auto_start, zjob_job_t **jobs, zjob_error_t *err);
 
 //  zjob_manager_failure.c, for zjob_manager.c
 int

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "zjob_manager.h"
+#include "zjob_deps.h"
 
 static bool
 s_streq (const char *a, const char *b)
@@ -65,6 +66,22 @@ s_key_reuse (const zjob_spec_t *spec, size_t index, const char *workflow_id,
 
 
 //  --------------------------------------------------------------------------
+//  Create count jobs, all or none, with no SUBMIT rule
+
+int
+zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                           bool auto_start, zjob_job_t **jobs, zjob_error_t *err)
+{
+    assert (self);
+    if (count == 0)
+        return 0;
+    if (!specs)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs: required");
+    return zjob_manager_create_some (self, specs, count, NULL, auto_start, jobs, err);
+}
+
+
+//  --------------------------------------------------------------------------
 //  SUBMIT (PROTOCOL.md 9.2): create each spec, or answer with the job its
 //  idempotency key already made, or an earlier spec of the same batch
 //  with the same key made. All or none for the jobs it creates.
@@ -104,8 +121,7 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
             existing [(*existing_count_p)++] = 0;
             return 0;
         }
-        jobs [0] = zjob_manager_create (self, &specs [0], auto_start, err);
-        return jobs [0] ? 1 : -1;
+        return zjob_deps_create (self, specs, 1, NULL, auto_start, jobs, err) ? -1 : 1;
     }
     //  first [i]: index + 1 of the spec whose job answers spec i, if not
     //  its own (a known key: 0 with jobs [i] set)
@@ -151,7 +167,7 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
     for (size_t index = 0; rc == 0 && index < count; index++)
         created += !skip [index];
     if (rc == 0 && created)
-        rc = zjob_manager_create_some (self, specs, count, skip, auto_start, jobs, err);
+        rc = zjob_deps_create (self, specs, count, skip, auto_start, jobs, err);
     for (size_t index = 0; index < count; index++) {
         if (rc == 0 && skip && skip [index]) {
             existing [(*existing_count_p)++] = index;

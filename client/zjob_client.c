@@ -556,6 +556,12 @@ zjob_client_get (zjob_client_t *self, const char *id, zjob_error_t *err)
     return job;
 }
 
+zjob_reply_t *
+zjob_client_get_reply (zjob_client_t *self, const char *id, zjob_error_t *err)
+{
+    return s_call_id (self, ZJOB_CMD_GET, id, err);
+}
+
 int
 zjob_client_list (zjob_client_t *self, const zjob_query_t *query, zjob_job_t ***jobs_p,
                   size_t *count_p, size_t *total_p, zjob_error_t *err)

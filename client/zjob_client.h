@@ -109,6 +109,14 @@ zjob_client_submit_batch (zjob_client_t *self, const zjob_spec_t *specs, size_t 
 ZJOB_EXPORT zjob_job_t *
 zjob_client_get (zjob_client_t *self, const char *id, zjob_error_t *err);
 
+//  GET's whole reply, for what it holds besides the job: read the job
+//  with zjob_msg_job (msg, "job", err) and the ids of its children still
+//  waiting for it (at most ZJOB_CHILDREN_MAX; absent: none) with
+//  zjob_msg_strs (msg, "children", &count), msg = zjob_reply_msg. The
+//  caller destroys the reply; NULL with err filled on an error.
+ZJOB_EXPORT zjob_reply_t *
+zjob_client_get_reply (zjob_client_t *self, const char *id, zjob_error_t *err);
+
 //  The jobs matching query (NULL: the first page of all jobs). *jobs_p
 //  becomes an array of *count_p jobs (destroy each, then free the array);
 //  *total_p, if not NULL, the number matching before paging. 0 or -1.

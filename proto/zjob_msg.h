@@ -39,6 +39,7 @@ extern "C" {
 #define ZJOB_MSG_OBJECTS_MAX (1 << 21)  //  msgpack values in one message
 #define ZJOB_MSG_DEPTH_MAX 16           //  nesting of arrays and maps
 #define ZJOB_BATCH_MAX 10000            //  specs in a SUBMIT, ids in a bulk op
+#define ZJOB_CHILDREN_MAX 1000          //  ids in GET's children
 #define ZJOB_BULK_ERRORS_MAX 100        //  per-job errors in a bulk reply
 #define ZJOB_WORKFLOWS_MAX 64           //  workflows one worker serves
 #define ZJOB_SLOTS_MAX 1000             //  slots (credit) of one worker

@@ -169,6 +169,7 @@ static const zjob_field_t s_submit_ok [] = {
 };
 static const zjob_field_t s_get_ok [] = {
     { "job", F_MAP, REQ, 0, 0, NULL },
+    { "children", F_IDS, OPT, 0, ZJOB_CHILDREN_MAX, NULL },
 };
 static const zjob_field_t s_list_ok [] = {
     { "jobs", F_MAPS, REQ, 0, ZJOB_LIST_LIMIT_MAX, NULL },

@@ -91,6 +91,12 @@ zjob_task_inputs (zjob_task_t *self, size_t *size_p)
     return self->job->inputs.data;
 }
 
+const uint8_t *
+zjob_task_parent_outputs (zjob_task_t *self, size_t *size_p)
+{
+    return zjob_job_parent_outputs (self->job, size_p);
+}
+
 uint32_t
 zjob_task_attempt (zjob_task_t *self)
 {

@@ -237,6 +237,12 @@ zjob_task_workflow (zjob_task_t *self);
 //  The inputs: a msgpack map of *size_p bytes.
 ZJOB_EXPORT const uint8_t *
 zjob_task_inputs (zjob_task_t *self, size_t *size_p);
+//  The outputs of the job's parents (depends_on), as the broker found
+//  them when it released the job: a msgpack map of *size_p bytes, {parent
+//  id: bin holding that parent's outputs map, or nil for a parent that
+//  did not complete or is gone}. NULL (size 0) for a job without parents.
+ZJOB_EXPORT const uint8_t *
+zjob_task_parent_outputs (zjob_task_t *self, size_t *size_p);
 //  1 for the first run; more after the job was requeued.
 ZJOB_EXPORT uint32_t
 zjob_task_attempt (zjob_task_t *self);

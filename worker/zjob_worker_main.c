@@ -67,6 +67,7 @@
 #define EXIT_INTERNAL 8                        //  exit status: the worker cannot set itself up or go on
 #define PERMANENT_EXIT_DEFAULT 65              //  EX_DATAERR (sysexits.h): bad input, do not retry
 #define JOB_TIMEOUT_SLACK_MS 1000              //  msecs past the job's timeout before the local stop
+#define PARENT_OUTPUTS_ENV_MAX (64 << 10)      //  bytes of parent outputs given in the environment
 #define OPT_PERMANENT_EXIT 1000                //  getopt value of --permanent-exit (no short form)
 
 //  The command line
@@ -90,6 +91,7 @@ typedef struct {
     char id [ZJOB_ID_LEN + 1];  //  The job's id, for logs
     bool cancelled;             //  The broker cancelled it: no result is wanted
     bool handed_back;           //  Stopped by our own stop: leave it to the broker
+    char *parents_file;         //  ZJOB_PARENT_OUTPUTS_FILE, removed with the run
     int64_t limit_ms;           //  The run time limit applied, 0 = none
     bool job_limit;             //  It is the job's timeout, not --timeout
 } s_run_t;
@@ -146,7 +148,10 @@ s_usage (FILE *out)
              "  stdin   the job's inputs: one JSON object, then a newline and end of file\n"
              "  env     ZJOB_JOB_ID, ZJOB_WORKFLOW, ZJOB_ATTEMPT (1 on the first run),\n"
              "          ZJOB_PRIORITY (low, medium, high, critical), ZJOB_WORKER_ID,\n"
-             "          ZJOB_PROGRESS_FD=3\n"
+             "          ZJOB_PROGRESS_FD=3; a job with parents (depends_on) also gets\n"
+             "          ZJOB_PARENT_OUTPUTS, their outputs as one JSON object {parent id:\n"
+             "          outputs or null}, or, from 64 KiB, ZJOB_PARENT_OUTPUTS_FILE, a\n"
+             "          file that holds it\n"
              "  fd 3    progress: write lines \"FRACTION [MESSAGE]\", FRACTION from 0 to 1\n"
              "          or a percentage:   echo \"0.4 resizing\" >&3   echo \"40%%\" >&3\n"
              "  stdout  the outputs: one JSON object (nothing at all means {})\n"
@@ -434,6 +439,9 @@ s_run_delete (s_app_t *app, s_run_t *run)
 {
     zlistx_delete (app->runs, zlistx_find (app->runs, run));
     zjob_runner_destroy (&run->runner);
+    if (run->parents_file)
+        unlink (run->parents_file);
+    zstr_free (&run->parents_file);
     free (run);
 }
 
@@ -568,6 +576,76 @@ s_run_limit (s_app_t *app, s_run_t *run)
     return limit;
 }
 
+//  The outputs of the task's parents as one JSON object, {parent id:
+//  outputs object, or null}; NULL for a job without parents, or with err
+//  filled if they cannot be JSON. The caller frees the text.
+static char *
+s_parents_json (zjob_task_t *task, bool *failed_p, zjob_error_t *err)
+{
+    *failed_p = false;
+    size_t size;
+    const uint8_t *data = zjob_task_parent_outputs (task, &size);
+    if (!data || size == 0)
+        return NULL;
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    json_t *object = json_object ();
+    bool ok = object && msgpack_unpack_next (&unpacked, (const char *) data, size, NULL) == MSGPACK_UNPACK_SUCCESS
+        && unpacked.data.type == MSGPACK_OBJECT_MAP;
+    for (uint32_t index = 0; ok && index < unpacked.data.via.map.size; index++) {
+        const msgpack_object_kv *entry = &unpacked.data.via.map.ptr [index];
+        ok = entry->key.type == MSGPACK_OBJECT_STR;
+        char id [ZJOB_ID_LEN + 1] = "";
+        if (ok)
+            snprintf (id, sizeof (id), "%.*s", (int) entry->key.via.str.size,
+                      entry->key.via.str.ptr);
+        json_t *value = NULL;
+        if (ok && entry->val.type == MSGPACK_OBJECT_BIN)
+            value = zjob_msgpack_to_json_value ((const uint8_t *) entry->val.via.bin.ptr,
+                                                entry->val.via.bin.size, err);
+        else if (ok)
+            value = json_null ();
+        ok = value && json_object_set_new (object, id, value) == 0;
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    char *text = ok ? json_dumps (object, JSON_COMPACT) : NULL;
+    json_decref (object);
+    if (!text) {
+        *failed_p = true;
+        if (ok || err->code == 0)
+            zjob_error_set (err, ZJOB_BAD_REQUEST, "not a map of outputs");
+    }
+    return text;
+}
+
+//  The environment entry that gives the command its parents' outputs:
+//  ZJOB_PARENT_OUTPUTS=JSON under 64 KiB, else ZJOB_PARENT_OUTPUTS_FILE=
+//  a temporary file holding it (removed with the run). NULL, with err
+//  filled, if the file cannot be written.
+static char *
+s_parents_env (s_run_t *run, const char *json, zjob_error_t *err)
+{
+    size_t size = strlen (json);
+    if (size < PARENT_OUTPUTS_ENV_MAX)
+        return zsys_sprintf ("ZJOB_PARENT_OUTPUTS=%s", json);
+    const char *dir = getenv ("TMPDIR");
+    char *path = zsys_sprintf ("%s/zjob-parents-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = path ? mkstemp (path) : -1;
+    bool written = fd >= 0 && write (fd, json, size) == (ssize_t) size;
+    if (fd >= 0)
+        close (fd);
+    if (!written) {
+        zjob_error_set (err, ZJOB_INTERNAL, "parent outputs: cannot write %s: %s",
+                        path ? path : "a temporary file", strerror (errno));
+        if (fd >= 0)
+            unlink (path);
+        zstr_free (&path);
+        return NULL;
+    }
+    run->parents_file = path;
+    return zsys_sprintf ("ZJOB_PARENT_OUTPUTS_FILE=%s", path);
+}
+
 //  Start the command for a new task; a task that cannot start is failed
 static void
 s_start (s_app_t *app, zjob_task_t *task)
@@ -601,17 +679,39 @@ s_start (s_app_t *app, zjob_task_t *task)
         s_run_delete (app, run);
         return;
     }
+    bool parents_bad;
+    char *parents = s_parents_json (task, &parents_bad, &err);
+    if (parents_bad) {
+        char message [ZJOB_MESSAGE_MAX];
+        snprintf (message, sizeof (message), "parent outputs cannot be given as JSON: %s",
+                  err.text);
+        s_fail (app, run, ZJOB_KIND_BAD_INPUT, message, true);
+        s_run_delete (app, run);
+        zstr_free (&input);
+        return;
+    }
     char *env [] = {
         zsys_sprintf ("ZJOB_JOB_ID=%s", zjob_task_id (task)),
         zsys_sprintf ("ZJOB_WORKFLOW=%s", zjob_task_workflow (task)),
         zsys_sprintf ("ZJOB_ATTEMPT=%u", (unsigned) zjob_task_attempt (task)),
         zsys_sprintf ("ZJOB_PRIORITY=%s", zjob_priority_name (zjob_task_priority (task))),
         zsys_sprintf ("ZJOB_WORKER_ID=%s", zjob_worker_id (app->worker)),
+        parents ? s_parents_env (run, parents, &err) : NULL,
         NULL
     };
+    zstr_free (&parents);
     bool env_ok = true;
     for (int i = 0; i < 5; i++)
         env_ok = env_ok && env [i];
+    if (env_ok && parents && !env [5]) {
+        //  Its parents' outputs could not be written down: try again later
+        s_fail (app, run, ZJOB_KIND_SPAWN, err.text, false);
+        s_run_delete (app, run);
+        for (int i = 0; i < 5; i++)
+            zstr_free (&env [i]);
+        zstr_free (&input);
+        return;
+    }
     zjob_runner_config_t config = {
         .argv = (const char *const *) app->options->command,
         .env = (const char *const *) env,
@@ -625,7 +725,7 @@ s_start (s_app_t *app, zjob_task_t *task)
         run->runner = zjob_runner_new (&config, &err);
     else
         zjob_error_set (&err, ZJOB_INTERNAL, "out of memory");
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         zstr_free (&env [i]);
     zstr_free (&input);
     if (!run->runner) {

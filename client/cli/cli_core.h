@@ -184,6 +184,9 @@ enum {
     ZJOB_OPT_NO_RETRY,
     ZJOB_OPT_JOB_TIMEOUT,
     ZJOB_OPT_HEARTBEAT_TIMEOUT,
+    ZJOB_OPT_DEPENDS_ON,
+    ZJOB_OPT_ON_PARENT_FAILURE,
+    ZJOB_OPT_WAITING_ON,
     ZJOB_OPT_HELP = -2,  //  zjob_cli_getopt's returns besides options
     ZJOB_OPT_INVALID = -3
 };

@@ -36,7 +36,8 @@
     "      --created-before TIME  created before TIME\n"                                \
     "      --dead                 in the dead set: failed for good (a failure with\n"   \
     "                             attempts left is retried); the same as --status\n"    \
-    "                             failed\n"
+    "                             failed\n"                                             \
+    "      --waiting-on ID        naming job ID among its parents (--depends-on)\n"
 
 #define S_TIME_HELP                                                              \
     "TIME is ISO-8601 in UTC (2024-05-01T12:00:00Z, 2024-05-01) or a duration\n" \
@@ -135,6 +136,12 @@
     "      --run-at TIME          not before TIME (ISO-8601 UTC: 2024-05-01T12:00:00Z)\n" \
     "      --delay DURATION       not before DURATION from now (30s, 5m, 2h)\n"           \
     "      --no-start             leave the job created; 'zjob start ID' queues it\n"     \
+    "      --depends-on ID[,ID...]  parents (at most 64, repeatable): the job waits\n"    \
+    "                             until every one has completed, then is queued\n"        \
+    "                             and its command gets their outputs\n"                   \
+    "      --on-parent-failure fail|cancel|run  when a parent fails for good, is\n"       \
+    "                             cancelled or deleted: fail the job (default, kind\n"    \
+    "                             dependency_failed), cancel it, or run it anyway\n"      \
     "      --batch FILE           one job per line of FILE (- for stdin), each a JSON\n"  \
     "                             object with the keys workflow_id, inputs, priority,\n"  \
     "                             user_id, tags, metadata, idempotency_key,\n"            \

@@ -72,6 +72,14 @@ zjob_cli_filter_option (zjob_cli_t *cli, int opt, const char *arg, zjob_cli_filt
             break;
         case 'w': criteria->workflow_id = arg; break;
         case 'u': criteria->user_id = arg; break;
+        case ZJOB_OPT_WAITING_ON:
+            //  The jobs that name this one among their parents
+            if (!zjob_id_valid (arg)) {
+                *rc_p = zjob_cli_bad_value (cli, "--waiting-on: '%s' is not a job id", arg);
+                return -1;
+            }
+            criteria->waiting_on = arg;
+            break;
         case 't': {
             const char **bigger = (const char **) realloc (filter->tags,
                                                            (criteria->tag_count + 1) * sizeof (char *));
@@ -159,7 +167,9 @@ typedef struct {
     int64_t run_at;          //  0 if not given
     bool no_start;
     const char *batch;
-    char **kinds;  //  --no-retry's list, or NULL
+    char **kinds;                //  --no-retry's list, or NULL
+    zjob_cli_strings_t parents;  //  --depends-on's ids
+    int on_parent_failure;       //  zjob_on_parent_t, or -1 if not given
 } s_submit_t;
 
 //  Print the ids of submitted jobs: one a line, or {"count", "ids"}
@@ -193,8 +203,14 @@ s_submit_lines (zjob_cli_t *cli, s_submit_t *opts, zjob_cli_line_t *lines, size_
         zjob_cli_error (cli, "out of memory for %zu jobs", count);
         return ZJOB_EXIT_INTERNAL;
     }
-    for (size_t index = 0; index < count; index++)
+    for (size_t index = 0; index < count; index++) {
         specs [index] = lines [index].spec;
+        //  --depends-on: every line waits for those parents
+        specs [index].depends_on = opts->parents.items;
+        specs [index].depends_on_count = opts->parents.count;
+        if (opts->on_parent_failure > 0)
+            specs [index].on_parent_failure = (zjob_on_parent_t) opts->on_parent_failure;
+    }
     size_t done = 0;
     int rc = 0;
     while (done < count && rc == 0) {
@@ -298,7 +314,12 @@ s_submit_one (zjob_cli_t *cli, s_submit_t *opts)
         .metadata_size = metadata_size,
         .idempotency_key = opts->idempotency_key,
         .unique_key = opts->unique_key,
-        .run_at = opts->run_at
+        .run_at = opts->run_at,
+        .depends_on = opts->parents.items,
+        .depends_on_count = opts->parents.count,
+        .on_parent_failure = opts->on_parent_failure > 0
+            ? (zjob_on_parent_t) opts->on_parent_failure
+            : ZJOB_ON_PARENT_FAIL
     };
     zjob_cli_defaults_apply (defaults, &spec);
     zjob_error_t err;
@@ -324,6 +345,28 @@ s_submit_one (zjob_cli_t *cli, s_submit_t *opts)
     return rc;
 }
 
+//  --depends-on ID[,ID...] (may be repeated): the parents, checked here.
+//  The ids point into arg (argv's, cut at the commas). Returns
+//  ZJOB_CLI_CONTINUE, or an exit code.
+static int
+s_depends_on_option (zjob_cli_t *cli, const char *arg, s_submit_t *opts)
+{
+    for (char *id = (char *) arg; id;) {
+        char *comma = strchr (id, ',');
+        if (comma)
+            *comma = 0;
+        if (!zjob_id_valid (id))
+            return zjob_cli_bad_value (cli, "--depends-on: '%s' is not a job id", id);
+        if (opts->parents.count == ZJOB_PARENTS_MAX)
+            return zjob_cli_bad_value (cli, "--depends-on: more than %d parents",
+                                       ZJOB_PARENTS_MAX);
+        if (zjob_cli_strings_add (&opts->parents, id))
+            return ZJOB_EXIT_INTERNAL;
+        id = comma ? comma + 1 : NULL;
+    }
+    return ZJOB_CLI_CONTINUE;
+}
+
 //  One option of submit. Returns ZJOB_CLI_CONTINUE, or an exit code.
 static int
 s_submit_option (zjob_cli_t *cli, int opt, const char *arg, s_submit_t *opts)
@@ -336,6 +379,14 @@ s_submit_option (zjob_cli_t *cli, int opt, const char *arg, s_submit_t *opts)
         case S_OPT_UNIQUE: opts->unique_key = arg; break;
         case ZJOB_OPT_NO_START: opts->no_start = true; break;
         case ZJOB_OPT_BATCH: opts->batch = arg; break;
+        case ZJOB_OPT_DEPENDS_ON: return s_depends_on_option (cli, arg, opts);
+        case ZJOB_OPT_ON_PARENT_FAILURE:
+            opts->on_parent_failure = zjob_on_parent_parse (arg);
+            if (opts->on_parent_failure < 0)
+                return zjob_cli_bad_value (cli, "--on-parent-failure: '%s' is not fail, cancel "
+                                                "or run",
+                                           arg);
+            break;
         case 't':
             if (zjob_cli_strings_add (&opts->tags, arg))
                 return ZJOB_EXIT_INTERNAL;
@@ -420,9 +471,12 @@ zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
         { "no-retry", required_argument, NULL, ZJOB_OPT_NO_RETRY },
         { "job-timeout", required_argument, NULL, ZJOB_OPT_JOB_TIMEOUT },
         { "heartbeat-timeout", required_argument, NULL, ZJOB_OPT_HEARTBEAT_TIMEOUT },
+        { "depends-on", required_argument, NULL, ZJOB_OPT_DEPENDS_ON },
+        { "on-parent-failure", required_argument, NULL, ZJOB_OPT_ON_PARENT_FAILURE },
         ZJOB_CLI_COMMON_OPTIONS
     };
-    s_submit_t opts = { .defaults = { .priority = -1, .max_attempts = -1 } };
+    s_submit_t opts = { .defaults = { .priority = -1, .max_attempts = -1 },
+                        .on_parent_failure = -1 };
     int rc = ZJOB_CLI_CONTINUE;
     int opt;
     zjob_cli_getopt_reset ();
@@ -441,6 +495,7 @@ zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
         rc = opts.batch ? s_submit_batch (cli, &opts) : s_submit_one (cli, &opts);
     }
     free (opts.tags.items);
+    free (opts.parents.items);
     free (opts.kinds);
     return rc;
 }
@@ -448,6 +503,26 @@ zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
 
 //  --------------------------------------------------------------------------
 //  get, status, result: one job by id
+
+//  The lines "parents" (with the rule when it is not fail) and
+//  "children", each when there are some
+static void
+s_print_family (const zjob_job_t *job, const char *const *children, size_t child_count)
+{
+    size_t count;
+    const char *const *parents = zjob_job_parents (job, &count);
+    for (size_t index = 0; index < count; index++)
+        printf ("%-12s  %s\n", index ? "" : "parents", parents [index]);
+    if (count && zjob_job_on_parent_failure (job) != ZJOB_ON_PARENT_FAIL)
+        printf ("%-12s  %s\n", "on failure",
+                zjob_on_parent_name (zjob_job_on_parent_failure (job)));
+    for (size_t index = 0; index < child_count; index++)
+        printf ("%-12s  %s\n", index ? "" : "children", children [index]);
+    if (child_count == ZJOB_CHILDREN_MAX)
+        printf ("%-12s  (the first %d: zjob list --waiting-on %s)\n", "", ZJOB_CHILDREN_MAX,
+                job->id);
+    fflush (stdout);
+}
 
 int
 zjob_cli_cmd_get (zjob_cli_t *cli, int argc, char *argv [])
@@ -457,17 +532,31 @@ zjob_cli_cmd_get (zjob_cli_t *cli, int argc, char *argv [])
     if (rc != ZJOB_CLI_CONTINUE)
         return rc;
     zjob_error_t err;
-    zjob_job_t *job = zjob_client_get (zjob_cli_client (cli), id, &err);
-    if (!job)
+    zjob_reply_t *reply = zjob_client_get_reply (zjob_cli_client (cli), id, &err);
+    zjob_job_t *job = reply ? zjob_msg_job (zjob_reply_msg (reply), "job", &err) : NULL;
+    if (!job) {
+        zjob_reply_destroy (&reply);
         return zjob_cli_fail (cli, &err);
+    }
+    //  The children still waiting for it (GET's children)
+    size_t child_count = 0;
+    const char *const *children = zjob_msg_strs (zjob_reply_msg (reply), "children",
+                                                 &child_count);
     if (cli->json) {
         json_t *object = zjob_job_to_json (job);
+        json_t *array = json_array ();
+        for (size_t index = 0; index < child_count; index++)
+            json_array_append_new (array, json_string (children [index]));
+        json_object_set_new (object, "children", array);
         zjob_cli_print_json (object, false);
         json_decref (object);
     }
-    else
+    else {
         zjob_cli_print_job (job);
+        s_print_family (job, children, child_count);
+    }
     zjob_job_destroy (&job);
+    zjob_reply_destroy (&reply);
     return ZJOB_EXIT_OK;
 }
 
