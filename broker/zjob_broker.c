@@ -97,6 +97,7 @@
 #include "zjob_dispatch.h"
 #include "zjob_outbox.h"
 #include "zjob_publisher.h"
+#include "zjob_batches.h"
 #include "zjob_clients.h"
 #include "zjob_workers.h"
 #include "zjob_proto.h"
@@ -428,6 +429,15 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
         zjob_publisher_job (self->publisher, "deleted", job, -1);
 }
 
+
+//  A batch finished: its event (its record and callback: the next sync)
+static void
+s_batch_finished (const zjob_batch_info_t *info, void *arg)
+{
+    s_broker_t *self = (s_broker_t *) arg;
+    self->dirty = true;
+    zjob_publisher_batch (self->publisher, "batch_finished", info);
+}
 
 //  A held job timed out (zjob_manager_expire_step has retried or failed
 //  it): its worker is told to stop, as for a client's cancel of a held
@@ -799,6 +809,7 @@ s_broker_destroy (s_broker_t **self_p)
         if (zjob_manager_sync (self->manager, &err))
             s_log_error (self, "zjob_broker: final sync failed: %s", err.text);
         zjob_manager_set_listener (self->manager, NULL, NULL);
+        zjob_batches_set_listener (zjob_manager_batches (self->manager), NULL, NULL);
     }
     zjob_registry_destroy (&self->registry);
     zjob_clients_destroy (&self->clients_handler);
@@ -938,6 +949,7 @@ s_broker_start (s_broker_t *self)
     zjob_workers_set_dispatch (self->workers_handler, s_credit_back, self);
     //  The listener publishes: it starts hearing once the publisher exists
     zjob_manager_set_listener (self->manager, s_on_change, self);
+    zjob_batches_set_listener (zjob_manager_batches (self->manager), s_batch_finished, self);
     self->next_tick = zjob_mono_ms () + config->heartbeat_ms;
     s_log_info (self, "zjob_broker: serving clients=%s workers=%s events=%s store=%s "
                       "(%zu jobs, %zu queued, %zu scheduled)",
@@ -999,7 +1011,9 @@ s_broker_pass (s_broker_t *self)
     //  the sync below waits for the disk
     s_dispatch (self, false);
 
-    //  Group commit: one sync for everything the pass changed
+    //  Group commit: one sync for everything the pass changed (and batches)
+    if (zjob_batches_dirty (zjob_manager_batches (self->manager)))
+        self->dirty = true;
     bool synced = true;
     if (self->dirty) {
         uint64_t seq = zjob_manager_seq (self->manager);

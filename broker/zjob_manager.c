@@ -459,8 +459,10 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     self->expiry = zjob_expiry_new ();
     self->provisional = zjob_hashx_new ();
     self->earlier = zjob_hashx_new ();
+    self->batches = zjob_batches_new (self);
     if (!self->queue || !self->held || !self->keys || !self->tally || !self->expiry
-        || !self->provisional || !self->earlier || zjob_mgr_failure_init (self, config)) {
+        || !self->provisional || !self->earlier || !self->batches
+        || zjob_mgr_failure_init (self, config)) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_manager_destroy (&self);
         return NULL;
@@ -469,7 +471,9 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     zhashx_set_destructor (self->earlier, s_free_destroy);
     zhashx_set_destructor (self->provisional, s_free_destroy);
     zjob_recovery_hooks_t hooks = { s_recovered, s_released, self };
-    if (zjob_recovery_run (self->store, self->tally, self->queue, &hooks, err))
+    //  Batches after the jobs: a callback lost in a crash is created now
+    if (zjob_recovery_run (self->store, self->tally, self->queue, &hooks, err)
+        || zjob_batches_load (self->batches, err) || zjob_manager_sync (self, err))
         zjob_manager_destroy (&self);
     else
         zjob_expiry_sort (self->expiry);
@@ -494,6 +498,9 @@ zjob_manager_destroy (zjob_manager_t **self_p)
     zjob_expiry_destroy (&self->expiry);
     zhashx_destroy (&self->provisional);
     zhashx_destroy (&self->earlier);
+    if (self->batches && zjob_batches_flush (self->batches, false, NULL))
+        zsys_error ("zjob_manager: batch records not written at exit");
+    zjob_batches_destroy (&self->batches);
     zjob_store_destroy (&self->store);
     zjob_mgr_failure_destroy (self);
     free (self);
@@ -819,12 +826,16 @@ zjob_manager_cleanup_step (zjob_manager_t *self, int64_t now_ms, size_t max,
     assert (self);
     assert (deleted_p);
     int64_t before_ms = now_ms - self->retention_ms;
+    //  Finished batches' records too, as many at most (1: more are due)
+    int batches = zjob_batches_cleanup_step (self->batches, before_ms, max, err);
+    if (batches < 0)
+        return -1;
     //  Stale entries (jobs deleted since) count toward max too: a call
     //  does at most max units of work, whatever the line holds
     char id [ZJOB_ID_LEN + 1];
     for (size_t done = 0; done < max; done++) {
         if (!zjob_expiry_pop (self->expiry, before_ms, id))
-            return 0;
+            return batches;
         zjob_job_t *job = zjob_store_get (self->store, id);
         if (!job || !zjob_status_terminal ((zjob_status_t) job->status)
             || job->completed_at >= before_ms) {
@@ -845,7 +856,7 @@ zjob_manager_cleanup_step (zjob_manager_t *self, int64_t now_ms, size_t max,
         zjob_mgr_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
         zjob_job_destroy (&job);
     }
-    return zjob_expiry_due (self->expiry, before_ms) ? 1 : 0;
+    return zjob_expiry_due (self->expiry, before_ms) || batches ? 1 : 0;
 }
 
 int
@@ -1016,6 +1027,9 @@ int
 zjob_manager_sync (zjob_manager_t *self, zjob_error_t *err)
 {
     assert (self);
+    //  Dirty batch records (and due callback jobs) go into this sync
+    if (zjob_batches_flush (self->batches, true, err))
+        return -1;
     return zjob_store_sync (self->store, err);
 }
 

@@ -469,6 +469,23 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
                      bool auto_start, zjob_job_t **jobs, uint64_t *existing,
                      size_t *existing_count_p, zjob_error_t *err);
 
+//  zjob_manager_submit with a batch (step 5 of SUBMIT's pipeline): every
+//  spec joins batch opts->id (a spec's own batch_id, if it has one, must
+//  be the same: else 400), or, with opts NULL, the batch its batch_id
+//  names. A closed batch refuses new members (409, nothing is created);
+//  a batch named for the first time is created (zjob_batches.h). The
+//  created jobs are counted as members; a spec answered by a job that
+//  was there (idempotency) adds none. Returns as zjob_manager_submit.
+int
+zjob_manager_submit_with (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                          bool auto_start, const zjob_batch_opts_t *opts, zjob_job_t **jobs,
+                          uint64_t *existing, size_t *existing_count_p, zjob_error_t *err);
+
+//  The manager's batches (borrowed): BATCH's operations and the owner's
+//  listener (zjob_batches.h).
+struct _zjob_batches_t *
+zjob_manager_batches (zjob_manager_t *self);
+
 //  What zjob_manager_worker_lost did
 #define ZJOB_LOST_REQUEUED 1  //  The job is queued again (or paused, let go)
 #define ZJOB_LOST_FAILED 2    //  Failed for good, kind "worker_lost"

@@ -16,6 +16,7 @@
 #include "zjob_keyindex.h"
 #include "zjob_tally.h"
 #include "zjob_expiry.h"
+#include "zjob_batches.h"
 
 //  A job a worker holds
 typedef struct {
@@ -45,6 +46,7 @@ struct _zjob_manager_t {
                                          //  requeued while their worker may still run them
     zhashx_t *earlier;                   //  job id -> workers of its earlier attempts
                                          //  ("a\nb\n"), for jobs given to more than one
+    zjob_batches_t *batches;             //  Batches' counters (zjob_batches.h)
     zjob_manager_listener_fn *listener;  //  Hears every change, or NULL
     void *listener_arg;                  //  Passed to the listener
 

@@ -21,6 +21,7 @@
 
 #include <czmq.h>
 #include "zjob_job.h"
+#include "zjob_msg.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -68,6 +69,11 @@ zjob_publisher_job (zjob_publisher_t *self, const char *type, const zjob_job_t *
 void
 zjob_publisher_job_reason (zjob_publisher_t *self, const char *type, const zjob_job_t *job,
                            int old_status, const char *reason);
+
+//  A batch event ("batch_finished") about the batch info describes, under
+//  the one topic ev/<type>/<batch id>, with the batch map at "batch".
+void
+zjob_publisher_batch (zjob_publisher_t *self, const char *type, const zjob_batch_info_t *info);
 
 //  A worker event ("worker_joined", "worker_left") about worker_id, with
 //  its name (may be NULL), workflows, slots and reason (may be NULL).
