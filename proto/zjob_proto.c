@@ -94,6 +94,10 @@ static const s_cmd_info_t s_cmds [ZJOB_CMD_COUNT] = {
     [ZJOB_CMD_EVENT] = { "EVENT", R_EV, 0 },
     [ZJOB_CMD_RETRY] = { "RETRY", R_CB, R_CB },
     [ZJOB_CMD_RUN_NOW] = { "RUN_NOW", R_CB, R_CB },
+    [ZJOB_CMD_BATCH] = { "BATCH", R_CB, R_CB },
+    [ZJOB_CMD_TEMPLATE] = { "TEMPLATE", R_CB, R_CB },
+    [ZJOB_CMD_SCHEDULE] = { "SCHEDULE", R_CB, R_CB },
+    [ZJOB_CMD_QUEUE] = { "QUEUE", R_CB, R_CB },
 };
 
 static const char *s_route_names [ZJOB_ROUTE_COUNT] = {

@@ -30,6 +30,7 @@ struct _zjob_msg_t {
     zjob_spec_t *specs;          //  SUBMIT: spec_count specs, in the zone
     size_t spec_count;
     bool auto_start;       //  SUBMIT: auto_start (default true)
+    const msgpack_object *batch;  //  SUBMIT: the batch map, or NULL
     zjob_filter_t filter;  //  LIST or target: the filter, if given
     bool has_filter;       //  A filter field was present
     zjob_query_t query;    //  LIST: the query
