@@ -355,8 +355,8 @@ s_callback_encode (s_batch_t *batch, const zjob_spec_t *cb)
         msgpack_sbuffer_destroy (&buffer);
         return -1;
     }
+    batch->callback_size = buffer.size;  //  release zeroes it
     batch->callback = (uint8_t *) msgpack_sbuffer_release (&buffer);
-    batch->callback_size = buffer.size;
     snprintf (batch->callback_workflow, sizeof (batch->callback_workflow), "%s",
               cb->workflow_id);
     return 0;
@@ -563,8 +563,8 @@ s_decode_callback (s_batch_t *batch, const msgpack_object *map)
         msgpack_sbuffer_destroy (&buffer);
         return -1;
     }
+    batch->callback_size = buffer.size;  //  release zeroes it
     batch->callback = (uint8_t *) msgpack_sbuffer_release (&buffer);
-    batch->callback_size = buffer.size;
     return 0;
 }
 

@@ -146,16 +146,13 @@ zjob_mgr_notify (zjob_manager_t *self, zjob_event_t event, const zjob_job_t *job
 void
 zjob_mgr_after_change (zjob_manager_t *self, zjob_job_t *job, zjob_status_t old_status)
 {
-    (void) self;
-    (void) job;
-    (void) old_status;
+    zjob_batches_changed (self->batches, job, (int) old_status);
 }
 
 void
 zjob_mgr_after_delete (zjob_manager_t *self, zjob_job_t *job)
 {
-    (void) self;
-    (void) job;
+    zjob_batches_deleted (self->batches, job);
 }
 
 
