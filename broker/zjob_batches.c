@@ -23,39 +23,39 @@
 
 //  One batch
 typedef struct {
-    char id [ZJOB_NAME_MAX + 1];            //  Its name, the record's name
-    uint64_t total;                         //  Members
-    uint64_t completed;                     //  Members completed
-    uint64_t failed;                        //  Members failed
-    uint64_t cancelled;                     //  Members cancelled (or deleted unfinished)
-    bool open;                              //  More members may join
-    bool finished;                          //  Closed and none pending
-    bool dirty;                             //  Its id is in the dirty list
-    bool due;                               //  Its callback job is to be created
-    int64_t created_at;                     //  ms UTC
-    int64_t finished_at;                    //  ms UTC of the last finish; 0 if running
-    uint8_t *callback;                      //  The callback map (record form), or NULL
-    size_t callback_size;                   //  Its bytes
+    char id [ZJOB_NAME_MAX + 1];                 //  Its name, the record's name
+    uint64_t total;                              //  Members
+    uint64_t completed;                          //  Members completed
+    uint64_t failed;                             //  Members failed
+    uint64_t cancelled;                          //  Members cancelled (or deleted unfinished)
+    bool open;                                   //  More members may join
+    bool finished;                               //  Closed and none pending
+    bool dirty;                                  //  Its id is in the dirty list
+    bool due;                                    //  Its callback job is to be created
+    int64_t created_at;                          //  ms UTC
+    int64_t finished_at;                         //  ms UTC of the last finish; 0 if running
+    uint8_t *callback;                           //  The callback map (record form), or NULL
+    size_t callback_size;                        //  Its bytes
     char callback_workflow [ZJOB_NAME_MAX + 1];  //  "" if none
-    char callback_job [ZJOB_ID_LEN + 1];    //  "" until created
+    char callback_job [ZJOB_ID_LEN + 1];         //  "" until created
 } s_batch_t;
 
 //  A finished batch in the cleanup FIFO
 typedef struct {
-    int64_t at;                    //  Its finished_at when it entered
+    int64_t at;  //  Its finished_at when it entered
     char id [ZJOB_NAME_MAX + 1];
 } s_done_t;
 
 struct _zjob_batches_t {
-    zjob_manager_t *manager;            //  Borrowed
-    zhashx_t *batches;                  //  id -> s_batch_t, owned
-    zlistx_t *dirty;                    //  Ids of batches to write (strings)
-    zlistx_t *due;                      //  Ids of batches whose callback is due
-    zlistx_t *done;                     //  s_done_t, in order of finishing
-    zlistx_t *staged;                   //  New batches of the SUBMIT under way
-    bool holding;                       //  A SUBMIT is under way: members'
-                                        //  changes are counted when it ends
-    zjob_batches_listener_fn *listener; //  Hears a batch finish, or NULL
+    zjob_manager_t *manager;             //  Borrowed
+    zhashx_t *batches;                   //  id -> s_batch_t, owned
+    zlistx_t *dirty;                     //  Ids of batches to write (strings)
+    zlistx_t *due;                       //  Ids of batches whose callback is due
+    zlistx_t *done;                      //  s_done_t, in order of finishing
+    zlistx_t *staged;                    //  New batches of the SUBMIT under way
+    bool holding;                        //  A SUBMIT is under way: members'
+                                         //  changes are counted when it ends
+    zjob_batches_listener_fn *listener;  //  Hears a batch finish, or NULL
     void *listener_arg;
 };
 
@@ -250,8 +250,8 @@ static int
 s_class (int status)
 {
     return status == ZJOB_COMPLETED ? 1 : status == ZJOB_FAILED ? 2
-        : status == ZJOB_CANCELLED                            ? 3
-                                                              : 0;
+        : status == ZJOB_CANCELLED                              ? 3
+                                                                : 0;
 }
 
 static uint64_t *

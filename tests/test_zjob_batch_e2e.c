@@ -256,8 +256,7 @@ Test (batch_e2e, a_batch_of_1000_reports_its_counts_and_calls_back_once)
                                        .inputs_size = fail ? sizeof (s_fail) : sizeof (s_fine) };
     }
     static const uint8_t s_to [] = { 0x81, 0xa2, 't', 'o', 0xa3, 'o', 'p', 's' };
-    zjob_spec_t callback = { .workflow_id = "after", .priority = ZJOB_PRIORITY_UNSET,
-                             .inputs = s_to, .inputs_size = sizeof (s_to) };
+    zjob_spec_t callback = { .workflow_id = "after", .priority = ZJOB_PRIORITY_UNSET, .inputs = s_to, .inputs_size = sizeof (s_to) };
     //  Two SUBMITs, the first leaving the batch open
     zjob_batch_opts_t opts = { .id = "big", .open = true, .callback = &callback };
     zjob_error_t err;

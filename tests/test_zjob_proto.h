@@ -370,11 +370,7 @@ s_sample_reply (zjob_msg_builder_t *b, zjob_cmd_t request, zjob_route_t route,
             zjob_msg_add_uint (b, "deleted", 17);
             break;
         case ZJOB_CMD_BATCH: {
-            zjob_batch_info_t info = { .id = "nightly-1", .state = "failed", .total = 3,
-                                       .completed = 1, .failed = 1, .cancelled = 1,
-                                       .created_at = 1750000000000,
-                                       .finished_at = 1750000001000,
-                                       .callback_workflow = "report" };
+            zjob_batch_info_t info = { .id = "nightly-1", .state = "failed", .total = 3, .completed = 1, .failed = 1, .cancelled = 1, .created_at = 1750000000000, .finished_at = 1750000001000, .callback_workflow = "report" };
             snprintf (info.callback_job, sizeof (info.callback_job), "%s", job->id);
             zjob_msg_add_batch (b, "batch", &info);
             zjob_msg_add_batches (b, "batches", &info, 1);

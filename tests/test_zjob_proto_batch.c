@@ -35,10 +35,7 @@ Test (proto_batch, submit_batch_map_round_trips)
     zjob_msg_builder_t *builder = zjob_msg_builder_new ();
     static const uint8_t inputs [] = { 0x81, 0xa1, 'a', 0x01 };
     const char *tags [] = { "t1", "t2" };
-    zjob_spec_t callback = { .workflow_id = "after", .inputs = inputs,
-                             .inputs_size = sizeof (inputs), .priority = ZJOB_PRIORITY_HIGH,
-                             .tags = tags, .tag_count = 2, .metadata = inputs,
-                             .metadata_size = sizeof (inputs) };
+    zjob_spec_t callback = { .workflow_id = "after", .inputs = inputs, .inputs_size = sizeof (inputs), .priority = ZJOB_PRIORITY_HIGH, .tags = tags, .tag_count = 2, .metadata = inputs, .metadata_size = sizeof (inputs) };
     zjob_batch_opts_t opts = { .id = "b-1", .open = true, .callback = &callback };
     s_begin_submit (builder);
     zjob_msg_add_batch_opts (builder, "batch", &opts);
@@ -181,9 +178,7 @@ Test (proto_batch, a_bad_batch_map_is_a_400_naming_the_key)
 
 Test (proto_batch, batch_maps_read_back_as_built)
 {
-    zjob_batch_info_t info = { .id = "nightly", .state = "running", .total = 10,
-                               .completed = 4, .failed = 1, .cancelled = 2, .pending = 3,
-                               .created_at = 1750000000000, .callback_workflow = "after" };
+    zjob_batch_info_t info = { .id = "nightly", .state = "running", .total = 10, .completed = 4, .failed = 1, .cancelled = 2, .pending = 3, .created_at = 1750000000000, .callback_workflow = "after" };
     zjob_msg_builder_t *builder = zjob_msg_builder_new ();
     zjob_msg_begin (builder, ZJOB_CMD_OK, 2);
     zjob_msg_add_batch (builder, "batch", &info);

@@ -141,16 +141,16 @@
     "                             options are the defaults. Every line is checked\n"      \
     "                             before any job\n"                                       \
     "                             is sent (a bad one exits 2). Prints the ids, one a\n"   \
-    "                             line, in order; with --json {\"count\", \"ids\"}.\n"   \
-    "      --batch-id ID          the jobs join batch ID (made by its first submit;\n"  \
-    "                             'zjob batch show ID' counts them)\n"                  \
-    "      --batch-open           keep the batch open for later submits (else this\n"  \
-    "                             submit closes it: no more members)\n"               \
-    "      --callback WF          with the submit that makes the batch: a job of WF\n" \
-    "                             is created once every member has finished\n"        \
-    "      --callback-input K=V   the callback's inputs (V as JSON, else a string),\n" \
-    "                             or a JSON object; repeat for more. The callback\n"  \
-    "                             also gets \"batch\": {id, state, total, completed,\n" \
+    "                             line, in order; with --json {\"count\", \"ids\"}.\n"    \
+    "      --batch-id ID          the jobs join batch ID (made by its first submit;\n"    \
+    "                             'zjob batch show ID' counts them)\n"                    \
+    "      --batch-open           keep the batch open for later submits (else this\n"     \
+    "                             submit closes it: no more members)\n"                   \
+    "      --callback WF          with the submit that makes the batch: a job of WF\n"    \
+    "                             is created once every member has finished\n"            \
+    "      --callback-input K=V   the callback's inputs (V as JSON, else a string),\n"    \
+    "                             or a JSON object; repeat for more. The callback\n"      \
+    "                             also gets \"batch\": {id, state, total, completed,\n"   \
     "                             failed, cancelled}\n" S_COMMON_HELP
 
 #define S_LIST_HELP                                                                    \
