@@ -178,7 +178,7 @@ zjob_manager_submit_with (zjob_manager_t *self, const zjob_spec_t *specs, size_t
     *existing_count_p = 0;
     if (count == 0 || !specs)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs: required");
-    zjob_spec_t one;
+    zjob_spec_t one = { .workflow_id = NULL };  //  The copy of a single spec
     zjob_spec_t *copies = count == 1 ? &one : (zjob_spec_t *) malloc (count * sizeof (zjob_spec_t));
     if (!copies)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
