@@ -124,6 +124,17 @@ zjob_cli_batch_free (zjob_cli_batch_t *batch)
 //  --------------------------------------------------------------------------
 //  batch show, watch, cancel, close, list
 
+//  A failed BATCH request: an unknown batch is said as such
+static int
+s_fail (zjob_cli_t *cli, const zjob_error_t *err)
+{
+    if (err->code != ZJOB_NOT_FOUND)
+        return zjob_cli_fail (cli, err);
+    zjob_cli_fail_json (cli, err->code, err->text);
+    zjob_cli_error (cli, "%s ('zjob batch list' shows the batches)", err->text);
+    return ZJOB_EXIT_NOT_FOUND;
+}
+
 static json_t *
 s_batch_json (const zjob_batch_info_t *info)
 {
@@ -220,7 +231,7 @@ s_watch (zjob_cli_t *cli, const char *id)
     int rc = ZJOB_CLI_CONTINUE;
     while (rc == ZJOB_CLI_CONTINUE) {
         if (zjob_client_batch_show (zjob_cli_client (cli), id, &info, &err)) {
-            rc = zjob_cli_fail (cli, &err);
+            rc = s_fail (cli, &err);
             break;
         }
         if (memcmp (&info, &shown, sizeof info)) {
@@ -263,7 +274,7 @@ s_list (zjob_cli_t *cli, size_t offset, size_t limit)
     size_t count = 0, total = 0;
     if (zjob_client_batch_list (zjob_cli_client (cli), offset, limit, &infos, &count, &total,
                                 &err))
-        return zjob_cli_fail (cli, &err);
+        return s_fail (cli, &err);
     if (cli->json) {
         json_t *array = json_array ();
         for (size_t index = 0; index < count; index++)
@@ -348,7 +359,7 @@ zjob_cli_cmd_batch (zjob_cli_t *cli, int argc, char *argv [])
     if (streq (sub, "cancel")) {
         size_t cancelled = 0;
         if (zjob_client_batch_cancel (zjob_cli_client (cli), id, &cancelled, &err))
-            return zjob_cli_fail (cli, &err);
+            return s_fail (cli, &err);
         if (cli->json) {
             json_t *object = json_pack ("{s:s, s:I}", "id", id, "cancelled", (json_int_t) cancelled);
             zjob_cli_print_json (object, false);
@@ -361,7 +372,7 @@ zjob_cli_cmd_batch (zjob_cli_t *cli, int argc, char *argv [])
     rc = streq (sub, "close") ? zjob_client_batch_close (zjob_cli_client (cli), id, &info, &err)
                               : zjob_client_batch_show (zjob_cli_client (cli), id, &info, &err);
     if (rc)
-        return zjob_cli_fail (cli, &err);
+        return s_fail (cli, &err);
     s_print_batch (cli, &info);
     return 0;
 }
