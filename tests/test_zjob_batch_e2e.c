@@ -30,8 +30,11 @@
 //  A member: fails for good (exit 65, permanent: not retried) when its
 //  inputs say "fail"
 #define MEMBER_SCRIPT "read line; case \"$line\" in *fail*) exit 65;; esac; echo '{}'"
-//  The callback: writes its inputs to $1/callback.<job id>
-#define CALLBACK_SCRIPT "cat > \"$1/callback.$ZJOB_JOB_ID\"; echo '{}'"
+//  The callback: writes its inputs to $1/callback.<job id> (whole: moved
+//  into place once written)
+#define CALLBACK_SCRIPT                 \
+    "cat > \"$1/tmp.$ZJOB_JOB_ID\" && " \
+    "mv \"$1/tmp.$ZJOB_JOB_ID\" \"$1/callback.$ZJOB_JOB_ID\"; echo '{}'"
 
 static struct {
     char *dir;
@@ -324,7 +327,27 @@ Test (batch_e2e, batch_cancel_cancels_every_member)
     zjob_batch_info_t info = s_show ("c1");
     cr_assert_str_eq (info.state, "open");
     cr_assert_eq (info.total, 10);
+    //  A subscriber to batch_finished, known to the broker before the cancel
+    zjob_error_t err;
+    zjob_events_t *events = zjob_events_new (s_env.events, &err);
+    cr_assert_not_null (events, "%s", err.text);
+    cr_assert_eq (zjob_events_subscribe (events, "batch_finished", NULL, NULL, &err), 0);
+    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
+    while (true) {
+        zjob_reply_t *stats = zjob_client_stats (s_env.client, &err);
+        cr_assert_not_null (stats, "%s", err.text);
+        uint64_t subscribed = zjob_msg_uint (zjob_reply_msg (stats), "subscriptions", 0);
+        zjob_reply_destroy (&stats);
+        if (subscribed > 0)
+            break;
+        cr_assert_lt (zjob_mono_ms (), deadline, "the subscription never reached the broker");
+        zclock_sleep (10);  //  Polling the broker
+    }
     cr_assert_eq (s_cli ("batch", "cancel", "c1", NULL), 0, "%s", s_cli_out);
+    zjob_event_info_t event;
+    cr_assert_eq (zjob_events_recv (events, &event, DEADLINE_MS, &err), 0, "no batch_finished");
+    cr_assert_str_eq (event.type, "batch_finished");
+    zjob_events_destroy (&events);
     cr_assert_not_null (strstr (s_cli_out, "10 jobs cancelled"), "%s", s_cli_out);
     info = s_show ("c1");
     cr_assert_str_eq (info.state, "failed");
