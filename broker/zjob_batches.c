@@ -393,10 +393,11 @@ zjob_batches_submit_check (zjob_batches_t *self, const zjob_batch_opts_t *opts,
                                opts->id);
     if (opts && opts->callback) {
         //  Checked now, so that the callback cannot fail when it is due
-        zjob_job_t *probe = zjob_job_new (opts->callback, err);
+        zjob_error_t cause = { 0, "" };
+        zjob_job_t *probe = zjob_job_new (opts->callback, &cause);
         if (!probe)
-            return zjob_error_set (err, err ? err->code : ZJOB_BAD_REQUEST,
-                                   "batch.callback: %s", err ? err->text : "invalid");
+            return zjob_error_set (err, cause.code ? cause.code : ZJOB_BAD_REQUEST,
+                                   "batch.callback: %s", cause.text);
         zjob_job_destroy (&probe);
     }
     for (size_t index = 0; index < count; index++) {
