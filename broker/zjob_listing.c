@@ -65,8 +65,8 @@ struct _zjob_listing_t {
     char *user_id;
     char *extra [3];  //  batch_id, waiting_on, schedule_id
     char **tags;      //  tag_count copies, or NULL
-    size_t limit;  //  Page size (the query's, or the maximum)
-    size_t keep;   //  offset + limit, saturated
+    size_t limit;     //  Page size (the query's, or the maximum)
+    size_t keep;      //  offset + limit, saturated
     s_mode_t mode;
     s_state_t state;
     char cursor [ZJOB_ID_LEN + 1];  //  Where the walk resumes, "" to begin

@@ -160,16 +160,16 @@ typedef struct {
     //  Workflows (0.4.0, appended). zjob_job_new takes parents by id only:
     //  the broker resolves positions (depends_on_index, parents among the
     //  jobs of one SUBMIT) into ids before it creates the job.
-    const char *const *depends_on;      //  Parent job ids
-    size_t depends_on_count;            //  0..ZJOB_PARENTS_MAX (with the indexes)
-    const uint32_t *depends_on_index;   //  Parents by position in the same SUBMIT
-    size_t depends_on_index_count;      //  Must be 0 at zjob_job_new
+    const char *const *depends_on;       //  Parent job ids
+    size_t depends_on_count;             //  0..ZJOB_PARENTS_MAX (with the indexes)
+    const uint32_t *depends_on_index;    //  Parents by position in the same SUBMIT
+    size_t depends_on_index_count;       //  Must be 0 at zjob_job_new
     zjob_on_parent_t on_parent_failure;  //  ZJOB_ON_PARENT_FAIL by default
-    const char *batch_id;               //  NULL: none
-    const char *template_name;          //  NULL: none (the broker merges it)
-    const char *unique_key;             //  NULL: none
-    const char *schedule_id;            //  Set by the broker only, NULL: none
-    int64_t scheduled_for;              //  Set by the broker only, ms UTC; 0: none
+    const char *batch_id;                //  NULL: none
+    const char *template_name;           //  NULL: none (the broker merges it)
+    const char *unique_key;              //  NULL: none
+    const char *schedule_id;             //  Set by the broker only, NULL: none
+    int64_t scheduled_for;               //  Set by the broker only, ms UTC; 0: none
 } zjob_spec_t;
 
 //  Take one more reference to job; returns job.

@@ -46,9 +46,9 @@ struct _zjob_ftable_t;
 typedef struct {
     const char *key;  //  Wire key
     zjob_ftype_t type;
-    bool required;                   //  Must be present and not nil
-    uint64_t min;                    //  F_STR length, F_UINT value, array count
-    uint64_t max;                    //  Same; 0 = no bound for arrays, F_STR, F_BIN
+    bool required;                       //  Must be present and not nil
+    uint64_t min;                        //  F_STR length, F_UINT value, array count
+    uint64_t max;                        //  Same; 0 = no bound for arrays, F_STR, F_BIN
     const struct _zjob_ftable_t *items;  //  F_ITEMS: the table of each item, else NULL
 } zjob_field_t;
 

@@ -288,7 +288,7 @@ s_build_parents (zjob_proto_ctx_t *ctx, const msgpack_object *parents, zjob_spec
     const char **id_array = ids ? (const char **) msgpack_zone_malloc (zone, ids * sizeof (char *))
                                 : NULL;
     uint32_t *index_array = count > ids ? (uint32_t *) msgpack_zone_malloc (
-                                              zone, (count - ids) * sizeof (uint32_t))
+                                zone, (count - ids) * sizeof (uint32_t))
                                         : NULL;
     if ((ids && !id_array) || (count > ids && !index_array))
         return s_fail_memory (ctx);
