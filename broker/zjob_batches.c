@@ -130,6 +130,9 @@ zjob_batches_destroy (zjob_batches_t **self_p)
     zjob_batches_t *self = *self_p;
     if (!self)
         return;
+    zjob_error_t err;
+    if (self->dirty && zjob_batches_flush (self, false, &err))
+        zsys_error ("zjob_batches: batch records not written at exit: %s", err.text);
     zhashx_destroy (&self->batches);
     zlistx_destroy (&self->dirty);
     zlistx_destroy (&self->due);

@@ -62,7 +62,8 @@ typedef void (zjob_batches_listener_fn) (const zjob_batch_info_t *info, void *ar
 zjob_batches_t *
 zjob_batches_new (zjob_manager_t *manager);
 
-//  Destroy it (nothing is written). Accepts NULL.
+//  Destroy it, writing the dirty records first (no callback is created:
+//  the next start fires a due one). Accepts NULL.
 void
 zjob_batches_destroy (zjob_batches_t **self_p);
 

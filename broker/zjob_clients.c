@@ -15,9 +15,11 @@
     ========================================================================= */
 
 #include "zjob_clients.h"
+#include "zjob_queue_cmd.h"
 #include "zjob_bulk.h"
 #include "zjob_proto.h"
 #include "zjob_proto_batch.h"
+#include "zjob_batches.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +92,9 @@ zjob_clients_new (zjob_manager_t *manager, zjob_registry_t *registry,
         self->publisher = publisher;
         self->retention_ms = retention_ms > 0 ? retention_ms : ZJOB_RETENTION_DEFAULT_MS;
         self->started_at = zjob_mono_ms ();
+        if (publisher)  //  batch_finished events
+            zjob_batches_set_listener (zjob_manager_batches (manager),
+                                       zjob_clients_batch_finished, publisher);
     }
     return self;
 }
@@ -100,6 +105,8 @@ zjob_clients_destroy (zjob_clients_t **self_p)
     assert (self_p);
     zjob_clients_t *self = *self_p;
     if (self) {
+        if (self->publisher)
+            zjob_batches_set_listener (zjob_manager_batches (self->manager), NULL, NULL);
         for (size_t index = 0; index < self->pending_count; index++)
             s_pending_free (&self->pendings [index]);
         s_pending_free (&self->pending);
@@ -645,8 +652,12 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
                                   : 0;
     const char **keys = (const char **) calloc (figure_count + 1, sizeof (char *));
     const char **values = (const char **) calloc (figure_count + 1, sizeof (char *));
+    size_t held_max = zjob_queues_size (zjob_manager_queues (self->manager));
+    const char **held_ids = (const char **) calloc (held_max + 1, sizeof (char *));
+    const char **held_reasons = (const char **) calloc (held_max + 1, sizeof (char *));
     int rc = 0;
-    if (!workflows.ids || !workflows.counts || !figures || !keys || !values)
+    if (!workflows.ids || !workflows.counts || !figures || !keys || !values || !held_ids
+        || !held_reasons)
         rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     else {
         zjob_manager_workflow_counts (self->manager, s_collect_workflow, &workflows);
@@ -669,6 +680,11 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
         //  Jobs are ready and workers could take them: only the cap holds them
         stats.held_by_limit = stats.max_concurrent && stats.queued && credit
             && stats.active >= stats.max_concurrent;
+        //  Workflows their queue controls hold back (zjob_queues.h)
+        stats.held_count = zjob_queue_cmd_held (self->manager, held_ids, held_reasons, held_max);
+        stats.held_workflows = held_ids;
+        stats.held_reasons = held_reasons;
+        stats.paused_queues = zjob_queues_paused (zjob_manager_queues (self->manager));
         stats.workers = zjob_registry_size (self->registry);
         stats.submitted_rate = zjob_clients_rate (self, ZJOB_RATE_SUBMITTED, now_mono);
         stats.completed_rate = zjob_clients_rate (self, ZJOB_RATE_COMPLETED, now_mono);
@@ -681,6 +697,8 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
     }
     free (keys);
     free (values);
+    free (held_ids);
+    free (held_reasons);
     zhashx_destroy (&figures);
     free (workflows.ids);
     free (workflows.counts);
@@ -754,6 +772,9 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *
         case ZJOB_CMD_WORKERS: return s_workers (self, err);
         case ZJOB_CMD_BATCH:
             return zjob_clients_batch (self, self->manager, msg, builder, self->request_id, err);
+        case ZJOB_CMD_QUEUE:
+            return zjob_queue_cmd_handle (self->manager, self->publisher, msg, builder,
+                                          self->request_id, err);
         case ZJOB_CMD_PING:
             s_ok (self);
             zjob_msg_add_uint (self->builder, "version", ZJOB_PROTO_VERSION);

@@ -130,6 +130,12 @@ int
 zjob_clients_batch (zjob_clients_t *self, zjob_manager_t *manager, zjob_msg_t *msg,
                     zjob_msg_builder_t *builder, uint64_t request_id, zjob_error_t *err);
 
+//  The batches' listener while a publisher is given (zjob_clients_new):
+//  a batch that finished is published as batch_finished (arg: the
+//  publisher).
+void
+zjob_clients_batch_finished (const zjob_batch_info_t *info, void *arg);
+
 //  For zjob_clients_batch: CANCEL every job filter matches, in steps as a
 //  CANCEL by filter, answered as one (done, failed, errors). Returns as
 //  zjob_clients_handle.

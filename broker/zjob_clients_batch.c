@@ -46,6 +46,12 @@ s_list (zjob_batches_t *batches, zjob_msg_t *msg, zjob_msg_builder_t *builder,
     return 0;
 }
 
+void
+zjob_clients_batch_finished (const zjob_batch_info_t *info, void *arg)
+{
+    zjob_publisher_batch ((zjob_publisher_t *) arg, "batch_finished", info);
+}
+
 int
 zjob_clients_batch (zjob_clients_t *self, zjob_manager_t *manager, zjob_msg_t *msg,
                     zjob_msg_builder_t *builder, uint64_t request_id, zjob_error_t *err)
