@@ -19,6 +19,8 @@
 #include "zjob_bulk.h"
 #include "zjob_deps.h"
 #include "zjob_proto.h"
+#include "zjob_proto_batch.h"
+#include "zjob_batches.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +93,9 @@ zjob_clients_new (zjob_manager_t *manager, zjob_registry_t *registry,
         self->publisher = publisher;
         self->retention_ms = retention_ms > 0 ? retention_ms : ZJOB_RETENTION_DEFAULT_MS;
         self->started_at = zjob_mono_ms ();
+        if (publisher)  //  batch_finished events
+            zjob_batches_set_listener (zjob_manager_batches (manager),
+                                       zjob_clients_batch_finished, publisher);
     }
     return self;
 }
@@ -101,6 +106,8 @@ zjob_clients_destroy (zjob_clients_t **self_p)
     assert (self_p);
     zjob_clients_t *self = *self_p;
     if (self) {
+        if (self->publisher)
+            zjob_batches_set_listener (zjob_manager_batches (self->manager), NULL, NULL);
         for (size_t index = 0; index < self->pending_count; index++)
             s_pending_free (&self->pendings [index]);
         s_pending_free (&self->pending);
@@ -173,6 +180,11 @@ s_submit (zjob_clients_t *self, zjob_msg_t *msg, int64_t now_mono, zjob_error_t 
 {
     size_t count = 0;
     const zjob_spec_t *specs = zjob_msg_specs (msg, &count);
+    zjob_batch_opts_t batch;  //  The SUBMIT's batch map, if any
+    zjob_spec_t callback;
+    int batched = zjob_msg_batch_opts (msg, &batch, &callback, err);
+    if (batched < 0)
+        return -1;
     //  The common case, one job, allocates nothing here
     zjob_job_t *one_job = NULL;
     zjob_job_t **jobs = &one_job;
@@ -191,8 +203,9 @@ s_submit (zjob_clients_t *self, zjob_msg_t *msg, int64_t now_mono, zjob_error_t 
     }
     if (created == 0) {
         self->creating = true;
-        created = zjob_manager_submit (self->manager, specs, count, zjob_msg_auto_start (msg),
-                                       jobs, existing, &existing_count, err);
+        created = zjob_manager_submit_with (self->manager, specs, count,
+                                            zjob_msg_auto_start (msg), batched ? &batch : NULL,
+                                            jobs, existing, &existing_count, err);
         self->creating = false;
     }
     if (created >= 0) {
@@ -371,6 +384,16 @@ s_bulk (zjob_clients_t *self, zjob_cmd_t cmd, zjob_apply_t what, const zjob_targ
     free (done);
     return rc < 0 ? -1 : opts->dry_run ? 0
                                        : 1;  //  A write confirms, even if nothing changed
+}
+
+int
+zjob_clients_cancel_filter (zjob_clients_t *self, const zjob_filter_t *filter,
+                            zjob_error_t *err)
+{
+    assert (self && filter);
+    zjob_target_t target = { .filter = filter };
+    zjob_apply_opts_t opts = { .dry_run = false };
+    return s_bulk (self, ZJOB_CMD_BATCH, ZJOB_APPLY_CANCEL, &target, &opts, err);
 }
 
 //  DELETE, START, PAUSE, RESUME, CANCEL of one job, a list, or a filter
@@ -758,6 +781,8 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *
         case ZJOB_CMD_CLEANUP: return s_cleanup (self, msg);
         case ZJOB_CMD_STATS: return s_stats (self, now_mono, err);
         case ZJOB_CMD_WORKERS: return s_workers (self, err);
+        case ZJOB_CMD_BATCH:
+            return zjob_clients_batch (self, self->manager, msg, builder, self->request_id, err);
         case ZJOB_CMD_QUEUE:
             return zjob_queue_cmd_handle (self->manager, self->publisher, msg, builder,
                                           self->request_id, err);

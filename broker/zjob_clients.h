@@ -123,6 +123,26 @@ zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder,
                    const uint8_t **rid_p, size_t *rid_size_p, uint64_t *request_id_p,
                    zjob_error_t *err);
 
+//  BATCH (zjob_clients_batch.c): show, close, list, cancel of a batch.
+//  Returns as zjob_clients_handle (cancel is an operation by filter, and
+//  may be left pending).
+int
+zjob_clients_batch (zjob_clients_t *self, zjob_manager_t *manager, zjob_msg_t *msg,
+                    zjob_msg_builder_t *builder, uint64_t request_id, zjob_error_t *err);
+
+//  The batches' listener while a publisher is given (zjob_clients_new):
+//  a batch that finished is published as batch_finished (arg: the
+//  publisher).
+void
+zjob_clients_batch_finished (const zjob_batch_info_t *info, void *arg);
+
+//  For zjob_clients_batch: CANCEL every job filter matches, in steps as a
+//  CANCEL by filter, answered as one (done, failed, errors). Returns as
+//  zjob_clients_handle.
+int
+zjob_clients_cancel_filter (zjob_clients_t *self, const zjob_filter_t *filter,
+                            zjob_error_t *err);
+
 //  True while a SUBMIT is creating jobs: the manager's listener hears new
 //  jobs then (their first event has no old status).
 bool

@@ -149,6 +149,7 @@ zjob_mgr_notify (zjob_manager_t *self, zjob_event_t event, const zjob_job_t *job
 void
 zjob_mgr_after_change (zjob_manager_t *self, zjob_job_t *job, zjob_status_t old_status)
 {
+    zjob_batches_changed (self->batches, job, (int) old_status);
     zjob_queues_changed (self->queues, job, (int) old_status);
     zjob_deps_changed (self->deps, job, (int) old_status);
 }
@@ -156,6 +157,7 @@ zjob_mgr_after_change (zjob_manager_t *self, zjob_job_t *job, zjob_status_t old_
 void
 zjob_mgr_after_delete (zjob_manager_t *self, zjob_job_t *job)
 {
+    zjob_batches_deleted (self->batches, job);
     zjob_queues_deleted (self->queues, job);
     zjob_deps_deleted (self->deps, job);
 }
@@ -493,8 +495,9 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     self->provisional = zjob_hashx_new ();
     self->earlier = zjob_hashx_new ();
     self->deps = zjob_deps_new (self);
+    self->batches = zjob_batches_new (self);
     if (!self->queue || !self->held || !self->keys || !self->tally || !self->expiry
-        || !self->provisional || !self->earlier || !self->deps
+        || !self->provisional || !self->earlier || !self->deps || !self->batches
         || zjob_mgr_failure_init (self, config)) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_manager_destroy (&self);
@@ -511,7 +514,9 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
         return NULL;
     }
     zjob_recovery_hooks_t hooks = { s_recovered, s_released, self };
-    if (zjob_recovery_run (self->store, self->tally, self->queue, &hooks, err))
+    //  Batches after the jobs: a callback lost in a crash is created now
+    if (zjob_recovery_run (self->store, self->tally, self->queue, &hooks, err)
+        || zjob_batches_load (self->batches, err) || zjob_manager_sync (self, err))
         zjob_manager_destroy (&self);
     else
         zjob_expiry_sort (self->expiry);
@@ -538,6 +543,7 @@ zjob_manager_destroy (zjob_manager_t **self_p)
     zjob_expiry_destroy (&self->expiry);
     zhashx_destroy (&self->provisional);
     zhashx_destroy (&self->earlier);
+    zjob_batches_destroy (&self->batches);  //  Writes what changed, before the store goes
     zjob_store_destroy (&self->store);
     zjob_mgr_failure_destroy (self);
     free (self);
@@ -873,12 +879,15 @@ zjob_manager_cleanup_step (zjob_manager_t *self, int64_t now_ms, size_t max,
     assert (self);
     assert (deleted_p);
     int64_t before_ms = now_ms - self->retention_ms;
+    int batches = zjob_batches_cleanup_step (self->batches, before_ms, max, err);
+    if (batches < 0)
+        return -1;
     //  Stale entries (jobs deleted since) count toward max too: a call
     //  does at most max units of work, whatever the line holds
     char id [ZJOB_ID_LEN + 1];
     for (size_t done = 0; done < max; done++) {
         if (!zjob_expiry_pop (self->expiry, before_ms, id))
-            return 0;
+            return batches;
         zjob_job_t *job = zjob_store_get (self->store, id);
         if (!job || !zjob_status_terminal ((zjob_status_t) job->status)
             || job->completed_at >= before_ms) {
@@ -900,7 +909,7 @@ zjob_manager_cleanup_step (zjob_manager_t *self, int64_t now_ms, size_t max,
         zjob_mgr_after_delete (self, job);
         zjob_job_destroy (&job);
     }
-    return zjob_expiry_due (self->expiry, before_ms) ? 1 : 0;
+    return zjob_expiry_due (self->expiry, before_ms) || batches ? 1 : 0;
 }
 
 int
@@ -1069,15 +1078,7 @@ zjob_manager_requeue (zjob_manager_t *self, const char *id, zjob_error_t *err)
 }
 
 
-//  --------------------------------------------------------------------------
-//  The store's durability point.
-
-int
-zjob_manager_sync (zjob_manager_t *self, zjob_error_t *err)
-{
-    assert (self);
-    return zjob_store_sync (self->store, err);
-}
+//  The store's durability point, zjob_manager_sync: zjob_manager_rules.c
 
 
 //  --------------------------------------------------------------------------

@@ -263,7 +263,9 @@ zjob_manager_results (zjob_manager_t *self, const char *id, zjob_error_t *err);
 //  index entries of jobs deleted since count too), adding the number
 //  deleted to *deleted_p. Finding them costs O(expired), not a scan: the
 //  manager keeps terminal jobs in order of completed_at. Queued, running
-//  and paused jobs are never touched. Returns 1 if more have expired (call
+//  and paused jobs are never touched. The records of batches finished
+//  before the same time go too, at most max of them (zjob_batches.h).
+//  Returns 1 if more have expired (call
 //  again, e.g. in the next loop pass), 0 when none is left, -1 with err
 //  filled if the store refused a removal.
 int
@@ -475,6 +477,22 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
                      bool auto_start, zjob_job_t **jobs, uint64_t *existing,
                      size_t *existing_count_p, zjob_error_t *err);
 
+//  zjob_manager_submit with a batch (step 5 of SUBMIT's pipeline): every
+//  spec joins batch opts->id (a spec's own batch_id, if it has one, must
+//  be the same: else 400), or, with opts NULL, the batch its batch_id
+//  names. A closed batch refuses new members (409, nothing is created);
+//  a batch named for the first time is created (zjob_batches.h). The
+//  created jobs are counted as members; a spec answered by a job that
+//  was there (idempotency) adds none. Returns as zjob_manager_submit.
+int
+zjob_manager_submit_with (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                          bool auto_start, const zjob_batch_opts_t *opts, zjob_job_t **jobs,
+                          uint64_t *existing, size_t *existing_count_p, zjob_error_t *err);
+
+//  The manager's batches (borrowed): BATCH's operations and the owner's
+//  listener (zjob_batches.h).
+struct _zjob_batches_t *
+zjob_manager_batches (zjob_manager_t *self);
 //  SUBMIT's unique keys (zjob_manager_submit's step 2), over count specs
 //  that skip does not already answer: a spec whose unique_key a
 //  non-terminal job holds is answered by it (jobs [i] a new reference,

@@ -16,6 +16,7 @@
 #include "zjob_keyindex.h"
 #include "zjob_tally.h"
 #include "zjob_expiry.h"
+#include "zjob_batches.h"
 #include "zjob_queues.h"
 #include "zjob_deps.h"
 
@@ -47,6 +48,7 @@ struct _zjob_manager_t {
                                          //  requeued while their worker may still run them
     zhashx_t *earlier;                   //  job id -> workers of its earlier attempts
                                          //  ("a\nb\n"), for jobs given to more than one
+    zjob_batches_t *batches;             //  Batches' counters (zjob_batches.h)
     zjob_queues_t *queues;               //  Per-workflow queue controls, unique keys
     zjob_deps_t *deps;                   //  Dependencies: waiting children (zjob_deps.c)
     zjob_manager_listener_fn *listener;  //  Hears every change, or NULL

@@ -15,7 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include "zjob_manager.h"
+#include "zjob_manager_impl.h"
 #include "zjob_deps.h"
 
 static bool
@@ -183,6 +183,81 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
     free (first);
     zhashx_destroy (&batch_keys);
     return rc ? -1 : (int) created;
+}
+
+
+//  --------------------------------------------------------------------------
+//  SUBMIT with a batch: the specs get the batch's id, the batches check
+//  them before any job is created and count the members after
+
+//  The store's durability point: dirty batch records, and the callback
+//  jobs that are due, go into the sync (zjob_batches.h)
+int
+zjob_manager_sync (zjob_manager_t *self, zjob_error_t *err)
+{
+    assert (self);
+    if (zjob_batches_flush (self->batches, true, err))
+        return -1;
+    return zjob_store_sync (self->store, err);
+}
+
+zjob_batches_t *
+zjob_manager_batches (zjob_manager_t *self)
+{
+    assert (self);
+    return self->batches;
+}
+
+int
+zjob_manager_submit_with (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                          bool auto_start, const zjob_batch_opts_t *opts, zjob_job_t **jobs,
+                          uint64_t *existing, size_t *existing_count_p, zjob_error_t *err)
+{
+    assert (self);
+    assert (jobs && existing && existing_count_p);
+    *existing_count_p = 0;
+    if (count == 0 || !specs)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs: required");
+    zjob_spec_t one = { .workflow_id = NULL };  //  The copy of a single spec
+    zjob_spec_t *copies = count == 1 ? &one : (zjob_spec_t *) malloc (count * sizeof (zjob_spec_t));
+    if (!copies)
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    memcpy (copies, specs, count * sizeof (zjob_spec_t));
+    int rc = 0;
+    bool members = opts != NULL;
+    for (size_t index = 0; rc == 0 && index < count; index++) {
+        if (opts && copies [index].batch_id && strcmp (copies [index].batch_id, opts->id))
+            rc = zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs[%zu]: batch_id: %s is not the "
+                                                        "SUBMIT's batch %s",
+                                 index, copies [index].batch_id, opts->id);
+        else if (opts)
+            copies [index].batch_id = opts->id;
+        members |= copies [index].batch_id != NULL;
+    }
+    if (rc == 0 && !members)
+        rc = zjob_manager_submit (self, copies, count, auto_start, jobs, existing,
+                                  existing_count_p, err);
+    else if (rc == 0 && zjob_batches_submit_check (self->batches, opts, copies, count, err) == 0) {
+        rc = zjob_manager_submit (self, copies, count, auto_start, jobs, existing,
+                                  existing_count_p, err);
+        bool one_created = true;
+        bool *created = count == 1 ? &one_created : (bool *) malloc (count * sizeof (bool));
+        for (size_t index = 0; created && index < count; index++)
+            created [index] = true;
+        for (size_t index = 0; created && index < *existing_count_p; index++)
+            created [existing [index]] = false;
+        zjob_error_t cause;
+        if (zjob_batches_submitted (self->batches, opts, rc >= 0 ? jobs : NULL, created, count,
+                                    &cause))
+            zsys_error ("zjob_manager: SUBMIT's batch: %s", cause.text);
+        if (count > 1)
+            free (created);
+    }
+    else
+        rc = -1;
+    if (count > 1)
+        free (copies);
+    return rc;
 }
 
 

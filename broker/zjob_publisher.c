@@ -12,6 +12,7 @@
 
 #include "zjob_publisher.h"
 #include "zjob_proto.h"
+#include "zjob_proto_batch.h"
 #include "zjob_util.h"
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +205,25 @@ zjob_publisher_worker (zjob_publisher_t *self, const char *type, const char *wor
     zjob_msg_add_strs (self->builder, "workflows", workflows, workflow_count);
     zjob_msg_add_uint (self->builder, "slots", slots);
     zjob_msg_add_str (self->builder, "reason", reason);
+    s_store (self, topics, 1, wanted);
+}
+
+void
+zjob_publisher_batch (zjob_publisher_t *self, const char *type, const zjob_batch_info_t *info)
+{
+    assert (self && type && info);
+    self->seq++;
+    if (zhashx_size (self->subscriptions) == 0)
+        return;
+    char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX];
+    size_t count = zjob_event_topics (type, NULL, info->id, topics);
+    bool wanted [ZJOB_EVENT_TOPICS] = { false };
+    if (count == 0 || !(wanted [0] = zjob_publisher_wanted (self, topics [0])))
+        return;
+    zjob_msg_begin (self->builder, ZJOB_CMD_EVENT, self->seq);
+    zjob_msg_add_str (self->builder, "type", type);
+    zjob_msg_add_uint (self->builder, "time", (uint64_t) zjob_clock_ms ());
+    zjob_msg_add_batch (self->builder, "batch", info);
     s_store (self, topics, 1, wanted);
 }
 

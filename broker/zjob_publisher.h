@@ -22,6 +22,7 @@
 
 #include <czmq.h>
 #include "zjob_job.h"
+#include "zjob_msg.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -69,6 +70,11 @@ zjob_publisher_job (zjob_publisher_t *self, const char *type, const zjob_job_t *
 void
 zjob_publisher_job_reason (zjob_publisher_t *self, const char *type, const zjob_job_t *job,
                            int old_status, const char *reason);
+
+//  A batch event ("batch_finished") about the batch info describes, under
+//  the one topic ev/<type>/<batch id>, with the batch map at "batch".
+void
+zjob_publisher_batch (zjob_publisher_t *self, const char *type, const zjob_batch_info_t *info);
 
 //  A queue event ("queue_paused", "queue_resumed") about workflow_id's
 //  queue (zjob_queues.h), under topic ev/TYPE/WORKFLOW.

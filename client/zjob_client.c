@@ -34,6 +34,8 @@
 #include <string.h>
 #include "zjob_client.h"
 #include "zjob_proto.h"
+#include "zjob_proto_batch.h"
+#include "zjob_client_impl.h"
 
 #define KEY_PREFIX_LEN 32  //  hex characters of the random key prefix
 #define KEY_MAX 64         //  bytes in a made-up idempotency key, with the NUL
@@ -517,11 +519,23 @@ int
 zjob_client_submit_batch (zjob_client_t *self, const zjob_spec_t *specs, size_t count,
                           bool auto_start, char (*ids) [ZJOB_ID_LEN + 1], zjob_error_t *err)
 {
+    return zjob_client_submit_batch_with (self, specs, count, auto_start, NULL, ids, err);
+}
+
+int
+zjob_client_submit_batch_with (zjob_client_t *self, const zjob_spec_t *specs, size_t count,
+                               bool auto_start, const zjob_batch_opts_t *opts,
+                               char (*ids) [ZJOB_ID_LEN + 1], zjob_error_t *err)
+{
     if (!ids)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "no room given for the job ids");
+    if (opts && !opts->id)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "batch: no id given");
     uint64_t request = s_begin_submit (self, specs, count, auto_start, err);
     if (!request)
         return -1;
+    if (opts)
+        zjob_msg_add_batch_opts (self->builder, "batch", opts);
     zjob_reply_t *reply = s_call (self, ZJOB_CMD_SUBMIT, request, true, err);
     if (!reply)
         return -1;
@@ -729,6 +743,21 @@ zjob_client_cleanup (zjob_client_t *self, int64_t retention_ms, zjob_error_t *er
     int deleted = (int) zjob_msg_uint (reply->msg, "deleted", 0);
     zjob_reply_destroy (&reply);
     return deleted;
+}
+
+//  For the client's other files (zjob_client_impl.h)
+zjob_msg_builder_t *
+zjob_client_begin (zjob_client_t *self, zjob_cmd_t cmd, uint64_t *request_p, zjob_error_t *err)
+{
+    *request_p = s_begin (self, cmd, err);
+    return *request_p ? self->builder : NULL;
+}
+
+zjob_reply_t *
+zjob_client_call (zjob_client_t *self, zjob_cmd_t cmd, uint64_t request, bool resend,
+                  zjob_error_t *err)
+{
+    return s_call (self, cmd, request, resend, err);
 }
 
 static zjob_reply_t *

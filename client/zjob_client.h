@@ -105,6 +105,35 @@ zjob_client_submit_batch (zjob_client_t *self, const zjob_spec_t *specs, size_t 
                           bool auto_start, char (*ids) [ZJOB_ID_LEN + 1],
                           zjob_error_t *err);
 
+//  As zjob_client_submit_batch, the jobs joining the batch opts names
+//  (NULL: none): the first SUBMIT of a batch id creates it (with its
+//  callback, if any), later ones add to it while it is open, else 409.
+ZJOB_EXPORT int
+zjob_client_submit_batch_with (zjob_client_t *self, const zjob_spec_t *specs, size_t count,
+                               bool auto_start, const zjob_batch_opts_t *opts,
+                               char (*ids) [ZJOB_ID_LEN + 1], zjob_error_t *err);
+
+//  Batches (BATCH). show: info receives batch id's state; close: no more
+//  members (info, if not NULL, the state after); cancel: closed, then
+//  every member that can be is cancelled (*cancelled_p, if not NULL,
+//  their number); list: from offset, at most limit (0: the most), in id
+//  order, *infos_p a malloc'd array of *count_p (the caller frees it),
+//  *total_p (if not NULL) the number of batches. Each returns 0, or -1
+//  with err filled (ZJOB_NOT_FOUND for an unknown batch).
+ZJOB_EXPORT int
+zjob_client_batch_show (zjob_client_t *self, const char *id, zjob_batch_info_t *info,
+                        zjob_error_t *err);
+ZJOB_EXPORT int
+zjob_client_batch_close (zjob_client_t *self, const char *id, zjob_batch_info_t *info,
+                         zjob_error_t *err);
+ZJOB_EXPORT int
+zjob_client_batch_cancel (zjob_client_t *self, const char *id, size_t *cancelled_p,
+                          zjob_error_t *err);
+ZJOB_EXPORT int
+zjob_client_batch_list (zjob_client_t *self, size_t offset, size_t limit,
+                        zjob_batch_info_t **infos_p, size_t *count_p, size_t *total_p,
+                        zjob_error_t *err);
+
 //  The job with id; the caller destroys it.
 ZJOB_EXPORT zjob_job_t *
 zjob_client_get (zjob_client_t *self, const char *id, zjob_error_t *err);

@@ -212,6 +212,50 @@ zjob_msg_queue (zjob_msg_t *self, size_t index, zjob_queue_info_t *info);
 ZJOB_EXPORT int
 zjob_msg_error (zjob_msg_t *self, zjob_error_t *err);
 
+//  --------------------------------------------------------------------------
+//  Batches (PROTOCOL.md: SUBMIT's batch map, BATCH, the batch_finished event)
+
+#define ZJOB_BATCH_LIST_MAX 1000  //  batches in one BATCH list reply
+
+//  SUBMIT's batch map: every spec of the SUBMIT joins batch id. The first
+//  SUBMIT of an id creates the batch, later ones add members while it is
+//  open (409 once it is closed); open keeps it open for more, else that
+//  SUBMIT closes it. callback only on the SUBMIT that creates the batch.
+typedef struct {
+    const char *id;               //  The batch (a name); required
+    bool open;                    //  Keep it open for more SUBMITs
+    const zjob_spec_t *callback;  //  NULL: none. Its workflow_id, inputs,
+                                  //  priority, tags and metadata are sent
+} zjob_batch_opts_t;
+
+//  One batch as the broker reports it (BATCH show, close, list; the
+//  batch_finished event). pending = total - completed - failed - cancelled.
+typedef struct {
+    char id [ZJOB_NAME_MAX + 1];
+    char state [16];  //  "open", "running", "completed", "failed"
+    uint64_t total;
+    uint64_t completed;
+    uint64_t failed;
+    uint64_t cancelled;
+    uint64_t pending;
+    int64_t created_at;                          //  ms UTC
+    int64_t finished_at;                         //  ms UTC; 0 while not finished
+    char callback_workflow [ZJOB_NAME_MAX + 1];  //  "" if no callback
+    char callback_job [ZJOB_ID_LEN + 1];         //  "" until it is created
+} zjob_batch_info_t;
+
+//  Read the batch map at key (BATCH's "batch", the event's "batch") into
+//  info. Returns 0, or -1 if it is absent or not a batch map.
+ZJOB_EXPORT int
+zjob_msg_batch (zjob_msg_t *self, const char *key, zjob_batch_info_t *info);
+
+//  Read the array of batch maps at key (BATCH list's "batches"). On
+//  success *infos_p is a malloc'd array of *count_p (the caller frees it;
+//  NULL when empty); returns 0, or -1 with err filled.
+ZJOB_EXPORT int
+zjob_msg_batches (zjob_msg_t *self, const char *key, zjob_batch_info_t **infos_p,
+                  size_t *count_p, zjob_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -160,6 +160,7 @@ static const zjob_field_t s_event [] = {
     { "slots", F_UINT, OPT, 0, ZJOB_SLOTS_MAX, NULL },
     { "reason", F_STR, OPT, 0, TEXT_MAX, NULL },
     { "run_at", F_UINT, OPT, 0, TIME_MAX, NULL },
+    { "batch", F_MAP, OPT, 0, 0, NULL },  //  batch_finished: the batch map
 };
 
 //  OK reply bodies
@@ -253,6 +254,24 @@ static const zjob_field_t s_result_ok [] = {
     { "id", F_ID, OPT, 0, 0, NULL },
     { "errors", F_ITEMS, OPT, 0, ZJOB_SLOTS_MAX, &zjob_result_error_table },
 };
+//  BATCH {op: show | close | cancel | list, id, offset, limit}: show and
+//  close answer batch; list batches, total, offset; cancel the counts
+//  of a CANCEL by filter
+static const zjob_field_t s_batch [] = {
+    { "op", F_NAME, REQ, 0, 0, NULL },
+    { "id", F_NAME, OPT, 0, 0, NULL },
+    { "offset", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "limit", F_UINT, OPT, 0, ZJOB_BATCH_LIST_MAX, NULL },
+};
+static const zjob_field_t s_batch_ok [] = {
+    { "batch", F_MAP, OPT, 0, 0, NULL },
+    { "batches", F_MAPS, OPT, 0, ZJOB_BATCH_LIST_MAX, NULL },
+    { "total", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "offset", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "done", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "failed", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "errors", F_MAPS, OPT, 0, ZJOB_BULK_ERRORS_MAX, NULL },
+};
 //  QUEUE (per-workflow queue controls): op pause | resume | limit | list;
 //  workflow_id for all but list; limit's values (absent: unchanged, 0:
 //  none). The op and the bounds of the values are checked again by the
@@ -313,6 +332,7 @@ static const zjob_schema_t s_schemas [] = {
     { ZJOB_CMD_EVENT, ZJOB_ROUTE_EVENTS, TABLE (s_event), NO_TABLE, NULL },
     { ZJOB_CMD_RETRY, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_rerun), TABLE (s_target_ok), zjob_post_target },
     { ZJOB_CMD_RUN_NOW, ZJOB_ROUTE_CLIENT_BROKER, { s_rerun, RR_RESET }, TABLE (s_target_ok), zjob_post_target },
+    { ZJOB_CMD_BATCH, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_batch), TABLE (s_batch_ok), NULL },
     { ZJOB_CMD_QUEUE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_queue), TABLE (s_queue_ok), NULL },
 };
 #define SCHEMA_COUNT (sizeof (s_schemas) / sizeof (s_schemas [0]))

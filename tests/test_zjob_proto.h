@@ -17,6 +17,7 @@
 #include <time.h>
 #include <inttypes.h>
 #include "zjob_proto.h"
+#include "zjob_proto_batch.h"
 
 #define RID 42
 
@@ -212,6 +213,12 @@ s_sample (zjob_msg_builder_t *b, zjob_cmd_t cmd, zjob_route_t route, const zjob_
         case ZJOB_CMD_CLEANUP:
             zjob_msg_add_uint (b, "retention_ms", 3600000);
             break;
+        case ZJOB_CMD_BATCH:
+            zjob_msg_add_str (b, "op", "list");
+            zjob_msg_add_str (b, "id", "nightly-1");
+            zjob_msg_add_uint (b, "offset", 10);
+            zjob_msg_add_uint (b, "limit", 20);
+            break;
         case ZJOB_CMD_QUEUE:
             zjob_msg_add_str (b, "op", "limit");
             zjob_msg_add_str (b, "workflow_id", "resize");
@@ -369,6 +376,15 @@ s_sample_reply (zjob_msg_builder_t *b, zjob_cmd_t request, zjob_route_t route,
         case ZJOB_CMD_CLEANUP:
             zjob_msg_add_uint (b, "deleted", 17);
             break;
+        case ZJOB_CMD_BATCH: {
+            zjob_batch_info_t info = { .id = "nightly-1", .state = "failed", .total = 3, .completed = 1, .failed = 1, .cancelled = 1, .created_at = 1750000000000, .finished_at = 1750000001000, .callback_workflow = "report" };
+            snprintf (info.callback_job, sizeof (info.callback_job), "%s", job->id);
+            zjob_msg_add_batch (b, "batch", &info);
+            zjob_msg_add_batches (b, "batches", &info, 1);
+            zjob_msg_add_uint (b, "total", 1);
+            zjob_msg_add_uint (b, "offset", 0);
+            break;
+        }
         case ZJOB_CMD_STATS:
             s_sample_stats_reply (b);
             break;

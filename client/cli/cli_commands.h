@@ -62,6 +62,31 @@ int zjob_cli_cmd_stats (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_workers (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_queue (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_help (zjob_cli_t *cli, int argc, char *argv []);
+int zjob_cli_cmd_batch (zjob_cli_t *cli, int argc, char *argv []);
+
+//  submit's batch options (cli_batch.c): --batch-id, --batch-open,
+//  --callback, --callback-input; strings borrowed from argv
+typedef struct {
+    zjob_batch_opts_t opts;  //  opts.id NULL: no batch
+    zjob_spec_t callback;    //  opts.callback points here when given
+    json_t *inputs;          //  --callback-input's object, or NULL
+    uint8_t *packed;         //  The callback's inputs as msgpack (owned)
+} zjob_cli_batch_t;
+
+//  Take one of submit's batch options. Returns 1 if opt was one, 0 if
+//  not, or -1 after a message (*rc_p: the exit code).
+int
+zjob_cli_batch_option (zjob_cli_t *cli, int opt, const char *arg, zjob_cli_batch_t *batch,
+                       int *rc_p);
+
+//  After the options: check them together and pack the callback's inputs.
+//  Returns 0, or an exit code after a message.
+int
+zjob_cli_batch_ready (zjob_cli_t *cli, zjob_cli_batch_t *batch);
+
+//  Free what batch owns.
+void
+zjob_cli_batch_free (zjob_cli_batch_t *batch);
 
 //  A STATS reply (as JSON) for people: the queue with its ready and
 //  scheduled jobs, the limit when the broker has one, workers, rates, the
@@ -78,6 +103,8 @@ zjob_cli_print_stats (json_t *stats);
         { "created-after", required_argument, NULL, ZJOB_OPT_CREATED_AFTER }, \
         { "dead", no_argument, NULL, ZJOB_OPT_DEAD },                         \
         { "waiting-on", required_argument, NULL, ZJOB_OPT_WAITING_ON },       \
+        { "batch", required_argument, NULL, ZJOB_OPT_BATCH_ID },              \
+        { "batch-id", required_argument, NULL, ZJOB_OPT_BATCH_ID },           \
     {                                                                         \
         "created-before", required_argument, NULL, ZJOB_OPT_CREATED_BEFORE    \
     }

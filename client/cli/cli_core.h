@@ -187,7 +187,11 @@ enum {
     ZJOB_OPT_DEPENDS_ON,
     ZJOB_OPT_ON_PARENT_FAILURE,
     ZJOB_OPT_WAITING_ON,
-    ZJOB_OPT_HELP = -2,  //  zjob_cli_getopt's returns besides options
+    ZJOB_OPT_BATCH_ID,        //  submit --batch-id, a filter's --batch
+    ZJOB_OPT_BATCH_OPEN,      //  submit --batch-open
+    ZJOB_OPT_CALLBACK,        //  submit --callback
+    ZJOB_OPT_CALLBACK_INPUT,  //  submit --callback-input
+    ZJOB_OPT_HELP = -2,       //  zjob_cli_getopt's returns besides options
     ZJOB_OPT_INVALID = -3
 };
 

@@ -37,7 +37,8 @@
     "      --dead                 in the dead set: failed for good (a failure with\n"   \
     "                             attempts left is retried); the same as --status\n"    \
     "                             failed\n"                                             \
-    "      --waiting-on ID        naming job ID among its parents (--depends-on)\n"
+    "      --waiting-on ID        naming job ID among its parents (--depends-on)\n"     \
+    "      --batch ID             of batch ID (also --batch-id)\n"
 
 #define S_TIME_HELP                                                              \
     "TIME is ISO-8601 in UTC (2024-05-01T12:00:00Z, 2024-05-01) or a duration\n" \
@@ -152,7 +153,17 @@
     "                             options are the defaults. Every line is checked\n"      \
     "                             before any job\n"                                       \
     "                             is sent (a bad one exits 2). Prints the ids, one a\n"   \
-    "                             line, in order; with --json {\"count\", \"ids\"}.\n" S_COMMON_HELP
+    "                             line, in order; with --json {\"count\", \"ids\"}.\n"    \
+    "      --batch-id ID          the jobs join batch ID (made by its first submit;\n"    \
+    "                             'zjob batch show ID' counts them)\n"                    \
+    "      --batch-open           keep the batch open for later submits (else this\n"     \
+    "                             submit closes it: no more members)\n"                   \
+    "      --callback WF          with the submit that makes the batch: a job of WF\n"    \
+    "                             is created once every member has finished\n"            \
+    "      --callback-input K=V   the callback's inputs (V as JSON, else a string),\n"    \
+    "                             or a JSON object; repeat for more. The callback\n"      \
+    "                             also gets \"batch\": {id, state, total, completed,\n"   \
+    "                             failed, cancelled}\n" S_COMMON_HELP
 
 #define S_LIST_HELP                                                                    \
     "List the jobs that match every criterion given, newest first.\n\n" S_FILTER_HELP  \
@@ -235,6 +246,21 @@ static const zjob_cli_command_t s_commands [] = {
       "List the connected workers: their workflows, slots and jobs. With --json:\n"
       "{\"workers\": [...]}, connected_at and last_seen as ISO-8601 and their\n"
       "milliseconds as connected_at_ms and last_seen_ms.\n" S_COMMON_HELP },
+    { "batch", zjob_cli_cmd_batch, "show|watch|cancel|close ID | list [--limit N] [--offset N]",
+      "a batch's counts, progress, cancel, close; the batches",
+      "A batch is the jobs submitted with --batch-id ID (see submit).\n\n"
+      "  show ID      its state (open, running, completed, failed) and counts: total,\n"
+      "               completed, failed, cancelled, pending; its callback job\n"
+      "  watch ID     a progress bar, refreshed until the batch has finished; exits\n"
+      "               0 if every member completed, 6 if some failed or were\n"
+      "               cancelled, 7 after --timeout\n"
+      "  cancel ID    close it and cancel every member that is not finished\n"
+      "  close ID     no more members: it finishes (and its callback runs) when\n"
+      "               none is pending\n"
+      "  list         the batches in id order: -n, --limit N (at most 1000),\n"
+      "               --offset N\n"
+      "A batch cancelled or with failed members ends failed.\n"
+      "With --json: the batch as an object; list: {\"batches\", \"total\", \"offset\"}.\n" S_COMMON_HELP },
     { "queue", zjob_cli_cmd_queue,
       "pause|resume WORKFLOW | limit WORKFLOW [--concurrency N] [--rate R] [--burst B] | list",
       "pause a workflow's queue, limit it, list the queues",

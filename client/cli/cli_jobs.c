@@ -80,6 +80,7 @@ zjob_cli_filter_option (zjob_cli_t *cli, int opt, const char *arg, zjob_cli_filt
             }
             criteria->waiting_on = arg;
             break;
+        case ZJOB_OPT_BATCH_ID: criteria->batch_id = arg; break;
         case 't': {
             const char **bigger = (const char **) realloc (filter->tags,
                                                            (criteria->tag_count + 1) * sizeof (char *));
@@ -170,6 +171,7 @@ typedef struct {
     char **kinds;                //  --no-retry's list, or NULL
     zjob_cli_strings_t parents;  //  --depends-on's ids
     int on_parent_failure;       //  zjob_on_parent_t, or -1 if not given
+    zjob_cli_batch_t joined;     //  --batch-id and its options
 } s_submit_t;
 
 //  Print the ids of submitted jobs: one a line, or {"count", "ids"}
@@ -222,8 +224,15 @@ s_submit_lines (zjob_cli_t *cli, s_submit_t *opts, zjob_cli_line_t *lines, size_
             chunk++;
         }
         zjob_error_t err;
-        if (zjob_client_submit_batch (zjob_cli_client (cli), specs + done, chunk,
-                                      !opts->no_start, ids + done, &err)
+        //  A batch over several messages: open until the last, the
+        //  callback with the first
+        zjob_batch_opts_t joined = opts->joined.opts;
+        joined.open |= done + chunk < count;
+        if (done)
+            joined.callback = NULL;
+        if (zjob_client_submit_batch_with (zjob_cli_client (cli), specs + done, chunk,
+                                           !opts->no_start, joined.id ? &joined : NULL,
+                                           ids + done, &err)
             == 0) {
             done += chunk;
             continue;
@@ -336,7 +345,10 @@ s_submit_one (zjob_cli_t *cli, s_submit_t *opts)
     if (rc == 0)
         rc = zjob_cli_connect (cli);
     char id [ZJOB_ID_LEN + 1];
-    if (rc == 0 && zjob_client_submit (zjob_cli_client (cli), &spec, !opts->no_start, id, &err))
+    const zjob_batch_opts_t *joined = opts->joined.opts.id ? &opts->joined.opts : NULL;
+    if (rc == 0
+        && zjob_client_submit_batch_with (zjob_cli_client (cli), &spec, 1, !opts->no_start,
+                                          joined, (char (*) [ZJOB_ID_LEN + 1]) id, &err))
         rc = zjob_cli_fail (cli, &err);
     if (rc == 0)
         s_print_submitted (cli, id);
@@ -419,7 +431,10 @@ s_submit_option (zjob_cli_t *cli, int opt, const char *arg, s_submit_t *opts)
             break;
         }
         default: {
-            int rc = zjob_cli_policy_option (cli, opt, arg, &opts->defaults, &opts->kinds);
+            int rc = 0;
+            if (zjob_cli_batch_option (cli, opt, arg, &opts->joined, &rc))
+                return rc ? rc : ZJOB_CLI_CONTINUE;
+            rc = zjob_cli_policy_option (cli, opt, arg, &opts->defaults, &opts->kinds);
             return rc == 1 ? ZJOB_CLI_CONTINUE : rc == 0 ? ZJOB_EXIT_USAGE
                                                          : rc;
         }
@@ -473,6 +488,10 @@ zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
         { "heartbeat-timeout", required_argument, NULL, ZJOB_OPT_HEARTBEAT_TIMEOUT },
         { "depends-on", required_argument, NULL, ZJOB_OPT_DEPENDS_ON },
         { "on-parent-failure", required_argument, NULL, ZJOB_OPT_ON_PARENT_FAILURE },
+        { "batch-id", required_argument, NULL, ZJOB_OPT_BATCH_ID },
+        { "batch-open", no_argument, NULL, ZJOB_OPT_BATCH_OPEN },
+        { "callback", required_argument, NULL, ZJOB_OPT_CALLBACK },
+        { "callback-input", required_argument, NULL, ZJOB_OPT_CALLBACK_INPUT },
         ZJOB_CLI_COMMON_OPTIONS
     };
     s_submit_t opts = { .defaults = { .priority = -1, .max_attempts = -1 },
@@ -489,6 +508,9 @@ zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
     }
     if (rc == ZJOB_CLI_CONTINUE)
         rc = s_submit_args (cli, argc, argv, &opts);
+    int ready = rc == ZJOB_CLI_CONTINUE ? zjob_cli_batch_ready (cli, &opts.joined) : 0;
+    if (ready)
+        rc = ready;  //  The options together make no sense: said why
     if (rc == ZJOB_CLI_CONTINUE) {
         opts.defaults.tags = opts.tags.items;
         opts.defaults.tag_count = opts.tags.count;
@@ -497,6 +519,7 @@ zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
     free (opts.tags.items);
     free (opts.parents.items);
     free (opts.kinds);
+    zjob_cli_batch_free (&opts.joined);
     return rc;
 }
 
