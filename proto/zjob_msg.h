@@ -46,6 +46,7 @@ extern "C" {
 #define ZJOB_INFLIGHT_MAX 1000          //  requests a client keeps in flight
 #define ZJOB_HEARTBEAT_MS 1000          //  msecs between heartbeats
 #define ZJOB_LIVENESS 3                 //  heartbeats missed = peer dead
+#define ZJOB_TEMPLATE_PAGE_MAX 1000     //  templates in one TEMPLATE list page
 
 //  --------------------------------------------------------------------------
 //  Commands
@@ -181,6 +182,14 @@ zjob_msg_job (zjob_msg_t *self, const char *key, zjob_error_t *err);
 ZJOB_EXPORT int
 zjob_msg_jobs (zjob_msg_t *self, const char *key, zjob_job_t ***jobs_p, size_t *count_p,
                zjob_error_t *err);
+
+//  Decode the template map at key (the OK to TEMPLATE get: "template")
+//  into spec, its settings under SUBMIT's spec keys; strings and bytes
+//  are borrowed from the message. The template's name, created_at and
+//  updated_at are read from the map with the other readers. Returns 0,
+//  or -1 with err filled.
+ZJOB_EXPORT int
+zjob_msg_template (zjob_msg_t *self, const char *key, zjob_spec_t *spec, zjob_error_t *err);
 
 //  Copy an ERROR message's code and message into err. Returns the code
 //  (ZJOB_OK with an empty message if the message is not an ERROR).
