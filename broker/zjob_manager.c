@@ -482,8 +482,10 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     self->expiry = zjob_expiry_new ();
     self->provisional = zjob_hashx_new ();
     self->earlier = zjob_hashx_new ();
+    self->templates = zjob_templates_new (self->store);
     if (!self->queue || !self->held || !self->keys || !self->tally || !self->expiry
-        || !self->provisional || !self->earlier || zjob_mgr_failure_init (self, config)) {
+        || !self->provisional || !self->earlier || !self->templates
+        || zjob_mgr_failure_init (self, config)) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_manager_destroy (&self);
         return NULL;
@@ -517,6 +519,7 @@ zjob_manager_destroy (zjob_manager_t **self_p)
     zjob_expiry_destroy (&self->expiry);
     zhashx_destroy (&self->provisional);
     zhashx_destroy (&self->earlier);
+    zjob_templates_destroy (&self->templates);
     zjob_store_destroy (&self->store);
     zjob_mgr_failure_destroy (self);
     free (self);
@@ -1123,6 +1126,13 @@ zjob_manager_store (zjob_manager_t *self)
 {
     assert (self);
     return self->store;
+}
+
+zjob_templates_t *
+zjob_manager_templates (zjob_manager_t *self)
+{
+    assert (self);
+    return self->templates;
 }
 
 zjob_queue_t *

@@ -16,6 +16,7 @@
 #include "zjob_keyindex.h"
 #include "zjob_tally.h"
 #include "zjob_expiry.h"
+#include "zjob_templates.h"
 
 //  A job a worker holds
 typedef struct {
@@ -47,6 +48,7 @@ struct _zjob_manager_t {
                                          //  ("a\nb\n"), for jobs given to more than one
     zjob_manager_listener_fn *listener;  //  Hears every change, or NULL
     void *listener_arg;                  //  Passed to the listener
+    zjob_templates_t *templates;         //  The store's templates (issue #11)
 
     //  Failure (zjob_manager_failure.c)
     zjob_level_t broker_level;    //  The broker's defaults
