@@ -148,8 +148,9 @@ zjob_cli_parse_plain (zjob_cli_t *cli, int argc, char *argv [])
 typedef struct {
     zjob_cli_defaults_t defaults;  //  Workflow, priority, user, tags, attempts
     zjob_cli_strings_t tags;
-    const char *input;
-    const char *metadata;
+    zjob_cli_strings_t inputs;     //  --input arguments, in order
+    zjob_cli_strings_t metadatas;  //  --metadata arguments, in order
+    const char *template_name;     //  --template, or NULL
     const char *idempotency_key;
     int64_t run_at;  //  0 if not given
     bool no_start;
@@ -274,11 +275,11 @@ s_submit_one (zjob_cli_t *cli, s_submit_t *opts)
 {
     uint8_t *inputs = NULL, *metadata = NULL;
     size_t inputs_size = 0, metadata_size = 0;
-    int rc = 0;
-    if (opts->input)
-        rc = zjob_cli_json_arg (cli, "inputs", opts->input, &inputs, &inputs_size);
-    if (rc == 0 && opts->metadata)
-        rc = zjob_cli_json_arg (cli, "metadata", opts->metadata, &metadata, &metadata_size);
+    int rc = zjob_cli_object_args (cli, "inputs", opts->inputs.items, opts->inputs.count,
+                                   &inputs, &inputs_size);
+    if (rc == 0)
+        rc = zjob_cli_object_args (cli, "metadata", opts->metadatas.items, opts->metadatas.count,
+                                   &metadata, &metadata_size);
     const zjob_cli_defaults_t *defaults = &opts->defaults;
     zjob_spec_t spec = {
         .workflow_id = defaults->workflow_id,
@@ -292,13 +293,18 @@ s_submit_one (zjob_cli_t *cli, s_submit_t *opts)
         .metadata = metadata,
         .metadata_size = metadata_size,
         .idempotency_key = opts->idempotency_key,
-        .run_at = opts->run_at
+        .run_at = opts->run_at,
+        .template_name = opts->template_name
     };
     zjob_cli_defaults_apply (defaults, &spec);
     zjob_error_t err;
     if (rc == 0) {
-        //  The job model's checks first: a bad field needs no broker
-        zjob_job_t *probe = zjob_job_new (&spec, &err);
+        //  The job model's checks first: a bad field needs no broker (a
+        //  template's workflow is the broker's to fill in)
+        zjob_spec_t checked = spec;
+        if (!checked.workflow_id)
+            checked.workflow_id = opts->template_name;
+        zjob_job_t *probe = zjob_job_new (&checked, &err);
         if (probe)
             zjob_job_destroy (&probe);
         else {
@@ -323,8 +329,16 @@ static int
 s_submit_option (zjob_cli_t *cli, int opt, const char *arg, s_submit_t *opts)
 {
     switch (opt) {
-        case 'i': opts->input = arg; break;
-        case 'm': opts->metadata = arg; break;
+        case 'i':
+        case 'm':
+            if (zjob_cli_strings_add (opt == 'i' ? &opts->inputs : &opts->metadatas, arg))
+                return ZJOB_EXIT_INTERNAL;
+            break;
+        case ZJOB_OPT_TEMPLATE:
+            if (!zjob_name_valid (arg))
+                return zjob_cli_bad_value (cli, "--template: '%s' is not a name", arg);
+            opts->template_name = arg;
+            break;
         case 'u': opts->defaults.user_id = arg; break;
         case 'k': opts->idempotency_key = arg; break;
         case ZJOB_OPT_NO_START: opts->no_start = true; break;
@@ -378,9 +392,14 @@ s_submit_args (zjob_cli_t *cli, int argc, char *argv [], s_submit_t *opts)
         return zjob_cli_usage (cli, "one WORKFLOW at most, got '%s' too", argv [optind + 1]);
     if (args == 1)
         opts->defaults.workflow_id = argv [optind];
-    else if (!opts->batch)
-        return zjob_cli_usage (cli, "which workflow? give WORKFLOW (or --batch FILE)");
-    if (opts->batch && (opts->input || opts->metadata || opts->idempotency_key || opts->run_at))
+    else if (!opts->batch && !opts->template_name)
+        return zjob_cli_usage (cli, "which workflow? give WORKFLOW (or --template NAME, or "
+                                    "--batch FILE)");
+    if (opts->batch && opts->template_name)
+        return zjob_cli_usage (cli, "--template makes one job: it cannot be combined with "
+                                    "--batch");
+    if (opts->batch
+        && (opts->inputs.count || opts->metadatas.count || opts->idempotency_key || opts->run_at))
         return zjob_cli_usage (cli, "--batch takes inputs, metadata, keys and times from its "
                                     "lines: drop --input, --metadata, --idempotency-key, --run-at "
                                     "and --delay");
@@ -410,6 +429,7 @@ zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
         { "no-retry", required_argument, NULL, ZJOB_OPT_NO_RETRY },
         { "job-timeout", required_argument, NULL, ZJOB_OPT_JOB_TIMEOUT },
         { "heartbeat-timeout", required_argument, NULL, ZJOB_OPT_HEARTBEAT_TIMEOUT },
+        { "template", required_argument, NULL, ZJOB_OPT_TEMPLATE },
         ZJOB_CLI_COMMON_OPTIONS
     };
     s_submit_t opts = { .defaults = { .priority = -1, .max_attempts = -1 } };
@@ -431,6 +451,8 @@ zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
         rc = opts.batch ? s_submit_batch (cli, &opts) : s_submit_one (cli, &opts);
     }
     free (opts.tags.items);
+    free (opts.inputs.items);
+    free (opts.metadatas.items);
     free (opts.kinds);
     return rc;
 }
