@@ -286,7 +286,10 @@ s_map_pairs (const uint8_t *data, size_t size, size_t at, uint64_t count, s_pair
         s_pair_t *pair = &pairs [index];
         uint8_t byte = data [at];
         pair->key_str = (byte >= 0xa0 && byte <= 0xbf) || (byte >= 0xd9 && byte <= 0xdb);
-        size_t head = !pair->key_str || byte <= 0xbf ? 1 : 1 + ((size_t) 1 << (byte - 0xd9));
+        //  The header of a str key: fixstr 1 byte, str8 2, str16 3, str32 5
+        size_t head = byte == 0xd9 ? 2 : byte == 0xda ? 3
+            : byte == 0xdb                            ? 5
+                                                      : 1;
         pair->key = data + at + (pair->key_str ? head : 0);
         pair->key_size = pair->key_str ? key_end - head : key_end;
         pair->start = data + at;
