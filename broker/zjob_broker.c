@@ -17,8 +17,10 @@
     Everything the broker does happens in a loop pass:
 
       1. poll, with a timeout that ends at the next heartbeat tick, the
-         next disconnect re-check, when the next scheduled job is due, or
-         when the next held job times out, whichever comes first; then
+         next disconnect re-check, when the next scheduled job is due,
+         when the next held job times out, or when a rate-limited
+         workflow with jobs waiting gets its next token
+         (zjob_queues_next_token), whichever comes first; then
          promote the scheduled jobs that are due (zjob_manager_promote)
          into the ready queue, and time out at most ZJOB_EXPIRE_STEP held
          jobs (zjob_manager_expire_step: each retried or failed by its
@@ -69,8 +71,10 @@
     how); this file decides when a walk runs: only when something could
     now be handed out that could not before (a job was queued or became
     due, a worker joined or left, credit came back, the reclaim window
-    after a restart ended, or, under max-concurrent, a held job was let
-    go), never while syncs fail, and before the pass's sync only over jobs
+    after a restart ended, under max-concurrent or a workflow's
+    concurrency limit a held job was let go, a workflow's queue was
+    resumed or its limit raised, or a rate-limited workflow got a token),
+    never while syncs fail, and before the pass's sync only over jobs
     whose enqueue is durable. A worker is sent no JOB before the OK to its
     READY has gone out. After a restart that found jobs handed out before,
     dispatch waits one liveness period so that the workers still running
@@ -386,9 +390,11 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
         //  finished, cancelled or requeued, running or paused. A walk that
         //  stopped at the limit left its workers in the ring, so the
         //  credit their results bring back does not restart it: this does.
-        if (status == ZJOB_QUEUED
-            || (self->config.max_concurrent && !job->held
-                && (old_status == ZJOB_RUNNING || old_status == ZJOB_PAUSED)))
+        //  Likewise a running job of a workflow with a concurrency limit
+        //  (zjob_queues.h) that ends may let the next of its jobs go.
+        bool let_go = !job->held && (old_status == ZJOB_RUNNING || old_status == ZJOB_PAUSED);
+        if (status == ZJOB_QUEUED || (let_go && self->config.max_concurrent)
+            || (let_go && zjob_queues_limited (zjob_manager_queues (self->manager), job->workflow_id)))
             self->dispatch_needed = true;
         if (status == ZJOB_COMPLETED || status == ZJOB_FAILED)
             zjob_clients_count (self->clients_handler, status == ZJOB_COMPLETED ? ZJOB_RATE_COMPLETED : ZJOB_RATE_FAILED, self->now, 1);
@@ -514,6 +520,9 @@ s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
     //  hears: the ready queue growing is the sign
     if (zjob_manager_queued (self->manager) > ready)
         self->dispatch_needed = true;
+    //  A change's OK waits for a sync, even if no job changed (QUEUE's record)
+    if (rc == 1)
+        self->dirty = true;
     if (rc == ZJOB_CLIENTS_PENDING)  //  Answered when done, passes later
         rc = zjob_clients_defer (self->clients_handler, peer->rid, peer->rid_size, &err)
             ? -1
@@ -896,6 +905,9 @@ s_broker_start (s_broker_t *self)
     manager_config.workflows = workflows;
     manager_config.workflow_count = zjob_broker_config_retry (config, &manager_config.defaults,
                                                               workflows);
+    zjob_queue_defaults_t queues [ZJOB_CONFIG_WORKFLOWS_MAX];
+    manager_config.queues = queues;
+    manager_config.queue_count = zjob_broker_config_queues (config, queues);
     self->manager = zjob_manager_open (spec, &manager_config, err);
     if (!self->manager)
         return -1;
@@ -974,6 +986,9 @@ s_broker_pass (s_broker_t *self)
     //  only: nothing to commit)
     if (zjob_manager_promote (self->manager, zjob_clock_ms ()) > 0)
         self->dispatch_needed = true;
+    //  A rate-limited workflow's token came, or QUEUE resumed or raised one
+    if (zjob_queues_refill (zjob_manager_queues (self->manager)))
+        self->dispatch_needed = true;
     //  Held jobs past their timeout: retried or failed, their workers told
     s_expire (self);
     //  Workers first: their results free the credit that submits use,
@@ -988,8 +1003,10 @@ s_broker_pass (s_broker_t *self)
     size_t ready = zjob_manager_queued (self->manager);
     int rc = zjob_clients_step (self->clients_handler, self->builder, &peer.rid,
                                 &peer.rid_size, &peer.request_id, &sync_err);
-    //  A step of a RUN_NOW makes jobs ready with no status change
-    if (zjob_manager_queued (self->manager) > ready)
+    //  A step of a RUN_NOW makes jobs ready with no status change; a
+    //  QUEUE resume or limit lets held jobs go
+    if (zjob_manager_queued (self->manager) > ready
+        || zjob_queues_refill (zjob_manager_queues (self->manager)))
         self->dispatch_needed = true;
     if (rc)
         s_reply_built (self, &peer, rc == ZJOB_CLIENTS_READ ? 0 : rc, &sync_err);
@@ -1082,6 +1099,10 @@ zjob_broker_actor (zsock_t *pipe, void *args)
         int64_t due = zjob_manager_next_due (self->manager);
         if (due && due - zjob_clock_ms () < timeout)
             timeout = due > zjob_clock_ms () ? due - zjob_clock_ms () : 0;
+        //  And when a rate-limited workflow's next token is due
+        int64_t token = zjob_queues_next_token (zjob_manager_queues (self->manager));
+        if (token && token - zjob_mono_ms () < timeout)
+            timeout = token > zjob_mono_ms () ? token - zjob_mono_ms () : 0;
         //  And when the next held job times out
         int64_t deadline = zjob_manager_next_deadline (self->manager);
         if (deadline && deadline - zjob_clock_ms () < timeout)

@@ -15,6 +15,7 @@
     ========================================================================= */
 
 #include "zjob_clients.h"
+#include "zjob_queue_cmd.h"
 #include "zjob_bulk.h"
 #include "zjob_template_cmd.h"
 #include "zjob_proto.h"
@@ -629,8 +630,12 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
                                   : 0;
     const char **keys = (const char **) calloc (figure_count + 1, sizeof (char *));
     const char **values = (const char **) calloc (figure_count + 1, sizeof (char *));
+    size_t held_max = zjob_queues_size (zjob_manager_queues (self->manager));
+    const char **held_ids = (const char **) calloc (held_max + 1, sizeof (char *));
+    const char **held_reasons = (const char **) calloc (held_max + 1, sizeof (char *));
     int rc = 0;
-    if (!workflows.ids || !workflows.counts || !figures || !keys || !values)
+    if (!workflows.ids || !workflows.counts || !figures || !keys || !values || !held_ids
+        || !held_reasons)
         rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     else {
         zjob_manager_workflow_counts (self->manager, s_collect_workflow, &workflows);
@@ -653,6 +658,11 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
         //  Jobs are ready and workers could take them: only the cap holds them
         stats.held_by_limit = stats.max_concurrent && stats.queued && credit
             && stats.active >= stats.max_concurrent;
+        //  Workflows their queue controls hold back (zjob_queues.h)
+        stats.held_count = zjob_queue_cmd_held (self->manager, held_ids, held_reasons, held_max);
+        stats.held_workflows = held_ids;
+        stats.held_reasons = held_reasons;
+        stats.paused_queues = zjob_queues_paused (zjob_manager_queues (self->manager));
         stats.workers = zjob_registry_size (self->registry);
         stats.submitted_rate = zjob_clients_rate (self, ZJOB_RATE_SUBMITTED, now_mono);
         stats.completed_rate = zjob_clients_rate (self, ZJOB_RATE_COMPLETED, now_mono);
@@ -666,6 +676,8 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
     }
     free (keys);
     free (values);
+    free (held_ids);
+    free (held_reasons);
     zhashx_destroy (&figures);
     free (workflows.ids);
     free (workflows.counts);
@@ -740,6 +752,9 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *
         case ZJOB_CMD_TEMPLATE:
             return zjob_template_cmd (zjob_manager_templates (self->manager), msg, builder,
                                       self->request_id, err);
+        case ZJOB_CMD_QUEUE:
+            return zjob_queue_cmd_handle (self->manager, self->publisher, msg, builder,
+                                          self->request_id, err);
         case ZJOB_CMD_PING:
             s_ok (self);
             zjob_msg_add_uint (self->builder, "version", ZJOB_PROTO_VERSION);
