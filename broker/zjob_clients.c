@@ -18,6 +18,7 @@
 #include "zjob_queue_cmd.h"
 #include "zjob_bulk.h"
 #include "zjob_deps.h"
+#include "zjob_template_cmd.h"
 #include "zjob_proto.h"
 #include "zjob_proto_batch.h"
 #include "zjob_batches.h"
@@ -702,6 +703,7 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
         stats.failed_rate = zjob_clients_rate (self, ZJOB_RATE_FAILED, now_mono);
         stats.uptime_ms = (uint64_t) (now_mono - self->started_at);
         stats.subscriptions = self->publisher ? zjob_publisher_subscriptions (self->publisher) : 0;
+        stats.templates = zjob_templates_count (zjob_manager_templates (self->manager));
         s_store_figures (self, &stats, figures, keys, values, figure_count);
         s_ok (self);
         zjob_msg_add_stats (self->builder, &stats);
@@ -783,6 +785,9 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *
         case ZJOB_CMD_WORKERS: return s_workers (self, err);
         case ZJOB_CMD_BATCH:
             return zjob_clients_batch (self, self->manager, msg, builder, self->request_id, err);
+        case ZJOB_CMD_TEMPLATE:
+            return zjob_template_cmd (zjob_manager_templates (self->manager), msg, builder,
+                                      self->request_id, err);
         case ZJOB_CMD_QUEUE:
             return zjob_queue_cmd_handle (self->manager, self->publisher, msg, builder,
                                           self->request_id, err);

@@ -4,7 +4,8 @@
     One call per decoded client request (PROTOCOL.md 9): SUBMIT, GET, LIST,
     DELETE/START/PAUSE/RESUME/CANCEL/RETRY/RUN_NOW (of one job, a list or
     a filter; RETRY and RUN_NOW also as a dry run, which is a read),
-    STATUS, RESULTS, CLEANUP, STATS, WORKERS, PING. Each is applied to the
+    STATUS, RESULTS, CLEANUP, STATS, WORKERS, PING, TEMPLATE (answered by
+    zjob_template_cmd.c). Each is applied to the
     manager at once and its OK encoded into the caller's builder; the
     caller queues it in the outbox, to go out after the pass's sync. The
     call says whether the OK confirms state (the reply to any write, which

@@ -496,8 +496,10 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     self->earlier = zjob_hashx_new ();
     self->deps = zjob_deps_new (self);
     self->batches = zjob_batches_new (self);
+    self->templates = zjob_templates_new (self->store);
     if (!self->queue || !self->held || !self->keys || !self->tally || !self->expiry
         || !self->provisional || !self->earlier || !self->deps || !self->batches
+        || !self->templates
         || zjob_mgr_failure_init (self, config)) {
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
         zjob_manager_destroy (&self);
@@ -544,6 +546,7 @@ zjob_manager_destroy (zjob_manager_t **self_p)
     zhashx_destroy (&self->provisional);
     zhashx_destroy (&self->earlier);
     zjob_batches_destroy (&self->batches);  //  Writes what changed, before the store goes
+    zjob_templates_destroy (&self->templates);
     zjob_store_destroy (&self->store);
     zjob_mgr_failure_destroy (self);
     free (self);
@@ -1159,6 +1162,13 @@ zjob_manager_store (zjob_manager_t *self)
 {
     assert (self);
     return self->store;
+}
+
+zjob_templates_t *
+zjob_manager_templates (zjob_manager_t *self)
+{
+    assert (self);
+    return self->templates;
 }
 
 zjob_queue_t *

@@ -98,6 +98,7 @@
 
 #include "zjob_store.h"
 #include "zjob_listing.h"
+#include "zjob_templates.h"
 #include "zjob_queues.h"
 #include "zjob_proto.h"
 
@@ -676,6 +677,11 @@ zjob_manager_workflow_count (zjob_manager_t *self, const char *workflow, zjob_st
 //  Jobs change only through the manager.
 zjob_store_t *
 zjob_manager_store (zjob_manager_t *self);
+
+//  The templates of the manager's store (borrowed): TEMPLATE's handler
+//  and SUBMIT's merge (zjob_templates.h).
+zjob_templates_t *
+zjob_manager_templates (zjob_manager_t *self);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,7 @@
 #include "zjob_tally.h"
 #include "zjob_expiry.h"
 #include "zjob_batches.h"
+#include "zjob_templates.h"
 #include "zjob_queues.h"
 #include "zjob_deps.h"
 
@@ -53,6 +54,7 @@ struct _zjob_manager_t {
     zjob_deps_t *deps;                   //  Dependencies: waiting children (zjob_deps.c)
     zjob_manager_listener_fn *listener;  //  Hears every change, or NULL
     void *listener_arg;                  //  Passed to the listener
+    zjob_templates_t *templates;         //  The store's templates (issue #11)
 
     //  Failure (zjob_manager_failure.c)
     zjob_level_t broker_level;    //  The broker's defaults

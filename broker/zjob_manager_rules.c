@@ -86,16 +86,10 @@ zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_
 //  idempotency key already made, or an earlier spec of the same batch
 //  with the same key made. All or none for the jobs it creates.
 
-int
-zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
-                     bool auto_start, zjob_job_t **jobs, uint64_t *existing,
-                     size_t *existing_count_p, zjob_error_t *err)
+static int
+s_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t count, bool auto_start,
+          zjob_job_t **jobs, uint64_t *existing, size_t *existing_count_p, zjob_error_t *err)
 {
-    assert (self);
-    assert (jobs && existing && existing_count_p);
-    *existing_count_p = 0;
-    if (count == 0 || !specs)
-        return zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs: required");
     if (count == 1) {
         //  The common case allocates nothing here
         const char *key = specs [0].idempotency_key;
@@ -183,6 +177,26 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
     free (first);
     zhashx_destroy (&batch_keys);
     return rc ? -1 : (int) created;
+}
+
+//  The pipeline of SUBMIT (issue #11): each step a call into its module
+int
+zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                     bool auto_start, zjob_job_t **jobs, uint64_t *existing,
+                     size_t *existing_count_p, zjob_error_t *err)
+{
+    assert (self);
+    assert (jobs && existing && existing_count_p);
+    *existing_count_p = 0;
+    if (count == 0 || !specs)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs: required");
+    //  1. Templates merged into the specs that name one
+    zjob_templates_applied_t *applied = NULL;
+    if (zjob_templates_apply (zjob_manager_templates (self), specs, count, &specs, &applied, err))
+        return -1;
+    int rc = s_submit (self, specs, count, auto_start, jobs, existing, existing_count_p, err);
+    zjob_templates_applied_destroy (&applied);
+    return rc;
 }
 
 

@@ -502,7 +502,10 @@ s_order_reserve (zjob_store_memory_t *self)
 {
     if (self->order_count < self->order_max)
         return 0;
-    size_t max = self->order_max ? self->order_max + self->order_max / 2 : ZJOB_TABLE_MIN;
+    //  At least ZJOB_TABLE_MIN: a vector sized to a small load (1 job)
+    //  would not grow by half of itself
+    size_t max = self->order_max >= ZJOB_TABLE_MIN ? self->order_max + self->order_max / 2
+                                                   : ZJOB_TABLE_MIN;
     uintptr_t *order = (uintptr_t *) realloc (self->order, max * sizeof *order);
     if (!order)
         return -1;

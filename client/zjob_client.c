@@ -781,6 +781,79 @@ zjob_client_workers (zjob_client_t *self, zjob_error_t *err)
     return s_call_empty (self, ZJOB_CMD_WORKERS, err);
 }
 
+//  Begin a TEMPLATE with its op and name (NULL: none)
+static uint64_t
+s_begin_template (zjob_client_t *self, const char *op, const char *name, zjob_error_t *err)
+{
+    uint64_t request = s_begin (self, ZJOB_CMD_TEMPLATE, err);
+    if (request) {
+        zjob_msg_add_str (self->builder, "op", op);
+        if (name)
+            zjob_msg_add_str (self->builder, "name", name);
+    }
+    return request;
+}
+
+int
+zjob_client_template_set (zjob_client_t *self, const char *name, const zjob_spec_t *spec,
+                          bool *created_p, zjob_error_t *err)
+{
+    if (!name || !spec)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "TEMPLATE set: a name and a spec, please");
+    uint64_t request = s_begin_template (self, "set", name, err);
+    if (!request)
+        return -1;
+    zjob_msg_add_spec (self->builder, "template", spec);
+    zjob_reply_t *reply = s_call (self, ZJOB_CMD_TEMPLATE, request, true, err);
+    if (!reply)
+        return -1;
+    if (created_p)
+        *created_p = zjob_msg_bool (zjob_reply_msg (reply), "created", false);
+    zjob_reply_destroy (&reply);
+    return 0;
+}
+
+zjob_reply_t *
+zjob_client_template_get (zjob_client_t *self, const char *name, zjob_error_t *err)
+{
+    if (!name) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "TEMPLATE get: which template?");
+        return NULL;
+    }
+    uint64_t request = s_begin_template (self, "get", name, err);
+    return request ? s_call (self, ZJOB_CMD_TEMPLATE, request, true, err) : NULL;
+}
+
+zjob_reply_t *
+zjob_client_template_list (zjob_client_t *self, size_t offset, size_t limit,
+                           zjob_error_t *err)
+{
+    uint64_t request = s_begin_template (self, "list", NULL, err);
+    if (!request)
+        return NULL;
+    if (offset)
+        zjob_msg_add_uint (self->builder, "offset", offset);
+    if (limit)
+        zjob_msg_add_uint (self->builder, "limit", limit);
+    return s_call (self, ZJOB_CMD_TEMPLATE, request, true, err);
+}
+
+int
+zjob_client_template_delete (zjob_client_t *self, const char *name, zjob_error_t *err)
+{
+    if (!name)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "TEMPLATE delete: which template?");
+    uint64_t request = s_begin_template (self, "delete", name, err);
+    if (!request)
+        return -1;
+    //  Sent once: a second delete would answer 404 for the first's work
+    zjob_reply_t *reply = s_call (self, ZJOB_CMD_TEMPLATE, request, false, err);
+    int rc = reply ? 0 : -1;
+    zjob_reply_destroy (&reply);
+    return rc;
+}
+
+
 //  QUEUE with op on workflow_id (NULL for list), and the limits when
 //  concurrency, rate or burst is >= 0; every op is idempotent, so resent
 static zjob_reply_t *
@@ -809,6 +882,7 @@ s_queue_rc (zjob_reply_t *reply)
     zjob_reply_destroy (&reply);
     return rc;
 }
+
 
 int
 zjob_client_queue_pause (zjob_client_t *self, const char *workflow_id, zjob_error_t *err)

@@ -224,6 +224,34 @@ zjob_client_stats (zjob_client_t *self, zjob_error_t *err);
 ZJOB_EXPORT zjob_reply_t *
 zjob_client_workers (zjob_client_t *self, zjob_error_t *err);
 
+//  Templates (TEMPLATE, PROTOCOL.md 9.12): named job settings a SUBMIT
+//  spec can name in its template_name, merged into it by the broker.
+//  Store spec (its workflow, inputs, priority, user, tags, metadata,
+//  max_attempts, retry policy and timeouts; no idempotency key, run_at,
+//  template, parents, batch or unique key) as template name, replacing a
+//  template of that name whole; *created_p (may be NULL) says whether the
+//  name was new. Sent again within the timeout (a replace is idempotent).
+//  0, or -1 with err filled.
+ZJOB_EXPORT int
+zjob_client_template_set (zjob_client_t *self, const char *name, const zjob_spec_t *spec,
+                          bool *created_p, zjob_error_t *err);
+//  The template's OK reply: read its "template" map with zjob_msg_template
+//  (the settings as a spec) and the zjob_msg_* readers (name, created_at,
+//  updated_at) on zjob_reply_msg. NULL with ZJOB_NOT_FOUND if there is
+//  none. The caller destroys the reply.
+ZJOB_EXPORT zjob_reply_t *
+zjob_client_template_get (zjob_client_t *self, const char *name, zjob_error_t *err);
+//  A page of the templates by name, from offset, limit of them (0: the
+//  broker's default, 100; at most ZJOB_TEMPLATE_PAGE_MAX): the OK reply's
+//  "templates" (maps of name, workflow_id, priority, tags, created_at,
+//  updated_at) and "total". The caller destroys the reply.
+ZJOB_EXPORT zjob_reply_t *
+zjob_client_template_list (zjob_client_t *self, size_t offset, size_t limit,
+                           zjob_error_t *err);
+//  Delete template name (jobs made from it keep what they got). 0, or -1
+//  with ZJOB_NOT_FOUND if there is none.
+ZJOB_EXPORT int
+zjob_client_template_delete (zjob_client_t *self, const char *name, zjob_error_t *err);
 //  Per-workflow queue controls (QUEUE): pause or resume the handing out
 //  of workflow_id's jobs (running jobs go on), durably. 0 or -1.
 ZJOB_EXPORT int

@@ -225,6 +225,159 @@ zjob_msgpack_map_repeated (const msgpack_object *map, uint32_t *index_p)
 
 
 //  --------------------------------------------------------------------------
+//  Merging two maps shallowly: every pair is found by scanning, as byte
+//  spans (key, value); the keys of over are sorted once, so that each key
+//  of base is looked up by binary search.
+
+//  A pair of a map, as spans of its bytes
+typedef struct {
+    const uint8_t *key;    //  The key's identity: a str's body, or the raw key
+    size_t key_size;       //  Its bytes
+    bool key_str;          //  The key is a str
+    const uint8_t *start;  //  The pair's encoding (key and value)
+    size_t size;           //  Its bytes
+} s_pair_t;
+
+static int
+s_pair_compare (const void *a, const void *b)
+{
+    const s_pair_t *x = (const s_pair_t *) a, *y = (const s_pair_t *) b;
+    if (x->key_str != y->key_str)
+        return x->key_str ? 1 : -1;
+    if (x->key_size != y->key_size)
+        return x->key_size < y->key_size ? -1 : 1;
+    return x->key_size ? memcmp (x->key, y->key, x->key_size) : 0;
+}
+
+//  The map's count of pairs and where they start; -1 if data is not a map
+//  header (size 0 is the empty map)
+static int
+s_map_header (const uint8_t *data, size_t size, uint64_t *count, size_t *first)
+{
+    if (size == 0) {
+        *count = 0;
+        *first = 0;
+        return 0;
+    }
+    if (!data || !zjob_msgpack_is_map (data, size))
+        return -1;
+    if (data [0] <= 0x8f) {
+        *count = data [0] & 0x0f;
+        *first = 1;
+    }
+    else {
+        int width = data [0] == 0xde ? 2 : 4;
+        *count = zjob_msgpack_read_be (data + 1, width);
+        *first = 1 + (size_t) width;
+    }
+    return 0;
+}
+
+//  Split a map (already checked) into count pairs, into pairs
+static void
+s_map_pairs (const uint8_t *data, size_t size, size_t at, uint64_t count, s_pair_t *pairs)
+{
+    for (uint64_t index = 0; index < count; index++) {
+        size_t key_end = 0, value_end = 0;
+        //  The map scanned whole: each part scans too
+        zjob_msgpack_scan (data + at, size - at, ZJOB_MSGPACK_DEPTH_MAX, UINT64_MAX, &key_end);
+        zjob_msgpack_scan (data + at + key_end, size - at - key_end, ZJOB_MSGPACK_DEPTH_MAX,
+                           UINT64_MAX, &value_end);
+        s_pair_t *pair = &pairs [index];
+        uint8_t byte = data [at];
+        pair->key_str = (byte >= 0xa0 && byte <= 0xbf) || (byte >= 0xd9 && byte <= 0xdb);
+        //  The header of a str key: fixstr 1 byte, str8 2, str16 3, str32 5
+        size_t head = byte == 0xd9 ? 2 : byte == 0xda ? 3
+            : byte == 0xdb                            ? 5
+                                                      : 1;
+        pair->key = data + at + (pair->key_str ? head : 0);
+        pair->key_size = pair->key_str ? key_end - head : key_end;
+        pair->start = data + at;
+        pair->size = key_end + value_end;
+        at += pair->size;
+    }
+}
+
+zjob_merge_t
+zjob_msgpack_merge_maps (const uint8_t *base, size_t base_size, const uint8_t *over,
+                         size_t over_size, size_t max_size, uint8_t **out_p,
+                         size_t *out_size_p)
+{
+    *out_p = NULL;
+    *out_size_p = 0;
+    uint64_t base_count, over_count;
+    size_t base_first, over_first;
+    if (s_map_header (base, base_size, &base_count, &base_first))
+        return ZJOB_MERGE_BAD_BASE;
+    if (s_map_header (over, over_size, &over_count, &over_first))
+        return ZJOB_MERGE_BAD_OVER;
+    if (base_count + over_count == 0)
+        return ZJOB_MERGE_OK;
+    //  Each pair takes two bytes at least: the counts are bounded by the sizes
+    s_pair_t *pairs = (s_pair_t *) malloc ((size_t) (base_count + over_count) * sizeof *pairs);
+    if (!pairs)
+        return ZJOB_MERGE_NO_MEMORY;
+    s_pair_t *base_pairs = pairs, *over_pairs = pairs + base_count;
+    s_map_pairs (base, base_size, base_first, base_count, base_pairs);
+    s_map_pairs (over, over_size, over_first, over_count, over_pairs);
+    //  Over's pairs go out in their own order: sort a copy of their keys
+    s_pair_t *sorted = NULL;
+    if (over_count && base_count) {
+        sorted = (s_pair_t *) malloc ((size_t) over_count * sizeof *sorted);
+        if (!sorted) {
+            free (pairs);
+            return ZJOB_MERGE_NO_MEMORY;
+        }
+        memcpy (sorted, over_pairs, (size_t) over_count * sizeof *sorted);
+        qsort (sorted, (size_t) over_count, sizeof *sorted, s_pair_compare);
+    }
+    uint64_t count = over_count;
+    size_t body = over_size - over_first;
+    for (uint64_t index = 0; index < base_count; index++) {
+        bool shadowed = sorted
+            && bsearch (&base_pairs [index], sorted, (size_t) over_count, sizeof *sorted,
+                        s_pair_compare);
+        if (shadowed)
+            base_pairs [index].start = NULL;  //  Left out
+        else {
+            count++;
+            body += base_pairs [index].size;
+        }
+    }
+    free (sorted);
+    size_t head = count <= 15 ? 1 : count <= UINT16_MAX ? 3
+                                                        : 5;
+    zjob_merge_t rc = ZJOB_MERGE_OK;
+    uint8_t *out = NULL;
+    if (head + body > max_size)
+        rc = ZJOB_MERGE_TOO_LARGE;
+    else if (!(out = (uint8_t *) malloc (head + body)))
+        rc = ZJOB_MERGE_NO_MEMORY;
+    else {
+        if (head == 1)
+            out [0] = (uint8_t) (0x80 | count);
+        else {
+            out [0] = head == 3 ? 0xde : 0xdf;
+            for (size_t byte = 1; byte < head; byte++)
+                out [byte] = (uint8_t) (count >> (8 * (head - 1 - byte)));
+        }
+        size_t used = head;
+        for (uint64_t index = 0; index < base_count; index++)
+            if (base_pairs [index].start) {
+                memcpy (out + used, base_pairs [index].start, base_pairs [index].size);
+                used += base_pairs [index].size;
+            }
+        if (over_count)
+            memcpy (out + used, over + over_first, over_size - over_first);
+        *out_p = out;
+        *out_size_p = head + body;
+    }
+    free (pairs);
+    return rc;
+}
+
+
+//  --------------------------------------------------------------------------
 //  zjob_packbuf: encoding into a buffer
 
 void

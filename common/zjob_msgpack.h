@@ -57,6 +57,31 @@ zjob_msgpack_is_map (const uint8_t *data, size_t size);
 int
 zjob_msgpack_map_repeated (const msgpack_object *map, uint32_t *index_p);
 
+//  What zjob_msgpack_merge_maps says
+typedef enum {
+    ZJOB_MERGE_OK = 0,
+    ZJOB_MERGE_BAD_BASE,   //  base is not exactly one msgpack map
+    ZJOB_MERGE_BAD_OVER,   //  over is not
+    ZJOB_MERGE_TOO_LARGE,  //  The merged map would pass max_size bytes
+    ZJOB_MERGE_NO_MEMORY
+} zjob_merge_t;
+
+//  Merge two msgpack maps shallowly, as a template's defaults and a
+//  submit's own values are: the result holds each top-level pair of base
+//  whose key over does not have, in base's order, then every pair of over,
+//  in its order, so over's values win; values are copied verbatim, never
+//  decoded. Keys are equal when both are strings with the same bytes
+//  (whatever the str format that encodes them), or otherwise encoded
+//  alike. Size 0 is the empty map on both sides (as a job's inputs are).
+//  On ZJOB_MERGE_OK *out_p gets a malloc'd map the caller frees, of
+//  *out_size_p bytes, at most max_size; or NULL and 0 when the result is
+//  empty. Each input is scanned once (zjob_msgpack_scan); a repeated key
+//  inside one input stays repeated. O((n + m) log m) for n and m pairs.
+zjob_merge_t
+zjob_msgpack_merge_maps (const uint8_t *base, size_t base_size, const uint8_t *over,
+                         size_t over_size, size_t max_size, uint8_t **out_p,
+                         size_t *out_size_p);
+
 //  The big-endian unsigned number of width bytes at p (a msgpack length,
 //  count or integer body); the caller has checked that they are there.
 static inline uint64_t

@@ -47,6 +47,7 @@ extern "C" {
 #define ZJOB_INFLIGHT_MAX 1000          //  requests a client keeps in flight
 #define ZJOB_HEARTBEAT_MS 1000          //  msecs between heartbeats
 #define ZJOB_LIVENESS 3                 //  heartbeats missed = peer dead
+#define ZJOB_TEMPLATE_PAGE_MAX 1000     //  templates in one TEMPLATE list page
 
 //  --------------------------------------------------------------------------
 //  Commands
@@ -183,6 +184,13 @@ ZJOB_EXPORT int
 zjob_msg_jobs (zjob_msg_t *self, const char *key, zjob_job_t ***jobs_p, size_t *count_p,
                zjob_error_t *err);
 
+//  Decode the template map at key (the OK to TEMPLATE get: "template")
+//  into spec, its settings under SUBMIT's spec keys; strings and bytes
+//  are borrowed from the message. The template's name, created_at and
+//  updated_at are read from the map with the other readers. Returns 0,
+//  or -1 with err filled.
+ZJOB_EXPORT int
+zjob_msg_template (zjob_msg_t *self, const char *key, zjob_spec_t *spec, zjob_error_t *err);
 //  One workflow's queue, as the OK to QUEUE lists it (its "queues"):
 //  its settings, its jobs, and what holds its ready jobs back. Strings
 //  are borrowed from the message.

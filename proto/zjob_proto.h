@@ -302,6 +302,7 @@ typedef struct {
     const char *const *held_reasons;    //  by their queue controls, and why ("paused",
     size_t held_count;                  //  "concurrency", "rate")
     uint64_t paused_queues;             //  Workflows whose queue is paused
+    uint64_t templates;                 //  Templates stored
     const char *store_name;             //  NULL: no "store" map
     const char *const *store_keys;      //  The store's own figures, as strings
     const char *const *store_values;
@@ -313,7 +314,7 @@ typedef struct {
 //  in), queued, active, workers, slots, busy, max_concurrent, scheduled,
 //  held_by_limit, held (workflow -> reason, a map, only when held_count)
 //  and paused_queues, rates (submitted, completed, failed), rate_window_ms,
-//  uptime_ms, subscriptions, and store (name and the store's figures) when
+//  uptime_ms, subscriptions, templates, and store (name and the store's figures) when
 //  store_name is set.
 void
 zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats);
@@ -346,6 +347,31 @@ typedef struct {
 void
 zjob_msg_add_workers (zjob_msg_builder_t *self, const zjob_worker_info_t *workers,
                       size_t count);
+//  A template as TEMPLATE's OK carries it (PROTOCOL.md 9.12). Everything
+//  is borrowed for the call.
+typedef struct {
+    const char *name;
+    const zjob_spec_t *spec;  //  Its settings: only what is set goes out
+    int64_t created_at;       //  ms UTC of its first set
+    int64_t updated_at;       //  ms UTC of its last set
+} zjob_template_info_t;
+
+//  A spec map at key, with SUBMIT's spec keys (TEMPLATE set's "template").
+void
+zjob_msg_add_spec (zjob_msg_builder_t *self, const char *key, const zjob_spec_t *spec);
+//  A template map at key: name, the spec's keys as in a SUBMIT spec
+//  (workflow_id, inputs, priority, user_id, tags, metadata, max_attempts
+//  and the retry policy and timeouts, those that are set), created_at,
+//  updated_at.
+void
+zjob_msg_add_template (zjob_msg_builder_t *self, const char *key,
+                       const zjob_template_info_t *info);
+//  An array at key of count template summaries, each {name, workflow_id,
+//  priority (if set), tags (if any), created_at, updated_at}.
+void
+zjob_msg_add_templates (zjob_msg_builder_t *self, const char *key,
+                        const zjob_template_info_t *infos, size_t count);
+
 //  The fields of a job event about job: type (a status name, "progress",
 //  "deleted", "retrying", "timed_out", "dead"), time, id, workflow_id,
 //  status, old_status (if old_status >= 0), the user, progress, error and

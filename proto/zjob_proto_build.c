@@ -262,9 +262,9 @@ s_pack_workflow (zjob_msg_builder_t *self, const zjob_spec_t *spec)
         }
 }
 
-//  Pack one spec map
+//  Pack one spec map, with room for extra pairs the caller packs after
 static void
-s_pack_spec (zjob_msg_builder_t *self, const zjob_spec_t *spec)
+s_pack_spec (zjob_msg_builder_t *self, const zjob_spec_t *spec, size_t extra)
 {
     bool inputs = spec->inputs && spec->inputs_size;
     bool metadata = spec->metadata && spec->metadata_size;
@@ -274,7 +274,7 @@ s_pack_spec (zjob_msg_builder_t *self, const zjob_spec_t *spec)
     bool workflow = spec->workflow_id || !spec->template_name;
     size_t count = workflow + inputs + priority + (spec->user_id != NULL) + tags
         + metadata + (spec->idempotency_key != NULL) + (spec->max_attempts != 0)
-        + (spec->run_at > 0) + s_policy_keys (spec) + s_workflow_keys (spec);
+        + (spec->run_at > 0) + s_policy_keys (spec) + s_workflow_keys (spec) + extra;
     msgpack_packer *pk = &self->pk;
     self->failed |= msgpack_pack_map (pk, count) != 0;
     if (workflow) {
@@ -327,7 +327,62 @@ zjob_msg_add_specs (zjob_msg_builder_t *self, const char *key, const zjob_spec_t
         count = 0;
     self->failed |= msgpack_pack_array (&self->pk, count) != 0;
     for (size_t i = 0; i < count; i++)
-        s_pack_spec (self, &specs [i]);
+        s_pack_spec (self, &specs [i], 0);
+}
+
+void
+zjob_msg_add_spec (zjob_msg_builder_t *self, const char *key, const zjob_spec_t *spec)
+{
+    assert (spec);
+    zjob_msg_add_key (self, key);
+    s_pack_spec (self, spec, 0);
+}
+
+void
+zjob_msg_add_template (zjob_msg_builder_t *self, const char *key,
+                       const zjob_template_info_t *info)
+{
+    assert (info && info->spec);
+    zjob_msg_add_key (self, key);
+    s_pack_spec (self, info->spec, 3);
+    s_pack_cstr (self, "name");
+    s_pack_cstr (self, info->name ? info->name : "");
+    s_pack_cstr (self, "created_at");
+    self->failed |= msgpack_pack_uint64 (&self->pk, (uint64_t) info->created_at) != 0;
+    s_pack_cstr (self, "updated_at");
+    self->failed |= msgpack_pack_uint64 (&self->pk, (uint64_t) info->updated_at) != 0;
+}
+
+void
+zjob_msg_add_templates (zjob_msg_builder_t *self, const char *key,
+                        const zjob_template_info_t *infos, size_t count)
+{
+    zjob_msg_add_key (self, key);
+    if (!infos)
+        count = 0;
+    self->failed |= msgpack_pack_array (&self->pk, (uint32_t) count) != 0;
+    for (size_t index = 0; index < count; index++) {
+        const zjob_spec_t *spec = infos [index].spec;
+        bool priority = spec->priority != ZJOB_PRIORITY_UNSET;
+        bool tags = spec->tags && spec->tag_count;
+        self->failed |= msgpack_pack_map (&self->pk, 4 + priority + tags) != 0;
+        s_pack_cstr (self, "name");
+        s_pack_cstr (self, infos [index].name ? infos [index].name : "");
+        s_pack_cstr (self, "workflow_id");
+        s_pack_cstr (self, spec->workflow_id ? spec->workflow_id : "");
+        if (priority) {
+            s_pack_cstr (self, "priority");
+            s_pack_cstr (self, zjob_priority_name (spec->priority));
+        }
+        if (tags) {
+            s_pack_cstr (self, "tags");
+            s_pack_strs (self, spec->tags, spec->tag_count);
+        }
+        s_pack_cstr (self, "created_at");
+        self->failed |= msgpack_pack_uint64 (&self->pk, (uint64_t) infos [index].created_at) != 0;
+        s_pack_cstr (self, "updated_at");
+        self->failed |= msgpack_pack_uint64 (&self->pk, (uint64_t) infos [index].updated_at) != 0;
+    }
 }
 
 void
@@ -589,6 +644,7 @@ zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats)
     zjob_msg_add_uint (self, "rate_window_ms", stats->rate_window_ms);
     zjob_msg_add_uint (self, "uptime_ms", stats->uptime_ms);
     zjob_msg_add_uint (self, "subscriptions", stats->subscriptions);
+    zjob_msg_add_uint (self, "templates", stats->templates);
     if (stats->store_name) {
         size_t figures = stats->store_keys && stats->store_values ? stats->store_count : 0;
         zjob_msg_add_key (self, "store");

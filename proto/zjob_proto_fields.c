@@ -225,6 +225,7 @@ static const zjob_field_t s_stats_ok [] = {
     { "uptime_ms", F_UINT, REQ, 0, TIME_MAX, NULL },
     { "store", F_MAP, OPT, 0, 0, NULL },
     { "subscriptions", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "templates", F_UINT, OPT, 0, UINT64_MAX, NULL },
 };
 static const zjob_field_t s_workers_ok [] = {
     { "workers", F_MAPS, REQ, 0, 0, NULL },
@@ -271,6 +272,26 @@ static const zjob_field_t s_batch_ok [] = {
     { "done", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "failed", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "errors", F_MAPS, OPT, 0, ZJOB_BULK_ERRORS_MAX, NULL },
+};
+//  TEMPLATE (issue #11): op "set" (name, template: a spec map without a
+//  submit's own keys), "get" (name), "list" (offset, limit), "delete"
+//  (name); zjob_post_template checks which op takes what
+static const zjob_field_t s_template [] = {
+    [TP_OP] = { "op", F_NAME, REQ, 0, 0, NULL },
+    [TP_NAME] = { "name", F_NAME, OPT, 0, 0, NULL },
+    [TP_TEMPLATE] = { "template", F_MAP, OPT, 0, 0, NULL },
+    [TP_OFFSET] = { "offset", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    [TP_LIMIT] = { "limit", F_UINT, OPT, 0, ZJOB_TEMPLATE_PAGE_MAX, NULL },
+};
+//  Its OK: set and delete name the template (set says whether it was
+//  new), get carries the template map, list the summaries of a page
+static const zjob_field_t s_template_ok [] = {
+    { "name", F_NAME, OPT, 0, 0, NULL },
+    { "created", F_BOOL, OPT, 0, 0, NULL },
+    { "template", F_MAP, OPT, 0, 0, NULL },
+    { "templates", F_MAPS, OPT, 0, ZJOB_TEMPLATE_PAGE_MAX, NULL },
+    { "total", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "offset", F_UINT, OPT, 0, UINT64_MAX, NULL },
 };
 //  QUEUE (per-workflow queue controls): op pause | resume | limit | list;
 //  workflow_id for all but list; limit's values (absent: unchanged, 0:
@@ -333,6 +354,7 @@ static const zjob_schema_t s_schemas [] = {
     { ZJOB_CMD_RETRY, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_rerun), TABLE (s_target_ok), zjob_post_target },
     { ZJOB_CMD_RUN_NOW, ZJOB_ROUTE_CLIENT_BROKER, { s_rerun, RR_RESET }, TABLE (s_target_ok), zjob_post_target },
     { ZJOB_CMD_BATCH, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_batch), TABLE (s_batch_ok), NULL },
+    { ZJOB_CMD_TEMPLATE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_template), TABLE (s_template_ok), zjob_post_template },
     { ZJOB_CMD_QUEUE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_queue), TABLE (s_queue_ok), NULL },
 };
 #define SCHEMA_COUNT (sizeof (s_schemas) / sizeof (s_schemas [0]))

@@ -140,6 +140,13 @@ enum { RX_ID,
        RX_CODE,
        RX_MESSAGE };
 
+//  TEMPLATE (issue #11): an op and its fields
+enum { TP_OP,
+       TP_NAME,
+       TP_TEMPLATE,
+       TP_OFFSET,
+       TP_LIMIT };
+
 //  The tables a check reaches from a field (zjob_proto_fields.c)
 extern const zjob_ftable_t zjob_spec_table;
 extern const zjob_ftable_t zjob_filter_table;
@@ -150,6 +157,7 @@ extern const zjob_ftable_t zjob_result_error_table;
 typedef int (zjob_post_fn) (zjob_proto_ctx_t *ctx, const msgpack_object **values);
 zjob_post_fn zjob_post_submit, zjob_post_list, zjob_post_target, zjob_post_worker_target,
     zjob_post_result, zjob_post_job;
+zjob_post_fn zjob_post_template;
 
 //  One command on one route: its body, its OK reply's body, and the
 //  function that builds structures from a checked body

@@ -340,10 +340,12 @@ s_build_spec (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *spec
         spec->inputs = (const uint8_t *) v [SP_INPUTS]->via.bin.ptr;
         spec->inputs_size = v [SP_INPUTS]->via.bin.size;
     }
+    //  Left out, a priority is the default's, or the template's to give
     spec->priority = v [SP_PRIORITY]
         ? (zjob_priority_t) s_enum_value (v [SP_PRIORITY], s_priority_of,
                                           ZJOB_PRIORITY_COUNT)
-        : ZJOB_PRIORITY_DEFAULT;
+        : v [SP_TEMPLATE] ? ZJOB_PRIORITY_UNSET
+                          : ZJOB_PRIORITY_DEFAULT;
     if (v [SP_USER] && !(spec->user_id = zjob_proto_zone_str (zone, v [SP_USER])))
         return s_fail_memory (ctx);
     if (v [SP_TAGS]) {
@@ -849,6 +851,75 @@ zjob_post_job (zjob_proto_ctx_t *ctx, const msgpack_object **values)
     return 0;
 }
 
+
+//  A template map (TEMPLATE set's "template", get's OK's "template") at
+//  path, checked against the spec table and built into *spec in the
+//  message's zone. 0, or -1 with ctx->err set.
+static int
+s_template_spec (zjob_proto_ctx_t *ctx, const msgpack_object *map, const s_path_t *path,
+                 zjob_spec_t *spec)
+{
+    const msgpack_object *v [FIELDS_MAX];
+    if (s_check_map (ctx, map, &zjob_spec_table, v, path))
+        return -1;
+    if (!v [SP_WORKFLOW]) {
+        s_path_t field = { path, "workflow_id", 0 };
+        return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "missing: a template names its workflow");
+    }
+    if (s_build_spec (ctx, v, spec))
+        return -1;
+    //  Left out, a priority is the template's to leave to the submit
+    if (!v [SP_PRIORITY])
+        spec->priority = ZJOB_PRIORITY_UNSET;
+    return 0;
+}
+
+//  TEMPLATE: which op, and what it takes (PROTOCOL.md 9.12)
+int
+zjob_post_template (zjob_proto_ctx_t *ctx, const msgpack_object **values)
+{
+    static const char *ops [] = { "set", "get", "list", "delete" };
+    const msgpack_object *op = values [TP_OP];
+    int which = -1;
+    for (int index = 0; index < 4 && which < 0; index++)
+        if (op->via.str.size == strlen (ops [index])
+            && memcmp (op->via.str.ptr, ops [index], op->via.str.size) == 0)
+            which = index;
+    s_path_t field = { NULL, "op", 0 };
+    if (which < 0)
+        return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "set, get, list or delete");
+    field.key = "name";
+    if (which != 2 && !values [TP_NAME])
+        return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "missing");
+    field.key = "template";
+    if (which == 0 && !values [TP_TEMPLATE])
+        return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "missing: the template's settings");
+    if (which != 0 && values [TP_TEMPLATE])
+        return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "only with op set");
+    if (which == 0) {
+        zjob_spec_t *spec = (zjob_spec_t *) msgpack_zone_malloc (ctx->msg->zone, sizeof *spec);
+        if (!spec)
+            return s_fail_memory (ctx);
+        if (s_template_spec (ctx, values [TP_TEMPLATE], &field, spec))
+            return -1;
+        ctx->msg->specs = spec;
+        ctx->msg->spec_count = 1;
+    }
+    return 0;
+}
+
+int
+zjob_msg_template (zjob_msg_t *self, const char *key, zjob_spec_t *spec, zjob_error_t *err)
+{
+    assert (self && spec);
+    memset (spec, 0, sizeof *spec);
+    const msgpack_object *map = zjob_msg_field (self, key);
+    zjob_proto_ctx_t ctx = { self, zjob_cmd_name (self->command), err };
+    s_path_t field = { NULL, key, 0 };
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return s_fail (&ctx, &field, ZJOB_BAD_REQUEST, "not a template map");
+    return s_template_spec (&ctx, map, &field, spec);
+}
 
 int
 zjob_proto_check_result_error (zjob_proto_ctx_t *ctx, const msgpack_object *item,

@@ -253,3 +253,180 @@ Test (msgpack, map_repeated_finds_a_key_given_twice)
     cr_assert_eq (zjob_msgpack_map_repeated (&nil, NULL), 0);
     msgpack_zone_destroy (&zone);
 }
+
+
+//  --------------------------------------------------------------------------
+//  Merging maps shallowly
+
+//  Merge, expecting rc; the result (or NULL) goes to *out_p
+static zjob_merge_t
+s_merge (const void *base, size_t base_size, const void *over, size_t over_size, size_t max,
+         uint8_t **out_p, size_t *size_p)
+{
+    return zjob_msgpack_merge_maps ((const uint8_t *) base, base_size, (const uint8_t *) over,
+                                    over_size, max, out_p, size_p);
+}
+
+//  Assert that data is exactly expected
+static void
+s_assert_bytes (const uint8_t *data, size_t size, const void *expected, size_t expected_size)
+{
+    cr_assert_eq (size, expected_size, "%zu bytes, expected %zu", size, expected_size);
+    cr_assert (memcmp (data, expected, size) == 0, "bytes differ");
+}
+
+Test (msgpack, merge_over_wins_and_keeps_order)
+{
+    //  base {"a": 1, "b": [1, 2], "c": {"x": 1}}, over {"b": "new", "d": nil}
+    const uint8_t base [] = { 0x83, 0xa1, 'a', 0x01, 0xa1, 'b', 0x92, 0x01, 0x02,
+                              0xa1, 'c', 0x81, 0xa1, 'x', 0x01 };
+    const uint8_t over [] = { 0x82, 0xa1, 'b', 0xa3, 'n', 'e', 'w', 0xa1, 'd', 0xc0 };
+    //  {"a": 1, "c": {"x": 1}, "b": "new", "d": nil}
+    const uint8_t expected [] = { 0x84, 0xa1, 'a', 0x01, 0xa1, 'c', 0x81, 0xa1, 'x', 0x01,
+                                  0xa1, 'b', 0xa3, 'n', 'e', 'w', 0xa1, 'd', 0xc0 };
+    uint8_t *out;
+    size_t size;
+    cr_assert_eq (s_merge (base, sizeof base, over, sizeof over, 1024, &out, &size), ZJOB_MERGE_OK);
+    s_assert_bytes (out, size, expected, sizeof expected);
+    free (out);
+
+    //  Shallow: a nested map of over replaces base's whole, it is not merged
+    const uint8_t nested [] = { 0x81, 0xa1, 'c', 0x81, 0xa1, 'y', 0x02 };
+    const uint8_t expected_nested [] = { 0x83, 0xa1, 'a', 0x01, 0xa1, 'b', 0x92, 0x01, 0x02,
+                                         0xa1, 'c', 0x81, 0xa1, 'y', 0x02 };
+    cr_assert_eq (s_merge (base, sizeof base, nested, sizeof nested, 1024, &out, &size),
+                  ZJOB_MERGE_OK);
+    s_assert_bytes (out, size, expected_nested, sizeof expected_nested);
+    free (out);
+}
+
+Test (msgpack, merge_with_empty_sides)
+{
+    const uint8_t map [] = { 0x81, 0xa1, 'k', 0x07 };
+    const uint8_t empty [] = { 0x80 };
+    uint8_t *out;
+    size_t size;
+    //  Size 0 and {} are the empty map, on either side
+    cr_assert_eq (s_merge (NULL, 0, map, sizeof map, 64, &out, &size), ZJOB_MERGE_OK);
+    s_assert_bytes (out, size, map, sizeof map);
+    free (out);
+    cr_assert_eq (s_merge (map, sizeof map, empty, 1, 64, &out, &size), ZJOB_MERGE_OK);
+    s_assert_bytes (out, size, map, sizeof map);
+    free (out);
+    cr_assert_eq (s_merge (empty, 1, NULL, 0, 64, &out, &size), ZJOB_MERGE_OK);
+    cr_assert_null (out);
+    cr_assert_eq (size, 0);
+    cr_assert_eq (s_merge (NULL, 0, NULL, 0, 64, &out, &size), ZJOB_MERGE_OK);
+    cr_assert_null (out);
+}
+
+Test (msgpack, merge_compares_string_keys_by_their_bytes)
+{
+    //  "k" as a fixstr and as a str8 is one key; the int key 1 and "1"
+    //  are two
+    const uint8_t base [] = { 0x82, 0xd9, 0x01, 'k', 0x01, 0x01, 0x02 };
+    const uint8_t over [] = { 0x82, 0xa1, 'k', 0x03, 0xa1, '1', 0x04 };
+    const uint8_t expected [] = { 0x83, 0x01, 0x02, 0xa1, 'k', 0x03, 0xa1, '1', 0x04 };
+    uint8_t *out;
+    size_t size;
+    cr_assert_eq (s_merge (base, sizeof base, over, sizeof over, 64, &out, &size), ZJOB_MERGE_OK);
+    s_assert_bytes (out, size, expected, sizeof expected);
+    free (out);
+}
+
+Test (msgpack, merge_refuses_what_is_not_one_map)
+{
+    const uint8_t map [] = { 0x81, 0xa1, 'k', 0x07 };
+    const uint8_t array [] = { 0x91, 0x01 };
+    const uint8_t truncated [] = { 0x82, 0xa1, 'k', 0x07 };
+    const uint8_t trailing [] = { 0x81, 0xa1, 'k', 0x07, 0x00 };
+    const uint8_t invalid [] = { 0x81, 0xa1, 'k', 0xc1 };
+    const uint8_t huge_count [] = { 0xdf, 0xff, 0xff, 0xff, 0xff, 0x01 };
+    struct {
+        const uint8_t *data;
+        size_t size;
+    } bad [] = {
+        { array, sizeof array }, { truncated, sizeof truncated }, { trailing, sizeof trailing }, { invalid, sizeof invalid }, { huge_count, sizeof huge_count }, { NULL, 5 }
+    };
+    for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index++) {
+        uint8_t *out = (uint8_t *) "x";
+        size_t size = 99;
+        cr_assert_eq (s_merge (bad [index].data, bad [index].size, map, sizeof map, 64, &out, &size),
+                      ZJOB_MERGE_BAD_BASE, "case %zu", index);
+        cr_assert_null (out);
+        cr_assert_eq (size, 0);
+        cr_assert_eq (s_merge (map, sizeof map, bad [index].data, bad [index].size, 64, &out, &size),
+                      ZJOB_MERGE_BAD_OVER, "case %zu", index);
+        cr_assert_null (out);
+    }
+}
+
+Test (msgpack, merge_is_bounded_by_max_size)
+{
+    const uint8_t base [] = { 0x81, 0xa1, 'a', 0x01 };
+    const uint8_t over [] = { 0x81, 0xa1, 'b', 0x02 };
+    uint8_t *out;
+    size_t size;
+    //  {"a": 1, "b": 2} is 7 bytes
+    cr_assert_eq (s_merge (base, sizeof base, over, sizeof over, 6, &out, &size),
+                  ZJOB_MERGE_TOO_LARGE);
+    cr_assert_null (out);
+    cr_assert_eq (s_merge (base, sizeof base, over, sizeof over, 7, &out, &size), ZJOB_MERGE_OK);
+    cr_assert_eq (size, 7);
+    free (out);
+}
+
+Test (msgpack, merge_of_many_keys_is_one_valid_map)
+{
+    //  300 keys in base, 200 in over of which 100 shadow base's: 400 pairs,
+    //  a map16 header, every value from the right side
+    msgpack_sbuffer base, over;
+    msgpack_sbuffer_init (&base);
+    msgpack_sbuffer_init (&over);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &base, msgpack_sbuffer_write);
+    msgpack_pack_map (&packer, 300);
+    for (int index = 0; index < 300; index++) {
+        char key [16];
+        int length = snprintf (key, sizeof key, "k%d", index);
+        msgpack_pack_str_with_body (&packer, key, (size_t) length);
+        msgpack_pack_int (&packer, index);
+    }
+    msgpack_packer_init (&packer, &over, msgpack_sbuffer_write);
+    msgpack_pack_map (&packer, 200);
+    for (int index = 200; index < 400; index++) {
+        char key [16];
+        int length = snprintf (key, sizeof key, "k%d", index);
+        msgpack_pack_str_with_body (&packer, key, (size_t) length);
+        msgpack_pack_int (&packer, -index);
+    }
+    uint8_t *out;
+    size_t size;
+    cr_assert_eq (s_merge (base.data, base.size, over.data, over.size, 1 << 20, &out, &size),
+                  ZJOB_MERGE_OK);
+    cr_assert (zjob_msgpack_is_map (out, size));
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 4096);
+    msgpack_object map;
+    size_t offset = 0;
+    cr_assert_eq (msgpack_unpack ((const char *) out, size, &offset, &zone, &map),
+                  MSGPACK_UNPACK_SUCCESS);
+    cr_assert_eq (map.via.map.size, 400);
+    cr_assert_eq (zjob_msgpack_map_repeated (&map, NULL), 0);
+    for (uint32_t index = 0; index < 400; index++) {
+        const msgpack_object_kv *pair = &map.via.map.ptr [index];
+        char key [16];
+        snprintf (key, sizeof key, "%.*s", (int) pair->key.via.str.size, pair->key.via.str.ptr);
+        int number = atoi (key + 1);
+        int64_t value = pair->val.via.i64;
+        if (pair->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            value = (int64_t) pair->val.via.u64;
+        //  Base's first 200 keep their values; from 200 on over's win
+        cr_assert_eq (value, number < 200 ? number : -number, "k%d", number);
+        cr_assert_eq (number < 200, index < 200, "base's kept pairs come first");
+    }
+    msgpack_zone_destroy (&zone);
+    free (out);
+    msgpack_sbuffer_destroy (&base);
+    msgpack_sbuffer_destroy (&over);
+}

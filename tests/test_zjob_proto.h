@@ -219,6 +219,13 @@ s_sample (zjob_msg_builder_t *b, zjob_cmd_t cmd, zjob_route_t route, const zjob_
             zjob_msg_add_uint (b, "offset", 10);
             zjob_msg_add_uint (b, "limit", 20);
             break;
+        case ZJOB_CMD_TEMPLATE: {
+            zjob_spec_t spec = { .workflow_id = "resize", .inputs = s_inputs, .inputs_size = s_inputs_size, .priority = ZJOB_PRIORITY_HIGH, .tags = s_tags, .tag_count = 2, .max_attempts = 3 };
+            zjob_msg_add_str (b, "op", "set");
+            zjob_msg_add_str (b, "name", "thumbnails");
+            zjob_msg_add_spec (b, "template", &spec);
+            break;
+        }
         case ZJOB_CMD_QUEUE:
             zjob_msg_add_str (b, "op", "limit");
             zjob_msg_add_str (b, "workflow_id", "resize");
@@ -383,6 +390,16 @@ s_sample_reply (zjob_msg_builder_t *b, zjob_cmd_t request, zjob_route_t route,
             zjob_msg_add_batches (b, "batches", &info, 1);
             zjob_msg_add_uint (b, "total", 1);
             zjob_msg_add_uint (b, "offset", 0);
+            break;
+        }
+        case ZJOB_CMD_TEMPLATE: {
+            zjob_spec_t spec = { .workflow_id = "resize", .priority = ZJOB_PRIORITY_UNSET };
+            zjob_template_info_t info = { "thumbnails", &spec, 1750000000000, 1750000000001 };
+            zjob_msg_add_template (b, "template", &info);
+            zjob_msg_add_templates (b, "templates", &info, 1);
+            zjob_msg_add_uint (b, "total", 1);
+            zjob_msg_add_str (b, "name", "thumbnails");
+            zjob_msg_add_bool (b, "created", true);
             break;
         }
         case ZJOB_CMD_STATS:

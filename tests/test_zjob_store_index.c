@@ -320,6 +320,28 @@ Test (store_index, unsorted_load_then_one_sort)
     free (model);
 }
 
+Test (store_index, a_small_load_grows_its_index)
+{
+    //  An index built from a load of 1 job (a journal reopened with one)
+    //  must still grow when jobs are added (it once grew 1 to 1: a write
+    //  past its end, which the ASan build catches)
+    for (size_t loaded = 0; loaded < 4; loaded++) {
+        zjob_store_memory_t *table = zjob_store_memory_table_new (true);
+        s_model_t *model = (s_model_t *) calloc (1, sizeof (s_model_t));
+        cr_assert_not_null (model);
+        zjob_store_memory_index_suspend (table);
+        for (size_t i = 0; i < loaded; i++)
+            s_insert (table, model, i, 1);
+        cr_assert_eq (zjob_store_memory_index_build (table), 0);
+        for (size_t i = loaded; i < loaded + 100; i++)
+            s_insert (table, model, i, 1);
+        s_check_walk (table, model, false, 7);
+        s_check_walk (table, model, true, 7);
+        zjob_store_memory_table_destroy (&table);
+        free (model);
+    }
+}
+
 //  Real job ids (the file store checks them), made in order: ascending
 #define FILE_JOBS 5000
 static char s_real [FILE_JOBS][ZJOB_ID_LEN + 1];

@@ -141,6 +141,9 @@ s_print_stats_head (json_t *stats)
             zjob_cli_format_duration (s_int (stats, "rate_window_ms"), buf, sizeof buf));
     printf ("%-10s %s\n", "uptime",
             zjob_cli_format_duration (s_int (stats, "uptime_ms"), buf, sizeof buf));
+    if (json_is_integer (json_object_get (stats, "templates")))
+        printf ("%-10s %" JSON_INTEGER_FORMAT " stored (zjob template list)\n", "templates",
+                s_int (stats, "templates"));
 }
 
 //  A row of the by-status table: the counts of each status and their total

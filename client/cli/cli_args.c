@@ -210,6 +210,80 @@ zjob_cli_json_arg (zjob_cli_t *cli, const char *what, const char *arg, uint8_t *
     return 0;
 }
 
+//  True if arg is a JSON argument (inline, @FILE, -), not KEY=VALUE: a
+//  KEY=VALUE has an '=' after a key of printable characters that are not
+//  JSON's punctuation, so that '{"a": "b=c"}' or '[1, 2]' is JSON (and
+//  is told what is wrong with it as JSON)
+static bool
+s_json_source (const char *arg)
+{
+    const char *equals = strchr (arg, '=');
+    if (!equals || equals == arg || arg [0] == '@')
+        return true;
+    for (const char *at = arg; at < equals; at++)
+        if ((unsigned char) *at <= ' ' || (unsigned char) *at >= 0x7f || strchr ("{}[]\"", *at))
+            return true;
+    return false;
+}
+
+//  Add arg (JSON object or KEY=VALUE) to object. Returns 0 or an exit code.
+static int
+s_object_add (zjob_cli_t *cli, const char *what, const char *arg, json_t *object)
+{
+    zjob_error_t err;
+    if (s_json_source (arg)) {
+        uint8_t *data = NULL;
+        size_t size = 0;
+        int rc = zjob_cli_json_arg (cli, what, arg, &data, &size);
+        json_t *value = rc ? NULL : zjob_msgpack_to_json_value (data, size, &err);
+        free (data);
+        if (rc)
+            return rc;
+        if (!value) {
+            zjob_cli_error (cli, "%s: %s", what, err.text);
+            return ZJOB_EXIT_BAD_INPUT;
+        }
+        json_object_update (object, value);
+        json_decref (value);
+        return 0;
+    }
+    const char *equals = strchr (arg, '=');
+    char *key = strndup (arg, (size_t) (equals - arg));
+    json_t *value = zjob_json_parse (equals + 1, false, &err);
+    if (!value)
+        value = json_string (equals + 1);
+    int rc = key && value ? json_object_set_new (object, key, value) : -1;
+    free (key);
+    if (rc) {
+        zjob_cli_error (cli, "%s: '%s': not UTF-8 text, or out of memory", what, arg);
+        return ZJOB_EXIT_BAD_INPUT;
+    }
+    return 0;
+}
+
+int
+zjob_cli_object_args (zjob_cli_t *cli, const char *what, const char *const *args, size_t count,
+                      uint8_t **data_p, size_t *size_p)
+{
+    *data_p = NULL;
+    *size_p = 0;
+    if (count == 0)
+        return 0;
+    if (count == 1 && s_json_source (args [0]))
+        return zjob_cli_json_arg (cli, what, args [0], data_p, size_p);
+    json_t *object = json_object ();
+    int rc = object ? 0 : ZJOB_EXIT_INTERNAL;
+    for (size_t index = 0; index < count && rc == 0; index++)
+        rc = s_object_add (cli, what, args [index], object);
+    zjob_error_t err;
+    if (rc == 0 && zjob_json_value_encode (object, data_p, size_p, &err)) {
+        zjob_cli_error (cli, "%s: %s", what, err.text);
+        rc = zjob_cli_exit_code (err.code);
+    }
+    json_decref (object);
+    return rc;
+}
+
 int
 zjob_cli_strings_add (zjob_cli_strings_t *strings, const char *item)
 {

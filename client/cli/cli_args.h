@@ -65,6 +65,18 @@ int
 zjob_cli_json_arg (zjob_cli_t *cli, const char *what, const char *arg,
                    uint8_t **data_p, size_t *size_p);
 
+//  Build one JSON object from count arguments, in order, and encode it to
+//  msgpack (*data_p, the caller frees it; NULL and 0 for no arguments):
+//  each is a JSON object (inline, @FILE, or - for stdin), whose keys are
+//  added, or KEY=VALUE, which adds KEY with VALUE taken as JSON when it
+//  is a JSON value (5, true, null, "x", [1, 2], {"a": 1}) and as a string
+//  otherwise (x, 01234). A later key replaces an earlier one. One JSON
+//  argument alone is encoded as zjob_cli_json_arg does. Returns 0, or an
+//  exit code after saying what is wrong, naming what (--input...).
+int
+zjob_cli_object_args (zjob_cli_t *cli, const char *what, const char *const *args, size_t count,
+                      uint8_t **data_p, size_t *size_p);
+
 //  The defaults a --batch line's keys override (strings borrowed)
 typedef struct {
     const char *workflow_id;

@@ -60,6 +60,8 @@ int zjob_cli_cmd_watch (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_cleanup (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_stats (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_workers (zjob_cli_t *cli, int argc, char *argv []);
+//  cli_template.c: zjob template set|get|list|delete
+int zjob_cli_cmd_template (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_queue (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_help (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_batch (zjob_cli_t *cli, int argc, char *argv []);

@@ -183,9 +183,12 @@ zjob_cli_fail (zjob_cli_t *cli, const zjob_error_t *err)
     }
     switch (err->code) {
         case ZJOB_NOT_FOUND:
-            zjob_cli_error (cli, "%s (the job does not exist, or was deleted; 'zjob list' "
-                                 "shows the jobs)",
-                            err->text);
+            if (strstr (err->text, "template"))
+                zjob_cli_error (cli, "%s ('zjob template list' shows the templates)", err->text);
+            else
+                zjob_cli_error (cli, "%s (the job does not exist, or was deleted; 'zjob list' "
+                                     "shows the jobs)",
+                                err->text);
             break;
         case ZJOB_CONFLICT:
             zjob_cli_error (cli, "%s ('zjob help' shows which operation each status allows)",

@@ -112,11 +112,18 @@
     "Create a job of WORKFLOW and queue it. Prints the job id, or with --json the\n"      \
     "job as a JSON object.\n\n"                                                           \
     "  -i, --input JSON           the inputs, a JSON object: inline, @FILE, or - for\n"   \
-    "                             stdin (default {}; at most 1 MiB once encoded)\n"       \
+    "                             stdin (default {}; at most 1 MiB once encoded); or\n"   \
+    "                             KEY=VALUE (VALUE as JSON if it is JSON, else a\n"       \
+    "                             string); repeat to add keys\n"                          \
+    "      --template NAME        start from template NAME ('zjob template'): its\n"      \
+    "                             settings unless given here, its inputs and\n"           \
+    "                             metadata under these, its tags and these; WORKFLOW\n"   \
+    "                             may then be left out\n"                                 \
     "  -p, --priority P           low, medium (default), high or critical\n"              \
     "  -u, --user USER            who the job belongs to\n"                               \
     "  -t, --tag TAG              a tag; repeat for more (at most 32)\n"                  \
-    "  -m, --metadata JSON        a JSON object kept with the job (inline, @FILE, -)\n"   \
+    "  -m, --metadata JSON        a JSON object kept with the job (inline, @FILE, -,\n"   \
+    "                             or KEY=VALUE as --input)\n"                             \
     "  -k, --idempotency-key KEY  if a stored job has KEY, return it instead of\n"        \
     "                             creating another\n"                                     \
     "      --unique KEY           while a job with KEY is not finished (created,\n"       \
@@ -194,9 +201,33 @@
     "With --json: the STATS reply of PROTOCOL.md 9.9, its keys sorted, the\n"        \
     "store's figures as numbers, and \"scheduled\" computed if the broker has none.\n" S_COMMON_HELP
 
+#define S_TEMPLATE_HELP                                                                 \
+    "A template is a named set of job settings the broker keeps with its jobs:\n"       \
+    "'zjob submit --template NAME' makes a job of it. What the submit gives wins;\n"    \
+    "its inputs and metadata are merged over the template's (top-level keys), its\n"    \
+    "tags added to the template's. 'set' replaces a template of that name whole.\n\n"   \
+    "settings of set (as submit's):\n"                                                  \
+    "  -w, --workflow W           the workflow (required)\n"                            \
+    "  -i, --input ARG            default inputs: a JSON object (inline, @FILE or -)\n" \
+    "                             or KEY=VALUE (VALUE as JSON if it is JSON, else a\n"  \
+    "                             string); repeat to add keys\n"                        \
+    "  -m, --metadata ARG         default metadata, as --input\n"                       \
+    "  -p, --priority P           low, medium, high or critical\n"                      \
+    "  -u, --user U               the user\n"                                           \
+    "  -t, --tag T                a tag; repeat for more\n"                             \
+    "      --max-attempts N       attempts at most (0: no limit)\n"                     \
+    "      --backoff, --backoff-base, --backoff-factor, --backoff-max, --jitter,\n"     \
+    "      --no-retry, --job-timeout, --heartbeat-timeout   as submit's\n\n"            \
+    "list shows the names in order, 100 at a time unless --limit N (at most\n"          \
+    "1000) and --offset N say otherwise. A name unknown to get or delete exits 3.\n"    \
+    "With --json: set {\"name\", \"created\"}; get the template with submit's keys,\n"  \
+    "its inputs and metadata as JSON, times as ISO-8601; list {\"templates\",\n"        \
+    "\"total\"}; delete {\"name\", \"deleted\"}.\n" S_COMMON_HELP
+
 static const zjob_cli_command_t s_commands [] = {
     { "submit", zjob_cli_cmd_submit,
-      "WORKFLOW [--input JSON] [options]\n       zjob submit [WORKFLOW] --batch FILE [options]",
+      "WORKFLOW [--input JSON] [options]\n       zjob submit [WORKFLOW] --template NAME "
+      "[--input KEY=VALUE...] [options]\n       zjob submit [WORKFLOW] --batch FILE [options]",
       "create a job, or many from JSON lines", S_SUBMIT_HELP },
     { "get", zjob_cli_cmd_get, "ID [--json]", "show a job",
       "Show everything about a job: status, progress, attempts and which one's\n"
@@ -261,6 +292,10 @@ static const zjob_cli_command_t s_commands [] = {
       "               --offset N\n"
       "A batch cancelled or with failed members ends failed.\n"
       "With --json: the batch as an object; list: {\"batches\", \"total\", \"offset\"}.\n" S_COMMON_HELP },
+    { "template", zjob_cli_cmd_template,
+      "set NAME --workflow W [settings]\n       zjob template get NAME\n"
+      "       zjob template list [--limit N] [--offset N]\n       zjob template delete NAME",
+      "named job settings: set, get, list, delete", S_TEMPLATE_HELP },
     { "queue", zjob_cli_cmd_queue,
       "pause|resume WORKFLOW | limit WORKFLOW [--concurrency N] [--rate R] [--burst B] | list",
       "pause a workflow's queue, limit it, list the queues",

@@ -161,8 +161,9 @@ zjob_cli_parse_plain (zjob_cli_t *cli, int argc, char *argv [])
 typedef struct {
     zjob_cli_defaults_t defaults;  //  Workflow, priority, user, tags, attempts
     zjob_cli_strings_t tags;
-    const char *input;
-    const char *metadata;
+    zjob_cli_strings_t inputs;     //  --input arguments, in order
+    zjob_cli_strings_t metadatas;  //  --metadata arguments, in order
+    const char *template_name;     //  --template, or NULL
     const char *idempotency_key;
     const char *unique_key;  //  --unique: no second job with it while one is active
     int64_t run_at;          //  0 if not given
@@ -304,11 +305,11 @@ s_submit_one (zjob_cli_t *cli, s_submit_t *opts)
 {
     uint8_t *inputs = NULL, *metadata = NULL;
     size_t inputs_size = 0, metadata_size = 0;
-    int rc = 0;
-    if (opts->input)
-        rc = zjob_cli_json_arg (cli, "inputs", opts->input, &inputs, &inputs_size);
-    if (rc == 0 && opts->metadata)
-        rc = zjob_cli_json_arg (cli, "metadata", opts->metadata, &metadata, &metadata_size);
+    int rc = zjob_cli_object_args (cli, "inputs", opts->inputs.items, opts->inputs.count,
+                                   &inputs, &inputs_size);
+    if (rc == 0)
+        rc = zjob_cli_object_args (cli, "metadata", opts->metadatas.items, opts->metadatas.count,
+                                   &metadata, &metadata_size);
     const zjob_cli_defaults_t *defaults = &opts->defaults;
     zjob_spec_t spec = {
         .workflow_id = defaults->workflow_id,
@@ -328,13 +329,18 @@ s_submit_one (zjob_cli_t *cli, s_submit_t *opts)
         .depends_on_count = opts->parents.count,
         .on_parent_failure = opts->on_parent_failure > 0
             ? (zjob_on_parent_t) opts->on_parent_failure
-            : ZJOB_ON_PARENT_FAIL
+            : ZJOB_ON_PARENT_FAIL,
+        .template_name = opts->template_name
     };
     zjob_cli_defaults_apply (defaults, &spec);
     zjob_error_t err;
     if (rc == 0) {
-        //  The job model's checks first: a bad field needs no broker
-        zjob_job_t *probe = zjob_job_new (&spec, &err);
+        //  The job model's checks first: a bad field needs no broker (a
+        //  template's workflow is the broker's to fill in)
+        zjob_spec_t checked = spec;
+        if (!checked.workflow_id)
+            checked.workflow_id = opts->template_name;
+        zjob_job_t *probe = zjob_job_new (&checked, &err);
         if (probe)
             zjob_job_destroy (&probe);
         else {
@@ -384,8 +390,16 @@ static int
 s_submit_option (zjob_cli_t *cli, int opt, const char *arg, s_submit_t *opts)
 {
     switch (opt) {
-        case 'i': opts->input = arg; break;
-        case 'm': opts->metadata = arg; break;
+        case 'i':
+        case 'm':
+            if (zjob_cli_strings_add (opt == 'i' ? &opts->inputs : &opts->metadatas, arg))
+                return ZJOB_EXIT_INTERNAL;
+            break;
+        case ZJOB_OPT_TEMPLATE:
+            if (!zjob_name_valid (arg))
+                return zjob_cli_bad_value (cli, "--template: '%s' is not a name", arg);
+            opts->template_name = arg;
+            break;
         case 'u': opts->defaults.user_id = arg; break;
         case 'k': opts->idempotency_key = arg; break;
         case S_OPT_UNIQUE: opts->unique_key = arg; break;
@@ -451,10 +465,14 @@ s_submit_args (zjob_cli_t *cli, int argc, char *argv [], s_submit_t *opts)
         return zjob_cli_usage (cli, "one WORKFLOW at most, got '%s' too", argv [optind + 1]);
     if (args == 1)
         opts->defaults.workflow_id = argv [optind];
-    else if (!opts->batch)
-        return zjob_cli_usage (cli, "which workflow? give WORKFLOW (or --batch FILE)");
+    else if (!opts->batch && !opts->template_name)
+        return zjob_cli_usage (cli, "which workflow? give WORKFLOW (or --template NAME, or "
+                                    "--batch FILE)");
+    if (opts->batch && opts->template_name)
+        return zjob_cli_usage (cli, "--template makes one job: it cannot be combined with "
+                                    "--batch");
     if (opts->batch
-        && (opts->input || opts->metadata || opts->idempotency_key || opts->run_at
+        && (opts->inputs.count || opts->metadatas.count || opts->idempotency_key || opts->run_at
             || opts->unique_key))
         return zjob_cli_usage (cli, "--batch takes inputs, metadata, keys and times from its "
                                     "lines: drop --input, --metadata, --idempotency-key, "
@@ -492,6 +510,7 @@ zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
         { "batch-open", no_argument, NULL, ZJOB_OPT_BATCH_OPEN },
         { "callback", required_argument, NULL, ZJOB_OPT_CALLBACK },
         { "callback-input", required_argument, NULL, ZJOB_OPT_CALLBACK_INPUT },
+        { "template", required_argument, NULL, ZJOB_OPT_TEMPLATE },
         ZJOB_CLI_COMMON_OPTIONS
     };
     s_submit_t opts = { .defaults = { .priority = -1, .max_attempts = -1 },
@@ -518,6 +537,8 @@ zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
     }
     free (opts.tags.items);
     free (opts.parents.items);
+    free (opts.inputs.items);
+    free (opts.metadatas.items);
     free (opts.kinds);
     zjob_cli_batch_free (&opts.joined);
     return rc;
