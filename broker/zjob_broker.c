@@ -99,6 +99,7 @@
 #include "zjob_publisher.h"
 #include "zjob_clients.h"
 #include "zjob_workers.h"
+#include "zjob_schedules.h"
 #include "zjob_proto.h"
 #include <errno.h>
 #include <poll.h>
@@ -162,6 +163,7 @@ typedef struct {
 
     zjob_clients_t *clients_handler;  //  Answers client requests, keeps the rates
     zjob_workers_t *workers_handler;  //  Answers worker messages
+    zjob_schedules_t *schedules;      //  Recurring schedules: jobs by cron
     int64_t now;                      //  Monotonic ms at the start of the pass
     int64_t next_tick;                //  Monotonic ms of the next heartbeat tick
     int64_t hold_until;               //  Monotonic ms: no dispatch before (reclaim
@@ -510,6 +512,8 @@ s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
     zjob_error_t err;
     size_t ready = zjob_manager_queued (self->manager);
     int rc = zjob_clients_handle (self->clients_handler, msg, self->builder, self->now, &err);
+    if (rc == 1)
+        self->dirty = true;  //  A change that need not be a job's (a schedule)
     //  RUN_NOW makes a job ready with no status change, which no listener
     //  hears: the ready queue growing is the sign
     if (zjob_manager_queued (self->manager) > ready)
@@ -802,6 +806,7 @@ s_broker_destroy (s_broker_t **self_p)
     }
     zjob_registry_destroy (&self->registry);
     zjob_clients_destroy (&self->clients_handler);
+    zjob_schedules_destroy (&self->schedules);
     zjob_workers_destroy (&self->workers_handler);
     zjob_publisher_destroy (&self->publisher);
     zjob_manager_destroy (&self->manager);
@@ -938,6 +943,12 @@ s_broker_start (s_broker_t *self)
     zjob_workers_set_dispatch (self->workers_handler, s_credit_back, self);
     //  The listener publishes: it starts hearing once the publisher exists
     zjob_manager_set_listener (self->manager, s_on_change, self);
+    //  Schedules missed while down: each fires once in the first pass, or
+    //  moves on (catch_up false)
+    self->schedules = zjob_schedules_new (self->manager, zjob_clock_ms (), err);
+    if (!self->schedules)
+        return -1;
+    zjob_clients_set_schedules (self->clients_handler, self->schedules);
     self->next_tick = zjob_mono_ms () + config->heartbeat_ms;
     s_log_info (self, "zjob_broker: serving clients=%s workers=%s events=%s store=%s "
                       "(%zu jobs, %zu queued, %zu scheduled)",
@@ -976,6 +987,10 @@ s_broker_pass (s_broker_t *self)
         self->dispatch_needed = true;
     //  Held jobs past their timeout: retried or failed, their workers told
     s_expire (self);
+    //  Schedules due: each job and its schedule's record, in this pass's
+    //  sync together (exactly once per due time)
+    if (zjob_schedules_fire (self->schedules, zjob_clock_ms (), ZJOB_SCHEDULES_STEP) > 0)
+        self->dirty = true;
     //  Workers first: their results free the credit that submits use,
     //  and jobs already durable refill it at once (each RESULT refills
     //  its own credit before its results are applied), not after a batch
@@ -1082,6 +1097,10 @@ zjob_broker_actor (zsock_t *pipe, void *args)
         int64_t due = zjob_manager_next_due (self->manager);
         if (due && due - zjob_clock_ms () < timeout)
             timeout = due > zjob_clock_ms () ? due - zjob_clock_ms () : 0;
+        //  And when the next schedule is due
+        int64_t schedule_due = zjob_schedules_next_due (self->schedules);
+        if (schedule_due && schedule_due - zjob_clock_ms () < timeout)
+            timeout = schedule_due > zjob_clock_ms () ? schedule_due - zjob_clock_ms () : 0;
         //  And when the next held job times out
         int64_t deadline = zjob_manager_next_deadline (self->manager);
         if (deadline && deadline - zjob_clock_ms () < timeout)

@@ -54,6 +54,7 @@ struct _zjob_clients_t {
     zjob_manager_t *manager;           //  The jobs (borrowed)
     zjob_registry_t *registry;         //  The workers (borrowed)
     zjob_publisher_t *publisher;       //  Events (borrowed), or NULL
+    zjob_schedules_t *schedules;       //  SCHEDULE's (borrowed), or NULL
     int64_t retention_ms;              //  The manager's retention
     int64_t started_at;                //  Monotonic ms of the start, for uptime
     bool creating;                     //  Inside a SUBMIT's creates
@@ -106,6 +107,13 @@ zjob_clients_destroy (zjob_clients_t **self_p)
     }
     free (self);
     *self_p = NULL;
+}
+
+void
+zjob_clients_set_schedules (zjob_clients_t *self, zjob_schedules_t *schedules)
+{
+    assert (self);
+    self->schedules = schedules;
 }
 
 bool
@@ -735,6 +743,7 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *
         case ZJOB_CMD_CLEANUP: return s_cleanup (self, msg);
         case ZJOB_CMD_STATS: return s_stats (self, now_mono, err);
         case ZJOB_CMD_WORKERS: return s_workers (self, err);
+        case ZJOB_CMD_SCHEDULE: return zjob_schedules_handle (self->schedules, msg, self->builder, zjob_clock_ms (), err);
         case ZJOB_CMD_PING:
             s_ok (self);
             zjob_msg_add_uint (self->builder, "version", ZJOB_PROTO_VERSION);

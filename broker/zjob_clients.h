@@ -31,6 +31,7 @@
 #include "zjob_manager.h"
 #include "zjob_registry.h"
 #include "zjob_publisher.h"
+#include "zjob_schedules.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -122,6 +123,10 @@ int
 zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder,
                    const uint8_t **rid_p, size_t *rid_size_p, uint64_t *request_id_p,
                    zjob_error_t *err);
+
+//  The schedules SCHEDULE works on (borrowed; NULL: it answers 503).
+void
+zjob_clients_set_schedules (zjob_clients_t *self, zjob_schedules_t *schedules);
 
 //  True while a SUBMIT is creating jobs: the manager's listener hears new
 //  jobs then (their first event has no old status).

@@ -223,6 +223,22 @@ static const zjob_cli_command_t s_commands [] = {
       "List the connected workers: their workflows, slots and jobs. With --json:\n"
       "{\"workers\": [...]}, connected_at and last_seen as ISO-8601 and their\n"
       "milliseconds as connected_at_ms and last_seen_ms.\n" S_COMMON_HELP },
+    { "schedule", zjob_cli_cmd_schedule, "add|list|get|pause|resume|delete|run-now [NAME] ...",
+      "recurring jobs by cron",
+      "  zjob schedule add NAME --cron EXPR [--timezone TZ] [--no-catch-up] [--paused]\n"
+      "                    [--replace] (--template T | --workflow W [--input k=v ...]\n"
+      "                    [--priority P] [--tag T ...] [--metadata JSON])\n"
+      "  zjob schedule list\n"
+      "  zjob schedule get|pause|resume|delete|run-now NAME\n\n"
+      "A schedule makes a job at each due time of its cron expression: 5 fields\n"
+      "(minute hour day-of-month month day-of-week) or 6 (seconds first), with *,\n"
+      "lists, ranges, steps and names; @yearly @monthly @weekly @daily @hourly;\n"
+      "@every 5m. Times are in --timezone (an IANA zone, default UTC). Each job\n"
+      "carries schedule_id and scheduled_for (`zjob list --schedule NAME`). A due\n"
+      "time missed while the broker was down runs once at start, or not with\n"
+      "--no-catch-up. run-now makes one job now; the next due time stays.\n\n"
+      "      --input k=v           an input (repeated; v is JSON or a string),\n"
+      "                            or one JSON object (inline, @FILE or -)\n" S_COMMON_HELP },
     { "help", zjob_cli_cmd_help, "[COMMAND]", "this text, or a command's",
       "Without COMMAND, the commands, options and exit codes; with it, that\n"
       "command's options.\n" },
