@@ -620,7 +620,10 @@ zjob_manager_stored (zjob_manager_t *self);
 size_t
 zjob_manager_reclaimable (zjob_manager_t *self);
 
-//  The store underneath (borrowed), for stats.
+//  The store underneath (borrowed), for stats, walks and its named
+//  records (templates, schedules, batches, queue settings:
+//  zjob_store_record_*), which the feature modules keep there directly.
+//  Jobs change only through the manager.
 zjob_store_t *
 zjob_manager_store (zjob_manager_t *self);
 

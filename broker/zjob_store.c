@@ -189,6 +189,84 @@ zjob_store_cleanup (zjob_store_t *self, int64_t before_ms, zjob_error_t *err)
     return removed;
 }
 
+//  Records: the checks every store shares, then the implementation
+
+//  0 if kind and name are names, else -1 with err filled
+static int
+s_record_check (const char *kind, const char *name, zjob_error_t *err)
+{
+    if (!zjob_name_valid (kind))
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "record kind '%.64s': not a name "
+                                                      "(1 to %d printable ASCII bytes, no space)",
+                               kind ? kind : "(null)", ZJOB_NAME_MAX);
+    if (!zjob_name_valid (name))
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s record '%.64s': not a name "
+                                                      "(1 to %d printable ASCII bytes, no space)",
+                               kind, name ? name : "(null)", ZJOB_NAME_MAX);
+    return 0;
+}
+
+int
+zjob_store_record_put (zjob_store_t *self, const char *kind, const char *name,
+                       const uint8_t *data, size_t size, zjob_error_t *err)
+{
+    assert (self);
+    if (s_record_check (kind, name, err))
+        return -1;
+    if (!data || size == 0)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s record %s: no data", kind, name);
+    if (size > ZJOB_RECORD_MAX)
+        return zjob_error_set (err, ZJOB_TOO_LARGE, "%s record %s: %zu bytes, more than %d",
+                               kind, name, size, ZJOB_RECORD_MAX);
+    if (!self->ops->record_put)
+        return zjob_error_set (err, ZJOB_INTERNAL, "%s store: keeps no records", self->ops->name);
+    return self->ops->record_put (self->impl, kind, name, data, size, err);
+}
+
+int
+zjob_store_record_remove (zjob_store_t *self, const char *kind, const char *name,
+                          zjob_error_t *err)
+{
+    assert (self);
+    if (s_record_check (kind, name, err))
+        return -1;
+    if (!self->ops->record_remove)
+        return zjob_error_set (err, ZJOB_NOT_FOUND, "%s record %s not found", kind, name);
+    return self->ops->record_remove (self->impl, kind, name, err);
+}
+
+const uint8_t *
+zjob_store_record_get (zjob_store_t *self, const char *kind, const char *name, size_t *size_p)
+{
+    assert (self);
+    if (size_p)
+        *size_p = 0;
+    if (!self->ops->record_get || s_record_check (kind, name, NULL))
+        return NULL;
+    //  The implementation sets *size_p only for a record it has
+    return self->ops->record_get (self->impl, kind, name, size_p);
+}
+
+int
+zjob_store_record_each (zjob_store_t *self, const char *kind, zjob_store_record_fn *visit,
+                        void *arg)
+{
+    assert (self);
+    assert (visit);
+    if (!self->ops->record_each || !zjob_name_valid (kind))
+        return 0;
+    return self->ops->record_each (self->impl, kind, visit, arg);
+}
+
+size_t
+zjob_store_record_count (zjob_store_t *self, const char *kind)
+{
+    assert (self);
+    if (!self->ops->record_count || !zjob_name_valid (kind))
+        return 0;
+    return self->ops->record_count (self->impl, kind);
+}
+
 //  Test hook: while set, every sync fails (process-wide)
 static volatile int s_fail_syncs = 0;
 

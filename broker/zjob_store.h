@@ -23,6 +23,17 @@
     given (the memory and file stores do), and get returns a reference.
     The owner changes a job in place and calls put again to record the
     change; a store that keeps jobs elsewhere (SQL) encodes them on put.
+
+    Named records. Besides jobs a store keeps the broker's other durable
+    content (templates, schedules, batches, queue settings) as records:
+    opaque bytes (each owner's msgpack map) under a kind and a name, both
+    names (zjob_name_valid). They follow the jobs' durability contract to
+    the letter: a record put or removed is in the store's view at once and
+    durable at the next sync, the same sync (the same group commit) as the
+    jobs changed in that pass, so a job and a record of one pass are on
+    disk together or not at all. Records are copied on put: the caller
+    keeps its buffer. A store is not meant for many thousands of records
+    of a kind changing every pass; jobs are what it is built for.
     ========================================================================= */
 
 #ifndef ZJOB_STORE_H_INCLUDED
@@ -42,7 +53,17 @@ typedef struct _zjob_store_t zjob_store_t;
 //  Return 0 to go on, non-zero to stop the iteration.
 typedef int (zjob_store_visit_fn) (zjob_job_t *job, void *arg);
 
-//  What an implementation provides; self is its own state.
+#define ZJOB_RECORD_MAX (ZJOB_DATA_MAX + 65536)  //  bytes of one record's data
+
+//  Called for each record record_each visits, in name order; name and
+//  data are borrowed for the call. Return 0 to go on, non-zero to stop.
+typedef int (zjob_store_record_fn) (const char *name, const uint8_t *data, size_t size,
+                                    void *arg);
+
+//  What an implementation provides; self is its own state. The record_*
+//  calls get a kind and a name already checked, and data of 1 to
+//  ZJOB_RECORD_MAX bytes (record_get: size_p may be NULL, and is set only
+//  for a record found); a store without them (NULL) refuses records.
 typedef struct {
     const char *name;  //  "memory", "file"
     int (*put) (void *self, zjob_job_t *job, zjob_error_t *err);
@@ -56,6 +77,13 @@ typedef struct {
     int (*sync) (void *self, zjob_error_t *err);
     void (*stats) (void *self, zhashx_t *into);  //  may be NULL
     void (*close) (void *self);                  //  frees self
+    int (*record_put) (void *self, const char *kind, const char *name, const uint8_t *data,
+                       size_t size, zjob_error_t *err);
+    int (*record_remove) (void *self, const char *kind, const char *name, zjob_error_t *err);
+    const uint8_t *(*record_get) (void *self, const char *kind, const char *name,
+                                  size_t *size_p);
+    int (*record_each) (void *self, const char *kind, zjob_store_record_fn *visit, void *arg);
+    size_t (*record_count) (void *self, const char *kind);
 } zjob_store_ops_t;
 
 //  Open a store from spec (see above). Returns NULL with err filled in
@@ -125,6 +153,41 @@ zjob_store_sync (zjob_store_t *self, zjob_error_t *err);
 //  the implementation, as a full disk would. Process-wide; off by default.
 void
 zjob_store_fail_syncs (bool fail);
+
+//  Insert or replace the record kind/name with a copy of size bytes at
+//  data. kind ("template", "schedule", "batch", "queue"...) and name are
+//  names (zjob_name_valid); size is 1 to ZJOB_RECORD_MAX. 0, or -1 with
+//  err filled: ZJOB_BAD_REQUEST for a bad kind, name or empty data,
+//  ZJOB_TOO_LARGE for too much data, ZJOB_INTERNAL if out of memory or
+//  the store keeps no records.
+int
+zjob_store_record_put (zjob_store_t *self, const char *kind, const char *name,
+                       const uint8_t *data, size_t size, zjob_error_t *err);
+
+//  Remove the record kind/name. 0, or -1 with ZJOB_NOT_FOUND if absent
+//  (ZJOB_BAD_REQUEST for a bad kind or name).
+int
+zjob_store_record_remove (zjob_store_t *self, const char *kind, const char *name,
+                          zjob_error_t *err);
+
+//  The data of the record kind/name, borrowed until the next put or
+//  remove of that record (or the store's destruction), with its size in
+//  *size_p; NULL if absent or kind or name is not a name.
+const uint8_t *
+zjob_store_record_get (zjob_store_t *self, const char *kind, const char *name,
+                       size_t *size_p);
+
+//  Call visit for each record of kind, in name order (strcmp); visit
+//  returns non-zero to stop. The visitor must not put or remove records.
+//  Returns the number of records visited. O(records of kind), plus a
+//  sort of them after their names changed.
+int
+zjob_store_record_each (zjob_store_t *self, const char *kind, zjob_store_record_fn *visit,
+                        void *arg);
+
+//  Number of records of kind.
+size_t
+zjob_store_record_count (zjob_store_t *self, const char *kind);
 
 //  Name of the implementation ("memory", "file").
 const char *

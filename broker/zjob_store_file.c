@@ -15,8 +15,10 @@
         before][payload: length bytes]                      (all LE)
 
     where the payload is msgpack: [1, job map] (PUT, the job's whole state,
-    by zjob_job_pack) or [2, id] (DEL). Replaying in order, PUT replaces
-    and DEL removes, gives the live jobs. The header's own CRC is what lets
+    by zjob_job_pack) or [2, id] (DEL), or for a named record (templates,
+    schedules...; zjob_store_file_records.c) [3, kind, name, bin] or
+    [4, kind, name]. Replaying in order, PUT replaces and DEL removes,
+    gives the live jobs and records. The header's own CRC is what lets
     a reader trust a length before it reads what the length points to.
     Format 1 ("ZJOBJNL1", records without the header CRC) is still read;
     such a journal is rewritten in format 2 as soon as it is opened, so
@@ -98,19 +100,12 @@ s_encode (msgpack_sbuffer *buffer, const zjob_job_t *job, const char *id, uint32
     else
         rc = rc || msgpack_pack_uint8 (&packer, ZJOB_RECORD_DEL)
             || msgpack_pack_str_with_body (&packer, id, strlen (id));
-    size_t length = buffer->size - start - ZJOB_RECORD_HEADER;
-    if (rc || length > UINT32_MAX - ZJOB_RECORD_HEADER) {
+    if (rc) {
         buffer->size = start;
         return -1;
     }
-    uint8_t *record = (uint8_t *) buffer->data + start;
-    s_put_le32 (record, (uint32_t) length);
-    s_put_le32 (record + 4, zjob_crc32c (0, record + ZJOB_RECORD_HEADER, length));
-    s_put_le32 (record + 8, zjob_crc32c (0, record, 8));
-    *size_p = (uint32_t) (length + ZJOB_RECORD_HEADER);
-    return 0;
+    return s_seal (buffer, start, size_p);
 }
-
 
 //  ---------------------------------------------------------------------
 //  Writing
@@ -146,6 +141,13 @@ s_write_pending (zjob_store_file_t *self, zjob_error_t *err)
         msgpack_sbuffer_init (&self->pending);
     }
     return 0;
+}
+
+void
+zjob_store_file_write_early (zjob_store_file_t *self)
+{
+    if (self->pending.size >= ZJOB_WRITE_CHUNK && !self->broken && !self->write_failed)
+        s_write_pending (self, NULL);
 }
 
 //  fdatasync the journal, keeping the figures. 0, or -1 with err filled.
@@ -206,7 +208,25 @@ s_rewrite_one (zjob_job_t *job, uint32_t *size, void *arg)
     return 0;
 }
 
-//  Replace the journal by one holding a PUT of each live job: write
+static int
+s_rewrite_record (const char *kind, const char *name, const uint8_t *data, size_t size,
+                  uint32_t *journal_size, void *arg)
+{
+    s_rewrite_t *rewrite = (s_rewrite_t *) arg;
+    uint32_t record_size;
+    if (zjob_store_file_record_encode (&rewrite->buffer, kind, name, data, size, &record_size)) {
+        rewrite->error = ENOMEM;
+        return -1;
+    }
+    rewrite->live_delta += (int64_t) record_size - (int64_t) *journal_size;
+    *journal_size = record_size;
+    rewrite->records++;
+    if (rewrite->buffer.size >= ZJOB_WRITE_CHUNK)
+        return s_flush_rewrite (rewrite);
+    return 0;
+}
+
+//  Replace the journal by one holding a PUT of each live job and record: write
 //  journal.tmp, fdatasync it, rename it over journal, fsync the directory.
 //  Pending records are then obsolete and dropped. 0, or -1 with err
 //  filled; the old journal stays in use unless the rename was done.
@@ -225,7 +245,9 @@ s_rewrite (zjob_store_file_t *self, zjob_error_t *err)
     const char *step = "write";
     int walk_rc = -1;
     if (msgpack_sbuffer_write (&rewrite.buffer, ZJOB_JOURNAL_MAGIC, ZJOB_MAGIC_SIZE) == 0)
-        walk_rc = zjob_store_memory_walk (self->table, s_rewrite_one, &rewrite);
+        walk_rc = zjob_store_memory_walk (self->table, s_rewrite_one, &rewrite)
+            || zjob_records_walk (zjob_store_memory_records (self->table), s_rewrite_record,
+                                  &rewrite);
     else
         rewrite.error = ENOMEM;
     self->live_bytes += rewrite.live_delta;
@@ -321,12 +343,19 @@ s_apply (zjob_store_file_t *self, const uint8_t *payload, uint32_t length, s_rep
         snprintf (replay->why, sizeof replay->why, "invalid msgpack");
         return -1;
     }
-    if (object.type != MSGPACK_OBJECT_ARRAY || object.via.array.size != 2
+    if (object.type != MSGPACK_OBJECT_ARRAY || object.via.array.size < 2
         || object.via.array.ptr [0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
         snprintf (replay->why, sizeof replay->why, "not a record");
         return -1;
     }
     uint64_t kind = object.via.array.ptr [0].via.u64;
+    if (kind == ZJOB_RECORD_NAMED_PUT || kind == ZJOB_RECORD_NAMED_DEL)
+        return zjob_store_file_record_apply (self, &object, length + ZJOB_RECORD_HEADER,
+                                             replay->why, sizeof replay->why);
+    if (object.via.array.size != 2) {
+        snprintf (replay->why, sizeof replay->why, "not a record");
+        return -1;
+    }
     const msgpack_object *body = &object.via.array.ptr [1];
     if (kind == ZJOB_RECORD_PUT) {
         zjob_error_t err;
@@ -410,7 +439,7 @@ s_truncate (zjob_store_file_t *self, uint64_t offset, zjob_error_t *err)
 //  Whether a record of format version starts at offset and is intact:
 //  its header checks out (format 2: the header CRC; format 1, which has
 //  none: a length that fits), its payload CRC matches, and the payload
-//  starts as a record does ([1, ...] or [2, ...]).
+//  starts as a record does (s_record_start).
 static bool
 s_intact_at (int version, const uint8_t *data, size_t size, size_t offset)
 {
@@ -420,7 +449,7 @@ s_intact_at (int version, const uint8_t *data, size_t size, size_t offset)
     const uint8_t *at = data + offset;
     const uint8_t *payload = at + header;
     //  The cheap tests first: most offsets fail on these three bytes
-    if (payload [0] != 0x92 || (payload [1] != ZJOB_RECORD_PUT && payload [1] != ZJOB_RECORD_DEL))
+    if (!s_record_start (payload, 2))
         return false;
     uint32_t length = s_get_le32 (at);
     if (length < 2 || length > size - offset - header)
@@ -833,9 +862,7 @@ s_put (void *self_, zjob_job_t *job, zjob_error_t *err)
     self->live_bytes += size;
     self->live_bytes -= old_size;
     self->records++;
-    //  Write early to bound the buffer; a failure is sync's to report
-    if (self->pending.size >= ZJOB_WRITE_CHUNK && !self->broken && !self->write_failed)
-        s_write_pending (self, NULL);
+    zjob_store_file_write_early (self);
     return 0;
 }
 
@@ -978,6 +1005,7 @@ s_stats (void *self_, zhashx_t *into)
     s_stat (into, "pending_bytes", self->pending.size);
     s_stat (into, "live_bytes", self->live_bytes);
     s_stat (into, "records", self->records);
+    s_stat (into, "named_records", zjob_records_total (zjob_store_memory_records (self->table)));
     s_stat (into, "syncs", self->syncs);
     s_stat (into, "fsyncs", self->fsyncs);
     s_stat (into, "compactions", self->compactions);
@@ -1003,7 +1031,12 @@ static const zjob_store_ops_t s_file_ops = {
     .count = s_count,
     .sync = s_sync,
     .stats = s_stats,
-    .close = s_close
+    .close = s_close,
+    .record_put = zjob_store_file_record_put,
+    .record_remove = zjob_store_file_record_remove,
+    .record_get = zjob_store_file_record_get,
+    .record_each = zjob_store_file_record_each,
+    .record_count = zjob_store_file_record_count
 };
 
 zjob_store_t *

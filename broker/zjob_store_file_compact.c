@@ -13,7 +13,9 @@
     when every record is written, and the journal's bytes never change
     once written. The thread maps that prefix, indexes the latest PUT of
     each id (a DEL drops it; ids are read from the bytes, jobs are never
-    decoded), and copies those records verbatim, in journal order, after a
+    decoded) and the latest named PUT of each kind and name (a named DEL
+    drops it; a small zhashx, as named records are few), and copies
+    those records verbatim, in journal order, after a
     header into DIR/journal.tmp, then fdatasyncs it. Meanwhile the store
     appends to the old journal as ever; the thread then copies that tail
     too (the same bytes, in order: replaying them after the snapshot gives
@@ -156,16 +158,70 @@ s_index_remove (s_index_t *index, const char *id)
     index->count--;
 }
 
-//  The id a record's payload is about, and its kind. Records as
-//  zjob_job_pack writes them start with the id, which is read straight
-//  from the bytes; anything else is unpacked. 0, or -1 if the payload is
-//  not a record with an id of ZJOB_ID_LEN characters.
+//  The msgpack str at *at (before end): its bytes and length; *at moves
+//  past it. 0, or -1 if there is no str there.
+static int
+s_read_str (const uint8_t **at, const uint8_t *end, const uint8_t **text, size_t *length)
+{
+    const uint8_t *byte = *at;
+    if (byte >= end)
+        return -1;
+    size_t head = 1;
+    if ((*byte & 0xe0) == 0xa0)
+        *length = *byte & 0x1f;
+    else if (*byte == 0xd9 && end - byte >= 2) {
+        *length = byte [1];
+        head = 2;
+    }
+    else if (*byte == 0xda && end - byte >= 3) {
+        *length = (size_t) byte [1] << 8 | byte [2];
+        head = 3;
+    }
+    else
+        return -1;
+    if ((size_t) (end - byte) - head < *length)
+        return -1;
+    *text = byte + head;
+    *at = byte + head + *length;
+    return 0;
+}
+
+//  The key of a named record, [3, kind, name, data] or [4, kind, name]:
+//  "kind\nname" (a newline is in no name) into key, of S_KEY_MAX bytes.
+//  0, or -1 if the payload is not that.
+#define S_KEY_MAX (2 * ZJOB_NAME_MAX + 2)
+static int
+s_named_key (const uint8_t *payload, uint32_t length, char *key)
+{
+    const uint8_t *at = payload + 2, *end = payload + length;
+    const uint8_t *kind, *name;
+    size_t kind_length, name_length;
+    if (s_read_str (&at, end, &kind, &kind_length) || s_read_str (&at, end, &name, &name_length)
+        || kind_length == 0 || kind_length > ZJOB_NAME_MAX
+        || name_length == 0 || name_length > ZJOB_NAME_MAX)
+        return -1;
+    memcpy (key, kind, kind_length);
+    key [kind_length] = '\n';
+    memcpy (key + kind_length + 1, name, name_length);
+    key [kind_length + 1 + name_length] = 0;
+    return 0;
+}
+
+//  What a record's payload is about, and its kind: a job's id, or a
+//  named record's key (s_named_key) in named_key. Records as zjob_job_pack
+//  writes them start with the id, which is read straight from the
+//  bytes; anything else is unpacked. 0, or -1 if the payload is not a
+//  record with an id of ZJOB_ID_LEN characters or a key.
 static int
 s_record_id (const uint8_t *payload, uint32_t length, msgpack_zone *zone,
-             char *id, int *kind)
+             char *id, char *named_key, int *kind)
 {
-    if (length < 2 || payload [0] != 0x92)
+    if (!s_record_start (payload, length))
         return -1;
+    if (payload [0] != 0x92) {
+        *kind = payload [1];
+        return s_named_key (payload, length, named_key);
+    }
     *kind = payload [1];
     const uint8_t *at = payload + 2;
     if (*kind == ZJOB_RECORD_PUT && length >= 2 + 5 + 4 + ZJOB_ID_LEN) {
@@ -253,10 +309,21 @@ s_compact_fail (s_compact_t *compact, const char *step, int error)
     return -1;
 }
 
+static void
+s_live_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
 //  Index the old journal up to the snapshot: the latest PUT of each id,
-//  which a DEL drops. 0, or -1 with compact->step and error set.
+//  which a DEL drops, and the latest named PUT of each key in named
+//  (key -> s_live_t, whose id is unused), which a named DEL drops. Named
+//  records are few: a zhashx does. 0, or -1 with compact->step and error
+//  set.
 static int
-s_compact_scan (s_compact_t *compact, const uint8_t *data, size_t size, s_index_t *index)
+s_compact_scan (s_compact_t *compact, const uint8_t *data, size_t size, s_index_t *index,
+                zhashx_t *named)
 {
     msgpack_zone zone;
     if (!msgpack_zone_init (&zone, 4096))
@@ -272,39 +339,68 @@ s_compact_scan (s_compact_t *compact, const uint8_t *data, size_t size, s_index_
         //  a record that fails its checks now is damage on the disk
         uint32_t length = size - offset >= ZJOB_RECORD_HEADER ? s_get_le32 (data + offset) : 0;
         const uint8_t *payload = data + offset + ZJOB_RECORD_HEADER;
-        char id [ZJOB_ID_LEN];
+        char id [ZJOB_ID_LEN], key [S_KEY_MAX];
         int kind;
         if (size - offset < ZJOB_RECORD_HEADER
             || zjob_crc32c (0, data + offset, 8) != s_get_le32 (data + offset + 8)
             || length > size - offset - ZJOB_RECORD_HEADER
             || zjob_crc32c (0, payload, length) != s_get_le32 (data + offset + 4)
-            || s_record_id (payload, length, &zone, id, &kind)) {
+            || s_record_id (payload, length, &zone, id, key, &kind)) {
             rc = s_compact_fail (compact, "read a record", EIO);
             compact->copied_end = offset;  //  Where, for the message
             break;
         }
+        uint32_t record_size = (uint32_t) (ZJOB_RECORD_HEADER + length);
         if (kind == ZJOB_RECORD_PUT) {
-            if (s_index_put (index, id, offset, (uint32_t) (ZJOB_RECORD_HEADER + length)))
+            if (s_index_put (index, id, offset, record_size))
+                rc = s_compact_fail (compact, "index", ENOMEM);
+        }
+        else if (kind == ZJOB_RECORD_DEL)
+            s_index_remove (index, id);
+        else if (kind == ZJOB_RECORD_NAMED_PUT) {
+            s_live_t *live = (s_live_t *) zhashx_lookup (named, key);
+            if (!live && (live = (s_live_t *) calloc (1, sizeof *live))
+                && zhashx_insert (named, key, live)) {
+                free (live);
+                live = NULL;
+            }
+            if (live) {
+                live->offset = offset;
+                live->size = record_size;
+            }
+            else
                 rc = s_compact_fail (compact, "index", ENOMEM);
         }
         else
-            s_index_remove (index, id);
+            zhashx_delete (named, key);
         offset += ZJOB_RECORD_HEADER + length;
     }
     msgpack_zone_destroy (&zone);
     return rc;
 }
 
-//  Write a header and the indexed records to journal.tmp, in journal order
-//  (read sequentially), through buffer (ZJOB_WRITE_CHUNK bytes). 0, or -1
-//  with compact->step and error set.
+//  Write a header and the indexed records, jobs and named ones, to
+//  journal.tmp, in journal order (read sequentially), through buffer
+//  (ZJOB_WRITE_CHUNK bytes). The index is a plain vector after this. 0,
+//  or -1 with compact->step and error set.
 static int
-s_compact_write (s_compact_t *compact, const uint8_t *data, s_index_t *index, uint8_t *buffer)
+s_compact_write (s_compact_t *compact, const uint8_t *data, s_index_t *index, zhashx_t *named,
+                 uint8_t *buffer)
 {
     size_t live = 0;
     for (size_t slot = 0; slot <= index->mask; slot++)
         if (index->slots [slot].offset)
             index->slots [live++] = index->slots [slot];
+    if (live + zhashx_size (named) > index->mask + 1) {
+        s_live_t *slots = (s_live_t *) realloc (index->slots,
+                                                (live + zhashx_size (named)) * sizeof (s_live_t));
+        if (!slots)
+            return s_compact_fail (compact, "index", ENOMEM);
+        index->slots = slots;
+    }
+    for (s_live_t *entry = (s_live_t *) zhashx_first (named); entry;
+         entry = (s_live_t *) zhashx_next (named))
+        index->slots [live++] = *entry;
     qsort (index->slots, live, sizeof (s_live_t), s_offset_compare);
     memcpy (buffer, ZJOB_JOURNAL_MAGIC, ZJOB_MAGIC_SIZE);
     size_t used = ZJOB_MAGIC_SIZE;
@@ -366,6 +462,12 @@ s_compact_work (s_compact_t *compact)
     s_index_t index;
     if (s_index_init (&index, compact->live_hint))
         return s_compact_fail (compact, "index", ENOMEM);
+    zhashx_t *named = zjob_hashx_new ();
+    if (!named) {
+        free (index.slots);
+        return s_compact_fail (compact, "index", ENOMEM);
+    }
+    zhashx_set_destructor (named, s_live_free);
     size_t size = (size_t) compact->snapshot_end;
     void *map = mmap (NULL, size, PROT_READ, MAP_PRIVATE, compact->source_fd, 0);
     uint8_t *buffer = (uint8_t *) malloc (ZJOB_WRITE_CHUNK);
@@ -375,13 +477,14 @@ s_compact_work (s_compact_t *compact)
                              map == MAP_FAILED ? errno : ENOMEM);
     else {
         madvise (map, size, MADV_SEQUENTIAL);
-        rc = s_compact_scan (compact, (const uint8_t *) map, size, &index);
+        rc = s_compact_scan (compact, (const uint8_t *) map, size, &index, named);
         if (rc == 0) {
             s_crash_point ("scanned");
-            rc = s_compact_write (compact, (const uint8_t *) map, &index, buffer);
+            rc = s_compact_write (compact, (const uint8_t *) map, &index, named, buffer);
         }
     }
     free (index.slots);
+    zhashx_destroy (&named);
     if (map != MAP_FAILED)
         munmap (map, size);
     if (rc == 0) {

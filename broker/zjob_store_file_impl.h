@@ -1,32 +1,37 @@
 /*  =========================================================================
     zjob_store_file_impl - what the file store's two files share, and nobody else
 
-    The file store is two files over one struct: zjob_store_file.c (the
+    The file store is three files over one struct: zjob_store_file.c (the
     store: writing, the rewrite from memory, recovery and salvage, options,
-    the store's calls) and zjob_store_file_compact.c (the background
-    compaction: its thread, its index of live ids, the switch at a sync).
-    They share the journal format's constants and byte helpers, the struct
-    of the store and of a compaction, and the three calls declared at the
-    end; everything else is static. Private to broker/: nothing outside the
-    file store includes it.
+    the store's calls), zjob_store_file_compact.c (the background
+    compaction: its thread, its index of live ids, the switch at a sync)
+    and zjob_store_file_records.c (the named records: their journal
+    entries, their replay, their calls). They share the journal format's
+    constants and byte helpers, the struct of the store and of a
+    compaction, and the calls declared at the end; everything else is
+    static. Private to broker/: nothing outside the file store includes
+    it.
     ========================================================================= */
 
 #ifndef ZJOB_STORE_FILE_IMPL_H_INCLUDED
 #define ZJOB_STORE_FILE_IMPL_H_INCLUDED
 
 #include "zjob_store_memory.h"
+#include "zjob_store_records.h"
 #include "zjob_store_file.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
-#define ZJOB_JOURNAL_MAGIC "ZJOBJNL2"     //  What this code writes
-#define ZJOB_JOURNAL_MAGIC_V1 "ZJOBJNL1"  //  Read, then rewritten as format 2
-#define ZJOB_MAGIC_SIZE 8                 //  bytes of the file header
-#define ZJOB_RECORD_HEADER 12             //  bytes: length, payload CRC, header CRC
-#define ZJOB_RECORD_HEADER_V1 8           //  bytes: length, payload CRC
-#define ZJOB_RECORD_PUT 1
-#define ZJOB_RECORD_DEL 2
+#define ZJOB_JOURNAL_MAGIC "ZJOBJNL2"       //  What this code writes
+#define ZJOB_JOURNAL_MAGIC_V1 "ZJOBJNL1"    //  Read, then rewritten as format 2
+#define ZJOB_MAGIC_SIZE 8                   //  bytes of the file header
+#define ZJOB_RECORD_HEADER 12               //  bytes: length, payload CRC, header CRC
+#define ZJOB_RECORD_HEADER_V1 8             //  bytes: length, payload CRC
+#define ZJOB_RECORD_PUT 1                   //  [1, job map]
+#define ZJOB_RECORD_DEL 2                   //  [2, id]
+#define ZJOB_RECORD_NAMED_PUT 3             //  [3, kind, name, bin data]
+#define ZJOB_RECORD_NAMED_DEL 4             //  [4, kind, name]
 #define ZJOB_COMPACT_DEFAULT (64ULL << 20)  //  bytes of journal before compacting
 #define ZJOB_WRITE_CHUNK (1 << 20)          //  bytes buffered before a put writes early
 #define ZJOB_REWRITE_RETRY_MS 1000          //  msecs between rewrites while broken
@@ -121,6 +126,26 @@ s_get_le32 (const uint8_t *at)
         | (uint32_t) at [2] << 16 | (uint32_t) at [3] << 24;
 }
 
+//  Seal the record that starts at start in buffer (a header of
+//  ZJOB_RECORD_HEADER bytes, then the payload, up to the buffer's end):
+//  fill in its length and CRCs, and set *size_p to its bytes. 0, or -1
+//  if the payload is too long (the buffer is then cut back to start).
+static inline int
+s_seal (msgpack_sbuffer *buffer, size_t start, uint32_t *size_p)
+{
+    size_t length = buffer->size - start - ZJOB_RECORD_HEADER;
+    if (length > UINT32_MAX - ZJOB_RECORD_HEADER) {
+        buffer->size = start;
+        return -1;
+    }
+    uint8_t *record = (uint8_t *) buffer->data + start;
+    s_put_le32 (record, (uint32_t) length);
+    s_put_le32 (record + 4, zjob_crc32c (0, record + ZJOB_RECORD_HEADER, length));
+    s_put_le32 (record + 8, zjob_crc32c (0, record, 8));
+    *size_p = (uint32_t) (length + ZJOB_RECORD_HEADER);
+    return 0;
+}
+
 //  Write size bytes at offset, through short writes and EINTR. Returns
 //  the bytes written; fewer than size means errno tells why.
 static inline size_t
@@ -172,5 +197,59 @@ zjob_store_file_compact_finish (zjob_store_file_t *self, zjob_error_t *err);
 //  does nothing without one.
 void
 zjob_store_file_compact_abort (zjob_store_file_t *self);
+
+
+//  ---------------------------------------------------------------------
+//  Writing (zjob_store_file.c)
+
+//  After a put: write the pending records now if they are many, to bound
+//  the buffer; a failure is the next sync's to report.
+void
+zjob_store_file_write_early (zjob_store_file_t *self);
+
+
+//  ---------------------------------------------------------------------
+//  Named records (zjob_store_file_records.c)
+
+//  Append a sealed record to buffer: [3, kind, name, data] if data, else
+//  [4, kind, name]; *size_p gets its bytes. 0, or -1 if out of memory
+//  (the buffer is then as it was).
+int
+zjob_store_file_record_encode (msgpack_sbuffer *buffer, const char *kind, const char *name,
+                               const uint8_t *data, size_t size, uint32_t *size_p);
+
+//  Replay one named record, object (an array whose first item is 3 or 4),
+//  of record_size bytes in the journal. 0, -1 with why filled if it is
+//  corrupt, -2 if out of memory.
+int
+zjob_store_file_record_apply (zjob_store_file_t *self, const msgpack_object *object,
+                              uint32_t record_size, char *why, size_t why_size);
+
+//  Whether payload, of length bytes, starts as a record of the journal
+//  does: [1, ...], [2, ...] (two items), [3, ...] (four), [4, ...] (three).
+static inline bool
+s_record_start (const uint8_t *payload, uint32_t length)
+{
+    return length >= 2
+        && ((payload [0] == 0x92 && (payload [1] == ZJOB_RECORD_PUT || payload [1] == ZJOB_RECORD_DEL))
+            || (payload [0] == 0x94 && payload [1] == ZJOB_RECORD_NAMED_PUT)
+            || (payload [0] == 0x93 && payload [1] == ZJOB_RECORD_NAMED_DEL));
+}
+
+//  The store's record operations (zjob_store_ops_t), over a
+//  zjob_store_file_t
+int
+zjob_store_file_record_put (void *self, const char *kind, const char *name,
+                            const uint8_t *data, size_t size, zjob_error_t *err);
+int
+zjob_store_file_record_remove (void *self, const char *kind, const char *name,
+                               zjob_error_t *err);
+const uint8_t *
+zjob_store_file_record_get (void *self, const char *kind, const char *name, size_t *size_p);
+int
+zjob_store_file_record_each (void *self, const char *kind, zjob_store_record_fn *visit,
+                             void *arg);
+size_t
+zjob_store_file_record_count (void *self, const char *kind);
 
 #endif

@@ -40,6 +40,10 @@
     parallel array of 32-bit sizes: the bytes of each job's latest journal
     record, from which it knows the size of the live data.
 
+    The table also owns the store's named records (templates, schedules,
+    batches, queue settings: zjob_store_records.c), so that the file
+    store, which shares the table, finds its records there too.
+
     Freed memory goes back to the allocator, not to the OS: glibc keeps the
     freed chunks of a million jobs (measured: 474 MB resident with no job
     left after a cleanup of a million) because a few live allocations pin
@@ -58,6 +62,7 @@
     ========================================================================= */
 
 #include "zjob_store_memory.h"
+#include "zjob_store_records.h"
 #ifdef __GLIBC__
 #include <malloc.h>  //  malloc_trim
 #endif
@@ -95,12 +100,13 @@ struct _zjob_store_memory_t {
     //  (borrowed: the slots hold the reference) or, low bit set, a
     //  tombstone (the id of a removed job, in the arena)
     uintptr_t *order;
-    size_t order_count;  //  Entries in order, tombstones included
-    size_t order_max;    //  Entries allocated
-    size_t order_dead;   //  Tombstones among them
-    bool order_off;      //  Not kept (a load): rebuilt by index_build
-    s_arena_t *arena;    //  Blocks of tombstone ids, newest first
-    size_t arena_used;   //  Ids used in the newest block
+    size_t order_count;       //  Entries in order, tombstones included
+    size_t order_max;         //  Entries allocated
+    size_t order_dead;        //  Tombstones among them
+    bool order_off;           //  Not kept (a load): rebuilt by index_build
+    s_arena_t *arena;         //  Blocks of tombstone ids, newest first
+    size_t arena_used;        //  Ids used in the newest block
+    zjob_records_t *records;  //  The store's named records
 };
 
 static int s_order_add (zjob_store_memory_t *self, zjob_job_t *job);
@@ -244,7 +250,8 @@ zjob_store_memory_table_new (bool with_sizes)
     if (with_sizes)
         self->sizes = (uint32_t *) calloc (ZJOB_TABLE_MIN, sizeof *self->sizes);
     self->mask = ZJOB_TABLE_MIN - 1;
-    if (!self->slots || !self->hashes || (with_sizes && !self->sizes))
+    self->records = zjob_records_new ();
+    if (!self->slots || !self->hashes || (with_sizes && !self->sizes) || !self->records)
         zjob_store_memory_table_destroy (&self);
     return self;
 }
@@ -267,6 +274,7 @@ zjob_store_memory_table_destroy (zjob_store_memory_t **self_p)
     free (self->sizes);
     s_order_compact (self);
     free (self->order);
+    zjob_records_destroy (&self->records);
     free (self);
     *self_p = NULL;
 }
@@ -758,6 +766,49 @@ s_sync (void *self, zjob_error_t *err)
     return 0;  //  Nothing is promised beyond RAM
 }
 
+zjob_records_t *
+zjob_store_memory_records (zjob_store_memory_t *self)
+{
+    assert (self);
+    return self->records;
+}
+
+static int
+s_record_put (void *self, const char *kind, const char *name, const uint8_t *data, size_t size,
+              zjob_error_t *err)
+{
+    zjob_records_t *records = ((zjob_store_memory_t *) self)->records;
+    if (zjob_records_put (records, kind, name, data, size, 0, NULL))
+        return zjob_error_set (err, ZJOB_INTERNAL, "store: out of memory for %s record %s",
+                               kind, name);
+    return 0;
+}
+
+static int
+s_record_remove (void *self, const char *kind, const char *name, zjob_error_t *err)
+{
+    if (zjob_records_remove (((zjob_store_memory_t *) self)->records, kind, name, NULL))
+        return zjob_error_set (err, ZJOB_NOT_FOUND, "%s record %s not found", kind, name);
+    return 0;
+}
+
+static const uint8_t *
+s_record_get (void *self, const char *kind, const char *name, size_t *size_p)
+{
+    return zjob_records_get (((zjob_store_memory_t *) self)->records, kind, name, size_p);
+}
+
+static int
+s_record_each (void *self, const char *kind, zjob_store_record_fn *visit, void *arg)
+{
+    return zjob_records_each (((zjob_store_memory_t *) self)->records, kind, visit, arg);
+}
+
+static size_t
+s_record_count (void *self, const char *kind)
+{
+    return zjob_records_count (((zjob_store_memory_t *) self)->records, kind);
+}
 
 static void
 s_close (void *self)
@@ -776,7 +827,12 @@ const zjob_store_ops_t zjob_store_memory_ops = {
     .count = s_count,
     .sync = s_sync,
     .stats = NULL,
-    .close = s_close
+    .close = s_close,
+    .record_put = s_record_put,
+    .record_remove = s_record_remove,
+    .record_get = s_record_get,
+    .record_each = s_record_each,
+    .record_count = s_record_count
 };
 
 zjob_store_t *

@@ -71,6 +71,13 @@ zjob_store_memory_trim (zjob_store_memory_t *self);
 uint64_t
 zjob_store_memory_trims (zjob_store_memory_t *self);
 
+//  The table's named records (zjob_store_records.h), owned by the table.
+//  The memory store's record_* operations work on them; the file store's
+//  journal them first.
+struct _zjob_records_t;
+struct _zjob_records_t *
+zjob_store_memory_records (zjob_store_memory_t *self);
+
 //  Number of jobs in the table.
 size_t
 zjob_store_memory_size (zjob_store_memory_t *self);
