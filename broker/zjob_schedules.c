@@ -336,7 +336,6 @@ zjob_schedule_next_after (const zjob_schedule_t *schedule, int64_t now)
 
 typedef struct {
     zjob_schedules_t *self;
-    int64_t now;
     int failed;
 } s_load_t;
 
@@ -357,16 +356,6 @@ s_load_one (const char *name, const uint8_t *data, size_t size, void *arg)
         zjob_schedule_free (&schedule);
         return 0;
     }
-    //  Missed while the broker was down: it fires once, at the first pass,
-    //  for the due time it waited for; or it moves on without a run
-    if (!schedule->paused && schedule->next > 0 && schedule->next <= load->now
-        && !schedule->catch_up) {
-        schedule->next = zjob_schedule_next_after (schedule, load->now);
-        if (zjob_schedules_put (self, schedule, &err)) {
-            zsys_error ("zjob_schedules: schedule %s: %s", name, err.text);
-            load->failed = 1;
-        }
-    }
     //  Records come in name order: an append
     self->items [self->count++] = schedule;
     return 0;
@@ -382,8 +371,22 @@ zjob_schedules_new (zjob_manager_t *manager, int64_t now, zjob_error_t *err)
         return NULL;
     }
     self->manager = manager;
-    s_load_t load = {self, now, 0};
+    s_load_t load = {self, 0};
     zjob_store_record_each (zjob_manager_store (manager), ZJOB_SCHEDULE_KIND, s_load_one, &load);
+    //  Missed while the broker was down: one fires once, at the first
+    //  pass, for the due time it waited for; or it moves on without a run
+    //  (written after the walk: a record walk allows no put)
+    for (size_t index = 0; index < self->count; index++) {
+        zjob_schedule_t *schedule = self->items [index];
+        if (schedule->paused || !schedule->next || schedule->next > now || schedule->catch_up)
+            continue;
+        schedule->next = zjob_schedule_next_after (schedule, now);
+        zjob_error_t put_err;
+        if (zjob_schedules_put (self, schedule, &put_err)) {
+            zsys_error ("zjob_schedules: schedule %s: %s", schedule->name, put_err.text);
+            load.failed = 1;
+        }
+    }
     if (load.failed) {
         zjob_schedules_destroy (&self);
         zjob_error_set (err, ZJOB_INTERNAL, "schedules: a record could not be written");
