@@ -65,7 +65,7 @@ s_encode (const zjob_schedule_t *self, msgpack_sbuffer *buffer)
 {
     msgpack_packer pk;
     msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
-    uint32_t count = 7 + (self->tz != NULL) + (self->tpl != NULL) + (self->wf != NULL)
+    uint32_t count = 6 + (self->tz != NULL) + (self->tpl != NULL) + (self->wf != NULL)
                    + (self->inputs != NULL) + (self->metadata != NULL) + (self->priority >= 0)
                    + (self->tag_count > 0) + (*self->last_job != 0) + (self->last_error != NULL);
     int rc = msgpack_pack_map (&pk, count);

@@ -76,6 +76,7 @@ zjob_cli_print_stats (json_t *stats);
         { "tag", required_argument, NULL, 't' },                              \
         { "created-after", required_argument, NULL, ZJOB_OPT_CREATED_AFTER }, \
         { "dead", no_argument, NULL, ZJOB_OPT_DEAD },                         \
+        { "schedule", required_argument, NULL, ZJOB_OPT_SCHEDULE },           \
     {                                                                         \
         "created-before", required_argument, NULL, ZJOB_OPT_CREATED_BEFORE    \
     }

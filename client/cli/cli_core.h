@@ -184,6 +184,7 @@ enum {
     ZJOB_OPT_NO_RETRY,
     ZJOB_OPT_JOB_TIMEOUT,
     ZJOB_OPT_HEARTBEAT_TIMEOUT,
+    ZJOB_OPT_SCHEDULE,
     ZJOB_OPT_HELP = -2,  //  zjob_cli_getopt's returns besides options
     ZJOB_OPT_INVALID = -3
 };

@@ -31,6 +31,7 @@
     "                             ready (queued and due), alone\n"                     \
     "  -w, --workflow W           of workflow W\n"                                     \
     "  -u, --user U               of user U\n"                                         \
+    "      --schedule NAME        made by schedule NAME\n"                             \
     "  -t, --tag T                carrying tag T; repeat for more (all must match)\n"  \
     "      --created-after TIME   created after TIME\n"                                \
     "      --created-before TIME  created before TIME\n"                               \
