@@ -31,7 +31,6 @@
     "                             ready (queued and due), alone\n"                     \
     "  -w, --workflow W           of workflow W\n"                                     \
     "  -u, --user U               of user U\n"                                         \
-    "      --schedule NAME        made by schedule NAME\n"                             \
     "  -t, --tag T                carrying tag T; repeat for more (all must match)\n"  \
     "      --created-after TIME   created after TIME\n"                                \
     "      --created-before TIME  created before TIME\n"                               \
@@ -145,6 +144,7 @@
 
 #define S_LIST_HELP                                                                    \
     "List the jobs that match every criterion given, newest first.\n\n" S_FILTER_HELP  \
+    "      --schedule NAME        made by schedule NAME (any filter takes it)\n"      \
     "      --sort KEY             created (default), updated, priority or status\n"    \
     "      --asc, --desc          order (default --desc: newest, or highest, first)\n" \
     "  -n, --limit N              jobs per page, 1 to 10000 (default 100)\n"           \
