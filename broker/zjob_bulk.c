@@ -25,6 +25,7 @@ struct _zjob_bulk_walk_t {
     zjob_filter_t filter;                //  By filter: the copy (strings below)
     char *workflow_id;                   //  Owned copies of the filter's strings
     char *user_id;                       //
+    char *extra [3];                     //  batch_id, waiting_on, schedule_id
     char **tags;                         //
     char cursor [ZJOB_ID_LEN + 1];       //  By filter: where the store walk resumes
     char (*step_ids) [ZJOB_ID_LEN + 1];  //  A step's collected ids
@@ -70,6 +71,13 @@ s_copy_filter (zjob_bulk_walk_t *self, const zjob_filter_t *filter)
         return -1;
     if (filter->user_id && !(self->filter.user_id = self->user_id = strdup (filter->user_id)))
         return -1;
+    const char *extra [3] = { filter->batch_id, filter->waiting_on, filter->schedule_id };
+    for (int i = 0; i < 3; i++)
+        if (extra [i] && !(self->extra [i] = strdup (extra [i])))
+            return -1;
+    self->filter.batch_id = self->extra [0];
+    self->filter.waiting_on = self->extra [1];
+    self->filter.schedule_id = self->extra [2];
     if (filter->tag_count) {
         if (!(self->tags = s_copy_strs (filter->tags, filter->tag_count)))
             return -1;
@@ -123,6 +131,8 @@ zjob_bulk_walk_destroy (zjob_bulk_walk_t **self_p)
         s_free_strs (&self->tags, self->filter.tag_count);
         free (self->workflow_id);
         free (self->user_id);
+        for (int i = 0; i < 3; i++)
+            free (self->extra [i]);
         free (self->step_ids);
         free (self);
         *self_p = NULL;

@@ -63,9 +63,10 @@ struct _zjob_listing_t {
     zjob_query_t query;  //  The copy (filter strings below)
     char *workflow_id;   //  Owned copies of the filter's strings
     char *user_id;
-    char **tags;   //  tag_count copies, or NULL
-    size_t limit;  //  Page size (the query's, or the maximum)
-    size_t keep;   //  offset + limit, saturated
+    char *extra [3];  //  batch_id, waiting_on, schedule_id
+    char **tags;      //  tag_count copies, or NULL
+    size_t limit;     //  Page size (the query's, or the maximum)
+    size_t keep;      //  offset + limit, saturated
     s_mode_t mode;
     s_state_t state;
     char cursor [ZJOB_ID_LEN + 1];  //  Where the walk resumes, "" to begin
@@ -324,6 +325,13 @@ s_copy_filter (zjob_listing_t *self, const zjob_filter_t *filter)
         return -1;
     if (filter->user_id && !(copy->user_id = self->user_id = strdup (filter->user_id)))
         return -1;
+    const char *extra [3] = { filter->batch_id, filter->waiting_on, filter->schedule_id };
+    for (int i = 0; i < 3; i++)
+        if (extra [i] && !(self->extra [i] = strdup (extra [i])))
+            return -1;
+    copy->batch_id = self->extra [0];
+    copy->waiting_on = self->extra [1];
+    copy->schedule_id = self->extra [2];
     copy->tags = NULL;
     if (filter->tag_count) {
         self->tags = (char **) calloc (filter->tag_count, sizeof (char *));
@@ -359,6 +367,8 @@ zjob_listing_new (const zjob_query_t *query, zjob_error_t *err)
     if (self) {
         self->query = *query;
         self->query.filter.workflow_id = self->query.filter.user_id = NULL;
+        self->query.filter.batch_id = self->query.filter.waiting_on = NULL;
+        self->query.filter.schedule_id = NULL;
         self->query.filter.tags = NULL;
     }
     if (!self || s_copy_filter (self, &query->filter)) {
@@ -389,6 +399,8 @@ zjob_listing_destroy (zjob_listing_t **self_p)
     free (self->page);
     free (self->workflow_id);
     free (self->user_id);
+    for (int i = 0; i < 3; i++)
+        free (self->extra [i]);
     for (size_t index = 0; self->tags && index < self->query.filter.tag_count; index++)
         free (self->tags [index]);
     free (self->tags);

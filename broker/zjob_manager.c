@@ -136,6 +136,28 @@ zjob_mgr_notify (zjob_manager_t *self, zjob_event_t event, const zjob_job_t *job
         self->listener (event, job, old_status, self->listener_arg);
 }
 
+//  The workflow modules hear here of every change the store accepted
+//  (old_status may equal the job's status: a progress report, a requeue
+//  of a held paused job) and of every deletion. Each module adds one call
+//  to each (A: zjob_deps_changed, B: zjob_batches_changed, E:
+//  zjob_queues_changed, and their _deleted), nothing else: the order of
+//  the calls does not matter, and none may fail the change, which is
+//  already stored.
+void
+zjob_mgr_after_change (zjob_manager_t *self, zjob_job_t *job, zjob_status_t old_status)
+{
+    (void) self;
+    (void) job;
+    (void) old_status;
+}
+
+void
+zjob_mgr_after_delete (zjob_manager_t *self, zjob_job_t *job)
+{
+    (void) self;
+    (void) job;
+}
+
 
 //  --------------------------------------------------------------------------
 //  The one path every status change takes
@@ -250,6 +272,7 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to, const s_e
     }
     if (edits && edits->post_event)
         zjob_mgr_notify (self, (zjob_event_t) (edits->post_event - 1), job, (zjob_status_t) from);
+    zjob_mgr_after_change (self, job, (zjob_status_t) from);
     return 0;
 }
 
@@ -715,7 +738,7 @@ zjob_manager_delete (zjob_manager_t *self, const char *id, zjob_error_t *err)
     if (!job)
         return -1;
     if (job->status == ZJOB_QUEUED || job->status == ZJOB_RUNNING
-        || job->status == ZJOB_PAUSED) {
+        || job->status == ZJOB_PAUSED || job->status == ZJOB_WAITING) {
         int rc = zjob_mgr_apply (self, job, ZJOB_OP_CANCEL, NULL, err);
         zjob_job_destroy (&job);
         if (rc == 0)
@@ -730,6 +753,7 @@ zjob_manager_delete (zjob_manager_t *self, const char *id, zjob_error_t *err)
         zhashx_delete (self->earlier, job->id);
         zjob_mgr_failure_forget (self, job->id);
         zjob_mgr_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
+        zjob_mgr_after_delete (self, job);
     }
     zjob_job_destroy (&job);
     return rc;
@@ -843,6 +867,7 @@ zjob_manager_cleanup_step (zjob_manager_t *self, int64_t now_ms, size_t max,
         zhashx_delete (self->earlier, job->id);
         zjob_mgr_failure_forget (self, job->id);
         zjob_mgr_notify (self, ZJOB_EVENT_DELETED, job, (zjob_status_t) job->status);
+        zjob_mgr_after_delete (self, job);
         zjob_job_destroy (&job);
     }
     return zjob_expiry_due (self->expiry, before_ms) ? 1 : 0;

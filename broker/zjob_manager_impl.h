@@ -103,6 +103,14 @@ zjob_mgr_earlier_has (zjob_manager_t *self, const char *id, const char *worker_i
 void
 zjob_mgr_notify (zjob_manager_t *self, zjob_event_t event, const zjob_job_t *job,
                  zjob_status_t old_status);
+//  The workflow hooks: after every change the store accepted (in the one
+//  path, zjob_mgr_apply_to, once counts and listener are updated; old
+//  status may equal the new), and after a job is deleted (delete and
+//  cleanup). A, B and E each add one call there to their module.
+void
+zjob_mgr_after_change (zjob_manager_t *self, zjob_job_t *job, zjob_status_t old_status);
+void
+zjob_mgr_after_delete (zjob_manager_t *self, zjob_job_t *job);
 
 //  zjob_manager_failure.c, for zjob_manager.c
 int

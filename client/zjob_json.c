@@ -530,6 +530,68 @@ s_set_errors (json_t *object, const zjob_job_t *job)
         || json_object_set_new (object, "result_attempt", won ? json_integer (won) : json_null ());
 }
 
+//  The parents' outputs, {parent id: outputs map | null}, as JSON: each
+//  value is a bin holding the parent's encoded outputs, shown as the map
+static json_t *
+s_parent_outputs (const uint8_t *data, size_t size)
+{
+    if (!s_msgpack_safe (data, size))
+        return json_null ();
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    json_t *map = NULL;
+    if (msgpack_unpack_next (&unpacked, (const char *) data, size, &offset) == MSGPACK_UNPACK_SUCCESS
+        && unpacked.data.type == MSGPACK_OBJECT_MAP)
+        map = json_object ();
+    for (uint32_t index = 0; map && index < unpacked.data.via.map.size; index++) {
+        const msgpack_object_kv *kv = &unpacked.data.via.map.ptr [index];
+        if (kv->key.type != MSGPACK_OBJECT_STR)
+            continue;
+        json_t *value = kv->val.type == MSGPACK_OBJECT_BIN && kv->val.via.bin.size
+            ? zjob_msgpack_to_json_value ((const uint8_t *) kv->val.via.bin.ptr,
+                                          kv->val.via.bin.size, NULL)
+            : json_null ();
+        if (json_object_setn_new (map, kv->key.via.str.ptr, kv->key.via.str.size,
+                                  value ? value : json_null ()))
+            json_decref (map), map = NULL;
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    return map ? map : json_null ();
+}
+
+//  The workflow fields, only those set (a plain job's JSON is unchanged)
+static int
+s_set_workflow (json_t *object, const zjob_job_t *job)
+{
+    size_t count = 0;
+    const char *const *parents = zjob_job_parents (job, &count);
+    int rc = 0;
+    if (count) {
+        json_t *array = json_array ();
+        for (size_t index = 0; array && index < count; index++)
+            json_array_append_new (array, json_string (parents [index]));
+        rc = !array || json_object_set_new (object, "parents", array)
+            || json_object_set_new (
+                object, "on_parent_failure",
+                json_string (zjob_on_parent_name (zjob_job_on_parent_failure (job))));
+    }
+    size_t outputs_size = 0;
+    const uint8_t *outputs = zjob_job_parent_outputs (job, &outputs_size);
+    if (!rc && outputs)
+        rc = json_object_set_new (object, "parent_outputs",
+                                  s_parent_outputs (outputs, outputs_size));
+    const char *keys [] = { "batch_id", "template", "schedule_id", "unique_key" };
+    const char *values [] = { zjob_job_batch (job), zjob_job_template (job),
+                              zjob_job_schedule (job), zjob_job_unique_key (job) };
+    for (size_t index = 0; !rc && index < 4; index++)
+        if (values [index])
+            rc = json_object_set_new (object, keys [index], json_string (values [index]));
+    if (!rc && zjob_job_scheduled_for (job))
+        rc = s_set_time (object, "scheduled_for", zjob_job_scheduled_for (job));
+    return rc;
+}
+
 json_t *
 zjob_job_to_json (const zjob_job_t *job)
 {
@@ -583,7 +645,8 @@ zjob_job_to_json (const zjob_job_t *job)
         || s_set_time (object, "run_at", job->run_at)
         || json_object_set_new (object, "execution_ms", json_integer (job->execution_ms))
         || json_object_set_new (object, "queued_ms", json_integer (job->queued_ms))
-        || s_set_policy (object, job) || s_set_errors (object, job);
+        || s_set_policy (object, job) || s_set_errors (object, job)
+        || s_set_workflow (object, job);
     if (rc) {
         json_decref (object);
         return NULL;

@@ -212,6 +212,7 @@ zjob_job_alloc (const zjob_job_fixed_t *fixed)
         size += fixed->idempotency_key.len + 1;
     for (size_t i = 0; i < fixed->tag_count; i++)
         size += fixed->tags [i].len + 1;
+    size += zjob_job_extra_size (fixed);
 
     zjob_job_t *job = (zjob_job_t *) malloc (size);
     if (!job)
@@ -222,6 +223,8 @@ zjob_job_alloc (const zjob_job_fixed_t *fixed)
         job->tags = (const char **) cursor;
         cursor += fixed->tag_count * sizeof (const char *);
     }
+    //  Aligned behind the tags array, before the bytes and strings
+    job->extra = zjob_job_extra_place (fixed, &cursor);
     job->inputs.data = s_place_bytes (&cursor, fixed->inputs);
     job->inputs.size = fixed->inputs.size;
     job->metadata.data = s_place_bytes (&cursor, fixed->metadata);
@@ -286,7 +289,7 @@ zjob_job_new (const zjob_spec_t *spec, zjob_error_t *err)
     }
     if (zjob_job_check_data ("inputs", spec->inputs, spec->inputs_size, &fixed.inputs, err)
         || zjob_job_check_data ("metadata", spec->metadata, spec->metadata_size, &fixed.metadata, err)
-        || zjob_job_check_policy (spec, err))
+        || zjob_job_check_policy (spec, err) || zjob_job_check_extra (spec, &fixed, err))
         return NULL;
 
     zjob_job_t *job = zjob_job_alloc (&fixed);
@@ -330,6 +333,8 @@ zjob_job_destroy (zjob_job_t **self_p)
     free (job->error_message);
     free (job->worker_id);
     free ((void *) job->outputs.data);
+    if (job->extra)
+        free ((void *) job->extra->parent_outputs.data);
     zjob_policy_release (&job->policy);
     s_history_free (job->history);
     free (job);
@@ -485,6 +490,7 @@ zjob_job_dup (const zjob_job_t *job)
         fixed.tags [i] = (zjob_text_t){ job->tags [i], strlen (job->tags [i]) };
     fixed.inputs = job->inputs;
     fixed.metadata = job->metadata;
+    zjob_job_extra_fixed (job, &fixed);
 
     zjob_job_t *copy = zjob_job_alloc (&fixed);
     if (!copy)
@@ -498,6 +504,14 @@ zjob_job_dup (const zjob_job_t *job)
     copy->tags = placed.tags;
     copy->inputs = placed.inputs;
     copy->metadata = placed.metadata;
+    copy->extra = placed.extra;
+    const zjob_bytes_t *pout = job->extra ? &job->extra->parent_outputs : NULL;
+    if (copy->extra) {
+        copy->extra->pending_parents = job->extra->pending_parents;
+        copy->extra->parent_outputs.data = pout->size ? zjob_job_memdup (pout->data, pout->size)
+                                                      : NULL;
+        copy->extra->parent_outputs.size = copy->extra->parent_outputs.data ? pout->size : 0;
+    }
     copy->refs = 1;
     copy->next = copy->prev = NULL;
 
@@ -521,7 +535,8 @@ zjob_job_dup (const zjob_job_t *job)
         || (job->error_kind && !copy->error_kind)
         || (job->error_message && !copy->error_message)
         || (job->worker_id && !copy->worker_id)
-        || (job->outputs.size && !copy->outputs.data))
+        || (job->outputs.size && !copy->outputs.data)
+        || (pout && pout->size && !copy->extra->parent_outputs.data))
         zjob_job_destroy (&copy);
     return copy;
 }
@@ -722,23 +737,28 @@ typedef struct {
 #define CO_ ZJOB_COMPLETED
 #define FA_ ZJOB_FAILED
 #define CA_ ZJOB_CANCELLED
+#define WA_ ZJOB_WAITING
 
 //  Held matters only for a paused job: a worker still has it, so resume
 //  gives it back to that worker (running), start may not queue it behind
 //  the worker's back, and requeue (the worker is gone) leaves it paused
-//  but no longer held. Terminal states accept nothing.
+//  but no longer held. Terminal states accept nothing. Nothing leads to
+//  waiting here: the manager turns a start, resume or re-run's queued
+//  into waiting while the job has parents pending; release is the way
+//  out once they have settled.
 static const s_move_t s_transitions [ZJOB_OP_COUNT][ZJOB_STATUS_COUNT] = {
-    //                    created    queued     running    paused     completed  failed     cancelled
-    [ZJOB_OP_START] = { { QU_, QU_ }, { X_, X_ }, { X_, X_ }, { QU_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
-    [ZJOB_OP_PAUSE] = { { PA_, PA_ }, { PA_, PA_ }, { PA_, PA_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
-    [ZJOB_OP_RESUME] = { { X_, X_ }, { X_, X_ }, { X_, X_ }, { QU_, RU_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
-    [ZJOB_OP_CANCEL] = { { CA_, CA_ }, { CA_, CA_ }, { CA_, CA_ }, { CA_, CA_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
-    [ZJOB_OP_DISPATCH] = { { X_, X_ }, { RU_, RU_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
-    [ZJOB_OP_COMPLETE] = { { X_, X_ }, { X_, X_ }, { CO_, CO_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
-    [ZJOB_OP_FAIL] = { { X_, X_ }, { X_, X_ }, { FA_, FA_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
-    [ZJOB_OP_REQUEUE] = { { X_, X_ }, { X_, X_ }, { QU_, QU_ }, { X_, PA_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
-    [ZJOB_OP_RETRY] = { { X_, X_ }, { X_, X_ }, { QU_, QU_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
-    [ZJOB_OP_RERUN] = { { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { QU_, QU_ }, { QU_, QU_ } },
+    //                    created    queued     running    paused     completed  failed     cancelled  waiting
+    [ZJOB_OP_START] = { { QU_, QU_ }, { X_, X_ }, { X_, X_ }, { QU_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_PAUSE] = { { PA_, PA_ }, { PA_, PA_ }, { PA_, PA_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { PA_, PA_ } },
+    [ZJOB_OP_RESUME] = { { X_, X_ }, { X_, X_ }, { X_, X_ }, { QU_, RU_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_CANCEL] = { { CA_, CA_ }, { CA_, CA_ }, { CA_, CA_ }, { CA_, CA_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { CA_, CA_ } },
+    [ZJOB_OP_DISPATCH] = { { X_, X_ }, { RU_, RU_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_COMPLETE] = { { X_, X_ }, { X_, X_ }, { CO_, CO_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_FAIL] = { { X_, X_ }, { X_, X_ }, { FA_, FA_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { FA_, FA_ } },
+    [ZJOB_OP_REQUEUE] = { { X_, X_ }, { X_, X_ }, { QU_, QU_ }, { X_, PA_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_RETRY] = { { X_, X_ }, { X_, X_ }, { QU_, QU_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ } },
+    [ZJOB_OP_RERUN] = { { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { QU_, QU_ }, { QU_, QU_ }, { X_, X_ } },
+    [ZJOB_OP_RELEASE] = { { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { X_, X_ }, { QU_, QU_ } },
 };
 
 int
@@ -768,14 +788,14 @@ zjob_status_terminal (zjob_status_t status)
 //  Names
 
 static const char *s_status_names [ZJOB_STATUS_COUNT] = {
-    "created", "queued", "running", "paused", "completed", "failed", "cancelled"
+    "created", "queued", "running", "paused", "completed", "failed", "cancelled", "waiting"
 };
 static const char *s_priority_names [ZJOB_PRIORITY_COUNT] = {
     "low", "medium", "high", "critical"
 };
 static const char *s_op_names [ZJOB_OP_COUNT] = {
     "start", "pause", "resume", "cancel", "dispatch", "complete", "fail", "requeue", "retry",
-    "re-run"
+    "re-run", "release"
 };
 static const char *s_backoff_names [] = { "fixed", "exponential" };
 static const char *s_jitter_names [] = { "full", "none" };

@@ -50,6 +50,7 @@ extern "C" {
 #define ZJOB_TAGS_MAX 32         //  tags on one job
 #define ZJOB_DATA_MAX (1 << 20)  //  bytes of encoded inputs, metadata or outputs
 #define ZJOB_MESSAGE_MAX 1024    //  bytes of an error or progress message
+#define ZJOB_PARENTS_MAX 64      //  jobs one job depends on
 
 typedef enum {
     ZJOB_CREATED = 0,  //  Stored, not yet asked to run
@@ -58,9 +59,12 @@ typedef enum {
     ZJOB_PAUSED,       //  Stopped; a worker may still hold it
     ZJOB_COMPLETED,    //  Terminal: outputs are set
     ZJOB_FAILED,       //  Terminal: error is set
-    ZJOB_CANCELLED     //  Terminal
+    ZJOB_CANCELLED,    //  Terminal
+    ZJOB_WAITING       //  Created or started, but its parents are not all
+                       //  completed (a later addition: at the end, so
+                       //  the numbers of the others stay as stored)
 } zjob_status_t;
-#define ZJOB_STATUS_COUNT 7
+#define ZJOB_STATUS_COUNT 8
 
 //  Explicit ranks: a higher number is served first. ZJOB_PRIORITY_UNSET
 //  is not a rank: in a spec it asks for the default, ZJOB_PRIORITY_DEFAULT,
@@ -97,6 +101,16 @@ typedef enum {
 #define ZJOB_TIMEOUT_NONE UINT32_MAX
 #define ZJOB_NO_RETRY_MAX 16  //  error kinds in a job's no_retry list
 #define ZJOB_ERRORS_KEPT 20   //  attempt errors a job keeps, the latest
+
+//  What a waiting job does when a parent fails for good or is cancelled:
+//  fail itself (error kind dependency_failed), be cancelled, or run as if
+//  that parent had completed (its outputs nil)
+typedef enum {
+    ZJOB_ON_PARENT_FAIL = 0,
+    ZJOB_ON_PARENT_CANCEL = 1,
+    ZJOB_ON_PARENT_RUN = 2
+} zjob_on_parent_t;
+#define ZJOB_ON_PARENT_COUNT 3
 
 //  One failed attempt in a job's history (zjob_job_error_at)
 typedef struct {
@@ -143,6 +157,19 @@ typedef struct {
     size_t no_retry_count;          //  0..ZJOB_NO_RETRY_MAX
     uint32_t timeout_ms;            //  Per attempt; ZJOB_TIMEOUT_NONE: none
     uint32_t heartbeat_timeout_ms;  //  Without progress; ZJOB_TIMEOUT_NONE: none
+    //  Workflows (0.4.0, appended). zjob_job_new takes parents by id only:
+    //  the broker resolves positions (depends_on_index, parents among the
+    //  jobs of one SUBMIT) into ids before it creates the job.
+    const char *const *depends_on;       //  Parent job ids
+    size_t depends_on_count;             //  0..ZJOB_PARENTS_MAX (with the indexes)
+    const uint32_t *depends_on_index;    //  Parents by position in the same SUBMIT
+    size_t depends_on_index_count;       //  Must be 0 at zjob_job_new
+    zjob_on_parent_t on_parent_failure;  //  ZJOB_ON_PARENT_FAIL by default
+    const char *batch_id;                //  NULL: none
+    const char *template_name;           //  NULL: none (the broker merges it)
+    const char *unique_key;              //  NULL: none
+    const char *schedule_id;             //  Set by the broker only, NULL: none
+    int64_t scheduled_for;               //  Set by the broker only, ms UTC; 0: none
 } zjob_spec_t;
 
 //  Take one more reference to job; returns job.
@@ -181,6 +208,11 @@ ZJOB_EXPORT const char *
 zjob_jitter_name (zjob_jitter_t jitter);
 ZJOB_EXPORT int
 zjob_jitter_parse (const char *name);
+//  "fail", "cancel", "run"
+ZJOB_EXPORT const char *
+zjob_on_parent_name (zjob_on_parent_t on_parent);
+ZJOB_EXPORT int
+zjob_on_parent_parse (const char *name);
 
 //  --------------------------------------------------------------------------
 //  Accessors. Strings and bytes are borrowed: valid while the job lives
@@ -295,6 +327,30 @@ zjob_job_error_at (const zjob_job_t *job, size_t index, zjob_attempt_error_t *en
 //  The attempt whose result ended the job (completed or failed), 0 if none.
 ZJOB_EXPORT uint32_t
 zjob_job_result_attempt (const zjob_job_t *job);
+
+//  Workflows. The parents (ids of the jobs it depends on: an array of
+//  *count_p strings, NULL with *count_p 0 if none) and what it does when
+//  one fails; the outputs of its parents, handed over when it was
+//  released (an encoded msgpack map {parent id: outputs bin, or nil}, NULL
+//  with *size_p 0 until then); the batch, template and schedule it
+//  belongs to or was made from, and the schedule's due time that made it
+//  (ms UTC, 0 if none); its unique key. Each NULL (0) if none.
+ZJOB_EXPORT const char *const *
+zjob_job_parents (const zjob_job_t *job, size_t *count_p);
+ZJOB_EXPORT zjob_on_parent_t
+zjob_job_on_parent_failure (const zjob_job_t *job);
+ZJOB_EXPORT const uint8_t *
+zjob_job_parent_outputs (const zjob_job_t *job, size_t *size_p);
+ZJOB_EXPORT const char *
+zjob_job_batch (const zjob_job_t *job);
+ZJOB_EXPORT const char *
+zjob_job_template (const zjob_job_t *job);
+ZJOB_EXPORT const char *
+zjob_job_schedule (const zjob_job_t *job);
+ZJOB_EXPORT int64_t
+zjob_job_scheduled_for (const zjob_job_t *job);
+ZJOB_EXPORT const char *
+zjob_job_unique_key (const zjob_job_t *job);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,15 @@ typedef struct {
     size_t tag_count;
     zjob_bytes_t inputs;  //  Empty: data NULL, size 0
     zjob_bytes_t metadata;
+    //  The extra block's (zjob_extra_t): placed only when one is set
+    zjob_text_t parents [ZJOB_PARENTS_MAX];  //  parent_count entries
+    size_t parent_count;
+    uint8_t on_parent_failure;
+    zjob_text_t batch_id;       //  ptr NULL if none
+    zjob_text_t template_name;  //  ptr NULL if none
+    zjob_text_t schedule_id;    //  ptr NULL if none
+    zjob_text_t unique_key;     //  ptr NULL if none
+    int64_t scheduled_for;
 } zjob_job_fixed_t;
 
 //  A zeroed job with one reference and the fixed fields copied into its
@@ -58,6 +67,31 @@ zjob_job_check_data (const char *field, const uint8_t *data, size_t size,
 //  or -1 with err naming the field.
 int
 zjob_job_check_policy (const zjob_spec_t *spec, zjob_error_t *err);
+
+//  zjob_job_extra.c: the extra block's part of the single allocation.
+//  True if fixed sets any of its fields
+bool
+zjob_job_extra_wanted (const zjob_job_fixed_t *fixed);
+//  Bytes the block, its parents array and its strings take (0 if not
+//  wanted)
+size_t
+zjob_job_extra_size (const zjob_job_fixed_t *fixed);
+//  Place the block at *cursor_p (which must be 8-aligned), then its
+//  parents array and its strings; *cursor_p moves past them. NULL (and no
+//  move) if not wanted.
+zjob_extra_t *
+zjob_job_extra_place (const zjob_job_fixed_t *fixed, char **cursor_p);
+//  Check the spec's workflow fields into fixed (all of them set, unset
+//  ones empty). Returns 0, or -1 with err naming the field.
+int
+zjob_job_check_extra (const zjob_spec_t *spec, zjob_job_fixed_t *fixed, zjob_error_t *err);
+//  Fill fixed's extra fields from job's (all of them, empty if none)
+void
+zjob_job_extra_fixed (const zjob_job_t *job, zjob_job_fixed_t *fixed);
+//  Check size bytes at data as a parent outputs map. Returns 0, or -1
+//  with err naming the field.
+int
+zjob_job_check_parent_outputs (const uint8_t *data, size_t size, zjob_error_t *err);
 
 //  A malloc'd copy of len bytes at text plus a NUL, or NULL; the caller's
 char *

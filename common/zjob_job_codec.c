@@ -11,7 +11,7 @@
         id      id                  str, 20 Crockford base32 chars
         wf      workflow_id         str (name)
         pri     priority            uint 0..3
-        st      status              uint 0..6
+        st      status              uint 0..7
         held    held                bool
         user    user_id             str (name)
         tags    tags                array of str (names), at most 32
@@ -46,6 +46,18 @@
                                     msg str, wk str, at int64 ms}, at most
                                     ZJOB_ERRORS_KEPT, oldest first
         ratt    result_attempt      uint32
+        par     parents             array of str (job ids), at most 64
+        opf     on_parent_failure   uint 1 cancel, 2 run (absent: fail)
+        pout    parent_outputs      bin holding a msgpack map {parent id:
+                                    bin outputs map, or nil}
+        bat     batch_id            str (name)
+        tpl     template            str (name)
+        sch     schedule_id         str (name)
+        sfor    scheduled_for       int64 >= 0, ms UTC
+        uniq    unique_key          str (name)
+
+    The workflow keys (par .. uniq, 0.4.0) live in the job's optional
+    extra block; pout needs par (only a job with parents has them).
 
     The policy keys are written when the job has a resolved policy (bo and
     boj then always, the others while not zero); a job of an earlier
@@ -109,6 +121,14 @@ typedef enum {
     K_HBT,
     K_ERRS,
     K_RATT,
+    K_PAR,
+    K_OPF,
+    K_POUT,
+    K_BAT,
+    K_TPL,
+    K_SCH,
+    K_SFOR,
+    K_UNIQ,
     K_COUNT
 } s_key_t;
 
@@ -153,6 +173,14 @@ static const struct {
     [K_HBT] = { "hbt", 3, "heartbeat_timeout_ms" },
     [K_ERRS] = { "errs", 4, "errors" },
     [K_RATT] = { "ratt", 4, "result_attempt" },
+    [K_PAR] = { "par", 3, "parents" },
+    [K_OPF] = { "opf", 3, "on_parent_failure" },
+    [K_POUT] = { "pout", 4, "parent_outputs" },
+    [K_BAT] = { "bat", 3, "batch_id" },
+    [K_TPL] = { "tpl", 3, "template" },
+    [K_SCH] = { "sch", 3, "schedule_id" },
+    [K_SFOR] = { "sfor", 4, "scheduled_for" },
+    [K_UNIQ] = { "uniq", 4, "unique_key" },
 };
 
 //  The key's index, or -1 for a key this version does not know
@@ -222,6 +250,15 @@ s_pack_keys (const zjob_job_t *job, bool has [K_COUNT])
     has [K_HBT] = policy && policy->heartbeat_timeout_ms != 0;
     has [K_ERRS] = job->history && job->history->count > 0;
     has [K_RATT] = job->result_attempt != 0;
+    const zjob_extra_t *extra = job->extra;
+    has [K_PAR] = extra && extra->parent_count > 0;
+    has [K_OPF] = extra && extra->on_parent_failure != ZJOB_ON_PARENT_FAIL;
+    has [K_POUT] = extra && extra->parent_outputs.size > 0;
+    has [K_BAT] = extra && extra->batch_id;
+    has [K_TPL] = extra && extra->template_name;
+    has [K_SCH] = extra && extra->schedule_id;
+    has [K_SFOR] = extra && extra->scheduled_for != 0;
+    has [K_UNIQ] = extra && extra->unique_key;
     uint32_t count = 0;
     for (int k = 0; k < K_COUNT; k++)
         count += has [k];
@@ -389,6 +426,48 @@ s_pack_retry_fields (zjob_packbuf_t *pb, const zjob_job_t *job, const bool has [
     }
 }
 
+//  The workflow fields of the extra block
+static void
+s_pack_extra_fields (zjob_packbuf_t *pb, const zjob_job_t *job, const bool has [K_COUNT])
+{
+    const zjob_extra_t *extra = job->extra;
+    if (!extra)
+        return;
+    if (has [K_PAR]) {
+        s_pack_key (pb, K_PAR);
+        zjob_packbuf_array (pb, extra->parent_count);
+        for (uint16_t i = 0; i < extra->parent_count; i++)
+            s_pack_cstr (pb, extra->parents [i]);
+    }
+    if (has [K_OPF]) {
+        s_pack_key (pb, K_OPF);
+        zjob_packbuf_uint (pb, extra->on_parent_failure);
+    }
+    if (has [K_POUT]) {
+        s_pack_key (pb, K_POUT);
+        zjob_packbuf_bin (pb, extra->parent_outputs.data, extra->parent_outputs.size);
+    }
+    const struct {
+        s_key_t k;
+        const char *text;
+    } names [] = { { K_BAT, extra->batch_id },
+                   { K_TPL, extra->template_name },
+                   { K_SCH, extra->schedule_id } };
+    for (size_t i = 0; i < sizeof (names) / sizeof (names [0]); i++)
+        if (has [names [i].k]) {
+            s_pack_key (pb, names [i].k);
+            s_pack_cstr (pb, names [i].text);
+        }
+    if (has [K_SFOR]) {
+        s_pack_key (pb, K_SFOR);
+        zjob_packbuf_int (pb, extra->scheduled_for);
+    }
+    if (has [K_UNIQ]) {
+        s_pack_key (pb, K_UNIQ);
+        s_pack_cstr (pb, extra->unique_key);
+    }
+}
+
 int
 zjob_job_pack (const zjob_job_t *job, msgpack_packer *pk)
 {
@@ -401,6 +480,7 @@ zjob_job_pack (const zjob_job_t *job, msgpack_packer *pk)
     s_pack_spec_fields (&pb, job, has);
     s_pack_run_fields (&pb, job, has);
     s_pack_retry_fields (&pb, job, has);
+    s_pack_extra_fields (&pb, job, has);
     return zjob_packbuf_flush (&pb);
 }
 
@@ -429,6 +509,14 @@ zjob_job_encode (const zjob_job_t *job, uint8_t **data_p, size_t *size_p)
         estimate += 48;
         for (uint16_t i = 0; i < job->policy->no_retry_count; i++)
             estimate += strlen (job->policy->no_retry [i]) + 2;
+    }
+    if (job->extra) {
+        const zjob_extra_t *extra = job->extra;
+        const char *names [] = { extra->batch_id, extra->template_name, extra->schedule_id,
+                                 extra->unique_key };
+        estimate += 48 + extra->parent_count * (ZJOB_ID_LEN + 2) + extra->parent_outputs.size;
+        for (size_t i = 0; i < sizeof (names) / sizeof (names [0]); i++)
+            estimate += names [i] ? strlen (names [i]) : 0;
     }
     for (uint32_t i = 0; job->history && i < job->history->count; i++) {
         const zjob_error_entry_t *entry = &job->history->entries [i];
@@ -588,6 +676,66 @@ s_find_values (const msgpack_object *obj, const msgpack_object *values [K_COUNT]
     return 0;
 }
 
+//  The parents: job ids, none twice
+static int
+s_get_parents (const msgpack_object *par, zjob_job_fixed_t *fixed, zjob_error_t *err)
+{
+    if (par->type != MSGPACK_OBJECT_ARRAY)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "parents: not an array");
+    if (par->via.array.size > ZJOB_PARENTS_MAX)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "parents: more than %d", ZJOB_PARENTS_MAX);
+    for (uint32_t i = 0; i < par->via.array.size; i++) {
+        zjob_text_t id;
+        char id_text [ZJOB_ID_LEN + 1] = "";
+        if (s_get_str (&par->via.array.ptr [i], K_PAR, &id, err))
+            return -1;
+        if (id.len == ZJOB_ID_LEN)
+            memcpy (id_text, id.ptr, ZJOB_ID_LEN);
+        if (!zjob_id_valid (id_text))
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "parents: not a job id");
+        for (uint32_t j = 0; j < i; j++)
+            if (memcmp (fixed->parents [j].ptr, id.ptr, ZJOB_ID_LEN) == 0)
+                return zjob_error_set (err, ZJOB_BAD_REQUEST, "parents: %s given twice", id_text);
+        fixed->parents [i] = id;
+    }
+    fixed->parent_count = par->via.array.size;
+    return 0;
+}
+
+//  The fixed fields of the extra block (fixed is zeroed by the caller)
+static int
+s_get_extra_fixed (const msgpack_object **values, zjob_job_fixed_t *fixed, zjob_error_t *err)
+{
+    uint64_t opf = 0;
+    if ((values [K_PAR] && s_get_parents (values [K_PAR], fixed, err))
+        || (values [K_OPF] && s_get_uint (values [K_OPF], K_OPF, ZJOB_ON_PARENT_COUNT - 1, &opf, err))
+        || (values [K_SFOR] && s_get_time (values [K_SFOR], K_SFOR, &fixed->scheduled_for, err))
+        || (values [K_BAT] && s_get_name (values [K_BAT], K_BAT, &fixed->batch_id, err))
+        || (values [K_TPL] && s_get_name (values [K_TPL], K_TPL, &fixed->template_name, err))
+        || (values [K_SCH] && s_get_name (values [K_SCH], K_SCH, &fixed->schedule_id, err))
+        || (values [K_UNIQ] && s_get_name (values [K_UNIQ], K_UNIQ, &fixed->unique_key, err)))
+        return -1;
+    fixed->on_parent_failure = (uint8_t) opf;
+    if (values [K_POUT] && fixed->parent_count == 0)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "parent_outputs: the job has no parents");
+    return 0;
+}
+
+//  The parents' outputs (checked as a map of bounded size) onto job
+static int
+s_get_parent_outputs (const msgpack_object *pout, zjob_job_t *job, zjob_error_t *err)
+{
+    if (pout->type != MSGPACK_OBJECT_BIN)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "parent_outputs: not bin");
+    if (zjob_job_set_parent_outputs (job, (const uint8_t *) pout->via.bin.ptr, pout->via.bin.size,
+                                     err)) {
+        if (err->code != ZJOB_INTERNAL)
+            err->code = ZJOB_BAD_REQUEST;
+        return -1;
+    }
+    return 0;
+}
+
 //  Check the fields of the single allocation into *fixed, and the id into
 //  id_text (ZJOB_ID_LEN + 1 bytes). Returns 0, or -1 with err set.
 static int
@@ -626,7 +774,7 @@ s_get_fixed (const msgpack_object **values, zjob_job_fixed_t *fixed, char *id_te
         if (zjob_job_check_tags_unique (fixed->tags, fixed->tag_count, err))
             return -1;
     }
-    return 0;
+    return s_get_extra_fixed (values, fixed, err);
 }
 
 //  A progress value (float, or the integers 0 and 1) in 0..1
@@ -894,7 +1042,8 @@ zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err)
     job->queued_ms = times [K_QMS];
     //  The history first: adding its entries sets error_kind/message,
     //  which the job's own keys then set
-    if (s_get_policy (values, job, err) || s_get_history (values, job, err)) {
+    if (s_get_policy (values, job, err) || s_get_history (values, job, err)
+        || (values [K_POUT] && s_get_parent_outputs (values [K_POUT], job, err))) {
         zjob_job_destroy (&job);
         return NULL;
     }

@@ -43,9 +43,10 @@ typedef enum {
     ZJOB_OP_FAIL,       //  running -> failed
     ZJOB_OP_REQUEUE,    //  running -> queued; paused(held) -> paused
     ZJOB_OP_RETRY,      //  running -> queued: a failed attempt, retried
-    ZJOB_OP_RERUN       //  failed/cancelled -> queued: the user's RETRY
+    ZJOB_OP_RERUN,      //  failed/cancelled -> queued: the user's RETRY
+    ZJOB_OP_RELEASE     //  waiting -> queued: its parents have settled
 } zjob_op_t;
-#define ZJOB_OP_COUNT 10
+#define ZJOB_OP_COUNT 11
 
 //  One stored attempt error; the strings are the job's (malloc'd)
 typedef struct {
@@ -96,6 +97,30 @@ zjob_policy_equal (const zjob_policy_t *a, const zjob_policy_t *b);
 bool
 zjob_policy_no_retry (const zjob_policy_t *policy, const char *kind);
 
+//  A job's rare fields (workflows), in one optional block so that a job
+//  without any costs one pointer. The fixed ones are placed in the job's
+//  single allocation, behind the tags array, when any of them is set.
+typedef struct {
+    //  Fixed at creation: strings point into the job's single allocation
+    uint16_t parent_count;      //  0..ZJOB_PARENTS_MAX
+    uint8_t on_parent_failure;  //  zjob_on_parent_t
+    const char **parents;       //  parent_count job ids, NULL if none
+    const char *batch_id;       //  NULL if none
+    const char *template_name;  //  NULL if none (the template it was made from)
+    const char *schedule_id;    //  NULL if none (the schedule that made it)
+    int64_t scheduled_for;      //  ms UTC: the schedule's due time; 0 if none
+    const char *unique_key;     //  NULL if none
+    //  Changing: malloc'd msgpack map {parent id: outputs bin | nil}, set
+    //  when the job is released; freed by zjob_job_destroy
+    zjob_bytes_t parent_outputs;
+    //  Process-local, never encoded: parents not yet settled (deps keeps it)
+    uint32_t pending_parents;
+} zjob_extra_t;
+
+//  Bytes of a job's parent outputs: half of a message (proto's
+//  ZJOB_MSG_MAX), so a job carrying them still fits in one
+#define ZJOB_PARENT_OUTPUTS_MAX (8 << 20)
+
 struct _zjob_job_t {
     //  Fields are ordered to leave no padding: a million queued jobs are a
     //  million of these, so every 8 bytes is 8 MB.
@@ -137,6 +162,7 @@ struct _zjob_job_t {
     //  none (the budget is 300 bytes a queued job)
     zjob_policy_t *policy;    //  NULL: no policy resolved (all zero)
     zjob_history_t *history;  //  NULL: no attempt failed yet
+    zjob_extra_t *extra;      //  NULL: no workflow field (parents, batch, ...)
 
     //  Process-local bookkeeping, never encoded
     int32_t refs;             //  References held
@@ -163,6 +189,12 @@ int
 zjob_job_set_progress (zjob_job_t *job, float progress, const char *message, zjob_error_t *err);
 int
 zjob_job_set_worker (zjob_job_t *job, const char *worker_id);
+//  The outputs of the job's parents, at its release: an encoded msgpack
+//  map of at most ZJOB_PARENT_OUTPUTS_MAX bytes, NULL to clear; only a job with
+//  parents has them (else ZJOB_BAD_REQUEST).
+int
+zjob_job_set_parent_outputs (zjob_job_t *job, const uint8_t *data, size_t size,
+                             zjob_error_t *err);
 
 //  A failed attempt: append {attempt, kind, message, worker_id, at} to
 //  the job's history (strings cut to their limits; the oldest entry is

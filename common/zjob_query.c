@@ -23,6 +23,28 @@
 
 #define STATUS_MASK_ALL ((1u << ZJOB_STATUS_COUNT) - 1)
 
+static bool
+s_streq_or_null (const char *want, const char *have)
+{
+    return !want || (have && strcmp (want, have) == 0);
+}
+
+//  The workflow criteria, on the job's extra block (none: no match)
+static bool
+s_match_extra (const zjob_filter_t *filter, const zjob_job_t *job)
+{
+    const zjob_extra_t *extra = job->extra;
+    if (!extra || !s_streq_or_null (filter->batch_id, extra->batch_id)
+        || !s_streq_or_null (filter->schedule_id, extra->schedule_id))
+        return false;
+    if (!filter->waiting_on)
+        return true;
+    for (uint16_t i = 0; i < extra->parent_count; i++)
+        if (strcmp (filter->waiting_on, extra->parents [i]) == 0)
+            return true;
+    return false;
+}
+
 bool
 zjob_filter_match (const zjob_filter_t *filter, const zjob_job_t *job)
 {
@@ -41,6 +63,9 @@ zjob_filter_match (const zjob_filter_t *filter, const zjob_job_t *job)
         return false;
     if (filter->tag_count && filter->tags
         && !zjob_job_has_tags (job, filter->tags, filter->tag_count))
+        return false;
+    if ((filter->batch_id || filter->waiting_on || filter->schedule_id)
+        && !s_match_extra (filter, job))
         return false;
     if (filter->scheduled != ZJOB_SCHEDULED_ANY) {
         //  Only a queued job with a run_at can be scheduled: the clock is
@@ -88,6 +113,12 @@ zjob_filter_validate (const zjob_filter_t *filter, zjob_error_t *err)
                                (int) filter->scheduled);
     if (filter->now < 0)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "now: negative");
+    if (filter->batch_id && !zjob_name_valid (filter->batch_id))
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "batch_id: not a valid name");
+    if (filter->schedule_id && !zjob_name_valid (filter->schedule_id))
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "schedule_id: not a valid name");
+    if (filter->waiting_on && !zjob_id_valid (filter->waiting_on))
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "waiting_on: not a job id");
     return 0;
 }
 

@@ -40,6 +40,11 @@ typedef struct {
     zjob_scheduled_t scheduled;  //  ZJOB_SCHEDULED_ANY = either
     int64_t now;                 //  ms UTC that scheduled compares run_at
                                  //  with; 0 = the clock at each match
+    //  Workflows (0.4.0, appended)
+    const char *batch_id;     //  Jobs of that batch; NULL = any
+    const char *waiting_on;   //  Jobs listing that job id among their
+                              //  parents; NULL = any
+    const char *schedule_id;  //  Jobs that schedule made; NULL = any
 } zjob_filter_t;
 
 typedef enum {

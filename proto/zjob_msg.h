@@ -83,10 +83,15 @@ typedef enum {
     ZJOB_CMD_EVENT,  //  broker -> subscriber
     //  client -> broker, clients socket; appended so that the values
     //  above keep their numbers (libzjob's ABI)
-    ZJOB_CMD_RETRY,   //  re-run failed or cancelled jobs
-    ZJOB_CMD_RUN_NOW  //  a queued job waiting for its run_at: ready now
+    ZJOB_CMD_RETRY,    //  re-run failed or cancelled jobs
+    ZJOB_CMD_RUN_NOW,  //  a queued job waiting for its run_at: ready now
+    //  Workflows (0.4.0), each with an op and its fields
+    ZJOB_CMD_BATCH = 28,  //  show, cancel, close, list batches
+    ZJOB_CMD_TEMPLATE,    //  set, get, list, delete templates
+    ZJOB_CMD_SCHEDULE,    //  add, get, list, pause, resume, delete, run_now
+    ZJOB_CMD_QUEUE        //  pause, resume, limit, list workflow queues
 } zjob_cmd_t;
-#define ZJOB_CMD_COUNT 28
+#define ZJOB_CMD_COUNT 32
 
 //  The command's wire name ("SUBMIT"), "UNKNOWN" for anything else.
 ZJOB_EXPORT const char *

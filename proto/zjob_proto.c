@@ -94,6 +94,12 @@ static const s_cmd_info_t s_cmds [ZJOB_CMD_COUNT] = {
     [ZJOB_CMD_EVENT] = { "EVENT", R_EV, 0 },
     [ZJOB_CMD_RETRY] = { "RETRY", R_CB, R_CB },
     [ZJOB_CMD_RUN_NOW] = { "RUN_NOW", R_CB, R_CB },
+    //  Named, on no route yet: each owner opens its command's route
+    //  (R_CB, R_CB) with its schema, reply table and handler
+    [ZJOB_CMD_BATCH] = { "BATCH", 0, 0 },
+    [ZJOB_CMD_TEMPLATE] = { "TEMPLATE", 0, 0 },
+    [ZJOB_CMD_SCHEDULE] = { "SCHEDULE", 0, 0 },
+    [ZJOB_CMD_QUEUE] = { "QUEUE", 0, 0 },
 };
 
 static const char *s_route_names [ZJOB_ROUTE_COUNT] = {

@@ -168,6 +168,10 @@ zjob_msg_specs (zjob_msg_t *self, size_t *count_p);
 //  SUBMIT: the auto_start flag (default true).
 bool
 zjob_msg_auto_start (zjob_msg_t *self);
+//  SUBMIT: the top-level batch map as sent (checked to be a map only;
+//  borrowed, valid while the message lives), or NULL if none.
+const msgpack_object *
+zjob_msg_submit_batch (zjob_msg_t *self);
 //  LIST: the query (filter, sort, paging); NULL for other commands.
 const zjob_query_t *
 zjob_msg_query (zjob_msg_t *self);

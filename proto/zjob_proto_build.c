@@ -224,6 +224,44 @@ s_pack_policy (zjob_msg_builder_t *self, const zjob_spec_t *spec)
     s_pack_ms (self, "heartbeat_timeout_ms", spec->heartbeat_timeout_ms);
 }
 
+//  The workflow keys of a spec: how many, and packing them. depends_on
+//  holds the ids (str) then the positions (uint), in one array; schedule_id
+//  and scheduled_for are the broker's own, never sent.
+static size_t
+s_workflow_keys (const zjob_spec_t *spec)
+{
+    return (spec->depends_on_count + spec->depends_on_index_count > 0)
+        + (spec->on_parent_failure != ZJOB_ON_PARENT_FAIL) + (spec->batch_id != NULL)
+        + (spec->template_name != NULL) + (spec->unique_key != NULL);
+}
+
+static void
+s_pack_workflow (zjob_msg_builder_t *self, const zjob_spec_t *spec)
+{
+    msgpack_packer *pk = &self->pk;
+    size_t ids = spec->depends_on ? spec->depends_on_count : 0;
+    size_t positions = spec->depends_on_index ? spec->depends_on_index_count : 0;
+    if (spec->depends_on_count + spec->depends_on_index_count > 0) {
+        s_pack_cstr (self, "depends_on");
+        self->failed |= msgpack_pack_array (pk, ids + positions) != 0;
+        for (size_t i = 0; i < ids; i++)
+            s_pack_cstr (self, spec->depends_on [i] ? spec->depends_on [i] : "");
+        for (size_t i = 0; i < positions; i++)
+            self->failed |= msgpack_pack_uint32 (pk, spec->depends_on_index [i]) != 0;
+    }
+    if (spec->on_parent_failure != ZJOB_ON_PARENT_FAIL) {
+        s_pack_cstr (self, "on_parent_failure");
+        s_pack_cstr (self, zjob_on_parent_name (spec->on_parent_failure));
+    }
+    const char *keys [] = { "batch_id", "template", "unique_key" };
+    const char *values [] = { spec->batch_id, spec->template_name, spec->unique_key };
+    for (size_t i = 0; i < 3; i++)
+        if (values [i]) {
+            s_pack_cstr (self, keys [i]);
+            s_pack_cstr (self, values [i]);
+        }
+}
+
 //  Pack one spec map
 static void
 s_pack_spec (zjob_msg_builder_t *self, const zjob_spec_t *spec)
@@ -232,13 +270,17 @@ s_pack_spec (zjob_msg_builder_t *self, const zjob_spec_t *spec)
     bool metadata = spec->metadata && spec->metadata_size;
     bool tags = spec->tags && spec->tag_count;
     bool priority = spec->priority != ZJOB_PRIORITY_UNSET;
-    size_t count = 1 + inputs + priority + (spec->user_id != NULL) + tags
+    //  A spec made from a template may leave its workflow to it
+    bool workflow = spec->workflow_id || !spec->template_name;
+    size_t count = workflow + inputs + priority + (spec->user_id != NULL) + tags
         + metadata + (spec->idempotency_key != NULL) + (spec->max_attempts != 0)
-        + (spec->run_at > 0) + s_policy_keys (spec);
+        + (spec->run_at > 0) + s_policy_keys (spec) + s_workflow_keys (spec);
     msgpack_packer *pk = &self->pk;
     self->failed |= msgpack_pack_map (pk, count) != 0;
-    s_pack_cstr (self, "workflow_id");
-    s_pack_cstr (self, spec->workflow_id ? spec->workflow_id : "");
+    if (workflow) {
+        s_pack_cstr (self, "workflow_id");
+        s_pack_cstr (self, spec->workflow_id ? spec->workflow_id : "");
+    }
     if (inputs) {
         s_pack_cstr (self, "inputs");
         self->failed |= msgpack_pack_bin_with_body (pk, spec->inputs, spec->inputs_size) != 0;
@@ -273,6 +315,7 @@ s_pack_spec (zjob_msg_builder_t *self, const zjob_spec_t *spec)
         self->failed |= msgpack_pack_uint64 (pk, (uint64_t) spec->run_at) != 0;
     }
     s_pack_policy (self, spec);
+    s_pack_workflow (self, spec);
 }
 
 void
@@ -301,7 +344,8 @@ zjob_msg_add_filter (zjob_msg_builder_t *self, const char *key, const zjob_filte
         statuses += (filter->status_mask >> s) & 1;
     size_t count = (statuses > 0) + (filter->workflow_id != NULL) + (filter->user_id != NULL)
         + tags + (filter->created_after > 0) + (filter->created_before > 0)
-        + (filter->scheduled != ZJOB_SCHEDULED_ANY);
+        + (filter->scheduled != ZJOB_SCHEDULED_ANY) + (filter->batch_id != NULL)
+        + (filter->waiting_on != NULL) + (filter->schedule_id != NULL);
     msgpack_packer *pk = zjob_msg_add_key (self, key);
     self->failed |= msgpack_pack_map (pk, count) != 0;
     if (statuses) {
@@ -339,6 +383,13 @@ zjob_msg_add_filter (zjob_msg_builder_t *self, const char *key, const zjob_filte
                              : msgpack_pack_false (pk))
             != 0;
     }
+    const char *keys [] = { "batch_id", "waiting_on", "schedule_id" };
+    const char *values [] = { filter->batch_id, filter->waiting_on, filter->schedule_id };
+    for (size_t i = 0; i < 3; i++)
+        if (values [i]) {
+            s_pack_cstr (self, keys [i]);
+            s_pack_cstr (self, values [i]);
+        }
 }
 
 void

@@ -13,7 +13,8 @@
 
 
 static const zjob_field_t s_spec_fields [] = {
-    [SP_WORKFLOW] = { "workflow_id", F_NAME, REQ, 0, 0, NULL },
+    //  Required unless a template is given (zjob_proto_schema.c checks)
+    [SP_WORKFLOW] = { "workflow_id", F_NAME, OPT, 0, 0, NULL },
     [SP_INPUTS] = { "inputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
     [SP_PRIORITY] = { "priority", F_PRIORITY, OPT, 0, 0, NULL },
     [SP_USER] = { "user_id", F_NAME, OPT, 0, 0, NULL },
@@ -32,6 +33,12 @@ static const zjob_field_t s_spec_fields [] = {
     [SP_NORETRY] = { "no_retry", F_NAMES, OPT, 0, ZJOB_NO_RETRY_MAX, NULL },
     [SP_TIMEOUT] = { "timeout_ms", F_UINT, OPT, 0, UINT32_MAX - 1, NULL },
     [SP_HEARTBEAT] = { "heartbeat_timeout_ms", F_UINT, OPT, 0, UINT32_MAX - 1, NULL },
+    //  Workflows: parents by id or by position in this SUBMIT's jobs
+    [SP_DEPENDS] = { "depends_on", F_PARENTS, OPT, 0, ZJOB_PARENTS_MAX, NULL },
+    [SP_ONPARENT] = { "on_parent_failure", F_NAME, OPT, 0, 0, NULL },
+    [SP_BATCH] = { "batch_id", F_NAME, OPT, 0, 0, NULL },
+    [SP_TEMPLATE] = { "template", F_NAME, OPT, 0, 0, NULL },
+    [SP_UNIQUE] = { "unique_key", F_NAME, OPT, 0, 0, NULL },
 };
 const zjob_ftable_t zjob_spec_table = TABLE (s_spec_fields);
 
@@ -43,12 +50,16 @@ static const zjob_field_t s_filter_fields [] = {
     [FI_AFTER] = { "created_after", F_UINT, OPT, 0, TIME_MAX, NULL },
     [FI_BEFORE] = { "created_before", F_UINT, OPT, 0, TIME_MAX, NULL },
     [FI_SCHEDULED] = { "scheduled", F_BOOL, OPT, 0, 0, NULL },
+    [FI_BATCH] = { "batch_id", F_NAME, OPT, 0, 0, NULL },
+    [FI_WAITING_ON] = { "waiting_on", F_ID, OPT, 0, 0, NULL },
+    [FI_SCHEDULE] = { "schedule_id", F_NAME, OPT, 0, 0, NULL },
 };
 const zjob_ftable_t zjob_filter_table = TABLE (s_filter_fields);
 
 static const zjob_field_t s_submit [] = {
     [SU_JOBS] = { "jobs", F_SPECS, REQ, 1, ZJOB_BATCH_MAX, NULL },
     [SU_AUTO] = { "auto_start", F_BOOL, OPT, 0, 0, NULL },
+    [SU_BATCH] = { "batch", F_MAP, OPT, 0, 0, NULL },  //  Read by the broker (batches)
 };
 static const zjob_field_t s_id_only [] = {
     { "id", F_ID, REQ, 0, 0, NULL },

@@ -36,7 +36,9 @@ typedef enum {
     F_SPECS,     //  array of min..max spec maps (s_spec_fields)
     F_ITEMS,     //  array of min..max maps, each checked against
                  //  the field's items table
-    F_NUMBER     //  number (float or integer) in min..max
+    F_NUMBER,    //  number (float or integer) in min..max
+    F_PARENTS    //  array of at most max items, each a job id (str) or a
+                 //  position (uint < ZJOB_BATCH_MAX) in the same SUBMIT
 } zjob_ftype_t;
 
 struct _zjob_ftable_t;
@@ -44,9 +46,9 @@ struct _zjob_ftable_t;
 typedef struct {
     const char *key;  //  Wire key
     zjob_ftype_t type;
-    bool required;                   //  Must be present and not nil
-    uint64_t min;                    //  F_STR length, F_UINT value, array count
-    uint64_t max;                    //  Same; 0 = no bound for arrays, F_STR, F_BIN
+    bool required;                       //  Must be present and not nil
+    uint64_t min;                        //  F_STR length, F_UINT value, array count
+    uint64_t max;                        //  Same; 0 = no bound for arrays, F_STR, F_BIN
     const struct _zjob_ftable_t *items;  //  F_ITEMS: the table of each item, else NULL
 } zjob_field_t;
 
@@ -87,7 +89,12 @@ enum { SP_WORKFLOW,
        SP_JITTER,
        SP_NORETRY,
        SP_TIMEOUT,
-       SP_HEARTBEAT };
+       SP_HEARTBEAT,
+       SP_DEPENDS,
+       SP_ONPARENT,
+       SP_BATCH,
+       SP_TEMPLATE,
+       SP_UNIQUE };
 //  A filter, in LIST and in bulk operations
 enum { FI_STATUS,
        FI_WORKFLOW,
@@ -95,10 +102,14 @@ enum { FI_STATUS,
        FI_TAGS,
        FI_AFTER,
        FI_BEFORE,
-       FI_SCHEDULED };
+       FI_SCHEDULED,
+       FI_BATCH,
+       FI_WAITING_ON,
+       FI_SCHEDULE };
 //  Request and notification bodies
 enum { SU_JOBS,
-       SU_AUTO };
+       SU_AUTO,
+       SU_BATCH };
 enum { LI_FILTER,
        LI_SORT,
        LI_ORDER,

@@ -29,10 +29,11 @@ struct _zjob_msg_t {
     const msgpack_object *body;  //  The body map, in the zone
     zjob_spec_t *specs;          //  SUBMIT: spec_count specs, in the zone
     size_t spec_count;
-    bool auto_start;       //  SUBMIT: auto_start (default true)
-    zjob_filter_t filter;  //  LIST or target: the filter, if given
-    bool has_filter;       //  A filter field was present
-    zjob_query_t query;    //  LIST: the query
+    bool auto_start;              //  SUBMIT: auto_start (default true)
+    const msgpack_object *batch;  //  SUBMIT: the batch map, or NULL
+    zjob_filter_t filter;         //  LIST or target: the filter, if given
+    bool has_filter;              //  A filter field was present
+    zjob_query_t query;           //  LIST: the query
     bool has_query;
     zjob_target_t target;  //  DELETE..CANCEL: which jobs
     bool has_target;

@@ -161,6 +161,12 @@ zjob_msg_specs (zjob_msg_t *self, size_t *count_p)
     return self ? self->specs : NULL;
 }
 
+const msgpack_object *
+zjob_msg_submit_batch (zjob_msg_t *self)
+{
+    return self && self->command == ZJOB_CMD_SUBMIT ? self->batch : NULL;
+}
+
 bool
 zjob_msg_auto_start (zjob_msg_t *self)
 {
@@ -295,7 +301,8 @@ zjob_proto_filter_empty (const zjob_filter_t *filter)
 {
     return !filter->status_mask && !filter->workflow_id && !filter->user_id
         && !filter->tag_count && !filter->created_after && !filter->created_before
-        && filter->scheduled == ZJOB_SCHEDULED_ANY;
+        && filter->scheduled == ZJOB_SCHEDULED_ANY && !filter->batch_id && !filter->waiting_on
+        && !filter->schedule_id;
 }
 
 //  A given time of 0 is "none" (the C spec's ZJOB_TIMEOUT_NONE)

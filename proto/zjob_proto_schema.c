@@ -208,7 +208,7 @@ s_check_str (zjob_proto_ctx_t *ctx, const msgpack_object *value, const zjob_fiel
                     : field->type == F_SORT                ? "sort"
                                                            : "order";
                 const char *known = field->type == F_STATUS
-                    ? "created, queued, running, paused, completed, failed, cancelled"
+                    ? "created, queued, running, paused, completed, failed, cancelled, waiting"
                     : field->type == F_PRIORITY ? "low, medium, high, critical"
                     : field->type == F_SORT     ? "created, updated, priority, status"
                                                 : "asc, desc";
@@ -257,6 +257,10 @@ s_build_filter (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_filter_t *
     //  now stays 0: the broker's clock decides when it matches
     if (v [FI_SCHEDULED])
         filter->scheduled = v [FI_SCHEDULED]->via.boolean ? ZJOB_SCHEDULED_YES : ZJOB_SCHEDULED_NO;
+    if ((v [FI_BATCH] && !(filter->batch_id = zjob_proto_zone_str (zone, v [FI_BATCH])))
+        || (v [FI_WAITING_ON] && !(filter->waiting_on = zjob_proto_zone_str (zone, v [FI_WAITING_ON])))
+        || (v [FI_SCHEDULE] && !(filter->schedule_id = zjob_proto_zone_str (zone, v [FI_SCHEDULE]))))
+        return s_fail_memory (ctx);
     return 0;
 }
 
@@ -273,13 +277,64 @@ s_build_policy (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *sp
                : 0;
 }
 
+//  A spec's depends_on (checked): its ids and its positions, apart
+static int
+s_build_parents (zjob_proto_ctx_t *ctx, const msgpack_object *parents, zjob_spec_t *spec)
+{
+    msgpack_zone *zone = ctx->msg->zone;
+    uint32_t count = parents->via.array.size, ids = 0;
+    for (uint32_t i = 0; i < count; i++)
+        ids += parents->via.array.ptr [i].type == MSGPACK_OBJECT_STR;
+    const char **id_array = ids ? (const char **) msgpack_zone_malloc (zone, ids * sizeof (char *))
+                                : NULL;
+    uint32_t *index_array = count > ids ? (uint32_t *) msgpack_zone_malloc (
+                                zone, (count - ids) * sizeof (uint32_t))
+                                        : NULL;
+    if ((ids && !id_array) || (count > ids && !index_array))
+        return s_fail_memory (ctx);
+    for (uint32_t i = 0; i < count; i++) {
+        const msgpack_object *item = &parents->via.array.ptr [i];
+        if (item->type == MSGPACK_OBJECT_STR) {
+            if (!(id_array [spec->depends_on_count++] = zjob_proto_zone_str (zone, item)))
+                return s_fail_memory (ctx);
+        }
+        else
+            index_array [spec->depends_on_index_count++] = (uint32_t) item->via.u64;
+    }
+    spec->depends_on = id_array;
+    spec->depends_on_index = index_array;
+    return 0;
+}
+
+//  The workflow fields of a spec
+static int
+s_build_spec_extra (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *spec)
+{
+    msgpack_zone *zone = ctx->msg->zone;
+    if (v [SP_DEPENDS] && s_build_parents (ctx, v [SP_DEPENDS], spec))
+        return -1;
+    if (v [SP_ONPARENT]) {
+        char name [16] = "";
+        uint32_t len = v [SP_ONPARENT]->via.str.size;
+        if (len < sizeof (name))
+            memcpy (name, v [SP_ONPARENT]->via.str.ptr, len);
+        spec->on_parent_failure = (zjob_on_parent_t) zjob_on_parent_parse (name);
+    }
+    if ((v [SP_BATCH] && !(spec->batch_id = zjob_proto_zone_str (zone, v [SP_BATCH])))
+        || (v [SP_TEMPLATE] && !(spec->template_name = zjob_proto_zone_str (zone, v [SP_TEMPLATE])))
+        || (v [SP_UNIQUE] && !(spec->unique_key = zjob_proto_zone_str (zone, v [SP_UNIQUE]))))
+        return s_fail_memory (ctx);
+    return 0;
+}
+
 //  Build one spec from a checked spec map's values
 static int
 s_build_spec (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *spec)
 {
     memset (spec, 0, sizeof (*spec));
     msgpack_zone *zone = ctx->msg->zone;
-    if (!(spec->workflow_id = zjob_proto_zone_str (zone, v [SP_WORKFLOW])))
+    //  No workflow_id: the template's (zjob_proto_spec_rules made sure)
+    if (v [SP_WORKFLOW] && !(spec->workflow_id = zjob_proto_zone_str (zone, v [SP_WORKFLOW])))
         return s_fail_memory (ctx);
     if (v [SP_INPUTS] && v [SP_INPUTS]->via.bin.size) {
         spec->inputs = (const uint8_t *) v [SP_INPUTS]->via.bin.ptr;
@@ -309,8 +364,31 @@ s_build_spec (zjob_proto_ctx_t *ctx, const msgpack_object **v, zjob_spec_t *spec
                                                   : ZJOB_ATTEMPTS_UNLIMITED;
     if (v [SP_RUNAT])
         spec->run_at = (int64_t) v [SP_RUNAT]->via.u64;
-    return s_build_policy (ctx, v, spec);
+    return s_build_spec_extra (ctx, v, spec) || s_build_policy (ctx, v, spec) ? -1 : 0;
 }
+
+//  What the table cannot say of a checked spec at path: workflow_id is
+//  required unless a template is given; on_parent_failure is one of three
+static int
+s_check_spec_rules (zjob_proto_ctx_t *ctx, const msgpack_object **v, const s_path_t *path)
+{
+    if (!v [SP_WORKFLOW] && !v [SP_TEMPLATE]) {
+        s_path_t field = { path, "workflow_id", 0 };
+        return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "required (or a template)");
+    }
+    if (v [SP_ONPARENT]) {
+        char name [16] = "";
+        uint32_t len = v [SP_ONPARENT]->via.str.size;
+        if (len < sizeof (name))
+            memcpy (name, v [SP_ONPARENT]->via.str.ptr, len);
+        if (zjob_on_parent_parse (name) < 0) {
+            s_path_t field = { path, "on_parent_failure", 0 };
+            return s_fail (ctx, &field, ZJOB_BAD_REQUEST, "fail, cancel or run");
+        }
+    }
+    return 0;
+}
+
 
 //  Check an array's type and item count
 static int
@@ -355,6 +433,33 @@ s_check_list (zjob_proto_ctx_t *ctx, const msgpack_object *value, const zjob_fie
         s_path_t item = { path, NULL, i };
         if (s_check_value (ctx, &value->via.array.ptr [i], &items [field->type], &item))
             return -1;
+    }
+    return 0;
+}
+
+//  A spec's depends_on: an array of job ids and positions (uints), mixed
+static int
+s_check_parents (zjob_proto_ctx_t *ctx, const msgpack_object *value, const zjob_field_t *field,
+                 const s_path_t *path)
+{
+    if (s_check_array (ctx, value, field, path, "an array of job ids and positions"))
+        return -1;
+    static const zjob_field_t id_item = { NULL, F_ID, OPT, 0, 0, NULL };
+    static const zjob_field_t position_item = { NULL, F_UINT, OPT, 0, ZJOB_BATCH_MAX - 1, NULL };
+    for (uint32_t i = 0; i < value->via.array.size; i++) {
+        s_path_t item = { path, NULL, i };
+        const msgpack_object *parent = &value->via.array.ptr [i];
+        if (parent->type == MSGPACK_OBJECT_STR) {
+            if (s_check_value (ctx, parent, &id_item, &item))
+                return -1;
+        }
+        else if (parent->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            if (s_check_value (ctx, parent, &position_item, &item))
+                return -1;
+        }
+        else
+            return s_fail_type (ctx, &item, "a job id (string) or a position (unsigned integer)",
+                                parent);
     }
     return 0;
 }
@@ -409,6 +514,9 @@ s_check_specs (zjob_proto_ctx_t *ctx, const msgpack_object *value, const zjob_fi
     for (uint32_t i = 0; i < count; i++) {
         const msgpack_object *values [FIELDS_MAX];
         if (s_check_item (ctx, value, i, path, &zjob_spec_table, "a job spec map", values))
+            return -1;
+        s_path_t item = { path, NULL, i };
+        if (s_check_spec_rules (ctx, values, &item))
             return -1;
         if (specs && s_build_spec (ctx, values, &specs [i]))
             return -1;
@@ -521,6 +629,8 @@ s_check_value (zjob_proto_ctx_t *ctx, const msgpack_object *value, const zjob_fi
             return s_check_specs (ctx, value, field, path);
         case F_ITEMS:
             return s_check_items (ctx, value, field, path);
+        case F_PARENTS:
+            return s_check_parents (ctx, value, field, path);
     }
     return s_fail (ctx, path, ZJOB_INTERNAL, "unknown field type");
 }
@@ -594,6 +704,7 @@ int
 zjob_post_submit (zjob_proto_ctx_t *ctx, const msgpack_object **values)
 {
     ctx->msg->auto_start = values [SU_AUTO] ? values [SU_AUTO]->via.boolean : true;
+    ctx->msg->batch = values [SU_BATCH];  //  The batches module reads it
     return 0;
 }
 

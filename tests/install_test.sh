@@ -56,7 +56,7 @@ for symbol in zjob_packbuf_int zjob_msg_decode zjob_job_new zjob_crc32c zjob_run
     ! grep -qx "$symbol" <<< "$exported" || fail "internal symbol $symbol is exported"
 done
 soname=$(objdump -p "$libdir/libzjob.so" | awk '$1 == "SONAME" { print $2 }')
-[ "$soname" = "libzjob.so.2" ] || fail "SONAME is '$soname', docs/ARCHITECTURE.md says libzjob.so.2"
+[ "$soname" = "libzjob.so.3" ] || fail "SONAME is '$soname', docs/ARCHITECTURE.md says libzjob.so.3"
 
 for example in hello_client hello_worker; do
     # The sanitizer build's library needs the sanitizer runtimes too

@@ -545,6 +545,13 @@ static const struct {
     { ZJOB_OP_RETRY, ZJOB_RUNNING, 2, ZJOB_QUEUED },
     { ZJOB_OP_RERUN, ZJOB_FAILED, 2, ZJOB_QUEUED },
     { ZJOB_OP_RERUN, ZJOB_CANCELLED, 2, ZJOB_QUEUED },
+    //  A waiting job (its parents not all completed) is released, or
+    //  paused, cancelled or failed (a parent failed); nothing leads into
+    //  waiting in the table: the manager decides it
+    { ZJOB_OP_RELEASE, ZJOB_WAITING, 2, ZJOB_QUEUED },
+    { ZJOB_OP_PAUSE, ZJOB_WAITING, 2, ZJOB_PAUSED },
+    { ZJOB_OP_CANCEL, ZJOB_WAITING, 2, ZJOB_CANCELLED },
+    { ZJOB_OP_FAIL, ZJOB_WAITING, 2, ZJOB_FAILED },
 };
 
 static int
@@ -587,8 +594,8 @@ Test (transition, every_op_status_and_held)
                     legal++;
                 }
             }
-    //  19 moves, 15 of them for either held value
-    cr_assert_eq (legal, 34);
+    //  23 moves, 19 of them for either held value
+    cr_assert_eq (legal, 42);
 }
 
 Test (transition, messages_and_bad_arguments)
@@ -598,7 +605,7 @@ Test (transition, messages_and_bad_arguments)
     cr_assert_str_eq (err.text, "job is completed; cannot pause");
     cr_assert_eq (zjob_transition (ZJOB_PAUSED, ZJOB_OP_START, true, &err), -1);
     cr_assert_eq (err.code, ZJOB_CONFLICT);
-    cr_assert_eq (zjob_transition ((zjob_status_t) 7, ZJOB_OP_START, false, &err), -1);
+    cr_assert_eq (zjob_transition ((zjob_status_t) 8, ZJOB_OP_START, false, &err), -1);
     cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
     cr_assert_eq (zjob_transition (ZJOB_CREATED, (zjob_op_t) ZJOB_OP_COUNT, false, &err), -1);
     cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
@@ -630,7 +637,8 @@ Test (transition, terminal_statuses)
 Test (names, statuses_priorities_ops)
 {
     const char *statuses [] = { "created", "queued", "running", "paused", "completed",
-                                "failed", "cancelled" };
+                                "failed", "cancelled", "waiting" };
+    cr_assert_eq (ZJOB_WAITING, 7, "stored numbers of the others kept");
     for (int i = 0; i < ZJOB_STATUS_COUNT; i++) {
         cr_assert_str_eq (zjob_status_name (i), statuses [i]);
         cr_assert_eq (zjob_status_parse (statuses [i]), i);
@@ -641,7 +649,7 @@ Test (names, statuses_priorities_ops)
         cr_assert_eq (zjob_priority_parse (priorities [i]), i);
     }
     const char *ops [] = { "start", "pause", "resume", "cancel", "dispatch", "complete",
-                           "fail", "requeue", "retry", "re-run" };
+                           "fail", "requeue", "retry", "re-run", "release" };
     for (int i = 0; i < ZJOB_OP_COUNT; i++)
         cr_assert_str_eq (zjob_op_name (i), ops [i]);
 
@@ -654,7 +662,7 @@ Test (names, statuses_priorities_ops)
     cr_assert_eq (zjob_status_parse ("queued "), -1);
     cr_assert_eq (zjob_priority_parse ("urgent"), -1);
     cr_assert_eq (zjob_priority_parse (NULL), -1);
-    cr_assert_str_eq (zjob_status_name ((zjob_status_t) 7), "unknown");
+    cr_assert_str_eq (zjob_status_name ((zjob_status_t) 8), "unknown");
     cr_assert_str_eq (zjob_priority_name ((zjob_priority_t) 4), "unknown");
     cr_assert_str_eq (zjob_op_name ((zjob_op_t) ZJOB_OP_COUNT), "unknown");
 }
@@ -761,4 +769,168 @@ Test (msgpack, nesting_limit_matches_msgpack_c)
             cr_assert (ours, "depth %d refused", depth);
         free (data);
     }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Workflow fields (the extra block)
+
+Test (workflow, fields_read_back_in_one_block)
+{
+    zjob_job_t *job = s_new_workflow ();
+    size_t count = 0;
+    const char *const *parents = zjob_job_parents (job, &count);
+    cr_assert_eq (count, 2);
+    cr_assert_str_eq (parents [0], S_PARENT_A);
+    cr_assert_str_eq (parents [1], S_PARENT_B);
+    cr_assert_eq (zjob_job_on_parent_failure (job), ZJOB_ON_PARENT_RUN);
+    cr_assert_str_eq (zjob_job_batch (job), "nightly-2026-12-05");
+    cr_assert_str_eq (zjob_job_template (job), "etl");
+    cr_assert_str_eq (zjob_job_schedule (job), "every-night");
+    cr_assert_eq (zjob_job_scheduled_for (job), 1700000000500);
+    cr_assert_str_eq (zjob_job_unique_key (job), "load:customers");
+    size_t size = 0;
+    const uint8_t *outputs = zjob_job_parent_outputs (job, &size);
+    cr_assert_not_null (outputs);
+    cr_assert (zjob_msgpack_is_map (outputs, size));
+    s_assert_single_block (job);
+    s_assert_job_valid (job);
+    zjob_job_destroy (&job);
+}
+
+Test (workflow, a_plain_job_has_no_block)
+{
+    zjob_job_t *job = s_new_minimal ();
+    cr_assert_null (job->extra);
+    size_t count = 9, size = 9;
+    cr_assert_null (zjob_job_parents (job, &count));
+    cr_assert_eq (count, 0);
+    cr_assert_null (zjob_job_parent_outputs (job, &size));
+    cr_assert_eq (size, 0);
+    cr_assert_eq (zjob_job_on_parent_failure (job), ZJOB_ON_PARENT_FAIL);
+    cr_assert_null (zjob_job_batch (job));
+    cr_assert_null (zjob_job_template (job));
+    cr_assert_null (zjob_job_schedule (job));
+    cr_assert_null (zjob_job_unique_key (job));
+    cr_assert_eq (zjob_job_scheduled_for (job), 0);
+    //  A job without parents has no parent outputs to set
+    zjob_error_t err;
+    cr_assert_eq (zjob_job_set_parent_outputs (job, s_map, sizeof (s_map), &err), -1);
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    zjob_job_destroy (&job);
+    //  One field alone makes the block
+    zjob_spec_t spec = { .workflow_id = "wf", .batch_id = "b1" };
+    job = zjob_job_new (&spec, &err);
+    cr_assert_not_null (job, "%s", err.text);
+    cr_assert_not_null (job->extra);
+    cr_assert_eq (job->extra->parent_count, 0);
+    cr_assert_null (job->extra->parents);
+    s_assert_single_block (job);
+    zjob_job_destroy (&job);
+}
+
+Test (workflow, dup_copies_the_parent_outputs)
+{
+    zjob_job_t *job = s_new_workflow ();
+    job->extra->pending_parents = 1;
+    zjob_job_t *copy = zjob_job_dup (job);
+    cr_assert_not_null (copy);
+    s_assert_jobs_equal (job, copy);
+    s_assert_single_block (copy);
+    cr_assert_neq (copy->extra, job->extra);
+    cr_assert_neq (copy->extra->parent_outputs.data, job->extra->parent_outputs.data);
+    cr_assert_eq (copy->extra->pending_parents, 1);
+    //  The copy lives on after the original
+    zjob_job_destroy (&job);
+    size_t size = 0;
+    const uint8_t *outputs = zjob_job_parent_outputs (copy, &size);
+    cr_assert (zjob_msgpack_is_map (outputs, size));
+    //  Cleared, and set again
+    zjob_error_t err;
+    cr_assert_eq (zjob_job_set_parent_outputs (copy, NULL, 0, &err), 0);
+    cr_assert_null (zjob_job_parent_outputs (copy, &size));
+    cr_assert_eq (zjob_job_set_parent_outputs (copy, s_map, sizeof (s_map), &err), 0);
+    cr_assert_eq (size = copy->extra->parent_outputs.size, sizeof (s_map));
+    cr_assert_eq (zjob_job_set_parent_outputs (copy, (const uint8_t *) "\x93\x01\x02\x03", 4, &err),
+                  -1, "an array is not a map");
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    cr_assert_eq (copy->extra->parent_outputs.size, sizeof (s_map), "unchanged on failure");
+    zjob_job_destroy (&copy);
+}
+
+//  zjob_job_new refuses spec with err's message starting with message
+static void
+s_expect_spec_refused (const zjob_spec_t *spec, int code, const char *message)
+{
+    zjob_error_t err;
+    zjob_error_clear (&err);
+    zjob_job_t *job = zjob_job_new (spec, &err);
+    cr_assert_null (job, "accepted; expected \"%s\"", message);
+    cr_assert_eq (err.code, code, "%s", err.text);
+    cr_assert_eq (strncmp (err.text, message, strlen (message)), 0, "message \"%s\", expected \"%s\"",
+                  err.text, message);
+}
+
+Test (workflow, bad_values_are_refused_naming_the_field)
+{
+    const char *twice [] = { S_PARENT_A, S_PARENT_B, S_PARENT_A };
+    zjob_spec_t spec = { .workflow_id = "wf", .depends_on = twice, .depends_on_count = 3 };
+    s_expect_spec_refused (&spec, ZJOB_BAD_REQUEST, "depends_on: " S_PARENT_A " given twice");
+
+    //  65 distinct parents
+    char ids [ZJOB_PARENTS_MAX + 1][ZJOB_ID_LEN + 1];
+    const char *many [ZJOB_PARENTS_MAX + 1];
+    for (int i = 0; i <= ZJOB_PARENTS_MAX; i++) {
+        zjob_id_new (ids [i]);
+        many [i] = ids [i];
+    }
+    spec = (zjob_spec_t){ .workflow_id = "wf", .depends_on = many, .depends_on_count = ZJOB_PARENTS_MAX + 1 };
+    s_expect_spec_refused (&spec, ZJOB_TOO_LARGE, "depends_on: 65 parents, at most 64");
+    spec.depends_on_count = ZJOB_PARENTS_MAX;
+    zjob_job_t *job = zjob_job_new (&spec, NULL);
+    cr_assert_not_null (job, "64 parents are fine");
+    s_assert_single_block (job);
+    zjob_job_destroy (&job);
+
+    const char *bad [] = { "not-an-id" };
+    spec = (zjob_spec_t){ .workflow_id = "wf", .depends_on = bad, .depends_on_count = 1 };
+    s_expect_spec_refused (&spec, ZJOB_BAD_REQUEST, "depends_on[0]: not a job id");
+    const char *none [] = { NULL };
+    spec.depends_on = none;
+    s_expect_spec_refused (&spec, ZJOB_BAD_REQUEST, "depends_on[0]: not a job id");
+    spec.depends_on = NULL;
+    s_expect_spec_refused (&spec, ZJOB_BAD_REQUEST, "depends_on: no array");
+
+    const uint32_t positions [] = { 0 };
+    spec = (zjob_spec_t){ .workflow_id = "wf", .depends_on_index = positions, .depends_on_index_count = 1 };
+    s_expect_spec_refused (&spec, ZJOB_BAD_REQUEST, "depends_on: positions must be resolved");
+
+    spec = (zjob_spec_t){ .workflow_id = "wf", .on_parent_failure = (zjob_on_parent_t) 3 };
+    s_expect_spec_refused (&spec, ZJOB_BAD_REQUEST, "on_parent_failure: fail, cancel or run");
+    spec = (zjob_spec_t){ .workflow_id = "wf", .batch_id = "has space" };
+    s_expect_spec_refused (&spec, ZJOB_BAD_REQUEST, "batch_id: has a space");
+    spec = (zjob_spec_t){ .workflow_id = "wf", .template_name = "" };
+    s_expect_spec_refused (&spec, ZJOB_BAD_REQUEST, "template: empty");
+    spec = (zjob_spec_t){ .workflow_id = "wf", .schedule_id = "tab\there" };
+    s_expect_spec_refused (&spec, ZJOB_BAD_REQUEST, "schedule_id: has a space");
+    char long_name [ZJOB_NAME_MAX + 2];
+    memset (long_name, 'k', sizeof (long_name) - 1);
+    long_name [sizeof (long_name) - 1] = 0;
+    spec = (zjob_spec_t){ .workflow_id = "wf", .unique_key = long_name };
+    s_expect_spec_refused (&spec, ZJOB_TOO_LARGE, "unique_key: longer than 128");
+    spec = (zjob_spec_t){ .workflow_id = "wf", .scheduled_for = -1 };
+    s_expect_spec_refused (&spec, ZJOB_BAD_REQUEST, "scheduled_for: negative");
+}
+
+Test (workflow, on_parent_names)
+{
+    const char *names [] = { "fail", "cancel", "run" };
+    for (int i = 0; i < ZJOB_ON_PARENT_COUNT; i++) {
+        cr_assert_str_eq (zjob_on_parent_name ((zjob_on_parent_t) i), names [i]);
+        cr_assert_eq (zjob_on_parent_parse (names [i]), i);
+    }
+    cr_assert_eq (zjob_on_parent_parse ("CANCEL"), ZJOB_ON_PARENT_CANCEL);
+    cr_assert_eq (zjob_on_parent_parse ("skip"), -1);
+    cr_assert_eq (zjob_on_parent_parse (NULL), -1);
+    cr_assert_str_eq (zjob_on_parent_name ((zjob_on_parent_t) 3), "unknown");
 }

@@ -86,6 +86,49 @@ s_new_full (void)
     return job;
 }
 
+//  Two parent ids, fixed (valid Crockford base32 ids)
+#define S_PARENT_A "0000000000000000000A"
+#define S_PARENT_B "0000000000000000000B"
+
+//  A job with every workflow field set: parents, on_parent_failure, batch,
+//  template, schedule, scheduled_for, unique key, and parent outputs
+//  {A: {ok: true}, B: nil}
+static inline zjob_job_t *
+s_new_workflow (void)
+{
+    const char *parents [] = { S_PARENT_A, S_PARENT_B };
+    zjob_spec_t spec = { .workflow_id = "etl.load",
+                         .depends_on = parents,
+                         .depends_on_count = 2,
+                         .on_parent_failure = ZJOB_ON_PARENT_RUN,
+                         .batch_id = "nightly-2026-12-05",
+                         .template_name = "etl",
+                         .unique_key = "load:customers",
+                         .schedule_id = "every-night",
+                         .scheduled_for = 1700000000500 };
+    zjob_error_t err;
+    zjob_job_t *job = zjob_job_new (&spec, &err);
+    cr_assert_not_null (job, "%s", err.text);
+    //  {A: bin {ok: true}, B: nil}
+    uint8_t pout [64];
+    size_t size = 0;
+    pout [size++] = 0x82;
+    pout [size++] = 0xa0 | 20;
+    memcpy (pout + size, S_PARENT_A, 20);
+    size += 20;
+    pout [size++] = 0xc4;
+    pout [size++] = sizeof (s_map3);
+    memcpy (pout + size, s_map3, sizeof (s_map3));
+    size += sizeof (s_map3);
+    pout [size++] = 0xa0 | 20;
+    memcpy (pout + size, S_PARENT_B, 20);
+    size += 20;
+    pout [size++] = 0xc0;
+    cr_assert_eq (zjob_job_set_parent_outputs (job, pout, size, &err), 0, "%s", err.text);
+    job->status = ZJOB_WAITING;
+    return job;
+}
+
 static inline void
 s_assert_str_field (const char *a, const char *b, const char *name)
 {
@@ -139,6 +182,21 @@ s_assert_jobs_equal (const zjob_job_t *a, const zjob_job_t *b)
     s_assert_str_field (a->error_message, b->error_message, "error_message");
     s_assert_str_field (a->worker_id, b->worker_id, "worker_id");
     s_assert_bytes_field (a->outputs, b->outputs, "outputs");
+    //  The workflow fields (absent: no extra block on either)
+    cr_assert_eq (a->extra == NULL, b->extra == NULL, "extra block on one only");
+    if (a->extra) {
+        cr_assert_eq (a->extra->parent_count, b->extra->parent_count);
+        for (size_t i = 0; i < a->extra->parent_count; i++)
+            cr_assert_str_eq (a->extra->parents [i], b->extra->parents [i]);
+        cr_assert_eq (a->extra->on_parent_failure, b->extra->on_parent_failure);
+        s_assert_str_field (a->extra->batch_id, b->extra->batch_id, "batch_id");
+        s_assert_str_field (a->extra->template_name, b->extra->template_name, "template");
+        s_assert_str_field (a->extra->schedule_id, b->extra->schedule_id, "schedule_id");
+        s_assert_str_field (a->extra->unique_key, b->extra->unique_key, "unique_key");
+        cr_assert_eq (a->extra->scheduled_for, b->extra->scheduled_for);
+        s_assert_bytes_field (a->extra->parent_outputs, b->extra->parent_outputs,
+                              "parent_outputs");
+    }
 }
 
 //  True if [ptr, ptr + size) lies in the job's own allocation
@@ -170,6 +228,24 @@ s_assert_single_block (const zjob_job_t *job)
         cr_assert (s_in_block (job, job->inputs.data, job->inputs.size));
     if (job->metadata.size)
         cr_assert (s_in_block (job, job->metadata.data, job->metadata.size));
+    const zjob_extra_t *extra = job->extra;
+    if (extra) {
+        cr_assert (s_in_block (job, extra, sizeof (zjob_extra_t)));
+        cr_assert_eq ((uintptr_t) extra % _Alignof(zjob_extra_t), 0);
+        if (extra->parent_count) {
+            cr_assert (s_in_block (job, extra->parents, extra->parent_count * sizeof (char *)));
+            cr_assert_eq ((uintptr_t) extra->parents % _Alignof(char *), 0);
+        }
+        for (size_t i = 0; i < extra->parent_count; i++)
+            cr_assert (s_in_block (job, extra->parents [i], ZJOB_ID_LEN + 1));
+        const char *names [] = { extra->batch_id, extra->template_name, extra->schedule_id,
+                                 extra->unique_key };
+        for (size_t i = 0; i < 4; i++)
+            if (names [i])
+                cr_assert (s_in_block (job, names [i], strlen (names [i]) + 1));
+        if (extra->parent_outputs.size)
+            cr_assert_not (s_in_block (job, extra->parent_outputs.data, 1));
+    }
     //  And the changing fields do not
     if (job->progress_message)
         cr_assert_not (s_in_block (job, job->progress_message, 1));

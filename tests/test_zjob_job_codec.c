@@ -57,6 +57,35 @@ Test (codec, minimal_job_round_trip_is_small)
     zjob_job_destroy (&copy);
 }
 
+Test (codec, workflow_fields_round_trip)
+{
+    zjob_job_t *job = s_new_workflow ();
+    size_t size;
+    zjob_job_t *copy = s_round_trip (job, &size);
+    cr_assert_not_null (copy->extra);
+    s_assert_jobs_equal (job, copy);
+    s_assert_job_valid (copy);
+    cr_assert_eq (copy->status, ZJOB_WAITING);
+    cr_assert_eq (copy->extra->pending_parents, 0, "process-local, never encoded");
+    cr_log_info ("workflow job: %zu bytes encoded", size);
+    zjob_job_destroy (&copy);
+    //  A plain job still has no block after a round trip
+    zjob_job_t *plain = s_new_full ();
+    copy = s_round_trip (plain, NULL);
+    cr_assert_null (copy->extra);
+    zjob_job_destroy (&copy);
+    zjob_job_destroy (&plain);
+    //  on_parent_failure fail is the default: not written, read back
+    zjob_spec_t spec = { .workflow_id = "wf", .depends_on = (const char *const []){ S_PARENT_A }, .depends_on_count = 1, .on_parent_failure = ZJOB_ON_PARENT_CANCEL };
+    zjob_job_destroy (&job);
+    job = zjob_job_new (&spec, NULL);
+    copy = s_round_trip (job, NULL);
+    s_assert_jobs_equal (job, copy);
+    cr_assert_eq (zjob_job_on_parent_failure (copy), ZJOB_ON_PARENT_CANCEL);
+    zjob_job_destroy (&copy);
+    zjob_job_destroy (&job);
+}
+
 Test (codec, every_status_priority_and_extremes)
 {
     zjob_job_t *job = s_new_minimal ();
@@ -276,9 +305,43 @@ s_pack_u32_over (msgpack_packer *pk)
     msgpack_pack_uint64 (pk, (uint64_t) UINT32_MAX + 1);
 }
 static void
-s_pack_seven (msgpack_packer *pk)
+s_pack_eight (msgpack_packer *pk)
 {
-    msgpack_pack_uint8 (pk, 7);
+    msgpack_pack_uint8 (pk, 8);
+}
+static void
+s_pack_three (msgpack_packer *pk)
+{
+    msgpack_pack_uint8 (pk, 3);
+}
+static void
+s_pack_parents_twice (msgpack_packer *pk)
+{
+    msgpack_pack_array (pk, 2);
+    msgpack_pack_str_with_body (pk, S_PARENT_A, ZJOB_ID_LEN);
+    msgpack_pack_str_with_body (pk, S_PARENT_A, ZJOB_ID_LEN);
+}
+static void
+s_pack_parents_65 (msgpack_packer *pk)
+{
+    msgpack_pack_array (pk, ZJOB_PARENTS_MAX + 1);
+    for (int i = 0; i <= ZJOB_PARENTS_MAX; i++) {
+        char id [ZJOB_ID_LEN + 1];
+        zjob_id_new (id);
+        msgpack_pack_str_with_body (pk, id, ZJOB_ID_LEN);
+    }
+}
+static void
+s_pack_parents_bad (msgpack_packer *pk)
+{
+    msgpack_pack_array (pk, 1);
+    msgpack_pack_str_with_body (pk, "x", 1);
+}
+static void
+s_pack_parents_uint (msgpack_packer *pk)
+{
+    msgpack_pack_array (pk, 1);
+    msgpack_pack_uint8 (pk, 0);
 }
 static void
 s_pack_four (msgpack_packer *pk)
@@ -485,7 +548,19 @@ Test (codec, invalid_values_are_refused)
         { "tags", s_pack_tags_twice, "tags: \"a\" given twice" },
         { "pri", s_pack_four, "priority: 4 is out of range" },
         { "pri", s_pack_negative, "priority: negative" },
-        { "st", s_pack_seven, "status: 7 is out of range" },
+        { "st", s_pack_eight, "status: 8 is out of range" },
+        { "par", s_pack_parents_twice, "parents: " S_PARENT_A " given twice" },
+        { "par", s_pack_parents_65, "parents: more than 64" },
+        { "par", s_pack_parents_bad, "parents: not a job id" },
+        { "par", s_pack_parents_uint, "parents: not a string" },
+        { "par", s_pack_string, "parents: not an array" },
+        { "opf", s_pack_three, "on_parent_failure: 3 is out of range" },
+        { "pout", s_pack_bin_map, "parent_outputs: the job has no parents" },
+        { "bat", s_pack_spaced, "batch_id: has a space" },
+        { "tpl", s_pack_name_129, "template: longer than 128" },
+        { "sch", s_pack_int, "schedule_id: not a string" },
+        { "uniq", s_pack_nul, "unique_key: has a space, a control" },
+        { "sfor", s_pack_negative, "scheduled_for: negative" },
         { "st", s_pack_big_uint, "status: " },
         { "maxa", s_pack_u32_over, "max_attempts: 4294967296 is out of range" },
         { "att", s_pack_negative, "attempts: negative" },
@@ -532,7 +607,8 @@ Test (codec, optional_nil_is_unset_and_unknown_keys_are_skipped)
 {
     const char *optional [] = { "held", "user", "tags", "in", "meta", "idem", "maxa",
                                 "runat", "att", "prog", "pmsg", "ut", "qt", "sat", "cat",
-                                "xms", "qms", "ekind", "emsg", "wk", "out" };
+                                "xms", "qms", "ekind", "emsg", "wk", "out", "par", "opf",
+                                "pout", "bat", "tpl", "sch", "sfor", "uniq" };
     for (size_t i = 0; i < sizeof (optional) / sizeof (optional [0]); i++) {
         zjob_error_t err;
         zjob_job_t *job = s_decode_custom (optional [i], s_pack_nil, &err);

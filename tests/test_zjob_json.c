@@ -525,3 +525,62 @@ Test (zjob_json, job_policy_errors_and_result_attempt)
     json_decref (object);
     zjob_job_destroy (&job);
 }
+
+//  The workflow fields show only when set, parent outputs as JSON maps
+Test (zjob_json, job_workflow_fields)
+{
+    zjob_spec_t plain_spec = { .workflow_id = "w" };
+    zjob_job_t *plain = zjob_job_new (&plain_spec, NULL);
+    json_t *object = zjob_job_to_json (plain);
+    const char *keys [] = { "parents", "on_parent_failure", "parent_outputs", "batch_id",
+                            "template", "schedule_id", "scheduled_for", "unique_key" };
+    for (size_t index = 0; index < sizeof keys / sizeof keys [0]; index++)
+        cr_assert_null (json_object_get (object, keys [index]), "%s on a plain job", keys [index]);
+    json_decref (object);
+    zjob_job_destroy (&plain);
+
+    const char *parents [] = { "0000000000000000000A", "0000000000000000000B" };
+    zjob_spec_t spec = { .workflow_id = "w", .depends_on = parents, .depends_on_count = 2, .on_parent_failure = ZJOB_ON_PARENT_CANCEL, .batch_id = "b1", .template_name = "t1", .schedule_id = "s1", .scheduled_for = 1700000000000, .unique_key = "u1" };
+    zjob_error_t err;
+    zjob_job_t *job = zjob_job_new (&spec, &err);
+    cr_assert_not_null (job, "%s", err.text);
+    //  {A: bin {"rows": 3}, B: nil}
+    uint8_t *outputs;
+    size_t outputs_size;
+    cr_assert_eq (zjob_json_to_msgpack ("{\"rows\": 3}", &outputs, &outputs_size, &err), 0);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2);
+    msgpack_pack_str_with_body (&pk, parents [0], 20);
+    msgpack_pack_bin_with_body (&pk, outputs, outputs_size);
+    msgpack_pack_str_with_body (&pk, parents [1], 20);
+    msgpack_pack_nil (&pk);
+    free (outputs);
+    cr_assert_eq (zjob_job_set_parent_outputs (job, (const uint8_t *) buffer.data, buffer.size,
+                                               &err),
+                  0, "%s", err.text);
+    msgpack_sbuffer_destroy (&buffer);
+    job->status = ZJOB_WAITING;
+
+    object = zjob_job_to_json (job);
+    cr_assert_str_eq (json_string_value (json_object_get (object, "status")), "waiting");
+    json_t *list = json_object_get (object, "parents");
+    cr_assert_eq (json_array_size (list), 2);
+    cr_assert_str_eq (json_string_value (json_array_get (list, 1)), parents [1]);
+    cr_assert_str_eq (json_string_value (json_object_get (object, "on_parent_failure")), "cancel");
+    char *text = zjob_json_dumps (json_object_get (object, "parent_outputs"), ZJOB_JSON_COMPACT);
+    cr_assert_str_eq (text, "{\"0000000000000000000A\":{\"rows\":3},\"0000000000000000000B\":null}");
+    free (text);
+    cr_assert_str_eq (json_string_value (json_object_get (object, "batch_id")), "b1");
+    cr_assert_str_eq (json_string_value (json_object_get (object, "template")), "t1");
+    cr_assert_str_eq (json_string_value (json_object_get (object, "schedule_id")), "s1");
+    cr_assert_str_eq (json_string_value (json_object_get (object, "unique_key")), "u1");
+    cr_assert_eq (json_integer_value (json_object_get (object, "scheduled_for_ms")), 1700000000000);
+    char iso [ZJOB_ISO_TIME_LEN];
+    cr_assert_str_eq (json_string_value (json_object_get (object, "scheduled_for")),
+                      zjob_iso_time (1700000000000, iso));
+    json_decref (object);
+    zjob_job_destroy (&job);
+}

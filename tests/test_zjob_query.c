@@ -254,8 +254,62 @@ Test (filter_validate, refuses_bad_fields)
     s_expect_invalid (&filter, "scheduled: ");
     filter = (zjob_filter_t){ .scheduled = ZJOB_SCHEDULED_YES, .now = -1 };
     s_expect_invalid (&filter, "now: ");
+    filter = (zjob_filter_t){ .batch_id = "a b" };
+    s_expect_invalid (&filter, "batch_id: ");
+    filter = (zjob_filter_t){ .schedule_id = "" };
+    s_expect_invalid (&filter, "schedule_id: ");
+    filter = (zjob_filter_t){ .waiting_on = "not-an-id" };
+    s_expect_invalid (&filter, "waiting_on: ");
     //  A NULL err is allowed
     cr_assert_eq (zjob_filter_validate (&filter, NULL), -1);
+}
+
+Test (filter_match, batch_schedule_and_waiting_on)
+{
+    const char *parents [] = { "0000000000000000000A", "0000000000000000000B" };
+    zjob_spec_t spec = { .workflow_id = "w", .depends_on = parents, .depends_on_count = 2, .batch_id = "b1", .schedule_id = "nightly" };
+    zjob_error_t err;
+    zjob_job_t *child = zjob_job_new (&spec, &err);
+    cr_assert_not_null (child, "%s", err.text);
+    child->status = ZJOB_WAITING;
+    zjob_job_t *plain = s_job ("w", NULL, NULL, 0, ZJOB_QUEUED, ZJOB_PRIORITY_LOW, 1, 1);
+
+    zjob_filter_t filter = { .batch_id = "b1" };
+    cr_assert (zjob_filter_match (&filter, child));
+    cr_assert_not (zjob_filter_match (&filter, plain));
+    filter.batch_id = "b2";
+    cr_assert_not (zjob_filter_match (&filter, child));
+
+    filter = (zjob_filter_t){ .schedule_id = "nightly" };
+    cr_assert (zjob_filter_match (&filter, child));
+    cr_assert_not (zjob_filter_match (&filter, plain));
+    filter.schedule_id = "hourly";
+    cr_assert_not (zjob_filter_match (&filter, child));
+
+    filter = (zjob_filter_t){ .waiting_on = "0000000000000000000B" };
+    cr_assert (zjob_filter_match (&filter, child), "the second parent");
+    cr_assert_not (zjob_filter_match (&filter, plain));
+    filter.waiting_on = "0000000000000000000C";
+    cr_assert_not (zjob_filter_match (&filter, child));
+    filter.waiting_on = child->id;
+    cr_assert_not (zjob_filter_match (&filter, child), "not its own parent");
+
+    //  Together, and with a status
+    filter = (zjob_filter_t){ .status_mask = 1u << ZJOB_WAITING, .batch_id = "b1", .waiting_on = "0000000000000000000A", .schedule_id = "nightly" };
+    cr_assert (zjob_filter_match (&filter, child));
+    cr_assert_eq (zjob_filter_validate (&filter, &err), 0, "%s", err.text);
+    filter.status_mask = 1u << ZJOB_QUEUED;
+    cr_assert_not (zjob_filter_match (&filter, child));
+    //  A job in a batch with no parents is not waiting on anything
+    zjob_spec_t batched = { .workflow_id = "w", .batch_id = "b1" };
+    zjob_job_t *member = zjob_job_new (&batched, &err);
+    filter = (zjob_filter_t){ .batch_id = "b1", .waiting_on = "0000000000000000000A" };
+    cr_assert_not (zjob_filter_match (&filter, member));
+    filter.waiting_on = NULL;
+    cr_assert (zjob_filter_match (&filter, member));
+    zjob_job_destroy (&member);
+    zjob_job_destroy (&plain);
+    zjob_job_destroy (&child);
 }
 
 

@@ -24,18 +24,18 @@
     "                             (default 3s)\n"                                                  \
     "  -h, --help                 this text\n"
 
-#define S_FILTER_HELP                                                                  \
-    "  -s, --status S[,S...]      status is one of these (created, queued, running,\n" \
-    "                             paused, completed, failed, cancelled); or\n"         \
-    "                             scheduled (queued, waiting for its run time) or\n"   \
-    "                             ready (queued and due), alone\n"                     \
-    "  -w, --workflow W           of workflow W\n"                                     \
-    "  -u, --user U               of user U\n"                                         \
-    "  -t, --tag T                carrying tag T; repeat for more (all must match)\n"  \
-    "      --created-after TIME   created after TIME\n"                                \
-    "      --created-before TIME  created before TIME\n"                               \
-    "      --dead                 in the dead set: failed for good (a failure with\n"  \
-    "                             attempts left is retried); the same as --status\n"   \
+#define S_FILTER_HELP                                                                   \
+    "  -s, --status S[,S...]      status is one of these (created, waiting, queued,\n"  \
+    "                             running, paused, completed, failed, cancelled); or\n" \
+    "                             scheduled (queued, waiting for its run time) or\n"    \
+    "                             ready (queued and due), alone\n"                      \
+    "  -w, --workflow W           of workflow W\n"                                      \
+    "  -u, --user U               of user U\n"                                          \
+    "  -t, --tag T                carrying tag T; repeat for more (all must match)\n"   \
+    "      --created-after TIME   created after TIME\n"                                 \
+    "      --created-before TIME  created before TIME\n"                                \
+    "      --dead                 in the dead set: failed for good (a failure with\n"   \
+    "                             attempts left is retried); the same as --status\n"    \
     "                             failed\n"
 
 #define S_TIME_HELP                                                              \
@@ -58,16 +58,18 @@
     "  130  interrupted\n"                                                          \
     "A bulk operation that failed for some jobs exits with its first failure's code.\n"
 
-#define S_STATUS_HELP                                                                  \
-    "job statuses and what each operation does:\n"                                     \
-    "  start   created, paused -> queued\n"                                            \
-    "  pause   created, queued, running -> paused (a running job's worker stops it)\n" \
-    "  resume  paused -> queued, or running if a worker still holds it\n"              \
-    "  cancel  created, queued, running, paused -> cancelled\n"                        \
-    "  delete  any job (a running or paused one is cancelled first)\n"                 \
-    "  retry   failed, cancelled -> queued, ready at once (a re-run)\n"                \
-    "  run-now a queued job waiting for its time (--delay, a retry's backoff)\n"       \
-    "          -> ready at once\n"                                                     \
+#define S_STATUS_HELP                                                                 \
+    "job statuses and what each operation does:\n"                                    \
+    "  start   created, paused -> queued\n"                                           \
+    "  pause   created, waiting, queued, running -> paused (a running job's worker\n" \
+    "          stops it)\n"                                                           \
+    "  resume  paused -> queued, or running if a worker still holds it\n"             \
+    "  cancel  created, waiting, queued, running, paused -> cancelled\n"              \
+    "  delete  any job (a running or paused one is cancelled first)\n"                \
+    "  retry   failed, cancelled -> queued, ready at once (a re-run)\n"               \
+    "  run-now a queued job waiting for its time (--delay, a retry's backoff)\n"      \
+    "          -> ready at once\n"                                                    \
+    "  waiting a job whose parents have not all completed: queued once they have\n"   \
     "  completed jobs are finished: nothing changes them.\n"
 
 #define S_APPLY_HELP(verb)                                                                        \

@@ -34,8 +34,8 @@ zjob_cli_filter_option (zjob_cli_t *cli, int opt, const char *arg, zjob_cli_filt
             int64_t mask = zjob_cli_parse_statuses (arg, bad, sizeof bad);
             if (mask < 0) {
                 *rc_p = zjob_cli_bad_value (cli, "--status: unknown status '%s' (created, "
-                                                 "queued, scheduled, ready, running, paused, "
-                                                 "completed, failed, cancelled)",
+                                                 "waiting, queued, scheduled, ready, running, "
+                                                 "paused, completed, failed, cancelled)",
                                             bad);
                 return -1;
             }
