@@ -66,8 +66,8 @@ s_encode (const zjob_schedule_t *self, msgpack_sbuffer *buffer)
     msgpack_packer pk;
     msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
     uint32_t count = 6 + (self->tz != NULL) + (self->tpl != NULL) + (self->wf != NULL)
-                   + (self->inputs != NULL) + (self->metadata != NULL) + (self->priority >= 0)
-                   + (self->tag_count > 0) + (*self->last_job != 0) + (self->last_error != NULL);
+        + (self->inputs != NULL) + (self->metadata != NULL) + (self->priority >= 0)
+        + (self->tag_count > 0) + (*self->last_job != 0) + (self->last_error != NULL);
     int rc = msgpack_pack_map (&pk, count);
 #define S_KEY(key) rc |= msgpack_pack_str_with_body (&pk, key, strlen (key))
 #define S_STR(value) rc |= msgpack_pack_str_with_body (&pk, value, strlen (value))
@@ -224,10 +224,10 @@ s_decode_field (zjob_schedule_t *self, const msgpack_object *key, const msgpack_
         self->priority = (int) number;
         return 0;
     }
-    int64_t *slot = s_key_is (key, "next")       ? &self->next
-                  : s_key_is (key, "last_due") ? &self->last_due
-                  : s_key_is (key, "created")  ? &self->created
-                                               : NULL;
+    int64_t *slot = s_key_is (key, "next") ? &self->next
+        : s_key_is (key, "last_due")       ? &self->last_due
+        : s_key_is (key, "created")        ? &self->created
+                                           : NULL;
     return slot ? s_decode_int (value, slot) : 0;
 }
 
@@ -258,8 +258,7 @@ zjob_schedule_decode (const char *name, const uint8_t *data, size_t size, zjob_e
         rc = s_decode_field (self, &root.via.map.ptr [index].key, &root.via.map.ptr [index].val);
     msgpack_zone_destroy (&zone);
     zjob_error_t cron_err;
-    if (rc == 0 && (!self->cron_text || zjob_cron_parse (&self->cron, self->cron_text, &cron_err)
-                    || (!self->tpl == !self->wf)))
+    if (rc == 0 && (!self->cron_text || zjob_cron_parse (&self->cron, self->cron_text, &cron_err) || (!self->tpl == !self->wf)))
         rc = -1;
     if (rc) {
         zjob_error_set (err, ZJOB_INTERNAL, "schedule %s: the record does not decode", name);
@@ -371,7 +370,7 @@ zjob_schedules_new (zjob_manager_t *manager, int64_t now, zjob_error_t *err)
         return NULL;
     }
     self->manager = manager;
-    s_load_t load = {self, 0};
+    s_load_t load = { self, 0 };
     zjob_store_record_each (zjob_manager_store (manager), ZJOB_SCHEDULE_KIND, s_load_one, &load);
     //  Missed while the broker was down: one fires once, at the first
     //  pass, for the due time it waited for; or it moves on without a run

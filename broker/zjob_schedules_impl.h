@@ -12,13 +12,13 @@
 
 //  One schedule: its record, decoded (every string and byte owned)
 typedef struct {
-    char *name;                       //  The record's name
-    char *cron_text;                  //  As given
-    zjob_cron_t cron;                 //  Parsed
-    char *tz;                         //  NULL: UTC
-    char *tpl;                        //  The template it submits, or NULL
-    char *wf;                         //  Or the workflow, with the fields below
-    uint8_t *inputs;                  //  msgpack map or NULL
+    char *name;        //  The record's name
+    char *cron_text;   //  As given
+    zjob_cron_t cron;  //  Parsed
+    char *tz;          //  NULL: UTC
+    char *tpl;         //  The template it submits, or NULL
+    char *wf;          //  Or the workflow, with the fields below
+    uint8_t *inputs;   //  msgpack map or NULL
     size_t inputs_size;
     uint8_t *metadata;  //  msgpack map or NULL
     size_t metadata_size;
@@ -35,7 +35,7 @@ typedef struct {
 } zjob_schedule_t;
 
 struct _zjob_schedules_t {
-    zjob_manager_t *manager;                        //  Borrowed
+    zjob_manager_t *manager;                      //  Borrowed
     zjob_schedule_t *items [ZJOB_SCHEDULES_MAX];  //  Sorted by name
     size_t count;
     int64_t earliest;  //  The earliest next of those not paused; 0 none

@@ -76,10 +76,10 @@ s_schedule_new (zjob_schedules_t *self, const zjob_schedule_spec_t *spec, zjob_e
         schedule->paused = spec->paused;
         schedule->catch_up = spec->catch_up;
         ok = (schedule->name = strdup (spec->name))
-          && (schedule->cron_text = strdup (spec->cron))
-          && (!spec->timezone || !*spec->timezone || (schedule->tz = strdup (spec->timezone)))
-          && (!spec->template_name || (schedule->tpl = strdup (spec->template_name)))
-          && (!spec->workflow_id || (schedule->wf = strdup (spec->workflow_id)));
+            && (schedule->cron_text = strdup (spec->cron))
+            && (!spec->timezone || !*spec->timezone || (schedule->tz = strdup (spec->timezone)))
+            && (!spec->template_name || (schedule->tpl = strdup (spec->template_name)))
+            && (!spec->workflow_id || (schedule->wf = strdup (spec->workflow_id)));
     }
     if (ok && spec->inputs && (schedule->inputs = (uint8_t *) malloc (spec->inputs_size + 1))) {
         memcpy (schedule->inputs, spec->inputs, spec->inputs_size);
@@ -332,8 +332,8 @@ zjob_schedules_handle (zjob_schedules_t *self, zjob_msg_t *msg, zjob_msg_builder
     if (op && streq (op, "list"))
         return s_reply_list (self, builder, msg, err);
     bool known = op
-              && (streq (op, "add") || streq (op, "get") || streq (op, "pause")
-                  || streq (op, "resume") || streq (op, "delete") || streq (op, "run_now"));
+        && (streq (op, "add") || streq (op, "get") || streq (op, "pause")
+            || streq (op, "resume") || streq (op, "delete") || streq (op, "run_now"));
     if (!known)
         return zjob_error_set (err, ZJOB_BAD_REQUEST,
                                "op: one of add, get, list, pause, resume, delete, run_now");

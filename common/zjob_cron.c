@@ -8,8 +8,8 @@
 #include <unicode/ucal.h>
 #include <unicode/ustring.h>
 
-#define S_YEAR_LAST 9999      //  No fire time is looked for after this year
-#define S_SEARCH_YEARS 401    //  Gregorian calendar repeats every 400 years
+#define S_YEAR_LAST 9999         //  No fire time is looked for after this year
+#define S_SEARCH_YEARS 401       //  Gregorian calendar repeats every 400 years
 #define S_REPEATED_STEPS 100000  //  Wall times skipped in a fall-back overlap
 //  The last ms of year 9999, UTC
 #define S_MS_LAST 253402300799999LL
@@ -22,17 +22,17 @@ typedef struct {
     int name_count;
 } s_field_t;
 
-static const char *const s_month_names[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                            "jul", "aug", "sep", "oct", "nov", "dec"};
-static const char *const s_day_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+static const char *const s_month_names [] = { "jan", "feb", "mar", "apr", "may", "jun",
+                                              "jul", "aug", "sep", "oct", "nov", "dec" };
+static const char *const s_day_names [] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
 
-static const s_field_t s_fields[] = {
-    {"second", 0, 59, 59, NULL, 0},
-    {"minute", 0, 59, 59, NULL, 0},
-    {"hour", 0, 23, 23, NULL, 0},
-    {"day-of-month", 1, 31, 31, NULL, 0},
-    {"month", 1, 12, 12, s_month_names, 12},
-    {"day-of-week", 0, 7, 6, s_day_names, 7},
+static const s_field_t s_fields [] = {
+    { "second", 0, 59, 59, NULL, 0 },
+    { "minute", 0, 59, 59, NULL, 0 },
+    { "hour", 0, 23, 23, NULL, 0 },
+    { "day-of-month", 1, 31, 31, NULL, 0 },
+    { "month", 1, 12, 12, s_month_names, 12 },
+    { "day-of-week", 0, 7, 6, s_day_names, 7 },
 };
 
 typedef struct {
@@ -170,9 +170,9 @@ s_parse_every (zjob_cron_t *cron, const char *text, zjob_error_t *err)
             if (n < ZJOB_CRON_EVERY_MAX_MS)
                 n = n * 10 + (*p - '0');
         int64_t unit = *p == 'd' ? 86400000 : *p == 'h' ? 3600000
-                                          : *p == 'm' ? 60000
-                                          : *p == 's' ? 1000
-                                                      : 0;
+            : *p == 'm'                                 ? 60000
+            : *p == 's'                                 ? 1000
+                                                        : 0;
         if (unit == 0 || (*p == 'm' && p [1] == 's'))
             return zjob_error_set (err, ZJOB_BAD_REQUEST,
                                    "cron: @every: '%s': each number needs a unit: d, h, m or s", text);
@@ -196,7 +196,7 @@ s_parse_every (zjob_cron_t *cron, const char *text, zjob_error_t *err)
 static int
 s_days_in_month (int y, int m)
 {
-    static const int days [13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const int days [13] = { 0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
         return 29;
     return days [m];
@@ -224,13 +224,13 @@ s_parse_macro (zjob_cron_t *cron, const char *expr, zjob_error_t *err)
         const char *name;
         const char *fields;
     } macros [] = {
-        {"@yearly", "0 0 1 1 *"},
-        {"@annually", "0 0 1 1 *"},
-        {"@monthly", "0 0 1 * *"},
-        {"@weekly", "0 0 * * 0"},
-        {"@daily", "0 0 * * *"},
-        {"@midnight", "0 0 * * *"},
-        {"@hourly", "0 * * * *"},
+        { "@yearly", "0 0 1 1 *" },
+        { "@annually", "0 0 1 1 *" },
+        { "@monthly", "0 0 1 * *" },
+        { "@weekly", "0 0 * * 0" },
+        { "@daily", "0 0 * * *" },
+        { "@midnight", "0 0 * * *" },
+        { "@hourly", "0 * * * *" },
     };
     size_t len = strcspn (expr, " \t");
     if (len == 6 && strncasecmp (expr, "@every", 6) == 0)
@@ -282,9 +282,9 @@ zjob_cron_parse (zjob_cron_t *cron, const char *expr, zjob_error_t *err)
                                "cron: expected 5 fields (minute hour day-of-month month day-of-week) "
                                "or 6 (second first), got %d",
                                count);
-    int first = count == 5 ? 1 : 0;  //  The table's index of the text's first field
-    uint64_t bits [6] = {1, 0, 0, 0, 0, 0};  //  5 fields: second 0
-    bool star [6] = {false};
+    int first = count == 5 ? 1 : 0;            //  The table's index of the text's first field
+    uint64_t bits [6] = { 1, 0, 0, 0, 0, 0 };  //  5 fields: second 0
+    bool star [6] = { false };
     for (int i = 0; i < count; i++)
         if (s_parse_field (&s_fields [first + i], start [i], len [i], &bits [first + i],
                            &star [first + i], err))

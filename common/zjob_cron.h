@@ -40,8 +40,8 @@
 extern "C" {
 #endif
 
-#define ZJOB_CRON_EXPR_MAX 256  //  bytes of an expression, NUL excluded
-#define ZJOB_CRON_TZ_MAX 64     //  bytes of a zone id, NUL excluded
+#define ZJOB_CRON_EXPR_MAX 256                         //  bytes of an expression, NUL excluded
+#define ZJOB_CRON_TZ_MAX 64                            //  bytes of a zone id, NUL excluded
 #define ZJOB_CRON_EVERY_MAX_MS (366LL * 86400 * 1000)  //  @every at most
 
 typedef struct {

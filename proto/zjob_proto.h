@@ -414,7 +414,7 @@ zjob_event_prefix (char *buf, size_t size, const char *type, const char *workflo
 typedef struct {
     const char *name;
     const char *cron;
-    const char *timezone;       //  NULL: UTC
+    const char *timezone;  //  NULL: UTC
     bool catch_up;
     bool paused;
     const char *template_name;  //  NULL if it names a workflow

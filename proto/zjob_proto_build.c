@@ -814,8 +814,8 @@ s_sched_pack (msgpack_packer *pk, const zjob_schedule_info_t *info, bool full)
     bool priority = info->priority >= 0 && info->priority < ZJOB_PRIORITY_COUNT;
     uint32_t count = 7;  //  name cron timezone catch_up paused next created
     count += (info->template_name != NULL) + (info->workflow_id != NULL) + inputs + metadata
-           + priority + (info->tag_count > 0) + (info->last_due > 0)
-           + (info->last_job != NULL) + (info->last_error != NULL);
+        + priority + (info->tag_count > 0) + (info->last_due > 0)
+        + (info->last_job != NULL) + (info->last_error != NULL);
     failed |= msgpack_pack_map (pk, count) != 0;
     s_sched_str (pk, &failed, "name");
     s_sched_str (pk, &failed, info->name ? info->name : "");

@@ -22,7 +22,7 @@
 static int64_t
 s_utc (int y, int mo, int d, int h, int mi, int s)
 {
-    struct tm tm = {0};
+    struct tm tm = { 0 };
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;
     tm.tm_mday = d;
@@ -107,9 +107,8 @@ Test (cron, macros)
     struct {
         const char *macro, *fields;
     } cases [] = {
-        {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
-        {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"}, {"@midnight", "0 0 * * *"},
-        {"@hourly", "0 * * * *"}, {"@DAILY", "0 0 * * *"}};
+        { "@yearly", "0 0 1 1 *" }, { "@annually", "0 0 1 1 *" }, { "@monthly", "0 0 1 * *" }, { "@weekly", "0 0 * * 0" }, { "@daily", "0 0 * * *" }, { "@midnight", "0 0 * * *" }, { "@hourly", "0 * * * *" }, { "@DAILY", "0 0 * * *" }
+    };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases [0]); i++) {
         zjob_cron_t a = s_parse (cases [i].macro);
         zjob_cron_t b = s_parse (cases [i].fields);
@@ -176,10 +175,10 @@ Test (cron, vixie_rule_either_day_field)
 {
     //  2026-02-13 is a Friday; both restricted: the 13th OR a Friday
     zjob_cron_t cron = s_parse ("0 0 13 * fri");
-    cr_assert (zjob_cron_matches (&cron, 2026, 2, 13, 0, 0, 0));   //  both
-    cr_assert (zjob_cron_matches (&cron, 2026, 3, 13, 0, 0, 0));   //  a Friday, also the 13th
-    cr_assert (zjob_cron_matches (&cron, 2026, 4, 13, 0, 0, 0));   //  a Monday, the 13th
-    cr_assert (zjob_cron_matches (&cron, 2026, 4, 17, 0, 0, 0));   //  a Friday
+    cr_assert (zjob_cron_matches (&cron, 2026, 2, 13, 0, 0, 0));  //  both
+    cr_assert (zjob_cron_matches (&cron, 2026, 3, 13, 0, 0, 0));  //  a Friday, also the 13th
+    cr_assert (zjob_cron_matches (&cron, 2026, 4, 13, 0, 0, 0));  //  a Monday, the 13th
+    cr_assert (zjob_cron_matches (&cron, 2026, 4, 17, 0, 0, 0));  //  a Friday
     cr_assert_not (zjob_cron_matches (&cron, 2026, 4, 14, 0, 0, 0));
     //  One of them '*': both must match (the '*' one always does)
     cron = s_parse ("0 0 13 * *");
@@ -189,14 +188,14 @@ Test (cron, vixie_rule_either_day_field)
     cr_assert (zjob_cron_matches (&cron, 2026, 4, 17, 0, 0, 0));
     //  A field starting with '*' counts as unrestricted for the rule
     cron = s_parse ("0 0 */2 * fri");
-    cr_assert (zjob_cron_matches (&cron, 2026, 4, 17, 0, 0, 0));       //  17th, Friday
-    cr_assert_not (zjob_cron_matches (&cron, 2026, 4, 10, 0, 0, 0));   //  Friday, even day
-    cr_assert_not (zjob_cron_matches (&cron, 2026, 4, 13, 0, 0, 0));   //  odd, Monday
+    cr_assert (zjob_cron_matches (&cron, 2026, 4, 17, 0, 0, 0));      //  17th, Friday
+    cr_assert_not (zjob_cron_matches (&cron, 2026, 4, 10, 0, 0, 0));  //  Friday, even day
+    cr_assert_not (zjob_cron_matches (&cron, 2026, 4, 13, 0, 0, 0));  //  odd, Monday
     //  next() follows the rule: after Mon 13 April comes Fri 17 April
     int64_t next = s_next ("0 0 13 * fri", NULL, s_utc (2026, 4, 13, 0, 0, 0));
     cr_assert_eq (next, s_utc (2026, 4, 17, 0, 0, 0));
     next = s_next ("0 0 13 * fri", NULL, s_utc (2026, 5, 8, 0, 0, 0));
-    cr_assert_eq (next, s_utc (2026, 5, 13, 0, 0, 0));   //  a Wednesday
+    cr_assert_eq (next, s_utc (2026, 5, 13, 0, 0, 0));  //  a Wednesday
 }
 
 Test (cron, next_in_utc)
@@ -241,7 +240,7 @@ Test (cron, leap_days_are_found_fast)
                   s_utc (2104, 2, 28, 23, 0, 0));
     //  A leap day that is a Monday, with '*'-led day-of-month (both must match)
     cr_assert_eq (s_next ("0 0 */28 2 sun", NULL, s_utc (2026, 1, 1, 0, 0, 0)),
-                  s_utc (2026, 2, 1, 0, 0, 0));   //  1 Feb 2026 is a Sunday
+                  s_utc (2026, 2, 1, 0, 0, 0));  //  1 Feb 2026 is a Sunday
     int64_t elapsed = zjob_mono_ms () - start;
     cr_assert (elapsed < 200, "%lld ms", (long long) elapsed);
     //  Not 29 Feb in a year without one
@@ -277,7 +276,7 @@ Test (cron, berlin_spring_forward_fires_once_after_the_gap)
     //  29 March 2026: 02:00 CET (01:00Z) becomes 03:00 CEST
     const char *tz = "Europe/Berlin";
     int64_t t = s_next ("30 2 * * *", tz, s_utc (2026, 3, 28, 12, 0, 0));
-    cr_assert_eq (t, s_utc (2026, 3, 29, 1, 0, 0));   //  03:00 CEST
+    cr_assert_eq (t, s_utc (2026, 3, 29, 1, 0, 0));  //  03:00 CEST
     cr_assert_eq (s_next ("30 2 * * *", tz, t), s_utc (2026, 3, 30, 0, 30, 0));
     //  Four slots in the gap: one run
     t = s_next ("*/15 2 * * *", tz, s_utc (2026, 3, 28, 12, 0, 0));
@@ -299,11 +298,11 @@ Test (cron, berlin_fall_back_fires_the_first_only)
     //  25 October 2026: 03:00 CEST (01:00Z) becomes 02:00 CET
     const char *tz = "Europe/Berlin";
     int64_t t = s_next ("30 2 * * *", tz, s_utc (2026, 10, 24, 12, 0, 0));
-    cr_assert_eq (t, s_utc (2026, 10, 25, 0, 30, 0));   //  02:30 CEST, the first
+    cr_assert_eq (t, s_utc (2026, 10, 25, 0, 30, 0));  //  02:30 CEST, the first
     cr_assert_eq (s_next ("30 2 * * *", tz, t), s_utc (2026, 10, 26, 1, 30, 0));
     //  Started during the second 02:xx: the repeated 02:30 has had its run
     cr_assert_eq (s_next ("0,30 * * * *", tz, s_utc (2026, 10, 25, 1, 15, 0)),
-                  s_utc (2026, 10, 25, 2, 0, 0));   //  03:00 CET
+                  s_utc (2026, 10, 25, 2, 0, 0));  //  03:00 CET
     //  Every minute through the change: no local minute twice
     zjob_cron_t cron = s_parse ("* * * * *");
     zjob_error_t err;
@@ -328,12 +327,12 @@ Test (cron, new_york_both_ways)
     cr_assert_eq (s_next ("30 2 * * *", tz, t), s_utc (2026, 3, 9, 6, 30, 0));
     //  1 November 2026: 02:00 EDT (06:00Z) becomes 01:00 EST
     t = s_next ("30 1 * * *", tz, s_utc (2026, 10, 31, 12, 0, 0));
-    cr_assert_eq (t, s_utc (2026, 11, 1, 5, 30, 0));   //  01:30 EDT
+    cr_assert_eq (t, s_utc (2026, 11, 1, 5, 30, 0));  //  01:30 EDT
     cr_assert_eq (s_next ("30 1 * * *", tz, t), s_utc (2026, 11, 2, 6, 30, 0));
     //  Six fields, every second across the repeated hour: bounded work
     int64_t start = zjob_mono_ms ();
     cr_assert_eq (s_next ("* * * * * *", tz, s_utc (2026, 11, 1, 6, 30, 0)),
-                  s_utc (2026, 11, 1, 7, 0, 0));   //  02:00 EST
+                  s_utc (2026, 11, 1, 7, 0, 0));  //  02:00 EST
     cr_assert (zjob_mono_ms () - start < 1000);
     //  Midnight in New York is 05:00Z in winter
     cr_assert_eq (s_next ("@daily", tz, s_utc (2026, 12, 5, 12, 0, 0)),
@@ -400,11 +399,11 @@ Test (cron, property_next_equals_a_minute_scan)
         zjob_cron_t cron;
         zjob_error_t err;
         if (zjob_cron_parse (&cron, expr, &err))
-            continue;   //  Never fires (30 of February and the like)
+            continue;  //  Never fires (30 of February and the like)
         //  An instant between 2020 and 2040, on any second
         int64_t after = s_utc (2020, 1, 1, 0, 0, 0)
-                      + (int64_t) s_rand (20 * 365) * 86400000 + (int64_t) s_rand (86400) * 1000
-                      + s_rand (1000);
+            + (int64_t) s_rand (20 * 365) * 86400000 + (int64_t) s_rand (86400) * 1000
+            + s_rand (1000);
         int64_t next = zjob_cron_next (&cron, NULL, after, &err);
         cr_assert (next > after, "%s: %s", expr, err.text);
         int64_t minute = (after / 60000 + 1) * 60000;

@@ -20,7 +20,7 @@
 static int64_t
 s_utc (int y, int mo, int d, int h, int mi, int s)
 {
-    struct tm tm = {0};
+    struct tm tm = { 0 };
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;
     tm.tm_mday = d;
@@ -125,8 +125,8 @@ Test (schedules, the_job_has_the_schedules_fields)
     zjob_error_t err;
     int64_t t0 = s_utc (2026, 6, 1, 12, 0, 0);
     zjob_schedules_t *schedules = zjob_schedules_new (manager, t0, &err);
-    static const uint8_t inputs [] = {0x81, 0xa1, 'n', 0x05};  //  {"n": 5}
-    const char *tags [] = {"nightly", "ops"};
+    static const uint8_t inputs [] = { 0x81, 0xa1, 'n', 0x05 };  //  {"n": 5}
+    const char *tags [] = { "nightly", "ops" };
     zjob_schedule_spec_t spec = s_spec ("nightly", "0 2 * * *");
     spec.timezone = "Europe/Berlin";
     spec.inputs = inputs;
@@ -294,7 +294,7 @@ Test (schedules, add_refusals)
     spec = s_spec ("a", "* * * * *");
     spec.workflow_id = "bad workflow";
     s_refused (schedules, &spec, ZJOB_BAD_REQUEST, "workflow");
-    static const uint8_t not_a_map [] = {0x01};
+    static const uint8_t not_a_map [] = { 0x01 };
     spec = s_spec ("a", "* * * * *");
     spec.inputs = not_a_map;
     spec.inputs_size = 1;
@@ -348,7 +348,7 @@ Test (schedules, a_bad_record_is_left_alone)
 {
     zjob_manager_t *manager = s_manager ();
     zjob_error_t err;
-    static const uint8_t garbage [] = {0x81, 0xa4, 'c', 'r', 'o', 'n', 0x05};  //  {"cron": 5}
+    static const uint8_t garbage [] = { 0x81, 0xa4, 'c', 'r', 'o', 'n', 0x05 };  //  {"cron": 5}
     cr_assert_eq (zjob_store_record_put (zjob_manager_store (manager), ZJOB_SCHEDULE_KIND, "bad",
                                          garbage, sizeof (garbage), &err),
                   0);

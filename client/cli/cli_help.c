@@ -146,7 +146,7 @@
 
 #define S_LIST_HELP                                                                    \
     "List the jobs that match every criterion given, newest first.\n\n" S_FILTER_HELP  \
-    "      --schedule NAME        made by schedule NAME (any filter takes it)\n"      \
+    "      --schedule NAME        made by schedule NAME (any filter takes it)\n"       \
     "      --sort KEY             created (default), updated, priority or status\n"    \
     "      --asc, --desc          order (default --desc: newest, or highest, first)\n" \
     "  -n, --limit N              jobs per page, 1 to 10000 (default 100)\n"           \

@@ -129,7 +129,7 @@ s_list (zjob_cli_t *cli)
     const msgpack_object *array = zjob_msg_field (zjob_reply_msg (reply), "schedules");
     json_t *list = json_array ();
     for (uint32_t index = 0; array && array->type == MSGPACK_OBJECT_ARRAY
-                             && index < array->via.array.size;
+         && index < array->via.array.size;
          index++)
         json_array_append_new (list, s_schedule_json (&array->via.array.ptr [index]));
     if (cli->json)
@@ -139,7 +139,8 @@ s_list (zjob_cli_t *cli)
                 "NEXT", "LAST JOB");
         size_t index;
         json_t *schedule;
-        json_array_foreach (list, index, schedule) {
+        json_array_foreach (list, index, schedule)
+        {
             char when [64];
             printf ("%-24s %-20s %-16s %-7s %-26s %s\n", s_str (schedule, "name", "-"),
                     s_str (schedule, "cron", "-"), s_str (schedule, "timezone", "UTC"),
