@@ -358,3 +358,139 @@ Test (schedules, a_bad_record_is_left_alone)
     zjob_schedules_destroy (&schedules);
     zjob_manager_destroy (&manager);
 }
+
+//  --------------------------------------------------------------------------
+//  The SCHEDULE command, through the decoder as the broker gets it
+
+//  Handle the request in request at now: rc, and the decoded OK (or NULL)
+static zjob_msg_t *
+s_call (zjob_schedules_t *schedules, zjob_msg_builder_t *request, int64_t now, int *rc_p,
+        zjob_error_t *err)
+{
+    zframe_t *frame = zjob_msg_end (request, err);
+    cr_assert_not_null (frame);
+    zjob_msg_t *msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
+                                       ZJOB_ROUTE_CLIENT_BROKER, err);
+    zframe_destroy (&frame);
+    if (!msg) {
+        *rc_p = -1;
+        return NULL;
+    }
+    zjob_msg_builder_t *reply = zjob_msg_builder_new ();
+    *rc_p = zjob_schedules_handle (schedules, msg, reply, now, err);
+    zjob_msg_destroy (&msg);
+    zjob_msg_t *ok = NULL;
+    if (*rc_p >= 0) {
+        frame = zjob_msg_end (reply, err);
+        ok = zjob_msg_decode (zframe_data (frame), zframe_size (frame), ZJOB_ROUTE_BROKER_CLIENT,
+                              err);
+        cr_assert_not_null (ok, "the OK decodes: %s", err->text);
+        zjob_msg_adopt (ok, &frame);
+    }
+    zjob_msg_builder_destroy (&reply);
+    return ok;
+}
+
+Test (schedules, the_schedule_command)
+{
+    zjob_manager_t *manager = s_manager ();
+    zjob_error_t err;
+    int64_t t0 = s_utc (2026, 1, 1, 0, 0, 0);
+    zjob_schedules_t *schedules = zjob_schedules_new (manager, t0, &err);
+    zjob_msg_builder_t *request = zjob_msg_builder_new ();
+    int rc;
+    //  add: a change (1), the schedule as stored
+    zjob_msg_begin (request, ZJOB_CMD_SCHEDULE, 1);
+    zjob_msg_add_str (request, "op", "add");
+    zjob_msg_add_str (request, "name", "hourly");
+    zjob_msg_add_str (request, "cron", "@hourly");
+    zjob_msg_add_str (request, "timezone", "America/New_York");
+    zjob_msg_add_bool (request, "catch_up", false);
+    zjob_msg_add_str (request, "workflow_id", "report");
+    zjob_msg_add_str (request, "priority", "low");
+    zjob_msg_t *ok = s_call (schedules, request, t0, &rc, &err);
+    cr_assert_eq (rc, 1, "%s", err.text);
+    const msgpack_object *map = zjob_msg_field (ok, "schedule");
+    cr_assert_not_null (map);
+    cr_assert_eq (map->type, MSGPACK_OBJECT_MAP);
+    zjob_msg_destroy (&ok);
+    zjob_schedule_info_t info = s_info (schedules, "hourly");
+    cr_assert_str_eq (info.timezone, "America/New_York");
+    cr_assert_not (info.catch_up);
+    cr_assert_eq (info.priority, ZJOB_PRIORITY_LOW);
+    cr_assert_eq (info.next, t0 + 3600 * 1000);
+    //  get and list: reads (0)
+    zjob_msg_begin (request, ZJOB_CMD_SCHEDULE, 2);
+    zjob_msg_add_str (request, "op", "get");
+    zjob_msg_add_str (request, "name", "hourly");
+    ok = s_call (schedules, request, t0, &rc, &err);
+    cr_assert_eq (rc, 0);
+    zjob_msg_destroy (&ok);
+    zjob_msg_begin (request, ZJOB_CMD_SCHEDULE, 3);
+    zjob_msg_add_str (request, "op", "list");
+    ok = s_call (schedules, request, t0, &rc, &err);
+    cr_assert_eq (rc, 0);
+    cr_assert_eq (zjob_msg_uint (ok, "total", 0), 1);
+    const msgpack_object *list = zjob_msg_field (ok, "schedules");
+    cr_assert (list && list->type == MSGPACK_OBJECT_ARRAY && list->via.array.size == 1);
+    zjob_msg_destroy (&ok);
+    //  run_now: the job's id
+    zjob_msg_begin (request, ZJOB_CMD_SCHEDULE, 4);
+    zjob_msg_add_str (request, "op", "run_now");
+    zjob_msg_add_str (request, "name", "hourly");
+    ok = s_call (schedules, request, t0 + 7, &rc, &err);
+    cr_assert_eq (rc, 1, "%s", err.text);
+    cr_assert_not_null (zjob_msg_str (ok, "id"));
+    zjob_msg_destroy (&ok);
+    //  Refusals: an unknown op, no name, no cron, a bad priority (decoder)
+    zjob_msg_begin (request, ZJOB_CMD_SCHEDULE, 5);
+    zjob_msg_add_str (request, "op", "explode");
+    zjob_msg_add_str (request, "name", "hourly");
+    cr_assert_null (s_call (schedules, request, t0, &rc, &err));
+    cr_assert (rc == -1 && err.code == ZJOB_BAD_REQUEST && strstr (err.text, "op: one of"));
+    zjob_msg_begin (request, ZJOB_CMD_SCHEDULE, 6);
+    zjob_msg_add_str (request, "op", "pause");
+    cr_assert_null (s_call (schedules, request, t0, &rc, &err));
+    cr_assert (strstr (err.text, "name: required"), "%s", err.text);
+    zjob_msg_begin (request, ZJOB_CMD_SCHEDULE, 7);
+    zjob_msg_add_str (request, "op", "add");
+    zjob_msg_add_str (request, "name", "x");
+    zjob_msg_add_str (request, "workflow_id", "report");
+    cr_assert_null (s_call (schedules, request, t0, &rc, &err));
+    cr_assert (strstr (err.text, "cron: required"), "%s", err.text);
+    zjob_msg_begin (request, ZJOB_CMD_SCHEDULE, 8);
+    zjob_msg_add_str (request, "op", "add");
+    zjob_msg_add_str (request, "name", "x");
+    zjob_msg_add_str (request, "cron", "* * * * *");
+    zjob_msg_add_str (request, "priority", "urgent");
+    cr_assert_null (s_call (schedules, request, t0, &rc, &err));
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    //  pause, delete (the OK names it), then 404
+    zjob_msg_begin (request, ZJOB_CMD_SCHEDULE, 9);
+    zjob_msg_add_str (request, "op", "pause");
+    zjob_msg_add_str (request, "name", "hourly");
+    ok = s_call (schedules, request, t0, &rc, &err);
+    cr_assert_eq (rc, 1);
+    zjob_msg_destroy (&ok);
+    cr_assert (s_info (schedules, "hourly").paused);
+    zjob_msg_begin (request, ZJOB_CMD_SCHEDULE, 10);
+    zjob_msg_add_str (request, "op", "delete");
+    zjob_msg_add_str (request, "name", "hourly");
+    ok = s_call (schedules, request, t0, &rc, &err);
+    cr_assert_eq (rc, 1);
+    cr_assert_str_eq (zjob_msg_str (ok, "name"), "hourly");
+    zjob_msg_destroy (&ok);
+    zjob_msg_begin (request, ZJOB_CMD_SCHEDULE, 11);
+    zjob_msg_add_str (request, "op", "get");
+    zjob_msg_add_str (request, "name", "hourly");
+    cr_assert_null (s_call (schedules, request, t0, &rc, &err));
+    cr_assert_eq (err.code, ZJOB_NOT_FOUND);
+    //  A broker without schedules answers 503
+    zjob_msg_begin (request, ZJOB_CMD_SCHEDULE, 12);
+    zjob_msg_add_str (request, "op", "list");
+    cr_assert_null (s_call (NULL, request, t0, &rc, &err));
+    cr_assert_eq (err.code, ZJOB_UNAVAILABLE);
+    zjob_msg_builder_destroy (&request);
+    zjob_schedules_destroy (&schedules);
+    zjob_manager_destroy (&manager);
+}
