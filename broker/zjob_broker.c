@@ -460,6 +460,15 @@ s_expired (const zjob_job_t *job, const char *worker_id, uint32_t attempt, const
                 (unsigned) attempt, worker_id, reason);
 }
 
+//  A schedule's due time made a job: the schedule_fired event (its reason
+//  is the schedule's name)
+static void
+s_schedule_fired (const char *name, int64_t due, const zjob_job_t *job, void *arg)
+{
+    s_broker_t *self = (s_broker_t *) arg;
+    zjob_publisher_job_reason (self->publisher, "schedule_fired", job, -1, name);
+}
+
 //  One bounded step of timeouts, when one is due
 static void
 s_expire (s_broker_t *self)
@@ -949,6 +958,7 @@ s_broker_start (s_broker_t *self)
     if (!self->schedules)
         return -1;
     zjob_clients_set_schedules (self->clients_handler, self->schedules);
+    zjob_schedules_set_listener (self->schedules, s_schedule_fired, self);
     self->next_tick = zjob_mono_ms () + config->heartbeat_ms;
     s_log_info (self, "zjob_broker: serving clients=%s workers=%s events=%s store=%s "
                       "(%zu jobs, %zu queued, %zu scheduled)",

@@ -408,6 +408,14 @@ zjob_schedules_destroy (zjob_schedules_t **self_p)
     *self_p = NULL;
 }
 
+void
+zjob_schedules_set_listener (zjob_schedules_t *self, zjob_schedules_fired_fn *fn, void *arg)
+{
+    assert (self);
+    self->fired = fn;
+    self->fired_arg = arg;
+}
+
 int64_t
 zjob_schedules_next_due (zjob_schedules_t *self)
 {
@@ -471,10 +479,8 @@ s_fire_one (zjob_schedules_t *self, zjob_schedule_t *schedule, int64_t now)
     zjob_job_t *job = zjob_schedule_make_job (self, schedule, due, &err);
     free (schedule->last_error);
     schedule->last_error = NULL;
-    if (job) {
+    if (job)
         snprintf (schedule->last_job, sizeof (schedule->last_job), "%s", zjob_job_id (job));
-        zjob_job_destroy (&job);
-    }
     else {
         //  The due time is noted as failed and not tried again: a bad
         //  template would otherwise be tried on every pass
@@ -484,11 +490,13 @@ s_fire_one (zjob_schedules_t *self, zjob_schedule_t *schedule, int64_t now)
     }
     schedule->last_due = due;
     schedule->next = zjob_schedule_next_after (schedule, now > due ? now : due);
-    if (zjob_schedules_put (self, schedule, &err)) {
+    int rc = zjob_schedules_put (self, schedule, &err);
+    if (rc)
         zsys_error ("zjob_schedules: schedule %s: %s", schedule->name, err.text);
-        return -1;
-    }
-    return 0;
+    else if (job && self->fired)
+        self->fired (schedule->name, due, job, self->fired_arg);
+    zjob_job_destroy (&job);
+    return rc;
 }
 
 size_t

@@ -87,6 +87,15 @@ zjob_schedules_new (zjob_manager_t *manager, int64_t now, zjob_error_t *err);
 void
 zjob_schedules_destroy (zjob_schedules_t **self_p);
 
+//  Hears each job a schedule's due time made (not run_now's), after its
+//  record is put: name, the due time, the job (borrowed for the call).
+typedef void (zjob_schedules_fired_fn) (const char *name, int64_t due, const zjob_job_t *job,
+                                        void *arg);
+
+//  Set the one listener (NULL to remove).
+void
+zjob_schedules_set_listener (zjob_schedules_t *self, zjob_schedules_fired_fn *fn, void *arg);
+
 //  The earliest next due time (ms UTC) of the schedules not paused; 0 if
 //  none.
 int64_t

@@ -38,7 +38,9 @@ struct _zjob_schedules_t {
     zjob_manager_t *manager;                      //  Borrowed
     zjob_schedule_t *items [ZJOB_SCHEDULES_MAX];  //  Sorted by name
     size_t count;
-    int64_t earliest;  //  The earliest next of those not paused; 0 none
+    int64_t earliest;                //  The earliest next of those not paused; 0 none
+    zjob_schedules_fired_fn *fired;  //  The listener, or NULL
+    void *fired_arg;
 };
 
 void

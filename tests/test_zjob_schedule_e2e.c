@@ -197,11 +197,23 @@ Test (schedule_e2e, every_second_for_five_seconds_makes_five_jobs_that_run)
                       "/bin/sh", "-c", "echo '{}'", NULL };
     s_env.worker = zjob_test_spawn_with (argv, NULL, log);
     cr_assert_gt (s_env.worker, 0);
+    zjob_error_t err;
+    zjob_events_t *events = zjob_events_new (s_env.events, &err);
+    cr_assert_not_null (events, "%s", err.text);
+    cr_assert_eq (zjob_events_subscribe (events, "schedule_fired", NULL, NULL, &err), 0);
     int64_t added_before = zjob_clock_ms ();
     cr_assert_eq (s_cli ("schedule", "add", "tick", "--cron", "* * * * * *", "--workflow", "tick",
                          "--input", "n=1", NULL),
                   0);
     int64_t added_after = zjob_clock_ms ();
+    //  Each due time's job is told as a schedule_fired event (the first may
+    //  come before the subscription reaches the broker)
+    zjob_event_info_t event;
+    cr_assert_eq (zjob_events_recv (events, &event, DEADLINE_MS, &err), 0, "%s", err.text);
+    cr_assert_str_eq (event.type, "schedule_fired");
+    cr_assert_str_eq (event.workflow_id, "tick");
+    cr_assert_eq (strlen (event.id), ZJOB_ID_LEN);
+    zjob_events_destroy (&events);
     s_wait_clock (added_after + 5000);
     int64_t paused_before = zjob_clock_ms ();
     cr_assert_eq (s_cli ("schedule", "pause", "tick", NULL), 0);
@@ -230,7 +242,6 @@ Test (schedule_e2e, every_second_for_five_seconds_makes_five_jobs_that_run)
     jobs = s_scheduled_jobs ("tick", &after);
     cr_assert_eq (after, count, "a paused schedule made a job");
     for (size_t index = 0; index < after; index++) {
-        zjob_error_t err;
         int status = zjob_client_wait (s_env.client, zjob_job_id (jobs [index]), DEADLINE_MS, &err);
         cr_assert_eq (status, ZJOB_COMPLETED, "%s", err.text);
     }

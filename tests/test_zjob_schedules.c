@@ -86,6 +86,19 @@ s_assert_last_job (zjob_manager_t *manager, zjob_schedules_t *schedules, const c
     zjob_job_destroy (&job);
 }
 
+//  The listener: how many jobs it heard of, and the last due time
+static int s_fired_count;
+static int64_t s_fired_due;
+
+static void
+s_fired (const char *name, int64_t due, const zjob_job_t *job, void *arg)
+{
+    cr_assert_str_eq (name, (const char *) arg);
+    cr_assert_eq (zjob_job_scheduled_for (job), due);
+    s_fired_count++;
+    s_fired_due = due;
+}
+
 Test (schedules, fires_at_its_due_time_once)
 {
     zjob_manager_t *manager = s_manager ();
@@ -96,6 +109,7 @@ Test (schedules, fires_at_its_due_time_once)
     cr_assert_eq (zjob_schedules_next_due (schedules), 0);
     zjob_schedule_spec_t spec = s_spec ("every-minute", "* * * * *");
     s_add (schedules, &spec, t0);
+    zjob_schedules_set_listener (schedules, s_fired, (void *) "every-minute");
     int64_t due = s_utc (2026, 1, 1, 0, 1, 0);
     cr_assert_eq (s_info (schedules, "every-minute").next, due);
     cr_assert_eq (zjob_schedules_next_due (schedules), due);
@@ -104,6 +118,8 @@ Test (schedules, fires_at_its_due_time_once)
     cr_assert_eq (zjob_schedules_fire (schedules, due, 10), 1);
     cr_assert_eq (zjob_manager_stored (manager), 1);
     s_assert_last_job (manager, schedules, "every-minute", due);
+    cr_assert_eq (s_fired_count, 1);
+    cr_assert_eq (s_fired_due, due);
     zjob_schedule_info_t info = s_info (schedules, "every-minute");
     cr_assert_eq (info.last_due, due);
     cr_assert_eq (info.next, due + 60000);
