@@ -385,13 +385,15 @@ s_call (zjob_schedules_t *schedules, zjob_msg_builder_t *request, int64_t now, i
 {
     zframe_t *frame = zjob_msg_end (request, err);
     cr_assert_not_null (frame);
+    //  The message reads the frame's bytes in place: it keeps the frame
     zjob_msg_t *msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
                                        ZJOB_ROUTE_CLIENT_BROKER, err);
-    zframe_destroy (&frame);
     if (!msg) {
+        zframe_destroy (&frame);
         *rc_p = -1;
         return NULL;
     }
+    zjob_msg_adopt (msg, &frame);
     zjob_msg_builder_t *reply = zjob_msg_builder_new ();
     *rc_p = zjob_schedules_handle (schedules, msg, reply, now, err);
     zjob_msg_destroy (&msg);
