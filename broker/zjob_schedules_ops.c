@@ -116,7 +116,7 @@ zjob_schedules_add (zjob_schedules_t *self, const zjob_schedule_spec_t *spec, bo
     size_t index = spec->name ? zjob_schedules_find (self, spec->name, &found) : 0;
     if (found && !replace)
         return zjob_error_set (err, ZJOB_CONFLICT,
-                               "schedule %s exists (replace: true to replace it)", spec->name);
+                               "schedule %s exists (replace: true, or zjob schedule add --replace, replaces it)", spec->name);
     if (!found && self->count >= ZJOB_SCHEDULES_MAX)
         return zjob_error_set (err, ZJOB_TOO_MANY, "schedules: at most %d",
                                ZJOB_SCHEDULES_MAX);

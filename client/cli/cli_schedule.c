@@ -29,6 +29,23 @@ enum {
     S_OPT_REPLACE
 };
 
+//  A failed request: the hints of 404 and 409 are about schedules here
+static int
+s_fail (zjob_cli_t *cli, const zjob_error_t *err)
+{
+    if (err->code == ZJOB_CONFLICT) {
+        zjob_cli_error (cli, "%s", err->text);  //  It says what to do
+        return zjob_cli_exit_code (err->code);
+    }
+    if (err->code == ZJOB_NOT_FOUND) {
+        bool template = strncmp (err->text, "template", 8) == 0;
+        zjob_cli_error (cli, "%s ('zjob %s list' shows them)", err->text,
+                        template ? "template" : "schedule");
+        return zjob_cli_exit_code (err->code);
+    }
+    return zjob_cli_fail (cli, err);
+}
+
 //  A schedule map of a reply as JSON, its bins (inputs, metadata) decoded
 static json_t *
 s_schedule_json (const msgpack_object *map)
@@ -125,7 +142,7 @@ s_list (zjob_cli_t *cli)
     zjob_error_t err;
     zjob_reply_t *reply = zjob_client_schedule (zjob_cli_client (cli), "list", NULL, &err);
     if (!reply)
-        return zjob_cli_fail (cli, &err);
+        return s_fail (cli, &err);
     const msgpack_object *array = zjob_msg_field (zjob_reply_msg (reply), "schedules");
     json_t *list = json_array ();
     for (uint32_t index = 0; array && array->type == MSGPACK_OBJECT_ARRAY
@@ -258,7 +275,7 @@ s_add_send (zjob_cli_t *cli, s_add_t *opts)
             rc = ZJOB_EXIT_OK;
         }
         else
-            rc = zjob_cli_fail (cli, &err);
+            rc = s_fail (cli, &err);
     }
     free (inputs);
     free (metadata);
@@ -332,7 +349,7 @@ s_named (zjob_cli_t *cli, const char *op, int argc, char *argv [])
     zjob_error_t err;
     zjob_reply_t *reply = zjob_client_schedule (zjob_cli_client (cli), op, argv [optind], &err);
     if (!reply)
-        return zjob_cli_fail (cli, &err);
+        return s_fail (cli, &err);
     if (streq (op, "delete")) {
         if (cli->json) {
             json_t *done = json_pack ("{s:s, s:b}", "name", argv [optind], "deleted", 1);
