@@ -512,3 +512,35 @@ Test (schedules, the_schedule_command)
     zjob_schedules_destroy (&schedules);
     zjob_manager_destroy (&manager);
 }
+
+Test (schedules, a_due_time_that_makes_no_job_is_noted_and_passed)
+{
+    //  A template named at add, deleted before the due time: the due time
+    //  makes no job, says why in last_error, and the schedule goes on (it
+    //  is not tried again on every pass)
+    zjob_manager_t *manager = s_manager ();
+    zjob_store_t *store = zjob_manager_store (manager);
+    zjob_error_t err;
+    static const uint8_t template [] = { 0x81, 0xa2, 'w', 'f', 0xa6, 'r', 'e', 'p', 'o', 'r', 't' };
+    cr_assert_eq (zjob_store_record_put (store, "template", "gone", template, sizeof (template),
+                                         &err),
+                  0);
+    int64_t t0 = s_utc (2026, 1, 1, 0, 0, 0);
+    zjob_schedules_t *schedules = zjob_schedules_new (manager, t0, &err);
+    zjob_schedule_spec_t spec = s_spec ("orphan", "* * * * *");
+    spec.workflow_id = NULL;
+    spec.template_name = "gone";
+    s_add (schedules, &spec, t0);
+    cr_assert_str_eq (s_info (schedules, "orphan").template_name, "gone");
+    cr_assert_eq (zjob_store_record_remove (store, "template", "gone", &err), 0);
+    cr_assert_eq (zjob_schedules_fire (schedules, t0 + 60000, 10), 1);
+    cr_assert_eq (zjob_manager_stored (manager), 0);
+    zjob_schedule_info_t info = s_info (schedules, "orphan");
+    cr_assert_not_null (info.last_error);
+    cr_assert_null (info.last_job);
+    cr_assert_eq (info.last_due, t0 + 60000);
+    cr_assert_eq (info.next, t0 + 120000);
+    cr_assert_eq (zjob_schedules_fire (schedules, t0 + 60000, 10), 0, "not tried again");
+    zjob_schedules_destroy (&schedules);
+    zjob_manager_destroy (&manager);
+}
