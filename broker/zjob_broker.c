@@ -16,23 +16,22 @@
     This file keeps the actor, the loop, the pass, routing and dispatch.
     Everything the broker does happens in a loop pass:
 
-      1. poll, with a timeout that ends at the next heartbeat tick, the
-         next disconnect re-check, when the next scheduled job is due, or
-         when the next held job times out, whichever comes first; then
-         promote the scheduled jobs that are due (zjob_manager_promote)
-         into the ready queue, and time out at most ZJOB_EXPIRE_STEP held
-         jobs (zjob_manager_expire_step: each retried or failed by its
-         policy, its worker sent CANCEL {id, reason, attempt});
+      1. poll, until the next heartbeat tick or disconnect re-check, the
+         next scheduled job or schedule due, held job timing out or token
+         of a rate-limited workflow with jobs waiting; then promote the
+         scheduled jobs due (zjob_manager_promote), time out at most
+         ZJOB_EXPIRE_STEP held jobs (zjob_manager_expire_step: each retried
+         or failed by its policy, its worker sent CANCEL {id, reason,
+         attempt}), fire at most ZJOB_SCHEDULES_STEP due schedules;
       2. drain: read what is readable on each socket without blocking, at
          most `batch` messages per socket (workers first: their results
          free the credit that new jobs need, and jobs already durable
          refill it before the clients are read), and route each message to
          zjob_workers or zjob_clients, which apply it at once. Frames are
          received into zmq_msg_t and decoded in place (no copy); nothing
-         is sent yet: each reply goes to the outbox;
-         then one bounded step of the oldest CLEANUP, LIST or operation
-         by filter under way
-         (it stays pending across passes: zjob_clients_step);
+         is sent yet: each reply goes to the outbox; then one bounded step
+         of the oldest CLEANUP, LIST or bulk operation by filter under way
+         (pending across passes: zjob_clients_step);
       3. expire silent workers; the registry's reap gives what dead workers
          held back to the manager (zjob_manager_worker_lost);
       4. dispatch what is already durable (below), so that workers run
@@ -49,46 +48,46 @@
       7. publish the pass's events.
     A dispatch is committed by the next pass's sync: one that a crash
     forgets is a job that recovery queues again (at-least-once). But a job
-    is never handed out before its own enqueue is durable: step 4 takes
-    only jobs enqueued before the last sync (zjob_manager_take_before with
-    the sequence number the sync covered), and never passes the best job
-    over for a lesser one; step 6 takes the rest once committed.
+    is never handed out before its own enqueue is durable: step 4 takes only
+    jobs enqueued before the last sync (zjob_manager_take_before with the
+    sequence number the sync covered), and never passes the best job over
+    for a lesser one; step 6 takes the rest once committed.
 
     The wait is poll(2) on the sockets' ZMQ_FDs, not zmq_poll, which asks
     every socket for ZMQ_EVENTS before and after it waits (some 22 system
-    calls per wake with five sockets: half the broker thread's time with
-    one request in flight per client). A ZMQ_FD is edge-triggered, so the
-    loop keeps, per socket, a flag "unsettled": the socket may hold input
-    its fd will not signal. It is set when poll reports the fd, and by
-    every send on the socket (a send may process, and so swallow, the
-    signal of an incoming message); it is cleared only by a read that
-    found nothing. The loop blocks only when no socket is unsettled.
+    calls per wake with five sockets: half the broker thread's time with one
+    request in flight per client). A ZMQ_FD is edge-triggered, so the loop
+    keeps, per socket, a flag "unsettled": the socket may hold input its fd
+    will not signal. It is set when poll reports the fd, and by every send
+    on the socket (a send may process, and so swallow, the signal of an
+    incoming message); it is cleared only by a read that found nothing. The
+    loop blocks only when no socket is unsettled.
 
-    Dispatch and credit. zjob_dispatch walks the registry's credit ring
-    and hands each worker in turn the best job for it (its banner says
-    how); this file decides when a walk runs: only when something could
-    now be handed out that could not before (a job was queued or became
-    due, a worker joined or left, credit came back, the reclaim window
-    after a restart ended, or, under max-concurrent, a held job was let
-    go), never while syncs fail, and before the pass's sync only over jobs
-    whose enqueue is durable. A worker is sent no JOB before the OK to its
-    READY has gone out. After a restart that found jobs handed out before,
-    dispatch waits one liveness period so that the workers still running
-    them can reconnect and take them back (READY "jobs") before anyone
-    else is given them.
+    Dispatch and credit. zjob_dispatch walks the registry's credit ring and
+    hands each worker in turn the best job for it (its banner says how);
+    this file decides when a walk runs: only when something could now be
+    handed out that could not before (a job was queued or became due, a
+    worker joined or left, credit came back, the reclaim window after a
+    restart ended, under max-concurrent or a workflow's concurrency limit a
+    held job was let go, a workflow's queue was resumed or its limit raised,
+    or a rate-limited workflow got a token), never while syncs fail, and
+    before the pass's sync only over jobs whose enqueue is durable. A worker
+    is sent no JOB before the OK to its READY has gone out. After a restart
+    that found jobs handed out before, dispatch waits one liveness period so
+    that the workers still running them can reconnect and take them back
+    (READY "jobs") before anyone else is given them.
 
-    Bad input never stops the loop: a message that does not decode gets
-    the ERROR that zjob_msg_error_for builds (400, 413, 505...), or is
-    dropped and logged when it carries no request id to answer. Messages
-    over max-message bytes never reach the broker: ZMQ_MAXMSGSIZE makes
-    libzmq drop the connection before the frame is read.
+    Bad input never stops the loop: a message that does not decode gets the
+    ERROR that zjob_msg_error_for builds (400, 413, 505...), or is dropped
+    and logged when it carries no request id to answer. Messages over
+    max-message bytes never reach the broker: ZMQ_MAXMSGSIZE makes libzmq
+    drop the connection before the frame is read.
 
     Shutdown ($TERM): the loop ends between passes, so no request is
     half-applied; workers are sent DISCONNECT; the store is synced and
-    closed. Endpoints are bound with libzmq's zmq_bind, so
-    "tcp://127.0.0.1:*" is a port the kernel picks; both ROUTERs set
-    ROUTER_HANDOVER, and the workers ROUTER is ROUTER_MANDATORY, so a send
-    to a worker that is gone fails with EHOSTUNREACH: it is dead.
+    closed. zmq_bind makes "tcp://127.0.0.1:*" a port the kernel picks; both
+    ROUTERs set ROUTER_HANDOVER, and the workers ROUTER is ROUTER_MANDATORY,
+    so a send to a worker that is gone fails with EHOSTUNREACH: it is dead.
     ========================================================================= */
 
 #include "zjob_broker.h"
@@ -99,7 +98,6 @@
 #include "zjob_publisher.h"
 #include "zjob_clients.h"
 #include "zjob_workers.h"
-#include "zjob_schedules.h"
 #include "zjob_proto.h"
 #include <errno.h>
 #include <poll.h>
@@ -163,7 +161,6 @@ typedef struct {
 
     zjob_clients_t *clients_handler;  //  Answers client requests, keeps the rates
     zjob_workers_t *workers_handler;  //  Answers worker messages
-    zjob_schedules_t *schedules;      //  Recurring schedules: jobs by cron
     int64_t now;                      //  Monotonic ms at the start of the pass
     int64_t next_tick;                //  Monotonic ms of the next heartbeat tick
     int64_t hold_until;               //  Monotonic ms: no dispatch before (reclaim
@@ -388,9 +385,11 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
         //  finished, cancelled or requeued, running or paused. A walk that
         //  stopped at the limit left its workers in the ring, so the
         //  credit their results bring back does not restart it: this does.
-        if (status == ZJOB_QUEUED
-            || (self->config.max_concurrent && !job->held
-                && (old_status == ZJOB_RUNNING || old_status == ZJOB_PAUSED)))
+        //  Likewise a running job of a workflow with a concurrency limit
+        //  (zjob_queues.h) that ends may let the next of its jobs go.
+        bool let_go = !job->held && (old_status == ZJOB_RUNNING || old_status == ZJOB_PAUSED);
+        if (status == ZJOB_QUEUED || (let_go && self->config.max_concurrent)
+            || (let_go && zjob_queues_limited (zjob_manager_queues (self->manager), job->workflow_id)))
             self->dispatch_needed = true;
         if (status == ZJOB_COMPLETED || status == ZJOB_FAILED)
             zjob_clients_count (self->clients_handler, status == ZJOB_COMPLETED ? ZJOB_RATE_COMPLETED : ZJOB_RATE_FAILED, self->now, 1);
@@ -460,15 +459,6 @@ s_expired (const zjob_job_t *job, const char *worker_id, uint32_t attempt, const
                 (unsigned) attempt, worker_id, reason);
 }
 
-//  A schedule's due time made a job: the schedule_fired event (its reason
-//  is the schedule's name)
-static void
-s_schedule_fired (const char *name, int64_t due, const zjob_job_t *job, void *arg)
-{
-    s_broker_t *self = (s_broker_t *) arg;
-    zjob_publisher_job_reason (self->publisher, "schedule_fired", job, -1, name);
-}
-
 //  One bounded step of timeouts, when one is due
 static void
 s_expire (s_broker_t *self)
@@ -521,12 +511,13 @@ s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
     zjob_error_t err;
     size_t ready = zjob_manager_queued (self->manager);
     int rc = zjob_clients_handle (self->clients_handler, msg, self->builder, self->now, &err);
-    if (rc == 1)
-        self->dirty = true;  //  A change that need not be a job's (a schedule)
     //  RUN_NOW makes a job ready with no status change, which no listener
     //  hears: the ready queue growing is the sign
     if (zjob_manager_queued (self->manager) > ready)
         self->dispatch_needed = true;
+    //  A change's OK waits for a sync, even if no job changed (QUEUE's record)
+    if (rc == 1)
+        self->dirty = true;
     if (rc == ZJOB_CLIENTS_PENDING)  //  Answered when done, passes later
         rc = zjob_clients_defer (self->clients_handler, peer->rid, peer->rid_size, &err)
             ? -1
@@ -815,7 +806,6 @@ s_broker_destroy (s_broker_t **self_p)
     }
     zjob_registry_destroy (&self->registry);
     zjob_clients_destroy (&self->clients_handler);
-    zjob_schedules_destroy (&self->schedules);
     zjob_workers_destroy (&self->workers_handler);
     zjob_publisher_destroy (&self->publisher);
     zjob_manager_destroy (&self->manager);
@@ -910,6 +900,9 @@ s_broker_start (s_broker_t *self)
     manager_config.workflows = workflows;
     manager_config.workflow_count = zjob_broker_config_retry (config, &manager_config.defaults,
                                                               workflows);
+    zjob_queue_defaults_t queues [ZJOB_CONFIG_WORKFLOWS_MAX];
+    manager_config.queues = queues;
+    manager_config.queue_count = zjob_broker_config_queues (config, queues);
     self->manager = zjob_manager_open (spec, &manager_config, err);
     if (!self->manager)
         return -1;
@@ -952,13 +945,8 @@ s_broker_start (s_broker_t *self)
     zjob_workers_set_dispatch (self->workers_handler, s_credit_back, self);
     //  The listener publishes: it starts hearing once the publisher exists
     zjob_manager_set_listener (self->manager, s_on_change, self);
-    //  Schedules missed while down: each fires once in the first pass, or
-    //  moves on (catch_up false)
-    self->schedules = zjob_schedules_new (self->manager, zjob_clock_ms (), err);
-    if (!self->schedules)
-        return -1;
-    zjob_clients_set_schedules (self->clients_handler, self->schedules);
-    zjob_schedules_set_listener (self->schedules, s_schedule_fired, self);
+    if (zjob_clients_start_schedules (self->clients_handler, zjob_clock_ms (), err))
+        return -1;  //  A due time missed while down fires in the first pass
     self->next_tick = zjob_mono_ms () + config->heartbeat_ms;
     s_log_info (self, "zjob_broker: serving clients=%s workers=%s events=%s store=%s "
                       "(%zu jobs, %zu queued, %zu scheduled)",
@@ -995,12 +983,12 @@ s_broker_pass (s_broker_t *self)
     //  only: nothing to commit)
     if (zjob_manager_promote (self->manager, zjob_clock_ms ()) > 0)
         self->dispatch_needed = true;
+    //  A rate-limited workflow's token came, or QUEUE resumed or raised one
+    if (zjob_queues_refill (zjob_manager_queues (self->manager)))
+        self->dispatch_needed = true;
     //  Held jobs past their timeout: retried or failed, their workers told
     s_expire (self);
-    //  Schedules due: each job and its schedule's record, in this pass's
-    //  sync together (exactly once per due time)
-    if (zjob_schedules_fire (self->schedules, zjob_clock_ms (), ZJOB_SCHEDULES_STEP) > 0)
-        self->dirty = true;
+    self->dirty |= zjob_schedules_fire (zjob_clients_schedules (self->clients_handler), zjob_clock_ms (), ZJOB_SCHEDULES_STEP) > 0;  //  Jobs and records: one sync
     //  Workers first: their results free the credit that submits use,
     //  and jobs already durable refill it at once (each RESULT refills
     //  its own credit before its results are applied), not after a batch
@@ -1013,8 +1001,10 @@ s_broker_pass (s_broker_t *self)
     size_t ready = zjob_manager_queued (self->manager);
     int rc = zjob_clients_step (self->clients_handler, self->builder, &peer.rid,
                                 &peer.rid_size, &peer.request_id, &sync_err);
-    //  A step of a RUN_NOW makes jobs ready with no status change
-    if (zjob_manager_queued (self->manager) > ready)
+    //  A step of a RUN_NOW makes jobs ready with no status change; a
+    //  QUEUE resume or limit lets held jobs go
+    if (zjob_manager_queued (self->manager) > ready
+        || zjob_queues_refill (zjob_manager_queues (self->manager)))
         self->dispatch_needed = true;
     if (rc)
         s_reply_built (self, &peer, rc == ZJOB_CLIENTS_READ ? 0 : rc, &sync_err);
@@ -1107,10 +1097,13 @@ zjob_broker_actor (zsock_t *pipe, void *args)
         int64_t due = zjob_manager_next_due (self->manager);
         if (due && due - zjob_clock_ms () < timeout)
             timeout = due > zjob_clock_ms () ? due - zjob_clock_ms () : 0;
-        //  And when the next schedule is due
-        int64_t schedule_due = zjob_schedules_next_due (self->schedules);
-        if (schedule_due && schedule_due - zjob_clock_ms () < timeout)
-            timeout = schedule_due > zjob_clock_ms () ? schedule_due - zjob_clock_ms () : 0;
+        due = zjob_schedules_next_due (zjob_clients_schedules (self->clients_handler));
+        if (due && due - zjob_clock_ms () < timeout)  //  And the next schedule's
+            timeout = due > zjob_clock_ms () ? due - zjob_clock_ms () : 0;
+        //  And when a rate-limited workflow's next token is due
+        int64_t token = zjob_queues_next_token (zjob_manager_queues (self->manager));
+        if (token && token - zjob_mono_ms () < timeout)
+            timeout = token > zjob_mono_ms () ? token - zjob_mono_ms () : 0;
         //  And when the next held job times out
         int64_t deadline = zjob_manager_next_deadline (self->manager);
         if (deadline && deadline - zjob_clock_ms () < timeout)

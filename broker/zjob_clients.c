@@ -15,6 +15,7 @@
     ========================================================================= */
 
 #include "zjob_clients.h"
+#include "zjob_queue_cmd.h"
 #include "zjob_bulk.h"
 #include "zjob_proto.h"
 #include <stdlib.h>
@@ -54,7 +55,7 @@ struct _zjob_clients_t {
     zjob_manager_t *manager;           //  The jobs (borrowed)
     zjob_registry_t *registry;         //  The workers (borrowed)
     zjob_publisher_t *publisher;       //  Events (borrowed), or NULL
-    zjob_schedules_t *schedules;       //  SCHEDULE's (borrowed), or NULL
+    zjob_schedules_t *schedules;       //  SCHEDULE's (owned), or NULL
     int64_t retention_ms;              //  The manager's retention
     int64_t started_at;                //  Monotonic ms of the start, for uptime
     bool creating;                     //  Inside a SUBMIT's creates
@@ -104,16 +105,39 @@ zjob_clients_destroy (zjob_clients_t **self_p)
             s_pending_free (&self->pendings [index]);
         s_pending_free (&self->pending);
         free (self->pendings);
+        zjob_schedules_destroy (&self->schedules);
     }
     free (self);
     *self_p = NULL;
 }
 
-void
-zjob_clients_set_schedules (zjob_clients_t *self, zjob_schedules_t *schedules)
+//  A schedule's due time made a job: the schedule_fired event (its reason
+//  is the schedule's name)
+static void
+s_schedule_fired (const char *name, int64_t due, const zjob_job_t *job, void *arg)
+{
+    zjob_clients_t *self = (zjob_clients_t *) arg;
+    if (self->publisher)
+        zjob_publisher_job_reason (self->publisher, "schedule_fired", job, -1, name);
+}
+
+int
+zjob_clients_start_schedules (zjob_clients_t *self, int64_t now, zjob_error_t *err)
 {
     assert (self);
-    self->schedules = schedules;
+    zjob_schedules_destroy (&self->schedules);
+    self->schedules = zjob_schedules_new (self->manager, now, err);
+    if (!self->schedules)
+        return -1;
+    zjob_schedules_set_listener (self->schedules, s_schedule_fired, self);
+    return 0;
+}
+
+zjob_schedules_t *
+zjob_clients_schedules (zjob_clients_t *self)
+{
+    assert (self);
+    return self->schedules;
 }
 
 bool
@@ -636,8 +660,12 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
                                   : 0;
     const char **keys = (const char **) calloc (figure_count + 1, sizeof (char *));
     const char **values = (const char **) calloc (figure_count + 1, sizeof (char *));
+    size_t held_max = zjob_queues_size (zjob_manager_queues (self->manager));
+    const char **held_ids = (const char **) calloc (held_max + 1, sizeof (char *));
+    const char **held_reasons = (const char **) calloc (held_max + 1, sizeof (char *));
     int rc = 0;
-    if (!workflows.ids || !workflows.counts || !figures || !keys || !values)
+    if (!workflows.ids || !workflows.counts || !figures || !keys || !values || !held_ids
+        || !held_reasons)
         rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     else {
         zjob_manager_workflow_counts (self->manager, s_collect_workflow, &workflows);
@@ -660,6 +688,11 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
         //  Jobs are ready and workers could take them: only the cap holds them
         stats.held_by_limit = stats.max_concurrent && stats.queued && credit
             && stats.active >= stats.max_concurrent;
+        //  Workflows their queue controls hold back (zjob_queues.h)
+        stats.held_count = zjob_queue_cmd_held (self->manager, held_ids, held_reasons, held_max);
+        stats.held_workflows = held_ids;
+        stats.held_reasons = held_reasons;
+        stats.paused_queues = zjob_queues_paused (zjob_manager_queues (self->manager));
         stats.workers = zjob_registry_size (self->registry);
         stats.submitted_rate = zjob_clients_rate (self, ZJOB_RATE_SUBMITTED, now_mono);
         stats.completed_rate = zjob_clients_rate (self, ZJOB_RATE_COMPLETED, now_mono);
@@ -672,6 +705,8 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
     }
     free (keys);
     free (values);
+    free (held_ids);
+    free (held_reasons);
     zhashx_destroy (&figures);
     free (workflows.ids);
     free (workflows.counts);
@@ -744,6 +779,9 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *
         case ZJOB_CMD_STATS: return s_stats (self, now_mono, err);
         case ZJOB_CMD_WORKERS: return s_workers (self, err);
         case ZJOB_CMD_SCHEDULE: return zjob_schedules_handle (self->schedules, msg, self->builder, zjob_clock_ms (), err);
+        case ZJOB_CMD_QUEUE:
+            return zjob_queue_cmd_handle (self->manager, self->publisher, msg, builder,
+                                          self->request_id, err);
         case ZJOB_CMD_PING:
             s_ok (self);
             zjob_msg_add_uint (self->builder, "version", ZJOB_PROTO_VERSION);

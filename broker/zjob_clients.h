@@ -124,9 +124,15 @@ zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder,
                    const uint8_t **rid_p, size_t *rid_size_p, uint64_t *request_id_p,
                    zjob_error_t *err);
 
-//  The schedules SCHEDULE works on (borrowed; NULL: it answers 503).
-void
-zjob_clients_set_schedules (zjob_clients_t *self, zjob_schedules_t *schedules);
+//  Load the schedules SCHEDULE works on (zjob_schedules_new at now, ms
+//  UTC), owned by the handler; their schedule_fired events go out through
+//  its publisher. 0, or -1 with err. Until then SCHEDULE answers 503.
+int
+zjob_clients_start_schedules (zjob_clients_t *self, int64_t now, zjob_error_t *err);
+
+//  The schedules (borrowed; the broker fires them), NULL before the start.
+zjob_schedules_t *
+zjob_clients_schedules (zjob_clients_t *self);
 
 //  True while a SUBMIT is creating jobs: the manager's listener hears new
 //  jobs then (their first event has no old status).

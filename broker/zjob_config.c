@@ -158,6 +158,34 @@ s_set_retry (zjob_config_retry_t *retry, const char *name, const char *value, zj
     return 1;
 }
 
+//  A queue limit of one workflow: concurrency, rate, burst; 1 if name is
+//  none of them
+static int
+s_set_queue (zjob_config_workflow_t *entry, const char *name, const char *value,
+             zjob_error_t *err)
+{
+    if (streq (name, "concurrency")) {
+        int64_t number = 0;
+        if (s_set_number (&number, 0, ZJOB_QUEUE_CONCURRENCY_MAX, name, value, err))
+            return -1;
+        entry->concurrency = (uint32_t) number;
+        return 0;
+    }
+    bool rate = streq (name, "rate");
+    if (rate || streq (name, "burst")) {
+        char *end = NULL;
+        double number = strtod (value, &end);
+        double max = rate ? ZJOB_QUEUE_RATE_MAX : ZJOB_QUEUE_BURST_MAX;
+        if (end == value || *end || !(number >= 0 && number <= max)
+            || (!rate && number > 0 && number < 1))
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: '%s' is not a number in %s..%.0f",
+                                   name, value, rate ? "0" : "1", max);
+        *(rate ? &entry->rate : &entry->burst) = number;
+        return 0;
+    }
+    return 1;
+}
+
 int
 zjob_broker_config_set_workflow (zjob_broker_config_t *config, const char *workflow,
                                  const char *name, const char *value, zjob_error_t *err)
@@ -183,7 +211,11 @@ zjob_broker_config_set_workflow (zjob_broker_config_t *config, const char *workf
         snprintf (entry.workflow_id, sizeof (entry.workflow_id), "%s", workflow);
     }
     zjob_error_t cause;
-    int rc = s_set_retry (&entry.retry, name, value, &cause);
+    int rc = s_set_queue (&entry, name, value, &cause);
+    if (rc > 0) {
+        rc = s_set_retry (&entry.retry, name, value, &cause);
+        entry.retry_set |= rc == 0;
+    }
     if (rc > 0)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "workflow %s: unknown option '%s'",
                                workflow, name);
@@ -364,9 +396,31 @@ zjob_broker_config_retry (const zjob_broker_config_t *config, zjob_retry_default
 {
     assert (config && defaults && workflows);
     s_retry_defaults (&config->retry, defaults);
+    size_t count = 0;
     for (size_t index = 0; index < config->workflow_count; index++) {
-        workflows [index].workflow_id = config->workflows [index].workflow_id;
-        s_retry_defaults (&config->workflows [index].retry, &workflows [index].defaults);
+        if (!config->workflows [index].retry_set)
+            continue;  //  Queue limits only: the broker's policy applies
+        workflows [count].workflow_id = config->workflows [index].workflow_id;
+        s_retry_defaults (&config->workflows [index].retry, &workflows [count].defaults);
+        count++;
     }
-    return config->workflow_count;
+    return count;
+}
+
+size_t
+zjob_broker_config_queues (const zjob_broker_config_t *config, zjob_queue_defaults_t *queues)
+{
+    assert (config && queues);
+    size_t count = 0;
+    for (size_t index = 0; index < config->workflow_count; index++) {
+        const zjob_config_workflow_t *entry = &config->workflows [index];
+        if (!entry->concurrency && entry->rate <= 0 && entry->burst <= 0)
+            continue;
+        queues [count].workflow_id = entry->workflow_id;
+        queues [count].concurrency = entry->concurrency;
+        queues [count].rate = entry->rate;
+        queues [count].burst = entry->burst;
+        count++;
+    }
+    return count;
 }

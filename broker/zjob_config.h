@@ -84,6 +84,10 @@ typedef struct {
 typedef struct {
     char workflow_id [ZJOB_NAME_MAX + 1];
     zjob_config_retry_t retry;
+    bool retry_set;        //  A retry default was given (else only queue limits)
+    uint32_t concurrency;  //  Queue limits (zjob_queues.h): jobs running at
+    double rate;           //  once, jobs per second, tokens; 0 = none (or, for
+    double burst;          //  burst, max (1, rate)). A QUEUE limit overrides
 } zjob_config_workflow_t;
 
 //  What the broker is started with. Plain values, so that a config is
@@ -121,7 +125,10 @@ zjob_broker_config_init (zjob_broker_config_t *config);
 //  delay), backoff-factor (1.0 .. 100.0), backoff-max (a duration),
 //  backoff-jitter (full, none), no-retry (comma-separated error kinds; ""
 //  = none), job-timeout and heartbeat-timeout (durations; 0 = none); and
-//  workflow/NAME/KEY, one of those for workflow NAME alone.
+//  workflow/NAME/KEY, one of those for workflow NAME alone, or one of its
+//  queue limits: concurrency (jobs running at once, 0 = none), rate (jobs
+//  a second, a decimal number; 0 = none) and burst (tokens; 0 = max (1,
+//  rate)).
 //  Returns 0, or -1 with err filled (ZJOB_BAD_REQUEST) for an unknown
 //  name or a bad value.
 int
@@ -158,6 +165,12 @@ zjob_broker_config_load (zjob_broker_config_t *config, const char *path, zjob_er
 size_t
 zjob_broker_config_retry (const zjob_broker_config_t *config, zjob_retry_defaults_t *defaults,
                           zjob_workflow_defaults_t *workflows);
+
+//  The per-workflow queue limits of config (workflows with one) into
+//  queues (room for ZJOB_CONFIG_WORKFLOWS_MAX), names borrowed from
+//  config. Returns their number.
+size_t
+zjob_broker_config_queues (const zjob_broker_config_t *config, zjob_queue_defaults_t *queues);
 
 //  Name of a log level, and its parse (-1 for an unknown name).
 const char *

@@ -146,16 +146,13 @@ zjob_mgr_notify (zjob_manager_t *self, zjob_event_t event, const zjob_job_t *job
 void
 zjob_mgr_after_change (zjob_manager_t *self, zjob_job_t *job, zjob_status_t old_status)
 {
-    (void) self;
-    (void) job;
-    (void) old_status;
+    zjob_queues_changed (self->queues, job, (int) old_status);
 }
 
 void
 zjob_mgr_after_delete (zjob_manager_t *self, zjob_job_t *job)
 {
-    (void) self;
-    (void) job;
+    zjob_queues_deleted (self->queues, job);
 }
 
 
@@ -425,6 +422,7 @@ s_recovered (zjob_job_t *job, void *arg)
 {
     zjob_manager_t *self = (zjob_manager_t *) arg;
     s_key_add (self, job);
+    zjob_queues_unique_add (self->queues, job);
     zjob_mgr_intern (self, job);
     if (zjob_status_terminal ((zjob_status_t) job->status)) {
         if (zjob_expiry_reserve (self->expiry, 1))
@@ -491,6 +489,13 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     zhashx_set_destructor (self->held, s_held_destroy);
     zhashx_set_destructor (self->earlier, s_free_destroy);
     zhashx_set_destructor (self->provisional, s_free_destroy);
+    self->queues = zjob_queues_new (self->store, config ? config->queues : NULL,
+                                    config ? config->queue_count : 0, zjob_mgr_running, self);
+    if (!self->queues) {
+        zjob_error_set (err, ZJOB_INTERNAL, "queue controls: out of memory");
+        zjob_manager_destroy (&self);
+        return NULL;
+    }
     zjob_recovery_hooks_t hooks = { s_recovered, s_released, self };
     if (zjob_recovery_run (self->store, self->tally, self->queue, &hooks, err))
         zjob_manager_destroy (&self);
@@ -514,6 +519,7 @@ zjob_manager_destroy (zjob_manager_t **self_p)
     zhashx_destroy (&self->held);
     zjob_keyindex_destroy (&self->keys);
     zjob_tally_destroy (&self->tally);
+    zjob_queues_destroy (&self->queues);
     zjob_expiry_destroy (&self->expiry);
     zhashx_destroy (&self->provisional);
     zhashx_destroy (&self->earlier);
@@ -580,6 +586,7 @@ s_job_created (zjob_manager_t *self, zjob_job_t *job)
         zsys_error ("zjob_manager: out of memory queueing job %s", job->id);
     zjob_tally_move (self->tally, job, -1, job->status);
     s_key_add (self, job);
+    zjob_queues_unique_add (self->queues, job);
     zjob_mgr_notify (self, ZJOB_EVENT_STATUS, job, ZJOB_CREATED);
 }
 
@@ -927,13 +934,16 @@ s_take (zjob_manager_t *self, const char *const *workflows, size_t count,
         zjob_queue_promote (self->queue, zjob_clock_ms ());
     if (zjob_queue_ready (self->queue) == 0)
         return NULL;
-    zjob_job_t *best = zjob_queue_best (self->queue, workflows, count);
+    //  A workflow paused, at its concurrency or out of tokens is passed
+    //  over: one check per workflow considered, never a walk of its jobs
+    zjob_queue_gate_fn *gate = zjob_queues_active (self->queues) ? zjob_mgr_queue_gate : NULL;
+    zjob_job_t *best = zjob_queue_best_if (self->queue, workflows, count, gate, self);
     if (best && zhashx_size (self->avoid) && zjob_mgr_avoided (self, best, worker_id)) {
         //  This worker still has a timed-out attempt of it: the next best
         //  (the job is at the head of its list and goes back there)
         zjob_job_t *avoided = zjob_job_ref (best);
         zjob_queue_remove (self->queue, avoided);
-        best = zjob_queue_best (self->queue, workflows, count);
+        best = zjob_queue_best_if (self->queue, workflows, count, gate, self);
         if (best && zjob_mgr_avoided (self, best, worker_id))
             best = NULL;  //  Two: enough looking for this pass
         if (zjob_queue_requeue (self->queue, avoided))
@@ -952,6 +962,8 @@ s_take (zjob_manager_t *self, const char *const *workflows, size_t count,
         zsys_warning ("zjob_manager: cannot dispatch job %s: %s", job->id, err.text);
         zjob_job_destroy (&job);
     }
+    else if (gate)
+        zjob_queues_took (self->queues, job->workflow_id);  //  A token spent
     return job;
 }
 

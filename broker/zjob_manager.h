@@ -98,6 +98,7 @@
 
 #include "zjob_store.h"
 #include "zjob_listing.h"
+#include "zjob_queues.h"
 #include "zjob_proto.h"
 
 #ifdef __cplusplus
@@ -152,6 +153,8 @@ typedef struct {
     const zjob_workflow_defaults_t *workflows;  //  Per workflow (copied by
     size_t workflow_count;                      //  zjob_manager_new)
     uint64_t seed;                              //  The backoff's PRNG; 0 = from the clock
+    const zjob_queue_defaults_t *queues;        //  Per-workflow queue limits (copied
+    size_t queue_count;                         //  by zjob_manager_new; records override)
 } zjob_manager_config_t;
 
 typedef enum {
@@ -275,7 +278,10 @@ zjob_manager_cleanup (zjob_manager_t *self, int64_t now_ms, zjob_error_t *err);
 
 //  Hand the next job to worker_id: the highest-priority, earliest queued
 //  job among workflows (count names; count 0 = any workflow), if fewer than
-//  max_concurrent jobs are held. Scheduled jobs due by the clock are
+//  max_concurrent jobs are held. A workflow its queue controls hold back
+//  (paused, at its concurrency, out of tokens: zjob_queues.h) is passed
+//  over, at one check per workflow considered; a job handed out spends a
+//  token of its workflow's rate. Scheduled jobs due by the clock are
 //  promoted first; one whose run_at is ahead is never taken. The job
 //  becomes running, attempts + 1. Returns a new reference, or NULL when
 //  there is nothing to give.
@@ -469,6 +475,17 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
                      bool auto_start, zjob_job_t **jobs, uint64_t *existing,
                      size_t *existing_count_p, zjob_error_t *err);
 
+//  SUBMIT's unique keys (zjob_manager_submit's step 2), over count specs
+//  that skip does not already answer: a spec whose unique_key a
+//  non-terminal job holds is answered by it (jobs [i] a new reference,
+//  skip [i] true); one whose key an earlier spec of the batch gives is
+//  answered by that spec's job (skip [i] true, first [i] its index + 1).
+//  Idempotency comes first: a skipped spec's key is not looked at.
+//  0, or -1 with err filled (out of memory).
+int
+zjob_manager_unique_step (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                          zjob_job_t **jobs, bool *skip, size_t *first, zjob_error_t *err);
+
 //  What zjob_manager_worker_lost did
 #define ZJOB_LOST_REQUEUED 1  //  The job is queued again (or paused, let go)
 #define ZJOB_LOST_FAILED 2    //  Failed for good, kind "worker_lost"
@@ -619,6 +636,21 @@ zjob_manager_stored (zjob_manager_t *self);
 //  O(stored jobs): for start-up, not for a loop pass.
 size_t
 zjob_manager_reclaimable (zjob_manager_t *self);
+
+//  The per-workflow queue controls and unique keys (zjob_queues.h),
+//  borrowed: QUEUE's handler changes them, the broker asks when a token
+//  is due. take skips a workflow they hold back.
+zjob_queues_t *
+zjob_manager_queues (zjob_manager_t *self);
+
+//  What holds workflow's ready jobs back now (ZJOB_HELD_NONE if it has
+//  none ready, or nothing holds them). O(1).
+zjob_held_t
+zjob_manager_held_back (zjob_manager_t *self, const char *workflow);
+
+//  The stored jobs of workflow in status; O(1).
+size_t
+zjob_manager_workflow_count (zjob_manager_t *self, const char *workflow, zjob_status_t status);
 
 //  The store underneath (borrowed), for stats, walks and its named
 //  records (templates, schedules, batches, queue settings:

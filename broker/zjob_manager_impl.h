@@ -16,6 +16,7 @@
 #include "zjob_keyindex.h"
 #include "zjob_tally.h"
 #include "zjob_expiry.h"
+#include "zjob_queues.h"
 
 //  A job a worker holds
 typedef struct {
@@ -45,6 +46,7 @@ struct _zjob_manager_t {
                                          //  requeued while their worker may still run them
     zhashx_t *earlier;                   //  job id -> workers of its earlier attempts
                                          //  ("a\nb\n"), for jobs given to more than one
+    zjob_queues_t *queues;               //  Per-workflow queue controls, unique keys
     zjob_manager_listener_fn *listener;  //  Hears every change, or NULL
     void *listener_arg;                  //  Passed to the listener
 
@@ -111,6 +113,13 @@ void
 zjob_mgr_after_change (zjob_manager_t *self, zjob_job_t *job, zjob_status_t old_status);
 void
 zjob_mgr_after_delete (zjob_manager_t *self, zjob_job_t *job);
+
+//  zjob_manager_queues.c, for zjob_manager.c: the running jobs of a
+//  workflow (zjob_queues_running_fn), and take's gate (zjob_queue_gate_fn)
+size_t
+zjob_mgr_running (const char *workflow, void *arg);
+bool
+zjob_mgr_queue_gate (const char *workflow, void *arg);
 
 //  zjob_manager_failure.c, for zjob_manager.c
 int

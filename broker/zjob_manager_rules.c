@@ -94,6 +94,16 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
             existing [(*existing_count_p)++] = 0;
             return 0;
         }
+        //  Step 2: a unique key in use answers with its job (zjob_queues.h)
+        bool unique = false;
+        size_t first = 0;
+        if (specs [0].unique_key
+            && zjob_manager_unique_step (self, specs, 1, jobs, &unique, &first, err))
+            return -1;
+        if (unique) {
+            existing [(*existing_count_p)++] = 0;
+            return 0;
+        }
         jobs [0] = zjob_manager_create (self, &specs [0], auto_start, err);
         return jobs [0] ? 1 : -1;
     }
@@ -134,6 +144,9 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
         else
             zhashx_insert (batch_keys, key, (void *) (uintptr_t) (index + 1));
     }
+    //  Step 2: unique keys in use, or given twice in this SUBMIT
+    if (rc == 0)
+        rc = zjob_manager_unique_step (self, specs, count, jobs, skip, first, err);
     size_t created = 0;
     for (size_t index = 0; rc == 0 && index < count; index++)
         created += !skip [index];

@@ -207,6 +207,25 @@ zjob_publisher_worker (zjob_publisher_t *self, const char *type, const char *wor
     s_store (self, topics, 1, wanted);
 }
 
+void
+zjob_publisher_queue (zjob_publisher_t *self, const char *type, const char *workflow_id)
+{
+    assert (self && type && workflow_id);
+    self->seq++;
+    if (zhashx_size (self->subscriptions) == 0)
+        return;
+    char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX];
+    size_t count = zjob_event_topics (type, NULL, workflow_id, topics);
+    bool wanted [ZJOB_EVENT_TOPICS] = { false };
+    if (count == 0 || !(wanted [0] = zjob_publisher_wanted (self, topics [0])))
+        return;
+    zjob_msg_begin (self->builder, ZJOB_CMD_EVENT, self->seq);
+    zjob_msg_add_str (self->builder, "type", type);
+    zjob_msg_add_uint (self->builder, "time", (uint64_t) zjob_clock_ms ());
+    zjob_msg_add_str (self->builder, "workflow_id", workflow_id);
+    s_store (self, topics, 1, wanted);
+}
+
 size_t
 zjob_publisher_flush (zjob_publisher_t *self, size_t *dropped_p)
 {

@@ -1,8 +1,9 @@
 /*  =========================================================================
     zjob_publisher - the broker's events: topics, subscriptions, publishing
 
-    Every status change, progress update and deletion of a job, and every
-    worker joining or leaving, is an EVENT (PROTOCOL.md 11). Each event
+    Every status change, progress update and deletion of a job, every
+    worker joining or leaving, and every pause or resume of a workflow's
+    queue, is an EVENT (PROTOCOL.md 11). Each event
     gets the next sequence number whether or not anyone listens, so
     subscribers can tell a gap. But an event is encoded only if a
     subscriber wants one of its topics: the XPUB passes subscriptions up
@@ -68,6 +69,11 @@ zjob_publisher_job (zjob_publisher_t *self, const char *type, const zjob_job_t *
 void
 zjob_publisher_job_reason (zjob_publisher_t *self, const char *type, const zjob_job_t *job,
                            int old_status, const char *reason);
+
+//  A queue event ("queue_paused", "queue_resumed") about workflow_id's
+//  queue (zjob_queues.h), under topic ev/TYPE/WORKFLOW.
+void
+zjob_publisher_queue (zjob_publisher_t *self, const char *type, const char *workflow_id);
 
 //  A worker event ("worker_joined", "worker_left") about worker_id, with
 //  its name (may be NULL), workflows, slots and reason (may be NULL).

@@ -428,6 +428,13 @@ zjob_queue_enqueue (zjob_queue_t *self, zjob_job_t *job, int64_t now_ms)
 zjob_job_t *
 zjob_queue_best (zjob_queue_t *self, const char *const *workflows, size_t count)
 {
+    return zjob_queue_best_if (self, workflows, count, NULL, NULL);
+}
+
+zjob_job_t *
+zjob_queue_best_if (zjob_queue_t *self, const char *const *workflows, size_t count,
+                    zjob_queue_gate_fn *gate, void *arg)
+{
     assert (self);
     zjob_job_t *best = NULL;
     if (count && workflows) {
@@ -435,16 +442,27 @@ zjob_queue_best (zjob_queue_t *self, const char *const *workflows, size_t count)
             s_workflow_t *workflow = workflows [index]
                 ? (s_workflow_t *) zhashx_lookup (self->workflows, workflows [index])
                 : NULL;
-            if (workflow)
+            if (workflow && (!gate || gate (workflows [index], arg)))
                 s_queue_consider (workflow, &best);
         }
     }
     else {
         s_workflow_t *workflow = (s_workflow_t *) zhashx_first (self->workflows);
         for (; workflow; workflow = (s_workflow_t *) zhashx_next (self->workflows))
-            s_queue_consider (workflow, &best);
+            if (!gate || gate ((const char *) zhashx_cursor (self->workflows), arg))
+                s_queue_consider (workflow, &best);
     }
     return best;
+}
+
+size_t
+zjob_queue_ready_in (zjob_queue_t *self, const char *workflow)
+{
+    assert (self);
+    const s_workflow_t *entry = workflow
+        ? (const s_workflow_t *) zhashx_lookup (self->workflows, workflow)
+        : NULL;
+    return entry ? entry->size : 0;
 }
 
 int64_t

@@ -82,6 +82,19 @@ zjob_queue_hurry (zjob_queue_t *self, zjob_job_t *job);
 zjob_job_t *
 zjob_queue_best (zjob_queue_t *self, const char *const *workflows, size_t count);
 
+//  May the ready jobs of workflow be taken now? Asked once per workflow
+//  with ready jobs that a take considers; must be O(1).
+typedef bool (zjob_queue_gate_fn) (const char *workflow, void *arg);
+
+//  As zjob_queue_best, among the workflows gate allows (gate NULL: all).
+zjob_job_t *
+zjob_queue_best_if (zjob_queue_t *self, const char *const *workflows, size_t count,
+                    zjob_queue_gate_fn *gate, void *arg);
+
+//  Jobs in workflow's ready lists (0 if none): O(1).
+size_t
+zjob_queue_ready_in (zjob_queue_t *self, const char *workflow);
+
 //  run_at of the earliest scheduled job, or 0 if none. O(log n) amortized.
 int64_t
 zjob_queue_next_due (zjob_queue_t *self);

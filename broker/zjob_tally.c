@@ -130,6 +130,16 @@ zjob_tally_workflows (zjob_tally_t *self)
     return zhashx_size (self->workflows);
 }
 
+size_t
+zjob_tally_count (zjob_tally_t *self, const char *workflow, zjob_status_t status)
+{
+    assert (self);
+    if (!workflow || (int) status < 0 || status >= ZJOB_STATUS_COUNT)
+        return 0;
+    const s_entry_t *entry = (const s_entry_t *) zhashx_lookup (self->workflows, workflow);
+    return entry ? entry->counts [status] : 0;
+}
+
 int
 zjob_tally_each (zjob_tally_t *self, zjob_tally_fn *fn, void *arg)
 {

@@ -56,6 +56,11 @@ zjob_tally_counts (zjob_tally_t *self, size_t counts [ZJOB_STATUS_COUNT]);
 size_t
 zjob_tally_workflows (zjob_tally_t *self);
 
+//  Jobs of workflow in status (0 if it has none); one hash lookup, for
+//  the per-workflow limits of dispatch (zjob_queues.h).
+size_t
+zjob_tally_count (zjob_tally_t *self, const char *workflow, zjob_status_t status);
+
 //  Call fn once per workflow with a job, in no set order. Returns how many.
 int
 zjob_tally_each (zjob_tally_t *self, zjob_tally_fn *fn, void *arg);

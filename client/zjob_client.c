@@ -800,6 +800,64 @@ zjob_client_workers (zjob_client_t *self, zjob_error_t *err)
     return s_call_empty (self, ZJOB_CMD_WORKERS, err);
 }
 
+//  QUEUE with op on workflow_id (NULL for list), and the limits when
+//  concurrency, rate or burst is >= 0; every op is idempotent, so resent
+static zjob_reply_t *
+s_queue (zjob_client_t *self, const char *op, const char *workflow_id, int64_t concurrency,
+         double rate, double burst, zjob_error_t *err)
+{
+    uint64_t request = s_begin (self, ZJOB_CMD_QUEUE, err);
+    if (!request)
+        return NULL;
+    zjob_msg_add_str (self->builder, "op", op);
+    if (workflow_id)
+        zjob_msg_add_str (self->builder, "workflow_id", workflow_id);
+    if (concurrency >= 0)
+        zjob_msg_add_uint (self->builder, "concurrency", (uint64_t) concurrency);
+    if (rate >= 0)
+        zjob_msg_add_float (self->builder, "rate", rate);
+    if (burst >= 0)
+        zjob_msg_add_float (self->builder, "burst", burst);
+    return s_call (self, ZJOB_CMD_QUEUE, request, true, err);
+}
+
+static int
+s_queue_rc (zjob_reply_t *reply)
+{
+    int rc = reply ? 0 : -1;
+    zjob_reply_destroy (&reply);
+    return rc;
+}
+
+int
+zjob_client_queue_pause (zjob_client_t *self, const char *workflow_id, zjob_error_t *err)
+{
+    assert (self);
+    return s_queue_rc (s_queue (self, "pause", workflow_id, -1, -1, -1, err));
+}
+
+int
+zjob_client_queue_resume (zjob_client_t *self, const char *workflow_id, zjob_error_t *err)
+{
+    assert (self);
+    return s_queue_rc (s_queue (self, "resume", workflow_id, -1, -1, -1, err));
+}
+
+int
+zjob_client_queue_limit (zjob_client_t *self, const char *workflow_id, int64_t concurrency,
+                         double rate, double burst, zjob_error_t *err)
+{
+    assert (self);
+    return s_queue_rc (s_queue (self, "limit", workflow_id, concurrency, rate, burst, err));
+}
+
+zjob_reply_t *
+zjob_client_queue_list (zjob_client_t *self, zjob_error_t *err)
+{
+    assert (self);
+    return s_queue (self, "list", NULL, -1, -1, -1, err);
+}
+
 int
 zjob_client_ping (zjob_client_t *self, zjob_error_t *err)
 {

@@ -229,6 +229,26 @@ zjob_client_schedule_add (zjob_client_t *self, const zjob_schedule_add_t *schedu
 ZJOB_EXPORT zjob_reply_t *
 zjob_client_schedule (zjob_client_t *self, const char *op, const char *name,
                       zjob_error_t *err);
+//  Per-workflow queue controls (QUEUE): pause or resume the handing out
+//  of workflow_id's jobs (running jobs go on), durably. 0 or -1.
+ZJOB_EXPORT int
+zjob_client_queue_pause (zjob_client_t *self, const char *workflow_id, zjob_error_t *err);
+ZJOB_EXPORT int
+zjob_client_queue_resume (zjob_client_t *self, const char *workflow_id, zjob_error_t *err);
+
+//  Set workflow_id's limits: concurrency (jobs running at once), rate
+//  (jobs handed out a second, a token bucket) and burst (its tokens);
+//  each < 0 is left as it is, 0 clears it (burst 0: max (1, rate)).
+//  0 or -1 (ZJOB_BAD_REQUEST for a value out of range).
+ZJOB_EXPORT int
+zjob_client_queue_limit (zjob_client_t *self, const char *workflow_id, int64_t concurrency,
+                         double rate, double burst, zjob_error_t *err);
+
+//  Every workflow's queue (with settings or jobs), sorted by name: read
+//  with zjob_msg_queue_count and zjob_msg_queue on zjob_reply_msg. The
+//  caller destroys it.
+ZJOB_EXPORT zjob_reply_t *
+zjob_client_queue_list (zjob_client_t *self, zjob_error_t *err);
 
 //  Check that the broker answers. 0 or -1 (ZJOB_UNAVAILABLE).
 ZJOB_EXPORT int

@@ -182,6 +182,30 @@ ZJOB_EXPORT int
 zjob_msg_jobs (zjob_msg_t *self, const char *key, zjob_job_t ***jobs_p, size_t *count_p,
                zjob_error_t *err);
 
+//  One workflow's queue, as the OK to QUEUE lists it (its "queues"):
+//  its settings, its jobs, and what holds its ready jobs back. Strings
+//  are borrowed from the message.
+typedef struct {
+    const char *workflow_id;
+    bool paused;           //  Nothing of it is handed out
+    uint32_t concurrency;  //  Jobs running at once at most; 0 = no limit
+    double rate;           //  Jobs handed out a second at most; 0 = no limit
+    double burst;          //  Tokens the rate's bucket holds
+    uint64_t queued;       //  Its queued jobs
+    uint64_t running;      //  Its running jobs
+    const char *held_by;   //  "paused", "concurrency", "rate", or NULL: ready
+                           //  jobs held back by that
+} zjob_queue_info_t;
+
+//  The number of queues in an OK to QUEUE.
+ZJOB_EXPORT size_t
+zjob_msg_queue_count (zjob_msg_t *self);
+
+//  Read the index-th queue of an OK to QUEUE into info. Returns false
+//  (info zeroed) if there is none or it is not a queue map.
+ZJOB_EXPORT bool
+zjob_msg_queue (zjob_msg_t *self, size_t index, zjob_queue_info_t *info);
+
 //  Copy an ERROR message's code and message into err. Returns the code
 //  (ZJOB_OK with an empty message if the message is not an ERROR).
 ZJOB_EXPORT int

@@ -99,7 +99,7 @@ static const s_cmd_info_t s_cmds [ZJOB_CMD_COUNT] = {
     [ZJOB_CMD_BATCH] = { "BATCH", 0, 0 },
     [ZJOB_CMD_TEMPLATE] = { "TEMPLATE", 0, 0 },
     [ZJOB_CMD_SCHEDULE] = { "SCHEDULE", R_CB, R_CB },
-    [ZJOB_CMD_QUEUE] = { "QUEUE", 0, 0 },
+    [ZJOB_CMD_QUEUE] = { "QUEUE", R_CB, R_CB },
 };
 
 static const char *s_route_names [ZJOB_ROUTE_COUNT] = {

@@ -295,11 +295,15 @@ typedef struct {
     double submitted_rate;    //  Jobs per second over the rate window
     double completed_rate;
     double failed_rate;
-    uint64_t rate_window_ms;        //  msecs the rates are averaged over
-    uint64_t uptime_ms;             //  msecs since the broker started
-    uint64_t subscriptions;         //  Distinct event topic prefixes subscribed
-    const char *store_name;         //  NULL: no "store" map
-    const char *const *store_keys;  //  The store's own figures, as strings
+    uint64_t rate_window_ms;            //  msecs the rates are averaged over
+    uint64_t uptime_ms;                 //  msecs since the broker started
+    uint64_t subscriptions;             //  Distinct event topic prefixes subscribed
+    const char *const *held_workflows;  //  held: workflows with ready jobs held back
+    const char *const *held_reasons;    //  by their queue controls, and why ("paused",
+    size_t held_count;                  //  "concurrency", "rate")
+    uint64_t paused_queues;             //  Workflows whose queue is paused
+    const char *store_name;             //  NULL: no "store" map
+    const char *const *store_keys;      //  The store's own figures, as strings
     const char *const *store_values;
     size_t store_count;
 } zjob_stats_t;
@@ -307,11 +311,18 @@ typedef struct {
 //  The fields of the OK to STATS: jobs, by_status (every status, zeros
 //  included), by_workflow (per workflow, only the statuses it has jobs
 //  in), queued, active, workers, slots, busy, max_concurrent, scheduled,
-//  held_by_limit, rates (submitted, completed, failed), rate_window_ms,
+//  held_by_limit, held (workflow -> reason, a map, only when held_count)
+//  and paused_queues, rates (submitted, completed, failed), rate_window_ms,
 //  uptime_ms, subscriptions, and store (name and the store's figures) when
 //  store_name is set.
 void
 zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats);
+
+//  The "queues" of the OK to QUEUE (PROTOCOL.md 9.x): one map per queue,
+//  with workflow_id, paused, concurrency, rate, burst, queued, running,
+//  and held_by when set. Everything is borrowed for the call.
+void
+zjob_msg_add_queues (zjob_msg_builder_t *self, const zjob_queue_info_t *queues, size_t count);
 
 //  One connected worker, as the OK to WORKERS lists it (PROTOCOL.md 9.10).
 //  Everything is borrowed for the call to zjob_msg_add_workers.

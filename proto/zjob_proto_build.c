@@ -568,6 +568,16 @@ zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats)
     zjob_msg_add_uint (self, "retrying", stats->retrying);
     zjob_msg_add_uint (self, "dead", stats->dead);
     zjob_msg_add_bool (self, "held_by_limit", stats->held_by_limit);
+    size_t held = stats->held_workflows && stats->held_reasons ? stats->held_count : 0;
+    if (held) {
+        zjob_msg_add_key (self, "held");
+        self->failed |= msgpack_pack_map (&self->pk, (uint32_t) held) != 0;
+        for (size_t index = 0; index < held; index++) {
+            s_pack_cstr (self, stats->held_workflows [index] ? stats->held_workflows [index] : "");
+            s_pack_cstr (self, stats->held_reasons [index] ? stats->held_reasons [index] : "");
+        }
+    }
+    zjob_msg_add_uint (self, "paused_queues", stats->paused_queues);
     zjob_msg_add_key (self, "rates");
     self->failed |= msgpack_pack_map (&self->pk, 3) != 0;
     s_pack_cstr (self, "submitted");
@@ -588,6 +598,39 @@ zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats)
         for (size_t index = 0; index < figures; index++) {
             s_pack_cstr (self, stats->store_keys [index] ? stats->store_keys [index] : "");
             s_pack_cstr (self, stats->store_values [index] ? stats->store_values [index] : "");
+        }
+    }
+}
+
+void
+zjob_msg_add_queues (zjob_msg_builder_t *self, const zjob_queue_info_t *queues, size_t count)
+{
+    zjob_msg_add_key (self, "queues");
+    if (!queues)
+        count = 0;
+    self->failed |= msgpack_pack_array (&self->pk, (uint32_t) count) != 0;
+    for (size_t index = 0; index < count; index++) {
+        const zjob_queue_info_t *queue = &queues [index];
+        self->failed |= msgpack_pack_map (&self->pk, queue->held_by ? 8 : 7) != 0;
+        s_pack_cstr (self, "workflow_id");
+        s_pack_cstr (self, queue->workflow_id ? queue->workflow_id : "");
+        s_pack_cstr (self, "paused");
+        self->failed |= (queue->paused ? msgpack_pack_true (&self->pk)
+                                       : msgpack_pack_false (&self->pk))
+            != 0;
+        s_pack_cstr (self, "concurrency");
+        self->failed |= msgpack_pack_uint64 (&self->pk, queue->concurrency) != 0;
+        s_pack_cstr (self, "rate");
+        self->failed |= msgpack_pack_double (&self->pk, queue->rate) != 0;
+        s_pack_cstr (self, "burst");
+        self->failed |= msgpack_pack_double (&self->pk, queue->burst) != 0;
+        s_pack_cstr (self, "queued");
+        self->failed |= msgpack_pack_uint64 (&self->pk, queue->queued) != 0;
+        s_pack_cstr (self, "running");
+        self->failed |= msgpack_pack_uint64 (&self->pk, queue->running) != 0;
+        if (queue->held_by) {
+            s_pack_cstr (self, "held_by");
+            s_pack_cstr (self, queue->held_by);
         }
     }
 }

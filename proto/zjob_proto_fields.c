@@ -217,6 +217,8 @@ static const zjob_field_t s_stats_ok [] = {
     { "retrying", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "dead", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "held_by_limit", F_BOOL, OPT, 0, 0, NULL },
+    { "held", F_MAP, OPT, 0, 0, NULL },  //  workflow -> "paused" | "concurrency" | "rate"
+    { "paused_queues", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "rates", F_MAP, REQ, 0, 0, NULL },
     { "rate_window_ms", F_UINT, REQ, 0, TIME_MAX, NULL },
     { "uptime_ms", F_UINT, REQ, 0, TIME_MAX, NULL },
@@ -275,6 +277,32 @@ static const zjob_field_t s_schedule_ok [] = {
     { "id", F_ID, OPT, 0, 0, NULL },      //  run_now: the job made
     { "name", F_NAME, OPT, 0, 0, NULL },  //  delete: the schedule deleted
 };
+//  QUEUE (per-workflow queue controls): op pause | resume | limit | list;
+//  workflow_id for all but list; limit's values (absent: unchanged, 0:
+//  none). The op and the bounds of the values are checked again by the
+//  broker (zjob_queues.h), which names what is wrong.
+static const zjob_field_t s_queue [] = {
+    { "op", F_NAME, REQ, 0, 0, NULL },
+    { "workflow_id", F_NAME, OPT, 0, 0, NULL },
+    { "concurrency", F_UINT, OPT, 0, 1000000, NULL },
+    { "rate", F_NUMBER, OPT, 0, 1000000, NULL },
+    { "burst", F_NUMBER, OPT, 0, 1000000, NULL },
+};
+static const zjob_field_t s_queue_item [] = {
+    { "workflow_id", F_NAME, REQ, 0, 0, NULL },
+    { "paused", F_BOOL, REQ, 0, 0, NULL },
+    { "concurrency", F_UINT, REQ, 0, 1000000, NULL },
+    { "rate", F_NUMBER, REQ, 0, 1000000, NULL },
+    { "burst", F_NUMBER, REQ, 0, 1000000, NULL },
+    { "queued", F_UINT, REQ, 0, UINT64_MAX, NULL },
+    { "running", F_UINT, REQ, 0, UINT64_MAX, NULL },
+    { "held_by", F_NAME, OPT, 0, 0, NULL },
+};
+static const zjob_ftable_t s_queue_item_table = TABLE (s_queue_item);
+static const zjob_field_t s_queue_ok [] = {
+    { "queues", F_ITEMS, REQ, 0, 0, &s_queue_item_table },
+};
+
 static const zjob_schema_t s_schemas [] = {
     { ZJOB_CMD_SUBMIT, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_submit), TABLE (s_submit_ok), zjob_post_submit },
     { ZJOB_CMD_GET, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_id_only), TABLE (s_get_ok), NULL },
@@ -310,6 +338,7 @@ static const zjob_schema_t s_schemas [] = {
     { ZJOB_CMD_RETRY, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_rerun), TABLE (s_target_ok), zjob_post_target },
     { ZJOB_CMD_RUN_NOW, ZJOB_ROUTE_CLIENT_BROKER, { s_rerun, RR_RESET }, TABLE (s_target_ok), zjob_post_target },
     { ZJOB_CMD_SCHEDULE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_schedule), TABLE (s_schedule_ok), NULL },
+    { ZJOB_CMD_QUEUE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_queue), TABLE (s_queue_ok), NULL },
 };
 #define SCHEMA_COUNT (sizeof (s_schemas) / sizeof (s_schemas [0]))
 

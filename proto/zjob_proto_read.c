@@ -393,3 +393,65 @@ zjob_msg_result_error (zjob_msg_t *self, size_t index, zjob_error_t *err)
     zjob_error_set (err, (int) code, "%s", message);
     return zjob_proto_zone_str (self->zone, id);
 }
+
+
+//  --------------------------------------------------------------------------
+//  QUEUE's OK: "queues", an array of maps
+
+size_t
+zjob_msg_queue_count (zjob_msg_t *self)
+{
+    const msgpack_object *queues = zjob_msg_field (self, "queues");
+    return queues && queues->type == MSGPACK_OBJECT_ARRAY ? queues->via.array.size : 0;
+}
+
+//  A number of a queue map (an integer or a float), or dflt
+static double
+s_queue_number (const msgpack_object *value, double dflt)
+{
+    switch (value->type) {
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64: return value->via.f64;
+        case MSGPACK_OBJECT_POSITIVE_INTEGER: return (double) value->via.u64;
+        default: return dflt;
+    }
+}
+
+bool
+zjob_msg_queue (zjob_msg_t *self, size_t index, zjob_queue_info_t *info)
+{
+    assert (info);
+    memset (info, 0, sizeof (*info));
+    const msgpack_object *queues = zjob_msg_field (self, "queues");
+    if (!queues || queues->type != MSGPACK_OBJECT_ARRAY || index >= queues->via.array.size
+        || queues->via.array.ptr [index].type != MSGPACK_OBJECT_MAP)
+        return false;
+    const msgpack_object_map *map = &queues->via.array.ptr [index].via.map;
+    for (uint32_t i = 0; i < map->size; i++) {
+        const msgpack_object *key = &map->ptr [i].key;
+        const msgpack_object *value = &map->ptr [i].val;
+        if (key->type != MSGPACK_OBJECT_STR)
+            continue;
+        const char *name = key->via.str.ptr;
+        size_t len = key->via.str.size;
+#define S_IS(text) (len == sizeof (text) - 1 && memcmp (name, text, len) == 0)
+        if (S_IS ("workflow_id") && value->type == MSGPACK_OBJECT_STR)
+            info->workflow_id = zjob_proto_zone_str (self->zone, value);
+        else if (S_IS ("held_by") && value->type == MSGPACK_OBJECT_STR)
+            info->held_by = zjob_proto_zone_str (self->zone, value);
+        else if (S_IS ("paused"))
+            info->paused = value->type == MSGPACK_OBJECT_BOOLEAN && value->via.boolean;
+        else if (S_IS ("concurrency"))
+            info->concurrency = (uint32_t) s_queue_number (value, 0);
+        else if (S_IS ("rate"))
+            info->rate = s_queue_number (value, 0);
+        else if (S_IS ("burst"))
+            info->burst = s_queue_number (value, 0);
+        else if (S_IS ("queued") && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            info->queued = value->via.u64;
+        else if (S_IS ("running") && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            info->running = value->via.u64;
+#undef S_IS
+    }
+    return info->workflow_id != NULL;
+}

@@ -217,3 +217,34 @@ Test (config, a_workflow_section_in_a_file)
     zjob_test_rmtree (dir);
     free (dir);
 }
+
+Test (config, workflow_queue_limits)
+{
+    zjob_broker_config_t config;
+    zjob_broker_config_init (&config);
+    zjob_error_t err;
+    cr_assert_eq (zjob_broker_config_set (&config, "workflow/video/concurrency", "2", &err), 0,
+                  "%s", err.text);
+    cr_assert_eq (zjob_broker_config_set (&config, "workflow/mail/rate", "0.5", &err), 0, "%s",
+                  err.text);
+    cr_assert_eq (zjob_broker_config_set (&config, "workflow/mail/burst", "10", &err), 0, "%s",
+                  err.text);
+    cr_assert_eq (zjob_broker_config_set (&config, "workflow/mail/max-attempts", "4", &err), 0);
+    cr_assert_eq (zjob_broker_config_set (&config, "workflow/mail/rate", "-1", &err), -1);
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    cr_assert_eq (zjob_broker_config_set (&config, "workflow/mail/burst", "0.5", &err), -1);
+    cr_assert_eq (zjob_broker_config_set (&config, "workflow/mail/concurrency", "x", &err), -1);
+    zjob_queue_defaults_t queues [ZJOB_CONFIG_WORKFLOWS_MAX];
+    cr_assert_eq (zjob_broker_config_queues (&config, queues), 2);
+    cr_assert_str_eq (queues [0].workflow_id, "video");
+    cr_assert_eq (queues [0].concurrency, 2);
+    cr_assert_str_eq (queues [1].workflow_id, "mail");
+    cr_assert_float_eq (queues [1].rate, 0.5, 1e-9);
+    cr_assert_float_eq (queues [1].burst, 10, 1e-9);
+    //  Only mail has a retry default of its own: video keeps the broker's
+    zjob_retry_defaults_t defaults;
+    zjob_workflow_defaults_t workflows [ZJOB_CONFIG_WORKFLOWS_MAX];
+    cr_assert_eq (zjob_broker_config_retry (&config, &defaults, workflows), 1);
+    cr_assert_str_eq (workflows [0].workflow_id, "mail");
+    cr_assert_eq (workflows [0].defaults.max_attempts, 4);
+}

@@ -223,6 +223,13 @@ s_sample (zjob_msg_builder_t *b, zjob_cmd_t cmd, zjob_route_t route, const zjob_
             zjob_msg_add_str (b, "priority", "high");
             zjob_msg_add_strs (b, "tags", s_tags, 2);
             break;
+        case ZJOB_CMD_QUEUE:
+            zjob_msg_add_str (b, "op", "limit");
+            zjob_msg_add_str (b, "workflow_id", "resize");
+            zjob_msg_add_uint (b, "concurrency", 2);
+            zjob_msg_add_float (b, "rate", 5.5);
+            zjob_msg_add_float (b, "burst", 10);
+            break;
         case ZJOB_CMD_ERROR:
             zjob_msg_add_uint (b, "code", ZJOB_NOT_FOUND);
             zjob_msg_add_str (b, "message", "no job 01ABC");
@@ -408,6 +415,14 @@ s_sample_reply (zjob_msg_builder_t *b, zjob_cmd_t request, zjob_route_t route,
         case ZJOB_CMD_RESULT:
             zjob_msg_add_str (b, "id", job->id);
             break;
+        case ZJOB_CMD_QUEUE: {
+            zjob_queue_info_t queues [] = {
+                { "resize", true, 2, 5.5, 10, 7, 2, "paused" },
+                { "thumbnail", false, 0, 0, 0, 1, 0, NULL }
+            };
+            zjob_msg_add_queues (b, queues, 2);
+            break;
+        }
         default:
             cr_assert_fail ("no reply sample for %s", zjob_cmd_name (request));
     }

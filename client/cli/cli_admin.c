@@ -81,6 +81,29 @@ s_scheduled (json_t *stats)
     return value > 0 ? value : 0;
 }
 
+//  The queue controls: paused queues, and the workflows whose ready jobs
+//  a pause or a limit holds back (zjob queue list says more)
+static void
+s_print_queues (json_t *stats)
+{
+    json_int_t paused = s_int (stats, "paused_queues");
+    json_t *held = json_object_get (stats, "held");
+    if (paused > 0)
+        printf ("%-10s %" JSON_INTEGER_FORMAT " paused (zjob queue list)\n", "queues", paused);
+    const char *workflow;
+    json_t *reason;
+    json_object_foreach (held, workflow, reason)
+    {
+        const char *why = json_string_value (reason);
+        printf ("%-10s %s: ready jobs held back by %s\n", "held", workflow,
+                why && streq (why, "paused")            ? "its paused queue"
+                    : why && streq (why, "rate")        ? "its rate limit"
+                    : why && streq (why, "concurrency") ? "its concurrency limit"
+                    : why                               ? why
+                                                        : "?");
+    }
+}
+
 //  The lines above the table: jobs, queue, limit, workers, rates, uptime
 static void
 s_print_stats_head (json_t *stats)
@@ -107,6 +130,7 @@ s_print_stats_head (json_t *stats)
             printf ("; ready jobs held back by --max-concurrent %" JSON_INTEGER_FORMAT, limit);
         printf ("\n");
     }
+    s_print_queues (stats);
     printf ("%-10s %" JSON_INTEGER_FORMAT " connected, %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT " slots busy\n", "workers", s_int (stats, "workers"),
             s_int (stats, "busy"), s_int (stats, "slots"));
     json_t *rates = json_object_get (stats, "rates");

@@ -6,6 +6,8 @@
     delete, retry, run-now: one job, several or a filter), cli_policy.c
     (submit's retry policy and timeouts), cli_watch.c (wait, watch),
     cli_admin.c (cleanup, stats, workers), cli_schedule.c (schedule) and cli_help.c (help, and the
+    cli_admin.c (cleanup, stats, workers), cli_queue.c (queue: per-workflow
+    pause and limits) and cli_help.c (help, and the
     table of every command with its usage and help text). A command takes
     its arguments from its name on (argv [0] is the name), parses its own
     options and returns the exit code.
@@ -59,6 +61,7 @@ int zjob_cli_cmd_watch (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_cleanup (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_stats (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_workers (zjob_cli_t *cli, int argc, char *argv []);
+int zjob_cli_cmd_queue (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_help (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_schedule (zjob_cli_t *cli, int argc, char *argv []);
 

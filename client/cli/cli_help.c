@@ -117,6 +117,9 @@
     "  -m, --metadata JSON        a JSON object kept with the job (inline, @FILE, -)\n"   \
     "  -k, --idempotency-key KEY  if a stored job has KEY, return it instead of\n"        \
     "                             creating another\n"                                     \
+    "      --unique KEY           while a job with KEY is not finished (created,\n"       \
+    "                             waiting, queued, running, paused), return it\n"         \
+    "                             instead of creating another\n"                          \
     "      --max-attempts N       attempts at most; 0 for no limit (default: the\n"       \
     "                             broker's, 3 unless configured)\n"                       \
     "      --backoff KIND         wait between attempts: fixed or exponential\n"          \
@@ -242,6 +245,18 @@ static const zjob_cli_command_t s_commands [] = {
       "--no-catch-up. run-now makes one job now; the next due time stays.\n\n"
       "      --input k=v           an input (repeated; v is JSON or a string),\n"
       "                            or one JSON object (inline, @FILE or -)\n" S_COMMON_HELP },
+    { "queue", zjob_cli_cmd_queue,
+      "pause|resume WORKFLOW | limit WORKFLOW [--concurrency N] [--rate R] [--burst B] | list",
+      "pause a workflow's queue, limit it, list the queues",
+      "pause WORKFLOW: hand out none of its jobs (running ones go on) until resume;\n"
+      "durable across restarts. limit WORKFLOW: at most N of its jobs running at\n"
+      "once, at most R handed out a second (a token bucket of B tokens, default\n"
+      "max(1, R)); 0 clears a limit, an option not given is left as it is. These\n"
+      "apply on top of the broker's --max-concurrent. list: every workflow with\n"
+      "jobs or settings, its queued and running jobs, and what holds it back.\n\n"
+      "      --concurrency N        jobs of the workflow running at once (0: no limit)\n"
+      "      --rate R               jobs handed out a second, e.g. 5 or 0.5 (0: none)\n"
+      "      --burst B              tokens the rate's bucket holds (0: max(1, R))\n" S_COMMON_HELP },
     { "help", zjob_cli_cmd_help, "[COMMAND]", "this text, or a command's",
       "Without COMMAND, the commands, options and exit codes; with it, that\n"
       "command's options.\n" },

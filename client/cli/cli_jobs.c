@@ -145,6 +145,10 @@ zjob_cli_parse_plain (zjob_cli_t *cli, int argc, char *argv [])
 //  --------------------------------------------------------------------------
 //  submit
 
+//  --unique's value: an option of submit alone, kept out of the shared
+//  ZJOB_OPT_ list (beyond it)
+#define S_OPT_UNIQUE 1900
+
 //  Options of submit that become spec fields (strings borrowed from argv)
 typedef struct {
     zjob_cli_defaults_t defaults;  //  Workflow, priority, user, tags, attempts
@@ -152,7 +156,8 @@ typedef struct {
     const char *input;
     const char *metadata;
     const char *idempotency_key;
-    int64_t run_at;  //  0 if not given
+    const char *unique_key;  //  --unique: no second job with it while one is active
+    int64_t run_at;          //  0 if not given
     bool no_start;
     const char *batch;
     char **kinds;  //  --no-retry's list, or NULL
@@ -293,6 +298,7 @@ s_submit_one (zjob_cli_t *cli, s_submit_t *opts)
         .metadata = metadata,
         .metadata_size = metadata_size,
         .idempotency_key = opts->idempotency_key,
+        .unique_key = opts->unique_key,
         .run_at = opts->run_at
     };
     zjob_cli_defaults_apply (defaults, &spec);
@@ -328,6 +334,7 @@ s_submit_option (zjob_cli_t *cli, int opt, const char *arg, s_submit_t *opts)
         case 'm': opts->metadata = arg; break;
         case 'u': opts->defaults.user_id = arg; break;
         case 'k': opts->idempotency_key = arg; break;
+        case S_OPT_UNIQUE: opts->unique_key = arg; break;
         case ZJOB_OPT_NO_START: opts->no_start = true; break;
         case ZJOB_OPT_BATCH: opts->batch = arg; break;
         case 't':
@@ -381,10 +388,12 @@ s_submit_args (zjob_cli_t *cli, int argc, char *argv [], s_submit_t *opts)
         opts->defaults.workflow_id = argv [optind];
     else if (!opts->batch)
         return zjob_cli_usage (cli, "which workflow? give WORKFLOW (or --batch FILE)");
-    if (opts->batch && (opts->input || opts->metadata || opts->idempotency_key || opts->run_at))
+    if (opts->batch
+        && (opts->input || opts->metadata || opts->idempotency_key || opts->run_at
+            || opts->unique_key))
         return zjob_cli_usage (cli, "--batch takes inputs, metadata, keys and times from its "
-                                    "lines: drop --input, --metadata, --idempotency-key, --run-at "
-                                    "and --delay");
+                                    "lines: drop --input, --metadata, --idempotency-key, "
+                                    "--unique, --run-at and --delay");
     return ZJOB_CLI_CONTINUE;
 }
 
@@ -398,6 +407,7 @@ zjob_cli_cmd_submit (zjob_cli_t *cli, int argc, char *argv [])
         { "tag", required_argument, NULL, 't' },
         { "metadata", required_argument, NULL, 'm' },
         { "idempotency-key", required_argument, NULL, 'k' },
+        { "unique", required_argument, NULL, S_OPT_UNIQUE },
         { "max-attempts", required_argument, NULL, ZJOB_OPT_MAX_ATTEMPTS },
         { "run-at", required_argument, NULL, ZJOB_OPT_RUN_AT },
         { "delay", required_argument, NULL, ZJOB_OPT_DELAY },
