@@ -6,7 +6,7 @@
 # what format-check finds.
 
 DEBS      := build-essential cmake pkg-config libzmq3-dev libczmq-dev \
-             libmsgpack-dev libcriterion-dev libjansson-dev
+             libmsgpack-dev libcriterion-dev libjansson-dev libicu-dev
 # What make test needs beyond the build: cppcheck for its lint and
 # clang-format for its format check
 TEST_DEBS := cppcheck clang-format

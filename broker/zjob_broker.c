@@ -16,28 +16,25 @@
     This file keeps the actor, the loop, the pass, routing and dispatch.
     Everything the broker does happens in a loop pass:
 
-      1. poll, with a timeout that ends at the next heartbeat tick, the
-         next disconnect re-check, when the next scheduled job is due,
-         when the next held job times out, or when a rate-limited
-         workflow with jobs waiting gets its next token
-         (zjob_queues_next_token), whichever comes first; then
-         promote the scheduled jobs that are due (zjob_manager_promote)
-         into the ready queue, and time out at most ZJOB_EXPIRE_STEP held
-         jobs (zjob_manager_expire_step: each retried or failed by its
-         policy, its worker sent CANCEL {id, reason, attempt}), and settle
-         at most ZJOB_DEPS_STEP children of the parents that settled
-         (zjob_manager_deps_step: released, failed or cancelled; the poll
-         does not wait while some are left);
+      1. poll, until the next heartbeat tick or disconnect re-check, the
+         next scheduled job or schedule due, held job timing out or token
+         of a rate-limited workflow with jobs waiting; then promote the
+         scheduled jobs due (zjob_manager_promote), time out at most
+         ZJOB_EXPIRE_STEP held jobs (zjob_manager_expire_step: each retried
+         or failed by its policy, its worker sent CANCEL {id, reason,
+         attempt}), settle at most ZJOB_DEPS_STEP children of the parents
+         that settled (zjob_manager_deps_step; the poll does not wait
+         while some are left), fire at most ZJOB_SCHEDULES_STEP due
+         schedules;
       2. drain: read what is readable on each socket without blocking, at
          most `batch` messages per socket (workers first: their results
          free the credit that new jobs need, and jobs already durable
          refill it before the clients are read), and route each message to
          zjob_workers or zjob_clients, which apply it at once. Frames are
          received into zmq_msg_t and decoded in place (no copy); nothing
-         is sent yet: each reply goes to the outbox;
-         then one bounded step of the oldest CLEANUP, LIST or operation
-         by filter under way
-         (it stays pending across passes: zjob_clients_step);
+         is sent yet: each reply goes to the outbox; then one bounded step
+         of the oldest CLEANUP, LIST or bulk operation by filter under way
+         (pending across passes: zjob_clients_step);
       3. expire silent workers; the registry's reap gives what dead workers
          held back to the manager (zjob_manager_worker_lost);
       4. dispatch what is already durable (below), so that workers run
@@ -54,48 +51,46 @@
       7. publish the pass's events.
     A dispatch is committed by the next pass's sync: one that a crash
     forgets is a job that recovery queues again (at-least-once). But a job
-    is never handed out before its own enqueue is durable: step 4 takes
-    only jobs enqueued before the last sync (zjob_manager_take_before with
-    the sequence number the sync covered), and never passes the best job
-    over for a lesser one; step 6 takes the rest once committed.
+    is never handed out before its own enqueue is durable: step 4 takes only
+    jobs enqueued before the last sync (zjob_manager_take_before with the
+    sequence number the sync covered), and never passes the best job over
+    for a lesser one; step 6 takes the rest once committed.
 
     The wait is poll(2) on the sockets' ZMQ_FDs, not zmq_poll, which asks
     every socket for ZMQ_EVENTS before and after it waits (some 22 system
-    calls per wake with five sockets: half the broker thread's time with
-    one request in flight per client). A ZMQ_FD is edge-triggered, so the
-    loop keeps, per socket, a flag "unsettled": the socket may hold input
-    its fd will not signal. It is set when poll reports the fd, and by
-    every send on the socket (a send may process, and so swallow, the
-    signal of an incoming message); it is cleared only by a read that
-    found nothing. The loop blocks only when no socket is unsettled.
+    calls per wake with five sockets: half the broker thread's time with one
+    request in flight per client). A ZMQ_FD is edge-triggered, so the loop
+    keeps, per socket, a flag "unsettled": the socket may hold input its fd
+    will not signal. It is set when poll reports the fd, and by every send
+    on the socket (a send may process, and so swallow, the signal of an
+    incoming message); it is cleared only by a read that found nothing. The
+    loop blocks only when no socket is unsettled.
 
-    Dispatch and credit. zjob_dispatch walks the registry's credit ring
-    and hands each worker in turn the best job for it (its banner says
-    how); this file decides when a walk runs: only when something could
-    now be handed out that could not before (a job was queued or became
-    due, a worker joined or left, credit came back, the reclaim window
-    after a restart ended, under max-concurrent or a workflow's
-    concurrency limit a held job was let go, a workflow's queue was
-    resumed or its limit raised, or a rate-limited workflow got a token),
-    never while syncs fail, and before the pass's sync only over jobs
-    whose enqueue is durable. A worker is sent no JOB before the OK to its
-    READY has gone out. After a restart that found jobs handed out before,
-    dispatch waits one liveness period so that the workers still running
-    them can reconnect and take them back (READY "jobs") before anyone
-    else is given them.
+    Dispatch and credit. zjob_dispatch walks the registry's credit ring and
+    hands each worker in turn the best job for it (its banner says how);
+    this file decides when a walk runs: only when something could now be
+    handed out that could not before (a job was queued or became due, a
+    worker joined or left, credit came back, the reclaim window after a
+    restart ended, under max-concurrent or a workflow's concurrency limit a
+    held job was let go, a workflow's queue was resumed or its limit raised,
+    or a rate-limited workflow got a token), never while syncs fail, and
+    before the pass's sync only over jobs whose enqueue is durable. A worker
+    is sent no JOB before the OK to its READY has gone out. After a restart
+    that found jobs handed out before, dispatch waits one liveness period so
+    that the workers still running them can reconnect and take them back
+    (READY "jobs") before anyone else is given them.
 
-    Bad input never stops the loop: a message that does not decode gets
-    the ERROR that zjob_msg_error_for builds (400, 413, 505...), or is
-    dropped and logged when it carries no request id to answer. Messages
-    over max-message bytes never reach the broker: ZMQ_MAXMSGSIZE makes
-    libzmq drop the connection before the frame is read.
+    Bad input never stops the loop: a message that does not decode gets the
+    ERROR that zjob_msg_error_for builds (400, 413, 505...), or is dropped
+    and logged when it carries no request id to answer. Messages over
+    max-message bytes never reach the broker: ZMQ_MAXMSGSIZE makes libzmq
+    drop the connection before the frame is read.
 
     Shutdown ($TERM): the loop ends between passes, so no request is
     half-applied; workers are sent DISCONNECT; the store is synced and
-    closed. Endpoints are bound with libzmq's zmq_bind, so
-    "tcp://127.0.0.1:*" is a port the kernel picks; both ROUTERs set
-    ROUTER_HANDOVER, and the workers ROUTER is ROUTER_MANDATORY, so a send
-    to a worker that is gone fails with EHOSTUNREACH: it is dead.
+    closed. zmq_bind makes "tcp://127.0.0.1:*" a port the kernel picks; both
+    ROUTERs set ROUTER_HANDOVER, and the workers ROUTER is ROUTER_MANDATORY,
+    so a send to a worker that is gone fails with EHOSTUNREACH: it is dead.
     ========================================================================= */
 
 #include "zjob_broker.h"
@@ -954,6 +949,8 @@ s_broker_start (s_broker_t *self)
     zjob_workers_set_dispatch (self->workers_handler, s_credit_back, self);
     //  The listener publishes: it starts hearing once the publisher exists
     zjob_manager_set_listener (self->manager, s_on_change, self);
+    if (zjob_clients_start_schedules (self->clients_handler, zjob_clock_ms (), err))
+        return -1;  //  A due time missed while down fires in the first pass
     self->next_tick = zjob_mono_ms () + config->heartbeat_ms;
     s_log_info (self, "zjob_broker: serving clients=%s workers=%s events=%s store=%s "
                       "(%zu jobs, %zu queued, %zu scheduled)",
@@ -998,6 +995,7 @@ s_broker_pass (s_broker_t *self)
     //  Children of settled parents: released, failed or cancelled, a
     //  bounded number per pass (zjob_deps.h); each change is heard as any
     zjob_manager_deps_step (self->manager, ZJOB_DEPS_STEP);
+    self->dirty |= zjob_schedules_fire (zjob_clients_schedules (self->clients_handler), zjob_clock_ms (), ZJOB_SCHEDULES_STEP) > 0;  //  Jobs and records: one sync
     //  Workers first: their results free the credit that submits use,
     //  and jobs already durable refill it at once (each RESULT refills
     //  its own credit before its results are applied), not after a batch
@@ -1105,6 +1103,9 @@ zjob_broker_actor (zsock_t *pipe, void *args)
         //  Wake when the next scheduled job is due (run_at is wall clock)
         int64_t due = zjob_manager_next_due (self->manager);
         if (due && due - zjob_clock_ms () < timeout)
+            timeout = due > zjob_clock_ms () ? due - zjob_clock_ms () : 0;
+        due = zjob_schedules_next_due (zjob_clients_schedules (self->clients_handler));
+        if (due && due - zjob_clock_ms () < timeout)  //  And the next schedule's
             timeout = due > zjob_clock_ms () ? due - zjob_clock_ms () : 0;
         //  And when a rate-limited workflow's next token is due
         int64_t token = zjob_queues_next_token (zjob_manager_queues (self->manager));

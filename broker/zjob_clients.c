@@ -59,6 +59,7 @@ struct _zjob_clients_t {
     zjob_manager_t *manager;           //  The jobs (borrowed)
     zjob_registry_t *registry;         //  The workers (borrowed)
     zjob_publisher_t *publisher;       //  Events (borrowed), or NULL
+    zjob_schedules_t *schedules;       //  SCHEDULE's (owned), or NULL
     int64_t retention_ms;              //  The manager's retention
     int64_t started_at;                //  Monotonic ms of the start, for uptime
     bool creating;                     //  Inside a SUBMIT's creates
@@ -113,9 +114,39 @@ zjob_clients_destroy (zjob_clients_t **self_p)
             s_pending_free (&self->pendings [index]);
         s_pending_free (&self->pending);
         free (self->pendings);
+        zjob_schedules_destroy (&self->schedules);
     }
     free (self);
     *self_p = NULL;
+}
+
+//  A schedule's due time made a job: the schedule_fired event (its reason
+//  is the schedule's name)
+static void
+s_schedule_fired (const char *name, int64_t due, const zjob_job_t *job, void *arg)
+{
+    zjob_clients_t *self = (zjob_clients_t *) arg;
+    if (self->publisher)
+        zjob_publisher_job_reason (self->publisher, "schedule_fired", job, -1, name);
+}
+
+int
+zjob_clients_start_schedules (zjob_clients_t *self, int64_t now, zjob_error_t *err)
+{
+    assert (self);
+    zjob_schedules_destroy (&self->schedules);
+    self->schedules = zjob_schedules_new (self->manager, now, err);
+    if (!self->schedules)
+        return -1;
+    zjob_schedules_set_listener (self->schedules, s_schedule_fired, self);
+    return 0;
+}
+
+zjob_schedules_t *
+zjob_clients_schedules (zjob_clients_t *self)
+{
+    assert (self);
+    return self->schedules;
 }
 
 bool
@@ -788,6 +819,7 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *
         case ZJOB_CMD_TEMPLATE:
             return zjob_template_cmd (zjob_manager_templates (self->manager), msg, builder,
                                       self->request_id, err);
+        case ZJOB_CMD_SCHEDULE: return zjob_schedules_handle (self->schedules, msg, self->builder, zjob_clock_ms (), err);
         case ZJOB_CMD_QUEUE:
             return zjob_queue_cmd_handle (self->manager, self->publisher, msg, builder,
                                           self->request_id, err);

@@ -32,6 +32,7 @@
 #include "zjob_manager.h"
 #include "zjob_registry.h"
 #include "zjob_publisher.h"
+#include "zjob_schedules.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -143,6 +144,15 @@ zjob_clients_batch_finished (const zjob_batch_info_t *info, void *arg);
 int
 zjob_clients_cancel_filter (zjob_clients_t *self, const zjob_filter_t *filter,
                             zjob_error_t *err);
+//  Load the schedules SCHEDULE works on (zjob_schedules_new at now, ms
+//  UTC), owned by the handler; their schedule_fired events go out through
+//  its publisher. 0, or -1 with err. Until then SCHEDULE answers 503.
+int
+zjob_clients_start_schedules (zjob_clients_t *self, int64_t now, zjob_error_t *err);
+
+//  The schedules (borrowed; the broker fires them), NULL before the start.
+zjob_schedules_t *
+zjob_clients_schedules (zjob_clients_t *self);
 
 //  True while a SUBMIT is creating jobs: the manager's listener hears new
 //  jobs then (their first event has no old status).

@@ -769,6 +769,60 @@ s_call_empty (zjob_client_t *self, zjob_cmd_t cmd, zjob_error_t *err)
     return s_call (self, cmd, request, true, err);
 }
 
+//  --------------------------------------------------------------------------
+//  Schedules
+
+zjob_reply_t *
+zjob_client_schedule_add (zjob_client_t *self, const zjob_schedule_add_t *schedule,
+                          zjob_error_t *err)
+{
+    if (!schedule || !schedule->name || !schedule->cron) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "SCHEDULE add: a name and a cron are required");
+        return NULL;
+    }
+    uint64_t request = s_begin (self, ZJOB_CMD_SCHEDULE, err);
+    if (!request)
+        return NULL;
+    zjob_msg_add_str (self->builder, "op", "add");
+    zjob_msg_add_str (self->builder, "name", schedule->name);
+    zjob_msg_add_str (self->builder, "cron", schedule->cron);
+    zjob_msg_add_str (self->builder, "timezone", schedule->timezone);
+    if (schedule->no_catch_up)
+        zjob_msg_add_bool (self->builder, "catch_up", false);
+    if (schedule->paused)
+        zjob_msg_add_bool (self->builder, "paused", true);
+    if (schedule->replace)
+        zjob_msg_add_bool (self->builder, "replace", true);
+    zjob_msg_add_str (self->builder, "template", schedule->template_name);
+    zjob_msg_add_str (self->builder, "workflow_id", schedule->workflow_id);
+    zjob_msg_add_bin (self->builder, "inputs", schedule->inputs, schedule->inputs_size);
+    zjob_msg_add_bin (self->builder, "metadata", schedule->metadata, schedule->metadata_size);
+    if (schedule->priority >= 0 && schedule->priority < ZJOB_PRIORITY_COUNT)
+        zjob_msg_add_str (self->builder, "priority", zjob_priority_name (schedule->priority));
+    if (schedule->tag_count)
+        zjob_msg_add_strs (self->builder, "tags", schedule->tags, schedule->tag_count);
+    return s_call (self, ZJOB_CMD_SCHEDULE, request, false, err);
+}
+
+zjob_reply_t *
+zjob_client_schedule (zjob_client_t *self, const char *op, const char *name, zjob_error_t *err)
+{
+    if (!op || streq (op, "add") || (!name && !streq (op, "list"))) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST,
+                        "SCHEDULE: op get, list, pause, resume, delete or run_now, with a name "
+                        "but for list (add: zjob_client_schedule_add)");
+        return NULL;
+    }
+    uint64_t request = s_begin (self, ZJOB_CMD_SCHEDULE, err);
+    if (!request)
+        return NULL;
+    zjob_msg_add_str (self->builder, "op", op);
+    zjob_msg_add_str (self->builder, "name", name);
+    //  Reads are sent again within the timeout; a change only once
+    bool read = streq (op, "get") || streq (op, "list");
+    return s_call (self, ZJOB_CMD_SCHEDULE, request, read, err);
+}
+
 zjob_reply_t *
 zjob_client_stats (zjob_client_t *self, zjob_error_t *err)
 {

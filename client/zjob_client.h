@@ -252,6 +252,48 @@ zjob_client_template_list (zjob_client_t *self, size_t offset, size_t limit,
 //  with ZJOB_NOT_FOUND if there is none.
 ZJOB_EXPORT int
 zjob_client_template_delete (zjob_client_t *self, const char *name, zjob_error_t *err);
+//  --------------------------------------------------------------------------
+//  Schedules (SCHEDULE, PROTOCOL.md): cron expressions that make jobs
+
+//  A schedule to add; strings and bytes borrowed. Exactly one of
+//  template_name and workflow_id; inputs, metadata, tags and priority go
+//  with workflow_id. Zero is the default for every field.
+typedef struct {
+    const char *name;           //  Required, a name of at most 100 bytes
+    const char *cron;           //  Required: 5 or 6 fields, a macro, @every
+    const char *timezone;       //  IANA zone id ("Europe/Berlin"); NULL: UTC
+    bool no_catch_up;           //  A due time missed while the broker was
+                                //  down is skipped, not run once at start
+    bool paused;                //  Added paused
+    bool replace;               //  Replace a schedule of that name (else 409)
+    const char *template_name;  //  The template it submits, or NULL
+    const char *workflow_id;    //  Or the workflow of the job it submits
+    const uint8_t *inputs;      //  msgpack map, or NULL
+    size_t inputs_size;
+    zjob_priority_t priority;  //  ZJOB_PRIORITY_UNSET (or 0 = low!) as in a spec
+    const char *const *tags;
+    size_t tag_count;
+    const uint8_t *metadata;  //  msgpack map, or NULL
+    size_t metadata_size;
+} zjob_schedule_add_t;
+
+//  Add a schedule. Returns the OK, whose "schedule" map holds it as
+//  stored (with "next", its first due time, ms UTC), to read with
+//  zjob_reply_msg and zjob_msg_field; NULL with err (400 a bad field, 404
+//  an unknown template, 409 a name taken, 429 too many). The caller
+//  destroys the reply.
+ZJOB_EXPORT zjob_reply_t *
+zjob_client_schedule_add (zjob_client_t *self, const zjob_schedule_add_t *schedule,
+                          zjob_error_t *err);
+
+//  Another SCHEDULE op on schedule name: "get", "pause", "resume",
+//  "delete", "run_now" ("id": the job it made), or "list" (name NULL;
+//  "schedules": an array of maps without inputs and metadata, "total").
+//  Returns the OK (the caller destroys it), or NULL with err (404 no
+//  such schedule).
+ZJOB_EXPORT zjob_reply_t *
+zjob_client_schedule (zjob_client_t *self, const char *op, const char *name,
+                      zjob_error_t *err);
 //  Per-workflow queue controls (QUEUE): pause or resume the handing out
 //  of workflow_id's jobs (running jobs go on), durably. 0 or -1.
 ZJOB_EXPORT int

@@ -98,7 +98,7 @@ static const s_cmd_info_t s_cmds [ZJOB_CMD_COUNT] = {
     //  (R_CB, R_CB) with its schema, reply table and handler
     [ZJOB_CMD_BATCH] = { "BATCH", R_CB, R_CB },  //  zjob_clients_batch.c
     [ZJOB_CMD_TEMPLATE] = { "TEMPLATE", R_CB, R_CB },
-    [ZJOB_CMD_SCHEDULE] = { "SCHEDULE", 0, 0 },
+    [ZJOB_CMD_SCHEDULE] = { "SCHEDULE", R_CB, R_CB },
     [ZJOB_CMD_QUEUE] = { "QUEUE", R_CB, R_CB },
 };
 

@@ -444,6 +444,43 @@ int
 zjob_event_prefix (char *buf, size_t size, const char *type, const char *workflow_id,
                    const char *id);
 
+//  --------------------------------------------------------------------------
+//  SCHEDULE's replies
+
+//  A schedule as SCHEDULE's OK carries it; strings and bytes borrowed
+typedef struct {
+    const char *name;
+    const char *cron;
+    const char *timezone;  //  NULL: UTC
+    bool catch_up;
+    bool paused;
+    const char *template_name;  //  NULL if it names a workflow
+    const char *workflow_id;    //  NULL if it names a template
+    const uint8_t *inputs;      //  msgpack map, or NULL
+    size_t inputs_size;
+    int priority;  //  A zjob_priority_t; ZJOB_PRIORITY_UNSET: the default
+    const char *const *tags;
+    size_t tag_count;
+    const uint8_t *metadata;  //  msgpack map, or NULL
+    size_t metadata_size;
+    int64_t next;            //  ms UTC of the next due time
+    int64_t last_due;        //  ms UTC of the last one fired; 0: none yet
+    const char *last_job;    //  The job it made last, or NULL
+    const char *last_error;  //  Why the last due time made no job, or NULL
+    int64_t created;         //  ms UTC
+} zjob_schedule_info_t;
+
+//  Add key: the schedule as a map (PROTOCOL.md, SCHEDULE); with full
+//  false, without inputs and metadata (a list's summary).
+void
+zjob_msg_add_schedule (zjob_msg_builder_t *self, const char *key,
+                       const zjob_schedule_info_t *info, bool full);
+
+//  Add key: an array of count schedule summaries.
+void
+zjob_msg_add_schedules (zjob_msg_builder_t *self, const char *key,
+                        const zjob_schedule_info_t *infos, size_t count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -877,3 +877,118 @@ zjob_event_prefix (char *buf, size_t size, const char *type, const char *workflo
                   : snprintf (buf, size, "ev/");
     return rc > 0 && (size_t) rc < size ? 0 : -1;
 }
+
+
+//  --------------------------------------------------------------------------
+//  SCHEDULE's replies. A schedule is one map whose keys depend on what it
+//  makes (a template, or a workflow with its job fields) and on its state
+//  (last_due, last_job, last_error once it has fired): the keys are
+//  counted first, then packed.
+
+static void
+s_sched_str (msgpack_packer *pk, bool *failed, const char *text)
+{
+    *failed |= msgpack_pack_str_with_body (pk, text, strlen (text)) != 0;
+}
+
+static void
+s_sched_bin (msgpack_packer *pk, bool *failed, const uint8_t *data, size_t size)
+{
+    *failed |= msgpack_pack_bin_with_body (pk, data, size) != 0;
+}
+
+static void
+s_sched_int (msgpack_packer *pk, bool *failed, int64_t value)
+{
+    *failed |= msgpack_pack_int64 (pk, value) != 0;
+}
+
+//  The map of one schedule on pk; returns false if packing failed
+static bool
+s_sched_pack (msgpack_packer *pk, const zjob_schedule_info_t *info, bool full)
+{
+    bool failed = false;
+    bool inputs = full && info->inputs && info->inputs_size;
+    bool metadata = full && info->metadata && info->metadata_size;
+    bool priority = info->priority >= 0 && info->priority < ZJOB_PRIORITY_COUNT;
+    uint32_t count = 7;  //  name cron timezone catch_up paused next created
+    count += (info->template_name != NULL) + (info->workflow_id != NULL) + inputs + metadata
+        + priority + (info->tag_count > 0) + (info->last_due > 0)
+        + (info->last_job != NULL) + (info->last_error != NULL);
+    failed |= msgpack_pack_map (pk, count) != 0;
+    s_sched_str (pk, &failed, "name");
+    s_sched_str (pk, &failed, info->name ? info->name : "");
+    s_sched_str (pk, &failed, "cron");
+    s_sched_str (pk, &failed, info->cron ? info->cron : "");
+    s_sched_str (pk, &failed, "timezone");
+    s_sched_str (pk, &failed, info->timezone && *info->timezone ? info->timezone : "UTC");
+    s_sched_str (pk, &failed, "catch_up");
+    failed |= (info->catch_up ? msgpack_pack_true (pk) : msgpack_pack_false (pk)) != 0;
+    s_sched_str (pk, &failed, "paused");
+    failed |= (info->paused ? msgpack_pack_true (pk) : msgpack_pack_false (pk)) != 0;
+    if (info->template_name) {
+        s_sched_str (pk, &failed, "template");
+        s_sched_str (pk, &failed, info->template_name);
+    }
+    if (info->workflow_id) {
+        s_sched_str (pk, &failed, "workflow_id");
+        s_sched_str (pk, &failed, info->workflow_id);
+    }
+    if (inputs) {
+        s_sched_str (pk, &failed, "inputs");
+        s_sched_bin (pk, &failed, info->inputs, info->inputs_size);
+    }
+    if (metadata) {
+        s_sched_str (pk, &failed, "metadata");
+        s_sched_bin (pk, &failed, info->metadata, info->metadata_size);
+    }
+    if (priority) {
+        s_sched_str (pk, &failed, "priority");
+        s_sched_str (pk, &failed, zjob_priority_name ((zjob_priority_t) info->priority));
+    }
+    if (info->tag_count > 0) {
+        s_sched_str (pk, &failed, "tags");
+        failed |= msgpack_pack_array (pk, (uint32_t) info->tag_count) != 0;
+        for (size_t index = 0; index < info->tag_count; index++)
+            s_sched_str (pk, &failed, info->tags [index]);
+    }
+    s_sched_str (pk, &failed, "next");
+    s_sched_int (pk, &failed, info->next);
+    if (info->last_due > 0) {
+        s_sched_str (pk, &failed, "last_due");
+        s_sched_int (pk, &failed, info->last_due);
+    }
+    if (info->last_job) {
+        s_sched_str (pk, &failed, "last_job");
+        s_sched_str (pk, &failed, info->last_job);
+    }
+    if (info->last_error) {
+        s_sched_str (pk, &failed, "last_error");
+        s_sched_str (pk, &failed, info->last_error);
+    }
+    s_sched_str (pk, &failed, "created");
+    s_sched_int (pk, &failed, info->created);
+    return !failed;
+}
+
+void
+zjob_msg_add_schedule (zjob_msg_builder_t *self, const char *key,
+                       const zjob_schedule_info_t *info, bool full)
+{
+    if (!info)
+        return;
+    msgpack_packer *pk = zjob_msg_add_key (self, key);
+    self->failed |= !s_sched_pack (pk, info, full);
+}
+
+void
+zjob_msg_add_schedules (zjob_msg_builder_t *self, const char *key,
+                        const zjob_schedule_info_t *infos, size_t count)
+{
+    msgpack_packer *pk = zjob_msg_add_key (self, key);
+    if (!infos)
+        count = 0;
+    self->failed |= msgpack_pack_array (pk, (uint32_t) count) != 0;
+    for (size_t index = 0; index < count; index++)
+        self->failed |= !s_sched_pack (pk, &infos [index], false);
+}

@@ -9,6 +9,7 @@
     ========================================================================= */
 
 #include "zjob_proto_fields.h"
+#include "zjob_cron.h"
 
 
 static const zjob_field_t s_spec_fields [] = {
@@ -293,6 +294,30 @@ static const zjob_field_t s_template_ok [] = {
     { "total", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "offset", F_UINT, OPT, 0, UINT64_MAX, NULL },
 };
+//  SCHEDULE: an op and its fields (PROTOCOL.md, SCHEDULE); the handler
+//  checks which fields go with which op
+static const zjob_field_t s_schedule [] = {
+    { "op", F_STR, REQ, 1, 16, NULL },
+    { "name", F_NAME, OPT, 0, 0, NULL },
+    { "cron", F_STR, OPT, 1, ZJOB_CRON_EXPR_MAX, NULL },
+    { "timezone", F_STR, OPT, 1, ZJOB_CRON_TZ_MAX, NULL },
+    { "catch_up", F_BOOL, OPT, 0, 0, NULL },
+    { "paused", F_BOOL, OPT, 0, 0, NULL },
+    { "replace", F_BOOL, OPT, 0, 0, NULL },
+    { "template", F_NAME, OPT, 0, 0, NULL },
+    { "workflow_id", F_NAME, OPT, 0, 0, NULL },
+    { "inputs", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
+    { "priority", F_PRIORITY, OPT, 0, 0, NULL },
+    { "tags", F_NAMES, OPT, 0, ZJOB_TAGS_MAX, NULL },
+    { "metadata", F_BIN, OPT, 0, ZJOB_DATA_MAX, NULL },
+};
+static const zjob_field_t s_schedule_ok [] = {
+    { "schedule", F_MAP, OPT, 0, 0, NULL },
+    { "schedules", F_MAPS, OPT, 0, 1000, NULL },  //  The broker keeps 1,000 at most
+    { "total", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "id", F_ID, OPT, 0, 0, NULL },      //  run_now: the job made
+    { "name", F_NAME, OPT, 0, 0, NULL },  //  delete: the schedule deleted
+};
 //  QUEUE (per-workflow queue controls): op pause | resume | limit | list;
 //  workflow_id for all but list; limit's values (absent: unchanged, 0:
 //  none). The op and the bounds of the values are checked again by the
@@ -355,6 +380,7 @@ static const zjob_schema_t s_schemas [] = {
     { ZJOB_CMD_RUN_NOW, ZJOB_ROUTE_CLIENT_BROKER, { s_rerun, RR_RESET }, TABLE (s_target_ok), zjob_post_target },
     { ZJOB_CMD_BATCH, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_batch), TABLE (s_batch_ok), NULL },
     { ZJOB_CMD_TEMPLATE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_template), TABLE (s_template_ok), zjob_post_template },
+    { ZJOB_CMD_SCHEDULE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_schedule), TABLE (s_schedule_ok), NULL },
     { ZJOB_CMD_QUEUE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_queue), TABLE (s_queue_ok), NULL },
 };
 #define SCHEMA_COUNT (sizeof (s_schemas) / sizeof (s_schemas [0]))

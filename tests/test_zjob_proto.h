@@ -226,6 +226,17 @@ s_sample (zjob_msg_builder_t *b, zjob_cmd_t cmd, zjob_route_t route, const zjob_
             zjob_msg_add_spec (b, "template", &spec);
             break;
         }
+        case ZJOB_CMD_SCHEDULE:
+            zjob_msg_add_str (b, "op", "add");
+            zjob_msg_add_str (b, "name", "nightly");
+            zjob_msg_add_str (b, "cron", "0 2 * * *");
+            zjob_msg_add_str (b, "timezone", "Europe/Berlin");
+            zjob_msg_add_bool (b, "catch_up", false);
+            zjob_msg_add_str (b, "workflow_id", "report");
+            zjob_msg_add_bin (b, "inputs", s_inputs, s_inputs_size);
+            zjob_msg_add_str (b, "priority", "high");
+            zjob_msg_add_strs (b, "tags", s_tags, 2);
+            break;
         case ZJOB_CMD_QUEUE:
             zjob_msg_add_str (b, "op", "limit");
             zjob_msg_add_str (b, "workflow_id", "resize");
@@ -400,6 +411,14 @@ s_sample_reply (zjob_msg_builder_t *b, zjob_cmd_t request, zjob_route_t route,
             zjob_msg_add_uint (b, "total", 1);
             zjob_msg_add_str (b, "name", "thumbnails");
             zjob_msg_add_bool (b, "created", true);
+            break;
+        }
+        case ZJOB_CMD_SCHEDULE: {
+            zjob_schedule_info_t info = { .name = "nightly", .cron = "0 2 * * *", .catch_up = true, .workflow_id = "report", .inputs = s_inputs, .inputs_size = s_inputs_size, .priority = ZJOB_PRIORITY_HIGH, .tags = s_tags, .tag_count = 2, .next = 1750000000000, .last_due = 1749990000000, .last_job = job->id, .created = 1740000000000 };
+            zjob_msg_add_schedule (b, "schedule", &info, true);
+            zjob_msg_add_schedules (b, "schedules", &info, 1);
+            zjob_msg_add_uint (b, "total", 1);
+            zjob_msg_add_str (b, "id", job->id);
             break;
         }
         case ZJOB_CMD_STATS:

@@ -5,6 +5,7 @@
     status, result, list), cli_lifecycle.c (start, pause, resume, cancel,
     delete, retry, run-now: one job, several or a filter), cli_policy.c
     (submit's retry policy and timeouts), cli_watch.c (wait, watch),
+    cli_admin.c (cleanup, stats, workers), cli_schedule.c (schedule) and cli_help.c (help, and the
     cli_admin.c (cleanup, stats, workers), cli_queue.c (queue: per-workflow
     pause and limits) and cli_help.c (help, and the
     table of every command with its usage and help text). A command takes
@@ -89,6 +90,7 @@ zjob_cli_batch_ready (zjob_cli_t *cli, zjob_cli_batch_t *batch);
 //  Free what batch owns.
 void
 zjob_cli_batch_free (zjob_cli_batch_t *batch);
+int zjob_cli_cmd_schedule (zjob_cli_t *cli, int argc, char *argv []);
 
 //  A STATS reply (as JSON) for people: the queue with its ready and
 //  scheduled jobs, the limit when the broker has one, workers, rates, the
@@ -107,6 +109,7 @@ zjob_cli_print_stats (json_t *stats);
         { "waiting-on", required_argument, NULL, ZJOB_OPT_WAITING_ON },       \
         { "batch", required_argument, NULL, ZJOB_OPT_BATCH_ID },              \
         { "batch-id", required_argument, NULL, ZJOB_OPT_BATCH_ID },           \
+        { "schedule", required_argument, NULL, ZJOB_OPT_SCHEDULE },           \
     {                                                                         \
         "created-before", required_argument, NULL, ZJOB_OPT_CREATED_BEFORE    \
     }

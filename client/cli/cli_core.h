@@ -192,6 +192,7 @@ enum {
     ZJOB_OPT_CALLBACK,        //  submit --callback
     ZJOB_OPT_CALLBACK_INPUT,  //  submit --callback-input
     ZJOB_OPT_TEMPLATE,
+    ZJOB_OPT_SCHEDULE,
     ZJOB_OPT_HELP = -2,  //  zjob_cli_getopt's returns besides options
     ZJOB_OPT_INVALID = -3
 };

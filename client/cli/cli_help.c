@@ -174,6 +174,7 @@
 
 #define S_LIST_HELP                                                                    \
     "List the jobs that match every criterion given, newest first.\n\n" S_FILTER_HELP  \
+    "      --schedule NAME        made by schedule NAME (any filter takes it)\n"       \
     "      --sort KEY             created (default), updated, priority or status\n"    \
     "      --asc, --desc          order (default --desc: newest, or highest, first)\n" \
     "  -n, --limit N              jobs per page, 1 to 10000 (default 100)\n"           \
@@ -296,6 +297,22 @@ static const zjob_cli_command_t s_commands [] = {
       "set NAME --workflow W [settings]\n       zjob template get NAME\n"
       "       zjob template list [--limit N] [--offset N]\n       zjob template delete NAME",
       "named job settings: set, get, list, delete", S_TEMPLATE_HELP },
+    { "schedule", zjob_cli_cmd_schedule, "add|list|get|pause|resume|delete|run-now [NAME] ...",
+      "recurring jobs by cron",
+      "  zjob schedule add NAME --cron EXPR [--timezone TZ] [--no-catch-up] [--paused]\n"
+      "                    [--replace] (--template T | --workflow W [--input k=v ...]\n"
+      "                    [--priority P] [--tag T ...] [--metadata JSON])\n"
+      "  zjob schedule list\n"
+      "  zjob schedule get|pause|resume|delete|run-now NAME\n\n"
+      "A schedule makes a job at each due time of its cron expression: 5 fields\n"
+      "(minute hour day-of-month month day-of-week) or 6 (seconds first), with *,\n"
+      "lists, ranges, steps and names; @yearly @monthly @weekly @daily @hourly;\n"
+      "@every 5m. Times are in --timezone (an IANA zone, default UTC). Each job\n"
+      "carries schedule_id and scheduled_for (`zjob list --schedule NAME`). A due\n"
+      "time missed while the broker was down runs once at start, or not with\n"
+      "--no-catch-up. run-now makes one job now; the next due time stays.\n\n"
+      "      --input k=v           an input (repeated; v is JSON or a string),\n"
+      "                            or one JSON object (inline, @FILE or -)\n" S_COMMON_HELP },
     { "queue", zjob_cli_cmd_queue,
       "pause|resume WORKFLOW | limit WORKFLOW [--concurrency N] [--rate R] [--burst B] | list",
       "pause a workflow's queue, limit it, list the queues",

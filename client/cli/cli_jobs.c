@@ -81,6 +81,7 @@ zjob_cli_filter_option (zjob_cli_t *cli, int opt, const char *arg, zjob_cli_filt
             criteria->waiting_on = arg;
             break;
         case ZJOB_OPT_BATCH_ID: criteria->batch_id = arg; break;
+        case ZJOB_OPT_SCHEDULE: criteria->schedule_id = arg; break;
         case 't': {
             const char **bigger = (const char **) realloc (filter->tags,
                                                            (criteria->tag_count + 1) * sizeof (char *));
