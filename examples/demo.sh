@@ -7,8 +7,12 @@
 #  submits jobs of mixed priorities, pauses and resumes one while it runs,
 #  cancels one, lets one fail on every attempt and one fail once (retried
 #  with backoff), follows one's progress live, and shows the results, the
-#  attempt history and the broker's figures. Everything it starts is stopped at the
-#  end, also on Ctrl-C or an error.
+#  attempt history and the broker's figures. Last, workflows: a third worker
+#  serves 'fetch', 'merge' and 'report' (a small script written to the
+#  temporary directory); two fetch jobs and a merge job that depends on
+#  both (it waits, then gets their outputs in ZJOB_PARENT_OUTPUTS), and a
+#  batch of fetches whose callback job runs once all have finished.
+#  Everything it starts is stopped at the end, also on Ctrl-C or an error.
 #
 #  Usage: examples/demo.sh [BUILD_DIR]      (default: build)
 #  The broker listens on ports the kernel picks, so a zjobd already running
@@ -121,5 +125,49 @@ show get "$doomed"
 
 step "The broker's figures"
 show stats
+
+step "Workflows: a worker for 'fetch', 'merge' and 'report' jobs"
+#  fetch pretends to download for 0.4 s; merge prints its parents' outputs,
+#  which zjob-worker gives it as ZJOB_PARENT_OUTPUTS ({parent id: outputs});
+#  report is the batch's callback: its inputs carry the batch's counts
+cat > "$work/flow_job.sh" <<'SCRIPT'
+#!/bin/sh
+input=$(cat)
+case "$ZJOB_WORKFLOW" in
+    fetch) sleep 0.4; printf '{"rows": 42, "input": %s}\n' "$input" ;;
+    merge) printf '{"merged": %s}\n' "${ZJOB_PARENT_OUTPUTS:-null}" ;;
+    *) printf '{"report": %s}\n' "$input" ;;
+esac
+SCRIPT
+chmod +x "$work/flow_job.sh"
+"$bin/zjob-worker" --workflow fetch --workflow merge --workflow report --slots 3 \
+    --name worker-flow --grace 2 -- "$work/flow_job.sh" 2> "$work/worker-flow.log" &
+pids+=($!)
+flow_ready () { [ "$(zjob workers --json | grep -c '"name"')" -ge 3 ]; }
+wait_for 10 flow_ready
+
+step "Dependencies: a merge job waits for its two fetch jobs, then gets their outputs"
+fetch_eu=$(zjob submit fetch --input region=eu --tag flow)
+fetch_us=$(zjob submit fetch --input region=us --tag flow)
+merge=$(zjob submit merge --depends-on "$fetch_eu,$fetch_us" --tag flow)
+echo "fetch $fetch_eu, fetch $fetch_us; merge $merge --depends-on both"
+show status "$merge"
+zjob wait "$merge" --timeout 20 > /dev/null
+show list --tag flow --sort created --asc
+show result "$merge"
+
+step "A batch with a callback: the 'report' job runs once every member has finished"
+printf '{"inputs": {"part": %d}}\n' 1 2 3 |
+    zjob submit fetch --batch - --batch-id demo-batch --callback report --callback-input kind=daily
+zjob batch watch demo-batch --timeout 20 > /dev/null
+callback_job () {
+    callback=$(zjob batch show demo-batch --json | tr -d ' \n' |
+               sed -n 's/.*"callback_job":"\([^"]*\)".*/\1/p')
+    [ -n "$callback" ]
+}
+wait_for 10 callback_job
+zjob wait "$callback" --timeout 20 > /dev/null
+show batch show demo-batch
+show result "$callback"
 
 step "Done: stopping the workers and the broker"

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "zjob_client.h"
+#include "zjob_json.h"
 #include "zjob_job_impl.h"
 #include "helper_zjob_test.h"
 
@@ -299,5 +300,45 @@ Test (schedule_e2e, a_kill_9_and_restart_neither_repeats_nor_loses_a_due_time)
         cr_assert_geq (due, restarted - 1000);
     }
     cr_assert_eq (gaps, 1, "%zu gaps in the due times", gaps);
+    s_jobs_free (jobs, count);
+}
+
+//  A schedule that names a template, added with the CLI: its job is the
+//  template's (workflow and inputs), and records the template and the
+//  schedule; it runs on the template's workflow's worker.
+Test (schedule_e2e, a_schedule_of_a_template_makes_the_templates_job)
+{
+    char log [700];
+    snprintf (log, sizeof (log), "%s/worker.log", s_env.dir);
+    char *argv [] = { WORKER_BIN, "--broker", s_env.workers, "--workflow", "tpl-wf", "--",
+                      "/bin/sh", "-c", "echo '{}'", NULL };
+    s_env.worker = zjob_test_spawn_with (argv, NULL, log);
+    cr_assert_gt (s_env.worker, 0);
+    cr_assert_eq (s_cli ("template", "set", "T", "--workflow", "tpl-wf", "--input", "a=1",
+                         "--input", "b=two", NULL),
+                  0);
+    cr_assert_eq (s_cli ("schedule", "add", "S", "--cron", "* * * * * *", "--template", "T",
+                         NULL),
+                  0);
+    s_wait_jobs ("S", 1);
+    cr_assert_eq (s_cli ("schedule", "pause", "S", NULL), 0);
+    size_t count = 0;
+    zjob_job_t **jobs = s_scheduled_jobs ("S", &count);
+    cr_assert_geq (count, 1);
+    const zjob_job_t *job = jobs [0];
+    cr_assert_str_eq (zjob_job_template (job), "T");
+    cr_assert_str_eq (zjob_job_schedule (job), "S");
+    cr_assert_str_eq (zjob_job_workflow (job), "tpl-wf");
+    cr_assert_eq (zjob_job_scheduled_for (job) % 1000, 0);
+    size_t size = 0;
+    const uint8_t *data = zjob_job_inputs (job, &size);
+    zjob_error_t err;
+    char *inputs = zjob_msgpack_to_json (data, size, ZJOB_JSON_COMPACT, &err);
+    cr_assert_not_null (inputs, "%s", err.text);
+    cr_assert (strstr (inputs, "\"a\":1") && strstr (inputs, "\"b\":\"two\""), "inputs %s",
+               inputs);
+    free (inputs);
+    int status = zjob_client_wait (s_env.client, zjob_job_id (job), DEADLINE_MS, &err);
+    cr_assert_eq (status, ZJOB_COMPLETED, "%s", err.text);
     s_jobs_free (jobs, count);
 }

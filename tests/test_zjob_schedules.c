@@ -544,3 +544,87 @@ Test (schedules, a_due_time_that_makes_no_job_is_noted_and_passed)
     zjob_schedules_destroy (&schedules);
     zjob_manager_destroy (&manager);
 }
+
+//  A schedule that names a template: the template is read when the due
+//  time fires (not when the schedule is added), so its job has the
+//  template's workflow, inputs, priority, tags and policy, and records both
+//  the template and the schedule; a template replaced between two due
+//  times gives the second job the new settings; run_now merges it too.
+Test (schedules, a_template_schedule_makes_the_templates_job)
+{
+    zjob_manager_t *manager = s_manager ();
+    zjob_error_t err;
+    static const uint8_t inputs [] = { 0x82, 0xa1, 'a', 0x01, 0xa1, 'b', 0xa1, 'x' };  //  {a: 1, b: "x"}
+    const char *tags [] = { "ops" };
+    zjob_spec_t tpl = { .workflow_id = "backup",
+                        .inputs = inputs,
+                        .inputs_size = sizeof (inputs),
+                        .priority = ZJOB_PRIORITY_HIGH,
+                        .tags = tags,
+                        .tag_count = 1,
+                        .max_attempts = 5,
+                        .timeout_ms = 30000 };
+    zjob_templates_t *templates = zjob_manager_templates (manager);
+    cr_assert_eq (zjob_templates_set (templates, "nightly-tpl", &tpl, NULL, &err), 0, "%s",
+                  err.text);
+    int64_t t0 = s_utc (2026, 4, 1, 9, 0, 10);
+    zjob_schedules_t *schedules = zjob_schedules_new (manager, t0, &err);
+    cr_assert_not_null (schedules, "%s", err.text);
+    zjob_schedule_spec_t spec = s_spec ("from-tpl", "* * * * *");
+    spec.workflow_id = NULL;
+    spec.template_name = "nightly-tpl";
+    s_add (schedules, &spec, t0);
+    cr_assert_str_eq (s_info (schedules, "from-tpl").template_name, "nightly-tpl");
+    int64_t due = s_utc (2026, 4, 1, 9, 1, 0);
+    cr_assert_eq (zjob_schedules_fire (schedules, due, 10), 1);
+    zjob_schedule_info_t info = s_info (schedules, "from-tpl");
+    cr_assert_null (info.last_error, "%s", info.last_error);
+    s_assert_last_job (manager, schedules, "from-tpl", due);
+    zjob_job_t *job = zjob_manager_get (manager, info.last_job, &err);
+    cr_assert_not_null (job, "%s", err.text);
+    cr_assert_str_eq (zjob_job_template (job), "nightly-tpl");
+    cr_assert_str_eq (zjob_job_workflow (job), "backup");
+    cr_assert_eq (zjob_job_priority (job), ZJOB_PRIORITY_HIGH);
+    cr_assert_eq (zjob_job_max_attempts (job), 5);
+    cr_assert_eq (zjob_job_timeout_ms (job), 30000);
+    size_t size = 0;
+    const uint8_t *data = zjob_job_inputs (job, &size);
+    cr_assert_eq (size, sizeof (inputs));
+    cr_assert_eq (memcmp (data, inputs, size), 0);
+    size_t tag_count = 0;
+    const char *const *job_tags = zjob_job_tags (job, &tag_count);
+    cr_assert_eq (tag_count, 1);
+    cr_assert_str_eq (job_tags [0], "ops");
+    zjob_job_destroy (&job);
+
+    //  The template replaced: the next due time makes the new settings' job
+    tpl.workflow_id = "restore";
+    tpl.priority = ZJOB_PRIORITY_LOW;
+    tpl.tag_count = 0;
+    tpl.tags = NULL;
+    cr_assert_eq (zjob_templates_set (templates, "nightly-tpl", &tpl, NULL, &err), 0, "%s",
+                  err.text);
+    cr_assert_eq (zjob_schedules_fire (schedules, due + 60000, 10), 1);
+    s_assert_last_job (manager, schedules, "from-tpl", due + 60000);
+    job = zjob_manager_get (manager, s_info (schedules, "from-tpl").last_job, &err);
+    cr_assert_not_null (job, "%s", err.text);
+    cr_assert_str_eq (zjob_job_workflow (job), "restore");
+    cr_assert_eq (zjob_job_priority (job), ZJOB_PRIORITY_LOW);
+    cr_assert_str_eq (zjob_job_template (job), "nightly-tpl");
+    zjob_job_destroy (&job);
+
+    //  run_now merges the template too
+    job = zjob_schedules_run_now (schedules, "from-tpl", due + 90000, &err);
+    cr_assert_not_null (job, "%s", err.text);
+    cr_assert_str_eq (zjob_job_template (job), "nightly-tpl");
+    cr_assert_str_eq (zjob_job_schedule (job), "from-tpl");
+    cr_assert_str_eq (zjob_job_workflow (job), "restore");
+    cr_assert_eq (zjob_job_scheduled_for (job), due + 90000);
+    data = zjob_job_inputs (job, &size);
+    cr_assert_eq (size, sizeof (inputs));
+    cr_assert_eq (memcmp (data, inputs, size), 0);
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_manager_stored (manager), 3);
+    zjob_schedules_destroy (&schedules);
+    zjob_manager_destroy (&manager);
+}
