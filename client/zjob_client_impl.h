@@ -2,8 +2,9 @@
     zjob_client_impl - the client's request calls, for its own files
 
     zjob_client.c keeps the socket, the window of requests in flight and
-    the resends; a file that adds requests (zjob_client_batch.c) begins
-    one here, adds its fields to the builder, and calls it. Not installed.
+    the resends; a file that adds requests (zjob_client_batch.c,
+    zjob_client_admin.c) begins one here, adds its fields to the builder,
+    and calls it. Not installed.
     ========================================================================= */
 
 #ifndef ZJOB_CLIENT_IMPL_H_INCLUDED
