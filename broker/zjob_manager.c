@@ -1,17 +1,19 @@
 /*  =========================================================================
     zjob_manager - the job manager: job operations, ready queue, dispatch
 
-    This file keeps the manager's state and the one path every change
-    takes. The rest is in files of its own: zjob_queue.c (ready lists and
-    scheduled set), zjob_listing.c (LIST's page), zjob_recovery.c (the
-    start), zjob_tally.c (counts), zjob_snapshot.c (undoing a refused put),
+    This file keeps the one path every change takes, and the job
+    operations on it. The rest is in files of its own:
+    zjob_manager_setup.c (the manager's construction and destruction, and
+    recovery's hooks), zjob_queue.c (ready lists and scheduled set),
+    zjob_listing.c (LIST's page), zjob_recovery.c (the start),
+    zjob_tally.c (counts), zjob_snapshot.c (undoing a refused put),
     zjob_expiry.c (terminal jobs in order, for cleanup), zjob_times.c (a
     job's times, and undoing a provisional requeue),
     zjob_manager_rules.c (rules made of the manager's calls: SUBMIT's
     idempotency, bulk operations, a lost worker's job), zjob_manager_rerun.c
     (RETRY's re-run and RUN_NOW, through zjob_manager_change), zjob_deps.c
     (dependencies: waiting, release, graphs; called at creation and from
-    this path).
+    this path). The manager's state is in zjob_manager_impl.h.
 
     Every operation follows one path: fetch the job (a reference), ask the
     transition table whether the operation is legal, change the job in
@@ -57,31 +59,12 @@
 #include "zjob_tally.h"
 #include "zjob_snapshot.h"
 #include "zjob_listing.h"
-#include "zjob_recovery.h"
 #include "zjob_expiry.h"
 #include "zjob_times.h"
 #include "zjob_deps.h"
 
 //  --------------------------------------------------------------------------
 //  Small helpers
-
-static void
-s_free_destroy (void **item_p)
-{
-    free (*item_p);
-    *item_p = NULL;
-}
-
-static void
-s_held_destroy (void **item_p)
-{
-    s_held_t *held = (s_held_t *) *item_p;
-    if (held) {
-        zjob_job_destroy (&held->job);
-        free (held);
-    }
-    *item_p = NULL;
-}
 
 //  The idempotency key index: key -> job id, for jobs that carry a key.
 //  The index keeps a hash of each key, not the key: an entry is confirmed
@@ -105,8 +88,8 @@ s_key_match (const char *id, const char *key, void *arg)
     return match;
 }
 
-static void
-s_key_add (zjob_manager_t *self, const zjob_job_t *job)
+void
+zjob_mgr_key_add (zjob_manager_t *self, const zjob_job_t *job)
 {
     if (!job->idempotency_key)
         return;
@@ -426,147 +409,6 @@ s_lookup_held (zjob_manager_t *self, const char *id, const char *worker_id,
 
 
 //  --------------------------------------------------------------------------
-//  Recovery (zjob_recovery.c) calls these: for every stored job, and for
-//  every job a worker held when the process stopped
-
-static int
-s_recovered (zjob_job_t *job, void *arg)
-{
-    zjob_manager_t *self = (zjob_manager_t *) arg;
-    s_key_add (self, job);
-    zjob_queues_unique_add (self->queues, job);
-    zjob_mgr_intern (self, job);
-    if (zjob_deps_recovered (self->deps, job))
-        return -1;
-    if (zjob_status_terminal ((zjob_status_t) job->status)) {
-        if (zjob_expiry_reserve (self->expiry, 1))
-            return -1;
-        zjob_expiry_append (self->expiry, job);
-    }
-    return 0;
-}
-
-//  No worker holds the job now: its attempt ends (as a lost worker's
-//  does), and a running job is queued again, provisionally (its worker,
-//  if it still runs, may adopt it)
-static int
-s_released (zjob_job_t *job, int64_t now, void *arg)
-{
-    zjob_manager_t *self = (zjob_manager_t *) arg;
-    zjob_requeue_t *prov = (zjob_requeue_t *) malloc (sizeof (zjob_requeue_t));
-    if (!prov)
-        return -1;
-    if (zjob_times_release (job, now, prov))
-        zhashx_update (self->provisional, job->id, prov);
-    else
-        free (prov);
-    return 0;
-}
-
-
-//  --------------------------------------------------------------------------
-//  Create a manager over store, taking ownership of it, and rebuild the
-//  queues from it. Returns NULL with err filled if recovery fails.
-
-zjob_manager_t *
-zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
-                  zjob_error_t *err)
-{
-    assert (store_p);
-    if (!*store_p) {
-        zjob_error_set (err, ZJOB_INTERNAL, "no store");
-        return NULL;
-    }
-    zjob_manager_t *self = (zjob_manager_t *) calloc (1, sizeof (zjob_manager_t));
-    if (!self) {
-        zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-        return NULL;
-    }
-    self->store = *store_p;
-    *store_p = NULL;
-    self->max_concurrent = config ? config->max_concurrent : ZJOB_MAX_CONCURRENT_DEFAULT;
-    self->retention_ms = config && config->retention_ms > 0 ? config->retention_ms
-                                                            : ZJOB_RETENTION_DEFAULT_MS;
-    self->queue = zjob_queue_new ();
-    self->held = zjob_hashx_new ();
-    self->keys = zjob_keyindex_new ();
-    self->tally = zjob_tally_new ();
-    self->expiry = zjob_expiry_new ();
-    self->provisional = zjob_hashx_new ();
-    self->earlier = zjob_hashx_new ();
-    self->deps = zjob_deps_new (self);
-    self->batches = zjob_batches_new (self);
-    self->templates = zjob_templates_new (self->store);
-    if (!self->queue || !self->held || !self->keys || !self->tally || !self->expiry
-        || !self->provisional || !self->earlier || !self->deps || !self->batches
-        || !self->templates
-        || zjob_mgr_failure_init (self, config)) {
-        zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-        zjob_manager_destroy (&self);
-        return NULL;
-    }
-    zhashx_set_destructor (self->held, s_held_destroy);
-    zhashx_set_destructor (self->earlier, s_free_destroy);
-    zhashx_set_destructor (self->provisional, s_free_destroy);
-    self->queues = zjob_queues_new (self->store, config ? config->queues : NULL,
-                                    config ? config->queue_count : 0, zjob_mgr_running, self);
-    if (!self->queues) {
-        zjob_error_set (err, ZJOB_INTERNAL, "queue controls: out of memory");
-        zjob_manager_destroy (&self);
-        return NULL;
-    }
-    zjob_recovery_hooks_t hooks = { s_recovered, s_released, self };
-    //  Batches after the jobs: a callback lost in a crash is created now
-    if (zjob_recovery_run (self->store, self->tally, self->queue, &hooks, err)
-        || zjob_batches_load (self->batches, err) || zjob_manager_sync (self, err))
-        zjob_manager_destroy (&self);
-    else
-        zjob_expiry_sort (self->expiry);
-    return self;
-}
-
-
-//  --------------------------------------------------------------------------
-//  Destroy the manager and its store (synced first). Accepts NULL.
-
-void
-zjob_manager_destroy (zjob_manager_t **self_p)
-{
-    assert (self_p);
-    zjob_manager_t *self = *self_p;
-    if (!self)
-        return;
-    zjob_deps_destroy (&self->deps);  //  Its references first
-    zjob_queue_destroy (&self->queue);
-    zhashx_destroy (&self->held);
-    zjob_keyindex_destroy (&self->keys);
-    zjob_tally_destroy (&self->tally);
-    zjob_queues_destroy (&self->queues);
-    zjob_expiry_destroy (&self->expiry);
-    zhashx_destroy (&self->provisional);
-    zhashx_destroy (&self->earlier);
-    zjob_batches_destroy (&self->batches);  //  Writes what changed, before the store goes
-    zjob_templates_destroy (&self->templates);
-    zjob_store_destroy (&self->store);
-    zjob_mgr_failure_destroy (self);
-    free (self);
-    *self_p = NULL;
-}
-
-
-//  --------------------------------------------------------------------------
-//  Set the one listener (NULL to remove).
-
-void
-zjob_manager_set_listener (zjob_manager_t *self, zjob_manager_listener_fn *fn, void *arg)
-{
-    assert (self);
-    self->listener = fn;
-    self->listener_arg = fn ? arg : NULL;
-}
-
-
-//  --------------------------------------------------------------------------
 //  Make a new job from spec, queued already when auto_start (one put).
 //  Returns the job with one reference, or NULL with err filled.
 
@@ -611,7 +453,7 @@ s_job_created (zjob_manager_t *self, zjob_job_t *job)
     if (job->status == ZJOB_QUEUED && zjob_queue_enqueue (self->queue, job, job->queued_at))
         zsys_error ("zjob_manager: out of memory queueing job %s", job->id);
     zjob_tally_move (self->tally, job, -1, job->status);
-    s_key_add (self, job);
+    zjob_mgr_key_add (self, job);
     zjob_queues_unique_add (self->queues, job);
     zjob_mgr_notify (self, ZJOB_EVENT_STATUS, job, ZJOB_CREATED);
     zjob_deps_created (self->deps, job);

@@ -3,7 +3,8 @@
 
     zjob_manager.c keeps the one path every change takes; the failure
     rules (zjob_manager_failure.c: the retry policy, finish, adoption, a
-    lost worker, timeouts) need that path and the state, so they see both
+    lost worker, timeouts) need that path and the state, and
+    zjob_manager_setup.c makes and destroys that state, so they see both
     through this header. Nothing outside the manager's files includes it.
     ========================================================================= */
 
@@ -111,6 +112,10 @@ zjob_mgr_earlier_has (zjob_manager_t *self, const char *id, const char *worker_i
 void
 zjob_mgr_notify (zjob_manager_t *self, zjob_event_t event, const zjob_job_t *job,
                  zjob_status_t old_status);
+//  Index job's idempotency key, if it has one (zjob_manager_setup.c's
+//  recovery hook calls it for every stored job)
+void
+zjob_mgr_key_add (zjob_manager_t *self, const zjob_job_t *job);
 //  The workflow hooks: after every change the store accepted (in the one
 //  path, zjob_mgr_apply_to, once counts and listener are updated; old
 //  status may equal the new), and after a job is deleted (delete and
