@@ -13,7 +13,9 @@
       zjob_outbox     replies held until the sync that covers them
       zjob_publisher  events, encoded only for topics somebody wants
 
-    This file keeps the actor, the loop, the pass, routing and dispatch.
+    This file keeps the actor, the loop, the pass, routing and dispatch;
+    zjob_broker_timers.c the pass's timed work (step 1 below) and the
+    poll's timeout; zjob_broker_impl.h the actor's state they share.
     Everything the broker does happens in a loop pass:
 
       1. poll, until the next heartbeat tick or disconnect re-check, the
@@ -93,8 +95,7 @@
     so a send to a worker that is gone fails with EHOSTUNREACH: it is dead.
     ========================================================================= */
 
-#include "zjob_broker.h"
-#include "zjob_manager.h"
+#include "zjob_broker_impl.h"
 #include "zjob_deps.h"
 #include "zjob_registry.h"
 #include "zjob_dispatch.h"
@@ -109,85 +110,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-
-//  --------------------------------------------------------------------------
-//  The broker's state
-
-typedef enum {
-    S_CLIENTS = 0,  //  The clients ROUTER
-    S_WORKERS = 1   //  The workers ROUTER
-} s_side_t;
-
-//  The sockets the loop waits on, in the order of its pollfds
-typedef enum {
-    S_POLL_CLIENTS = S_CLIENTS,
-    S_POLL_WORKERS = S_WORKERS,
-    S_POLL_PIPE,     //  The actor pipe
-    S_POLL_EVENTS,   //  The XPUB: subscriptions
-    S_POLL_MONITOR,  //  The workers ROUTER's monitor
-    S_POLL_COUNT
-} s_poll_t;
-
-#define S_RID_MAX ZJOB_RID_MAX  //  bytes in a routing id (libzmq allows 255)
-
-//  A worker connection: the registry's record
-typedef zjob_registry_worker_t s_worker_t;
-
-typedef struct {
-    zsock_t *pipe;                //  Actor command pipe
-    zjob_broker_config_t config;  //  Our copy of the options
-    zsock_t *clients;             //  ROUTER for clients
-    zsock_t *workers;             //  ROUTER for workers (mandatory routing)
-    zsock_t *events;              //  XPUB for events
-    void *clients_handle;         //  The libzmq sockets, for the hot path
-    void *workers_handle;
-    void *events_handle;
-    zactor_t *monitor;       //  zmonitor on the workers socket
-    char *clients_endpoint;  //  As bound, with the real port
-    char *workers_endpoint;
-    char *events_endpoint;
-    zjob_manager_t *manager;           //  The jobs
-    zjob_msg_builder_t *builder;       //  Encodes replies and jobs
-    zjob_msg_builder_t *side_builder;  //  Encodes what the listener sends (worker
-                                       //  control), even mid-reply
-    zjob_error_t start_error;          //  Why the broker is not serving, if not
-
-    zjob_registry_t *registry;    //  The workers, their credit and jobs
-    zjob_dispatch_t *dispatcher;  //  The dispatch walk
-    bool dispatch_needed;         //  Something changed since the last walk
-    bool dirty;                   //  Mutations since the last sync
-    uint64_t committed_seq;       //  Enqueues up to this one are durable
-    bool sync_failing;            //  The last sync failed: no busy retry
-
-    zjob_outbox_t *outbox;  //  Messages of this pass, sent after its sync
-
-    zjob_publisher_t *publisher;  //  Events, encoded if anyone listens
-
-    zjob_clients_t *clients_handler;  //  Answers client requests, keeps the rates
-    zjob_workers_t *workers_handler;  //  Answers worker messages
-    int64_t now;                      //  Monotonic ms at the start of the pass
-    int64_t next_tick;                //  Monotonic ms of the next heartbeat tick
-    int64_t hold_until;               //  Monotonic ms: no dispatch before (reclaim
-                                      //  window after a restart), 0 = none
-    uint64_t passes;                  //  Loop passes run
-    bool unsettled [S_POLL_COUNT];    //  May hold input its fd will not
-                                      //  signal (see the banner)
-    uint64_t dropped;                 //  Messages dropped without a reply
-    bool terminated;                  //  $TERM seen
-    bool expiring;                    //  In zjob_manager_expire_step: the
-                                      //  expiry sends the worker its CANCEL
-    bool expire_more;                 //  Timed-out jobs left for the next pass
-} s_broker_t;
-
-//  Logging, filtered by level before any formatting
-#define s_log_error(self, ...) \
-    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_ERROR, zsys_error, __VA_ARGS__)
-#define s_log_warning(self, ...) \
-    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_WARNING, zsys_warning, __VA_ARGS__)
-#define s_log_info(self, ...) \
-    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_INFO, zsys_info, __VA_ARGS__)
-#define s_log_debug(self, ...) \
-    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_DEBUG, zsys_debug, __VA_ARGS__)
 
 
 //  --------------------------------------------------------------------------
@@ -403,7 +325,7 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
         s_worker_t *holder = old_status == ZJOB_RUNNING || old_status == ZJOB_PAUSED
             ? zjob_registry_holder (self->registry, job->id)
             : NULL;
-        //  (A timed-out job's CANCEL, with its reason, is s_expired's)
+        //  (A timed-out job's CANCEL, with its reason, is zjob_broker_expired's)
         if (holder && !holder->dead && !self->expiring) {
             if (old_status == ZJOB_RUNNING && status == ZJOB_PAUSED)
                 s_queue_control (self, holder, ZJOB_CMD_PAUSE, job->id);
@@ -439,9 +361,9 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
 //  job, with the reason and the attempt. It still has the attempt until
 //  it answers, so its slot stays busy (zjob_registry_hold_stale) and the
 //  manager does not give it the job again meanwhile.
-static void
-s_expired (const zjob_job_t *job, const char *worker_id, uint32_t attempt, const char *reason,
-           void *arg)
+void
+zjob_broker_expired (const zjob_job_t *job, const char *worker_id, uint32_t attempt,
+                     const char *reason, void *arg)
 {
     s_broker_t *self = (s_broker_t *) arg;
     self->dispatch_needed = true;
@@ -461,22 +383,6 @@ s_expired (const zjob_job_t *job, const char *worker_id, uint32_t attempt, const
                       s_expire_id, false);
     s_log_info (self, "zjob_broker: job %s attempt %u on worker %s: %s", job->id,
                 (unsigned) attempt, worker_id, reason);
-}
-
-//  One bounded step of timeouts, when one is due
-static void
-s_expire (s_broker_t *self)
-{
-    int64_t now = zjob_clock_ms ();
-    int64_t deadline = zjob_manager_next_deadline (self->manager);
-    self->expire_more = false;
-    if (!deadline || deadline > now)
-        return;
-    self->expiring = true;
-    self->expire_more = zjob_manager_expire_step (self->manager, now, ZJOB_EXPIRE_STEP,
-                                                  s_expired, self)
-        > 0;
-    self->expiring = false;
 }
 
 
@@ -983,19 +889,8 @@ s_broker_pass (s_broker_t *self)
     int64_t recheck_at = zjob_registry_recheck_at (self->registry);
     if (!monitored && recheck_at && zjob_mono_ms () >= recheck_at)
         zjob_registry_recheck (self->registry, zjob_mono_ms ());
-    //  Scheduled jobs whose time has come join the ready queue (in memory
-    //  only: nothing to commit)
-    if (zjob_manager_promote (self->manager, zjob_clock_ms ()) > 0)
-        self->dispatch_needed = true;
-    //  A rate-limited workflow's token came, or QUEUE resumed or raised one
-    if (zjob_queues_refill (zjob_manager_queues (self->manager)))
-        self->dispatch_needed = true;
-    //  Held jobs past their timeout: retried or failed, their workers told
-    s_expire (self);
-    //  Children of settled parents: released, failed or cancelled, a
-    //  bounded number per pass (zjob_deps.h); each change is heard as any
-    zjob_manager_deps_step (self->manager, ZJOB_DEPS_STEP);
-    self->dirty |= zjob_schedules_fire (zjob_clients_schedules (self->clients_handler), zjob_clock_ms (), ZJOB_SCHEDULES_STEP) > 0;  //  Jobs and records: one sync
+    //  What has come due: promotions, tokens, timeouts, children, schedules
+    zjob_broker_timed (self);
     //  Workers first: their results free the credit that submits use,
     //  and jobs already durable refill it at once (each RESULT refills
     //  its own credit before its results are applied), not after a batch
@@ -1053,6 +948,19 @@ s_broker_pass (s_broker_t *self)
     s_events_publish (self);
 }
 
+//  Stopping: tell the workers, so that they start reconnecting at once
+static void
+s_broker_goodbye (s_broker_t *self)
+{
+    zjob_msg_begin (self->builder, ZJOB_CMD_DISCONNECT, 0);
+    zjob_msg_add_str (self->builder, "reason", "broker stopping");
+    size_t size;
+    const uint8_t *data = zjob_msg_end_data (self->builder, &size, NULL);
+    s_worker_t *worker = zjob_registry_first (self->registry);
+    for (; worker && data; worker = zjob_registry_next (self->registry))
+        s_send_now (self, S_WORKERS, worker->rid, worker->rid_size, data, size);
+}
+
 void
 zjob_broker_actor (zsock_t *pipe, void *args)
 {
@@ -1094,40 +1002,7 @@ zjob_broker_actor (zsock_t *pipe, void *args)
         self->unsettled [index] = true;  //  Nothing is known of them yet
     }
     while (!self->terminated) {
-        int64_t timeout = self->next_tick - zjob_mono_ms ();
-        if (timeout < 0)
-            timeout = 0;
-        int64_t recheck_at = zjob_registry_recheck_at (self->registry);
-        if (recheck_at && recheck_at - zjob_mono_ms () < timeout)
-            timeout = recheck_at > zjob_mono_ms () ? recheck_at - zjob_mono_ms () : 0;
-        //  Wake when the next scheduled job is due (run_at is wall clock)
-        int64_t due = zjob_manager_next_due (self->manager);
-        if (due && due - zjob_clock_ms () < timeout)
-            timeout = due > zjob_clock_ms () ? due - zjob_clock_ms () : 0;
-        due = zjob_schedules_next_due (zjob_clients_schedules (self->clients_handler));
-        if (due && due - zjob_clock_ms () < timeout)  //  And the next schedule's
-            timeout = due > zjob_clock_ms () ? due - zjob_clock_ms () : 0;
-        //  And when a rate-limited workflow's next token is due
-        int64_t token = zjob_queues_next_token (zjob_manager_queues (self->manager));
-        if (token && token - zjob_mono_ms () < timeout)
-            timeout = token > zjob_mono_ms () ? token - zjob_mono_ms () : 0;
-        //  And when the next held job times out
-        int64_t deadline = zjob_manager_next_deadline (self->manager);
-        if (deadline && deadline - zjob_clock_ms () < timeout)
-            timeout = deadline > zjob_clock_ms () ? deadline - zjob_clock_ms () : 0;
-        if (self->expire_more)
-            timeout = 0;
-        //  Wake when the reclaim window ends, if something waits for it
-        if (self->hold_until && self->dispatch_needed
-            && self->hold_until - zjob_mono_ms () < timeout)
-            timeout = self->hold_until > zjob_mono_ms () ? self->hold_until - zjob_mono_ms () : 0;
-        if (self->dispatch_needed && zjob_registry_ring (self->registry)
-            && !self->hold_until && !self->sync_failing)
-            timeout = 0;
-        if (zjob_clients_deferred (self->clients_handler))
-            timeout = 0;  //  A CLEANUP or a LIST goes on in the next pass
-        if (zjob_manager_deps_busy (self->manager))
-            timeout = 0;  //  Children still to settle
+        int64_t timeout = zjob_broker_wait_ms (self);
         bool unsettled = false;
         for (size_t index = 0; index < S_POLL_COUNT; index++)
             unsettled |= self->unsettled [index];
@@ -1151,14 +1026,7 @@ zjob_broker_actor (zsock_t *pipe, void *args)
             break;
         s_broker_pass (self);
     }
-    //  Tell the workers, so that they start reconnecting at once
-    zjob_msg_begin (self->builder, ZJOB_CMD_DISCONNECT, 0);
-    zjob_msg_add_str (self->builder, "reason", "broker stopping");
-    size_t size;
-    const uint8_t *data = zjob_msg_end_data (self->builder, &size, NULL);
-    s_worker_t *worker = zjob_registry_first (self->registry);
-    for (; worker && data; worker = zjob_registry_next (self->registry))
-        s_send_now (self, S_WORKERS, worker->rid, worker->rid_size, data, size);
+    s_broker_goodbye (self);
     s_log_info (self, "zjob_broker: stopping after %" PRIu64 " passes, %" PRIu64 " messages dropped", self->passes, self->dropped);
     s_broker_destroy (&self);
 }

@@ -955,6 +955,78 @@ s_get_history (const msgpack_object **values, zjob_job_t *job, zjob_error_t *err
     return 0;
 }
 
+//  The plain fields of a record, checked before the job is built
+typedef struct {
+    uint64_t priority, status, max_attempts, attempts;
+    int64_t times [K_COUNT];
+    bool held;
+    double progress;
+    zjob_text_t texts [K_COUNT];  //  Still in the record, not copied
+    zjob_bytes_t outputs;         //  Likewise
+} s_plain_t;
+
+//  Check the plain fields (numbers, times, held, progress, texts, outputs)
+//  into plain, zeroed by the caller. Returns 0, or -1 with err filled
+static int
+s_get_plain (const msgpack_object **values, s_plain_t *plain, zjob_error_t *err)
+{
+    if (s_get_uint (values [K_PRI], K_PRI, ZJOB_PRIORITY_COUNT - 1, &plain->priority, err)
+        || s_get_uint (values [K_ST], K_ST, ZJOB_STATUS_COUNT - 1, &plain->status, err)
+        || (values [K_MAXA]
+            && s_get_uint (values [K_MAXA], K_MAXA, UINT32_MAX, &plain->max_attempts, err))
+        || (values [K_ATT]
+            && s_get_uint (values [K_ATT], K_ATT, UINT32_MAX, &plain->attempts, err)))
+        return -1;
+    static const s_key_t time_keys [] = {
+        K_RUNAT, K_CT, K_UT, K_QT, K_SAT, K_CAT, K_XMS, K_QMS
+    };
+    for (size_t i = 0; i < sizeof (time_keys) / sizeof (time_keys [0]); i++) {
+        s_key_t k = time_keys [i];
+        if (values [k] && s_get_time (values [k], k, &plain->times [k], err))
+            return -1;
+    }
+    if (values [K_HELD]) {
+        if (values [K_HELD]->type != MSGPACK_OBJECT_BOOLEAN)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "held: not a boolean");
+        plain->held = values [K_HELD]->via.boolean;
+    }
+    if (values [K_PROG] && s_get_progress (values [K_PROG], &plain->progress, err))
+        return -1;
+    zjob_text_t *texts = plain->texts;
+    if ((values [K_PMSG]
+         && s_get_message (values [K_PMSG], K_PMSG, ZJOB_MESSAGE_MAX, &texts [K_PMSG], err))
+        || (values [K_EKIND]
+            && s_get_message (values [K_EKIND], K_EKIND, ZJOB_NAME_MAX, &texts [K_EKIND], err))
+        || (values [K_EMSG]
+            && s_get_message (values [K_EMSG], K_EMSG, ZJOB_MESSAGE_MAX, &texts [K_EMSG], err))
+        || (values [K_WK]
+            && s_get_message (values [K_WK], K_WK, ZJOB_NAME_MAX, &texts [K_WK], err))
+        || (values [K_OUT] && s_get_data (values [K_OUT], K_OUT, &plain->outputs, err)))
+        return -1;
+    return 0;
+}
+
+//  Set the job's plain numbers and times from plain (checked already)
+static void
+s_set_plain (zjob_job_t *job, const msgpack_object **values, const s_plain_t *plain)
+{
+    const int64_t *times = plain->times;
+    job->priority = (uint8_t) plain->priority;
+    job->status = (uint8_t) plain->status;
+    job->held = plain->held;
+    job->max_attempts = (uint32_t) plain->max_attempts;
+    job->attempts = (uint32_t) plain->attempts;
+    job->progress = (float) plain->progress;
+    job->run_at = times [K_RUNAT];
+    job->created_at = times [K_CT];
+    job->updated_at = values [K_UT] ? times [K_UT] : times [K_CT];
+    job->queued_at = times [K_QT];
+    job->started_at = times [K_SAT];
+    job->completed_at = times [K_CAT];
+    job->execution_ms = times [K_XMS];
+    job->queued_ms = times [K_QMS];
+}
+
 zjob_job_t *
 zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err)
 {
@@ -979,44 +1051,9 @@ zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err)
         return NULL;
 
     //  The plain fields
-    uint64_t priority = 0, status = 0, max_attempts = 0, attempts = 0;
-    int64_t times [K_COUNT] = { 0 };
-    if (s_get_uint (values [K_PRI], K_PRI, ZJOB_PRIORITY_COUNT - 1, &priority, err)
-        || s_get_uint (values [K_ST], K_ST, ZJOB_STATUS_COUNT - 1, &status, err)
-        || (values [K_MAXA] && s_get_uint (values [K_MAXA], K_MAXA, UINT32_MAX, &max_attempts, err))
-        || (values [K_ATT] && s_get_uint (values [K_ATT], K_ATT, UINT32_MAX, &attempts, err)))
-        return NULL;
-    static const s_key_t time_keys [] = {
-        K_RUNAT, K_CT, K_UT, K_QT, K_SAT, K_CAT, K_XMS, K_QMS
-    };
-    for (size_t i = 0; i < sizeof (time_keys) / sizeof (time_keys [0]); i++) {
-        s_key_t k = time_keys [i];
-        if (values [k] && s_get_time (values [k], k, &times [k], err))
-            return NULL;
-    }
-    bool held = false;
-    if (values [K_HELD]) {
-        if (values [K_HELD]->type != MSGPACK_OBJECT_BOOLEAN) {
-            zjob_error_set (err, ZJOB_BAD_REQUEST, "held: not a boolean");
-            return NULL;
-        }
-        held = values [K_HELD]->via.boolean;
-    }
-    double progress = 0;
-    if (values [K_PROG] && s_get_progress (values [K_PROG], &progress, err))
-        return NULL;
-    zjob_text_t texts [K_COUNT];
-    memset (texts, 0, sizeof (texts));
-    zjob_bytes_t outputs = { NULL, 0 };
-    if ((values [K_PMSG]
-         && s_get_message (values [K_PMSG], K_PMSG, ZJOB_MESSAGE_MAX, &texts [K_PMSG], err))
-        || (values [K_EKIND]
-            && s_get_message (values [K_EKIND], K_EKIND, ZJOB_NAME_MAX, &texts [K_EKIND], err))
-        || (values [K_EMSG]
-            && s_get_message (values [K_EMSG], K_EMSG, ZJOB_MESSAGE_MAX, &texts [K_EMSG], err))
-        || (values [K_WK]
-            && s_get_message (values [K_WK], K_WK, ZJOB_NAME_MAX, &texts [K_WK], err))
-        || (values [K_OUT] && s_get_data (values [K_OUT], K_OUT, &outputs, err)))
+    s_plain_t plain;
+    memset (&plain, 0, sizeof (plain));
+    if (s_get_plain (values, &plain, err))
         return NULL;
 
     //  Everything is valid: build the job
@@ -1026,20 +1063,7 @@ zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err)
         return NULL;
     }
     memcpy (job->id, id_text, sizeof (job->id));
-    job->priority = (uint8_t) priority;
-    job->status = (uint8_t) status;
-    job->held = held;
-    job->max_attempts = (uint32_t) max_attempts;
-    job->attempts = (uint32_t) attempts;
-    job->progress = (float) progress;
-    job->run_at = times [K_RUNAT];
-    job->created_at = times [K_CT];
-    job->updated_at = values [K_UT] ? times [K_UT] : times [K_CT];
-    job->queued_at = times [K_QT];
-    job->started_at = times [K_SAT];
-    job->completed_at = times [K_CAT];
-    job->execution_ms = times [K_XMS];
-    job->queued_ms = times [K_QMS];
+    s_set_plain (job, values, &plain);
     //  The history first: adding its entries sets error_kind/message,
     //  which the job's own keys then set
     if (s_get_policy (values, job, err) || s_get_history (values, job, err)
@@ -1050,13 +1074,13 @@ zjob_job_from_object (const msgpack_object *obj, zjob_error_t *err)
     free (job->error_kind);
     free (job->error_message);
     job->error_kind = job->error_message = NULL;
-    bool nomem = !s_copy_run_fields (job, texts, outputs);
+    bool nomem = !s_copy_run_fields (job, plain.texts, plain.outputs);
     if (nomem) {
         zjob_job_destroy (&job);
         zjob_error_set (err, ZJOB_INTERNAL, "job: out of memory");
     }
     else  //  The setters above stamp updated_at with now: the record's
-        job->updated_at = values [K_UT] ? times [K_UT] : times [K_CT];
+        job->updated_at = values [K_UT] ? plain.times [K_UT] : plain.times [K_CT];
     return job;
 }
 

@@ -1,0 +1,125 @@
+/*  =========================================================================
+    zjob_broker_impl - the broker actor's state, shared by its own files
+
+    zjob_broker.c keeps the actor, the loop, the pass, routing and
+    dispatch; zjob_broker_timers.c the pass's timed work (promotions,
+    tokens, timeouts, children of settled parents, schedules) and how long
+    the loop may wait for input. Both see the actor's state through this
+    header. Nothing outside the broker's two files includes it.
+    ========================================================================= */
+
+#ifndef ZJOB_BROKER_IMPL_H_INCLUDED
+#define ZJOB_BROKER_IMPL_H_INCLUDED
+
+#include "zjob_broker.h"
+#include "zjob_manager.h"
+#include "zjob_registry.h"
+#include "zjob_dispatch.h"
+#include "zjob_outbox.h"
+#include "zjob_publisher.h"
+#include "zjob_clients.h"
+#include "zjob_workers.h"
+#include "zjob_proto.h"
+
+//  The side a message came from or goes to
+typedef enum {
+    S_CLIENTS = 0,  //  The clients ROUTER
+    S_WORKERS = 1   //  The workers ROUTER
+} s_side_t;
+
+//  The sockets the loop waits on, in the order of its pollfds
+typedef enum {
+    S_POLL_CLIENTS = S_CLIENTS,
+    S_POLL_WORKERS = S_WORKERS,
+    S_POLL_PIPE,     //  The actor pipe
+    S_POLL_EVENTS,   //  The XPUB: subscriptions
+    S_POLL_MONITOR,  //  The workers ROUTER's monitor
+    S_POLL_COUNT
+} s_poll_t;
+
+#define S_RID_MAX ZJOB_RID_MAX  //  bytes in a routing id (libzmq allows 255)
+
+//  A worker connection: the registry's record
+typedef zjob_registry_worker_t s_worker_t;
+
+typedef struct {
+    zsock_t *pipe;                //  Actor command pipe
+    zjob_broker_config_t config;  //  Our copy of the options
+    zsock_t *clients;             //  ROUTER for clients
+    zsock_t *workers;             //  ROUTER for workers (mandatory routing)
+    zsock_t *events;              //  XPUB for events
+    void *clients_handle;         //  The libzmq sockets, for the hot path
+    void *workers_handle;
+    void *events_handle;
+    zactor_t *monitor;       //  zmonitor on the workers socket
+    char *clients_endpoint;  //  As bound, with the real port
+    char *workers_endpoint;
+    char *events_endpoint;
+    zjob_manager_t *manager;           //  The jobs
+    zjob_msg_builder_t *builder;       //  Encodes replies and jobs
+    zjob_msg_builder_t *side_builder;  //  Encodes what the listener sends (worker
+                                       //  control), even mid-reply
+    zjob_error_t start_error;          //  Why the broker is not serving, if not
+
+    zjob_registry_t *registry;    //  The workers, their credit and jobs
+    zjob_dispatch_t *dispatcher;  //  The dispatch walk
+    bool dispatch_needed;         //  Something changed since the last walk
+    bool dirty;                   //  Mutations since the last sync
+    uint64_t committed_seq;       //  Enqueues up to this one are durable
+    bool sync_failing;            //  The last sync failed: no busy retry
+
+    zjob_outbox_t *outbox;  //  Messages of this pass, sent after its sync
+
+    zjob_publisher_t *publisher;  //  Events, encoded if anyone listens
+
+    zjob_clients_t *clients_handler;  //  Answers client requests, keeps the rates
+    zjob_workers_t *workers_handler;  //  Answers worker messages
+    int64_t now;                      //  Monotonic ms at the start of the pass
+    int64_t next_tick;                //  Monotonic ms of the next heartbeat tick
+    int64_t hold_until;               //  Monotonic ms: no dispatch before (reclaim
+                                      //  window after a restart), 0 = none
+    uint64_t passes;                  //  Loop passes run
+    bool unsettled [S_POLL_COUNT];    //  May hold input its fd will not
+                                      //  signal (see the banner)
+    uint64_t dropped;                 //  Messages dropped without a reply
+    bool terminated;                  //  $TERM seen
+    bool expiring;                    //  In zjob_manager_expire_step: the
+                                      //  expiry sends the worker its CANCEL
+    bool expire_more;                 //  Timed-out jobs left for the next pass
+} s_broker_t;
+
+//  Logging, filtered by level before any formatting
+#define s_log_error(self, ...) \
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_ERROR, zsys_error, __VA_ARGS__)
+#define s_log_warning(self, ...) \
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_WARNING, zsys_warning, __VA_ARGS__)
+#define s_log_info(self, ...) \
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_INFO, zsys_info, __VA_ARGS__)
+#define s_log_debug(self, ...) \
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_DEBUG, zsys_debug, __VA_ARGS__)
+
+
+//  --------------------------------------------------------------------------
+//  Across the two files
+
+//  zjob_broker.c: zjob_manager_expire_step's callback for a held job that
+//  timed out: its worker is sent CANCEL {id, reason, attempt}
+void
+zjob_broker_expired (const zjob_job_t *job, const char *worker_id, uint32_t attempt,
+                     const char *reason, void *arg);
+
+//  zjob_broker_timers.c: the timed work of a pass, before the drain:
+//  promote the scheduled jobs due, refill the workflows' tokens, time out
+//  at most ZJOB_EXPIRE_STEP held jobs, settle at most ZJOB_DEPS_STEP
+//  children, fire at most ZJOB_SCHEDULES_STEP due schedules
+void
+zjob_broker_timed (s_broker_t *self);
+
+//  zjob_broker_timers.c: how long the loop may wait for input, in ms: until
+//  the first of the next heartbeat tick, disconnect re-check, scheduled job
+//  or schedule due, token, timeout and end of the reclaim window; 0 when
+//  the next pass has work already
+int64_t
+zjob_broker_wait_ms (s_broker_t *self);
+
+#endif
