@@ -15,97 +15,21 @@
     ========================================================================= */
 
 #include <criterion/criterion.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "zjob_client.h"
 #include "zjob_json.h"
 #include "zjob_job_impl.h"
 #include "helper_zjob_test.h"
+#include "helper_zjob_e2e.h"
 
-#define DEADLINE_MS 20000
-#define ZJOBD_BIN ZJOB_BIN_DIR "/zjobd"
-#define WORKER_BIN ZJOB_BIN_DIR "/zjob-worker"
-#define CLI_BIN ZJOB_BIN_DIR "/zjob"
+#define DEADLINE_MS ZJOB_E2E_DEADLINE_MS
 
-static struct {
-    char *dir;
-    pid_t broker;
-    int broker_out;
-    char clients [256];
-    char workers [256];
-    char events [256];
-    pid_t worker;
-    zjob_client_t *client;
-} s_env;
+//  What one test started; the fini stops all of it
+static zjob_e2e_t s_env;
 
-static void
-s_broker_start (void)
-{
-    char store [700], log [700];
-    snprintf (store, sizeof (store), "file:%s/data", s_env.dir);
-    snprintf (log, sizeof (log), "%s/zjobd.log", s_env.dir);
-    bool again = s_env.clients [0] != 0;
-    char *argv [] = { ZJOBD_BIN,
-                      "--clients", again ? s_env.clients : "tcp://127.0.0.1:*",
-                      "--workers", again ? s_env.workers : "tcp://127.0.0.1:*",
-                      "--events", again ? s_env.events : "tcp://127.0.0.1:*",
-                      "--store", store, "--heartbeat", "200ms", "--log-level", "info", NULL };
-    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
-    while (true) {
-        s_env.broker = zjob_test_spawn_with (argv, &s_env.broker_out, log);
-        cr_assert_gt (s_env.broker, 0);
-        char *line = zjob_test_read_line (s_env.broker_out, DEADLINE_MS);
-        if (line) {
-            int parsed = sscanf (line, "zjobd ready clients=%255s workers=%255s events=%255s",
-                                 s_env.clients, s_env.workers, s_env.events);
-            free (line);
-            cr_assert_eq (parsed, 3, "zjobd's ready line");
-            return;
-        }
-        //  The ports of the killed broker may not be free yet: try again
-        zjob_test_wait_exit (s_env.broker, DEADLINE_MS);
-        close (s_env.broker_out);
-        s_env.broker_out = -1;
-        cr_assert_lt (zjob_mono_ms (), deadline, "zjobd did not start again");
-        zclock_sleep (100);  //  Waiting for the kernel to free the ports
-    }
-}
-
-static void
-s_broker_kill (void)
-{
-    kill (s_env.broker, SIGKILL);
-    cr_assert_eq (zjob_test_wait_exit (s_env.broker, DEADLINE_MS), 128 + SIGKILL);
-    s_env.broker = 0;
-    close (s_env.broker_out);
-    s_env.broker_out = -1;
-}
-
-//  Run the zjob CLI with the arguments (NULL-terminated); its exit code
-static int
-s_cli (const char *arg, ...)
-{
-    char *argv [32];
-    int argc = 0;
-    argv [argc++] = CLI_BIN;
-    argv [argc++] = "--broker";
-    argv [argc++] = s_env.clients;
-    va_list args;
-    va_start (args, arg);
-    for (; arg && argc < 31; arg = va_arg (args, const char *))
-        argv [argc++] = (char *) arg;
-    va_end (args);
-    argv [argc] = NULL;
-    char log [700];
-    snprintf (log, sizeof (log), "%s/cli.log", s_env.dir);
-    pid_t pid = zjob_test_spawn_with (argv, NULL, log);
-    cr_assert_gt (pid, 0);
-    return zjob_test_wait_exit (pid, DEADLINE_MS);
-}
+#define s_cli(...) zjob_e2e_cli (&s_env, __VA_ARGS__)
 
 //  The jobs schedule name made, sorted by scheduled_for (the caller
 //  destroys them); checks each carries the schedule
@@ -164,40 +88,26 @@ s_wait_clock (int64_t when)
         zclock_sleep (20);
 }
 
+static const char *const s_broker_args [] = { "--heartbeat", "200ms", "--log-level", "info",
+                                              NULL };
+
 static void
 s_setup (void)
 {
-    memset (&s_env, 0, sizeof (s_env));
-    s_env.broker_out = -1;
-    s_env.dir = zjob_test_tmpdir ();
-    cr_assert_not_null (s_env.dir);
-    s_broker_start ();
-    zjob_error_t err;
-    s_env.client = zjob_client_new (s_env.clients, 2000, &err);
-    cr_assert_not_null (s_env.client, "%s", err.text);
+    zjob_e2e_setup (&s_env, s_broker_args, 2000);
 }
 
 static void
 s_teardown (void)
 {
-    zjob_test_stop (&s_env.worker, SIGKILL, DEADLINE_MS);
-    zjob_client_destroy (&s_env.client);
-    zjob_test_stop (&s_env.broker, SIGTERM, DEADLINE_MS);
-    if (s_env.broker_out >= 0)
-        close (s_env.broker_out);
-    zjob_test_tmpdir_done (&s_env.dir);
+    zjob_e2e_teardown (&s_env);
 }
 
 TestSuite (schedule_e2e, .init = s_setup, .fini = s_teardown, .timeout = 120);
 
 Test (schedule_e2e, every_second_for_five_seconds_makes_five_jobs_that_run)
 {
-    char log [700];
-    snprintf (log, sizeof (log), "%s/worker.log", s_env.dir);
-    char *argv [] = { WORKER_BIN, "--broker", s_env.workers, "--workflow", "tick", "--",
-                      "/bin/sh", "-c", "echo '{}'", NULL };
-    s_env.worker = zjob_test_spawn_with (argv, NULL, log);
-    cr_assert_gt (s_env.worker, 0);
+    zjob_e2e_worker_start (&s_env, 0, "tick", NULL, "echo '{}'");
     zjob_error_t err;
     zjob_events_t *events = zjob_events_new (s_env.events, &err);
     cr_assert_not_null (events, "%s", err.text);
@@ -261,12 +171,12 @@ Test (schedule_e2e, a_kill_9_and_restart_neither_repeats_nor_loses_a_due_time)
                   0);
     s_wait_jobs ("beat", 3);
     int64_t killed = zjob_clock_ms ();
-    s_broker_kill ();
+    zjob_e2e_broker_kill (&s_env);
     //  Down for two and a half seconds: two or three due times missed
     s_wait_clock (killed + 2500);
     int64_t restarted = zjob_clock_ms ();
     zjob_client_destroy (&s_env.client);
-    s_broker_start ();
+    zjob_e2e_broker_start (&s_env);
     zjob_error_t err;
     s_env.client = zjob_client_new (s_env.clients, 2000, &err);
     cr_assert_not_null (s_env.client, "%s", err.text);
@@ -308,12 +218,7 @@ Test (schedule_e2e, a_kill_9_and_restart_neither_repeats_nor_loses_a_due_time)
 //  schedule; it runs on the template's workflow's worker.
 Test (schedule_e2e, a_schedule_of_a_template_makes_the_templates_job)
 {
-    char log [700];
-    snprintf (log, sizeof (log), "%s/worker.log", s_env.dir);
-    char *argv [] = { WORKER_BIN, "--broker", s_env.workers, "--workflow", "tpl-wf", "--",
-                      "/bin/sh", "-c", "echo '{}'", NULL };
-    s_env.worker = zjob_test_spawn_with (argv, NULL, log);
-    cr_assert_gt (s_env.worker, 0);
+    zjob_e2e_worker_start (&s_env, 0, "tpl-wf", NULL, "echo '{}'");
     cr_assert_eq (s_cli ("template", "set", "T", "--workflow", "tpl-wf", "--input", "a=1",
                          "--input", "b=two", NULL),
                   0);
