@@ -11,121 +11,23 @@
     ========================================================================= */
 
 #include <criterion/criterion.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "zjob_client.h"
 #include "zjob_json.h"
 #include "helper_zjob_test.h"
+#include "helper_zjob_e2e.h"
 
-//  msecs any expected thing may take: a poll ends as soon as it holds;
-//  the margin is for a loaded machine (sanitizers, -j2)
-#define DEADLINE_MS 20000
-#define ZJOBD_BIN ZJOB_BIN_DIR "/zjobd"
-#define WORKER_BIN ZJOB_BIN_DIR "/zjob-worker"
-#define CLI_BIN ZJOB_BIN_DIR "/zjob"
+#define DEADLINE_MS ZJOB_E2E_DEADLINE_MS
 
 //  What one test started; the fini stops all of it
-static struct {
-    char *dir;           //  The test's temporary directory
-    pid_t broker;        //  zjobd, 0 if not running
-    int broker_out;      //  Its stdout (the ready line), -1 if none
-    char clients [256];  //  Its endpoints, kept across a restart
-    char workers [256];
-    char events [256];
-    pid_t worker;  //  zjob-worker, 0 if not running
-} s_env;
-
-static char *
-s_path (const char *name)
-{
-    static char path [700];
-    snprintf (path, sizeof (path), "%s/%s", s_env.dir, name);
-    return path;
-}
-
-//  Start zjobd on the test's file store: on ephemeral ports the first
-//  time, on the same endpoints after a restart
-static void
-s_broker_start (void)
-{
-    char store [700], log [700];
-    snprintf (store, sizeof (store), "file:%s/data", s_env.dir);
-    snprintf (log, sizeof (log), "%s/zjobd.log", s_env.dir);
-    bool again = s_env.clients [0] != 0;
-    char *argv [] = { ZJOBD_BIN,
-                      "--clients", again ? s_env.clients : "tcp://127.0.0.1:*",
-                      "--workers", again ? s_env.workers : "tcp://127.0.0.1:*",
-                      "--events", again ? s_env.events : "tcp://127.0.0.1:*",
-                      "--store", store, "--heartbeat", "200ms", "--log-level", "info", NULL };
-    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
-    while (true) {
-        s_env.broker = zjob_test_spawn_with (argv, &s_env.broker_out, log);
-        cr_assert_gt (s_env.broker, 0);
-        char *line = zjob_test_read_line (s_env.broker_out, DEADLINE_MS);
-        if (line) {
-            int parsed = sscanf (line, "zjobd ready clients=%255s workers=%255s events=%255s",
-                                 s_env.clients, s_env.workers, s_env.events);
-            free (line);
-            cr_assert_eq (parsed, 3, "zjobd's ready line");
-            return;
-        }
-        //  The ports of the killed broker may not be free yet: try again
-        zjob_test_wait_exit (s_env.broker, DEADLINE_MS);
-        close (s_env.broker_out);
-        s_env.broker_out = -1;
-        cr_assert_lt (zjob_mono_ms (), deadline, "zjobd did not start again");
-        zclock_sleep (100);  //  Waiting for the kernel to free the ports
-    }
-}
-
-static void
-s_broker_kill (void)
-{
-    kill (s_env.broker, SIGKILL);
-    cr_assert_eq (zjob_test_wait_exit (s_env.broker, DEADLINE_MS), 128 + SIGKILL);
-    s_env.broker = 0;
-    close (s_env.broker_out);
-    s_env.broker_out = -1;
-}
-
-//  What the last s_cli printed on stdout
-static char s_cli_out [16384];
+static zjob_e2e_t s_env;
 
 //  Run the zjob CLI with args; returns its exit status, its stdout in
 //  s_cli_out
-static int
-s_cli (const char *arg, ...)
-{
-    char *argv [40];
-    int argc = 0;
-    argv [argc++] = CLI_BIN;
-    argv [argc++] = "--broker";
-    argv [argc++] = s_env.clients;
-    va_list args;
-    va_start (args, arg);
-    for (; arg && argc < 39; arg = va_arg (args, const char *))
-        argv [argc++] = (char *) arg;
-    va_end (args);
-    argv [argc] = NULL;
-    int out = -1;
-    pid_t pid = zjob_test_spawn_with (argv, &out, s_path ("cli.log"));
-    cr_assert_gt (pid, 0);
-    size_t size = 0;
-    s_cli_out [0] = 0;
-    char *line;
-    while ((line = zjob_test_read_line (out, DEADLINE_MS))) {
-        size += (size_t) snprintf (s_cli_out + size, sizeof (s_cli_out) - size, "%s\n", line);
-        free (line);
-        if (size >= sizeof (s_cli_out))
-            size = sizeof (s_cli_out) - 1;
-    }
-    close (out);
-    return zjob_test_wait_exit (pid, DEADLINE_MS);
-}
+#define s_cli(...) zjob_e2e_cli (&s_env, __VA_ARGS__)
+#define s_cli_out s_env.cli_out
 
 //  The JSON the last s_cli printed (decref it)
 static json_t *
@@ -165,24 +67,19 @@ s_assert_json (json_t *value, const char *expected)
     free (text);
 }
 
+static const char *const s_broker_args [] = { "--heartbeat", "200ms", "--log-level", "info",
+                                              NULL };
+
 static void
 s_setup (void)
 {
-    memset (&s_env, 0, sizeof (s_env));
-    s_env.broker_out = -1;
-    s_env.dir = zjob_test_tmpdir ();
-    cr_assert_not_null (s_env.dir);
-    s_broker_start ();
+    zjob_e2e_setup (&s_env, s_broker_args, 2000);
 }
 
 static void
 s_teardown (void)
 {
-    zjob_test_stop (&s_env.worker, SIGKILL, DEADLINE_MS);
-    zjob_test_stop (&s_env.broker, SIGTERM, DEADLINE_MS);
-    if (s_env.broker_out >= 0)
-        close (s_env.broker_out);
-    zjob_test_tmpdir_done (&s_env.dir);
+    zjob_e2e_teardown (&s_env);
 }
 
 TestSuite (template_e2e, .init = s_setup, .fini = s_teardown, .timeout = 120);
@@ -193,10 +90,7 @@ TestSuite (template_e2e, .init = s_setup, .fini = s_teardown, .timeout = 120);
 Test (template_e2e, defaults_are_merged_and_overridden)
 {
     //  The worker answers with the inputs it was given
-    char *argv [] = { WORKER_BIN, "--broker", s_env.workers, "--workflow", "resize", "--",
-                      "/bin/sh", "-c", "cat", NULL };
-    s_env.worker = zjob_test_spawn_with (argv, NULL, s_path ("worker.log"));
-    cr_assert_gt (s_env.worker, 0);
+    zjob_e2e_worker_start (&s_env, 0, "resize", NULL, "cat");
 
     cr_assert_eq (s_cli ("template", "set", "thumb", "--workflow", "resize",
                          "--input", "width=128", "--input", "height=128",
@@ -218,13 +112,10 @@ Test (template_e2e, defaults_are_merged_and_overridden)
     s_cli_id (custom);
 
     zjob_error_t err;
-    zjob_client_t *client = zjob_client_new (s_env.clients, 2000, &err);
-    cr_assert_not_null (client, "%s", err.text);
-    cr_assert_eq (zjob_client_wait (client, plain, DEADLINE_MS, &err), ZJOB_COMPLETED, "%s",
-                  err.text);
-    cr_assert_eq (zjob_client_wait (client, custom, DEADLINE_MS, &err), ZJOB_COMPLETED, "%s",
-                  err.text);
-    zjob_client_destroy (&client);
+    cr_assert_eq (zjob_client_wait (s_env.client, plain, DEADLINE_MS, &err), ZJOB_COMPLETED,
+                  "%s", err.text);
+    cr_assert_eq (zjob_client_wait (s_env.client, custom, DEADLINE_MS, &err), ZJOB_COMPLETED,
+                  "%s", err.text);
 
     json_t *value = s_job_field (plain, "inputs");
     s_assert_json (value, "{\"format\":\"png\",\"height\":128,\"width\":128}");
@@ -276,8 +167,7 @@ Test (template_e2e, templates_survive_a_broker_crash)
     char id [ZJOB_ID_LEN + 1];
     s_cli_id (id);
 
-    s_broker_kill ();
-    s_broker_start ();
+    zjob_e2e_restart (&s_env);
 
     cr_assert_eq (s_cli ("template", "list", "--json", NULL), 0);
     json_t *list = s_cli_json ();
