@@ -45,12 +45,15 @@ s_client_connect (zjob_e2e_t *self)
 }
 
 void
-zjob_e2e_setup (zjob_e2e_t *self, const char *const *broker_args, int timeout_ms)
+zjob_e2e_setup (zjob_e2e_t *self, const char *const *broker_args, int timeout_ms,
+                int deadline_ms)
 {
     memset (self, 0, sizeof (*self));
     self->broker_out = -1;
     self->broker_args = broker_args;
     self->timeout_ms = timeout_ms;
+    self->deadline_ms = deadline_ms > 0 ? deadline_ms : ZJOB_E2E_DEADLINE_MS;
+    self->cli_line_ms = self->deadline_ms;
     self->dir = zjob_test_tmpdir ();
     cr_assert_not_null (self->dir);
     snprintf (self->store_buf, sizeof (self->store_buf), "file:%s/data", self->dir);
@@ -63,9 +66,9 @@ void
 zjob_e2e_teardown (zjob_e2e_t *self)
 {
     for (int index = 0; index < ZJOB_E2E_WORKERS; index++)
-        zjob_test_stop (&self->worker [index], SIGKILL, ZJOB_E2E_DEADLINE_MS);
+        zjob_test_stop (&self->worker [index], SIGKILL, self->deadline_ms);
     zjob_client_destroy (&self->client);
-    zjob_test_stop (&self->broker, SIGTERM, ZJOB_E2E_DEADLINE_MS);
+    zjob_test_stop (&self->broker, SIGTERM, self->deadline_ms);
     if (self->broker_out >= 0)
         close (self->broker_out);
     self->broker_out = -1;
@@ -92,11 +95,11 @@ zjob_e2e_broker_start (zjob_e2e_t *self)
                               "--events", again ? self->events : "tcp://127.0.0.1:*",
                               "--store", (char *) self->store, NULL };
     s_append (argv, 9, self->broker_args);
-    int64_t deadline = zjob_mono_ms () + ZJOB_E2E_DEADLINE_MS;
+    int64_t deadline = zjob_mono_ms () + self->deadline_ms;
     while (true) {
         self->broker = zjob_test_spawn_with (argv, &self->broker_out, log);
         cr_assert_gt (self->broker, 0);
-        char *line = zjob_test_read_line (self->broker_out, ZJOB_E2E_DEADLINE_MS);
+        char *line = zjob_test_read_line (self->broker_out, self->deadline_ms);
         if (line) {
             int parsed = sscanf (line, "zjobd ready clients=%255s workers=%255s events=%255s",
                                  self->clients, self->workers, self->events);
@@ -105,7 +108,7 @@ zjob_e2e_broker_start (zjob_e2e_t *self)
             return;
         }
         //  The ports of the killed broker may not be free yet: try again
-        zjob_test_wait_exit (self->broker, ZJOB_E2E_DEADLINE_MS);
+        zjob_test_wait_exit (self->broker, self->deadline_ms);
         self->broker = 0;
         close (self->broker_out);
         self->broker_out = -1;
@@ -118,7 +121,7 @@ void
 zjob_e2e_broker_kill (zjob_e2e_t *self)
 {
     kill (self->broker, SIGKILL);
-    cr_assert_eq (zjob_test_wait_exit (self->broker, ZJOB_E2E_DEADLINE_MS), 128 + SIGKILL);
+    cr_assert_eq (zjob_test_wait_exit (self->broker, self->deadline_ms), 128 + SIGKILL);
     self->broker = 0;
     close (self->broker_out);
     self->broker_out = -1;
@@ -153,7 +156,7 @@ void
 zjob_e2e_worker_kill (zjob_e2e_t *self, int index)
 {
     kill (self->worker [index], SIGKILL);
-    cr_assert_eq (zjob_test_wait_exit (self->worker [index], ZJOB_E2E_DEADLINE_MS),
+    cr_assert_eq (zjob_test_wait_exit (self->worker [index], self->deadline_ms),
                   128 + SIGKILL);
     self->worker [index] = 0;
 }
@@ -178,7 +181,7 @@ zjob_e2e_cli (zjob_e2e_t *self, const char *arg, ...)
     size_t size = 0;
     self->cli_out [0] = 0;
     char *line;
-    while ((line = zjob_test_read_line (out, ZJOB_E2E_DEADLINE_MS))) {
+    while ((line = zjob_test_read_line (out, self->cli_line_ms))) {
         size += (size_t) snprintf (self->cli_out + size, sizeof (self->cli_out) - size, "%s\n",
                                    line);
         free (line);
@@ -186,5 +189,5 @@ zjob_e2e_cli (zjob_e2e_t *self, const char *arg, ...)
             size = sizeof (self->cli_out) - 1;
     }
     close (out);
-    return zjob_test_wait_exit (pid, ZJOB_E2E_DEADLINE_MS);
+    return zjob_test_wait_exit (pid, self->deadline_ms);
 }

@@ -28,6 +28,8 @@ typedef struct {
     const char *store;               //  zjobd's --store ("file:<dir>/data")
     const char *const *broker_args;  //  Extra zjobd arguments, borrowed
     int timeout_ms;                  //  The client's request timeout
+    int deadline_ms;                 //  msecs a process may take to start or end
+    int cli_line_ms;                 //  msecs a CLI may print no line
     pid_t broker;                    //  zjobd, 0 if not running
     int broker_out;                  //  Its stdout (the ready line), -1 if none
     char clients [256];              //  Its endpoints, kept across a restart
@@ -35,15 +37,19 @@ typedef struct {
     char events [256];
     pid_t worker [ZJOB_E2E_WORKERS];  //  zjob-workers, 0 if not running
     zjob_client_t *client;            //  Connected to clients, or NULL
-    char cli_out [16384];             //  What the last zjob_e2e_cli printed
+    char cli_out [65536];             //  What the last zjob_e2e_cli printed
     char store_buf [700];
 } zjob_e2e_t;
 
 //  A fresh directory, zjobd started on a file store in it with the
 //  NULL-terminated extra arguments broker_args (NULL for none; borrowed,
-//  kept for restarts), and self->client connected with timeout_ms.
+//  kept for restarts), and self->client connected with timeout_ms. Waits
+//  on processes take up to deadline_ms (0: ZJOB_E2E_DEADLINE_MS), and so
+//  does each line of a CLI's output (self->cli_line_ms, which a test may
+//  raise after the setup for a CLI that watches).
 void
-zjob_e2e_setup (zjob_e2e_t *self, const char *const *broker_args, int timeout_ms);
+zjob_e2e_setup (zjob_e2e_t *self, const char *const *broker_args, int timeout_ms,
+                int deadline_ms);
 
 //  Stop every process still running, destroy the client, remove the
 //  directory (its logs printed first with ZJOB_TEST_VERBOSE). Safe after

@@ -13,22 +13,18 @@
 
 #include <criterion/criterion.h>
 #include <dirent.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "zjob_client.h"
 #include "helper_zjob_test.h"
+#include "helper_zjob_e2e.h"
 
 #define DEADLINE_MS 60000  //  msecs any expected thing may take
 //  msecs the 1,000 jobs may take: a /bin/sh each, about 15 a second
 //  while the whole suite runs on two cores
 #define BIG_DEADLINE_MS 200000
-#define ZJOBD_BIN ZJOB_BIN_DIR "/zjobd"
-#define WORKER_BIN ZJOB_BIN_DIR "/zjob-worker"
-#define CLI_BIN ZJOB_BIN_DIR "/zjob"
 
 //  A member: fails for good (exit 65, permanent: not retried) when its
 //  inputs say "fail"
@@ -39,113 +35,25 @@
     "cat > \"$1/tmp.$ZJOB_JOB_ID\" && " \
     "mv \"$1/tmp.$ZJOB_JOB_ID\" \"$1/callback.$ZJOB_JOB_ID\"; echo '{}'"
 
-static struct {
-    char *dir;
-    pid_t broker;
-    int broker_out;
-    char clients [256];
-    char workers [256];
-    char events [256];
-    pid_t workers_pid [2];
-    zjob_client_t *client;
-} s_env;
+//  What one test started; the fini stops all of it
+static zjob_e2e_t s_env;
 
-static char *
-s_path (const char *name)
-{
-    static char path [700];
-    snprintf (path, sizeof (path), "%s/%s", s_env.dir, name);
-    return path;
-}
+#define s_path(name) zjob_e2e_path (&s_env, name)
 
-static void
-s_broker_start (void)
-{
-    char store [700], log [700];
-    snprintf (store, sizeof (store), "file:%s/data", s_env.dir);
-    snprintf (log, sizeof (log), "%s/zjobd.log", s_env.dir);
-    bool again = s_env.clients [0] != 0;
-    char *argv [] = { ZJOBD_BIN,
-                      "--clients", again ? s_env.clients : "tcp://127.0.0.1:*",
-                      "--workers", again ? s_env.workers : "tcp://127.0.0.1:*",
-                      "--events", again ? s_env.events : "tcp://127.0.0.1:*",
-                      "--store", store, NULL };
-    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
-    while (true) {
-        s_env.broker = zjob_test_spawn_with (argv, &s_env.broker_out, log);
-        cr_assert_gt (s_env.broker, 0);
-        char *line = zjob_test_read_line (s_env.broker_out, DEADLINE_MS);
-        if (line) {
-            int parsed = sscanf (line, "zjobd ready clients=%255s workers=%255s events=%255s",
-                                 s_env.clients, s_env.workers, s_env.events);
-            free (line);
-            cr_assert_eq (parsed, 3, "zjobd's ready line");
-            return;
-        }
-        //  The ports of the killed broker may not be free yet: try again
-        zjob_test_wait_exit (s_env.broker, DEADLINE_MS);
-        close (s_env.broker_out);
-        s_env.broker_out = -1;
-        cr_assert_lt (zjob_mono_ms (), deadline, "zjobd did not start again");
-        zclock_sleep (100);  //  Waiting for the kernel to free the ports
-    }
-}
-
-static void
-s_broker_kill (void)
-{
-    kill (s_env.broker, SIGKILL);
-    cr_assert_eq (zjob_test_wait_exit (s_env.broker, DEADLINE_MS), 128 + SIGKILL);
-    s_env.broker = 0;
-    close (s_env.broker_out);
-    s_env.broker_out = -1;
-}
-
+//  Start worker index for workflow on slots slots, running script
 static void
 s_worker_start (int index, const char *workflow, const char *slots, const char *script)
 {
-    char log [700];
-    snprintf (log, sizeof (log), "%s/worker%d.log", s_env.dir, index);
-    char *argv [] = { WORKER_BIN, "--broker", s_env.workers, "--workflow", (char *) workflow,
-                      "--slots", (char *) slots, "--grace", "1", "--", "/bin/sh", "-c",
-                      (char *) script, "sh", s_env.dir, NULL };
-    s_env.workers_pid [index] = zjob_test_spawn_with (argv, NULL, log);
-    cr_assert_gt (s_env.workers_pid [index], 0);
+    const char *const options [] = { "--slots", slots, "--grace", "1", NULL };
+    zjob_e2e_worker_start (&s_env, index, workflow, options, script);
 }
-
-//  What the last s_cli printed on stdout
-static char s_cli_out [65536];
 
 //  Run the zjob CLI with args; returns its exit status, stdout in s_cli_out
-static int
-s_cli (const char *arg, ...)
-{
-    char *argv [40];
-    int argc = 0;
-    argv [argc++] = CLI_BIN;
-    argv [argc++] = "--broker";
-    argv [argc++] = s_env.clients;
-    va_list args;
-    va_start (args, arg);
-    for (; arg && argc < 39; arg = va_arg (args, const char *))
-        argv [argc++] = (char *) arg;
-    va_end (args);
-    argv [argc] = NULL;
-    int out = -1;
-    pid_t pid = zjob_test_spawn_with (argv, &out, s_path ("cli.log"));
-    cr_assert_gt (pid, 0);
-    size_t size = 0;
-    s_cli_out [0] = 0;
-    char *line;
-    while ((line = zjob_test_read_line (out, BIG_DEADLINE_MS))) {
-        size += (size_t) snprintf (s_cli_out + size, sizeof (s_cli_out) - size, "%s\n", line);
-        free (line);
-        if (size >= sizeof (s_cli_out))
-            size = sizeof (s_cli_out) - 1;
-    }
-    close (out);
-    return zjob_test_wait_exit (pid, DEADLINE_MS);
-}
+#define s_cli(...) zjob_e2e_cli (&s_env, __VA_ARGS__)
+#define s_cli_out s_env.cli_out
+
+//  Kill zjobd, start it again and connect a new client
+#define s_restart() zjob_e2e_restart (&s_env)
 
 //  The callback files the callback jobs wrote; the last one's path in path
 static int
@@ -217,26 +125,15 @@ s_slurp (const char *path)
 static void
 s_setup (void)
 {
-    memset (&s_env, 0, sizeof (s_env));
-    s_env.broker_out = -1;
-    s_env.dir = zjob_test_tmpdir ();
-    cr_assert_not_null (s_env.dir);
-    s_broker_start ();
-    zjob_error_t err;
-    s_env.client = zjob_client_new (s_env.clients, 5000, &err);
-    cr_assert_not_null (s_env.client, "%s", err.text);
+    zjob_e2e_setup (&s_env, NULL, 5000, DEADLINE_MS);
+    //  batch watch prints once the whole batch has ended
+    s_env.cli_line_ms = BIG_DEADLINE_MS;
 }
 
 static void
 s_teardown (void)
 {
-    for (int index = 0; index < 2; index++)
-        zjob_test_stop (&s_env.workers_pid [index], SIGKILL, DEADLINE_MS);
-    zjob_client_destroy (&s_env.client);
-    zjob_test_stop (&s_env.broker, SIGTERM, DEADLINE_MS);
-    if (s_env.broker_out >= 0)
-        close (s_env.broker_out);
-    zjob_test_tmpdir_done (&s_env.dir);
+    zjob_e2e_teardown (&s_env);
 }
 
 TestSuite (batch_e2e, .init = s_setup, .fini = s_teardown, .timeout = 280);
@@ -377,17 +274,12 @@ Test (batch_e2e, counts_and_callback_survive_a_kill_9)
     for (int index = 1; index < 4; index++)
         cr_assert_eq (s_cli ("submit", "member", "--batch-id", "k", "--batch-open", NULL), 0,
                       "%s", s_cli_out);
-    zjob_error_t err;
     int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
     while (s_show ("k").completed < 4) {
         cr_assert_lt (zjob_mono_ms (), deadline, "members did not complete");
         zclock_sleep (20);  //  Polling the broker
     }
-    s_broker_kill ();
-    s_broker_start ();
-    zjob_client_destroy (&s_env.client);
-    s_env.client = zjob_client_new (s_env.clients, 5000, &err);
-    cr_assert_not_null (s_env.client);
+    s_restart ();
     zjob_batch_info_t info = s_show ("k");
     cr_assert_str_eq (info.state, "open");
     cr_assert_eq (info.completed, 4);
@@ -396,11 +288,7 @@ Test (batch_e2e, counts_and_callback_survive_a_kill_9)
     cr_assert_eq (s_cli ("batch", "close", "k", NULL), 0, "%s", s_cli_out);
     s_worker_start (1, "after", "1", CALLBACK_SCRIPT);
     s_expect_callbacks (1, NULL, 0);
-    s_broker_kill ();
-    s_broker_start ();
-    zjob_client_destroy (&s_env.client);
-    s_env.client = zjob_client_new (s_env.clients, 5000, &err);
-    cr_assert_not_null (s_env.client);
+    s_restart ();
     info = s_show ("k");
     cr_assert_str_eq (info.state, "completed");
     cr_assert_neq (info.callback_job [0], 0);

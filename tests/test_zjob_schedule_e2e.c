@@ -94,7 +94,7 @@ static const char *const s_broker_args [] = { "--heartbeat", "200ms", "--log-lev
 static void
 s_setup (void)
 {
-    zjob_e2e_setup (&s_env, s_broker_args, 2000);
+    zjob_e2e_setup (&s_env, s_broker_args, 2000, 0);
 }
 
 static void
