@@ -13,8 +13,6 @@
     ========================================================================= */
 
 #include <criterion/criterion.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +20,10 @@
 #include "zjob_client.h"
 #include "zjob_json.h"
 #include "helper_zjob_test.h"
+#include "helper_zjob_e2e.h"
 
 #define DEADLINE_MS 20000  //  msecs any expected thing may take
 #define WATCH_MS 1000      //  msecs a test watches for what must not happen
-#define ZJOBD_BIN ZJOB_BIN_DIR "/zjobd"
-#define WORKER_BIN ZJOB_BIN_DIR "/zjob-worker"
-#define CLI_BIN ZJOB_BIN_DIR "/zjob"
 
 //  A job that appends "s" when it starts and "e" when it ends to $1/log,
 //  in between running until $1/stop exists
@@ -36,115 +32,24 @@
     "while [ ! -e \"$d/stop\" ]; do sleep 0.01; done; " \
     "echo e >> \"$d/log\"; echo '{}'"
 
-static struct {
-    char *dir;
-    pid_t broker;
-    int broker_out;
-    char clients [256];
-    char workers [256];
-    char events [256];
-    pid_t worker;
-    zjob_client_t *client;
-} s_env;
+//  What one test started; the fini stops all of it
+static zjob_e2e_t s_env;
 
-static char *
-s_path (const char *name)
-{
-    static char path [700];
-    snprintf (path, sizeof (path), "%s/%s", s_env.dir, name);
-    return path;
-}
-
-static void
-s_broker_start (void)
-{
-    char store [700];
-    snprintf (store, sizeof (store), "file:%s/data", s_env.dir);
-    char log [700];
-    snprintf (log, sizeof (log), "%s/zjobd.log", s_env.dir);
-    bool again = s_env.clients [0] != 0;
-    char *argv [] = { ZJOBD_BIN,
-                      "--clients", again ? s_env.clients : "tcp://127.0.0.1:*",
-                      "--workers", again ? s_env.workers : "tcp://127.0.0.1:*",
-                      "--events", again ? s_env.events : "tcp://127.0.0.1:*",
-                      "--store", store, "--heartbeat", "200ms", "--log-level", "info", NULL };
-    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
-    while (true) {
-        s_env.broker = zjob_test_spawn_with (argv, &s_env.broker_out, log);
-        cr_assert_gt (s_env.broker, 0);
-        char *line = zjob_test_read_line (s_env.broker_out, DEADLINE_MS);
-        if (line) {
-            int parsed = sscanf (line, "zjobd ready clients=%255s workers=%255s events=%255s",
-                                 s_env.clients, s_env.workers, s_env.events);
-            free (line);
-            cr_assert_eq (parsed, 3, "zjobd's ready line");
-            return;
-        }
-        zjob_test_wait_exit (s_env.broker, DEADLINE_MS);
-        close (s_env.broker_out);
-        s_env.broker_out = -1;
-        cr_assert_lt (zjob_mono_ms (), deadline, "zjobd did not start again");
-        zclock_sleep (100);  //  Waiting for the kernel to free the ports
-    }
-}
-
-static void
-s_broker_kill (void)
-{
-    kill (s_env.broker, SIGKILL);
-    cr_assert_eq (zjob_test_wait_exit (s_env.broker, DEADLINE_MS), 128 + SIGKILL);
-    s_env.broker = 0;
-    close (s_env.broker_out);
-    s_env.broker_out = -1;
-}
+#define s_path(name) zjob_e2e_path (&s_env, name)
 
 //  zjob-worker serving workflow with slots slots, running script
 static void
 s_worker_start (const char *workflow, int slots, const char *script)
 {
-    char log [700];
-    snprintf (log, sizeof (log), "%s/worker.log", s_env.dir);
     char slots_text [16];
     snprintf (slots_text, sizeof (slots_text), "%d", slots);
-    char *argv [] = { WORKER_BIN, "--broker", s_env.workers, "--workflow", (char *) workflow,
-                      "--slots", slots_text, "--", "/bin/sh", "-c", (char *) script, "sh",
-                      s_env.dir, NULL };
-    s_env.worker = zjob_test_spawn_with (argv, NULL, log);
-    cr_assert_gt (s_env.worker, 0);
+    const char *const options [] = { "--slots", slots_text, NULL };
+    zjob_e2e_worker_start (&s_env, 0, workflow, options, script);
 }
 
-//  What the last s_cli printed on stdout
-static char s_cli_out [16384];
-
-static int
-s_cli (const char *arg, ...)
-{
-    char *argv [32];
-    int argc = 0;
-    argv [argc++] = CLI_BIN;
-    argv [argc++] = "--broker";
-    argv [argc++] = s_env.clients;
-    va_list args;
-    va_start (args, arg);
-    for (; arg && argc < 31; arg = va_arg (args, const char *))
-        argv [argc++] = (char *) arg;
-    va_end (args);
-    argv [argc] = NULL;
-    int out = -1;
-    pid_t pid = zjob_test_spawn_with (argv, &out, s_path ("cli.log"));
-    cr_assert_gt (pid, 0);
-    size_t size = 0;
-    s_cli_out [0] = 0;
-    char *line;
-    while ((line = zjob_test_read_line (out, DEADLINE_MS))) {
-        size += (size_t) snprintf (s_cli_out + size, sizeof (s_cli_out) - size, "%s\n", line);
-        free (line);
-        if (size >= sizeof (s_cli_out))
-            size = sizeof (s_cli_out) - 1;
-    }
-    close (out);
-    return zjob_test_wait_exit (pid, DEADLINE_MS);
-}
+//  Run the zjob CLI with args; returns its exit status, stdout in s_cli_out
+#define s_cli(...) zjob_e2e_cli (&s_env, __VA_ARGS__)
+#define s_cli_out s_env.cli_out
 
 //  Submit count jobs of workflow ({} inputs); ids (count entries) if set
 static void
@@ -246,28 +151,19 @@ s_watch (const char *workflow, uint64_t max, uint64_t min_queued)
     }
 }
 
+static const char *const s_broker_args [] = { "--heartbeat", "200ms", "--log-level", "info",
+                                              NULL };
+
 static void
 s_setup (void)
 {
-    memset (&s_env, 0, sizeof (s_env));
-    s_env.broker_out = -1;
-    s_env.dir = zjob_test_tmpdir ();
-    cr_assert_not_null (s_env.dir);
-    s_broker_start ();
-    zjob_error_t err;
-    s_env.client = zjob_client_new (s_env.clients, 2000, &err);
-    cr_assert_not_null (s_env.client, "%s", err.text);
+    zjob_e2e_setup (&s_env, s_broker_args, 2000, DEADLINE_MS);
 }
 
 static void
 s_teardown (void)
 {
-    zjob_test_stop (&s_env.worker, SIGKILL, DEADLINE_MS);
-    zjob_client_destroy (&s_env.client);
-    zjob_test_stop (&s_env.broker, SIGTERM, DEADLINE_MS);
-    if (s_env.broker_out >= 0)
-        close (s_env.broker_out);
-    zjob_test_tmpdir_done (&s_env.dir);
+    zjob_e2e_teardown (&s_env);
 }
 
 TestSuite (queue_e2e, .init = s_setup, .fini = s_teardown, .timeout = 120);
@@ -358,12 +254,7 @@ Test (queue_e2e, a_pause_survives_a_kill_9_and_restart)
     cr_assert_eq (s_cli ("queue", "limit", "mail", "--concurrency", "3", NULL), 0, "%s",
                   s_cli_out);
     s_submit ("mail", 2, NULL);
-    s_broker_kill ();
-    s_broker_start ();
-    zjob_client_destroy (&s_env.client);
-    zjob_error_t err;
-    s_env.client = zjob_client_new (s_env.clients, 2000, &err);
-    cr_assert_not_null (s_env.client, "%s", err.text);
+    zjob_e2e_restart (&s_env);
     s_worker_start ("mail", 4, "echo '{}'");
     s_wait_worker_credit (4);
     s_watch ("mail", 0, 2);
