@@ -17,7 +17,6 @@
 
 #include <criterion/criterion.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +24,9 @@
 #include "zjob_client.h"
 #include "zjob_json.h"
 #include "helper_zjob_test.h"
+#include "helper_zjob_e2e.h"
 
-//  msecs any expected thing may take: a poll ends as soon as it holds;
-//  the margin is for a loaded machine (sanitizers, -j2)
-#define DEADLINE_MS 20000
-#define ZJOBD_BIN ZJOB_BIN_DIR "/zjobd"
-#define WORKER_BIN ZJOB_BIN_DIR "/zjob-worker"
+#define DEADLINE_MS ZJOB_E2E_DEADLINE_MS
 #define CLI_BIN ZJOB_BIN_DIR "/zjob"
 
 //  A command that writes its pid to $1/pid.N (N its attempt), then runs
@@ -41,95 +37,23 @@
     "while [ ! -e \"$d/stop\" ]; do sleep 0.01; done; echo '{}'"
 
 //  What one test started; the fini stops all of it
-static struct {
-    char *dir;           //  The test's temporary directory
-    pid_t broker;        //  zjobd, 0 if not running
-    int broker_out;      //  Its stdout (the ready line), -1 if none
-    char clients [256];  //  Its endpoints, kept across a restart
-    char workers [256];
-    char events [256];
-    pid_t workers_pid [2];  //  zjob-workers, 0 if not running
-    zjob_client_t *client;
-} s_env;
+static zjob_e2e_t s_env;
 
 //  --------------------------------------------------------------------------
 //  Processes
 
-static char *
-s_path (const char *name)
-{
-    static char path [700];
-    snprintf (path, sizeof (path), "%s/%s", s_env.dir, name);
-    return path;
-}
-
-//  Start zjobd on the test's file store: on ephemeral ports the first
-//  time, on the same endpoints after a restart
-static void
-s_broker_start (void)
-{
-    char store [700];
-    snprintf (store, sizeof (store), "file:%s/data", s_env.dir);
-    char log [700];
-    snprintf (log, sizeof (log), "%s/zjobd.log", s_env.dir);
-    bool again = s_env.clients [0] != 0;
-    char *argv [] = { ZJOBD_BIN,
-                      "--clients", again ? s_env.clients : "tcp://127.0.0.1:*",
-                      "--workers", again ? s_env.workers : "tcp://127.0.0.1:*",
-                      "--events", again ? s_env.events : "tcp://127.0.0.1:*",
-                      "--store", store, "--heartbeat", "200ms", "--log-level", "info", NULL };
-    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
-    while (true) {
-        s_env.broker = zjob_test_spawn_with (argv, &s_env.broker_out, log);
-        cr_assert_gt (s_env.broker, 0);
-        char *line = zjob_test_read_line (s_env.broker_out, DEADLINE_MS);
-        if (line) {
-            int parsed = sscanf (line, "zjobd ready clients=%255s workers=%255s events=%255s",
-                                 s_env.clients, s_env.workers, s_env.events);
-            free (line);
-            cr_assert_eq (parsed, 3, "zjobd's ready line");
-            return;
-        }
-        //  The ports of the killed broker may not be free yet: try again
-        zjob_test_wait_exit (s_env.broker, DEADLINE_MS);
-        close (s_env.broker_out);
-        s_env.broker_out = -1;
-        cr_assert_lt (zjob_mono_ms (), deadline, "zjobd did not start again");
-        zclock_sleep (100);  //  Waiting for the kernel to free the ports
-    }
-}
-
-static void
-s_broker_kill (void)
-{
-    kill (s_env.broker, SIGKILL);
-    cr_assert_eq (zjob_test_wait_exit (s_env.broker, DEADLINE_MS), 128 + SIGKILL);
-    s_env.broker = 0;
-    close (s_env.broker_out);
-    s_env.broker_out = -1;
-}
+#define s_path(name) zjob_e2e_path (&s_env, name)
 
 //  Start zjob-worker number index serving workflow with LOOP_SCRIPT or
 //  the /bin/sh snippet script ($1 is the test's directory)
 static void
 s_worker_start (int index, const char *workflow, const char *script)
 {
-    char log [700];
-    snprintf (log, sizeof (log), "%s/worker%d.log", s_env.dir, index);
-    char *argv [] = { WORKER_BIN, "--broker", s_env.workers, "--workflow", (char *) workflow,
-                      "--grace", "1", "--", "/bin/sh", "-c", (char *) script, "sh",
-                      s_env.dir, NULL };
-    s_env.workers_pid [index] = zjob_test_spawn_with (argv, NULL, log);
-    cr_assert_gt (s_env.workers_pid [index], 0);
+    const char *const options [] = { "--grace", "1", NULL };
+    zjob_e2e_worker_start (&s_env, index, workflow, options, script);
 }
 
-static void
-s_worker_kill (int index)
-{
-    kill (s_env.workers_pid [index], SIGKILL);
-    cr_assert_eq (zjob_test_wait_exit (s_env.workers_pid [index], DEADLINE_MS), 128 + SIGKILL);
-    s_env.workers_pid [index] = 0;
-}
+#define s_worker_kill(index) zjob_e2e_worker_kill (&s_env, index)
 
 //  The pid the job's attempt wrote, once it is there (0 if it never is)
 static pid_t
@@ -215,67 +139,27 @@ s_expect_error (const zjob_job_t *job, size_t index, uint32_t attempt, const cha
     cr_assert_gt (entry.at, 0);
 }
 
-//  What the last s_cli printed on stdout
-static char s_cli_out [16384];
-
 //  Run the zjob CLI with args; returns its exit status, its stdout in
 //  s_cli_out
-static int
-s_cli (const char *arg, ...)
-{
-    char *argv [32];
-    int argc = 0;
-    argv [argc++] = CLI_BIN;
-    argv [argc++] = "--broker";
-    argv [argc++] = s_env.clients;
-    va_list args;
-    va_start (args, arg);
-    for (; arg && argc < 31; arg = va_arg (args, const char *))
-        argv [argc++] = (char *) arg;
-    va_end (args);
-    argv [argc] = NULL;
-    int out = -1;
-    pid_t pid = zjob_test_spawn_with (argv, &out, s_path ("cli.log"));
-    cr_assert_gt (pid, 0);
-    size_t size = 0;
-    s_cli_out [0] = 0;
-    char *line;
-    while ((line = zjob_test_read_line (out, DEADLINE_MS))) {
-        size += (size_t) snprintf (s_cli_out + size, sizeof (s_cli_out) - size, "%s\n", line);
-        free (line);
-        if (size >= sizeof (s_cli_out))
-            size = sizeof (s_cli_out) - 1;
-    }
-    close (out);
-    return zjob_test_wait_exit (pid, DEADLINE_MS);
-}
+#define s_cli(...) zjob_e2e_cli (&s_env, __VA_ARGS__)
+#define s_cli_out s_env.cli_out
 
 //  --------------------------------------------------------------------------
 //  Fixture: a broker on a file store and a client per test
 
+static const char *const s_broker_args [] = { "--heartbeat", "200ms", "--log-level", "info",
+                                              NULL };
+
 static void
 s_setup (void)
 {
-    memset (&s_env, 0, sizeof (s_env));
-    s_env.broker_out = -1;
-    s_env.dir = zjob_test_tmpdir ();
-    cr_assert_not_null (s_env.dir);
-    s_broker_start ();
-    zjob_error_t err;
-    s_env.client = zjob_client_new (s_env.clients, 2000, &err);
-    cr_assert_not_null (s_env.client, "%s", err.text);
+    zjob_e2e_setup (&s_env, s_broker_args, 2000, DEADLINE_MS);
 }
 
 static void
 s_teardown (void)
 {
-    for (int index = 0; index < 2; index++)
-        zjob_test_stop (&s_env.workers_pid [index], SIGKILL, DEADLINE_MS);
-    zjob_client_destroy (&s_env.client);
-    zjob_test_stop (&s_env.broker, SIGTERM, DEADLINE_MS);
-    if (s_env.broker_out >= 0)
-        close (s_env.broker_out);
-    zjob_test_tmpdir_done (&s_env.dir);
+    zjob_e2e_teardown (&s_env);
 }
 
 TestSuite (retry_e2e, .init = s_setup, .fini = s_teardown, .timeout = 120);
@@ -424,12 +308,7 @@ Test (retry_e2e, a_retry_waiting_for_its_time_survives_a_broker_crash)
     cr_assert_eq (s_cli ("status", id, NULL), 0);
     cr_assert (strstr (s_cli_out, "queued, retrying at "), "%s", s_cli_out);
     cr_assert (strstr (s_cli_out, ": attempt 2 of 2 after exit"), "%s", s_cli_out);
-    s_broker_kill ();
-    s_broker_start ();
-    zjob_client_destroy (&s_env.client);
-    zjob_error_t err;
-    s_env.client = zjob_client_new (s_env.clients, 2000, &err);
-    cr_assert_not_null (s_env.client, "%s", err.text);
+    zjob_e2e_restart (&s_env);
     job = s_get (id);
     cr_assert_eq (zjob_job_status (job), ZJOB_QUEUED, "still waiting after the restart");
     cr_assert_eq (zjob_job_run_at (job), run_at, "with the same time");
