@@ -56,8 +56,7 @@ zjob_e2e_setup (zjob_e2e_t *self, const char *const *broker_args, int timeout_ms
     self->cli_line_ms = self->deadline_ms;
     self->dir = zjob_test_tmpdir ();
     cr_assert_not_null (self->dir);
-    snprintf (self->store_buf, sizeof (self->store_buf), "file:%s/data", self->dir);
-    self->store = self->store_buf;
+    snprintf (self->store, sizeof (self->store), "file:%s/data", self->dir);
     zjob_e2e_broker_start (self);
     s_client_connect (self);
 }
@@ -93,7 +92,7 @@ zjob_e2e_broker_start (zjob_e2e_t *self)
                               "--clients", again ? self->clients : "tcp://127.0.0.1:*",
                               "--workers", again ? self->workers : "tcp://127.0.0.1:*",
                               "--events", again ? self->events : "tcp://127.0.0.1:*",
-                              "--store", (char *) self->store, NULL };
+                              "--store", self->store, NULL };
     s_append (argv, 9, self->broker_args);
     int64_t deadline = zjob_mono_ms () + self->deadline_ms;
     while (true) {

@@ -25,7 +25,7 @@
 //  What one test started; zjob_e2e_teardown stops all of it
 typedef struct {
     char *dir;                       //  The test's temporary directory
-    const char *store;               //  zjobd's --store ("file:<dir>/data")
+    char store [700];                //  zjobd's --store ("file:<dir>/data")
     const char *const *broker_args;  //  Extra zjobd arguments, borrowed
     int timeout_ms;                  //  The client's request timeout
     int deadline_ms;                 //  msecs a process may take to start or end
@@ -38,7 +38,6 @@ typedef struct {
     pid_t worker [ZJOB_E2E_WORKERS];  //  zjob-workers, 0 if not running
     zjob_client_t *client;            //  Connected to clients, or NULL
     char cli_out [65536];             //  What the last zjob_e2e_cli printed
-    char store_buf [700];
 } zjob_e2e_t;
 
 //  A fresh directory, zjobd started on a file store in it with the
