@@ -183,67 +183,63 @@ zjob_publisher_job_reason (zjob_publisher_t *self, const char *type, const zjob_
     s_store (self, topics, count, wanted);
 }
 
+//  Begin an event published under one topic, topics [0] =
+//  ev/<type>/<subject> (a worker, a batch, a queue), into the builder: its
+//  sequence number, type and time. False (and nothing begun) when nobody
+//  wants that topic. s_store (self, topics, 1, s_first) ends it.
+static bool
+s_begin_single (zjob_publisher_t *self, const char *type, const char *subject,
+                char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX])
+{
+    self->seq++;
+    if (zhashx_size (self->subscriptions) == 0
+        || zjob_event_topics (type, NULL, subject, topics) == 0
+        || !zjob_publisher_wanted (self, topics [0]))
+        return false;
+    zjob_msg_begin (self->builder, ZJOB_CMD_EVENT, self->seq);
+    zjob_msg_add_str (self->builder, "type", type);
+    zjob_msg_add_uint (self->builder, "time", (uint64_t) zjob_clock_ms ());
+    return true;
+}
+static const bool s_first [ZJOB_EVENT_TOPICS] = { true };
+
 void
 zjob_publisher_worker (zjob_publisher_t *self, const char *type, const char *worker_id,
                        const char *name, const char *const *workflows,
                        size_t workflow_count, size_t slots, const char *reason)
 {
     assert (self && type && worker_id);
-    self->seq++;
-    if (zhashx_size (self->subscriptions) == 0)
-        return;
     char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX];
-    size_t count = zjob_event_topics (type, NULL, worker_id, topics);
-    bool wanted [ZJOB_EVENT_TOPICS] = { false };
-    if (count == 0 || !(wanted [0] = zjob_publisher_wanted (self, topics [0])))
+    if (!s_begin_single (self, type, worker_id, topics))
         return;
-    zjob_msg_begin (self->builder, ZJOB_CMD_EVENT, self->seq);
-    zjob_msg_add_str (self->builder, "type", type);
-    zjob_msg_add_uint (self->builder, "time", (uint64_t) zjob_clock_ms ());
     zjob_msg_add_str (self->builder, "worker_id", worker_id);
     zjob_msg_add_str (self->builder, "name", name);
     zjob_msg_add_strs (self->builder, "workflows", workflows, workflow_count);
     zjob_msg_add_uint (self->builder, "slots", slots);
     zjob_msg_add_str (self->builder, "reason", reason);
-    s_store (self, topics, 1, wanted);
+    s_store (self, topics, 1, s_first);
 }
 
 void
 zjob_publisher_batch (zjob_publisher_t *self, const char *type, const zjob_batch_info_t *info)
 {
     assert (self && type && info);
-    self->seq++;
-    if (zhashx_size (self->subscriptions) == 0)
-        return;
     char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX];
-    size_t count = zjob_event_topics (type, NULL, info->id, topics);
-    bool wanted [ZJOB_EVENT_TOPICS] = { false };
-    if (count == 0 || !(wanted [0] = zjob_publisher_wanted (self, topics [0])))
+    if (!s_begin_single (self, type, info->id, topics))
         return;
-    zjob_msg_begin (self->builder, ZJOB_CMD_EVENT, self->seq);
-    zjob_msg_add_str (self->builder, "type", type);
-    zjob_msg_add_uint (self->builder, "time", (uint64_t) zjob_clock_ms ());
     zjob_msg_add_batch (self->builder, "batch", info);
-    s_store (self, topics, 1, wanted);
+    s_store (self, topics, 1, s_first);
 }
 
 void
 zjob_publisher_queue (zjob_publisher_t *self, const char *type, const char *workflow_id)
 {
     assert (self && type && workflow_id);
-    self->seq++;
-    if (zhashx_size (self->subscriptions) == 0)
-        return;
     char topics [ZJOB_EVENT_TOPICS][ZJOB_TOPIC_MAX];
-    size_t count = zjob_event_topics (type, NULL, workflow_id, topics);
-    bool wanted [ZJOB_EVENT_TOPICS] = { false };
-    if (count == 0 || !(wanted [0] = zjob_publisher_wanted (self, topics [0])))
+    if (!s_begin_single (self, type, workflow_id, topics))
         return;
-    zjob_msg_begin (self->builder, ZJOB_CMD_EVENT, self->seq);
-    zjob_msg_add_str (self->builder, "type", type);
-    zjob_msg_add_uint (self->builder, "time", (uint64_t) zjob_clock_ms ());
     zjob_msg_add_str (self->builder, "workflow_id", workflow_id);
-    s_store (self, topics, 1, wanted);
+    s_store (self, topics, 1, s_first);
 }
 
 size_t

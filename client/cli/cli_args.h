@@ -118,9 +118,10 @@ zjob_cli_parse_factor (const char *text);
 char **
 zjob_cli_parse_kinds (const char *text, size_t *count_p);
 
-//  Take one of submit's policy options (--backoff, --backoff-base,
+//  Take one of the job settings submit and template set share (-p,
+//  --priority and --max-attempts into defaults; --backoff, --backoff-base,
 //  --backoff-factor, --backoff-max, --jitter, --no-retry, --job-timeout,
-//  --heartbeat-timeout) into defaults->policy; *kinds_p keeps --no-retry's
+//  --heartbeat-timeout into defaults->policy); *kinds_p keeps --no-retry's
 //  list (free it). Returns 1 if opt was one, 0 if not, or an exit code
 //  (> 1) after a message.
 int

@@ -418,18 +418,6 @@ s_submit_option (zjob_cli_t *cli, int opt, const char *arg, s_submit_t *opts)
             if (zjob_cli_strings_add (&opts->tags, arg))
                 return ZJOB_EXIT_INTERNAL;
             break;
-        case 'p':
-            opts->defaults.priority = zjob_cli_parse_priority (arg);
-            if (opts->defaults.priority < 0)
-                return zjob_cli_bad_value (cli, "--priority: '%s' is not low, medium, high or "
-                                                "critical",
-                                           arg);
-            break;
-        case ZJOB_OPT_MAX_ATTEMPTS:
-            opts->defaults.max_attempts = zjob_cli_parse_count (arg, UINT32_MAX);
-            if (opts->defaults.max_attempts < 0)
-                return zjob_cli_bad_value (cli, "--max-attempts: '%s' is not a count", arg);
-            break;
         case ZJOB_OPT_RUN_AT:
             opts->run_at = zjob_cli_parse_time (arg, 1);
             if (opts->run_at < 0)

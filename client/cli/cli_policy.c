@@ -86,6 +86,18 @@ zjob_cli_policy_option (zjob_cli_t *cli, int opt, const char *arg,
     zjob_spec_t *policy = &defaults->policy;
     int64_t ms;
     switch (opt) {
+        case 'p':
+            defaults->priority = zjob_cli_parse_priority (arg);
+            if (defaults->priority < 0)
+                return zjob_cli_bad_value (cli, "--priority: '%s' is not low, medium, high or "
+                                                "critical",
+                                           arg);
+            break;
+        case ZJOB_OPT_MAX_ATTEMPTS:
+            defaults->max_attempts = zjob_cli_parse_count (arg, UINT32_MAX);
+            if (defaults->max_attempts < 0)
+                return zjob_cli_bad_value (cli, "--max-attempts: '%s' is not a count", arg);
+            break;
         case ZJOB_OPT_BACKOFF: {
             int backoff = zjob_backoff_parse (arg);
             if (backoff < 0)

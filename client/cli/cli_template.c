@@ -47,18 +47,6 @@ s_set_option (zjob_cli_t *cli, int opt, const char *arg, s_set_t *opts)
                                       arg))
                 return ZJOB_EXIT_INTERNAL;
             break;
-        case 'p':
-            opts->defaults.priority = zjob_cli_parse_priority (arg);
-            if (opts->defaults.priority < 0)
-                return zjob_cli_bad_value (cli, "--priority: '%s' is not low, medium, high or "
-                                                "critical",
-                                           arg);
-            break;
-        case ZJOB_OPT_MAX_ATTEMPTS:
-            opts->defaults.max_attempts = zjob_cli_parse_count (arg, UINT32_MAX);
-            if (opts->defaults.max_attempts < 0)
-                return zjob_cli_bad_value (cli, "--max-attempts: '%s' is not a count", arg);
-            break;
         default: {
             int rc = zjob_cli_policy_option (cli, opt, arg, &opts->defaults, &opts->kinds);
             return rc == 1 ? ZJOB_CLI_CONTINUE : rc == 0 ? ZJOB_EXIT_USAGE
