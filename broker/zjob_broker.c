@@ -420,7 +420,7 @@ s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
 {
     zjob_error_t err;
     size_t ready = zjob_manager_queued (self->manager);
-    int rc = zjob_clients_handle (self->clients_handler, msg, self->builder, self->now, &err);
+    int rc = zjob_clients_handle (self->clients_handler, msg, NULL, self->builder, self->now, &err);
     //  RUN_NOW makes a job ready with no status change, which no listener
     //  hears: the ready queue growing is the sign
     if (zjob_manager_queued (self->manager) > ready)
@@ -457,7 +457,7 @@ static void
 s_worker_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int fd)
 {
     zjob_error_t err;
-    int rc = zjob_workers_handle (self->workers_handler, msg, peer->rid, peer->rid_size, fd,
+    int rc = zjob_workers_handle (self->workers_handler, msg, NULL, peer->rid, peer->rid_size, fd,
                                   self->builder, self->now, &err);
     if (rc < 0)
         s_reply_error (self, S_WORKERS, peer, &err);

@@ -791,9 +791,10 @@ s_workers (zjob_clients_t *self, zjob_error_t *err)
 }
 
 int
-zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *builder,
-                     int64_t now_mono, zjob_error_t *err)
+zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, const zjob_peer_t *peer,
+                     zjob_msg_builder_t *builder, int64_t now_mono, zjob_error_t *err)
 {
+    (void) peer;  //  The roles' rules: issue #12
     assert (self && msg && builder);
     self->builder = builder;
     self->request_id = zjob_msg_request_id (msg);

@@ -33,6 +33,7 @@
 #include "zjob_registry.h"
 #include "zjob_publisher.h"
 #include "zjob_schedules.h"
+#include "zjob_peer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -77,7 +78,8 @@ zjob_clients_set_list_step (size_t jobs);
 void
 zjob_clients_set_bulk_step (size_t jobs);
 
-//  Answer msg, a decoded client request, at now_mono (monotonic ms, for
+//  Answer msg, a decoded client request from peer (zjob_peer.h; NULL is
+//  zjob_peer_open (), the broker without CURVE), at now_mono (monotonic ms, for
 //  the rates): the OK is begun and filled in builder (the caller ends and
 //  queues it). Returns 1 if the OK confirms state (any write request:
 //  SUBMIT, DELETE/START/PAUSE/RESUME/CANCEL, RETRY/RUN_NOW unless a dry
@@ -91,8 +93,8 @@ zjob_clients_set_bulk_step (size_t jobs);
 //  (run at once, unless a request is pending already: it then waits its
 //  turn) did not finish. An operation by ids is done at once.
 int
-zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, zjob_msg_builder_t *builder,
-                     int64_t now_mono, zjob_error_t *err);
+zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, const zjob_peer_t *peer,
+                     zjob_msg_builder_t *builder, int64_t now_mono, zjob_error_t *err);
 
 //  Keep the request that zjob_clients_handle has just left pending, to
 //  answer the client whose routing id is rid (rid_size bytes, copied).

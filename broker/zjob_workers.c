@@ -292,10 +292,11 @@ s_confirmed (zjob_workers_t *self, zjob_registry_worker_t *worker, const char *i
 }
 
 int
-zjob_workers_handle (zjob_workers_t *self, zjob_msg_t *msg, const uint8_t *rid,
-                     size_t rid_size, int fd, zjob_msg_builder_t *builder, int64_t now_mono,
-                     zjob_error_t *err)
+zjob_workers_handle (zjob_workers_t *self, zjob_msg_t *msg, const zjob_peer_t *peer,
+                     const uint8_t *rid, size_t rid_size, int fd, zjob_msg_builder_t *builder,
+                     int64_t now_mono, zjob_error_t *err)
 {
+    (void) peer;  //  A worker key's workflows: issue #12
     assert (self && msg && builder);
     self->builder = builder;
     self->request_id = zjob_msg_request_id (msg);

@@ -24,6 +24,7 @@
 #include "zjob_manager.h"
 #include "zjob_registry.h"
 #include "zjob_publisher.h"
+#include "zjob_peer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -59,7 +60,8 @@ zjob_workers_destroy (zjob_workers_t **self_p);
 void
 zjob_workers_set_dispatch (zjob_workers_t *self, zjob_workers_dispatch_fn *fn, void *arg);
 
-//  Handle msg, a decoded message from the peer with routing id rid, at
+//  Handle msg, a decoded message from peer (zjob_peer.h; NULL is the open
+//  peer) with routing id rid, at
 //  now_mono; fd is its connection's descriptor (ZMQ_SRCFD) for a READY,
 //  else -1. A reply is begun and filled in builder (the caller ends and
 //  queues it). Returns 1 if it confirms state (the OK to a RESULT, whether
@@ -68,8 +70,8 @@ zjob_workers_set_dispatch (zjob_workers_t *self, zjob_workers_dispatch_fn *fn, v
 //  ZJOB_WORKERS_NO_REPLY if there is nothing to answer, or -1 with err
 //  filled when the answer is that ERROR.
 int
-zjob_workers_handle (zjob_workers_t *self, zjob_msg_t *msg, const uint8_t *rid,
-                     size_t rid_size, int fd, zjob_msg_builder_t *builder,
+zjob_workers_handle (zjob_workers_t *self, zjob_msg_t *msg, const zjob_peer_t *peer,
+                     const uint8_t *rid, size_t rid_size, int fd, zjob_msg_builder_t *builder,
                      int64_t now_mono, zjob_error_t *err);
 
 #ifdef __cplusplus

@@ -47,6 +47,7 @@ zjob_error_name (int code)
         case ZJOB_ACCEPTED: return "accepted";
         case ZJOB_BAD_REQUEST: return "bad request";
         case ZJOB_UNAUTHORIZED: return "unauthorized";
+        case ZJOB_FORBIDDEN: return "forbidden";
         case ZJOB_NOT_FOUND: return "not found";
         case ZJOB_CONFLICT: return "conflict";
         case ZJOB_TOO_LARGE: return "too large";

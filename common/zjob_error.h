@@ -24,6 +24,7 @@ extern "C" {
 #define ZJOB_ACCEPTED 202          //  Taken, not yet finished (async ops)
 #define ZJOB_BAD_REQUEST 400       //  Malformed message or invalid field
 #define ZJOB_UNAUTHORIZED 401      //  Authentication failed
+#define ZJOB_FORBIDDEN 403         //  The key's role may not do that
 #define ZJOB_NOT_FOUND 404         //  Unknown job id (or other named object)
 #define ZJOB_CONFLICT 409          //  Illegal state transition
 #define ZJOB_TOO_LARGE 413         //  Message or field over its limit

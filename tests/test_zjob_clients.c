@@ -51,7 +51,7 @@ s_handle (int *rc_p, zjob_error_t *err)
     zjob_msg_t *request = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
                                            ZJOB_ROUTE_CLIENT_BROKER, err);
     cr_assert_not_null (request, "%s", err->text);
-    *rc_p = zjob_clients_handle (s_clients, request, s_reply, zjob_mono_ms (), err);
+    *rc_p = zjob_clients_handle (s_clients, request, NULL, s_reply, zjob_mono_ms (), err);
     zjob_msg_destroy (&request);
     zframe_destroy (&frame);
     if (*rc_p < 0)
@@ -227,7 +227,7 @@ Test (clients, stats_cap_scheduled_and_held_by_limit)
     zframe_t *frame = zjob_msg_end (request, &err);
     zjob_msg_t *msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
                                        ZJOB_ROUTE_CLIENT_BROKER, &err);
-    cr_assert_eq (zjob_clients_handle (clients, msg, reply_builder, zjob_mono_ms (), &err), 0);
+    cr_assert_eq (zjob_clients_handle (clients, msg, NULL, reply_builder, zjob_mono_ms (), &err), 0);
     zjob_msg_destroy (&msg);
     zframe_destroy (&frame);
     frame = zjob_msg_end (reply_builder, &err);
@@ -248,7 +248,7 @@ Test (clients, stats_cap_scheduled_and_held_by_limit)
     frame = zjob_msg_end (request, &err);
     msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame), ZJOB_ROUTE_CLIENT_BROKER,
                            &err);
-    zjob_clients_handle (clients, msg, reply_builder, zjob_mono_ms (), &err);
+    zjob_clients_handle (clients, msg, NULL, reply_builder, zjob_mono_ms (), &err);
     zjob_msg_destroy (&msg);
     zframe_destroy (&frame);
     frame = zjob_msg_end (reply_builder, &err);
@@ -276,7 +276,7 @@ s_cleanup_deferred (const char *rid)
     zjob_msg_t *request = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
                                            ZJOB_ROUTE_CLIENT_BROKER, &err);
     cr_assert_not_null (request, "%s", err.text);
-    cr_assert_eq (zjob_clients_handle (s_clients, request, s_reply, zjob_mono_ms (), &err),
+    cr_assert_eq (zjob_clients_handle (s_clients, request, NULL, s_reply, zjob_mono_ms (), &err),
                   ZJOB_CLIENTS_PENDING, "a CLEANUP goes on in later passes");
     cr_assert_eq (zjob_clients_defer (s_clients, (const uint8_t *) rid, strlen (rid), &err), 0);
     zjob_msg_destroy (&request);
@@ -430,7 +430,7 @@ s_handle_keeping (const char *rid, zjob_error_t *err)
     zjob_msg_t *request = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
                                            ZJOB_ROUTE_CLIENT_BROKER, err);
     cr_assert_not_null (request, "%s", err->text);
-    int rc = zjob_clients_handle (s_clients, request, s_reply, zjob_mono_ms (), err);
+    int rc = zjob_clients_handle (s_clients, request, NULL, s_reply, zjob_mono_ms (), err);
     if (rc == ZJOB_CLIENTS_PENDING)
         cr_assert_eq (zjob_clients_defer (s_clients, (const uint8_t *) rid, strlen (rid), err), 0);
     zjob_msg_destroy (&request);

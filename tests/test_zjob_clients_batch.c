@@ -50,7 +50,7 @@ s_handle (int *rc_p, zjob_error_t *err)
     zjob_msg_t *request = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
                                            ZJOB_ROUTE_CLIENT_BROKER, err);
     cr_assert_not_null (request, "%s", err->text);
-    *rc_p = zjob_clients_handle (s_clients, request, s_reply, zjob_mono_ms (), err);
+    *rc_p = zjob_clients_handle (s_clients, request, NULL, s_reply, zjob_mono_ms (), err);
     zjob_msg_destroy (&request);
     zframe_destroy (&frame);
     if (*rc_p < 0)

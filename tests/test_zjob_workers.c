@@ -62,7 +62,7 @@ s_handle (const char *rid, zjob_msg_t **reply_p, zjob_error_t *err)
     zjob_msg_t *msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
                                        ZJOB_ROUTE_WORKER_BROKER, err);
     cr_assert_not_null (msg, "%s", err->text);
-    int rc = zjob_workers_handle (s_workers, msg, (const uint8_t *) rid, strlen (rid), -1,
+    int rc = zjob_workers_handle (s_workers, msg, NULL, (const uint8_t *) rid, strlen (rid), -1,
                                   s_reply, zjob_mono_ms (), err);
     zjob_msg_destroy (&msg);
     zframe_destroy (&frame);
