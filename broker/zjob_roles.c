@@ -179,9 +179,9 @@ s_spec_names (zjob_manager_t *manager, const char *user, const zjob_spec_t *spec
         zjob_job_t *job = id ? zjob_manager_get (manager, id, NULL) : NULL;
         bool hidden = job && !s_owns (user, job);
         zjob_job_destroy (&job);
-        if (hidden)  //  zjob_deps_admit's words for an unknown parent
-            return zjob_error_set (err, ZJOB_NOT_FOUND, "depends_on[%zu]: no job %s", parent,
-                                   id);
+        if (hidden)  //  The words of zjob_deps_admit, as the SUBMIT names them
+            return zjob_error_set (err, ZJOB_NOT_FOUND, "jobs[%zu]: depends_on[%zu]: no job %s",
+                                   index, parent, id);
     }
     if (spec->idempotency_key && s_key_taken (manager, user, spec->idempotency_key, false))
         return zjob_error_set (err, ZJOB_CONFLICT,
