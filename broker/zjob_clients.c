@@ -213,27 +213,9 @@ s_ok (zjob_clients_t *self)
     zjob_msg_begin (self->builder, ZJOB_CMD_OK, self->request_id);
 }
 
-//  A client's SUBMIT (user set): the count specs as the user may submit
-//  them, into forced (one: room for one), or NULL with err filled. The
-//  caller frees what is not one.
-static zjob_spec_t *
-s_submit_forced (zjob_clients_t *self, const char *user, const zjob_spec_t *specs, size_t count,
-                 const zjob_batch_opts_t *batch, zjob_spec_t *one, zjob_error_t *err)
-{
-    zjob_spec_t *forced = count > 1 ? (zjob_spec_t *) calloc (count, sizeof (zjob_spec_t)) : one;
-    if (!forced)
-        zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-    else if (zjob_roles_submit (self->manager, user, specs, count, batch, forced, err)) {
-        if (forced != one)
-            free (forced);
-        forced = NULL;
-    }
-    return forced;
-}
-
 //  SUBMIT: the manager creates each spec, or finds the job an idempotency
 //  key already made (zjob_manager_submit). A client's specs are its
-//  user's (zjob_roles_submit), and so are the batches it creates.
+//  user's (zjob_roles_submit_prepare), and so are the batches it creates.
 static int
 s_submit (zjob_clients_t *self, zjob_msg_t *msg, const char *user, int64_t now_mono,
           zjob_error_t *err)
@@ -245,14 +227,13 @@ s_submit (zjob_clients_t *self, zjob_msg_t *msg, const char *user, int64_t now_m
     int batched = zjob_msg_batch_opts (msg, &batch, &callback, err);
     if (batched < 0)
         return -1;
-    zjob_spec_t one_forced;
-    zjob_spec_t *forced = NULL;  //  A client's specs, its user forced
+    zjob_roles_submit_t forced;  //  A client's specs, its user forced
+    memset (&forced, 0, sizeof (forced));
     if (user && count && specs) {
-        forced = s_submit_forced (self, user, specs, count, batched ? &batch : NULL,
-                                  &one_forced, err);
-        if (!forced)
+        if (zjob_roles_submit_prepare (&forced, self->manager, user, specs, count,
+                                       batched ? &batch : NULL, err))
             return -1;
-        specs = forced;
+        specs = forced.specs;
     }
     //  The common case, one job, allocates nothing here
     zjob_job_t *one_job = NULL;
@@ -300,8 +281,9 @@ s_submit (zjob_clients_t *self, zjob_msg_t *msg, const char *user, int64_t now_m
         free (ids);
         free (existing);
     }
-    if (forced != &one_forced)
-        free (forced);
+    if (created < 0)
+        zjob_roles_submit_error (&forced, err);
+    zjob_roles_submit_release (&forced);
     return created >= 0 ? 1 : -1;  //  Confirms state, even a known key's job
 }
 

@@ -92,16 +92,40 @@ zjob_roles_unknown (const char *id, zjob_error_t *err);
 bool
 zjob_roles_filter (zjob_filter_t *filter, const char *user);
 
-//  SUBMIT by a client of user: copy the count specs into forced (room for
-//  count) with user as each one's user, and check what they name: a
-//  spec naming another user (403, the whole SUBMIT), a parent of another
-//  user (404, as an unknown parent), an idempotency or unique key that a
-//  job of another user holds (409), a batch of another owner (opts->id or
-//  a spec's batch_id: 409). Nothing is created. 0, or -1 with err filled.
+//  A client's SUBMIT, made ready for the manager (zjob_roles_submit_prepare):
+//  the specs with the key's user forced, and each parent of another user
+//  replaced by a stand-in id that no job has, so that the manager answers
+//  it as an unknown parent, in the order of its own checks (a 404 at once
+//  would come before errors an unknown parent lets come first); the
+//  error it gives is then told with the real id (zjob_roles_submit_error).
+//  Lives on the caller's stack; what it allocates, release frees.
+typedef struct {
+    const zjob_spec_t *specs;            //  The specs to submit (one, or owned)
+    zjob_spec_t one;                     //  The single spec's copy
+    zjob_spec_t *many;                   //  More specs' copies, owned, or NULL
+    const char **parents;                //  Lists with stand-ins, owned, or NULL
+    char (*swaps) [2][ZJOB_ID_LEN + 1];  //  {stand-in, real id} pairs, owned
+    size_t swap_count;
+} zjob_roles_submit_t;
+
+//  SUBMIT by a client of user: make self ready from the count specs (and
+//  opts, the batch map, or NULL). Refused (nothing created): a spec naming
+//  another user (403, the whole SUBMIT), an idempotency or unique key that
+//  a job of another user holds (409: its id is not given away), a batch of
+//  another owner (opts->id or a spec's batch_id: 409). 0, or -1 with err
+//  filled (self then holds nothing).
 int
-zjob_roles_submit (zjob_manager_t *manager, const char *user, const zjob_spec_t *specs,
-                   size_t count, const zjob_batch_opts_t *opts, zjob_spec_t *forced,
-                   zjob_error_t *err);
+zjob_roles_submit_prepare (zjob_roles_submit_t *self, zjob_manager_t *manager, const char *user,
+                           const zjob_spec_t *specs, size_t count, const zjob_batch_opts_t *opts,
+                           zjob_error_t *err);
+
+//  The manager refused self's specs with err: name the real parents in it.
+void
+zjob_roles_submit_error (const zjob_roles_submit_t *self, zjob_error_t *err);
+
+//  Free what prepare allocated. Safe on a zeroed or released self.
+void
+zjob_roles_submit_release (zjob_roles_submit_t *self);
 
 #ifdef __cplusplus
 }

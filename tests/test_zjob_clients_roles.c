@@ -156,8 +156,8 @@ s_list_total (const zjob_peer_t *peer, const zjob_filter_t *filter, const char *
 //  in it is admin only
 Test (roles, the_table_decides_each_client_command)
 {
-    const zjob_cmd_t own [] = { ZJOB_CMD_SUBMIT, ZJOB_CMD_GET,    ZJOB_CMD_LIST,    ZJOB_CMD_DELETE,
-                                ZJOB_CMD_START,  ZJOB_CMD_PAUSE,  ZJOB_CMD_RESUME,  ZJOB_CMD_CANCEL,
+    const zjob_cmd_t own [] = { ZJOB_CMD_SUBMIT, ZJOB_CMD_GET, ZJOB_CMD_LIST, ZJOB_CMD_DELETE,
+                                ZJOB_CMD_START, ZJOB_CMD_PAUSE, ZJOB_CMD_RESUME, ZJOB_CMD_CANCEL,
                                 ZJOB_CMD_STATUS, ZJOB_CMD_RESULTS, ZJOB_CMD_RETRY, ZJOB_CMD_RUN_NOW,
                                 ZJOB_CMD_BATCH };
     const zjob_cmd_t admin [] = { ZJOB_CMD_CLEANUP, ZJOB_CMD_STATS, ZJOB_CMD_WORKERS,
@@ -362,7 +362,36 @@ Test (roles, depends_on_another_users_job_is_an_unknown_parent, .init = s_setup,
     cr_assert_null (s_handle_as (&s_bob, &rc, &hidden));
     s_assert_as_unknown (&hidden, &unknown, alices, "depends_on alice's");
     cr_assert_eq (zjob_manager_stored (s_manager), 2, "nothing created");
+    //  In the order of the manager's own checks: given twice (400), or a
+    //  missing template in an earlier spec (404) come first, as for an
+    //  unknown parent
+    const char *twice_made_up [] = { S_MADE_UP, S_MADE_UP }, *twice_hers [] = { alices, alices };
+    const char *const *twice [] = { twice_made_up, twice_hers };
+    zjob_error_t errors [2];
+    for (size_t index = 0; index < 2; index++) {
+        spec.depends_on = twice [index];
+        zjob_msg_begin (s_request, ZJOB_CMD_SUBMIT, 1);
+        zjob_msg_add_specs (s_request, "jobs", &spec, 1);
+        cr_assert_null (s_handle_as (&s_bob, &rc, &errors [index]));
+    }
+    cr_assert_eq (errors [0].code, ZJOB_BAD_REQUEST, "%s", errors [0].text);
+    s_assert_as_unknown (&errors [1], &errors [0], alices, "alice's twice");
+    zjob_spec_t pair [2] = { s_spec (NULL), s_spec (NULL) };
+    pair [0].workflow_id = NULL;
+    pair [0].template_name = "missing";
+    pair [1].depends_on_count = 1;
+    for (size_t index = 0; index < 2; index++) {
+        pair [1].depends_on = twice [index];
+        zjob_msg_begin (s_request, ZJOB_CMD_SUBMIT, 1);
+        zjob_msg_add_specs (s_request, "jobs", pair, 2);
+        cr_assert_null (s_handle_as (&s_bob, &rc, &errors [index]));
+    }
+    cr_assert_eq (errors [1].code, errors [0].code, "%s", errors [1].text);
+    cr_assert_str_eq (errors [1].text, errors [0].text);
+    cr_assert_null (strstr (errors [1].text, "depends_on"), "%s", errors [1].text);
+    cr_assert_eq (zjob_manager_stored (s_manager), 2, "nothing created");
     //  His own parent, and an admin on alice's
+    spec.depends_on = (const char *[]){ bobs };
     spec.depends_on_count = 1;
     s_submit_as (&s_bob, &spec, child);
     spec.depends_on = (const char *[]){ alices };
@@ -412,8 +441,8 @@ Test (roles, another_users_job_is_an_unknown_id, .init = s_setup, .fini = s_tear
 {
     char id [ZJOB_ID_LEN + 1];
     s_submit_as (&s_alice, &(zjob_spec_t){ .workflow_id = "wf" }, id);
-    const zjob_cmd_t cmds [] = { ZJOB_CMD_GET,   ZJOB_CMD_STATUS, ZJOB_CMD_RESULTS,
-                                 ZJOB_CMD_START, ZJOB_CMD_PAUSE,  ZJOB_CMD_RESUME,
+    const zjob_cmd_t cmds [] = { ZJOB_CMD_GET, ZJOB_CMD_STATUS, ZJOB_CMD_RESULTS,
+                                 ZJOB_CMD_START, ZJOB_CMD_PAUSE, ZJOB_CMD_RESUME,
                                  ZJOB_CMD_RETRY, ZJOB_CMD_RUN_NOW, ZJOB_CMD_CANCEL,
                                  ZJOB_CMD_DELETE };
     for (size_t index = 0; index < sizeof (cmds) / sizeof (cmds [0]); index++) {
