@@ -11,8 +11,10 @@
     The record (kind "batch", name the id) is a msgpack map with short
     keys: tot, ok, fail, can (counters), open (bool), cat, fat (created
     and finished ms UTC), cb (the callback: a map {wf, in, pri, tags,
-    meta}), cbj (the callback job's id). A key it does not know is
-    skipped, so that a later version can add some.
+    meta}), cbj (the callback job's id), usr (the owner: the user of the
+    client key whose SUBMIT created it; absent: no owner, admin keys
+    only). A key it does not know is skipped, so that a later version can
+    add some.
     ========================================================================= */
 
 #include "zjob_batches.h"
@@ -38,6 +40,7 @@ typedef struct {
     size_t callback_size;                        //  Its bytes
     char callback_workflow [ZJOB_NAME_MAX + 1];  //  "" if none
     char callback_job [ZJOB_ID_LEN + 1];         //  "" until created
+    char user [ZJOB_NAME_MAX + 1];               //  Its owner; "" none (admin only)
 } s_batch_t;
 
 //  A finished batch in the cleanup FIFO
@@ -55,6 +58,8 @@ struct _zjob_batches_t {
     zlistx_t *staged;                    //  New batches of the SUBMIT under way
     bool holding;                        //  A SUBMIT is under way: members'
                                          //  changes are counted when it ends
+    char submitter [ZJOB_NAME_MAX + 1];  //  The owner of the batches the next
+                                         //  SUBMIT creates; "" none
     zjob_batches_listener_fn *listener;  //  Hears a batch finish, or NULL
     void *listener_arg;
 };
@@ -372,6 +377,7 @@ s_stage (zjob_batches_t *self, const char *id, const zjob_batch_opts_t *opts, zj
     s_batch_t *batch = (s_batch_t *) calloc (1, sizeof (s_batch_t));
     if (batch) {
         snprintf (batch->id, sizeof (batch->id), "%s", id);
+        snprintf (batch->user, sizeof (batch->user), "%s", self->submitter);
         batch->created_at = zjob_clock_ms ();
         bool mine = opts && opts->id && strcmp (opts->id, id) == 0;
         if (mine && opts->callback && s_callback_encode (batch, opts->callback))
@@ -492,8 +498,8 @@ s_encode (const s_batch_t *batch, msgpack_sbuffer *buffer)
     msgpack_packer pk;
     msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
     bool cb = batch->callback != NULL, cbj = batch->callback_job [0] != 0;
-    bool fat = batch->finished;
-    int rc = msgpack_pack_map (&pk, 6 + cb + cbj + fat);
+    bool fat = batch->finished, usr = batch->user [0] != 0;
+    int rc = msgpack_pack_map (&pk, 6 + cb + cbj + fat + usr);
     s_pack_key (&pk, "tot");
     rc |= msgpack_pack_uint64 (&pk, batch->total);
     s_pack_key (&pk, "ok");
@@ -517,6 +523,10 @@ s_encode (const s_batch_t *batch, msgpack_sbuffer *buffer)
     if (cbj) {
         s_pack_key (&pk, "cbj");
         rc |= msgpack_pack_str_with_body (&pk, batch->callback_job, strlen (batch->callback_job));
+    }
+    if (usr) {
+        s_pack_key (&pk, "usr");
+        rc |= msgpack_pack_str_with_body (&pk, batch->user, strlen (batch->user));
     }
     return rc ? -1 : 0;
 }
@@ -607,6 +617,11 @@ s_decode (const char *name, const uint8_t *data, size_t size)
                  && value->via.str.size == ZJOB_ID_LEN) {
             memcpy (batch->callback_job, value->via.str.ptr, ZJOB_ID_LEN);
             batch->callback_job [ZJOB_ID_LEN] = 0;
+        }
+        else if (s_key_is (key, "usr") && value->type == MSGPACK_OBJECT_STR
+                 && value->via.str.size <= ZJOB_NAME_MAX) {
+            memcpy (batch->user, value->via.str.ptr, value->via.str.size);
+            batch->user [value->via.str.size] = 0;
         }
     }
     if (batch) {
@@ -721,8 +736,10 @@ s_fire (zjob_batches_t *self, s_batch_t *batch, zjob_error_t *err)
         return zjob_error_set (err, ZJOB_INTERNAL, "batch %s: bad callback", batch->id);
     }
     const msgpack_object *map = &unpacked.data;
+    //  The owner's callback job is the owner's, so that it sees it
     zjob_spec_t spec = { .workflow_id = batch->callback_workflow,
-                         .priority = ZJOB_PRIORITY_UNSET };
+                         .priority = ZJOB_PRIORITY_UNSET,
+                         .user_id = batch->user [0] ? batch->user : NULL };
     msgpack_object inputs_obj;
     const msgpack_object *inputs = NULL;
     const char *tags [ZJOB_TAGS_MAX];
@@ -854,6 +871,44 @@ zjob_batches_cleanup_step (zjob_batches_t *self, int64_t before_ms, size_t max,
 //  --------------------------------------------------------------------------
 //  BATCH's operations
 
+//  What an unknown batch answers (also another owner's, to a client)
+static int
+s_unknown (const char *id, zjob_error_t *err)
+{
+    return zjob_error_set (err, ZJOB_NOT_FOUND, "no batch %s", id ? id : "");
+}
+
+//  True if user (NULL: an admin) may see batch
+static bool
+s_owned (const s_batch_t *batch, const char *user)
+{
+    return !user || (batch->user [0] && strcmp (batch->user, user) == 0);
+}
+
+void
+zjob_batches_set_submitter (zjob_batches_t *self, const char *user)
+{
+    assert (self);
+    snprintf (self->submitter, sizeof (self->submitter), "%s", user ? user : "");
+}
+
+const char *
+zjob_batches_owner (zjob_batches_t *self, const char *id)
+{
+    assert (self);
+    const s_batch_t *batch = id ? (s_batch_t *) zhashx_lookup (self->batches, id) : NULL;
+    return batch ? batch->user : NULL;
+}
+
+int
+zjob_batches_visible (zjob_batches_t *self, const char *id, const char *user,
+                      zjob_error_t *err)
+{
+    assert (self);
+    const s_batch_t *batch = id ? (s_batch_t *) zhashx_lookup (self->batches, id) : NULL;
+    return batch && s_owned (batch, user) ? 0 : s_unknown (id, err);
+}
+
 int
 zjob_batches_info (zjob_batches_t *self, const char *id, zjob_batch_info_t *info,
                    zjob_error_t *err)
@@ -861,7 +916,7 @@ zjob_batches_info (zjob_batches_t *self, const char *id, zjob_batch_info_t *info
     assert (self && info);
     s_batch_t *batch = id ? (s_batch_t *) zhashx_lookup (self->batches, id) : NULL;
     if (!batch)
-        return zjob_error_set (err, ZJOB_NOT_FOUND, "no batch %s", id ? id : "");
+        return s_unknown (id, err);
     s_info (batch, info);
     return 0;
 }
@@ -872,7 +927,7 @@ zjob_batches_close (zjob_batches_t *self, const char *id, zjob_error_t *err)
     assert (self);
     s_batch_t *batch = id ? (s_batch_t *) zhashx_lookup (self->batches, id) : NULL;
     if (!batch)
-        return zjob_error_set (err, ZJOB_NOT_FOUND, "no batch %s", id ? id : "");
+        return s_unknown (id, err);
     if (batch->open) {
         batch->open = false;
         s_changed (self, batch);
@@ -891,28 +946,42 @@ zjob_batches_list (zjob_batches_t *self, size_t offset, size_t limit,
                    zjob_batch_info_t **infos_p, size_t *count_p, size_t *total_p,
                    zjob_error_t *err)
 {
+    return zjob_batches_list_of (self, NULL, offset, limit, infos_p, count_p, total_p, err);
+}
+
+int
+zjob_batches_list_of (zjob_batches_t *self, const char *user, size_t offset, size_t limit,
+                      zjob_batch_info_t **infos_p, size_t *count_p, size_t *total_p,
+                      zjob_error_t *err)
+{
     assert (self && infos_p && count_p && total_p);
     *infos_p = NULL;
     *count_p = 0;
-    size_t total = *total_p = zhashx_size (self->batches);
+    *total_p = 0;
     if (limit == 0 || limit > ZJOB_BATCH_LIST_MAX)
         limit = ZJOB_BATCH_LIST_MAX;
-    if (offset >= total)
-        return 0;
-    s_batch_t **all = (s_batch_t **) malloc (total * sizeof (s_batch_t *));
-    size_t count = total - offset < limit ? total - offset : limit;
-    zjob_batch_info_t *infos = (zjob_batch_info_t *) calloc (count, sizeof (zjob_batch_info_t));
-    if (!all || !infos) {
-        free (all);
-        free (infos);
+    size_t size = zhashx_size (self->batches);
+    s_batch_t **all = (s_batch_t **) malloc ((size ? size : 1) * sizeof (s_batch_t *));
+    if (!all)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
-    }
-    size_t index = 0;
+    size_t total = 0;  //  The batches user sees
     for (s_batch_t *batch = (s_batch_t *) zhashx_first (self->batches); batch;
          batch = (s_batch_t *) zhashx_next (self->batches))
-        all [index++] = batch;
+        if (s_owned (batch, user))
+            all [total++] = batch;
+    *total_p = total;
+    if (offset >= total) {
+        free (all);
+        return 0;
+    }
+    size_t count = total - offset < limit ? total - offset : limit;
+    zjob_batch_info_t *infos = (zjob_batch_info_t *) calloc (count, sizeof (zjob_batch_info_t));
+    if (!infos) {
+        free (all);
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    }
     qsort (all, total, sizeof (s_batch_t *), s_id_compare);
-    for (index = 0; index < count; index++)
+    for (size_t index = 0; index < count; index++)
         s_info (all [offset + index], &infos [index]);
     free (all);
     *infos_p = infos;

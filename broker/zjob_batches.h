@@ -123,6 +123,26 @@ int
 zjob_batches_cleanup_step (zjob_batches_t *self, int64_t before_ms, size_t max,
                            zjob_error_t *err);
 
+//  Owners (zjob_roles.h): a batch belongs to the user of the client key
+//  whose SUBMIT created it (record key "usr"; its callback job is that
+//  user's too); one created by an admin key, or before keys existed, has
+//  no owner and is seen by admin keys only.
+
+//  The user whose batches the next SUBMITs create (copied; NULL or "": no
+//  owner). The handler sets it around a client's SUBMIT.
+void
+zjob_batches_set_submitter (zjob_batches_t *self, const char *user);
+
+//  The owner of batch id ("" for none), or NULL if there is no such batch.
+const char *
+zjob_batches_owner (zjob_batches_t *self, const char *id);
+
+//  0 if user (NULL: an admin, any batch) may see batch id; else -1 with
+//  the error of an unknown batch (404 "no batch ID"), whether it exists or not.
+int
+zjob_batches_visible (zjob_batches_t *self, const char *id, const char *user,
+                      zjob_error_t *err);
+
 //  Fill info with batch id. 0, or -1 with ZJOB_NOT_FOUND.
 int
 zjob_batches_info (zjob_batches_t *self, const char *id, zjob_batch_info_t *info,
@@ -141,6 +161,13 @@ int
 zjob_batches_list (zjob_batches_t *self, size_t offset, size_t limit,
                    zjob_batch_info_t **infos_p, size_t *count_p, size_t *total_p,
                    zjob_error_t *err);
+
+//  As zjob_batches_list, over the batches user sees (NULL: all of them;
+//  else those it owns): *total_p counts those only. O(batches).
+int
+zjob_batches_list_of (zjob_batches_t *self, const char *user, size_t offset, size_t limit,
+                      zjob_batch_info_t **infos_p, size_t *count_p, size_t *total_p,
+                      zjob_error_t *err);
 
 //  The number of batches kept.
 size_t

@@ -9,11 +9,18 @@
     the filter's strings and of the ids: the request they came from is
     gone by the second step. A step keeps its collected ids in a buffer
     kept for the next step, so a walk allocates once per size of step.
+
+    A walk with an owner (a client key's request, zjob_roles.h) touches
+    that user's jobs only: by ids, another user's job is failed as an
+    unknown id, before the table is asked (a 409 "cannot cancel a
+    completed job" would tell that the id exists); by filter, the caller
+    has forced the user into the filter, and the visitor checks it again.
     ========================================================================= */
 
 #include <stdlib.h>
 #include <string.h>
 #include "zjob_bulk.h"
+#include "zjob_roles.h"
 
 struct _zjob_bulk_walk_t {
     zjob_apply_t what;                   //  The operation
@@ -33,6 +40,7 @@ struct _zjob_bulk_walk_t {
     size_t step_count;                   //  Collected by this step
     size_t examined;                     //  Jobs the last step examined
     bool done;                           //  Nothing left to examine
+    char *owner;                         //  Only this user's jobs (owned), or NULL
 };
 
 static char **
@@ -134,6 +142,7 @@ zjob_bulk_walk_destroy (zjob_bulk_walk_t **self_p)
         for (int i = 0; i < 3; i++)
             free (self->extra [i]);
         free (self->step_ids);
+        free (self->owner);
         free (self);
         *self_p = NULL;
     }
@@ -146,7 +155,11 @@ s_bulk_one (zjob_manager_t *manager, zjob_bulk_walk_t *self, const char *id)
     zjob_bulk_t *bulk = &self->outcome;
     const zjob_apply_opts_t *opts = &self->opts;
     zjob_error_t err;
-    if (zjob_manager_apply_with (manager, self->what, id, opts, &err) == 0) {
+    //  Another user's job fails as an unknown id
+    int rc = self->owner ? zjob_roles_visible (manager, self->owner, id, &err) : 0;
+    if (rc == 0)
+        rc = zjob_manager_apply_with (manager, self->what, id, opts, &err);
+    if (rc == 0) {
         if (opts->done_ids && bulk->done < opts->done_max)
             snprintf (opts->done_ids [bulk->done], ZJOB_ID_LEN + 1, "%s", id);
         bulk->done++;
@@ -174,6 +187,8 @@ s_collect_id (zjob_job_t *job, void *arg)
     zjob_bulk_walk_t *self = collect->walk;
     self->examined++;
     if (!zjob_filter_match (&self->filter, job))
+        return 0;
+    if (self->owner && !(job->user_id && strcmp (job->user_id, self->owner) == 0))
         return 0;
     if (self->what == ZJOB_APPLY_DELETE
         || zjob_manager_allows (collect->manager, self->what, job, NULL))
@@ -217,6 +232,15 @@ zjob_manager_bulk_step (zjob_manager_t *manager, zjob_bulk_walk_t *self, size_t 
     for (size_t index = 0; index < self->step_count; index++)
         s_bulk_one (manager, self, self->step_ids [index]);
     return self->done ? 1 : 0;
+}
+
+int
+zjob_bulk_walk_set_owner (zjob_bulk_walk_t *self, const char *user)
+{
+    assert (self);
+    free (self->owner);
+    self->owner = NULL;
+    return user && !(self->owner = strdup (user)) ? -1 : 0;
 }
 
 const zjob_bulk_t *

@@ -66,6 +66,14 @@ int
 zjob_manager_bulk_step (zjob_manager_t *manager, zjob_bulk_walk_t *self, size_t max,
                         zjob_error_t *err);
 
+//  Confine the walk to user's jobs (copied; NULL: anyone's), before its
+//  first step: by ids, another user's job fails as an unknown id would
+//  (404, the same text); by filter, another user's job is not visited
+//  (the caller also forces user into the filter: zjob_roles_filter).
+//  0, or -1 if out of memory.
+int
+zjob_bulk_walk_set_owner (zjob_bulk_walk_t *self, const char *user);
+
 //  The outcome so far (borrowed): counts, and the first errors.
 const zjob_bulk_t *
 zjob_bulk_walk_outcome (zjob_bulk_walk_t *self);

@@ -12,6 +12,13 @@
     current one's elapsed part, or less if the broker started since. So a
     rate read right after a burst is the burst's rate, not 0 (whole seconds
     only, as before, showed nothing until the second was over).
+
+    Roles (zjob_roles.h): the dispatch asks the roles' table first, then
+    hands the handlers the user a client key is confined to (NULL: an
+    admin or the open peer, no confinement). By id, another user's job is
+    an unknown id; by filter, the user is forced into the filter, which the
+    listing or walk copies, so a request kept across passes holds the
+    user's name, never the peer.
     ========================================================================= */
 
 #include "zjob_clients.h"
@@ -22,6 +29,7 @@
 #include "zjob_proto.h"
 #include "zjob_proto_batch.h"
 #include "zjob_batches.h"
+#include "zjob_roles.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,9 +214,11 @@ s_ok (zjob_clients_t *self)
 }
 
 //  SUBMIT: the manager creates each spec, or finds the job an idempotency
-//  key already made (zjob_manager_submit)
+//  key already made (zjob_manager_submit). A client's specs are its
+//  user's (zjob_roles_submit_prepare), and so are the batches it creates.
 static int
-s_submit (zjob_clients_t *self, zjob_msg_t *msg, int64_t now_mono, zjob_error_t *err)
+s_submit (zjob_clients_t *self, zjob_msg_t *msg, const char *user, int64_t now_mono,
+          zjob_error_t *err)
 {
     size_t count = 0;
     const zjob_spec_t *specs = zjob_msg_specs (msg, &count);
@@ -217,6 +227,14 @@ s_submit (zjob_clients_t *self, zjob_msg_t *msg, int64_t now_mono, zjob_error_t 
     int batched = zjob_msg_batch_opts (msg, &batch, &callback, err);
     if (batched < 0)
         return -1;
+    zjob_roles_submit_t forced;  //  A client's specs, its user forced
+    memset (&forced, 0, sizeof (forced));
+    if (user && count && specs) {
+        if (zjob_roles_submit_prepare (&forced, self->manager, user, specs, count,
+                                       batched ? &batch : NULL, err))
+            return -1;
+        specs = forced.specs;
+    }
     //  The common case, one job, allocates nothing here
     zjob_job_t *one_job = NULL;
     zjob_job_t **jobs = &one_job;
@@ -234,10 +252,13 @@ s_submit (zjob_clients_t *self, zjob_msg_t *msg, int64_t now_mono, zjob_error_t 
             created = zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     }
     if (created == 0) {
+        zjob_batches_t *batches = zjob_manager_batches (self->manager);
         self->creating = true;
+        zjob_batches_set_submitter (batches, user);
         created = zjob_manager_submit_with (self->manager, specs, count,
                                             zjob_msg_auto_start (msg), batched ? &batch : NULL,
                                             jobs, existing, &existing_count, err);
+        zjob_batches_set_submitter (batches, NULL);
         self->creating = false;
     }
     if (created >= 0) {
@@ -260,13 +281,16 @@ s_submit (zjob_clients_t *self, zjob_msg_t *msg, int64_t now_mono, zjob_error_t 
         free (ids);
         free (existing);
     }
+    if (created < 0)
+        zjob_roles_submit_error (&forced, err);
+    zjob_roles_submit_release (&forced);
     return created >= 0 ? 1 : -1;  //  Confirms state, even a known key's job
 }
 
 static int
-s_get (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
+s_get (zjob_clients_t *self, zjob_msg_t *msg, const char *user, zjob_error_t *err)
 {
-    zjob_job_t *job = zjob_manager_get (self->manager, zjob_msg_str (msg, "id"), err);
+    zjob_job_t *job = zjob_roles_get (self->manager, user, zjob_msg_str (msg, "id"), err);
     if (!job)
         return -1;
     s_ok (self);
@@ -276,12 +300,13 @@ s_get (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
     char ids [ZJOB_CHILDREN_MAX][ZJOB_ID_LEN + 1];
     size_t count = zjob_manager_children (self->manager, zjob_msg_str (msg, "id"), ids,
                                           ZJOB_CHILDREN_MAX);
-    if (count) {
-        const char *strs [ZJOB_CHILDREN_MAX];
-        for (size_t index = 0; index < count; index++)
-            strs [index] = ids [index];
-        zjob_msg_add_strs (self->builder, "children", strs, count);
-    }
+    const char *strs [ZJOB_CHILDREN_MAX];
+    size_t shown = 0;  //  A client sees its own children only
+    for (size_t index = 0; index < count; index++)
+        if (zjob_roles_visible (self->manager, user, ids [index], NULL) == 0)
+            strs [shown++] = ids [index];
+    if (shown)
+        zjob_msg_add_strs (self->builder, "children", strs, shown);
     return 0;
 }
 
@@ -313,11 +338,21 @@ s_list_ok (zjob_clients_t *self, zjob_listing_t *listing, size_t offset, zjob_er
 //  (then it waits its turn); the OK now if that step was the last, else
 //  the rest in later passes, one step per pass (zjob_clients_step)
 static int
-s_list (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
+s_list (zjob_clients_t *self, zjob_msg_t *msg, const char *user, zjob_error_t *err)
 {
-    const zjob_query_t *query = zjob_msg_query (msg);
-    if (!query)
+    const zjob_query_t *asked = zjob_msg_query (msg);
+    if (!asked)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "LIST: no query");
+    zjob_query_t forced = *asked;  //  A client's: its user forced (the listing copies it)
+    const zjob_query_t *query = &forced;
+    if (!zjob_roles_filter (&forced.filter, user)) {
+        //  Another user's jobs: none, as if there were none
+        s_ok (self);
+        zjob_msg_add_jobs (self->builder, "jobs", NULL, 0);
+        zjob_msg_add_uint (self->builder, "total", 0);
+        zjob_msg_add_uint (self->builder, "offset", query->offset);
+        return 0;
+    }
     zjob_listing_t *listing = zjob_listing_new (query, err);
     if (!listing)
         return -1;
@@ -380,6 +415,18 @@ s_bulk_ok (zjob_clients_t *self, zjob_bulk_walk_t *walk, char (*done) [ZJOB_ID_L
     return 0;
 }
 
+//  The OK of an operation by a filter that matches nothing (a client's
+//  naming another user): nothing done, as over an empty store
+static int
+s_bulk_none (zjob_clients_t *self, bool dry_run)
+{
+    s_ok (self);
+    zjob_msg_add_bulk (self->builder, 0, 0, NULL, NULL, 0);
+    if (dry_run)
+        zjob_msg_add_strs (self->builder, "ids", NULL, 0);
+    return dry_run ? 0 : 1;  //  A write confirms, even if nothing changed
+}
+
 //  An operation on many jobs. By ids (at most ZJOB_BATCH_MAX: bounded) it
 //  is done at once. By filter its first step runs at once, unless another
 //  request is under way (then it waits its turn); the OK now if that
@@ -388,15 +435,26 @@ s_bulk_ok (zjob_clients_t *self, zjob_bulk_walk_t *walk, char (*done) [ZJOB_ID_L
 //  run's is a read's; a dry run names the jobs it would do.
 static int
 s_bulk (zjob_clients_t *self, zjob_cmd_t cmd, zjob_apply_t what, const zjob_target_t *target,
-        zjob_apply_opts_t *opts, zjob_error_t *err)
+        zjob_apply_opts_t *opts, const char *user, zjob_error_t *err)
 {
+    zjob_filter_t filter = { .user_id = NULL };  //  A client's: its user forced (copied)
+    if (target->filter) {
+        filter = *target->filter;
+        if (!zjob_roles_filter (&filter, user))
+            return s_bulk_none (self, opts->dry_run);
+    }
     char (*done) [ZJOB_ID_LEN + 1] = NULL;
     if (opts->dry_run && !(done = calloc (ZJOB_BATCH_MAX, ZJOB_ID_LEN + 1)))
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     opts->done_ids = done;
     opts->done_max = done ? ZJOB_BATCH_MAX : 0;
     zjob_bulk_walk_t *walk = zjob_manager_bulk_new (self->manager, what, target->ids,
-                                                    target->id_count, target->filter, opts, err);
+                                                    target->id_count,
+                                                    target->filter ? &filter : NULL, opts, err);
+    if (walk && zjob_bulk_walk_set_owner (walk, user)) {
+        zjob_bulk_walk_destroy (&walk);
+        zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    }
     int rc = walk ? 0 : -1;
     if (walk && target->ids)
         rc = zjob_manager_bulk_step (self->manager, walk, target->id_count, err);
@@ -419,24 +477,26 @@ s_bulk (zjob_clients_t *self, zjob_cmd_t cmd, zjob_apply_t what, const zjob_targ
 }
 
 int
-zjob_clients_cancel_filter (zjob_clients_t *self, const zjob_filter_t *filter,
+zjob_clients_cancel_filter (zjob_clients_t *self, const zjob_filter_t *filter, const char *user,
                             zjob_error_t *err)
 {
     assert (self && filter);
     zjob_target_t target = { .filter = filter };
     zjob_apply_opts_t opts = { .dry_run = false };
-    return s_bulk (self, ZJOB_CMD_BATCH, ZJOB_APPLY_CANCEL, &target, &opts, err);
+    return s_bulk (self, ZJOB_CMD_BATCH, ZJOB_APPLY_CANCEL, &target, &opts, user, err);
 }
 
 //  DELETE, START, PAUSE, RESUME, CANCEL of one job, a list, or a filter
 static int
-s_target (zjob_clients_t *self, zjob_msg_t *msg, zjob_cmd_t cmd, zjob_error_t *err)
+s_target (zjob_clients_t *self, zjob_msg_t *msg, zjob_cmd_t cmd, const char *user,
+          zjob_error_t *err)
 {
     const zjob_target_t *target = zjob_msg_target (msg);
     if (!target)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: no target", zjob_cmd_name (cmd));
     if (target->id) {
-        if (zjob_manager_apply (self->manager, s_apply_of (cmd), target->id, err))
+        if (zjob_roles_visible (self->manager, user, target->id, err)
+            || zjob_manager_apply (self->manager, s_apply_of (cmd), target->id, err))
             return -1;
         s_ok (self);
         zjob_msg_add_str (self->builder, "id", target->id);
@@ -450,7 +510,7 @@ s_target (zjob_clients_t *self, zjob_msg_t *msg, zjob_cmd_t cmd, zjob_error_t *e
     }
     //  Many: by list, or every job the filter matches
     zjob_apply_opts_t opts = { .dry_run = false };
-    return s_bulk (self, cmd, s_apply_of (cmd), target, &opts, err);
+    return s_bulk (self, cmd, s_apply_of (cmd), target, &opts, user, err);
 }
 
 //  RETRY's veto: a job that a worker still holds (its CANCEL, after a
@@ -475,7 +535,8 @@ s_not_held (zjob_apply_t what, const zjob_job_t *job, void *arg, zjob_error_t *e
 //  run changes nothing, so its OK is a read's. A bulk dry run names the
 //  jobs it would do (ZJOB_BATCH_MAX at most).
 static int
-s_rerun (zjob_clients_t *self, zjob_msg_t *msg, zjob_cmd_t cmd, zjob_error_t *err)
+s_rerun (zjob_clients_t *self, zjob_msg_t *msg, zjob_cmd_t cmd, const char *user,
+         zjob_error_t *err)
 {
     const zjob_target_t *target = zjob_msg_target (msg);
     if (!target)
@@ -489,7 +550,8 @@ s_rerun (zjob_clients_t *self, zjob_msg_t *msg, zjob_cmd_t cmd, zjob_error_t *er
     };
     int confirms = opts.dry_run ? 0 : 1;
     if (target->id) {
-        if (zjob_manager_apply_with (self->manager, what, target->id, &opts, err))
+        if (zjob_roles_visible (self->manager, user, target->id, err)
+            || zjob_manager_apply_with (self->manager, what, target->id, &opts, err))
             return -1;
         s_ok (self);
         zjob_msg_add_str (self->builder, "id", target->id);
@@ -497,13 +559,13 @@ s_rerun (zjob_clients_t *self, zjob_msg_t *msg, zjob_cmd_t cmd, zjob_error_t *er
         zjob_msg_add_str (self->builder, "status", zjob_status_name (ZJOB_QUEUED));
         return confirms;
     }
-    return s_bulk (self, cmd, what, target, &opts, err);
+    return s_bulk (self, cmd, what, target, &opts, user, err);
 }
 
 static int
-s_status (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
+s_status (zjob_clients_t *self, zjob_msg_t *msg, const char *user, zjob_error_t *err)
 {
-    zjob_job_t *job = zjob_manager_get (self->manager, zjob_msg_str (msg, "id"), err);
+    zjob_job_t *job = zjob_roles_get (self->manager, user, zjob_msg_str (msg, "id"), err);
     if (!job)
         return -1;
     s_ok (self);
@@ -517,8 +579,12 @@ s_status (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
 }
 
 static int
-s_results (zjob_clients_t *self, zjob_msg_t *msg, zjob_error_t *err)
+s_results (zjob_clients_t *self, zjob_msg_t *msg, const char *user, zjob_error_t *err)
 {
+    //  Another user's job is unknown before it is asked for results (a 409
+    //  "not finished" would tell it exists)
+    if (zjob_roles_visible (self->manager, user, zjob_msg_str (msg, "id"), err))
+        return -1;
     zjob_job_t *job = zjob_manager_results (self->manager, zjob_msg_str (msg, "id"), err);
     if (!job)
         return -1;
@@ -794,29 +860,34 @@ int
 zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, const zjob_peer_t *peer,
                      zjob_msg_builder_t *builder, int64_t now_mono, zjob_error_t *err)
 {
-    (void) peer;  //  The roles' rules: issue #12
     assert (self && msg && builder);
+    //  What the peer's role may send (zjob_roles.h's table), and the user
+    //  a client key is confined to (NULL: none), for this call only
+    if (zjob_roles_check (peer, msg, err))
+        return -1;
+    const char *user = zjob_roles_user (peer);
     self->builder = builder;
     self->request_id = zjob_msg_request_id (msg);
     zjob_cmd_t cmd = zjob_msg_command (msg);
     switch (cmd) {
-        case ZJOB_CMD_SUBMIT: return s_submit (self, msg, now_mono, err);
-        case ZJOB_CMD_GET: return s_get (self, msg, err);
-        case ZJOB_CMD_LIST: return s_list (self, msg, err);
+        case ZJOB_CMD_SUBMIT: return s_submit (self, msg, user, now_mono, err);
+        case ZJOB_CMD_GET: return s_get (self, msg, user, err);
+        case ZJOB_CMD_LIST: return s_list (self, msg, user, err);
         case ZJOB_CMD_DELETE:
         case ZJOB_CMD_START:
         case ZJOB_CMD_PAUSE:
         case ZJOB_CMD_RESUME:
-        case ZJOB_CMD_CANCEL: return s_target (self, msg, cmd, err);
+        case ZJOB_CMD_CANCEL: return s_target (self, msg, cmd, user, err);
         case ZJOB_CMD_RETRY:
-        case ZJOB_CMD_RUN_NOW: return s_rerun (self, msg, cmd, err);
-        case ZJOB_CMD_STATUS: return s_status (self, msg, err);
-        case ZJOB_CMD_RESULTS: return s_results (self, msg, err);
+        case ZJOB_CMD_RUN_NOW: return s_rerun (self, msg, cmd, user, err);
+        case ZJOB_CMD_STATUS: return s_status (self, msg, user, err);
+        case ZJOB_CMD_RESULTS: return s_results (self, msg, user, err);
         case ZJOB_CMD_CLEANUP: return s_cleanup (self, msg);
         case ZJOB_CMD_STATS: return s_stats (self, now_mono, err);
         case ZJOB_CMD_WORKERS: return s_workers (self, err);
         case ZJOB_CMD_BATCH:
-            return zjob_clients_batch (self, self->manager, msg, builder, self->request_id, err);
+            return zjob_clients_batch (self, self->manager, msg, user, builder, self->request_id,
+                                       err);
         case ZJOB_CMD_TEMPLATE:
             return zjob_template_cmd (zjob_manager_templates (self->manager), msg, builder,
                                       self->request_id, err);

@@ -81,7 +81,11 @@ zjob_clients_set_bulk_step (size_t jobs);
 //  Answer msg, a decoded client request from peer (zjob_peer.h; NULL is
 //  zjob_peer_open (), the broker without CURVE), at now_mono (monotonic ms, for
 //  the rates): the OK is begun and filled in builder (the caller ends and
-//  queues it). Returns 1 if the OK confirms state (any write request:
+//  queues it). What peer's role may do is zjob_roles.h's: a request it may
+//  not send is -1 with 403 (nothing applied); a client key's requests are
+//  confined to its user's jobs and batches (another's is an unknown id:
+//  404), and a request left pending keeps that user's name, not peer
+//  (borrowed for this call only). Returns 1 if the OK confirms state (any write request:
 //  SUBMIT, DELETE/START/PAUSE/RESUME/CANCEL, RETRY/RUN_NOW unless a dry
 //  run, whether or not this request
 //  changed anything; it must wait for a successful sync, or be answered
@@ -127,12 +131,14 @@ zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder,
                    const uint8_t **rid_p, size_t *rid_size_p, uint64_t *request_id_p,
                    zjob_error_t *err);
 
-//  BATCH (zjob_clients_batch.c): show, close, list, cancel of a batch.
-//  Returns as zjob_clients_handle (cancel is an operation by filter, and
-//  may be left pending).
+//  BATCH (zjob_clients_batch.c): show, close, list, cancel of a batch, by
+//  a peer confined to user (NULL: none, an admin; else that user's
+//  batches only). Returns as zjob_clients_handle (cancel is an operation
+//  by filter, and may be left pending).
 int
 zjob_clients_batch (zjob_clients_t *self, zjob_manager_t *manager, zjob_msg_t *msg,
-                    zjob_msg_builder_t *builder, uint64_t request_id, zjob_error_t *err);
+                    const char *user, zjob_msg_builder_t *builder, uint64_t request_id,
+                    zjob_error_t *err);
 
 //  The batches' listener while a publisher is given (zjob_clients_new):
 //  a batch that finished is published as batch_finished (arg: the
@@ -140,11 +146,11 @@ zjob_clients_batch (zjob_clients_t *self, zjob_manager_t *manager, zjob_msg_t *m
 void
 zjob_clients_batch_finished (const zjob_batch_info_t *info, void *arg);
 
-//  For zjob_clients_batch: CANCEL every job filter matches, in steps as a
-//  CANCEL by filter, answered as one (done, failed, errors). Returns as
-//  zjob_clients_handle.
+//  For zjob_clients_batch: CANCEL every job filter matches (of user only,
+//  unless NULL), in steps as a CANCEL by filter, answered as one (done,
+//  failed, errors). Returns as zjob_clients_handle.
 int
-zjob_clients_cancel_filter (zjob_clients_t *self, const zjob_filter_t *filter,
+zjob_clients_cancel_filter (zjob_clients_t *self, const zjob_filter_t *filter, const char *user,
                             zjob_error_t *err);
 //  Load the schedules SCHEDULE works on (zjob_schedules_new at now, ms
 //  UTC), owned by the handler; their schedule_fired events go out through

@@ -8,6 +8,12 @@
     filter batch_id, in bounded steps as any operation by filter, answered
     with its counts done, failed, errors). The batch state itself is
     zjob_batches.c's.
+
+    A client key (user set) sees its own batches only: another's, or one
+    without an owner, answers show, close and cancel as an unknown batch
+    (404 "no batch ID"), and list counts its own only. Its cancel is also
+    confined to its own members (the filter's user), should a batch hold
+    another user's jobs (an admin may add some).
     ========================================================================= */
 
 #include "zjob_clients.h"
@@ -29,14 +35,14 @@ s_show (zjob_batches_t *batches, const char *id, zjob_msg_builder_t *builder,
 }
 
 static int
-s_list (zjob_batches_t *batches, zjob_msg_t *msg, zjob_msg_builder_t *builder,
+s_list (zjob_batches_t *batches, zjob_msg_t *msg, const char *user, zjob_msg_builder_t *builder,
         uint64_t request_id, zjob_error_t *err)
 {
     size_t offset = (size_t) zjob_msg_uint (msg, "offset", 0);
     size_t limit = (size_t) zjob_msg_uint (msg, "limit", 0);
     zjob_batch_info_t *infos = NULL;
     size_t count = 0, total = 0;
-    if (zjob_batches_list (batches, offset, limit, &infos, &count, &total, err))
+    if (zjob_batches_list_of (batches, user, offset, limit, &infos, &count, &total, err))
         return -1;
     zjob_msg_begin (builder, ZJOB_CMD_OK, request_id);
     zjob_msg_add_batches (builder, "batches", infos, count);
@@ -54,7 +60,8 @@ zjob_clients_batch_finished (const zjob_batch_info_t *info, void *arg)
 
 int
 zjob_clients_batch (zjob_clients_t *self, zjob_manager_t *manager, zjob_msg_t *msg,
-                    zjob_msg_builder_t *builder, uint64_t request_id, zjob_error_t *err)
+                    const char *user, zjob_msg_builder_t *builder, uint64_t request_id,
+                    zjob_error_t *err)
 {
     assert (self && manager && msg && builder);
     zjob_batches_t *batches = zjob_manager_batches (manager);
@@ -63,13 +70,15 @@ zjob_clients_batch (zjob_clients_t *self, zjob_manager_t *manager, zjob_msg_t *m
     if (!op)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "BATCH: op: required");
     if (streq (op, "list"))
-        return s_list (batches, msg, builder, request_id, err);
+        return s_list (batches, msg, user, builder, request_id, err);
     if (!streq (op, "show") && !streq (op, "close") && !streq (op, "cancel"))
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "BATCH: op: expected show, close, "
                                                       "cancel or list, not %s",
                                op);
     if (!id)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "BATCH %s: id: required", op);
+    if (user && zjob_batches_visible (batches, id, user, err))
+        return -1;
     if (streq (op, "show"))
         return s_show (batches, id, builder, request_id, err);
     if (zjob_batches_close (batches, id, err))
@@ -78,5 +87,5 @@ zjob_clients_batch (zjob_clients_t *self, zjob_manager_t *manager, zjob_msg_t *m
         return s_show (batches, id, builder, request_id, err) ? -1 : 1;
     //  cancel: closed first, so that no SUBMIT adds members behind it
     zjob_filter_t filter = { .batch_id = id };
-    return zjob_clients_cancel_filter (self, &filter, err);
+    return zjob_clients_cancel_filter (self, &filter, user, err);
 }

@@ -9,61 +9,8 @@
 
 #include <criterion/criterion.h>
 #include <string.h>
-#include "zjob_clients.h"
+#include "helper_zjob_clients.h"
 #include "zjob_proto.h"
-
-static zjob_manager_t *s_manager = NULL;
-static zjob_registry_t *s_registry = NULL;
-static zjob_clients_t *s_clients = NULL;
-static zjob_msg_builder_t *s_request = NULL;
-static zjob_msg_builder_t *s_reply = NULL;
-
-static void
-s_setup (void)
-{
-    zjob_error_t err;
-    s_manager = zjob_manager_open ("memory:", NULL, &err);
-    s_registry = zjob_registry_new (1000, 3);
-    cr_assert (s_manager && s_registry);
-    s_clients = zjob_clients_new (s_manager, s_registry, NULL, 0);
-    s_request = zjob_msg_builder_new ();
-    s_reply = zjob_msg_builder_new ();
-    cr_assert (s_clients && s_request && s_reply);
-}
-
-static void
-s_teardown (void)
-{
-    zjob_clients_destroy (&s_clients);
-    zjob_registry_destroy (&s_registry);
-    zjob_manager_destroy (&s_manager);
-    zjob_msg_builder_destroy (&s_request);
-    zjob_msg_builder_destroy (&s_reply);
-}
-
-//  Decode the request in s_request, handle it, and return the decoded
-//  OK (or NULL, with *rc_p -1 and err filled)
-static zjob_msg_t *
-s_handle (int *rc_p, zjob_error_t *err)
-{
-    zframe_t *frame = zjob_msg_end (s_request, err);
-    cr_assert_not_null (frame);
-    zjob_msg_t *request = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
-                                           ZJOB_ROUTE_CLIENT_BROKER, err);
-    cr_assert_not_null (request, "%s", err->text);
-    *rc_p = zjob_clients_handle (s_clients, request, NULL, s_reply, zjob_mono_ms (), err);
-    zjob_msg_destroy (&request);
-    zframe_destroy (&frame);
-    if (*rc_p < 0)
-        return NULL;
-    frame = zjob_msg_end (s_reply, err);
-    cr_assert_not_null (frame, "%s", err->text);
-    zjob_msg_t *reply = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
-                                         ZJOB_ROUTE_BROKER_CLIENT, err);
-    cr_assert_not_null (reply, "%s", err->text);
-    zjob_msg_adopt (reply, &frame);
-    return reply;
-}
 
 Test (clients, submit_get_and_errors, .init = s_setup, .fini = s_teardown)
 {
@@ -425,17 +372,7 @@ Test (clients, retry_and_run_now, .init = s_setup, .fini = s_teardown)
 static int
 s_handle_keeping (const char *rid, zjob_error_t *err)
 {
-    zframe_t *frame = zjob_msg_end (s_request, err);
-    cr_assert_not_null (frame);
-    zjob_msg_t *request = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
-                                           ZJOB_ROUTE_CLIENT_BROKER, err);
-    cr_assert_not_null (request, "%s", err->text);
-    int rc = zjob_clients_handle (s_clients, request, NULL, s_reply, zjob_mono_ms (), err);
-    if (rc == ZJOB_CLIENTS_PENDING)
-        cr_assert_eq (zjob_clients_defer (s_clients, (const uint8_t *) rid, strlen (rid), err), 0);
-    zjob_msg_destroy (&request);
-    zframe_destroy (&frame);
-    return rc;
+    return s_handle_raw (NULL, rid, err);
 }
 
 //  A LIST over more jobs than a step examines is kept pending and runs
