@@ -5,7 +5,7 @@
     with pipelined SUBMITs on a raw socket, far past the limit: exactly
     1000 are taken and the rest answered 429, nothing past 1000 is made,
     the CLI exits 9; a worker drains some, and exactly that many are
-    taken again. Then a subscriber that subscribes to everything under
+    taken again; CLEANUPs pipelined past --max-pending are answered 429. Then a subscriber that subscribes to everything under
     ev/ and never reads, while 100,000 events of about 1.2 KB each go out
     (a worker's PROGRESS with a 1,000-byte message): the broker's VmRSS
     (/proc/PID/status) grows by less than 64 MB. Unbounded, those events
@@ -132,7 +132,8 @@ s_worker_run (void *arg)
 
 Test (limits_e2e, a_flood_of_submits_stops_at_max_queued)
 {
-    const char *const args [] = { "--max-queued", "1000", NULL };
+    const char *const args [] = { "--max-queued", "1000", "--max-queued-bytes", "64M",
+                                  "--max-pending", "8", NULL };
     zjob_e2e_setup (&s_env, args, DEADLINE_MS, 0);
     zsock_t *sock = zjob_test_dealer (s_env.clients);
     zjob_msg_builder_t *builder = zjob_msg_builder_new ();
@@ -148,6 +149,8 @@ Test (limits_e2e, a_flood_of_submits_stops_at_max_queued)
     cr_assert_eq (s_stat (sock, builder, "jobs"), LIMIT, "nothing past the limit was made");
     cr_assert_eq (s_stat (sock, builder, "queued_jobs"), LIMIT);
     cr_assert_eq (s_stat (sock, builder, "max_queued"), LIMIT);
+    cr_assert_eq (s_stat (sock, builder, "max_queued_bytes"), 64 << 20);
+    cr_assert_eq (s_stat (sock, builder, "max_pending"), 8);
 
     //  The CLI says so, with its own exit status
     cr_assert_eq (zjob_e2e_cli (&s_env, "submit", "limited", NULL), 9);
@@ -179,6 +182,33 @@ Test (limits_e2e, a_flood_of_submits_stops_at_max_queued)
     cr_assert_eq (s_stat (sock, builder, "queued_jobs"), LIMIT);
     printf ("limits_e2e: zjobd VmRSS %ld kB before the flood, %ld kB after\n", rss_before,
             s_rss_kb (s_env.broker));
+
+    //  --max-pending: CLEANUPs pipelined on one connection (200) are kept across
+    //  passes; past 8 kept, 429
+    for (uint64_t request = 1; request <= 200; request++) {
+        zjob_msg_begin (builder, ZJOB_CMD_CLEANUP, 5000000 + request);
+        zframe_t *frame = zjob_msg_end (builder, &err);
+        cr_assert_eq (zjob_test_send (sock, &frame), 0);
+    }
+    size_t cleaned = 0, too_many = 0;
+    for (int index = 0; index < 200; index++) {
+        zjob_msg_t *reply = zjob_test_recv (sock, ZJOB_ROUTE_BROKER_CLIENT, DEADLINE_MS);
+        cr_assert_not_null (reply, "%d of 200 answers came", index);
+        if (zjob_msg_command (reply) == ZJOB_CMD_OK)
+            cleaned++;
+        else {
+            cr_assert_eq (zjob_msg_uint (reply, "code", 0), ZJOB_TOO_MANY);
+            cr_assert_str_eq (zjob_msg_str (reply, "message"),
+                              "too many requests pending on this connection (8)");
+            too_many++;
+        }
+        zjob_msg_destroy (&reply);
+    }
+    printf ("limits_e2e: 200 CLEANUPs pipelined on one connection: %zu done, %zu refused "
+            "(--max-pending 8)\n",
+            cleaned, too_many);
+    cr_assert_gt (too_many, 0, "no CLEANUP was refused");
+    cr_assert_geq (cleaned, 8);
 
     zjob_msg_builder_destroy (&builder);
     zsock_destroy (&sock);
