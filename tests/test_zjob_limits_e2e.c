@@ -31,11 +31,29 @@
 #define EVENTS 100000      //  Events published to a subscriber that never reads
 #define RSS_GROWTH_MAX_KB (64 * 1024)
 
+//  Under AddressSanitizer (this test and the zjobd it starts are built
+//  alike) freed memory waits in a quarantine of up to 256 MB instead of
+//  being reused, so a resident set says nothing of a bound: the figures
+//  are printed, not checked
+#if defined(__SANITIZE_ADDRESS__)
+#define S_RSS_CHECKED false
+#else
+#define S_RSS_CHECKED true
+#endif
+
+//  What one test started; the fini stops and frees all of it, even after
+//  a failed assertion
 static zjob_e2e_t s_env;
+static zjob_msg_builder_t *s_builder;
+#define S_SOCKS 4
+static zsock_t *s_socks [S_SOCKS];
 
 static void
 s_teardown (void)
 {
+    for (int index = 0; index < S_SOCKS; index++)
+        zsock_destroy (&s_socks [index]);
+    zjob_msg_builder_destroy (&s_builder);
     zjob_e2e_teardown (&s_env);
 }
 
@@ -135,8 +153,8 @@ Test (limits_e2e, a_flood_of_submits_stops_at_max_queued)
     const char *const args [] = { "--max-queued", "1000", "--max-queued-bytes", "64M",
                                   "--max-pending", "8", NULL };
     zjob_e2e_setup (&s_env, args, DEADLINE_MS, 0);
-    zsock_t *sock = zjob_test_dealer (s_env.clients);
-    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
+    zsock_t *sock = s_socks [0] = zjob_test_dealer (s_env.clients);
+    zjob_msg_builder_t *builder = s_builder = zjob_msg_builder_new ();
     cr_assert (sock && builder);
     long rss_before = s_rss_kb (s_env.broker);
 
@@ -153,7 +171,8 @@ Test (limits_e2e, a_flood_of_submits_stops_at_max_queued)
     cr_assert_eq (s_stat (sock, builder, "max_pending"), 8);
 
     //  The CLI says so, with its own exit status
-    cr_assert_eq (zjob_e2e_cli (&s_env, "submit", "limited", NULL), 9);
+    cr_assert_eq (zjob_e2e_cli (&s_env, "--request-timeout", "20s", "submit", "limited", NULL),
+                  9, "%s", s_env.cli_out);
 
     //  A worker drains some; once it holds none, exactly the room it made
     //  is taken again
@@ -209,9 +228,6 @@ Test (limits_e2e, a_flood_of_submits_stops_at_max_queued)
             cleaned, too_many);
     cr_assert_gt (too_many, 0, "no CLEANUP was refused");
     cr_assert_geq (cleaned, 8);
-
-    zjob_msg_builder_destroy (&builder);
-    zsock_destroy (&sock);
 }
 
 //  Send the request in builder on a worker's socket and wait for the OK
@@ -237,12 +253,12 @@ s_worker_call (zsock_t *worker, zjob_msg_builder_t *builder, uint64_t request_id
     return NULL;
 }
 
-//  A worker by hand on the workers socket: READY for "events", then the
-//  one job it is given; its id into id
+//  A worker by hand on the workers socket (s_socks [0]): READY for
+//  "events", then the one job it is given; its id into id
 static zsock_t *
 s_raw_worker (zjob_msg_builder_t *builder, char *id)
 {
-    zsock_t *worker = zjob_test_dealer (s_env.workers);
+    zsock_t *worker = s_socks [0] = zjob_test_dealer (s_env.workers);
     cr_assert_not_null (worker);
     const char *workflow = "events";
     zjob_msg_begin (builder, ZJOB_CMD_READY, 1);
@@ -266,20 +282,23 @@ s_raw_worker (zjob_msg_builder_t *builder, char *id)
 
 Test (limits_e2e, a_subscriber_that_never_reads_does_not_grow_the_broker)
 {
-    const char *const args [] = { "--store", "memory:", NULL };
+    //  The worker by hand sends no HEARTBEAT: a long heartbeat keeps it
+    //  alive however slowly a loaded machine runs the test
+    const char *const args [] = { "--store", "memory:", "--heartbeat", "10s", NULL };
     zjob_e2e_setup (&s_env, args, DEADLINE_MS, 0);
-    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
+    zjob_msg_builder_t *builder = s_builder = zjob_msg_builder_new ();
+    cr_assert_not_null (builder);
     char id [ZJOB_ID_LEN + 1];
     zsock_t *worker = s_raw_worker (builder, id);
 
     //  The subscriber: everything under ev/, and it never reads. A second
     //  one reads, to see that events go out at all
-    zsock_t *stuck = zsock_new_sub (s_env.events, "ev/");
-    zsock_t *reader = zsock_new_sub (s_env.events, "ev/progress");
+    zsock_t *stuck = s_socks [1] = zsock_new_sub (s_env.events, "ev/");
+    zsock_t *reader = s_socks [2] = zsock_new_sub (s_env.events, "ev/progress");
     cr_assert (stuck && reader);
     //  Subscriptions reach the broker asynchronously: wait until it has
     //  both prefixes
-    zsock_t *client = zjob_test_dealer (s_env.clients);
+    zsock_t *client = s_socks [3] = zjob_test_dealer (s_env.clients);
     int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
     while (s_stat (client, builder, "subscriptions") < 2)
         cr_assert_lt (zjob_mono_ms (), deadline, "the subscriptions do not arrive");
@@ -324,13 +343,11 @@ Test (limits_e2e, a_subscriber_that_never_reads_does_not_grow_the_broker)
             "bound %d kB); the reading subscriber read %zu\n",
             EVENTS, sizeof (message) - 1, rss_before, rss_peak, rss_after,
             rss_peak - rss_before, RSS_GROWTH_MAX_KB, read);
-    cr_assert_lt (rss_peak - rss_before, RSS_GROWTH_MAX_KB);
+    if (S_RSS_CHECKED)
+        cr_assert_lt (rss_peak - rss_before, RSS_GROWTH_MAX_KB);
+    else
+        printf ("limits_e2e: (not checked under AddressSanitizer: its quarantine keeps what is "
+                "freed)\n");
     cr_assert_gt (read, 0, "no event went out");
     cr_assert_eq (zjob_client_status (s_env.client, id, &err), ZJOB_COMPLETED, "%s", err.text);
-
-    zsock_destroy (&stuck);
-    zsock_destroy (&reader);
-    zsock_destroy (&client);
-    zsock_destroy (&worker);
-    zjob_msg_builder_destroy (&builder);
 }
