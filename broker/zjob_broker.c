@@ -804,7 +804,8 @@ s_broker_start (s_broker_t *self)
         snprintf (spec, sizeof (spec), "file:%s", config->data_dir);
     }
     zjob_manager_config_t manager_config = {
-        .max_concurrent = config->max_concurrent, .retention_ms = config->retention_ms
+        .max_concurrent = config->max_concurrent, .retention_ms = config->retention_ms,
+        .limits = config->limits  //  max-queued, max-queued-bytes, max-pending
     };
     zjob_workflow_defaults_t workflows [ZJOB_CONFIG_WORKFLOWS_MAX];
     manager_config.workflows = workflows;

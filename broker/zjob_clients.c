@@ -625,6 +625,21 @@ zjob_clients_defer (zjob_clients_t *self, const uint8_t *rid, size_t rid_size,
                     zjob_error_t *err)
 {
     assert (self);
+    //  --max-pending: one connection cannot make the broker keep requests
+    //  (their listings, walks, ids) without end. A request refused here
+    //  has changed nothing: with another request kept already, its first
+    //  step did not run (s_list, s_bulk run it only when none is kept).
+    size_t max_pending = zjob_manager_limits (self->manager)->max_pending;
+    size_t kept = 0;
+    size_t size = rid_size < ZJOB_RID_MAX ? rid_size : ZJOB_RID_MAX;
+    for (size_t index = 0; max_pending && index < self->pending_count; index++)
+        kept += self->pendings [index].rid_size == size
+            && memcmp (self->pendings [index].rid, rid, size) == 0;
+    if (max_pending && kept >= max_pending) {
+        s_pending_free (&self->pending);
+        return zjob_error_set (err, ZJOB_TOO_MANY,
+                               "too many requests pending on this connection (%zu)", max_pending);
+    }
     if (self->pending_count == self->pending_max) {
         size_t max = self->pending_max ? self->pending_max * 2 : 4;
         s_pending_t *pendings = (s_pending_t *) realloc (self->pendings,
@@ -779,6 +794,11 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
         stats.scheduled = zjob_manager_scheduled (self->manager);
         stats.retrying = zjob_manager_retrying (self->manager);
         stats.dead = stats.by_status [ZJOB_FAILED];  //  Failed is failed for good
+        const zjob_limits_t *limits = zjob_manager_limits (self->manager);
+        stats.queued_jobs = zjob_manager_unrun (self->manager, &stats.queued_bytes);
+        stats.max_queued = limits->max_queued;
+        stats.max_queued_bytes = limits->max_queued_bytes;
+        stats.max_pending = limits->max_pending;
         uint64_t credit = 0;
         zjob_registry_worker_t *worker = zjob_registry_first (self->registry);
         for (; worker; worker = zjob_registry_next (self->registry)) {

@@ -102,7 +102,9 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, const zjob_peer_t *p
 
 //  Keep the request that zjob_clients_handle has just left pending, to
 //  answer the client whose routing id is rid (rid_size bytes, copied).
-//  Returns 0, or -1 with err filled (out of memory: answer it that).
+//  Returns 0, or -1 with err filled (answer it that, the request dropped):
+//  out of memory, or ZJOB_TOO_MANY when that connection has the
+//  manager's limits.max_pending requests kept already (0: no limit).
 int
 zjob_clients_defer (zjob_clients_t *self, const uint8_t *rid, size_t rid_size,
                     zjob_error_t *err);

@@ -10,6 +10,7 @@
 #include "zjob_config.h"
 #include "zjob_manager.h"
 #include "zjob_proto.h"
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,9 @@ zjob_broker_config_init (zjob_broker_config_t *config)
     config->batch = ZJOB_BROKER_BATCH_DEFAULT;
     config->max_message = ZJOB_BROKER_MAXMSG_DEFAULT;
     config->retention_ms = 0;
+    config->limits.max_queued = ZJOB_MAX_QUEUED_DEFAULT;
+    config->limits.max_queued_bytes = ZJOB_MAX_QUEUED_BYTES_DEFAULT;
+    config->limits.max_pending = ZJOB_MAX_PENDING_DEFAULT;
 }
 
 //  Copy value into a fixed field, refusing what does not fit
@@ -186,6 +190,69 @@ s_set_queue (zjob_config_workflow_t *entry, const char *name, const char *value,
     return 1;
 }
 
+int64_t
+zjob_config_bytes_parse (const char *text)
+{
+    static const char *units [] = { "k", "m", "g", "t" };
+    if (!text || *text < '0' || *text > '9')
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    long long number = strtoll (text, &end, 10);
+    if (errno || number < 0)
+        return -1;
+    int shift = 0;
+    if (*end) {
+        size_t unit = 0;
+        while (unit < 4 && tolower ((unsigned char) *end) != *units [unit])
+            unit++;
+        if (unit < 4) {
+            shift = 10 * (int) (unit + 1);
+            end++;
+            if (*end == 'i' || *end == 'I')
+                end++;
+        }
+        if (*end == 'B' || (*end == 'b' && shift))
+            end++;
+        if (*end)
+            return -1;
+    }
+    if (number > (INT64_C (1) << (62 - shift)))
+        return -1;
+    return (int64_t) number << shift;
+}
+
+//  The limits on what peers can make the broker hold; 1 if name is none
+//  of them
+static int
+s_set_limit (zjob_limits_t *limits, const char *name, const char *value, zjob_error_t *err)
+{
+    int64_t number = 0;
+    if (streq (name, "max-queued")) {
+        if (s_set_number (&number, 0, INT64_C (1) << 40, name, value, err))
+            return -1;
+        limits->max_queued = (size_t) number;
+        return 0;
+    }
+    if (streq (name, "max-queued-bytes")) {
+        number = zjob_config_bytes_parse (value);
+        if (number < 0)
+            return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                   "max-queued-bytes: '%s' is not a size (bytes, or with k, M, "
+                                   "G, T: 512M, 2GiB)",
+                                   value);
+        limits->max_queued_bytes = (uint64_t) number;
+        return 0;
+    }
+    if (streq (name, "max-pending")) {
+        if (s_set_number (&number, 0, 1000000, name, value, err))
+            return -1;
+        limits->max_pending = (size_t) number;
+        return 0;
+    }
+    return 1;
+}
+
 int
 zjob_broker_config_set_workflow (zjob_broker_config_t *config, const char *workflow,
                                  const char *name, const char *value, zjob_error_t *err)
@@ -244,6 +311,9 @@ zjob_broker_config_set (zjob_broker_config_t *config, const char *name, const ch
         return zjob_broker_config_set_workflow (config, workflow, slash + 1, value, err);
     }
     int rc = s_set_retry (&config->retry, name, value, err);
+    if (rc <= 0)
+        return rc;
+    rc = s_set_limit (&config->limits, name, value, err);
     if (rc <= 0)
         return rc;
     int64_t number = 0;

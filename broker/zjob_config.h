@@ -110,6 +110,8 @@ typedef struct {
     zjob_config_retry_t retry;                //  The broker's retry defaults
     zjob_config_workflow_t workflows [ZJOB_CONFIG_WORKFLOWS_MAX];
     size_t workflow_count;  //  Workflows with defaults of their own
+    //  Limits (zjob_manager.h): max-queued, max-queued-bytes, max-pending
+    zjob_limits_t limits;
 } zjob_broker_config_t;
 
 //  Fill config with the defaults above.
@@ -128,7 +130,12 @@ zjob_broker_config_init (zjob_broker_config_t *config);
 //  workflow/NAME/KEY, one of those for workflow NAME alone, or one of its
 //  queue limits: concurrency (jobs running at once, 0 = none), rate (jobs
 //  a second, a decimal number; 0 = none) and burst (tokens; 0 = max (1,
-//  rate)).
+//  rate)); and the limits on what peers can make the broker hold:
+//  max-queued (jobs not yet run: created, waiting, queued, paused; 0 =
+//  none), max-queued-bytes (the bytes of their inputs: a number with an
+//  optional suffix k, M, G, T, each 1024 times the one before, also
+//  written KiB or KB, MiB or MB...; 0 = none), max-pending (requests one
+//  client connection keeps across loop passes; 0 = none).
 //  Returns 0, or -1 with err filled (ZJOB_BAD_REQUEST) for an unknown
 //  name or a bad value.
 int
@@ -171,6 +178,12 @@ zjob_broker_config_retry (const zjob_broker_config_t *config, zjob_retry_default
 //  config. Returns their number.
 size_t
 zjob_broker_config_queues (const zjob_broker_config_t *config, zjob_queue_defaults_t *queues);
+
+//  A size in bytes: digits and an optional suffix (k, M, G, T: powers of
+//  1024; KiB and KB are k, and so on; B alone is bytes). The bytes, or -1
+//  for anything else or a size past 2^62.
+int64_t
+zjob_config_bytes_parse (const char *text);
 
 //  Name of a log level, and its parse (-1 for an unknown name).
 const char *

@@ -147,6 +147,20 @@ typedef struct {
     zjob_retry_defaults_t defaults;
 } zjob_workflow_defaults_t;
 
+//  The broker's limits on what its peers can make it hold (zjobd's
+//  --max-queued, --max-queued-bytes, --max-pending); 0 = none. The
+//  manager applies the first two (zjob_manager_submit_with); it keeps the
+//  third for zjob_clients, which applies it.
+#define ZJOB_MAX_QUEUED_DEFAULT 1000000             //  jobs not yet run
+#define ZJOB_MAX_QUEUED_BYTES_DEFAULT (1ULL << 30)  //  bytes of their inputs
+#define ZJOB_MAX_PENDING_DEFAULT 64                 //  requests kept per connection
+typedef struct {
+    size_t max_queued;          //  Jobs created, waiting, queued or paused
+    uint64_t max_queued_bytes;  //  The bytes of those jobs' inputs
+    size_t max_pending;         //  Requests of one client connection kept
+                                //  across loop passes (zjob_clients_defer)
+} zjob_limits_t;
+
 typedef struct {
     size_t max_concurrent;                      //  0 = unlimited
     int64_t retention_ms;                       //  For cleanup; 0 = the default
@@ -156,6 +170,7 @@ typedef struct {
     uint64_t seed;                              //  The backoff's PRNG; 0 = from the clock
     const zjob_queue_defaults_t *queues;        //  Per-workflow queue limits (copied
     size_t queue_count;                         //  by zjob_manager_new; records override)
+    zjob_limits_t limits;                       //  The broker's limits; zero: none
 } zjob_manager_config_t;
 
 typedef enum {
@@ -485,6 +500,17 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
 //  a batch named for the first time is created (zjob_batches.h). The
 //  created jobs are counted as members; a spec answered by a job that
 //  was there (idempotency) adds none. Returns as zjob_manager_submit.
+//
+//  It is the SUBMIT of a client, so the broker's limits apply: once
+//  idempotency and unique keys have answered what they answer, and before
+//  any job is made, a SUBMIT whose new jobs would take the jobs not yet
+//  run (zjob_manager_unrun) past limits.max_queued, or the bytes of their
+//  inputs past limits.max_queued_bytes, is refused whole: ZJOB_TOO_MANY
+//  ("the broker holds N jobs not yet run (--max-queued M); try again
+//  later"), or ZJOB_TOO_LARGE when its new jobs alone pass the limit (it
+//  can never fit). The jobs the broker makes itself (zjob_manager_submit,
+//  zjob_manager_create: schedules, batch callbacks) and re-runs are never
+//  refused, but they count.
 int
 zjob_manager_submit_with (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
                           bool auto_start, const zjob_batch_opts_t *opts, zjob_job_t **jobs,
@@ -645,6 +671,20 @@ const char *
 zjob_manager_store_name (zjob_manager_t *self);
 void
 zjob_manager_store_stats (zjob_manager_t *self, zhashx_t *into);
+
+//  The broker's limits, as configured (borrowed), and a change of them
+//  (a test, a reload): the new ones apply to the next SUBMIT.
+const zjob_limits_t *
+zjob_manager_limits (zjob_manager_t *self);
+void
+zjob_manager_set_limits (zjob_manager_t *self, const zjob_limits_t *limits);
+
+//  The jobs not yet run and not finished (created, waiting, queued,
+//  paused), what limits.max_queued bounds, and into *bytes_p (may be
+//  NULL) the bytes of their inputs, what limits.max_queued_bytes bounds.
+//  O(1): kept as jobs move, by zjob_tally.
+size_t
+zjob_manager_unrun (zjob_manager_t *self, uint64_t *bytes_p);
 
 //  The number of jobs stored, whatever their status.
 size_t

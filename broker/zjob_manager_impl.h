@@ -56,6 +56,7 @@ struct _zjob_manager_t {
     zjob_manager_listener_fn *listener;  //  Hears every change, or NULL
     void *listener_arg;                  //  Passed to the listener
     zjob_templates_t *templates;         //  The store's templates (issue #11)
+    zjob_limits_t limits;                //  The broker's limits (zjob_manager_limits.c)
 
     //  Failure (zjob_manager_failure.c)
     zjob_level_t broker_level;    //  The broker's defaults
@@ -142,6 +143,13 @@ int
 zjob_mgr_create_ordered (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
                          const bool *skip, const size_t *order, zjob_mgr_spec_fn *spec_fn,
                          void *arg, bool auto_start, zjob_job_t **jobs, zjob_error_t *err);
+
+//  zjob_manager_limits.c, for SUBMIT (zjob_manager_rules.c): 0 if the
+//  specs that skip does not mark (skip NULL: all count specs) fit under
+//  the limits, else -1 with err filled (ZJOB_TOO_MANY, ZJOB_TOO_LARGE)
+int
+zjob_mgr_limits_check (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                       const bool *skip, zjob_error_t *err);
 
 //  zjob_manager_failure.c, for zjob_manager.c
 int

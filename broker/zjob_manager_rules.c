@@ -86,9 +86,12 @@ zjob_manager_create_batch (zjob_manager_t *self, const zjob_spec_t *specs, size_
 //  idempotency key already made, or an earlier spec of the same batch
 //  with the same key made. All or none for the jobs it creates.
 
+//  limited: a client's SUBMIT, checked against the broker's limits once
+//  the specs that make no job are known (zjob_manager_limits.c)
 static int
 s_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t count, bool auto_start,
-          zjob_job_t **jobs, uint64_t *existing, size_t *existing_count_p, zjob_error_t *err)
+          bool limited, zjob_job_t **jobs, uint64_t *existing, size_t *existing_count_p,
+          zjob_error_t *err)
 {
     if (count == 1) {
         //  The common case allocates nothing here
@@ -115,6 +118,8 @@ s_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t count, bool aut
             existing [(*existing_count_p)++] = 0;
             return 0;
         }
+        if (limited && zjob_mgr_limits_check (self, specs, 1, NULL, err))
+            return -1;
         return zjob_deps_create (self, specs, 1, NULL, auto_start, jobs, err) ? -1 : 1;
     }
     //  first [i]: index + 1 of the spec whose job answers spec i, if not
@@ -160,6 +165,8 @@ s_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t count, bool aut
     size_t created = 0;
     for (size_t index = 0; rc == 0 && index < count; index++)
         created += !skip [index];
+    if (rc == 0 && created && limited)
+        rc = zjob_mgr_limits_check (self, specs, count, skip, err);
     if (rc == 0 && created)
         rc = zjob_deps_create (self, specs, count, skip, auto_start, jobs, err);
     for (size_t index = 0; index < count; index++) {
@@ -180,13 +187,11 @@ s_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t count, bool aut
 }
 
 //  The pipeline of SUBMIT (issue #11): each step a call into its module
-int
-zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
-                     bool auto_start, zjob_job_t **jobs, uint64_t *existing,
-                     size_t *existing_count_p, zjob_error_t *err)
+static int
+s_pipeline (zjob_manager_t *self, const zjob_spec_t *specs, size_t count, bool auto_start,
+            bool limited, zjob_job_t **jobs, uint64_t *existing, size_t *existing_count_p,
+            zjob_error_t *err)
 {
-    assert (self);
-    assert (jobs && existing && existing_count_p);
     *existing_count_p = 0;
     if (count == 0 || !specs)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "jobs: required");
@@ -194,9 +199,21 @@ zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t coun
     zjob_templates_applied_t *applied = NULL;
     if (zjob_templates_apply (zjob_manager_templates (self), specs, count, &specs, &applied, err))
         return -1;
-    int rc = s_submit (self, specs, count, auto_start, jobs, existing, existing_count_p, err);
+    int rc = s_submit (self, specs, count, auto_start, limited, jobs, existing,
+                       existing_count_p, err);
     zjob_templates_applied_destroy (&applied);
     return rc;
+}
+
+int
+zjob_manager_submit (zjob_manager_t *self, const zjob_spec_t *specs, size_t count,
+                     bool auto_start, zjob_job_t **jobs, uint64_t *existing,
+                     size_t *existing_count_p, zjob_error_t *err)
+{
+    assert (self);
+    assert (jobs && existing && existing_count_p);
+    return s_pipeline (self, specs, count, auto_start, false, jobs, existing, existing_count_p,
+                       err);
 }
 
 
@@ -248,12 +265,13 @@ zjob_manager_submit_with (zjob_manager_t *self, const zjob_spec_t *specs, size_t
             copies [index].batch_id = opts->id;
         members |= copies [index].batch_id != NULL;
     }
+    //  A client's SUBMIT: under the broker's limits
     if (rc == 0 && !members)
-        rc = zjob_manager_submit (self, copies, count, auto_start, jobs, existing,
-                                  existing_count_p, err);
+        rc = s_pipeline (self, copies, count, auto_start, true, jobs, existing, existing_count_p,
+                         err);
     else if (rc == 0 && zjob_batches_submit_check (self->batches, opts, copies, count, err) == 0) {
-        rc = zjob_manager_submit (self, copies, count, auto_start, jobs, existing,
-                                  existing_count_p, err);
+        rc = s_pipeline (self, copies, count, auto_start, true, jobs, existing, existing_count_p,
+                         err);
         bool one_created = true;
         bool *created = count == 1 ? &one_created : (bool *) malloc (count * sizeof (bool));
         for (size_t index = 0; created && index < count; index++)

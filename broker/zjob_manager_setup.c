@@ -99,6 +99,8 @@ zjob_manager_new (zjob_store_t **store_p, const zjob_manager_config_t *config,
     self->max_concurrent = config ? config->max_concurrent : ZJOB_MAX_CONCURRENT_DEFAULT;
     self->retention_ms = config && config->retention_ms > 0 ? config->retention_ms
                                                             : ZJOB_RETENTION_DEFAULT_MS;
+    if (config)
+        self->limits = config->limits;
     self->queue = zjob_queue_new ();
     self->held = zjob_hashx_new ();
     self->keys = zjob_keyindex_new ();

@@ -6,6 +6,8 @@
     back to 0, so the map never grows with workflows that are gone. A move
     that finds no count to take from (a count that would go negative)
     leaves it at 0: the tally never wraps, whatever its caller does.
+    unrun_bytes follows the same rule: a move out of an unrun status takes
+    away the job's inputs' size, never more than is counted.
     ========================================================================= */
 
 #include <czmq.h>
@@ -22,6 +24,8 @@ typedef struct {
 struct _zjob_tally_t {
     size_t totals [ZJOB_STATUS_COUNT];  //  Stored jobs per status
     zhashx_t *workflows;                //  workflow_id -> s_entry_t, total > 0
+    uint64_t unrun_bytes;               //  Inputs' bytes of the jobs in an unrun
+                                        //  status (zjob_tally_unrun_status)
 };
 
 static void
@@ -96,6 +100,11 @@ zjob_tally_move (zjob_tally_t *self, const zjob_job_t *job, int from, int to)
         self->totals [from]--;
     if (is)
         self->totals [to]++;
+    uint64_t size = job->inputs.size;
+    if (was && zjob_tally_unrun_status (from))
+        self->unrun_bytes -= size < self->unrun_bytes ? size : self->unrun_bytes;
+    if (is && zjob_tally_unrun_status (to))
+        self->unrun_bytes += size;
     s_entry_t *entry = is ? s_require (self, job->workflow_id)
                           : (s_entry_t *) zhashx_lookup (self->workflows, job->workflow_id);
     if (!entry) {
@@ -121,6 +130,23 @@ zjob_tally_counts (zjob_tally_t *self, size_t counts [ZJOB_STATUS_COUNT])
     assert (self);
     assert (counts);
     memcpy (counts, self->totals, sizeof (self->totals));
+}
+
+bool
+zjob_tally_unrun_status (int status)
+{
+    return status == ZJOB_CREATED || status == ZJOB_WAITING || status == ZJOB_QUEUED
+        || status == ZJOB_PAUSED;
+}
+
+size_t
+zjob_tally_unrun (zjob_tally_t *self, uint64_t *bytes_p)
+{
+    assert (self);
+    if (bytes_p)
+        *bytes_p = self->unrun_bytes;
+    return self->totals [ZJOB_CREATED] + self->totals [ZJOB_WAITING]
+        + self->totals [ZJOB_QUEUED] + self->totals [ZJOB_PAUSED];
 }
 
 size_t

@@ -9,6 +9,13 @@
     stored job. A new job's entry can be made before its store put
     (zjob_tally_require), so that running out of memory refuses the create
     instead of leaving an accepted job uncounted.
+
+    The same moves keep the broker's limits' figures (zjob_manager.h,
+    --max-queued and --max-queued-bytes): the jobs not yet run and not
+    finished (created, waiting, queued, paused: zjob_tally_unrun) and the
+    bytes of their inputs. A job's inputs are fixed at its creation, so a
+    job adds its size on its way into one of those statuses and takes the
+    same size away on its way out, whichever path moves it.
     ========================================================================= */
 
 #ifndef ZJOB_TALLY_H_INCLUDED
@@ -51,6 +58,16 @@ zjob_tally_move (zjob_tally_t *self, const zjob_job_t *job, int from, int to);
 //  Copy the totals per status into counts.
 void
 zjob_tally_counts (zjob_tally_t *self, size_t counts [ZJOB_STATUS_COUNT]);
+
+//  True if status counts toward the limits: created, waiting, queued,
+//  paused (a job not yet run, or not finished and not running).
+bool
+zjob_tally_unrun_status (int status);
+
+//  The jobs in those statuses, and the bytes of their inputs; O(1).
+//  bytes_p may be NULL.
+size_t
+zjob_tally_unrun (zjob_tally_t *self, uint64_t *bytes_p);
 
 //  Workflows with at least one job.
 size_t

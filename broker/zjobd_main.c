@@ -55,7 +55,9 @@ static const char *s_options [] = {
     "clients", "workers", "events", "store", "data-dir", "max-concurrent", "heartbeat",
     "liveness", "log-level", "batch", "max-message", "retention", "max-attempts", "backoff",
     "backoff-base", "backoff-factor", "backoff-max", "backoff-jitter", "no-retry", "job-timeout",
-    "heartbeat-timeout", NULL
+    "heartbeat-timeout",
+    //  Limits on what peers can make the broker hold
+    "max-queued", "max-queued-bytes", "max-pending", NULL
 };
 
 static char *s_log_path = NULL;  //  --log-file, or NULL for stderr
@@ -93,6 +95,15 @@ s_usage (FILE *out)
              "  --job-timeout DURATION an attempt running longer fails, 0 = none (default 0)\n"
              "  --heartbeat-timeout DURATION  an attempt without progress that long fails,\n"
              "                         0 = none (default 0)\n"
+             "  Limits on what clients can make the broker hold, so that it never runs\n"
+             "  out of memory (0 = none):\n"
+             "  --max-queued N         jobs not yet run (created, waiting, queued, paused);\n"
+             "                         a SUBMIT past it is refused: 429 (default %d)\n"
+             "  --max-queued-bytes SIZE  the bytes of their inputs; k, M, G suffixes\n"
+             "                         (powers of 1024) (default 1GiB)\n"
+             "  --max-pending N        requests of one client connection kept across loop\n"
+             "                         passes (LIST, operations by filter, CLEANUP);\n"
+             "                         one more is refused: 429 (default %d)\n"
              "  --help                 this text\n"
              "An ENDPOINT includes its transport: tcp://127.0.0.1:5570, tcp://*:5570.\n"
              "\n"
@@ -105,7 +116,8 @@ s_usage (FILE *out)
              "that cannot be bound, a store that cannot be opened) or stopped by itself.\n",
              (int) ZJOB_MAX_CONCURRENT_DEFAULT, ZJOB_BROKER_HEARTBEAT_DEFAULT,
              ZJOB_BROKER_LIVENESS_DEFAULT, ZJOB_BROKER_BATCH_DEFAULT,
-             (long long) ZJOB_BROKER_MAXMSG_DEFAULT);
+             (long long) ZJOB_BROKER_MAXMSG_DEFAULT, ZJOB_MAX_QUEUED_DEFAULT,
+             ZJOB_MAX_PENDING_DEFAULT);
 }
 
 //  Say what is wrong with the command line; returns status

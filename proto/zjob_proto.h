@@ -303,8 +303,13 @@ typedef struct {
     size_t held_count;                  //  "concurrency", "rate")
     uint64_t paused_queues;             //  Workflows whose queue is paused
     uint64_t templates;                 //  Templates stored
-    const char *store_name;             //  NULL: no "store" map
-    const char *const *store_keys;      //  The store's own figures, as strings
+    uint64_t queued_jobs;               //  Jobs not yet run (created, waiting, queued,
+    uint64_t queued_bytes;              //  paused) and their inputs' bytes, and the
+    uint64_t max_queued;                //  broker's limits on them and on a client's
+    uint64_t max_queued_bytes;          //  requests kept across passes (0 = none)
+    uint64_t max_pending;
+    const char *store_name;         //  NULL: no "store" map
+    const char *const *store_keys;  //  The store's own figures, as strings
     const char *const *store_values;
     size_t store_count;
 } zjob_stats_t;
@@ -314,8 +319,9 @@ typedef struct {
 //  in), queued, active, workers, slots, busy, max_concurrent, scheduled,
 //  held_by_limit, held (workflow -> reason, a map, only when held_count)
 //  and paused_queues, rates (submitted, completed, failed), rate_window_ms,
-//  uptime_ms, subscriptions, templates, and store (name and the store's figures) when
-//  store_name is set.
+//  uptime_ms, subscriptions, templates, queued_jobs, queued_bytes,
+//  max_queued, max_queued_bytes, max_pending, and store (name and the
+//  store's figures) when store_name is set.
 void
 zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats);
 

@@ -645,6 +645,11 @@ zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats)
     zjob_msg_add_uint (self, "uptime_ms", stats->uptime_ms);
     zjob_msg_add_uint (self, "subscriptions", stats->subscriptions);
     zjob_msg_add_uint (self, "templates", stats->templates);
+    zjob_msg_add_uint (self, "queued_jobs", stats->queued_jobs);
+    zjob_msg_add_uint (self, "queued_bytes", stats->queued_bytes);
+    zjob_msg_add_uint (self, "max_queued", stats->max_queued);
+    zjob_msg_add_uint (self, "max_queued_bytes", stats->max_queued_bytes);
+    zjob_msg_add_uint (self, "max_pending", stats->max_pending);
     if (stats->store_name) {
         size_t figures = stats->store_keys && stats->store_values ? stats->store_count : 0;
         zjob_msg_add_key (self, "store");

@@ -227,6 +227,11 @@ static const zjob_field_t s_stats_ok [] = {
     { "store", F_MAP, OPT, 0, 0, NULL },
     { "subscriptions", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "templates", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "queued_jobs", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "queued_bytes", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "max_queued", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "max_queued_bytes", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "max_pending", F_UINT, OPT, 0, UINT64_MAX, NULL },
 };
 static const zjob_field_t s_workers_ok [] = {
     { "workers", F_MAPS, REQ, 0, 0, NULL },

@@ -565,7 +565,7 @@ Test (zjob_cli_parse, exit_codes_of_status_codes)
     cr_assert_eq (zjob_cli_exit_code (ZJOB_NOT_FOUND), 3);
     cr_assert_eq (zjob_cli_exit_code (ZJOB_CONFLICT), 4);
     cr_assert_eq (zjob_cli_exit_code (ZJOB_UNAVAILABLE), 5);
-    cr_assert_eq (zjob_cli_exit_code (ZJOB_TOO_MANY), 5);
+    cr_assert_eq (zjob_cli_exit_code (ZJOB_TOO_MANY), 9);
     cr_assert_eq (zjob_cli_exit_code (ZJOB_INTERNAL), 8);
     //  No answer and a refusal are both 503, but only one is "no answer"
     zjob_error_t err;

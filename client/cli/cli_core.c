@@ -112,8 +112,8 @@ zjob_cli_exit_code (int code)
         case ZJOB_TOO_LARGE: return ZJOB_EXIT_BAD_INPUT;
         case ZJOB_NOT_FOUND: return ZJOB_EXIT_NOT_FOUND;
         case ZJOB_CONFLICT: return ZJOB_EXIT_CONFLICT;
-        case ZJOB_UNAVAILABLE:
-        case ZJOB_TOO_MANY: return ZJOB_EXIT_UNAVAILABLE;
+        case ZJOB_UNAVAILABLE: return ZJOB_EXIT_UNAVAILABLE;
+        case ZJOB_TOO_MANY: return ZJOB_EXIT_BUSY;
         case ZJOB_ACCEPTED: return ZJOB_EXIT_TIMEOUT;
         default: return ZJOB_EXIT_INTERNAL;
     }
@@ -198,7 +198,8 @@ zjob_cli_fail (zjob_cli_t *cli, const zjob_error_t *err)
             s_say_unavailable (cli, err);
             break;
         case ZJOB_TOO_MANY:
-            zjob_cli_error (cli, "the broker is at a limit: %s; try again later", err->text);
+            zjob_cli_error (cli, "the broker is at a limit: %s%s (nothing was done)",
+                            err->text, strstr (err->text, "try again") ? "" : "; try again later");
             break;
         case ZJOB_BAD_REQUEST:
         case ZJOB_TOO_LARGE:

@@ -44,10 +44,11 @@
 #define ZJOB_EXIT_BAD_INPUT 2      //  an invalid option value, JSON or field (400, 413)
 #define ZJOB_EXIT_NOT_FOUND 3      //  no such job (404), or no id can look so
 #define ZJOB_EXIT_CONFLICT 4       //  the job's status does not allow it (409)
-#define ZJOB_EXIT_UNAVAILABLE 5    //  no broker answered, or it refused (503, 429)
+#define ZJOB_EXIT_UNAVAILABLE 5    //  no broker answered, or it refused (503)
 #define ZJOB_EXIT_JOB_FAILED 6     //  the job failed or was cancelled
 #define ZJOB_EXIT_TIMEOUT 7        //  the job was not finished within --timeout
 #define ZJOB_EXIT_INTERNAL 8       //  the broker failed (500) or answered nonsense
+#define ZJOB_EXIT_BUSY 9           //  the broker is at a limit (429): try again later
 #define ZJOB_EXIT_INTERRUPTED 130  //  Ctrl-C
 
 //  A command's parser says "go on" with this (any other value: exit with it)

@@ -53,10 +53,12 @@
     "  4    conflict: the job's status does not allow the operation, or it has\n"   \
     "       no results yet\n"                                                       \
     "  5    unavailable: no broker answered in time, or it refused the request\n"   \
-    "       (shutting down, its store cannot write, a limit reached)\n"             \
+    "       (shutting down, its store cannot write)\n"                              \
     "  6    the job finished without completing: failed or cancelled\n"             \
     "  7    timed out: the job was not finished within --timeout\n"                 \
     "  8    internal: the broker failed or answered nonsense\n"                     \
+    "  9    busy: the broker is at a limit (jobs not yet run, requests pending);\n" \
+    "       nothing was done: try again later\n"                                    \
     "  130  interrupted\n"                                                          \
     "A bulk operation that failed for some jobs exits with its first failure's code.\n"
 
