@@ -410,3 +410,18 @@ zjob_grow (void *data, size_t *capacity, size_t needed, size_t item_size, size_t
         *capacity = max;
     return grown;
 }
+
+
+//  --------------------------------------------------------------------------
+//  Times for people
+
+char *
+zjob_iso_time (int64_t ms, char *text, size_t size)
+{
+    assert (text && size);
+    time_t when = (time_t) (ms / 1000);
+    struct tm tm;
+    if (!gmtime_r (&when, &tm) || strftime (text, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf (text, size, "%" PRId64 " ms", ms);
+    return text;
+}
