@@ -333,8 +333,8 @@ zjob_store_stats (zjob_store_t *self, zhashx_t *into)
     zhashx_update (into, "writable", self->failing_since ? "false" : "true");
     if (self->failing_since) {
         zhashx_update (into, "write_error", self->failure.text);
-        char since [ZJOB_ISO_TIME_MAX];
-        zjob_iso_time (self->failing_since, since, sizeof since);
+        char since [ZJOB_ISO_SECONDS_MAX];
+        zjob_iso_seconds (self->failing_since, since, sizeof since);
         zhashx_update (into, "write_error_since", since);
     }
 }

@@ -416,7 +416,7 @@ zjob_grow (void *data, size_t *capacity, size_t needed, size_t item_size, size_t
 //  Times for people
 
 char *
-zjob_iso_time (int64_t ms, char *text, size_t size)
+zjob_iso_seconds (int64_t ms, char *text, size_t size)
 {
     assert (text && size);
     time_t when = (time_t) (ms / 1000);
