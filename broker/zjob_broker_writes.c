@@ -51,8 +51,8 @@
 static void
 s_refusal_set (s_broker_t *self, const zjob_error_t *why, int64_t since_ms)
 {
-    char since [ZJOB_ISO_TIME_MAX];
-    zjob_iso_time (since_ms, since, sizeof since);
+    char since [ZJOB_ISO_SECONDS_MAX];
+    zjob_iso_seconds (since_ms, since, sizeof since);
     size_t fixed = strlen (S_OUTBOX_PREFIX "the store cannot write:  (since )" S_REFUSAL_TAIL)
         + strlen (since);
     size_t room = ZJOB_ERROR_TEXT_MAX - 1 > fixed + 3 ? ZJOB_ERROR_TEXT_MAX - 1 - fixed : 3;
