@@ -960,7 +960,7 @@ s_compact_room (zjob_store_file_t *self, zjob_error_t *err)
     if (fstatvfs (self->fd, &fs))
         return 0;  //  Unknown: the compaction finds out for itself
     uint64_t room = (uint64_t) fs.f_bavail * fs.f_frsize;
-    uint64_t needed = 2 * self->live_bytes + ZJOB_WRITE_CHUNK;
+    uint64_t needed = 2 * self->live_bytes + ZJOB_COMPACT_SLACK;
     if (room >= needed)
         return 0;
     return zjob_error_set (err, ZJOB_INTERNAL, "journal %s: not compacted: %" PRIu64
