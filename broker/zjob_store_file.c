@@ -963,8 +963,9 @@ s_compact_room (zjob_store_file_t *self, zjob_error_t *err)
     uint64_t needed = 2 * self->live_bytes + ZJOB_COMPACT_SLACK;
     if (room >= needed)
         return 0;
-    return zjob_error_set (err, ZJOB_INTERNAL, "journal %s: not compacted: %" PRIu64
-                                               " bytes free in %s, a compaction needs about %" PRIu64,
+    return zjob_error_set (err, ZJOB_INTERNAL,
+                           "journal %s: not compacted: %" PRIu64 " bytes free in %s, "
+                           "a compaction needs about %" PRIu64,
                            self->path, room, self->dir, needed);
 }
 
