@@ -1,5 +1,5 @@
 /*  =========================================================================
-    zjob_util - clocks, job ids and checksums shared by every layer
+    zjob_util - clocks, job ids, checksums and times shared by every layer
 
     Ids. An id is 100 bits written as 20 Crockford base32 characters, most
     significant first: 48 bits of wall-clock msecs, then a 52-bit counter.
