@@ -45,10 +45,12 @@
          with fsync=always one fsync covers every submit, result and state
          change of the pass). If the sync fails, the outbox turns every
          reply to a write into ERROR 503, changed or not (nothing is
-         acknowledged that is not durable); reads are still answered. While
-         syncs fail nothing is dispatched (a dispatch is a change too), so
-         the unwritten backlog stops growing; each pass retries the sync,
-         and the first that succeeds lets dispatch resume;
+         acknowledged that is not durable); reads are still answered.
+         Until a sync succeeds the broker refuses writes before applying
+         them and dispatches nothing (a dispatch is a change too), so the
+         unwritten backlog stops growing; the sync is tried again every
+         second, and the first that succeeds ends it
+         (zjob_broker_writes.c);
       6. dispatch the jobs this pass queued, then flush the outbox;
       7. publish the pass's events.
     A dispatch is committed by the next pass's sync: one that a crash
@@ -419,6 +421,10 @@ static void
 s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
 {
     zjob_error_t err;
+    if (zjob_broker_refuses (self, S_CLIENTS, msg, &err)) {
+        s_reply_error (self, S_CLIENTS, peer, &err);  //  The store cannot write
+        return;
+    }
     size_t ready = zjob_manager_queued (self->manager);
     int rc = zjob_clients_handle (self->clients_handler, msg, NULL, self->builder, self->now, &err);
     //  RUN_NOW makes a job ready with no status change, which no listener
@@ -457,6 +463,10 @@ static void
 s_worker_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int fd)
 {
     zjob_error_t err;
+    if (zjob_broker_refuses (self, S_WORKERS, msg, &err)) {
+        s_reply_error (self, S_WORKERS, peer, &err);  //  The store cannot write
+        return;
+    }
     int rc = zjob_workers_handle (self->workers_handler, msg, NULL, peer->rid, peer->rid_size, fd,
                                   self->builder, self->now, &err);
     if (rc < 0)
@@ -918,24 +928,7 @@ s_broker_pass (s_broker_t *self)
     s_dispatch (self, false);
 
     //  Group commit: one sync for everything the pass changed
-    bool synced = true;
-    if (self->dirty) {
-        uint64_t seq = zjob_manager_seq (self->manager);
-        synced = zjob_manager_sync (self->manager, &sync_err) == 0;
-        if (synced) {
-            self->dirty = false;
-            self->committed_seq = seq;
-            if (self->sync_failing)
-                s_log_info (self, "zjob_broker: the store writes again: dispatch resumes");
-        }
-        else if (!self->sync_failing)
-            s_log_error (self, "zjob_broker: store sync failed: %s (writes are answered "
-                               "503 and no job is dispatched until a sync succeeds)",
-                         sync_err.text);
-        self->sync_failing = !synced;
-    }
-    else
-        self->committed_seq = zjob_manager_seq (self->manager);
+    bool synced = zjob_broker_commit (self, &sync_err);
     //  The jobs this pass queued go out first: a worker waiting for work
     //  gets it a little sooner than the client its OK
     if (synced)

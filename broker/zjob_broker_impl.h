@@ -4,8 +4,10 @@
     zjob_broker.c keeps the actor, the loop, the pass, routing and
     dispatch; zjob_broker_timers.c the pass's timed work (promotions,
     tokens, timeouts, children of settled parents, schedules) and how long
-    the loop may wait for input. Both see the actor's state through this
-    header. Nothing outside the broker's two files includes it.
+    the loop may wait for input; zjob_broker_writes.c the pass's commit
+    and the refusal of writes while the store cannot write. They see the
+    actor's state through this header. Nothing outside the broker's files
+    includes it.
     ========================================================================= */
 
 #ifndef ZJOB_BROKER_IMPL_H_INCLUDED
@@ -38,6 +40,7 @@ typedef enum {
 } s_poll_t;
 
 #define S_RID_MAX ZJOB_RID_MAX  //  bytes in a routing id (libzmq allows 255)
+#define S_SYNC_RETRY_MS 1000    //  msecs between syncs while the store cannot write
 
 //  A worker connection: the registry's record
 typedef zjob_registry_worker_t s_worker_t;
@@ -66,7 +69,10 @@ typedef struct {
     bool dispatch_needed;         //  Something changed since the last walk
     bool dirty;                   //  Mutations since the last sync
     uint64_t committed_seq;       //  Enqueues up to this one are durable
-    bool sync_failing;            //  The last sync failed: no busy retry
+    bool sync_failing;            //  The last sync failed: writes are refused
+                                  //  (zjob_broker_writes.c) until one succeeds
+    int64_t sync_retry_at;        //  Monotonic ms of the next try meanwhile
+    zjob_error_t refusal;         //  The 503 writes get meanwhile
 
     zjob_outbox_t *outbox;  //  Messages of this pass, sent after its sync
 
@@ -114,6 +120,20 @@ zjob_broker_expired (const zjob_job_t *job, const char *worker_id, uint32_t atte
 //  children, fire at most ZJOB_SCHEDULES_STEP due schedules
 void
 zjob_broker_timed (s_broker_t *self);
+
+//  zjob_broker_writes.c: the pass's commit: one sync for what it changed,
+//  tried at most once every S_SYNC_RETRY_MS while syncs fail. Returns
+//  true if the pass's changes are durable; false with sync_err filled
+//  with the 503 its writes get, the store being unable to write
+bool
+zjob_broker_commit (s_broker_t *self, zjob_error_t *sync_err);
+
+//  zjob_broker_writes.c: while the store cannot write, whether msg, from
+//  side, is a write to refuse before it is applied: true with err filled
+//  (503) if so. Reads, and worker messages that change nothing durable,
+//  go through
+bool
+zjob_broker_refuses (s_broker_t *self, s_side_t side, zjob_msg_t *msg, zjob_error_t *err);
 
 //  zjob_broker_timers.c: how long the loop may wait for input, in ms: until
 //  the first of the next heartbeat tick, disconnect re-check, scheduled job

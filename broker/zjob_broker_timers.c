@@ -13,7 +13,8 @@
     Before the poll, zjob_broker_wait_ms says how long the loop may block:
     until the first of those due times, the next heartbeat tick or
     disconnect re-check, or the end of the reclaim window after a restart
-    (if dispatch waits for it); not at all while the last pass left work.
+    (if dispatch waits for it), or the next try of a sync that failed
+    (zjob_broker_writes.c); not at all while the last pass left work.
     Scheduled jobs, schedules and timeouts are wall clock (zjob_clock_ms),
     the rest monotonic (zjob_mono_ms). The loop itself is zjob_broker.c's.
     ========================================================================= */
@@ -92,6 +93,9 @@ zjob_broker_wait_ms (s_broker_t *self)
     if (self->dispatch_needed && zjob_registry_ring (self->registry)
         && !self->hold_until && !self->sync_failing)
         timeout = 0;
+    //  While the store cannot write, its sync is tried again once a second
+    if (self->sync_failing && self->sync_retry_at - zjob_mono_ms () < timeout)
+        timeout = self->sync_retry_at > zjob_mono_ms () ? self->sync_retry_at - zjob_mono_ms () : 0;
     if (zjob_clients_deferred (self->clients_handler))
         timeout = 0;  //  A CLEANUP or a LIST goes on in the next pass
     if (zjob_manager_deps_busy (self->manager))

@@ -18,6 +18,9 @@
 struct _zjob_store_t {
     const zjob_store_ops_t *ops;  //  The implementation's functions
     void *impl;                   //  Its state, owned, freed by ops->close
+    int64_t failing_since;        //  Wall ms of the first failed sync of a
+                                  //  run of them, 0 while syncs succeed
+    zjob_error_t failure;         //  The last failed sync's error
 };
 
 zjob_store_t *
@@ -280,9 +283,33 @@ int
 zjob_store_sync (zjob_store_t *self, zjob_error_t *err)
 {
     assert (self);
-    if (__atomic_load_n (&s_fail_syncs, __ATOMIC_SEQ_CST))
-        return zjob_error_set (err, ZJOB_INTERNAL, "sync failed (injected)");
-    return self->ops->sync (self->impl, err);
+    zjob_error_t failure;
+    int rc = __atomic_load_n (&s_fail_syncs, __ATOMIC_SEQ_CST)
+        ? zjob_error_set (&failure, ZJOB_INTERNAL, "sync failed (injected)")
+        : self->ops->sync (self->impl, &failure);
+    if (rc == 0) {
+        self->failing_since = 0;
+        return 0;
+    }
+    if (!self->failing_since)
+        self->failing_since = zjob_clock_ms ();
+    self->failure = failure;
+    if (err)
+        *err = failure;
+    return -1;
+}
+
+bool
+zjob_store_writable (zjob_store_t *self, zjob_error_t *why, int64_t *since_ms)
+{
+    assert (self);
+    if (!self->failing_since)
+        return true;
+    if (why)
+        *why = self->failure;
+    if (since_ms)
+        *since_ms = self->failing_since;
+    return false;
 }
 
 const char *
@@ -296,10 +323,18 @@ void
 zjob_store_stats (zjob_store_t *self, zhashx_t *into)
 {
     assert (self);
-    if (self->ops->stats && into) {
-        //  Implementations insert from their own buffers: into keeps copies
-        zhashx_set_duplicator (into, (zhashx_duplicator_fn *) strdup);
-        zhashx_set_destructor (into, (zhashx_destructor_fn *) zstr_free);
+    if (!into)
+        return;
+    //  Implementations insert from their own buffers: into keeps copies
+    zhashx_set_duplicator (into, (zhashx_duplicator_fn *) strdup);
+    zhashx_set_destructor (into, (zhashx_destructor_fn *) zstr_free);
+    if (self->ops->stats)
         self->ops->stats (self->impl, into);
+    zhashx_update (into, "writable", self->failing_since ? "false" : "true");
+    if (self->failing_since) {
+        zhashx_update (into, "write_error", self->failure.text);
+        char since [ZJOB_ISO_SECONDS_MAX];
+        zjob_iso_seconds (self->failing_since, since, sizeof since);
+        zhashx_update (into, "write_error_since", since);
     }
 }

@@ -17,7 +17,13 @@
     fsynced at most N ms later; "never" = written to the OS). The broker
     calls sync once per loop pass and only then acknowledges what it did:
     group commit. A put that cannot be made durable makes sync return -1,
-    and the owner must not acknowledge.
+    and the owner must not acknowledge. Such a put stays in the store's
+    view, and a store keeps what it could not write for the next sync
+    (the file store rewrites from the first byte not written): the first
+    sync that succeeds makes it durable, so the view and the medium agree
+    again without anyone putting anything twice. zjob_store_writable says
+    whether the last sync succeeded, and STATS shows it (writable,
+    write_error, write_error_since).
 
     Jobs are shared, not copied: put may keep a reference to the job it is
     given (the memory and file stores do), and get returns a reference.
@@ -193,10 +199,19 @@ zjob_store_record_count (zjob_store_t *self, const char *kind);
 const char *
 zjob_store_name (zjob_store_t *self);
 
+//  Whether the last sync succeeded (true before the first). If not, why
+//  (if not NULL) gets that sync's error and since_ms (if not NULL) the
+//  wall clock ms of the first failed sync of the run that is failing.
+bool
+zjob_store_writable (zjob_store_t *self, zjob_error_t *why, int64_t *since_ms);
+
 //  Add the store's figures (journal bytes, syncs, compactions...) to into,
-//  as string keys and string values. into keeps copies of the values: this
+//  as string keys and string values, and for every store "writable"
+//  ("true" or "false": zjob_store_writable) with, when "false",
+//  "write_error" (the last failed sync's error) and "write_error_since"
+//  (ISO 8601 UTC). into keeps copies of the values: this
 //  call sets its duplicator (strdup) and destructor (zstr_free), so pass a
-//  hash that holds nothing else. Does nothing for a store without figures.
+//  hash that holds nothing else.
 void
 zjob_store_stats (zjob_store_t *self, zhashx_t *into);
 

@@ -46,11 +46,22 @@
 
     Failure. A failed write(2) keeps the unwritten bytes buffered: sync
     returns -1 and the next sync writes them again at the same offset, so
-    the file never holds a gap. A failed fdatasync is worse, because the
+    the file never holds a gap. A short write (a disk that fills up in the
+    middle of a record) moves the offset past the bytes that did land, and
+    only the rest stays buffered: the next sync completes the record where
+    it stopped; a crash in between leaves a torn last record, which the
+    next open cuts off. The puts behind those bytes are in the table
+    already, so the first sync that succeeds makes the journal agree with
+    it again, nothing put twice. A failed fdatasync is worse, because the
     kernel may have dropped the dirty pages and a second fdatasync would
     then succeed on lost data; so the store turns "broken": sync returns -1
     until a full rewrite of the journal from the jobs in memory succeeds
     (tried at most once a second), and nothing is declared durable before.
+    A compaction never competes with the journal for space: it does not
+    start without room for about twice the live bytes (statvfs), a failed
+    one removes its journal.tmp at the next sync, write failing or not,
+    and a journal write that fails while one runs abandons it and is tried
+    again at once.
 
     Compaction. When the journal passes max(compact, 2 x live) bytes at the
     end of a sync, it is rewritten on a thread of the store's own and, at a
@@ -76,6 +87,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 
@@ -161,7 +173,9 @@ s_sync_journal (zjob_store_file_t *self, zjob_error_t *err)
     self->last_fsync_ms = zclock_mono ();
     self->fsyncs++;
     if (rc)
-        return zjob_error_set (err, ZJOB_INTERNAL, "journal %s: fdatasync failed: %s",
+        return zjob_error_set (err, ZJOB_INTERNAL, "journal %s: fdatasync failed: %s (what "
+                                                   "it wrote may be lost: the journal is "
+                                                   "rewritten whole before anything is durable)",
                                self->path, strerror (error));
     self->unsynced = false;
     return 0;
@@ -916,6 +930,45 @@ s_count (void *self_)
     return zjob_store_memory_size (self->table);
 }
 
+//  The compaction under way failed (its thread said why): forget it and
+//  its journal.tmp, and try again later
+static void
+s_compact_failed (zjob_store_file_t *self, int64_t now)
+{
+    s_compact_t *compact = self->compact;
+    if (compact->step && streq (compact->step, "read a record"))
+        zsys_warning ("journal %s: compaction failed: the record at offset %" PRIu64
+                      " no longer reads back (damage on the disk?); retried in %d s",
+                      self->path, compact->copied_end, ZJOB_COMPACT_RETRY_MS / 1000);
+    else
+        zsys_warning ("journal %s: compaction failed (%s of %s/journal.tmp): %s; "
+                      "retried in %d s",
+                      self->path, compact->step, self->dir,
+                      strerror (compact->error), ZJOB_COMPACT_RETRY_MS / 1000);
+    zjob_store_file_compact_abort (self);
+    self->compact_at = now + ZJOB_COMPACT_RETRY_MS;
+}
+
+//  Whether the journal's filesystem has room for a compaction: its copy
+//  of the live records, with as much again for what the store appends
+//  meanwhile. Starting one that cannot finish would only take the space
+//  the journal's own writes need. 0, or -1 with err filled.
+static int
+s_compact_room (zjob_store_file_t *self, zjob_error_t *err)
+{
+    struct statvfs fs;
+    if (fstatvfs (self->fd, &fs))
+        return 0;  //  Unknown: the compaction finds out for itself
+    uint64_t room = (uint64_t) fs.f_bavail * fs.f_frsize;
+    uint64_t needed = 2 * self->live_bytes + ZJOB_COMPACT_SLACK;
+    if (room >= needed)
+        return 0;
+    return zjob_error_set (err, ZJOB_INTERNAL,
+                           "journal %s: not compacted: %" PRIu64 " bytes free in %s, "
+                           "a compaction needs about %" PRIu64,
+                           self->path, room, self->dir, needed);
+}
+
 static int
 s_sync (void *self_, zjob_error_t *err)
 {
@@ -942,8 +995,24 @@ s_sync (void *self_, zjob_error_t *err)
         zsys_info ("journal %s: rewritten after a failed fdatasync, durable again", self->path);
         return 0;
     }
-    if (s_write_pending (self, err))
-        return -1;
+    //  A compaction that failed (a full disk, say) gives its space back
+    //  first, whatever happens to the write below
+    if (self->compact && atomic_load (&self->compact->state) == S_COMPACT_FAILED)
+        s_compact_failed (self, now);
+    if (s_write_pending (self, err)) {
+        if (!self->compact)
+            return -1;
+        //  The journal comes first: a compaction under way may be what
+        //  filled the disk. Its journal.tmp goes, and the write is tried
+        //  again at once
+        zsys_warning ("journal %s: a write failed during a compaction: compaction "
+                      "abandoned, retried in %d s",
+                      self->path, ZJOB_COMPACT_RETRY_MS / 1000);
+        zjob_store_file_compact_abort (self);
+        self->compact_at = now + ZJOB_COMPACT_RETRY_MS;
+        if (s_write_pending (self, err))
+            return -1;
+    }
     if (self->unsynced
         && (self->policy == S_FSYNC_ALWAYS
             || (self->policy == S_FSYNC_INTERVAL && now - self->last_fsync_ms >= self->interval_ms))) {
@@ -956,23 +1025,8 @@ s_sync (void *self_, zjob_error_t *err)
         }
     }
     if (self->compact) {
-        int state = atomic_load (&self->compact->state);
-        if (state == S_COMPACT_DONE)
+        if (atomic_load (&self->compact->state) == S_COMPACT_DONE)
             return zjob_store_file_compact_finish (self, err);
-        if (state == S_COMPACT_FAILED) {
-            s_compact_t *compact = self->compact;
-            if (compact->step && streq (compact->step, "read a record"))
-                zsys_warning ("journal %s: compaction failed: the record at offset %" PRIu64
-                              " no longer reads back (damage on the disk?); retried in %d s",
-                              self->path, compact->copied_end, ZJOB_COMPACT_RETRY_MS / 1000);
-            else
-                zsys_warning ("journal %s: compaction failed (%s of %s/journal.tmp): %s; "
-                              "retried in %d s",
-                              self->path, compact->step, self->dir,
-                              strerror (compact->error), ZJOB_COMPACT_RETRY_MS / 1000);
-            zjob_store_file_compact_abort (self);
-            self->compact_at = now + ZJOB_COMPACT_RETRY_MS;
-        }
         return 0;
     }
     uint64_t threshold = self->compact_min > 2 * self->live_bytes
@@ -980,7 +1034,7 @@ s_sync (void *self_, zjob_error_t *err)
         : 2 * self->live_bytes;
     if (self->journal_bytes - ZJOB_MAGIC_SIZE > threshold && now >= self->compact_at) {
         zjob_error_t failure;
-        if (zjob_store_file_compact_start (self, &failure)) {
+        if (s_compact_room (self, &failure) || zjob_store_file_compact_start (self, &failure)) {
             zsys_warning ("%s; compaction is retried in %d s", failure.text,
                           ZJOB_COMPACT_RETRY_MS / 1000);
             self->compact_at = now + ZJOB_COMPACT_RETRY_MS;

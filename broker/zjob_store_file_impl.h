@@ -36,6 +36,7 @@
 #define ZJOB_WRITE_CHUNK (1 << 20)          //  bytes buffered before a put writes early
 #define ZJOB_REWRITE_RETRY_MS 1000          //  msecs between rewrites while broken
 #define ZJOB_COMPACT_RETRY_MS 10000         //  msecs after a failed compaction
+#define ZJOB_COMPACT_SLACK (64 << 10)       //  bytes free wanted beyond 2 x live
 
 
 //  Where a background compaction is (s_compact_t.state)

@@ -1,5 +1,5 @@
 /*  =========================================================================
-    zjob_util - clocks, job ids and checksums shared by every layer
+    zjob_util - clocks, job ids, checksums and times shared by every layer
 
     Ids. An id is 100 bits written as 20 Crockford base32 characters, most
     significant first: 48 bits of wall-clock msecs, then a 52-bit counter.
@@ -409,4 +409,19 @@ zjob_grow (void *data, size_t *capacity, size_t needed, size_t item_size, size_t
     if (grown)
         *capacity = max;
     return grown;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Times for people
+
+char *
+zjob_iso_seconds (int64_t ms, char *text, size_t size)
+{
+    assert (text && size);
+    time_t when = (time_t) (ms / 1000);
+    struct tm tm;
+    if (!gmtime_r (&when, &tm) || strftime (text, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf (text, size, "%" PRId64 " ms", ms);
+    return text;
 }

@@ -107,6 +107,13 @@ zjob_endpoint_check (const char *endpoint, zjob_error_t *err);
 void *
 zjob_grow (void *data, size_t *capacity, size_t needed, size_t item_size, size_t first);
 
+#define ZJOB_ISO_SECONDS_MAX 32  //  bytes of zjob_iso_seconds's text, with the NUL
+
+//  ms (wall clock ms since the epoch) as ISO 8601 UTC to the second,
+//  "2026-12-06T01:02:03Z", into text (ZJOB_ISO_SECONDS_MAX bytes). Returns text.
+char *
+zjob_iso_seconds (int64_t ms, char *text, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -265,10 +265,11 @@ s_expect_keeping_jobs (zsock_t *worker, zjob_cmd_t cmd)
 //  so a JOB that the steps before this call cause comes before the answer
 //  to a request sent now. That request is a RESULT for S_NO_SUCH_JOB with
 //  credit 0, answered ERROR 404 and changing no job and no credit
-//  (PROTOCOL.md 10.5). Returns the first JOB received before the answer
-//  (or kept from an earlier wait), or NULL; the caller destroys it.
+//  (PROTOCOL.md 10.5), or 503 while the store cannot write (code says
+//  which). Returns the first JOB received before the answer (or kept
+//  from an earlier wait), or NULL; the caller destroys it.
 static inline zjob_job_t *
-s_take_none (zsock_t *worker)
+s_take_none_answered (zsock_t *worker, int code)
 {
     zjob_msg_t *msg = s_stash_take (worker);
     uint64_t request = ++s_request;
@@ -294,7 +295,7 @@ s_take_none (zsock_t *worker)
             zjob_msg_destroy (&reply);
     }
     cr_assert_not_null (answer, "the RESULT for a job that does not exist was not answered");
-    cr_assert_eq (s_code (answer), ZJOB_NOT_FOUND,
+    cr_assert_eq (s_code (answer), code,
                   "the RESULT for a job that does not exist was answered %d", s_code (answer));
     zjob_msg_destroy (&answer);
     if (!msg)
@@ -305,6 +306,8 @@ s_take_none (zsock_t *worker)
     zjob_msg_destroy (&msg);
     return job;
 }
+
+#define s_take_none(worker) s_take_none_answered ((worker), ZJOB_NOT_FOUND)
 
 //  Send a RESULT (completed with outputs, or failed) and return the
 //  broker's answer

@@ -13,6 +13,71 @@
 //  --------------------------------------------------------------------------
 //  Syncs that fail: nothing unsynced is acknowledged or dispatched
 
+//  The text of reply's ERROR ("" for OK)
+static const char *
+s_error_text (zjob_msg_t *reply, zjob_error_t *err)
+{
+    if (zjob_msg_error (reply, err) == 200)
+        err->text [0] = 0;
+    return err->text;
+}
+
+//  Whether text is the refusal of a write while the store cannot write,
+//  for a write refused before it was applied (applied false: "the store
+//  cannot write: ...") or one applied in the pass whose sync failed ("not
+//  committed: the store cannot write: ...")
+static bool
+s_refusal (const char *text, bool applied)
+{
+    const char *head = applied ? "not committed: the store cannot write: sync failed (injected) (since 20"
+                               : "the store cannot write: sync failed (injected) (since 20";
+    return strncmp (text, head, strlen (head)) == 0
+        && strstr (text, "); reads are served; writes resume by themselves when the store can "
+                         "write again");
+}
+
+//  A request built in s_builder, answered: its code, its text in err
+static int
+s_ask (zsock_t *client, zjob_error_t *err)
+{
+    zjob_msg_t *reply = s_call (client);
+    s_error_text (reply, err);
+    int code = zjob_msg_error (reply, err);
+    zjob_msg_destroy (&reply);
+    return code;
+}
+
+//  STATS: the stored jobs, and the store's figure key into value ("" if none)
+static uint64_t
+s_stats (zsock_t *client, const char *key, char *value, size_t size)
+{
+    zjob_msg_begin (s_builder, ZJOB_CMD_STATS, ++s_request);
+    zjob_msg_t *reply = s_call (client);
+    cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK, "STATS refused");
+    uint64_t jobs = zjob_msg_uint (reply, "jobs", UINT64_MAX);
+    snprintf (value, size, "%s", "");
+    const msgpack_object *store = zjob_msg_field (reply, "store");
+    for (uint32_t i = 0; store && store->type == MSGPACK_OBJECT_MAP && i < store->via.map.size; i++) {
+        const msgpack_object_kv *kv = &store->via.map.ptr [i];
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_STR
+            && kv->key.via.str.size == strlen (key)
+            && memcmp (kv->key.via.str.ptr, key, strlen (key)) == 0)
+            snprintf (value, size, "%.*s", (int) kv->val.via.str.size, kv->val.via.str.ptr);
+    }
+    zjob_msg_destroy (&reply);
+    return jobs;
+}
+
+//  SUBMIT one job of workflow "scan" with an idempotency key: the code
+static int
+s_submit_keyed (zsock_t *client, const char *key, zjob_error_t *err)
+{
+    zjob_spec_t spec = { .workflow_id = "scan", .idempotency_key = key };
+    zjob_msg_begin (s_builder, ZJOB_CMD_SUBMIT, ++s_request);
+    zjob_msg_add_specs (s_builder, "jobs", &spec, 1);
+    return s_ask (client, err);
+}
+
 Test (broker, a_result_retried_while_syncs_fail_is_not_acknowledged)
 {
     //  Disk full: nothing is acknowledged unless the state it acknowledges
@@ -27,23 +92,31 @@ Test (broker, a_result_retried_while_syncs_fail_is_not_acknowledged)
     zjob_store_fail_syncs (true);
     uint8_t outputs [32];
     size_t outputs_size = s_map (outputs, sizeof (outputs), "n", 1);
+    zjob_error_t err;
     zjob_msg_t *reply = s_result (worker, id, outputs, outputs_size);
     cr_assert_eq (s_code (reply), ZJOB_UNAVAILABLE);
+    cr_assert (s_refusal (s_error_text (reply, &err), true), "%s", err.text);
     zjob_msg_destroy (&reply);
-    //  The same RESULT again changes nothing in memory, but the completion
-    //  is still unwritten: not acknowledged either
+    //  The same RESULT again is refused before it is applied: the
+    //  completion of the first is still unwritten
     reply = s_result (worker, id, outputs, outputs_size);
     cr_assert_eq (s_code (reply), ZJOB_UNAVAILABLE, "acknowledged while syncs fail");
+    cr_assert (s_refusal (s_error_text (reply, &err), false), "%s", err.text);
     zjob_msg_destroy (&reply);
-    //  A read is answered all the same
-    zjob_job_t *read = zjob_test_get (client, id);
-    cr_assert_not_null (read, "reads are answered while syncs fail");
-    zjob_job_destroy (&read);
-    //  The disk has room again: the retry is acknowledged
+    //  A read is answered all the same, and sees the first RESULT applied
+    cr_assert_eq (s_status (client, id), ZJOB_COMPLETED, "reads are answered while syncs fail");
+    //  The disk has room again: the broker finds out by itself within
+    //  about a second, and the retry is acknowledged
     zjob_store_fail_syncs (false);
-    reply = s_result (worker, id, outputs, outputs_size);
-    cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK);
-    zjob_msg_destroy (&reply);
+    int64_t deadline = zclock_mono () + S_WAIT;
+    int code = 0;
+    while (code != 200 && zclock_mono () < deadline) {
+        reply = s_result (worker, id, outputs, outputs_size);
+        code = s_code (reply);
+        cr_assert (code == 200 || code == ZJOB_UNAVAILABLE, "RESULT answered %d", code);
+        zjob_msg_destroy (&reply);
+    }
+    cr_assert_eq (code, 200, "the RESULT was not acknowledged after the store recovered");
     cr_assert_eq (s_status (client, id), ZJOB_COMPLETED);
     free (id);
     zsock_destroy (&worker);
@@ -66,22 +139,107 @@ Test (broker, no_job_is_dispatched_while_syncs_fail)
     //  A write finds the store failing (until a sync fails, nothing is
     //  known: a pass dispatches durable jobs before its sync)
     cr_assert_null (zjob_test_submit (client, "other", NULL, NULL), "a SUBMIT was acknowledged");
-    //  The first one's RESULT frees the slot: the second must not go out
+    //  A worker that only registers is served: it changes nothing durable
+    zsock_t *idle = s_worker ("w-idle", "scan", 1);
+    //  A READY that would adopt a job is a write: refused
+    zsock_t *again = zjob_test_dealer (s_workers);
+    zjob_msg_begin (s_builder, ZJOB_CMD_READY, ++s_request);
+    zjob_msg_add_str (s_builder, "worker_id", "w-full");
+    const char *workflows [] = { "scan" };
+    zjob_msg_add_strs (s_builder, "workflows", workflows, 1);
+    zjob_msg_add_uint (s_builder, "slots", 1);
+    const char *held [] = { first };
+    zjob_msg_add_strs (s_builder, "jobs", held, 1);
+    zjob_error_t err;
+    cr_assert_eq (s_ask (again, &err), ZJOB_UNAVAILABLE, "READY with jobs: %s", err.text);
+    cr_assert (s_refusal (err.text, false), "%s", err.text);
+    zsock_destroy (&again);
+    //  The idle worker has credit and a job waits: it must not go out
+    job = s_take_none_answered (idle, ZJOB_UNAVAILABLE);
+    cr_assert_null (job, "job %s dispatched while syncs fail", job ? job->id : "");
     uint8_t outputs [32];
     size_t outputs_size = s_map (outputs, sizeof (outputs), "n", 1);
     zjob_msg_t *reply = s_result (worker, first, outputs, outputs_size);
     cr_assert_eq (s_code (reply), ZJOB_UNAVAILABLE);
     zjob_msg_destroy (&reply);
-    job = s_take_none (worker);
-    cr_assert_null (job, "job %s dispatched while syncs fail", job ? job->id : "");
     zjob_store_fail_syncs (false);
-    job = s_take (worker, S_WAIT);
+    job = s_take (idle, S_WAIT);
     cr_assert_not_null (job, "dispatch did not resume after a good sync");
     cr_assert_str_eq (job->id, second);
     zjob_job_destroy (&job);
     free (first);
     free (second);
+    zsock_destroy (&idle);
     zsock_destroy (&worker);
+    zsock_destroy (&client);
+}
+
+Test (broker, writes_are_refused_before_they_are_applied_and_reads_are_served)
+{
+    s_start ("heartbeat", "100ms", NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    zjob_error_t err;
+    char value [256];
+    cr_assert_eq (s_submit_keyed (client, "k0", &err), 200, "%s", err.text);
+    cr_assert_eq (s_stats (client, "writable", value, sizeof value), 1);
+    cr_assert_str_eq (value, "true");
+    zjob_store_fail_syncs (true);
+    //  The write of the pass whose sync fails was applied: 503, and it
+    //  may still take effect (here it is in memory)
+    cr_assert_eq (s_submit_keyed (client, "k1", &err), ZJOB_UNAVAILABLE);
+    cr_assert (s_refusal (err.text, true), "%s", err.text);
+    cr_assert_eq (s_stats (client, "writable", value, sizeof value), 2);
+    cr_assert_str_eq (value, "false");
+    s_stats (client, "write_error", value, sizeof value);
+    cr_assert_str_eq (value, "sync failed (injected)");
+    s_stats (client, "write_error_since", value, sizeof value);
+    cr_assert (strlen (value) == 20 && value [10] == 'T' && value [19] == 'Z', "%s", value);
+    //  From now on writes are refused before they are applied
+    cr_assert_eq (s_submit_keyed (client, "k2", &err), ZJOB_UNAVAILABLE);
+    cr_assert (s_refusal (err.text, false), "%s", err.text);
+    cr_assert_eq (s_stats (client, "writable", value, sizeof value), 2, "a refused SUBMIT made a job");
+    //  (each valid as a message: a decoder's 400 comes first)
+    const char *writes [][4] = { { "TEMPLATE", "delete", "name", "t" },
+                                 { "SCHEDULE", "delete", "name", "s" },
+                                 { "QUEUE", "pause", "workflow_id", "scan" },
+                                 { "BATCH", "close", "id", "b" },
+                                 { "CLEANUP", NULL, NULL, NULL } };
+    zjob_cmd_t write_cmds [] = { ZJOB_CMD_TEMPLATE, ZJOB_CMD_SCHEDULE, ZJOB_CMD_QUEUE,
+                                 ZJOB_CMD_BATCH, ZJOB_CMD_CLEANUP };
+    for (size_t index = 0; index < 5; index++) {
+        zjob_msg_begin (s_builder, write_cmds [index], ++s_request);
+        if (writes [index][1]) {
+            zjob_msg_add_str (s_builder, "op", writes [index][1]);
+            zjob_msg_add_str (s_builder, writes [index][2], writes [index][3]);
+        }
+        cr_assert_eq (s_ask (client, &err), ZJOB_UNAVAILABLE, "%s %s: %s", writes [index][0],
+                      writes [index][1] ? writes [index][1] : "", err.text);
+    }
+    //  Reads are served
+    zjob_cmd_t read_cmds [] = { ZJOB_CMD_TEMPLATE, ZJOB_CMD_SCHEDULE, ZJOB_CMD_QUEUE,
+                                ZJOB_CMD_BATCH, ZJOB_CMD_PING, ZJOB_CMD_WORKERS };
+    for (size_t index = 0; index < 6; index++) {
+        zjob_msg_begin (s_builder, read_cmds [index], ++s_request);
+        if (index < 4)
+            zjob_msg_add_str (s_builder, "op", "list");
+        cr_assert_eq (s_ask (client, &err), 200, "%s: %s", zjob_cmd_name (read_cmds [index]),
+                      err.text);
+    }
+    zjob_msg_begin (s_builder, ZJOB_CMD_LIST, ++s_request);
+    zjob_msg_t *reply = s_call (client);
+    cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK);
+    zjob_msg_destroy (&reply);
+    //  Room again: writes resume by themselves, within about a second
+    zjob_store_fail_syncs (false);
+    int64_t deadline = zclock_mono () + S_WAIT;
+    int code = ZJOB_UNAVAILABLE;
+    while (code == ZJOB_UNAVAILABLE && zclock_mono () < deadline)
+        code = s_submit_keyed (client, "k2", &err);
+    cr_assert_eq (code, 200, "writes did not resume: %s", err.text);
+    cr_assert_eq (s_stats (client, "writable", value, sizeof value), 3);
+    cr_assert_str_eq (value, "true");
+    s_stats (client, "write_error", value, sizeof value);
+    cr_assert_str_eq (value, "");
     zsock_destroy (&client);
 }
 

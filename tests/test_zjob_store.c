@@ -463,8 +463,30 @@ Test (store, sync_and_stats)
 
         zhashx_t *stats = zhashx_new ();  //  as a caller would make it
         zjob_store_stats (store, stats);
+        //  Every store says whether its last sync succeeded, and if not why
+        //  and since when, until one does
+        cr_assert_str_eq (zhashx_lookup (stats, "writable"), "true");
+        cr_assert_null (zhashx_lookup (stats, "write_error"));
+        cr_assert (zjob_store_writable (store, NULL, NULL));
+        zjob_store_fail_syncs (true);
+        int rc = zjob_store_sync (store, &err);
+        zjob_store_fail_syncs (false);
+        cr_assert_eq (rc, -1);
+        int64_t since = 0;
+        zjob_error_t why;
+        cr_assert_not (zjob_store_writable (store, &why, &since));
+        cr_assert_str_eq (why.text, "sync failed (injected)");
+        cr_assert (since > 0 && since <= zjob_clock_ms ());
+        zhashx_t *failing = zhashx_new ();
+        zjob_store_stats (store, failing);
+        cr_assert_str_eq (zhashx_lookup (failing, "writable"), "false");
+        cr_assert_str_eq (zhashx_lookup (failing, "write_error"), "sync failed (injected)");
+        cr_assert_not_null (zhashx_lookup (failing, "write_error_since"));
+        zhashx_destroy (&failing);
+        cr_assert_eq (zjob_store_sync (store, &err), 0, "sync: %s", err.text);
+        cr_assert (zjob_store_writable (store, NULL, NULL));
         if (which == 0)
-            cr_assert_eq (zhashx_size (stats), 0, "the memory store has no figures");
+            cr_assert_eq (zhashx_size (stats), 1, "the memory store has no figures of its own");
         else {
             const char *keys [] = {
                 "journal_bytes", "live_bytes", "records", "syncs", "fsyncs",

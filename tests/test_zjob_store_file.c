@@ -621,6 +621,103 @@ Test (file_store, write_failure_is_reported_and_retried)
     s_tmpdir_remove (&dir);
 }
 
+//  A store figure (zjob_store_stats) as text, "" if absent
+static void
+s_figure (zjob_store_t *store, const char *key, char *value, size_t size)
+{
+    zhashx_t *figures = zhashx_new ();
+    zjob_store_stats (store, figures);
+    const char *found = (const char *) zhashx_lookup (figures, key);
+    snprintf (value, size, "%s", found ? found : "");
+    zhashx_destroy (&figures);
+}
+
+Test (file_store, a_short_write_is_completed_where_it_stopped)
+{
+    //  A disk that fills up in the middle of a record: the bytes that
+    //  landed stay, the rest is written after them by the next sync, and
+    //  a crash in between leaves a torn record that the open cuts off
+    char *dir = s_tmpdir ();
+    char *journal = s_journal (dir);
+    zjob_store_t *store = s_open (dir, NULL);
+    char ids [6][ZJOB_ID_LEN + 1];
+    s_put_new (store, 0, 1, ids);
+    off_t size = s_size (journal);
+    char value [ZJOB_ERROR_TEXT_MAX];
+    s_figure (store, "writable", value, sizeof value);
+    cr_assert_str_eq (value, "true");
+
+    signal (SIGXFSZ, SIG_IGN);
+    struct rlimit saved, limit;
+    cr_assert_eq (getrlimit (RLIMIT_FSIZE, &saved), 0);
+    limit = saved;
+    limit.rlim_cur = (rlim_t) size + 100;  //  Within the next record
+    cr_assert_eq (setrlimit (RLIMIT_FSIZE, &limit), 0);
+    zjob_job_t *jobs [6] = { NULL };
+    for (int index = 1; index < 6; index++) {
+        jobs [index] = s_job (index, ZJOB_QUEUED);
+        s_put (store, jobs [index]);
+        strcpy (ids [index], jobs [index]->id);
+    }
+    jobs [1]->status = ZJOB_RUNNING;  //  A later state of a job in the same sync
+    s_put (store, jobs [1]);
+    zjob_error_t err = { 0, "" };
+    int rc = zjob_store_sync (store, &err);
+    cr_assert_eq (setrlimit (RLIMIT_FSIZE, &saved), 0);
+    cr_assert_eq (rc, -1, "a write past the limit succeeded");
+    cr_assert_eq (s_size (journal), size + 100, "the bytes that fitted were not written");
+    cr_assert_gt (s_stat (store, "pending_bytes"), 0);
+    //  The store says it cannot write, why, and since when
+    int64_t since = 0;
+    zjob_error_t why;
+    cr_assert_not (zjob_store_writable (store, &why, &since));
+    cr_assert (strstr (why.text, strerror (EFBIG)), "%s", why.text);
+    cr_assert (since > 0 && since <= zjob_clock_ms ());
+    s_figure (store, "writable", value, sizeof value);
+    cr_assert_str_eq (value, "false");
+    s_figure (store, "write_error", value, sizeof value);
+    cr_assert_str_eq (value, why.text);
+    s_figure (store, "write_error_since", value, sizeof value);
+    cr_assert_eq (strlen (value), 20, "%s", value);
+
+    //  A crash now: the copy of the journal holds a torn record, cut off
+    char *crashed = s_tmpdir ();
+    char *copy_dir = zsys_sprintf ("%s/store", crashed);
+    cr_assert_eq (zsys_dir_create ("%s", copy_dir), 0);
+    char *copy = s_journal (crashed);
+    zchunk_t *bytes = zchunk_slurp (journal, 0);
+    cr_assert_not_null (bytes);
+    s_append (copy, zchunk_data (bytes), zchunk_size (bytes));
+    zchunk_destroy (&bytes);
+    zjob_store_t *reopened = s_open (crashed, NULL);
+    cr_assert (s_has (reopened, ids [0]), "a synced job lost in a crash");
+    cr_assert_lt (zjob_store_count (reopened), 6);
+    cr_assert_lt (s_size (copy), size + 100, "the torn record was not cut off");
+    zjob_store_destroy (&reopened);
+
+    //  With room again, the next sync writes the rest where it stopped:
+    //  the journal is the store's view, each job in its latest state
+    s_sync (store);
+    cr_assert (zjob_store_writable (store, NULL, NULL));
+    cr_assert_eq (s_stat (store, "pending_bytes"), 0);
+    zjob_store_destroy (&store);
+    store = s_open (dir, NULL);
+    cr_assert_eq (zjob_store_count (store), 6);
+    for (int index = 0; index < 6; index++)
+        cr_assert (s_has (store, ids [index]), "job %d lost", index);
+    zjob_job_t *job = zjob_store_get (store, ids [1]);
+    cr_assert_eq (job->status, ZJOB_RUNNING, "not the latest state");
+    zjob_job_destroy (&job);
+    for (int index = 1; index < 6; index++)
+        zjob_job_destroy (&jobs [index]);
+    zjob_store_destroy (&store);
+    zstr_free (&copy);
+    zstr_free (&copy_dir);
+    zstr_free (&journal);
+    s_tmpdir_remove (&crashed);
+    s_tmpdir_remove (&dir);
+}
+
 Test (file_store, one_process_per_directory)
 {
     char *dir = s_tmpdir ();

@@ -1,0 +1,168 @@
+/*  =========================================================================
+    zjob_broker_writes - the pass's commit, and refusing writes meanwhile
+
+    Every pass ends with one sync of the store for all it changed (group
+    commit, zjob_broker.c's banner); its replies wait for it. When a sync
+    fails (a full disk: write(2) says ENOSPC), the broker is "refusing
+    writes" until one succeeds:
+
+      - the writes of the pass whose sync failed were applied in memory:
+        the outbox turns their replies into 503. The store keeps what it
+        could not write (zjob_store.h), so they become durable at the
+        first sync that succeeds, and memory and disk agree again; if the
+        broker dies first, they are lost. Either way nothing was
+        acknowledged: a 503 to a write means "not acknowledged, may still
+        take effect", which a client retrying with an idempotency key
+        handles (PROTOCOL.md section 8);
+      - from the next message on, every request that would change
+        something is answered 503 before it is applied (zjob_broker_refuses):
+        client writes, decided from the command and its op (an unknown op
+        counts as a write), a worker's RESULT, and a READY that lists jobs
+        or whose worker_id holds some (adoption, or the loss of what it
+        does not list); reads and the other worker messages are served,
+        and dispatch stops (zjob_broker.c), so the unwritten backlog stops
+        growing;
+      - the sync is tried again once every S_SYNC_RETRY_MS (the loop
+        wakes for it: zjob_broker_wait_ms), which makes the store write
+        its buffered bytes again; the first that succeeds ends the state.
+
+    The 503 says why and since when: "the store cannot write: <the store's
+    error> (since <ISO 8601 UTC>); reads are served; writes resume by
+    themselves when the store can write again". Entering the state is
+    logged once at error, leaving it once at info; STATS shows it through
+    the store's figures (zjob_store_stats: writable, write_error,
+    write_error_since). Timed work (timeouts, schedules, a lost worker's
+    jobs) goes on in memory meanwhile: it acknowledges nothing, and the
+    first good sync writes it. A failed fdatasync is the store's to mend
+    (zjob_store_file.c: it rewrites the journal whole from memory, tried
+    every second), and its error says so.
+    ========================================================================= */
+
+#include "zjob_broker_impl.h"
+
+//  The refusal's last part, and what the outbox puts before it
+#define S_REFUSAL_TAIL "; reads are served; writes resume by themselves when the store can write again"
+#define S_OUTBOX_PREFIX "not committed: "
+
+//  Set the 503 of writes from why the sync failed and since when. The
+//  store's error (a path, then the system's reason) is cut at its start
+//  if it must be, so that the reason and the rest of the message survive
+//  the error text's bound, even behind the outbox's prefix.
+static void
+s_refusal_set (s_broker_t *self, const zjob_error_t *why, int64_t since_ms)
+{
+    char since [ZJOB_ISO_SECONDS_MAX];
+    zjob_iso_seconds (since_ms, since, sizeof since);
+    size_t fixed = strlen (S_OUTBOX_PREFIX "the store cannot write:  (since )" S_REFUSAL_TAIL)
+        + strlen (since);
+    size_t room = ZJOB_ERROR_TEXT_MAX - 1 > fixed + 3 ? ZJOB_ERROR_TEXT_MAX - 1 - fixed : 3;
+    const char *reason = why->text;
+    size_t length = strlen (reason);
+    const char *cut = "";
+    if (length > room) {
+        reason += length - (room - 3);
+        cut = "...";
+    }
+    zjob_error_set (&self->refusal, ZJOB_UNAVAILABLE,
+                    "the store cannot write: %s%s (since %s)" S_REFUSAL_TAIL, cut, reason, since);
+}
+
+//  The pass's commit (zjob_broker_impl.h)
+bool
+zjob_broker_commit (s_broker_t *self, zjob_error_t *sync_err)
+{
+    if (!self->dirty && !self->sync_failing) {
+        self->committed_seq = zjob_manager_seq (self->manager);
+        return true;
+    }
+    if (self->sync_failing && zjob_mono_ms () < self->sync_retry_at) {
+        *sync_err = self->refusal;
+        return false;
+    }
+    uint64_t seq = zjob_manager_seq (self->manager);
+    zjob_error_t failure;
+    if (zjob_manager_sync (self->manager, &failure) == 0) {
+        self->dirty = false;
+        self->committed_seq = seq;
+        if (self->sync_failing) {
+            self->sync_failing = false;
+            s_log_info (self, "zjob_broker: the store writes again: writes are accepted and "
+                              "dispatch resumes");
+        }
+        return true;
+    }
+    //  Since when: the store's first failed sync of this run (a failure
+    //  before the store, flushing the batches, is dated now)
+    int64_t since = zjob_clock_ms ();
+    zjob_store_writable (zjob_manager_store (self->manager), NULL, &since);
+    s_refusal_set (self, &failure, since);
+    if (!self->sync_failing)
+        s_log_error (self, "zjob_broker: the store cannot write: %s; writes are answered 503 "
+                           "and nothing is dispatched until a sync succeeds (tried every %d ms); "
+                           "reads are served",
+                     failure.text, S_SYNC_RETRY_MS);
+    self->sync_failing = true;
+    self->sync_retry_at = zjob_mono_ms () + S_SYNC_RETRY_MS;
+    *sync_err = self->refusal;
+    return false;
+}
+
+//  Whether a client request would change something, from its command and
+//  op alone (the handler says so only after applying it). What is not
+//  known to be a read is a write
+static bool
+s_client_writes (zjob_msg_t *msg)
+{
+    const char *op = zjob_msg_str (msg, "op");
+    switch (zjob_msg_command (msg)) {
+        case ZJOB_CMD_GET:
+        case ZJOB_CMD_LIST:
+        case ZJOB_CMD_STATUS:
+        case ZJOB_CMD_RESULTS:
+        case ZJOB_CMD_STATS:
+        case ZJOB_CMD_WORKERS:
+        case ZJOB_CMD_PING: return false;
+        case ZJOB_CMD_BATCH: return !op || !(streq (op, "list") || streq (op, "show"));
+        case ZJOB_CMD_TEMPLATE: return !op || !(streq (op, "list") || streq (op, "get"));
+        case ZJOB_CMD_SCHEDULE: return !op || !(streq (op, "list") || streq (op, "get"));
+        case ZJOB_CMD_QUEUE: return !op || !streq (op, "list");
+        default: return true;
+    }
+}
+
+//  Whether a worker message would change something durable: a RESULT
+//  always; a READY that lists jobs (adopted) or whose worker_id holds
+//  jobs it may not list (each would fail an attempt). The rest (a READY
+//  that only registers, PROGRESS, CREDIT, HEARTBEAT...) goes through
+static bool
+s_worker_writes (s_broker_t *self, zjob_msg_t *msg)
+{
+    zjob_cmd_t cmd = zjob_msg_command (msg);
+    if (cmd == ZJOB_CMD_RESULT)
+        return true;
+    if (cmd != ZJOB_CMD_READY)
+        return false;
+    size_t listed = 0;
+    zjob_msg_strs (msg, "jobs", &listed);
+    if (listed)
+        return true;
+    const char *worker_id = zjob_msg_str (msg, "worker_id");
+    s_worker_t *worker = zjob_registry_first (self->registry);
+    for (; worker && worker_id; worker = zjob_registry_next (self->registry))
+        if (worker->holding && streq (worker->worker_id, worker_id))
+            return true;
+    return false;
+}
+
+//  While the store cannot write, whether msg is a write to refuse
+//  (zjob_broker_impl.h)
+bool
+zjob_broker_refuses (s_broker_t *self, s_side_t side, zjob_msg_t *msg, zjob_error_t *err)
+{
+    if (!self->sync_failing)
+        return false;
+    bool writes = side == S_CLIENTS ? s_client_writes (msg) : s_worker_writes (self, msg);
+    if (writes)
+        *err = self->refusal;
+    return writes;
+}
