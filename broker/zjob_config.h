@@ -110,6 +110,11 @@ typedef struct {
     zjob_config_retry_t retry;                //  The broker's retry defaults
     zjob_config_workflow_t workflows [ZJOB_CONFIG_WORKFLOWS_MAX];
     size_t workflow_count;  //  Workflows with defaults of their own
+    //  CURVE (zjob_auth.h): curve_secret and keys both set, or neither
+    char curve_secret [ZJOB_BROKER_PATH_MAX];  //  The broker's certificate, both
+                                               //  keys (NAME.key_secret); "" = none
+    char keys [ZJOB_BROKER_PATH_MAX];          //  The key lists' directory; "" = none
+    bool insecure;                             //  Without CURVE, bind beyond loopback
 } zjob_broker_config_t;
 
 //  Fill config with the defaults above.
@@ -128,7 +133,9 @@ zjob_broker_config_init (zjob_broker_config_t *config);
 //  workflow/NAME/KEY, one of those for workflow NAME alone, or one of its
 //  queue limits: concurrency (jobs running at once, 0 = none), rate (jobs
 //  a second, a decimal number; 0 = none) and burst (tokens; 0 = max (1,
-//  rate)).
+//  rate)); and CURVE: curve-secret (the broker's certificate file, both
+//  keys), keys (the key lists' directory, zjob_auth.h), insecure ("true"
+//  or "false": without CURVE, bind endpoints beyond loopback anyway).
 //  Returns 0, or -1 with err filled (ZJOB_BAD_REQUEST) for an unknown
 //  name or a bad value.
 int
@@ -171,6 +178,18 @@ zjob_broker_config_retry (const zjob_broker_config_t *config, zjob_retry_default
 //  config. Returns their number.
 size_t
 zjob_broker_config_queues (const zjob_broker_config_t *config, zjob_queue_defaults_t *queues);
+
+//  True if endpoint can only be reached from this host: tcp://127.x.y.z,
+//  tcp://[::1], tcp://localhost (with a port), ipc://, inproc://.
+bool
+zjob_endpoint_is_loopback (const char *endpoint);
+
+//  Whether config may start a broker: curve-secret and keys both given or
+//  neither; and without CURVE, every endpoint loopback unless insecure
+//  (anyone who reaches an open broker may do anything). Returns 0, or -1
+//  with err filled (ZJOB_BAD_REQUEST).
+int
+zjob_broker_config_check (const zjob_broker_config_t *config, zjob_error_t *err);
 
 //  Name of a log level, and its parse (-1 for an unknown name).
 const char *
