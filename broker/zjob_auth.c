@@ -31,17 +31,17 @@
 
 //  One listed key
 typedef struct {
-    zjob_peer_t peer;               //  What the broker's handlers see
+    zjob_peer_t peer;                  //  What the broker's handlers see
     char key [ZJOB_AUTH_KEY_LEN + 1];  //  Z85, canonical
-    char *path;                     //  The file it came from, for errors
-    char *name;                     //  The file's name without ".key"
-    char *user_id;                  //  A client key's user, else NULL
-    char *workflows;                //  A worker key's "a,b", NULL for any
+    char *path;                        //  The file it came from, for errors
+    char *name;                        //  The file's name without ".key"
+    char *user_id;                     //  A client key's user, else NULL
+    char *workflows;                   //  A worker key's "a,b", NULL for any
 } s_entry_t;
 
 //  A complete set of lists, as read from the directory at one time
 typedef struct {
-    zhashx_t *entries;                //  key -> s_entry_t (owned)
+    zhashx_t *entries;                     //  key -> s_entry_t (owned)
     size_t counts [ZJOB_ROLE_WORKER + 1];  //  keys per role
 } s_lists_t;
 
@@ -217,7 +217,7 @@ s_compare_names (const void *one, const void *two)
 
 //  The names in directory path worth reading (not ".x", not "x_secret"),
 //  sorted, so that errors name the same files on every run. NULL-ended
-//  array the caller frees (zstr_free each, then free); *missing set and
+//  array the caller frees (each name, then the array); *missing set and
 //  NULL returned when the directory does not exist. NULL with err filled
 //  on error.
 static char **
@@ -234,8 +234,13 @@ s_dir_names (const char *path, bool *missing, zjob_error_t *err)
     }
     size_t count = 0, room = 16;
     char **names = (char **) calloc (room + 1, sizeof (char *));
-    struct dirent *item;
-    while (names && (item = readdir (dir))) {
+    if (!names) {
+        closedir (dir);
+        zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+        return NULL;
+    }
+    struct dirent *item = NULL;
+    while ((item = readdir (dir))) {
         size_t len = strlen (item->d_name);
         if (item->d_name [0] == '.' || (len >= 7 && streq (item->d_name + len - 7, "_secret")))
             continue;
@@ -251,10 +256,10 @@ s_dir_names (const char *path, bool *missing, zjob_error_t *err)
             break;
         names [++count] = NULL;
     }
-    bool complete = names && !item;
+    bool complete = !item;
     closedir (dir);
     if (!complete) {
-        for (size_t index = 0; names && index < count; index++)
+        for (size_t index = 0; index < count; index++)
             free (names [index]);
         free (names);
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
@@ -417,8 +422,17 @@ zjob_auth_handle (zjob_auth_t *self)
 #define S_ZAP_FRAMES 10
 #define S_ZAP_MIN 8  //  NULL has no credentials
 
-enum { S_RID, S_EMPTY, S_VERSION, S_REQUEST_ID, S_DOMAIN, S_ADDRESS, S_IDENTITY,
-       S_MECHANISM, S_CREDENTIALS };
+enum {
+    S_RID,         //  The requester's routing id (ours: a ROUTER)
+    S_EMPTY,       //  The delimiter libzmq's ZAP client sends
+    S_VERSION,     //  "1.0"
+    S_REQUEST_ID,  //  Echoed in the reply
+    S_DOMAIN,      //  The socket's ZMQ_ZAP_DOMAIN
+    S_ADDRESS,     //  The peer's IP address
+    S_IDENTITY,    //  The peer's routing id, unused
+    S_MECHANISM,   //  "CURVE", or "NULL", "PLAIN"
+    S_CREDENTIALS  //  CURVE: the 32-byte public key
+};
 
 static bool
 s_frame_is (zmq_msg_t *frame, const char *text)
@@ -492,7 +506,7 @@ s_answer (zjob_auth_t *self, zmq_msg_t *frames, size_t count)
     char key [ZJOB_AUTH_KEY_LEN + 1];
     zmq_z85_encode (key, (const uint8_t *) zmq_msg_data (&frames [S_CREDENTIALS]), 32);
     bool known = streq (domain, "clients") || streq (domain, "workers")
-              || streq (domain, "events");
+        || streq (domain, "events");
     const char *refusal = known ? s_refusal (domain, zhashx_lookup (self->lists->entries, key))
                                 : "not a domain of the broker";
     if (refusal) {

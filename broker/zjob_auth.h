@@ -49,8 +49,8 @@ extern "C" {
 #endif
 
 #define ZJOB_AUTH_ENDPOINT "inproc://zeromq.zap.01"  //  where libzmq sends ZAP requests
-#define ZJOB_AUTH_FILE_MAX 65536  //  bytes in a certificate file at most
-#define ZJOB_AUTH_KEY_LEN 40      //  chars of a public key in Z85
+#define ZJOB_AUTH_FILE_MAX 65536                     //  bytes in a certificate file at most
+#define ZJOB_AUTH_KEY_LEN 40                         //  chars of a public key in Z85
 
 typedef struct _zjob_auth_t zjob_auth_t;
 

@@ -1043,7 +1043,7 @@ zjob_broker_actor (zsock_t *pipe, void *args)
         size_t size = sizeof (int);
         fds [index].events = POLLIN;
         if (!handles [index] || zmq_getsockopt (handles [index], ZMQ_FD, &fds [index].fd, &size))
-            fds [index].fd = -1;  //  No ZAP socket without CURVE; poll skips it
+            fds [index].fd = -1;         //  No ZAP socket without CURVE; poll skips it
         self->unsettled [index] = true;  //  Nothing is known of them yet
     }
     while (!self->terminated) {

@@ -28,7 +28,7 @@
 #include <string.h>
 
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
-#    define ZMQ_ZAP_ENFORCE_DOMAIN 93  //  libzmq 4.3's draft API: libzmq takes it
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93  //  libzmq 4.3's draft API: libzmq takes it
 #endif
 
 int

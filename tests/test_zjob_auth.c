@@ -23,10 +23,10 @@
 
 #define S_WAIT 5000  //  msecs a broker or a handshake may take
 
-static char *s_dir = NULL;                //  The test's directory
-static zjob_test_broker_t s_broker;       //  The in-process broker, if any
-static zcert_t *s_broker_cert = NULL;     //  Its certificate
-static pid_t s_daemon = 0;                //  A zjobd child, if any
+static char *s_dir = NULL;             //  The test's directory
+static zjob_test_broker_t s_broker;    //  The in-process broker, if any
+static zcert_t *s_broker_cert = NULL;  //  Its certificate
+static pid_t s_daemon = 0;             //  A zjobd child, if any
 
 static void
 s_setup (void)
@@ -388,11 +388,7 @@ Test (auth_zap, answers_by_domain_role_and_mechanism)
         zcert_t *cert;
         const char *domain;
         int code;
-    } cases [] = { { alice, "clients", 200 },  { alice, "events", 200 }, { alice, "workers", 400 },
-                   { worker, "workers", 200 }, { worker, "clients", 400 },
-                   { worker, "events", 400 },  { admin, "clients", 200 },
-                   { admin, "workers", 200 },  { admin, "events", 200 },
-                   { admin, "other", 400 } };
+    } cases [] = { { alice, "clients", 200 }, { alice, "events", 200 }, { alice, "workers", 400 }, { worker, "workers", 200 }, { worker, "clients", 400 }, { worker, "events", 400 }, { admin, "clients", 200 }, { admin, "workers", 200 }, { admin, "events", 200 }, { admin, "other", 400 } };
     for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++) {
         s_zap_request (sock, zcert_public_key (cases [index].cert), 32, "1.0", "42",
                        cases [index].domain, "127.0.0.1", "", "CURVE", NULL);
@@ -631,6 +627,13 @@ Test (auth_broker, a_worker_key_serves_only_its_workflows)
     cr_assert_not_null (strstr (err.text, "workflow encode"), "%s", err.text);
     zjob_msg_destroy (&reply);
 
+    //  A prefix of a listed workflow, or one with it as a prefix, is not it
+    const char *near [] = { "resiz", "thumbs" };
+    for (size_t index = 0; index < 2; index++) {
+        reply = s_ready (worker, "w1", &near [index], 1);
+        cr_assert_eq (zjob_msg_error (reply, &err), ZJOB_FORBIDDEN, "%s", near [index]);
+        zjob_msg_destroy (&reply);
+    }
     reply = s_ready (worker, "w1", asked, 1);
     cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK, "thumb is on its list");
     zjob_msg_destroy (&reply);
