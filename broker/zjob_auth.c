@@ -7,8 +7,8 @@
     A reload builds a complete new hash and swaps it in only if every file
     was good: a typo in one certificate never empties the broker's lists.
 
-    Certificates are read with zconfig (the ZPL that zcert_save_public
-    writes), not zcert_load: zcert_load would also read a NAME.key_secret
+    Certificates are read as ZPL (zconfig: what zcert_save_public
+    writes), not with zcert_load: zcert_load would also read a NAME.key_secret
     lying beside the file, and turns a malformed key into a key of zeros
     instead of an error. Keys are decoded and encoded again, so a listed
     key is in the canonical Z85 that the ZAP handler compares.
@@ -169,6 +169,20 @@ s_entry_key (s_entry_t *entry, zconfig_t *root, zjob_error_t *err)
     return 0;
 }
 
+//  The text of the file at path, of size bytes at most (a fresh string),
+//  or NULL. (zconfig_load would do, but leaks when the text is not ZPL.)
+static char *
+s_read_text (const char *path, size_t size)
+{
+    FILE *file = fopen (path, "r");
+    char *text = file ? (char *) malloc (size + 1) : NULL;
+    if (text)
+        text [fread (text, 1, size, file)] = 0;
+    if (file)
+        fclose (file);
+    return text;
+}
+
 //  Read the certificate file at path, of role, into lists. 0, or -1
 static int
 s_load_file (s_lists_t *lists, zjob_role_t role, const char *path, const char *file_name,
@@ -188,7 +202,9 @@ s_load_file (s_lists_t *lists, zjob_role_t role, const char *path, const char *f
     size_t len = strlen (entry->name);
     if (len > 4 && streq (entry->name + len - 4, ".key"))
         entry->name [len - 4] = 0;
-    zconfig_t *root = zconfig_load (path);
+    char *text = s_read_text (path, (size_t) info.st_size);
+    zconfig_t *root = text ? zconfig_str_load (text) : NULL;
+    free (text);
     int rc = root ? s_entry_key (entry, root, err)
                   : zjob_error_set (err, ZJOB_BAD_REQUEST,
                                     "%s: not a certificate (cannot read it as ZPL)", path);

@@ -2,14 +2,14 @@
     test_zjob_auth - the broker's key lists, its ZAP handler, and CURVE
     end to end
 
-    auth_keys: key directories read by zjob_auth (roles, metadata and
-    their defaults, files skipped, files refused, duplicates, reloads that
-    keep the old lists on error). auth_zap: the ZAP handler answering
-    requests sent by hand on the ZAP endpoint, malformed ones too.
-    auth_broker: a broker actor in this process with curve-secret and keys,
+    keys_*: key directories read by zjob_auth (roles, metadata and their
+    defaults, files skipped, files refused, duplicates, reloads that keep
+    the old lists on error). zap_*: the ZAP handler answering requests
+    sent by hand on the ZAP endpoint, malformed ones too. broker_*: a
+    broker actor in this process with curve-secret and keys,
     and DEALERs with certificates over real CURVE handshakes on 127.0.0.1;
     a refusal is proved by the client's own socket monitor
-    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH), not by a timeout. auth_zjobd: the
+    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH), not by a timeout. zjobd_*: the
     daemon's loopback rule, --insecure, and SIGHUP reloading the keys.
     ========================================================================= */
 
@@ -115,9 +115,9 @@ s_refused (const char *first, ...)
 //  --------------------------------------------------------------------------
 //  Key directories
 
-TestSuite (auth_keys, .init = s_setup, .fini = s_teardown, .timeout = 30);
+TestSuite (auth, .init = s_setup, .fini = s_teardown, .timeout = 60);
 
-Test (auth_keys, roles_metadata_and_defaults)
+Test (auth, keys_roles_metadata_and_defaults)
 {
     zcert_t *admin = s_key ("admin", "ops.key", "ignored", "ignored");
     zcert_t *alice = s_key ("client", "alice.key", "alice-user", NULL);
@@ -167,7 +167,7 @@ Test (auth_keys, roles_metadata_and_defaults)
     zcert_destroy (&any);
 }
 
-Test (auth_keys, skips_hidden_secret_and_directories_and_missing_roles)
+Test (auth, keys_skips_hidden_secret_and_directories_and_missing_roles)
 {
     zcert_t *alice = s_key ("client", "alice.key", NULL, NULL);
     //  What keygen leaves beside a public key, and what editors leave
@@ -187,7 +187,7 @@ Test (auth_keys, skips_hidden_secret_and_directories_and_missing_roles)
     zcert_destroy (&alice);
 }
 
-Test (auth_keys, a_key_listed_twice_is_refused_naming_both_files)
+Test (auth, keys_a_key_listed_twice_is_refused_naming_both_files)
 {
     zcert_t *cert = s_key ("client", "alice.key", NULL, NULL);
     char path [1024];
@@ -205,7 +205,7 @@ Test (auth_keys, a_key_listed_twice_is_refused_naming_both_files)
     zcert_destroy (&cert);
 }
 
-Test (auth_keys, bad_files_are_refused_with_their_name)
+Test (auth, keys_bad_files_are_refused_with_their_name)
 {
     s_file ("client", "junk.key", "this is { not ZPL\n\t\tat all\n  ]]\n");
     s_refused ("client/junk.key", "not a certificate", NULL);
@@ -238,7 +238,7 @@ Test (auth_keys, bad_files_are_refused_with_their_name)
     cr_assert_null (zjob_auth_new ("", ZJOB_LOG_ERROR, &err));
 }
 
-Test (auth_keys, reload_swaps_the_lists_or_keeps_the_old_ones)
+Test (auth, keys_reload_swaps_the_lists_or_keeps_the_old_ones)
 {
     zcert_t *alice = s_key ("client", "alice.key", NULL, NULL);
     zjob_error_t err;
@@ -268,7 +268,7 @@ Test (auth_keys, reload_swaps_the_lists_or_keeps_the_old_ones)
     zcert_destroy (&bob);
 }
 
-Test (auth_keys, loopback_endpoints)
+Test (auth, keys_loopback_endpoints)
 {
     const char *loopback [] = { "tcp://127.0.0.1:5570", "tcp://127.0.0.1:*", "tcp://127.1.2.3:1",
                                 "tcp://[::1]:5570", "tcp://localhost:5570", "ipc:///tmp/zjob",
@@ -307,8 +307,6 @@ Test (auth_keys, loopback_endpoints)
 
 //  --------------------------------------------------------------------------
 //  The ZAP handler, spoken to by hand
-
-TestSuite (auth_zap, .init = s_setup, .fini = s_teardown, .timeout = 30);
 
 //  Send a ZAP request (NULL-ended text frames after the delimiter, then
 //  credentials of size bytes unless NULL) on sock
@@ -360,7 +358,7 @@ s_zap_reply (zjob_auth_t *auth, zsock_t *sock, char *user, size_t size)
     return code;
 }
 
-Test (auth_zap, answers_by_domain_role_and_mechanism)
+Test (auth, zap_answers_by_domain_role_and_mechanism)
 {
     zcert_t *alice = s_key ("client", "alice.key", NULL, NULL);
     zcert_t *worker = s_key ("worker", "w.key", NULL, NULL);
@@ -435,8 +433,6 @@ Test (auth_zap, answers_by_domain_role_and_mechanism)
 
 //  --------------------------------------------------------------------------
 //  A broker with CURVE, in this process
-
-TestSuite (auth_broker, .init = s_setup, .fini = s_teardown, .timeout = 60);
 
 //  The broker's certificate, saved as DIR/broker.key and .key_secret;
 //  returns the path of the secret one
@@ -537,7 +533,7 @@ s_assert_refused (zsock_t *sock, zsock_t *monitor)
     cr_assert_null (reply);
 }
 
-Test (auth_broker, a_listed_client_is_served_others_are_refused_at_the_handshake)
+Test (auth, broker_a_listed_client_is_served_others_are_refused_at_the_handshake)
 {
     zcert_t *alice = s_key ("client", "alice.key", NULL, NULL);
     zcert_t *worker = s_key ("worker", "w.key", NULL, NULL);
@@ -606,12 +602,17 @@ s_ready (zsock_t *sock, const char *worker_id, const char *const *workflows, siz
     zframe_t *frame = zjob_msg_end (builder, NULL);
     zjob_msg_builder_destroy (&builder);
     cr_assert_eq (zjob_test_send (sock, &frame), 0);
+    //  The broker heartbeats a registered worker: skip those
     zjob_msg_t *reply = zjob_test_recv (sock, ZJOB_ROUTE_BROKER_WORKER, S_WAIT);
+    while (reply && zjob_msg_command (reply) == ZJOB_CMD_HEARTBEAT) {
+        zjob_msg_destroy (&reply);
+        reply = zjob_test_recv (sock, ZJOB_ROUTE_BROKER_WORKER, S_WAIT);
+    }
     cr_assert_not_null (reply, "READY not answered");
     return reply;
 }
 
-Test (auth_broker, a_worker_key_serves_only_its_workflows)
+Test (auth, broker_a_worker_key_serves_only_its_workflows)
 {
     zcert_t *narrow = s_key ("worker", "resizer.key", NULL, "resize,thumb");
     zcert_t *admin = s_key ("admin", "root.key", NULL, NULL);
@@ -664,7 +665,7 @@ s_reload (void)
     zstr_free (&text);
 }
 
-Test (auth_broker, a_key_dropped_by_a_reload_gets_401_on_its_open_connection)
+Test (auth, broker_a_key_dropped_by_a_reload_gets_401_on_its_open_connection)
 {
     zcert_t *alice = s_key ("client", "alice.key", NULL, NULL);
     zcert_t *worker_cert = s_key ("worker", "w.key", NULL, NULL);
@@ -730,7 +731,7 @@ Test (auth_broker, a_key_dropped_by_a_reload_gets_401_on_its_open_connection)
     zcert_destroy (&worker_cert);
 }
 
-Test (auth_broker, bad_curve_setups_refuse_the_start)
+Test (auth, broker_bad_curve_setups_refuse_the_start)
 {
     zcert_t *alice = s_key ("client", "alice.key", NULL, NULL);
     zjob_error_t err;
@@ -776,7 +777,7 @@ Test (auth_broker, bad_curve_setups_refuse_the_start)
     zcert_destroy (&alice);
 }
 
-Test (auth_broker, without_curve_only_loopback_unless_insecure)
+Test (auth, broker_without_curve_only_loopback_unless_insecure)
 {
     zjob_error_t err;
     const char *open [][2] = { { "events", "tcp://0.0.0.0:*" } };
@@ -803,8 +804,6 @@ Test (auth_broker, without_curve_only_loopback_unless_insecure)
 
 //  --------------------------------------------------------------------------
 //  zjobd: the loopback rule, --insecure, SIGHUP
-
-TestSuite (auth_zjobd, .init = s_setup, .fini = s_teardown, .timeout = 60);
 
 //  Run zjobd with the NULL-ended arguments after its store and log level,
 //  its stderr to DIR/zjobd.log; returns its stdout
@@ -859,7 +858,7 @@ s_ready_line (int out, char *clients, size_t size)
     free (line);
 }
 
-Test (auth_zjobd, refuses_an_open_endpoint_without_curve_or_insecure)
+Test (auth, zjobd_refuses_an_open_endpoint_without_curve_or_insecure)
 {
     int out = s_zjobd ("--clients", "tcp://0.0.0.0:5570", "--workers", "tcp://127.0.0.1:*",
                        "--events", "tcp://127.0.0.1:*", NULL);
@@ -882,7 +881,7 @@ Test (auth_zjobd, refuses_an_open_endpoint_without_curve_or_insecure)
                         s_zjobd_stderr ());
 }
 
-Test (auth_zjobd, insecure_binds_all_interfaces)
+Test (auth, zjobd_insecure_binds_all_interfaces)
 {
     //  Bound on every interface; this test speaks to it over 127.0.0.1
     //  only, so nothing leaves the host
@@ -905,7 +904,7 @@ Test (auth_zjobd, insecure_binds_all_interfaces)
     close (out);
 }
 
-Test (auth_zjobd, sighup_reloads_the_keys)
+Test (auth, zjobd_sighup_reloads_the_keys)
 {
     zcert_t *alice = s_key ("client", "alice.key", NULL, NULL);
     int out = s_zjobd ("--clients", "tcp://127.0.0.1:*", "--workers", "tcp://127.0.0.1:*",
