@@ -479,6 +479,24 @@ s_worker_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int f
 //  --------------------------------------------------------------------------
 //  Reading the sockets
 
+//  A message whose key is no longer listed (a reload dropped it): a
+//  request is answered 401, nothing is applied
+static void
+s_key_refused (s_broker_t *self, s_side_t side, s_peer_t *peer, const uint8_t *data,
+               size_t size)
+{
+    zjob_cmd_t cmd = ZJOB_CMD_UNKNOWN;
+    s_log_debug (self, "zjob_broker: a message on the %s socket from a key no longer listed",
+                 side == S_CLIENTS ? "clients" : "workers");
+    if (peer->rid_size == 0 || peer->rid_size >= S_RID_MAX
+        || !zjob_msg_peek (data, size, &peer->request_id, &cmd)
+        || !zjob_cmd_is_request (cmd, side == S_CLIENTS ? ZJOB_ROUTE_CLIENT_BROKER : ZJOB_ROUTE_WORKER_BROKER))
+        return;  //  A heartbeat, a reply: nothing to answer
+    zjob_error_t err;
+    zjob_error_set (&err, ZJOB_UNAUTHORIZED, "key no longer accepted");
+    s_queue_error (self, side, peer->rid, peer->rid_size, peer->request_id, &err);
+}
+
 //  Read one message from a ROUTER, if any, and handle it. Returns 0 if a
 //  message was read, -1 if none was waiting.
 static int
@@ -523,16 +541,7 @@ s_read_one (s_broker_t *self, s_side_t side)
     const zjob_peer_t *who = NULL;
     if (self->auth && more
         && !(who = zjob_auth_lookup (self->auth, zmq_msg_gets (&body, "User-Id")))) {
-        zjob_error_set (&err, ZJOB_UNAUTHORIZED, "key no longer accepted");
-        zframe_t *reply = zjob_msg_error_for (data, size, &err);
-        s_log_debug (self, "zjob_broker: a message on the %s socket from a key no longer listed",
-                     side == S_CLIENTS ? "clients" : "workers");
-        if (reply && peer.rid_size > 0 && peer.rid_size < S_RID_MAX) {
-            zjob_msg_peek (data, size, &peer.request_id, NULL);
-            s_queue_bytes (self, side, peer.rid, peer.rid_size, peer.request_id, false,
-                           zframe_data (reply), zframe_size (reply));
-        }
-        zframe_destroy (&reply);
+        s_key_refused (self, side, &peer, data, size);
         peer.rid_size = 0;  //  Nothing more to do
     }
     else if (peer.rid_size == 0 || peer.rid_size >= S_RID_MAX)

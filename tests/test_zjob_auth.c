@@ -942,3 +942,54 @@ Test (auth, zjobd_sighup_reloads_the_keys)
     close (out);
     zcert_destroy (&alice);
 }
+
+Test (auth, broker_a_revoked_worker_is_dead_after_its_liveness_heartbeats_or_not)
+{
+    zcert_t *admin = s_key ("admin", "root.key", NULL, NULL);
+    zcert_t *worker_cert = s_key ("worker", "w.key", NULL, NULL);
+    zjob_error_t err;
+    cr_assert_eq (s_start_curve (s_broker_secret (), &err), 0, "%s", err.text);
+    zsock_t *monitor, *worker_monitor;
+    zsock_t *client = s_dealer (s_broker.clients, admin, &monitor);
+    zsock_t *worker = s_dealer (s_broker.workers, worker_cert, &worker_monitor);
+    const char *workflow = "resize";
+    zjob_msg_t *reply = s_ready (worker, "w1", &workflow, 1);
+    cr_assert_eq (zjob_msg_command (reply), ZJOB_CMD_OK);
+    zjob_msg_destroy (&reply);
+    char *id = zjob_test_submit (client, "resize", NULL, NULL);
+    cr_assert_not_null (id);
+    zjob_msg_t *job = zjob_test_expect (worker, ZJOB_ROUTE_BROKER_WORKER, ZJOB_CMD_JOB, S_WAIT);
+    cr_assert_not_null (job, "the worker is given the job");
+    zjob_msg_destroy (&job);
+
+    s_remove ("worker", "w.key");
+    s_reload ();
+    //  It goes on heartbeating (every 50 ms, the broker's is 100 ms, 3
+    //  missed make it dead): no sign of life from a revoked key, so its
+    //  job is queued again
+    zframe_t *heartbeat = zjob_msg_empty_new (ZJOB_CMD_HEARTBEAT, 0);
+    int64_t deadline = zclock_mono () + S_WAIT;
+    int status = ZJOB_RUNNING;
+    while (status != ZJOB_QUEUED && zclock_mono () < deadline) {
+        zframe_t *copy = zframe_dup (heartbeat);
+        cr_assert_eq (zjob_test_send (worker, &copy), 0);
+        zjob_msg_t *answer = zjob_test_recv (worker, ZJOB_ROUTE_BROKER_WORKER, 50);
+        if (answer)
+            cr_assert_neq (zjob_msg_command (answer), ZJOB_CMD_ERROR,
+                           "a heartbeat is not answered, even with 401");
+        zjob_msg_destroy (&answer);
+        zjob_job_t *got = zjob_test_get (client, id);
+        cr_assert_not_null (got);
+        status = (int) zjob_job_status (got);
+        zjob_job_destroy (&got);
+    }
+    cr_assert_eq (status, ZJOB_QUEUED, "status %d", status);
+    zframe_destroy (&heartbeat);
+    free (id);
+    zsock_destroy (&client);
+    zsock_destroy (&monitor);
+    zsock_destroy (&worker);
+    zsock_destroy (&worker_monitor);
+    zcert_destroy (&admin);
+    zcert_destroy (&worker_cert);
+}
