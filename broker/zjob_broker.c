@@ -90,6 +90,12 @@
     max-message bytes never reach the broker: ZMQ_MAXMSGSIZE makes libzmq
     drop the connection before the frame is read.
 
+    CURVE (zjob_broker_auth.c): the ZAP handler is a sixth socket of the
+    loop, answered in the pass like the others; each message's key (its
+    User-Id) is looked up in the key lists of the moment and the peer it
+    names goes to the handlers, which apply the roles; a key no longer
+    listed gets ERROR 401 and nothing is applied.
+
     Shutdown ($TERM): the loop ends between passes, so no request is
     half-applied; workers are sent DISCONNECT; the store is synced and
     closed. zmq_bind makes "tcp://127.0.0.1:*" a port the kernel picks; both
@@ -416,9 +422,11 @@ s_reply_built (s_broker_t *self, const s_peer_t *peer, int rc, const zjob_error_
         s_queue_built (self, S_CLIENTS, peer->rid, peer->rid_size, peer->request_id, rc > 0);
 }
 
-//  A client request: the handler applies it and encodes the OK, or the error
+//  A client request from who (NULL without CURVE): the handler applies it
+//  and encodes the OK, or the error
 static void
-s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
+s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer,
+                  const zjob_peer_t *who)
 {
     zjob_error_t err;
     if (zjob_broker_refuses (self, S_CLIENTS, msg, &err)) {
@@ -426,7 +434,7 @@ s_client_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer)
         return;
     }
     size_t ready = zjob_manager_queued (self->manager);
-    int rc = zjob_clients_handle (self->clients_handler, msg, NULL, self->builder, self->now, &err);
+    int rc = zjob_clients_handle (self->clients_handler, msg, who, self->builder, self->now, &err);
     //  RUN_NOW makes a job ready with no status change, which no listener
     //  hears: the ready queue growing is the sign
     if (zjob_manager_queued (self->manager) > ready)
@@ -458,16 +466,18 @@ s_credit_back (bool now, void *arg)
         s_dispatch (self, false);
 }
 
-//  A worker message: the handler applies it and encodes the reply, if any
+//  A worker message from who (NULL without CURVE): the handler applies it
+//  and encodes the reply, if any
 static void
-s_worker_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int fd)
+s_worker_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int fd,
+                  const zjob_peer_t *who)
 {
     zjob_error_t err;
     if (zjob_broker_refuses (self, S_WORKERS, msg, &err)) {
         s_reply_error (self, S_WORKERS, peer, &err);  //  The store cannot write
         return;
     }
-    int rc = zjob_workers_handle (self->workers_handler, msg, NULL, peer->rid, peer->rid_size, fd,
+    int rc = zjob_workers_handle (self->workers_handler, msg, who, peer->rid, peer->rid_size, fd,
                                   self->builder, self->now, &err);
     if (rc < 0)
         s_reply_error (self, S_WORKERS, peer, &err);
@@ -478,6 +488,24 @@ s_worker_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int f
 
 //  --------------------------------------------------------------------------
 //  Reading the sockets
+
+//  A message whose key is no longer listed (a reload dropped it): a
+//  request is answered 401, nothing is applied
+static void
+s_key_refused (s_broker_t *self, s_side_t side, s_peer_t *peer, const uint8_t *data,
+               size_t size)
+{
+    zjob_cmd_t cmd = ZJOB_CMD_UNKNOWN;
+    s_log_debug (self, "zjob_broker: a message on the %s socket from a key no longer listed",
+                 side == S_CLIENTS ? "clients" : "workers");
+    if (peer->rid_size == 0 || peer->rid_size >= S_RID_MAX
+        || !zjob_msg_peek (data, size, &peer->request_id, &cmd)
+        || !zjob_cmd_is_request (cmd, side == S_CLIENTS ? ZJOB_ROUTE_CLIENT_BROKER : ZJOB_ROUTE_WORKER_BROKER))
+        return;  //  A heartbeat, a reply: nothing to answer
+    zjob_error_t err;
+    zjob_error_set (&err, ZJOB_UNAUTHORIZED, "key no longer accepted");
+    s_queue_error (self, side, peer->rid, peer->rid_size, peer->request_id, &err);
+}
 
 //  Read one message from a ROUTER, if any, and handle it. Returns 0 if a
 //  message was read, -1 if none was waiting.
@@ -517,7 +545,16 @@ s_read_one (s_broker_t *self, s_side_t side)
     zjob_route_t route = side == S_CLIENTS ? ZJOB_ROUTE_CLIENT_BROKER : ZJOB_ROUTE_WORKER_BROKER;
     zjob_error_t err;
     zjob_msg_t *msg = NULL;
-    if (peer.rid_size == 0 || peer.rid_size >= S_RID_MAX)
+    //  With CURVE, who sent it: its key (the user id ZAP gave the
+    //  connection) in the lists of now. A key a reload dropped is refused
+    //  here, before anything is applied (for a worker: no sign of life)
+    const zjob_peer_t *who = NULL;
+    if (self->auth && more
+        && !(who = zjob_auth_lookup (self->auth, zmq_msg_gets (&body, "User-Id")))) {
+        s_key_refused (self, side, &peer, data, size);
+        peer.rid_size = 0;  //  Nothing more to do
+    }
+    else if (peer.rid_size == 0 || peer.rid_size >= S_RID_MAX)
         zjob_error_set (&err, ZJOB_BAD_REQUEST, "bad routing id");
     else if (frames != 2)
         zjob_error_set (&err, ZJOB_BAD_REQUEST,
@@ -528,10 +565,10 @@ s_read_one (s_broker_t *self, s_side_t side)
     if (msg) {
         peer.request_id = zjob_msg_request_id (msg);
         if (side == S_CLIENTS)
-            s_client_message (self, msg, &peer);
+            s_client_message (self, msg, &peer, who);
         else {
             int fd = zjob_msg_command (msg) == ZJOB_CMD_READY ? zmq_msg_get (&body, ZMQ_SRCFD) : -1;
-            s_worker_message (self, msg, &peer, fd);
+            s_worker_message (self, msg, &peer, fd, who);
         }
         zjob_msg_destroy (&msg);
     }
@@ -687,6 +724,8 @@ s_pipe_command (s_broker_t *self)
                     self->publisher ? zjob_publisher_subscriptions (self->publisher) : 0);
     else if (streq (command, "VERBOSE"))
         self->config.log_level = ZJOB_LOG_DEBUG;
+    else if (streq (command, "RELOAD"))
+        zjob_broker_auth_reload (self);
     else
         s_log_warning (self, "zjob_broker: unknown pipe command '%s'", command);
     zstr_free (&command);
@@ -733,6 +772,7 @@ s_broker_destroy (s_broker_t **self_p)
     zsock_destroy (&self->clients);
     zsock_destroy (&self->workers);
     zsock_destroy (&self->events);
+    zjob_broker_auth_destroy (self);  //  The ZAP handler outlives the sockets it serves
     zjob_msg_builder_destroy (&self->builder);
     zjob_msg_builder_destroy (&self->side_builder);
     zstr_free (&self->clients_endpoint);
@@ -772,6 +812,13 @@ s_broker_sockets (s_broker_t *self)
     zsock_set_linger (self->clients, 200);
     zsock_set_linger (self->workers, 200);
     zsock_set_linger (self->events, 0);
+    //  With CURVE: each a CURVE server of its ZAP domain; the publisher
+    //  applies each subscription itself, for the subscriber's user
+    zjob_broker_auth_socket (self, self->clients, "clients");
+    zjob_broker_auth_socket (self, self->workers, "workers");
+    zjob_broker_auth_socket (self, self->events, "events");
+    if (self->auth)
+        zsock_set_xpub_manual (self->events, 1);
 
     //  Watch worker disconnects before anyone can connect
     self->monitor = zactor_new (zmonitor, self->workers);
@@ -794,6 +841,10 @@ s_broker_start (s_broker_t *self)
 {
     zjob_error_t *err = &self->start_error;
     zjob_broker_config_t *config = &self->config;
+    //  The config's own checks, and with CURVE the keys and the ZAP
+    //  handler, before anything is opened or bound
+    if (zjob_broker_auth_start (self))
+        return -1;
     self->registry = zjob_registry_new (config->heartbeat_ms, config->liveness);
     self->builder = zjob_msg_builder_new ();
     self->side_builder = zjob_msg_builder_new ();
@@ -852,6 +903,7 @@ s_broker_start (s_broker_t *self)
     self->workers_handle = zsock_resolve (self->workers);
     self->events_handle = zsock_resolve (self->events);
     self->publisher = zjob_publisher_new (self->events_handle);
+    //  MERGE: zjob_publisher_set_auth (self->publisher, zjob_auth_lookup, self->auth);
     self->clients_handler = self->publisher
         ? zjob_clients_new (self->manager, self->registry, self->publisher,
                             config->retention_ms)
@@ -885,6 +937,7 @@ s_broker_pass (s_broker_t *self)
     self->passes++;
     self->now = zjob_mono_ms ();
     zjob_error_t sync_err;
+    zjob_broker_auth_serve (self);  //  Handshakes waiting for ZAP go on at once
     if (self->unsettled [S_POLL_EVENTS])
         s_events_subscriptions (self);
     bool monitored = false;
@@ -985,14 +1038,15 @@ zjob_broker_actor (zsock_t *pipe, void *args)
         [S_POLL_WORKERS] = self->workers_handle,
         [S_POLL_PIPE] = zsock_resolve (pipe),
         [S_POLL_EVENTS] = self->events_handle,
-        [S_POLL_MONITOR] = zsock_resolve (self->monitor)
+        [S_POLL_MONITOR] = zsock_resolve (self->monitor),
+        [S_POLL_ZAP] = self->auth ? zjob_auth_handle (self->auth) : NULL
     };
     struct pollfd fds [S_POLL_COUNT];
     for (size_t index = 0; index < S_POLL_COUNT; index++) {
         size_t size = sizeof (int);
         fds [index].events = POLLIN;
-        if (zmq_getsockopt (handles [index], ZMQ_FD, &fds [index].fd, &size))
-            fds [index].fd = -1;         //  Cannot be: the socket is ours
+        if (!handles [index] || zmq_getsockopt (handles [index], ZMQ_FD, &fds [index].fd, &size))
+            fds [index].fd = -1;         //  No ZAP socket without CURVE; poll skips it
         self->unsettled [index] = true;  //  Nothing is known of them yet
     }
     while (!self->terminated) {

@@ -23,6 +23,9 @@
                     event subscribers have asked for (a test subscribes,
                     then waits for this to count its subscription)
         VERBOSE     raises the log level to debug
+        RELOAD      rereads the key lists (with CURVE: zjob_auth.h); no
+                    reply, the outcome is logged, the old lists stay if
+                    the new ones are bad
         $TERM       clean shutdown: nothing more is read, the store is
                     synced and closed; jobs still running are requeued by
                     the next start's recovery

@@ -5,8 +5,10 @@
     dispatch; zjob_broker_timers.c the pass's timed work (promotions,
     tokens, timeouts, children of settled parents, schedules) and how long
     the loop may wait for input; zjob_broker_writes.c the pass's commit
-    and the refusal of writes while the store cannot write. They see the
-    actor's state through this header. Nothing outside the broker's files
+    and the refusal of writes while the store cannot write;
+    zjob_broker_auth.c CURVE (the broker's certificate, the ZAP handler's
+    place in the loop, reloads of the key lists). They see the actor's
+    state through this header. Nothing outside the broker's own files
     includes it.
     ========================================================================= */
 
@@ -22,6 +24,7 @@
 #include "zjob_clients.h"
 #include "zjob_workers.h"
 #include "zjob_proto.h"
+#include "zjob_auth.h"
 
 //  The side a message came from or goes to
 typedef enum {
@@ -36,6 +39,7 @@ typedef enum {
     S_POLL_PIPE,     //  The actor pipe
     S_POLL_EVENTS,   //  The XPUB: subscriptions
     S_POLL_MONITOR,  //  The workers ROUTER's monitor
+    S_POLL_ZAP,      //  The ZAP handler (zjob_auth), with CURVE; else fd -1
     S_POLL_COUNT
 } s_poll_t;
 
@@ -63,6 +67,8 @@ typedef struct {
     zjob_msg_builder_t *side_builder;  //  Encodes what the listener sends (worker
                                        //  control), even mid-reply
     zjob_error_t start_error;          //  Why the broker is not serving, if not
+    zjob_auth_t *auth;                 //  Key lists and ZAP handler; NULL without CURVE
+    zcert_t *cert;                     //  The broker's certificate, with CURVE
 
     zjob_registry_t *registry;    //  The workers, their credit and jobs
     zjob_dispatch_t *dispatcher;  //  The dispatch walk
@@ -141,5 +147,33 @@ zjob_broker_refuses (s_broker_t *self, s_side_t side, zjob_msg_t *msg, zjob_erro
 //  the next pass has work already
 int64_t
 zjob_broker_wait_ms (s_broker_t *self);
+
+//  zjob_broker_auth.c: check the config (zjob_broker_config_check) and,
+//  with CURVE, load the broker's certificate, read the key lists and bind
+//  the ZAP endpoint; before any socket is bound. 0, or -1 with
+//  self->start_error filled
+int
+zjob_broker_auth_start (s_broker_t *self);
+
+//  zjob_broker_auth.c: with CURVE, make sock a CURVE server with the
+//  broker's certificate, of ZAP domain (clients, workers, events); before
+//  it binds. Nothing without CURVE.
+void
+zjob_broker_auth_socket (s_broker_t *self, zsock_t *sock, const char *domain);
+
+//  zjob_broker_auth.c: answer at most batch pending ZAP requests, if the
+//  ZAP socket is unsettled
+void
+zjob_broker_auth_serve (s_broker_t *self);
+
+//  zjob_broker_auth.c: RELOAD: read the key lists again, logging the
+//  counts, or the error (the old lists are kept)
+void
+zjob_broker_auth_reload (s_broker_t *self);
+
+//  zjob_broker_auth.c: free the key lists (closing the ZAP socket) and
+//  the certificate; after the sockets are closed
+void
+zjob_broker_auth_destroy (s_broker_t *self);
 
 #endif

@@ -294,6 +294,69 @@ zjob_broker_config_set_workflow (zjob_broker_config_t *config, const char *workf
     return 0;
 }
 
+//  --------------------------------------------------------------------------
+//  CURVE: curve-secret, keys, insecure, and the loopback rule
+
+//  Set one CURVE option; 1 if name is none of them
+static int
+s_set_curve (zjob_broker_config_t *config, const char *name, const char *value,
+             zjob_error_t *err)
+{
+    if (streq (name, "curve-secret"))
+        return s_set_text (config->curve_secret, sizeof (config->curve_secret), name, value, err);
+    if (streq (name, "keys"))
+        return s_set_text (config->keys, sizeof (config->keys), name, value, err);
+    if (streq (name, "insecure")) {
+        if (!streq (value, "true") && !streq (value, "false"))
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "insecure: '%s' is not true or false",
+                                   value);
+        config->insecure = streq (value, "true");
+        return 0;
+    }
+    return 1;
+}
+
+bool
+zjob_endpoint_is_loopback (const char *endpoint)
+{
+    if (!endpoint)
+        return false;
+    if (strncmp (endpoint, "ipc://", 6) == 0 || strncmp (endpoint, "inproc://", 9) == 0)
+        return true;
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6;
+    if (strncmp (host, "[::1]:", 6) == 0 || strncmp (host, "localhost:", 10) == 0)
+        return true;
+    //  127.0.0.0/8, digits and dots up to the port (not a name like 127.example.com)
+    if (strncmp (host, "127.", 4) != 0)
+        return false;
+    size_t len = strspn (host, "0123456789.");
+    return host [len] == ':';
+}
+
+int
+zjob_broker_config_check (const zjob_broker_config_t *config, zjob_error_t *err)
+{
+    assert (config);
+    if (!*config->curve_secret != !*config->keys)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: CURVE needs both --curve-secret "
+                                                      "and --keys",
+                               *config->keys ? "--keys without --curve-secret"
+                                             : "--curve-secret without --keys");
+    if (*config->curve_secret || config->insecure)
+        return 0;
+    const char *endpoints [] = { config->clients, config->workers, config->events };
+    for (size_t index = 0; index < 3; index++)
+        if (!zjob_endpoint_is_loopback (endpoints [index]))
+            return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                   "refusing to bind %s without CURVE: anyone who can reach it "
+                                   "could submit, cancel and delete jobs or pose as a worker; "
+                                   "give --curve-secret and --keys, or --insecure",
+                                   endpoints [index]);
+    return 0;
+}
+
 int
 zjob_broker_config_set (zjob_broker_config_t *config, const char *name, const char *value,
                         zjob_error_t *err)
@@ -367,6 +430,9 @@ zjob_broker_config_set (zjob_broker_config_t *config, const char *name, const ch
         config->max_message = number;
         return 0;
     }
+    rc = s_set_curve (config, name, value, err);
+    if (rc <= 0)
+        return rc;
     if (streq (name, "retention")) {
         int64_t msecs = zjob_duration_parse (value);
         if (msecs <= 0)

@@ -112,6 +112,12 @@ typedef struct {
     size_t workflow_count;  //  Workflows with defaults of their own
     //  Limits (zjob_manager.h): max-queued, max-queued-bytes, max-pending
     zjob_limits_t limits;
+
+    //  CURVE (zjob_auth.h): curve_secret and keys both set, or neither
+    char curve_secret [ZJOB_BROKER_PATH_MAX];  //  The broker's certificate, both
+                                               //  keys (NAME.key_secret); "" = none
+    char keys [ZJOB_BROKER_PATH_MAX];          //  The key lists' directory; "" = none
+    bool insecure;                             //  Without CURVE, bind beyond loopback
 } zjob_broker_config_t;
 
 //  Fill config with the defaults above.
@@ -135,7 +141,10 @@ zjob_broker_config_init (zjob_broker_config_t *config);
 //  none), max-queued-bytes (the bytes of their inputs: a number with an
 //  optional suffix k, M, G, T, each 1024 times the one before, also
 //  written KiB or KB, MiB or MB...; 0 = none), max-pending (requests one
-//  client connection keeps across loop passes; 0 = none).
+//  client connection keeps across loop passes; 0 = none);
+//  and CURVE: curve-secret (the broker's certificate file, both keys),
+//  keys (the key lists' directory, zjob_auth.h), insecure ("true" or
+//  "false": without CURVE, bind endpoints beyond loopback anyway).
 //  Returns 0, or -1 with err filled (ZJOB_BAD_REQUEST) for an unknown
 //  name or a bad value.
 int
@@ -184,6 +193,18 @@ zjob_broker_config_queues (const zjob_broker_config_t *config, zjob_queue_defaul
 //  for anything else or a size past 2^62.
 int64_t
 zjob_config_bytes_parse (const char *text);
+
+//  True if endpoint can only be reached from this host: tcp://127.x.y.z,
+//  tcp://[::1], tcp://localhost (with a port), ipc://, inproc://.
+bool
+zjob_endpoint_is_loopback (const char *endpoint);
+
+//  Whether config may start a broker: curve-secret and keys both given or
+//  neither; and without CURVE, every endpoint loopback unless insecure
+//  (anyone who reaches an open broker may do anything). Returns 0, or -1
+//  with err filled (ZJOB_BAD_REQUEST).
+int
+zjob_broker_config_check (const zjob_broker_config_t *config, zjob_error_t *err);
 
 //  Name of a log level, and its parse (-1 for an unknown name).
 const char *

@@ -76,6 +76,33 @@ zjob_workers_set_dispatch (zjob_workers_t *self, zjob_workers_dispatch_fn *fn, v
     self->dispatch_arg = arg;
 }
 
+//  Whether peer may send READY msg: a worker key whose certificate lists
+//  workflows may serve only those (an admin key, any). 0, or -1 with err
+//  filled (403) naming the first workflow it may not serve
+static int
+s_ready_allowed (const zjob_peer_t *peer, zjob_msg_t *msg, zjob_error_t *err)
+{
+    if (!peer || peer->role != ZJOB_ROLE_WORKER || !peer->workflows)
+        return 0;
+    size_t count = 0;
+    const char *const *workflows = zjob_msg_strs (msg, "workflows", &count);
+    for (size_t index = 0; index < count; index++) {
+        const char *allowed = peer->workflows;
+        size_t len = strlen (workflows [index]);
+        bool found = false;
+        while (!found && *allowed) {
+            size_t item = strcspn (allowed, ",");
+            found = item == len && memcmp (allowed, workflows [index], len) == 0;
+            allowed += item + (allowed [item] == ',');
+        }
+        if (!found)
+            return zjob_error_set (err, ZJOB_FORBIDDEN,
+                                   "this key may not serve workflow %s (its workflows: %s)",
+                                   workflows [index], peer->workflows);
+    }
+    return 0;
+}
+
 //  Give credit back to a worker; one that rejoins the ring may be given jobs
 static void
 s_credit (zjob_workers_t *self, zjob_registry_worker_t *worker, size_t credit)
@@ -296,13 +323,19 @@ zjob_workers_handle (zjob_workers_t *self, zjob_msg_t *msg, const zjob_peer_t *p
                      const uint8_t *rid, size_t rid_size, int fd, zjob_msg_builder_t *builder,
                      int64_t now_mono, zjob_error_t *err)
 {
-    (void) peer;  //  A worker key's workflows: issue #12
     assert (self && msg && builder);
     self->builder = builder;
     self->request_id = zjob_msg_request_id (msg);
     zjob_cmd_t cmd = zjob_msg_command (msg);
+    if (peer && peer->role == ZJOB_ROLE_CLIENT) {
+        //  The handshake refuses a client key here: never trust it alone
+        zjob_error_set (err, ZJOB_FORBIDDEN, "forbidden: a client key on the workers socket");
+        return zjob_cmd_is_request (cmd, ZJOB_ROUTE_WORKER_BROKER) ? -1 : ZJOB_WORKERS_NO_REPLY;
+    }
     if (cmd == ZJOB_CMD_READY)
-        return s_ready (self, msg, rid, rid_size, fd, now_mono, err);
+        return s_ready_allowed (peer, msg, err)
+            ? -1
+            : s_ready (self, msg, rid, rid_size, fd, now_mono, err);
     zjob_registry_worker_t *worker = zjob_registry_lookup (self->registry, rid, rid_size);
     if (!worker || worker->dead) {
         //  Not registered (the broker restarted, or gave it up): it must

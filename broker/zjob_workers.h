@@ -61,7 +61,8 @@ void
 zjob_workers_set_dispatch (zjob_workers_t *self, zjob_workers_dispatch_fn *fn, void *arg);
 
 //  Handle msg, a decoded message from peer (zjob_peer.h; NULL is the open
-//  peer) with routing id rid, at
+//  peer: a worker key may send READY only for the workflows its key lists,
+//  else 403; a client key is refused everything, 403) with routing id rid, at
 //  now_mono; fd is its connection's descriptor (ZMQ_SRCFD) for a READY,
 //  else -1. A reply is begun and filled in builder (the caller ends and
 //  queues it). Returns 1 if it confirms state (the OK to a RESULT, whether

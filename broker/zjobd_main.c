@@ -18,7 +18,11 @@
     two waits, never inside a handler, and CZMQ's own handler stays off.
     SIGHUP is a reload (s_reload): the log file is reopened, so that a log
     rotation (rename, then SIGHUP) or `systemctl reload` never stops the
-    broker; it is also where the broker's keys will be reloaded.
+    broker, and the actor is sent RELOAD, which rereads its key lists
+    (--keys; nothing without CURVE).
+
+    Without CURVE the broker serves only loopback endpoints unless told
+    --insecure: an open broker lets anyone who reaches it do anything.
 
     Exit status, the convention of the zjob CLI: 0 after a clean shutdown,
     1 for bad usage (an unknown option, a missing value), 2 for bad input
@@ -49,15 +53,18 @@
 #define EXIT_BAD_INPUT 2  //  an invalid option value
 #define EXIT_FAILURE_ 8   //  the broker cannot start, or stopped by itself
 
-//  The options a flag may name (--NAME VALUE), besides --config, --log-file
-//  and --help; zjob_broker_config_set judges the values
+//  The options a flag may name (--NAME VALUE), besides --config, --log-file,
+//  --insecure (no value: the option set to "true") and --help;
+//  zjob_broker_config_set judges the values
 static const char *s_options [] = {
     "clients", "workers", "events", "store", "data-dir", "max-concurrent", "heartbeat",
     "liveness", "log-level", "batch", "max-message", "retention", "max-attempts", "backoff",
     "backoff-base", "backoff-factor", "backoff-max", "backoff-jitter", "no-retry", "job-timeout",
     "heartbeat-timeout",
     //  Limits on what peers can make the broker hold
-    "max-queued", "max-queued-bytes", "max-pending", NULL
+    "max-queued", "max-queued-bytes", "max-pending",
+    //  CURVE
+    "curve-secret", "keys", NULL
 };
 
 static char *s_log_path = NULL;  //  --log-file, or NULL for stderr
@@ -104,15 +111,25 @@ s_usage (FILE *out)
              "  --max-pending N        requests of one client connection kept across loop\n"
              "                         passes (LIST, operations by filter, CLEANUP);\n"
              "                         one more is refused: 429 (default %d)\n"
+             "  Security (CURVE: every peer needs a key the broker lists):\n"
+             "  --curve-secret FILE    the broker's certificate with its secret key (the\n"
+             "                         NAME.key_secret of zjob keygen); needs --keys\n"
+             "  --keys DIR             the keys it accepts: DIR/admin, DIR/client, DIR/worker\n"
+             "                         hold public certificates (NAME.key); SIGHUP rereads them\n"
+             "  --insecure             without CURVE, bind endpoints other than loopback\n"
+             "                         anyway (anyone who reaches them may do anything)\n"
              "  --help                 this text\n"
-             "An ENDPOINT includes its transport: tcp://127.0.0.1:5570, tcp://*:5570.\n"
+             "An ENDPOINT includes its transport: tcp://127.0.0.1:5570, tcp://*:5570 (the\n"
+             "latter with CURVE or --insecure).\n"
              "\n"
              "Signals: SIGTERM or SIGINT stops the broker cleanly; SIGHUP reopens the log\n"
-             "file (after a rotation renamed it) and the broker goes on serving.\n"
+             "file (after a rotation renamed it), rereads the --keys directory, and the\n"
+             "broker goes on serving.\n"
              "\n"
              "Exit status: 0 after a clean stop; 1 bad usage (an unknown option, a missing\n"
              "value); 2 bad input (an invalid option value, in a flag or the config file,\n"
-             "or a store spec the broker refuses); 8 the broker cannot start (an endpoint\n"
+             "a store spec or keys the broker refuses, an endpoint beyond loopback without\n"
+             "CURVE or --insecure); 8 the broker cannot start (an endpoint\n"
              "that cannot be bound, a store that cannot be opened) or stopped by itself.\n",
              (int) ZJOB_MAX_CONCURRENT_DEFAULT, ZJOB_BROKER_HEARTBEAT_DEFAULT,
              ZJOB_BROKER_LIVENESS_DEFAULT, ZJOB_BROKER_BATCH_DEFAULT,
@@ -182,6 +199,10 @@ s_parse (int argc, char *argv [], zjob_broker_config_t *config, bool *done_p)
         if (strncmp (flag, "--", 2) != 0)
             return s_error (EXIT_USAGE, "unexpected argument '%s'", flag);
         const char *name = flag + 2;
+        if (streq (name, "insecure")) {
+            zjob_broker_config_set (config, "insecure", "true", NULL);
+            continue;
+        }
         if (!streq (name, "config") && !streq (name, "log-file") && !s_known_option (name))
             return s_error (EXIT_USAGE, "unknown option '%s'", flag);
         if (arg + 1 >= argc)
@@ -206,6 +227,9 @@ s_parse (int argc, char *argv [], zjob_broker_config_t *config, bool *done_p)
         status = s_check_endpoint ("events", config->events, ZJOB_BROKER_EVENTS_DEFAULT);
     if (status)
         return status;
+    //  Both CURVE options or neither; without CURVE, loopback or --insecure
+    if (zjob_broker_config_check (config, &err))
+        return s_error (EXIT_BAD_INPUT, "%s", err.text);
     *done_p = false;
     return 0;
 }
@@ -250,12 +274,13 @@ s_log_reopen (void)
     return rc;
 }
 
-//  SIGHUP: reload what can change under a running broker. Today that is
-//  the log file; the security work's keys are to be reloaded here too, so
+//  SIGHUP: reload what can change under a running broker: the log file,
+//  and the broker's key lists (RELOAD: the actor logs the outcome), so
 //  that one signal reloads everything.
 static void
-s_reload (const zjob_broker_config_t *config)
+s_reload (zactor_t *broker, const zjob_broker_config_t *config)
 {
+    zstr_send (broker, "RELOAD");
     if (!s_log_path) {
         if (config->log_level >= ZJOB_LOG_INFO)
             zsys_info ("SIGHUP: logging to stderr, no log file to reopen");
@@ -297,7 +322,7 @@ s_serve (zactor_t *broker, int signal_fd, zjob_broker_config_t *config)
         struct signalfd_siginfo info;
         while (read (signal_fd, &info, sizeof (info)) == (ssize_t) sizeof (info)) {
             if (info.ssi_signo == SIGHUP)
-                s_reload (config);
+                s_reload (broker, config);
             else {
                 if (config->log_level >= ZJOB_LOG_INFO)
                     zsys_info ("%s: shutting down",
