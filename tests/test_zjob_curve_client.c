@@ -3,18 +3,16 @@
     key the broker accepts works, and every way the handshake fails is a
     fast 401 that says which, never a timeout
 
-    The broker here is a fake in the test: a ROUTER with CURVE on, and a
-    ZAP handler (a REP on inproc://zeromq.zap.01, in CZMQ's context, which
-    the client shares) that accepts one key and refuses any other, as
-    zjobd's key lists do. It answers PING and counts the READYs it gets.
-    Criterion runs each test in a process of its own, so each has its own
-    ZAP endpoint.
+    The broker here is a fake (helper_zjob_curve.c): a ROUTER with CURVE
+    on, and a ZAP handler in CZMQ's context, which the client shares, that
+    accepts one key and refuses any other, as zjobd's key lists do.
     ========================================================================= */
 
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 #include "helper_zjob_test.h"
+#include "helper_zjob_curve.h"
 #include "zjob_client.h"
 #include "zjob_worker.h"
 
@@ -69,172 +67,14 @@ s_teardown (void)
 TestSuite (curve_client, .init = s_setup, .fini = s_teardown, .timeout = 60);
 
 
-//  --------------------------------------------------------------------------
-//  The fake broker
-
-typedef struct {
-    bool curve;         //  CURVE server, else a plain ROUTER
-    char allowed [41];  //  The one key its ZAP handler accepts
-} s_fake_args_t;
-
-//  Answer one ZAP request: 200 for the allowed key, 400 for any other
-static void
-s_zap_answer (zsock_t *zap, const char *allowed)
-{
-    zmsg_t *request = zmsg_recv (zap);
-    if (!request)
-        return;
-    char *version = zmsg_popstr (request);
-    char *sequence = zmsg_popstr (request);
-    for (int skip = 0; skip < 4; skip++) {  //  domain, address, identity, mechanism
-        zframe_t *frame = zmsg_pop (request);
-        zframe_destroy (&frame);
-    }
-    zframe_t *key = zmsg_pop (request);
-    char text [41] = "";
-    if (key && zframe_size (key) == 32)
-        zmq_z85_encode (text, zframe_data (key), 32);
-    bool ok = streq (text, allowed);
-    zsock_send (zap, "ssssss", version, sequence, ok ? "200" : "400", ok ? "OK" : "not listed",
-                ok ? text : "", "");
-    zframe_destroy (&key);
-    zstr_free (&version);
-    zstr_free (&sequence);
-    zmsg_destroy (&request);
-}
-
-//  Answer PING; tell the pipe "READY" for each READY
-static void
-s_router_answer (zsock_t *router, zsock_t *pipe, zjob_msg_builder_t *builder)
-{
-    zmsg_t *zmsg = zmsg_recv (router);
-    zframe_t *identity = zmsg_pop (zmsg);
-    zframe_t *frame = zmsg_pop (zmsg);
-    zjob_msg_t *msg = frame ? zjob_msg_decode (zframe_data (frame), zframe_size (frame),
-                                               ZJOB_ROUTE_CLIENT_BROKER, NULL)
-                            : NULL;
-    if (!msg && frame)
-        msg = zjob_msg_decode (zframe_data (frame), zframe_size (frame),
-                               ZJOB_ROUTE_WORKER_BROKER, NULL);
-    if (msg && zjob_msg_command (msg) == ZJOB_CMD_PING) {
-        zjob_msg_begin (builder, ZJOB_CMD_OK, zjob_msg_request_id (msg));
-        zjob_msg_add_uint (builder, "version", ZJOB_PROTO_VERSION);
-        zjob_msg_add_uint (builder, "time", (uint64_t) zjob_clock_ms ());
-        zframe_t *reply = zjob_msg_end (builder, NULL);
-        zframe_send (&identity, router, ZFRAME_MORE);
-        zframe_send (&reply, router, 0);
-    }
-    else if (msg && zjob_msg_command (msg) == ZJOB_CMD_READY)
-        zstr_send (pipe, "READY");
-    zjob_msg_destroy (&msg);
-    zframe_destroy (&identity);
-    zframe_destroy (&frame);
-    zmsg_destroy (&zmsg);
-}
-
-static zsock_t *
-s_router_new (bool curve, int port)
-{
-    zsock_t *router = zsock_new (ZMQ_ROUTER);
-    if (curve) {
-        zsock_set_zap_domain (router, "clients");
-        zcert_apply (s_server, router);
-        zsock_set_curve_server (router, 1);
-    }
-    zsock_set_linger (router, 0);
-    //  The old ROUTER's listener closes in the background: the same port
-    //  may take a moment to be free
-    int64_t deadline = zjob_mono_ms () + 5000;
-    int bound = -1;
-    while (bound <= 0 && zjob_mono_ms () < deadline) {
-        bound = port ? zsock_bind (router, "tcp://127.0.0.1:%d", port)
-                     : zsock_bind (router, "tcp://127.0.0.1:*");
-        if (bound <= 0)
-            zclock_sleep (10);
-    }
-    cr_assert_gt (bound, 0);
-    return router;
-}
-
-//  The fake's commands on its pipe: "ALLOW KEY" (its ZAP handler accepts
-//  KEY from now on) and "RESTART" (a new ROUTER on the same port: every
-//  peer handshakes again); each answered with a signal
-static void
-s_fake_broker (zsock_t *pipe, void *arg)
-{
-    s_fake_args_t *args = (s_fake_args_t *) arg;
-    zsock_t *zap = args->curve ? zsock_new_rep ("inproc://zeromq.zap.01") : NULL;
-    cr_assert (zap || !args->curve);
-    zsock_t *router = s_router_new (args->curve, 0);
-    int port = zsock_endpoint (router) ? atoi (strrchr (zsock_endpoint (router), ':') + 1) : 0;
-    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
-    zsock_signal (pipe, 0);
-    zsock_send (pipe, "i", port);
-    zpoller_t *poller = zpoller_new (pipe, router, NULL);
-    if (zap)
-        zpoller_add (poller, zap);
-    while (true) {
-        void *which = zpoller_wait (poller, -1);
-        if (zap && which == zap)
-            s_zap_answer (zap, args->allowed);
-        else if (which == router)
-            s_router_answer (router, pipe, builder);
-        else if (which == pipe) {
-            char *command = zstr_recv (pipe);
-            bool done = !command || streq (command, "$TERM");
-            if (command && strncmp (command, "ALLOW ", 6) == 0)
-                snprintf (args->allowed, sizeof args->allowed, "%s", command + 6);
-            else if (command && streq (command, "RESTART")) {
-                zpoller_remove (poller, router);
-                zsock_destroy (&router);
-                router = s_router_new (args->curve, port);
-                zpoller_add (poller, router);
-            }
-            if (!done)
-                zsock_signal (pipe, 0);
-            zstr_free (&command);
-            if (done)
-                break;
-        }
-        else
-            break;
-    }
-    zpoller_destroy (&poller);
-    zjob_msg_builder_destroy (&builder);
-    zsock_destroy (&router);
-    zsock_destroy (&zap);
-}
-
-static s_fake_args_t s_args [2];  //  One CURVE fake and one plain at most
-
-//  Start the fake (CURVE or not, accepting alice's key); its endpoint into
-//  endpoint
+//  The fake (helper_zjob_curve.h), accepting alice's key
 static zactor_t *
 s_fake_start (bool curve, char *endpoint, size_t size)
 {
-    s_fake_args_t *args = &s_args [curve];
-    args->curve = curve;
-    memcpy (args->allowed, zcert_public_txt (s_alice_cert), 41);
-    zactor_t *fake = zactor_new (s_fake_broker, args);
-    int port = 0;
-    zsock_recv (fake, "i", &port);
-    snprintf (endpoint, size, "tcp://127.0.0.1:%d", port);
+    zactor_t *fake = zjob_test_curve_fake (curve, s_server, zcert_public_txt (s_alice_cert),
+                                           endpoint, size);
+    cr_assert_not_null (fake);
     return fake;
-}
-
-//  Stop the fake (its pipe may have been read without waiting)
-static void
-s_fake_stop (zactor_t **fake_p)
-{
-    zsock_set_rcvtimeo (zactor_sock (*fake_p), -1);
-    zactor_destroy (fake_p);
-}
-
-static void
-s_fake_command (zactor_t *fake, const char *command)
-{
-    zstr_send (fake, command);
-    zsock_wait (fake);
 }
 
 //  A client with cert and broker key, timing its construction
@@ -276,8 +116,8 @@ Test (curve_client, a_listed_key_works)
     client = zjob_client_new_with (endpoint, S_TIMEOUT_MS, NULL, &err);
     cr_assert_not_null (client, "%d %s", err.code, err.text);
     zjob_client_destroy (&client);
-    s_fake_stop (&plain);
-    s_fake_stop (&fake);
+    zjob_test_curve_stop (&plain);
+    zjob_test_curve_stop (&fake);
 }
 
 Test (curve_client, an_unlisted_key_fails_fast_with_401)
@@ -291,7 +131,7 @@ Test (curve_client, an_unlisted_key_fails_fast_with_401)
     cr_assert_eq (err.code, ZJOB_UNAUTHORIZED, "%d %s", err.code, err.text);
     cr_assert_str_eq (err.text, S_REFUSED);
     cr_assert_lt (elapsed, S_FAST_MS, "the refusal took %lld ms", (long long) elapsed);
-    s_fake_stop (&fake);
+    zjob_test_curve_stop (&fake);
 }
 
 Test (curve_client, a_wrong_broker_key_fails_fast_with_401)
@@ -305,7 +145,7 @@ Test (curve_client, a_wrong_broker_key_fails_fast_with_401)
     cr_assert_eq (err.code, ZJOB_UNAUTHORIZED, "%d %s", err.code, err.text);
     cr_assert_str_eq (err.text, S_BROKEN);
     cr_assert_lt (elapsed, S_FAST_MS, "the failure took %lld ms", (long long) elapsed);
-    s_fake_stop (&fake);
+    zjob_test_curve_stop (&fake);
 }
 
 Test (curve_client, a_broker_without_curve_fails_fast_with_401)
@@ -319,7 +159,7 @@ Test (curve_client, a_broker_without_curve_fails_fast_with_401)
     cr_assert_eq (err.code, ZJOB_UNAUTHORIZED, "%d %s", err.code, err.text);
     cr_assert_str_eq (err.text, S_BROKEN);
     cr_assert_lt (elapsed, S_FAST_MS, "the failure took %lld ms", (long long) elapsed);
-    s_fake_stop (&fake);
+    zjob_test_curve_stop (&fake);
 }
 
 Test (curve_client, bad_options_fail_at_construction_with_400)
@@ -340,7 +180,7 @@ Test (curve_client, bad_options_fail_at_construction_with_400)
     zjob_connect_opts_t opts = { .cert = missing, .broker_key = s_broker_txt };
     cr_assert_null (zjob_worker_new_with (endpoint, "w", flows, 1, 1, &opts, &err));
     cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
-    s_fake_stop (&fake);
+    zjob_test_curve_stop (&fake);
 }
 
 //  A broker that restarts with other key lists: the request then fails at
@@ -357,8 +197,8 @@ Test (curve_client, a_refusal_later_fails_requests_until_the_key_is_back)
 
     char command [64];
     snprintf (command, sizeof command, "ALLOW %s", s_other_txt);
-    s_fake_command (fake, command);
-    s_fake_command (fake, "RESTART");
+    zjob_test_curve_command (fake, command);
+    zjob_test_curve_command (fake, "RESTART");
     int64_t start = zjob_mono_ms ();
     cr_assert_eq (zjob_client_ping (client, &err), -1);
     cr_assert_eq (err.code, ZJOB_UNAUTHORIZED, "%d %s", err.code, err.text);
@@ -375,7 +215,7 @@ Test (curve_client, a_refusal_later_fails_requests_until_the_key_is_back)
 
     //  The broker takes the key again: within a retry's pause, a request gets through
     snprintf (command, sizeof command, "ALLOW %s", zcert_public_txt (s_alice_cert));
-    s_fake_command (fake, command);
+    zjob_test_curve_command (fake, command);
     int64_t deadline = zjob_mono_ms () + ZJOB_CLIENT_HANDSHAKE_RETRY_MS + S_FAST_MS;
     int rc = -1;
     while (rc != 0 && zjob_mono_ms () < deadline) {
@@ -385,7 +225,7 @@ Test (curve_client, a_refusal_later_fails_requests_until_the_key_is_back)
     }
     cr_assert_eq (rc, 0, "still refused: %s", err.text);
     zjob_client_destroy (&client);
-    s_fake_stop (&fake);
+    zjob_test_curve_stop (&fake);
 }
 
 
@@ -429,21 +269,11 @@ Test (curve_client, a_worker_with_a_refused_key_reports_it_and_keeps_trying)
     zcert_t *mallory = zcert_load (s_mallory);
     snprintf (command, sizeof command, "ALLOW %s", zcert_public_txt (mallory));
     zcert_destroy (&mallory);
-    s_fake_command (fake, command);
-    zsock_set_rcvtimeo (zactor_sock (fake), 0);
-    char *ready = NULL;
-    int64_t deadline = zjob_mono_ms () + 15000;
-    while (!ready && zjob_mono_ms () < deadline) {
-        zjob_task_t *task;
-        zjob_worker_recv (worker, 50, &task, NULL);
-        ready = zstr_recv (fake);
-    }
-    cr_assert_not_null (ready, "the worker never tried again");
-    cr_assert_str_eq (ready, "READY");
-    zstr_free (&ready);
+    zjob_test_curve_command (fake, command);
+    cr_assert (zjob_test_curve_ready (fake, worker, 15000), "the worker never tried again");
     cr_assert_eq (zjob_worker_error (worker, &err), 0, "%s", err.text);
     zjob_worker_destroy (&worker);
-    s_fake_stop (&fake);
+    zjob_test_curve_stop (&fake);
 }
 
 Test (curve_client, a_worker_with_a_listed_key_sends_ready)
@@ -455,16 +285,7 @@ Test (curve_client, a_worker_with_a_listed_key_sends_ready)
     zjob_connect_opts_t opts = { .cert = s_alice, .broker_key = s_broker_txt };
     zjob_worker_t *worker = zjob_worker_new_with (endpoint, "w", flows, 1, 1, &opts, &err);
     cr_assert_not_null (worker, "%s", err.text);
-    zsock_set_rcvtimeo (zactor_sock (fake), 0);
-    char *ready = NULL;
-    int64_t deadline = zjob_mono_ms () + S_FAST_MS;
-    while (!ready && zjob_mono_ms () < deadline) {
-        zjob_task_t *task;
-        zjob_worker_recv (worker, 50, &task, NULL);
-        ready = zstr_recv (fake);
-    }
-    cr_assert_not_null (ready, "no READY reached the broker");
-    zstr_free (&ready);
+    cr_assert (zjob_test_curve_ready (fake, worker, S_FAST_MS), "no READY reached the broker");
     cr_assert_eq (zjob_worker_error (worker, &err), 0, "%s", err.text);
 
     //  A wrong broker key: reported too
@@ -476,5 +297,5 @@ Test (curve_client, a_worker_with_a_listed_key_sends_ready)
     cr_assert_str_eq (err.text, S_BROKEN);
     zjob_worker_destroy (&lost);
     zjob_worker_destroy (&worker);
-    s_fake_stop (&fake);
+    zjob_test_curve_stop (&fake);
 }

@@ -66,6 +66,8 @@ int zjob_cli_cmd_template (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_queue (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_help (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_batch (zjob_cli_t *cli, int argc, char *argv []);
+//  cli_keygen.c: zjob keygen NAME, a CURVE key pair
+int zjob_cli_cmd_keygen (zjob_cli_t *cli, int argc, char *argv []);
 
 //  submit's batch options (cli_batch.c): --batch-id, --batch-open,
 //  --callback, --callback-input; strings borrowed from argv
