@@ -332,3 +332,73 @@ Test (zjob_cli_keygen, a_refused_key_is_exit_10_and_fast)
     zjob_test_curve_stop (&fake);
     zcert_destroy (&server);
 }
+
+
+//  --------------------------------------------------------------------------
+//  zjob-worker
+
+static size_t
+s_count (const char *text, const char *part)
+{
+    size_t count = 0;
+    for (const char *at = strstr (text, part); at; at = strstr (at + 1, part))
+        count++;
+    return count;
+}
+
+Test (zjob_cli_keygen, zjob_worker_takes_the_keys_and_keeps_trying_a_refused_one)
+{
+    char key [41], broker_key [41], endpoint [64];
+    s_keygen ("judy", NULL, NULL, key);
+    s_keygen ("mallory", NULL, NULL, key);
+    zcert_t *server;
+    zactor_t *fake = s_fake ("judy", endpoint, sizeof endpoint, broker_key, &server);
+    char mallory [600], missing [600];
+    snprintf (mallory, sizeof mallory, "%s/mallory.key_secret", s_dir);
+    snprintf (missing, sizeof missing, "%s/nobody.key_secret", s_dir);
+
+    //  A certificate it cannot read: exit 2 at once, naming the option
+    setenv ("ZJOB_BROKER_KEY", broker_key, 1);
+    char *bad [] = { ZJOB_BIN_DIR "/zjob-worker", "--broker", endpoint, "--cert", missing,
+                     "-w", "echo", "--", "/bin/cat", NULL };
+    s_child_t *child = s_spawn (bad, NULL);
+    s_child_finish (child, S_RUN_TIMEOUT_MS);
+    cr_assert_eq (child->code, 2, "exit %d %s", child->code, child->err);
+    s_assert_contains (child->err, "cannot read the certificate");
+    s_assert_contains (child->err, "--cert FILE or ZJOB_CERT");
+    s_child_destroy (&child);
+
+    //  A key the broker refuses (the broker key from the environment): it
+    //  says so once, and goes on trying
+    setenv ("ZJOB_CERT", mallory, 1);
+    char *refused [] = { ZJOB_BIN_DIR "/zjob-worker", "--broker", endpoint, "-w", "echo", "--",
+                         "/bin/cat", NULL };
+    child = s_spawn (refused, NULL);
+    const char *said = "the broker refused this key at the handshake";
+    int64_t deadline = zjob_mono_ms () + S_FAST_MS;
+    while (!strstr (child->err, said) && zjob_mono_ms () < deadline)
+        s_child_read (child, 50);
+    s_assert_contains (child->err, said);
+    //  Past a READY's wait and a retry (3 heartbeats of 1 s, then a pause)
+    deadline = zjob_mono_ms () + 4500;
+    while (zjob_mono_ms () < deadline)
+        s_child_read (child, 50);
+    cr_assert_eq (s_count (child->err, said), 1, "logged more than once: %s", child->err);
+    cr_assert_eq (waitpid (child->pid, NULL, WNOHANG), 0, "zjob-worker gave up");
+
+    //  The broker lists the key: the worker gets in by itself
+    zcert_t *cert = zcert_load (mallory);
+    char command [64];
+    snprintf (command, sizeof command, "ALLOW %s", zcert_public_txt (cert));
+    zcert_destroy (&cert);
+    zjob_test_curve_command (fake, command);
+    cr_assert (zjob_test_curve_ready (fake, NULL, 10000), "no READY after the key was listed");
+    kill (child->pid, SIGTERM);
+    s_child_finish (child, S_RUN_TIMEOUT_MS);
+    cr_assert_eq (child->code, 0, "exit %d %s", child->code, child->err);
+    s_child_destroy (&child);
+    unsetenv ("ZJOB_CERT");
+    unsetenv ("ZJOB_BROKER_KEY");
+    zjob_test_curve_stop (&fake);
+    zcert_destroy (&server);
+}
