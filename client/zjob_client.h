@@ -61,11 +61,11 @@
 extern "C" {
 #endif
 
-#define ZJOB_CLIENT_TIMEOUT_DEFAULT 5000  //  msecs a synchronous call waits
-#define ZJOB_CLIENT_RESEND_MIN_MS 250     //  msecs before a lost request is sent again
-#define ZJOB_CLIENT_WAIT_MIN_MS 5         //  msecs between the first STATUS polls of wait
-#define ZJOB_CLIENT_WAIT_MAX_MS 250       //  msecs between STATUS polls of wait, at most
-#define ZJOB_CLIENT_RECONNECT_AFTER 3     //  timeouts in a row before a new connection
+#define ZJOB_CLIENT_TIMEOUT_DEFAULT 5000     //  msecs a synchronous call waits
+#define ZJOB_CLIENT_RESEND_MIN_MS 250        //  msecs before a lost request is sent again
+#define ZJOB_CLIENT_WAIT_MIN_MS 5            //  msecs between the first STATUS polls of wait
+#define ZJOB_CLIENT_WAIT_MAX_MS 250          //  msecs between STATUS polls of wait, at most
+#define ZJOB_CLIENT_RECONNECT_AFTER 3        //  timeouts in a row before a new connection
 #define ZJOB_CLIENT_HANDSHAKE_RETRY_MS 1000  //  msecs between handshakes after one failed
 
 typedef struct _zjob_client_t zjob_client_t;

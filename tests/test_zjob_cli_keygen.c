@@ -183,7 +183,7 @@ Test (zjob_cli_keygen, never_overwrites_without_force)
 
 Test (zjob_cli_keygen, refuses_bad_names_and_values)
 {
-    const char *cases [] [8] = {
+    const char *cases [][8] = {
         { "keygen", "../x", "--dir", s_dir, NULL },
         { "keygen", ".hidden", "--dir", s_dir, NULL },
         { "keygen", "x_secret", "--dir", s_dir, NULL },
@@ -235,7 +235,7 @@ Test (zjob_cli_keygen, a_bad_certificate_or_broker_key_is_exit_2)
     snprintf (good, sizeof good, "%s/frank.key_secret", s_dir);
     //  A port nobody listens on: none of these may get as far as connecting
     const char *broker = "tcp://127.0.0.1:1";
-    const char *cases [] [10] = {
+    const char *cases [][10] = {
         { "--broker", broker, "--cert", missing, "--broker-key", key, "stats", NULL },
         { "--broker", broker, "stats", "--cert", good, "--broker-key", "short", NULL },
         { "--broker", broker, "--cert", good, "stats", NULL },

@@ -20,8 +20,8 @@
 #define S_FAST_MS 2000      //  a handshake failure is reported within this
 
 static char *s_dir;
-static char s_alice [600];     //  alice.key_secret: a key the fake accepts
-static char s_mallory [600];   //  mallory.key_secret: a key it does not
+static char s_alice [600];      //  alice.key_secret: a key the fake accepts
+static char s_mallory [600];    //  mallory.key_secret: a key it does not
 static char s_broker_txt [41];  //  The fake's public key
 static char s_other_txt [41];   //  Some other broker's public key
 static zcert_t *s_server;       //  The fake's certificate

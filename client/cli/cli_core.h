@@ -48,8 +48,7 @@
 #define ZJOB_EXIT_JOB_FAILED 6     //  the job failed or was cancelled
 #define ZJOB_EXIT_TIMEOUT 7        //  the job was not finished within --timeout
 #define ZJOB_EXIT_INTERNAL 8       //  the broker failed (500) or answered nonsense
-#define ZJOB_EXIT_DENIED 10        //  the broker refused this key (401) or the operation
-                                   //  to it (403)
+#define ZJOB_EXIT_DENIED 10        //  the broker refused the key (401) or the operation (403)
 #define ZJOB_EXIT_INTERRUPTED 130  //  Ctrl-C
 
 //  A command's parser says "go on" with this (any other value: exit with it)
@@ -200,7 +199,7 @@ enum {
     ZJOB_OPT_SCHEDULE,
     ZJOB_OPT_CERT,        //  --cert FILE
     ZJOB_OPT_BROKER_KEY,  //  --broker-key KEY|FILE
-    ZJOB_OPT_HELP = -2,  //  zjob_cli_getopt's returns besides options
+    ZJOB_OPT_HELP = -2,   //  zjob_cli_getopt's returns besides options
     ZJOB_OPT_INVALID = -3
 };
 

@@ -65,11 +65,11 @@ s_workflows_valid (const char *text)
 static int
 s_parse (zjob_cli_t *cli, int argc, char *argv [], s_keygen_t *keygen)
 {
-    static const struct option options [] = {
-        { "dir", required_argument, NULL, 'd' },  { "user", required_argument, NULL, 'u' },
-        { "workflows", required_argument, NULL, 'w' }, { "force", no_argument, NULL, 'f' },
-        ZJOB_CLI_COMMON_OPTIONS
-    };
+    static const struct option options [] = { { "dir", required_argument, NULL, 'd' },
+                                              { "user", required_argument, NULL, 'u' },
+                                              { "workflows", required_argument, NULL, 'w' },
+                                              { "force", no_argument, NULL, 'f' },
+                                              ZJOB_CLI_COMMON_OPTIONS };
     memset (keygen, 0, sizeof *keygen);
     keygen->dir = ".";
     zjob_cli_getopt_reset ();
@@ -204,9 +204,11 @@ zjob_cli_cmd_keygen (zjob_cli_t *cli, int argc, char *argv [])
         return zjob_cli_bad_value (cli, "--dir: the path is too long");
     snprintf (secret_path, sizeof secret_path, "%s_secret", public_path);
     if (!keygen.force) {
-        const char *taken = access (public_path, F_OK) == 0 ? public_path
-                          : access (secret_path, F_OK) == 0 ? secret_path
-                                                            : NULL;
+        const char *taken = NULL;
+        if (access (public_path, F_OK) == 0)
+            taken = public_path;
+        else if (access (secret_path, F_OK) == 0)
+            taken = secret_path;
         if (taken) {
             zjob_cli_error (cli, "%s exists: give --force to replace the pair (a broker that "
                                  "lists the old public key will refuse the new one)",
