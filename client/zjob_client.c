@@ -36,6 +36,7 @@
 #include "zjob_proto.h"
 #include "zjob_proto_batch.h"
 #include "zjob_client_impl.h"
+#include "zjob_handshake.h"
 
 #define KEY_PREFIX_LEN 32  //  hex characters of the random key prefix
 #define KEY_MAX 64         //  bytes in a made-up idempotency key, with the NUL
@@ -51,6 +52,8 @@ struct _zjob_client_t {
     char key_prefix [KEY_PREFIX_LEN + 1];  //  Random, unique to this client
     uint64_t key_seq;                      //  Counter of made-up keys
     int timeouts;                          //  Synchronous calls timed out in a row
+    zjob_handshake_t *handshake;           //  With a certificate: the handshakes, else NULL
+    int64_t handshake_retry;               //  mono ms when a failed handshake may be retried
 };
 
 struct _zjob_reply_t {
@@ -103,6 +106,13 @@ s_remaining (int64_t deadline)
 zjob_client_t *
 zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err)
 {
+    return zjob_client_new_with (endpoint, timeout_ms, NULL, err);
+}
+
+zjob_client_t *
+zjob_client_new_with (const char *endpoint, int timeout_ms, const zjob_connect_opts_t *opts,
+                      zjob_error_t *err)
+{
     if (!endpoint || !*endpoint) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "no broker endpoint given");
         return NULL;
@@ -144,6 +154,13 @@ zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err)
 
     zjob_proto_socket_setup (self->sock);
     zsock_set_linger (self->sock, 0);
+    //  Only a CURVE client watches its handshakes (a plain one costs nothing more)
+    if (zjob_connect_secure (opts)
+        && (zjob_connect_apply (self->sock, opts, err)
+            || !(self->handshake = zjob_handshake_new (self->sock, err)))) {
+        zjob_client_destroy (&self);
+        return NULL;
+    }
     if (zsock_connect (self->sock, "%s", endpoint) != 0) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "cannot connect to \"%s\": %s", endpoint,
                         zmq_strerror (zmq_errno ()));
@@ -168,6 +185,7 @@ zjob_client_destroy (zjob_client_t **self_p)
 {
     if (self_p && *self_p) {
         zjob_client_t *self = *self_p;
+        zjob_handshake_destroy (&self->handshake);
         zsock_destroy (&self->sock);
         zhashx_destroy (&self->inflight);
         zlistx_destroy (&self->backlog);
@@ -215,11 +233,33 @@ zjob_client_forget (zjob_client_t *self, uint64_t request_id)
 //  --------------------------------------------------------------------------
 //  Sending and receiving
 
+//  With CURVE, true if the last handshake failed, with err filled: the
+//  request fails at once. libzmq does not try again after a refusal, so
+//  at most once every ZJOB_CLIENT_HANDSHAKE_RETRY_MS the client connects
+//  again instead and lets the request go (a broker that reloaded its keys
+//  may take it now; if not, the new refusal fails it within milliseconds).
+static bool
+s_handshake_failed (zjob_client_t *self, zjob_error_t *err)
+{
+    if (!zjob_handshake_failed (self->handshake, err))
+        return false;
+    int64_t now = zjob_mono_ms ();
+    if (now < self->handshake_retry)
+        return true;
+    self->handshake_retry = now + ZJOB_CLIENT_HANDSHAKE_RETRY_MS;
+    zjob_handshake_reset (self->handshake);
+    zsock_disconnect (self->sock, "%s", self->endpoint);
+    zsock_connect (self->sock, "%s", self->endpoint);
+    return false;
+}
+
 //  Start a request: a new request id, the builder begun with it. The
 //  window is checked here, before anything is built.
 static uint64_t
 s_begin (zjob_client_t *self, zjob_cmd_t cmd, zjob_error_t *err)
 {
+    if (self->handshake && s_handshake_failed (self, err))
+        return 0;
     if (zhashx_size (self->inflight) >= ZJOB_INFLIGHT_MAX) {
         zjob_error_set (err, ZJOB_TOO_MANY, "%d requests already wait for a reply",
                         ZJOB_INFLIGHT_MAX);
@@ -328,10 +368,12 @@ zjob_client_recv (zjob_client_t *self, int timeout_ms, zjob_error_t *err)
         while (s_read (self, &reply))
             if (reply)
                 return reply;
+        if (zjob_handshake_failed (self->handshake, err))
+            return NULL;  //  What is in flight was lost with the connection
         int wait = timeout_ms < 0 ? -1 : s_remaining (deadline);
         if (timeout_ms >= 0 && wait == 0)
             break;
-        int rc = zjob_proto_wait_input (self->sock, wait);
+        int rc = zjob_handshake_wait (self->handshake, self->sock, wait);
         if (rc < 0) {
             zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");
             return NULL;
@@ -369,6 +411,12 @@ s_await (zjob_client_t *self, zjob_cmd_t cmd, uint64_t id, zframe_t *frame, bool
         }
         if (reply)
             break;
+        if (zjob_handshake_failed (self->handshake, err)) {
+            //  Never a silent timeout: the request went with the connection
+            zhashx_delete (self->inflight, ID_KEY (id));
+            zframe_destroy (&frame);
+            return NULL;
+        }
         int64_t now = zjob_mono_ms ();
         if (now >= deadline)
             break;
@@ -380,7 +428,7 @@ s_await (zjob_client_t *self, zjob_cmd_t cmd, uint64_t id, zframe_t *frame, bool
             continue;  //  Receive before waiting, after a send
         }
         int64_t until = resend_at < deadline ? resend_at : deadline;
-        if (zjob_proto_wait_input (self->sock, (int) (until - now)) < 0) {
+        if (zjob_handshake_wait (self->handshake, self->sock, (int) (until - now)) < 0) {
             zhashx_delete (self->inflight, ID_KEY (id));
             zframe_destroy (&frame);
             zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");

@@ -28,6 +28,15 @@
     answer), ZJOB_BAD_REQUEST (a malformed reply or argument) and
     ZJOB_TOO_MANY (the window of ZJOB_INFLIGHT_MAX requests is full).
 
+    CURVE. A client made with a certificate (zjob_client_new_with) watches
+    its handshakes with the broker, so that a key the broker does not
+    accept is never a silent timeout: when the broker refuses the key, or
+    the handshake breaks off (a wrong broker key, a broker without CURVE),
+    the request waiting and every later one fail at once with
+    ZJOB_UNAUTHORIZED and a message saying which. The client tries a new
+    handshake at most every ZJOB_CLIENT_HANDSHAKE_RETRY_MS, with the next
+    request, so a broker that reloads its keys lets it in again.
+
     Events are a separate object, zjob_events_t: a SUB socket on the
     broker's events endpoint, subscribed by job, workflow or event type with
     the topic scheme of PROTOCOL.md, whose events arrive as a small struct.
@@ -46,16 +55,18 @@
 #include "zjob_job.h"
 #include "zjob_query.h"
 #include "zjob_msg.h"
+#include "zjob_connect.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define ZJOB_CLIENT_TIMEOUT_DEFAULT 5000  //  msecs a synchronous call waits
-#define ZJOB_CLIENT_RESEND_MIN_MS 250     //  msecs before a lost request is sent again
-#define ZJOB_CLIENT_WAIT_MIN_MS 5         //  msecs between the first STATUS polls of wait
-#define ZJOB_CLIENT_WAIT_MAX_MS 250       //  msecs between STATUS polls of wait, at most
-#define ZJOB_CLIENT_RECONNECT_AFTER 3     //  timeouts in a row before a new connection
+#define ZJOB_CLIENT_TIMEOUT_DEFAULT 5000     //  msecs a synchronous call waits
+#define ZJOB_CLIENT_RESEND_MIN_MS 250        //  msecs before a lost request is sent again
+#define ZJOB_CLIENT_WAIT_MIN_MS 5            //  msecs between the first STATUS polls of wait
+#define ZJOB_CLIENT_WAIT_MAX_MS 250          //  msecs between STATUS polls of wait, at most
+#define ZJOB_CLIENT_RECONNECT_AFTER 3        //  timeouts in a row before a new connection
+#define ZJOB_CLIENT_HANDSHAKE_RETRY_MS 1000  //  msecs between handshakes after one failed
 
 typedef struct _zjob_client_t zjob_client_t;
 typedef struct _zjob_reply_t zjob_reply_t;
@@ -70,6 +81,15 @@ typedef struct _zjob_reply_t zjob_reply_t;
 //  for an endpoint that cannot be connected.
 ZJOB_EXPORT zjob_client_t *
 zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err);
+
+//  As zjob_client_new, with the CURVE options of opts (NULL, or no cert:
+//  as zjob_client_new). Also fails with ZJOB_BAD_REQUEST for a bad
+//  certificate or broker key (zjob_connect_apply), and with
+//  ZJOB_UNAUTHORIZED when the handshake fails (see CURVE above). Since
+//  libzjob 0.5.0.
+ZJOB_EXPORT zjob_client_t *
+zjob_client_new_with (const char *endpoint, int timeout_ms, const zjob_connect_opts_t *opts,
+                      zjob_error_t *err);
 
 //  Close the client; replies still in flight are dropped. Accepts NULL.
 ZJOB_EXPORT void
@@ -369,8 +389,9 @@ zjob_client_send_cmd (zjob_client_t *self, zjob_cmd_t command, zjob_error_t *err
 
 //  The next reply to an asynchronous request, waiting at most timeout_ms
 //  (0: only what has arrived; -1: forever). Returns the reply (the caller
-//  destroys it), or NULL when none came (err: ZJOB_UNAVAILABLE) or the
-//  wait was interrupted. A reply's status is the broker's verdict on the
+//  destroys it), or NULL when none came (err: ZJOB_UNAVAILABLE), the
+//  handshake failed (ZJOB_UNAUTHORIZED: the requests in flight are lost;
+//  zjob_client_forget them) or the wait was interrupted. A reply's status is the broker's verdict on the
 //  request; a reply that does not match its request's reply table comes
 //  as status ZJOB_BAD_REQUEST.
 ZJOB_EXPORT zjob_reply_t *

@@ -201,6 +201,14 @@ zjob_worker_t *
 zjob_worker_new (const char *endpoint, const char *name, const char *const *workflows,
                  size_t count, size_t slots, zjob_error_t *err)
 {
+    return zjob_worker_new_with (endpoint, name, workflows, count, slots, NULL, err);
+}
+
+zjob_worker_t *
+zjob_worker_new_with (const char *endpoint, const char *name, const char *const *workflows,
+                      size_t count, size_t slots, const zjob_connect_opts_t *opts,
+                      zjob_error_t *err)
+{
     if (!endpoint || !*endpoint) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "no broker endpoint given");
         return NULL;
@@ -276,6 +284,13 @@ zjob_worker_new (const char *endpoint, const char *name, const char *const *work
 
     zjob_proto_socket_setup (self->sock);
     zsock_set_linger (self->sock, 0);
+    //  Only a CURVE worker watches its handshakes
+    if (zjob_connect_secure (opts)
+        && (zjob_connect_apply (self->sock, opts, err)
+            || !(self->handshake = zjob_handshake_new (self->sock, err)))) {
+        zjob_worker_destroy (&self);
+        return NULL;
+    }
     if (zsock_connect (self->sock, "%s", endpoint) != 0) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "cannot connect to \"%s\": %s", endpoint,
                         zmq_strerror (zmq_errno ()));
@@ -316,6 +331,7 @@ zjob_worker_destroy (zjob_worker_t **self_p)
         }
         zlistx_destroy (&self->results);
         zlistx_destroy (&self->events);
+        zjob_handshake_destroy (&self->handshake);
         zsock_destroy (&self->sock);
         zjob_msg_builder_destroy (&self->builder);
         for (size_t i = 0; self->workflows && i < self->workflow_count; i++)
@@ -357,7 +373,7 @@ zjob_worker_recv (zjob_worker_t *self, int timeout_ms, zjob_task_t **task_p,
         int64_t wait = zjob_worker_timeout (self);
         if (deadline - now < wait)
             wait = deadline - now;
-        if (zjob_proto_wait_input (self->sock, (int) wait) < 0)
+        if (zjob_handshake_wait (self->handshake, self->sock, (int) wait) < 0)
             return zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");
     }
 }
@@ -601,7 +617,7 @@ zjob_worker_flush (zjob_worker_t *self, int timeout_ms)
         zjob_worker_timers (self);
         if (!zjob_worker_read (self)) {
             int wait = zjob_worker_timeout (self);
-            if (zjob_proto_wait_input (self->sock, wait < left ? wait : left) < 0)
+            if (zjob_handshake_wait (self->handshake, self->sock, wait < left ? wait : left) < 0)
                 break;
         }
     }
@@ -618,6 +634,35 @@ bool
 zjob_worker_registered (zjob_worker_t *self)
 {
     return self->registered;
+}
+
+void
+zjob_worker_handshake_check (zjob_worker_t *self)
+{
+    if (!self->handshake)
+        return;
+    zjob_handshake_state_t state = zjob_handshake_update (self->handshake);
+    if (state == self->handshake_was || state == ZJOB_HANDSHAKE_UNKNOWN)
+        return;
+    if (state == ZJOB_HANDSHAKE_OK)
+        zsys_notice ("zjob_worker: %s: the CURVE handshake with %s succeeded", self->worker_id,
+                     self->endpoint);
+    else
+        zsys_warning ("zjob_worker: %s: %s (%s); trying again with each READY",
+                      self->worker_id, zjob_handshake_text (state), self->endpoint);
+    self->handshake_was = state;
+}
+
+int
+zjob_worker_error (zjob_worker_t *self, zjob_error_t *err)
+{
+    if (self->handshake)
+        zjob_worker_handshake_check (self);
+    if (self->handshake_was != ZJOB_HANDSHAKE_REFUSED
+        && self->handshake_was != ZJOB_HANDSHAKE_FAILED)
+        return 0;
+    zjob_error_set (err, ZJOB_UNAUTHORIZED, "%s", zjob_handshake_text (self->handshake_was));
+    return ZJOB_UNAUTHORIZED;
 }
 
 const char *

@@ -69,6 +69,7 @@
 #include "zjob_error.h"
 #include "zjob_job.h"
 #include "zjob_msg.h"
+#include "zjob_connect.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -134,6 +135,19 @@ typedef enum {
 ZJOB_EXPORT zjob_worker_t *
 zjob_worker_new (const char *endpoint, const char *name, const char *const *workflows,
                  size_t count, size_t slots, zjob_error_t *err);
+
+//  As zjob_worker_new, with the CURVE options of opts (NULL, or no cert:
+//  as zjob_worker_new); a bad certificate or broker key fails here with
+//  ZJOB_BAD_REQUEST (zjob_connect_apply). A handshake the broker refuses
+//  (the key is not in its worker list) or that breaks off (a wrong broker
+//  key, a broker without CURVE) is no error of recv: the worker logs it at
+//  warning, once per change, reports it with zjob_worker_error, and keeps
+//  trying with each READY (a broker that reloads its keys may take it).
+//  Since libzjob 0.5.0.
+ZJOB_EXPORT zjob_worker_t *
+zjob_worker_new_with (const char *endpoint, const char *name, const char *const *workflows,
+                      size_t count, size_t slots, const zjob_connect_opts_t *opts,
+                      zjob_error_t *err);
 
 //  Say DISCONNECT to the broker (which requeues the jobs still held) and
 //  close. Results not yet acknowledged are lost; call zjob_worker_flush
@@ -215,6 +229,12 @@ zjob_worker_timeout (zjob_worker_t *self);
 //  reconnection, again when it has acknowledged the new one).
 ZJOB_EXPORT bool
 zjob_worker_registered (zjob_worker_t *self);
+
+//  Why the worker cannot reach the broker, when it knows: ZJOB_UNAUTHORIZED
+//  with err filled (its last CURVE handshake was refused or failed; the
+//  message says which), else 0. Since libzjob 0.5.0.
+ZJOB_EXPORT int
+zjob_worker_error (zjob_worker_t *self, zjob_error_t *err);
 
 //  The worker's name; its id (the name and a random suffix, fixed for
 //  its life: what the broker knows it by and sets as a job's worker_id);

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include "zjob_worker.h"
 #include "zjob_proto.h"
+#include "zjob_handshake.h"
 
 struct _zjob_task_t {
     zjob_job_t *job;        //  As dispatched; one reference
@@ -107,6 +108,9 @@ struct _zjob_worker_t {
     pthread_mutex_t lock;    //  Guards the tasks' state flags
     pthread_cond_t changed;  //  Broadcast when a flag changes
     atomic_int stop;         //  Set by zjob_worker_stop (lock-free: signal-safe)
+
+    zjob_handshake_t *handshake;           //  With a certificate: the handshakes, else NULL
+    zjob_handshake_state_t handshake_was;  //  The state last logged
 };
 
 
@@ -132,6 +136,11 @@ zjob_worker_task_end (zjob_worker_t *self, zjob_task_t **task_p, bool *paused_p)
 //  Say DISCONNECT once; the broker requeues what this worker still holds
 void
 zjob_worker_disconnect (zjob_worker_t *self, const char *reason);
+
+//  With CURVE, read the handshake's events and log a change of its state
+//  (once per change: a refused key is retried with every READY)
+void
+zjob_worker_handshake_check (zjob_worker_t *self);
 
 //  Forget a task's later attempt waiting for it (see zjob_worker_session.c,
 //  "A JOB for a job still held"), if any

@@ -69,6 +69,8 @@
 #define JOB_TIMEOUT_SLACK_MS 1000              //  msecs past the job's timeout before the local stop
 #define PARENT_OUTPUTS_ENV_MAX (64 << 10)      //  bytes of parent outputs given in the environment
 #define OPT_PERMANENT_EXIT 1000                //  getopt value of --permanent-exit (no short form)
+#define OPT_CERT 1001                          //  getopt value of --cert
+#define OPT_BROKER_KEY 1002                    //  getopt value of --broker-key
 
 //  The command line
 typedef struct {
@@ -82,6 +84,7 @@ typedef struct {
     bool permanent_exit [256];  //  Exit statuses that fail a job for good
     bool verbose;               //  Log progress reports too
     char **command;             //  COMMAND [ARGS...], NULL-terminated (argv's tail)
+    zjob_connect_opts_t keys;   //  --cert, --broker-key (or $ZJOB_CERT, $ZJOB_BROKER_KEY)
 } s_options_t;
 
 //  One job this worker holds
@@ -140,6 +143,12 @@ s_usage (FILE *out)
              "                         exit statuses (a comma list, 1 to 255) that fail a\n"
              "                         job for good: the broker does not retry it (default\n"
              "                         %d, EX_DATAERR; \"none\": any failure may be retried)\n"
+             "      --cert FILE        for a broker with CURVE: this worker's certificate, the\n"
+             "                         NAME.key_secret of `zjob keygen` (default: $ZJOB_CERT);\n"
+             "                         the broker lists NAME.key in its keys/worker/\n"
+             "      --broker-key KEY|FILE\n"
+             "                         the broker's public key: 40 Z85 characters or its .key\n"
+             "                         file (default: $ZJOB_BROKER_KEY)\n"
              "  -v, --verbose          also log each progress report\n"
              "  -h, --help             this text\n"
              "SECONDS is a number (0.5) or a duration with its unit (500ms, 2m).\n"
@@ -184,7 +193,9 @@ s_usage (FILE *out)
              "missing argument or value); 2 bad input (an invalid option value, such as an\n"
              "endpoint that cannot be used); 8 the worker cannot set itself up or go on (no\n"
              "memory, no signal handling). A broker that is down or refuses the worker is\n"
-             "tried again and again. Logs go to stderr.\n",
+             "tried again and again, a key it refuses at the CURVE handshake too (the log\n"
+             "says so once, at warning: the broker may list the key on its next reload).\n"
+             "Logs go to stderr.\n",
              ZJOB_WORKFLOWS_MAX, ZJOB_SLOTS_MAX, GRACE_DEFAULT_MS / 1000,
              (double) JOB_TIMEOUT_SLACK_MS / 1000, PERMANENT_EXIT_DEFAULT);
 }
@@ -268,10 +279,38 @@ static const struct option s_longs [] = {
     { "grace", required_argument, NULL, 'g' },
     { "timeout", required_argument, NULL, 't' },
     { "permanent-exit", required_argument, NULL, OPT_PERMANENT_EXIT },
+    { "cert", required_argument, NULL, OPT_CERT },
+    { "broker-key", required_argument, NULL, OPT_BROKER_KEY },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
 };
+
+//  What the environment gives when the flags did not: the endpoint and the
+//  CURVE keys (an empty variable is none). Returns 0, or the exit status
+//  after an error.
+static int
+s_environment (s_options_t *options)
+{
+    if (!options->endpoint)
+        options->endpoint = getenv (BROKER_ENV);
+    if (!options->endpoint || !*options->endpoint)
+        options->endpoint = BROKER_DEFAULT;
+    if (!options->keys.cert)
+        options->keys.cert = getenv ("ZJOB_CERT");
+    if (!options->keys.broker_key)
+        options->keys.broker_key = getenv ("ZJOB_BROKER_KEY");
+    if (options->keys.cert && !*options->keys.cert)
+        options->keys.cert = NULL;
+    if (options->keys.broker_key && !*options->keys.broker_key)
+        options->keys.broker_key = NULL;
+    if (options->keys.broker_key && !options->keys.cert)
+        return s_usage_error (EXIT_BAD_INPUT, "a broker key was given (--broker-key or "
+                                              "ZJOB_BROKER_KEY) but no certificate: give this "
+                                              "worker's NAME.key_secret with --cert FILE or "
+                                              "ZJOB_CERT");
+    return 0;
+}
 
 //  Parse argv into options; returns 0, or the exit status after an error
 //  (or after --help) with *done_p set
@@ -332,6 +371,10 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
                                                           "statuses from 1 to 255 (65,75) or none",
                                           optarg);
                 break;
+            case OPT_CERT:
+            case OPT_BROKER_KEY:
+                *(opt == OPT_CERT ? &options->keys.cert : &options->keys.broker_key) = optarg;
+                break;
             case 'v':
                 options->verbose = true;
                 break;
@@ -352,10 +395,9 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
         return s_usage_error (EXIT_USAGE, "no command given: put it after --, as in "
                                           "zjob-worker -w resize -- ./resize.sh");
     options->command = argv + optind;
-    if (!options->endpoint)
-        options->endpoint = getenv (BROKER_ENV);
-    if (!options->endpoint || !*options->endpoint)
-        options->endpoint = BROKER_DEFAULT;
+    int status = s_environment (options);
+    if (status)
+        return status;
     if (name) {
         if (!zjob_name_valid (name) || strlen (name) > ZJOB_NAME_MAX - 9)
             return s_usage_error (EXIT_BAD_INPUT, "bad --name \"%s\": it takes 1 to %d "
@@ -967,10 +1009,14 @@ main (int argc, char *argv [])
     }
     zjob_error_t err;
     s_app_t app = { &options, NULL, zlistx_new (), NULL, NULL, 0, false, 0, false };
-    app.worker = zjob_worker_new (options.endpoint, options.name, options.workflows,
-                                  options.workflow_count, options.slots, &err);
+    app.worker = zjob_worker_new_with (options.endpoint, options.name, options.workflows,
+                                       options.workflow_count, options.slots, &options.keys, &err);
     if (!app.worker || !app.runs) {
-        fprintf (stderr, "zjob-worker: %s\n", app.worker ? "out of memory" : err.text);
+        bool keys = !app.worker && zjob_connect_secure (&options.keys) && !strstr (err.text, "--")
+            && (strstr (err.text, "certificate") || strstr (err.text, "broker key"));
+        fprintf (stderr, "zjob-worker: %s%s\n", app.worker ? "out of memory" : err.text,
+                 keys ? " (--cert FILE or ZJOB_CERT, --broker-key KEY|FILE or ZJOB_BROKER_KEY)"
+                      : "");
         status = !app.worker && err.code == ZJOB_BAD_REQUEST ? EXIT_BAD_INPUT : EXIT_INTERNAL;
         zjob_worker_destroy (&app.worker);
         zlistx_destroy (&app.runs);

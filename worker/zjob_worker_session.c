@@ -715,6 +715,7 @@ zjob_worker_read (zjob_worker_t *self)
 void
 zjob_worker_timers (zjob_worker_t *self)
 {
+    zjob_worker_handshake_check (self);
     if (self->disconnected)
         return;
     int64_t now = zjob_mono_ms ();

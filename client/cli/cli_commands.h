@@ -7,7 +7,8 @@
     (submit's retry policy and timeouts), cli_watch.c (wait, watch),
     cli_admin.c (cleanup, stats, workers), cli_schedule.c (schedule) and cli_help.c (help, and the
     cli_admin.c (cleanup, stats, workers), cli_queue.c (queue: per-workflow
-    pause and limits) and cli_help.c (help, and the
+    pause and limits), cli_keygen.c (keygen: a CURVE key pair; it connects
+    to nothing) and cli_help.c (help, and the
     table of every command with its usage and help text). A command takes
     its arguments from its name on (argv [0] is the name), parses its own
     options and returns the exit code.
@@ -66,6 +67,8 @@ int zjob_cli_cmd_template (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_queue (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_help (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_batch (zjob_cli_t *cli, int argc, char *argv []);
+//  cli_keygen.c: zjob keygen NAME, a CURVE key pair
+int zjob_cli_cmd_keygen (zjob_cli_t *cli, int argc, char *argv []);
 
 //  submit's batch options (cli_batch.c): --batch-id, --batch-open,
 //  --callback, --callback-input; strings borrowed from argv

@@ -29,6 +29,10 @@ zjob_cli_init (zjob_cli_t *cli)
     const char *events = getenv ("ZJOB_EVENTS");
     if (!events || zjob_cli_endpoint_set (cli->events, events))
         zjob_cli_endpoint_set (cli->events, ZJOB_CLI_EVENTS_DEFAULT);
+    const char *cert = getenv ("ZJOB_CERT");
+    cli->keys.cert = cert && *cert ? cert : NULL;
+    const char *broker_key = getenv ("ZJOB_BROKER_KEY");
+    cli->keys.broker_key = broker_key && *broker_key ? broker_key : NULL;
     cli->request_timeout_ms = ZJOB_CLI_REQUEST_TIMEOUT;
     cli->timeout_ms = -1;
     cli->started = zjob_mono_ms ();
@@ -115,6 +119,8 @@ zjob_cli_exit_code (int code)
         case ZJOB_UNAVAILABLE: return ZJOB_EXIT_UNAVAILABLE;
         case ZJOB_TOO_MANY: return ZJOB_EXIT_BUSY;
         case ZJOB_ACCEPTED: return ZJOB_EXIT_TIMEOUT;
+        case ZJOB_UNAUTHORIZED:
+        case ZJOB_FORBIDDEN: return ZJOB_EXIT_DENIED;
         default: return ZJOB_EXIT_INTERNAL;
     }
 }
@@ -205,6 +211,15 @@ zjob_cli_fail (zjob_cli_t *cli, const zjob_error_t *err)
         case ZJOB_TOO_LARGE:
             zjob_cli_error (cli, "%s", err->text);
             break;
+        case ZJOB_UNAUTHORIZED:
+            zjob_cli_error (cli, "%s (--cert or ZJOB_CERT: this key's NAME.key_secret; "
+                                 "--broker-key or ZJOB_BROKER_KEY: the broker's public key; "
+                                 "the broker lists NAME.key in its keys directory)",
+                            err->text);
+            break;
+        case ZJOB_FORBIDDEN:
+            zjob_cli_error (cli, "the broker refused this key the operation: %s", err->text);
+            break;
         default:
             zjob_cli_error (cli, "the broker failed: %s (%d %s); see zjobd's log", err->text,
                             err->code, zjob_error_name (err->code));
@@ -238,14 +253,47 @@ zjob_cli_request_ms (zjob_cli_t *cli)
     return (int) (timeout > floor ? timeout : floor);
 }
 
+//  Check the CURVE options on a socket that never connects, so that a bad
+//  certificate is told from a bad endpoint. Returns 0, or an exit code.
+static int
+s_check_keys (zjob_cli_t *cli)
+{
+    if (!zjob_connect_secure (&cli->keys)) {
+        if (!cli->keys.broker_key)
+            return 0;
+        zjob_cli_fail_json (cli, ZJOB_BAD_REQUEST, "a broker key but no certificate");
+        zjob_cli_error (cli, "a broker key was given (--broker-key or ZJOB_BROKER_KEY) but no "
+                             "certificate: give this key's NAME.key_secret with --cert FILE "
+                             "or ZJOB_CERT");
+        return ZJOB_EXIT_BAD_INPUT;
+    }
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    zjob_error_t err;
+    int rc = sock ? zjob_connect_apply (sock, &cli->keys, &err) : 0;
+    zsock_destroy (&sock);
+    if (rc == 0)
+        return 0;
+    zjob_cli_fail_json (cli, err.code, err.text);
+    if (strstr (err.text, "--"))
+        zjob_cli_error (cli, "%s", err.text);  //  It names the option already
+    else
+        zjob_cli_error (cli, "%s (%s)", err.text,
+                        strstr (err.text, "broker key") ? "--broker-key KEY|FILE or ZJOB_BROKER_KEY"
+                                                        : "--cert FILE or ZJOB_CERT");
+    return ZJOB_EXIT_BAD_INPUT;
+}
+
 int
 zjob_cli_connect (zjob_cli_t *cli)
 {
     if (cli->client)
         return 0;
+    int rc = s_check_keys (cli);
+    if (rc)
+        return rc;
     zjob_error_t err;
     int timeout = zjob_cli_request_ms (cli);
-    cli->client = zjob_client_new (cli->broker, timeout, &err);
+    cli->client = zjob_client_new_with (cli->broker, timeout, &cli->keys, &err);
     if (cli->client)
         return 0;
     if (zjob_cli_no_answer (&err)) {
@@ -362,6 +410,12 @@ zjob_cli_getopt (zjob_cli_t *cli, int argc, char *argv [], const char *shorts,
                 break;
             case ZJOB_OPT_JSON:
                 cli->json = true;
+                break;
+            case ZJOB_OPT_CERT:
+                cli->keys.cert = *optarg ? optarg : NULL;
+                break;
+            case ZJOB_OPT_BROKER_KEY:
+                cli->keys.broker_key = *optarg ? optarg : NULL;
                 break;
             case 'h':
                 return ZJOB_OPT_HELP;

@@ -49,6 +49,7 @@
 #define ZJOB_EXIT_TIMEOUT 7        //  the job was not finished within --timeout
 #define ZJOB_EXIT_INTERNAL 8       //  the broker failed (500) or answered nonsense
 #define ZJOB_EXIT_BUSY 9           //  the broker is at a limit (429): try again later
+#define ZJOB_EXIT_DENIED 10        //  the broker refused the key (401) or the operation (403)
 #define ZJOB_EXIT_INTERRUPTED 130  //  Ctrl-C
 
 //  A command's parser says "go on" with this (any other value: exit with it)
@@ -67,10 +68,13 @@ typedef struct {
     bool stdin_used;                      //  An argument already read stdin
     const char *job_id;                   //  The one job the command is about, or NULL
     zjob_client_t *client;                //  Connected by zjob_cli_connect, else NULL
+    zjob_connect_opts_t keys;             //  --cert, --broker-key ($ZJOB_CERT,
+                                          //  $ZJOB_BROKER_KEY); borrowed, NULL if not given
 } zjob_cli_t;
 
 //  Set up cli for a run: endpoints from $ZJOB_BROKER and $ZJOB_EVENTS
-//  (else the defaults), the default timeouts, tty from stdout.
+//  (else the defaults), the CURVE keys from $ZJOB_CERT and
+//  $ZJOB_BROKER_KEY (empty: not set), the default timeouts, tty from stdout.
 void
 zjob_cli_init (zjob_cli_t *cli);
 
@@ -194,7 +198,9 @@ enum {
     ZJOB_OPT_CALLBACK_INPUT,  //  submit --callback-input
     ZJOB_OPT_TEMPLATE,
     ZJOB_OPT_SCHEDULE,
-    ZJOB_OPT_HELP = -2,  //  zjob_cli_getopt's returns besides options
+    ZJOB_OPT_CERT,        //  --cert FILE
+    ZJOB_OPT_BROKER_KEY,  //  --broker-key KEY|FILE
+    ZJOB_OPT_HELP = -2,   //  zjob_cli_getopt's returns besides options
     ZJOB_OPT_INVALID = -3
 };
 
@@ -205,6 +211,8 @@ enum {
         { "connect-timeout", required_argument, NULL, ZJOB_OPT_REQUEST_TIMEOUT }, \
         { "timeout", required_argument, NULL, ZJOB_OPT_TIMEOUT },                 \
         { "json", no_argument, NULL, ZJOB_OPT_JSON },                             \
+        { "cert", required_argument, NULL, ZJOB_OPT_CERT },                       \
+        { "broker-key", required_argument, NULL, ZJOB_OPT_BROKER_KEY },           \
         { "help", no_argument, NULL, 'h' },                                       \
     {                                                                             \
         NULL, 0, NULL, 0                                                          \

@@ -22,6 +22,11 @@
     "                             is not finished, 5 if the broker did not answer)\n"              \
     "      --request-timeout D    how long the broker has to answer each request\n"                \
     "                             (default 3s)\n"                                                  \
+    "      --cert FILE            for a broker with CURVE: this key's certificate,\n"              \
+    "                             the NAME.key_secret of 'zjob keygen' (default\n"                 \
+    "                             $ZJOB_CERT)\n"                                                   \
+    "      --broker-key KEY|FILE  the broker's public key: 40 Z85 characters or its\n"             \
+    "                             .key file (default $ZJOB_BROKER_KEY)\n"                          \
     "  -h, --help                 this text\n"
 
 #define S_FILTER_HELP                                                                   \
@@ -59,6 +64,8 @@
     "  8    internal: the broker failed or answered nonsense\n"                     \
     "  9    busy: the broker is at a limit (jobs not yet run, requests pending);\n" \
     "       nothing was done: try again later\n"                                    \
+    "  10   denied: the broker refused this key (401: not listed, or a wrong\n"     \
+    "       --broker-key) or this operation to it (403)\n"                          \
     "  130  interrupted\n"                                                          \
     "A bulk operation that failed for some jobs exits with its first failure's code.\n"
 
@@ -327,6 +334,23 @@ static const zjob_cli_command_t s_commands [] = {
       "      --concurrency N        jobs of the workflow running at once (0: no limit)\n"
       "      --rate R               jobs handed out a second, e.g. 5 or 0.5 (0: none)\n"
       "      --burst B              tokens the rate's bucket holds (0: max(1, R))\n" S_COMMON_HELP },
+    { "keygen", zjob_cli_cmd_keygen, "NAME [--dir DIR] [--user U] [--workflows A,B] [--force]",
+      "a CURVE key pair for a broker with CURVE",
+      "Make a CURVE key pair for a peer of a broker that uses CURVE (zjobd\n"
+      "--curve-secret FILE --keys DIR): DIR/NAME.key, the public certificate, goes\n"
+      "into the broker's keys directory under admin/, client/ or worker/ (the\n"
+      "key's role; the broker reads it on start and on SIGHUP); DIR/NAME.key_secret,\n"
+      "both keys (mode 0600), stays with the peer, which gives it with --cert.\n"
+      "Prints the public key and where each file goes. Connects to no broker.\n\n"
+      "  -d, --dir DIR              where to write the files (default: the current\n"
+      "                             directory; made if missing)\n"
+      "  -u, --user U               a client key's user: its jobs are U's (default:\n"
+      "                             the file name without .key)\n"
+      "  -w, --workflows A,B        a worker key may serve only these (* or absent:\n"
+      "                             any)\n"
+      "  -f, --force                replace an existing pair (else exit 4)\n"
+      "With --json: {\"name\", \"public_key\", \"public_file\", \"secret_file\",\n"
+      "\"user_id\", \"workflows\"}.\n" },
     { "help", zjob_cli_cmd_help, "[COMMAND]", "this text, or a command's",
       "Without COMMAND, the commands, options and exit codes; with it, that\n"
       "command's options.\n" },
@@ -378,7 +402,11 @@ zjob_cli_print_help (FILE *out)
              "                           exit 7, other commands 5 (default: none)\n"
              "  --request-timeout D      how long the broker has to answer each request\n"
              "                           (default 3s; --connect-timeout is the same)\n"
-             "  --json                   print JSON for programs\n\n"
+             "  --json                   print JSON for programs\n"
+             "  --cert FILE              for a broker with CURVE: this key's certificate\n"
+             "                           (NAME.key_secret; default $ZJOB_CERT)\n"
+             "  --broker-key KEY|FILE    the broker's public key, Z85 or its .key file\n"
+             "                           (default $ZJOB_BROKER_KEY)\n\n"
              "Durations are seconds (30, 1.5) or have a unit: 500ms, 30s, 5m, 2h, 7d.\n"
              "An endpoint without a transport (127.0.0.1:5570) is taken as tcp://.\n\n");
     fputs (S_EXIT_HELP, out);
