@@ -7,14 +7,26 @@
     publication is [topic][EVENT]; the EVENT is decoded into a small
     struct, and the repeat of an event that overlapping subscriptions
     deliver twice in a row (same sequence number) is dropped.
+
+    With CURVE the socket is an XSUB instead, and subscribing is sending
+    the subscription message itself (1 + prefix; 0 + prefix to undo). A
+    broker with CURVE applies a client key's subscriptions under its
+    user's prefix, "ev/" as "u/alice/ev/", and sends it the events of its
+    own jobs under that prefix; a SUB filters what arrives by the prefixes
+    it sent, "ev/", and would drop them all. The XSUB keeps no filter and
+    takes what the broker sends. It still counts its subscriptions: a
+    prefix subscribed twice is unsubscribed (0 sent) by the second undo,
+    and it sends them all again when it reconnects, as a SUB does.
     ========================================================================= */
 
 #include <string.h>
 #include "zjob_client.h"
 #include "zjob_proto.h"
+#include "zjob_connect.h"
 
 struct _zjob_events_t {
-    zsock_t *sock;      //  SUB, connected to the broker's events
+    zsock_t *sock;      //  SUB (XSUB with CURVE), connected to the broker's events
+    bool xsub;          //  Subscriptions are sent as messages
     uint64_t last_seq;  //  Sequence number of the last event returned
 };
 
@@ -28,6 +40,13 @@ s_remaining (int64_t deadline)
 zjob_events_t *
 zjob_events_new (const char *endpoint, zjob_error_t *err)
 {
+    return zjob_events_new_with (endpoint, NULL, err);
+}
+
+zjob_events_t *
+zjob_events_new_with (const char *endpoint, const zjob_connect_opts_t *opts,
+                      zjob_error_t *err)
+{
     if (!endpoint || !*endpoint) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "no events endpoint given");
         return NULL;
@@ -38,9 +57,12 @@ zjob_events_new (const char *endpoint, zjob_error_t *err)
         zjob_error_set (err, ZJOB_INTERNAL, "CZMQ cannot start (zsys_init failed)");
         return NULL;
     }
+    bool secure = zjob_connect_secure (opts);
     zjob_events_t *self = (zjob_events_t *) zmalloc (sizeof (zjob_events_t));
-    if (self)
-        self->sock = zsock_new (ZMQ_SUB);
+    if (self) {
+        self->xsub = secure;
+        self->sock = zsock_new (secure ? ZMQ_XSUB : ZMQ_SUB);
+    }
     if (!self || !self->sock) {
         zjob_events_destroy (&self);
         zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
@@ -48,6 +70,10 @@ zjob_events_new (const char *endpoint, zjob_error_t *err)
     }
     zjob_proto_socket_setup (self->sock);
     zsock_set_linger (self->sock, 0);
+    if (zjob_connect_apply (self->sock, opts, err)) {
+        zjob_events_destroy (&self);
+        return NULL;
+    }
     if (zsock_connect (self->sock, "%s", endpoint) != 0) {
         zjob_error_set (err, ZJOB_BAD_REQUEST, "cannot connect to \"%s\": %s", endpoint,
                         zmq_strerror (zmq_errno ()));
@@ -77,6 +103,29 @@ s_events_prefix (char *prefix, const char *type, const char *workflow_id, const 
     return 0;
 }
 
+//  Subscribe (or undo it) to prefix
+static int
+s_events_apply (zjob_events_t *self, bool subscribe, const char *prefix, zjob_error_t *err)
+{
+    if (!self->xsub) {
+        if (subscribe)
+            zsock_set_subscribe (self->sock, prefix);
+        else
+            zsock_set_unsubscribe (self->sock, prefix);
+        return 0;
+    }
+    //  The XSUB keeps it and sends it to the broker now if connected, at
+    //  each (re)connection otherwise: a send that never blocks
+    uint8_t message [ZJOB_TOPIC_MAX + 1];
+    size_t size = strlen (prefix);
+    message [0] = subscribe ? 1 : 0;
+    memcpy (message + 1, prefix, size);
+    if (zmq_send (zsock_resolve (self->sock), message, size + 1, ZMQ_DONTWAIT) == -1)
+        return zjob_error_set (err, ZJOB_UNAVAILABLE, "cannot send the subscription: %s",
+                               zmq_strerror (zmq_errno ()));
+    return 0;
+}
+
 int
 zjob_events_subscribe (zjob_events_t *self, const char *type, const char *workflow_id,
                        const char *id, zjob_error_t *err)
@@ -84,8 +133,7 @@ zjob_events_subscribe (zjob_events_t *self, const char *type, const char *workfl
     char prefix [ZJOB_TOPIC_MAX];
     if (s_events_prefix (prefix, type, workflow_id, id, err))
         return -1;
-    zsock_set_subscribe (self->sock, prefix);
-    return 0;
+    return s_events_apply (self, true, prefix, err);
 }
 
 int
@@ -95,8 +143,7 @@ zjob_events_unsubscribe (zjob_events_t *self, const char *type, const char *work
     char prefix [ZJOB_TOPIC_MAX];
     if (s_events_prefix (prefix, type, workflow_id, id, err))
         return -1;
-    zsock_set_unsubscribe (self->sock, prefix);
-    return 0;
+    return s_events_apply (self, false, prefix, err);
 }
 
 static void
