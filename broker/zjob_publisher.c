@@ -70,10 +70,11 @@ struct _zjob_publisher_t {
     uint64_t seq;                 //  Sequence number of the last event
     zjob_peer_lookup_fn *lookup;  //  Per user (set_auth), or NULL
     void *lookup_arg;
-    zhashx_t *pipes;      //  With auth: pipe name -> s_pipe_t
-    int64_t sweep_until;  //  Look for closed pipes until then (mono ms)
-    int64_t sweep_next;   //  Next look
-    int log_level;        //  zjob_log_level_t
+    zhashx_t *pipes;       //  With auth: pipe name -> s_pipe_t
+    size_t user_prefixes;  //  With auth: prefixes that may match "u/..."
+    int64_t sweep_until;   //  Look for closed pipes until then (mono ms)
+    int64_t sweep_next;    //  Next look
+    int log_level;         //  zjob_log_level_t
 };
 
 zjob_publisher_t *
@@ -246,6 +247,18 @@ s_count_add (zhashx_t *hash, const char *key, bool up)
     return count;
 }
 
+//  One more or one fewer pipe holding prefix (applied); counts the
+//  prefixes a user's topic may match, so that without one a job event
+//  costs no more than without set_auth
+static void
+s_wanted_add (zjob_publisher_t *self, const char *prefix, bool up)
+{
+    uintptr_t count = s_count_add (self->subscriptions, prefix, up);
+    size_t len = strlen (prefix);
+    if ((up ? count == 1 : count == 0) && strncmp (prefix, "u/", len < 2 ? len : 2) == 0)
+        self->user_prefixes = up ? self->user_prefixes + 1 : self->user_prefixes - 1;
+}
+
 //  Write "u/<user>/" into prefix (S_USER_PREFIX_MAX bytes), with '%' and
 //  '/' in user escaped (user "a" must not see user "a/b"'s events through
 //  a subscription to "b/"); returns its length, 0 for a user too long
@@ -337,7 +350,7 @@ s_pipe_subscribe (zjob_publisher_t *self, s_pipe_t *pipe, const char *topic,
     }
     if (s_count_add (pipe->applied, applied, true) == 1) {
         zmq_setsockopt (self->xpub, ZMQ_SUBSCRIBE, applied, strlen (applied));
-        s_count_add (self->subscriptions, applied, true);
+        s_wanted_add (self, applied, true);
     }
 }
 
@@ -359,7 +372,7 @@ s_pipe_unsubscribe (zjob_publisher_t *self, s_pipe_t *pipe, const char *topic)
     }
     if (s_count_add (pipe->applied, applied, false) == 0) {
         zmq_setsockopt (self->xpub, ZMQ_UNSUBSCRIBE, applied, strlen (applied));
-        s_count_add (self->subscriptions, applied, false);
+        s_wanted_add (self, applied, false);
     }
     zhashx_delete (pipe->topics, topic);
 }
@@ -434,8 +447,7 @@ s_sweep (zjob_publisher_t *self)
         pipe = (s_pipe_t *) zhashx_lookup (self->pipes, name);
         const void *count = zhashx_first (pipe->applied);
         for (; count; count = zhashx_next (pipe->applied))
-            s_count_add (self->subscriptions, (const char *) zhashx_cursor (pipe->applied),
-                         false);
+            s_wanted_add (self, (const char *) zhashx_cursor (pipe->applied), false);
         ZJOB_LOG_IF (self->log_level, ZJOB_LOG_DEBUG, zsys_debug,
                      "zjob_publisher: a subscriber left, %zu subscriptions with it",
                      zhashx_size (pipe->topics));
@@ -549,9 +561,9 @@ zjob_publisher_job_reason (zjob_publisher_t *self, const char *type, const zjob_
         any |= wanted [index] = zjob_publisher_wanted (self, topics [index]);
     }
     //  Per user: the same under the job's user's prefix, for its own
-    //  subscribers
+    //  subscribers, if a subscription may match one
     char user_topics [ZJOB_EVENT_TOPICS][S_USER_TOPIC_MAX];
-    if (self->lookup && job->user_id && count)
+    if (self->user_prefixes && job->user_id && count)
         count += s_user_topics (self, job->user_id, topics, count, user_topics, names + count,
                                 wanted + count, &any);
     if (!any)
