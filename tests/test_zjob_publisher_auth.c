@@ -495,3 +495,19 @@ Test (publisher_auth, one_users_prefix_is_not_the_start_of_anothers, .init = s_s
     zjob_job_destroy (&daves);
     zjob_job_destroy (&carols);
 }
+
+Test (publisher_auth, a_subscriber_with_a_bad_certificate_is_not_made)
+{
+    zjob_connect_opts_t opts = { "/nonexistent/alice.key_secret", "x" };
+    zjob_error_t err;
+    zjob_events_t *events = zjob_events_new_with ("tcp://127.0.0.1:5572", &opts, &err);
+    cr_assert_null (events);
+    cr_assert_eq (err.code, ZJOB_BAD_REQUEST);
+    cr_assert_not_null (strstr (err.text, "certificate"), "%s", err.text);
+    //  No certificate: no CURVE, a SUB as zjob_events_new makes
+    opts.cert = NULL;
+    events = zjob_events_new_with ("tcp://127.0.0.1:5572", &opts, &err);
+    cr_assert_not_null (events, "%s", err.text);
+    cr_assert_eq (zsock_type (zjob_events_sock (events)), ZMQ_SUB);
+    zjob_events_destroy (&events);
+}
