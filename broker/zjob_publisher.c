@@ -26,8 +26,8 @@
     and again every S_SWEEP_EVERY_MS for S_SWEEP_FOR_MS, since the
     descriptor may close just after. Should a libzmq give no descriptor,
     a key stands for its pipes: delivery stays exact (the XPUB's table),
-    but the prefixes of a closed connection stay wanted (events encoded
-    for nobody) until the key unsubscribes them.
+    but a prefix once applied stays wanted (events may be encoded for
+    nobody, never missed).
     ========================================================================= */
 
 #include "zjob_publisher.h"
