@@ -26,7 +26,7 @@ cflags=$(pkg-config --cflags libzjob)
 libdir=$(pkg-config --variable=libdir libzjob)
 
 #  The public headers, exactly
-public="zjob_client.h zjob_error.h zjob_export.h zjob_id.h zjob_job.h zjob_json.h zjob_msg.h
+public="zjob_client.h zjob_connect.h zjob_error.h zjob_export.h zjob_id.h zjob_job.h zjob_json.h zjob_msg.h
         zjob_query.h zjob_version.h zjob_worker.h"
 installed=$(cd "$prefix/include/zjob" && ls | sort | tr '\n' ' ')
 expected=$(tr -s ' \n' '\n' <<< "$public" | grep . | sort | tr '\n' ' ')
