@@ -15,6 +15,19 @@
 
     The publisher does not own the XPUB: the broker creates and binds it,
     polls it, and hands its libzmq handle in.
+
+    Per user (CURVE on, zjob_publisher_set_auth). The XPUB is then in
+    manual mode: the publisher decides what each subscription becomes for
+    the connection that sent it, from the key that connection presented
+    (the User-Id of the subscription message). An admin key's
+    subscriptions are applied as sent; a client key's, of user U, are
+    applied under U's own prefix "u/U/" (one that already starts with it,
+    as sent); any other key's are ignored. Each job event of a job with a
+    user U is also published under "u/U/" + each of its topics, so a
+    client sees its own jobs' events and nothing else: not another user's,
+    not the workers', batches' or queues' (those have no user and are
+    published only unprefixed). U is written with '%' and '/' as %25 and
+    %2F, so no user's prefix is the beginning of another's.
     ========================================================================= */
 
 #ifndef ZJOB_PUBLISHER_H_INCLUDED
@@ -23,6 +36,7 @@
 #include <czmq.h>
 #include "zjob_job.h"
 #include "zjob_msg.h"
+#include "zjob_peer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,7 +64,21 @@ zjob_publisher_destroy (zjob_publisher_t **self_p);
 size_t
 zjob_publisher_read (zjob_publisher_t *self, size_t max);
 
-//  The number of distinct prefixes subscribed now.
+//  Filter events per user from now on (PROTOCOL.md 11): lookup (with arg)
+//  finds the peer of the key in a subscription message's User-Id. The
+//  XPUB must be in manual mode (ZMQ_XPUB_MANUAL, set before it binds) and
+//  use CURVE; call this before anyone subscribes. Without it, subscriptions
+//  are the XPUB's own, as sent, and events have no user prefix.
+void
+zjob_publisher_set_auth (zjob_publisher_t *self, zjob_peer_lookup_fn *lookup, void *arg);
+
+//  Log level (zjob_log_level_t) of the subscriptions ignored or refused
+//  with set_auth, logged at debug; ZJOB_LOG_INFO (none) by default.
+void
+zjob_publisher_set_log_level (zjob_publisher_t *self, int log_level);
+
+//  The number of distinct prefixes subscribed now (with set_auth: as
+//  applied, by the subscriber connections open now).
 size_t
 zjob_publisher_subscriptions (zjob_publisher_t *self);
 

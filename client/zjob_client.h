@@ -464,6 +464,17 @@ typedef struct {
 ZJOB_EXPORT zjob_events_t *
 zjob_events_new (const char *endpoint, zjob_error_t *err);
 
+//  The same to a broker that uses CURVE when opts has a certificate
+//  (opts NULL, or its cert NULL: zjob_events_new). The socket is then an
+//  XSUB, which filters nothing itself: the broker applies a client key's
+//  subscriptions under its user's prefix "u/<user>/" (PROTOCOL.md 11), so
+//  a SUB, filtering on the prefixes as given, would drop every event it
+//  is sent. Returns NULL with err filled: a bad endpoint, or 400 for a
+//  certificate or broker key zjob_connect_apply refuses.
+ZJOB_EXPORT zjob_events_t *
+zjob_events_new_with (const char *endpoint, const zjob_connect_opts_t *opts,
+                      zjob_error_t *err);
+
 //  Close the subscriber. Accepts NULL; sets *self_p to NULL.
 ZJOB_EXPORT void
 zjob_events_destroy (zjob_events_t **self_p);
@@ -492,7 +503,8 @@ ZJOB_EXPORT int
 zjob_events_recv (zjob_events_t *self, zjob_event_info_t *event, int timeout_ms,
                   zjob_error_t *err);
 
-//  The SUB socket, for a poll loop. Borrowed; do not read from it.
+//  The SUB (XSUB with CURVE) socket, for a poll loop. Borrowed; do not
+//  read from it.
 ZJOB_EXPORT zsock_t *
 zjob_events_sock (zjob_events_t *self);
 
