@@ -903,7 +903,13 @@ s_broker_start (s_broker_t *self)
     self->workers_handle = zsock_resolve (self->workers);
     self->events_handle = zsock_resolve (self->events);
     self->publisher = zjob_publisher_new (self->events_handle);
-    //  MERGE: zjob_publisher_set_auth (self->publisher, zjob_auth_lookup, self->auth);
+    if (self->publisher) {
+        zjob_publisher_set_log_level (self->publisher, config->log_level);
+        //  With CURVE the XPUB is in manual mode (set before it was bound):
+        //  the publisher applies each subscription for its key's user
+        if (self->auth)
+            zjob_publisher_set_auth (self->publisher, zjob_auth_lookup, self->auth);
+    }
     self->clients_handler = self->publisher
         ? zjob_clients_new (self->manager, self->registry, self->publisher,
                             config->retention_ms)

@@ -315,7 +315,7 @@ zjob_cli_cmd_watch (zjob_cli_t *cli, int argc, char *argv [])
     if (rc != ZJOB_CLI_CONTINUE)
         return rc;
     zjob_error_t err;
-    zjob_events_t *events = zjob_events_new (cli->events, &err);
+    zjob_events_t *events = zjob_events_new_with (cli->events, &cli->keys, &err);
     if (!events) {
         zjob_cli_error (cli, "cannot use events endpoint '%s': %s (give tcp://HOST:PORT with "
                              "--events or ZJOB_EVENTS)",
