@@ -40,13 +40,21 @@ static void
 s_client_connect (zjob_e2e_t *self)
 {
     zjob_error_t err;
-    self->client = zjob_client_new (self->clients, self->timeout_ms, &err);
+    self->client = zjob_client_new_with (self->clients, self->timeout_ms, self->connect, &err);
     cr_assert_not_null (self->client, "%s", err.text);
 }
 
 void
 zjob_e2e_setup (zjob_e2e_t *self, const char *const *broker_args, int timeout_ms,
                 int deadline_ms)
+{
+    zjob_e2e_prepare (self, broker_args, timeout_ms, deadline_ms);
+    zjob_e2e_start (self, NULL);
+}
+
+void
+zjob_e2e_prepare (zjob_e2e_t *self, const char *const *broker_args, int timeout_ms,
+                  int deadline_ms)
 {
     memset (self, 0, sizeof (*self));
     self->broker_out = -1;
@@ -57,6 +65,12 @@ zjob_e2e_setup (zjob_e2e_t *self, const char *const *broker_args, int timeout_ms
     self->dir = zjob_test_tmpdir ();
     cr_assert_not_null (self->dir);
     snprintf (self->store, sizeof (self->store), "file:%s/data", self->dir);
+}
+
+void
+zjob_e2e_start (zjob_e2e_t *self, const zjob_connect_opts_t *connect)
+{
+    self->connect = connect;
     zjob_e2e_broker_start (self);
     s_client_connect (self);
 }
@@ -163,8 +177,9 @@ zjob_e2e_worker_kill (zjob_e2e_t *self, int index)
 int
 zjob_e2e_cli (zjob_e2e_t *self, const char *arg, ...)
 {
+    //  Before zjobd has started (keygen) there is no broker to name
     char *argv [ARGV_MAX] = { CLI_BIN, "--broker", self->clients, NULL };
-    int argc = 3;
+    int argc = self->clients [0] ? 3 : 1;
     va_list args;
     va_start (args, arg);
     for (; arg && argc < ARGV_MAX - 1; arg = va_arg (args, const char *))

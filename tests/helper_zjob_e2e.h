@@ -35,9 +35,10 @@ typedef struct {
     char clients [256];              //  Its endpoints, kept across a restart
     char workers [256];
     char events [256];
-    pid_t worker [ZJOB_E2E_WORKERS];  //  zjob-workers, 0 if not running
-    zjob_client_t *client;            //  Connected to clients, or NULL
-    char cli_out [65536];             //  What the last zjob_e2e_cli printed
+    pid_t worker [ZJOB_E2E_WORKERS];     //  zjob-workers, 0 if not running
+    zjob_client_t *client;               //  Connected to clients, or NULL
+    const zjob_connect_opts_t *connect;  //  The client's CURVE options, borrowed; NULL none
+    char cli_out [65536];                //  What the last zjob_e2e_cli printed
 } zjob_e2e_t;
 
 //  A fresh directory, zjobd started on a file store in it with the
@@ -49,6 +50,17 @@ typedef struct {
 void
 zjob_e2e_setup (zjob_e2e_t *self, const char *const *broker_args, int timeout_ms,
                 int deadline_ms);
+
+//  As zjob_e2e_setup, but only the directory: a test puts what zjobd needs
+//  in it (keys), then calls zjob_e2e_start.
+void
+zjob_e2e_prepare (zjob_e2e_t *self, const char *const *broker_args, int timeout_ms,
+                  int deadline_ms);
+
+//  Start zjobd and connect self->client with connect (NULL: no CURVE;
+//  borrowed, and used again by zjob_e2e_restart).
+void
+zjob_e2e_start (zjob_e2e_t *self, const zjob_connect_opts_t *connect);
 
 //  Stop every process still running, destroy the client, remove the
 //  directory (its logs printed first with ZJOB_TEST_VERBOSE). Safe after

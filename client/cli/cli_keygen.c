@@ -17,6 +17,7 @@
     ========================================================================= */
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -107,13 +108,22 @@ s_parse (zjob_cli_t *cli, int argc, char *argv [], s_keygen_t *keygen)
     return ZJOB_CLI_CONTINUE;
 }
 
-//  The directory exists (made, mode 0700, if it did not). 0, or an exit code.
+//  The directory exists (made, with its missing parents, mode 0700, if it
+//  did not: `--dir keys/client` on a fresh machine). 0, or an exit code.
 static int
 s_dir_ready (zjob_cli_t *cli, const char *dir)
 {
     struct stat info;
     if (stat (dir, &info) == 0 && S_ISDIR (info.st_mode))
         return 0;
+    char path [PATH_MAX];
+    snprintf (path, sizeof (path), "%s", dir);
+    for (char *slash = strchr (path + 1, '/'); slash; slash = strchr (slash + 1, '/')) {
+        *slash = 0;
+        if (mkdir (path, 0700) && errno != EEXIST)
+            break;  //  The last mkdir says why
+        *slash = '/';
+    }
     if (mkdir (dir, 0700) == 0)
         return 0;
     zjob_cli_error (cli, "--dir: cannot make the directory %s: %s", dir, strerror (errno));
