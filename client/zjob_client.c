@@ -108,10 +108,6 @@ zjob_client_t *
 zjob_client_new_with (const char *endpoint, int timeout_ms, const zjob_connect_opts_t *opts,
                       zjob_error_t *err)
 {
-    if (!endpoint || !*endpoint) {
-        zjob_error_set (err, ZJOB_BAD_REQUEST, "no broker endpoint given");
-        return NULL;
-    }
     if (zjob_endpoint_check (endpoint, err))
         return NULL;
     //  CZMQ set up once, whatever other threads do now (zjob_util.h)

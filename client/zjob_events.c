@@ -47,10 +47,6 @@ zjob_events_t *
 zjob_events_new_with (const char *endpoint, const zjob_connect_opts_t *opts,
                       zjob_error_t *err)
 {
-    if (!endpoint || !*endpoint) {
-        zjob_error_set (err, ZJOB_BAD_REQUEST, "no events endpoint given");
-        return NULL;
-    }
     if (zjob_endpoint_check (endpoint, err))
         return NULL;
     if (zjob_czmq_init ()) {

@@ -382,7 +382,9 @@ zjob_czmq_init (void)
 int
 zjob_endpoint_check (const char *endpoint, zjob_error_t *err)
 {
-    if (endpoint && strstr (endpoint, "://"))
+    if (!endpoint || !*endpoint)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "no endpoint given");
+    if (strstr (endpoint, "://"))
         return 0;
     return zjob_error_set (err, ZJOB_BAD_REQUEST, "bad endpoint \"%s\": an endpoint must "
                                                   "include a transport, e.g. tcp://%s",

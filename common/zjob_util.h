@@ -95,7 +95,8 @@ zjob_czmq_init (void);
 
 //  An endpoint without a transport ("127.0.0.1:5571") is a common slip
 //  that libzmq reports only as "Invalid argument". Returns 0 if endpoint
-//  names one, else -1 with err filled (ZJOB_BAD_REQUEST) and an example.
+//  names one, else -1 with err filled (ZJOB_BAD_REQUEST): "no endpoint
+//  given" for NULL or "", else the endpoint and an example.
 int
 zjob_endpoint_check (const char *endpoint, zjob_error_t *err);
 

@@ -33,6 +33,12 @@ zjob_test_curve_command (zactor_t *fake, const char *command);
 bool
 zjob_test_curve_ready (zactor_t *fake, void *worker, int timeout_ms);
 
+//  Answer one ZAP request on zap (a REP on inproc://zeromq.zap.01): 200
+//  with user_id = the client's Z85 key, as zjobd answers, when the key is
+//  allowed (NULL: any CURVE key), else 400 "not listed".
+void
+zjob_test_zap_answer (zsock_t *zap, const char *allowed);
+
 //  Stop the fake; accepts NULL.
 void
 zjob_test_curve_stop (zactor_t **fake_p);

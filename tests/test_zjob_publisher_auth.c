@@ -22,6 +22,7 @@
 #include "zjob_proto.h"
 #include "zjob_client.h"
 #include "helper_zjob_test.h"
+#include "helper_zjob_curve.h"
 
 #define S_WAIT 5000  //  msecs a subscription or an event may take
 
@@ -71,25 +72,7 @@ s_zap_actor (zsock_t *pipe, void *arg)
         void *which = zpoller_wait (poller, -1);
         if (which != handler)
             break;  //  $TERM, or interrupted
-        zmsg_t *request = zmsg_recv (handler);
-        if (!request)
-            break;
-        char *version = zmsg_popstr (request);
-        char *sequence = zmsg_popstr (request);
-        for (int index = 0; index < 4; index++) {  //  domain, address, identity, mechanism
-            char *skip = zmsg_popstr (request);
-            zstr_free (&skip);
-        }
-        zframe_t *client_key = zmsg_pop (request);
-        char user_id [41] = "";
-        if (client_key && zframe_size (client_key) == 32)
-            zmq_z85_encode (user_id, zframe_data (client_key), 32);
-        zsock_send (handler, "ssssss", version, sequence, *user_id ? "200" : "400",
-                    *user_id ? "OK" : "no key", user_id, "");
-        zframe_destroy (&client_key);
-        zstr_free (&version);
-        zstr_free (&sequence);
-        zmsg_destroy (&request);
+        zjob_test_zap_answer (handler, NULL);
     }
     zpoller_destroy (&poller);
     zsock_destroy (&handler);

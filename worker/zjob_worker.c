@@ -209,10 +209,6 @@ zjob_worker_new_with (const char *endpoint, const char *name, const char *const 
                       size_t count, size_t slots, const zjob_connect_opts_t *opts,
                       zjob_error_t *err)
 {
-    if (!endpoint || !*endpoint) {
-        zjob_error_set (err, ZJOB_BAD_REQUEST, "no broker endpoint given");
-        return NULL;
-    }
     if (zjob_endpoint_check (endpoint, err))
         return NULL;
     //  The worker id adds a pid and a random suffix and must stay a name
