@@ -30,9 +30,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     fuzz_quiet ();
     if (!*s_path) {
-        char dir [] = "/tmp/zjob-fuzz-config-XXXXXX";
-        if (!mkdtemp (dir))
-            abort ();
+        char dir [200];
+        fuzz_tmpdir (dir, sizeof (dir), "zjob-fuzz-config-XXXXXX");
         snprintf (s_path, sizeof (s_path), "%s/zjobd.cfg", dir);
         atexit (s_cleanup);
     }

@@ -106,9 +106,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     fuzz_quiet ();
     if (!*s_dir) {
-        snprintf (s_dir, sizeof (s_dir), "/tmp/zjob-fuzz-journal-XXXXXX");
-        if (!mkdtemp (s_dir))
-            abort ();
+        fuzz_tmpdir (s_dir, sizeof (s_dir), "zjob-fuzz-journal-XXXXXX");
         atexit (s_cleanup);
     }
     s_empty_dir ();
