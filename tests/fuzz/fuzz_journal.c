@@ -1,8 +1,15 @@
 /*  =========================================================================
     fuzz_journal - libFuzzer harness: a journal file, as a restart reads it
 
-    The bytes are written as DIR/journal (one temporary directory, emptied
-    for each input) and opened with the file store (fsync=never, so that
+    Bytes that start with the journal's magic ("ZJOBJNL") are written as
+    they are as DIR/journal (one temporary directory, emptied for each
+    input). Any other bytes are a list of record payloads, each a 2-byte
+    little-endian length and that many bytes (the last one cut short if
+    the input ends), which the harness frames as the store does: magic,
+    then each with its length and CRCs. Mutated framing almost never
+    passes the CRCs, so without this second form the fuzzer would rarely
+    reach what replay does with a record's content (the job codec, the
+    named records); with it, it reaches it at once. The journal is and opened with the file store (fsync=never, so that
     millions of inputs cost no disk flush). A journal the store refuses
     is opened again with salvage=truncate, as an operator would. An open
     store is read whole (every job, every record of the broker's kinds),
@@ -12,6 +19,7 @@
     ========================================================================= */
 
 #include "zjob_store.h"
+#include "zjob_util.h"
 #include "fuzz_common.h"
 #include <dirent.h>
 
@@ -101,6 +109,40 @@ s_append (zjob_store_t *store)
     (void) zjob_store_sync (store, &err);
 }
 
+static void
+s_put_le32 (uint8_t *at, uint32_t value)
+{
+    for (int byte = 0; byte < 4; byte++)
+        at [byte] = (uint8_t) (value >> (8 * byte));
+}
+
+//  Write data to file as the journal: as it is, or framed (above)
+static void
+s_write_journal (FILE *file, const uint8_t *data, size_t size)
+{
+    if (size >= 7 && memcmp (data, "ZJOBJNL", 7) == 0) {
+        if (fwrite (data, 1, size, file) != size)
+            abort ();
+        return;
+    }
+    fwrite ("ZJOBJNL2", 1, 8, file);
+    size_t offset = 0;
+    while (offset + 2 <= size) {
+        size_t length = data [offset] | (size_t) data [offset + 1] << 8;
+        offset += 2;
+        if (length > size - offset)
+            length = size - offset;
+        uint8_t header [12];
+        s_put_le32 (header, (uint32_t) length);
+        s_put_le32 (header + 4, zjob_crc32c (0, data + offset, length));
+        s_put_le32 (header + 8, zjob_crc32c (0, header, 8));
+        if (fwrite (header, 1, 12, file) != 12
+            || (length && fwrite (data + offset, 1, length, file) != length))
+            abort ();
+        offset += length;
+    }
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -115,8 +157,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     FILE *file = fopen (path, "wb");
     if (!file)
         abort ();
-    if (size && fwrite (data, 1, size, file) != size)
-        abort ();
+    s_write_journal (file, data, size);
     fclose (file);
 
     char spec [128], salvage [160];

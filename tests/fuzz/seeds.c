@@ -424,6 +424,24 @@ s_journal (const char *name, int variant)
     if (variant == 2)
         size -= 3;  //  A torn last record, as a crash leaves it
     s_write ("journal", name, zchunk_data (chunk), size);
+    //  The same records in fuzz_journal's framed form: each payload
+    //  after a 2-byte length, without the magic and the CRCs
+    const uint8_t *data = zchunk_data (chunk);
+    uint8_t framed [65536];
+    size_t framed_size = 0;
+    for (size_t offset = 8; offset + 12 <= size;) {
+        size_t length = data [offset] | (size_t) data [offset + 1] << 8;
+        if (offset + 12 + length > size || framed_size + 2 + length > sizeof (framed))
+            break;
+        framed [framed_size++] = (uint8_t) length;
+        framed [framed_size++] = (uint8_t) (length >> 8);
+        memcpy (framed + framed_size, data + offset + 12, length);
+        framed_size += length;
+        offset += 12 + length;
+    }
+    char framed_name [64];
+    snprintf (framed_name, sizeof (framed_name), "%s-framed", name);
+    s_write ("journal", framed_name, framed, framed_size);
     zchunk_destroy (&chunk);
     unlink (path);
     snprintf (path, sizeof (path), "%s/lock", dir);
