@@ -44,8 +44,8 @@ fuzz_tmpdir (char *path, size_t size, const char *template_)
 {
     struct stat info;
     const char *base = stat ("/dev/shm", &info) == 0 && S_ISDIR (info.st_mode)
-                         ? "/dev/shm"
-                         : "/tmp";
+        ? "/dev/shm"
+        : "/tmp";
     snprintf (path, size, "%s/%s", base, template_);
     if (!mkdtemp (path))
         abort ();

@@ -253,10 +253,8 @@ s_worker_messages (zjob_msg_builder_t *b)
     zjob_msg_add_str (b, "message", "a quarter");
     s_msg (b, "progress", route);
     zjob_result_t results [2] = {
-        { .id = zjob_job_id (s_jobs [0]), .completed = true, .outputs = s_outputs,
-          .outputs_size = sizeof (s_outputs), .attempt = 1 },
-        { .id = zjob_job_id (s_jobs [2]), .error_kind = "crash", .error_message = "boom",
-          .attempt = 2, .permanent = true },
+        { .id = zjob_job_id (s_jobs [0]), .completed = true, .outputs = s_outputs, .outputs_size = sizeof (s_outputs), .attempt = 1 },
+        { .id = zjob_job_id (s_jobs [2]), .error_kind = "crash", .error_message = "boom", .attempt = 2, .permanent = true },
     };
     zjob_msg_begin (b, ZJOB_CMD_RESULT, 2);
     zjob_msg_add_str (b, "id", results [0].id);
@@ -340,22 +338,17 @@ s_replies (zjob_msg_builder_t *b)
     zjob_msg_begin (b, ZJOB_CMD_OK, 14);
     zjob_msg_add_stats (b, &stats);
     s_msg (b, "stats-ok", route);
-    zjob_worker_info_t worker = { .worker_id = "w-1", .name = "host-a", .workflows = workflows,
-                                  .workflow_count = 1, .slots = 4, .busy = 1, .credit = 3,
-                                  .jobs = ids, .job_count = 1, .connected_at = 1,
-                                  .last_seen = 2 };
+    zjob_worker_info_t worker = { .worker_id = "w-1", .name = "host-a", .workflows = workflows, .workflow_count = 1, .slots = 4, .busy = 1, .credit = 3, .jobs = ids, .job_count = 1, .connected_at = 1, .last_seen = 2 };
     zjob_msg_begin (b, ZJOB_CMD_OK, 15);
     zjob_msg_add_workers (b, &worker, 1);
     s_msg (b, "workers-ok", route);
     zjob_spec_t spec;
     s_spec (&spec, true);
-    zjob_template_info_t template = { .name = "thumb", .spec = &spec, .created_at = 1,
-                                      .updated_at = 2 };
+    zjob_template_info_t template = { .name = "thumb", .spec = &spec, .created_at = 1, .updated_at = 2 };
     zjob_msg_begin (b, ZJOB_CMD_OK, 10);
     zjob_msg_add_template (b, "template", &template);
     s_msg (b, "template-ok", route);
-    zjob_batch_info_t batch = { .id = "nightly", .state = "running", .total = 3,
-                                .completed = 1, .pending = 2, .created_at = 5 };
+    zjob_batch_info_t batch = { .id = "nightly", .state = "running", .total = 3, .completed = 1, .pending = 2, .created_at = 5 };
     zjob_msg_begin (b, ZJOB_CMD_OK, 12);
     zjob_msg_add_batch (b, "batch", &batch);
     s_msg (b, "batch-ok", route);
@@ -363,16 +356,11 @@ s_replies (zjob_msg_builder_t *b)
     zjob_msg_add_batches (b, "batches", &batch, 1);
     zjob_msg_add_uint (b, "total", 1);
     s_msg (b, "batches-ok", route);
-    zjob_queue_info_t queue = { .workflow_id = "resize", .concurrency = 4, .rate = 2.5,
-                                .burst = 5, .queued = 7, .running = 4,
-                                .held_by = "concurrency" };
+    zjob_queue_info_t queue = { .workflow_id = "resize", .concurrency = 4, .rate = 2.5, .burst = 5, .queued = 7, .running = 4, .held_by = "concurrency" };
     zjob_msg_begin (b, ZJOB_CMD_OK, 13);
     zjob_msg_add_queues (b, &queue, 1);
     s_msg (b, "queue-ok", route);
-    zjob_schedule_info_t schedule = { .name = "nightly", .cron = "0 30 2 * * *",
-                                      .timezone = "Europe/Berlin", .workflow_id = "resize",
-                                      .inputs = s_inputs, .inputs_size = sizeof (s_inputs),
-                                      .priority = ZJOB_PRIORITY_UNSET, .next = 9, .created = 1 };
+    zjob_schedule_info_t schedule = { .name = "nightly", .cron = "0 30 2 * * *", .timezone = "Europe/Berlin", .workflow_id = "resize", .inputs = s_inputs, .inputs_size = sizeof (s_inputs), .priority = ZJOB_PRIORITY_UNSET, .next = 9, .created = 1 };
     zjob_msg_begin (b, ZJOB_CMD_OK, 11);
     zjob_msg_add_schedule (b, "schedule", &schedule, true);
     s_msg (b, "schedule-ok", route);
@@ -526,8 +514,15 @@ static void
 s_cron_seeds (void)
 {
     static const char *lines [] = {
-        "*/5 * * * *", "0 30 2 * * mon-fri", "0 0 29 2 *", "15,45 8-18/2 1,15 * *",
-        "@hourly", "@every 1m30s", "0 0 * * sun", "0 0 L * *", "@yearly",
+        "*/5 * * * *",
+        "0 30 2 * * mon-fri",
+        "0 0 29 2 *",
+        "15,45 8-18/2 1,15 * *",
+        "@hourly",
+        "@every 1m30s",
+        "0 0 * * sun",
+        "0 0 L * *",
+        "@yearly",
     };
     for (size_t index = 0; index < sizeof (lines) / sizeof (lines [0]); index++) {
         char name [32];
