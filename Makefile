@@ -3,22 +3,30 @@
 # that are missing, driving the normal and sanitizer builds, and the code
 # tools: `make lint` (cppcheck) and `make format-check` (clang-format),
 # which `make test` runs after the tests, and `make format`, which fixes
-# what format-check finds.
+# what format-check finds; and the fuzzing (`make fuzz`, `make fuzz-short`,
+# which `make test` runs last).
 
 DEBS      := build-essential cmake pkg-config libzmq3-dev libczmq-dev \
              libmsgpack-dev libcriterion-dev libjansson-dev libicu-dev
 # What make test needs beyond the build: cppcheck for its lint and
 # clang-format for its format check
 TEST_DEBS := cppcheck clang-format
+# What the fuzz harnesses need (make fuzz, fuzz-short): clang and its
+# libFuzzer runtime (libclang_rt.fuzzer; Debian 12's clang is clang-14)
+FUZZ_DEBS := clang libclang-rt-14-dev
 BUILD     := build
 ASAN      := build-asan
+FUZZ      := build-fuzz
+# Seconds each fuzz harness runs in make fuzz (fuzz-short: 15)
+FUZZ_SECONDS ?= 300
+FUZZERS   := msg job journal json config cron
 JOBS      ?= 2
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The C files clang-format looks after: those git tracks
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
 
 .PHONY: all deps deps-test build build-asan test test-release test-asan demo bench \
-        format format-check lint clean
+        format format-check lint clean deps-fuzz build-fuzz fuzz fuzz-short fuzz-seeds
 
 all: build
 
@@ -40,11 +48,18 @@ deps:
 deps-test:
 	$(call install_missing,$(TEST_DEBS))
 
+deps-fuzz:
+	$(call install_missing,$(FUZZ_DEBS))
+
 $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZJOB_WERROR=ON
 
 $(ASAN)/Makefile: CMakeLists.txt
 	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DZJOB_WERROR=ON -DZJOB_SANITIZE=ON
+
+$(FUZZ)/Makefile: CMakeLists.txt
+	CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZJOB_WERROR=ON \
+	    -DZJOB_FUZZ=ON -DBUILD_TESTING=OFF
 
 build: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
@@ -58,7 +73,25 @@ test-release: build
 test-asan: build-asan
 	tests/sanitize_check.sh $(ASAN) -j $(JOBS)
 
-test: test-release test-asan lint format-check
+test: test-release test-asan lint format-check fuzz-short
+
+# The libFuzzer harnesses of tests/fuzz (docs/ARCHITECTURE.md), in their
+# own clang build: make fuzz runs each for FUZZ_SECONDS on a copy of its
+# seed corpus (build-fuzz/corpus; crashes in build-fuzz/artifacts) and
+# fails on any crash, leak, UB or hang; make fuzz-short is its short
+# form, the last step of make test. make fuzz-seeds rewrites the seed
+# corpora (tests/fuzz/corpus) from real messages, journals and jobs.
+build-fuzz: deps deps-fuzz $(FUZZ)/Makefile
+	cmake --build $(FUZZ) -j $(JOBS) --target zjob_fuzz
+
+fuzz: build-fuzz
+	tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzz-short:
+	$(MAKE) fuzz FUZZ_SECONDS=15
+
+fuzz-seeds: build-fuzz
+	./$(FUZZ)/zjob_fuzz_seeds tests/fuzz/corpus
 
 bench: build
 	./$(BUILD)/bench_core
@@ -84,4 +117,4 @@ lint: deps-test $(BUILD)/Makefile
 	JOBS=$(JOBS) tests/lint.sh . $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

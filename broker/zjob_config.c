@@ -503,7 +503,13 @@ zjob_broker_config_load (zjob_broker_config_t *config, const char *path, zjob_er
     if (!path || !zsys_file_exists (path))
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "config file %s: not found",
                                path ? path : "(none)");
-    zconfig_t *root = zconfig_load (path);
+    //  The file is read here and parsed with zconfig_chunk_load: CZMQ
+    //  4.2's zconfig_load leaks its zfile_t when the parse fails
+    zchunk_t *chunk = zchunk_slurp (path, 0);
+    if (!chunk)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "config file %s: cannot read it", path);
+    zconfig_t *root = zconfig_chunk_load (chunk);
+    zchunk_destroy (&chunk);
     if (!root)
         return zjob_error_set (err, ZJOB_BAD_REQUEST, "config file %s: not valid ZPL", path);
     int rc = s_load_section (config, root, path, err);

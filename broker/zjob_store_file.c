@@ -83,6 +83,7 @@
     ========================================================================= */
 
 #include "zjob_store_file_impl.h"
+#include "zjob_msgpack.h"
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -351,6 +352,15 @@ s_apply (zjob_store_file_t *self, const uint8_t *payload, uint32_t length, s_rep
     msgpack_zone_clear (&replay->zone);
     msgpack_object object;
     size_t offset = 0;
+    //  Scanned first: msgpack-c sizes an array's objects by its count
+    //  before reading them, and a count of 4 billion fits in 5 bytes
+    size_t end = 0;
+    if (zjob_msgpack_scan (payload, length, ZJOB_MSGPACK_DEPTH_MAX, UINT64_MAX, &end)
+            != ZJOB_SCAN_OK
+        || end != length) {
+        snprintf (replay->why, sizeof replay->why, "invalid msgpack");
+        return -1;
+    }
     msgpack_unpack_return rc = msgpack_unpack ((const char *) payload, length, &offset,
                                                &replay->zone, &object);
     if (rc != MSGPACK_UNPACK_SUCCESS || offset != length) {

@@ -246,8 +246,48 @@ s_bytes (const char *data, size_t size)
     return string ? string : s_base64 (data, size);
 }
 
+//  Keys inside keys stringified as JSON text at most this deep; deeper, a
+//  key is the base64 of its msgpack. Each level's text holds the next
+//  one's escaped, which doubles its backslashes: 32 levels of maps as
+//  keys (168 bytes) made gigabytes. Base64 has nothing to escape.
+#define S_KEY_TEXT_DEPTH 2
+
+static json_t *
+s_to_json (const msgpack_object *obj, int key_depth);
+
+//  A key that is not a str or bin, as a string: its compact JSON text,
+//  or past S_KEY_TEXT_DEPTH keys inside keys, the base64 of its msgpack
+static json_t *
+s_key_name (const msgpack_object *key, int key_depth)
+{
+    if (key_depth >= S_KEY_TEXT_DEPTH) {
+        msgpack_sbuffer buffer;
+        msgpack_sbuffer_init (&buffer);
+        msgpack_packer packer;
+        msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+        json_t *name = msgpack_pack_object (&packer, *key) == 0
+            ? s_base64 (buffer.data, buffer.size)
+            : NULL;
+        msgpack_sbuffer_destroy (&buffer);
+        return name;
+    }
+    json_t *key_json = s_to_json (key, key_depth + 1);
+    char *text = key_json ? zjob_json_dumps (key_json, ZJOB_JSON_COMPACT) : NULL;
+    json_decref (key_json);
+    json_t *name = text ? json_string (text) : NULL;
+    free (text);
+    return name;
+}
+
 json_t *
 zjob_msgpack_object_to_json (const msgpack_object *obj)
+{
+    return s_to_json (obj, 0);
+}
+
+//  obj as JSON, inside key_depth keys being stringified
+static json_t *
+s_to_json (const msgpack_object *obj, int key_depth)
 {
     if (!obj)
         return NULL;
@@ -282,7 +322,7 @@ zjob_msgpack_object_to_json (const msgpack_object *obj)
             json_t *array = json_array ();
             for (uint32_t index = 0; array && index < obj->via.array.size; index++)
                 if (json_array_append_new (array,
-                                           zjob_msgpack_object_to_json (&obj->via.array.ptr [index])))
+                                           s_to_json (&obj->via.array.ptr [index], key_depth)))
                     json_decref (array), array = NULL;
             return array;
         }
@@ -290,20 +330,10 @@ zjob_msgpack_object_to_json (const msgpack_object *obj)
             json_t *object = json_object ();
             for (uint32_t index = 0; object && index < obj->via.map.size; index++) {
                 const msgpack_object *key = &obj->via.map.ptr [index].key;
-                json_t *value = zjob_msgpack_object_to_json (&obj->via.map.ptr [index].val);
-                json_t *name = NULL;
-                if (key->type == MSGPACK_OBJECT_STR || key->type == MSGPACK_OBJECT_BIN)
-                    name = s_bytes (key->via.str.ptr, key->via.str.size);
-                else {
-                    //  Any other key reads as its own compact JSON text
-                    json_t *key_json = zjob_msgpack_object_to_json (key);
-                    char *text = key_json ? zjob_json_dumps (key_json, ZJOB_JSON_COMPACT) : NULL;
-                    json_decref (key_json);
-                    if (text) {
-                        name = json_string (text);
-                        free (text);
-                    }
-                }
+                json_t *value = s_to_json (&obj->via.map.ptr [index].val, key_depth);
+                json_t *name = key->type == MSGPACK_OBJECT_STR || key->type == MSGPACK_OBJECT_BIN
+                    ? s_bytes (key->via.str.ptr, key->via.str.size)
+                    : s_key_name (key, key_depth);
                 int rc = name && value
                     ? json_object_setn_new (object, json_string_value (name),
                                             json_string_length (name), value)

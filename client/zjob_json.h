@@ -34,7 +34,11 @@
                                 used as is, any other key is stringified as
                                 its compact JSON text (1 -> "1", true ->
                                 "true", [1,2] -> "[1,2]"); when two keys
-                                meet, the later one wins
+                                meet, the later one wins. A key inside a
+                                key inside a key (a map as a map's key,
+                                three deep) is the base64 of its msgpack
+                                instead: each level of text escapes the
+                                next, so the text would double per level
         ext                     {"$ext": TYPE, "data": "BASE64"}: kept
                                 visible rather than failing a whole job
     So a JSON object survives JSON -> msgpack -> JSON unchanged: key order

@@ -232,6 +232,34 @@ Test (zjob_json, non_string_keys_are_stringified)
     free (text);
 }
 
+//  A map key that is a map whose key is a map...: each level's key text
+//  holds the next one's, escaped, so its size doubles with every level
+//  (found by tests/fuzz/fuzz_json: 168 bytes that took gigabytes and
+//  minutes). Past two levels of keys inside keys, a key is the base64
+//  of its msgpack: linear, and still distinct per key.
+Test (zjob_json, keys_nested_in_keys_stay_linear, .timeout = 30)
+{
+    enum { LEVELS = 24 };
+    uint8_t data [2 * LEVELS + 2];
+    size_t size = 0;
+    for (int level = 0; level < LEVELS; level++)
+        data [size++] = 0x81;  //  {key: value}, the key being the next map
+    data [size++] = 0xc0;      //  The innermost map's key: nil
+    for (int level = 0; level < LEVELS; level++)
+        data [size++] = 0x01;  //  Each map's value
+    zjob_error_t err;
+    char *text = zjob_msgpack_to_json (data, size, ZJOB_JSON_COMPACT, &err);
+    cr_assert_not_null (text, "%s", err.text);
+    cr_assert_lt (strlen (text), 4096, "%zu bytes of JSON from %zu of msgpack", strlen (text), size);
+    free (text);
+    //  Two levels are still JSON text
+    static const uint8_t two [] = { 0x81, 0x81, 0x81, 0xa1, 'a', 0x01, 0x02, 0x03 };
+    text = zjob_msgpack_to_json (two, sizeof two, ZJOB_JSON_COMPACT, &err);
+    cr_assert_not_null (text, "%s", err.text);
+    cr_assert_str_eq (text, "{\"{\\\"{\\\\\\\"a\\\\\\\":1}\\\":2}\":3}");
+    free (text);
+}
+
 Test (zjob_json, invalid_json_names_line_and_column)
 {
     uint8_t *data = NULL;

@@ -335,6 +335,54 @@ Test (file_store, valid_crc_bad_content_is_corruption)
     }
 }
 
+//  The process's peak virtual size, in KiB (VmPeak in /proc/self/status)
+static long
+s_vm_peak_kib (void)
+{
+    FILE *file = fopen ("/proc/self/status", "r");
+    cr_assert_not_null (file);
+    char line [256];
+    long kib = -1;
+    while (fgets (line, sizeof line, file))
+        if (sscanf (line, "VmPeak: %ld kB", &kib) == 1)
+            break;
+    fclose (file);
+    cr_assert_gt (kib, 0);
+    return kib;
+}
+
+//  A record the CRC vouches for may still say it holds 4 billion values
+//  in a few bytes: msgpack-c sizes an array's objects from its count
+//  before it reads them, so replay must scan the payload first (found by
+//  tests/fuzz/fuzz_journal: a 128 GB malloc, which ASan reports and a
+//  broker on an overcommitting kernel would reserve)
+Test (file_store, a_record_count_cannot_make_replay_allocate)
+{
+    static const struct {
+        const char *payload;
+        uint32_t length;
+    } cases [] = {
+        { "\x92\x01\xdd\xff\xff\xff\xff", 7 },             //  [1, array32 of 2^32 - 1]
+        { "\x92\x01\xdd\x03\x00\x00\x00", 7 },             //  [1, array32 of 50 M]: 1.2 GB of objects
+        { "\x94\x03\xa1t\xa1n\xdf\x01\x00\x00\x00", 10 },  //  A named record's map32
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
+        char *dir = s_tmpdir ();
+        char *journal = s_journal (dir);
+        zjob_store_t *store = s_open (dir, NULL);
+        zjob_store_destroy (&store);
+        s_append_record (journal, cases [index].payload, cases [index].length);
+        long before = s_vm_peak_kib ();
+        zjob_error_t err = { 0, "" };
+        cr_assert_null (s_try_open (dir, NULL, &err), "case %zu opened", index);
+        cr_assert (strstr (err.text, "invalid msgpack"), "case %zu: %s", index, err.text);
+        long grown = s_vm_peak_kib () - before;
+        cr_assert_lt (grown, 256 * 1024, "case %zu: replay reserved %ld MiB", index, grown / 1024);
+        zstr_free (&journal);
+        s_tmpdir_remove (&dir);
+    }
+}
+
 Test (file_store, bad_header)
 {
     char *dir = s_tmpdir ();
