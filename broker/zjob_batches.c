@@ -588,7 +588,10 @@ s_decode (const char *name, const uint8_t *data, size_t size)
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     s_batch_t *batch = NULL;
-    if (msgpack_unpack_next (&unpacked, (const char *) data, size, NULL) == MSGPACK_UNPACK_SUCCESS
+    //  Scanned first: a stored count of 4 billion must not make msgpack-c
+    //  allocate before it reads (as the journal's replay, fuzz_journal)
+    if (zjob_msgpack_is_map (data, size)
+        && msgpack_unpack_next (&unpacked, (const char *) data, size, NULL) == MSGPACK_UNPACK_SUCCESS
         && unpacked.data.type == MSGPACK_OBJECT_MAP && zjob_name_valid (name))
         batch = (s_batch_t *) calloc (1, sizeof (s_batch_t));
     const msgpack_object *map = &unpacked.data;
@@ -729,9 +732,10 @@ s_fire (zjob_batches_t *self, s_batch_t *batch, zjob_error_t *err)
 {
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
-    if (msgpack_unpack_next (&unpacked, (const char *) batch->callback, batch->callback_size,
-                             NULL)
-        != MSGPACK_UNPACK_SUCCESS) {
+    if (!zjob_msgpack_is_map (batch->callback, batch->callback_size)
+        || msgpack_unpack_next (&unpacked, (const char *) batch->callback, batch->callback_size,
+                                NULL)
+            != MSGPACK_UNPACK_SUCCESS) {
         msgpack_unpacked_destroy (&unpacked);
         return zjob_error_set (err, ZJOB_INTERNAL, "batch %s: bad callback", batch->id);
     }
@@ -750,6 +754,7 @@ s_fire (zjob_batches_t *self, s_batch_t *batch, zjob_error_t *err)
         const msgpack_object *key = &map->via.map.ptr [i].key;
         const msgpack_object *value = &map->via.map.ptr [i].val;
         if (s_key_is (key, "in") && value->type == MSGPACK_OBJECT_BIN
+            && zjob_msgpack_is_map ((const uint8_t *) value->via.bin.ptr, value->via.bin.size)
             && msgpack_unpack_next (&in_unpacked, value->via.bin.ptr, value->via.bin.size, NULL)
                 == MSGPACK_UNPACK_SUCCESS
             && in_unpacked.data.type == MSGPACK_OBJECT_MAP) {

@@ -23,6 +23,7 @@
 #include <math.h>  //  isnan
 #include "zjob_queues.h"
 #include "zjob_util.h"
+#include "zjob_msgpack.h"
 
 #define S_RECORD_KIND "queue"  //  Store records of kind "queue", named by workflow
 #define S_RECORD_MAX 256       //  bytes of a record we write (a few fields)
@@ -170,7 +171,7 @@ s_record_decode (s_entry_t *entry, const uint8_t *data, size_t size)
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     size_t offset = 0;
-    bool ok = size <= S_RECORD_MAX
+    bool ok = size <= S_RECORD_MAX && zjob_msgpack_is_map (data, size)
         && msgpack_unpack_next (&unpacked, (const char *) data, size, &offset)
             == MSGPACK_UNPACK_SUCCESS
         && unpacked.data.type == MSGPACK_OBJECT_MAP;

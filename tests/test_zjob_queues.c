@@ -235,6 +235,26 @@ Test (queues, settings_survive_a_restart_on_the_file_store, .fini = s_tmpdir_fin
     zjob_manager_destroy (&manager);
 }
 
+Test (queues, a_record_that_does_not_decode_keeps_the_defaults, .fini = s_tmpdir_fini)
+{
+    s_dir = s_tmpdir ();
+    zjob_store_t *store = s_file_store (s_dir);
+    zjob_error_t err;
+    //  A map that claims 4 billion pairs in 5 bytes: scanned before
+    //  msgpack-c would allocate for them (64 GB: ASan aborts on it)
+    const uint8_t huge [] = { 0xdf, 0xff, 0xff, 0xff, 0xff };
+    cr_assert_eq (zjob_store_record_put (store, "queue", "huge", huge, sizeof (huge), &err), 0);
+    cr_assert_eq (zjob_store_sync (store, &err), 0, "%s", err.text);
+    zjob_store_destroy (&store);
+    zjob_manager_t *manager = s_manager_over (s_file_store (s_dir), 0);
+    zjob_queue_settings_t settings;
+    if (zjob_queues_get (zjob_manager_queues (manager), "huge", &settings))
+        cr_assert_not (settings.paused, "the defaults stand");
+    s_create_many (manager, "huge", 1);
+    cr_assert_eq (s_take_all (manager, "huge", NULL, 8), 1);
+    zjob_manager_destroy (&manager);
+}
+
 //  --------------------------------------------------------------------------
 //  Unique keys
 
