@@ -29,10 +29,10 @@
 //  What e2e_curve_keys made; copied into each child by fork. s_root is
 //  short enough (checked) for the paths under it to fit in S_PATH_MAX.
 #define S_PATH_MAX (E2E_PATH_MAX + 64)
-static char s_root [E2E_PATH_MAX];                   //  dir/curve
-static char s_keys [S_PATH_MAX];                     //  dir/curve/keys: zjobd --keys
-static char s_broker [S_PATH_MAX];                   //  dir/curve/broker.key, public
-static char s_secret [S_PATH_MAX];                   //  dir/curve/broker.key_secret
+static char s_root [E2E_PATH_MAX];                    //  dir/curve
+static char s_keys [S_PATH_MAX];                      //  dir/curve/keys: zjobd --keys
+static char s_broker [S_PATH_MAX];                    //  dir/curve/broker.key, public
+static char s_secret [S_PATH_MAX];                    //  dir/curve/broker.key_secret
 static char s_certs [E2E_KEY_ADMIN + 1][S_PATH_MAX];  //  each peer's NAME.key_secret
 
 //  Per e2e_key_t: the key's name, the directory of its role and the
@@ -40,7 +40,7 @@ static char s_certs [E2E_KEY_ADMIN + 1][S_PATH_MAX];  //  each peer's NAME.key_s
 static const struct {
     const char *name;
     const char *role;
-    const char *meta;   //  "user_id", "workflows" or NULL
+    const char *meta;  //  "user_id", "workflows" or NULL
     const char *value;
 } s_peers [] = {
     { "producer", "client", "user_id", S_USER },
