@@ -75,10 +75,20 @@
     scenario's rate, of its ratio to the echo of its own round, and, for
     strict, of its share of its own round's echo4 ceiling.
 
+    CURVE. --curve on runs the job scenarios on a zjobd with CURVE
+    (--curve-secret, --keys), its producers and workers connected with
+    keys of their roles (bench/e2e/e2e_curve.c), the keys made once per
+    run under the run's directory. --curve compare runs each job scenario
+    twice in every round, without CURVE and with it, one right after the
+    other (which goes first alternates by round, so a drift in the
+    machine's speed favours neither), and prints after the pair the ratio
+    of their rates and the CPU per job of each; with --rounds, the median
+    of those ratios, each taken within its round.
+
     Usage: bench_e2e [--quick] [--jobs N] [--strict-jobs N] [--latency-jobs N]
                      [--rate R] [--window W] [--batch B] [--batch-window W]
                      [--slots N] [--timeout SECS] [--dir D] [--only LIST]
-                     [--max-concurrent N]
+                     [--max-concurrent N] [--rounds N] [--curve on|off|compare]
     ZJOB_BENCH_ZJOBD=PATH runs that zjobd instead of the one built beside
     it: two builds of the broker, compared by alternating runs.
     This is a benchmark, not a test: it prints figures and exits 0.
@@ -100,20 +110,21 @@
 #include "e2e.h"
 
 //  Options (declared in e2e.h, where the other parts read them)
-size_t e2e_jobs = 200000;              //  jobs per pipelined/batched scenario
-size_t e2e_strict_jobs = 60000;        //  jobs per strict scenario
-size_t e2e_latency_jobs = 3000;        //  jobs per latency scenario
-size_t e2e_echo_trips = 20000;         //  round trips per echo client
-size_t e2e_rounds = 1;                 //  times the selection runs (--rounds)
-double e2e_rate = 1000;                //  jobs/s, in total, in the latency scenarios
-size_t e2e_window = 100;               //  single-job SUBMITs in flight per producer
-size_t e2e_batch = 100;                //  specs per SUBMIT, batched scenarios
-size_t e2e_batch_window = 10;          //  batched SUBMITs in flight per producer
-size_t e2e_slots = 16;                 //  slots per worker, pipelined scenarios
-int e2e_timeout_s = 60;                //  secs a scenario may take
-const char *e2e_base_dir = NULL;       //  where the file stores go
-const char *e2e_only = NULL;           //  comma-separated scenario keys, or all
-const char *e2e_max_concurrent = "0";  //  zjobd --max-concurrent (0: no limit)
+size_t e2e_jobs = 200000;               //  jobs per pipelined/batched scenario
+size_t e2e_strict_jobs = 60000;         //  jobs per strict scenario
+size_t e2e_latency_jobs = 3000;         //  jobs per latency scenario
+size_t e2e_echo_trips = 20000;          //  round trips per echo client
+size_t e2e_rounds = 1;                  //  times the selection runs (--rounds)
+double e2e_rate = 1000;                 //  jobs/s, in total, in the latency scenarios
+size_t e2e_window = 100;                //  single-job SUBMITs in flight per producer
+size_t e2e_batch = 100;                 //  specs per SUBMIT, batched scenarios
+size_t e2e_batch_window = 10;           //  batched SUBMITs in flight per producer
+size_t e2e_slots = 16;                  //  slots per worker, pipelined scenarios
+int e2e_timeout_s = 60;                 //  secs a scenario may take
+const char *e2e_base_dir = NULL;        //  where the file stores go
+const char *e2e_only = NULL;            //  comma-separated scenario keys, or all
+const char *e2e_max_concurrent = "0";   //  zjobd --max-concurrent (0: no limit)
+e2e_curve_t e2e_curve = E2E_CURVE_OFF;  //  job scenarios with CURVE, without, or both
 
 static bool
 s_selected (const char *key)
@@ -137,12 +148,14 @@ s_usage (void)
              "usage: bench_e2e [--quick] [--jobs N] [--strict-jobs N] [--latency-jobs N]\n"
              "                 [--rate R] [--window W] [--batch B] [--batch-window W]\n"
              "                 [--slots N] [--timeout SECS] [--dir D] [--only LIST]\n"
-             "                 [--max-concurrent N] [--rounds N]\n"
+             "                 [--max-concurrent N] [--rounds N] [--curve on|off|compare]\n"
              "  --only takes scenario keys separated by commas: echo, echo2, echo4, strict,\n"
              "  window, window-single, batch, batch-single, strict-file, window-file,\n"
              "  batch-file, latency, latency-file,\n"
              "  echo-end (the echo again, to see how the machine's speed drifted)\n"
-             "  --rounds N runs the selection N times in turn and ends with medians\n");
+             "  --rounds N runs the selection N times in turn and ends with medians\n"
+             "  --curve on runs the job scenarios with CURVE (zjobd --curve-secret --keys,\n"
+             "  peers with keys); compare runs each with and without it, in turn\n");
 }
 
 static size_t
@@ -203,6 +216,12 @@ s_parse_options (int argc, char *argv [])
             e2e_max_concurrent = value;
         else if (streq (flag, "--rounds"))
             e2e_rounds = s_size_arg (value);
+        else if (streq (flag, "--curve") && streq (value, "on"))
+            e2e_curve = E2E_CURVE_ON;
+        else if (streq (flag, "--curve") && streq (value, "off"))
+            e2e_curve = E2E_CURVE_OFF;
+        else if (streq (flag, "--curve") && streq (value, "compare"))
+            e2e_curve = E2E_CURVE_COMPARE;
         else {
             s_usage ();
             return 2;
@@ -255,6 +274,9 @@ s_label (e2e_scenario_t *scenarios, size_t count)
                           e2e_thousands (e2e_rate, rate, sizeof rate), scenario->slots);
                 break;
         }
+        size_t length = strlen (scenario->label);
+        if (scenario->curve)
+            snprintf (scenario->label + length, sizeof scenario->label - length, ", CURVE");
     }
 }
 
@@ -281,6 +303,14 @@ s_print_header (const char *dir, bool files)
             ZJOB_BIN_DIR, e2e_max_concurrent);
     if (files)
         printf ("  file stores under %s (%s)\n", dir, e2e_fs_type (dir, fs, sizeof fs));
+    if (e2e_curve != E2E_CURVE_OFF)
+        printf ("  CURVE: zjobd --curve-secret --keys %s; producers with a client key (user"
+                " bench), workers with a worker key (workflow bench)%s\n",
+                e2e_curve_keys_dir (),
+                e2e_curve == E2E_CURVE_COMPARE ? "; each job scenario runs without CURVE and"
+                                                 " with it, in turn (which first alternates by"
+                                                 " round)"
+                                               : "");
     printf ("  echo: plain libzmq DEALER -> ROUTER echo, 1 client process (or 2, or 4) and 1 server"
             " process, one %d-byte message in flight per client, %zu round trips each\n",
             E2E_INPUT_SIZE, e2e_echo_trips);
@@ -293,6 +323,69 @@ s_print_header (const char *dir, bool files)
             "20,000");
 }
 
+//  The scenarios to run, from base (count of them) into out (room for
+//  twice as many) as --curve says: a job scenario as it is (off), with
+//  CURVE (on), or twice, without CURVE and then with it (compare). The
+//  echoes run as they are. Returns how many are in out.
+static size_t
+s_expand (const e2e_scenario_t *base, size_t count, e2e_scenario_t *out)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < count; i++) {
+        bool jobs = base [i].mode != E2E_ECHO;
+        out [used] = base [i];
+        out [used++].curve = jobs && e2e_curve == E2E_CURVE_ON;
+        if (jobs && e2e_curve == E2E_CURVE_COMPARE) {
+            out [used] = base [i];
+            out [used++].curve = true;
+        }
+    }
+    return used;
+}
+
+//  With --curve compare, the other scenario of the pair scenario i is in
+//  (the same one without CURVE just before it, with CURVE just after it),
+//  else i itself
+static size_t
+s_twin (const e2e_scenario_t *scenarios, size_t count, size_t i)
+{
+    if (e2e_curve != E2E_CURVE_COMPARE || scenarios [i].mode == E2E_ECHO)
+        return i;
+    return scenarios [i].curve ? i - 1 : i + 1;
+}
+
+//  Run the selected scenarios once, into results (count of them), and
+//  print each as it ends. With --curve compare, a pair runs without CURVE
+//  first in even rounds and with it first in odd ones (a machine whose
+//  speed drifts during a round favours neither), and its ratio follows
+//  the second.
+static void
+s_run_round (const e2e_scenario_t *scenarios, size_t count, size_t round, const char *dir,
+             e2e_result_t *results)
+{
+    e2e_echo4 = NULL;
+    for (size_t slot = 0; slot < count; slot++) {
+        size_t i = round % 2 ? s_twin (scenarios, count, slot) : slot;
+        const e2e_scenario_t *scenario = &scenarios [i];
+        if (!s_selected (scenario->key))
+            continue;
+        results [i].ran = true;
+        if (scenario->mode == E2E_ECHO) {
+            e2e_run_echo (scenario, &results [i]);
+            if (scenario->jobs == E2E_ECHO_CLIENTS_MAX)
+                e2e_echo4 = &results [i];
+        }
+        else
+            e2e_run_jobs (scenario, dir, &results [i]);
+        e2e_print_row (scenario, &results [i], &results [0]);
+        e2e_print_details (scenario, &results [i]);
+        size_t twin = s_twin (scenarios, count, slot);
+        if (twin < slot)  //  The pair's second: both ran
+            e2e_print_curve_ratio (scenario, &results [twin], &results [slot]);
+        fflush (stdout);
+    }
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -300,44 +393,52 @@ main (int argc, char *argv [])
     if (code)
         return code;
 
-    e2e_scenario_t scenarios [] = {
-        { "echo", "", E2E_ECHO, false, 1, 1, 1, 1, 0, false },
-        { "echo2", "", E2E_ECHO, false, 2, 1, 1, 1, 0, false },
-        { "echo4", "", E2E_ECHO, false, 4, 1, 1, 1, 0, false },
-        { "strict", "", E2E_STRICT, false, e2e_strict_jobs, 1, 1, 1, 30000, false },
+    e2e_scenario_t base [] = {
+        { "echo", "", E2E_ECHO, false, 1, 1, 1, 1, 0, false, false },
+        { "echo2", "", E2E_ECHO, false, 2, 1, 1, 1, 0, false, false },
+        { "echo4", "", E2E_ECHO, false, 4, 1, 1, 1, 0, false, false },
+        { "strict", "", E2E_STRICT, false, e2e_strict_jobs, 1, 1, 1, 30000, false, false },
         { "window", "", E2E_WINDOW, false, e2e_jobs, e2e_window, 1, e2e_slots, 200000,
-          false },
-        { "window-single", "", E2E_WINDOW, false, e2e_jobs, e2e_window, 1, e2e_slots, 0, true },
+          false, false },
+        { "window-single", "", E2E_WINDOW, false, e2e_jobs, e2e_window, 1, e2e_slots, 0, true, false },
         { "batch", "", E2E_BATCH, false, e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
-          200000, false },
+          200000, false, false },
         { "batch-single", "", E2E_BATCH, false, e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
-          0, true },
-        { "strict-file", "", E2E_STRICT, true, e2e_strict_jobs / 6, 1, 1, 1, 0, false },
+          0, true, false },
+        { "strict-file", "", E2E_STRICT, true, e2e_strict_jobs / 6, 1, 1, 1, 0, false, false },
         { "window-file", "", E2E_WINDOW, true, e2e_jobs, e2e_window, 1, e2e_slots, 100000,
-          false },
+          false, false },
         { "batch-file", "", E2E_BATCH, true, e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
-          100000, false },
-        { "latency", "", E2E_PACED, false, e2e_latency_jobs, 1, 1, e2e_slots, 1, false },
-        { "latency-file", "", E2E_PACED, true, e2e_latency_jobs, 1, 1, e2e_slots, 0, false },
-        { "echo-end", "", E2E_ECHO, false, 1, 1, 1, 1, 0, false },
+          100000, false, false },
+        { "latency", "", E2E_PACED, false, e2e_latency_jobs, 1, 1, e2e_slots, 1, false, false },
+        { "latency-file", "", E2E_PACED, true, e2e_latency_jobs, 1, 1, e2e_slots, 0, false, false },
+        { "echo-end", "", E2E_ECHO, false, 1, 1, 1, 1, 0, false, false },
     };
-    size_t count = sizeof scenarios / sizeof scenarios [0];
+    e2e_scenario_t scenarios [2 * sizeof base / sizeof base [0]];
+    size_t count = s_expand (base, sizeof base / sizeof base [0], scenarios);
     s_label (scenarios, count);
 
-    //  Where the file stores and zjobd's logs go
+    //  Where the file stores, zjobd's logs and the keys go
     char dir [1024] = "";
     bool files = false;
     for (size_t i = 0; i < count; i++)
         files |= scenarios [i].file && s_selected (scenarios [i].key);
     {
-        const char *base = e2e_base_dir ? e2e_base_dir : getenv ("TMPDIR") ? getenv ("TMPDIR")
-                                                                           : "/tmp";
-        snprintf (dir, sizeof dir, "%s/zjob-bench-XXXXXX", base);
+        const char *base_dir = e2e_base_dir ? e2e_base_dir
+            : getenv ("TMPDIR")             ? getenv ("TMPDIR")
+                                            : "/tmp";
+        snprintf (dir, sizeof dir, "%s/zjob-bench-XXXXXX", base_dir);
         if (!mkdtemp (dir)) {
-            fprintf (stderr, "bench_e2e: cannot create a directory in %s: %s\n", base,
+            fprintf (stderr, "bench_e2e: cannot create a directory in %s: %s\n", base_dir,
                      strerror (errno));
             return 1;
         }
+    }
+    char why [256];
+    if (e2e_curve != E2E_CURVE_OFF && e2e_curve_keys (dir, why, sizeof why)) {
+        fprintf (stderr, "bench_e2e: %s\n", why);
+        nftw (dir, e2e_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        return 1;
     }
 
     s_print_header (dir, files);
@@ -348,26 +449,9 @@ main (int argc, char *argv [])
         return 1;
     }
     for (size_t round = 0; round < e2e_rounds; round++) {
-        e2e_result_t *results = rounds + round * count;
         if (e2e_rounds > 1)
             printf ("Round %zu of %zu\n", round + 1, e2e_rounds);
-        e2e_echo4 = NULL;
-        for (size_t i = 0; i < count; i++) {
-            e2e_scenario_t *scenario = &scenarios [i];
-            if (!s_selected (scenario->key))
-                continue;
-            results [i].ran = true;
-            if (scenario->mode == E2E_ECHO) {
-                e2e_run_echo (scenario, &results [i]);
-                if (scenario->jobs == E2E_ECHO_CLIENTS_MAX)
-                    e2e_echo4 = &results [i];
-            }
-            else
-                e2e_run_jobs (scenario, dir, &results [i]);
-            e2e_print_row (scenario, &results [i], &results [0]);
-            e2e_print_details (scenario, &results [i]);
-            fflush (stdout);
-        }
+        s_run_round (scenarios, count, round, dir, rounds + round * count);
         if (e2e_rounds > 1)
             printf ("\n");
     }
@@ -375,11 +459,17 @@ main (int argc, char *argv [])
     if (e2e_rounds == 1) {
         printf ("\nSummary\n");
         for (size_t i = 0; i < count; i++)
-            if (rounds [i].ran)
+            if (rounds [i].ran) {
                 e2e_print_row (&scenarios [i], &rounds [i], &rounds [0]);
+                if (s_twin (scenarios, count, i) < i && rounds [i - 1].ran)
+                    e2e_print_curve_ratio (&scenarios [i], &rounds [i - 1], &rounds [i]);
+            }
     }
-    else
+    else {
         e2e_print_medians (scenarios, count, rounds);
+        if (e2e_curve == E2E_CURVE_COMPARE)
+            e2e_print_curve_medians (scenarios, count, rounds);
+    }
     free (rounds);
     if (*dir)
         nftw (dir, e2e_remove_entry, 16, FTW_DEPTH | FTW_PHYS);

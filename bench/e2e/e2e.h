@@ -7,8 +7,9 @@
     fixed-size records, zjobd started and stopped, CPU figures from /proc),
     e2e_echo.c (the plain ZeroMQ echo), e2e_producer.c and e2e_worker.c
     (the bodies of the producer and worker processes), e2e_run.c (one job
-    scenario: a fresh zjobd, its workers and producers) and e2e_report.c
-    (the table, the details and the medians). What they share carries the
+    scenario: a fresh zjobd, its workers and producers), e2e_curve.c (the
+    keys of the CURVE scenarios) and e2e_report.c (the table, the details
+    and the medians). What they share carries the
     prefix e2e_: it belongs to this one program. The design of the
     benchmark is at the top of bench/bench_e2e.c.
     ========================================================================= */
@@ -62,6 +63,13 @@ extern const char *e2e_base_dir;        //  where the file stores go
 extern const char *e2e_only;            //  comma-separated scenario keys, or all
 extern const char *e2e_max_concurrent;  //  zjobd --max-concurrent (0: no limit)
 
+//  --curve: job scenarios without CURVE (the default), with it, or both,
+//  one after the other in each round (compare)
+typedef enum { E2E_CURVE_OFF = 0,
+               E2E_CURVE_ON,
+               E2E_CURVE_COMPARE } e2e_curve_t;
+extern e2e_curve_t e2e_curve;
+
 //  --------------------------------------------------------------------------
 //  Scenarios
 
@@ -86,6 +94,7 @@ typedef struct {
                     //  judged against the latency targets)
     bool single;    //  workers without batching (ZJOB_WORKER_BATCH=0):
                     //  one job per JOB, one result per RESULT
+    bool curve;     //  zjobd with CURVE, producers and workers with keys
 } e2e_scenario_t;
 
 //  What a scenario measured
@@ -229,11 +238,12 @@ e2e_next_record (e2e_child_t *children, size_t count, int64_t deadline, e2e_reco
 int
 e2e_await_ready (e2e_child_t *children, size_t count, const char *role, char *why, size_t size);
 
-//  Start zjobd on store (a store spec) and wait for its ready line.
-//  Returns 0, or -1 with why filled (the broker is then stopped).
+//  Start zjobd on store (a store spec), with CURVE and the keys of
+//  e2e_curve_keys if curve, and wait for its ready line. Returns 0, or -1
+//  with why filled (the broker is then stopped).
 int
-e2e_broker_start (e2e_broker_t *broker, const char *store, const char *log, char *why,
-                  size_t size);
+e2e_broker_start (e2e_broker_t *broker, const char *store, bool curve, const char *log,
+                  char *why, size_t size);
 
 //  SIGTERM, then wait for its exit (its stdout closes) for
 //  E2E_BROKER_STOP_MS, then SIGKILL. Reaps it.
@@ -248,6 +258,36 @@ e2e_broker_log_tail (e2e_broker_t *broker);
 //  which, in *sys_p if not NULL, in the kernel
 int64_t
 e2e_cpu_ns (pid_t pid, int64_t *sys_p);
+
+
+//  --------------------------------------------------------------------------
+//  e2e_curve.c: the keys of the CURVE scenarios, made once per run
+
+//  The peers that hold a key: the producers (a client key of user
+//  "bench"), the workers (a worker key for workflow "bench") and the
+//  producers' STATS check after a run (an admin key: STATS is admin only)
+typedef enum { E2E_KEY_PRODUCER = 0,
+               E2E_KEY_WORKER,
+               E2E_KEY_ADMIN } e2e_key_t;
+
+//  In the parent, before any child exists: make the broker's certificate
+//  and one key per peer under dir/curve (zjobd's --keys directory is
+//  dir/curve/keys), as zjob keygen would. Touches no ZeroMQ context.
+//  Returns 0, or -1 with why filled.
+int
+e2e_curve_keys (const char *dir, char *why, size_t size);
+
+//  The broker's secret certificate and its keys directory (after
+//  e2e_curve_keys), for zjobd's --curve-secret and --keys
+const char *
+e2e_curve_broker_secret (void);
+const char *
+e2e_curve_keys_dir (void);
+
+//  The connect options of the peer key (after e2e_curve_keys); the paths
+//  stay valid for the life of the process
+zjob_connect_opts_t
+e2e_curve_opts (e2e_key_t key);
 
 
 //  --------------------------------------------------------------------------
@@ -306,5 +346,19 @@ e2e_print_details (const e2e_scenario_t *scenario, const e2e_result_t *result);
 //  out of its medians.
 void
 e2e_print_medians (const e2e_scenario_t *scenarios, size_t count, const e2e_result_t *rounds);
+
+//  --curve compare: a scenario's figures with CURVE against those without,
+//  measured one after the other in the same round: the ratio of the
+//  rates and the CPU per job of each, by process (latency: of p50 and p99)
+void
+e2e_print_curve_ratio (const e2e_scenario_t *scenario, const e2e_result_t *plain,
+                       const e2e_result_t *curve);
+
+//  --curve compare after --rounds N: for each pair of scenarios (plain at
+//  index i, CURVE at i + 1), the median of the rounds' ratios, with their
+//  range, and the median CPU per job each side (latency: p50 and p99)
+void
+e2e_print_curve_medians (const e2e_scenario_t *scenarios, size_t count,
+                         const e2e_result_t *rounds);
 
 #endif

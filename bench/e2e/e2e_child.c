@@ -375,8 +375,8 @@ s_ready_field (const char *line, const char *key, char *value, size_t size)
 //  Start zjobd on store (a store spec) and wait for its ready line.
 //  Returns 0, or -1 with why filled (the broker is then stopped).
 int
-e2e_broker_start (e2e_broker_t *broker, const char *store, const char *log, char *why,
-                  size_t size)
+e2e_broker_start (e2e_broker_t *broker, const char *store, bool curve, const char *log,
+                  char *why, size_t size)
 {
     memset (broker, 0, sizeof *broker);
     broker->out = -1;
@@ -405,10 +405,19 @@ e2e_broker_start (e2e_broker_t *broker, const char *store, const char *log, char
             dup2 (log_fd, STDERR_FILENO);
         //  Every endpoint ephemeral on loopback; by default no limit on jobs
         //  held by workers (zjobd's default of 10 would cap 2 x 16 slots)
-        execl (path, "zjobd", "--clients", "tcp://127.0.0.1:*",
-               "--workers", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*",
-               "--store", store, "--max-concurrent", e2e_max_concurrent, "--log-level", "warning",
-               (char *) NULL);
+        const char *args [20] = { "zjobd", "--clients", "tcp://127.0.0.1:*", "--workers",
+                                  "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*",
+                                  "--store", store, "--max-concurrent", e2e_max_concurrent,
+                                  "--log-level", "warning" };
+        size_t count = 13;
+        if (curve) {
+            args [count++] = "--curve-secret";
+            args [count++] = e2e_curve_broker_secret ();
+            args [count++] = "--keys";
+            args [count++] = e2e_curve_keys_dir ();
+        }
+        args [count] = NULL;
+        execv (path, (char *const *) args);
         fprintf (stderr, "bench_e2e: cannot run %s: %s\n", path, strerror (errno));
         _exit (127);
     }

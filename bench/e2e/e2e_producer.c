@@ -113,7 +113,10 @@ e2e_producer (e2e_role_t *role)
 {
     const e2e_scenario_t *scenario = role->scenario;
     zjob_error_t err;
-    zjob_client_t *client = zjob_client_new (role->endpoint, 10000, &err);
+    zjob_connect_opts_t opts = { NULL, NULL };
+    if (scenario->curve)
+        opts = e2e_curve_opts (E2E_KEY_PRODUCER);
+    zjob_client_t *client = zjob_client_new_with (role->endpoint, 10000, &opts, &err);
     if (!client)
         e2e_fail (role, "connect", err.text);
     size_t share = scenario->jobs / E2E_PRODUCERS
@@ -185,7 +188,16 @@ e2e_producer (e2e_role_t *role)
     }
     int64_t end = e2e_now_ns ();
     e2e_report (role, E2E_REC_DONE, (int64_t) accepted, start, end, (int64_t) refused, first_error);
-    s_producer_check (role, client);
+    //  STATS is admin only: with CURVE the check needs an admin key
+    zjob_client_t *admin = NULL;
+    if (scenario->curve) {
+        opts = e2e_curve_opts (E2E_KEY_ADMIN);
+        admin = zjob_client_new_with (role->endpoint, 10000, &opts, &err);
+        if (!admin)
+            e2e_fail (role, "connect as admin", err.text);
+    }
+    s_producer_check (role, admin ? admin : client);
+    zjob_client_destroy (&admin);
     zjob_client_destroy (&client);
     free (specs);
     free (inputs);

@@ -59,6 +59,14 @@ e2e_fs_type (const char *path, char *buf, size_t size)
     }
 }
 
+//  Characters of a scenario's label in the table: the CURVE twins' labels
+//  are longer
+static int
+s_width (void)
+{
+    return e2e_curve == E2E_CURVE_OFF ? 30 : 37;
+}
+
 static const char *
 s_store_name (const e2e_scenario_t *scenario)
 {
@@ -78,19 +86,19 @@ e2e_print_row (const e2e_scenario_t *scenario, const e2e_result_t *result, const
     char rate [32], target [32], scaled [32];
     double scale = echo->ok ? echo->rate / E2E_ISSUE_ECHO_RATE : 0;
     if (!result->ok) {
-        printf ("%-30s %-11s %s\n", scenario->label, s_store_name (scenario),
+        printf ("%-*s %-11s %s\n", s_width (), scenario->label, s_store_name (scenario),
                 *result->why ? result->why : "failed");
         return;
     }
     if (scenario->mode == E2E_ECHO) {
-        printf ("%-30s %-11s %8s rt/s  %5.2fx   %.1f us per round trip\n", scenario->label,
+        printf ("%-*s %-11s %8s rt/s  %5.2fx   %.1f us per round trip\n", s_width (), scenario->label,
                 s_store_name (scenario), e2e_thousands (result->rate, rate, sizeof rate),
                 echo->ok ? result->rate / echo->rate : 0, result->usecs);
         return;
     }
     if (scenario->mode == E2E_PACED) {
         double trip = echo->ok ? echo->usecs : 0;
-        printf ("%-30s %-11s p50 %.0f  p90 %.0f  p99 %.0f  max %.0f us", scenario->label,
+        printf ("%-*s %-11s p50 %.0f  p90 %.0f  p99 %.0f  max %.0f us", s_width (), scenario->label,
                 s_store_name (scenario), result->p50, result->p90, result->p99, result->max);
         if (trip > 0)
             printf (" = %.1f / %.1f / %.1f / %.1f round trips", result->p50 / trip,
@@ -98,7 +106,7 @@ e2e_print_row (const e2e_scenario_t *scenario, const e2e_result_t *result, const
         printf ("\n");
         if (scenario->target > 0) {
             bool met = result->p50 <= 150 && result->p99 <= 1000;
-            printf ("%-42s target p50 <= 150 us, p99 <= 1,000 us: %s", "",
+            printf ("%-*s target p50 <= 150 us, p99 <= 1,000 us: %s", s_width () + 12, "",
                     met ? "met" : "MISSED");
             if (scale > 0) {
                 met = result->p50 * scale <= 150 && result->p99 * scale <= 1000;
@@ -109,7 +117,7 @@ e2e_print_row (const e2e_scenario_t *scenario, const e2e_result_t *result, const
         }
         return;
     }
-    printf ("%-30s %-11s %8s jobs/s %5.2fx", scenario->label, s_store_name (scenario),
+    printf ("%-*s %-11s %8s jobs/s %5.2fx", s_width (), scenario->label, s_store_name (scenario),
             e2e_thousands (result->rate, rate, sizeof rate),
             echo->ok ? result->rate / echo->rate : 0);
     if (scenario->target > 0) {
@@ -129,8 +137,9 @@ e2e_print_row (const e2e_scenario_t *scenario, const e2e_result_t *result, const
         double ceiling = e2e_echo4->rate / 2;
         double share = scenario->target / (E2E_ISSUE_ECHO4_RATE / 2);
         char bound [32];
-        printf ("%-42s vs the 4-connection echo (%s rt/s here): ceiling %s jobs/s, reached"
+        printf ("%-*s vs the 4-connection echo (%s rt/s here): ceiling %s jobs/s, reached"
                 " %.0f%%; target %.0f%% of it (30,000 of 34,000), >= %s: %s\n",
+                s_width () + 12,
                 "",
                 e2e_thousands (e2e_echo4->rate, rate, sizeof rate),
                 e2e_thousands (ceiling, scaled, sizeof scaled), 100 * result->rate / ceiling,
@@ -280,13 +289,13 @@ e2e_print_medians (const e2e_scenario_t *scenarios, size_t count, const e2e_resu
             for (size_t round = 0; round < e2e_rounds; round++)
                 ran |= rounds [round * count + i].ran;
             if (ran)
-                printf ("%-30s %-11s failed in every round\n", scenario->label,
+                printf ("%-*s %-11s failed in every round\n", s_width (), scenario->label,
                         s_store_name (scenario));
             continue;
         }
         char median [32], from [32], to [32];
         if (scenario->mode == E2E_PACED) {
-            printf ("%-30s %-11s p50 %.0f us (%.0f..%.0f), p99 %.0f us", scenario->label,
+            printf ("%-*s %-11s p50 %.0f us (%.0f..%.0f), p99 %.0f us", s_width (), scenario->label,
                     s_store_name (scenario), s_median (rates, rated), low, high,
                     s_median (tails, rated));
             //  The issue's 150 us and 1 ms were set where a round trip took 50 us
@@ -299,7 +308,7 @@ e2e_print_medians (const e2e_scenario_t *scenarios, size_t count, const e2e_resu
             printf ("; %zu rounds\n", rated);
             continue;
         }
-        printf ("%-30s %-11s %8s %s (%s..%s)", scenario->label, s_store_name (scenario),
+        printf ("%-*s %-11s %8s %s (%s..%s)", s_width (), scenario->label, s_store_name (scenario),
                 e2e_thousands (s_median (rates, rated), median, sizeof median),
                 scenario->mode == E2E_ECHO ? "rt/s  " : "jobs/s",
                 e2e_thousands (low, from, sizeof from), e2e_thousands (high, to, sizeof to));
@@ -322,4 +331,134 @@ e2e_print_medians (const e2e_scenario_t *scenarios, size_t count, const e2e_resu
     free (ratios);
     free (shares);
     free (tails);
+}
+
+//  --------------------------------------------------------------------------
+//  --curve compare
+
+//  CPU per job of a job scenario, us (with ZeroMQ I/O threads and kernel),
+//  into us: [0] broker, [1] producers, [2] workers, [3] all
+static void
+s_cpu_per_job (const e2e_result_t *result, double us [4])
+{
+    double unit = result->done ? result->cpu_wall / 100 / 1e3 / (double) result->done : 0;
+    us [0] = result->cpu_broker * unit;
+    us [1] = (result->cpu_producers [0] + result->cpu_producers [1]) * unit;
+    us [2] = (result->cpu_workers [0] + result->cpu_workers [1]) * unit;
+    us [3] = us [0] + us [1] + us [2];
+}
+
+void
+e2e_print_curve_ratio (const e2e_scenario_t *scenario, const e2e_result_t *plain,
+                       const e2e_result_t *curve)
+{
+    if (!plain->ok || !curve->ok || plain->rate <= 0 || plain->p50 < 0) {
+        printf ("    CURVE / plain: no ratio, a run failed\n");
+        return;
+    }
+    if (scenario->mode == E2E_PACED) {
+        printf ("    CURVE / plain: p50 %.0f -> %.0f us (%.2fx), p99 %.0f -> %.0f us (%.2fx)\n",
+                plain->p50, curve->p50, plain->p50 > 0 ? curve->p50 / plain->p50 : 0,
+                plain->p99, curve->p99, plain->p99 > 0 ? curve->p99 / plain->p99 : 0);
+        return;
+    }
+    char from [32], to [32];
+    double a [4], b [4];
+    s_cpu_per_job (plain, a);
+    s_cpu_per_job (curve, b);
+    printf ("    CURVE / plain: %.2fx the jobs/s (%s -> %s); CPU per job %.2fx, us: broker"
+            " %.1f -> %.1f, producers %.1f -> %.1f, workers %.1f -> %.1f, all %.1f -> %.1f\n",
+            curve->rate / plain->rate, e2e_thousands (plain->rate, from, sizeof from),
+            e2e_thousands (curve->rate, to, sizeof to), a [3] > 0 ? b [3] / a [3] : 0, a [0],
+            b [0], a [1], b [1], a [2], b [2], a [3], b [3]);
+}
+
+//  The columns of values: S_COLUMNS doubles a row; one column is copied
+//  into column (room for rows) to be sorted for its median
+enum { S_RATIO,
+       S_CPU,
+       S_PLAIN,
+       S_CURVE = S_PLAIN + 4,
+       S_COLUMNS = S_CURVE + 4 };
+
+static double
+s_column_median (const double *values, size_t rows, size_t at, double *column)
+{
+    for (size_t row = 0; row < rows; row++)
+        column [row] = values [row * S_COLUMNS + at];
+    return s_median (column, rows);
+}
+
+//  The median of a column and its range, into text
+static const char *
+s_column_range (const double *values, size_t rows, size_t at, double *column, char *text,
+                size_t size)
+{
+    double low = values [at], high = values [at];
+    for (size_t row = 1; row < rows; row++) {
+        double value = values [row * S_COLUMNS + at];
+        low = value < low ? value : low;
+        high = value > high ? value : high;
+    }
+    snprintf (text, size, "%.2fx (%.2f..%.2f)", s_column_median (values, rows, at, column), low,
+              high);
+    return text;
+}
+
+void
+e2e_print_curve_medians (const e2e_scenario_t *scenarios, size_t count, const e2e_result_t *rounds)
+{
+    //  Per round: the ratio of the rates (latency: of p50), of the CPU
+    //  per job (latency: of p99), and CPU per job each side, by process
+    double *values = (double *) calloc (e2e_rounds * S_COLUMNS, sizeof (double));
+    double *column = (double *) calloc (e2e_rounds, sizeof (double));
+    if (!values || !column) {
+        free (values), free (column);
+        return;
+    }
+    printf ("\nCURVE / plain, medians of the ratios within each round\n");
+    for (size_t i = 1; i < count; i++) {
+        const e2e_scenario_t *scenario = &scenarios [i];
+        if (!scenario->curve || scenarios [i - 1].curve || scenario->mode == E2E_ECHO)
+            continue;
+        bool paced = scenario->mode == E2E_PACED;
+        size_t pairs = 0;
+        for (size_t round = 0; round < e2e_rounds; round++) {
+            const e2e_result_t *plain = &rounds [round * count + i - 1];
+            const e2e_result_t *curve = &rounds [round * count + i];
+            if (!plain->ran || !curve->ran || !plain->ok || !curve->ok || plain->rate <= 0)
+                continue;
+            double *row = values + pairs++ * S_COLUMNS;
+            s_cpu_per_job (plain, row + S_PLAIN);
+            s_cpu_per_job (curve, row + S_CURVE);
+            row [S_RATIO] = paced ? (plain->p50 > 0 ? curve->p50 / plain->p50 : 0)
+                                  : curve->rate / plain->rate;
+            row [S_CPU] = paced         ? (plain->p99 > 0 ? curve->p99 / plain->p99 : 0)
+                : row [S_PLAIN + 3] > 0 ? row [S_CURVE + 3] / row [S_PLAIN + 3]
+                                        : 0;
+        }
+        if (pairs == 0) {
+            bool ran = false;
+            for (size_t round = 0; round < e2e_rounds; round++)
+                ran |= rounds [round * count + i].ran;
+            if (ran)
+                printf ("%-*s %-11s no round where both ran\n", s_width (),
+                        scenarios [i - 1].label, s_store_name (scenario));
+            continue;
+        }
+        char ratio [64], cpu [64];
+        printf ("%-*s %-11s %s %s; %s %s", s_width (), scenarios [i - 1].label, s_store_name (scenario),
+                s_column_range (values, pairs, S_RATIO, column, ratio, sizeof ratio),
+                paced ? "p50" : "jobs/s",
+                s_column_range (values, pairs, S_CPU, column, cpu, sizeof cpu),
+                paced ? "p99" : "CPU per job");
+        static const char *names [] = { "broker", "producers", "workers", "all" };
+        for (size_t part = 0; part < 4 && !paced; part++)
+            printf ("%s %s %.1f -> %.1f", part ? "," : "; CPU per job, us:", names [part],
+                    s_column_median (values, pairs, S_PLAIN + part, column),
+                    s_column_median (values, pairs, S_CURVE + part, column));
+        printf ("; %zu rounds\n", pairs);
+    }
+    free (values);
+    free (column);
 }

@@ -190,7 +190,7 @@ e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *res
     size_t started = 0;
     s_tally_t tally = { 0 };
     e2e_broker_t broker;
-    if (e2e_broker_start (&broker, store, log, result->why, sizeof result->why))
+    if (e2e_broker_start (&broker, store, scenario->curve, log, result->why, sizeof result->why))
         goto stop;
     e2e_role_t role = { .scenario = scenario, .endpoint = broker.workers };
     for (size_t i = 0; i < E2E_WORKERS; i++, started++) {

@@ -44,14 +44,21 @@ e2e_worker (e2e_role_t *role)
     zjob_error_t err;
     if (scenario->single)
         setenv ("ZJOB_WORKER_BATCH", "0", 1);  //  This process only (a forked child)
-    zjob_worker_t *worker = zjob_worker_new (role->endpoint, name, workflows, 1,
-                                             scenario->slots, &err);
+    zjob_connect_opts_t opts = { NULL, NULL };
+    if (scenario->curve) {
+        opts = e2e_curve_opts (E2E_KEY_WORKER);
+        //  libzjob notes each handshake that succeeded; CZMQ logs to
+        //  stdout, where the figures go
+        zsys_set_logstream (stderr);
+    }
+    zjob_worker_t *worker = zjob_worker_new_with (role->endpoint, name, workflows, 1,
+                                                  scenario->slots, &opts, &err);
     if (!worker)
         e2e_fail (role, "worker", err.text);
     int64_t deadline = e2e_now_ns () + (int64_t) E2E_READY_MS * 1000000;
     while (!zjob_worker_registered (worker)) {
         if (e2e_now_ns () > deadline)
-            e2e_fail (role, "register", "READY not answered");
+            e2e_fail (role, "register", zjob_worker_error (worker, &err) ? err.text : "READY not answered");
         zjob_task_t *task;
         if (zjob_worker_recv (worker, 50, &task, &err) < 0)
             e2e_fail (role, "register", err.text);
