@@ -682,6 +682,9 @@ Test (zjob_cli, stats_and_workers)
     child = s_zjob ("stats");
     cr_assert_eq (child->code, 0, "%s", child->err);
     s_assert_contains (child->out, "jobs       1 stored");
+    //  The job is done: nothing counts against the default limits
+    s_assert_contains (child->out, "not run    0 of 1000000 jobs not yet run, 0 of 1073741824 "
+                                   "bytes of their inputs");
     s_assert_contains (child->out, "workers    1 connected");
     s_assert_contains (child->out, "WORKFLOW  CREATED  QUEUED  RUNNING  PAUSED  COMPLETED");
     s_assert_contains (child->out, "(all)");

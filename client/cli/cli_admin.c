@@ -104,6 +104,33 @@ s_print_queues (json_t *stats)
     }
 }
 
+//  "N of LIMIT WHAT" into buf, or "N WHAT (no limit)" when limit is 0
+static const char *
+s_of_limit (json_int_t value, json_int_t limit, const char *what, char *buf, size_t size)
+{
+    if (limit > 0)
+        snprintf (buf, size, "%" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT " %s", value,
+                  limit, what);
+    else
+        snprintf (buf, size, "%" JSON_INTEGER_FORMAT " %s (no limit)", value, what);
+    return buf;
+}
+
+//  What --max-queued and --max-queued-bytes bound (brokers before issue
+//  #12 send none of it)
+static void
+s_print_limits (json_t *stats)
+{
+    if (!json_is_integer (json_object_get (stats, "queued_jobs")))
+        return;
+    char jobs [96], bytes [96];
+    printf ("%-10s %s, %s\n", "not run",
+            s_of_limit (s_int (stats, "queued_jobs"), s_int (stats, "max_queued"),
+                        "jobs not yet run", jobs, sizeof jobs),
+            s_of_limit (s_int (stats, "queued_bytes"), s_int (stats, "max_queued_bytes"),
+                        "bytes of their inputs", bytes, sizeof bytes));
+}
+
 //  The lines above the table: jobs, queue, limit, workers, rates, uptime
 static void
 s_print_stats_head (json_t *stats)
@@ -130,6 +157,7 @@ s_print_stats_head (json_t *stats)
             printf ("; ready jobs held back by --max-concurrent %" JSON_INTEGER_FORMAT, limit);
         printf ("\n");
     }
+    s_print_limits (stats);
     s_print_queues (stats);
     printf ("%-10s %" JSON_INTEGER_FORMAT " connected, %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT " slots busy\n", "workers", s_int (stats, "workers"),
             s_int (stats, "busy"), s_int (stats, "slots"));
