@@ -80,20 +80,3 @@ zjob_connect_apply (zsock_t *sock, const zjob_connect_opts_t *opts, zjob_error_t
     zcert_destroy (&cert);
     return 0;
 }
-
-int
-zjob_connect_user (const zjob_connect_opts_t *opts, char *user, size_t size, zjob_error_t *err)
-{
-    if (!zjob_connect_secure (opts))
-        return 0;
-    zcert_t *cert = zcert_load (opts->cert);
-    if (!cert)
-        return zjob_error_set (err, ZJOB_BAD_REQUEST, "cannot read the certificate %s",
-                               opts->cert);
-    const char *value = zcert_meta (cert, "user_id");
-    int found = value && *value ? 1 : 0;
-    if (found)
-        snprintf (user, size, "%s", value);
-    zcert_destroy (&cert);
-    return found;
-}

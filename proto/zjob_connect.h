@@ -42,12 +42,6 @@ zjob_connect_secure (const zjob_connect_opts_t *opts);
 ZJOB_EXPORT int
 zjob_connect_apply (zsock_t *sock, const zjob_connect_opts_t *opts, zjob_error_t *err);
 
-//  The user_id in the metadata of opts' certificate, into user (size
-//  bytes): 1 if there is one, 0 if not (or no CURVE), -1 with err filled
-//  when the certificate cannot be read.
-ZJOB_EXPORT int
-zjob_connect_user (const zjob_connect_opts_t *opts, char *user, size_t size, zjob_error_t *err);
-
 #ifdef __cplusplus
 }
 #endif

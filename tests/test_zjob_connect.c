@@ -92,17 +92,3 @@ Test (connect, wrong_files_and_keys_say_what_is_wrong)
     //  40 characters, not Z85 ('"' is outside its alphabet)
     cr_assert_eq (s_apply (s_own, "\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"", &err), -1);
 }
-
-Test (connect, the_user_comes_from_the_certificate)
-{
-    zjob_error_t err;
-    char user [64] = "";
-    zjob_connect_opts_t opts = { s_own, s_broker_txt };
-    cr_assert_eq (zjob_connect_user (&opts, user, sizeof (user), &err), 1);
-    cr_assert_str_eq (user, "alice");
-    opts.cert = s_broker;  //  No metadata
-    cr_assert_eq (zjob_connect_user (&opts, user, sizeof (user), &err), 0);
-    opts.cert = "/nonexistent";
-    cr_assert_eq (zjob_connect_user (&opts, user, sizeof (user), &err), -1);
-    cr_assert_eq (zjob_connect_user (NULL, user, sizeof (user), &err), 0);
-}
