@@ -21,6 +21,7 @@
     ========================================================================= */
 
 #include "zjob_auth.h"
+#include "zjob_log.h"
 #include "zjob_config.h"
 #include "zjob_job_impl.h"
 #include <dirent.h>
@@ -46,17 +47,18 @@ typedef struct {
 } s_lists_t;
 
 struct _zjob_auth_t {
-    char *keys_dir;    //  The directory the lists are read from
-    int log_level;     //  zjob_log_level_t
-    s_lists_t *lists;  //  The current lists
-    zsock_t *zap;      //  The ZAP ROUTER, once bound
-    bool bound;        //  zap is bound to ZJOB_AUTH_ENDPOINT
+    char *keys_dir;       //  The directory the lists are read from
+    int log_level;        //  zjob_log_level_t
+    s_lists_t *lists;     //  The current lists
+    zsock_t *zap;         //  The ZAP ROUTER, once bound
+    bool bound;           //  zap is bound to ZJOB_AUTH_ENDPOINT
+    s_entry_t *internal;  //  The broker's own admin key (zjob_http), or NULL
 };
 
 #define s_log_warning(self, ...) \
-    ZJOB_LOG_IF ((self)->log_level, ZJOB_LOG_WARNING, zsys_warning, __VA_ARGS__)
+    ZJOB_LOG_IF ((self)->log_level, ZJOB_LOG_WARNING, __VA_ARGS__)
 #define s_log_debug(self, ...) \
-    ZJOB_LOG_IF ((self)->log_level, ZJOB_LOG_DEBUG, zsys_debug, __VA_ARGS__)
+    ZJOB_LOG_IF ((self)->log_level, ZJOB_LOG_DEBUG, __VA_ARGS__)
 
 static const char *s_role_dirs [] = { "admin", "client", "worker" };
 
@@ -364,6 +366,7 @@ zjob_auth_destroy (zjob_auth_t **self_p)
         zmq_unbind (zsock_resolve (self->zap), ZJOB_AUTH_ENDPOINT);
     zsock_destroy (&self->zap);
     s_lists_destroy (&self->lists);
+    s_entry_destroy ((void **) &self->internal);
     free (self->keys_dir);
     free (self);
     *self_p = NULL;
@@ -381,14 +384,45 @@ zjob_auth_reload (zjob_auth_t *self, zjob_error_t *err)
     return 0;
 }
 
+//  The entry of key: the internal one, or one of the lists; NULL if none
+static s_entry_t *
+s_find (zjob_auth_t *self, const char *key)
+{
+    if (!key)
+        return NULL;
+    if (self->internal && streq (self->internal->key, key))
+        return self->internal;
+    return (s_entry_t *) zhashx_lookup (self->lists->entries, key);
+}
+
 const zjob_peer_t *
 zjob_auth_lookup (void *self, const char *key)
 {
     assert (self);
-    if (!key)
-        return NULL;
-    s_entry_t *entry = (s_entry_t *) zhashx_lookup (((zjob_auth_t *) self)->lists->entries, key);
+    s_entry_t *entry = s_find ((zjob_auth_t *) self, key);
     return entry ? &entry->peer : NULL;
+}
+
+int
+zjob_auth_add_internal (zjob_auth_t *self, const char *name, const char *key, zjob_error_t *err)
+{
+    assert (self);
+    if (!key || strlen (key) != ZJOB_AUTH_KEY_LEN || !name)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST, "an internal key is %d chars of Z85",
+                               ZJOB_AUTH_KEY_LEN);
+    s_entry_destroy ((void **) &self->internal);
+    s_entry_t *entry = (s_entry_t *) calloc (1, sizeof (s_entry_t));
+    if (!entry || !(entry->path = strdup ("(internal)")) || !(entry->name = strdup (name))) {
+        s_entry_destroy ((void **) &entry);
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    }
+    memcpy (entry->key, key, ZJOB_AUTH_KEY_LEN + 1);
+    entry->peer.role = ZJOB_ROLE_ADMIN;
+    entry->peer.name = entry->name;
+    entry->peer.key = entry->key;
+    entry->peer.internal = true;
+    self->internal = entry;
+    return 0;
 }
 
 size_t
@@ -523,7 +557,7 @@ s_answer (zjob_auth_t *self, zmq_msg_t *frames, size_t count)
     zmq_z85_encode (key, (const uint8_t *) zmq_msg_data (&frames [S_CREDENTIALS]), 32);
     bool known = streq (domain, "clients") || streq (domain, "workers")
         || streq (domain, "events");
-    const char *refusal = known ? s_refusal (domain, zhashx_lookup (self->lists->entries, key))
+    const char *refusal = known ? s_refusal (domain, s_find (self, key))
                                 : "not a domain of the broker";
     if (refusal) {
         s_log_warning (self, "zjob_auth: refused %s key %s on the %s socket: %s", address, key,

@@ -77,6 +77,14 @@ zjob_auth_reload (zjob_auth_t *self, zjob_error_t *err);
 const zjob_peer_t *
 zjob_auth_lookup (void *self, const char *key);
 
+//  Accept key (Z85) as an admin called name, besides the lists, on every
+//  socket, until the auth is destroyed (a reload keeps it): the broker's
+//  own HTTP side (zjob_http) connects with a key made at start, so its
+//  peer is marked internal (zjob_peer_t). A second call replaces the
+//  first. 0, or -1 with err filled.
+int
+zjob_auth_add_internal (zjob_auth_t *self, const char *name, const char *key, zjob_error_t *err);
+
 //  The number of keys listed for role.
 size_t
 zjob_auth_count (zjob_auth_t *self, zjob_role_t role);

@@ -18,6 +18,7 @@
     ========================================================================= */
 
 #include "zjob_batches.h"
+#include "zjob_log.h"
 #include "zjob_job_impl.h"
 #include "zjob_msgpack.h"
 #include <stdlib.h>
@@ -137,7 +138,7 @@ zjob_batches_destroy (zjob_batches_t **self_p)
         return;
     zjob_error_t err;
     if (self->dirty && zjob_batches_flush (self, false, &err))
-        zsys_error ("zjob_batches: batch records not written at exit: %s", err.text);
+        zjob_log_error ("zjob_batches: batch records not written at exit: %s", err.text);
     zhashx_destroy (&self->batches);
     zlistx_destroy (&self->dirty);
     zlistx_destroy (&self->due);
@@ -214,7 +215,7 @@ s_mark_dirty (zjob_batches_t *self, s_batch_t *batch)
     if (!batch->dirty && zlistx_add_end (self->dirty, batch->id))
         batch->dirty = true;
     else if (!batch->dirty)
-        zsys_error ("zjob_batches: out of memory marking batch %s to write", batch->id);
+        zjob_log_error ("zjob_batches: out of memory marking batch %s to write", batch->id);
 }
 
 //  The batch changed: write it, and see whether it finished or runs again
@@ -242,9 +243,9 @@ s_changed (zjob_batches_t *self, s_batch_t *batch)
         if (zlistx_add_end (self->due, batch->id))
             batch->due = true;
         else
-            zsys_error ("zjob_batches: out of memory: batch %s's callback waits for a "
-                        "restart",
-                        batch->id);
+            zjob_log_error ("zjob_batches: out of memory: batch %s's callback waits for a "
+                            "restart",
+                            batch->id);
     }
     if (self->listener) {
         zjob_batch_info_t info;
@@ -649,7 +650,7 @@ s_load_one (const char *name, const uint8_t *data, size_t size, void *arg)
     zjob_batches_t *self = load->self;
     s_batch_t *batch = s_decode (name, data, size);
     if (!batch) {
-        zsys_warning ("zjob_batches: batch record %s does not decode; skipped", name);
+        zjob_log_warning ("zjob_batches: batch record %s does not decode; skipped", name);
         return 0;
     }
     if (zhashx_insert (self->batches, batch->id, batch)) {
@@ -815,8 +816,8 @@ zjob_batches_flush (zjob_batches_t *self, bool fire, zjob_error_t *err)
             zjob_error_t cause;
             if (s_fire (self, batch, &cause)) {
                 //  Left due: tried again at the next flush
-                zsys_error ("zjob_batches: batch %s: callback job not created: %s", id,
-                            cause.text);
+                zjob_log_error ("zjob_batches: batch %s: callback job not created: %s", id,
+                                cause.text);
                 break;
             }
         }

@@ -112,6 +112,7 @@
 #include "zjob_clients.h"
 #include "zjob_workers.h"
 #include "zjob_proto.h"
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -507,6 +508,31 @@ s_key_refused (s_broker_t *self, s_side_t side, s_peer_t *peer, const uint8_t *d
     s_queue_error (self, side, peer->rid, peer->rid_size, peer->request_id, &err);
 }
 
+//  Who sent a message, for logs: the connection's peer address; for the
+//  broker's own HTTP side (its internal key), the requester it put in its
+//  routing id ("http 10.0.0.5:51234 #7"), which only it can choose; and
+//  without CURVE, a routing id of that form after the address, as said
+static const char *
+s_peer_label (const zjob_peer_t *who, zmq_msg_t *body, const s_peer_t *peer, char *label)
+{
+    char rid [S_LABEL_MAX / 2] = "";
+    if (peer->rid_size < sizeof rid) {
+        memcpy (rid, peer->rid, peer->rid_size);
+        rid [peer->rid_size] = 0;
+        for (size_t index = 0; index < peer->rid_size; index++)
+            if (!isprint ((unsigned char) rid [index])) {
+                *rid = 0;  //  A binary id (libzmq's own): nothing to say
+                break;
+            }
+    }
+    if (who->internal && *rid)
+        return snprintf (label, S_LABEL_MAX, "%s", rid), label;
+    const char *address = zmq_msg_gets (body, "Peer-Address");
+    if (!who->key && strncmp (rid, "http ", 5) == 0)
+        return snprintf (label, S_LABEL_MAX, "%s (%s)", address ? address : "local", rid), label;
+    return address;
+}
+
 //  Read one message from a ROUTER, if any, and handle it. Returns 0 if a
 //  message was read, -1 if none was waiting.
 static int
@@ -564,11 +590,15 @@ s_read_one (s_broker_t *self, s_side_t side)
 
     if (msg) {
         peer.request_id = zjob_msg_request_id (msg);
+        //  Who asked, for the logs of what it changes
+        zjob_peer_t asked = who ? *who : *zjob_peer_open ();
+        char label [S_LABEL_MAX];
+        asked.address = s_peer_label (&asked, &body, &peer, label);
         if (side == S_CLIENTS)
-            s_client_message (self, msg, &peer, who);
+            s_client_message (self, msg, &peer, &asked);
         else {
             int fd = zjob_msg_command (msg) == ZJOB_CMD_READY ? zmq_msg_get (&body, ZMQ_SRCFD) : -1;
-            s_worker_message (self, msg, &peer, fd, who);
+            s_worker_message (self, msg, &peer, fd, &asked);
         }
         zjob_msg_destroy (&msg);
     }
@@ -699,6 +729,25 @@ s_monitor_event (s_broker_t *self)
 //  The actor
 
 //  A command on the actor pipe
+//  endpoint as bound, as this process may connect to it: a wildcard host
+//  becomes loopback. Into buffer (ZJOB_BROKER_ENDPOINT_MAX bytes)
+static void
+s_connectable (const char *endpoint, char *buffer)
+{
+    static const char *wild [][2] = {
+        { "tcp://*:", "tcp://127.0.0.1:" }, { "tcp://0.0.0.0:", "tcp://127.0.0.1:" }, { "tcp://[::]:", "tcp://[::1]:" }
+    };
+    endpoint = endpoint ? endpoint : "";
+    for (size_t index = 0; index < sizeof wild / sizeof wild [0]; index++) {
+        size_t len = strlen (wild [index][0]);
+        if (strncmp (endpoint, wild [index][0], len) == 0) {
+            snprintf (buffer, ZJOB_BROKER_ENDPOINT_MAX, "%s%s", wild [index][1], endpoint + len);
+            return;
+        }
+    }
+    snprintf (buffer, ZJOB_BROKER_ENDPOINT_MAX, "%s", endpoint);
+}
+
 static void
 s_pipe_command (s_broker_t *self)
 {
@@ -726,6 +775,15 @@ s_pipe_command (s_broker_t *self)
         self->config.log_level = ZJOB_LOG_DEBUG;
     else if (streq (command, "RELOAD"))
         zjob_broker_auth_reload (self);
+    else if (streq (command, "ACCESS")) {
+        char clients [ZJOB_BROKER_ENDPOINT_MAX], events [ZJOB_BROKER_ENDPOINT_MAX];
+        s_connectable (self->clients_endpoint, clients);
+        s_connectable (self->events_endpoint, events);
+        zstr_sendx (self->pipe, clients, events,
+                    self->cert ? zcert_public_txt (self->cert) : "",
+                    self->internal_cert ? zcert_public_txt (self->internal_cert) : "",
+                    self->internal_cert ? zcert_secret_txt (self->internal_cert) : "", NULL);
+    }
     else
         s_log_warning (self, "zjob_broker: unknown pipe command '%s'", command);
     zstr_free (&command);
@@ -1127,5 +1185,29 @@ zjob_broker_endpoints (zactor_t *self, char **clients, char **workers, char **ev
         else
             zstr_free (&bound [index]);
     }
+    return 0;
+}
+
+int
+zjob_broker_access (zactor_t *self, zjob_broker_access_t *access)
+{
+    assert (self);
+    assert (access);
+    memset (access, 0, sizeof *access);
+    if (zstr_send (self, "ACCESS"))
+        return -1;
+    char *parts [5] = { NULL };
+    if (zstr_recvx (self, &parts [0], &parts [1], &parts [2], &parts [3], &parts [4], NULL) < 5) {
+        for (size_t index = 0; index < 5; index++)
+            zstr_free (&parts [index]);
+        return -1;
+    }
+    snprintf (access->clients, sizeof access->clients, "%s", parts [0]);
+    snprintf (access->events, sizeof access->events, "%s", parts [1]);
+    snprintf (access->broker_key, sizeof access->broker_key, "%s", parts [2]);
+    snprintf (access->public_key, sizeof access->public_key, "%s", parts [3]);
+    snprintf (access->secret_key, sizeof access->secret_key, "%s", parts [4]);
+    for (size_t index = 0; index < 5; index++)
+        zstr_free (&parts [index]);
     return 0;
 }

@@ -23,6 +23,8 @@
                     event subscribers have asked for (a test subscribes,
                     then waits for this to count its subscription)
         VERBOSE     raises the log level to debug
+        ACCESS      replies how the broker's own HTTP side reaches it
+                    (zjob_broker_access)
         RELOAD      rereads the key lists (with CURVE: zjob_auth.h); no
                     reply, the outcome is logged, the old lists stay if
                     the new ones are bad
@@ -61,6 +63,26 @@ zjob_broker_new (const zjob_broker_config_t *config, zjob_error_t *err);
 //  Returns 0, or -1 if the actor did not answer.
 int
 zjob_broker_endpoints (zactor_t *self, char **clients, char **workers, char **events);
+
+//  How the broker's own HTTP side (zjob_http) reaches the broker: as one
+//  more client and event subscriber, over the endpoints as bound (a
+//  wildcard host, tcp://*:P or 0.0.0.0 or [::], becomes the loopback
+//  address), and with CURVE with a key pair the broker made at start and
+//  accepts as an admin (zjob_auth_add_internal); the keys are "" without
+//  CURVE. Its requests name who asked in their routing id, "http ADDRESS
+//  #N", which the broker's logs show (zjob_peer_t address).
+typedef struct {
+    char clients [ZJOB_BROKER_ENDPOINT_MAX];
+    char events [ZJOB_BROKER_ENDPOINT_MAX];
+    char broker_key [41];  //  Z85
+    char public_key [41];
+    char secret_key [41];
+} zjob_broker_access_t;
+
+//  Fill access from a running broker. Returns 0, or -1 if the actor did
+//  not answer.
+int
+zjob_broker_access (zactor_t *self, zjob_broker_access_t *access);
 
 #ifdef __cplusplus
 }

@@ -56,6 +56,13 @@ zjob_broker_auth_start (s_broker_t *self)
     self->auth = zjob_auth_new (config->keys, config->log_level, err);
     if (!self->auth || zjob_auth_bind (self->auth, err))
         return -1;
+    //  The key of the broker's own HTTP side: made now, never written
+    //  anywhere, an admin for as long as this broker runs
+    self->internal_cert = zcert_new ();
+    if (!self->internal_cert
+        || zjob_auth_add_internal (self->auth, "http", zcert_public_txt (self->internal_cert),
+                                   err))
+        return self->internal_cert ? -1 : zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     s_log_info (self, "zjob_broker: CURVE on, public key %s; keys: %zu admin, %zu client, "
                       "%zu worker",
                 zcert_public_txt (self->cert), zjob_auth_count (self->auth, ZJOB_ROLE_ADMIN),
@@ -109,4 +116,5 @@ zjob_broker_auth_destroy (s_broker_t *self)
 {
     zjob_auth_destroy (&self->auth);
     zcert_destroy (&self->cert);
+    zcert_destroy (&self->internal_cert);
 }

@@ -16,6 +16,7 @@
 #define ZJOB_BROKER_IMPL_H_INCLUDED
 
 #include "zjob_broker.h"
+#include "zjob_log.h"
 #include "zjob_manager.h"
 #include "zjob_registry.h"
 #include "zjob_dispatch.h"
@@ -44,6 +45,7 @@ typedef enum {
 } s_poll_t;
 
 #define S_RID_MAX ZJOB_RID_MAX  //  bytes in a routing id (libzmq allows 255)
+#define S_LABEL_MAX 256         //  bytes of who asked, in logs
 #define S_SYNC_RETRY_MS 1000    //  msecs between syncs while the store cannot write
 
 //  A worker connection: the registry's record
@@ -69,6 +71,7 @@ typedef struct {
     zjob_error_t start_error;          //  Why the broker is not serving, if not
     zjob_auth_t *auth;                 //  Key lists and ZAP handler; NULL without CURVE
     zcert_t *cert;                     //  The broker's certificate, with CURVE
+    zcert_t *internal_cert;            //  The HTTP side's key pair, with CURVE
 
     zjob_registry_t *registry;    //  The workers, their credit and jobs
     zjob_dispatch_t *dispatcher;  //  The dispatch walk
@@ -102,13 +105,13 @@ typedef struct {
 
 //  Logging, filtered by level before any formatting
 #define s_log_error(self, ...) \
-    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_ERROR, zsys_error, __VA_ARGS__)
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_ERROR, __VA_ARGS__)
 #define s_log_warning(self, ...) \
-    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_WARNING, zsys_warning, __VA_ARGS__)
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_WARNING, __VA_ARGS__)
 #define s_log_info(self, ...) \
-    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_INFO, zsys_info, __VA_ARGS__)
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_INFO, __VA_ARGS__)
 #define s_log_debug(self, ...) \
-    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_DEBUG, zsys_debug, __VA_ARGS__)
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_DEBUG, __VA_ARGS__)
 
 
 //  --------------------------------------------------------------------------

@@ -15,25 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *s_level_names [] = { "error", "warning", "info", "debug" };
-
-const char *
-zjob_log_level_name (int level)
-{
-    if (level < ZJOB_LOG_ERROR || level > ZJOB_LOG_DEBUG)
-        return "unknown";
-    return s_level_names [level];
-}
-
-int
-zjob_log_level_parse (const char *name)
-{
-    for (int level = ZJOB_LOG_ERROR; name && level <= ZJOB_LOG_DEBUG; level++)
-        if (streq (name, s_level_names [level]))
-            return level;
-    return -1;
-}
-
 void
 zjob_broker_config_init (zjob_broker_config_t *config)
 {
@@ -313,6 +294,24 @@ s_set_curve (zjob_broker_config_t *config, const char *name, const char *value,
         config->insecure = streq (value, "true");
         return 0;
     }
+    if (streq (name, "http")) {
+        //  HOST:PORT, the host a name or an address ([::1] for IPv6)
+        const char *colon = strrchr (value, ':');
+        if (*value && (!colon || colon == value || !colon [1] || strspn (colon + 1, "0123456789") != strlen (colon + 1) || atol (colon + 1) > 65535))
+            return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                   "http: '%s' is not HOST:PORT (e.g. 127.0.0.1:5573)", value);
+        return s_set_text (config->http, sizeof (config->http), name, value, err);
+    }
+    if (streq (name, "http-token"))
+        return s_set_text (config->http_token, sizeof (config->http_token), name, value, err);
+    if (streq (name, "log-format")) {
+        zjob_log_format_t format;
+        if (!zjob_log_parse_format (value, &format))
+            return zjob_error_set (err, ZJOB_BAD_REQUEST, "log-format: '%s' is not text or json",
+                                   value);
+        config->log_format = (int) format;
+        return 0;
+    }
     return 1;
 }
 
@@ -344,16 +343,26 @@ zjob_broker_config_check (const zjob_broker_config_t *config, zjob_error_t *err)
                                                       "and --keys",
                                *config->keys ? "--keys without --curve-secret"
                                              : "--curve-secret without --keys");
+    if (*config->curve_secret && *config->http && !*config->http_token)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                               "--http with CURVE needs --http-token FILE: the HTTP side would "
+                               "let anyone who reaches it act as an admin");
     if (*config->curve_secret || config->insecure)
         return 0;
-    const char *endpoints [] = { config->clients, config->workers, config->events };
-    for (size_t index = 0; index < 3; index++)
+    char http [ZJOB_BROKER_ENDPOINT_MAX + 8] = "";
+    if (*config->http)
+        snprintf (http, sizeof http, "tcp://%s", config->http);
+    const char *endpoints [] = { config->clients, config->workers, config->events, http };
+    for (size_t index = 0; index < 4; index++) {
+        if (!*endpoints [index])
+            continue;
         if (!zjob_endpoint_is_loopback (endpoints [index]))
             return zjob_error_set (err, ZJOB_BAD_REQUEST,
                                    "refusing to bind %s without CURVE: anyone who can reach it "
                                    "could submit, cancel and delete jobs or pose as a worker; "
                                    "give --curve-secret and --keys, or --insecure",
-                                   endpoints [index]);
+                                   index == 3 ? config->http : endpoints [index]);
+    }
     return 0;
 }
 

@@ -20,6 +20,7 @@
 
 #include <czmq.h>
 #include "zjob_error.h"
+#include "zjob_log.h"
 #include "zjob_job.h"
 #include "zjob_manager.h"
 
@@ -39,23 +40,6 @@ extern "C" {
 //  bytes (ZJOB_MSG_MAX); ZMQ_MAXMSGSIZE:
 //  a peer sending more is disconnected
 #define ZJOB_BROKER_MAXMSG_DEFAULT (16LL << 20)
-
-//  Log levels, in increasing verbosity
-typedef enum {
-    ZJOB_LOG_ERROR = 0,
-    ZJOB_LOG_WARNING,
-    ZJOB_LOG_INFO,
-    ZJOB_LOG_DEBUG
-} zjob_log_level_t;
-
-//  Log through CZMQ's zsys_fn (zsys_error, zsys_info...) when log_level
-//  (the configured zjob_log_level_t) is at least level; the arguments are
-//  not evaluated otherwise
-#define ZJOB_LOG_IF(log_level, level, zsys_fn, ...) \
-    do {                                            \
-        if ((log_level) >= (level))                 \
-            zsys_fn (__VA_ARGS__);                  \
-    } while (0)
 
 #define ZJOB_BROKER_ENDPOINT_MAX 256  //  bytes in an endpoint, with the NUL
 #define ZJOB_BROKER_PATH_MAX 1024     //  bytes in a store spec or a path
@@ -118,6 +102,12 @@ typedef struct {
                                                //  keys (NAME.key_secret); "" = none
     char keys [ZJOB_BROKER_PATH_MAX];          //  The key lists' directory; "" = none
     bool insecure;                             //  Without CURVE, bind beyond loopback
+
+    //  Observability (zjob_http.h): the HTTP endpoint, "HOST:PORT" ("" = off;
+    //  port 0 = any free port), and the admin token's file (needed with CURVE)
+    char http [ZJOB_BROKER_ENDPOINT_MAX];
+    char http_token [ZJOB_BROKER_PATH_MAX];
+    int log_format;  //  zjob_log_format_t: text (default) or json
 } zjob_broker_config_t;
 
 //  Fill config with the defaults above.
@@ -144,7 +134,11 @@ zjob_broker_config_init (zjob_broker_config_t *config);
 //  client connection keeps across loop passes; 0 = none);
 //  and CURVE: curve-secret (the broker's certificate file, both keys),
 //  keys (the key lists' directory, zjob_auth.h), insecure ("true" or
-//  "false": without CURVE, bind endpoints beyond loopback anyway).
+//  "false": without CURVE, bind endpoints beyond loopback anyway);
+//  http (the HTTP endpoint of metrics, probes, the JSON API and the
+//  dashboard: HOST:PORT, e.g. 127.0.0.1:5573; "" = off), http-token (the
+//  file holding the admin token HTTP requests must present; required with
+//  CURVE), log-format (text or json).
 //  Returns 0, or -1 with err filled (ZJOB_BAD_REQUEST) for an unknown
 //  name or a bad value.
 int
@@ -200,17 +194,12 @@ bool
 zjob_endpoint_is_loopback (const char *endpoint);
 
 //  Whether config may start a broker: curve-secret and keys both given or
-//  neither; and without CURVE, every endpoint loopback unless insecure
+//  neither; with CURVE, http-token if http is on; and without CURVE,
+//  every endpoint (the HTTP one too) loopback unless insecure
 //  (anyone who reaches an open broker may do anything). Returns 0, or -1
 //  with err filled (ZJOB_BAD_REQUEST).
 int
 zjob_broker_config_check (const zjob_broker_config_t *config, zjob_error_t *err);
-
-//  Name of a log level, and its parse (-1 for an unknown name).
-const char *
-zjob_log_level_name (int level);
-int
-zjob_log_level_parse (const char *name);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "zjob_deps.h"
+#include "zjob_log.h"
 #include "zjob_manager_impl.h"
 
 //  The children of one parent: references, in the order they came
@@ -165,7 +166,7 @@ s_push (zjob_deps_t *self)
     s_item_t *item = (s_item_t *) calloc (1, sizeof (s_item_t));
     if (!item) {
         self->out_of_memory = true;
-        zsys_error ("zjob_deps: out of memory queueing a settle");
+        zjob_log_error ("zjob_deps: out of memory queueing a settle");
         return NULL;
     }
     if (self->tail)
@@ -346,7 +347,7 @@ s_settle (zjob_deps_t *self, zjob_job_t *child, const char *gone_id, const char 
         }
     }
     if (rc)
-        zsys_warning ("zjob_deps: cannot %s job %s: %s", what, child->id, err.text);
+        zjob_log_warning ("zjob_deps: cannot %s job %s: %s", what, child->id, err.text);
 }
 
 

@@ -19,6 +19,7 @@
     ========================================================================= */
 
 #include "zjob_dispatch.h"
+#include "zjob_log.h"
 #include "zjob_config.h"
 #include "zjob_job_impl.h"
 #include "zjob_util.h"
@@ -34,7 +35,7 @@ struct _zjob_dispatch_t {
 };
 
 #define s_log_error(self, ...) \
-    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_ERROR, zsys_error, __VA_ARGS__)
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_ERROR, __VA_ARGS__)
 
 
 zjob_dispatch_t *

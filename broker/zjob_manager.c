@@ -54,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "zjob_manager_impl.h"
+#include "zjob_log.h"
 #include "zjob_keyindex.h"
 #include "zjob_queue.h"
 #include "zjob_tally.h"
@@ -95,7 +96,7 @@ zjob_mgr_key_add (zjob_manager_t *self, const zjob_job_t *job)
         return;
     s_key_search_t search = { self, NULL };
     if (zjob_keyindex_put (self->keys, job->idempotency_key, job->id, s_key_match, &search))
-        zsys_error ("zjob_manager: out of memory indexing the key of job %s", job->id);
+        zjob_log_error ("zjob_manager: out of memory indexing the key of job %s", job->id);
     zjob_job_destroy (&search.job);
 }
 
@@ -237,7 +238,7 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to, const s_e
         int rc = op == ZJOB_OP_REQUEUE ? zjob_queue_requeue (self->queue, job)
                                        : zjob_queue_enqueue (self->queue, job, now);
         if (rc)
-            zsys_error ("zjob_manager: out of memory queueing job %s", job->id);
+            zjob_log_error ("zjob_manager: out of memory queueing job %s", job->id);
     }
     if (new_held) {
         new_held->job = zjob_job_ref (job);
@@ -451,7 +452,7 @@ static void
 s_job_created (zjob_manager_t *self, zjob_job_t *job)
 {
     if (job->status == ZJOB_QUEUED && zjob_queue_enqueue (self->queue, job, job->queued_at))
-        zsys_error ("zjob_manager: out of memory queueing job %s", job->id);
+        zjob_log_error ("zjob_manager: out of memory queueing job %s", job->id);
     zjob_tally_move (self->tally, job, -1, job->status);
     zjob_mgr_key_add (self, job);
     zjob_queues_unique_add (self->queues, job);
@@ -824,7 +825,7 @@ s_take (zjob_manager_t *self, const char *const *workflows, size_t count,
         if (best && zjob_mgr_avoided (self, best, worker_id))
             best = NULL;  //  Two: enough looking for this pass
         if (zjob_queue_requeue (self->queue, avoided))
-            zsys_error ("zjob_manager: out of memory queueing job %s", avoided->id);
+            zjob_log_error ("zjob_manager: out of memory queueing job %s", avoided->id);
         zjob_job_destroy (&avoided);
     }
     if (!best || best->seq > max_seq)
@@ -836,7 +837,7 @@ s_take (zjob_manager_t *self, const char *const *workflows, size_t count,
     if (zjob_mgr_apply (self, job, ZJOB_OP_DISPATCH, &edits, &err)) {
         //  The store refused: the job stays where it is, and the worker
         //  gets nothing this time
-        zsys_warning ("zjob_manager: cannot dispatch job %s: %s", job->id, err.text);
+        zjob_log_warning ("zjob_manager: cannot dispatch job %s: %s", job->id, err.text);
         zjob_job_destroy (&job);
     }
     else if (gate)

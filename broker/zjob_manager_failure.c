@@ -48,6 +48,7 @@
 #include <inttypes.h>
 #include <unistd.h>
 #include "zjob_manager_impl.h"
+#include "zjob_log.h"
 #include "zjob_retry.h"
 
 #define S_TIMED_OUT_KEPT 20  //  timed-out attempts remembered per job
@@ -602,7 +603,7 @@ zjob_mgr_deadlines_arm (zjob_manager_t *self, const zjob_job_t *job, int64_t now
         rc |= zjob_deadlines_push (self->deadlines, &entry);
     }
     if (rc)
-        zsys_error ("zjob_manager: out of memory arming the timeout of job %s", job->id);
+        zjob_log_error ("zjob_manager: out of memory arming the timeout of job %s", job->id);
 }
 
 int64_t
@@ -640,7 +641,7 @@ s_expire (zjob_manager_t *self, const zjob_deadline_t *entry, int64_t now,
     if (again.at > now) {
         //  It reported progress since, or it is paused: not yet
         if (zjob_deadlines_push (self->deadlines, &again))
-            zsys_error ("zjob_manager: out of memory re-arming the timeout of job %s", job->id);
+            zjob_log_error ("zjob_manager: out of memory re-arming the timeout of job %s", job->id);
         return false;
     }
     job = zjob_job_ref (job);
@@ -662,7 +663,7 @@ s_expire (zjob_manager_t *self, const zjob_deadline_t *entry, int64_t now,
     }
     else {
         //  The store refused: try again in a second
-        zsys_warning ("zjob_manager: cannot time out job %s: %s", job->id, err.text);
+        zjob_log_warning ("zjob_manager: cannot time out job %s: %s", job->id, err.text);
         again.at = now + S_PAUSED_RECHECK_MS;
         zjob_deadlines_push (self->deadlines, &again);
     }

@@ -17,6 +17,7 @@
 
 #include <string.h>
 #include "zjob_manager.h"
+#include "zjob_log.h"
 #include "zjob_queue.h"
 
 static const zjob_op_t s_ops [] = {
@@ -136,7 +137,7 @@ zjob_manager_run_now (zjob_manager_t *self, const char *id, zjob_error_t *err)
         }
         else if (zjob_queue_hurry (queue, job))
             //  Stored all the same: it is promoted at its old time
-            zsys_error ("zjob_manager: out of memory making job %s ready", job->id);
+            zjob_log_error ("zjob_manager: out of memory making job %s ready", job->id);
     }
     zjob_job_destroy (&job);
     return rc;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "zjob_manager_impl.h"
+#include "zjob_log.h"
 #include "zjob_deps.h"
 
 static bool
@@ -281,7 +282,7 @@ zjob_manager_submit_with (zjob_manager_t *self, const zjob_spec_t *specs, size_t
         zjob_error_t cause;
         if (zjob_batches_submitted (self->batches, opts, rc >= 0 ? jobs : NULL, created, count,
                                     &cause))
-            zsys_error ("zjob_manager: SUBMIT's batch: %s", cause.text);
+            zjob_log_error ("zjob_manager: SUBMIT's batch: %s", cause.text);
         if (count > 1)
             free (created);
     }

@@ -42,6 +42,10 @@ typedef struct {
     const char *user_id;    //  A client key's user; NULL for admin and worker
     const char *workflows;  //  A worker key's "a,b" list; NULL: any workflow
     const char *key;        //  The public key, Z85 (40 chars); NULL when open
+    bool internal;          //  The broker's own HTTP side (zjob_http)
+    const char *address;    //  Who asked, for logs: the connection's peer
+                            //  address, or for the HTTP side the requester
+                            //  it names; set per message, NULL if unknown
 } zjob_peer_t;
 
 //  Find the peer of a public key (Z85, the User-Id the broker's ZAP
@@ -53,7 +57,7 @@ typedef const zjob_peer_t *(zjob_peer_lookup_fn) (void *arg, const char *key);
 static inline const zjob_peer_t *
 zjob_peer_open (void)
 {
-    static const zjob_peer_t open = { ZJOB_ROLE_ADMIN, "", NULL, NULL, NULL };
+    static const zjob_peer_t open = { ZJOB_ROLE_ADMIN, "", NULL, NULL, NULL, false, NULL };
     return &open;
 }
 

@@ -31,6 +31,7 @@
     ========================================================================= */
 
 #include "zjob_publisher.h"
+#include "zjob_log.h"
 #include "zjob_proto.h"
 #include "zjob_proto_batch.h"
 #include "zjob_util.h"
@@ -216,7 +217,7 @@ zjob_publisher_set_auth (zjob_publisher_t *self, zjob_peer_lookup_fn *lookup, vo
         self->pipes = zjob_hashx_new ();
         if (!self->pipes) {
             //  Nothing is applied then: subscribers get nothing, not too much
-            zsys_error ("zjob_publisher: out of memory: no subscription will be applied");
+            zjob_log_error ("zjob_publisher: out of memory: no subscription will be applied");
             return;
         }
         zhashx_set_destructor (self->pipes, s_pipe_destroy);
@@ -345,7 +346,7 @@ s_pipe_subscribe (zjob_publisher_t *self, s_pipe_t *pipe, const char *topic,
     char *copy = strdup (applied);
     if (!copy || zhashx_insert (pipe->topics, topic, copy)) {
         free (copy);
-        zsys_error ("zjob_publisher: out of memory applying a subscription");
+        zjob_log_error ("zjob_publisher: out of memory applying a subscription");
         return;
     }
     if (s_count_add (pipe->applied, applied, true) == 1) {
@@ -406,7 +407,7 @@ s_read_auth (zjob_publisher_t *self, zmq_msg_t *msg, bool subscribe, const char 
     const char *applied = key ? s_applied (self->lookup (self->lookup_arg, key), topic, buf)
                               : NULL;
     if (!applied) {
-        ZJOB_LOG_IF (self->log_level, ZJOB_LOG_DEBUG, zsys_debug,
+        ZJOB_LOG_IF (self->log_level, ZJOB_LOG_DEBUG,
                      "zjob_publisher: subscription \"%s\" of key %s ignored: "
                      "not an admin or a client key",
                      topic, key ? key : "(none)");
@@ -416,7 +417,7 @@ s_read_auth (zjob_publisher_t *self, zmq_msg_t *msg, bool subscribe, const char 
         pipe = s_pipe_new (fd, &st);
         if (!pipe || zhashx_insert (self->pipes, name, pipe)) {
             s_pipe_destroy ((void **) &pipe);
-            zsys_error ("zjob_publisher: out of memory applying a subscription");
+            zjob_log_error ("zjob_publisher: out of memory applying a subscription");
             return;
         }
     }
@@ -448,7 +449,7 @@ s_sweep (zjob_publisher_t *self)
         const void *count = zhashx_first (pipe->applied);
         for (; count; count = zhashx_next (pipe->applied))
             s_wanted_add (self, (const char *) zhashx_cursor (pipe->applied), false);
-        ZJOB_LOG_IF (self->log_level, ZJOB_LOG_DEBUG, zsys_debug,
+        ZJOB_LOG_IF (self->log_level, ZJOB_LOG_DEBUG,
                      "zjob_publisher: a subscriber left, %zu subscriptions with it",
                      zhashx_size (pipe->topics));
         zhashx_delete (self->pipes, name);
@@ -492,7 +493,7 @@ s_store (zjob_publisher_t *self, const char *const *topics, size_t count, const 
     size_t size;
     const uint8_t *data = zjob_msg_end_data (self->builder, &size, &err);
     if (!data) {
-        zsys_warning ("zjob_publisher: cannot encode an event: %s", err.text);
+        zjob_log_warning ("zjob_publisher: cannot encode an event: %s", err.text);
         return;
     }
     for (size_t index = 0; index < count; index++) {
@@ -507,7 +508,7 @@ s_store (zjob_publisher_t *self, const char *const *topics, size_t count, const 
             || s_append (self, &body_size, sizeof (body_size))
             || s_append (self, data, size)) {
             self->arena_size = mark;  //  No half record
-            zsys_error ("zjob_publisher: out of memory queueing an event");
+            zjob_log_error ("zjob_publisher: out of memory queueing an event");
             return;
         }
         self->count++;

@@ -35,6 +35,7 @@
 
 #include <czmq.h>
 #include "zjob_queue.h"
+#include "zjob_log.h"
 #include "zjob_job_impl.h"
 #include "zjob_util.h"
 
@@ -489,7 +490,7 @@ zjob_queue_promote (zjob_queue_t *self, int64_t now_ms)
         self->retrying -= retry;
         if (zjob_queue_append (self, timer.job)) {
             //  Out of memory: put it back as it was, and try again later
-            zsys_error ("zjob_queue: out of memory promoting job %s", timer.job->id);
+            zjob_log_error ("zjob_queue: out of memory promoting job %s", timer.job->id);
             timer.job->seq = timer.seq;
             self->heap [self->heap_size++] = timer;
             s_heap_up (self, self->heap_size - 1);

@@ -22,6 +22,7 @@
 #include <czmq.h>
 #include <math.h>  //  isnan
 #include "zjob_queues.h"
+#include "zjob_log.h"
 #include "zjob_util.h"
 #include "zjob_msgpack.h"
 
@@ -202,7 +203,7 @@ s_record_decode (s_entry_t *entry, const uint8_t *data, size_t size)
         }
     }
     if (!ok)
-        zsys_warning ("zjob_queues: queue record of %s is not a map: ignored", entry->workflow);
+        zjob_log_warning ("zjob_queues: queue record of %s is not a map: ignored", entry->workflow);
     msgpack_unpacked_destroy (&unpacked);
 }
 
@@ -618,7 +619,7 @@ zjob_queues_unique_add (zjob_queues_t *self, const zjob_job_t *job)
     //  A key already held stays with its job (zhashx_insert refuses it)
     if (zhashx_insert (self->unique, key, (void *) job->id) == -1
         && !zhashx_lookup (self->unique, key))
-        zsys_error ("zjob_queues: out of memory indexing the unique key of job %s", job->id);
+        zjob_log_error ("zjob_queues: out of memory indexing the unique key of job %s", job->id);
 }
 
 //  Forget key if job id holds it

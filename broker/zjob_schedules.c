@@ -9,6 +9,7 @@
     ========================================================================= */
 
 #include "zjob_schedules_impl.h"
+#include "zjob_log.h"
 #include "zjob_msgpack.h"
 #include "zjob_store.h"
 #include <stdlib.h>
@@ -327,7 +328,7 @@ zjob_schedule_next_after (const zjob_schedule_t *schedule, int64_t now)
     zjob_error_t err;
     int64_t next = zjob_cron_next (&schedule->cron, schedule->tz, now, &err);
     if (next < 0) {
-        zsys_warning ("zjob_schedules: schedule %s: %s", schedule->name, err.text);
+        zjob_log_warning ("zjob_schedules: schedule %s: %s", schedule->name, err.text);
         return 0;
     }
     return next;
@@ -346,12 +347,12 @@ s_load_one (const char *name, const uint8_t *data, size_t size, void *arg)
     zjob_error_t err;
     zjob_schedule_t *schedule = zjob_schedule_decode (name, data, size, &err);
     if (!schedule) {
-        zsys_error ("zjob_schedules: %s (left alone)", err.text);
+        zjob_log_error ("zjob_schedules: %s (left alone)", err.text);
         return 0;
     }
     if (self->count == ZJOB_SCHEDULES_MAX) {
-        zsys_error ("zjob_schedules: schedule %s: over %d schedules (left alone)", name,
-                    ZJOB_SCHEDULES_MAX);
+        zjob_log_error ("zjob_schedules: schedule %s: over %d schedules (left alone)", name,
+                        ZJOB_SCHEDULES_MAX);
         zjob_schedule_free (&schedule);
         return 0;
     }
@@ -382,7 +383,7 @@ zjob_schedules_new (zjob_manager_t *manager, int64_t now, zjob_error_t *err)
         schedule->next = zjob_schedule_next_after (schedule, now);
         zjob_error_t put_err;
         if (zjob_schedules_put (self, schedule, &put_err)) {
-            zsys_error ("zjob_schedules: schedule %s: %s", schedule->name, put_err.text);
+            zjob_log_error ("zjob_schedules: schedule %s: %s", schedule->name, put_err.text);
             load.failed = 1;
         }
     }
@@ -484,15 +485,15 @@ s_fire_one (zjob_schedules_t *self, zjob_schedule_t *schedule, int64_t now)
     else {
         //  The due time is noted as failed and not tried again: a bad
         //  template would otherwise be tried on every pass
-        zsys_warning ("zjob_schedules: schedule %s: due %lld made no job: %s", schedule->name,
-                      (long long) due, err.text);
+        zjob_log_warning ("zjob_schedules: schedule %s: due %lld made no job: %s", schedule->name,
+                          (long long) due, err.text);
         schedule->last_error = strdup (err.text);
     }
     schedule->last_due = due;
     schedule->next = zjob_schedule_next_after (schedule, now > due ? now : due);
     int rc = zjob_schedules_put (self, schedule, &err);
     if (rc)
-        zsys_error ("zjob_schedules: schedule %s: %s", schedule->name, err.text);
+        zjob_log_error ("zjob_schedules: schedule %s: %s", schedule->name, err.text);
     else if (job && self->fired)
         self->fired (schedule->name, due, job, self->fired_arg);
     zjob_job_destroy (&job);

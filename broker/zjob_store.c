@@ -11,6 +11,7 @@
     ========================================================================= */
 
 #include "zjob_store.h"
+#include "zjob_log.h"
 
 #define ZJOB_STORE_SPECS \
     "memory: or file:DIR[?fsync=always|interval:<duration>|never][&compact=<bytes>][&salvage=truncate]"
@@ -84,7 +85,7 @@ zjob_store_destroy (zjob_store_t **self_p)
     zjob_store_t *self = *self_p;
     zjob_error_t err;
     if (self->ops->sync (self->impl, &err))
-        zsys_warning ("zjob_store: %s store: last sync failed: %s", self->ops->name, err.text);
+        zjob_log_warning ("zjob_store: %s store: last sync failed: %s", self->ops->name, err.text);
     self->ops->close (self->impl);
     free (self);
     *self_p = NULL;

@@ -83,6 +83,7 @@
     ========================================================================= */
 
 #include "zjob_store_file_impl.h"
+#include "zjob_log.h"
 #include "zjob_msgpack.h"
 #include <fcntl.h>
 #include <sys/file.h>
@@ -588,9 +589,9 @@ s_replay (zjob_store_file_t *self, int version, const uint8_t *data, size_t size
         torn = true;
     }
     if (torn) {
-        zsys_warning ("journal %s: torn record at offset %zu (%s): "
-                      "dropping the last %zu bytes, keeping %" PRIu64 " records",
-                      self->path, offset, replay.why, size - offset, records);
+        zjob_log_warning ("journal %s: torn record at offset %zu (%s): "
+                          "dropping the last %zu bytes, keeping %" PRIu64 " records",
+                          self->path, offset, replay.why, size - offset, records);
         return s_truncate (self, offset, err);
     }
     //  What the damaged part still holds, for the message; it is never
@@ -605,11 +606,11 @@ s_replay (zjob_store_file_t *self, int version, const uint8_t *data, size_t size
     char name [64];
     if (s_save_copy (self, data, size, name, sizeof name, err))
         return -1;
-    zsys_warning ("journal %s: corrupt record at offset %zu (%s): salvage=truncate "
-                  "keeps the %" PRIu64 " records before it and drops the %zu bytes from it "
-                  "on (%" PRIu64 " intact records among them), original saved as %s/%s",
-                  self->path, offset, replay.why, records, size - offset, after,
-                  self->dir, name);
+    zjob_log_warning ("journal %s: corrupt record at offset %zu (%s): salvage=truncate "
+                      "keeps the %" PRIu64 " records before it and drops the %zu bytes from it "
+                      "on (%" PRIu64 " intact records among them), original saved as %s/%s",
+                      self->path, offset, replay.why, records, size - offset, after,
+                      self->dir, name);
     return s_truncate (self, offset, err);
 }
 
@@ -630,7 +631,7 @@ s_recover (zjob_store_file_t *self, zjob_error_t *err)
             return zjob_error_set (err, ZJOB_INTERNAL,
                                    "journal %s: not a zjob journal (%zu bytes, no " ZJOB_JOURNAL_MAGIC " header)",
                                    self->path, size);
-        zsys_warning ("journal %s: incomplete header (%zu bytes), starting empty", self->path, size);
+        zjob_log_warning ("journal %s: incomplete header (%zu bytes), starting empty", self->path, size);
         if (s_rewrite (self, err))
             return -1;
         self->compactions = 0;
@@ -666,8 +667,8 @@ s_recover (zjob_store_file_t *self, zjob_error_t *err)
         if (s_rewrite (self, err))
             return -1;
         self->compactions = 0;
-        zsys_info ("journal %s: upgraded from format 1 to format 2 (%" PRIu64 " records)",
-                   self->path, self->records);
+        zjob_log_info ("journal %s: upgraded from format 1 to format 2 (%" PRIu64 " records)",
+                       self->path, self->records);
     }
     return rc;
 }
@@ -801,12 +802,12 @@ s_close (void *self_)
         return;
     zjob_store_file_compact_abort (self);
     if (self->pending.size)
-        zsys_warning ("journal %s: closed with %zu bytes never written", self->path, self->pending.size);
+        zjob_log_warning ("journal %s: closed with %zu bytes never written", self->path, self->pending.size);
     //  What fsync=interval left for later cannot wait for a later sync
     if (self->fd >= 0 && self->unsynced && !self->broken && self->policy != S_FSYNC_NEVER) {
         zjob_error_t err;
         if (s_sync_journal (self, &err))
-            zsys_warning ("%s", err.text);
+            zjob_log_warning ("%s", err.text);
     }
     if (self->fd >= 0)
         close (self->fd);
@@ -849,7 +850,7 @@ s_open (zjob_store_file_t *self, const char *dir, zjob_error_t *err)
 
     //  A journal.tmp is what a compaction left when it was cut short
     if (unlinkat (self->dirfd, "journal.tmp", 0) == 0)
-        zsys_warning ("journal %s: removed journal.tmp of an unfinished compaction", self->path);
+        zjob_log_warning ("journal %s: removed journal.tmp of an unfinished compaction", self->path);
     self->fd = openat (self->dirfd, "journal", O_RDWR | O_CLOEXEC);
     if (self->fd < 0 && errno == ENOENT) {
         //  A new journal appears whole, with its header, or not at all
@@ -947,14 +948,14 @@ s_compact_failed (zjob_store_file_t *self, int64_t now)
 {
     s_compact_t *compact = self->compact;
     if (compact->step && streq (compact->step, "read a record"))
-        zsys_warning ("journal %s: compaction failed: the record at offset %" PRIu64
-                      " no longer reads back (damage on the disk?); retried in %d s",
-                      self->path, compact->copied_end, ZJOB_COMPACT_RETRY_MS / 1000);
+        zjob_log_warning ("journal %s: compaction failed: the record at offset %" PRIu64
+                          " no longer reads back (damage on the disk?); retried in %d s",
+                          self->path, compact->copied_end, ZJOB_COMPACT_RETRY_MS / 1000);
     else
-        zsys_warning ("journal %s: compaction failed (%s of %s/journal.tmp): %s; "
-                      "retried in %d s",
-                      self->path, compact->step, self->dir,
-                      strerror (compact->error), ZJOB_COMPACT_RETRY_MS / 1000);
+        zjob_log_warning ("journal %s: compaction failed (%s of %s/journal.tmp): %s; "
+                          "retried in %d s",
+                          self->path, compact->step, self->dir,
+                          strerror (compact->error), ZJOB_COMPACT_RETRY_MS / 1000);
     zjob_store_file_compact_abort (self);
     self->compact_at = now + ZJOB_COMPACT_RETRY_MS;
 }
@@ -1002,7 +1003,7 @@ s_sync (void *self_, zjob_error_t *err)
             return -1;
         }
         self->broken = false;
-        zsys_info ("journal %s: rewritten after a failed fdatasync, durable again", self->path);
+        zjob_log_info ("journal %s: rewritten after a failed fdatasync, durable again", self->path);
         return 0;
     }
     //  A compaction that failed (a full disk, say) gives its space back
@@ -1015,9 +1016,9 @@ s_sync (void *self_, zjob_error_t *err)
         //  The journal comes first: a compaction under way may be what
         //  filled the disk. Its journal.tmp goes, and the write is tried
         //  again at once
-        zsys_warning ("journal %s: a write failed during a compaction: compaction "
-                      "abandoned, retried in %d s",
-                      self->path, ZJOB_COMPACT_RETRY_MS / 1000);
+        zjob_log_warning ("journal %s: a write failed during a compaction: compaction "
+                          "abandoned, retried in %d s",
+                          self->path, ZJOB_COMPACT_RETRY_MS / 1000);
         zjob_store_file_compact_abort (self);
         self->compact_at = now + ZJOB_COMPACT_RETRY_MS;
         if (s_write_pending (self, err))
@@ -1045,8 +1046,8 @@ s_sync (void *self_, zjob_error_t *err)
     if (self->journal_bytes - ZJOB_MAGIC_SIZE > threshold && now >= self->compact_at) {
         zjob_error_t failure;
         if (s_compact_room (self, &failure) || zjob_store_file_compact_start (self, &failure)) {
-            zsys_warning ("%s; compaction is retried in %d s", failure.text,
-                          ZJOB_COMPACT_RETRY_MS / 1000);
+            zjob_log_warning ("%s; compaction is retried in %d s", failure.text,
+                              ZJOB_COMPACT_RETRY_MS / 1000);
             self->compact_at = now + ZJOB_COMPACT_RETRY_MS;
         }
     }

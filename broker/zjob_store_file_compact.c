@@ -39,6 +39,7 @@
     ========================================================================= */
 
 #include "zjob_store_file_impl.h"
+#include "zjob_log.h"
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -625,10 +626,10 @@ zjob_store_file_compact_finish (zjob_store_file_t *self, zjob_error_t *err)
     if (rc == 0 && renameat (self->dirfd, "journal.tmp", self->dirfd, "journal"))
         rc = s_compact_fail (compact, "rename", errno);
     if (rc) {
-        zsys_warning ("journal %s: compaction failed (%s of %s/journal.tmp): %s; "
-                      "retried in %d s",
-                      self->path, compact->step, self->dir,
-                      strerror (compact->error), ZJOB_COMPACT_RETRY_MS / 1000);
+        zjob_log_warning ("journal %s: compaction failed (%s of %s/journal.tmp): %s; "
+                          "retried in %d s",
+                          self->path, compact->step, self->dir,
+                          strerror (compact->error), ZJOB_COMPACT_RETRY_MS / 1000);
         zjob_store_file_compact_abort (self);
         self->compact_at = zclock_mono () + ZJOB_COMPACT_RETRY_MS;
         return 0;

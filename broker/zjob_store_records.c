@@ -17,6 +17,7 @@
     ========================================================================= */
 
 #include "zjob_store_records.h"
+#include "zjob_log.h"
 
 //  One record: its data and, for the file store, its journal size
 typedef struct {
@@ -218,8 +219,8 @@ zjob_records_each (zjob_records_t *self, const char *kind, zjob_store_record_fn 
     if (!records || zhashx_size (records->by_name) == 0)
         return 0;
     if (s_sort (records)) {
-        zsys_error ("zjob_store: out of memory sorting %zu %s records",
-                    zhashx_size (records->by_name), kind);
+        zjob_log_error ("zjob_store: out of memory sorting %zu %s records",
+                        zhashx_size (records->by_name), kind);
         return 0;
     }
     int visited = 0;

@@ -12,6 +12,7 @@
 
 #include <czmq.h>
 #include "zjob_tally.h"
+#include "zjob_log.h"
 #include "zjob_job_impl.h"
 #include "zjob_util.h"
 
@@ -109,7 +110,7 @@ zjob_tally_move (zjob_tally_t *self, const zjob_job_t *job, int from, int to)
                           : (s_entry_t *) zhashx_lookup (self->workflows, job->workflow_id);
     if (!entry) {
         if (is)
-            zsys_error ("zjob_tally: out of memory counting workflow %s", job->workflow_id);
+            zjob_log_error ("zjob_tally: out of memory counting workflow %s", job->workflow_id);
         return;
     }
     if (was && entry->counts [from] > 0) {

@@ -15,6 +15,7 @@
     ========================================================================= */
 
 #include "zjob_templates.h"
+#include "zjob_log.h"
 #include "zjob_msgpack.h"
 
 struct _zjob_templates_t {
@@ -416,7 +417,7 @@ s_list_one (const char *name, const uint8_t *data, size_t size, void *arg)
     zjob_error_t err;
     zjob_template_t *template_ = s_decode (name, data, size, &err);
     if (!template_) {
-        zsys_warning ("zjob_templates: %s", err.text);
+        zjob_log_warning ("zjob_templates: %s", err.text);
         return 0;
     }
     return list->visit (template_, list->arg) || --list->left == 0;

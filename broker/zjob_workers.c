@@ -21,6 +21,7 @@
     ========================================================================= */
 
 #include "zjob_workers.h"
+#include "zjob_log.h"
 #include "zjob_config.h"
 #include "zjob_proto.h"
 #include <stdlib.h>
@@ -39,11 +40,11 @@ struct _zjob_workers_t {
 };
 
 #define s_log_info(self, ...) \
-    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_INFO, zsys_info, __VA_ARGS__)
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_INFO, __VA_ARGS__)
 #define s_log_warning(self, ...) \
-    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_WARNING, zsys_warning, __VA_ARGS__)
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_WARNING, __VA_ARGS__)
 #define s_log_debug(self, ...) \
-    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_DEBUG, zsys_debug, __VA_ARGS__)
+    ZJOB_LOG_IF ((self)->config.log_level, ZJOB_LOG_DEBUG, __VA_ARGS__)
 
 zjob_workers_t *
 zjob_workers_new (zjob_manager_t *manager, zjob_registry_t *registry,

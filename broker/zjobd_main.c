@@ -37,6 +37,7 @@
     ========================================================================= */
 
 #include "zjob_broker.h"
+#include "zjob_log.h"
 #include "zjob_manager.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -64,7 +65,9 @@ static const char *s_options [] = {
     //  Limits on what peers can make the broker hold
     "max-queued", "max-queued-bytes", "max-pending",
     //  CURVE
-    "curve-secret", "keys", NULL
+    "curve-secret", "keys",
+    //  Observability
+    "http", "http-token", "log-format", NULL
 };
 
 static char *s_log_path = NULL;  //  --log-file, or NULL for stderr
@@ -87,6 +90,7 @@ s_usage (FILE *out)
              "  --liveness N           heartbeats missed before a worker is dead (default %d)\n"
              "  --log-level LEVEL      error, warning, info, debug (default info)\n"
              "  --log-file PATH        log to PATH (appended) instead of stderr\n"
+             "  --log-format FORMAT    text or json (one JSON object a line) (default text)\n"
              "  --batch N              messages read per socket per loop pass (default %d)\n"
              "  --max-message BYTES    larger messages disconnect their sender (default %lld)\n"
              "  --retention DURATION   how long finished jobs are kept (default 7d)\n"
@@ -252,6 +256,7 @@ s_log_open (void)
         return -1;
     }
     zsys_set_logstream (s_log_file);
+    zjob_log_set_stream (s_log_file);
     return 0;
 }
 
@@ -283,15 +288,15 @@ s_reload (zactor_t *broker, const zjob_broker_config_t *config)
     zstr_send (broker, "RELOAD");
     if (!s_log_path) {
         if (config->log_level >= ZJOB_LOG_INFO)
-            zsys_info ("SIGHUP: logging to stderr, no log file to reopen");
+            zjob_log_info ("SIGHUP: logging to stderr, no log file to reopen");
     }
     else if (s_log_reopen () == 0) {
         if (config->log_level >= ZJOB_LOG_INFO)
-            zsys_info ("SIGHUP: log reopened (%s)", s_log_path);
+            zjob_log_info ("SIGHUP: log reopened (%s)", s_log_path);
     }
     else if (config->log_level >= ZJOB_LOG_ERROR)
-        zsys_error ("SIGHUP: cannot reopen the log file %s: %s; logging on to the old one",
-                    s_log_path, strerror (errno));
+        zjob_log_error ("SIGHUP: cannot reopen the log file %s: %s; logging on to the old one",
+                        s_log_path, strerror (errno));
 }
 
 //  --------------------------------------------------------------------------
@@ -311,12 +316,12 @@ s_serve (zactor_t *broker, int signal_fd, zjob_broker_config_t *config)
         if (zmq_poll (items, 2, -1) < 0) {
             if (zmq_errno () == EINTR)
                 continue;
-            zsys_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
+            zjob_log_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
             return EXIT_FAILURE_;
         }
         if (items [0].revents) {
             if (config->log_level >= ZJOB_LOG_ERROR)
-                zsys_error ("the broker stopped by itself");
+                zjob_log_error ("the broker stopped by itself");
             return EXIT_FAILURE_;
         }
         struct signalfd_siginfo info;
@@ -325,8 +330,8 @@ s_serve (zactor_t *broker, int signal_fd, zjob_broker_config_t *config)
                 s_reload (broker, config);
             else {
                 if (config->log_level >= ZJOB_LOG_INFO)
-                    zsys_info ("%s: shutting down",
-                               info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+                    zjob_log_info ("%s: shutting down",
+                                   info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
                 serving = false;
             }
         }
@@ -367,6 +372,8 @@ main (int argc, char *argv [])
     //  Logs go to stderr or the log file; stdout carries only the ready line
     zsys_set_logstream (stderr);
     zsys_set_logident ("zjobd");
+    zjob_log_set_program ("zjobd");
+    zjob_log_set_format ((zjob_log_format_t) config.log_format);
     if (s_log_path && s_log_open ()) {
         int error = errno;
         status = s_error (EXIT_BAD_INPUT, "cannot open the log file %s: %s", s_log_path,
@@ -386,7 +393,7 @@ main (int argc, char *argv [])
     }
     char *clients = NULL, *workers = NULL, *events = NULL;
     if (broker && zjob_broker_endpoints (broker, &clients, &workers, &events)) {
-        zsys_error ("the broker does not answer");
+        zjob_log_error ("the broker does not answer");
         zactor_destroy (&broker);
         status = EXIT_FAILURE_;
     }
@@ -404,6 +411,7 @@ main (int argc, char *argv [])
     close (signal_fd);
     if (s_log_file) {
         zsys_set_logstream (stderr);
+        zjob_log_set_stream (NULL);
         fclose (s_log_file);
     }
     free (s_log_path);

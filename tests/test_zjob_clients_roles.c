@@ -16,10 +16,10 @@
 #include "zjob_proto_batch.h"
 #include "zjob_roles.h"
 
-static const zjob_peer_t s_admin = { ZJOB_ROLE_ADMIN, "ops", NULL, NULL, "admin-key" };
-static const zjob_peer_t s_alice = { ZJOB_ROLE_CLIENT, "alice", "alice", NULL, "alice-key" };
-static const zjob_peer_t s_bob = { ZJOB_ROLE_CLIENT, "bob", "bob", NULL, "bob-key" };
-static const zjob_peer_t s_worker = { ZJOB_ROLE_WORKER, "w1", NULL, "wf", "worker-key" };
+static const zjob_peer_t s_admin = { ZJOB_ROLE_ADMIN, "ops", NULL, NULL, "admin-key", false, NULL };
+static const zjob_peer_t s_alice = { ZJOB_ROLE_CLIENT, "alice", "alice", NULL, "alice-key", false, NULL };
+static const zjob_peer_t s_bob = { ZJOB_ROLE_CLIENT, "bob", "bob", NULL, "bob-key", false, NULL };
+static const zjob_peer_t s_worker = { ZJOB_ROLE_WORKER, "w1", NULL, "wf", "worker-key", false, NULL };
 
 #define S_MADE_UP "06H4E76Q144DM4VV8R9F"  //  An id nobody made
 
@@ -270,7 +270,7 @@ Test (roles, worker_keys_get_403_for_every_client_command, .init = s_setup, .fin
 //  has no jobs of its own: 403 for the commands on own jobs, PING works
 Test (roles, a_client_key_without_user_owns_nothing, .init = s_setup, .fini = s_teardown)
 {
-    const zjob_peer_t nobody = { ZJOB_ROLE_CLIENT, "nobody", NULL, NULL, "nobody-key" };
+    const zjob_peer_t nobody = { ZJOB_ROLE_CLIENT, "nobody", NULL, NULL, "nobody-key", false, NULL };
     zjob_error_t err;
     cr_assert_eq (s_op (&nobody, ZJOB_CMD_PING, NULL, &err), 0, "%s", err.text);
     zjob_spec_t spec = s_spec (NULL);
@@ -548,7 +548,7 @@ Test (roles, pending_requests_keep_the_user_not_the_peer, .init = s_setup, .fini
     zjob_peer_t *peer = (zjob_peer_t *) malloc (sizeof (zjob_peer_t));
     char *user = strdup ("bob");
     cr_assert (peer && user);
-    *peer = (zjob_peer_t){ ZJOB_ROLE_CLIENT, "bob", user, NULL, "bob-key" };
+    *peer = (zjob_peer_t){ ZJOB_ROLE_CLIENT, "bob", user, NULL, "bob-key", false, NULL };
     zjob_clients_set_list_step (5);
     zjob_clients_set_bulk_step (5);
     zjob_query_t query;

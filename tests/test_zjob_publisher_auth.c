@@ -93,7 +93,7 @@ s_setup (void)
         memcpy (s_keys [index], zcert_public_txt (cert), 41);
         zcert_destroy (&cert);
         s_peers [index] = (zjob_peer_t){ ZJOB_ROLE_CLIENT, s_names [index], s_names [index],
-                                         NULL, s_keys [index] };
+                                         NULL, s_keys [index], false, NULL };
     }
     s_peers [S_ADMIN].role = ZJOB_ROLE_ADMIN;
     s_peers [S_ADMIN].user_id = NULL;

@@ -403,14 +403,18 @@ s_logged_life (const char *level, const char *log_path)
     return text;
 }
 
-//  Lines of text that start with prefix ("I:" for info)
+//  Lines of text at level ("info"): "TIME info zjobd[PID]: ..."
 static size_t
-s_lines_with (const char *text, const char *prefix)
+s_lines_with (const char *text, const char *level)
 {
+    char tag [32];
+    snprintf (tag, sizeof tag, " %s zjobd[", level);
     size_t count = 0;
-    for (const char *line = text; line && *line; line = strchr (line, '\n') ? strchr (line, '\n') + 1 : NULL)
-        if (strncmp (line, prefix, strlen (prefix)) == 0)
+    for (const char *line = text; line && *line; line = strchr (line, '\n') ? strchr (line, '\n') + 1 : NULL) {
+        const char *found = strstr (line, tag), *end = strchr (line, '\n');
+        if (found && (!end || found < end))
             count++;
+    }
     return count;
 }
 
@@ -424,13 +428,13 @@ Test (zjobd, log_level_warning_prints_no_info_lines)
     char *text = s_logged_life ("info", log_path);
     cr_assert (strstr (text, "shutting down"), "no shutdown line at info:\n%s", text);
     cr_assert (strstr (text, "worker w-logs ready"), "no worker line at info:\n%s", text);
-    cr_assert_gt (s_lines_with (text, "I:"), 2, "%s", text);
+    cr_assert_gt (s_lines_with (text, "info"), 2, "%s", text);
     free (text);
     //  At warning, none of it
     snprintf (log_path, sizeof (log_path), "%s/warning.log", s_dir);
     text = s_logged_life ("warning", log_path);
-    cr_assert_eq (s_lines_with (text, "I:"), 0, "info lines at --log-level warning:\n%s", text);
-    cr_assert_eq (s_lines_with (text, "D:"), 0, "debug lines at --log-level warning:\n%s", text);
+    cr_assert_eq (s_lines_with (text, "info"), 0, "info lines at --log-level warning:\n%s", text);
+    cr_assert_eq (s_lines_with (text, "debug"), 0, "debug lines at --log-level warning:\n%s", text);
     free (text);
 }
 

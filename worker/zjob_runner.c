@@ -43,6 +43,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "zjob_job.h"
+#include "zjob_log.h"
 #include "zjob_util.h"
 #include "zjob_runner.h"
 
@@ -691,9 +692,9 @@ s_progress_line (zjob_runner_t *self)
     else if (!self->line_warned && self->line [strspn (self->line, " \t\r")]) {
         char shown [80];
         zjob_runner_clean_text (shown, sizeof (shown), self->line, self->line_size, false);
-        zsys_warning ("zjob_runner: %s (pid %d): progress line not understood, expected "
-                      "\"FRACTION [MESSAGE]\": \"%s\"",
-                      self->command, (int) self->pid, shown);
+        zjob_log_warning ("zjob_runner: %s (pid %d): progress line not understood, expected "
+                          "\"FRACTION [MESSAGE]\": \"%s\"",
+                          self->command, (int) self->pid, shown);
         self->line_warned = true;
     }
     self->line_size = 0;

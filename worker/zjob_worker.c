@@ -41,6 +41,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "zjob_worker_impl.h"
+#include "zjob_log.h"
 
 //  --------------------------------------------------------------------------
 //  Tasks
@@ -176,9 +177,9 @@ void
 zjob_worker_successor_drop (zjob_task_t *task)
 {
     if (task->successor)
-        zsys_info ("zjob_worker: %s: attempt %u of job %s dropped before it started",
-                   task->worker->worker_id, (unsigned) task->successor->attempts,
-                   task->job->id);
+        zjob_log_info ("zjob_worker: %s: attempt %u of job %s dropped before it started",
+                       task->worker->worker_id, (unsigned) task->successor->attempts,
+                       task->job->id);
     zjob_job_destroy (&task->successor);
     task->successor_paused = false;
 }
@@ -396,8 +397,8 @@ s_successor_start (zjob_worker_t *self, zjob_job_t *job, bool paused)
         zjob_job_destroy (&job);  //  Disconnected: the broker requeued it
         return;
     }
-    zsys_debug ("zjob_worker: %s: attempt %u of job %s starts: the earlier one ended",
-                self->worker_id, (unsigned) job->attempts, job->id);
+    zjob_log_debug ("zjob_worker: %s: attempt %u of job %s starts: the earlier one ended",
+                    self->worker_id, (unsigned) job->attempts, job->id);
     task->paused = paused;
     zhashx_insert (self->tasks, job->id, task);
     zjob_worker_queue_event (self, ZJOB_WORKER_TASK, task);
@@ -450,8 +451,8 @@ zjob_worker_drain (zjob_worker_t *self)
     bool handed = false;
     zjob_task_t *unseen;
     while ((unseen = s_unseen_task (self))) {
-        zsys_info ("zjob_worker: %s: job %s handed back unstarted: draining",
-                   self->worker_id, unseen->job->id);
+        zjob_log_info ("zjob_worker: %s: job %s handed back unstarted: draining",
+                       self->worker_id, unseen->job->id);
         zjob_worker_task_end (self, &unseen, NULL);
         handed = true;
     }
@@ -641,11 +642,11 @@ zjob_worker_handshake_check (zjob_worker_t *self)
     if (state == self->handshake_was || state == ZJOB_HANDSHAKE_UNKNOWN)
         return;
     if (state == ZJOB_HANDSHAKE_OK)
-        zsys_notice ("zjob_worker: %s: the CURVE handshake with %s succeeded", self->worker_id,
-                     self->endpoint);
+        zjob_log_info ("zjob_worker: %s: the CURVE handshake with %s succeeded", self->worker_id,
+                       self->endpoint);
     else
-        zsys_warning ("zjob_worker: %s: %s (%s); trying again with each READY",
-                      self->worker_id, zjob_handshake_text (state), self->endpoint);
+        zjob_log_warning ("zjob_worker: %s: %s (%s); trying again with each READY",
+                          self->worker_id, zjob_handshake_text (state), self->endpoint);
     self->handshake_was = state;
 }
 

@@ -53,6 +53,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "zjob_json.h"
+#include "zjob_log.h"
 #include "zjob_runner.h"
 #include "zjob_worker.h"
 #include "zjob_proto.h"
@@ -495,8 +496,8 @@ s_fail (s_app_t *app, s_run_t *run, const char *kind, const char *message, bool 
     char shown [LOG_TEXT_MAX];
     zjob_runner_clean_text (shown, sizeof (shown), message, strlen (message), false);
     if (!run->cancelled)
-        zsys_info ("job %s failed (%s%s): %s", run->id, kind,
-                   permanent ? ", permanent: not to be retried" : "", shown);
+        zjob_log_info ("job %s failed (%s%s): %s", run->id, kind,
+                       permanent ? ", permanent: not to be retried" : "", shown);
     if (permanent)
         zjob_worker_fail_permanent (app->worker, &run->task, kind, message);
     else
@@ -533,13 +534,13 @@ s_finish (s_app_t *app, s_run_t *run)
     char what [128];
     double seconds = (double) zjob_runner_run_ms (runner) / 1000;
     if (run->handed_back) {
-        zsys_info ("job %s stopped after %.1fs and handed back to the broker", run->id, seconds);
+        zjob_log_info ("job %s stopped after %.1fs and handed back to the broker", run->id, seconds);
         return;  //  Still held: the DISCONNECT requeues it
     }
     if (run->cancelled) {
         const char *reason = zjob_task_cancel_reason (run->task);
-        zsys_info ("job %s cancelled%s%s%s: its command stopped after %.1fs", run->id,
-                   reason ? " (" : "", reason ? reason : "", reason ? ")" : "", seconds);
+        zjob_log_info ("job %s cancelled%s%s%s: its command stopped after %.1fs", run->id,
+                       reason ? " (" : "", reason ? reason : "", reason ? ")" : "", seconds);
         s_fail (app, run, "cancelled", "cancelled", false);  //  Not sent: unwanted
     }
     else if (zjob_runner_timed_out (runner)) {
@@ -590,9 +591,9 @@ s_finish (s_app_t *app, s_run_t *run)
             s_fail (app, run, ZJOB_KIND_BAD_OUTPUT, message, false);
         }
         else {
-            zsys_info ("job %s completed in %.1fs", run->id, seconds);
+            zjob_log_info ("job %s completed in %.1fs", run->id, seconds);
             if (zjob_worker_complete (app->worker, &run->task, outputs, outputs_size, &err))
-                zsys_warning ("job %s failed instead: %s", run->id, err.text);
+                zjob_log_warning ("job %s failed instead: %s", run->id, err.text);
         }
         free (outputs);
     }
@@ -776,8 +777,8 @@ s_start (s_app_t *app, zjob_task_t *task)
         s_run_delete (app, run);
         return;
     }
-    zsys_info ("job %s started: %s, attempt %u, pid %d", run->id, zjob_task_workflow (task),
-               (unsigned) zjob_task_attempt (task), (int) zjob_runner_pid (run->runner));
+    zjob_log_info ("job %s started: %s, attempt %u, pid %d", run->id, zjob_task_workflow (task),
+                   (unsigned) zjob_task_attempt (task), (int) zjob_runner_pid (run->runner));
 }
 
 //  Stop every running command: as on cancel (now false) or at once
@@ -808,13 +809,13 @@ s_on_event (s_app_t *app, int kind, zjob_task_t *task)
         return;
     if (kind == ZJOB_WORKER_PAUSE && run->runner) {
         if (zjob_runner_pause (run->runner) == 0)
-            zsys_info ("job %s paused (SIGSTOP to process group %d)", run->id,
-                       (int) zjob_runner_pid (run->runner));
+            zjob_log_info ("job %s paused (SIGSTOP to process group %d)", run->id,
+                           (int) zjob_runner_pid (run->runner));
     }
     else if (kind == ZJOB_WORKER_RESUME && run->runner) {
         if (zjob_runner_resume (run->runner) == 0)
-            zsys_info ("job %s resumed (SIGCONT to process group %d)", run->id,
-                       (int) zjob_runner_pid (run->runner));
+            zjob_log_info ("job %s resumed (SIGCONT to process group %d)", run->id,
+                           (int) zjob_runner_pid (run->runner));
     }
     else if (kind == ZJOB_WORKER_CANCEL) {
         //  Whatever the reason (a client, the job's timeout), the same stop
@@ -822,10 +823,10 @@ s_on_event (s_app_t *app, int kind, zjob_task_t *task)
         run->cancelled = true;
         run->handed_back = false;
         if (zjob_runner_stop (run->runner) == 0)
-            zsys_info ("job %s cancelled%s%s%s: SIGTERM to process group %d, SIGKILL in %.3gs",
-                       run->id, reason ? " (" : "", reason ? reason : "", reason ? ")" : "",
-                       (int) zjob_runner_pid (run->runner),
-                       (double) app->options->grace_ms / 1000);
+            zjob_log_info ("job %s cancelled%s%s%s: SIGTERM to process group %d, SIGKILL in %.3gs",
+                           run->id, reason ? " (" : "", reason ? reason : "", reason ? ")" : "",
+                           (int) zjob_runner_pid (run->runner),
+                           (double) app->options->grace_ms / 1000);
     }
 }
 
@@ -845,13 +846,13 @@ s_on_signals (s_app_t *app, bool *reap_p)
                 app->stopping = true;
                 app->stop_at = zjob_mono_ms () + app->options->grace_ms;
                 zjob_worker_drain (app->worker);
-                zsys_info ("%s: taking no new job; %zu running get %.3gs to finish "
-                           "(signal again to stop them now)",
-                           sigabbrev_np (signals [i]) ? sigabbrev_np (signals [i]) : "signal",
-                           zlistx_size (app->runs), (double) app->options->grace_ms / 1000);
+                zjob_log_info ("%s: taking no new job; %zu running get %.3gs to finish "
+                               "(signal again to stop them now)",
+                               sigabbrev_np (signals [i]) ? sigabbrev_np (signals [i]) : "signal",
+                               zlistx_size (app->runs), (double) app->options->grace_ms / 1000);
             }
             else {
-                zsys_info ("second signal: killing the running commands");
+                zjob_log_info ("second signal: killing the running commands");
                 s_stop_all (app, true);
             }
         }
@@ -893,7 +894,7 @@ s_serve (s_app_t *app)
     while (true) {
         //  The poll set: the broker, the signals, every command's pipes
         if (s_items_reserve (app, 2 + ZJOB_RUNNER_POLLITEMS * zlistx_size (app->runs))) {
-            zsys_error ("out of memory");
+            zjob_log_error ("out of memory");
             return -1;
         }
         app->items [0] = (zmq_pollitem_t){ zsock_resolve (zjob_worker_sock (app->worker)),
@@ -922,7 +923,7 @@ s_serve (s_app_t *app)
                 wait = left > 0 ? (int) left : 0;
         }
         if (zmq_poll (app->items, (int) count, wait) < 0 && errno != EINTR) {
-            zsys_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
+            zjob_log_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
             return -1;
         }
 
@@ -945,7 +946,7 @@ s_serve (s_app_t *app)
             int kind = zjob_worker_recv (app->worker, 0, &task, &err);
             if (kind < 0) {
                 //  Only an interrupt through CZMQ, whose handler is off
-                zsys_error ("the worker engine stopped: %s", err.text);
+                zjob_log_error ("the worker engine stopped: %s", err.text);
                 return -1;
             }
             if (kind == ZJOB_WORKER_NOTHING)
@@ -962,8 +963,8 @@ s_serve (s_app_t *app)
             if (run->runner && !run->cancelled && !run->handed_back
                 && zjob_runner_progress (run->runner, &progress, &message)) {
                 if (app->options->verbose)
-                    zsys_info ("job %s progress %.0f%% %s", run->id, progress * 100,
-                               message ? message : "");
+                    zjob_log_info ("job %s progress %.0f%% %s", run->id, progress * 100,
+                                   message ? message : "");
                 zjob_worker_progress (app->worker, run->task, progress, message);
             }
             if (run->runner && zjob_runner_finished (run->runner)) {
@@ -1003,6 +1004,7 @@ main (int argc, char *argv [])
     zjob_czmq_init ();
     zsys_set_logstream (stderr);
     zsys_set_logident ("zjob-worker");
+    zjob_log_set_program ("zjob-worker");
     if (s_signals_setup () != 0) {
         fprintf (stderr, "zjob-worker: cannot set up signal handling: %s\n", strerror (errno));
         return EXIT_INTERNAL;
@@ -1032,11 +1034,11 @@ main (int argc, char *argv [])
     for (size_t i = 0; i < options.workflow_count; i++)
         snprintf (workflows + strlen (workflows), sizeof (workflows) - strlen (workflows),
                   "%s%s", i ? ", " : "", options.workflows [i]);
-    zsys_info ("worker %s serving %s from %s with %zu slot%s: runs `%s` per job "
-               "(inputs on stdin, outputs as JSON on stdout, progress lines "
-               "\"FRACTION [MESSAGE]\" on fd 3)",
-               zjob_worker_id (app.worker), workflows, options.endpoint, options.slots,
-               options.slots == 1 ? "" : "s", command ? command : options.command [0]);
+    zjob_log_info ("worker %s serving %s from %s with %zu slot%s: runs `%s` per job "
+                   "(inputs on stdin, outputs as JSON on stdout, progress lines "
+                   "\"FRACTION [MESSAGE]\" on fd 3)",
+                   zjob_worker_id (app.worker), workflows, options.endpoint, options.slots,
+                   options.slots == 1 ? "" : "s", command ? command : options.command [0]);
     free (command);
 
     int rc = s_serve (&app);
@@ -1047,9 +1049,9 @@ main (int argc, char *argv [])
         s_run_delete (&app, (s_run_t *) zlistx_first (app.runs));
     if (rc == 0) {
         if (zjob_worker_flush (app.worker, ZJOB_WORKER_LINGER_MS) != 0)
-            zsys_warning ("some results were not acknowledged by the broker");
+            zjob_log_warning ("some results were not acknowledged by the broker");
         size_t held = zjob_worker_held (app.worker);
-        zsys_info ("stopped; %zu job%s handed back to the broker", held, held == 1 ? "" : "s");
+        zjob_log_info ("stopped; %zu job%s handed back to the broker", held, held == 1 ? "" : "s");
     }
     zjob_worker_destroy (&app.worker);
     zlistx_destroy (&app.runs);

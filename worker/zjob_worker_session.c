@@ -64,6 +64,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "zjob_worker_impl.h"
+#include "zjob_log.h"
 
 //  --------------------------------------------------------------------------
 //  Sending. Every message the worker sends takes the next id of one
@@ -454,9 +455,9 @@ s_on_control (zjob_worker_t *self, zjob_msg_t *msg)
         return;
     }
     if (attempt && attempt != task->job->attempts) {
-        zsys_info ("zjob_worker: %s: CANCEL of attempt %u of job %s ignored: this worker "
-                   "runs attempt %u",
-                   self->worker_id, (unsigned) attempt, id, (unsigned) task->job->attempts);
+        zjob_log_info ("zjob_worker: %s: CANCEL of attempt %u of job %s ignored: this worker "
+                       "runs attempt %u",
+                       self->worker_id, (unsigned) attempt, id, (unsigned) task->job->attempts);
         s_answer (self, request_id, id, false);
         return;
     }
@@ -498,15 +499,15 @@ s_successor_keep (zjob_worker_t *self, zjob_task_t *held, zjob_job_t *job)
         || job->attempts <= held->job->attempts || self->disconnected || !self->registered)
         return false;
     if (self->draining) {
-        zsys_info ("zjob_worker: %s: job %s came while draining: handed back", self->worker_id,
-                   job->id);
+        zjob_log_info ("zjob_worker: %s: job %s came while draining: handed back", self->worker_id,
+                       job->id);
         self->rejoin = true;  //  A READY that does not list it
         zjob_job_destroy (&job);
         return true;
     }
-    zsys_info ("zjob_worker: %s: attempt %u of job %s waits for attempt %u, cancelled, to end",
-               self->worker_id, (unsigned) job->attempts, job->id,
-               (unsigned) held->job->attempts);
+    zjob_log_info ("zjob_worker: %s: attempt %u of job %s waits for attempt %u, cancelled, to end",
+                   self->worker_id, (unsigned) job->attempts, job->id,
+                   (unsigned) held->job->attempts);
     held->successor = job;
     held->successor_paused = false;
     return true;
@@ -520,9 +521,9 @@ s_take_job (zjob_worker_t *self, zjob_job_t *job)
     if (held && s_successor_keep (self, held, job))
         return;
     if (held || s_result_of (self, job->id)) {
-        zsys_debug ("zjob_worker: %s: JOB for job %s (attempt %u), which this worker holds: "
-                    "ignored",
-                    self->worker_id, job->id, (unsigned) job->attempts);
+        zjob_log_debug ("zjob_worker: %s: JOB for job %s (attempt %u), which this worker holds: "
+                        "ignored",
+                        self->worker_id, job->id, (unsigned) job->attempts);
         zjob_job_destroy (&job);  //  Already ours: ignored (PROTOCOL.md 10.3)
         return;
     }
@@ -530,28 +531,28 @@ s_take_job (zjob_worker_t *self, zjob_job_t *job)
     //  is the first, else the READY, which does not list it, hands it back
     bool early = !self->registered;
     if (self->disconnected) {
-        zsys_info ("zjob_worker: %s: job %s came after DISCONNECT, which hands it back",
-                   self->worker_id, job->id);
+        zjob_log_info ("zjob_worker: %s: job %s came after DISCONNECT, which hands it back",
+                       self->worker_id, job->id);
         zjob_job_destroy (&job);
         return;
     }
     if (early && !(self->ready_id && self->readies == 1)) {
-        zsys_info ("zjob_worker: %s: job %s came before the answer to READY: handed back "
-                   "(that READY does not list it)",
-                   self->worker_id, job->id);
+        zjob_log_info ("zjob_worker: %s: job %s came before the answer to READY: handed back "
+                       "(that READY does not list it)",
+                       self->worker_id, job->id);
         zjob_job_destroy (&job);
         return;
     }
     if (self->draining) {
-        zsys_info ("zjob_worker: %s: job %s came while draining: handed back",
-                   self->worker_id, job->id);
+        zjob_log_info ("zjob_worker: %s: job %s came while draining: handed back",
+                       self->worker_id, job->id);
         self->rejoin = true;  //  A READY that does not list it
         zjob_job_destroy (&job);
         return;
     }
     if (early)
-        zsys_debug ("zjob_worker: %s: job %s came before the answer to READY: taken",
-                    self->worker_id, job->id);
+        zjob_log_debug ("zjob_worker: %s: job %s came before the answer to READY: taken",
+                        self->worker_id, job->id);
     zjob_task_t *task = zjob_worker_task_new (self, job);
     if (!task) {
         zjob_job_destroy (&job);
@@ -571,8 +572,8 @@ s_on_job (zjob_worker_t *self, zjob_msg_t *msg)
         zjob_job_t **jobs;
         size_t count;
         if (zjob_msg_jobs (msg, "jobs", &jobs, &count, &error)) {
-            zsys_warning ("zjob_worker: %s: dropped a JOB that does not decode: %s",
-                          self->worker_id, error.text);
+            zjob_log_warning ("zjob_worker: %s: dropped a JOB that does not decode: %s",
+                              self->worker_id, error.text);
             return;
         }
         for (size_t index = 0; index < count; index++)
@@ -582,8 +583,8 @@ s_on_job (zjob_worker_t *self, zjob_msg_t *msg)
     }
     zjob_job_t *job = zjob_msg_job (msg, "job", &error);
     if (!job) {
-        zsys_warning ("zjob_worker: %s: dropped a JOB that does not decode: %s",
-                      self->worker_id, error.text);
+        zjob_log_warning ("zjob_worker: %s: dropped a JOB that does not decode: %s",
+                          self->worker_id, error.text);
         return;
     }
     s_take_job (self, job);
@@ -603,8 +604,8 @@ s_on_reply (zjob_worker_t *self, zjob_msg_t *msg)
             if (!ok)
                 zjob_msg_error (msg, &error);
             //  Try again after a heartbeat interval (PROTOCOL.md 10.2)
-            zsys_warning ("zjob_worker: %s: READY refused: %d %s", self->worker_id,
-                          error.code, error.text);
+            zjob_log_warning ("zjob_worker: %s: READY refused: %d %s", self->worker_id,
+                              error.code, error.text);
             self->ready_id = 0;
             self->retry_at = zjob_mono_ms () + self->heartbeat_ms;
         }
@@ -620,8 +621,8 @@ s_on_reply (zjob_worker_t *self, zjob_msg_t *msg)
     //  Else every result the RESULT answered carried (one, or several): an
     //  OK settles each but those its "errors" refuse; an ERROR is for all
     if (ok && zjob_msg_check_reply (msg, ZJOB_CMD_RESULT, &error)) {
-        zsys_warning ("zjob_worker: %s: malformed answer to RESULT: %s", self->worker_id,
-                      error.text);
+        zjob_log_warning ("zjob_worker: %s: malformed answer to RESULT: %s", self->worker_id,
+                          error.text);
         return;  //  Settles nothing: resent after a reconnection
     }
     if (!ok)
@@ -644,8 +645,8 @@ s_on_reply (zjob_worker_t *self, zjob_msg_t *msg)
             //  Recorded; or the broker will never take it (cancelled,
             //  deleted, not ours)
             if (why)
-                zsys_debug ("zjob_worker: %s: result for %s refused: %d %s", self->worker_id,
-                            result->id, why->code, why->text);
+                zjob_log_debug ("zjob_worker: %s: result for %s refused: %d %s", self->worker_id,
+                                result->id, why->code, why->text);
             zlistx_delete (self->results, zlistx_cursor (self->results));
         }
     }

@@ -11,6 +11,7 @@
 #define FUZZ_COMMON_H_INCLUDED
 
 #include <czmq.h>
+#include "zjob_log.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,9 @@
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-//  Turn CZMQ's log (zsys_warning... used by the store and the config)
-//  off, once: after zsys_init, which would set it back to stdout
+//  Turn the logs (zjob_log, used by the store and the config, and CZMQ's
+//  own) off, once: CZMQ's after zsys_init, which would set it back to
+//  stdout
 static inline void
 fuzz_quiet (void)
 {
@@ -30,6 +32,7 @@ fuzz_quiet (void)
         zsys_set_logstream (NULL);
         zsys_set_logsystem (false);
         zsys_set_logsender (NULL);
+        zjob_log_set_stream (fopen ("/dev/null", "w"));
         quiet = true;
     }
 }
