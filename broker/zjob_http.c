@@ -394,9 +394,17 @@ s_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
     zjob_http_request_t *req = (zjob_http_request_t *) *con_cls;
     if (!req)
         return;
-    ZJOB_LOG_IF (self->log_level, ZJOB_LOG_DEBUG, "http %s %s %d %" PRId64 " ms (%s)%s",
-                 req->method, req->path, req->status, zjob_mono_ms () - req->started, req->peer,
-                 code == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
+    if (self->log_level >= ZJOB_LOG_DEBUG) {
+        //  The path is unescaped: a %0A in it must not start a log line
+        char path [256];
+        snprintf (path, sizeof path, "%s", req->path);
+        for (char *cursor = path; *cursor; cursor++)
+            if ((unsigned char) *cursor < 0x20 || *cursor == 0x7f)
+                *cursor = '?';
+        zjob_log_debug ("http %s %s %d %" PRId64 " ms (%s)%s", req->method, path, req->status,
+                        zjob_mono_ms () - req->started, req->peer,
+                        code == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
+    }
     free (req->path);
     free (req->body);
     free (req);

@@ -16,6 +16,7 @@
 #include "zjob_http.h"
 #include "zjob_http_assets.h"
 #include "zjob_json.h"
+#include "zjob_log.h"
 #include "zjob_util.h"
 
 #define S_WAIT 10000  //  msecs any awaited thing may take
@@ -23,8 +24,9 @@
 static zjob_test_broker_t s_broker;
 static zjob_http_t *s_http;
 static int s_port;
-static zsock_t *s_client;  //  A DEALER on the broker's clients socket
-static char *s_dir;        //  Token files
+static zsock_t *s_client;                  //  A DEALER on the broker's clients socket
+static char *s_dir;                        //  Token files
+static const char *s_log_level = "error";  //  zjob_http's, from s_http_start
 
 //  Start zjob_http on the test broker, with a token file of token (NULL:
 //  none); NULL with err filled if it refuses
@@ -34,7 +36,7 @@ s_http_start (const char *token, zjob_error_t *err)
     zjob_broker_config_t config;
     zjob_broker_config_init (&config);
     zjob_broker_config_set (&config, "http", "127.0.0.1:0", NULL);
-    zjob_broker_config_set (&config, "log-level", "error", NULL);
+    zjob_broker_config_set (&config, "log-level", s_log_level, NULL);
     if (token) {
         char path [512];
         snprintf (path, sizeof path, "%s/token", s_dir);
@@ -632,4 +634,32 @@ Test (http, ipv6_loopback_binds)
     zjob_http_destroy (&http);
     cr_assert_null (http);
     zjob_http_destroy (&http);  //  Twice is safe
+}
+
+Test (http, requests_are_logged_at_debug_without_the_token)
+{
+    char *log = NULL;
+    size_t log_size = 0;
+    FILE *stream = open_memstream (&log, &log_size);
+    zjob_log_set_stream (stream);
+    zjob_http_destroy (&s_http);
+    s_log_level = "debug";
+    const char *token = "never-in-the-log-0123456789";
+    zjob_error_t err;
+    s_http = s_http_start (token, &err);
+    cr_assert (s_http, "%s", err.text);
+    zjob_http_test_t resp;
+    char header [128];
+    snprintf (header, sizeof header, "Authorization: Bearer %s\r\n", token);
+    cr_assert_eq (zjob_http_test_get (s_port, "/api/stats", header, &resp), 200);
+    zjob_http_test_free (&resp);
+    cr_assert_eq (zjob_http_test_get (s_port, "/api/jobs%0Aforged", header, &resp), 404);
+    zjob_http_test_free (&resp);
+    zjob_http_destroy (&s_http);  //  Every request has completed and is logged
+    zjob_log_set_stream (NULL);
+    fclose (stream);
+    cr_assert (strstr (log, "http GET /api/stats 200 "), "%s", log);
+    cr_assert (strstr (log, "http GET /api/jobs?forged 404 "), "%s", log);
+    cr_assert_null (strstr (log, token), "%s", log);
+    free (log);
 }
