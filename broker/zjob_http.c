@@ -95,7 +95,7 @@ enum MHD_Result
 zjob_http_broker_error (zjob_http_request_t *req, const zjob_error_t *err)
 {
     int status = err->code;
-    if (status != 400 && status != 401 && status != 403 && status != 404 && status != 409
+    if (status != 400 && status != 401 && status != 403 && status != 404 && status != 409 && status != 413
         && status != 429 && status != 503 && status != ZJOB_HTTP_GATEWAY_TIMEOUT)
         status = 500;
     json_t *body = json_pack ("{s:{s:i,s:s}}", "error", "code", err->code, "message", err->text);
