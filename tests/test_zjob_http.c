@@ -663,3 +663,60 @@ Test (http, requests_are_logged_at_debug_without_the_token)
     cr_assert_null (strstr (log, token), "%s", log);
     free (log);
 }
+
+//  A thread that GETs /readyz and keeps the answer
+static void *
+s_readyz_thread (void *arg)
+{
+    zjob_http_test_t *resp = (zjob_http_test_t *) arg;
+    zjob_http_test_get (s_port, "/readyz", NULL, resp);
+    return NULL;
+}
+
+Test (http, readyz_is_503_with_the_reason_when_the_store_cannot_write)
+{
+    //  A "broker" whose STATS says the store cannot write
+    zsock_t *router = zsock_new_router ("tcp://127.0.0.1:*");
+    cr_assert (router);
+    zjob_broker_access_t access;
+    memset (&access, 0, sizeof access);
+    s_endpoint (access.clients, router);
+    snprintf (access.events, sizeof access.events, "%s", s_broker.events);
+    zjob_broker_config_t config;
+    zjob_broker_config_init (&config);
+    zjob_broker_config_set (&config, "http", "127.0.0.1:0", NULL);
+    zjob_broker_config_set (&config, "log-level", "error", NULL);
+    zjob_error_t err;
+    zjob_http_destroy (&s_http);
+    s_http = zjob_http_new (&config, &access, &err);
+    cr_assert (s_http, "%s", err.text);
+    s_port = zjob_http_port (s_http);
+    zjob_http_test_t resp;
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_readyz_thread, &resp);
+    zframe_t *identity = zframe_recv (router);
+    zframe_t *request = zframe_recv (router);
+    cr_assert (identity && request);
+    zjob_msg_t *msg = zjob_msg_decode (zframe_data (request), zframe_size (request),
+                                       ZJOB_ROUTE_CLIENT_BROKER, &err);
+    cr_assert (msg, "%s", err.text);
+    cr_assert_eq (zjob_msg_command (msg), ZJOB_CMD_STATS);
+    const char *keys [] = { "writable", "write_error" };
+    const char *values [] = { "false", "No space left on device" };
+    zjob_stats_t stats = { .store_name = "file", .store_keys = keys, .store_values = values, .store_count = 2 };
+    zjob_msg_builder_t *builder = zjob_msg_builder_new ();
+    zjob_msg_begin (builder, ZJOB_CMD_OK, zjob_msg_request_id (msg));
+    zjob_msg_add_stats (builder, &stats);
+    zframe_t *reply = zjob_msg_end (builder, &err);
+    cr_assert (reply, "%s", err.text);
+    zframe_send (&identity, router, ZFRAME_MORE);
+    zframe_send (&reply, router, 0);
+    pthread_join (thread, NULL);
+    cr_assert_eq (resp.status, 503, "%d %s", resp.status, resp.body ? resp.body : "");
+    cr_assert_str_eq (resp.body, "the store cannot write: No space left on device\n");
+    zjob_http_test_free (&resp);
+    zjob_msg_builder_destroy (&builder);
+    zjob_msg_destroy (&msg);
+    zframe_destroy (&request);
+    zsock_destroy (&router);
+}
