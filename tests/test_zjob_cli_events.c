@@ -310,3 +310,86 @@ Test (zjob_cli_events, bad_arguments_and_no_broker)
     cr_assert_eq (zjob_e2e_cli (&s_env, "--request-timeout", "300ms", "events", NULL),
                   ZJOB_EXIT_UNAVAILABLE);
 }
+
+
+//  --------------------------------------------------------------------------
+//  With CURVE: keys made with zjob keygen, as an operator would
+
+static char s_keys [4][700];      //  ops (admin), alice (client), eve (listed nowhere)
+static char s_broker_key [700];   //  broker.key
+static const char *s_curve_args [8];
+static char s_curve_secret [700];
+static char s_keys_dir [450];
+static zjob_connect_opts_t s_admin;
+
+static void
+s_keygen (const char *name, const char *dir, const char *option, const char *value)
+{
+    int rc = option ? zjob_e2e_cli (&s_env, "keygen", name, "--dir", dir, option, value, NULL)
+                    : zjob_e2e_cli (&s_env, "keygen", name, "--dir", dir, NULL);
+    cr_assert_eq (rc, 0, "keygen %s: %s", name, s_env.cli_out);
+}
+
+static void
+s_curve_init (void)
+{
+    zjob_e2e_prepare (&s_env, NULL, 5000, 0);
+    char dir [400], role [800];
+    snprintf (dir, sizeof (dir), "%s", s_env.dir);
+    snprintf (s_keys_dir, sizeof (s_keys_dir), "%s/keys", dir);
+    s_keygen ("broker", dir, NULL, NULL);
+    snprintf (role, sizeof (role), "%s/admin", s_keys_dir);
+    s_keygen ("ops", role, NULL, NULL);
+    snprintf (role, sizeof (role), "%s/client", s_keys_dir);
+    s_keygen ("alice", role, "--user", "alice");
+    s_keygen ("eve", dir, NULL, NULL);
+    snprintf (s_keys [0], 700, "%s/admin/ops.key_secret", s_keys_dir);
+    snprintf (s_keys [1], 700, "%s/client/alice.key_secret", s_keys_dir);
+    snprintf (s_keys [2], 700, "%s/eve.key_secret", dir);
+    snprintf (s_broker_key, sizeof (s_broker_key), "%s/broker.key", dir);
+    snprintf (s_curve_secret, sizeof (s_curve_secret), "%s/broker.key_secret", dir);
+    const char *const args [] = { "--curve-secret", s_curve_secret, "--keys", s_keys_dir, NULL };
+    memcpy (s_curve_args, args, sizeof (args));
+    s_env.broker_args = s_curve_args;
+    s_admin = (zjob_connect_opts_t){ s_keys [0], s_broker_key };
+    zjob_e2e_start (&s_env, &s_admin);
+}
+
+TestSuite (zjob_cli_events_curve, .init = s_curve_init, .fini = s_fini, .timeout = 120);
+
+Test (zjob_cli_events_curve, a_refused_key_exits_10)
+{
+    cr_assert_eq (zjob_e2e_cli (&s_env, "--cert", s_keys [2], "--broker-key", s_broker_key,
+                                "events", NULL),
+                  ZJOB_EXIT_DENIED);
+}
+
+Test (zjob_cli_events_curve, a_client_key_follows_its_own_jobs)
+{
+    const char *const args [] = { "--cert", s_keys [1], "--broker-key", s_broker_key, NULL };
+    s_events_start (args);
+    zjob_error_t err;
+    zjob_client_t *alice = zjob_client_new_with (s_env.clients, 5000,
+                                                 &(zjob_connect_opts_t){ s_keys [1],
+                                                                         s_broker_key },
+                                                 &err);
+    cr_assert_not_null (alice, "%s", err.text);
+    //  Probe with alice's jobs until her CLI is subscribed
+    char *line = NULL;
+    int64_t deadline = zjob_mono_ms () + DEADLINE_MS;
+    zjob_spec_t spec = { .workflow_id = "alpha", .priority = ZJOB_PRIORITY_UNSET };
+    char id [ZJOB_ID_LEN + 1];
+    while (!line && zjob_mono_ms () < deadline) {
+        cr_assert_eq (zjob_client_submit (alice, &spec, true, id, &err), 0, "%s", err.text);
+        line = zjob_test_read_line (s_out, PROBE_MS);
+    }
+    cr_assert_not_null (line, "alice's zjob events printed nothing");
+    free (line);
+    char admins [ZJOB_ID_LEN + 1];
+    s_submit ("alpha", admins);  //  The admin's (no user): not alice's to see
+    cr_assert_eq (zjob_client_submit (alice, &spec, true, id, &err), 0, "%s", err.text);
+    char expected [100];
+    snprintf (expected, sizeof (expected), " queued %s alpha", id);
+    s_read_until (expected, s_check_not, admins);
+    zjob_client_destroy (&alice);
+}
