@@ -304,3 +304,52 @@ Test (zjob_audit, describe_keeps_one_line_and_bounds)
     }
     zframe_destroy (&frame);
 }
+
+Test (zjob_audit, template_schedule_and_batch_changes)
+{
+    //  TEMPLATE set and delete; get and list are reads
+    zjob_spec_t spec;
+    memset (&spec, 0, sizeof (spec));
+    spec.workflow_id = "wf";
+    spec.priority = ZJOB_PRIORITY_UNSET;
+    zjob_msg_begin (s_request, ZJOB_CMD_TEMPLATE, 20);
+    zjob_msg_add_str (s_request, "op", "set");
+    zjob_msg_add_str (s_request, "name", "thumb");
+    zjob_msg_add_spec (s_request, "template", &spec);
+    int rc;
+    zjob_error_t err;
+    zjob_msg_t *reply = s_handle_as (&s_ops, &rc, &err);
+    cr_assert_geq (rc, 0, "%s", err.text);
+    zjob_msg_destroy (&reply);
+    cr_assert (strstr (s_logged (), "admin: TEMPLATE set thumb by " S_ADDRESS
+                                    " (key ops, role admin): ok\n"),
+               "%s", s_logged ());
+    zjob_msg_begin (s_request, ZJOB_CMD_TEMPLATE, 21);
+    zjob_msg_add_str (s_request, "op", "list");
+    reply = s_handle_as (&s_ops, &rc, &err);
+    zjob_msg_destroy (&reply);
+    cr_assert_eq (s_admin_lines (), 1, "%s", s_logged ());
+    //  SCHEDULE add: this handler serves no schedules (none started), so
+    //  the outcome is its error, logged all the same
+    zjob_msg_begin (s_request, ZJOB_CMD_SCHEDULE, 22);
+    zjob_msg_add_str (s_request, "op", "delete");
+    zjob_msg_add_str (s_request, "name", "nightly");
+    reply = s_handle_as (&s_ops, &rc, &err);
+    zjob_msg_destroy (&reply);
+    cr_assert_eq (rc, -1);
+    char expected [300];
+    snprintf (expected, sizeof (expected), "admin: SCHEDULE delete nightly by " S_ADDRESS
+                                           " (key ops, role admin): %d ",
+              err.code);
+    cr_assert (strstr (s_logged (), expected), "expected '%s' in:\n%s", expected, s_logged ());
+    //  BATCH close of a batch nobody made
+    zjob_msg_begin (s_request, ZJOB_CMD_BATCH, 23);
+    zjob_msg_add_str (s_request, "op", "close");
+    zjob_msg_add_str (s_request, "id", "nightly-batch");
+    reply = s_handle_as (&s_open, &rc, &err);
+    zjob_msg_destroy (&reply);
+    cr_assert_eq (rc, -1);
+    cr_assert (strstr (s_logged (), "admin: BATCH close nightly-batch by " S_ADDRESS ": 404 "),
+               "%s", s_logged ());
+    cr_assert_eq (s_admin_lines (), 3, "%s", s_logged ());
+}
