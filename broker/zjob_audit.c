@@ -43,7 +43,8 @@ s_append (char *buffer, size_t size, size_t *used, const char *format, ...)
 static const char *
 s_role_name (zjob_role_t role)
 {
-    return role == ZJOB_ROLE_ADMIN ? "admin" : role == ZJOB_ROLE_CLIENT ? "client" : "worker";
+    return role == ZJOB_ROLE_ADMIN ? "admin" : role == ZJOB_ROLE_CLIENT ? "client"
+                                                                        : "worker";
 }
 
 //  True if op is one of the (NULL-terminated) names
@@ -130,9 +131,7 @@ s_action (zjob_msg_t *msg, zjob_cmd_t cmd, char *what, size_t size, size_t *used
         case ZJOB_CMD_QUEUE:
             if (!s_op_in (op, queue_ops))
                 return false;
-            s_append (what, size, used, " %s %s", op, zjob_msg_str (msg, "workflow_id")
-                                                          ? zjob_msg_str (msg, "workflow_id")
-                                                          : "(no workflow)");
+            s_append (what, size, used, " %s %s", op, zjob_msg_str (msg, "workflow_id") ? zjob_msg_str (msg, "workflow_id") : "(no workflow)");
             if (strcmp (op, "limit") == 0)
                 s_limits (msg, what, size, used);
             return true;

@@ -39,10 +39,10 @@ extern "C" {
 
 //  What a finished action's reply counted, if anything
 typedef struct {
-    bool counted;      //  done and failed below are the reply's
-    uint64_t done;     //  Jobs done (or deleted: CLEANUP)
-    uint64_t failed;   //  Jobs the operation could not do
-    bool deleted;      //  CLEANUP: done counts deletions ("12 deleted")
+    bool counted;     //  done and failed below are the reply's
+    uint64_t done;    //  Jobs done (or deleted: CLEANUP)
+    uint64_t failed;  //  Jobs the operation could not do
+    bool deleted;     //  CLEANUP: done counts deletions ("12 deleted")
 } zjob_audit_counts_t;
 
 //  Write into what (size bytes, at least ZJOB_AUDIT_MAX for no truncation)

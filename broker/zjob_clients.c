@@ -82,9 +82,9 @@ struct _zjob_clients_t {
     s_pending_t *pendings;             //  Requests under way, oldest first
     size_t pending_count;
     size_t pending_max;
-    s_pending_t answered;  //  The last one finished, being answered
-    int log_level;                 //  zjob_log_level_t, for the admin-action log
-    zjob_audit_counts_t counts;    //  The counts of the bulk OK just built
+    s_pending_t answered;        //  The last one finished, being answered
+    int log_level;               //  zjob_log_level_t, for the admin-action log
+    zjob_audit_counts_t counts;  //  The counts of the bulk OK just built
 };
 
 //  Free what a pending request owns
@@ -411,7 +411,7 @@ s_bulk_ok (zjob_clients_t *self, zjob_bulk_walk_t *walk, char (*done) [ZJOB_ID_L
            zjob_error_t *err)
 {
     const zjob_bulk_t *bulk = zjob_bulk_walk_outcome (walk);
-    self->counts = (zjob_audit_counts_t) { true, bulk->done, bulk->failed, false };
+    self->counts = (zjob_audit_counts_t){ true, bulk->done, bulk->failed, false };
     size_t count = done ? (bulk->done < ZJOB_BATCH_MAX ? bulk->done : ZJOB_BATCH_MAX) : 0;
     const char **ids = (const char **) calloc (count ? count : 1, sizeof (char *));
     if (!ids)

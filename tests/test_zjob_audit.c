@@ -166,8 +166,7 @@ Test (zjob_audit, cancel_by_id_with_key_and_unknown_id)
               "admin: CANCEL job %s by " S_ADDRESS " (key ops, role admin): ok\n", id);
     cr_assert (strstr (s_logged (), expected), "expected '%s' in:\n%s", expected, s_logged ());
     cr_assert_eq (s_cancel (&s_ops, S_MADE_UP), -1);
-    cr_assert (strstr (s_logged (), "admin: CANCEL job " S_MADE_UP " by " S_ADDRESS
-                                    " (key ops, role admin): 404 "),
+    cr_assert (strstr (s_logged (), "admin: CANCEL job " S_MADE_UP " by " S_ADDRESS " (key ops, role admin): 404 "),
                "%s", s_logged ());
 }
 
@@ -209,8 +208,7 @@ Test (zjob_audit, cancel_by_ids_counts)
     zjob_msg_t *reply = s_handle_as (&s_open, &rc, &err);
     cr_assert_eq (rc, 1, "%s", err.text);
     zjob_msg_destroy (&reply);
-    cr_assert (strstr (s_logged (), "admin: CANCEL 3 jobs by id by " S_ADDRESS
-                                    ": ok, 2 done, 1 failed\n"),
+    cr_assert (strstr (s_logged (), "admin: CANCEL 3 jobs by id by " S_ADDRESS ": ok, 2 done, 1 failed\n"),
                "%s", s_logged ());
 }
 
@@ -321,8 +319,7 @@ Test (zjob_audit, template_schedule_and_batch_changes)
     zjob_msg_t *reply = s_handle_as (&s_ops, &rc, &err);
     cr_assert_geq (rc, 0, "%s", err.text);
     zjob_msg_destroy (&reply);
-    cr_assert (strstr (s_logged (), "admin: TEMPLATE set thumb by " S_ADDRESS
-                                    " (key ops, role admin): ok\n"),
+    cr_assert (strstr (s_logged (), "admin: TEMPLATE set thumb by " S_ADDRESS " (key ops, role admin): ok\n"),
                "%s", s_logged ());
     zjob_msg_begin (s_request, ZJOB_CMD_TEMPLATE, 21);
     zjob_msg_add_str (s_request, "op", "list");
@@ -338,8 +335,7 @@ Test (zjob_audit, template_schedule_and_batch_changes)
     zjob_msg_destroy (&reply);
     cr_assert_eq (rc, -1);
     char expected [300];
-    snprintf (expected, sizeof (expected), "admin: SCHEDULE delete nightly by " S_ADDRESS
-                                           " (key ops, role admin): %d ",
+    snprintf (expected, sizeof (expected), "admin: SCHEDULE delete nightly by " S_ADDRESS " (key ops, role admin): %d ",
               err.code);
     cr_assert (strstr (s_logged (), expected), "expected '%s' in:\n%s", expected, s_logged ());
     //  BATCH close of a batch nobody made

@@ -315,8 +315,8 @@ Test (zjob_cli_events, bad_arguments_and_no_broker)
 //  --------------------------------------------------------------------------
 //  With CURVE: keys made with zjob keygen, as an operator would
 
-static char s_keys [4][700];      //  ops (admin), alice (client), eve (listed nowhere)
-static char s_broker_key [700];   //  broker.key
+static char s_keys [4][700];     //  ops (admin), alice (client), eve (listed nowhere)
+static char s_broker_key [700];  //  broker.key
 static const char *s_curve_args [8];
 static char s_curve_secret [700];
 static char s_keys_dir [450];

@@ -175,7 +175,8 @@ s_print_json (const zjob_event_info_t *event)
 static int
 s_parse (zjob_cli_t *cli, int argc, char *argv [], s_criteria_t *criteria)
 {
-    enum { S_OPT_TYPE = 1950, S_OPT_JOB };
+    enum { S_OPT_TYPE = 1950,
+           S_OPT_JOB };
     static const struct option options [] = {
         { "workflow", required_argument, NULL, 'w' },
         { "type", required_argument, NULL, S_OPT_TYPE },
