@@ -102,6 +102,28 @@ s_limits (zjob_msg_t *msg, char *what, size_t size, size_t *used)
         s_append (what, size, used, ")");
 }
 
+//  True if cmd may be an admin action: a SUBMIT (the hot path) and the
+//  reads leave before anything is formatted
+static bool
+s_may_change (zjob_cmd_t cmd)
+{
+    switch (cmd) {
+        case ZJOB_CMD_DELETE:
+        case ZJOB_CMD_START:
+        case ZJOB_CMD_PAUSE:
+        case ZJOB_CMD_RESUME:
+        case ZJOB_CMD_CANCEL:
+        case ZJOB_CMD_RETRY:
+        case ZJOB_CMD_RUN_NOW:
+        case ZJOB_CMD_CLEANUP:
+        case ZJOB_CMD_QUEUE:
+        case ZJOB_CMD_SCHEDULE:
+        case ZJOB_CMD_TEMPLATE:
+        case ZJOB_CMD_BATCH: return true;
+        default: return false;
+    }
+}
+
 //  What msg changes, after its command's name; false if it changes nothing
 static bool
 s_action (zjob_msg_t *msg, zjob_cmd_t cmd, char *what, size_t size, size_t *used)
@@ -163,6 +185,8 @@ zjob_audit_describe (zjob_msg_t *msg, const zjob_peer_t *peer, char *what, size_
     if (!peer)
         peer = zjob_peer_open ();
     zjob_cmd_t cmd = zjob_msg_command (msg);
+    if (!s_may_change (cmd))
+        return false;
     size_t used = 0;
     s_append (what, size, &used, "%s", zjob_cmd_name (cmd));
     if (!s_action (msg, cmd, what, size, &used)) {
@@ -211,7 +235,7 @@ zjob_audit_request (zjob_msg_t *msg, const zjob_peer_t *peer, int rc, bool pendi
 {
     if (keep)
         keep [0] = '\0';
-    if (log_level < ZJOB_LOG_INFO)
+    if (log_level < ZJOB_LOG_INFO || !msg || !s_may_change (zjob_msg_command (msg)))
         return;
     char what [ZJOB_AUDIT_MAX];
     if (!zjob_audit_describe (msg, peer, what, sizeof (what)))
