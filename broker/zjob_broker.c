@@ -979,6 +979,7 @@ s_broker_start (s_broker_t *self)
                                               &workers_config);
     if (!self->clients_handler || !self->workers_handler)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    zjob_clients_set_log_level (self->clients_handler, config->log_level);
     zjob_workers_set_dispatch (self->workers_handler, s_credit_back, self);
     //  The listener publishes: it starts hearing once the publisher exists
     zjob_manager_set_listener (self->manager, s_on_change, self);

@@ -68,6 +68,11 @@ zjob_clients_destroy (zjob_clients_t **self_p);
 #define ZJOB_CLIENTS_READ 3     //  step: a read's reply is built (no sync needed)
 #define ZJOB_LIST_STEP 20000    //  jobs a LIST step examines at most (a few ms)
 
+//  Log level (zjob_log_level_t) of the admin-action log (zjob_audit: at
+//  info); ZJOB_LOG_INFO until set.
+void
+zjob_clients_set_log_level (zjob_clients_t *self, int log_level);
+
 //  Test hook: jobs a LIST step examines at most, process-wide (0: back to
 //  ZJOB_LIST_STEP), so that a test needs few jobs for a stepped LIST.
 void

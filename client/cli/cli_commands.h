@@ -59,6 +59,8 @@ int zjob_cli_cmd_retry (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_run_now (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_wait (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_watch (zjob_cli_t *cli, int argc, char *argv []);
+//  cli_events.c: zjob events, every event of the broker
+int zjob_cli_cmd_events (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_cleanup (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_stats (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_workers (zjob_cli_t *cli, int argc, char *argv []);
