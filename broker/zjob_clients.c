@@ -30,6 +30,7 @@
 #include "zjob_proto_batch.h"
 #include "zjob_batches.h"
 #include "zjob_roles.h"
+#include "zjob_metrics_cmd.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,7 @@ struct _zjob_clients_t {
     size_t pending_count;
     size_t pending_max;
     s_pending_t answered;  //  The last one finished, being answered
+    zjob_metrics_t *metrics;  //  METRICS' and STATS' history (borrowed), or NULL
 };
 
 //  Free what a pending request owns
@@ -822,6 +824,15 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
         stats.subscriptions = self->publisher ? zjob_publisher_subscriptions (self->publisher) : 0;
         stats.templates = zjob_templates_count (zjob_manager_templates (self->manager));
         s_store_figures (self, &stats, figures, keys, values, figure_count);
+        zjob_metrics_history_t history;
+        if (self->metrics) {
+            zjob_metrics_history (self->metrics, zjob_clock_ms (), &history);
+            stats.history_submitted = history.submitted;
+            stats.history_completed = history.completed;
+            stats.history_failed = history.failed;
+            stats.history_minutes = ZJOB_METRICS_MINUTES;
+            stats.history_minute = (uint64_t) history.minute;
+        }
         s_ok (self);
         zjob_msg_add_stats (self->builder, &stats);
     }
@@ -876,6 +887,13 @@ s_workers (zjob_clients_t *self, zjob_error_t *err)
     return 0;
 }
 
+void
+zjob_clients_set_metrics (zjob_clients_t *self, zjob_metrics_t *metrics)
+{
+    assert (self);
+    self->metrics = metrics;
+}
+
 int
 zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, const zjob_peer_t *peer,
                      zjob_msg_builder_t *builder, int64_t now_mono, zjob_error_t *err)
@@ -915,6 +933,9 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, const zjob_peer_t *p
         case ZJOB_CMD_QUEUE:
             return zjob_queue_cmd_handle (self->manager, self->publisher, msg, builder,
                                           self->request_id, err);
+        case ZJOB_CMD_METRICS:
+            return zjob_metrics_cmd_handle (self->metrics, self->manager, self->registry,
+                                            self->publisher, builder, self->request_id, err);
         case ZJOB_CMD_PING:
             s_ok (self);
             zjob_msg_add_uint (self->builder, "version", ZJOB_PROTO_VERSION);
