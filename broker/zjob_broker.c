@@ -15,7 +15,8 @@
 
     This file keeps the actor, the loop, the pass, routing and dispatch;
     zjob_broker_timers.c the pass's timed work (step 1 below) and the
-    poll's timeout; zjob_broker_impl.h the actor's state they share.
+    poll's timeout; zjob_broker_metrics.c what feeds zjob_metrics;
+    zjob_broker_impl.h the actor's state they share.
     Everything the broker does happens in a loop pass:
 
       1. poll, until the next heartbeat tick or disconnect re-check, the

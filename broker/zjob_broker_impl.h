@@ -40,10 +40,10 @@ typedef enum {
 typedef enum {
     S_POLL_CLIENTS = S_CLIENTS,
     S_POLL_WORKERS = S_WORKERS,
-    S_POLL_PIPE,     //  The actor pipe
-    S_POLL_EVENTS,   //  The XPUB: subscriptions
-    S_POLL_MONITOR,  //  The workers ROUTER's monitor
-    S_POLL_ZAP,      //  The ZAP handler (zjob_auth), with CURVE; else fd -1
+    S_POLL_PIPE,             //  The actor pipe
+    S_POLL_EVENTS,           //  The XPUB: subscriptions
+    S_POLL_MONITOR,          //  The workers ROUTER's monitor
+    S_POLL_ZAP,              //  The ZAP handler (zjob_auth), with CURVE; else fd -1
     S_POLL_CLIENTS_MONITOR,  //  The clients ROUTER's monitor (connections)
     S_POLL_EVENTS_MONITOR,   //  The XPUB's monitor (connections)
     S_POLL_COUNT
@@ -65,11 +65,11 @@ typedef struct {
     void *clients_handle;         //  The libzmq sockets, for the hot path
     void *workers_handle;
     void *events_handle;
-    zactor_t *monitor;       //  zmonitor on the workers socket
+    zactor_t *monitor;          //  zmonitor on the workers socket
     zactor_t *clients_monitor;  //  zmonitor on the clients socket
     zactor_t *events_monitor;   //  zmonitor on the events socket
     zjob_metrics_t *metrics;    //  What METRICS renders
-    char *clients_endpoint;  //  As bound, with the real port
+    char *clients_endpoint;     //  As bound, with the real port
     char *workers_endpoint;
     char *events_endpoint;
     zjob_manager_t *manager;           //  The jobs

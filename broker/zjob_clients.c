@@ -79,7 +79,7 @@ struct _zjob_clients_t {
     s_pending_t *pendings;             //  Requests under way, oldest first
     size_t pending_count;
     size_t pending_max;
-    s_pending_t answered;  //  The last one finished, being answered
+    s_pending_t answered;     //  The last one finished, being answered
     zjob_metrics_t *metrics;  //  METRICS' and STATS' history (borrowed), or NULL
 };
 

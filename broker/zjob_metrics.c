@@ -38,7 +38,12 @@ static const char *s_loop_les [] = { "0.0001", "0.00025", "0.0005", "0.001", "0.
 #define S_BUCKETS_MAX S_JOB_BUCKETS
 
 //  The counters per workflow, and their names in metric names
-typedef enum { S_SUBMITTED = 0, S_COMPLETED, S_FAILED, S_RETRIED, S_CANCELLED, S_COUNTERS } s_counter_t;
+typedef enum { S_SUBMITTED = 0,
+               S_COMPLETED,
+               S_FAILED,
+               S_RETRIED,
+               S_CANCELLED,
+               S_COUNTERS } s_counter_t;
 static const char *s_counter_names [S_COUNTERS] = { "submitted", "completed", "failed", "retried", "cancelled" };
 static const char *s_counter_help [S_COUNTERS] = {
     "Jobs created.", "Jobs completed.", "Jobs failed for good (no retry left).",
@@ -54,13 +59,13 @@ typedef struct {
 
 //  One workflow's series
 typedef struct {
-    char *workflow;                     //  The workflow id
-    char *label;                        //  Its label value, escaped
-    uint64_t counters [S_COUNTERS];     //  submitted ... cancelled
-    s_hist_t wait;                      //  ready -> running, per attempt
-    s_hist_t run;                       //  running -> finished, per attempt
-    uint64_t epoch;                     //  The render its gauges below are of
-    size_t jobs [ZJOB_STATUS_COUNT];    //  Gauges summed at render time
+    char *workflow;                   //  The workflow id
+    char *label;                      //  Its label value, escaped
+    uint64_t counters [S_COUNTERS];   //  submitted ... cancelled
+    s_hist_t wait;                    //  ready -> running, per attempt
+    s_hist_t run;                     //  running -> finished, per attempt
+    uint64_t epoch;                   //  The render its gauges below are of
+    size_t jobs [ZJOB_STATUS_COUNT];  //  Gauges summed at render time
     uint64_t ready;
     int64_t oldest_ready_ms;  //  0 if none
 } s_series_t;
@@ -72,20 +77,20 @@ typedef struct {
 } s_minute_t;
 
 struct _zjob_metrics_t {
-    zhashx_t *lookup;                    //  workflow id -> s_series_t (owned by series)
-    s_series_t **series;                 //  In the order first seen
+    zhashx_t *lookup;     //  workflow id -> s_series_t (owned by series)
+    s_series_t **series;  //  In the order first seen
     size_t series_count;
-    s_series_t other;                    //  Every workflow beyond the cap
-    bool other_used;                     //  other has been counted into
-    uint64_t epoch;                      //  Renders so far
-    s_hist_t sync;                       //  Store syncs
-    s_hist_t pass;                       //  Loop passes
-    uint64_t dropped;                    //  Messages dropped (the broker's count)
+    s_series_t other;  //  Every workflow beyond the cap
+    bool other_used;   //  other has been counted into
+    uint64_t epoch;    //  Renders so far
+    s_hist_t sync;     //  Store syncs
+    s_hist_t pass;     //  Loop passes
+    uint64_t dropped;  //  Messages dropped (the broker's count)
     uint64_t connections [ZJOB_METRICS_SOCKETS];
     s_minute_t ring [ZJOB_METRICS_MINUTES];  //  Slot minute % 60
-    int64_t (*clock_fn) (void);          //  The wall clock, ms UTC
-    bool unwritable;                     //  The store's last sync failed
-    int64_t started;                     //  ms UTC of zjob_metrics_new
+    int64_t (*clock_fn) (void);              //  The wall clock, ms UTC
+    bool unwritable;                         //  The store's last sync failed
+    int64_t started;                         //  ms UTC of zjob_metrics_new
 };
 
 //  A growing text buffer; failed once an allocation failed
@@ -768,6 +773,6 @@ zjob_metrics_process (zjob_metrics_figures_t *figures)
     figures->process_open_fds = fds;
     struct rlimit limit;
     figures->process_max_fds = getrlimit (RLIMIT_NOFILE, &limit) == 0 ? (uint64_t) limit.rlim_cur
-                                                                       : 0;
+                                                                      : 0;
     figures->process = true;
 }

@@ -46,30 +46,30 @@ typedef enum {
 
 //  One workflow's gauges, as gathered at render time
 typedef struct {
-    const char *workflow;                 //  Borrowed
-    size_t jobs [ZJOB_STATUS_COUNT];      //  Stored jobs per status
-    uint64_t ready;                       //  Ready (queued and due) jobs
-    int64_t oldest_ready_ms;              //  ms UTC the oldest ready job became
-                                          //  ready; 0 if none
+    const char *workflow;             //  Borrowed
+    size_t jobs [ZJOB_STATUS_COUNT];  //  Stored jobs per status
+    uint64_t ready;                   //  Ready (queued and due) jobs
+    int64_t oldest_ready_ms;          //  ms UTC the oldest ready job became
+                                      //  ready; 0 if none
 } zjob_metrics_workflow_t;
 
 //  What the broker knows at render time (everything borrowed for the call)
 typedef struct {
-    int64_t now_ms;                              //  ms UTC of the render
-    const zjob_metrics_workflow_t *workflows;    //  Per workflow with jobs
+    int64_t now_ms;                            //  ms UTC of the render
+    const zjob_metrics_workflow_t *workflows;  //  Per workflow with jobs
     size_t workflow_count;
-    uint64_t scheduled;                          //  Queued jobs waiting for run_at
-    uint64_t workers, slots, busy;               //  The registry's
-    uint64_t max_concurrent;                     //  0 = none
-    bool held_by_max_concurrent;                 //  As STATS' held_by_limit
-    bool journal;                                //  A file store: journal_bytes
-    uint64_t journal_bytes;                      //  and compactions are set
+    uint64_t scheduled;             //  Queued jobs waiting for run_at
+    uint64_t workers, slots, busy;  //  The registry's
+    uint64_t max_concurrent;        //  0 = none
+    bool held_by_max_concurrent;    //  As STATS' held_by_limit
+    bool journal;                   //  A file store: journal_bytes
+    uint64_t journal_bytes;         //  and compactions are set
     uint64_t compactions;
-    bool writable;                               //  The store's last sync worked
-    uint64_t events_published;                   //  Events since the start
-    const char *version;                         //  zjob_build_info's label
-    double start_time;                           //  s since the epoch, the broker's
-    bool process;                                //  The process_* figures are set
+    bool writable;              //  The store's last sync worked
+    uint64_t events_published;  //  Events since the start
+    const char *version;        //  zjob_build_info's label
+    double start_time;          //  s since the epoch, the broker's
+    bool process;               //  The process_* figures are set
     double process_cpu_seconds;
     uint64_t process_resident_bytes;
     uint64_t process_virtual_bytes;

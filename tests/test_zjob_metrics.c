@@ -276,8 +276,7 @@ Test (metrics, label_values_are_escaped)
     zjob_metrics_t *metrics = zjob_metrics_new ();
     zjob_metrics_workflow_t workflows [] = { { .workflow = "a\"b\\c\nd", .ready = 3 } };
     workflows [0].jobs [ZJOB_QUEUED] = 3;
-    zjob_metrics_figures_t figures = { .now_ms = zjob_clock_ms (), .workflows = workflows,
-                                       .workflow_count = 1, .version = "1.2\"3" };
+    zjob_metrics_figures_t figures = { .now_ms = zjob_clock_ms (), .workflows = workflows, .workflow_count = 1, .version = "1.2\"3" };
     char *text = s_render (metrics, &figures);
     cr_assert (s_has_line (text, "zjob_queue_ready_jobs{workflow=\"a\\\"b\\\\c\\nd\"} 3"), "%s",
                text);
@@ -303,8 +302,7 @@ Test (metrics, workflows_past_the_cap_are_other)
         workflows [index].oldest_ready_ms = now - 1000 * (int64_t) index;
     }
     //  The first render makes the series of the first 1,000, in order
-    zjob_metrics_figures_t figures = { .now_ms = now, .workflows = workflows,
-                                       .workflow_count = count };
+    zjob_metrics_figures_t figures = { .now_ms = now, .workflows = workflows, .workflow_count = count };
     char *text = s_render (metrics, &figures);
     free (text);
     //  Two jobs completed in workflows past the cap
@@ -498,8 +496,7 @@ Test (metrics, render_cost_with_a_thousand_workflows)
         zjob_metrics_job (metrics, ZJOB_EVENT_STATUS, job, ZJOB_RUNNING, false);
         zjob_job_destroy (&job);
     }
-    zjob_metrics_figures_t figures = { .now_ms = now, .workflows = workflows,
-                                       .workflow_count = count };
+    zjob_metrics_figures_t figures = { .now_ms = now, .workflows = workflows, .workflow_count = count };
     zjob_metrics_process (&figures);
     cr_assert (figures.process);
     int64_t best = INT64_MAX;
