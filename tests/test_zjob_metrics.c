@@ -514,7 +514,9 @@ Test (metrics, render_cost_with_a_thousand_workflows)
     fprintf (stderr, "render of %zu workflows: %zu bytes in %" PRId64 " ms (best of 5)\n", count,
              size, best);
     cr_assert_lt (size, ZJOB_MSG_MAX / 2, "the text fits a METRICS reply with room to spare");
-    cr_assert_lt (best, 100);
+    //  A few ms in a release build; the bound leaves room for a sanitizer
+    //  build on a loaded machine, and still catches a render gone quadratic
+    cr_assert_lt (best, 1000);
     free (names);
     free (workflows);
     zjob_metrics_destroy (&metrics);
