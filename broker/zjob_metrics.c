@@ -91,6 +91,8 @@ struct _zjob_metrics_t {
     int64_t (*clock_fn) (void);              //  The wall clock, ms UTC
     bool unwritable;                         //  The store's last sync failed
     int64_t started;                         //  ms UTC of zjob_metrics_new
+    size_t last_size;                        //  Bytes of the last render: the
+                                             //  next one's first allocation
 };
 
 //  A growing text buffer; failed once an allocation failed
@@ -694,7 +696,13 @@ zjob_metrics_render (zjob_metrics_t *self, const zjob_metrics_figures_t *figures
                      char **text_p, size_t *size_p)
 {
     assert (self && text_p);
+    //  The next text is about as long as the last: one allocation, no
+    //  copies of megabytes as it grows
     s_buf_t buf = { NULL, 0, 0, false };
+    buf.data = (char *) malloc (self->last_size + 4096);
+    buf.max = buf.data ? self->last_size + 4096 : 0;
+    if (buf.data)
+        buf.data [0] = 0;
     s_gather (self, figures);
     if (figures)
         s_render_gauges (self, &buf, figures);
@@ -713,6 +721,7 @@ zjob_metrics_render (zjob_metrics_t *self, const zjob_metrics_figures_t *figures
         return -1;
     }
     *text_p = buf.data;
+    self->last_size = buf.size;
     if (size_p)
         *size_p = buf.size;
     return 0;
