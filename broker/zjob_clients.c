@@ -32,6 +32,7 @@
 #include "zjob_roles.h"
 #include "zjob_audit.h"
 #include "zjob_log.h"
+#include "zjob_metrics_cmd.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,7 @@ struct _zjob_clients_t {
     s_pending_t answered;        //  The last one finished, being answered
     int log_level;               //  zjob_log_level_t, for the admin-action log
     zjob_audit_counts_t counts;  //  The counts of the bulk OK just built
+    zjob_metrics_t *metrics;     //  METRICS' and STATS' history (borrowed), or NULL
 };
 
 //  Free what a pending request owns
@@ -845,6 +847,15 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
         stats.subscriptions = self->publisher ? zjob_publisher_subscriptions (self->publisher) : 0;
         stats.templates = zjob_templates_count (zjob_manager_templates (self->manager));
         s_store_figures (self, &stats, figures, keys, values, figure_count);
+        zjob_metrics_history_t history;
+        if (self->metrics) {
+            zjob_metrics_history (self->metrics, zjob_clock_ms (), &history);
+            stats.history_submitted = history.submitted;
+            stats.history_completed = history.completed;
+            stats.history_failed = history.failed;
+            stats.history_minutes = ZJOB_METRICS_MINUTES;
+            stats.history_minute = (uint64_t) history.minute;
+        }
         s_ok (self);
         zjob_msg_add_stats (self->builder, &stats);
     }
@@ -899,6 +910,13 @@ s_workers (zjob_clients_t *self, zjob_error_t *err)
     return 0;
 }
 
+void
+zjob_clients_set_metrics (zjob_clients_t *self, zjob_metrics_t *metrics)
+{
+    assert (self);
+    self->metrics = metrics;
+}
+
 //  The request, once its role may send it
 static int
 s_handle (zjob_clients_t *self, zjob_msg_t *msg, const zjob_peer_t *peer,
@@ -934,6 +952,9 @@ s_handle (zjob_clients_t *self, zjob_msg_t *msg, const zjob_peer_t *peer,
         case ZJOB_CMD_QUEUE:
             return zjob_queue_cmd_handle (self->manager, self->publisher, msg, builder,
                                           self->request_id, err);
+        case ZJOB_CMD_METRICS:
+            return zjob_metrics_cmd_handle (self->metrics, self->manager, self->registry,
+                                            self->publisher, builder, self->request_id, err);
         case ZJOB_CMD_PING:
             s_ok (self);
             zjob_msg_add_uint (self->builder, "version", ZJOB_PROTO_VERSION);

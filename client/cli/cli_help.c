@@ -306,6 +306,12 @@ static const zjob_cli_command_t s_commands [] = {
       "List the connected workers: their workflows, slots and jobs. With --json:\n"
       "{\"workers\": [...]}, connected_at and last_seen as ISO-8601 and their\n"
       "milliseconds as connected_at_ms and last_seen_ms.\n" S_COMMON_HELP },
+    { "metrics", zjob_cli_cmd_metrics, "[--json]", "the broker's metrics (Prometheus text)",
+      "Print the broker's metrics in the Prometheus text format 0.0.4, as its\n"
+      "/metrics serves them: jobs per workflow and status, counters and wait and\n"
+      "run time histograms per workflow, workers, store and loop figures. An\n"
+      "admin request: a client key gets 403 (exit 10). With --json:\n"
+      "{\"format\": \"prometheus-text-0.0.4\", \"text\": \"...\"}.\n" S_COMMON_HELP },
     { "batch", zjob_cli_cmd_batch, "show|watch|cancel|close ID | list [--limit N] [--offset N]",
       "a batch's counts, progress, cancel, close; the batches",
       "A batch is the jobs submitted with --batch-id ID (see submit).\n\n"
