@@ -8,8 +8,9 @@
 
 DEBS      := build-essential cmake pkg-config libzmq3-dev libczmq-dev \
              libmsgpack-dev libcriterion-dev libjansson-dev libicu-dev \
-             libmicrohttpd-dev
-# What make test needs beyond the build: cppcheck for its lint and
+             libmicrohttpd-dev curl
+# (curl: the demo reads /readyz with it.) What make test needs beyond the
+# build: cppcheck for its lint and
 # clang-format for its format check, prometheus for promtool check metrics
 TEST_DEBS := cppcheck clang-format prometheus
 # What the fuzz harnesses need (make fuzz, fuzz-short): clang and its
@@ -68,10 +69,10 @@ build: deps $(BUILD)/Makefile
 build-asan: deps $(ASAN)/Makefile
 	cmake --build $(ASAN) -j $(JOBS)
 
-test-release: build
+test-release: build deps-test
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-test-asan: build-asan
+test-asan: build-asan deps-test
 	tests/sanitize_check.sh $(ASAN) -j $(JOBS)
 
 test: test-release test-asan lint format-check fuzz-short
