@@ -9,9 +9,10 @@
 DEBS      := build-essential cmake pkg-config libzmq3-dev libczmq-dev \
              libmsgpack-dev libcriterion-dev libjansson-dev libicu-dev \
              libmicrohttpd-dev
-# What make test needs beyond the build: cppcheck for its lint and
-# clang-format for its format check
-TEST_DEBS := cppcheck clang-format
+# What make test needs beyond the build: cppcheck for its lint,
+# clang-format for its format check, and Chromium, its driver and
+# Selenium for the dashboard's browser test (tests/browser/)
+TEST_DEBS := cppcheck clang-format chromium chromium-driver python3-selenium
 # What the fuzz harnesses need (make fuzz, fuzz-short): clang and its
 # libFuzzer runtime (libclang_rt.fuzzer; Debian 12's clang is clang-14)
 FUZZ_DEBS := clang libclang-rt-14-dev

@@ -1065,12 +1065,18 @@ function setConn(kind) {
 }
 
 //  Does this event change what the page shows? The job page only cares
-//  about its job and its family; the other pages about any job or worker
+//  about its job and its family, the list about any job; the others not
+//  about progress
 function relevant(type, event) {
   if (state.page === jobPage)
     return !event || !event.id || jobPage.related().includes(event.id);
+  if (state.page === jobsPage)
+    return true;
+  //  Progress changes no count, load or queue
+  if (type === 'progress')
+    return false;
   if (state.page === workersPage)
-    return !['progress', 'queue_paused', 'queue_resumed', 'batch_finished'].includes(type);
+    return !['queue_paused', 'queue_resumed', 'batch_finished'].includes(type);
   return true;
 }
 
