@@ -42,6 +42,7 @@ SKIP_RETURN_CODE) only when chromium is not installed.
 """
 
 import ctypes
+import importlib.util
 import json
 import os
 import shutil
@@ -190,7 +191,7 @@ class Harness:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
         options = webdriver.ChromeOptions()
-        options.binary_location = chromium
+        options.binary_location = self.chromium_wrapper(chromium)
         profile = os.path.join(self.tmp, "chromium-profile")
         for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--window-size=1280,900", f"--user-data-dir={profile}", "--no-first-run",
@@ -198,10 +199,24 @@ class Harness:
             options.add_argument(arg)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         service = Service(executable_path=chromedriver,
-                          log_path=os.path.join(self.tmp, "chromedriver.log"))
+                          log_path=os.path.join(self.tmp, "chromedriver.log"),
+                          popen_kw={"preexec_fn": s_die_with_parent})
         self.driver = webdriver.Chrome(service=service, options=options)
         self.driver.set_page_load_timeout(WAIT_SECONDS)
         return self.driver
+
+    def chromium_wrapper(self, chromium):
+        """A launcher that makes Chromium die with chromedriver (which
+        dies with this process), so a killed test leaves no browser:
+        PR_SET_PDEATHSIG survives the exec."""
+        path = os.path.join(self.tmp, "chromium")
+        with open(path, "w") as f:
+            f.write(f"#!{sys.executable}\n"
+                    "import ctypes, os, signal, sys\n"
+                    "ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
+                    f"os.execv({chromium!r}, [{chromium!r}] + sys.argv[1:])\n")
+        os.chmod(path, 0o755)
+        return path
 
     def screenshot(self, name):
         """The whole page (not only the window) as artifacts/dashboard-NAME.png."""
@@ -303,7 +318,7 @@ def s_check_overview(hx, base, wait, by):
         if chart[2] < 1:
             raise Failure("the chart draws no completed bar")
     else:
-        driver.find_element(by.ID, "history-chart-missing")
+        wait("the chart's place saying there is no history", lambda d: d.find_element(by.ID, "history-chart-missing"))
     load = "#worker-load [data-testid=worker-load] [data-testid=load-text]"
     wait("the worker's load 1 / 3", lambda d: d.find_element(by.CSS_SELECTOR, load).text.replace(" ", "") == "1/3",
          seen=lambda d: d.find_element(by.CSS_SELECTOR, load).text)
@@ -345,8 +360,8 @@ def s_check_jobs(hx, base, wait, by, jobs):
     driver.find_element(by.ID, "filter-apply").click()
     wait("the etl jobs only", lambda d: "workflow=etl" in d.current_url and len(s_rows(d, by)) == 4
          and all(r["workflow"] == "etl" for r in s_rows(d, by)))
-    if driver.find_element(by.ID, "jobs-total").get_attribute("data-total") != "4":
-        raise Failure("the etl total is not 4")
+    wait("the etl total 4", lambda d: d.find_element(by.ID, "jobs-total").get_attribute("data-total") == "4",
+         seen=lambda d: d.find_element(by.ID, "jobs-total").get_attribute("data-total"))
     hx.screenshot("jobs")
 
     driver.find_element(by.ID, "filter-status-failed").click()
@@ -366,9 +381,8 @@ def s_check_job_pages(hx, base, wait, by, jobs):
          and d.find_element(by.ID, "job-status").get_attribute("data-status") == "running")
     wait("its progress above 0 (a live update)",
          lambda d: int(d.find_element(by.ID, "job-progress").get_attribute("aria-valuenow")) >= 1)
-    inputs = json.loads(driver.find_element(by.ID, "job-inputs").text)
-    if inputs != {"steps": 100, "sleep_ms": 2000}:
-        raise Failure(f"the job's inputs show {inputs}")
+    wait("its inputs", lambda d: json.loads(d.find_element(by.ID, "job-inputs").text) == {"steps": 100, "sleep_ms": 2000},
+         seen=lambda d: d.find_element(by.ID, "job-inputs").text)
     hx.screenshot("job")
 
     wait("a click on Cancel", lambda d: d.find_element(by.ID, "action-cancel").click() or True)
@@ -382,9 +396,8 @@ def s_check_job_pages(hx, base, wait, by, jobs):
     driver.get(f"{base}/#/jobs/{jobs['failing']}")
     wait("the failed job's error", lambda d: d.find_element(by.ID, "job-status").get_attribute("data-status") == "failed"
          and "failing after step" in d.find_element(by.ID, "job-error").text)
-    attempts = driver.find_elements(by.CSS_SELECTOR, "#job-attempts tr[data-testid=attempt-row]")
-    if len(attempts) != 1:
-        raise Failure(f"the failed job shows {len(attempts)} failed attempts, expected 1")
+    count = "return document.querySelectorAll('#job-attempts tr[data-testid=attempt-row]').length"
+    wait("its one failed attempt", lambda d: d.execute_script(count) == 1, seen=lambda d: d.execute_script(count))
 
     driver.get(f"{base}/#/jobs/{jobs['merge']}")
     wait("the merge job's parents", lambda d: sorted(a.text for a in d.find_elements(
@@ -398,10 +411,9 @@ def s_check_job_pages(hx, base, wait, by, jobs):
 def s_check_workers(hx, base, wait, by):
     driver = hx.driver
     driver.find_element(by.ID, "nav-workers").click()
-    row = wait("the worker's row", lambda d: d.find_element(
-        by.CSS_SELECTOR, "#workers-table tr[data-testid=worker-row][data-name=browser-w1]"))
-    if row.find_element(by.CSS_SELECTOR, "[data-testid=worker-slots]").text != "3":
-        raise Failure("the worker's slots are not 3")
+    slots = "#workers-table tr[data-testid=worker-row][data-name=browser-w1] [data-testid=worker-slots]"
+    wait("the worker's row, 3 slots", lambda d: d.find_element(by.CSS_SELECTOR, slots).text == "3",
+         seen=lambda d: d.find_element(by.CSS_SELECTOR, slots).text)
     wait("its busy count back to 0 after the cancel", lambda d: d.find_element(
         by.CSS_SELECTOR, "tr[data-name=browser-w1] [data-testid=worker-busy]").text == "0")
     hx.screenshot("workers")
@@ -534,9 +546,7 @@ def main():
     if not os.access(chromedriver, os.X_OK):
         print("dashboard_test: FAIL: chromedriver is missing (apt-get install chromium-driver)")
         return 1
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("selenium") is None:
         print(f"dashboard_test: FAIL: {sys.executable} has no selenium (apt-get install python3-selenium)")
         return 1
     for program in ("zjobd", "zjob", "zjob-worker"):
