@@ -149,6 +149,7 @@ function fmtNumber(n) {
 }
 
 function fmtTime(ms) {
+  ms = toMs(ms);
   if (!ms)
     return '–';
   const d = new Date(ms);
@@ -175,7 +176,13 @@ function fmtDuration(ms) {
   return `${Math.floor(hours / 24)}d ${hours % 24}h`;
 }
 
+//  A time as msecs: the API sends msecs, or an ISO 8601 string
+function toMs(value) {
+  return typeof value === 'string' ? isoMs(value) : (value || 0);
+}
+
 function fmtAgo(ms) {
+  ms = toMs(ms);
   if (!ms)
     return '–';
   const delta = Date.now() - ms;

@@ -218,6 +218,23 @@ class Harness:
         os.chmod(path, 0o755)
         return path
 
+    def check_narrow(self, name, width=420):
+        """On a phone-wide screen the page scrolls down, never sideways
+        (wide tables scroll inside their own box); saves
+        artifacts/dashboard-NAME-narrow.png"""
+        driver = self.driver
+        try:
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                   {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": True})
+            s_wait_for(f"the {name} page laid out {width} px wide",
+                       lambda: driver.execute_script("return window.innerWidth") == width, seconds=5)
+            overflow = driver.execute_script("return document.documentElement.scrollWidth")
+            driver.save_screenshot(os.path.join(self.artifacts, f"dashboard-{name}-narrow.png"))
+        finally:
+            driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        if overflow > width:
+            raise Failure(f"the {name} page is {overflow} px wide on a {width} px screen")
+
     def screenshot(self, name):
         """The whole page (not only the window) as artifacts/dashboard-NAME.png."""
         driver = self.driver
@@ -323,6 +340,7 @@ def s_check_overview(hx, base, wait, by):
     wait("the worker's load 1 / 3", lambda d: d.find_element(by.CSS_SELECTOR, load).text.replace(" ", "") == "1/3",
          seen=lambda d: d.find_element(by.CSS_SELECTOR, load).text)
     hx.screenshot("overview")
+    hx.check_narrow("overview")
 
     # Live: a job submitted now shows up without a reload
     driver.execute_script("window.zjobTestMarker = 42")
@@ -363,6 +381,7 @@ def s_check_jobs(hx, base, wait, by, jobs):
     wait("the etl total 4", lambda d: d.find_element(by.ID, "jobs-total").get_attribute("data-total") == "4",
          seen=lambda d: d.find_element(by.ID, "jobs-total").get_attribute("data-total"))
     hx.screenshot("jobs")
+    hx.check_narrow("jobs")
 
     driver.find_element(by.ID, "filter-status-failed").click()
     driver.find_element(by.ID, "filter-apply").click()
@@ -384,6 +403,7 @@ def s_check_job_pages(hx, base, wait, by, jobs):
     wait("its inputs", lambda d: json.loads(d.find_element(by.ID, "job-inputs").text) == {"steps": 100, "sleep_ms": 2000},
          seen=lambda d: d.find_element(by.ID, "job-inputs").text)
     hx.screenshot("job")
+    hx.check_narrow("job")
 
     wait("a click on Cancel", lambda d: d.find_element(by.ID, "action-cancel").click() or True)
     wait("the page to say cancelled",
