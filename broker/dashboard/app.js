@@ -22,8 +22,11 @@
       #/queues                the queues, with pause and resume
 
     Live updates: one EventSource on /api/events. An event refreshes the
-    page shown (debounced by REFRESH_DEBOUNCE_MS, one refresh in flight at
-    a time); while the stream is down the page is polled instead. A 401
+    page shown: the events of REFRESH_DEBOUNCE_MS make one refresh, and
+    a refresh waits at least twice as long as the last load took, so a
+    busy broker (events without a pause) still gets one, and a slow LIST
+    (a big store) is not asked again and again; one load is in flight at
+    a time. While the stream is down the page is polled instead. A 401
     from the API shows a token form that POSTs /api/login and reloads.
 
     Stable hooks for tests (ids are unique on a page; data-testid may
@@ -66,6 +69,7 @@
 'use strict';
 
 const REFRESH_DEBOUNCE_MS = 300;   //  events within this are one refresh
+const LOAD_SHARE = 2;              //  a refresh waits this many times the last load
 const POLL_MS = 5000;              //  refresh period while the stream is down
 const STATUSES = ['created', 'waiting', 'queued', 'running', 'paused',
                   'completed', 'failed', 'cancelled'];
@@ -426,8 +430,8 @@ function notify(kind, text) {
 }
 
 //  Run an action from a button: disable it meanwhile, say what happened,
-//  refresh the page
-async function act(button, label, promise) {
+//  refresh the page (unless the action leaves it)
+async function act(button, label, promise, refresh = true) {
   if (button)
     button.disabled = true;
   try {
@@ -439,7 +443,8 @@ async function act(button, label, promise) {
   } finally {
     if (button)
       button.disabled = false;
-    refreshNow();
+    if (refresh)
+      refreshNow();
   }
 }
 
@@ -772,6 +777,8 @@ const jobPage = {
   build(page, params, id) {
     this.id = id;
     this.deleteArmed = false;
+    this.childrenFor = null;     //  the status the LIST of children was made at
+    this.listedChildren = null;
     this.root = page;
     page.appendChild(h('p', { className: 'muted', text: 'Loading…' }));
   },
@@ -779,17 +786,22 @@ const jobPage = {
     const body = await api(`/api/jobs/${encodeURIComponent(this.id)}`);
     const job = normJob(body.job);
     //  GET names the children only while the job has not settled; LIST's
-    //  waiting_on finds them always
-    let children = body.children || [];
-    try {
-      const list = await api(`/api/jobs?waiting_on=${encodeURIComponent(this.id)}&limit=100&sort=created&order=asc`);
-      const more = (list.jobs || []).map((j) => normJob(j).id);
-      children = Array.from(new Set(children.concat(more)));
-    } catch (e) {
-      if (e.status === 401)
-        throw e;
+    //  waiting_on finds them always, but it examines every job (in steps):
+    //  it is asked again only when the job's status changes, not on each
+    //  progress report
+    let listed = this.listedChildren || [];
+    if (this.childrenFor !== job.status) {
+      try {
+        const list = await api(`/api/jobs?waiting_on=${encodeURIComponent(this.id)}&limit=100&sort=created&order=asc`);
+        listed = (list.jobs || []).map((j) => normJob(j).id);
+        this.listedChildren = listed;
+        this.childrenFor = job.status;
+      } catch (e) {
+        if (e.status === 401)
+          throw e;
+      }
     }
-    return { job, children };
+    return { job, children: Array.from(new Set((body.children || []).concat(listed))) };
   },
   related() {
     return this.data ? [this.id].concat(this.data.job.parents || [], this.data.children || []) : [this.id];
@@ -821,15 +833,18 @@ const jobPage = {
                                  className: action.danger ? 'danger' : undefined, text: action.label,
                                  onclick: (ev) => act(ev.currentTarget, `${action.op} ${job.id}`, () => jobAction(job.id, action.op)) }));
     }
-    const del = h('button', { type: 'button', id: 'action-delete', className: 'danger', text: 'Delete…', onclick: () => {
+    //  Delete asks again; a refresh meanwhile keeps the question up
+    const del = h('button', { type: 'button', id: 'action-delete', className: `danger${this.deleteArmed ? ' hidden' : ''}`,
+                              text: 'Delete…', onclick: () => {
+      this.deleteArmed = true;
       del.classList.add('hidden');
       sure.classList.remove('hidden');
     } });
-    const sure = h('button', { type: 'button', id: 'action-delete-confirm', className: 'danger hidden',
+    const sure = h('button', { type: 'button', id: 'action-delete-confirm', className: `danger${this.deleteArmed ? '' : ' hidden'}`,
                                   text: 'Delete for good', onclick: (ev) => act(ev.currentTarget, `delete ${job.id}`, async () => {
       await jobAction(job.id, 'delete');
       location.hash = '#/jobs';
-    }) });
+    }, false) });
     buttons.push(del, sure);
     return buttons;
   },
@@ -986,7 +1001,8 @@ const queuesPage = {
 
 /* -------------------------------------------------------------- router */
 
-const state = { page: null, generation: 0, timer: null, inflight: false, again: false, stream: null, live: false };
+const state = { page: null, generation: 0, timer: null, inflight: null, again: false, stream: null, live: false,
+                lastLoadMs: 0 };
 
 function parseHash() {
   const hash = location.hash.replace(/^#/, '') || '/';
@@ -1026,15 +1042,18 @@ function route() {
 async function refreshNow() {
   if (loginShown)
     return;
-  if (state.inflight) {
+  //  A load for a page left meanwhile does not hold the new one back
+  if (state.inflight === state.generation) {
     state.again = true;
     return;
   }
-  state.inflight = true;
   const page = state.page;
   const generation = state.generation;
+  state.inflight = generation;
+  const began = Date.now();
   try {
     const data = await page.load();
+    state.lastLoadMs = Date.now() - began;
     if (generation === state.generation && !loginShown) {
       page.render(data);
       $('page').setAttribute('data-page', page.name);
@@ -1050,17 +1069,25 @@ async function refreshNow() {
         notify('error', e.message);
     }
   } finally {
-    state.inflight = false;
-    if (state.again) {
+    if (state.inflight === generation)
+      state.inflight = null;
+    if (state.again && state.inflight === null) {
       state.again = false;
       scheduleRefresh();
     }
   }
 }
 
+//  A refresh soon: the first event sets the timer and the next ones ride
+//  on it (resetting it on each would starve the page on a busy broker)
 function scheduleRefresh() {
-  clearTimeout(state.timer);
-  state.timer = setTimeout(refreshNow, REFRESH_DEBOUNCE_MS);
+  if (state.timer)
+    return;
+  const delay = Math.max(REFRESH_DEBOUNCE_MS, LOAD_SHARE * state.lastLoadMs);
+  state.timer = setTimeout(() => {
+    state.timer = null;
+    refreshNow();
+  }, delay);
 }
 
 /* ---------------------------------------------------------------- live */

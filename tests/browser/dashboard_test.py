@@ -19,8 +19,10 @@ chromium-driver and python3-selenium), checks what a user would:
   jobs      the list, the workflow and status filters, a cancel button
             only on the rows that can be cancelled
   job       the running job's page: progress, inputs; its Cancel button,
-            then the page says cancelled AND `zjob get` does; the failed
-            job's error and attempt; parents and children as links
+            then the page says cancelled AND `zjob get` does; then Retry,
+            Pause, Resume and Delete (which asks again), each confirmed
+            by `zjob get`; the failed job's error and attempt; parents
+            and children as links
   workers   the worker, its slots, its busy count back to 0
   queues    pause and resume a queue from the page, each confirmed by
             `zjob queue list`
@@ -148,19 +150,25 @@ class Harness:
         except OSError:
             return "(no log)"
 
-    def zjob(self, *args, check=True):
-        """Run the CLI with --json; returns the parsed output (or None)."""
+    def zjob(self, *args):
+        """Run the CLI with --json; returns the parsed output (or None);
+        fails unless it exits 0."""
+        status, value = self.zjob_status(*args)
+        if status != 0:
+            raise Failure(f"zjob {' '.join(args)} exited {status}: {value}")
+        return value
+
+    def zjob_status(self, *args):
+        """Run the CLI with --json; returns its exit status and its
+        output (parsed, else the text of stdout or stderr)."""
         argv = [os.path.join(self.build, "zjob"), "--json", *args]
         done = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=30)
-        if check and done.returncode != 0:
-            raise Failure(f"zjob {' '.join(args)} exited {done.returncode}: {done.stderr.strip() or done.stdout.strip()}")
         text = done.stdout.strip()
-        if not text:
-            return None
         try:
-            return json.loads(text)
+            value = json.loads(text) if text else None
         except ValueError:
-            return text
+            value = text
+        return done.returncode, value if value is not None or done.returncode == 0 else done.stderr.strip()
 
     def stop(self):
         if self.driver is not None:
@@ -413,6 +421,27 @@ def s_check_job_pages(hx, base, wait, by, jobs):
     wait("a Retry button and no Cancel",
          lambda d: d.find_elements(by.ID, "action-retry") and not d.find_elements(by.ID, "action-cancel"))
 
+    # The other buttons on the same job, each confirmed by the broker: a
+    # retry once the worker has let the job go (else 409, PROTOCOL.md 9.5),
+    # pause, resume, and delete (it asks again first)
+    s_wait_for("the worker to let the cancelled job go",
+               lambda: not any(w["jobs"] for w in hx.zjob("workers")["workers"]))
+    for button, page_status, broker_status in (("action-retry", "running", "running"),
+                                               ("action-pause", "paused", "paused"),
+                                               ("action-resume", "running", "running")):
+        wait(f"a click on {button}", lambda d: d.find_element(by.ID, button).click() or True)
+        wait(f"the page to say {page_status}",
+             lambda d: d.find_element(by.ID, "job-status").get_attribute("data-status") == page_status,
+             seen=lambda d: d.find_element(by.ID, "job-status").text)
+        s_wait_for(f"zjob get to say {broker_status}", lambda: hx.zjob("get", long_id)["status"] == broker_status)
+    wait("a click on Delete", lambda d: d.find_element(by.ID, "action-delete").click() or True)
+    if hx.zjob("get", long_id)["status"] != "running":
+        raise Failure("Delete did not ask again before deleting")
+    wait("a click on Delete for good", lambda d: d.find_element(by.ID, "action-delete-confirm").click() or True)
+    wait("the job list after the delete", lambda d: d.current_url.endswith("#/jobs")
+         and d.find_element(by.ID, "page").get_attribute("data-page") == "jobs")
+    s_wait_for("zjob get to find no such job (exit 3)", lambda: hx.zjob_status("get", long_id)[0] == 3)
+
     driver.get(f"{base}/#/jobs/{jobs['failing']}")
     wait("the failed job's error", lambda d: d.find_element(by.ID, "job-status").get_attribute("data-status") == "failed"
          and "failing after step" in d.find_element(by.ID, "job-error").text)
@@ -536,7 +565,11 @@ def s_run(hx, chromium, chromedriver):
                         ("job pages", lambda: s_check_job_pages(hx, base, wait, By, jobs)),
                         ("workers", lambda: s_check_workers(hx, base, wait, By)),
                         ("queues", lambda: s_check_queues(hx, base, wait, By)),
-                        ("console", lambda: s_check_console(hx)),
+                        # A load of the deleted job's page may have been on its
+                        # way when it went: that one 404 is expected
+                        ("console", lambda: s_check_console(hx, allow=lambda entry: entry.get("source") == "network"
+                                                            and f"/api/jobs/{jobs['long']} " in entry.get("message", "")
+                                                            and "status of 404" in entry.get("message", ""))),
                         ("login", lambda: s_check_login(hx, wait, By)),
                         ("console after login", lambda: s_check_console(hx, allow=lambda entry: entry.get("source") == "network"
                                                                    and "status of 401" in entry.get("message", "")))):
