@@ -213,7 +213,7 @@ Test (assets, index_has_no_inline_script)
         cr_assert (strncmp (close + 1, "</script>", 9) == 0, "a <script> with a body");
         scripts++;
     }
-    cr_assert_eq (scripts, 1);
+    cr_assert_geq (scripts, 1);
     const char *handlers [] = { " onclick=", " onload=", " onerror=", " onsubmit=", "javascript:" };
     for (size_t index = 0; index < sizeof handlers / sizeof handlers [0]; index++)
         cr_assert_null (strstr (html, handlers [index]), "index.html has %s", handlers [index]);

@@ -6,7 +6,8 @@
     docs/ARCHITECTURE.md) and post its actions with the header
     X-Zjob-Request: 1 (a cross-site form cannot set it). Every text from
     the broker goes in as a text node or an attribute value, never as
-    HTML, so a job's inputs cannot become markup.
+    HTML, so a job's inputs cannot become markup. job.js, loaded first,
+    turns the API's jobs into the objects the pages use (normJob).
 
     Routes (location.hash):
       #/                      overview: counts per status and per workflow,
@@ -32,6 +33,8 @@
     Stable hooks for tests (ids are unique on a page; data-testid may
     repeat, one per row):
       #conn[data-state=live|connecting|offline]  the live-update indicator
+      #updated-at (the last refresh), #notice[data-kind=ok|error] (what
+      an action did), #page-error (a job page that could not load),
       #nav-overview #nav-jobs #nav-workers #nav-queues, #notice, #page,
       #page[data-page=overview|jobs|job|workers|queues|login]
                                                  the page shown (set once
@@ -41,7 +44,10 @@
                 #workflow-table tr[data-testid=workflow-row][data-workflow=W]
                 with td[data-testid=wf-count][data-status=S],
                 #history-chart (svg; data-completed, data-failed: sums over
-                the hour), [data-testid=throughput], [data-testid=failure-rate],
+                the hour; rect.bar-completed, rect.bar-failed), or
+                #history-chart-missing without STATS.history;
+                [data-testid=throughput|failure-rate|submitted-hour|
+                rate-completed|workers-count|slots-busy|ready-count],
                 #worker-load [data-testid=worker-load][data-worker=ID]
                 with [data-testid=load-text] ("busy / slots")
       jobs:     form#job-filters, #filter-status-STATUS (checkboxes),
@@ -50,20 +56,24 @@
                 #filter-reset, #jobs-table tr[data-testid=job-row]
                 [data-id=ID][data-status=S][data-workflow=W] with
                 a[data-testid=job-link] and button[data-testid=job-cancel],
-                #jobs-total, #page-info, #page-prev, #page-next
+                #jobs-total[data-total=N], #jobs-empty, #page-info,
+                #page-prev, #page-next
       job:      #job-id, #job-status[data-status=S], #job-progress
                 (role=progressbar, aria-valuenow 0..100), #job-fields,
-                #job-timings, #job-inputs, #job-outputs, #job-error,
-                #job-attempts, #job-parents, #job-children
+                #job-progress-message, [data-testid=job-workflow|job-worker|
+                job-attempt-count], #job-timings, #job-inputs, #job-outputs,
+                #job-error, #job-attempts (tr[data-testid=attempt-row]),
+                #job-parents, #job-children
                 (a[data-testid=parent-link|child-link]), #job-metadata,
                 #action-cancel #action-retry #action-pause #action-resume
                 #action-start #action-run-now #action-delete
                 (#action-delete asks again: #action-delete-confirm)
       workers:  #workers-table tr[data-testid=worker-row][data-worker=ID]
-                [data-name=NAME], td[data-testid=worker-busy]
+                [data-name=NAME], td[data-testid=worker-busy|worker-slots],
+                a[data-testid=worker-job], #workers-empty
       queues:   #queues-table tr[data-testid=queue-row][data-workflow=W]
                 [data-paused=true|false], [data-testid=queue-state],
-                button[data-testid=queue-pause|queue-resume]
+                button[data-testid=queue-pause|queue-resume], #queues-empty
       login:    form#login-form, #login-token, #login-submit, #login-error
 */
 'use strict';
@@ -73,10 +83,6 @@ const LOAD_SHARE = 2;              //  a refresh waits this many times the last 
 const POLL_MS = 5000;              //  refresh period while the stream is down
 const STATUSES = ['created', 'waiting', 'queued', 'running', 'paused',
                   'completed', 'failed', 'cancelled'];
-//  The job map's ranks (PROTOCOL.md 12)
-const STATUS_BY_RANK = ['created', 'queued', 'running', 'paused', 'completed',
-                        'failed', 'cancelled', 'waiting'];
-const PRIORITY_BY_RANK = ['low', 'medium', 'high', 'critical'];
 const CANCELLABLE = ['created', 'waiting', 'queued', 'running', 'paused'];
 //  Which lifecycle operations each status allows (PROTOCOL.md 9.5)
 const ACTIONS = [
@@ -220,158 +226,6 @@ function jsonBlock(id, value) {
 
 function panel(title, ...children) {
   return h('section', { className: 'panel' }, title ? h('h2', { text: title }) : null, children);
-}
-
-/* ------------------------------------------------- msgpack and job maps */
-
-//  The job map carries inputs, outputs, metadata and parent outputs as
-//  msgpack in a bin, which the JSON conversion writes as base64 when the
-//  bytes are not UTF-8: decode those here (a reader of the msgpack types;
-//  an ext becomes {$ext, data} as zjob_json writes it)
-function msgpackDecode(bytes) {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 0;
-  const utf8 = new TextDecoder('utf-8');
-  const take = (n) => {
-    if (pos + n > bytes.length)
-      throw new Error('truncated msgpack');
-    const at = pos;
-    pos += n;
-    return at;
-  };
-  const str = (n) => utf8.decode(bytes.subarray(take(n), pos));
-  const bin = (n) => bytes.slice(take(n), pos);
-  const array = (n) => Array.from({ length: n }, () => read());
-  const map = (n) => {
-    const out = {};
-    for (let i = 0; i < n; i++) {
-      const key = read();
-      out[typeof key === 'string' ? key : JSON.stringify(key)] = read();
-    }
-    return out;
-  };
-  const ext = (n) => {
-    const type = view.getInt8(take(1));
-    return { $ext: type, data: btoa(String.fromCharCode(...bin(n))) };
-  };
-  const big = (v) => (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString());
-  function read() {
-    const b = bytes[take(1)];
-    if (b <= 0x7f) return b;
-    if (b >= 0xe0) return b - 0x100;
-    if (b >= 0x80 && b <= 0x8f) return map(b & 0x0f);
-    if (b >= 0x90 && b <= 0x9f) return array(b & 0x0f);
-    if (b >= 0xa0 && b <= 0xbf) return str(b & 0x1f);
-    switch (b) {
-      case 0xc0: return null;
-      case 0xc2: return false;
-      case 0xc3: return true;
-      case 0xc4: return bin(view.getUint8(take(1)));
-      case 0xc5: return bin(view.getUint16(take(2)));
-      case 0xc6: return bin(view.getUint32(take(4)));
-      case 0xc7: return ext(view.getUint8(take(1)));
-      case 0xc8: return ext(view.getUint16(take(2)));
-      case 0xc9: return ext(view.getUint32(take(4)));
-      case 0xca: return view.getFloat32(take(4));
-      case 0xcb: return view.getFloat64(take(8));
-      case 0xcc: return view.getUint8(take(1));
-      case 0xcd: return view.getUint16(take(2));
-      case 0xce: return view.getUint32(take(4));
-      case 0xcf: return big(view.getBigUint64(take(8)));
-      case 0xd0: return view.getInt8(take(1));
-      case 0xd1: return view.getInt16(take(2));
-      case 0xd2: return view.getInt32(take(4));
-      case 0xd3: return big(view.getBigInt64(take(8)));
-      case 0xd4: return ext(1);
-      case 0xd5: return ext(2);
-      case 0xd6: return ext(4);
-      case 0xd7: return ext(8);
-      case 0xd8: return ext(16);
-      case 0xd9: return str(view.getUint8(take(1)));
-      case 0xda: return str(view.getUint16(take(2)));
-      case 0xdb: return str(view.getUint32(take(4)));
-      case 0xdc: return array(view.getUint16(take(2)));
-      case 0xdd: return array(view.getUint32(take(4)));
-      case 0xde: return map(view.getUint16(take(2)));
-      case 0xdf: return map(view.getUint32(take(4)));
-      default: throw new Error(`bad msgpack byte 0x${b.toString(16)}`);
-    }
-  }
-  const value = read();
-  if (pos !== bytes.length)
-    throw new Error('bytes after the msgpack value');
-  return value;
-}
-
-//  A data field (inputs, outputs...) as a JSON value: as is when the API
-//  already converted it, decoded when it is base64 msgpack, else the text
-function dataValue(value) {
-  if (typeof value !== 'string')
-    return value;
-  try {
-    const raw = atob(value);
-    const bytes = Uint8Array.from(raw, (c) => c.charCodeAt(0));
-    return msgpackDecode(bytes);
-  } catch (e) {
-    return value;
-  }
-}
-
-function isoMs(iso) {
-  const t = iso ? Date.parse(iso) : NaN;
-  return isNaN(t) ? 0 : t;
-}
-
-//  A job as the pages use it, from either form the API may send: the job
-//  map of PROTOCOL.md 12 (short keys, ranks, data as msgpack) or the
-//  readable object of zjob_job_to_json (names, ISO times next to *_ms)
-function normJob(raw) {
-  if (!raw || typeof raw !== 'object')
-    return null;
-  if ('wf' in raw || 'st' in raw) {
-    const errs = Array.isArray(raw.errs) ? raw.errs : [];
-    const pout = raw.pout === undefined ? undefined : dataValue(raw.pout);
-    if (pout && typeof pout === 'object')
-      for (const key of Object.keys(pout))
-        pout[key] = pout[key] instanceof Uint8Array ? safeDecode(pout[key]) : dataValue(pout[key]);
-    return {
-      id: raw.id, workflow_id: raw.wf,
-      status: typeof raw.st === 'number' ? STATUS_BY_RANK[raw.st] || String(raw.st) : raw.st,
-      priority: typeof raw.pri === 'number' ? PRIORITY_BY_RANK[raw.pri] || String(raw.pri) : raw.pri,
-      held: !!raw.held, user_id: raw.user, tags: raw.tags || [],
-      inputs: raw.in === undefined ? {} : dataValue(raw.in),
-      outputs: raw.out === undefined ? undefined : dataValue(raw.out),
-      metadata: raw.meta === undefined ? undefined : dataValue(raw.meta),
-      parent_outputs: pout,
-      progress: raw.prog || 0, progress_message: raw.pmsg,
-      error: raw.ekind || raw.emsg ? { kind: raw.ekind, message: raw.emsg } : null,
-      errors: errs.map((e) => ({ attempt: e.att, kind: e.kind, message: e.msg, worker_id: e.wk, at_ms: e.at })),
-      result_attempt: raw.ratt, attempts: raw.att || 0, max_attempts: raw.maxa || 0,
-      worker_id: raw.wk, idempotency_key: raw.idem, unique_key: raw.uniq,
-      created_at_ms: raw.ct, updated_at_ms: raw.ut, queued_at_ms: raw.qt, started_at_ms: raw.sat,
-      completed_at_ms: raw.cat, run_at_ms: raw.runat, scheduled_for_ms: raw.sfor,
-      execution_ms: raw.xms, queued_ms: raw.qms, timeout_ms: raw.tmo,
-      parents: raw.par || [], batch_id: raw.bat, template: raw.tpl, schedule_id: raw.sch,
-    };
-  }
-  const job = Object.assign({}, raw);
-  for (const key of ['created_at', 'updated_at', 'queued_at', 'started_at', 'completed_at', 'run_at', 'scheduled_for'])
-    if (job[`${key}_ms`] === undefined)
-      job[`${key}_ms`] = typeof raw[key] === 'number' ? raw[key] : isoMs(raw[key]);
-  job.errors = (raw.errors || []).map((e) => Object.assign({}, e, { at_ms: e.at_ms !== undefined ? e.at_ms : isoMs(e.at) }));
-  job.parents = raw.parents || raw.depends_on || [];
-  job.tags = raw.tags || [];
-  if (job.outputs === null)
-    job.outputs = undefined;
-  return job;
-}
-
-function safeDecode(bytes) {
-  try {
-    return msgpackDecode(bytes);
-  } catch (e) {
-    return null;
-  }
 }
 
 /* ----------------------------------------------------------------- API */
