@@ -9,13 +9,15 @@
 DEBS      := build-essential cmake pkg-config libzmq3-dev libczmq-dev \
              libmsgpack-dev libcriterion-dev libjansson-dev libicu-dev \
              libmicrohttpd-dev
-# What make test needs beyond the build: cppcheck for its lint,
-# clang-format for its format check, and Chromium, its driver and
-# Selenium for the dashboard's browser test (tests/browser/)
-TEST_DEBS := cppcheck clang-format chromium chromium-driver python3-selenium
+# What make test needs beyond the build: cppcheck for its lint and
+# clang-format for its format check
+TEST_DEBS := cppcheck clang-format
 # What the fuzz harnesses need (make fuzz, fuzz-short): clang and its
 # libFuzzer runtime (libclang_rt.fuzzer; Debian 12's clang is clang-14)
 FUZZ_DEBS := clang libclang-rt-14-dev
+# make test also runs the dashboard in a real browser (tests/browser/):
+# headless Chromium, its driver and Selenium (for Debian's python3)
+TEST_DEBS += chromium chromium-driver python3-selenium
 BUILD     := build
 ASAN      := build-asan
 FUZZ      := build-fuzz
