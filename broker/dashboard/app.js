@@ -4,10 +4,12 @@
     anywhere but the broker that serves it (CSP: default-src 'self'). The
     pages read the JSON API (/api/...: PROTOCOL.md's OK bodies as JSON,
     docs/ARCHITECTURE.md) and post its actions with the header
-    X-Zjob-Request: 1 (a cross-site form cannot set it). Every text from
-    the broker goes in as a text node or an attribute value, never as
-    HTML, so a job's inputs cannot become markup. job.js, loaded first,
-    turns the API's jobs into the objects the pages use (normJob).
+    X-Zjob-Request: 1 (a cross-site form cannot set it), by relative
+    URLs (api/stats), so the pages also work behind a proxy that serves
+    zjobd under a path of its own. Every text from the broker goes in as
+    a text node or an attribute value, never as HTML, so a job's inputs
+    cannot become markup. job.js, loaded first, turns the API's jobs into
+    the objects the pages use (normJob).
 
     Routes (location.hash):
       #/                      overview: counts per status and per workflow,
@@ -289,8 +291,8 @@ async function act(button, label, promise, refresh = true) {
   if (button)
     button.disabled = true;
   try {
-    await promise();
-    notify('ok', `${label}: done`);
+    const result = await promise();
+    notify('ok', `${label}: ${result && result.status ? result.status : 'done'}`);
   } catch (e) {
     if (e.status !== 401)
       notify('error', `${label}: ${e.message}`);
@@ -303,7 +305,7 @@ async function act(button, label, promise, refresh = true) {
 }
 
 function jobAction(id, op) {
-  return post(`/api/jobs/${encodeURIComponent(id)}/${op}`);
+  return post(`api/jobs/${encodeURIComponent(id)}/${op}`);
 }
 
 /* --------------------------------------------------------------- login */
@@ -318,7 +320,7 @@ function showLogin() {
   const form = h('form', { id: 'login-form', onsubmit: async (ev) => {
     ev.preventDefault();
     try {
-      const response = await fetch('/api/login', {
+      const response = await fetch('api/login', {
         method: 'POST', credentials: 'same-origin',
         headers: { 'X-Zjob-Request': '1', 'Content-Type': 'application/json' },
         body: JSON.stringify({ token: input.value.trim() }),
@@ -355,7 +357,7 @@ const overviewPage = {
     this.workflows = page.appendChild(panel('Jobs per workflow'));
   },
   async load() {
-    const [stats, workers] = await Promise.all([api('/api/stats'), api('/api/workers')]);
+    const [stats, workers] = await Promise.all([api('api/stats'), api('api/workers')]);
     return { stats, workers: workers.workers || [] };
   },
   render(data) {
@@ -578,7 +580,7 @@ const jobsPage = {
     params.set('order', q.order);
     params.set('offset', String(q.offset));
     params.set('limit', String(q.limit));
-    const [list, stats] = await Promise.all([api(`/api/jobs?${params}`), api('/api/stats').catch(() => ({}))]);
+    const [list, stats] = await Promise.all([api(`api/jobs?${params}`), api('api/stats').catch(() => ({}))]);
     return { list, workflows: Object.keys(stats.by_workflow || {}).sort() };
   },
   render(data) {
@@ -637,7 +639,7 @@ const jobPage = {
     page.appendChild(h('p', { className: 'muted', text: 'Loading…' }));
   },
   async load() {
-    const body = await api(`/api/jobs/${encodeURIComponent(this.id)}`);
+    const body = await api(`api/jobs/${encodeURIComponent(this.id)}`);
     const job = normJob(body.job);
     //  GET names the children only while the job has not settled; LIST's
     //  waiting_on finds them always, but it examines every job (in steps):
@@ -646,7 +648,7 @@ const jobPage = {
     let listed = this.listedChildren || [];
     if (this.childrenFor !== job.status) {
       try {
-        const list = await api(`/api/jobs?waiting_on=${encodeURIComponent(this.id)}&limit=100&sort=created&order=asc`);
+        const list = await api(`api/jobs?waiting_on=${encodeURIComponent(this.id)}&limit=100&sort=created&order=asc`);
         listed = (list.jobs || []).map((j) => normJob(j).id);
         this.listedChildren = listed;
         this.childrenFor = job.status;
@@ -788,7 +790,7 @@ const workersPage = {
     this.body = page.appendChild(h('section', { className: 'panel' }));
   },
   async load() {
-    return (await api('/api/workers')).workers || [];
+    return (await api('api/workers')).workers || [];
   },
   render(workers) {
     if (!workers.length) {
@@ -821,7 +823,7 @@ const queuesPage = {
     this.body = page.appendChild(h('section', { className: 'panel' }));
   },
   async load() {
-    return (await api('/api/queues')).queues || [];
+    return (await api('api/queues')).queues || [];
   },
   render(queues) {
     if (!queues.length) {
@@ -848,7 +850,7 @@ const queuesPage = {
           h('td', {}, h('button', { type: 'button', className: `small${queue.paused ? ' primary' : ''}`, 'data-testid': `queue-${op}`,
                                     text: queue.paused ? 'Resume' : 'Pause',
                                     onclick: (ev) => act(ev.currentTarget, `${op} queue ${name}`,
-                                                         () => post(`/api/queues/${encodeURIComponent(name)}/${op}`)) })));
+                                                         () => post(`api/queues/${encodeURIComponent(name)}/${op}`)) })));
       })))));
   },
 };
@@ -973,7 +975,7 @@ function connectEvents() {
     setConn('offline');
     return;
   }
-  const stream = new EventSource('/api/events');
+  const stream = new EventSource('api/events');
   state.stream = stream;
   setConn('connecting');
   stream.onopen = () => {
