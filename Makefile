@@ -16,6 +16,9 @@ TEST_DEBS := cppcheck clang-format prometheus
 # What the fuzz harnesses need (make fuzz, fuzz-short): clang and its
 # libFuzzer runtime (libclang_rt.fuzzer; Debian 12's clang is clang-14)
 FUZZ_DEBS := clang libclang-rt-14-dev
+# make test also runs the dashboard in a real browser (tests/browser/):
+# headless Chromium, its driver and Selenium (for Debian's python3)
+TEST_DEBS += chromium chromium-driver python3-selenium
 BUILD     := build
 ASAN      := build-asan
 FUZZ      := build-fuzz
