@@ -58,7 +58,7 @@ zjob_log (int level, const char *format, ...) __attribute__ ((format (printf, 2,
 
 //  The same, with a va_list
 void
-zjob_log_v (int level, const char *format, va_list args);
+zjob_log_v (int level, const char *format, va_list args) __attribute__ ((format (printf, 2, 0)));
 
 #define zjob_log_error(...) zjob_log (ZJOB_LOG_ERROR, __VA_ARGS__)
 #define zjob_log_warning(...) zjob_log (ZJOB_LOG_WARNING, __VA_ARGS__)
