@@ -22,20 +22,6 @@
 #include "zjob_job_impl.h"
 #include "zjob_util.h"
 
-typedef struct {
-    zjob_metrics_t *metrics;
-    zjob_manager_t *manager;
-} s_feed_t;
-
-static void
-s_feed (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status, void *arg)
-{
-    s_feed_t *feed = (s_feed_t *) arg;
-    bool created = event == ZJOB_EVENT_STATUS && old_status == ZJOB_CREATED
-        && zjob_manager_creating (feed->manager);
-    zjob_metrics_job (feed->metrics, event, job, old_status, created);
-}
-
 //  Seconds on clock (wall: CLOCK_MONOTONIC; this thread's CPU time:
 //  CLOCK_THREAD_CPUTIME_ID, which a loaded machine does not inflate)
 static double
@@ -108,8 +94,8 @@ main (int argc, char *argv [])
         fprintf (stderr, "bench_metrics: cannot start\n");
         return 1;
     }
-    s_feed_t feed = { metrics, manager };
-    zjob_manager_set_listener (manager, s_feed, &feed);
+    zjob_metrics_feed_t feed = { metrics, manager };
+    zjob_manager_set_listener (manager, zjob_metrics_cmd_listener, &feed);
     double started = s_now ();
     if (s_fill (manager, jobs, workflows))
         return 1;

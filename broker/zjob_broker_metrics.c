@@ -16,6 +16,7 @@
     ========================================================================= */
 
 #include "zjob_broker_impl.h"
+#include "zjob_metrics_cmd.h"
 #include <time.h>
 
 double
@@ -118,9 +119,7 @@ zjob_broker_job_changed (s_broker_t *self, zjob_event_t event, const zjob_job_t 
 {
     if (event != ZJOB_EVENT_STATUS && event != ZJOB_EVENT_RETRYING)
         return;
-    bool created = event == ZJOB_EVENT_STATUS && old_status == ZJOB_CREATED
-        && zjob_manager_creating (self->manager);
-    zjob_metrics_job (self->metrics, event, job, old_status, created);
+    zjob_metrics_cmd_listen (self->metrics, self->manager, event, job, old_status);
     s_log_debug (self, "job %s: %s -> %s (workflow %s, worker %s, attempt %u)", job->id,
                  zjob_status_name (old_status), zjob_status_name ((zjob_status_t) job->status),
                  job->workflow_id, job->worker_id ? job->worker_id : "-",

@@ -134,3 +134,22 @@ zjob_metrics_cmd_handle (zjob_metrics_t *metrics, zjob_manager_t *manager,
     free (text);
     return 0;
 }
+
+void
+zjob_metrics_cmd_listen (zjob_metrics_t *metrics, zjob_manager_t *manager, zjob_event_t event,
+                         const zjob_job_t *job, zjob_status_t old_status)
+{
+    if (event != ZJOB_EVENT_STATUS && event != ZJOB_EVENT_RETRYING)
+        return;
+    bool created = event == ZJOB_EVENT_STATUS && old_status == ZJOB_CREATED
+        && zjob_manager_creating (manager);
+    zjob_metrics_job (metrics, event, job, old_status, created);
+}
+
+void
+zjob_metrics_cmd_listener (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status,
+                           void *arg)
+{
+    zjob_metrics_feed_t *feed = (zjob_metrics_feed_t *) arg;
+    zjob_metrics_cmd_listen (feed->metrics, feed->manager, event, job, old_status);
+}

@@ -41,6 +41,25 @@ zjob_metrics_cmd_handle (zjob_metrics_t *metrics, zjob_manager_t *manager,
                          zjob_registry_t *registry, zjob_publisher_t *publisher,
                          zjob_msg_builder_t *builder, uint64_t request_id, zjob_error_t *err);
 
+//  The metrics' part of the manager's listener: a status change or a
+//  retry of job is fed to metrics (a job just created is told from a
+//  START of a created one by zjob_manager_creating); other events are
+//  not theirs. The broker calls it from its listener.
+void
+zjob_metrics_cmd_listen (zjob_metrics_t *metrics, zjob_manager_t *manager, zjob_event_t event,
+                         const zjob_job_t *job, zjob_status_t old_status);
+
+//  The same as a whole zjob_manager listener, for a manager without a
+//  broker (tests, bench_metrics): arg is a zjob_metrics_feed_t
+typedef struct {
+    zjob_metrics_t *metrics;
+    zjob_manager_t *manager;
+} zjob_metrics_feed_t;
+
+void
+zjob_metrics_cmd_listener (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status,
+                           void *arg);
+
 #ifdef __cplusplus
 }
 #endif

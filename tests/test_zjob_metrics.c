@@ -22,21 +22,6 @@
 //  {"ok": 1} as msgpack
 static const uint8_t s_outputs [] = { 0x81, 0xa2, 'o', 'k', 0x01 };
 
-//  The listener the broker installs, reduced to its metrics part
-typedef struct {
-    zjob_metrics_t *metrics;
-    zjob_manager_t *manager;
-} s_feed_t;
-
-static void
-s_feed (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status, void *arg)
-{
-    s_feed_t *feed = (s_feed_t *) arg;
-    bool created = event == ZJOB_EVENT_STATUS && old_status == ZJOB_CREATED
-        && zjob_manager_creating (feed->manager);
-    zjob_metrics_job (feed->metrics, event, job, old_status, created);
-}
-
 //  A manager over the memory store whose failed attempts retry at once
 static zjob_manager_t *
 s_manager_new (void)
@@ -133,8 +118,8 @@ Test (metrics, counters_and_histograms_move_as_jobs_move)
 {
     zjob_metrics_t *metrics = zjob_metrics_new ();
     zjob_manager_t *manager = s_manager_new ();
-    s_feed_t feed = { metrics, manager };
-    zjob_manager_set_listener (manager, s_feed, &feed);
+    zjob_metrics_feed_t feed = { metrics, manager };
+    zjob_manager_set_listener (manager, zjob_metrics_cmd_listener, &feed);
     zjob_error_t err;
     char a1 [ZJOB_ID_LEN + 1], a2 [ZJOB_ID_LEN + 1], b1 [ZJOB_ID_LEN + 1], b2 [ZJOB_ID_LEN + 1];
     s_create (manager, "a", true, a1);

@@ -173,6 +173,18 @@ s_say_unavailable (zjob_cli_t *cli, const zjob_error_t *err)
         zjob_cli_error (cli, "the broker refused the request: %s", err->text);
 }
 
+zjob_events_t *
+zjob_cli_events_open (zjob_cli_t *cli)
+{
+    zjob_error_t err;
+    zjob_events_t *events = zjob_events_new_with (cli->events, &cli->keys, &err);
+    if (!events)
+        zjob_cli_error (cli, "cannot use events endpoint '%s': %s (give tcp://HOST:PORT with "
+                             "--events or ZJOB_EVENTS)",
+                        cli->events, err.text);
+    return events;
+}
+
 int
 zjob_cli_fail (zjob_cli_t *cli, const zjob_error_t *err)
 {

@@ -124,6 +124,12 @@ zjob_cli_fail_json (zjob_cli_t *cli, int code, const char *text);
 int
 zjob_cli_fail (zjob_cli_t *cli, const zjob_error_t *err);
 
+//  A subscriber on the events endpoint (--events, ZJOB_EVENTS) with the
+//  CLI's keys, or NULL after saying why (the caller exits
+//  ZJOB_EXIT_BAD_INPUT): for zjob watch and zjob events.
+zjob_events_t *
+zjob_cli_events_open (zjob_cli_t *cli);
+
 //  msecs the next request may take: the request timeout, or less when the
 //  command's --timeout leaves less, but at least ZJOB_CLI_REQUEST_MIN (or
 //  the request timeout, when that is shorter): `wait ID --timeout 0` can

@@ -249,13 +249,9 @@ zjob_cli_cmd_events (zjob_cli_t *cli, int argc, char *argv [])
     if (rc != ZJOB_CLI_CONTINUE)
         return rc;
     zjob_error_t err;
-    zjob_events_t *events = zjob_events_new_with (cli->events, &cli->keys, &err);
-    if (!events) {
-        zjob_cli_error (cli, "cannot use events endpoint '%s': %s (give tcp://HOST:PORT with "
-                             "--events or ZJOB_EVENTS)",
-                        cli->events, err.text);
+    zjob_events_t *events = zjob_cli_events_open (cli);
+    if (!events)
         return ZJOB_EXIT_BAD_INPUT;
-    }
     //  The narrowest prefix: the job's, else the workflow's, else the type's
     if (zjob_events_subscribe (events, criteria.type, criteria.job ? NULL : criteria.workflow,
                                criteria.job, &err))

@@ -315,13 +315,9 @@ zjob_cli_cmd_watch (zjob_cli_t *cli, int argc, char *argv [])
     if (rc != ZJOB_CLI_CONTINUE)
         return rc;
     zjob_error_t err;
-    zjob_events_t *events = zjob_events_new_with (cli->events, &cli->keys, &err);
-    if (!events) {
-        zjob_cli_error (cli, "cannot use events endpoint '%s': %s (give tcp://HOST:PORT with "
-                             "--events or ZJOB_EVENTS)",
-                        cli->events, err.text);
+    zjob_events_t *events = zjob_cli_events_open (cli);
+    if (!events)
         return ZJOB_EXIT_BAD_INPUT;
-    }
     //  Subscribed before the job is read, so no change falls in between
     //  (one that comes before the broker sees the subscription is found
     //  by the polls)
