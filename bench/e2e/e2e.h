@@ -136,6 +136,7 @@ typedef struct {
     double prom_series;     //  zjob_* series it holds at the end
     double prom_scrape_ms;  //  mean scrape_duration_seconds, in ms
     double prom_samples;    //  mean scrape_samples_scraped
+    double prom_cpu;        //  CPU Prometheus used during the run, % of one core
     char prom_note [160];   //  what went wrong asking it, or ""
 } e2e_result_t;
 

@@ -230,6 +230,7 @@ e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *res
         cpu_start [1 + i] = e2e_cpu_ns (kids [i].pid, &sys);
         sys_start += sys;
     }
+    int64_t prom_cpu = scenario->http ? e2e_cpu_ns (prom.pid, NULL) : 0;
     int64_t wall_start = e2e_now_ns ();
     for (size_t i = 0; i < E2E_PRODUCERS; i++)
         e2e_tell (&producers [i], 'G', 0);
@@ -238,8 +239,11 @@ e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *res
         goto stop;
 
     s_cpu_figures (broker.pid, kids, cpu_start, sys_start, wall_start, result);
-    if (scenario->http)
+    if (scenario->http) {
+        prom_cpu = e2e_cpu_ns (prom.pid, NULL) - prom_cpu;
+        result->prom_cpu = 100.0 * (double) prom_cpu / result->cpu_wall;
         e2e_prom_check (&prom, result);
+    }
 
     //  The broker's own count
     result->broker_completed = -1;
