@@ -7,7 +7,8 @@
 # which `make test` runs last).
 
 DEBS      := build-essential cmake pkg-config libzmq3-dev libczmq-dev \
-             libmsgpack-dev libcriterion-dev libjansson-dev libicu-dev
+             libmsgpack-dev libcriterion-dev libjansson-dev libicu-dev \
+             libmicrohttpd-dev
 # What make test needs beyond the build: cppcheck for its lint and
 # clang-format for its format check
 TEST_DEBS := cppcheck clang-format

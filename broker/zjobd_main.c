@@ -37,6 +37,7 @@
     ========================================================================= */
 
 #include "zjob_broker.h"
+#include "zjob_http.h"
 #include "zjob_log.h"
 #include "zjob_manager.h"
 #include <errno.h>
@@ -122,6 +123,14 @@ s_usage (FILE *out)
              "                         hold public certificates (NAME.key); SIGHUP rereads them\n"
              "  --insecure             without CURVE, bind endpoints other than loopback\n"
              "                         anyway (anyone who reaches them may do anything)\n"
+             "  Observability (off unless --http is given):\n"
+             "  --http HOST:PORT       serve /metrics, /healthz, /readyz, the JSON API (/api)\n"
+             "                         and the dashboard (/) over HTTP; HOST an IPv4 address,\n"
+             "                         [IPv6] or a name, PORT 0 picks one (the ready line\n"
+             "                         says it); loopback only without CURVE or --insecure\n"
+             "  --http-token FILE      the token HTTP requests need (Authorization: Bearer,\n"
+             "                         or the dashboard's login): FILE's first line, 16\n"
+             "                         characters at least; required with CURVE\n"
              "  --help                 this text\n"
              "An ENDPOINT includes its transport: tcp://127.0.0.1:5570, tcp://*:5570 (the\n"
              "latter with CURVE or --insecure).\n"
@@ -300,6 +309,39 @@ s_reload (zactor_t *broker, const zjob_broker_config_t *config)
 }
 
 //  --------------------------------------------------------------------------
+//  The HTTP side
+
+//  Start the HTTP side of the running broker into *http_p; 0, or the exit
+//  status (said on stderr and in the log)
+static int
+s_http_start (zactor_t *broker, const zjob_broker_config_t *config, zjob_http_t **http_p)
+{
+    zjob_broker_access_t access;
+    zjob_error_t err;
+    if (zjob_broker_access (broker, &access)) {
+        zjob_log_error ("the broker does not answer");
+        return EXIT_FAILURE_;
+    }
+    *http_p = zjob_http_new (config, &access, &err);
+    if (*http_p)
+        return 0;
+    if (config->log_level >= ZJOB_LOG_ERROR)
+        zjob_log_error ("cannot start the HTTP server: %s", err.text);
+    if (s_log_path)
+        fprintf (stderr, "zjobd: cannot start the HTTP server: %s\n", err.text);
+    return err.code == ZJOB_BAD_REQUEST ? EXIT_BAD_INPUT : EXIT_FAILURE_;
+}
+
+//  " http=HOST:PORT" for the ready line: config's host, the bound port
+static void
+s_http_address (const char *address, int port, char *text, size_t size)
+{
+    const char *colon = strrchr (address, ':');
+    int host_size = colon ? (int) (colon - address) : (int) strlen (address);
+    snprintf (text, size, " http=%.*s:%d", host_size, address, port);
+}
+
+//  --------------------------------------------------------------------------
 //  Main
 
 //  Serve until SIGTERM or SIGINT, or until the actor stops by itself
@@ -397,8 +439,19 @@ main (int argc, char *argv [])
         zactor_destroy (&broker);
         status = EXIT_FAILURE_;
     }
+    //  The HTTP side starts once the broker serves (it is one more client
+    //  of it) and stops before it
+    zjob_http_t *http = NULL;
+    if (broker && *config.http)
+        status = s_http_start (broker, &config, &http);
+    if (broker && status)
+        zactor_destroy (&broker);
     if (broker) {
-        printf ("zjobd ready clients=%s workers=%s events=%s\n", clients, workers, events);
+        char http_text [ZJOB_BROKER_ENDPOINT_MAX + 32] = "";
+        if (http)
+            s_http_address (config.http, zjob_http_port (http), http_text, sizeof http_text);
+        printf ("zjobd ready clients=%s workers=%s events=%s%s\n", clients, workers, events,
+                http_text);
         fflush (stdout);
     }
     zstr_free (&clients);
@@ -407,6 +460,7 @@ main (int argc, char *argv [])
 
     if (broker)
         status = s_serve (broker, signal_fd, &config);
+    zjob_http_destroy (&http);
     zactor_destroy (&broker);
     close (signal_fd);
     if (s_log_file) {
