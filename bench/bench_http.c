@@ -34,7 +34,11 @@
     requests' phase had and the largest bucket any of them fell in (the
     histogram over the broker's whole life, fill included, is shown too).
 
-        bench_http [--jobs N] [--rounds R] [--store SPEC] [--keep-alive on|off]
+        bench_http [--jobs N] [--rounds R] [--batch B] [--store SPEC]
+                   [--keep-alive on|off]
+
+    --batch: specs per SUBMIT while filling (default 1,000, at most
+    10,000), 4 SUBMITs in flight: the fill's loop passes are shown too.
 
     ZJOB_BENCH_ZJOBD=PATH runs that zjobd instead of the one built beside it.
 
@@ -58,7 +62,7 @@
 #define S_ANSWER_MS 30000         //  msecs the broker has to answer a SUBMIT
 #define S_HTTP_MS 30000           //  msecs one HTTP request may take
 #define S_WORKFLOWS 100           //  workflows the jobs are spread over
-#define S_BATCH 1000              //  specs per SUBMIT while filling
+#define S_BATCH_MAX 10000         //  specs per SUBMIT at most (ZJOB_BATCH_MAX)
 #define S_WINDOW 4                //  SUBMITs in flight while filling
 #define S_PING_EVERY_NS 1000000   //  the PING thread's pace
 #define S_BASELINE_NS 1000000000  //  the PING thread's idle phase
@@ -66,6 +70,7 @@
 
 static size_t s_jobs = 1000000;
 static size_t s_rounds = 20;
+static size_t s_batch = 1000;  //  specs per SUBMIT while filling
 static const char *s_store = "memory:";
 static bool s_keep_alive = true;
 
@@ -209,7 +214,7 @@ s_rss_mb (pid_t pid)
 }
 
 //  --------------------------------------------------------------------------
-//  The fill: pipelined SUBMITs of S_BATCH specs, S_WINDOW in flight
+//  The fill: pipelined SUBMITs of s_batch specs, S_WINDOW in flight
 
 //  Submit s_jobs queued jobs. Returns the seconds it took, or -1.
 static double
@@ -221,7 +226,7 @@ s_fill (const char *endpoint)
         fprintf (stderr, "bench_http: connect: %s\n", err.text);
         return -1;
     }
-    static zjob_spec_t specs [S_BATCH];
+    static zjob_spec_t specs [S_BATCH_MAX];
     static char names [S_WORKFLOWS][16];
     uint8_t inputs [64];
     //  msgpack {"p": "xxx..."}: a small map, as jobs usually carry
@@ -238,7 +243,7 @@ s_fill (const char *endpoint)
     size_t sent = 0, accepted = 0;
     while (accepted < s_jobs) {
         while (sent < s_jobs && zjob_client_inflight (client) < S_WINDOW) {
-            size_t count = s_jobs - sent < S_BATCH ? s_jobs - sent : S_BATCH;
+            size_t count = s_jobs - sent < s_batch ? s_jobs - sent : s_batch;
             for (size_t i = 0; i < count; i++) {
                 specs [i].workflow_id = names [(sent + i) % S_WORKFLOWS];
                 specs [i].inputs = inputs;
@@ -258,8 +263,8 @@ s_fill (const char *endpoint)
             zjob_client_destroy (&client);
             return -1;
         }
-        //  Every SUBMIT but the last carries S_BATCH specs
-        size_t count = accepted + S_BATCH <= s_jobs ? S_BATCH : s_jobs - accepted;
+        //  Every SUBMIT but the last carries s_batch specs
+        size_t count = accepted + s_batch <= s_jobs ? s_batch : s_jobs - accepted;
         accepted += count;
         zjob_reply_destroy (&reply);
     }
@@ -524,7 +529,7 @@ s_time_request (bench_httpc_t *conn, zjob_client_t *client, const s_request_t *r
 static void
 s_usage (void)
 {
-    fprintf (stderr, "usage: bench_http [--jobs N] [--rounds R] [--store SPEC]"
+    fprintf (stderr, "usage: bench_http [--jobs N] [--rounds R] [--batch B] [--store SPEC]"
                      " [--keep-alive on|off]\n");
 }
 
@@ -541,6 +546,8 @@ s_parse_options (int argc, char *argv [])
             s_jobs = (size_t) number;
         else if (streq (flag, "--rounds") && numeric)
             s_rounds = (size_t) number;
+        else if (streq (flag, "--batch") && numeric && number <= S_BATCH_MAX)
+            s_batch = (size_t) number;
         else if (streq (flag, "--store") && value)
             s_store = value;
         else if (streq (flag, "--keep-alive") && value
@@ -557,7 +564,7 @@ s_parse_options (int argc, char *argv [])
 //  The phase of the HTTP requests, with the PING thread and the
 //  histogram around it. 0 or -1.
 static int
-s_measure (s_broker_t *broker, s_pinger_t *pinger)
+s_measure (s_broker_t *broker, s_pinger_t *pinger, const s_histogram_t *origin)
 {
     s_request_t requests [] = {
         { "/metrics", S_DIRECT_NONE, { .limit = 50 } },
@@ -598,7 +605,12 @@ s_measure (s_broker_t *broker, s_pinger_t *pinger)
     bench_httpc_close (&conn);
     printf ("  (%.1f s of requests)\n", seconds);
     if (histograms) {
-        s_print_histogram ("during the fill", &fill, NULL);
+        if (origin->count) {
+            s_print_histogram ("from start to the fill", origin, NULL);
+            s_print_histogram ("during the fill", &fill, origin);
+        }
+        else
+            s_print_histogram ("from start to the fill's end", &fill, NULL);
         s_print_histogram ("during the requests", &after, &fill);
     }
     else
@@ -622,14 +634,20 @@ main (int argc, char *argv [])
             " %ld CPUs\n",
             s_store, broker.http, sysconf (_SC_NPROCESSORS_ONLN));
     snprintf (jobs, sizeof jobs, "%zu", s_jobs);
+    //  The passes zjobd ran before the fill, to leave them out of its figures
+    s_histogram_t start = { 0 };
+    bench_httpc_t conn;
+    if (bench_httpc_init (&conn, broker.http) == 0 && s_histogram_get (&conn, &start))
+        start.count = 0;
+    bench_httpc_close (&conn);
     double seconds = s_fill (broker.clients);
     if (seconds < 0) {
         s_broker_stop (&broker);
         return 1;
     }
     printf ("  filled with %s jobs (%d workflows, 4 priorities, 35-byte inputs) in %.1f s:"
-            " %.0f jobs/s, SUBMITs of %d jobs, %d in flight; zjobd's RSS %.0f MB\n",
-            jobs, S_WORKFLOWS, seconds, (double) s_jobs / seconds, S_BATCH, S_WINDOW,
+            " %.0f jobs/s, SUBMITs of %zu jobs, %d in flight; zjobd's RSS %.0f MB\n",
+            jobs, S_WORKFLOWS, seconds, (double) s_jobs / seconds, s_batch, S_WINDOW,
             s_rss_mb (broker.pid));
     printf ("  HTTP/1.1 client: %s; %zu rounds of each request\n",
             s_keep_alive ? "one kept-alive connection" : "a connection per request", s_rounds);
@@ -640,7 +658,7 @@ main (int argc, char *argv [])
         s_broker_stop (&broker);
         return 1;
     }
-    int rc = s_measure (&broker, &pinger);
+    int rc = s_measure (&broker, &pinger, &start);
     atomic_store (&pinger.phase, S_PHASE_STOP);
     pthread_join (thread, NULL);
     if (*pinger.why)
