@@ -94,13 +94,19 @@
     duration, the zjob_ series it holds), which is printed with the
     scenario. --http compare pairs the scenarios as --curve compare does
     (one comparison at a time); without Prometheus, --http on and compare
-    exit 2.
+    exit 2. A scenario with --http starts seconds after its zjobd (waiting
+    for Prometheus to be ready and to scrape once), one without it at
+    once: in a first try without a pause, the side with --http was the
+    faster in each of 3 rounds (1.04..1.16x; the machine busy with the
+    previous scenario's end, or zjobd's first seconds?), so with
+    --http compare every job scenario first idles --settle ms (2,000 by
+    default), its processes ready, and both sides of a pair start alike.
 
     Usage: bench_e2e [--quick] [--jobs N] [--strict-jobs N] [--latency-jobs N]
                      [--rate R] [--window W] [--batch B] [--batch-window W]
                      [--slots N] [--timeout SECS] [--dir D] [--only LIST]
                      [--max-concurrent N] [--rounds N] [--curve on|off|compare]
-                     [--http on|off|compare]
+                     [--http on|off|compare] [--settle MS]
     ZJOB_BENCH_ZJOBD=PATH runs that zjobd instead of the one built beside
     it: two builds of the broker, compared by alternating runs.
     This is a benchmark, not a test: it prints figures and exits 0.
@@ -138,6 +144,7 @@ const char *e2e_only = NULL;            //  comma-separated scenario keys, or al
 const char *e2e_max_concurrent = "0";   //  zjobd --max-concurrent (0: no limit)
 e2e_curve_t e2e_curve = E2E_CURVE_OFF;  //  job scenarios with CURVE, without, or both
 e2e_http_t e2e_http = E2E_HTTP_OFF;     //  job scenarios with --http + Prometheus, without, or both
+int e2e_settle_ms = -1;                 //  msecs idle before each job scenario; -1: auto
 
 static bool
 s_selected (const char *key)
@@ -162,7 +169,7 @@ s_usage (void)
              "                 [--rate R] [--window W] [--batch B] [--batch-window W]\n"
              "                 [--slots N] [--timeout SECS] [--dir D] [--only LIST]\n"
              "                 [--max-concurrent N] [--rounds N] [--curve on|off|compare]\n"
-             "                 [--http on|off|compare]\n"
+             "                 [--http on|off|compare] [--settle MS]\n"
              "  --only takes scenario keys separated by commas: echo, echo2, echo4, strict,\n"
              "  window, window-single, batch, batch-single, strict-file, window-file,\n"
              "  batch-file, latency, latency-file,\n"
@@ -172,7 +179,9 @@ s_usage (void)
              "  peers with keys); compare runs each with and without it, in turn\n"
              "  --http on runs the job scenarios on a zjobd with --http 127.0.0.1:0 and a\n"
              "  Prometheus server (/usr/bin/prometheus) scraping its /metrics every second;\n"
-             "  compare runs each with and without them, in turn (not with --curve compare)\n");
+             "  compare runs each with and without them, in turn (not with --curve compare)\n"
+             "  --settle MS: each job scenario idles MS ms, all ready, before it starts\n"
+             "  (default 2,000 with --http compare, so both sides of a pair start alike)\n");
 }
 
 static size_t
@@ -233,6 +242,8 @@ s_parse_options (int argc, char *argv [])
             e2e_max_concurrent = value;
         else if (streq (flag, "--rounds"))
             e2e_rounds = s_size_arg (value);
+        else if (streq (flag, "--settle"))
+            e2e_settle_ms = streq (value, "0") ? 0 : (int) s_size_arg (value);
         else if (streq (flag, "--curve") && streq (value, "on"))
             e2e_curve = E2E_CURVE_ON;
         else if (streq (flag, "--curve") && streq (value, "off"))
@@ -256,6 +267,8 @@ s_parse_options (int argc, char *argv [])
                  ZJOB_INFLIGHT_MAX, ZJOB_BATCH_MAX, ZJOB_SLOTS_MAX);
         return 2;
     }
+    if (e2e_settle_ms < 0)
+        e2e_settle_ms = e2e_http == E2E_HTTP_COMPARE ? 2000 : 0;
     if (e2e_curve == E2E_CURVE_COMPARE && e2e_http == E2E_HTTP_COMPARE) {
         fprintf (stderr, "bench_e2e: --curve compare and --http compare: one comparison at a"
                          " time\n");
@@ -355,6 +368,9 @@ s_print_header (const char *dir, bool files)
                 e2e_http == E2E_HTTP_COMPARE ? "; each job scenario runs without them and with"
                                                " them, in turn (which first alternates by round)"
                                              : "");
+    if (e2e_settle_ms > 0)
+        printf ("  each job scenario idles %d ms, its processes ready, before it starts\n",
+                e2e_settle_ms);
     printf ("  echo: plain libzmq DEALER -> ROUTER echo, 1 client process (or 2, or 4) and 1 server"
             " process, one %d-byte message in flight per client, %zu round trips each\n",
             E2E_INPUT_SIZE, e2e_echo_trips);

@@ -80,6 +80,10 @@ typedef enum { E2E_HTTP_OFF = 0,
                E2E_HTTP_COMPARE } e2e_http_t;
 extern e2e_http_t e2e_http;
 
+//  --settle: msecs every job scenario stays idle, its processes ready,
+//  before it starts (-1: 2,000 with --http compare, else 0)
+extern int e2e_settle_ms;
+
 //  --------------------------------------------------------------------------
 //  Scenarios
 

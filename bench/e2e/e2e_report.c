@@ -155,7 +155,7 @@ s_print_prometheus (const e2e_result_t *result)
 {
     printf ("    Prometheus (its /api/v1/query after the run): %.0f scrapes of /metrics"
             " (samples of up{job=\"zjob\"}), %.0f with up = 1; %.0f zjob_ series held; scrape"
-            " %.1f ms and %.0f samples on average; its CPU during the run %.0f%% of one core"
+            " %.1f ms and %.0f samples on average; its CPU during the run %.1f%% of one core"
             " (not in the figures above)%s%s\n",
             result->prom_scrapes, result->prom_up, result->prom_series, result->prom_scrape_ms,
             result->prom_samples, result->prom_cpu, *result->prom_note ? "; query failed: " : "",

@@ -221,6 +221,13 @@ e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *res
         goto stop;
     }
 
+    //  --settle: idle, every process ready (a pause on purpose, not a wait
+    //  for a condition: bench_e2e.c says why)
+    if (e2e_settle_ms > 0) {
+        struct timespec pause = { e2e_settle_ms / 1000, (long) (e2e_settle_ms % 1000) * 1000000 };
+        nanosleep (&pause, NULL);
+    }
+
     //  Go, and follow the counts until the workers completed every job
     //  the producers got accepted
     int64_t cpu_start [1 + KIDS], sys, sys_start = 0;
