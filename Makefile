@@ -10,8 +10,8 @@ DEBS      := build-essential cmake pkg-config libzmq3-dev libczmq-dev \
              libmsgpack-dev libcriterion-dev libjansson-dev libicu-dev \
              libmicrohttpd-dev
 # What make test needs beyond the build: cppcheck for its lint and
-# clang-format for its format check
-TEST_DEBS := cppcheck clang-format
+# clang-format for its format check, prometheus for promtool check metrics
+TEST_DEBS := cppcheck clang-format prometheus
 # What the fuzz harnesses need (make fuzz, fuzz-short): clang and its
 # libFuzzer runtime (libclang_rt.fuzzer; Debian 12's clang is clang-14)
 FUZZ_DEBS := clang libclang-rt-14-dev

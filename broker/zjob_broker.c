@@ -15,7 +15,8 @@
 
     This file keeps the actor, the loop, the pass, routing and dispatch;
     zjob_broker_timers.c the pass's timed work (step 1 below) and the
-    poll's timeout; zjob_broker_impl.h the actor's state they share.
+    poll's timeout; zjob_broker_metrics.c what feeds zjob_metrics;
+    zjob_broker_impl.h the actor's state they share.
     Everything the broker does happens in a loop pass:
 
       1. poll, until the next heartbeat tick or disconnect re-check, the
@@ -304,6 +305,7 @@ s_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status
 {
     s_broker_t *self = (s_broker_t *) arg;
     self->dirty = true;
+    zjob_broker_job_changed (self, event, job, old_status);
     if (event == ZJOB_EVENT_TIMED_OUT) {
         zjob_publisher_job_reason (self->publisher, "timed_out", job, -1, job->error_kind);
         return;
@@ -704,27 +706,6 @@ s_heartbeat (s_broker_t *self)
     zframe_destroy (&heartbeat);
 }
 
-//  A DISCONNECTED event from the workers socket's monitor: the registry
-//  checks the workers on that descriptor
-static void
-s_monitor_event (s_broker_t *self)
-{
-    zmsg_t *event = zmsg_recv (self->monitor);
-    if (!event)
-        return;
-    char *name = zmsg_popstr (event);
-    char *value = zmsg_popstr (event);
-    if (name && value && streq (name, "DISCONNECTED")) {
-        int fd = atoi (value);
-        s_log_debug (self, "zjob_broker: connection %d closed", fd);
-        zjob_registry_disconnected (self->registry, fd, zjob_mono_ms ());
-    }
-    zstr_free (&name);
-    zstr_free (&value);
-    zmsg_destroy (&event);
-}
-
-
 //  --------------------------------------------------------------------------
 //  The actor
 
@@ -827,6 +808,7 @@ s_broker_destroy (s_broker_t **self_p)
     zjob_publisher_destroy (&self->publisher);
     zjob_manager_destroy (&self->manager);
     zactor_destroy (&self->monitor);
+    zjob_broker_metrics_destroy (self);
     zsock_destroy (&self->clients);
     zsock_destroy (&self->workers);
     zsock_destroy (&self->events);
@@ -882,9 +864,11 @@ s_broker_sockets (s_broker_t *self)
     self->monitor = zactor_new (zmonitor, self->workers);
     if (!self->monitor)
         return zjob_error_set (err, ZJOB_INTERNAL, "cannot start the socket monitor");
-    zstr_sendx (self->monitor, "LISTEN", "DISCONNECTED", NULL);
+    zstr_sendx (self->monitor, "LISTEN", "ACCEPTED", "DISCONNECTED", NULL);
     zstr_sendx (self->monitor, "START", NULL);
     zsock_wait (self->monitor);
+    if (zjob_broker_metrics_start (self))
+        return -1;
 
     if (!(self->clients_endpoint = s_bind (self->clients, "clients", config->clients, err))
         || !(self->workers_endpoint = s_bind (self->workers, "workers", config->workers, err))
@@ -979,7 +963,9 @@ s_broker_start (s_broker_t *self)
                                               &workers_config);
     if (!self->clients_handler || !self->workers_handler)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    zjob_clients_set_log_level (self->clients_handler, config->log_level);
     zjob_workers_set_dispatch (self->workers_handler, s_credit_back, self);
+    zjob_clients_set_metrics (self->clients_handler, self->metrics);
     //  The listener publishes: it starts hearing once the publisher exists
     zjob_manager_set_listener (self->manager, s_on_change, self);
     if (zjob_clients_start_schedules (self->clients_handler, zjob_clock_ms (), err))
@@ -998,22 +984,17 @@ s_broker_start (s_broker_t *self)
 static void
 s_broker_pass (s_broker_t *self)
 {
+    double started = zjob_broker_seconds ();
     self->passes++;
     self->now = zjob_mono_ms ();
     zjob_error_t sync_err;
     zjob_broker_auth_serve (self);  //  Handshakes waiting for ZAP go on at once
     if (self->unsettled [S_POLL_EVENTS])
         s_events_subscriptions (self);
-    bool monitored = false;
-    if (self->unsettled [S_POLL_MONITOR]) {
-        size_t count = 0;
-        while (count < self->config.batch && s_has_input (zsock_resolve (self->monitor))) {
-            s_monitor_event (self);
-            monitored = true;
-            count++;
-        }
-        self->unsettled [S_POLL_MONITOR] = count == self->config.batch;
-    }
+    //  Connections opened and closed; the workers' closed go to the registry
+    bool monitored = zjob_broker_monitor_read (self, S_POLL_MONITOR);
+    zjob_broker_monitor_read (self, S_POLL_CLIENTS_MONITOR);
+    zjob_broker_monitor_read (self, S_POLL_EVENTS_MONITOR);
     int64_t recheck_at = zjob_registry_recheck_at (self->registry);
     if (!monitored && recheck_at && zjob_mono_ms () >= recheck_at)
         zjob_registry_recheck (self->registry, zjob_mono_ms ());
@@ -1057,6 +1038,8 @@ s_broker_pass (s_broker_t *self)
         self->dispatch_needed = true;
     zjob_registry_reap (self->registry);  //  Found unreachable while sending
     s_events_publish (self);
+    zjob_metrics_set_dropped (self->metrics, self->dropped);
+    zjob_metrics_pass (self->metrics, zjob_broker_seconds () - started);
 }
 
 //  Stopping: tell the workers, so that they start reconnecting at once
@@ -1103,7 +1086,9 @@ zjob_broker_actor (zsock_t *pipe, void *args)
         [S_POLL_PIPE] = zsock_resolve (pipe),
         [S_POLL_EVENTS] = self->events_handle,
         [S_POLL_MONITOR] = zsock_resolve (self->monitor),
-        [S_POLL_ZAP] = self->auth ? zjob_auth_handle (self->auth) : NULL
+        [S_POLL_ZAP] = self->auth ? zjob_auth_handle (self->auth) : NULL,
+        [S_POLL_CLIENTS_MONITOR] = zsock_resolve (self->clients_monitor),
+        [S_POLL_EVENTS_MONITOR] = zsock_resolve (self->events_monitor)
     };
     struct pollfd fds [S_POLL_COUNT];
     for (size_t index = 0; index < S_POLL_COUNT; index++) {

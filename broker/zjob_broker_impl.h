@@ -7,7 +7,9 @@
     the loop may wait for input; zjob_broker_writes.c the pass's commit
     and the refusal of writes while the store cannot write;
     zjob_broker_auth.c CURVE (the broker's certificate, the ZAP handler's
-    place in the loop, reloads of the key lists). They see the actor's
+    place in the loop, reloads of the key lists); zjob_broker_metrics.c
+    what feeds zjob_metrics (job changes, connections through the socket
+    monitors) and the job change log line. They see the actor's
     state through this header. Nothing outside the broker's own files
     includes it.
     ========================================================================= */
@@ -26,6 +28,7 @@
 #include "zjob_workers.h"
 #include "zjob_proto.h"
 #include "zjob_auth.h"
+#include "zjob_metrics.h"
 
 //  The side a message came from or goes to
 typedef enum {
@@ -37,10 +40,12 @@ typedef enum {
 typedef enum {
     S_POLL_CLIENTS = S_CLIENTS,
     S_POLL_WORKERS = S_WORKERS,
-    S_POLL_PIPE,     //  The actor pipe
-    S_POLL_EVENTS,   //  The XPUB: subscriptions
-    S_POLL_MONITOR,  //  The workers ROUTER's monitor
-    S_POLL_ZAP,      //  The ZAP handler (zjob_auth), with CURVE; else fd -1
+    S_POLL_PIPE,             //  The actor pipe
+    S_POLL_EVENTS,           //  The XPUB: subscriptions
+    S_POLL_MONITOR,          //  The workers ROUTER's monitor
+    S_POLL_ZAP,              //  The ZAP handler (zjob_auth), with CURVE; else fd -1
+    S_POLL_CLIENTS_MONITOR,  //  The clients ROUTER's monitor (connections)
+    S_POLL_EVENTS_MONITOR,   //  The XPUB's monitor (connections)
     S_POLL_COUNT
 } s_poll_t;
 
@@ -60,8 +65,11 @@ typedef struct {
     void *clients_handle;         //  The libzmq sockets, for the hot path
     void *workers_handle;
     void *events_handle;
-    zactor_t *monitor;       //  zmonitor on the workers socket
-    char *clients_endpoint;  //  As bound, with the real port
+    zactor_t *monitor;          //  zmonitor on the workers socket
+    zactor_t *clients_monitor;  //  zmonitor on the clients socket
+    zactor_t *events_monitor;   //  zmonitor on the events socket
+    zjob_metrics_t *metrics;    //  What METRICS renders
+    char *clients_endpoint;     //  As bound, with the real port
     char *workers_endpoint;
     char *events_endpoint;
     zjob_manager_t *manager;           //  The jobs
@@ -122,6 +130,35 @@ typedef struct {
 void
 zjob_broker_expired (const zjob_job_t *job, const char *worker_id, uint32_t attempt,
                      const char *reason, void *arg);
+
+//  zjob_broker_metrics.c: seconds on the monotonic clock (for durations)
+double
+zjob_broker_seconds (void);
+
+//  zjob_broker_metrics.c: make the metrics and watch the clients and
+//  events sockets' connections (ACCEPTED and DISCONNECTED), before they
+//  bind; the workers monitor hears ACCEPTED too. 0, or -1 with
+//  self->start_error filled
+int
+zjob_broker_metrics_start (s_broker_t *self);
+
+//  zjob_broker_metrics.c: read at most batch events of the monitor that
+//  which polls (S_POLL_MONITOR, S_POLL_CLIENTS_MONITOR,
+//  S_POLL_EVENTS_MONITOR), counting connections; a workers' DISCONNECTED
+//  also goes to the registry. Returns whether it read any
+bool
+zjob_broker_monitor_read (s_broker_t *self, s_poll_t which);
+
+//  zjob_broker_metrics.c: the manager's listener's part for metrics and
+//  the job change debug line (zjob_manager_listener_fn's arguments)
+void
+zjob_broker_job_changed (s_broker_t *self, zjob_event_t event, const zjob_job_t *job,
+                         zjob_status_t old_status);
+
+//  zjob_broker_metrics.c: stop the clients and events monitors and free
+//  the metrics; after the handlers are destroyed
+void
+zjob_broker_metrics_destroy (s_broker_t *self);
 
 //  zjob_broker_timers.c: the timed work of a pass, before the drain:
 //  promote the scheduled jobs due, refill the workflows' tokens, time out

@@ -81,7 +81,11 @@ zjob_broker_commit (s_broker_t *self, zjob_error_t *sync_err)
     }
     uint64_t seq = zjob_manager_seq (self->manager);
     zjob_error_t failure;
-    if (zjob_manager_sync (self->manager, &failure) == 0) {
+    double started = zjob_broker_seconds ();
+    int rc = zjob_manager_sync (self->manager, &failure);
+    zjob_metrics_sync (self->metrics, zjob_broker_seconds () - started);
+    zjob_metrics_set_writable (self->metrics, rc == 0);
+    if (rc == 0) {
         self->dirty = false;
         self->committed_seq = seq;
         if (self->sync_failing) {
@@ -121,6 +125,7 @@ s_client_writes (zjob_msg_t *msg)
         case ZJOB_CMD_RESULTS:
         case ZJOB_CMD_STATS:
         case ZJOB_CMD_WORKERS:
+        case ZJOB_CMD_METRICS:
         case ZJOB_CMD_PING: return false;
         case ZJOB_CMD_BATCH: return !op || !(streq (op, "list") || streq (op, "show"));
         case ZJOB_CMD_TEMPLATE: return !op || !(streq (op, "list") || streq (op, "get"));

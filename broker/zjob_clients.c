@@ -30,6 +30,9 @@
 #include "zjob_proto_batch.h"
 #include "zjob_batches.h"
 #include "zjob_roles.h"
+#include "zjob_audit.h"
+#include "zjob_log.h"
+#include "zjob_metrics_cmd.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +59,8 @@ typedef struct {
     uint64_t request_id;             //  The request to answer
     uint8_t rid [ZJOB_RID_MAX];      //  The client's routing id
     size_t rid_size;
+    char audit [ZJOB_AUDIT_MAX];  //  An admin action's description, for its
+                                  //  outcome's log line (zjob_audit); "" none
 } s_pending_t;
 
 //  Jobs a LIST step examines (a test lowers it: zjob_clients_set_list_step)
@@ -78,7 +83,10 @@ struct _zjob_clients_t {
     s_pending_t *pendings;             //  Requests under way, oldest first
     size_t pending_count;
     size_t pending_max;
-    s_pending_t answered;  //  The last one finished, being answered
+    s_pending_t answered;        //  The last one finished, being answered
+    int log_level;               //  zjob_log_level_t, for the admin-action log
+    zjob_audit_counts_t counts;  //  The counts of the bulk OK just built
+    zjob_metrics_t *metrics;     //  METRICS' and STATS' history (borrowed), or NULL
 };
 
 //  Free what a pending request owns
@@ -103,6 +111,7 @@ zjob_clients_new (zjob_manager_t *manager, zjob_registry_t *registry,
         self->publisher = publisher;
         self->retention_ms = retention_ms > 0 ? retention_ms : ZJOB_RETENTION_DEFAULT_MS;
         self->started_at = zjob_mono_ms ();
+        self->log_level = ZJOB_LOG_INFO;
         if (publisher)  //  batch_finished events
             zjob_batches_set_listener (zjob_manager_batches (manager),
                                        zjob_clients_batch_finished, publisher);
@@ -155,6 +164,13 @@ zjob_clients_schedules (zjob_clients_t *self)
 {
     assert (self);
     return self->schedules;
+}
+
+void
+zjob_clients_set_log_level (zjob_clients_t *self, int log_level)
+{
+    assert (self);
+    self->log_level = log_level;
 }
 
 bool
@@ -397,6 +413,7 @@ s_bulk_ok (zjob_clients_t *self, zjob_bulk_walk_t *walk, char (*done) [ZJOB_ID_L
            zjob_error_t *err)
 {
     const zjob_bulk_t *bulk = zjob_bulk_walk_outcome (walk);
+    self->counts = (zjob_audit_counts_t){ true, bulk->done, bulk->failed, false };
     size_t count = done ? (bulk->done < ZJOB_BATCH_MAX ? bulk->done : ZJOB_BATCH_MAX) : 0;
     const char **ids = (const char **) calloc (count ? count : 1, sizeof (char *));
     if (!ids)
@@ -637,8 +654,10 @@ zjob_clients_defer (zjob_clients_t *self, const uint8_t *rid, size_t rid_size,
             && memcmp (self->pendings [index].rid, rid, size) == 0;
     if (max_pending && kept >= max_pending) {
         s_pending_free (&self->pending);
-        return zjob_error_set (err, ZJOB_TOO_MANY,
-                               "too many requests pending on this connection (%zu)", max_pending);
+        zjob_error_set (err, ZJOB_TOO_MANY, "too many requests pending on this connection (%zu)",
+                        max_pending);
+        zjob_audit_outcome (self->pending.audit, -1, false, err, NULL, self->log_level);
+        return -1;
     }
     if (self->pending_count == self->pending_max) {
         size_t max = self->pending_max ? self->pending_max * 2 : 4;
@@ -658,6 +677,7 @@ zjob_clients_defer (zjob_clients_t *self, const uint8_t *rid, size_t rid_size,
     self->pending.done = NULL;
     pending->rid_size = rid_size < ZJOB_RID_MAX ? rid_size : ZJOB_RID_MAX;
     memcpy (pending->rid, rid, pending->rid_size);
+    zjob_audit_outcome (pending->audit, 0, true, NULL, NULL, self->log_level);
     return 0;
 }
 
@@ -708,12 +728,17 @@ zjob_clients_step (zjob_clients_t *self, zjob_msg_builder_t *builder, const uint
     }
     if (self->answered.walk) {
         bool dry = zjob_bulk_walk_dry (self->answered.walk);
+        self->counts.counted = false;
         if (rc == 0)
             rc = s_bulk_ok (self, self->answered.walk, self->answered.done, err);
+        zjob_audit_outcome (self->answered.audit, rc, false, err, &self->counts,
+                            self->log_level);
         s_pending_free (&self->answered);
         return rc < 0 ? -1 : dry ? ZJOB_CLIENTS_READ
                                  : 1;
     }
+    zjob_audit_counts_t deleted = { true, self->answered.deleted, 0, true };
+    zjob_audit_outcome (self->answered.audit, rc, false, err, &deleted, self->log_level);
     if (rc < 0)
         return -1;
     s_ok (self);
@@ -822,6 +847,15 @@ s_stats (zjob_clients_t *self, int64_t now_mono, zjob_error_t *err)
         stats.subscriptions = self->publisher ? zjob_publisher_subscriptions (self->publisher) : 0;
         stats.templates = zjob_templates_count (zjob_manager_templates (self->manager));
         s_store_figures (self, &stats, figures, keys, values, figure_count);
+        zjob_metrics_history_t history;
+        if (self->metrics) {
+            zjob_metrics_history (self->metrics, zjob_clock_ms (), &history);
+            stats.history_submitted = history.submitted;
+            stats.history_completed = history.completed;
+            stats.history_failed = history.failed;
+            stats.history_minutes = ZJOB_METRICS_MINUTES;
+            stats.history_minute = (uint64_t) history.minute;
+        }
         s_ok (self);
         zjob_msg_add_stats (self->builder, &stats);
     }
@@ -876,15 +910,18 @@ s_workers (zjob_clients_t *self, zjob_error_t *err)
     return 0;
 }
 
-int
-zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, const zjob_peer_t *peer,
-                     zjob_msg_builder_t *builder, int64_t now_mono, zjob_error_t *err)
+void
+zjob_clients_set_metrics (zjob_clients_t *self, zjob_metrics_t *metrics)
 {
-    assert (self && msg && builder);
-    //  What the peer's role may send (zjob_roles.h's table), and the user
-    //  a client key is confined to (NULL: none), for this call only
-    if (zjob_roles_check (peer, msg, err))
-        return -1;
+    assert (self);
+    self->metrics = metrics;
+}
+
+//  The request, once its role may send it
+static int
+s_handle (zjob_clients_t *self, zjob_msg_t *msg, const zjob_peer_t *peer,
+          zjob_msg_builder_t *builder, int64_t now_mono, zjob_error_t *err)
+{
     const char *user = zjob_roles_user (peer);
     self->builder = builder;
     self->request_id = zjob_msg_request_id (msg);
@@ -915,6 +952,9 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, const zjob_peer_t *p
         case ZJOB_CMD_QUEUE:
             return zjob_queue_cmd_handle (self->manager, self->publisher, msg, builder,
                                           self->request_id, err);
+        case ZJOB_CMD_METRICS:
+            return zjob_metrics_cmd_handle (self->metrics, self->manager, self->registry,
+                                            self->publisher, builder, self->request_id, err);
         case ZJOB_CMD_PING:
             s_ok (self);
             zjob_msg_add_uint (self->builder, "version", ZJOB_PROTO_VERSION);
@@ -925,4 +965,21 @@ zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, const zjob_peer_t *p
             return zjob_error_set (err, ZJOB_BAD_REQUEST, "%s: not a client request",
                                    zjob_cmd_name (cmd));
     }
+}
+
+int
+zjob_clients_handle (zjob_clients_t *self, zjob_msg_t *msg, const zjob_peer_t *peer,
+                     zjob_msg_builder_t *builder, int64_t now_mono, zjob_error_t *err)
+{
+    assert (self && msg && builder);
+    //  What the peer's role may send (zjob_roles.h's table), and the user
+    //  a client key is confined to (NULL: none), for this call only
+    self->counts.counted = false;
+    int rc = zjob_roles_check (peer, msg, err) ? -1
+                                               : s_handle (self, msg, peer, builder, now_mono, err);
+    //  Admin actions are logged with who asked (zjob_audit); one left
+    //  pending keeps its description for its outcome
+    zjob_audit_request (msg, peer, rc, rc == ZJOB_CLIENTS_PENDING, err, &self->counts,
+                        self->log_level, self->pending.audit);
+    return rc;
 }

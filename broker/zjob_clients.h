@@ -5,7 +5,7 @@
     DELETE/START/PAUSE/RESUME/CANCEL/RETRY/RUN_NOW (of one job, a list or
     a filter; RETRY and RUN_NOW also as a dry run, which is a read),
     STATUS, RESULTS, CLEANUP, STATS, WORKERS, PING, TEMPLATE (answered by
-    zjob_template_cmd.c). Each is applied to the
+    zjob_template_cmd.c), METRICS (zjob_metrics_cmd.c). Each is applied to the
     manager at once and its OK encoded into the caller's builder; the
     caller queues it in the outbox, to go out after the pass's sync. The
     call says whether the OK confirms state (the reply to any write, which
@@ -34,6 +34,7 @@
 #include "zjob_publisher.h"
 #include "zjob_schedules.h"
 #include "zjob_peer.h"
+#include "zjob_metrics.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -68,6 +69,11 @@ zjob_clients_destroy (zjob_clients_t **self_p);
 #define ZJOB_CLIENTS_READ 3     //  step: a read's reply is built (no sync needed)
 #define ZJOB_LIST_STEP 20000    //  jobs a LIST step examines at most (a few ms)
 
+//  Log level (zjob_log_level_t) of the admin-action log (zjob_audit: at
+//  info); ZJOB_LOG_INFO until set.
+void
+zjob_clients_set_log_level (zjob_clients_t *self, int log_level);
+
 //  Test hook: jobs a LIST step examines at most, process-wide (0: back to
 //  ZJOB_LIST_STEP), so that a test needs few jobs for a stepped LIST.
 void
@@ -77,6 +83,12 @@ zjob_clients_set_list_step (size_t jobs);
 //  process-wide (0: back to ZJOB_BULK_STEP).
 void
 zjob_clients_set_bulk_step (size_t jobs);
+
+//  The metrics METRICS renders and STATS' history reads (borrowed: they
+//  must outlive the handler; NULL, the default: METRICS is a 500 and
+//  STATS has no history).
+void
+zjob_clients_set_metrics (zjob_clients_t *self, zjob_metrics_t *metrics);
 
 //  Answer msg, a decoded client request from peer (zjob_peer.h; NULL is
 //  zjob_peer_open (), the broker without CURVE), at now_mono (monotonic ms, for

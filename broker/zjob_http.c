@@ -95,7 +95,7 @@ enum MHD_Result
 zjob_http_broker_error (zjob_http_request_t *req, const zjob_error_t *err)
 {
     int status = err->code;
-    if (status != 400 && status != 401 && status != 403 && status != 404 && status != 409
+    if (status != 400 && status != 401 && status != 403 && status != 404 && status != 409 && status != 413
         && status != 429 && status != 503 && status != ZJOB_HTTP_GATEWAY_TIMEOUT)
         status = 500;
     json_t *body = json_pack ("{s:{s:i,s:s}}", "error", "code", err->code, "message", err->text);
@@ -223,20 +223,29 @@ s_asset (zjob_http_request_t *req)
     return zjob_http_queue (req, MHD_HTTP_OK, response);
 }
 
+//  True if the request carries X-Zjob-Request: 1, which a cross-site
+//  form cannot send (and a cross-site fetch cannot without CORS, which
+//  is never granted)
+static bool
+s_csrf_header (zjob_http_request_t *req)
+{
+    const char *csrf
+        = MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "X-Zjob-Request");
+    return csrf && streq (csrf, "1");
+}
+
+static enum MHD_Result
+s_csrf_refused (zjob_http_request_t *req)
+{
+    return zjob_http_error (req, MHD_HTTP_FORBIDDEN, "a POST needs the header X-Zjob-Request: 1");
+}
+
 //  Routes that need the token, past the auth check
 static enum MHD_Result
 s_route_private (zjob_http_request_t *req)
 {
-    bool post = streq (req->method, "POST");
-    if (post) {
-        const char *csrf
-            = MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "X-Zjob-Request");
-        if (!csrf || !streq (csrf, "1"))
-            return zjob_http_error (req, MHD_HTTP_FORBIDDEN,
-                                    "a POST needs the header X-Zjob-Request: 1");
-    }
-    if (streq (req->path, "/api/logout"))
-        return post ? s_logout (req) : s_method_not_allowed (req, "POST");
+    if (streq (req->method, "POST") && !s_csrf_header (req))
+        return s_csrf_refused (req);
     if (streq (req->path, "/metrics"))
         return s_is_get (req) ? zjob_http_metrics (req) : s_method_not_allowed (req, "GET, HEAD");
     if (streq (req->path, "/api/events"))
@@ -259,15 +268,14 @@ s_route (zjob_http_request_t *req)
             return s_method_not_allowed (req, "GET, HEAD");
         return zjob_http_probe (req, streq (path, "/readyz"));
     }
-    if (streq (path, "/api/login")) {
+    //  Login and logout need no token: one checks it, the other only
+    //  clears the cookie
+    if (streq (path, "/api/login") || streq (path, "/api/logout")) {
         if (!streq (req->method, "POST"))
             return s_method_not_allowed (req, "POST");
-        const char *csrf
-            = MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "X-Zjob-Request");
-        if (!csrf || !streq (csrf, "1"))
-            return zjob_http_error (req, MHD_HTTP_FORBIDDEN,
-                                    "a POST needs the header X-Zjob-Request: 1");
-        return s_login (req);
+        if (!s_csrf_header (req))
+            return s_csrf_refused (req);
+        return streq (path, "/api/login") ? s_login (req) : s_logout (req);
     }
     if (!api && !streq (path, "/metrics"))
         return s_asset (req);
@@ -386,9 +394,17 @@ s_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
     zjob_http_request_t *req = (zjob_http_request_t *) *con_cls;
     if (!req)
         return;
-    ZJOB_LOG_IF (self->log_level, ZJOB_LOG_DEBUG, "http %s %s %d %" PRId64 " ms (%s)%s",
-                 req->method, req->path, req->status, zjob_mono_ms () - req->started, req->peer,
-                 code == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
+    if (self->log_level >= ZJOB_LOG_DEBUG) {
+        //  The path is unescaped: a %0A in it must not start a log line
+        char path [256];
+        snprintf (path, sizeof path, "%s", req->path);
+        for (char *cursor = path; *cursor; cursor++)
+            if ((unsigned char) *cursor < 0x20 || *cursor == 0x7f)
+                *cursor = '?';
+        zjob_log_debug ("http %s %s %d %" PRId64 " ms (%s)%s", req->method, path, req->status,
+                        zjob_mono_ms () - req->started, req->peer,
+                        code == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
+    }
     free (req->path);
     free (req->body);
     free (req);
@@ -482,12 +498,13 @@ s_daemon_start (zjob_http_t *self, const struct addrinfo *addr)
         | MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (addr->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    //  The logger first, so that MHD says nothing on stderr by itself
     return MHD_start_daemon (
-        flags, 0, NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR, addr->ai_addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned) ZJOB_HTTP_CONNECTIONS_MAX,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) ZJOB_HTTP_TIMEOUT_S,
-        MHD_OPTION_NOTIFY_COMPLETED, s_completed, self, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log,
-        self, MHD_OPTION_END);
+        flags, 0, NULL, NULL, s_handle, self, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
+        MHD_OPTION_SOCK_ADDR, addr->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned) ZJOB_HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned) ZJOB_HTTP_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
+        MHD_OPTION_END);
 }
 
 //  Resolve config->http and listen on the first address that binds

@@ -472,6 +472,50 @@ zjob_http_metrics (zjob_http_request_t *req)
     return result;
 }
 
+//  A figure of STATS' store map (strings), copied into value; false if
+//  absent
+static bool
+s_store_figure (zjob_msg_t *msg, const char *key, char *value, size_t size)
+{
+    const msgpack_object *store = zjob_msg_field (msg, "store");
+    if (!store || store->type != MSGPACK_OBJECT_MAP)
+        return false;
+    for (uint32_t index = 0; index < store->via.map.size; index++) {
+        const msgpack_object_kv *pair = &store->via.map.ptr [index];
+        if (pair->key.type == MSGPACK_OBJECT_STR && pair->key.via.str.size == strlen (key)
+            && memcmp (pair->key.via.str.ptr, key, strlen (key)) == 0
+            && pair->val.type == MSGPACK_OBJECT_STR) {
+            snprintf (value, size, "%.*s", (int) pair->val.via.str.size, pair->val.via.str.ptr);
+            return true;
+        }
+    }
+    return false;
+}
+
+//  The answer to a probe from the reply msg (NULL: none came, err says
+//  why) into text; the HTTP status
+static int
+s_probe_answer (zjob_msg_t *msg, const zjob_error_t *err, bool ready, char *text, size_t size)
+{
+    char writable [16] = "", why [ZJOB_ERROR_TEXT_MAX] = "";
+    if (!msg) {
+        snprintf (text, size, "the broker does not answer: %s\n", err->text);
+        return MHD_HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (!ready) {
+        snprintf (text, size, "ok\n");
+        return MHD_HTTP_OK;
+    }
+    s_store_figure (msg, "writable", writable, sizeof writable);
+    if (streq (writable, "true")) {
+        snprintf (text, size, "ready\n");
+        return MHD_HTTP_OK;
+    }
+    s_store_figure (msg, "write_error", why, sizeof why);
+    snprintf (text, size, "the store cannot write%s%s\n", *why ? ": " : "", why);
+    return MHD_HTTP_SERVICE_UNAVAILABLE;
+}
+
 enum MHD_Result
 zjob_http_probe (zjob_http_request_t *req, bool ready)
 {
@@ -482,37 +526,8 @@ zjob_http_probe (zjob_http_request_t *req, bool ready)
     zjob_error_t err;
     zjob_msg_t *msg = zjob_http_call (req, builder, cmd, ZJOB_HTTP_PROBE_MS, &err);
     zjob_msg_builder_destroy (&builder);
-    char text [ZJOB_ERROR_TEXT_MAX + 32];
-    int status = MHD_HTTP_SERVICE_UNAVAILABLE;
-    if (!msg)
-        snprintf (text, sizeof text, "the broker does not answer: %s\n", err.text);
-    else if (!ready) {
-        status = MHD_HTTP_OK;
-        snprintf (text, sizeof text, "ok\n");
-    }
-    else {
-        //  STATS' store map holds the store's figures as strings
-        const msgpack_object *store = zjob_msg_field (msg, "store");
-        const char *writable = NULL;
-        for (uint32_t index = 0; store && store->type == MSGPACK_OBJECT_MAP
-             && index < store->via.map.size;
-             index++) {
-            const msgpack_object_kv *pair = &store->via.map.ptr [index];
-            if (pair->key.type == MSGPACK_OBJECT_STR && pair->key.via.str.size == 8
-                && memcmp (pair->key.via.str.ptr, "writable", 8) == 0
-                && pair->val.type == MSGPACK_OBJECT_STR)
-                writable = pair->val.via.str.size == 4
-                        && memcmp (pair->val.via.str.ptr, "true", 4) == 0
-                    ? "true"
-                    : "false";
-        }
-        if (writable && streq (writable, "true")) {
-            status = MHD_HTTP_OK;
-            snprintf (text, sizeof text, "ready\n");
-        }
-        else
-            snprintf (text, sizeof text, "the store cannot write\n");
-    }
+    char text [ZJOB_ERROR_TEXT_MAX + 64];
+    int status = s_probe_answer (msg, &err, ready, text, sizeof text);
     zjob_msg_destroy (&msg);
     return zjob_http_respond (req, status, "text/plain; charset=utf-8", text, strlen (text));
 }

@@ -71,7 +71,7 @@ zjob_http_error (zjob_http_request_t *req, int status, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 //  Answer a broker error (or a timeout) with its HTTP status: the zjob
-//  code when it is one of 400 401 403 404 409 429 503, 504 for a
+//  code when it is one of 400 401 403 404 409 413 429 503, 504 for a
 //  timeout, else 500
 enum MHD_Result
 zjob_http_broker_error (zjob_http_request_t *req, const zjob_error_t *err);

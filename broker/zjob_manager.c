@@ -456,7 +456,9 @@ s_job_created (zjob_manager_t *self, zjob_job_t *job)
     zjob_tally_move (self->tally, job, -1, job->status);
     zjob_mgr_key_add (self, job);
     zjob_queues_unique_add (self->queues, job);
+    self->creating = true;
     zjob_mgr_notify (self, ZJOB_EVENT_STATUS, job, ZJOB_CREATED);
+    self->creating = false;
     zjob_deps_created (self->deps, job);
 }
 

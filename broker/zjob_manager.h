@@ -207,6 +207,11 @@ zjob_manager_destroy (zjob_manager_t **self_p);
 void
 zjob_manager_set_listener (zjob_manager_t *self, zjob_manager_listener_fn *fn, void *arg);
 
+//  True while the listener hears a new job's first event (a START of a
+//  job created before is heard with the same old status, created).
+bool
+zjob_manager_creating (zjob_manager_t *self);
+
 //  Create a job; with auto_start it is queued at once. Returns a new
 //  reference to the job (the caller destroys it), or NULL with err filled.
 zjob_job_t *

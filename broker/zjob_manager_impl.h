@@ -55,6 +55,7 @@ struct _zjob_manager_t {
     zjob_deps_t *deps;                   //  Dependencies: waiting children (zjob_deps.c)
     zjob_manager_listener_fn *listener;  //  Hears every change, or NULL
     void *listener_arg;                  //  Passed to the listener
+    bool creating;                       //  The listener hears a new job
     zjob_templates_t *templates;         //  The store's templates (issue #11)
     zjob_limits_t limits;                //  The broker's limits (zjob_manager_limits.c)
 

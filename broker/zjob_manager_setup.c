@@ -178,3 +178,10 @@ zjob_manager_set_listener (zjob_manager_t *self, zjob_manager_listener_fn *fn, v
     self->listener = fn;
     self->listener_arg = fn ? arg : NULL;
 }
+
+bool
+zjob_manager_creating (zjob_manager_t *self)
+{
+    assert (self);
+    return self->creating;
+}

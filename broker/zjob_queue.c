@@ -466,6 +466,26 @@ zjob_queue_ready_in (zjob_queue_t *self, const char *workflow)
     return entry ? entry->size : 0;
 }
 
+void
+zjob_queue_each_ready (zjob_queue_t *self, zjob_queue_ready_fn *fn, void *arg)
+{
+    assert (self && fn);
+    const s_workflow_t *entry = (const s_workflow_t *) zhashx_first (self->workflows);
+    for (; entry; entry = (const s_workflow_t *) zhashx_next (self->workflows)) {
+        //  Each list is in enqueue order: its head is its oldest
+        int64_t oldest = 0;
+        for (size_t priority = 0; priority < ZJOB_PRIORITY_COUNT; priority++) {
+            const zjob_job_t *head = entry->head [priority];
+            if (!head)
+                continue;
+            int64_t ready_at = head->run_at > head->queued_at ? head->run_at : head->queued_at;
+            if (!oldest || ready_at < oldest)
+                oldest = ready_at;
+        }
+        fn ((const char *) zhashx_cursor (self->workflows), entry->size, oldest, arg);
+    }
+}
+
 int64_t
 zjob_queue_next_due (zjob_queue_t *self)
 {

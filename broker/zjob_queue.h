@@ -95,6 +95,17 @@ zjob_queue_best_if (zjob_queue_t *self, const char *const *workflows, size_t cou
 size_t
 zjob_queue_ready_in (zjob_queue_t *self, const char *workflow);
 
+//  Hears one workflow's ready lists: how many jobs, and when the oldest
+//  of their heads became ready (ms UTC: its enqueue, or its run_at if
+//  later). workflow is borrowed for the call; fn must not change the queue.
+typedef void (zjob_queue_ready_fn) (const char *workflow, size_t ready, int64_t oldest_ms,
+                                    void *arg);
+
+//  Call fn once per workflow with ready jobs: O(workflows x priorities),
+//  no job walked.
+void
+zjob_queue_each_ready (zjob_queue_t *self, zjob_queue_ready_fn *fn, void *arg);
+
 //  run_at of the earliest scheduled job, or 0 if none. O(log n) amortized.
 int64_t
 zjob_queue_next_due (zjob_queue_t *self);

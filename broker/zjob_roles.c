@@ -36,6 +36,7 @@ static const zjob_access_t s_access [ZJOB_CMD_COUNT] = {
     [ZJOB_CMD_WORKERS] = ZJOB_ACCESS_ADMIN,
     [ZJOB_CMD_QUEUE] = ZJOB_ACCESS_ADMIN,
     [ZJOB_CMD_SCHEDULE] = ZJOB_ACCESS_ADMIN,
+    [ZJOB_CMD_METRICS] = ZJOB_ACCESS_ADMIN,
 };
 
 //  The ops whose access differs from their command's row

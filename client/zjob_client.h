@@ -244,6 +244,12 @@ zjob_client_stats (zjob_client_t *self, zjob_error_t *err);
 ZJOB_EXPORT zjob_reply_t *
 zjob_client_workers (zjob_client_t *self, zjob_error_t *err);
 
+//  The broker's metrics (METRICS, admin only): the whole Prometheus text
+//  exposition (format 0.0.4) into *text_p, NUL-terminated, the caller's
+//  to free. 0, or -1 with err filled (ZJOB_FORBIDDEN for a client key).
+ZJOB_EXPORT int
+zjob_client_metrics (zjob_client_t *self, char **text_p, zjob_error_t *err);
+
 //  Templates (TEMPLATE, PROTOCOL.md 9.12): named job settings a SUBMIT
 //  spec can name in its template_name, merged into it by the broker.
 //  Store spec (its workflow, inputs, priority, user, tags, metadata,

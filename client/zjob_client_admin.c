@@ -1,7 +1,7 @@
 /*  =========================================================================
     zjob_client_admin - libzjob's workflow administration calls: TEMPLATE
     set, get, list, delete; SCHEDULE add and its other ops; QUEUE pause,
-    resume, limit, list (PROTOCOL.md). Each is a request begun and waited
+    resume, limit, list; METRICS (PROTOCOL.md). Each is a request begun and waited
     for through zjob_client_impl.h; which are resent while waiting (reads
     and idempotent changes) and which are sent once is said at each call.
     ========================================================================= */
@@ -199,4 +199,27 @@ zjob_client_queue_list (zjob_client_t *self, zjob_error_t *err)
 {
     assert (self);
     return s_queue (self, "list", NULL, -1, -1, -1, err);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Metrics: a read, resent while waiting
+
+int
+zjob_client_metrics (zjob_client_t *self, char **text_p, zjob_error_t *err)
+{
+    assert (text_p);
+    *text_p = NULL;
+    uint64_t request;
+    if (!zjob_client_begin (self, ZJOB_CMD_METRICS, &request, err))
+        return -1;
+    zjob_reply_t *reply = zjob_client_call (self, ZJOB_CMD_METRICS, request, true, err);
+    if (!reply)
+        return -1;
+    const char *text = zjob_msg_str (zjob_reply_msg (reply), "text");
+    *text_p = strdup (text ? text : "");
+    zjob_reply_destroy (&reply);
+    if (!*text_p)
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    return 0;
 }

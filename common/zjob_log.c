@@ -141,8 +141,9 @@ zjob_log_v (int level, const char *format, va_list args)
         char *line = s_json_line (time, level, message);
         if (line) {
             size_t length = strlen (line);
-            line = (char *) realloc (line, length + 2);  //  Room for the newline
-            if (line) {
+            char *grown = (char *) realloc (line, length + 2);  //  Room for the newline
+            if (grown) {
+                line = grown;
                 memcpy (line + length, "\n", 2);
                 fputs (line, stream);
             }

@@ -91,9 +91,11 @@ typedef enum {
     ZJOB_CMD_BATCH = 28,  //  show, cancel, close, list batches
     ZJOB_CMD_TEMPLATE,    //  set, get, list, delete templates
     ZJOB_CMD_SCHEDULE,    //  add, get, list, pause, resume, delete, run_now
-    ZJOB_CMD_QUEUE        //  pause, resume, limit, list workflow queues
+    ZJOB_CMD_QUEUE,       //  pause, resume, limit, list workflow queues
+    //  Observability (issue #13)
+    ZJOB_CMD_METRICS = 32  //  the broker's metrics, Prometheus text
 } zjob_cmd_t;
-#define ZJOB_CMD_COUNT 32
+#define ZJOB_CMD_COUNT 33
 
 //  The command's wire name ("SUBMIT"), "UNKNOWN" for anything else.
 ZJOB_EXPORT const char *

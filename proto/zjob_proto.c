@@ -100,6 +100,7 @@ static const s_cmd_info_t s_cmds [ZJOB_CMD_COUNT] = {
     [ZJOB_CMD_TEMPLATE] = { "TEMPLATE", R_CB, R_CB },
     [ZJOB_CMD_SCHEDULE] = { "SCHEDULE", R_CB, R_CB },
     [ZJOB_CMD_QUEUE] = { "QUEUE", R_CB, R_CB },
+    [ZJOB_CMD_METRICS] = { "METRICS", R_CB, R_CB },
 };
 
 static const char *s_route_names [ZJOB_ROUTE_COUNT] = {

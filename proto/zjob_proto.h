@@ -312,6 +312,11 @@ typedef struct {
     const char *const *store_keys;  //  The store's own figures, as strings
     const char *const *store_values;
     size_t store_count;
+    const uint64_t *history_submitted;  //  NULL: no "history" map; else
+    const uint64_t *history_completed;  //  history_minutes counts each, oldest
+    const uint64_t *history_failed;     //  first, the last one of the minute that
+    size_t history_minutes;             //  starts at history_minute (ms UTC)
+    uint64_t history_minute;
 } zjob_stats_t;
 
 //  The fields of the OK to STATS: jobs, by_status (every status, zeros
@@ -320,10 +325,17 @@ typedef struct {
 //  held_by_limit, held (workflow -> reason, a map, only when held_count)
 //  and paused_queues, rates (submitted, completed, failed), rate_window_ms,
 //  uptime_ms, subscriptions, templates, queued_jobs, queued_bytes,
-//  max_queued, max_queued_bytes, max_pending, and store (name and the
-//  store's figures) when store_name is set.
+//  max_queued, max_queued_bytes, max_pending, store (name and the
+//  store's figures) when store_name is set, and history {minute,
+//  submitted, completed, failed} when history_submitted is set.
 void
 zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats);
+
+//  The fields of the OK to METRICS: format and text (size bytes, not
+//  NUL-terminated; borrowed for the call).
+void
+zjob_msg_add_metrics (zjob_msg_builder_t *self, const char *format, const char *text,
+                      size_t size);
 
 //  The "queues" of the OK to QUEUE (PROTOCOL.md 9.x): one map per queue,
 //  with workflow_id, paused, concurrency, rate, burst, queued, running,

@@ -661,6 +661,31 @@ zjob_msg_add_stats (zjob_msg_builder_t *self, const zjob_stats_t *stats)
             s_pack_cstr (self, stats->store_values [index] ? stats->store_values [index] : "");
         }
     }
+    if (stats->history_submitted && stats->history_completed && stats->history_failed) {
+        zjob_msg_add_key (self, "history");
+        self->failed |= msgpack_pack_map (&self->pk, 4) != 0;
+        s_pack_cstr (self, "minute");
+        self->failed |= msgpack_pack_uint64 (&self->pk, stats->history_minute) != 0;
+        const char *names [3] = { "submitted", "completed", "failed" };
+        const uint64_t *counts [3] = { stats->history_submitted, stats->history_completed,
+                                       stats->history_failed };
+        for (size_t which = 0; which < 3; which++) {
+            s_pack_cstr (self, names [which]);
+            self->failed |= msgpack_pack_array (&self->pk, (uint32_t) stats->history_minutes) != 0;
+            for (size_t index = 0; index < stats->history_minutes; index++)
+                self->failed |= msgpack_pack_uint64 (&self->pk, counts [which][index]) != 0;
+        }
+    }
+}
+
+void
+zjob_msg_add_metrics (zjob_msg_builder_t *self, const char *format, const char *text,
+                      size_t size)
+{
+    zjob_msg_add_str (self, "format", format);
+    zjob_msg_add_key (self, "text");
+    self->failed |= msgpack_pack_str (&self->pk, size) != 0;
+    self->failed |= msgpack_pack_str_body (&self->pk, text, size) != 0;
 }
 
 void

@@ -232,6 +232,7 @@ static const zjob_field_t s_stats_ok [] = {
     { "max_queued", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "max_queued_bytes", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "max_pending", F_UINT, OPT, 0, UINT64_MAX, NULL },
+    { "history", F_MAP, OPT, 0, 0, NULL },  //  minute, submitted, completed, failed
 };
 static const zjob_field_t s_workers_ok [] = {
     { "workers", F_MAPS, REQ, 0, 0, NULL },
@@ -349,6 +350,11 @@ static const zjob_field_t s_queue_ok [] = {
     { "queues", F_ITEMS, REQ, 0, 0, &s_queue_item_table },
 };
 
+static const zjob_field_t s_metrics_ok [] = {
+    { "format", F_STR, REQ, 1, ZJOB_NAME_MAX, NULL },
+    { "text", F_STR, REQ, 0, 0, NULL },  //  bounded by the message size alone
+};
+
 static const zjob_schema_t s_schemas [] = {
     { ZJOB_CMD_SUBMIT, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_submit), TABLE (s_submit_ok), zjob_post_submit },
     { ZJOB_CMD_GET, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_id_only), TABLE (s_get_ok), NULL },
@@ -387,6 +393,7 @@ static const zjob_schema_t s_schemas [] = {
     { ZJOB_CMD_TEMPLATE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_template), TABLE (s_template_ok), zjob_post_template },
     { ZJOB_CMD_SCHEDULE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_schedule), TABLE (s_schedule_ok), NULL },
     { ZJOB_CMD_QUEUE, ZJOB_ROUTE_CLIENT_BROKER, TABLE (s_queue), TABLE (s_queue_ok), NULL },
+    { ZJOB_CMD_METRICS, ZJOB_ROUTE_CLIENT_BROKER, NO_TABLE, TABLE (s_metrics_ok), NULL },
 };
 #define SCHEMA_COUNT (sizeof (s_schemas) / sizeof (s_schemas [0]))
 

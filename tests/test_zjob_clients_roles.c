@@ -161,7 +161,7 @@ Test (roles, the_table_decides_each_client_command)
                                 ZJOB_CMD_STATUS, ZJOB_CMD_RESULTS, ZJOB_CMD_RETRY, ZJOB_CMD_RUN_NOW,
                                 ZJOB_CMD_BATCH };
     const zjob_cmd_t admin [] = { ZJOB_CMD_CLEANUP, ZJOB_CMD_STATS, ZJOB_CMD_WORKERS,
-                                  ZJOB_CMD_QUEUE, ZJOB_CMD_SCHEDULE, ZJOB_CMD_READY,
+                                  ZJOB_CMD_QUEUE, ZJOB_CMD_SCHEDULE, ZJOB_CMD_METRICS, ZJOB_CMD_READY,
                                   ZJOB_CMD_RESULT, ZJOB_CMD_UNKNOWN };
     for (size_t index = 0; index < sizeof (own) / sizeof (own [0]); index++)
         cr_assert_eq (zjob_roles_access (own [index], NULL), ZJOB_ACCESS_OWN, "%s",

@@ -283,7 +283,7 @@ s_sample (zjob_msg_builder_t *b, zjob_cmd_t cmd, zjob_route_t route, const zjob_
             zjob_msg_add_job_event (b, "queued", job, ZJOB_CREATED);
             break;
         default:
-            break;  //  Empty bodies: STATS, WORKERS, PING, OK, HEARTBEAT
+            break;  //  Empty bodies: STATS, WORKERS, PING, METRICS, OK, HEARTBEAT
     }
 }
 
@@ -435,6 +435,9 @@ s_sample_reply (zjob_msg_builder_t *b, zjob_cmd_t request, zjob_route_t route,
         case ZJOB_CMD_PING:
             zjob_msg_add_uint (b, "version", ZJOB_PROTO_VERSION);
             zjob_msg_add_uint (b, "time", 1750000000000);
+            break;
+        case ZJOB_CMD_METRICS:
+            zjob_msg_add_metrics (b, "prometheus-text-0.0.4", "zjob_workers 1\n", 15);
             break;
         case ZJOB_CMD_READY: {
             const char *drop [] = { job->id };

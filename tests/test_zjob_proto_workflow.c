@@ -241,6 +241,8 @@ Test (proto_workflow, waiting_is_a_status_on_the_wire)
     cr_assert_str_eq (zjob_cmd_name (ZJOB_CMD_TEMPLATE), "TEMPLATE");
     cr_assert_str_eq (zjob_cmd_name (ZJOB_CMD_SCHEDULE), "SCHEDULE");
     cr_assert_str_eq (zjob_cmd_name (ZJOB_CMD_QUEUE), "QUEUE");
+    cr_assert_str_eq (zjob_cmd_name (ZJOB_CMD_METRICS), "METRICS");
     cr_assert_eq (ZJOB_CMD_BATCH, 28);
-    cr_assert_eq (ZJOB_CMD_COUNT, 32);
+    cr_assert_eq (ZJOB_CMD_METRICS, 32);
+    cr_assert_eq (ZJOB_CMD_COUNT, 33);
 }

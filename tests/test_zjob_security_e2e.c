@@ -224,6 +224,17 @@ Test (security_e2e, a_client_sees_and_touches_only_its_own_jobs)
     cr_assert_eq (s_cli_as (BOB, "stats"), 10, "%s", s_cli_out);
     cr_assert_eq (s_cli_as (BOB, "workers"), 10, "%s", s_cli_out);
     cr_assert_eq (s_cli_as (BOB, "cleanup"), 10, "%s", s_cli_out);
+    cr_assert_eq (s_cli_as (BOB, "metrics"), 10, "%s", s_cli_out);
+    char *text = NULL;
+    cr_assert_eq (zjob_client_metrics (bob, &text, &err), -1);
+    cr_assert_eq (err.code, ZJOB_FORBIDDEN, "%s", err.text);
+    cr_assert_null (text);
+    zjob_client_t *admin = s_client (ADMIN);
+    cr_assert_eq (zjob_client_metrics (admin, &text, &err), 0, "%s", err.text);
+    cr_assert_not_null (strstr (text, "\nzjob_jobs{workflow=\"resize\",status=\"queued\"} 1\n"),
+                        "%s", text);
+    free (text);
+    zjob_client_destroy (&admin);
     //  The admin sees and can act on every user's job
     cr_assert_eq (s_cli_as (ADMIN, "list", "--json"), 0, "%s", s_cli_out);
     cr_assert_not_null (strstr (s_cli_out, "\"total\": 1"), "%s", s_cli_out);

@@ -85,6 +85,8 @@ struct _zjob_worker_t {
     int64_t liveness;                     //  Heartbeats missed before the broker is dead
     int64_t last_heard;                   //  mono ms we last heard from the broker
     int64_t last_sent;                    //  mono ms we last sent to the broker
+    int64_t lost_at;                      //  mono ms the broker was found lost, 0 if
+                                          //  not: one warning per loss, and "back"
     bool draining;                        //  zjob_worker_drain: take no more jobs
     bool rejoin;                          //  Draining, and the broker may have credit for
                                           //  us: send READY again (or DISCONNECT)

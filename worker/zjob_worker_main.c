@@ -72,6 +72,7 @@
 #define OPT_PERMANENT_EXIT 1000                //  getopt value of --permanent-exit (no short form)
 #define OPT_CERT 1001                          //  getopt value of --cert
 #define OPT_BROKER_KEY 1002                    //  getopt value of --broker-key
+#define OPT_LOG_FORMAT 1003                    //  getopt value of --log-format
 
 //  The command line
 typedef struct {
@@ -84,6 +85,7 @@ typedef struct {
     int64_t timeout_ms;         //  Run time limit of a job, 0 = none
     bool permanent_exit [256];  //  Exit statuses that fail a job for good
     bool verbose;               //  Log progress reports too
+    const char *log_format;     //  --log-format (or $ZJOB_LOG_FORMAT): text or json
     char **command;             //  COMMAND [ARGS...], NULL-terminated (argv's tail)
     zjob_connect_opts_t keys;   //  --cert, --broker-key (or $ZJOB_CERT, $ZJOB_BROKER_KEY)
 } s_options_t;
@@ -150,6 +152,10 @@ s_usage (FILE *out)
              "      --broker-key KEY|FILE\n"
              "                         the broker's public key: 40 Z85 characters or its .key\n"
              "                         file (default: $ZJOB_BROKER_KEY)\n"
+             "      --log-format text|json\n"
+             "                         log lines as text (the default) or as one JSON object\n"
+             "                         a line {time, level, program, pid, msg} for log\n"
+             "                         shippers (default: $ZJOB_LOG_FORMAT)\n"
              "  -v, --verbose          also log each progress report\n"
              "  -h, --help             this text\n"
              "SECONDS is a number (0.5) or a duration with its unit (500ms, 2m).\n"
@@ -282,6 +288,7 @@ static const struct option s_longs [] = {
     { "permanent-exit", required_argument, NULL, OPT_PERMANENT_EXIT },
     { "cert", required_argument, NULL, OPT_CERT },
     { "broker-key", required_argument, NULL, OPT_BROKER_KEY },
+    { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
@@ -305,6 +312,14 @@ s_environment (s_options_t *options)
         options->keys.cert = NULL;
     if (options->keys.broker_key && !*options->keys.broker_key)
         options->keys.broker_key = NULL;
+    if (!options->log_format)
+        options->log_format = getenv ("ZJOB_LOG_FORMAT");
+    zjob_log_format_t format;
+    if (options->log_format && *options->log_format
+        && !zjob_log_parse_format (options->log_format, &format))
+        return s_usage_error (EXIT_BAD_INPUT, "bad log format \"%s\" (--log-format or "
+                                              "ZJOB_LOG_FORMAT): give text or json",
+                              options->log_format);
     if (options->keys.broker_key && !options->keys.cert)
         return s_usage_error (EXIT_BAD_INPUT, "a broker key was given (--broker-key or "
                                               "ZJOB_BROKER_KEY) but no certificate: give this "
@@ -375,6 +390,9 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
             case OPT_CERT:
             case OPT_BROKER_KEY:
                 *(opt == OPT_CERT ? &options->keys.cert : &options->keys.broker_key) = optarg;
+                break;
+            case OPT_LOG_FORMAT:
+                options->log_format = optarg;
                 break;
             case 'v':
                 options->verbose = true;
@@ -1005,6 +1023,10 @@ main (int argc, char *argv [])
     zsys_set_logstream (stderr);
     zsys_set_logident ("zjob-worker");
     zjob_log_set_program ("zjob-worker");
+    zjob_log_format_t format = ZJOB_LOG_TEXT;
+    if (options.log_format && *options.log_format)
+        zjob_log_parse_format (options.log_format, &format);  //  Checked by s_parse
+    zjob_log_set_format (format);
     if (s_signals_setup () != 0) {
         fprintf (stderr, "zjob-worker: cannot set up signal handling: %s\n", strerror (errno));
         return EXIT_INTERNAL;

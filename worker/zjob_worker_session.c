@@ -353,6 +353,18 @@ zjob_worker_queue_event (zjob_worker_t *self, zjob_worker_event_t kind, zjob_tas
     }
 }
 
+//  The broker went silent or said it stops: warn once per loss (READY's
+//  retries, however many, are not news), and remember when, for "back"
+static void
+s_lost (zjob_worker_t *self, int64_t now, const char *why)
+{
+    if (self->lost_at)
+        return;
+    self->lost_at = now ? now : 1;
+    zjob_log_warning ("zjob_worker: %s: lost the broker at %s: %s; reconnecting",
+                      self->worker_id, self->endpoint, why);
+}
+
 //  The broker acknowledged READY: take its figures, abandon what it says
 //  to drop, and send every result it has not settled
 static void
@@ -385,11 +397,22 @@ s_on_ready_ok (zjob_worker_t *self, zjob_msg_t *msg)
                 zjob_worker_queue_event (self, ZJOB_WORKER_CANCEL, task);
         }
     }
+    size_t resent = 0;
     for (zjob_worker_result_t *result = (zjob_worker_result_t *) zlistx_first (self->results); result;
          result = (zjob_worker_result_t *) zlistx_next (self->results))
-        if (!result->parked)
+        if (!result->parked) {
             zjob_worker_result_post (self, result);
+            resent++;
+        }
     zjob_worker_results_flush (self);
+    if (self->lost_at) {
+        zjob_log_info ("zjob_worker: %s: the broker at %s is back after %.1f s; %zu result%s "
+                       "resent",
+                       self->worker_id, self->endpoint,
+                       (double) (zjob_mono_ms () - self->lost_at) / 1000.0, resent,
+                       resent == 1 ? "" : "s");
+        self->lost_at = 0;
+    }
 }
 
 //  --------------------------------------------------------------------------
@@ -700,6 +723,7 @@ zjob_worker_read (zjob_worker_t *self)
         case ZJOB_CMD_DISCONNECT:
             //  The broker is stopping: as if it were dead, try READY again
             //  after a pause, keeping jobs and results
+            s_lost (self, zjob_mono_ms (), "it is stopping (DISCONNECT)");
             self->registered = false;
             self->ready_id = 0;
             self->retry_at = self->last_heard + self->retry_ivl;
@@ -729,6 +753,10 @@ zjob_worker_timers (zjob_worker_t *self)
         //  waits, unread (the program was busy): it is a sign of life too
         if (now - self->last_heard > self->heartbeat_ms * self->liveness
             && !(zsock_events (self->sock) & ZMQ_POLLIN)) {
+            char why [64];
+            snprintf (why, sizeof (why), "no heartbeat for %.1f s",
+                      (double) (now - self->last_heard) / 1000.0);
+            s_lost (self, now, why);
             zjob_worker_register (self, true);
             return;
         }

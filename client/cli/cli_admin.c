@@ -1,6 +1,6 @@
 /*  =========================================================================
     cli_admin - the zjob commands about the broker as a whole: cleanup,
-    stats, workers
+    stats, workers, metrics
 
     stats shows what the broker's STATS reply holds (PROTOCOL.md 9.9), and
     reads the fields newer brokers add (scheduled, max_concurrent,
@@ -376,5 +376,29 @@ zjob_cli_cmd_workers (zjob_cli_t *cli, int argc, char *argv [])
         s_print_workers (workers);
     json_decref (body);
     zjob_reply_destroy (&reply);
+    return ZJOB_EXIT_OK;
+}
+
+//  --------------------------------------------------------------------------
+//  metrics: the broker's Prometheus text, as it is (--json: {format, text})
+
+int
+zjob_cli_cmd_metrics (zjob_cli_t *cli, int argc, char *argv [])
+{
+    int rc = zjob_cli_parse_plain (cli, argc, argv);
+    if (rc != ZJOB_CLI_CONTINUE)
+        return rc;
+    zjob_error_t err;
+    char *text = NULL;
+    if (zjob_client_metrics (zjob_cli_client (cli), &text, &err))
+        return zjob_cli_fail (cli, &err);
+    if (cli->json) {
+        json_t *body = json_pack ("{s:s, s:s}", "format", "prometheus-text-0.0.4", "text", text);
+        zjob_cli_print_json (body, false);
+        json_decref (body);
+    }
+    else
+        fputs (text, stdout);
+    free (text);
     return ZJOB_EXIT_OK;
 }

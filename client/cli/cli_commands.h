@@ -5,8 +5,8 @@
     status, result, list), cli_lifecycle.c (start, pause, resume, cancel,
     delete, retry, run-now: one job, several or a filter), cli_policy.c
     (submit's retry policy and timeouts), cli_watch.c (wait, watch),
-    cli_admin.c (cleanup, stats, workers), cli_schedule.c (schedule) and cli_help.c (help, and the
-    cli_admin.c (cleanup, stats, workers), cli_queue.c (queue: per-workflow
+    cli_admin.c (cleanup, stats, workers, metrics), cli_schedule.c (schedule) and cli_help.c (help, and the
+    cli_admin.c (cleanup, stats, workers, metrics), cli_queue.c (queue: per-workflow
     pause and limits), cli_keygen.c (keygen: a CURVE key pair; it connects
     to nothing) and cli_help.c (help, and the
     table of every command with its usage and help text). A command takes
@@ -59,9 +59,12 @@ int zjob_cli_cmd_retry (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_run_now (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_wait (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_watch (zjob_cli_t *cli, int argc, char *argv []);
+//  cli_events.c: zjob events, every event of the broker
+int zjob_cli_cmd_events (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_cleanup (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_stats (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_workers (zjob_cli_t *cli, int argc, char *argv []);
+int zjob_cli_cmd_metrics (zjob_cli_t *cli, int argc, char *argv []);
 //  cli_template.c: zjob template set|get|list|delete
 int zjob_cli_cmd_template (zjob_cli_t *cli, int argc, char *argv []);
 int zjob_cli_cmd_queue (zjob_cli_t *cli, int argc, char *argv []);

@@ -277,6 +277,25 @@ static const zjob_cli_command_t s_commands [] = {
       "      --timeout DURATION     watch at most this long\n"
       "      --events ENDPOINT      the broker's events (default $ZJOB_EVENTS, else\n"
       "                             " ZJOB_CLI_EVENTS_DEFAULT ")\n" S_COMMON_HELP },
+    { "events", zjob_cli_cmd_events, "[--workflow W] [--type T] [--job ID] [--json]",
+      "follow every event of the broker",
+      "Print every event of the broker as it happens, one line each, until\n"
+      "SIGINT or SIGTERM (exit 0); 'zjob watch' follows one job. A line is\n"
+      "  TIME TYPE JOB_ID WORKFLOW (details)\n"
+      "TIME ISO-8601 in local time with its offset, TYPE a status or progress,\n"
+      "deleted, retrying, timed_out, worker_joined, worker_left, queue_paused...;\n"
+      "'-' for what the event has not (a worker event has no job); details: the\n"
+      "worker, attempt, progress %% and message, error kind and message. With\n"
+      "--json, one object a line: {seq, type, time, time_ms, id, workflow_id,\n"
+      "user_id, status, old_status, attempts, progress, worker_id, error_kind,\n"
+      "message}, null where the event has none. Each line is flushed at once.\n"
+      "Exits 5 when the broker stops answering (checked every 5s), 10 when it\n"
+      "refuses this key, 0 at --timeout.\n\n"
+      "  -w, --workflow W           only the events of workflow W's jobs\n"
+      "      --type T               only events of type T\n"
+      "      --job ID               only the events of job ID\n"
+      "      --events ENDPOINT      the broker's events (default $ZJOB_EVENTS, else\n"
+      "                             " ZJOB_CLI_EVENTS_DEFAULT ")\n" S_COMMON_HELP },
     { "cleanup", zjob_cli_cmd_cleanup, "[--older-than DURATION]", "delete old finished jobs",
       "Delete the completed, failed and cancelled jobs that finished more than\n"
       "DURATION ago (default: the broker's retention, 7 days unless configured).\n\n"
@@ -287,6 +306,12 @@ static const zjob_cli_command_t s_commands [] = {
       "List the connected workers: their workflows, slots and jobs. With --json:\n"
       "{\"workers\": [...]}, connected_at and last_seen as ISO-8601 and their\n"
       "milliseconds as connected_at_ms and last_seen_ms.\n" S_COMMON_HELP },
+    { "metrics", zjob_cli_cmd_metrics, "[--json]", "the broker's metrics (Prometheus text)",
+      "Print the broker's metrics in the Prometheus text format 0.0.4, as its\n"
+      "/metrics serves them: jobs per workflow and status, counters and wait and\n"
+      "run time histograms per workflow, workers, store and loop figures. An\n"
+      "admin request: a client key gets 403 (exit 10). With --json:\n"
+      "{\"format\": \"prometheus-text-0.0.4\", \"text\": \"...\"}.\n" S_COMMON_HELP },
     { "batch", zjob_cli_cmd_batch, "show|watch|cancel|close ID | list [--limit N] [--offset N]",
       "a batch's counts, progress, cancel, close; the batches",
       "A batch is the jobs submitted with --batch-id ID (see submit).\n\n"
