@@ -35,7 +35,9 @@
     zjob_loop_pass_seconds is read from /metrics before and after the
     requests: the difference of the histograms says how many passes the
     requests' phase had and the largest bucket any of them fell in (the
-    histogram over the broker's whole life, fill included, is shown too).
+    fill's passes are shown too). Each row is also followed by its own
+    share ("meanwhile"): the longest PING and the passes while its HTTP
+    and libzjob requests ran, so a long pass names its request.
 
         bench_http [--jobs N] [--rounds R] [--batch B] [--store SPEC]
                    [--keep-alive on|off]
@@ -282,10 +284,14 @@ enum { S_PHASE_BASELINE = 0,
        S_PHASE_HTTP,
        S_PHASE_STOP };
 
+#define S_ROWS_MAX 16  //  requests timed, rows of the table
+
 typedef struct {
     const char *endpoint;
     atomic_int phase;
-    int64_t *samples [2];  //  ns, per phase
+    atomic_int row;                     //  the request being timed, or -1
+    atomic_llong row_max [S_ROWS_MAX];  //  ns, the longest PING of each
+    int64_t *samples [2];               //  ns, per phase
     size_t count [2], room [2];
     size_t failed;  //  PINGs that got no answer
     char why [300];
@@ -319,6 +325,9 @@ s_pinger (void *arg)
             self->room [phase] = room;
         }
         self->samples [phase][self->count [phase]++] = trip;
+        int row = atomic_load (&self->row);
+        if (row >= 0 && row < S_ROWS_MAX && trip > atomic_load (&self->row_max [row]))
+            atomic_store (&self->row_max [row], trip);
         //  Paced, so the PINGs do not load the loop they measure
         next += S_PING_EVERY_NS;
         int64_t now = s_now_ns ();
@@ -403,8 +412,9 @@ s_histogram_get (bench_httpc_t *conn, s_histogram_t *histogram)
 //  One line: the passes of a histogram (after - before, if before), the
 //  largest bucket any pass fell in, and how many took over 10, 25 and
 //  100 ms
-static void
-s_print_histogram (const char *what, const s_histogram_t *after, const s_histogram_t *before)
+static const char *
+s_histogram_summary (const s_histogram_t *after, const s_histogram_t *before, char *text,
+                     size_t size)
 {
     double counts [S_BUCKETS_MAX];
     size_t n = after->count;
@@ -429,9 +439,19 @@ s_print_histogram (const char *what, const s_histogram_t *after, const s_histogr
         snprintf (bound, sizeof bound, "+Inf (over %g s!)", n > 1 ? after->le [n - 2] : 0);
     else
         snprintf (bound, sizeof bound, "le=%g s (%g ms)", largest, largest * 1e3);
-    printf ("  zjob_loop_pass_seconds %-26s %9.0f passes; the largest bucket any fell in: %s;"
-            " over 10 ms: %.0f, over 25 ms: %.0f, over 100 ms: %.0f\n",
-            what, total, bound, over [0], over [1], over [2]);
+    snprintf (text, size,
+              "%9.0f passes; the largest bucket any fell in: %s; over 10 ms: %.0f, over 25 ms:"
+              " %.0f, over 100 ms: %.0f",
+              total, bound, over [0], over [1], over [2]);
+    return text;
+}
+
+static void
+s_print_histogram (const char *what, const s_histogram_t *after, const s_histogram_t *before)
+{
+    char text [256];
+    printf ("  zjob_loop_pass_seconds %-26s %s\n", what,
+            s_histogram_summary (after, before, text, sizeof text));
 }
 
 //  --------------------------------------------------------------------------
@@ -608,7 +628,17 @@ s_measure (s_broker_t *broker, s_pinger_t *pinger, const s_histogram_t *origin)
     int rc = 0;
     int64_t start = s_now_ns ();
     for (size_t i = 0; i < sizeof requests / sizeof requests [0] && rc == 0; i++) {
+        //  The loop's passes and the longest PING of this row alone
+        s_histogram_t before, row;
+        bool rows = histograms && s_histogram_get (&conn, &before) == 0;
+        atomic_store (&pinger->row, (int) i);
         rc = s_time_request (&conn, client, &requests [i]);
+        atomic_store (&pinger->row, -1);
+        char text [256];
+        if (rows && s_histogram_get (&conn, &row) == 0)
+            printf ("      meanwhile: PING max %.1f ms; loop %s\n",
+                    (double) atomic_load (&pinger->row_max [i]) / 1e6,
+                    s_histogram_summary (&row, &before, text, sizeof text));
         fflush (stdout);
     }
     zjob_client_destroy (&client);
@@ -667,6 +697,9 @@ main (int argc, char *argv [])
     s_pinger_t pinger = { .endpoint = broker.clients };
     pthread_t thread;
     atomic_init (&pinger.phase, S_PHASE_BASELINE);
+    atomic_init (&pinger.row, -1);
+    for (size_t i = 0; i < S_ROWS_MAX; i++)
+        atomic_init (&pinger.row_max [i], 0);
     if (pthread_create (&thread, NULL, s_pinger, &pinger)) {
         s_broker_stop (&broker);
         return 1;
