@@ -8,13 +8,17 @@
 
 DEBS      := build-essential cmake pkg-config libzmq3-dev libczmq-dev \
              libmsgpack-dev libcriterion-dev libjansson-dev libicu-dev \
-             libmicrohttpd-dev
-# What make test needs beyond the build: cppcheck for its lint and
+             libmicrohttpd-dev curl
+# (curl: the demo reads /readyz with it.) What make test needs beyond the
+# build: cppcheck for its lint and
 # clang-format for its format check, prometheus for promtool check metrics
 TEST_DEBS := cppcheck clang-format prometheus
 # What the fuzz harnesses need (make fuzz, fuzz-short): clang and its
 # libFuzzer runtime (libclang_rt.fuzzer; Debian 12's clang is clang-14)
 FUZZ_DEBS := clang libclang-rt-14-dev
+# make test also runs the dashboard in a real browser (tests/browser/):
+# headless Chromium, its driver and Selenium (for Debian's python3)
+TEST_DEBS += chromium chromium-driver python3-selenium
 BUILD     := build
 ASAN      := build-asan
 FUZZ      := build-fuzz
@@ -68,10 +72,10 @@ build: deps $(BUILD)/Makefile
 build-asan: deps $(ASAN)/Makefile
 	cmake --build $(ASAN) -j $(JOBS)
 
-test-release: build
+test-release: build deps-test
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-test-asan: build-asan
+test-asan: build-asan deps-test
 	tests/sanitize_check.sh $(ASAN) -j $(JOBS)
 
 test: test-release test-asan lint format-check fuzz-short

@@ -60,12 +60,14 @@ wait_for () {
 step "A broker: zjobd on its default store, file:$work/data (fsync=always)"
 "$bin/zjobd" --data-dir "$work/data" --log-level warning \
     --clients 'tcp://127.0.0.1:*' --workers 'tcp://127.0.0.1:*' --events 'tcp://127.0.0.1:*' \
-    > "$work/zjobd.out" 2> "$work/zjobd.log" &
+    --http 127.0.0.1:0 > "$work/zjobd.out" 2> "$work/zjobd.log" &
 pids+=($!)
 wait_for 10 grep -q '^zjobd ready' "$work/zjobd.out"
-read -r _ _ clients workers events < "$work/zjobd.out"
+read -r _ _ clients workers events http < "$work/zjobd.out"
 export ZJOB_BROKER=${clients#clients=} ZJOB_EVENTS=${events#events=} ZJOB_WORKER_BROKER=${workers#workers=}
+http=${http#http=}
 echo "clients at $ZJOB_BROKER, workers at $ZJOB_WORKER_BROKER, events at $ZJOB_EVENTS"
+echo "the dashboard at http://$http/ (while the demo runs), Prometheus metrics at http://$http/metrics"
 
 step "Two workers: zjob-worker runs examples/progress_job.sh once per 'render' job"
 for name in worker-a worker-b; do
@@ -125,6 +127,10 @@ show get "$doomed"
 
 step "The broker's figures"
 show stats
+printf '%s$ zjob metrics | grep ...%s\n' "$dim" "$plain"
+zjob metrics | grep -E '^zjob_jobs_(completed|failed|retried)_total|^zjob_job_run_seconds_count'
+printf '%s$ curl -s http://%s/readyz%s\n' "$dim" "$http" "$plain"
+curl -s "http://$http/readyz"; echo
 
 step "Workflows: a worker for 'fetch', 'merge' and 'report' jobs"
 #  fetch pretends to download for 0.4 s; merge prints its parents' outputs,
