@@ -85,10 +85,28 @@
     of their rates and the CPU per job of each; with --rounds, the median
     of those ratios, each taken within its round.
 
+    HTTP. --http on runs the job scenarios on a zjobd with its HTTP side
+    (--http 127.0.0.1:0) and, for each scenario, a real Prometheus server
+    (Debian's /usr/bin/prometheus, its own process on the same CPUs)
+    scraping its /metrics every second (bench/e2e/e2e_http.c); the run
+    starts once Prometheus has scraped zjobd once, and after it the
+    server is asked what it did (scrapes, how many succeeded, their mean
+    duration, the zjob_ series it holds), which is printed with the
+    scenario. --http compare pairs the scenarios as --curve compare does
+    (one comparison at a time); without Prometheus, --http on and compare
+    exit 2. A scenario with --http starts seconds after its zjobd (waiting
+    for Prometheus to be ready and to scrape once), one without it at
+    once: in a first try without a pause, the side with --http was the
+    faster in each of 3 rounds (1.04..1.16x; the machine busy with the
+    previous scenario's end, or zjobd's first seconds?), so with
+    --http compare every job scenario first idles --settle ms (2,000 by
+    default), its processes ready, and both sides of a pair start alike.
+
     Usage: bench_e2e [--quick] [--jobs N] [--strict-jobs N] [--latency-jobs N]
                      [--rate R] [--window W] [--batch B] [--batch-window W]
                      [--slots N] [--timeout SECS] [--dir D] [--only LIST]
                      [--max-concurrent N] [--rounds N] [--curve on|off|compare]
+                     [--http on|off|compare] [--settle MS]
     ZJOB_BENCH_ZJOBD=PATH runs that zjobd instead of the one built beside
     it: two builds of the broker, compared by alternating runs.
     This is a benchmark, not a test: it prints figures and exits 0.
@@ -125,6 +143,8 @@ const char *e2e_base_dir = NULL;        //  where the file stores go
 const char *e2e_only = NULL;            //  comma-separated scenario keys, or all
 const char *e2e_max_concurrent = "0";   //  zjobd --max-concurrent (0: no limit)
 e2e_curve_t e2e_curve = E2E_CURVE_OFF;  //  job scenarios with CURVE, without, or both
+e2e_http_t e2e_http = E2E_HTTP_OFF;     //  job scenarios with --http + Prometheus, without, or both
+int e2e_settle_ms = -1;                 //  msecs idle before each job scenario; -1: auto
 
 static bool
 s_selected (const char *key)
@@ -149,13 +169,19 @@ s_usage (void)
              "                 [--rate R] [--window W] [--batch B] [--batch-window W]\n"
              "                 [--slots N] [--timeout SECS] [--dir D] [--only LIST]\n"
              "                 [--max-concurrent N] [--rounds N] [--curve on|off|compare]\n"
+             "                 [--http on|off|compare] [--settle MS]\n"
              "  --only takes scenario keys separated by commas: echo, echo2, echo4, strict,\n"
              "  window, window-single, batch, batch-single, strict-file, window-file,\n"
              "  batch-file, latency, latency-file,\n"
              "  echo-end (the echo again, to see how the machine's speed drifted)\n"
              "  --rounds N runs the selection N times in turn and ends with medians\n"
              "  --curve on runs the job scenarios with CURVE (zjobd --curve-secret --keys,\n"
-             "  peers with keys); compare runs each with and without it, in turn\n");
+             "  peers with keys); compare runs each with and without it, in turn\n"
+             "  --http on runs the job scenarios on a zjobd with --http 127.0.0.1:0 and a\n"
+             "  Prometheus server (/usr/bin/prometheus) scraping its /metrics every second;\n"
+             "  compare runs each with and without them, in turn (not with --curve compare)\n"
+             "  --settle MS: each job scenario idles MS ms, all ready, before it starts\n"
+             "  (default 2,000 with --http compare, so both sides of a pair start alike)\n");
 }
 
 static size_t
@@ -216,12 +242,20 @@ s_parse_options (int argc, char *argv [])
             e2e_max_concurrent = value;
         else if (streq (flag, "--rounds"))
             e2e_rounds = s_size_arg (value);
+        else if (streq (flag, "--settle"))
+            e2e_settle_ms = streq (value, "0") ? 0 : (int) s_size_arg (value);
         else if (streq (flag, "--curve") && streq (value, "on"))
             e2e_curve = E2E_CURVE_ON;
         else if (streq (flag, "--curve") && streq (value, "off"))
             e2e_curve = E2E_CURVE_OFF;
         else if (streq (flag, "--curve") && streq (value, "compare"))
             e2e_curve = E2E_CURVE_COMPARE;
+        else if (streq (flag, "--http") && streq (value, "on"))
+            e2e_http = E2E_HTTP_ON;
+        else if (streq (flag, "--http") && streq (value, "off"))
+            e2e_http = E2E_HTTP_OFF;
+        else if (streq (flag, "--http") && streq (value, "compare"))
+            e2e_http = E2E_HTTP_COMPARE;
         else {
             s_usage ();
             return 2;
@@ -231,6 +265,19 @@ s_parse_options (int argc, char *argv [])
         || e2e_batch > ZJOB_BATCH_MAX || e2e_slots > ZJOB_SLOTS_MAX) {
         fprintf (stderr, "bench_e2e: windows are at most %d, batches %d, slots %d\n",
                  ZJOB_INFLIGHT_MAX, ZJOB_BATCH_MAX, ZJOB_SLOTS_MAX);
+        return 2;
+    }
+    if (e2e_settle_ms < 0)
+        e2e_settle_ms = e2e_http == E2E_HTTP_COMPARE ? 2000 : 0;
+    if (e2e_curve == E2E_CURVE_COMPARE && e2e_http == E2E_HTTP_COMPARE) {
+        fprintf (stderr, "bench_e2e: --curve compare and --http compare: one comparison at a"
+                         " time\n");
+        return 2;
+    }
+    if (e2e_http != E2E_HTTP_OFF && access (e2e_prom_path (), X_OK)) {
+        fprintf (stderr, "bench_e2e: --http needs a Prometheus server: %s is missing (Debian's"
+                         " prometheus package; or set ZJOB_BENCH_PROMETHEUS)\n",
+                 e2e_prom_path ());
         return 2;
     }
     return 0;
@@ -277,6 +324,9 @@ s_label (e2e_scenario_t *scenarios, size_t count)
         size_t length = strlen (scenario->label);
         if (scenario->curve)
             snprintf (scenario->label + length, sizeof scenario->label - length, ", CURVE");
+        length = strlen (scenario->label);
+        if (scenario->http)
+            snprintf (scenario->label + length, sizeof scenario->label - length, ", http");
     }
 }
 
@@ -311,6 +361,16 @@ s_print_header (const char *dir, bool files)
                                                  " with it, in turn (which first alternates by"
                                                  " round)"
                                                : "");
+    if (e2e_http != E2E_HTTP_OFF)
+        printf ("  http: zjobd --http 127.0.0.1:0 and a Prometheus server (%s, its own process"
+                " on the same CPUs) scraping its /metrics every 1 s, started for each scenario%s\n",
+                e2e_prom_path (),
+                e2e_http == E2E_HTTP_COMPARE ? "; each job scenario runs without them and with"
+                                               " them, in turn (which first alternates by round)"
+                                             : "");
+    if (e2e_settle_ms > 0)
+        printf ("  each job scenario idles %d ms, its processes ready, before it starts\n",
+                e2e_settle_ms);
     printf ("  echo: plain libzmq DEALER -> ROUTER echo, 1 client process (or 2, or 4) and 1 server"
             " process, one %d-byte message in flight per client, %zu round trips each\n",
             E2E_INPUT_SIZE, e2e_echo_trips);
@@ -324,9 +384,9 @@ s_print_header (const char *dir, bool files)
 }
 
 //  The scenarios to run, from base (count of them) into out (room for
-//  twice as many) as --curve says: a job scenario as it is (off), with
-//  CURVE (on), or twice, without CURVE and then with it (compare). The
-//  echoes run as they are. Returns how many are in out.
+//  twice as many) as --curve and --http say: a job scenario as it is
+//  (off), with the option (on), or twice, without it and then with it
+//  (compare). The echoes run as they are. Returns how many are in out.
 static size_t
 s_expand (const e2e_scenario_t *base, size_t count, e2e_scenario_t *out)
 {
@@ -334,24 +394,30 @@ s_expand (const e2e_scenario_t *base, size_t count, e2e_scenario_t *out)
     for (size_t i = 0; i < count; i++) {
         bool jobs = base [i].mode != E2E_ECHO;
         out [used] = base [i];
-        out [used++].curve = jobs && e2e_curve == E2E_CURVE_ON;
-        if (jobs && e2e_curve == E2E_CURVE_COMPARE) {
-            out [used] = base [i];
-            out [used++].curve = true;
+        out [used].curve = jobs && e2e_curve == E2E_CURVE_ON;
+        out [used++].http = jobs && e2e_http == E2E_HTTP_ON;
+        if (jobs && (e2e_curve == E2E_CURVE_COMPARE || e2e_http == E2E_HTTP_COMPARE)) {
+            out [used] = out [used - 1];
+            if (e2e_curve == E2E_CURVE_COMPARE)
+                out [used].curve = true;
+            else
+                out [used].http = true;
+            used++;
         }
     }
     return used;
 }
 
-//  With --curve compare, the other scenario of the pair scenario i is in
-//  (the same one without CURVE just before it, with CURVE just after it),
-//  else i itself
+//  With --curve or --http compare, the other scenario of the pair
+//  scenario i is in (the same one without the option just before it,
+//  with it just after it), else i itself
 static size_t
 s_twin (const e2e_scenario_t *scenarios, size_t count, size_t i)
 {
-    if (e2e_curve != E2E_CURVE_COMPARE || scenarios [i].mode == E2E_ECHO)
+    if ((e2e_curve != E2E_CURVE_COMPARE && e2e_http != E2E_HTTP_COMPARE)
+        || scenarios [i].mode == E2E_ECHO)
         return i;
-    return scenarios [i].curve ? i - 1 : i + 1;
+    return e2e_variant (&scenarios [i]) ? i - 1 : i + 1;
 }
 
 //  Run the selected scenarios once, into results (count of them), and
@@ -394,25 +460,25 @@ main (int argc, char *argv [])
         return code;
 
     e2e_scenario_t base [] = {
-        { "echo", "", E2E_ECHO, false, 1, 1, 1, 1, 0, false, false },
-        { "echo2", "", E2E_ECHO, false, 2, 1, 1, 1, 0, false, false },
-        { "echo4", "", E2E_ECHO, false, 4, 1, 1, 1, 0, false, false },
-        { "strict", "", E2E_STRICT, false, e2e_strict_jobs, 1, 1, 1, 30000, false, false },
+        { "echo", "", E2E_ECHO, false, 1, 1, 1, 1, 0, false, false, false },
+        { "echo2", "", E2E_ECHO, false, 2, 1, 1, 1, 0, false, false, false },
+        { "echo4", "", E2E_ECHO, false, 4, 1, 1, 1, 0, false, false, false },
+        { "strict", "", E2E_STRICT, false, e2e_strict_jobs, 1, 1, 1, 30000, false, false, false },
         { "window", "", E2E_WINDOW, false, e2e_jobs, e2e_window, 1, e2e_slots, 200000,
-          false, false },
-        { "window-single", "", E2E_WINDOW, false, e2e_jobs, e2e_window, 1, e2e_slots, 0, true, false },
+          false, false, false },
+        { "window-single", "", E2E_WINDOW, false, e2e_jobs, e2e_window, 1, e2e_slots, 0, true, false, false },
         { "batch", "", E2E_BATCH, false, e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
-          200000, false, false },
+          200000, false, false, false },
         { "batch-single", "", E2E_BATCH, false, e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
-          0, true, false },
-        { "strict-file", "", E2E_STRICT, true, e2e_strict_jobs / 6, 1, 1, 1, 0, false, false },
+          0, true, false, false },
+        { "strict-file", "", E2E_STRICT, true, e2e_strict_jobs / 6, 1, 1, 1, 0, false, false, false },
         { "window-file", "", E2E_WINDOW, true, e2e_jobs, e2e_window, 1, e2e_slots, 100000,
-          false, false },
+          false, false, false },
         { "batch-file", "", E2E_BATCH, true, e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
-          100000, false, false },
-        { "latency", "", E2E_PACED, false, e2e_latency_jobs, 1, 1, e2e_slots, 1, false, false },
-        { "latency-file", "", E2E_PACED, true, e2e_latency_jobs, 1, 1, e2e_slots, 0, false, false },
-        { "echo-end", "", E2E_ECHO, false, 1, 1, 1, 1, 0, false, false },
+          100000, false, false, false },
+        { "latency", "", E2E_PACED, false, e2e_latency_jobs, 1, 1, e2e_slots, 1, false, false, false },
+        { "latency-file", "", E2E_PACED, true, e2e_latency_jobs, 1, 1, e2e_slots, 0, false, false, false },
+        { "echo-end", "", E2E_ECHO, false, 1, 1, 1, 1, 0, false, false, false },
     };
     e2e_scenario_t scenarios [2 * sizeof base / sizeof base [0]];
     size_t count = s_expand (base, sizeof base / sizeof base [0], scenarios);
@@ -467,7 +533,7 @@ main (int argc, char *argv [])
     }
     else {
         e2e_print_medians (scenarios, count, rounds);
-        if (e2e_curve == E2E_CURVE_COMPARE)
+        if (e2e_curve == E2E_CURVE_COMPARE || e2e_http == E2E_HTTP_COMPARE)
             e2e_print_curve_medians (scenarios, count, rounds);
     }
     free (rounds);

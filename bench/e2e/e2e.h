@@ -8,8 +8,9 @@
     e2e_echo.c (the plain ZeroMQ echo), e2e_producer.c and e2e_worker.c
     (the bodies of the producer and worker processes), e2e_run.c (one job
     scenario: a fresh zjobd, its workers and producers), e2e_curve.c (the
-    keys of the CURVE scenarios) and e2e_report.c (the table, the details
-    and the medians). What they share carries the
+    keys of the CURVE scenarios), e2e_http.c (the Prometheus server of
+    the --http scenarios) and e2e_report.c (the table, the details and
+    the medians). What they share carries the
     prefix e2e_: it belongs to this one program. The design of the
     benchmark is at the top of bench/bench_e2e.c.
     ========================================================================= */
@@ -70,6 +71,19 @@ typedef enum { E2E_CURVE_OFF = 0,
                E2E_CURVE_COMPARE } e2e_curve_t;
 extern e2e_curve_t e2e_curve;
 
+//  --http: job scenarios on a zjobd without its HTTP side (the default),
+//  with it (--http 127.0.0.1:0) and a Prometheus server scraping its
+//  /metrics every second, or both in turn (compare); at most one of
+//  --curve and --http compares
+typedef enum { E2E_HTTP_OFF = 0,
+               E2E_HTTP_ON,
+               E2E_HTTP_COMPARE } e2e_http_t;
+extern e2e_http_t e2e_http;
+
+//  --settle: msecs every job scenario stays idle, its processes ready,
+//  before it starts (-1: 2,000 with --http compare, else 0)
+extern int e2e_settle_ms;
+
 //  --------------------------------------------------------------------------
 //  Scenarios
 
@@ -95,6 +109,7 @@ typedef struct {
     bool single;    //  workers without batching (ZJOB_WORKER_BATCH=0):
                     //  one job per JOB, one result per RESULT
     bool curve;     //  zjobd with CURVE, producers and workers with keys
+    bool http;      //  zjobd with --http, scraped by a Prometheus server
 } e2e_scenario_t;
 
 //  What a scenario measured
@@ -119,6 +134,14 @@ typedef struct {
     double cpu_sys;                        //  % of all that CPU spent in the kernel
     int64_t waits;                         //  workers' recv calls that waited for a job
     int64_t waited_ns;                     //  the time those calls took, in all
+    //  http: what the Prometheus server says it did (-1: unknown)
+    double prom_scrapes;    //  scrapes of zjobd's /metrics (samples of up)
+    double prom_up;         //  of which succeeded (up = 1)
+    double prom_series;     //  zjob_* series it holds at the end
+    double prom_scrape_ms;  //  mean scrape_duration_seconds, in ms
+    double prom_samples;    //  mean scrape_samples_scraped
+    double prom_cpu;        //  CPU Prometheus used during the run, % of one core
+    char prom_note [160];   //  what went wrong asking it, or ""
 } e2e_result_t;
 
 
@@ -177,8 +200,17 @@ typedef struct {
     int out;    //  read end of its stdout, -1 if closed
     char clients [E2E_ENDPOINT_MAX];
     char workers [E2E_ENDPOINT_MAX];
-    char log [E2E_PATH_MAX];  //  its stderr goes there
+    char log [E2E_PATH_MAX];       //  its stderr goes there
+    char http [E2E_ENDPOINT_MAX];  //  HOST:PORT of its HTTP side, or ""
 } e2e_broker_t;
+
+//  A Prometheus server scraping one zjobd (bench/e2e/e2e_http.c)
+typedef struct {
+    pid_t pid;                //  0 when not running
+    char listen [64];         //  HOST:PORT of its web API
+    char dir [E2E_PATH_MAX];  //  its config, TSDB and log, under the run's directory
+    int64_t started;          //  CLOCK_MONOTONIC ns it was started
+} e2e_prom_t;
 
 
 //  --------------------------------------------------------------------------
@@ -239,11 +271,12 @@ int
 e2e_await_ready (e2e_child_t *children, size_t count, const char *role, char *why, size_t size);
 
 //  Start zjobd on store (a store spec), with CURVE and the keys of
-//  e2e_curve_keys if curve, and wait for its ready line. Returns 0, or -1
-//  with why filled (the broker is then stopped).
+//  e2e_curve_keys if curve, with --http 127.0.0.1:0 if http (its bound
+//  HOST:PORT into broker->http), and wait for its ready line. Returns 0,
+//  or -1 with why filled (the broker is then stopped).
 int
-e2e_broker_start (e2e_broker_t *broker, const char *store, bool curve, const char *log,
-                  char *why, size_t size);
+e2e_broker_start (e2e_broker_t *broker, const char *store, bool curve, bool http,
+                  const char *log, char *why, size_t size);
 
 //  SIGTERM, then wait for its exit (its stdout closes) for
 //  E2E_BROKER_STOP_MS, then SIGKILL. Reaps it.
@@ -288,6 +321,45 @@ e2e_curve_keys_dir (void);
 //  stay valid for the life of the process
 zjob_connect_opts_t
 e2e_curve_opts (e2e_key_t key);
+
+
+//  --------------------------------------------------------------------------
+//  e2e_http.c: a real Prometheus server scraping zjobd's /metrics
+
+//  The Prometheus binary (ZJOB_BENCH_PROMETHEUS, else /usr/bin/prometheus)
+const char *
+e2e_prom_path (void);
+
+//  Start Prometheus under dir/NAME (its config: one job "zjob" scraping
+//  http://target/metrics every second; its TSDB; its log), its web API on
+//  a free loopback port, and wait until it is ready and has scraped
+//  target once (at most E2E_READY_MS). Returns 0, or -1 with why filled
+//  (it is then stopped).
+int
+e2e_prom_start (e2e_prom_t *prom, const char *dir, const char *name, const char *target,
+                char *why, size_t size);
+
+//  Ask the server, through /api/v1/query, how many times it scraped
+//  zjobd since it started, how many of those succeeded, how long they
+//  took, and how many zjob_ series it holds, into result->prom_*
+void
+e2e_prom_check (e2e_prom_t *prom, e2e_result_t *result);
+
+//  SIGTERM, wait for its exit (E2E_STOP_MS), then SIGKILL; reaps it and
+//  removes its directory, after printing the first lines of its log if
+//  show_log (after a failure)
+void
+e2e_prom_stop (e2e_prom_t *prom, bool show_log);
+
+//  Whether scenario is the second of a --curve or --http compare pair
+//  (the one with the option on)
+bool
+e2e_variant (const e2e_scenario_t *scenario);
+
+//  The name of the compared pair's ratio: "CURVE / plain" or
+//  "http / off"
+const char *
+e2e_variant_name (void);
 
 
 //  --------------------------------------------------------------------------
@@ -347,14 +419,14 @@ e2e_print_details (const e2e_scenario_t *scenario, const e2e_result_t *result);
 void
 e2e_print_medians (const e2e_scenario_t *scenarios, size_t count, const e2e_result_t *rounds);
 
-//  --curve compare: a scenario's figures with CURVE against those without,
+//  --curve or --http compare: a scenario's figures with the option against those without,
 //  measured one after the other in the same round: the ratio of the
 //  rates and the CPU per job of each, by process (latency: of p50 and p99)
 void
 e2e_print_curve_ratio (const e2e_scenario_t *scenario, const e2e_result_t *plain,
                        const e2e_result_t *curve);
 
-//  --curve compare after --rounds N: for each pair of scenarios (plain at
+//  --curve or --http compare after --rounds N: for each pair of scenarios (plain at
 //  index i, CURVE at i + 1), the median of the rounds' ratios, with their
 //  range, and the median CPU per job each side (latency: p50 and p99)
 void

@@ -372,11 +372,12 @@ s_ready_field (const char *line, const char *key, char *value, size_t size)
     return 0;
 }
 
-//  Start zjobd on store (a store spec) and wait for its ready line.
+//  Start zjobd on store (a store spec), with CURVE and --http as asked,
+//  and wait for its ready line.
 //  Returns 0, or -1 with why filled (the broker is then stopped).
 int
-e2e_broker_start (e2e_broker_t *broker, const char *store, bool curve, const char *log,
-                  char *why, size_t size)
+e2e_broker_start (e2e_broker_t *broker, const char *store, bool curve, bool http,
+                  const char *log, char *why, size_t size)
 {
     memset (broker, 0, sizeof *broker);
     broker->out = -1;
@@ -416,6 +417,10 @@ e2e_broker_start (e2e_broker_t *broker, const char *store, bool curve, const cha
             args [count++] = "--keys";
             args [count++] = e2e_curve_keys_dir ();
         }
+        if (http) {
+            args [count++] = "--http";
+            args [count++] = "127.0.0.1:0";
+        }
         args [count] = NULL;
         execv (path, (char *const *) args);
         fprintf (stderr, "bench_e2e: cannot run %s: %s\n", path, strerror (errno));
@@ -446,7 +451,8 @@ e2e_broker_start (e2e_broker_t *broker, const char *store, bool curve, const cha
     line [length] = 0;
     if (strncmp (line, "zjobd ready ", 12)
         || s_ready_field (line, "clients=", broker->clients, sizeof broker->clients)
-        || s_ready_field (line, "workers=", broker->workers, sizeof broker->workers)) {
+        || s_ready_field (line, "workers=", broker->workers, sizeof broker->workers)
+        || (http && s_ready_field (line, "http=", broker->http, sizeof broker->http))) {
         snprintf (why, size, "unexpected line from zjobd: %.200s", line);
         return -1;
     }

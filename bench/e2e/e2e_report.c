@@ -64,7 +64,7 @@ e2e_fs_type (const char *path, char *buf, size_t size)
 static int
 s_width (void)
 {
-    return e2e_curve == E2E_CURVE_OFF ? 30 : 37;
+    return e2e_curve == E2E_CURVE_OFF && e2e_http == E2E_HTTP_OFF ? 30 : 37;
 }
 
 static const char *
@@ -149,6 +149,22 @@ e2e_print_row (const e2e_scenario_t *scenario, const e2e_result_t *result, const
 }
 
 //  Details of a job scenario, after it ran
+//  --http: what the Prometheus server said it did during the scenario
+static void
+s_print_prometheus (const e2e_result_t *result)
+{
+    printf ("    Prometheus (its /api/v1/query after the run): %.0f scrapes of /metrics"
+            " (samples of up{job=\"zjob\"}), %.0f with up = 1; %.0f zjob_ series held; scrape"
+            " %.1f ms and %.0f samples on average; its CPU during the run %.1f%% of one core"
+            " (not in the figures above)%s%s\n",
+            result->prom_scrapes, result->prom_up, result->prom_series, result->prom_scrape_ms,
+            result->prom_samples, result->prom_cpu, *result->prom_note ? "; query failed: " : "",
+            result->prom_note);
+    if (result->prom_up < 1 || result->prom_series < 1)
+        printf ("    warning: Prometheus has no zjob_ series: /metrics did not answer"
+                " (METRICS not in this zjobd?)\n");
+}
+
 void
 e2e_print_details (const e2e_scenario_t *scenario, const e2e_result_t *result)
 {
@@ -211,6 +227,8 @@ e2e_print_details (const e2e_scenario_t *scenario, const e2e_result_t *result)
                 (double) result->fsyncs * result->rate / (double) result->done);
     if (*result->why)
         printf ("    warning: %s\n", result->why);
+    if (scenario->http)
+        s_print_prometheus (result);
 }
 
 //  --------------------------------------------------------------------------
@@ -353,12 +371,12 @@ e2e_print_curve_ratio (const e2e_scenario_t *scenario, const e2e_result_t *plain
                        const e2e_result_t *curve)
 {
     if (!plain->ok || !curve->ok || plain->rate <= 0 || plain->p50 < 0) {
-        printf ("    CURVE / plain: no ratio, a run failed\n");
+        printf ("    %s: no ratio, a run failed\n", e2e_variant_name ());
         return;
     }
     if (scenario->mode == E2E_PACED) {
-        printf ("    CURVE / plain: p50 %.0f -> %.0f us (%.2fx), p99 %.0f -> %.0f us (%.2fx)\n",
-                plain->p50, curve->p50, plain->p50 > 0 ? curve->p50 / plain->p50 : 0,
+        printf ("    %s: p50 %.0f -> %.0f us (%.2fx), p99 %.0f -> %.0f us (%.2fx)\n",
+                e2e_variant_name (), plain->p50, curve->p50, plain->p50 > 0 ? curve->p50 / plain->p50 : 0,
                 plain->p99, curve->p99, plain->p99 > 0 ? curve->p99 / plain->p99 : 0);
         return;
     }
@@ -366,9 +384,9 @@ e2e_print_curve_ratio (const e2e_scenario_t *scenario, const e2e_result_t *plain
     double a [4], b [4];
     s_cpu_per_job (plain, a);
     s_cpu_per_job (curve, b);
-    printf ("    CURVE / plain: %.2fx the jobs/s (%s -> %s); CPU per job %.2fx, us: broker"
+    printf ("    %s: %.2fx the jobs/s (%s -> %s); CPU per job %.2fx, us: broker"
             " %.1f -> %.1f, producers %.1f -> %.1f, workers %.1f -> %.1f, all %.1f -> %.1f\n",
-            curve->rate / plain->rate, e2e_thousands (plain->rate, from, sizeof from),
+            e2e_variant_name (), curve->rate / plain->rate, e2e_thousands (plain->rate, from, sizeof from),
             e2e_thousands (curve->rate, to, sizeof to), a [3] > 0 ? b [3] / a [3] : 0, a [0],
             b [0], a [1], b [1], a [2], b [2], a [3], b [3]);
 }
@@ -416,10 +434,11 @@ e2e_print_curve_medians (const e2e_scenario_t *scenarios, size_t count, const e2
         free (values), free (column);
         return;
     }
-    printf ("\nCURVE / plain, medians of the ratios within each round\n");
+    printf ("\n%s, medians of the ratios within each round\n", e2e_variant_name ());
     for (size_t i = 1; i < count; i++) {
         const e2e_scenario_t *scenario = &scenarios [i];
-        if (!scenario->curve || scenarios [i - 1].curve || scenario->mode == E2E_ECHO)
+        if (!e2e_variant (scenario) || e2e_variant (&scenarios [i - 1])
+            || scenario->mode == E2E_ECHO)
             continue;
         bool paced = scenario->mode == E2E_PACED;
         size_t pairs = 0;

@@ -2,7 +2,9 @@
     e2e_run - bench_e2e: one job scenario
 
     A fresh zjobd (memory store, or a file store with fsync=always under
-    the scenario's directory), its workers, then its producers; the run is
+    the scenario's directory; with --http, its HTTP side on and a
+    Prometheus server scraping it, e2e_http.c), its workers, then its
+    producers; the run is
     timed from the first submit to the last result handed to a socket, its
     deadline is --timeout, and STATS confirms the broker completed every
     job.
@@ -190,7 +192,12 @@ e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *res
     size_t started = 0;
     s_tally_t tally = { 0 };
     e2e_broker_t broker;
-    if (e2e_broker_start (&broker, store, scenario->curve, log, result->why, sizeof result->why))
+    e2e_prom_t prom = { 0 };
+    if (e2e_broker_start (&broker, store, scenario->curve, scenario->http, log, result->why,
+                          sizeof result->why))
+        goto stop;
+    if (scenario->http
+        && e2e_prom_start (&prom, dir, scenario->key, broker.http, result->why, sizeof result->why))
         goto stop;
     e2e_role_t role = { .scenario = scenario, .endpoint = broker.workers };
     for (size_t i = 0; i < E2E_WORKERS; i++, started++) {
@@ -214,6 +221,13 @@ e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *res
         goto stop;
     }
 
+    //  --settle: idle, every process ready (a pause on purpose, not a wait
+    //  for a condition: bench_e2e.c says why)
+    if (e2e_settle_ms > 0) {
+        struct timespec pause = { e2e_settle_ms / 1000, (long) (e2e_settle_ms % 1000) * 1000000 };
+        nanosleep (&pause, NULL);
+    }
+
     //  Go, and follow the counts until the workers completed every job
     //  the producers got accepted
     int64_t cpu_start [1 + KIDS], sys, sys_start = 0;
@@ -223,6 +237,7 @@ e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *res
         cpu_start [1 + i] = e2e_cpu_ns (kids [i].pid, &sys);
         sys_start += sys;
     }
+    int64_t prom_cpu = scenario->http ? e2e_cpu_ns (prom.pid, NULL) : 0;
     int64_t wall_start = e2e_now_ns ();
     for (size_t i = 0; i < E2E_PRODUCERS; i++)
         e2e_tell (&producers [i], 'G', 0);
@@ -231,6 +246,11 @@ e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *res
         goto stop;
 
     s_cpu_figures (broker.pid, kids, cpu_start, sys_start, wall_start, result);
+    if (scenario->http) {
+        prom_cpu = e2e_cpu_ns (prom.pid, NULL) - prom_cpu;
+        result->prom_cpu = 100.0 * (double) prom_cpu / result->cpu_wall;
+        e2e_prom_check (&prom, result);
+    }
 
     //  The broker's own count
     result->broker_completed = -1;
@@ -254,6 +274,7 @@ fork_failed:
     snprintf (result->why, sizeof result->why, "cannot fork: %s", strerror (errno));
 stop:
     e2e_stop (kids, started);
+    e2e_prom_stop (&prom, !result->ok);
     e2e_broker_stop (&broker);
     if (!result->ok)
         e2e_broker_log_tail (&broker);
