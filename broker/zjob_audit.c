@@ -20,6 +20,9 @@
 
 //  Append to buffer at *used (size bytes in all), truncating; "..." marks
 //  a cut
+static void s_append (char *buffer, size_t size, size_t *used, const char *format, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
 static void
 s_append (char *buffer, size_t size, size_t *used, const char *format, ...)
 {

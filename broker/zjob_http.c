@@ -411,6 +411,10 @@ s_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
     *con_cls = NULL;
 }
 
+//  libmicrohttpd's own messages, printf-like (its formats)
+static void s_mhd_log (void *cls, const char *format, va_list args)
+    __attribute__ ((format (printf, 2, 0)));
+
 static void
 s_mhd_log (void *cls, const char *format, va_list args)
 {
