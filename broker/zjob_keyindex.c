@@ -6,7 +6,7 @@
     memory store's table is built: the table doubles when three quarters
     full and halves below an eighth, and removal shifts the rest of a run
     back instead of leaving tombstones. A resize is not done in one call
-    (at 1.5 million entries, a 48 MB table rehashed in one SUBMIT took
+    (at 1.5 million entries, a 96 MB table filled in one SUBMIT took
     340 ms, a pause of the broker's loop): the old table is kept and
     drained into the new one, 64 slots per put or remove and as many as
     the manager asks per sync (zjob_keyindex_step), while lookups check
