@@ -13,6 +13,11 @@
     matches is confirmed by a match callback, which the manager answers by
     looking the job up and comparing its key, so that two keys with the
     same hash never stand for each other.
+
+    No call takes time in proportion to the entries: a growth or shrink
+    of the table is spread over the calls that follow (64 slots moved per
+    put or remove) and over zjob_keyindex_step, which the manager calls
+    once per sync. Meanwhile the index holds two tables; bytes counts both.
     ========================================================================= */
 
 #ifndef ZJOB_KEYINDEX_H_INCLUDED
@@ -27,6 +32,11 @@ extern "C" {
 #endif
 
 typedef struct _zjob_keyindex_t zjob_keyindex_t;
+
+//  Old slots moved on per sync, as the memory store's table: a table of 2M
+//  slots drained in 32 syncs, the longest step 16 ms (bench_keyindex: the
+//  first steps fault in the new table's pages)
+#define ZJOB_KEYINDEX_SYNC_STEP 65536
 
 //  Does job id carry key? Called only for entries whose hash matches key's.
 typedef bool (zjob_keyindex_match_fn) (const char *id, const char *key, void *arg);
@@ -56,11 +66,17 @@ zjob_keyindex_find (zjob_keyindex_t *self, const char *key,
 bool
 zjob_keyindex_remove (zjob_keyindex_t *self, const char *key, const char *id);
 
+//  Move on a resize under way by at most max slots of the old table (the
+//  manager's sync asks for ZJOB_KEYINDEX_SYNC_STEP). Returns true if one
+//  is still under way. Accepts NULL.
+bool
+zjob_keyindex_step (zjob_keyindex_t *self, size_t max);
+
 //  Entries in the index.
 size_t
 zjob_keyindex_size (zjob_keyindex_t *self);
 
-//  Bytes the index holds (its table), for memory accounting.
+//  Bytes the index holds (its tables), for memory accounting.
 size_t
 zjob_keyindex_bytes (zjob_keyindex_t *self);
 

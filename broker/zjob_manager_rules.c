@@ -230,6 +230,8 @@ zjob_manager_sync (zjob_manager_t *self, zjob_error_t *err)
     assert (self);
     if (zjob_batches_flush (self->batches, true, err))
         return -1;
+    //  A resize of the key index goes on faster than its puts alone move it
+    zjob_keyindex_step (self->keys, ZJOB_KEYINDEX_SYNC_STEP);
     return zjob_store_sync (self->store, err);
 }
 

@@ -2,10 +2,13 @@
     test_zjob_keyindex - the idempotency key index
 
     The index keeps hashes, not keys; its match callback is answered here
-    from a small table of (id, key) pairs standing for the job store.
+    from a small table of (id, key) pairs standing for the job store. Its
+    resizes are incremental (two tables for a while): the tests below
+    check every operation while one is under way against a zhashx.
     ========================================================================= */
 
 #include <criterion/criterion.h>
+#include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +206,7 @@ Test (keyindex, grows_and_shrinks_and_finds_every_key)
         cr_assert_eq (zjob_keyindex_put (index, key, job->id, s_match_indexed, NULL), 0);
     }
     cr_assert_eq (zjob_keyindex_size (index), COUNT);
+    zjob_keyindex_step (index, SIZE_MAX);  //  One table, not two
     size_t full = zjob_keyindex_bytes (index);
     cr_assert_leq (full, (size_t) COUNT * 24 * 8 / 3, "at most 64 bytes an entry");
     char id [ZJOB_ID_LEN + 1], want [ZJOB_ID_LEN + 1];
@@ -226,4 +230,236 @@ Test (keyindex, grows_and_shrinks_and_finds_every_key)
         cr_assert_eq (found, n % 16 == 0, "key %zu", n);
     }
     zjob_keyindex_destroy (&index);
+}
+
+//  Is a resize under way? (a step of 0 slots moves nothing)
+static bool
+s_migrating (zjob_keyindex_t *index)
+{
+    return zjob_keyindex_step (index, 0);
+}
+
+static void
+s_key_of (size_t number, char *key, size_t size)
+{
+    snprintf (key, size, "6f1c0e9a-%zu", number);
+}
+
+//  The home slot of key in a table of slots slots
+static size_t
+s_home (const char *key, size_t slots)
+{
+    return ((uint32_t) zjob_hash_string (key) | 1u << 31) & (slots - 1);
+}
+
+//  Right after a growth starts, most entries are still in the old table:
+//  every one is found, removing one there forgets it (and only it), a
+//  key given again there names the latest job, and finishing the move
+//  changes none of that
+Test (keyindex, a_growth_under_way_finds_and_removes_in_the_old_table)
+{
+    enum { FILL = 768 };  //  Three quarters of 1,024 slots: the next put grows
+    zjob_keyindex_t *index = zjob_keyindex_new ();
+    char key [32], id [ZJOB_ID_LEN + 1];
+    for (size_t n = 0; n < FILL; n++) {
+        s_key_of (n, key, sizeof key);
+        s_job_t *job = s_add (key);
+        cr_assert_eq (zjob_keyindex_put (index, key, job->id, s_match_indexed, NULL), 0);
+    }
+    cr_assert_not (s_migrating (index));
+    cr_assert_eq (zjob_keyindex_bytes (index), 1024 * 24);
+    s_key_of (FILL, key, sizeof key);
+    s_job_t *last = s_add (key);
+    cr_assert_eq (zjob_keyindex_put (index, key, last->id, s_match_indexed, NULL), 0);
+    cr_assert (s_migrating (index), "the growth is spread over later calls");
+    cr_assert_eq (zjob_keyindex_bytes (index), (1024 + 2048) * 24, "two tables meanwhile");
+
+    //  A find right after: both tables are looked in
+    for (size_t n = 0; n <= FILL; n++) {
+        cr_assert (zjob_keyindex_find (index, s_jobs [n].key, s_match_indexed, NULL, id),
+                   "key %zu", n);
+        cr_assert_str_eq (id, s_jobs [n].id);
+    }
+    //  Keys whose old home is near the old table's end move last (it is
+    //  drained in slot order, 64 slots a call): remove some of them, and
+    //  give one of them again, while they are still there
+    size_t picked [8], picks = 0;
+    for (size_t n = 0; n < FILL && picks < 8; n++) {
+        size_t home = s_home (s_jobs [n].key, 1024);
+        if (home >= 900 && home < 980)
+            picked [picks++] = n;
+    }
+    cr_assert_eq (picks, 8);
+    for (size_t pick = 0; pick < 7; pick++) {
+        s_job_t *job = &s_jobs [picked [pick]];
+        cr_assert (zjob_keyindex_remove (index, job->key, job->id));
+        job->gone = true;
+    }
+    snprintf (key, sizeof key, "%s", s_jobs [picked [7]].key);
+    s_job_t *again = s_add (key);
+    cr_assert_eq (zjob_keyindex_put (index, again->key, again->id, s_match_indexed, NULL), 0);
+    cr_assert (s_migrating (index), "the picked entries were removed from the old table");
+    cr_assert_eq (zjob_keyindex_size (index), FILL + 1 - 7);
+    for (size_t pick = 0; pick < 7; pick++)
+        cr_assert_not (zjob_keyindex_remove (index, s_jobs [picked [pick]].key,
+                                             s_jobs [picked [pick]].id));
+    cr_assert_not (zjob_keyindex_remove (index, again->key, s_jobs [picked [7]].id),
+                   "the key no longer names its first job");
+
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t n = 0; n <= FILL; n++) {
+            bool found = zjob_keyindex_find (index, s_jobs [n].key, s_match_indexed, NULL, id);
+            if (s_jobs [n].gone)
+                cr_assert_not (found, "key %zu", n);
+            else {
+                cr_assert (found, "key %zu", n);
+                cr_assert_str_eq (id, n == picked [7] ? again->id : s_jobs [n].id);
+            }
+        }
+        //  Then again with the move finished
+        cr_assert_not (zjob_keyindex_step (index, SIZE_MAX));
+        cr_assert_eq (zjob_keyindex_bytes (index), 2048 * 24, "the old table is freed");
+    }
+    zjob_keyindex_destroy (&index);
+}
+
+//  A small PRNG with a fixed seed: a failure replays
+static uint64_t s_rng = 0x9e3779b97f4a7c15ull;
+
+static size_t
+s_random (size_t below)
+{
+    s_rng ^= s_rng << 13;
+    s_rng ^= s_rng >> 7;
+    s_rng ^= s_rng << 17;
+    return (size_t) (s_rng % below);
+}
+
+typedef struct {
+    zjob_keyindex_t *index;
+    zhashx_t *reference;  //  key -> id, as the index must answer
+    size_t keys;          //  Key numbers used: [0, keys)
+    size_t while_moving;  //  Operations done while a resize was under way
+} s_world_t;
+
+//  Put key as a new job: it names that job from now on
+static void
+s_put (s_world_t *world, const char *key)
+{
+    cr_assert_lt (s_job_count, JOBS_MAX * 15);
+    s_job_t *job = s_add (key);
+    cr_assert_eq (zjob_keyindex_put (world->index, key, job->id, s_match_indexed, NULL), 0);
+    const char *before = (const char *) zhashx_lookup (world->reference, key);
+    if (before)  //  The job the key named before stays in the "store"
+        cr_assert_not (zjob_keyindex_remove (world->index, key, before), "%s", key);
+    zhashx_update (world->reference, key, job->id);
+}
+
+static void
+s_remove (s_world_t *world, const char *key)
+{
+    const char *id = (const char *) zhashx_lookup (world->reference, key);
+    if (!id) {
+        cr_assert_not (zjob_keyindex_remove (world->index, key, "00000000000000000000"));
+        return;
+    }
+    cr_assert (zjob_keyindex_remove (world->index, key, id), "%s", key);
+    s_jobs [strtoul (id, NULL, 10)].gone = true;
+    zhashx_delete (world->reference, key);
+}
+
+static void
+s_check (s_world_t *world, const char *key)
+{
+    char id [ZJOB_ID_LEN + 1];
+    const char *want = (const char *) zhashx_lookup (world->reference, key);
+    bool found = zjob_keyindex_find (world->index, key, s_match_indexed, NULL, id);
+    cr_assert_eq (found, want != NULL, "%s", key);
+    if (want)
+        cr_assert_str_eq (id, want, "%s", key);
+}
+
+//  One random operation on a key used before: give it again (if growing,
+//  or if it names a job: a shrink then goes on), remove it, or find it
+static void
+s_random_op (s_world_t *world, bool growing)
+{
+    if (s_migrating (world->index))
+        world->while_moving++;
+    char key [32];
+    s_key_of (s_random (world->keys), key, sizeof key);
+    size_t dice = s_random (3);
+    if (dice == 0 && (growing || zhashx_lookup (world->reference, key)))
+        s_put (world, key);
+    else if (dice == 1)
+        s_remove (world, key);
+    else
+        s_check (world, key);
+}
+
+static void
+s_check_all (s_world_t *world)
+{
+    cr_assert_eq (zjob_keyindex_size (world->index), zhashx_size (world->reference));
+    char key [32];
+    for (size_t n = 0; n < world->keys; n++) {
+        s_key_of (n, key, sizeof key);
+        s_check (world, key);
+    }
+}
+
+//  A million keys put, given again, removed and found in random order
+//  while the table grows to 2M slots and shrinks back, checked against a
+//  zhashx after every call and in full after each phase
+Test (keyindex, a_million_keys_in_random_order_match_a_reference, .timeout = 300)
+{
+    enum { KEYS = 1000000 };
+    free (s_jobs);
+    s_jobs = (s_job_t *) calloc (JOBS_MAX * 15, sizeof (s_job_t));
+    cr_assert_not_null (s_jobs);
+    s_world_t world = { zjob_keyindex_new (), zhashx_new (), 0, 0 };
+    cr_assert_not_null (world.index);
+    zhashx_set_duplicator (world.reference, (zhashx_duplicator_fn *) strdup);
+    zhashx_set_destructor (world.reference, (zhashx_destructor_fn *) zstr_free);
+
+    //  Growth: each new key put is followed by a random operation on a
+    //  key put before, until a million are in
+    char key [32];
+    while (zhashx_size (world.reference) < KEYS) {
+        s_key_of (world.keys++, key, sizeof key);
+        s_put (&world, key);
+        s_random_op (&world, true);
+        if (world.keys % 4096 == 0)  //  A sync now and then
+            zjob_keyindex_step (world.index, 65536);
+    }
+    size_t full = zjob_keyindex_bytes (world.index);
+    cr_assert_geq (full, (size_t) 2 * 1024 * 1024 * 24);
+    cr_assert_gt (world.while_moving, 10000, "the operations met resizes under way");
+    s_check_all (&world);
+
+    //  Shrink: every key removed in random order, with a random operation
+    //  between two removals (which gives again only keys still in)
+    size_t *order = (size_t *) malloc (world.keys * sizeof (size_t));
+    cr_assert_not_null (order);
+    for (size_t n = 0; n < world.keys; n++)
+        order [n] = n;
+    for (size_t n = world.keys - 1; n > 0; n--) {
+        size_t other = s_random (n + 1), swap = order [n];
+        order [n] = order [other];
+        order [other] = swap;
+    }
+    world.while_moving = 0;
+    size_t keys = world.keys;
+    for (size_t n = 0; n < keys; n++) {
+        s_key_of (order [n], key, sizeof key);
+        s_remove (&world, key);
+        s_random_op (&world, false);
+    }
+    free (order);
+    cr_assert_gt (world.while_moving, 10000, "the operations met resizes under way");
+    cr_assert_eq (zhashx_size (world.reference), 0);
+    cr_assert_leq (zjob_keyindex_bytes (world.index), 2 * 64 * 24, "the table shrank");
+    s_check_all (&world);
+    zhashx_destroy (&world.reference);
+    zjob_keyindex_destroy (&world.index);
 }
