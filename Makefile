@@ -60,7 +60,8 @@ $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZJOB_WERROR=ON
 
 $(ASAN)/Makefile: CMakeLists.txt
-	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DZJOB_WERROR=ON -DZJOB_SANITIZE=ON
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DZJOB_WERROR=ON -DZJOB_SANITIZE=ON \
+	    -DZJOB_BENCH=OFF
 
 $(FUZZ)/Makefile: CMakeLists.txt
 	CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZJOB_WERROR=ON \

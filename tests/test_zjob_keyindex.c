@@ -408,12 +408,12 @@ s_check_all (s_world_t *world)
     }
 }
 
-//  A million keys put, given again, removed and found in random order
-//  while the table grows to 2M slots and shrinks back, checked against a
+//  400,000 keys put, given again, removed and found in random order
+//  while the table grows to 1M slots and shrinks back, checked against a
 //  zhashx after every call and in full after each phase
-Test (keyindex, a_million_keys_in_random_order_match_a_reference, .timeout = 300)
+Test (keyindex, many_keys_in_random_order_match_a_reference, .timeout = 300)
 {
-    enum { KEYS = 1000000 };
+    enum { KEYS = 400000 };
     free (s_jobs);
     s_jobs = (s_job_t *) calloc (JOBS_MAX * 15, sizeof (s_job_t));
     cr_assert_not_null (s_jobs);
@@ -423,7 +423,7 @@ Test (keyindex, a_million_keys_in_random_order_match_a_reference, .timeout = 300
     zhashx_set_destructor (world.reference, (zhashx_destructor_fn *) zstr_free);
 
     //  Growth: each new key put is followed by a random operation on a
-    //  key put before, until a million are in
+    //  key put before, until KEYS are in
     char key [32];
     while (zhashx_size (world.reference) < KEYS) {
         s_key_of (world.keys++, key, sizeof key);
@@ -433,8 +433,8 @@ Test (keyindex, a_million_keys_in_random_order_match_a_reference, .timeout = 300
             zjob_keyindex_step (world.index, 65536);
     }
     size_t full = zjob_keyindex_bytes (world.index);
-    cr_assert_geq (full, (size_t) 2 * 1024 * 1024 * 24);
-    cr_assert_gt (world.while_moving, 10000, "the operations met resizes under way");
+    cr_assert_geq (full, (size_t) 1024 * 1024 * 24);  //  Past 3/4 of 512K slots
+    cr_assert_gt (world.while_moving, 3000, "the operations met resizes under way: %zu", (size_t) world.while_moving);
     s_check_all (&world);
 
     //  Shrink: every key removed in random order, with a random operation
@@ -456,7 +456,7 @@ Test (keyindex, a_million_keys_in_random_order_match_a_reference, .timeout = 300
         s_random_op (&world, false);
     }
     free (order);
-    cr_assert_gt (world.while_moving, 10000, "the operations met resizes under way");
+    cr_assert_gt (world.while_moving, 3000, "the operations met resizes under way: %zu", (size_t) world.while_moving);
     cr_assert_eq (zhashx_size (world.reference), 0);
     cr_assert_leq (zjob_keyindex_bytes (world.index), 2 * 64 * 24, "the table shrank");
     s_check_all (&world);
