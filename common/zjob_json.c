@@ -489,10 +489,25 @@ s_set_time (json_t *object, const char *name, int64_t ms)
         || json_object_set_new (object, key, json_integer (ms));
 }
 
+//  text as a JSON string, or null for NULL. A job read from a journal or
+//  a peer may carry bytes that are not UTF-8 (jansson refuses them): each
+//  byte of such a text past ASCII is then shown as '?', rather than the
+//  text failing the whole job (and leaking what json_pack had built)
 static json_t *
 s_string_or_null (const char *text)
 {
-    return text ? json_string (text) : json_null ();
+    if (!text)
+        return json_null ();
+    json_t *string = json_string (text);
+    if (string)
+        return string;
+    char *copy = strdup (text);
+    for (char *scan = copy; scan && *scan; scan++)
+        if ((unsigned char) *scan >= 0x80)
+            *scan = '?';
+    string = copy ? json_string (copy) : NULL;
+    free (copy);
+    return string ? string : json_null ();
 }
 
 //  Inputs, metadata or outputs as JSON; empty bytes as empty_value
@@ -546,8 +561,8 @@ s_set_errors (json_t *object, const zjob_job_t *job)
         zjob_attempt_error_t entry;
         if (zjob_job_error_at (job, index, &entry))
             continue;
-        json_t *item = json_pack ("{s:I, s:s, s:o, s:o}", "attempt", (json_int_t) entry.attempt,
-                                  "kind", entry.kind ? entry.kind : "",
+        json_t *item = json_pack ("{s:I, s:o, s:o, s:o}", "attempt", (json_int_t) entry.attempt,
+                                  "kind", s_string_or_null (entry.kind ? entry.kind : ""),
                                   "message", s_string_or_null (entry.message),
                                   "worker_id", s_string_or_null (entry.worker_id));
         if (!item || s_set_time (item, "at", entry.at) || json_array_append_new (errors, item)) {
