@@ -8,11 +8,16 @@
 
 DEBS      := build-essential cmake pkg-config libzmq3-dev libczmq-dev \
              libmsgpack-dev libcriterion-dev libjansson-dev libicu-dev \
-             libmicrohttpd-dev curl
-# (curl: the demo reads /readyz with it.) What make test needs beyond the
+             libmicrohttpd-dev curl libsqlite3-dev libpq-dev
+# (curl: the demo reads /readyz with it; libsqlite3-dev and libpq-dev:
+# the SQLite and PostgreSQL stores.) What make test needs beyond the
 # build: cppcheck for its lint and
 # clang-format for its format check, prometheus for promtool check metrics
 TEST_DEBS := cppcheck clang-format prometheus
+# The SQL stores' tests: a real PostgreSQL server (started by the tests in
+# a temporary directory) and the sqlite3 shell (an operator's query while
+# zjobd runs)
+TEST_DEBS += postgresql sqlite3
 # What the fuzz harnesses need (make fuzz, fuzz-short): clang and its
 # libFuzzer runtime (libclang_rt.fuzzer; Debian 12's clang is clang-14)
 FUZZ_DEBS := clang libclang-rt-14-dev

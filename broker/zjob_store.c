@@ -13,8 +13,10 @@
 #include "zjob_store.h"
 #include "zjob_log.h"
 
-#define ZJOB_STORE_SPECS \
-    "memory: or file:DIR[?fsync=always|interval:<duration>|never][&compact=<bytes>][&salvage=truncate]"
+#define ZJOB_STORE_SPECS                                                                                \
+    "memory:, file:DIR[?fsync=always|interval:<duration>|never][&compact=<bytes>][&salvage=truncate], " \
+    "sqlite:PATH[?sync=full|normal|off], postgres:CONNINFO[#lease=<duration>] or "                      \
+    "postgresql://...[#lease=<duration>]"
 
 struct _zjob_store_t {
     const zjob_store_ops_t *ops;  //  The implementation's functions
@@ -38,6 +40,31 @@ zjob_store_new (const zjob_store_ops_t *ops, void *impl)
     return self;
 }
 
+typedef zjob_store_t *(s_store_new_fn) (const char *target, const char *options,
+                                        zjob_error_t *err);
+
+//  Open a store whose spec is PREFIX TARGET[SEPARATOR OPTIONS]: target is
+//  the path or connection string, needed says what to give without one
+static zjob_store_t *
+s_open_split (const char *spec, const char *rest, char separator, const char *needed,
+              s_store_new_fn *store_new, zjob_error_t *err)
+{
+    const char *options = strchr (rest, separator);
+    size_t length = options ? (size_t) (options - rest) : strlen (rest);
+    if (length == 0) {
+        zjob_error_set (err, ZJOB_BAD_REQUEST, "store '%.64s': %s", spec, needed);
+        return NULL;
+    }
+    char *target = strndup (rest, length);
+    if (!target) {
+        zjob_error_set (err, ZJOB_INTERNAL, "store: out of memory");
+        return NULL;
+    }
+    zjob_store_t *store = store_new (target, options ? options + 1 : NULL, err);
+    free (target);
+    return store;
+}
+
 zjob_store_t *
 zjob_store_open (const char *spec, zjob_error_t *err)
 {
@@ -54,24 +81,19 @@ zjob_store_open (const char *spec, zjob_error_t *err)
                         "store '%.64s': memory: takes no path or options", spec);
         return NULL;
     }
-    if (strncmp (spec, "file:", 5) == 0) {
-        const char *path = spec + 5;
-        const char *query = strchr (path, '?');
-        size_t length = query ? (size_t) (query - path) : strlen (path);
-        if (length == 0) {
-            zjob_error_set (err, ZJOB_BAD_REQUEST,
-                            "store '%.64s': file: needs a directory, as in file:/var/lib/zjob", spec);
-            return NULL;
-        }
-        char *dir = strndup (path, length);
-        if (!dir) {
-            zjob_error_set (err, ZJOB_INTERNAL, "store: out of memory");
-            return NULL;
-        }
-        zjob_store_t *store = zjob_store_file_new (dir, query ? query + 1 : NULL, err);
-        free (dir);
-        return store;
-    }
+    if (strncmp (spec, "file:", 5) == 0)
+        return s_open_split (spec, spec + 5, '?', "file: needs a directory, as in file:/var/lib/zjob",
+                             zjob_store_file_new, err);
+    if (strncmp (spec, "sqlite:", 7) == 0)
+        return s_open_split (spec, spec + 7, '?', "sqlite: needs a file, as in "
+                                                  "sqlite:/var/lib/zjob/jobs.db",
+                             zjob_store_sqlite_new, err);
+    if (strncmp (spec, "postgres:", 9) == 0)
+        return s_open_split (spec, spec + 9, '#', "postgres: needs a connection string, as in "
+                                                  "postgres:host=db dbname=zjob",
+                             zjob_store_pg_new, err);
+    if (strncmp (spec, "postgresql://", 13) == 0 || strncmp (spec, "postgres://", 11) == 0)
+        return s_open_split (spec, spec, '#', "", zjob_store_pg_new, err);
     zjob_error_set (err, ZJOB_BAD_REQUEST,
                     "unknown store '%.64s': expected " ZJOB_STORE_SPECS, spec);
     return NULL;
@@ -311,6 +333,34 @@ zjob_store_writable (zjob_store_t *self, zjob_error_t *why, int64_t *since_ms)
     if (since_ms)
         *since_ms = self->failing_since;
     return false;
+}
+
+int
+zjob_store_acquire (zjob_store_t *self, zjob_error_t *err)
+{
+    assert (self);
+    return self->ops->acquire ? self->ops->acquire (self->impl, err) : 1;
+}
+
+bool
+zjob_store_shared (zjob_store_t *self)
+{
+    assert (self);
+    return self->ops->acquire != NULL;
+}
+
+bool
+zjob_store_fenced (zjob_store_t *self)
+{
+    assert (self);
+    return self->ops->fenced && self->ops->fenced (self->impl);
+}
+
+int64_t
+zjob_store_renew_ms (zjob_store_t *self)
+{
+    assert (self);
+    return self->ops->renew_ms ? self->ops->renew_ms (self->impl) : 0;
 }
 
 const char *

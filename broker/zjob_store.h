@@ -8,6 +8,20 @@
 
         memory:                                 all in RAM, lost on exit
         file:DIR[?fsync=always|interval:50ms|never][&compact=N][&salvage=truncate]
+        sqlite:PATH[?sync=full|normal|off]      one SQLite database file (WAL)
+        postgres:CONNINFO[#lease=5s]            a PostgreSQL database (libpq's
+        postgresql://USER@HOST/DB[#lease=5s]    key=value string or URI), which
+                                                several brokers may share
+
+    Shared stores. A PostgreSQL store may be opened by several brokers at
+    once; one of them at a time is active, the holder of the store's lease,
+    and only it may write. zjob_store_acquire tries to become it (a standby
+    calls it until it succeeds) and loads the store's content when it
+    does; every sync of the active broker is fenced by the epoch of its
+    lease, so once another broker took the lease no sync of the old one
+    succeeds again (zjob_store_fenced) and it must stop. The other stores
+    are not shared: acquire succeeds at once, and their content is loaded
+    at open.
 
     Durability contract. put and remove change the store's view at once
     (a get right after sees the change) but promise nothing about disk.
@@ -90,6 +104,11 @@ typedef struct {
                                   size_t *size_p);
     int (*record_each) (void *self, const char *kind, zjob_store_record_fn *visit, void *arg);
     size_t (*record_count) (void *self, const char *kind);
+    //  Shared stores only (NULL in the others): zjob_store_acquire,
+    //  zjob_store_fenced and zjob_store_renew_ms below
+    int (*acquire) (void *self, zjob_error_t *err);
+    bool (*fenced) (void *self);
+    int64_t (*renew_ms) (void *self);
 } zjob_store_ops_t;
 
 //  Open a store from spec (see above). Returns NULL with err filled in
@@ -195,7 +214,7 @@ zjob_store_record_each (zjob_store_t *self, const char *kind, zjob_store_record_
 size_t
 zjob_store_record_count (zjob_store_t *self, const char *kind);
 
-//  Name of the implementation ("memory", "file").
+//  Name of the implementation ("memory", "file", "sqlite", "postgres").
 const char *
 zjob_store_name (zjob_store_t *self);
 
@@ -215,12 +234,41 @@ zjob_store_writable (zjob_store_t *self, zjob_error_t *why, int64_t *since_ms);
 void
 zjob_store_stats (zjob_store_t *self, zhashx_t *into);
 
+//  Try to become the active broker of a shared store (see above). Returns
+//  1 if this process holds the store's lease and the store's content is
+//  loaded (every store that is not shared: at once); 0 if another broker
+//  holds it (err->text says which, since when, and its epoch); -1 on an
+//  error (err filled: the database cannot be reached, say). A standby
+//  calls it again until it returns 1; nothing may be put before.
+int
+zjob_store_acquire (zjob_store_t *self, zjob_error_t *err);
+
+//  Whether several brokers may share the store (it has a lease).
+bool
+zjob_store_shared (zjob_store_t *self);
+
+//  True once the store found that another broker took its lease: from
+//  then on every sync fails (ZJOB_UNAVAILABLE, "lost the lease ...") and
+//  the owner must stop serving. Always false for a store not shared.
+bool
+zjob_store_fenced (zjob_store_t *self);
+
+//  How often (ms) the owner must call sync, even with nothing to write,
+//  for the store to keep its lease; 0 for a store that holds none.
+int64_t
+zjob_store_renew_ms (zjob_store_t *self);
+
 //  Constructors of the built-in stores, used by zjob_store_open.
-//  options is the part of the spec after '?', or NULL.
+//  options is the part of the spec after '?' (or '#' for postgres), or
+//  NULL. conninfo is libpq's: key=value pairs or a postgres(ql):// URI.
 zjob_store_t *
 zjob_store_memory_new (void);
 zjob_store_t *
 zjob_store_file_new (const char *dir, const char *options, zjob_error_t *err);
+zjob_store_t *
+zjob_store_sqlite_new (const char *path, const char *options, zjob_error_t *err);
+zjob_store_t *
+zjob_store_pg_new (const char *conninfo, const char *options, zjob_error_t *err);
 
 #ifdef __cplusplus
 }

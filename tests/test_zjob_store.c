@@ -400,7 +400,11 @@ Test (store, spec_errors)
         const char *says;  //  In the message
     } cases [] = {
         { "", "memory:" },
-        { "postgres://localhost/jobs", "file:DIR" },
+        { "mysql://localhost/jobs", "file:DIR" },
+        { "sqlite:", "needs a file" },
+        { "sqlite:?sync=full", "needs a file" },
+        { "postgres:", "needs a connection string" },
+        { "postgres:#lease=5s", "needs a connection string" },
         { "memory:/tmp/x", "no path or options" },
         { "memory:?fsync=never", "no path or options" },
         { "file:", "needs a directory" },
