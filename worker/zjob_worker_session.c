@@ -65,6 +65,9 @@
 #include <unistd.h>
 #include "zjob_worker_impl.h"
 #include "zjob_log.h"
+#include "zjob_connect.h"
+
+#define S_READY_UNSENT_MS 10  //  msecs between tries of a READY not sent yet
 
 //  --------------------------------------------------------------------------
 //  Sending. Every message the worker sends takes the next id of one
@@ -315,8 +318,8 @@ zjob_worker_register (zjob_worker_t *self, bool reconnect)
     }
     self->registered = false;
     if (reconnect) {
-        zsock_disconnect (self->sock, "%s", self->endpoint);
-        zsock_connect (self->sock, "%s", self->endpoint);
+        zjob_connect_disconnect (self->sock, self->endpoint);
+        zjob_connect_endpoints (self->sock, self->endpoint, NULL);
     }
     self->ready_id = self->last_ready_id = zjob_worker_begin (self, ZJOB_CMD_READY);
     self->readies++;
@@ -330,9 +333,32 @@ zjob_worker_register (zjob_worker_t *self, bool reconnect)
     if (self->batch)
         zjob_msg_add_uint (self->builder, "batch", ZJOB_SLOTS_MAX);
     free (ids);
-    zjob_worker_send_built (self);
+    zframe_destroy (&self->ready_frame);
+    zframe_t *frame = zjob_msg_end (self->builder, NULL);
+    //  A list of endpoints with none connected yet (a broker failing
+    //  over, or a connection just made again) refuses the send: READY
+    //  waits for one (zjob_worker_timers) instead of for its deadline
+    if (frame && !self->disconnected && zjob_connect_is_list (self->endpoint)
+        && !(zsock_events (self->sock) & ZMQ_POLLOUT))
+        self->ready_frame = frame;
+    else
+        s_send_frame (self, &frame);
     self->ready_deadline = now + self->heartbeat_ms * self->liveness;
     self->last_heard = now;
+}
+
+//  Send the READY that waits for a connection, if one is there now
+static void
+s_ready_unsent (zjob_worker_t *self, int64_t now)
+{
+    if (!self->ready_id || now >= self->ready_deadline) {
+        zframe_destroy (&self->ready_frame);
+        return;
+    }
+    if (zframe_send (&self->ready_frame, self->sock, ZFRAME_DONTWAIT) == 0) {
+        self->ready_frame = NULL;
+        self->last_sent = now;
+    }
 }
 
 void
@@ -744,6 +770,8 @@ zjob_worker_timers (zjob_worker_t *self)
     if (self->disconnected)
         return;
     int64_t now = zjob_mono_ms ();
+    if (self->ready_frame)
+        s_ready_unsent (self, now);
     if (self->registered && self->rejoin) {
         zjob_worker_register (self, false);  //  Draining: take back the broker's credit
         return;
@@ -803,5 +831,7 @@ zjob_worker_timeout (zjob_worker_t *self)
     }
     else
         due = self->ready_id ? self->ready_deadline : self->retry_at;
+    if (self->ready_frame && due > now + S_READY_UNSENT_MS)
+        due = now + S_READY_UNSENT_MS;  //  Look for a connection again soon
     return due > now ? (int) (due - now) : 0;
 }
