@@ -36,12 +36,100 @@
 //  more is freed after the sync that needed it (a burst)
 #define ZJOB_SQL_KEEP_BYTES (4 << 20)
 
+//  The dirty job ids: a set that allocates nothing per id (one array of
+//  ids in the order they came, one open-addressing index into it), so
+//  that a pass of puts and removes neither pays a malloc each nor leaves
+//  small blocks between the freed jobs, which would keep malloc_trim from
+//  giving their pages back
+typedef struct {
+    char (*ids) [ZJOB_ID_LEN + 1];  //  The ids, count of them
+    uint32_t *slots;                //  Index into ids + 1, 0 = empty
+    size_t count;                   //  Ids in the set
+    size_t capacity;                //  Slots: a power of 2, ids has half
+} s_idset_t;
+
+#define S_IDSET_MIN 1024  //  slots of a new set, and after a burst
+
+static uint32_t
+s_id_hash (const char *id)
+{
+    uint32_t hash = 2166136261u;  //  FNV-1a
+    for (; *id; id++)
+        hash = (hash ^ (uint8_t) *id) * 16777619u;
+    return hash;
+}
+
+//  The slot of id, or of the empty slot where it belongs
+static size_t
+s_idset_slot (s_idset_t *self, const char *id)
+{
+    size_t mask = self->capacity - 1;
+    size_t slot = s_id_hash (id) & mask;
+    while (self->slots [slot] && !streq (self->ids [self->slots [slot] - 1], id))
+        slot = (slot + 1) & mask;
+    return slot;
+}
+
+//  Make the set empty with capacity slots. 0, or -1 if out of memory.
+static int
+s_idset_reset (s_idset_t *self, size_t capacity)
+{
+    uint32_t *slots = (uint32_t *) calloc (capacity, sizeof *slots);
+    void *ids = slots ? malloc (capacity / 2 * sizeof *self->ids) : NULL;
+    if (!ids) {
+        free (slots);
+        return -1;
+    }
+    free (self->slots);
+    free (self->ids);
+    self->slots = slots;
+    self->ids = (char (*) [ZJOB_ID_LEN + 1]) ids;
+    self->capacity = capacity;
+    self->count = 0;
+    return 0;
+}
+
+//  Add id (of at most ZJOB_ID_LEN bytes) unless it is there. 0, or -1 if
+//  out of memory (the set is then as it was).
+static int
+s_idset_add (s_idset_t *self, const char *id)
+{
+    size_t slot = s_idset_slot (self, id);
+    if (self->slots [slot])
+        return 0;
+    if (self->count + 1 > self->capacity / 2) {
+        //  Grow: a copy twice the size, the ids added again in order
+        s_idset_t bigger = { NULL, NULL, 0, 0 };
+        if (s_idset_reset (&bigger, self->capacity * 2))
+            return -1;
+        for (size_t index = 0; index < self->count; index++)
+            s_idset_add (&bigger, self->ids [index]);
+        free (self->slots);
+        free (self->ids);
+        *self = bigger;
+        slot = s_idset_slot (self, id);
+    }
+    snprintf (self->ids [self->count], ZJOB_ID_LEN + 1, "%s", id);
+    self->slots [slot] = (uint32_t) ++self->count;
+    return 0;
+}
+
+//  Empty the set; a set a burst made large goes back to its first size
+static void
+s_idset_clear (s_idset_t *self)
+{
+    if (self->capacity > 64 * S_IDSET_MIN && s_idset_reset (self, S_IDSET_MIN) == 0)
+        return;
+    memset (self->slots, 0, self->capacity * sizeof *self->slots);
+    self->count = 0;
+}
+
 typedef struct {
     zjob_store_ops_t ops;               //  This store's calls, named after the backend
     const zjob_sql_backend_t *backend;  //  The backend's functions
     void *db;                           //  Its state, owned
     zjob_store_memory_t *table;         //  The broker's view: jobs and records
-    zhashx_t *dirty_jobs;               //  Ids put or removed since the last commit
+    s_idset_t dirty_jobs;               //  Ids put or removed since the last commit
     zhashx_t *dirty_records;            //  "kind name" of records likewise
     bool loaded;                        //  The table holds the database's content
     zjob_sql_change_t *changes;         //  The changes of a sync, reused
@@ -57,7 +145,8 @@ struct _zjob_sql_loader_t {
     s_sql_t *store;  //  Where load puts what it reads
 };
 
-//  A non-NULL value for the dirty sets, whose keys are all that matters
+//  A non-NULL value for the records' dirty set, whose keys are all that
+//  matters
 static char s_marker;
 
 //  ---------------------------------------------------------------------
@@ -149,9 +238,7 @@ s_writable (s_sql_t *self, zjob_error_t *err)
 static int
 s_mark_job (s_sql_t *self, const char *id, zjob_error_t *err)
 {
-    if (zhashx_lookup (self->dirty_jobs, id))
-        return 0;
-    if (zhashx_insert (self->dirty_jobs, id, &s_marker))
+    if (s_idset_add (&self->dirty_jobs, id))
         return zjob_error_set (err, ZJOB_INTERNAL, "sql store: out of memory");
     return 0;
 }
@@ -382,15 +469,12 @@ s_shrink (s_sql_t *self)
 static ssize_t
 s_build_changes (s_sql_t *self, char *names)
 {
-    size_t jobs = zhashx_size (self->dirty_jobs);
+    size_t jobs = self->dirty_jobs.count;
     size_t count = 0;
     self->encoded.size = 0;
-    for (void *item = zhashx_first (self->dirty_jobs); item;
-         item = zhashx_next (self->dirty_jobs)) {
-        if (s_job_change (self, (const char *) zhashx_cursor (self->dirty_jobs), count))
+    for (; count < jobs; count++)
+        if (s_job_change (self, self->dirty_jobs.ids [count], count))
             return -1;
-        count++;
-    }
     //  The buffer moves no more: point each row at its map
     for (size_t index = 0; index < jobs; index++)
         if (self->changes [index].kind == ZJOB_SQL_JOB_PUT)
@@ -412,7 +496,7 @@ s_sync (void *self_, zjob_error_t *err)
     if (s_writable (self, err))
         return -1;
     zjob_store_memory_trim (self->table);
-    size_t jobs = zhashx_size (self->dirty_jobs);
+    size_t jobs = self->dirty_jobs.count;
     size_t records = zhashx_size (self->dirty_records);
     bool renews = self->backend->renew_ms && self->backend->renew_ms (self->db) > 0;
     if (jobs + records == 0 && !renews)
@@ -437,7 +521,7 @@ s_sync (void *self_, zjob_error_t *err)
     if (rc == 0) {
         self->commits++;
         self->rows_written += (uint64_t) count;
-        zhashx_purge (self->dirty_jobs);
+        s_idset_clear (&self->dirty_jobs);
         zhashx_purge (self->dirty_records);
     }
     self->encoded.size = 0;
@@ -490,7 +574,7 @@ s_stats (void *self_, zhashx_t *into)
     s_sql_t *self = (s_sql_t *) self_;
     if (self->backend->stats)
         self->backend->stats (self->db, into);
-    s_stat (into, "dirty", zhashx_size (self->dirty_jobs) + zhashx_size (self->dirty_records));
+    s_stat (into, "dirty", self->dirty_jobs.count + zhashx_size (self->dirty_records));
     s_stat (into, "rows_written", self->rows_written);
     s_stat (into, "commits", self->commits);
     s_stat (into, "last_commit_us", (uint64_t) self->last_commit_us);
@@ -507,14 +591,15 @@ s_close (void *self_)
     s_sql_t *self = (s_sql_t *) self_;
     if (!self)
         return;
-    size_t dirty = self->dirty_jobs ? zhashx_size (self->dirty_jobs) : 0;
+    size_t dirty = self->dirty_jobs.count;
     dirty += self->dirty_records ? zhashx_size (self->dirty_records) : 0;
     if (dirty)
         zjob_log_warning ("%s store: closed with %zu changes never committed",
                           self->backend->name, dirty);
     self->backend->close (self->db);
     zjob_store_memory_table_destroy (&self->table);
-    zhashx_destroy (&self->dirty_jobs);
+    free (self->dirty_jobs.slots);
+    free (self->dirty_jobs.ids);
     zhashx_destroy (&self->dirty_records);
     msgpack_sbuffer_destroy (&self->encoded);
     free (self->changes);
@@ -524,11 +609,11 @@ s_close (void *self_)
 
 //  The ops of a store that is not shared, and of one that is: the three
 //  lease calls are what tells the two apart (zjob_store_shared)
-#define S_SQL_OPS                                                                  \
-    .put = s_put, .get = s_get, .remove = s_remove, .iterate = s_iterate,          \
-    .walk = s_walk, .count = s_count, .sync = s_sync, .stats = s_stats,            \
+#define S_SQL_OPS                                                                   \
+    .put = s_put, .get = s_get, .remove = s_remove, .iterate = s_iterate,           \
+    .walk = s_walk, .count = s_count, .sync = s_sync, .stats = s_stats,             \
     .close = s_close, .record_put = s_record_put, .record_remove = s_record_remove, \
-    .record_get = s_record_get, .record_each = s_record_each,                      \
+    .record_get = s_record_get, .record_each = s_record_each,                       \
     .record_count = s_record_count
 
 zjob_store_t *
@@ -545,9 +630,8 @@ zjob_store_sql_new (const zjob_sql_backend_t *backend, void *db, zjob_error_t *e
     self->db = db;
     msgpack_sbuffer_init (&self->encoded);
     self->table = zjob_store_memory_table_new (false);
-    self->dirty_jobs = zhashx_new ();
     self->dirty_records = zhashx_new ();
-    if (!self->table || !self->dirty_jobs || !self->dirty_records) {
+    if (!self->table || s_idset_reset (&self->dirty_jobs, S_IDSET_MIN) || !self->dirty_records) {
         s_close (self);
         zjob_error_set (err, ZJOB_INTERNAL, "%s store: out of memory", backend->name);
         return NULL;

@@ -54,7 +54,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#define ZJOB_SQLITE_BUSY_MS 50              //  msecs a statement waits for another writer
+#define ZJOB_SQLITE_BUSY_MS 50             //  msecs a statement waits for another writer
 #define ZJOB_SQLITE_CHECKPOINT_PAGES 1000  //  WAL pages that start a checkpoint
 
 //  The migrations: step i moves schema_version from i to i + 1
@@ -77,36 +77,34 @@ static const char *s_migrations [] = {
 };
 #define S_SCHEMA_VERSION ((int) (sizeof s_migrations / sizeof s_migrations [0]))
 
-static const char *s_job_upsert_sql =
-    "INSERT INTO zjob_jobs (id, workflow, status, priority, user_id, batch_id, created_at,"
-    " updated_at, started_at, completed_at, attempts, progress, error_kind, data)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-    " ON CONFLICT (id) DO UPDATE SET workflow = excluded.workflow, status = excluded.status,"
-    " priority = excluded.priority, user_id = excluded.user_id, batch_id = excluded.batch_id,"
-    " created_at = excluded.created_at, updated_at = excluded.updated_at,"
-    " started_at = excluded.started_at, completed_at = excluded.completed_at,"
-    " attempts = excluded.attempts, progress = excluded.progress,"
-    " error_kind = excluded.error_kind, data = excluded.data";
+static const char *s_job_upsert_sql = "INSERT INTO zjob_jobs (id, workflow, status, priority, user_id, batch_id, created_at,"
+                                      " updated_at, started_at, completed_at, attempts, progress, error_kind, data)"
+                                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                                      " ON CONFLICT (id) DO UPDATE SET workflow = excluded.workflow, status = excluded.status,"
+                                      " priority = excluded.priority, user_id = excluded.user_id, batch_id = excluded.batch_id,"
+                                      " created_at = excluded.created_at, updated_at = excluded.updated_at,"
+                                      " started_at = excluded.started_at, completed_at = excluded.completed_at,"
+                                      " attempts = excluded.attempts, progress = excluded.progress,"
+                                      " error_kind = excluded.error_kind, data = excluded.data";
 static const char *s_job_delete_sql = "DELETE FROM zjob_jobs WHERE id = ?1";
-static const char *s_record_upsert_sql =
-    "INSERT INTO zjob_records (kind, name, data) VALUES (?1, ?2, ?3)"
-    " ON CONFLICT (kind, name) DO UPDATE SET data = excluded.data";
+static const char *s_record_upsert_sql = "INSERT INTO zjob_records (kind, name, data) VALUES (?1, ?2, ?3)"
+                                         " ON CONFLICT (kind, name) DO UPDATE SET data = excluded.data";
 static const char *s_record_delete_sql = "DELETE FROM zjob_records WHERE kind = ?1 AND name = ?2";
 
 typedef struct {
-    sqlite3 *db;                   //  The connection
-    char *path;                    //  The database file
-    int lockfd;                    //  PATH.lock, flocked, or -1
-    const char *sync;              //  "full", "normal", "off"
-    sqlite3_stmt *job_upsert;      //  The prepared statements of a commit
+    sqlite3 *db;               //  The connection
+    char *path;                //  The database file
+    int lockfd;                //  PATH.lock, flocked, or -1
+    const char *sync;          //  "full", "normal", "off"
+    sqlite3_stmt *job_upsert;  //  The prepared statements of a commit
     sqlite3_stmt *job_delete;
     sqlite3_stmt *record_upsert;
     sqlite3_stmt *record_delete;
-    uint64_t failed_commits;       //  Commits rolled back
-    uint64_t checkpoints;          //  WAL checkpoints run (s_wal_hook)
-    int64_t last_checkpoint_us;    //  Time of the last one
-    int64_t max_checkpoint_us;     //  Time of the longest one
-    int64_t max_commit_us;         //  Longest commit so far
+    uint64_t failed_commits;     //  Commits rolled back
+    uint64_t checkpoints;        //  WAL checkpoints run (s_wal_hook)
+    int64_t last_checkpoint_us;  //  Time of the last one
+    int64_t max_checkpoint_us;   //  Time of the longest one
+    int64_t max_commit_us;       //  Longest commit so far
 } s_sqlite_t;
 
 static int
@@ -191,14 +189,16 @@ s_schema_version (s_sqlite_t *self, zjob_error_t *err)
     sqlite3_stmt *stmt;
     if (sqlite3_prepare_v2 (self->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                       " AND name = 'zjob_meta'",
-                            -1, &stmt, NULL) != SQLITE_OK)
+                            -1, &stmt, NULL)
+        != SQLITE_OK)
         return s_fail (self, err, "reading the schema");
     int rc = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int (stmt, 0) : -1;
     sqlite3_finalize (stmt);
     if (rc <= 0)
         return rc < 0 ? s_fail (self, err, "reading the schema") : 0;
     if (sqlite3_prepare_v2 (self->db, "SELECT value FROM zjob_meta WHERE key = 'schema_version'",
-                            -1, &stmt, NULL) != SQLITE_OK)
+                            -1, &stmt, NULL)
+        != SQLITE_OK)
         return s_fail (self, err, "reading the schema version");
     int version = -1;
     if (sqlite3_step (stmt) == SQLITE_ROW) {
