@@ -102,15 +102,22 @@ static char s_user [32];      //  This round's jobs' user_id: "failover-N"
 //  --------------------------------------------------------------------------
 //  The two zjobd
 
-//  A port of 127.0.0.1 the kernel gave, released for a zjobd to bind
+//  Six ports of 127.0.0.1 the kernel gave, all different (the sockets
+//  are held until the last is chosen), released for the zjobd to bind
 static void
-s_free_endpoint (char *endpoint, size_t size)
+s_free_endpoints (void)
 {
-    zsock_t *sock = zsock_new (ZMQ_ROUTER);
-    int port = zsock_bind (sock, "tcp://127.0.0.1:*");
-    cr_assert_gt (port, 0);
-    zsock_destroy (&sock);
-    snprintf (endpoint, size, "tcp://127.0.0.1:%d", port);
+    zsock_t *socks [6];
+    char *endpoints [6] = { s_zjobd [0].clients, s_zjobd [0].workers, s_zjobd [0].events,
+                            s_zjobd [1].clients, s_zjobd [1].workers, s_zjobd [1].events };
+    for (int index = 0; index < 6; index++) {
+        socks [index] = zsock_new (ZMQ_ROUTER);
+        int port = zsock_bind (socks [index], "tcp://127.0.0.1:*");
+        cr_assert_gt (port, 0);
+        snprintf (endpoints [index], sizeof s_zjobd [0].clients, "tcp://127.0.0.1:%d", port);
+    }
+    for (int index = 0; index < 6; index++)
+        zsock_destroy (&socks [index]);
 }
 
 static void
@@ -159,6 +166,12 @@ static void
 s_wait_ready (int slot, int timeout_ms)
 {
     char *line = zjob_test_read_line (s_zjobd [slot].out, timeout_ms);
+    if (!line) {
+        char command [800];
+        snprintf (command, sizeof command, "tail -n 20 %s >&2", s_zjobd [slot].log);
+        if (system (command) != 0)
+            fprintf (stderr, "(no log)\n");
+    }
     cr_assert_not_null (line, "zjobd %d printed no ready line", slot);
     cr_assert (strncmp (line, "zjobd ready clients=", 20) == 0, "%s", line);
     cr_assert (strstr (line, s_zjobd [slot].clients), "%s", line);
@@ -456,10 +469,8 @@ s_setup (void)
     for (int slot = 0; slot < 2; slot++) {
         memset (&s_zjobd [slot], 0, sizeof s_zjobd [slot]);
         s_zjobd [slot].out = -1;
-        s_free_endpoint (s_zjobd [slot].clients, sizeof s_zjobd [slot].clients);
-        s_free_endpoint (s_zjobd [slot].workers, sizeof s_zjobd [slot].workers);
-        s_free_endpoint (s_zjobd [slot].events, sizeof s_zjobd [slot].events);
     }
+    s_free_endpoints ();
     memset (s_workers, 0, sizeof s_workers);
     s_completed = zhashx_new ();
     s_requests = zhashx_new ();
@@ -684,4 +695,89 @@ Test (failover, a_stopped_active_loses_the_lease_and_acknowledges_nothing_after)
             took_over, serving, command == -1 ? "nothing" : "503", exited);
     fflush (stdout);
     zsock_destroy (&direct);
+}
+
+//  --------------------------------------------------------------------------
+//  A job a worker holds when the active zjobd dies
+
+//  The worker's next event within timeout_ms: the task it got, or NULL
+static zjob_task_t *
+s_next_task (zjob_worker_t *worker, int timeout_ms)
+{
+    int64_t deadline = zjob_mono_ms () + timeout_ms;
+    while (zjob_mono_ms () < deadline) {
+        zjob_task_t *task = NULL;
+        zjob_error_t err;
+        int event = zjob_worker_recv (worker, 20, &task, &err);
+        cr_assert_geq (event, 0, "%s", err.text);
+        if (event == ZJOB_WORKER_TASK && task)
+            return task;
+    }
+    return NULL;
+}
+
+Test (failover, a_job_held_across_the_failover_is_adopted_not_run_again)
+{
+    s_pair_start ("2s");
+    char list [300];
+    snprintf (list, sizeof list, "%s,%s", s_zjobd [0].clients, s_zjobd [1].clients);
+    zjob_error_t err;
+    s_client = zjob_client_new (list, 2000, &err);
+    cr_assert_not_null (s_client, "%s", err.text);
+    snprintf (list, sizeof list, "%s,%s", s_zjobd [0].workers, s_zjobd [1].workers);
+    const char *workflows [] = { "held" };
+    zjob_worker_t *worker = zjob_worker_new (list, "holder", workflows, 1, 1, &err);
+    cr_assert_not_null (worker, "%s", err.text);
+    char id [ZJOB_ID_LEN + 1];
+    zjob_spec_t spec = { .workflow_id = "held", .idempotency_key = "held-1" };
+    cr_assert_eq (zjob_client_submit (s_client, &spec, true, id, &err), 0, "%s", err.text);
+    zjob_task_t *task = s_next_task (worker, S_DEADLINE_MS);
+    cr_assert_not_null (task, "no job");
+    cr_assert_str_eq (zjob_task_id (task), id);
+
+    //  Its dispatch is durable (the pass after it committed it)
+    char sql [256];
+    snprintf (sql, sizeof sql, "SELECT status FROM zjob_jobs WHERE id = '%s'", id);
+    int64_t deadline = zjob_mono_ms () + S_DEADLINE_MS;
+    char *status = NULL;
+    while ((status = zjob_test_pg_query (s_conninfo, sql)) && !streq (status, "running")
+           && zjob_mono_ms () < deadline) {
+        zstr_free (&status);
+        zclock_sleep (20);  //  Polling the database: no event to wait on
+    }
+    cr_assert (status && streq (status, "running"), "the dispatch was never committed");
+    zstr_free (&status);
+
+    //  The active dies while the job runs; the standby finds it running
+    //  in the store and keeps it for its worker a while, which, back with
+    //  it in its READY, keeps it: the same attempt, not a new one
+    kill (s_zjobd [0].pid, SIGKILL);
+    s_wait_ready (1, S_DEADLINE_MS);
+    deadline = zjob_mono_ms () + S_DEADLINE_MS;
+    while (!s_logged (1, "1 jobs kept") && zjob_mono_ms () < deadline)
+        cr_assert_null (s_next_task (worker, 20), "the held job was given again");
+    cr_assert (s_logged (1, "1 recovered jobs"), "the new broker found no job to recover");
+    cr_assert (s_logged (1, "1 jobs kept"), "the worker never took its job back");
+    zjob_job_t *adopted = zjob_client_get (s_client, id, &err);
+    cr_assert_not_null (adopted, "%s", err.text);
+    cr_assert_eq (adopted->status, ZJOB_RUNNING);
+    cr_assert_eq (adopted->attempts, 1);
+    zjob_job_destroy (&adopted);
+    cr_assert_eq (zjob_worker_complete (worker, &task, NULL, 0, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_worker_flush (worker, 5000), 0, "the new broker refused the result");
+    zjob_job_t *job = zjob_client_get (s_client, id, &err);
+    cr_assert_not_null (job, "%s", err.text);
+    if (job->status != ZJOB_COMPLETED) {
+        char command [800];
+        snprintf (command, sizeof command, "tail -n 30 %s >&2", s_zjobd [1].log);
+        if (system (command) != 0)
+            fprintf (stderr, "(no log)\n");
+    }
+    cr_assert_eq (job->status, ZJOB_COMPLETED, "status %s, attempts %u",
+                  zjob_status_name (job->status), job->attempts);
+    cr_assert_eq (job->attempts, 1, "the held job was run %u times", job->attempts);
+    zjob_job_destroy (&job);
+    //  And it is not handed out again afterwards
+    cr_assert_null (s_next_task (worker, 1500), "the held job was given again");
+    zjob_worker_destroy (&worker);
 }

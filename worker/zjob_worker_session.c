@@ -57,7 +57,11 @@
 
     A JOB for a job still held is ignored (10.3), except a later attempt
     of a job whose task was cancelled or dropped but has not ended: it
-    waits on that task and starts when it ends (s_successor_keep).
+    waits on that task and starts when it ends (s_successor_keep). For a
+    dropped task any attempt is a new one: the broker gave the job up
+    when it said drop, and one that died before its dispatch was durable
+    (a failover, a restart) hands the job out again under the same
+    attempt number; ignored, it would stay running for nobody.
     ========================================================================= */
 
 #include <errno.h>
@@ -545,7 +549,8 @@ s_successor_keep (zjob_worker_t *self, zjob_task_t *held, zjob_job_t *job)
     //  Before READY's answer the READY pending does not list it: the
     //  broker requeues it (see "A JOB before READY's answer")
     if (!(held->cancelled || held->dropped) || held->successor
-        || job->attempts <= held->job->attempts || self->disconnected || !self->registered)
+        || (job->attempts <= held->job->attempts && !held->dropped) || self->disconnected
+        || !self->registered)
         return false;
     if (self->draining) {
         zjob_log_info ("zjob_worker: %s: job %s came while draining: handed back", self->worker_id,
