@@ -37,6 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "zjob_client.h"
@@ -103,21 +106,34 @@ static char s_user [32];      //  This round's jobs' user_id: "failover-N"
 //  The two zjobd
 
 //  Six ports of 127.0.0.1 the kernel gave, all different (the sockets
-//  are held until the last is chosen), released for the zjobd to bind
+//  are held until the last is chosen), released for the zjobd to bind;
+//  below 49152, where libzmq's "*" starts counting, so that no broker of
+//  another test takes one while a zjobd of this one is down
 static void
 s_free_endpoints (void)
 {
-    zsock_t *socks [6];
+    int fds [6];
     char *endpoints [6] = { s_zjobd [0].clients, s_zjobd [0].workers, s_zjobd [0].events,
                             s_zjobd [1].clients, s_zjobd [1].workers, s_zjobd [1].events };
     for (int index = 0; index < 6; index++) {
-        socks [index] = zsock_new (ZMQ_ROUTER);
-        int port = zsock_bind (socks [index], "tcp://127.0.0.1:*");
-        cr_assert_gt (port, 0);
+        int port = 0;
+        for (int tries = 0; tries < 1000 && (port == 0 || port >= 49152); tries++) {
+            if (port)
+                close (fds [index]);
+            fds [index] = socket (AF_INET, SOCK_STREAM, 0);
+            cr_assert_geq (fds [index], 0);
+            struct sockaddr_in address = { .sin_family = AF_INET,
+                                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+            socklen_t size = sizeof address;
+            cr_assert_eq (bind (fds [index], (struct sockaddr *) &address, sizeof address), 0);
+            cr_assert_eq (getsockname (fds [index], (struct sockaddr *) &address, &size), 0);
+            port = ntohs (address.sin_port);
+        }
+        cr_assert (port > 0 && port < 49152, "no port below 49152");
         snprintf (endpoints [index], sizeof s_zjobd [0].clients, "tcp://127.0.0.1:%d", port);
     }
     for (int index = 0; index < 6; index++)
-        zsock_destroy (&socks [index]);
+        close (fds [index]);
 }
 
 static void
