@@ -170,8 +170,10 @@ zjob_pg_fail (zjob_store_pg_t *self, const PGresult *result, int code, zjob_erro
     const char *message = result ? PQresultErrorField (result, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     if (!message && self->conn)
         message = PQerrorMessage (self->conn);
-    s_one_line (message && *message ? message : "unknown error", line, sizeof line);
-    if (self->conn && PQstatus (self->conn) == CONNECTION_BAD) {
+    s_one_line (message && *message ? message : "connection lost", line, sizeof line);
+    //  A connection that failed in the middle of a command is in no state
+    //  to trust (a half-sent pipeline): dropped, the server rolls back
+    if (self->conn && (code == ZJOB_UNAVAILABLE || PQstatus (self->conn) == CONNECTION_BAD)) {
         zjob_pg_drop (self, line);
         code = ZJOB_UNAVAILABLE;
     }
@@ -294,13 +296,19 @@ zjob_pg_pipeline_end (zjob_store_pg_t *self, char *sqlstate, zjob_error_t *err)
         if (!self->conn)
             return zjob_error_set (err, ZJOB_UNAVAILABLE, "%s", first.text);
     }
-    PQexitPipelineMode (self->conn);
+    if (!PQexitPipelineMode (self->conn)) {
+        zjob_pg_drop (self, "cannot leave pipeline mode");
+        return zjob_error_set (err, ZJOB_UNAVAILABLE, "%s", self->lost.text);
+    }
     if (first.code == ZJOB_OK)
         return 0;
-    //  An error inside BEGIN leaves the transaction aborted, not ended
+    //  An error inside BEGIN leaves the transaction aborted, not ended;
+    //  a session that cannot end it is of no more use
     if (PQtransactionStatus (self->conn) != PQTRANS_IDLE) {
         zjob_error_t ignored;
         PQclear (zjob_pg_exec (self, "ROLLBACK", 0, NULL, &ignored));
+        if (self->conn && PQtransactionStatus (self->conn) != PQTRANS_IDLE)
+            zjob_pg_drop (self, "cannot roll back");
     }
     if (err)
         *err = first;

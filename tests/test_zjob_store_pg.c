@@ -404,6 +404,76 @@ Test (store_pg, a_thousand_changes_are_one_round_trip)
     s_drop (&conninfo);
 }
 
+//  Megabytes in one pipeline: libpq buffers what the socket does not
+//  take, and the results are read while it is sent (no deadlock)
+Test (store_pg, a_commit_of_many_megabytes_goes_through)
+{
+    char *conninfo = zjob_test_pg_db ();
+    zjob_store_t *store = s_open (conninfo, NULL);
+    s_acquire (store);
+    //  Inputs {"x": "xxx...x"}: 200 kB each, as msgpack (str 32)
+    size_t size = 200 * 1000;
+    uint8_t *inputs = (uint8_t *) malloc (size + 8);
+    cr_assert_not_null (inputs);
+    memcpy (inputs, "\x81\xa1x\xdb", 4);
+    for (int shift = 0; shift < 4; shift++)
+        inputs [4 + shift] = (uint8_t) (size >> (24 - 8 * shift));
+    memset (inputs + 8, 'x', size);
+    for (int index = 0; index < 100; index++) {
+        zjob_spec_t spec;
+        memset (&spec, 0, sizeof spec);
+        spec.workflow_id = "big";
+        spec.inputs = inputs;
+        spec.inputs_size = size + 8;
+        zjob_error_t err = { 0, "" };
+        zjob_job_t *job = zjob_job_new (&spec, &err);
+        cr_assert_not_null (job, "job: %s", err.text);
+        cr_assert_eq (zjob_store_put (store, job, &err), 0, "put: %s", err.text);
+        zjob_job_destroy (&job);
+    }
+    free (inputs);
+    long long trips = s_stat (store, "round_trips");
+    s_sync_ok (store);
+    cr_assert_eq (s_stat (store, "round_trips") - trips, 1);
+    cr_assert_gt (zjob_test_pg_number (conninfo, "SELECT sum (length (data)) FROM zjob_jobs"),
+                  20 * 1000 * 1000);
+    zjob_store_destroy (&store);
+    s_drop (&conninfo);
+}
+
+//  A row the server refuses fails the whole transaction: nothing of the
+//  pass is written, the connection stays usable, the next sync writes it all
+Test (store_pg, a_refused_row_rolls_the_commit_back_and_the_next_writes_all)
+{
+    char *conninfo = zjob_test_pg_db ();
+    zjob_store_t *store = s_open (conninfo, NULL);
+    s_acquire (store);
+    char *done = zjob_test_pg_query (conninfo, "ALTER TABLE zjob_jobs ADD CONSTRAINT no_bad"
+                                               " CHECK (workflow <> 'bad')");
+    cr_assert_not_null (done);
+    free (done);
+    char good [ZJOB_ID_LEN + 1], bad [ZJOB_ID_LEN + 1];
+    s_put (store, "good", good);
+    s_put (store, "bad", bad);
+    zjob_error_t err = { 0, "" };
+    cr_assert_eq (zjob_store_sync (store, &err), -1);
+    cr_assert_eq (err.code, ZJOB_INTERNAL, "%d %s", err.code, err.text);
+    cr_assert (strstr (err.text, "no_bad"), "the server's message: %s", err.text);
+    cr_assert_eq (s_rows (conninfo, good), 0, "half a transaction was written");
+    cr_assert_not (zjob_store_fenced (store));
+    cr_assert_eq (zjob_store_sync (store, &err), -1);
+    long long reconnects = s_stat (store, "reconnects");
+    done = zjob_test_pg_query (conninfo, "ALTER TABLE zjob_jobs DROP CONSTRAINT no_bad");
+    cr_assert_not_null (done);
+    free (done);
+    s_sync_ok (store);
+    cr_assert_eq (s_stat (store, "reconnects"), reconnects, "the session was not kept");
+    cr_assert_eq (s_rows (conninfo, good), 1);
+    cr_assert_eq (s_rows (conninfo, bad), 1);
+    zjob_store_destroy (&store);
+    s_drop (&conninfo);
+}
+
 Test (store_pg, deletes_records_and_a_reload_agree)
 {
     char *conninfo = zjob_test_pg_db ();
