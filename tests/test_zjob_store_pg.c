@@ -350,7 +350,8 @@ Test (store_pg, the_active_session_dies_on_the_server_after_a_lease_of_silence)
     zjob_store_t *store = s_open (conninfo, "lease=1s");
     s_acquire (store);
     const char *sql = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                      " AND objid = 2053795682 AND granted";
+                      " AND objid = 2053795682 AND granted AND database = (SELECT oid"
+                      " FROM pg_database WHERE datname = current_database ())";
     cr_assert_eq (zjob_test_pg_number (conninfo, sql), 1);
     int64_t start = zclock_mono ();
     while (zjob_test_pg_number (conninfo, sql) == 1 && zclock_mono () - start < 10000)
