@@ -12,7 +12,10 @@
 
 #include <criterion/criterion.h>
 #include "test_zjob_pg.h"
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include "zjob_store.h"
 
@@ -109,6 +112,23 @@ s_acquire_within (zjob_store_t *store, int64_t deadline_ms)
     return zclock_mono () - start;
 }
 
+//  A socket listening on 127.0.0.1:port that never accepts: connects
+//  succeed (the kernel's backlog), and nothing ever answers
+static int
+s_listen (int port)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq (fd, 0);
+    int on = 1;
+    setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port) };
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    cr_assert_eq (bind (fd, (struct sockaddr *) &address, sizeof address), 0,
+                  "bind 127.0.0.1:%d: %s", port, strerror (errno));
+    cr_assert_eq (listen (fd, 16), 0);
+    return fd;
+}
+
 static void
 s_drop (char **conninfo_p)
 {
@@ -144,6 +164,25 @@ Test (store_pg, a_server_down_at_open_is_unavailable_and_named)
     cr_assert_lt (zclock_mono () - start, 6000);
     cr_assert_null (zjob_store_open ("postgresql://zjob@127.0.0.1:1/x#lease=2s", &err));
     cr_assert_eq (err.code, ZJOB_UNAVAILABLE, "%s", err.text);
+}
+
+Test (store_pg, a_server_that_never_answers_fails_the_open_in_time)
+{
+    int silent = s_listen (0);
+    struct sockaddr_in address;
+    socklen_t length = sizeof address;
+    cr_assert_eq (getsockname (silent, (struct sockaddr *) &address, &length), 0);
+    char *spec = zsys_sprintf ("postgres:host=127.0.0.1 port=%d user=zjob dbname=x",
+                               ntohs (address.sin_port));
+    zjob_error_t err = { 0, "" };
+    int64_t start = zclock_mono ();
+    cr_assert_null (zjob_store_open (spec, &err));
+    int64_t took = zclock_mono () - start;
+    cr_assert_eq (err.code, ZJOB_UNAVAILABLE, "%d %s", err.code, err.text);
+    cr_assert (strstr (err.text, "no answer in time"), "%s", err.text);
+    cr_assert (took >= 4500 && took < 8000, "gave up after %d ms, not 5 s", (int) took);
+    zstr_free (&spec);
+    close (silent);
 }
 
 Test (store_pg, migrations_are_idempotent_and_a_newer_schema_refused)
@@ -537,6 +576,18 @@ Test (store_pg, a_stopped_server_fails_syncs_and_a_restarted_one_gets_everything
     cr_assert_lt (zclock_mono () - start, 3000, "the syncs blocked while the server was down");
     char connected [16];
     cr_assert_str_eq (s_stat_text (store, "connected", connected, sizeof connected), "false");
+
+    //  A server that takes connections and never answers (a listener
+    //  that accepts nothing) holds no sync: a reconnect attempt is
+    //  spread over syncs
+    int silent = s_listen (server.port);
+    for (int index = 0; index < 20; index++) {
+        int64_t sync_start = zclock_mono ();
+        cr_assert_eq (zjob_store_sync (store, &err), -1);
+        cr_assert_lt (zclock_mono () - sync_start, 500, "a sync waited on a silent server");
+        zclock_sleep (50);
+    }
+    close (silent);
 
     zjob_test_pg_ctl (&server, "start");
     start = zclock_mono ();
