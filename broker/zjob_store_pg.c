@@ -245,7 +245,18 @@ s_session_ready (zjob_store_pg_t *self, zjob_error_t *err)
         return -1;
     }
     PQclear (result);
-    return s_set_idle_timeout (self, err);
+    zjob_error_t why;
+    if (s_set_idle_timeout (self, &why) == 0)
+        return 0;
+    //  A server before 14 has no such setting: the lease still holds,
+    //  a stopped holder's session only lingers longer
+    if (!self->conn) {
+        if (err)
+            *err = why;
+        return -1;
+    }
+    zjob_log_warning ("%s", why.text);
+    return 0;
 }
 
 
