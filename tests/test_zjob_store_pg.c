@@ -303,6 +303,34 @@ Test (store_pg, a_second_store_waits_then_takes_over_when_the_first_is_gone)
     s_drop (&conninfo);
 }
 
+//  A sync with nothing to write renews the lease when a third of it has
+//  passed, and only then: an idle active broker keeps its lease, and an
+//  idle pass costs no round trip
+Test (store_pg, idle_syncs_renew_the_lease_every_third_of_it)
+{
+    char *conninfo = zjob_test_pg_db ();
+    zjob_store_t *active = s_open (conninfo, "lease=1s");
+    zjob_store_t *standby = s_open (conninfo, "lease=1s");
+    s_acquire (active);
+    long long trips = s_stat (active, "round_trips");
+    int syncs = 0;
+    int64_t start = zclock_mono ();
+    while (zclock_mono () - start < 3000) {
+        s_sync_ok (active);
+        syncs++;
+        zjob_error_t err = { 0, "" };
+        cr_assert_eq (zjob_store_acquire (standby, &err), 0, "the standby took a renewed lease");
+        zclock_sleep (20);
+    }
+    long long renewals = s_stat (active, "round_trips") - trips;
+    cr_assert (renewals >= 5 && renewals <= 12, "%lld renewals in 3 s (%d syncs) with a 1 s lease",
+               renewals, syncs);
+    cr_assert_gt (syncs, 3 * renewals);
+    zjob_store_destroy (&active);
+    zjob_store_destroy (&standby);
+    s_drop (&conninfo);
+}
+
 //  A holder whose session lingers (it holds the advisory lock) but which
 //  stopped renewing: the lease expires by the server's clock and a
 //  standby takes it although the lock stays taken
