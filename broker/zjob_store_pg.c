@@ -368,9 +368,13 @@ s_commit (void *self_, const zjob_sql_change_t *changes, size_t count, zjob_erro
     if (zjob_pg_ensure (self, s_session_ready, err))
         return -1;
     //  A take-over without the lock (the old session lingered): take it
-    //  when it is free, so that no standby takes our live lease for gone
-    if (!self->locked && s_try_lock (self, err))
-        return -1;
+    //  once it is free, so that no standby takes our live lease for gone;
+    //  tried once a renewal period, not a round trip more per commit
+    if (!self->locked && start_ms - self->lock_tried_ms >= self->lease_ms / 3) {
+        self->lock_tried_ms = start_ms;
+        if (s_try_lock (self, err))
+            return -1;
+    }
     int64_t start = zclock_usecs ();
     if (s_pipeline (self, changes, count, err))
         return -1;

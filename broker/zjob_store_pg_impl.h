@@ -40,6 +40,7 @@ typedef struct {
     int64_t next_connect_ms;            //  Monotonic ms of the next attempt allowed
     bool connected_once;                //  A later connect is a reconnect
     bool locked;                        //  This session holds the advisory lock
+    int64_t lock_tried_ms;              //  Monotonic ms of the last try without it
     int64_t epoch;                      //  Our lease's epoch, 0 while standby
     bool fenced;                        //  Another broker took the lease: never write
     zjob_error_t fence_error;           //  What every sync answers once fenced
