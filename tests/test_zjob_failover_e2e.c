@@ -797,3 +797,31 @@ Test (failover, a_job_held_across_the_failover_is_adopted_not_run_again)
     cr_assert_null (s_next_task (worker, 1500), "the held job was given again");
     zjob_worker_destroy (&worker);
 }
+
+//  --------------------------------------------------------------------------
+//  A standby
+
+//  Whether endpoint's port is free to bind (nothing listens on it)
+static bool
+s_port_free (const char *endpoint)
+{
+    zsock_t *sock = zsock_new (ZMQ_ROUTER);
+    bool free_ = zsock_bind (sock, "%s", endpoint) >= 0;
+    zsock_destroy (&sock);
+    return free_;
+}
+
+Test (failover, a_standby_binds_nothing_and_sigterm_ends_its_wait)
+{
+    s_pair_start ("2s");
+    cr_assert (s_port_free (s_zjobd [1].clients), "the standby bound its clients endpoint");
+    cr_assert (s_port_free (s_zjobd [1].workers), "the standby bound its workers endpoint");
+    cr_assert (s_port_free (s_zjobd [1].events), "the standby bound its events endpoint");
+    cr_assert_not (s_port_free (s_zjobd [0].clients), "the active one binds");
+    kill (s_zjobd [1].pid, SIGTERM);
+    cr_assert_eq (zjob_test_wait_exit (s_zjobd [1].pid, 5000), 0);
+    s_zjobd [1].pid = 0;
+    cr_assert (s_logged (1, "SIGTERM: shutting down"));
+    //  It never printed a ready line
+    cr_assert_null (zjob_test_read_line (s_zjobd [1].out, 100));
+}
