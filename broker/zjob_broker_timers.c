@@ -56,7 +56,8 @@ zjob_broker_timed (s_broker_t *self)
     //  Children of settled parents: released, failed or cancelled, a
     //  bounded number per pass (zjob_deps.h); each change is heard as any
     zjob_manager_deps_step (self->manager, ZJOB_DEPS_STEP);
-    zjob_broker_renew (self);  //  A shared store's lease wants a sync now and then
+    //  A shared store's lease wants a sync now and then, even idle
+    zjob_broker_renew (self);
     self->dirty |= zjob_schedules_fire (zjob_clients_schedules (self->clients_handler), zjob_clock_ms (), ZJOB_SCHEDULES_STEP) > 0;  //  Jobs and records: one sync
 }
 

@@ -71,8 +71,8 @@
 #define EXIT_BAD_INPUT 2  //  an invalid option value
 #define EXIT_FAILURE_ 8   //  the broker cannot start, or stopped by itself
 
-#define S_STANDBY_POLL_MS 250           //  between tries of a standby for the lease
-#define S_ACQUIRE_BACKOFF_MAX_MS 5000   //  between tries after errors, at most
+#define S_STANDBY_POLL_MS 250          //  between tries of a standby for the lease
+#define S_ACQUIRE_BACKOFF_MAX_MS 5000  //  between tries after errors, at most
 
 //  The options a flag may name (--NAME VALUE), besides --config, --log-file,
 //  --insecure (no value: the option set to "true") and --help;

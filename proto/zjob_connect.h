@@ -56,10 +56,10 @@ zjob_connect_secure (const zjob_connect_opts_t *opts);
 ZJOB_EXPORT int
 zjob_connect_apply (zsock_t *sock, const zjob_connect_opts_t *opts, zjob_error_t *err);
 
-#define ZJOB_CONNECT_ENDPOINTS_MAX 16              //  endpoints in a list
-#define ZJOB_CONNECT_ENDPOINT_MAX 256               //  bytes of one, with its NUL
-#define ZJOB_CONNECT_HEARTBEAT_IVL_MS 1000          //  ZMTP PING, for a list
-#define ZJOB_CONNECT_HEARTBEAT_TIMEOUT_MS 3000      //  no traffic that long: dropped
+#define ZJOB_CONNECT_ENDPOINTS_MAX 16           //  endpoints in a list
+#define ZJOB_CONNECT_ENDPOINT_MAX 256           //  bytes of one, with its NUL
+#define ZJOB_CONNECT_HEARTBEAT_IVL_MS 1000      //  ZMTP PING, for a list
+#define ZJOB_CONNECT_HEARTBEAT_TIMEOUT_MS 3000  //  no traffic that long: dropped
 
 //  Check an endpoint or a comma list of them; *count_p (if not NULL) gets
 //  how many. 0, or -1 with err filled (ZJOB_BAD_REQUEST): nothing given,

@@ -55,7 +55,7 @@
 #define S_RETRY_MS 20        //  One that could not be sent, or was refused
 #define S_STALE_MS 500       //  A JOB read that long after the kill is the new broker's
 #define S_WORKERS 2
-#define S_JOBS_MAX 40000     //  SUBMITs of one round, at most
+#define S_JOBS_MAX 40000  //  SUBMITs of one round, at most
 
 //  One zjobd of the pair: its endpoints stay for every run
 typedef struct {
@@ -301,8 +301,7 @@ s_workers_back (void)
 static void
 s_send (s_submit_t *submit, int64_t now)
 {
-    zjob_spec_t spec = { .workflow_id = "fo", .idempotency_key = submit->key,
-                         .user_id = s_user };
+    zjob_spec_t spec = { .workflow_id = "fo", .idempotency_key = submit->key, .user_id = s_user };
     zjob_error_t err;
     uint64_t request = zjob_client_send_submit (s_client, &spec, 1, true, &err);
     submit->sent_at = now;

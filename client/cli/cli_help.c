@@ -11,24 +11,24 @@
 #include <string.h>
 #include "cli_commands.h"
 
-#define S_COMMON_HELP                                                                              \
-    "\ncommon options (before or after the command):\n"                                            \
-    "      --json                 print JSON for programs instead of text; a\n"                    \
-    "                             failure about one job also prints\n"                             \
-    "                             {\"id\", \"code\", \"error\"} on stdout\n"                       \
-    "      --broker ENDPOINT      the broker (default $ZJOB_BROKER, else\n"                        \
+#define S_COMMON_HELP                                                                               \
+    "\ncommon options (before or after the command):\n"                                             \
+    "      --json                 print JSON for programs instead of text; a\n"                     \
+    "                             failure about one job also prints\n"                              \
+    "                             {\"id\", \"code\", \"error\"} on stdout\n"                        \
+    "      --broker ENDPOINT      the broker (default $ZJOB_BROKER, else\n"                         \
     "                             " ZJOB_CLI_BROKER_DEFAULT "; HOST:PORT means tcp://HOST:PORT);\n" \
-    "                             a comma list names the brokers of one shared\n"              \
-    "                             store: whichever is active answers\n"                        \
-    "      --timeout DURATION     give up after DURATION in all (exit 7 if the job\n"              \
-    "                             is not finished, 5 if the broker did not answer)\n"              \
-    "      --request-timeout D    how long the broker has to answer each request\n"                \
-    "                             (default 3s)\n"                                                  \
-    "      --cert FILE            for a broker with CURVE: this key's certificate,\n"              \
-    "                             the NAME.key_secret of 'zjob keygen' (default\n"                 \
-    "                             $ZJOB_CERT)\n"                                                   \
-    "      --broker-key KEY|FILE  the broker's public key: 40 Z85 characters or its\n"             \
-    "                             .key file (default $ZJOB_BROKER_KEY)\n"                          \
+    "                             a comma list names the brokers of one shared\n"                   \
+    "                             store: whichever is active answers\n"                             \
+    "      --timeout DURATION     give up after DURATION in all (exit 7 if the job\n"               \
+    "                             is not finished, 5 if the broker did not answer)\n"               \
+    "      --request-timeout D    how long the broker has to answer each request\n"                 \
+    "                             (default 3s)\n"                                                   \
+    "      --cert FILE            for a broker with CURVE: this key's certificate,\n"               \
+    "                             the NAME.key_secret of 'zjob keygen' (default\n"                  \
+    "                             $ZJOB_CERT)\n"                                                    \
+    "      --broker-key KEY|FILE  the broker's public key: 40 Z85 characters or its\n"              \
+    "                             .key file (default $ZJOB_BROKER_KEY)\n"                           \
     "  -h, --help                 this text\n"
 
 #define S_FILTER_HELP                                                                   \
