@@ -612,6 +612,9 @@ STORE_TEST (memory_goes_back_after_a_shrink)
 {
     enum { COUNT = 20000,
            INPUT = 2048 };
+    int which = *which_p;
+    s_fixture_t fixture;
+    s_open (&fixture, which);
     uint8_t *inputs = (uint8_t *) malloc (INPUT + 16);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
@@ -621,9 +624,6 @@ STORE_TEST (memory_goes_back_after_a_shrink)
     msgpack_pack_str_with_body (&pk, "p", 1);
     memset (inputs, 'x', INPUT);
     msgpack_pack_str_with_body (&pk, inputs, INPUT);
-    int which = *which_p;
-    s_fixture_t fixture;
-    s_open (&fixture, which);
     zjob_store_t *store = fixture.store;
     char (*ids) [ZJOB_ID_LEN + 1] = calloc (COUNT, sizeof *ids);
     zjob_error_t err = { 0, "" };
