@@ -322,9 +322,42 @@ s_prepare (s_sqlite_t *self, zjob_error_t *err)
     return 0;
 }
 
+//  mkdir -p of the directory the database is in, with mode 0700 for what
+//  it creates (as the file store does for its directory). 0, or -1 with
+//  errno set.
+static int
+s_make_parent (const char *path)
+{
+    char *dir = strdup (path);
+    if (!dir)
+        return -1;
+    char *last = strrchr (dir, '/');
+    int rc = 0;
+    if (last && last != dir) {
+        *last = 0;
+        for (char *slash = strchr (dir + 1, '/'); rc == 0; slash = strchr (slash + 1, '/')) {
+            if (slash)
+                *slash = 0;
+            if (mkdir (dir, 0700) && errno != EEXIST)
+                rc = -1;
+            if (!slash)
+                break;
+            *slash = '/';
+        }
+    }
+    int error = errno;
+    free (dir);
+    errno = error;
+    return rc;
+}
+
 static int
 s_open (s_sqlite_t *self, zjob_error_t *err)
 {
+    if (s_make_parent (self->path))
+        return zjob_error_set (err, ZJOB_INTERNAL, "sqlite store: cannot create the directory "
+                                                   "of %s: %s",
+                               self->path, strerror (errno));
     if (s_lock (self, err))
         return -1;
     //  Created here, so that the file (and the WAL SQLite makes beside it
@@ -502,6 +535,12 @@ s_checkpointer (void *arg)
 static void
 s_checkpointer_start (s_sqlite_t *self)
 {
+    if (!sqlite3_threadsafe ()) {
+        zjob_log_warning ("sqlite store %s: SQLite is built without threads: commits "
+                          "checkpoint the WAL themselves",
+                          self->path);
+        return;
+    }
     //  A connection finds the WAL when it first reads the database: until
     //  then its checkpoints would do nothing
     if (sqlite3_open_v2 (self->path, &self->checkpoint_db,

@@ -498,7 +498,7 @@ Test (store, spec_errors)
         "file:%s/b", "file:%s/c?", "file:%s/d?fsync=always", "file:%s/e?fsync=never",
         "file:%s/f?fsync=interval:50ms&compact=1m", "file:%s/g?compact=4096&salvage=truncate",
         "file:%s/h/deeper/still?compact=64MiB",
-        "sqlite:%s/i.db", "sqlite:%s/j.db?sync=full", "sqlite:%s/k.db?sync=normal",
+        "sqlite:%s/i.db", "sqlite:%s/new/dir/j.db?sync=full", "sqlite:%s/k.db?sync=normal",
         "sqlite:%s/l.db?sync=off"
     };
     for (size_t index = 0; index < sizeof good / sizeof good [0]; index++) {
