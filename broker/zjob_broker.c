@@ -952,10 +952,12 @@ s_broker_start (s_broker_t *self)
     if (zjob_clients_start_schedules (self->clients_handler, zjob_clock_ms (), err))
         return -1;  //  A due time missed while down fires in the first pass
     self->next_tick = zjob_mono_ms () + config->heartbeat_ms;
+    char safe [ZJOB_BROKER_PATH_MAX + 8];
     s_log_info (self, "zjob_broker: serving clients=%s workers=%s events=%s store=%s "
                       "(%zu jobs, %zu queued, %zu scheduled)",
                 self->clients_endpoint,
-                self->workers_endpoint, self->events_endpoint, spec,
+                self->workers_endpoint, self->events_endpoint,
+                zjob_store_spec_safe (spec, safe, sizeof safe),
                 zjob_manager_stored (self->manager),
                 zjob_manager_queued (self->manager), zjob_manager_scheduled (self->manager));
     return 0;

@@ -335,6 +335,40 @@ zjob_store_writable (zjob_store_t *self, zjob_error_t *why, int64_t *since_ms)
     return false;
 }
 
+const char *
+zjob_store_spec_safe (const char *spec, char *buffer, size_t size)
+{
+    assert (buffer && size > 0);
+    size_t used = 0;
+    const char *scan = spec ? spec : "";
+    const char *at = strchr (scan, '@');
+    const char *scheme = strstr (scan, "://");
+    while (*scan && used + 1 < size) {
+        //  A URI's user:password@: keep the user, hide the password
+        if (scheme && at && scan > scheme + 2 && scan < at && *scan == ':') {
+            used += (size_t) snprintf (buffer + used, size - used, ":***");
+            scan = at;
+            continue;
+        }
+        //  password=VALUE, in a key=value string or a URI's query
+        if (strncmp (scan, "password=", 9) == 0
+            && (scan == spec || strchr (" ?&:", scan [-1]))) {
+            used += (size_t) snprintf (buffer + used, size - used, "password=***");
+            scan += 9;
+            if (*scan == '\'' && scan [1]) {
+                const char *end = strchr (scan + 1, '\'');
+                scan = end ? end + 1 : scan + strlen (scan);
+            }
+            else
+                scan += strcspn (scan, " &#");
+            continue;
+        }
+        buffer [used++] = *scan++;
+    }
+    buffer [used < size ? used : size - 1] = 0;
+    return buffer;
+}
+
 int
 zjob_store_acquire (zjob_store_t *self, zjob_error_t *err)
 {

@@ -214,6 +214,12 @@ zjob_store_record_each (zjob_store_t *self, const char *kind, zjob_store_record_
 size_t
 zjob_store_record_count (zjob_store_t *self, const char *kind);
 
+//  spec as it may be logged: a password in it (a postgres: key=value
+//  password, a URI's user:password@ or ?password=) replaced by ***,
+//  into buffer of size bytes (truncated to fit). Returns buffer.
+const char *
+zjob_store_spec_safe (const char *spec, char *buffer, size_t size);
+
 //  Name of the implementation ("memory", "file", "sqlite", "postgres").
 const char *
 zjob_store_name (zjob_store_t *self);

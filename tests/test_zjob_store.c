@@ -1029,3 +1029,32 @@ STORE_TEST (cleanup_lasts)
         cr_assert_eq (s_has (fixture.store, ids [index]), index >= 3, "%s: job %d", fixture.spec, index);
     s_close (&fixture);
 }
+
+
+//  --------------------------------------------------------------------------
+//  A spec as logged: no password
+
+Test (store_spec, passwords_are_hidden_when_logged)
+{
+    struct {
+        const char *spec;
+        const char *logged;
+    } cases [] = {
+        { "file:/var/lib/zjob?fsync=always", "file:/var/lib/zjob?fsync=always" },
+        { "postgres:host=db password=s3cret dbname=zjob", "postgres:host=db password=*** dbname=zjob" },
+        { "postgres:host=db password='a b c' dbname=zjob", "postgres:host=db password=*** dbname=zjob" },
+        { "postgres:password=x", "postgres:password=***" },
+        { "postgresql://zjob:s3cret@db:5432/zjob#lease=5s", "postgresql://zjob:***@db:5432/zjob#lease=5s" },
+        { "postgresql://zjob@db/zjob?password=s3cret&sslmode=require",
+          "postgresql://zjob@db/zjob?password=***&sslmode=require" },
+        { "postgresql://db:5432/zjob", "postgresql://db:5432/zjob" },
+        { "postgres:host=db mypassword=keep", "postgres:host=db mypassword=keep" },
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
+        char buffer [256];
+        cr_assert_str_eq (zjob_store_spec_safe (cases [index].spec, buffer, sizeof buffer),
+                          cases [index].logged);
+    }
+    char tiny [8];
+    cr_assert_str_eq (zjob_store_spec_safe ("postgres:password=x", tiny, sizeof tiny), "postgre");
+}
