@@ -465,10 +465,12 @@ s_acquire (void *self_, zjob_error_t *err)
 //  time, calling zjob_sql_load_job (two columns) or _record (three).
 //  0 or -1 with err filled.
 static int
-s_load_rows (zjob_store_pg_t *self, const char *sql, zjob_sql_loader_t *loader,
-             zjob_error_t *err)
+s_load_rows (zjob_store_pg_t *self, const char *sql, const char *after, char *last,
+             size_t *rows, zjob_sql_loader_t *loader, zjob_error_t *err)
 {
-    if (!PQsendQueryParams (self->conn, sql, 0, NULL, NULL, NULL, NULL, 1)
+    const char *values [] = { after };
+    if (!PQsendQueryParams (self->conn, sql, after ? 1 : 0, NULL, after ? values : NULL, NULL,
+                            NULL, 1)
         || !PQsetSingleRowMode (self->conn))
         return zjob_pg_fail (self, NULL, ZJOB_UNAVAILABLE, err);
     self->round_trips++;
@@ -485,8 +487,13 @@ s_load_rows (zjob_store_pg_t *self, const char *sql, zjob_sql_loader_t *loader,
             int columns = PQnfields (result);
             const uint8_t *data = (const uint8_t *) PQgetvalue (result, 0, columns - 1);
             size_t size = (size_t) PQgetlength (result, 0, columns - 1);
-            if (columns == 2)
+            if (columns == 2) {
                 zjob_sql_load_job (loader, PQgetvalue (result, 0, 0), data, size, &first);
+                if (last)
+                    snprintf (last, ZJOB_ID_LEN + 1, "%s", PQgetvalue (result, 0, 0));
+                if (rows)
+                    (*rows)++;
+            }
             else
                 zjob_sql_load_record (loader, PQgetvalue (result, 0, 0),
                                       PQgetvalue (result, 0, 1), data, size, &first);
@@ -510,8 +517,23 @@ s_load (void *self_, zjob_sql_loader_t *loader, zjob_error_t *err)
     if (zjob_pg_ensure (self, s_session_ready, err))
         return -1;
     int64_t start = zclock_mono ();
-    if (s_load_rows (self, "SELECT id, data FROM zjob_jobs", loader, err)
-        || s_load_rows (self, "SELECT kind, name, data FROM zjob_records", loader, err))
+    //  In pages by id, renewing the lease between them when due: a load
+    //  of millions of jobs can take longer than the lease, and a standby
+    //  must not take a lease whose holder is busy loading. Nobody else
+    //  writes while we hold it, so the pages see one state.
+    char last [ZJOB_ID_LEN + 1] = "";
+    size_t rows = ZJOB_PG_LOAD_PAGE;
+    while (rows == ZJOB_PG_LOAD_PAGE) {
+        rows = 0;
+        if (s_load_rows (self,
+                         "SELECT id, data FROM zjob_jobs WHERE id > $1 ORDER BY id"
+                         " LIMIT " ZJOB_PG_LOAD_PAGE_TEXT,
+                         last, last, &rows, loader, err)
+            || s_commit (self, NULL, 0, err))
+            return -1;
+    }
+    if (s_load_rows (self, "SELECT kind, name, data FROM zjob_records", NULL, NULL, NULL, loader,
+                     err))
         return -1;
     zjob_log_info ("postgres: %s: loaded in %" PRId64 " ms", self->server,
                    zclock_mono () - start);

@@ -24,6 +24,8 @@
 #define ZJOB_PG_BACKOFF_MIN_MS 100      //  msecs before the second reconnect attempt
 #define ZJOB_PG_BACKOFF_MAX_MS 5000     //  msecs between attempts at most
 #define ZJOB_PG_LEASE_DEFAULT_MS 5000   //  msecs of a lease without lease=
+#define ZJOB_PG_LOAD_PAGE 10000         //  jobs a page of the load reads
+#define ZJOB_PG_LOAD_PAGE_TEXT "10000"  //  the same, in the query
 #define ZJOB_PG_LEASE_MIN_MS 1000       //  msecs of the shortest lease=
 
 typedef struct {

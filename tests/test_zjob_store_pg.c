@@ -675,3 +675,28 @@ Test (store_pg, a_reconnect_that_finds_another_epoch_is_fenced)
     zjob_store_destroy (&standby);
     s_drop (&conninfo);
 }
+
+//  A take-over loads in pages by id (ZJOB_PG_LOAD_PAGE), renewing the
+//  lease between them, so a load longer than the lease keeps it
+Test (store_pg, a_load_of_several_pages_gets_every_job, .timeout = 120)
+{
+    char *conninfo = zjob_test_pg_db ();
+    zjob_store_t *first = s_open (conninfo, "lease=1s");
+    s_acquire (first);
+    const size_t total = 25000;  //  Three pages of 10,000
+    for (size_t index = 0; index < total; index++)
+        s_put (first, index % 2 ? "odd" : "even", NULL);
+    s_sync_ok (first);
+    zjob_store_destroy (&first);
+
+    zjob_store_t *second = s_open (conninfo, "lease=1s");
+    long long trips = s_stat (second, "round_trips");
+    s_acquire (second);
+    cr_assert_eq (zjob_store_count (second), total);
+    //  Three pages, the last short, then the records: four reads at least
+    cr_assert_geq (s_stat (second, "round_trips") - trips, 4);
+    cr_assert_eq (s_stat (second, "lease_epoch"), 2);
+    s_sync_ok (second);
+    zjob_store_destroy (&second);
+    s_drop (&conninfo);
+}
