@@ -22,6 +22,10 @@
 #include "zjob_recovery.h"
 #include "zjob_job_impl.h"
 
+//  Jobs a scan of recovery goes through between two calls of
+//  zjob_store_renew (which writes only when a third of a lease passed)
+#define ZJOB_RECOVERY_RENEW_EVERY 16384
+
 //  A job recovery puts back in the queue, and its place in line
 typedef struct {
     zjob_job_t *job;    //  A reference
@@ -30,6 +34,9 @@ typedef struct {
 } s_recovered_t;
 
 typedef struct {
+    zjob_store_t *store;                 //  Renewed as the scan goes (a lease)
+    size_t visited;                      //  Jobs seen so far
+    zjob_error_t renew_error;            //  Why a renewal failed
     zjob_tally_t *tally;                 //  Counting statuses into
     const zjob_recovery_hooks_t *hooks;  //  Hears every stored job
     zjob_job_t **fix;                    //  Jobs to rewrite (held ones)
@@ -42,6 +49,11 @@ static int
 s_recovery_visit (zjob_job_t *job, void *arg)
 {
     s_scan_t *scan = (s_scan_t *) arg;
+    if (++scan->visited % ZJOB_RECOVERY_RENEW_EVERY == 0
+        && zjob_store_renew (scan->store, &scan->renew_error)) {
+        scan->failed = 2;
+        return -1;
+    }
     if (zjob_tally_require (scan->tally, job->workflow_id)
         || scan->hooks->visit (job, scan->hooks->arg)) {
         scan->failed = 1;
@@ -85,11 +97,16 @@ zjob_recovery_run (zjob_store_t *store, zjob_tally_t *tally, zjob_queue_t *queue
                    const zjob_recovery_hooks_t *hooks, zjob_error_t *err)
 {
     assert (store && tally && queue && hooks && hooks->visit && hooks->release);
-    s_scan_t scan = { tally, hooks, NULL, 0, 0, 0 };
+    s_scan_t scan = { store, 0, { 0, "" }, tally, hooks, NULL, 0, 0, 0 };
     zjob_store_iterate (store, NULL, s_recovery_visit, &scan);
     int rc = 0;
     s_recovered_t *line = NULL;
-    if (scan.failed)
+    if (scan.failed == 2) {
+        if (err)
+            *err = scan.renew_error;
+        rc = -1;
+    }
+    else if (scan.failed)
         rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory recovering the queue");
     else if (scan.fix_count) {
         line = (s_recovered_t *) calloc (scan.fix_count, sizeof (s_recovered_t));
@@ -100,6 +117,11 @@ zjob_recovery_run (zjob_store_t *store, zjob_tally_t *tally, zjob_queue_t *queue
     size_t timers = 0;  //  Queued jobs whose run_at is ahead
     int64_t now = zjob_clock_ms ();
     for (size_t index = 0; rc == 0 && index < scan.fix_count; index++) {
+        if (index % ZJOB_RECOVERY_RENEW_EVERY == ZJOB_RECOVERY_RENEW_EVERY - 1
+            && zjob_store_renew (store, err)) {
+            rc = -1;
+            break;
+        }
         zjob_job_t *job = scan.fix [index];
         int64_t queued_at = job->queued_at;
         int from = job->status;
@@ -134,6 +156,10 @@ zjob_recovery_run (zjob_store_t *store, zjob_tally_t *tally, zjob_queue_t *queue
         rc = zjob_error_set (err, ZJOB_INTERNAL, "out of memory recovering the schedule");
     if (rc == 0 && queued) {
         qsort (line, queued, sizeof (s_recovered_t), s_recovered_compare);
+        if (zjob_store_renew (store, err)) {
+            rc = -1;  //  Fenced or cut off: nothing to queue
+            queued = 0;
+        }
         for (size_t index = 0; index < queued; index++) {
             zjob_job_t *job = line [index].job;
             job->next = job->prev = NULL;

@@ -397,6 +397,13 @@ zjob_store_renew_ms (zjob_store_t *self)
     return self->ops->renew_ms ? self->ops->renew_ms (self->impl) : 0;
 }
 
+int
+zjob_store_renew (zjob_store_t *self, zjob_error_t *err)
+{
+    assert (self);
+    return self->ops->renew ? self->ops->renew (self->impl, err) : 0;
+}
+
 const char *
 zjob_store_name (zjob_store_t *self)
 {

@@ -109,6 +109,7 @@ typedef struct {
     int (*acquire) (void *self, zjob_error_t *err);
     bool (*fenced) (void *self);
     int64_t (*renew_ms) (void *self);
+    int (*renew) (void *self, zjob_error_t *err);
 } zjob_store_ops_t;
 
 //  Open a store from spec (see above). Returns NULL with err filled in
@@ -263,6 +264,14 @@ zjob_store_fenced (zjob_store_t *self);
 //  for the store to keep its lease; 0 for a store that holds none.
 int64_t
 zjob_store_renew_ms (zjob_store_t *self);
+
+//  Renew the lease of a shared store now if it is due (a third of it has
+//  passed), writing nothing else; for long work before the first sync
+//  (recovery over millions of jobs), so that the lease does not run out
+//  while its holder is busy. 0 (also for a store not shared), or -1 with
+//  err filled (fenced, or the database cannot be reached).
+int
+zjob_store_renew (zjob_store_t *self, zjob_error_t *err);
 
 //  Constructors of the built-in stores, used by zjob_store_open.
 //  options is the part of the spec after '?' (or '#' for postgres), or

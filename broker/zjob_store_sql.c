@@ -560,6 +560,17 @@ s_renew_ms (void *self_)
     return self->backend->renew_ms ? self->backend->renew_ms (self->db) : 0;
 }
 
+//  The backend's commit of nothing renews the lease when due; the dirty
+//  sets wait for the next sync
+static int
+s_renew (void *self_, zjob_error_t *err)
+{
+    s_sql_t *self = (s_sql_t *) self_;
+    if (!self->loaded)
+        return 0;
+    return self->backend->commit (self->db, NULL, 0, err);
+}
+
 static void
 s_stat (zhashx_t *into, const char *key, uint64_t value)
 {
@@ -647,6 +658,7 @@ zjob_store_sql_new (const zjob_sql_backend_t *backend, void *db, zjob_error_t *e
         self->ops.acquire = s_acquire;
         self->ops.fenced = s_fenced;
         self->ops.renew_ms = s_renew_ms;
+        self->ops.renew = s_renew;
     }
     zjob_store_t *store = zjob_store_new (&self->ops, self);
     if (!store)

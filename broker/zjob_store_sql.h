@@ -81,8 +81,9 @@ typedef struct {
     //  zjob_sql_load_job and zjob_sql_load_record for each. 0, or -1 with
     //  err filled (a row that does not decode is an error naming its id).
     int (*load) (void *self, zjob_sql_loader_t *loader, zjob_error_t *err);
-    //  Write changes (count may be 0: renew a lease if due, else nothing)
-    //  in one transaction. 0 when committed; -1 with err filled when
+    //  Write changes (count may be 0: renew a lease if due, else nothing;
+    //  changes is then NULL, and zjob_store_renew calls it so) in one
+    //  transaction. 0 when committed; -1 with err filled when
     //  nothing of it was (the layer keeps them for the next sync).
     int (*commit) (void *self, const zjob_sql_change_t *changes, size_t count,
                    zjob_error_t *err);

@@ -700,3 +700,26 @@ Test (store_pg, a_load_of_several_pages_gets_every_job, .timeout = 120)
     zjob_store_destroy (&second);
     s_drop (&conninfo);
 }
+
+//  zjob_store_renew, which recovery calls as it goes: a round trip when a
+//  third of the lease has passed, none before, and never a dirty job
+Test (store_pg, renew_renews_when_due_and_writes_nothing_else)
+{
+    char *conninfo = zjob_test_pg_db ();
+    zjob_store_t *store = s_open (conninfo, "lease=1s");
+    s_acquire (store);
+    char id [ZJOB_ID_LEN + 1];
+    s_put (store, "wf", id);  //  Dirty, not synced
+    zjob_error_t err = { 0, "" };
+    long long trips = s_stat (store, "round_trips");
+    cr_assert_eq (zjob_store_renew (store, &err), 0, "%s", err.text);
+    cr_assert_eq (s_stat (store, "round_trips"), trips, "a renewal before it was due");
+    zclock_sleep (400);  //  More than a third of the lease
+    cr_assert_eq (zjob_store_renew (store, &err), 0, "%s", err.text);
+    cr_assert_eq (s_stat (store, "round_trips"), trips + 1);
+    cr_assert_eq (s_rows (conninfo, id), 0, "the renewal wrote the dirty job");
+    s_sync_ok (store);
+    cr_assert_eq (s_rows (conninfo, id), 1);
+    zjob_store_destroy (&store);
+    s_drop (&conninfo);
+}
