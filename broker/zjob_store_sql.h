@@ -39,14 +39,14 @@ extern "C" {
 typedef struct {
     const char *id;
     const char *workflow;
-    const char *status;      //  zjob_status_name: "queued", "running"...
-    int priority;            //  0..9
-    const char *user_id;     //  NULL if none
-    const char *batch_id;    //  NULL if none
-    int64_t created_at;      //  ms UTC
-    int64_t updated_at;      //  ms UTC
-    int64_t started_at;      //  ms UTC, 0 = NULL
-    int64_t completed_at;    //  ms UTC, 0 = NULL
+    const char *status;    //  zjob_status_name: "queued", "running"...
+    int priority;          //  0..9
+    const char *user_id;   //  NULL if none
+    const char *batch_id;  //  NULL if none
+    int64_t created_at;    //  ms UTC
+    int64_t updated_at;    //  ms UTC
+    int64_t started_at;    //  ms UTC, 0 = NULL
+    int64_t completed_at;  //  ms UTC, 0 = NULL
     int64_t attempts;
     double progress;         //  0.0 .. 1.0
     const char *error_kind;  //  NULL if none
@@ -55,10 +55,10 @@ typedef struct {
 } zjob_sql_row_t;
 
 typedef enum {
-    ZJOB_SQL_JOB_PUT = 1,     //  Upsert row
-    ZJOB_SQL_JOB_DELETE,      //  Delete the job id
-    ZJOB_SQL_RECORD_PUT,      //  Upsert kind, name, data
-    ZJOB_SQL_RECORD_DELETE    //  Delete kind, name
+    ZJOB_SQL_JOB_PUT = 1,   //  Upsert row
+    ZJOB_SQL_JOB_DELETE,    //  Delete the job id
+    ZJOB_SQL_RECORD_PUT,    //  Upsert kind, name, data
+    ZJOB_SQL_RECORD_DELETE  //  Delete kind, name
 } zjob_sql_change_kind_t;
 
 //  One change of a commit. Every pointer is borrowed for the call.
@@ -68,7 +68,7 @@ typedef struct {
     const char *id;           //  JOB_DELETE (row.id for JOB_PUT)
     const char *record_kind;  //  RECORD_*
     const char *record_name;
-    const uint8_t *data;      //  RECORD_PUT
+    const uint8_t *data;  //  RECORD_PUT
     size_t size;
 } zjob_sql_change_t;
 
