@@ -70,10 +70,7 @@ s_fill (const char *spec, size_t count)
     for (size_t i = 0; i < count; i++) {
         char key [32];
         snprintf (key, sizeof key, "key-%zu", i);
-        zjob_spec_t spec_of = { .workflow_id = i % 2 ? "odd" : "even", .inputs = inputs,
-                                .inputs_size = sizeof inputs,
-                                .priority = (zjob_priority_t) (i % ZJOB_PRIORITY_COUNT),
-                                .idempotency_key = i % 3 ? key : NULL };
+        zjob_spec_t spec_of = { .workflow_id = i % 2 ? "odd" : "even", .inputs = inputs, .inputs_size = sizeof inputs, .priority = (zjob_priority_t) (i % ZJOB_PRIORITY_COUNT), .idempotency_key = i % 3 ? key : NULL };
         zjob_job_t *job = zjob_manager_create (manager, &spec_of, i % 7 != 0, &err);
         cr_assert_not_null (job, "%s", err.text);
         zjob_job_destroy (&job);
@@ -84,7 +81,8 @@ s_fill (const char *spec, size_t count)
         cr_assert_not_null (job);
         if (i % 3 == 0)
             cr_assert_eq (zjob_manager_complete (manager, job->id, "w1", inputs, sizeof inputs,
-                                                 &err), 0, "%s", err.text);
+                                                 &err),
+                          0, "%s", err.text);
         else if (i % 3 == 1)
             cr_assert_eq (zjob_manager_fail (manager, job->id, "w1", "bad_input", "no", &err),
                           0, "%s", err.text);
@@ -257,9 +255,7 @@ s_refused (bool job_not_record)
     zjob_import_report_t report = { .to_label = "NEW", .log_level = ZJOB_LOG_ERROR };
     cr_assert_eq (zjob_import (from, to, &report, &err), -1);
     cr_assert_eq (err.code, ZJOB_CONFLICT);
-    cr_assert_not_null (strstr (err.text, job_not_record
-                                              ? "the target store NEW already holds 1 job and 0 records"
-                                              : "the target store NEW already holds 0 jobs and 1 record"),
+    cr_assert_not_null (strstr (err.text, job_not_record ? "the target store NEW already holds 1 job and 0 records" : "the target store NEW already holds 0 jobs and 1 record"),
                         "%s", err.text);
     cr_assert_eq (report.jobs + report.records, 0);
     zjob_store_destroy (&to);

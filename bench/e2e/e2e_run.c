@@ -176,9 +176,25 @@ e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *res
 {
     char log [E2E_PATH_MAX];
     snprintf (log, sizeof log, "%s/zjobd-%s.log", dir, scenario->key);
-    char store [E2E_PATH_MAX + 32];  //  data_dir and the options
+    char store [E2E_PATH_MAX + 64];  //  data_dir and the options
     char data_dir [E2E_PATH_MAX] = "";
-    if (scenario->file) {
+    if (scenario->store) {
+        //  A fresh store of its kind, its files in a directory of its own
+        //  (removed at the end); the PostgreSQL server's under the run's
+        if (streq (scenario->store->kind, "postgres") && bench_pg_start (dir)) {
+            snprintf (result->why, sizeof result->why, "cannot start PostgreSQL");
+            return;
+        }
+        snprintf (data_dir, sizeof data_dir, "%s/%s-%s", dir, scenario->key,
+                  scenario->store->kind);
+        if (zsys_dir_create ("%s", data_dir)
+            || bench_store_fresh (scenario->store, data_dir, scenario->key, store, sizeof store)) {
+            snprintf (result->why, sizeof result->why, "cannot make a %s store in %s",
+                      scenario->store->kind, data_dir);
+            return;
+        }
+    }
+    else if (scenario->file) {
         snprintf (data_dir, sizeof data_dir, "%s/%s", dir, scenario->key);
         snprintf (store, sizeof store, "file:%s?fsync=always", data_dir);
     }
@@ -281,4 +297,10 @@ stop:
     free (tally.samples);
     if (*data_dir)
         nftw (data_dir, e2e_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+e2e_stores_stop (void)
+{
+    bench_pg_stop ();
 }
