@@ -17,6 +17,7 @@
 #include <criterion/criterion.h>
 #include "zjob_import.h"
 #include "zjob_manager.h"
+#include "zjob_store_memory.h"
 #include "helper_zjob_test.h"
 #include "helper_zjob_e2e.h"
 
@@ -281,6 +282,54 @@ Test (import, target_with_a_job_is_refused)
 Test (import, target_with_a_record_is_refused)
 {
     s_refused (false);
+}
+
+//  A shared store another broker holds: the memory store with an acquire
+//  that always finds the lease taken, as a standby's PostgreSQL store does
+static int
+s_busy_acquire (void *self, zjob_error_t *err)
+{
+    (void) self;
+    zjob_error_set (err, ZJOB_CONFLICT, "held by otherhost pid 42, epoch 7");
+    return 0;
+}
+
+static zjob_store_t *
+s_busy_store (void)
+{
+    static zjob_store_ops_t ops;
+    ops = zjob_store_memory_ops;
+    ops.acquire = s_busy_acquire;
+    zjob_store_memory_t *table = zjob_store_memory_table_new (false);
+    cr_assert_not_null (table);
+    return zjob_store_new (&ops, table);
+}
+
+Test (import, store_a_broker_is_active_on_is_refused)
+{
+    s_fill (s_spec (0, "file:", "old"), 10);
+    zjob_store_t *from = s_open (s_spec (0, "file:", "old"));
+    zjob_store_t *busy = s_busy_store ();
+    zjob_import_report_t report = { .to_label = "NEW", .log_level = ZJOB_LOG_ERROR };
+    zjob_error_t err;
+    //  As the target: refused, nothing written
+    cr_assert_eq (zjob_import (from, busy, &report, &err), -1);
+    cr_assert_eq (err.code, ZJOB_CONFLICT);
+    cr_assert_not_null (strstr (err.text, "a broker is active on NEW"), "%s", err.text);
+    cr_assert_not_null (strstr (err.text, "otherhost pid 42, epoch 7"), "%s", err.text);
+    cr_assert_eq (zjob_store_count (busy), 0);
+    cr_assert_eq (s_records (busy), 0);
+    //  As the source: refused before anything is copied
+    zjob_store_t *to = s_open ("memory:");
+    report.from_label = "OLD";
+    report.to_label = NULL;
+    cr_assert_eq (zjob_import (busy, to, &report, &err), -1);
+    cr_assert_eq (err.code, ZJOB_CONFLICT);
+    cr_assert_not_null (strstr (err.text, "a broker is active on OLD"), "%s", err.text);
+    cr_assert_eq (zjob_store_count (to), 0);
+    zjob_store_destroy (&to);
+    zjob_store_destroy (&busy);
+    zjob_store_destroy (&from);
 }
 
 //  --------------------------------------------------------------------------
