@@ -227,6 +227,17 @@ Test (import, file_into_file_past_sync_boundaries)
                         ZJOB_IMPORT_SYNC_EVERY * 2 + 17);
 }
 
+Test (import, file_into_sqlite)
+{
+    s_import_and_check (s_spec (0, "file:", "old"), s_spec (1, "sqlite:", "new.db"),
+                        ZJOB_IMPORT_SYNC_EVERY + 3);
+}
+
+Test (import, sqlite_into_file)
+{
+    s_import_and_check (s_spec (0, "sqlite:", "old.db"), s_spec (1, "file:", "new"), S_JOBS);
+}
+
 //  Records of every kind the import knows in store
 static size_t
 s_records (zjob_store_t *store)
@@ -385,7 +396,7 @@ Test (import_e2e, zjobd_imports_a_store_a_broker_serves_after)
     zjob_e2e_broker_kill (&s_env);
     char old [700], new [700], line [2048], expected [2048];
     snprintf (old, sizeof old, "%s", s_env.store);
-    snprintf (new, sizeof new, "file:%s/new", s_env.dir);
+    snprintf (new, sizeof new, "sqlite:%s/new.db", s_env.dir);
 
     cr_assert_eq (s_zjobd (line, sizeof line, "--store", new, "--import", old, NULL), 0, "%s",
                   line);
@@ -402,7 +413,7 @@ Test (import_e2e, zjobd_imports_a_store_a_broker_serves_after)
     snprintf (blocked, sizeof blocked, "file:%s/import.log/under", s_env.dir);
     cr_assert_eq (s_zjobd (line, sizeof line, "--store", blocked, "--import", old, NULL), 8);
 
-    //  A real zjobd on the new store serves the jobs and the template
+    //  A real zjobd on the new (SQLite) store serves the jobs and the template
     snprintf (s_env.store, sizeof s_env.store, "%s", new);
     zjob_e2e_broker_start (&s_env);
     for (int i = 0; i < JOBS; i++) {
