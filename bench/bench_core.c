@@ -876,14 +876,14 @@ s_ratio (double figure, double base, char *text, size_t size)
     return text;
 }
 
-//  value in format into text (16 bytes), or "-" for none (<= 0); the
+//  value in format into text (16 bytes), or "-" for none (< 0); the
 //  formats are this file's own
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static const char *
 s_figure (const char *format, double value, char *text)
 {
-    if (value > 0)
+    if (value >= 0)
         snprintf (text, 16, format, value);
     else
         snprintf (text, 16, "-");
@@ -924,13 +924,13 @@ s_store_figures (const char *dir)
         const s_store_result_t *result = &results [index];
         char cycles [16], fill [16], reopen [16], p50 [16], p99 [16], figures [3][16];
         printf ("  %-10s %10s %s %9s %9s %10s %s %8s %s\n", result->label,
-                s_figure ("%.0f", result->cycles, figures [0]),
+                s_figure ("%.0f", result->cycles > 0 ? result->cycles : -1, figures [0]),
                 s_ratio (result->cycles, base->cycles, cycles, sizeof cycles),
-                s_figure ("%.2f ms", result->cycles > 0 ? result->p50 : 0, p50),
-                s_figure ("%.2f ms", result->cycles > 0 ? result->p99 : 0, p99),
-                s_figure ("%.0f", result->fill, figures [1]),
+                s_figure ("%.2f ms", result->cycles > 0 ? result->p50 : -1, p50),
+                s_figure ("%.2f ms", result->cycles > 0 ? result->p99 : -1, p99),
+                s_figure ("%.0f", result->fill > 0 ? result->fill : -1, figures [1]),
                 s_ratio (result->fill, base->fill, fill, sizeof fill),
-                s_figure ("%.2f", result->reopen, figures [2]),
+                s_figure ("%.2f", result->reopen > 0 ? result->reopen : -1, figures [2]),
                 s_ratio (result->reopen > 0 ? 1 / result->reopen : 0,
                          base->reopen > 0 ? 1 / base->reopen : 0, reopen, sizeof reopen));
     }
