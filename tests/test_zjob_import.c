@@ -20,6 +20,7 @@
 #include "zjob_store_memory.h"
 #include "helper_zjob_test.h"
 #include "helper_zjob_e2e.h"
+#include "helper_zjob_pg.h"
 
 #define S_JOBS 2500  //  jobs in the source: past no sync boundary, see s_fill
 
@@ -236,6 +237,55 @@ Test (import, file_into_sqlite)
 Test (import, sqlite_into_file)
 {
     s_import_and_check (s_spec (0, "sqlite:", "old.db"), s_spec (1, "file:", "new"), S_JOBS);
+}
+
+//  "postgres:" and the conninfo of a fresh database (free it), or a
+//  failed test if there is no server (the fixture pg starts one)
+static char *
+s_pg_spec (char **conninfo_p)
+{
+    *conninfo_p = zjob_test_pg_new_db ();
+    cr_assert_not_null (*conninfo_p, "no PostgreSQL: run under ctest (fixture pg), or "
+                                     "tests/pg_server.sh start DIR and ZJOB_TEST_PG=DIR/conninfo");
+    char *spec = zsys_sprintf ("postgres:%s", *conninfo_p);
+    cr_assert_not_null (spec);
+    return spec;
+}
+
+Test (import, file_into_postgres)
+{
+    char *conninfo;
+    char *spec = s_pg_spec (&conninfo);
+    s_import_and_check (s_spec (0, "file:", "old"), spec, ZJOB_IMPORT_SYNC_EVERY + 3);
+    zstr_free (&spec);
+    zjob_test_pg_drop_db (conninfo);
+    free (conninfo);
+}
+
+Test (import, postgres_a_broker_is_active_on_is_refused)
+{
+    char *conninfo;
+    char *spec = s_pg_spec (&conninfo);
+    s_fill (s_spec (0, "file:", "old"), 10);
+    zjob_store_t *from = s_open (s_spec (0, "file:", "old"));
+    zjob_store_t *active = s_open (spec);
+    zjob_error_t err;
+    cr_assert_eq (zjob_store_acquire (active, &err), 1, "%s", err.text);
+    zjob_store_t *to = s_open (spec);
+    zjob_import_report_t report = { .to_label = "NEW", .log_level = ZJOB_LOG_ERROR };
+    cr_assert_eq (zjob_import (from, to, &report, &err), -1);
+    cr_assert_eq (err.code, ZJOB_CONFLICT, "%d %s", err.code, err.text);
+    cr_assert_not_null (strstr (err.text, "a broker is active on NEW"), "%s", err.text);
+    char host [256];
+    gethostname (host, sizeof host);
+    cr_assert_not_null (strstr (err.text, host), "the holder is not named: %s", err.text);
+    zjob_store_destroy (&to);
+    cr_assert_eq (zjob_store_count (active), 0);
+    zjob_store_destroy (&active);
+    zjob_store_destroy (&from);
+    zstr_free (&spec);
+    zjob_test_pg_drop_db (conninfo);
+    free (conninfo);
 }
 
 //  Records of every kind the import knows in store
