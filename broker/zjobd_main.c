@@ -72,9 +72,11 @@ static const char *s_options [] = {
     "http", "http-token", "log-format", NULL
 };
 
-static char *s_log_path = NULL;      //  --log-file, or NULL for stderr
-static const char *s_import = NULL;  //  --import OLD (zjob_import.h), or NULL to serve
-static FILE *s_log_file = NULL;      //  The log stream when s_log_path is set
+static char *s_log_path = NULL;  //  --log-file, or NULL for stderr
+static FILE *s_log_file = NULL;  //  The log stream when s_log_path is set
+
+//  --import OLD: copy the store OLD into --store and exit (zjob_import.h)
+static const char *s_import = NULL;
 
 static void
 s_usage (FILE *out)
