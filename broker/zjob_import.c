@@ -118,6 +118,21 @@ s_acquire (zjob_store_t *store, const char *label, zjob_error_t *err)
     return zjob_error_set (err, why.code, "%s: %s", label, why.text);
 }
 
+//  0 if the target store holds no job and no record, else -1 with err
+//  filled (ZJOB_CONFLICT)
+static int
+s_check_empty (zjob_store_t *to, const char *to_label, zjob_error_t *err)
+{
+    size_t jobs = zjob_store_count (to), records = s_records (to);
+    if (jobs || records)
+        return zjob_error_set (err, ZJOB_CONFLICT,
+                               "the target store %s already holds %zu job%s and %zu record%s: "
+                               "import only into an empty store",
+                               to_label, jobs, jobs == 1 ? "" : "s", records,
+                               records == 1 ? "" : "s");
+    return 0;
+}
+
 int
 zjob_import (zjob_store_t *from, zjob_store_t *to, zjob_import_report_t *report,
              zjob_error_t *err)
@@ -127,16 +142,15 @@ zjob_import (zjob_store_t *from, zjob_store_t *to, zjob_import_report_t *report,
     const char *to_label = report->to_label ? report->to_label : zjob_store_name (to);
     report->jobs = report->records = report->syncs = 0;
     report->usecs = zclock_usecs ();  //  The start, until the end
-    if (s_acquire (to, to_label, err))
+    //  A store that is not shared holds its content from its open: a
+    //  target found not empty is refused before the source is loaded.
+    //  A shared target is acquired last, right before the copy: its
+    //  session must not idle while a large source loads (a PostgreSQL
+    //  session of the active broker dies after idling for its lease).
+    if (!zjob_store_shared (to) && s_check_empty (to, to_label, err))
         return -1;
-    size_t jobs = zjob_store_count (to), records = s_records (to);
-    if (jobs || records)
-        return zjob_error_set (err, ZJOB_CONFLICT,
-                               "the target store %s already holds %zu job%s and %zu record%s: "
-                               "import only into an empty store",
-                               to_label, jobs, jobs == 1 ? "" : "s", records,
-                               records == 1 ? "" : "s");
-    if (s_acquire (from, from_label, err))
+    if (s_acquire (from, from_label, err) || s_acquire (to, to_label, err)
+        || s_check_empty (to, to_label, err))
         return -1;
     ZJOB_LOG_IF (report->log_level, ZJOB_LOG_INFO, "import: %zu jobs and %zu records from %s "
                                                    "into %s",
