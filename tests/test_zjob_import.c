@@ -65,6 +65,7 @@ s_fill (const char *spec, size_t count)
 {
     zjob_store_t *store = s_open (spec);
     zjob_error_t err;
+    cr_assert_eq (zjob_store_acquire (store, &err), 1, "%s", err.text);
     zjob_manager_config_t config = { .max_concurrent = 0 };
     zjob_manager_t *manager = zjob_manager_new (&store, &config, &err);
     cr_assert_not_null (manager, "%s", err.text);
@@ -257,6 +258,16 @@ Test (import, file_into_postgres)
     char *conninfo;
     char *spec = s_pg_spec (&conninfo);
     s_import_and_check (s_spec (0, "file:", "old"), spec, ZJOB_IMPORT_SYNC_EVERY + 3);
+    zstr_free (&spec);
+    zjob_test_pg_drop_db (conninfo);
+    free (conninfo);
+}
+
+Test (import, postgres_into_sqlite)
+{
+    char *conninfo;
+    char *spec = s_pg_spec (&conninfo);
+    s_import_and_check (spec, s_spec (1, "sqlite:", "new.db"), S_JOBS);
     zstr_free (&spec);
     zjob_test_pg_drop_db (conninfo);
     free (conninfo);
