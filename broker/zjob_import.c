@@ -19,8 +19,8 @@
 
 //  Every kind a module of the broker keeps records of; "queue" is
 //  zjob_queues.c's own (queue settings by workflow). The store has no
-//  call listing its kinds, so a new kind must be added here too: the
-//  import test puts a record of each kind and checks the copy.
+//  call listing the kinds it holds, so a module that keeps a new kind
+//  must add it here too, or an import leaves its records behind.
 const char *const zjob_import_kinds [] = {
     ZJOB_TEMPLATE_KIND, ZJOB_SCHEDULE_KIND, ZJOB_BATCH_RECORD, "queue", NULL
 };
