@@ -36,7 +36,8 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
 
 .PHONY: all deps deps-test build build-asan test test-release test-asan demo bench \
-        format format-check lint clean deps-fuzz build-fuzz fuzz fuzz-short fuzz-seeds
+        format format-check lint clean deps-fuzz build-fuzz fuzz fuzz-short fuzz-seeds \
+        failover
 
 all: build
 
@@ -106,6 +107,16 @@ fuzz-seeds: build-fuzz
 
 bench: build
 	./$(BUILD)/bench_core
+
+# Two zjobd on one PostgreSQL database, the active one killed (-9) under
+# load FAILOVER_ROUNDS times (make test runs 3): the time until the
+# standby serves and until the workers are back, per round, with the
+# median and the max (tests/test_zjob_failover_e2e.c); ctest starts the
+# PostgreSQL server (the fixture pg)
+FAILOVER_ROUNDS ?= 20
+failover: build deps-test
+	cd $(BUILD) && ZJOB_FAILOVER_ROUNDS=$(FAILOVER_ROUNDS) \
+	    ctest -R '^test_zjob_failover_e2e$$' --output-on-failure -V
 
 demo: build
 	examples/demo.sh $(BUILD)

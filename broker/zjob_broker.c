@@ -820,6 +820,7 @@ s_broker_destroy (s_broker_t **self_p)
     zstr_free (&self->events_endpoint);
     zjob_outbox_destroy (&self->outbox);
     zjob_dispatch_destroy (&self->dispatcher);
+    zjob_store_destroy (&self->config.store_handle);  //  Given, but never used
     free (self);
     *self_p = NULL;
 }
@@ -896,29 +897,9 @@ s_broker_start (s_broker_t *self)
         return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
     zjob_registry_set_listener (self->registry, s_job_lost, s_worker_left, self);
 
-    //  The store: the file store under data-dir unless a spec is given
+    //  The store (given, or opened from the spec) and the manager over it
     char spec [ZJOB_BROKER_PATH_MAX + 8];
-    if (*config->store)
-        snprintf (spec, sizeof (spec), "%s", config->store);
-    else {
-        if (zsys_dir_create ("%s", config->data_dir))
-            return zjob_error_set (err, ZJOB_UNAVAILABLE, "cannot create data directory %s",
-                                   config->data_dir);
-        snprintf (spec, sizeof (spec), "file:%s", config->data_dir);
-    }
-    zjob_manager_config_t manager_config = {
-        .max_concurrent = config->max_concurrent, .retention_ms = config->retention_ms,
-        .limits = config->limits  //  max-queued, max-queued-bytes, max-pending
-    };
-    zjob_workflow_defaults_t workflows [ZJOB_CONFIG_WORKFLOWS_MAX];
-    manager_config.workflows = workflows;
-    manager_config.workflow_count = zjob_broker_config_retry (config, &manager_config.defaults,
-                                                              workflows);
-    zjob_queue_defaults_t queues [ZJOB_CONFIG_WORKFLOWS_MAX];
-    manager_config.queues = queues;
-    manager_config.queue_count = zjob_broker_config_queues (config, queues);
-    self->manager = zjob_manager_open (spec, &manager_config, err);
-    if (!self->manager)
+    if (zjob_broker_manager_start (self, spec, sizeof spec))
         return -1;
     zjob_dispatch_config_t dispatch_config = {
         .manager = self->manager, .registry = self->registry, .builder = self->builder, .send = s_send_job, .send_arg = self, .max_concurrent = (size_t) config->max_concurrent, .log_level = config->log_level
@@ -1060,6 +1041,9 @@ zjob_broker_actor (zsock_t *pipe, void *args)
 {
     s_broker_t *self = (s_broker_t *) calloc (1, sizeof (s_broker_t));
     if (!self) {
+        zjob_broker_config_t *config = (zjob_broker_config_t *) args;
+        if (config)
+            zjob_store_destroy (&config->store_handle);  //  Ours, whatever happens
         zsock_signal (pipe, 1);
         return;
     }
@@ -1137,6 +1121,8 @@ zjob_broker_new (const zjob_broker_config_t *config, zjob_error_t *err)
 {
     zactor_t *actor = zactor_new (zjob_broker_actor, (void *) config);
     if (!actor) {
+        zjob_store_t *store = config->store_handle;  //  Ours, whatever happens
+        zjob_store_destroy (&store);
         zjob_error_set (err, ZJOB_INTERNAL, "cannot start the broker thread");
         return NULL;
     }

@@ -54,9 +54,27 @@ zjob_broker_actor (zsock_t *pipe, void *args);
 
 //  Start a broker actor with config and check that it is serving.
 //  Returns the actor (destroy it with zactor_destroy), or NULL with err
-//  filled when a socket cannot bind or the store cannot be opened.
+//  filled when a socket cannot bind or the store cannot be opened. The
+//  broker takes config->store_handle (if set) in every case: it runs on
+//  it, or destroys it if it cannot start. A shared store must be acquired
+//  (zjob_store_acquire) first; the broker stops by itself (its actor
+//  ends) when the store finds another broker took the lease.
 zactor_t *
 zjob_broker_new (const zjob_broker_config_t *config, zjob_error_t *err);
+
+//  The store spec config names: config->store, or "file:DATA_DIR" (the
+//  directory created if need be) when it names none. 0, or -1 with err
+//  filled (ZJOB_UNAVAILABLE: the directory cannot be created).
+int
+zjob_broker_store_spec (const zjob_broker_config_t *config, char *spec, size_t size,
+                        zjob_error_t *err);
+
+//  Open the store config names (zjob_broker_store_spec, zjob_store_open),
+//  as a broker would; zjobd does, to wait for a shared store's lease
+//  before it starts the broker with it (config->store_handle). NULL with
+//  err filled: ZJOB_BAD_REQUEST for a bad spec, else the store's error.
+zjob_store_t *
+zjob_broker_store_open (const zjob_broker_config_t *config, zjob_error_t *err);
 
 //  Ask a running broker for its bound endpoints. Each of clients, workers
 //  and events (any may be NULL) receives a fresh string the caller frees.

@@ -9,7 +9,8 @@
     zjob_broker_auth.c CURVE (the broker's certificate, the ZAP handler's
     place in the loop, reloads of the key lists); zjob_broker_metrics.c
     what feeds zjob_metrics (job changes, connections through the socket
-    monitors) and the job change log line. They see the actor's
+    monitors) and the job change log line; zjob_broker_store.c which store
+    the manager runs on and a shared store's lease. They see the actor's
     state through this header. Nothing outside the broker's own files
     includes it.
     ========================================================================= */
@@ -109,6 +110,9 @@ typedef struct {
     bool expiring;                    //  In zjob_manager_expire_step: the
                                       //  expiry sends the worker its CANCEL
     bool expire_more;                 //  Timed-out jobs left for the next pass
+    int64_t renew_ms;                 //  A shared store's lease: a sync at least
+                                      //  this often (ms), 0 = none (zjob_broker_store.c)
+    int64_t renewed_at;               //  Monotonic ms of the last sync tried
 } s_broker_t;
 
 //  Logging, filtered by level before any formatting
@@ -215,5 +219,26 @@ zjob_broker_auth_reload (s_broker_t *self);
 //  the certificate; after the sockets are closed
 void
 zjob_broker_auth_destroy (s_broker_t *self);
+
+//  zjob_broker_store.c: the manager over the config's store (the one
+//  given in config.store_handle, taken, else opened from the spec); spec
+//  (size bytes) gets what the log names. 0, or -1 with self->start_error
+int
+zjob_broker_manager_start (s_broker_t *self, char *spec, size_t size);
+
+//  zjob_broker_store.c: from the timed work: mark the pass dirty when a
+//  shared store's lease needs a sync (every renew_ms, even idle)
+void
+zjob_broker_renew (s_broker_t *self);
+
+//  zjob_broker_store.c: timeout, or less if a renewal sync is due sooner
+int64_t
+zjob_broker_renew_wait (s_broker_t *self, int64_t timeout);
+
+//  zjob_broker_store.c: after a failed sync: true if the store is fenced
+//  (another broker took the lease), in which case the error is logged
+//  once and the loop ends (terminated): zjobd exits 8
+bool
+zjob_broker_fenced (s_broker_t *self);
 
 #endif

@@ -56,6 +56,8 @@ zjob_broker_timed (s_broker_t *self)
     //  Children of settled parents: released, failed or cancelled, a
     //  bounded number per pass (zjob_deps.h); each change is heard as any
     zjob_manager_deps_step (self->manager, ZJOB_DEPS_STEP);
+    //  A shared store's lease wants a sync now and then, even idle
+    zjob_broker_renew (self);
     self->dirty |= zjob_schedules_fire (zjob_clients_schedules (self->clients_handler), zjob_clock_ms (), ZJOB_SCHEDULES_STEP) > 0;  //  Jobs and records: one sync
 }
 
@@ -96,6 +98,7 @@ zjob_broker_wait_ms (s_broker_t *self)
     //  While the store cannot write, its sync is tried again once a second
     if (self->sync_failing && self->sync_retry_at - zjob_mono_ms () < timeout)
         timeout = self->sync_retry_at > zjob_mono_ms () ? self->sync_retry_at - zjob_mono_ms () : 0;
+    timeout = zjob_broker_renew_wait (self, timeout);  //  And for the lease's sync
     if (zjob_clients_deferred (self->clients_handler))
         timeout = 0;  //  A CLEANUP or a LIST goes on in the next pass
     if (zjob_manager_deps_busy (self->manager))

@@ -83,6 +83,7 @@ zjob_broker_commit (s_broker_t *self, zjob_error_t *sync_err)
     zjob_error_t failure;
     double started = zjob_broker_seconds ();
     int rc = zjob_manager_sync (self->manager, &failure);
+    self->renewed_at = zjob_mono_ms ();  //  A sync renews a shared store's lease
     zjob_metrics_sync (self->metrics, zjob_broker_seconds () - started);
     zjob_metrics_set_writable (self->metrics, rc == 0);
     if (rc == 0) {
@@ -99,6 +100,13 @@ zjob_broker_commit (s_broker_t *self, zjob_error_t *sync_err)
     //  before the store, flushing the batches, is dated now)
     int64_t since = zjob_clock_ms ();
     zjob_store_writable (zjob_manager_store (self->manager), NULL, &since);
+    if (zjob_broker_fenced (self)) {
+        //  Another broker took the lease: this one stops (zjob_broker_store.c)
+        zjob_error_set (&self->refusal, ZJOB_UNAVAILABLE,
+                        "this broker lost the store's lease to another one: %s", failure.text);
+        *sync_err = self->refusal;
+        return false;
+    }
     s_refusal_set (self, &failure, since);
     if (!self->sync_failing)
         s_log_error (self, "zjob_broker: the store cannot write: %s; writes are answered 503 "

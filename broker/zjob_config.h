@@ -108,6 +108,13 @@ typedef struct {
     char http [ZJOB_BROKER_ENDPOINT_MAX];
     char http_token [ZJOB_BROKER_PATH_MAX];
     int log_format;  //  zjob_log_format_t: text (default) or json
+
+    //  A store already open (zjobd opens it, and waits for a shared
+    //  store's lease, before it starts the broker), or NULL: the broker
+    //  opens store (or the default file store) itself. Not a plain value:
+    //  zjob_broker_new takes it, whatever its outcome, and a copy of the
+    //  config does not own it
+    zjob_store_t *store_handle;
 } zjob_broker_config_t;
 
 //  Fill config with the defaults above.

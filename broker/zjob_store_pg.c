@@ -245,7 +245,18 @@ s_session_ready (zjob_store_pg_t *self, zjob_error_t *err)
         return -1;
     }
     PQclear (result);
-    return s_set_idle_timeout (self, err);
+    zjob_error_t why;
+    if (s_set_idle_timeout (self, &why) == 0)
+        return 0;
+    //  A server before 14 has no such setting: the lease still holds,
+    //  a stopped holder's session only lingers longer
+    if (!self->conn) {
+        if (err)
+            *err = why;
+        return -1;
+    }
+    zjob_log_warning ("%s", why.text);
+    return 0;
 }
 
 
@@ -357,9 +368,13 @@ s_commit (void *self_, const zjob_sql_change_t *changes, size_t count, zjob_erro
     if (zjob_pg_ensure (self, s_session_ready, err))
         return -1;
     //  A take-over without the lock (the old session lingered): take it
-    //  when it is free, so that no standby takes our live lease for gone
-    if (!self->locked && s_try_lock (self, err))
-        return -1;
+    //  once it is free, so that no standby takes our live lease for gone;
+    //  tried once a renewal period, not a round trip more per commit
+    if (!self->locked && start_ms - self->lock_tried_ms >= self->lease_ms / 3) {
+        self->lock_tried_ms = start_ms;
+        if (s_try_lock (self, err))
+            return -1;
+    }
     int64_t start = zclock_usecs ();
     if (s_pipeline (self, changes, count, err))
         return -1;

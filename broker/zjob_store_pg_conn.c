@@ -48,8 +48,10 @@ s_notice (void *arg, const char *message)
     zjob_log_debug ("postgres: %s", s_one_line (message, line, sizeof line));
 }
 
-//  Wait on conn's socket for events until deadline (monotonic ms). 1 if
-//  ready, 0 at the deadline, -1 on a poll error.
+//  Wait on conn's socket for events, until deadline (monotonic ms) at
+//  most and never more than a second at a time. 1 if it is ready (or a
+//  signal came: look again), 0 if not (the caller checks its deadline),
+//  -1 on a poll error.
 static int
 s_wait_socket (PGconn *conn, short events, int64_t deadline)
 {
@@ -61,41 +63,41 @@ s_wait_socket (PGconn *conn, short events, int64_t deadline)
         return -1;
     int rc = poll (&item, 1, (int) (left > 1000 ? 1000 : left));
     if (rc < 0 && errno == EINTR)
-        rc = 1;  //  Look again
-    return rc < 0 ? -1 : 1;
+        rc = 1;
+    return rc;
 }
 
-int
-zjob_pg_connect (zjob_store_pg_t *self, int64_t timeout_ms, zjob_error_t *err)
+//  Start a connect attempt in self->connecting. 0, or -1 with err.
+static int
+s_connect_start (zjob_store_pg_t *self, int64_t timeout_ms, zjob_error_t *err)
 {
-    assert (!self->conn);
+    assert (!self->conn && !self->connecting);
     //  expand_dbname: conninfo may be a key=value string or a URI, given
     //  whole as dbname; the application name is only a fallback for it
     const char *keys [] = { "dbname", "fallback_application_name", NULL };
     const char *values [] = { self->conninfo, "zjobd", NULL };
-    PGconn *conn = PQconnectStartParams (keys, values, 1);
-    if (!conn)
+    self->connecting = PQconnectStartParams (keys, values, 1);
+    if (!self->connecting)
         return zjob_error_set (err, ZJOB_INTERNAL, "postgres: out of memory");
-    int64_t deadline = zclock_mono () + timeout_ms;
-    PostgresPollingStatusType status = PGRES_POLLING_WRITING;
-    bool timed_out = false;
-    while (PQstatus (conn) != CONNECTION_BAD && status != PGRES_POLLING_OK
-           && status != PGRES_POLLING_FAILED) {
-        short events = status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-        int rc = s_wait_socket (conn, events, deadline);
-        if (rc <= 0) {
-            timed_out = rc == 0;
-            break;
-        }
-        status = PQconnectPoll (conn);
-    }
+    self->polling = PGRES_POLLING_WRITING;
+    self->connect_deadline_ms = zclock_mono () + timeout_ms;
+    return 0;
+}
+
+//  The attempt in self->connecting is over: name the server, and make
+//  the connection self->conn if it succeeded. 1, or -1 with err filled.
+static int
+s_connect_end (zjob_store_pg_t *self, bool timed_out, zjob_error_t *err)
+{
+    PGconn *conn = self->connecting;
+    self->connecting = NULL;
     const char *host = PQhost (conn), *port = PQport (conn), *db = PQdb (conn);
     snprintf (self->server, sizeof self->server, "%s:%s/%s", host && *host ? host : "localhost",
               port && *port ? port : "5432", db ? db : "?");
-    if (status != PGRES_POLLING_OK || PQstatus (conn) != CONNECTION_OK) {
+    if (self->polling != PGRES_POLLING_OK || PQstatus (conn) != CONNECTION_OK) {
         char line [200];
         if (timed_out)
-            snprintf (line, sizeof line, "no answer in %d ms", (int) timeout_ms);
+            snprintf (line, sizeof line, "no answer in time");
         else
             s_one_line (PQerrorMessage (conn), line, sizeof line);
         PQfinish (conn);
@@ -113,12 +115,51 @@ zjob_pg_connect (zjob_store_pg_t *self, int64_t timeout_ms, zjob_error_t *err)
     if (self->connected_once)
         self->reconnects++;
     self->connected_once = true;
-    return 0;
+    return 1;
+}
+
+//  Drive the attempt in self->connecting until it ends or until passes
+//  (monotonic ms; PQconnectPoll is only called on a ready socket). 1
+//  when connected, 0 while under way, -1 with err filled if it failed.
+static int
+s_connect_step (zjob_store_pg_t *self, int64_t until, zjob_error_t *err)
+{
+    PGconn *conn = self->connecting;
+    while (PQstatus (conn) != CONNECTION_BAD && self->polling != PGRES_POLLING_OK
+           && self->polling != PGRES_POLLING_FAILED) {
+        short events = self->polling == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+        int64_t deadline = until < self->connect_deadline_ms ? until : self->connect_deadline_ms;
+        int rc = s_wait_socket (conn, events, deadline);
+        if (rc < 0)
+            break;
+        if (rc == 0) {
+            int64_t now = zclock_mono ();
+            if (now >= self->connect_deadline_ms)
+                return s_connect_end (self, true, err);
+            if (now >= until)
+                return 0;
+            continue;
+        }
+        self->polling = PQconnectPoll (conn);
+    }
+    return s_connect_end (self, false, err);
+}
+
+int
+zjob_pg_connect (zjob_store_pg_t *self, int64_t timeout_ms, zjob_error_t *err)
+{
+    if (s_connect_start (self, timeout_ms, err))
+        return -1;
+    return s_connect_step (self, self->connect_deadline_ms, err) == 1 ? 0 : -1;
 }
 
 void
 zjob_pg_drop (zjob_store_pg_t *self, const char *why)
 {
+    if (self->connecting) {
+        PQfinish (self->connecting);
+        self->connecting = NULL;
+    }
     if (!self->conn)
         return;
     if (why) {
@@ -138,13 +179,19 @@ zjob_pg_ensure (zjob_store_pg_t *self, int (*ready) (zjob_store_pg_t *, zjob_err
     if (self->conn)
         return 0;
     int64_t now = zclock_mono ();
-    if (now < self->next_connect_ms)
-        return zjob_error_set (err, ZJOB_UNAVAILABLE, "%s (next attempt in %d ms)",
-                               self->lost.text [0] ? self->lost.text : "postgres: not connected",
+    const char *why_lost = self->lost.text [0] ? self->lost.text : "postgres: not connected";
+    if (!self->connecting && now < self->next_connect_ms)
+        return zjob_error_set (err, ZJOB_UNAVAILABLE, "%s (next attempt in %d ms)", why_lost,
                                (int) (self->next_connect_ms - now));
+    //  An attempt goes on over several calls, each waiting a slice of it
+    //  at most: a server that does not answer costs no pass more than that
     zjob_error_t why;
-    if (zjob_pg_connect (self, ZJOB_PG_CONNECT_MS, &why) == 0
-        && (!ready || ready (self, &why) == 0)) {
+    int rc = self->connecting ? 0 : s_connect_start (self, ZJOB_PG_CONNECT_MS, &why);
+    if (rc == 0)
+        rc = s_connect_step (self, now + ZJOB_PG_CONNECT_SLICE_MS, &why);
+    if (rc == 0)
+        return zjob_error_set (err, ZJOB_UNAVAILABLE, "%s (connecting again)", why_lost);
+    if (rc == 1 && (!ready || ready (self, &why) == 0)) {
         self->backoff_ms = ZJOB_PG_BACKOFF_MIN_MS;
         zjob_log_info ("postgres: %s: connected again", self->server);
         return 0;
@@ -170,8 +217,10 @@ zjob_pg_fail (zjob_store_pg_t *self, const PGresult *result, int code, zjob_erro
     const char *message = result ? PQresultErrorField (result, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     if (!message && self->conn)
         message = PQerrorMessage (self->conn);
-    s_one_line (message && *message ? message : "unknown error", line, sizeof line);
-    if (self->conn && PQstatus (self->conn) == CONNECTION_BAD) {
+    s_one_line (message && *message ? message : "connection lost", line, sizeof line);
+    //  A connection that failed in the middle of a command is in no state
+    //  to trust (a half-sent pipeline): dropped, the server rolls back
+    if (self->conn && (code == ZJOB_UNAVAILABLE || PQstatus (self->conn) == CONNECTION_BAD)) {
         zjob_pg_drop (self, line);
         code = ZJOB_UNAVAILABLE;
     }
@@ -191,6 +240,8 @@ s_ready (zjob_store_pg_t *self, int64_t deadline, zjob_error_t *err)
         if (!flushing && !PQisBusy (self->conn))
             return 0;
         int rc = s_wait_socket (self->conn, (short) (POLLIN | (flushing ? POLLOUT : 0)), deadline);
+        if (rc == 0 && zclock_mono () < deadline)
+            continue;
         if (rc == 0) {
             char why [64];
             snprintf (why, sizeof why, "no answer in %d ms", ZJOB_PG_COMMAND_MS);
@@ -294,13 +345,19 @@ zjob_pg_pipeline_end (zjob_store_pg_t *self, char *sqlstate, zjob_error_t *err)
         if (!self->conn)
             return zjob_error_set (err, ZJOB_UNAVAILABLE, "%s", first.text);
     }
-    PQexitPipelineMode (self->conn);
+    if (!PQexitPipelineMode (self->conn)) {
+        zjob_pg_drop (self, "cannot leave pipeline mode");
+        return zjob_error_set (err, ZJOB_UNAVAILABLE, "%s", self->lost.text);
+    }
     if (first.code == ZJOB_OK)
         return 0;
-    //  An error inside BEGIN leaves the transaction aborted, not ended
+    //  An error inside BEGIN leaves the transaction aborted, not ended;
+    //  a session that cannot end it is of no more use
     if (PQtransactionStatus (self->conn) != PQTRANS_IDLE) {
         zjob_error_t ignored;
         PQclear (zjob_pg_exec (self, "ROLLBACK", 0, NULL, &ignored));
+        if (self->conn && PQtransactionStatus (self->conn) != PQTRANS_IDLE)
+            zjob_pg_drop (self, "cannot roll back");
     }
     if (err)
         *err = first;

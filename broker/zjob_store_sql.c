@@ -205,9 +205,12 @@ s_load (s_sql_t *self, zjob_error_t *err)
     if (rc == 0 && zjob_store_memory_index_build (self->table))
         rc = zjob_error_set (err, ZJOB_INTERNAL, "sql store: out of memory indexing jobs");
     if (rc) {
-        zjob_store_memory_table_destroy (&self->table);
-        self->table = zjob_store_memory_table_new (false);
-        if (!self->table)
+        zjob_store_memory_t *empty = zjob_store_memory_table_new (false);
+        if (empty) {
+            zjob_store_memory_table_destroy (&self->table);
+            self->table = empty;
+        }
+        else  //  Kept, but never served: nothing is loaded, nothing written
             zjob_log_error ("%s store: out of memory after a failed load", self->backend->name);
         return -1;
     }
@@ -540,9 +543,6 @@ s_acquire (void *self_, zjob_error_t *err)
     int rc = self->backend->acquire (self->db, err);
     if (rc != 1 || self->loaded)
         return rc;
-    if (!self->table)
-        return zjob_error_set (err, ZJOB_INTERNAL, "%s store: out of memory",
-                               self->backend->name);
     return s_load (self, err) ? -1 : 1;
 }
 

@@ -29,14 +29,25 @@
     shell, and a sync must not wait for one longer than a pass may take;
     it fails instead and the next pass tries again.
 
-    Checkpoints. SQLite's own autocheckpoint is left on (every 1000 WAL
-    pages, about 4 MB, PASSIVE, run by the commit that passes the mark):
-    it never waits for a reader (PASSIVE copies what no reader still
-    needs and leaves the rest for the next one), keeps the WAL bounded
-    without a timer or a thread, and costs the commit that runs it a few
-    ms (measured: see last_checkpoint_us; tests/test_zjob_store_sqlite.c
-    bounds it). The stats show the WAL's size, so a WAL that a reader
-    holds open for hours shows up.
+    Checkpoints. SQLite's autocheckpoint would copy the WAL back into the
+    database inside the commit that passes 1000 pages, fsyncs included:
+    measured, up to 50 ms of the broker's pass, and more on a slow disk.
+    So a WAL hook (s_wal_hook) takes its place: past the mark it asks a
+    thread of the store's own, with its own connection, for a PASSIVE
+    checkpoint, which copies the bulk while the commits go on. But the
+    WAL starts over (instead of growing for ever) only when a commit finds
+    every frame copied, which never happens beside a steady flow of
+    commits; so once the thread is done and only a few frames are left
+    (ZJOB_SQLITE_FINISH_PAGES, those committed meanwhile), the next commit
+    copies them itself: a small checkpoint, whose cost is about that of a
+    commit with sync=full (an fsync or two). If the commits outrun the
+    thread until the WAL holds ZJOB_SQLITE_WAL_MAX_PAGES (64 MB), a commit
+    checkpoints whatever it costs: a long pass, rather than a WAL that
+    grows until the disk is full. PASSIVE never waits for a reader: an
+    operator's shell that keeps a transaction open only keeps the frames
+    it may read from being copied. The stats show the WAL's size and the
+    checkpoints' times (sqlite_wal_bytes, sqlite_checkpoints,
+    sqlite_commit_checkpoints, sqlite_max_commit_checkpoint_us...).
 
     Schema (the names are documented in README.md): zjob_meta (key,
     value) with schema_version; zjob_jobs, a row per job with plain
@@ -50,12 +61,17 @@
 #include "zjob_store_sql.h"
 #include "zjob_log.h"
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
 #define ZJOB_SQLITE_BUSY_MS 50             //  msecs a statement waits for another writer
 #define ZJOB_SQLITE_CHECKPOINT_PAGES 1000  //  WAL pages that start a checkpoint
+#define ZJOB_SQLITE_FINISH_PAGES 256       //  WAL pages left that a commit copies itself
+#define ZJOB_SQLITE_WAL_MAX_PAGES 16000    //  WAL pages that make a commit checkpoint
+#define ZJOB_SQLITE_WAL_LIMIT (16 << 20)   //  bytes a WAL is cut to when it restarts
 
 //  The migrations: step i moves schema_version from i to i + 1
 static const char *s_migrations [] = {
@@ -100,15 +116,30 @@ typedef struct {
     sqlite3_stmt *job_delete;
     sqlite3_stmt *record_upsert;
     sqlite3_stmt *record_delete;
-    uint64_t failed_commits;     //  Commits rolled back
-    uint64_t checkpoints;        //  WAL checkpoints run (s_wal_hook)
-    int64_t last_checkpoint_us;  //  Time of the last one
-    int64_t max_checkpoint_us;   //  Time of the longest one
-    int64_t max_commit_us;       //  Longest commit so far
+    uint64_t failed_commits;           //  Commits rolled back
+    int64_t max_commit_us;             //  Longest commit so far
+    uint64_t commit_checkpoints;       //  Run by a commit (s_wal_hook)
+    int64_t max_commit_checkpoint_us;  //  The longest of those
+    int last_pages;                    //  WAL frames after the last commit
+    //  The checkpoints' thread (s_checkpointer) and what it shares
+    sqlite3 *checkpoint_db;                  //  Its own connection
+    pthread_t checkpointer;                  //  The thread, if started
+    bool started;                            //  It was
+    pthread_mutex_t mutex;                   //  Guards wanted and stopping
+    pthread_cond_t wake;                     //  Signalled when either is set
+    bool wanted;                             //  The WAL passed the mark
+    bool stopping;                           //  The store is closing
+    atomic_uint_fast64_t checkpoints;        //  Checkpoints run
+    atomic_int_fast64_t last_checkpoint_us;  //  Time of the last one
+    atomic_int_fast64_t max_checkpoint_us;   //  Time of the longest one
+    atomic_int_fast64_t backfilled;          //  WAL frames copied by the last one
+    atomic_bool checkpointing;               //  The thread is running one
 } s_sqlite_t;
 
 static int
 s_wal_hook (void *self_, sqlite3 *db, const char *name, int pages);
+static void
+s_checkpointer_start (s_sqlite_t *self);
 
 //  Fill err with what SQLite says went wrong in doing what. Returns -1.
 static int
@@ -260,9 +291,10 @@ s_configure (s_sqlite_t *self, zjob_error_t *err)
         return zjob_error_set (err, ZJOB_INTERNAL, "sqlite store %s: cannot use WAL mode "
                                                    "(a filesystem without shared memory?)",
                                self->path);
-    char pragmas [128];
-    snprintf (pragmas, sizeof pragmas, "PRAGMA synchronous = %s; PRAGMA foreign_keys = OFF",
-              self->sync);
+    char pragmas [192];
+    snprintf (pragmas, sizeof pragmas, "PRAGMA synchronous = %s; PRAGMA foreign_keys = OFF; "
+                                       "PRAGMA journal_size_limit = %d",
+              self->sync, ZJOB_SQLITE_WAL_LIMIT);
     if (s_exec (self, pragmas, "setting pragmas", err))
         return -1;
     sqlite3_busy_timeout (self->db, ZJOB_SQLITE_BUSY_MS);
@@ -290,9 +322,42 @@ s_prepare (s_sqlite_t *self, zjob_error_t *err)
     return 0;
 }
 
+//  mkdir -p of the directory the database is in, with mode 0700 for what
+//  it creates (as the file store does for its directory). 0, or -1 with
+//  errno set.
+static int
+s_make_parent (const char *path)
+{
+    char *dir = strdup (path);
+    if (!dir)
+        return -1;
+    char *last = strrchr (dir, '/');
+    int rc = 0;
+    if (last && last != dir) {
+        *last = 0;
+        for (char *slash = strchr (dir + 1, '/'); rc == 0; slash = strchr (slash + 1, '/')) {
+            if (slash)
+                *slash = 0;
+            if (mkdir (dir, 0700) && errno != EEXIST)
+                rc = -1;
+            if (!slash)
+                break;
+            *slash = '/';
+        }
+    }
+    int error = errno;
+    free (dir);
+    errno = error;
+    return rc;
+}
+
 static int
 s_open (s_sqlite_t *self, zjob_error_t *err)
 {
+    if (s_make_parent (self->path))
+        return zjob_error_set (err, ZJOB_INTERNAL, "sqlite store: cannot create the directory "
+                                                   "of %s: %s",
+                               self->path, strerror (errno));
     if (s_lock (self, err))
         return -1;
     //  Created here, so that the file (and the WAL SQLite makes beside it
@@ -309,7 +374,10 @@ s_open (s_sqlite_t *self, zjob_error_t *err)
         return s_fail (self, err, "open");
     }
     sqlite3_extended_result_codes (self->db, 1);
-    return s_configure (self, err) || s_migrate (self, err) || s_prepare (self, err) ? -1 : 0;
+    if (s_configure (self, err) || s_migrate (self, err) || s_prepare (self, err))
+        return -1;
+    s_checkpointer_start (self);
+    return 0;
 }
 
 
@@ -421,24 +489,116 @@ s_bind (s_sqlite_t *self, const zjob_sql_change_t *change)
     return stmt;
 }
 
-//  After each commit, as SQLite's autocheckpoint would (this hook takes
-//  its place): a PASSIVE checkpoint once the WAL holds
-//  ZJOB_SQLITE_CHECKPOINT_PAGES pages, timed for the stats
+//  One PASSIVE checkpoint through db, timed: returns the usecs it took
+static int64_t
+s_checkpoint (s_sqlite_t *self, sqlite3 *db)
+{
+    int64_t start = zclock_usecs ();
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    int64_t took = zclock_usecs () - start;
+    if (rc == SQLITE_OK)
+        atomic_store (&self->backfilled, done);
+    atomic_store (&self->last_checkpoint_us, took);
+    if (took > atomic_load (&self->max_checkpoint_us))
+        atomic_store (&self->max_checkpoint_us, took);
+    atomic_fetch_add (&self->checkpoints, 1);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        zjob_log_warning ("sqlite store %s: checkpoint: %s", self->path, sqlite3_errmsg (db));
+    return took;
+}
+
+//  The checkpoints' thread: a checkpoint each time the WAL hook asks
+static void *
+s_checkpointer (void *arg)
+{
+    s_sqlite_t *self = (s_sqlite_t *) arg;
+    pthread_mutex_lock (&self->mutex);
+    while (!self->stopping) {
+        if (!self->wanted) {
+            pthread_cond_wait (&self->wake, &self->mutex);
+            continue;
+        }
+        self->wanted = false;
+        atomic_store (&self->checkpointing, true);
+        pthread_mutex_unlock (&self->mutex);
+        s_checkpoint (self, self->checkpoint_db);
+        pthread_mutex_lock (&self->mutex);
+        atomic_store (&self->checkpointing, false);
+    }
+    pthread_mutex_unlock (&self->mutex);
+    return NULL;
+}
+
+//  Start the checkpoints' thread on a connection of its own. Without one
+//  (it cannot start), the commits checkpoint themselves
+static void
+s_checkpointer_start (s_sqlite_t *self)
+{
+    if (!sqlite3_threadsafe ()) {
+        zjob_log_warning ("sqlite store %s: SQLite is built without threads: commits "
+                          "checkpoint the WAL themselves",
+                          self->path);
+        return;
+    }
+    //  A connection finds the WAL when it first reads the database: until
+    //  then its checkpoints would do nothing
+    if (sqlite3_open_v2 (self->path, &self->checkpoint_db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)
+            != SQLITE_OK
+        || sqlite3_exec (self->checkpoint_db, "SELECT count(*) FROM sqlite_master", NULL, NULL,
+                         NULL)
+            != SQLITE_OK
+        || pthread_create (&self->checkpointer, NULL, s_checkpointer, self) != 0) {
+        zjob_log_warning ("sqlite store %s: no checkpoint thread (%s): commits checkpoint "
+                          "the WAL themselves",
+                          self->path, self->checkpoint_db ? sqlite3_errmsg (self->checkpoint_db) : "out of memory");
+        sqlite3_close (self->checkpoint_db);
+        self->checkpoint_db = NULL;
+        return;
+    }
+    self->started = true;
+}
+
+//  Called by SQLite after each commit, in place of its autocheckpoint,
+//  with the frames in the WAL. A checkpoint copies frames to the database
+//  while commits go on; but the WAL starts over (and stops growing) only
+//  when a commit finds every frame copied, which a checkpoint running
+//  beside a steady flow of commits never achieves on its own. So: the
+//  thread copies the bulk, once the WAL holds ZJOB_SQLITE_CHECKPOINT_PAGES;
+//  when it is done and only a few frames are left (those committed
+//  meanwhile), the next commit copies those itself, a short pass since
+//  the thread did the rest, and the WAL starts over. A commit that finds
+//  the WAL at ZJOB_SQLITE_WAL_MAX_PAGES (commits outrunning the thread)
+//  checkpoints whatever it costs: a long pass rather than a WAL that
+//  grows without end.
 static int
 s_wal_hook (void *self_, sqlite3 *db, const char *name, int pages)
 {
+    (void) name;
     s_sqlite_t *self = (s_sqlite_t *) self_;
+    if (pages < self->last_pages)
+        atomic_store (&self->backfilled, 0);  //  It started over
+    self->last_pages = pages;
     if (pages < ZJOB_SQLITE_CHECKPOINT_PAGES)
         return SQLITE_OK;
-    int64_t start = zclock_usecs ();
-    int rc = sqlite3_wal_checkpoint_v2 (db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    self->last_checkpoint_us = zclock_usecs () - start;
-    if (self->last_checkpoint_us > self->max_checkpoint_us)
-        self->max_checkpoint_us = self->last_checkpoint_us;
-    self->checkpoints++;
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-        zjob_log_warning ("sqlite store %s: checkpoint: %s", self->path, sqlite3_errmsg (db));
-    return SQLITE_OK;  //  The commit is done whatever the checkpoint did
+    int behind = pages - (int) atomic_load (&self->backfilled);
+    bool running = atomic_load (&self->checkpointing);
+    if (!self->started || pages >= ZJOB_SQLITE_WAL_MAX_PAGES
+        || (!running && behind >= 0 && behind <= ZJOB_SQLITE_FINISH_PAGES)) {
+        int64_t took = s_checkpoint (self, db);
+        if (took > self->max_commit_checkpoint_us)
+            self->max_commit_checkpoint_us = took;
+        self->commit_checkpoints++;
+        return SQLITE_OK;
+    }
+    if (running || (behind >= 0 && behind <= ZJOB_SQLITE_FINISH_PAGES))
+        return SQLITE_OK;  //  The thread is at it; the commit after it finishes
+    pthread_mutex_lock (&self->mutex);
+    self->wanted = true;
+    pthread_cond_signal (&self->wake);
+    pthread_mutex_unlock (&self->mutex);
+    return SQLITE_OK;
 }
 
 static int
@@ -505,9 +665,11 @@ s_stats (void *self_, zhashx_t *into)
     s_stat (into, "sqlite_page_size", (uint64_t) page_size);
     s_stat (into, "sqlite_failed_commits", self->failed_commits);
     s_stat (into, "sqlite_max_commit_us", (uint64_t) self->max_commit_us);
-    s_stat (into, "sqlite_checkpoints", self->checkpoints);
-    s_stat (into, "sqlite_last_checkpoint_us", (uint64_t) self->last_checkpoint_us);
-    s_stat (into, "sqlite_max_checkpoint_us", (uint64_t) self->max_checkpoint_us);
+    s_stat (into, "sqlite_checkpoints", atomic_load (&self->checkpoints));
+    s_stat (into, "sqlite_commit_checkpoints", self->commit_checkpoints);
+    s_stat (into, "sqlite_max_commit_checkpoint_us", (uint64_t) self->max_commit_checkpoint_us);
+    s_stat (into, "sqlite_last_checkpoint_us", (uint64_t) atomic_load (&self->last_checkpoint_us));
+    s_stat (into, "sqlite_max_checkpoint_us", (uint64_t) atomic_load (&self->max_checkpoint_us));
     zhashx_update (into, "sqlite_sync", (void *) self->sync);
     zhashx_update (into, "sqlite_path", self->path);
 }
@@ -518,6 +680,16 @@ s_close (void *self_)
     s_sqlite_t *self = (s_sqlite_t *) self_;
     if (!self)
         return;
+    if (self->started) {
+        pthread_mutex_lock (&self->mutex);
+        self->stopping = true;
+        pthread_cond_signal (&self->wake);
+        pthread_mutex_unlock (&self->mutex);
+        pthread_join (self->checkpointer, NULL);
+    }
+    sqlite3_close (self->checkpoint_db);
+    pthread_mutex_destroy (&self->mutex);
+    pthread_cond_destroy (&self->wake);
     sqlite3_finalize (self->job_upsert);
     sqlite3_finalize (self->job_delete);
     sqlite3_finalize (self->record_upsert);
@@ -552,6 +724,13 @@ zjob_store_sqlite_new (const char *path, const char *options, zjob_error_t *err)
         return NULL;
     }
     self->lockfd = -1;
+    pthread_mutex_init (&self->mutex, NULL);
+    pthread_cond_init (&self->wake, NULL);
+    atomic_init (&self->checkpoints, 0);
+    atomic_init (&self->last_checkpoint_us, 0);
+    atomic_init (&self->max_checkpoint_us, 0);
+    atomic_init (&self->backfilled, 0);
+    atomic_init (&self->checkpointing, false);
     if (s_parse_options (self, options, err) || s_open (self, err)) {
         s_close (self);
         return NULL;

@@ -31,6 +31,21 @@
     broker cannot start (a socket that cannot bind, a store that cannot be
     opened) or stops by itself.
 
+    Standby. zjobd opens the store itself before it starts the broker, and
+    takes the store's lease first (zjob_store_acquire): at once for a
+    store that is not shared, but a PostgreSQL store that another zjobd
+    holds makes this one a standby (s_acquire): it logs "standby: ...;
+    waiting to take over" once at info, binds nothing and prints no ready
+    line, tries again every S_STANDBY_POLL_MS, and takes over when the
+    active broker is gone (its lease expired, or its session closed): it
+    logs "active: took the lease (epoch N) after S s", starts the broker
+    on the store, which it has loaded, and prints the ready line then.
+    SIGTERM or SIGINT ends the wait (exit 0). An error (the database
+    cannot be reached) is logged once per distinct error at warning and
+    tried again with a backoff up to S_ACQUIRE_BACKOFF_MAX_MS. A broker
+    whose store finds another took its lease stops (zjob_broker_store.c):
+    exit 8.
+
     Errors are said once. The broker actor logs why it could not start, so
     when the log is stderr this program adds nothing; when the log is a
     file it says it on stderr too, for whoever started the daemon.
@@ -47,6 +62,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -55,6 +71,9 @@
 #define EXIT_USAGE 1      //  an unknown option, a missing value
 #define EXIT_BAD_INPUT 2  //  an invalid option value
 #define EXIT_FAILURE_ 8   //  the broker cannot start, or stopped by itself
+
+#define S_STANDBY_POLL_MS 250          //  between tries of a standby for the lease
+#define S_ACQUIRE_BACKOFF_MAX_MS 5000  //  between tries after errors, at most
 
 //  The options a flag may name (--NAME VALUE), besides --config, --log-file,
 //  --insecure (no value: the option set to "true") and --help;
@@ -88,6 +107,8 @@ s_usage (FILE *out)
              "  --workers ENDPOINT     worker ROUTER        (default " ZJOB_BROKER_WORKERS_DEFAULT ")\n"
              "  --events ENDPOINT      event PUB            (default " ZJOB_BROKER_EVENTS_DEFAULT ")\n"
              "  --store SPEC           memory: | file:DIR[?fsync=always|interval:50ms|never]\n"
+             "                         | sqlite:PATH[?sync=full|normal|off]\n"
+             "                         | postgres:CONNINFO[#lease=5s] | postgresql://...\n"
              "                         (default file:DATA-DIR)\n"
              "  --data-dir DIR         directory of the default file store (default " ZJOB_BROKER_DATA_DIR_DEFAULT ")\n"
              "  --max-concurrent N     jobs held by workers at once, 0 = no limit (default %d)\n"
@@ -140,6 +161,12 @@ s_usage (FILE *out)
              "  --help                 this text\n"
              "An ENDPOINT includes its transport: tcp://127.0.0.1:5570, tcp://*:5570 (the\n"
              "latter with CURVE or --insecure).\n"
+             "\n"
+             "Standby: several zjobd may share one postgres: store; one is active. The\n"
+             "others wait, binding nothing and printing no ready line (the log says\n"
+             "\"standby: ...; waiting to take over\"), and one takes over when the active one\n"
+             "is gone: it then prints the ready line. Give clients and workers every\n"
+             "broker's endpoint as a comma list. A zjobd that lost the lease exits 8.\n"
              "\n"
              "Signals: SIGTERM or SIGINT stops the broker cleanly; SIGHUP reopens the log\n"
              "file (after a rotation renamed it), rereads the --keys directory, and the\n"
@@ -305,7 +332,8 @@ s_log_reopen (void)
 static void
 s_reload (zactor_t *broker, const zjob_broker_config_t *config)
 {
-    zstr_send (broker, "RELOAD");
+    if (broker)  //  NULL for a standby: only the log
+        zstr_send (broker, "RELOAD");
     if (!s_log_path) {
         if (config->log_level >= ZJOB_LOG_INFO)
             zjob_log_info ("SIGHUP: logging to stderr, no log file to reopen");
@@ -317,6 +345,102 @@ s_reload (zactor_t *broker, const zjob_broker_config_t *config)
     else if (config->log_level >= ZJOB_LOG_ERROR)
         zjob_log_error ("SIGHUP: cannot reopen the log file %s: %s; logging on to the old one",
                         s_log_path, strerror (errno));
+}
+
+//  --------------------------------------------------------------------------
+//  The store and its lease
+
+//  The lease's epoch, as the store's figures say it ("" if they do not)
+static void
+s_lease_epoch (zjob_store_t *store, char *text, size_t size)
+{
+    *text = 0;
+    zhashx_t *stats = zhashx_new ();
+    if (!stats)
+        return;
+    zjob_store_stats (store, stats);
+    const char *epoch = (const char *) zhashx_lookup (stats, "lease_epoch");
+    if (epoch)
+        snprintf (text, size, " (epoch %s)", epoch);
+    zhashx_destroy (&stats);
+}
+
+//  Wait up to wait_ms for a signal: SIGHUP reloads the log; true on
+//  SIGTERM or SIGINT (the standby stops)
+static bool
+s_standby_wait (int signal_fd, int64_t wait_ms, const zjob_broker_config_t *config)
+{
+    struct pollfd item = { signal_fd, POLLIN, 0 };
+    if (poll (&item, 1, (int) wait_ms) <= 0)
+        return false;
+    struct signalfd_siginfo info;
+    bool stop = false;
+    while (read (signal_fd, &info, sizeof (info)) == (ssize_t) sizeof (info)) {
+        if (info.ssi_signo == SIGHUP)
+            s_reload (NULL, config);
+        else {
+            if (config->log_level >= ZJOB_LOG_INFO)
+                zjob_log_info ("%s: shutting down (not active)",
+                               info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+            stop = true;
+        }
+    }
+    return stop;
+}
+
+//  Open the store and take its lease (at once unless it is shared and
+//  another broker holds it: then wait, a standby, binding nothing).
+//  Returns 0 with *store_p the store to start the broker on; else the
+//  exit status (0 if a signal stopped the wait)
+static int
+s_acquire (const zjob_broker_config_t *config, int signal_fd, zjob_store_t **store_p)
+{
+    zjob_error_t err;
+    zjob_store_t *store = zjob_broker_store_open (config, &err);
+    if (!store) {
+        if (config->log_level >= ZJOB_LOG_ERROR)
+            zjob_log_error ("cannot open the store: %s", err.text);
+        if (s_log_path)
+            fprintf (stderr, "zjobd: cannot open the store: %s\n", err.text);
+        return err.code == ZJOB_BAD_REQUEST ? EXIT_BAD_INPUT : EXIT_FAILURE_;
+    }
+    int64_t started = zjob_mono_ms ();
+    int64_t backoff = S_STANDBY_POLL_MS;
+    bool standby = false;
+    char failing [ZJOB_ERROR_TEXT_MAX] = "";  //  The error last logged
+    int rc;
+    while ((rc = zjob_store_acquire (store, &err)) != 1) {
+        int64_t wait = S_STANDBY_POLL_MS;
+        if (rc == 0) {
+            if (!standby && config->log_level >= ZJOB_LOG_INFO)
+                zjob_log_info ("standby: %s; waiting to take over", err.text);
+            standby = true;
+            backoff = S_STANDBY_POLL_MS;
+            *failing = 0;
+        }
+        else {
+            if (!streq (failing, err.text) && config->log_level >= ZJOB_LOG_WARNING)
+                zjob_log_warning ("cannot take the store's lease: %s; trying again for as long "
+                                  "as it takes",
+                                  err.text);
+            snprintf (failing, sizeof failing, "%s", err.text);
+            wait = backoff;
+            backoff = backoff * 2 > S_ACQUIRE_BACKOFF_MAX_MS ? S_ACQUIRE_BACKOFF_MAX_MS
+                                                             : backoff * 2;
+        }
+        if (s_standby_wait (signal_fd, wait, config)) {
+            zjob_store_destroy (&store);
+            return 0;
+        }
+    }
+    if (zjob_store_shared (store) && config->log_level >= ZJOB_LOG_INFO) {
+        char epoch [64];
+        s_lease_epoch (store, epoch, sizeof epoch);
+        zjob_log_info ("active: took the lease%s after %.1f s", epoch,
+                       (double) (zjob_mono_ms () - started) / 1000.0);
+    }
+    *store_p = store;
+    return 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -436,9 +560,14 @@ main (int argc, char *argv [])
         return status;
     }
 
+    //  The store first: a standby waits here, binding nothing
+    zjob_store_t *store = NULL;
+    status = s_acquire (&config, signal_fd, &store);
     zjob_error_t err;
-    zactor_t *broker = zjob_broker_new (&config, &err);
-    if (!broker) {
+    config.store_handle = store;  //  The broker takes it
+    zactor_t *broker = store ? zjob_broker_new (&config, &err) : NULL;
+    config.store_handle = NULL;
+    if (store && !broker) {
         //  The actor logged why; on stderr only if the log is elsewhere
         if (s_log_path)
             fprintf (stderr, "zjobd: cannot start: %s\n", err.text);

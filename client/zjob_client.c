@@ -108,7 +108,7 @@ zjob_client_t *
 zjob_client_new_with (const char *endpoint, int timeout_ms, const zjob_connect_opts_t *opts,
                       zjob_error_t *err)
 {
-    if (zjob_endpoint_check (endpoint, err))
+    if (zjob_connect_check (endpoint, NULL, err))
         return NULL;
     //  CZMQ set up once, whatever other threads do now (zjob_util.h)
     if (zjob_czmq_init ()) {
@@ -152,9 +152,7 @@ zjob_client_new_with (const char *endpoint, int timeout_ms, const zjob_connect_o
         zjob_client_destroy (&self);
         return NULL;
     }
-    if (zsock_connect (self->sock, "%s", endpoint) != 0) {
-        zjob_error_set (err, ZJOB_BAD_REQUEST, "cannot connect to \"%s\": %s", endpoint,
-                        zmq_strerror (zmq_errno ()));
+    if (zjob_connect_endpoints (self->sock, endpoint, err)) {
         zjob_client_destroy (&self);
         return NULL;
     }
@@ -224,6 +222,14 @@ zjob_client_forget (zjob_client_t *self, uint64_t request_id)
 //  --------------------------------------------------------------------------
 //  Sending and receiving
 
+//  New connections to every endpoint (checked when the client was made)
+static void
+s_connect_again (zjob_client_t *self)
+{
+    zjob_connect_disconnect (self->sock, self->endpoint);
+    zjob_connect_endpoints (self->sock, self->endpoint, NULL);
+}
+
 //  With CURVE, true if the last handshake failed, with err filled: the
 //  request fails at once. libzmq does not try again after a refusal, so
 //  at most once every ZJOB_CLIENT_HANDSHAKE_RETRY_MS the client connects
@@ -239,8 +245,7 @@ s_handshake_failed (zjob_client_t *self, zjob_error_t *err)
         return true;
     self->handshake_retry = now + ZJOB_CLIENT_HANDSHAKE_RETRY_MS;
     zjob_handshake_reset (self->handshake);
-    zsock_disconnect (self->sock, "%s", self->endpoint);
-    zsock_connect (self->sock, "%s", self->endpoint);
+    s_connect_again (self);
     return false;
 }
 
@@ -450,17 +455,21 @@ s_await (zjob_client_t *self, zjob_cmd_t cmd, uint64_t id, zframe_t *frame, bool
 static void
 s_reconnect (zjob_client_t *self)
 {
-    zsock_disconnect (self->sock, "%s", self->endpoint);
-    zsock_connect (self->sock, "%s", self->endpoint);
+    s_connect_again (self);
     zhashx_purge (self->inflight);
     self->timeouts = 0;
 }
 
-//  Send the request begun with id and wait for its OK reply
+//  Send the request begun with id and wait for its OK reply. With a list
+//  of endpoints (ZMQ_IMMEDIATE) a send fails while no connection is
+//  complete, a broker failing over: the call waits up to its timeout for
+//  one first (an asynchronous send fails at once instead: zjob_client.h)
 static zjob_reply_t *
 s_call (zjob_client_t *self, zjob_cmd_t cmd, uint64_t id, bool resend, zjob_error_t *err)
 {
     zframe_t *frame = NULL;
+    if (zjob_connect_is_list (self->endpoint))
+        zjob_connect_writable (self->sock, self->timeout);
     if (!s_send (self, cmd, id, resend ? &frame : NULL, err))
         return NULL;
     return s_await (self, cmd, id, frame, resend, err);

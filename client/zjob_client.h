@@ -78,7 +78,12 @@ typedef struct _zjob_reply_t zjob_reply_t;
 //  PING within timeout_ms (which becomes the timeout of every synchronous
 //  call; <= 0 means ZJOB_CLIENT_TIMEOUT_DEFAULT). Returns NULL with err
 //  filled: ZJOB_UNAVAILABLE if the broker did not answer, ZJOB_BAD_REQUEST
-//  for an endpoint that cannot be connected.
+//  for an endpoint that cannot be connected. endpoint may be a comma list
+//  of the brokers of one shared store ("tcp://a:5570,tcp://b:5570", at
+//  most 16): requests go to whichever serves (zjob_connect.h), and a
+//  synchronous call waits up to its timeout for one to. A SUBMIT resent
+//  across a failover reaches the new broker: its idempotency key is what
+//  makes it create one job.
 ZJOB_EXPORT zjob_client_t *
 zjob_client_new (const char *endpoint, int timeout_ms, zjob_error_t *err);
 
@@ -358,7 +363,9 @@ zjob_client_wait (zjob_client_t *self, const char *id, int timeout_ms, zjob_erro
 //  returns its request id (never 0), or 0 with err filled (ZJOB_TOO_MANY
 //  when ZJOB_INFLIGHT_MAX requests wait for replies, ZJOB_BAD_REQUEST
 //  for arguments that cannot be sent). The reply comes from
-//  zjob_client_recv. Asynchronous requests are sent once.
+//  zjob_client_recv. Asynchronous requests are sent once. With a list of
+//  endpoints, one fails at once (ZJOB_UNAVAILABLE) while no broker of the
+//  list is connected (a failover): the caller sends it again later.
 
 //  SUBMIT of count specs (1..ZJOB_BATCH_MAX); specs without an idempotency
 //  key get one made up by the library.

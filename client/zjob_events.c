@@ -47,7 +47,7 @@ zjob_events_t *
 zjob_events_new_with (const char *endpoint, const zjob_connect_opts_t *opts,
                       zjob_error_t *err)
 {
-    if (zjob_endpoint_check (endpoint, err))
+    if (zjob_connect_check (endpoint, NULL, err))
         return NULL;
     if (zjob_czmq_init ()) {
         zjob_error_set (err, ZJOB_INTERNAL, "CZMQ cannot start (zsys_init failed)");
@@ -70,9 +70,9 @@ zjob_events_new_with (const char *endpoint, const zjob_connect_opts_t *opts,
         zjob_events_destroy (&self);
         return NULL;
     }
-    if (zsock_connect (self->sock, "%s", endpoint) != 0) {
-        zjob_error_set (err, ZJOB_BAD_REQUEST, "cannot connect to \"%s\": %s", endpoint,
-                        zmq_strerror (zmq_errno ()));
+    //  A list: the events of whichever broker of it serves (a standby
+    //  binds nothing, so publishes nothing)
+    if (zjob_connect_endpoints (self->sock, endpoint, err)) {
         zjob_events_destroy (&self);
         return NULL;
     }

@@ -56,9 +56,9 @@ s_command (const char *conninfo, const char *sql)
     }
     PGresult *result = PQexec (conn, sql);
     int rc = PQresultStatus (result) == PGRES_COMMAND_OK
-                     || PQresultStatus (result) == PGRES_TUPLES_OK
-                 ? 0
-                 : -1;
+            || PQresultStatus (result) == PGRES_TUPLES_OK
+        ? 0
+        : -1;
     if (rc)
         fprintf (stderr, "%s: %s", sql, PQerrorMessage (conn));
     PQclear (result);

@@ -109,10 +109,16 @@ Test (zjob_cli_parse, endpoints)
     cr_assert_eq (zjob_cli_endpoint_set (buf, "ipc:///tmp/zjob"), 0);
     cr_assert_str_eq (buf, "ipc:///tmp/zjob");
     cr_assert_eq (zjob_cli_endpoint_set (buf, ""), -1);
-    char huge [400];
+    char huge [ZJOB_CLI_ENDPOINT_MAX + 100];
     memset (huge, 'a', sizeof huge - 1);
     huge [sizeof huge - 1] = '\0';
     cr_assert_eq (zjob_cli_endpoint_set (buf, huge), -1);
+    //  A list (brokers sharing a store): each item gets its transport;
+    //  an empty one stays, for libzjob to refuse by name
+    cr_assert_eq (zjob_cli_endpoint_set (buf, "127.0.0.1:5570,tcp://10.0.0.2:5570,b:1"), 0);
+    cr_assert_str_eq (buf, "tcp://127.0.0.1:5570,tcp://10.0.0.2:5570,tcp://b:1");
+    cr_assert_eq (zjob_cli_endpoint_set (buf, "a:1,,b:2"), 0);
+    cr_assert_str_eq (buf, "tcp://a:1,,tcp://b:2");
 }
 
 

@@ -498,7 +498,7 @@ Test (store, spec_errors)
         "file:%s/b", "file:%s/c?", "file:%s/d?fsync=always", "file:%s/e?fsync=never",
         "file:%s/f?fsync=interval:50ms&compact=1m", "file:%s/g?compact=4096&salvage=truncate",
         "file:%s/h/deeper/still?compact=64MiB",
-        "sqlite:%s/i.db", "sqlite:%s/j.db?sync=full", "sqlite:%s/k.db?sync=normal",
+        "sqlite:%s/i.db", "sqlite:%s/new/dir/j.db?sync=full", "sqlite:%s/k.db?sync=normal",
         "sqlite:%s/l.db?sync=off"
     };
     for (size_t index = 0; index < sizeof good / sizeof good [0]; index++) {
@@ -612,6 +612,9 @@ STORE_TEST (memory_goes_back_after_a_shrink)
 {
     enum { COUNT = 20000,
            INPUT = 2048 };
+    int which = *which_p;
+    s_fixture_t fixture;
+    s_open (&fixture, which);
     uint8_t *inputs = (uint8_t *) malloc (INPUT + 16);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
@@ -621,9 +624,6 @@ STORE_TEST (memory_goes_back_after_a_shrink)
     msgpack_pack_str_with_body (&pk, "p", 1);
     memset (inputs, 'x', INPUT);
     msgpack_pack_str_with_body (&pk, inputs, INPUT);
-    int which = *which_p;
-    s_fixture_t fixture;
-    s_open (&fixture, which);
     zjob_store_t *store = fixture.store;
     char (*ids) [ZJOB_ID_LEN + 1] = calloc (COUNT, sizeof *ids);
     zjob_error_t err = { 0, "" };

@@ -12,7 +12,10 @@
 
 #include <criterion/criterion.h>
 #include "test_zjob_pg.h"
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include "zjob_store.h"
 
@@ -109,6 +112,23 @@ s_acquire_within (zjob_store_t *store, int64_t deadline_ms)
     return zclock_mono () - start;
 }
 
+//  A socket listening on 127.0.0.1:port that never accepts: connects
+//  succeed (the kernel's backlog), and nothing ever answers
+static int
+s_listen (int port)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq (fd, 0);
+    int on = 1;
+    setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port) };
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    cr_assert_eq (bind (fd, (struct sockaddr *) &address, sizeof address), 0,
+                  "bind 127.0.0.1:%d: %s", port, strerror (errno));
+    cr_assert_eq (listen (fd, 16), 0);
+    return fd;
+}
+
 static void
 s_drop (char **conninfo_p)
 {
@@ -144,6 +164,25 @@ Test (store_pg, a_server_down_at_open_is_unavailable_and_named)
     cr_assert_lt (zclock_mono () - start, 6000);
     cr_assert_null (zjob_store_open ("postgresql://zjob@127.0.0.1:1/x#lease=2s", &err));
     cr_assert_eq (err.code, ZJOB_UNAVAILABLE, "%s", err.text);
+}
+
+Test (store_pg, a_server_that_never_answers_fails_the_open_in_time)
+{
+    int silent = s_listen (0);
+    struct sockaddr_in address;
+    socklen_t length = sizeof address;
+    cr_assert_eq (getsockname (silent, (struct sockaddr *) &address, &length), 0);
+    char *spec = zsys_sprintf ("postgres:host=127.0.0.1 port=%d user=zjob dbname=x",
+                               ntohs (address.sin_port));
+    zjob_error_t err = { 0, "" };
+    int64_t start = zclock_mono ();
+    cr_assert_null (zjob_store_open (spec, &err));
+    int64_t took = zclock_mono () - start;
+    cr_assert_eq (err.code, ZJOB_UNAVAILABLE, "%d %s", err.code, err.text);
+    cr_assert (strstr (err.text, "no answer in time"), "%s", err.text);
+    cr_assert (took >= 4500 && took < 8000, "gave up after %d ms, not 5 s", (int) took);
+    zstr_free (&spec);
+    close (silent);
 }
 
 Test (store_pg, migrations_are_idempotent_and_a_newer_schema_refused)
@@ -264,6 +303,34 @@ Test (store_pg, a_second_store_waits_then_takes_over_when_the_first_is_gone)
     s_drop (&conninfo);
 }
 
+//  A sync with nothing to write renews the lease when a third of it has
+//  passed, and only then: an idle active broker keeps its lease, and an
+//  idle pass costs no round trip
+Test (store_pg, idle_syncs_renew_the_lease_every_third_of_it)
+{
+    char *conninfo = zjob_test_pg_db ();
+    zjob_store_t *active = s_open (conninfo, "lease=1s");
+    zjob_store_t *standby = s_open (conninfo, "lease=1s");
+    s_acquire (active);
+    long long trips = s_stat (active, "round_trips");
+    int syncs = 0;
+    int64_t start = zclock_mono ();
+    while (zclock_mono () - start < 3000) {
+        s_sync_ok (active);
+        syncs++;
+        zjob_error_t err = { 0, "" };
+        cr_assert_eq (zjob_store_acquire (standby, &err), 0, "the standby took a renewed lease");
+        zclock_sleep (20);
+    }
+    long long renewals = s_stat (active, "round_trips") - trips;
+    cr_assert (renewals >= 5 && renewals <= 12, "%lld renewals in 3 s (%d syncs) with a 1 s lease",
+               renewals, syncs);
+    cr_assert_gt (syncs, 3 * renewals);
+    zjob_store_destroy (&active);
+    zjob_store_destroy (&standby);
+    s_drop (&conninfo);
+}
+
 //  A holder whose session lingers (it holds the advisory lock) but which
 //  stopped renewing: the lease expires by the server's clock and a
 //  standby takes it although the lock stays taken
@@ -350,7 +417,8 @@ Test (store_pg, the_active_session_dies_on_the_server_after_a_lease_of_silence)
     zjob_store_t *store = s_open (conninfo, "lease=1s");
     s_acquire (store);
     const char *sql = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                      " AND objid = 2053795682 AND granted";
+                      " AND objid = 2053795682 AND granted AND database = (SELECT oid"
+                      " FROM pg_database WHERE datname = current_database ())";
     cr_assert_eq (zjob_test_pg_number (conninfo, sql), 1);
     int64_t start = zclock_mono ();
     while (zjob_test_pg_number (conninfo, sql) == 1 && zclock_mono () - start < 10000)
@@ -400,6 +468,76 @@ Test (store_pg, a_thousand_changes_are_one_round_trip)
     cr_assert_lt (batch_us * 3, single_us, "1,000 changes: %d us in one commit, %d us in 1,000",
                   (int) batch_us, (int) single_us);
     cr_assert_eq (zjob_test_pg_number (conninfo, "SELECT count(*) FROM zjob_jobs"), 2000);
+    zjob_store_destroy (&store);
+    s_drop (&conninfo);
+}
+
+//  Megabytes in one pipeline: libpq buffers what the socket does not
+//  take, and the results are read while it is sent (no deadlock)
+Test (store_pg, a_commit_of_many_megabytes_goes_through)
+{
+    char *conninfo = zjob_test_pg_db ();
+    zjob_store_t *store = s_open (conninfo, NULL);
+    s_acquire (store);
+    //  Inputs {"x": "xxx...x"}: 200 kB each, as msgpack (str 32)
+    size_t size = 200 * 1000;
+    uint8_t *inputs = (uint8_t *) malloc (size + 8);
+    cr_assert_not_null (inputs);
+    memcpy (inputs, "\x81\xa1x\xdb", 4);
+    for (int shift = 0; shift < 4; shift++)
+        inputs [4 + shift] = (uint8_t) (size >> (24 - 8 * shift));
+    memset (inputs + 8, 'x', size);
+    for (int index = 0; index < 100; index++) {
+        zjob_spec_t spec;
+        memset (&spec, 0, sizeof spec);
+        spec.workflow_id = "big";
+        spec.inputs = inputs;
+        spec.inputs_size = size + 8;
+        zjob_error_t err = { 0, "" };
+        zjob_job_t *job = zjob_job_new (&spec, &err);
+        cr_assert_not_null (job, "job: %s", err.text);
+        cr_assert_eq (zjob_store_put (store, job, &err), 0, "put: %s", err.text);
+        zjob_job_destroy (&job);
+    }
+    free (inputs);
+    long long trips = s_stat (store, "round_trips");
+    s_sync_ok (store);
+    cr_assert_eq (s_stat (store, "round_trips") - trips, 1);
+    cr_assert_gt (zjob_test_pg_number (conninfo, "SELECT sum (length (data)) FROM zjob_jobs"),
+                  20 * 1000 * 1000);
+    zjob_store_destroy (&store);
+    s_drop (&conninfo);
+}
+
+//  A row the server refuses fails the whole transaction: nothing of the
+//  pass is written, the connection stays usable, the next sync writes it all
+Test (store_pg, a_refused_row_rolls_the_commit_back_and_the_next_writes_all)
+{
+    char *conninfo = zjob_test_pg_db ();
+    zjob_store_t *store = s_open (conninfo, NULL);
+    s_acquire (store);
+    char *done = zjob_test_pg_query (conninfo, "ALTER TABLE zjob_jobs ADD CONSTRAINT no_bad"
+                                               " CHECK (workflow <> 'bad')");
+    cr_assert_not_null (done);
+    free (done);
+    char good [ZJOB_ID_LEN + 1], bad [ZJOB_ID_LEN + 1];
+    s_put (store, "good", good);
+    s_put (store, "bad", bad);
+    zjob_error_t err = { 0, "" };
+    cr_assert_eq (zjob_store_sync (store, &err), -1);
+    cr_assert_eq (err.code, ZJOB_INTERNAL, "%d %s", err.code, err.text);
+    cr_assert (strstr (err.text, "no_bad"), "the server's message: %s", err.text);
+    cr_assert_eq (s_rows (conninfo, good), 0, "half a transaction was written");
+    cr_assert_not (zjob_store_fenced (store));
+    cr_assert_eq (zjob_store_sync (store, &err), -1);
+    long long reconnects = s_stat (store, "reconnects");
+    done = zjob_test_pg_query (conninfo, "ALTER TABLE zjob_jobs DROP CONSTRAINT no_bad");
+    cr_assert_not_null (done);
+    free (done);
+    s_sync_ok (store);
+    cr_assert_eq (s_stat (store, "reconnects"), reconnects, "the session was not kept");
+    cr_assert_eq (s_rows (conninfo, good), 1);
+    cr_assert_eq (s_rows (conninfo, bad), 1);
     zjob_store_destroy (&store);
     s_drop (&conninfo);
 }
@@ -466,6 +604,18 @@ Test (store_pg, a_stopped_server_fails_syncs_and_a_restarted_one_gets_everything
     cr_assert_lt (zclock_mono () - start, 3000, "the syncs blocked while the server was down");
     char connected [16];
     cr_assert_str_eq (s_stat_text (store, "connected", connected, sizeof connected), "false");
+
+    //  A server that takes connections and never answers (a listener
+    //  that accepts nothing) holds no sync: a reconnect attempt is
+    //  spread over syncs
+    int silent = s_listen (server.port);
+    for (int index = 0; index < 20; index++) {
+        int64_t sync_start = zclock_mono ();
+        cr_assert_eq (zjob_store_sync (store, &err), -1);
+        cr_assert_lt (zclock_mono () - sync_start, 500, "a sync waited on a silent server");
+        zclock_sleep (50);
+    }
+    close (silent);
 
     zjob_test_pg_ctl (&server, "start");
     start = zclock_mono ();

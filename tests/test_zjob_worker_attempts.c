@@ -316,6 +316,55 @@ Test (worker_attempts, a_later_attempt_waits_for_the_cancelled_one)
 }
 
 
+//  A broker that died before its dispatch of a job was durable (a crash,
+//  a failover) found the job never handed out: it tells the worker, back
+//  with the job in its READY, to drop it, and hands it out again under
+//  the same attempt number. That JOB is a new one, not the one held: it
+//  runs once the dropped task ends, instead of being ignored, which left
+//  the job running for nobody
+Test (worker_attempts, a_dropped_job_handed_out_again_under_the_same_attempt_runs)
+{
+    s_fake_t fake;
+    s_fake_start (&fake);
+    zjob_worker_t *worker = s_fake_worker (&fake, "dropped", 2, 0);
+    char id [ZJOB_ID_LEN + 1] = "";
+    s_fake_job_attempt (&fake, id, 1);
+    zjob_task_t *first = s_expect (worker, ZJOB_WORKER_TASK);
+
+    //  The new broker: RECONNECT, and the READY that lists the job is
+    //  answered with drop
+    zjob_msg_begin (fake.builder, ZJOB_CMD_RECONNECT, 0);
+    s_fake_send (&fake);
+    zjob_msg_t *ready = s_fake_expect (&fake, worker, ZJOB_CMD_READY);
+    size_t listed = 0;
+    const char *const *jobs = zjob_msg_strs (ready, "jobs", &listed);
+    cr_assert_eq (listed, 1);
+    cr_assert_str_eq (jobs [0], id);
+    zjob_msg_begin (fake.builder, ZJOB_CMD_OK, zjob_msg_request_id (ready));
+    zjob_msg_add_uint (fake.builder, "heartbeat_ms", 1000);
+    zjob_msg_add_uint (fake.builder, "liveness", 3);
+    zjob_msg_add_uint (fake.builder, "credit", 2);
+    const char *drop [] = { id };
+    zjob_msg_add_strs (fake.builder, "drop", drop, 1);
+    s_fake_send (&fake);
+    zjob_msg_destroy (&ready);
+    cr_assert_eq (s_expect (worker, ZJOB_WORKER_CANCEL), first);
+
+    //  Handed out again, attempt 1 again: it waits for the dropped task
+    s_fake_job_attempt (&fake, id, 1);
+    s_fake_barrier (&fake, worker, id);
+    cr_assert_eq (zjob_worker_fail (worker, &first, NULL, NULL), 0);
+    zjob_task_t *second = s_expect (worker, ZJOB_WORKER_TASK);
+    cr_assert_str_eq (zjob_task_id (second), id);
+    cr_assert_eq (zjob_task_attempt (second), 1);
+    cr_assert_eq (zjob_worker_complete (worker, &second, NULL, 0, NULL), 0);
+    s_expect_result (&fake, worker, id, "completed", 1, false);
+
+    zjob_worker_destroy (&worker);
+    s_fake_stop (&fake);
+}
+
+
 //  --------------------------------------------------------------------------
 //  zjob_worker_run's handlers
 

@@ -210,7 +210,7 @@ zjob_worker_new_with (const char *endpoint, const char *name, const char *const 
                       size_t count, size_t slots, const zjob_connect_opts_t *opts,
                       zjob_error_t *err)
 {
-    if (zjob_endpoint_check (endpoint, err))
+    if (zjob_connect_check (endpoint, NULL, err))
         return NULL;
     //  The worker id adds a pid and a random suffix and must stay a name
     if (!name || !zjob_name_valid (name) || strlen (name) > ZJOB_NAME_MAX - 20) {
@@ -288,9 +288,7 @@ zjob_worker_new_with (const char *endpoint, const char *name, const char *const 
         zjob_worker_destroy (&self);
         return NULL;
     }
-    if (zsock_connect (self->sock, "%s", endpoint) != 0) {
-        zjob_error_set (err, ZJOB_BAD_REQUEST, "cannot connect to \"%s\": %s", endpoint,
-                        zmq_strerror (zmq_errno ()));
+    if (zjob_connect_endpoints (self->sock, endpoint, err)) {
         zjob_worker_destroy (&self);
         return NULL;
     }
@@ -328,6 +326,7 @@ zjob_worker_destroy (zjob_worker_t **self_p)
         }
         zlistx_destroy (&self->results);
         zlistx_destroy (&self->events);
+        zframe_destroy (&self->ready_frame);
         zjob_handshake_destroy (&self->handshake);
         zsock_destroy (&self->sock);
         zjob_msg_builder_destroy (&self->builder);

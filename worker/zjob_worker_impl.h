@@ -79,6 +79,9 @@ struct _zjob_worker_t {
     uint64_t last_ready_id;               //  Id of the latest READY sent
     size_t readies;                       //  READYs sent so far
     int64_t ready_deadline;               //  mono ms when an unanswered READY is given up
+    zframe_t *ready_frame;                //  That READY, not sent yet: a list of endpoints
+                                          //  none of which is connected (ZMQ_IMMEDIATE);
+                                          //  sent as soon as one is, until ready_deadline
     int64_t retry_at;                     //  mono ms to reconnect and send READY, when none waits
     int retry_ivl;                        //  msecs of the next backoff pause
     int64_t heartbeat_ms;                 //  msecs between heartbeats, from the broker

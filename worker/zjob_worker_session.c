@@ -57,7 +57,11 @@
 
     A JOB for a job still held is ignored (10.3), except a later attempt
     of a job whose task was cancelled or dropped but has not ended: it
-    waits on that task and starts when it ends (s_successor_keep).
+    waits on that task and starts when it ends (s_successor_keep). For a
+    dropped task any attempt is a new one: the broker gave the job up
+    when it said drop, and one that died before its dispatch was durable
+    (a failover, a restart) hands the job out again under the same
+    attempt number; ignored, it would stay running for nobody.
     ========================================================================= */
 
 #include <errno.h>
@@ -65,6 +69,9 @@
 #include <unistd.h>
 #include "zjob_worker_impl.h"
 #include "zjob_log.h"
+#include "zjob_connect.h"
+
+#define S_READY_UNSENT_MS 10  //  msecs between tries of a READY not sent yet
 
 //  --------------------------------------------------------------------------
 //  Sending. Every message the worker sends takes the next id of one
@@ -315,8 +322,8 @@ zjob_worker_register (zjob_worker_t *self, bool reconnect)
     }
     self->registered = false;
     if (reconnect) {
-        zsock_disconnect (self->sock, "%s", self->endpoint);
-        zsock_connect (self->sock, "%s", self->endpoint);
+        zjob_connect_disconnect (self->sock, self->endpoint);
+        zjob_connect_endpoints (self->sock, self->endpoint, NULL);
     }
     self->ready_id = self->last_ready_id = zjob_worker_begin (self, ZJOB_CMD_READY);
     self->readies++;
@@ -330,9 +337,32 @@ zjob_worker_register (zjob_worker_t *self, bool reconnect)
     if (self->batch)
         zjob_msg_add_uint (self->builder, "batch", ZJOB_SLOTS_MAX);
     free (ids);
-    zjob_worker_send_built (self);
+    zframe_destroy (&self->ready_frame);
+    zframe_t *frame = zjob_msg_end (self->builder, NULL);
+    //  A list of endpoints with none connected yet (a broker failing
+    //  over, or a connection just made again) refuses the send: READY
+    //  waits for one (zjob_worker_timers) instead of for its deadline
+    if (frame && !self->disconnected && zjob_connect_is_list (self->endpoint)
+        && !(zsock_events (self->sock) & ZMQ_POLLOUT))
+        self->ready_frame = frame;
+    else
+        s_send_frame (self, &frame);
     self->ready_deadline = now + self->heartbeat_ms * self->liveness;
     self->last_heard = now;
+}
+
+//  Send the READY that waits for a connection, if one is there now
+static void
+s_ready_unsent (zjob_worker_t *self, int64_t now)
+{
+    if (!self->ready_id || now >= self->ready_deadline) {
+        zframe_destroy (&self->ready_frame);
+        return;
+    }
+    if (zframe_send (&self->ready_frame, self->sock, ZFRAME_DONTWAIT) == 0) {
+        self->ready_frame = NULL;
+        self->last_sent = now;
+    }
 }
 
 void
@@ -519,7 +549,8 @@ s_successor_keep (zjob_worker_t *self, zjob_task_t *held, zjob_job_t *job)
     //  Before READY's answer the READY pending does not list it: the
     //  broker requeues it (see "A JOB before READY's answer")
     if (!(held->cancelled || held->dropped) || held->successor
-        || job->attempts <= held->job->attempts || self->disconnected || !self->registered)
+        || (job->attempts <= held->job->attempts && !held->dropped) || self->disconnected
+        || !self->registered)
         return false;
     if (self->draining) {
         zjob_log_info ("zjob_worker: %s: job %s came while draining: handed back", self->worker_id,
@@ -744,6 +775,8 @@ zjob_worker_timers (zjob_worker_t *self)
     if (self->disconnected)
         return;
     int64_t now = zjob_mono_ms ();
+    if (self->ready_frame)
+        s_ready_unsent (self, now);
     if (self->registered && self->rejoin) {
         zjob_worker_register (self, false);  //  Draining: take back the broker's credit
         return;
@@ -803,5 +836,7 @@ zjob_worker_timeout (zjob_worker_t *self)
     }
     else
         due = self->ready_id ? self->ready_deadline : self->retry_at;
+    if (self->ready_frame && due > now + S_READY_UNSENT_MS)
+        due = now + S_READY_UNSENT_MS;  //  Look for a connection again soon
     return due > now ? (int) (due - now) : 0;
 }

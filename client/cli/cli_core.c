@@ -50,9 +50,22 @@ zjob_cli_endpoint_set (char *buf, const char *endpoint)
 {
     if (!endpoint || !*endpoint)
         return -1;
-    const char *prefix = strstr (endpoint, "://") ? "" : "tcp://";
-    int length = snprintf (buf, ZJOB_CLI_ENDPOINT_MAX, "%s%s", prefix, endpoint);
-    return length < ZJOB_CLI_ENDPOINT_MAX ? 0 : -1;
+    //  Each endpoint of a list (the brokers of one shared store) gets its
+    //  transport; an empty item stays, for libzjob to refuse by name
+    size_t used = 0;
+    const char *cursor = endpoint;
+    while (cursor) {
+        const char *comma = strchr (cursor, ',');
+        int length = comma ? (int) (comma - cursor) : (int) strlen (cursor);
+        bool bare = length > 0 && !memmem (cursor, (size_t) length, "://", 3);
+        int wrote = snprintf (buf + used, ZJOB_CLI_ENDPOINT_MAX - used, "%s%s%.*s",
+                              used ? "," : "", bare ? "tcp://" : "", length, cursor);
+        if (wrote < 0 || (size_t) wrote >= ZJOB_CLI_ENDPOINT_MAX - used)
+            return -1;
+        used += (size_t) wrote;
+        cursor = comma ? comma + 1 : NULL;
+    }
+    return 0;
 }
 
 

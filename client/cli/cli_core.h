@@ -36,7 +36,7 @@
 //  msecs a request gets even when --timeout
 //  is (nearly) spent
 #define ZJOB_CLI_REQUEST_MIN 100
-#define ZJOB_CLI_ENDPOINT_MAX 256  //  bytes of an endpoint, with its NUL
+#define ZJOB_CLI_ENDPOINT_MAX 4096  //  bytes of an endpoint or a list, with its NUL
 
 //  Exit codes, the same for every command (README.md, `zjob help`)
 #define ZJOB_EXIT_OK 0             //  done; wait, watch, result: the job completed
@@ -84,7 +84,8 @@ zjob_cli_fini (zjob_cli_t *cli);
 
 //  Store endpoint into buf (ZJOB_CLI_ENDPOINT_MAX bytes): as given when it
 //  names a transport ("tcp://..."), else with "tcp://" put before it
-//  ("127.0.0.1:5570"). Returns 0, or -1 if it is empty or too long.
+//  ("127.0.0.1:5570"); each endpoint of a comma list alike (the brokers of
+//  one shared store). Returns 0, or -1 if it is empty or too long.
 int
 zjob_cli_endpoint_set (char *buf, const char *endpoint);
 

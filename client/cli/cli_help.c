@@ -11,22 +11,24 @@
 #include <string.h>
 #include "cli_commands.h"
 
-#define S_COMMON_HELP                                                                              \
-    "\ncommon options (before or after the command):\n"                                            \
-    "      --json                 print JSON for programs instead of text; a\n"                    \
-    "                             failure about one job also prints\n"                             \
-    "                             {\"id\", \"code\", \"error\"} on stdout\n"                       \
-    "      --broker ENDPOINT      the broker (default $ZJOB_BROKER, else\n"                        \
-    "                             " ZJOB_CLI_BROKER_DEFAULT "; HOST:PORT means tcp://HOST:PORT)\n" \
-    "      --timeout DURATION     give up after DURATION in all (exit 7 if the job\n"              \
-    "                             is not finished, 5 if the broker did not answer)\n"              \
-    "      --request-timeout D    how long the broker has to answer each request\n"                \
-    "                             (default 3s)\n"                                                  \
-    "      --cert FILE            for a broker with CURVE: this key's certificate,\n"              \
-    "                             the NAME.key_secret of 'zjob keygen' (default\n"                 \
-    "                             $ZJOB_CERT)\n"                                                   \
-    "      --broker-key KEY|FILE  the broker's public key: 40 Z85 characters or its\n"             \
-    "                             .key file (default $ZJOB_BROKER_KEY)\n"                          \
+#define S_COMMON_HELP                                                                               \
+    "\ncommon options (before or after the command):\n"                                             \
+    "      --json                 print JSON for programs instead of text; a\n"                     \
+    "                             failure about one job also prints\n"                              \
+    "                             {\"id\", \"code\", \"error\"} on stdout\n"                        \
+    "      --broker ENDPOINT      the broker (default $ZJOB_BROKER, else\n"                         \
+    "                             " ZJOB_CLI_BROKER_DEFAULT "; HOST:PORT means tcp://HOST:PORT);\n" \
+    "                             a comma list names the brokers of one shared\n"                   \
+    "                             store: whichever is active answers\n"                             \
+    "      --timeout DURATION     give up after DURATION in all (exit 7 if the job\n"               \
+    "                             is not finished, 5 if the broker did not answer)\n"               \
+    "      --request-timeout D    how long the broker has to answer each request\n"                 \
+    "                             (default 3s)\n"                                                   \
+    "      --cert FILE            for a broker with CURVE: this key's certificate,\n"               \
+    "                             the NAME.key_secret of 'zjob keygen' (default\n"                  \
+    "                             $ZJOB_CERT)\n"                                                    \
+    "      --broker-key KEY|FILE  the broker's public key: 40 Z85 characters or its\n"              \
+    "                             .key file (default $ZJOB_BROKER_KEY)\n"                           \
     "  -h, --help                 this text\n"
 
 #define S_FILTER_HELP                                                                   \
@@ -276,7 +278,7 @@ static const zjob_cli_command_t s_commands [] = {
       "line). Exit codes as wait's.\n\n"
       "      --timeout DURATION     watch at most this long\n"
       "      --events ENDPOINT      the broker's events (default $ZJOB_EVENTS, else\n"
-      "                             " ZJOB_CLI_EVENTS_DEFAULT ")\n" S_COMMON_HELP },
+      "                             " ZJOB_CLI_EVENTS_DEFAULT "), or a comma list\n" S_COMMON_HELP },
     { "events", zjob_cli_cmd_events, "[--workflow W] [--type T] [--job ID] [--json]",
       "follow every event of the broker",
       "Print every event of the broker as it happens, one line each, until\n"
@@ -295,7 +297,7 @@ static const zjob_cli_command_t s_commands [] = {
       "      --type T               only events of type T\n"
       "      --job ID               only the events of job ID\n"
       "      --events ENDPOINT      the broker's events (default $ZJOB_EVENTS, else\n"
-      "                             " ZJOB_CLI_EVENTS_DEFAULT ")\n" S_COMMON_HELP },
+      "                             " ZJOB_CLI_EVENTS_DEFAULT "), or a comma list\n" S_COMMON_HELP },
     { "cleanup", zjob_cli_cmd_cleanup, "[--older-than DURATION]", "delete old finished jobs",
       "Delete the completed, failed and cancelled jobs that finished more than\n"
       "DURATION ago (default: the broker's retention, 7 days unless configured).\n\n"
@@ -433,7 +435,10 @@ zjob_cli_print_help (FILE *out)
              "  --broker-key KEY|FILE    the broker's public key, Z85 or its .key file\n"
              "                           (default $ZJOB_BROKER_KEY)\n\n"
              "Durations are seconds (30, 1.5) or have a unit: 500ms, 30s, 5m, 2h, 7d.\n"
-             "An endpoint without a transport (127.0.0.1:5570) is taken as tcp://.\n\n");
+             "An endpoint without a transport (127.0.0.1:5570) is taken as tcp://. A\n"
+             "comma list of endpoints (tcp://a:5570,tcp://b:5570, at most 16) names the\n"
+             "brokers of one shared store, one active and the others standby: requests\n"
+             "go to the active one, and follow it when another takes over.\n\n");
     fputs (S_EXIT_HELP, out);
     fputs ("\n", out);
     fputs (S_STATUS_HELP, out);
