@@ -171,15 +171,43 @@ zjob_import (zjob_store_t *from, zjob_store_t *to, zjob_import_report_t *report,
     return copy.rc;
 }
 
-//  Open the store of spec for an import; NULL after saying why on
-//  stderr, with *status_p set to the exit status
+//  spec as it may be shown (printed, logged) into text: a password in a
+//  PostgreSQL connection string (password=... or postgres://USER:...@)
+//  becomes "***"
+static void
+s_redact (const char *spec, char *text, size_t size)
+{
+    snprintf (text, size, "%s", spec);
+    //  The secret: from start, length bytes
+    char *start = strstr (text, "password=");
+    size_t length = 0;
+    if (start) {
+        start += strlen ("password=");
+        length = *start == '\'' ? strcspn (start + 1, "'") + 2 : strcspn (start, " ");
+        length = length > strlen (start) ? strlen (start) : length;
+    }
+    char *scheme = strstr (text, "://");
+    char *end = scheme ? strchr (scheme + 3, '@') : NULL;
+    char *colon = scheme ? strchr (scheme + 3, ':') : NULL;
+    if (!start && end && colon && colon < end) {
+        start = colon + 1;  //  postgres://USER:SECRET@HOST
+        length = (size_t) (end - start);
+    }
+    if (start && strlen (text) + 3 < size) {
+        memmove (start + 3, start + length, strlen (start + length) + 1);
+        memcpy (start, "***", 3);
+    }
+}
+
+//  Open the store of spec (label: as shown) for an import; NULL after
+//  saying why on stderr, with *status_p set to the exit status
 static zjob_store_t *
-s_open (const char *spec, const char *role, int *status_p)
+s_open (const char *spec, const char *label, const char *role, int *status_p)
 {
     zjob_error_t err;
     zjob_store_t *store = zjob_store_open (spec, &err);
     if (!store) {
-        fprintf (stderr, "zjobd: cannot open the %s store %s: %s\n", role, spec, err.text);
+        fprintf (stderr, "zjobd: cannot open the %s store %s: %s\n", role, label, err.text);
         *status_p = err.code == ZJOB_BAD_REQUEST ? EXIT_BAD_INPUT : EXIT_FAILURE_;
     }
     return store;
@@ -206,19 +234,23 @@ zjob_import_command (const zjob_broker_config_t *config, const char *from_spec, 
                  from_spec);
         return EXIT_BAD_INPUT;
     }
+    char from_label [ZJOB_BROKER_PATH_MAX + 8], to_label [ZJOB_BROKER_PATH_MAX + 8];
+    s_redact (from_spec, from_label, sizeof from_label);
+    s_redact (spec, to_label, sizeof to_label);
     int status = 0;
-    zjob_store_t *to = s_open (spec, "target", &status);
-    zjob_store_t *from = to ? s_open (from_spec, "source", &status) : NULL;
+    zjob_store_t *to = s_open (spec, to_label, "target", &status);
+    zjob_store_t *from = to ? s_open (from_spec, from_label, "source", &status) : NULL;
     if (from) {
-        zjob_import_report_t report = { from_spec, spec, config->log_level, 0, 0, 0, 0 };
+        zjob_import_report_t report = { from_label, to_label, config->log_level, 0, 0, 0, 0 };
         zjob_error_t err;
         if (zjob_import (from, to, &report, &err)) {
-            fprintf (stderr, "zjobd: cannot import %s into %s: %s\n", from_spec, spec, err.text);
+            fprintf (stderr, "zjobd: cannot import %s into %s: %s\n", from_label, to_label,
+                     err.text);
             status = err.code == ZJOB_CONFLICT ? EXIT_BAD_INPUT : EXIT_FAILURE_;
         }
         else
             fprintf (out, "imported %zu jobs and %zu records from %s into %s in %.2f s\n",
-                     report.jobs, report.records, from_spec, spec, report.usecs / 1e6);
+                     report.jobs, report.records, from_label, to_label, report.usecs / 1e6);
         fflush (out);
     }
     zjob_store_destroy (&from);

@@ -474,6 +474,26 @@ Test (import_e2e, zjobd_imports_a_store_a_broker_serves_after)
     snprintf (blocked, sizeof blocked, "file:%s/import.log/under", s_env.dir);
     cr_assert_eq (s_zjobd (line, sizeof line, "--store", blocked, "--import", old, NULL), 8);
 
+    //  A password in a connection string is never shown: the server is
+    //  not there (8, either side), and what zjobd says names it without it
+    cr_assert_eq (s_zjobd (line, sizeof line, "--store", "postgres:host=127.0.0.1 port=1 "
+                                                         "password=hunter2 connect_timeout=1",
+                           "--import", old, NULL),
+                  8);
+    cr_assert_eq (s_zjobd (line, sizeof line, "--store", new, "--import",
+                           "postgresql://zjob:hunter2@127.0.0.1:1/x?connect_timeout=1", NULL),
+                  8);
+    char *log = zsys_sprintf ("%s", zjob_e2e_path (&s_env, "import.log"));
+    zchunk_t *said = zchunk_slurp (log, 0);
+    cr_assert_not_null (said);
+    zchunk_extend (said, "", 1);
+    const char *text = (const char *) zchunk_data (said);
+    cr_assert_null (strstr (text, "hunter2"), "%s", text);
+    cr_assert_not_null (strstr (text, "password=*** connect_timeout=1"), "%s", text);
+    cr_assert_not_null (strstr (text, "postgresql://zjob:***@127.0.0.1:1/x"), "%s", text);
+    zchunk_destroy (&said);
+    zstr_free (&log);
+
     //  A real zjobd on the new (SQLite) store serves the jobs and the template
     snprintf (s_env.store, sizeof s_env.store, "%s", new);
     zjob_e2e_broker_start (&s_env);
