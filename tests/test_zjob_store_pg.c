@@ -581,17 +581,27 @@ Test (store_pg, deletes_records_and_a_reload_agree)
 //  --------------------------------------------------------------------------
 //  The server stopped and started
 
-Test (store_pg, a_stopped_server_fails_syncs_and_a_restarted_one_gets_everything)
+//  The private server, stopped by the fini even when an assertion failed
+static zjob_test_pg_private_t s_server;
+
+static void
+s_server_stop (void)
 {
-    zjob_test_pg_private_t server;
-    zjob_test_pg_private_start (&server);
-    zjob_store_t *store = s_open (server.conninfo, "lease=2s");
+    zjob_test_pg_private_stop (&s_server);
+}
+
+Test (store_pg, a_stopped_server_fails_syncs_and_a_restarted_one_gets_everything,
+      .fini = s_server_stop)
+{
+    zjob_test_pg_private_t *server = &s_server;
+    zjob_test_pg_private_start (server);
+    zjob_store_t *store = s_open (server->conninfo, "lease=2s");
     s_acquire (store);
     char ids [3][ZJOB_ID_LEN + 1];
     s_put (store, "wf", ids [0]);
     s_sync_ok (store);
 
-    zjob_test_pg_ctl (&server, "stop");
+    zjob_test_pg_ctl (server, "stop");
     s_put (store, "wf", ids [1]);
     zjob_error_t err = { 0, "" };
     int64_t start = zclock_mono ();
@@ -608,7 +618,7 @@ Test (store_pg, a_stopped_server_fails_syncs_and_a_restarted_one_gets_everything
     //  A server that takes connections and never answers (a listener
     //  that accepts nothing) holds no sync: a reconnect attempt is
     //  spread over syncs
-    int silent = s_listen (server.port);
+    int silent = s_listen (server->port);
     for (int index = 0; index < 20; index++) {
         int64_t sync_start = zclock_mono ();
         cr_assert_eq (zjob_store_sync (store, &err), -1);
@@ -617,7 +627,7 @@ Test (store_pg, a_stopped_server_fails_syncs_and_a_restarted_one_gets_everything
     }
     close (silent);
 
-    zjob_test_pg_ctl (&server, "start");
+    zjob_test_pg_ctl (server, "start");
     start = zclock_mono ();
     int rc;
     while ((rc = zjob_store_sync (store, &err)) == -1 && zclock_mono () - start < S_DEADLINE_MS)
@@ -629,9 +639,8 @@ Test (store_pg, a_stopped_server_fails_syncs_and_a_restarted_one_gets_everything
     cr_assert_geq (s_stat (store, "reconnects"), 1);
     cr_assert_not (zjob_store_fenced (store));
     for (int index = 0; index < 3; index++)
-        cr_assert_eq (s_rows (server.conninfo, ids [index]), 1, "job %d lost", index);
+        cr_assert_eq (s_rows (server->conninfo, ids [index]), 1, "job %d lost", index);
     zjob_store_destroy (&store);
-    zjob_test_pg_private_stop (&server);
 }
 
 //  The connection is killed under the active store and a standby takes
