@@ -40,8 +40,22 @@
          (page faults included), not wall time, which preemption on a
          shared machine inflates by multiples of 4 ms.
 
+    Stores. --stores LIST (bench_stores.h: memory, file, sqlite,
+    postgres, all, or specs, separated by commas) replaces figures 2 and 3
+    with the same ones on each store of the list, each on a fresh store:
+    the cycles per second with the median, p99 and longest sync (a sync is
+    one group commit: an fsync, a SQLite transaction, a PostgreSQL
+    pipeline), then --jobs queued jobs put through the manager (a sync
+    every 4,096, as a broker under a flood) and the store opened again
+    (with zjob_store_acquire: a PostgreSQL store loads its rows there);
+    each figure also as a ratio to the file store's (fsync=always) of the
+    same run. --stores all: memory, the file store with fsync=always,
+    SQLite with sync=full and a PostgreSQL server that the bench starts
+    itself with tests/pg_server.sh (fsync on) and stops at its end.
+
     Usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]
                       [--only memory|cycles|recovery|compaction|trim|loop]
+                      [--stores LIST]
     This is a benchmark, not a test: it prints figures and exits 0.
     ========================================================================= */
 
@@ -54,12 +68,15 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include "bench_stores.h"
 
-static size_t s_jobs = 1000000;    //  queued jobs for memory/recovery
-static size_t s_cycles = 500000;   //  cycles per throughput figure
-static size_t s_group = 256;       //  cycles per sync (one loop pass)
-static const char *s_dir = NULL;   //  where file stores go
-static const char *s_only = NULL;  //  the one section to run, or NULL
+static size_t s_jobs = 1000000;                    //  queued jobs for memory/recovery
+static size_t s_cycles = 500000;                   //  cycles per throughput figure
+static size_t s_group = 256;                       //  cycles per sync (one loop pass)
+static const char *s_dir = NULL;                   //  where file stores go
+static const char *s_only = NULL;                  //  the one section to run, or NULL
+static bench_store_t s_stores [BENCH_STORES_MAX];  //  --stores
+static size_t s_store_count = 0;                   //  0: the default figures
 
 static bool
 s_runs (const char *section)
@@ -94,7 +111,7 @@ s_manager (const char *spec, size_t max_concurrent)
 {
     zjob_error_t err;
     zjob_store_t *store = zjob_store_open (spec, &err);
-    if (!store) {
+    if (!store || zjob_store_acquire (store, &err) != 1) {
         fprintf (stderr, "bench_core: cannot open %s: %s\n", spec, err.text);
         exit (1);
     }
@@ -107,11 +124,34 @@ s_manager (const char *spec, size_t max_concurrent)
     return manager;
 }
 
+//  The syncs of a run: each one's time, for the median and p99
+typedef struct {
+    double *ms;
+    size_t count;
+    size_t max;
+} s_syncs_t;
+
+static void
+s_sync (zjob_manager_t *manager, s_syncs_t *syncs)
+{
+    zjob_error_t err;
+    int64_t start = zclock_usecs ();
+    if (zjob_manager_sync (manager, &err)) {
+        fprintf (stderr, "bench_core: sync: %s\n", err.text);
+        exit (1);
+    }
+    if (syncs && syncs->count < syncs->max)
+        syncs->ms [syncs->count++] = (zclock_usecs () - start) / 1e3;
+}
+
+static int s_double_compare (const void *a, const void *b);
+
 //  Runs create -> take -> complete cycles in groups, one sync per group.
 //  Returns cycles per second; *fsyncs_p (if not NULL) gets the number of
-//  fsyncs the store made, so a slow disk can be told from slow code.
+//  fsyncs the store made, so a slow disk can be told from slow code;
+//  syncs (if not NULL) each sync's time.
 static double
-s_cycles_per_sec (const char *spec, long *fsyncs_p)
+s_cycles_per_sec (const char *spec, long *fsyncs_p, s_syncs_t *syncs)
 {
     zjob_manager_t *manager = s_manager (spec, 0);
     zjob_spec_t job_spec = {
@@ -134,10 +174,7 @@ s_cycles_per_sec (const char *spec, long *fsyncs_p)
             }
             zjob_job_destroy (&job);
         }
-        if (zjob_manager_sync (manager, &err)) {
-            fprintf (stderr, "bench_core: sync: %s\n", err.text);
-            exit (1);
-        }
+        s_sync (manager, syncs);
         for (size_t i = 0; i < group; i++) {
             held [i] = zjob_manager_take (manager, workflows, 1, "w1");
             assert (held [i]);
@@ -150,10 +187,7 @@ s_cycles_per_sec (const char *spec, long *fsyncs_p)
             }
             zjob_job_destroy (&held [i]);
         }
-        if (zjob_manager_sync (manager, &err)) {
-            fprintf (stderr, "bench_core: sync: %s\n", err.text);
-            exit (1);
-        }
+        s_sync (manager, syncs);
         done += group;
     }
     double secs = (zclock_usecs () - start) / 1e6;
@@ -309,6 +343,7 @@ s_compaction_pauses (const char *dir)
 }
 
 static void s_recovery (const char *dir);
+static void s_store_figures (const char *dir);
 
 //  Fill a memory store, remove all but one job in a thousand, and show
 //  the resident memory before and after the sync that gives it back
@@ -627,9 +662,15 @@ s_parse (int argc, char *argv [])
             s_dir = argv [++arg];
         else if (streq (argv [arg], "--only") && arg + 1 < argc)
             s_only = argv [++arg];
+        else if (streq (argv [arg], "--stores") && arg + 1 < argc) {
+            s_store_count = bench_stores_parse (argv [++arg], s_stores);
+            if (!s_store_count)
+                return 2;
+        }
         else {
             fprintf (stderr, "usage: bench_core [--quick] [--jobs N] [--cycles N] [--group N] [--dir D]\n"
-                             "                  [--only memory|cycles|recovery|compaction|trim|loop]\n");
+                             "                  [--only memory|cycles|recovery|compaction|trim|loop]\n"
+                             "                  [--stores memory,file,sqlite,postgres|all|SPEC,...]\n");
             return 2;
         }
     }
@@ -683,16 +724,18 @@ main (int argc, char *argv [])
     //  2. Throughput
     const char *policies [] = { "always", "interval:50ms", "never" };
     double memory = 0;
-    if (s_runs ("cycles")) {
+    if (s_store_count && (s_runs ("cycles") || s_runs ("recovery")))
+        s_store_figures (dir);
+    else if (s_runs ("cycles")) {
         printf ("\ncreate -> take -> complete cycles\n");
-        memory = s_cycles_per_sec ("memory:", NULL);
+        memory = s_cycles_per_sec ("memory:", NULL, NULL);
         printf ("  %-28s %10.0f cycles/s   1.00x\n", "memory:", memory);
     }
-    for (size_t index = 0; index < 3 && s_runs ("cycles"); index++) {
+    for (size_t index = 0; index < 3 && s_runs ("cycles") && !s_store_count; index++) {
         char spec [4200];
         snprintf (spec, sizeof spec, "file:%s/cycles-%zu?fsync=%s", dir, index, policies [index]);
         long fsyncs = 0;
-        double rate = s_cycles_per_sec (spec, &fsyncs);
+        double rate = s_cycles_per_sec (spec, &fsyncs, NULL);
         char label [64];
         snprintf (label, sizeof label, "file: fsync=%s", policies [index]);
         printf ("  %-28s %10.0f cycles/s   %.2fx", label, rate, rate / memory);
@@ -703,7 +746,7 @@ main (int argc, char *argv [])
     }
 
     //  3. Recovery
-    if (s_runs ("recovery"))
+    if (s_runs ("recovery") && !s_store_count)
         s_recovery (dir);
 
     //  4. Longest store call during a compaction
@@ -749,4 +792,147 @@ s_recovery (const char *dir)
     printf ("  %.2f s (%.0f jobs/s), %zu jobs queued after reopen\n",
             secs, s_jobs / secs, zjob_manager_queued (manager));
     zjob_manager_destroy (&manager);
+}
+
+//  --------------------------------------------------------------------------
+//  --stores: figures 2 and 3 on each store of a list
+
+//  What one store measured; 0 for a figure not taken
+typedef struct {
+    char label [32];
+    double cycles;         //  create -> take -> complete cycles/s
+    double p50, p99, max;  //  ms of one sync during the cycles
+    double fill;           //  jobs/s put through the manager
+    double reopen;         //  secs to open the store again, -1 if it cannot be
+    size_t queued;         //  jobs queued after the reopen
+} s_store_result_t;
+
+static void
+s_store_cycles (const bench_store_t *store, size_t index, const char *dir,
+                s_store_result_t *result)
+{
+    char spec [BENCH_SPEC_MAX + 64], figure [32];
+    snprintf (figure, sizeof figure, "cycles-%zu", index);
+    if (bench_store_fresh (store, dir, figure, spec, sizeof spec))
+        exit (1);
+    s_syncs_t syncs = { NULL, 0, 2 * (s_cycles / s_group + 1) };
+    syncs.ms = (double *) calloc (syncs.max, sizeof (double));
+    if (!syncs.ms) {
+        fprintf (stderr, "bench_core: out of memory\n");
+        exit (1);
+    }
+    result->cycles = s_cycles_per_sec (spec, NULL, &syncs);
+    qsort (syncs.ms, syncs.count, sizeof (double), s_double_compare);
+    if (syncs.count) {
+        result->p50 = syncs.ms [syncs.count / 2];
+        result->p99 = syncs.ms [syncs.count * 99 / 100];
+        result->max = syncs.ms [syncs.count - 1];
+    }
+    free (syncs.ms);
+    printf ("  %-10s %9.0f cycles/s; a sync (%zu cycles) took %.2f ms median, %.2f ms p99, "
+            "%.2f ms at most\n",
+            result->label, result->cycles, s_group, result->p50, result->p99, result->max);
+    fflush (stdout);
+}
+
+static void
+s_store_recovery (const bench_store_t *store, size_t index, const char *dir,
+                  s_store_result_t *result)
+{
+    char spec [BENCH_SPEC_MAX + 64], figure [32];
+    snprintf (figure, sizeof figure, "fill-%zu", index);
+    if (bench_store_fresh (store, dir, figure, spec, sizeof spec))
+        exit (1);
+    zjob_manager_t *manager = s_manager (spec, 0);
+    int64_t start = zclock_usecs ();
+    s_fill (manager, s_jobs, false);
+    s_sync (manager, NULL);
+    result->fill = s_jobs / ((zclock_usecs () - start) / 1e6);
+    zjob_manager_destroy (&manager);
+    result->reopen = -1;
+    if (!streq (result->label, "memory")) {
+        start = zclock_usecs ();
+        manager = s_manager (spec, 0);
+        result->reopen = (zclock_usecs () - start) / 1e6;
+        result->queued = zjob_manager_queued (manager);
+        zjob_manager_destroy (&manager);
+    }
+    printf ("  %-10s %9.0f jobs/s put (a sync every 4,096)", result->label, result->fill);
+    if (result->reopen >= 0)
+        printf ("; reopened in %.2f s (%.0f jobs/s), %zu jobs queued after", result->reopen,
+                s_jobs / result->reopen, result->queued);
+    printf ("\n");
+    fflush (stdout);
+}
+
+//  "  1.23x" of figure to base, or "     -" without both
+static const char *
+s_ratio (double figure, double base, char *text, size_t size)
+{
+    if (figure > 0 && base > 0)
+        snprintf (text, size, "%6.2fx", figure / base);
+    else
+        snprintf (text, size, "%7s", "-");
+    return text;
+}
+
+//  value in format into text (16 bytes), or "-" for none (< 0); the
+//  formats are this file's own
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static const char *
+s_figure (const char *format, double value, char *text)
+{
+    if (value >= 0)
+        snprintf (text, 16, format, value);
+    else
+        snprintf (text, 16, "-");
+    return text;
+}
+#pragma GCC diagnostic pop
+
+static void
+s_store_figures (const char *dir)
+{
+    s_store_result_t results [BENCH_STORES_MAX];
+    memset (results, 0, sizeof results);
+    for (size_t index = 0; index < s_store_count; index++)
+        bench_store_label (&s_stores [index], results [index].label,
+                           sizeof results [index].label);
+    if (s_runs ("cycles")) {
+        printf ("\ncreate -> take -> complete cycles, %zu per sync, on each store\n", s_group);
+        for (size_t index = 0; index < s_store_count; index++)
+            s_store_cycles (&s_stores [index], index, dir, &results [index]);
+    }
+    if (s_runs ("recovery")) {
+        printf ("\n%zu queued jobs put through the manager, then the store reopened\n", s_jobs);
+        for (size_t index = 0; index < s_store_count; index++)
+            s_store_recovery (&s_stores [index], index, dir, &results [index]);
+    }
+    //  The ratios to the file store of this run (or to the first store)
+    const s_store_result_t *base = &results [0];
+    for (size_t index = 0; index < s_store_count; index++)
+        if (streq (results [index].label, "file")) {
+            base = &results [index];
+            break;
+        }
+    printf ("\nper store, as a ratio to %s (higher is faster; the reopen: jobs/s)\n",
+            base->label);
+    printf ("  %-10s %10s %7s %9s %9s %10s %7s %8s %7s\n", "store", "cycles/s", "ratio",
+            "sync p50", "sync p99", "put/s", "ratio", "reopen s", "ratio");
+    for (size_t index = 0; index < s_store_count; index++) {
+        const s_store_result_t *result = &results [index];
+        char cycles [16], fill [16], reopen [16], p50 [16], p99 [16], figures [3][16];
+        printf ("  %-10s %10s %s %9s %9s %10s %s %8s %s\n", result->label,
+                s_figure ("%.0f", result->cycles > 0 ? result->cycles : -1, figures [0]),
+                s_ratio (result->cycles, base->cycles, cycles, sizeof cycles),
+                s_figure ("%.2f ms", result->cycles > 0 ? result->p50 : -1, p50),
+                s_figure ("%.2f ms", result->cycles > 0 ? result->p99 : -1, p99),
+                s_figure ("%.0f", result->fill > 0 ? result->fill : -1, figures [1]),
+                s_ratio (result->fill, base->fill, fill, sizeof fill),
+                s_figure ("%.2f", result->reopen > 0 ? result->reopen : -1, figures [2]),
+                s_ratio (result->reopen > 0 ? 1 / result->reopen : 0,
+                         base->reopen > 0 ? 1 / base->reopen : 0, reopen, sizeof reopen));
+    }
+    bench_pg_stop ();
 }

@@ -102,11 +102,22 @@
     --http compare every job scenario first idles --settle ms (2,000 by
     default), its processes ready, and both sides of a pair start alike.
 
+    Stores. --store SPEC runs the job scenarios that are not *-file on
+    SPEC, or on a fresh store of a kind (file, sqlite, postgres: see
+    bench/bench_stores.h; postgres on a server the bench starts itself,
+    fsync on, and stops at its end). --store-compare runs each of them
+    three times in every round, on the file store (fsync=always), SQLite
+    (sync=full) and PostgreSQL, in an order that turns by round (so a
+    drift of the machine's speed favours none), and ends with the ratios
+    of the medians to the file store's: what a broker on a database
+    costs against the journal, on the same machine at the same time.
+
     Usage: bench_e2e [--quick] [--jobs N] [--strict-jobs N] [--latency-jobs N]
                      [--rate R] [--window W] [--batch B] [--batch-window W]
                      [--slots N] [--timeout SECS] [--dir D] [--only LIST]
                      [--max-concurrent N] [--rounds N] [--curve on|off|compare]
                      [--http on|off|compare] [--settle MS]
+                     [--store SPEC|file|sqlite|postgres] [--store-compare]
     ZJOB_BENCH_ZJOBD=PATH runs that zjobd instead of the one built beside
     it: two builds of the broker, compared by alternating runs.
     This is a benchmark, not a test: it prints figures and exits 0.
@@ -145,6 +156,11 @@ const char *e2e_max_concurrent = "0";   //  zjobd --max-concurrent (0: no limit)
 e2e_curve_t e2e_curve = E2E_CURVE_OFF;  //  job scenarios with CURVE, without, or both
 e2e_http_t e2e_http = E2E_HTTP_OFF;     //  job scenarios with --http + Prometheus, without, or both
 int e2e_settle_ms = -1;                 //  msecs idle before each job scenario; -1: auto
+bench_store_t e2e_store;                //  --store, kind "" if not given
+bool e2e_store_compare = false;         //  --store-compare
+bench_store_t e2e_compared_stores [E2E_COMPARED_STORES] = {
+    { "file", "" }, { "sqlite", "" }, { "postgres", "" }
+};
 
 static bool
 s_selected (const char *key)
@@ -170,6 +186,7 @@ s_usage (void)
              "                 [--slots N] [--timeout SECS] [--dir D] [--only LIST]\n"
              "                 [--max-concurrent N] [--rounds N] [--curve on|off|compare]\n"
              "                 [--http on|off|compare] [--settle MS]\n"
+             "                 [--store SPEC|file|sqlite|postgres] [--store-compare]\n"
              "  --only takes scenario keys separated by commas: echo, echo2, echo4, strict,\n"
              "  window, window-single, batch, batch-single, strict-file, window-file,\n"
              "  batch-file, latency, latency-file,\n"
@@ -181,7 +198,9 @@ s_usage (void)
              "  Prometheus server (/usr/bin/prometheus) scraping its /metrics every second;\n"
              "  compare runs each with and without them, in turn (not with --curve compare)\n"
              "  --settle MS: each job scenario idles MS ms, all ready, before it starts\n"
-             "  (default 2,000 with --http compare, so both sides of a pair start alike)\n");
+             "  (default 2,000 with --http compare, so both sides of a pair start alike)\n"
+             "  --store: the job scenarios (not *-file) on that store, fresh for each;\n"
+             "  --store-compare: each on file, sqlite and postgres in turn, ratios to file\n");
 }
 
 static size_t
@@ -204,6 +223,10 @@ s_parse_options (int argc, char *argv [])
     for (int arg = 1; arg < argc; arg++) {
         const char *flag = argv [arg];
         const char *value = arg + 1 < argc ? argv [arg + 1] : NULL;
+        if (streq (flag, "--store-compare")) {
+            e2e_store_compare = true;
+            continue;
+        }
         if (streq (flag, "--quick")) {
             e2e_jobs = 40000;
             e2e_strict_jobs = 10000;
@@ -242,6 +265,14 @@ s_parse_options (int argc, char *argv [])
             e2e_max_concurrent = value;
         else if (streq (flag, "--rounds"))
             e2e_rounds = s_size_arg (value);
+        else if (streq (flag, "--store")) {
+            bench_store_t stores [BENCH_STORES_MAX];
+            if (bench_stores_parse (value, stores) != 1) {
+                fprintf (stderr, "bench_e2e: --store takes one store\n");
+                return 2;
+            }
+            e2e_store = stores [0];
+        }
         else if (streq (flag, "--settle"))
             e2e_settle_ms = streq (value, "0") ? 0 : (int) s_size_arg (value);
         else if (streq (flag, "--curve") && streq (value, "on"))
@@ -269,9 +300,10 @@ s_parse_options (int argc, char *argv [])
     }
     if (e2e_settle_ms < 0)
         e2e_settle_ms = e2e_http == E2E_HTTP_COMPARE ? 2000 : 0;
-    if (e2e_curve == E2E_CURVE_COMPARE && e2e_http == E2E_HTTP_COMPARE) {
-        fprintf (stderr, "bench_e2e: --curve compare and --http compare: one comparison at a"
-                         " time\n");
+    if ((e2e_curve == E2E_CURVE_COMPARE) + (e2e_http == E2E_HTTP_COMPARE) + e2e_store_compare
+        > 1) {
+        fprintf (stderr, "bench_e2e: --curve compare, --http compare, --store-compare: one"
+                         " comparison at a time\n");
         return 2;
     }
     if (e2e_http != E2E_HTTP_OFF && access (e2e_prom_path (), X_OK)) {
@@ -349,8 +381,17 @@ s_print_header (const char *dir, bool files)
     printf ("  %ld CPUs online, shared by all of them (contention is part of every figure);"
             " load average before: %s\n",
             sysconf (_SC_NPROCESSORS_ONLN), load);
-    printf ("  broker: %s/zjobd --store memory: | file:DIR?fsync=always --max-concurrent %s\n",
-            ZJOB_BIN_DIR, e2e_max_concurrent);
+    char store [BENCH_SPEC_MAX + 64] = "memory:";
+    if (e2e_store.kind [0])
+        bench_store_label (&e2e_store, store, sizeof store);
+    if (e2e_store_compare)
+        snprintf (store, sizeof store, "file:DIR?fsync=always | sqlite:DIR?sync=full | "
+                                       "postgres (a server of the bench's own, fsync on)");
+    printf ("  broker: %s/zjobd --store %s | file:DIR?fsync=always --max-concurrent %s\n",
+            ZJOB_BIN_DIR, store, e2e_max_concurrent);
+    if (e2e_store_compare)
+        printf ("  each job scenario runs on file, sqlite and postgres in turn, each on a fresh"
+                " store; the order turns by round\n");
     if (files)
         printf ("  file stores under %s (%s)\n", dir, e2e_fs_type (dir, fs, sizeof fs));
     if (e2e_curve != E2E_CURVE_OFF)
@@ -404,6 +445,17 @@ s_expand (const e2e_scenario_t *base, size_t count, e2e_scenario_t *out)
                 out [used].http = true;
             used++;
         }
+        if (jobs && !base [i].file && e2e_store_compare) {
+            //  This one on each compared store, in a row
+            e2e_scenario_t plain = out [--used];
+            for (size_t variant = 0; variant < E2E_COMPARED_STORES; variant++) {
+                out [used] = plain;
+                out [used].store = &e2e_compared_stores [variant];
+                out [used++].variant = variant;
+            }
+        }
+        else if (jobs && !base [i].file && e2e_store.kind [0])
+            out [used - 1].store = &e2e_store;
     }
     return used;
 }
@@ -432,6 +484,11 @@ s_run_round (const e2e_scenario_t *scenarios, size_t count, size_t round, const 
     e2e_echo4 = NULL;
     for (size_t slot = 0; slot < count; slot++) {
         size_t i = round % 2 ? s_twin (scenarios, count, slot) : slot;
+        if (e2e_store_compare && scenarios [slot].store) {
+            //  The compared stores in an order that turns by round
+            size_t first = slot - scenarios [slot].variant;
+            i = first + (scenarios [slot].variant + round) % E2E_COMPARED_STORES;
+        }
         const e2e_scenario_t *scenario = &scenarios [i];
         if (!s_selected (scenario->key))
             continue;
@@ -448,6 +505,10 @@ s_run_round (const e2e_scenario_t *scenarios, size_t count, size_t round, const 
         size_t twin = s_twin (scenarios, count, slot);
         if (twin < slot)  //  The pair's second: both ran
             e2e_print_curve_ratio (scenario, &results [twin], &results [slot]);
+        if (e2e_store_compare && scenarios [slot].store
+            && scenarios [slot].variant == E2E_COMPARED_STORES - 1)
+            e2e_print_store_ratios (scenarios + slot + 1 - E2E_COMPARED_STORES,
+                                    results + slot + 1 - E2E_COMPARED_STORES, 1, count);
         fflush (stdout);
     }
 }
@@ -460,27 +521,27 @@ main (int argc, char *argv [])
         return code;
 
     e2e_scenario_t base [] = {
-        { "echo", "", E2E_ECHO, false, 1, 1, 1, 1, 0, false, false, false },
-        { "echo2", "", E2E_ECHO, false, 2, 1, 1, 1, 0, false, false, false },
-        { "echo4", "", E2E_ECHO, false, 4, 1, 1, 1, 0, false, false, false },
-        { "strict", "", E2E_STRICT, false, e2e_strict_jobs, 1, 1, 1, 30000, false, false, false },
+        { "echo", "", E2E_ECHO, false, 1, 1, 1, 1, 0, false, false, false, NULL, 0 },
+        { "echo2", "", E2E_ECHO, false, 2, 1, 1, 1, 0, false, false, false, NULL, 0 },
+        { "echo4", "", E2E_ECHO, false, 4, 1, 1, 1, 0, false, false, false, NULL, 0 },
+        { "strict", "", E2E_STRICT, false, e2e_strict_jobs, 1, 1, 1, 30000, false, false, false, NULL, 0 },
         { "window", "", E2E_WINDOW, false, e2e_jobs, e2e_window, 1, e2e_slots, 200000,
-          false, false, false },
-        { "window-single", "", E2E_WINDOW, false, e2e_jobs, e2e_window, 1, e2e_slots, 0, true, false, false },
+          false, false, false, NULL, 0 },
+        { "window-single", "", E2E_WINDOW, false, e2e_jobs, e2e_window, 1, e2e_slots, 0, true, false, false, NULL, 0 },
         { "batch", "", E2E_BATCH, false, e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
-          200000, false, false, false },
+          200000, false, false, false, NULL, 0 },
         { "batch-single", "", E2E_BATCH, false, e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
-          0, true, false, false },
-        { "strict-file", "", E2E_STRICT, true, e2e_strict_jobs / 6, 1, 1, 1, 0, false, false, false },
+          0, true, false, false, NULL, 0 },
+        { "strict-file", "", E2E_STRICT, true, e2e_strict_jobs / 6, 1, 1, 1, 0, false, false, false, NULL, 0 },
         { "window-file", "", E2E_WINDOW, true, e2e_jobs, e2e_window, 1, e2e_slots, 100000,
-          false, false, false },
+          false, false, false, NULL, 0 },
         { "batch-file", "", E2E_BATCH, true, e2e_jobs, e2e_batch_window, e2e_batch, e2e_slots,
-          100000, false, false, false },
-        { "latency", "", E2E_PACED, false, e2e_latency_jobs, 1, 1, e2e_slots, 1, false, false, false },
-        { "latency-file", "", E2E_PACED, true, e2e_latency_jobs, 1, 1, e2e_slots, 0, false, false, false },
-        { "echo-end", "", E2E_ECHO, false, 1, 1, 1, 1, 0, false, false, false },
+          100000, false, false, false, NULL, 0 },
+        { "latency", "", E2E_PACED, false, e2e_latency_jobs, 1, 1, e2e_slots, 1, false, false, false, NULL, 0 },
+        { "latency-file", "", E2E_PACED, true, e2e_latency_jobs, 1, 1, e2e_slots, 0, false, false, false, NULL, 0 },
+        { "echo-end", "", E2E_ECHO, false, 1, 1, 1, 1, 0, false, false, false, NULL, 0 },
     };
-    e2e_scenario_t scenarios [2 * sizeof base / sizeof base [0]];
+    e2e_scenario_t scenarios [E2E_COMPARED_STORES * sizeof base / sizeof base [0]];
     size_t count = s_expand (base, sizeof base / sizeof base [0], scenarios);
     s_label (scenarios, count);
 
@@ -536,6 +597,13 @@ main (int argc, char *argv [])
         if (e2e_curve == E2E_CURVE_COMPARE || e2e_http == E2E_HTTP_COMPARE)
             e2e_print_curve_medians (scenarios, count, rounds);
     }
+    if (e2e_store_compare) {
+        printf ("\nstores, ratio of the medians to the file store's (fsync=always)\n");
+        for (size_t i = 0; i < count; i++)
+            if (scenarios [i].store && scenarios [i].variant == 0 && s_selected (scenarios [i].key))
+                e2e_print_store_ratios (scenarios + i, rounds + i, e2e_rounds, count);
+    }
+    e2e_stores_stop ();
     free (rounds);
     if (*dir)
         nftw (dir, e2e_remove_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -53,6 +53,7 @@
 
 #include "zjob_broker.h"
 #include "zjob_http.h"
+#include "zjob_import.h"
 #include "zjob_log.h"
 #include "zjob_manager.h"
 #include <errno.h>
@@ -92,6 +93,9 @@ static const char *s_options [] = {
 
 static char *s_log_path = NULL;  //  --log-file, or NULL for stderr
 static FILE *s_log_file = NULL;  //  The log stream when s_log_path is set
+
+//  --import OLD: copy the store OLD into --store and exit (zjob_import.h)
+static const char *s_import = NULL;
 
 static void
 s_usage (FILE *out)
@@ -152,6 +156,8 @@ s_usage (FILE *out)
              "  --http-token FILE      the token HTTP requests need (Authorization: Bearer,\n"
              "                         or the dashboard's login): FILE's first line, 16\n"
              "                         characters at least; required with CURVE\n"
+             "  --import OLD           copy every job and record of the store OLD (a spec)\n"
+             "                         into the empty --store, print what it did, and exit\n"
              "  --help                 this text\n"
              "An ENDPOINT includes its transport: tcp://127.0.0.1:5570, tcp://*:5570 (the\n"
              "latter with CURVE or --insecure).\n"
@@ -243,13 +249,18 @@ s_parse (int argc, char *argv [], zjob_broker_config_t *config, bool *done_p)
             zjob_broker_config_set (config, "insecure", "true", NULL);
             continue;
         }
-        if (!streq (name, "config") && !streq (name, "log-file") && !s_known_option (name))
+        if (!streq (name, "config") && !streq (name, "log-file") && !streq (name, "import")
+            && !s_known_option (name))
             return s_error (EXIT_USAGE, "unknown option '%s'", flag);
         if (arg + 1 >= argc)
             return s_error (EXIT_USAGE, "%s needs a value", flag);
         const char *value = argv [++arg];
         if (streq (name, "config"))
             continue;
+        if (streq (name, "import")) {
+            s_import = value;
+            continue;
+        }
         if (streq (name, "log-file")) {
             if (!*value)
                 return s_error (EXIT_BAD_INPUT, "--log-file needs a path");
@@ -512,9 +523,9 @@ main (int argc, char *argv [])
     zjob_broker_config_init (&config);
     bool done;
     int status = s_parse (argc, argv, &config, &done);
-    if (done) {
+    if (done || s_import) {
         free (s_log_path);
-        return status;
+        return done ? status : zjob_import_command (&config, s_import, stdout);
     }
 
     //  Every thread from here on (the broker's, libzmq's) inherits a mask

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "../bench_stores.h"
 
 #define E2E_PRODUCERS 2               //  producer processes
 #define E2E_WORKERS 2                 //  worker processes
@@ -80,6 +81,16 @@ typedef enum { E2E_HTTP_OFF = 0,
                E2E_HTTP_COMPARE } e2e_http_t;
 extern e2e_http_t e2e_http;
 
+//  --store SPEC: the store of the job scenarios that are not *-file
+//  (kind "" = memory:); --store-compare: each of them three times in a
+//  round, on the file store (fsync=always), SQLite (sync=full) and a
+//  PostgreSQL server of the bench's own (fsync on), in an order that
+//  turns by round (bench_stores.h)
+extern bench_store_t e2e_store;
+extern bool e2e_store_compare;
+#define E2E_COMPARED_STORES 3
+extern bench_store_t e2e_compared_stores [E2E_COMPARED_STORES];
+
 //  --settle: msecs every job scenario stays idle, its processes ready,
 //  before it starts (-1: 2,000 with --http compare, else 0)
 extern int e2e_settle_ms;
@@ -99,17 +110,20 @@ typedef struct {
     const char *key;  //  name for --only
     char label [64];  //  name in the table
     e2e_mode_t mode;
-    bool file;      //  file store with fsync=always, else memory
-    size_t jobs;    //  jobs in all (echo: clients)
-    size_t window;  //  SUBMITs in flight per producer
-    size_t batch;   //  specs per SUBMIT
-    size_t slots;   //  slots per worker
-    double target;  //  jobs/s to reach, 0 = none (latency: not 0 =
-                    //  judged against the latency targets)
-    bool single;    //  workers without batching (ZJOB_WORKER_BATCH=0):
-                    //  one job per JOB, one result per RESULT
-    bool curve;     //  zjobd with CURVE, producers and workers with keys
-    bool http;      //  zjobd with --http, scraped by a Prometheus server
+    bool file;                   //  file store with fsync=always, else memory
+    size_t jobs;                 //  jobs in all (echo: clients)
+    size_t window;               //  SUBMITs in flight per producer
+    size_t batch;                //  specs per SUBMIT
+    size_t slots;                //  slots per worker
+    double target;               //  jobs/s to reach, 0 = none (latency: not 0 =
+                                 //  judged against the latency targets)
+    bool single;                 //  workers without batching (ZJOB_WORKER_BATCH=0):
+                                 //  one job per JOB, one result per RESULT
+    bool curve;                  //  zjobd with CURVE, producers and workers with keys
+    bool http;                   //  zjobd with --http, scraped by a Prometheus server
+    const bench_store_t *store;  //  NULL: memory, or file if file; else a
+                                 //  fresh store of this kind (bench_stores.h)
+    size_t variant;              //  --store-compare: which of the stores
 } e2e_scenario_t;
 
 //  What a scenario measured
@@ -432,5 +446,18 @@ e2e_print_curve_ratio (const e2e_scenario_t *scenario, const e2e_result_t *plain
 void
 e2e_print_curve_medians (const e2e_scenario_t *scenarios, size_t count,
                          const e2e_result_t *rounds);
+
+//  --store-compare: the E2E_COMPARED_STORES scenarios at group (one job
+//  scenario on each store), their results at results [round * stride +
+//  variant] for rounds rounds: the median jobs/s and broker CPU per job
+//  of each, and the ratio of its median rate to the first's (the file
+//  store's). One round: that round's figures.
+void
+e2e_print_store_ratios (const e2e_scenario_t *group, const e2e_result_t *results,
+                        size_t rounds, size_t stride);
+
+//  e2e_run.c: stop the PostgreSQL server the run started, if any
+void
+e2e_stores_stop (void);
 
 #endif

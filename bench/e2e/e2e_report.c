@@ -70,6 +70,9 @@ s_width (void)
 static const char *
 s_store_name (const e2e_scenario_t *scenario)
 {
+    static char label [32];
+    if (scenario->store && scenario->mode != E2E_ECHO)
+        return bench_store_label (scenario->store, label, sizeof label);
     return scenario->mode == E2E_ECHO ? "-" : scenario->file ? "file always"
                                                              : "memory";
 }
@@ -480,4 +483,44 @@ e2e_print_curve_medians (const e2e_scenario_t *scenarios, size_t count, const e2
     }
     free (values);
     free (column);
+}
+
+void
+e2e_print_store_ratios (const e2e_scenario_t *group, const e2e_result_t *results,
+                        size_t rounds, size_t stride)
+{
+    double base = 0;
+    printf ("%s", rounds > 1 ? "" : "    stores:");
+    if (rounds > 1)
+        printf ("%-*s", s_width (), group [0].label);
+    for (size_t variant = 0; variant < E2E_COMPARED_STORES; variant++) {
+        double rates [rounds], cpu [rounds];
+        size_t rated = 0;
+        for (size_t round = 0; round < rounds; round++) {
+            const e2e_result_t *result = &results [round * stride + variant];
+            if (!result->ran || !result->ok || result->rate <= 0)
+                continue;
+            double per_job [4];
+            s_cpu_per_job (result, per_job);
+            cpu [rated] = per_job [0];
+            rates [rated++] = result->rate;
+        }
+        char rate [32];
+        const char *name = s_store_name (&group [variant]);
+        if (!rated) {
+            printf ("%s %s failed", variant ? ";" : "", name);
+            continue;
+        }
+        double median = s_median (rates, rated);
+        if (variant == 0)
+            base = median;
+        printf ("%s %s %s jobs/s", variant ? ";" : "", name,
+                e2e_thousands (median, rate, sizeof rate));
+        if (variant > 0 && base > 0)
+            printf (" = %.2fx file", median / base);
+        printf (" (broker %.1f us CPU/job)", s_median (cpu, rated));
+    }
+    if (rounds > 1)
+        printf ("; medians of %zu rounds", rounds);
+    printf ("\n");
 }

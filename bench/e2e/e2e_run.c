@@ -171,19 +171,46 @@ s_figures (const e2e_child_t *workers, const e2e_child_t *producers, s_tally_t *
     }
 }
 
+//  The store spec of scenario into store (size bytes), and the directory
+//  of its files (removed after the run) into data_dir (E2E_PATH_MAX bytes;
+//  "" for none). 0, or -1 with result->why set.
+static int
+s_store_spec (const e2e_scenario_t *scenario, const char *dir, char *store, size_t size,
+              char *data_dir, e2e_result_t *result)
+{
+    if (scenario->store) {
+        //  A fresh store of its kind, its files in a directory of its own;
+        //  the PostgreSQL server's under the run's
+        if (streq (scenario->store->kind, "postgres") && bench_pg_start (dir)) {
+            snprintf (result->why, sizeof result->why, "cannot start PostgreSQL");
+            return -1;
+        }
+        snprintf (data_dir, E2E_PATH_MAX, "%s/%s-%s", dir, scenario->key, scenario->store->kind);
+        if (zsys_dir_create ("%s", data_dir)
+            || bench_store_fresh (scenario->store, data_dir, scenario->key, store, size)) {
+            snprintf (result->why, sizeof result->why, "cannot make a %s store in %s",
+                      scenario->store->kind, data_dir);
+            return -1;
+        }
+    }
+    else if (scenario->file) {
+        snprintf (data_dir, E2E_PATH_MAX, "%s/%s", dir, scenario->key);
+        snprintf (store, size, "file:%s?fsync=always", data_dir);
+    }
+    else
+        snprintf (store, size, "memory:");
+    return 0;
+}
+
 void
 e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *result)
 {
     char log [E2E_PATH_MAX];
     snprintf (log, sizeof log, "%s/zjobd-%s.log", dir, scenario->key);
-    char store [E2E_PATH_MAX + 32];  //  data_dir and the options
+    char store [E2E_PATH_MAX + 64];  //  data_dir and the options
     char data_dir [E2E_PATH_MAX] = "";
-    if (scenario->file) {
-        snprintf (data_dir, sizeof data_dir, "%s/%s", dir, scenario->key);
-        snprintf (store, sizeof store, "file:%s?fsync=always", data_dir);
-    }
-    else
-        snprintf (store, sizeof store, "memory:");
+    if (s_store_spec (scenario, dir, store, sizeof store, data_dir, result))
+        return;
 
     //  Workers first, then producers, in one array for polling
     enum { KIDS = E2E_WORKERS + E2E_PRODUCERS };
@@ -281,4 +308,10 @@ stop:
     free (tally.samples);
     if (*data_dir)
         nftw (data_dir, e2e_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+e2e_stores_stop (void)
+{
+    bench_pg_stop ();
 }
