@@ -202,6 +202,24 @@ s_store_spec (const e2e_scenario_t *scenario, const char *dir, char *store, size
     return 0;
 }
 
+//  The broker's own count of completed jobs and fsyncs, asked through
+//  the first producer (-1 if it does not answer within 15 s)
+static void
+s_broker_count (e2e_child_t *producers, int64_t accepted, e2e_result_t *result)
+{
+    result->broker_completed = -1;
+    result->fsyncs = -1;
+    e2e_tell (&producers [0], 'S', accepted);
+    int64_t stats_deadline = e2e_now_ns () + (int64_t) 15 * 1000000000;
+    e2e_record_t record;
+    while (e2e_next_record (producers, 1, stats_deadline, &record) == 0)
+        if (record.kind == E2E_REC_STATS) {
+            result->broker_completed = record.count;
+            result->fsyncs = record.t0;
+            break;
+        }
+}
+
 void
 e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *result)
 {
@@ -279,20 +297,7 @@ e2e_run_jobs (const e2e_scenario_t *scenario, const char *dir, e2e_result_t *res
         e2e_prom_check (&prom, result);
     }
 
-    //  The broker's own count
-    result->broker_completed = -1;
-    result->fsyncs = -1;
-    e2e_tell (&producers [0], 'S', tally.accepted);
-    int64_t stats_deadline = e2e_now_ns () + (int64_t) 15 * 1000000000;
-    e2e_record_t record;
-    int which;
-    while ((which = e2e_next_record (producers, 1, stats_deadline, &record)) == 0)
-        if (record.kind == E2E_REC_STATS) {
-            result->broker_completed = record.count;
-            result->fsyncs = record.t0;
-            break;
-        }
-
+    s_broker_count (producers, tally.accepted, result);
     s_figures (workers, producers, &tally, result);
     result->ok = true;
     goto stop;
