@@ -397,6 +397,14 @@ zjob_store_renew_ms (zjob_store_t *self)
     return self->ops->renew_ms ? self->ops->renew_ms (self->impl) : 0;
 }
 
+void
+zjob_store_stat (zhashx_t *into, const char *key, int64_t value)
+{
+    char text [32];
+    snprintf (text, sizeof text, "%" PRId64, value);
+    zhashx_update (into, key, text);
+}
+
 int
 zjob_store_renew (zjob_store_t *self, zjob_error_t *err)
 {

@@ -273,6 +273,11 @@ zjob_store_renew_ms (zjob_store_t *self);
 int
 zjob_store_renew (zjob_store_t *self, zjob_error_t *err);
 
+//  For an implementation's stats: set key in into to value as decimal
+//  text (the stores' figures are numbers, kept as strings).
+void
+zjob_store_stat (zhashx_t *into, const char *key, int64_t value);
+
 //  Constructors of the built-in stores, used by zjob_store_open.
 //  options is the part of the spec after '?' (or '#' for postgres), or
 //  NULL. conninfo is libpq's: key=value pairs or a postgres(ql):// URI.

@@ -1055,29 +1055,21 @@ s_sync (void *self_, zjob_error_t *err)
 }
 
 static void
-s_stat (zhashx_t *into, const char *key, uint64_t value)
-{
-    char text [32];
-    snprintf (text, sizeof text, "%" PRIu64, value);
-    zhashx_update (into, key, text);
-}
-
-static void
 s_stats (void *self_, zhashx_t *into)
 {
     zjob_store_file_t *self = (zjob_store_file_t *) self_;
-    s_stat (into, "journal_bytes", self->journal_bytes);
-    s_stat (into, "pending_bytes", self->pending.size);
-    s_stat (into, "live_bytes", self->live_bytes);
-    s_stat (into, "records", self->records);
-    s_stat (into, "named_records", zjob_records_total (zjob_store_memory_records (self->table)));
-    s_stat (into, "syncs", self->syncs);
-    s_stat (into, "fsyncs", self->fsyncs);
-    s_stat (into, "compactions", self->compactions);
-    s_stat (into, "compacting", self->compact != NULL);
-    s_stat (into, "trims", zjob_store_memory_trims (self->table));
-    s_stat (into, "last_compact_us", (uint64_t) self->last_compact_us);
-    s_stat (into, "last_fsync_us", (uint64_t) self->last_fsync_us);
+    zjob_store_stat (into, "journal_bytes", self->journal_bytes);
+    zjob_store_stat (into, "pending_bytes", self->pending.size);
+    zjob_store_stat (into, "live_bytes", self->live_bytes);
+    zjob_store_stat (into, "records", self->records);
+    zjob_store_stat (into, "named_records", zjob_records_total (zjob_store_memory_records (self->table)));
+    zjob_store_stat (into, "syncs", self->syncs);
+    zjob_store_stat (into, "fsyncs", self->fsyncs);
+    zjob_store_stat (into, "compactions", self->compactions);
+    zjob_store_stat (into, "compacting", self->compact != NULL);
+    zjob_store_stat (into, "trims", zjob_store_memory_trims (self->table));
+    zjob_store_stat (into, "last_compact_us", (uint64_t) self->last_compact_us);
+    zjob_store_stat (into, "last_fsync_us", (uint64_t) self->last_fsync_us);
     char policy [48];
     if (self->policy == S_FSYNC_INTERVAL)
         snprintf (policy, sizeof policy, "interval:%" PRId64 "ms", self->interval_ms);

@@ -557,32 +557,24 @@ s_renew_ms (void *self_)
 }
 
 static void
-s_stat (zhashx_t *into, const char *key, int64_t value)
-{
-    char text [32];
-    snprintf (text, sizeof text, "%" PRId64, value);
-    zhashx_update (into, key, text);
-}
-
-static void
 s_stats (void *self_, zhashx_t *into)
 {
     zjob_store_pg_t *self = (zjob_store_pg_t *) self_;
     int64_t now = zclock_mono ();
     bool active = self->epoch && !self->fenced;
-    s_stat (into, "lease_epoch", active ? self->epoch : self->other_epoch);
+    zjob_store_stat (into, "lease_epoch", active ? self->epoch : self->other_epoch);
     zhashx_update (into, "lease_holder", active ? self->holder : self->other);
     int64_t until = active ? self->renewed_ms + self->lease_ms : self->other_until_ms;
-    s_stat (into, "lease_expires_in_ms", until > now ? until - now : 0);
+    zjob_store_stat (into, "lease_expires_in_ms", until > now ? until - now : 0);
     zhashx_update (into, "lease_active", active ? "true" : "false");
     zhashx_update (into, "connected", self->conn ? "true" : "false");
-    s_stat (into, "reconnects", (int64_t) self->reconnects);
-    s_stat (into, "commits", (int64_t) self->commits);
-    s_stat (into, "rows_written", (int64_t) self->rows_written);
-    s_stat (into, "round_trips", (int64_t) self->round_trips);
-    s_stat (into, "last_commit_us", self->last_commit_us);
-    s_stat (into, "pipeline_depth", (int64_t) self->pipeline_depth);
-    s_stat (into, "lease_ms", self->lease_ms);
+    zjob_store_stat (into, "reconnects", (int64_t) self->reconnects);
+    zjob_store_stat (into, "commits", (int64_t) self->commits);
+    zjob_store_stat (into, "rows_written", (int64_t) self->rows_written);
+    zjob_store_stat (into, "round_trips", (int64_t) self->round_trips);
+    zjob_store_stat (into, "last_commit_us", self->last_commit_us);
+    zjob_store_stat (into, "pipeline_depth", (int64_t) self->pipeline_depth);
+    zjob_store_stat (into, "lease_ms", self->lease_ms);
 }
 
 static void

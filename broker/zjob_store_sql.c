@@ -572,27 +572,19 @@ s_renew (void *self_, zjob_error_t *err)
 }
 
 static void
-s_stat (zhashx_t *into, const char *key, uint64_t value)
-{
-    char text [32];
-    snprintf (text, sizeof text, "%" PRIu64, value);
-    zhashx_update (into, key, text);
-}
-
-static void
 s_stats (void *self_, zhashx_t *into)
 {
     s_sql_t *self = (s_sql_t *) self_;
     if (self->backend->stats)
         self->backend->stats (self->db, into);
-    s_stat (into, "dirty", self->dirty_jobs.count + zhashx_size (self->dirty_records));
-    s_stat (into, "rows_written", self->rows_written);
-    s_stat (into, "commits", self->commits);
-    s_stat (into, "last_commit_us", (uint64_t) self->last_commit_us);
+    zjob_store_stat (into, "dirty", self->dirty_jobs.count + zhashx_size (self->dirty_records));
+    zjob_store_stat (into, "rows_written", self->rows_written);
+    zjob_store_stat (into, "commits", self->commits);
+    zjob_store_stat (into, "last_commit_us", (uint64_t) self->last_commit_us);
     if (self->table) {
-        s_stat (into, "named_records",
-                zjob_records_total (zjob_store_memory_records (self->table)));
-        s_stat (into, "trims", zjob_store_memory_trims (self->table));
+        zjob_store_stat (into, "named_records",
+                         zjob_records_total (zjob_store_memory_records (self->table)));
+        zjob_store_stat (into, "trims", zjob_store_memory_trims (self->table));
     }
 }
 

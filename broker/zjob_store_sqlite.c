@@ -634,20 +634,12 @@ s_commit (void *self_, const zjob_sql_change_t *changes, size_t count, zjob_erro
 }
 
 static void
-s_stat (zhashx_t *into, const char *key, uint64_t value)
-{
-    char text [32];
-    snprintf (text, sizeof text, "%" PRIu64, value);
-    zhashx_update (into, key, text);
-}
-
-static void
 s_stats (void *self_, zhashx_t *into)
 {
     s_sqlite_t *self = (s_sqlite_t *) self_;
     char *wal = zsys_sprintf ("%s-wal", self->path);
     struct stat info;
-    s_stat (into, "sqlite_wal_bytes", wal && stat (wal, &info) == 0 ? (uint64_t) info.st_size : 0);
+    zjob_store_stat (into, "sqlite_wal_bytes", wal && stat (wal, &info) == 0 ? (uint64_t) info.st_size : 0);
     zstr_free (&wal);
     sqlite3_stmt *stmt;
     int64_t pages = 0, page_size = 0;
@@ -661,15 +653,15 @@ s_stats (void *self_, zhashx_t *into)
             page_size = sqlite3_column_int64 (stmt, 0);
         sqlite3_finalize (stmt);
     }
-    s_stat (into, "sqlite_page_count", (uint64_t) pages);
-    s_stat (into, "sqlite_page_size", (uint64_t) page_size);
-    s_stat (into, "sqlite_failed_commits", self->failed_commits);
-    s_stat (into, "sqlite_max_commit_us", (uint64_t) self->max_commit_us);
-    s_stat (into, "sqlite_checkpoints", atomic_load (&self->checkpoints));
-    s_stat (into, "sqlite_commit_checkpoints", self->commit_checkpoints);
-    s_stat (into, "sqlite_max_commit_checkpoint_us", (uint64_t) self->max_commit_checkpoint_us);
-    s_stat (into, "sqlite_last_checkpoint_us", (uint64_t) atomic_load (&self->last_checkpoint_us));
-    s_stat (into, "sqlite_max_checkpoint_us", (uint64_t) atomic_load (&self->max_checkpoint_us));
+    zjob_store_stat (into, "sqlite_page_count", (uint64_t) pages);
+    zjob_store_stat (into, "sqlite_page_size", (uint64_t) page_size);
+    zjob_store_stat (into, "sqlite_failed_commits", self->failed_commits);
+    zjob_store_stat (into, "sqlite_max_commit_us", (uint64_t) self->max_commit_us);
+    zjob_store_stat (into, "sqlite_checkpoints", atomic_load (&self->checkpoints));
+    zjob_store_stat (into, "sqlite_commit_checkpoints", self->commit_checkpoints);
+    zjob_store_stat (into, "sqlite_max_commit_checkpoint_us", (uint64_t) self->max_commit_checkpoint_us);
+    zjob_store_stat (into, "sqlite_last_checkpoint_us", (uint64_t) atomic_load (&self->last_checkpoint_us));
+    zjob_store_stat (into, "sqlite_max_checkpoint_us", (uint64_t) atomic_load (&self->max_checkpoint_us));
     zhashx_update (into, "sqlite_sync", (void *) self->sync);
     zhashx_update (into, "sqlite_path", self->path);
 }
