@@ -222,6 +222,8 @@ s_fence (zjob_store_pg_t *self, const char *message)
 static int
 s_session_ready (zjob_store_pg_t *self, zjob_error_t *err)
 {
+    //  A server before 14 has no idle_session_timeout
+    self->idle_timeout_works = PQserverVersion (self->conn) >= 140000;
     if (s_prepare (self, err))
         return -1;
     if (self->epoch == 0)
@@ -246,7 +248,7 @@ s_session_ready (zjob_store_pg_t *self, zjob_error_t *err)
     }
     PQclear (result);
     zjob_error_t why;
-    if (s_set_idle_timeout (self, &why) == 0)
+    if (!self->idle_timeout || !self->idle_timeout_works || s_set_idle_timeout (self, &why) == 0)
         return 0;
     //  A server before 14 has no such setting: the lease still holds,
     //  a stopped holder's session only lingers longer
@@ -323,8 +325,16 @@ s_pipeline (zjob_store_pg_t *self, const zjob_sql_change_t *changes, size_t coun
     snprintf (epoch, sizeof epoch, "%" PRId64, self->epoch);
     snprintf (lease, sizeof lease, "%" PRId64, self->lease_ms);
     const char *fence [] = { epoch, lease };
+    //  From the first write on, the server ends the session after a lease
+    //  of silence, so a stopped holder loses its lock; not before, since
+    //  the load and the recovery after it are long silences. In the
+    //  pipeline, so it costs no round trip, and undone if it rolls back
+    char idle [64];
+    snprintf (idle, sizeof idle, "SET idle_session_timeout = %" PRId64, self->lease_ms);
+    bool set_idle = count > 0 && !self->idle_timeout && self->idle_timeout_works;
     if (!PQenterPipelineMode (self->conn)
         || !PQsendQueryParams (self->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)
+        || (set_idle && !PQsendQueryParams (self->conn, idle, 0, NULL, NULL, NULL, NULL, 0))
         || !PQsendQueryPrepared (self->conn, "zjob_fence", 2, fence, NULL, NULL, 0))
         return zjob_pg_fail (self, NULL, ZJOB_UNAVAILABLE, err);
     for (size_t index = 0; index < count; index++)
@@ -332,10 +342,12 @@ s_pipeline (zjob_store_pg_t *self, const zjob_sql_change_t *changes, size_t coun
             return zjob_pg_fail (self, NULL, ZJOB_UNAVAILABLE, err);
     if (!PQsendQueryParams (self->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
         return zjob_pg_fail (self, NULL, ZJOB_UNAVAILABLE, err);
-    self->pipeline_depth = count + 3;
+    self->pipeline_depth = count + 3 + set_idle;
     char sqlstate [6];
-    if (zjob_pg_pipeline_end (self, sqlstate, err) == 0)
+    if (zjob_pg_pipeline_end (self, sqlstate, err) == 0) {
+        self->idle_timeout |= set_idle;
         return 0;
+    }
     if (streq (sqlstate, "ZJ001")) {
         //  The server's message: "lost the lease to HOLDER (epoch N): ..."
         const char *message = strstr (err->text, "lost the lease");
@@ -451,11 +463,8 @@ s_acquire (void *self_, zjob_error_t *err)
     self->epoch = atoll (PQgetvalue (result, 0, 0));
     self->renewed_ms = zclock_mono ();
     PQclear (result);
-    //  The lease is ours once the UPDATE committed; if this fails the
-    //  connection is gone, and the reconnect sets it (s_session_ready)
-    zjob_error_t why;
-    if (s_set_idle_timeout (self, &why))
-        zjob_log_warning ("%s", why.text);
+    //  The session's idle timeout waits for the first write (s_commit):
+    //  the load and the broker's recovery leave it idle for long stretches
     zjob_log_info ("postgres: %s: took the lease (epoch %" PRId64 ", %s) as %s", self->server,
                    self->epoch, self->locked ? "the lock was free" : "the lease had expired", self->holder);
     return 1;
@@ -658,5 +667,6 @@ zjob_store_pg_new (const char *conninfo, const char *options, zjob_error_t *err)
         s_close (self);
         return NULL;
     }
+    self->idle_timeout_works = PQserverVersion (self->conn) >= 140000;
     return zjob_store_sql_new (&s_backend, self, err);
 }

@@ -42,6 +42,9 @@ typedef struct {
     int64_t next_connect_ms;            //  Monotonic ms of the next attempt allowed
     bool connected_once;                //  A later connect is a reconnect
     bool locked;                        //  This session holds the advisory lock
+    bool idle_timeout;                  //  Sessions get idle_session_timeout (from
+                                        //  the first write of the active store)
+    bool idle_timeout_works;            //  The server knows it (14 and later)
     int64_t lock_tried_ms;              //  Monotonic ms of the last try without it
     int64_t epoch;                      //  Our lease's epoch, 0 while standby
     bool fenced;                        //  Another broker took the lease: never write
