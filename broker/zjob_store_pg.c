@@ -25,9 +25,11 @@
     in every commit and holds the lease row's lock to the COMMIT, so a
     take-over and a commit of the old holder are serialised: once the new
     epoch committed, every commit of the old one fails, and the store is
-    fenced for good. The active session sets idle_session_timeout to the
-    lease, so the session of a holder stopped by SIGSTOP dies on the
-    server (its advisory lock with it) rather than lingering.
+    fenced for good. From its first write on, the active session has
+    idle_session_timeout set to the lease, so the session of a holder
+    stopped by SIGSTOP dies on the server (its advisory lock with it)
+    rather than lingering; not before, since the load and the broker's
+    recovery after it are long silences of a busy holder.
 
     Migrations: steps under pg_advisory_xact_lock in one transaction, the
     version in zjob_meta, a newer version than this code knows refused.
