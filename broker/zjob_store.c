@@ -397,6 +397,28 @@ zjob_store_renew_ms (zjob_store_t *self)
     return self->ops->renew_ms ? self->ops->renew_ms (self->impl) : 0;
 }
 
+int
+zjob_store_options_each (const char *options, const char *store, zjob_store_option_fn *option,
+                         void *arg, zjob_error_t *err)
+{
+    if (!options || !*options)
+        return 0;
+    char *copy = strdup (options);
+    if (!copy)
+        return zjob_error_set (err, ZJOB_INTERNAL, "%s store: out of memory", store);
+    int rc = 0;
+    char *saveptr = NULL;
+    for (char *item = strtok_r (copy, "&", &saveptr); item && rc == 0;
+         item = strtok_r (NULL, "&", &saveptr)) {
+        char *value = strchr (item, '=');
+        if (value)
+            *value++ = 0;
+        rc = option (item, value, arg, err);
+    }
+    free (copy);
+    return rc;
+}
+
 void
 zjob_store_stat (zhashx_t *into, const char *key, int64_t value)
 {

@@ -273,6 +273,17 @@ zjob_store_renew_ms (zjob_store_t *self);
 int
 zjob_store_renew (zjob_store_t *self, zjob_error_t *err);
 
+//  For an implementation's options (the part of a spec after '?' or
+//  '#'): call option for each item of options split at '&', with the
+//  item's key and its value (after '=', or NULL if the item has none);
+//  stop at the first call that returns -1. store names the store in the
+//  message if memory runs out. 0, or -1 with err filled.
+typedef int (zjob_store_option_fn) (const char *key, const char *value, void *arg,
+                                    zjob_error_t *err);
+int
+zjob_store_options_each (const char *options, const char *store, zjob_store_option_fn *option,
+                         void *arg, zjob_error_t *err);
+
 //  For an implementation's stats: set key in into to value as decimal
 //  text (the stores' figures are numbers, kept as strings).
 void

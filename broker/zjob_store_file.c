@@ -717,59 +717,54 @@ s_bytes_parse (const char *text)
     return (int64_t) (value << shift);
 }
 
+//  One option of the spec (zjob_store_options_each)
+static int
+s_option (const char *option, const char *value, void *arg, zjob_error_t *err)
+{
+    zjob_store_file_t *self = (zjob_store_file_t *) arg;
+    int rc = 0;
+    if (streq (option, "fsync") && value) {
+        if (streq (value, "always"))
+            self->policy = S_FSYNC_ALWAYS;
+        else if (streq (value, "never"))
+            self->policy = S_FSYNC_NEVER;
+        else if (strncmp (value, "interval:", 9) == 0
+                 && (self->interval_ms = zjob_duration_parse (value + 9)) >= 0)
+            self->policy = S_FSYNC_INTERVAL;
+        else
+            rc = zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                 "file store: fsync=%.40s: expected always, "
+                                 "interval:<duration> (as interval:50ms) or never",
+                                 value);
+    }
+    else if (streq (option, "compact") && value) {
+        int64_t bytes = s_bytes_parse (value);
+        if (bytes < 0)
+            rc = zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                 "file store: compact=%.40s: expected a size in bytes "
+                                 "(as 1048576, 512k or 64m)",
+                                 value);
+        else
+            self->compact_min = (uint64_t) bytes;
+    }
+    else if (streq (option, "salvage") && value) {
+        if (streq (value, "truncate"))
+            self->salvage = true;
+        else
+            rc = zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                 "file store: salvage=%.40s: the only salvage is truncate", value);
+    }
+    else
+        rc = zjob_error_set (err, ZJOB_BAD_REQUEST,
+                             "file store: unknown option '%.40s%s%.40s': accepted are " ZJOB_FILE_OPTIONS,
+                             option, value ? "=" : "", value ? value : "");
+    return rc;
+}
+
 static int
 s_parse_options (zjob_store_file_t *self, const char *options, zjob_error_t *err)
 {
-    if (!options)
-        return 0;
-    char *copy = strdup (options);
-    if (!copy)
-        return zjob_error_set (err, ZJOB_INTERNAL, "file store: out of memory");
-    int rc = 0;
-    char *saveptr = NULL;
-    for (char *option = strtok_r (copy, "&", &saveptr); option && rc == 0;
-         option = strtok_r (NULL, "&", &saveptr)) {
-        char *value = strchr (option, '=');
-        if (value)
-            *value++ = 0;
-        if (streq (option, "fsync") && value) {
-            if (streq (value, "always"))
-                self->policy = S_FSYNC_ALWAYS;
-            else if (streq (value, "never"))
-                self->policy = S_FSYNC_NEVER;
-            else if (strncmp (value, "interval:", 9) == 0
-                     && (self->interval_ms = zjob_duration_parse (value + 9)) >= 0)
-                self->policy = S_FSYNC_INTERVAL;
-            else
-                rc = zjob_error_set (err, ZJOB_BAD_REQUEST,
-                                     "file store: fsync=%.40s: expected always, "
-                                     "interval:<duration> (as interval:50ms) or never",
-                                     value);
-        }
-        else if (streq (option, "compact") && value) {
-            int64_t bytes = s_bytes_parse (value);
-            if (bytes < 0)
-                rc = zjob_error_set (err, ZJOB_BAD_REQUEST,
-                                     "file store: compact=%.40s: expected a size in bytes "
-                                     "(as 1048576, 512k or 64m)",
-                                     value);
-            else
-                self->compact_min = (uint64_t) bytes;
-        }
-        else if (streq (option, "salvage") && value) {
-            if (streq (value, "truncate"))
-                self->salvage = true;
-            else
-                rc = zjob_error_set (err, ZJOB_BAD_REQUEST,
-                                     "file store: salvage=%.40s: the only salvage is truncate", value);
-        }
-        else
-            rc = zjob_error_set (err, ZJOB_BAD_REQUEST,
-                                 "file store: unknown option '%.40s%s%.40s': accepted are " ZJOB_FILE_OPTIONS,
-                                 option, value ? "=" : "", value ? value : "");
-    }
-    free (copy);
-    return rc;
+    return zjob_store_options_each (options, "file", s_option, self, err);
 }
 
 //  mkdir -p, with mode 0700 for what it creates. 0 or -1 with errno set.

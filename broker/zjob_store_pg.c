@@ -610,39 +610,30 @@ static const zjob_sql_backend_t s_backend = {
     .renew_ms = s_renew_ms
 };
 
+//  One option of the spec (zjob_store_options_each)
+static int
+s_option (const char *option, const char *value, void *arg, zjob_error_t *err)
+{
+    zjob_store_pg_t *self = (zjob_store_pg_t *) arg;
+    if (!streq (option, "lease") || !value)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                               "postgres store: unknown option '%.40s%s%.40s': accepted is "
+                               "lease=<duration> (as #lease=5s)",
+                               option, value ? "=" : "", value ? value : "");
+    int64_t lease_ms = zjob_duration_parse (value);
+    if (lease_ms < ZJOB_PG_LEASE_MIN_MS)
+        return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                               "postgres store: lease=%.40s: expected a duration of at "
+                               "least 1s (as 5s or 1500ms)",
+                               value);
+    self->lease_ms = s_min (lease_ms, 24LL * 3600 * 1000);
+    return 0;
+}
+
 static int
 s_parse_options (zjob_store_pg_t *self, const char *options, zjob_error_t *err)
 {
-    if (!options || !*options)
-        return 0;
-    char *copy = strdup (options);
-    if (!copy)
-        return zjob_error_set (err, ZJOB_INTERNAL, "postgres store: out of memory");
-    int rc = 0;
-    char *saveptr = NULL;
-    for (char *option = strtok_r (copy, "&", &saveptr); option && rc == 0;
-         option = strtok_r (NULL, "&", &saveptr)) {
-        char *value = strchr (option, '=');
-        if (value)
-            *value++ = 0;
-        if (streq (option, "lease") && value) {
-            int64_t lease_ms = zjob_duration_parse (value);
-            if (lease_ms < ZJOB_PG_LEASE_MIN_MS)
-                rc = zjob_error_set (err, ZJOB_BAD_REQUEST,
-                                     "postgres store: lease=%.40s: expected a duration of at "
-                                     "least 1s (as 5s or 1500ms)",
-                                     value);
-            else
-                self->lease_ms = s_min (lease_ms, 24LL * 3600 * 1000);
-        }
-        else
-            rc = zjob_error_set (err, ZJOB_BAD_REQUEST,
-                                 "postgres store: unknown option '%.40s%s%.40s': accepted is "
-                                 "lease=<duration> (as #lease=5s)",
-                                 option, value ? "=" : "", value ? value : "");
-    }
-    free (copy);
-    return rc;
+    return zjob_store_options_each (options, "postgres", s_option, self, err);
 }
 
 zjob_store_t *
