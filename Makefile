@@ -24,6 +24,9 @@ FUZZ_DEBS := clang libclang-rt-14-dev
 # make test also runs the dashboard in a real browser (tests/browser/):
 # headless Chromium, its driver and Selenium (for Debian's python3)
 TEST_DEBS += chromium chromium-driver python3-selenium
+# make bench and bench-peers: the peers bench_peers starts and measures
+# zjob against (beanstalkd, Redis) and hiredis, its Redis client
+BENCH_DEBS := beanstalkd redis-server libhiredis-dev
 BUILD     := build
 ASAN      := build-asan
 FUZZ      := build-fuzz
@@ -36,6 +39,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
 
 .PHONY: all deps deps-test build build-asan test test-release test-asan demo bench \
+        bench-peers deps-bench \
         format format-check lint clean deps-fuzz build-fuzz fuzz fuzz-short fuzz-seeds \
         failover
 
@@ -105,8 +109,16 @@ fuzz-short:
 fuzz-seeds: build-fuzz
 	./$(FUZZ)/zjob_fuzz_seeds tests/fuzz/corpus
 
-bench: build
+deps-bench:
+	$(call install_missing,$(BENCH_DEBS))
+
+bench: deps-bench build
 	./$(BUILD)/bench_core
+
+# zjob against beanstalkd and Redis on the same workload, in one run
+# (bench/bench_peers.c); PEERS_ARGS, e.g. --quick or --rounds 3
+bench-peers: deps-bench build
+	./$(BUILD)/bench_peers $(PEERS_ARGS)
 
 # Two zjobd on one PostgreSQL database, the active one killed (-9) under
 # load FAILOVER_ROUNDS times (make test runs 3): the time until the

@@ -42,7 +42,11 @@
 //  msecs between an idle worker's looks at its
 //  control pipe
 #define E2E_CONTROL_MS 100
-#define E2E_FDS_MAX 64  //  pipe ends the parent holds at once
+//  children one e2e_next_record follows (bench_peers: up to 64
+//  producers and 64 workers)
+#define E2E_CHILDREN_MAX 160
+//  pipe ends the parent holds at once: two per child, zjobd's stdout
+#define E2E_FDS_MAX (2 * E2E_CHILDREN_MAX + 8)
 //  round trips/s of one connection's echo
 //  where the issue set its targets
 #define E2E_ISSUE_ECHO_RATE 20000.0
@@ -273,8 +277,8 @@ e2e_tell (e2e_child_t *child, char command, int64_t argument);
 void
 e2e_stop (e2e_child_t *children, size_t count);
 
-//  Wait until one of count children has a record, at most until deadline.
-//  Returns the index of the child whose record is in record, -1 at the
+//  Wait until one of count (at most E2E_CHILDREN_MAX) children has a
+//  record, at most until deadline. Returns the index of the child whose record is in record, -1 at the
 //  deadline, or -2 - index when that child's pipe closed (it exited).
 int
 e2e_next_record (e2e_child_t *children, size_t count, int64_t deadline, e2e_record_t *record);

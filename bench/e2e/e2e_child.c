@@ -298,8 +298,8 @@ e2e_stop (e2e_child_t *children, size_t count)
 int
 e2e_next_record (e2e_child_t *children, size_t count, int64_t deadline, e2e_record_t *record)
 {
-    struct pollfd items [16];
-    assert (count <= 16);
+    struct pollfd items [E2E_CHILDREN_MAX];
+    assert (count <= E2E_CHILDREN_MAX);
     while (true) {
         int64_t left_ms = (deadline - e2e_now_ns ()) / 1000000;
         if (left_ms <= 0)
