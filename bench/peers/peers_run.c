@@ -105,20 +105,21 @@ s_fork (s_run_t *run, size_t count, const char *name, e2e_body_fn *body, const c
     return e2e_await_ready (first, count, name, why, size);
 }
 
-//  Take one record of child which into run. -1 with why filled if it
-//  failed.
-static int
-s_take (s_run_t *run, size_t workers, int which, const e2e_record_t *record, char *why,
-        size_t size)
+//  Why the run failed: child which (or -2 - which, that exited) sent
+//  record
+static void
+s_why_failed (size_t workers, int which, const e2e_record_t *record, char *why, size_t size)
 {
-    if (which < -1 || record->kind == E2E_REC_FAIL) {
-        int index = which < -1 ? -2 - which : which;
-        bool worker = (size_t) index < workers;
-        snprintf (why, size, "%s %d: %s", worker ? "worker" : "producer",
-                  worker ? index : index - (int) workers,
-                  which < -1 ? "exited" : record->text);
-        return -1;
-    }
+    int index = which < -1 ? -2 - which : which;
+    bool worker = (size_t) index < workers;
+    snprintf (why, size, "%s %d: %s", worker ? "worker" : "producer",
+              worker ? index : index - (int) workers, which < -1 ? "exited" : record->text);
+}
+
+//  Take one record of child which into run
+static void
+s_take (s_run_t *run, size_t which, const e2e_record_t *record)
+{
     e2e_child_t *kid = &run->kids [which];
     if (record->kind == E2E_REC_PROGRESS) {
         run->completed += record->count - kid->count;
@@ -136,7 +137,6 @@ s_take (s_run_t *run, size_t workers, int which, const e2e_record_t *record, cha
             snprintf (run->first_error, sizeof run->first_error, "%s", record->text);
         run->producers_done++;
     }
-    return 0;
 }
 
 //  Follow the records until every producer is done and the workers
@@ -156,8 +156,11 @@ s_follow (s_run_t *run, const peers_setup_t *setup, char *why, size_t size)
                       setup->producers);
             return -1;
         }
-        if (s_take (run, setup->workers, which, &record, why, size))
+        if (which < -1 || record.kind == E2E_REC_FAIL) {
+            s_why_failed (setup->workers, which, &record, why, size);
             return -1;
+        }
+        s_take (run, (size_t) which, &record);
     }
     return 0;
 }
