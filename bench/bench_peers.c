@@ -36,6 +36,7 @@
     ========================================================================= */
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,9 +112,18 @@ s_add_run (s_plan_t *plan, s_kind_t kind, peers_side_t side, size_t producers, s
 {
     size_t jobs = s_jobs ? s_jobs : s_default_jobs [kind] / (s_quick ? 5 : 1);
     peers_setup_t *run = &plan->runs [plan->run_count];
-    *run = (peers_setup_t){
-        .key = s_keys [kind], .side = side, .producers = producers, .workers = workers, .jobs = jobs, .window = kind == S_STRICT ? 1 : s_window, .slots = kind == S_STRICT ? 1 : s_slots, .fsync = kind == S_FSYNC, .delay_ms = -1, .timeout_s = s_timeout_s
-    };
+    memset (run, 0, sizeof *run);
+    run->key = s_keys [kind];
+    run->side = side;
+    run->producers = producers;
+    run->workers = workers;
+    run->jobs = jobs;
+    run->window = kind == S_STRICT ? 1 : s_window;
+    run->slots = kind == S_STRICT ? 1 : s_slots;
+    run->fsync = kind == S_FSYNC;
+    run->delay_ms = -1;
+    run->prefetch = s_prefetch;
+    run->timeout_s = s_timeout_s;
     return plan->run_count++;
 }
 
@@ -160,7 +170,6 @@ s_plan_remote (s_plan_t *plan, size_t producers, size_t workers)
     plan->runs [none].prefetch = "0";
     size_t fetch = s_add_run (plan, S_REMOTE, PEERS_ZJOB, producers, workers);
     plan->runs [fetch].delay_ms = s_delay_ms;
-    plan->runs [fetch].prefetch = s_prefetch;
     char label [64];
     snprintf (label, sizeof label, "remote %d ms, prefetch 0", s_delay_ms);
     s_add_row (plan, none, direct, 20000, true, label);
@@ -281,8 +290,23 @@ s_median (double *values, size_t count)
     return count % 2 ? values [count / 2] : (values [count / 2 - 1] + values [count / 2]) / 2;
 }
 
-//  After --rounds N: per row, the medians of the rates and of the ratios
-//  (rounds where either run failed left out), with the ratios' range
+//  Over the rounds where both runs of row succeeded: the median of the
+//  double at offset in the result of run (row->a or row->b)
+static double
+s_median_of (const peers_result_t (*results) [S_RUNS_MAX], size_t rounds, const s_row_t *row,
+             size_t run, size_t offset)
+{
+    double values [S_ROUNDS_MAX];
+    size_t count = 0;
+    for (size_t i = 0; i < rounds; i++)
+        if (s_ratio (row, results [i]) > 0)
+            memcpy (&values [count++], (const char *) &results [i][run] + offset, sizeof (double));
+    return s_median (values, count);
+}
+
+//  After --rounds N: per row, the medians of the rates, of the ratios
+//  (with their range) and of the CPU per job of each side, rounds where
+//  either run failed left out
 static void
 s_print_medians (const s_plan_t *plan, const peers_result_t (*results) [S_RUNS_MAX],
                  size_t rounds)
@@ -290,27 +314,33 @@ s_print_medians (const s_plan_t *plan, const peers_result_t (*results) [S_RUNS_M
     printf ("\nMedians over %zu rounds (rounds where a run failed left out)\n", rounds);
     for (size_t r = 0; r < plan->row_count; r++) {
         const s_row_t *row = &plan->rows [r];
-        double ratios [S_ROUNDS_MAX], a [S_ROUNDS_MAX], b [S_ROUNDS_MAX];
+        double ratios [S_ROUNDS_MAX];
         size_t count = 0;
-        for (size_t i = 0; i < rounds; i++) {
-            double ratio = s_ratio (row, results [i]);
-            if (ratio <= 0)
-                continue;
-            a [count] = results [i][row->a].rate;
-            b [count] = results [i][row->b].rate;
-            ratios [count++] = ratio;
-        }
-        char ra [32], rb [32];
+        for (size_t i = 0; i < rounds; i++)
+            if (s_ratio (row, results [i]) > 0)
+                ratios [count++] = s_ratio (row, results [i]);
         double low = count ? ratios [0] : 0, high = low;
         for (size_t i = 0; i < count; i++) {
             low = ratios [i] < low ? ratios [i] : low;
             high = ratios [i] > high ? ratios [i] : high;
         }
-        double median_a = s_median (a, count), median_b = s_median (b, count);
+        char ra [32], rb [32];
+        size_t rate = offsetof (peers_result_t, rate);
         printf ("  %-34s zjob %9s  peer %9s  ratio %6.2fx (%.2f..%.2f, %zu rounds)\n",
-                row->label, s_thousands (median_a, ra, sizeof ra),
-                s_thousands (median_b, rb, sizeof rb), s_median (ratios, count), low, high,
-                count);
+                row->label,
+                s_thousands (s_median_of (results, rounds, row, row->a, rate), ra, sizeof ra),
+                s_thousands (s_median_of (results, rounds, row, row->b, rate), rb, sizeof rb),
+                s_median (ratios, count), low, high, count);
+        size_t fields [3] = { offsetof (peers_result_t, us_server),
+                              offsetof (peers_result_t, us_producers),
+                              offsetof (peers_result_t, us_workers) };
+        printf ("  %-34s CPU us/job (server, producers, workers): zjob", "");
+        for (size_t f = 0; f < 3; f++)
+            printf (" %.1f", s_median_of (results, rounds, row, row->a, fields [f]));
+        printf (", %s", plan->runs [row->b].side == PEERS_ZJOB ? "no delay" : s_side_names [plan->runs [row->b].side]);
+        for (size_t f = 0; f < 3; f++)
+            printf (" %.1f", s_median_of (results, rounds, row, row->b, fields [f]));
+        printf ("\n");
     }
 }
 
@@ -327,8 +357,8 @@ s_usage (void)
             "  workload in one run; remote: zjob's workers behind a delaying proxy.\n"
             "  --producers/--workers: 1..%d each (default: strict at 2/2 and 32/8,\n"
             "  the others at 2/2); --jobs: per run (default strict %zu, window %zu,\n"
-            "  fsync %zu, remote %zu; --quick a fifth); --prefetch: the\n"
-            "  ZJOB_WORKER_PREFETCH of the remote scenario's second run.\n",
+            "  fsync %zu, remote %zu; --quick a fifth); --prefetch: zjob's workers'\n"
+            "  ZJOB_WORKER_PREFETCH (but 0 in the first delayed remote run).\n",
             PEERS_ROLES_MAX, s_default_jobs [0], s_default_jobs [1], s_default_jobs [2],
             s_default_jobs [3]);
 }

@@ -88,6 +88,10 @@ peers_server_start (peers_server_t *server, char *const *argv, const char *log, 
                     size_t size)
 {
     snprintf (server->log, sizeof server->log, "%s", log);
+    if (access (argv [0], X_OK)) {
+        snprintf (why, size, "no %.100s (make deps-bench installs it)", argv [0]);
+        return -1;
+    }
     pid_t parent = getpid ();
     fflush (NULL);
     pid_t pid = fork ();
