@@ -246,6 +246,14 @@ s_print_run (const peers_setup_t *run, const peers_result_t *result)
     fflush (stdout);
 }
 
+//  What row compares zjob with: a peer, or zjob without the delay
+static const char *
+s_peer_name (const s_plan_t *plan, const s_row_t *row)
+{
+    peers_side_t side = plan->runs [row->b].side;
+    return side == PEERS_ZJOB ? "no delay" : s_side_names [side];
+}
+
 //  The ratio of row (a's rate over b's), or 0 if either failed
 static double
 s_ratio (const s_row_t *row, const peers_result_t *results)
@@ -261,8 +269,7 @@ s_print_row (const s_plan_t *plan, const s_row_t *row, const peers_result_t *res
     char ra [32], rb [32];
     double ratio = s_ratio (row, results);
     bool met = row->rate_target ? a->ok && a->rate >= row->target : ratio >= row->target;
-    const char *peer = plan->runs [row->b].side == PEERS_ZJOB ? "no delay"
-                                                              : s_side_names [plan->runs [row->b].side];
+    const char *peer = s_peer_name (plan, row);
     printf ("  %-34s zjob %9s  %-10s %9s  ratio %6.2fx", row->label,
             a->ok ? s_thousands (a->rate, ra, sizeof ra) : "failed", peer,
             b->ok ? s_thousands (b->rate, rb, sizeof rb) : "failed", ratio);
@@ -326,9 +333,10 @@ s_print_medians (const s_plan_t *plan, const peers_result_t (*results) [S_RUNS_M
         }
         char ra [32], rb [32];
         size_t rate = offsetof (peers_result_t, rate);
-        printf ("  %-34s zjob %9s  peer %9s  ratio %6.2fx (%.2f..%.2f, %zu rounds)\n",
+        printf ("  %-34s zjob %9s  %-10s %9s  ratio %6.2fx (%.2f..%.2f, %zu rounds)\n",
                 row->label,
                 s_thousands (s_median_of (results, rounds, row, row->a, rate), ra, sizeof ra),
+                s_peer_name (plan, row),
                 s_thousands (s_median_of (results, rounds, row, row->b, rate), rb, sizeof rb),
                 s_median (ratios, count), low, high, count);
         size_t fields [3] = { offsetof (peers_result_t, us_server),
@@ -337,7 +345,7 @@ s_print_medians (const s_plan_t *plan, const peers_result_t (*results) [S_RUNS_M
         printf ("  %-34s CPU us/job (server, producers, workers): zjob", "");
         for (size_t f = 0; f < 3; f++)
             printf (" %.1f", s_median_of (results, rounds, row, row->a, fields [f]));
-        printf (", %s", plan->runs [row->b].side == PEERS_ZJOB ? "no delay" : s_side_names [plan->runs [row->b].side]);
+        printf (", %s", s_peer_name (plan, row));
         for (size_t f = 0; f < 3; f++)
             printf (" %.1f", s_median_of (results, rounds, row, row->b, fields [f]));
         printf ("\n");
