@@ -8,9 +8,10 @@
 
 DEBS      := build-essential cmake pkg-config libzmq3-dev libczmq-dev \
              libmsgpack-dev libcriterion-dev libjansson-dev libicu-dev \
-             libmicrohttpd-dev curl libsqlite3-dev libpq-dev
+             libmicrohttpd-dev curl libsqlite3-dev libpq-dev libhiredis-dev
 # (curl: the demo reads /readyz with it; libsqlite3-dev and libpq-dev:
-# the SQLite and PostgreSQL stores.) What make test needs beyond the
+# the SQLite and PostgreSQL stores; libhiredis-dev: bench_peers' Redis
+# client, so that the bench is built, and linted, with everything else.) What make test needs beyond the
 # build: cppcheck for its lint and
 # clang-format for its format check, prometheus for promtool check metrics
 TEST_DEBS := cppcheck clang-format prometheus
@@ -24,9 +25,9 @@ FUZZ_DEBS := clang libclang-rt-14-dev
 # make test also runs the dashboard in a real browser (tests/browser/):
 # headless Chromium, its driver and Selenium (for Debian's python3)
 TEST_DEBS += chromium chromium-driver python3-selenium
-# make bench and bench-peers: the peers bench_peers starts and measures
-# zjob against (beanstalkd, Redis) and hiredis, its Redis client
-BENCH_DEBS := beanstalkd redis-server libhiredis-dev
+# make bench and bench-peers: the servers bench_peers starts and measures
+# zjob against (beanstalkd, Redis)
+BENCH_DEBS := beanstalkd redis-server
 BUILD     := build
 ASAN      := build-asan
 FUZZ      := build-fuzz
