@@ -7,11 +7,14 @@
     of buffered jobs, the window it steers with CREDIT and RESULT's
     credit, an older broker that grants nothing); and against a real
     broker: the credit it grants, a high-priority job overtaking a
-    buffer of low-priority ones, an older worker served as before, and a
-    zjob-worker process killed with a full buffer losing no job.
+    buffer of low-priority ones, an older worker served as before, a
+    zjob-worker process killed with a full buffer losing no job, and the
+    auto size behind a delaying proxy (20 ms each way) and next to the
+    broker with slow jobs.
     ========================================================================= */
 
 #include "test_zjob_worker_fake.h"
+#include "helper_zjob_delay.h"
 #include "zjob_worker_impl.h"
 
 //  --------------------------------------------------------------------------
@@ -435,6 +438,79 @@ Test (prefetch, killed_with_a_full_buffer_loses_nothing)
     for (int index = 0; index < JOBS; index++)
         s_expect_status (client, ids [index], ZJOB_COMPLETED, NULL);
     zjob_worker_destroy (&worker);
+    zjob_client_destroy (&client);
+    zjob_test_broker_stop (&broker);
+}
+
+//  Run worker's engine on count jobs of workflow, each taking work_ms,
+//  until all are done or the deadline; returns the msecs it took
+static int64_t
+s_run_jobs (zjob_client_t *client, zjob_worker_t *worker, const char *workflow, size_t count,
+            int work_ms)
+{
+    zjob_spec_t *specs = (zjob_spec_t *) calloc (count, sizeof (zjob_spec_t));
+    char (*ids) [ZJOB_ID_LEN + 1] = calloc (count, ZJOB_ID_LEN + 1);
+    for (size_t index = 0; index < count; index++)
+        specs [index] = (zjob_spec_t){ .workflow_id = workflow, .priority = ZJOB_PRIORITY_UNSET };
+    zjob_error_t err;
+    int64_t start = zjob_mono_ms ();
+    cr_assert_eq (zjob_client_submit_batch (client, specs, count, true, ids, &err), 0, "%s",
+                  err.text);
+    size_t done = 0;
+    int64_t deadline = start + 4 * DEADLINE_MS;
+    while (done < count && zjob_mono_ms () < deadline) {
+        zjob_task_t *task;
+        if (zjob_worker_recv (worker, 10, &task, NULL) == ZJOB_WORKER_TASK) {
+            if (work_ms)
+                zclock_sleep (work_ms);
+            cr_assert_eq (zjob_worker_complete (worker, &task, NULL, 0, &err), 0, "%s", err.text);
+            done++;
+        }
+    }
+    int64_t took = zjob_mono_ms () - start;
+    cr_assert_eq (done, count, "%zu of %zu jobs done", done, count);
+    cr_assert_eq (zjob_worker_flush (worker, DEADLINE_MS), 0);
+    free (specs);
+    free (ids);
+    return took;
+}
+
+//  auto sizes from what it measures. Behind 20 ms each way (a 40 ms round
+//  trip) a 2-slot worker would do 50 no-op jobs a second without a
+//  buffer; its buffer grows to cover the round trip, and 600 jobs take a
+//  fraction of the 12 s they would. Next to the broker, jobs of 5 ms (a
+//  round trip of well under a job) get no buffer at all
+Test (prefetch, auto_grows_with_the_round_trip, .timeout = 60)
+{
+    zjob_test_broker_t broker;
+    s_broker_start (&broker, "memory:", NULL);
+    zjob_client_t *client = s_client (&broker);
+    const char *port = strrchr (broker.workers, ':');
+    cr_assert_not_null (port);
+    char endpoint [64];
+    zjob_test_delay_t *proxy = zjob_test_delay_new (atoi (port + 1), 20, endpoint);
+    cr_assert_not_null (proxy);
+    const char *workflows [] = { "far" };
+    zjob_error_t err;
+    zjob_worker_t *far = zjob_worker_new (endpoint, "far", workflows, 1, 2, &err);
+    cr_assert_not_null (far, "%s", err.text);
+    cr_assert_eq (zjob_worker_set_prefetch (far, ZJOB_PREFETCH_AUTO), 0);
+    s_until_registered (far);
+    int64_t took = s_run_jobs (client, far, "far", 600, 0);
+    size_t prefetch = zjob_worker_prefetch (far);
+    cr_log_info ("far: 600 jobs in %" PRId64 " ms, prefetch %zu", took, prefetch);
+    cr_assert_lt (took, 6000, "600 jobs took %" PRId64 " ms", took);
+    cr_assert_geq (prefetch, 50, "prefetch %zu behind a 40 ms round trip", prefetch);
+    zjob_worker_destroy (&far);
+    zjob_test_delay_destroy (&proxy);
+
+    zjob_worker_t *near = s_worker (&broker, "near", "near", 2);
+    cr_assert_eq (zjob_worker_set_prefetch (near, ZJOB_PREFETCH_AUTO), 0);
+    s_until_registered (near);
+    s_run_jobs (client, near, "near", 40, 5);
+    cr_assert_eq (zjob_worker_prefetch (near), 0, "slow jobs near by: prefetch %zu",
+                  zjob_worker_prefetch (near));
+    zjob_worker_destroy (&near);
     zjob_client_destroy (&client);
     zjob_test_broker_stop (&broker);
 }

@@ -355,12 +355,17 @@ zjob_worker_recv (zjob_worker_t *self, int timeout_ms, zjob_task_t **task_p,
 {
     *task_p = NULL;
     int64_t deadline = timeout_ms < 0 ? INT64_MAX : zjob_mono_ms () + timeout_ms;
+    //  How long the program kept the engine from its socket (its work on
+    //  the last event), for the round trip's timing (zjob_worker_prefetch.c)
+    self->blind_us = self->busy_from_us ? zclock_usecs () - self->busy_from_us : 0;
+    self->busy_from_us = 0;
     while (true) {
         zjob_worker_notice_t *event = (zjob_worker_notice_t *) zlistx_first (self->events);
         if (event) {
             int kind = event->kind;
             *task_p = event->task;
             zlistx_delete (self->events, zlistx_cursor (self->events));
+            self->busy_from_us = zclock_usecs ();
             return kind;
         }
         //  The program has taken every event: what it finished goes out

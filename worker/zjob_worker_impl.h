@@ -130,6 +130,11 @@ struct _zjob_worker_t {
     double service_us;        //  Smoothed usecs from giving a task to its end
     uint64_t probe_id;        //  Request timed for the round trip, 0 = none
     int64_t probe_us;         //  mono usecs it was sent
+    int64_t busy_from_us;     //  mono usecs recv last gave the program an
+                              //  event (it has the engine's thread), 0 if not
+    int64_t blind_us;         //  usecs the program kept the engine from its
+                              //  socket before this recv: an answer read now
+                              //  may have waited that long
 
     zhashx_t *tasks;    //  job id -> zjob_task_t, handed out, not ended
                         //  (given to the program, or in the buffer)

@@ -30,7 +30,10 @@
     Sizing (ZJOB_PREFETCH_AUTO). The buffer must cover what the slots
     finish in one round trip: prefetch = rtt / service * slots, rounded
     up. The round trip is timed from a RESULT (or READY) to its answer,
-    one request at a time, smoothed like TCP's (1/8 of each sample); the
+    one request at a time, smoothed like TCP's (1/8 of each sample), but
+    for an answer read after the program kept the engine from its socket
+    for a good part of that time (working on its last event on the
+    engine's thread: the answer may have waited, unread); the
     service time from a task's giving to the program to its end, which
     under load is the slot's real cycle (the program's own queueing
     included) rather than the handler's time alone. Nothing is prefetched
@@ -183,6 +186,11 @@ zjob_worker_probe_answered (zjob_worker_t *self, uint64_t request_id)
         return;
     double sample = (double) (s_now_us () - self->probe_us);
     self->probe_id = 0;
+    //  The answer may have waited, unread, while the program worked on its
+    //  last event (a program that runs its jobs on the engine's thread):
+    //  such a sample times the program, not the broker
+    if ((double) self->blind_us * 4 > sample)
+        return;
     if (sample < 1)
         sample = 1;
     self->rtt_us = self->rtt_us > 0 ? self->rtt_us + (sample - self->rtt_us) / S_SMOOTH : sample;
