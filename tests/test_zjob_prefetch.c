@@ -57,12 +57,17 @@ s_fake_control (s_fake_t *fake, zjob_cmd_t cmd, const char *id)
     s_fake_send (fake);
 }
 
-//  A worker on the fake for workflow "fake" with slots, prefetch set
+//  A worker on the fake for workflow "fake" with slots, prefetch set in the
+//  environment (as its READY asks) and by the call (each test runs in a
+//  process of its own)
 static zjob_worker_t *
 s_fake_worker (s_fake_t *fake, const char *name, size_t slots, int prefetch)
 {
     const char *workflows [] = { "fake" };
     zjob_error_t err;
+    char value [16];
+    snprintf (value, sizeof value, "%d", prefetch);
+    setenv ("ZJOB_WORKER_PREFETCH", prefetch == ZJOB_PREFETCH_AUTO ? "auto" : value, 1);
     zjob_worker_t *worker = zjob_worker_new (fake->endpoint, name, workflows, 1, slots, &err);
     cr_assert_not_null (worker, "%s", err.text);
     cr_assert_eq (zjob_worker_set_prefetch (worker, prefetch), 0);

@@ -294,9 +294,7 @@ zjob_worker_new_with (const char *endpoint, const char *name, const char *const 
         zjob_worker_destroy (&self);
         return NULL;
     }
-    //  READY goes at the first recv (zjob_worker_timers: due now), so that
-    //  what the program sets first (zjob_worker_set_prefetch) is in it
-    self->retry_at = 0;
+    zjob_worker_register (self, false);
     return self;
 }
 

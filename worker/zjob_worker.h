@@ -143,8 +143,8 @@ typedef enum {
 
 //  Connect to the broker's workers endpoint and register as name for
 //  count workflows (1..ZJOB_WORKFLOWS_MAX) with slots jobs at once
-//  (1..ZJOB_SLOTS_MAX). Registration (READY) starts and completes inside
-//  recv: the broker need not be up yet. Returns NULL with err filled (ZJOB_BAD_REQUEST)
+//  (1..ZJOB_SLOTS_MAX). Registration completes inside recv: the broker
+//  need not be up yet. Returns NULL with err filled (ZJOB_BAD_REQUEST)
 //  for a bad name, workflow, count or slots, or an endpoint that cannot be
 //  used (one without a transport is told so: "e.g. tcp://..."). Any number
 //  of threads may create workers and clients at once: CZMQ is set up once,
@@ -176,11 +176,11 @@ zjob_worker_new_with (const char *endpoint, const char *name, const char *const 
 //  is under half a job (slow jobs, a broker near by: nothing to gain, and
 //  a buffer would keep jobs from idle workers). The broker may grant less
 //  (zjobd --max-prefetch; slots + prefetch is at most ZJOB_SLOTS_MAX) and
-//  an older broker none. Registration asks for it, so call this before
-//  the first zjob_worker_recv; later, it applies at once within what the
-//  broker granted (0 to ask none at all, as a worker without prefetch,
-//  the next time it registers). Returns 0, or -1 for a value out of
-//  range. Since libzjob 0.6.0.
+//  an older broker none. The READY that zjob_worker_new sends asks for
+//  what the environment says (auto asks the most, ZJOB_PREFETCH_MAX, and
+//  0 asks none, as a worker without prefetch); this call applies at once
+//  within what the broker granted, and in full from the next READY.
+//  Returns 0, or -1 for a value out of range. Since libzjob 0.6.0.
 ZJOB_EXPORT int
 zjob_worker_set_prefetch (zjob_worker_t *self, int prefetch);
 

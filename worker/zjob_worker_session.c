@@ -862,7 +862,7 @@ zjob_worker_timers (zjob_worker_t *self)
         }
     }
     else if (now >= self->retry_at)
-        zjob_worker_register (self, self->readies > 0);  //  The first: nothing to undo
+        zjob_worker_register (self, true);
 }
 
 int
