@@ -43,14 +43,15 @@ extern "C" {
 #define ZJOB_BULK_ERRORS_MAX 100        //  per-job errors in a bulk reply
 #define ZJOB_WORKFLOWS_MAX 64           //  workflows one worker serves
 #define ZJOB_SLOTS_MAX 1000             //  slots (credit) of one worker
-#define ZJOB_PREFETCH_MAX 1000          //  jobs a worker may hold beyond its slots
-                                        //  (READY "prefetch"); slots + prefetch held
-                                        //  never exceed ZJOB_SLOTS_MAX (10.2)
 #define ZJOB_HWM 10000                  //  messages queued per peer pipe
 #define ZJOB_INFLIGHT_MAX 1000          //  requests a client keeps in flight
 #define ZJOB_HEARTBEAT_MS 1000          //  msecs between heartbeats
 #define ZJOB_LIVENESS 3                 //  heartbeats missed = peer dead
 #define ZJOB_TEMPLATE_PAGE_MAX 1000     //  templates in one TEMPLATE list page
+
+//  Jobs a worker may hold beyond its slots (READY "prefetch"); slots +
+//  prefetch never exceed ZJOB_SLOTS_MAX (PROTOCOL.md 10.2)
+#define ZJOB_PREFETCH_MAX 1000
 
 //  --------------------------------------------------------------------------
 //  Commands

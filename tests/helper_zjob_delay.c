@@ -35,8 +35,8 @@ typedef struct s_chunk_t {
 } s_chunk_t;
 
 typedef struct {
-    int fd [2];               //  Client, target; -1 when closed
-    s_chunk_t *head [2];      //  Chunks to write to fd [i], oldest first
+    int fd [2];           //  Client, target; -1 when closed
+    s_chunk_t *head [2];  //  Chunks to write to fd [i], oldest first
     s_chunk_t *tail [2];
 } s_pair_t;
 

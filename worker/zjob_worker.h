@@ -93,8 +93,9 @@ extern "C" {
 #define ZJOB_WORKER_RECONNECT_MIN_MS 100   //  msecs before the first reconnection
 #define ZJOB_WORKER_RECONNECT_MAX_MS 2000  //  msecs between reconnections, at most
 #define ZJOB_WORKER_LINGER_MS 2000         //  msecs stop waits for results to be acked
-#define ZJOB_PREFETCH_AUTO (-1)            //  zjob_worker_set_prefetch: size it from the
-                                           //  round trip and the jobs' service time
+//  zjob_worker_set_prefetch: size the prefetch from the round trip and
+//  the jobs' service time
+#define ZJOB_PREFETCH_AUTO (-1)
 
 //  Error kinds (a RESULT's error_kind, PROTOCOL.md 10.5). A program names
 //  its own; those zjob's own components produce are snake_case, and are:
