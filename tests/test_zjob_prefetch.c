@@ -483,7 +483,7 @@ s_run_jobs (zjob_client_t *client, zjob_worker_t *worker, const char *workflow, 
 //  auto sizes from what it measures. Behind 20 ms each way (a 40 ms round
 //  trip) a 2-slot worker would do 50 no-op jobs a second without a
 //  buffer; its buffer grows to cover the round trip, and 600 jobs take a
-//  fraction of the 12 s they would. Next to the broker, jobs of 5 ms (a
+//  fraction of the 12 s they would. Next to the broker, jobs of 20 ms (a
 //  round trip of well under a job) get no buffer at all
 Test (prefetch, auto_grows_with_the_round_trip, .timeout = 60)
 {
@@ -512,7 +512,7 @@ Test (prefetch, auto_grows_with_the_round_trip, .timeout = 60)
     zjob_worker_t *near = s_worker (&broker, "near", "near", 2);
     cr_assert_eq (zjob_worker_set_prefetch (near, ZJOB_PREFETCH_AUTO), 0);
     s_until_registered (near);
-    s_run_jobs (client, near, "near", 40, 5);
+    s_run_jobs (client, near, "near", 20, 20);
     cr_assert_eq (zjob_worker_prefetch (near), 0, "slow jobs near by: prefetch %zu",
                   zjob_worker_prefetch (near));
     zjob_worker_destroy (&near);

@@ -44,7 +44,6 @@
     flight): a shrinking window shrinks as jobs come and are finished.
     ========================================================================= */
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "zjob_worker_impl.h"
@@ -93,7 +92,10 @@ zjob_worker_prefetch_size (double rtt_us, double service_us, size_t slots, size_
     double jobs = rtt_us / service_us * (double) slots;
     if (jobs < S_AUTO_MIN_JOBS)
         return 0;
-    return jobs >= (double) ceiling ? ceiling : (size_t) ceil (jobs);
+    if (jobs >= (double) ceiling)
+        return ceiling;
+    size_t whole = (size_t) jobs;  //  Rounded up (libzjob needs no libm)
+    return (double) whole < jobs ? whole + 1 : whole;
 }
 
 //  The prefetch wanted now, within the grant
