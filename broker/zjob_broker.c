@@ -938,7 +938,8 @@ s_broker_start (s_broker_t *self)
                             config->retention_ms)
         : NULL;
     zjob_workers_config_t workers_config = {
-        config->heartbeat_ms, config->liveness, config->max_message, config->log_level
+        config->heartbeat_ms, config->liveness, config->max_message, config->log_level,
+        config->max_prefetch
     };
     self->workers_handler = zjob_workers_new (self->manager, self->registry, self->publisher,
                                               &workers_config);

@@ -25,6 +25,7 @@ zjob_broker_config_init (zjob_broker_config_t *config)
     snprintf (config->events, sizeof (config->events), "%s", ZJOB_BROKER_EVENTS_DEFAULT);
     snprintf (config->data_dir, sizeof (config->data_dir), "%s", ZJOB_BROKER_DATA_DIR_DEFAULT);
     config->max_concurrent = ZJOB_MAX_CONCURRENT_DEFAULT;
+    config->max_prefetch = ZJOB_BROKER_MAX_PREFETCH_DEFAULT;
     config->heartbeat_ms = ZJOB_BROKER_HEARTBEAT_DEFAULT;
     config->liveness = ZJOB_BROKER_LIVENESS_DEFAULT;
     config->log_level = ZJOB_LOG_INFO;
@@ -403,6 +404,12 @@ zjob_broker_config_set (zjob_broker_config_t *config, const char *name, const ch
         if (s_set_number (&number, 0, 100000000, name, value, err))
             return -1;
         config->max_concurrent = (size_t) number;
+        return 0;
+    }
+    if (streq (name, "max-prefetch")) {
+        if (s_set_number (&number, 0, ZJOB_PREFETCH_MAX, name, value, err))
+            return -1;
+        config->max_prefetch = (size_t) number;
         return 0;
     }
     if (streq (name, "heartbeat")) {

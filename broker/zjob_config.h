@@ -37,6 +37,7 @@ extern "C" {
 #define ZJOB_BROKER_HEARTBEAT_DEFAULT 1000                  //  msecs between heartbeats, both ways
 #define ZJOB_BROKER_LIVENESS_DEFAULT 3                      //  heartbeats missed before a peer is dead
 #define ZJOB_BROKER_BATCH_DEFAULT 512                       //  messages read per socket per loop pass
+#define ZJOB_BROKER_MAX_PREFETCH_DEFAULT 1000               //  jobs a worker may hold beyond its slots
 //  bytes (ZJOB_MSG_MAX); ZMQ_MAXMSGSIZE:
 //  a peer sending more is disconnected
 #define ZJOB_BROKER_MAXMSG_DEFAULT (16LL << 20)
@@ -85,6 +86,8 @@ typedef struct {
     char store [ZJOB_BROKER_PATH_MAX];        //  Store spec; "" = file:<data_dir>
     char data_dir [ZJOB_BROKER_PATH_MAX];     //  Directory of the default file store
     size_t max_concurrent;                    //  Jobs held by workers at once; 0 = no limit
+    size_t max_prefetch;                      //  Jobs a worker may hold beyond its slots
+                                              //  (READY "prefetch"), at most; 0 = none
     int64_t heartbeat_ms;                     //  msecs between heartbeats
     int liveness;                             //  Heartbeats missed before a worker is dead
     int log_level;                            //  zjob_log_level_t
@@ -122,8 +125,8 @@ void
 zjob_broker_config_init (zjob_broker_config_t *config);
 
 //  Set one option by the name used for flags and in config files:
-//  clients, workers, events, store, data-dir, max-concurrent, heartbeat
-//  (a duration: "500ms", "1s"), liveness, log-level (error, warning, info,
+//  clients, workers, events, store, data-dir, max-concurrent, max-prefetch
+//  (0..1000), heartbeat (a duration: "500ms", "1s"), liveness, log-level (error, warning, info,
 //  debug), batch, max-message (bytes, 4096 up to the protocol's 16 MiB),
 //  retention (a duration); and the retry defaults: max-attempts (0 = no
 //  limit), backoff (fixed, exponential), backoff-base (a duration; 0 = no

@@ -9,6 +9,15 @@
     costs O(jobs handed out + workers). A worker whose credit runs out, or
     that is found dead, leaves the ring.
 
+    Prefetch (READY "prefetch"): a worker may be given jobs beyond its
+    slots, which it buffers, best first, until a slot frees. Free slots
+    come first: a first round of the walk serves only workers with a free
+    slot, and only then a second round spends prefetch credit. A job thus
+    waits in a buffer only when no worker could start it at once, and a
+    buffer holds what the worker asks for (its round trip's worth, when it
+    sizes it itself), so a high-priority job submitted later is at most
+    one buffer behind, and is started first by the worker that has it.
+
     A batching worker (READY "batch") is not sent each job as it is taken:
     the walk keeps its jobs (held, credit spent, as if sent) and sends them
     at the walk's end in one JOB ("jobs"), or earlier when it has `batch`
@@ -187,18 +196,27 @@ s_give (zjob_dispatch_t *self, zjob_registry_worker_t *worker, zjob_job_t *job)
     zjob_job_destroy (&job);
 }
 
-size_t
-zjob_dispatch_walk (zjob_dispatch_t *self, uint64_t max_seq, bool *again)
+//  One round of the walk over the credit ring from its cursor, handing
+//  each worker visited its best job. With slots_only, only workers with a
+//  free slot are served (*skipped set if one was passed over for having
+//  none). Returns false when nothing more can be handed out to anyone.
+static bool
+s_walk_round (zjob_dispatch_t *self, uint64_t max_seq, bool slots_only, size_t *taken,
+              bool *skipped)
 {
-    assert (self);
     zjob_manager_t *manager = self->config.manager;
     zjob_registry_t *registry = self->config.registry;
-    self->again = false;
-    size_t taken = 0;
+    bool more = true;
     size_t misses = 0;  //  Workers in a row that got nothing
     zjob_registry_worker_t *worker = zjob_registry_ring (registry);
     while (worker && misses < zjob_registry_ring_size (registry)) {
         zjob_registry_worker_t *next = worker->next;
+        if (slots_only && worker->holding >= worker->slots) {
+            *skipped = true;  //  Only prefetch credit left: the second round's
+            misses++;
+            worker = next;
+            continue;
+        }
         zjob_job_t *job = zjob_manager_take_before (manager,
                                                     (const char *const *) worker->workflows,
                                                     worker->workflow_count, worker->worker_id,
@@ -206,26 +224,48 @@ zjob_dispatch_walk (zjob_dispatch_t *self, uint64_t max_seq, bool *again)
         if (!job) {
             if (zjob_manager_queued (manager) == 0
                 || (self->config.max_concurrent
-                    && zjob_manager_active (manager) >= self->config.max_concurrent))
+                    && zjob_manager_active (manager) >= self->config.max_concurrent)) {
+                more = false;
                 break;  //  Nothing for anyone
+            }
             misses++;
             worker = next;
             continue;
         }
         misses = 0;
-        taken++;
+        (*taken)++;
         s_give (self, worker, job);
         if (worker->credit == 0 || worker->dead) {
             zjob_registry_ring_remove (registry, worker);
-            if (!zjob_registry_ring (registry))
+            if (!zjob_registry_ring (registry)) {
+                worker = NULL;
                 break;
+            }
             if (next == worker || !next->in_ring)
                 next = zjob_registry_ring (registry);
         }
         worker = next;
     }
-    //  The next walk starts where this one ended
+    //  The next round, or walk, starts where this one ended
     zjob_registry_ring_set (registry, worker);
+    return more && worker;
+}
+
+//  Free slots before prefetch: a first round serves only workers with a
+//  free slot, so that a job goes to a worker that starts it at once rather
+//  than into another's buffer; a second round, only if the first passed a
+//  worker over for that, spends the prefetch credit left (best jobs first
+//  still: each take is the best queued job). With no prefetching worker
+//  the first round is the whole walk, as before prefetch.
+size_t
+zjob_dispatch_walk (zjob_dispatch_t *self, uint64_t max_seq, bool *again)
+{
+    assert (self);
+    self->again = false;
+    size_t taken = 0;
+    bool skipped = false;
+    if (s_walk_round (self, max_seq, true, &taken, &skipped) && skipped)
+        s_walk_round (self, max_seq, false, &taken, &skipped);
     //  The batching workers' JOBs: one each, all this walk gave them
     for (size_t index = 0; index < self->batched_count; index++) {
         zjob_registry_worker_t *batched = self->batched [index];

@@ -16,6 +16,7 @@
 
 #include "zjob_registry.h"
 #include "zjob_util.h"
+#include "zjob_msg.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,11 +180,35 @@ zjob_registry_ring_set (zjob_registry_t *self, zjob_registry_worker_t *worker)
         self->ring = worker;
 }
 
+size_t
+zjob_registry_prefetch (zjob_registry_t *self, zjob_registry_worker_t *worker, size_t prefetch)
+{
+    assert (self && worker);
+    if (prefetch > ZJOB_PREFETCH_MAX)
+        prefetch = ZJOB_PREFETCH_MAX;
+    if (worker->slots + prefetch > ZJOB_SLOTS_MAX)
+        prefetch = worker->slots < ZJOB_SLOTS_MAX ? ZJOB_SLOTS_MAX - worker->slots : 0;
+    //  A walk may hand it a whole window: one JOB carries it, if it batches
+    size_t batch = worker->batch_asked < worker->slots + prefetch ? worker->batch_asked
+                                                                  : worker->slots + prefetch;
+    if (batch > worker->batch && worker->batch > 1 && worker->pending_count == 0) {
+        zjob_job_t **pending = (zjob_job_t **) realloc (worker->pending,
+                                                        batch * sizeof (zjob_job_t *));
+        if (!pending)
+            return worker->prefetch = 0;
+        worker->pending = pending;
+        worker->batch = batch;
+    }
+    return worker->prefetch = prefetch;
+}
+
 bool
 zjob_registry_credit (zjob_registry_t *self, zjob_registry_worker_t *worker, size_t credit)
 {
     assert (self && worker);
-    size_t free_slots = worker->slots > worker->holding ? worker->slots - worker->holding : 0;
+    //  Free slots, and the jobs it may buffer beyond them (its prefetch)
+    size_t window = worker->slots + worker->prefetch;
+    size_t free_slots = window > worker->holding ? window - worker->holding : 0;
     worker->credit += credit;
     if (worker->credit > free_slots)
         worker->credit = free_slots;
@@ -365,6 +390,7 @@ zjob_registry_join (zjob_registry_t *self, const uint8_t *rid, size_t rid_size,
     s_hex (worker->key, rid, rid_size);
     worker->slots = slots;
     //  A batching worker gets the jobs of a dispatch walk in one JOB
+    worker->batch_asked = batch;
     worker->batch = batch > slots ? slots : batch;
     if (worker->batch > 1
         && !(worker->pending = (zjob_job_t **) calloc (worker->batch, sizeof (zjob_job_t *))))

@@ -7,9 +7,10 @@
     dispatch and liveness rules need:
 
       - credit: a worker announces slots; credit is what it may be sent
-        now, never more than its free slots. Workers with credit are kept
-        in a ring, which dispatch walks from where it last stopped, so work
-        spreads evenly;
+        now, never more than its free slots plus the prefetch it was
+        granted (jobs it buffers beyond its slots: slots + prefetch -
+        held). Workers with credit are kept in a ring, which dispatch walks
+        from where it last stopped, so work spreads evenly;
       - holders: which worker holds which job (job id -> worker). This is
         the broker's record, kept apart from the manager's: a cancelled job
         is released by the manager at once, but its worker still has it
@@ -59,6 +60,7 @@ struct _zjob_registry_worker_t {
     char **workflows;  //  Workflows it serves
     size_t workflow_count;
     size_t slots;                  //  Jobs it runs at once, as announced
+    size_t prefetch;               //  Jobs it may hold beyond slots (granted)
     size_t credit;                 //  Jobs it may be sent now
     size_t holding;                //  Jobs sent to it and not yet reported
     int64_t expires_at;            //  Monotonic ms: dead if silent past this
@@ -76,6 +78,7 @@ struct _zjob_registry_worker_t {
     int rechecks;             //  Disconnect checks still to make
     bool joining;             //  READY not yet answered: no JOB before
     size_t batch;             //  Jobs it takes in one JOB (1: single form)
+    size_t batch_asked;       //  The batch its READY announced
     zjob_job_t **pending;     //  Batching: jobs taken for it in this
     size_t pending_count;     //  dispatch walk (batch entries), sent at
     bool pending_listed;      //  the walk's end; on the broker's list
@@ -180,8 +183,18 @@ zjob_registry_recheck (zjob_registry_t *self, int64_t now_mono);
 int64_t
 zjob_registry_recheck_at (zjob_registry_t *self);
 
-//  Give credit back to worker, never beyond its free slots; a worker with
-//  credit joins the ring. Returns true if it joined the ring now.
+//  Grant worker (joining, before its first credit) prefetch jobs beyond its
+//  slots, at most ZJOB_PREFETCH_MAX and slots + prefetch at most
+//  ZJOB_SLOTS_MAX: its credit may grow to slots + prefetch - held, and a
+//  batching worker's JOBs carry up to that many jobs. Returns the
+//  prefetch granted (0 if out of memory for the larger batch).
+size_t
+zjob_registry_prefetch (zjob_registry_t *self, zjob_registry_worker_t *worker,
+                        size_t prefetch);
+
+//  Give credit back to worker, never beyond its free slots and its
+//  prefetch (slots + prefetch - held); a worker with credit joins the
+//  ring. Returns true if it joined the ring now.
 bool
 zjob_registry_credit (zjob_registry_t *self, zjob_registry_worker_t *worker,
                       size_t credit);

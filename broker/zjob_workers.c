@@ -152,11 +152,21 @@ s_ready (zjob_workers_t *self, zjob_msg_t *msg, const uint8_t *rid, size_t rid_s
             drop [drop_count++] = keep [index];
         zjob_job_destroy (&job);
     }
-    //  Its credit: the slots it has free. It joins the credit ring once
-    //  the OK is sent (zjob_registry_admit)
-    s_credit (self, worker, worker->slots);
-    s_log_info (self, "zjob_broker: worker %s ready: %zu slots, %zu workflows, %zu jobs kept",
-                worker->worker_id, worker->slots, worker->workflow_count, worker->holding);
+    //  Its prefetch (jobs it buffers beyond its slots): what it asks, up to
+    //  ours. Its credit: the slots it has free; the worker itself raises it
+    //  into its prefetch (CREDIT, RESULT's credit) as far as it wants, so a
+    //  worker sizing its buffer from the round trip starts with none. It
+    //  joins the credit ring once the OK is sent (zjob_registry_admit)
+    bool prefetching = zjob_msg_has (msg, "prefetch");
+    size_t prefetch = (size_t) zjob_msg_uint (msg, "prefetch", 0);
+    if (prefetch > self->config.max_prefetch)
+        prefetch = self->config.max_prefetch;
+    prefetch = zjob_registry_prefetch (self->registry, worker, prefetch);
+    s_credit (self, worker, worker->slots > worker->holding ? worker->slots - worker->holding : 0);
+    s_log_info (self, "zjob_broker: worker %s ready: %zu slots, prefetch %zu, %zu workflows, "
+                      "%zu jobs kept",
+                worker->worker_id, worker->slots, prefetch, worker->workflow_count,
+                worker->holding);
     if (self->publisher)
         zjob_publisher_worker (self->publisher, "worker_joined", worker->worker_id,
                                worker->name, (const char *const *) worker->workflows,
@@ -170,6 +180,9 @@ s_ready (zjob_workers_t *self, zjob_msg_t *msg, const uint8_t *rid, size_t rid_s
     zjob_msg_add_uint (self->builder, "max_message", (uint64_t) self->config.max_message);
     //  Results it may send in one RESULT (PROTOCOL.md 10.5)
     zjob_msg_add_uint (self->builder, "batch", ZJOB_SLOTS_MAX);
+    //  Only to a worker that asked: an older one gets the OK it always got
+    if (prefetching)
+        zjob_msg_add_uint (self->builder, "prefetch", prefetch);
     free (drop);
     return adopted;
 }

@@ -44,6 +44,8 @@ typedef struct {
     int liveness;          //  Heartbeats missed before it is dead
     int64_t max_message;   //  bytes in a message at most
     int log_level;         //  zjob_log_level_t, for this class's logs
+    size_t max_prefetch;   //  Jobs a worker may hold beyond its slots, at most
+                           //  (READY "prefetch"; 0: no prefetch)
 } zjob_workers_config_t;
 
 //  A handler over manager, registry and publisher (borrowed: they must

@@ -79,7 +79,8 @@
 //  --insecure (no value: the option set to "true") and --help;
 //  zjob_broker_config_set judges the values
 static const char *s_options [] = {
-    "clients", "workers", "events", "store", "data-dir", "max-concurrent", "heartbeat",
+    "clients", "workers", "events", "store", "data-dir", "max-concurrent", "max-prefetch",
+    "heartbeat",
     "liveness", "log-level", "batch", "max-message", "retention", "max-attempts", "backoff",
     "backoff-base", "backoff-factor", "backoff-max", "backoff-jitter", "no-retry", "job-timeout",
     "heartbeat-timeout",
@@ -112,6 +113,8 @@ s_usage (FILE *out)
              "                         (default file:DATA-DIR)\n"
              "  --data-dir DIR         directory of the default file store (default " ZJOB_BROKER_DATA_DIR_DEFAULT ")\n"
              "  --max-concurrent N     jobs held by workers at once, 0 = no limit (default %d)\n"
+             "  --max-prefetch N       jobs a worker may hold beyond its slots, buffered for\n"
+             "                         its next free slot, 0 to 1000 (default %d)\n"
              "  --heartbeat DURATION   between heartbeats, both ways (default %dms)\n"
              "  --liveness N           heartbeats missed before a worker is dead (default %d)\n"
              "  --log-level LEVEL      error, warning, info, debug (default info)\n"
@@ -177,7 +180,8 @@ s_usage (FILE *out)
              "a store spec or keys the broker refuses, an endpoint beyond loopback without\n"
              "CURVE or --insecure); 8 the broker cannot start (an endpoint\n"
              "that cannot be bound, a store that cannot be opened) or stopped by itself.\n",
-             (int) ZJOB_MAX_CONCURRENT_DEFAULT, ZJOB_BROKER_HEARTBEAT_DEFAULT,
+             (int) ZJOB_MAX_CONCURRENT_DEFAULT, ZJOB_BROKER_MAX_PREFETCH_DEFAULT,
+             ZJOB_BROKER_HEARTBEAT_DEFAULT,
              ZJOB_BROKER_LIVENESS_DEFAULT, ZJOB_BROKER_BATCH_DEFAULT,
              (long long) ZJOB_BROKER_MAXMSG_DEFAULT, ZJOB_MAX_QUEUED_DEFAULT,
              ZJOB_MAX_PENDING_DEFAULT);

@@ -49,6 +49,10 @@ extern "C" {
 #define ZJOB_LIVENESS 3                 //  heartbeats missed = peer dead
 #define ZJOB_TEMPLATE_PAGE_MAX 1000     //  templates in one TEMPLATE list page
 
+//  Jobs a worker may hold beyond its slots (READY "prefetch"); slots +
+//  prefetch never exceed ZJOB_SLOTS_MAX (PROTOCOL.md 10.2)
+#define ZJOB_PREFETCH_MAX 1000
+
 //  --------------------------------------------------------------------------
 //  Commands
 

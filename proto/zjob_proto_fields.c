@@ -93,6 +93,7 @@ static const zjob_field_t s_ready [] = {
     { "slots", F_UINT, REQ, 1, ZJOB_SLOTS_MAX, NULL },
     { "jobs", F_IDS, OPT, 0, ZJOB_SLOTS_MAX, NULL },
     { "batch", F_UINT, OPT, 1, ZJOB_SLOTS_MAX, NULL },
+    { "prefetch", F_UINT, OPT, 0, ZJOB_PREFETCH_MAX, NULL },
 };
 static const zjob_field_t s_job [] = {
     [JO_JOB] = { "job", F_MAP, OPT, 0, 0, NULL },
@@ -248,6 +249,7 @@ static const zjob_field_t s_ready_ok [] = {
     { "drop", F_IDS, OPT, 0, ZJOB_SLOTS_MAX, NULL },
     { "max_message", F_UINT, OPT, 0, UINT64_MAX, NULL },
     { "batch", F_UINT, OPT, 1, ZJOB_SLOTS_MAX, NULL },
+    { "prefetch", F_UINT, OPT, 0, ZJOB_PREFETCH_MAX, NULL },
 };
 static const zjob_field_t s_id_ok [] = {
     { "id", F_ID, OPT, 0, 0, NULL },

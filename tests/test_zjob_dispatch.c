@@ -206,3 +206,35 @@ Test (dispatch, failed_send_requeues)
         s_world_destroy (&world);
     }
 }
+
+//  Prefetch: free slots first. A worker with only prefetch credit left
+//  gets a job only once no worker with a free slot can take one, and
+//  then the best job still goes first
+Test (dispatch, free_slots_before_prefetch)
+{
+    s_world_t world;
+    s_world_new (&world, 0);
+    zjob_registry_worker_t *a = s_worker (&world, "a", 1, 1);
+    zjob_registry_prefetch (world.registry, a, 4);
+    zjob_registry_credit (world.registry, a, 4);
+    cr_assert_eq (a->credit, 5);
+    char ids [1][ZJOB_ID_LEN + 1];
+    s_submit (&world, 1, ZJOB_PRIORITY_MEDIUM, ids);
+    cr_assert_eq (zjob_dispatch_walk (world.dispatch, UINT64_MAX, NULL), 1);
+    cr_assert_str_eq (world.sent.worker [0], "a", "a's slot was free");
+    //  a's slot is taken; b comes with a free one, behind a in the ring
+    zjob_registry_worker_t *b = s_worker (&world, "b", 1, 1);
+    char low [2][ZJOB_ID_LEN + 1], high [1][ZJOB_ID_LEN + 1];
+    s_submit (&world, 2, ZJOB_PRIORITY_LOW, low);
+    s_submit (&world, 1, ZJOB_PRIORITY_HIGH, high);
+    cr_assert_eq (zjob_dispatch_walk (world.dispatch, UINT64_MAX, NULL), 3);
+    cr_assert_str_eq (world.sent.worker [1], "b", "the free slot first, though a came first");
+    cr_assert_str_eq (world.sent.job [1], high [0], "with the best job");
+    cr_assert_str_eq (world.sent.worker [2], "a", "then a's prefetch");
+    cr_assert_str_eq (world.sent.worker [3], "a");
+    cr_assert_str_eq (world.sent.job [2], low [0]);
+    cr_assert_eq (a->holding, 3);
+    cr_assert_eq (a->credit, 2, "1 slot + 4 prefetch - 3 held");
+    cr_assert_eq (b->credit, 0);
+    s_world_destroy (&world);
+}

@@ -231,3 +231,40 @@ Test (registry, disconnected_descriptor)
     close (client);
     close (listener);
 }
+
+//  Prefetch: credit may grow to slots + prefetch - held, never beyond;
+//  the grant is bounded (slots + prefetch <= ZJOB_SLOTS_MAX), and a
+//  batching worker's JOBs may then carry a whole window
+Test (registry, prefetch_credit)
+{
+    zjob_registry_t *registry = zjob_registry_new (100, 3);
+    zjob_registry_worker_t *a = s_join (registry, "rid-a", "a", 2, NULL, 0);
+    cr_assert_eq (zjob_registry_prefetch (registry, a, 3), 3);
+    zjob_registry_credit (registry, a, 2);
+    zjob_registry_admit (registry);
+    cr_assert_eq (a->credit, 2, "READY's credit: the free slots only");
+    zjob_registry_credit (registry, a, 100);
+    cr_assert_eq (a->credit, 5, "slots + prefetch, no more");
+    cr_assert_eq (zjob_registry_hold (registry, a, "00000000000000000001"), 0);
+    cr_assert_eq (zjob_registry_hold (registry, a, "00000000000000000002"), 0);
+    cr_assert_eq (zjob_registry_hold (registry, a, "00000000000000000003"), 0);
+    a->credit = 0;
+    zjob_registry_credit (registry, a, 100);
+    cr_assert_eq (a->credit, 2, "slots + prefetch - held: 2 + 3 - 3");
+    //  Without prefetch, as before: free slots
+    zjob_registry_worker_t *b = s_join (registry, "rid-b", "b", 2, NULL, 0);
+    zjob_registry_credit (registry, b, 100);
+    cr_assert_eq (b->credit, 2);
+    //  Bounded: prefetch at most ZJOB_PREFETCH_MAX, with the slots at most
+    //  ZJOB_SLOTS_MAX
+    zjob_registry_worker_t *c = s_join (registry, "rid-c", "c", 990, NULL, 0);
+    cr_assert_eq (zjob_registry_prefetch (registry, c, 1000), 10);
+    const char *workflows [] = { "wf" };
+    zjob_registry_worker_t *d = zjob_registry_join (
+        registry, (const uint8_t *) "rid-d", 5, "d", NULL, workflows, 1, 4, 1000, -1, 1000,
+        NULL, 0);
+    cr_assert_eq (d->batch, 4, "a batch up to its slots");
+    cr_assert_eq (zjob_registry_prefetch (registry, d, 60), 60);
+    cr_assert_eq (d->batch, 64, "and to its whole window with prefetch");
+    zjob_registry_destroy (&registry);
+}

@@ -416,3 +416,80 @@ Test (worker, priorities_across_workers)
     zjob_client_destroy (&client);
     zjob_test_broker_stop (&broker);
 }
+
+//  --------------------------------------------------------------------------
+//  Prefetch: the pool never runs more handlers than slots, whatever the
+//  engine holds in its buffer
+
+typedef struct {
+    atomic_int running;  //  Handlers running now
+    atomic_int peak;     //  The most at once
+    atomic_int done;     //  Handlers ended
+    atomic_int release;  //  The test lets them finish
+} s_crowd_t;
+
+static uint8_t *
+s_crowd_handler (zjob_task_t *task, size_t *size_p, void *arg)
+{
+    s_crowd_t *crowd = (s_crowd_t *) arg;
+    int now = ++crowd->running;
+    int peak = crowd->peak;
+    while (now > peak && !atomic_compare_exchange_weak (&crowd->peak, &peak, now))
+        ;
+    while (!crowd->release && zjob_task_checkpoint (task) == 0)
+        zclock_sleep (2);
+    crowd->running--;
+    crowd->done++;
+    uint8_t buffer [MAP_MAX];
+    const uint8_t *outputs = s_map ("y", 1, buffer, size_p);
+    uint8_t *copy = (uint8_t *) malloc (*size_p);
+    memcpy (copy, outputs, *size_p);
+    return copy;
+}
+
+typedef struct {
+    zjob_worker_t *worker;
+    s_crowd_t *crowd;
+} s_crowd_runner_t;
+
+static void *
+s_crowd_thread (void *arg)
+{
+    s_crowd_runner_t *runner = (s_crowd_runner_t *) arg;
+    zjob_worker_run (runner->worker, s_crowd_handler, runner->crowd, NULL);
+    return NULL;
+}
+
+Test (worker, run_prefetch_never_beyond_slots)
+{
+    zjob_test_broker_t broker;
+    s_broker_start (&broker, "memory:", NULL);
+    zjob_client_t *client = s_client (&broker);
+    s_crowd_t crowd = { 0 };
+    s_crowd_runner_t runner = { s_worker (&broker, "crowd", "crowd", 2), &crowd };
+    cr_assert_eq (zjob_worker_set_prefetch (runner.worker, 8), 0);
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_crowd_thread, &runner);
+    char ids [8][ZJOB_ID_LEN + 1];
+    for (int i = 0; i < 8; i++)
+        s_submit (client, "crowd", "x", i, ZJOB_PRIORITY_MEDIUM, ids [i]);
+    //  All eight are the worker's (2 slots + 8 prefetch), two run
+    for (int i = 0; i < 8; i++)
+        s_expect_status (client, ids [i], ZJOB_RUNNING, NULL);
+    int64_t until = zjob_mono_ms () + 200;
+    while (zjob_mono_ms () < until)
+        cr_assert_leq (crowd.running, 2);
+    cr_assert_eq (crowd.peak, 2);
+    crowd.release = 1;
+    zjob_error_t err;
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq (zjob_client_wait (client, ids [i], DEADLINE_MS, &err), ZJOB_COMPLETED,
+                      "job %d: %s", i, err.text);
+    cr_assert_eq (crowd.peak, 2, "never more handlers than slots");
+    cr_assert_eq (crowd.done, 8);
+    zjob_worker_stop (runner.worker);
+    pthread_join (thread, NULL);
+    zjob_worker_destroy (&runner.worker);
+    zjob_client_destroy (&client);
+    zjob_test_broker_stop (&broker);
+}

@@ -34,7 +34,7 @@ s_setup (void)
     zjob_error_t err;
     s_manager = zjob_manager_open ("memory:", NULL, &err);
     s_registry = zjob_registry_new (1000, 3);
-    zjob_workers_config_t config = { 1000, 3, 1 << 20, ZJOB_LOG_ERROR };
+    zjob_workers_config_t config = { 1000, 3, 1 << 20, ZJOB_LOG_ERROR, 1000 };
     s_workers = zjob_workers_new (s_manager, s_registry, NULL, &config);
     s_request = zjob_msg_builder_new ();
     s_reply = zjob_msg_builder_new ();

@@ -256,8 +256,9 @@ zjob_worker_new_with (const char *endpoint, const char *name, const char *const 
     self->tasks = zjob_hashx_new ();
     self->results = zlistx_new ();
     self->events = zlistx_new ();
+    self->buffer = zlistx_new ();
     bool ok = self->endpoint && self->name && self->workflows && self->sock && self->builder
-        && self->tasks && self->results && self->events;
+        && self->tasks && self->results && self->events && self->buffer;
     for (size_t i = 0; ok && i < count; i++)
         ok = (self->workflows [i] = strdup (workflows [i])) != NULL;
     if (!ok) {
@@ -278,6 +279,7 @@ zjob_worker_new_with (const char *endpoint, const char *name, const char *const 
     const char *batch = getenv ("ZJOB_WORKER_BATCH");
     self->batch = !(batch && streq (batch, "0"));
     self->result_batch = 1;
+    zjob_worker_prefetch_init (self);
 
     zjob_proto_socket_setup (self->sock);
     zsock_set_linger (self->sock, 0);
@@ -326,6 +328,7 @@ zjob_worker_destroy (zjob_worker_t **self_p)
         }
         zlistx_destroy (&self->results);
         zlistx_destroy (&self->events);
+        zlistx_destroy (&self->buffer);
         zframe_destroy (&self->ready_frame);
         zjob_handshake_destroy (&self->handshake);
         zsock_destroy (&self->sock);
@@ -350,12 +353,17 @@ zjob_worker_recv (zjob_worker_t *self, int timeout_ms, zjob_task_t **task_p,
 {
     *task_p = NULL;
     int64_t deadline = timeout_ms < 0 ? INT64_MAX : zjob_mono_ms () + timeout_ms;
+    //  How long the program kept the engine from its socket (its work on
+    //  the last event), for the round trip's timing (zjob_worker_prefetch.c)
+    self->blind_us = self->busy_from_us ? zclock_usecs () - self->busy_from_us : 0;
+    self->busy_from_us = 0;
     while (true) {
         zjob_worker_notice_t *event = (zjob_worker_notice_t *) zlistx_first (self->events);
         if (event) {
             int kind = event->kind;
             *task_p = event->task;
             zlistx_delete (self->events, zlistx_cursor (self->events));
+            self->busy_from_us = zclock_usecs ();
             return kind;
         }
         //  The program has taken every event: what it finished goes out
@@ -398,11 +406,10 @@ s_successor_start (zjob_worker_t *self, zjob_job_t *job, bool paused)
     }
     zjob_log_debug ("zjob_worker: %s: attempt %u of job %s starts: the earlier one ended",
                     self->worker_id, (unsigned) job->attempts, job->id);
+    //  Paused meanwhile: it waits in the buffer for RESUME
     task->paused = paused;
     zhashx_insert (self->tasks, job->id, task);
-    zjob_worker_queue_event (self, ZJOB_WORKER_TASK, task);
-    if (paused)
-        zjob_worker_queue_event (self, ZJOB_WORKER_PAUSE, task);
+    zjob_worker_buffer_add (self, task);
 }
 
 //  The task ends here: unlink and free it. Returns true if the broker
@@ -420,12 +427,16 @@ zjob_worker_task_end (zjob_worker_t *self, zjob_task_t **task_p, bool *paused_p)
     pthread_mutex_unlock (&self->lock);
     zhashx_delete (self->tasks, task->job->id);
     s_forget_events (self, task);
+    zjob_worker_buffer_forget (self, task, wanted);
     zjob_job_t *successor = task->successor;
     bool successor_paused = task->successor_paused;
     task->successor = NULL;
     s_task_destroy (task_p);
     if (successor)
         s_successor_start (self, successor, successor_paused);
+    //  Its slot is free: the best buffered task takes it
+    if (!self->draining)
+        zjob_worker_buffer_release (self);
     return wanted;
 }
 
@@ -453,6 +464,15 @@ zjob_worker_drain (zjob_worker_t *self)
         zjob_log_info ("zjob_worker: %s: job %s handed back unstarted: draining",
                        self->worker_id, unseen->job->id);
         zjob_worker_task_end (self, &unseen, NULL);
+        handed = true;
+    }
+    //  And so do those in the buffer (prefetched)
+    size_t buffered = zlistx_size (self->buffer);
+    while ((unseen = (zjob_task_t *) zlistx_first (self->buffer)))
+        zjob_worker_task_end (self, &unseen, NULL);
+    if (buffered) {
+        zjob_log_info ("zjob_worker: %s: %zu buffered jobs handed back unstarted: draining",
+                       self->worker_id, buffered);
         handed = true;
     }
     //  So do later attempts waiting for a cancelled one to end

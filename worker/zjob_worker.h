@@ -35,6 +35,21 @@
     or gave the worker up for dead) says so, and the worker registers again
     at once.
 
+    Prefetch. A worker may let the broker send it jobs beyond its slots
+    (PROTOCOL.md 10.2, READY's `prefetch`), so that a slot that frees
+    finds its next job here rather than waiting a round trip to the
+    broker: what a worker far from the broker needs. The engine keeps
+    those jobs in a buffer and never gives the program more than `slots`
+    tasks at once; it takes the buffer best first (priority, then
+    arrival), so a high-priority job that comes while low-priority ones
+    wait is started first. For the broker a buffered job is held, and
+    running, like any other: PAUSE keeps it buffered and not startable
+    until RESUME, CANCEL removes it (the program never sees it), a lost
+    worker's buffer is queued again by the broker, and a drain hands it
+    back. How many: zjob_worker_set_prefetch, or ZJOB_WORKER_PREFETCH in
+    the environment; by default the engine sizes it from what it
+    measures (ZJOB_PREFETCH_AUTO).
+
     Tasks. A task is one job as handed to this worker: its id, workflow,
     inputs, attempt and priority. It stays valid until the program reports
     its end with zjob_worker_complete or zjob_worker_fail (in run, until
@@ -78,6 +93,9 @@ extern "C" {
 #define ZJOB_WORKER_RECONNECT_MIN_MS 100   //  msecs before the first reconnection
 #define ZJOB_WORKER_RECONNECT_MAX_MS 2000  //  msecs between reconnections, at most
 #define ZJOB_WORKER_LINGER_MS 2000         //  msecs stop waits for results to be acked
+//  zjob_worker_set_prefetch: size the prefetch from the round trip and
+//  the jobs' service time
+#define ZJOB_PREFETCH_AUTO (-1)
 
 //  Error kinds (a RESULT's error_kind, PROTOCOL.md 10.5). A program names
 //  its own; those zjob's own components produce are snake_case, and are:
@@ -148,6 +166,30 @@ ZJOB_EXPORT zjob_worker_t *
 zjob_worker_new_with (const char *endpoint, const char *name, const char *const *workflows,
                       size_t count, size_t slots, const zjob_connect_opts_t *opts,
                       zjob_error_t *err);
+
+//  How many jobs the broker may send beyond the slots, buffered until a
+//  slot frees (see Prefetch above): 0 (none: the broker sends a job only
+//  for a free slot), 1 to ZJOB_PREFETCH_MAX, or ZJOB_PREFETCH_AUTO (the
+//  default, or the environment's ZJOB_WORKER_PREFETCH=N|auto|0): the jobs
+//  the slots finish in one round trip to the broker, measured (the answer
+//  to each RESULT) over the time a task takes from being given to the
+//  program to its end; none until both are measured, and none while that
+//  is under half a job (slow jobs, a broker near by: nothing to gain, and
+//  a buffer would keep jobs from idle workers). The broker may grant less
+//  (zjobd --max-prefetch; slots + prefetch is at most ZJOB_SLOTS_MAX) and
+//  an older broker none. The READY that zjob_worker_new sends asks for
+//  what the environment says (auto asks the most, ZJOB_PREFETCH_MAX, and
+//  0 asks none, as a worker without prefetch); this call applies at once
+//  within what the broker granted, and in full from the next READY.
+//  Returns 0, or -1 for a value out of range. Since libzjob 0.6.0.
+ZJOB_EXPORT int
+zjob_worker_set_prefetch (zjob_worker_t *self, int prefetch);
+
+//  The jobs the worker lets the broker send beyond its slots now: what it
+//  asked, within the broker's grant; with ZJOB_PREFETCH_AUTO, the size it
+//  measured last. Since libzjob 0.6.0.
+ZJOB_EXPORT size_t
+zjob_worker_prefetch (zjob_worker_t *self);
 
 //  Say DISCONNECT to the broker (which requeues the jobs still held) and
 //  close. Results not yet acknowledged are lost; call zjob_worker_flush
@@ -238,7 +280,8 @@ zjob_worker_error (zjob_worker_t *self, zjob_error_t *err);
 
 //  The worker's name; its id (the name and a random suffix, fixed for
 //  its life: what the broker knows it by and sets as a job's worker_id);
-//  and the number of tasks it holds now.
+//  and the number of tasks it holds now, those buffered (prefetched)
+//  included.
 ZJOB_EXPORT const char *
 zjob_worker_name (zjob_worker_t *self);
 ZJOB_EXPORT const char *

@@ -1,11 +1,13 @@
 /*  =========================================================================
     zjob_worker_impl - what the worker engine's files share, and nobody else
 
-    The worker library is three files over one engine: zjob_worker.c (the
+    The worker library is four files over one engine: zjob_worker.c (the
     tasks and the engine's public face: new, recv, complete, drain...),
     zjob_worker_session.c (the conversation with the broker: sending,
-    results kept until settled, registration, receiving, timers) and
-    zjob_worker_run.c (zjob_worker_run's thread pool). They share the
+    results kept until settled, registration, receiving, timers),
+    zjob_worker_prefetch.c (the buffer of jobs beyond the slots, and the
+    credit that sizes it) and zjob_worker_run.c (zjob_worker_run's thread
+    pool). They share the
     structs below and the calls declared here; everything else is static.
     This header is private to worker/: it is not installed, and libzjob
     exports none of it (its symbols are hidden like every undeclared one).
@@ -34,6 +36,10 @@ struct _zjob_task_t {
                             //  this cancelled one still runs: it starts
                             //  when this task ends. NULL if none
     bool successor_paused;  //  The broker paused that later attempt
+    bool given;             //  Its TASK event went to the program (counted in
+                            //  worker->given); else it waits in the buffer
+    uint64_t seq;           //  Arrival order, for the buffer's order
+    int64_t given_us;       //  mono usecs it was given, for the service time
     //  Run mode, owned by the handler thread while it runs the task
     zsock_t *pipe;        //  The handler thread's PUSH to the run loop
     char *fail_kind;      //  Set by zjob_task_fail, or NULL
@@ -55,6 +61,9 @@ typedef struct {
     int64_t resend_at;    //  mono ms to send again (after a 5xx); 0 = not due
     bool parked;          //  The job is paused: held back until RESUME
     bool due;             //  Batching: goes out with the next RESULT
+    bool released;        //  Prefetch: a RESULT carrying it was answered, so
+                          //  the broker holds the job no more (until a READY
+                          //  lists it again): a resend frees no window
 } zjob_worker_result_t;
 
 //  Something recv has for the program
@@ -106,7 +115,29 @@ struct _zjob_worker_t {
     bool gathering;                       //  zjob_worker_run is ending several tasks:
                                           //  their results go out together after
 
+    //  Prefetch (zjob_worker_prefetch.c): jobs held beyond the slots
+    int prefetch_want;        //  ZJOB_PREFETCH_AUTO, or 0..ZJOB_PREFETCH_MAX
+    size_t prefetch_granted;  //  The broker's ceiling (READY's OK), 0 if none
+    size_t prefetch;          //  Jobs beyond the slots wanted now (<= granted)
+    int64_t window;           //  Jobs the broker may have out to us (its
+                              //  credit plus the jobs of ours it holds), as
+                              //  counted here; kept near slots + prefetch
+    size_t ready_listed;      //  Jobs the latest READY listed
+    zlistx_t *buffer;         //  Tasks held, not given: best first
+    size_t given;             //  Tasks given to the program, not ended
+    uint64_t arrivals;        //  Tasks taken so far (the next seq)
+    double rtt_us;            //  Smoothed round trip in usecs, 0 = none yet
+    double service_us;        //  Smoothed usecs from giving a task to its end
+    uint64_t probe_id;        //  Request timed for the round trip, 0 = none
+    int64_t probe_us;         //  mono usecs it was sent
+    int64_t busy_from_us;     //  mono usecs recv last gave the program an
+                              //  event (it has the engine's thread), 0 if not
+    int64_t blind_us;         //  usecs the program kept the engine from its
+                              //  socket before this recv: an answer read now
+                              //  may have waited that long
+
     zhashx_t *tasks;    //  job id -> zjob_task_t, handed out, not ended
+                        //  (given to the program, or in the buffer)
     zlistx_t *results;  //  zjob_worker_result_t, oldest first
     zlistx_t *events;   //  zjob_worker_notice_t waiting for recv
 
@@ -151,6 +182,63 @@ zjob_worker_handshake_check (zjob_worker_t *self);
 //  "A JOB for a job still held"), if any
 void
 zjob_worker_successor_drop (zjob_task_t *task);
+
+
+//  --------------------------------------------------------------------------
+//  zjob_worker_prefetch.c: the buffer beyond the slots, and its size
+
+//  Set up a new engine's buffer, and the prefetch asked for in the
+//  environment (ZJOB_WORKER_PREFETCH=N|auto|0; unset: auto)
+void
+zjob_worker_prefetch_init (zjob_worker_t *self);
+
+//  The prefetch auto sizes for a round trip and a service time (usecs, 0
+//  if not measured yet) over slots, within ceiling: the jobs the slots
+//  finish in one round trip, rounded up; none before both are measured or
+//  when that is under half a job (slow jobs gain nothing from a buffer)
+size_t
+zjob_worker_prefetch_size (double rtt_us, double service_us, size_t slots, size_t ceiling);
+
+//  READY's `prefetch`: the ceiling asked, 0 for none (the key left out)
+size_t
+zjob_worker_prefetch_ask (zjob_worker_t *self);
+
+//  READY's OK came: the grant (absent: an older broker, none), and the
+//  window it leaves (the jobs kept of those listed, plus the credit)
+void
+zjob_worker_prefetch_granted (zjob_worker_t *self, zjob_msg_t *ok, size_t dropped);
+
+//  The credit a RESULT of count results gives back, held of them still
+//  held by the broker; it moves the window towards slots + prefetch
+uint64_t
+zjob_worker_prefetch_credit (zjob_worker_t *self, size_t count, size_t held);
+
+//  Raise the broker's credit to the window wanted, with a CREDIT, if it is
+//  short of it (after READY's OK, a larger prefetch)
+void
+zjob_worker_prefetch_top_up (zjob_worker_t *self);
+
+//  A request was sent (READY, RESULT): time it for the round trip unless
+//  one is timed already; its answer came: take the sample
+void
+zjob_worker_probe_sent (zjob_worker_t *self, uint64_t request_id);
+void
+zjob_worker_probe_answered (zjob_worker_t *self, uint64_t request_id);
+
+//  Put a task the broker sent in the buffer (best first: priority, then
+//  arrival); zjob_worker_buffer_release gives the program what fits
+void
+zjob_worker_buffer_add (zjob_worker_t *self, zjob_task_t *task);
+
+//  Give the program the best startable (not paused) buffered tasks while
+//  it has fewer than slots
+void
+zjob_worker_buffer_release (zjob_worker_t *self);
+
+//  A task leaves the engine: out of the buffer, or out of the program's
+//  count (and its time given to ended measured, if wanted is true)
+void
+zjob_worker_buffer_forget (zjob_worker_t *self, zjob_task_t *task, bool wanted);
 
 
 //  --------------------------------------------------------------------------

@@ -73,6 +73,7 @@
 #define OPT_CERT 1001                          //  getopt value of --cert
 #define OPT_BROKER_KEY 1002                    //  getopt value of --broker-key
 #define OPT_LOG_FORMAT 1003                    //  getopt value of --log-format
+#define OPT_PREFETCH 1004                      //  getopt value of --prefetch
 
 //  The command line
 typedef struct {
@@ -81,6 +82,8 @@ typedef struct {
     const char *workflows [ZJOB_WORKFLOWS_MAX];  //  Served, from argv
     size_t workflow_count;
     size_t slots;               //  Jobs run at once
+    int prefetch;               //  --prefetch: 0..1000, ZJOB_PREFETCH_AUTO, or
+    bool prefetch_set;          //  unset (the engine's default: the environment)
     int64_t grace_ms;           //  Cancel: SIGTERM to SIGKILL; stop: time to finish
     int64_t timeout_ms;         //  Run time limit of a job, 0 = none
     bool permanent_exit [256];  //  Exit statuses that fail a job for good
@@ -135,6 +138,11 @@ s_usage (FILE *out)
              "                         shared store: the worker serves whichever is active\n"
              "  -w, --workflow NAME    a workflow to serve; repeat for more (1 to %d)\n"
              "  -s, --slots N          jobs run at once, 1 to %d (default 1)\n"
+             "      --prefetch N|auto  jobs the broker may send beyond the slots, waiting\n"
+             "                         here (best first) for a free slot, so that none\n"
+             "                         waits a round trip to the broker: 0 to %d, or auto,\n"
+             "                         sized from the measured round trip and job time\n"
+             "                         (default: $ZJOB_WORKER_PREFETCH, else auto)\n"
              "  -n, --name NAME        the worker's name in `zjob workers` (default COMMAND@HOST)\n"
              "  -g, --grace SECONDS    from SIGTERM to SIGKILL when a job is cancelled, and the\n"
              "                         time running jobs get to finish on a stop (default %d)\n"
@@ -205,7 +213,7 @@ s_usage (FILE *out)
              "tried again and again, a key it refuses at the CURVE handshake too (the log\n"
              "says so once, at warning: the broker may list the key on its next reload).\n"
              "Logs go to stderr.\n",
-             ZJOB_WORKFLOWS_MAX, ZJOB_SLOTS_MAX, GRACE_DEFAULT_MS / 1000,
+             ZJOB_WORKFLOWS_MAX, ZJOB_SLOTS_MAX, ZJOB_PREFETCH_MAX, GRACE_DEFAULT_MS / 1000,
              (double) JOB_TIMEOUT_SLACK_MS / 1000, PERMANENT_EXIT_DEFAULT);
 }
 
@@ -291,6 +299,7 @@ static const struct option s_longs [] = {
     { "cert", required_argument, NULL, OPT_CERT },
     { "broker-key", required_argument, NULL, OPT_BROKER_KEY },
     { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+    { "prefetch", required_argument, NULL, OPT_PREFETCH },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
@@ -396,6 +405,18 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
             case OPT_LOG_FORMAT:
                 options->log_format = optarg;
                 break;
+            case OPT_PREFETCH: {
+                long prefetch = streq (optarg, "auto") ? ZJOB_PREFETCH_AUTO
+                                                       : strtol (optarg, &end, 10);
+                if (!streq (optarg, "auto")
+                    && (end == optarg || *end || prefetch < 0 || prefetch > ZJOB_PREFETCH_MAX))
+                    return s_usage_error (EXIT_BAD_INPUT, "bad --prefetch \"%s\": give auto or a "
+                                                          "number from 0 to %d",
+                                          optarg, ZJOB_PREFETCH_MAX);
+                options->prefetch = (int) prefetch;
+                options->prefetch_set = true;
+                break;
+            }
             case 'v':
                 options->verbose = true;
                 break;
@@ -1037,6 +1058,8 @@ main (int argc, char *argv [])
     s_app_t app = { &options, NULL, zlistx_new (), NULL, NULL, 0, false, 0, false };
     app.worker = zjob_worker_new_with (options.endpoint, options.name, options.workflows,
                                        options.workflow_count, options.slots, &options.keys, &err);
+    if (app.worker && options.prefetch_set)
+        zjob_worker_set_prefetch (app.worker, options.prefetch);
     if (!app.worker || !app.runs) {
         bool keys = !app.worker && zjob_connect_secure (&options.keys) && !strstr (err.text, "--")
             && (strstr (err.text, "certificate") || strstr (err.text, "broker key"));

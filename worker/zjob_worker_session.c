@@ -179,9 +179,12 @@ s_result_send (zjob_worker_t *self, zjob_worker_result_t *result)
         zjob_msg_add_uint (self->builder, "attempt", result->attempt);
     if (result->permanent)
         zjob_msg_add_bool (self->builder, "permanent", true);
-    //  Draining: no slot comes back, even for a result finished before
-    zjob_msg_add_uint (self->builder, "credit", self->draining ? 0 : 1);
+    //  Draining: no slot comes back, even for a result finished before;
+    //  with prefetch, what steers the window
+    zjob_msg_add_uint (self->builder, "credit",
+                       zjob_worker_prefetch_credit (self, 1, !result->released));
     zjob_worker_send_built (self);
+    zjob_worker_probe_sent (self, result->request_id);
 }
 
 //  Send a kept result: at once, or, when the broker takes several results
@@ -269,8 +272,13 @@ zjob_worker_results_flush (zjob_worker_t *self)
                 };
             }
             zjob_msg_add_results (self->builder, "results", self->flush_items, count);
-            //  Draining: no slot comes back, even for results finished before
-            zjob_msg_add_uint (self->builder, "credit", self->draining ? 0 : count);
+            //  Draining: no slot comes back, even for results finished
+            //  before; with prefetch, what steers the window
+            size_t held = 0;
+            for (size_t index = 0; index < count; index++)
+                held += !self->flush_chosen [index]->released;
+            zjob_msg_add_uint (self->builder, "credit",
+                               zjob_worker_prefetch_credit (self, count, held));
             zframe_t *frame = zjob_msg_end (self->builder, NULL);
             if (!frame) {
                 //  Out of memory mid-message: send nothing, try them again
@@ -282,6 +290,7 @@ zjob_worker_results_flush (zjob_worker_t *self)
                 continue;
             }
             s_send_frame (self, &frame);
+            zjob_worker_probe_sent (self, request_id);
         }
         //  The list's cursor is still on result, if any: the next RESULT's first
     }
@@ -336,6 +345,13 @@ zjob_worker_register (zjob_worker_t *self, bool reconnect)
         zjob_msg_add_strs (self->builder, "jobs", ids, count);
     if (self->batch)
         zjob_msg_add_uint (self->builder, "batch", ZJOB_SLOTS_MAX);
+    //  Asked only when wanted: without it, the broker serves us as a worker
+    //  that knows no prefetch
+    size_t prefetch = zjob_worker_prefetch_ask (self);
+    if (prefetch)
+        zjob_msg_add_uint (self->builder, "prefetch", prefetch);
+    self->ready_listed = count;
+    zjob_worker_probe_sent (self, self->ready_id);
     free (ids);
     zframe_destroy (&self->ready_frame);
     zframe_t *frame = zjob_msg_end (self->builder, NULL);
@@ -409,6 +425,7 @@ s_on_ready_ok (zjob_worker_t *self, zjob_msg_t *msg)
     self->result_batch = self->batch ? (size_t) zjob_msg_uint (msg, "batch", 1) : 1;
     size_t count;
     const char *const *drop = zjob_msg_strs (msg, "drop", &count);
+    zjob_worker_prefetch_granted (self, msg, count);
     //  Draining: the broker's credit counts the dropped jobs as free slots
     if (self->draining && count)
         self->rejoin = true;
@@ -423,7 +440,9 @@ s_on_ready_ok (zjob_worker_t *self, zjob_msg_t *msg)
         if (task && !task->dropped) {
             bool told = task->cancelled;
             zjob_worker_task_flag (task, &task->dropped, true);
-            if (!told)
+            if (!task->given)
+                zjob_worker_task_end (self, &task, NULL);  //  Buffered: never started
+            else if (!told)
                 zjob_worker_queue_event (self, ZJOB_WORKER_CANCEL, task);
         }
     }
@@ -435,6 +454,8 @@ s_on_ready_ok (zjob_worker_t *self, zjob_msg_t *msg)
             resent++;
         }
     zjob_worker_results_flush (self);
+    //  What the results did not raise the broker's credit to, a CREDIT does
+    zjob_worker_prefetch_top_up (self);
     if (self->lost_at) {
         zjob_log_info ("zjob_worker: %s: the broker at %s is back after %.1f s; %zu result%s "
                        "resent",
@@ -471,6 +492,24 @@ s_on_control_successor (zjob_worker_t *self, zjob_msg_t *msg, zjob_task_t *task)
     }
     else
         task->successor_paused = cmd == ZJOB_CMD_PAUSE;
+}
+
+//  A PAUSE, RESUME or CANCEL (answered OK) about a task in the buffer, which
+//  the program has not seen: a paused one stays there, not startable,
+//  until RESUME; a cancelled one just goes (the OK gave its credit back)
+static void
+s_on_control_buffered (zjob_worker_t *self, zjob_cmd_t cmd, zjob_task_t *task)
+{
+    if (cmd == ZJOB_CMD_CANCEL) {
+        zjob_log_debug ("zjob_worker: %s: job %s cancelled in the buffer", self->worker_id,
+                        task->job->id);
+        zjob_worker_task_flag (task, &task->cancelled, true);
+        zjob_worker_task_end (self, &task, NULL);
+    }
+    else {
+        zjob_worker_task_flag (task, &task->paused, cmd == ZJOB_CMD_PAUSE);
+        zjob_worker_buffer_release (self);
+    }
 }
 
 //  A PAUSE, RESUME or CANCEL from the broker. A CANCEL that names an
@@ -515,6 +554,10 @@ s_on_control (zjob_worker_t *self, zjob_msg_t *msg)
         return;
     }
     s_answer (self, request_id, id, true);
+    if (!task->given) {
+        s_on_control_buffered (self, cmd, task);
+        return;
+    }
     if (cmd == ZJOB_CMD_CANCEL) {
         self->rejoin = self->rejoin || self->draining;  //  The OK gave a slot back
         char *reason = s_cancel_reason (msg);
@@ -613,7 +656,8 @@ s_take_job (zjob_worker_t *self, zjob_job_t *job)
         return;
     }
     zhashx_insert (self->tasks, job->id, task);
-    zjob_worker_queue_event (self, ZJOB_WORKER_TASK, task);
+    //  The program gets it when a slot is free (s_on_job)
+    zjob_worker_buffer_add (self, task);
 }
 
 //  A JOB: one job ("job"), or several ("jobs", as a batching worker may
@@ -633,6 +677,7 @@ s_on_job (zjob_worker_t *self, zjob_msg_t *msg)
         for (size_t index = 0; index < count; index++)
             s_take_job (self, jobs [index]);
         free (jobs);
+        zjob_worker_buffer_release (self);
         return;
     }
     zjob_job_t *job = zjob_msg_job (msg, "job", &error);
@@ -642,6 +687,7 @@ s_on_job (zjob_worker_t *self, zjob_msg_t *msg)
         return;
     }
     s_take_job (self, job);
+    zjob_worker_buffer_release (self);
 }
 
 //  An OK or ERROR answering one of our requests
@@ -651,6 +697,7 @@ s_on_reply (zjob_worker_t *self, zjob_msg_t *msg)
     uint64_t request_id = zjob_msg_request_id (msg);
     bool ok = zjob_msg_command (msg) == ZJOB_CMD_OK;
     zjob_error_t error;
+    zjob_worker_probe_answered (self, request_id);
     if (request_id && request_id == self->ready_id) {
         if (ok && zjob_msg_check_reply (msg, ZJOB_CMD_READY, &error) == 0)
             s_on_ready_ok (self, msg);
@@ -691,7 +738,9 @@ s_on_reply (zjob_worker_t *self, zjob_msg_t *msg)
                 why = &refusal;
         }
         if (why && why->code >= 500) {
-            //  Not recorded: send it again later
+            //  Not recorded: send it again later. The broker let the job
+            //  go and took the credit all the same (10.5)
+            result->released = true;
             result->request_id = 0;
             result->resend_at = zjob_mono_ms () + self->heartbeat_ms;
         }
