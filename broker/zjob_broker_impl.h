@@ -1,8 +1,9 @@
 /*  =========================================================================
     zjob_broker_impl - the broker actor's state, shared by its own files
 
-    zjob_broker.c keeps the actor, the loop, the pass, routing and
-    dispatch; zjob_broker_timers.c the pass's timed work (promotions,
+    zjob_broker.c keeps the actor, the loop, its start and stop;
+    zjob_broker_pass.c the pass, routing, replies and dispatch, and the
+    listeners of the manager and the registry; zjob_broker_timers.c the pass's timed work (promotions,
     tokens, timeouts, children of settled parents, schedules) and how long
     the loop may wait for input; zjob_broker_writes.c the pass's commit
     and the refusal of writes while the store cannot write;
@@ -127,9 +128,40 @@ typedef struct {
 
 
 //  --------------------------------------------------------------------------
-//  Across the two files
+//  Across the files
 
-//  zjob_broker.c: zjob_manager_expire_step's callback for a held job that
+//  zjob_broker_pass.c: one loop pass after the poll (its banner says
+//  what it does, step by step)
+void
+zjob_broker_pass (s_broker_t *self);
+
+//  zjob_broker_pass.c: stopping: tell the workers (DISCONNECT), so that
+//  they start reconnecting at once
+void
+zjob_broker_goodbye (s_broker_t *self);
+
+//  zjob_broker_pass.c: the registry's callbacks (zjob_registry_set_listener):
+//  a lost worker's job, a worker leaving
+void
+zjob_broker_job_lost (const char *job_id, void *arg);
+void
+zjob_broker_worker_left (s_worker_t *worker, const char *reason, void *arg);
+
+//  zjob_broker_pass.c: the manager's listener (zjob_manager_set_listener):
+//  events, worker control, dispatch and rate hints
+void
+zjob_broker_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status,
+                       void *arg);
+
+//  zjob_broker_pass.c: the dispatcher's send (a JOB to a worker, now) and
+//  zjob_workers' credit-back hook
+int
+zjob_broker_send_job (const uint8_t *rid, size_t rid_size, const uint8_t *data, size_t size,
+                      void *arg);
+void
+zjob_broker_credit_back (bool now, void *arg);
+
+//  zjob_broker_pass.c: zjob_manager_expire_step's callback for a held job that
 //  timed out: its worker is sent CANCEL {id, reason, attempt}
 void
 zjob_broker_expired (const zjob_job_t *job, const char *worker_id, uint32_t attempt,
