@@ -60,7 +60,6 @@
 #include <sys/stat.h>
 
 
-
 //  Whether a socket holds input, per ZMQ_EVENTS (which processes its
 //  mailbox: without POLLIN, the socket is settled). An error, such as a
 //  terminated context, counts as input, for the read to see it.
@@ -168,6 +167,7 @@ s_broker_destroy (s_broker_t **self_p)
             s_log_error (self, "zjob_broker: final sync failed: %s", err.text);
         zjob_manager_set_listener (self->manager, NULL, NULL);
     }
+    free (self->flight);
     zjob_registry_destroy (&self->registry);
     zjob_clients_destroy (&self->clients_handler);
     zjob_workers_destroy (&self->workers_handler);
@@ -375,6 +375,9 @@ zjob_broker_actor (zsock_t *pipe, void *args)
             fds [index].fd = -1;         //  No ZAP socket without CURVE; poll skips it
         self->unsettled [index] = true;  //  Nothing is known of them yet
     }
+    //  The store's eventfd, readable while a completed sync is untaken
+    //  (level-triggered: the pass that takes it reads it)
+    fds [S_POLL_SYNC].fd = zjob_store_sync_fd (zjob_manager_store (self->manager));
     while (!self->terminated) {
         int64_t timeout = zjob_broker_wait_ms (self);
         bool unsettled = false;
@@ -400,6 +403,8 @@ zjob_broker_actor (zsock_t *pipe, void *args)
             break;
         zjob_broker_pass (self);
     }
+    //  What the last passes acknowledge goes out once their sync is done
+    zjob_broker_sync_last (self);
     zjob_broker_goodbye (self);
     s_log_info (self, "zjob_broker: stopping after %" PRIu64 " passes, %" PRIu64 " messages dropped", self->passes, self->dropped);
     s_broker_destroy (&self);

@@ -9,7 +9,10 @@
 
       1. poll, until the next heartbeat tick or disconnect re-check, the
          next scheduled job or schedule due, held job timing out or token
-         of a rate-limited workflow with jobs waiting; then promote the
+         of a rate-limited workflow with jobs waiting, or the store's
+         eventfd says a sync completed; take the syncs completed
+         (zjob_broker_synced: their messages go out, their enqueues become
+         committed_seq); then promote the
          scheduled jobs due (zjob_manager_promote), time out at most
          ZJOB_EXPIRE_STEP held jobs (zjob_manager_expire_step: each retried
          or failed by its policy, its worker sent CANCEL {id, reason,
@@ -30,9 +33,14 @@
          held back to the manager (zjob_manager_worker_lost);
       4. dispatch what is already durable (below), so that workers run
          jobs while the sync waits for the disk;
-      5. commit: one zjob_manager_sync for the whole pass (group commit:
-         with fsync=always one fsync covers every submit, result and state
-         change of the pass). If the sync fails, the outbox turns every
+      5. commit: one zjob_manager_sync_begin for the whole pass (group
+         commit: with fsync=always one fsync covers every submit, result and
+         state change of the pass, and of the passes begun while the
+         previous fsync ran). The memory and SQL stores sync there and
+         then; the file store writes, hands the fdatasync to its thread and
+         gives the pass a ticket, and the loop goes on with the next pass
+         meanwhile. If the sync fails (at once, or later on the store's
+         thread), the outbox turns every
          reply to a write into ERROR 503, changed or not (nothing is
          acknowledged that is not durable); reads are still answered.
          Until a sync succeeds the broker refuses writes before applying
@@ -40,14 +48,21 @@
          unwritten backlog stops growing; the sync is tried again every
          second, and the first that succeeds ends it
          (zjob_broker_writes.c);
-      6. dispatch the jobs this pass queued, then flush the outbox;
-      7. publish the pass's events.
+      6. if the sync is durable already, dispatch the jobs this pass queued;
+         then the pass's events join its replies in the outbox, all sealed
+         with the pass's ticket, and the outbox sends, in order, what the
+         syncs completed make durable (zjob_broker_synced): a reply never
+         goes out before the fdatasync that covers it, nor before a reply
+         queued earlier. The workers whose READY was answered join the
+         credit ring once that OK is sent (the ticket of its pass is done).
     A dispatch is committed by the next pass's sync: one that a crash
     forgets is a job that recovery queues again (at-least-once). But a job
     is never handed out before its own enqueue is durable: step 4 takes only
     jobs enqueued before the last sync (zjob_manager_take_before with the
-    sequence number the sync covered), and never passes the best job over
-    for a lesser one; step 6 takes the rest once committed.
+    sequence number of the last sync completed), and never passes the best
+    job over for a lesser one; step 6 takes the rest when the sync is
+    durable at once, and with an overlapped sync a later pass's step 4
+    does, once the store reports it done.
 
     Dispatch and credit. zjob_dispatch walks the registry's credit ring and
     hands each worker in turn the best job for it (its banner says how);
@@ -188,12 +203,20 @@ s_worker_send_failed (s_broker_t *self, const uint8_t *rid, size_t rid_size)
                        worker->worker_id, zmq_strerror (error));
 }
 
-//  The outbox's send: a failure to a worker may mean it is gone
-static int
-s_send_out (int side, const uint8_t *rid, size_t rid_size, const uint8_t *data, size_t size,
-            void *arg)
+//  The outbox's send (zjob_broker_impl.h): a failure to a worker may
+//  mean it is gone; an event goes to the XPUB, its topic as the "rid"
+int
+zjob_broker_send_out (int side, const uint8_t *rid, size_t rid_size, const uint8_t *data,
+                      size_t size, void *arg)
 {
     s_broker_t *self = (s_broker_t *) arg;
+    if (side == S_EVENTS) {
+        self->unsettled [S_POLL_EVENTS] = true;  //  A send may swallow a signal
+        if (zjob_publisher_send (self->publisher, rid, rid_size, data, size) == 0)
+            return 0;
+        self->dropped++;
+        return -1;
+    }
     if (s_send_now (self, (s_side_t) side, rid, rid_size, data, size) == 0)
         return 0;
     if (side == S_WORKERS)
@@ -220,13 +243,23 @@ s_queue_control (s_broker_t *self, s_worker_t *worker, zjob_cmd_t cmd, const cha
 //  --------------------------------------------------------------------------
 //  Events: the publisher encodes them when they happen, if anyone listens
 
-//  Publish the pass's events
+//  The publisher's send at the end of a pass: into the outbox, behind the
+//  pass's replies, until its sync is durable
+static int
+s_event_queue (const uint8_t *topic, size_t topic_size, const uint8_t *body, size_t body_size,
+               void *arg)
+{
+    s_broker_t *self = (s_broker_t *) arg;
+    return zjob_outbox_add (self->outbox, S_EVENTS, topic, topic_size, 0, false, body,
+                            body_size);
+}
+
+//  The pass's events, queued after its replies
 static void
-s_events_publish (s_broker_t *self)
+s_events_queue (s_broker_t *self)
 {
     size_t dropped = 0;
-    if (zjob_publisher_flush (self->publisher, &dropped))
-        self->unsettled [S_POLL_EVENTS] = true;  //  A send may swallow a signal
+    zjob_publisher_flush_with (self->publisher, s_event_queue, self, &dropped);
     self->dropped += dropped;
 }
 
@@ -425,6 +458,9 @@ s_worker_message (s_broker_t *self, zjob_msg_t *msg, const s_peer_t *peer, int f
     }
     int rc = zjob_workers_handle (self->workers_handler, msg, who, peer->rid, peer->rid_size, fd,
                                   self->builder, self->now, &err);
+    //  A worker joining enters the credit ring once this OK is sent
+    if (zjob_msg_command (msg) == ZJOB_CMD_READY)
+        self->ready_seen = true;
     if (rc < 0)
         s_reply_error (self, S_WORKERS, peer, &err);
     else if (rc != ZJOB_WORKERS_NO_REPLY)
@@ -616,8 +652,9 @@ s_dispatch (s_broker_t *self, bool committed)
             return;  //  Still leaving workers time to reclaim
         self->hold_until = 0;
     }
-    if (committed)
-        self->dispatch_needed = false;
+    //  Jobs left because their enqueue is not durable yet ask again when
+    //  it is (committed_seq moves: zjob_broker_commit, zjob_broker_synced)
+    self->dispatch_needed = false;
     bool again = false;
     if (zjob_dispatch_walk (self->dispatcher, committed ? UINT64_MAX : self->committed_seq, &again))
         self->dirty = true;
@@ -659,6 +696,11 @@ zjob_broker_pass (s_broker_t *self)
     self->now = zjob_mono_ms ();
     zjob_error_t sync_err;
     zjob_broker_auth_serve (self);  //  Handshakes waiting for ZAP go on at once
+    if (self->unsettled [S_POLL_SYNC]) {
+        //  Syncs completed: their replies go, their jobs may be handed out
+        self->unsettled [S_POLL_SYNC] = false;
+        zjob_broker_synced (self);
+    }
     if (self->unsettled [S_POLL_EVENTS])
         s_events_subscriptions (self);
     //  Connections opened and closed; the workers' closed go to the registry
@@ -695,19 +737,24 @@ zjob_broker_pass (s_broker_t *self)
     //  the sync below waits for the disk
     s_dispatch (self, false);
 
-    //  Group commit: one sync for everything the pass changed
-    bool synced = zjob_broker_commit (self, &sync_err);
-    //  The jobs this pass queued go out first: a worker waiting for work
-    //  gets it a little sooner than the client its OK
-    if (synced)
+    //  Group commit: one sync for everything the pass changed, begun
+    int committed = zjob_broker_commit (self, &sync_err);
+    //  Durable already: the jobs this pass queued go out first, so that a
+    //  worker waiting for work gets it a little sooner than the client its
+    //  OK (under way: when the sync completes, at step 4 of a later pass)
+    if (committed == 1)
         s_dispatch (self, true);
-    //  The replies: when the sync failed, those to changes become 503
-    zjob_outbox_flush (self->outbox, synced ? NULL : &sync_err, s_send_out, self);
-    //  The workers whose READY was answered may now be sent jobs
-    if (zjob_registry_admit (self->registry))
-        self->dispatch_needed = true;
+    //  The pass's messages and events wait for its sync (failed at once:
+    //  those to changes become 503), then go in order with what is durable
+    s_events_queue (self);
+    zjob_outbox_seal (self->outbox, self->ticket, committed < 0 ? &sync_err : NULL);
+    if (self->ready_seen) {
+        self->ready_seen = false;
+        self->ready_waiting = true;
+        self->ready_ticket = self->ticket;
+    }
+    zjob_broker_synced (self);
     zjob_registry_reap (self->registry);  //  Found unreachable while sending
-    s_events_publish (self);
     zjob_metrics_set_dropped (self->metrics, self->dropped);
     zjob_metrics_pass (self->metrics, zjob_broker_seconds () - started);
 }
