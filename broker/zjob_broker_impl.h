@@ -90,6 +90,7 @@ typedef struct {
     zjob_dispatch_t *dispatcher;  //  The dispatch walk
     bool dispatch_needed;         //  Something changed since the last walk
     bool dirty;                   //  Mutations since the last sync
+    bool dispatch_dirty;          //  Dispatch's own, since the last sync
     uint64_t committed_seq;       //  Enqueues up to this one are durable
     bool sync_failing;            //  The last sync failed: writes are refused
                                   //  (zjob_broker_writes.c) until one succeeds

@@ -655,9 +655,18 @@ s_dispatch (s_broker_t *self, bool committed)
     //  Jobs left because their enqueue is not durable yet ask again when
     //  it is (committed_seq moves: zjob_broker_commit, zjob_broker_synced)
     self->dispatch_needed = false;
+    //  What the walk changes alone is kept apart (dispatch_dirty): with an
+    //  overlapped sync it waits for the next sync that has to be made
+    //  anyway (zjob_broker_commit), as a dispatch after the sync always did
+    bool dirty = self->dirty;
+    uint64_t seq = zjob_manager_seq (self->manager);
+    self->dirty = false;
     bool again = false;
     if (zjob_dispatch_walk (self->dispatcher, committed ? UINT64_MAX : self->committed_seq, &again))
         self->dirty = true;
+    self->dispatch_dirty |= self->dirty;
+    //  A job put back (a send failed) is an enqueue: that one is synced
+    self->dirty = dirty || zjob_manager_seq (self->manager) != seq;
     if (again)
         self->dispatch_needed = true;
 }

@@ -142,6 +142,14 @@ s_flight_add (s_broker_t *self, uint64_t ticket, uint64_t seq)
 int
 zjob_broker_commit (s_broker_t *self, zjob_error_t *sync_err)
 {
+    //  A pass whose only change is a dispatch acknowledges nothing that
+    //  needs it durable (a dispatch a crash forgets is a job recovery
+    //  queues again): with an overlapped sync it waits for the next sync
+    //  made for something else (a RESULT, a SUBMIT), rather than cost an
+    //  fdatasync of its own between them. A store that syncs at once syncs
+    //  it in its pass, as ever
+    if (self->dispatch_dirty && zjob_store_sync_fd (zjob_manager_store (self->manager)) < 0)
+        self->dirty = true;
     if (!self->dirty && !self->sync_failing) {
         //  Nothing to write: durable as soon as the syncs under way are
         if (self->done != self->ticket)
@@ -165,6 +173,7 @@ zjob_broker_commit (s_broker_t *self, zjob_error_t *sync_err)
         return -1;
     }
     self->dirty = false;
+    self->dispatch_dirty = false;
     self->ticket = ticket;
     s_sync_works (self);
     //  A store whose sync completes at once: done now (no system call)
