@@ -39,7 +39,8 @@
          previous fsync ran). The memory and SQL stores sync there and
          then; the file store writes, hands the fdatasync to its thread and
          gives the pass a ticket, and the loop goes on with the next pass
-         meanwhile. If the sync fails (at once, or later on the store's
+         meanwhile (a pass whose only change is a dispatch begins none:
+         the next sync made for something else covers it). If the sync fails (at once, or later on the store's
          thread), the outbox turns every
          reply to a write into ERROR 503, changed or not (nothing is
          acknowledged that is not durable); reads are still answered.
