@@ -1,8 +1,9 @@
 /*  =========================================================================
     zjob_broker_impl - the broker actor's state, shared by its own files
 
-    zjob_broker.c keeps the actor, the loop, the pass, routing and
-    dispatch; zjob_broker_timers.c the pass's timed work (promotions,
+    zjob_broker.c keeps the actor, the loop, its start and stop;
+    zjob_broker_pass.c the pass, routing, replies and dispatch, and the
+    listeners of the manager and the registry; zjob_broker_timers.c the pass's timed work (promotions,
     tokens, timeouts, children of settled parents, schedules) and how long
     the loop may wait for input; zjob_broker_writes.c the pass's commit
     and the refusal of writes while the store cannot write;
@@ -34,7 +35,8 @@
 //  The side a message came from or goes to
 typedef enum {
     S_CLIENTS = 0,  //  The clients ROUTER
-    S_WORKERS = 1   //  The workers ROUTER
+    S_WORKERS = 1,  //  The workers ROUTER
+    S_EVENTS = 2    //  The XPUB (events waiting in the outbox for their sync)
 } s_side_t;
 
 //  The sockets the loop waits on, in the order of its pollfds
@@ -47,6 +49,8 @@ typedef enum {
     S_POLL_ZAP,              //  The ZAP handler (zjob_auth), with CURVE; else fd -1
     S_POLL_CLIENTS_MONITOR,  //  The clients ROUTER's monitor (connections)
     S_POLL_EVENTS_MONITOR,   //  The XPUB's monitor (connections)
+    S_POLL_SYNC,             //  The store's sync completions (zjob_store_sync_fd);
+                             //  fd -1 for a store whose syncs complete at once
     S_POLL_COUNT
 } s_poll_t;
 
@@ -86,11 +90,20 @@ typedef struct {
     zjob_dispatch_t *dispatcher;  //  The dispatch walk
     bool dispatch_needed;         //  Something changed since the last walk
     bool dirty;                   //  Mutations since the last sync
+    bool dispatch_dirty;          //  Dispatch's own, since the last sync
     uint64_t committed_seq;       //  Enqueues up to this one are durable
     bool sync_failing;            //  The last sync failed: writes are refused
                                   //  (zjob_broker_writes.c) until one succeeds
     int64_t sync_retry_at;        //  Monotonic ms of the next try meanwhile
     zjob_error_t refusal;         //  The 503 writes get meanwhile
+    uint64_t ticket;              //  The store's last sync ticket given
+    uint64_t done;                //  Its last ticket durable (or failed)
+    uint64_t *flight;             //  Pairs (ticket, manager seq) of the syncs
+    size_t flight_count;          //  under way, oldest first
+    size_t flight_max;            //  (pairs allocated)
+    bool ready_seen;              //  A READY was answered in this pass
+    bool ready_waiting;           //  Workers join the credit ring once
+    uint64_t ready_ticket;        //  this ticket is done (their OK sent)
 
     zjob_outbox_t *outbox;  //  Messages of this pass, sent after its sync
 
@@ -127,9 +140,46 @@ typedef struct {
 
 
 //  --------------------------------------------------------------------------
-//  Across the two files
+//  Across the files
 
-//  zjob_broker.c: zjob_manager_expire_step's callback for a held job that
+//  zjob_broker_pass.c: one loop pass after the poll (its banner says
+//  what it does, step by step)
+void
+zjob_broker_pass (s_broker_t *self);
+
+//  zjob_broker_pass.c: stopping: tell the workers (DISCONNECT), so that
+//  they start reconnecting at once
+void
+zjob_broker_goodbye (s_broker_t *self);
+
+//  zjob_broker_pass.c: the registry's callbacks (zjob_registry_set_listener):
+//  a lost worker's job, a worker leaving
+void
+zjob_broker_job_lost (const char *job_id, void *arg);
+void
+zjob_broker_worker_left (s_worker_t *worker, const char *reason, void *arg);
+
+//  zjob_broker_pass.c: the manager's listener (zjob_manager_set_listener):
+//  events, worker control, dispatch and rate hints
+void
+zjob_broker_on_change (zjob_event_t event, const zjob_job_t *job, zjob_status_t old_status,
+                       void *arg);
+
+//  zjob_broker_pass.c: the dispatcher's send (a JOB to a worker, now) and
+//  zjob_workers' credit-back hook
+int
+zjob_broker_send_job (const uint8_t *rid, size_t rid_size, const uint8_t *data, size_t size,
+                      void *arg);
+void
+zjob_broker_credit_back (bool now, void *arg);
+
+//  zjob_broker_pass.c: the outbox's send (zjob_outbox_send_fn): side is an
+//  s_side_t; for S_EVENTS, rid is the event's topic
+int
+zjob_broker_send_out (int side, const uint8_t *rid, size_t rid_size, const uint8_t *data,
+                      size_t size, void *arg);
+
+//  zjob_broker_pass.c: zjob_manager_expire_step's callback for a held job that
 //  timed out: its worker is sent CANCEL {id, reason, attempt}
 void
 zjob_broker_expired (const zjob_job_t *job, const char *worker_id, uint32_t attempt,
@@ -171,12 +221,27 @@ zjob_broker_metrics_destroy (s_broker_t *self);
 void
 zjob_broker_timed (s_broker_t *self);
 
-//  zjob_broker_writes.c: the pass's commit: one sync for what it changed,
-//  tried at most once every S_SYNC_RETRY_MS while syncs fail. Returns
-//  true if the pass's changes are durable; false with sync_err filled
-//  with the 503 its writes get, the store being unable to write
-bool
+//  zjob_broker_writes.c: the pass's commit: one sync begun for what it
+//  changed (self->ticket), tried at most once every S_SYNC_RETRY_MS while
+//  syncs fail. Returns 1 if the pass's changes are durable now, 0 if they
+//  will be when self->ticket is done (an overlapped sync under way), -1
+//  with sync_err filled with the 503 its writes get, the store being
+//  unable to write
+int
 zjob_broker_commit (s_broker_t *self, zjob_error_t *sync_err);
+
+//  zjob_broker_writes.c: take the syncs that completed (without waiting):
+//  the manager's enqueues they cover become committed_seq, the outbox
+//  sends what they make durable (a failed one's writes as 503, and the
+//  broker refuses writes from then on), the workers whose READY is
+//  answered join the credit ring
+void
+zjob_broker_synced (s_broker_t *self);
+
+//  zjob_broker_writes.c: stopping: wait for the last sync (a synchronous
+//  one, which waits for those under way), then send what the outbox holds
+void
+zjob_broker_sync_last (s_broker_t *self);
 
 //  zjob_broker_writes.c: while the store cannot write, whether msg, from
 //  side, is a write to refuse before it is applied: true with err filled

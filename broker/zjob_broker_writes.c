@@ -2,12 +2,20 @@
     zjob_broker_writes - the pass's commit, and refusing writes meanwhile
 
     Every pass ends with one sync of the store for all it changed (group
-    commit, zjob_broker.c's banner); its replies wait for it. When a sync
-    fails (a full disk: write(2) says ENOSPC), the broker is "refusing
-    writes" until one succeeds:
+    commit, zjob_broker_pass.c's banner); its replies wait for it. With
+    the file store the sync is begun at the end of the pass and completes
+    on the store's thread while the loop goes on (zjob_store_sync_begin):
+    the pass's messages wait in the outbox, sealed with the sync's ticket,
+    and zjob_broker_synced sends them when the store reports the ticket
+    done (woken by the store's eventfd in the poll set); the enqueues the
+    ticket covers become committed_seq then, so dispatch before a sync
+    only ever hands out durable jobs. When a sync fails (a full disk:
+    write(2) says ENOSPC, at once; or fdatasync, reported later), the
+    broker is "refusing writes" until one succeeds:
 
       - the writes of the pass whose sync failed were applied in memory:
-        the outbox turns their replies into 503. The store keeps what it
+        the outbox turns their replies into 503 (for a failed fdatasync:
+        the replies of every pass whose sync was under way). The store keeps what it
         could not write (zjob_store.h), so they become durable at the
         first sync that succeeds, and memory and disk agree again; if the
         broker dies first, they are lost. Either way nothing was
@@ -67,35 +75,12 @@ s_refusal_set (s_broker_t *self, const zjob_error_t *why, int64_t since_ms)
                     "the store cannot write: %s%s (since %s)" S_REFUSAL_TAIL, cut, reason, since);
 }
 
-//  The pass's commit (zjob_broker_impl.h)
-bool
-zjob_broker_commit (s_broker_t *self, zjob_error_t *sync_err)
+//  A sync failed (at once, or later on the store's thread): refuse writes
+//  from now on, retry in S_SYNC_RETRY_MS. sync_err gets the 503
+static void
+s_sync_failed (s_broker_t *self, const zjob_error_t *failure, zjob_error_t *sync_err)
 {
-    if (!self->dirty && !self->sync_failing) {
-        self->committed_seq = zjob_manager_seq (self->manager);
-        return true;
-    }
-    if (self->sync_failing && zjob_mono_ms () < self->sync_retry_at) {
-        *sync_err = self->refusal;
-        return false;
-    }
-    uint64_t seq = zjob_manager_seq (self->manager);
-    zjob_error_t failure;
-    double started = zjob_broker_seconds ();
-    int rc = zjob_manager_sync (self->manager, &failure);
-    self->renewed_at = zjob_mono_ms ();  //  A sync renews a shared store's lease
-    zjob_metrics_sync (self->metrics, zjob_broker_seconds () - started);
-    zjob_metrics_set_writable (self->metrics, rc == 0);
-    if (rc == 0) {
-        self->dirty = false;
-        self->committed_seq = seq;
-        if (self->sync_failing) {
-            self->sync_failing = false;
-            s_log_info (self, "zjob_broker: the store writes again: writes are accepted and "
-                              "dispatch resumes");
-        }
-        return true;
-    }
+    zjob_metrics_set_writable (self->metrics, false);
     //  Since when: the store's first failed sync of this run (a failure
     //  before the store, flushing the batches, is dated now)
     int64_t since = zjob_clock_ms ();
@@ -103,20 +88,150 @@ zjob_broker_commit (s_broker_t *self, zjob_error_t *sync_err)
     if (zjob_broker_fenced (self)) {
         //  Another broker took the lease: this one stops (zjob_broker_store.c)
         zjob_error_set (&self->refusal, ZJOB_UNAVAILABLE,
-                        "this broker lost the store's lease to another one: %s", failure.text);
+                        "this broker lost the store's lease to another one: %s", failure->text);
         *sync_err = self->refusal;
-        return false;
+        return;
     }
-    s_refusal_set (self, &failure, since);
+    s_refusal_set (self, failure, since);
     if (!self->sync_failing)
         s_log_error (self, "zjob_broker: the store cannot write: %s; writes are answered 503 "
                            "and nothing is dispatched until a sync succeeds (tried every %d ms); "
                            "reads are served",
-                     failure.text, S_SYNC_RETRY_MS);
+                     failure->text, S_SYNC_RETRY_MS);
     self->sync_failing = true;
     self->sync_retry_at = zjob_mono_ms () + S_SYNC_RETRY_MS;
     *sync_err = self->refusal;
-    return false;
+}
+
+//  A sync succeeded (begun, for an overlapped one: its writes went through)
+static void
+s_sync_works (s_broker_t *self)
+{
+    zjob_metrics_set_writable (self->metrics, true);
+    if (self->sync_failing) {
+        self->sync_failing = false;
+        s_log_info (self, "zjob_broker: the store writes again: writes are accepted and "
+                          "dispatch resumes");
+    }
+}
+
+//  The enqueues up to seq are durable: a walk may hand them out
+static void
+s_committed (s_broker_t *self, uint64_t seq)
+{
+    if (seq != self->committed_seq)
+        self->dispatch_needed = true;
+    self->committed_seq = seq;
+}
+
+//  Remember that the enqueues up to seq are durable with ticket
+static void
+s_flight_add (s_broker_t *self, uint64_t ticket, uint64_t seq)
+{
+    uint64_t *grown = (uint64_t *) zjob_grow (self->flight, &self->flight_max,
+                                              2 * (self->flight_count + 1), sizeof (uint64_t), 64);
+    if (!grown)
+        return;  //  Out of memory: committed_seq moves on at the next good sync
+    self->flight = grown;
+    self->flight [2 * self->flight_count] = ticket;
+    self->flight [2 * self->flight_count + 1] = seq;
+    self->flight_count++;
+}
+
+//  The pass's commit (zjob_broker_impl.h)
+int
+zjob_broker_commit (s_broker_t *self, zjob_error_t *sync_err)
+{
+    //  A pass whose only change is a dispatch acknowledges nothing that
+    //  needs it durable (a dispatch a crash forgets is a job recovery
+    //  queues again): with an overlapped sync it waits for the next sync
+    //  made for something else (a RESULT, a SUBMIT), rather than cost an
+    //  fdatasync of its own between them. A store that syncs at once syncs
+    //  it in its pass, as ever
+    if (self->dispatch_dirty && zjob_store_sync_fd (zjob_manager_store (self->manager)) < 0)
+        self->dirty = true;
+    if (!self->dirty && !self->sync_failing) {
+        //  Nothing to write: durable as soon as the syncs under way are
+        if (self->done != self->ticket)
+            return 0;
+        s_committed (self, zjob_manager_seq (self->manager));
+        return 1;
+    }
+    if (self->sync_failing && zjob_mono_ms () < self->sync_retry_at) {
+        *sync_err = self->refusal;
+        return -1;
+    }
+    uint64_t seq = zjob_manager_seq (self->manager);
+    zjob_error_t failure;
+    double started = zjob_broker_seconds ();
+    uint64_t ticket = 0;
+    int rc = zjob_manager_sync_begin (self->manager, &ticket, &failure);
+    self->renewed_at = zjob_mono_ms ();  //  A sync renews a shared store's lease
+    zjob_metrics_sync (self->metrics, zjob_broker_seconds () - started);
+    if (rc) {
+        s_sync_failed (self, &failure, sync_err);
+        return -1;
+    }
+    self->dirty = false;
+    self->dispatch_dirty = false;
+    self->ticket = ticket;
+    s_sync_works (self);
+    //  A store whose sync completes at once: done now (no system call)
+    uint64_t done = self->done;
+    if (zjob_store_sync_fd (zjob_manager_store (self->manager)) < 0
+        && zjob_store_sync_poll (zjob_manager_store (self->manager), &done, &failure) == 0
+        && done == ticket && self->flight_count == 0) {
+        self->done = done;
+        s_committed (self, seq);
+        return 1;
+    }
+    s_flight_add (self, ticket, seq);
+    return 0;
+}
+
+//  The syncs that completed (zjob_broker_impl.h)
+void
+zjob_broker_synced (s_broker_t *self)
+{
+    zjob_store_t *store = zjob_manager_store (self->manager);
+    uint64_t done = self->done;
+    zjob_error_t failure, sync_err;
+    int rc = zjob_store_sync_poll (store, &done, &failure);
+    //  The enqueues that the done syncs cover may be handed out
+    size_t taken = 0;
+    for (; taken < self->flight_count && self->flight [2 * taken] <= done; taken++)
+        if (rc == 0)
+            s_committed (self, self->flight [2 * taken + 1]);
+    if (taken) {
+        self->flight_count -= taken;
+        memmove (self->flight, self->flight + 2 * taken,
+                 2 * self->flight_count * sizeof (uint64_t));
+    }
+    self->done = done;
+    if (rc)
+        s_sync_failed (self, &failure, &sync_err);
+    //  Their messages, in order: a failed sync's writes become 503
+    zjob_outbox_release (self->outbox, done, rc ? &sync_err : NULL, zjob_broker_send_out, self);
+    //  The workers whose READY was answered may now be sent jobs
+    if (self->ready_waiting && done >= self->ready_ticket) {
+        self->ready_waiting = false;
+        if (zjob_registry_admit (self->registry))
+            self->dispatch_needed = true;
+    }
+}
+
+//  Stopping (zjob_broker_impl.h)
+void
+zjob_broker_sync_last (s_broker_t *self)
+{
+    zjob_error_t failure, sync_err;
+    int rc = zjob_manager_sync (self->manager, &failure);
+    if (rc) {
+        s_log_error (self, "zjob_broker: final sync failed: %s", failure.text);
+        s_sync_failed (self, &failure, &sync_err);
+    }
+    self->flight_count = 0;
+    zjob_outbox_flush (self->outbox, rc ? &sync_err : NULL, zjob_broker_send_out, self);
 }
 
 //  Whether a client request would change something, from its command and

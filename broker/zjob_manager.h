@@ -334,6 +334,12 @@ zjob_manager_requeue (zjob_manager_t *self, const char *id, zjob_error_t *err);
 int
 zjob_manager_sync (zjob_manager_t *self, zjob_error_t *err);
 
+//  The same without waiting for the medium: see zjob_store_sync_begin
+//  (*ticket is durable once zjob_store_sync_poll on zjob_manager_store
+//  reports it done).
+int
+zjob_manager_sync_begin (zjob_manager_t *self, uint64_t *ticket, zjob_error_t *err);
+
 //  The cap on jobs held by workers at once (0 = none), as configured.
 size_t
 zjob_manager_max_concurrent (zjob_manager_t *self);

@@ -235,6 +235,16 @@ zjob_manager_sync (zjob_manager_t *self, zjob_error_t *err)
     return zjob_store_sync (self->store, err);
 }
 
+int
+zjob_manager_sync_begin (zjob_manager_t *self, uint64_t *ticket, zjob_error_t *err)
+{
+    assert (self);
+    if (zjob_batches_flush (self->batches, true, err))
+        return -1;
+    zjob_keyindex_step (self->keys, ZJOB_KEYINDEX_SYNC_STEP);
+    return zjob_store_sync_begin (self->store, ticket, err);
+}
+
 zjob_batches_t *
 zjob_manager_batches (zjob_manager_t *self)
 {

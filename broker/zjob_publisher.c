@@ -634,10 +634,36 @@ zjob_publisher_queue (zjob_publisher_t *self, const char *type, const char *work
     s_store (self, (const char *const []){ topics [0] }, 1, s_first);
 }
 
+int
+zjob_publisher_send (zjob_publisher_t *self, const uint8_t *topic, size_t topic_size,
+                     const uint8_t *body, size_t body_size)
+{
+    assert (self);
+    if (zmq_send (self->xpub, topic, topic_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1
+        || zmq_send (self->xpub, body, body_size, ZMQ_DONTWAIT) == -1)
+        return -1;
+    return 0;
+}
+
+static int
+s_send_now (const uint8_t *topic, size_t topic_size, const uint8_t *body, size_t body_size,
+            void *arg)
+{
+    return zjob_publisher_send ((zjob_publisher_t *) arg, topic, topic_size, body, body_size);
+}
+
 size_t
 zjob_publisher_flush (zjob_publisher_t *self, size_t *dropped_p)
 {
     assert (self);
+    return zjob_publisher_flush_with (self, s_send_now, self, dropped_p);
+}
+
+size_t
+zjob_publisher_flush_with (zjob_publisher_t *self, zjob_publisher_send_fn *send, void *arg,
+                           size_t *dropped_p)
+{
+    assert (self && send);
     if (self->sweep_until)  //  Also when no subscription comes
         s_sweep_due (self);
     size_t dropped = 0;
@@ -649,8 +675,7 @@ zjob_publisher_flush (zjob_publisher_t *self, size_t *dropped_p)
         memcpy (&body_size, topic + topic_size, sizeof (body_size));
         const uint8_t *body = topic + topic_size + sizeof (body_size);
         cursor = body + body_size;
-        if (zmq_send (self->xpub, topic, topic_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1
-            || zmq_send (self->xpub, body, body_size, ZMQ_DONTWAIT) == -1)
+        if (send (topic, topic_size, body, body_size, arg))
             dropped++;
     }
     size_t sent = self->count;

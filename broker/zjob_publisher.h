@@ -11,7 +11,10 @@
     nobody listening an event costs an increment, which matters at 200k
     jobs/s. Events are encoded when they happen and published at the end
     of the loop pass (zjob_publisher_flush), after the sync that made the
-    changes they announce durable.
+    changes they announce durable; when that sync completes later (an
+    overlapped sync), the broker takes them at the end of the pass
+    (zjob_publisher_flush_with) into its outbox, behind the pass's
+    replies, and publishes them when their sync is durable.
 
     The publisher does not own the XPUB: the broker creates and binds it,
     polls it, and hands its libzmq handle in.
@@ -121,6 +124,23 @@ zjob_publisher_worker (zjob_publisher_t *self, const char *type, const char *wor
 //  not NULL) gets those the XPUB refused.
 size_t
 zjob_publisher_flush (zjob_publisher_t *self, size_t *dropped_p);
+
+//  Receives one event, [topic][EVENT], all borrowed for the call; returns
+//  0, or -1 if it could not take it (counted as dropped).
+typedef int (zjob_publisher_send_fn) (const uint8_t *topic, size_t topic_size,
+                                      const uint8_t *body, size_t body_size, void *arg);
+
+//  As zjob_publisher_flush, but each event goes to send (the broker queues
+//  them behind the replies of their pass, until its sync is durable).
+size_t
+zjob_publisher_flush_with (zjob_publisher_t *self, zjob_publisher_send_fn *send, void *arg,
+                           size_t *dropped_p);
+
+//  Publish one event taken by a zjob_publisher_send_fn, now, without
+//  blocking. 0, or -1 if the XPUB refused it.
+int
+zjob_publisher_send (zjob_publisher_t *self, const uint8_t *topic, size_t topic_size,
+                     const uint8_t *body, size_t body_size);
 
 //  The sequence number of the last event (counted even when unheard).
 uint64_t

@@ -24,6 +24,11 @@ struct _zjob_store_t {
     int64_t failing_since;        //  Wall ms of the first failed sync of a
                                   //  run of them, 0 while syncs succeed
     zjob_error_t failure;         //  The last failed sync's error
+    uint64_t ticket;              //  Last ticket given (zjob_store_sync_begin)
+    uint64_t done;                //  Last ticket reported done
+    uint64_t failed_at;           //  The last ticket given when a sync last
+                                  //  failed: only a later one's completion
+                                  //  makes the store writable again
 };
 
 zjob_store_t *
@@ -302,6 +307,23 @@ zjob_store_fail_syncs (bool fail)
     __atomic_store_n (&s_fail_syncs, fail ? 1 : 0, __ATOMIC_SEQ_CST);
 }
 
+//  Keep the outcome of a sync, begun or polled: 0, or -1 with failure
+static int
+s_sync_outcome (zjob_store_t *self, int rc, const zjob_error_t *failure, zjob_error_t *err)
+{
+    if (rc == 0) {
+        self->failing_since = 0;
+        return 0;
+    }
+    if (!self->failing_since)
+        self->failing_since = zjob_clock_ms ();
+    self->failed_at = self->ticket;
+    self->failure = *failure;
+    if (err)
+        *err = *failure;
+    return -1;
+}
+
 int
 zjob_store_sync (zjob_store_t *self, zjob_error_t *err)
 {
@@ -310,16 +332,77 @@ zjob_store_sync (zjob_store_t *self, zjob_error_t *err)
     int rc = __atomic_load_n (&s_fail_syncs, __ATOMIC_SEQ_CST)
         ? zjob_error_set (&failure, ZJOB_INTERNAL, "sync failed (injected)")
         : self->ops->sync (self->impl, &failure);
+    //  A store with an asynchronous sync waits for the syncs under way
+    //  first: every ticket given is resolved, durable or failed with it
+    if (self->ops->sync_begin && !__atomic_load_n (&s_fail_syncs, __ATOMIC_SEQ_CST))
+        self->done = self->ticket;
+    return s_sync_outcome (self, rc, &failure, err);
+}
+
+int
+zjob_store_sync_begin (zjob_store_t *self, uint64_t *ticket, zjob_error_t *err)
+{
+    assert (self && ticket);
+    zjob_error_t failure;
+    int rc;
+    if (__atomic_load_n (&s_fail_syncs, __ATOMIC_SEQ_CST))
+        rc = zjob_error_set (&failure, ZJOB_INTERNAL, "sync failed (injected)");
+    else if (self->ops->sync_begin) {
+        //  1: a ticket durable already (the file store with fsync=never)
+        uint64_t given = 0;
+        rc = self->ops->sync_begin (self->impl, &given, &failure);
+        if (rc >= 0) {
+            self->ticket = given;
+            if (rc == 1)
+                self->done = given;
+            rc = 0;
+        }
+    }
+    else {
+        rc = self->ops->sync (self->impl, &failure);
+        if (rc == 0)
+            self->done = ++self->ticket;  //  Done at once
+    }
     if (rc == 0) {
-        self->failing_since = 0;
+        *ticket = self->ticket;
+        //  Writable again only when a sync completes: a begin that wrote
+        //  proves the writes, not the fdatasync
+        if (self->done == self->ticket)
+            self->failing_since = 0;
         return 0;
     }
-    if (!self->failing_since)
-        self->failing_since = zjob_clock_ms ();
-    self->failure = failure;
-    if (err)
-        *err = failure;
-    return -1;
+    return s_sync_outcome (self, rc, &failure, err);
+}
+
+int
+zjob_store_sync_poll (zjob_store_t *self, uint64_t *done, zjob_error_t *err)
+{
+    assert (self && done);
+    if (!self->ops->sync_poll) {
+        *done = self->done;
+        return 0;
+    }
+    zjob_error_t failure;
+    uint64_t before = self->done;
+    int rc = self->ops->sync_poll (self->impl, &self->done, &failure);
+    *done = self->done;
+    if (rc == 0 && (self->done != self->ticket || self->done == before || self->done <= self->failed_at))
+        return 0;  //  Nothing new to say of the store
+    return s_sync_outcome (self, rc, &failure, err);
+}
+
+int
+zjob_store_sync_fd (zjob_store_t *self)
+{
+    assert (self);
+    return self->ops->sync_fd ? self->ops->sync_fd (self->impl) : -1;
+}
+
+bool
+zjob_store_sync_pending (zjob_store_t *self)
+{
+    assert (self);
+    return self->done != self->ticket;
 }
 
 bool

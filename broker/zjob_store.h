@@ -110,6 +110,15 @@ typedef struct {
     bool (*fenced) (void *self);
     int64_t (*renew_ms) (void *self);
     int (*renew) (void *self, zjob_error_t *err);
+    //  The asynchronous sync (optional: NULL in the stores whose sync has
+    //  no wait worth overlapping; zjob_store.c then runs sync): see
+    //  zjob_store_sync_begin. sync_begin returns 1 for a ticket durable
+    //  already, 0 for one sync_poll reports later, -1; tickets count from
+    //  1, one a successful call. sync itself, in a store that has them,
+    //  first waits for the syncs under way
+    int (*sync_begin) (void *self, uint64_t *ticket, zjob_error_t *err);
+    int (*sync_poll) (void *self, uint64_t *done, zjob_error_t *err);
+    int (*sync_fd) (void *self);
 } zjob_store_ops_t;
 
 //  Open a store from spec (see above). Returns NULL with err filled in
@@ -174,9 +183,40 @@ zjob_store_cleanup (zjob_store_t *self, int64_t before_ms, zjob_error_t *err);
 int
 zjob_store_sync (zjob_store_t *self, zjob_error_t *err);
 
+//  The durability point without the wait (group commit overlapped with
+//  the owner's next work). Does what sync does up to the wait for the
+//  medium (the file store: writes its buffer, hands the fdatasync to a
+//  thread of its own) and returns 0 with *ticket set: every put and
+//  remove before the call is durable once zjob_store_sync_poll reports a
+//  done ticket >= *ticket. Tickets grow by one a call; a store without an
+//  asynchronous sync runs its sync here, so its ticket is done at once.
+//  -1 with err filled as sync fails (nothing new under way: earlier
+//  tickets are still pending).
+int
+zjob_store_sync_begin (zjob_store_t *self, uint64_t *ticket, zjob_error_t *err);
+
+//  Without waiting: *done gets the highest ticket durable. Returns 0, or
+//  -1 with err filled if a sync under way failed: then no ticket up to
+//  *done (which is then the last ticket given) is durable, and the store
+//  is failing (writable false) as after a failed sync.
+int
+zjob_store_sync_poll (zjob_store_t *self, uint64_t *done, zjob_error_t *err);
+
+//  A file descriptor that turns readable when zjob_store_sync_poll has
+//  news (the owner polls it, then calls sync_poll, which clears it); -1
+//  for a store whose tickets are all done when begin returns. The store's.
+int
+zjob_store_sync_fd (zjob_store_t *self);
+
+//  Whether tickets are still pending (given but not reported done by
+//  the last sync_poll).
+bool
+zjob_store_sync_pending (zjob_store_t *self);
+
 //  Fault injection for tests: while fail is true, every store's sync
 //  returns -1 (ZJOB_INTERNAL, "sync failed (injected)") without calling
-//  the implementation, as a full disk would. Process-wide; off by default.
+//  the implementation, as a full disk would (sync_begin likewise; the
+//  syncs already under way are not touched). Process-wide; off by default.
 void
 zjob_store_fail_syncs (bool fail);
 

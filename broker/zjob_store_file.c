@@ -169,7 +169,7 @@ static int
 s_sync_journal (zjob_store_file_t *self, zjob_error_t *err)
 {
     int64_t start = zclock_usecs ();
-    int rc = s_fdatasync (self->fd);
+    int rc = zjob_store_file_fdatasync (self->fd);
     int error = errno;
     self->last_fsync_us = zclock_usecs () - start;
     self->last_fsync_ms = zclock_mono ();
@@ -284,6 +284,7 @@ s_rewrite (zjob_store_file_t *self, zjob_error_t *err)
     if (self->fd >= 0)
         close (self->fd);
     self->fd = rewrite.fd;
+    zjob_store_file_syncer_journal (self);
     self->journal_bytes = rewrite.offset;
     self->records = rewrite.records;
     self->pending.size = 0;
@@ -796,6 +797,8 @@ s_close (void *self_)
     if (!self)
         return;
     zjob_store_file_compact_abort (self);
+    zjob_store_file_syncer_settle (self);
+    zjob_store_file_syncer_destroy (self);
     if (self->pending.size)
         zjob_log_warning ("journal %s: closed with %zu bytes never written", self->path, self->pending.size);
     //  What fsync=interval left for later cannot wait for a later sync
@@ -975,10 +978,12 @@ s_compact_room (zjob_store_file_t *self, zjob_error_t *err)
                            self->path, room, self->dir, needed);
 }
 
+//  What sync and sync_begin share: write, fdatasync (ask > 0: asked of the
+//  thread for that ticket, *asked_p set true if it was), compaction. 0,
+//  or -1 with err filled
 static int
-s_sync (void *self_, zjob_error_t *err)
+s_sync_with (zjob_store_file_t *self, uint64_t ask, bool *asked_p, zjob_error_t *err)
 {
-    zjob_store_file_t *self = (zjob_store_file_t *) self_;
     self->syncs++;
     zjob_store_memory_trim (self->table);
     int64_t now = zclock_mono ();
@@ -1022,7 +1027,13 @@ s_sync (void *self_, zjob_error_t *err)
     if (self->unsynced
         && (self->policy == S_FSYNC_ALWAYS
             || (self->policy == S_FSYNC_INTERVAL && now - self->last_fsync_ms >= self->interval_ms))) {
-        if (s_sync_journal (self, &self->failure)) {
+        if (ask && zjob_store_file_syncer_ask (self, ask) == 0) {
+            //  The thread's fdatasync covers every byte written so far
+            self->unsynced = false;
+            self->last_fsync_ms = now;
+            *asked_p = true;
+        }
+        else if (s_sync_journal (self, &self->failure)) {
             self->broken = true;
             self->retry_at = 0;
             if (err)
@@ -1049,6 +1060,61 @@ s_sync (void *self_, zjob_error_t *err)
     return 0;
 }
 
+static int
+s_sync (void *self_, zjob_error_t *err)
+{
+    zjob_store_file_t *self = (zjob_store_file_t *) self_;
+    //  The syncs under way first: a failure among them makes the store
+    //  broken, and this sync then goes the broken way
+    zjob_store_file_syncer_settle (self);
+    int rc = s_sync_with (self, 0, NULL, err);
+    self->done = self->ticket;  //  Resolved, durable or not
+    return rc;
+}
+
+//  An asynchronous sync (zjob_store_sync_begin): as sync, but with
+//  fsync=always or an interval due the fdatasync goes to the thread.
+//  Returns 1 with a ticket already durable (nothing to wait for), 0 with
+//  one the thread will report, -1 with err filled
+static int
+s_sync_begin (void *self_, uint64_t *ticket, zjob_error_t *err)
+{
+    zjob_store_file_t *self = (zjob_store_file_t *) self_;
+    //  A failed fdatasync not yet taken makes the store broken first
+    zjob_store_file_syncer_collect (self, NULL);
+    bool asked = false;
+    uint64_t next = self->ticket + 1;
+    if (s_sync_with (self, next, &asked, err))
+        return -1;
+    *ticket = self->ticket = next;
+    if (asked && self->policy == S_FSYNC_ALWAYS) {
+        self->asked = next;
+        return 0;
+    }
+    //  Nothing to wait for of its own (fsync=interval and never do not
+    //  wait for the disk): durable as soon as the tickets before it are
+    if (self->done == next - 1)
+        self->done = next;
+    return self->done == next ? 1 : 0;
+}
+
+static int
+s_sync_poll (void *self_, uint64_t *done, zjob_error_t *err)
+{
+    zjob_store_file_t *self = (zjob_store_file_t *) self_;
+    int rc = zjob_store_file_syncer_collect (self, err);
+    *done = self->done;
+    return rc;
+}
+
+static int
+s_sync_fd (void *self_)
+{
+    zjob_store_file_t *self = (zjob_store_file_t *) self_;
+    //  fsync=never: every ticket is done when sync_begin returns
+    return self->policy == S_FSYNC_NEVER ? -1 : zjob_store_file_syncer_fd (self);
+}
+
 static void
 s_stats (void *self_, zhashx_t *into)
 {
@@ -1058,13 +1124,16 @@ s_stats (void *self_, zhashx_t *into)
     zjob_store_stat (into, "live_bytes", self->live_bytes);
     zjob_store_stat (into, "records", self->records);
     zjob_store_stat (into, "named_records", zjob_records_total (zjob_store_memory_records (self->table)));
+    uint64_t thread_fsyncs;
+    int64_t last_fsync_us = self->last_fsync_us;
+    zjob_store_file_syncer_figures (self, &thread_fsyncs, &last_fsync_us);
     zjob_store_stat (into, "syncs", self->syncs);
-    zjob_store_stat (into, "fsyncs", self->fsyncs);
+    zjob_store_stat (into, "fsyncs", self->fsyncs + thread_fsyncs);
     zjob_store_stat (into, "compactions", self->compactions);
     zjob_store_stat (into, "compacting", self->compact != NULL);
     zjob_store_stat (into, "trims", zjob_store_memory_trims (self->table));
     zjob_store_stat (into, "last_compact_us", (uint64_t) self->last_compact_us);
-    zjob_store_stat (into, "last_fsync_us", (uint64_t) self->last_fsync_us);
+    zjob_store_stat (into, "last_fsync_us", (uint64_t) last_fsync_us);
     char policy [48];
     if (self->policy == S_FSYNC_INTERVAL)
         snprintf (policy, sizeof policy, "interval:%" PRId64 "ms", self->interval_ms);
@@ -1082,6 +1151,9 @@ static const zjob_store_ops_t s_file_ops = {
     .walk = s_walk,
     .count = s_count,
     .sync = s_sync,
+    .sync_begin = s_sync_begin,
+    .sync_poll = s_sync_poll,
+    .sync_fd = s_sync_fd,
     .stats = s_stats,
     .close = s_close,
     .record_put = zjob_store_file_record_put,

@@ -11,6 +11,8 @@
 #ifndef ZJOB_STORE_FILE_H_INCLUDED
 #define ZJOB_STORE_FILE_H_INCLUDED
 
+#include <stdbool.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -29,6 +31,18 @@ extern "C" {
 //  appends to the new journal). NULL turns it off. Process-wide.
 void
 zjob_store_file_crash_at (const char *step);
+
+//  Tests only: while fail is true, every fdatasync of the journal fails
+//  with EIO (the store then turns broken: zjob_store_file.c), on the
+//  caller's thread or the sync thread. Process-wide; off by default.
+void
+zjob_store_file_fail_fsyncs (bool fail);
+
+//  Tests only: while hold is true, the sync thread waits before each
+//  fdatasync it starts (an asynchronous sync stays under way: a crash
+//  between the write and the fdatasync). Process-wide; off by default.
+void
+zjob_store_file_hold_fsyncs (bool hold);
 
 #ifdef __cplusplus
 }

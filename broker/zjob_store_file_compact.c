@@ -638,6 +638,7 @@ zjob_store_file_compact_finish (zjob_store_file_t *self, zjob_error_t *err)
     //  The new journal is in place under its name
     s_close_later (self->fd, compact->source_fd);
     self->fd = compact->fd;
+    zjob_store_file_syncer_journal (self);
     self->records = compact->records + (self->records - compact->snapshot_records);
     self->journal_bytes = compact->bytes;
     self->unsynced = false;

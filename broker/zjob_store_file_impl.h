@@ -1,12 +1,13 @@
 /*  =========================================================================
     zjob_store_file_impl - what the file store's two files share, and nobody else
 
-    The file store is three files over one struct: zjob_store_file.c (the
+    The file store is four files over one struct: zjob_store_file.c (the
     store: writing, the rewrite from memory, recovery and salvage, options,
     the store's calls), zjob_store_file_compact.c (the background
-    compaction: its thread, its index of live ids, the switch at a sync)
-    and zjob_store_file_records.c (the named records: their journal
-    entries, their replay, their calls). They share the journal format's
+    compaction: its thread, its index of live ids, the switch at a sync),
+    zjob_store_file_records.c (the named records: their journal entries,
+    their replay, their calls) and zjob_store_file_sync.c (the fdatasync
+    of an asynchronous sync, on a thread). They share the journal format's
     constants and byte helpers, the struct of the store and of a
     compaction, and the calls declared at the end; everything else is
     static. Private to broker/: nothing outside the file store includes
@@ -70,6 +71,9 @@ typedef struct {
     int64_t started_us;           //  For the figures
 } s_compact_t;
 
+//  The thread of asynchronous syncs (zjob_store_file_sync.c)
+typedef struct _zjob_store_file_syncer_t s_syncer_t;
+
 typedef enum {
     S_FSYNC_ALWAYS,
     S_FSYNC_INTERVAL,
@@ -105,6 +109,10 @@ typedef struct {
     int64_t compact_at;          //  Monotonic ms before which not to compact
     s_compact_t *compact;        //  The compaction under way, or NULL
     int64_t last_compact_us;     //  Duration of the last compaction
+    s_syncer_t *syncer;          //  The fdatasync thread, or NULL
+    uint64_t ticket;             //  Last ticket given (sync_begin)
+    uint64_t asked;              //  Last ticket asked of the thread
+    uint64_t done;               //  Last ticket known durable
 } zjob_store_file_t;
 
 
@@ -207,6 +215,50 @@ zjob_store_file_compact_abort (zjob_store_file_t *self);
 //  the buffer; a failure is the next sync's to report.
 void
 zjob_store_file_write_early (zjob_store_file_t *self);
+
+
+//  ---------------------------------------------------------------------
+//  The fdatasync thread (zjob_store_file_sync.c)
+
+//  fdatasync the journal's fd, through EINTR, or fail as the test hook
+//  zjob_store_file_fail_fsyncs says. 0, or -1 with errno
+int
+zjob_store_file_fdatasync (int fd);
+
+//  Ask the thread (started if need be) to fdatasync the journal and then
+//  report ticket synced. 0, or -1 if the thread cannot start (the caller
+//  then fdatasyncs itself)
+int
+zjob_store_file_syncer_ask (zjob_store_file_t *self, uint64_t ticket);
+
+//  Without waiting, take the thread's news into self->done. 0, or -1
+//  with err filled (if not NULL) if an fdatasync failed: the store is
+//  then broken and done is its last ticket (none durable since)
+int
+zjob_store_file_syncer_collect (zjob_store_file_t *self, zjob_error_t *err);
+
+//  Wait until the thread is idle, then collect (a failure: broken)
+void
+zjob_store_file_syncer_settle (zjob_store_file_t *self);
+
+//  The journal's descriptor changed (a rewrite, a compaction's switch):
+//  the thread fdatasyncs the new file from its next round on
+void
+zjob_store_file_syncer_journal (zjob_store_file_t *self);
+
+//  The eventfd readable when the thread has news (started if need be),
+//  or -1 if it cannot start
+int
+zjob_store_file_syncer_fd (zjob_store_file_t *self);
+
+//  The thread's fdatasyncs, and the duration of the last (last_us is
+//  left alone if none)
+void
+zjob_store_file_syncer_figures (zjob_store_file_t *self, uint64_t *fsyncs, int64_t *last_us);
+
+//  Stop the thread after what it was asked, and free it; nothing without one
+void
+zjob_store_file_syncer_destroy (zjob_store_file_t *self);
 
 
 //  ---------------------------------------------------------------------

@@ -160,3 +160,128 @@ Test (outbox, a_huge_pass_gives_its_memory_back)
     s_sent_clear (&sent);
     zjob_outbox_destroy (&outbox);
 }
+
+
+//  --------------------------------------------------------------------------
+//  Overlapped syncs: messages sealed with a ticket, released when it is done
+
+//  The request ids of what was sent, in order, and the codes (200 = OK)
+static void
+s_sent_ids (s_sent_t *sent, uint64_t *ids, int *codes)
+{
+    for (size_t index = 0; index < sent->count; index++) {
+        zjob_msg_t *msg = s_decoded (sent->body [index]);
+        ids [index] = zjob_msg_request_id (msg);
+        zjob_error_t err;
+        codes [index] = zjob_msg_error (msg, &err);
+        zjob_msg_destroy (&msg);
+    }
+}
+
+Test (outbox, a_ticket_not_done_holds_its_messages_and_all_after_them)
+{
+    zjob_outbox_t *outbox = zjob_outbox_new ();
+    s_sent_t sent = { .count = 0 };
+    //  Pass 1 (ticket 1): a change and a read of client-1
+    s_add_ok (outbox, 0, "client-1", 1, true);
+    s_add_ok (outbox, 0, "client-1", 2, false);
+    zjob_outbox_seal (outbox, 1, NULL);
+    //  Pass 2, clean (a read): it waits behind ticket 1, with ticket 1
+    s_add_ok (outbox, 0, "client-2", 3, false);
+    zjob_outbox_seal (outbox, 1, NULL);
+    //  Pass 3 (ticket 2), and a message not sealed yet (pass 4 under way)
+    s_add_ok (outbox, 0, "client-1", 4, true);
+    zjob_outbox_seal (outbox, 2, NULL);
+    s_add_ok (outbox, 0, "client-1", 5, false);
+    cr_assert_eq (zjob_outbox_first_ticket (outbox), 1);
+
+    //  Nothing durable yet: nothing goes, not even the reads
+    cr_assert_eq (zjob_outbox_release (outbox, 0, NULL, s_send, &sent), 0);
+    cr_assert_eq (sent.count, 0);
+    cr_assert_eq (zjob_outbox_size (outbox), 5);
+    cr_assert_eq (zjob_outbox_mutating (outbox), 2);
+    //  Ticket 1 done: the first three, in order
+    zjob_outbox_release (outbox, 1, NULL, s_send, &sent);
+    cr_assert_eq (sent.count, 3);
+    uint64_t ids [S_SENT_MAX];
+    int codes [S_SENT_MAX];
+    s_sent_ids (&sent, ids, codes);
+    cr_assert (ids [0] == 1 && ids [1] == 2 && ids [2] == 3);
+    cr_assert_str_eq (sent.rid [2], "client-2");
+    cr_assert_eq (zjob_outbox_size (outbox), 2);
+    cr_assert_eq (zjob_outbox_first_ticket (outbox), 2);
+    s_sent_clear (&sent);
+    //  Ticket 2 done: request 4 only; 5 is not sealed yet, whatever is done
+    zjob_outbox_release (outbox, UINT64_MAX, NULL, s_send, &sent);
+    cr_assert_eq (sent.count, 1);
+    s_sent_ids (&sent, ids, codes);
+    cr_assert_eq (ids [0], 4);
+    cr_assert_eq (codes [0], 200);
+    cr_assert_eq (zjob_outbox_first_ticket (outbox), 0, "an unsealed message has no ticket");
+    s_sent_clear (&sent);
+    //  Its bytes survived the moves to the front of the arena
+    zjob_outbox_seal (outbox, 3, NULL);
+    zjob_outbox_release (outbox, 3, NULL, s_send, &sent);
+    cr_assert_eq (sent.count, 1);
+    s_sent_ids (&sent, ids, codes);
+    cr_assert_eq (ids [0], 5);
+    cr_assert_str_eq (sent.rid [0], "client-1");
+    cr_assert_eq (zjob_outbox_size (outbox), 0);
+    cr_assert_eq (zjob_outbox_mutating (outbox), 0);
+    s_sent_clear (&sent);
+    zjob_outbox_destroy (&outbox);
+}
+
+Test (outbox, a_sync_failed_later_turns_its_changes_into_503_in_their_place)
+{
+    zjob_outbox_t *outbox = zjob_outbox_new ();
+    s_sent_t sent = { .count = 0 };
+    s_add_ok (outbox, 0, "client-1", 1, true);
+    s_add_ok (outbox, 1, "worker-1", 2, false);
+    zjob_outbox_seal (outbox, 1, NULL);
+    s_add_ok (outbox, 0, "client-1", 3, true);
+    zjob_outbox_seal (outbox, 2, NULL);
+    //  The fdatasync covering tickets 1 and 2 failed
+    zjob_error_t err;
+    zjob_error_set (&err, ZJOB_UNAVAILABLE, "journal j: fdatasync failed: EIO");
+    zjob_outbox_release (outbox, 2, &err, s_send, &sent);
+    cr_assert_eq (sent.count, 3);
+    uint64_t ids [S_SENT_MAX];
+    int codes [S_SENT_MAX];
+    s_sent_ids (&sent, ids, codes);
+    cr_assert (ids [0] == 1 && ids [1] == 2 && ids [2] == 3, "order kept");
+    cr_assert (codes [0] == 503 && codes [1] == 200 && codes [2] == 503);
+    zjob_msg_t *msg = s_decoded (sent.body [2]);
+    zjob_msg_error (msg, &err);
+    cr_assert_str_eq (err.text, "not committed: journal j: fdatasync failed: EIO");
+    zjob_msg_destroy (&msg);
+    s_sent_clear (&sent);
+    zjob_outbox_destroy (&outbox);
+}
+
+Test (outbox, a_sync_failed_at_once_answers_503_behind_the_syncs_under_way)
+{
+    zjob_outbox_t *outbox = zjob_outbox_new ();
+    s_sent_t sent = { .count = 0 };
+    s_add_ok (outbox, 0, "client-1", 1, true);
+    zjob_outbox_seal (outbox, 1, NULL);
+    //  The next pass's sync failed at once (a write): no new ticket, its
+    //  change is answered 503, after ticket 1's OK
+    s_add_ok (outbox, 0, "client-1", 2, true);
+    s_add_ok (outbox, 0, "client-1", 3, false);
+    zjob_error_t err;
+    zjob_error_set (&err, ZJOB_UNAVAILABLE, "the store cannot write: ENOSPC");
+    zjob_outbox_seal (outbox, 1, &err);
+    cr_assert_eq (zjob_outbox_mutating (outbox), 1, "the 503 acknowledges nothing");
+    zjob_outbox_release (outbox, 0, NULL, s_send, &sent);
+    cr_assert_eq (sent.count, 0, "the 503 does not overtake the OK before it");
+    zjob_outbox_release (outbox, 1, NULL, s_send, &sent);
+    cr_assert_eq (sent.count, 3);
+    uint64_t ids [S_SENT_MAX];
+    int codes [S_SENT_MAX];
+    s_sent_ids (&sent, ids, codes);
+    cr_assert (ids [0] == 1 && ids [1] == 2 && ids [2] == 3);
+    cr_assert (codes [0] == 200 && codes [1] == 503 && codes [2] == 200);
+    s_sent_clear (&sent);
+    zjob_outbox_destroy (&outbox);
+}
