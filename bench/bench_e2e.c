@@ -120,6 +120,8 @@
                      [--store SPEC|file|sqlite|postgres] [--store-compare]
     ZJOB_BENCH_ZJOBD=PATH runs that zjobd instead of the one built beside
     it: two builds of the broker, compared by alternating runs.
+    ZJOB_BENCH_IPC=DIR binds zjobd's three sockets to ipc:// endpoints in
+    DIR instead of tcp://127.0.0.1 (the echo stays on tcp).
     This is a benchmark, not a test: it prints figures and exits 0.
     ========================================================================= */
 

@@ -300,15 +300,29 @@ s_reply_new (uint64_t request_id, zjob_cmd_t request)
     return reply;
 }
 
-//  Read one message from the socket without blocking. Returns false if
-//  none was waiting; else true, with *reply_p the reply to a request in
+//  Read one message from the socket, waiting for it at most timeout_ms
+//  (0: not at all; -1: forever). Returns 0 if none came, -1 if the wait
+//  was interrupted; else 1, with *reply_p the reply to a request in
 //  flight (which leaves the window), or NULL for anything else (dropped).
-static bool
-s_read (zjob_client_t *self, zjob_reply_t **reply_p)
+//  A plain client waits in libzmq's blocking receive, which costs two
+//  system calls fewer per reply than a receive, a poll and a receive
+//  again (zjob_proto.h); a CURVE client also watches its handshakes, so
+//  it polls both, and a wake reads nothing here (the caller reads again).
+static int
+s_read_wait (zjob_client_t *self, int timeout_ms, zjob_reply_t **reply_p)
 {
     *reply_p = NULL;
     zmq_msg_t part;
-    int got = zjob_proto_recv_frame (self->sock, &part);
+    int got;
+    if (self->handshake && timeout_ms != 0) {
+        got = zjob_proto_recv_frame (self->sock, &part);
+        if (got == 0)
+            return zjob_handshake_wait (self->handshake, self->sock, timeout_ms) < 0 ? -1 : 0;
+    }
+    else
+        got = zjob_proto_recv_frame_wait (self->sock, &part, timeout_ms);
+    if (got == -2)
+        return -1;
     if (got <= 0)
         return got < 0;  //  A message of several frames is dropped
     uint64_t request_id = 0;
@@ -318,7 +332,7 @@ s_read (zjob_client_t *self, zjob_reply_t **reply_p)
                                     : ZJOB_CMD_UNKNOWN;
     if (request == ZJOB_CMD_UNKNOWN) {
         zmq_msg_close (&part);  //  Not in flight: late, or a repeat
-        return true;
+        return 1;
     }
     zhashx_delete (self->inflight, ID_KEY (request_id));
     zjob_reply_t *reply = s_reply_new (request_id, request);
@@ -327,7 +341,7 @@ s_read (zjob_client_t *self, zjob_reply_t **reply_p)
     zmq_msg_close (&part);
     if (!frame) {
         zjob_reply_destroy (&reply);
-        return true;
+        return 1;
     }
     *reply_p = reply;
     zjob_error_t error;
@@ -337,7 +351,7 @@ s_read (zjob_client_t *self, zjob_reply_t **reply_p)
         zframe_destroy (&frame);
         zjob_error_set (&reply->error, ZJOB_BAD_REQUEST, "malformed reply to %s: %s",
                         zjob_cmd_name (request), error.text);
-        return true;
+        return 1;
     }
     zjob_msg_adopt (reply->msg, &frame);
     zjob_cmd_t command = zjob_msg_command (reply->msg);
@@ -348,7 +362,7 @@ s_read (zjob_client_t *self, zjob_reply_t **reply_p)
                         zjob_cmd_name (command), zjob_cmd_name (request));
     else if (zjob_msg_check_reply (reply->msg, request, &error) != 0)
         zjob_error_set (&reply->error, ZJOB_BAD_REQUEST, "malformed reply: %s", error.text);
-    return true;
+    return 1;
 }
 
 zjob_reply_t *
@@ -361,19 +375,18 @@ zjob_client_recv (zjob_client_t *self, int timeout_ms, zjob_error_t *err)
     }
     int64_t deadline = timeout_ms < 0 ? INT64_MAX : zjob_mono_ms () + timeout_ms;
     while (true) {
-        while (s_read (self, &reply))
-            if (reply)
-                return reply;
         if (zjob_handshake_failed (self->handshake, err))
             return NULL;  //  What is in flight was lost with the connection
         int wait = timeout_ms < 0 ? -1 : s_remaining (deadline);
-        if (timeout_ms >= 0 && wait == 0)
-            break;
-        int rc = zjob_handshake_wait (self->handshake, self->sock, wait);
-        if (rc < 0) {
+        int got = s_read_wait (self, wait, &reply);
+        if (got < 0) {
             zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");
             return NULL;
         }
+        if (reply)
+            return reply;
+        if (got == 0 && timeout_ms >= 0 && s_remaining (deadline) == 0)
+            break;
     }
     zjob_error_set (err, ZJOB_UNAVAILABLE, "no reply from %s within %d ms", self->endpoint,
                     timeout_ms);
@@ -398,15 +411,6 @@ s_await (zjob_client_t *self, zjob_cmd_t cmd, uint64_t id, zframe_t *frame, bool
     int64_t resend_at = resend ? start + interval : INT64_MAX;
     zjob_reply_t *reply = NULL;
     while (!reply) {
-        zjob_reply_t *other;
-        while (!reply && s_read (self, &other)) {
-            if (other && other->request_id == id)
-                reply = other;
-            else if (other)
-                zlistx_add_end (self->backlog, other);
-        }
-        if (reply)
-            break;
         if (zjob_handshake_failed (self->handshake, err)) {
             //  Never a silent timeout: the request went with the connection
             zhashx_delete (self->inflight, ID_KEY (id));
@@ -414,22 +418,28 @@ s_await (zjob_client_t *self, zjob_cmd_t cmd, uint64_t id, zframe_t *frame, bool
             return NULL;
         }
         int64_t now = zjob_mono_ms ();
-        if (now >= deadline)
-            break;
-        if (now >= resend_at && frame) {
+        if (now >= resend_at && now < deadline && frame) {
             zframe_t *copy = zframe_dup (frame);
             if (copy && zframe_send (&copy, self->sock, ZFRAME_DONTWAIT) != 0)
                 zframe_destroy (&copy);
             resend_at = now + interval;
-            continue;  //  Receive before waiting, after a send
         }
+        //  Whatever waits is read first (a wait of 0 at the deadline)
         int64_t until = resend_at < deadline ? resend_at : deadline;
-        if (zjob_handshake_wait (self->handshake, self->sock, (int) (until - now)) < 0) {
+        zjob_reply_t *other;
+        int got = s_read_wait (self, until > now ? (int) (until - now) : 0, &other);
+        if (got < 0) {
             zhashx_delete (self->inflight, ID_KEY (id));
             zframe_destroy (&frame);
             zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");
             return NULL;
         }
+        if (other && other->request_id == id)
+            reply = other;
+        else if (other)
+            zlistx_add_end (self->backlog, other);
+        else if (got == 0 && now >= deadline)
+            break;
     }
     zframe_destroy (&frame);
     if (!reply) {

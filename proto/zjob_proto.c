@@ -178,6 +178,34 @@ zjob_proto_recv_frame (zsock_t *sock, zmq_msg_t *frame)
 }
 
 int
+zjob_proto_recv_frame_wait (zsock_t *sock, zmq_msg_t *frame, int timeout_ms)
+{
+    if (timeout_ms == 0)
+        return zjob_proto_recv_frame (sock, frame);
+    void *handle = zsock_resolve (sock);
+    int timeout = timeout_ms < 0 ? -1 : timeout_ms;
+    zmq_setsockopt (handle, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    zmq_msg_init (frame);
+    int rc = zmq_msg_recv (frame, handle, 0);
+    int error = rc == -1 ? zmq_errno () : 0;
+    timeout = -1;
+    zmq_setsockopt (handle, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    if (rc == -1) {
+        zmq_msg_close (frame);
+        if (error == ETERM || (error == EINTR && zsys_interrupted))
+            return -2;
+        return 0;
+    }
+    if (zmq_msg_more (frame)) {
+        while (zmq_msg_more (frame) && zmq_msg_recv (frame, handle, 0) != -1)
+            ;
+        zmq_msg_close (frame);
+        return -1;
+    }
+    return 1;
+}
+
+int
 zjob_proto_wait_input (zsock_t *sock, int timeout_ms)
 {
     int fd;

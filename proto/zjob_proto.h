@@ -86,6 +86,21 @@ zjob_proto_socket_setup (zsock_t *sock);
 int
 zjob_proto_recv_frame (zsock_t *sock, zmq_msg_t *frame);
 
+//  Receive one message from a DEALER, waiting for it at most timeout_ms
+//  (0: not at all, -1: forever), as zjob_proto_recv_frame. The wait is
+//  libzmq's own blocking receive (ZMQ_RCVTIMEO, set for the call and put
+//  back to -1): one poll(2) that blocks and one read of the socket's
+//  mailbox per message that had to be waited for, where a receive that
+//  finds nothing, a poll of ZMQ_FD and a second receive cost two more
+//  system calls (and libzmq's getpid checks with them) each time. No edge
+//  is lost: a blocking receive processes the socket's commands itself.
+//  For a socket watched alone; one waited on next to another descriptor
+//  (a CURVE handshake's monitor) keeps zjob_proto_wait_input. Returns 1,
+//  0 (none in time, or EINTR), -1 (several frames, dropped), or -2 when
+//  the process is interrupted (zsys_interrupted) or the context ends.
+int
+zjob_proto_recv_frame_wait (zsock_t *sock, zmq_msg_t *frame, int timeout_ms);
+
 //  Wait until sock may have input, at most timeout_ms (-1: forever), in
 //  one poll(2) of its ZMQ_FD. Only right after a receive on sock found
 //  nothing, with no send since: the fd signals edges only, and a send may

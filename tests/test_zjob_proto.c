@@ -780,3 +780,43 @@ Test (proto, recv_frame_takes_one_frame_and_drops_more)
     zsock_destroy (&dealer);
     zsock_destroy (&router);
 }
+
+//  The waiting receive: nothing comes within its timeout (and it waited),
+//  a message sent meanwhile is taken, several frames are dropped whole,
+//  and the socket's ZMQ_RCVTIMEO is put back to -1
+Test (proto, recv_frame_wait_waits_takes_and_restores)
+{
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    cr_assert_not_null (router);
+    cr_assert_eq (zsock_bind (router, "inproc://test-recv-wait"), 0);
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    cr_assert_eq (zsock_connect (dealer, "inproc://test-recv-wait"), 0);
+    zmq_msg_t frame;
+    int64_t start = zjob_mono_ms ();
+    cr_assert_eq (zjob_proto_recv_frame_wait (dealer, &frame, 100), 0, "nothing came");
+    cr_assert_geq (zjob_mono_ms () - start, 90, "it waited its timeout");
+    cr_assert_eq (zsock_rcvtimeo (dealer), -1, "RCVTIMEO put back");
+
+    zstr_send (dealer, "hello");
+    zmsg_t *hello = zmsg_recv (router);
+    cr_assert_not_null (hello);
+    zframe_t *routing = zmsg_pop (hello);
+    zmsg_destroy (&hello);
+    zframe_send (&routing, router, ZFRAME_MORE + ZFRAME_REUSE);
+    zstr_sendm (router, "one");
+    zstr_send (router, "two");
+    zframe_send (&routing, router, ZFRAME_MORE);
+    zstr_send (router, "single");
+    cr_assert_eq (zjob_proto_recv_frame_wait (dealer, &frame, 5000), -1, "two frames: dropped");
+    cr_assert_eq (zjob_proto_recv_frame_wait (dealer, &frame, 5000), 1);
+    cr_assert_eq (zmq_msg_size (&frame), 6);
+    cr_assert (memcmp (zmq_msg_data (&frame), "single", 6) == 0);
+    zmq_msg_close (&frame);
+    cr_assert_eq (zsock_rcvtimeo (dealer), -1, "RCVTIMEO put back");
+    //  A wait of 0 does not wait
+    start = zjob_mono_ms ();
+    cr_assert_eq (zjob_proto_recv_frame_wait (dealer, &frame, 0), 0);
+    cr_assert_lt (zjob_mono_ms () - start, 50);
+    zsock_destroy (&dealer);
+    zsock_destroy (&router);
+}

@@ -119,6 +119,8 @@ zjob_task_job (zjob_task_t *self)
 bool
 zjob_task_paused (zjob_task_t *self)
 {
+    if (zjob_worker_inline (self))
+        zjob_worker_inline_pump (self, 0);
     pthread_mutex_lock (&self->worker->lock);
     bool paused = self->paused;
     pthread_mutex_unlock (&self->worker->lock);
@@ -128,6 +130,8 @@ zjob_task_paused (zjob_task_t *self)
 bool
 zjob_task_cancelled (zjob_task_t *self)
 {
+    if (zjob_worker_inline (self))
+        zjob_worker_inline_pump (self, 0);
     pthread_mutex_lock (&self->worker->lock);
     bool cancelled = self->cancelled || self->dropped || self->stopping;
     pthread_mutex_unlock (&self->worker->lock);
@@ -147,6 +151,8 @@ zjob_task_cancel_reason (zjob_task_t *self)
 int
 zjob_task_checkpoint (zjob_task_t *self)
 {
+    if (zjob_worker_inline (self))
+        return zjob_worker_inline_checkpoint (self);
     zjob_worker_t *worker = self->worker;
     pthread_mutex_lock (&worker->lock);
     while (self->paused && !self->cancelled && !self->dropped && !self->stopping)
@@ -369,16 +375,17 @@ zjob_worker_recv (zjob_worker_t *self, int timeout_ms, zjob_task_t **task_p,
         //  The program has taken every event: what it finished goes out
         zjob_worker_results_flush (self);
         zjob_worker_timers (self);
-        if (zjob_worker_read (self))
-            continue;
+        //  One receive that waits (zjob_worker_read_wait), not a read, a
+        //  poll and a read again: what is there comes without a wait
         int64_t now = zjob_mono_ms ();
-        if (now >= deadline)
-            return ZJOB_WORKER_NOTHING;
         int64_t wait = zjob_worker_timeout (self);
         if (deadline - now < wait)
-            wait = deadline - now;
-        if (zjob_handshake_wait (self->handshake, self->sock, (int) wait) < 0)
+            wait = deadline > now ? deadline - now : 0;
+        int got = zjob_worker_read_wait (self, (int) wait);
+        if (got < 0)
             return zjob_error_set (err, ZJOB_UNAVAILABLE, "interrupted");
+        if (got == 0 && zjob_mono_ms () >= deadline)
+            return ZJOB_WORKER_NOTHING;
     }
 }
 

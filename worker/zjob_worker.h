@@ -355,6 +355,20 @@ ZJOB_EXPORT int
 zjob_worker_run (zjob_worker_t *self, zjob_handler_fn *handler, void *arg,
                  zjob_error_t *err);
 
+//  With 1 slot, run the handler on the thread that calls zjob_worker_run
+//  (the socket's) instead of a pool thread: no thread hop per job, about
+//  half the worker's CPU per job when jobs are short. Off by default, and
+//  for short handlers: the engine runs only between jobs and when the
+//  handler calls zjob_task_progress, zjob_task_checkpoint,
+//  zjob_task_cancelled or zjob_task_paused (which wait out a pause and
+//  send heartbeats as the loop would). A handler that calls none of them
+//  for longer than the broker's liveness (3 heartbeats, 3 s by default)
+//  gets its worker declared dead and its job given to another. From the
+//  handler's thread only. No effect with more slots. Call before
+//  zjob_worker_run.
+ZJOB_EXPORT void
+zjob_worker_set_inline (zjob_worker_t *self, bool on);
+
 //  Ask zjob_worker_run to stop and return. Safe from a signal handler or
 //  another thread: it only sets a flag, read within ZJOB_HEARTBEAT_MS / 10.
 ZJOB_EXPORT void

@@ -147,6 +147,11 @@ struct _zjob_worker_t {
 
     zjob_handshake_t *handshake;           //  With a certificate: the handshakes, else NULL
     zjob_handshake_state_t handshake_was;  //  The state last logged
+
+    //  zjob_worker_set_inline (zjob_worker_run.c)
+    bool inline_asked;         //  1 slot's handler on the engine's thread
+    zjob_task_t *inline_task;  //  The task whose handler runs there now, or NULL
+    pthread_t inline_thread;   //  That thread (zjob_worker_run's caller)
 };
 
 
@@ -240,6 +245,24 @@ zjob_worker_buffer_release (zjob_worker_t *self);
 void
 zjob_worker_buffer_forget (zjob_worker_t *self, zjob_task_t *task, bool wanted);
 
+//  zjob_worker_run.c: handlers on the engine's thread (zjob_worker_set_inline)
+
+//  True if the caller is task's handler running on the engine's thread:
+//  the engine waits for it, so the task calls below keep it going
+bool
+zjob_worker_inline (zjob_task_t *task);
+
+//  From such a handler: read what the broker sent and run the engine's
+//  timers (heartbeats), waiting for a message at most wait_ms; notes a
+//  zjob_worker_stop as the task's stopping flag
+void
+zjob_worker_inline_pump (zjob_task_t *task, int wait_ms);
+
+//  zjob_task_checkpoint from such a handler: waits out a pause while
+//  keeping the engine going. 0 to go on, -1 cancelled or stopping.
+int
+zjob_worker_inline_checkpoint (zjob_task_t *task);
+
 
 //  --------------------------------------------------------------------------
 //  zjob_worker_session.c: the conversation with the broker
@@ -284,6 +307,12 @@ zjob_worker_queue_event (zjob_worker_t *self, zjob_worker_event_t kind, zjob_tas
 //  was waiting.
 bool
 zjob_worker_read (zjob_worker_t *self);
+
+//  The same, waiting for a message at most timeout_ms (0: not at all).
+//  Returns 1 if a message was read (handled or dropped), 0 if none came,
+//  -1 if the wait was interrupted.
+int
+zjob_worker_read_wait (zjob_worker_t *self, int timeout_ms);
 
 //  Run whatever timer is due
 void

@@ -757,12 +757,39 @@ s_on_reply (zjob_worker_t *self, zjob_msg_t *msg)
 
 //  Read one message from the broker without blocking, and handle it.
 //  Returns true if a message was read (handled or dropped), false if none
-//  was waiting. The decoded message borrows the received frame.
+//  was waiting.
 bool
 zjob_worker_read (zjob_worker_t *self)
 {
+    return zjob_worker_read_wait (self, 0) > 0;
+}
+
+//  Receive one message, waiting at most timeout_ms: a plain worker in
+//  libzmq's blocking receive (two system calls fewer per message than a
+//  receive, a poll and a receive again: zjob_proto.h); a CURVE worker
+//  polls its socket and its handshake monitor, and reads after the wake.
+static int
+s_recv_wait (zjob_worker_t *self, zmq_msg_t *frame, int timeout_ms)
+{
+    if (!self->handshake || timeout_ms == 0)
+        return zjob_proto_recv_frame_wait (self->sock, frame, timeout_ms);
+    int got = zjob_proto_recv_frame (self->sock, frame);
+    if (got == 0 && zjob_handshake_wait (self->handshake, self->sock, timeout_ms) < 0)
+        return -2;
+    return got;
+}
+
+//  Read one message from the broker, waiting for it at most timeout_ms
+//  (0: not at all), and handle it. Returns 1 if a message was read
+//  (handled or dropped), 0 if none came, -1 if the wait was interrupted.
+//  The decoded message borrows the received frame.
+int
+zjob_worker_read_wait (zjob_worker_t *self, int timeout_ms)
+{
     zmq_msg_t frame;
-    int got = zjob_proto_recv_frame (self->sock, &frame);
+    int got = s_recv_wait (self, &frame, timeout_ms);
+    if (got == -2)
+        return -1;
     //  Any message at all is a sign of life (PROTOCOL.md 10.7), even one
     //  that does not decode: the broker is there, whatever it said
     if (got != 0)
@@ -778,7 +805,7 @@ zjob_worker_read (zjob_worker_t *self)
         zframe_t *reply = zjob_msg_error_for (data, size, &error);
         zmq_msg_close (&frame);
         s_send_frame (self, &reply);
-        return true;
+        return 1;
     }
     uint64_t request_id = zjob_msg_request_id (msg);
     switch (zjob_msg_command (msg)) {
@@ -813,7 +840,7 @@ zjob_worker_read (zjob_worker_t *self)
     }
     zjob_msg_destroy (&msg);
     zmq_msg_close (&frame);
-    return true;
+    return 1;
 }
 
 //  Run whatever timer is due

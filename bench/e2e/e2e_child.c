@@ -411,6 +411,17 @@ e2e_broker_start (e2e_broker_t *broker, const char *store, bool curve, bool http
                                   "--store", store, "--max-concurrent", e2e_max_concurrent,
                                   "--log-level", "warning" };
         size_t count = 13;
+        //  ZJOB_BENCH_IPC=DIR: the three sockets on ipc:// in DIR instead
+        char ipc [3][600];
+        const char *ipc_dir = getenv ("ZJOB_BENCH_IPC");
+        if (ipc_dir && *ipc_dir) {
+            const char *names [3] = { "clients", "workers", "events" };
+            for (size_t i = 0; i < 3; i++) {
+                snprintf (ipc [i], sizeof ipc [i], "ipc://%s/%d-%s", ipc_dir, (int) getpid (),
+                          names [i]);
+                args [2 + 2 * i] = ipc [i];
+            }
+        }
         if (curve) {
             args [count++] = "--curve-secret";
             args [count++] = e2e_curve_broker_secret ();
