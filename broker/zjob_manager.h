@@ -71,7 +71,9 @@
     them without sockets: SUBMIT's idempotency (zjob_manager_submit),
     bulk operations by ids or by filter (zjob_manager_apply_bulk, in
     steps: zjob_bulk.h), a lost worker's jobs (zjob_manager_worker_lost),
-    and whose result counts (zjob_manager_finish).
+    jobs a worker gives back unstarted (zjob_manager_give_back: the
+    requeue, its dispatch's attempt taken back), and whose result counts
+    (zjob_manager_finish).
 
     Every change goes through the store before the call returns, so the
     store's view is always the manager's; durability is the store's sync,

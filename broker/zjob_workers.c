@@ -17,7 +17,9 @@
     worker would retry for ever. A worker that re-registers lists the jobs
     it still runs; those the broker can give back to it (queued again, or
     already its own) are adopted, the others are named in the reply's
-    "drop".
+    "drop". It may also give jobs back it never started ("release", a
+    drain): those it holds running are queued again without an attempt
+    (zjob_manager_give_back) before the join, which would count them lost.
     ========================================================================= */
 
 #include "zjob_workers.h"

@@ -25,8 +25,11 @@
     slots, or tasks not yet given to the program were handed back), and
     again whenever credit may have come back (the OK to a CANCEL, a READY
     answer that dropped jobs) or a JOB came anyway. Such a JOB never reaches
-    the program: the READY does not list it, so the broker requeues it at
-    once. A drained worker that holds nothing says DISCONNECT instead: a
+    the program: the READY releases it (with the buffer's jobs handed back
+    at drain), so the broker queues it again at once without counting an
+    attempt (an older broker, which ignores `release`, counts it lost).
+    The ids given back stay listed in every READY until one is answered
+    (zjob_worker_give_back), and go in DISCONNECT when nothing is held. A drained worker that holds nothing says DISCONNECT instead: a
     READY must announce at least one slot.
 
     A JOB before READY's answer. A broker sends none (10.2), but one that
