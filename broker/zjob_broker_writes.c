@@ -259,9 +259,10 @@ s_client_writes (zjob_msg_t *msg)
 }
 
 //  Whether a worker message would change something durable: a RESULT
-//  always; a READY that lists jobs (adopted) or whose worker_id holds
-//  jobs it may not list (each would fail an attempt). The rest (a READY
-//  that only registers, PROGRESS, CREDIT, HEARTBEAT...) goes through
+//  always; a READY that lists jobs (adopted) or gives jobs back
+//  (release), or whose worker_id holds jobs it may not list (each would
+//  fail an attempt). The rest (a READY that only registers, PROGRESS,
+//  CREDIT, HEARTBEAT...) goes through
 static bool
 s_worker_writes (s_broker_t *self, zjob_msg_t *msg)
 {
@@ -270,9 +271,10 @@ s_worker_writes (s_broker_t *self, zjob_msg_t *msg)
         return true;
     if (cmd != ZJOB_CMD_READY)
         return false;
-    size_t listed = 0;
+    size_t listed = 0, released = 0;
     zjob_msg_strs (msg, "jobs", &listed);
-    if (listed)
+    zjob_msg_strs (msg, "release", &released);
+    if (listed || released)
         return true;
     const char *worker_id = zjob_msg_str (msg, "worker_id");
     s_worker_t *worker = zjob_registry_first (self->registry);

@@ -185,9 +185,13 @@ s_commit (zjob_manager_t *self, zjob_job_t *job, zjob_op_t op, int to, const s_e
         ? (zjob_requeue_t *) zhashx_lookup (self->provisional, job->id)
         : NULL;
     int64_t ran = zjob_times_stamp (job, op, to, adopt, prov, snap, now);
+    bool give_back = edits && edits->give_back;
+    if (give_back)
+        ran = zjob_times_give_back (job, ran, snap);
     //  A requeue is provisional: its worker may come back with the job
+    //  (not one it gave back: it never started it, and has forgotten it)
     zjob_requeue_t *new_prov = NULL;
-    if (to == ZJOB_QUEUED
+    if (to == ZJOB_QUEUED && !give_back
         && (op == ZJOB_OP_REQUEUE || (op == ZJOB_OP_RETRY && edits && edits->provisional))) {
         new_prov = (zjob_requeue_t *) malloc (sizeof (zjob_requeue_t));
         if (!new_prov) {

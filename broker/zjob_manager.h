@@ -71,7 +71,9 @@
     them without sockets: SUBMIT's idempotency (zjob_manager_submit),
     bulk operations by ids or by filter (zjob_manager_apply_bulk, in
     steps: zjob_bulk.h), a lost worker's jobs (zjob_manager_worker_lost),
-    and whose result counts (zjob_manager_finish).
+    jobs a worker gives back unstarted (zjob_manager_give_back: the
+    requeue, its dispatch's attempt taken back), and whose result counts
+    (zjob_manager_finish).
 
     Every change goes through the store before the call returns, so the
     store's view is always the manager's; durability is the store's sync,
@@ -487,6 +489,18 @@ zjob_manager_retrying (zjob_manager_t *self);
 zjob_job_t *
 zjob_manager_adopt (zjob_manager_t *self, const char *id, const char *worker_id,
                     zjob_error_t *err);
+
+//  A worker gives back job id, which it never started (READY's release,
+//  PROTOCOL.md 10.2): if worker_id holds it running, it goes back to the
+//  front of its queue (ZJOB_OP_REQUEUE, status event running -> queued)
+//  as if never dispatched: its worker cleared, the dispatch's attempt
+//  taken back (the next dispatch has the same att), no history, no
+//  backoff, no run_at, nothing an adoption could undo. Returns 1 if it
+//  did, 0 if the job is not that (unknown, another worker's, paused,
+//  ended: nothing done), -1 with err filled if the store failed.
+int
+zjob_manager_give_back (zjob_manager_t *self, const char *id, const char *worker_id,
+                        zjob_error_t *err);
 
 //  SUBMIT's rule (PROTOCOL.md 9.2) over count specs: a spec whose
 //  idempotency key is known, or was given by an earlier spec of the same

@@ -549,6 +549,31 @@ zjob_manager_adopt (zjob_manager_t *self, const char *id, const char *worker_id,
 
 
 //  --------------------------------------------------------------------------
+//  A job its worker never started, given back
+
+int
+zjob_manager_give_back (zjob_manager_t *self, const char *id, const char *worker_id,
+                        zjob_error_t *err)
+{
+    assert (self);
+    s_held_t *held = id ? (s_held_t *) zhashx_lookup (self->held, id) : NULL;
+    if (!held || !worker_id)
+        return 0;
+    zjob_job_t *job = zjob_job_ref (held->job);
+    int rc = 0;
+    if (job->status == ZJOB_RUNNING && job->held && job->attempts
+        && s_streq (job->worker_id, worker_id)) {
+        //  Not the worker's attempt: no late result of it can come, so the
+        //  job keeps no worker (a RESULT from it is refused, 409)
+        s_edits_t edits = { .set_worker = true, .worker_id = NULL, .give_back = true };
+        rc = zjob_mgr_apply (self, job, ZJOB_OP_REQUEUE, &edits, err) ? -1 : 1;
+    }
+    zjob_job_destroy (&job);
+    return rc;
+}
+
+
+//  --------------------------------------------------------------------------
 //  The worker holding job id was lost
 
 int

@@ -93,6 +93,7 @@ typedef struct {
     bool set_run_at;
     int64_t run_at;
     bool provisional;            //  Retry of a lost worker's job: undone if it comes back
+    bool give_back;              //  Requeue of a job its worker never started: no attempt
     uint32_t result_attempt;     //  Set when not 0
     int pre_event;               //  zjob_event_t + 1 heard before the change; 0: none
     int post_event;              //  zjob_event_t + 1 heard after the change; 0: none

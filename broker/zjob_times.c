@@ -81,6 +81,19 @@ zjob_times_stamp (zjob_job_t *job, zjob_op_t op, int to, bool adopt,
 }
 
 
+int64_t
+zjob_times_give_back (zjob_job_t *job, int64_t ran, const zjob_snapshot_t *snap)
+{
+    assert (job && snap);
+    job->execution_ms = job->execution_ms > ran ? job->execution_ms - ran : 0;
+    if (snap->attempts)
+        job->attempts = snap->attempts - 1;
+    if (job->attempts == 0)
+        job->started_at = 0;
+    return 0;
+}
+
+
 bool
 zjob_times_release (zjob_job_t *job, int64_t now, zjob_requeue_t *prov)
 {

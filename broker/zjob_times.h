@@ -38,6 +38,14 @@ int64_t
 zjob_times_stamp (zjob_job_t *job, zjob_op_t op, int to, bool adopt,
                   const zjob_requeue_t *prov, const zjob_snapshot_t *snap, int64_t now);
 
+//  After zjob_times_stamp of a requeue of a job its worker gives back
+//  unstarted (READY's release): the dispatch never became an attempt, so
+//  its count is taken back (attempts one less, started_at 0 if none is
+//  left) and ran, the time stamp counted, is not execution. Returns 0,
+//  the execution time that the requeue now counts.
+int64_t
+zjob_times_give_back (zjob_job_t *job, int64_t ran, const zjob_snapshot_t *snap);
+
 //  Recovery: no worker holds job (running, or paused while held) any
 //  more at now. Its attempt ends; a running job becomes queued, and
 //  prov is filled with what an adoption would undo. Returns true if the

@@ -17,7 +17,9 @@
     worker would retry for ever. A worker that re-registers lists the jobs
     it still runs; those the broker can give back to it (queued again, or
     already its own) are adopted, the others are named in the reply's
-    "drop".
+    "drop". It may also give jobs back it never started ("release", a
+    drain): those it holds running are queued again without an attempt
+    (zjob_manager_give_back) before the join, which would count them lost.
     ========================================================================= */
 
 #include "zjob_workers.h"
@@ -118,6 +120,53 @@ s_ok (zjob_workers_t *self)
     zjob_msg_begin (self->builder, ZJOB_CMD_OK, self->request_id);
 }
 
+//  READY's release (PROTOCOL.md 10.2): the jobs worker_id gives back
+//  unstarted. A job both kept and released is a 400, checked before
+//  anything changes; then each listed job this worker holds running goes
+//  back to the queue without an attempt (zjob_manager_give_back) and its
+//  holder record goes, so the join that follows does not find it held
+//  and unlisted (worker_lost); the others are left alone, silently.
+//  Returns the number given back, or -1 with err filled.
+static int
+s_give_back (zjob_workers_t *self, zjob_msg_t *msg, const char *worker_id,
+             const char *const *keep, size_t keep_count, zjob_error_t *err)
+{
+    size_t count = 0;
+    const char *const *release = zjob_msg_strs (msg, "release", &count);
+    if (count == 0 || !worker_id)
+        return 0;
+    //  Up to 1000 x 1000 ids: a hash, not a double loop
+    zhashx_t *kept = keep_count ? zhashx_new () : NULL;
+    if (keep_count && !kept)
+        return zjob_error_set (err, ZJOB_INTERNAL, "out of memory");
+    for (size_t index = 0; index < keep_count; index++)
+        zhashx_update (kept, keep [index], (void *) keep [index]);
+    for (size_t index = 0; kept && index < count; index++)
+        if (zhashx_lookup (kept, release [index])) {
+            zhashx_destroy (&kept);
+            return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                   "release: job %s is listed in jobs too", release [index]);
+        }
+    zhashx_destroy (&kept);
+    int given = 0;
+    for (size_t index = 0; index < count; index++) {
+        zjob_registry_worker_t *holder = zjob_registry_holder (self->registry, release [index]);
+        if (!holder || !streq (holder->worker_id, worker_id))
+            continue;
+        zjob_error_t failure;
+        int rc = zjob_manager_give_back (self->manager, release [index], worker_id, &failure);
+        if (rc < 0)
+            //  Still held: the join below fails it as worker_lost
+            s_log_warning (self, "zjob_broker: worker %s: cannot give back job %s: %s",
+                           worker_id, release [index], failure.text);
+        else if (rc > 0 && zjob_registry_release (self->registry, release [index], holder))
+            given++;
+    }
+    if (given)
+        s_log_info (self, "zjob_broker: worker %s gave back %d unstarted jobs", worker_id, given);
+    return given;
+}
+
 //  READY: register (or re-register) the worker on this connection. It
 //  lists the jobs it still runs; those it can keep are adopted, the rest
 //  are named in "drop". fd is the connection's descriptor (ZMQ_SRCFD).
@@ -130,6 +179,11 @@ s_ready (zjob_workers_t *self, zjob_msg_t *msg, const uint8_t *rid, size_t rid_s
     const char *const *workflows = zjob_msg_strs (msg, "workflows", &workflow_count);
     const char *const *keep = zjob_msg_strs (msg, "jobs", &keep_count);
     size_t slots = (size_t) zjob_msg_uint (msg, "slots", 1);
+    //  The jobs it gives back go first, so that the join keeps them from
+    //  failing as lost; the OK waits for the sync that makes it durable
+    int given = s_give_back (self, msg, worker_id, keep, keep_count, err);
+    if (given < 0)
+        return -1;
     zjob_registry_worker_t *worker = zjob_registry_join (
         self->registry, rid, rid_size, worker_id, zjob_msg_str (msg, "name"), workflows,
         workflow_count, slots, (size_t) zjob_msg_uint (msg, "batch", 1), fd, now_mono,
@@ -139,7 +193,7 @@ s_ready (zjob_workers_t *self, zjob_msg_t *msg, const uint8_t *rid, size_t rid_s
     //  The jobs it still runs: keep what can be kept
     const char **drop = keep_count ? (const char **) calloc (keep_count, sizeof (char *)) : NULL;
     size_t drop_count = 0;
-    bool adopted = false;
+    bool adopted = given > 0;
     for (size_t index = 0; index < keep_count; index++) {
         zjob_registry_worker_t *holder = zjob_registry_holder (self->registry, keep [index]);
         if (holder == worker)
@@ -374,6 +428,10 @@ zjob_workers_handle (zjob_workers_t *self, zjob_msg_t *msg, const zjob_peer_t *p
         case ZJOB_CMD_DISCONNECT:
             s_log_debug (self, "zjob_broker: worker %s says goodbye: %s", worker->worker_id,
                          zjob_msg_str (msg, "reason") ? zjob_msg_str (msg, "reason") : "");
+            //  The jobs it gives back unstarted are queued without an
+            //  attempt; the rest it held are lost
+            if (s_give_back (self, msg, worker->worker_id, NULL, 0, err) < 0)
+                s_log_warning (self, "zjob_broker: worker %s: %s", worker->worker_id, err->text);
             zjob_registry_remove (self->registry, worker, "disconnect", NULL, NULL, 0);
             return ZJOB_WORKERS_NO_REPLY;
         case ZJOB_CMD_ERROR: {

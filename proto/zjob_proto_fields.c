@@ -94,6 +94,7 @@ static const zjob_field_t s_ready [] = {
     { "jobs", F_IDS, OPT, 0, ZJOB_SLOTS_MAX, NULL },
     { "batch", F_UINT, OPT, 1, ZJOB_SLOTS_MAX, NULL },
     { "prefetch", F_UINT, OPT, 0, ZJOB_PREFETCH_MAX, NULL },
+    { "release", F_IDS, OPT, 0, ZJOB_PREFETCH_MAX, NULL },
 };
 static const zjob_field_t s_job [] = {
     [JO_JOB] = { "job", F_MAP, OPT, 0, 0, NULL },
@@ -131,6 +132,11 @@ static const zjob_field_t s_credit [] = {
 };
 static const zjob_field_t s_reason [] = {
     { "reason", F_STR, OPT, 0, TEXT_MAX, NULL },
+};
+//  A worker's DISCONNECT: why, and the jobs it gives back unstarted
+static const zjob_field_t s_disconnect [] = {
+    { "reason", F_STR, OPT, 0, TEXT_MAX, NULL },
+    { "release", F_IDS, OPT, 0, ZJOB_PREFETCH_MAX, NULL },
 };
 //  CANCEL to a worker: why (absent: a client's cancel), and the attempt
 static const zjob_field_t s_cancel_worker [] = {
@@ -377,7 +383,7 @@ static const zjob_schema_t s_schemas [] = {
     { ZJOB_CMD_RESULT, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_result), TABLE (s_result_ok), zjob_post_result },
     { ZJOB_CMD_CREDIT, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_credit), NO_TABLE, NULL },
     { ZJOB_CMD_HEARTBEAT, ZJOB_ROUTE_WORKER_BROKER, NO_TABLE, NO_TABLE, NULL },
-    { ZJOB_CMD_DISCONNECT, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_reason), NO_TABLE, NULL },
+    { ZJOB_CMD_DISCONNECT, ZJOB_ROUTE_WORKER_BROKER, TABLE (s_disconnect), NO_TABLE, NULL },
     { ZJOB_CMD_JOB, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_job), NO_TABLE, zjob_post_job },
     { ZJOB_CMD_PAUSE, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only), TABLE (s_id_ok), zjob_post_worker_target },
     { ZJOB_CMD_RESUME, ZJOB_ROUTE_BROKER_WORKER, TABLE (s_id_only), TABLE (s_id_ok), zjob_post_worker_target },

@@ -180,6 +180,33 @@ Test (broker, no_job_is_dispatched_while_syncs_fail)
     zsock_destroy (&client);
 }
 
+Test (broker, a_ready_that_releases_jobs_is_refused_while_syncs_fail)
+{
+    //  Giving jobs back (READY's release) is a write, as adopting is:
+    //  refused while the store cannot write, whoever sends it
+    s_start (NULL);
+    zsock_t *client = zjob_test_dealer (s_clients);
+    char *id = zjob_test_submit (client, "scan", NULL, NULL);
+    cr_assert_not_null (id);
+    zjob_store_fail_syncs (true);
+    cr_assert_null (zjob_test_submit (client, "other", NULL, NULL), "a SUBMIT was acknowledged");
+    zsock_t *again = zjob_test_dealer (s_workers);
+    zjob_msg_begin (s_builder, ZJOB_CMD_READY, ++s_request);
+    zjob_msg_add_str (s_builder, "worker_id", "w-release");
+    const char *workflows [] = { "elsewhere" };
+    zjob_msg_add_strs (s_builder, "workflows", workflows, 1);
+    zjob_msg_add_uint (s_builder, "slots", 1);
+    const char *released [] = { id };
+    zjob_msg_add_strs (s_builder, "release", released, 1);
+    zjob_error_t err;
+    cr_assert_eq (s_ask (again, &err), ZJOB_UNAVAILABLE, "READY with release: %s", err.text);
+    cr_assert (s_refusal (err.text, false), "%s", err.text);
+    zjob_store_fail_syncs (false);
+    free (id);
+    zsock_destroy (&again);
+    zsock_destroy (&client);
+}
+
 Test (broker, writes_are_refused_before_they_are_applied_and_reads_are_served)
 {
     s_start ("heartbeat", "100ms", NULL);

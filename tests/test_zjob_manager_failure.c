@@ -4,7 +4,7 @@
     The manager's failure rules without sockets: a failed attempt retried
     with backoff until max_attempts, then dead; permanent failures; the
     policy resolved from spec, workflow and broker defaults and shared; a
-    lost worker's attempt; timeouts found by the deadline heap, the
+    lost worker's attempt; a job given back unstarted; timeouts found by the deadline heap, the
     timed-out worker kept from the job until it lets go, and its late
     result ignored.
     ========================================================================= */
@@ -238,6 +238,49 @@ Test (failure, a_lost_worker_is_a_failed_attempt_and_may_still_adopt)
     cr_assert_str_eq (job->error_kind, "worker_lost");
     cr_assert_eq (zjob_job_error_count (job), 3);
     zjob_job_destroy (&job);
+    zjob_manager_destroy (&manager);
+}
+
+//  A job its worker gives back unstarted goes back to the queue as if never
+//  dispatched: no attempt, no history, no worker, nothing to adopt; only
+//  the worker holding it running can give it back
+Test (failure, a_job_given_back_costs_no_attempt)
+{
+    zjob_manager_t *manager = s_manager_with (NULL, NULL, 0);
+    zjob_spec_t spec = s_spec ("wf", ZJOB_PRIORITY_UNSET);
+    spec.max_attempts = 1;
+    char id [ZJOB_ID_LEN + 1], taken [ZJOB_ID_LEN + 1];
+    zjob_error_t err = { 0, "" };
+    s_make (manager, &spec, id);
+    s_take (manager, "w1", taken);
+    cr_assert_eq (zjob_manager_give_back (manager, id, "w2", &err), 0, "not w2's");
+    cr_assert_eq (zjob_manager_give_back (manager, "nope", "w1", &err), 0, "unknown");
+    cr_assert_eq (zjob_manager_give_back (manager, id, "w1", &err), 1, "%s", err.text);
+    zjob_job_t *job = s_get (manager, id);
+    cr_assert_eq (job->status, ZJOB_QUEUED);
+    cr_assert_eq (job->attempts, 0);
+    cr_assert_eq (job->started_at, 0);
+    cr_assert_eq (job->run_at, 0);
+    cr_assert_null (job->worker_id);
+    cr_assert_eq (zjob_job_error_count (job), 0);
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_manager_active (manager), 0);
+    cr_assert_eq (zjob_manager_queued (manager), 1);
+    s_assert_counts (manager);
+    cr_assert_null (zjob_manager_adopt (manager, id, "w1", &err), "never handed out now");
+    cr_assert_eq (zjob_manager_give_back (manager, id, "w1", &err), 0, "queued: nothing to do");
+    //  The next dispatch is the first attempt; a paused job is not given back
+    s_take (manager, "w2", taken);
+    job = s_get (manager, id);
+    cr_assert_eq (job->attempts, 1);
+    zjob_job_destroy (&job);
+    cr_assert_eq (zjob_manager_pause (manager, id, &err), 0, "%s", err.text);
+    cr_assert_eq (zjob_manager_give_back (manager, id, "w2", &err), 0, "paused");
+    cr_assert_eq (zjob_manager_worker_lost (manager, id, &err), ZJOB_LOST_REQUEUED);
+    job = s_get (manager, id);
+    cr_assert_eq (job->status, ZJOB_PAUSED);
+    zjob_job_destroy (&job);
+    s_assert_counts (manager);
     zjob_manager_destroy (&manager);
 }
 

@@ -263,8 +263,13 @@ zjob_worker_new_with (const char *endpoint, const char *name, const char *const 
     self->results = zlistx_new ();
     self->events = zlistx_new ();
     self->buffer = zlistx_new ();
+    self->given_back = zlistx_new ();
+    if (self->given_back) {
+        zlistx_set_duplicator (self->given_back, (zlistx_duplicator_fn *) strdup);
+        zlistx_set_destructor (self->given_back, (zlistx_destructor_fn *) zstr_free);
+    }
     bool ok = self->endpoint && self->name && self->workflows && self->sock && self->builder
-        && self->tasks && self->results && self->events && self->buffer;
+        && self->tasks && self->results && self->events && self->buffer && self->given_back;
     for (size_t i = 0; ok && i < count; i++)
         ok = (self->workflows [i] = strdup (workflows [i])) != NULL;
     if (!ok) {
@@ -313,6 +318,11 @@ zjob_worker_disconnect (zjob_worker_t *self, const char *reason)
     if (self->registered) {
         zjob_worker_begin (self, ZJOB_CMD_DISCONNECT);
         zjob_msg_add_str (self->builder, "reason", reason);
+        //  What it hands back unstarted is queued again without an attempt
+        const char *ids [ZJOB_PREFETCH_MAX];
+        size_t count = zjob_worker_given_back (self, ids, ZJOB_PREFETCH_MAX, NULL);
+        if (count)
+            zjob_msg_add_strs (self->builder, "release", ids, count);
         zjob_worker_send_built (self);
     }
     self->registered = false;
@@ -335,6 +345,7 @@ zjob_worker_destroy (zjob_worker_t **self_p)
         zlistx_destroy (&self->results);
         zlistx_destroy (&self->events);
         zlistx_destroy (&self->buffer);
+        zlistx_destroy (&self->given_back);
         zframe_destroy (&self->ready_frame);
         zjob_handshake_destroy (&self->handshake);
         zsock_destroy (&self->sock);
@@ -470,13 +481,16 @@ zjob_worker_drain (zjob_worker_t *self)
     while ((unseen = s_unseen_task (self))) {
         zjob_log_info ("zjob_worker: %s: job %s handed back unstarted: draining",
                        self->worker_id, unseen->job->id);
+        zjob_worker_give_back (self, unseen->job->id);
         zjob_worker_task_end (self, &unseen, NULL);
         handed = true;
     }
     //  And so do those in the buffer (prefetched)
     size_t buffered = zlistx_size (self->buffer);
-    while ((unseen = (zjob_task_t *) zlistx_first (self->buffer)))
+    while ((unseen = (zjob_task_t *) zlistx_first (self->buffer))) {
+        zjob_worker_give_back (self, unseen->job->id);
         zjob_worker_task_end (self, &unseen, NULL);
+    }
     if (buffered) {
         zjob_log_info ("zjob_worker: %s: %zu buffered jobs handed back unstarted: draining",
                        self->worker_id, buffered);
@@ -486,6 +500,7 @@ zjob_worker_drain (zjob_worker_t *self)
     for (zjob_task_t *task = (zjob_task_t *) zhashx_first (self->tasks); task;
          task = (zjob_task_t *) zhashx_next (self->tasks))
         if (task->successor) {
+            zjob_worker_give_back (self, task->successor->id);
             zjob_worker_successor_drop (task);
             handed = true;
         }

@@ -46,7 +46,7 @@
     running, like any other: PAUSE keeps it buffered and not startable
     until RESUME, CANCEL removes it (the program never sees it), a lost
     worker's buffer is queued again by the broker, and a drain hands it
-    back. How many: zjob_worker_set_prefetch, or ZJOB_WORKER_PREFETCH in
+    back (READY's release: queued again without an attempt). How many: zjob_worker_set_prefetch, or ZJOB_WORKER_PREFETCH in
     the environment; by default the engine sizes it from what it
     measures (ZJOB_PREFETCH_AUTO).
 
@@ -243,7 +243,8 @@ zjob_worker_fail_permanent (zjob_worker_t *self, zjob_task_t **task_p, const cha
 //  taken back by registering again, announcing only the jobs held (CREDIT
 //  cannot lower it, PROTOCOL.md 10.6). Tasks not yet returned by recv,
 //  and any JOB that still comes, are handed back to the broker at once
-//  (it queues them again) and never reach the program. Held tasks go on
+//  (listed in the next READY's or DISCONNECT's release: it queues them
+//  again without counting an attempt) and never reach the program. Held tasks go on
 //  as before. A drained worker that holds nothing leaves (DISCONNECT).
 //  Call it on the engine's thread (zjob_worker_run drains by itself on
 //  stop). Returns 0; calling it again does nothing.

@@ -123,6 +123,9 @@ struct _zjob_worker_t {
                               //  credit plus the jobs of ours it holds), as
                               //  counted here; kept near slots + prefetch
     size_t ready_listed;      //  Jobs the latest READY listed
+    zlistx_t *given_back;     //  Ids of jobs handed back unstarted, oldest
+                              //  first, for READY's (or DISCONNECT's) release
+    size_t ready_released;    //  How many of them the latest READY released
     zlistx_t *buffer;         //  Tasks held, not given: best first
     size_t given;             //  Tasks given to the program, not ended
     uint64_t arrivals;        //  Tasks taken so far (the next seq)
@@ -239,6 +242,23 @@ zjob_worker_buffer_add (zjob_worker_t *self, zjob_task_t *task);
 //  it has fewer than slots
 void
 zjob_worker_buffer_release (zjob_worker_t *self);
+
+//  The engine hands job id back unstarted (drain, a JOB while draining):
+//  the next READY or DISCONNECT lists it in release, so the broker
+//  queues it again without an attempt (PROTOCOL.md 10.2). At most
+//  ZJOB_PREFETCH_MAX are kept; past that the oldest goes (the broker then
+//  counts it lost, as an older broker does every one)
+void
+zjob_worker_give_back (zjob_worker_t *self, const char *id);
+
+//  Fill ids (borrowed, up to max) with the jobs handed back, but any held
+//  again; returns their number. *walked_p: how many entries that took
+size_t
+zjob_worker_given_back (zjob_worker_t *self, const char **ids, size_t max, size_t *walked_p);
+
+//  READY's OK: the broker has the jobs that READY released; forget them
+void
+zjob_worker_given_back_settled (zjob_worker_t *self);
 
 //  A task leaves the engine: out of the buffer, or out of the program's
 //  count (and its time given to ended measured, if wanted is true)

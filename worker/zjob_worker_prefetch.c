@@ -264,6 +264,52 @@ zjob_worker_buffer_forget (zjob_worker_t *self, zjob_task_t *task, bool wanted)
 
 
 //  --------------------------------------------------------------------------
+//  Jobs handed back unstarted (READY's release)
+
+void
+zjob_worker_give_back (zjob_worker_t *self, const char *id)
+{
+    if (zlistx_size (self->given_back) >= ZJOB_PREFETCH_MAX) {
+        char *oldest = (char *) zlistx_first (self->given_back);
+        zjob_log_warning ("zjob_worker: %s: more than %d jobs to give back: job %s left "
+                          "to the broker's loss",
+                          self->worker_id, ZJOB_PREFETCH_MAX, oldest);
+        zlistx_delete (self->given_back, zlistx_cursor (self->given_back));
+        if (self->ready_released)
+            self->ready_released--;
+    }
+    if (!zlistx_add_end (self->given_back, (void *) id))
+        zjob_log_warning ("zjob_worker: %s: out of memory giving back job %s", self->worker_id,
+                          id);
+}
+
+size_t
+zjob_worker_given_back (zjob_worker_t *self, const char **ids, size_t max, size_t *walked_p)
+{
+    size_t count = 0, walked = 0;
+    for (const char *id = (const char *) zlistx_first (self->given_back); id && count < max;
+         id = (const char *) zlistx_next (self->given_back)) {
+        walked++;
+        //  Never in both jobs and release (a 400): one READY lists is kept
+        const zjob_task_t *task = (const zjob_task_t *) zhashx_lookup (self->tasks, id);
+        if (!task || !(task->successor || (!task->cancelled && !task->dropped)))
+            ids [count++] = id;
+    }
+    if (walked_p)
+        *walked_p = walked;
+    return count;
+}
+
+void
+zjob_worker_given_back_settled (zjob_worker_t *self)
+{
+    for (; self->ready_released && zlistx_first (self->given_back); self->ready_released--)
+        zlistx_delete (self->given_back, zlistx_cursor (self->given_back));
+    self->ready_released = 0;
+}
+
+
+//  --------------------------------------------------------------------------
 //  The public calls
 
 int

@@ -25,8 +25,11 @@
     slots, or tasks not yet given to the program were handed back), and
     again whenever credit may have come back (the OK to a CANCEL, a READY
     answer that dropped jobs) or a JOB came anyway. Such a JOB never reaches
-    the program: the READY does not list it, so the broker requeues it at
-    once. A drained worker that holds nothing says DISCONNECT instead: a
+    the program: the READY releases it (with the buffer's jobs handed back
+    at drain), so the broker queues it again at once without counting an
+    attempt (an older broker, which ignores `release`, counts it lost).
+    The ids given back stay listed in every READY until one is answered
+    (zjob_worker_give_back), and go in DISCONNECT when nothing is held. A drained worker that holds nothing says DISCONNECT instead: a
     READY must announce at least one slot.
 
     A JOB before READY's answer. A broker sends none (10.2), but one that
@@ -343,6 +346,13 @@ zjob_worker_register (zjob_worker_t *self, bool reconnect)
     zjob_msg_add_uint (self->builder, "slots", self->draining && count ? count : self->slots);
     if (count)
         zjob_msg_add_strs (self->builder, "jobs", ids, count);
+    //  The jobs handed back unstarted: queued again without an attempt
+    //  (an older broker ignores the key and counts them lost, as it did)
+    const char *released [ZJOB_PREFETCH_MAX];
+    size_t released_count = zjob_worker_given_back (self, released, ZJOB_PREFETCH_MAX,
+                                                    &self->ready_released);
+    if (released_count)
+        zjob_msg_add_strs (self->builder, "release", released, released_count);
     if (self->batch)
         zjob_msg_add_uint (self->builder, "batch", ZJOB_SLOTS_MAX);
     //  Asked only when wanted: without it, the broker serves us as a worker
@@ -425,6 +435,7 @@ s_on_ready_ok (zjob_worker_t *self, zjob_msg_t *msg)
     self->result_batch = self->batch ? (size_t) zjob_msg_uint (msg, "batch", 1) : 1;
     size_t count;
     const char *const *drop = zjob_msg_strs (msg, "drop", &count);
+    zjob_worker_given_back_settled (self);
     zjob_worker_prefetch_granted (self, msg, count);
     //  Draining: the broker's credit counts the dropped jobs as free slots
     if (self->draining && count)
@@ -598,7 +609,8 @@ s_successor_keep (zjob_worker_t *self, zjob_task_t *held, zjob_job_t *job)
     if (self->draining) {
         zjob_log_info ("zjob_worker: %s: job %s came while draining: handed back", self->worker_id,
                        job->id);
-        self->rejoin = true;  //  A READY that does not list it
+        zjob_worker_give_back (self, job->id);
+        self->rejoin = true;  //  A READY that releases it
         zjob_job_destroy (&job);
         return true;
     }
@@ -643,7 +655,8 @@ s_take_job (zjob_worker_t *self, zjob_job_t *job)
     if (self->draining) {
         zjob_log_info ("zjob_worker: %s: job %s came while draining: handed back",
                        self->worker_id, job->id);
-        self->rejoin = true;  //  A READY that does not list it
+        zjob_worker_give_back (self, job->id);
+        self->rejoin = true;  //  A READY that releases it
         zjob_job_destroy (&job);
         return;
     }
