@@ -355,14 +355,20 @@ zjob_broker_config_check (const zjob_broker_config_t *config, zjob_error_t *err)
         snprintf (http, sizeof http, "tcp://%s", config->http);
     const char *endpoints [] = { config->clients, config->workers, config->events, http };
     for (size_t index = 0; index < 4; index++) {
-        if (!*endpoints [index])
-            continue;
-        if (!zjob_endpoint_is_loopback (endpoints [index]))
-            return zjob_error_set (err, ZJOB_BAD_REQUEST,
-                                   "refusing to bind %s without CURVE: anyone who can reach it "
-                                   "could submit, cancel and delete jobs or pose as a worker; "
-                                   "give --curve-secret and --keys, or --insecure",
-                                   index == 3 ? config->http : endpoints [index]);
+        //  Each endpoint of a list (zjobd binds them all)
+        const char *item = endpoints [index];
+        while (*item) {
+            size_t len = strcspn (item, ",");
+            char endpoint [ZJOB_BROKER_ENDPOINT_MAX + 8];
+            snprintf (endpoint, sizeof endpoint, "%.*s", (int) len, item);
+            item += len + (item [len] == ',');
+            if (*endpoint && !zjob_endpoint_is_loopback (endpoint))
+                return zjob_error_set (err, ZJOB_BAD_REQUEST,
+                                       "refusing to bind %s without CURVE: anyone who can reach "
+                                       "it could submit, cancel and delete jobs or pose as a "
+                                       "worker; give --curve-secret and --keys, or --insecure",
+                                       index == 3 ? config->http : endpoint);
+        }
     }
     return 0;
 }

@@ -107,6 +107,7 @@ s_usage (FILE *out)
              "  --clients ENDPOINT     client ROUTER        (default " ZJOB_BROKER_CLIENTS_DEFAULT ")\n"
              "  --workers ENDPOINT     worker ROUTER        (default " ZJOB_BROKER_WORKERS_DEFAULT ")\n"
              "  --events ENDPOINT      event PUB            (default " ZJOB_BROKER_EVENTS_DEFAULT ")\n"
+             "                         (each may be a comma list, e.g. tcp://*:5571,ipc:///run/zjob/w)\n"
              "  --store SPEC           memory: | file:DIR[?fsync=always|interval:50ms|never]\n"
              "                         | sqlite:PATH[?sync=full|normal|off]\n"
              "                         | postgres:CONNINFO[#lease=5s] | postgresql://...\n"
@@ -214,11 +215,18 @@ s_known_option (const char *name)
 static int
 s_check_endpoint (const char *what, const char *endpoint, const char *example)
 {
-    if (strstr (endpoint, "://"))
-        return 0;
-    return s_error (EXIT_BAD_INPUT, "bad %s endpoint \"%s\": an endpoint must include a "
-                                    "transport, e.g. %s",
-                    what, endpoint, example);
+    //  Each of a comma list (zjobd binds them all)
+    const char *item = endpoint;
+    do {
+        size_t len = strcspn (item, ",");
+        const char *scheme = strstr (item, "://");
+        if (!scheme || (size_t) (scheme - item) >= len)
+            return s_error (EXIT_BAD_INPUT, "bad %s endpoint \"%.*s\": an endpoint must "
+                                            "include a transport, e.g. %s",
+                            what, (int) len, item, example);
+        item += len + (item [len] == ',');
+    } while (*item);
+    return 0;
 }
 
 //  Parse the config file and the flags into config; 0, or the exit status

@@ -581,6 +581,8 @@ Test (zjobd, exit_codes_and_errors_said_once)
         { { "--heartbeat", "soon", NULL }, 2, "'soon' is not a duration" },
         { { "--config", "/nonexistent/zjobd.cfg", NULL }, 2, "not found" },
         { { "--clients", "127.0.0.1:5570", NULL }, 2, "endpoint must include a transport, e.g. tcp://127.0.0.1:5570" },
+        { { "--workers", "tcp://127.0.0.1:*,127.0.0.1:5571", NULL }, 2,
+          "bad workers endpoint \"127.0.0.1:5571\": an endpoint must include a transport" },
         { { "--store", "tape:/dev/st0", "--log-level", "error",
             "--clients", "tcp://127.0.0.1:*", "--workers", "tcp://127.0.0.1:*",
             "--events", "tcp://127.0.0.1:*", NULL },
@@ -687,4 +689,52 @@ Test (zjobd, a_retry_waiting_for_its_backoff_survives_a_kill)
     zsock_destroy (&worker);
     zsock_destroy (&client);
     s_stop (daemon, SIGTERM);
+}
+
+
+//  An endpoint list: the clients ROUTER on tcp and ipc at once, the
+//  workers on ipc only; a client of each transport and a worker on ipc
+//  run one job together
+Test (zjobd, binds_a_list_of_endpoints_tcp_and_ipc)
+{
+    s_dir = zjob_test_tmpdir ();
+    char clients [512], workers [512];
+    snprintf (clients, sizeof clients, "tcp://127.0.0.1:*,ipc://%s/clients", s_dir);
+    snprintf (workers, sizeof workers, "ipc://%s/workers", s_dir);
+    s_daemon_t *daemon = s_zjobd ("--clients", clients, "--workers", workers, NULL);
+    //  The ready line says both, as bound: the port, then the ipc path
+    char *ipc = strchr (daemon->clients, ',');
+    cr_assert_not_null (ipc, "one endpoint in %s", daemon->clients);
+    *ipc++ = '\0';
+    cr_assert_str_eq (ipc, clients + strlen ("tcp://127.0.0.1:*,"));
+    cr_assert_str_eq (daemon->workers, workers);
+
+    zjob_error_t err;
+    zjob_client_t *near = zjob_client_new (ipc, S_WAIT, &err);
+    zjob_client_t *far = zjob_client_new (daemon->clients, S_WAIT, &err);
+    cr_assert (near && far, "%s", err.text);
+    const char *workflow = "listed";
+    zjob_worker_t *worker = zjob_worker_new (daemon->workers, "w", &workflow, 1, 1, &err);
+    cr_assert_not_null (worker, "%s", err.text);
+    zjob_spec_t spec = { .workflow_id = workflow };
+    char id [ZJOB_ID_LEN + 1];
+    cr_assert_eq (zjob_client_submit (near, &spec, true, id, &err), 0, "submit over ipc: %s",
+                  err.text);
+    zjob_task_t *task = NULL;
+    int64_t deadline = zjob_mono_ms () + S_WAIT;
+    while (!task && zjob_mono_ms () < deadline)
+        if (zjob_worker_recv (worker, 100, &task, &err) != ZJOB_WORKER_TASK)
+            task = NULL;
+    cr_assert_not_null (task, "the worker on ipc got no job");
+    cr_assert_str_eq (zjob_task_id (task), id);
+    cr_assert_eq (zjob_worker_complete (worker, &task, NULL, 0, &err), 0);
+    cr_assert_eq (zjob_worker_flush (worker, S_WAIT), 0);
+    zjob_job_t *done = zjob_client_get (far, id, &err);
+    cr_assert_not_null (done, "get over tcp: %s", err.text);
+    cr_assert_eq (zjob_job_status (done), ZJOB_COMPLETED);
+    zjob_job_destroy (&done);
+    zjob_worker_destroy (&worker);
+    zjob_client_destroy (&near);
+    zjob_client_destroy (&far);
+    cr_assert_eq (s_stop (daemon, SIGTERM), 0);
 }

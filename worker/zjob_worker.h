@@ -366,7 +366,7 @@ zjob_worker_run (zjob_worker_t *self, zjob_handler_fn *handler, void *arg,
 //  for longer than the broker's liveness (3 heartbeats, 3 s by default)
 //  gets its worker declared dead and its job given to another. From the
 //  handler's thread only. No effect with more slots. Call before
-//  zjob_worker_run.
+//  zjob_worker_run. Since libzjob 0.6.0.
 ZJOB_EXPORT void
 zjob_worker_set_inline (zjob_worker_t *self, bool on);
 
