@@ -687,8 +687,10 @@ s_heartbeat (s_broker_t *self)
     zjob_registry_expire (self->registry, now);  //  Each is logged as it leaves
     zframe_t *heartbeat = zjob_msg_empty_new (ZJOB_CMD_HEARTBEAT, 0);
     s_worker_t *worker = zjob_registry_first (self->registry);
+    //  Not to a worker whose READY is not answered yet: its OK comes
+    //  first (PROTOCOL.md 10.1), and is as good a sign of life
     for (; worker && heartbeat; worker = zjob_registry_next (self->registry))
-        if (!worker->dead
+        if (!worker->dead && !worker->joining
             && s_send_now (self, S_WORKERS, worker->rid, worker->rid_size,
                            zframe_data (heartbeat), zframe_size (heartbeat))
             && zmq_errno () == EHOSTUNREACH)
