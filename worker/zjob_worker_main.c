@@ -339,6 +339,36 @@ s_environment (s_options_t *options)
     return 0;
 }
 
+//  --name, or the default name, into options; 0, or the exit status
+static int
+s_set_name (s_options_t *options, const char *name)
+{
+    if (!name) {
+        s_default_name (options);
+        return 0;
+    }
+    if (!zjob_name_valid (name) || strlen (name) > ZJOB_NAME_MAX - 9)
+        return s_usage_error (EXIT_BAD_INPUT, "bad --name \"%s\": it takes 1 to %d "
+                                              "printable characters without spaces",
+                              name, ZJOB_NAME_MAX - 9);
+    snprintf (options->name, sizeof (options->name), "%s", name);
+    return 0;
+}
+
+//  --prefetch: auto or 0..ZJOB_PREFETCH_MAX into options; 0, or -1 if bad
+static int
+s_parse_prefetch (const char *text, s_options_t *options)
+{
+    char *end;
+    long prefetch = streq (text, "auto") ? ZJOB_PREFETCH_AUTO : strtol (text, &end, 10);
+    if (!streq (text, "auto")
+        && (end == text || *end || prefetch < 0 || prefetch > ZJOB_PREFETCH_MAX))
+        return -1;
+    options->prefetch = (int) prefetch;
+    options->prefetch_set = true;
+    return 0;
+}
+
 //  Parse argv into options; returns 0, or the exit status after an error
 //  (or after --help) with *done_p set
 static int
@@ -405,18 +435,12 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
             case OPT_LOG_FORMAT:
                 options->log_format = optarg;
                 break;
-            case OPT_PREFETCH: {
-                long prefetch = streq (optarg, "auto") ? ZJOB_PREFETCH_AUTO
-                                                       : strtol (optarg, &end, 10);
-                if (!streq (optarg, "auto")
-                    && (end == optarg || *end || prefetch < 0 || prefetch > ZJOB_PREFETCH_MAX))
+            case OPT_PREFETCH:
+                if (s_parse_prefetch (optarg, options))
                     return s_usage_error (EXIT_BAD_INPUT, "bad --prefetch \"%s\": give auto or a "
                                                           "number from 0 to %d",
                                           optarg, ZJOB_PREFETCH_MAX);
-                options->prefetch = (int) prefetch;
-                options->prefetch_set = true;
                 break;
-            }
             case 'v':
                 options->verbose = true;
                 break;
@@ -440,17 +464,9 @@ s_parse (int argc, char *argv [], s_options_t *options, bool *done_p)
     int status = s_environment (options);
     if (status)
         return status;
-    if (name) {
-        if (!zjob_name_valid (name) || strlen (name) > ZJOB_NAME_MAX - 9)
-            return s_usage_error (EXIT_BAD_INPUT, "bad --name \"%s\": it takes 1 to %d "
-                                                  "printable characters without spaces",
-                                  name, ZJOB_NAME_MAX - 9);
-        snprintf (options->name, sizeof (options->name), "%s", name);
-    }
-    else
-        s_default_name (options);
-    *done_p = false;
-    return 0;
+    status = s_set_name (options, name);
+    *done_p = status != 0;
+    return status;
 }
 
 //  --------------------------------------------------------------------------
