@@ -267,6 +267,13 @@ e2e_command (e2e_role_t *role, int64_t *argument_p);
 int
 e2e_spawn (e2e_child_t *child, const char *name, e2e_body_fn *body, e2e_role_t *role);
 
+//  Run the program at path with argv (argv [0] its name) in a child that
+//  dies with the parent, its stdout and stderr into the file log (made
+//  anew). Returns the child's pid, or -1 with why filled (fork failed; an
+//  exec that fails is told in log, and the child exits 127).
+pid_t
+e2e_exec (const char *path, char *const argv [], const char *log, char *why, size_t size);
+
 //  Send a command byte (and an optional 64-bit argument) to a child
 void
 e2e_tell (e2e_child_t *child, char command, int64_t argument);

@@ -251,6 +251,30 @@ e2e_spawn (e2e_child_t *child, const char *name, e2e_body_fn *body, e2e_role_t *
 }
 
 //  Send a command byte (and an optional 64-bit argument) to a child
+pid_t
+e2e_exec (const char *path, char *const argv [], const char *log, char *why, size_t size)
+{
+    pid_t parent = getpid ();
+    fflush (NULL);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid () != parent)
+            _exit (1);
+        int fd = open (log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            dup2 (fd, STDOUT_FILENO);
+            dup2 (fd, STDERR_FILENO);
+        }
+        execv (path, argv);
+        fprintf (stderr, "cannot run %s: %s\n", path, strerror (errno));
+        _exit (127);
+    }
+    if (pid < 0)
+        snprintf (why, size, "fork: %s", strerror (errno));
+    return pid;
+}
+
 void
 e2e_tell (e2e_child_t *child, char command, int64_t argument)
 {

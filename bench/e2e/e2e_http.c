@@ -176,27 +176,10 @@ s_spawn (e2e_prom_t *prom, char *why, size_t size)
     snprintf (listen, sizeof listen, "--web.listen-address=%s", prom->listen);
     snprintf (tsdb, sizeof tsdb, "--storage.tsdb.path=%s", data);
     snprintf (file, sizeof file, "--config.file=%s", config);
-    pid_t parent = getpid ();
-    fflush (NULL);
-    pid_t pid = fork ();
-    if (pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid () != parent)
-            _exit (1);
-        int fd = open (log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            dup2 (fd, STDOUT_FILENO);
-            dup2 (fd, STDERR_FILENO);
-        }
-        const char *args [] = { "prometheus", file, tsdb, listen, "--log.level=warn", NULL };
-        execv (e2e_prom_path (), (char *const *) args);
-        fprintf (stderr, "bench_e2e: cannot run %s: %s\n", e2e_prom_path (), strerror (errno));
-        _exit (127);
-    }
-    if (pid < 0) {
-        snprintf (why, size, "fork: %s", strerror (errno));
+    const char *args [] = { "prometheus", file, tsdb, listen, "--log.level=warn", NULL };
+    pid_t pid = e2e_exec (e2e_prom_path (), (char *const *) args, log, why, size);
+    if (pid < 0)
         return -1;
-    }
     prom->pid = pid;
     return 0;
 }

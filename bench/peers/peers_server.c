@@ -92,26 +92,9 @@ peers_server_start (peers_server_t *server, char *const *argv, const char *log, 
         snprintf (why, size, "no %.100s (make deps-bench installs it)", argv [0]);
         return -1;
     }
-    pid_t parent = getpid ();
-    fflush (NULL);
-    pid_t pid = fork ();
-    if (pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid () != parent)
-            _exit (1);
-        int fd = open (log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            dup2 (fd, STDOUT_FILENO);
-            dup2 (fd, STDERR_FILENO);
-        }
-        execv (argv [0], argv);
-        fprintf (stderr, "bench_peers: cannot run %s: %s\n", argv [0], strerror (errno));
-        _exit (127);
-    }
-    if (pid < 0) {
-        snprintf (why, size, "fork: %s", strerror (errno));
+    pid_t pid = e2e_exec (argv [0], argv, log, why, size);
+    if (pid < 0)
         return -1;
-    }
     server->pid = pid;
     int64_t deadline = e2e_now_ns () + (int64_t) E2E_READY_MS * 1000000;
     while (true) {
