@@ -191,8 +191,11 @@ Test (limits_e2e, a_flood_of_submits_stops_at_max_queued)
     deadline = zjob_mono_ms () + DEADLINE_MS;
     while (s_stat (sock, builder, "active") > 0)
         cr_assert_lt (zjob_mono_ms (), deadline, "the worker's jobs are not let go");
+    //  Room was made: the worker took 300 at least, though the jobs it
+    //  held beyond its slots (prefetch) and gave back unstarted when it
+    //  stopped are queued again
     uint64_t held = s_stat (sock, builder, "queued_jobs");
-    cr_assert_leq (held, LIMIT - 300);
+    cr_assert_lt (held, LIMIT, "no room made");
     //  200 more than the room, however far the worker drained before it
     //  stopped (a loaded machine lets it run past the 300 asked for)
     size_t more = (size_t) (LIMIT - held) + 200;
