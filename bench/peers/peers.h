@@ -99,6 +99,11 @@ peers_run (const peers_setup_t *setup, const peers_procs_t *procs, e2e_body_fn *
 void
 peers_progress (e2e_role_t *role, int64_t count, int64_t *reported, int64_t last);
 
+//  In a worker: wait until fd is readable (1), reporting the count while
+//  idle, or until the parent ends the run (0); what fails ends the child
+int
+peers_wait (e2e_role_t *role, int fd, int64_t count, int64_t *reported, int64_t last);
+
 //  In a child: whether the parent closed the control pipe (the run is
 //  over), looking without waiting
 bool

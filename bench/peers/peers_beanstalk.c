@@ -145,15 +145,9 @@ s_await_line (e2e_role_t *role, s_conn_t *conn, char *line, size_t size, int64_t
               int64_t *reported, int64_t last)
 {
     while (!s_take_line (conn, line, size)) {
-        struct pollfd items [2] = { { conn->fd, POLLIN, 0 }, { role->control, POLLIN, 0 } };
-        int rc = poll (items, 2, count != *reported ? PEERS_IDLE_MS : PEERS_CONTROL_MS);
-        if (rc < 0 && errno != EINTR)
-            e2e_fail (role, "poll", strerror (errno));
-        if (rc == 0)
-            peers_progress (role, count, reported, last);
-        if (items [1].revents && e2e_command (role, NULL) == 0)
+        if (!peers_wait (role, conn->fd, count, reported, last))
             return 0;
-        if (items [0].revents && s_fill (conn))
+        if (s_fill (conn))
             e2e_fail (role, "reserve", "connection lost");
     }
     return 1;

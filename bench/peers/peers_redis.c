@@ -78,18 +78,7 @@ s_brpop (e2e_role_t *role, redisContext *redis, int64_t count, int64_t *reported
     while (!done)
         if (redisBufferWrite (redis, &done) != REDIS_OK)
             e2e_fail (role, "BRPOP", redis->errstr);
-    while (true) {
-        struct pollfd items [2] = { { redis->fd, POLLIN, 0 }, { role->control, POLLIN, 0 } };
-        int rc = poll (items, 2, count != *reported ? PEERS_IDLE_MS : PEERS_CONTROL_MS);
-        if (rc < 0 && errno != EINTR)
-            e2e_fail (role, "poll", strerror (errno));
-        if (rc == 0)
-            peers_progress (role, count, reported, last);
-        if (items [1].revents && e2e_command (role, NULL) == 0)
-            return 0;
-        if (items [0].revents)
-            return 1;
-    }
+    return peers_wait (role, redis->fd, count, reported, last);
 }
 
 static void

@@ -73,6 +73,23 @@ peers_progress (e2e_role_t *role, int64_t count, int64_t *reported, int64_t last
     *reported = count;
 }
 
+int
+peers_wait (e2e_role_t *role, int fd, int64_t count, int64_t *reported, int64_t last)
+{
+    while (true) {
+        struct pollfd items [2] = { { fd, POLLIN, 0 }, { role->control, POLLIN, 0 } };
+        int rc = poll (items, 2, count != *reported ? PEERS_IDLE_MS : PEERS_CONTROL_MS);
+        if (rc < 0 && errno != EINTR)
+            e2e_fail (role, "poll", strerror (errno));
+        if (rc == 0)
+            peers_progress (role, count, reported, last);
+        if (items [1].revents && e2e_command (role, NULL) == 0)
+            return 0;
+        if (items [0].revents)
+            return 1;
+    }
+}
+
 bool
 peers_stopped (e2e_role_t *role)
 {
