@@ -159,6 +159,19 @@ zjob_proto_socket_setup (zsock_t *sock)
     zsock_set_rcvhwm (sock, ZJOB_HWM);
 }
 
+//  A frame was received into frame: 1 if it is a whole message; else the
+//  rest of its message is read and dropped, frame closed, -1
+static int
+s_single_frame (void *handle, zmq_msg_t *frame)
+{
+    if (!zmq_msg_more (frame))
+        return 1;
+    while (zmq_msg_more (frame) && zmq_msg_recv (frame, handle, 0) != -1)
+        ;
+    zmq_msg_close (frame);
+    return -1;
+}
+
 int
 zjob_proto_recv_frame (zsock_t *sock, zmq_msg_t *frame)
 {
@@ -168,13 +181,7 @@ zjob_proto_recv_frame (zsock_t *sock, zmq_msg_t *frame)
         zmq_msg_close (frame);
         return 0;
     }
-    if (zmq_msg_more (frame)) {
-        while (zmq_msg_more (frame) && zmq_msg_recv (frame, handle, 0) != -1)
-            ;
-        zmq_msg_close (frame);
-        return -1;
-    }
-    return 1;
+    return s_single_frame (handle, frame);
 }
 
 int
@@ -196,13 +203,7 @@ zjob_proto_recv_frame_wait (zsock_t *sock, zmq_msg_t *frame, int timeout_ms)
             return -2;
         return 0;
     }
-    if (zmq_msg_more (frame)) {
-        while (zmq_msg_more (frame) && zmq_msg_recv (frame, handle, 0) != -1)
-            ;
-        zmq_msg_close (frame);
-        return -1;
-    }
-    return 1;
+    return s_single_frame (handle, frame);
 }
 
 int

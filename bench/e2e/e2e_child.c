@@ -250,7 +250,7 @@ e2e_spawn (e2e_child_t *child, const char *name, e2e_body_fn *body, e2e_role_t *
     return 0;
 }
 
-//  Send a command byte (and an optional 64-bit argument) to a child
+//  A program in a child of ours, its output into a log (e2e.h)
 pid_t
 e2e_exec (const char *path, char *const argv [], const char *log, char *why, size_t size)
 {
@@ -275,6 +275,7 @@ e2e_exec (const char *path, char *const argv [], const char *log, char *why, siz
     return pid;
 }
 
+//  Send a command byte (and an optional 64-bit argument) to a child
 void
 e2e_tell (e2e_child_t *child, char command, int64_t argument)
 {
